@@ -1,0 +1,282 @@
+"""Browser test: the classic Jupyter Notebook (Debian jupyter-notebook 6.x) in Debian's
+headless Chromium, driven by playwright-core (run_notebook.mjs), opens
+notebooks/quickstart.ipynb with the rlhf kernel, runs all cells and asserts that an SVG
+chart is rendered in the output area with no error output.  The screenshot is kept in
+tests/artifacts/.
+
+Environment: RLHF_KERNEL (built binary), RLHF_SOURCE_ROOT (set by meson).
+  RLHF_BROWSER_NOTEBOOK=path.ipynb   run that notebook instead of notebooks/quickstart.ipynb
+  RLHF_BROWSER_SELFCHECK=1           also run the harness self-check: the python3 kernel
+                                     (python3-ipykernel) with a generated notebook that
+                                     displays an SVG through IPython.display.SVG
+Missing Chromium, node, npm or the notebook server makes the test FAIL (it is part of CI).
+Leaves out: Vega-Lite rendering (the classic notebook has no renderer for it and falls
+back to image/svg+xml, which is what is asserted).
+"""
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+SOURCE_ROOT = Path(os.environ.get("RLHF_SOURCE_ROOT", HERE.parent.parent))
+ARTIFACTS = SOURCE_ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+SVG_SELECTOR = ".output_area .output_svg svg"
+RUN_TIMEOUT_MS = 40000  # Run All must finish within this
+
+
+def _fail_missing(what, hint):
+    pytest.fail(f"{what} is required for the browser test and was not found ({hint})",
+                pytrace=False)
+
+
+def _require_tools():
+    """Fails (never skips) when a tool the test needs is absent."""
+    node = shutil.which("node")
+    npm = shutil.which("npm")
+    if not node:
+        _fail_missing("node", "install Debian's nodejs or put node on PATH")
+    if not npm:
+        _fail_missing("npm", "install Debian's npm")
+    if not os.access(CHROMIUM, os.X_OK):
+        _fail_missing(CHROMIUM, "apt-get install chromium")
+    probe = subprocess.run([sys.executable, "-c", "import notebook.notebookapp"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        _fail_missing(f"the classic notebook server for {sys.executable}",
+                      "apt-get install jupyter-notebook")
+    return node, npm
+
+
+def _node_modules_fresh():
+    """True when every package in package-lock.json is installed at its locked version."""
+    try:
+        lock = json.loads((HERE / "package-lock.json").read_text())
+    except (OSError, ValueError):
+        return False
+    for key, meta in lock.get("packages", {}).items():
+        if not key:
+            continue
+        try:
+            installed = json.loads((HERE / key / "package.json").read_text())
+        except (OSError, ValueError):
+            return False
+        if installed.get("version") != meta.get("version"):
+            return False
+    return True
+
+
+def _ensure_node_modules(npm):
+    if _node_modules_fresh():
+        return
+    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
+    proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, env=env,
+                          capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0 or not _node_modules_fresh():
+        pytest.fail(f"npm ci in {HERE} failed (exit {proc.returncode}):\n"
+                    f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}", pytrace=False)
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url, timeout=2.0, method="GET"):
+    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+class NotebookServer:
+    """`jupyter notebook` on loopback with a random token and private Jupyter dirs."""
+
+    def __init__(self, tmp, notebook_dir, jupyter_path):
+        self.tmp = Path(tmp)
+        self.port = _free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.tmp / "server.log"
+        env = dict(os.environ)
+        for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                         ("JUPYTER_DATA_DIR", "data"), ("IPYTHONDIR", "ipython")):
+            (self.tmp / sub).mkdir(exist_ok=True)
+            env[var] = str(self.tmp / sub)
+        env["JUPYTER_PATH"] = str(jupyter_path) if jupyter_path else ""
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "notebook", "--no-browser", "--ip=127.0.0.1",
+             f"--port={self.port}", "--port-retries=0", f"--NotebookApp.token={self.token}",
+             f"--notebook-dir={notebook_dir}", "--NotebookApp.open_browser=False"]
+            + (["--allow-root"] if os.geteuid() == 0 else []),
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=notebook_dir,
+            start_new_session=True)
+
+    def wait_ready(self, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"notebook server exited with {self.proc.returncode}:\n"
+                            f"{self.log_tail()}", pytrace=False)
+            try:
+                status, _ = _get(f"{self.url}/api/status?token={self.token}", timeout=1.0)
+                if status == 200:
+                    return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"notebook server did not answer within {timeout} s:\n{self.log_tail()}",
+                    pytrace=False)
+
+    def log_tail(self, n=60):
+        self._log.flush()
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+    def stop(self):
+        """POST /api/shutdown stops kernels and server; then SIGTERM, then SIGKILL."""
+        if self.proc.poll() is None:
+            try:
+                _get(f"{self.url}/api/shutdown?token={self.token}", method="POST")
+            except (urllib.error.URLError, OSError):
+                pass
+            try:
+                self.proc.wait(timeout=8)
+            except subprocess.TimeoutExpired:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+        self._log.close()
+
+
+def _run_in_browser(name, notebook_file, jupyter_path, selector=SVG_SELECTOR):
+    """Serves notebook_file's folder, runs run_notebook.mjs on it; returns its JSON result.
+    Keeps tests/artifacts/browser-<name>.png and browser-<name>-server.log."""
+    node, npm = _require_tools()
+    _ensure_node_modules(npm)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / f"browser-{name}.png"
+    if shot.exists():
+        shot.unlink()
+    with tempfile.TemporaryDirectory(prefix="rlhf-browser-") as tmp:
+        server = NotebookServer(tmp, Path(notebook_file).parent, jupyter_path)
+        try:
+            server.wait_ready()
+            proc = subprocess.run(
+                [node, str(HERE / "run_notebook.mjs"), "--url", server.url, "--token",
+                 server.token, "--notebook", Path(notebook_file).name, "--screenshot",
+                 str(shot), "--selector", selector, "--timeout", str(RUN_TIMEOUT_MS)],
+                cwd=HERE, capture_output=True, text=True, timeout=RUN_TIMEOUT_MS / 1000 + 60)
+        finally:
+            server.stop()
+            shutil.copyfile(server.log_path, ARTIFACTS / f"browser-{name}-server.log")
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+    try:
+        result = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        pytest.fail(f"run_notebook.mjs printed no result (exit {proc.returncode}):\n"
+                    f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}", pytrace=False)
+    print(json.dumps(result))
+    if proc.returncode != 0 or not result.get("ok"):
+        cells = json.dumps(result.get("cells", []), indent=1)[:3000]
+        pytest.fail(f"browser run of {Path(notebook_file).name} failed at stage "
+                    f"'{result.get('stage')}': {result.get('message')}\n"
+                    f"kernel: {result.get('kernel')}\ncells: {cells}\n"
+                    f"console errors: {result.get('console_errors')}\n"
+                    f"screenshot: {shot if shot.exists() else 'none'}\n"
+                    f"server log (tail):\n{server.log_tail(40)}", pytrace=False)
+    assert shot.exists() and shot.stat().st_size > 0, "no screenshot written"
+    return result
+
+
+def _install_rlhf_kernelspec(prefix):
+    kernel = os.environ.get("RLHF_KERNEL")
+    if not kernel or not os.access(kernel, os.X_OK):
+        pytest.fail("RLHF_KERNEL must name the built rlhf-kernel binary "
+                    "(meson test sets it)", pytrace=False)
+    proc = subprocess.run([kernel, "install", "--prefix", str(prefix)],
+                          capture_output=True, text=True, timeout=30)
+    spec = Path(prefix) / "share" / "jupyter" / "kernels" / "rlhf" / "kernel.json"
+    if proc.returncode != 0 or not spec.is_file():
+        pytest.fail(f"`{kernel} install --prefix {prefix}` exited {proc.returncode} and "
+                    f"{'wrote' if spec.is_file() else 'did not write'} {spec}:\n"
+                    f"{proc.stdout[-1000:]}\n{proc.stderr[-1000:]}", pytrace=False)
+    return Path(prefix) / "share" / "jupyter"
+
+
+def test_quickstart_renders_svg_chart(tmp_path):
+    source = Path(os.environ.get("RLHF_BROWSER_NOTEBOOK")
+                  or SOURCE_ROOT / "notebooks" / "quickstart.ipynb")
+    if not source.is_file():
+        pytest.fail(f"{source} does not exist", pytrace=False)
+    jupyter_path = _install_rlhf_kernelspec(tmp_path / "prefix")
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    shutil.copyfile(source, nbdir / source.name)
+    name = "quickstart" if source.name == "quickstart.ipynb" else source.stem
+    result = _run_in_browser(name, nbdir / source.name, jupyter_path)
+    assert result["kernel"]["name"] == "rlhf", result["kernel"]
+    assert result["selector_count"] >= 1
+
+
+def _selfcheck_notebook(path):
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="120" '
+           'viewBox="0 0 320 120"><rect width="320" height="120" fill="#eef"/>'
+           '<polyline points="10,110 80,70 150,80 220,30 310,10" fill="none" '
+           'stroke="#c00" stroke-width="4"/><text x="12" y="20">selfcheck</text></svg>')
+    code = ("from IPython.display import SVG, display\n"
+            f"display(SVG({svg!r}))")
+    nb = {
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "cells": [
+            {"cell_type": "markdown", "id": "m1", "metadata": {},
+             "source": "# Browser harness self-check"},
+            {"cell_type": "code", "id": "c1", "metadata": {}, "execution_count": None,
+             "outputs": [], "source": "print('hello from python3')"},
+            {"cell_type": "code", "id": "c2", "metadata": {}, "execution_count": None,
+             "outputs": [], "source": code},
+        ],
+    }
+    path.write_text(json.dumps(nb, indent=1))
+
+
+@pytest.mark.skipif(os.environ.get("RLHF_BROWSER_SELFCHECK") != "1",
+                    reason="harness self-check runs only with RLHF_BROWSER_SELFCHECK=1")
+def test_selfcheck_python3_svg(tmp_path):
+    """The harness itself: python3 kernel (Debian python3-ipykernel), IPython.display.SVG."""
+    if not Path("/usr/share/jupyter/kernels/python3/kernel.json").is_file():
+        pytest.fail("python3 kernelspec missing (apt-get install python3-ipykernel)",
+                    pytrace=False)
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    _selfcheck_notebook(nbdir / "selfcheck.ipynb")
+    result = _run_in_browser("selfcheck", nbdir / "selfcheck.ipynb", None)
+    assert result["kernel"]["name"] == "python3"
+    assert result["kernel"]["implementation"] == "ipython"
+    counts = [c["execution_count"] for c in result["cells"]]
+    assert counts == [1, 2], counts
+    outputs = result["cells"][1]["outputs"]
+    assert [o["type"] for o in outputs] == ["display_data"], outputs
+    assert sorted(outputs[0]["mimes"]) == ["image/svg+xml", "text/plain"], outputs
