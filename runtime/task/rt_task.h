@@ -1,0 +1,229 @@
+/* rt_task: the tasks a policy is trained and evaluated on.
+ *
+ * Kinds: add (digits=N), reverse / sort / copy (length=N), mix (tagged prompts drawn
+ * from several sequence tasks) and triage (K features of M values -> one of A actions).
+ * A task gives: its vocabulary, a fixed prompt length P (prompts are left-padded with
+ * PAD) and a maximum answer length T (EOS included), a prompt generator over a
+ * train / held-out split (held-out prompts are never training prompts), the target
+ * answer, demonstrations with a rate of systematic errors (`noise`), a verifier and
+ * the reward features (doubles in a fixed, named order).
+ *
+ * ONE vocabulary of 32 tokens serves every task (triage included), so policies of
+ * different tasks and mixes are interchangeable (V = 32, as in the benchmark):
+ *
+ *   id  text    role                       id     text     role
+ *    0  <pad>   left padding (PAD)          15..24 a .. j   letters (reverse, copy),
+ *    1  <eos>   end of answer (EOS)                          triage actions a = 0..9
+ *    2  +       add operator                25     <add>    task tag: add
+ *    3  =       end of add/triage prompt    26     <rev>    task tag: reverse
+ *    4  :       end of reverse/sort/copy    27     <sort>   task tag: sort
+ *   5..14 0..9  digits (add, sort,          28     <copy>   task tag: copy
+ *               triage feature values)      29     <tri>    task tag: triage
+ *                                           30     ?        masked value (for judges)
+ *                                           31     |        spare separator
+ *
+ * Every prompt starts with its task tag, so a mix prompt is exactly the prompt of its
+ * domain task (only left-padded further): a teacher trained on `add` sees the same
+ * contexts inside a mix of add and sort.
+ *
+ * Prompt and answer formats (target shown after the arrow; <eos> ends every answer):
+ *   add digits=N     <add> a(N digits, zero-padded) + b(N digits) =   -> a+b, no leading
+ *                    zeros ("<add>12+34=" -> "46<eos>"); P = 2N+3, T = N+2
+ *   reverse length=N <rev> x1..xN :   (letters a..j)                  -> xN..x1; P = N+2, T = N+1
+ *   copy length=N    <copy> x1..xN :  (letters a..j)                  -> x1..xN
+ *   sort length=N    <sort> d1..dN :  (digits, repeats allowed)       -> ascending digits
+ *   triage           <tri> v1..vK =   (feature values as digits)      -> one action letter
+ *   mix              the prompt of the chosen domain, left-padded to the longest domain
+ *                    prompt; P and T are the maxima over the domains.
+ *
+ * Systematic errors of demonstrations (what noise=1 produces; documented contract):
+ *   add      dropped carries: each digit is (a_i + b_i) mod 10, no carry digit, leading
+ *            zeros stripped ("57+68=" -> "15" instead of "125"); visible iff a carry occurs.
+ *   reverse, sort, copy: the first adjacent pair of differing answer tokens is swapped
+ *            ("cba" -> "bca"); invisible when all tokens are equal.
+ *   triage   the demonstrator's action is replaced by the next action ((a+1) mod A).
+ *
+ * Triage (hidden environment rule; the policy only sees the values):
+ *   severity s = sum_k w_k v_k with w_k = 1 + (k mod 3); with S = max severity,
+ *   start = floor(s * (A-G+1) / (S+1)); the good actions are start .. start+G-1
+ *   (G = `good` equally good actions per state, reward 1; all others reward 0).
+ *   The demonstrator ("clinician") picks good[v_K mod G] (v_K = last feature).
+ *   With conflict = c, a fraction c of the states (decided by a hash of the state)
+ *   have a demonstrator who prefers a bad action instead: bad[v_K mod (A-G)], where bad
+ *   lists the non-good actions in increasing order.  The target answer of a triage
+ *   prompt is the demonstrator's action.
+ *
+ * Features (index order is fixed; names via rt_task_feature_name):
+ *   sequence tasks and mix: correct, partial, length, format, eos
+ *   triage:                 correct, partial, length, format, eos, outcome, demo_agree
+ * where, for generated tokens g (the answer is g up to and including the first EOS):
+ *   correct  1 if the answer equals the target exactly (EOS included); triage: 1 if it
+ *            is one well-formed good action
+ *   partial  fraction of target positions (EOS included) where g matches the target
+ *   length   number of answer tokens (up to and including the first EOS, else all of g)
+ *   format   1 if the answer is non-empty, uses only the kind's answer tokens
+ *            (add/sort: digits, reverse/copy: letters, triage: one of the A actions),
+ *            ends with EOS and has at most T tokens
+ *   eos      1 if an EOS was generated
+ *   outcome  environment reward of the chosen action (the first answer token; 0 if it
+ *            is not an action)
+ *   demo_agree 1 if the chosen action is the demonstrator's action
+ *
+ * Held-out split: a prompt is held out iff a hash of (kind, prompt id) falls below
+ * `holdout`.  Prompt spaces of at most 65536 prompts are enumerated once, and if a
+ * side would be empty one prompt is moved to it, so tiny tasks still have both.
+ *
+ * Determinism: every function is a pure function of its arguments and the rng stream
+ * it is handed; tasks hold no mutable state after creation and may be shared by
+ * threads.  Allocation (creation only) goes through rt_alloc. */
+#ifndef RT_TASK_H
+#define RT_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt_rng.h"
+
+enum {
+    RT_TOK_PAD = 0,
+    RT_TOK_EOS = 1,
+    RT_TOK_PLUS = 2,
+    RT_TOK_EQ = 3,
+    RT_TOK_SEP = 4,
+    RT_TOK_DIGIT0 = 5,   /* '0'..'9' are 5..14 */
+    RT_TOK_LETTER0 = 15, /* 'a'..'j' are 15..24 */
+    RT_TOK_TAG_ADD = 25,
+    RT_TOK_TAG_REVERSE = 26,
+    RT_TOK_TAG_SORT = 27,
+    RT_TOK_TAG_COPY = 28,
+    RT_TOK_TAG_TRIAGE = 29,
+    RT_TOK_MASK = 30,
+    RT_TOK_BAR = 31,
+    RT_TASK_VOCAB = 32
+};
+
+enum {
+    RT_TASK_MAX_P = 16,      /* longest prompt of any task (add digits=6: 15) */
+    RT_TASK_MAX_T = 16,      /* longest answer incl. EOS (reverse length=12: 13) */
+    RT_TASK_MAX_DOMAINS = 8, /* domains of a mix */
+    RT_TASK_MAX_FEATURES = 8
+};
+
+/* Error codes (negative) */
+enum { RT_TASK_EINVAL = -1, RT_TASK_ENOMEM = -2, RT_TASK_EPARSE = -3 };
+
+typedef enum {
+    RT_TASK_ADD,
+    RT_TASK_REVERSE,
+    RT_TASK_SORT,
+    RT_TASK_COPY,
+    RT_TASK_MIX,
+    RT_TASK_TRIAGE
+} rt_task_kind;
+
+typedef enum { RT_TASK_TRAIN = 0, RT_TASK_HELDOUT = 1 } rt_task_split;
+
+typedef struct rt_task_config {
+    rt_task_kind kind;
+    int digits;     /* add: operand digits, 1..6 */
+    int length;     /* reverse, sort, copy: 1..12 */
+    double noise;   /* default rate of systematic errors in demonstrations, 0..1 */
+    double holdout; /* fraction of prompts held out, 0 < holdout < 1 (default 0.2) */
+    /* mix: the domain tasks (sequence kinds only), copied at creation */
+    const struct rt_task_config *tasks;
+    const char *const *task_names; /* domain names (NULL: the kind names) */
+    int n_tasks;                   /* 1..RT_TASK_MAX_DOMAINS */
+    /* triage */
+    int features;    /* K, 1..8 */
+    int values;      /* M, 2..10 */
+    int actions;     /* A, 2..10 */
+    int good;        /* G good actions per state, 1..A-1 */
+    double conflict; /* fraction of states where the demonstrator prefers a bad action */
+} rt_task_config;
+
+typedef struct rt_task_error {
+    int code;
+    char msg[256];
+} rt_task_error;
+
+/* One prompt and its target.  A plain value: no allocation, copy freely. */
+typedef struct rt_task_sample {
+    int prompt[RT_TASK_MAX_P]; /* P tokens, left-padded with PAD */
+    int target[RT_TASK_MAX_T]; /* the correct answer, EOS included */
+    int target_len;
+    int domain;  /* domain index in a mix (rt_task_domain_name); 0 otherwise */
+    uint64_t id; /* the prompt's index in its domain's prompt space */
+} rt_task_sample;
+
+typedef struct rt_task rt_task;
+
+/* Defaults for a kind: add digits=2, length=4, noise=0, holdout=0.2, triage
+ * features=4 values=3 actions=4 good=2 conflict=0. */
+void rt_task_config_init(rt_task_config *cfg, rt_task_kind kind);
+const char *rt_task_kind_name(rt_task_kind kind);             /* "add", "reverse", ... */
+int rt_task_kind_parse(const char *name, rt_task_kind *kind); /* 0 or RT_TASK_EINVAL */
+
+/* Validates cfg (err->msg names the parameter, e.g. "digits must be between 1 and 6")
+ * and creates the task.  Returns 0, RT_TASK_EINVAL or RT_TASK_ENOMEM; *out is NULL on
+ * error.  Caller frees with rt_task_free.  err may be NULL. */
+int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_task_error *err);
+void rt_task_free(rt_task *t);
+
+rt_task_kind rt_task_kind_of(const rt_task *t);
+const rt_task_config *rt_task_config_of(const rt_task *t); /* mix: tasks == NULL */
+int rt_task_vocab_size(const rt_task *t);                  /* RT_TASK_VOCAB */
+const char *rt_task_token_str(int tok);                    /* NULL if out of range */
+int rt_task_prompt_len(const rt_task *t);                  /* P */
+int rt_task_answer_max(const rt_task *t);                  /* T, EOS included */
+uint64_t rt_task_prompt_space(const rt_task *t);           /* number of prompts */
+
+/* Draws one prompt of the split from rng (advancing it) and fills *out. */
+void rt_task_sample_prompt(const rt_task *t, rt_rng *rng, rt_task_split split, rt_task_sample *out);
+/* The split a sample's prompt belongs to. */
+rt_task_split rt_task_split_of(const rt_task *t, const rt_task_sample *s);
+
+/* Domains: a mix has n_tasks domains, every other task one (itself, named by kind). */
+int rt_task_n_domains(const rt_task *t);
+const char *rt_task_domain_name(const rt_task *t, int d);
+const rt_task *rt_task_domain(const rt_task *t, int d); /* the domain's own task */
+
+/* A demonstration for s into answer[RT_TASK_MAX_T]; returns its length (EOS included).
+ * With probability noise (noise < 0: the task's configured noise) the systematic
+ * error above is applied and *noisy (may be NULL) is set to 1.  Exactly one uniform
+ * draw is taken from rng, whatever the outcome. */
+int rt_task_demonstrate(const rt_task *t, const rt_task_sample *s, double noise, rt_rng *rng,
+                        int *answer, int *noisy);
+/* The systematically wrong answer for s (equals the target when the error is not
+ * visible for this prompt); returns its length. */
+int rt_task_corrupt(const rt_task *t, const rt_task_sample *s, int *answer);
+
+/* Features of generated tokens g[0..n) into feat[rt_task_n_features(t)]. */
+int rt_task_n_features(const rt_task *t);
+const char *rt_task_feature_name(const rt_task *t, int i);
+int rt_task_feature_index(const rt_task *t, const char *name); /* -1 if unknown */
+void rt_task_features(const rt_task *t, const rt_task_sample *s, const int *g, int n, double *feat);
+/* The verifier: the `correct` feature. */
+int rt_task_verify(const rt_task *t, const rt_task_sample *s, const int *g, int n);
+
+/* Triage: the state's feature values, the good actions and the demonstrator's action.
+ * For other kinds these return RT_TASK_EINVAL. */
+int rt_task_triage_state(const rt_task *t, const rt_task_sample *s, int *values);
+int rt_task_triage_good(const rt_task *t, const rt_task_sample *s, int *actions); /* count */
+int rt_task_triage_demo_action(const rt_task *t, const rt_task_sample *s);
+double rt_task_triage_reward(const rt_task *t, const rt_task_sample *s, int action);
+int rt_task_triage_conflicted(const rt_task *t, const rt_task_sample *s); /* 0/1 */
+
+/* Text.  render: tokens (PAD skipped) as text into buf, e.g. "<add>12+34="; returns
+ * the length it needed (snprintf style).  parse: text (whitespace ignored) into
+ * tokens; 0, or RT_TASK_EPARSE naming the column.  sample_from_text: a prompt typed by
+ * a user (the task tag may be omitted except in a mix) into a sample. */
+size_t rt_task_render(const int *toks, int n, char *buf, size_t cap);
+int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_task_error *err);
+int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample *out,
+                             rt_task_error *err);
+
+/* A human description: kind and parameters, vocabulary, P, T, features and n example
+ * prompts with their targets drawn from rng (training split). */
+size_t rt_task_describe(const rt_task *t, rt_rng *rng, int n, char *buf, size_t cap);
+
+#endif
