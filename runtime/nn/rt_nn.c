@@ -1,0 +1,396 @@
+/* rt_nn.c: layers over raw float buffers (see rt_nn.h): GEMM wrappers, activations,
+ * linear, embedding, the fused per-position first layer, softmax, losses, sampling.
+ * Each fast path has its naive reference right after it.  Leaves out: threading of
+ * the non-GEMM loops (they are serial and fixed-order, hence deterministic). */
+#include "rt_nn.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- matrix products ---------------------------------------------------------- */
+
+void rt_nn_sgemm(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, Kd, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void rt_nn_sgemm_ref(int ta, int tb, int M, int N, int Kd, float alpha, const float *A,
+                     int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int k = 0; k < Kd; k++) {
+                float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                float b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                s += (double)a * b;
+            }
+            float *c = &C[(size_t)i * ldc + j];
+            *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
+        }
+}
+
+void rt_nn_set_blas_threads(int n)
+{
+    openblas_set_num_threads(n < 1 ? 1 : n);
+}
+
+int rt_nn_blas_threads(void)
+{
+    return openblas_get_num_threads();
+}
+
+/* ---- elementwise -------------------------------------------------------------- */
+
+/* exp by 2^n * p(r), r = x - n ln2 in [-ln2/2, ln2/2], degree-6 Taylor polynomial.
+ * Branch-free so that loops over it vectorize; the same code on every path. */
+static inline float expf_poly(float x)
+{
+    x = x < -87.3f ? -87.3f : x;
+    x = x > 88.3f ? 88.3f : x;
+    float n = x * 1.44269504088896341f + 12582912.0f; /* round to nearest integer */
+    n -= 12582912.0f;
+    float r = x - n * 0.693145751953125f;
+    r -= n * 1.428606765330187e-06f;
+    float p = 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    union {
+        float f;
+        int i;
+    } s;
+    s.i = ((int)n + 127) << 23;
+    return p * s.f;
+}
+
+float rt_nn_expf(float x)
+{
+    return x < -87.3f ? 0.0f : expf_poly(x);
+}
+
+/* GELU, tanh approximation (as torch's approximate='tanh'). */
+#define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
+
+void rt_nn_act_forward(int act, float *out, const float *inp, size_t n)
+{
+    if (act == RT_NN_ACT_GELU) {
+        for (size_t i = 0; i < n; i++) {
+            float x = inp[i];
+            out[i] = 0.5f * x * (1.0f + tanhf(GELU_C * (x + 0.044715f * x * x * x)));
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+    }
+}
+
+void rt_nn_act_backward(int act, float *dinp, const float *dout, const float *inp,
+                        const float *out, size_t n)
+{
+    if (act == RT_NN_ACT_GELU) {
+        for (size_t i = 0; i < n; i++) {
+            float x = inp[i];
+            float u = GELU_C * (x + 0.044715f * x * x * x);
+            float t = tanhf(u);
+            float du = GELU_C * (1.0f + 3.0f * 0.044715f * x * x);
+            float g = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
+            dinp[i] += dout[i] * g;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+    }
+}
+
+/* ---- linear ------------------------------------------------------------------- */
+
+void rt_nn_linear_forward(float *out, const float *inp, const float *W, const float *b, int N,
+                          int Din, int Dout)
+{
+    /* out (N, Dout) = inp (N, Din) W^T (Din, Dout) + b */
+    float beta = 0.0f;
+    if (b) {
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * Dout, b, sizeof(float) * Dout);
+        beta = 1.0f;
+    }
+    rt_nn_sgemm(0, 1, N, Dout, Din, 1.0f, inp, Din, W, Din, beta, out, Dout);
+}
+
+void rt_nn_linear_forward_ref(float *out, const float *inp, const float *W, const float *b,
+                              int N, int Din, int Dout)
+{
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < Dout; o++) {
+            double s = b ? b[o] : 0.0;
+            for (int i = 0; i < Din; i++) s += (double)inp[(size_t)n * Din + i] * W[(size_t)o * Din + i];
+            out[(size_t)n * Dout + o] = (float)s;
+        }
+}
+
+static void colsum_acc(float *db, const float *x, int N, int D)
+{
+    /* db (D) += sum over rows of x (N, D) */
+    for (int n = 0; n < N; n++) {
+        const float *r = x + (size_t)n * D;
+        for (int d = 0; d < D; d++) db[d] += r[d];
+    }
+}
+
+void rt_nn_linear_backward(float *dinp, float *dW, float *db, const float *dout,
+                           const float *inp, const float *W, int N, int Din, int Dout)
+{
+    if (dinp) rt_nn_sgemm(0, 0, N, Din, Dout, 1.0f, dout, Dout, W, Din, 1.0f, dinp, Din);
+    rt_nn_sgemm(1, 0, Dout, Din, N, 1.0f, dout, Dout, inp, Din, 1.0f, dW, Din);
+    if (db) colsum_acc(db, dout, N, Dout);
+}
+
+void rt_nn_linear_backward_ref(float *dinp, float *dW, float *db, const float *dout,
+                               const float *inp, const float *W, int N, int Din, int Dout)
+{
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < Dout; o++) {
+            float g = dout[(size_t)n * Dout + o];
+            if (db) db[o] += g;
+            for (int i = 0; i < Din; i++) {
+                if (dinp) dinp[(size_t)n * Din + i] += g * W[(size_t)o * Din + i];
+                dW[(size_t)o * Din + i] += g * inp[(size_t)n * Din + i];
+            }
+        }
+}
+
+/* ---- embedding ---------------------------------------------------------------- */
+
+void rt_nn_embed_forward(float *x, const int *ctx, const float *E, int N, int K, int D)
+{
+    for (int n = 0; n < N; n++)
+        for (int i = 0; i < K; i++)
+            memcpy(x + ((size_t)n * K + i) * D, E + (size_t)ctx[(size_t)n * K + i] * D,
+                   sizeof(float) * D);
+}
+
+void rt_nn_embed_backward(float *dE, const float *dx, const int *ctx, int N, int K, int D)
+{
+    for (int n = 0; n < N; n++)
+        for (int i = 0; i < K; i++) {
+            float *g = dE + (size_t)ctx[(size_t)n * K + i] * D;
+            const float *s = dx + ((size_t)n * K + i) * D;
+            for (int d = 0; d < D; d++) g[d] += s[d];
+        }
+}
+
+/* ---- fused first layer -------------------------------------------------------- */
+
+void rt_nn_table_build(float *U, const float *E, const float *W1, int V, int K, int D, int H)
+{
+    /* U_i (V, H) = E (V, D) @ W1_i^T, W1_i = W1[:, i*D:(i+1)*D] with row stride K*D */
+    for (int i = 0; i < K; i++)
+        rt_nn_sgemm(0, 1, V, H, D, 1.0f, E, D, W1 + (size_t)i * D, K * D, 0.0f,
+                    U + (size_t)i * V * H, H);
+}
+
+void rt_nn_table_build_ref(float *U, const float *E, const float *W1, int V, int K, int D, int H)
+{
+    for (int i = 0; i < K; i++)
+        for (int v = 0; v < V; v++)
+            for (int h = 0; h < H; h++) {
+                double s = 0;
+                for (int d = 0; d < D; d++)
+                    s += (double)E[(size_t)v * D + d] * W1[(size_t)h * K * D + (size_t)i * D + d];
+                U[((size_t)i * V + v) * H + h] = (float)s;
+            }
+}
+
+void rt_nn_table_forward(float *out, const int *ctx, const float *U, const float *b, int N,
+                         int K, int V, int H)
+{
+    for (int n = 0; n < N; n++) {
+        float *o = out + (size_t)n * H;
+        const int *c = ctx + (size_t)n * K;
+        const float *u0 = U + (size_t)c[0] * H;
+        for (int h = 0; h < H; h++) o[h] = b[h] + u0[h];
+        int i = 1;
+        for (; i + 1 < K; i += 2) { /* two rows per pass: half the traffic on o */
+            const float *ua = U + ((size_t)i * V + c[i]) * H;
+            const float *ub = U + ((size_t)(i + 1) * V + c[i + 1]) * H;
+            for (int h = 0; h < H; h++) o[h] = (o[h] + ua[h]) + ub[h];
+        }
+        for (; i < K; i++) {
+            const float *u = U + ((size_t)i * V + c[i]) * H;
+            for (int h = 0; h < H; h++) o[h] += u[h];
+        }
+    }
+}
+
+void rt_nn_table_forward_ref(float *out, const int *ctx, const float *U, const float *b, int N,
+                             int K, int V, int H)
+{
+    for (int n = 0; n < N; n++)
+        for (int h = 0; h < H; h++) {
+            float s = b[h];
+            for (int i = 0; i < K; i++) s += U[((size_t)i * V + ctx[(size_t)n * K + i]) * H + h];
+            out[(size_t)n * H + h] = s;
+        }
+}
+
+void rt_nn_table_backward(float *dU, float *db, const float *dout, const int *ctx, int N, int K,
+                          int V, int H)
+{
+    for (int n = 0; n < N; n++) {
+        const float *g = dout + (size_t)n * H;
+        const int *c = ctx + (size_t)n * K;
+        for (int i = 0; i < K; i++) {
+            float *u = dU + ((size_t)i * V + c[i]) * H;
+            for (int h = 0; h < H; h++) u[h] += g[h];
+        }
+    }
+    if (db) colsum_acc(db, dout, N, H);
+}
+
+void rt_nn_table_grad(float *dE, float *dW1, const float *dU, const float *E, const float *W1,
+                      int V, int K, int D, int H)
+{
+    for (int i = 0; i < K; i++) {
+        const float *dUi = dU + (size_t)i * V * H;
+        /* dW1_i (H, D) += dU_i^T (H, V) @ E (V, D) */
+        rt_nn_sgemm(1, 0, H, D, V, 1.0f, dUi, H, E, D, 1.0f, dW1 + (size_t)i * D, K * D);
+        /* dE (V, D) += dU_i (V, H) @ W1_i (H, D) */
+        rt_nn_sgemm(0, 0, V, D, H, 1.0f, dUi, H, W1 + (size_t)i * D, K * D, 1.0f, dE, D);
+    }
+}
+
+/* ---- softmax, losses, sampling ------------------------------------------------- */
+
+/* max, then s = sum exp((x - max) * invt), then log-normalizer = max*invt + log s */
+static float row_lognorm(const float *x, int V, float invt)
+{
+    float m = x[0];
+    for (int v = 1; v < V; v++) m = x[v] > m ? x[v] : m;
+    float s = 0.0f;
+    for (int v = 0; v < V; v++) s += expf_poly((x[v] - m) * invt);
+    return m * invt + logf(s);
+}
+
+void rt_nn_log_softmax(float *lp, const float *logits, int N, int V, float temperature)
+{
+    float invt = 1.0f / temperature;
+    for (int n = 0; n < N; n++) {
+        const float *x = logits + (size_t)n * V;
+        float z = row_lognorm(x, V, invt);
+        float *o = lp + (size_t)n * V;
+        for (int v = 0; v < V; v++) o[v] = x[v] * invt - z;
+    }
+}
+
+void rt_nn_log_softmax_ref(float *lp, const float *logits, int N, int V, float temperature)
+{
+    for (int n = 0; n < N; n++) {
+        const float *x = logits + (size_t)n * V;
+        double m = x[0];
+        for (int v = 1; v < V; v++) m = x[v] > m ? x[v] : m;
+        double s = 0;
+        for (int v = 0; v < V; v++) s += exp((x[v] - m) / temperature);
+        for (int v = 0; v < V; v++)
+            lp[(size_t)n * V + v] = (float)((x[v] - m) / temperature - log(s));
+    }
+}
+
+void rt_nn_token_logprob(float *out, const float *logits, const int *y, int N, int V,
+                         float temperature)
+{
+    float invt = 1.0f / temperature;
+    for (int n = 0; n < N; n++) {
+        const float *x = logits + (size_t)n * V;
+        out[n] = x[y[n]] * invt - row_lognorm(x, V, invt);
+    }
+}
+
+double rt_nn_xent(float *dlogits, const float *logits, const int *y, int N, int V, float weight)
+{
+    double loss = 0;
+    for (int n = 0; n < N; n++) {
+        if (y[n] < 0) continue;
+        const float *x = logits + (size_t)n * V;
+        float z = row_lognorm(x, V, 1.0f);
+        loss += (double)weight * (z - x[y[n]]);
+        if (dlogits) {
+            float *g = dlogits + (size_t)n * V;
+            for (int v = 0; v < V; v++) g[v] += weight * expf_poly(x[v] - z);
+            g[y[n]] -= weight;
+        }
+    }
+    return loss;
+}
+
+double rt_nn_pg(float *dlogits, const float *logits, const int *y, const float *w, int N, int V)
+{
+    double loss = 0;
+    for (int n = 0; n < N; n++) {
+        const float *x = logits + (size_t)n * V;
+        float z = row_lognorm(x, V, 1.0f), wn = w[n];
+        loss += (double)wn * (z - x[y[n]]);
+        if (dlogits) {
+            float *g = dlogits + (size_t)n * V;
+            for (int v = 0; v < V; v++) g[v] += wn * expf_poly(x[v] - z);
+            g[y[n]] -= wn;
+        }
+    }
+    return loss;
+}
+
+void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const float *q_logits,
+                      int N, int V)
+{
+    for (int n = 0; n < N; n++) {
+        const float *a = p_logits + (size_t)n * V;
+        float za = row_lognorm(a, V, 1.0f);
+        float zb = q_logits ? row_lognorm(q_logits + (size_t)n * V, V, 1.0f) : 0.0f;
+        float sk = 0.0f, se = 0.0f;
+        for (int v = 0; v < V; v++) {
+            float la = a[v] - za;
+            float p = expf_poly(la);
+            if (q_logits) sk += p * (la - (q_logits[(size_t)n * V + v] - zb));
+            se -= p * la;
+        }
+        if (kl) kl[n] = sk;
+        if (ent) ent[n] = se;
+    }
+}
+
+void rt_nn_sample(int *y, float *lp, const float *logits, int N, int V, float temperature,
+                  rt_rng *rngs)
+{
+    for (int n = 0; n < N; n++) {
+        const float *x = logits + (size_t)n * V;
+        float m = x[0];
+        int am = 0;
+        for (int v = 1; v < V; v++)
+            if (x[v] > m) m = x[v], am = v;
+        int pick = am;
+        float s1 = 0.0f;
+        if (temperature > 0.0f) {
+            /* inverse CDF: the first v whose running sum exceeds u * total */
+            float invt = 1.0f / temperature, s = 0.0f;
+            for (int v = 0; v < V; v++) s += expf_poly((x[v] - m) * invt);
+            float u = rt_rng_uniform(&rngs[n]) * s, c = 0.0f;
+            for (int v = 0; v < V; v++) {
+                float e = expf_poly((x[v] - m) * invt);
+                c += e;
+                if (e > 0.0f) pick = v; /* rounding fallback: the last possible token */
+                if (u < c) break;
+            }
+            if (temperature == 1.0f) s1 = s;
+        }
+        y[n] = pick;
+        if (lp) {
+            if (s1 == 0.0f)
+                for (int v = 0; v < V; v++) s1 += expf_poly(x[v] - m);
+            lp[n] = x[pick] - m - logf(s1);
+        }
+    }
+}

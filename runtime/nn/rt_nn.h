@@ -1,0 +1,122 @@
+/* rt_nn: layers of the runtime's small models, llm.c style, over raw float buffers.
+ *
+ * Every layer is a forward/backward pair; the comment on each gives every buffer's
+ * shape (row-major).  Backward functions ACCUMULATE (+=) into their gradient
+ * outputs, so callers zero gradients once per step.  Each fast path has a naive
+ * reference (`_ref`) kept beside it for the tests; fast and reference agree to float
+ * rounding (and exactly where the summation order is the same).
+ *
+ * Matrix products go through rt_nn_sgemm (OpenBLAS cblas_sgemm).  Determinism:
+ * OpenBLAS 0.3.x splits a GEMM over threads along M or N only, never along the
+ * reduction dimension K, so each output element is computed by the same kernel in
+ * the same order whatever OPENBLAS_NUM_THREADS is; tests check that a policy step
+ * at 1 and 2 BLAS threads is bit-identical.  Every other loop here is serial and
+ * fixed-order.  No -ffast-math: the exponential is our own vectorizable,
+ * deterministic polynomial (rt_nn_expf), identical on every path.
+ *
+ * Nothing here allocates.  Leaves out: convolutions, attention, dropout. */
+#ifndef RT_NN_H
+#define RT_NN_H
+
+#include <stddef.h>
+
+#include "rt_rng.h"
+
+/* ---- matrix products ---------------------------------------------------------- */
+
+/* C (M, N) = alpha * op(A) * op(B) + beta * C, row-major; op(A) is (M, Kd), op(B) is
+ * (Kd, N); ta/tb non-zero = transposed storage (A stored (Kd, M), B stored (N, Kd)). */
+void rt_nn_sgemm(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
+                 const float *B, int ldb, float beta, float *C, int ldc);
+void rt_nn_sgemm_ref(int ta, int tb, int M, int N, int Kd, float alpha, const float *A,
+                     int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* Number of OpenBLAS threads used by rt_nn_sgemm (process-wide: OpenBLAS has one pool). */
+void rt_nn_set_blas_threads(int n);
+int rt_nn_blas_threads(void);
+
+/* ---- elementwise -------------------------------------------------------------- */
+
+/* exp(x) for one float, max relative error ~2e-7; exp(x) = 0 for x < -87.3. */
+float rt_nn_expf(float x);
+
+enum { RT_NN_ACT_RELU = 0, RT_NN_ACT_GELU = 1 };
+
+/* out (n) = act(inp (n)); out may alias inp for ReLU, not for GELU (backward needs inp). */
+void rt_nn_act_forward(int act, float *out, const float *inp, size_t n);
+/* dinp (n) += dout (n) * act'(inp); inp = pre-activation, out = post-activation. */
+void rt_nn_act_backward(int act, float *dinp, const float *dout, const float *inp,
+                        const float *out, size_t n);
+
+/* ---- linear ------------------------------------------------------------------- */
+
+/* out (N, Dout) = inp (N, Din) @ W^T + b;  W is (Dout, Din), b (Dout) or NULL. */
+void rt_nn_linear_forward(float *out, const float *inp, const float *W, const float *b, int N,
+                          int Din, int Dout);
+void rt_nn_linear_forward_ref(float *out, const float *inp, const float *W, const float *b,
+                              int N, int Din, int Dout);
+/* dinp (N, Din) += dout @ W;  dW (Dout, Din) += dout^T @ inp;  db (Dout) += sum_n dout.
+ * dout (N, Dout), inp (N, Din).  dinp / db may be NULL. */
+void rt_nn_linear_backward(float *dinp, float *dW, float *db, const float *dout,
+                           const float *inp, const float *W, int N, int Din, int Dout);
+void rt_nn_linear_backward_ref(float *dinp, float *dW, float *db, const float *dout,
+                               const float *inp, const float *W, int N, int Din, int Dout);
+
+/* ---- embedding + concat, plain and as per-position tables --------------------- */
+
+/* x (N, K*D) = concat_i E[ctx[n*K + i]];  E (V, D), ctx (N, K) token ids in [0, V). */
+void rt_nn_embed_forward(float *x, const int *ctx, const float *E, int N, int K, int D);
+/* dE (V, D) += scatter of dx (N, K*D) by ctx (N, K). */
+void rt_nn_embed_backward(float *dE, const float *dx, const int *ctx, int N, int K, int D);
+
+/* Fused first layer.  Linear(concat_i E[c_i]) = b + sum_i U[i*V + c_i] exactly, with
+ * U (K*V, H) the per-position tables U_i = E @ W1_i^T, W1_i = W1[:, i*D:(i+1)*D].
+ * E (V, D), W1 (H, K*D). */
+void rt_nn_table_build(float *U, const float *E, const float *W1, int V, int K, int D, int H);
+void rt_nn_table_build_ref(float *U, const float *E, const float *W1, int V, int K, int D,
+                           int H);
+/* out (N, H) = b (H) + sum_i U[i*V + ctx[n*K+i]], summed in order i = 0..K-1. */
+void rt_nn_table_forward(float *out, const int *ctx, const float *U, const float *b, int N,
+                         int K, int V, int H);
+void rt_nn_table_forward_ref(float *out, const int *ctx, const float *U, const float *b, int N,
+                             int K, int V, int H);
+/* dU (K*V, H) += scatter of dout (N, H) into rows i*V + ctx[n*K+i];  db (H) += sum_n dout
+ * (db may be NULL). */
+void rt_nn_table_backward(float *dU, float *db, const float *dout, const int *ctx, int N, int K,
+                          int V, int H);
+/* Chain rule through U_i = E W1_i^T:  dW1_i (H, D) += dU_i^T @ E;  dE (V, D) += dU_i @ W1_i.
+ * dU (K*V, H), E (V, D), W1 (H, K*D), dW1 (H, K*D). */
+void rt_nn_table_grad(float *dE, float *dW1, const float *dU, const float *E, const float *W1,
+                      int V, int K, int D, int H);
+
+/* ---- softmax, losses, sampling (rows of V logits) ------------------------------ */
+
+/* lp (N, V) = log_softmax(logits (N, V) / temperature); lp may alias logits. */
+void rt_nn_log_softmax(float *lp, const float *logits, int N, int V, float temperature);
+void rt_nn_log_softmax_ref(float *lp, const float *logits, int N, int V, float temperature);
+/* out (N) = log_softmax(logits / temperature)[n, y[n]]. */
+void rt_nn_token_logprob(float *out, const float *logits, const int *y, int N, int V,
+                         float temperature);
+/* Cross-entropy: returns sum_n w_n * (-log p(y_n)) over rows with y[n] >= 0 (y < 0 =
+ * ignored), w_n = weight (scalar); if dlogits != NULL, dlogits (N, V) += w * (p - onehot)
+ * (rows with y < 0 untouched).  The mean loss is weight = 1 / count. */
+double rt_nn_xent(float *dlogits, const float *logits, const int *y, int N, int V, float weight);
+
+/* Weighted log-likelihood (policy gradient): returns sum_n w[n] * (-log p(y_n)) and, if
+ * dlogits != NULL, dlogits (N, V) += w[n] * (p_n - onehot(y_n)); p at temperature 1.
+ * -mean_n(A_n log p(y_n)) is w[n] = A_n / N.  All y in [0, V). */
+double rt_nn_pg(float *dlogits, const float *logits, const int *y, const float *w, int N, int V);
+
+/* Per-row statistics from full softmaxes at temperature 1: kl (N) = KL(p || q) where
+ * p = softmax(lp_logits), q = softmax(lq_logits) (each (N, V)); either output may be
+ * NULL; ent (N) = entropy of p.  Returns nothing; rows independent. */
+void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const float *q_logits,
+                      int N, int V);
+
+/* Draw y[n] ~ softmax(logits[n] / temperature) by inverse CDF with one uniform from
+ * rngs[n] (row n's own stream, advanced by one draw); temperature <= 0 = greedy
+ * (argmax, lowest index on ties, no draw).  If lp != NULL, lp[n] = log p(y[n]) at
+ * temperature 1 (the policy's own log-prob, whatever the sampling temperature). */
+void rt_nn_sample(int *y, float *lp, const float *logits, int N, int V, float temperature,
+                  rt_rng *rngs);
+
+#endif

@@ -1,0 +1,477 @@
+/* rt_policy.c: the `mlp` policy (see rt_policy.h): blocks and views, workspaces,
+ * forward/backward with the fused first layer, losses, sampling, Adam.
+ * Files (save/load) are in rt_policy_io.c.  Leaves out: threading of non-GEMM loops. */
+#include "rt_policy.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rt_alloc.h"
+
+struct rt_policy_ws {
+    rt_policy_config cfg;
+    int max_rows;
+    uint64_t table_version; /* version of the weights U was built from; 0 = none */
+    float *block;           /* one allocation holding every float buffer below */
+    float *table;           /* (K*V, H) layer-1 tables */
+    float *dtable;          /* (K*V, H) their gradient */
+    float *pre[RT_POLICY_MAX_LAYERS]; /* (max_rows, H) pre-activations (== act for ReLU) */
+    float *act[RT_POLICY_MAX_LAYERS]; /* (max_rows, H) post-activations */
+    float *logits;          /* (max_rows, V) */
+    float *scratch;         /* (max_rows, V) for callers */
+    float *dh;              /* (max_rows, H) backward temporaries */
+    float *dh2;             /* (max_rows, H), only when layers > 1 */
+    float *lpbuf;           /* (max_rows) */
+    int *ibuf;              /* one allocation: ctx (max_rows, K), ybuf (max_rows) */
+    int *ctx;
+    int *ybuf;
+    rt_rng *rngs;           /* (max_rows) per-sequence streams */
+};
+
+static atomic_uint_fast64_t version_counter = 1;
+
+static void set_diag(rt_policy_diag *d, int code, const char *msg)
+{
+    if (!d) return;
+    d->code = code;
+    snprintf(d->msg, sizeof d->msg, "%s", msg);
+}
+
+rt_adam_config rt_adam_defaults(void)
+{
+    rt_adam_config c = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f};
+    return c;
+}
+
+int rt_policy_config_check(const rt_policy_config *c, rt_policy_diag *diag)
+{
+    char m[256];
+    m[0] = 0;
+    if (!c) snprintf(m, sizeof m, "no configuration");
+    else if (c->vocab < 2 || c->vocab > 65536)
+        snprintf(m, sizeof m, "vocab must be in 2..65536 (got %d)", c->vocab);
+    else if (c->context < 1 || c->context > 1024)
+        snprintf(m, sizeof m, "context must be in 1..1024 (got %d)", c->context);
+    else if (c->embed < 1 || c->embed > 4096)
+        snprintf(m, sizeof m, "embed must be in 1..4096 (got %d)", c->embed);
+    else if (c->hidden < 1 || c->hidden > 16384)
+        snprintf(m, sizeof m, "hidden must be in 1..16384 (got %d)", c->hidden);
+    else if (c->layers < 1 || c->layers > RT_POLICY_MAX_LAYERS)
+        snprintf(m, sizeof m, "layers must be in 1..%d (got %d)", RT_POLICY_MAX_LAYERS,
+                 c->layers);
+    else if (c->act != RT_NN_ACT_RELU && c->act != RT_NN_ACT_GELU)
+        snprintf(m, sizeof m, "act must be relu (0) or gelu (1) (got %d)", c->act);
+    if (!m[0]) return 0;
+    set_diag(diag, RT_POLICY_EINVAL, m);
+    return RT_POLICY_EINVAL;
+}
+
+int rt_policy_same_shape(const rt_policy_config *a, const rt_policy_config *b)
+{
+    return a->vocab == b->vocab && a->context == b->context && a->embed == b->embed &&
+           a->hidden == b->hidden && a->layers == b->layers && a->act == b->act;
+}
+
+/* Carves a block into views; returns the number of floats (base may be NULL to count). */
+static size_t carve(const rt_policy_config *c, float *base, rt_policy_views *v)
+{
+    size_t V = c->vocab, K = c->context, D = c->embed, H = c->hidden, off = 0;
+    rt_policy_views tmp;
+    if (!v) v = &tmp;
+    memset(v, 0, sizeof *v);
+#define TAKE(field, count)                                                                     \
+    do {                                                                                       \
+        field = base ? base + off : NULL;                                                      \
+        off += (count);                                                                        \
+    } while (0)
+    TAKE(v->emb, V * D);
+    TAKE(v->w1, H * K * D);
+    TAKE(v->b1, H);
+    for (int l = 0; l < c->layers - 1; l++) {
+        TAKE(v->wh[l], H * H);
+        TAKE(v->bh[l], H);
+    }
+    TAKE(v->wo, V * H);
+    TAKE(v->bo, V);
+#undef TAKE
+    return off;
+}
+
+void rt_policy_touch(rt_policy *p)
+{
+    p->version = atomic_fetch_add(&version_counter, 1);
+}
+
+int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_diag *diag)
+{
+    *out = NULL;
+    int rc = rt_policy_config_check(cfg, diag);
+    if (rc) return rc;
+    rt_policy *p = rt_calloc(1, sizeof *p);
+    size_t n = carve(cfg, NULL, NULL);
+    float *blk = p ? rt_calloc(4 * n, sizeof(float)) : NULL;
+    if (!blk) {
+        rt_free(p);
+        set_diag(diag, RT_POLICY_ENOMEM, "out of memory creating policy");
+        return RT_POLICY_ENOMEM;
+    }
+    p->cfg = *cfg;
+    p->nparams = n;
+    p->params = blk;
+    p->grads = blk + n;
+    p->adam_m = blk + 2 * n;
+    p->adam_v = blk + 3 * n;
+    carve(cfg, p->params, &p->p);
+    carve(cfg, p->grads, &p->g);
+    rt_policy_touch(p);
+    *out = p;
+    return 0;
+}
+
+void rt_policy_free(rt_policy *p)
+{
+    if (!p) return;
+    rt_free(p->params);
+    rt_free(p);
+}
+
+static void fill_uniform(float *x, size_t n, float bound, rt_rng r)
+{
+    for (size_t i = 0; i < n; i++) x[i] = (2.0f * rt_rng_uniform(&r) - 1.0f) * bound;
+}
+
+void rt_policy_init(rt_policy *p, const rt_rng *rng)
+{
+    const rt_policy_config *c = &p->cfg;
+    size_t V = c->vocab, K = c->context, D = c->embed, H = c->hidden;
+    rt_rng r = rt_rng_split(rng, 0);
+    for (size_t i = 0; i < V * D; i++) p->p.emb[i] = rt_rng_normal(&r);
+    float b1 = 1.0f / sqrtf((float)(K * D)), bh = 1.0f / sqrtf((float)H);
+    fill_uniform(p->p.w1, H * K * D, b1, rt_rng_split(rng, 1));
+    fill_uniform(p->p.b1, H, b1, rt_rng_split(rng, 2));
+    for (int l = 0; l < c->layers - 1; l++) {
+        fill_uniform(p->p.wh[l], H * H, bh, rt_rng_split(rng, 3 + 2 * (uint64_t)l));
+        fill_uniform(p->p.bh[l], H, bh, rt_rng_split(rng, 4 + 2 * (uint64_t)l));
+    }
+    fill_uniform(p->p.wo, V * H, bh, rt_rng_split(rng, 100));
+    fill_uniform(p->p.bo, V, bh, rt_rng_split(rng, 101));
+    rt_policy_touch(p);
+}
+
+int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_policy_diag *diag)
+{
+    int rc = rt_policy_create(out, &src->cfg, diag);
+    if (rc) return rc;
+    memcpy((*out)->params, src->params, 4 * src->nparams * sizeof(float));
+    (*out)->adam_t = src->adam_t;
+    return 0;
+}
+
+int rt_policy_assign(rt_policy *dst, const rt_policy *src)
+{
+    if (!rt_policy_same_shape(&dst->cfg, &src->cfg)) return RT_POLICY_ESHAPE;
+    memcpy(dst->params, src->params, src->nparams * sizeof(float));
+    memset(dst->grads, 0, 3 * dst->nparams * sizeof(float));
+    dst->adam_t = 0;
+    rt_policy_touch(dst);
+    return 0;
+}
+
+/* ---- workspaces ------------------------------------------------------------------- */
+
+int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max_rows,
+                        rt_policy_diag *diag)
+{
+    *out = NULL;
+    int rc = rt_policy_config_check(cfg, diag);
+    if (rc) return rc;
+    if (max_rows < 1 || max_rows > (1 << 24)) {
+        set_diag(diag, RT_POLICY_EINVAL, "workspace rows must be in 1..16777216");
+        return RT_POLICY_EINVAL;
+    }
+    size_t R = max_rows, V = cfg->vocab, K = cfg->context, H = cfg->hidden, L = cfg->layers;
+    int gelu = cfg->act == RT_NN_ACT_GELU;
+    size_t nf = 2 * K * V * H + R * H * L * (gelu ? 2 : 1) + 2 * R * V + R * H * (L > 1 ? 2 : 1) + R;
+    rt_policy_ws *ws = rt_calloc(1, sizeof *ws);
+    if (ws) {
+        ws->block = rt_malloc(nf * sizeof(float));
+        ws->ibuf = rt_malloc(R * (K + 1) * sizeof(int));
+        ws->rngs = rt_malloc(R * sizeof(rt_rng));
+    }
+    if (!ws || !ws->block || !ws->ibuf || !ws->rngs) {
+        rt_policy_ws_free(ws);
+        set_diag(diag, RT_POLICY_ENOMEM, "out of memory creating policy workspace");
+        return RT_POLICY_ENOMEM;
+    }
+    ws->cfg = *cfg;
+    ws->max_rows = max_rows;
+    float *f = ws->block;
+    ws->table = f, f += K * V * H;
+    ws->dtable = f, f += K * V * H;
+    for (size_t l = 0; l < L; l++) {
+        ws->act[l] = f, f += R * H;
+        if (gelu) ws->pre[l] = f, f += R * H;
+        else ws->pre[l] = ws->act[l];
+    }
+    ws->logits = f, f += R * V;
+    ws->scratch = f, f += R * V;
+    ws->dh = f, f += R * H;
+    if (L > 1) ws->dh2 = f, f += R * H;
+    ws->lpbuf = f, f += R;
+    ws->ctx = ws->ibuf;
+    ws->ybuf = ws->ibuf + R * K;
+    /* defined contents, so a backward before any forward reads zeros, not garbage */
+    memset(ws->block, 0, nf * sizeof(float));
+    memset(ws->ibuf, 0, R * (K + 1) * sizeof(int));
+    *out = ws;
+    return 0;
+}
+
+void rt_policy_ws_free(rt_policy_ws *ws)
+{
+    if (!ws) return;
+    rt_free(ws->block);
+    rt_free(ws->ibuf);
+    rt_free(ws->rngs);
+    rt_free(ws);
+}
+
+int rt_policy_ws_rows(const rt_policy_ws *ws)
+{
+    return ws->max_rows;
+}
+
+float *rt_policy_ws_logits(rt_policy_ws *ws)
+{
+    return ws->logits;
+}
+
+float *rt_policy_ws_scratch(rt_policy_ws *ws)
+{
+    return ws->scratch;
+}
+
+const int *rt_policy_ws_ctx(const rt_policy_ws *ws)
+{
+    return ws->ctx;
+}
+
+/* ---- forward / backward ------------------------------------------------------------ */
+
+void rt_policy_context(int *out, const int *seq, int pos, int K)
+{
+    for (int i = 0; i < K; i++) {
+        int j = pos - K + i;
+        out[i] = j < 0 ? RT_POLICY_PAD : seq[j];
+    }
+}
+
+static int check_rows(const rt_policy_config *c, const rt_policy_ws *ws, int n, int row0)
+{
+    if (!rt_policy_same_shape(c, &ws->cfg)) return RT_POLICY_ESHAPE;
+    if (n < 0 || row0 < 0) return RT_POLICY_EINVAL;
+    if ((long)row0 + n > ws->max_rows) return RT_POLICY_ECAP;
+    return 0;
+}
+
+int rt_policy_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0)
+{
+    /* ctx (n, K) -> rows [row0, row0+n) of pre/act (.., H) and logits (.., V) */
+    int rc = check_rows(&p->cfg, ws, n, row0);
+    if (rc) return rc;
+    const rt_policy_config *c = &p->cfg;
+    int V = c->vocab, K = c->context, D = c->embed, H = c->hidden, L = c->layers;
+    for (int i = 0; i < n * K; i++)
+        if (ctx[i] < 0 || ctx[i] >= V) return RT_POLICY_EINVAL;
+    if (ws->table_version != p->version) {
+        rt_nn_table_build(ws->table, p->p.emb, p->p.w1, V, K, D, H);
+        ws->table_version = p->version;
+    }
+    int *wctx = ws->ctx + (size_t)row0 * K;
+    if (wctx != ctx) memmove(wctx, ctx, sizeof(int) * n * K);
+    size_t r = (size_t)row0 * H;
+    rt_nn_table_forward(ws->pre[0] + r, wctx, ws->table, p->p.b1, n, K, V, H);
+    rt_nn_act_forward(c->act, ws->act[0] + r, ws->pre[0] + r, (size_t)n * H);
+    for (int l = 1; l < L; l++) {
+        rt_nn_linear_forward(ws->pre[l] + r, ws->act[l - 1] + r, p->p.wh[l - 1], p->p.bh[l - 1],
+                             n, H, H);
+        rt_nn_act_forward(c->act, ws->act[l] + r, ws->pre[l] + r, (size_t)n * H);
+    }
+    rt_nn_linear_forward(ws->logits + (size_t)row0 * V, ws->act[L - 1] + r, p->p.wo, p->p.bo, n,
+                         H, V);
+    return 0;
+}
+
+/* d (n) := d * act'(pre), in place (not accumulating). */
+static void act_grad_inplace(int act, float *d, const float *pre, const float *out, size_t n)
+{
+    if (act == RT_NN_ACT_RELU) {
+        for (size_t i = 0; i < n; i++) d[i] = out[i] > 0.0f ? d[i] : 0.0f;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float g = 0.0f;
+            rt_nn_act_backward(act, &g, &d[i], &pre[i], &out[i], 1);
+            d[i] = g;
+        }
+    }
+}
+
+int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int n, int row0)
+{
+    int rc = check_rows(&p->cfg, ws, n, row0);
+    if (rc) return rc;
+    const rt_policy_config *c = &p->cfg;
+    int V = c->vocab, K = c->context, D = c->embed, H = c->hidden, L = c->layers;
+    size_t r = (size_t)row0 * H;
+    if (n == 0) return 0;
+    /* output layer: dW (V, H) += dlogits^T act;  db += colsum;  d act (n, H) = dlogits wo */
+    rt_nn_linear_backward(NULL, p->g.wo, p->g.bo, dlogits, ws->act[L - 1] + r, p->p.wo, n, H, V);
+    float *d = ws->dh, *d2 = ws->dh2;
+    rt_nn_sgemm(0, 0, n, H, V, 1.0f, dlogits, V, p->p.wo, H, 0.0f, d, H);
+    for (int l = L - 1; l >= 1; l--) {
+        act_grad_inplace(c->act, d, ws->pre[l] + r, ws->act[l] + r, (size_t)n * H);
+        rt_nn_linear_backward(NULL, p->g.wh[l - 1], p->g.bh[l - 1], d, ws->act[l - 1] + r,
+                              p->p.wh[l - 1], n, H, H);
+        rt_nn_sgemm(0, 0, n, H, H, 1.0f, d, H, p->p.wh[l - 1], H, 0.0f, d2, H);
+        float *t = d;
+        d = d2, d2 = t;
+    }
+    act_grad_inplace(c->act, d, ws->pre[0] + r, ws->act[0] + r, (size_t)n * H);
+    memset(ws->dtable, 0, sizeof(float) * (size_t)K * V * H);
+    rt_nn_table_backward(ws->dtable, p->g.b1, d, ws->ctx + (size_t)row0 * K, n, K, V, H);
+    rt_nn_table_grad(p->g.emb, p->g.w1, ws->dtable, p->p.emb, p->p.w1, V, K, D, H);
+    return 0;
+}
+
+int rt_policy_logprobs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y,
+                       int n, float *out)
+{
+    int rc = rt_policy_forward(p, ws, ctx, n, 0);
+    if (rc) return rc;
+    for (int i = 0; i < n; i++)
+        if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_POLICY_EINVAL;
+    rt_nn_token_logprob(out, ws->logits, y, n, p->cfg.vocab, 1.0f);
+    return 0;
+}
+
+int rt_policy_xent(rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y, int n,
+                   float *loss)
+{
+    int rc = rt_policy_forward(p, ws, ctx, n, 0);
+    if (rc) return rc;
+    int V = p->cfg.vocab, cnt = 0;
+    for (int i = 0; i < n; i++) {
+        if (y[i] >= V) return RT_POLICY_EINVAL;
+        cnt += y[i] >= 0;
+    }
+    *loss = 0.0f;
+    if (!cnt) return 0;
+    memset(ws->scratch, 0, sizeof(float) * (size_t)n * V);
+    *loss = (float)rt_nn_xent(ws->scratch, ws->logits, y, n, V, 1.0f / cnt);
+    return rt_policy_backward(p, ws, ws->scratch, n, 0);
+}
+
+int rt_policy_probs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, float *probs)
+{
+    int rc = rt_policy_forward(p, ws, ctx, n, 0);
+    if (rc) return rc;
+    size_t V = p->cfg.vocab;
+    rt_nn_log_softmax(probs, ws->logits, n, (int)V, 1.0f);
+    for (size_t i = 0; i < (size_t)n * V; i++) probs[i] = rt_nn_expf(probs[i]);
+    return 0;
+}
+
+int rt_policy_kl(const rt_policy *p, rt_policy_ws *wsp, const rt_policy *q, rt_policy_ws *wsq,
+                 const int *ctx, int n, double *kl, double *ent)
+{
+    if (p->cfg.vocab != q->cfg.vocab || p->cfg.context != q->cfg.context)
+        return RT_POLICY_ESHAPE;
+    int rc = rt_policy_forward(p, wsp, ctx, n, 0);
+    if (!rc) rc = rt_policy_forward(q, wsq, ctx, n, 0);
+    if (rc) return rc;
+    double sk = 0, se = 0;
+    int V = p->cfg.vocab;
+    for (int i = 0; i < n; i++) {
+        float k, e;
+        rt_nn_kl_entropy(&k, &e, wsp->logits + (size_t)i * V, wsq->logits + (size_t)i * V, 1, V);
+        sk += k, se += e;
+    }
+    if (kl) *kl = n ? sk / n : 0.0;
+    if (ent) *ent = n ? se / n : 0.0;
+    return 0;
+}
+
+/* ---- sampling ------------------------------------------------------------------------ */
+
+int rt_policy_generate(const rt_policy *p, rt_policy_ws *ws, const int *prompts, int B, int P,
+                       int T, float temperature, const rt_rng *rng, uint64_t seq0, int *tokens,
+                       float *lp)
+{
+    int K = p->cfg.context, V = p->cfg.vocab;
+    if (B < 0 || P < 0 || T < 0) return RT_POLICY_EINVAL;
+    if (!rt_policy_same_shape(&p->cfg, &ws->cfg)) return RT_POLICY_ESHAPE;
+    if (B > ws->max_rows) return RT_POLICY_ECAP;
+    for (int i = 0; i < B * P; i++)
+        if (prompts[i] < 0 || prompts[i] >= V) return RT_POLICY_EINVAL;
+    int keep = (long)B * T <= ws->max_rows;
+    for (int b = 0; b < B; b++) ws->rngs[b] = rt_rng_split(rng, seq0 + (uint64_t)b);
+    for (int t = 0; t < T; t++) {
+        int row0 = keep ? t * B : 0;
+        int *c = ws->ctx + (size_t)row0 * K;
+        for (int b = 0; b < B; b++) {
+            /* position P + t of sequence b = prompt b ++ tokens b[0..t) */
+            int *o = c + (size_t)b * K;
+            for (int i = 0; i < K; i++) {
+                int j = P + t - K + i;
+                o[i] = j < 0 ? RT_POLICY_PAD
+                             : (j < P ? prompts[(size_t)b * P + j] : tokens[(size_t)b * T + j - P]);
+            }
+        }
+        int rc = rt_policy_forward(p, ws, c, B, row0);
+        if (rc) return rc;
+        rt_nn_sample(ws->ybuf, ws->lpbuf, ws->logits + (size_t)row0 * V, B, V, temperature,
+                     ws->rngs);
+        for (int b = 0; b < B; b++) {
+            tokens[(size_t)b * T + t] = ws->ybuf[b];
+            if (lp) lp[(size_t)b * T + t] = ws->lpbuf[b];
+        }
+    }
+    return 0;
+}
+
+/* ---- optimizer ------------------------------------------------------------------------ */
+
+void rt_policy_zero_grad(rt_policy *p)
+{
+    memset(p->grads, 0, p->nparams * sizeof(float));
+}
+
+double rt_policy_grad_norm(const rt_policy *p)
+{
+    double s = 0;
+    for (size_t i = 0; i < p->nparams; i++) s += (double)p->grads[i] * p->grads[i];
+    return sqrt(s);
+}
+
+void rt_policy_adam(rt_policy *p, const rt_adam_config *c, float *grad_norm)
+{
+    double norm = rt_policy_grad_norm(p);
+    if (grad_norm) *grad_norm = (float)norm;
+    float scale = 1.0f;
+    if (c->clip_norm > 0.0f && norm > c->clip_norm) scale = (float)(c->clip_norm / (norm + 1e-6));
+    p->adam_t++;
+    float bc1 = 1.0f - powf(c->beta1, (float)p->adam_t);
+    float bc2 = 1.0f - powf(c->beta2, (float)p->adam_t);
+    float step = c->lr / bc1, sbc2 = sqrtf(bc2);
+    float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
+    float *w = p->params, *g = p->grads, *m = p->adam_m, *v = p->adam_v;
+    for (size_t i = 0; i < p->nparams; i++) {
+        float gi = g[i] * scale;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        w[i] -= step * m[i] / (sqrtf(v[i]) / sbc2 + eps);
+    }
+    rt_policy_touch(p);
+}

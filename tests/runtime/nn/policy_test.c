@@ -1,0 +1,458 @@
+/* policy_test.c: the `mlp` policy.  Forward against a double-precision reference,
+ * finite-difference gradient checks of the SFT loss and of a policy-gradient loss,
+ * sampling, files (round trip and each corruption), allocation-failure injection, and
+ * determinism (same steps twice; 1 vs 2 BLAS threads; batch partitioning). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rt_alloc.h"
+#include "rt_policy.h"
+
+static rt_policy *make(int V, int K, int D, int H, int L, int act, uint64_t seed)
+{
+    rt_policy_config c = {V, K, D, H, L, act};
+    rt_policy *p;
+    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
+    rt_rng r = rt_rng_make(seed);
+    rt_policy_init(p, &r);
+    return p;
+}
+
+/* ---- double-precision reference forward ------------------------------------------ */
+
+static double act_d(int act, double x)
+{
+    if (act == RT_NN_ACT_RELU) return x > 0 ? x : 0;
+    return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+}
+
+/* logits (V) of one context from params given as doubles (same block layout) */
+static void ref_forward(const rt_policy *p, const double *w, const int *ctx, double *logits)
+{
+    const rt_policy_config *c = &p->cfg;
+    int V = c->vocab, K = c->context, D = c->embed, H = c->hidden;
+    const double *emb = w + (p->p.emb - p->params), *w1 = w + (p->p.w1 - p->params),
+                 *b1 = w + (p->p.b1 - p->params);
+    double h[64], h2[64];
+    assert_true(H <= 64);
+    for (int j = 0; j < H; j++) {
+        double s = b1[j];
+        for (int i = 0; i < K; i++)
+            for (int d = 0; d < D; d++) s += emb[ctx[i] * D + d] * w1[j * K * D + i * D + d];
+        h[j] = act_d(c->act, s);
+    }
+    for (int l = 0; l < c->layers - 1; l++) {
+        const double *W = w + (p->p.wh[l] - p->params), *b = w + (p->p.bh[l] - p->params);
+        for (int j = 0; j < H; j++) {
+            double s = b[j];
+            for (int k = 0; k < H; k++) s += W[j * H + k] * h[k];
+            h2[j] = act_d(c->act, s);
+        }
+        memcpy(h, h2, sizeof h);
+    }
+    const double *wo = w + (p->p.wo - p->params), *bo = w + (p->p.bo - p->params);
+    for (int v = 0; v < V; v++) {
+        double s = bo[v];
+        for (int k = 0; k < H; k++) s += wo[v * H + k] * h[k];
+        logits[v] = s;
+    }
+}
+
+/* sum_n coef[n] * (-log p(y_n | ctx_n)) */
+static double ref_loss(const rt_policy *p, const double *w, const int *ctx, const int *y,
+                       const double *coef, int n)
+{
+    int V = p->cfg.vocab, K = p->cfg.context;
+    double L = 0, lg[64];
+    for (int i = 0; i < n; i++) {
+        ref_forward(p, w, ctx + i * K, lg);
+        double m = lg[0], s = 0;
+        for (int v = 1; v < V; v++) m = lg[v] > m ? lg[v] : m;
+        for (int v = 0; v < V; v++) s += exp(lg[v] - m);
+        L += coef[i] * -(lg[y[i]] - m - log(s));
+    }
+    return L;
+}
+
+static void random_states(int *ctx, int *y, int n, int K, int V, uint64_t seed)
+{
+    rt_rng r = rt_rng_make(seed);
+    for (int i = 0; i < n * K; i++) ctx[i] = rt_rng_below(&r, V);
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < i % K; k++) ctx[i * K + k] = RT_POLICY_PAD; /* left padding */
+        y[i] = 1 + rt_rng_below(&r, V - 1);
+    }
+}
+
+static void forward_matches_reference(void **state)
+{
+    (void)state;
+    for (int cfgi = 0; cfgi < 2; cfgi++) {
+        rt_policy *p = cfgi ? make(13, 4, 6, 16, 3, RT_NN_ACT_GELU, 5)
+                            : make(11, 5, 4, 20, 1, RT_NN_ACT_RELU, 6);
+        rt_policy_ws *ws;
+        assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, 16, NULL), 0);
+        int ctx[16 * 5], y[16], V = p->cfg.vocab, K = p->cfg.context;
+        random_states(ctx, y, 16, K, V, 7);
+        assert_int_equal(rt_policy_forward(p, ws, ctx, 16, 0), 0);
+        double *w = malloc(p->nparams * sizeof(double)), lg[64];
+        for (size_t i = 0; i < p->nparams; i++) w[i] = p->params[i];
+        for (int i = 0; i < 16; i++) {
+            ref_forward(p, w, ctx + i * K, lg);
+            for (int v = 0; v < V; v++)
+                assert_true(fabs(rt_policy_ws_logits(ws)[i * V + v] - lg[v]) < 1e-4 * (1 + fabs(lg[v])));
+        }
+        /* rows: a forward into rows [5, 8) equals rows 5..7 of the full forward */
+        float keep[3 * 13];
+        memcpy(keep, rt_policy_ws_logits(ws) + 5 * V, sizeof(float) * 3 * V);
+        assert_int_equal(rt_policy_forward(p, ws, ctx, 16, 0), 0);
+        assert_int_equal(rt_policy_forward(p, ws, ctx + 5 * K, 3, 5), 0);
+        assert_memory_equal(keep, rt_policy_ws_logits(ws) + 5 * V, sizeof(float) * 3 * V);
+        assert_int_equal(rt_policy_forward(p, ws, ctx, 3, 14), RT_POLICY_ECAP);
+        ctx[0] = V; /* out-of-range token */
+        assert_int_equal(rt_policy_forward(p, ws, ctx, 1, 0), RT_POLICY_EINVAL);
+        /* a changed weight invalidates the cached table */
+        ctx[0] = 1;
+        assert_int_equal(rt_policy_forward(p, ws, ctx, 1, 0), 0);
+        float before = rt_policy_ws_logits(ws)[0];
+        p->p.emb[1 * p->cfg.embed] += 1.0f;
+        rt_policy_touch(p);
+        assert_int_equal(rt_policy_forward(p, ws, ctx, 1, 0), 0);
+        assert_true(rt_policy_ws_logits(ws)[0] != before);
+        free(w);
+        rt_policy_ws_free(ws);
+        rt_policy_free(p);
+    }
+}
+
+/* gradient of sum_n coef_n * (-log p(y_n)) from the policy vs central differences */
+static void gradcheck(rt_policy *p, int sft)
+{
+    enum { N = 12 };
+    int V = p->cfg.vocab, K = p->cfg.context, ctx[N * 8], y[N];
+    random_states(ctx, y, N, K, V, 50);
+    double coef[N];
+    float wf[N];
+    rt_rng r = rt_rng_make(51);
+    for (int i = 0; i < N; i++) coef[i] = sft ? 1.0 / N : (wf[i] = rt_rng_normal(&r) / N);
+    rt_policy_ws *ws;
+    assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, N, NULL), 0);
+    rt_policy_zero_grad(p);
+    if (sft) {
+        float loss;
+        assert_int_equal(rt_policy_xent(p, ws, ctx, y, N, &loss), 0);
+        double *w = malloc(p->nparams * sizeof(double));
+        for (size_t i = 0; i < p->nparams; i++) w[i] = p->params[i];
+        assert_true(fabs(loss - ref_loss(p, w, ctx, y, coef, N)) < 1e-4);
+        free(w);
+    } else { /* policy gradient: -mean(A_n log p(y_n)) with fixed advantages */
+        assert_int_equal(rt_policy_forward(p, ws, ctx, N, 0), 0);
+        float *dl = rt_policy_ws_scratch(ws);
+        memset(dl, 0, sizeof(float) * N * V);
+        rt_nn_pg(dl, rt_policy_ws_logits(ws), y, wf, N, V);
+        assert_int_equal(rt_policy_backward(p, ws, dl, N, 0), 0);
+    }
+    double *w = malloc(p->nparams * sizeof(double));
+    for (size_t i = 0; i < p->nparams; i++) w[i] = p->params[i];
+    /* sampled coordinates: some from every tensor */
+    for (int k = 0; k < 60; k++) {
+        size_t i = rt_rng_below(&r, (uint32_t)p->nparams);
+        if (k < 6) i = (p->p.emb - p->params) + rt_rng_below(&r, V * p->cfg.embed);
+        else if (k < 12) i = (p->p.b1 - p->params) + rt_rng_below(&r, p->cfg.hidden);
+        else if (k < 18) i = (p->p.bo - p->params) + rt_rng_below(&r, V);
+        double s = w[i], h = 1e-5;
+        w[i] = s + h;
+        double a = ref_loss(p, w, ctx, y, coef, N);
+        w[i] = s - h;
+        double b = ref_loss(p, w, ctx, y, coef, N);
+        w[i] = s;
+        double num = (a - b) / (2 * h), an = p->grads[i];
+        if (fabs(an - num) > 1e-3 * (1 + fabs(num)) + 2e-4)
+            fail_msg("param %zu: analytic %.7g numeric %.7g", i, an, num);
+    }
+    free(w);
+    rt_policy_ws_free(ws);
+}
+
+static void sft_loss_gradcheck(void **state)
+{
+    (void)state;
+    rt_policy *p = make(9, 3, 5, 12, 1, RT_NN_ACT_RELU, 60);
+    gradcheck(p, 1);
+    rt_policy_free(p);
+    p = make(7, 4, 3, 10, 2, RT_NN_ACT_GELU, 61);
+    gradcheck(p, 1);
+    rt_policy_free(p);
+}
+
+static void pg_loss_gradcheck(void **state)
+{
+    (void)state;
+    rt_policy *p = make(9, 3, 5, 12, 2, RT_NN_ACT_RELU, 62);
+    gradcheck(p, 0);
+    rt_policy_free(p);
+    p = make(8, 2, 4, 8, 1, RT_NN_ACT_GELU, 63);
+    gradcheck(p, 0);
+    rt_policy_free(p);
+}
+
+static void adam_matches_formula(void **state)
+{
+    (void)state;
+    rt_policy *p = make(5, 2, 3, 4, 1, RT_NN_ACT_RELU, 70);
+    float w0 = p->params[3];
+    rt_adam_config a = rt_adam_defaults();
+    for (size_t i = 0; i < p->nparams; i++) p->grads[i] = 0.5f;
+    float gn;
+    rt_policy_adam(p, &a, &gn);
+    assert_true(fabsf(gn - 0.5f * sqrtf((float)p->nparams)) < 1e-3f);
+    /* first step moves every weight by lr * g / (|g| + eps) = lr */
+    assert_true(fabsf(p->params[3] - (w0 - 1e-3f)) < 1e-6f);
+    /* clipping: the norm reported is before clipping; the update direction is the same */
+    a.clip_norm = 0.1f;
+    rt_policy_adam(p, &a, &gn);
+    assert_true(gn > 1.0f);
+    rt_policy_free(p);
+}
+
+/* ---- sampling --------------------------------------------------------------------- */
+
+static void generate_and_greedy(void **state)
+{
+    (void)state;
+    rt_policy *p = make(10, 3, 4, 16, 1, RT_NN_ACT_RELU, 80);
+    enum { B = 6, P = 2, T = 5 };
+    int prompts[B * P], tok[B * T], tok2[B * T];
+    float lp[B * T], lp2[B * T];
+    for (int i = 0; i < B * P; i++) prompts[i] = 1 + i % 9;
+    rt_policy_ws *ws, *ws4;
+    assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, B * T, NULL), 0);
+    assert_int_equal(rt_policy_ws_create(&ws4, &p->cfg, 4, NULL), 0);
+    rt_rng r = rt_rng_make(81);
+    assert_int_equal(rt_policy_generate(p, ws, prompts, B, P, T, 1.0f, &r, 0, tok, lp), 0);
+    /* in two parts (4 + 2, seq0 = 0 and 4), with a small workspace: same tokens */
+    assert_int_equal(rt_policy_generate(p, ws4, prompts, 4, P, T, 1.0f, &r, 0, tok2, lp2), 0);
+    assert_int_equal(rt_policy_generate(p, ws4, prompts + 4 * P, 2, P, T, 1.0f, &r, 4,
+                                        tok2 + 4 * T, lp2 + 4 * T), 0);
+    assert_memory_equal(tok, tok2, sizeof tok);
+    for (int i = 0; i < B * T; i++) assert_true(fabsf(lp[i] - lp2[i]) < 1e-5f);
+    /* the cached rows are the contexts of the samples (time-major) with their logits */
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            int seq[P + T], c[3];
+            memcpy(seq, prompts + b * P, sizeof(int) * P);
+            memcpy(seq + P, tok + b * T, sizeof(int) * T);
+            rt_policy_context(c, seq, P + t, 3);
+            assert_memory_equal(c, rt_policy_ws_ctx(ws) + (t * B + b) * 3, sizeof c);
+            float l;
+            rt_nn_token_logprob(&l, rt_policy_ws_logits(ws) + (t * B + b) * 10, &tok[b * T + t], 1,
+                                10, 1.0f);
+            assert_true(fabsf(l - lp[b * T + t]) < 1e-6f);
+        }
+    /* greedy = argmax of the logits at each step */
+    assert_int_equal(rt_policy_generate(p, ws, prompts, B, P, T, 0.0f, &r, 0, tok, NULL), 0);
+    for (int i = 0; i < B * T; i++) {
+        int t = i % T, b = i / T;
+        const float *lg = rt_policy_ws_logits(ws) + (t * B + b) * 10;
+        for (int v = 0; v < 10; v++) assert_true(lg[v] <= lg[tok[i]]);
+    }
+    rt_policy_ws_free(ws);
+    rt_policy_ws_free(ws4);
+    rt_policy_free(p);
+}
+
+/* ---- files -------------------------------------------------------------------------- */
+
+static char path[256];
+
+static void write_bytes(const unsigned char *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+static int load_code(void)
+{
+    rt_policy *q = NULL;
+    rt_policy_diag d = {0, ""};
+    int rc = rt_policy_load(&q, path, &d);
+    assert_int_equal(rc, d.code);
+    assert_true(rc == 0 ? q != NULL : (q == NULL && d.msg[0]));
+    rt_policy_free(q);
+    return rc;
+}
+
+static void save_load(void **state)
+{
+    (void)state;
+    snprintf(path, sizeof path, "/tmp/rt_policy_test_%d.bin", (int)getpid());
+    rt_policy *p = make(7, 3, 4, 6, 2, RT_NN_ACT_GELU, 90), *q;
+    rt_policy_diag d;
+    assert_int_equal(rt_policy_save(p, path, &d), 0);
+    assert_int_equal(rt_policy_load(&q, path, &d), 0);
+    assert_true(rt_policy_same_shape(&p->cfg, &q->cfg));
+    assert_memory_equal(p->params, q->params, p->nparams * sizeof(float));
+    rt_policy_free(q);
+    FILE *f = fopen(path, "rb");
+    unsigned char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_int_equal(n, 52 + p->nparams * 4);
+    unsigned char c[8192];
+    /* missing file */
+    assert_int_equal(rt_policy_load(&q, "/nonexistent/x.bin", &d), RT_POLICY_ENOENT);
+    assert_string_equal(d.msg, "/nonexistent/x.bin: cannot open (No such file or directory)");
+    assert_null(q);
+    /* truncated at several lengths */
+    size_t cuts[] = {0, 5, 11, 30, 51, 52, 100, n - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        write_bytes(buf, cuts[i]);
+        assert_int_equal(load_code(), RT_POLICY_ETRUNC);
+    }
+    /* trailing bytes */
+    memcpy(c, buf, n);
+    c[n] = 0;
+    write_bytes(c, n + 1);
+    assert_int_equal(load_code(), RT_POLICY_ESIZE);
+    /* wrong magic, wrong version, flipped bytes in the config and the payload */
+    memcpy(c, buf, n), c[2] ^= 1, write_bytes(c, n);
+    assert_int_equal(load_code(), RT_POLICY_EMAGIC);
+    memcpy(c, buf, n), c[8] = 2, write_bytes(c, n);
+    rt_policy_load(&q, path, &d);
+    assert_string_equal(strchr(d.msg, ' ') + 1, "format version 2, expected 1");
+    assert_int_equal(d.code, RT_POLICY_EVERSION);
+    memcpy(c, buf, n), c[20] ^= 4, write_bytes(c, n);
+    assert_int_equal(load_code(), RT_POLICY_ECHECKSUM);
+    memcpy(c, buf, n), c[n - 3] ^= 0x10, write_bytes(c, n);
+    assert_int_equal(load_code(), RT_POLICY_ECHECKSUM);
+    /* every single flipped byte anywhere is an error, never a crash or a success */
+    for (size_t i = 0; i < n; i++) {
+        memcpy(c, buf, n);
+        c[i] ^= 0x41;
+        write_bytes(c, n);
+        assert_true(load_code() < 0);
+    }
+    /* not a policy file at all */
+    write_bytes((const unsigned char *)"hello world, this is text\n", 26);
+    assert_int_equal(load_code(), RT_POLICY_EMAGIC);
+    unlink(path);
+    rt_policy_free(p);
+}
+
+/* ---- allocation failures ----------------------------------------------------------- */
+
+static void allocation_failures(void **state)
+{
+    (void)state;
+    rt_policy_config c = {9, 3, 4, 8, 2, RT_NN_ACT_RELU};
+    snprintf(path, sizeof path, "/tmp/rt_policy_test_af_%d.bin", (int)getpid());
+    rt_policy *src = make(9, 3, 4, 8, 2, RT_NN_ACT_RELU, 95);
+    assert_int_equal(rt_policy_save(src, path, NULL), 0);
+    for (int which = 0; which < 4; which++) {
+        int ok = 0;
+        for (long n = 1; n < 50 && !ok; n++) {
+            rt_policy *p = NULL;
+            rt_policy_ws *ws = NULL;
+            rt_policy_diag d = {0, ""};
+            rt_alloc_fail_at(n);
+            int rc = which == 0   ? rt_policy_create(&p, &c, &d)
+                     : which == 1 ? rt_policy_ws_create(&ws, &c, 64, &d)
+                     : which == 2 ? rt_policy_copy(&p, src, &d)
+                                  : rt_policy_load(&p, path, &d);
+            rt_alloc_fail_at(0);
+            if (rc == 0) {
+                ok = 1;
+                assert_true(p != NULL || ws != NULL);
+            } else {
+                assert_int_equal(rc, RT_POLICY_ENOMEM);
+                assert_int_equal(d.code, RT_POLICY_ENOMEM);
+                assert_null(p);
+                assert_null(ws);
+            }
+            rt_policy_free(p);
+            rt_policy_ws_free(ws);
+        }
+        assert_true(ok);
+    }
+    unlink(path);
+    rt_policy_free(src);
+    /* invalid configurations */
+    rt_policy_config bad = c;
+    bad.hidden = 0;
+    rt_policy *p;
+    rt_policy_diag d;
+    assert_int_equal(rt_policy_create(&p, &bad, &d), RT_POLICY_EINVAL);
+    assert_string_equal(d.msg, "hidden must be in 1..16384 (got 0)");
+}
+
+/* ---- determinism --------------------------------------------------------------------- */
+
+/* a few policy-gradient steps on own samples; returns the final parameters */
+static float *train(int threads)
+{
+    rt_nn_set_blas_threads(threads);
+    rt_policy *p = make(32, 8, 32, 256, 2, RT_NN_ACT_RELU, 100);
+    enum { B = 64, P = 8, T = 8 };
+    rt_policy_ws *ws;
+    assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, B * T, NULL), 0);
+    int prompts[B * P], tok[B * T], y[B * T];
+    float lp[B * T], w[B * T];
+    rt_rng run = rt_rng_from_name(1, "det");
+    rt_adam_config a = rt_adam_defaults();
+    a.clip_norm = 1.0f;
+    for (int step = 0; step < 3; step++) {
+        rt_rng sr = rt_rng_split(&run, (uint64_t)step);
+        for (int i = 0; i < B * P; i++) prompts[i] = 1 + rt_rng_below(&sr, 31);
+        assert_int_equal(rt_policy_generate(p, ws, prompts, B, P, T, 1.0f, &sr, 0, tok, lp), 0);
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++)
+                y[t * B + b] = tok[b * T + t], w[t * B + b] = (tok[b * T + t] % 3 - 1.0f) / (B * T);
+        rt_policy_zero_grad(p);
+        float *dl = rt_policy_ws_scratch(ws);
+        memset(dl, 0, sizeof(float) * B * T * 32);
+        rt_nn_pg(dl, rt_policy_ws_logits(ws), y, w, B * T, 32);
+        assert_int_equal(rt_policy_backward(p, ws, dl, B * T, 0), 0);
+        rt_policy_adam(p, &a, NULL);
+    }
+    float *out = malloc(p->nparams * sizeof(float));
+    memcpy(out, p->params, p->nparams * sizeof(float));
+    rt_policy_ws_free(ws);
+    rt_policy_free(p);
+    rt_nn_set_blas_threads(1);
+    return out;
+}
+
+static void deterministic_across_runs_and_threads(void **state)
+{
+    (void)state;
+    float *a = train(1), *b = train(1), *c = train(2);
+    size_t n = 32 * 32 + 256 * 256 + 256 + 256 * 256 + 256 + 32 * 256 + 32;
+    assert_memory_equal(a, b, n * sizeof(float));
+    assert_memory_equal(a, c, n * sizeof(float));
+    free(a), free(b), free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(forward_matches_reference),
+        cmocka_unit_test(sft_loss_gradcheck),
+        cmocka_unit_test(pg_loss_gradcheck),
+        cmocka_unit_test(adam_matches_formula),
+        cmocka_unit_test(generate_and_greedy),
+        cmocka_unit_test(save_load),
+        cmocka_unit_test(allocation_failures),
+        cmocka_unit_test(deterministic_across_runs_and_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
