@@ -1,0 +1,113 @@
+"""Interrupts: interrupt_request on control and SIGINT stop a running `%sleep 10` within
+200 ms with an `Interrupted` error, never kill the kernel, and leave no pending interrupt
+behind (the next cell runs normally); 100 interrupts in a row leave the kernel healthy.
+"""
+import os
+import signal
+import time
+
+from conftest import S, stream_text
+
+
+def start_sleep(k):
+    """Start `%sleep 10` and return its msg_id once the cell is running."""
+    k.flush()
+    msg_id = k.kc.execute(S["sleep10"])
+    while True:
+        m = k.kc.get_iopub_msg(timeout=10)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
+            break
+    time.sleep(0.15)  # inside the sleep now
+    return msg_id
+
+
+def send_interrupt(k):
+    msg = k.kc.session.msg("interrupt_request", {})
+    k.kc.control_channel.send(msg)
+    return msg["header"]["msg_id"]
+
+
+def assert_interrupted(k, msg_id, t0, limit=0.2):
+    rep = k.reply(msg_id, timeout=12)
+    dt = time.perf_counter() - t0
+    c = rep["content"]
+    assert c["status"] == "error", c
+    assert c["ename"] == S["interrupted_ename"], c
+    errs = [m for m in k.iopub(msg_id) if m["msg_type"] == "error"]
+    assert len(errs) == 1 and errs[0]["content"]["ename"] == S["interrupted_ename"]
+    assert dt < limit, f"execute_reply {dt * 1e3:.0f} ms after the interrupt"
+    return dt
+
+
+def assert_next_cell_works(k, tag):
+    rep, msgs = k.execute(S["echo"](tag))
+    assert rep["content"]["status"] == "ok", rep["content"]
+    assert tag in stream_text(msgs)
+
+
+def test_interrupt_request_during_sleep(new_kernel):
+    k = new_kernel()
+    before = k.execute(S["echo"]("x"))[0]["content"]["execution_count"]
+    msg_id = start_sleep(k)
+    t0 = time.perf_counter()
+    irq = send_interrupt(k)
+    rep = k.reply(irq, channel="control")
+    assert rep["msg_type"] == "interrupt_reply" and rep["content"].get("status", "ok") == "ok"
+    dt = assert_interrupted(k, msg_id, t0)
+    print(f"interrupt_request -> execute_reply: {dt * 1e3:.1f} ms")
+    assert_next_cell_works(k, "after-interrupt")
+    # state kept: the counter went on
+    rep, _ = k.execute(S["echo"]("y"))
+    assert rep["content"]["execution_count"] == before + 3
+
+
+def test_sigint_during_sleep(new_kernel):
+    k = new_kernel()
+    msg_id = start_sleep(k)
+    t0 = time.perf_counter()
+    os.kill(k.pid, signal.SIGINT)
+    assert_interrupted(k, msg_id, t0)
+    assert k.km.is_alive()
+    assert_next_cell_works(k, "after-sigint")
+    # jupyter_client's way (signals the process group)
+    msg_id = start_sleep(k)
+    t0 = time.perf_counter()
+    k.km.signal_kernel(signal.SIGINT)
+    assert_interrupted(k, msg_id, t0)
+    assert_next_cell_works(k, "after-signal-kernel")
+
+
+def test_sigint_while_idle_does_not_kill(new_kernel):
+    k = new_kernel()
+    for _ in range(5):
+        os.kill(k.pid, signal.SIGINT)
+        time.sleep(0.02)
+    time.sleep(0.1)
+    assert k.km.is_alive()
+    assert k.healthy()
+    assert_next_cell_works(k, "after-idle-sigint")
+
+
+def test_hundred_interrupts(new_kernel):
+    k = new_kernel()
+    # 50 while idle, as fast as they can be sent
+    ids = [send_interrupt(k) for _ in range(50)]
+    for i in ids:
+        assert k.reply(i, channel="control")["content"].get("status", "ok") == "ok"
+    # 5 x 10 while sleeping (the first stops the cell, the others arrive around its end)
+    for r in range(5):
+        msg_id = start_sleep(k)
+        t0 = time.perf_counter()
+        ids = [send_interrupt(k) for _ in range(10)]
+        assert_interrupted(k, msg_id, t0, limit=0.5)
+        for i in ids:
+            assert k.reply(i, channel="control")["content"].get("status", "ok") == "ok"
+        # SIGINTs mixed in
+        os.kill(k.pid, signal.SIGINT)
+    time.sleep(0.05)
+    assert k.km.is_alive()
+    assert k.healthy()
+    # no interrupt left pending: a short sleep completes normally
+    rep, _ = k.execute(S["sleep10"].replace("10", "0.1"))
+    assert rep["content"]["status"] == "ok", rep["content"]
+    assert_next_cell_works(k, "after-100")
