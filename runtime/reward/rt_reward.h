@@ -1,0 +1,203 @@
+/* rt_reward: the reward language (design.md "The reward language").
+ *
+ * A reward is one expression over a task's features, compiled once into postfix
+ * bytecode and evaluated per sample without allocation.  This module knows nothing of
+ * cells or Jupyter: the cell parser hands it a text span plus the span's origin
+ * (line, column) inside the cell, and every error comes back as an rt_reward_diag
+ * whose line/col are cell positions (columns count Unicode code points).  The
+ * caller adds the "cell:LINE:COL:" prefix, "near 'token'" (diag.near) and the caret.
+ *
+ * Grammar (lowest precedence first; all binary operators are left-associative
+ * except '^'):
+ *   expr    -> or
+ *   or      -> and {'or' and}
+ *   and     -> not {'and' not}
+ *   not     -> 'not' not | cmp
+ *   cmp     -> sum [('<'|'<='|'>'|'>='|'=='|'!=') sum]      (no chains: a<b<c is an error)
+ *   sum     -> prod {('+'|'-') prod}
+ *   prod    -> unary {('*'|'/') unary}
+ *   unary   -> ('-'|'+') unary | power
+ *   power   -> primary ['^' unary]                           (right-assoc: 2^3^2 = 512,
+ *                                                             -2^2 = -4, 2^-1 = 0.5)
+ *   primary -> NUMBER | NAME | NAME '(' [args] ')' | '(' expr ')'
+ *   args    -> arg {',' arg};  arg -> expr | NAME '=' expr (reward calls only)
+ * NUMBER is digits with optional fraction and exponent (1, 0.5, .5, 2e-3).  '#' starts
+ * a comment to the end of the line; newlines are whitespace.
+ *
+ * Names.  A NAME is, in this order: a feature of the environment (a slot in the
+ * feature vector); else a PARAMETER (a free name, listed by the program in order of
+ * first appearance, whose value comes from the env's parameter defaults or from
+ * rt_reward_bind_params overrides).  Calls: the built-ins
+ *   if(c, a, b)  min(a, b, ...)  max(a, b, ...)  abs(x)  log(x)  exp(x)  sqrt(x)
+ *   clip(x, lo, hi)
+ * then the env's feature functions (e.g. debate(NAME): the resolver maps the name
+ * argument to a feature slot), then defined rewards (resolve_reward), which are
+ * inlined: `exact(correct=1, length=4)` substitutes the argument expressions for the
+ * callee's features/parameters of those names; the callee's other features are read
+ * from the caller's features of the same name, its other parameters become the
+ * caller's parameters (keeping the callee's defaults).
+ *
+ * Defined values (never a crash, never NaN):
+ *   x / 0 = 0 (also for x = 0); 0 ^ y for y < 0 = 0; x ^ y for x < 0 and non-integer
+ *   y = 0; log(x) for x <= 1e-30 is log(1e-30) = -69.07755278982137;
+ *   sqrt(x) for x < 0 = 0; exp(x) for x > 709 is exp(709) (finite);
+ *   clip(x, lo, hi) = min(max(x, lo), hi) (so hi wins when lo > hi);
+ *   comparisons, 'and', 'or', 'not' give 1 or 0; 'and'/'or'/'not'/'if' treat any
+ *   nonzero value as true; 'and'/'or'/'if' evaluate only the operand they need.
+ *   Overflow follows IEEE (1e308 * 10 = inf); a result that is NaN anyway (a NaN
+ *   feature or parameter, or inf - inf after overflow) is returned as 0.
+ *
+ * Threads: a compiled program is immutable; any number of threads may evaluate it
+ * at once.  Compilation calls the env callbacks on the calling thread only. */
+#ifndef RT_REWARD_H
+#define RT_REWARD_H
+
+#include <stddef.h>
+
+/* Status codes (negative; 0 = ok). */
+enum {
+    RT_REWARD_OK = 0,
+    RT_REWARD_ESYNTAX = -1,  /* malformed expression */
+    RT_REWARD_ENAME = -2,    /* unknown function / feature / argument name */
+    RT_REWARD_EARITY = -3,   /* wrong number or kind of arguments */
+    RT_REWARD_ELIMIT = -4,   /* length, nesting or size cap exceeded */
+    RT_REWARD_EPARAM = -5,   /* parameter without value / unknown parameter override */
+    RT_REWARD_EFEATURE = -6, /* the task lacks a feature the reward reads */
+    RT_REWARD_ENOMEM = -7,   /* allocation failed */
+    RT_REWARD_EINVAL = -8,   /* bad arguments to an API function */
+};
+
+/* Caps (exceeding one is RT_REWARD_ELIMIT). */
+#define RT_REWARD_MAX_SOURCE 8192   /* bytes of source */
+#define RT_REWARD_MAX_DEPTH 64      /* nesting in the source: ( , calls, unary prefixes */
+#define RT_REWARD_MAX_HEIGHT 1024   /* tree height after inlining ("levels of operations") */
+#define RT_REWARD_MAX_NODES 16384   /* operations after inlining */
+#define RT_REWARD_MAX_CODE 65536    /* bytecode instructions */
+#define RT_REWARD_MAX_STACK 256     /* evaluation stack slots */
+#define RT_REWARD_MAX_NAME 64       /* identifier length */
+#define RT_REWARD_MAX_ARGS 64       /* arguments of one call */
+
+/* Caller-owned diagnostic.  line/col are 1-based cell positions of the offending
+ * token (col in code points); near is the token text (empty at end of input). */
+typedef struct rt_reward_diag {
+    int code;      /* RT_REWARD_E* */
+    int line, col; /* cell position, 0 when not tied to the source */
+    char msg[256]; /* e.g. "unknown function 'lg' (did you mean 'log'?)" */
+    char near[64]; /* offending token text, "" at end of input */
+} rt_reward_diag;
+
+typedef struct rt_reward_program rt_reward_program;
+
+/* Feature-function resolver: map `fn(arg)` (e.g. fn "debate", arg "d1") to a feature
+ * slot.  Return 0 and set *slot (0 <= *slot < env.n_slots), or nonzero and write a
+ * message into err (e.g. "unknown debate 'x' (did you mean 'd1'?)"); the compiler
+ * places it at the argument's position. */
+typedef int (*rt_reward_feature_fn)(void *ctx, const char *fn, const char *arg, int *slot,
+                                    char *err, size_t errlen);
+
+/* Reward resolver: the compiled program named `name`, or NULL if there is none.  The
+ * returned program is only read during the compile call (it is inlined). */
+typedef const rt_reward_program *(*rt_reward_lookup_fn)(void *ctx, const char *name);
+
+/* Compilation environment (all fields optional; zero = none). */
+typedef struct rt_reward_env {
+    const char *name;                  /* reward name (in messages and descriptions) */
+    const char *const *features;       /* feature names; features[i] is slot i */
+    int n_features;
+    int n_slots;                       /* size of the feature vector (>= n_features; 0 =
+                                          n_features); feature functions map into it */
+    const char *const *feature_fns;    /* names of feature functions, e.g. {"debate"} */
+    int n_feature_fns;
+    rt_reward_feature_fn resolve_feature; /* required if n_feature_fns > 0 */
+    rt_reward_lookup_fn resolve_reward;   /* defined rewards, for inlining calls */
+    const char *const *reward_names;   /* for "did you mean" only */
+    int n_reward_names;
+    void *ctx;                         /* passed to both callbacks */
+    const char *const *param_names;    /* parameter defaults (the %%reward header) */
+    const double *param_defaults;
+    int n_params;
+    unsigned flags;                    /* RT_REWARD_NO_FOLD: skip constant folding */
+} rt_reward_env;
+
+#define RT_REWARD_NO_FOLD 1u
+
+/* Compile src[0..len) (UTF-8; need not be NUL-terminated) whose first character sits
+ * at cell position (line, col).  On success *out is a new program (caller frees with
+ * rt_reward_free) and 0 is returned; on error *out = NULL, diag is filled and its
+ * code returned.  Parameters without a default are NOT an error here (the training
+ * magic may supply them); rt_reward_bind_params reports them. */
+int rt_reward_compile(const char *src, size_t len, int line, int col, const rt_reward_env *env,
+                      rt_reward_program **out, rt_reward_diag *diag);
+void rt_reward_free(rt_reward_program *p);
+
+/* Re-target a program at another feature layout (e.g. compiled against the union of
+ * all feature names, linked to one task's feature order): each feature the program
+ * reads is looked up by name in env->features, feature-function reads are re-resolved
+ * through env->resolve_feature.  Parameters and code are kept.  A missing feature is
+ * RT_REWARD_EFEATURE, "reward 'r' reads feature 'partial', which task features
+ * (correct, length) do not include", positioned where the feature is first read.
+ * Caller frees *out with rt_reward_free. */
+int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env,
+                   rt_reward_program **out, rt_reward_diag *diag);
+
+/* Check that every feature the program reads is among names[0..n) (feature-function
+ * reads are written "fn(arg)", e.g. "debate(d1)").  0 or RT_REWARD_EFEATURE with the
+ * message above, positioned at the feature's first read. */
+int rt_reward_check_features(const rt_reward_program *p, const char *const *names, int n,
+                             rt_reward_diag *diag);
+
+/* Parameters, in order of first appearance. */
+int rt_reward_n_params(const rt_reward_program *p);
+const char *rt_reward_param_name(const rt_reward_program *p, int i);
+/* 1 and *value = default if parameter i has a default, else 0. */
+int rt_reward_param_default(const rt_reward_program *p, int i, double *value);
+/* Index of the parameter called name, or -1 (use it to reject header defaults the
+ * expression does not use). */
+int rt_reward_param_index(const rt_reward_program *p, const char *name);
+
+/* Fill params[0..n_params) from the defaults, then the overrides names[i] = values[i]
+ * (the training magic's keys).  Errors: an override naming no parameter
+ * (RT_REWARD_EPARAM, "reward 'r' has no parameter 'cc' (did you mean 'c'?)", line/col
+ * 0), a parameter with no value ("parameter 'c' has no value (give it in the header:
+ * %%reward r c=...)", at its first appearance). */
+int rt_reward_bind_params(const rt_reward_program *p, const char *const *names,
+                          const double *values, int n, double *params, rt_reward_diag *diag);
+
+/* Features read, in order of first appearance (inlined calls count at the call).
+ * Name is the feature name or "fn(arg)"; slot its index in the feature vector. */
+int rt_reward_n_features(const rt_reward_program *p);
+const char *rt_reward_feature_name(const rt_reward_program *p, int i);
+int rt_reward_feature_slot(const rt_reward_program *p, int i);
+/* Length the feature vector must have: 1 + the largest slot read (0 if none). */
+int rt_reward_min_slots(const rt_reward_program *p);
+
+const char *rt_reward_name(const rt_reward_program *p);   /* "" if unnamed */
+const char *rt_reward_source(const rt_reward_program *p); /* the compiled text */
+int rt_reward_is_constant(const rt_reward_program *p);    /* reads no feature or param */
+int rt_reward_code_size(const rt_reward_program *p);      /* bytecode instructions */
+int rt_reward_stack_depth(const rt_reward_program *p);    /* max evaluation stack */
+
+/* Human-readable description for %who / help, e.g.
+ *   "exact = correct - c*length  (features: correct, length; parameters: c=0.01)"
+ * Parameters without a default print as "c (no default)".  Writes at most n bytes
+ * including the NUL (truncates); returns the length the full text needs. */
+size_t rt_reward_describe(const rt_reward_program *p, char *buf, size_t n);
+
+/* Evaluate on one sample: features[slot] as laid out by the env (at least
+ * rt_reward_min_slots entries), params as filled by rt_reward_bind_params.  No
+ * allocation, no global state. */
+double rt_reward_eval(const rt_reward_program *p, const double *features, const double *params);
+
+/* Evaluate n samples: features is n rows of `stride` doubles (row-major n x stride),
+ * out[i] = rt_reward_eval(p, features + i*stride, params).  RT_REWARD_EINVAL if stride
+ * < rt_reward_min_slots(p) or a needed pointer is NULL.  No allocation. */
+int rt_reward_eval_batch(const rt_reward_program *p, const double *features, size_t n,
+                         size_t stride, const double *params, double *out);
+
+/* Format a value for printing: integers (|x| < 1e15) without a decimal point ("15",
+ * "-3"), others with the fewest significant digits (up to 17) that read back to the
+ * same double ("0.1", "2.5e-07", "1e+20"); -0 prints "0"; "inf", "-inf", "nan".
+ * Writes at most n bytes including the NUL; returns the length of the full text. */
+size_t rt_reward_format(double x, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,187 @@
+/* rt_reward_int.h: internals shared by the reward compiler (rt_reward_parse.c), the
+ * program builder (rt_reward_program.c) and the evaluator (rt_reward_eval.c): the
+ * expression tree, the program layout, the compiler state and the value semantics
+ * used both by constant folding and by the bytecode interpreter (so a folded
+ * program gives exactly the value the unfolded one computes).  Not a public header. */
+#ifndef RT_REWARD_INT_H
+#define RT_REWARD_INT_H
+
+#include "rt_reward.h"
+
+#include <math.h>
+#include <stdint.h>
+
+/* Operations.  Tree nodes use OP_CONST..OP_IF; the bytecode additionally uses the
+ * jumps.  Bytecode words: op in the low 8 bits, operand in the upper 24. */
+enum {
+    OP_CONST, /* v (tree) / consts[arg] (code) */
+    OP_FEAT,  /* feature ref a / feats[arg] */
+    OP_PARAM, /* parameter a / params[arg] */
+    OP_NEG, OP_NOT, OP_TRUTH, OP_ABS, OP_LOG, OP_EXP, OP_SQRT,      /* unary: a */
+    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_POW, OP_LT, OP_LE, OP_GT,   /* binary: a, b */
+    OP_GE, OP_EQ, OP_NE, OP_MIN, OP_MAX, OP_AND, OP_OR,
+    OP_CLIP, /* a, b (lo), c (hi) */
+    OP_IF,   /* a ? b : c */
+    OP_JZ,   /* code only: pop; jump to arg if the popped value is 0 */
+    OP_JMP,  /* code only: jump to arg */
+    OP_ANDJ, /* code only: top == 0 ? (top = 0, jump) : pop */
+    OP_ORJ,  /* code only: top != 0 ? (top = 1, jump) : pop */
+    OP_COUNT
+};
+
+typedef struct rw_node {
+    uint8_t op;
+    uint8_t folded; /* fold visited (the tree is a DAG after inlining) */
+    int a, b, c;    /* children / ref indices, -1 if unused */
+    double v;       /* OP_CONST value */
+    int height;     /* 1 + max child height */
+    int line, col;  /* cell position of the token that made the node */
+} rw_node;
+
+typedef struct rw_feat {
+    char *name; /* "correct", or "debate(d1)" for a feature-function read */
+    char *fn;   /* NULL, or "debate" */
+    char *arg;  /* NULL, or "d1" */
+    int slot;   /* index in the feature vector */
+    int line, col;
+} rw_feat;
+
+typedef struct rw_param {
+    char *name;
+    int has_def;
+    double def;
+    int line, col;
+} rw_param;
+
+struct rt_reward_program {
+    char *name;   /* "" if unnamed */
+    char *source; /* compiled text (NUL-terminated copy) */
+    rw_node *nodes;
+    int n_nodes, root;
+    rw_feat *feats; /* features read, first appearance order */
+    int n_feats;
+    rw_param *params; /* parameters, first appearance order */
+    int n_params;
+    char **env_feats; /* feature names of the compile env (named-argument namespace) */
+    int n_env_feats;
+    uint32_t *code;
+    int n_code;
+    double *consts;
+    int n_consts;
+    int max_stack;
+    int min_slots;
+};
+
+/* Compiler state: the tree and tables under construction become the program's. */
+typedef struct rw_compiler {
+    const rt_reward_env *env;
+    rt_reward_diag *diag;
+    int failed;
+    rw_node *nodes;
+    int n_nodes, cap_nodes;
+    rw_feat *feats;
+    int n_feats, cap_feats;
+    rw_param *params;
+    int n_params, cap_params;
+} rw_compiler;
+
+/* rt_reward_parse.c: parse src into c->nodes; returns the root index or -1. */
+int rw_parse(rw_compiler *c, const char *src, size_t len, int line, int col);
+
+/* rt_reward_program.c */
+int rw_error(rw_compiler *c, int code, int line, int col, const char *near, size_t near_len,
+             const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 7, 8)))
+#endif
+    ;
+int rw_new_node(rw_compiler *c, int op, int a, int b, int cc, double v, int line, int col);
+void rw_compiler_free(rw_compiler *c);
+/* Closest candidate to name within edit distance 2 (and < strlen(name)), or NULL. */
+const char *rw_suggest(const char *name, const char *const *cands, int n);
+
+/* ---- value semantics (design.md "defined values"; see rt_reward.h) ---- */
+#define RW_LOG_FLOOR 1e-30
+#define RW_EXP_CEIL 709.0
+
+static inline double rw_div(double a, double b)
+{
+    return b == 0 ? 0.0 : a / b;
+}
+
+static inline double rw_pow(double a, double b)
+{
+    if (a == 0 && b < 0) return 0.0;
+    if (a < 0 && b != floor(b)) return 0.0;
+    return pow(a, b);
+}
+
+static inline double rw_log(double x)
+{
+    return x > RW_LOG_FLOOR ? log(x) : log(RW_LOG_FLOOR);
+}
+
+static inline double rw_exp(double x)
+{
+    return exp(x > RW_EXP_CEIL ? RW_EXP_CEIL : x);
+}
+
+static inline double rw_sqrt(double x)
+{
+    return x > 0 ? sqrt(x) : 0.0;
+}
+
+static inline double rw_clip(double x, double lo, double hi)
+{
+    double v = x < lo ? lo : x;
+    return v > hi ? hi : v;
+}
+
+/* Unary and binary operations (not the jumps, not IF/AND/OR/CLIP). */
+static inline double rw_apply1(int op, double x)
+{
+    switch (op) {
+    case OP_NEG: return -x;
+    case OP_NOT: return x == 0 ? 1.0 : 0.0;
+    case OP_TRUTH: return x != 0 ? 1.0 : 0.0;
+    case OP_ABS: return fabs(x);
+    case OP_LOG: return rw_log(x);
+    case OP_EXP: return rw_exp(x);
+    case OP_SQRT: return rw_sqrt(x);
+    default: return 0.0;
+    }
+}
+
+static inline double rw_apply2(int op, double a, double b)
+{
+    switch (op) {
+    case OP_ADD: return a + b;
+    case OP_SUB: return a - b;
+    case OP_MUL: return a * b;
+    case OP_DIV: return rw_div(a, b);
+    case OP_POW: return rw_pow(a, b);
+    case OP_LT: return a < b ? 1.0 : 0.0;
+    case OP_LE: return a <= b ? 1.0 : 0.0;
+    case OP_GT: return a > b ? 1.0 : 0.0;
+    case OP_GE: return a >= b ? 1.0 : 0.0;
+    case OP_EQ: return a == b ? 1.0 : 0.0;
+    case OP_NE: return a != b ? 1.0 : 0.0;
+    case OP_MIN: return b < a ? b : a;
+    case OP_MAX: return b > a ? b : a;
+    case OP_AND: return (a != 0 && b != 0) ? 1.0 : 0.0;
+    case OP_OR: return (a != 0 || b != 0) ? 1.0 : 0.0;
+    default: return 0.0;
+    }
+}
+
+static inline int rw_is_unary(int op)
+{
+    return op >= OP_NEG && op <= OP_SQRT;
+}
+
+static inline int rw_is_binary(int op)
+{
+    return op >= OP_ADD && op <= OP_OR;
+}
+
+#endif

@@ -1,0 +1,879 @@
+/* rt_reward_parse.c: lexer and recursive-descent parser of the reward language
+ * (grammar in rt_reward.h), including name resolution (features, feature functions,
+ * parameters) and the inlining of calls to defined rewards.  Produces the expression
+ * tree in the compiler state; folding, bytecode and the program object are in
+ * rt_reward_program.c.  Every error goes through rw_error with the cell position of
+ * the offending token (columns in code points). */
+#include "rt_reward_int.h"
+
+#include "rt_alloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    T_EOF, T_NUM, T_NAME, T_LP, T_RP, T_COMMA, T_ASSIGN, T_PLUS, T_MINUS, T_STAR,
+    T_SLASH, T_CARET, T_LT, T_LE, T_GT, T_GE, T_EQ, T_NE, T_AND, T_OR, T_NOT
+};
+
+typedef struct tok {
+    int type;
+    size_t pos, len; /* byte span in src */
+    int line, col;
+    double num;
+} tok;
+
+typedef struct lexer {
+    const char *src;
+    size_t len, pos;
+    int line, col;
+} lexer;
+
+typedef struct parser {
+    rw_compiler *c;
+    lexer lx;
+    tok t; /* current token */
+    int depth;
+} parser;
+
+static const char *const builtins[] = {"if", "min", "max", "abs", "log", "exp", "sqrt", "clip"};
+#define N_BUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
+
+/* snprintf through a va_list: messages may be truncated to the diagnostic's size. */
+static void fmt_msg(char *buf, size_t n, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void fmt_msg(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- lexer ---- */
+
+static void lx_advance(lexer *lx)
+{
+    unsigned char ch = (unsigned char)lx->src[lx->pos++];
+    if (ch == '\n') {
+        lx->line++;
+        lx->col = 1;
+    } else if ((ch & 0xC0) != 0x80) {
+        lx->col++;
+    }
+}
+
+static int is_alpha(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+}
+
+static int is_digit(int ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+/* Length of the UTF-8 sequence starting at s[0] if well-formed (and within n), else 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t k;
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) k = 2;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) k = 3;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) k = 4;
+    else return 0;
+    if (k > n) return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return k;
+}
+
+static int tok_error(parser *p, int code, const tok *t, const char *fmt, const char *a);
+
+/* Read the next token into p->t; -1 on a lexical error (diag set). */
+static int lex(parser *p)
+{
+    lexer *lx = &p->lx;
+    for (;;) {
+        if (lx->pos >= lx->len) break;
+        char ch = lx->src[lx->pos];
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            lx_advance(lx);
+        } else if (ch == '#') {
+            while (lx->pos < lx->len && lx->src[lx->pos] != '\n') lx_advance(lx);
+        } else {
+            break;
+        }
+    }
+    tok *t = &p->t;
+    t->pos = lx->pos;
+    t->line = lx->line;
+    t->col = lx->col;
+    t->len = 0;
+    t->num = 0;
+    if (lx->pos >= lx->len) {
+        t->type = T_EOF;
+        return 0;
+    }
+    const char *s = lx->src + lx->pos;
+    size_t rem = lx->len - lx->pos;
+    unsigned char ch = (unsigned char)s[0];
+    if (is_digit(ch) || (ch == '.' && rem > 1 && is_digit((unsigned char)s[1]))) {
+        /* NUMBER: take the whole run of [0-9A-Za-z_.] (plus a sign after e/E) and
+         * require it to be exactly one decimal number. */
+        size_t n = 0;
+        while (n < rem) {
+            unsigned char d = (unsigned char)s[n];
+            if (is_digit(d) || is_alpha(d) || d == '.') {
+                n++;
+            } else if ((d == '+' || d == '-') && n > 0 && (s[n - 1] == 'e' || s[n - 1] == 'E') &&
+                       n + 1 < rem && is_digit((unsigned char)s[n + 1]) && is_digit(ch)) {
+                n++;
+            } else {
+                break;
+            }
+        }
+        t->type = T_NUM;
+        t->len = n;
+        char buf[96];
+        int ok = n < sizeof buf;
+        if (ok) {
+            memcpy(buf, s, n);
+            buf[n] = 0;
+            /* strtod also takes hex, inf, nan: insist on the decimal form. */
+            for (size_t i = 0; i < n && ok; i++) {
+                char d = buf[i];
+                ok = is_digit(d) || d == '.' || d == 'e' || d == 'E' || d == '+' || d == '-';
+            }
+        }
+        char *end = NULL;
+        double v = ok ? strtod(buf, &end) : 0;
+        if (!ok || end != buf + n)
+            return tok_error(p, RT_REWARD_ESYNTAX, t, "malformed number '%s'", NULL);
+        if (isinf(v)) return tok_error(p, RT_REWARD_ESYNTAX, t, "number '%s' is out of range", NULL);
+        t->num = v;
+        for (size_t i = 0; i < n; i++) lx_advance(lx);
+        return 0;
+    }
+    if (is_alpha(ch)) {
+        size_t n = 0;
+        while (n < rem && (is_alpha((unsigned char)s[n]) || is_digit((unsigned char)s[n]))) n++;
+        t->len = n;
+        if (n > RT_REWARD_MAX_NAME) {
+            t->len = RT_REWARD_MAX_NAME;
+            return tok_error(p, RT_REWARD_ELIMIT, t, "name too long (more than 64 characters)",
+                             NULL);
+        }
+        t->type = T_NAME;
+        if (n == 3 && !memcmp(s, "and", 3)) t->type = T_AND;
+        else if (n == 2 && !memcmp(s, "or", 2)) t->type = T_OR;
+        else if (n == 3 && !memcmp(s, "not", 3)) t->type = T_NOT;
+        for (size_t i = 0; i < n; i++) lx_advance(lx);
+        return 0;
+    }
+    int two = rem > 1 ? s[1] : 0;
+    int type = -1;
+    size_t n = 1;
+    switch (ch) {
+    case '(': type = T_LP; break;
+    case ')': type = T_RP; break;
+    case ',': type = T_COMMA; break;
+    case '+': type = T_PLUS; break;
+    case '-': type = T_MINUS; break;
+    case '*': type = T_STAR; break;
+    case '/': type = T_SLASH; break;
+    case '^': type = T_CARET; break;
+    case '<': type = two == '=' ? T_LE : T_LT; break;
+    case '>': type = two == '=' ? T_GE : T_GT; break;
+    case '=': type = two == '=' ? T_EQ : T_ASSIGN; break;
+    case '!':
+        if (two == '=') type = T_NE;
+        break;
+    default: break;
+    }
+    if (type == T_LE || type == T_GE || type == T_EQ || type == T_NE) n = 2;
+    if (type >= 0) {
+        t->type = type;
+        t->len = n;
+        for (size_t i = 0; i < n; i++) lx_advance(lx);
+        return 0;
+    }
+    /* A character the language does not use. */
+    t->len = 1;
+    if (ch == '!') return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '!' (use 'not' or '!=')", NULL);
+    if (ch == '&') return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '&' (use 'and')", NULL);
+    if (ch == '|') return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '|' (use 'or')", NULL);
+    if (ch >= 0x80) {
+        size_t k = utf8_len((const unsigned char *)s, rem);
+        if (k == 0) {
+            char msg[64];
+            fmt_msg(msg, sizeof msg, "invalid UTF-8 byte 0x%02x", ch);
+            t->len = 0;
+            return tok_error(p, RT_REWARD_ESYNTAX, t, "%s", msg);
+        }
+        t->len = k;
+        return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected character '%s'", NULL);
+    }
+    if (ch < 0x20 || ch == 0x7f) {
+        char msg[64];
+        fmt_msg(msg, sizeof msg, "unexpected control character 0x%02x", ch);
+        t->len = 0;
+        return tok_error(p, RT_REWARD_ESYNTAX, t, "%s", msg);
+    }
+    return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected character '%s'", NULL);
+}
+
+/* Error at token t.  fmt may contain one %s: a (if given) or else the token text. */
+static int tok_error(parser *p, int code, const tok *t, const char *fmt, const char *a)
+{
+    char text[72];
+    size_t n = t->len < 64 ? t->len : 64;
+    memcpy(text, p->lx.src + t->pos, n);
+    text[n] = 0;
+    rw_error(p->c, code, t->line, t->col, p->lx.src + t->pos, t->len, fmt, a ? a : text);
+    return -1;
+}
+
+static int perr(parser *p, int code, const tok *t, const char *fmt, const char *a)
+{
+    return tok_error(p, code, t, fmt, a);
+}
+
+static int next(parser *p)
+{
+    return lex(p);
+}
+
+/* "unexpected 'x'" for the current token. */
+static int unexpected(parser *p)
+{
+    if (p->t.type == T_EOF)
+        return perr(p, RT_REWARD_ESYNTAX, &p->t, "unexpected end of expression", "");
+    if (p->t.type == T_ASSIGN)
+        return perr(p, RT_REWARD_ESYNTAX, &p->t, "unexpected '=' (use '==' to compare)", NULL);
+    return perr(p, RT_REWARD_ESYNTAX, &p->t, "unexpected '%s'", NULL);
+}
+
+static int enter(parser *p)
+{
+    if (++p->depth > RT_REWARD_MAX_DEPTH)
+        return perr(p, RT_REWARD_ELIMIT, &p->t, "expression nested too deeply (more than %s levels)",
+                    "64");
+    return 0;
+}
+
+static void tok_text(const parser *p, const tok *t, char *buf, size_t n)
+{
+    size_t k = t->len < n - 1 ? t->len : n - 1;
+    memcpy(buf, p->lx.src + t->pos, k);
+    buf[k] = 0;
+}
+
+static int parse_expr(parser *p);
+
+/* ---- name resolution ---- */
+
+static int env_feature(const rt_reward_env *env, const char *name)
+{
+    for (int i = 0; i < env->n_features; i++)
+        if (env->features[i] && !strcmp(env->features[i], name)) return i;
+    return -1;
+}
+
+static int is_feature_fn(const rt_reward_env *env, const char *name)
+{
+    for (int i = 0; i < env->n_feature_fns; i++)
+        if (env->feature_fns[i] && !strcmp(env->feature_fns[i], name)) return 1;
+    return 0;
+}
+
+static int builtin_index(const char *name)
+{
+    for (int i = 0; i < N_BUILTINS; i++)
+        if (!strcmp(builtins[i], name)) return i;
+    return -1;
+}
+
+static int env_slots(const rt_reward_env *env)
+{
+    return env->n_slots > env->n_features ? env->n_slots : env->n_features;
+}
+
+/* Find or append the feature ref (name / fn(arg)) with the given slot. */
+static int add_feat(rw_compiler *c, const char *fn, const char *arg, const char *name, int slot,
+                    int line, int col)
+{
+    char full[2 * RT_REWARD_MAX_NAME + 4];
+    if (fn) snprintf(full, sizeof full, "%s(%s)", fn, arg);
+    else snprintf(full, sizeof full, "%s", name);
+    for (int i = 0; i < c->n_feats; i++)
+        if (!strcmp(c->feats[i].name, full)) return i;
+    if (c->n_feats == c->cap_feats) {
+        int cap = c->cap_feats ? 2 * c->cap_feats : 8;
+        rw_feat *f = rt_realloc(c->feats, (size_t)cap * sizeof *f);
+        if (!f) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+        c->feats = f;
+        c->cap_feats = cap;
+    }
+    rw_feat *f = &c->feats[c->n_feats];
+    memset(f, 0, sizeof *f);
+    f->name = rt_strdup(full);
+    f->fn = fn ? rt_strdup(fn) : NULL;
+    f->arg = fn ? rt_strdup(arg) : NULL;
+    if (!f->name || (fn && (!f->fn || !f->arg))) {
+        rt_free(f->name);
+        rt_free(f->fn);
+        rt_free(f->arg);
+        return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+    }
+    f->slot = slot;
+    f->line = line;
+    f->col = col;
+    return c->n_feats++;
+}
+
+/* Find or append parameter `name`; its default comes from the env's table, else
+ * (has_def) from def. */
+static int add_param(rw_compiler *c, const char *name, int has_def, double def, int line, int col)
+{
+    for (int i = 0; i < c->n_params; i++)
+        if (!strcmp(c->params[i].name, name)) return i;
+    const rt_reward_env *env = c->env;
+    for (int i = 0; i < env->n_params; i++) {
+        if (env->param_names && env->param_names[i] && !strcmp(env->param_names[i], name) &&
+            env->param_defaults) {
+            has_def = 1;
+            def = env->param_defaults[i];
+            break;
+        }
+    }
+    if (c->n_params == c->cap_params) {
+        int cap = c->cap_params ? 2 * c->cap_params : 8;
+        rw_param *np = rt_realloc(c->params, (size_t)cap * sizeof *np);
+        if (!np) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+        c->params = np;
+        c->cap_params = cap;
+    }
+    rw_param *q = &c->params[c->n_params];
+    q->name = rt_strdup(name);
+    if (!q->name) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+    q->has_def = has_def;
+    q->def = has_def ? def : 0.0;
+    q->line = line;
+    q->col = col;
+    return c->n_params++;
+}
+
+/* Resolve fn(arg) through the env's feature resolver into a feature ref. */
+static int resolve_feature_call(parser *p, const char *fn, const tok *name_t, const tok *argt)
+{
+    rw_compiler *c = p->c;
+    const rt_reward_env *env = c->env;
+    char arg[RT_REWARD_MAX_NAME + 1];
+    tok_text(p, argt, arg, sizeof arg);
+    char msg[256] = "";
+    int slot = -1;
+    if (!env->resolve_feature) {
+        fmt_msg(msg, sizeof msg, "no resolver for %s(...)", fn);
+        return perr(p, RT_REWARD_ENAME, argt, "%s", msg);
+    }
+    if (env->resolve_feature(env->ctx, fn, arg, &slot, msg, sizeof msg) != 0) {
+        msg[sizeof msg - 1] = 0;
+        if (!msg[0]) fmt_msg(msg, sizeof msg, "unknown %s '%s'", fn, arg);
+        return perr(p, RT_REWARD_ENAME, argt, "%s", msg);
+    }
+    if (slot < 0 || slot >= env_slots(env)) {
+        fmt_msg(msg, sizeof msg, "%s(%s) resolved to slot %d, outside the %d feature slots", fn,
+                 arg, slot, env_slots(env));
+        return perr(p, RT_REWARD_EINVAL, argt, "%s", msg);
+    }
+    return add_feat(c, fn, arg, NULL, slot, name_t->line, name_t->col);
+}
+
+/* ---- inlining of a defined reward ---- */
+
+typedef struct named_arg {
+    char name[RT_REWARD_MAX_NAME + 1];
+    int node;
+    tok t;
+} named_arg;
+
+typedef struct inliner {
+    parser *p;
+    const rt_reward_program *callee;
+    const char *callee_name;
+    const named_arg *args;
+    int n_args;
+    int *memo;
+    const tok *at; /* the call's name token */
+} inliner;
+
+static int find_arg(const inliner *in, const char *name)
+{
+    for (int i = 0; i < in->n_args; i++)
+        if (!strcmp(in->args[i].name, name)) return in->args[i].node;
+    return -1;
+}
+
+static int copy_node(inliner *in, int ci)
+{
+    if (in->memo[ci] >= 0) return in->memo[ci];
+    parser *p = in->p;
+    rw_compiler *c = p->c;
+    const rw_node *n = &in->callee->nodes[ci];
+    const tok *at = in->at;
+    int r = -1;
+    if (n->op == OP_CONST) {
+        r = rw_new_node(c, OP_CONST, -1, -1, -1, n->v, at->line, at->col);
+    } else if (n->op == OP_FEAT) {
+        const rw_feat *f = &in->callee->feats[n->a];
+        int given = f->fn ? -1 : find_arg(in, f->name);
+        if (given >= 0) {
+            r = given;
+        } else if (f->fn) {
+            if (!is_feature_fn(c->env, f->fn)) {
+                char msg[256];
+                fmt_msg(msg, sizeof msg, "'%s' reads %s, which is not available here",
+                         in->callee_name, f->name);
+                return perr(p, RT_REWARD_EFEATURE, at, "%s", msg);
+            }
+            tok argt = *at; /* report resolver errors at the call */
+            char msg[256] = "";
+            int slot = -1;
+            const rt_reward_env *env = c->env;
+            if (!env->resolve_feature ||
+                env->resolve_feature(env->ctx, f->fn, f->arg, &slot, msg, sizeof msg) != 0) {
+                msg[sizeof msg - 1] = 0;
+                if (!msg[0]) fmt_msg(msg, sizeof msg, "unknown %s '%s'", f->fn, f->arg);
+                return perr(p, RT_REWARD_ENAME, &argt, "%s", msg);
+            }
+            if (slot < 0 || slot >= env_slots(env))
+                return perr(p, RT_REWARD_EINVAL, &argt, "feature slot out of range%s", "");
+            int ref = add_feat(c, f->fn, f->arg, NULL, slot, at->line, at->col);
+            if (ref < 0) return -1;
+            r = rw_new_node(c, OP_FEAT, ref, -1, -1, 0, at->line, at->col);
+        } else {
+            int slot = env_feature(c->env, f->name);
+            if (slot < 0) {
+                char msg[256];
+                fmt_msg(msg, sizeof msg,
+                         "'%s' reads feature '%s', which is not available here (give it: "
+                         "%s(%s=...))",
+                         in->callee_name, f->name, in->callee_name, f->name);
+                return perr(p, RT_REWARD_EFEATURE, at, "%s", msg);
+            }
+            int ref = add_feat(c, NULL, NULL, f->name, slot, at->line, at->col);
+            if (ref < 0) return -1;
+            r = rw_new_node(c, OP_FEAT, ref, -1, -1, 0, at->line, at->col);
+        }
+    } else if (n->op == OP_PARAM) {
+        const rw_param *q = &in->callee->params[n->a];
+        int given = find_arg(in, q->name);
+        if (given >= 0) {
+            r = given;
+        } else {
+            int idx = add_param(c, q->name, q->has_def, q->def, at->line, at->col);
+            if (idx < 0) return -1;
+            r = rw_new_node(c, OP_PARAM, idx, -1, -1, 0, at->line, at->col);
+        }
+    } else {
+        int a = -1, b = -1, cc = -1;
+        if (n->a >= 0 && (a = copy_node(in, n->a)) < 0) return -1;
+        if (n->b >= 0 && (b = copy_node(in, n->b)) < 0) return -1;
+        if (n->c >= 0 && (cc = copy_node(in, n->c)) < 0) return -1;
+        r = rw_new_node(c, n->op, a, b, cc, n->v, at->line, at->col);
+    }
+    if (r >= 0) in->memo[ci] = r;
+    return r;
+}
+
+static int in_list(const char *name, char *const *list, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(list[i], name)) return 1;
+    return 0;
+}
+
+/* Inline `callee(args)`: validate the named arguments against the callee's features
+ * and parameters, then copy its tree substituting them. */
+static int inline_call(parser *p, const rt_reward_program *callee, const tok *name_t,
+                       const named_arg *args, int n_args)
+{
+    char cname[RT_REWARD_MAX_NAME + 1];
+    tok_text(p, name_t, cname, sizeof cname);
+    for (int i = 0; i < n_args; i++) {
+        const char *an = args[i].name;
+        int ok = in_list(an, callee->env_feats, callee->n_env_feats) ||
+                 rt_reward_param_index(callee, an) >= 0;
+        for (int f = 0; f < callee->n_feats && !ok; f++)
+            ok = !callee->feats[f].fn && !strcmp(callee->feats[f].name, an);
+        if (!ok) {
+            /* candidates: the callee's features and parameters */
+            int nc = callee->n_env_feats + callee->n_params;
+            const char **cands = rt_malloc((size_t)(nc ? nc : 1) * sizeof *cands);
+            if (!cands) return rw_error(p->c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+            for (int k = 0; k < callee->n_env_feats; k++) cands[k] = callee->env_feats[k];
+            for (int k = 0; k < callee->n_params; k++)
+                cands[callee->n_env_feats + k] = callee->params[k].name;
+            const char *s = rw_suggest(an, cands, nc);
+            char msg[256];
+            if (s)
+                fmt_msg(msg, sizeof msg, "'%s' has no feature or parameter '%s' (did you mean '%s'?)",
+                         cname, an, s);
+            else
+                fmt_msg(msg, sizeof msg, "'%s' has no feature or parameter '%s'", cname, an);
+            rt_free(cands);
+            return perr(p, RT_REWARD_ENAME, &args[i].t, "%s", msg);
+        }
+    }
+    inliner in = {p, callee, cname, args, n_args, NULL, name_t};
+    in.memo = rt_malloc((size_t)(callee->n_nodes ? callee->n_nodes : 1) * sizeof(int));
+    if (!in.memo) return rw_error(p->c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+    for (int i = 0; i < callee->n_nodes; i++) in.memo[i] = -1;
+    int r = copy_node(&in, callee->root);
+    rt_free(in.memo);
+    return r;
+}
+
+/* ---- grammar ---- */
+
+/* call -> NAME '(' [arg {',' arg}] ')';  arg -> expr | NAME '=' expr
+ * On entry p->t is '(' and name_t the function name. */
+static int parse_call(parser *p, const tok *name_t)
+{
+    rw_compiler *c = p->c;
+    const rt_reward_env *env = c->env;
+    char name[RT_REWARD_MAX_NAME + 1];
+    tok_text(p, name_t, name, sizeof name);
+    tok open = p->t;
+    char close_msg[96];
+    fmt_msg(close_msg, sizeof close_msg, "expected ')' (to close '(' at %d:%d)", open.line,
+             open.col);
+
+    int bi = builtin_index(name);
+    const rt_reward_program *callee = NULL;
+    if (bi < 0 && is_feature_fn(env, name)) {
+        /* feature function: NAME '(' NAME ')' */
+        if (next(p) < 0) return -1;
+        if (p->t.type != T_NAME) {
+            char msg[160];
+            fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
+            return perr(p, RT_REWARD_EARITY, &p->t, "%s", msg);
+        }
+        tok argt = p->t;
+        if (next(p) < 0) return -1;
+        if (p->t.type != T_RP) {
+            if (p->t.type == T_COMMA || p->t.type == T_EOF) {
+                char msg[160];
+                fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
+                if (p->t.type == T_COMMA) return perr(p, RT_REWARD_EARITY, &p->t, "%s", msg);
+            }
+            return perr(p, RT_REWARD_ESYNTAX, &p->t, "%s", close_msg);
+        }
+        int ref = resolve_feature_call(p, name, name_t, &argt);
+        if (ref < 0) return -1;
+        if (next(p) < 0) return -1;
+        return rw_new_node(c, OP_FEAT, ref, -1, -1, 0, name_t->line, name_t->col);
+    }
+    if (bi < 0) {
+        if (env->resolve_reward) callee = env->resolve_reward(env->ctx, name);
+        if (!callee) {
+            int nc = N_BUILTINS + env->n_feature_fns + env->n_reward_names;
+            const char **cands = rt_malloc((size_t)nc * sizeof *cands);
+            if (!cands) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+            int k = 0;
+            for (int i = 0; i < N_BUILTINS; i++) cands[k++] = builtins[i];
+            for (int i = 0; i < env->n_feature_fns; i++) cands[k++] = env->feature_fns[i];
+            for (int i = 0; i < env->n_reward_names; i++) cands[k++] = env->reward_names[i];
+            const char *s = rw_suggest(name, cands, k);
+            char msg[200];
+            if (s) fmt_msg(msg, sizeof msg, "unknown function '%s' (did you mean '%s'?)", name, s);
+            else fmt_msg(msg, sizeof msg, "unknown function '%s'", name);
+            rt_free(cands);
+            return perr(p, RT_REWARD_ENAME, name_t, "%s", msg);
+        }
+    }
+
+    named_arg args[RT_REWARD_MAX_ARGS];
+    int n_args = 0;
+    if (enter(p) < 0) return -1;
+    if (next(p) < 0) return -1;
+    if (p->t.type != T_RP) {
+        for (;;) {
+            if (n_args == RT_REWARD_MAX_ARGS)
+                return perr(p, RT_REWARD_ELIMIT, &p->t, "too many arguments (more than %s)", "64");
+            named_arg *a = &args[n_args];
+            a->name[0] = 0;
+            a->t = p->t;
+            if (p->t.type == T_NAME) {
+                lexer save = p->lx;
+                tok save_t = p->t;
+                if (next(p) < 0) return -1;
+                int named = p->t.type == T_ASSIGN;
+                p->lx = save;
+                p->t = save_t;
+                if (named) {
+                    tok_text(p, &p->t, a->name, sizeof a->name);
+                    if (bi >= 0) {
+                        char msg[160];
+                        fmt_msg(msg, sizeof msg, "%s takes no named arguments", name);
+                        return perr(p, RT_REWARD_EARITY, &p->t, "%s", msg);
+                    }
+                    for (int i = 0; i < n_args; i++) {
+                        if (!strcmp(args[i].name, a->name))
+                            return perr(p, RT_REWARD_EARITY, &p->t, "duplicate argument '%s'", NULL);
+                    }
+                    if (next(p) < 0 || next(p) < 0) return -1;
+                }
+            }
+            if (callee && !a->name[0]) {
+                char msg[200];
+                fmt_msg(msg, sizeof msg,
+                         "'%s' takes named arguments (feature=value), got a positional argument",
+                         name);
+                return perr(p, RT_REWARD_EARITY, &a->t, "%s", msg);
+            }
+            a->node = parse_expr(p);
+            if (a->node < 0) return -1;
+            n_args++;
+            if (p->t.type == T_COMMA) {
+                if (next(p) < 0) return -1;
+                continue;
+            }
+            if (p->t.type == T_RP) break;
+            return perr(p, RT_REWARD_ESYNTAX, &p->t, "%s", close_msg);
+        }
+    }
+    if (next(p) < 0) return -1; /* consume ')' */
+    p->depth--;
+
+    if (callee) return inline_call(p, callee, name_t, args, n_args);
+
+    /* built-in: arity */
+    int want = (bi == 0 || !strcmp(name, "clip")) ? 3 : (bi == 1 || bi == 2) ? -2 : 1;
+    if ((want > 0 && n_args != want) || (want == -2 && n_args < 2)) {
+        char msg[160];
+        if (want == -2)
+            fmt_msg(msg, sizeof msg, "%s expects at least 2 arguments, got %d", name, n_args);
+        else
+            fmt_msg(msg, sizeof msg, "%s expects %d argument%s, got %d", name, want,
+                     want == 1 ? "" : "s", n_args);
+        return perr(p, RT_REWARD_EARITY, name_t, "%s", msg);
+    }
+    int l = name_t->line, co = name_t->col;
+    if (bi == 0) return rw_new_node(c, OP_IF, args[0].node, args[1].node, args[2].node, 0, l, co);
+    if (bi == 1 || bi == 2) {
+        int r = args[0].node;
+        for (int i = 1; i < n_args && r >= 0; i++)
+            r = rw_new_node(c, bi == 1 ? OP_MIN : OP_MAX, r, args[i].node, -1, 0, l, co);
+        return r;
+    }
+    if (!strcmp(name, "clip"))
+        return rw_new_node(c, OP_CLIP, args[0].node, args[1].node, args[2].node, 0, l, co);
+    int op = !strcmp(name, "abs") ? OP_ABS : !strcmp(name, "log") ? OP_LOG
+             : !strcmp(name, "exp") ? OP_EXP : OP_SQRT;
+    return rw_new_node(c, op, args[0].node, -1, -1, 0, l, co);
+}
+
+/* primary -> NUMBER | NAME | call | '(' expr ')' */
+static int parse_primary(parser *p)
+{
+    rw_compiler *c = p->c;
+    tok t = p->t;
+    if (t.type == T_NUM) {
+        if (next(p) < 0) return -1;
+        return rw_new_node(c, OP_CONST, -1, -1, -1, t.num, t.line, t.col);
+    }
+    if (t.type == T_LP) {
+        if (enter(p) < 0 || next(p) < 0) return -1;
+        int e = parse_expr(p);
+        if (e < 0) return -1;
+        if (p->t.type != T_RP) {
+            char msg[96];
+            fmt_msg(msg, sizeof msg, "expected ')' (to close '(' at %d:%d)", t.line, t.col);
+            return perr(p, RT_REWARD_ESYNTAX, &p->t, "%s", msg);
+        }
+        p->depth--;
+        if (next(p) < 0) return -1;
+        return e;
+    }
+    if (t.type != T_NAME) return unexpected(p);
+    if (next(p) < 0) return -1;
+    if (p->t.type == T_LP) return parse_call(p, &t);
+
+    char name[RT_REWARD_MAX_NAME + 1];
+    tok_text(p, &t, name, sizeof name);
+    const rt_reward_env *env = c->env;
+    int slot = env_feature(env, name);
+    if (slot >= 0) {
+        int ref = add_feat(c, NULL, NULL, name, slot, t.line, t.col);
+        if (ref < 0) return -1;
+        return rw_new_node(c, OP_FEAT, ref, -1, -1, 0, t.line, t.col);
+    }
+    char msg[200];
+    if (builtin_index(name) >= 0) {
+        fmt_msg(msg, sizeof msg, "'%s' is a function; call it as %s(...)", name, name);
+        return perr(p, RT_REWARD_ESYNTAX, &t, "%s", msg);
+    }
+    if (is_feature_fn(env, name)) {
+        fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
+        return perr(p, RT_REWARD_EARITY, &t, "%s", msg);
+    }
+    if (env->resolve_reward && env->resolve_reward(env->ctx, name)) {
+        fmt_msg(msg, sizeof msg, "'%s' is a reward; call it as %s(...)", name, name);
+        return perr(p, RT_REWARD_ESYNTAX, &t, "%s", msg);
+    }
+    int idx = add_param(c, name, 0, 0, t.line, t.col);
+    if (idx < 0) return -1;
+    return rw_new_node(c, OP_PARAM, idx, -1, -1, 0, t.line, t.col);
+}
+
+static int parse_unary(parser *p);
+
+/* power -> primary ['^' unary] */
+static int parse_power(parser *p)
+{
+    int a = parse_primary(p);
+    if (a < 0) return -1;
+    if (p->t.type != T_CARET) return a;
+    tok op = p->t;
+    if (enter(p) < 0 || next(p) < 0) return -1;
+    int b = parse_unary(p);
+    if (b < 0) return -1;
+    p->depth--;
+    return rw_new_node(p->c, OP_POW, a, b, -1, 0, op.line, op.col);
+}
+
+/* unary -> ('-'|'+') unary | power */
+static int parse_unary(parser *p)
+{
+    if (p->t.type != T_MINUS && p->t.type != T_PLUS) return parse_power(p);
+    tok op = p->t;
+    if (enter(p) < 0 || next(p) < 0) return -1;
+    int a = parse_unary(p);
+    if (a < 0) return -1;
+    p->depth--;
+    if (op.type == T_PLUS) return a;
+    return rw_new_node(p->c, OP_NEG, a, -1, -1, 0, op.line, op.col);
+}
+
+/* prod -> unary {('*'|'/') unary} */
+static int parse_prod(parser *p)
+{
+    int a = parse_unary(p);
+    while (a >= 0 && (p->t.type == T_STAR || p->t.type == T_SLASH)) {
+        tok op = p->t;
+        if (next(p) < 0) return -1;
+        int b = parse_unary(p);
+        if (b < 0) return -1;
+        a = rw_new_node(p->c, op.type == T_STAR ? OP_MUL : OP_DIV, a, b, -1, 0, op.line, op.col);
+    }
+    return a;
+}
+
+/* sum -> prod {('+'|'-') prod} */
+static int parse_sum(parser *p)
+{
+    int a = parse_prod(p);
+    while (a >= 0 && (p->t.type == T_PLUS || p->t.type == T_MINUS)) {
+        tok op = p->t;
+        if (next(p) < 0) return -1;
+        int b = parse_prod(p);
+        if (b < 0) return -1;
+        a = rw_new_node(p->c, op.type == T_PLUS ? OP_ADD : OP_SUB, a, b, -1, 0, op.line, op.col);
+    }
+    return a;
+}
+
+static int cmp_op(int type)
+{
+    switch (type) {
+    case T_LT: return OP_LT;
+    case T_LE: return OP_LE;
+    case T_GT: return OP_GT;
+    case T_GE: return OP_GE;
+    case T_EQ: return OP_EQ;
+    case T_NE: return OP_NE;
+    default: return -1;
+    }
+}
+
+/* cmp -> sum [cmpop sum] */
+static int parse_cmp(parser *p)
+{
+    int a = parse_sum(p);
+    if (a < 0) return -1;
+    int op = cmp_op(p->t.type);
+    if (op < 0) return a;
+    tok opt = p->t;
+    if (next(p) < 0) return -1;
+    int b = parse_sum(p);
+    if (b < 0) return -1;
+    if (cmp_op(p->t.type) >= 0)
+        return perr(p, RT_REWARD_ESYNTAX, &p->t,
+                    "comparisons cannot be chained (write 'a < b and b < c')", NULL);
+    return rw_new_node(p->c, op, a, b, -1, 0, opt.line, opt.col);
+}
+
+/* not -> 'not' not | cmp */
+static int parse_not(parser *p)
+{
+    if (p->t.type != T_NOT) return parse_cmp(p);
+    tok op = p->t;
+    if (enter(p) < 0 || next(p) < 0) return -1;
+    int a = parse_not(p);
+    if (a < 0) return -1;
+    p->depth--;
+    return rw_new_node(p->c, OP_NOT, a, -1, -1, 0, op.line, op.col);
+}
+
+/* and -> not {'and' not} */
+static int parse_and(parser *p)
+{
+    int a = parse_not(p);
+    while (a >= 0 && p->t.type == T_AND) {
+        tok op = p->t;
+        if (next(p) < 0) return -1;
+        int b = parse_not(p);
+        if (b < 0) return -1;
+        a = rw_new_node(p->c, OP_AND, a, b, -1, 0, op.line, op.col);
+    }
+    return a;
+}
+
+/* expr -> and {'or' and} */
+static int parse_expr(parser *p)
+{
+    int a = parse_and(p);
+    while (a >= 0 && p->t.type == T_OR) {
+        tok op = p->t;
+        if (next(p) < 0) return -1;
+        int b = parse_and(p);
+        if (b < 0) return -1;
+        a = rw_new_node(p->c, OP_OR, a, b, -1, 0, op.line, op.col);
+    }
+    return a;
+}
+
+int rw_parse(rw_compiler *c, const char *src, size_t len, int line, int col)
+{
+    parser p;
+    memset(&p, 0, sizeof p);
+    p.c = c;
+    p.lx.src = src;
+    p.lx.len = len;
+    p.lx.line = line;
+    p.lx.col = col;
+    if (next(&p) < 0) return -1;
+    if (p.t.type == T_EOF)
+        return rw_error(c, RT_REWARD_ESYNTAX, line, col, "", 0, "empty expression"), -1;
+    int root = parse_expr(&p);
+    if (root < 0) return -1;
+    if (p.t.type != T_EOF) return unexpected(&p);
+    return root;
+}
