@@ -53,6 +53,15 @@ function parseArgs(argv) {
   return opts;
 }
 
+// Chromium may still be writing its profile when it is killed: retry, never throw.
+function removeProfile(dir) {
+  try {
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  } catch (e) {
+    process.stderr.write(`warning: could not remove ${dir}: ${e.message}\n`);
+  }
+}
+
 function emit(result) {
   process.stdout.write(JSON.stringify(result) + '\n');
 }
@@ -111,15 +120,26 @@ async function main() {
       timeout: 20000,
     });
   } catch (e) {
-    fs.rmSync(profile, { recursive: true, force: true });
+    removeProfile(profile);
     emit({ ok: false, stage: 'launch', message: `cannot launch ${opts.chromium}: ${e.message.split('\n')[0]}` });
     process.exit(2);
   }
 
   const consoleErrors = [];
   let status = 1;
+  let snapped = false;
+  let snap = async () => {};
   try {
     const page = context.pages()[0] || (await context.newPage());
+    // Full-page screenshot: notebook 6 scrolls inside #site, so let it grow first.
+    snap = async () => {
+      if (snapped) return;
+      snapped = true;
+      await page.addStyleTag({
+        content: 'body,#site{height:auto !important;overflow:visible !important}',
+      });
+      await page.screenshot({ path: opts.screenshot, fullPage: true });
+    };
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text().slice(0, 300)); });
     page.on('pageerror', (e) => consoleErrors.push(('pageerror: ' + e.message).slice(0, 300)));
 
@@ -132,42 +152,52 @@ async function main() {
     }
 
     // Kernel ready: the notebook got a kernel_info_reply (info_reply filled in).
-    // Also record kernel lifecycle events so a dead kernel is reported, not waited for.
+    // Kernel lifecycle events are recorded so that a kernel which dies or is restarted
+    // by the server (it exited at start) is reported at once instead of waited for.
+    const kernelState = () => page.evaluate(() => {
+      const J = window.Jupyter;
+      const k = J && J.notebook ? J.notebook.kernel : null;
+      const icon = document.querySelector('#kernel_indicator_icon');
+      return {
+        name: k ? k.name : null,
+        implementation: k && k.info_reply ? k.info_reply.implementation || null : null,
+        language: k && k.info_reply && k.info_reply.language_info ? k.info_reply.language_info.name : null,
+        protocol_version: k && k.info_reply ? k.info_reply.protocol_version || null : null,
+        indicator: icon ? icon.className : null,
+        events: window.__rlhfEvents || [],
+      };
+    });
+    const BAD_EVENT = /dead|killed|failed|restarting/;
     try {
-      await page.waitForFunction(() => {
+      await page.waitForFunction((bad) => {
         const J = window.Jupyter;
         if (!J || !J.notebook || !J.notebook.events) return false;
         if (!window.__rlhfEvents) {
           window.__rlhfEvents = [];
           J.notebook.events.on(
             'kernel_dead.Kernel kernel_dead.Session kernel_killed.Kernel kernel_killed.Session ' +
-            'kernel_connection_failed.Kernel kernel_restarting.Kernel kernel_autorestarting.Kernel',
+            'kernel_connection_failed.Kernel kernel_connection_dead.Kernel kernel_failed_restart.Kernel ' +
+            'kernel_restarting.Kernel kernel_autorestarting.Kernel kernel_ready.Kernel',
             (ev) => window.__rlhfEvents.push(ev.type + '.' + ev.namespace));
         }
-        if (window.__rlhfEvents.some((e) => /dead|killed|failed/.test(e))) return true;
+        if (window.__rlhfEvents.some((e) => new RegExp(bad).test(e))) return true;
         const k = J.notebook.kernel;
         return !!(k && k.info_reply && k.info_reply.protocol_version !== undefined);
-      }, null, { timeout: 20000, polling: 100 });
+      }, BAD_EVENT.source, { timeout: 20000, polling: 100 });
     } catch (e) {
+      result.kernel = await kernelState();
       const modal = await page.evaluate(() => {
         const m = document.querySelector('.modal-dialog');
         return m ? m.innerText.replace(/\s+/g, ' ').slice(0, 400) : '';
       });
-      status = fail('kernel', 'kernel not ready within 20 s' + (modal ? `; dialog: ${modal}` : ''));
+      status = fail('kernel', 'kernel not ready within 20 s: no kernel_info_reply reached the page' +
+        ` (kernel ${result.kernel.name}, indicator '${result.kernel.indicator}')` + (modal ? `; dialog: ${modal}` : ''));
       return;
     }
-    const kernelInfo = await page.evaluate(() => {
-      const k = window.Jupyter.notebook.kernel;
-      return {
-        name: k ? k.name : null,
-        implementation: k && k.info_reply ? k.info_reply.implementation : null,
-        language: k && k.info_reply && k.info_reply.language_info ? k.info_reply.language_info.name : null,
-        events: window.__rlhfEvents,
-      };
-    });
-    result.kernel = kernelInfo;
-    if (kernelInfo.events.some((e) => /dead|killed|failed/.test(e))) {
-      status = fail('kernel', `kernel did not start: ${kernelInfo.events.join(', ')}`);
+    result.kernel = await kernelState();
+    if (result.kernel.events.some((e) => BAD_EVENT.test(e))) {
+      status = fail('kernel', `kernel did not start: ${result.kernel.events.join(', ')} ` +
+        '(the server restarts a kernel whose process exits; see the server log)');
       return;
     }
     result.kernel_ready_ms = Date.now() - t0;
@@ -185,7 +215,7 @@ async function main() {
         running: document.querySelectorAll('.cell.running').length,
         events: window.__rlhfEvents,
       }));
-      if (state.events.some((e) => /dead|killed|failed|restarting/.test(e))) {
+      if (state.events.some((e) => BAD_EVENT.test(e))) {
         result.cells = await page.evaluate(cellSummary);
         status = fail('run', `kernel died while running cells: ${state.events.join(', ')}`);
         return;
@@ -208,11 +238,7 @@ async function main() {
     cells = await page.evaluate(cellSummary);
     result.cells = cells;
 
-    // Full-page screenshot: notebook 6 scrolls inside #site, so let it grow first.
-    await page.addStyleTag({
-      content: 'body,#site{height:auto !important;overflow:visible !important}',
-    });
-    await page.screenshot({ path: opts.screenshot, fullPage: true });
+    await snap();
 
     const errors = cells.flatMap((c) => c.outputs.filter((o) => o.type === 'error')
       .map((o) => `cell ${c.index}: ${o.ename}: ${o.evalue}`.replace(ANSI, '')));
@@ -239,10 +265,12 @@ async function main() {
   } catch (e) {
     status = fail('error', e.message.split('\n')[0]);
   } finally {
+    if (!snapped) await snap().catch(() => {}); // failure paths keep a screenshot too
+    result.screenshot_taken = snapped && fs.existsSync(opts.screenshot);
     result.console_errors = consoleErrors.slice(0, 10);
     result.elapsed_ms = Date.now() - t0;
     await context.close().catch(() => {});
-    fs.rmSync(profile, { recursive: true, force: true });
+    removeProfile(profile);
     emit(result);
     process.exitCode = status;
   }

@@ -16,6 +16,7 @@ back to image/svg+xml, which is what is asserted).
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -143,7 +144,6 @@ class NotebookServer:
                     pytrace=False)
 
     def log_tail(self, n=60):
-        self._log.flush()
         try:
             lines = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
@@ -169,42 +169,82 @@ class NotebookServer:
         self._log.close()
 
 
-def _run_in_browser(name, notebook_file, jupyter_path, selector=SVG_SELECTOR):
-    """Serves notebook_file's folder, runs run_notebook.mjs on it; returns its JSON result.
+KERNEL_DIED = re.compile(r"KernelRestarter: restarting kernel|Kernel \S+ died")
+
+
+def _drive_browser(node, server, notebook_name, shot, selector):
+    """Runs run_notebook.mjs; stops it early when the server log shows the kernel process
+    exiting (the page cannot tell: notebook 6 opens the kernel websocket only after a
+    kernel_info_reply).  Returns (exit status, stdout, stderr, kernel death log line)."""
+    proc = subprocess.Popen(
+        [node, str(HERE / "run_notebook.mjs"), "--url", server.url, "--token", server.token,
+         "--notebook", notebook_name, "--screenshot", str(shot), "--selector", selector,
+         "--timeout", str(RUN_TIMEOUT_MS)],
+        cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000 + 40
+    died = None
+    while proc.poll() is None:
+        match = KERNEL_DIED.search(server.log_tail(200))
+        if match or time.monotonic() > deadline:
+            died = match.group(0) if match else None
+            proc.terminate()  # playwright closes Chromium on SIGTERM
+            break
+        time.sleep(0.25)
+    try:
+        out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    if died is None and proc.returncode is not None and proc.returncode < 0:
+        died = "(run_notebook.mjs timed out)"
+    return proc.returncode, out, err, died
+
+
+def _run_in_browser(name, notebook_file, jupyter_path, selector=SVG_SELECTOR, expect_ok=True):
+    """Serves notebook_file's folder, runs run_notebook.mjs on it; returns its JSON result
+    (fails the test unless it passed, when expect_ok).
     Keeps tests/artifacts/browser-<name>.png and browser-<name>-server.log."""
     node, npm = _require_tools()
     _ensure_node_modules(npm)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / f"browser-{name}.png"
-    if shot.exists():
-        shot.unlink()
+    log_copy = ARTIFACTS / f"browser-{name}-server.log"
+    for old in (shot, log_copy):
+        if old.exists():
+            old.unlink()
     with tempfile.TemporaryDirectory(prefix="rlhf-browser-") as tmp:
         server = NotebookServer(tmp, Path(notebook_file).parent, jupyter_path)
         try:
             server.wait_ready()
-            proc = subprocess.run(
-                [node, str(HERE / "run_notebook.mjs"), "--url", server.url, "--token",
-                 server.token, "--notebook", Path(notebook_file).name, "--screenshot",
-                 str(shot), "--selector", selector, "--timeout", str(RUN_TIMEOUT_MS)],
-                cwd=HERE, capture_output=True, text=True, timeout=RUN_TIMEOUT_MS / 1000 + 60)
+            code, out, err, died = _drive_browser(node, server, Path(notebook_file).name,
+                                                  shot, selector)
         finally:
             server.stop()
-            shutil.copyfile(server.log_path, ARTIFACTS / f"browser-{name}-server.log")
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+            shutil.copyfile(server.log_path, log_copy)
+            log_tail = server.log_tail(40)
+    if died:
+        pytest.fail(f"the kernel process did not stay up: "
+                    f"server log says '{died}' (the kernel exited at start; the notebook "
+                    f"server restarts it up to 5 times)\nrun_notebook.mjs stderr: {err[-1000:]}\n"
+                    f"server log ({log_copy}, tail):\n{log_tail}", pytrace=False)
+    lines = [l for l in out.splitlines() if l.startswith("{")]
     try:
         result = json.loads(lines[-1])
     except (IndexError, ValueError):
-        pytest.fail(f"run_notebook.mjs printed no result (exit {proc.returncode}):\n"
-                    f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}", pytrace=False)
+        pytest.fail(f"run_notebook.mjs printed no result (exit {code}):\n"
+                    f"{out[-2000:]}\n{err[-2000:]}", pytrace=False)
     print(json.dumps(result))
-    if proc.returncode != 0 or not result.get("ok"):
+    result["exit"] = code
+    if not expect_ok:
+        return result
+    if code != 0 or not result.get("ok"):
         cells = json.dumps(result.get("cells", []), indent=1)[:3000]
         pytest.fail(f"browser run of {Path(notebook_file).name} failed at stage "
                     f"'{result.get('stage')}': {result.get('message')}\n"
                     f"kernel: {result.get('kernel')}\ncells: {cells}\n"
                     f"console errors: {result.get('console_errors')}\n"
                     f"screenshot: {shot if shot.exists() else 'none'}\n"
-                    f"server log (tail):\n{server.log_tail(40)}", pytrace=False)
+                    f"server log ({log_copy}, tail):\n{log_tail}", pytrace=False)
     assert shot.exists() and shot.stat().st_size > 0, "no screenshot written"
     return result
 
@@ -239,44 +279,82 @@ def test_quickstart_renders_svg_chart(tmp_path):
     assert result["selector_count"] >= 1
 
 
-def _selfcheck_notebook(path):
-    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="120" '
-           'viewBox="0 0 320 120"><rect width="320" height="120" fill="#eef"/>'
-           '<polyline points="10,110 80,70 150,80 220,30 310,10" fill="none" '
-           'stroke="#c00" stroke-width="4"/><text x="12" y="20">selfcheck</text></svg>')
-    code = ("from IPython.display import SVG, display\n"
-            f"display(SVG({svg!r}))")
-    nb = {
-        "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
-        "cells": [
-            {"cell_type": "markdown", "id": "m1", "metadata": {},
-             "source": "# Browser harness self-check"},
-            {"cell_type": "code", "id": "c1", "metadata": {}, "execution_count": None,
-             "outputs": [], "source": "print('hello from python3')"},
-            {"cell_type": "code", "id": "c2", "metadata": {}, "execution_count": None,
-             "outputs": [], "source": code},
-        ],
-    }
+SELFCHECK = os.environ.get("RLHF_BROWSER_SELFCHECK") == "1"
+selfcheck_only = pytest.mark.skipif(
+    not SELFCHECK, reason="harness self-check runs only with RLHF_BROWSER_SELFCHECK=1")
+
+SELFCHECK_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="120" '
+                 'viewBox="0 0 320 120"><rect width="320" height="120" fill="#eef"/>'
+                 '<polyline points="10,110 80,70 150,80 220,30 310,10" fill="none" '
+                 'stroke="#c00" stroke-width="4"/><text x="12" y="20">selfcheck</text></svg>')
+
+
+def _write_python3_notebook(path, sources):
+    """A notebook for the python3 kernel (Debian python3-ipykernel) with these code cells."""
+    cells = [{"cell_type": "markdown", "id": "m0", "metadata": {},
+              "source": "# Browser harness self-check"}]
+    cells += [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None,
+               "outputs": [], "source": src} for i, src in enumerate(sources)]
+    nb = {"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                      "language": "python"}}}
     path.write_text(json.dumps(nb, indent=1))
 
 
-@pytest.mark.skipif(os.environ.get("RLHF_BROWSER_SELFCHECK") != "1",
-                    reason="harness self-check runs only with RLHF_BROWSER_SELFCHECK=1")
-def test_selfcheck_python3_svg(tmp_path):
-    """The harness itself: python3 kernel (Debian python3-ipykernel), IPython.display.SVG."""
+def _png_size(path):
+    data = Path(path).read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "screenshot is not a PNG"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _python3_kernelspec():
     if not Path("/usr/share/jupyter/kernels/python3/kernel.json").is_file():
         pytest.fail("python3 kernelspec missing (apt-get install python3-ipykernel)",
                     pytrace=False)
-    nbdir = tmp_path / "notebooks"
-    nbdir.mkdir()
-    _selfcheck_notebook(nbdir / "selfcheck.ipynb")
-    result = _run_in_browser("selfcheck", nbdir / "selfcheck.ipynb", None)
+
+
+@selfcheck_only
+def test_selfcheck_python3_svg(tmp_path):
+    """The harness itself: six text cells push the SVG below the first screen (so the
+    full-page screenshot must grow), then IPython.display.SVG renders it."""
+    _python3_kernelspec()
+    nb = tmp_path / "selfcheck.ipynb"
+    sources = [f"for i in range(8):\n    print('line', {k}, i)" for k in range(6)]
+    sources.append(f"from IPython.display import SVG, display\ndisplay(SVG({SELFCHECK_SVG!r}))")
+    _write_python3_notebook(nb, sources)
+    result = _run_in_browser("selfcheck", nb, None)
     assert result["kernel"]["name"] == "python3"
     assert result["kernel"]["implementation"] == "ipython"
-    counts = [c["execution_count"] for c in result["cells"]]
-    assert counts == [1, 2], counts
-    outputs = result["cells"][1]["outputs"]
+    assert [c["execution_count"] for c in result["cells"]] == [1, 2, 3, 4, 5, 6, 7]
+    outputs = result["cells"][-1]["outputs"]
     assert [o["type"] for o in outputs] == ["display_data"], outputs
     assert sorted(outputs[0]["mimes"]) == ["image/svg+xml", "text/plain"], outputs
+    width, height = _png_size(result["screenshot"])
+    assert width == 1280 and height > 1200, (width, height)
+
+
+@selfcheck_only
+@pytest.mark.parametrize("case", ["error", "no-svg"])
+def test_selfcheck_detects_failures(tmp_path, case):
+    """The harness fails a notebook with an error output (later cells aborted) and one
+    without any SVG, each with a message naming the cause."""
+    _python3_kernelspec()
+    nb = tmp_path / f"selfcheck-{case}.ipynb"
+    show_svg = f"from IPython.display import SVG\nSVG({SELFCHECK_SVG!r})"
+    if case == "error":
+        _write_python3_notebook(nb, ["raise ValueError('boom')", show_svg])
+    else:
+        _write_python3_notebook(nb, ["print('only text')", "1 + 1"])
+    result = _run_in_browser(f"selfcheck-{case}", nb, None, expect_ok=False)
+    assert result["exit"] == 1 and result["ok"] is False, result
+    assert result["stage"] == "assert", result
+    if case == "error":
+        assert result["message"] == ("error output in the notebook: "
+                                     "cell 1: ValueError: boom"), result["message"]
+        assert [c["execution_count"] for c in result["cells"]] == [1, None]
+    else:
+        assert result["message"] == (
+            "no element matches '.output_area .output_svg svg' in the output area "
+            "(output types seen: stream, text/plain)"), result["message"]
+        assert [c["execution_count"] for c in result["cells"]] == [1, 2]
+    assert Path(result["screenshot"]).is_file()
