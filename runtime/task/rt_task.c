@@ -321,6 +321,39 @@ void rt_task_sample_prompt(const rt_task *t, rt_rng *rng, rt_task_split split, r
     fill_sample(t, leaf, id, d, out);
 }
 
+uint64_t rt_task_split_count(const rt_task *t, rt_task_split split)
+{
+    uint64_t n = 0;
+    for (int d = 0; d < rt_task_n_domains(t); d++) {
+        const rt_task *leaf = rt_task_domain(t, d);
+        n += leaf->ids[0] ? leaf->n_ids[split == RT_TASK_HELDOUT] : 0;
+    }
+    return n;
+}
+
+int rt_task_sample_at(const rt_task *t, rt_task_split split, uint64_t i, rt_task_sample *out)
+{
+    int s = split == RT_TASK_HELDOUT;
+    for (int d = 0; d < rt_task_n_domains(t); d++) {
+        const rt_task *leaf = rt_task_domain(t, d);
+        if (!leaf->ids[0]) return RT_TASK_EINVAL;
+        if (i < leaf->n_ids[s]) {
+            fill_sample(t, leaf, leaf->ids[s][i], d, out);
+            return 0;
+        }
+        i -= leaf->n_ids[s];
+    }
+    return RT_TASK_EINVAL;
+}
+
+int rt_task_sample_from_id(const rt_task *t, int domain, uint64_t id, rt_task_sample *out)
+{
+    const rt_task *leaf = rt_task_domain(t, domain);
+    if (!leaf || id >= leaf->space) return RT_TASK_EINVAL;
+    fill_sample(t, leaf, id, domain, out);
+    return 0;
+}
+
 rt_task_split rt_task_split_of(const rt_task *t, const rt_task_sample *s)
 {
     return leaf_split(leaf_of(t, s), s->id);
@@ -341,14 +374,24 @@ int rt_task_demonstrate(const rt_task *t, const rt_task_sample *s, double noise,
     return bad ? task_corrupt_id(leaf, s->id, answer) : task_target(leaf, s->id, answer);
 }
 
+int rt_task_kind_n_features(rt_task_kind kind)
+{
+    return kind == RT_TASK_TRIAGE ? 7 : 5;
+}
+
+const char *rt_task_kind_feature_name(rt_task_kind kind, int i)
+{
+    return i >= 0 && i < rt_task_kind_n_features(kind) ? seq_features[i] : NULL;
+}
+
 int rt_task_n_features(const rt_task *t)
 {
-    return t->cfg.kind == RT_TASK_TRIAGE ? 7 : 5;
+    return rt_task_kind_n_features(t->cfg.kind);
 }
 
 const char *rt_task_feature_name(const rt_task *t, int i)
 {
-    return i >= 0 && i < rt_task_n_features(t) ? seq_features[i] : NULL;
+    return rt_task_kind_feature_name(t->cfg.kind, i);
 }
 
 int rt_task_feature_index(const rt_task *t, const char *name)
@@ -402,6 +445,16 @@ int rt_task_triage_conflicted(const rt_task *t, const rt_task_sample *s)
 {
     if (t->cfg.kind != RT_TASK_TRIAGE) return RT_TASK_EINVAL;
     return triage_conflicted(&t->cfg, s->id);
+}
+
+int rt_task_triage_evidence(const rt_task *t, const rt_task_sample *s, unsigned revealed,
+                            int *prompt)
+{
+    if (t->cfg.kind != RT_TASK_TRIAGE) return RT_TASK_EINVAL;
+    task_encode(t, s->id, prompt);
+    for (int k = 0; k < t->cfg.features; k++)
+        if (!(revealed >> k & 1u)) prompt[1 + k] = RT_TOK_MASK;
+    return 0;
 }
 
 size_t rt_task_render(const int *toks, int n, char *buf, size_t cap)
@@ -526,8 +579,10 @@ size_t rt_task_describe(const rt_task *t, rt_rng *rng, int n, char *buf, size_t 
     if (t->cfg.kind == RT_TASK_MIX) {
         put(buf, cap, &len, " tasks=[");
         for (int d = 0; d < t->n_dom; d++) {
-            put(buf, cap, &len, "%s%s:%s", d ? ", " : "", t->dom_names[d],
-                rt_task_kind_name(t->dom[d]->cfg.kind));
+            const char *kind = rt_task_kind_name(t->dom[d]->cfg.kind);
+            put(buf, cap, &len, "%s", d ? ", " : "");
+            if (strcmp(t->dom_names[d], kind)) put(buf, cap, &len, "%s:", t->dom_names[d]);
+            put(buf, cap, &len, "%s", kind);
             put_params(&t->dom[d]->cfg, buf, cap, &len);
         }
         put(buf, cap, &len, "]");

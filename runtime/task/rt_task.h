@@ -182,6 +182,16 @@ void rt_task_sample_prompt(const rt_task *t, rt_rng *rng, rt_task_split split, r
 /* The split a sample's prompt belongs to. */
 rt_task_split rt_task_split_of(const rt_task *t, const rt_task_sample *s);
 
+/* Enumeration (exact evaluation over every prompt of small tasks): the number of
+ * prompts of a split when the domain's space is enumerated (<= 65536 prompts; a mix
+ * sums its domains), else 0; and the sample of a given domain and prompt id
+ * (0, or RT_TASK_EINVAL if out of range).  rt_task_sample_at(t, split, i) walks the
+ * enumerated split (domains in order); RT_TASK_EINVAL past the end or when a domain is
+ * not enumerated. */
+uint64_t rt_task_split_count(const rt_task *t, rt_task_split split);
+int rt_task_sample_at(const rt_task *t, rt_task_split split, uint64_t i, rt_task_sample *out);
+int rt_task_sample_from_id(const rt_task *t, int domain, uint64_t id, rt_task_sample *out);
+
 /* Domains: a mix has n_tasks domains, every other task one (itself, named by kind). */
 int rt_task_n_domains(const rt_task *t);
 const char *rt_task_domain_name(const rt_task *t, int d);
@@ -196,6 +206,10 @@ int rt_task_demonstrate(const rt_task *t, const rt_task_sample *s, double noise,
 /* The systematically wrong answer for s (equals the target when the error is not
  * visible for this prompt); returns its length. */
 int rt_task_corrupt(const rt_task *t, const rt_task_sample *s, int *answer);
+
+/* The feature names of a kind, known before any task exists (for reward checking). */
+int rt_task_kind_n_features(rt_task_kind kind);
+const char *rt_task_kind_feature_name(rt_task_kind kind, int i); /* NULL if out of range */
 
 /* Features of generated tokens g[0..n) into feat[rt_task_n_features(t)]. */
 int rt_task_n_features(const rt_task *t);
@@ -212,6 +226,10 @@ int rt_task_triage_good(const rt_task *t, const rt_task_sample *s, int *actions)
 int rt_task_triage_demo_action(const rt_task *t, const rt_task_sample *s);
 double rt_task_triage_reward(const rt_task *t, const rt_task_sample *s, int action);
 int rt_task_triage_conflicted(const rt_task *t, const rt_task_sample *s); /* 0/1 */
+/* Evidence for judges: the prompt (P tokens) with the values of the features whose
+ * bit is clear in `revealed` (bit k = feature k) replaced by RT_TOK_MASK. */
+int rt_task_triage_evidence(const rt_task *t, const rt_task_sample *s, unsigned revealed,
+                            int *prompt);
 
 /* Text.  render: tokens (PAD skipped) as text into buf, e.g. "<add>12+34="; returns
  * the length it needed (snprintf style).  parse: text (whitespace ignored) into

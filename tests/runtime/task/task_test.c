@@ -517,6 +517,85 @@ static void triage_conflict_rate(void **state)
     rt_task_free(t);
 }
 
+static void enumeration(void **state)
+{
+    (void)state;
+    rt_task *t = make(RT_TASK_ADD, 2, 0);
+    uint64_t ntr = rt_task_split_count(t, RT_TASK_TRAIN),
+             nho = rt_task_split_count(t, RT_TASK_HELDOUT);
+    assert_int_equal(ntr + nho, 10000);
+    assert_true(nho > 1800 && nho < 2200);
+    char *seen = calloc(10000, 1);
+    for (int sp = 0; sp < 2; sp++) {
+        uint64_t n = sp ? nho : ntr;
+        for (uint64_t i = 0; i < n; i++) {
+            rt_task_sample s;
+            assert_int_equal(rt_task_sample_at(t, (rt_task_split)sp, i, &s), 0);
+            assert_int_equal(rt_task_split_of(t, &s), sp);
+            assert_int_equal(seen[s.id], 0);
+            seen[s.id] = 1;
+        }
+        rt_task_sample s;
+        assert_int_equal(rt_task_sample_at(t, (rt_task_split)sp, n, &s), RT_TASK_EINVAL);
+    }
+    free(seen);
+    rt_task_sample s;
+    assert_int_equal(rt_task_sample_from_id(t, 0, 1234, &s), 0);
+    check_text(s.prompt, 7, "<add>12+34=");
+    assert_int_equal(rt_task_sample_from_id(t, 0, 10000, &s), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_sample_from_id(t, 1, 0, &s), RT_TASK_EINVAL);
+    rt_task_free(t);
+    t = make(RT_TASK_ADD, 4, 0); /* not enumerated */
+    assert_int_equal(rt_task_split_count(t, RT_TASK_TRAIN), 0);
+    assert_int_equal(rt_task_sample_at(t, RT_TASK_TRAIN, 0, &s), RT_TASK_EINVAL);
+    rt_task_free(t);
+    /* a mix walks its domains in order */
+    rt_task_config sub[2], c;
+    rt_task_config_init(&sub[0], RT_TASK_ADD);
+    rt_task_config_init(&sub[1], RT_TASK_REVERSE);
+    sub[1].length = 2;
+    rt_task_config_init(&c, RT_TASK_MIX);
+    c.tasks = sub;
+    c.n_tasks = 2;
+    assert_int_equal(rt_task_create(&c, &t, NULL), 0);
+    uint64_t a = rt_task_split_count(t, RT_TASK_HELDOUT);
+    rt_task *add = make(RT_TASK_ADD, 2, 0);
+    uint64_t a0 = rt_task_split_count(add, RT_TASK_HELDOUT);
+    assert_true(a > a0 && a < a0 + 100);
+    assert_int_equal(rt_task_sample_at(t, RT_TASK_HELDOUT, a0 - 1, &s), 0);
+    assert_int_equal(s.domain, 0);
+    assert_int_equal(rt_task_sample_at(t, RT_TASK_HELDOUT, a0, &s), 0);
+    assert_int_equal(s.domain, 1);
+    assert_int_equal(rt_task_split_of(t, &s), RT_TASK_HELDOUT);
+    assert_int_equal(rt_task_sample_from_id(t, 1, 12, &s), 0);
+    check_text(s.prompt, 7, "<rev>bc:");
+    check_text(s.target, s.target_len, "cb<eos>");
+    rt_task_free(add);
+    rt_task_free(t);
+}
+
+static void kind_features_and_evidence(void **state)
+{
+    (void)state;
+    assert_int_equal(rt_task_kind_n_features(RT_TASK_MIX), 5);
+    assert_int_equal(rt_task_kind_n_features(RT_TASK_TRIAGE), 7);
+    assert_string_equal(rt_task_kind_feature_name(RT_TASK_TRIAGE, 6), "demo_agree");
+    assert_string_equal(rt_task_kind_feature_name(RT_TASK_SORT, 1), "partial");
+    assert_null(rt_task_kind_feature_name(RT_TASK_ADD, 5));
+    rt_task *t = make_triage(4, 3, 4, 2, 0), *add = make(RT_TASK_ADD, 2, 0);
+    rt_task_sample s;
+    int p[RT_TASK_MAX_P];
+    sample_of(t, "2102=", &s);
+    assert_int_equal(rt_task_triage_evidence(t, &s, 0x5u, p), 0);
+    check_text(p, 6, "<tri>2?0?=");
+    assert_int_equal(rt_task_triage_evidence(t, &s, 0xfu, p), 0);
+    check_text(p, 6, "<tri>2102=");
+    assert_int_equal(rt_task_triage_evidence(add, &s, 0, p), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_triage_demo_action(add, &s), RT_TASK_EINVAL);
+    rt_task_free(t);
+    rt_task_free(add);
+}
+
 static void validation_messages(void **state)
 {
     (void)state;
@@ -649,6 +728,8 @@ int main(void)
         cmocka_unit_test(mix_tags_and_routes),
         cmocka_unit_test(triage_rule),
         cmocka_unit_test(triage_conflict_rate),
+        cmocka_unit_test(enumeration),
+        cmocka_unit_test(kind_features_and_evidence),
         cmocka_unit_test(validation_messages),
         cmocka_unit_test(allocation_failures),
         cmocka_unit_test(describe_text),
