@@ -1,0 +1,22 @@
+/* mag_lang_priv.h: helpers shared by the files of magics/lang (not public API):
+ * the allocation arena, UTF-8 validation, NAME character classes. */
+#ifndef MAG_LANG_PRIV_H
+#define MAG_LANG_PRIV_H
+
+#include <stddef.h>
+
+typedef struct mag_arena mag_arena;
+
+/* Arena: zeroed, max_align_t-aligned blocks freed all at once (NULL on OOM). */
+mag_arena *mag_arena_new(void);
+void mag_arena_free(mag_arena *a);
+void *mag_arena_alloc(mag_arena *a, size_t n);
+char *mag_arena_strndup(mag_arena *a, const char *s, size_t n);
+
+/* Length of the valid UTF-8 sequence at s[i] (1..4), or 0 (invalid, NUL). */
+size_t mag_utf8_valid_at(const unsigned char *s, size_t i, size_t len);
+
+int mag_is_name_start(int c);
+int mag_is_name_char(int c);
+
+#endif
