@@ -105,7 +105,7 @@ static int validate(const rt_task_config *c, const char *prefix, rt_task_error *
 static double split_u(const rt_task *t, uint64_t id)
 {
     uint64_t salt = 0x51ed270b27f3a1c5ULL * (uint64_t)(t->cfg.kind + 1);
-    return (double)(task_mix64(id ^ salt) >> 11) * 0x1.0p-53;
+    return (double)(rt_task_k_mix64(id ^ salt) >> 11) * 0x1.0p-53;
 }
 
 static rt_task_split leaf_split(const rt_task *t, uint64_t id)
@@ -145,9 +145,9 @@ static int create_leaf(const rt_task_config *cfg, rt_task **out)
     t->cfg.tasks = NULL;
     t->cfg.task_names = NULL;
     t->cfg.n_tasks = 0;
-    t->P = task_prompt_len(cfg);
-    t->T = task_answer_max(cfg);
-    t->space = task_space(cfg);
+    t->P = rt_task_k_prompt_len(cfg);
+    t->T = rt_task_k_answer_max(cfg);
+    t->space = rt_task_k_space(cfg);
     if (t->space <= ENUM_MAX) {
         int rc = enumerate_split(t);
         if (rc) {
@@ -295,8 +295,8 @@ static void fill_sample(const rt_task *t, const rt_task *leaf, uint64_t id, int 
                         rt_task_sample *out)
 {
     memset(out, 0, sizeof *out);
-    task_encode(leaf, id, out->prompt + (t->P - leaf->P));
-    out->target_len = task_target(leaf, id, out->target);
+    rt_task_k_encode(leaf, id, out->prompt + (t->P - leaf->P));
+    out->target_len = rt_task_k_target(leaf, id, out->target);
     out->domain = domain;
     out->id = id;
 }
@@ -319,6 +319,18 @@ void rt_task_sample_prompt(const rt_task *t, rt_rng *rng, rt_task_split split, r
             id = tries < 64 ? rt_rng_u64(rng) % leaf->space : (id + 1) % leaf->space;
     }
     fill_sample(t, leaf, id, d, out);
+}
+
+void rt_task_sample_batch(const rt_task *t, const rt_rng *stream, uint64_t seq0,
+                          rt_task_split split, int B, rt_task_sample *samples, int *prompts)
+{
+    for (int i = 0; i < B; i++) {
+        rt_rng r = rt_rng_split(stream, seq0 + (uint64_t)i);
+        rt_task_sample_prompt(t, &r, split, &samples[i]);
+        if (prompts)
+            memcpy(prompts + (size_t)i * (size_t)t->P, samples[i].prompt,
+                   sizeof(int) * (size_t)t->P);
+    }
 }
 
 uint64_t rt_task_split_count(const rt_task *t, rt_task_split split)
@@ -361,7 +373,7 @@ rt_task_split rt_task_split_of(const rt_task *t, const rt_task_sample *s)
 
 int rt_task_corrupt(const rt_task *t, const rt_task_sample *s, int *answer)
 {
-    return task_corrupt_id(leaf_of(t, s), s->id, answer);
+    return rt_task_k_corrupt_id(leaf_of(t, s), s->id, answer);
 }
 
 int rt_task_demonstrate(const rt_task *t, const rt_task_sample *s, double noise, rt_rng *rng,
@@ -371,7 +383,7 @@ int rt_task_demonstrate(const rt_task *t, const rt_task_sample *s, double noise,
     if (noise < 0) noise = leaf->cfg.noise;
     int bad = rt_rng_uniform_d(rng) < noise;
     if (noisy) *noisy = bad;
-    return bad ? task_corrupt_id(leaf, s->id, answer) : task_target(leaf, s->id, answer);
+    return bad ? rt_task_k_corrupt_id(leaf, s->id, answer) : rt_task_k_target(leaf, s->id, answer);
 }
 
 int rt_task_kind_n_features(rt_task_kind kind)
@@ -403,7 +415,16 @@ int rt_task_feature_index(const rt_task *t, const char *name)
 
 void rt_task_features(const rt_task *t, const rt_task_sample *s, const int *g, int n, double *feat)
 {
-    task_features_leaf(leaf_of(t, s), s->id, s->target, s->target_len, g, n, feat);
+    rt_task_k_features_leaf(leaf_of(t, s), s->id, s->target, s->target_len, g, n, feat);
+}
+
+void rt_task_features_batch(const rt_task *t, const rt_task_sample *samples, const int *tokens,
+                            int B, int T, double *feat)
+{
+    int F = rt_task_n_features(t);
+    for (int i = 0; i < B; i++)
+        rt_task_features(t, &samples[i], tokens + (size_t)i * (size_t)T, T,
+                         feat + (size_t)i * (size_t)F);
 }
 
 int rt_task_verify(const rt_task *t, const rt_task_sample *s, const int *g, int n)
@@ -416,7 +437,7 @@ int rt_task_verify(const rt_task *t, const rt_task_sample *s, const int *g, int 
 int rt_task_triage_state(const rt_task *t, const rt_task_sample *s, int *values)
 {
     if (t->cfg.kind != RT_TASK_TRIAGE) return RT_TASK_EINVAL;
-    triage_values(&t->cfg, s->id, values);
+    rt_task_k_triage_values(&t->cfg, s->id, values);
     return t->cfg.features;
 }
 
@@ -424,14 +445,14 @@ int rt_task_triage_good(const rt_task *t, const rt_task_sample *s, int *actions)
 {
     int v[8];
     if (rt_task_triage_state(t, s, v) < 0) return RT_TASK_EINVAL;
-    return triage_good(&t->cfg, v, actions);
+    return rt_task_k_triage_good(&t->cfg, v, actions);
 }
 
 int rt_task_triage_demo_action(const rt_task *t, const rt_task_sample *s)
 {
     int v[8];
     if (rt_task_triage_state(t, s, v) < 0) return RT_TASK_EINVAL;
-    return triage_demo(&t->cfg, s->id, v);
+    return rt_task_k_triage_demo(&t->cfg, s->id, v);
 }
 
 double rt_task_triage_reward(const rt_task *t, const rt_task_sample *s, int action)
@@ -444,14 +465,14 @@ double rt_task_triage_reward(const rt_task *t, const rt_task_sample *s, int acti
 int rt_task_triage_conflicted(const rt_task *t, const rt_task_sample *s)
 {
     if (t->cfg.kind != RT_TASK_TRIAGE) return RT_TASK_EINVAL;
-    return triage_conflicted(&t->cfg, s->id);
+    return rt_task_k_triage_conflicted(&t->cfg, s->id);
 }
 
 int rt_task_triage_evidence(const rt_task *t, const rt_task_sample *s, unsigned revealed,
                             int *prompt)
 {
     if (t->cfg.kind != RT_TASK_TRIAGE) return RT_TASK_EINVAL;
-    task_encode(t, s->id, prompt);
+    rt_task_k_encode(t, s->id, prompt);
     for (int k = 0; k < t->cfg.features; k++)
         if (!(revealed >> k & 1u)) prompt[1 + k] = RT_TOK_MASK;
     return 0;
@@ -519,12 +540,12 @@ int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample 
         int *q = p, m = n;
         if (t->cfg.kind != RT_TASK_MIX && m == leaf->P - 1) { /* tag omitted */
             int tmp[RT_TASK_MAX_P];
-            task_encode(leaf, 0, tmp);
+            rt_task_k_encode(leaf, 0, tmp);
             q = p - 1;
             q[0] = tmp[0]; /* the tag */
             m++;
         }
-        if (task_decode(leaf, q, m, &id) == 0) {
+        if (rt_task_k_decode(leaf, q, m, &id) == 0) {
             fill_sample(t, leaf, id, d, out);
             return 0;
         }

@@ -125,8 +125,9 @@ typedef enum { RT_TASK_TRAIN = 0, RT_TASK_HELDOUT = 1 } rt_task_split;
 
 typedef struct rt_task_config {
     rt_task_kind kind;
-    int digits;     /* add: operand digits, 1..6 */
-    int length;     /* reverse, sort, copy: 1..12 */
+    int digits; /* add: operand digits, 1..6 */
+    int length; /* reverse, sort, copy: 1..12 */
+    /* noise and holdout of a mix are not used: each domain keeps its own */
     double noise;   /* default rate of systematic errors in demonstrations, 0..1 */
     double holdout; /* fraction of prompts held out, 0 < holdout < 1 (default 0.2) */
     /* mix: the domain tasks (sequence kinds only), copied at creation */
@@ -179,6 +180,11 @@ uint64_t rt_task_prompt_space(const rt_task *t);           /* number of prompts 
 
 /* Draws one prompt of the split from rng (advancing it) and fills *out. */
 void rt_task_sample_prompt(const rt_task *t, rt_rng *rng, rt_task_split split, rt_task_sample *out);
+/* A batch: sample i is drawn from its own stream rt_rng_split(stream, seq0 + i), so a
+ * batch drawn in parts (matching seq0) is the same batch.  samples[B] filled; if
+ * prompts != NULL it receives the prompts as one (B, P) array. */
+void rt_task_sample_batch(const rt_task *t, const rt_rng *stream, uint64_t seq0,
+                          rt_task_split split, int B, rt_task_sample *samples, int *prompts);
 /* The split a sample's prompt belongs to. */
 rt_task_split rt_task_split_of(const rt_task *t, const rt_task_sample *s);
 
@@ -216,6 +222,10 @@ int rt_task_n_features(const rt_task *t);
 const char *rt_task_feature_name(const rt_task *t, int i);
 int rt_task_feature_index(const rt_task *t, const char *name); /* -1 if unknown */
 void rt_task_features(const rt_task *t, const rt_task_sample *s, const int *g, int n, double *feat);
+/* Features of a batch of generations: tokens (B, T) row-major (generation may run past
+ * EOS; only the answer up to the first EOS counts) into feat (B, n_features). */
+void rt_task_features_batch(const rt_task *t, const rt_task_sample *samples, const int *tokens,
+                            int B, int T, double *feat);
 /* The verifier: the `correct` feature. */
 int rt_task_verify(const rt_task *t, const rt_task_sample *s, const int *g, int n);
 

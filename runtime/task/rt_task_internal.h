@@ -22,22 +22,22 @@ struct rt_task {
 #define ENUM_MAX 65536u
 
 /* rt_task_kinds.c */
-uint64_t task_space(const rt_task_config *c);
-int task_prompt_len(const rt_task_config *c);
-int task_answer_max(const rt_task_config *c);
+uint64_t rt_task_k_space(const rt_task_config *c);
+int rt_task_k_prompt_len(const rt_task_config *c);
+int rt_task_k_answer_max(const rt_task_config *c);
 /* prompt tokens (exactly P, no padding needed) of prompt id */
-void task_encode(const rt_task *t, uint64_t id, int *prompt);
+void rt_task_k_encode(const rt_task *t, uint64_t id, int *prompt);
 /* the target answer; returns its length */
-int task_target(const rt_task *t, uint64_t id, int *ans);
-int task_corrupt_id(const rt_task *t, uint64_t id, int *ans);
+int rt_task_k_target(const rt_task *t, uint64_t id, int *ans);
+int rt_task_k_corrupt_id(const rt_task *t, uint64_t id, int *ans);
 /* decode an unpadded prompt of exactly P tokens; 0 ok, -1 if not a prompt of t */
-int task_decode(const rt_task *t, const int *prompt, int n, uint64_t *id);
-void task_features_leaf(const rt_task *t, uint64_t id, const int *target, int target_len,
-                        const int *g, int n, double *feat);
-void triage_values(const rt_task_config *c, uint64_t id, int *v);
-int triage_good(const rt_task_config *c, const int *v, int *good);
-int triage_demo(const rt_task_config *c, uint64_t id, const int *v);
-int triage_conflicted(const rt_task_config *c, uint64_t id);
-uint64_t task_mix64(uint64_t z);
+int rt_task_k_decode(const rt_task *t, const int *prompt, int n, uint64_t *id);
+void rt_task_k_features_leaf(const rt_task *t, uint64_t id, const int *target, int target_len,
+                             const int *g, int n, double *feat);
+void rt_task_k_triage_values(const rt_task_config *c, uint64_t id, int *v);
+int rt_task_k_triage_good(const rt_task_config *c, const int *v, int *good);
+int rt_task_k_triage_demo(const rt_task_config *c, uint64_t id, const int *v);
+int rt_task_k_triage_conflicted(const rt_task_config *c, uint64_t id);
+uint64_t rt_task_k_mix64(uint64_t z);
 
 #endif

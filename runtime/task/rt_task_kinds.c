@@ -6,7 +6,7 @@
 
 #include <stdlib.h>
 
-uint64_t task_mix64(uint64_t z)
+uint64_t rt_task_k_mix64(uint64_t z)
 {
     z += 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -22,7 +22,7 @@ static uint64_t ipow(uint64_t b, int e)
     return r;
 }
 
-uint64_t task_space(const rt_task_config *c)
+uint64_t rt_task_k_space(const rt_task_config *c)
 {
     switch (c->kind) {
     case RT_TASK_ADD:
@@ -39,7 +39,7 @@ uint64_t task_space(const rt_task_config *c)
     return 0;
 }
 
-int task_prompt_len(const rt_task_config *c)
+int rt_task_k_prompt_len(const rt_task_config *c)
 {
     switch (c->kind) {
     case RT_TASK_ADD:
@@ -56,7 +56,7 @@ int task_prompt_len(const rt_task_config *c)
     return 0;
 }
 
-int task_answer_max(const rt_task_config *c)
+int rt_task_k_answer_max(const rt_task_config *c)
 {
     switch (c->kind) {
     case RT_TASK_ADD:
@@ -125,13 +125,13 @@ static void seq_elems(const rt_task *t, uint64_t id, int *e)
         e[i] += base;
 }
 
-void triage_values(const rt_task_config *c, uint64_t id, int *v)
+void rt_task_k_triage_values(const rt_task_config *c, uint64_t id, int *v)
 {
     base_digits(id, (uint64_t)c->values, c->features, v);
 }
 
 /* good actions of a state: G consecutive actions from a severity threshold */
-int triage_good(const rt_task_config *c, const int *v, int *good)
+int rt_task_k_triage_good(const rt_task_config *c, const int *v, int *good)
 {
     int s = 0, smax = 0;
     for (int k = 0; k < c->features; k++) {
@@ -145,26 +145,26 @@ int triage_good(const rt_task_config *c, const int *v, int *good)
     return c->good;
 }
 
-int triage_conflicted(const rt_task_config *c, uint64_t id)
+int rt_task_k_triage_conflicted(const rt_task_config *c, uint64_t id)
 {
     if (c->conflict <= 0) return 0;
-    double u = (double)(task_mix64(id * 0x2545f4914f6cdd1dULL ^ 0x7a3c) >> 11) * 0x1.0p-53;
+    double u = (double)(rt_task_k_mix64(id * 0x2545f4914f6cdd1dULL ^ 0x7a3c) >> 11) * 0x1.0p-53;
     return u < c->conflict;
 }
 
-int triage_demo(const rt_task_config *c, uint64_t id, const int *v)
+int rt_task_k_triage_demo(const rt_task_config *c, uint64_t id, const int *v)
 {
     int good[10];
-    int g = triage_good(c, v, good);
+    int g = rt_task_k_triage_good(c, v, good);
     int last = v[c->features - 1];
-    if (!triage_conflicted(c, id)) return good[last % g];
+    if (!rt_task_k_triage_conflicted(c, id)) return good[last % g];
     int bad[10], nb = 0;
     for (int a = 0; a < c->actions; a++)
         if (a < good[0] || a > good[g - 1]) bad[nb++] = a;
     return bad[last % nb];
 }
 
-void task_encode(const rt_task *t, uint64_t id, int *p)
+void rt_task_k_encode(const rt_task *t, uint64_t id, int *p)
 {
     const rt_task_config *c = &t->cfg;
     p[0] = kind_tag(c->kind);
@@ -186,7 +186,7 @@ void task_encode(const rt_task *t, uint64_t id, int *p)
         p[c->length + 1] = RT_TOK_SEP;
         break;
     case RT_TASK_TRIAGE:
-        triage_values(c, id, p + 1);
+        rt_task_k_triage_values(c, id, p + 1);
         for (int k = 0; k < c->features; k++)
             p[1 + k] += RT_TOK_DIGIT0;
         p[c->features + 1] = RT_TOK_EQ;
@@ -196,7 +196,7 @@ void task_encode(const rt_task *t, uint64_t id, int *p)
     }
 }
 
-int task_decode(const rt_task *t, const int *p, int n, uint64_t *id)
+int rt_task_k_decode(const rt_task *t, const int *p, int n, uint64_t *id)
 {
     const rt_task_config *c = &t->cfg;
     if (n != t->P || p[0] != kind_tag(c->kind)) return -1;
@@ -243,7 +243,7 @@ static int cmp_int(const void *a, const void *b)
     return *(const int *)a - *(const int *)b;
 }
 
-int task_target(const rt_task *t, uint64_t id, int *ans)
+int rt_task_k_target(const rt_task *t, uint64_t id, int *ans)
 {
     const rt_task_config *c = &t->cfg;
     int e[16], n = c->length;
@@ -266,8 +266,8 @@ int task_target(const rt_task *t, uint64_t id, int *ans)
         break;
     case RT_TASK_TRIAGE: {
         int v[8];
-        triage_values(c, id, v);
-        ans[0] = RT_TOK_LETTER0 + triage_demo(c, id, v);
+        rt_task_k_triage_values(c, id, v);
+        ans[0] = RT_TOK_LETTER0 + rt_task_k_triage_demo(c, id, v);
         ans[1] = RT_TOK_EOS;
         return 2;
     }
@@ -278,7 +278,7 @@ int task_target(const rt_task *t, uint64_t id, int *ans)
     return n + 1;
 }
 
-int task_corrupt_id(const rt_task *t, uint64_t id, int *ans)
+int rt_task_k_corrupt_id(const rt_task *t, uint64_t id, int *ans)
 {
     const rt_task_config *c = &t->cfg;
     if (c->kind == RT_TASK_ADD) { /* dropped carries */
@@ -287,7 +287,7 @@ int task_corrupt_id(const rt_task *t, uint64_t id, int *ans)
             r += (a % 10 + b % 10) % 10 * p;
         return number_answer(r, ans);
     }
-    int n = task_target(t, id, ans);
+    int n = rt_task_k_target(t, id, ans);
     if (c->kind == RT_TASK_TRIAGE) {
         ans[0] = RT_TOK_LETTER0 + (ans[0] - RT_TOK_LETTER0 + 1) % c->actions;
         return n;
@@ -320,8 +320,8 @@ static int answer_token_ok(const rt_task_config *c, int tok)
 }
 
 /* feat order: correct, partial, length, format, eos [, outcome, demo_agree] */
-void task_features_leaf(const rt_task *t, uint64_t id, const int *target, int target_len,
-                        const int *g, int n, double *feat)
+void rt_task_k_features_leaf(const rt_task *t, uint64_t id, const int *target, int target_len,
+                             const int *g, int n, double *feat)
 {
     const rt_task_config *c = &t->cfg;
     if (n < 0) n = 0;
@@ -349,11 +349,11 @@ void task_features_leaf(const rt_task *t, uint64_t id, const int *target, int ta
         return;
     }
     int v[8], good[10];
-    triage_values(c, id, v);
-    int ng = triage_good(c, v, good);
+    rt_task_k_triage_values(c, id, v);
+    int ng = rt_task_k_triage_good(c, v, good);
     int act = len > 0 && answer_token_ok(c, g[0]) ? g[0] - RT_TOK_LETTER0 : -1;
     double outcome = act >= 0 && act >= good[0] && act <= good[ng - 1] ? 1.0 : 0.0;
     feat[0] = fmt && body == 1 && outcome > 0;
     feat[5] = outcome;
-    feat[6] = act >= 0 && act == triage_demo(c, id, v);
+    feat[6] = act >= 0 && act == rt_task_k_triage_demo(c, id, v);
 }

@@ -76,6 +76,7 @@ int rt_run_should_stop(const rt_run *run);
  * rt_run_finish with RT_RUN_FAILED keeps message; it may be called once. */
 void rt_run_start(rt_run *run);
 int rt_run_append(rt_run *run, const double *values); /* 0 or RT_RUN_ENOMEM */
+/* log lines longer than 511 bytes are truncated */
 void rt_run_log(rt_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int rt_run_finish(rt_run *run, rt_run_status status, long step, const char *message);
 

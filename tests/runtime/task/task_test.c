@@ -341,6 +341,38 @@ static void prompts_are_deterministic(void **state)
     rt_task_free(t);
 }
 
+static void batches(void **state)
+{
+    (void)state;
+    rt_task *t = make(RT_TASK_ADD, 2, 0);
+    rt_rng stream = rt_rng_from_name(1, "run");
+    rt_task_sample all[6], part[6];
+    int prompts[6 * 7], tokens[6 * 5];
+    rt_task_sample_batch(t, &stream, 100, RT_TASK_TRAIN, 6, all, prompts);
+    rt_task_sample_batch(t, &stream, 100, RT_TASK_TRAIN, 2, part, NULL);
+    rt_task_sample_batch(t, &stream, 102, RT_TASK_TRAIN, 4, part + 2, NULL);
+    assert_memory_equal(all, part, sizeof all); /* independent of partitioning */
+    for (int i = 0; i < 6; i++) {
+        assert_memory_equal(prompts + 7 * i, all[i].prompt, sizeof(int) * 7);
+        /* generations: the target for even rows (then junk after EOS), a wrong first
+         * digit for odd rows; T = 5 tokens each */
+        for (int k = 0; k < 5; k++)
+            tokens[5 * i + k] = RT_TOK_DIGIT0 + 3;
+        memcpy(tokens + 5 * i, all[i].target, sizeof(int) * (size_t)all[i].target_len);
+        if (i % 2)
+            tokens[5 * i] =
+                all[i].target[0] == RT_TOK_DIGIT0 + 1 ? RT_TOK_DIGIT0 + 2 : RT_TOK_DIGIT0 + 1;
+    }
+    double f[6 * 5];
+    rt_task_features_batch(t, all, tokens, 6, 5, f);
+    for (int i = 0; i < 6; i++) {
+        assert_double_equal(f[5 * i + 0], i % 2 ? 0 : 1, 0);
+        assert_double_equal(f[5 * i + 2], all[i].target_len, 0);
+        assert_double_equal(f[5 * i + 4], 1, 0);
+    }
+    rt_task_free(t);
+}
+
 static void mix_tags_and_routes(void **state)
 {
     (void)state;
@@ -718,21 +750,14 @@ static void describe_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(vocabulary_layout),
-        cmocka_unit_test(add_hand_cases),
-        cmocka_unit_test(sequence_hand_cases),
-        cmocka_unit_test(add_dropped_carries),
-        cmocka_unit_test(demonstrations_and_noise),
-        cmocka_unit_test(heldout_is_disjoint),
-        cmocka_unit_test(prompts_are_deterministic),
-        cmocka_unit_test(mix_tags_and_routes),
-        cmocka_unit_test(triage_rule),
-        cmocka_unit_test(triage_conflict_rate),
-        cmocka_unit_test(enumeration),
-        cmocka_unit_test(kind_features_and_evidence),
-        cmocka_unit_test(validation_messages),
-        cmocka_unit_test(allocation_failures),
-        cmocka_unit_test(describe_text),
+        cmocka_unit_test(vocabulary_layout),          cmocka_unit_test(add_hand_cases),
+        cmocka_unit_test(sequence_hand_cases),        cmocka_unit_test(add_dropped_carries),
+        cmocka_unit_test(demonstrations_and_noise),   cmocka_unit_test(heldout_is_disjoint),
+        cmocka_unit_test(prompts_are_deterministic),  cmocka_unit_test(batches),
+        cmocka_unit_test(mix_tags_and_routes),        cmocka_unit_test(triage_rule),
+        cmocka_unit_test(triage_conflict_rate),       cmocka_unit_test(enumeration),
+        cmocka_unit_test(kind_features_and_evidence), cmocka_unit_test(validation_messages),
+        cmocka_unit_test(allocation_failures),        cmocka_unit_test(describe_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
