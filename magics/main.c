@@ -1,1 +1,18 @@
-int main(void) { return 0; }
+/* rlhf-kernel: the single binary. Picks the interpreter (for now the first one,
+ * magics/mag_interp.c) and hands it to the kernel's command line (kernel/krn_cli.h). */
+#include <stdio.h>
+
+#include "krn_cli.h"
+#include "mag_interp.h"
+
+int main(int argc, char **argv)
+{
+    krn_interp *it = mag_interp_new();
+    if (!it) {
+        fprintf(stderr, "rlhf-kernel: out of memory\n");
+        return 1;
+    }
+    int rc = krn_main(argc, argv, it);
+    mag_interp_free(it);
+    return rc;
+}

@@ -1,0 +1,51 @@
+/* krn_kernel: state shared by the server (sockets, threads) and the dispatcher (message
+ * handlers). Internal to kernel/: interpreters never see it. */
+#ifndef KRN_KERNEL_H
+#define KRN_KERNEL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "krn_history.h"
+#include "krn_interp.h"
+#include "krn_iopub.h"
+#include "krn_wire.h"
+
+typedef struct krn_kernel {
+    krn_wire wire;              /* signing + replay set (shared, locked inside) */
+    void *zctx;
+    void *shell;                /* ROUTER, main thread */
+    void *control;              /* ROUTER, control thread */
+    void *stdin_sock;           /* ROUTER, used under stdin_lock by the executing thread */
+    void *hb;                   /* ROUTER echo, heartbeat thread */
+    void *wake_pull;            /* main thread: wakes up when control asks to stop */
+    void *wake_push;            /* control thread's end */
+    krn_iopub *iopub;
+    const krn_interp *interp;
+    krn_history *history;
+    int execution_count;        /* shell thread only */
+    atomic_int *cancel;         /* interrupt flag polled by cells */
+    atomic_bool stop;           /* shutdown requested */
+    atomic_bool restart;        /* the shutdown_request asked for a restart */
+    bool abort_queued;          /* shell: abort already-queued executes (stop_on_error) */
+    pthread_mutex_t stdin_lock;
+} krn_kernel;
+
+/* One request being handled. */
+typedef struct krn_req {
+    krn_kernel *k;
+    void *sock;                 /* where the reply goes (shell or control) */
+    int channel;                /* KRN_CH_SHELL or KRN_CH_CONTROL */
+    krn_msg_in *msg;
+    bool known;                 /* msg_type is known (else: busy/idle only) */
+    bool aborting;              /* answer execute_request with ExecutionAborted */
+} krn_req;
+
+/* status busy -> handler (side effects, reply) -> status idle, all with the request as
+ * parent. Unknown types and types not served on this channel get no reply (logged). */
+void krn_dispatch(krn_req *r);
+/* Sends a reply of msg_type with content (owned) to the request's identities. */
+int krn_reply(krn_req *r, const char *msg_type, cJSON *content);
+
+#endif

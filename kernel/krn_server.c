@@ -1,0 +1,214 @@
+/* krn_server: sockets and threads of the kernel (see krn_server.h). Shell messages are
+ * decoded and dispatched on the main thread; control on its own thread; heartbeat is a
+ * ZeroMQ proxy echoing on its own thread; IOPub lives in krn_iopub.c. Message handling
+ * itself is krn_dispatch.c. */
+#include "krn_server.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "krn_conn.h"
+#include "krn_kernel.h"
+#include "krn_log.h"
+#include "krn_signal.h"
+#include "krn_sock.h"
+
+/* Decodes and dispatches one received message; logs and drops bad input. */
+static void handle(krn_kernel *k, void *sock, int channel, krn_rx *rx, bool aborting)
+{
+    krn_msg_in m;
+    int st = krn_wire_decode(&k->wire, rx->frames, rx->n, &m);
+    if (st < 0) {
+        char sample[128] = "";
+        size_t biggest = 0;
+        for (size_t i = 0; i < rx->n; i++)
+            if (rx->frames[i].len > rx->frames[biggest].len) biggest = i;
+        if (rx->n) krn_log_sample(sample, sizeof sample, rx->frames[biggest].data,
+                                  rx->frames[biggest].len, 40);
+        KRN_WARN("%s: dropped message (%s): %s; %zu frames, largest: \"%s\"",
+                 krn_channel_name(channel), krn_wire_status_name(st), m.reason, rx->total,
+                 sample);
+        krn_msg_in_free(&m);
+        return;
+    }
+    krn_req r = {k, sock, channel, &m, st == KRN_WIRE_OK, aborting};
+    krn_dispatch(&r);
+    krn_msg_in_free(&m);
+}
+
+static void *control_main(void *arg)
+{
+    krn_kernel *k = arg;
+    krn_rx rx;
+    while (!atomic_load(&k->stop)) {
+        if (krn_sock_recv(k->control, &rx, 0) < 0) {
+            if (errno == EINTR) continue;
+            break; /* ETERM: the context is shutting down */
+        }
+        handle(k, k->control, KRN_CH_CONTROL, &rx, false);
+        krn_rx_clear(&rx);
+    }
+    if (atomic_load(&k->stop)) zmq_send(k->wake_push, "stop", 4, ZMQ_DONTWAIT);
+    zmq_close(k->wake_push);
+    zmq_close(k->control);
+    return NULL;
+}
+
+static void *heartbeat_main(void *arg)
+{
+    krn_kernel *k = arg;
+    zmq_proxy(k->hb, k->hb, NULL); /* echoes until the context shuts down */
+    zmq_close(k->hb);
+    return NULL;
+}
+
+/* After an execute failed with stop_on_error: answer the executes already queued on shell
+ * with ExecutionAborted (other requests are served normally). */
+static void drain_aborting(krn_kernel *k)
+{
+    krn_rx rx;
+    while (!atomic_load(&k->stop) && krn_sock_recv(k->shell, &rx, ZMQ_DONTWAIT) == 0) {
+        handle(k, k->shell, KRN_CH_SHELL, &rx, true);
+        krn_rx_clear(&rx);
+    }
+    k->abort_queued = false;
+}
+
+static void *router(krn_kernel *k, const krn_conn *c, enum krn_channel ch, char *err,
+                    size_t errsz)
+{
+    char ep[300];
+    krn_conn_endpoint(c, ch, ep, sizeof ep);
+    void *s = zmq_socket(k->zctx, ZMQ_ROUTER);
+    if (!s) {
+        snprintf(err, errsz, "cannot create %s socket: %s", krn_channel_name(ch),
+                 zmq_strerror(errno));
+        return NULL;
+    }
+    krn_sock_defaults(s);
+    if (zmq_bind(s, ep) < 0) {
+        snprintf(err, errsz, "cannot bind %s at %s: %s", krn_channel_name(ch), ep,
+                 zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    KRN_INFO("%s bound at %s", krn_channel_name(ch), ep);
+    return s;
+}
+
+int krn_server_run(const char *path, const krn_interp *interp)
+{
+    char err[512];
+    krn_conn conn;
+    if (krn_conn_load(&conn, path, err, sizeof err) != 0) {
+        fprintf(stderr, "rlhf-kernel: %s\n", err);
+        return 1;
+    }
+    krn_kernel *k = calloc(1, sizeof *k);
+    if (!k) {
+        krn_conn_free(&conn);
+        fprintf(stderr, "rlhf-kernel: out of memory\n");
+        return 1;
+    }
+    if (krn_wire_init(&k->wire, conn.signature_scheme, conn.key, strlen(conn.key), err,
+                      sizeof err) != 0) {
+        fprintf(stderr, "rlhf-kernel: %s\n", err);
+        krn_conn_free(&conn);
+        free(k);
+        return 1;
+    }
+    if (!conn.key[0]) KRN_WARN("connection file has an empty key: messages are not signed");
+    k->interp = interp;
+    k->cancel = krn_signal_interrupt_flag();
+    k->history = krn_history_new();
+    pthread_mutex_init(&k->stdin_lock, NULL);
+    krn_signal_block(true); /* threads created from here on never get SIGINT/SIGTERM */
+    krn_signal_install();
+    k->zctx = zmq_ctx_new();
+    int rc = 1;
+    bool threads = false;
+    pthread_t thr_control, thr_hb;
+    char ep[300];
+    krn_conn_endpoint(&conn, KRN_CH_IOPUB, ep, sizeof ep);
+    if (!k->zctx || !k->history) {
+        snprintf(err, sizeof err, "out of memory");
+        goto out;
+    }
+    if (!(k->shell = router(k, &conn, KRN_CH_SHELL, err, sizeof err)) ||
+        !(k->control = router(k, &conn, KRN_CH_CONTROL, err, sizeof err)) ||
+        !(k->stdin_sock = router(k, &conn, KRN_CH_STDIN, err, sizeof err)) ||
+        !(k->hb = router(k, &conn, KRN_CH_HB, err, sizeof err)) ||
+        !(k->iopub = krn_iopub_start(k->zctx, ep, &k->wire, err, sizeof err)))
+        goto out;
+    k->wake_pull = zmq_socket(k->zctx, ZMQ_PULL);
+    k->wake_push = zmq_socket(k->zctx, ZMQ_PUSH);
+    if (!k->wake_pull || !k->wake_push || zmq_bind(k->wake_pull, "inproc://krn-wake") < 0 ||
+        zmq_connect(k->wake_push, "inproc://krn-wake") < 0) {
+        snprintf(err, sizeof err, "cannot create the wake-up socket: %s", zmq_strerror(errno));
+        goto out;
+    }
+    if (pthread_create(&thr_control, NULL, control_main, k) != 0) {
+        snprintf(err, sizeof err, "cannot start the control thread");
+        goto out;
+    }
+    if (pthread_create(&thr_hb, NULL, heartbeat_main, k) != 0) {
+        atomic_store(&k->stop, true);
+        zmq_ctx_shutdown(k->zctx);
+        pthread_join(thr_control, NULL);
+        k->control = k->wake_push = NULL;
+        snprintf(err, sizeof err, "cannot start the heartbeat thread");
+        goto out;
+    }
+    threads = true;
+    krn_signal_block(false);
+    KRN_INFO("kernel ready (session %s)", conn.kernel_name);
+
+    krn_rx rx;
+    while (!atomic_load(&k->stop) && !krn_signal_term_requested()) {
+        zmq_pollitem_t items[2] = {{k->shell, 0, ZMQ_POLLIN, 0}, {k->wake_pull, 0, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, 2, -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            KRN_ERROR("shell: poll failed: %s", zmq_strerror(errno));
+            break;
+        }
+        if (items[1].revents & ZMQ_POLLIN) break;
+        if (!(items[0].revents & ZMQ_POLLIN)) continue;
+        if (krn_sock_recv(k->shell, &rx, ZMQ_DONTWAIT) < 0) continue;
+        handle(k, k->shell, KRN_CH_SHELL, &rx, false);
+        krn_rx_clear(&rx);
+        if (k->abort_queued) drain_aborting(k);
+    }
+    if (krn_signal_term_requested()) KRN_INFO("SIGTERM: shutting down");
+    atomic_store(&k->stop, true);
+    rc = 0;
+out:
+    if (rc != 0) fprintf(stderr, "rlhf-kernel: %s\n", err);
+    if (interp->vt->shutdown) interp->vt->shutdown(interp->self, atomic_load(&k->restart));
+    krn_iopub_stop(k->iopub); /* sends what is queued (the last idle status included) */
+    if (k->shell) zmq_close(k->shell);
+    if (k->stdin_sock) zmq_close(k->stdin_sock);
+    if (k->wake_pull) zmq_close(k->wake_pull);
+    if (threads) {
+        zmq_ctx_shutdown(k->zctx); /* control's recv and the heartbeat proxy return ETERM */
+        pthread_join(thr_control, NULL);
+        pthread_join(thr_hb, NULL);
+    } else {
+        if (k->control) zmq_close(k->control);
+        if (k->hb) zmq_close(k->hb);
+        if (k->wake_push) zmq_close(k->wake_push);
+    }
+    if (k->zctx) zmq_ctx_term(k->zctx);
+    krn_history_free(k->history);
+    pthread_mutex_destroy(&k->stdin_lock);
+    krn_wire_free(&k->wire);
+    krn_conn_free(&conn);
+    free(k);
+    krn_signal_block(false);
+    return rc;
+}

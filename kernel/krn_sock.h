@@ -1,0 +1,28 @@
+/* krn_sock: ZeroMQ multipart I/O for wire messages: receive every part of one message
+ * (keeping at most KRN_WIRE_MAX_FRAMES + 1 so the decoder can refuse the rest) and send
+ * [identities..., "<IDS|MSG>", signature, header, parent, metadata, content]. */
+#ifndef KRN_SOCK_H
+#define KRN_SOCK_H
+
+#include <stddef.h>
+#include <zmq.h>
+
+#include "krn_wire.h"
+
+typedef struct krn_rx {
+    zmq_msg_t parts[KRN_WIRE_MAX_FRAMES + 1];
+    krn_frame frames[KRN_WIRE_MAX_FRAMES + 1];
+    size_t n;       /* frames kept (<= KRN_WIRE_MAX_FRAMES + 1) */
+    size_t total;   /* frames received */
+} krn_rx;
+
+/* Receives one whole multipart message. Returns 0, or -1 with errno (EAGAIN with
+ * ZMQ_DONTWAIT, EINTR, ETERM). Release with krn_rx_clear. */
+int krn_sock_recv(void *sock, krn_rx *rx, int flags);
+void krn_rx_clear(krn_rx *rx);
+/* Sends prefix frames (identities or an IOPub topic) followed by the signed message. */
+int krn_sock_send(void *sock, const krn_frame *prefix, size_t n_prefix, const krn_wire_out *o);
+/* Sets the socket options every kernel socket gets (linger 50 ms, no send HWM). */
+void krn_sock_defaults(void *sock);
+
+#endif
