@@ -1,0 +1,68 @@
+/* rt_chart.c: the public entry points of rt_chart.h: prepare (smooth, downsample)
+ * once, run one or all renderers, hand the strings over.  Rendering itself is in
+ * rt_chart_svg.c, rt_chart_vegalite.c and rt_chart_text.c. */
+#include "rt_chart_util.h"
+
+#include "rt_alloc.h"
+
+typedef void (*render_fn)(const rt_chart *, const rt_chart_prepared *, rt_chart_buf *);
+
+static int render_one(const rt_chart *chart, render_fn f, char **out, size_t *len)
+{
+    if (!out) return RT_CHART_EINVAL;
+    *out = NULL;
+    if (len) *len = 0;
+    rt_chart_prepared p;
+    int rc = rt_chart_prepare(chart, &p);
+    if (rc) return rc;
+    rt_chart_buf b = {0};
+    f(chart, &p, &b);
+    rt_chart_prepared_free(&p);
+    return rt_chart_buf_finish(&b, out, len);
+}
+
+int rt_chart_svg(const rt_chart *chart, char **out, size_t *len)
+{
+    return render_one(chart, rt_chart_svg_prepared, out, len);
+}
+
+int rt_chart_vegalite(const rt_chart *chart, char **out, size_t *len)
+{
+    return render_one(chart, rt_chart_vegalite_prepared, out, len);
+}
+
+int rt_chart_text(const rt_chart *chart, char **out, size_t *len)
+{
+    return render_one(chart, rt_chart_text_prepared, out, len);
+}
+
+void rt_chart_bundle_free(rt_chart_bundle *o)
+{
+    if (!o) return;
+    rt_free(o->vegalite);
+    rt_free(o->svg);
+    rt_free(o->text);
+    *o = (rt_chart_bundle){0};
+}
+
+int rt_chart_render(const rt_chart *chart, rt_chart_bundle *o)
+{
+    if (!o) return RT_CHART_EINVAL;
+    *o = (rt_chart_bundle){0};
+    rt_chart_prepared p;
+    int rc = rt_chart_prepare(chart, &p);
+    if (rc) return rc;
+    rt_chart_buf b[3] = {{0}, {0}, {0}};
+    rt_chart_vegalite_prepared(chart, &p, &b[0]);
+    rt_chart_svg_prepared(chart, &p, &b[1]);
+    rt_chart_text_prepared(chart, &p, &b[2]);
+    rt_chart_prepared_free(&p);
+    int r0 = rt_chart_buf_finish(&b[0], &o->vegalite, &o->vegalite_len);
+    int r1 = rt_chart_buf_finish(&b[1], &o->svg, &o->svg_len);
+    int r2 = rt_chart_buf_finish(&b[2], &o->text, &o->text_len);
+    if (r0 || r1 || r2) {
+        rt_chart_bundle_free(o);
+        return RT_CHART_ENOMEM;
+    }
+    return RT_CHART_OK;
+}

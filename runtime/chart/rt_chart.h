@@ -1,0 +1,108 @@
+/* rt_chart: training curves rendered as SVG, as a Vega-Lite v5 spec, and as text.
+ *
+ * A chart is a grid of panels; each panel has a title, axis labels, optional log-y,
+ * optional EMA smoothing, optional horizontal reference lines ("teacher") and any
+ * number of series (a legend name, x[], y[], optional band lo[]/hi[] for mean ±
+ * spread over seeds).  Series arrays are owned by the caller and only read while a
+ * render call runs, so a growing metrics table can be re-rendered at any time.
+ *
+ * Every renderer downsamples each series to at most max_points points, fewer when
+ * many series share the chart's point budget (min and max per bucket, first and last
+ * point kept exactly, gaps kept), so output size is bounded whatever the length of
+ * the series: with the defaults the three formats of one chart stay under ~150 KB.  NaN and ±inf
+ * (and y <= 0 on a log axis) are drawn as gaps.  Output is deterministic byte for byte and
+ * independent of the C locale.  This module knows nothing of Jupyter: it returns strings, the
+ * caller puts them in a display bundle
+ *   {application/vnd.vegalite.v5+json: rt_chart_vegalite,
+ *    image/svg+xml: rt_chart_svg, text/plain: rt_chart_text}.
+ *
+ * Thread safety: renderers keep no global state; distinct calls may run in parallel. */
+#ifndef RT_CHART_H
+#define RT_CHART_H
+
+#include <stddef.h>
+
+enum {
+    RT_CHART_OK = 0,
+    RT_CHART_ENOMEM = -1, /* an allocation failed; nothing was returned, nothing leaked */
+    RT_CHART_EINVAL = -2, /* NULL chart/out, or n > 0 with NULL x or y */
+};
+
+#define RT_CHART_MAX_POINTS_DEFAULT 300    /* per series, after downsampling */
+#define RT_CHART_POINT_BUDGET_DEFAULT 2400 /* all series of a chart, bands count twice */
+#define RT_CHART_PALETTE_SIZE 10
+
+/* One curve.  x and y have n elements; lo and hi are both NULL (no band) or both
+ * have n elements.  name is the legend entry (UTF-8; NULL or "" = "series N"). */
+typedef struct rt_chart_series {
+    const char *name;
+    const double *x;
+    const double *y;
+    const double *lo; /* optional band lower edge (e.g. mean - std over seeds) */
+    const double *hi; /* optional band upper edge */
+    size_t n;
+} rt_chart_series;
+
+/* A horizontal reference line across a panel, e.g. {0.93, "teacher"}. */
+typedef struct rt_chart_ref {
+    double y;
+    const char *label; /* may be NULL */
+} rt_chart_ref;
+
+typedef struct rt_chart_panel {
+    const char *title;  /* NULL = none */
+    const char *xlabel; /* NULL = "step" */
+    const char *ylabel; /* NULL = none */
+    int logy;           /* nonzero: log10 y axis; y <= 0 becomes a gap */
+    double smooth;      /* EMA weight in [0, 1): 0 = raw, 0.9 = heavy (see rt_chart_ema) */
+    int legend;         /* 0 = auto (shown with >= 2 series), 1 = always, -1 = never */
+    const rt_chart_series *series;
+    size_t nseries;
+    const rt_chart_ref *refs;
+    size_t nrefs;
+} rt_chart_panel;
+
+typedef struct rt_chart {
+    const char *title; /* NULL = none; drawn above all panels */
+    const rt_chart_panel *panels;
+    size_t npanels;
+    int columns;         /* panels per row; 0 = all panels in one row */
+    int panel_width;     /* pixels per panel, 0 = 360 */
+    int panel_height;    /* pixels per panel without legend, 0 = 240 */
+    size_t max_points;   /* per series after downsampling, 0 = default; at least 8 is used */
+    size_t point_budget; /* shared by all series (a banded one counts twice), 0 = default;
+                            each series keeps min(max_points, budget / weight), >= 8 */
+} rt_chart;
+
+/* Each renderer writes a NUL-terminated string to *out (and its length, without the
+ * NUL, to *len if len is non-NULL) and returns RT_CHART_OK; the caller frees *out with
+ * rt_free.  On error *out is NULL and a negative RT_CHART_E* code is returned.
+ *
+ * rt_chart_svg: a self-contained SVG 1.1 document (no ids, no scripts, no external
+ *   references), panels laid out in rows of `columns`.
+ * rt_chart_vegalite: a Vega-Lite v5 spec of the same (smoothed, downsampled) data,
+ *   inline data.values, NaN as null; one panel = a layer spec, several = hconcat
+ *   (or concat with columns when columns < npanels).
+ * rt_chart_text: for each panel a title line, then one line per series:
+ *   "  NAME  ▁▂▄▆▇█  0.812 (step 200)" (latest finite raw value, "± s" when banded),
+ *   then one line per reference line. */
+int rt_chart_svg(const rt_chart *chart, char **out, size_t *len);
+int rt_chart_vegalite(const rt_chart *chart, char **out, size_t *len);
+int rt_chart_text(const rt_chart *chart, char **out, size_t *len);
+
+/* All three at once (smoothing and downsampling done once): the display bundle.
+ * On success the caller frees the three strings with rt_free (or
+ * rt_chart_bundle_free); on error all are NULL. */
+typedef struct rt_chart_bundle {
+    char *vegalite; /* application/vnd.vegalite.v5+json */
+    char *svg;      /* image/svg+xml */
+    char *text;     /* text/plain */
+    size_t vegalite_len, svg_len, text_len;
+} rt_chart_bundle;
+int rt_chart_render(const rt_chart *chart, rt_chart_bundle *out);
+void rt_chart_bundle_free(rt_chart_bundle *b);
+
+/* The fixed palette ("#rrggbb"), series i of a panel uses palette[i % size]. */
+const char *rt_chart_color(size_t i);
+
+#endif

@@ -1,0 +1,136 @@
+/* rt_chart_text.c: a chart as text/plain for consoles.
+ *
+ *   reward
+ *     grpo[lr=0.1]  ▁▂▃▅▆▇██  0.812 ± 0.02 (step 200)
+ *     rloo          ▁▁▂▃▄▅▆▇  0.64 (step 200)
+ *     teacher       ╌╌╌╌╌╌╌╌  0.93 (reference)
+ *
+ * One title line per panel (title, else y label, else "panel N"), then one line per
+ * series: its name padded to the longest in the panel, a sparkline of at most 24
+ * cells over the smoothed, downsampled curve (each cell the mean of its bucket,
+ * scaled to the series' own min..max, log10 when logy; a blank cell is a gap), and
+ * the latest finite raw value with its x.  Leaves out: axes and colours. */
+#include "rt_chart_util.h"
+
+#include <math.h>
+#include <stdint.h>
+
+#define SPARK_W 24
+#define NAME_MAX_CP 32
+
+static const char *const bars[8] = {"\u2581", "\u2582", "\u2583", "\u2584",
+                                    "\u2585", "\u2586", "\u2587", "\u2588"};
+
+/* Fills cells[] (NaN = gap) with bucket means of s; returns the number of cells. */
+static size_t spark_cells(const rt_chart_prep *s, int logy, double *cells)
+{
+    size_t w = s->k < SPARK_W ? s->k : SPARK_W;
+    for (size_t c = 0; c < w; c++) {
+        size_t a = c * s->k / w, z = (c + 1) * s->k / w;
+        double sum = 0;
+        size_t n = 0;
+        for (size_t i = a; i < z; i++)
+            if (!isnan(s->y[i])) sum += logy ? log10(s->y[i]) : s->y[i], n++;
+        cells[c] = n ? sum / (double)n : NAN;
+    }
+    return w;
+}
+
+static void sparkline(rt_chart_buf *b, const double *cells, size_t w, size_t width)
+{
+    double lo = NAN, hi = NAN;
+    for (size_t c = 0; c < w; c++) {
+        if (isnan(cells[c])) continue;
+        if (isnan(lo) || cells[c] < lo) lo = cells[c];
+        if (isnan(hi) || cells[c] > hi) hi = cells[c];
+    }
+    for (size_t c = 0; c < w; c++) {
+        if (isnan(cells[c])) {
+            rt_chart_buf_put(b, " ", 1);
+            continue;
+        }
+        int lv = 3;
+        if (hi > lo) lv = (int)floor((cells[c] - lo) / (hi - lo) * 7 + 0.5);
+        lv = lv < 0 ? 0 : lv > 7 ? 7 : lv;
+        rt_chart_buf_puts(b, bars[lv]);
+    }
+    for (size_t c = w; c < width; c++)
+        rt_chart_buf_put(b, " ", 1);
+}
+
+static void pad(rt_chart_buf *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rt_chart_buf_put(b, " ", 1);
+}
+
+static void panel(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp,
+                  size_t index)
+{
+    const char *title = pn->title ? pn->title : pn->ylabel;
+    if (title && rt_chart_buf_text(NULL, title, 80))
+        rt_chart_buf_text(b, title, 80);
+    else
+        rt_chart_buf_printf(b, "panel %zu", index + 1);
+    rt_chart_buf_put(b, "\n", 1);
+    size_t namew = 0, sparkw = 0;
+    for (size_t j = 0; j < pn->nseries; j++) {
+        size_t w = rt_chart_buf_text(NULL, pp->series[j].name, NAME_MAX_CP);
+        if (w > namew) namew = w;
+        size_t k = pp->series[j].k;
+        if ((k < SPARK_W ? k : SPARK_W) > sparkw) sparkw = k < SPARK_W ? k : SPARK_W;
+    }
+    for (size_t j = 0; j < pn->nrefs; j++) {
+        size_t w = rt_chart_buf_text(NULL, pn->refs[j].label, NAME_MAX_CP);
+        if (w > namew) namew = w;
+    }
+    if (sparkw < 4) sparkw = 4;
+    const char *xl = pn->xlabel ? pn->xlabel : "step";
+    char num[40];
+    for (size_t j = 0; j < pn->nseries; j++) {
+        const rt_chart_prep *s = &pp->series[j];
+        double cells[SPARK_W];
+        rt_chart_buf_put(b, "  ", 2);
+        pad(b, namew - rt_chart_buf_text(b, s->name, NAME_MAX_CP));
+        rt_chart_buf_put(b, "  ", 2);
+        sparkline(b, cells, spark_cells(s, pn->logy != 0, cells), sparkw);
+        rt_chart_buf_put(b, "  ", 2);
+        if (!s->has_last) {
+            rt_chart_buf_puts(b, "(no data)\n");
+            continue;
+        }
+        rt_chart_buf_put(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, s->last_y, 4));
+        if (isfinite(s->last_spread)) {
+            rt_chart_buf_puts(b, " \u00b1 ");
+            rt_chart_buf_put(b, num,
+                             (size_t)rt_chart_fmt_num(num, sizeof num, fabs(s->last_spread), 2));
+        }
+        rt_chart_buf_puts(b, " (");
+        rt_chart_buf_text(b, xl, 40);
+        rt_chart_buf_put(b, " ", 1);
+        rt_chart_buf_put(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, s->last_x, 10));
+        rt_chart_buf_puts(b, ")\n");
+    }
+    for (size_t j = 0; j < pn->nrefs; j++) {
+        const rt_chart_ref *r = &pn->refs[j];
+        rt_chart_buf_put(b, "  ", 2);
+        pad(b, namew - rt_chart_buf_text(b, r->label, NAME_MAX_CP));
+        rt_chart_buf_put(b, "  ", 2);
+        for (size_t c = 0; c < sparkw; c++)
+            rt_chart_buf_puts(b, "\u254c");
+        rt_chart_buf_put(b, "  ", 2);
+        rt_chart_buf_put(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, r->y, 4));
+        rt_chart_buf_puts(b, " (reference)\n");
+    }
+}
+
+void rt_chart_text_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_chart_buf *b)
+{
+    if (chart->title) {
+        rt_chart_buf_text(b, chart->title, 80);
+        rt_chart_buf_put(b, "\n", 1);
+    }
+    if (chart->npanels == 0) rt_chart_buf_puts(b, "(no data)\n");
+    for (size_t i = 0; i < chart->npanels; i++)
+        panel(b, &chart->panels[i], &p->panels[i], i);
+}

@@ -1,0 +1,583 @@
+/* rt_chart_util.c: string buffer, locale-free numbers, XML/JSON escaping, nice
+ * linear and log ticks, EMA, min/max downsampling and the prepared series shared by
+ * the SVG, Vega-Lite and text renderers.  Layout and drawing live in the renderers. */
+#include "rt_chart_util.h"
+
+#include "rt_alloc.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- buffer ------------------------------------------------------------------ */
+
+static int buf_reserve(rt_chart_buf *b, size_t extra)
+{
+    if (b->err) return -1;
+    if (b->len + extra + 1 <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) {
+            b->err = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    char *p = rt_realloc(b->p, cap);
+    if (!p) {
+        b->err = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void rt_chart_buf_put(rt_chart_buf *b, const char *s, size_t n)
+{
+    if (buf_reserve(b, n)) return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void rt_chart_buf_puts(rt_chart_buf *b, const char *s)
+{
+    rt_chart_buf_put(b, s, strlen(s));
+}
+
+void rt_chart_buf_printf(rt_chart_buf *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        rt_chart_buf_put(b, tmp, (size_t)n);
+        return;
+    }
+    if (buf_reserve(b, (size_t)n)) return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+int rt_chart_buf_finish(rt_chart_buf *b, char **out, size_t *len)
+{
+    if (!b->err) buf_reserve(b, 0); /* an empty output still gets its NUL */
+    if (b->err) {
+        rt_free(b->p);
+        b->p = NULL;
+        *out = NULL;
+        if (len) *len = 0;
+        return RT_CHART_ENOMEM;
+    }
+    *out = b->p;
+    if (len) *len = b->len;
+    b->p = NULL;
+    return RT_CHART_OK;
+}
+
+/* ---- numbers ----------------------------------------------------------------- */
+
+int rt_chart_fmt_num(char *s, size_t cap, double v, int sig)
+{
+    int n;
+    if (isnan(v))
+        n = snprintf(s, cap, "NaN");
+    else if (isinf(v))
+        n = snprintf(s, cap, v > 0 ? "inf" : "-inf");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        n = snprintf(s, cap, "%lld", (long long)v + 0); /* -0.0 prints as 0 */
+    else {
+        if (sig < 1) sig = 1;
+        if (sig > 17) sig = 17;
+        n = snprintf(s, cap, "%.*g", sig, v);
+        for (char *c = s; *c; c++) /* a locale's decimal comma */
+            if (*c == ',') *c = '.';
+    }
+    if (n < 0) n = 0;
+    if ((size_t)n >= cap) n = cap ? (int)cap - 1 : 0;
+    return n;
+}
+
+void rt_chart_buf_num(rt_chart_buf *b, double v, int sig)
+{
+    if (!isfinite(v)) {
+        rt_chart_buf_put(b, "null", 4);
+        return;
+    }
+    char s[40];
+    int n = rt_chart_fmt_num(s, sizeof s, v, sig);
+    rt_chart_buf_put(b, s, (size_t)n);
+}
+
+void rt_chart_buf_px(rt_chart_buf *b, double v)
+{
+    if (!(v > -1e6)) v = -1e6; /* also NaN */
+    if (v > 1e6) v = 1e6;
+    long t = lround(v * 10.0);
+    char s[24], *e = s + sizeof s, *p = e;
+    int neg = t < 0;
+    if (neg) t = -t;
+    if (t % 10) {
+        *--p = (char)('0' + t % 10);
+        *--p = '.';
+    }
+    t /= 10;
+    do {
+        *--p = (char)('0' + t % 10);
+        t /= 10;
+    } while (t);
+    if (neg) *--p = '-';
+    rt_chart_buf_put(b, p, (size_t)(e - p));
+}
+
+/* ---- UTF-8 and escaping ------------------------------------------------------ */
+
+/* Decodes one code point at s (NUL-terminated).  Returns the bytes consumed (>= 1);
+ * *cp = 0xFFFD for an invalid, overlong, surrogate or out-of-range sequence. */
+static size_t utf8_next(const unsigned char *s, uint32_t *cp)
+{
+    unsigned c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t n;
+    uint32_t v, min;
+    if ((c & 0xE0) == 0xC0) {
+        n = 2, v = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3, v = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            *cp = 0xFFFD;
+            return i;
+        }
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) v = 0xFFFD;
+    *cp = v;
+    return n;
+}
+
+static void put_utf8(rt_chart_buf *b, uint32_t cp)
+{
+    char s[4];
+    size_t n;
+    if (cp < 0x80) {
+        s[0] = (char)cp, n = 1;
+    } else if (cp < 0x800) {
+        s[0] = (char)(0xC0 | (cp >> 6)), s[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+    } else if (cp < 0x10000) {
+        s[0] = (char)(0xE0 | (cp >> 12)), s[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        s[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
+    } else {
+        s[0] = (char)(0xF0 | (cp >> 18)), s[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        s[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), s[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
+    }
+    rt_chart_buf_put(b, s, n);
+}
+
+/* Appends the code points of s (at most maxcp of them, the last one "…" when s is
+ * longer), control characters dropped, invalid UTF-8 as U+FFFD, XML-escaped when xml.
+ * With b NULL only counts.  Returns the number of code points appended. */
+static size_t clean(rt_chart_buf *b, const char *s, size_t maxcp, int xml)
+{
+    if (!s) return 0;
+    size_t total = 0;
+    uint32_t cp;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        p += utf8_next(p, &cp);
+        total += cp >= 0x20;
+    }
+    size_t limit = total > maxcp ? (maxcp ? maxcp - 1 : 0) : total, n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && n < limit) {
+        const unsigned char *run = p; /* plain ASCII passes through in one put */
+        while (n < limit && *p >= 0x20 && *p < 0x80 &&
+               (!xml || (*p != '&' && *p != '<' && *p != '>' && *p != '"' && *p != '\'')))
+            p++, n++;
+        if (b && p > run) rt_chart_buf_put(b, (const char *)run, (size_t)(p - run));
+        if (!*p || n >= limit) break;
+        p += utf8_next(p, &cp);
+        if (cp < 0x20) continue; /* control characters are dropped */
+        n++;
+        if (!b) continue;
+        if (xml && cp == '&')
+            rt_chart_buf_put(b, "&amp;", 5);
+        else if (xml && cp == '<')
+            rt_chart_buf_put(b, "&lt;", 4);
+        else if (xml && cp == '>')
+            rt_chart_buf_put(b, "&gt;", 4);
+        else if (xml && cp == '"')
+            rt_chart_buf_put(b, "&quot;", 6);
+        else if (xml && cp == '\'')
+            rt_chart_buf_put(b, "&apos;", 6);
+        else
+            put_utf8(b, cp == 0xFFFE || cp == 0xFFFF ? 0xFFFD : cp); /* not XML chars */
+    }
+    if (total > limit && maxcp) {
+        if (b) rt_chart_buf_put(b, "\xe2\x80\xa6", 3); /* U+2026 */
+        n++;
+    }
+    return n;
+}
+
+void rt_chart_buf_xml(rt_chart_buf *b, const char *s)
+{
+    clean(b, s, SIZE_MAX, 1);
+}
+
+void rt_chart_buf_xml_trunc(rt_chart_buf *b, const char *s, size_t maxcp)
+{
+    clean(b, s, maxcp, 1);
+}
+
+size_t rt_chart_buf_text(rt_chart_buf *b, const char *s, size_t maxcp)
+{
+    return clean(b, s, maxcp, 0);
+}
+
+void rt_chart_buf_json(rt_chart_buf *b, const char *s)
+{
+    rt_chart_buf_put(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        const unsigned char *run = p;
+        while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        if (p > run) rt_chart_buf_put(b, (const char *)run, (size_t)(p - run));
+        if (!*p) break;
+        uint32_t cp;
+        p += utf8_next(p, &cp);
+        if (cp == '"')
+            rt_chart_buf_put(b, "\\\"", 2);
+        else if (cp == '\\')
+            rt_chart_buf_put(b, "\\\\", 2);
+        else if (cp < 0x20)
+            rt_chart_buf_printf(b, "\\u%04x", (unsigned)cp);
+        else
+            put_utf8(b, cp);
+    }
+    rt_chart_buf_put(b, "\"", 1);
+}
+
+size_t rt_chart_utf8_width(const char *s)
+{
+    size_t w = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    uint32_t cp;
+    while (*p) {
+        p += utf8_next(p, &cp);
+        w++;
+    }
+    return w;
+}
+
+/* ---- ticks ------------------------------------------------------------------- */
+
+/* 10^e, exact for |e| <= 22 (negative powers correctly rounded by one division). */
+static double p10(int e)
+{
+    static const double t[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    if (e >= 0 && e <= 22) return t[e];
+    if (e < 0 && e >= -22) return 1.0 / t[-e];
+    return pow(10.0, e);
+}
+
+/* k * 10^e without the rounding error of k * 0.1 (3 * 10^-1 is exactly 0.3). */
+static double scaled(double k, int e)
+{
+    if (e < 0 && e >= -22) return k / p10(-e);
+    return k * p10(e);
+}
+
+size_t rt_chart_nice_ticks(double lo, double hi, int target, double *ticks, size_t cap)
+{
+    if (!isfinite(lo) || !isfinite(hi) || cap < 2) return 0;
+    if (lo > hi) {
+        double t = lo;
+        lo = hi, hi = t;
+    }
+    if (lo == hi) {
+        double d = lo == 0 ? 1 : fabs(lo) / 10;
+        lo -= d, hi += d;
+    }
+    if (target < 2) target = 2;
+    double raw = hi / target - lo / target; /* no overflow near DBL_MAX */
+    if (!(raw > 0) || !isfinite(raw)) return 0;
+    int e = (int)floor(log10(raw));
+    double f = raw / p10(e);
+    int m = f < 1.4142135623730951   ? 1
+            : f < 3.1622776601683795 ? 2
+            : f < 7.0710678118654755 ? 5
+                                     : 10;
+    for (;;) {
+        if (m == 10) m = 1, e++;
+        double step = scaled(m, e);
+        double i0 = floor(lo / step + 1e-9), i1 = ceil(hi / step - 1e-9);
+        if (i1 <= i0) i1 = i0 + 1;
+        if (i1 - i0 + 1 <= (double)cap) {
+            size_t n = (size_t)(i1 - i0) + 1;
+            for (size_t i = 0; i < n; i++) {
+                ticks[i] = scaled((i0 + (double)i) * m, e) + 0.0;
+                if (!isfinite(ticks[i])) return 0;
+            }
+            return n;
+        }
+        m = m == 1 ? 2 : m == 2 ? 5 : 10;
+    }
+}
+
+size_t rt_chart_log_ticks(double lo, double hi, int target, double *ticks, size_t cap)
+{
+    if (!(lo > 0) || !isfinite(lo) || !isfinite(hi) || hi < lo || cap < 4) return 0;
+    if (target < 2) target = 2;
+    int e0 = (int)floor(log10(lo)), e1 = (int)ceil(log10(hi));
+    if (p10(e0) > lo) e0--; /* guard log10 rounding at exact powers */
+    if (p10(e0 + 1) <= lo) e0++;
+    if (p10(e1) < hi) e1++;
+    if (e1 - 1 > e0 && p10(e1 - 1) >= hi) e1--;
+    if (e1 <= e0) e1 = e0 + 1;
+    size_t n = 0;
+    if (e1 - e0 == 1) {
+        static const int mult[3] = {1, 2, 5};
+        for (int i = 0; i < 3; i++)
+            ticks[n++] = scaled(mult[i], e0);
+        ticks[n++] = p10(e1);
+        return n;
+    }
+    int stride = (e1 - e0 + target - 1) / target;
+    if ((e1 - e0) % stride) e1 += stride - (e1 - e0) % stride;
+    while ((size_t)((e1 - e0) / stride + 1) > cap) {
+        stride++;
+        if ((e1 - e0) % stride) e1 += stride - (e1 - e0) % stride;
+    }
+    for (int e = e0; e <= e1; e += stride)
+        ticks[n++] = p10(e);
+    return n;
+}
+
+/* ---- smoothing and downsampling ---------------------------------------------- */
+
+void rt_chart_ema(const double *y, size_t n, double alpha, double *out)
+{
+    if (!(alpha >= 0 && alpha < 1)) alpha = 0;
+    int started = 0;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = y[i];
+        if (!isfinite(v)) {
+            out[i] = v;
+            continue;
+        }
+        s = started ? alpha * s + (1 - alpha) * v : v;
+        started = 1;
+        out[i] = s;
+    }
+}
+
+static int valid(double v, int logy)
+{
+    return isfinite(v) && (!logy || v > 0);
+}
+
+/* One pass of min/max bucketing with nb buckets; gaps adds each bucket's first invalid
+ * index.  Returns the count, or SIZE_MAX when !gaps and an invalid value was seen. */
+static size_t buckets(const double *y, size_t n, size_t nb, int logy, int gaps, size_t *idx)
+{
+    size_t inner = n - 2, k = 0;
+    idx[k++] = 0;
+    for (size_t bkt = 0; bkt < nb; bkt++) {
+        size_t a = 1 + bkt * inner / nb, z = 1 + (bkt + 1) * inner / nb;
+        size_t imin = SIZE_MAX, imax = SIZE_MAX, igap = SIZE_MAX;
+        double vmin = 0, vmax = 0;
+        for (size_t i = a; i < z; i++) {
+            double v = y[i];
+            if (!valid(v, logy)) {
+                if (!gaps) return SIZE_MAX;
+                if (igap == SIZE_MAX) igap = i;
+            } else if (imin == SIZE_MAX) {
+                imin = imax = i, vmin = vmax = v;
+            } else if (v < vmin) {
+                imin = i, vmin = v;
+            } else if (v > vmax) {
+                imax = i, vmax = v;
+            }
+        }
+        size_t c[3] = {imin, imax, igap}; /* emit in index order, without repeats */
+        for (int i = 0; i < 3; i++)
+            for (int j = i + 1; j < 3; j++)
+                if (c[j] < c[i]) {
+                    size_t t = c[i];
+                    c[i] = c[j], c[j] = t;
+                }
+        for (int i = 0; i < 3; i++)
+            if (c[i] != SIZE_MAX && (i == 0 || c[i] != c[i - 1])) idx[k++] = c[i];
+    }
+    idx[k++] = n - 1;
+    return k;
+}
+
+size_t rt_chart_downsample(const double *y, size_t n, size_t max_points, int logy, size_t *idx)
+{
+    if (max_points < 8) max_points = 8;
+    if (n <= max_points) {
+        for (size_t i = 0; i < n; i++)
+            idx[i] = i;
+        return n;
+    }
+    /* Two points per bucket; when the interior has a gap, redo with room for one gap
+     * marker per bucket (three per bucket, so fewer buckets). */
+    size_t k = buckets(y, n, (max_points - 2) / 2, logy, 0, idx);
+    if (k == SIZE_MAX) k = buckets(y, n, (max_points - 2) / 3, logy, 1, idx);
+    return k;
+}
+
+/* ---- prepared data ----------------------------------------------------------- */
+
+size_t rt_chart_series_cap(const rt_chart *chart)
+{
+    size_t m = chart->max_points ? chart->max_points : RT_CHART_MAX_POINTS_DEFAULT;
+    size_t budget = chart->point_budget ? chart->point_budget : RT_CHART_POINT_BUDGET_DEFAULT;
+    size_t weight = 0;
+    for (size_t i = 0; i < chart->npanels; i++)
+        for (size_t j = 0; j < chart->panels[i].nseries; j++) {
+            const rt_chart_series *s = &chart->panels[i].series[j];
+            weight += s->n ? 1 + (s->lo && s->hi) : 0;
+        }
+    if (weight && budget / weight < m) m = budget / weight;
+    return m < 8 ? 8 : m;
+}
+
+void rt_chart_prepared_free(rt_chart_prepared *p)
+{
+    if (!p) return;
+    rt_free(p->mem);
+    p->mem = NULL;
+    p->panels = NULL;
+}
+
+static void extent(double v, double *lo, double *hi)
+{
+    if (isnan(v)) return;
+    if (isnan(*lo) || v < *lo) *lo = v;
+    if (isnan(*hi) || v > *hi) *hi = v;
+}
+
+int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
+{
+    p->panels = NULL;
+    p->mem = NULL;
+    if (!chart || (chart->npanels && !chart->panels)) return RT_CHART_EINVAL;
+    for (size_t i = 0; i < chart->npanels; i++) {
+        const rt_chart_panel *pn = &chart->panels[i];
+        if ((pn->nseries && !pn->series) || (pn->nrefs && !pn->refs)) return RT_CHART_EINVAL;
+    }
+    size_t mp = rt_chart_series_cap(chart), nser = 0, ndbl = 0, tmpn = 0;
+    for (size_t i = 0; i < chart->npanels; i++) {
+        const rt_chart_panel *pn = &chart->panels[i];
+        nser += pn->nseries;
+        for (size_t j = 0; j < pn->nseries; j++) {
+            const rt_chart_series *s = &pn->series[j];
+            if (s->n && (!s->x || !s->y)) return RT_CHART_EINVAL;
+            size_t k = s->n < mp ? s->n : mp;
+            ndbl += k * ((s->lo && s->hi) ? 4 : 2);
+            if (pn->smooth > 0 && s->n > tmpn) tmpn = s->n;
+        }
+    }
+    size_t szp = chart->npanels * sizeof(rt_chart_prep_panel);
+    size_t szs = nser * sizeof(rt_chart_prep);
+    szp = (szp + 15) / 16 * 16, szs = (szs + 15) / 16 * 16;
+    char *mem = rt_malloc(szp + szs + ndbl * sizeof(double));
+    size_t *idx = rt_malloc(mp * sizeof(size_t));
+    double *tmp = tmpn ? rt_malloc(3 * tmpn * sizeof(double)) : NULL;
+    if (!mem || !idx || (tmpn && !tmp)) {
+        rt_free(mem), rt_free(idx), rt_free(tmp);
+        return RT_CHART_ENOMEM;
+    }
+    p->mem = mem;
+    p->panels = (rt_chart_prep_panel *)mem;
+    rt_chart_prep *ps = (rt_chart_prep *)(mem + szp);
+    double *dp = (double *)(mem + szp + szs);
+    for (size_t i = 0; i < chart->npanels; i++) {
+        const rt_chart_panel *pn = &chart->panels[i];
+        rt_chart_prep_panel *pp = &p->panels[i];
+        int logy = pn->logy != 0;
+        pp->series = ps;
+        pp->xmin = pp->xmax = pp->ymin = pp->ymax = NAN;
+        for (size_t j = 0; j < pn->nseries; j++, ps++) {
+            const rt_chart_series *s = &pn->series[j];
+            const double *y = s->y, *lo = s->lo, *hi = s->hi;
+            int band = lo && hi;
+            if (!band) lo = hi = NULL;
+            if (pn->smooth > 0 && s->n) {
+                rt_chart_ema(y, s->n, pn->smooth, tmp);
+                y = tmp;
+                if (band) {
+                    rt_chart_ema(lo, s->n, pn->smooth, tmp + tmpn);
+                    rt_chart_ema(hi, s->n, pn->smooth, tmp + 2 * tmpn);
+                    lo = tmp + tmpn, hi = tmp + 2 * tmpn;
+                }
+            }
+            size_t k = s->n ? rt_chart_downsample(y, s->n, mp, logy, idx) : 0;
+            ps->k = k;
+            ps->x = dp, dp += k;
+            ps->y = dp, dp += k;
+            ps->lo = ps->hi = NULL;
+            if (band) ps->lo = dp, dp += k, ps->hi = dp, dp += k;
+            for (size_t t = 0; t < k; t++) {
+                size_t r = idx[t];
+                double xv = s->x[r];
+                int xok = isfinite(xv);
+                ps->x[t] = xok ? xv : NAN;
+                ps->y[t] = xok && valid(y[r], logy) ? y[r] : NAN;
+                if (!isnan(ps->y[t])) extent(xv, &pp->xmin, &pp->xmax);
+                extent(ps->y[t], &pp->ymin, &pp->ymax);
+                if (band) {
+                    ps->lo[t] = xok && valid(lo[r], logy) ? lo[r] : NAN;
+                    ps->hi[t] = xok && valid(hi[r], logy) ? hi[r] : NAN;
+                    if (!isnan(ps->lo[t]) && !isnan(ps->hi[t])) extent(xv, &pp->xmin, &pp->xmax);
+                    extent(ps->lo[t], &pp->ymin, &pp->ymax);
+                    extent(ps->hi[t], &pp->ymin, &pp->ymax);
+                }
+            }
+            ps->has_last = 0;
+            ps->last_x = ps->last_y = ps->last_spread = NAN;
+            for (size_t r = s->n; r-- > 0;)
+                if (isfinite(s->y[r])) {
+                    ps->has_last = 1;
+                    ps->last_x = s->x[r];
+                    ps->last_y = s->y[r];
+                    if (band) ps->last_spread = (s->hi[r] - s->lo[r]) / 2;
+                    break;
+                }
+            if (s->name && s->name[0]) {
+                ps->name = s->name;
+            } else {
+                snprintf(ps->defname, sizeof ps->defname, "series %zu", j + 1);
+                ps->name = ps->defname;
+            }
+        }
+        for (size_t j = 0; j < pn->nrefs; j++)
+            if (valid(pn->refs[j].y, logy)) extent(pn->refs[j].y, &pp->ymin, &pp->ymax);
+    }
+    rt_free(idx);
+    rt_free(tmp);
+    return RT_CHART_OK;
+}

@@ -1,0 +1,112 @@
+/* rt_chart_util: the building blocks shared by the three chart renderers (string
+ * buffer, locale-free number formatting, XML/JSON escaping, nice ticks, EMA,
+ * downsampling, the prepared per-series data).  Only rt_chart_*.c and the chart
+ * tests include this header; other modules use rt_chart.h. */
+#ifndef RT_CHART_UTIL_H
+#define RT_CHART_UTIL_H
+
+#include "rt_chart.h"
+
+#include <stddef.h>
+
+/* Growable string buffer.  After the first failed allocation `err` is set and all
+ * further appends are no-ops, so a renderer checks once at the end. */
+typedef struct rt_chart_buf {
+    char *p;    /* NUL-terminated when cap > 0 */
+    size_t len; /* bytes used, without the NUL */
+    size_t cap; /* bytes allocated */
+    int err;    /* nonzero after an allocation failure */
+} rt_chart_buf;
+
+void rt_chart_buf_put(rt_chart_buf *b, const char *s, size_t n);
+void rt_chart_buf_puts(rt_chart_buf *b, const char *s);
+void rt_chart_buf_printf(rt_chart_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Hands the string to the caller (*out, *len) or frees it and returns the error. */
+int rt_chart_buf_finish(rt_chart_buf *b, char **out, size_t *len);
+
+/* v in at most `sig` significant digits, %g style, '.' as decimal point whatever the
+ * locale; integers with |v| < 1e15 are written in full ("200", not "2e+02");
+ * NaN -> "NaN", ±inf -> "inf"/"-inf".  Returns the length written to s (cap >= 32). */
+int rt_chart_fmt_num(char *s, size_t cap, double v, int sig);
+/* Appends fmt_num(v, sig), or "null" when v is not finite (for JSON). */
+void rt_chart_buf_num(rt_chart_buf *b, double v, int sig);
+/* Appends a pixel coordinate rounded to 0.1 ("12.3", "40", "-5.1"), clamped to ±1e6. */
+void rt_chart_buf_px(rt_chart_buf *b, double v);
+/* Appends s escaped for XML text and attribute values (&<>"' as entities), control
+ * characters dropped, invalid UTF-8 replaced by U+FFFD.  NULL appends nothing. */
+void rt_chart_buf_xml(rt_chart_buf *b, const char *s);
+/* As rt_chart_buf_xml, but at most maxcp code points, the last one "…" when cut. */
+void rt_chart_buf_xml_trunc(rt_chart_buf *b, const char *s, size_t maxcp);
+/* Appends s as plain text: at most maxcp code points (ending in "…" when cut),
+ * control characters dropped, invalid UTF-8 as U+FFFD.  With b NULL only counts.
+ * Returns the number of code points (the display width for most scripts). */
+size_t rt_chart_buf_text(rt_chart_buf *b, const char *s, size_t maxcp);
+/* Appends s as a JSON string literal with its quotes; invalid UTF-8 -> U+FFFD. */
+void rt_chart_buf_json(rt_chart_buf *b, const char *s);
+/* Number of code points in the valid-UTF-8 rendering of s (invalid bytes count 1). */
+size_t rt_chart_utf8_width(const char *s);
+
+/* Nice linear ticks: step = {1,2,5} x 10^k chosen so that about `target` ticks
+ * cover [lo, hi]; the ticks run from floor(lo/step)*step to ceil(hi/step)*step, so
+ * the first and last tick are the niced axis domain.  Each tick is computed as an
+ * integer times 10^k (or divided by 10^-k), so 0.3 is exactly the double 0.3.
+ * lo == hi is widened to lo-1..hi+1 (or ±|lo|/10).  Returns the count (<= cap),
+ * 0 if lo/hi are not finite or cap < 2. */
+size_t rt_chart_nice_ticks(double lo, double hi, int target, double *ticks, size_t cap);
+/* Log ticks for 0 < lo <= hi: the domain is [10^floor(log10 lo), 10^ceil(log10 hi)]
+ * (at least one decade); ticks at every decade (every 2nd, 3rd... when more than
+ * `target` decades), plus 2 and 5 times each decade when the domain is one decade.
+ * Returns the count (<= cap), 0 on bad input. */
+size_t rt_chart_log_ticks(double lo, double hi, int target, double *ticks, size_t cap);
+
+/* EMA smoothing, TensorBoard style: s = first finite y; for each finite y[i]:
+ * s = alpha*s + (1-alpha)*y[i], out[i] = s.  Non-finite y[i] are copied unchanged
+ * (gaps stay gaps) and leave s alone.  alpha outside [0,1) is taken as 0 (out = y).
+ * out may equal y. */
+void rt_chart_ema(const double *y, size_t n, double alpha, double *out);
+
+/* Chooses at most max(max_points, 8) indices of y[0..n) to draw, in increasing order:
+ * all of them when n <= max_points; otherwise the first and last index, and for
+ * each of B equal index buckets of the interior the index of its minimum and of its
+ * maximum finite value, plus the first non-finite index when the bucket has one (so
+ * gaps survive).  `valid(v)` = finite, and > 0 when logy.  idx must have room for
+ * min(n, max(max_points, 8)) entries.  Returns the count. */
+size_t rt_chart_downsample(const double *y, size_t n, size_t max_points, int logy, size_t *idx);
+
+/* A series after smoothing and downsampling: k points, invalid values as NaN. */
+typedef struct rt_chart_prep {
+    size_t k;
+    double *x, *y, *lo, *hi; /* lo/hi NULL without band; views into rt_chart_prepared.mem */
+    double last_x, last_y;   /* latest point with finite raw y (x may be NaN); */
+    double last_spread;      /* (hi-lo)/2 there, NaN without band */
+    int has_last;            /* 0 when no finite raw y */
+    const char *name;        /* the legend name: the series name or defname */
+    char defname[32];        /* "series N" for an unnamed series */
+} rt_chart_prep;
+
+typedef struct rt_chart_prep_panel {
+    rt_chart_prep *series; /* panel->nseries entries */
+    double xmin, xmax;     /* finite data extent (NaN when no data) */
+    double ymin, ymax;     /* over y, lo, hi and refs (valid values only) */
+} rt_chart_prep_panel;
+
+typedef struct rt_chart_prepared {
+    rt_chart_prep_panel *panels; /* chart->npanels entries */
+    void *mem;                   /* one block holding every array and name */
+} rt_chart_prepared;
+
+/* Smooths, downsamples and measures every series of chart.  Returns 0 or an RT_CHART_E*
+ * code; on success free with rt_chart_prepared_free. */
+int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p);
+void rt_chart_prepared_free(rt_chart_prepared *p);
+/* Points kept per series: min(max_points, point_budget / weight), at least 8, where
+ * weight counts each non-empty series once and its band once more. */
+size_t rt_chart_series_cap(const rt_chart *chart);
+
+/* The renderers proper, over prepared data, appending to b (errors are in b->err). */
+void rt_chart_svg_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_chart_buf *b);
+void rt_chart_vegalite_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_chart_buf *b);
+void rt_chart_text_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_chart_buf *b);
+
+#endif

@@ -1,0 +1,260 @@
+/* util_test.c: the chart building blocks (rt_chart_util.h): nice linear and log ticks
+ * (exact tick lists), number and pixel formatting, XML/JSON/text escaping, EMA,
+ * downsampling (bounds, first/last, extremes, gaps). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "rt_alloc.h"
+#include "rt_chart_util.h"
+
+#include <math.h>
+#include <string.h>
+
+static void expect_ticks(double lo, double hi, int target, const double *want, size_t n)
+{
+    double t[32];
+    size_t got = rt_chart_nice_ticks(lo, hi, target, t, 32);
+    if (got != n) print_error("nice_ticks(%g, %g): %zu ticks, want %zu\n", lo, hi, got, n);
+    assert_int_equal(got, n);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] != want[i]) print_error("tick %zu: %.17g != %.17g\n", i, t[i], want[i]);
+        assert_true(t[i] == want[i]); /* exact: 0.3 is the double 0.3 */
+    }
+}
+
+static void test_nice_ticks(void **state)
+{
+    (void)state;
+    expect_ticks(0, 1, 5, (double[]){0, 0.2, 0.4, 0.6, 0.8, 1}, 6);
+    expect_ticks(0, 4, 5, (double[]){0, 1, 2, 3, 4}, 5);
+    expect_ticks(-0.73, 2.1, 5, (double[]){-1, -0.5, 0, 0.5, 1, 1.5, 2, 2.5}, 8);
+    expect_ticks(3, 3, 5, (double[]){2.7, 2.8, 2.9, 3, 3.1, 3.2, 3.3}, 7);
+    expect_ticks(0, 1000, 5, (double[]){0, 200, 400, 600, 800, 1000}, 6);
+    expect_ticks(1e-4, 9.5e-4, 5, (double[]){0, 0.0002, 0.0004, 0.0006, 0.0008, 0.001}, 6);
+    expect_ticks(0, 0, 5, (double[]){-1, -0.5, 0, 0.5, 1}, 5);
+    expect_ticks(2.1, -0.73, 5, (double[]){-1, -0.5, 0, 0.5, 1, 1.5, 2, 2.5}, 8); /* swapped */
+    expect_ticks(10, 4000, 5, (double[]){0, 1000, 2000, 3000, 4000}, 5);
+
+    double t[32];
+    /* too small a cap: the step grows to the next nice value */
+    assert_int_equal(rt_chart_nice_ticks(0, 100, 5, t, 3), 3);
+    assert_true(t[0] == 0 && t[1] == 50 && t[2] == 100);
+    assert_int_equal(rt_chart_nice_ticks(NAN, 1, 5, t, 32), 0);
+    assert_int_equal(rt_chart_nice_ticks(0, INFINITY, 5, t, 32), 0);
+    assert_int_equal(rt_chart_nice_ticks(0, 1, 5, t, 1), 0);
+    /* extreme but finite ranges neither overflow nor loop */
+    size_t n = rt_chart_nice_ticks(-1.7e308, 1.7e308, 5, t, 32);
+    for (size_t i = 0; i < n; i++)
+        assert_true(isfinite(t[i]));
+}
+
+static void expect_log(double lo, double hi, const double *want, size_t n)
+{
+    double t[32];
+    size_t got = rt_chart_log_ticks(lo, hi, 5, t, 32);
+    if (got != n) print_error("log_ticks(%g, %g): %zu ticks, want %zu\n", lo, hi, got, n);
+    assert_int_equal(got, n);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] != want[i]) print_error("tick %zu: %.17g != %.17g\n", i, t[i], want[i]);
+        assert_true(t[i] == want[i]);
+    }
+}
+
+static void test_log_ticks(void **state)
+{
+    (void)state;
+    expect_log(0.001, 2.001, (double[]){0.001, 0.01, 0.1, 1, 10}, 5);
+    expect_log(2, 8, (double[]){1, 2, 5, 10}, 4);
+    expect_log(10, 100, (double[]){10, 20, 50, 100}, 4);
+    expect_log(0.05, 0.05, (double[]){0.01, 0.02, 0.05, 0.1}, 4);
+    expect_log(1e-6, 1e6, (double[]){1e-6, 1e-3, 1, 1e3, 1e6}, 5);
+    expect_log(3e-7, 2e3, (double[]){1e-7, 1e-4, 1e-1, 1e2, 1e5}, 5); /* every 3rd decade */
+    double t[32];
+    assert_int_equal(rt_chart_log_ticks(0, 1, 5, t, 32), 0);
+    assert_int_equal(rt_chart_log_ticks(-1, 1, 5, t, 32), 0);
+    assert_int_equal(rt_chart_log_ticks(1, NAN, 5, t, 32), 0);
+}
+
+static void expect_num(double v, int sig, const char *want)
+{
+    char s[40];
+    int n = rt_chart_fmt_num(s, sizeof s, v, sig);
+    assert_string_equal(s, want);
+    assert_int_equal(n, (int)strlen(want));
+}
+
+static void test_numbers(void **state)
+{
+    (void)state;
+    expect_num(0.812, 4, "0.812");
+    expect_num(0.81234567, 4, "0.8123");
+    expect_num(200, 4, "200");
+    expect_num(123456789, 4, "123456789");
+    expect_num(-0.0, 4, "0");
+    expect_num(1234567.5, 4, "1.235e+06");
+    expect_num(1e-5, 4, "1e-05");
+    expect_num(0.1 + 0.2, 4, "0.3");
+    expect_num(NAN, 4, "NaN");
+    expect_num(-INFINITY, 4, "-inf");
+    expect_num(1e300, 6, "1e+300");
+
+    rt_chart_buf b = {0};
+    double px[] = {12.34, 40, -5.06, 0.04, -0.04, 339.96, 1e9, NAN};
+    for (size_t i = 0; i < sizeof px / sizeof px[0]; i++) {
+        rt_chart_buf_px(&b, px[i]);
+        rt_chart_buf_put(&b, " ", 1);
+    }
+    rt_chart_buf_num(&b, NAN, 6);
+    rt_chart_buf_put(&b, " ", 1);
+    rt_chart_buf_num(&b, 0.5, 6);
+    assert_string_equal(b.p, "12.3 40 -5.1 0 0 340 1000000 -1000000 null 0.5");
+    rt_free(b.p);
+}
+
+static void test_escaping(void **state)
+{
+    (void)state;
+    rt_chart_buf b = {0};
+    rt_chart_buf_xml(&b, "a<b & \"c\" 'd'>");
+    assert_string_equal(b.p, "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;");
+    b.len = 0;
+    rt_chart_buf_xml(&b, "x\x01y\tz\xff\xc3\xa9\xef\xbf\xbf\xed\xa0\x80");
+    /* control characters dropped; invalid byte, U+FFFF and a surrogate -> U+FFFD */
+    assert_string_equal(b.p, "xyz\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd");
+    b.len = 0;
+    rt_chart_buf_xml_trunc(&b, "abcdef", 4);
+    assert_string_equal(b.p, "abc\xe2\x80\xa6");
+    b.len = 0;
+    rt_chart_buf_xml_trunc(&b, "abcd", 4);
+    assert_string_equal(b.p, "abcd");
+    b.len = 0;
+    rt_chart_buf_xml_trunc(&b, "\xce\xbb<\xce\xbb\xce\xbb\xce\xbb", 3);
+    assert_string_equal(b.p, "\xce\xbb&lt;\xe2\x80\xa6");
+    b.len = 0;
+    rt_chart_buf_json(&b, "a\"b\\c\n\xce\xbb\xff");
+    assert_string_equal(b.p, "\"a\\\"b\\\\c\\u000a\xce\xbb\xef\xbf\xbd\"");
+    b.len = 0;
+    rt_chart_buf_json(&b, NULL);
+    assert_string_equal(b.p, "\"\"");
+    b.len = 0;
+    assert_int_equal(rt_chart_buf_text(&b, "r\xc3\xa9w\nard", 32), 6);
+    assert_string_equal(b.p, "r\xc3\xa9w"
+                             "ard");
+    assert_int_equal(rt_chart_buf_text(NULL, "abcdefgh", 5), 5);
+    assert_int_equal(rt_chart_utf8_width("\xe2\x96\x81x"), 2);
+    rt_free(b.p);
+
+    /* printf longer than the internal scratch buffer */
+    rt_chart_buf c = {0};
+    char big[600];
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    rt_chart_buf_printf(&c, "<%s>", big);
+    assert_int_equal(c.len, 601);
+    assert_int_equal(c.p[600], '>');
+    rt_free(c.p);
+}
+
+static void test_ema(void **state)
+{
+    (void)state;
+    double y[] = {1, 2, NAN, 3, INFINITY, 5}, out[6];
+    rt_chart_ema(y, 6, 0.5, out);
+    assert_true(out[0] == 1 && out[1] == 1.5 && isnan(out[2]) && out[3] == 2.25);
+    assert_true(isinf(out[4]) && out[5] == 3.625);
+    double z[] = {NAN, 4, 8};
+    rt_chart_ema(z, 3, 0.25, out);
+    assert_true(isnan(out[0]) && out[1] == 4 && out[2] == 7);
+    rt_chart_ema(y, 6, 0, out); /* alpha 0: a copy */
+    assert_true(out[0] == 1 && out[1] == 2 && out[3] == 3 && out[5] == 5);
+    rt_chart_ema(y, 6, 1.5, out); /* out of range: raw */
+    assert_true(out[1] == 2 && out[5] == 5);
+    double w[] = {2, 4};
+    rt_chart_ema(w, 2, 0.5, w); /* in place */
+    assert_true(w[0] == 2 && w[1] == 3);
+}
+
+static void test_downsample_exact(void **state)
+{
+    (void)state;
+    double y[10] = {0, 5, 1, 2, 9, 3, 4, 0, 7, 6};
+    size_t idx[16];
+    /* 3 buckets of the interior [1,3) [3,6) [6,9): min and max of each */
+    assert_int_equal(rt_chart_downsample(y, 10, 8, 0, idx), 8);
+    size_t want[8] = {0, 1, 2, 3, 4, 7, 8, 9};
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(idx[i], want[i]);
+    /* short series: every index */
+    assert_int_equal(rt_chart_downsample(y, 5, 300, 0, idx), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(idx[i], i);
+    /* max_points below 8 is taken as 8 */
+    assert_int_equal(rt_chart_downsample(y, 10, 2, 0, idx), 8);
+    assert_int_equal(rt_chart_downsample(y, 0, 300, 0, idx), 0);
+}
+
+static void test_downsample_bounds(void **state)
+{
+    (void)state;
+    enum { N = 100000, M = 300 };
+    static double y[N];
+    static size_t idx[M];
+    for (size_t i = 0; i < N; i++)
+        y[i] = sin((double)i * 0.001) + 0.001 * (double)(i % 7);
+    y[31337] = 50;  /* a spike */
+    y[77777] = -50; /* a dip */
+    size_t k = rt_chart_downsample(y, N, M, 0, idx);
+    assert_true(k <= M && k >= M - 2);
+    assert_int_equal(idx[0], 0);
+    assert_int_equal(idx[k - 1], N - 1);
+    int spike = 0, dip = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (i) assert_true(idx[i] > idx[i - 1]);
+        spike |= idx[i] == 31337;
+        dip |= idx[i] == 77777;
+    }
+    assert_true(spike && dip);
+
+    /* a gap in the middle survives as a NaN index, and the bound still holds */
+    y[50000] = NAN;
+    k = rt_chart_downsample(y, N, M, 0, idx);
+    assert_true(k <= M);
+    int gap = 0;
+    for (size_t i = 0; i < k; i++)
+        gap |= isnan(y[idx[i]]);
+    assert_true(gap);
+    assert_int_equal(idx[k - 1], N - 1);
+
+    /* on a log axis, y <= 0 is a gap too */
+    y[50000] = 1;
+    y[60000] = -3;
+    k = rt_chart_downsample(y, N, M, 1, idx);
+    gap = 0;
+    for (size_t i = 0; i < k; i++)
+        gap |= idx[i] == 60000 || !(y[idx[i]] > 0);
+    assert_true(gap && k <= M);
+
+    /* all NaN: first, last and one gap marker per bucket */
+    for (size_t i = 0; i < N; i++)
+        y[i] = NAN;
+    k = rt_chart_downsample(y, N, M, 0, idx);
+    assert_int_equal(k, 2 + (M - 2) / 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nice_ticks),
+        cmocka_unit_test(test_log_ticks),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_ema),
+        cmocka_unit_test(test_downsample_exact),
+        cmocka_unit_test(test_downsample_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
