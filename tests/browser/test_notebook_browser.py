@@ -6,6 +6,7 @@ tests/artifacts/.
 
 Environment: RLHF_KERNEL (built binary), RLHF_SOURCE_ROOT (set by meson).
   RLHF_BROWSER_NOTEBOOK=path.ipynb   run that notebook instead of notebooks/quickstart.ipynb
+  RLHF_CHROMIUM=path                 the browser binary (default /usr/bin/chromium)
   RLHF_BROWSER_SELFCHECK=1           also run the harness self-check: the python3 kernel
                                      (python3-ipykernel) with a generated notebook that
                                      displays an SVG through IPython.display.SVG
@@ -33,7 +34,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 SOURCE_ROOT = Path(os.environ.get("RLHF_SOURCE_ROOT", HERE.parent.parent))
 ARTIFACTS = SOURCE_ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("RLHF_CHROMIUM", "/usr/bin/chromium")
 SVG_SELECTOR = ".output_area .output_svg svg"
 RUN_TIMEOUT_MS = 40000  # Run All must finish within this
 
@@ -179,7 +180,7 @@ def _drive_browser(node, server, notebook_name, shot, selector):
     proc = subprocess.Popen(
         [node, str(HERE / "run_notebook.mjs"), "--url", server.url, "--token", server.token,
          "--notebook", notebook_name, "--screenshot", str(shot), "--selector", selector,
-         "--timeout", str(RUN_TIMEOUT_MS)],
+         "--timeout", str(RUN_TIMEOUT_MS), "--chromium", CHROMIUM],
         cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000 + 40
     died = None
@@ -264,21 +265,6 @@ def _install_rlhf_kernelspec(prefix):
     return Path(prefix) / "share" / "jupyter"
 
 
-def test_quickstart_renders_svg_chart(tmp_path):
-    source = Path(os.environ.get("RLHF_BROWSER_NOTEBOOK")
-                  or SOURCE_ROOT / "notebooks" / "quickstart.ipynb")
-    if not source.is_file():
-        pytest.fail(f"{source} does not exist", pytrace=False)
-    jupyter_path = _install_rlhf_kernelspec(tmp_path / "prefix")
-    nbdir = tmp_path / "notebooks"
-    nbdir.mkdir()
-    shutil.copyfile(source, nbdir / source.name)
-    name = "quickstart" if source.name == "quickstart.ipynb" else source.stem
-    result = _run_in_browser(name, nbdir / source.name, jupyter_path)
-    assert result["kernel"]["name"] == "rlhf", result["kernel"]
-    assert result["selector_count"] >= 1
-
-
 SELFCHECK = os.environ.get("RLHF_BROWSER_SELFCHECK") == "1"
 selfcheck_only = pytest.mark.skipif(
     not SELFCHECK, reason="harness self-check runs only with RLHF_BROWSER_SELFCHECK=1")
@@ -358,3 +344,18 @@ def test_selfcheck_detects_failures(tmp_path, case):
             "(output types seen: stream, text/plain)"), result["message"]
         assert [c["execution_count"] for c in result["cells"]] == [1, 2]
     assert Path(result["screenshot"]).is_file()
+
+
+def test_quickstart_renders_svg_chart(tmp_path):
+    source = Path(os.environ.get("RLHF_BROWSER_NOTEBOOK")
+                  or SOURCE_ROOT / "notebooks" / "quickstart.ipynb")
+    if not source.is_file():
+        pytest.fail(f"{source} does not exist", pytrace=False)
+    jupyter_path = _install_rlhf_kernelspec(tmp_path / "prefix")
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    shutil.copyfile(source, nbdir / source.name)
+    name = "quickstart" if source.name == "quickstart.ipynb" else source.stem
+    result = _run_in_browser(name, nbdir / source.name, jupyter_path)
+    assert result["kernel"]["name"] == "rlhf", result["kernel"]
+    assert result["selector_count"] >= 1
