@@ -11,6 +11,7 @@
 // Usage:
 //   node run_notebook.mjs --url http://127.0.0.1:PORT --token TOKEN --notebook PATH.ipynb \
 //        --screenshot OUT.png [--selector CSS] [--timeout MS] [--chromium /usr/bin/chromium]
+//        [--save-notebook EXECUTED.ipynb]   (the notebook as the page holds it after the run)
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -37,7 +38,8 @@ function parseArgs(argv) {
     timeout: 40000,
     chromium: '/usr/bin/chromium',
   };
-  const known = new Set(['url', 'token', 'notebook', 'screenshot', 'selector', 'timeout', 'chromium']);
+  const known = new Set(['url', 'token', 'notebook', 'screenshot', 'selector', 'timeout', 'chromium',
+    'save-notebook']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--') || !known.has(a.slice(2)) || i + 1 >= argv.length) {
@@ -239,6 +241,10 @@ async function main() {
     result.cells = cells;
 
     await snap();
+    if (opts['save-notebook']) {
+      const nbJson = await page.evaluate(() => window.Jupyter.notebook.toJSON());
+      fs.writeFileSync(opts['save-notebook'], JSON.stringify(nbJson, null, 1) + '\n');
+    }
 
     const errors = cells.flatMap((c) => c.outputs.filter((o) => o.type === 'error')
       .map((o) => `cell ${c.index}: ${o.ename}: ${o.evalue}`.replace(ANSI, '')));

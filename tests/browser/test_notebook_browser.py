@@ -180,7 +180,8 @@ def _drive_browser(node, server, notebook_name, shot, selector):
     proc = subprocess.Popen(
         [node, str(HERE / "run_notebook.mjs"), "--url", server.url, "--token", server.token,
          "--notebook", notebook_name, "--screenshot", str(shot), "--selector", selector,
-         "--timeout", str(RUN_TIMEOUT_MS), "--chromium", CHROMIUM],
+         "--timeout", str(RUN_TIMEOUT_MS), "--chromium", CHROMIUM,
+         "--save-notebook", str(shot.with_suffix(".ipynb"))],
         cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000 + 40
     died = None
@@ -204,13 +205,14 @@ def _drive_browser(node, server, notebook_name, shot, selector):
 def _run_in_browser(name, notebook_file, jupyter_path, selector=SVG_SELECTOR, expect_ok=True):
     """Serves notebook_file's folder, runs run_notebook.mjs on it; returns its JSON result
     (fails the test unless it passed, when expect_ok).
-    Keeps tests/artifacts/browser-<name>.png and browser-<name>-server.log."""
+    Keeps tests/artifacts/browser-<name>.png, browser-<name>.ipynb (as executed in the
+    page) and browser-<name>-server.log."""
     node, npm = _require_tools()
     _ensure_node_modules(npm)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / f"browser-{name}.png"
     log_copy = ARTIFACTS / f"browser-{name}-server.log"
-    for old in (shot, log_copy):
+    for old in (shot, log_copy, shot.with_suffix(".ipynb")):
         if old.exists():
             old.unlink()
     with tempfile.TemporaryDirectory(prefix="rlhf-browser-") as tmp:
