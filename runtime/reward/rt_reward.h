@@ -68,14 +68,14 @@ enum {
 };
 
 /* Caps (exceeding one is RT_REWARD_ELIMIT). */
-#define RT_REWARD_MAX_SOURCE 8192   /* bytes of source */
-#define RT_REWARD_MAX_DEPTH 64      /* nesting in the source: ( , calls, unary prefixes */
-#define RT_REWARD_MAX_HEIGHT 1024   /* tree height after inlining ("levels of operations") */
-#define RT_REWARD_MAX_NODES 16384   /* operations after inlining */
-#define RT_REWARD_MAX_CODE 65536    /* bytecode instructions */
-#define RT_REWARD_MAX_STACK 256     /* evaluation stack slots */
-#define RT_REWARD_MAX_NAME 64       /* identifier length */
-#define RT_REWARD_MAX_ARGS 64       /* arguments of one call */
+#define RT_REWARD_MAX_SOURCE 8192 /* bytes of source */
+#define RT_REWARD_MAX_DEPTH 64    /* nesting in the source: ( , calls, unary prefixes */
+#define RT_REWARD_MAX_HEIGHT 1024 /* tree height after inlining ("levels of operations") */
+#define RT_REWARD_MAX_NODES 16384 /* operations after inlining */
+#define RT_REWARD_MAX_CODE 65536  /* bytecode instructions */
+#define RT_REWARD_MAX_STACK 256   /* evaluation stack slots */
+#define RT_REWARD_MAX_NAME 64     /* identifier length */
+#define RT_REWARD_MAX_ARGS 64     /* arguments of one call */
 
 /* Caller-owned diagnostic.  line/col are 1-based cell positions of the offending
  * token (col in code points); near is the token text (empty at end of input). */
@@ -101,22 +101,22 @@ typedef const rt_reward_program *(*rt_reward_lookup_fn)(void *ctx, const char *n
 
 /* Compilation environment (all fields optional; zero = none). */
 typedef struct rt_reward_env {
-    const char *name;                  /* reward name (in messages and descriptions) */
-    const char *const *features;       /* feature names; features[i] is slot i */
+    const char *name;            /* reward name (in messages and descriptions) */
+    const char *const *features; /* feature names; features[i] is slot i */
     int n_features;
-    int n_slots;                       /* size of the feature vector (>= n_features; 0 =
-                                          n_features); feature functions map into it */
-    const char *const *feature_fns;    /* names of feature functions, e.g. {"debate"} */
+    int n_slots;                    /* size of the feature vector (>= n_features; 0 =
+                                       n_features); feature functions map into it */
+    const char *const *feature_fns; /* names of feature functions, e.g. {"debate"} */
     int n_feature_fns;
     rt_reward_feature_fn resolve_feature; /* required if n_feature_fns > 0 */
     rt_reward_lookup_fn resolve_reward;   /* defined rewards, for inlining calls */
-    const char *const *reward_names;   /* for "did you mean" only */
+    const char *const *reward_names;      /* for "did you mean" only */
     int n_reward_names;
-    void *ctx;                         /* passed to both callbacks */
-    const char *const *param_names;    /* parameter defaults (the %%reward header) */
+    void *ctx;                      /* passed to both callbacks */
+    const char *const *param_names; /* parameter defaults (the %%reward header) */
     const double *param_defaults;
     int n_params;
-    unsigned flags;                    /* RT_REWARD_NO_FOLD: skip constant folding */
+    unsigned flags; /* RT_REWARD_NO_FOLD: skip constant folding */
 } rt_reward_env;
 
 #define RT_REWARD_NO_FOLD 1u
@@ -137,8 +137,8 @@ void rt_reward_free(rt_reward_program *p);
  * RT_REWARD_EFEATURE, "reward 'r' reads feature 'partial', which task features
  * (correct, length) do not include", positioned where the feature is first read.
  * Caller frees *out with rt_reward_free. */
-int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env,
-                   rt_reward_program **out, rt_reward_diag *diag);
+int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_reward_program **out,
+                   rt_reward_diag *diag);
 
 /* Check that every feature the program reads is among names[0..n) (feature-function
  * reads are written "fn(arg)", e.g. "debate(d1)").  0 or RT_REWARD_EFEATURE with the

@@ -21,31 +21,79 @@ double rt_reward_eval(const rt_reward_program *p, const double *features, const 
         const uint32_t w = code[pc];
         const unsigned arg = w >> 8;
         switch (w & 0xFFu) {
-        case OP_CONST: st[++sp] = p->consts[arg]; break;
-        case OP_FEAT: st[++sp] = features[p->feats[arg].slot]; break;
-        case OP_PARAM: st[++sp] = params[arg]; break;
-        case OP_NEG: st[sp] = -st[sp]; break;
-        case OP_NOT: st[sp] = st[sp] == 0 ? 1.0 : 0.0; break;
-        case OP_TRUTH: st[sp] = st[sp] != 0 ? 1.0 : 0.0; break;
-        case OP_ABS: st[sp] = fabs(st[sp]); break;
-        case OP_LOG: st[sp] = rw_log(st[sp]); break;
-        case OP_EXP: st[sp] = rw_exp(st[sp]); break;
-        case OP_SQRT: st[sp] = rw_sqrt(st[sp]); break;
-        case OP_ADD: sp--; st[sp] = st[sp] + st[sp + 1]; break;
-        case OP_SUB: sp--; st[sp] = st[sp] - st[sp + 1]; break;
-        case OP_MUL: sp--; st[sp] = st[sp] * st[sp + 1]; break;
-        case OP_DIV: sp--; st[sp] = rw_div(st[sp], st[sp + 1]); break;
-        case OP_POW: sp--; st[sp] = rw_pow(st[sp], st[sp + 1]); break;
-        case OP_LT: case OP_LE: case OP_GT: case OP_GE: case OP_EQ: case OP_NE:
-        case OP_MIN: case OP_MAX: case OP_AND: case OP_OR:
+        case OP_CONST:
+            st[++sp] = p->consts[arg];
+            break;
+        case OP_FEAT:
+            st[++sp] = features[p->feats[arg].slot];
+            break;
+        case OP_PARAM:
+            st[++sp] = params[arg];
+            break;
+        case OP_NEG:
+            st[sp] = -st[sp];
+            break;
+        case OP_NOT:
+            st[sp] = st[sp] == 0 ? 1.0 : 0.0;
+            break;
+        case OP_TRUTH:
+            st[sp] = st[sp] != 0 ? 1.0 : 0.0;
+            break;
+        case OP_ABS:
+            st[sp] = fabs(st[sp]);
+            break;
+        case OP_LOG:
+            st[sp] = rw_log(st[sp]);
+            break;
+        case OP_EXP:
+            st[sp] = rw_exp(st[sp]);
+            break;
+        case OP_SQRT:
+            st[sp] = rw_sqrt(st[sp]);
+            break;
+        case OP_ADD:
+            sp--;
+            st[sp] = st[sp] + st[sp + 1];
+            break;
+        case OP_SUB:
+            sp--;
+            st[sp] = st[sp] - st[sp + 1];
+            break;
+        case OP_MUL:
+            sp--;
+            st[sp] = st[sp] * st[sp + 1];
+            break;
+        case OP_DIV:
+            sp--;
+            st[sp] = rw_div(st[sp], st[sp + 1]);
+            break;
+        case OP_POW:
+            sp--;
+            st[sp] = rw_pow(st[sp], st[sp + 1]);
+            break;
+        case OP_LT:
+        case OP_LE:
+        case OP_GT:
+        case OP_GE:
+        case OP_EQ:
+        case OP_NE:
+        case OP_MIN:
+        case OP_MAX:
+        case OP_AND:
+        case OP_OR:
             sp--;
             st[sp] = rw_apply2((int)(w & 0xFFu), st[sp], st[sp + 1]);
             break;
-        case OP_CLIP: sp -= 2; st[sp] = rw_clip(st[sp], st[sp + 1], st[sp + 2]); break;
+        case OP_CLIP:
+            sp -= 2;
+            st[sp] = rw_clip(st[sp], st[sp + 1], st[sp + 2]);
+            break;
         case OP_JZ:
             if (st[sp--] == 0) pc = (int)arg - 1;
             break;
-        case OP_JMP: pc = (int)arg - 1; break;
+        case OP_JMP:
+            pc = (int)arg - 1;
+            break;
         case OP_ANDJ:
             if (st[sp] == 0) {
                 st[sp] = 0.0;
@@ -62,7 +110,8 @@ double rt_reward_eval(const rt_reward_program *p, const double *features, const 
                 sp--;
             }
             break;
-        default: return 0.0; /* unreachable: the compiler emits only the above */
+        default:
+            return 0.0; /* unreachable: the compiler emits only the above */
         }
     }
     double r = sp >= 0 ? st[sp] : 0.0;

@@ -17,9 +17,28 @@ enum {
     OP_CONST, /* v (tree) / consts[arg] (code) */
     OP_FEAT,  /* feature ref a / feats[arg] */
     OP_PARAM, /* parameter a / params[arg] */
-    OP_NEG, OP_NOT, OP_TRUTH, OP_ABS, OP_LOG, OP_EXP, OP_SQRT,      /* unary: a */
-    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_POW, OP_LT, OP_LE, OP_GT,   /* binary: a, b */
-    OP_GE, OP_EQ, OP_NE, OP_MIN, OP_MAX, OP_AND, OP_OR,
+    OP_NEG,
+    OP_NOT,
+    OP_TRUTH,
+    OP_ABS,
+    OP_LOG,
+    OP_EXP,
+    OP_SQRT, /* unary: a */
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_POW,
+    OP_LT,
+    OP_LE,
+    OP_GT, /* binary: a, b */
+    OP_GE,
+    OP_EQ,
+    OP_NE,
+    OP_MIN,
+    OP_MAX,
+    OP_AND,
+    OP_OR,
     OP_CLIP, /* a, b (lo), c (hi) */
     OP_IF,   /* a ? b : c */
     OP_JZ,   /* code only: pop; jump to arg if the popped value is 0 */
@@ -141,36 +160,60 @@ static inline double rw_clip(double x, double lo, double hi)
 static inline double rw_apply1(int op, double x)
 {
     switch (op) {
-    case OP_NEG: return -x;
-    case OP_NOT: return x == 0 ? 1.0 : 0.0;
-    case OP_TRUTH: return x != 0 ? 1.0 : 0.0;
-    case OP_ABS: return fabs(x);
-    case OP_LOG: return rw_log(x);
-    case OP_EXP: return rw_exp(x);
-    case OP_SQRT: return rw_sqrt(x);
-    default: return 0.0;
+    case OP_NEG:
+        return -x;
+    case OP_NOT:
+        return x == 0 ? 1.0 : 0.0;
+    case OP_TRUTH:
+        return x != 0 ? 1.0 : 0.0;
+    case OP_ABS:
+        return fabs(x);
+    case OP_LOG:
+        return rw_log(x);
+    case OP_EXP:
+        return rw_exp(x);
+    case OP_SQRT:
+        return rw_sqrt(x);
+    default:
+        return 0.0;
     }
 }
 
 static inline double rw_apply2(int op, double a, double b)
 {
     switch (op) {
-    case OP_ADD: return a + b;
-    case OP_SUB: return a - b;
-    case OP_MUL: return a * b;
-    case OP_DIV: return rw_div(a, b);
-    case OP_POW: return rw_pow(a, b);
-    case OP_LT: return a < b ? 1.0 : 0.0;
-    case OP_LE: return a <= b ? 1.0 : 0.0;
-    case OP_GT: return a > b ? 1.0 : 0.0;
-    case OP_GE: return a >= b ? 1.0 : 0.0;
-    case OP_EQ: return a == b ? 1.0 : 0.0;
-    case OP_NE: return a != b ? 1.0 : 0.0;
-    case OP_MIN: return b < a ? b : a;
-    case OP_MAX: return b > a ? b : a;
-    case OP_AND: return (a != 0 && b != 0) ? 1.0 : 0.0;
-    case OP_OR: return (a != 0 || b != 0) ? 1.0 : 0.0;
-    default: return 0.0;
+    case OP_ADD:
+        return a + b;
+    case OP_SUB:
+        return a - b;
+    case OP_MUL:
+        return a * b;
+    case OP_DIV:
+        return rw_div(a, b);
+    case OP_POW:
+        return rw_pow(a, b);
+    case OP_LT:
+        return a < b ? 1.0 : 0.0;
+    case OP_LE:
+        return a <= b ? 1.0 : 0.0;
+    case OP_GT:
+        return a > b ? 1.0 : 0.0;
+    case OP_GE:
+        return a >= b ? 1.0 : 0.0;
+    case OP_EQ:
+        return a == b ? 1.0 : 0.0;
+    case OP_NE:
+        return a != b ? 1.0 : 0.0;
+    case OP_MIN:
+        return b < a ? b : a;
+    case OP_MAX:
+        return b > a ? b : a;
+    case OP_AND:
+        return (a != 0 && b != 0) ? 1.0 : 0.0;
+    case OP_OR:
+        return (a != 0 || b != 0) ? 1.0 : 0.0;
+    default:
+        return 0.0;
     }
 }
 

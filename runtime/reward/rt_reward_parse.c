@@ -14,8 +14,27 @@
 #include <string.h>
 
 enum {
-    T_EOF, T_NUM, T_NAME, T_LP, T_RP, T_COMMA, T_ASSIGN, T_PLUS, T_MINUS, T_STAR,
-    T_SLASH, T_CARET, T_LT, T_LE, T_GT, T_GE, T_EQ, T_NE, T_AND, T_OR, T_NOT
+    T_EOF,
+    T_NUM,
+    T_NAME,
+    T_LP,
+    T_RP,
+    T_COMMA,
+    T_ASSIGN,
+    T_PLUS,
+    T_MINUS,
+    T_STAR,
+    T_SLASH,
+    T_CARET,
+    T_LT,
+    T_LE,
+    T_GT,
+    T_GE,
+    T_EQ,
+    T_NE,
+    T_AND,
+    T_OR,
+    T_NOT
 };
 
 typedef struct tok {
@@ -83,10 +102,14 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 {
     size_t k;
     if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) k = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF) k = 3;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4) k = 4;
-    else return 0;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        k = 2;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        k = 3;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        k = 4;
+    else
+        return 0;
     if (k > n) return 0;
     for (size_t i = 1; i < k; i++)
         if ((s[i] & 0xC0) != 0x80) return 0;
@@ -105,7 +128,8 @@ static int lex(parser *p)
         if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
             lx_advance(lx);
         } else if (ch == '#') {
-            while (lx->pos < lx->len && lx->src[lx->pos] != '\n') lx_advance(lx);
+            while (lx->pos < lx->len && lx->src[lx->pos] != '\n')
+                lx_advance(lx);
         } else {
             break;
         }
@@ -155,14 +179,17 @@ static int lex(parser *p)
         double v = ok ? strtod(buf, &end) : 0;
         if (!ok || end != buf + n)
             return tok_error(p, RT_REWARD_ESYNTAX, t, "malformed number '%s'", NULL);
-        if (isinf(v)) return tok_error(p, RT_REWARD_ESYNTAX, t, "number '%s' is out of range", NULL);
+        if (isinf(v))
+            return tok_error(p, RT_REWARD_ESYNTAX, t, "number '%s' is out of range", NULL);
         t->num = v;
-        for (size_t i = 0; i < n; i++) lx_advance(lx);
+        for (size_t i = 0; i < n; i++)
+            lx_advance(lx);
         return 0;
     }
     if (is_alpha(ch)) {
         size_t n = 0;
-        while (n < rem && (is_alpha((unsigned char)s[n]) || is_digit((unsigned char)s[n]))) n++;
+        while (n < rem && (is_alpha((unsigned char)s[n]) || is_digit((unsigned char)s[n])))
+            n++;
         t->len = n;
         if (n > RT_REWARD_MAX_NAME) {
             t->len = RT_REWARD_MAX_NAME;
@@ -170,42 +197,71 @@ static int lex(parser *p)
                              NULL);
         }
         t->type = T_NAME;
-        if (n == 3 && !memcmp(s, "and", 3)) t->type = T_AND;
-        else if (n == 2 && !memcmp(s, "or", 2)) t->type = T_OR;
-        else if (n == 3 && !memcmp(s, "not", 3)) t->type = T_NOT;
-        for (size_t i = 0; i < n; i++) lx_advance(lx);
+        if (n == 3 && !memcmp(s, "and", 3))
+            t->type = T_AND;
+        else if (n == 2 && !memcmp(s, "or", 2))
+            t->type = T_OR;
+        else if (n == 3 && !memcmp(s, "not", 3))
+            t->type = T_NOT;
+        for (size_t i = 0; i < n; i++)
+            lx_advance(lx);
         return 0;
     }
     int two = rem > 1 ? s[1] : 0;
     int type = -1;
     size_t n = 1;
     switch (ch) {
-    case '(': type = T_LP; break;
-    case ')': type = T_RP; break;
-    case ',': type = T_COMMA; break;
-    case '+': type = T_PLUS; break;
-    case '-': type = T_MINUS; break;
-    case '*': type = T_STAR; break;
-    case '/': type = T_SLASH; break;
-    case '^': type = T_CARET; break;
-    case '<': type = two == '=' ? T_LE : T_LT; break;
-    case '>': type = two == '=' ? T_GE : T_GT; break;
-    case '=': type = two == '=' ? T_EQ : T_ASSIGN; break;
+    case '(':
+        type = T_LP;
+        break;
+    case ')':
+        type = T_RP;
+        break;
+    case ',':
+        type = T_COMMA;
+        break;
+    case '+':
+        type = T_PLUS;
+        break;
+    case '-':
+        type = T_MINUS;
+        break;
+    case '*':
+        type = T_STAR;
+        break;
+    case '/':
+        type = T_SLASH;
+        break;
+    case '^':
+        type = T_CARET;
+        break;
+    case '<':
+        type = two == '=' ? T_LE : T_LT;
+        break;
+    case '>':
+        type = two == '=' ? T_GE : T_GT;
+        break;
+    case '=':
+        type = two == '=' ? T_EQ : T_ASSIGN;
+        break;
     case '!':
         if (two == '=') type = T_NE;
         break;
-    default: break;
+    default:
+        break;
     }
     if (type == T_LE || type == T_GE || type == T_EQ || type == T_NE) n = 2;
     if (type >= 0) {
         t->type = type;
         t->len = n;
-        for (size_t i = 0; i < n; i++) lx_advance(lx);
+        for (size_t i = 0; i < n; i++)
+            lx_advance(lx);
         return 0;
     }
     /* A character the language does not use. */
     t->len = 1;
-    if (ch == '!') return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '!' (use 'not' or '!=')", NULL);
+    if (ch == '!')
+        return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '!' (use 'not' or '!=')", NULL);
     if (ch == '&') return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '&' (use 'and')", NULL);
     if (ch == '|') return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '|' (use 'or')", NULL);
     if (ch >= 0x80) {
@@ -262,8 +318,8 @@ static int unexpected(parser *p)
 static int enter(parser *p)
 {
     if (++p->depth > RT_REWARD_MAX_DEPTH)
-        return perr(p, RT_REWARD_ELIMIT, &p->t, "expression nested too deeply (more than %s levels)",
-                    "64");
+        return perr(p, RT_REWARD_ELIMIT, &p->t,
+                    "expression nested too deeply (more than %s levels)", "64");
     return 0;
 }
 
@@ -309,8 +365,10 @@ static int add_feat(rw_compiler *c, const char *fn, const char *arg, const char 
                     int line, int col)
 {
     char full[2 * RT_REWARD_MAX_NAME + 4];
-    if (fn) snprintf(full, sizeof full, "%s(%s)", fn, arg);
-    else snprintf(full, sizeof full, "%s", name);
+    if (fn)
+        snprintf(full, sizeof full, "%s(%s)", fn, arg);
+    else
+        snprintf(full, sizeof full, "%s", name);
     for (int i = 0; i < c->n_feats; i++)
         if (!strcmp(c->feats[i].name, full)) return i;
     if (c->n_feats == c->cap_feats) {
@@ -389,7 +447,7 @@ static int resolve_feature_call(parser *p, const char *fn, const tok *name_t, co
     }
     if (slot < 0 || slot >= env_slots(env)) {
         fmt_msg(msg, sizeof msg, "%s(%s) resolved to slot %d, outside the %d feature slots", fn,
-                 arg, slot, env_slots(env));
+                arg, slot, env_slots(env));
         return perr(p, RT_REWARD_EINVAL, argt, "%s", msg);
     }
     return add_feat(c, fn, arg, NULL, slot, name_t->line, name_t->col);
@@ -439,7 +497,7 @@ static int copy_node(inliner *in, int ci)
             if (!is_feature_fn(c->env, f->fn)) {
                 char msg[256];
                 fmt_msg(msg, sizeof msg, "'%s' reads %s, which is not available here",
-                         in->callee_name, f->name);
+                        in->callee_name, f->name);
                 return perr(p, RT_REWARD_EFEATURE, at, "%s", msg);
             }
             tok argt = *at; /* report resolver errors at the call */
@@ -462,9 +520,9 @@ static int copy_node(inliner *in, int ci)
             if (slot < 0) {
                 char msg[256];
                 fmt_msg(msg, sizeof msg,
-                         "'%s' reads feature '%s', which is not available here (give it: "
-                         "%s(%s=...))",
-                         in->callee_name, f->name, in->callee_name, f->name);
+                        "'%s' reads feature '%s', which is not available here (give it: "
+                        "%s(%s=...))",
+                        in->callee_name, f->name, in->callee_name, f->name);
                 return perr(p, RT_REWARD_EFEATURE, at, "%s", msg);
             }
             int ref = add_feat(c, NULL, NULL, f->name, slot, at->line, at->col);
@@ -517,14 +575,15 @@ static int inline_call(parser *p, const rt_reward_program *callee, const tok *na
             int nc = callee->n_env_feats + callee->n_params;
             const char **cands = rt_malloc((size_t)(nc ? nc : 1) * sizeof *cands);
             if (!cands) return rw_error(p->c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
-            for (int k = 0; k < callee->n_env_feats; k++) cands[k] = callee->env_feats[k];
+            for (int k = 0; k < callee->n_env_feats; k++)
+                cands[k] = callee->env_feats[k];
             for (int k = 0; k < callee->n_params; k++)
                 cands[callee->n_env_feats + k] = callee->params[k].name;
             const char *s = rw_suggest(an, cands, nc);
             char msg[256];
             if (s)
-                fmt_msg(msg, sizeof msg, "'%s' has no feature or parameter '%s' (did you mean '%s'?)",
-                         cname, an, s);
+                fmt_msg(msg, sizeof msg,
+                        "'%s' has no feature or parameter '%s' (did you mean '%s'?)", cname, an, s);
             else
                 fmt_msg(msg, sizeof msg, "'%s' has no feature or parameter '%s'", cname, an);
             rt_free(cands);
@@ -534,7 +593,8 @@ static int inline_call(parser *p, const rt_reward_program *callee, const tok *na
     inliner in = {p, callee, cname, args, n_args, NULL, name_t};
     in.memo = rt_malloc((size_t)(callee->n_nodes ? callee->n_nodes : 1) * sizeof(int));
     if (!in.memo) return rw_error(p->c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
-    for (int i = 0; i < callee->n_nodes; i++) in.memo[i] = -1;
+    for (int i = 0; i < callee->n_nodes; i++)
+        in.memo[i] = -1;
     int r = copy_node(&in, callee->root);
     rt_free(in.memo);
     return r;
@@ -553,7 +613,7 @@ static int parse_call(parser *p, const tok *name_t)
     tok open = p->t;
     char close_msg[96];
     fmt_msg(close_msg, sizeof close_msg, "expected ')' (to close '(' at %d:%d)", open.line,
-             open.col);
+            open.col);
 
     int bi = builtin_index(name);
     const rt_reward_program *callee = NULL;
@@ -567,14 +627,12 @@ static int parse_call(parser *p, const tok *name_t)
         }
         tok argt = p->t;
         if (next(p) < 0) return -1;
-        if (p->t.type != T_RP) {
-            if (p->t.type == T_COMMA || p->t.type == T_EOF) {
-                char msg[160];
-                fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
-                if (p->t.type == T_COMMA) return perr(p, RT_REWARD_EARITY, &p->t, "%s", msg);
-            }
-            return perr(p, RT_REWARD_ESYNTAX, &p->t, "%s", close_msg);
+        if (p->t.type == T_COMMA) {
+            char msg[160];
+            fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
+            return perr(p, RT_REWARD_EARITY, &p->t, "%s", msg);
         }
+        if (p->t.type != T_RP) return perr(p, RT_REWARD_ESYNTAX, &p->t, "%s", close_msg);
         int ref = resolve_feature_call(p, name, name_t, &argt);
         if (ref < 0) return -1;
         if (next(p) < 0) return -1;
@@ -587,13 +645,18 @@ static int parse_call(parser *p, const tok *name_t)
             const char **cands = rt_malloc((size_t)nc * sizeof *cands);
             if (!cands) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
             int k = 0;
-            for (int i = 0; i < N_BUILTINS; i++) cands[k++] = builtins[i];
-            for (int i = 0; i < env->n_feature_fns; i++) cands[k++] = env->feature_fns[i];
-            for (int i = 0; i < env->n_reward_names; i++) cands[k++] = env->reward_names[i];
+            for (int i = 0; i < N_BUILTINS; i++)
+                cands[k++] = builtins[i];
+            for (int i = 0; i < env->n_feature_fns; i++)
+                cands[k++] = env->feature_fns[i];
+            for (int i = 0; i < env->n_reward_names; i++)
+                cands[k++] = env->reward_names[i];
             const char *s = rw_suggest(name, cands, k);
             char msg[200];
-            if (s) fmt_msg(msg, sizeof msg, "unknown function '%s' (did you mean '%s'?)", name, s);
-            else fmt_msg(msg, sizeof msg, "unknown function '%s'", name);
+            if (s)
+                fmt_msg(msg, sizeof msg, "unknown function '%s' (did you mean '%s'?)", name, s);
+            else
+                fmt_msg(msg, sizeof msg, "unknown function '%s'", name);
             rt_free(cands);
             return perr(p, RT_REWARD_ENAME, name_t, "%s", msg);
         }
@@ -626,7 +689,8 @@ static int parse_call(parser *p, const tok *name_t)
                     }
                     for (int i = 0; i < n_args; i++) {
                         if (!strcmp(args[i].name, a->name))
-                            return perr(p, RT_REWARD_EARITY, &p->t, "duplicate argument '%s'", NULL);
+                            return perr(p, RT_REWARD_EARITY, &p->t, "duplicate argument '%s'",
+                                        NULL);
                     }
                     if (next(p) < 0 || next(p) < 0) return -1;
                 }
@@ -634,8 +698,8 @@ static int parse_call(parser *p, const tok *name_t)
             if (callee && !a->name[0]) {
                 char msg[200];
                 fmt_msg(msg, sizeof msg,
-                         "'%s' takes named arguments (feature=value), got a positional argument",
-                         name);
+                        "'%s' takes named arguments (feature=value), got a positional argument",
+                        name);
                 return perr(p, RT_REWARD_EARITY, &a->t, "%s", msg);
             }
             a->node = parse_expr(p);
@@ -662,7 +726,7 @@ static int parse_call(parser *p, const tok *name_t)
             fmt_msg(msg, sizeof msg, "%s expects at least 2 arguments, got %d", name, n_args);
         else
             fmt_msg(msg, sizeof msg, "%s expects %d argument%s, got %d", name, want,
-                     want == 1 ? "" : "s", n_args);
+                    want == 1 ? "" : "s", n_args);
         return perr(p, RT_REWARD_EARITY, name_t, "%s", msg);
     }
     int l = name_t->line, co = name_t->col;
@@ -675,8 +739,10 @@ static int parse_call(parser *p, const tok *name_t)
     }
     if (!strcmp(name, "clip"))
         return rw_new_node(c, OP_CLIP, args[0].node, args[1].node, args[2].node, 0, l, co);
-    int op = !strcmp(name, "abs") ? OP_ABS : !strcmp(name, "log") ? OP_LOG
-             : !strcmp(name, "exp") ? OP_EXP : OP_SQRT;
+    int op = !strcmp(name, "abs")   ? OP_ABS
+             : !strcmp(name, "log") ? OP_LOG
+             : !strcmp(name, "exp") ? OP_EXP
+                                    : OP_SQRT;
     return rw_new_node(c, op, args[0].node, -1, -1, 0, l, co);
 }
 
@@ -793,13 +859,20 @@ static int parse_sum(parser *p)
 static int cmp_op(int type)
 {
     switch (type) {
-    case T_LT: return OP_LT;
-    case T_LE: return OP_LE;
-    case T_GT: return OP_GT;
-    case T_GE: return OP_GE;
-    case T_EQ: return OP_EQ;
-    case T_NE: return OP_NE;
-    default: return -1;
+    case T_LT:
+        return OP_LT;
+    case T_LE:
+        return OP_LE;
+    case T_GT:
+        return OP_GT;
+    case T_GE:
+        return OP_GE;
+    case T_EQ:
+        return OP_EQ;
+    case T_NE:
+        return OP_NE;
+    default:
+        return -1;
     }
 }
 

@@ -30,7 +30,8 @@ int rw_error(rw_compiler *c, int code, int line, int col, const char *near, size
     size_t n = near ? near_len : 0;
     if (n > sizeof d->near - 1) {
         n = sizeof d->near - 1;
-        while (n > 0 && ((unsigned char)near[n] & 0xC0) == 0x80) n--; /* whole code points */
+        while (n > 0 && ((unsigned char)near[n] & 0xC0) == 0x80)
+            n--; /* whole code points */
     }
     if (n) memcpy(d->near, near, n);
     d->near[n] = 0;
@@ -53,8 +54,10 @@ static int edit_distance(const char *a, const char *b)
     int n = (int)strlen(a), m = (int)strlen(b);
     if (n > RT_REWARD_MAX_NAME || m > RT_REWARD_MAX_NAME) return 1 << 20;
     int d[RT_REWARD_MAX_NAME + 1][RT_REWARD_MAX_NAME + 1];
-    for (int i = 0; i <= n; i++) d[i][0] = i;
-    for (int j = 0; j <= m; j++) d[0][j] = j;
+    for (int i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= m; j++)
+        d[0][j] = j;
     for (int i = 1; i <= n; i++) {
         for (int j = 1; j <= m; j++) {
             int cost = a[i - 1] != b[j - 1];
@@ -135,7 +138,8 @@ static void free_feats(rw_feat *f, int n)
 
 static void free_params(rw_param *q, int n)
 {
-    for (int i = 0; i < n; i++) rt_free(q[i].name);
+    for (int i = 0; i < n; i++)
+        rt_free(q[i].name);
     rt_free(q);
 }
 
@@ -178,8 +182,10 @@ static void fold(rw_node *nodes, int i)
         if (ka && kb) {
             set_const(n, rw_apply2(n->op, A->v, B->v));
         } else if (ka) { /* x and b: 0 if x false; else truth(b).  x or b: mirror. */
-            if ((A->v != 0) != is_and) set_const(n, is_and ? 0.0 : 1.0);
-            else n->op = OP_TRUTH, n->a = n->b, n->b = -1;
+            if ((A->v != 0) != is_and)
+                set_const(n, is_and ? 0.0 : 1.0);
+            else
+                n->op = OP_TRUTH, n->a = n->b, n->b = -1;
         } else if (kb && (B->v != 0) != is_and) { /* a and 0 = 0, a or 1 = 1 */
             set_const(n, is_and ? 0.0 : 1.0);
         }
@@ -350,7 +356,8 @@ void rt_reward_free(rt_reward_program *p)
     rt_free(p->nodes);
     free_feats(p->feats, p->n_feats);
     free_params(p->params, p->n_params);
-    for (int i = 0; i < p->n_env_feats; i++) rt_free(p->env_feats[i]);
+    for (int i = 0; i < p->n_env_feats; i++)
+        rt_free(p->env_feats[i]);
     rt_free(p->env_feats);
     rt_free(p->code);
     rt_free(p->consts);
@@ -394,8 +401,7 @@ int rt_reward_compile(const char *src, size_t len, int line, int col, const rt_r
     if (!env) env = &empty_env;
     if (env->n_features < 0 || env->n_params < 0 || env->n_feature_fns < 0 ||
         env->n_reward_names < 0 || (env->n_features && !env->features) ||
-        (env->n_feature_fns && !env->feature_fns) ||
-        (env->n_reward_names && !env->reward_names)) {
+        (env->n_feature_fns && !env->feature_fns) || (env->n_reward_names && !env->reward_names)) {
         diag_set(diag, RT_REWARD_EINVAL, 0, 0, "invalid environment");
         return RT_REWARD_EINVAL;
     }
@@ -469,7 +475,7 @@ static rt_reward_program *clone(const rt_reward_program *p)
     q->root = p->root;
     memcpy(q->code, p->code, (size_t)p->n_code * sizeof *q->code);
     q->n_code = p->n_code;
-    memcpy(q->consts, p->consts, (size_t)p->n_consts * sizeof *q->consts);
+    if (p->n_consts) memcpy(q->consts, p->consts, (size_t)p->n_consts * sizeof *q->consts);
     q->n_consts = p->n_consts;
     q->max_stack = p->max_stack;
     for (int i = 0; i < p->n_feats; i++) {
@@ -506,8 +512,8 @@ static void join_names(char *buf, size_t n, const char *const *names, int count)
     }
 }
 
-static void missing_feature(const rt_reward_program *p, const rw_feat *f,
-                            const char *const *names, int n, rt_reward_diag *diag)
+static void missing_feature(const rt_reward_program *p, const rw_feat *f, const char *const *names,
+                            int n, rt_reward_diag *diag)
 {
     char list[160];
     join_names(list, sizeof list, names, n);
@@ -517,8 +523,8 @@ static void missing_feature(const rt_reward_program *p, const rw_feat *f,
                  p->name, f->name);
     else
         snprintf(msg, sizeof msg,
-                 "reward '%s' reads feature '%s', which task features (%s) do not include",
-                 p->name, f->name, list);
+                 "reward '%s' reads feature '%s', which task features (%s) do not include", p->name,
+                 f->name, list);
     diag_set(diag, RT_REWARD_EFEATURE, f->line, f->col, msg);
     if (diag) snprintf(diag->near, sizeof diag->near, "%s", f->fn ? f->fn : f->name);
 }
@@ -533,7 +539,8 @@ int rt_reward_check_features(const rt_reward_program *p, const char *const *name
     }
     for (int i = 0; i < p->n_feats; i++) {
         int found = 0;
-        for (int j = 0; j < n && !found; j++) found = names[j] && !strcmp(names[j], p->feats[i].name);
+        for (int j = 0; j < n && !found; j++)
+            found = names[j] && !strcmp(names[j], p->feats[i].name);
         if (!found) {
             missing_feature(p, &p->feats[i], names, n, diag);
             return RT_REWARD_EFEATURE;
@@ -542,8 +549,8 @@ int rt_reward_check_features(const rt_reward_program *p, const char *const *name
     return 0;
 }
 
-int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env,
-                   rt_reward_program **out, rt_reward_diag *diag)
+int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_reward_program **out,
+                   rt_reward_diag *diag)
 {
     if (out) *out = NULL;
     if (diag) memset(diag, 0, sizeof *diag);
@@ -589,7 +596,8 @@ int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env,
         rt_reward_free(q);
         return RT_REWARD_EFEATURE;
     }
-    for (int i = 0; i < q->n_env_feats; i++) rt_free(q->env_feats[i]);
+    for (int i = 0; i < q->n_env_feats; i++)
+        rt_free(q->env_feats[i]);
     rt_free(q->env_feats);
     q->env_feats = NULL;
     q->n_env_feats = 0;
@@ -642,7 +650,8 @@ int rt_reward_bind_params(const rt_reward_program *p, const char *const *names,
         if (rt_reward_param_index(p, names[i]) >= 0) continue;
         const char *cands[64];
         int nc = 0;
-        for (int k = 0; k < p->n_params && nc < 64; k++) cands[nc++] = p->params[k].name;
+        for (int k = 0; k < p->n_params && nc < 64; k++)
+            cands[nc++] = p->params[k].name;
         const char *s = names[i] ? rw_suggest(names[i], cands, nc) : NULL;
         char msg[256];
         if (s)
@@ -741,7 +750,8 @@ static void sb_putc(sbuf *s, char ch)
 
 static void sb_puts(sbuf *s, const char *str)
 {
-    while (*str) sb_putc(s, *str++);
+    while (*str)
+        sb_putc(s, *str++);
 }
 
 size_t rt_reward_describe(const rt_reward_program *p, char *buf, size_t n)
@@ -756,7 +766,8 @@ size_t rt_reward_describe(const rt_reward_program *p, char *buf, size_t n)
     int space = 0, started = 0;
     for (const char *c = p->source; *c; c++) {
         if (*c == '#') {
-            while (c[1] && c[1] != '\n') c++;
+            while (c[1] && c[1] != '\n')
+                c++;
             space = started;
             continue;
         }

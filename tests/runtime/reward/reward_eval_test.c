@@ -364,8 +364,8 @@ static void reward_calls_inline(void **state)
     rt_reward_free(p);
 
     /* a feature of the callee's namespace that it does not read is accepted */
-    assert_int_equal(rt_reward_compile("exact(correct=1, length=2, eos=5)", 33, 1, 1, &task, &p, &d),
-                     0);
+    assert_int_equal(
+        rt_reward_compile("exact(correct=1, length=2, eos=5)", 33, 1, 1, &task, &p, &d), 0);
     rt_reward_free(p);
     fx_registry_free(&reg);
 }
@@ -409,9 +409,8 @@ static void link_and_check(void **state)
     src = "correct +\n  0.1*partial";
     assert_int_equal(rt_reward_compile(src, strlen(src), 3, 5, &env, &p, &d), 0);
     assert_int_equal(rt_reward_check_features(p, task, 2, &d), RT_REWARD_EFEATURE);
-    assert_string_equal(d.msg,
-                        "reward 'r' reads feature 'partial', which task features (length, "
-                        "correct) do not include");
+    assert_string_equal(d.msg, "reward 'r' reads feature 'partial', which task features (length, "
+                               "correct) do not include");
     assert_int_equal(d.line, 4);
     assert_int_equal(d.col, 7);
     assert_string_equal(d.near, "partial");
@@ -451,8 +450,10 @@ static void batch_equals_scalar_and_no_alloc(void **state)
     enum { N = 257, S = 9 };
     static double feats[N * S], out[N];
     srand(7);
-    for (int i = 0; i < N * S; i++) feats[i] = (rand() % 2000 - 500) / 100.0;
-    for (int i = 0; i < N; i += 3) feats[i * S + 4] = 0; /* eos = 0: division by zero */
+    for (int i = 0; i < N * S; i++)
+        feats[i] = (rand() % 2000 - 500) / 100.0;
+    for (int i = 0; i < N; i += 3)
+        feats[i * S + 4] = 0; /* eos = 0: division by zero */
 
     rt_alloc_fail_at(0);
     assert_int_equal(rt_reward_eval_batch(p, feats, N, S, prm, out), 0);
@@ -493,8 +494,10 @@ static void allocation_failures(void **state)
         int rc = rt_reward_compile(call, strlen(call), 1, 1, &env, &p, &d);
         if (rc == 0) {
             rc = rt_reward_link(p, &env, &q, &d);
-            if (rc == 0) ok = 1;
-            else assert_int_equal(rc, RT_REWARD_ENOMEM);
+            if (rc == 0)
+                ok = 1;
+            else
+                assert_int_equal(rc, RT_REWARD_ENOMEM);
         } else {
             assert_int_equal(rc, RT_REWARD_ENOMEM);
             assert_string_equal(d.msg, "out of memory");

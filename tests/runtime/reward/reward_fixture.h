@@ -71,7 +71,8 @@ static rt_reward_env fx_env(fx_registry *reg, const char *name)
 
 static void fx_registry_free(fx_registry *r)
 {
-    for (int i = 0; i < r->n; i++) rt_reward_free(r->progs[i]);
+    for (int i = 0; i < r->n; i++)
+        rt_reward_free(r->progs[i]);
     r->n = 0;
 }
 
