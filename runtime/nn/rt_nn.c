@@ -8,6 +8,17 @@
 #include <math.h>
 #include <string.h>
 
+/* Hot loops are compiled for several x86 ISAs and picked at load time (ifunc).  The
+ * results do not depend on the clone: loops are elementwise, or reduce over explicit
+ * lanes in a fixed order, and floating-point contraction is off (-ffp-contract=off). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(RT_NN_NO_CLONES)
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT
+#endif
+
+enum { LANES = 16 }; /* fixed reduction lanes: the summation order of every row sum */
+
 /* ---- matrix products ---------------------------------------------------------- */
 
 void rt_nn_sgemm(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
@@ -79,7 +90,7 @@ float rt_nn_expf(float x)
 /* GELU, tanh approximation (as torch's approximate='tanh'). */
 #define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
 
-void rt_nn_act_forward(int act, float *out, const float *inp, size_t n)
+HOT void rt_nn_act_forward(int act, float *out, const float *inp, size_t n)
 {
     if (act == RT_NN_ACT_GELU) {
         for (size_t i = 0; i < n; i++) {
@@ -91,7 +102,7 @@ void rt_nn_act_forward(int act, float *out, const float *inp, size_t n)
     }
 }
 
-void rt_nn_act_backward(int act, float *dinp, const float *dout, const float *inp,
+HOT void rt_nn_act_backward(int act, float *dinp, const float *dout, const float *inp,
                         const float *out, size_t n)
 {
     if (act == RT_NN_ACT_GELU) {
@@ -105,6 +116,19 @@ void rt_nn_act_backward(int act, float *dinp, const float *dout, const float *in
         }
     } else {
         for (size_t i = 0; i < n; i++) dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+    }
+}
+
+HOT void rt_nn_act_grad(int act, float *d, const float *inp, const float *out, size_t n)
+{
+    if (act == RT_NN_ACT_RELU) {
+        for (size_t i = 0; i < n; i++) d[i] = out[i] > 0.0f ? d[i] : 0.0f;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float g = 0.0f;
+            rt_nn_act_backward(act, &g, &d[i], &inp[i], &out[i], 1);
+            d[i] = g;
+        }
     }
 }
 
@@ -133,7 +157,7 @@ void rt_nn_linear_forward_ref(float *out, const float *inp, const float *W, cons
         }
 }
 
-static void colsum_acc(float *db, const float *x, int N, int D)
+HOT static void colsum_acc(float *db, const float *x, int N, int D)
 {
     /* db (D) += sum over rows of x (N, D) */
     for (int n = 0; n < N; n++) {
@@ -206,25 +230,51 @@ void rt_nn_table_build_ref(float *U, const float *E, const float *W1, int V, int
             }
 }
 
+/* one row: o (H) = act(b + sum_i u_i), summed in order i = 0..K-1, two rows per pass */
+static inline void table_row(float *restrict o, const float *const *u, const float *restrict b,
+                             int K, int H, int relu)
+{
+    const float *restrict u0 = u[0];
+    for (int h = 0; h < H; h++) o[h] = b[h] + u0[h];
+    int i = 1;
+    for (; i + 1 < K; i += 2) {
+        const float *restrict ua = u[i], *restrict ub = u[i + 1];
+        for (int h = 0; h < H; h++) o[h] = (o[h] + ua[h]) + ub[h];
+    }
+    for (; i < K; i++) {
+        const float *restrict ua = u[i];
+        for (int h = 0; h < H; h++) o[h] += ua[h];
+    }
+    if (relu)
+        for (int h = 0; h < H; h++) o[h] = o[h] > 0.0f ? o[h] : 0.0f;
+}
+
+HOT static void table_forward(float *out, const int *ctx, const float *U, const float *b, int N,
+                              int K, int V, int H, int relu)
+{
+    const float *u[1024];
+    if (K > 1024) {
+        rt_nn_table_forward_ref(out, ctx, U, b, N, K, V, H);
+        if (relu) rt_nn_act_forward(RT_NN_ACT_RELU, out, out, (size_t)N * H);
+        return;
+    }
+    for (int n = 0; n < N; n++) {
+        const int *c = ctx + (size_t)n * K;
+        for (int i = 0; i < K; i++) u[i] = U + ((size_t)i * V + c[i]) * H;
+        table_row(out + (size_t)n * H, u, b, K, H, relu);
+    }
+}
+
 void rt_nn_table_forward(float *out, const int *ctx, const float *U, const float *b, int N,
                          int K, int V, int H)
 {
-    for (int n = 0; n < N; n++) {
-        float *o = out + (size_t)n * H;
-        const int *c = ctx + (size_t)n * K;
-        const float *u0 = U + (size_t)c[0] * H;
-        for (int h = 0; h < H; h++) o[h] = b[h] + u0[h];
-        int i = 1;
-        for (; i + 1 < K; i += 2) { /* two rows per pass: half the traffic on o */
-            const float *ua = U + ((size_t)i * V + c[i]) * H;
-            const float *ub = U + ((size_t)(i + 1) * V + c[i + 1]) * H;
-            for (int h = 0; h < H; h++) o[h] = (o[h] + ua[h]) + ub[h];
-        }
-        for (; i < K; i++) {
-            const float *u = U + ((size_t)i * V + c[i]) * H;
-            for (int h = 0; h < H; h++) o[h] += u[h];
-        }
-    }
+    table_forward(out, ctx, U, b, N, K, V, H, 0);
+}
+
+void rt_nn_table_forward_relu(float *out, const int *ctx, const float *U, const float *b, int N,
+                              int K, int V, int H)
+{
+    table_forward(out, ctx, U, b, N, K, V, H, 1);
 }
 
 void rt_nn_table_forward_ref(float *out, const int *ctx, const float *U, const float *b, int N,
@@ -238,8 +288,8 @@ void rt_nn_table_forward_ref(float *out, const int *ctx, const float *U, const f
         }
 }
 
-void rt_nn_table_backward(float *dU, float *db, const float *dout, const int *ctx, int N, int K,
-                          int V, int H)
+HOT void rt_nn_table_backward(float *dU, float *db, const float *dout, const int *ctx, int N,
+                              int K, int V, int H)
 {
     for (int n = 0; n < N; n++) {
         const float *g = dout + (size_t)n * H;
@@ -266,17 +316,55 @@ void rt_nn_table_grad(float *dE, float *dW1, const float *dU, const float *E, co
 
 /* ---- softmax, losses, sampling ------------------------------------------------- */
 
-/* max, then s = sum exp((x - max) * invt), then log-normalizer = max*invt + log s */
-static float row_lognorm(const float *x, int V, float invt)
+/* Row max, then the log-normalizer max*invt + log(sum_v exp((x_v - max) * invt)).  The
+ * sum runs over LANES fixed lanes (lane j takes v = j mod LANES, in order), then adds
+ * the lanes pairwise: a fixed order that vectorizes. */
+static inline float lane_sum(float *a)
 {
-    float m = x[0];
-    for (int v = 1; v < V; v++) m = x[v] > m ? x[v] : m;
-    float s = 0.0f;
-    for (int v = 0; v < V; v++) s += expf_poly((x[v] - m) * invt);
-    return m * invt + logf(s);
+    for (int w = LANES / 2; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) a[j] += a[j + w];
+    return a[0];
 }
 
-void rt_nn_log_softmax(float *lp, const float *logits, int N, int V, float temperature)
+static inline float row_max(const float *x, int V)
+{
+    float m[LANES];
+    int v0 = 0;
+    for (int j = 0; j < LANES; j++) m[j] = x[0];
+    for (; v0 + LANES <= V; v0 += LANES)
+        for (int j = 0; j < LANES; j++) m[j] = x[v0 + j] > m[j] ? x[v0 + j] : m[j];
+    for (int v = v0; v < V; v++) m[0] = x[v] > m[0] ? x[v] : m[0];
+    float r = m[0];
+    for (int j = 1; j < LANES; j++) r = m[j] > r ? m[j] : r;
+    return r;
+}
+
+/* sum_v exp((x_v - m) * invt) in lanes; if e != NULL also stores each term e (V) */
+static inline float row_expsum(float *e, const float *x, int V, float m, float invt)
+{
+    float s[LANES] = {0};
+    int v0 = 0;
+    for (; v0 + LANES <= V; v0 += LANES)
+        for (int j = 0; j < LANES; j++) {
+            float t = expf_poly((x[v0 + j] - m) * invt);
+            if (e) e[v0 + j] = t;
+            s[j] += t;
+        }
+    for (int v = v0; v < V; v++) {
+        float t = expf_poly((x[v] - m) * invt);
+        if (e) e[v] = t;
+        s[v - v0] += t;
+    }
+    return lane_sum(s);
+}
+
+static inline float row_lognorm(const float *x, int V, float invt)
+{
+    float m = row_max(x, V);
+    return m * invt + logf(row_expsum(NULL, x, V, m, invt));
+}
+
+HOT void rt_nn_log_softmax(float *lp, const float *logits, int N, int V, float temperature)
 {
     float invt = 1.0f / temperature;
     for (int n = 0; n < N; n++) {
@@ -300,7 +388,7 @@ void rt_nn_log_softmax_ref(float *lp, const float *logits, int N, int V, float t
     }
 }
 
-void rt_nn_token_logprob(float *out, const float *logits, const int *y, int N, int V,
+HOT void rt_nn_token_logprob(float *out, const float *logits, const int *y, int N, int V,
                          float temperature)
 {
     float invt = 1.0f / temperature;
@@ -310,7 +398,7 @@ void rt_nn_token_logprob(float *out, const float *logits, const int *y, int N, i
     }
 }
 
-double rt_nn_xent(float *dlogits, const float *logits, const int *y, int N, int V, float weight)
+HOT double rt_nn_xent(float *dlogits, const float *logits, const int *y, int N, int V, float weight)
 {
     double loss = 0;
     for (int n = 0; n < N; n++) {
@@ -327,7 +415,7 @@ double rt_nn_xent(float *dlogits, const float *logits, const int *y, int N, int 
     return loss;
 }
 
-double rt_nn_pg(float *dlogits, const float *logits, const int *y, const float *w, int N, int V)
+HOT double rt_nn_pg(float *dlogits, const float *logits, const int *y, const float *w, int N, int V)
 {
     double loss = 0;
     for (int n = 0; n < N; n++) {
@@ -343,7 +431,7 @@ double rt_nn_pg(float *dlogits, const float *logits, const int *y, const float *
     return loss;
 }
 
-void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const float *q_logits,
+HOT void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const float *q_logits,
                       int N, int V)
 {
     for (int n = 0; n < N; n++) {
@@ -362,34 +450,32 @@ void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const float 
     }
 }
 
-void rt_nn_sample(int *y, float *lp, const float *logits, int N, int V, float temperature,
-                  rt_rng *rngs)
+HOT void rt_nn_sample(int *y, float *lp, const float *logits, int N, int V, float temperature,
+                      rt_rng *rngs)
 {
+    float e[256];
     for (int n = 0; n < N; n++) {
         const float *x = logits + (size_t)n * V;
-        float m = x[0];
-        int am = 0;
-        for (int v = 1; v < V; v++)
-            if (x[v] > m) m = x[v], am = v;
-        int pick = am;
+        float m = row_max(x, V);
+        int pick = 0;
+        while (pick < V - 1 && x[pick] != m) pick++; /* greedy: the first maximum */
         float s1 = 0.0f;
         if (temperature > 0.0f) {
             /* inverse CDF: the first v whose running sum exceeds u * total */
-            float invt = 1.0f / temperature, s = 0.0f;
-            for (int v = 0; v < V; v++) s += expf_poly((x[v] - m) * invt);
+            float invt = 1.0f / temperature;
+            float s = row_expsum(V <= 256 ? e : NULL, x, V, m, invt);
             float u = rt_rng_uniform(&rngs[n]) * s, c = 0.0f;
             for (int v = 0; v < V; v++) {
-                float e = expf_poly((x[v] - m) * invt);
-                c += e;
-                if (e > 0.0f) pick = v; /* rounding fallback: the last possible token */
+                float t = V <= 256 ? e[v] : expf_poly((x[v] - m) * invt);
+                c += t;
+                if (t > 0.0f) pick = v; /* rounding fallback: the last possible token */
                 if (u < c) break;
             }
             if (temperature == 1.0f) s1 = s;
         }
         y[n] = pick;
         if (lp) {
-            if (s1 == 0.0f)
-                for (int v = 0; v < V; v++) s1 += expf_poly(x[v] - m);
+            if (s1 == 0.0f) s1 = row_expsum(NULL, x, V, m, 1.0f);
             lp[n] = x[pick] - m - logf(s1);
         }
     }

@@ -14,7 +14,8 @@
  * fixed-order.  No -ffast-math: the exponential is our own vectorizable,
  * deterministic polynomial (rt_nn_expf), identical on every path.
  *
- * Nothing here allocates.  Leaves out: convolutions, attention, dropout. */
+ * Row sums over the vocabulary use 16 fixed lanes added pairwise (a fixed order on
+ * every machine and every SIMD width).  Nothing here allocates.  Leaves out: convolutions, attention, dropout. */
 #ifndef RT_NN_H
 #define RT_NN_H
 
@@ -46,6 +47,9 @@ void rt_nn_act_forward(int act, float *out, const float *inp, size_t n);
 /* dinp (n) += dout (n) * act'(inp); inp = pre-activation, out = post-activation. */
 void rt_nn_act_backward(int act, float *dinp, const float *dout, const float *inp,
                         const float *out, size_t n);
+
+/* d (n) := d * act'(inp), in place (not accumulating; for callers that own d). */
+void rt_nn_act_grad(int act, float *d, const float *inp, const float *out, size_t n);
 
 /* ---- linear ------------------------------------------------------------------- */
 
@@ -79,6 +83,9 @@ void rt_nn_table_forward(float *out, const int *ctx, const float *U, const float
                          int K, int V, int H);
 void rt_nn_table_forward_ref(float *out, const int *ctx, const float *U, const float *b, int N,
                              int K, int V, int H);
+/* out (N, H) = ReLU(b + sum_i U[i*V + ctx[n*K+i]]) (layer 1 and its activation, fused). */
+void rt_nn_table_forward_relu(float *out, const int *ctx, const float *U, const float *b, int N,
+                              int K, int V, int H);
 /* dU (K*V, H) += scatter of dout (N, H) into rows i*V + ctx[n*K+i];  db (H) += sum_n dout
  * (db may be NULL). */
 void rt_nn_table_backward(float *dU, float *db, const float *dout, const int *ctx, int N, int K,

@@ -21,8 +21,8 @@ struct rt_policy_ws {
     float *act[RT_POLICY_MAX_LAYERS]; /* (max_rows, H) post-activations */
     float *logits;          /* (max_rows, V) */
     float *scratch;         /* (max_rows, V) for callers */
-    float *dh;              /* (max_rows, H) backward temporaries */
-    float *dh2;             /* (max_rows, H), only when layers > 1 */
+    float *dh;              /* (min(max_rows, RB), H) backward temporaries */
+    float *dh2;             /* (min(max_rows, RB), H), only when layers > 1 */
     float *lpbuf;           /* (max_rows) */
     int *ibuf;              /* one allocation: ctx (max_rows, K), ybuf (max_rows) */
     int *ctx;
@@ -31,6 +31,12 @@ struct rt_policy_ws {
 };
 
 static atomic_uint_fast64_t version_counter = 1;
+
+/* Row block: forward and backward run over blocks of RB rows so that each block's
+ * activations are still in cache when the next GEMM reads them.  A fixed size (not
+ * a function of the thread count), so the summation order of the weight gradients
+ * is fixed too. */
+enum { RB = 128 };
 
 static void set_diag(rt_policy_diag *d, int code, const char *msg)
 {
@@ -193,7 +199,8 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     }
     size_t R = max_rows, V = cfg->vocab, K = cfg->context, H = cfg->hidden, L = cfg->layers;
     int gelu = cfg->act == RT_NN_ACT_GELU;
-    size_t nf = 2 * K * V * H + R * H * L * (gelu ? 2 : 1) + 2 * R * V + R * H * (L > 1 ? 2 : 1) + R;
+    size_t RBR = R < RB ? R : RB;
+    size_t nf = 2 * K * V * H + R * H * L * (gelu ? 2 : 1) + 2 * R * V + RBR * H * (L > 1 ? 2 : 1) + R;
     rt_policy_ws *ws = rt_calloc(1, sizeof *ws);
     if (ws) {
         ws->block = rt_malloc(nf * sizeof(float));
@@ -217,8 +224,8 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     }
     ws->logits = f, f += R * V;
     ws->scratch = f, f += R * V;
-    ws->dh = f, f += R * H;
-    if (L > 1) ws->dh2 = f, f += R * H;
+    ws->dh = f, f += RBR * H;
+    if (L > 1) ws->dh2 = f, f += RBR * H;
     ws->lpbuf = f, f += R;
     ws->ctx = ws->ibuf;
     ws->ybuf = ws->ibuf + R * K;
@@ -276,71 +283,101 @@ static int check_rows(const rt_policy_config *c, const rt_policy_ws *ws, int n, 
     return 0;
 }
 
-int rt_policy_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0)
+/* One block of m <= RB contexts ctx (m, K): activations into rows [arow, arow + m) of
+ * pre/act, logits (m, V) into `logits`. */
+static void forward_block(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int m,
+                          size_t arow, float *logits)
 {
-    /* ctx (n, K) -> rows [row0, row0+n) of pre/act (.., H) and logits (.., V) */
+    const rt_policy_config *c = &p->cfg;
+    int V = c->vocab, K = c->context, H = c->hidden, L = c->layers;
+    size_t r = arow * H;
+    if (c->act == RT_NN_ACT_RELU) { /* pre == act: layer 1 and ReLU in one pass */
+        rt_nn_table_forward_relu(ws->act[0] + r, ctx, ws->table, p->p.b1, m, K, V, H);
+    } else {
+        rt_nn_table_forward(ws->pre[0] + r, ctx, ws->table, p->p.b1, m, K, V, H);
+        rt_nn_act_forward(c->act, ws->act[0] + r, ws->pre[0] + r, (size_t)m * H);
+    }
+    for (int l = 1; l < L; l++) {
+        rt_nn_linear_forward(ws->pre[l] + r, ws->act[l - 1] + r, p->p.wh[l - 1], p->p.bh[l - 1],
+                             m, H, H);
+        rt_nn_act_forward(c->act, ws->act[l] + r, ws->pre[l] + r, (size_t)m * H);
+    }
+    rt_nn_linear_forward(logits, ws->act[L - 1] + r, p->p.wo, p->p.bo, m, H, V);
+}
+
+/* checks, table refresh, contexts copied to rows [row0, row0 + n) of ws->ctx */
+static int forward_prepare(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0)
+{
     int rc = check_rows(&p->cfg, ws, n, row0);
     if (rc) return rc;
     const rt_policy_config *c = &p->cfg;
-    int V = c->vocab, K = c->context, D = c->embed, H = c->hidden, L = c->layers;
-    for (int i = 0; i < n * K; i++)
+    int V = c->vocab, K = c->context;
+    for (long i = 0; i < (long)n * K; i++)
         if (ctx[i] < 0 || ctx[i] >= V) return RT_POLICY_EINVAL;
     if (ws->table_version != p->version) {
-        rt_nn_table_build(ws->table, p->p.emb, p->p.w1, V, K, D, H);
+        rt_nn_table_build(ws->table, p->p.emb, p->p.w1, V, K, c->embed, c->hidden);
         ws->table_version = p->version;
     }
     int *wctx = ws->ctx + (size_t)row0 * K;
     if (wctx != ctx) memmove(wctx, ctx, sizeof(int) * n * K);
-    size_t r = (size_t)row0 * H;
-    rt_nn_table_forward(ws->pre[0] + r, wctx, ws->table, p->p.b1, n, K, V, H);
-    rt_nn_act_forward(c->act, ws->act[0] + r, ws->pre[0] + r, (size_t)n * H);
-    for (int l = 1; l < L; l++) {
-        rt_nn_linear_forward(ws->pre[l] + r, ws->act[l - 1] + r, p->p.wh[l - 1], p->p.bh[l - 1],
-                             n, H, H);
-        rt_nn_act_forward(c->act, ws->act[l] + r, ws->pre[l] + r, (size_t)n * H);
-    }
-    rt_nn_linear_forward(ws->logits + (size_t)row0 * V, ws->act[L - 1] + r, p->p.wo, p->p.bo, n,
-                         H, V);
     return 0;
 }
 
-/* d (n) := d * act'(pre), in place (not accumulating). */
-static void act_grad_inplace(int act, float *d, const float *pre, const float *out, size_t n)
+int rt_policy_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0)
 {
-    if (act == RT_NN_ACT_RELU) {
-        for (size_t i = 0; i < n; i++) d[i] = out[i] > 0.0f ? d[i] : 0.0f;
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            float g = 0.0f;
-            rt_nn_act_backward(act, &g, &d[i], &pre[i], &out[i], 1);
-            d[i] = g;
-        }
+    /* ctx (n, K) -> rows [row0, row0+n) of pre/act (.., H) and logits (.., V) */
+    int rc = forward_prepare(p, ws, ctx, n, row0);
+    if (rc) return rc;
+    int V = p->cfg.vocab, K = p->cfg.context;
+    for (int b0 = 0; b0 < n; b0 += RB) {
+        size_t r = (size_t)row0 + b0;
+        forward_block(p, ws, ws->ctx + r * K, n - b0 < RB ? n - b0 : RB, r, ws->logits + r * V);
     }
+    return 0;
+}
+
+int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n)
+{
+    /* as rt_policy_forward into rows [0, n), activations only in rows [0, RB) as scratch */
+    int rc = forward_prepare(p, ws, ctx, n, 0);
+    if (rc) return rc;
+    int V = p->cfg.vocab, K = p->cfg.context;
+    for (int b0 = 0; b0 < n; b0 += RB)
+        forward_block(p, ws, ws->ctx + (size_t)b0 * K, n - b0 < RB ? n - b0 : RB, 0,
+                      ws->logits + (size_t)b0 * V);
+    return 0;
 }
 
 int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int n, int row0)
 {
+    /* per block of rows: output layer dW (V, H) += dl^T act, db += colsum(dl),
+     * d (m, H) = dl wo; hidden layers likewise; layer 1: mask, scatter into dU (K*V, H);
+     * finally dE, dW1 from dU (rt_nn_table_grad). */
     int rc = check_rows(&p->cfg, ws, n, row0);
     if (rc) return rc;
     const rt_policy_config *c = &p->cfg;
     int V = c->vocab, K = c->context, D = c->embed, H = c->hidden, L = c->layers;
-    size_t r = (size_t)row0 * H;
     if (n == 0) return 0;
-    /* output layer: dW (V, H) += dlogits^T act;  db += colsum;  d act (n, H) = dlogits wo */
-    rt_nn_linear_backward(NULL, p->g.wo, p->g.bo, dlogits, ws->act[L - 1] + r, p->p.wo, n, H, V);
-    float *d = ws->dh, *d2 = ws->dh2;
-    rt_nn_sgemm(0, 0, n, H, V, 1.0f, dlogits, V, p->p.wo, H, 0.0f, d, H);
-    for (int l = L - 1; l >= 1; l--) {
-        act_grad_inplace(c->act, d, ws->pre[l] + r, ws->act[l] + r, (size_t)n * H);
-        rt_nn_linear_backward(NULL, p->g.wh[l - 1], p->g.bh[l - 1], d, ws->act[l - 1] + r,
-                              p->p.wh[l - 1], n, H, H);
-        rt_nn_sgemm(0, 0, n, H, H, 1.0f, d, H, p->p.wh[l - 1], H, 0.0f, d2, H);
-        float *t = d;
-        d = d2, d2 = t;
-    }
-    act_grad_inplace(c->act, d, ws->pre[0] + r, ws->act[0] + r, (size_t)n * H);
     memset(ws->dtable, 0, sizeof(float) * (size_t)K * V * H);
-    rt_nn_table_backward(ws->dtable, p->g.b1, d, ws->ctx + (size_t)row0 * K, n, K, V, H);
+    for (int b0 = 0; b0 < n; b0 += RB) {
+        int m = n - b0 < RB ? n - b0 : RB;
+        size_t r = ((size_t)row0 + b0) * H;
+        const float *dl = dlogits + (size_t)b0 * V;
+        rt_nn_linear_backward(NULL, p->g.wo, p->g.bo, dl, ws->act[L - 1] + r, p->p.wo, m, H, V);
+        float *d = ws->dh, *d2 = ws->dh2;
+        rt_nn_sgemm(0, 0, m, H, V, 1.0f, dl, V, p->p.wo, H, 0.0f, d, H);
+        for (int l = L - 1; l >= 1; l--) {
+            rt_nn_act_grad(c->act, d, ws->pre[l] + r, ws->act[l] + r, (size_t)m * H);
+            rt_nn_linear_backward(NULL, p->g.wh[l - 1], p->g.bh[l - 1], d, ws->act[l - 1] + r,
+                                  p->p.wh[l - 1], m, H, H);
+            rt_nn_sgemm(0, 0, m, H, H, 1.0f, d, H, p->p.wh[l - 1], H, 0.0f, d2, H);
+            float *t = d;
+            d = d2, d2 = t;
+        }
+        rt_nn_act_grad(c->act, d, ws->pre[0] + r, ws->act[0] + r, (size_t)m * H);
+        rt_nn_table_backward(ws->dtable, p->g.b1, d, ws->ctx + ((size_t)row0 + b0) * K, m, K, V,
+                             H);
+    }
     rt_nn_table_grad(p->g.emb, p->g.w1, ws->dtable, p->p.emb, p->p.w1, V, K, D, H);
     return 0;
 }

@@ -169,6 +169,10 @@ void rt_policy_context(int *out, const int *seq, int pos, int K);
  * rt_policy_ws_logits(ws) + row0 * V, activations kept for rt_policy_backward.
  * Rebuilds the layer-1 table if p's weights changed since the last call. */
 int rt_policy_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0);
+/* Scoring only: as rt_policy_forward into rows [0, n) (logits and contexts), but the
+ * activations are not kept (rows are processed in cache-sized blocks through a scratch
+ * area), so rt_policy_backward must not follow.  For teachers and references. */
+int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n);
 /* Backward from dlogits (n, V) through the cached rows [row0, row0 + n) of the last
  * forward (of the same weights), ACCUMULATING into p->grads.  Uses ws->ctx of those
  * rows (kept by rt_policy_forward). */

@@ -1,0 +1,141 @@
+/* opd_mlp_small.c: the benchmark workload "opd-mlp-small" of ../shared/bench/opd_mlp_torch.py
+ * on the runtime's API (rt_policy + rt_opd_step).  Same workload: V=32 (0 = PAD), K=8,
+ * D=32, ReLU MLP LM, student H=256, teacher H=512 (random init), reference = copy of the
+ * student's initial weights, B prompts of P=8 uniform tokens in 1..31, T=24 sampled
+ * tokens at temperature 1 over the full vocabulary, lambda = 1.5, Adam lr 1e-3.
+ * Timing: wall time per step, median over --steps after --warmup steps; the last line
+ * has the same form as torch's.  Leaves out: the torch init distribution details
+ * (weights here come from rt_policy_init, torch's default init laws).
+ *
+ *   opd-mlp-small [--threads N] [--steps 30] [--warmup 3] [--batch 256] [--seed 0]
+ *                 [--metrics]  (also compute exact KL/entropy: not the bare workload) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "rt_opd.h"
+#include "rt_policy.h"
+
+enum { V = 32, K = 8, D = 32, P = 8, T = 24, H_STUDENT = 256, H_TEACHER = 512 };
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *x, int n)
+{
+    qsort(x, n, sizeof *x, cmp);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 1, steps = 30, warmup = 3, batch = 256, metrics = 0;
+    unsigned long seed = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--steps") && has) steps = atoi(argv[++i]);
+        else if (!strcmp(a, "--warmup") && has) warmup = atoi(argv[++i]);
+        else if (!strcmp(a, "--batch") && has) batch = atoi(argv[++i]);
+        else if (!strcmp(a, "--seed") && has) seed = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--metrics")) metrics = 1;
+        else {
+            fprintf(stderr, "usage: %s [--threads N] [--steps N] [--warmup N] [--batch N] "
+                            "[--seed N] [--metrics]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (threads < 1 || steps < 1 || warmup < 0 || batch < 1) {
+        fprintf(stderr, "opd-mlp-small: threads, steps, batch must be >= 1\n");
+        return 2;
+    }
+    rt_nn_set_blas_threads(threads);
+
+    rt_policy_config cs = {V, K, D, H_STUDENT, 1, RT_NN_ACT_RELU};
+    rt_policy_config ct = {V, K, D, H_TEACHER, 1, RT_NN_ACT_RELU};
+    rt_policy *student, *teacher, *ref;
+    rt_policy_diag d;
+    rt_rng run = rt_rng_from_name(seed, "opd-mlp-small");
+    if (rt_policy_create(&student, &cs, &d) || rt_policy_create(&teacher, &ct, &d)) {
+        fprintf(stderr, "opd-mlp-small: %s\n", d.msg);
+        return 1;
+    }
+    rt_rng r0 = rt_rng_split(&run, 1), r1 = rt_rng_split(&run, 2);
+    rt_policy_init(student, &r0);
+    rt_policy_init(teacher, &r1);
+    if (rt_policy_copy(&ref, student, &d)) {
+        fprintf(stderr, "opd-mlp-small: %s\n", d.msg);
+        return 1;
+    }
+    rt_opd_config oc = rt_opd_defaults();
+    oc.lambda = 1.5f;
+    oc.batch = batch;
+    oc.prompt_len = P;
+    oc.gen_len = T;
+    oc.metrics = metrics;
+    oc.adam.lr = 1e-3f;
+    rt_opd *o;
+    double tc = now();
+    if (rt_opd_create(&o, &oc, &cs, &ct, &cs, &d)) {
+        fprintf(stderr, "opd-mlp-small: %s\n", d.msg);
+        return 1;
+    }
+    int *prompts = malloc(sizeof(int) * batch * P);
+    double *times = malloc(sizeof(double) * steps), *ph[3];
+    for (int k = 0; k < 3; k++) ph[k] = malloc(sizeof(double) * steps);
+    if (!prompts || !times || !ph[0] || !ph[1] || !ph[2]) return 1;
+    printf("# setup %.2f ms (workspaces for B*T = %d contexts)\n", (now() - tc) * 1e3, batch * T);
+    rt_opd_metrics m = {0};
+    rt_rng prompt_rng = rt_rng_split(&run, 3);
+    for (int s = 0; s < warmup + steps; s++) {
+        rt_rng step_rng = rt_rng_split(&run, 1000 + (uint64_t)s);
+        double t0 = now();
+        for (int i = 0; i < batch * P; i++) prompts[i] = 1 + (int)rt_rng_below(&prompt_rng, V - 1);
+        int rc = rt_opd_step(o, student, teacher, ref, prompts, &step_rng, &m);
+        double dt = now() - t0;
+        if (rc) {
+            fprintf(stderr, "opd-mlp-small: step failed (%d)\n", rc);
+            return 1;
+        }
+        if (s >= warmup) {
+            double p3[3];
+            rt_opd_phase_times(o, p3);
+            times[s - warmup] = dt;
+            for (int k = 0; k < 3; k++) ph[k][s - warmup] = p3[k];
+        }
+    }
+    double mn = times[0], mx = times[0];
+    for (int s = 0; s < steps; s++) mn = times[s] < mn ? times[s] : mn, mx = times[s] > mx ? times[s] : mx;
+    double med = median(times, steps);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("# step ms median %.2f (min %.2f, max %.2f); phases ms: sample %.2f score %.2f "
+           "train %.2f; loss %.4f mean(lpT-lpS) %.4f adv_mean %.4f grad_norm %.4f\n",
+           med * 1e3, mn * 1e3, mx * 1e3, median(ph[0], steps) * 1e3, median(ph[1], steps) * 1e3,
+           median(ph[2], steps) * 1e3, m.loss, m.logp_gap, m.adv_mean, m.grad_norm);
+    if (metrics)
+        printf("# kl_teacher %.4f kl_ref %.4f entropy %.4f\n", m.kl_teacher, m.kl_ref, m.entropy);
+    printf("# peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
+    printf("rlhf opd-mlp-small threads=%d batch=%d steps_per_s=%.3f tokens_per_s=%.0f\n", threads,
+           batch, 1.0 / med, batch * T / med);
+    rt_opd_free(o);
+    rt_policy_free(student);
+    rt_policy_free(teacher);
+    rt_policy_free(ref);
+    free(prompts), free(times);
+    for (int k = 0; k < 3; k++) free(ph[k]);
+    return 0;
+}

@@ -1,0 +1,292 @@
+/* rt_opd.c: one G-OPD step (see rt_opd.h): sample, score, advantage, backward, Adam.
+ * Rows of every (N = B*T)-sized buffer are time-major, n = t*B + b, the order in which
+ * rt_policy_generate leaves the student's activations.  Leaves out: PPO epochs. */
+#include "rt_opd.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "rt_alloc.h"
+
+struct rt_opd {
+    rt_opd_config cfg;
+    rt_policy_config cs, ct, cr; /* student, teacher, reference architectures */
+    int N;                       /* B * T */
+    rt_policy_ws *ws_s, *ws_t, *ws_r;
+    float *fblock;               /* one allocation for the float buffers below */
+    float *lpS, *lpT, *lpR, *adv, *w; /* (N) */
+    float *lp_bt;                /* (B, T) */
+    float *lsS, *lsT, *lsR;      /* (N, V) log-softmax rows (full estimator, metrics) */
+    int *iblock;                 /* y (N), tokens (B, T) */
+    int *y, *tokens;
+    double phase[3];
+};
+
+rt_opd_config rt_opd_defaults(void)
+{
+    rt_opd_config c = {1.0f, 0.0f, 1.0f, 1.0f, 64, 8, 24, RT_OPD_SAMPLED, 0, rt_adam_defaults()};
+    return c;
+}
+
+static int bad(rt_policy_diag *d, const char *msg)
+{
+    if (d) {
+        d->code = RT_POLICY_EINVAL;
+        snprintf(d->msg, sizeof d->msg, "%s", msg);
+    }
+    return RT_POLICY_EINVAL;
+}
+
+void rt_opd_free(rt_opd *o)
+{
+    if (!o) return;
+    rt_policy_ws_free(o->ws_s);
+    rt_policy_ws_free(o->ws_t);
+    rt_policy_ws_free(o->ws_r);
+    rt_free(o->fblock);
+    rt_free(o->iblock);
+    rt_free(o);
+}
+
+int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_policy_config *student,
+                  const rt_policy_config *teacher, const rt_policy_config *ref,
+                  rt_policy_diag *diag)
+{
+    *out = NULL;
+    if (cfg->batch < 1 || cfg->gen_len < 1 || cfg->prompt_len < 0 ||
+        (long)cfg->batch * cfg->gen_len > (1 << 22))
+        return bad(diag, "opd: batch and gen_len must be >= 1 (batch*gen_len <= 4194304)");
+    if (!(cfg->lambda == cfg->lambda) || !(cfg->gamma >= 0.0f && cfg->gamma <= 1.0f))
+        return bad(diag, "opd: gamma must be in [0, 1] and lambda a number");
+    if (!(cfg->temperature > 0.0f) || !(cfg->teacher_temperature > 0.0f))
+        return bad(diag, "opd: temperatures must be > 0");
+    if (cfg->estimator != RT_OPD_SAMPLED && cfg->estimator != RT_OPD_FULL)
+        return bad(diag, "opd: estimator must be sampled or full");
+    if (cfg->estimator == RT_OPD_FULL && cfg->gamma != 0.0f)
+        return bad(diag, "opd: estimator = full needs gamma = 0");
+    int rc = rt_policy_config_check(student, diag);
+    if (!rc) rc = rt_policy_config_check(teacher, diag);
+    if (!rc) rc = rt_policy_config_check(ref, diag);
+    if (rc) return rc;
+    if (teacher->vocab != student->vocab || ref->vocab != student->vocab ||
+        teacher->context != student->context || ref->context != student->context)
+        return bad(diag, "opd: student, teacher and reference need the same vocab and context");
+    rt_opd *o = rt_calloc(1, sizeof *o);
+    if (!o) goto nomem;
+    o->cfg = *cfg;
+    o->cs = *student, o->ct = *teacher, o->cr = *ref;
+    int B = cfg->batch, T = cfg->gen_len, N = B * T, V = student->vocab;
+    o->N = N;
+    if (rt_policy_ws_create(&o->ws_s, student, N, diag) ||
+        rt_policy_ws_create(&o->ws_t, teacher, N, diag) ||
+        rt_policy_ws_create(&o->ws_r, ref, N, diag))
+        goto nomem;
+    size_t nf = 6 * (size_t)N + 3 * (size_t)N * V;
+    o->fblock = rt_calloc(nf, sizeof(float));
+    o->iblock = rt_calloc(2 * (size_t)N, sizeof(int));
+    if (!o->fblock || !o->iblock) goto nomem;
+    float *f = o->fblock;
+    o->lpS = f, f += N;
+    o->lpT = f, f += N;
+    o->lpR = f, f += N;
+    o->adv = f, f += N;
+    o->w = f, f += N;
+    o->lp_bt = f, f += N;
+    o->lsS = f, f += (size_t)N * V;
+    o->lsT = f, f += (size_t)N * V;
+    o->lsR = f;
+    o->y = o->iblock;
+    o->tokens = o->iblock + N;
+    *out = o;
+    return 0;
+nomem:
+    rt_opd_free(o);
+    if (diag) {
+        diag->code = RT_POLICY_ENOMEM;
+        snprintf(diag->msg, sizeof diag->msg, "out of memory creating opd step");
+    }
+    return RT_POLICY_ENOMEM;
+}
+
+const int *rt_opd_tokens(const rt_opd *o)
+{
+    return o->tokens;
+}
+
+void rt_opd_phase_times(const rt_opd *o, double t[3])
+{
+    memcpy(t, o->phase, sizeof o->phase);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void rt_opd_dlogits_sampled(float *dl, const float *lS, const float *lT, const float *lR, int y,
+                            float lambda, float scale, int V)
+{
+    float A = lambda * (lT[y] - lR[y]) - (lS[y] - lR[y]);
+    /* d/dz of -A log p(y) = -A (onehot(y) - p) */
+    for (int v = 0; v < V; v++) dl[v] += scale * A * rt_nn_expf(lS[v]);
+    dl[y] -= scale * A;
+}
+
+float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const float *lR,
+                          float lambda, float scale, int V)
+{
+    /* lM = log_softmax((1 - lambda) lR + lambda lT); KL = sum p (lS - lM);
+     * dKL/dz_a = p_a (lS_a - lM_a - KL) */
+    float mx = -INFINITY, s = 0.0f, kl = 0.0f;
+    for (int v = 0; v < V; v++) {
+        float m = (1.0f - lambda) * lR[v] + lambda * lT[v];
+        mx = m > mx ? m : mx;
+    }
+    for (int v = 0; v < V; v++) s += rt_nn_expf((1.0f - lambda) * lR[v] + lambda * lT[v] - mx);
+    float z = mx + logf(s);
+    for (int v = 0; v < V; v++) {
+        float lM = (1.0f - lambda) * lR[v] + lambda * lT[v] - z;
+        kl += rt_nn_expf(lS[v]) * (lS[v] - lM);
+    }
+    for (int v = 0; v < V; v++) {
+        float lM = (1.0f - lambda) * lR[v] + lambda * lT[v] - z;
+        dl[v] += scale * rt_nn_expf(lS[v]) * (lS[v] - lM - kl);
+    }
+    return kl;
+}
+
+static int check_policies(const rt_opd *o, const rt_policy *s, const rt_policy *t,
+                          const rt_policy *r)
+{
+    if (!rt_policy_same_shape(&s->cfg, &o->cs) || !rt_policy_same_shape(&t->cfg, &o->ct) ||
+        !rt_policy_same_shape(&r->cfg, &o->cr))
+        return RT_POLICY_ESHAPE;
+    return 0;
+}
+
+int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *teachers,
+                       int nteachers, const int *route, const rt_policy *ref,
+                       const int *prompts, const rt_rng *rng, rt_opd_metrics *m)
+{
+    const rt_opd_config *c = &o->cfg;
+    int B = c->batch, T = c->gen_len, P = c->prompt_len, N = o->N, V = o->cs.vocab;
+    if (nteachers < 1) return RT_POLICY_EINVAL;
+    for (int k = 0; k < nteachers; k++) {
+        int rc = check_policies(o, student, teachers[k], ref);
+        if (rc) return rc;
+    }
+    if (route)
+        for (int b = 0; b < B; b++)
+            if (route[b] < 0 || route[b] >= nteachers) return RT_POLICY_EINVAL;
+    int full = c->estimator == RT_OPD_FULL;
+    double t0 = now();
+
+    /* 1. sample: student forward into rows t*B + b of its workspace */
+    int rc = rt_policy_generate(student, o->ws_s, prompts, B, P, T, c->temperature, rng, 0,
+                                o->tokens, o->lp_bt);
+    if (rc) return rc;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            o->y[t * B + b] = o->tokens[b * T + t];
+            o->lpS[t * B + b] = o->lp_bt[b * T + t];
+        }
+    const int *ctx = rt_policy_ws_ctx(o->ws_s);
+    const float *lgS = rt_policy_ws_logits(o->ws_s);
+    double t1 = now();
+
+    /* 2. score: teacher(s) and reference over all N contexts in one batched pass each */
+    for (int k = 0; k < nteachers; k++) {
+        rc = rt_policy_score(teachers[k], o->ws_t, ctx, N);
+        if (rc) return rc;
+        const float *lgT = rt_policy_ws_logits(o->ws_t);
+        if (nteachers == 1) {
+            if (full || c->metrics)
+                rt_nn_log_softmax(o->lsT, lgT, N, V, c->teacher_temperature);
+            if (!full) rt_nn_token_logprob(o->lpT, lgT, o->y, N, V, c->teacher_temperature);
+        } else { /* keep the rows of the sequences this teacher owns */
+            for (int n = 0; n < N; n++) {
+                if (route[n % B] != k) continue;
+                rt_nn_log_softmax(o->lsT + (size_t)n * V, lgT + (size_t)n * V, 1, V,
+                                  c->teacher_temperature);
+                o->lpT[n] = o->lsT[(size_t)n * V + o->y[n]];
+            }
+        }
+    }
+    if (nteachers == 1 && full)
+        for (int n = 0; n < N; n++) o->lpT[n] = o->lsT[(size_t)n * V + o->y[n]];
+    rc = rt_policy_score(ref, o->ws_r, ctx, N);
+    if (rc) return rc;
+    const float *lgR = rt_policy_ws_logits(o->ws_r);
+    if (full || c->metrics) rt_nn_log_softmax(o->lsR, lgR, N, V, 1.0f);
+    rt_nn_token_logprob(o->lpR, lgR, o->y, N, V, 1.0f);
+    double t2 = now();
+
+    /* 3. advantages (constants), dlogits, backward through the sampling activations */
+    float lam = c->lambda;
+    double gap = 0, advs = 0, loss = 0;
+    for (int n = 0; n < N; n++) {
+        o->adv[n] = lam * (o->lpT[n] - o->lpR[n]) - (o->lpS[n] - o->lpR[n]);
+        gap += o->lpT[n] - o->lpS[n];
+    }
+    if (c->gamma > 0.0f)
+        for (int b = 0; b < B; b++) {
+            float g = 0.0f;
+            for (int t = T - 1; t >= 0; t--) g = o->adv[t * B + b] += c->gamma * g;
+        }
+    for (int n = 0; n < N; n++) advs += o->adv[n];
+    float *dl = rt_policy_ws_scratch(o->ws_s);
+    memset(dl, 0, sizeof(float) * (size_t)N * V);
+    if (full || c->metrics) rt_nn_log_softmax(o->lsS, lgS, N, V, 1.0f);
+    if (!full) {
+        for (int n = 0; n < N; n++) o->w[n] = o->adv[n] / N;
+        loss = rt_nn_pg(dl, lgS, o->y, o->w, N, V);
+    } else {
+        for (int n = 0; n < N; n++)
+            loss += rt_opd_dlogits_full(dl + (size_t)n * V, o->lsS + (size_t)n * V,
+                                        o->lsT + (size_t)n * V, o->lsR + (size_t)n * V, lam,
+                                        1.0f / N, V);
+        loss /= N;
+    }
+    rt_policy_zero_grad(student);
+    rc = rt_policy_backward(student, o->ws_s, dl, N, 0);
+    if (rc) return rc;
+    float gn = 0.0f;
+    rt_policy_adam(student, &c->adam, &gn);
+    double t3 = now();
+    o->phase[0] = t1 - t0, o->phase[1] = t2 - t1, o->phase[2] = t3 - t2;
+
+    if (m) {
+        m->loss = (float)loss;
+        m->adv_mean = (float)(advs / N);
+        m->grad_norm = gn;
+        m->logp_gap = (float)(gap / N);
+        m->kl_teacher = m->kl_ref = m->entropy = NAN;
+        if (c->metrics) { /* exact, from the full softmaxes at every visited state */
+            double kt = 0, kr = 0, en = 0;
+            for (int n = 0; n < N; n++) {
+                const float *a = o->lsS + (size_t)n * V, *bt = o->lsT + (size_t)n * V,
+                            *br = o->lsR + (size_t)n * V;
+                for (int v = 0; v < V; v++) {
+                    float p = rt_nn_expf(a[v]);
+                    kt += p * (a[v] - bt[v]);
+                    kr += p * (a[v] - br[v]);
+                    en -= p * a[v];
+                }
+            }
+            m->kl_teacher = (float)(kt / N), m->kl_ref = (float)(kr / N);
+            m->entropy = (float)(en / N);
+        }
+    }
+    return 0;
+}
+
+int rt_opd_step(rt_opd *o, rt_policy *student, const rt_policy *teacher, const rt_policy *ref,
+                const int *prompts, const rt_rng *rng, rt_opd_metrics *m)
+{
+    const rt_policy *t[1] = {teacher};
+    return rt_opd_step_routed(o, student, t, 1, NULL, ref, prompts, rng, m);
+}

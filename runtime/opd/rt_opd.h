@@ -1,0 +1,94 @@
+/* rt_opd: one step of generalized on-policy distillation (G-OPD / ExOPD), methods.md §1.
+ *
+ * Sampled estimator "as released" (estimator = RT_OPD_SAMPLED, gamma = 0):
+ *   sample T tokens from the student for B prompts (temperature cfg.temperature, 1 as
+ *   released); score the teacher's and the reference's log-probs of the sampled tokens
+ *   in one batched pass over all B*T contexts;
+ *     A_t = lambda * (lp_T - lp_ref) - (lp_S - lp_ref)      (a constant: no gradient)
+ *     loss = -mean_t(A_t * lp_S(y_t));  backward;  Adam.
+ *   The student's activations from sampling are reused for the update (exact: the
+ *   weights do not change in between), so the student runs no second forward.
+ * Options: gamma in [0, 1] turns the per-token reward r_t = A_t into the discounted
+ * reward-to-go sum_{t'>=t} gamma^(t'-t) r_t' (per sequence); teacher_temperature scores
+ * the teacher at log_softmax(logits / tau); estimator = RT_OPD_FULL replaces the
+ * sampled-token estimate, at every visited state, by the exact gradient of
+ *   KL(pi_S(.|s) || pi~(.|s)),  pi~ ∝ pi_ref^(1 - lambda) * pi_T^lambda
+ * (loss = mean over states of that KL); with gamma = 0 it is the expectation of the
+ * sampled estimator's gradient.
+ * Multi-teacher routing: rt_opd_step_routed scores sequence b with teachers[route[b]].
+ *
+ * Teacher and reference may have other hidden sizes or depths than the student (same
+ * vocabulary and context).  All buffers are sized by rt_opd_create, so a step
+ * allocates nothing.  Determinism: as rt_policy (bit-identical whatever the BLAS
+ * thread count; sequence b draws from rt_rng_split(rng, b)).
+ * Leaves out: PPO-style multiple epochs (one update per batch: the ratio is 1). */
+#ifndef RT_OPD_H
+#define RT_OPD_H
+
+#include "rt_policy.h"
+
+enum { RT_OPD_SAMPLED = 0, RT_OPD_FULL = 1 };
+
+typedef struct rt_opd_config {
+    float lambda;              /* reward scale: 1 = OPD, > 1 = ExOPD (released: 1.25) */
+    float gamma;               /* 0 = per-token reward (released), 1 = reward-to-go */
+    float temperature;         /* student sampling temperature, 1 as released */
+    float teacher_temperature; /* 1 = teacher as is */
+    int batch;                 /* B prompts per step */
+    int prompt_len;            /* P tokens per prompt */
+    int gen_len;               /* T sampled tokens per prompt */
+    int estimator;             /* RT_OPD_SAMPLED or RT_OPD_FULL */
+    int metrics;               /* non-zero: exact kl_teacher, kl_ref, entropy per step */
+    rt_adam_config adam;       /* optimizer of the student */
+} rt_opd_config;
+
+/* lambda 1, gamma 0, temperatures 1, B 64, P 8, T 24, sampled, no metrics, Adam defaults */
+rt_opd_config rt_opd_defaults(void);
+
+typedef struct rt_opd_metrics {
+    float loss;       /* sampled: -mean(A_t lp_S); full: mean KL(pi_S || pi~) */
+    float adv_mean;   /* mean advantage A_t (after gamma) */
+    float grad_norm;  /* global gradient norm before clipping */
+    float logp_gap;   /* mean(lp_T - lp_S) over sampled tokens */
+    float kl_teacher; /* mean per-state KL(pi_S || pi_T at teacher_temperature), NAN unless metrics */
+    float kl_ref;     /* mean per-state KL(pi_S || pi_ref), NAN unless metrics */
+    float entropy;    /* mean per-state entropy of pi_S, NAN unless metrics */
+} rt_opd_metrics;
+
+typedef struct rt_opd rt_opd;
+
+/* Sizes the buffers for one configuration and the three architectures.  Caller frees
+ * with rt_opd_free.  Errors: RT_POLICY_EINVAL (bad config or mismatched vocabularies /
+ * contexts, with a message), RT_POLICY_ENOMEM. */
+int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_policy_config *student,
+                  const rt_policy_config *teacher, const rt_policy_config *ref,
+                  rt_policy_diag *diag);
+void rt_opd_free(rt_opd *o);
+
+/* One step: prompts (B, P) token ids, rng = this step's stream (e.g. rt_rng_split(run,
+ * step)); updates the student (gradients stay in student->grads); m may be NULL. */
+int rt_opd_step(rt_opd *o, rt_policy *student, const rt_policy *teacher, const rt_policy *ref,
+                const int *prompts, const rt_rng *rng, rt_opd_metrics *m);
+/* As rt_opd_step with nteachers teachers of the architecture given to rt_opd_create;
+ * sequence b is scored by teachers[route[b]] (each teacher scores all B*T contexts
+ * once, so cost grows with nteachers). */
+int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *teachers,
+                       int nteachers, const int *route, const rt_policy *ref,
+                       const int *prompts, const rt_rng *rng, rt_opd_metrics *m);
+
+/* The last step's samples, tokens (B, T), and per-phase wall times in seconds
+ * (sample, score, train) for benchmarks. */
+const int *rt_opd_tokens(const rt_opd *o);
+void rt_opd_phase_times(const rt_opd *o, double t[3]);
+
+/* Per-state gradients wrt the student's logits (exposed for tests).  lS, lT, lR are
+ * log-softmax rows (V); dl (V) += scale * gradient.
+ * sampled: token y, A = lambda (lT[y] - lR[y]) - (lS[y] - lR[y]):  -A * (onehot(y) - p)
+ * full:    p_a * (lS_a - lM_a - KL(p || M)),  lM = log_softmax((1-lambda) lR + lambda lT);
+ *          returns KL(p || M). */
+void rt_opd_dlogits_sampled(float *dl, const float *lS, const float *lT, const float *lR, int y,
+                            float lambda, float scale, int V);
+float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const float *lR,
+                          float lambda, float scale, int V);
+
+#endif
