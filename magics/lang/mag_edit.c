@@ -10,32 +10,53 @@
 #include "mag_lang.h"
 #include "mag_lang_priv.h"
 
+/* Is the first content line (after blank and comment lines) a '%%' header? */
+static int starts_with_cell_magic(const char *s, size_t len)
+{
+    size_t i = 0;
+    for (;;) {
+        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++;
+        if (i < len && s[i] == '#')
+            while (i < len && s[i] != '\n') i++;
+        if (i < len && s[i] == '\n') {
+            i++;
+            continue;
+        }
+        return i + 1 < len && s[i] == '%' && s[i + 1] == '%';
+    }
+}
+
 mag_completeness mag_is_complete(const char *code, size_t len, char *indent, size_t cap)
 {
     if (indent && cap) indent[0] = '\0';
     if (!code) return len ? MAG_INVALID : MAG_COMPLETE;
+    /* a cell magic is submitted by a blank last line (IPython's convention) */
+    size_t e = len;
+    while (e > 0 && (code[e - 1] == ' ' || code[e - 1] == '\t' || code[e - 1] == '\r')) e--;
+    int ends_blank = e > 0 && code[e - 1] == '\n';
+    int two_newlines = ends_blank && e > 1 && code[e - 2] == '\n';
+    int cell_magic = starts_with_cell_magic(code, len);
     mag_cell *c;
     mag_diag d;
     int r = mag_parse_cell(code, len, NULL, &c, &d);
     if (r) {
-        if (!d.incomplete) return MAG_INVALID;
         if (d.incomplete == 2 && indent) snprintf(indent, cap, "    ");
-        return MAG_INCOMPLETE;
+        if (d.incomplete == 2) return MAG_INCOMPLETE; /* open bracket */
+        if (d.incomplete == 1) return two_newlines ? MAG_INVALID : MAG_INCOMPLETE;
+        /* a body line being typed: wait for the blank line, then show the error */
+        return cell_magic && !ends_blank && r == MAG_ESYNTAX ? MAG_INCOMPLETE : MAG_INVALID;
     }
     mag_completeness res = MAG_COMPLETE;
     if (c->kind == MAG_CELL_MAGIC) {
-        /* body: anything but blanks?  last line blank? */
         int has_body = 0;
-        const char *b = c->body.text;
-        for (size_t i = 0; i < c->body.len; i++)
-            if (b[i] != ' ' && b[i] != '\t' && b[i] != '\r' && b[i] != '\n') has_body = 1;
-        size_t e = len;
-        while (e > 0 && (code[e - 1] == ' ' || code[e - 1] == '\t' || code[e - 1] == '\r')) e--;
-        int ends_blank = e > 0 && code[e - 1] == '\n';
-        int two_newlines = ends_blank && e > 1 && code[e - 2] == '\n';
-        if (!has_body && c->body_kind != MAG_BODY_EXPR) res = two_newlines ? MAG_COMPLETE : MAG_INCOMPLETE;
-        else if (!has_body) res = MAG_INCOMPLETE;
-        else res = ends_blank ? MAG_COMPLETE : MAG_INCOMPLETE;
+        for (size_t i = 0; i < c->body.len; i++) {
+            char ch = c->body.text[i];
+            if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n') has_body = 1;
+        }
+        if (!has_body) /* header alone: wait, unless submitted with an empty line */
+            res = two_newlines && c->body_kind != MAG_BODY_EXPR ? MAG_COMPLETE : MAG_INCOMPLETE;
+        else
+            res = ends_blank ? MAG_COMPLETE : MAG_INCOMPLETE;
     }
     mag_cell_free(c);
     return res;
@@ -267,12 +288,19 @@ static int context(const char *code, size_t len, size_t cursor, int inspect, mag
     return MAG_OK;
 }
 
+/* NONE carries no magic or key: nothing is offered there. */
+static int finish(int r, mag_cursor_ctx *o)
+{
+    if (!r && o->kind == MAG_CTX_NONE) o->magic[0] = o->key[0] = '\0', o->cell_magic = 0;
+    return r;
+}
+
 int mag_complete_context(const char *code, size_t len, size_t cursor, mag_cursor_ctx *out)
 {
-    return context(code, len, cursor, 0, out);
+    return finish(context(code, len, cursor, 0, out), out);
 }
 
 int mag_inspect_context(const char *code, size_t len, size_t cursor, mag_cursor_ctx *out)
 {
-    return context(code, len, cursor, 1, out);
+    return finish(context(code, len, cursor, 1, out), out);
 }

@@ -384,10 +384,15 @@ typedef enum mag_completeness {
     MAG_INVALID,    /* a syntax error more text cannot fix (run it to see the error) */
 } mag_completeness;
 
-/* Jupyter is_complete.  Incomplete: an open bracket or unterminated string on the
- * last line, a '%%' header with no body, or a cell magic whose last line is not
- * blank (as IPython: a console submits a cell magic with an empty line).  Invalid:
- * any other parse error (unmatched closer, string cut by a newline, bad bytes ...).
+/* Jupyter is_complete.
+ *   incomplete: an open bracket (indent "    "); an unterminated string on the last
+ *     line; a '%%' header with no body yet; a cell magic whose last line is not
+ *     blank, even if that line does not parse yet (as IPython: a console submits a
+ *     cell magic with an empty line).
+ *   complete: a cell that parses (a cell magic: followed by a blank line; a header
+ *     alone: followed by two newlines, so an all-defaults body can be submitted).
+ *   invalid: any other parse error (unmatched closer, string cut by a newline, NUL,
+ *     invalid UTF-8, too large ...): the console submits it and the error shows.
  * indent (may be NULL) receives "    " inside brackets, "" otherwise. */
 mag_completeness mag_is_complete(const char *code, size_t len, char *indent, size_t cap);
 

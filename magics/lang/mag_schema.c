@@ -80,7 +80,9 @@ size_t mag_key_type_text(const mag_key_spec *k, char *buf, size_t cap)
         char vals[200];
         enum_text(k->values, vals, sizeof vals);
         snprintf(e, sizeof e, "one of %s", vals);
-    } else
+    } else if (t == MAG_T_NAME && k->object)
+        snprintf(e, sizeof e, "%.60s name", k->object);
+    else
         snprintf(e, sizeof e, "%s", type_noun(t) + (t == MAG_T_BOOL ? 0 : t == MAG_T_INT ? 3 : 2));
     int w;
     if (k->type == MAG_T_LIST) w = snprintf(buf, cap, "list of %s", e);
