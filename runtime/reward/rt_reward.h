@@ -47,6 +47,20 @@
  *   Overflow follows IEEE (1e308 * 10 = inf); a result that is NaN anyway (a NaN
  *   feature or parameter, or inf - inf after overflow) is returned as 0.
  *
+ * Typical use by the magics:
+ *   %%reward NAME c=0.01 (body "correct - c*length"): compile the body with env.name =
+ *     NAME, env.features = the union of all task feature names (correct, partial,
+ *     length, format, eos, outcome), feature_fns {"debate"} with a resolver over the
+ *     session's debates, resolve_reward over the session's rewards, and the header
+ *     pairs as param_names/param_defaults (reject a header name for which
+ *     rt_reward_param_index is -1).  Keep the program in the session.
+ *   %%rl ... reward = NAME, c = [0.01, 0.1]: rt_reward_link the program to the task's
+ *     feature order (or rt_reward_check_features first for the message alone), then per
+ *     sweep point rt_reward_bind_params(keys given for the reward's parameters) and
+ *     rt_reward_eval / rt_reward_eval_batch per sample.
+ *   A bare expression line: compile with env.name NULL, no features, resolve_reward
+ *     set; bind with no overrides; print rt_reward_format(rt_reward_eval(...)).
+ *
  * Threads: a compiled program is immutable; any number of threads may evaluate it
  * at once.  Compilation calls the env callbacks on the calling thread only. */
 #ifndef RT_REWARD_H
@@ -159,7 +173,11 @@ int rt_reward_param_index(const rt_reward_program *p, const char *name);
  * (the training magic's keys).  Errors: an override naming no parameter
  * (RT_REWARD_EPARAM, "reward 'r' has no parameter 'cc' (did you mean 'c'?)", line/col
  * 0), a parameter with no value ("parameter 'c' has no value (give it in the header:
- * %%reward r c=...)", at its first appearance). */
+ * %%reward r c=...)", at its first appearance; if the name is close to a feature:
+ * "parameter 'lenght' has no value (did you mean 'length'? else give it in the header:
+ * %%reward r lenght=...)").  For an unnamed program (a bare expression line; env.name
+ * NULL or "") a free name without value is "unknown name 'x'" or "unknown name 'corect'
+ * (did you mean 'correct'?)". */
 int rt_reward_bind_params(const rt_reward_program *p, const char *const *names,
                           const double *values, int n, double *params, rt_reward_diag *diag);
 

@@ -67,6 +67,7 @@ typedef struct rw_feat {
 
 typedef struct rw_param {
     char *name;
+    char hint[RT_REWARD_MAX_NAME + 1]; /* closest feature name ("did you mean"), or "" */
     int has_def;
     double def;
     int line, col;

@@ -156,7 +156,7 @@ static int lex(parser *p)
             if (is_digit(d) || is_alpha(d) || d == '.') {
                 n++;
             } else if ((d == '+' || d == '-') && n > 0 && (s[n - 1] == 'e' || s[n - 1] == 'E') &&
-                       n + 1 < rem && is_digit((unsigned char)s[n + 1]) && is_digit(ch)) {
+                       n + 1 < rem && is_digit((unsigned char)s[n + 1])) {
                 n++;
             } else {
                 break;
@@ -165,7 +165,12 @@ static int lex(parser *p)
         t->type = T_NUM;
         t->len = n;
         char buf[96];
-        int ok = n < sizeof buf;
+        if (n >= sizeof buf) {
+            t->len = 64;
+            return tok_error(p, RT_REWARD_ELIMIT, t, "number too long (more than %s characters)",
+                             "95");
+        }
+        int ok = 1;
         if (ok) {
             memcpy(buf, s, n);
             buf[n] = 0;
@@ -176,7 +181,7 @@ static int lex(parser *p)
             }
         }
         char *end = NULL;
-        double v = ok ? strtod(buf, &end) : 0;
+        double v = strtod(buf, &end);
         if (!ok || end != buf + n)
             return tok_error(p, RT_REWARD_ESYNTAX, t, "malformed number '%s'", NULL);
         if (isinf(v))
@@ -420,6 +425,10 @@ static int add_param(rw_compiler *c, const char *name, int has_def, double def, 
     rw_param *q = &c->params[c->n_params];
     q->name = rt_strdup(name);
     if (!q->name) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+    /* a free name close to a feature is probably a typo: keep the hint for the
+     * "has no value" message */
+    const char *hint = rw_suggest(name, env->features, env->n_features);
+    snprintf(q->hint, sizeof q->hint, "%s", hint ? hint : "");
     q->has_def = has_def;
     q->def = has_def ? def : 0.0;
     q->line = line;

@@ -554,7 +554,8 @@ int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_rewa
 {
     if (out) *out = NULL;
     if (diag) memset(diag, 0, sizeof *diag);
-    if (!p || !env || !out || env->n_features < 0 || (env->n_features && !env->features)) {
+    if (!p || !env || !out || env->n_features < 0 || (env->n_features && !env->features) ||
+        env->n_feature_fns < 0 || (env->n_feature_fns && !env->feature_fns)) {
         diag_set(diag, RT_REWARD_EINVAL, 0, 0, "invalid arguments");
         return RT_REWARD_EINVAL;
     }
@@ -676,9 +677,21 @@ int rt_reward_bind_params(const rt_reward_program *p, const char *const *names,
         }
         if (!have) {
             char msg[256];
-            snprintf(msg, sizeof msg,
-                     "parameter '%s' has no value (give it in the header: %%%%reward %s %s=...)",
-                     q->name, p->name[0] ? p->name : "NAME", q->name);
+            if (!p->name[0] && q->hint[0])
+                snprintf(msg, sizeof msg, "unknown name '%s' (did you mean '%s'?)", q->name,
+                         q->hint);
+            else if (!p->name[0])
+                snprintf(msg, sizeof msg, "unknown name '%s'", q->name);
+            else if (q->hint[0])
+                snprintf(msg, sizeof msg,
+                         "parameter '%s' has no value (did you mean '%s'? else give it in the "
+                         "header: %%%%reward %s %s=...)",
+                         q->name, q->hint, p->name, q->name);
+            else
+                snprintf(msg, sizeof msg,
+                         "parameter '%s' has no value (give it in the header: %%%%reward %s "
+                         "%s=...)",
+                         q->name, p->name, q->name);
             diag_set(diag, RT_REWARD_EPARAM, q->line, q->col, msg);
             if (diag) snprintf(diag->near, sizeof diag->near, "%s", q->name);
             return RT_REWARD_EPARAM;

@@ -258,6 +258,14 @@ static void caps(void **state)
     assert_string_equal(d.msg, "expression too complex (more than 1024 levels of operations)");
     assert_int_equal(d.col, (int)n - 1);
 
+    /* numbers */
+    memset(buf, '1', 96);
+    assert_int_equal(rt_reward_compile(buf, 96, 1, 1, &env, &p, &d), RT_REWARD_ELIMIT);
+    assert_string_equal(d.msg, "number too long (more than 95 characters)");
+    assert_int_equal(rt_reward_compile(buf, 95, 1, 1, &env, &p, &d), 0);
+    assert_true(rt_reward_eval(p, NULL, NULL) > 1e94);
+    rt_reward_free(p);
+
     /* names and argument counts */
     memset(buf, 'a', 65);
     assert_int_equal(rt_reward_compile(buf, 65, 1, 1, &env, &p, &d), RT_REWARD_ELIMIT);

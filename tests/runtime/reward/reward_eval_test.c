@@ -124,6 +124,7 @@ static void value_table(void **state)
         {".5", 0.5},
         {"2E-1", 0.2},
         {"1e+2", 100},
+        {".5e-1", 0.05},
         {"0012", 12},
         {"1 + # a comment\n 2", 3},
         {"\t\r\n 3 \n", 3},
@@ -163,6 +164,24 @@ static void overflow_is_ieee(void **state)
     assert_true(isinf(eval_src("10^400", env, 0, NULL)));
     assert_true(eval_src("-(10^400)", env, 0, NULL) < 0);
     assert_true(isinf(eval_src("1e308 * length", env, 0, NULL)));
+}
+
+/* A NaN feature or parameter never yields a NaN reward. */
+static void nan_inputs_give_zero(void **state)
+{
+    (void)state;
+    rt_reward_env env = fx_env(NULL, "r");
+    rt_reward_program *p = NULL;
+    rt_reward_diag d;
+    assert_int_equal(rt_reward_compile("correct + 2*length + k", 22, 1, 1, &env, &p, &d), 0);
+    double f[7] = {1, 0, 3, 0, 0, 0, 0}, prm[1] = {1};
+    assert_true(rt_reward_eval(p, f, prm) == 8);
+    f[2] = NAN;
+    assert_true(rt_reward_eval(p, f, prm) == 0);
+    f[2] = 3;
+    prm[0] = NAN;
+    assert_true(rt_reward_eval(p, f, prm) == 0);
+    rt_reward_free(p);
 }
 
 static void folding_shrinks_code(void **state)
@@ -254,12 +273,24 @@ static void parameters(void **state)
     assert_string_equal(d.msg, "reward 'shaped' has no parameter 'zzz'");
     rt_reward_free(p);
 
-    /* unnamed program: the message names the header generically */
+    /* unnamed program (a bare expression line): a free name without value is unknown */
     env.name = NULL;
     assert_int_equal(rt_reward_compile("k", 1, 1, 1, &env, &p, &d), 0);
     assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_REWARD_EPARAM);
-    assert_string_equal(d.msg,
-                        "parameter 'k' has no value (give it in the header: %%reward NAME k=...)");
+    assert_string_equal(d.msg, "unknown name 'k'");
+    assert_int_equal(d.col, 1);
+    rt_reward_free(p);
+    assert_int_equal(rt_reward_compile("1 + corect", 10, 1, 1, &env, &p, &d), 0);
+    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_REWARD_EPARAM);
+    assert_string_equal(d.msg, "unknown name 'corect' (did you mean 'correct'?)");
+    assert_int_equal(d.col, 5);
+    rt_reward_free(p);
+    /* a named reward with a free name close to a feature: both hints */
+    env.name = "r";
+    assert_int_equal(rt_reward_compile("lenght/10", 9, 1, 1, &env, &p, &d), 0);
+    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_REWARD_EPARAM);
+    assert_string_equal(d.msg, "parameter 'lenght' has no value (did you mean 'length'? else give "
+                               "it in the header: %%reward r lenght=...)");
     rt_reward_free(p);
 }
 
@@ -581,6 +612,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(value_table),
         cmocka_unit_test(overflow_is_ieee),
+        cmocka_unit_test(nan_inputs_give_zero),
         cmocka_unit_test(folding_shrinks_code),
         cmocka_unit_test(parameters),
         cmocka_unit_test(debate_feature),
