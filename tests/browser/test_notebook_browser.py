@@ -15,6 +15,7 @@ Leaves out: Vega-Lite rendering (the classic notebook has no renderer for it and
 back to image/svg+xml, which is what is asserted).
 """
 
+import fcntl
 import json
 import os
 import re
@@ -34,6 +35,9 @@ import pytest
 HERE = Path(__file__).resolve().parent
 SOURCE_ROOT = Path(os.environ.get("RLHF_SOURCE_ROOT", HERE.parent.parent))
 ARTIFACTS = SOURCE_ROOT / "tests" / "artifacts"
+# build/ keeps plain names; another build dir (build-asan, ...) suffixes its artifacts
+_BUILD = Path(os.environ.get("RLHF_BUILD_ROOT", "build")).name
+ARTIFACT_SUFFIX = "" if _BUILD == "build" else f"-{_BUILD}"
 CHROMIUM = os.environ.get("RLHF_CHROMIUM", "/usr/bin/chromium")
 SVG_SELECTOR = ".output_area .output_svg svg"
 RUN_TIMEOUT_MS = 40000  # Run All must finish within this
@@ -81,11 +85,17 @@ def _node_modules_fresh():
 
 
 def _ensure_node_modules(npm):
+    """`npm ci` when node_modules is missing or stale; a lock file serializes runs from
+    several build directories."""
     if _node_modules_fresh():
         return
-    env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
-    proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, env=env,
-                          capture_output=True, text=True, timeout=300)
+    with open(HERE / ".npm-ci.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _node_modules_fresh():
+            return
+        env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
+        proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, env=env,
+                              capture_output=True, text=True, timeout=300)
     if proc.returncode != 0 or not _node_modules_fresh():
         pytest.fail(f"npm ci in {HERE} failed (exit {proc.returncode}):\n"
                     f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}", pytrace=False)
@@ -206,12 +216,12 @@ def _run_in_browser(name, notebook_file, jupyter_path, selector=SVG_SELECTOR, ex
     """Serves notebook_file's folder, runs run_notebook.mjs on it; returns its JSON result
     (fails the test unless it passed, when expect_ok).
     Keeps tests/artifacts/browser-<name>.png, browser-<name>.ipynb (as executed in the
-    page) and browser-<name>-server.log."""
+    page) and browser-<name>-server.log (names suffixed by a build dir other than build/)."""
     node, npm = _require_tools()
     _ensure_node_modules(npm)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / f"browser-{name}.png"
-    log_copy = ARTIFACTS / f"browser-{name}-server.log"
+    shot = ARTIFACTS / f"browser-{name}{ARTIFACT_SUFFIX}.png"
+    log_copy = ARTIFACTS / f"browser-{name}{ARTIFACT_SUFFIX}-server.log"
     for old in (shot, log_copy, shot.with_suffix(".ipynb")):
         if old.exists():
             old.unlink()
