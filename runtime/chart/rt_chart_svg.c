@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define ML 56    /* left margin: y tick labels and y label */
-#define MR 14    /* right margin */
+#define MR 20    /* right margin: room for half the last x tick label */
 #define MT 28    /* top margin: title */
 #define MB 40    /* bottom margin: x tick labels and x label */
 #define LEG_H 16 /* one legend row */

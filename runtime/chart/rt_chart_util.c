@@ -397,9 +397,10 @@ static int valid(double v, int logy)
     return isfinite(v) && (!logy || v > 0);
 }
 
-/* One pass of min/max bucketing with nb buckets; gaps adds each bucket's first invalid
- * index.  Returns the count, or SIZE_MAX when !gaps and an invalid value was seen. */
-static size_t buckets(const double *y, size_t n, size_t nb, int logy, int gaps, size_t *idx)
+/* One pass of min/max bucketing with nb buckets, each also contributing its first
+ * invalid index (a gap).  Writes at most cap indices and returns how many the pass
+ * needs (all were written iff that is <= cap). */
+static size_t buckets(const double *y, size_t n, size_t nb, int logy, size_t cap, size_t *idx)
 {
     size_t inner = n - 2, k = 0;
     idx[k++] = 0;
@@ -410,7 +411,6 @@ static size_t buckets(const double *y, size_t n, size_t nb, int logy, int gaps, 
         for (size_t i = a; i < z; i++) {
             double v = y[i];
             if (!valid(v, logy)) {
-                if (!gaps) return SIZE_MAX;
                 if (igap == SIZE_MAX) igap = i;
             } else if (imin == SIZE_MAX) {
                 imin = imax = i, vmin = vmax = v;
@@ -428,10 +428,13 @@ static size_t buckets(const double *y, size_t n, size_t nb, int logy, int gaps, 
                     c[i] = c[j], c[j] = t;
                 }
         for (int i = 0; i < 3; i++)
-            if (c[i] != SIZE_MAX && (i == 0 || c[i] != c[i - 1])) idx[k++] = c[i];
+            if (c[i] != SIZE_MAX && (i == 0 || c[i] != c[i - 1])) {
+                if (k < cap) idx[k] = c[i];
+                k++;
+            }
     }
-    idx[k++] = n - 1;
-    return k;
+    if (k < cap) idx[k] = n - 1;
+    return k + 1;
 }
 
 size_t rt_chart_downsample(const double *y, size_t n, size_t max_points, int logy, size_t *idx)
@@ -442,11 +445,15 @@ size_t rt_chart_downsample(const double *y, size_t n, size_t max_points, int log
             idx[i] = i;
         return n;
     }
-    /* Two points per bucket; when the interior has a gap, redo with room for one gap
-     * marker per bucket (three per bucket, so fewer buckets). */
-    size_t k = buckets(y, n, (max_points - 2) / 2, logy, 0, idx);
-    if (k == SIZE_MAX) k = buckets(y, n, (max_points - 2) / 3, logy, 1, idx);
-    return k;
+    /* Two points per bucket plus a gap marker in the buckets that have a gap; while
+     * that does not fit, fewer buckets.  (max_points-2)/3 buckets always fit. */
+    size_t nb = (max_points - 2) / 2, nb_min = (max_points - 2) / 3;
+    for (;;) {
+        size_t need = buckets(y, n, nb, logy, max_points, idx);
+        if (need <= max_points) return need;
+        size_t dec = (need - max_points + 1) / 2;
+        nb = nb - nb_min <= dec ? nb_min : nb - dec;
+    }
 }
 
 /* ---- prepared data ----------------------------------------------------------- */

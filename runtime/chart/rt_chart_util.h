@@ -69,8 +69,9 @@ void rt_chart_ema(const double *y, size_t n, double alpha, double *out);
 /* Chooses at most max(max_points, 8) indices of y[0..n) to draw, in increasing order:
  * all of them when n <= max_points; otherwise the first and last index, and for
  * each of B equal index buckets of the interior the index of its minimum and of its
- * maximum finite value, plus the first non-finite index when the bucket has one (so
- * gaps survive).  `valid(v)` = finite, and > 0 when logy.  idx must have room for
+ * maximum valid value, plus its first invalid index when it has one (so gaps
+ * survive).  B = (max_points-2)/2, reduced (down to (max_points-2)/3) until the gap
+ * markers fit.  valid(v) = finite, and > 0 when logy.  idx must have room for
  * min(n, max(max_points, 8)) entries.  Returns the count. */
 size_t rt_chart_downsample(const double *y, size_t n, size_t max_points, int logy, size_t *idx);
 
