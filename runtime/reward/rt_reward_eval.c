@@ -25,7 +25,7 @@ double rt_reward_eval(const rt_reward_program *p, const double *features, const 
             st[++sp] = p->consts[arg];
             break;
         case OP_FEAT:
-            st[++sp] = features[p->feats[arg].slot];
+            st[++sp] = features[arg];
             break;
         case OP_PARAM:
             st[++sp] = params[arg];

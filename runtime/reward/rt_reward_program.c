@@ -207,7 +207,8 @@ typedef struct emitter {
     double *consts;
     int nk, capk;
     int depth, max_depth;
-    int err; /* RT_REWARD_ENOMEM / ELIMIT */
+    int err;              /* RT_REWARD_ENOMEM / ELIMIT */
+    const rw_feat *feats; /* slots of the feature refs */
 } emitter;
 
 static int emit(emitter *e, int op, int arg)
@@ -262,9 +263,12 @@ static void gen(emitter *e, const rw_node *nodes, int i)
         emit(e, OP_CONST, e->nk++);
         push(e, 1);
         return;
-    case OP_FEAT:
+    case OP_FEAT: /* the operand is the slot itself (rt_reward_link regenerates) */
+        emit(e, OP_FEAT, e->feats[n->a].slot);
+        push(e, 1);
+        return;
     case OP_PARAM:
-        emit(e, n->op, n->a);
+        emit(e, OP_PARAM, n->a);
         push(e, 1);
         return;
     case OP_AND:
@@ -312,6 +316,7 @@ static int codegen(rt_reward_program *p, rt_reward_diag *diag)
 {
     emitter e;
     memset(&e, 0, sizeof e);
+    e.feats = p->feats;
     gen(&e, p->nodes, p->root);
     if (!e.err && e.max_depth > RT_REWARD_MAX_STACK) e.err = -100;
     if (e.err) {
@@ -606,6 +611,15 @@ int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_rewa
         rt_reward_free(q);
         diag_set(diag, RT_REWARD_ENOMEM, 0, 0, "out of memory");
         return RT_REWARD_ENOMEM;
+    }
+    rt_free(q->code);
+    rt_free(q->consts);
+    q->code = NULL;
+    q->consts = NULL;
+    int rc = codegen(q, diag); /* feature slots are bytecode operands */
+    if (rc) {
+        rt_reward_free(q);
+        return rc;
     }
     compute_min_slots(q);
     *out = q;
