@@ -1,0 +1,317 @@
+/* opd_test.c: the G-OPD step.  The full estimator is the expectation of the sampled
+ * one; a step equals the same step computed by hand from the policy API (fresh
+ * forwards, no activation reuse); at lambda = 1 the gradient does not depend on the
+ * reference; steps are bit-identical run twice and at 1 vs 2 BLAS threads; exact
+ * metrics; configuration errors and allocation failures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_alloc.h"
+#include "rt_opd.h"
+
+static rt_policy *make(int V, int K, int D, int H, int L, uint64_t seed)
+{
+    rt_policy_config c = {V, K, D, H, L, RT_NN_ACT_RELU};
+    rt_policy *p;
+    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
+    rt_rng r = rt_rng_make(seed);
+    rt_policy_init(p, &r);
+    return p;
+}
+
+static void random_logsoftmax(float *l, int V, rt_rng *r)
+{
+    for (int v = 0; v < V; v++) l[v] = 2.0f * rt_rng_normal(r);
+    rt_nn_log_softmax(l, l, 1, V, 1.0f);
+}
+
+static void full_is_expectation_of_sampled(void **state)
+{
+    (void)state;
+    enum { V = 16 };
+    float lambdas[4] = {0.5f, 1.0f, 1.5f, 3.0f};
+    rt_rng r = rt_rng_make(1);
+    for (int k = 0; k < 4; k++) {
+        float lS[V], lT[V], lR[V], full[V] = {0}, expect[V] = {0};
+        random_logsoftmax(lS, V, &r);
+        random_logsoftmax(lT, V, &r);
+        random_logsoftmax(lR, V, &r);
+        float kl = rt_opd_dlogits_full(full, lS, lT, lR, lambdas[k], 1.0f, V);
+        for (int y = 0; y < V; y++) /* E_y~p [ sampled gradient at y ] */
+            rt_opd_dlogits_sampled(expect, lS, lT, lR, y, lambdas[k], expf(lS[y]), V);
+        for (int v = 0; v < V; v++)
+            if (fabsf(full[v] - expect[v]) > 1e-5f * (1 + fabsf(full[v])))
+                fail_msg("lambda %g, v %d: full %g vs expectation %g", lambdas[k], v, full[v], expect[v]);
+        /* the KL returned is KL(p || pi~) computed in double */
+        double m[V], mx = -1e30, s = 0, ref = 0;
+        for (int v = 0; v < V; v++) m[v] = (1 - lambdas[k]) * lR[v] + lambdas[k] * lT[v], mx = fmax(mx, m[v]);
+        for (int v = 0; v < V; v++) s += exp(m[v] - mx);
+        for (int v = 0; v < V; v++) ref += exp(lS[v]) * (lS[v] - (m[v] - mx - log(s)));
+        assert_true(fabs(kl - ref) < 1e-5);
+    }
+}
+
+/* small architectures: student, teacher (wider, deeper), reference */
+enum { V = 12, K = 4, D = 6, B = 5, P = 3, T = 4, N = B * T };
+
+static rt_opd_config small_cfg(float lambda, float gamma)
+{
+    rt_opd_config c = rt_opd_defaults();
+    c.lambda = lambda;
+    c.gamma = gamma;
+    c.batch = B;
+    c.prompt_len = P;
+    c.gen_len = T;
+    c.adam.lr = 1e-2f;
+    return c;
+}
+
+static void prompts_for(int *pr, uint64_t seed)
+{
+    rt_rng r = rt_rng_make(seed);
+    for (int i = 0; i < B * P; i++) pr[i] = 1 + rt_rng_below(&r, V - 1);
+}
+
+static void step_matches_manual(void **state)
+{
+    (void)state;
+    for (int g = 0; g < 2; g++) {
+        float gamma = g ? 1.0f : 0.0f, lam = 1.5f;
+        rt_policy *s = make(V, K, D, 16, 1, 10), *t = make(V, K, D, 24, 2, 11),
+                  *ref = make(V, K, D, 16, 1, 12), *s0;
+        assert_int_equal(rt_policy_copy(&s0, s, NULL), 0);
+        rt_opd_config c = small_cfg(lam, gamma);
+        c.metrics = 1;
+        rt_opd *o;
+        assert_int_equal(rt_opd_create(&o, &c, &s->cfg, &t->cfg, &ref->cfg, NULL), 0);
+        int pr[B * P];
+        prompts_for(pr, 13);
+        rt_rng rng = rt_rng_make(14);
+        rt_opd_metrics m;
+        assert_int_equal(rt_opd_step(o, s, t, ref, pr, &rng, &m), 0);
+
+        /* by hand: generate, contexts, log-probs by fresh forwards, advantages */
+        rt_policy_ws *ws, *wt, *wr;
+        assert_int_equal(rt_policy_ws_create(&ws, &s->cfg, N, NULL), 0);
+        assert_int_equal(rt_policy_ws_create(&wt, &t->cfg, N, NULL), 0);
+        assert_int_equal(rt_policy_ws_create(&wr, &ref->cfg, N, NULL), 0);
+        int tok[B * T], ctx[N * K], y[N];
+        assert_int_equal(rt_policy_generate(s0, ws, pr, B, P, T, 1.0f, &rng, 0, tok, NULL), 0);
+        assert_memory_equal(tok, rt_opd_tokens(o), sizeof tok);
+        for (int b = 0; b < B; b++) {
+            int seq[P + T];
+            memcpy(seq, pr + b * P, sizeof(int) * P);
+            memcpy(seq + P, tok + b * T, sizeof(int) * T);
+            for (int j = 0; j < T; j++) { /* sequence-major here, on purpose */
+                rt_policy_context(ctx + (b * T + j) * K, seq, P + j, K);
+                y[b * T + j] = tok[b * T + j];
+            }
+        }
+        float lpS[N], lpT[N], lpR[N], A[N], w[N];
+        assert_int_equal(rt_policy_logprobs(s0, ws, ctx, y, N, lpS), 0);
+        assert_int_equal(rt_policy_logprobs(t, wt, ctx, y, N, lpT), 0);
+        assert_int_equal(rt_policy_logprobs(ref, wr, ctx, y, N, lpR), 0);
+        double loss = 0, adv = 0, gap = 0;
+        for (int b = 0; b < B; b++) {
+            float G = 0;
+            for (int j = T - 1; j >= 0; j--) {
+                int n = b * T + j;
+                float r = lam * (lpT[n] - lpR[n]) - (lpS[n] - lpR[n]);
+                G = r + gamma * G;
+                A[n] = G;
+            }
+        }
+        for (int n = 0; n < N; n++) {
+            w[n] = A[n] / N;
+            loss -= A[n] * lpS[n] / N;
+            adv += A[n] / N;
+            gap += (lpT[n] - lpS[n]) / N;
+        }
+        assert_true(fabs(m.loss - loss) < 1e-5);
+        assert_true(fabs(m.adv_mean - adv) < 1e-5);
+        assert_true(fabs(m.logp_gap - gap) < 1e-5);
+        /* exact metrics are of the student before the update */
+        double kt, kr, ent;
+        assert_int_equal(rt_policy_kl(s0, ws, t, wt, ctx, N, &kt, &ent), 0);
+        assert_int_equal(rt_policy_kl(s0, ws, ref, wr, ctx, N, &kr, NULL), 0);
+        assert_true(fabs(m.kl_teacher - kt) < 1e-5 && fabs(m.kl_ref - kr) < 1e-5);
+        assert_true(fabs(m.entropy - ent) < 1e-5);
+        /* gradient from a fresh forward (no activation reuse) */
+        rt_policy_zero_grad(s0);
+        assert_int_equal(rt_policy_forward(s0, ws, ctx, N, 0), 0);
+        float *dl = rt_policy_ws_scratch(ws);
+        memset(dl, 0, sizeof(float) * N * V);
+        rt_nn_pg(dl, rt_policy_ws_logits(ws), y, w, N, V);
+        assert_int_equal(rt_policy_backward(s0, ws, dl, N, 0), 0);
+        for (size_t i = 0; i < s->nparams; i++)
+            if (fabsf(s->grads[i] - s0->grads[i]) > 1e-5f * (1 + fabsf(s0->grads[i])))
+                fail_msg("gamma %g: grad %zu: step %g vs manual %g", gamma, i, s->grads[i], s0->grads[i]);
+        assert_true(fabs(m.grad_norm - rt_policy_grad_norm(s0)) < 1e-5);
+        rt_policy_adam(s0, &c.adam, NULL);
+        for (size_t i = 0; i < s->nparams; i++) assert_true(fabsf(s->params[i] - s0->params[i]) < 1e-5f);
+        rt_policy_ws_free(ws), rt_policy_ws_free(wt), rt_policy_ws_free(wr);
+        rt_opd_free(o);
+        rt_policy_free(s), rt_policy_free(s0), rt_policy_free(t), rt_policy_free(ref);
+    }
+}
+
+static void lambda_one_ignores_reference(void **state)
+{
+    (void)state;
+    rt_policy *s1 = make(V, K, D, 16, 1, 20), *t = make(V, K, D, 32, 1, 21),
+              *r1 = make(V, K, D, 16, 1, 22), *r2 = make(V, K, D, 16, 1, 23), *s2;
+    assert_int_equal(rt_policy_copy(&s2, s1, NULL), 0);
+    rt_opd_config c = small_cfg(1.0f, 0.0f);
+    rt_opd *o;
+    assert_int_equal(rt_opd_create(&o, &c, &s1->cfg, &t->cfg, &r1->cfg, NULL), 0);
+    int pr[B * P];
+    prompts_for(pr, 24);
+    rt_rng rng = rt_rng_make(25);
+    assert_int_equal(rt_opd_step(o, s1, t, r1, pr, &rng, NULL), 0);
+    assert_int_equal(rt_opd_step(o, s2, t, r2, pr, &rng, NULL), 0);
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < s1->nparams; i++) {
+        diff = fmax(diff, fabsf(s1->grads[i] - s2->grads[i]));
+        norm = fmax(norm, fabsf(s1->grads[i]));
+    }
+    assert_true(norm > 1e-4);
+    assert_true(diff < 1e-5 * (1 + norm));
+    /* and at lambda = 1.5 it does depend on it */
+    rt_opd_free(o);
+    c.lambda = 1.5f;
+    assert_int_equal(rt_opd_create(&o, &c, &s1->cfg, &t->cfg, &r1->cfg, NULL), 0);
+    assert_int_equal(rt_opd_step(o, s1, t, r1, pr, &rng, NULL), 0);
+    assert_int_equal(rt_opd_step(o, s2, t, r2, pr, &rng, NULL), 0);
+    diff = 0;
+    for (size_t i = 0; i < s1->nparams; i++) diff = fmax(diff, fabsf(s1->grads[i] - s2->grads[i]));
+    assert_true(diff > 1e-4);
+    rt_opd_free(o);
+    rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t), rt_policy_free(r1), rt_policy_free(r2);
+}
+
+/* the benchmark's architecture, smaller batch; N = 32 * 8 = 256 rows (several blocks) */
+static float *run_steps(int threads, int estimator)
+{
+    rt_nn_set_blas_threads(threads);
+    rt_policy *s = make(32, 8, 32, 256, 1, 30), *t = make(32, 8, 32, 512, 1, 31), *ref;
+    assert_int_equal(rt_policy_copy(&ref, s, NULL), 0);
+    rt_opd_config c = rt_opd_defaults();
+    c.lambda = 1.5f, c.batch = 48, c.prompt_len = 8, c.gen_len = 8, c.estimator = estimator;
+    c.metrics = 1;
+    rt_opd *o;
+    assert_int_equal(rt_opd_create(&o, &c, &s->cfg, &t->cfg, &ref->cfg, NULL), 0);
+    rt_rng run = rt_rng_from_name(3, "opd");
+    int pr[48 * 8];
+    rt_opd_metrics m;
+    for (int step = 0; step < 3; step++) {
+        rt_rng sr = rt_rng_split(&run, (uint64_t)step);
+        for (int i = 0; i < 48 * 8; i++) pr[i] = 1 + rt_rng_below(&sr, 31);
+        assert_int_equal(rt_opd_step(o, s, t, ref, pr, &sr, &m), 0);
+        assert_true(isfinite(m.loss) && isfinite(m.kl_teacher) && m.entropy > 0);
+        if (estimator == RT_OPD_FULL) assert_true(m.loss >= 0);
+    }
+    float *out = malloc(s->nparams * sizeof(float));
+    memcpy(out, s->params, s->nparams * sizeof(float));
+    rt_opd_free(o);
+    rt_policy_free(s), rt_policy_free(t), rt_policy_free(ref);
+    rt_nn_set_blas_threads(1);
+    return out;
+}
+
+static void deterministic_across_runs_and_threads(void **state)
+{
+    (void)state;
+    size_t n = 32 * 32 + 256 * 256 + 256 + 32 * 256 + 32;
+    for (int e = 0; e < 2; e++) {
+        float *a = run_steps(1, e), *b = run_steps(1, e), *c = run_steps(2, e);
+        assert_memory_equal(a, b, n * sizeof(float));
+        assert_memory_equal(a, c, n * sizeof(float));
+        free(a), free(b), free(c);
+    }
+}
+
+static void routed_teachers(void **state)
+{
+    (void)state;
+    /* two teachers; routing every sequence to teacher 1 equals the plain step with it */
+    rt_policy *s1 = make(V, K, D, 16, 1, 40), *t0 = make(V, K, D, 24, 1, 41),
+              *t1 = make(V, K, D, 24, 1, 42), *ref = make(V, K, D, 16, 1, 43), *s2;
+    assert_int_equal(rt_policy_copy(&s2, s1, NULL), 0);
+    rt_opd_config c = small_cfg(1.25f, 0.0f);
+    rt_opd *o;
+    assert_int_equal(rt_opd_create(&o, &c, &s1->cfg, &t0->cfg, &ref->cfg, NULL), 0);
+    int pr[B * P], route[B] = {1, 1, 1, 1, 1}, bad[B] = {0, 2, 0, 0, 0};
+    prompts_for(pr, 44);
+    rt_rng rng = rt_rng_make(45);
+    const rt_policy *ts[2] = {t0, t1};
+    rt_opd_metrics m1, m2;
+    assert_int_equal(rt_opd_step_routed(o, s1, ts, 2, route, ref, pr, &rng, &m1), 0);
+    assert_int_equal(rt_opd_step(o, s2, t1, ref, pr, &rng, &m2), 0);
+    assert_true(fabsf(m1.loss - m2.loss) < 1e-6f);
+    for (size_t i = 0; i < s1->nparams; i++) assert_true(fabsf(s1->grads[i] - s2->grads[i]) < 1e-6f);
+    assert_int_equal(rt_opd_step_routed(o, s1, ts, 2, bad, ref, pr, &rng, NULL), RT_POLICY_EINVAL);
+    rt_opd_free(o);
+    rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t0), rt_policy_free(t1), rt_policy_free(ref);
+}
+
+static void config_errors_and_alloc_failures(void **state)
+{
+    (void)state;
+    rt_policy_config cs = {V, K, D, 16, 1, RT_NN_ACT_RELU}, ct = cs, other = cs;
+    ct.hidden = 24;
+    other.vocab = V + 1;
+    rt_opd *o;
+    rt_policy_diag d;
+    rt_opd_config c = small_cfg(1.0f, 0.0f);
+    assert_int_equal(rt_opd_create(&o, &c, &cs, &other, &cs, &d), RT_POLICY_EINVAL);
+    assert_string_equal(d.msg, "opd: student, teacher and reference need the same vocab and context");
+    c.estimator = RT_OPD_FULL, c.gamma = 1.0f;
+    assert_int_equal(rt_opd_create(&o, &c, &cs, &ct, &cs, &d), RT_POLICY_EINVAL);
+    assert_string_equal(d.msg, "opd: estimator = full needs gamma = 0");
+    c = small_cfg(1.0f, 0.0f);
+    c.batch = 0;
+    assert_int_equal(rt_opd_create(&o, &c, &cs, &ct, &cs, &d), RT_POLICY_EINVAL);
+    c = small_cfg(1.0f, 0.0f);
+    int ok = 0;
+    for (long n = 1; n < 40 && !ok; n++) {
+        rt_alloc_fail_at(n);
+        int rc = rt_opd_create(&o, &c, &cs, &ct, &cs, &d);
+        rt_alloc_fail_at(0);
+        if (rc == 0) {
+            ok = 1;
+            rt_opd_free(o);
+        } else {
+            assert_int_equal(rc, RT_POLICY_ENOMEM);
+            assert_null(o);
+        }
+    }
+    assert_true(ok);
+    /* a policy of another architecture than the step was sized for */
+    rt_policy *s = make(V, K, D, 16, 1, 50), *t = make(V, K, D, 16, 1, 51);
+    assert_int_equal(rt_opd_create(&o, &c, &cs, &ct, &cs, NULL), 0);
+    int pr[B * P];
+    prompts_for(pr, 52);
+    rt_rng rng = rt_rng_make(53);
+    assert_int_equal(rt_opd_step(o, s, t, s, pr, &rng, NULL), RT_POLICY_ESHAPE);
+    rt_opd_free(o);
+    rt_policy_free(s), rt_policy_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(full_is_expectation_of_sampled),
+        cmocka_unit_test(step_matches_manual),
+        cmocka_unit_test(lambda_one_ignores_reference),
+        cmocka_unit_test(deterministic_across_runs_and_threads),
+        cmocka_unit_test(routed_teachers),
+        cmocka_unit_test(config_errors_and_alloc_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
