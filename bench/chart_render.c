@@ -2,8 +2,9 @@
  *
  *   bench-chart              times SVG, Vega-Lite and text rendering (median of many
  *                            renders) of 8 series x 2,000 points and 8 x 100,000 points,
- *                            prints ms per render, output sizes, and the share of one
- *                            core spent at 4 frames per second.
+ *                            without and with bands; prints ms per render, output sizes,
+ *                            and for the whole bundle (rt_chart_render) the message size
+ *                            and the share of one core spent at 4 frames per second.
  *   bench-chart --emit DIR   writes representative charts as DIR/NAME.svg, .vl.json and
  *                            .txt (used by tests/py/test_chart_formats.py).
  * Data is synthetic and deterministic (rt_rng). */
@@ -197,6 +198,23 @@ static double time_render(render_fn f, const rt_chart *c, int reps, size_t *byte
     return t[reps / 2];
 }
 
+/* Median ms of reps rt_chart_render calls; *bytes = the three outputs together. */
+static double time_bundle(const rt_chart *c, int reps, size_t *bytes)
+{
+    double t[1000];
+    if (reps > 1000) reps = 1000;
+    for (int r = 0; r < reps; r++) {
+        rt_chart_bundle b;
+        double t0 = now_ms();
+        if (rt_chart_render(c, &b)) return -1;
+        t[r] = now_ms() - t0;
+        *bytes = b.svg_len + b.vegalite_len + b.text_len;
+        rt_chart_bundle_free(&b);
+    }
+    qsort(t, (size_t)reps, sizeof t[0], cmp);
+    return t[reps / 2];
+}
+
 static int bench(void)
 {
     static const struct {
@@ -212,16 +230,17 @@ static int bench(void)
             rt_chart_panel p = {.title = "reward", .ylabel = "reward", .series = d.s, .nseries = 8};
             rt_chart c = {.panels = &p, .npanels = 1};
             int reps = sizes[si] > 10000 ? 51 : 501;
-            double total = 0;
             for (int k = 0; k < 3; k++) {
                 size_t bytes = 0;
                 double ms = time_render(fmts[k].f, &c, reps, &bytes);
-                total += ms;
                 printf("%-9s 8 x %6zu points%s: %8.3f ms/render (median of %d), %7zu bytes\n",
                        fmts[k].name, sizes[si], band ? " + bands" : "        ", ms, reps, bytes);
             }
-            printf("  all three formats: %.3f ms per frame; at 4 frames/s %.2f%% of one core\n",
-                   total, total * 4 / 1000 * 100);
+            size_t bytes = 0;
+            double ms = time_bundle(&c, reps, &bytes);
+            printf("bundle    (rt_chart_render, all three): %.3f ms/frame, %zu bytes per "
+                   "message; at 4 frames/s %.2f%% of one core\n",
+                   ms, bytes, ms * 4 / 1000 * 100);
             free_data(&d);
         }
     }
