@@ -97,6 +97,17 @@ int krn_conn_parse(krn_conn *c, const char *json, size_t len, const char *name, 
         rc = KRN_CONN_ESCHEME;
         goto fail;
     }
+    strcpy(c->signature_scheme, "hmac-sha256");
+    if ((rc = get_str(o, "signature_scheme", c->signature_scheme, sizeof c->signature_scheme, 0,
+                      name, err, errsz)))
+        goto fail;
+    if (strcmp(c->signature_scheme, "hmac-sha256") != 0 &&
+        strcmp(c->signature_scheme, "hmac-sha512") != 0) {
+        snprintf(err, errsz, "connection file '%s': unsupported signature_scheme \"%s\" "
+                             "(supported: hmac-sha256, hmac-sha512)", name, c->signature_scheme);
+        rc = KRN_CONN_ESCHEME;
+        goto fail;
+    }
     if ((rc = get_str(o, "ip", c->ip, sizeof c->ip, 1, name, err, errsz))) goto fail;
     static const char *port_fields[KRN_CH_N] = {"shell_port", "iopub_port", "stdin_port",
                                                 "control_port", "hb_port"};
@@ -109,9 +120,9 @@ int krn_conn_parse(krn_conn *c, const char *json, size_t len, const char *name, 
             goto fail;
         }
         double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-        if (d != (int)d || d < 0 || d > 65535 || (d == 0 && strcmp(c->transport, "tcp") == 0)) {
+        if (d != (int)d || d < 0 || d > 65535) {
             snprintf(err, errsz, "connection file '%s': field \"%s\" must be a port number "
-                                 "(1-65535)", name, port_fields[i]);
+                                 "(0-65535)", name, port_fields[i]);
             rc = KRN_CONN_EFIELD;
             goto fail;
         }
@@ -127,17 +138,6 @@ int krn_conn_parse(krn_conn *c, const char *json, size_t len, const char *name, 
     if (!c->key) {
         snprintf(err, errsz, "out of memory");
         rc = KRN_CONN_EFIELD;
-        goto fail;
-    }
-    strcpy(c->signature_scheme, "hmac-sha256");
-    if ((rc = get_str(o, "signature_scheme", c->signature_scheme, sizeof c->signature_scheme, 0,
-                      name, err, errsz)))
-        goto fail;
-    if (strcmp(c->signature_scheme, "hmac-sha256") != 0 &&
-        strcmp(c->signature_scheme, "hmac-sha512") != 0) {
-        snprintf(err, errsz, "connection file '%s': unsupported signature_scheme \"%s\" "
-                             "(supported: hmac-sha256, hmac-sha512)", name, c->signature_scheme);
-        rc = KRN_CONN_ESCHEME;
         goto fail;
     }
     if ((rc = get_str(o, "kernel_name", c->kernel_name, sizeof c->kernel_name, 0, name, err,

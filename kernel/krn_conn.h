@@ -20,7 +20,8 @@ enum krn_conn_err {
 typedef struct krn_conn {
     char transport[8];         /* "tcp" or "ipc" */
     char ip[256];              /* host for tcp, path prefix for ipc */
-    int ports[KRN_CH_N];       /* indexed by enum krn_channel; 1..65535 (ipc: any >= 0) */
+    int ports[KRN_CH_N];       /* indexed by enum krn_channel; 0..65535 (tcp 0: any free port,
+                                  chosen at bind time and logged at info level) */
     char *key;                 /* owned, NUL-terminated; "" = no signing */
     char signature_scheme[32]; /* "hmac-sha256" or "hmac-sha512" */
     char kernel_name[256];     /* may be empty */

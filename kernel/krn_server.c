@@ -97,7 +97,10 @@ static void *router(krn_kernel *k, const krn_conn *c, enum krn_channel ch, char 
         zmq_close(s);
         return NULL;
     }
-    KRN_INFO("%s bound at %s", krn_channel_name(ch), ep);
+    char last[300];
+    size_t ll = sizeof last;
+    if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, last, &ll) == 0)
+        KRN_INFO("%s bound at %s", krn_channel_name(ch), last);
     return s;
 }
 
