@@ -96,7 +96,7 @@ struct rt_reward_program {
 typedef struct rw_compiler {
     const rt_reward_env *env;
     rt_reward_diag *diag;
-    int failed;
+    int failed; /* 0, or the first error's code (negative) */
     rw_node *nodes;
     int n_nodes, cap_nodes;
     rw_feat *feats;

@@ -17,7 +17,7 @@ int rw_error(rw_compiler *c, int code, int line, int col, const char *near, size
              const char *fmt, ...)
 {
     if (c->failed) return code; /* keep the first error */
-    c->failed = 1;
+    c->failed = code;
     rt_reward_diag *d = c->diag;
     if (!d) return code;
     d->code = code;
@@ -424,7 +424,7 @@ int rt_reward_compile(const char *src, size_t len, int line, int col, const rt_r
     int root = rw_parse(&c, src ? src : "", len, line, col);
     if (root < 0) {
         rw_compiler_free(&c);
-        return diag ? diag->code : RT_REWARD_ESYNTAX;
+        return c.failed ? c.failed : RT_REWARD_ESYNTAX;
     }
     rt_reward_program *p = rt_calloc(1, sizeof *p);
     if (!p) {

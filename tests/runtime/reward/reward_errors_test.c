@@ -339,6 +339,8 @@ static void bad_api_arguments(void **state)
     assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, NULL, &d), RT_REWARD_EINVAL);
     rt_reward_free(p);
     assert_int_equal(rt_reward_compile("(", 1, 1, 1, NULL, &p, NULL), RT_REWARD_ESYNTAX);
+    assert_int_equal(rt_reward_compile("lg(1)", 5, 1, 1, NULL, &p, NULL), RT_REWARD_ENAME);
+    assert_int_equal(rt_reward_compile("min(1)", 6, 1, 1, NULL, &p, NULL), RT_REWARD_EARITY);
     assert_int_equal(rt_reward_n_features(NULL), 0);
     assert_true(rt_reward_eval(NULL, NULL, NULL) == 0);
     rt_reward_free(NULL);
