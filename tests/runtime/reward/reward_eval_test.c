@@ -319,6 +319,54 @@ static void debate_feature(void **state)
     rt_reward_free(p);
 }
 
+/* methods.md §3: r = (1 - alpha)*outcome + alpha*c*debate(NAME) on a triage task whose
+ * feature vector is {outcome, debate(j1)}, with alpha swept by overrides. */
+static int triage_debates(void *ctx, const char *fn, const char *arg, int *slot, char *err,
+                          size_t errlen)
+{
+    (void)ctx;
+    (void)fn;
+    if (!strcmp(arg, "j1")) return *slot = 1, 0;
+    snprintf(err, errlen, "unknown debate '%s'", arg);
+    return -1;
+}
+
+static void debate_reward_sweep(void **state)
+{
+    (void)state;
+    const char *const feats[] = {"outcome"};
+    const char *const pn[] = {"alpha", "c"};
+    const double pd[] = {0.25, 1};
+    rt_reward_env env;
+    memset(&env, 0, sizeof env);
+    env.name = "just";
+    env.features = feats;
+    env.n_features = 1;
+    env.n_slots = 2;
+    env.feature_fns = fx_feature_fns;
+    env.n_feature_fns = 1;
+    env.resolve_feature = triage_debates;
+    env.param_names = pn;
+    env.param_defaults = pd;
+    env.n_params = 2;
+    rt_reward_program *p = NULL;
+    rt_reward_diag d;
+    const char *src = "(1 - alpha)*outcome + alpha*c*debate(j1)";
+    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
+    const double alphas[] = {0, 0.25, 0.5, 0.75, 1};
+    const double f[2] = {0.5, 1}; /* r_env = 0.5, the debate favours the policy */
+    for (int i = 0; i < 5; i++) {
+        const char *names[] = {"alpha"};
+        double prm[2];
+        assert_int_equal(rt_reward_bind_params(p, names, &alphas[i], 1, prm, &d), 0);
+        double want = (1 - alphas[i]) * 0.5 + alphas[i] * 1 * 1;
+        assert_true(rt_reward_eval(p, f, prm) == want);
+    }
+    const char *const tri[] = {"outcome", "debate(j1)"};
+    assert_int_equal(rt_reward_check_features(p, tri, 2, &d), 0);
+    rt_reward_free(p);
+}
+
 /* exact = correct - c*length with header c = 0.01, then called with named features. */
 static void reward_calls_inline(void **state)
 {
@@ -616,6 +664,7 @@ int main(void)
         cmocka_unit_test(folding_shrinks_code),
         cmocka_unit_test(parameters),
         cmocka_unit_test(debate_feature),
+        cmocka_unit_test(debate_reward_sweep),
         cmocka_unit_test(reward_calls_inline),
         cmocka_unit_test(link_and_check),
         cmocka_unit_test(batch_equals_scalar_and_no_alloc),
