@@ -37,10 +37,14 @@ size_t mag_utf8_valid_at(const unsigned char *s, size_t i, size_t len)
     if (c < 0x80) return c ? 1 : 0;
     size_t n;
     unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
     if (i + n > len) return 0;
     for (size_t k = 1; k < n; k++) {
         if ((s[i + k] & 0xC0) != 0x80) return 0;
@@ -91,7 +95,8 @@ static void render_caret(mag_diag *d, const char *src, size_t len, int line, int
     for (int l = 1; l < line && i < len; i++)
         if (src[i] == '\n') l++;
     size_t e = i;
-    while (e < len && src[e] != '\n') e++;
+    while (e < len && src[e] != '\n')
+        e++;
     if (e > i && src[e - 1] == '\r') e--;
     /* Build a sanitized copy: one output code point per input code point. */
     char buf[4 * MAG_DIAG_LINE];
@@ -114,8 +119,10 @@ static void render_caret(mag_diag *d, const char *src, size_t len, int line, int
     for (size_t k = i; k < e && o + 8 < sizeof buf;) {
         size_t n = mag_utf8_valid_at(s, k, len);
         if (cps >= first && cps < first + maxcp) {
-            if (n == 0 || (n == 1 && s[k] < 0x20 && s[k] != '\t')) buf[o++] = '?';
-            else memcpy(buf + o, s + k, n), o += n;
+            if (n == 0 || (n == 1 && s[k] < 0x20 && s[k] != '\t'))
+                buf[o++] = '?';
+            else
+                memcpy(buf + o, s + k, n), o += n;
         }
         k += n ? n : 1;
         cps++;
@@ -132,7 +139,8 @@ static void render_caret(mag_diag *d, const char *src, size_t len, int line, int
         k += n ? n : 1;
         w++;
     }
-    while (w < want && co + 2 < sizeof d->caret) d->caret[co++] = ' ', w++;
+    while (w < want && co + 2 < sizeof d->caret)
+        d->caret[co++] = ' ', w++;
     d->caret[co++] = '^';
     d->caret[co] = '\0';
 }
@@ -159,8 +167,10 @@ int mag_diag_set(mag_diag *d, const char *src, size_t len, int code, int line, i
         memcpy(d->token, tok, sizeof tok);
     }
     char where[48];
-    if (d->line) snprintf(where, sizeof where, "cell:%d:%d:", d->line, d->col);
-    else snprintf(where, sizeof where, "cell:");
+    if (d->line)
+        snprintf(where, sizeof where, "cell:%d:%d:", d->line, d->col);
+    else
+        snprintf(where, sizeof where, "cell:");
     if (!near)
         snprintf(d->msg, sizeof d->msg, "%s %s", where, body);
     else if (tok[0] == '<')
@@ -183,8 +193,10 @@ int mag_edit_distance(const char *a, const char *b)
     size_t n = strlen(a), m = strlen(b);
     if (n > 64 || m > 64) return 99;
     int d[65][65];
-    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
-    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = (int)j;
     for (size_t i = 1; i <= n; i++)
         for (size_t j = 1; j <= m; j++) {
             int cost = lower(a[i - 1]) != lower(b[j - 1]);
@@ -226,6 +238,7 @@ const char *mag_did_you_mean(const char *word, const char *const *candidates, si
 {
     mag_suggest s;
     mag_suggest_init(&s, word);
-    for (size_t i = 0; i < n; i++) mag_suggest_add(&s, candidates[i]);
+    for (size_t i = 0; i < n; i++)
+        mag_suggest_add(&s, candidates[i]);
     return s.best;
 }

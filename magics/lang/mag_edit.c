@@ -15,9 +15,11 @@ static int starts_with_cell_magic(const char *s, size_t len)
 {
     size_t i = 0;
     for (;;) {
-        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) i++;
+        while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+            i++;
         if (i < len && s[i] == '#')
-            while (i < len && s[i] != '\n') i++;
+            while (i < len && s[i] != '\n')
+                i++;
         if (i < len && s[i] == '\n') {
             i++;
             continue;
@@ -32,7 +34,8 @@ mag_completeness mag_is_complete(const char *code, size_t len, char *indent, siz
     if (!code) return len ? MAG_INVALID : MAG_COMPLETE;
     /* a cell magic is submitted by a blank last line (IPython's convention) */
     size_t e = len;
-    while (e > 0 && (code[e - 1] == ' ' || code[e - 1] == '\t' || code[e - 1] == '\r')) e--;
+    while (e > 0 && (code[e - 1] == ' ' || code[e - 1] == '\t' || code[e - 1] == '\r'))
+        e--;
     int ends_blank = e > 0 && code[e - 1] == '\n';
     int two_newlines = ends_blank && e > 1 && code[e - 2] == '\n';
     int cell_magic = starts_with_cell_magic(code, len);
@@ -66,9 +69,9 @@ mag_completeness mag_is_complete(const char *code, size_t len, char *indent, siz
 
 typedef struct scan {
     int in_str, in_comment, depth;
-    int expecting;  /* saw `NAME =` at depth 0: the next value belongs to key */
+    int expecting; /* saw `NAME =` at depth 0: the next value belongs to key */
     char key[64];
-    int npos;       /* positional values completed at depth 0 */
+    int npos; /* positional values completed at depth 0 */
 } scan;
 
 static void copy_word(char *dst, size_t cap, const char *s, size_t n)
@@ -86,20 +89,24 @@ static void scan_args(const char *s, size_t i, size_t e, scan *st)
         unsigned char c = (unsigned char)s[i];
         if (c == '"') {
             i++;
-            while (i < e && s[i] != '"' && s[i] != '\n') i += s[i] == '\\' && i + 1 < e ? 2 : 1;
+            while (i < e && s[i] != '"' && s[i] != '\n')
+                i += s[i] == '\\' && i + 1 < e ? 2 : 1;
             if (i >= e) {
                 st->in_str = 1;
                 return;
             }
             i++;
             if (st->depth == 0) {
-                if (st->expecting) st->expecting = 0, st->key[0] = '\0';
-                else st->npos++;
+                if (st->expecting)
+                    st->expecting = 0, st->key[0] = '\0';
+                else
+                    st->npos++;
             }
             continue;
         }
         if (c == '#') {
-            while (i < e && s[i] != '\n') i++;
+            while (i < e && s[i] != '\n')
+                i++;
             if (i >= e) {
                 st->in_comment = 1;
                 return;
@@ -113,8 +120,10 @@ static void scan_args(const char *s, size_t i, size_t e, scan *st)
         }
         if (c == ']' || c == '}' || c == ')') {
             if (st->depth > 0 && --st->depth == 0) {
-                if (st->expecting) st->expecting = 0, st->key[0] = '\0';
-                else st->npos++;
+                if (st->expecting)
+                    st->expecting = 0, st->key[0] = '\0';
+                else
+                    st->npos++;
             }
             i++;
             continue;
@@ -129,18 +138,21 @@ static void scan_args(const char *s, size_t i, size_t e, scan *st)
             continue;
         }
         size_t t0 = i;
-        while (i < e && (mag_is_name_char((unsigned char)s[i]) || s[i] == '~' || s[i] == '+' ||
-                         s[i] == '-'))
+        while (i < e &&
+               (mag_is_name_char((unsigned char)s[i]) || s[i] == '~' || s[i] == '+' || s[i] == '-'))
             i++;
         if (i == t0) i++; /* other punctuation or a non-ASCII code point byte */
         size_t j = i;
-        while (j < e && (s[j] == ' ' || s[j] == '\t')) j++;
+        while (j < e && (s[j] == ' ' || s[j] == '\t'))
+            j++;
         if (j < e && s[j] == '=' && mag_is_name_start((unsigned char)s[t0])) {
             copy_word(st->key, sizeof st->key, s + t0, i - t0);
             continue; /* the '=' sets expecting */
         }
-        if (st->expecting) st->expecting = 0, st->key[0] = '\0';
-        else st->npos++;
+        if (st->expecting)
+            st->expecting = 0, st->key[0] = '\0';
+        else
+            st->npos++;
     }
 }
 
@@ -154,15 +166,20 @@ static size_t statement_start(const char *s, size_t bs, size_t b)
         char c = s[i];
         if (c == '"') {
             i++;
-            while (i < b && s[i] != '"' && s[i] != '\n') i += s[i] == '\\' ? 2 : 1;
+            while (i < b && s[i] != '"' && s[i] != '\n')
+                i += s[i] == '\\' ? 2 : 1;
             if (i < b && s[i] == '\n') {
                 if (depth == 0) start = i + 1;
             }
         } else if (c == '#') {
-            while (i + 1 < b && s[i + 1] != '\n') i++;
-        } else if (c == '[' || c == '{' || c == '(') depth++;
-        else if ((c == ']' || c == '}' || c == ')') && depth > 0) depth--;
-        else if (c == '\n' && depth == 0) start = i + 1;
+            while (i + 1 < b && s[i + 1] != '\n')
+                i++;
+        } else if (c == '[' || c == '{' || c == '(')
+            depth++;
+        else if ((c == ']' || c == '}' || c == ')') && depth > 0)
+            depth--;
+        else if (c == '\n' && depth == 0)
+            start = i + 1;
     }
     return start;
 }
@@ -180,13 +197,17 @@ static int context(const char *code, size_t len, size_t cursor, int inspect, mag
     size_t b = mag_utf8_offset(code, len, cursor);
     /* the word around the cursor */
     size_t ws = b, we = b;
-    while (ws > 0 && word_char((unsigned char)code[ws - 1])) ws--;
-    while (we < len && word_char((unsigned char)code[we])) we++;
+    while (ws > 0 && word_char((unsigned char)code[ws - 1]))
+        ws--;
+    while (we < len && word_char((unsigned char)code[we]))
+        we++;
     if (inspect && ws == we && b < len && code[b] == '%') { /* on the '%' of %name */
         size_t k = b;
-        while (k < len && code[k] == '%') k++;
+        while (k < len && code[k] == '%')
+            k++;
         ws = we = k;
-        while (we < len && word_char((unsigned char)code[we])) we++;
+        while (we < len && word_char((unsigned char)code[we]))
+            we++;
     }
     o->start = mag_utf8_count(code, ws);
     o->end = mag_utf8_count(code, we);
@@ -197,9 +218,11 @@ static int context(const char *code, size_t len, size_t cursor, int inspect, mag
     /* first content line: a '%%' header makes the rest a body */
     size_t i = 0;
     for (;;) {
-        while (i < len && (code[i] == ' ' || code[i] == '\t' || code[i] == '\r')) i++;
+        while (i < len && (code[i] == ' ' || code[i] == '\t' || code[i] == '\r'))
+            i++;
         if (i < len && code[i] == '#')
-            while (i < len && code[i] != '\n') i++;
+            while (i < len && code[i] != '\n')
+                i++;
         if (i < len && code[i] == '\n' && i < ws) {
             i++;
             continue;
@@ -207,16 +230,19 @@ static int context(const char *code, size_t len, size_t cursor, int inspect, mag
         break;
     }
     size_t ls = ws; /* start of the cursor's line */
-    while (ls > 0 && code[ls - 1] != '\n') ls--;
+    while (ls > 0 && code[ls - 1] != '\n')
+        ls--;
     int header = i + 1 < len && code[i] == '%' && code[i + 1] == '%';
     if (header && ls > i) {
         /* inside the body of cell magic X */
         size_t ns = i + 2, ne = ns;
-        while (ne < len && word_char((unsigned char)code[ne])) ne++;
+        while (ne < len && word_char((unsigned char)code[ne]))
+            ne++;
         copy_word(o->magic, sizeof o->magic, code + ns, ne - ns);
         o->cell_magic = 1;
         size_t bs = ne;
-        while (bs < len && code[bs] != '\n') bs++;
+        while (bs < len && code[bs] != '\n')
+            bs++;
         if (bs < len) bs++;
         mag_body_kind k = mag_default_body_kind(o->magic, NULL);
         scan st;
@@ -238,7 +264,8 @@ static int context(const char *code, size_t len, size_t cursor, int inspect, mag
     }
     /* a line: '%name args', '%%name args' (header), '?name', 'name?' or an expression */
     size_t k = ls;
-    while (k < ws && (code[k] == ' ' || code[k] == '\t')) k++;
+    while (k < ws && (code[k] == ' ' || code[k] == '\t'))
+        k++;
     if (k < len && code[k] == '?') {
         o->kind = MAG_CTX_HELP;
         return MAG_OK;
@@ -249,18 +276,18 @@ static int context(const char *code, size_t len, size_t cursor, int inspect, mag
     }
     if (k < len && code[k] == '%') {
         size_t ns = k;
-        while (ns < len && code[ns] == '%' && ns - k < 2) ns++;
+        while (ns < len && code[ns] == '%' && ns - k < 2)
+            ns++;
         o->cell_magic = ns - k == 2;
-        if (ws == ns || ws < ns) {
+        if (ws < ns) /* cursor before or between the '%' signs: nothing to complete */
+            return MAG_OK;
+        if (ws == ns) {
             o->kind = MAG_CTX_MAGIC;
-            if (ws < ns) { /* cursor on the '%' itself (completion) */
-                o->start = o->end = mag_utf8_count(code, ns);
-                o->prefix[0] = o->word[0] = '\0';
-            }
             return MAG_OK;
         }
         size_t ne = ns;
-        while (ne < len && word_char((unsigned char)code[ne])) ne++;
+        while (ne < len && word_char((unsigned char)code[ne]))
+            ne++;
         copy_word(o->magic, sizeof o->magic, code + ns, ne - ns);
         scan st;
         scan_args(code, ne, ws, &st);
@@ -271,7 +298,8 @@ static int context(const char *code, size_t len, size_t cursor, int inspect, mag
             return MAG_OK;
         }
         size_t j = we;
-        while (j < len && (code[j] == ' ' || code[j] == '\t')) j++;
+        while (j < len && (code[j] == ' ' || code[j] == '\t'))
+            j++;
         if (j < len && code[j] == '=' && st.depth == 0) {
             o->kind = MAG_CTX_KEY;
             return MAG_OK;

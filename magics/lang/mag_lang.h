@@ -107,14 +107,14 @@ struct mag_kv;
 
 typedef struct mag_value {
     mag_value_kind kind;
-    mag_pos pos;          /* first character ('-' of a negative number, '[', '"' ...) */
-    const char *text;     /* raw source text of the whole value, NUL-terminated */
-    long long i;          /* MAG_V_INT */
-    double num;           /* MAG_V_INT and MAG_V_FLOAT */
-    const char *str;      /* MAG_V_STRING (decoded) and MAG_V_NAME */
-    struct mag_value *items;  /* MAG_V_LIST */
-    struct mag_kv *entries;   /* MAG_V_MAP */
-    size_t n;                 /* number of items / entries */
+    mag_pos pos;             /* first character ('-' of a negative number, '[', '"' ...) */
+    const char *text;        /* raw source text of the whole value, NUL-terminated */
+    long long i;             /* MAG_V_INT */
+    double num;              /* MAG_V_INT and MAG_V_FLOAT */
+    const char *str;         /* MAG_V_STRING (decoded) and MAG_V_NAME */
+    struct mag_value *items; /* MAG_V_LIST */
+    struct mag_kv *entries;  /* MAG_V_MAP */
+    size_t n;                /* number of items / entries */
 } mag_value;
 
 /* `key = value` (config body line, map entry, named argument) or a positional
@@ -133,14 +133,14 @@ typedef enum mag_line_kind {
 
 typedef struct mag_line {
     mag_line_kind kind;
-    mag_pos pos;         /* first non-blank character of the line */
-    const char *name;    /* MAGIC: name without '%'.  HELP: the target as written without
-                            the '?' ("%%rl", "%eval", "lambda").  EXPR: NULL */
-    mag_pos name_pos;    /* MAGIC/HELP: position of the name (after '%' / of the target) */
-    mag_kv *args;        /* MAGIC: arguments in source order */
+    mag_pos pos;      /* first non-blank character of the line */
+    const char *name; /* MAGIC: name without '%'.  HELP: the target as written without
+                         the '?' ("%%rl", "%eval", "lambda").  EXPR: NULL */
+    mag_pos name_pos; /* MAGIC/HELP: position of the name (after '%' / of the target) */
+    mag_kv *args;     /* MAGIC: arguments in source order */
     size_t nargs;
-    mag_span args_text;  /* MAGIC: raw text after the name, trimmed, comment included */
-    mag_span expr;       /* EXPR: raw text of the expression (may span lines), trimmed */
+    mag_span args_text; /* MAGIC: raw text after the name, trimmed, comment included */
+    mag_span expr;      /* EXPR: raw text of the expression (may span lines), trimmed */
 } mag_line;
 
 typedef enum mag_body_kind {
@@ -160,18 +160,18 @@ typedef struct mag_cell {
     mag_line *lines;
     size_t nlines;
     /* MAG_CELL_MAGIC */
-    mag_pos pos;         /* the first '%' of the header */
-    const char *name;    /* magic name without "%%" */
+    mag_pos pos;      /* the first '%' of the header */
+    const char *name; /* magic name without "%%" */
     mag_pos name_pos;
-    mag_kv *args;        /* header arguments */
+    mag_kv *args; /* header arguments */
     size_t nargs;
-    mag_span args_text;  /* raw header text after the name */
+    mag_span args_text; /* raw header text after the name */
     mag_body_kind body_kind;
-    mag_kv *entries;     /* MAG_BODY_CONFIG: keys unique, source order */
+    mag_kv *entries; /* MAG_BODY_CONFIG: keys unique, source order */
     size_t nentries;
-    mag_span body;       /* RAW/CONFIG: the text after the header line (pos = line 2,
-                            col 1); EXPR: the expression, trimmed */
-    void *priv;          /* allocation arena; do not touch */
+    mag_span body; /* RAW/CONFIG: the text after the header line (pos = line 2,
+                      col 1); EXPR: the expression, trimmed */
+    void *priv;    /* allocation arena; do not touch */
 } mag_cell;
 
 /* Body kind of cell magic `name`; used by the parser to choose the body grammar. */
@@ -211,12 +211,12 @@ int mag_parse_value(const char *src, size_t len, const mag_value **out, mag_cell
  * offending source line, sanitized and windowed to fit, and a line of spaces/tabs
  * with '^' under the column). */
 struct mag_diag {
-    int code;            /* MAG_E* */
-    int line, col;       /* 1-based; col in code points; 0 when not tied to a place */
-    int incomplete;      /* nonzero: the error is that the cell ended inside something
-                            open (is_complete answers "incomplete"): 2 an open bracket,
-                            1 a string or a %%reward header without its expression */
-    char token[64];      /* the token after "near" ("<eof>", "<eol>", text), or "" */
+    int code;       /* MAG_E* */
+    int line, col;  /* 1-based; col in code points; 0 when not tied to a place */
+    int incomplete; /* nonzero: the error is that the cell ended inside something
+                       open (is_complete answers "incomplete"): 2 an open bracket,
+                       1 a string or a %%reward header without its expression */
+    char token[64]; /* the token after "near" ("<eof>", "<eol>", text), or "" */
     char msg[MAG_DIAG_MSG];
     char source_line[MAG_DIAG_LINE];
     char caret[MAG_DIAG_LINE];
@@ -281,12 +281,12 @@ typedef enum mag_type {
 } mag_type;
 
 enum {
-    MAG_K_REQUIRED = 1u << 0, /* missing key is an error */
-    MAG_K_SWEEP = 1u << 1,    /* a list where a scalar is expected is a sweep */
-    MAG_K_MIN = 1u << 2,      /* value >= min (numbers) */
-    MAG_K_MIN_EXCL = 1u << 3, /* value > min */
-    MAG_K_MAX = 1u << 4,      /* value <= max */
-    MAG_K_MAX_EXCL = 1u << 5, /* value < max */
+    MAG_K_REQUIRED = 1u << 0,  /* missing key is an error */
+    MAG_K_SWEEP = 1u << 1,     /* a list where a scalar is expected is a sweep */
+    MAG_K_MIN = 1u << 2,       /* value >= min (numbers) */
+    MAG_K_MIN_EXCL = 1u << 3,  /* value > min */
+    MAG_K_MAX = 1u << 4,       /* value <= max */
+    MAG_K_MAX_EXCL = 1u << 5,  /* value < max */
     MAG_K_OR_SCALAR = 1u << 6, /* MAG_T_MAP only: a single elem value is accepted too
                                   (e.g. teacher = POLICY | {task: POLICY}) */
 };
@@ -295,33 +295,33 @@ enum {
 typedef struct mag_key_spec {
     const char *name;
     mag_type type;
-    mag_type elem;                /* MAG_T_LIST/MAG_T_MAP: item type */
-    const char *const *values;    /* MAG_T_ENUM (or elem ENUM): NULL-terminated */
-    unsigned flags;               /* MAG_K_* */
-    double min, max;              /* with MAG_K_MIN / MAG_K_MAX(_EXCL) */
-    const char *def;              /* default as source text ("3e-4", "full"), or NULL */
-    const char *object;           /* MAG_T_NAME (or elem NAME): registry ("policy",
-                                     "task", "reward", "debate", "run"), for completion */
-    const char *help;             /* one line */
+    mag_type elem;             /* MAG_T_LIST/MAG_T_MAP: item type */
+    const char *const *values; /* MAG_T_ENUM (or elem ENUM): NULL-terminated */
+    unsigned flags;            /* MAG_K_* */
+    double min, max;           /* with MAG_K_MIN / MAG_K_MAX(_EXCL) */
+    const char *def;           /* default as source text ("3e-4", "full"), or NULL */
+    const char *object;        /* MAG_T_NAME (or elem NAME): registry ("policy",
+                                  "task", "reward", "debate", "run"), for completion */
+    const char *help;          /* one line */
 } mag_key_spec;
 
 typedef struct mag_schema {
-    const char *magic;            /* "opd" (shown as %%opd / %eval by the caller) */
+    const char *magic; /* "opd" (shown as %%opd / %eval by the caller) */
     const mag_key_spec *keys;
     size_t nkeys;
-    const char *help;             /* one line */
+    const char *help; /* one line */
 } mag_schema;
 
 /* What to validate: named arguments (positional ones, key == NULL, are skipped: the
  * handler reads them itself) followed by body entries, both in source order. */
 typedef struct mag_validate_in {
-    const char *src;        /* the cell source, for source line and caret */
+    const char *src; /* the cell source, for source line and caret */
     size_t len;
     const mag_kv *args;
     size_t nargs;
     const mag_kv *entries;
     size_t nentries;
-    mag_pos where;          /* where "missing required key" errors point (the name) */
+    mag_pos where; /* where "missing required key" errors point (the name) */
 } mag_validate_in;
 
 /* A validated configuration: for each schema key its value (deep copies owned by the
@@ -329,11 +329,11 @@ typedef struct mag_validate_in {
  * 0..npoints-1 with the first swept key varying slowest. */
 typedef struct mag_config {
     const mag_schema *schema;
-    const mag_value **values; /* [schema->nkeys]: given value, parsed default, or NULL */
+    const mag_value **values;   /* [schema->nkeys]: given value, parsed default, or NULL */
     const unsigned char *given; /* [schema->nkeys]: 1 if set in the cell */
-    const size_t *swept;      /* [nswept] key indices, source order */
+    const size_t *swept;        /* [nswept] key indices, source order */
     size_t nswept;
-    size_t npoints;           /* product of swept list lengths (1 without a sweep) */
+    size_t npoints; /* product of swept list lengths (1 without a sweep) */
     void *priv;
 } mag_config;
 
@@ -352,10 +352,10 @@ int mag_validate(const mag_schema *schema, const mag_validate_in *in, mag_config
                  mag_diag *d);
 /* Shorthands: a cell magic's header args + body entries (where = name_pos), and a
  * line magic's args. */
-int mag_validate_cell(const mag_schema *schema, const mag_cell *cell, const char *src,
-                      size_t len, mag_config **out, mag_diag *d);
-int mag_validate_line(const mag_schema *schema, const mag_line *line, const char *src,
-                      size_t len, mag_config **out, mag_diag *d);
+int mag_validate_cell(const mag_schema *schema, const mag_cell *cell, const char *src, size_t len,
+                      mag_config **out, mag_diag *d);
+int mag_validate_line(const mag_schema *schema, const mag_line *line, const char *src, size_t len,
+                      mag_config **out, mag_diag *d);
 void mag_config_free(mag_config *cfg);
 
 /* Index of key `name` in the schema, or -1. */
@@ -413,13 +413,13 @@ typedef enum mag_ctx_kind {
  * word is the whole name under the cursor). */
 typedef struct mag_cursor_ctx {
     mag_ctx_kind kind;
-    int cell_magic;      /* 1 if `magic` is a '%%' magic (or MAGIC kind after '%%') */
-    char magic[64];      /* KEY/VALUE/ARG: the magic name (no '%') */
-    char key[64];        /* VALUE: the key */
-    int arg_index;       /* ARG: 0-based index among positional arguments */
-    size_t start, end;   /* code points */
-    char prefix[128];    /* word text from start to the cursor */
-    char word[128];      /* word text from start to end */
+    int cell_magic;    /* 1 if `magic` is a '%%' magic (or MAGIC kind after '%%') */
+    char magic[64];    /* KEY/VALUE/ARG: the magic name (no '%') */
+    char key[64];      /* VALUE: the key */
+    int arg_index;     /* ARG: 0-based index among positional arguments */
+    size_t start, end; /* code points */
+    char prefix[128];  /* word text from start to the cursor */
+    char word[128];    /* word text from start to end */
 } mag_cursor_ctx;
 
 /* Completion context at code-point cursor `cursor` (clamped to the text).  Returns

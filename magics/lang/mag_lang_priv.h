@@ -13,6 +13,10 @@ void mag_arena_free(mag_arena *a);
 void *mag_arena_alloc(mag_arena *a, size_t n);
 char *mag_arena_strndup(mag_arena *a, const char *s, size_t n);
 
+/* Test hook (per thread): when set to N > 0, the Nth allocation from now fails and
+ * the hook resets to 0.  Every allocation of magics/lang goes through the arena. */
+extern _Thread_local long mag_alloc_fail_at;
+
 /* Length of the valid UTF-8 sequence at s[i] (1..4), or 0 (invalid, NUL). */
 size_t mag_utf8_valid_at(const unsigned char *s, size_t i, size_t len);
 

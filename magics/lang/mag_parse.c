@@ -13,61 +13,13 @@
 #include "mag_lang.h"
 #include "mag_lang_priv.h"
 
-/* ------------------------------------------------------------------ arena */
-
-typedef struct chunk {
-    struct chunk *next;
-    size_t used, cap;
-    max_align_t data[];
-} chunk;
-
-struct mag_arena {
-    chunk *head;
-};
-
-mag_arena *mag_arena_new(void)
-{
-    return calloc(1, sizeof(mag_arena));
-}
-
-void mag_arena_free(mag_arena *a)
-{
-    if (!a) return;
-    for (chunk *c = a->head, *n; c; c = n) n = c->next, free(c);
-    free(a);
-}
-
-void *mag_arena_alloc(mag_arena *a, size_t n)
-{
-    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-    if (n == 0) n = sizeof(max_align_t);
-    chunk *c = a->head;
-    if (!c || c->cap - c->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
-        c = malloc(sizeof(chunk) + cap);
-        if (!c) return NULL;
-        c->next = a->head, c->used = 0, c->cap = cap;
-        a->head = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-char *mag_arena_strndup(mag_arena *a, const char *s, size_t n)
-{
-    char *p = mag_arena_alloc(a, n + 1);
-    if (p) memcpy(p, s, n), p[n] = '\0';
-    return p;
-}
-
 /* Grow an arena array of `*cap` elements of `size` bytes to hold `need`. */
 static void *grow(mag_arena *a, void *old, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap) return old;
     size_t nc = *cap ? *cap * 2 : 4;
-    while (nc < need) nc *= 2;
+    while (nc < need)
+        nc *= 2;
     void *p = mag_arena_alloc(a, nc * size);
     if (p && old) memcpy(p, old, *cap * size);
     if (p) *cap = nc;
@@ -79,13 +31,13 @@ static void *grow(mag_arena *a, void *old, size_t *cap, size_t need, size_t size
 enum { T_EOF, T_NL, T_NAME, T_INT, T_FLOAT, T_STRING, T_CHAR };
 
 typedef struct tok {
-    int type;      /* T_*; T_CHAR: a single punctuation or unexpected code point */
-    int ch;        /* T_CHAR: the byte ('=', ',', '[' ...), or 0 for a non-ASCII one */
+    int type; /* T_*; T_CHAR: a single punctuation or unexpected code point */
+    int ch;   /* T_CHAR: the byte ('=', ',', '[' ...), or 0 for a non-ASCII one */
     size_t start, end;
     mag_pos pos;
     long long i;
     double num;
-    char *str;     /* T_STRING decoded, T_NAME text */
+    char *str; /* T_STRING decoded, T_NAME text */
 } tok;
 
 typedef struct P {
@@ -131,15 +83,18 @@ static void adv(P *p)
 {
     if (p->i >= p->len) return;
     unsigned char c = (unsigned char)p->s[p->i++];
-    if (c == '\n') p->line++, p->col = 1;
-    else if ((c & 0xC0) != 0x80) p->col++;
+    if (c == '\n')
+        p->line++, p->col = 1;
+    else if ((c & 0xC0) != 0x80)
+        p->col++;
 }
 
 /* Skip the rest of a code point whose lead byte was just consumed. */
 static void adv_cp(P *p)
 {
     adv(p);
-    while (p->i < p->len && ((unsigned char)p->s[p->i] & 0xC0) == 0x80) p->i++;
+    while (p->i < p->len && ((unsigned char)p->s[p->i] & 0xC0) == 0x80)
+        p->i++;
 }
 
 static int perr_v(P *p, int code, mag_pos at_, const char *near, const char *fmt, va_list ap)
@@ -218,7 +173,8 @@ int mag_is_name_char(int c)
 
 static void skip_blank(P *p)
 {
-    while (cur(p) == ' ' || cur(p) == '\t' || cur(p) == '\r') adv(p);
+    while (cur(p) == ' ' || cur(p) == '\t' || cur(p) == '\r')
+        adv(p);
 }
 
 static int hexval(int c)
@@ -264,21 +220,27 @@ static int lex_string(P *p, tok *t)
         adv(p);
         c = cur(p);
         unsigned cp = 0;
-        if (c == '"' || c == '\\') buf[n++] = (char)c, adv(p);
-        else if (c == 'n') buf[n++] = '\n', adv(p);
-        else if (c == 't') buf[n++] = '\t', adv(p);
+        if (c == '"' || c == '\\')
+            buf[n++] = (char)c, adv(p);
+        else if (c == 'n')
+            buf[n++] = '\n', adv(p);
+        else if (c == 't')
+            buf[n++] = '\t', adv(p);
         else if (c == 'u') {
             adv(p);
             int k;
-            for (k = 0; k < 4 && hexval(cur(p)) >= 0; k++) cp = cp * 16 + (unsigned)hexval(cur(p)), adv(p);
+            for (k = 0; k < 4 && hexval(cur(p)) >= 0; k++)
+                cp = cp * 16 + (unsigned)hexval(cur(p)), adv(p);
             char nb[16];
             size_t m = p->i - es < sizeof nb - 1 ? p->i - es : sizeof nb - 1;
             memcpy(nb, p->s + es, m), nb[m] = '\0';
             if (k < 4) return perr(p, MAG_ESYNTAX, epos, nb, "\\u needs 4 hexadecimal digits");
             if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
                 return perr(p, MAG_ESYNTAX, epos, nb, "invalid code point in \\u escape");
-            if (cp < 0x80) buf[n++] = (char)cp;
-            else if (cp < 0x800) buf[n++] = (char)(0xC0 | cp >> 6), buf[n++] = (char)(0x80 | (cp & 0x3F));
+            if (cp < 0x80)
+                buf[n++] = (char)cp;
+            else if (cp < 0x800)
+                buf[n++] = (char)(0xC0 | cp >> 6), buf[n++] = (char)(0x80 | (cp & 0x3F));
             else {
                 buf[n++] = (char)(0xE0 | cp >> 12);
                 buf[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
@@ -306,20 +268,24 @@ static int lex_number(P *p, tok *t)
 {
     int is_float = 0;
     if (cur(p) == '-') adv(p);
-    while (is_digit(cur(p))) adv(p);
+    while (is_digit(cur(p)))
+        adv(p);
     if (cur(p) == '.' && !(at(p, 1) == '.' || at(p, 1) == '/')) {
         is_float = 1;
         adv(p);
-        while (is_digit(cur(p))) adv(p);
+        while (is_digit(cur(p)))
+            adv(p);
     }
     if ((cur(p) == 'e' || cur(p) == 'E') &&
         (is_digit(at(p, 1)) || ((at(p, 1) == '+' || at(p, 1) == '-') && is_digit(at(p, 2))))) {
         is_float = 1;
         adv(p), adv(p);
-        while (is_digit(cur(p))) adv(p);
+        while (is_digit(cur(p)))
+            adv(p);
     }
     if (mag_is_name_char(cur(p)) || cur(p) == '~') {
-        while (mag_is_name_char(cur(p)) || cur(p) == '~') adv(p);
+        while (mag_is_name_char(cur(p)) || cur(p) == '~')
+            adv(p);
         t->type = T_FLOAT;
         t->end = p->i;
         return terr(p, MAG_ESYNTAX, t, "malformed number");
@@ -352,7 +318,8 @@ static int lex(P *p, tok *t, int skip_nl)
     for (;;) {
         skip_blank(p);
         if (cur(p) == '#') {
-            while (cur(p) != -1 && cur(p) != '\n') adv(p);
+            while (cur(p) != -1 && cur(p) != '\n')
+                adv(p);
             continue;
         }
         if (skip_nl && cur(p) == '\n') {
@@ -381,7 +348,8 @@ static int lex(P *p, tok *t, int skip_nl)
         (c == '-' && (is_digit(at(p, 1)) || (at(p, 1) == '.' && is_digit(at(p, 2))))))
         return lex_number(p, t);
     if (mag_is_name_start(c)) {
-        while (mag_is_name_char(cur(p)) || (p->i == t->start && cur(p) == '~')) adv(p);
+        while (mag_is_name_char(cur(p)) || (p->i == t->start && cur(p) == '~'))
+            adv(p);
         t->type = T_NAME;
         t->end = p->i;
         t->str = mag_arena_strndup(p->a, p->s + t->start, t->end - t->start);
@@ -583,7 +551,8 @@ static int parse_args(P *p, mag_kv **out, size_t *nout, mag_span *raw)
     }
     /* the raw text keeps a trailing comment: extend to the end of the line */
     size_t e1 = e0;
-    while (e1 < p->len && p->s[e1] != '\n') e1++;
+    while (e1 < p->len && p->s[e1] != '\n')
+        e1++;
     *out = args;
     *nout = n;
     return make_span(p, s0, e1 > s0 ? e1 : s0, p0, raw);
@@ -614,10 +583,12 @@ static int end_of_line(P *p, const char *what)
 /* help -> '?' {'?'} ['%'|'%%'] NAME           (at '?') */
 static int parse_help_prefix(P *p, mag_line *ln)
 {
-    while (cur(p) == '?') adv(p);
+    while (cur(p) == '?')
+        adv(p);
     size_t s = p->i;
     ln->name_pos = here(p);
-    while (cur(p) == '%' && p->i - s < 2) adv(p);
+    while (cur(p) == '%' && p->i - s < 2)
+        adv(p);
     tok t;
     int r;
     if (!is_alpha(cur(p)) && cur(p) != '_') {
@@ -635,12 +606,16 @@ static int parse_help_prefix(P *p, mag_line *ln)
 static int is_suffix_help(const P *p)
 {
     size_t i = p->i, k = 0;
-    while (i < p->len && p->s[i] == '%' && k < 2) i++, k++;
+    while (i < p->len && p->s[i] == '%' && k < 2)
+        i++, k++;
     if (i >= p->len || !(is_alpha((unsigned char)p->s[i]) || p->s[i] == '_')) return 0;
-    while (i < p->len && mag_is_name_char((unsigned char)p->s[i])) i++;
+    while (i < p->len && mag_is_name_char((unsigned char)p->s[i]))
+        i++;
     if (i >= p->len || p->s[i] != '?') return 0;
-    while (i < p->len && p->s[i] == '?') i++;
-    while (i < p->len && (p->s[i] == ' ' || p->s[i] == '\t' || p->s[i] == '\r')) i++;
+    while (i < p->len && p->s[i] == '?')
+        i++;
+    while (i < p->len && (p->s[i] == ' ' || p->s[i] == '\t' || p->s[i] == '\r'))
+        i++;
     return i >= p->len || p->s[i] == '\n' || p->s[i] == '#';
 }
 
@@ -648,11 +623,13 @@ static int parse_suffix_help(P *p, mag_line *ln)
 {
     size_t s = p->i;
     ln->name_pos = here(p);
-    while (cur(p) == '%' || mag_is_name_char(cur(p))) adv(p);
+    while (cur(p) == '%' || mag_is_name_char(cur(p)))
+        adv(p);
     ln->kind = MAG_LINE_HELP;
     ln->name = mag_arena_strndup(p->a, p->s + s, p->i - s);
     if (!ln->name) return nomem(p);
-    while (cur(p) == '?') adv(p);
+    while (cur(p) == '?')
+        adv(p);
     return end_of_line(p, "the help request");
 }
 
@@ -673,14 +650,18 @@ static int scan_expr(P *p, int whole_body, mag_span *out)
             if (depth > 0) {
                 tok t = {.type = T_EOF, .pos = here(p), .start = p->i, .end = p->i};
                 char open = stack[depth - 1].c;
-                return unclosed(p, &t, open, open == '(' ? ')' : open == '[' ? ']' : '}',
+                return unclosed(p, &t, open,
+                                open == '('   ? ')'
+                                : open == '[' ? ']'
+                                              : '}',
                                 stack[depth - 1].pos);
             }
             break;
         }
         if (c == '\n' && depth == 0 && !whole_body) break;
         if (c == '#') {
-            while (cur(p) != -1 && cur(p) != '\n') adv(p);
+            while (cur(p) != -1 && cur(p) != '\n')
+                adv(p);
             continue;
         }
         if (c == '"') {
@@ -718,12 +699,12 @@ static int parse_line(P *p, mag_line *ln)
     int r;
     if (cur(p) == '%' && at(p, 1) == '%') {
         size_t e = p->i;
-        while (e < p->len && (p->s[e] == '%' || mag_is_name_char((unsigned char)p->s[e]))) e++;
+        while (e < p->len && (p->s[e] == '%' || mag_is_name_char((unsigned char)p->s[e])))
+            e++;
         char nb[64];
         size_t n = e - p->i < sizeof nb - 1 ? e - p->i : sizeof nb - 1;
         memcpy(nb, p->s + p->i, n), nb[n] = '\0';
-        return perr(p, MAG_ESYNTAX, ln->pos, nb,
-                    "a cell magic must be the first line of the cell");
+        return perr(p, MAG_ESYNTAX, ln->pos, nb, "a cell magic must be the first line of the cell");
     }
     if (is_suffix_help(p)) return parse_suffix_help(p, ln);
     if (cur(p) == '?') return parse_help_prefix(p, ln);
@@ -800,7 +781,8 @@ static int parse_cell_magic(P *p, mag_cell *c, const mag_parse_opts *opts)
         for (;;) {
             skip_blank(p);
             if (cur(p) == '#')
-                while (cur(p) != -1 && cur(p) != '\n') adv(p);
+                while (cur(p) != -1 && cur(p) != '\n')
+                    adv(p);
             if (cur(p) != '\n') break;
             adv(p);
         }
@@ -879,7 +861,8 @@ int mag_parse_cell(const char *src, size_t len, const mag_parse_opts *opts, mag_
     for (;;) {
         skip_blank(&p);
         if (cur(&p) == '#')
-            while (cur(&p) != -1 && cur(&p) != '\n') adv(&p);
+            while (cur(&p) != -1 && cur(&p) != '\n')
+                adv(&p);
         if (cur(&p) != '\n') break;
         adv(&p);
     }
@@ -896,7 +879,8 @@ int mag_parse_cell(const char *src, size_t len, const mag_parse_opts *opts, mag_
                 continue;
             }
             if (cur(&p) == '#') {
-                while (cur(&p) != -1 && cur(&p) != '\n') adv(&p);
+                while (cur(&p) != -1 && cur(&p) != '\n')
+                    adv(&p);
                 continue;
             }
             if (!(c->lines = grow(p.a, c->lines, &cap, c->nlines + 1, sizeof *c->lines))) {

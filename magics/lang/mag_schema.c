@@ -29,8 +29,8 @@ verr(V *v, mag_pos at, const char *tok, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    int r = mag_diag_set(v->d, v->in->src, v->in->len, MAG_ESCHEMA, at.line, at.col, NULL, "%s",
-                         buf);
+    int r =
+        mag_diag_set(v->d, v->in->src, v->in->len, MAG_ESCHEMA, at.line, at.col, NULL, "%s", buf);
     if (v->d && tok) snprintf(v->d->token, sizeof v->d->token, "%.63s", tok);
     return r;
 }
@@ -47,7 +47,8 @@ int mag_schema_find(const mag_schema *schema, const char *name)
 static size_t enum_text(const char *const *vals, char *buf, size_t cap)
 {
     size_t n = 0, o = 0;
-    while (vals && vals[n]) n++;
+    while (vals && vals[n])
+        n++;
     if (cap) buf[0] = '\0';
     for (size_t k = 0; k < n; k++) {
         const char *sep = k == 0 ? "" : k + 1 == n ? " or " : ", ";
@@ -60,14 +61,22 @@ static size_t enum_text(const char *const *vals, char *buf, size_t cap)
 static const char *type_noun(mag_type t)
 {
     switch (t) {
-    case MAG_T_INT: return "an integer";
-    case MAG_T_NUMBER: return "a number";
-    case MAG_T_STRING: return "a string";
-    case MAG_T_NAME: return "a name";
-    case MAG_T_BOOL: return "true or false";
-    case MAG_T_LIST: return "a list";
-    case MAG_T_MAP: return "a map";
-    case MAG_T_ENUM: break;
+    case MAG_T_INT:
+        return "an integer";
+    case MAG_T_NUMBER:
+        return "a number";
+    case MAG_T_STRING:
+        return "a string";
+    case MAG_T_NAME:
+        return "a name";
+    case MAG_T_BOOL:
+        return "true or false";
+    case MAG_T_LIST:
+        return "a list";
+    case MAG_T_MAP:
+        return "a map";
+    case MAG_T_ENUM:
+        break;
     }
     return "a value";
 }
@@ -85,11 +94,14 @@ size_t mag_key_type_text(const mag_key_spec *k, char *buf, size_t cap)
     else
         snprintf(e, sizeof e, "%s", type_noun(t) + (t == MAG_T_BOOL ? 0 : t == MAG_T_INT ? 3 : 2));
     int w;
-    if (k->type == MAG_T_LIST) w = snprintf(buf, cap, "list of %s", e);
+    if (k->type == MAG_T_LIST)
+        w = snprintf(buf, cap, "list of %s", e);
     else if (k->type == MAG_T_MAP && (k->flags & MAG_K_OR_SCALAR))
         w = snprintf(buf, cap, "%s or map of %s", e, e);
-    else if (k->type == MAG_T_MAP) w = snprintf(buf, cap, "map of %s", e);
-    else w = snprintf(buf, cap, "%s", e);
+    else if (k->type == MAG_T_MAP)
+        w = snprintf(buf, cap, "map of %s", e);
+    else
+        w = snprintf(buf, cap, "%s", e);
     return w > 0 ? (size_t)w : 0;
 }
 
@@ -97,12 +109,24 @@ size_t mag_key_type_text(const mag_key_spec *k, char *buf, size_t cap)
 static void describe(const mag_value *v, char *buf, size_t cap)
 {
     switch (v->kind) {
-    case MAG_V_INT: snprintf(buf, cap, "integer %.40s", v->text); break;
-    case MAG_V_FLOAT: snprintf(buf, cap, "number %.40s", v->text); break;
-    case MAG_V_STRING: snprintf(buf, cap, "string %.40s%s", v->text, strlen(v->text) > 40 ? "..." : ""); break;
-    case MAG_V_NAME: snprintf(buf, cap, "name '%.40s'", v->str); break;
-    case MAG_V_LIST: snprintf(buf, cap, "a list"); break;
-    case MAG_V_MAP: snprintf(buf, cap, "a map"); break;
+    case MAG_V_INT:
+        snprintf(buf, cap, "integer %.40s", v->text);
+        break;
+    case MAG_V_FLOAT:
+        snprintf(buf, cap, "number %.40s", v->text);
+        break;
+    case MAG_V_STRING:
+        snprintf(buf, cap, "string %.40s%s", v->text, strlen(v->text) > 40 ? "..." : "");
+        break;
+    case MAG_V_NAME:
+        snprintf(buf, cap, "name '%.40s'", v->str);
+        break;
+    case MAG_V_LIST:
+        snprintf(buf, cap, "a list");
+        break;
+    case MAG_V_MAP:
+        snprintf(buf, cap, "a map");
+        break;
     }
 }
 
@@ -146,7 +170,8 @@ static int check_scalar(V *v, const mag_key_spec *k, mag_type t, const mag_value
     describe(x, got, sizeof got);
     switch (t) {
     case MAG_T_INT:
-        if (x->kind != MAG_V_INT) return verr(v, x->pos, x->text, "'%s' expects %s, got %s", k->name, "an integer", got);
+        if (x->kind != MAG_V_INT)
+            return verr(v, x->pos, x->text, "'%s' expects %s, got %s", k->name, "an integer", got);
         return in_range(k, x->num) ? MAG_OK : range_error(v, k, x);
     case MAG_T_NUMBER:
         if (x->kind != MAG_V_INT && x->kind != MAG_V_FLOAT)
@@ -180,11 +205,12 @@ static int check_scalar(V *v, const mag_key_spec *k, mag_type t, const mag_value
         if (best) snprintf(hint, sizeof hint, " (did you mean '%s'?)", best);
         char what[96];
         snprintf(what, sizeof what, "%.60s", x->str);
-        return verr(v, x->pos, x->text, "unknown value '%s' for '%s'%s; expected %s", what,
-                    k->name, hint, vals);
+        return verr(v, x->pos, x->text, "unknown value '%s' for '%s'%s; expected %s", what, k->name,
+                    hint, vals);
     }
     case MAG_T_LIST:
-    case MAG_T_MAP: break;
+    case MAG_T_MAP:
+        break;
     }
     return verr(v, x->pos, x->text, "'%s' has an invalid schema type", k->name);
 }
@@ -196,7 +222,8 @@ static int check_maybe_sweep(V *v, const mag_key_spec *k, mag_type t, const mag_
     *swept = 0;
     if (x->kind != MAG_V_LIST) return check_scalar(v, k, t, x);
     if (!(k->flags & MAG_K_SWEEP))
-        return verr(v, x->pos, x->text, "'%s' cannot be swept (a list is not allowed here)", k->name);
+        return verr(v, x->pos, x->text, "'%s' cannot be swept (a list is not allowed here)",
+                    k->name);
     if (x->n == 0) return verr(v, x->pos, x->text, "sweep list for '%s' is empty", k->name);
     for (size_t i = 0; i < x->n; i++) {
         int r = check_scalar(v, k, t, &x->items[i]);
@@ -283,7 +310,8 @@ static int take(V *v, mag_config *c, mag_value **vals, unsigned char *given, siz
     if (idx < 0) {
         mag_suggest sg;
         mag_suggest_init(&sg, kv->key);
-        for (size_t k = 0; k < v->s->nkeys; k++) mag_suggest_add(&sg, v->s->keys[k].name);
+        for (size_t k = 0; k < v->s->nkeys; k++)
+            mag_suggest_add(&sg, v->s->keys[k].name);
         char hint[96] = "";
         if (sg.best) snprintf(hint, sizeof hint, " (did you mean '%s'?)", sg.best);
         return verr(v, kv->key_pos, kv->key, "unknown key '%.60s'%s", kv->key, hint);
@@ -304,8 +332,7 @@ static int take(V *v, mag_config *c, mag_value **vals, unsigned char *given, siz
     return MAG_OK;
 }
 
-int mag_validate(const mag_schema *schema, const mag_validate_in *in, mag_config **out,
-                 mag_diag *d)
+int mag_validate(const mag_schema *schema, const mag_validate_in *in, mag_config **out, mag_diag *d)
 {
     if (out) *out = NULL;
     if (d) memset(d, 0, sizeof *d);
@@ -342,7 +369,12 @@ int mag_validate(const mag_schema *schema, const mag_validate_in *in, mag_config
         const mag_value *dv;
         mag_cell *owner;
         mag_diag dd;
-        if (mag_parse_value(ks->def, strlen(ks->def), &dv, &owner, &dd)) {
+        int pr = mag_parse_value(ks->def, strlen(ks->def), &dv, &owner, &dd);
+        if (pr == MAG_ENOMEM) {
+            r = MAG_ENOMEM;
+            break;
+        }
+        if (pr) {
             r = mag_diag_set(d, NULL, 0, MAG_EARG, 0, 0, NULL,
                              "schema default for '%s' does not parse: %s", ks->name, dd.msg);
             break;
@@ -357,8 +389,8 @@ int mag_validate(const mag_schema *schema, const mag_validate_in *in, mag_config
     for (size_t s = 0; !r && s < c->nswept; s++) {
         c->npoints *= vals[swept[s]]->n;
         if (c->npoints > MAX_POINTS) {
-            r = verr(&v, first[swept[0]]->key_pos, first[swept[0]]->key, "sweep has too many points (the limit is %d)",
-                     MAX_POINTS);
+            r = verr(&v, first[swept[0]]->key_pos, first[swept[0]]->key,
+                     "sweep has too many points (the limit is %d)", MAX_POINTS);
         }
     }
     if (r) {
@@ -372,17 +404,17 @@ int mag_validate(const mag_schema *schema, const mag_validate_in *in, mag_config
     return MAG_OK;
 }
 
-int mag_validate_cell(const mag_schema *schema, const mag_cell *cell, const char *src,
-                      size_t len, mag_config **out, mag_diag *d)
+int mag_validate_cell(const mag_schema *schema, const mag_cell *cell, const char *src, size_t len,
+                      mag_config **out, mag_diag *d)
 {
     if (!cell) return mag_validate(schema, NULL, out, d);
-    mag_validate_in in = {src, len, cell->args, cell->nargs, cell->entries, cell->nentries,
-                          cell->name_pos};
+    mag_validate_in in = {
+        src, len, cell->args, cell->nargs, cell->entries, cell->nentries, cell->name_pos};
     return mag_validate(schema, &in, out, d);
 }
 
-int mag_validate_line(const mag_schema *schema, const mag_line *line, const char *src,
-                      size_t len, mag_config **out, mag_diag *d)
+int mag_validate_line(const mag_schema *schema, const mag_line *line, const char *src, size_t len,
+                      mag_config **out, mag_diag *d)
 {
     if (!line) return mag_validate(schema, NULL, out, d);
     mag_validate_in in = {src, len, line->args, line->nargs, NULL, 0, line->name_pos};
@@ -395,7 +427,8 @@ int mag_validate_line(const mag_schema *schema, const mag_line *line, const char
 static size_t coord(const mag_config *c, size_t s, size_t point)
 {
     size_t stride = 1;
-    for (size_t j = s + 1; j < c->nswept; j++) stride *= c->values[c->swept[j]]->n;
+    for (size_t j = s + 1; j < c->nswept; j++)
+        stride *= c->values[c->swept[j]]->n;
     return (point / stride) % c->values[c->swept[s]]->n;
 }
 
@@ -436,7 +469,7 @@ size_t mag_config_point_name(const mag_config *c, const char *base, size_t point
     size_t o = 0;
 #define PUT(...)                                                                                   \
     do {                                                                                           \
-        int w_ = snprintf(buf ? buf + (o < cap ? o : cap) : NULL, buf && o < cap ? cap - o : 0,     \
+        int w_ = snprintf(buf ? buf + (o < cap ? o : cap) : NULL, buf && o < cap ? cap - o : 0,    \
                           __VA_ARGS__);                                                            \
         o += (size_t)(w_ > 0 ? w_ : 0);                                                            \
     } while (0)

@@ -21,66 +21,117 @@ typedef struct bad {
 } bad;
 
 static const bad table[] = {
-    {"%%opd s\nfrom = base\nteacher = t\nlamda = 1.5", 0, "cell:4:1: unknown key 'lamda' (did you mean 'lambda'?)", "lamda", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nestimator = fulll", 0, "cell:4:13: unknown value 'fulll' for 'estimator' (did you mean 'full'?); expected sampled or full", "fulll", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nestimator = 3", 0, "cell:4:13: 'estimator' expects sampled or full, got integer 3", "3", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nsteps = \"ten\"", 0, "cell:4:9: 'steps' expects an integer, got string \"ten\"", "\"ten\"", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nsteps = 2.5", 0, "cell:4:9: 'steps' expects an integer, got number 2.5", "2.5", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nlr = 0", 0, "cell:4:6: 'lr' must be > 0", "0", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nlr = -1e-3", 0, "cell:4:6: 'lr' must be > 0", "-1e-3", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\ngamma = 1.5", 0, "cell:4:9: 'gamma' must be in [0, 1]", "1.5", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nsteps = 0", 0, "cell:4:9: 'steps' must be >= 1", "0", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nlamda = 1.5", 0,
+     "cell:4:1: unknown key 'lamda' (did you mean 'lambda'?)", "lamda", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nestimator = fulll", 0,
+     "cell:4:13: unknown value 'fulll' for 'estimator' (did you mean 'full'?); expected sampled or "
+     "full",
+     "fulll", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nestimator = 3", 0,
+     "cell:4:13: 'estimator' expects sampled or full, got integer 3", "3", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nsteps = \"ten\"", 0,
+     "cell:4:9: 'steps' expects an integer, got string \"ten\"", "\"ten\"", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nsteps = 2.5", 0,
+     "cell:4:9: 'steps' expects an integer, got number 2.5", "2.5", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nlr = 0", 0, "cell:4:6: 'lr' must be > 0", "0",
+     MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nlr = -1e-3", 0, "cell:4:6: 'lr' must be > 0", "-1e-3",
+     MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\ngamma = 1.5", 0, "cell:4:9: 'gamma' must be in [0, 1]",
+     "1.5", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nsteps = 0", 0, "cell:4:9: 'steps' must be >= 1", "0",
+     MAG_ESCHEMA},
     {"%%opd s\nteacher = t", 0, "cell:1:3: missing required key 'from'", "", MAG_ESCHEMA},
     {"%%opd s\nfrom = base", 0, "cell:1:3: missing required key 'teacher'", "", MAG_ESCHEMA},
-    {"%%opd s steps=10\nfrom = base\nteacher = t\nsteps = 20", 0, "cell:4:1: duplicate key 'steps' (first set at line 1)", "steps", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nlr = 1e-3\nlr = 2e-3", 0, "cell:5:1: duplicate key 'lr' (first set at line 4)", "lr", MAG_ESYNTAX},
-    {"%%opd s\nfrom = \"base\"\nteacher = t", 0, "cell:2:8: 'from' expects a policy name, got string \"base\"", "\"base\"", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = {add: t1, sort: 5}", 0, "cell:3:27: 'teacher' expects a policy name, got integer 5", "5", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nbatch = [32, 64]", 0, "cell:4:9: 'batch' cannot be swept (a list is not allowed here)", "[32, 64]", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nlr = []", 0, "cell:4:6: sweep list for 'lr' is empty", "[]", MAG_ESCHEMA},
-    {"%%opd s\nfrom = base\nteacher = t\nlr = [1e-3, \"x\"]", 0, "cell:4:13: 'lr' expects a number, got string \"x\"", "\"x\"", MAG_ESCHEMA},
-    {"%%rl r\nfrom = p\nreward = exact\nalgo = grpoo", 0, "cell:4:8: unknown value 'grpoo' for 'algo' (did you mean 'grpo'?); expected reinforce, rloo, grpo, drgrpo or ppo", "grpoo", MAG_ESCHEMA},
-    {"%%rl r\nfrom = p\nreward = exact\nalgo = xyz", 0, "cell:4:8: unknown value 'xyz' for 'algo'; expected reinforce, rloo, grpo, drgrpo or ppo", "xyz", MAG_ESCHEMA},
-    {"%%rl r\nfrom = p\nreward = exact\nclip = 1", 0, "cell:4:8: 'clip' must be in (0, 1)", "1", MAG_ESCHEMA},
-    {"%%rl r\nfrom = p\nreward = exact\ntags = a", 0, "cell:4:8: 'tags' expects a list, got name 'a'", "a", MAG_ESCHEMA},
-    {"%%rl r\nfrom = p\nreward = exact\nverbose = maybe", 0, "cell:4:11: 'verbose' expects true or false, got name 'maybe'", "maybe", MAG_ESCHEMA},
-    {"%%rl r\nfrom = p\nreward = exact\nstepz = 10", 0, "cell:4:1: unknown key 'stepz' (did you mean 'steps'?)", "stepz", MAG_ESCHEMA},
+    {"%%opd s steps=10\nfrom = base\nteacher = t\nsteps = 20", 0,
+     "cell:4:1: duplicate key 'steps' (first set at line 1)", "steps", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nlr = 1e-3\nlr = 2e-3", 0,
+     "cell:5:1: duplicate key 'lr' (first set at line 4)", "lr", MAG_ESYNTAX},
+    {"%%opd s\nfrom = \"base\"\nteacher = t", 0,
+     "cell:2:8: 'from' expects a policy name, got string \"base\"", "\"base\"", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = {add: t1, sort: 5}", 0,
+     "cell:3:27: 'teacher' expects a policy name, got integer 5", "5", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nbatch = [32, 64]", 0,
+     "cell:4:9: 'batch' cannot be swept (a list is not allowed here)", "[32, 64]", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nlr = []", 0, "cell:4:6: sweep list for 'lr' is empty",
+     "[]", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nlr = [1e-3, \"x\"]", 0,
+     "cell:4:13: 'lr' expects a number, got string \"x\"", "\"x\"", MAG_ESCHEMA},
+    {"%%rl r\nfrom = p\nreward = exact\nalgo = grpoo", 0,
+     "cell:4:8: unknown value 'grpoo' for 'algo' (did you mean 'grpo'?); expected reinforce, rloo, "
+     "grpo, drgrpo or ppo",
+     "grpoo", MAG_ESCHEMA},
+    {"%%rl r\nfrom = p\nreward = exact\nalgo = xyz", 0,
+     "cell:4:8: unknown value 'xyz' for 'algo'; expected reinforce, rloo, grpo, drgrpo or ppo",
+     "xyz", MAG_ESCHEMA},
+    {"%%rl r\nfrom = p\nreward = exact\nclip = 1", 0, "cell:4:8: 'clip' must be in (0, 1)", "1",
+     MAG_ESCHEMA},
+    {"%%rl r\nfrom = p\nreward = exact\ntags = a", 0,
+     "cell:4:8: 'tags' expects a list, got name 'a'", "a", MAG_ESCHEMA},
+    {"%%rl r\nfrom = p\nreward = exact\nverbose = maybe", 0,
+     "cell:4:11: 'verbose' expects true or false, got name 'maybe'", "maybe", MAG_ESCHEMA},
+    {"%%rl r\nfrom = p\nreward = exact\nstepz = 10", 0,
+     "cell:4:1: unknown key 'stepz' (did you mean 'steps'?)", "stepz", MAG_ESCHEMA},
     {"%%policy p\ncontext = 100", 0, "cell:2:11: 'context' must be in [1, 64]", "100", MAG_ESCHEMA},
-    {"%%policy p\ntasks = [add, 3]", 0, "cell:2:15: 'tasks' expects a task name, got integer 3", "3", MAG_ESCHEMA},
+    {"%%policy p\ntasks = [add, 3]", 0, "cell:2:15: 'tasks' expects a task name, got integer 3",
+     "3", MAG_ESCHEMA},
     {"%eval p kk=3", 0, "cell:1:9: unknown key 'kk' (did you mean 'k'?)", "kk", MAG_ESCHEMA},
     {"%eval p k=0", 0, "cell:1:11: 'k' must be >= 1", "0", MAG_ESCHEMA},
     {"%eval p k=2 k=3", 0, "cell:1:13: duplicate key 'k' (first set at line 1)", "k", MAG_ESYNTAX},
-    {"%%rl r\nfrom = p\nreward = exact\nlr = [1e-3, 2e-3\nsteps = 10", 0, "cell:5:1: expected ']' (to close '[' at line 4) near 'steps'", "steps", MAG_ESYNTAX},
-    {"%%rl r\nfrom = p\nreward = exact\nlr = [1e-3,\n  2e-3", 0, "cell:5:7: expected ']' (to close '[' at line 4) near <eof>", "<eof>", MAG_ESYNTAX},
+    {"%%rl r\nfrom = p\nreward = exact\nlr = [1e-3, 2e-3\nsteps = 10", 0,
+     "cell:5:1: expected ']' (to close '[' at line 4) near 'steps'", "steps", MAG_ESYNTAX},
+    {"%%rl r\nfrom = p\nreward = exact\nlr = [1e-3,\n  2e-3", 0,
+     "cell:5:7: expected ']' (to close '[' at line 4) near <eof>", "<eof>", MAG_ESYNTAX},
     {"%%rl r\nfrom = {a: [1, 2}", 0, "cell:2:17: expected ']' near '}'", "}", MAG_ESYNTAX},
-    {"%%rl r\nfrom = p\nreward = exact\ntags = [\"a\", \"b]", 0, "cell:4:14: unfinished string near '\"b]'", "\"b]", MAG_ESYNTAX},
-    {"%%rl r\nfrom = p\nreward = exact\ntags = [\"a\n  , \"b\"]", 0, "cell:4:9: unfinished string near '\"a'", "\"a", MAG_ESYNTAX},
-    {"%%rl r\nfrom = p\nlr 0.1", 0, "cell:3:4: expected '=' after 'lr' near '0.1'", "0.1", MAG_ESYNTAX},
-    {"%%rl r\nfrom = p\nlr = 0.1 0.2", 0, "cell:3:10: expected end of line after the value of 'lr' near '0.2'", "0.2", MAG_ESYNTAX},
+    {"%%rl r\nfrom = p\nreward = exact\ntags = [\"a\", \"b]", 0,
+     "cell:4:14: unfinished string near '\"b]'", "\"b]", MAG_ESYNTAX},
+    {"%%rl r\nfrom = p\nreward = exact\ntags = [\"a\n  , \"b\"]", 0,
+     "cell:4:9: unfinished string near '\"a'", "\"a", MAG_ESYNTAX},
+    {"%%rl r\nfrom = p\nlr 0.1", 0, "cell:3:4: expected '=' after 'lr' near '0.1'", "0.1",
+     MAG_ESYNTAX},
+    {"%%rl r\nfrom = p\nlr = 0.1 0.2", 0,
+     "cell:3:10: expected end of line after the value of 'lr' near '0.2'", "0.2", MAG_ESYNTAX},
     {"%%rl r\nfrom = p\n5 = 1", 0, "cell:3:1: expected a key near '5'", "5", MAG_ESYNTAX},
     {"%%rl r\nfrom =", 0, "cell:2:7: expected a value near <eof>", "<eof>", MAG_ESYNTAX},
-    {"%%rl r\nfrom = p\nlr = 1.2.3", 0, "cell:3:6: malformed number near '1.2.3'", "1.2.3", MAG_ESYNTAX},
-    {"%%rl r\nfrom = p\nsteps = 99999999999999999999", 0, "cell:3:9: integer too large near '99999999999999999999'", "99999999999999999999", MAG_ESYNTAX},
-    {"%%rl r\nfrom = p\nx = 1e999", 0, "cell:3:5: number out of range near '1e999'", "1e999", MAG_ESYNTAX},
-    {"%%rl r\nprompt = \"a\\qb\"", 0, "cell:2:12: invalid escape sequence near '\\q'", "\\q", MAG_ESYNTAX},
-    {"%%rl r\nprompt = \"\\u12g\"", 0, "cell:2:11: \\u needs 4 hexadecimal digits near '\\u12'", "\\u12", MAG_ESYNTAX},
-    {"%%rl r\nprompt = \"\\uD800\"", 0, "cell:2:11: invalid code point in \\u escape near '\\uD800'", "\\uD800", MAG_ESYNTAX},
+    {"%%rl r\nfrom = p\nlr = 1.2.3", 0, "cell:3:6: malformed number near '1.2.3'", "1.2.3",
+     MAG_ESYNTAX},
+    {"%%rl r\nfrom = p\nsteps = 99999999999999999999", 0,
+     "cell:3:9: integer too large near '99999999999999999999'", "99999999999999999999",
+     MAG_ESYNTAX},
+    {"%%rl r\nfrom = p\nx = 1e999", 0, "cell:3:5: number out of range near '1e999'", "1e999",
+     MAG_ESYNTAX},
+    {"%%rl r\nprompt = \"a\\qb\"", 0, "cell:2:12: invalid escape sequence near '\\q'", "\\q",
+     MAG_ESYNTAX},
+    {"%%rl r\nprompt = \"\\u12g\"", 0, "cell:2:11: \\u needs 4 hexadecimal digits near '\\u12'",
+     "\\u12", MAG_ESYNTAX},
+    {"%%rl r\nprompt = \"\\uD800\"", 0,
+     "cell:2:11: invalid code point in \\u escape near '\\uD800'", "\\uD800", MAG_ESYNTAX},
     {"%eval p, k=8", 0, "cell:1:8: expected an argument near ','", ",", MAG_ESYNTAX},
     {"%eval p k=-", 0, "cell:1:11: expected a value near '-'", "-", MAG_ESYNTAX},
     {"% eval p", 0, "cell:1:3: expected a magic name after '%' near 'eval'", "eval", MAG_ESYNTAX},
     {"%%", 0, "cell:1:3: expected a magic name after '%%' near <eof>", "<eof>", MAG_ESYNTAX},
-    {"x = 1\n%%rl r", 0, "cell:2:1: a cell magic must be the first line of the cell near '%%rl'", "%%rl", MAG_ESYNTAX},
+    {"x = 1\n%%rl r", 0, "cell:2:1: a cell magic must be the first line of the cell near '%%rl'",
+     "%%rl", MAG_ESYNTAX},
     {"?", 0, "cell:1:2: expected a name after '?' near <eof>", "<eof>", MAG_ESYNTAX},
-    {"?%lsmagic extra", 0, "cell:1:11: expected end of line after the help request near 'extra'", "extra", MAG_ESYNTAX},
+    {"?%lsmagic extra", 0, "cell:1:11: expected end of line after the help request near 'extra'",
+     "extra", MAG_ESYNTAX},
     {"(correct + [length)", 0, "cell:1:19: expected ']' near ')'", ")", MAG_ESYNTAX},
     {"correct)\nlength", 0, "cell:1:8: unmatched ')' near ')'", ")", MAG_ESYNTAX},
-    {"%%reward r\n\n# only a comment", 0, "cell:3:17: expected an expression in the body of '%%reward' near <eof>", "<eof>", MAG_ESYNTAX},
-    {"%%reward r\nif(correct, 1,\n  0", 0, "cell:3:4: expected ')' (to close '(' at line 2) near <eof>", "<eof>", MAG_ESYNTAX},
-    {"%%policy p\n# rénové: café\nname = \"é\" $", 0, "cell:3:12: expected end of line after the value of 'name' near '$'", "$", MAG_ESYNTAX},
+    {"%%reward r\n\n# only a comment", 0,
+     "cell:3:17: expected an expression in the body of '%%reward' near <eof>", "<eof>",
+     MAG_ESYNTAX},
+    {"%%reward r\nif(correct, 1,\n  0", 0,
+     "cell:3:4: expected ')' (to close '(' at line 2) near <eof>", "<eof>", MAG_ESYNTAX},
+    {"%%policy p\n# rénové: café\nname = \"é\" $", 0,
+     "cell:3:12: expected end of line after the value of 'name' near '$'", "$", MAG_ESYNTAX},
     {"%%policy p\n名前 = 1", 0, "cell:2:1: expected a key near '名'", "名", MAG_ESYNTAX},
-    {"%%rl r\nnote = \"日本語\" x", 0, "cell:2:14: expected end of line after the value of 'note' near 'x'", "x", MAG_ESYNTAX},
+    {"%%rl r\nnote = \"日本語\" x", 0,
+     "cell:2:14: expected end of line after the value of 'note' near 'x'", "x", MAG_ESYNTAX},
     {"%eval π k=8", 0, "cell:1:7: expected an argument near 'π'", "π", MAG_ESYNTAX},
-    {"%%opd s\nfrom = base\nteacher = t\n# ünïcödé\nestimator = \"fulll\"", 0, "cell:5:13: unknown value 'fulll' for 'estimator' (did you mean 'full'?); expected sampled or full", "\"fulll\"", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\n# ünïcödé\nestimator = \"fulll\"", 0,
+     "cell:5:13: unknown value 'fulll' for 'estimator' (did you mean 'full'?); expected sampled or "
+     "full",
+     "\"fulll\"", MAG_ESCHEMA},
     /* bytes: NUL, invalid UTF-8 (after Unicode text: columns in code points) */
     {"%%rl r\nname = \"ab\0c\"", 19, "cell:2:11: NUL byte in cell", "", MAG_EENCODING},
     {"%task t add\n# café\nx = \"\xC3\x28\"", 0, "cell:3:6: invalid UTF-8 byte 0xC3", "",
@@ -103,8 +154,8 @@ static void each_bad_cell_reports_exactly(void **state)
         mag_diag d;
         int r = fx_check(b->src, len, &d);
         if (r != b->code || strcmp(d.msg, b->msg) || strcmp(d.token, b->token))
-            fail_msg("row %zu: got [%d] '%s' token '%s'\n  want [%d] '%s' token '%s'", i, r,
-                     d.msg, d.token, b->code, b->msg, b->token);
+            fail_msg("row %zu: got [%d] '%s' token '%s'\n  want [%d] '%s' token '%s'", i, r, d.msg,
+                     d.token, b->code, b->msg, b->token);
         /* line:col in the diag agree with the message */
         char prefix[32];
         snprintf(prefix, sizeof prefix, "cell:%d:%d: ", d.line, d.col);
@@ -163,9 +214,11 @@ static void deep_nesting_is_capped(void **state)
     assert_string_equal(d.msg, "cell:2:37: nesting too deep (the limit is 32) near '['");
     /* maps count too */
     char buf[512] = "%x ";
-    for (int k = 0; k < 33; k++) strcat(buf, "{a: ");
+    for (int k = 0; k < 33; k++)
+        strcat(buf, "{a: ");
     strcat(buf, "1");
-    for (int k = 0; k < 33; k++) strcat(buf, "}");
+    for (int k = 0; k < 33; k++)
+        strcat(buf, "}");
     assert_int_equal(mag_parse_cell(buf, strlen(buf), NULL, &c, &d), MAG_ELIMIT);
     assert_string_equal(d.msg, "cell:1:132: nesting too deep (the limit is 32) near '{'");
     /* expressions: brackets of a 10 KB deep "((((...": error, not a stack overflow */
@@ -185,7 +238,8 @@ static void caret_lines_up_under_the_column(void **state)
     mag_diag d;
     const char *src = "%%policy p\n\tnote = \"é\" ?";
     assert_int_not_equal(fx_check(src, strlen(src), &d), 0);
-    assert_string_equal(d.msg, "cell:2:13: expected end of line after the value of 'note' near '?'");
+    assert_string_equal(d.msg,
+                        "cell:2:13: expected end of line after the value of 'note' near '?'");
     assert_string_equal(d.source_line, "\tnote = \"é\" ?");
     assert_string_equal(d.caret, "\t           ^");
     /* a long line is windowed so that the caret stays visible */

@@ -88,10 +88,9 @@ static const ctx_row completion_rows[] = {
     {"%%rl x\nfrom = p|", MAG_CTX_VALUE, 1, "rl", "from", 0, 14, 15, "p", "p"},
     {"%%opd s\nlambda = [1, |", MAG_CTX_VALUE, 1, "opd", "lambda", 0, 21, 21, "", ""},
     {"%%opd s\nteacher = {add: t|", MAG_CTX_VALUE, 1, "opd", "teacher", 0, 24, 25, "t", "t"},
-    {"%%opd s\nteacher = {\n  add: t1,  # é\n  sort: |", MAG_CTX_VALUE, 1, "opd", "teacher",
-     0, 44, 44, "", ""},
-    {"%%opd s\nestimator = fu|ll\n", MAG_CTX_VALUE, 1, "opd", "estimator", 0, 20, 24, "fu",
-     "full"},
+    {"%%opd s\nteacher = {\n  add: t1,  # é\n  sort: |", MAG_CTX_VALUE, 1, "opd", "teacher", 0, 44,
+     44, "", ""},
+    {"%%opd s\nestimator = fu|ll\n", MAG_CTX_VALUE, 1, "opd", "estimator", 0, 20, 24, "fu", "full"},
     {"%%opd s lr=|", MAG_CTX_VALUE, 1, "opd", "lr", 0, 11, 11, "", ""},
     {"%%opd |", MAG_CTX_ARG, 1, "opd", "", 0, 6, 6, "", ""},
     {"%eval p|", MAG_CTX_ARG, 0, "eval", "", 0, 6, 7, "p", "p"},
@@ -105,6 +104,8 @@ static const ctx_row completion_rows[] = {
     {"%%reward r\ncorrect - len|", MAG_CTX_EXPR, 1, "reward", "", 0, 21, 24, "len", "len"},
     {"%%writefile f\nabc|", MAG_CTX_NONE, 0, "", "", 0, 14, 17, "abc", "abc"},
     {"?lam|bda", MAG_CTX_HELP, 0, "", "", 0, 1, 7, "lam", "lambda"},
+    {"|%eval p", MAG_CTX_NONE, 0, "", "", 0, 0, 0, "", ""},
+    {"%|%rl x", MAG_CTX_NONE, 0, "", "", 0, 1, 1, "", ""},
 };
 
 static const ctx_row inspection_rows[] = {

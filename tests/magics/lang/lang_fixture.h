@@ -68,9 +68,9 @@ static const mag_schema fx_eval = {"eval", fx_eval_keys,
 /* Schema of the magic a parsed cell uses (NULL: parse only). */
 static const mag_schema *fx_schema_for(const mag_cell *c)
 {
-    const char *n = c->kind == MAG_CELL_MAGIC ? c->name
+    const char *n = c->kind == MAG_CELL_MAGIC                         ? c->name
                     : c->nlines && c->lines[0].kind == MAG_LINE_MAGIC ? c->lines[0].name
-                                                                     : NULL;
+                                                                      : NULL;
     if (!n) return NULL;
     if (!strcmp(n, "opd")) return &fx_opd;
     if (!strcmp(n, "rl")) return &fx_rl;
@@ -87,8 +87,10 @@ static int fx_check(const char *src, size_t len, mag_diag *d)
     if (r) return r;
     const mag_schema *s = fx_schema_for(c);
     mag_config *cfg = NULL;
-    if (s && c->kind == MAG_CELL_MAGIC) r = mag_validate_cell(s, c, src, len, &cfg, d);
-    else if (s) r = mag_validate_line(s, &c->lines[0], src, len, &cfg, d);
+    if (s && c->kind == MAG_CELL_MAGIC)
+        r = mag_validate_cell(s, c, src, len, &cfg, d);
+    else if (s)
+        r = mag_validate_line(s, &c->lines[0], src, len, &cfg, d);
     mag_config_free(cfg);
     mag_cell_free(c);
     return r;

@@ -17,8 +17,10 @@ static mag_config *validate_ok(const mag_schema *s, const char *src, mag_cell **
     int r = mag_parse_cell(src, strlen(src), NULL, cell, &d);
     if (r) fail_msg("parse: %s", d.msg);
     mag_config *cfg = NULL;
-    if ((*cell)->kind == MAG_CELL_MAGIC) r = mag_validate_cell(s, *cell, src, strlen(src), &cfg, &d);
-    else r = mag_validate_line(s, &(*cell)->lines[0], src, strlen(src), &cfg, &d);
+    if ((*cell)->kind == MAG_CELL_MAGIC)
+        r = mag_validate_cell(s, *cell, src, strlen(src), &cfg, &d);
+    else
+        r = mag_validate_line(s, &(*cell)->lines[0], src, strlen(src), &cfg, &d);
     if (r) fail_msg("validate: %s", d.msg);
     return cfg;
 }
@@ -102,8 +104,7 @@ static void map_or_scalar_lists_and_bools(void **state)
 {
     (void)state;
     mag_cell *c;
-    mag_config *cfg =
-        validate_ok(&fx_opd, "%%opd s\nfrom = b\nteacher = {add: ta, sort: ts}", &c);
+    mag_config *cfg = validate_ok(&fx_opd, "%%opd s\nfrom = b\nteacher = {add: ta, sort: ts}", &c);
     const mag_value *t = mag_config_get(cfg, "teacher", 0);
     assert_int_equal(t->kind, MAG_V_MAP);
     assert_string_equal(t->entries[1].key, "sort");
@@ -118,7 +119,8 @@ static void map_or_scalar_lists_and_bools(void **state)
     mag_config_free(cfg);
     mag_cell_free(c);
     /* list-typed key is a value, not a sweep; bools in several spellings */
-    cfg = validate_ok(&fx_rl, "%%rl r\nfrom = p\nreward = x\ntags = [a, \"b c\"]\nverbose = on", &c);
+    cfg =
+        validate_ok(&fx_rl, "%%rl r\nfrom = p\nreward = x\ntags = [a, \"b c\"]\nverbose = on", &c);
     assert_int_equal(cfg->nswept, 0);
     assert_int_equal(mag_config_get(cfg, "tags", 0)->n, 2);
     assert_int_equal(mag_value_bool(mag_config_get(cfg, "verbose", 0), -1), 1);
@@ -146,9 +148,11 @@ static void too_many_points(void **state)
 {
     (void)state;
     char src[2048] = "%%opd s\nfrom = b\nteacher = t\nlr = [";
-    for (int i = 1; i <= 200; i++) sprintf(src + strlen(src), "%s%d", i > 1 ? "," : "", i);
+    for (int i = 1; i <= 200; i++)
+        sprintf(src + strlen(src), "%s%d", i > 1 ? "," : "", i);
     strcat(src, "]\nseed = [");
-    for (int i = 1; i <= 51; i++) sprintf(src + strlen(src), "%s%d", i > 1 ? "," : "", i);
+    for (int i = 1; i <= 51; i++)
+        sprintf(src + strlen(src), "%s%d", i > 1 ? "," : "", i);
     strcat(src, "]\n");
     mag_diag d;
     assert_int_equal(fx_check(src, strlen(src), &d), MAG_ESCHEMA);
