@@ -32,8 +32,9 @@ enum {
 #define RT_CHART_POINT_BUDGET_DEFAULT 2400 /* all series of a chart, bands count twice */
 #define RT_CHART_PALETTE_SIZE 10
 
-/* One curve.  x and y have n elements; lo and hi are both NULL (no band) or both
- * have n elements.  name is the legend entry (UTF-8; NULL or "" = "series N"). */
+/* One curve.  x and y have n elements (both may be NULL when n is 0); lo and hi have
+ * n elements and draw a band only when both are non-NULL.  name is the legend entry
+ * (UTF-8; NULL or "" = "series N"; names should be unique within a panel). */
 typedef struct rt_chart_series {
     const char *name;
     const double *x;

@@ -469,6 +469,7 @@ size_t rt_chart_series_cap(const rt_chart *chart)
             weight += s->n ? 1 + (s->lo && s->hi) : 0;
         }
     if (weight && budget / weight < m) m = budget / weight;
+    if (m > 10000000) m = 10000000; /* keeps every size computation far from overflow */
     return m < 8 ? 8 : m;
 }
 
@@ -496,7 +497,7 @@ int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
         const rt_chart_panel *pn = &chart->panels[i];
         if ((pn->nseries && !pn->series) || (pn->nrefs && !pn->refs)) return RT_CHART_EINVAL;
     }
-    size_t mp = rt_chart_series_cap(chart), nser = 0, ndbl = 0, tmpn = 0;
+    size_t mp = rt_chart_series_cap(chart), nser = 0, ndbl = 0, tmpn = 0, nidx = 1;
     for (size_t i = 0; i < chart->npanels; i++) {
         const rt_chart_panel *pn = &chart->panels[i];
         nser += pn->nseries;
@@ -506,13 +507,14 @@ int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
             size_t k = s->n < mp ? s->n : mp;
             ndbl += k * ((s->lo && s->hi) ? 4 : 2);
             if (pn->smooth > 0 && s->n > tmpn) tmpn = s->n;
+            if (k > nidx) nidx = k;
         }
     }
     size_t szp = chart->npanels * sizeof(rt_chart_prep_panel);
     size_t szs = nser * sizeof(rt_chart_prep);
     szp = (szp + 15) / 16 * 16, szs = (szs + 15) / 16 * 16;
     char *mem = rt_malloc(szp + szs + ndbl * sizeof(double));
-    size_t *idx = rt_malloc(mp * sizeof(size_t));
+    size_t *idx = rt_malloc(nidx * sizeof(size_t)); /* max(min(n, mp)) over the series */
     double *tmp = tmpn ? rt_malloc(3 * tmpn * sizeof(double)) : NULL;
     if (!mem || !idx || (tmpn && !tmp)) {
         rt_free(mem), rt_free(idx), rt_free(tmp);

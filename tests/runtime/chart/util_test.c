@@ -250,6 +250,35 @@ static void test_downsample_bounds(void **state)
     assert_int_equal(k, 2 + (M - 2) / 2);
 }
 
+static void test_series_cap(void **state)
+{
+    (void)state;
+    double x[4] = {0}, y[4] = {0};
+    rt_chart_series s[24];
+    for (int i = 0; i < 24; i++)
+        s[i] = (rt_chart_series){NULL, x, y, i < 8 ? y : NULL, i < 8 ? y : NULL, 4};
+    rt_chart_panel p = {.series = s, .nseries = 1};
+    rt_chart c = {.panels = &p, .npanels = 1};
+    assert_int_equal(rt_chart_series_cap(&c), 300); /* one banded series: 2400/2 > 300 */
+    p.series = s + 8;
+    assert_int_equal(rt_chart_series_cap(&c), 300); /* max_points */
+    p.series = s, p.nseries = 8;
+    assert_int_equal(rt_chart_series_cap(&c), 150);
+    p.series = s + 8, p.nseries = 16;
+    assert_int_equal(rt_chart_series_cap(&c), 150);
+    p.series = s, p.nseries = 24;
+    assert_int_equal(rt_chart_series_cap(&c), 75); /* 2400 / (16 + 16) */
+    c.point_budget = 10;
+    assert_int_equal(rt_chart_series_cap(&c), 8);
+    c.point_budget = 0, c.max_points = 3;
+    assert_int_equal(rt_chart_series_cap(&c), 8);
+    c.max_points = (size_t)-1, c.point_budget = (size_t)-1;
+    assert_int_equal(rt_chart_series_cap(&c), 10000000);
+    s[0].n = 0; /* empty series do not take a share */
+    p.nseries = 1, c.max_points = 0, c.point_budget = 0;
+    assert_int_equal(rt_chart_series_cap(&c), 300);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_ema),
         cmocka_unit_test(test_downsample_exact),
         cmocka_unit_test(test_downsample_bounds),
+        cmocka_unit_test(test_series_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
