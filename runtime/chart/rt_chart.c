@@ -1,9 +1,11 @@
 /* rt_chart.c: the public entry points of rt_chart.h: prepare (smooth, downsample)
- * once, run one or all renderers, hand the strings over.  Rendering itself is in
- * rt_chart_svg.c, rt_chart_vegalite.c and rt_chart_text.c. */
+ * once, run one or all renderers, hand the strings over; the mean ± std helper.  Rendering itself
+ * is in rt_chart_svg.c, rt_chart_vegalite.c and rt_chart_text.c. */
 #include "rt_chart_util.h"
 
 #include "rt_alloc.h"
+
+#include <math.h>
 
 typedef void (*render_fn)(const rt_chart *, const rt_chart_prepared *, rt_chart_buf *);
 
@@ -65,4 +67,26 @@ int rt_chart_render(const rt_chart *chart, rt_chart_bundle *o)
         return RT_CHART_ENOMEM;
     }
     return RT_CHART_OK;
+}
+
+void rt_chart_mean_band(const double *const *ys, const size_t *lens, size_t nseeds, size_t n,
+                        double k, double *mean, double *lo, double *hi)
+{
+    for (size_t i = 0; i < n; i++) {
+        double sum = 0, m = NAN, sd = 0;
+        size_t c = 0;
+        for (size_t s = 0; s < nseeds; s++)
+            if (i < (lens ? lens[s] : n) && isfinite(ys[s][i])) sum += ys[s][i], c++;
+        if (c) {
+            m = sum / (double)c;
+            double ss = 0;
+            for (size_t s = 0; s < nseeds; s++)
+                if (i < (lens ? lens[s] : n) && isfinite(ys[s][i]))
+                    ss += (ys[s][i] - m) * (ys[s][i] - m);
+            sd = c > 1 ? sqrt(ss / (double)(c - 1)) : 0;
+        }
+        mean[i] = m;
+        if (lo) lo[i] = c ? m - k * sd : NAN;
+        if (hi) hi[i] = c ? m + k * sd : NAN;
+    }
 }

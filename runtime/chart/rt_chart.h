@@ -103,6 +103,14 @@ typedef struct rt_chart_bundle {
 int rt_chart_render(const rt_chart *chart, rt_chart_bundle *out);
 void rt_chart_bundle_free(rt_chart_bundle *b);
 
+/* Pointwise mean and band over seeds, for a series' y/lo/hi: seed s has ys[s][0..len),
+ * len = lens ? lens[s] : n (a shorter, still running seed simply stops counting).
+ * At each i < n, over the seeds with a finite value there: mean[i], and lo/hi =
+ * mean -/+ k * sample std (divisor count-1; 0 with one seed).  No finite value: NaN
+ * in all three.  lo and hi may be NULL.  Allocates nothing. */
+void rt_chart_mean_band(const double *const *ys, const size_t *lens, size_t nseeds, size_t n,
+                        double k, double *mean, double *lo, double *hi);
+
 /* The fixed palette ("#rrggbb"), series i of a panel uses palette[i % size]. */
 const char *rt_chart_color(size_t i);
 

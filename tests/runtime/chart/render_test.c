@@ -399,6 +399,27 @@ static void test_allocation_failures(void **state)
     }
 }
 
+static void test_mean_band(void **state)
+{
+    (void)state;
+    double a[4] = {1, 2, NAN, 4}, b[4] = {3, 2, 5, 0}, c[2] = {5, 8};
+    const double *ys[3] = {a, b, c};
+    size_t lens[3] = {4, 4, 2};
+    double m[4], lo[4], hi[4];
+    rt_chart_mean_band(ys, lens, 3, 4, 1, m, lo, hi);
+    /* i=0: {1,3,5} mean 3, sd 2; i=1: {2,2,8} mean 4, sd sqrt(12); i=2: {5}; i=3: {4,0} */
+    assert_true(m[0] == 3 && lo[0] == 1 && hi[0] == 5);
+    assert_true(m[1] == 4 && lo[1] == 4 - sqrt(12) && hi[1] == 4 + sqrt(12));
+    assert_true(m[2] == 5 && lo[2] == 5 && hi[2] == 5);
+    assert_true(m[3] == 2 && lo[3] == 2 - sqrt(8) && hi[3] == 2 + sqrt(8));
+    rt_chart_mean_band(ys, NULL, 2, 4, 2, m, NULL, NULL);
+    assert_true(m[0] == 2 && m[2] == 5 && m[3] == 2);
+    double nan2[2] = {NAN, NAN};
+    const double *only[1] = {nan2};
+    rt_chart_mean_band(only, NULL, 1, 2, 1, m, lo, hi);
+    assert_true(isnan(m[0]) && isnan(lo[1]) && isnan(hi[1]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_nan_inputs),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_mean_band),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
