@@ -2,8 +2,9 @@
 // (notebook 6.x) in Debian's headless Chromium via playwright-core, runs all cells,
 // waits until every non-empty code cell has an execution count and the kernel is idle,
 // then asserts that the output area holds a rendered element matching --selector
-// (default: an inline SVG, which is how notebook 6 renders image/svg+xml) and no error
-// output, takes a full-page screenshot and prints one line of JSON.
+// (default: an inline SVG, which is how notebook 6 renders image/svg+xml) that draws
+// something (at least 50x50 px with a path/polyline/line/polygon) and no error output,
+// takes a full-page screenshot and prints one line of JSON.
 // Exit status: 0 pass, 1 assertion/timeout failure, 2 usage or launch error.
 // Leaves out: starting the server (the pytest does that) and downloading any browser
 // (playwright-core is used with executablePath only).
@@ -252,6 +253,14 @@ async function main() {
     const unexecuted = cells.filter((c) => !c.empty && typeof c.execution_count !== 'number');
     const matched = await page.locator(opts.selector).count();
     const visible = matched > 0 ? await page.locator(opts.selector).first().isVisible() : false;
+    // What each match drew: rendered size and how many line-like shapes it holds.
+    result.rendered = await page.evaluate((sel) => [...document.querySelectorAll(sel)].slice(0, 20)
+      .map((el) => {
+        const r = el.getBoundingClientRect();
+        return { width: Math.round(r.width), height: Math.round(r.height),
+          shapes: el.querySelectorAll('path, polyline, line, polygon').length };
+      }), opts.selector);
+    const drawn = result.rendered.filter((r) => r.width >= 50 && r.height >= 50 && r.shapes > 0);
     result.selector_count = matched;
     result.error_outputs = domErrors;
 
@@ -264,6 +273,9 @@ async function main() {
       status = fail('assert', `no element matches '${opts.selector}' in the output area (output types seen: ${mimes.join(', ') || 'none'})`);
     } else if (!visible) {
       status = fail('assert', `'${opts.selector}' matched ${matched} element(s) but the first is not visible`);
+    } else if (!drawn.length) {
+      status = fail('assert', `'${opts.selector}' matched ${matched} element(s) but none is at least ` +
+        `50x50 px with a path/polyline/line/polygon: ${JSON.stringify(result.rendered)}`);
     } else {
       result.ok = true;
       status = 0;

@@ -332,17 +332,21 @@ def test_selfcheck_python3_svg(tmp_path):
 
 
 @selfcheck_only
-@pytest.mark.parametrize("case", ["error", "no-svg"])
+@pytest.mark.parametrize("case", ["error", "no-svg", "blank-svg"])
 def test_selfcheck_detects_failures(tmp_path, case):
-    """The harness fails a notebook with an error output (later cells aborted) and one
-    without any SVG, each with a message naming the cause."""
+    """The harness fails a notebook with an error output (later cells aborted), one
+    without any SVG and one whose SVG draws no line, each with a message naming the cause."""
     _python3_kernelspec()
     nb = tmp_path / f"selfcheck-{case}.ipynb"
     show_svg = f"from IPython.display import SVG\nSVG({SELFCHECK_SVG!r})"
     if case == "error":
         _write_python3_notebook(nb, ["raise ValueError('boom')", show_svg])
-    else:
+    elif case == "no-svg":
         _write_python3_notebook(nb, ["print('only text')", "1 + 1"])
+    else:
+        blank = ('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="120">'
+                 '<rect width="320" height="120" fill="#eef"/></svg>')
+        _write_python3_notebook(nb, [f"from IPython.display import SVG\nSVG({blank!r})"])
     result = _run_in_browser(f"selfcheck-{case}", nb, None, expect_ok=False)
     assert result["exit"] == 1 and result["ok"] is False, result
     assert result["stage"] == "assert", result
@@ -350,11 +354,16 @@ def test_selfcheck_detects_failures(tmp_path, case):
         assert result["message"] == ("error output in the notebook: "
                                      "cell 1: ValueError: boom"), result["message"]
         assert [c["execution_count"] for c in result["cells"]] == [1, None]
-    else:
+    elif case == "no-svg":
         assert result["message"] == (
             "no element matches '.output_area .output_svg svg' in the output area "
             "(output types seen: stream, text/plain)"), result["message"]
         assert [c["execution_count"] for c in result["cells"]] == [1, 2]
+    else:
+        assert result["message"] == (
+            "'.output_area .output_svg svg' matched 1 element(s) but none is at least "
+            "50x50 px with a path/polyline/line/polygon: "
+            '[{"width":320,"height":120,"shapes":0}]'), result["message"]
     assert Path(result["screenshot"]).is_file()
 
 
