@@ -376,6 +376,16 @@ size_t mag_config_point_name(const mag_config *cfg, const char *base, size_t poi
  * "one of a, b or c" ... written like snprintf. */
 size_t mag_key_type_text(const mag_key_spec *k, char *buf, size_t cap);
 
+/* Item index of swept key number s (0 <= s < nswept) at sweep point `point`, e.g. to
+ * group the seeds of one configuration into a mean +- spread band. */
+size_t mag_config_coord(const mag_config *cfg, size_t s, size_t point);
+/* One line of help for a key, like snprintf:
+ *   "lr (number > 0, default 1e-3, sweepable): learning rate"
+ *   "from (policy name, required): student initialization" */
+size_t mag_key_help(const mag_key_spec *k, char *buf, size_t cap);
+/* The magic's help line, then "  " + mag_key_help + "\n" for every key. */
+size_t mag_schema_help(const mag_schema *s, char *buf, size_t cap);
+
 /* ------------------------------------------------------------------ editor support */
 
 typedef enum mag_completeness {

@@ -371,20 +371,20 @@ static int is_char(const tok *t, int c)
 
 static int parse_value(P *p, const tok *t, mag_value *v);
 
-/* " (to close 'X' at line L)" when the opener is on another line, else "" (Lua). */
-static void close_note(const P *p, const tok *t, int opener, mag_pos open, char *buf, size_t cap)
+/* " (to close 'X' at line L)" when the opener is on another line, else
+ * " (to close 'X' at column C)": the message always says where the pair opened. */
+static void close_note(const tok *t, int opener, mag_pos open, char *buf, size_t cap)
 {
-    (void)p;
     if (t->pos.line != open.line)
         snprintf(buf, cap, " (to close '%c' at line %d)", opener, open.line);
     else
-        buf[0] = '\0';
+        snprintf(buf, cap, " (to close '%c' at column %d)", opener, open.col);
 }
 
 static int unclosed(P *p, const tok *t, int opener, int closer, mag_pos open)
 {
     char note[64];
-    close_note(p, t, opener, open, note, sizeof note);
+    close_note(t, opener, open, note, sizeof note);
     int r = terr(p, MAG_ESYNTAX, t, "expected '%c'%s", closer, note);
     if (t->type == T_EOF && p->d) p->d->incomplete = 2;
     return r;
@@ -697,6 +697,7 @@ static int parse_line(P *p, mag_line *ln)
     memset(ln, 0, sizeof *ln);
     ln->pos = here(p);
     int r;
+    if (is_suffix_help(p)) return parse_suffix_help(p, ln);
     if (cur(p) == '%' && at(p, 1) == '%') {
         size_t e = p->i;
         while (e < p->len && (p->s[e] == '%' || mag_is_name_char((unsigned char)p->s[e])))
@@ -706,7 +707,6 @@ static int parse_line(P *p, mag_line *ln)
         memcpy(nb, p->s + p->i, n), nb[n] = '\0';
         return perr(p, MAG_ESYNTAX, ln->pos, nb, "a cell magic must be the first line of the cell");
     }
-    if (is_suffix_help(p)) return parse_suffix_help(p, ln);
     if (cur(p) == '?') return parse_help_prefix(p, ln);
     if (cur(p) == '%') {
         adv(p);
@@ -866,7 +866,7 @@ int mag_parse_cell(const char *src, size_t len, const mag_parse_opts *opts, mag_
         if (cur(&p) != '\n') break;
         adv(&p);
     }
-    if (cur(&p) == '%' && at(&p, 1) == '%') {
+    if (cur(&p) == '%' && at(&p, 1) == '%' && !is_suffix_help(&p)) {
         r = parse_cell_magic(&p, c, opts);
     } else {
         size_t cap = 0;

@@ -135,20 +135,29 @@ static void fmt_num(double x, char *buf, size_t cap)
     snprintf(buf, cap, "%.10g", x);
 }
 
-static int range_error(V *v, const mag_key_spec *k, const mag_value *x)
+/* "> 0", ">= 1", "<= 1", "in [0, 1]", "in (0, 1)" or "" without a range. */
+static void range_text(const mag_key_spec *k, char *msg, size_t cap)
 {
-    char lo[32], hi[32], msg[96];
+    char lo[32], hi[32];
     fmt_num(k->min, lo, sizeof lo);
     fmt_num(k->max, hi, sizeof hi);
     int has_lo = (k->flags & (MAG_K_MIN | MAG_K_MIN_EXCL)) != 0;
     int has_hi = (k->flags & (MAG_K_MAX | MAG_K_MAX_EXCL)) != 0;
     if (has_lo && has_hi)
-        snprintf(msg, sizeof msg, "in %c%s, %s%c", k->flags & MAG_K_MIN_EXCL ? '(' : '[', lo, hi,
+        snprintf(msg, cap, "in %c%s, %s%c", k->flags & MAG_K_MIN_EXCL ? '(' : '[', lo, hi,
                  k->flags & MAG_K_MAX_EXCL ? ')' : ']');
     else if (has_lo)
-        snprintf(msg, sizeof msg, "%s %s", k->flags & MAG_K_MIN_EXCL ? ">" : ">=", lo);
-    else
-        snprintf(msg, sizeof msg, "%s %s", k->flags & MAG_K_MAX_EXCL ? "<" : "<=", hi);
+        snprintf(msg, cap, "%s %s", k->flags & MAG_K_MIN_EXCL ? ">" : ">=", lo);
+    else if (has_hi)
+        snprintf(msg, cap, "%s %s", k->flags & MAG_K_MAX_EXCL ? "<" : "<=", hi);
+    else if (cap)
+        msg[0] = '\0';
+}
+
+static int range_error(V *v, const mag_key_spec *k, const mag_value *x)
+{
+    char msg[96];
+    range_text(k, msg, sizeof msg);
     return verr(v, x->pos, x->text, "'%s' must be %s", k->name, msg);
 }
 
@@ -484,5 +493,58 @@ size_t mag_config_point_name(const mag_config *c, const char *base, size_t point
     }
     PUT("]");
 #undef PUT
+    return o;
+}
+
+size_t mag_config_coord(const mag_config *cfg, size_t s, size_t point)
+{
+    if (!cfg || s >= cfg->nswept || point >= cfg->npoints) return 0;
+    return coord(cfg, s, point);
+}
+
+/* snprintf appending at *o (which counts the full length even when cut). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void
+put(char *buf, size_t cap, size_t *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf && *o < cap ? buf + *o : NULL, buf && *o < cap ? cap - *o : 0, fmt, ap);
+    va_end(ap);
+    *o += (size_t)(w > 0 ? w : 0);
+}
+
+static size_t key_help(const mag_key_spec *k, char *buf, size_t cap, size_t o)
+{
+    char type[256], range[96];
+    mag_key_type_text(k, type, sizeof type);
+    range_text(k, range, sizeof range);
+    put(buf, cap, &o, "%s (%s%s%s", k->name, type, range[0] ? " " : "", range);
+    if (k->flags & MAG_K_REQUIRED) put(buf, cap, &o, ", required");
+    if (k->def) put(buf, cap, &o, ", default %s", k->def);
+    if (k->flags & MAG_K_SWEEP) put(buf, cap, &o, ", sweepable");
+    put(buf, cap, &o, ")%s%s", k->help ? ": " : "", k->help ? k->help : "");
+    return o;
+}
+
+size_t mag_key_help(const mag_key_spec *k, char *buf, size_t cap)
+{
+    if (buf && cap) buf[0] = '\0';
+    return k ? key_help(k, buf, cap, 0) : 0;
+}
+
+size_t mag_schema_help(const mag_schema *s, char *buf, size_t cap)
+{
+    size_t o = 0;
+    if (buf && cap) buf[0] = '\0';
+    if (!s) return 0;
+    put(buf, cap, &o, "%s\n", s->help ? s->help : s->magic);
+    for (size_t k = 0; k < s->nkeys; k++) {
+        put(buf, cap, &o, "  ");
+        o = key_help(&s->keys[k], buf, cap, o);
+        put(buf, cap, &o, "\n");
+    }
     return o;
 }

@@ -254,6 +254,28 @@ static void multi_line_expression_and_crlf(void **state)
     mag_cell_free(c);
 }
 
+static void help_forms(void **state)
+{
+    (void)state;
+    /* every spelling of a help request, including a '%%' one on the first line */
+    static const char *const src[] = {"%%rl?",  "?%%rl",   "%%rl??  # q", "??%eval",
+                                      "%eval?", "lambda?", "?lambda"};
+    static const char *const want[] = {"%%rl",  "%%rl",   "%%rl",  "%eval",
+                                       "%eval", "lambda", "lambda"};
+    for (size_t i = 0; i < sizeof src / sizeof src[0]; i++) {
+        mag_cell *c = parse_ok(src[i]);
+        assert_int_equal(c->kind, MAG_CELL_LINES);
+        assert_int_equal(c->nlines, 1);
+        assert_int_equal(c->lines[0].kind, MAG_LINE_HELP);
+        assert_string_equal(c->lines[0].name, want[i]);
+        mag_cell_free(c);
+    }
+    mag_cell *c = parse_ok("%who\n%%rl?\n");
+    assert_int_equal(c->nlines, 2);
+    assert_string_equal(c->lines[1].name, "%%rl");
+    mag_cell_free(c);
+}
+
 static void parse_single_value(void **state)
 {
     (void)state;
@@ -304,6 +326,7 @@ int main(void)
         cmocka_unit_test(custom_body_kind),
         cmocka_unit_test(names_are_paths),
         cmocka_unit_test(multi_line_expression_and_crlf),
+        cmocka_unit_test(help_forms),
         cmocka_unit_test(parse_single_value),
         cmocka_unit_test(utf8_helpers_and_suggest),
     };

@@ -178,6 +178,52 @@ static void type_texts(void **state)
     assert_int_equal(mag_schema_find(&fx_rl, "nope"), -1);
 }
 
+static void help_texts(void **state)
+{
+    (void)state;
+    char buf[512];
+    const mag_key_spec *k = &fx_opd.keys[mag_schema_find(&fx_opd, "lr")];
+    assert_int_equal(mag_key_help(k, buf, sizeof buf),
+                     strlen("lr (number > 0, default 1e-3, sweepable): learning rate"));
+    assert_string_equal(buf, "lr (number > 0, default 1e-3, sweepable): learning rate");
+    mag_key_help(&fx_opd.keys[0], buf, sizeof buf);
+    assert_string_equal(buf, "from (policy name, required): student initialization");
+    mag_key_help(&fx_opd.keys[mag_schema_find(&fx_opd, "estimator")], buf, sizeof buf);
+    assert_string_equal(buf, "estimator (one of sampled or full, default sampled, sweepable): "
+                             "KL estimator");
+    mag_key_help(&fx_opd.keys[mag_schema_find(&fx_opd, "gamma")], buf, sizeof buf);
+    assert_string_equal(buf, "gamma (number in [0, 1], default 0, sweepable): discount");
+    mag_key_help(&fx_rl.keys[mag_schema_find(&fx_rl, "clip")], buf, sizeof buf);
+    assert_string_equal(buf, "clip (number in (0, 1), default 0.2): PPO clip");
+    size_t n = mag_schema_help(&fx_eval, buf, sizeof buf);
+    const char *want = "evaluation\n"
+                       "  task (task name): task\n"
+                       "  k (integer >= 1, default 8): samples\n"
+                       "  temperature (number >= 0, default 1): temperature\n";
+    assert_string_equal(buf, want);
+    assert_int_equal(n, strlen(want));
+    char small[12];
+    assert_int_equal(mag_schema_help(&fx_eval, small, sizeof small), strlen(want));
+    assert_string_equal(small, "evaluation\n");
+}
+
+static void coordinates_group_seeds(void **state)
+{
+    (void)state;
+    mag_cell *c;
+    mag_config *cfg =
+        validate_ok(&fx_rl, "%%rl r\nfrom = p\nreward = x\nkl = [0, 0.1]\nseed = [1, 2, 3]", &c);
+    mag_cell_free(c);
+    assert_int_equal(cfg->npoints, 6);
+    static const size_t kl[6] = {0, 0, 0, 1, 1, 1}, seed[6] = {0, 1, 2, 0, 1, 2};
+    for (size_t p = 0; p < 6; p++) {
+        assert_int_equal(mag_config_coord(cfg, 0, p), kl[p]);
+        assert_int_equal(mag_config_coord(cfg, 1, p), seed[p]);
+    }
+    assert_int_equal(mag_config_coord(cfg, 2, 0), 0);
+    mag_config_free(cfg);
+}
+
 static void schema_misuse(void **state)
 {
     (void)state;
@@ -191,7 +237,7 @@ static void schema_misuse(void **state)
     assert_int_equal(mag_validate(&s, &in, &cfg, &d), MAG_EARG);
     assert_null(cfg);
     assert_string_equal(d.msg, "cell: schema default for 'x' does not parse: cell:1:4: expected "
-                               "']' near <eof>");
+                               "']' (to close '[' at column 1) near <eof>");
     assert_int_equal(mag_validate(NULL, &in, &cfg, &d), MAG_EARG);
     assert_int_equal(mag_validate(&s, NULL, &cfg, &d), MAG_EARG);
 }
@@ -204,6 +250,8 @@ int main(void)
         cmocka_unit_test(map_or_scalar_lists_and_bools),
         cmocka_unit_test(too_many_points),
         cmocka_unit_test(type_texts),
+        cmocka_unit_test(help_texts),
+        cmocka_unit_test(coordinates_group_seeds),
         cmocka_unit_test(schema_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
