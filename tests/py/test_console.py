@@ -1,22 +1,70 @@
-"""jupyter-console (Debian) driven non-interactively: `--simple-prompt`, cells piped on
-stdin; the echoed text and the arithmetic result appear, and the console exits cleanly
-(shutting the kernel down) at end of input."""
+"""jupyter-console (Debian) driven non-interactively: `--simple-prompt`, cells written to
+its stdin; the echoed text and the arithmetic result appear, and the console exits cleanly
+(shutting the kernel down) at end of input.
+
+jupyter-console does not wait for its IOPub subscription before the first execute (a
+slow-joiner race that can make it wait forever for an `idle` it never receives, with any
+kernel), so the test feeds each cell only once the prompt is shown, plus a short pause.
+"""
 import os
 import subprocess
 import sys
+import threading
+import time
 
 from conftest import KERNEL_NAME, S
 
 
-def test_console_pipes_cells():
-    cells = [S["echo"]("hello-console"), S["result"][0]]
-    r = subprocess.run(
-        [sys.executable, "-m", "jupyter_console", "--kernel", KERNEL_NAME, "--simple-prompt",
-         "--ZMQTerminalInteractiveShell.confirm_exit=False"],
-        input="\n\n".join(cells) + "\n\n", capture_output=True, text=True, timeout=60,
+class Reader(threading.Thread):
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream, self.buf, self.lock = stream, "", threading.Lock()
+
+    def run(self):
+        while True:
+            c = self.stream.read(1)
+            if not c:
+                return
+            with self.lock:
+                self.buf += c
+
+    def wait_for(self, text, timeout=30, start=0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                i = self.buf.find(text, start)
+            if i >= 0:
+                return i + len(text)
+            time.sleep(0.01)
+        raise AssertionError(f"{text!r} not seen in console output:\n{self.buf}")
+
+
+def test_console_runs_cells():
+    p = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_console", "--kernel", KERNEL_NAME, "--simple-prompt"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=dict(os.environ, TERM="dumb"))
-    out = r.stdout
-    assert r.returncode == 0, (r.returncode, out, r.stderr)
-    assert "hello-console" in out, out
-    assert S["result"][1] in out.split("hello-console", 1)[1], out
-    assert "Shutting down kernel" in out, out
+    out = Reader(p.stdout)
+    err = Reader(p.stderr)
+    out.start()
+    err.start()
+    try:
+        pos = out.wait_for("In [1]: ")
+        time.sleep(0.3)
+        p.stdin.write(S["echo"]("hello-console") + "\n")
+        p.stdin.flush()
+        pos = out.wait_for("hello-console", start=pos)
+        pos = out.wait_for("In [2]: ", start=pos)
+        p.stdin.write(S["result"][0] + "\n")
+        p.stdin.flush()
+        pos = out.wait_for(S["result"][1], start=pos)
+        out.wait_for("In [3]: ", start=pos)
+        p.stdin.close()  # EOF: the console asks to confirm, reads EOF again, and exits
+        rc = p.wait(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out.join(2)
+    assert rc == 0, (rc, out.buf, err.buf)
+    assert "Shutting down kernel" in out.buf, out.buf
