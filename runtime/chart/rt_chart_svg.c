@@ -220,13 +220,13 @@ static void panel(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep
     /* tick labels and axis titles */
     rt_chart_buf_puts(b, "<g text-anchor=\"middle\">\n");
     for (size_t i = 0; i < nx; i++) {
-        rt_chart_fmt_num(num, sizeof num, xt[i], 4);
+        rt_chart_fmt_tick(num, sizeof num, xt[i]);
         text_at(b, fx(&f, xt[i]), f.y1 + 14, "", num);
     }
     text_at(b, (f.x0 + f.x1) / 2, f.y1 + 32, "", pn->xlabel ? pn->xlabel : "step");
     rt_chart_buf_puts(b, "</g>\n<g text-anchor=\"end\">\n");
     for (size_t i = 0; i < ny; i++) {
-        rt_chart_fmt_num(num, sizeof num, yt[i], 4);
+        rt_chart_fmt_tick(num, sizeof num, yt[i]);
         text_at(b, f.x0 - 5, fy(&f, yt[i]) + 4, "", num);
     }
     rt_chart_buf_puts(b, "</g>\n");

@@ -106,6 +106,23 @@ int rt_chart_fmt_num(char *s, size_t cap, double v, int sig)
     return n;
 }
 
+int rt_chart_fmt_tick(char *s, size_t cap, double v)
+{
+    static const struct {
+        double scale;
+        const char *suffix;
+    } units[3] = {{1e9, "G"}, {1e6, "M"}, {1e3, "k"}};
+    double a = fabs(v);
+    if (isfinite(v) && a >= 1e4 && a < 1e15)
+        for (int i = 0; i < 3; i++)
+            if (a >= units[i].scale || i == 2) {
+                int n = rt_chart_fmt_num(s, cap, v / units[i].scale, 4);
+                if ((size_t)n + 1 < cap) s[n++] = units[i].suffix[0], s[n] = '\0';
+                return n;
+            }
+    return rt_chart_fmt_num(s, cap, v, 4);
+}
+
 void rt_chart_buf_num(rt_chart_buf *b, double v, int sig)
 {
     if (!isfinite(v)) {

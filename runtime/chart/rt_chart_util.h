@@ -29,6 +29,9 @@ int rt_chart_buf_finish(rt_chart_buf *b, char **out, size_t *len);
  * locale; integers with |v| < 1e15 are written in full ("200", not "2e+02");
  * NaN -> "NaN", ±inf -> "inf"/"-inf".  Returns the length written to s (cap >= 32). */
 int rt_chart_fmt_num(char *s, size_t cap, double v, int sig);
+/* An axis tick label: fmt_num(v, 4) below 1e4, else with a k/M/G suffix ("200k",
+ * "1.5M", "10k"). */
+int rt_chart_fmt_tick(char *s, size_t cap, double v);
 /* Appends fmt_num(v, sig), or "null" when v is not finite (for JSON). */
 void rt_chart_buf_num(rt_chart_buf *b, double v, int sig);
 /* Appends a pixel coordinate rounded to 0.1 ("12.3", "40", "-5.1"), clamped to ±1e6. */

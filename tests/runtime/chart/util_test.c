@@ -102,6 +102,15 @@ static void test_numbers(void **state)
     expect_num(-INFINITY, 4, "-inf");
     expect_num(1e300, 6, "1e+300");
 
+    const double tv[] = {0, 2500, -0.25, 10000, 200000, 1500000, -3e6, 2.5e10, 1e-5, 1e20};
+    const char *tw[] = {"0",    "2500", "-0.25", "10k",   "200k",
+                        "1.5M", "-3M",  "25G",   "1e-05", "1e+20"};
+    for (size_t i = 0; i < sizeof tv / sizeof tv[0]; i++) {
+        char s[40];
+        rt_chart_fmt_tick(s, sizeof s, tv[i]);
+        assert_string_equal(s, tw[i]);
+    }
+
     rt_chart_buf b = {0};
     double px[] = {12.34, 40, -5.06, 0.04, -0.04, 339.96, 1e9, NAN};
     for (size_t i = 0; i < sizeof px / sizeof px[0]; i++) {
