@@ -103,17 +103,16 @@ static void render_caret(mag_diag *d, const char *src, size_t len, int line, int
     size_t cps = 0, o = 0;
     const unsigned char *s = (const unsigned char *)src;
     size_t first = 0; /* first code point shown */
-    size_t width = 0; /* code points that fit */
-    (void)width;
     size_t total = 0;
     for (size_t k = i; k < e;) {
         size_t n = mag_utf8_valid_at(s, k, len);
         k += n ? n : 1;
         total++;
     }
-    const size_t maxcp = 100;
+    /* at most 60 code points (<= 240 bytes + two "..."), the column kept in view */
+    const size_t maxcp = 60;
     size_t c0 = col > 0 ? (size_t)col - 1 : 0;
-    if (total > maxcp && c0 > maxcp - 20) first = c0 - (maxcp - 20);
+    if (total > maxcp && c0 >= maxcp - 10) first = c0 - (maxcp - 20);
     int cut_left = first > 0;
     if (cut_left) memcpy(buf, "...", 3), o = 3;
     for (size_t k = i; k < e && o + 8 < sizeof buf;) {

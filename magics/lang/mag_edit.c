@@ -262,7 +262,9 @@ static int context(const char *code, size_t len, size_t cursor, int inspect, mag
             o->kind = MAG_CTX_KEY;
         return MAG_OK;
     }
-    /* a line: '%name args', '%%name args' (header), '?name', 'name?' or an expression */
+    /* a line: '%name args', '%%name args' (header), '?name', 'name?' or an expression;
+       a line continued inside brackets belongs to the line that opened them */
+    if (!header) ls = statement_start(code, 0, ws);
     size_t k = ls;
     while (k < ws && (code[k] == ' ' || code[k] == '\t'))
         k++;

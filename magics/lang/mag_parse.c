@@ -128,13 +128,17 @@ static const char *near_of(const P *p, const tok *t, char *buf, size_t cap)
     if (t->type == T_EOF) return MAG_NEAR_EOF;
     if (t->type == T_NL) return MAG_NEAR_EOL;
     size_t n = t->end - t->start;
-    if (n >= cap) n = cap - 1;
+    if (n >= cap) { /* cut at a code point boundary */
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)p->s[t->start + n] & 0xC0) == 0x80)
+            n--;
+    }
     memcpy(buf, p->s + t->start, n);
     buf[n] = '\0';
     return buf;
 }
 
-/* Error "<msg> near <token t>"; marks it incomplete when t is the end of the cell. */
+/* Error "<msg> near <token t>" at t's position. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif

@@ -254,6 +254,16 @@ static void caret_lines_up_under_the_column(void **state)
     size_t caret_at = strlen(d.caret) - 1;
     assert_int_equal(d.caret[caret_at], '^');
     assert_int_equal(d.source_line[caret_at], ')');
+    /* a long line of 4-byte characters: the window stays valid UTF-8 and fits */
+    char wide[1400] = "";
+    for (int k = 0; k < 299; k++)
+        strcat(wide, "😀");
+    strcat(wide, ")");
+    assert_int_equal(fx_check(wide, strlen(wide), &d), MAG_ESYNTAX);
+    assert_string_equal(d.msg, "cell:1:300: unmatched ')' near ')'");
+    assert_int_equal(mag_utf8_count(d.source_line, strlen(d.source_line)), 3 + 41);
+    assert_string_equal(d.source_line + strlen(d.source_line) - 1, ")");
+    assert_int_equal(strlen(d.caret), 3 + 40 + 1);
     /* invalid bytes show as '?' and keep the caret aligned */
     const char *bad = "ab\xFF";
     assert_int_equal(fx_check(bad, strlen(bad), &d), MAG_EENCODING);

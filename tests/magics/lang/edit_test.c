@@ -98,6 +98,8 @@ static const ctx_row completion_rows[] = {
     {"%eval \"é\" k=8 |", MAG_CTX_ARG, 0, "eval", "", 1, 14, 14, "", ""},
     {"%eval p task=a|", MAG_CTX_VALUE, 0, "eval", "task", 0, 13, 14, "a", "a"},
     {"%eval p k=[1, |", MAG_CTX_VALUE, 0, "eval", "k", 0, 14, 14, "", ""},
+    {"%eval p k=[1,\n  2, |", MAG_CTX_VALUE, 0, "eval", "k", 0, 19, 19, "", ""},
+    {"max(correct,\n  %|", MAG_CTX_EXPR, 0, "", "", 0, 16, 16, "", ""},
     {"%eval p # com|", MAG_CTX_NONE, 0, "", "", 0, 10, 13, "com", "com"},
     {"%sample p prompt=\"ab|", MAG_CTX_NONE, 0, "", "", 0, 18, 20, "ab", "ab"},
     {"é + cor|rect", MAG_CTX_EXPR, 0, "", "", 0, 4, 11, "cor", "correct"},
