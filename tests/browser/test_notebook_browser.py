@@ -197,8 +197,11 @@ def _drive_browser(node, server, notebook_name, shot, selector):
     died = None
     while proc.poll() is None:
         match = KERNEL_DIED.search(server.log_tail(200))
-        if match or time.monotonic() > deadline:
-            died = match.group(0) if match else None
+        if match:
+            died = match.group(0)
+        elif time.monotonic() > deadline:
+            died = "(no kernel death logged: run_notebook.mjs hung and was stopped)"
+        if died:
             proc.terminate()  # playwright closes Chromium on SIGTERM
             break
         time.sleep(0.25)
@@ -207,8 +210,6 @@ def _drive_browser(node, server, notebook_name, shot, selector):
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-    if died is None and proc.returncode is not None and proc.returncode < 0:
-        died = "(run_notebook.mjs timed out)"
     return proc.returncode, out, err, died
 
 
@@ -236,9 +237,10 @@ def _run_in_browser(name, notebook_file, jupyter_path, selector=SVG_SELECTOR, ex
             shutil.copyfile(server.log_path, log_copy)
             log_tail = server.log_tail(40)
     if died:
-        pytest.fail(f"the kernel process did not stay up: "
-                    f"server log says '{died}' (the kernel exited at start; the notebook "
-                    f"server restarts it up to 5 times)\nrun_notebook.mjs stderr: {err[-1000:]}\n"
+        pytest.fail(f"browser run of {Path(notebook_file).name} stopped: server log says "
+                    f"'{died}' (a kernel process that exits, at start or while running "
+                    f"a cell, is restarted by the server up to 5 times; its stderr is in "
+                    f"the log)\nrun_notebook.mjs stderr: {err[-1000:]}\n"
                     f"server log ({log_copy}, tail):\n{log_tail}", pytrace=False)
     lines = [l for l in out.splitlines() if l.startswith("{")]
     try:
