@@ -123,8 +123,7 @@ int krn_main(int argc, char **argv, const krn_interp *interp)
         }
         int l = krn_log_parse_level(lv);
         if (l < 0) {
-            fprintf(stderr, "rlhf-kernel: unknown log level '%s' (error, warn, info, debug)\n",
-                    lv);
+            fprintf(stderr, "rlhf-kernel: unknown log level '%s' (error, warn, info, debug)\n", lv);
             free(args);
             return 2;
         }

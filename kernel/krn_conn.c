@@ -103,8 +103,10 @@ int krn_conn_parse(krn_conn *c, const char *json, size_t len, const char *name, 
         goto fail;
     if (strcmp(c->signature_scheme, "hmac-sha256") != 0 &&
         strcmp(c->signature_scheme, "hmac-sha512") != 0) {
-        snprintf(err, errsz, "connection file '%s': unsupported signature_scheme \"%s\" "
-                             "(supported: hmac-sha256, hmac-sha512)", name, c->signature_scheme);
+        snprintf(err, errsz,
+                 "connection file '%s': unsupported signature_scheme \"%s\" "
+                 "(supported: hmac-sha256, hmac-sha512)",
+                 name, c->signature_scheme);
         rc = KRN_CONN_ESCHEME;
         goto fail;
     }
@@ -121,8 +123,10 @@ int krn_conn_parse(krn_conn *c, const char *json, size_t len, const char *name, 
         }
         double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
         if (d != (int)d || d < 0 || d > 65535) {
-            snprintf(err, errsz, "connection file '%s': field \"%s\" must be a port number "
-                                 "(0-65535)", name, port_fields[i]);
+            snprintf(err, errsz,
+                     "connection file '%s': field \"%s\" must be a port number "
+                     "(0-65535)",
+                     name, port_fields[i]);
             rc = KRN_CONN_EFIELD;
             goto fail;
         }
@@ -140,8 +144,8 @@ int krn_conn_parse(krn_conn *c, const char *json, size_t len, const char *name, 
         rc = KRN_CONN_EFIELD;
         goto fail;
     }
-    if ((rc = get_str(o, "kernel_name", c->kernel_name, sizeof c->kernel_name, 0, name, err,
-                      errsz)))
+    if ((rc =
+             get_str(o, "kernel_name", c->kernel_name, sizeof c->kernel_name, 0, name, err, errsz)))
         goto fail;
     cJSON_Delete(o);
     return 0;

@@ -11,10 +11,10 @@ enum krn_channel { KRN_CH_SHELL, KRN_CH_IOPUB, KRN_CH_STDIN, KRN_CH_CONTROL, KRN
 
 enum krn_conn_err {
     KRN_CONN_OK = 0,
-    KRN_CONN_ENOFILE = -1,   /* cannot open/read the file */
-    KRN_CONN_EJSON = -2,     /* not a JSON object */
-    KRN_CONN_EFIELD = -3,    /* missing or mistyped field */
-    KRN_CONN_ESCHEME = -4,   /* unknown transport or signature scheme */
+    KRN_CONN_ENOFILE = -1, /* cannot open/read the file */
+    KRN_CONN_EJSON = -2,   /* not a JSON object */
+    KRN_CONN_EFIELD = -3,  /* missing or mistyped field */
+    KRN_CONN_ESCHEME = -4, /* unknown transport or signature scheme */
 };
 
 typedef struct krn_conn {

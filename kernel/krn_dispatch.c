@@ -25,8 +25,9 @@ int krn_reply(krn_req *r, const char *msg_type, cJSON *content)
     if (hdr && content &&
         krn_wire_encode(&r->k->wire, hdr, r->msg->header, NULL, content, &o) == 0) {
         rc = krn_sock_send(r->sock, r->msg->ids, r->msg->n_ids, &o);
-        if (rc < 0) KRN_WARN("%s: could not send %s: %s", krn_channel_name(r->channel), msg_type,
-                             zmq_strerror(errno));
+        if (rc < 0)
+            KRN_WARN("%s: could not send %s: %s", krn_channel_name(r->channel), msg_type,
+                     zmq_strerror(errno));
         krn_wire_out_free(&o);
     } else {
         KRN_WARN("dropped %s: out of memory", msg_type);
@@ -135,7 +136,8 @@ static int sink_input(void *s, const char *prompt, bool password, char **reply)
     pthread_mutex_lock(&k->stdin_lock);
     /* drop stale replies of an earlier, interrupted request */
     krn_rx rx;
-    while (krn_sock_recv(k->stdin_sock, &rx, ZMQ_DONTWAIT) == 0) krn_rx_clear(&rx);
+    while (krn_sock_recv(k->stdin_sock, &rx, ZMQ_DONTWAIT) == 0)
+        krn_rx_clear(&rx);
     if (krn_wire_encode(&k->wire, hdr, es->req->header, NULL, c, &o) == 0) {
         krn_sock_send(k->stdin_sock, es->req->ids, es->req->n_ids, &o);
         krn_wire_out_free(&o);
@@ -151,8 +153,8 @@ static int sink_input(void *s, const char *prompt, bool password, char **reply)
             int st = krn_wire_decode(&k->wire, rx.frames, rx.n, &m);
             krn_rx_clear(&rx);
             if (st != KRN_WIRE_OK || strcmp(m.msg_type, "input_reply") != 0) {
-                KRN_WARN("stdin: dropped message: %s", st == KRN_WIRE_OK ? "not an input_reply"
-                                                                       : m.reason);
+                KRN_WARN("stdin: dropped message: %s",
+                         st == KRN_WIRE_OK ? "not an input_reply" : m.reason);
                 krn_msg_in_free(&m);
                 continue;
             }
@@ -262,8 +264,7 @@ static void h_execute(krn_req *r)
         if (rc == KRN_EXEC_INTERRUPTED || atomic_load(k->cancel))
             krn_out_error(out, "Interrupted", "execution interrupted", NULL, 0);
         else
-            krn_out_error(out, "Error", "the interpreter failed without an error message", NULL,
-                          0);
+            krn_out_error(out, "Error", "the interpreter failed without an error message", NULL, 0);
     }
     if (krn_out_has_error(out)) {
         cJSON_AddStringToObject(c, "status", "error");
@@ -309,7 +310,8 @@ static void h_complete(krn_req *r)
     }
     cJSON *c = status_ok();
     cJSON *m = cJSON_AddArrayToObject(c, "matches");
-    for (size_t i = 0; i < comp.n; i++) cJSON_AddItemToArray(m, cJSON_CreateString(comp.matches[i]));
+    for (size_t i = 0; i < comp.n; i++)
+        cJSON_AddItemToArray(m, cJSON_CreateString(comp.matches[i]));
     cJSON_AddNumberToObject(c, "cursor_start", (double)comp.cursor_start);
     cJSON_AddNumberToObject(c, "cursor_end", (double)comp.cursor_end);
     cJSON_AddObjectToObject(c, "metadata");

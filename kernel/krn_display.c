@@ -17,9 +17,9 @@
 #define MAX_UPDATE_IDS 16
 
 typedef struct pending_update {
-    char *id;           /* display id (owned) */
-    long long last_ns;  /* when the last update of this id was sent */
-    cJSON *content;     /* newest held-back update_display_data content, or NULL */
+    char *id;          /* display id (owned) */
+    long long last_ns; /* when the last update of this id was sent */
+    cJSON *content;    /* newest held-back update_display_data content, or NULL */
 } pending_update;
 
 struct krn_out {
@@ -29,15 +29,15 @@ struct krn_out {
     int execution_count;
     bool silent;
     pthread_mutex_t lock;
-    int stream;                 /* which stream buf holds */
-    char *buf;                  /* pending stream text */
+    int stream; /* which stream buf holds */
+    char *buf;  /* pending stream text */
     size_t len, cap;
-    long long buf_since_ns;     /* time the first pending byte arrived */
+    long long buf_since_ns; /* time the first pending byte arrived */
     pending_update upd[MAX_UPDATE_IDS];
     bool has_error;
     char *ename, *evalue;
     cJSON *traceback;
-    cJSON *payload;             /* array */
+    cJSON *payload; /* array */
     char *result_plain;
 };
 
@@ -48,8 +48,8 @@ static long long now_ns(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-krn_out *krn_out_new(const krn_sink_vtable *vt, void *sink, atomic_int *cancel,
-                     int execution_count, bool silent)
+krn_out *krn_out_new(const krn_sink_vtable *vt, void *sink, atomic_int *cancel, int execution_count,
+                     bool silent)
 {
     krn_out *o = calloc(1, sizeof *o);
     if (!o) return NULL;
@@ -145,7 +145,8 @@ void krn_out_stream(krn_out *o, enum krn_stream s, const char *text, size_t len)
     if (o->len && o->stream != (int)s) flush_stream(o);
     if (o->len + len + 1 > o->cap) {
         size_t nc = o->cap ? o->cap : 256;
-        while (nc < o->len + len + 1) nc *= 2;
+        while (nc < o->len + len + 1)
+            nc *= 2;
         char *nb = realloc(o->buf, nc);
         if (!nb) {
             pthread_mutex_unlock(&o->lock);
@@ -318,8 +319,8 @@ int krn_out_result_text(krn_out *o, const char *text)
     return krn_out_result(o, d, NULL);
 }
 
-void krn_out_error(krn_out *o, const char *ename, const char *evalue,
-                   const char *const *tb, size_t ntb)
+void krn_out_error(krn_out *o, const char *ename, const char *evalue, const char *const *tb,
+                   size_t ntb)
 {
     pthread_mutex_lock(&o->lock);
     if (o->has_error) {
@@ -336,9 +337,8 @@ void krn_out_error(krn_out *o, const char *ename, const char *evalue,
     if (c) {
         cJSON_AddStringToObject(c, "ename", o->ename ? o->ename : "Error");
         cJSON_AddStringToObject(c, "evalue", o->evalue ? o->evalue : "");
-        cJSON_AddItemToObject(c, "traceback",
-                              o->traceback ? cJSON_Duplicate(o->traceback, 1)
-                                           : cJSON_CreateArray());
+        cJSON_AddItemToObject(
+            c, "traceback", o->traceback ? cJSON_Duplicate(o->traceback, 1) : cJSON_CreateArray());
     }
     flush_stream(o);
     publish(o, "error", c);

@@ -44,8 +44,8 @@ typedef struct krn_sink_vtable {
 /* Creates a context. cancel (may be NULL) is the interrupt flag the cell polls;
  * execution_count is put on execute_result; silent drops every message.
  * Free with krn_out_free (after krn_out_finish). */
-krn_out *krn_out_new(const krn_sink_vtable *vt, void *sink, atomic_int *cancel,
-                     int execution_count, bool silent);
+krn_out *krn_out_new(const krn_sink_vtable *vt, void *sink, atomic_int *cancel, int execution_count,
+                     bool silent);
 /* Flushes pending stream text and rate-limited updates (end of the cell). */
 void krn_out_finish(krn_out *out);
 void krn_out_free(krn_out *out);

@@ -13,8 +13,8 @@
 
 typedef struct print_sink {
     const char *svg_dir;
-    int cell;       /* 1-based code cell number */
-    int svg_count;  /* svgs written for this cell */
+    int cell;      /* 1-based code cell number */
+    int svg_count; /* svgs written for this cell */
 } print_sink;
 
 static void print_text(FILE *f, const char *t)
@@ -46,8 +46,8 @@ static void ps_publish(void *s, const char *type, cJSON *c)
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(c, "text");
         if (cJSON_IsString(text)) {
-            FILE *f = cJSON_IsString(name) && strcmp(name->valuestring, "stderr") == 0 ? stderr
-                                                                                      : stdout;
+            FILE *f =
+                cJSON_IsString(name) && strcmp(name->valuestring, "stderr") == 0 ? stderr : stdout;
             fputs(text->valuestring, f);
             fflush(f);
         }
@@ -172,11 +172,13 @@ static int notebook_cells(const char *text, char ***cells, char *err, size_t err
             len = buf ? strlen(buf) : 0;
         } else if (cJSON_IsArray(src)) {
             const cJSON *line;
-            cJSON_ArrayForEach(line, src) if (cJSON_IsString(line)) len += strlen(line->valuestring);
+            cJSON_ArrayForEach(line, src) if (cJSON_IsString(line)) len +=
+                strlen(line->valuestring);
             buf = malloc(len + 1);
             if (buf) {
                 buf[0] = '\0';
-                cJSON_ArrayForEach(line, src) if (cJSON_IsString(line)) strcat(buf, line->valuestring);
+                cJSON_ArrayForEach(line, src) if (cJSON_IsString(line))
+                    strcat(buf, line->valuestring);
             }
         } else {
             buf = strdup("");
@@ -222,7 +224,12 @@ int krn_headless_run(const krn_interp *it, const char *path, const char *svg_dir
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         print_sink ps = {svg_dir, i + 1, 0};
-        atomic_store(cancel, 0);
+        if (atomic_load(cancel)) { /* Ctrl-C between cells stops the run too */
+            fprintf(stderr, "rlhf-kernel run: %s: cell %d: Interrupted: execution interrupted\n",
+                    path, i + 1);
+            rc = 1;
+            break;
+        }
         krn_out *out = krn_out_new(&print_vt, &ps, cancel, i + 1, false);
         if (!out) {
             fprintf(stderr, "rlhf-kernel run: out of memory\n");
@@ -232,19 +239,22 @@ int krn_headless_run(const krn_interp *it, const char *path, const char *svg_dir
         int st = it->vt->execute(it->self, out, cells[i], i + 1);
         krn_out_finish(out);
         if (st != KRN_EXEC_OK || krn_out_has_error(out)) {
-            const char *ename = krn_out_has_error(out) ? krn_out_error_name(out)
-                                : st == KRN_EXEC_INTERRUPTED ? "Interrupted" : "Error";
-            const char *evalue = krn_out_has_error(out) ? krn_out_error_value(out)
+            const char *ename = krn_out_has_error(out)       ? krn_out_error_name(out)
+                                : st == KRN_EXEC_INTERRUPTED ? "Interrupted"
+                                                             : "Error";
+            const char *evalue = krn_out_has_error(out)       ? krn_out_error_value(out)
                                  : st == KRN_EXEC_INTERRUPTED ? "execution interrupted"
                                                               : "the interpreter failed";
             const cJSON *tb = krn_out_error_traceback(out), *line;
-            cJSON_ArrayForEach(line, tb) if (cJSON_IsString(line)) print_text(stderr, line->valuestring);
+            cJSON_ArrayForEach(line, tb) if (cJSON_IsString(line))
+                print_text(stderr, line->valuestring);
             fprintf(stderr, "rlhf-kernel run: %s: cell %d: %s: %s\n", path, i + 1, ename, evalue);
             rc = 1;
         }
         krn_out_free(out);
     }
-    for (int i = 0; i < n; i++) free(cells[i]);
+    for (int i = 0; i < n; i++)
+        free(cells[i]);
     free(cells);
     fflush(stdout);
     return rc;

@@ -1,10 +1,9 @@
 /* krn_headless: `rlhf-kernel run FILE` — executes the code cells of a notebook (.ipynb,
  * nbformat 4) or a script (.rlhf: cells separated by lines starting with "# %%"; cells
- * marked "# %% [markdown]" and blank cells are skipped) through the interpreter vtable, with a sink that
- * prints stream text (stdout/stderr) and the text/plain of results and displays to
- * stdout; errors go to stderr. Stops at the first error. With svg_dir, every
- * image/svg+xml output is also written to svg_dir/cell<N>-<K>.svg. SIGINT interrupts the
- * running cell. */
+ * marked "# %% [markdown]" and blank cells are skipped) through the interpreter vtable, with a sink
+ * that prints stream text (stdout/stderr) and the text/plain of results and displays to stdout;
+ * errors go to stderr. Stops at the first error. With svg_dir, every image/svg+xml output is also
+ * written to svg_dir/cell<N>-<K>.svg. SIGINT interrupts the running cell. */
 #ifndef KRN_HEADLESS_H
 #define KRN_HEADLESS_H
 

@@ -94,7 +94,8 @@ cJSON *krn_history_tail(krn_history *h, int n, bool output)
     if (!arr) return NULL;
     pthread_mutex_lock(&h->lock);
     size_t from = (n >= 0 && (size_t)n < h->n) ? h->n - (size_t)n : 0;
-    for (size_t i = from; i < h->n; i++) add_entry(arr, &h->e[i], output);
+    for (size_t i = from; i < h->n; i++)
+        add_entry(arr, &h->e[i], output);
     pthread_mutex_unlock(&h->lock);
     return arr;
 }
@@ -128,7 +129,8 @@ cJSON *krn_history_search(krn_history *h, const char *pattern, int n, bool uniqu
             dup = strcmp(h->e[pick[k]].input, h->e[i].input) == 0;
         if (!dup) pick[np++] = i;
     }
-    for (size_t k = np; k-- > 0;) add_entry(arr, &h->e[pick[k]], output);
+    for (size_t k = np; k-- > 0;)
+        add_entry(arr, &h->e[pick[k]], output);
     free(pick);
     pthread_mutex_unlock(&h->lock);
     return arr;

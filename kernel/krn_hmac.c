@@ -21,8 +21,7 @@ int krn_hmac_init(krn_hmac *h, const char *scheme, const void *key, size_t key_l
         s = KRN_HMAC_SHA512;
     else {
         snprintf(err, errsz,
-                 "unsupported signature_scheme '%s' (supported: hmac-sha256, hmac-sha512)",
-                 scheme);
+                 "unsupported signature_scheme '%s' (supported: hmac-sha256, hmac-sha512)", scheme);
         return -1;
     }
     if (key_len > 0) {
@@ -61,13 +60,15 @@ size_t krn_hmac_sign(const krn_hmac *h, const void *const *parts, const size_t *
     if (h->scheme == KRN_HMAC_SHA256) {
         crypto_auth_hmacsha256_state st;
         crypto_auth_hmacsha256_init(&st, h->key, h->key_len);
-        for (size_t i = 0; i < n; i++) crypto_auth_hmacsha256_update(&st, parts[i], lens[i]);
+        for (size_t i = 0; i < n; i++)
+            crypto_auth_hmacsha256_update(&st, parts[i], lens[i]);
         crypto_auth_hmacsha256_final(&st, mac);
         maclen = 32;
     } else if (h->scheme == KRN_HMAC_SHA512) {
         crypto_auth_hmacsha512_state st;
         crypto_auth_hmacsha512_init(&st, h->key, h->key_len);
-        for (size_t i = 0; i < n; i++) crypto_auth_hmacsha512_update(&st, parts[i], lens[i]);
+        for (size_t i = 0; i < n; i++)
+            crypto_auth_hmacsha512_update(&st, parts[i], lens[i]);
         crypto_auth_hmacsha512_final(&st, mac);
         maclen = 64;
     } else {

@@ -10,9 +10,9 @@ enum { KRN_HMAC_NONE = 0, KRN_HMAC_SHA256 = 1, KRN_HMAC_SHA512 = 2 };
 #define KRN_HMAC_HEX_MAX 129 /* 128 hex digits of SHA-512 + NUL */
 
 typedef struct krn_hmac {
-    int scheme;          /* KRN_HMAC_SHA256 / SHA512, or NONE when the key is empty */
-    unsigned char *key;  /* owned copy of the key bytes */
-    size_t key_len;      /* 0 means: do not sign, do not check */
+    int scheme;         /* KRN_HMAC_SHA256 / SHA512, or NONE when the key is empty */
+    unsigned char *key; /* owned copy of the key bytes */
+    size_t key_len;     /* 0 means: do not sign, do not check */
 } krn_hmac;
 
 /* Sets up h for scheme name ("hmac-sha256" or "hmac-sha512") and key. Any other scheme

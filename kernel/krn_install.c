@@ -70,8 +70,8 @@ fail:
     return -1;
 }
 
-static int write_file(const char *dir, const char *name, const void *data, size_t len,
-                      char *err, size_t errsz)
+static int write_file(const char *dir, const char *name, const void *data, size_t len, char *err,
+                      size_t errsz)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);

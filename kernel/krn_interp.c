@@ -17,7 +17,8 @@ int krn_completion_add(krn_completion *c, const char *match)
 
 void krn_completion_free(krn_completion *c)
 {
-    for (size_t i = 0; i < c->n; i++) free(c->matches[i]);
+    for (size_t i = 0; i < c->n; i++)
+        free(c->matches[i]);
     free(c->matches);
     c->matches = NULL;
     c->n = 0;

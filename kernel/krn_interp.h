@@ -23,15 +23,15 @@ enum krn_completeness { KRN_COMPLETE, KRN_INCOMPLETE, KRN_INVALID, KRN_UNKNOWN }
 
 /* What kernel_info_reply reports about the language. Strings are static. */
 typedef struct krn_language_info {
-    const char *name;                   /* "rlhf" */
+    const char *name; /* "rlhf" */
     const char *version;
-    const char *mimetype;               /* "text/x-rlhf" */
-    const char *file_extension;         /* ".rlhf" */
+    const char *mimetype;       /* "text/x-rlhf" */
+    const char *file_extension; /* ".rlhf" */
     const char *pygments_lexer;
     const char *codemirror_mode;
     const char *nbconvert_exporter;
     const char *banner;
-    const char *help_text, *help_url;   /* one help link (url may be NULL) */
+    const char *help_text, *help_url; /* one help link (url may be NULL) */
 } krn_language_info;
 
 /* Completion result: matches are malloc'ed strings in a malloc'ed array; release with
@@ -52,8 +52,7 @@ typedef struct krn_interp_vtable {
     int (*execute)(void *self, krn_out *out, const char *code, int execution_count);
     /* Evaluates one user_expression to text/plain (malloc'ed *text) or returns -1 with
      * ename/evalue filled. NULL: user_expressions answer ename "NotImplementedError". */
-    int (*evaluate)(void *self, const char *expr, char **text, char ename[64],
-                    char evalue[256]);
+    int (*evaluate)(void *self, const char *expr, char **text, char ename[64], char evalue[256]);
     /* Fills c (zeroed by the caller) for code at cursor (code points). 0 ok. */
     int (*complete)(void *self, const char *code, size_t cursor, krn_completion *c);
     /* Help for the name at cursor: returns 1 and a malloc'ed *text, or 0 (not found). */
@@ -69,7 +68,7 @@ typedef struct krn_interp_vtable {
 
 typedef struct krn_interp {
     const krn_interp_vtable *vt;
-    void *self;                 /* passed to every call */
+    void *self; /* passed to every call */
     krn_language_info info;
 } krn_interp;
 

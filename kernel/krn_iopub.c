@@ -16,11 +16,11 @@
 
 struct krn_iopub {
     const krn_wire *wire;
-    void *pub;              /* owned by the publisher thread */
-    void *pull;             /* publisher thread's end of the queue */
-    void *push;             /* producers' end, guarded by lock */
+    void *pub;  /* owned by the publisher thread */
+    void *pull; /* publisher thread's end of the queue */
+    void *push; /* producers' end, guarded by lock */
     pthread_mutex_t lock;
-    bool stopped;           /* under lock: no more publishing */
+    bool stopped; /* under lock: no more publishing */
     pthread_t thr;
     char inproc[64];
 };

@@ -13,33 +13,33 @@
 #include "krn_wire.h"
 
 typedef struct krn_kernel {
-    krn_wire wire;              /* signing + replay set (shared, locked inside) */
+    krn_wire wire; /* signing + replay set (shared, locked inside) */
     void *zctx;
-    void *shell;                /* ROUTER, main thread */
-    void *control;              /* ROUTER, control thread */
-    void *stdin_sock;           /* ROUTER, used under stdin_lock by the executing thread */
-    void *hb;                   /* ROUTER echo, heartbeat thread */
-    void *wake_pull;            /* main thread: wakes up when control asks to stop */
-    void *wake_push;            /* control thread's end */
+    void *shell;      /* ROUTER, main thread */
+    void *control;    /* ROUTER, control thread */
+    void *stdin_sock; /* ROUTER, used under stdin_lock by the executing thread */
+    void *hb;         /* ROUTER echo, heartbeat thread */
+    void *wake_pull;  /* main thread: wakes up when control asks to stop */
+    void *wake_push;  /* control thread's end */
     krn_iopub *iopub;
     const krn_interp *interp;
     krn_history *history;
-    int execution_count;        /* shell thread only */
-    atomic_int *cancel;         /* interrupt flag polled by cells */
-    atomic_bool stop;           /* shutdown requested */
-    atomic_bool restart;        /* the shutdown_request asked for a restart */
-    bool abort_queued;          /* shell: abort already-queued executes (stop_on_error) */
+    int execution_count; /* shell thread only */
+    atomic_int *cancel;  /* interrupt flag polled by cells */
+    atomic_bool stop;    /* shutdown requested */
+    atomic_bool restart; /* the shutdown_request asked for a restart */
+    bool abort_queued;   /* shell: abort already-queued executes (stop_on_error) */
     pthread_mutex_t stdin_lock;
 } krn_kernel;
 
 /* One request being handled. */
 typedef struct krn_req {
     krn_kernel *k;
-    void *sock;                 /* where the reply goes (shell or control) */
-    int channel;                /* KRN_CH_SHELL or KRN_CH_CONTROL */
+    void *sock;  /* where the reply goes (shell or control) */
+    int channel; /* KRN_CH_SHELL or KRN_CH_CONTROL */
     krn_msg_in *msg;
-    bool known;                 /* msg_type is known (else: busy/idle only) */
-    bool aborting;              /* answer execute_request with ExecutionAborted */
+    bool known;    /* msg_type is known (else: busy/idle only) */
+    bool aborting; /* answer execute_request with ExecutionAborted */
 } krn_req;
 
 /* status busy -> handler (side effects, reply) -> status idle, all with the request as

@@ -30,8 +30,10 @@ void krn_log_init_from_env(void)
     if (!v || !*v) return;
     int l = krn_log_parse_level(v);
     if (l < 0)
-        fprintf(stderr, "rlhf-kernel: warn: RLHF_KERNEL_LOG='%s' is not one of error, warn, "
-                        "info, debug; ignored\n", v);
+        fprintf(stderr,
+                "rlhf-kernel: warn: RLHF_KERNEL_LOG='%s' is not one of error, warn, "
+                "info, debug; ignored\n",
+                v);
     else
         krn_log_set_level(l);
 }

@@ -20,9 +20,9 @@ void krn_msg_uuid(char out[37])
     randombytes_buf(b, sizeof b);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-             b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
 }
 
 static void init_once(void)
@@ -51,7 +51,8 @@ void krn_msg_iso_date(const struct timespec *ts, char out[32])
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     unsigned us = (unsigned)((ts->tv_nsec / 1000) % 1000000);
     out[n++] = '.';
-    for (int i = 5; i >= 0; i--, us /= 10) out[n + (size_t)i] = (char)('0' + us % 10);
+    for (int i = 5; i >= 0; i--, us /= 10)
+        out[n + (size_t)i] = (char)('0' + us % 10);
     out[n + 6] = 'Z';
     out[n + 7] = '\0';
 }

@@ -11,7 +11,8 @@ uint32_t krn_png_crc32(const unsigned char *p, size_t n)
     uint32_t c = 0xffffffffu;
     for (size_t i = 0; i < n; i++) {
         c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
     }
     return c ^ 0xffffffffu;
 }

@@ -15,6 +15,7 @@
 #include "krn_conn.h"
 #include "krn_kernel.h"
 #include "krn_log.h"
+#include "krn_msg.h"
 #include "krn_signal.h"
 #include "krn_sock.h"
 
@@ -28,11 +29,11 @@ static void handle(krn_kernel *k, void *sock, int channel, krn_rx *rx, bool abor
         size_t biggest = 0;
         for (size_t i = 0; i < rx->n; i++)
             if (rx->frames[i].len > rx->frames[biggest].len) biggest = i;
-        if (rx->n) krn_log_sample(sample, sizeof sample, rx->frames[biggest].data,
-                                  rx->frames[biggest].len, 40);
+        if (rx->n)
+            krn_log_sample(sample, sizeof sample, rx->frames[biggest].data, rx->frames[biggest].len,
+                           40);
         KRN_WARN("%s: dropped message (%s): %s; %zu frames, largest: \"%s\"",
-                 krn_channel_name(channel), krn_wire_status_name(st), m.reason, rx->total,
-                 sample);
+                 krn_channel_name(channel), krn_wire_status_name(st), m.reason, rx->total, sample);
         krn_msg_in_free(&m);
         return;
     }
@@ -79,8 +80,7 @@ static void drain_aborting(krn_kernel *k)
     k->abort_queued = false;
 }
 
-static void *router(krn_kernel *k, const krn_conn *c, enum krn_channel ch, char *err,
-                    size_t errsz)
+static void *router(krn_kernel *k, const krn_conn *c, enum krn_channel ch, char *err, size_t errsz)
 {
     char ep[300];
     krn_conn_endpoint(c, ch, ep, sizeof ep);
@@ -169,7 +169,7 @@ int krn_server_run(const char *path, const krn_interp *interp)
     }
     threads = true;
     krn_signal_block(false);
-    KRN_INFO("kernel ready (session %s)", conn.kernel_name);
+    KRN_INFO("kernel ready (session %s)", krn_msg_session());
 
     krn_rx rx;
     while (!atomic_load(&k->stop) && !krn_signal_term_requested()) {

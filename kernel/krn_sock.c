@@ -13,7 +13,8 @@ void krn_sock_defaults(void *sock)
 
 void krn_rx_clear(krn_rx *rx)
 {
-    for (size_t i = 0; i < rx->n; i++) zmq_msg_close(&rx->parts[i]);
+    for (size_t i = 0; i < rx->n; i++)
+        zmq_msg_close(&rx->parts[i]);
     rx->n = rx->total = 0;
 }
 

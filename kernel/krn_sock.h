@@ -12,8 +12,8 @@
 typedef struct krn_rx {
     zmq_msg_t parts[KRN_WIRE_MAX_FRAMES + 1];
     krn_frame frames[KRN_WIRE_MAX_FRAMES + 1];
-    size_t n;       /* frames kept (<= KRN_WIRE_MAX_FRAMES + 1) */
-    size_t total;   /* frames received */
+    size_t n;     /* frames kept (<= KRN_WIRE_MAX_FRAMES + 1) */
+    size_t total; /* frames received */
 } krn_rx;
 
 /* Receives one whole multipart message. Returns 0, or -1 with errno (EAGAIN with

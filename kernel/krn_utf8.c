@@ -111,7 +111,8 @@ size_t krn_utf8_cp_to_byte(const char *s, size_t cp)
     size_t i = 0, n = strlen(s);
     while (cp > 0 && i < n) {
         i++;
-        while (i < n && ((unsigned char)s[i] & 0xc0) == 0x80) i++;
+        while (i < n && ((unsigned char)s[i] & 0xc0) == 0x80)
+            i++;
         cp--;
     }
     return i;

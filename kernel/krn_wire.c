@@ -10,11 +10,13 @@
 
 #include "krn_utf8.h"
 
-static const char *known_types[] = {
-    "execute_request",  "inspect_request",   "complete_request",  "history_request",
-    "is_complete_request", "comm_info_request", "kernel_info_request", "shutdown_request",
-    "interrupt_request", "input_reply",     "comm_open",         "comm_msg",
-    "comm_close",       NULL};
+static const char *known_types[] = {"execute_request",     "inspect_request",
+                                    "complete_request",    "history_request",
+                                    "is_complete_request", "comm_info_request",
+                                    "kernel_info_request", "shutdown_request",
+                                    "interrupt_request",   "input_reply",
+                                    "comm_open",           "comm_msg",
+                                    "comm_close",          NULL};
 
 bool krn_wire_known_type(const char *t)
 {
@@ -26,21 +28,36 @@ bool krn_wire_known_type(const char *t)
 const char *krn_wire_status_name(int s)
 {
     switch (s) {
-    case KRN_WIRE_OK: return "ok";
-    case KRN_WIRE_UNKNOWN_TYPE: return "unknown-msg-type";
-    case KRN_WIRE_ENODELIM: return "no-delimiter";
-    case KRN_WIRE_ESHORT: return "too-few-frames";
-    case KRN_WIRE_ETOOMANY: return "too-many-frames";
-    case KRN_WIRE_ETOOBIG: return "frame-too-big";
-    case KRN_WIRE_ENOSIG: return "empty-signature";
-    case KRN_WIRE_EBADSIG: return "bad-signature";
-    case KRN_WIRE_EREPLAY: return "replayed-signature";
-    case KRN_WIRE_EUTF8: return "invalid-utf8";
-    case KRN_WIRE_EDEPTH: return "json-too-deep";
-    case KRN_WIRE_EJSON: return "invalid-json";
-    case KRN_WIRE_ETYPE: return "wrong-json-shape";
-    case KRN_WIRE_ENOMEM: return "out-of-memory";
-    default: return "?";
+    case KRN_WIRE_OK:
+        return "ok";
+    case KRN_WIRE_UNKNOWN_TYPE:
+        return "unknown-msg-type";
+    case KRN_WIRE_ENODELIM:
+        return "no-delimiter";
+    case KRN_WIRE_ESHORT:
+        return "too-few-frames";
+    case KRN_WIRE_ETOOMANY:
+        return "too-many-frames";
+    case KRN_WIRE_ETOOBIG:
+        return "frame-too-big";
+    case KRN_WIRE_ENOSIG:
+        return "empty-signature";
+    case KRN_WIRE_EBADSIG:
+        return "bad-signature";
+    case KRN_WIRE_EREPLAY:
+        return "replayed-signature";
+    case KRN_WIRE_EUTF8:
+        return "invalid-utf8";
+    case KRN_WIRE_EDEPTH:
+        return "json-too-deep";
+    case KRN_WIRE_EJSON:
+        return "invalid-json";
+    case KRN_WIRE_ETYPE:
+        return "wrong-json-shape";
+    case KRN_WIRE_ENOMEM:
+        return "out-of-memory";
+    default:
+        return "?";
     }
 }
 
@@ -86,7 +103,8 @@ bool krn_replay_check_add(krn_replay *r, const unsigned char *sig, size_t len)
     if (r->count == KRN_WIRE_REPLAY_CAP) {
         /* evict the oldest entry: unlink it from its chain */
         int32_t *pp = &r->buckets[bucket_of(r->keys[slot])];
-        while (*pp >= 0 && *pp != (int32_t)slot) pp = &r->next[*pp];
+        while (*pp >= 0 && *pp != (int32_t)slot)
+            pp = &r->next[*pp];
         if (*pp == (int32_t)slot) *pp = r->next[slot];
     } else {
         r->count++;
@@ -154,7 +172,8 @@ static int json_depth(const char *s, size_t n, int limit)
 
 void krn_msg_in_free(krn_msg_in *m)
 {
-    for (size_t i = 0; i < m->n_ids; i++) free((void *)m->ids[i].data);
+    for (size_t i = 0; i < m->n_ids; i++)
+        free((void *)m->ids[i].data);
     free(m->ids);
     cJSON_Delete(m->header);
     cJSON_Delete(m->parent);
@@ -177,7 +196,8 @@ int krn_wire_decode(krn_wire *w, const krn_frame *f, size_t n, krn_msg_in *m)
         return fail(m, KRN_WIRE_ETOOMANY, "%s frames (limit 64)", num);
     }
     size_t d = 0;
-    while (d < n && !(f[d].len == 9 && memcmp(f[d].data, KRN_WIRE_DELIM, 9) == 0)) d++;
+    while (d < n && !(f[d].len == 9 && memcmp(f[d].data, KRN_WIRE_DELIM, 9) == 0))
+        d++;
     if (d == n) return fail(m, KRN_WIRE_ENODELIM, "%s", "no <IDS|MSG> delimiter frame");
     if (n - d - 1 < 5) {
         snprintf(num, sizeof num, "%zu", n - d - 1);
@@ -242,7 +262,8 @@ int krn_wire_decode(krn_wire *w, const krn_frame *f, size_t n, krn_msg_in *m)
         }
     }
     if (rc != 0) {
-        for (int i = 0; i < 4; i++) cJSON_Delete(parsed[i]);
+        for (int i = 0; i < 4; i++)
+            cJSON_Delete(parsed[i]);
         char keep[256];
         memcpy(keep, m->reason, sizeof keep);
         krn_msg_in_free(m);

@@ -17,10 +17,10 @@
 typedef struct cJSON cJSON;
 
 #define KRN_WIRE_DELIM "<IDS|MSG>"
-#define KRN_WIRE_MAX_FRAMES 64             /* identities + delimiter + 5 + buffers */
-#define KRN_WIRE_MAX_FRAME (16u << 20)     /* bytes per frame */
-#define KRN_WIRE_MAX_DEPTH 64              /* JSON nesting */
-#define KRN_WIRE_REPLAY_CAP 65536          /* remembered signatures, as jupyter_client */
+#define KRN_WIRE_MAX_FRAMES 64         /* identities + delimiter + 5 + buffers */
+#define KRN_WIRE_MAX_FRAME (16u << 20) /* bytes per frame */
+#define KRN_WIRE_MAX_DEPTH 64          /* JSON nesting */
+#define KRN_WIRE_REPLAY_CAP 65536      /* remembered signatures, as jupyter_client */
 
 enum krn_wire_status {
     KRN_WIRE_OK = 0,
@@ -54,26 +54,26 @@ typedef struct krn_replay {
 } krn_replay;
 
 typedef struct krn_wire {
-    krn_hmac hmac;          /* signing key and scheme */
-    krn_replay replay;      /* seen signatures (only used with a key) */
-    pthread_mutex_t lock;   /* guards replay: shell, control and stdin threads decode */
+    krn_hmac hmac;        /* signing key and scheme */
+    krn_replay replay;    /* seen signatures (only used with a key) */
+    pthread_mutex_t lock; /* guards replay: shell, control and stdin threads decode */
 } krn_wire;
 
 /* A decoded message. Everything is owned by it; release with krn_msg_in_free. */
 typedef struct krn_msg_in {
-    krn_frame *ids;         /* routing identities (copied) */
+    krn_frame *ids; /* routing identities (copied) */
     size_t n_ids;
-    cJSON *header;          /* object with a string msg_type */
-    cJSON *parent;          /* object */
-    cJSON *metadata;        /* object */
-    cJSON *content;         /* object */
-    const char *msg_type;   /* points into header */
-    char reason[256];       /* why decoding failed (or the unknown type), for the log */
+    cJSON *header;        /* object with a string msg_type */
+    cJSON *parent;        /* object */
+    cJSON *metadata;      /* object */
+    cJSON *content;       /* object */
+    const char *msg_type; /* points into header */
+    char reason[256];     /* why decoding failed (or the unknown type), for the log */
 } krn_msg_in;
 
 /* Outgoing message: the four JSON frames and their signature. */
 typedef struct krn_wire_out {
-    char *json[4];          /* header, parent_header, metadata, content (owned) */
+    char *json[4]; /* header, parent_header, metadata, content (owned) */
     size_t len[4];
     char sig[KRN_HMAC_HEX_MAX];
 } krn_wire_out;

@@ -26,7 +26,8 @@ static const magic magics[] = {
     {"display", "%display [--id=ID] [--update] TEXT",
      "Show TEXT as display_data (text/plain). With --id=ID the display can be changed later\n"
      "by '%display --id=ID --update TEXT' (update_display_data)."},
-    {"echo", "%echo [--stderr] TEXT", "Print TEXT followed by a newline (on stderr with --stderr)."},
+    {"echo", "%echo [--stderr] TEXT",
+     "Print TEXT followed by a newline (on stderr with --stderr)."},
     {"help", "%help NAME", "Show the help of magic NAME in the pager (also: ?NAME)."},
     {"input", "%input PROMPT", "Ask the user for a line of input (stdin channel) and print it."},
     {"lsmagic", "%lsmagic", "List the available magics."},
@@ -46,7 +47,8 @@ static size_t levenshtein(const char *a, size_t na, const char *b)
 {
     size_t nb = strlen(b), prev[64], cur[64];
     if (na >= 63 || nb >= 63) return 99;
-    for (size_t j = 0; j <= nb; j++) prev[j] = j;
+    for (size_t j = 0; j <= nb; j++)
+        prev[j] = j;
     for (size_t i = 1; i <= na; i++) {
         cur[0] = i;
         for (size_t j = 1; j <= nb; j++) {
@@ -123,7 +125,8 @@ static void skip_ws(parser *p)
         if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
             p->pos++;
         else if (ch == '#')
-            while (p->pos < p->end && p->s[p->pos] != '\n') p->pos++;
+            while (p->pos < p->end && p->s[p->pos] != '\n')
+                p->pos++;
         else
             break;
     }
@@ -174,10 +177,12 @@ static int p_primary(parser *p, double *v)
         return 0;
     }
     size_t i = p->pos;
-    while (i < p->end && p->s[i] >= '0' && p->s[i] <= '9') i++;
+    while (i < p->end && p->s[i] >= '0' && p->s[i] <= '9')
+        i++;
     if (i < p->end && p->s[i] == '.') {
         i++;
-        while (i < p->end && p->s[i] >= '0' && p->s[i] <= '9') i++;
+        while (i < p->end && p->s[i] >= '0' && p->s[i] <= '9')
+            i++;
     }
     if (i == p->pos || (i == p->pos + 1 && p->s[p->pos] == '.')) {
         char full[64];
@@ -188,7 +193,8 @@ static int p_primary(parser *p, double *v)
         size_t j = i + 1;
         if (j < p->end && (p->s[j] == '+' || p->s[j] == '-')) j++;
         if (j < p->end && p->s[j] >= '0' && p->s[j] <= '9') {
-            while (j < p->end && p->s[j] >= '0' && p->s[j] <= '9') j++;
+            while (j < p->end && p->s[j] >= '0' && p->s[j] <= '9')
+                j++;
             i = j;
         }
     }
@@ -223,7 +229,8 @@ static int p_unary(parser *p, double *v)
     skip_ws(p);
     if (p->pos < p->end && (p->s[p->pos] == '-' || p->s[p->pos] == '+')) {
         char op = p->s[p->pos++];
-        if (++p->depth > MAX_DEPTH) return perr(p, p->pos - 1, "%s", "expression nested too deeply");
+        if (++p->depth > MAX_DEPTH)
+            return perr(p, p->pos - 1, "%s", "expression nested too deeply");
         if (p_unary(p, v) < 0) return -1;
         p->depth--;
         if (op == '-') *v = -*v;
@@ -335,7 +342,8 @@ static int do_sleep(cell *c, const char *args, size_t args_off)
 {
     char *end;
     double secs = strtod(args, &end);
-    while (*end == ' ' || *end == '\t') end++;
+    while (*end == ' ' || *end == '\t')
+        end++;
     if (end == args || (*end && *end != '\n') || !(secs >= 0) || secs > 1e7) {
         char msg[160];
         snprintf(msg, sizeof msg, "%%sleep expects a number of seconds, got '%.*s'",
@@ -381,7 +389,8 @@ static int do_display(cell *c, const char *args, size_t off)
     bool update = false;
     const char *p = args;
     for (;;) {
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         if (strncmp(p, "--update", 8) == 0 && (p[8] == ' ' || p[8] == '\0' || p[8] == '\t')) {
             update = true;
             p += 8;
@@ -427,7 +436,8 @@ static int run_magic(cell *c, const char *line, size_t off)
     const char *args = name + nlen;
     if (*args && *args != ' ' && *args != '\t') nlen = strcspn(name, " \t");
     args = name + nlen;
-    while (*args == ' ' || *args == '\t') args++;
+    while (*args == ' ' || *args == '\t')
+        args++;
     size_t args_off = off + (size_t)(args - line);
     const magic *m = find_magic(name, nlen);
     if (!m) {
@@ -492,7 +502,8 @@ static int bracket_depth(const char *s, size_t start, size_t end, size_t *neg)
     *neg = (size_t)-1;
     for (size_t i = start; i < end; i++) {
         if (s[i] == '#')
-            while (i < end && s[i] != '\n') i++;
+            while (i < end && s[i] != '\n')
+                i++;
         else if (s[i] == '(')
             d++;
         else if (s[i] == ')' && --d < 0 && *neg == (size_t)-1)
@@ -512,7 +523,8 @@ static int mi_execute(void *self, krn_out *out, const char *code, int count)
     (void)count;
     cell c = {code, out};
     size_t i = 0, n = strlen(code);
-    while (i < n && (code[i] == ' ' || code[i] == '\t' || code[i] == '\n' || code[i] == '\r')) i++;
+    while (i < n && (code[i] == ' ' || code[i] == '\t' || code[i] == '\n' || code[i] == '\r'))
+        i++;
     if (strncmp(code + i, "%%", 2) == 0) {
         size_t nl = strcspn(code + i + 2, " \t\n");
         char msg[120];
@@ -524,7 +536,8 @@ static int mi_execute(void *self, krn_out *out, const char *code, int count)
     while (i < n) {
         size_t le = line_end(code, i);
         size_t p = i;
-        while (p < le && (code[p] == ' ' || code[p] == '\t' || code[p] == '\r')) p++;
+        while (p < le && (code[p] == ' ' || code[p] == '\t' || code[p] == '\r'))
+            p++;
         if (p == le || code[p] == '#') {
             i = le + 1;
             continue;
@@ -571,8 +584,7 @@ static int mi_execute(void *self, krn_out *out, const char *code, int count)
     return KRN_EXEC_OK;
 }
 
-static int mi_evaluate(void *self, const char *expr, char **text, char ename[64],
-                       char evalue[256])
+static int mi_evaluate(void *self, const char *expr, char **text, char ename[64], char evalue[256])
 {
     (void)self;
     double v;
@@ -598,7 +610,8 @@ static int mi_complete(void *self, const char *code, size_t cursor, krn_completi
 {
     (void)self;
     size_t cb = krn_utf8_cp_to_byte(code, cursor), s = cb;
-    while (s > 0 && word_char(code[s - 1])) s--;
+    while (s > 0 && word_char(code[s - 1]))
+        s--;
     res->cursor_start = krn_utf8_byte_to_cp(code, s);
     res->cursor_end = cursor;
     if (code[s] != '%' || (cb > s + 1 && code[s + 1] == '%')) return 0;
@@ -618,9 +631,12 @@ static int mi_inspect(void *self, const char *code, size_t cursor, int detail, c
     (void)self;
     (void)detail;
     size_t cb = krn_utf8_cp_to_byte(code, cursor), s = cb, e = cb;
-    while (s > 0 && (word_char(code[s - 1]) || code[s - 1] == '?')) s--;
-    while (code[e] && word_char(code[e])) e++;
-    while (s < e && (code[s] == '%' || code[s] == '?')) s++;
+    while (s > 0 && (word_char(code[s - 1]) || code[s - 1] == '?'))
+        s--;
+    while (code[e] && word_char(code[e]))
+        e++;
+    while (s < e && (code[s] == '%' || code[s] == '?'))
+        s++;
     const magic *m = find_magic(code + s, e - s);
     if (!m) return 0;
     char buf[512];
@@ -634,17 +650,20 @@ static int mi_is_complete(void *self, const char *code, char indent[32])
     (void)self;
     indent[0] = '\0';
     size_t i = 0, n = strlen(code);
-    while (i < n && strchr(" \t\r\n", code[i])) i++;
+    while (i < n && strchr(" \t\r\n", code[i]))
+        i++;
     if (strncmp(code + i, "%%", 2) == 0) {
         size_t le = line_end(code, i);
         size_t j = le;
-        while (j < n && strchr(" \t\r\n", code[j])) j++;
+        while (j < n && strchr(" \t\r\n", code[j]))
+            j++;
         return j >= n ? KRN_INCOMPLETE : KRN_COMPLETE;
     }
     int depth = 0;
     for (i = 0; i < n;) {
         size_t le = line_end(code, i), p = i;
-        while (p < le && (code[p] == ' ' || code[p] == '\t')) p++;
+        while (p < le && (code[p] == ' ' || code[p] == '\t'))
+            p++;
         if (depth > 0 || (p < le && code[p] != '%' && code[p] != '?' && code[p] != '#')) {
             /* a ')' closing an earlier line's '(' is fine; only the running total counts */
             int run = depth;
@@ -685,8 +704,8 @@ krn_interp *mag_interp_new(void)
         .nbconvert_exporter = "script",
         .banner = "RLHF Lab " RLHF_VERSION " - a Jupyter kernel for RLHF experiments "
                   "(%lsmagic lists the magics)",
-        .help_text = "RLHF Lab magics",
-        .help_url = "https://github.com/rlhf-kernel/rlhf-kernel#readme",
+        .help_text = NULL, /* no public documentation site yet: help_links stays [] */
+        .help_url = NULL,
     };
     return it;
 }

@@ -102,13 +102,11 @@ static void test_missing_field(void **st)
     char err[512];
     const char *t = "{\"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3,"
                     " \"hb_port\": 5, \"ip\": \"127.0.0.1\", \"key\": \"k\"}";
-    assert_int_equal(krn_conn_parse(&c, t, strlen(t), "k.json", err, sizeof err),
-                     KRN_CONN_EFIELD);
+    assert_int_equal(krn_conn_parse(&c, t, strlen(t), "k.json", err, sizeof err), KRN_CONN_EFIELD);
     assert_string_equal(err, "connection file 'k.json': missing field \"control_port\"");
     t = "{\"shell_port\": \"1\", \"iopub_port\": 2, \"stdin_port\": 3, \"control_port\": 4,"
         " \"hb_port\": 5, \"ip\": \"127.0.0.1\"}";
-    assert_int_equal(krn_conn_parse(&c, t, strlen(t), "k.json", err, sizeof err),
-                     KRN_CONN_EFIELD);
+    assert_int_equal(krn_conn_parse(&c, t, strlen(t), "k.json", err, sizeof err), KRN_CONN_EFIELD);
     assert_string_equal(err, "connection file 'k.json': field \"shell_port\" must be a port "
                              "number (0-65535)");
 }
@@ -120,14 +118,12 @@ static void test_unknown_scheme(void **st)
     char err[512];
     const char *t = "{\"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3, \"control_port\": 4,"
                     " \"hb_port\": 5, \"ip\": \"127.0.0.1\", \"transport\": \"udp\"}";
-    assert_int_equal(krn_conn_parse(&c, t, strlen(t), "k.json", err, sizeof err),
-                     KRN_CONN_ESCHEME);
+    assert_int_equal(krn_conn_parse(&c, t, strlen(t), "k.json", err, sizeof err), KRN_CONN_ESCHEME);
     assert_string_equal(err, "connection file 'k.json': unknown transport \"udp\" (expected tcp "
                              "or ipc)");
     t = "{\"shell_port\": 1, \"iopub_port\": 2, \"stdin_port\": 3, \"control_port\": 4,"
         " \"hb_port\": 5, \"ip\": \"127.0.0.1\", \"signature_scheme\": \"hmac-md5\"}";
-    assert_int_equal(krn_conn_parse(&c, t, strlen(t), "k.json", err, sizeof err),
-                     KRN_CONN_ESCHEME);
+    assert_int_equal(krn_conn_parse(&c, t, strlen(t), "k.json", err, sizeof err), KRN_CONN_ESCHEME);
     assert_string_equal(err, "connection file 'k.json': unsupported signature_scheme \"hmac-md5\" "
                              "(supported: hmac-sha256, hmac-sha512)");
 }
@@ -135,8 +131,8 @@ static void test_unknown_scheme(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_tcp),     cmocka_unit_test(test_good_ipc),
-        cmocka_unit_test(test_missing_file), cmocka_unit_test(test_invalid_json),
+        cmocka_unit_test(test_good_tcp),      cmocka_unit_test(test_good_ipc),
+        cmocka_unit_test(test_missing_file),  cmocka_unit_test(test_invalid_json),
         cmocka_unit_test(test_missing_field), cmocka_unit_test(test_unknown_scheme),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

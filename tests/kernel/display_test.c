@@ -23,7 +23,7 @@ static void test_stream_batching(void **st)
     krn_out *o = krn_out_new(&rec_vt, &m, NULL, 1, false);
     krn_out_stream(o, KRN_STDOUT, "a\n", 2);
     krn_out_printf(o, KRN_STDOUT, "%d\n", 42);
-    assert_int_equal(rec_count(&m), 0); /* still batched */
+    assert_int_equal(rec_count(&m), 0);      /* still batched */
     krn_out_stream(o, KRN_STDERR, "e\n", 2); /* switching stream flushes stdout first */
     assert_int_equal(rec_count(&m), 1);
     krn_out_finish(o);
@@ -55,8 +55,8 @@ static void test_display_and_result(void **st)
     assert_string_equal(rec_type(&m, 0), "stream"); /* flushed before the display */
     assert_string_equal(rec_type(&m, 1), "display_data");
     cJSON *c = rec_content(&m, 1);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "data"), "text/plain")->valuestring,
-                        "shown");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(c, "data"), "text/plain")->valuestring, "shown");
     assert_string_equal(
         cJSON_GetObjectItem(cJSON_GetObjectItem(c, "transient"), "display_id")->valuestring, "d1");
     assert_true(cJSON_IsObject(cJSON_GetObjectItem(c, "metadata")));
@@ -77,16 +77,16 @@ static void test_update_rate_limit(void **st)
     krn_out *o = krn_out_new(&rec_vt, &m, NULL, 1, false);
     assert_int_equal(krn_out_display_text(o, "v0", NULL, true), KRN_OUT_EINVAL); /* needs id */
     krn_out_display_text(o, "v0", "p", false);
-    krn_out_display_text(o, "v1", "p", true);  /* first update: sent */
-    krn_out_display_text(o, "v2", "p", true);  /* within 250 ms: held back */
-    krn_out_display_text(o, "v3", "p", true);  /* replaces v2 */
+    krn_out_display_text(o, "v1", "p", true); /* first update: sent */
+    krn_out_display_text(o, "v2", "p", true); /* within 250 ms: held back */
+    krn_out_display_text(o, "v3", "p", true); /* replaces v2 */
     assert_int_equal(rec_count(&m), 2);
     krn_out_finish(o); /* the final frame is always sent */
     assert_int_equal(rec_count(&m), 3);
     assert_string_equal(rec_type(&m, 2), "update_display_data");
     cJSON *c = rec_content(&m, 2);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "data"), "text/plain")->valuestring,
-                        "v3");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(c, "data"), "text/plain")->valuestring, "v3");
     assert_string_equal(
         cJSON_GetObjectItem(cJSON_GetObjectItem(c, "transient"), "display_id")->valuestring, "p");
     krn_out_free(o);
@@ -115,7 +115,8 @@ static void test_one_error_and_pager(void **st)
     assert_string_equal(krn_out_error_name(o), "NameError");
     cJSON *p = krn_out_take_payload(o);
     char *s = cJSON_PrintUnformatted(p);
-    assert_string_equal(s, "[{\"source\":\"page\",\"data\":{\"text/plain\":\"help text\"},\"start\":0}]");
+    assert_string_equal(
+        s, "[{\"source\":\"page\",\"data\":{\"text/plain\":\"help text\"},\"start\":0}]");
     free(s);
     cJSON_Delete(p);
     krn_out_free(o);
@@ -134,7 +135,7 @@ static void test_silent_input_interrupt(void **st)
     krn_out_error(o, "E", "v", NULL, 0);
     krn_out_finish(o);
     assert_int_equal(rec_count(&m), 0); /* silent */
-    assert_true(krn_out_has_error(o));   /* but the reply still knows */
+    assert_true(krn_out_has_error(o));  /* but the reply still knows */
     char *reply = NULL;
     assert_int_equal(krn_out_input(o, "name? ", false, &reply), KRN_OUT_ENOSTDIN);
     m.input_reply = "Ada";
@@ -152,7 +153,8 @@ static void test_silent_input_interrupt(void **st)
 static void *worker(void *arg)
 {
     krn_out *o = arg;
-    for (int i = 0; i < 1000; i++) krn_out_printf(o, KRN_STDOUT, "line %04d\n", i);
+    for (int i = 0; i < 1000; i++)
+        krn_out_printf(o, KRN_STDOUT, "line %04d\n", i);
     return NULL;
 }
 
@@ -163,11 +165,14 @@ static void test_threads(void **st)
     rec_init(&m);
     krn_out *o = krn_out_new(&rec_vt, &m, NULL, 1, false);
     pthread_t t[4];
-    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, worker, o);
-    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, worker, o);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
     krn_out_finish(o);
     size_t total = 0;
-    for (int i = 0; i < rec_count(&m); i++) total += strlen(rec_str(&m, i, "text"));
+    for (int i = 0; i < rec_count(&m); i++)
+        total += strlen(rec_str(&m, i, "text"));
     assert_int_equal(total, 4 * 1000 * 10);
     krn_out_free(o);
     rec_free(&m);
@@ -176,8 +181,8 @@ static void test_threads(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stream_batching),  cmocka_unit_test(test_display_and_result),
-        cmocka_unit_test(test_update_rate_limit), cmocka_unit_test(test_one_error_and_pager),
+        cmocka_unit_test(test_stream_batching),        cmocka_unit_test(test_display_and_result),
+        cmocka_unit_test(test_update_rate_limit),      cmocka_unit_test(test_one_error_and_pager),
         cmocka_unit_test(test_silent_input_interrupt), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

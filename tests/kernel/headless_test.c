@@ -14,7 +14,8 @@
 
 static void free_cells(char **c, int n)
 {
-    for (int i = 0; i < n; i++) free(c[i]);
+    for (int i = 0; i < n; i++)
+        free(c[i]);
     free(c);
 }
 
@@ -44,9 +45,9 @@ static void test_utf8(void **st)
     (void)st;
     assert_true(krn_utf8_valid("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x99\x82", 14));
     assert_false(krn_utf8_valid("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x99\x82", 13)); /* cut */
-    assert_false(krn_utf8_valid("\xc3", 1));           /* truncated */
-    assert_false(krn_utf8_valid("\xe0\x80\xaf", 3));   /* overlong */
-    assert_false(krn_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(krn_utf8_valid("\xc3", 1));                                       /* truncated */
+    assert_false(krn_utf8_valid("\xe0\x80\xaf", 3));                               /* overlong */
+    assert_false(krn_utf8_valid("\xf4\x90\x80\x80", 4));                           /* > U+10FFFF */
     char *r = krn_utf8_repair("a\xffz\xc3", 4);
     assert_string_equal(r, "a\xef\xbf\xbdz\xef\xbf\xbd");
     free(r);

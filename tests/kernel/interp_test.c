@@ -79,9 +79,12 @@ static void test_arithmetic(void **st)
     static const struct {
         const char *code, *out;
     } cases[] = {
-        {"(7 - 2) * 3", "15"}, {"1 + 1", "2"},       {"7 / 2", "3.5"},     {"-2^2", "-4"},
-        {"2^3^2", "512"},      {"2^-1", "0.5"},      {"--3", "3"},         {"1/3", "0.3333333333333333"},
-        {"1e3 + .5", "1000.5"}, {"(1 +\n 2) * 2", "6"}, {"0 * -1", "0"},  {"1 + 2 # sum", "3"},
+        {"(7 - 2) * 3", "15"},  {"1 + 1", "2"},
+        {"7 / 2", "3.5"},       {"-2^2", "-4"},
+        {"2^3^2", "512"},       {"2^-1", "0.5"},
+        {"--3", "3"},           {"1/3", "0.3333333333333333"},
+        {"1e3 + .5", "1000.5"}, {"(1 +\n 2) * 2", "6"},
+        {"0 * -1", "0"},        {"1 + 2 # sum", "3"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run r;
@@ -114,20 +117,22 @@ static void check_error(const char *code, const char *ename, const char *evalue,
 static void test_errors(void **st)
 {
     (void)st;
-    check_error("%nosuchmagic", "NameError", "cell:1:1: unknown magic '%nosuchmagic' (see %lsmagic)",
-                "%nosuchmagic", "^");
+    check_error("%nosuchmagic", "NameError",
+                "cell:1:1: unknown magic '%nosuchmagic' (see %lsmagic)", "%nosuchmagic", "^");
     check_error("%echo ok\n  %ecko hi", "NameError",
                 "cell:2:3: unknown magic '%ecko' (did you mean '%echo'?)", "  %ecko hi", "  ^");
     check_error("1 + 2)", "SyntaxError", "cell:1:6: unmatched ')'", "1 + 2)", "     ^");
-    check_error("é + 1", "SyntaxError", "cell:1:1: expected a number or '(' near 'é'", "é + 1", "^");
+    check_error("é + 1", "SyntaxError", "cell:1:1: expected a number or '(' near 'é'", "é + 1",
+                "^");
     check_error("\"é\" 1 +", "SyntaxError", "cell:1:1: expected a number or '(' near '\"'",
                 "\"é\" 1 +", "^");
-    check_error("(1 +\n2", "SyntaxError", "cell:2:2: expected ')' near end of line (to close '(' at 1:1)",
-                "2", " ^");
+    check_error("(1 +\n2", "SyntaxError",
+                "cell:2:2: expected ')' near end of line (to close '(' at 1:1)", "2", " ^");
     check_error("4 / (2 - 2)", "ZeroDivisionError", "cell:1:3: division by zero", "4 / (2 - 2)",
                 "  ^");
-    check_error("%sleep soon", "ValueError", "cell:1:8: %sleep expects a number of seconds, got 'soon'",
-                "%sleep soon", "       ^");
+    check_error("%sleep soon", "ValueError",
+                "cell:1:8: %sleep expects a number of seconds, got 'soon'", "%sleep soon",
+                "       ^");
     check_error("%%rl\nbody", "NameError",
                 "cell:1:1: unknown cell magic '%%rl' (this kernel has none yet)", "%%rl", "^");
 }
@@ -191,8 +196,9 @@ static void test_inspect_and_help(void **st)
     cJSON *p = krn_out_take_payload(r.o);
     assert_int_equal(cJSON_GetArraySize(p), 1);
     cJSON *d = cJSON_GetObjectItem(cJSON_GetArrayItem(p, 0), "data");
-    assert_string_equal(cJSON_GetObjectItem(d, "text/plain")->valuestring,
-                        "%sleep SECONDS\n\nWait SECONDS (a number); an interrupt stops the wait.\n");
+    assert_string_equal(
+        cJSON_GetObjectItem(d, "text/plain")->valuestring,
+        "%sleep SECONDS\n\nWait SECONDS (a number); an interrupt stops the wait.\n");
     cJSON_Delete(p);
     done(&r);
 }
@@ -218,8 +224,9 @@ static void test_display_update_clear_lsmagic(void **st)
 {
     (void)st;
     run r;
-    exec(&r, "%display --id=x first\n%display --id=x --update second\n%display plain\n%clear\n"
-             "%lsmagic",
+    exec(&r,
+         "%display --id=x first\n%display --id=x --update second\n%display plain\n%clear\n"
+         "%lsmagic",
          NULL);
     assert_int_equal(r.rc, KRN_EXEC_OK);
     assert_int_equal(rec_count(&r.m), 5);

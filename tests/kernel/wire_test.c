@@ -115,7 +115,8 @@ static void test_too_many_frames(void **st)
     krn_wire *w = new_wire(KEY);
     raw r;
     build(&r, w, HDR, "{}");
-    for (size_t i = 7; i < 70; i++) r.f[i] = (krn_frame){"b", 1};
+    for (size_t i = 7; i < 70; i++)
+        r.f[i] = (krn_frame){"b", 1};
     r.n = 70;
     char reason[256];
     assert_int_equal(decode(w, &r, reason, sizeof reason), KRN_WIRE_ETOOMANY);
@@ -264,8 +265,10 @@ static void test_pathological_nesting(void **st)
     s[o++] = '{';
     memcpy(s + o, "\"a\":", 4);
     o += 4;
-    for (size_t i = 0; i < depth; i++) s[o++] = '[';
-    for (size_t i = 0; i < depth; i++) s[o++] = ']';
+    for (size_t i = 0; i < depth; i++)
+        s[o++] = '[';
+    for (size_t i = 0; i < depth; i++)
+        s[o++] = ']';
     s[o++] = '}';
     s[o] = '\0';
     raw r;
@@ -274,7 +277,8 @@ static void test_pathological_nesting(void **st)
     assert_int_equal(decode(w, &r, reason, sizeof reason), KRN_WIRE_EDEPTH);
     assert_string_equal(reason, "content frame nests JSON deeper than 64");
     /* brackets inside strings do not count */
-    build(&r, w, HDR, "{\"code\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}");
+    build(&r, w, HDR,
+          "{\"code\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}");
     assert_int_equal(decode(w, &r, reason, sizeof reason), KRN_WIRE_OK);
     free(s);
     free_wire(w);
@@ -312,7 +316,8 @@ static void test_encode_roundtrip_and_repair(void **st)
     memset(&r, 0, sizeof r);
     r.f[0] = (krn_frame){KRN_WIRE_DELIM, 9};
     r.f[1] = (krn_frame){o.sig, strlen(o.sig)};
-    for (int i = 0; i < 4; i++) r.f[2 + i] = (krn_frame){o.json[i], o.len[i]};
+    for (int i = 0; i < 4; i++)
+        r.f[2 + i] = (krn_frame){o.json[i], o.len[i]};
     r.n = 6;
     krn_msg_in m;
     assert_int_equal(krn_wire_decode(w, r.f, r.n, &m), KRN_WIRE_OK);
