@@ -13,7 +13,8 @@
  * Grammar (design.md; productions are repeated above each parser function):
  *   cell   -> '%%' NAME {arg} NEWLINE body | {line}
  *   line   -> '%' NAME {arg} | help | expr | comment | <blank>
- *   help   -> '?' ['%'|'%%'] NAME | ['%'|'%%'] NAME '?'
+ *   help   -> '?' {'?'} ['%'|'%%'] NAME | ['%'|'%%'] NAME '?' {'?'}
+ *             (a whole line; "%%rl?" on the first line is help, not a cell magic)
  *   arg    -> NAME '=' value | value
  *   body   -> {key '=' value NEWLINE}    configuration magics (%%policy, %%rl, ...)
  *           | expr                       %%reward (one expression, may span lines)
@@ -43,7 +44,8 @@
  *     reject them).
  *   - An expression line runs to the end of the line, or further while a '(' '['
  *     or '{' opened in it is unclosed.  The parser checks only strings and bracket
- *     balance; the reward compiler (runtime/reward) parses the span itself.
+ *     balance; the reward compiler (runtime/reward) parses the span itself (the span
+ *     is raw text: '#' comments inside it are kept, the compiler skips them).
  *   - Blank and comment lines may precede a '%%' header; a '%%' line anywhere else
  *     is an error.
  *
@@ -51,7 +53,8 @@
  * and brackets nest at most MAG_MAX_DEPTH deep ("nesting too deep").
  *
  * Memory: every function allocates with malloc and reports MAG_ENOMEM on failure.
- * No global state; everything is reentrant.
+ * No global state (but a private per-thread allocation-failure hook for tests);
+ * everything is reentrant and may run in several threads at once.
  */
 #ifndef MAG_LANG_H
 #define MAG_LANG_H
@@ -195,9 +198,10 @@ int mag_parse_cell(const char *src, size_t len, const mag_parse_opts *opts, mag_
 /* Frees a cell and everything it owns.  NULL is a no-op. */
 void mag_cell_free(mag_cell *cell);
 
-/* Parse one value from text (e.g. a schema default "3e-4", "[1, 2]", "full").  The
- * value is allocated in `cell`'s arena style: *out_owner receives a cell to free with
- * mag_cell_free when done with *out.  Errors as mag_parse_cell. */
+/* Parse one value from text (e.g. a schema default "3e-4", "[1, 2]", "full"); newlines
+ * count as blanks.  *out lives in a cell returned in *out_owner (free it with
+ * mag_cell_free when done with *out).  Errors as mag_parse_cell, plus "expected end
+ * of value" for trailing text. */
 int mag_parse_value(const char *src, size_t len, const mag_value **out, mag_cell **out_owner,
                     mag_diag *d);
 
@@ -208,15 +212,46 @@ int mag_parse_value(const char *src, size_t len, const mag_value **out, mag_cell
 
 /* Caller-owned diagnostic.  msg is the full evalue ("cell:3:7: unknown key 'lamda'
  * (did you mean 'lambda'?)"); source_line/caret are the two traceback lines (the
- * offending source line, sanitized and windowed to fit, and a line of spaces/tabs
- * with '^' under the column). */
+ * offending source line, invalid bytes as '?', cut to at most 60 code points around
+ * the column with "..." marks, and a line of spaces/tabs with '^' under the column).
+ *
+ * Message catalogue (LINE:COL of the offending token; "near" only for syntax):
+ *   parse (MAG_ESYNTAX unless noted)
+ *     cell too large (N bytes; the limit is 1048576)      MAG_ELIMIT, at 1:1
+ *     nesting too deep (the limit is 32) near '['         MAG_ELIMIT
+ *     NUL byte in cell                                     MAG_EENCODING
+ *     invalid UTF-8 byte 0xC3                              MAG_EENCODING
+ *     unfinished string near '"abc'
+ *     invalid escape sequence near '\q'
+ *     \u needs 4 hexadecimal digits near '\u12'
+ *     invalid code point in \u escape near '\uD800'
+ *     malformed number near '1.2.3'      integer too large near '...'
+ *     number out of range near '1e999'
+ *     expected ']' (to close '[' at line 2) near 'steps'   (other line)
+ *     expected ']' (to close '[' at column 12) near ')'    (same line)
+ *     unmatched ')' near ')'
+ *     expected a value near <eol>        expected a key near '5'
+ *     expected '=' after 'lr' near '0.1'
+ *     expected ':' after 'add' near 't'
+ *     expected end of line after the value of 'lr' near '0.2'
+ *     expected an argument near ','
+ *     expected a magic name after '%' near 'eval'
+ *     expected a name after '?' near <eof>
+ *     expected end of line after the help request near 'x'
+ *     a cell magic must be the first line of the cell near '%%rl'
+ *     expected an expression in the body of '%%reward' near <eof>
+ *     duplicate key 'lr' (first set at line 2)
+ *     expected end of value near '2'                       (mag_parse_value)
+ *   schema (MAG_ESCHEMA; token = the key or the value's text): see mag_validate.
+ *   out of memory (MAG_ENOMEM, "cell: out of memory"). */
 struct mag_diag {
     int code;       /* MAG_E* */
     int line, col;  /* 1-based; col in code points; 0 when not tied to a place */
     int incomplete; /* nonzero: the error is that the cell ended inside something
                        open (is_complete answers "incomplete"): 2 an open bracket,
                        1 a string or a %%reward header without its expression */
-    char token[64]; /* the token after "near" ("<eof>", "<eol>", text), or "" */
+    char token[64]; /* the token after "near" ("<eof>", "<eol>", text); for schema and
+                       duplicate-key errors the key or value text (not printed) */
     char msg[MAG_DIAG_MSG];
     char source_line[MAG_DIAG_LINE];
     char caret[MAG_DIAG_LINE];
@@ -409,12 +444,14 @@ mag_completeness mag_is_complete(const char *code, size_t len, char *indent, siz
 typedef enum mag_ctx_kind {
     MAG_CTX_NONE,  /* inside a string or comment, or nothing to offer */
     MAG_CTX_MAGIC, /* a magic name after '%' / '%%' (cell_magic tells which) */
-    MAG_CTX_KEY,   /* a key in the body of cell magic `magic`, or a named-argument
-                      name of line magic `magic` (when the word is followed by '=' or
-                      when no positional is expected: the handler decides) */
+    MAG_CTX_KEY,   /* a key: at the start of a statement in the body of config cell
+                      magic `magic`, or an argument word followed by '=' */
     MAG_CTX_VALUE, /* the value of key `key` of magic `magic` (objects, enum values) */
-    MAG_CTX_ARG,   /* positional argument number arg_index of magic `magic` */
-    MAG_CTX_EXPR,  /* a name inside an expression (features, rewards, functions) */
+    MAG_CTX_ARG,   /* an argument word of magic `magic` not followed by '=': positional
+                      number arg_index, or a key being typed (`%eval p te|`): the
+                      handler offers objects and/or "key=" as the magic takes them */
+    MAG_CTX_EXPR,  /* a name inside an expression line or a %%reward body (then
+                      magic = "reward"): features, rewards, functions */
     MAG_CTX_HELP,  /* the target of a ?name / name? help request */
 } mag_ctx_kind;
 
@@ -423,7 +460,8 @@ typedef enum mag_ctx_kind {
  * word is the whole name under the cursor). */
 typedef struct mag_cursor_ctx {
     mag_ctx_kind kind;
-    int cell_magic;    /* 1 if `magic` is a '%%' magic (or MAGIC kind after '%%') */
+    int cell_magic;    /* 1 if `magic` is a '%%' magic (or MAGIC kind after '%%');
+                          magic, key and cell_magic are empty/0 for MAG_CTX_NONE */
     char magic[64];    /* KEY/VALUE/ARG: the magic name (no '%') */
     char key[64];      /* VALUE: the key */
     int arg_index;     /* ARG: 0-based index among positional arguments */
@@ -435,8 +473,8 @@ typedef struct mag_cursor_ctx {
 /* Completion context at code-point cursor `cursor` (clamped to the text).  Returns
  * MAG_OK, or MAG_EARG for NULL arguments.  Never fails on malformed text. */
 int mag_complete_context(const char *code, size_t len, size_t cursor, mag_cursor_ctx *out);
-/* Inspection context: as completion, but the word extends on both sides of the
- * cursor, and a cursor on a '%name' gives MAG_CTX_MAGIC even right after the name. */
+/* Inspection context: as completion (the word under the cursor, both sides), but a
+ * cursor on the '%' of '%name' also gives MAG_CTX_MAGIC with word "name". */
 int mag_inspect_context(const char *code, size_t len, size_t cursor, mag_cursor_ctx *out);
 
 #endif

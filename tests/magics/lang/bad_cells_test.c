@@ -134,6 +134,12 @@ static const bad table[] = {
      "cell:5:13: unknown value 'fulll' for 'estimator' (did you mean 'full'?); expected sampled or "
      "full",
      "\"fulll\"", MAG_ESCHEMA},
+    {"%x {add t}", 0, "cell:1:9: expected ':' after 'add' near 't'", "t", MAG_ESYNTAX},
+    {"%x {1: 2}", 0, "cell:1:5: expected a key near '1'", "1", MAG_ESYNTAX},
+    {"%%rl r\nfrom =\nx = 1", 0, "cell:2:7: expected a value near <eol>", "<eol>", MAG_ESYNTAX},
+    {"%%rl?? x", 0, "cell:1:5: expected an argument near '?'", "?", MAG_ESYNTAX},
+    {"%eval p task=add\n%eval p k=1.5", 0, "cell:2:11: 'k' expects an integer, got number 1.5",
+     "1.5", MAG_ESCHEMA},
     /* bytes: NUL, invalid UTF-8 (after Unicode text: columns in code points) */
     {"%%rl r\nname = \"ab\0c\"", 19, "cell:2:11: NUL byte in cell", "", MAG_EENCODING},
     {"%task t add\n# café\nx = \"\xC3\x28\"", 0, "cell:3:6: invalid UTF-8 byte 0xC3", "",

@@ -65,12 +65,9 @@ static const mag_schema fx_eval = {"eval", fx_eval_keys,
 #undef SW
 #undef REQ
 
-/* Schema of the magic a parsed cell uses (NULL: parse only). */
-static const mag_schema *fx_schema_for(const mag_cell *c)
+/* Schema of magic `n` (NULL: parse only). */
+static const mag_schema *fx_schema_for(const char *n)
 {
-    const char *n = c->kind == MAG_CELL_MAGIC                         ? c->name
-                    : c->nlines && c->lines[0].kind == MAG_LINE_MAGIC ? c->lines[0].name
-                                                                      : NULL;
     if (!n) return NULL;
     if (!strcmp(n, "opd")) return &fx_opd;
     if (!strcmp(n, "rl")) return &fx_rl;
@@ -79,19 +76,26 @@ static const mag_schema *fx_schema_for(const mag_cell *c)
     return NULL;
 }
 
-/* Parse, then validate against fx_schema_for: returns the first error code (0 ok). */
+/* Parse, then validate the cell magic or every line magic that has a fixture schema:
+ * returns the first error code (0 ok). */
 static int fx_check(const char *src, size_t len, mag_diag *d)
 {
     mag_cell *c;
     int r = mag_parse_cell(src, len, NULL, &c, d);
     if (r) return r;
-    const mag_schema *s = fx_schema_for(c);
     mag_config *cfg = NULL;
-    if (s && c->kind == MAG_CELL_MAGIC)
-        r = mag_validate_cell(s, c, src, len, &cfg, d);
-    else if (s)
-        r = mag_validate_line(s, &c->lines[0], src, len, &cfg, d);
-    mag_config_free(cfg);
+    if (c->kind == MAG_CELL_MAGIC) {
+        const mag_schema *s = fx_schema_for(c->name);
+        if (s) r = mag_validate_cell(s, c, src, len, &cfg, d);
+        mag_config_free(cfg);
+    }
+    for (size_t i = 0; !r && c->kind == MAG_CELL_LINES && i < c->nlines; i++) {
+        const mag_schema *s =
+            c->lines[i].kind == MAG_LINE_MAGIC ? fx_schema_for(c->lines[i].name) : NULL;
+        cfg = NULL;
+        if (s) r = mag_validate_line(s, &c->lines[i], src, len, &cfg, d);
+        mag_config_free(cfg);
+    }
     mag_cell_free(c);
     return r;
 }
