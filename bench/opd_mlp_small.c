@@ -8,7 +8,9 @@
  * (weights here come from rt_policy_init, torch's default init laws).
  *
  *   opd-mlp-small [--threads N] [--steps 30] [--warmup 3] [--batch 256] [--seed 0]
- *                 [--metrics]  (also compute exact KL/entropy: not the bare workload) */
+ *                 [--metrics]  (also compute exact KL/entropy: not the bare workload)
+ *                 [--blas-threads M]  (default 1: the runtime's own N threads split the
+ *                 work and call OpenBLAS single-threaded) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +43,13 @@ static double median(double *x, int n)
 
 int main(int argc, char **argv)
 {
-    int threads = 1, steps = 30, warmup = 3, batch = 256, metrics = 0;
+    int threads = 1, blas_threads = 1, steps = 30, warmup = 3, batch = 256, metrics = 0;
     unsigned long seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
         if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--blas-threads") && has) blas_threads = atoi(argv[++i]);
         else if (!strcmp(a, "--steps") && has) steps = atoi(argv[++i]);
         else if (!strcmp(a, "--warmup") && has) warmup = atoi(argv[++i]);
         else if (!strcmp(a, "--batch") && has) batch = atoi(argv[++i]);
@@ -54,7 +57,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--metrics")) metrics = 1;
         else {
             fprintf(stderr, "usage: %s [--threads N] [--steps N] [--warmup N] [--batch N] "
-                            "[--seed N] [--metrics]\n", argv[0]);
+                            "[--seed N] [--metrics] [--blas-threads N]\n", argv[0]);
             return 2;
         }
     }
@@ -62,7 +65,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "opd-mlp-small: threads, steps, batch must be >= 1\n");
         return 2;
     }
-    rt_nn_set_blas_threads(threads);
+    rt_nn_set_blas_threads(blas_threads);
 
     rt_policy_config cs = {V, K, D, H_STUDENT, 1, RT_NN_ACT_RELU};
     rt_policy_config ct = {V, K, D, H_TEACHER, 1, RT_NN_ACT_RELU};
@@ -86,6 +89,7 @@ int main(int argc, char **argv)
     oc.prompt_len = P;
     oc.gen_len = T;
     oc.metrics = metrics;
+    oc.threads = threads;
     oc.adam.lr = 1e-3f;
     rt_opd *o;
     double tc = now();
@@ -129,6 +133,7 @@ int main(int argc, char **argv)
     if (metrics)
         printf("# kl_teacher %.4f kl_ref %.4f entropy %.4f\n", m.kl_teacher, m.kl_ref, m.entropy);
     printf("# peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
+    printf("# threads %d (runtime), OpenBLAS threads %d\n", threads, blas_threads);
     printf("rlhf opd-mlp-small threads=%d batch=%d steps_per_s=%.3f tokens_per_s=%.0f\n", threads,
            batch, 1.0 / med, batch * T / med);
     rt_opd_free(o);

@@ -4,6 +4,7 @@
 #include "rt_policy.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,7 @@ struct rt_policy_ws {
     rt_policy_config cfg;
     int max_rows;
     uint64_t table_version; /* version of the weights U was built from; 0 = none */
+    int threads;            /* threads for generate / score / backward (default 1) */
     float *block;           /* one allocation holding every float buffer below */
     float *table;           /* (K*V, H) layer-1 tables */
     float *dtable;          /* (K*V, H) their gradient */
@@ -37,6 +39,51 @@ static atomic_uint_fast64_t version_counter = 1;
  * a function of the thread count), so the summation order of the weight gradients
  * is fixed too. */
 enum { RB = 128 };
+
+/* ---- threads ------------------------------------------------------------------------
+ * Coarse regions only (a whole generation, a whole scoring pass, a whole backward), so
+ * threads are created per region.  Work is split into pieces fixed by the data (row
+ * blocks of RB, sequence groups of RB, column slices), never by timing; each piece
+ * computes exactly what it computes serially, so results do not depend on `threads`. */
+typedef void (*task_fn)(void *arg, int j, int nth);
+typedef struct {
+    task_fn fn;
+    void *arg;
+    int j, nth;
+} task;
+
+static void *task_main(void *a)
+{
+    task *t = a;
+    t->fn(t->arg, t->j, t->nth);
+    return NULL;
+}
+
+static void run_parallel(int nth, task_fn fn, void *arg)
+{
+    if (nth <= 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    if (nth > RT_POLICY_MAX_THREADS) nth = RT_POLICY_MAX_THREADS;
+    pthread_t th[RT_POLICY_MAX_THREADS];
+    task tk[RT_POLICY_MAX_THREADS];
+    int started[RT_POLICY_MAX_THREADS] = {0};
+    for (int j = 1; j < nth; j++) {
+        tk[j] = (task){fn, arg, j, nth};
+        started[j] = pthread_create(&th[j], NULL, task_main, &tk[j]) == 0;
+    }
+    fn(arg, 0, nth);
+    for (int j = 1; j < nth; j++) {
+        if (started[j]) pthread_join(th[j], NULL);
+        else fn(arg, j, nth); /* could not start a thread: do its share here */
+    }
+}
+
+void rt_policy_ws_set_threads(rt_policy_ws *ws, int threads)
+{
+    ws->threads = threads < 1 ? 1 : (threads > RT_POLICY_MAX_THREADS ? RT_POLICY_MAX_THREADS : threads);
+}
 
 static void set_diag(rt_policy_diag *d, int code, const char *msg)
 {
@@ -214,6 +261,7 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     }
     ws->cfg = *cfg;
     ws->max_rows = max_rows;
+    ws->threads = 1;
     float *f = ws->block;
     ws->table = f, f += K * V * H;
     ws->dtable = f, f += K * V * H;
@@ -336,47 +384,111 @@ int rt_policy_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int 
     return 0;
 }
 
+typedef struct {
+    const rt_policy *p;
+    rt_policy_ws *ws;
+    int n;
+} score_job;
+
+static void score_task(void *arg, int j, int nth)
+{
+    /* blocks b = j, j + nth, ...; activations in scratch rows [j*RB, (j+1)*RB) */
+    score_job *a = arg;
+    int V = a->p->cfg.vocab, K = a->p->cfg.context, nb = (a->n + RB - 1) / RB;
+    for (int b = j; b < nb; b += nth) {
+        int b0 = b * RB;
+        forward_block(a->p, a->ws, a->ws->ctx + (size_t)b0 * K, a->n - b0 < RB ? a->n - b0 : RB,
+                      (size_t)j * RB, a->ws->logits + (size_t)b0 * V);
+    }
+}
+
 int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n)
 {
-    /* as rt_policy_forward into rows [0, n), activations only in rows [0, RB) as scratch */
+    /* as rt_policy_forward into rows [0, n), activations only in scratch rows */
     int rc = forward_prepare(p, ws, ctx, n, 0);
     if (rc) return rc;
-    int V = p->cfg.vocab, K = p->cfg.context;
-    for (int b0 = 0; b0 < n; b0 += RB)
-        forward_block(p, ws, ws->ctx + (size_t)b0 * K, n - b0 < RB ? n - b0 : RB, 0,
-                      ws->logits + (size_t)b0 * V);
+    int nth = ws->threads;
+    while (nth > 1 && (long)nth * RB > ws->max_rows) nth--;
+    score_job a = {p, ws, n};
+    run_parallel(nth, score_task, &a);
     return 0;
+}
+
+typedef struct {
+    rt_policy *p;
+    rt_policy_ws *ws;
+    const float *dlogits;
+    int n, row0, slice;
+} bwd_job;
+
+/* one column slice [h0, h1) of the single-hidden-layer backward, over all row blocks */
+static void bwd_slice_task(void *arg, int j, int nth)
+{
+    (void)nth;
+    bwd_job *a = arg;
+    rt_policy *p = a->p;
+    rt_policy_ws *ws = a->ws;
+    const rt_policy_config *c = &p->cfg;
+    int V = c->vocab, K = c->context, H = c->hidden;
+    int h0 = j * a->slice, h1 = h0 + a->slice < H ? h0 + a->slice : H;
+    if (h0 >= h1) return;
+    for (int b0 = 0; b0 < a->n; b0 += RB) {
+        int m = a->n - b0 < RB ? a->n - b0 : RB;
+        size_t r = ((size_t)a->row0 + b0) * H;
+        const float *dl = a->dlogits + (size_t)b0 * V;
+        /* dW_o[:, h0:h1] += dl^T act[:, h0:h1];  d[:, h0:h1] = dl wo[:, h0:h1] */
+        rt_nn_sgemm(1, 0, V, h1 - h0, m, 1.0f, dl, V, ws->act[0] + r + h0, H, 1.0f, p->g.wo + h0, H);
+        rt_nn_sgemm(0, 0, m, h1 - h0, V, 1.0f, dl, V, p->p.wo + h0, H, 0.0f, ws->dh + h0, H);
+        for (int i = 0; i < m; i++)
+            rt_nn_act_grad(c->act, ws->dh + (size_t)i * H + h0, ws->pre[0] + r + (size_t)i * H + h0,
+                           ws->act[0] + r + (size_t)i * H + h0, (size_t)(h1 - h0));
+        rt_nn_table_backward_cols(ws->dtable, p->g.b1, ws->dh,
+                                  ws->ctx + ((size_t)a->row0 + b0) * K, m, K, V, H, h0, h1);
+    }
 }
 
 int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int n, int row0)
 {
     /* per block of rows: output layer dW (V, H) += dl^T act, db += colsum(dl),
      * d (m, H) = dl wo; hidden layers likewise; layer 1: mask, scatter into dU (K*V, H);
-     * finally dE, dW1 from dU (rt_nn_table_grad). */
+     * finally dE, dW1 from dU (rt_nn_table_grad).  With one hidden layer and threads > 1,
+     * threads take column slices of H (each element summed in the same order). */
     int rc = check_rows(&p->cfg, ws, n, row0);
     if (rc) return rc;
     const rt_policy_config *c = &p->cfg;
     int V = c->vocab, K = c->context, D = c->embed, H = c->hidden, L = c->layers;
     if (n == 0) return 0;
     memset(ws->dtable, 0, sizeof(float) * (size_t)K * V * H);
-    for (int b0 = 0; b0 < n; b0 += RB) {
-        int m = n - b0 < RB ? n - b0 : RB;
-        size_t r = ((size_t)row0 + b0) * H;
-        const float *dl = dlogits + (size_t)b0 * V;
-        rt_nn_linear_backward(NULL, p->g.wo, p->g.bo, dl, ws->act[L - 1] + r, p->p.wo, m, H, V);
-        float *d = ws->dh, *d2 = ws->dh2;
-        rt_nn_sgemm(0, 0, m, H, V, 1.0f, dl, V, p->p.wo, H, 0.0f, d, H);
-        for (int l = L - 1; l >= 1; l--) {
-            rt_nn_act_grad(c->act, d, ws->pre[l] + r, ws->act[l] + r, (size_t)m * H);
-            rt_nn_linear_backward(NULL, p->g.wh[l - 1], p->g.bh[l - 1], d, ws->act[l - 1] + r,
-                                  p->p.wh[l - 1], m, H, H);
-            rt_nn_sgemm(0, 0, m, H, H, 1.0f, d, H, p->p.wh[l - 1], H, 0.0f, d2, H);
-            float *t = d;
-            d = d2, d2 = t;
+    if (L == 1) {
+        int nth = ws->threads;
+        int slice = ((H + nth - 1) / nth + 15) / 16 * 16;
+        bwd_job a = {p, ws, dlogits, n, row0, slice};
+        run_parallel((H + slice - 1) / slice, bwd_slice_task, &a);
+        for (int b0 = 0; b0 < n; b0 += RB) { /* db_o += colsum(dl), in row order */
+            int m = n - b0 < RB ? n - b0 : RB;
+            for (int i = 0; i < m; i++)
+                for (int v = 0; v < V; v++) p->g.bo[v] += dlogits[((size_t)b0 + i) * V + v];
         }
-        rt_nn_act_grad(c->act, d, ws->pre[0] + r, ws->act[0] + r, (size_t)m * H);
-        rt_nn_table_backward(ws->dtable, p->g.b1, d, ws->ctx + ((size_t)row0 + b0) * K, m, K, V,
-                             H);
+    } else {
+        for (int b0 = 0; b0 < n; b0 += RB) {
+            int m = n - b0 < RB ? n - b0 : RB;
+            size_t r = ((size_t)row0 + b0) * H;
+            const float *dl = dlogits + (size_t)b0 * V;
+            rt_nn_linear_backward(NULL, p->g.wo, p->g.bo, dl, ws->act[L - 1] + r, p->p.wo, m, H, V);
+            float *d = ws->dh, *d2 = ws->dh2;
+            rt_nn_sgemm(0, 0, m, H, V, 1.0f, dl, V, p->p.wo, H, 0.0f, d, H);
+            for (int l = L - 1; l >= 1; l--) {
+                rt_nn_act_grad(c->act, d, ws->pre[l] + r, ws->act[l] + r, (size_t)m * H);
+                rt_nn_linear_backward(NULL, p->g.wh[l - 1], p->g.bh[l - 1], d, ws->act[l - 1] + r,
+                                      p->p.wh[l - 1], m, H, H);
+                rt_nn_sgemm(0, 0, m, H, H, 1.0f, d, H, p->p.wh[l - 1], H, 0.0f, d2, H);
+                float *t = d;
+                d = d2, d2 = t;
+            }
+            rt_nn_act_grad(c->act, d, ws->pre[0] + r, ws->act[0] + r, (size_t)m * H);
+            rt_nn_table_backward(ws->dtable, p->g.b1, d, ws->ctx + ((size_t)row0 + b0) * K, m, K,
+                                 V, H);
+        }
     }
     rt_nn_table_grad(p->g.emb, p->g.w1, ws->dtable, p->p.emb, p->p.w1, V, K, D, H);
     return 0;
@@ -442,39 +554,64 @@ int rt_policy_kl(const rt_policy *p, rt_policy_ws *wsp, const rt_policy *q, rt_p
 
 /* ---- sampling ------------------------------------------------------------------------ */
 
+typedef struct {
+    const rt_policy *p;
+    rt_policy_ws *ws;
+    const int *prompts;
+    int B, P, T, keep;
+    float temperature;
+    int *tokens;
+    float *lp;
+} gen_job;
+
+/* sequence groups g = j, j + nth, ... of RB sequences each, all T steps */
+static void gen_task(void *arg, int j, int nth)
+{
+    gen_job *a = arg;
+    rt_policy_ws *ws = a->ws;
+    int K = a->p->cfg.context, V = a->p->cfg.vocab, B = a->B, P = a->P, T = a->T;
+    int ng = (B + RB - 1) / RB;
+    for (int g = j; g < ng; g += nth) {
+        int g0 = g * RB, gn = B - g0 < RB ? B - g0 : RB;
+        for (int t = 0; t < T; t++) {
+            size_t row = (size_t)(a->keep ? t * B : 0) + g0;
+            int *c = ws->ctx + row * K;
+            for (int b = g0; b < g0 + gn; b++) {
+                /* position P + t of sequence b = prompt b ++ tokens b[0..t) */
+                int *o = c + (size_t)(b - g0) * K;
+                for (int i = 0; i < K; i++) {
+                    int q = P + t - K + i;
+                    o[i] = q < 0 ? RT_POLICY_PAD
+                                 : (q < P ? a->prompts[(size_t)b * P + q]
+                                          : a->tokens[(size_t)b * T + q - P]);
+                }
+            }
+            forward_block(a->p, ws, c, gn, row, ws->logits + row * V);
+            rt_nn_sample(ws->ybuf + g0, ws->lpbuf + g0, ws->logits + row * V, gn, V,
+                         a->temperature, ws->rngs + g0);
+            for (int b = g0; b < g0 + gn; b++) {
+                a->tokens[(size_t)b * T + t] = ws->ybuf[b];
+                if (a->lp) a->lp[(size_t)b * T + t] = ws->lpbuf[b];
+            }
+        }
+    }
+}
+
 int rt_policy_generate(const rt_policy *p, rt_policy_ws *ws, const int *prompts, int B, int P,
                        int T, float temperature, const rt_rng *rng, uint64_t seq0, int *tokens,
                        float *lp)
 {
-    int K = p->cfg.context, V = p->cfg.vocab;
+    int V = p->cfg.vocab;
     if (B < 0 || P < 0 || T < 0) return RT_POLICY_EINVAL;
     if (!rt_policy_same_shape(&p->cfg, &ws->cfg)) return RT_POLICY_ESHAPE;
     if (B > ws->max_rows) return RT_POLICY_ECAP;
     for (int i = 0; i < B * P; i++)
         if (prompts[i] < 0 || prompts[i] >= V) return RT_POLICY_EINVAL;
-    int keep = (long)B * T <= ws->max_rows;
+    int rc = forward_prepare(p, ws, prompts, 0, 0); /* refreshes the table */
+    if (rc) return rc;
     for (int b = 0; b < B; b++) ws->rngs[b] = rt_rng_split(rng, seq0 + (uint64_t)b);
-    for (int t = 0; t < T; t++) {
-        int row0 = keep ? t * B : 0;
-        int *c = ws->ctx + (size_t)row0 * K;
-        for (int b = 0; b < B; b++) {
-            /* position P + t of sequence b = prompt b ++ tokens b[0..t) */
-            int *o = c + (size_t)b * K;
-            for (int i = 0; i < K; i++) {
-                int j = P + t - K + i;
-                o[i] = j < 0 ? RT_POLICY_PAD
-                             : (j < P ? prompts[(size_t)b * P + j] : tokens[(size_t)b * T + j - P]);
-            }
-        }
-        int rc = rt_policy_forward(p, ws, c, B, row0);
-        if (rc) return rc;
-        rt_nn_sample(ws->ybuf, ws->lpbuf, ws->logits + (size_t)row0 * V, B, V, temperature,
-                     ws->rngs);
-        for (int b = 0; b < B; b++) {
-            tokens[(size_t)b * T + t] = ws->ybuf[b];
-            if (lp) lp[(size_t)b * T + t] = ws->lpbuf[b];
-        }
-    }
+    gen_job a = {p, ws, prompts, B, P, T, (long)B * T <= ws->max_rows, temperature, tokens, lp};
+    run_parallel(ws->threads, gen_task, &a);
     return 0;
 }
 

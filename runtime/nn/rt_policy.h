@@ -46,6 +46,7 @@
 
 #define RT_POLICY_PAD 0
 #define RT_POLICY_MAX_LAYERS 8
+#define RT_POLICY_MAX_THREADS 16
 
 enum {
     RT_POLICY_OK = 0,
@@ -154,6 +155,13 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
                         rt_policy_diag *diag);
 void rt_policy_ws_free(rt_policy_ws *ws);
 int rt_policy_ws_rows(const rt_policy_ws *ws);
+/* Threads used by rt_policy_generate, rt_policy_score and rt_policy_backward (one
+ * hidden layer) on this workspace; default 1, at most RT_POLICY_MAX_THREADS.  Results
+ * are bit-identical for every value: work is split into pieces fixed by the data
+ * (groups of 128 sequences, blocks of 128 rows, column slices), each computed as it
+ * is serially.  The threads call BLAS: keep OpenBLAS single-threaded
+ * (rt_nn_set_blas_threads(1)) when threads > 1, as the benchmark does. */
+void rt_policy_ws_set_threads(rt_policy_ws *ws, int threads);
 /* Logits of the cached rows, (max_rows, V); row r of the last forward that covered it. */
 float *rt_policy_ws_logits(rt_policy_ws *ws);
 /* A scratch (max_rows, V) buffer for callers (e.g. dlogits), never used internally. */

@@ -26,7 +26,7 @@ struct rt_opd {
 
 rt_opd_config rt_opd_defaults(void)
 {
-    rt_opd_config c = {1.0f, 0.0f, 1.0f, 1.0f, 64, 8, 24, RT_OPD_SAMPLED, 0, rt_adam_defaults()};
+    rt_opd_config c = {1.0f, 0.0f, 1.0f, 1.0f, 64, 8, 24, RT_OPD_SAMPLED, 0, 1, rt_adam_defaults()};
     return c;
 }
 
@@ -83,6 +83,9 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_policy_config
         rt_policy_ws_create(&o->ws_t, teacher, N, diag) ||
         rt_policy_ws_create(&o->ws_r, ref, N, diag))
         goto nomem;
+    rt_policy_ws_set_threads(o->ws_s, cfg->threads);
+    rt_policy_ws_set_threads(o->ws_t, cfg->threads);
+    rt_policy_ws_set_threads(o->ws_r, cfg->threads);
     size_t nf = 6 * (size_t)N + 3 * (size_t)N * V;
     o->fblock = rt_calloc(nf, sizeof(float));
     o->iblock = rt_calloc(2 * (size_t)N, sizeof(int));

@@ -19,8 +19,9 @@
  *
  * Teacher and reference may have other hidden sizes or depths than the student (same
  * vocabulary and context).  All buffers are sized by rt_opd_create, so a step
- * allocates nothing.  Determinism: as rt_policy (bit-identical whatever the BLAS
- * thread count; sequence b draws from rt_rng_split(rng, b)).
+ * allocates nothing.  Determinism: as rt_policy (bit-identical whatever cfg.threads
+ * and the BLAS thread count; sequence b draws from rt_rng_split(rng, b)).  With
+ * cfg.threads > 1 keep OpenBLAS single-threaded (rt_nn_set_blas_threads(1)).
  * Leaves out: PPO-style multiple epochs (one update per batch: the ratio is 1). */
 #ifndef RT_OPD_H
 #define RT_OPD_H
@@ -39,10 +40,12 @@ typedef struct rt_opd_config {
     int gen_len;               /* T sampled tokens per prompt */
     int estimator;             /* RT_OPD_SAMPLED or RT_OPD_FULL */
     int metrics;               /* non-zero: exact kl_teacher, kl_ref, entropy per step */
+    int threads;               /* threads of the step (rt_policy_ws_set_threads); 1 */
     rt_adam_config adam;       /* optimizer of the student */
 } rt_opd_config;
 
-/* lambda 1, gamma 0, temperatures 1, B 64, P 8, T 24, sampled, no metrics, Adam defaults */
+/* lambda 1, gamma 0, temperatures 1, B 64, P 8, T 24, sampled, no metrics, 1 thread,
+ * Adam defaults */
 rt_opd_config rt_opd_defaults(void);
 
 typedef struct rt_opd_metrics {

@@ -1,7 +1,8 @@
 /* policy_test.c: the `mlp` policy.  Forward against a double-precision reference,
  * finite-difference gradient checks of the SFT loss and of a policy-gradient loss,
  * sampling, files (round trip and each corruption), allocation-failure injection, and
- * determinism (same steps twice; 1 vs 2 BLAS threads; batch partitioning). */
+ * determinism (same steps twice; 1 vs 2 BLAS threads; 1, 2, 4 workspace threads;
+ * batch partitioning). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -398,13 +399,14 @@ static void allocation_failures(void **state)
 /* ---- determinism --------------------------------------------------------------------- */
 
 /* a few policy-gradient steps on own samples; returns the final parameters */
-static float *train(int threads)
+static float *train(int blas, int threads, int layers)
 {
-    rt_nn_set_blas_threads(threads);
-    rt_policy *p = make(32, 8, 32, 256, 2, RT_NN_ACT_RELU, 100);
-    enum { B = 64, P = 8, T = 8 };
+    rt_nn_set_blas_threads(blas);
+    rt_policy *p = make(32, 8, 32, 256, layers, RT_NN_ACT_RELU, 100);
+    enum { B = 200, P = 8, T = 4 };
     rt_policy_ws *ws;
     assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, B * T, NULL), 0);
+    rt_policy_ws_set_threads(ws, threads);
     int prompts[B * P], tok[B * T], y[B * T];
     float lp[B * T], w[B * T];
     rt_rng run = rt_rng_from_name(1, "det");
@@ -435,11 +437,16 @@ static float *train(int threads)
 static void deterministic_across_runs_and_threads(void **state)
 {
     (void)state;
-    float *a = train(1), *b = train(1), *c = train(2);
-    size_t n = 32 * 32 + 256 * 256 + 256 + 256 * 256 + 256 + 32 * 256 + 32;
-    assert_memory_equal(a, b, n * sizeof(float));
-    assert_memory_equal(a, c, n * sizeof(float));
-    free(a), free(b), free(c);
+    for (int layers = 1; layers <= 2; layers++) {
+        float *a = train(1, 1, layers), *b = train(1, 1, layers), *c = train(2, 1, layers),
+              *d = train(1, 2, layers), *e = train(1, 4, layers);
+        size_t n = 32 * 32 + 256 * 256 + 256 + (layers - 1) * (256 * 256 + 256) + 32 * 256 + 32;
+        assert_memory_equal(a, b, n * sizeof(float));
+        assert_memory_equal(a, c, n * sizeof(float));
+        assert_memory_equal(a, d, n * sizeof(float));
+        assert_memory_equal(a, e, n * sizeof(float));
+        free(a), free(b), free(c), free(d), free(e);
+    }
 }
 
 int main(void)

@@ -1,7 +1,8 @@
 /* opd_test.c: the G-OPD step.  The full estimator is the expectation of the sampled
  * one; a step equals the same step computed by hand from the policy API (fresh
  * forwards, no activation reuse); at lambda = 1 the gradient does not depend on the
- * reference; steps are bit-identical run twice and at 1 vs 2 BLAS threads; exact
+ * reference; steps are bit-identical run twice, at 1 vs 2 BLAS threads and at 1, 2, 3
+ * threads of the step's own; exact
  * metrics; configuration errors and allocation failures. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -195,23 +196,26 @@ static void lambda_one_ignores_reference(void **state)
     rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t), rt_policy_free(r1), rt_policy_free(r2);
 }
 
-/* the benchmark's architecture, smaller batch; N = 32 * 8 = 256 rows (several blocks) */
-static float *run_steps(int threads, int estimator)
+/* the benchmark's architecture, smaller batch: B = 300 sequences (3 groups of 128, the
+ * last partial), N = 1200 rows (10 blocks, the last partial) */
+/* blas = OpenBLAS threads, threads = the step's own threads (cfg.threads) */
+static float *run_steps(int blas, int threads, int estimator)
 {
-    rt_nn_set_blas_threads(threads);
+    rt_nn_set_blas_threads(blas);
     rt_policy *s = make(32, 8, 32, 256, 1, 30), *t = make(32, 8, 32, 512, 1, 31), *ref;
     assert_int_equal(rt_policy_copy(&ref, s, NULL), 0);
     rt_opd_config c = rt_opd_defaults();
-    c.lambda = 1.5f, c.batch = 48, c.prompt_len = 8, c.gen_len = 8, c.estimator = estimator;
+    c.lambda = 1.5f, c.batch = 300, c.prompt_len = 8, c.gen_len = 4, c.estimator = estimator;
     c.metrics = 1;
+    c.threads = threads;
     rt_opd *o;
     assert_int_equal(rt_opd_create(&o, &c, &s->cfg, &t->cfg, &ref->cfg, NULL), 0);
     rt_rng run = rt_rng_from_name(3, "opd");
-    int pr[48 * 8];
+    int pr[300 * 8];
     rt_opd_metrics m;
     for (int step = 0; step < 3; step++) {
         rt_rng sr = rt_rng_split(&run, (uint64_t)step);
-        for (int i = 0; i < 48 * 8; i++) pr[i] = 1 + rt_rng_below(&sr, 31);
+        for (int i = 0; i < 300 * 8; i++) pr[i] = 1 + rt_rng_below(&sr, 31);
         assert_int_equal(rt_opd_step(o, s, t, ref, pr, &sr, &m), 0);
         assert_true(isfinite(m.loss) && isfinite(m.kl_teacher) && m.entropy > 0);
         if (estimator == RT_OPD_FULL) assert_true(m.loss >= 0);
@@ -229,10 +233,13 @@ static void deterministic_across_runs_and_threads(void **state)
     (void)state;
     size_t n = 32 * 32 + 256 * 256 + 256 + 32 * 256 + 32;
     for (int e = 0; e < 2; e++) {
-        float *a = run_steps(1, e), *b = run_steps(1, e), *c = run_steps(2, e);
+        float *a = run_steps(1, 1, e), *b = run_steps(1, 1, e), *c = run_steps(2, 1, e),
+              *d = run_steps(1, 2, e), *f = run_steps(1, 3, e);
         assert_memory_equal(a, b, n * sizeof(float));
         assert_memory_equal(a, c, n * sizeof(float));
-        free(a), free(b), free(c);
+        assert_memory_equal(a, d, n * sizeof(float));
+        assert_memory_equal(a, f, n * sizeof(float));
+        free(a), free(b), free(c), free(d), free(f);
     }
 }
 
