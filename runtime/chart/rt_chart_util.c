@@ -414,15 +414,29 @@ static int valid(double v, int logy)
     return isfinite(v) && (!logy || v > 0);
 }
 
-/* One pass of min/max bucketing with nb buckets, each also contributing its first
- * invalid index (a gap).  Writes at most cap indices and returns how many the pass
- * needs (all were written iff that is <= cap). */
+/* The bucket width for at most nb buckets over `inner` points: the smallest q * 2^k
+ * (q in 4..7) >= ceil(inner / nb), or that ceiling itself below 8.  Quantized so
+ * that while a series grows the buckets stay where they are (only the last one
+ * changes) until the width steps up by a quarter octave; at least 80 % of the nb
+ * buckets are used. */
+static size_t bucket_width(size_t inner, size_t nb)
+{
+    size_t w = (inner + nb - 1) / nb, shift = 0;
+    if (w < 8) return w;
+    while ((w >> shift) >= 8)
+        shift++;
+    return ((w + ((size_t)1 << shift) - 1) >> shift) << shift;
+}
+
+/* One pass of min/max bucketing with at most nb buckets, each also contributing its
+ * first invalid index (a gap).  Writes at most cap indices and returns how many the
+ * pass needs (all were written iff that is <= cap). */
 static size_t buckets(const double *y, size_t n, size_t nb, int logy, size_t cap, size_t *idx)
 {
-    size_t inner = n - 2, k = 0;
+    size_t inner = n - 2, k = 0, w = bucket_width(inner, nb);
     idx[k++] = 0;
-    for (size_t bkt = 0; bkt < nb; bkt++) {
-        size_t a = 1 + bkt * inner / nb, z = 1 + (bkt + 1) * inner / nb;
+    for (size_t a = 1; a < n - 1; a += w) {
+        size_t z = a + w < n - 1 ? a + w : n - 1;
         size_t imin = SIZE_MAX, imax = SIZE_MAX, igap = SIZE_MAX;
         double vmin = 0, vmax = 0;
         for (size_t i = a; i < z; i++) {

@@ -71,11 +71,13 @@ void rt_chart_ema(const double *y, size_t n, double alpha, double *out);
 
 /* Chooses at most max(max_points, 8) indices of y[0..n) to draw, in increasing order:
  * all of them when n <= max_points; otherwise the first and last index, and for
- * each of B equal index buckets of the interior the index of its minimum and of its
- * maximum valid value, plus its first invalid index when it has one (so gaps
- * survive).  B = (max_points-2)/2, reduced (down to (max_points-2)/3) until the gap
- * markers fit.  valid(v) = finite, and > 0 when logy.  idx must have room for
- * min(n, max(max_points, 8)) entries.  Returns the count. */
+ * each bucket of the interior the index of its minimum and of its maximum valid
+ * value, plus its first invalid index when it has one (so gaps survive).  Buckets
+ * are consecutive runs of W indices from index 1, W quantized (q * 2^k, q in 4..7)
+ * so that a growing series keeps its earlier buckets; there are at most
+ * (max_points-2)/2 of them (at least 80 % of that), fewer (down to (max_points-2)/3)
+ * when the gap markers would not fit.  valid(v) = finite, and > 0 when logy.  idx
+ * must have room for min(n, max(max_points, 8)) entries.  Returns the count. */
 size_t rt_chart_downsample(const double *y, size_t n, size_t max_points, int logy, size_t *idx);
 
 /* A series after smoothing and downsampling: k points, invalid values as NaN. */

@@ -192,11 +192,19 @@ static void test_downsample_exact(void **state)
     (void)state;
     double y[10] = {0, 5, 1, 2, 9, 3, 4, 0, 7, 6};
     size_t idx[16];
-    /* 3 buckets of the interior [1,3) [3,6) [6,9): min and max of each */
+    /* buckets of width ceil(8 / 3) = 3 from index 1: [1,4) [4,7) [7,9), min and max */
     assert_int_equal(rt_chart_downsample(y, 10, 8, 0, idx), 8);
-    size_t want[8] = {0, 1, 2, 3, 4, 7, 8, 9};
+    size_t want[8] = {0, 1, 2, 4, 5, 7, 8, 9};
     for (int i = 0; i < 8; i++)
         assert_int_equal(idx[i], want[i]);
+    /* with a gap, width 3 would need 9 points: width 4, [1,5) = {5, NaN, 2, 9} gives
+     * its gap, min and max in index order (2, 3, 4), [5,9) = {3, 4, 0, 7} gives 7, 8 */
+    y[2] = NAN;
+    assert_int_equal(rt_chart_downsample(y, 10, 8, 0, idx), 7);
+    size_t want_gap[7] = {0, 2, 3, 4, 7, 8, 9};
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(idx[i], want_gap[i]);
+    y[2] = 1;
     /* short series: every index */
     assert_int_equal(rt_chart_downsample(y, 5, 300, 0, idx), 5);
     for (size_t i = 0; i < 5; i++)
@@ -217,7 +225,7 @@ static void test_downsample_bounds(void **state)
     y[31337] = 50;  /* a spike */
     y[77777] = -50; /* a dip */
     size_t k = rt_chart_downsample(y, N, M, 0, idx);
-    assert_true(k <= M && k >= M - 2);
+    assert_true(k <= M && k >= M * 8 / 10);
     assert_int_equal(idx[0], 0);
     assert_int_equal(idx[k - 1], N - 1);
     int spike = 0, dip = 0;
@@ -231,7 +239,7 @@ static void test_downsample_bounds(void **state)
     /* a gap in the middle survives as a NaN index and costs one bucket at most */
     y[50000] = NAN;
     k = rt_chart_downsample(y, N, M, 0, idx);
-    assert_true(k <= M && k >= M - 3);
+    assert_true(k <= M && k >= M * 8 / 10);
     int gap = 0;
     for (size_t i = 0; i < k; i++)
         gap |= isnan(y[idx[i]]);
@@ -256,7 +264,31 @@ static void test_downsample_bounds(void **state)
     for (size_t i = 0; i < N; i++)
         y[i] = NAN;
     k = rt_chart_downsample(y, N, M, 0, idx);
-    assert_int_equal(k, 2 + (M - 2) / 2);
+    assert_int_equal(k, 2 + (N - 2 + 767) / 768); /* width 672 -> 6 * 128 */
+}
+
+/* While a series grows, the buckets already complete keep their indices. */
+static void test_downsample_stable_while_growing(void **state)
+{
+    (void)state;
+    enum { N = 50500, M = 300 };
+    static double y[N];
+    static size_t a[M], b[M];
+    for (size_t i = 0; i < N; i++)
+        y[i] = cos((double)i * 0.0021) + 0.05 * (double)((i * 2654435761u) % 101);
+    size_t ka = rt_chart_downsample(y, 50000, M, 0, a);
+    size_t kb = rt_chart_downsample(y, N, M, 0, b);
+    /* width ceil(49998 / 149) = 336 -> 6 * 64 = 384 for both lengths */
+    size_t complete = 1 + (49998 / 384) * 384, same = 0;
+    assert_true(ka <= M && kb <= M);
+    for (size_t i = 0; i < ka && a[i] < complete; i++) {
+        assert_true(i < kb);
+        assert_int_equal(a[i], b[i]);
+        same++;
+    }
+    assert_true(same > M / 2);
+    assert_int_equal(a[ka - 1], 49999);
+    assert_int_equal(b[kb - 1], N - 1);
 }
 
 static void test_series_cap(void **state)
@@ -298,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_ema),
         cmocka_unit_test(test_downsample_exact),
         cmocka_unit_test(test_downsample_bounds),
+        cmocka_unit_test(test_downsample_stable_while_growing),
         cmocka_unit_test(test_series_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
