@@ -1,0 +1,112 @@
+/* rt_eval: evaluation of a policy on a task — greedy accuracy, avg@k sampled accuracy
+ * at a temperature, per-domain accuracy for mix tasks, the mean of every task feature —
+ * and the exact mean per-state KL between two policies.
+ *
+ * An evaluator (rt_eval) fixes, once, the held-out prompts it scores and owns every
+ * buffer it needs, so evaluating inside a training loop allocates nothing:
+ *   - if the held-out split is enumerable (rt_task_split_count > 0) and holds at most
+ *     cfg.n_prompts prompts, all of it, in enumeration order;
+ *   - if it is enumerable and larger, a fixed sample of n_prompts distinct prompts
+ *     (a shuffle of the split drawn from rt_rng_split(rng, 0), first n_prompts kept,
+ *     in enumeration order);
+ *   - otherwise n_prompts prompts drawn (with replacement) by
+ *     rt_task_sample_batch(task, rt_rng_split(rng, 0), 0, RT_TASK_HELDOUT, n_prompts).
+ * Greedy decoding generates rt_task_answer_max(task) tokens per prompt (temperature 0);
+ * sample j of prompt i (0-based, in the fixed order) is drawn from
+ * rt_rng_split(rt_rng_split(rng, 1), i * k + j), so results do not depend on the chunk
+ * size or the thread count.  An answer counts as correct by the task's verifier (the
+ * `correct` feature: the exact target up to and including the first EOS).
+ *
+ *   avg@k  = (1 / (n k)) sum_i sum_j correct(i, j)   (mean sampled accuracy)
+ *   pass@k = (1 / n) sum_i [some j correct]
+ *
+ * KL (rt_eval_kl): B prompts of a split are drawn by rt_task_sample_batch(task,
+ * rt_rng_split(rng, 0), 0, split, B); p generates answer_max tokens for each at
+ * temperature 1 (rt_policy_generate with rng rt_rng_split(rng, 1), seq0 = 0); the
+ * visited states of sequence b are the contexts of answer positions 0 .. L_b - 1, where
+ * L_b is the position of the first EOS plus one (answer_max if none).  Over all those
+ * states: mean KL(p(.|s) || q(.|s)) and mean entropy of p(.|s), with full softmaxes
+ * (rt_policy_kl).  p and q need the same vocabulary and context, not the same width.
+ *
+ * Errors: 0 or a negative RT_EVAL_E* code, with rt_eval_diag (may be NULL) filled.
+ * Leaves out: evaluation on training prompts (use a task whose holdout covers what you
+ * want), beam search, length-normalized scores. */
+#ifndef RT_EVAL_H
+#define RT_EVAL_H
+
+#include <stdint.h>
+
+#include "rt_policy.h"
+#include "rt_rng.h"
+#include "rt_task.h"
+
+enum {
+    RT_EVAL_EINVAL = -1, /* bad argument, configuration or architecture */
+    RT_EVAL_ENOMEM = -2, /* allocation failed */
+    RT_EVAL_EPOLICY = -3 /* a policy call failed (message names its code) */
+};
+
+typedef struct rt_eval_diag {
+    int code;
+    char msg[256];
+} rt_eval_diag;
+
+typedef struct rt_eval_config {
+    int n_prompts;     /* at most this many held-out prompts (default 1024), >= 1 */
+    int k;             /* samples per prompt for avg@k (default 8); 0 = greedy only */
+    float temperature; /* sampling temperature for avg@k (default 1), > 0 */
+    int chunk;         /* sequences per batched generation (default 256), >= 1 */
+} rt_eval_config;
+
+void rt_eval_config_init(rt_eval_config *cfg);
+
+typedef struct rt_eval_result {
+    int n_prompts; /* prompts scored */
+    int k;         /* samples per prompt (0: no sampled figures) */
+    double greedy; /* greedy accuracy */
+    double avg_k;  /* mean sampled accuracy (NaN when k = 0) */
+    double pass_k; /* fraction of prompts with at least one correct sample (NaN when k = 0) */
+    int n_domains; /* rt_task_n_domains (1 unless a mix) */
+    int domain_n[RT_TASK_MAX_DOMAINS];         /* prompts of each domain */
+    double domain_greedy[RT_TASK_MAX_DOMAINS]; /* NaN for a domain with no prompt */
+    double domain_avg_k[RT_TASK_MAX_DOMAINS];  /* NaN when k = 0 or no prompt */
+    int n_features;                            /* rt_task_n_features */
+    double feat_greedy[RT_TASK_MAX_FEATURES];  /* mean of each feature, greedy answers */
+    double feat_sampled[RT_TASK_MAX_FEATURES]; /* over all n*k samples (NaN if k = 0) */
+} rt_eval_result;
+
+typedef struct rt_eval rt_eval;
+
+/* An evaluator of `task` for policies of architecture `arch` (arch->vocab must be the
+ * task's vocabulary).  cfg NULL = defaults.  rng picks the prompts and the sampling
+ * streams (copied).  The task must outlive the evaluator.  Caller frees with
+ * rt_eval_free.  *out = NULL on error. */
+int rt_eval_create(rt_eval **out, const rt_task *task, const rt_policy_config *arch,
+                   const rt_eval_config *cfg, const rt_rng *rng, rt_eval_diag *diag);
+void rt_eval_free(rt_eval *ev);
+
+int rt_eval_n_prompts(const rt_eval *ev);
+/* The i-th fixed prompt (0 <= i < n_prompts), NULL if out of range. */
+const rt_task_sample *rt_eval_prompt(const rt_eval *ev, int i);
+
+/* Greedy accuracy only (what a training loop logs as eval_accuracy).  Allocates nothing.
+ * p must have the evaluator's architecture. */
+int rt_eval_greedy(rt_eval *ev, const rt_policy *p, double *accuracy, rt_eval_diag *diag);
+/* Everything of rt_eval_result (greedy, and avg@k / pass@k when cfg.k > 0).  Allocates
+ * nothing. */
+int rt_eval_run(rt_eval *ev, const rt_policy *p, rt_eval_result *out, rt_eval_diag *diag);
+
+typedef struct rt_eval_kl_result {
+    int n_prompts;  /* B */
+    long n_states;  /* visited states averaged over */
+    double kl;      /* mean KL(p || q) per state */
+    double entropy; /* mean entropy of p per state */
+} rt_eval_kl_result;
+
+/* Exact mean per-state KL(p || q) and entropy of p over the states visited by sampling
+ * B = n_prompts answers from p (see the top comment).  Allocates its buffers per call
+ * (freed before returning). */
+int rt_eval_kl(const rt_policy *p, const rt_policy *q, const rt_task *task, rt_task_split split,
+               int n_prompts, const rt_rng *rng, rt_eval_kl_result *out, rt_eval_diag *diag);
+
+#endif

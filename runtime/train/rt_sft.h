@@ -1,0 +1,97 @@
+/* rt_sft: supervised pre-training of a policy on a task's demonstrations (what
+ * `%%policy` runs): teacher-forced cross-entropy on the answer tokens, Adam.
+ *
+ * Step s (1-based) of rt_sft_run:
+ *   1. the batch: B training-split prompts and their demonstrations (rt_sft_batch):
+ *      prompt i from rt_task_sample_batch(task, rt_rng_split(rt_rng_split(rng, 1), s),
+ *      0, RT_TASK_TRAIN, B) (so from its own stream), its demonstration drawn by
+ *      rt_task_demonstrate(task, sample, noise, rt_rng_split(rt_rng_split(rt_rng_split(
+ *      rng, 2), s), i)) — with probability `noise` the task's systematic error;
+ *   2. one row per answer token (EOS included) of every demonstration, in the order
+ *      (sequence, position): the context is the previous `context` tokens of
+ *      prompt ++ answer, left-padded with PAD, the label the answer token;
+ *   3. loss = mean cross-entropy over those rows (rt_policy_xent), backward, one Adam
+ *      step (lr, betas 0.9/0.999, eps 1e-8, global-norm clipping at `clip`).
+ * Nothing depends on how many threads run or how work is partitioned; the same
+ * (policy, task, config, rng) gives bit-identical parameters and metrics (except the
+ * `wall` column), at any OpenBLAS thread count and inside a parallel rt_sweep.
+ *
+ * Metrics (rt_sft_columns; a run may have more columns — they are NaN — or fewer —
+ * those metrics are dropped): a row after step s when s is a multiple of log_every or
+ * of eval_every, or the last step (also the last completed step of an interrupted run):
+ *   step           steps done
+ *   tokens         answer tokens trained on so far (EOS included)
+ *   wall           seconds since the run started (CLOCK_MONOTONIC; not deterministic)
+ *   loss           mean of the step losses since the previous row
+ *   accuracy       GREEDY accuracy, after the update, on the B training prompts of step
+ *                  s, scored against the true targets (not the noisy demonstrations)
+ *   eval_accuracy  held-out greedy accuracy (rt_eval_greedy over eval_prompts fixed
+ *                  held-out prompts) at multiples of eval_every and at the last step;
+ *                  NaN otherwise (and always when eval_every = 0)
+ *   grad_norm      global gradient norm of step s before clipping
+ *
+ * Lifecycle: rt_sft_run starts the run (rt_run_start), appends rows, and finishes it:
+ * RT_RUN_FINISHED after `steps` steps; RT_RUN_INTERRUPTED when the run's cancel flag is
+ * seen (polled before every step) with the number of completed steps; RT_RUN_FAILED
+ * when a loss or gradient norm is NaN/Inf ("sft: loss is nan at step 12") or when setup
+ * fails (the run is then finished without being started).  All buffers (workspace,
+ * evaluator, metric rows: rt_run_reserve) are allocated before the first step: the
+ * step loop allocates nothing.
+ *
+ * Settings found for `add digits=2` (P = 7, T = 4; policy context 8, embed 32, hidden
+ * 256, layers 1, relu, init rt_policy_init; batch 64, lr 3e-3, clip 1):  (filled in below)
+ *
+ * Leaves out: learning-rate schedules, weight decay, validation loss, early stopping. */
+#ifndef RT_SFT_H
+#define RT_SFT_H
+
+#include "rt_policy.h"
+#include "rt_rng.h"
+#include "rt_run.h"
+#include "rt_task.h"
+
+enum {
+    RT_SFT_EINVAL = -1,  /* bad argument or configuration */
+    RT_SFT_ENOMEM = -2,  /* allocation failed during setup */
+    RT_SFT_EFAILED = -3, /* the run failed: non-finite loss or gradient, policy error */
+    RT_SFT_EINTR = -4    /* interrupted by the cancel flag (the run keeps its rows) */
+};
+
+typedef struct rt_sft_diag {
+    int code;
+    long step; /* step at which it stopped (completed steps for EINTR) */
+    char msg[256];
+} rt_sft_diag;
+
+typedef struct rt_sft_config {
+    long steps;       /* optimizer steps, >= 0 */
+    int batch;        /* demonstrations per step, >= 1 */
+    float lr;         /* Adam learning rate, > 0 */
+    double noise;     /* fraction of demonstrations with the systematic error, 0..1;
+                         negative = the task's configured noise */
+    float clip;       /* global gradient-norm clipping, 0 = off */
+    long eval_every;  /* held-out greedy accuracy every N steps (and the last); 0 = never */
+    long log_every;   /* metrics row every N steps (and the last), >= 1 */
+    int eval_prompts; /* held-out prompts for eval_accuracy (rt_eval n_prompts), >= 1 */
+} rt_sft_config;
+
+/* Defaults: see the body of rt_sft_config_init in rt_sft.c and the settings above. */
+void rt_sft_config_init(rt_sft_config *cfg);
+
+/* The metric names, in the order rt_sft_run fills them; *n (may be NULL) = count.
+ * Pass them to rt_run_create to get every metric. */
+const char *const *rt_sft_columns(int *n);
+
+/* The demonstrations of step s (s >= 1) as described above: samples[B], answers
+ * (B, RT_TASK_MAX_T), lens[B] (EOS included) and noisy[B] (may be NULL). */
+void rt_sft_batch(const rt_task *task, double noise, const rt_rng *rng, long step, int B,
+                  rt_task_sample *samples, int *answers, int *lens, int *noisy);
+
+/* Trains p in place for cfg->steps steps (see the top comment).  run may be NULL (no
+ * metrics, no cancel flag); otherwise it must not have been started.  rng is the run's
+ * stream (copied).  Returns 0 (finished), RT_SFT_EINTR, RT_SFT_EFAILED, RT_SFT_EINVAL or
+ * RT_SFT_ENOMEM, and fills diag (may be NULL). */
+int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_run *run,
+               const rt_rng *rng, rt_sft_diag *diag);
+
+#endif
