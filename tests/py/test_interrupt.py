@@ -111,3 +111,17 @@ def test_hundred_interrupts(new_kernel):
     rep, _ = k.execute(S["sleep10"].replace("10", "0.1"))
     assert rep["content"]["status"] == "ok", rep["content"]
     assert_next_cell_works(k, "after-100")
+
+
+def test_interrupt_while_waiting_for_input(new_kernel):
+    """A cell blocked on input_request ends with Interrupted; the next cell works."""
+    k = new_kernel()
+    k.flush()
+    msg_id = k.kc.execute(S["input"]("never answered?"), allow_stdin=True)
+    req = k.kc.get_stdin_msg(timeout=10)
+    assert req["msg_type"] == "input_request"
+    time.sleep(0.05)
+    t0 = time.perf_counter()
+    send_interrupt(k)
+    assert_interrupted(k, msg_id, t0)
+    assert_next_cell_works(k, "after-input-interrupt")

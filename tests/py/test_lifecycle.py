@@ -50,6 +50,54 @@ def test_shutdown_request_exits_fast(new_kernel, channel):
     assert k.km.provisioner.process.returncode == 0
 
 
+def test_shutdown_during_a_long_cell(new_kernel):
+    """shutdown_request on control while the shell thread sleeps: reply and exit fast."""
+    k = new_kernel()
+    k.flush()
+    k.kc.execute(S["sleep10"])
+    time.sleep(0.2)
+    msg = k.kc.session.msg("shutdown_request", {"restart": False})
+    t0 = time.perf_counter()
+    k.kc.control_channel.send(msg)
+    rep = k.reply(msg["header"]["msg_id"], channel="control", timeout=5)
+    assert rep["content"]["status"] == "ok"
+    left = wait_exit(k)
+    assert left is not None, "kernel still running 5 s after shutdown_reply"
+    total = time.perf_counter() - t0
+    print(f"shutdown during %sleep 10: exit {total * 1e3:.1f} ms after the request")
+    assert total < 1.0
+
+
+@rlhf_only
+def test_logs_go_to_stderr_never_stdout(tmp_path):
+    """Debug logging on, a session with requests, a bad message and a shutdown: stdout
+    stays empty, stderr has the log."""
+    from jupyter_client import BlockingKernelClient
+    from jupyter_client.connect import write_connection_file
+    cf, info = write_connection_file(str(tmp_path / "conn.json"), ip="127.0.0.1")
+    p = subprocess.Popen([kernel_binary(), "--log-level", "debug", "-f", cf],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    kc = BlockingKernelClient()
+    kc.load_connection_file(cf)
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=20)
+        rep = kc.execute_interactive(S["echo"]("to-iopub-only"), timeout=10)
+        assert rep["content"]["status"] == "ok"
+        kc.shell_channel.socket.send_multipart([b"<IDS|MSG>", b"bad", b"{}", b"{}", b"{}", b"{}"])
+        kc.shutdown()
+        out, err = p.communicate(timeout=10)
+    finally:
+        kc.stop_channels()
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0
+    assert out == b"", out[:500]
+    assert err.strip(), "no log on stderr at --log-level debug"
+    assert b"to-iopub-only" not in out
+
+
 def test_restart_kernel(new_kernel):
     k = new_kernel()
     old_pid = k.pid

@@ -40,9 +40,16 @@ def test_kernel_info_shell_busy_idle(kernel):
     c = rep["content"]
     assert c["status"] == "ok"
     assert tuple(int(x) for x in c["protocol_version"].split(".")[:2]) >= (5, 3)
-    for k in ("name", "version", "mimetype", "file_extension"):
+    for k in ("status", "protocol_version", "implementation", "implementation_version",
+              "banner", "language_info", "help_links"):
+        assert k in c, k
+    for k in ("name", "version", "mimetype", "file_extension", "pygments_lexer",
+              "codemirror_mode", "nbconvert_exporter"):
         assert k in c["language_info"], k
-    assert c.get("debugger", False) is False
+    if KERNEL_NAME == "rlhf":
+        assert c["language_info"]["name"] == "rlhf"
+        assert c["debugger"] is False
+        assert "supported_features" not in c or c["supported_features"] == []
     msgs = kernel.iopub(msg_id)
     assert_busy_idle(msgs, msg_id)
     assert len(msgs) == 2
@@ -309,3 +316,99 @@ def test_display_and_update_same_id(kernel):
     assert all(m["content"]["transient"]["display_id"] == "disp-7" for m in u)
     assert "second-text" in u[-1]["content"]["data"]["text/plain"]
     assert not [m for m in msgs if m["msg_type"] == "display_data"]
+
+
+# -- more execute behaviour ------------------------------------------------------------------
+def test_user_expressions(kernel):
+    rep, _ = kernel.execute(S["echo"]("ue"), user_expressions={"a": "1 + 1", "b": "(2"})
+    ue = rep["content"]["user_expressions"]
+    assert ue["a"]["status"] == "ok"
+    assert ue["a"]["data"]["text/plain"] == "2"
+    assert ue["b"]["status"] == "error" and ue["b"]["ename"]
+    assert rep["content"]["status"] == "ok"
+
+
+@rlhf_only
+def test_error_stops_the_cell_with_line_and_column(kernel):
+    rep, msgs = kernel.execute("%echo before-err\n%nosuchmagic\n%echo after-err")
+    assert rep["content"]["status"] == "error"
+    assert stream_text(msgs) == "before-err\n"
+    errs = [m for m in msgs if m["msg_type"] == "error"]
+    assert len(errs) == 1
+    assert errs[0]["content"]["evalue"].startswith("cell:2:1: "), errs[0]["content"]
+    assert not [m for m in msgs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr"]
+
+
+@rlhf_only
+def test_thousand_lines_complete_ordered_batched(kernel):
+    code = "\n".join(f"%echo line {i}" for i in range(1000))
+    rep, msgs = kernel.execute(code)
+    assert rep["content"]["status"] == "ok"
+    assert stream_text(msgs) == "".join(f"line {i}\n" for i in range(1000))
+    n = len([m for m in msgs if m["msg_type"] == "stream"])
+    assert 1 <= n <= 20, f"{n} stream messages for 1000 lines: not batched"
+
+
+@rlhf_only
+def test_non_ascii_and_control_characters_round_trip(kernel):
+    text = "é中😀 \t tab \x01"
+    rep, msgs = kernel.execute("%echo " + text)
+    assert rep["content"]["status"] == "ok"
+    assert stream_text(msgs) == text + "\n"
+
+
+def test_replies_go_to_the_requesting_client(kernel):
+    """Two clients: each reply reaches its own client only (ROUTER identities kept)."""
+    from jupyter_client import BlockingKernelClient
+    kc2 = BlockingKernelClient()  # its own Session, hence its own socket identity
+    kc2.load_connection_info(kernel.km.get_connection_info())
+    assert kc2.session.session != kernel.kc.session.session
+    kc2.start_channels()
+    try:
+        kc2.wait_for_ready(timeout=10)
+        kernel.flush()
+        id2 = kc2.execute(S["echo"]("from-client-2"))
+        rep = kc2.get_shell_msg(timeout=10)
+        assert rep["parent_header"]["msg_id"] == id2
+        id1 = kernel.kc.execute(S["echo"]("from-client-1"))
+        rep = kernel.kc.get_shell_msg(timeout=10)
+        assert rep["parent_header"]["msg_id"] == id1, "client 1 got someone else's reply"
+        import queue
+        with pytest.raises(queue.Empty):
+            kc2.get_shell_msg(timeout=0.2)
+    finally:
+        kc2.stop_channels()
+
+
+def test_control_and_heartbeat_answer_during_a_long_cell(kernel):
+    """control has its own thread: kernel_info on control and the heartbeat answer while
+    the shell thread runs a 10 s sleep; then an interrupt ends it."""
+    from conftest import heartbeat_ok
+    kernel.flush()
+    run = kernel.kc.execute(S["sleep10"])
+    time.sleep(0.2)
+    msg = kernel.kc.session.msg("kernel_info_request", {})
+    t0 = time.perf_counter()
+    kernel.kc.control_channel.send(msg)
+    kernel.reply(msg["header"]["msg_id"], channel="control", timeout=2)
+    assert time.perf_counter() - t0 < 0.5
+    t0 = time.perf_counter()
+    assert heartbeat_ok(kernel.km, timeout=0.5)
+    assert time.perf_counter() - t0 < 0.5
+    irq = kernel.kc.session.msg("interrupt_request", {})
+    kernel.kc.control_channel.send(irq)
+    c = kernel.reply(run, timeout=5)["content"]
+    assert c["status"] == "error" and c["ename"] == S["interrupted_ename"]
+    kernel.flush()
+
+
+@pytest.mark.parametrize("msg_type,content", [
+    ("comm_msg", {"comm_id": "no-such-comm", "data": {}}),
+    ("comm_close", {"comm_id": "no-such-comm", "data": {}}),
+])
+def test_comm_messages_for_unknown_comms_are_ignored(raw, msg_type, content):
+    msg = raw.send(raw.shell, msg_type, content)
+    msgs = raw.collect(msg["header"]["msg_id"])
+    assert_busy_idle(msgs, msg["header"]["msg_id"])
+    assert len(msgs) == 2
+    assert raw.recv(raw.shell, 0.1) is None
