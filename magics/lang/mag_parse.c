@@ -394,17 +394,67 @@ static int unclosed(P *p, const tok *t, int opener, int closer, mag_pos open)
     return r;
 }
 
-static int dup_key(P *p, const mag_kv *kv, size_t n, const char *key, mag_pos pos)
+/* Keys seen so far in one body, map or argument list: a linear scan while short,
+ * then an open-addressing hash of indices (so a 1 MiB body of distinct keys stays
+ * linear).  slot[i] = index + 1, 0 = empty; cap is a power of two > 2 * count. */
+typedef struct keyset {
+    size_t *slot;
+    size_t cap, count;
+} keyset;
+
+static size_t hash_key(const char *s)
 {
-    for (size_t k = 0; k < n; k++)
-        if (kv[k].key && !strcmp(kv[k].key, key)) {
-            /* same wording as the schema's duplicate check: no "near" */
-            int r = perr(p, MAG_ESYNTAX, pos, NULL, "duplicate key '%s' (first set at line %d)",
-                         key, kv[k].key_pos.line);
-            if (p->d) snprintf(p->d->token, sizeof p->d->token, "%.63s", key);
-            return r;
-        }
-    return MAG_OK;
+    size_t h = 1469598103934665603u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+static void keyset_put(keyset *ks, const mag_kv *kv, size_t i)
+{
+    if (!kv[i].key) return; /* a positional argument */
+    size_t m = ks->cap - 1, h = hash_key(kv[i].key) & m;
+    while (ks->slot[h])
+        h = (h + 1) & m;
+    ks->slot[h] = i + 1;
+}
+
+/* Index of `key` in kv[0..n) or -1 (-2: out of memory). */
+static long find_key(P *p, keyset *ks, const mag_kv *kv, size_t n, const char *key)
+{
+    if (n <= 8) {
+        for (size_t k = 0; k < n; k++)
+            if (kv[k].key && !strcmp(kv[k].key, key)) return (long)k;
+        return -1;
+    }
+    if (ks->cap < 2 * n + 2) {
+        size_t cap = 64;
+        while (cap < 4 * n)
+            cap *= 2;
+        size_t *slot = mag_arena_alloc(p->a, cap * sizeof *slot);
+        if (!slot) return -2;
+        ks->slot = slot, ks->cap = cap, ks->count = 0;
+    }
+    for (; ks->count < n; ks->count++)
+        keyset_put(ks, kv, ks->count);
+    size_t m = ks->cap - 1;
+    for (size_t h = hash_key(key) & m; ks->slot[h]; h = (h + 1) & m)
+        if (!strcmp(kv[ks->slot[h] - 1].key, key)) return (long)ks->slot[h] - 1;
+    return -1;
+}
+
+/* Error if `key` is already a key of kv[0..n) (entries without a key, positional
+ * arguments, are skipped). */
+static int dup_key(P *p, keyset *ks, const mag_kv *kv, size_t n, const char *key, mag_pos pos)
+{
+    long k = find_key(p, ks, kv, n, key);
+    if (k == -2) return nomem(p);
+    if (k < 0) return MAG_OK;
+    /* same wording as the schema's duplicate check: no "near" */
+    int r = perr(p, MAG_ESYNTAX, pos, NULL, "duplicate key '%s' (first set at line %d)", key,
+                 kv[k].key_pos.line);
+    if (p->d) snprintf(p->d->token, sizeof p->d->token, "%.63s", key);
+    return r;
 }
 
 /* list -> '[' [value {',' value} [',']] ']'      (t is the '[') */
@@ -435,6 +485,7 @@ static int parse_list(P *p, const tok *open, mag_value *v)
 static int parse_map(P *p, const tok *open, mag_value *v)
 {
     size_t cap = 0, n = 0;
+    keyset ks = {0};
     mag_kv *e = NULL;
     tok t;
     int r;
@@ -442,7 +493,7 @@ static int parse_map(P *p, const tok *open, mag_value *v)
     while (!is_char(&t, '}')) {
         if (t.type == T_EOF) return unclosed(p, &t, '{', '}', open->pos);
         if (t.type != T_NAME) return terr(p, MAG_ESYNTAX, &t, "expected a key");
-        if ((r = dup_key(p, e, n, t.str, t.pos))) return r;
+        if ((r = dup_key(p, &ks, e, n, t.str, t.pos))) return r;
         if (!(e = grow(p->a, e, &cap, n + 1, sizeof *e))) return nomem(p);
         mag_kv *kv = &e[n++];
         kv->key = t.str;
@@ -519,6 +570,7 @@ static int make_span(P *p, size_t s, size_t e, mag_pos pos, mag_span *out)
 static int parse_args(P *p, mag_kv **out, size_t *nout, mag_span *raw)
 {
     size_t cap = 0, n = 0;
+    keyset ks = {0};
     mag_kv *args = NULL;
     skip_blank(p);
     size_t s0 = p->i, e0 = p->i;
@@ -535,7 +587,7 @@ static int parse_args(P *p, mag_kv **out, size_t *nout, mag_span *raw)
             tok eq;
             if ((r = lex(p, &eq, 0))) return r;
             if (is_char(&eq, '=')) {
-                if ((r = dup_key(p, args, n, t.str, t.pos))) return r;
+                if ((r = dup_key(p, &ks, args, n, t.str, t.pos))) return r;
                 kv->key = t.str;
                 kv->key_pos = t.pos;
                 if ((r = lex(p, &t, 0))) return r;
@@ -731,6 +783,7 @@ static int parse_line(P *p, mag_line *ln)
 static int parse_config(P *p, mag_cell *c)
 {
     size_t cap = 0, n = 0;
+    keyset ks = {0};
     mag_kv *e = NULL;
     int r;
     for (;;) {
@@ -739,7 +792,7 @@ static int parse_config(P *p, mag_cell *c)
         if (t.type == T_NL) continue;
         if (t.type == T_EOF) break;
         if (t.type != T_NAME) return terr(p, MAG_ESYNTAX, &t, "expected a key");
-        if ((r = dup_key(p, e, n, t.str, t.pos))) return r;
+        if ((r = dup_key(p, &ks, e, n, t.str, t.pos))) return r;
         if (!(e = grow(p->a, e, &cap, n + 1, sizeof *e))) return nomem(p);
         mag_kv *kv = &e[n++];
         kv->key = t.str;

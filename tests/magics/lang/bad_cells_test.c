@@ -286,6 +286,48 @@ static void caret_lines_up_under_the_column(void **state)
     assert_string_equal(d.msg, "cell: unknown magic '%foo'");
 }
 
+static void duplicates_in_long_bodies(void **state)
+{
+    (void)state;
+    /* past 8 keys the parser hashes them: same messages */
+    char src[8192] = "%%rl r\n";
+    for (int k = 0; k < 100; k++)
+        sprintf(src + strlen(src), "k%d = %d\n", k, k);
+    strcat(src, "k37 = 1\n");
+    mag_cell *c;
+    mag_diag d;
+    assert_int_equal(mag_parse_cell(src, strlen(src), NULL, &c, &d), MAG_ESYNTAX);
+    assert_string_equal(d.msg, "cell:102:1: duplicate key 'k37' (first set at line 39)");
+    strcpy(src, "%x {");
+    for (int k = 0; k < 50; k++)
+        sprintf(src + strlen(src), "m%d: %d, ", k, k);
+    strcat(src, "m0: 1}");
+    assert_int_equal(mag_parse_cell(src, strlen(src), NULL, &c, &d), MAG_ESYNTAX);
+    assert_string_equal(d.token, "m0");
+    assert_int_equal(strncmp(d.msg, "cell:1:", 7), 0);
+    assert_non_null(strstr(d.msg, ": duplicate key 'm0' (first set at line 1)"));
+    /* line-magic arguments mix positional values (no key) and named ones */
+    strcpy(src, "%x");
+    for (int k = 0; k < 30; k++)
+        sprintf(src + strlen(src), " p%d a%d=%d", k, k, k);
+    assert_int_equal(mag_parse_cell(src, strlen(src), NULL, &c, &d), MAG_OK);
+    assert_int_equal(c->lines[0].nargs, 60);
+    mag_cell_free(c);
+    strcat(src, " a29=0");
+    assert_int_equal(mag_parse_cell(src, strlen(src), NULL, &c, &d), MAG_ESYNTAX);
+    assert_string_equal(d.token, "a29");
+    /* a 1 MiB body of distinct keys parses (linear, not quadratic) */
+    char *big = malloc(MAG_MAX_CELL_BYTES);
+    assert_non_null(big);
+    size_t n = (size_t)sprintf(big, "%%%%rl r\n");
+    for (int k = 0; n + 32 < MAG_MAX_CELL_BYTES; k++)
+        n += (size_t)sprintf(big + n, "key_%d = [%d, {a: b}]\n", k, k);
+    assert_int_equal(mag_parse_cell(big, n, NULL, &c, &d), MAG_OK);
+    assert_true(c->nentries > 30000);
+    mag_cell_free(c);
+    free(big);
+}
+
 static void error_leaves_no_cell(void **state)
 {
     (void)state;
@@ -308,6 +350,7 @@ int main(void)
         cmocka_unit_test(huge_cell_is_rejected),
         cmocka_unit_test(deep_nesting_is_capped),
         cmocka_unit_test(caret_lines_up_under_the_column),
+        cmocka_unit_test(duplicates_in_long_bodies),
         cmocka_unit_test(error_leaves_no_cell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
