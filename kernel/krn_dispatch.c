@@ -1,40 +1,34 @@
 /* krn_dispatch: the table msg_type -> handler, busy/idle around every request, and the
  * handlers themselves (kernel_info, execute, complete, inspect, is_complete, history,
- * comm_info, comm_open, interrupt, shutdown). Also the execute sink: the bridge from the
- * display API to IOPub and, for input(), to the stdin channel. Sockets belong to
- * krn_server.c; only replies are sent from here. */
+ * comm_info, comm_open, interrupt, shutdown) and the execute sink (display API -> IOPub,
+ * input() -> stdin). No sockets here: everything leaves through the kernel's transport
+ * (krn_server.c over ZeroMQ, a recording transport in tests). */
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
 #include "krn_conn.h"
 #include "krn_kernel.h"
 #include "krn_log.h"
 #include "krn_msg.h"
-#include "krn_sock.h"
 #include "krn_utf8.h"
 
 int krn_reply(krn_req *r, const char *msg_type, cJSON *content)
 {
-    cJSON *hdr = krn_msg_header(msg_type);
-    krn_wire_out o;
-    int rc = -1;
-    if (hdr && content &&
-        krn_wire_encode(&r->k->wire, hdr, r->msg->header, NULL, content, &o) == 0) {
-        rc = krn_sock_send(r->sock, r->msg->ids, r->msg->n_ids, &o);
-        if (rc < 0)
-            KRN_WARN("%s: could not send %s: %s", krn_channel_name(r->channel), msg_type,
-                     zmq_strerror(errno));
-        krn_wire_out_free(&o);
-    } else {
-        KRN_WARN("dropped %s: out of memory", msg_type);
-    }
-    cJSON_Delete(hdr);
-    cJSON_Delete(content);
-    return rc;
+    return r->k->tx->reply(r->k, r, msg_type, content);
+}
+
+static int publish(krn_kernel *k, const cJSON *parent, const char *msg_type, cJSON *content)
+{
+    return k->tx->publish(k, parent, msg_type, content);
+}
+
+static void publish_status(krn_kernel *k, const cJSON *parent, const char *state)
+{
+    cJSON *c = cJSON_CreateObject();
+    if (c) cJSON_AddStringToObject(c, "execution_state", state);
+    publish(k, parent, "status", c);
 }
 
 /* ---- small JSON helpers --------------------------------------------------------------- */
@@ -112,62 +106,14 @@ typedef struct exec_sink {
 static void sink_publish(void *s, const char *msg_type, cJSON *content)
 {
     exec_sink *es = s;
-    krn_iopub_publish(es->k->iopub, es->req->header, msg_type, content);
+    publish(es->k, es->req->header, msg_type, content);
 }
 
-/* Sends input_request on stdin with the shell request's identities and parent, then waits
- * for input_reply, checking the interrupt flag every 20 ms. */
 static int sink_input(void *s, const char *prompt, bool password, char **reply)
 {
     exec_sink *es = s;
-    krn_kernel *k = es->k;
     if (!es->allow_stdin) return KRN_OUT_ENOSTDIN;
-    cJSON *c = cJSON_CreateObject();
-    cJSON *hdr = krn_msg_header("input_request");
-    krn_wire_out o;
-    if (!c || !hdr) {
-        cJSON_Delete(c);
-        cJSON_Delete(hdr);
-        return KRN_OUT_ENOMEM;
-    }
-    cJSON_AddStringToObject(c, "prompt", prompt);
-    cJSON_AddBoolToObject(c, "password", password);
-    int rc = KRN_OUT_ENOMEM;
-    pthread_mutex_lock(&k->stdin_lock);
-    /* drop stale replies of an earlier, interrupted request */
-    krn_rx rx;
-    while (krn_sock_recv(k->stdin_sock, &rx, ZMQ_DONTWAIT) == 0)
-        krn_rx_clear(&rx);
-    if (krn_wire_encode(&k->wire, hdr, es->req->header, NULL, c, &o) == 0) {
-        krn_sock_send(k->stdin_sock, es->req->ids, es->req->n_ids, &o);
-        krn_wire_out_free(&o);
-        rc = KRN_OUT_EINTR;
-        for (;;) {
-            if (atomic_load(k->cancel) || atomic_load(&k->stop)) break;
-            zmq_pollitem_t pi = {k->stdin_sock, 0, ZMQ_POLLIN, 0};
-            int n = zmq_poll(&pi, 1, 20);
-            if (n < 0 && errno != EINTR) break;
-            if (n <= 0) continue;
-            if (krn_sock_recv(k->stdin_sock, &rx, 0) < 0) continue;
-            krn_msg_in m;
-            int st = krn_wire_decode(&k->wire, rx.frames, rx.n, &m);
-            krn_rx_clear(&rx);
-            if (st != KRN_WIRE_OK || strcmp(m.msg_type, "input_reply") != 0) {
-                KRN_WARN("stdin: dropped message: %s",
-                         st == KRN_WIRE_OK ? "not an input_reply" : m.reason);
-                krn_msg_in_free(&m);
-                continue;
-            }
-            *reply = strdup(get_str(m.content, "value", ""));
-            krn_msg_in_free(&m);
-            rc = *reply ? 0 : KRN_OUT_ENOMEM;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&k->stdin_lock);
-    cJSON_Delete(hdr);
-    cJSON_Delete(c);
-    return rc;
+    return es->k->tx->input(es->k, es->req, prompt, password, reply);
 }
 
 static const krn_sink_vtable exec_sink_vt = {sink_publish, sink_input};
@@ -246,7 +192,7 @@ static void h_execute(krn_req *r)
         cJSON *ei = cJSON_CreateObject();
         cJSON_AddStringToObject(ei, "code", code);
         cJSON_AddNumberToObject(ei, "execution_count", count);
-        krn_iopub_publish(k->iopub, r->msg->header, "execute_input", ei);
+        publish(k, r->msg->header, "execute_input", ei);
     }
     if (store) krn_history_add(k->history, count, code);
     exec_sink es = {k, r->msg, get_bool(in, "allow_stdin", true)};
@@ -390,7 +336,7 @@ static void h_comm_open(krn_req *r)
     cJSON *c = cJSON_CreateObject();
     cJSON_AddStringToObject(c, "comm_id", id);
     cJSON_AddObjectToObject(c, "data");
-    krn_iopub_publish(r->k->iopub, r->msg->header, "comm_close", c);
+    publish(r->k, r->msg->header, "comm_close", c);
 }
 
 static void h_comm_ignore(krn_req *r)
@@ -451,7 +397,7 @@ void krn_dispatch(krn_req *r)
 {
     const cJSON *parent = r->msg->header;
     const char *ch = krn_channel_name(r->channel);
-    krn_iopub_status(r->k->iopub, parent, "busy");
+    publish_status(r->k, parent, "busy");
     const handler *h = NULL;
     for (size_t i = 0; r->known && i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i].msg_type, r->msg->msg_type) == 0) h = &table[i];
@@ -463,5 +409,5 @@ void krn_dispatch(krn_req *r)
         KRN_DEBUG("%s: %s", ch, r->msg->msg_type);
         h->fn(r);
     }
-    krn_iopub_status(r->k->iopub, parent, "idle");
+    publish_status(r->k, parent, "idle");
 }

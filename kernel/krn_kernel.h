@@ -1,5 +1,6 @@
 /* krn_kernel: state shared by the server (sockets, threads) and the dispatcher (message
- * handlers). Internal to kernel/: interpreters never see it. */
+ * handlers), and the transport vtable between them. Internal to kernel/ (and its tests):
+ * interpreters never see it. */
 #ifndef KRN_KERNEL_H
 #define KRN_KERNEL_H
 
@@ -12,8 +13,26 @@
 #include "krn_iopub.h"
 #include "krn_wire.h"
 
-typedef struct krn_kernel {
-    krn_wire wire; /* signing + replay set (shared, locked inside) */
+typedef struct krn_kernel krn_kernel;
+typedef struct krn_req krn_req;
+
+/* How messages leave the dispatcher: over ZeroMQ (krn_server.c) or recorded (tests).
+ * Every function takes ownership of content. */
+typedef struct krn_transport {
+    /* Reply to r on its channel (shell or control), echoing its identities. */
+    int (*reply)(krn_kernel *k, krn_req *r, const char *msg_type, cJSON *content);
+    /* Publish on IOPub with parent as parent_header (thread-safe). */
+    int (*publish)(krn_kernel *k, const cJSON *parent, const char *msg_type, cJSON *content);
+    /* input_request for request req on stdin, then wait for input_reply (or an interrupt:
+     * KRN_OUT_EINTR). 0 with a malloc'ed *reply. */
+    int (*input)(krn_kernel *k, const krn_msg_in *req, const char *prompt, bool password,
+                 char **reply);
+} krn_transport;
+
+struct krn_kernel {
+    const krn_transport *tx; /* where replies, IOPub messages and input requests go */
+    void *tx_data;           /* transport's own state (tests) */
+    krn_wire wire;           /* signing + replay set (shared, locked inside) */
     void *zctx;
     void *shell;      /* ROUTER, main thread */
     void *control;    /* ROUTER, control thread */
@@ -30,17 +49,17 @@ typedef struct krn_kernel {
     atomic_bool restart; /* the shutdown_request asked for a restart */
     bool abort_queued;   /* shell: abort already-queued executes (stop_on_error) */
     pthread_mutex_t stdin_lock;
-} krn_kernel;
+};
 
 /* One request being handled. */
-typedef struct krn_req {
+struct krn_req {
     krn_kernel *k;
     void *sock;  /* where the reply goes (shell or control) */
     int channel; /* KRN_CH_SHELL or KRN_CH_CONTROL */
     krn_msg_in *msg;
     bool known;    /* msg_type is known (else: busy/idle only) */
     bool aborting; /* answer execute_request with ExecutionAborted */
-} krn_req;
+};
 
 /* status busy -> handler (side effects, reply) -> status idle, all with the request as
  * parent. Unknown types and types not served on this channel get no reply (logged). */

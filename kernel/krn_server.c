@@ -19,6 +19,86 @@
 #include "krn_signal.h"
 #include "krn_sock.h"
 
+static int tx_reply(krn_kernel *k, krn_req *r, const char *msg_type, cJSON *content)
+{
+    cJSON *hdr = krn_msg_header(msg_type);
+    krn_wire_out o;
+    int rc = -1;
+    if (hdr && content && krn_wire_encode(&k->wire, hdr, r->msg->header, NULL, content, &o) == 0) {
+        rc = krn_sock_send(r->sock, r->msg->ids, r->msg->n_ids, &o);
+        if (rc < 0)
+            KRN_WARN("%s: could not send %s: %s", krn_channel_name(r->channel), msg_type,
+                     zmq_strerror(errno));
+        krn_wire_out_free(&o);
+    } else {
+        KRN_WARN("dropped %s: out of memory", msg_type);
+    }
+    cJSON_Delete(hdr);
+    cJSON_Delete(content);
+    return rc;
+}
+
+/* Sends input_request on stdin with the shell request's identities and parent, then waits
+ * for input_reply, checking the interrupt flag every 20 ms. */
+static int tx_input(krn_kernel *k, const krn_msg_in *req, const char *prompt, bool password,
+                    char **reply)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON *hdr = krn_msg_header("input_request");
+    krn_wire_out o;
+    if (!c || !hdr) {
+        cJSON_Delete(c);
+        cJSON_Delete(hdr);
+        return KRN_OUT_ENOMEM;
+    }
+    cJSON_AddStringToObject(c, "prompt", prompt);
+    cJSON_AddBoolToObject(c, "password", password);
+    int rc = KRN_OUT_ENOMEM;
+    pthread_mutex_lock(&k->stdin_lock);
+    /* drop stale replies of an earlier, interrupted request */
+    krn_rx rx;
+    while (krn_sock_recv(k->stdin_sock, &rx, ZMQ_DONTWAIT) == 0)
+        krn_rx_clear(&rx);
+    if (krn_wire_encode(&k->wire, hdr, req->header, NULL, c, &o) == 0) {
+        krn_sock_send(k->stdin_sock, req->ids, req->n_ids, &o);
+        krn_wire_out_free(&o);
+        rc = KRN_OUT_EINTR;
+        for (;;) {
+            if (atomic_load(k->cancel) || atomic_load(&k->stop)) break;
+            zmq_pollitem_t pi = {k->stdin_sock, 0, ZMQ_POLLIN, 0};
+            int n = zmq_poll(&pi, 1, 20);
+            if (n < 0 && errno != EINTR) break;
+            if (n <= 0) continue;
+            if (krn_sock_recv(k->stdin_sock, &rx, 0) < 0) continue;
+            krn_msg_in m;
+            int st = krn_wire_decode(&k->wire, rx.frames, rx.n, &m);
+            krn_rx_clear(&rx);
+            if (st != KRN_WIRE_OK || strcmp(m.msg_type, "input_reply") != 0) {
+                KRN_WARN("stdin: dropped message: %s",
+                         st == KRN_WIRE_OK ? "not an input_reply" : m.reason);
+                krn_msg_in_free(&m);
+                continue;
+            }
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(m.content, "value");
+            *reply = strdup(cJSON_IsString(v) ? v->valuestring : "");
+            krn_msg_in_free(&m);
+            rc = *reply ? 0 : KRN_OUT_ENOMEM;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&k->stdin_lock);
+    cJSON_Delete(hdr);
+    cJSON_Delete(c);
+    return rc;
+}
+
+static int tx_publish(krn_kernel *k, const cJSON *parent, const char *msg_type, cJSON *content)
+{
+    return krn_iopub_publish(k->iopub, parent, msg_type, content);
+}
+
+static const krn_transport zmq_transport = {tx_reply, tx_publish, tx_input};
+
 /* Decodes and dispatches one received message; logs and drops bad input. */
 static void handle(krn_kernel *k, void *sock, int channel, krn_rx *rx, bool aborting)
 {
@@ -127,6 +207,7 @@ int krn_server_run(const char *path, const krn_interp *interp)
     }
     if (!conn.key[0]) KRN_WARN("connection file has an empty key: messages are not signed");
     k->interp = interp;
+    k->tx = &zmq_transport;
     k->cancel = krn_signal_interrupt_flag();
     k->history = krn_history_new();
     pthread_mutex_init(&k->stdin_lock, NULL);
