@@ -62,3 +62,15 @@ char *mag_arena_strndup(mag_arena *a, const char *s, size_t n)
     if (p) memcpy(p, s, n), p[n] = '\0';
     return p;
 }
+
+void *mag_arena_grow(mag_arena *a, void *old, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) return old;
+    size_t nc = *cap ? *cap * 2 : 4;
+    while (nc < need)
+        nc *= 2;
+    void *p = mag_arena_alloc(a, nc * size);
+    if (p && old) memcpy(p, old, *cap * size);
+    if (p) *cap = nc;
+    return p;
+}

@@ -12,6 +12,9 @@ mag_arena *mag_arena_new(void);
 void mag_arena_free(mag_arena *a);
 void *mag_arena_alloc(mag_arena *a, size_t n);
 char *mag_arena_strndup(mag_arena *a, const char *s, size_t n);
+/* Grow an arena array of *cap elements of `size` bytes to hold `need` (doubling; the
+ * old block is left in the arena).  Returns the array (old if big enough) or NULL. */
+void *mag_arena_grow(mag_arena *a, void *old, size_t *cap, size_t need, size_t size);
 
 /* Test hook (per thread): when set to N > 0, the Nth allocation from now fails and
  * the hook resets to 0.  Every allocation of magics/lang goes through the arena. */

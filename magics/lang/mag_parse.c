@@ -1,375 +1,15 @@
-/* mag_parse.c: lexer and recursive-descent parser of the cell language (grammar and
- * lexical rules in mag_lang.h).  Every node gets a position; all nodes of a cell live
- * in one arena freed by mag_cell_free.  Errors go through perr() -> mag_diag_set.
+/* mag_parse.c: recursive-descent parser of the cell language (grammar and lexical
+ * rules in mag_lang.h; tokens come from mag_lex.c).  Every node gets a position; all nodes of a
+ * cell live in one arena freed by mag_cell_free.  Errors go through mag_perr() -> mag_diag_set.
  * Leaves out: the meaning of magics and keys (schema), and the reward expression
  * grammar (runtime/reward parses the expression spans handed over here). */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mag_lang.h"
-#include "mag_lang_priv.h"
-
-/* Grow an arena array of `*cap` elements of `size` bytes to hold `need`. */
-static void *grow(mag_arena *a, void *old, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap) return old;
-    size_t nc = *cap ? *cap * 2 : 4;
-    while (nc < need)
-        nc *= 2;
-    void *p = mag_arena_alloc(a, nc * size);
-    if (p && old) memcpy(p, old, *cap * size);
-    if (p) *cap = nc;
-    return p;
-}
-
-/* ------------------------------------------------------------------ state */
-
-enum { T_EOF, T_NL, T_NAME, T_INT, T_FLOAT, T_STRING, T_CHAR };
-
-typedef struct tok {
-    int type; /* T_*; T_CHAR: a single punctuation or unexpected code point */
-    int ch;   /* T_CHAR: the byte ('=', ',', '[' ...), or 0 for a non-ASCII one */
-    size_t start, end;
-    mag_pos pos;
-    long long i;
-    double num;
-    char *str; /* T_STRING decoded, T_NAME text */
-} tok;
-
-typedef struct P {
-    const char *s;
-    size_t len, i;
-    int line, col;
-    int depth;
-    mag_arena *a;
-    mag_diag *d;
-} P;
-
-typedef struct save {
-    size_t i;
-    int line, col;
-} save;
-
-static save mark(const P *p)
-{
-    return (save){p->i, p->line, p->col};
-}
-
-static void rewind_to(P *p, save s)
-{
-    p->i = s.i, p->line = s.line, p->col = s.col;
-}
-
-static mag_pos here(const P *p)
-{
-    return (mag_pos){p->line, p->col, p->i};
-}
-
-static int cur(const P *p)
-{
-    return p->i < p->len ? (unsigned char)p->s[p->i] : -1;
-}
-
-static int at(const P *p, size_t k)
-{
-    return p->i + k < p->len ? (unsigned char)p->s[p->i + k] : -1;
-}
-
-static void adv(P *p)
-{
-    if (p->i >= p->len) return;
-    unsigned char c = (unsigned char)p->s[p->i++];
-    if (c == '\n')
-        p->line++, p->col = 1;
-    else if ((c & 0xC0) != 0x80)
-        p->col++;
-}
-
-/* Skip the rest of a code point whose lead byte was just consumed. */
-static void adv_cp(P *p)
-{
-    adv(p);
-    while (p->i < p->len && ((unsigned char)p->s[p->i] & 0xC0) == 0x80)
-        p->i++;
-}
-
-static int perr_v(P *p, int code, mag_pos at_, const char *near, const char *fmt, va_list ap)
-{
-    char buf[MAG_DIAG_MSG];
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    return mag_diag_set(p->d, p->s, p->len, code, at_.line, at_.col, near, "%s", buf);
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 5, 6)))
-#endif
-static int
-perr(P *p, int code, mag_pos at_, const char *near, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int r = perr_v(p, code, at_, near, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-static int nomem(P *p)
-{
-    return perr(p, MAG_ENOMEM, (mag_pos){0, 0, 0}, NULL, "out of memory");
-}
-
-/* The text after "near" for token t (copied into buf). */
-static const char *near_of(const P *p, const tok *t, char *buf, size_t cap)
-{
-    if (t->type == T_EOF) return MAG_NEAR_EOF;
-    if (t->type == T_NL) return MAG_NEAR_EOL;
-    size_t n = t->end - t->start;
-    if (n >= cap) { /* cut at a code point boundary */
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)p->s[t->start + n] & 0xC0) == 0x80)
-            n--;
-    }
-    memcpy(buf, p->s + t->start, n);
-    buf[n] = '\0';
-    return buf;
-}
-
-/* Error "<msg> near <token t>" at t's position. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
-#endif
-static int
-terr(P *p, int code, const tok *t, const char *fmt, ...)
-{
-    char nb[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int r = perr_v(p, code, t->pos, near_of(p, t, nb, sizeof nb), fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-/* ------------------------------------------------------------------ lexer */
-
-static int is_alpha(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-int mag_is_name_start(int c)
-{
-    return is_alpha(c) || c == '_' || c == '.' || c == '/' || c == '~';
-}
-
-int mag_is_name_char(int c)
-{
-    return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.' || c == '/';
-}
-
-static void skip_blank(P *p)
-{
-    while (cur(p) == ' ' || cur(p) == '\t' || cur(p) == '\r')
-        adv(p);
-}
-
-static int hexval(int c)
-{
-    if (is_digit(c)) return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* string -> '"' {char | escape} '"' ; decoded into t->str. */
-static int lex_string(P *p, tok *t)
-{
-    size_t cap = 16, n = 0;
-    char *buf = mag_arena_alloc(p->a, cap);
-    if (!buf) return nomem(p);
-    adv(p); /* opening quote */
-    for (;;) {
-        int c = cur(p);
-        if (c == -1 || c == '\n') {
-            t->type = T_STRING;
-            t->end = p->i;
-            if (t->end > t->start && p->s[t->end - 1] == '\r') t->end--;
-            int r = terr(p, MAG_ESYNTAX, t, "unfinished string");
-            if (c == -1 && p->d) p->d->incomplete = 1;
-            return r;
-        }
-        if (n + 5 > cap) {
-            buf = grow(p->a, buf, &cap, n + 5, 1);
-            if (!buf) return nomem(p);
-        }
-        if (c == '"') {
-            adv(p);
-            break;
-        }
-        if (c != '\\') {
-            buf[n++] = (char)c;
-            adv(p);
-            continue;
-        }
-        mag_pos epos = here(p);
-        size_t es = p->i;
-        adv(p);
-        c = cur(p);
-        unsigned cp = 0;
-        if (c == '"' || c == '\\')
-            buf[n++] = (char)c, adv(p);
-        else if (c == 'n')
-            buf[n++] = '\n', adv(p);
-        else if (c == 't')
-            buf[n++] = '\t', adv(p);
-        else if (c == 'u') {
-            adv(p);
-            int k;
-            for (k = 0; k < 4 && hexval(cur(p)) >= 0; k++)
-                cp = cp * 16 + (unsigned)hexval(cur(p)), adv(p);
-            char nb[16];
-            size_t m = p->i - es < sizeof nb - 1 ? p->i - es : sizeof nb - 1;
-            memcpy(nb, p->s + es, m), nb[m] = '\0';
-            if (k < 4) return perr(p, MAG_ESYNTAX, epos, nb, "\\u needs 4 hexadecimal digits");
-            if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
-                return perr(p, MAG_ESYNTAX, epos, nb, "invalid code point in \\u escape");
-            if (cp < 0x80)
-                buf[n++] = (char)cp;
-            else if (cp < 0x800)
-                buf[n++] = (char)(0xC0 | cp >> 6), buf[n++] = (char)(0x80 | (cp & 0x3F));
-            else {
-                buf[n++] = (char)(0xE0 | cp >> 12);
-                buf[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                buf[n++] = (char)(0x80 | (cp & 0x3F));
-            }
-        } else {
-            char nb[8] = "\\";
-            if (c != -1 && c != '\n') {
-                size_t s0 = p->i;
-                adv_cp(p);
-                memcpy(nb + 1, p->s + s0, p->i - s0), nb[1 + p->i - s0] = '\0';
-            }
-            return perr(p, MAG_ESYNTAX, epos, nb, "invalid escape sequence");
-        }
-    }
-    buf[n] = '\0';
-    t->type = T_STRING;
-    t->str = buf;
-    t->end = p->i;
-    return MAG_OK;
-}
-
-/* number -> ['-'] (digits ['.' {digit}] | '.' digits) [('e'|'E') ['+'|'-'] digits] */
-static int lex_number(P *p, tok *t)
-{
-    int is_float = 0;
-    if (cur(p) == '-') adv(p);
-    while (is_digit(cur(p)))
-        adv(p);
-    if (cur(p) == '.' && !(at(p, 1) == '.' || at(p, 1) == '/')) {
-        is_float = 1;
-        adv(p);
-        while (is_digit(cur(p)))
-            adv(p);
-    }
-    if ((cur(p) == 'e' || cur(p) == 'E') &&
-        (is_digit(at(p, 1)) || ((at(p, 1) == '+' || at(p, 1) == '-') && is_digit(at(p, 2))))) {
-        is_float = 1;
-        adv(p), adv(p);
-        while (is_digit(cur(p)))
-            adv(p);
-    }
-    if (mag_is_name_char(cur(p)) || cur(p) == '~') {
-        while (mag_is_name_char(cur(p)) || cur(p) == '~')
-            adv(p);
-        t->type = T_FLOAT;
-        t->end = p->i;
-        return terr(p, MAG_ESYNTAX, t, "malformed number");
-    }
-    t->type = T_FLOAT;
-    t->end = p->i;
-    char buf[64];
-    size_t n = t->end - t->start;
-    if (n >= sizeof buf) return terr(p, MAG_ESYNTAX, t, "malformed number");
-    memcpy(buf, p->s + t->start, n), buf[n] = '\0';
-    errno = 0;
-    if (!is_float) {
-        t->type = T_INT;
-        t->i = strtoll(buf, NULL, 10);
-        if (errno == ERANGE) return terr(p, MAG_ESYNTAX, t, "integer too large");
-        t->num = (double)t->i;
-    } else {
-        t->type = T_FLOAT;
-        t->num = strtod(buf, NULL);
-        if (errno == ERANGE && (t->num > 1 || t->num < -1))
-            return terr(p, MAG_ESYNTAX, t, "number out of range");
-    }
-    return MAG_OK;
-}
-
-/* One token.  skip_nl: newlines and comments are whitespace (inside brackets).
- * Otherwise a comment is skipped up to (not including) its newline. */
-static int lex(P *p, tok *t, int skip_nl)
-{
-    for (;;) {
-        skip_blank(p);
-        if (cur(p) == '#') {
-            while (cur(p) != -1 && cur(p) != '\n')
-                adv(p);
-            continue;
-        }
-        if (skip_nl && cur(p) == '\n') {
-            adv(p);
-            continue;
-        }
-        break;
-    }
-    memset(t, 0, sizeof *t);
-    t->pos = here(p);
-    t->start = p->i;
-    int c = cur(p);
-    if (c == -1) {
-        t->type = T_EOF;
-        t->end = p->i;
-        return MAG_OK;
-    }
-    if (c == '\n') {
-        t->type = T_NL;
-        adv(p);
-        t->end = t->start;
-        return MAG_OK;
-    }
-    if (c == '"') return lex_string(p, t);
-    if (is_digit(c) || (c == '.' && is_digit(at(p, 1))) ||
-        (c == '-' && (is_digit(at(p, 1)) || (at(p, 1) == '.' && is_digit(at(p, 2))))))
-        return lex_number(p, t);
-    if (mag_is_name_start(c)) {
-        while (mag_is_name_char(cur(p)) || (p->i == t->start && cur(p) == '~'))
-            adv(p);
-        t->type = T_NAME;
-        t->end = p->i;
-        t->str = mag_arena_strndup(p->a, p->s + t->start, t->end - t->start);
-        return t->str ? MAG_OK : nomem(p);
-    }
-    t->type = T_CHAR;
-    t->ch = c < 0x80 ? c : 0;
-    adv_cp(p);
-    t->end = p->i;
-    return MAG_OK;
-}
-
-static int is_char(const tok *t, int c)
-{
-    return t->type == T_CHAR && t->ch == c;
-}
+#include "mag_lex.h"
 
 /* ------------------------------------------------------------------ values */
 
@@ -389,7 +29,7 @@ static int unclosed(P *p, const tok *t, int opener, int closer, mag_pos open)
 {
     char note[64];
     close_note(t, opener, open, note, sizeof note);
-    int r = terr(p, MAG_ESYNTAX, t, "expected '%c'%s", closer, note);
+    int r = mag_terr(p, MAG_ESYNTAX, t, "expected '%c'%s", closer, note);
     if (t->type == T_EOF && p->d) p->d->incomplete = 2;
     return r;
 }
@@ -448,11 +88,11 @@ static long find_key(P *p, keyset *ks, const mag_kv *kv, size_t n, const char *k
 static int dup_key(P *p, keyset *ks, const mag_kv *kv, size_t n, const char *key, mag_pos pos)
 {
     long k = find_key(p, ks, kv, n, key);
-    if (k == -2) return nomem(p);
+    if (k == -2) return mag_nomem(p);
     if (k < 0) return MAG_OK;
     /* same wording as the schema's duplicate check: no "near" */
-    int r = perr(p, MAG_ESYNTAX, pos, NULL, "duplicate key '%s' (first set at line %d)", key,
-                 kv[k].key_pos.line);
+    int r = mag_perr(p, MAG_ESYNTAX, pos, NULL, "duplicate key '%s' (first set at line %d)", key,
+                     kv[k].key_pos.line);
     if (p->d) snprintf(p->d->token, sizeof p->d->token, "%.63s", key);
     return r;
 }
@@ -464,14 +104,14 @@ static int parse_list(P *p, const tok *open, mag_value *v)
     mag_value *items = NULL;
     tok t;
     int r;
-    if ((r = lex(p, &t, 1))) return r;
+    if ((r = mag_lex(p, &t, 1))) return r;
     while (!is_char(&t, ']')) {
         if (t.type == T_EOF) return unclosed(p, &t, '[', ']', open->pos);
-        if (!(items = grow(p->a, items, &cap, n + 1, sizeof *items))) return nomem(p);
+        if (!(items = mag_arena_grow(p->a, items, &cap, n + 1, sizeof *items))) return mag_nomem(p);
         if ((r = parse_value(p, &t, &items[n++]))) return r;
-        if ((r = lex(p, &t, 1))) return r;
+        if ((r = mag_lex(p, &t, 1))) return r;
         if (is_char(&t, ',')) {
-            if ((r = lex(p, &t, 1))) return r;
+            if ((r = mag_lex(p, &t, 1))) return r;
         } else if (!is_char(&t, ']'))
             return unclosed(p, &t, '[', ']', open->pos);
     }
@@ -489,24 +129,25 @@ static int parse_map(P *p, const tok *open, mag_value *v)
     mag_kv *e = NULL;
     tok t;
     int r;
-    if ((r = lex(p, &t, 1))) return r;
+    if ((r = mag_lex(p, &t, 1))) return r;
     while (!is_char(&t, '}')) {
         if (t.type == T_EOF) return unclosed(p, &t, '{', '}', open->pos);
-        if (t.type != T_NAME) return terr(p, MAG_ESYNTAX, &t, "expected a key");
+        if (t.type != T_NAME) return mag_terr(p, MAG_ESYNTAX, &t, "expected a key");
         if ((r = dup_key(p, &ks, e, n, t.str, t.pos))) return r;
-        if (!(e = grow(p->a, e, &cap, n + 1, sizeof *e))) return nomem(p);
+        if (!(e = mag_arena_grow(p->a, e, &cap, n + 1, sizeof *e))) return mag_nomem(p);
         mag_kv *kv = &e[n++];
         kv->key = t.str;
         kv->key_pos = t.pos;
-        if ((r = lex(p, &t, 1))) return r;
+        if ((r = mag_lex(p, &t, 1))) return r;
         if (t.type == T_EOF) return unclosed(p, &t, '{', '}', open->pos);
-        if (!is_char(&t, ':')) return terr(p, MAG_ESYNTAX, &t, "expected ':' after '%s'", kv->key);
-        if ((r = lex(p, &t, 1))) return r;
+        if (!is_char(&t, ':'))
+            return mag_terr(p, MAG_ESYNTAX, &t, "expected ':' after '%s'", kv->key);
+        if ((r = mag_lex(p, &t, 1))) return r;
         if (t.type == T_EOF) return unclosed(p, &t, '{', '}', open->pos);
         if ((r = parse_value(p, &t, &kv->value))) return r;
-        if ((r = lex(p, &t, 1))) return r;
+        if ((r = mag_lex(p, &t, 1))) return r;
         if (is_char(&t, ',')) {
-            if ((r = lex(p, &t, 1))) return r;
+            if ((r = mag_lex(p, &t, 1))) return r;
         } else if (!is_char(&t, '}'))
             return unclosed(p, &t, '{', '}', open->pos);
     }
@@ -538,7 +179,8 @@ static int parse_value(P *p, const tok *t, mag_value *v)
     case T_CHAR:
         if (t->ch == '[' || t->ch == '{') {
             if (p->depth >= MAG_MAX_DEPTH)
-                return terr(p, MAG_ELIMIT, t, "nesting too deep (the limit is %d)", MAG_MAX_DEPTH);
+                return mag_terr(p, MAG_ELIMIT, t, "nesting too deep (the limit is %d)",
+                                MAG_MAX_DEPTH);
             p->depth++;
             r = t->ch == '[' ? parse_list(p, t, v) : parse_map(p, t, v);
             p->depth--;
@@ -547,10 +189,10 @@ static int parse_value(P *p, const tok *t, mag_value *v)
         }
         /* fall through */
     default:
-        return terr(p, MAG_ESYNTAX, t, "expected a value");
+        return mag_terr(p, MAG_ESYNTAX, t, "expected a value");
     }
     v->text = mag_arena_strndup(p->a, p->s + t->start, p->i - t->start);
-    return v->text ? MAG_OK : nomem(p);
+    return v->text ? MAG_OK : mag_nomem(p);
 }
 
 /* ------------------------------------------------------------------ lines */
@@ -563,7 +205,7 @@ static int make_span(P *p, size_t s, size_t e, mag_pos pos, mag_span *out)
     out->pos = pos;
     out->len = e - s;
     out->text = mag_arena_strndup(p->a, p->s + s, e - s);
-    return out->text ? MAG_OK : nomem(p);
+    return out->text ? MAG_OK : mag_nomem(p);
 }
 
 /* {arg} up to the end of the line; arg -> NAME '=' value | value */
@@ -578,19 +220,19 @@ static int parse_args(P *p, mag_kv **out, size_t *nout, mag_span *raw)
     int r;
     for (;;) {
         tok t;
-        if ((r = lex(p, &t, 0))) return r;
+        if ((r = mag_lex(p, &t, 0))) return r;
         if (t.type == T_NL || t.type == T_EOF) break;
-        if (!(args = grow(p->a, args, &cap, n + 1, sizeof *args))) return nomem(p);
+        if (!(args = mag_arena_grow(p->a, args, &cap, n + 1, sizeof *args))) return mag_nomem(p);
         mag_kv *kv = &args[n];
         if (t.type == T_NAME) {
             save sv = mark(p);
             tok eq;
-            if ((r = lex(p, &eq, 0))) return r;
+            if ((r = mag_lex(p, &eq, 0))) return r;
             if (is_char(&eq, '=')) {
                 if ((r = dup_key(p, &ks, args, n, t.str, t.pos))) return r;
                 kv->key = t.str;
                 kv->key_pos = t.pos;
-                if ((r = lex(p, &t, 0))) return r;
+                if ((r = mag_lex(p, &t, 0))) return r;
                 if ((r = parse_value(p, &t, &kv->value))) return r;
                 n++;
                 e0 = p->i;
@@ -599,7 +241,7 @@ static int parse_args(P *p, mag_kv **out, size_t *nout, mag_span *raw)
             rewind_to(p, sv);
         }
         if (t.type == T_CHAR && t.ch != '[' && t.ch != '{')
-            return terr(p, MAG_ESYNTAX, &t, "expected an argument");
+            return mag_terr(p, MAG_ESYNTAX, &t, "expected an argument");
         kv->key_pos = t.pos;
         if ((r = parse_value(p, &t, &kv->value))) return r;
         n++;
@@ -619,20 +261,20 @@ static int magic_name(P *p, tok *t, const char *pct)
 {
     int r;
     if (!is_alpha(cur(p)) && cur(p) != '_') {
-        if ((r = lex(p, t, 0))) return r;
-        return terr(p, MAG_ESYNTAX, t, "expected a magic name after '%s'", pct);
+        if ((r = mag_lex(p, t, 0))) return r;
+        return mag_terr(p, MAG_ESYNTAX, t, "expected a magic name after '%s'", pct);
     }
-    return lex(p, t, 0);
+    return mag_lex(p, t, 0);
 }
 
 /* Rest of a help line must be blank or a comment. */
 static int end_of_line(P *p, const char *what)
 {
     tok t;
-    int r = lex(p, &t, 0);
+    int r = mag_lex(p, &t, 0);
     if (r) return r;
     if (t.type != T_NL && t.type != T_EOF)
-        return terr(p, MAG_ESYNTAX, &t, "expected end of line after %s", what);
+        return mag_terr(p, MAG_ESYNTAX, &t, "expected end of line after %s", what);
     return MAG_OK;
 }
 
@@ -648,13 +290,13 @@ static int parse_help_prefix(P *p, mag_line *ln)
     tok t;
     int r;
     if (!is_alpha(cur(p)) && cur(p) != '_') {
-        if ((r = lex(p, &t, 0))) return r;
-        return terr(p, MAG_ESYNTAX, &t, "expected a name after '?'");
+        if ((r = mag_lex(p, &t, 0))) return r;
+        return mag_terr(p, MAG_ESYNTAX, &t, "expected a name after '?'");
     }
-    if ((r = lex(p, &t, 0))) return r;
+    if ((r = mag_lex(p, &t, 0))) return r;
     ln->kind = MAG_LINE_HELP;
     ln->name = mag_arena_strndup(p->a, p->s + s, t.end - s);
-    if (!ln->name) return nomem(p);
+    if (!ln->name) return mag_nomem(p);
     return end_of_line(p, "the help request");
 }
 
@@ -683,7 +325,7 @@ static int parse_suffix_help(P *p, mag_line *ln)
         adv(p);
     ln->kind = MAG_LINE_HELP;
     ln->name = mag_arena_strndup(p->a, p->s + s, p->i - s);
-    if (!ln->name) return nomem(p);
+    if (!ln->name) return mag_nomem(p);
     while (cur(p) == '?')
         adv(p);
     return end_of_line(p, "the help request");
@@ -722,21 +364,21 @@ static int scan_expr(P *p, int whole_body, mag_span *out)
         }
         if (c == '"') {
             tok t = {.pos = here(p), .start = p->i};
-            int r = lex_string(p, &t);
+            int r = mag_lex_string(p, &t);
             if (r) return r;
             continue;
         }
         if (c == '(' || c == '[' || c == '{') {
             if (depth == MAG_MAX_DEPTH) {
                 char nb[2] = {(char)c, 0};
-                return perr(p, MAG_ELIMIT, here(p), nb, "nesting too deep (the limit is %d)",
-                            MAG_MAX_DEPTH);
+                return mag_perr(p, MAG_ELIMIT, here(p), nb, "nesting too deep (the limit is %d)",
+                                MAG_MAX_DEPTH);
             }
             stack[depth].c = (char)c;
             stack[depth++].pos = here(p);
         } else if (c == ')' || c == ']' || c == '}') {
             tok t = {.type = T_CHAR, .ch = c, .pos = here(p), .start = p->i, .end = p->i + 1};
-            if (depth == 0) return terr(p, MAG_ESYNTAX, &t, "unmatched '%c'", c);
+            if (depth == 0) return mag_terr(p, MAG_ESYNTAX, &t, "unmatched '%c'", c);
             char open = stack[depth - 1].c;
             char want = open == '(' ? ')' : open == '[' ? ']' : '}';
             if (c != want) return unclosed(p, &t, open, want, stack[depth - 1].pos);
@@ -761,7 +403,8 @@ static int parse_line(P *p, mag_line *ln)
         char nb[64];
         size_t n = e - p->i < sizeof nb - 1 ? e - p->i : sizeof nb - 1;
         memcpy(nb, p->s + p->i, n), nb[n] = '\0';
-        return perr(p, MAG_ESYNTAX, ln->pos, nb, "a cell magic must be the first line of the cell");
+        return mag_perr(p, MAG_ESYNTAX, ln->pos, nb,
+                        "a cell magic must be the first line of the cell");
     }
     if (cur(p) == '?') return parse_help_prefix(p, ln);
     if (cur(p) == '%') {
@@ -788,23 +431,24 @@ static int parse_config(P *p, mag_cell *c)
     int r;
     for (;;) {
         tok t;
-        if ((r = lex(p, &t, 0))) return r;
+        if ((r = mag_lex(p, &t, 0))) return r;
         if (t.type == T_NL) continue;
         if (t.type == T_EOF) break;
-        if (t.type != T_NAME) return terr(p, MAG_ESYNTAX, &t, "expected a key");
+        if (t.type != T_NAME) return mag_terr(p, MAG_ESYNTAX, &t, "expected a key");
         if ((r = dup_key(p, &ks, e, n, t.str, t.pos))) return r;
-        if (!(e = grow(p->a, e, &cap, n + 1, sizeof *e))) return nomem(p);
+        if (!(e = mag_arena_grow(p->a, e, &cap, n + 1, sizeof *e))) return mag_nomem(p);
         mag_kv *kv = &e[n++];
         kv->key = t.str;
         kv->key_pos = t.pos;
-        if ((r = lex(p, &t, 0))) return r;
-        if (!is_char(&t, '=')) return terr(p, MAG_ESYNTAX, &t, "expected '=' after '%s'", kv->key);
-        if ((r = lex(p, &t, 0))) return r;
+        if ((r = mag_lex(p, &t, 0))) return r;
+        if (!is_char(&t, '='))
+            return mag_terr(p, MAG_ESYNTAX, &t, "expected '=' after '%s'", kv->key);
+        if ((r = mag_lex(p, &t, 0))) return r;
         if ((r = parse_value(p, &t, &kv->value))) return r;
-        if ((r = lex(p, &t, 0))) return r;
+        if ((r = mag_lex(p, &t, 0))) return r;
         if (t.type != T_NL && t.type != T_EOF)
-            return terr(p, MAG_ESYNTAX, &t, "expected end of line after the value of '%s'",
-                        kv->key);
+            return mag_terr(p, MAG_ESYNTAX, &t, "expected end of line after the value of '%s'",
+                            kv->key);
         if (t.type == T_EOF) break;
     }
     c->entries = e;
@@ -831,7 +475,7 @@ static int parse_cell_magic(P *p, mag_cell *c, const mag_parse_opts *opts)
     c->body.pos = bpos;
     c->body.len = p->len - bs;
     c->body.text = mag_arena_strndup(p->a, p->s + bs, p->len - bs);
-    if (!c->body.text) return nomem(p);
+    if (!c->body.text) return mag_nomem(p);
     if (c->body_kind == MAG_BODY_CONFIG) return parse_config(p, c);
     if (c->body_kind == MAG_BODY_EXPR) {
         /* skip blank and comment-only lines before the expression */
@@ -844,37 +488,14 @@ static int parse_cell_magic(P *p, mag_cell *c, const mag_parse_opts *opts)
             adv(p);
         }
         if (cur(p) == -1) {
-            int r2 = perr(p, MAG_ESYNTAX, here(p), MAG_NEAR_EOF,
-                          "expected an expression in the body of '%%%%%s'", c->name);
+            int r2 = mag_perr(p, MAG_ESYNTAX, here(p), MAG_NEAR_EOF,
+                              "expected an expression in the body of '%%%%%s'", c->name);
             if (p->d) p->d->incomplete = 1;
             return r2;
         }
         return scan_expr(p, 1, &c->body);
     }
     p->i = p->len;
-    return MAG_OK;
-}
-
-/* Size, NUL and UTF-8 checks before lexing (which then assumes valid UTF-8). */
-static int check_input(P *p)
-{
-    if (p->len > MAG_MAX_CELL_BYTES)
-        return perr(p, MAG_ELIMIT, (mag_pos){1, 1, 0}, NULL,
-                    "cell too large (%zu bytes; the limit is %u)", p->len, MAG_MAX_CELL_BYTES);
-    const unsigned char *s = (const unsigned char *)p->s;
-    while (p->i < p->len) {
-        unsigned c = s[p->i];
-        if (c == 0) return perr(p, MAG_EENCODING, here(p), NULL, "NUL byte in cell");
-        if (c < 0x80) {
-            adv(p);
-            continue;
-        }
-        size_t n = mag_utf8_valid_at(s, p->i, p->len);
-        if (!n) return perr(p, MAG_EENCODING, here(p), NULL, "invalid UTF-8 byte 0x%02X", c);
-        adv(p);
-        p->i += n - 1;
-    }
-    p->i = 0, p->line = 1, p->col = 1;
     return MAG_OK;
 }
 
@@ -910,10 +531,10 @@ int mag_parse_cell(const char *src, size_t len, const mag_parse_opts *opts, mag_
     if ((!src && len) || !out)
         return mag_diag_set(d, NULL, 0, MAG_EARG, 0, 0, NULL, "invalid arguments");
     P p = {.s = src ? src : "", .len = len, .line = 1, .col = 1, .d = d};
-    int r = check_input(&p);
+    int r = mag_check_input(&p);
     if (r) return r;
     mag_cell *c = new_cell(&p);
-    if (!c) return nomem(&p);
+    if (!c) return mag_nomem(&p);
     /* blank and comment lines may precede a cell magic */
     for (;;) {
         skip_blank(&p);
@@ -940,8 +561,9 @@ int mag_parse_cell(const char *src, size_t len, const mag_parse_opts *opts, mag_
                     adv(&p);
                 continue;
             }
-            if (!(c->lines = grow(p.a, c->lines, &cap, c->nlines + 1, sizeof *c->lines))) {
-                r = nomem(&p);
+            if (!(c->lines =
+                      mag_arena_grow(p.a, c->lines, &cap, c->nlines + 1, sizeof *c->lines))) {
+                r = mag_nomem(&p);
                 break;
             }
             r = parse_line(&p, &c->lines[c->nlines]);
@@ -970,17 +592,17 @@ int mag_parse_value(const char *src, size_t len, const mag_value **out, mag_cell
     if (!src || !out || !owner)
         return mag_diag_set(d, NULL, 0, MAG_EARG, 0, 0, NULL, "invalid arguments");
     P p = {.s = src, .len = len, .line = 1, .col = 1, .d = d};
-    int r = check_input(&p);
+    int r = mag_check_input(&p);
     if (r) return r;
     mag_cell *c = new_cell(&p);
-    if (!c) return nomem(&p);
+    if (!c) return mag_nomem(&p);
     mag_value *v = mag_arena_alloc(p.a, sizeof *v);
     tok t;
-    if (!v) r = nomem(&p);
-    if (!r) r = lex(&p, &t, 1);
+    if (!v) r = mag_nomem(&p);
+    if (!r) r = mag_lex(&p, &t, 1);
     if (!r) r = parse_value(&p, &t, v);
-    if (!r) r = lex(&p, &t, 1);
-    if (!r && t.type != T_EOF) r = terr(&p, MAG_ESYNTAX, &t, "expected end of value");
+    if (!r) r = mag_lex(&p, &t, 1);
+    if (!r && t.type != T_EOF) r = mag_terr(&p, MAG_ESYNTAX, &t, "expected end of value");
     if (r) {
         mag_arena_free(p.a);
         return r;
