@@ -27,7 +27,7 @@
  *   - Input is UTF-8; NUL bytes, invalid/overlong sequences, surrogates and code
  *     points above U+10FFFF are rejected with their position.  Lines end at '\n'; a
  *     '\r' before it is whitespace.  Columns count Unicode code points, 1-based; a tab
- *     counts as one column.
+ *     counts as one column.  A leading byte-order mark is skipped (not counted).
  *   - NAME: starts with an ASCII letter, '_', '.', '/' or '~'; continues with ASCII
  *     letters, digits and '_', '-', '.', '/'.  So bare file paths (`out.csv`,
  *     `runs/a.json`, `./p.bin`) and hyphenated names (`base-v2`) are NAMEs.  Names
@@ -51,6 +51,26 @@
  *
  * Limits: a cell is at most MAG_MAX_CELL_BYTES bytes ("cell too large"), lists/maps
  * and brackets nest at most MAG_MAX_DEPTH deep ("nesting too deep").
+ *
+ * Typical use by a magic handler (error handling shortened):
+ *
+ *   mag_cell *cell; mag_diag d;
+ *   if (mag_parse_cell(code, len, NULL, &cell, &d))      -> error reply: d.msg as
+ *       evalue, traceback {d.msg, d.source_line, d.caret}; session untouched
+ *   cell->kind == MAG_CELL_MAGIC: look up cell->name (else mag_did_you_mean over
+ *       the registry: "unknown magic '%%rll' (did you mean '%%rl'?)" through
+ *       mag_diag_set at cell->name_pos);
+ *   mag_config *cfg;
+ *   if (mag_validate_cell(&opd_schema, cell, code, len, &cfg, &d)) -> error reply
+ *   for (size_t pt = 0; pt < cfg->npoints; pt++) {
+ *       mag_config_point_name(cfg, cell->args[0].value.str, pt, name, sizeof name);
+ *       double lr = mag_value_number(mag_config_get(cfg, "lr", pt), 1e-3); ...
+ *   }
+ *   mag_config_free(cfg); mag_cell_free(cell);
+ *   A %%reward body goes to rt_reward_compile(cell->body.text, cell->body.len,
+ *   cell->body.pos.line, cell->body.pos.col, ...); its rt_reward_diag comes back
+ *   through mag_diag_set(&d, code, len, MAG_ESYNTAX, rd.line, rd.col,
+ *   rd.near[0] ? rd.near : MAG_NEAR_EOF, "%s", rd.msg).
  *
  * Memory: every function allocates with malloc and reports MAG_ENOMEM on failure.
  * No global state (but a private per-thread allocation-failure hook for tests);
@@ -317,7 +337,8 @@ typedef enum mag_type {
 
 enum {
     MAG_K_REQUIRED = 1u << 0,  /* missing key is an error */
-    MAG_K_SWEEP = 1u << 1,     /* a list where a scalar is expected is a sweep */
+    MAG_K_SWEEP = 1u << 1,     /* a list where a scalar is expected is a sweep (not for
+                                  MAG_T_LIST keys: their list is the value) */
     MAG_K_MIN = 1u << 2,       /* value >= min (numbers) */
     MAG_K_MIN_EXCL = 1u << 3,  /* value > min */
     MAG_K_MAX = 1u << 4,       /* value <= max */

@@ -535,6 +535,8 @@ int mag_parse_cell(const char *src, size_t len, const mag_parse_opts *opts, mag_
     if (r) return r;
     mag_cell *c = new_cell(&p);
     if (!c) return mag_nomem(&p);
+    /* a byte-order mark (files saved by some editors) is skipped, not counted */
+    if (len >= 3 && !memcmp(src, "\xEF\xBB\xBF", 3)) p.i = 3;
     /* blank and comment lines may precede a cell magic */
     for (;;) {
         skip_blank(&p);

@@ -246,6 +246,11 @@ static void multi_line_expression_and_crlf(void **state)
     assert_int_equal(c->entries[1].value.n, 2);
     pos_is(c->entries[1].value.items[1].pos, 4, 2);
     mag_cell_free(c);
+    /* a leading byte-order mark is skipped and not counted */
+    c = parse_ok("\xEF\xBB\xBF%%rl r\nlr = 1");
+    assert_int_equal(c->kind, MAG_CELL_MAGIC);
+    pos_is(c->name_pos, 1, 3);
+    mag_cell_free(c);
     /* Unicode in a string before a value: columns in code points */
     c = parse_ok("%sample p prompt=\"日本\" n=5");
     pos_is(c->lines[0].args[2].key_pos, 1, 23);
