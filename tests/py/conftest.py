@@ -126,11 +126,19 @@ class Kernel:
         return self.km.provisioner.pid if self.km.provisioner else self.km.kernel.pid
 
     def close(self):
+        """Graceful shutdown (shutdown_request); returns the kernel's exit status (None if it
+        had to be killed or was gone already).  Under ASan a leak makes it non-zero."""
+        rc = None
         try:
             self.kc.stop_channels()
         finally:
             if self.km.has_kernel:
-                self.km.shutdown_kernel(now=True)
+                proc = self.km.provisioner.process if self.km.provisioner else None
+                alive = self.km.is_alive()
+                self.km.shutdown_kernel(now=not alive)
+                if alive and proc is not None:
+                    rc = proc.wait(timeout=10)
+        return rc
 
     # -- helpers ---------------------------------------------------------------------------
     def flush(self, t=0.05):
@@ -223,7 +231,8 @@ def heartbeat_ok(km, timeout=2.0):
 def kernel():
     k = Kernel()
     yield k
-    k.close()
+    rc = k.close()
+    assert rc in (0, None), f"kernel exit status {rc} after shutdown_request"
 
 
 @pytest.fixture
@@ -235,8 +244,8 @@ def new_kernel():
         made.append(k)
         return k
     yield make
-    for k in made:
-        k.close()
+    rcs = [k.close() for k in made]
+    assert all(rc in (0, None) for rc in rcs), f"kernel exit status {rcs} after shutdown_request"
 
 
 # -- report recording (test_kernel_conformance checks that nothing was skipped) -----------

@@ -2,14 +2,18 @@
 messages sent to the shell (and control) ROUTER with raw send_multipart.  Each carries an
 execute of `%echo MARK-<case>` (signed correctly wherever the case allows, so only the
 defect can be the reason for dropping it): nothing may be executed (no execute_input, no
-stream with the mark), and afterwards the kernel still answers kernel_info and heartbeat.
+stream with the mark), the kernel logs its own reason for dropping it (the short status
+names of kernel/krn_wire.c, read from the kernel's stderr), and afterwards the kernel still
+answers kernel_info and heartbeat.
 
 The kernel bounds frames at 16 MiB (KRN_WIRE_MAX_FRAME in kernel/krn_wire.h): the
 oversized cases send 16 MiB + 1 and 100 MB.
 """
 import json
+import os
 
 import pytest
+from jupyter_client import KernelManager
 
 from conftest import KERNEL_NAME, S, Raw
 
@@ -18,10 +22,28 @@ DELIM = b"<IDS|MSG>"
 
 
 @pytest.fixture(scope="module")
-def rawk(kernel):
-    r = Raw(kernel.km)
+def rawk(tmp_path_factory):
+    """A kernel whose stderr (its log, default level warn) goes to a file; raw sockets."""
+    logpath = tmp_path_factory.mktemp("log") / "kernel.log"
+    log = open(logpath, "w")
+    km = KernelManager(kernel_name=KERNEL_NAME)
+    km.start_kernel(stderr=log, env=dict(os.environ, RLHF_KERNEL_LOG="warn"))
+    r = Raw(km)
+    r.logpath = logpath
     yield r
     r.close()
+    km.shutdown_kernel(now=True)
+    log.close()
+
+
+def log_size(raw):
+    return os.path.getsize(raw.logpath)
+
+
+def log_since(raw, pos):
+    with open(raw.logpath, "rb") as f:
+        f.seek(pos)
+        return f.read().decode(errors="replace")
 
 
 def execute_parts(raw, mark, **over):
@@ -62,11 +84,15 @@ def executed(seen, mark):
             (m["msg_type"] == "stream" and mark in m["content"].get("text", ""))]
 
 
-def check_dropped(raw, frames, mark, sock=None):
+def check_dropped(raw, frames, mark, reason=None, sock=None):
     sock = sock if sock is not None else raw.shell
+    pos = log_size(raw)
     sock.send_multipart(frames)
     seen = settle(raw, sock)
     assert not executed(seen, mark), [m["msg_type"] for m in seen]
+    if reason and KERNEL_NAME == "rlhf":
+        logged = log_since(raw, pos)
+        assert reason in logged, f"expected {reason!r} in the kernel log, got:\n{logged}"
     # nothing came back on the socket either (no reply to a dropped message)
     assert raw.recv(sock, 0.05) is None
     assert raw.alive()
@@ -83,17 +109,17 @@ def test_good_message_executes(rawk):
 
 def test_missing_delimiter(rawk):
     _, parts = execute_parts(rawk, "MARK-nodelim")
-    check_dropped(rawk, signed(rawk, parts)[1:], "MARK-nodelim")
+    check_dropped(rawk, signed(rawk, parts)[1:], "MARK-nodelim", "(no-delimiter)")
 
 
 def test_fewer_than_five_frames(rawk):
     _, parts = execute_parts(rawk, "MARK-short")
-    check_dropped(rawk, signed(rawk, parts)[:5], "MARK-short")
+    check_dropped(rawk, signed(rawk, parts)[:5], "MARK-short", "(too-few-frames)")
 
 
 def test_empty_signature(rawk):
     _, parts = execute_parts(rawk, "MARK-nosig")
-    check_dropped(rawk, [DELIM, b""] + parts, "MARK-nosig")
+    check_dropped(rawk, [DELIM, b""] + parts, "MARK-nosig", "(empty-signature)")
 
 
 def test_wrong_signature(rawk):
@@ -102,14 +128,14 @@ def test_wrong_signature(rawk):
     sig = bytearray(f[1])
     sig[0] = ord("0") if sig[0] != ord("0") else ord("1")
     f[1] = bytes(sig)
-    check_dropped(rawk, f, "MARK-badsig")
+    check_dropped(rawk, f, "MARK-badsig", "(bad-signature)")
 
 
 def test_wrong_signature_on_control(rawk):
     _, parts = execute_parts(rawk, "MARK-ctl")
     f = signed(rawk, parts)
     f[1] = b"0" * len(f[1])
-    check_dropped(rawk, f, "MARK-ctl", sock=rawk.control)
+    check_dropped(rawk, f, "MARK-ctl", "control: dropped message (bad-signature)", sock=rawk.control)
 
 
 def test_replayed_message(rawk):
@@ -120,19 +146,19 @@ def test_replayed_message(rawk):
     assert len([m for m in seen if m["msg_type"] == "stream"
                 and "MARK-replay" in m["content"]["text"]]) == 1
     rawk.drain()
-    check_dropped(rawk, frames, "MARK-replay")
+    check_dropped(rawk, frames, "MARK-replay", "(replayed-signature)")
 
 
 def test_invalid_json(rawk):
     _, parts = execute_parts(rawk, "MARK-json")
     parts[3] = parts[3][:-5]
-    check_dropped(rawk, signed(rawk, parts), "MARK-json")
+    check_dropped(rawk, signed(rawk, parts), "MARK-json", "(invalid-json)")
 
 
 def test_content_is_a_list(rawk):
     _, parts = execute_parts(rawk, "MARK-list")
     parts[3] = json.dumps([S["echo"]("MARK-list")]).encode()
-    check_dropped(rawk, signed(rawk, parts), "MARK-list")
+    check_dropped(rawk, signed(rawk, parts), "MARK-list", "(wrong-json-shape)")
 
 
 def test_header_without_msg_type(rawk):
@@ -140,13 +166,13 @@ def test_header_without_msg_type(rawk):
     h = json.loads(parts[0])
     del h["msg_type"]
     parts[0] = json.dumps(h).encode()
-    check_dropped(rawk, signed(rawk, parts), "MARK-nomt")
+    check_dropped(rawk, signed(rawk, parts), "MARK-nomt", "(wrong-json-shape)")
 
 
 def test_invalid_utf8(rawk):
     _, parts = execute_parts(rawk, "MARK-utf8")
     parts[3] = parts[3].replace(b"MARK-utf8", b"MARK-utf8 \xff\xfe\xc3")
-    check_dropped(rawk, signed(rawk, parts), "MARK-utf8")
+    check_dropped(rawk, signed(rawk, parts), "MARK-utf8", "(invalid-utf8)")
 
 
 @pytest.mark.parametrize("size", [MAX_FRAME + 1, 100_000_000])
@@ -158,17 +184,17 @@ def test_oversized_frame(rawk, size):
     c["pad"] = "x" * (size - base)
     parts[3] = json.dumps(c).encode()
     assert len(parts[3]) == size
-    check_dropped(rawk, signed(rawk, parts), "MARK-big")
+    check_dropped(rawk, signed(rawk, parts), "MARK-big", "(frame-too-big)")
 
 
 def test_deeply_nested_json(rawk):
     _, parts = execute_parts(rawk, "MARK-deep")
     depth = 100_000
     parts[3] = parts[3][:-1] + b', "deep": ' + b"[" * depth + b"]" * depth + b"}"
-    check_dropped(rawk, signed(rawk, parts), "MARK-deep")
+    check_dropped(rawk, signed(rawk, parts), "MARK-deep", "(json-too-deep)")
     _, parts = execute_parts(rawk, "MARK-deep2")
     parts[2] = b'{"m": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}"
-    check_dropped(rawk, signed(rawk, parts), "MARK-deep2")
+    check_dropped(rawk, signed(rawk, parts), "MARK-deep2", "(json-too-deep)")
 
 
 def test_unknown_msg_type(rawk):
@@ -176,7 +202,7 @@ def test_unknown_msg_type(rawk):
     h = json.loads(parts[0])
     h["msg_type"] = "execute_requestx"
     parts[0] = json.dumps(h).encode()
-    check_dropped(rawk, signed(rawk, parts), "MARK-unknown")
+    check_dropped(rawk, signed(rawk, parts), "MARK-unknown", "execute_requestx")
 
 
 def test_garbage_frames(rawk):
