@@ -31,7 +31,10 @@
  *   - NAME: starts with an ASCII letter, '_', '.', '/' or '~'; continues with ASCII
  *     letters, digits and '_', '-', '.', '/'.  So bare file paths (`out.csv`,
  *     `runs/a.json`, `./p.bin`) and hyphenated names (`base-v2`) are NAMEs.  Names
- *     are ASCII: a path with other characters must be written as a string.
+ *     are ASCII: a path with other characters must be written as a string.  A NAME
+ *     directly followed by '[' {NAME char | '=' | ',' | '+'} ']' with at least one
+ *     '=' includes it, so sweep point names (`s[lr=1e-3,seed=2]`) can be written
+ *     bare; `a[1]` and `a [x=1]` are still a NAME then a list.
  *   - number: ['-'] digits ['.' digits] [('e'|'E') ['+'|'-'] digits], or starting
  *     with '.'; no space after '-'.  Without '.' or exponent it is an integer (int64;
  *     larger is an error).  A number running into name characters ("3rd", "1.2.3")

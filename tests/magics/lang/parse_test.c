@@ -220,6 +220,22 @@ static void names_are_paths(void **state)
     assert_string_equal(c->lines[3].args[1].value.str, "../up/a-b.json");
     assert_int_equal(c->lines[3].args[1].value.kind, MAG_V_NAME);
     mag_cell_free(c);
+    /* sweep point names are NAMEs; a bracket without '=' is a list */
+    c = parse_ok("%eval s[lr=1e-3,lambda=-1.25] k=8\n%x a[1] b d[e=f,g=+1.5e+3]");
+    assert_string_equal(c->lines[0].args[0].value.str, "s[lr=1e-3,lambda=-1.25]");
+    assert_int_equal(c->lines[0].args[0].value.kind, MAG_V_NAME);
+    assert_string_equal(c->lines[0].args[1].key, "k");
+    const mag_kv *x = c->lines[1].args;
+    assert_int_equal(c->lines[1].nargs, 4);
+    assert_string_equal(x[0].value.str, "a");
+    assert_int_equal(x[1].value.kind, MAG_V_LIST);
+    assert_string_equal(x[2].value.str, "b");
+    assert_string_equal(x[3].value.str, "d[e=f,g=+1.5e+3]");
+    pos_is(x[3].value.pos, 2, 11);
+    mag_cell_free(c);
+    mag_diag d;
+    assert_int_equal(mag_parse_cell("%x a [x=1]", 10, NULL, &c, &d), MAG_ESYNTAX);
+    assert_string_equal(d.msg, "cell:1:8: expected ']' (to close '[' at column 6) near '='");
     /* numbers: .5, 1., 2E+3, -.25 */
     c = parse_ok("%x .5 1. 2E+3 -.25 007");
     const mag_kv *a = c->lines[0].args;
