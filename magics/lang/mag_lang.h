@@ -495,7 +495,8 @@ typedef struct mag_cursor_ctx {
 } mag_cursor_ctx;
 
 /* Completion context at code-point cursor `cursor` (clamped to the text).  Returns
- * MAG_OK, or MAG_EARG for NULL arguments.  Never fails on malformed text. */
+ * MAG_OK, or MAG_EARG for NULL arguments.  Never fails on malformed text.  The body
+ * grammar of a cell magic is the one of mag_default_body_kind (RAW bodies: NONE). */
 int mag_complete_context(const char *code, size_t len, size_t cursor, mag_cursor_ctx *out);
 /* Inspection context: as completion (the word under the cursor, both sides), but a
  * cursor on the '%' of '%name' also gives MAG_CTX_MAGIC with word "name". */
