@@ -104,6 +104,13 @@ static char *read_all(const char *path)
     return b;
 }
 
+static void free_cells(char **cells, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(cells[i]);
+    free(cells);
+}
+
 static int push_cell(char ***cells, int *n, const char *s, size_t len)
 {
     char **nc = realloc(*cells, (size_t)(*n + 1) * sizeof *nc);
@@ -137,7 +144,11 @@ int krn_headless_split_script(const char *text, char ***cells)
         const char *next = eol ? (at_end ? p : eol + 1) : p + strlen(p);
         if (at_end || strncmp(p, "# %%", 4) == 0) {
             size_t len = (size_t)(p - start);
-            if (!skip && !is_blank(start, len) && push_cell(cells, &n, start, len) < 0) return -1;
+            if (!skip && !is_blank(start, len) && push_cell(cells, &n, start, len) < 0) {
+                free_cells(*cells, n);
+                *cells = NULL;
+                return -1;
+            }
             if (at_end) break;
             skip = memmem(p, (size_t)(next - p), "[markdown]", 10) != NULL;
             start = next;
@@ -186,6 +197,8 @@ static int notebook_cells(const char *text, char ***cells, char *err, size_t err
         if (!buf || push_cell(cells, &n, buf, strlen(buf)) < 0) {
             free(buf);
             cJSON_Delete(nb);
+            free_cells(*cells, n);
+            *cells = NULL;
             snprintf(err, errsz, "out of memory");
             return -1;
         }
