@@ -57,8 +57,10 @@ static int tx_input(krn_kernel *k, const krn_msg_in *req, const char *prompt, bo
     pthread_mutex_lock(&k->stdin_lock);
     /* drop stale replies of an earlier, interrupted request */
     krn_rx rx;
-    while (krn_sock_recv(k->stdin_sock, &rx, ZMQ_DONTWAIT) == 0)
+    while (krn_sock_recv(k->stdin_sock, &rx, ZMQ_DONTWAIT) == 0) {
+        KRN_WARN("stdin: dropped a message received while no input was requested");
         krn_rx_clear(&rx);
+    }
     if (krn_wire_encode(&k->wire, hdr, req->header, NULL, c, &o) == 0) {
         krn_sock_send(k->stdin_sock, req->ids, req->n_ids, &o);
         krn_wire_out_free(&o);
