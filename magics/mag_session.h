@@ -1,0 +1,79 @@
+/* mag_session: what a notebook has defined — the registries of named objects (tasks,
+ * policies, rewards, debates, runs) and the session settings (%seed, %threads).
+ *
+ * One session per interpreter; no global state, so tests make as many as they like.
+ * The session owns every object put into it.  Names are unique per kind; putting an
+ * object under an existing name replaces (and frees) the old one, and the caller
+ * prints a note ("replaced policy 'base'").  An error in a cell must leave the session
+ * exactly as it was: handlers build their objects completely first and only then put
+ * them (mag_session_put never fails half-way: on ENOMEM it frees the new object and
+ * leaves the old one).
+ *
+ * Threads: the session is used from the executing (shell) thread only; training
+ * workers get the objects they need as arguments, never the session. */
+#ifndef MAG_SESSION_H
+#define MAG_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum mag_kind {
+    MAG_TASK = 0,   /* rt_task * (runtime/task/rt_task.h) */
+    MAG_POLICY,     /* rt_policy * (runtime/nn/rt_policy.h) */
+    MAG_REWARD,     /* rt_reward_program * (runtime/reward/rt_reward.h) */
+    MAG_DEBATE,     /* defined by the %%debate magic */
+    MAG_RUN,        /* rt_run * (runtime/train/rt_run.h) */
+    MAG_N_KINDS
+} mag_kind;
+
+/* "task", "policy", "reward", "debate", "run" (the names schema keys use in
+ * mag_key_spec.object) and back; -1 for an unknown name. */
+const char *mag_kind_name(mag_kind k);
+int mag_kind_parse(const char *name);
+
+typedef void (*mag_free_fn)(void *obj);
+
+/* One object: its kind, name, the object, how to free it, a one-line summary for
+ * %who ("mlp V=32 K=8 H=256, SFT on add (noise 0.6), 400 steps"), and, for policies
+ * and runs, the task it belongs to (NULL when none). */
+typedef struct mag_entry {
+    mag_kind kind;
+    char *name;
+    void *obj;
+    mag_free_fn free_fn;
+    char *summary;
+    char *task; /* name of the task (policies, runs), or NULL */
+    long seq;   /* definition order (for %who and %runs) */
+} mag_entry;
+
+typedef struct mag_session mag_session;
+
+mag_session *mag_session_new(void); /* NULL on ENOMEM; free with mag_session_free */
+void mag_session_free(mag_session *s);
+
+/* Settings. seed: %seed N (default 0); threads: %threads N (default: the number of
+ * online processors, at least 1). */
+uint64_t mag_session_seed(const mag_session *s);
+void mag_session_set_seed(mag_session *s, uint64_t seed);
+int mag_session_threads(const mag_session *s);
+void mag_session_set_threads(mag_session *s, int threads);
+
+/* Puts obj under (kind, name), taking ownership of obj (freed with free_fn) and
+ * copying name/summary/task.  Returns 1 if it replaced an existing object, 0 if new,
+ * or -1 on ENOMEM (then obj has been freed with free_fn and the session is unchanged). */
+int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj,
+                    mag_free_fn free_fn, const char *summary, const char *task);
+/* The object (or entry) of that kind and name, or NULL. */
+void *mag_session_get(const mag_session *s, mag_kind kind, const char *name);
+const mag_entry *mag_session_entry(const mag_session *s, mag_kind kind, const char *name);
+/* Removes and frees; returns 0, or -1 if there is no such object. */
+int mag_session_remove(mag_session *s, mag_kind kind, const char *name);
+
+/* Iteration in definition order: n entries of a kind (MAG_N_KINDS: all kinds). */
+size_t mag_session_count(const mag_session *s, mag_kind kind);
+const mag_entry *mag_session_at(const mag_session *s, mag_kind kind, size_t i);
+
+/* The closest defined name of a kind to `word` (did-you-mean), or NULL. */
+const char *mag_session_suggest(const mag_session *s, mag_kind kind, const char *word);
+
+#endif
