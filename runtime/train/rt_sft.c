@@ -25,8 +25,8 @@ const char *const *rt_sft_columns(int *n)
 void rt_sft_config_init(rt_sft_config *c)
 {
     c->steps = 1000;
-    c->batch = 128;
-    c->lr = 2e-3f;
+    c->batch = 256;
+    c->lr = 1e-3f;
     c->noise = -1.0;
     c->clip = 1.0f;
     c->eval_every = 100;

@@ -81,8 +81,8 @@ static void test_columns_and_defaults(void **state)
     rt_sft_config cfg;
     rt_sft_config_init(&cfg);
     assert_int_equal(cfg.steps, 1000);
-    assert_int_equal(cfg.batch, 128);
-    assert_true(cfg.lr == 2e-3f);
+    assert_int_equal(cfg.batch, 256);
+    assert_true(cfg.lr == 1e-3f);
     assert_true(cfg.noise < 0);
 }
 

@@ -1,0 +1,467 @@
+/* eval_test.c: evaluators and KL.  Hand-made policies whose answers are known exactly
+ * check the greedy / avg@k / pass@k counting, per-domain accuracy of a mix and the
+ * feature means; a policy with known token probabilities checks sampled accuracy
+ * against its exact expectation; the fixed held-out sample; independence of the chunk
+ * size; KL(p||p) = 0 and KL(p||q) against a direct double-precision computation over
+ * the documented visited states; argument errors; allocation-failure injection. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_alloc.h"
+#include "rt_eval.h"
+
+enum { V = RT_TASK_VOCAB, LET_A = RT_TOK_LETTER0, LET_F = RT_TOK_LETTER0 + 5 };
+
+static rt_task *make_seq_task(rt_task_kind kind, int length)
+{
+    rt_task_config tc;
+    rt_task_config_init(&tc, kind);
+    tc.length = length;
+    rt_task *t;
+    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
+    return t;
+}
+
+/* mix of copy length=2 and reverse length=2 */
+static rt_task *make_mix(void)
+{
+    rt_task_config d[2], tc;
+    rt_task_config_init(&d[0], RT_TASK_COPY);
+    rt_task_config_init(&d[1], RT_TASK_REVERSE);
+    d[0].length = d[1].length = 2;
+    rt_task_config_init(&tc, RT_TASK_MIX);
+    tc.tasks = d;
+    tc.n_tasks = 2;
+    rt_task *t;
+    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
+    return t;
+}
+
+/* A hand-made policy with context K = 3, embedding = identity (D = V) and H = V hidden
+ * units h[v] = [oldest context token == v].  Its logits: `margin` on the token
+ * map[ctx[0]] (map[v] < 0: all logits 0).  With map = identity on letters and
+ * map[':'] = EOS, it answers `copy length=2` ("x y :" -> "x y <eos>") perfectly. */
+static rt_policy *hand_policy(const int *map, float margin)
+{
+    rt_policy_config c = {V, 3, V, V, 1, RT_NN_ACT_RELU};
+    rt_policy *p;
+    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
+    for (int v = 0; v < V; v++) {
+        p->p.emb[v * V + v] = 1.0f;
+        p->p.w1[v * 3 * V + v] = 1.0f; /* unit v reads position 0 (oldest) */
+        if (map[v] >= 0) p->p.wo[map[v] * V + v] = margin;
+    }
+    rt_policy_touch(p);
+    return p;
+}
+
+/* letters a..e copied, f..j answered as 'a', ':' -> EOS */
+static void partial_map(int *map)
+{
+    for (int v = 0; v < V; v++)
+        map[v] = -1;
+    for (int l = 0; l < 10; l++)
+        map[LET_A + l] = l < 5 ? LET_A + l : LET_A;
+    map[RT_TOK_SEP] = RT_TOK_EOS;
+}
+
+static void identity_map(int *map)
+{
+    for (int v = 0; v < V; v++)
+        map[v] = -1;
+    for (int l = 0; l < 10; l++)
+        map[LET_A + l] = LET_A + l;
+    map[RT_TOK_SEP] = RT_TOK_EOS;
+}
+
+/* The letters x, y of a length-2 prompt (last four tokens: tag x y :). */
+static void letters(const rt_task_sample *s, int P, int *x, int *y)
+{
+    *x = s->prompt[P - 3];
+    *y = s->prompt[P - 2];
+    assert_int_equal(s->prompt[P - 1], RT_TOK_SEP);
+}
+
+static void test_counting_mix(void **state)
+{
+    (void)state;
+    rt_task *t = make_mix();
+    int map[V];
+    partial_map(map);
+    rt_policy *p = hand_policy(map, 10.0f);
+    rt_eval_config ec;
+    rt_eval_config_init(&ec);
+    ec.k = 4;
+    ec.temperature = 0.02f; /* margin 500 at this temperature: samples are the argmax */
+    ec.chunk = 9;
+    rt_rng rng = rt_rng_make(1);
+    rt_eval *ev;
+    rt_eval_diag d;
+    assert_int_equal(rt_eval_create(&ev, t, &p->cfg, &ec, &rng, &d), 0);
+    int n = rt_eval_n_prompts(ev);
+    assert_int_equal(n, (int)rt_task_split_count(t, RT_TASK_HELDOUT)); /* all of it */
+    assert_true(n >= 20);
+    assert_null(rt_eval_prompt(ev, n));
+
+    /* expected, from the rule: answer x' y' <eos> with l' = l if l < f else a */
+    int P = rt_task_prompt_len(t), dn[2] = {0}, dc[2] = {0};
+    double partial = 0;
+    for (int i = 0; i < n; i++) {
+        const rt_task_sample *s = rt_eval_prompt(ev, i);
+        assert_int_equal(rt_task_split_of(t, s), RT_TASK_HELDOUT);
+        int x, y;
+        letters(s, P, &x, &y);
+        int ax = map[x], ay = map[y];
+        int tx = s->domain == 0 ? x : y, ty = s->domain == 0 ? y : x; /* copy / reverse */
+        dn[s->domain]++;
+        dc[s->domain] += ax == tx && ay == ty;
+        partial += ((ax == tx) + (ay == ty) + 1) / 3.0;
+    }
+    assert_true(dn[0] > 0 && dn[1] > 0);
+    assert_true(dc[0] > 0 && dc[0] < dn[0]);
+    double acc = (double)(dc[0] + dc[1]) / n;
+
+    rt_eval_result r;
+    assert_int_equal(rt_eval_run(ev, p, &r, &d), 0);
+    assert_int_equal(r.n_prompts, n);
+    assert_int_equal(r.k, 4);
+    assert_int_equal(r.n_domains, 2);
+    assert_int_equal(r.domain_n[0], dn[0]);
+    assert_int_equal(r.domain_n[1], dn[1]);
+    assert_float_equal(r.greedy, acc, 1e-12);
+    assert_float_equal(r.domain_greedy[0], (double)dc[0] / dn[0], 1e-12);
+    assert_float_equal(r.domain_greedy[1], (double)dc[1] / dn[1], 1e-12);
+    assert_float_equal(r.avg_k, acc, 1e-12);
+    assert_float_equal(r.pass_k, acc, 1e-12);
+    assert_float_equal(r.domain_avg_k[0], (double)dc[0] / dn[0], 1e-12);
+    assert_float_equal(r.domain_avg_k[1], (double)dc[1] / dn[1], 1e-12);
+    assert_int_equal(r.n_features, 5);
+    const double feat[5] = {acc, partial / n, 3.0, 1.0,
+                            1.0}; /* correct partial length format eos */
+    for (int i = 0; i < 5; i++) {
+        assert_float_equal(r.feat_greedy[i], feat[i], 1e-12);
+        assert_float_equal(r.feat_sampled[i], feat[i], 1e-12);
+    }
+    double g;
+    assert_int_equal(rt_eval_greedy(ev, p, &g, &d), 0);
+    assert_float_equal(g, acc, 1e-12);
+    rt_eval_free(ev);
+    rt_policy_free(p);
+    rt_task_free(t);
+}
+
+/* A policy that always answers <eos> first: accuracy 0, length 1, format 0, eos 1. */
+static void test_counting_zero(void **state)
+{
+    (void)state;
+    rt_task *t = make_seq_task(RT_TASK_COPY, 2);
+    int map[V];
+    for (int v = 0; v < V; v++)
+        map[v] = RT_TOK_EOS;
+    rt_policy *p = hand_policy(map, 10.0f);
+    rt_eval_config ec;
+    rt_eval_config_init(&ec);
+    ec.k = 3;
+    ec.temperature = 0.02f;
+    rt_rng rng = rt_rng_make(2);
+    rt_eval *ev;
+    assert_int_equal(rt_eval_create(&ev, t, &p->cfg, &ec, &rng, NULL), 0);
+    rt_eval_result r;
+    assert_int_equal(rt_eval_run(ev, p, &r, NULL), 0);
+    assert_int_equal(r.n_domains, 1);
+    assert_float_equal(r.greedy, 0.0, 0);
+    assert_float_equal(r.avg_k, 0.0, 0);
+    assert_float_equal(r.pass_k, 0.0, 0);
+    const double feat[5] = {0.0, 0.0, 1.0, 0.0, 1.0};
+    for (int i = 0; i < 5; i++)
+        assert_float_equal(r.feat_greedy[i], feat[i], 0);
+
+    /* k = 0: greedy only, sampled figures NaN */
+    rt_eval_free(ev);
+    ec.k = 0;
+    assert_int_equal(rt_eval_create(&ev, t, &p->cfg, &ec, &rng, NULL), 0);
+    assert_int_equal(rt_eval_run(ev, p, &r, NULL), 0);
+    assert_true(isnan(r.avg_k) && isnan(r.pass_k) && isnan(r.feat_sampled[0]));
+    assert_true(isnan(r.domain_avg_k[0]));
+    rt_eval_free(ev);
+    rt_policy_free(p);
+    rt_task_free(t);
+}
+
+/* Sampled accuracy of a policy whose every step puts probability
+ * q = e^(m/T) / (e^(m/T) + 31) on the right token: avg@k ~ q^3. */
+static void test_sampled_expectation(void **state)
+{
+    (void)state;
+    rt_task *t = make_seq_task(RT_TASK_COPY, 2);
+    int map[V];
+    identity_map(map);
+    rt_policy *p = hand_policy(map, 4.0f);
+    const float temps[2] = {1.0f, 0.5f};
+    for (int i = 0; i < 2; i++) {
+        rt_eval_config ec;
+        rt_eval_config_init(&ec);
+        ec.k = 300;
+        ec.temperature = temps[i];
+        rt_rng rng = rt_rng_make(3);
+        rt_eval *ev;
+        assert_int_equal(rt_eval_create(&ev, t, &p->cfg, &ec, &rng, NULL), 0);
+        rt_eval_result r;
+        assert_int_equal(rt_eval_run(ev, p, &r, NULL), 0);
+        assert_float_equal(r.greedy, 1.0, 0);
+        double e = exp(4.0 / temps[i]), q = e / (e + 31.0), want = q * q * q;
+        double nk = (double)r.n_prompts * r.k, sd = sqrt(want * (1 - want) / nk);
+        assert_true(nk >= 3000);
+        assert_float_equal(r.avg_k, want, 4 * sd);
+        double pass = 1 - pow(1 - want, r.k);
+        assert_float_equal(r.pass_k, pass, 0.02);
+        rt_eval_free(ev);
+    }
+    rt_policy_free(p);
+    rt_task_free(t);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* add digits=2 holds ~2000 held-out prompts: a fixed sample of 100 distinct ones. */
+static void test_fixed_sample(void **state)
+{
+    (void)state;
+    rt_task_config tc;
+    rt_task_config_init(&tc, RT_TASK_ADD);
+    rt_task *t;
+    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
+    assert_true(rt_task_split_count(t, RT_TASK_HELDOUT) > 1000);
+    rt_policy_config pc = {V, 4, 4, 4, 1, RT_NN_ACT_RELU};
+    rt_eval_config ec;
+    rt_eval_config_init(&ec);
+    ec.n_prompts = 100;
+    rt_eval *e1, *e2, *e3;
+    rt_rng r1 = rt_rng_make(5), r2 = rt_rng_make(6);
+    assert_int_equal(rt_eval_create(&e1, t, &pc, &ec, &r1, NULL), 0);
+    assert_int_equal(rt_eval_create(&e2, t, &pc, &ec, &r1, NULL), 0);
+    assert_int_equal(rt_eval_create(&e3, t, &pc, &ec, &r2, NULL), 0);
+    assert_int_equal(rt_eval_n_prompts(e1), 100);
+    uint64_t ids[100];
+    int same3 = 0;
+    for (int i = 0; i < 100; i++) {
+        const rt_task_sample *s = rt_eval_prompt(e1, i);
+        assert_int_equal(rt_task_split_of(t, s), RT_TASK_HELDOUT);
+        assert_memory_equal(s, rt_eval_prompt(e2, i), sizeof *s);
+        same3 += rt_eval_prompt(e3, i)->id == s->id;
+        ids[i] = s->id;
+    }
+    assert_true(same3 < 50);
+    qsort(ids, 100, sizeof ids[0], cmp_u64);
+    for (int i = 1; i < 100; i++)
+        assert_true(ids[i] > ids[i - 1]); /* distinct */
+    rt_eval_free(e1);
+    rt_eval_free(e2);
+    rt_eval_free(e3);
+    rt_task_free(t);
+}
+
+/* Results do not depend on the chunk size (sequences draw from their own streams). */
+static void test_chunk_independent(void **state)
+{
+    (void)state;
+    rt_task *t = make_mix();
+    rt_policy_config pc = {V, 4, 8, 16, 1, RT_NN_ACT_RELU};
+    rt_policy *p;
+    assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
+    rt_rng ir = rt_rng_make(8);
+    rt_policy_init(p, &ir);
+    rt_eval_result r[2];
+    const int chunks[2] = {7, 256};
+    for (int i = 0; i < 2; i++) {
+        rt_eval_config ec;
+        rt_eval_config_init(&ec);
+        ec.chunk = chunks[i];
+        ec.k = 5;
+        rt_rng rng = rt_rng_make(4);
+        rt_eval *ev;
+        assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, NULL), 0);
+        assert_int_equal(rt_eval_run(ev, p, &r[i], NULL), 0);
+        rt_eval_free(ev);
+    }
+    assert_memory_equal(&r[0], &r[1], sizeof r[0]);
+    assert_true(r[0].feat_sampled[2] > 0); /* a random policy: nonzero lengths */
+    rt_policy_free(p);
+    rt_task_free(t);
+}
+
+static rt_policy *random_policy(int K, int H, uint64_t seed)
+{
+    rt_policy_config pc = {V, K, 6, H, 1, RT_NN_ACT_RELU};
+    rt_policy *p;
+    assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
+    rt_rng r = rt_rng_make(seed);
+    rt_policy_init(p, &r);
+    return p;
+}
+
+static void test_kl(void **state)
+{
+    (void)state;
+    rt_task *t = make_seq_task(RT_TASK_COPY, 2);
+    rt_policy *p = random_policy(3, 8, 1), *q = random_policy(3, 12, 2);
+    rt_rng rng = rt_rng_make(10);
+    rt_eval_kl_result k;
+    rt_eval_diag d;
+    assert_int_equal(rt_eval_kl(p, p, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
+    assert_float_equal(k.kl, 0.0, 1e-9);
+    assert_true(k.entropy > 1.0);
+    assert_int_equal(k.n_prompts, 6);
+
+    assert_int_equal(rt_eval_kl(p, q, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
+    /* direct: the documented prompts and samples, the states up to the first EOS */
+    enum { B = 6, P = 4, T = 3, K = 3 };
+    rt_task_sample s[B];
+    int prompts[B * P], tokens[B * T], ctx[B * T * K], n = 0;
+    rt_rng r0 = rt_rng_split(&rng, 0), r1 = rt_rng_split(&rng, 1);
+    rt_task_sample_batch(t, &r0, 0, RT_TASK_TRAIN, B, s, prompts);
+    rt_policy_ws *wp, *wq;
+    assert_int_equal(rt_policy_ws_create(&wp, &p->cfg, B * T, NULL), 0);
+    assert_int_equal(rt_policy_ws_create(&wq, &q->cfg, B * T, NULL), 0);
+    assert_int_equal(rt_policy_generate(p, wp, prompts, B, P, T, 1.0f, &r1, 0, tokens, NULL), 0);
+    for (int b = 0; b < B; b++) {
+        int seq[P + T];
+        memcpy(seq, prompts + b * P, sizeof(int) * P);
+        memcpy(seq + P, tokens + b * T, sizeof(int) * T);
+        for (int j = 0; j < T; j++) {
+            for (int i = 0; i < K; i++)
+                ctx[n * K + i] = seq[P + j - K + i];
+            n++;
+            if (seq[P + j] == RT_TOK_EOS) break;
+        }
+    }
+    assert_int_equal(k.n_states, n);
+    float pp[B * T * V], pq[B * T * V];
+    assert_int_equal(rt_policy_probs(p, wp, ctx, n, pp), 0);
+    assert_int_equal(rt_policy_probs(q, wq, ctx, n, pq), 0);
+    double kl = 0, ent = 0;
+    for (int i = 0; i < n * V; i++) {
+        kl += pp[i] * (log((double)pp[i]) - log((double)pq[i]));
+        ent -= pp[i] * log((double)pp[i]);
+    }
+    kl /= n;
+    ent /= n;
+    assert_true(kl > 0.01);
+    assert_float_equal(k.kl, kl, 1e-4 * kl);
+    assert_float_equal(k.entropy, ent, 1e-5 * ent);
+    rt_policy_ws_free(wp);
+    rt_policy_ws_free(wq);
+
+    /* mismatched context */
+    rt_policy *c4 = random_policy(4, 8, 3);
+    assert_int_equal(rt_eval_kl(p, c4, t, RT_TASK_TRAIN, 6, &rng, &k, &d), RT_EVAL_EINVAL);
+    assert_string_equal(d.msg, "kl: policies need the task's vocabulary and the same context");
+    assert_int_equal(rt_eval_kl(p, q, t, RT_TASK_TRAIN, 0, &rng, &k, &d), RT_EVAL_EINVAL);
+    rt_policy_free(c4);
+    rt_policy_free(p);
+    rt_policy_free(q);
+    rt_task_free(t);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    rt_task *t = make_seq_task(RT_TASK_COPY, 2);
+    rt_rng rng = rt_rng_make(1);
+    rt_eval *ev = (rt_eval *)&rng;
+    rt_eval_diag d;
+    rt_policy_config bad = {16, 3, 4, 4, 1, RT_NN_ACT_RELU};
+    assert_int_equal(rt_eval_create(&ev, t, &bad, NULL, &rng, &d), RT_EVAL_EINVAL);
+    assert_null(ev);
+    assert_string_equal(d.msg, "eval: policy vocabulary 16, task vocabulary 32");
+    rt_policy_config pc = {V, 3, 4, 4, 1, RT_NN_ACT_RELU};
+    rt_eval_config ec;
+    rt_eval_config_init(&ec);
+    ec.k = -1;
+    assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, &d), RT_EVAL_EINVAL);
+    assert_string_equal(d.msg, "eval: k must be >= 0");
+    rt_eval_config_init(&ec);
+    ec.temperature = 0.0f;
+    assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, &d), RT_EVAL_EINVAL);
+    assert_string_equal(d.msg, "eval: temperature must be > 0");
+    rt_eval_config_init(&ec);
+    ec.n_prompts = 0;
+    assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, &d), RT_EVAL_EINVAL);
+    assert_string_equal(d.msg, "eval: n_prompts must be >= 1");
+
+    assert_int_equal(rt_eval_create(&ev, t, &pc, NULL, &rng, &d), 0);
+    rt_policy *other = random_policy(3, 8, 1); /* embed 6, hidden 8: another shape */
+    double acc;
+    assert_int_equal(rt_eval_greedy(ev, other, &acc, &d), RT_EVAL_EINVAL);
+    assert_string_equal(d.msg, "eval: policy architecture differs from the evaluator's");
+    rt_policy_free(other);
+    rt_eval_free(ev);
+    rt_task_free(t);
+}
+
+static void test_alloc_failure(void **state)
+{
+    (void)state;
+    rt_task *t = make_mix();
+    rt_policy *p = random_policy(3, 8, 1), *q = random_policy(3, 8, 2);
+    rt_eval_config ec;
+    rt_eval_config_init(&ec);
+    ec.n_prompts = 10; /* a sample of a larger split: the shuffle path */
+    rt_rng rng = rt_rng_make(1);
+    rt_eval *ev;
+    rt_alloc_fail_at(0);
+    assert_int_equal(rt_eval_create(&ev, t, &p->cfg, &ec, &rng, NULL), 0);
+    long total = rt_alloc_count();
+    rt_eval_free(ev);
+    assert_true(total >= 7);
+    for (long i = 1; i <= total; i++) {
+        rt_eval_diag d;
+        rt_alloc_fail_at(i);
+        int rc = rt_eval_create(&ev, t, &p->cfg, &ec, &rng, &d);
+        rt_alloc_fail_at(0);
+        assert_int_equal(rc, RT_EVAL_ENOMEM);
+        assert_null(ev);
+        assert_string_equal(d.msg, "eval: out of memory");
+    }
+    rt_eval_kl_result k;
+    rt_alloc_fail_at(0);
+    assert_int_equal(rt_eval_kl(p, q, t, RT_TASK_HELDOUT, 5, &rng, &k, NULL), 0);
+    total = rt_alloc_count();
+    assert_true(total >= 7);
+    for (long i = 1; i <= total; i++) {
+        rt_eval_diag d;
+        rt_alloc_fail_at(i);
+        int rc = rt_eval_kl(p, q, t, RT_TASK_HELDOUT, 5, &rng, &k, &d);
+        rt_alloc_fail_at(0);
+        assert_int_equal(rc, RT_EVAL_ENOMEM);
+        assert_string_equal(d.msg, "kl: out of memory");
+    }
+    rt_policy_free(p);
+    rt_policy_free(q);
+    rt_task_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counting_mix),
+        cmocka_unit_test(test_counting_zero),
+        cmocka_unit_test(test_sampled_expectation),
+        cmocka_unit_test(test_fixed_sample),
+        cmocka_unit_test(test_chunk_independent),
+        cmocka_unit_test(test_kl),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_alloc_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
