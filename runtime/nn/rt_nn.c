@@ -303,19 +303,33 @@ void rt_nn_table_forward_ref(float *out, const int *ctx, const float *U, const f
 HOT void rt_nn_table_backward_cols(float *dU, float *db, const float *dout, const int *ctx,
                                    int N, int K, int V, int H, int h0, int h1)
 {
+    rt_nn_table_backward_relu_cols(dU, db, dout, NULL, ctx, N, K, V, H, h0, h1);
+}
+
+HOT void rt_nn_table_backward_relu_cols(float *dU, float *db, const float *dout, const float *act,
+                                        const int *ctx, int N, int K, int V, int H, int h0, int h1)
+{
+    /* each element of dU and db sums its rows in order n = 0..N-1 */
     for (int n = 0; n < N; n++) {
         const float *g = dout + (size_t)n * H;
         const int *c = ctx + (size_t)n * K;
-        for (int i = 0; i < K; i++) {
-            float *u = dU + ((size_t)i * V + c[i]) * H;
-            for (int h = h0; h < h1; h++) u[h] += g[h];
+        float m[512];
+        for (int c0 = h0; c0 < h1; c0 += 512) {
+            int c1 = c0 + 512 < h1 ? c0 + 512 : h1;
+            if (act) {
+                const float *a = act + (size_t)n * H;
+                for (int h = c0; h < c1; h++) m[h - c0] = a[h] > 0.0f ? g[h] : 0.0f;
+            } else {
+                for (int h = c0; h < c1; h++) m[h - c0] = g[h];
+            }
+            if (db)
+                for (int h = c0; h < c1; h++) db[h] += m[h - c0];
+            for (int i = 0; i < K; i++) {
+                float *u = dU + ((size_t)i * V + c[i]) * H;
+                for (int h = c0; h < c1; h++) u[h] += m[h - c0];
+            }
         }
     }
-    if (db)
-        for (int n = 0; n < N; n++) {
-            const float *g = dout + (size_t)n * H;
-            for (int h = h0; h < h1; h++) db[h] += g[h];
-        }
 }
 
 void rt_nn_table_backward(float *dU, float *db, const float *dout, const int *ctx, int N, int K,

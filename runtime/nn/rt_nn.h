@@ -94,6 +94,10 @@ void rt_nn_table_backward(float *dU, float *db, const float *dout, const int *ct
  * every element is summed in the same order whatever the split). */
 void rt_nn_table_backward_cols(float *dU, float *db, const float *dout, const int *ctx, int N,
                                int K, int V, int H, int h0, int h1);
+/* The same with the ReLU backward fused in: the gradient is dout * (act > 0), act the
+ * layer's ReLU output (N, H); act NULL = no mask. */
+void rt_nn_table_backward_relu_cols(float *dU, float *db, const float *dout, const float *act,
+                                    const int *ctx, int N, int K, int V, int H, int h0, int h1);
 /* Chain rule through U_i = E W1_i^T:  dW1_i (H, D) += dU_i^T @ E;  dE (V, D) += dU_i @ W1_i.
  * dU (K*V, H), E (V, D), W1 (H, K*D), dW1 (H, K*D). */
 void rt_nn_table_grad(float *dE, float *dW1, const float *dU, const float *E, const float *W1,

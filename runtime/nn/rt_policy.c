@@ -439,11 +439,17 @@ static void bwd_slice_task(void *arg, int j, int nth)
         /* dW_o[:, h0:h1] += dl^T act[:, h0:h1];  d[:, h0:h1] = dl wo[:, h0:h1] */
         rt_nn_sgemm(1, 0, V, h1 - h0, m, 1.0f, dl, V, ws->act[0] + r + h0, H, 1.0f, p->g.wo + h0, H);
         rt_nn_sgemm(0, 0, m, h1 - h0, V, 1.0f, dl, V, p->p.wo + h0, H, 0.0f, ws->dh + h0, H);
-        for (int i = 0; i < m; i++)
-            rt_nn_act_grad(c->act, ws->dh + (size_t)i * H + h0, ws->pre[0] + r + (size_t)i * H + h0,
-                           ws->act[0] + r + (size_t)i * H + h0, (size_t)(h1 - h0));
-        rt_nn_table_backward_cols(ws->dtable, p->g.b1, ws->dh,
-                                  ws->ctx + ((size_t)a->row0 + b0) * K, m, K, V, H, h0, h1);
+        const int *cx = ws->ctx + ((size_t)a->row0 + b0) * K;
+        if (c->act == RT_NN_ACT_RELU) { /* mask fused into the scatter */
+            rt_nn_table_backward_relu_cols(ws->dtable, p->g.b1, ws->dh, ws->act[0] + r, cx, m, K,
+                                           V, H, h0, h1);
+        } else {
+            for (int i = 0; i < m; i++)
+                rt_nn_act_grad(c->act, ws->dh + (size_t)i * H + h0,
+                               ws->pre[0] + r + (size_t)i * H + h0,
+                               ws->act[0] + r + (size_t)i * H + h0, (size_t)(h1 - h0));
+            rt_nn_table_backward_cols(ws->dtable, p->g.b1, ws->dh, cx, m, K, V, H, h0, h1);
+        }
     }
 }
 
