@@ -412,3 +412,36 @@ def test_comm_messages_for_unknown_comms_are_ignored(raw, msg_type, content):
     assert_busy_idle(msgs, msg["header"]["msg_id"])
     assert len(msgs) == 2
     assert raw.recv(raw.shell, 0.1) is None
+
+
+@rlhf_only
+def test_many_updates_last_one_delivered(kernel):
+    """Updates may be rate-limited (coalesced), but the last state is never lost."""
+    code = "%display --id=rl first\n" + "\n".join(
+        f"%display --id=rl --update u-{i}" for i in range(200))
+    rep, msgs = kernel.execute(code)
+    assert rep["content"]["status"] == "ok"
+    d = [m for m in msgs if m["msg_type"] == "display_data"]
+    u = [m for m in msgs if m["msg_type"] == "update_display_data"]
+    assert len(d) == 1 and 1 <= len(u) <= 200
+    assert all(m["content"]["transient"]["display_id"] == "rl" for m in d + u)
+    assert u[-1]["content"]["data"]["text/plain"] == "u-199"
+    nums = [int(m["content"]["data"]["text/plain"][2:]) for m in u]
+    assert nums == sorted(nums), "updates out of order"
+
+
+def test_client_vanishing_mid_cell(kernel):
+    """A client that disconnects while its cell runs: the kernel finishes the cell (the
+    reply goes nowhere) and serves the next client."""
+    from jupyter_client import BlockingKernelClient
+    kc2 = BlockingKernelClient()
+    kc2.load_connection_info(kernel.km.get_connection_info())
+    kc2.start_channels()
+    kc2.wait_for_ready(timeout=10)
+    kc2.execute(S["sleep10"].replace("10", "0.3"))
+    time.sleep(0.05)
+    kc2.stop_channels()
+    kernel.flush()
+    rep, msgs = kernel.execute(S["echo"]("after-vanish"), timeout=10)
+    assert rep["content"]["status"] == "ok"
+    assert stream_text(msgs) == "after-vanish\n"
