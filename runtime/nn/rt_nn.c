@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 /* Hot loops are compiled for several x86 ISAs and picked at load time (ifunc).  The
@@ -53,6 +54,42 @@ void rt_nn_set_blas_threads(int n)
 int rt_nn_blas_threads(void)
 {
     return openblas_get_num_threads();
+}
+
+/* ---- threads ---- */
+
+typedef struct {
+    rt_nn_task fn;
+    void *arg;
+    int j, nth;
+} task;
+
+static void *task_main(void *a)
+{
+    task *t = a;
+    t->fn(t->arg, t->j, t->nth);
+    return NULL;
+}
+
+void rt_nn_parallel(int nth, rt_nn_task fn, void *arg)
+{
+    if (nth <= 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    if (nth > RT_NN_MAX_THREADS) nth = RT_NN_MAX_THREADS;
+    pthread_t th[RT_NN_MAX_THREADS];
+    task tk[RT_NN_MAX_THREADS];
+    int started[RT_NN_MAX_THREADS] = {0};
+    for (int j = 1; j < nth; j++) {
+        tk[j] = (task){fn, arg, j, nth};
+        started[j] = pthread_create(&th[j], NULL, task_main, &tk[j]) == 0;
+    }
+    fn(arg, 0, nth);
+    for (int j = 1; j < nth; j++) {
+        if (started[j]) pthread_join(th[j], NULL);
+        else fn(arg, j, nth); /* could not start a thread: do its share here */
+    }
 }
 
 /* ---- elementwise -------------------------------------------------------------- */

@@ -35,6 +35,17 @@ void rt_nn_sgemm_ref(int ta, int tb, int M, int N, int Kd, float alpha, const fl
 void rt_nn_set_blas_threads(int n);
 int rt_nn_blas_threads(void);
 
+/* ---- threads ------------------------------------------------------------------ */
+
+#define RT_NN_MAX_THREADS 16
+/* Runs fn(arg, j, nth) for j = 0..nth-1, j = 0 on the calling thread, the others on
+ * threads created for the call (regions are coarse: a whole generation, scoring pass
+ * or backward), and returns when all are done.  If a thread cannot be created its
+ * share runs on the caller: fn must split work by j alone, so results never depend on
+ * scheduling.  nth is capped at RT_NN_MAX_THREADS. */
+typedef void (*rt_nn_task)(void *arg, int j, int nth);
+void rt_nn_parallel(int nth, rt_nn_task fn, void *arg);
+
 /* ---- elementwise -------------------------------------------------------------- */
 
 /* exp(x) for one float, max relative error ~2e-7; exp(x) = 0 for x < -87.3. */

@@ -4,7 +4,6 @@
 #include "rt_policy.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,41 +44,6 @@ enum { RB = 128 };
  * threads are created per region.  Work is split into pieces fixed by the data (row
  * blocks of RB, sequence groups of RB, column slices), never by timing; each piece
  * computes exactly what it computes serially, so results do not depend on `threads`. */
-typedef void (*task_fn)(void *arg, int j, int nth);
-typedef struct {
-    task_fn fn;
-    void *arg;
-    int j, nth;
-} task;
-
-static void *task_main(void *a)
-{
-    task *t = a;
-    t->fn(t->arg, t->j, t->nth);
-    return NULL;
-}
-
-static void run_parallel(int nth, task_fn fn, void *arg)
-{
-    if (nth <= 1) {
-        fn(arg, 0, 1);
-        return;
-    }
-    if (nth > RT_POLICY_MAX_THREADS) nth = RT_POLICY_MAX_THREADS;
-    pthread_t th[RT_POLICY_MAX_THREADS];
-    task tk[RT_POLICY_MAX_THREADS];
-    int started[RT_POLICY_MAX_THREADS] = {0};
-    for (int j = 1; j < nth; j++) {
-        tk[j] = (task){fn, arg, j, nth};
-        started[j] = pthread_create(&th[j], NULL, task_main, &tk[j]) == 0;
-    }
-    fn(arg, 0, nth);
-    for (int j = 1; j < nth; j++) {
-        if (started[j]) pthread_join(th[j], NULL);
-        else fn(arg, j, nth); /* could not start a thread: do its share here */
-    }
-}
-
 void rt_policy_ws_set_threads(rt_policy_ws *ws, int threads)
 {
     ws->threads = threads < 1 ? 1 : (threads > RT_POLICY_MAX_THREADS ? RT_POLICY_MAX_THREADS : threads);
@@ -388,29 +352,40 @@ typedef struct {
     const rt_policy *p;
     rt_policy_ws *ws;
     int n;
+    const int *y;
+    float temperature;
+    float *lp;
 } score_job;
 
 static void score_task(void *arg, int j, int nth)
 {
-    /* blocks b = j, j + nth, ...; activations in scratch rows [j*RB, (j+1)*RB) */
+    /* blocks b = j, j + nth, ...; activations in scratch rows [j*RB, (j+1)*RB); the
+     * token log-probs of each block while its logits are in cache */
     score_job *a = arg;
     int V = a->p->cfg.vocab, K = a->p->cfg.context, nb = (a->n + RB - 1) / RB;
     for (int b = j; b < nb; b += nth) {
-        int b0 = b * RB;
-        forward_block(a->p, a->ws, a->ws->ctx + (size_t)b0 * K, a->n - b0 < RB ? a->n - b0 : RB,
-                      (size_t)j * RB, a->ws->logits + (size_t)b0 * V);
+        int b0 = b * RB, m = a->n - b0 < RB ? a->n - b0 : RB;
+        float *lg = a->ws->logits + (size_t)b0 * V;
+        forward_block(a->p, a->ws, a->ws->ctx + (size_t)b0 * K, m, (size_t)j * RB, lg);
+        if (a->y) rt_nn_token_logprob(a->lp + b0, lg, a->y + b0, m, V, a->temperature);
     }
 }
 
-int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n)
+int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, const int *y,
+                    float temperature, float *lp)
 {
     /* as rt_policy_forward into rows [0, n), activations only in scratch rows */
     int rc = forward_prepare(p, ws, ctx, n, 0);
     if (rc) return rc;
+    if (y) {
+        if (!(temperature > 0.0f) || !lp) return RT_POLICY_EINVAL;
+        for (int i = 0; i < n; i++)
+            if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_POLICY_EINVAL;
+    }
     int nth = ws->threads;
     while (nth > 1 && (long)nth * RB > ws->max_rows) nth--;
-    score_job a = {p, ws, n};
-    run_parallel(nth, score_task, &a);
+    score_job a = {p, ws, n, y, temperature, lp};
+    rt_nn_parallel(nth, score_task, &a);
     return 0;
 }
 
@@ -469,7 +444,7 @@ int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int
         int nth = ws->threads;
         int slice = ((H + nth - 1) / nth + 15) / 16 * 16;
         bwd_job a = {p, ws, dlogits, n, row0, slice};
-        run_parallel((H + slice - 1) / slice, bwd_slice_task, &a);
+        rt_nn_parallel((H + slice - 1) / slice, bwd_slice_task, &a);
         for (int b0 = 0; b0 < n; b0 += RB) { /* db_o += colsum(dl), in row order */
             int m = n - b0 < RB ? n - b0 : RB;
             for (int i = 0; i < m; i++)
@@ -617,7 +592,7 @@ int rt_policy_generate(const rt_policy *p, rt_policy_ws *ws, const int *prompts,
     if (rc) return rc;
     for (int b = 0; b < B; b++) ws->rngs[b] = rt_rng_split(rng, seq0 + (uint64_t)b);
     gen_job a = {p, ws, prompts, B, P, T, (long)B * T <= ws->max_rows, temperature, tokens, lp};
-    run_parallel(ws->threads, gen_task, &a);
+    rt_nn_parallel(ws->threads, gen_task, &a);
     return 0;
 }
 

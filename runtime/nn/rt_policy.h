@@ -46,7 +46,7 @@
 
 #define RT_POLICY_PAD 0
 #define RT_POLICY_MAX_LAYERS 8
-#define RT_POLICY_MAX_THREADS 16
+#define RT_POLICY_MAX_THREADS RT_NN_MAX_THREADS
 
 enum {
     RT_POLICY_OK = 0,
@@ -179,8 +179,11 @@ void rt_policy_context(int *out, const int *seq, int pos, int K);
 int rt_policy_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0);
 /* Scoring only: as rt_policy_forward into rows [0, n) (logits and contexts), but the
  * activations are not kept (rows are processed in cache-sized blocks through a scratch
- * area), so rt_policy_backward must not follow.  For teachers and references. */
-int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n);
+ * area), so rt_policy_backward must not follow.  For teachers and references.  If y !=
+ * NULL, also lp (n) = log_softmax(logits / temperature)[y] (the blocks' logits are
+ * still in cache). */
+int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, const int *y,
+                    float temperature, float *lp);
 /* Backward from dlogits (n, V) through the cached rows [row0, row0 + n) of the last
  * forward (of the same weights), ACCUMULATING into p->grads.  Uses ws->ctx of those
  * rows (kept by rt_policy_forward). */

@@ -10,6 +10,8 @@
 
 #include "rt_alloc.h"
 
+enum { PB = 128 }; /* row block of the parallel loss / dlogits pass */
+
 struct rt_opd {
     rt_opd_config cfg;
     rt_policy_config cs, ct, cr; /* student, teacher, reference architectures */
@@ -19,6 +21,7 @@ struct rt_opd {
     float *lpS, *lpT, *lpR, *adv, *w; /* (N) */
     float *lp_bt;                /* (B, T) */
     float *lsS, *lsT, *lsR;      /* (N, V) log-softmax rows (full estimator, metrics) */
+    double *part;                /* (N / PB + 1) per-block partial losses */
     int *iblock;                 /* y (N), tokens (B, T) */
     int *y, *tokens;
     double phase[3];
@@ -47,6 +50,7 @@ void rt_opd_free(rt_opd *o)
     rt_policy_ws_free(o->ws_r);
     rt_free(o->fblock);
     rt_free(o->iblock);
+    rt_free(o->part);
     rt_free(o);
 }
 
@@ -89,7 +93,8 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_policy_config
     size_t nf = 6 * (size_t)N + 3 * (size_t)N * V;
     o->fblock = rt_calloc(nf, sizeof(float));
     o->iblock = rt_calloc(2 * (size_t)N, sizeof(int));
-    if (!o->fblock || !o->iblock) goto nomem;
+    o->part = rt_calloc((size_t)N / PB + 1, sizeof(double));
+    if (!o->fblock || !o->iblock || !o->part) goto nomem;
     float *f = o->fblock;
     o->lpS = f, f += N;
     o->lpT = f, f += N;
@@ -162,6 +167,26 @@ float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const flo
     return kl;
 }
 
+/* rows in blocks of PB; block b's loss into part[b] (summed in order by the caller) */
+typedef struct {
+    float *dl;
+    const float *logits;
+    const int *y;
+    const float *w;
+    int N, V;
+    double *part;
+} pg_job;
+
+static void pg_task(void *arg, int j, int nth)
+{
+    pg_job *a = arg;
+    for (int b = j; b * PB < a->N; b += nth) {
+        int b0 = b * PB, m = a->N - b0 < PB ? a->N - b0 : PB;
+        a->part[b] = rt_nn_pg(a->dl + (size_t)b0 * a->V, a->logits + (size_t)b0 * a->V, a->y + b0,
+                              a->w + b0, m, a->V);
+    }
+}
+
 static int check_policies(const rt_opd *o, const rt_policy *s, const rt_policy *t,
                           const rt_policy *r)
 {
@@ -203,13 +228,14 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
 
     /* 2. score: teacher(s) and reference over all N contexts in one batched pass each */
     for (int k = 0; k < nteachers; k++) {
-        rc = rt_policy_score(teachers[k], o->ws_t, ctx, N);
+        int tok = nteachers == 1 && !full; /* token log-probs fused into the pass */
+        rc = rt_policy_score(teachers[k], o->ws_t, ctx, N, tok ? o->y : NULL,
+                             c->teacher_temperature, o->lpT);
         if (rc) return rc;
         const float *lgT = rt_policy_ws_logits(o->ws_t);
         if (nteachers == 1) {
             if (full || c->metrics)
                 rt_nn_log_softmax(o->lsT, lgT, N, V, c->teacher_temperature);
-            if (!full) rt_nn_token_logprob(o->lpT, lgT, o->y, N, V, c->teacher_temperature);
         } else { /* keep the rows of the sequences this teacher owns */
             for (int n = 0; n < N; n++) {
                 if (route[n % B] != k) continue;
@@ -221,11 +247,10 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
     }
     if (nteachers == 1 && full)
         for (int n = 0; n < N; n++) o->lpT[n] = o->lsT[(size_t)n * V + o->y[n]];
-    rc = rt_policy_score(ref, o->ws_r, ctx, N);
+    rc = rt_policy_score(ref, o->ws_r, ctx, N, o->y, 1.0f, o->lpR);
     if (rc) return rc;
     const float *lgR = rt_policy_ws_logits(o->ws_r);
     if (full || c->metrics) rt_nn_log_softmax(o->lsR, lgR, N, V, 1.0f);
-    rt_nn_token_logprob(o->lpR, lgR, o->y, N, V, 1.0f);
     double t2 = now();
 
     /* 3. advantages (constants), dlogits, backward through the sampling activations */
@@ -246,7 +271,9 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
     if (full || c->metrics) rt_nn_log_softmax(o->lsS, lgS, N, V, 1.0f);
     if (!full) {
         for (int n = 0; n < N; n++) o->w[n] = o->adv[n] / N;
-        loss = rt_nn_pg(dl, lgS, o->y, o->w, N, V);
+        pg_job pj = {dl, lgS, o->y, o->w, N, V, o->part};
+        rt_nn_parallel(c->threads, pg_task, &pj);
+        for (int b = 0; b < (N + PB - 1) / PB; b++) loss += o->part[b]; /* in block order */
     } else {
         for (int n = 0; n < N; n++)
             loss += rt_opd_dlogits_full(dl + (size_t)n * V, o->lsS + (size_t)n * V,
