@@ -445,3 +445,40 @@ def test_client_vanishing_mid_cell(kernel):
     rep, msgs = kernel.execute(S["echo"]("after-vanish"), timeout=10)
     assert rep["content"]["status"] == "ok"
     assert stream_text(msgs) == "after-vanish\n"
+
+
+def test_execute_sent_after_an_error_reply_is_not_aborted(kernel):
+    """stop_on_error aborts the executes that were QUEUED behind the failing one, never one
+    the client sent after it received the error reply (nbclient with allow_errors, or any
+    user re-running a cell, does exactly that).  The race is narrow: a raw DEALER sends the
+    next execute (pre-serialized) the moment the error reply arrives, 3000 times."""
+    import json
+    import zmq
+    sess = kernel.km.session
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.linger = 0
+    sock.connect(kernel.kc._make_url("shell"))
+
+    def frames(code):
+        m = sess.msg("execute_request", {"code": code, "silent": False, "store_history": False,
+                                         "user_expressions": {}, "allow_stdin": False,
+                                         "stop_on_error": True})
+        return sess.serialize(m)
+    aborted, n = [], 3000
+    try:
+        for i in range(n):
+            bad, nxt = frames(S["error"]), frames(S["echo"]("after"))
+            sock.send_multipart(bad)
+            assert sock.poll(5000)
+            r = sock.recv_multipart()
+            assert json.loads(r[-1])["status"] == "error"
+            sock.send_multipart(nxt)
+            assert sock.poll(5000)
+            c = json.loads(sock.recv_multipart()[-1])
+            if c["status"] != "ok":
+                aborted.append((i, c.get("ename")))
+    finally:
+        sock.close(linger=0)
+        kernel.flush()
+    assert not aborted, f"{len(aborted)}/{n} executes sent after the error reply arrived " \
+                        f"were answered {aborted[0][1]}"
