@@ -137,7 +137,8 @@ int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_r
     if (!p || !task || !cfg || !rng)
         return setup_fail(run, diag, RT_SFT_EINVAL, "sft: missing argument");
     if (cfg->steps < 0 || cfg->batch < 1 || !(cfg->lr > 0.0f) || cfg->noise > 1.0 ||
-        !(cfg->clip >= 0.0f) || cfg->eval_every < 0 || cfg->log_every < 1 || cfg->eval_prompts < 1)
+        isnan(cfg->noise) || !(cfg->clip >= 0.0f) || cfg->eval_every < 0 || cfg->log_every < 1 ||
+        cfg->eval_prompts < 1)
         return setup_fail(run, diag, RT_SFT_EINVAL,
                           "sft: invalid configuration (steps >= 0, batch >= 1, lr > 0, "
                           "noise <= 1, clip >= 0, eval_every >= 0, log_every >= 1, "
