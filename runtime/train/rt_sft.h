@@ -47,16 +47,17 @@
  *              0.940-0.977 (sft_slow_test: 0.923 and 0.962; avg@8 at T=1 0.930).
  *   noise 0.6  the IMPERFECT BASE: held-out greedy accuracy 0.40-0.60 at step 1000.
  *              Measured (4 seeds): 0.479, 0.532, 0.509 and 0.512 (sft_slow_test: greedy
- *              0.514, avg@8 0.530, pass@8 0.926 — sampling still finds the right answer,
- *              which is what RL then sharpens).  From step 500 to 1000 the evals stay in
- *              0.44-0.57.  Why it works and its limits: the dropped-carry error is visible
- *              on ~70 % of prompts; with noise > 0.5 the majority demonstration there is
- *              wrong, so a fully converged model tends to ~0.3 (only carry-free prompts
- *              right), with noise < 0.5 to ~1.  The 40-60 % band is the state reached in
- *              1000 steps, not a fixed point: noise 0.5 gives ~0.76 at 2000 steps, noise
- *              0.55 ~0.55-0.64 at 1000, batch 128 / lr 2e-3 jumps between 0.43 and 0.58.
+ *              0.514, avg@8 0.530, pass@8 0.926: sampling still finds the right answer,
+ *              which is what RL then sharpens).
+ *   Why it works, and its limits: the dropped-carry error is visible on ~70 % of the
+ *   prompts; with noise > 0.5 the majority demonstration there is wrong, so a fully
+ *   converged model tends to ~0.3 (only carry-free prompts right), with noise < 0.5 to
+ *   ~1.  The 40-60 % band is where 1000 steps get, not a fixed point.  With batch 128
+ *   and lr 2e-3 (tried first) noise 0.5 gave ~0.76 at 2000 steps, noise 0.55 0.55-0.64
+ *   at 1000, and noise 0.6 jumped between 0.43 and 0.58 from eval to eval; batch 256
+ *   and lr 1e-3 keep the evals of steps 500-1000 within 0.44-0.57.
  *   Cost: ~5.5 s per 1000-step run at 1 OpenBLAS thread on the 2-core build machine
- *   (sft_slow_test: both runs plus final evaluations in 11 s).
+ *   (sft_slow_test: both runs and their final evaluations in 11-12 s).
  *
  * Leaves out: learning-rate schedules, weight decay, validation loss, early stopping. */
 #ifndef RT_SFT_H

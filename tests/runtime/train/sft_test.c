@@ -115,6 +115,19 @@ static void test_batch_noise(void **state)
         carries += n != s[i].target_len || memcmp(bad, s[i].target, sizeof(int) * n) != 0;
     }
     assert_true(carries > 0);
+    /* noise < 0: the task's configured rate (here 1) */
+    rt_task_config tc1;
+    rt_task_config_init(&tc1, RT_TASK_ADD);
+    tc1.noise = 1.0;
+    rt_task *t1;
+    assert_int_equal(rt_task_create(&tc1, &t1, NULL), 0);
+    rt_sft_batch(t1, -1.0, &rng, 3, B, s1, ans1, len1, noisy);
+    for (int i = 0; i < B; i++)
+        assert_int_equal(noisy[i], 1);
+    rt_sft_batch(t1, 0.0, &rng, 3, B, s1, ans1, len1, noisy);
+    for (int i = 0; i < B; i++)
+        assert_int_equal(noisy[i], 0);
+    rt_task_free(t1);
     /* another step draws other prompts */
     rt_sft_batch(t, 0.0, &rng, 4, B, s1, ans1, len1, NULL);
     int same = 0;
