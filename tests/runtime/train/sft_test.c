@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #include "rt_alloc.h"
@@ -345,6 +347,54 @@ static void test_cancel(void **state)
     rt_task_free(t);
 }
 
+typedef struct watcher {
+    rt_run *run;
+    atomic_int *flag;
+} watcher;
+
+static void *watch(void *arg)
+{
+    watcher *w = arg;
+    while (rt_run_rows(w->run) < 2)
+        sched_yield();
+    atomic_store(w->flag, 1);
+    return NULL;
+}
+
+/* Cancelled from another thread at an arbitrary moment: the run stops at a step
+ * boundary and its last row is that step (a row is added if the step was not logged). */
+static void test_cancel_from_thread(void **state)
+{
+    (void)state;
+    rt_task *t = make_task(RT_TASK_COPY, 2);
+    rt_policy *p = make_policy(3, 8, 16, 1, 2);
+    rt_sft_config cfg;
+    quiet_config(&cfg, 100000000, 4);
+    cfg.log_every = 7;
+    rt_rng rng = rt_rng_make(1);
+    atomic_int flag = 0;
+    rt_run *run = make_run("thread");
+    rt_run_set_cancel(run, &flag);
+    watcher w = {run, &flag};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, watch, &w), 0);
+    rt_sft_diag d;
+    assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_SFT_EINTR);
+    pthread_join(th, NULL);
+    long st, rows = rt_run_rows(run);
+    assert_int_equal(rt_run_status_of(run, &st, NULL, 0), RT_RUN_INTERRUPTED);
+    assert_int_equal(st, d.step);
+    assert_int_equal(p->adam_t, d.step);
+    assert_true(rows >= 2);
+    assert_float_equal(cell(run, rows - 1, "step"), (double)d.step, 0);
+    for (long r = 0; r + 1 < rows; r++)
+        assert_float_equal(cell(run, r, "step"), 7.0 * (r + 1), 0);
+    assert_float_equal(cell(run, rows - 1, "tokens"), 12.0 * d.step, 0);
+    rt_run_free(run);
+    rt_policy_free(p);
+    rt_task_free(t);
+}
+
 static void test_nonfinite_fails(void **state)
 {
     (void)state;
@@ -500,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_loss_by_hand),
         cmocka_unit_test(test_loss_decreases),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_cancel_from_thread),
         cmocka_unit_test(test_nonfinite_fails),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_no_alloc_in_loop),
