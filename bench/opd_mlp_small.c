@@ -48,16 +48,25 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
-        if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--blas-threads") && has) blas_threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--steps") && has) steps = atoi(argv[++i]);
-        else if (!strcmp(a, "--warmup") && has) warmup = atoi(argv[++i]);
-        else if (!strcmp(a, "--batch") && has) batch = atoi(argv[++i]);
-        else if (!strcmp(a, "--seed") && has) seed = strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--metrics")) metrics = 1;
+        if (!strcmp(a, "--threads") && has)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--blas-threads") && has)
+            blas_threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--steps") && has)
+            steps = atoi(argv[++i]);
+        else if (!strcmp(a, "--warmup") && has)
+            warmup = atoi(argv[++i]);
+        else if (!strcmp(a, "--batch") && has)
+            batch = atoi(argv[++i]);
+        else if (!strcmp(a, "--seed") && has)
+            seed = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--metrics"))
+            metrics = 1;
         else {
-            fprintf(stderr, "usage: %s [--threads N] [--steps N] [--warmup N] [--batch N] "
-                            "[--seed N] [--metrics] [--blas-threads N]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--threads N] [--steps N] [--warmup N] [--batch N] "
+                    "[--seed N] [--metrics] [--blas-threads N]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -99,7 +108,8 @@ int main(int argc, char **argv)
     }
     int *prompts = malloc(sizeof(int) * batch * P);
     double *times = malloc(sizeof(double) * steps), *ph[3];
-    for (int k = 0; k < 3; k++) ph[k] = malloc(sizeof(double) * steps);
+    for (int k = 0; k < 3; k++)
+        ph[k] = malloc(sizeof(double) * steps);
     if (!prompts || !times || !ph[0] || !ph[1] || !ph[2]) return 1;
     printf("# setup %.2f ms (workspaces for B*T = %d contexts)\n", (now() - tc) * 1e3, batch * T);
     rt_opd_metrics m = {0};
@@ -107,7 +117,8 @@ int main(int argc, char **argv)
     for (int s = 0; s < warmup + steps; s++) {
         rt_rng step_rng = rt_rng_split(&run, 1000 + (uint64_t)s);
         double t0 = now();
-        for (int i = 0; i < batch * P; i++) prompts[i] = 1 + (int)rt_rng_below(&prompt_rng, V - 1);
+        for (int i = 0; i < batch * P; i++)
+            prompts[i] = 1 + (int)rt_rng_below(&prompt_rng, V - 1);
         int rc = rt_opd_step(o, student, teacher, ref, prompts, &step_rng, &m);
         double dt = now() - t0;
         if (rc) {
@@ -118,11 +129,13 @@ int main(int argc, char **argv)
             double p3[3];
             rt_opd_phase_times(o, p3);
             times[s - warmup] = dt;
-            for (int k = 0; k < 3; k++) ph[k][s - warmup] = p3[k];
+            for (int k = 0; k < 3; k++)
+                ph[k][s - warmup] = p3[k];
         }
     }
     double mn = times[0], mx = times[0];
-    for (int s = 0; s < steps; s++) mn = times[s] < mn ? times[s] : mn, mx = times[s] > mx ? times[s] : mx;
+    for (int s = 0; s < steps; s++)
+        mn = times[s] < mn ? times[s] : mn, mx = times[s] > mx ? times[s] : mx;
     double med = median(times, steps);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -141,6 +154,7 @@ int main(int argc, char **argv)
     rt_policy_free(teacher);
     rt_policy_free(ref);
     free(prompts), free(times);
-    for (int k = 0; k < 3; k++) free(ph[k]);
+    for (int k = 0; k < 3; k++)
+        free(ph[k]);
     return 0;
 }

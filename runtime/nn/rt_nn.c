@@ -26,12 +26,12 @@ void rt_nn_sgemm(int ta, int tb, int M, int N, int Kd, float alpha, const float 
                  const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                M, N, Kd, alpha, A, lda, B, ldb, beta, C, ldc);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
+                Kd, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void rt_nn_sgemm_ref(int ta, int tb, int M, int N, int Kd, float alpha, const float *A,
-                     int lda, const float *B, int ldb, float beta, float *C, int ldc)
+void rt_nn_sgemm_ref(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc)
 {
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
@@ -87,8 +87,10 @@ void rt_nn_parallel(int nth, rt_nn_task fn, void *arg)
     }
     fn(arg, 0, nth);
     for (int j = 1; j < nth; j++) {
-        if (started[j]) pthread_join(th[j], NULL);
-        else fn(arg, j, nth); /* could not start a thread: do its share here */
+        if (started[j])
+            pthread_join(th[j], NULL);
+        else
+            fn(arg, j, nth); /* could not start a thread: do its share here */
     }
 }
 
@@ -135,12 +137,13 @@ HOT void rt_nn_act_forward(int act, float *out, const float *inp, size_t n)
             out[i] = 0.5f * x * (1.0f + tanhf(GELU_C * (x + 0.044715f * x * x * x)));
         }
     } else {
-        for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+        for (size_t i = 0; i < n; i++)
+            out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
     }
 }
 
 HOT void rt_nn_act_backward(int act, float *dinp, const float *dout, const float *inp,
-                        const float *out, size_t n)
+                            const float *out, size_t n)
 {
     if (act == RT_NN_ACT_GELU) {
         for (size_t i = 0; i < n; i++) {
@@ -152,14 +155,16 @@ HOT void rt_nn_act_backward(int act, float *dinp, const float *dout, const float
             dinp[i] += dout[i] * g;
         }
     } else {
-        for (size_t i = 0; i < n; i++) dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+        for (size_t i = 0; i < n; i++)
+            dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
     }
 }
 
 HOT void rt_nn_act_grad(int act, float *d, const float *inp, const float *out, size_t n)
 {
     if (act == RT_NN_ACT_RELU) {
-        for (size_t i = 0; i < n; i++) d[i] = out[i] > 0.0f ? d[i] : 0.0f;
+        for (size_t i = 0; i < n; i++)
+            d[i] = out[i] > 0.0f ? d[i] : 0.0f;
     } else {
         for (size_t i = 0; i < n; i++) {
             float g = 0.0f;
@@ -177,19 +182,21 @@ void rt_nn_linear_forward(float *out, const float *inp, const float *W, const fl
     /* out (N, Dout) = inp (N, Din) W^T (Din, Dout) + b */
     float beta = 0.0f;
     if (b) {
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * Dout, b, sizeof(float) * Dout);
+        for (int n = 0; n < N; n++)
+            memcpy(out + (size_t)n * Dout, b, sizeof(float) * Dout);
         beta = 1.0f;
     }
     rt_nn_sgemm(0, 1, N, Dout, Din, 1.0f, inp, Din, W, Din, beta, out, Dout);
 }
 
-void rt_nn_linear_forward_ref(float *out, const float *inp, const float *W, const float *b,
-                              int N, int Din, int Dout)
+void rt_nn_linear_forward_ref(float *out, const float *inp, const float *W, const float *b, int N,
+                              int Din, int Dout)
 {
     for (int n = 0; n < N; n++)
         for (int o = 0; o < Dout; o++) {
             double s = b ? b[o] : 0.0;
-            for (int i = 0; i < Din; i++) s += (double)inp[(size_t)n * Din + i] * W[(size_t)o * Din + i];
+            for (int i = 0; i < Din; i++)
+                s += (double)inp[(size_t)n * Din + i] * W[(size_t)o * Din + i];
             out[(size_t)n * Dout + o] = (float)s;
         }
 }
@@ -199,12 +206,13 @@ HOT static void colsum_acc(float *db, const float *x, int N, int D)
     /* db (D) += sum over rows of x (N, D) */
     for (int n = 0; n < N; n++) {
         const float *r = x + (size_t)n * D;
-        for (int d = 0; d < D; d++) db[d] += r[d];
+        for (int d = 0; d < D; d++)
+            db[d] += r[d];
     }
 }
 
-void rt_nn_linear_backward(float *dinp, float *dW, float *db, const float *dout,
-                           const float *inp, const float *W, int N, int Din, int Dout)
+void rt_nn_linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
+                           const float *W, int N, int Din, int Dout)
 {
     if (dinp) rt_nn_sgemm(0, 0, N, Din, Dout, 1.0f, dout, Dout, W, Din, 1.0f, dinp, Din);
     rt_nn_sgemm(1, 0, Dout, Din, N, 1.0f, dout, Dout, inp, Din, 1.0f, dW, Din);
@@ -241,7 +249,8 @@ void rt_nn_embed_backward(float *dE, const float *dx, const int *ctx, int N, int
         for (int i = 0; i < K; i++) {
             float *g = dE + (size_t)ctx[(size_t)n * K + i] * D;
             const float *s = dx + ((size_t)n * K + i) * D;
-            for (int d = 0; d < D; d++) g[d] += s[d];
+            for (int d = 0; d < D; d++)
+                g[d] += s[d];
         }
 }
 
@@ -293,7 +302,8 @@ static inline void table_row(float *restrict o, const float *const *u, const flo
     }
     for (int h = h0; h < H; h++) {
         float a = b[h];
-        for (int i = 0; i < K; i++) a += u[i][h];
+        for (int i = 0; i < K; i++)
+            a += u[i][h];
         o[h] = relu ? (a > 0.0f ? a : 0.0f) : a;
     }
 }
@@ -309,13 +319,14 @@ HOT static void table_forward(float *out, const int *ctx, const float *U, const 
     }
     for (int n = 0; n < N; n++) {
         const int *c = ctx + (size_t)n * K;
-        for (int i = 0; i < K; i++) u[i] = U + ((size_t)i * V + c[i]) * H;
+        for (int i = 0; i < K; i++)
+            u[i] = U + ((size_t)i * V + c[i]) * H;
         table_row(out + (size_t)n * H, u, b, K, H, relu);
     }
 }
 
-void rt_nn_table_forward(float *out, const int *ctx, const float *U, const float *b, int N,
-                         int K, int V, int H)
+void rt_nn_table_forward(float *out, const int *ctx, const float *U, const float *b, int N, int K,
+                         int V, int H)
 {
     table_forward(out, ctx, U, b, N, K, V, H, 0);
 }
@@ -332,13 +343,14 @@ void rt_nn_table_forward_ref(float *out, const int *ctx, const float *U, const f
     for (int n = 0; n < N; n++)
         for (int h = 0; h < H; h++) {
             float s = b[h];
-            for (int i = 0; i < K; i++) s += U[((size_t)i * V + ctx[(size_t)n * K + i]) * H + h];
+            for (int i = 0; i < K; i++)
+                s += U[((size_t)i * V + ctx[(size_t)n * K + i]) * H + h];
             out[(size_t)n * H + h] = s;
         }
 }
 
-HOT void rt_nn_table_backward_cols(float *dU, float *db, const float *dout, const int *ctx,
-                                   int N, int K, int V, int H, int h0, int h1)
+HOT void rt_nn_table_backward_cols(float *dU, float *db, const float *dout, const int *ctx, int N,
+                                   int K, int V, int H, int h0, int h1)
 {
     rt_nn_table_backward_relu_cols(dU, db, dout, NULL, ctx, N, K, V, H, h0, h1);
 }
@@ -355,15 +367,19 @@ HOT void rt_nn_table_backward_relu_cols(float *dU, float *db, const float *dout,
             int c1 = c0 + 512 < h1 ? c0 + 512 : h1;
             if (act) {
                 const float *a = act + (size_t)n * H;
-                for (int h = c0; h < c1; h++) m[h - c0] = a[h] > 0.0f ? g[h] : 0.0f;
+                for (int h = c0; h < c1; h++)
+                    m[h - c0] = a[h] > 0.0f ? g[h] : 0.0f;
             } else {
-                for (int h = c0; h < c1; h++) m[h - c0] = g[h];
+                for (int h = c0; h < c1; h++)
+                    m[h - c0] = g[h];
             }
             if (db)
-                for (int h = c0; h < c1; h++) db[h] += m[h - c0];
+                for (int h = c0; h < c1; h++)
+                    db[h] += m[h - c0];
             for (int i = 0; i < K; i++) {
                 float *u = dU + ((size_t)i * V + c[i]) * H;
-                for (int h = c0; h < c1; h++) u[h] += m[h - c0];
+                for (int h = c0; h < c1; h++)
+                    u[h] += m[h - c0];
             }
         }
     }
@@ -395,7 +411,8 @@ void rt_nn_table_grad(float *dE, float *dW1, const float *dU, const float *E, co
 static inline float lane_sum(float *a)
 {
     for (int w = LANES / 2; w >= 1; w /= 2)
-        for (int j = 0; j < w; j++) a[j] += a[j + w];
+        for (int j = 0; j < w; j++)
+            a[j] += a[j + w];
     return a[0];
 }
 
@@ -403,12 +420,16 @@ static inline float row_max(const float *x, int V)
 {
     float m[LANES];
     int v0 = 0;
-    for (int j = 0; j < LANES; j++) m[j] = x[0];
+    for (int j = 0; j < LANES; j++)
+        m[j] = x[0];
     for (; v0 + LANES <= V; v0 += LANES)
-        for (int j = 0; j < LANES; j++) m[j] = x[v0 + j] > m[j] ? x[v0 + j] : m[j];
-    for (int v = v0; v < V; v++) m[0] = x[v] > m[0] ? x[v] : m[0];
+        for (int j = 0; j < LANES; j++)
+            m[j] = x[v0 + j] > m[j] ? x[v0 + j] : m[j];
+    for (int v = v0; v < V; v++)
+        m[0] = x[v] > m[0] ? x[v] : m[0];
     float r = m[0];
-    for (int j = 1; j < LANES; j++) r = m[j] > r ? m[j] : r;
+    for (int j = 1; j < LANES; j++)
+        r = m[j] > r ? m[j] : r;
     return r;
 }
 
@@ -444,7 +465,8 @@ HOT void rt_nn_log_softmax(float *lp, const float *logits, int N, int V, float t
         const float *x = logits + (size_t)n * V;
         float z = row_lognorm(x, V, invt);
         float *o = lp + (size_t)n * V;
-        for (int v = 0; v < V; v++) o[v] = x[v] * invt - z;
+        for (int v = 0; v < V; v++)
+            o[v] = x[v] * invt - z;
     }
 }
 
@@ -453,16 +475,18 @@ void rt_nn_log_softmax_ref(float *lp, const float *logits, int N, int V, float t
     for (int n = 0; n < N; n++) {
         const float *x = logits + (size_t)n * V;
         double m = x[0];
-        for (int v = 1; v < V; v++) m = x[v] > m ? x[v] : m;
+        for (int v = 1; v < V; v++)
+            m = x[v] > m ? x[v] : m;
         double s = 0;
-        for (int v = 0; v < V; v++) s += exp((x[v] - m) / temperature);
+        for (int v = 0; v < V; v++)
+            s += exp((x[v] - m) / temperature);
         for (int v = 0; v < V; v++)
             lp[(size_t)n * V + v] = (float)((x[v] - m) / temperature - log(s));
     }
 }
 
 HOT void rt_nn_token_logprob(float *out, const float *logits, const int *y, int N, int V,
-                         float temperature)
+                             float temperature)
 {
     float invt = 1.0f / temperature;
     for (int n = 0; n < N; n++) {
@@ -481,7 +505,8 @@ HOT double rt_nn_xent(float *dlogits, const float *logits, const int *y, int N, 
         loss += (double)weight * (z - x[y[n]]);
         if (dlogits) {
             float *g = dlogits + (size_t)n * V;
-            for (int v = 0; v < V; v++) g[v] += weight * expf_poly(x[v] - z);
+            for (int v = 0; v < V; v++)
+                g[v] += weight * expf_poly(x[v] - z);
             g[y[n]] -= weight;
         }
     }
@@ -497,7 +522,8 @@ HOT double rt_nn_pg(float *dlogits, const float *logits, const int *y, const flo
         loss += (double)wn * (z - x[y[n]]);
         if (dlogits) {
             float *g = dlogits + (size_t)n * V;
-            for (int v = 0; v < V; v++) g[v] += wn * expf_poly(x[v] - z);
+            for (int v = 0; v < V; v++)
+                g[v] += wn * expf_poly(x[v] - z);
             g[y[n]] -= wn;
         }
     }
@@ -505,7 +531,7 @@ HOT double rt_nn_pg(float *dlogits, const float *logits, const int *y, const flo
 }
 
 HOT void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const float *q_logits,
-                      int N, int V)
+                          int N, int V)
 {
     for (int n = 0; n < N; n++) {
         const float *a = p_logits + (size_t)n * V;
@@ -531,7 +557,8 @@ HOT void rt_nn_sample(int *y, float *lp, const float *logits, int N, int V, floa
         const float *x = logits + (size_t)n * V;
         float m = row_max(x, V);
         int pick = 0;
-        while (pick < V - 1 && x[pick] != m) pick++; /* greedy: the first maximum */
+        while (pick < V - 1 && x[pick] != m)
+            pick++; /* greedy: the first maximum */
         float s1 = 0.0f;
         if (temperature > 0.0f) {
             /* inverse CDF: the first v whose running sum exceeds u * total */

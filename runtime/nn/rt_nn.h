@@ -15,7 +15,8 @@
  * deterministic polynomial (rt_nn_expf), identical on every path.
  *
  * Row sums over the vocabulary use 16 fixed lanes added pairwise (a fixed order on
- * every machine and every SIMD width).  Nothing here allocates.  Leaves out: convolutions, attention, dropout. */
+ * every machine and every SIMD width).  Nothing here allocates.  Leaves out: convolutions,
+ * attention, dropout. */
 #ifndef RT_NN_H
 #define RT_NN_H
 
@@ -29,8 +30,8 @@
  * (Kd, N); ta/tb non-zero = transposed storage (A stored (Kd, M), B stored (N, Kd)). */
 void rt_nn_sgemm(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc);
-void rt_nn_sgemm_ref(int ta, int tb, int M, int N, int Kd, float alpha, const float *A,
-                     int lda, const float *B, int ldb, float beta, float *C, int ldc);
+void rt_nn_sgemm_ref(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc);
 /* Number of OpenBLAS threads used by rt_nn_sgemm (process-wide: OpenBLAS has one pool). */
 void rt_nn_set_blas_threads(int n);
 int rt_nn_blas_threads(void);
@@ -56,8 +57,8 @@ enum { RT_NN_ACT_RELU = 0, RT_NN_ACT_GELU = 1 };
 /* out (n) = act(inp (n)); out may alias inp for ReLU, not for GELU (backward needs inp). */
 void rt_nn_act_forward(int act, float *out, const float *inp, size_t n);
 /* dinp (n) += dout (n) * act'(inp); inp = pre-activation, out = post-activation. */
-void rt_nn_act_backward(int act, float *dinp, const float *dout, const float *inp,
-                        const float *out, size_t n);
+void rt_nn_act_backward(int act, float *dinp, const float *dout, const float *inp, const float *out,
+                        size_t n);
 
 /* d (n) := d * act'(inp), in place (not accumulating; for callers that own d). */
 void rt_nn_act_grad(int act, float *d, const float *inp, const float *out, size_t n);
@@ -67,12 +68,12 @@ void rt_nn_act_grad(int act, float *d, const float *inp, const float *out, size_
 /* out (N, Dout) = inp (N, Din) @ W^T + b;  W is (Dout, Din), b (Dout) or NULL. */
 void rt_nn_linear_forward(float *out, const float *inp, const float *W, const float *b, int N,
                           int Din, int Dout);
-void rt_nn_linear_forward_ref(float *out, const float *inp, const float *W, const float *b,
-                              int N, int Din, int Dout);
+void rt_nn_linear_forward_ref(float *out, const float *inp, const float *W, const float *b, int N,
+                              int Din, int Dout);
 /* dinp (N, Din) += dout @ W;  dW (Dout, Din) += dout^T @ inp;  db (Dout) += sum_n dout.
  * dout (N, Dout), inp (N, Din).  dinp / db may be NULL. */
-void rt_nn_linear_backward(float *dinp, float *dW, float *db, const float *dout,
-                           const float *inp, const float *W, int N, int Din, int Dout);
+void rt_nn_linear_backward(float *dinp, float *dW, float *db, const float *dout, const float *inp,
+                           const float *W, int N, int Din, int Dout);
 void rt_nn_linear_backward_ref(float *dinp, float *dW, float *db, const float *dout,
                                const float *inp, const float *W, int N, int Din, int Dout);
 
@@ -87,11 +88,10 @@ void rt_nn_embed_backward(float *dE, const float *dx, const int *ctx, int N, int
  * U (K*V, H) the per-position tables U_i = E @ W1_i^T, W1_i = W1[:, i*D:(i+1)*D].
  * E (V, D), W1 (H, K*D). */
 void rt_nn_table_build(float *U, const float *E, const float *W1, int V, int K, int D, int H);
-void rt_nn_table_build_ref(float *U, const float *E, const float *W1, int V, int K, int D,
-                           int H);
+void rt_nn_table_build_ref(float *U, const float *E, const float *W1, int V, int K, int D, int H);
 /* out (N, H) = b (H) + sum_i U[i*V + ctx[n*K+i]], summed in order i = 0..K-1. */
-void rt_nn_table_forward(float *out, const int *ctx, const float *U, const float *b, int N,
-                         int K, int V, int H);
+void rt_nn_table_forward(float *out, const int *ctx, const float *U, const float *b, int N, int K,
+                         int V, int H);
 void rt_nn_table_forward_ref(float *out, const int *ctx, const float *U, const float *b, int N,
                              int K, int V, int H);
 /* out (N, H) = ReLU(b + sum_i U[i*V + ctx[n*K+i]]) (layer 1 and its activation, fused). */
@@ -135,8 +135,8 @@ double rt_nn_pg(float *dlogits, const float *logits, const int *y, const float *
 /* Per-row statistics from full softmaxes at temperature 1: kl (N) = KL(p || q) where
  * p = softmax(lp_logits), q = softmax(lq_logits) (each (N, V)); either output may be
  * NULL; ent (N) = entropy of p.  Returns nothing; rows independent. */
-void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const float *q_logits,
-                      int N, int V);
+void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const float *q_logits, int N,
+                      int V);
 
 /* Draw y[n] ~ softmax(logits[n] / temperature) by inverse CDF with one uniform from
  * rngs[n] (row n's own stream, advanced by one draw); temperature <= 0 = greedy

@@ -13,22 +13,22 @@
 struct rt_policy_ws {
     rt_policy_config cfg;
     int max_rows;
-    uint64_t table_version; /* version of the weights U was built from; 0 = none */
-    int threads;            /* threads for generate / score / backward (default 1) */
-    float *block;           /* one allocation holding every float buffer below */
-    float *table;           /* (K*V, H) layer-1 tables */
-    float *dtable;          /* (K*V, H) their gradient */
+    uint64_t table_version;           /* version of the weights U was built from; 0 = none */
+    int threads;                      /* threads for generate / score / backward (default 1) */
+    float *block;                     /* one allocation holding every float buffer below */
+    float *table;                     /* (K*V, H) layer-1 tables */
+    float *dtable;                    /* (K*V, H) their gradient */
     float *pre[RT_POLICY_MAX_LAYERS]; /* (max_rows, H) pre-activations (== act for ReLU) */
     float *act[RT_POLICY_MAX_LAYERS]; /* (max_rows, H) post-activations */
-    float *logits;          /* (max_rows, V) */
-    float *scratch;         /* (max_rows, V) for callers */
-    float *dh;              /* (min(max_rows, RB), H) backward temporaries */
-    float *dh2;             /* (min(max_rows, RB), H), only when layers > 1 */
-    float *lpbuf;           /* (max_rows) */
-    int *ibuf;              /* one allocation: ctx (max_rows, K), ybuf (max_rows) */
+    float *logits;                    /* (max_rows, V) */
+    float *scratch;                   /* (max_rows, V) for callers */
+    float *dh;                        /* (min(max_rows, RB), H) backward temporaries */
+    float *dh2;                       /* (min(max_rows, RB), H), only when layers > 1 */
+    float *lpbuf;                     /* (max_rows) */
+    int *ibuf;                        /* one allocation: ctx (max_rows, K), ybuf (max_rows) */
     int *ctx;
     int *ybuf;
-    rt_rng *rngs;           /* (max_rows) per-sequence streams */
+    rt_rng *rngs; /* (max_rows) per-sequence streams */
 };
 
 static atomic_uint_fast64_t version_counter = 1;
@@ -46,7 +46,8 @@ enum { RB = 128 };
  * computes exactly what it computes serially, so results do not depend on `threads`. */
 void rt_policy_ws_set_threads(rt_policy_ws *ws, int threads)
 {
-    ws->threads = threads < 1 ? 1 : (threads > RT_POLICY_MAX_THREADS ? RT_POLICY_MAX_THREADS : threads);
+    ws->threads =
+        threads < 1 ? 1 : (threads > RT_POLICY_MAX_THREADS ? RT_POLICY_MAX_THREADS : threads);
 }
 
 static void set_diag(rt_policy_diag *d, int code, const char *msg)
@@ -66,7 +67,8 @@ int rt_policy_config_check(const rt_policy_config *c, rt_policy_diag *diag)
 {
     char m[256];
     m[0] = 0;
-    if (!c) snprintf(m, sizeof m, "no configuration");
+    if (!c)
+        snprintf(m, sizeof m, "no configuration");
     else if (c->vocab < 2 || c->vocab > 65536)
         snprintf(m, sizeof m, "vocab must be in 2..65536 (got %d)", c->vocab);
     else if (c->context < 1 || c->context > 1024)
@@ -76,8 +78,7 @@ int rt_policy_config_check(const rt_policy_config *c, rt_policy_diag *diag)
     else if (c->hidden < 1 || c->hidden > 16384)
         snprintf(m, sizeof m, "hidden must be in 1..16384 (got %d)", c->hidden);
     else if (c->layers < 1 || c->layers > RT_POLICY_MAX_LAYERS)
-        snprintf(m, sizeof m, "layers must be in 1..%d (got %d)", RT_POLICY_MAX_LAYERS,
-                 c->layers);
+        snprintf(m, sizeof m, "layers must be in 1..%d (got %d)", RT_POLICY_MAX_LAYERS, c->layers);
     else if (c->act != RT_NN_ACT_RELU && c->act != RT_NN_ACT_GELU)
         snprintf(m, sizeof m, "act must be relu (0) or gelu (1) (got %d)", c->act);
     if (!m[0]) return 0;
@@ -98,10 +99,10 @@ static size_t carve(const rt_policy_config *c, float *base, rt_policy_views *v)
     rt_policy_views tmp;
     if (!v) v = &tmp;
     memset(v, 0, sizeof *v);
-#define TAKE(field, count)                                                                     \
-    do {                                                                                       \
-        field = base ? base + off : NULL;                                                      \
-        off += (count);                                                                        \
+#define TAKE(field, count)                                                                         \
+    do {                                                                                           \
+        field = base ? base + off : NULL;                                                          \
+        off += (count);                                                                            \
     } while (0)
     TAKE(v->emb, V * D);
     TAKE(v->w1, H * K * D);
@@ -156,7 +157,8 @@ void rt_policy_free(rt_policy *p)
 
 static void fill_uniform(float *x, size_t n, float bound, rt_rng r)
 {
-    for (size_t i = 0; i < n; i++) x[i] = (2.0f * rt_rng_uniform(&r) - 1.0f) * bound;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (2.0f * rt_rng_uniform(&r) - 1.0f) * bound;
 }
 
 void rt_policy_init(rt_policy *p, const rt_rng *rng)
@@ -164,7 +166,8 @@ void rt_policy_init(rt_policy *p, const rt_rng *rng)
     const rt_policy_config *c = &p->cfg;
     size_t V = c->vocab, K = c->context, D = c->embed, H = c->hidden;
     rt_rng r = rt_rng_split(rng, 0);
-    for (size_t i = 0; i < V * D; i++) p->p.emb[i] = rt_rng_normal(&r);
+    for (size_t i = 0; i < V * D; i++)
+        p->p.emb[i] = rt_rng_normal(&r);
     float b1 = 1.0f / sqrtf((float)(K * D)), bh = 1.0f / sqrtf((float)H);
     fill_uniform(p->p.w1, H * K * D, b1, rt_rng_split(rng, 1));
     fill_uniform(p->p.b1, H, b1, rt_rng_split(rng, 2));
@@ -211,7 +214,8 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     size_t R = max_rows, V = cfg->vocab, K = cfg->context, H = cfg->hidden, L = cfg->layers;
     int gelu = cfg->act == RT_NN_ACT_GELU;
     size_t RBR = R < RB ? R : RB;
-    size_t nf = 2 * K * V * H + R * H * L * (gelu ? 2 : 1) + 2 * R * V + RBR * H * (L > 1 ? 2 : 1) + R;
+    size_t nf =
+        2 * K * V * H + R * H * L * (gelu ? 2 : 1) + 2 * R * V + RBR * H * (L > 1 ? 2 : 1) + R;
     rt_policy_ws *ws = rt_calloc(1, sizeof *ws);
     if (ws) {
         ws->block = rt_malloc(nf * sizeof(float));
@@ -231,8 +235,10 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     ws->dtable = f, f += K * V * H;
     for (size_t l = 0; l < L; l++) {
         ws->act[l] = f, f += R * H;
-        if (gelu) ws->pre[l] = f, f += R * H;
-        else ws->pre[l] = ws->act[l];
+        if (gelu)
+            ws->pre[l] = f, f += R * H;
+        else
+            ws->pre[l] = ws->act[l];
     }
     ws->logits = f, f += R * V;
     ws->scratch = f, f += R * V;
@@ -297,8 +303,8 @@ static int check_rows(const rt_policy_config *c, const rt_policy_ws *ws, int n, 
 
 /* One block of m <= RB contexts ctx (m, K): activations into rows [arow, arow + m) of
  * pre/act, logits (m, V) into `logits`. */
-static void forward_block(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int m,
-                          size_t arow, float *logits)
+static void forward_block(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int m, size_t arow,
+                          float *logits)
 {
     const rt_policy_config *c = &p->cfg;
     int V = c->vocab, K = c->context, H = c->hidden, L = c->layers;
@@ -310,8 +316,8 @@ static void forward_block(const rt_policy *p, rt_policy_ws *ws, const int *ctx, 
         rt_nn_act_forward(c->act, ws->act[0] + r, ws->pre[0] + r, (size_t)m * H);
     }
     for (int l = 1; l < L; l++) {
-        rt_nn_linear_forward(ws->pre[l] + r, ws->act[l - 1] + r, p->p.wh[l - 1], p->p.bh[l - 1],
-                             m, H, H);
+        rt_nn_linear_forward(ws->pre[l] + r, ws->act[l - 1] + r, p->p.wh[l - 1], p->p.bh[l - 1], m,
+                             H, H);
         rt_nn_act_forward(c->act, ws->act[l] + r, ws->pre[l] + r, (size_t)m * H);
     }
     rt_nn_linear_forward(logits, ws->act[L - 1] + r, p->p.wo, p->p.bo, m, H, V);
@@ -383,7 +389,8 @@ int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n,
             if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_POLICY_EINVAL;
     }
     int nth = ws->threads;
-    while (nth > 1 && (long)nth * RB > ws->max_rows) nth--;
+    while (nth > 1 && (long)nth * RB > ws->max_rows)
+        nth--;
     score_job a = {p, ws, n, y, temperature, lp};
     rt_nn_parallel(nth, score_task, &a);
     return 0;
@@ -412,12 +419,13 @@ static void bwd_slice_task(void *arg, int j, int nth)
         size_t r = ((size_t)a->row0 + b0) * H;
         const float *dl = a->dlogits + (size_t)b0 * V;
         /* dW_o[:, h0:h1] += dl^T act[:, h0:h1];  d[:, h0:h1] = dl wo[:, h0:h1] */
-        rt_nn_sgemm(1, 0, V, h1 - h0, m, 1.0f, dl, V, ws->act[0] + r + h0, H, 1.0f, p->g.wo + h0, H);
+        rt_nn_sgemm(1, 0, V, h1 - h0, m, 1.0f, dl, V, ws->act[0] + r + h0, H, 1.0f, p->g.wo + h0,
+                    H);
         rt_nn_sgemm(0, 0, m, h1 - h0, V, 1.0f, dl, V, p->p.wo + h0, H, 0.0f, ws->dh + h0, H);
         const int *cx = ws->ctx + ((size_t)a->row0 + b0) * K;
         if (c->act == RT_NN_ACT_RELU) { /* mask fused into the scatter */
-            rt_nn_table_backward_relu_cols(ws->dtable, p->g.b1, ws->dh, ws->act[0] + r, cx, m, K,
-                                           V, H, h0, h1);
+            rt_nn_table_backward_relu_cols(ws->dtable, p->g.b1, ws->dh, ws->act[0] + r, cx, m, K, V,
+                                           H, h0, h1);
         } else {
             for (int i = 0; i < m; i++)
                 rt_nn_act_grad(c->act, ws->dh + (size_t)i * H + h0,
@@ -448,7 +456,8 @@ int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int
         for (int b0 = 0; b0 < n; b0 += RB) { /* db_o += colsum(dl), in row order */
             int m = n - b0 < RB ? n - b0 : RB;
             for (int i = 0; i < m; i++)
-                for (int v = 0; v < V; v++) p->g.bo[v] += dlogits[((size_t)b0 + i) * V + v];
+                for (int v = 0; v < V; v++)
+                    p->g.bo[v] += dlogits[((size_t)b0 + i) * V + v];
         }
     } else {
         for (int b0 = 0; b0 < n; b0 += RB) {
@@ -467,16 +476,16 @@ int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int
                 d = d2, d2 = t;
             }
             rt_nn_act_grad(c->act, d, ws->pre[0] + r, ws->act[0] + r, (size_t)m * H);
-            rt_nn_table_backward(ws->dtable, p->g.b1, d, ws->ctx + ((size_t)row0 + b0) * K, m, K,
-                                 V, H);
+            rt_nn_table_backward(ws->dtable, p->g.b1, d, ws->ctx + ((size_t)row0 + b0) * K, m, K, V,
+                                 H);
         }
     }
     rt_nn_table_grad(p->g.emb, p->g.w1, ws->dtable, p->p.emb, p->p.w1, V, K, D, H);
     return 0;
 }
 
-int rt_policy_logprobs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y,
-                       int n, float *out)
+int rt_policy_logprobs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y, int n,
+                       float *out)
 {
     int rc = rt_policy_forward(p, ws, ctx, n, 0);
     if (rc) return rc;
@@ -486,8 +495,7 @@ int rt_policy_logprobs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, con
     return 0;
 }
 
-int rt_policy_xent(rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y, int n,
-                   float *loss)
+int rt_policy_xent(rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y, int n, float *loss)
 {
     int rc = rt_policy_forward(p, ws, ctx, n, 0);
     if (rc) return rc;
@@ -509,15 +517,15 @@ int rt_policy_probs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n,
     if (rc) return rc;
     size_t V = p->cfg.vocab;
     rt_nn_log_softmax(probs, ws->logits, n, (int)V, 1.0f);
-    for (size_t i = 0; i < (size_t)n * V; i++) probs[i] = rt_nn_expf(probs[i]);
+    for (size_t i = 0; i < (size_t)n * V; i++)
+        probs[i] = rt_nn_expf(probs[i]);
     return 0;
 }
 
 int rt_policy_kl(const rt_policy *p, rt_policy_ws *wsp, const rt_policy *q, rt_policy_ws *wsq,
                  const int *ctx, int n, double *kl, double *ent)
 {
-    if (p->cfg.vocab != q->cfg.vocab || p->cfg.context != q->cfg.context)
-        return RT_POLICY_ESHAPE;
+    if (p->cfg.vocab != q->cfg.vocab || p->cfg.context != q->cfg.context) return RT_POLICY_ESHAPE;
     int rc = rt_policy_forward(p, wsp, ctx, n, 0);
     if (!rc) rc = rt_policy_forward(q, wsq, ctx, n, 0);
     if (rc) return rc;
@@ -568,8 +576,8 @@ static void gen_task(void *arg, int j, int nth)
                 }
             }
             forward_block(a->p, ws, c, gn, row, ws->logits + row * V);
-            rt_nn_sample(ws->ybuf + g0, ws->lpbuf + g0, ws->logits + row * V, gn, V,
-                         a->temperature, ws->rngs + g0);
+            rt_nn_sample(ws->ybuf + g0, ws->lpbuf + g0, ws->logits + row * V, gn, V, a->temperature,
+                         ws->rngs + g0);
             for (int b = g0; b < g0 + gn; b++) {
                 a->tokens[(size_t)b * T + t] = ws->ybuf[b];
                 if (a->lp) a->lp[(size_t)b * T + t] = ws->lpbuf[b];
@@ -590,7 +598,8 @@ int rt_policy_generate(const rt_policy *p, rt_policy_ws *ws, const int *prompts,
         if (prompts[i] < 0 || prompts[i] >= V) return RT_POLICY_EINVAL;
     int rc = forward_prepare(p, ws, prompts, 0, 0); /* refreshes the table */
     if (rc) return rc;
-    for (int b = 0; b < B; b++) ws->rngs[b] = rt_rng_split(rng, seq0 + (uint64_t)b);
+    for (int b = 0; b < B; b++)
+        ws->rngs[b] = rt_rng_split(rng, seq0 + (uint64_t)b);
     gen_job a = {p, ws, prompts, B, P, T, (long)B * T <= ws->max_rows, temperature, tokens, lp};
     rt_nn_parallel(ws->threads, gen_task, &a);
     return 0;
@@ -606,7 +615,8 @@ void rt_policy_zero_grad(rt_policy *p)
 double rt_policy_grad_norm(const rt_policy *p)
 {
     double s = 0;
-    for (size_t i = 0; i < p->nparams; i++) s += (double)p->grads[i] * p->grads[i];
+    for (size_t i = 0; i < p->nparams; i++)
+        s += (double)p->grads[i] * p->grads[i];
     return sqrt(s);
 }
 

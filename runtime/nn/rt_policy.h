@@ -90,15 +90,15 @@ typedef struct rt_policy_views {
 
 typedef struct rt_policy {
     rt_policy_config cfg;
-    size_t nparams;      /* floats in each block */
-    float *params;       /* one block: all weights */
-    float *grads;        /* one block, same layout */
-    float *adam_m;       /* first moments, same layout */
-    float *adam_v;       /* second moments, same layout */
-    rt_policy_views p;   /* views into params */
-    rt_policy_views g;   /* views into grads */
-    long adam_t;         /* Adam steps taken */
-    uint64_t version;    /* process-unique stamp, renewed by rt_policy_touch */
+    size_t nparams;    /* floats in each block */
+    float *params;     /* one block: all weights */
+    float *grads;      /* one block, same layout */
+    float *adam_m;     /* first moments, same layout */
+    float *adam_v;     /* second moments, same layout */
+    rt_policy_views p; /* views into params */
+    rt_policy_views g; /* views into grads */
+    long adam_t;       /* Adam steps taken */
+    uint64_t version;  /* process-unique stamp, renewed by rt_policy_touch */
 } rt_policy;
 
 typedef struct rt_policy_ws rt_policy_ws;
@@ -189,8 +189,8 @@ int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n,
  * rows (kept by rt_policy_forward). */
 int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int n, int row0);
 /* out (n) = log p(y[n] | ctx[n]) at temperature 1 (forward into rows [0, n)). */
-int rt_policy_logprobs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y,
-                       int n, float *out);
+int rt_policy_logprobs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y, int n,
+                       float *out);
 /* Mean cross-entropy over rows with y >= 0 (y < 0 = masked): forward, loss, and
  * backward (accumulating into p->grads).  *loss = mean; 0 if no row counts. */
 int rt_policy_xent(rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y, int n,

@@ -57,7 +57,8 @@ int rt_policy_save(const rt_policy *p, const char *path, rt_policy_diag *diag)
     put32(h + 8, RT_POLICY_FILE_VERSION);
     const rt_policy_config *c = &p->cfg;
     int32_t f[6] = {c->vocab, c->context, c->embed, c->hidden, c->layers, c->act};
-    for (int i = 0; i < 6; i++) put32(h + 12 + 4 * i, (uint32_t)f[i]);
+    for (int i = 0; i < 6; i++)
+        put32(h + 12 + 4 * i, (uint32_t)f[i]);
     uint64_t bytes = p->nparams * sizeof(float);
     memcpy(h + 36, &bytes, 8);
     uint64_t ck = fnv(fnv(FNV0, h, CKSUM_OFF), (const unsigned char *)p->params, bytes);
@@ -69,7 +70,9 @@ int rt_policy_save(const rt_policy *p, const char *path, rt_policy_diag *diag)
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
         fail(diag, RT_POLICY_ENOENT, "cannot create file%.0ld%.0ld", path, 0, 0);
-        if (diag) snprintf(diag->msg, sizeof diag->msg, "%.50s: cannot create (%s)", path, strerror(errno));
+        if (diag)
+            snprintf(diag->msg, sizeof diag->msg, "%.50s: cannot create (%s)", path,
+                     strerror(errno));
         return RT_POLICY_ENOENT;
     }
     int ok = fwrite(h, 1, HDR, fp) == HDR && fwrite(p->params, 1, bytes, fp) == bytes;
@@ -143,7 +146,8 @@ int rt_policy_load(rt_policy **out, const char *path, rt_policy_diag *diag)
         left -= k;
     }
     if (sum != ck) {
-        rc = fail(diag, RT_POLICY_ECHECKSUM, "checksum mismatch (corrupt file)%.0ld%.0ld", path, 0, 0);
+        rc = fail(diag, RT_POLICY_ECHECKSUM, "checksum mismatch (corrupt file)%.0ld%.0ld", path, 0,
+                  0);
         goto done;
     }
     rt_policy_config c;
@@ -156,15 +160,17 @@ int rt_policy_load(rt_policy **out, const char *path, rt_policy_diag *diag)
     rt_policy_diag cd;
     if (rt_policy_config_check(&c, &cd)) {
         rc = fail(diag, RT_POLICY_EINVAL, "invalid architecture%.0ld%.0ld", path, 0, 0);
-        if (diag) snprintf(diag->msg, sizeof diag->msg, "%.50s: invalid architecture: %.180s", path,
-                           cd.msg);
+        if (diag)
+            snprintf(diag->msg, sizeof diag->msg, "%.50s: invalid architecture: %.180s", path,
+                     cd.msg);
         goto done;
     }
     rc = rt_policy_create(&p, &c, diag);
     if (rc) goto done;
     if (p->nparams * sizeof(float) != bytes) {
-        rc = fail(diag, RT_POLICY_ESHAPE, "payload of %ld bytes does not fit the architecture (%ld)",
-                  path, (long)bytes, (long)(p->nparams * sizeof(float)));
+        rc =
+            fail(diag, RT_POLICY_ESHAPE, "payload of %ld bytes does not fit the architecture (%ld)",
+                 path, (long)bytes, (long)(p->nparams * sizeof(float)));
         goto done;
     }
     if (fseek(fp, HDR, SEEK_SET) != 0 || fread(p->params, 1, bytes, fp) != bytes) {

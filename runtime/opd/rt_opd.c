@@ -17,12 +17,12 @@ struct rt_opd {
     rt_policy_config cs, ct, cr; /* student, teacher, reference architectures */
     int N;                       /* B * T */
     rt_policy_ws *ws_s, *ws_t, *ws_r;
-    float *fblock;               /* one allocation for the float buffers below */
+    float *fblock;                    /* one allocation for the float buffers below */
     float *lpS, *lpT, *lpR, *adv, *w; /* (N) */
-    float *lp_bt;                /* (B, T) */
-    float *lsS, *lsT, *lsR;      /* (N, V) log-softmax rows (full estimator, metrics) */
-    double *part;                /* (N / PB + 1) per-block partial losses */
-    int *iblock;                 /* y (N), tokens (B, T) */
+    float *lp_bt;                     /* (B, T) */
+    float *lsS, *lsT, *lsR;           /* (N, V) log-softmax rows (full estimator, metrics) */
+    double *part;                     /* (N / PB + 1) per-block partial losses */
+    int *iblock;                      /* y (N), tokens (B, T) */
     int *y, *tokens;
     double phase[3];
 };
@@ -140,7 +140,8 @@ void rt_opd_dlogits_sampled(float *dl, const float *lS, const float *lT, const f
 {
     float A = lambda * (lT[y] - lR[y]) - (lS[y] - lR[y]);
     /* d/dz of -A log p(y) = -A (onehot(y) - p) */
-    for (int v = 0; v < V; v++) dl[v] += scale * A * rt_nn_expf(lS[v]);
+    for (int v = 0; v < V; v++)
+        dl[v] += scale * A * rt_nn_expf(lS[v]);
     dl[y] -= scale * A;
 }
 
@@ -154,7 +155,8 @@ float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const flo
         float m = (1.0f - lambda) * lR[v] + lambda * lT[v];
         mx = m > mx ? m : mx;
     }
-    for (int v = 0; v < V; v++) s += rt_nn_expf((1.0f - lambda) * lR[v] + lambda * lT[v] - mx);
+    for (int v = 0; v < V; v++)
+        s += rt_nn_expf((1.0f - lambda) * lR[v] + lambda * lT[v] - mx);
     float z = mx + logf(s);
     for (int v = 0; v < V; v++) {
         float lM = (1.0f - lambda) * lR[v] + lambda * lT[v] - z;
@@ -197,8 +199,8 @@ static int check_policies(const rt_opd *o, const rt_policy *s, const rt_policy *
 }
 
 int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *teachers,
-                       int nteachers, const int *route, const rt_policy *ref,
-                       const int *prompts, const rt_rng *rng, rt_opd_metrics *m)
+                       int nteachers, const int *route, const rt_policy *ref, const int *prompts,
+                       const rt_rng *rng, rt_opd_metrics *m)
 {
     const rt_opd_config *c = &o->cfg;
     int B = c->batch, T = c->gen_len, P = c->prompt_len, N = o->N, V = o->cs.vocab;
@@ -234,8 +236,7 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
         if (rc) return rc;
         const float *lgT = rt_policy_ws_logits(o->ws_t);
         if (nteachers == 1) {
-            if (full || c->metrics)
-                rt_nn_log_softmax(o->lsT, lgT, N, V, c->teacher_temperature);
+            if (full || c->metrics) rt_nn_log_softmax(o->lsT, lgT, N, V, c->teacher_temperature);
         } else { /* keep the rows of the sequences this teacher owns */
             for (int n = 0; n < N; n++) {
                 if (route[n % B] != k) continue;
@@ -246,7 +247,8 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
         }
     }
     if (nteachers == 1 && full)
-        for (int n = 0; n < N; n++) o->lpT[n] = o->lsT[(size_t)n * V + o->y[n]];
+        for (int n = 0; n < N; n++)
+            o->lpT[n] = o->lsT[(size_t)n * V + o->y[n]];
     rc = rt_policy_score(ref, o->ws_r, ctx, N, o->y, 1.0f, o->lpR);
     if (rc) return rc;
     const float *lgR = rt_policy_ws_logits(o->ws_r);
@@ -263,17 +265,21 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
     if (c->gamma > 0.0f)
         for (int b = 0; b < B; b++) {
             float g = 0.0f;
-            for (int t = T - 1; t >= 0; t--) g = o->adv[t * B + b] += c->gamma * g;
+            for (int t = T - 1; t >= 0; t--)
+                g = o->adv[t * B + b] += c->gamma * g;
         }
-    for (int n = 0; n < N; n++) advs += o->adv[n];
+    for (int n = 0; n < N; n++)
+        advs += o->adv[n];
     float *dl = rt_policy_ws_scratch(o->ws_s);
     memset(dl, 0, sizeof(float) * (size_t)N * V);
     if (full || c->metrics) rt_nn_log_softmax(o->lsS, lgS, N, V, 1.0f);
     if (!full) {
-        for (int n = 0; n < N; n++) o->w[n] = o->adv[n] / N;
+        for (int n = 0; n < N; n++)
+            o->w[n] = o->adv[n] / N;
         pg_job pj = {dl, lgS, o->y, o->w, N, V, o->part};
         rt_nn_parallel(c->threads, pg_task, &pj);
-        for (int b = 0; b < (N + PB - 1) / PB; b++) loss += o->part[b]; /* in block order */
+        for (int b = 0; b < (N + PB - 1) / PB; b++)
+            loss += o->part[b]; /* in block order */
     } else {
         for (int n = 0; n < N; n++)
             loss += rt_opd_dlogits_full(dl + (size_t)n * V, o->lsS + (size_t)n * V,

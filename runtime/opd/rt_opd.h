@@ -49,13 +49,14 @@ typedef struct rt_opd_config {
 rt_opd_config rt_opd_defaults(void);
 
 typedef struct rt_opd_metrics {
-    float loss;       /* sampled: -mean(A_t lp_S); full: mean KL(pi_S || pi~) */
-    float adv_mean;   /* mean advantage A_t (after gamma) */
-    float grad_norm;  /* global gradient norm before clipping */
-    float logp_gap;   /* mean(lp_T - lp_S) over sampled tokens */
-    float kl_teacher; /* mean per-state KL(pi_S || pi_T at teacher_temperature), NAN unless metrics */
-    float kl_ref;     /* mean per-state KL(pi_S || pi_ref), NAN unless metrics */
-    float entropy;    /* mean per-state entropy of pi_S, NAN unless metrics */
+    float loss;      /* sampled: -mean(A_t lp_S); full: mean KL(pi_S || pi~) */
+    float adv_mean;  /* mean advantage A_t (after gamma) */
+    float grad_norm; /* global gradient norm before clipping */
+    float logp_gap;  /* mean(lp_T - lp_S) over sampled tokens */
+    float
+        kl_teacher; /* mean per-state KL(pi_S || pi_T at teacher_temperature), NAN unless metrics */
+    float kl_ref;   /* mean per-state KL(pi_S || pi_ref), NAN unless metrics */
+    float entropy;  /* mean per-state entropy of pi_S, NAN unless metrics */
 } rt_opd_metrics;
 
 typedef struct rt_opd rt_opd;
@@ -76,8 +77,8 @@ int rt_opd_step(rt_opd *o, rt_policy *student, const rt_policy *teacher, const r
  * sequence b is scored by teachers[route[b]] (each teacher scores all B*T contexts
  * once, so cost grows with nteachers). */
 int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *teachers,
-                       int nteachers, const int *route, const rt_policy *ref,
-                       const int *prompts, const rt_rng *rng, rt_opd_metrics *m);
+                       int nteachers, const int *route, const rt_policy *ref, const int *prompts,
+                       const rt_rng *rng, rt_opd_metrics *m);
 
 /* The last step's samples, tokens (B, T), and per-phase wall times in seconds
  * (sample, score, train) for benchmarks. */

@@ -18,7 +18,8 @@ static float *rnd(size_t n, uint64_t seed, float scale)
 {
     float *a = malloc(n * sizeof(float));
     rt_rng r = rt_rng_make(seed);
-    for (size_t i = 0; i < n; i++) a[i] = scale * rt_rng_normal(&r);
+    for (size_t i = 0; i < n; i++)
+        a[i] = scale * rt_rng_normal(&r);
     return a;
 }
 
@@ -61,9 +62,12 @@ static void linear_fast_matches_reference(void **state)
     assert_true(max_rel(y1, y2, sizeof y1 / 4) < 1e-4);
     float dx1[19 * 23], dx2[19 * 23], dW1[17 * 23], dW2[17 * 23], db1[17], db2[17];
     /* accumulate onto the same non-zero start */
-    for (size_t i = 0; i < sizeof dx1 / 4; i++) dx1[i] = dx2[i] = 0.5f;
-    for (size_t i = 0; i < sizeof dW1 / 4; i++) dW1[i] = dW2[i] = -0.25f;
-    for (int i = 0; i < 17; i++) db1[i] = db2[i] = 1.0f;
+    for (size_t i = 0; i < sizeof dx1 / 4; i++)
+        dx1[i] = dx2[i] = 0.5f;
+    for (size_t i = 0; i < sizeof dW1 / 4; i++)
+        dW1[i] = dW2[i] = -0.25f;
+    for (int i = 0; i < 17; i++)
+        db1[i] = db2[i] = 1.0f;
     rt_nn_linear_backward(dx1, dW1, db1, dy, x, W, N, Din, Dout);
     rt_nn_linear_backward_ref(dx2, dW2, db2, dy, x, W, N, Din, Dout);
     assert_true(max_rel(dx1, dx2, sizeof dx1 / 4) < 1e-4);
@@ -82,7 +86,8 @@ static double lin_loss(const double *x, const double *W, const double *b, const 
     for (int n = 0; n < N; n++)
         for (int o = 0; o < Dout; o++) {
             double s = b[o];
-            for (int i = 0; i < Din; i++) s += x[n * Din + i] * W[o * Din + i];
+            for (int i = 0; i < Din; i++)
+                s += x[n * Din + i] * W[o * Din + i];
             L += w[n * Dout + o] * s;
         }
     return L;
@@ -91,26 +96,28 @@ static double lin_loss(const double *x, const double *W, const double *b, const 
 static double *to_d(const float *a, size_t n)
 {
     double *d = malloc(n * sizeof(double));
-    for (size_t i = 0; i < n; i++) d[i] = a[i];
+    for (size_t i = 0; i < n; i++)
+        d[i] = a[i];
     return d;
 }
 
 /* central difference of f along coordinate c of p */
-#define FD(p, c, expr)                                                                         \
-    ({                                                                                         \
-        double _s = (p)[c], _h = 1e-6;                                                         \
-        (p)[c] = _s + _h;                                                                      \
-        double _a = (expr);                                                                    \
-        (p)[c] = _s - _h;                                                                      \
-        double _b = (expr);                                                                    \
-        (p)[c] = _s;                                                                           \
-        (_a - _b) / (2 * _h);                                                                  \
+#define FD(p, c, expr)                                                                             \
+    ({                                                                                             \
+        double _s = (p)[c], _h = 1e-6;                                                             \
+        (p)[c] = _s + _h;                                                                          \
+        double _a = (expr);                                                                        \
+        (p)[c] = _s - _h;                                                                          \
+        double _b = (expr);                                                                        \
+        (p)[c] = _s;                                                                               \
+        (_a - _b) / (2 * _h);                                                                      \
     })
 
 static void check_close(double analytic, double numeric)
 {
     double tol = 2e-3 * (1 + fabs(numeric));
-    if (fabs(analytic - numeric) > tol) fail_msg("analytic %.7g vs numeric %.7g", analytic, numeric);
+    if (fabs(analytic - numeric) > tol)
+        fail_msg("analytic %.7g vs numeric %.7g", analytic, numeric);
 }
 
 static void linear_gradcheck(void **state)
@@ -124,7 +131,8 @@ static void linear_gradcheck(void **state)
     double *xd = to_d(x, N * Din), *Wd = to_d(W, Dout * Din), *bd = to_d(b, Dout);
     rt_rng r = rt_rng_make(12);
     for (int k = 0; k < 10; k++) {
-        int i = rt_rng_below(&r, N * Din), j = rt_rng_below(&r, Dout * Din), o = rt_rng_below(&r, Dout);
+        int i = rt_rng_below(&r, N * Din), j = rt_rng_below(&r, Dout * Din),
+            o = rt_rng_below(&r, Dout);
         check_close(dx[i], FD(xd, i, lin_loss(xd, Wd, bd, w, N, Din, Dout)));
         check_close(dW[j], FD(Wd, j, lin_loss(xd, Wd, bd, w, N, Din, Dout)));
         check_close(db[o], FD(bd, o, lin_loss(xd, Wd, bd, w, N, Din, Dout)));
@@ -169,7 +177,8 @@ static double l1_loss(const double *E, const double *W1, const double *b, const 
         for (int h = 0; h < H; h++) {
             double s = b[h];
             for (int i = 0; i < K; i++)
-                for (int d = 0; d < D; d++) s += E[ctx[n * K + i] * D + d] * W1[h * K * D + i * D + d];
+                for (int d = 0; d < D; d++)
+                    s += E[ctx[n * K + i] * D + d] * W1[h * K * D + i * D + d];
             L += w[n * H + h] * s;
         }
     return L;
@@ -183,7 +192,8 @@ static void fused_layer1(void **state)
           *w = rnd(N * H, 23, 1);
     int ctx[N * K];
     rt_rng r = rt_rng_make(24);
-    for (int i = 0; i < N * K; i++) ctx[i] = rt_rng_below(&r, V);
+    for (int i = 0; i < N * K; i++)
+        ctx[i] = rt_rng_below(&r, V);
     ctx[0] = ctx[1] = 0; /* left padding */
     float U1[K * V * H], U2[K * V * H], o1[N * H], o2[N * H], o3[N * H], x[N * K * D];
     rt_nn_table_build(U1, E, W1, V, K, D, H);
@@ -219,8 +229,10 @@ static void fused_layer1(void **state)
 static double ce_d(const double *x, int V, int y)
 {
     double m = x[0], s = 0;
-    for (int v = 1; v < V; v++) m = x[v] > m ? x[v] : m;
-    for (int v = 0; v < V; v++) s += exp(x[v] - m);
+    for (int v = 1; v < V; v++)
+        m = x[v] > m ? x[v] : m;
+    for (int v = 0; v < V; v++)
+        s += exp(x[v] - m);
     return -(x[y] - m - log(s));
 }
 
@@ -234,18 +246,22 @@ static void softmax_and_losses(void **state)
         float temp = t == 0 ? 1.0f : (t == 1 ? 0.5f : 2.0f);
         rt_nn_log_softmax(lp1, lg, N, V, temp);
         rt_nn_log_softmax_ref(lp2, lg, N, V, temp);
-        for (int i = 0; i < N * V; i++) assert_true(fabsf(lp1[i] - lp2[i]) < 2e-5f * (1 + fabsf(lp2[i])));
+        for (int i = 0; i < N * V; i++)
+            assert_true(fabsf(lp1[i] - lp2[i]) < 2e-5f * (1 + fabsf(lp2[i])));
     }
     int y[N];
-    for (int n = 0; n < N; n++) y[n] = (n * 7) % V;
+    for (int n = 0; n < N; n++)
+        y[n] = (n * 7) % V;
     float tl[N];
     rt_nn_token_logprob(tl, lg, y, N, V, 1.0f);
     rt_nn_log_softmax_ref(lp2, lg, N, V, 1.0f);
-    for (int n = 0; n < N; n++) assert_true(fabsf(tl[n] - lp2[n * V + y[n]]) < 2e-5f * (1 + fabsf(tl[n])));
+    for (int n = 0; n < N; n++)
+        assert_true(fabsf(tl[n] - lp2[n * V + y[n]]) < 2e-5f * (1 + fabsf(tl[n])));
     /* cross-entropy and weighted (policy-gradient) loss: value and gradient vs FD */
     float w[N], dl[N * V] = {0}, dl2[N * V] = {0};
     rt_rng r = rt_rng_make(31);
-    for (int n = 0; n < N; n++) w[n] = rt_rng_normal(&r);
+    for (int n = 0; n < N; n++)
+        w[n] = rt_rng_normal(&r);
     double L = rt_nn_pg(dl, lg, y, w, N, V);
     int ym[N];
     memcpy(ym, y, sizeof y);
@@ -258,7 +274,8 @@ static void softmax_and_losses(void **state)
     }
     assert_true(fabs(L - Lref) < 1e-4 * (1 + fabs(Lref)));
     assert_true(fabs(Lx - Lxref) < 1e-4 * (1 + fabs(Lxref)));
-    for (int v = 0; v < V; v++) assert_true(dl2[2 * V + v] == 0.0f);
+    for (int v = 0; v < V; v++)
+        assert_true(dl2[2 * V + v] == 0.0f);
     for (int k = 0; k < 20; k++) {
         int n = rt_rng_below(&r, N), v = rt_rng_below(&r, V), c = n * V + v;
         check_close(dl[c], FD(xd, c, w[n] * ce_d(xd + n * V, V, y[n])));
@@ -269,8 +286,10 @@ static void softmax_and_losses(void **state)
     rt_nn_kl_entropy(kl, ent, lg, lg + V, N - 1, V);
     for (int n = 0; n < N - 1; n++) {
         double k = 0, e = 0, lq[V], lpp[V];
-        for (int v = 0; v < V; v++) lpp[v] = -ce_d(xd + n * V, V, v), lq[v] = -ce_d(xd + (n + 1) * V, V, v);
-        for (int v = 0; v < V; v++) k += exp(lpp[v]) * (lpp[v] - lq[v]), e -= exp(lpp[v]) * lpp[v];
+        for (int v = 0; v < V; v++)
+            lpp[v] = -ce_d(xd + n * V, V, v), lq[v] = -ce_d(xd + (n + 1) * V, V, v);
+        for (int v = 0; v < V; v++)
+            k += exp(lpp[v]) * (lpp[v] - lq[v]), e -= exp(lpp[v]) * lpp[v];
         assert_true(fabs(kl[n] - k) < 1e-4 * (1 + k));
         assert_true(fabs(ent[n] - e) < 1e-4 * (1 + e));
     }
@@ -299,7 +318,8 @@ static void sampling_matches_softmax(void **state)
     float temps[3] = {1.0f, 0.5f, 2.0f};
     for (int t = 0; t < 3; t++) {
         double p[V], s = 0;
-        for (int v = 0; v < V; v++) s += p[v] = exp(lg[v] / temps[t]);
+        for (int v = 0; v < V; v++)
+            s += p[v] = exp(lg[v] / temps[t]);
         long cnt[V] = {0};
         rt_rng r = rt_rng_make(40 + t);
         const int n = 200000;

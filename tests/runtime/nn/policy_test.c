@@ -47,14 +47,16 @@ static void ref_forward(const rt_policy *p, const double *w, const int *ctx, dou
     for (int j = 0; j < H; j++) {
         double s = b1[j];
         for (int i = 0; i < K; i++)
-            for (int d = 0; d < D; d++) s += emb[ctx[i] * D + d] * w1[j * K * D + i * D + d];
+            for (int d = 0; d < D; d++)
+                s += emb[ctx[i] * D + d] * w1[j * K * D + i * D + d];
         h[j] = act_d(c->act, s);
     }
     for (int l = 0; l < c->layers - 1; l++) {
         const double *W = w + (p->p.wh[l] - p->params), *b = w + (p->p.bh[l] - p->params);
         for (int j = 0; j < H; j++) {
             double s = b[j];
-            for (int k = 0; k < H; k++) s += W[j * H + k] * h[k];
+            for (int k = 0; k < H; k++)
+                s += W[j * H + k] * h[k];
             h2[j] = act_d(c->act, s);
         }
         memcpy(h, h2, sizeof h);
@@ -62,7 +64,8 @@ static void ref_forward(const rt_policy *p, const double *w, const int *ctx, dou
     const double *wo = w + (p->p.wo - p->params), *bo = w + (p->p.bo - p->params);
     for (int v = 0; v < V; v++) {
         double s = bo[v];
-        for (int k = 0; k < H; k++) s += wo[v * H + k] * h[k];
+        for (int k = 0; k < H; k++)
+            s += wo[v * H + k] * h[k];
         logits[v] = s;
     }
 }
@@ -76,8 +79,10 @@ static double ref_loss(const rt_policy *p, const double *w, const int *ctx, cons
     for (int i = 0; i < n; i++) {
         ref_forward(p, w, ctx + i * K, lg);
         double m = lg[0], s = 0;
-        for (int v = 1; v < V; v++) m = lg[v] > m ? lg[v] : m;
-        for (int v = 0; v < V; v++) s += exp(lg[v] - m);
+        for (int v = 1; v < V; v++)
+            m = lg[v] > m ? lg[v] : m;
+        for (int v = 0; v < V; v++)
+            s += exp(lg[v] - m);
         L += coef[i] * -(lg[y[i]] - m - log(s));
     }
     return L;
@@ -86,9 +91,11 @@ static double ref_loss(const rt_policy *p, const double *w, const int *ctx, cons
 static void random_states(int *ctx, int *y, int n, int K, int V, uint64_t seed)
 {
     rt_rng r = rt_rng_make(seed);
-    for (int i = 0; i < n * K; i++) ctx[i] = rt_rng_below(&r, V);
+    for (int i = 0; i < n * K; i++)
+        ctx[i] = rt_rng_below(&r, V);
     for (int i = 0; i < n; i++) {
-        for (int k = 0; k < i % K; k++) ctx[i * K + k] = RT_POLICY_PAD; /* left padding */
+        for (int k = 0; k < i % K; k++)
+            ctx[i * K + k] = RT_POLICY_PAD; /* left padding */
         y[i] = 1 + rt_rng_below(&r, V - 1);
     }
 }
@@ -105,11 +112,13 @@ static void forward_matches_reference(void **state)
         random_states(ctx, y, 16, K, V, 7);
         assert_int_equal(rt_policy_forward(p, ws, ctx, 16, 0), 0);
         double *w = malloc(p->nparams * sizeof(double)), lg[64];
-        for (size_t i = 0; i < p->nparams; i++) w[i] = p->params[i];
+        for (size_t i = 0; i < p->nparams; i++)
+            w[i] = p->params[i];
         for (int i = 0; i < 16; i++) {
             ref_forward(p, w, ctx + i * K, lg);
             for (int v = 0; v < V; v++)
-                assert_true(fabs(rt_policy_ws_logits(ws)[i * V + v] - lg[v]) < 1e-4 * (1 + fabs(lg[v])));
+                assert_true(fabs(rt_policy_ws_logits(ws)[i * V + v] - lg[v]) <
+                            1e-4 * (1 + fabs(lg[v])));
         }
         /* rows: a forward into rows [5, 8) equals rows 5..7 of the full forward */
         float keep[3 * 13];
@@ -143,7 +152,8 @@ static void gradcheck(rt_policy *p, int sft)
     double coef[N];
     float wf[N];
     rt_rng r = rt_rng_make(51);
-    for (int i = 0; i < N; i++) coef[i] = sft ? 1.0 / N : (wf[i] = rt_rng_normal(&r) / N);
+    for (int i = 0; i < N; i++)
+        coef[i] = sft ? 1.0 / N : (wf[i] = rt_rng_normal(&r) / N);
     rt_policy_ws *ws;
     assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, N, NULL), 0);
     rt_policy_zero_grad(p);
@@ -151,7 +161,8 @@ static void gradcheck(rt_policy *p, int sft)
         float loss;
         assert_int_equal(rt_policy_xent(p, ws, ctx, y, N, &loss), 0);
         double *w = malloc(p->nparams * sizeof(double));
-        for (size_t i = 0; i < p->nparams; i++) w[i] = p->params[i];
+        for (size_t i = 0; i < p->nparams; i++)
+            w[i] = p->params[i];
         assert_true(fabs(loss - ref_loss(p, w, ctx, y, coef, N)) < 1e-4);
         free(w);
     } else { /* policy gradient: -mean(A_n log p(y_n)) with fixed advantages */
@@ -162,13 +173,17 @@ static void gradcheck(rt_policy *p, int sft)
         assert_int_equal(rt_policy_backward(p, ws, dl, N, 0), 0);
     }
     double *w = malloc(p->nparams * sizeof(double));
-    for (size_t i = 0; i < p->nparams; i++) w[i] = p->params[i];
+    for (size_t i = 0; i < p->nparams; i++)
+        w[i] = p->params[i];
     /* sampled coordinates: some from every tensor */
     for (int k = 0; k < 60; k++) {
         size_t i = rt_rng_below(&r, (uint32_t)p->nparams);
-        if (k < 6) i = (p->p.emb - p->params) + rt_rng_below(&r, V * p->cfg.embed);
-        else if (k < 12) i = (p->p.b1 - p->params) + rt_rng_below(&r, p->cfg.hidden);
-        else if (k < 18) i = (p->p.bo - p->params) + rt_rng_below(&r, V);
+        if (k < 6)
+            i = (p->p.emb - p->params) + rt_rng_below(&r, V * p->cfg.embed);
+        else if (k < 12)
+            i = (p->p.b1 - p->params) + rt_rng_below(&r, p->cfg.hidden);
+        else if (k < 18)
+            i = (p->p.bo - p->params) + rt_rng_below(&r, V);
         double s = w[i], h = 1e-5;
         w[i] = s + h;
         double a = ref_loss(p, w, ctx, y, coef, N);
@@ -211,7 +226,8 @@ static void adam_matches_formula(void **state)
     rt_policy *p = make(5, 2, 3, 4, 1, RT_NN_ACT_RELU, 70);
     float w0 = p->params[3];
     rt_adam_config a = rt_adam_defaults();
-    for (size_t i = 0; i < p->nparams; i++) p->grads[i] = 0.5f;
+    for (size_t i = 0; i < p->nparams; i++)
+        p->grads[i] = 0.5f;
     float gn;
     rt_policy_adam(p, &a, &gn);
     assert_true(fabsf(gn - 0.5f * sqrtf((float)p->nparams)) < 1e-3f);
@@ -233,7 +249,8 @@ static void generate_and_greedy(void **state)
     enum { B = 6, P = 2, T = 5 };
     int prompts[B * P], tok[B * T], tok2[B * T];
     float lp[B * T], lp2[B * T];
-    for (int i = 0; i < B * P; i++) prompts[i] = 1 + i % 9;
+    for (int i = 0; i < B * P; i++)
+        prompts[i] = 1 + i % 9;
     rt_policy_ws *ws, *ws4;
     assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, B * T, NULL), 0);
     assert_int_equal(rt_policy_ws_create(&ws4, &p->cfg, 4, NULL), 0);
@@ -241,10 +258,12 @@ static void generate_and_greedy(void **state)
     assert_int_equal(rt_policy_generate(p, ws, prompts, B, P, T, 1.0f, &r, 0, tok, lp), 0);
     /* in two parts (4 + 2, seq0 = 0 and 4), with a small workspace: same tokens */
     assert_int_equal(rt_policy_generate(p, ws4, prompts, 4, P, T, 1.0f, &r, 0, tok2, lp2), 0);
-    assert_int_equal(rt_policy_generate(p, ws4, prompts + 4 * P, 2, P, T, 1.0f, &r, 4,
-                                        tok2 + 4 * T, lp2 + 4 * T), 0);
+    assert_int_equal(rt_policy_generate(p, ws4, prompts + 4 * P, 2, P, T, 1.0f, &r, 4, tok2 + 4 * T,
+                                        lp2 + 4 * T),
+                     0);
     assert_memory_equal(tok, tok2, sizeof tok);
-    for (int i = 0; i < B * T; i++) assert_true(fabsf(lp[i] - lp2[i]) < 1e-5f);
+    for (int i = 0; i < B * T; i++)
+        assert_true(fabsf(lp[i] - lp2[i]) < 1e-5f);
     /* the cached rows are the contexts of the samples (time-major) with their logits */
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++) {
@@ -263,7 +282,8 @@ static void generate_and_greedy(void **state)
     for (int i = 0; i < B * T; i++) {
         int t = i % T, b = i / T;
         const float *lg = rt_policy_ws_logits(ws) + (t * B + b) * 10;
-        for (int v = 0; v < 10; v++) assert_true(lg[v] <= lg[tok[i]]);
+        for (int v = 0; v < 10; v++)
+            assert_true(lg[v] <= lg[tok[i]]);
     }
     rt_policy_ws_free(ws);
     rt_policy_ws_free(ws4);
@@ -414,7 +434,8 @@ static float *train(int blas, int threads, int layers)
     a.clip_norm = 1.0f;
     for (int step = 0; step < 3; step++) {
         rt_rng sr = rt_rng_split(&run, (uint64_t)step);
-        for (int i = 0; i < B * P; i++) prompts[i] = 1 + rt_rng_below(&sr, 31);
+        for (int i = 0; i < B * P; i++)
+            prompts[i] = 1 + rt_rng_below(&sr, 31);
         assert_int_equal(rt_policy_generate(p, ws, prompts, B, P, T, 1.0f, &sr, 0, tok, lp), 0);
         for (int t = 0; t < T; t++)
             for (int b = 0; b < B; b++)

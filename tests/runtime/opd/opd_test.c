@@ -28,7 +28,8 @@ static rt_policy *make(int V, int K, int D, int H, int L, uint64_t seed)
 
 static void random_logsoftmax(float *l, int V, rt_rng *r)
 {
-    for (int v = 0; v < V; v++) l[v] = 2.0f * rt_rng_normal(r);
+    for (int v = 0; v < V; v++)
+        l[v] = 2.0f * rt_rng_normal(r);
     rt_nn_log_softmax(l, l, 1, V, 1.0f);
 }
 
@@ -48,12 +49,16 @@ static void full_is_expectation_of_sampled(void **state)
             rt_opd_dlogits_sampled(expect, lS, lT, lR, y, lambdas[k], expf(lS[y]), V);
         for (int v = 0; v < V; v++)
             if (fabsf(full[v] - expect[v]) > 1e-5f * (1 + fabsf(full[v])))
-                fail_msg("lambda %g, v %d: full %g vs expectation %g", lambdas[k], v, full[v], expect[v]);
+                fail_msg("lambda %g, v %d: full %g vs expectation %g", lambdas[k], v, full[v],
+                         expect[v]);
         /* the KL returned is KL(p || pi~) computed in double */
         double m[V], mx = -1e30, s = 0, ref = 0;
-        for (int v = 0; v < V; v++) m[v] = (1 - lambdas[k]) * lR[v] + lambdas[k] * lT[v], mx = fmax(mx, m[v]);
-        for (int v = 0; v < V; v++) s += exp(m[v] - mx);
-        for (int v = 0; v < V; v++) ref += exp(lS[v]) * (lS[v] - (m[v] - mx - log(s)));
+        for (int v = 0; v < V; v++)
+            m[v] = (1 - lambdas[k]) * lR[v] + lambdas[k] * lT[v], mx = fmax(mx, m[v]);
+        for (int v = 0; v < V; v++)
+            s += exp(m[v] - mx);
+        for (int v = 0; v < V; v++)
+            ref += exp(lS[v]) * (lS[v] - (m[v] - mx - log(s)));
         assert_true(fabs(kl - ref) < 1e-5);
     }
 }
@@ -76,7 +81,8 @@ static rt_opd_config small_cfg(float lambda, float gamma)
 static void prompts_for(int *pr, uint64_t seed)
 {
     rt_rng r = rt_rng_make(seed);
-    for (int i = 0; i < B * P; i++) pr[i] = 1 + rt_rng_below(&r, V - 1);
+    for (int i = 0; i < B * P; i++)
+        pr[i] = 1 + rt_rng_below(&r, V - 1);
 }
 
 static void step_matches_manual(void **state)
@@ -152,10 +158,12 @@ static void step_matches_manual(void **state)
         assert_int_equal(rt_policy_backward(s0, ws, dl, N, 0), 0);
         for (size_t i = 0; i < s->nparams; i++)
             if (fabsf(s->grads[i] - s0->grads[i]) > 1e-5f * (1 + fabsf(s0->grads[i])))
-                fail_msg("gamma %g: grad %zu: step %g vs manual %g", gamma, i, s->grads[i], s0->grads[i]);
+                fail_msg("gamma %g: grad %zu: step %g vs manual %g", gamma, i, s->grads[i],
+                         s0->grads[i]);
         assert_true(fabs(m.grad_norm - rt_policy_grad_norm(s0)) < 1e-5);
         rt_policy_adam(s0, &c.adam, NULL);
-        for (size_t i = 0; i < s->nparams; i++) assert_true(fabsf(s->params[i] - s0->params[i]) < 1e-5f);
+        for (size_t i = 0; i < s->nparams; i++)
+            assert_true(fabsf(s->params[i] - s0->params[i]) < 1e-5f);
         rt_policy_ws_free(ws), rt_policy_ws_free(wt), rt_policy_ws_free(wr);
         rt_opd_free(o);
         rt_policy_free(s), rt_policy_free(s0), rt_policy_free(t), rt_policy_free(ref);
@@ -190,10 +198,12 @@ static void lambda_one_ignores_reference(void **state)
     assert_int_equal(rt_opd_step(o, s1, t, r1, pr, &rng, NULL), 0);
     assert_int_equal(rt_opd_step(o, s2, t, r2, pr, &rng, NULL), 0);
     diff = 0;
-    for (size_t i = 0; i < s1->nparams; i++) diff = fmax(diff, fabsf(s1->grads[i] - s2->grads[i]));
+    for (size_t i = 0; i < s1->nparams; i++)
+        diff = fmax(diff, fabsf(s1->grads[i] - s2->grads[i]));
     assert_true(diff > 1e-4);
     rt_opd_free(o);
-    rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t), rt_policy_free(r1), rt_policy_free(r2);
+    rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t), rt_policy_free(r1),
+        rt_policy_free(r2);
 }
 
 /* the benchmark's architecture, smaller batch: B = 300 sequences (3 groups of 128, the
@@ -215,7 +225,8 @@ static float *run_steps(int blas, int threads, int estimator)
     rt_opd_metrics m;
     for (int step = 0; step < 3; step++) {
         rt_rng sr = rt_rng_split(&run, (uint64_t)step);
-        for (int i = 0; i < 300 * 8; i++) pr[i] = 1 + rt_rng_below(&sr, 31);
+        for (int i = 0; i < 300 * 8; i++)
+            pr[i] = 1 + rt_rng_below(&sr, 31);
         assert_int_equal(rt_opd_step(o, s, t, ref, pr, &sr, &m), 0);
         assert_true(isfinite(m.loss) && isfinite(m.kl_teacher) && m.entropy > 0);
         if (estimator == RT_OPD_FULL) assert_true(m.loss >= 0);
@@ -261,10 +272,12 @@ static void routed_teachers(void **state)
     assert_int_equal(rt_opd_step_routed(o, s1, ts, 2, route, ref, pr, &rng, &m1), 0);
     assert_int_equal(rt_opd_step(o, s2, t1, ref, pr, &rng, &m2), 0);
     assert_true(fabsf(m1.loss - m2.loss) < 1e-6f);
-    for (size_t i = 0; i < s1->nparams; i++) assert_true(fabsf(s1->grads[i] - s2->grads[i]) < 1e-6f);
+    for (size_t i = 0; i < s1->nparams; i++)
+        assert_true(fabsf(s1->grads[i] - s2->grads[i]) < 1e-6f);
     assert_int_equal(rt_opd_step_routed(o, s1, ts, 2, bad, ref, pr, &rng, NULL), RT_POLICY_EINVAL);
     rt_opd_free(o);
-    rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t0), rt_policy_free(t1), rt_policy_free(ref);
+    rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t0), rt_policy_free(t1),
+        rt_policy_free(ref);
 }
 
 static void config_errors_and_alloc_failures(void **state)
@@ -277,7 +290,8 @@ static void config_errors_and_alloc_failures(void **state)
     rt_policy_diag d;
     rt_opd_config c = small_cfg(1.0f, 0.0f);
     assert_int_equal(rt_opd_create(&o, &c, &cs, &other, &cs, &d), RT_POLICY_EINVAL);
-    assert_string_equal(d.msg, "opd: student, teacher and reference need the same vocab and context");
+    assert_string_equal(d.msg,
+                        "opd: student, teacher and reference need the same vocab and context");
     c.estimator = RT_OPD_FULL, c.gamma = 1.0f;
     assert_int_equal(rt_opd_create(&o, &c, &cs, &ct, &cs, &d), RT_POLICY_EINVAL);
     assert_string_equal(d.msg, "opd: estimator = full needs gamma = 0");
