@@ -158,10 +158,13 @@ def test_execute_result_plain_int(kernel):
 
 def test_silent_publishes_nothing(kernel):
     kernel.flush()
+    n0 = kernel.execute(S["echo"]("count"))[0]["content"]["execution_count"]
     rep, msgs = kernel.execute(S["echo"]("SILENT-MARK") + "\n" + S["result"][0], silent=True)
     assert rep["content"]["status"] == "ok"
     assert [(m["msg_type"], m["content"].get("execution_state")) for m in msgs] == \
         [("status", "busy"), ("status", "idle")], [m["content"] for m in msgs]
+    rep, _ = kernel.execute(S["echo"]("count"))
+    assert rep["content"]["execution_count"] == n0 + 1, "silent execute was counted"
 
 
 def test_error_is_one_message_no_stderr(kernel):
