@@ -175,3 +175,25 @@ def test_cli_version_help_and_bad_connection_file(tmp_path):
                    '"control_port": 0, "hb_port": 0}')
     r = subprocess.run([b, "-f", str(bad)], capture_output=True, text=True, timeout=10)
     assert r.returncode != 0 and "hmac-md5" in r.stderr, r
+
+
+@rlhf_only
+def test_install_user_and_sys_prefix_in_temp_dirs(tmp_path):
+    """--user honours JUPYTER_DATA_DIR, --sys-prefix honours VIRTUAL_ENV (both pointed at
+    temp dirs, never the real ones); installing twice is fine."""
+    b = kernel_binary()
+    env = {k: v for k, v in os.environ.items() if k not in ("CONDA_PREFIX", "VIRTUAL_ENV")}
+    env.update(JUPYTER_DATA_DIR=str(tmp_path / "data"), HOME=str(tmp_path / "home"))
+    for _ in range(2):
+        r = subprocess.run([b, "install", "--user"], capture_output=True, text=True,
+                           timeout=10, env=env)
+        assert r.returncode == 0, r
+    assert os.path.isfile(tmp_path / "data" / "kernels" / "rlhf" / "kernel.json")
+    env["VIRTUAL_ENV"] = str(tmp_path / "venv")
+    r = subprocess.run([b, "install", "--sys-prefix"], capture_output=True, text=True,
+                       timeout=10, env=env)
+    assert r.returncode == 0, r
+    spec = tmp_path / "venv" / "share" / "jupyter" / "kernels" / "rlhf"
+    with open(spec / "kernel.json") as f:
+        assert os.path.samefile(json.load(f)["argv"][0], b)
+    assert not (tmp_path / "home").exists() or not any((tmp_path / "home").rglob("kernel.json"))
