@@ -125,3 +125,16 @@ def test_interrupt_while_waiting_for_input(new_kernel):
     send_interrupt(k)
     assert_interrupted(k, msg_id, t0)
     assert_next_cell_works(k, "after-input-interrupt")
+
+
+def test_output_before_the_interrupt_is_kept_in_order(new_kernel):
+    k = new_kernel()
+    k.flush()
+    msg_id = k.kc.execute(S["echo"]("printed-before") + "\n" + S["sleep10"])
+    time.sleep(0.3)
+    send_interrupt(k)
+    rep = k.reply(msg_id, timeout=5)
+    assert rep["content"]["ename"] == S["interrupted_ename"]
+    outs = [m for m in k.iopub(msg_id) if m["msg_type"] in ("stream", "error")]
+    assert [m["msg_type"] for m in outs] == ["stream", "error"], outs
+    assert outs[0]["content"]["text"] == "printed-before\n"

@@ -197,3 +197,15 @@ def test_install_user_and_sys_prefix_in_temp_dirs(tmp_path):
     with open(spec / "kernel.json") as f:
         assert os.path.samefile(json.load(f)["argv"][0], b)
     assert not (tmp_path / "home").exists() or not any((tmp_path / "home").rglob("kernel.json"))
+
+
+@rlhf_only
+def test_sigterm_exits_cleanly(new_kernel):
+    import signal
+    k = new_kernel()
+    k.execute(S["echo"]("before-term"))
+    t0 = time.perf_counter()
+    os.kill(k.pid, signal.SIGTERM)
+    left = wait_exit(k)
+    assert left is not None and time.perf_counter() - t0 < 1.0
+    assert k.km.provisioner.process.returncode == 0
