@@ -117,6 +117,11 @@ static size_t carve(const rt_policy_config *c, float *base, rt_policy_views *v)
     return off;
 }
 
+size_t rt_policy_nparams(const rt_policy_config *cfg)
+{
+    return carve(cfg, NULL, NULL);
+}
+
 void rt_policy_touch(rt_policy *p)
 {
     p->version = atomic_fetch_add(&version_counter, 1);

@@ -133,6 +133,8 @@ void rt_policy_free(rt_policy *p);
 /* Call after changing p->params directly: invalidates cached tables of workspaces. */
 void rt_policy_touch(rt_policy *p);
 int rt_policy_same_shape(const rt_policy_config *a, const rt_policy_config *b);
+/* Floats in each block (parameters) of a valid configuration. */
+size_t rt_policy_nparams(const rt_policy_config *cfg);
 
 /* ---- files -------------------------------------------------------------------- */
 

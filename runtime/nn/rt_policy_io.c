@@ -165,14 +165,14 @@ int rt_policy_load(rt_policy **out, const char *path, rt_policy_diag *diag)
                      cd.msg);
         goto done;
     }
-    rc = rt_policy_create(&p, &c, diag);
-    if (rc) goto done;
-    if (p->nparams * sizeof(float) != bytes) {
+    if (rt_policy_nparams(&c) * sizeof(float) != bytes) { /* before allocating anything */
         rc =
             fail(diag, RT_POLICY_ESHAPE, "payload of %ld bytes does not fit the architecture (%ld)",
-                 path, (long)bytes, (long)(p->nparams * sizeof(float)));
+                 path, (long)bytes, (long)(rt_policy_nparams(&c) * sizeof(float)));
         goto done;
     }
+    rc = rt_policy_create(&p, &c, diag);
+    if (rc) goto done;
     if (fseek(fp, HDR, SEEK_SET) != 0 || fread(p->params, 1, bytes, fp) != bytes) {
         rc = fail(diag, RT_POLICY_EIO, "read error%.0ld%.0ld", path, 0, 0);
         goto done;

@@ -313,6 +313,18 @@ static int load_code(void)
     return rc;
 }
 
+/* recomputes the FNV-1a checksum (bytes 44..51) of a policy file image */
+static void reseal(unsigned char *b, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        if (i >= 44 && i < 52) continue;
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    memcpy(b + 44, &h, 8);
+}
+
 static void save_load(void **state)
 {
     (void)state;
@@ -363,6 +375,21 @@ static void save_load(void **state)
         write_bytes(c, n);
         assert_true(load_code() < 0);
     }
+    /* valid checksum but a header that lies: the architecture does not fit the payload
+     * (hidden 6 -> 7), or is invalid (layers 0) */
+    memcpy(c, buf, n);
+    c[24] = 7;
+    reseal(c, n);
+    write_bytes(c, n);
+    assert_int_equal(load_code(), RT_POLICY_ESHAPE);
+    memcpy(c, buf, n);
+    c[28] = 0;
+    reseal(c, n);
+    write_bytes(c, n);
+    rt_policy_load(&q, path, &d);
+    assert_int_equal(d.code, RT_POLICY_EINVAL);
+    assert_string_equal(strchr(d.msg, ' ') + 1,
+                        "invalid architecture: layers must be in 1..8 (got 0)");
     /* not a policy file at all */
     write_bytes((const unsigned char *)"hello world, this is text\n", 26);
     assert_int_equal(load_code(), RT_POLICY_EMAGIC);
