@@ -313,6 +313,24 @@ static void config_errors_and_alloc_failures(void **state)
         }
     }
     assert_true(ok);
+    /* a step allocates nothing: every runtime allocation would fail, and none is made */
+    {
+        rt_policy *s = make(V, K, D, 16, 1, 54), *t = make(V, K, D, 24, 1, 55);
+        int pr[B * P];
+        prompts_for(pr, 56);
+        rt_rng rng = rt_rng_make(57);
+        c.metrics = 1;
+        assert_int_equal(rt_opd_create(&o, &c, &cs, &ct, &cs, NULL), 0);
+        rt_alloc_fail_at(1);
+        int rc = rt_opd_step(o, s, t, s, pr, &rng, NULL);
+        long count = rt_alloc_count();
+        rt_alloc_fail_at(0);
+        assert_int_equal(rc, 0);
+        assert_int_equal(count, 0);
+        rt_opd_free(o);
+        rt_policy_free(s), rt_policy_free(t);
+        c.metrics = 0;
+    }
     /* a policy of another architecture than the step was sized for */
     rt_policy *s = make(V, K, D, 16, 1, 50), *t = make(V, K, D, 16, 1, 51);
     assert_int_equal(rt_opd_create(&o, &c, &cs, &ct, &cs, NULL), 0);
