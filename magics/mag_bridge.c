@@ -1,0 +1,662 @@
+/* mag_bridge: the training cell's live chart, final frame and summary table, plus the
+ * small {text/html, text/plain} table used by the magics that print tables (see
+ * mag_bridge.h).  Leaves out: log-line display, reference lines, per-panel options. */
+#include "mag_bridge.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mag_lang.h"
+#include "rt_alloc.h"
+#include "rt_chart.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+void mag_fmt_num(double v, int blank_nan, char *buf, size_t cap)
+{
+    if (isnan(v)) {
+        snprintf(buf, cap, "%s", blank_nan ? "" : "nan");
+    } else if (isinf(v)) {
+        snprintf(buf, cap, "%s", v > 0 ? "inf" : "-inf");
+    } else if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, cap, "%.0f", v);
+    } else if (fabs(v) >= 1e-3 && fabs(v) < 1e6) {
+        snprintf(buf, cap, "%.4g", v);
+    } else {
+        snprintf(buf, cap, "%.3g", v);
+    }
+}
+
+/* ------------------------------------------------------------------ tables */
+
+struct mag_table {
+    int ncols;
+    size_t nrows, cap;
+    char **cells; /* (nrows + 1) x ncols, row 0 = headers */
+};
+
+static char *dup_str(const char *s)
+{
+    s = s ? s : "";
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+    if (d) memcpy(d, s, n + 1);
+    return d;
+}
+
+mag_table *mag_table_new(int ncols, const char *const *headers)
+{
+    if (ncols < 1) return NULL;
+    mag_table *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->ncols = ncols;
+    if (mag_table_row(t, headers)) {
+        mag_table_free(t);
+        return NULL;
+    }
+    t->nrows = 0; /* the header row is stored as row 0 */
+    return t;
+}
+
+void mag_table_free(mag_table *t)
+{
+    if (!t) return;
+    size_t n = (t->nrows + 1) * (size_t)t->ncols;
+    for (size_t i = 0; i < n && t->cells; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    free(t);
+}
+
+int mag_table_row(mag_table *t, const char *const *cells)
+{
+    /* rows stored = nrows + 1 once the header exists; mag_table_new calls this with
+       nrows = 0 and cells = NULL to make the header row */
+    size_t have = t->cells ? t->nrows + 1 : 0;
+    if (have + 1 > t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 8;
+        char **c = realloc(t->cells, nc * (size_t)t->ncols * sizeof *c);
+        if (!c) return MAG_BRIDGE_ENOMEM;
+        t->cells = c;
+        t->cap = nc;
+    }
+    char **row = t->cells + have * (size_t)t->ncols;
+    for (int j = 0; j < t->ncols; j++) {
+        row[j] = dup_str(cells ? cells[j] : NULL);
+        if (!row[j]) {
+            for (int k = 0; k < j; k++)
+                free(row[k]);
+            return MAG_BRIDGE_ENOMEM;
+        }
+    }
+    if (have > 0) t->nrows++;
+    return 0;
+}
+
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->len + n + 1)
+            nc *= 2;
+        char *p = realloc(b->s, nc);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->s = p;
+        b->cap = nc;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+static void sb_html(sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<':
+            sb_str(b, "&lt;");
+            break;
+        case '>':
+            sb_str(b, "&gt;");
+            break;
+        case '&':
+            sb_str(b, "&amp;");
+            break;
+        case '"':
+            sb_str(b, "&quot;");
+            break;
+        default:
+            sb_add(b, s, 1);
+        }
+    }
+}
+
+static void sb_pad(sbuf *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sb_add(b, " ", 1);
+}
+
+static int is_numeric(const char *s)
+{
+    if (!*s) return 0;
+    char *end;
+    strtod(s, &end);
+    return *end == 0 || !strcmp(s, "nan") || !strcmp(s, "inf") || !strcmp(s, "-inf");
+}
+
+cJSON *mag_table_bundle(const mag_table *t, const char *caption)
+{
+    int nc = t->ncols;
+    size_t rows = t->nrows + 1;
+    size_t *w = calloc((size_t)nc, sizeof *w);
+    if (!w) return NULL;
+    for (size_t r = 0; r < rows; r++)
+        for (int j = 0; j < nc; j++) {
+            const char *c = t->cells[r * (size_t)nc + j];
+            size_t cw = mag_utf8_count(c, strlen(c));
+            if (cw > w[j]) w[j] = cw;
+        }
+    sbuf tx = {0}, ht = {0};
+    if (caption) {
+        sb_str(&tx, caption);
+        sb_str(&tx, "\n");
+    }
+    for (size_t r = 0; r < rows; r++) {
+        for (int j = 0; j < nc; j++) {
+            const char *c = t->cells[r * (size_t)nc + j];
+            size_t cw = mag_utf8_count(c, strlen(c));
+            int right = r > 0 && is_numeric(c);
+            if (j) sb_str(&tx, "  ");
+            if (right) sb_pad(&tx, w[j] - cw);
+            sb_str(&tx, c);
+            if (!right && j + 1 < nc) sb_pad(&tx, w[j] - cw);
+        }
+        sb_str(&tx, "\n");
+    }
+    /* HTML */
+    sb_str(&ht, "<table class=\"rlhf-table\">");
+    if (caption) {
+        sb_str(&ht, "<caption style=\"text-align:left\">");
+        sb_html(&ht, caption);
+        sb_str(&ht, "</caption>");
+    }
+    for (size_t r = 0; r < rows; r++) {
+        sb_str(&ht, r == 0 ? "<thead><tr>" : "<tr>");
+        for (int j = 0; j < nc; j++) {
+            const char *c = t->cells[r * (size_t)nc + j];
+            if (r == 0) {
+                sb_str(&ht, "<th>");
+            } else if (is_numeric(c)) {
+                sb_str(&ht, "<td style=\"text-align:right\">");
+            } else {
+                sb_str(&ht, "<td style=\"text-align:left\"><code>");
+            }
+            sb_html(&ht, c);
+            sb_str(&ht, r == 0 ? "</th>" : is_numeric(c) ? "</td>" : "</code></td>");
+        }
+        sb_str(&ht, r == 0 ? "</tr></thead><tbody>" : "</tr>");
+    }
+    sb_str(&ht, "</tbody></table>");
+    free(w);
+    cJSON *b = NULL;
+    if (!tx.oom && !ht.oom && tx.s && ht.s) {
+        b = cJSON_CreateObject();
+        if (b && (!cJSON_AddStringToObject(b, "text/html", ht.s) ||
+                  !cJSON_AddStringToObject(b, "text/plain", tx.s))) {
+            cJSON_Delete(b);
+            b = NULL;
+        }
+    }
+    free(tx.s);
+    free(ht.s);
+    return b;
+}
+
+/* ------------------------------------------------------------------ chart frames */
+
+double mag_bridge_last(const rt_run *run, const char *metric)
+{
+    int c = rt_run_column_index(run, metric);
+    if (c < 0) return NAN;
+    long rows = rt_run_rows(run);
+    int nc = rt_run_n_columns(run);
+    double *row = malloc((size_t)nc * sizeof *row);
+    if (!row) return NAN;
+    double v = NAN;
+    for (long r = rows - 1; r >= 0; r--) {
+        if (rt_run_read(run, r, 1, row) == 1 && isfinite(row[c])) {
+            v = row[c];
+            break;
+        }
+    }
+    free(row);
+    return v;
+}
+
+/* The data of one frame: snapshots of every run, series and band buffers. */
+typedef struct frame {
+    int n;
+    rt_run_snapshot *snap;
+    void **bufs; /* everything else allocated for the frame */
+    size_t nbufs, capbufs;
+    int oom;
+} frame;
+
+static void *frame_alloc(frame *f, size_t bytes)
+{
+    if (f->oom) return NULL;
+    if (f->nbufs == f->capbufs) {
+        size_t nc = f->capbufs ? f->capbufs * 2 : 32;
+        void **p = realloc(f->bufs, nc * sizeof *p);
+        if (!p) {
+            f->oom = 1;
+            return NULL;
+        }
+        f->bufs = p;
+        f->capbufs = nc;
+    }
+    void *m = malloc(bytes ? bytes : 1);
+    if (!m) {
+        f->oom = 1;
+        return NULL;
+    }
+    f->bufs[f->nbufs++] = m;
+    return m;
+}
+
+static void frame_free(frame *f)
+{
+    for (int i = 0; f->snap && i < f->n; i++)
+        rt_run_snapshot_free(&f->snap[i]);
+    free(f->snap);
+    for (size_t i = 0; i < f->nbufs; i++)
+        free(f->bufs[i]);
+    free(f->bufs);
+    memset(f, 0, sizeof *f);
+}
+
+/* x and y of metric col for snapshot s (sparse: NaN rows dropped); returns count. */
+static size_t series_xy(frame *f, const rt_run_snapshot *s, int xcol, int col, int sparse,
+                        double **x, double **y)
+{
+    *x = frame_alloc(f, (size_t)(s->rows + 1) * sizeof **x);
+    *y = frame_alloc(f, (size_t)(s->rows + 1) * sizeof **y);
+    if (!*x || !*y) return 0;
+    size_t n = 0;
+    for (long r = 0; r < s->rows; r++) {
+        double v = col >= 0 ? s->values[r * s->n_columns + col] : NAN;
+        if (sparse && !isfinite(v)) continue;
+        (*x)[n] = xcol >= 0 ? s->values[r * s->n_columns + xcol] : (double)(r + 1);
+        (*y)[n] = v;
+        n++;
+    }
+    return n;
+}
+
+/* Builds the chart of runs (their snapshots taken now) and renders the bundle. */
+static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int n,
+                            const char *title, const char *const *panels, int npanels,
+                            double smooth, int logy, double band_k, size_t *bytes)
+{
+    frame f = {0};
+    cJSON *bundle = NULL;
+    rt_chart_panel *cp = calloc((size_t)npanels, sizeof *cp);
+    rt_chart_series *ser = calloc((size_t)npanels * (size_t)(n ? n : 1), sizeof *ser);
+    const char **glabel = calloc((size_t)(n ? n : 1), sizeof *glabel);
+    int *gof = calloc((size_t)(n ? n : 1), sizeof *gof);
+    f.n = n;
+    f.snap = calloc((size_t)(n ? n : 1), sizeof *f.snap);
+    if (!cp || !ser || !glabel || !gof || !f.snap) goto done;
+    /* groups by label, first-appearance order */
+    int ng = 0;
+    for (int i = 0; i < n; i++) {
+        const char *l = labels && labels[i] ? labels[i] : rt_run_name(runs[i]);
+        int g = 0;
+        while (g < ng && strcmp(glabel[g], l))
+            g++;
+        if (g == ng) glabel[ng++] = l;
+        gof[i] = g;
+        if (rt_run_snapshot_take(runs[i], &f.snap[i])) goto done;
+    }
+    for (int p = 0; p < npanels; p++) {
+        rt_chart_series *ps = ser + (size_t)p * (size_t)(n ? n : 1);
+        int sparse = strncmp(panels[p], "eval_", 5) == 0;
+        for (int g = 0; g < ng; g++) {
+            rt_chart_series *cs = &ps[g];
+            cs->name = glabel[g];
+            int members = 0;
+            for (int i = 0; i < n; i++)
+                members += gof[i] == g;
+            const double **ys = frame_alloc(&f, (size_t)members * sizeof *ys);
+            size_t *lens = frame_alloc(&f, (size_t)members * sizeof *lens);
+            if (!ys || !lens) goto done;
+            size_t maxn = 0;
+            const double *xbest = NULL;
+            int m = 0;
+            for (int i = 0; i < n; i++) {
+                if (gof[i] != g) continue;
+                double *x, *y;
+                int xcol = rt_run_column_index(runs[i], "step");
+                int col = rt_run_column_index(runs[i], panels[p]);
+                size_t k = series_xy(&f, &f.snap[i], xcol, col, sparse, &x, &y);
+                if (f.oom) goto done;
+                ys[m] = y;
+                lens[m] = k;
+                if (k > maxn || !xbest) {
+                    maxn = k;
+                    xbest = x;
+                }
+                m++;
+            }
+            cs->x = xbest;
+            cs->n = maxn;
+            if (members == 1) {
+                cs->y = ys[0];
+            } else {
+                double *mean = frame_alloc(&f, (maxn + 1) * sizeof *mean);
+                double *lo = frame_alloc(&f, (maxn + 1) * sizeof *lo);
+                double *hi = frame_alloc(&f, (maxn + 1) * sizeof *hi);
+                if (!mean || !lo || !hi) goto done;
+                rt_chart_mean_band(ys, lens, (size_t)members, maxn, band_k > 0 ? band_k : 1.0, mean,
+                                   lo, hi);
+                cs->y = mean;
+                cs->lo = lo;
+                cs->hi = hi;
+            }
+        }
+        cp[p].title = panels[p];
+        cp[p].xlabel = "step";
+        cp[p].logy = logy;
+        cp[p].smooth = smooth;
+        cp[p].series = ps;
+        cp[p].nseries = (size_t)ng;
+    }
+    rt_chart chart = {0};
+    chart.title = title;
+    chart.panels = cp;
+    chart.npanels = (size_t)npanels;
+    chart.columns = npanels <= 3 ? npanels : 2;
+    rt_chart_bundle rb;
+    if (rt_chart_render(&chart, &rb)) goto done;
+    cJSON *vl = cJSON_Parse(rb.vegalite);
+    bundle = cJSON_CreateObject();
+    if (!vl || !bundle) {
+        cJSON_Delete(vl);
+        cJSON_Delete(bundle);
+        bundle = NULL;
+    } else {
+        cJSON_AddItemToObject(bundle, "application/vnd.vegalite.v5+json", vl);
+        if (!cJSON_AddStringToObject(bundle, "image/svg+xml", rb.svg) ||
+            !cJSON_AddStringToObject(bundle, "text/plain", rb.text)) {
+            cJSON_Delete(bundle);
+            bundle = NULL;
+        }
+    }
+    if (bytes) *bytes = rb.vegalite_len + rb.svg_len + rb.text_len;
+    rt_chart_bundle_free(&rb);
+done:
+    frame_free(&f);
+    free(cp);
+    free(ser);
+    free(glabel);
+    free(gof);
+    return bundle;
+}
+
+cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, const char *title,
+                        const char *const *panels, int npanels, double smooth, int logy,
+                        double band_k)
+{
+    if (n < 0 || npanels < 1 || (n > 0 && !runs) || !panels) return NULL;
+    return render_bundle(runs, labels, n, title, panels, npanels, smooth, logy, band_k, NULL);
+}
+
+cJSON *mag_bridge_summary(rt_run *const *runs, int n, const char *const *metrics, int nmetrics)
+{
+    int nc = 3 + nmetrics;
+    const char **hdr = calloc((size_t)nc, sizeof *hdr);
+    char(*cells)[64] = calloc((size_t)nc, sizeof *cells);
+    const char **row = calloc((size_t)nc, sizeof *row);
+    mag_table *t = NULL;
+    cJSON *b = NULL;
+    if (!hdr || !cells || !row) goto done;
+    hdr[0] = "run";
+    hdr[1] = "status";
+    hdr[2] = "steps";
+    for (int j = 0; j < nmetrics; j++)
+        hdr[3 + j] = metrics[j];
+    t = mag_table_new(nc, hdr);
+    if (!t) goto done;
+    for (int i = 0; i < n; i++) {
+        long step = 0;
+        rt_run_status st = rt_run_status_of(runs[i], &step, NULL, 0);
+        row[0] = rt_run_name(runs[i]);
+        row[1] = rt_run_status_name(st);
+        snprintf(cells[2], 64, "%ld", step);
+        row[2] = cells[2];
+        for (int j = 0; j < nmetrics; j++) {
+            mag_fmt_num(mag_bridge_last(runs[i], metrics[j]), 1, cells[3 + j], 64);
+            row[3 + j] = cells[3 + j];
+        }
+        if (mag_table_row(t, row)) goto done;
+    }
+    b = mag_table_bundle(t, NULL);
+done:
+    mag_table_free(t);
+    free(hdr);
+    free(cells);
+    free(row);
+    return b;
+}
+
+/* ------------------------------------------------------------------ live training */
+
+typedef struct bridge {
+    mag_bridge_run *runs;
+    int n;
+    const mag_bridge_opts *o;
+    atomic_int cancel;
+    atomic_long rows_seen;
+    atomic_int done;
+    rt_sweep_job *jobs;
+} bridge;
+
+static void on_event(void *user, const rt_event *ev)
+{
+    bridge *b = user;
+    if (ev->kind == RT_EVENT_METRICS_ROW || ev->kind == RT_EVENT_RUN_FINISHED)
+        atomic_fetch_add(&b->rows_seen, 1);
+    if (b->o->on_event) b->o->on_event(b->o->user, ev);
+}
+
+static void *driver(void *arg)
+{
+    bridge *b = arg;
+    int threads = b->o->threads < 1 ? 1 : b->o->threads;
+    rt_sweep_run(b->jobs, b->n, threads, &b->cancel);
+    atomic_store(&b->done, 1);
+    return NULL;
+}
+
+static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labels, int first,
+                         const char *id, mag_bridge_stats *st)
+{
+    double t0 = now_s();
+    size_t bytes = 0;
+    const mag_bridge_opts *o = b->o;
+    cJSON *bundle =
+        render_bundle(rr, labels, b->n, o->title, o->panels, o->npanels, 0, 0, o->band_k, &bytes);
+    if (!bundle) return MAG_BRIDGE_ENOMEM;
+    char *js = cJSON_PrintUnformatted(bundle);
+    size_t total = js ? strlen(js) : bytes;
+    free(js);
+    int rc = first ? krn_out_display(out, bundle, NULL, id)
+                   : krn_out_update_display(out, bundle, NULL, id);
+    st->frames++;
+    if (total > st->max_bytes) st->max_bytes = total;
+    st->render_s += now_s() - t0;
+    return rc == KRN_OUT_ENOMEM ? MAG_BRIDGE_ENOMEM : 0;
+}
+
+int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *runs, int n,
+                     mag_bridge_stats *stats)
+{
+    static atomic_long id_counter;
+    mag_bridge_stats local;
+    mag_bridge_stats *st = stats ? stats : &local;
+    memset(st, 0, sizeof *st);
+    if (!out || !o || !runs || n < 1 || !o->panels || o->npanels < 1) return MAG_BRIDGE_EINVAL;
+    for (int i = 0; i < n; i++)
+        if (!runs[i].run || !runs[i].fn) return MAG_BRIDGE_EINVAL;
+    long frame_ms = o->frame_ms > 0 ? o->frame_ms : 250;
+    bridge *b = calloc(1, sizeof *b);
+    rt_run **rr = calloc((size_t)n, sizeof *rr);
+    const char **labels = calloc((size_t)n, sizeof *labels);
+    if (b) b->jobs = calloc((size_t)n, sizeof *b->jobs);
+    if (!b || !rr || !labels || !b->jobs) {
+        if (b) free(b->jobs);
+        free(b);
+        free(rr);
+        free(labels);
+        return MAG_BRIDGE_ENOMEM;
+    }
+    b->runs = runs;
+    b->n = n;
+    b->o = o;
+    atomic_init(&b->cancel, 0);
+    atomic_init(&b->rows_seen, 0);
+    atomic_init(&b->done, 0);
+    for (int i = 0; i < n; i++) {
+        rr[i] = runs[i].run;
+        labels[i] = runs[i].label ? runs[i].label : rt_run_name(runs[i].run);
+        rt_run_set_events(runs[i].run, on_event, b);
+        rt_run_set_cancel(runs[i].run, &b->cancel);
+        b->jobs[i].fn = runs[i].fn;
+        b->jobs[i].arg = runs[i].arg;
+    }
+    snprintf(st->display_id, sizeof st->display_id, "rlhf-train-%d-%ld", o->execution_count,
+             atomic_fetch_add(&id_counter, 1) + 1);
+    double t_start = now_s();
+    int rc = publish_frame(out, b, rr, labels, 1, st->display_id, st);
+    double last = now_s();
+    int updates = 0;
+    long rendered = 0;
+    pthread_t th;
+    int threaded = rc == 0 && pthread_create(&th, NULL, driver, b) == 0;
+    if (rc == 0 && !threaded) driver(b); /* no thread: train without live frames */
+    while (threaded && !atomic_load(&b->done)) {
+        sleep_ms(20);
+        if (!atomic_load(&b->cancel) && krn_out_interrupted(out)) {
+            atomic_store(&b->cancel, 1);
+            st->interrupted = 1;
+        }
+        long seen = atomic_load(&b->rows_seen);
+        if (seen != rendered && (now_s() - last) * 1000.0 >= (double)frame_ms) {
+            rendered = seen;
+            if (publish_frame(out, b, rr, labels, 0, st->display_id, st) == 0) updates++;
+            last = now_s();
+        }
+    }
+    if (threaded) pthread_join(th, NULL);
+    if (rc == 0) {
+        if (!st->interrupted && krn_out_interrupted(out)) st->interrupted = 1;
+        /* the final frame must not be held back by the kernel's rate limit */
+        double wait_ms = (double)frame_ms + 5.0 - (now_s() - last) * 1000.0;
+        if (updates > 0 && wait_ms > 0) sleep_ms((long)wait_ms);
+        rc = publish_frame(out, b, rr, labels, 0, st->display_id, st);
+        const char *const *sm = o->summary ? o->summary : o->panels;
+        int nsm = o->summary ? o->nsummary : o->npanels;
+        double t0 = now_s();
+        cJSON *sum = mag_bridge_summary(rr, n, sm, nsm);
+        if (sum) {
+            char *js = cJSON_PrintUnformatted(sum);
+            st->summary_bytes = js ? strlen(js) : 0;
+            free(js);
+            krn_out_display(out, sum, NULL, NULL);
+        } else {
+            rc = MAG_BRIDGE_ENOMEM;
+        }
+        st->render_s += now_s() - t0;
+    }
+    for (int i = 0; i < n; i++) {
+        rt_run_set_events(runs[i].run, NULL, NULL);
+        rt_run_set_cancel(runs[i].run, NULL);
+    }
+    st->wall_s = now_s() - t_start;
+    free(b->jobs);
+    free(b);
+    free(rr);
+    free(labels);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ magic helpers */
+
+const mag_kv *mag_arg_pos(const mag_line *line, size_t i)
+{
+    if (!line) return NULL;
+    for (size_t a = 0; a < line->nargs; a++) {
+        if (line->args[a].key) continue;
+        if (i == 0) return &line->args[a];
+        i--;
+    }
+    return NULL;
+}
+
+const char *mag_arg_word(const mag_line *line, size_t i)
+{
+    const mag_kv *kv = mag_arg_pos(line, i);
+    if (!kv || (kv->value.kind != MAG_V_NAME && kv->value.kind != MAG_V_STRING)) return NULL;
+    return kv->value.str;
+}
+
+int mag_err_unknown(mag_diag *d, const mag_ctx *ctx, mag_kind kind, const char *word, mag_pos pos)
+{
+    const char *sug = mag_session_suggest(ctx->session, kind, word);
+    if (sug)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ENAME, pos.line, pos.col, NULL,
+                            "unknown %s '%s' (did you mean '%s'?)", mag_kind_name(kind), word, sug);
+    return mag_diag_set(d, ctx->src, ctx->len, MAG_ENAME, pos.line, pos.col, NULL,
+                        "unknown %s '%s'", mag_kind_name(kind), word);
+}
+
+void mag_show(krn_out *out, cJSON *bundle)
+{
+    if (!bundle) {
+        krn_out_printf(out, KRN_STDERR, "out of memory while formatting the output\n");
+        return;
+    }
+    krn_out_display(out, bundle, NULL, NULL);
+}

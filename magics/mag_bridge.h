@@ -1,0 +1,131 @@
+/* mag_bridge: the "training cell" display shared by every magic that trains (%%policy,
+ * later %%rl, %%opd, %%debate) — design.md "What a training cell shows".
+ *
+ * mag_bridge_train(out, opts, runs, n, stats):
+ *   1. publishes display_data with a transient display_id and the chart bundle
+ *      {application/vnd.vegalite.v5+json (a JSON object), image/svg+xml, text/plain}
+ *      (no text/html), drawn from the runs' (still empty) metrics tables;
+ *   2. runs the jobs with rt_sweep_run on opts->threads threads (a driver thread; the
+ *      calling thread keeps polling) and, while they train, publishes
+ *      update_display_data with the same id at most once per frame_ms (default 250 ms),
+ *      only when new metric rows arrived, rendering from snapshots of the tables (never
+ *      per row);
+ *   3. sets every run's cancel flag as soon as krn_out_interrupted(out) is true (runs
+ *      stop at their next step boundary);
+ *   4. after the jobs: the final frame (update_display_data, sent at least frame_ms after
+ *      the previous one so that no rate limiter holds it back), then a separate summary
+ *      table display {text/html, text/plain}: per run its name, status, step and the
+ *      last finite value of each summary metric.
+ * It publishes no error: the caller reads the statuses (rt_run_status_of) and reports
+ * interruption or failure in its own words.
+ *
+ * Chart: one panel per metric in opts->panels (title = the metric); in each panel one
+ * series per distinct label (runs[i].label, legend = label), in first-appearance
+ * order.  Runs sharing a label (the seeds of one sweep configuration) are drawn as
+ * their pointwise mean with a band of mean ± opts->band_k sample standard deviations
+ * (rt_chart_mean_band).  x = the `step` column (the row number when there is none).
+ * Columns named eval_* are sparse (NaN between evaluations): their NaN rows are
+ * dropped so the evaluations join into a line; any other NaN/Inf is drawn as a gap.
+ *
+ * Each run must own everything it mutates (rng stream, buffers), so results are the
+ * same whatever opts->threads.  Threads: the jobs run on sweep threads; events of
+ * the runs are delivered there (opts->on_event is chained, it must be thread-safe).
+ * Everything published goes through `out` (thread-safe).  Leaves out: log lines
+ * (RT_EVENT_LOG_LINE is only chained), reference lines. */
+#ifndef MAG_BRIDGE_H
+#define MAG_BRIDGE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "krn_display.h"
+#include "mag_magic.h"
+#include "rt_run.h"
+#include "rt_sweep.h"
+
+typedef struct cJSON cJSON;
+
+enum { MAG_BRIDGE_EINVAL = -1, MAG_BRIDGE_ENOMEM = -2 };
+
+/* One run to train and show. */
+typedef struct mag_bridge_run {
+    rt_run *run;       /* created by the caller, not started; it stays the caller's */
+    const char *label; /* legend entry (NULL = the run's name); equal labels = one band */
+    rt_sweep_fn fn;    /* trains the run (called on a sweep thread with the cancel flag,
+                          which the bridge also installs with rt_run_set_cancel) */
+    void *arg;
+} mag_bridge_run;
+
+typedef struct mag_bridge_opts {
+    const char *title;          /* chart title, may be NULL */
+    const char *const *panels;  /* metric names, one panel each */
+    int npanels;                /* >= 1 */
+    const char *const *summary; /* metrics of the summary table (NULL: panels) */
+    int nsummary;
+    int threads;          /* sweep threads, >= 1 (clamped) */
+    double band_k;        /* band half-width in std (0 = 1) */
+    long frame_ms;        /* minimum time between frames (0 = 250) */
+    int execution_count;  /* only used to make the display id readable */
+    rt_event_fn on_event; /* optional, chained after the bridge's own handler */
+    void *user;
+} mag_bridge_opts;
+
+/* What happened (for benchmarks and tests). */
+typedef struct mag_bridge_stats {
+    int frames;       /* display_data + update_display_data of the chart */
+    size_t max_bytes; /* largest chart bundle (serialized JSON bytes) */
+    size_t summary_bytes;
+    double render_s;     /* seconds spent snapshotting, rendering and publishing */
+    double wall_s;       /* seconds from the first frame to the summary */
+    int interrupted;     /* 1 if the cancel flag was set by an interrupt */
+    char display_id[64]; /* the chart's display id */
+} mag_bridge_stats;
+
+/* Trains and shows runs[0..n) as described above.  stats may be NULL.  Returns 0 (the
+ * runs' own statuses tell how each one ended), MAG_BRIDGE_EINVAL or MAG_BRIDGE_ENOMEM
+ * (then nothing was trained). */
+int mag_bridge_train(krn_out *out, const mag_bridge_opts *opts, mag_bridge_run *runs, int n,
+                     mag_bridge_stats *stats);
+
+/* A static chart of stored runs (for %plot): the bundle object with the three mime
+ * types, or NULL on ENOMEM.  labels may be NULL (run names); smooth in [0, 1); logy
+ * applies to every panel.  Caller owns the result (cJSON_Delete). */
+cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, const char *title,
+                        const char *const *panels, int npanels, double smooth, int logy,
+                        double band_k);
+
+/* A summary table bundle {text/html, text/plain}: name, status, step and the last
+ * finite value of each metric (a metric a run does not have is blank).  NULL on ENOMEM.
+ * Caller owns it. */
+cJSON *mag_bridge_summary(rt_run *const *runs, int n, const char *const *metrics, int nmetrics);
+
+/* The last finite value of column `metric` of run (NaN if none / no such column). */
+double mag_bridge_last(const rt_run *run, const char *metric);
+
+/* A small table shown as {text/html, text/plain} (aligned columns, numbers right-
+ * aligned in HTML).  Cells are copied.  Used by the summary and by %task, %eval,
+ * %sample and %runs.  mag_table_new: NULL on ENOMEM; free with mag_table_free. */
+typedef struct mag_table mag_table;
+mag_table *mag_table_new(int ncols, const char *const *headers);
+void mag_table_free(mag_table *t);
+/* Appends a row of ncols cells (NULL = empty); 0 or MAG_BRIDGE_ENOMEM. */
+int mag_table_row(mag_table *t, const char *const *cells);
+/* The bundle; caption (may be NULL) is a first line of the text and an HTML caption.
+ * NULL on ENOMEM.  Caller owns it (cJSON_Delete, or hand it to krn_out_display). */
+cJSON *mag_table_bundle(const mag_table *t, const char *caption);
+/* A number as the tables show it: "0.512", "1.25e-05", "nan", "" for NaN when
+ * blank_nan.  Writes at most cap bytes. */
+void mag_fmt_num(double v, int blank_nan, char *buf, size_t cap);
+
+/* ---- helpers shared by the training-side magics (mag_m_*.c) ---- */
+
+/* The i-th positional argument (key == NULL) of a line magic: the kv, or NULL. */
+const mag_kv *mag_arg_pos(const mag_line *line, size_t i);
+/* Its text when it is a NAME or a string, else NULL. */
+const char *mag_arg_word(const mag_line *line, size_t i);
+/* "unknown KIND 'word' (did you mean 'x'?)" at pos; returns MAG_ENAME. */
+int mag_err_unknown(mag_diag *d, const mag_ctx *ctx, mag_kind kind, const char *word, mag_pos pos);
+/* Displays a bundle (takes ownership); prints "out of memory" to stderr when NULL. */
+void mag_show(krn_out *out, cJSON *bundle);
+
+#endif
