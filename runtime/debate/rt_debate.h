@@ -1,0 +1,297 @@
+/* rt_debate: debate games as rewards for justifiable decisions (methods.md §3) — the
+ * runtime half of `%%debate`: the judge, the debate game and its debaters, the debate
+ * reward feature `debate(NAME)` and the metrics of runs that use it.
+ *
+ * JUDGE  J(evidence, action) -> score.  Evidence = the K feature values of a triage
+ * state with the unrevealed ones masked.  Model: token k = the value of feature k
+ * (0..M-1) or M when masked; one-hot per feature -> Linear (H) -> ReLU -> Linear (A):
+ * the A outputs are J(e, a) for every action a (one head per action, which is the
+ * MLP over [one-hot evidence, one-hot action] with the action's weights factored into
+ * the last layer).  Layer 1 is an rt_nn per-position table ((K*(M+1), H), exact for
+ * one-hot inputs), layer 2 rt_nn_linear; parameters, gradients and Adam moments are
+ * each one block.  Training (rt_debate_judge_train), step s (1-based), batch B:
+ * state i = rt_task_sample_batch(task, rt_rng_split(rt_rng_split(rng, 1), s), 0,
+ * TRAIN, B)[i]; from r_i = rt_rng_split(rt_rng_split(rt_rng_split(rng, 2), s), i):
+ * a random subset of exactly L revealed features (shuffle, first L) and a random
+ * other action o != d (d = the demonstrator's action, rt_task_triage_demo_action);
+ * Bradley–Terry loss mean_i softplus(J(e_i, o_i) - J(e_i, d_i)), one Adam step (torch
+ * semantics, betas 0.9/0.999, eps 1e-8).  The full-state judge is the same model
+ * trained with L = K (every feature revealed): the ideal reference.
+ *
+ * JUDGE ACCURACY (rt_debate_judge_accuracy), the number `%%debate` prints: over n
+ * held-out states (state i = rt_task_sample_batch(task, rt_rng_split(rng, 0), 0,
+ * HELDOUT, n)[i]), each with a random subset of exactly L revealed features drawn
+ * from rt_rng_split(rng, 1 + i): the fraction of states where J ranks the
+ * demonstrator's action STRICTLY above every other action (top-1; chance = 1/A).
+ * L = K gives the full-state accuracy.
+ *
+ * DEBATE GAME  Debater 1 defends a1, debater 2 defends a2 (a1 != a2).  `first` (0 or
+ * 1) moves first; turns alternate; each turn reveals one true feature not yet revealed,
+ * until L are revealed.  Margin m(S) = J(e_S, a1) - J(e_S, a2) for the revealed set S.
+ * Outcome for debater 1: +1 if m > 0, -1 if m < 0, 0 if m == 0 (a tie is a draw);
+ * debater 2 gets minus that (zero-sum).  Debaters:
+ *   greedy   reveals the feature that maximizes its own margin right after the
+ *            reveal (m for debater 1, -m for debater 2); ties: lowest feature index;
+ *   minimax  exact game-tree search of the outcome (the value of the game), with
+ *            cut-offs once a move reaches the best possible outcome; among moves of
+ *            equal value it prefers the greedy choice.  The tree has K!/(K-L)! leaves;
+ *            above `max_leaves` it fails with RT_DEBATE_ETOOBIG and a message naming
+ *            the size (judge scores are cached per revealed set, so a leaf costs one
+ *            table lookup after the first visit);
+ *   learned  a small policy pi(feature | evidence, own action, other action): tokens
+ *            [v_1..v_K (M = masked), a_self, a_other] -> table (H) -> ReLU -> Linear
+ *            (K), softmax over the unrevealed features; trained by self-play REINFORCE
+ *            (rt_debate_learner_train); in games it plays its argmax (lowest index on
+ *            ties).
+ *
+ * DEBATE REWARD  For a state with the policy's action a_pi and the baseline's a_b:
+ * debate = 1 if after the debate (a1 = a_pi, a2 = a_b) the judge STRICTLY prefers
+ * a_pi (outcome +1), else 0 (loss or draw).  CONVENTIONS:
+ *   equal actions (a_pi == a_b): 0.5 — a debate between identical actions is a draw;
+ *     with 0.5 leaving the baseline pays exactly when the policy wins more than half
+ *     of its debates (1 would pin the policy to the baseline, 0 would push it away
+ *     from it even towards worse actions);
+ *   a_pi not an action (malformed answer): 0; a_b not an action (and a_pi valid): 1.
+ *   first = random: debater 1 (the policy) moves first iff the first draw of state
+ *     i's stream rt_rng_split(stream, seq0 + i) is even (rt_rng_below(.., 2) == 0), so
+ *     a batch computed in parts (matching seq0), at any thread count, is the same.
+ *
+ * METRICS (rt_debate_eval): return = mean environment reward of a_pi; judge_win =
+ * fraction of the states where a_pi != a_b (both valid) in which the debate favours
+ * the policy (NaN when there are none); judge_win_full = the same fraction for the
+ * full-state judge, which sees every feature (no debate needed): J_full(s, a_pi) >
+ * J_full(s, a_b); differ = fraction of states where the actions differ.
+ *
+ * Determinism: every function is a pure function of its inputs and the rng streams it
+ * is handed; training loops are serial (GEMMs are bit-identical at any OpenBLAS thread
+ * count, see rt_nn.h) and batch functions split states over threads by index only, so
+ * results are bit-identical at 1 and 2 threads and inside a parallel rt_sweep.
+ * Judges and learners are read-only during games: share them between threads.
+ * Allocation: rt_alloc, at creation only (training and games allocate nothing except
+ * the training functions' setup).  Leaves out: debates with more than two debaters,
+ * cross-examination, judges other than the MLP, alpha-beta on margins. */
+#ifndef RT_DEBATE_H
+#define RT_DEBATE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "rt_policy.h"
+#include "rt_rng.h"
+#include "rt_run.h"
+#include "rt_task.h"
+
+enum {
+    RT_DEBATE_EINVAL = -1,   /* bad argument or configuration */
+    RT_DEBATE_ENOMEM = -2,   /* allocation failed */
+    RT_DEBATE_ETOOBIG = -3,  /* minimax game tree above the limit */
+    RT_DEBATE_EFAILED = -4,  /* training failed (non-finite loss) */
+    RT_DEBATE_EINTR = -5     /* training interrupted by the run's cancel flag */
+};
+
+enum { RT_DEBATE_MAX_K = RT_TASK_MAX_FEATURES, RT_DEBATE_MAX_A = 10 };
+
+typedef struct rt_debate_error {
+    int code;
+    long step; /* training: the step reached */
+    char msg[256];
+} rt_debate_error;
+
+typedef enum { RT_DEBATER_GREEDY = 0, RT_DEBATER_MINIMAX = 1, RT_DEBATER_LEARNED = 2 } rt_debater_kind;
+typedef enum { RT_DEBATE_FIRST_RANDOM = 0, RT_DEBATE_FIRST_POLICY = 1, RT_DEBATE_FIRST_BASELINE = 2 } rt_debate_first;
+
+const char *rt_debater_kind_name(rt_debater_kind k);        /* "greedy", ... */
+int rt_debater_kind_parse(const char *s, rt_debater_kind *k); /* 0 or RT_DEBATE_EINVAL */
+const char *rt_debate_first_name(rt_debate_first f);        /* "random", "policy", "baseline" */
+int rt_debate_first_parse(const char *s, rt_debate_first *f);
+
+/* ---- judge ------------------------------------------------------------------------ */
+
+typedef struct rt_debate_judge rt_debate_judge;
+
+typedef struct rt_debate_train_config {
+    long steps;      /* >= 0 */
+    int batch;       /* >= 1 */
+    float lr;        /* > 0 */
+    long log_every;  /* metrics row every N steps and the last, >= 1 */
+} rt_debate_train_config;
+
+/* A judge for a triage task with hidden width `hidden` (1..4096), initialized from rng
+ * (layer-1 table ~ N(0, 1/K), layer 2 ~ N(0, 1/H), biases 0).  0, RT_DEBATE_EINVAL
+ * (not a triage task, bad hidden) or RT_DEBATE_ENOMEM.  Caller frees with
+ * rt_debate_judge_free.  The task must outlive the judge. */
+int rt_debate_judge_create(const rt_task *task, int hidden, const rt_rng *rng,
+                           rt_debate_judge **out, rt_debate_error *err);
+void rt_debate_judge_free(rt_debate_judge *j);
+/* Defaults: steps 1500, batch 64, lr 3e-3, log_every 50 (judge_steps of `%%debate`). */
+void rt_debate_judge_train_init(rt_debate_train_config *cfg);
+/* Metric names of judge training: step, loss, accuracy (accuracy = fraction of the
+ * step's pairs with J(e, d) > J(e, o), after the update). */
+const char *const *rt_debate_judge_columns(int *n);
+/* Trains with L = evidence revealed features (1..K) as in the top comment.  run may be
+ * NULL; otherwise it is started, gets rows (columns matched by name, extra columns NaN)
+ * and is finished (FINISHED, INTERRUPTED at the cancel flag, polled before each step,
+ * FAILED on a non-finite loss or a setup error).  0, RT_DEBATE_EINTR, RT_DEBATE_EFAILED,
+ * RT_DEBATE_EINVAL, RT_DEBATE_ENOMEM. */
+int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_train_config *cfg,
+                          const rt_rng *rng, rt_run *run, rt_debate_error *err);
+/* scores (A) = J(e, a) for every action, e = values (K) with the features whose bit is
+ * clear in `revealed` masked.  No allocation. */
+void rt_debate_judge_scores(const rt_debate_judge *j, const int *values, unsigned revealed,
+                            float *scores);
+/* Top-1 accuracy on n held-out states with `evidence` random revealed features (see
+ * the top comment); 0 or RT_DEBATE_EINVAL. */
+int rt_debate_judge_accuracy(const rt_debate_judge *j, int evidence, int n, const rt_rng *rng,
+                             double *acc);
+
+/* ---- learned debater -------------------------------------------------------------- */
+
+typedef struct rt_debate_learner rt_debate_learner;
+
+/* A learned debater for a triage task and evidence L (1..K), hidden width 1..4096,
+ * initialized from rng.  Caller frees with rt_debate_learner_free. */
+int rt_debate_learner_create(const rt_task *task, int evidence, int hidden, const rt_rng *rng,
+                             rt_debate_learner **out, rt_debate_error *err);
+void rt_debate_learner_free(rt_debate_learner *l);
+/* Defaults: steps 800, batch 64, lr 3e-3, log_every 25. */
+void rt_debate_learner_train_init(rt_debate_train_config *cfg);
+/* Metric names: step, loss, entropy, vs_greedy.  loss = mean over moves of
+ * -u log pi(move) (u = the mover's outcome), entropy = mean policy entropy over moves,
+ * vs_greedy = mean outcome of the learned debater against greedy on 64 fixed held-out
+ * games per side (in [-1, 1]; at logged rows). */
+const char *const *rt_debate_learner_columns(int *n);
+/* Self-play REINFORCE against the judge j.  Step s: B training states
+ * (rt_task_sample_batch(task, split(split(rng, 1), s), 0, TRAIN, B)), game i draws
+ * from split(split(split(rng, 2), s), i): a1, then a2 != a1, the first mover, then
+ * one sampled move per turn; both debaters are the learner; every move is weighted by
+ * its mover's outcome / B.  Run handling as rt_debate_judge_train. */
+int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
+                            const rt_debate_train_config *cfg, const rt_rng *rng, rt_run *run,
+                            rt_debate_error *err);
+
+/* ---- the game --------------------------------------------------------------------- */
+
+/* Judge scores of the two defended actions for evidence `revealed` (bit k = feature
+ * k): *s1 = J(e, a1), *s2 = J(e, a2).  Lets tests play hand-built games. */
+typedef void (*rt_debate_score_fn)(void *user, unsigned revealed, float *s1, float *s2);
+
+typedef struct rt_debate_game {
+    int K, L;             /* features, evidence: 1 <= L <= K <= RT_DEBATE_MAX_K */
+    int values[RT_DEBATE_MAX_K]; /* the state (the learned debater reads it) */
+    int a1, a2;           /* defended actions */
+    int first;            /* 0: debater 1 moves first, 1: debater 2 */
+    long max_leaves;      /* minimax limit on K!/(K-L)!; <= 0: 1000000 */
+    rt_debate_score_fn score;
+    void *user;
+    const rt_debate_learner *learner; /* needed when a debater is learned */
+} rt_debate_game;
+
+/* A game with the judge as scorer (score/user point into *ctx, which must outlive the
+ * game and holds the judge, state and actions). */
+typedef struct rt_debate_judge_ctx {
+    const rt_debate_judge *judge;
+    int values[RT_DEBATE_MAX_K];
+    int a1, a2;
+} rt_debate_judge_ctx;
+void rt_debate_game_init(rt_debate_game *g, rt_debate_judge_ctx *ctx, const rt_debate_judge *j,
+                         const int *values, int a1, int a2, int first, int L);
+
+typedef struct rt_debate_transcript {
+    int n;                         /* reveals made (= L) */
+    int feature[RT_DEBATE_MAX_K];  /* feature revealed at turn t */
+    int value[RT_DEBATE_MAX_K];    /* its true value */
+    int by[RT_DEBATE_MAX_K];       /* 0 = debater 1, 1 = debater 2 */
+    float s1[RT_DEBATE_MAX_K];     /* J(e, a1) after turn t */
+    float s2[RT_DEBATE_MAX_K];     /* J(e, a2) after turn t */
+    float s1_empty, s2_empty;      /* scores before any reveal */
+    unsigned revealed;             /* final revealed set */
+    int outcome;                   /* for debater 1: +1, -1, 0 (draw) */
+} rt_debate_transcript;
+
+/* Plays the game: debater 1 of kind k1, debater 2 of kind k2; tr may be NULL; *outcome
+ * (may be NULL) = debater 1's outcome.  0, RT_DEBATE_EINVAL (bad game, learned
+ * without learner) or RT_DEBATE_ETOOBIG (minimax tree above max_leaves; err->msg e.g.
+ * "minimax: game tree of 40320 leaves (K=8 features, evidence 8) exceeds the limit of
+ * 1000"). */
+int rt_debate_play(const rt_debate_game *g, rt_debater_kind k1, rt_debater_kind k2,
+                   rt_debate_transcript *tr, int *outcome, rt_debate_error *err);
+/* The minimax value of the game for debater 1 (-1, 0, +1); errors as rt_debate_play. */
+int rt_debate_minimax_value(const rt_debate_game *g, int *value, rt_debate_error *err);
+/* K!/(K-L)! (the leaves of the game tree). */
+long rt_debate_tree_leaves(int K, int L);
+
+/* ---- the debate (what `%%debate NAME` defines) ------------------------------------- */
+
+typedef struct rt_debate_config {
+    int evidence;                   /* L, 1..K */
+    rt_debater_kind debaters;
+    rt_debate_first first;
+    int judge_hidden;               /* 1..4096 */
+    rt_debate_train_config judge;   /* judge_steps = judge.steps */
+    int learner_hidden;
+    rt_debate_train_config learner; /* used when debaters = learned */
+    long max_leaves;                /* minimax limit, <= 0: 1000000 */
+    int accuracy_states;            /* held-out states for the accuracies, >= 1 */
+    int threads;                    /* threads of the batch functions, 1..16 */
+} rt_debate_config;
+
+/* Defaults: evidence 4 (clipped to K at create), greedy, random first, judge hidden 32
+ * and rt_debate_judge_train_init, learner hidden 32 and rt_debate_learner_train_init,
+ * max_leaves 1000000, accuracy_states 1000, threads 1. */
+void rt_debate_config_init(rt_debate_config *cfg);
+
+typedef struct rt_debate rt_debate;
+
+/* Validates (err->msg: "debate needs a triage task (got add)", "evidence must be
+ * between 1 and 6 (the task's features)", ...) and creates the debate with untrained
+ * judges initialized from rng (judge: split(rng, 1), full judge: split(rng, 2),
+ * learner: split(rng, 3)).  Caller frees with rt_debate_free; the task must outlive it. */
+int rt_debate_create(const rt_task *task, const rt_debate_config *cfg, const rt_rng *rng,
+                     rt_debate **out, rt_debate_error *err);
+void rt_debate_free(rt_debate *d);
+const rt_debate_config *rt_debate_config_of(const rt_debate *d);
+const rt_debate_judge *rt_debate_judge_of(const rt_debate *d);
+const rt_debate_judge *rt_debate_full_judge_of(const rt_debate *d);
+const rt_debate_learner *rt_debate_learner_of(const rt_debate *d);
+
+/* Trains the judge (streams split(rng, 11), run judge_run), the full-state judge
+ * (split(rng, 12), full_run) and, for learned debaters, the learner (split(rng, 13),
+ * learner_run); runs may be NULL; stops at the first error.  Then computes the
+ * accuracies (rt_debate_judge_accuracy with split(rng, 14), accuracy_states states). */
+int rt_debate_train(rt_debate *d, const rt_rng *rng, rt_run *judge_run, rt_run *full_run,
+                    rt_run *learner_run, rt_debate_error *err);
+/* Accuracies after rt_debate_train: the judge with L random features, the full-state
+ * judge, and the partial judge given the full state. */
+typedef struct rt_debate_accuracy {
+    double partial, full, partial_on_full, chance;
+} rt_debate_accuracy;
+rt_debate_accuracy rt_debate_accuracy_of(const rt_debate *d);
+
+/* The action of a triage answer: first token a letter among the A actions -> 0..A-1,
+ * else -1. */
+int rt_debate_action_of(const rt_task *task, const int *answer, int n);
+/* The baseline's actions: greedy decoding of one token after each prompt (ws rows >=
+ * B), mapped by rt_debate_action_of. */
+int rt_debate_policy_actions(const rt_task *task, const rt_policy *p, rt_policy_ws *ws,
+                             const rt_task_sample *samples, int B, int *actions);
+
+/* debate(NAME) for B states (conventions in the top comment): out[i] in {0, 0.5, 1}.
+ * If tr != NULL, tr[i] receives state i's transcript (n = 0 when no debate was held).
+ * 0, or the first error of rt_debate_play (minimax too large). */
+int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
+                           const int *a_b, int B, const rt_rng *stream, uint64_t seq0,
+                           double *out, rt_debate_transcript *tr, rt_debate_error *err);
+
+typedef struct rt_debate_metrics {
+    int n, n_differ;
+    double ret;            /* mean environment reward of a_pi */
+    double judge_win;      /* NaN if n_differ == 0 */
+    double judge_win_full; /* NaN if n_differ == 0 */
+    double differ;
+} rt_debate_metrics;
+/* The reward (out may be NULL) and the metrics of B states. */
+int rt_debate_eval(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
+                   const int *a_b, int B, const rt_rng *stream, uint64_t seq0, double *out,
+                   rt_debate_metrics *m, rt_debate_error *err);
+
+#endif

@@ -1,0 +1,65 @@
+/* rt_debate_int: private to runtime/debate — the small one-hot MLP shared by the judge
+ * and the learned debater, and the internals of the judge and learner structs.
+ *
+ *   tokens (N, P) in [0, V) -> table U (P*V, H) + b1 -> ReLU -> Linear W2 (O, H) + b2
+ *
+ * One block each for parameters, gradients and the two Adam moments, carved into the
+ * views U, b1, W2, b2.  Not a public interface. */
+#ifndef RT_DEBATE_INT_H
+#define RT_DEBATE_INT_H
+
+#include <stddef.h>
+
+#include "rt_debate.h"
+
+typedef struct rt_dmlp {
+    int P, V, H, O;
+    size_t np;
+    float *params, *grads, *m, *v; /* m and v follow grads in the same allocation */
+    float *U, *b1, *W2, *b2;       /* views into params */
+    float *gU, *gb1, *gW2, *gb2;   /* views into grads */
+    long t;                        /* Adam steps */
+} rt_dmlp;
+
+int rt_dmlp_init(rt_dmlp *n, int P, int V, int H, int O, const rt_rng *rng);
+void rt_dmlp_release(rt_dmlp *n);
+/* out (O) for one token row tok (P); h (H) scratch.  Fixed-order scalar loops. */
+void rt_dmlp_forward1(const rt_dmlp *n, const int *tok, float *h, float *out);
+/* Batch forward for training: h (N, H) post-ReLU, out (N, O). */
+void rt_dmlp_forward(const rt_dmlp *n, const int *tok, int N, float *h, float *out);
+/* Accumulates gradients from dout (N, O); dh (N, H) scratch (overwritten). */
+void rt_dmlp_backward(rt_dmlp *n, const int *tok, int N, const float *h, const float *dout,
+                      float *dh);
+void rt_dmlp_zero_grad(rt_dmlp *n);
+void rt_dmlp_adam(rt_dmlp *n, float lr);
+
+struct rt_debate_judge {
+    const rt_task *task;
+    int K, M, A;
+    rt_dmlp net; /* P = K, V = M + 1, O = A */
+};
+
+struct rt_debate_learner {
+    const rt_task *task;
+    int K, M, A, L;
+    rt_dmlp net; /* P = K + 2, V = max(M + 1, A), O = K */
+};
+
+/* Evidence tokens of a state: tok[k] = values[k] if bit k of revealed, else M. */
+void rt_debate_judge_tokens(const rt_debate_judge *j, const int *values, unsigned revealed,
+                            int *tok);
+/* The learned debater's move (argmax over unrevealed features, lowest index on ties). */
+int rt_debate_learner_move(const rt_debate_learner *l, const int *values, unsigned revealed,
+                           int a_self, int a_other);
+/* Tokens of the learner's input and its masked logits. */
+void rt_debate_learner_tokens(const rt_debate_learner *l, const int *values, unsigned revealed,
+                              int a_self, int a_other, int *tok);
+/* Common run helpers. */
+int rt_debate_run_begin(rt_run *run, const char *const *cols, int ncols, long rows, int *map,
+                        double **row);
+void rt_debate_set_err(rt_debate_error *err, int code, long step, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A random subset of exactly L of K features (shuffle, first L) as a bit set. */
+unsigned rt_debate_random_subset(rt_rng *r, int K, int L);
+
+#endif

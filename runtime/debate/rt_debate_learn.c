@@ -1,0 +1,246 @@
+/* rt_debate_learn: the learned debater (rt_debate.h): a small policy over feature
+ * indices given the evidence and the two defended actions, its argmax move, and its
+ * self-play REINFORCE training loop (metrics, cancel) against a fixed judge.  Leaves
+ * out: baselines / advantage normalization (the game is zero-sum and symmetric, so the
+ * mean return is 0 by construction), separate policies per side, opponent pools. */
+#include <math.h>
+#include <string.h>
+
+#include "rt_alloc.h"
+#include "rt_debate_int.h"
+#include "rt_nn.h"
+
+#define MASKED_LOGIT (-1e30f)
+
+static const char *const learn_cols[] = {"step", "loss", "entropy", "vs_greedy"};
+
+const char *const *rt_debate_learner_columns(int *n)
+{
+    if (n) *n = 4;
+    return learn_cols;
+}
+
+void rt_debate_learner_train_init(rt_debate_train_config *cfg)
+{
+    cfg->steps = 800;
+    cfg->batch = 64;
+    cfg->lr = 3e-3f;
+    cfg->log_every = 25;
+}
+
+int rt_debate_learner_create(const rt_task *task, int evidence, int hidden, const rt_rng *rng,
+                             rt_debate_learner **out, rt_debate_error *err)
+{
+    *out = NULL;
+    if (!task || rt_task_kind_of(task) != RT_TASK_TRIAGE) {
+        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "a debater needs a triage task (got %s)",
+                          task ? rt_task_kind_name(rt_task_kind_of(task)) : "none");
+        return RT_DEBATE_EINVAL;
+    }
+    const rt_task_config *c = rt_task_config_of(task);
+    if (evidence < 1 || evidence > c->features || hidden < 1 || hidden > 4096) {
+        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
+                          "learned debater: evidence must be between 1 and %d, hidden between "
+                          "1 and 4096", c->features);
+        return RT_DEBATE_EINVAL;
+    }
+    rt_debate_learner *l = rt_calloc(1, sizeof *l);
+    if (!l) {
+        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
+        return RT_DEBATE_ENOMEM;
+    }
+    l->task = task;
+    l->K = c->features, l->M = c->values, l->A = c->actions, l->L = evidence;
+    int V = l->M + 1 > l->A ? l->M + 1 : l->A;
+    if (rt_dmlp_init(&l->net, l->K + 2, V, hidden, l->K, rng) != 0) {
+        rt_free(l);
+        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
+        return RT_DEBATE_ENOMEM;
+    }
+    *out = l;
+    return 0;
+}
+
+void rt_debate_learner_free(rt_debate_learner *l)
+{
+    if (!l) return;
+    rt_dmlp_release(&l->net);
+    rt_free(l);
+}
+
+void rt_debate_learner_tokens(const rt_debate_learner *l, const int *values, unsigned revealed,
+                              int a_self, int a_other, int *tok)
+{
+    for (int k = 0; k < l->K; k++) tok[k] = (revealed >> k & 1u) ? values[k] : l->M;
+    tok[l->K] = a_self;
+    tok[l->K + 1] = a_other;
+}
+
+int rt_debate_learner_move(const rt_debate_learner *l, const int *values, unsigned revealed,
+                           int a_self, int a_other)
+{
+    int tok[RT_DEBATE_MAX_K + 2];
+    float h[4096], lg[RT_DEBATE_MAX_K];
+    rt_debate_learner_tokens(l, values, revealed, a_self, a_other, tok);
+    rt_dmlp_forward1(&l->net, tok, h, lg);
+    int best = -1;
+    for (int k = 0; k < l->K; k++)
+        if (!(revealed >> k & 1u) && (best < 0 || lg[k] > lg[best])) best = k;
+    return best;
+}
+
+/* Mean outcome of the learned debater against greedy over n held-out games per side. */
+static double vs_greedy(const rt_debate_learner *l, const rt_debate_judge *j, const rt_rng *rng,
+                        int n)
+{
+    rt_rng st = rt_rng_split(rng, 0);
+    long sum = 0;
+    for (int i = 0; i < n; i++) {
+        rt_task_sample smp;
+        rt_task_sample_batch(l->task, &st, (uint64_t)i, RT_TASK_HELDOUT, 1, &smp, NULL);
+        rt_rng r = rt_rng_split(rng, 1 + (uint64_t)i);
+        int v[RT_DEBATE_MAX_K];
+        rt_task_triage_state(l->task, &smp, v);
+        int a1 = (int)rt_rng_below(&r, (uint32_t)l->A);
+        int a2 = (a1 + 1 + (int)rt_rng_below(&r, (uint32_t)(l->A - 1))) % l->A;
+        int first = (int)rt_rng_below(&r, 2);
+        rt_debate_game g;
+        rt_debate_judge_ctx ctx;
+        rt_debate_game_init(&g, &ctx, j, v, a1, a2, first, l->L);
+        g.learner = l;
+        int o1 = 0, o2 = 0;
+        rt_debate_play(&g, RT_DEBATER_LEARNED, RT_DEBATER_GREEDY, NULL, &o1, NULL);
+        rt_debate_play(&g, RT_DEBATER_GREEDY, RT_DEBATER_LEARNED, NULL, &o2, NULL);
+        sum += o1 - o2;
+    }
+    return (double)sum / (2.0 * n);
+}
+
+typedef struct game {
+    int v[RT_DEBATE_MAX_K];
+    int a[2];
+    int first;
+    unsigned S;
+} game;
+
+int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
+                            const rt_debate_train_config *cfg, const rt_rng *rng, rt_run *run,
+                            rt_debate_error *err)
+{
+    if (!l || !j || !cfg || !rng || j->K != l->K || j->A != l->A || cfg->steps < 0 ||
+        cfg->batch < 1 || !(cfg->lr > 0) || cfg->log_every < 1 || l->A < 2) {
+        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
+                          "debater training: judge of the same task, steps >= 0, batch >= 1, "
+                          "lr > 0, log_every >= 1");
+        if (run) rt_run_finish(run, RT_RUN_FAILED, 0, "debater: bad configuration");
+        return RT_DEBATE_EINVAL;
+    }
+    int B = cfg->batch, K = l->K, L = l->L, P = K + 2, H = l->net.H;
+    size_t R = (size_t)L * B;
+    int map[4];
+    double *row = NULL;
+    rt_task_sample *smp = rt_malloc(sizeof *smp * (size_t)B);
+    game *gm = rt_malloc(sizeof *gm * (size_t)B);
+    rt_rng *rngs = rt_malloc(sizeof *rngs * (size_t)B);
+    int *tok = rt_malloc(sizeof(int) * R * (P + 1));
+    float *buf = rt_malloc(sizeof(float) * R * (2 * H + 2 * K + 1));
+    long rows = cfg->steps / cfg->log_every + 2;
+    if (!smp || !gm || !rngs || !tok || !buf ||
+        rt_debate_run_begin(run, learn_cols, 4, rows, map, &row)) {
+        rt_free(smp), rt_free(gm), rt_free(rngs), rt_free(tok), rt_free(buf), rt_free(row);
+        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "debater: out of memory");
+        if (run) rt_run_finish(run, RT_RUN_FAILED, 0, "debater: out of memory");
+        return RT_DEBATE_ENOMEM;
+    }
+    int *y = tok + R * P;
+    float *h = buf, *dh = h + R * H, *lg = dh + R * H, *dlg = lg + R * K, *w = dlg + R * K;
+    rt_rng s_states = rt_rng_split(rng, 1), s_games = rt_rng_split(rng, 2),
+           s_eval = rt_rng_split(rng, 3);
+    if (run) rt_run_start(run);
+    double loss_acc = 0, ent_acc = 0;
+    long acc_n = 0;
+    int rc = 0;
+    long s;
+    for (s = 1; s <= cfg->steps; s++) {
+        if (run && rt_run_should_stop(run)) {
+            rc = RT_DEBATE_EINTR;
+            break;
+        }
+        rt_rng st = rt_rng_split(&s_states, (uint64_t)s), sg = rt_rng_split(&s_games, (uint64_t)s);
+        rt_task_sample_batch(l->task, &st, 0, RT_TASK_TRAIN, B, smp, NULL);
+        for (int i = 0; i < B; i++) {
+            rngs[i] = rt_rng_split(&sg, (uint64_t)i);
+            rt_task_triage_state(l->task, &smp[i], gm[i].v);
+            gm[i].a[0] = (int)rt_rng_below(&rngs[i], (uint32_t)l->A);
+            gm[i].a[1] = (gm[i].a[0] + 1 + (int)rt_rng_below(&rngs[i], (uint32_t)(l->A - 1))) % l->A;
+            gm[i].first = (int)rt_rng_below(&rngs[i], 2);
+            gm[i].S = 0;
+        }
+        double ent = 0;
+        for (int t = 0; t < L; t++) {
+            size_t r0 = (size_t)t * B;
+            for (int i = 0; i < B; i++) {
+                int mover = (gm[i].first + t) & 1;
+                rt_debate_learner_tokens(l, gm[i].v, gm[i].S, gm[i].a[mover], gm[i].a[!mover],
+                                         tok + (r0 + i) * P);
+            }
+            rt_dmlp_forward(&l->net, tok + r0 * P, B, h + r0 * H, lg + r0 * K);
+            for (int i = 0; i < B; i++) {
+                float *z = lg + (r0 + i) * K;
+                double mx = -INFINITY, Z = 0, zl = 0;
+                for (int k = 0; k < K; k++) {
+                    if (gm[i].S >> k & 1u) z[k] = MASKED_LOGIT;
+                    else if (z[k] > mx) mx = z[k];
+                }
+                for (int k = 0; k < K; k++)
+                    if (!(gm[i].S >> k & 1u)) {
+                        double e = exp(z[k] - mx);
+                        Z += e, zl += e * (z[k] - mx);
+                    }
+                ent += log(Z) - zl / Z;
+            }
+            rt_nn_sample(y + r0, NULL, lg + r0 * K, B, K, 1.0f, rngs);
+            for (int i = 0; i < B; i++) gm[i].S |= 1u << y[r0 + i];
+        }
+        for (int i = 0; i < B; i++) {
+            float sc[RT_DEBATE_MAX_A];
+            rt_debate_judge_scores(j, gm[i].v, gm[i].S, sc);
+            float u1 = sc[gm[i].a[0]] > sc[gm[i].a[1]] ? 1.0f : sc[gm[i].a[0]] < sc[gm[i].a[1]] ? -1.0f : 0.0f;
+            for (int t = 0; t < L; t++) {
+                int mover = (gm[i].first + t) & 1;
+                w[(size_t)t * B + i] = (mover ? -u1 : u1) / (float)B;
+            }
+        }
+        memset(dlg, 0, sizeof(float) * R * K);
+        double loss = rt_nn_pg(dlg, lg, y, w, (int)R, K) / L;
+        ent /= (double)R;
+        if (!isfinite(loss)) {
+            rc = RT_DEBATE_EFAILED;
+            break;
+        }
+        rt_dmlp_zero_grad(&l->net);
+        rt_dmlp_backward(&l->net, tok, (int)R, h, dlg, dh);
+        rt_dmlp_adam(&l->net, cfg->lr);
+        loss_acc += loss, ent_acc += ent, acc_n++;
+        if (run && (s % cfg->log_every == 0 || s == cfg->steps)) {
+            double vals[4] = {(double)s, loss_acc / acc_n, ent_acc / acc_n,
+                              map[3] >= 0 ? vs_greedy(l, j, &s_eval, 64) : NAN};
+            for (int c = 0; c < 4; c++)
+                if (map[c] >= 0) row[map[c]] = vals[c];
+            rt_run_append(run, row);
+            loss_acc = ent_acc = 0, acc_n = 0;
+        }
+    }
+    long done = s - 1;
+    if (rc == RT_DEBATE_EINTR) {
+        rt_debate_set_err(err, rc, done, "debater: interrupted at step %ld", done);
+        if (run) rt_run_finish(run, RT_RUN_INTERRUPTED, done, "");
+    } else if (rc == RT_DEBATE_EFAILED) {
+        rt_debate_set_err(err, rc, s, "debater: loss is not finite at step %ld", s);
+        if (run) rt_run_finish(run, RT_RUN_FAILED, s, "debater: loss is not finite");
+    } else if (run) {
+        rt_run_finish(run, RT_RUN_FINISHED, cfg->steps, "");
+    }
+    rt_free(smp), rt_free(gm), rt_free(rngs), rt_free(tok), rt_free(buf), rt_free(row);
+    return rc;
+}
