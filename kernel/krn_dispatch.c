@@ -219,7 +219,7 @@ static void h_execute(krn_req *r)
                          krn_out_error_traceback(out));
         cJSON_AddObjectToObject(c, "user_expressions");
         cJSON_AddItemToObject(c, "payload", krn_out_take_payload(out));
-        if (stop_on_error) k->abort_queued = true;
+        if (stop_on_error && k->tx->hold_queued) k->tx->hold_queued(k);
     } else {
         cJSON_AddStringToObject(c, "status", "ok");
         cJSON_AddNumberToObject(c, "execution_count", count);

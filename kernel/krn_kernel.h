@@ -27,6 +27,11 @@ typedef struct krn_transport {
      * KRN_OUT_EINTR). 0 with a malloc'ed *reply. */
     int (*input)(krn_kernel *k, const krn_msg_in *req, const char *prompt, bool password,
                  char **reply);
+    /* Called before the reply of an execute that failed with stop_on_error: takes the
+     * shell requests already queued at that moment, to be answered after the reply
+     * (executes with ExecutionAborted, others normally). Requests that arrive after the
+     * reply are served normally. May be NULL (nothing is queued). */
+    void (*hold_queued)(krn_kernel *k);
 } krn_transport;
 
 struct krn_kernel {
@@ -47,7 +52,8 @@ struct krn_kernel {
     atomic_int *cancel;  /* interrupt flag polled by cells */
     atomic_bool stop;    /* shutdown requested */
     atomic_bool restart; /* the shutdown_request asked for a restart */
-    bool abort_queued;   /* shell: abort already-queued executes (stop_on_error) */
+    struct krn_rx **held; /* shell requests held by hold_queued, answered as aborting */
+    size_t n_held, cap_held;
     pthread_mutex_t stdin_lock;
 };
 

@@ -99,7 +99,29 @@ static int tx_publish(krn_kernel *k, const cJSON *parent, const char *msg_type, 
     return krn_iopub_publish(k->iopub, parent, msg_type, content);
 }
 
-static const krn_transport zmq_transport = {tx_reply, tx_publish, tx_input};
+/* Receives every shell request queued right now into k->held (each krn_rx is received in
+ * place: its frames may point into its own storage, so it is never moved). */
+static void tx_hold_queued(krn_kernel *k)
+{
+    for (;;) {
+        if (k->n_held == k->cap_held) {
+            size_t cap = k->cap_held ? 2 * k->cap_held : 8;
+            struct krn_rx **h = realloc(k->held, cap * sizeof *h);
+            if (!h) return; /* the rest stays queued and is served normally */
+            k->held = h;
+            k->cap_held = cap;
+        }
+        krn_rx *rx = malloc(sizeof *rx);
+        if (!rx) return;
+        if (krn_sock_recv(k->shell, rx, ZMQ_DONTWAIT) < 0) {
+            free(rx);
+            return;
+        }
+        k->held[k->n_held++] = rx;
+    }
+}
+
+static const krn_transport zmq_transport = {tx_reply, tx_publish, tx_input, tx_hold_queued};
 
 /* Decodes and dispatches one received message; logs and drops bad input. */
 static void handle(krn_kernel *k, void *sock, int channel, krn_rx *rx, bool aborting)
@@ -150,16 +172,16 @@ static void *heartbeat_main(void *arg)
     return NULL;
 }
 
-/* After an execute failed with stop_on_error: answer the executes already queued on shell
- * with ExecutionAborted (other requests are served normally). */
-static void drain_aborting(krn_kernel *k)
+/* After an execute failed with stop_on_error: answer the requests held before its reply
+ * (executes with ExecutionAborted; other requests are served normally). */
+static void answer_held(krn_kernel *k)
 {
-    krn_rx rx;
-    while (!atomic_load(&k->stop) && krn_sock_recv(k->shell, &rx, ZMQ_DONTWAIT) == 0) {
-        handle(k, k->shell, KRN_CH_SHELL, &rx, true);
-        krn_rx_clear(&rx);
+    for (size_t i = 0; i < k->n_held; i++) {
+        if (!atomic_load(&k->stop)) handle(k, k->shell, KRN_CH_SHELL, k->held[i], true);
+        krn_rx_clear(k->held[i]);
+        free(k->held[i]);
     }
-    k->abort_queued = false;
+    k->n_held = 0;
 }
 
 static void *router(krn_kernel *k, const krn_conn *c, enum krn_channel ch, char *err, size_t errsz)
@@ -268,7 +290,7 @@ int krn_server_run(const char *path, const krn_interp *interp)
         if (krn_sock_recv(k->shell, &rx, ZMQ_DONTWAIT) < 0) continue;
         handle(k, k->shell, KRN_CH_SHELL, &rx, false);
         krn_rx_clear(&rx);
-        if (k->abort_queued) drain_aborting(k);
+        if (k->n_held) answer_held(k);
     }
     if (krn_signal_term_requested()) KRN_INFO("SIGTERM: shutting down");
     atomic_store(&k->stop, true);
@@ -277,6 +299,8 @@ out:
     if (rc != 0) fprintf(stderr, "rlhf-kernel: %s\n", err);
     if (interp->vt->shutdown) interp->vt->shutdown(interp->self, atomic_load(&k->restart));
     krn_iopub_stop(k->iopub); /* sends what is queued (the last idle status included) */
+    answer_held(k); /* stop is set: only releases what was held */
+    free(k->held);
     if (k->shell) zmq_close(k->shell);
     if (k->stdin_sock) zmq_close(k->stdin_sock);
     if (k->wake_pull) zmq_close(k->wake_pull);

@@ -25,6 +25,7 @@ typedef struct rec {
     cJSON *log; /* [{kind, msg_type, parent, content}] */
     const char *input_reply;
     char prompt[64];
+    int holds; /* hold_queued calls */
 } rec;
 
 static void record(krn_kernel *k, const char *kind, const cJSON *parent, const char *type,
@@ -62,7 +63,15 @@ static int t_input(krn_kernel *k, const krn_msg_in *req, const char *prompt, boo
     return 0;
 }
 
-static const krn_transport rec_tx = {t_reply, t_publish, t_input};
+/* Records the call in the trace: it must come before the failing execute's reply. */
+static void t_hold(krn_kernel *k)
+{
+    rec *r = k->tx_data;
+    r->holds++;
+    record(k, "shell", NULL, "hold_queued", cJSON_CreateObject());
+}
+
+static const krn_transport rec_tx = {t_reply, t_publish, t_input, t_hold};
 
 /* ---- mock interpreter ---------------------------------------------------------------- */
 
@@ -339,24 +348,26 @@ static void test_execute_error_and_abort(void **st)
 {
     fx *f = *st;
     send_req(f, KRN_CH_SHELL, "execute_request", "{\"code\":\"fail\"}", false);
+    /* the requests queued so far are held BEFORE the reply goes out: a request sent after
+     * the client saw the reply is never aborted */
     assert_string_equal(trace(f), "iopub:busy iopub:execute_input iopub:stream iopub:error "
-                                  "shell:execute_reply iopub:idle");
+                                  "shell:hold_queued shell:execute_reply iopub:idle");
     cJSON *r = content_of(f, "execute_reply");
     assert_string_equal(cJSON_GetObjectItem(r, "status")->valuestring, "error");
     assert_string_equal(cJSON_GetObjectItem(r, "ename")->valuestring, "BadThing");
     assert_string_equal(cJSON_GetObjectItem(r, "evalue")->valuestring, "cell:1:1: bad");
     assert_string_equal(json(cJSON_GetObjectItem(r, "traceback")), "[\"line\"]");
-    assert_true(f->k.abort_queued);
+    assert_int_equal(f->r.holds, 1);
     /* a queued execute is answered without running */
     send_req(f, KRN_CH_SHELL, "execute_request", "{\"code\":\"print\"}", true);
     assert_string_equal(trace(f), "iopub:busy shell:execute_reply iopub:idle");
     r = content_of(f, "execute_reply");
     assert_string_equal(cJSON_GetObjectItem(r, "status")->valuestring, "error");
     assert_string_equal(cJSON_GetObjectItem(r, "ename")->valuestring, "ExecutionAborted");
-    f->k.abort_queued = false;
+    assert_int_equal(f->r.holds, 1); /* an aborted execute holds nothing more */
     send_req(f, KRN_CH_SHELL, "execute_request", "{\"code\":\"fail\",\"stop_on_error\":false}",
              false);
-    assert_false(f->k.abort_queued);
+    assert_int_equal(f->r.holds, 1);
 }
 
 static void test_execute_without_error_message(void **st)
@@ -364,7 +375,7 @@ static void test_execute_without_error_message(void **st)
     fx *f = *st;
     send_req(f, KRN_CH_SHELL, "execute_request", "{\"code\":\"silent-fail\"}", false);
     assert_string_equal(trace(f), "iopub:busy iopub:execute_input iopub:error "
-                                  "shell:execute_reply iopub:idle");
+                                  "shell:hold_queued shell:execute_reply iopub:idle");
     assert_string_equal(cJSON_GetObjectItem(content_of(f, "error"), "ename")->valuestring, "Error");
     send_req(f, KRN_CH_SHELL, "execute_request", "{\"code\":\"stopped\"}", false);
     assert_string_equal(cJSON_GetObjectItem(content_of(f, "error"), "ename")->valuestring,
