@@ -1,0 +1,234 @@
+/* rt_rl: reinforcement learning on a task with a reward program (what `%%rl` runs):
+ * REINFORCE, RLOO, GRPO, Dr. GRPO and PPO-clip, the k1/k2/k3 KL estimators (in the
+ * reward or as a loss term) and the chi^2 regularizer over complete answers
+ * (methods.md §2 and §4).
+ *
+ * Notation.  A step draws B = `batch` training prompts and G = `group` samples of each,
+ * N = B*G sequences of T = rt_task_answer_max tokens (sequence i belongs to prompt i / G).
+ * pi_theta(.|s) = softmax(z_theta(s) / tau) with tau = `temperature` (the SAMPLING
+ * distribution, so ratios and estimators are on-policy); pi_ref likewise at tau (tau = 1
+ * by default: the plain policies).  A sequence ends at its first EOS: its length
+ * |y_i| counts tokens up to and including the first EOS (T if none); later tokens are
+ * masked out of every loss and metric.  lp = log pi_theta(y_t|s_t) of the current
+ * weights, lp_old = the same at sampling time (constants), lp_ref = log pi_ref(y_t|s_t),
+ * rho = exp(lp - lp_old) (1 at the first update), log r = lp_ref - lp.
+ *
+ * KL estimators on sampled tokens:  k1 = -log r,  k2 = (log r)^2 / 2,
+ *   k3 = (r - 1) - log r;  d k/d lp = 1, -log r, 1 - r.
+ *
+ * Sequence rewards R_i come from the reward program on the task features of sample i.
+ * With kl_in = reward (and regularizer = kl, kl = beta > 0) the sequence algorithms use
+ * R'_i = R_i - beta sum_t k_t (estimator at sampling time, a constant); PPO uses the
+ * per-token reward r_t = -beta k_t + [t = |y_i| - 1] R_i.  With kl_in = loss, beta k_t
+ * is added to every token's loss term below (with the algorithm's normalization).
+ *
+ * Advantages (rt_rl_advantages), per sequence unless stated:
+ *   reinforce  A_i = R'_i - b, b the moving-average baseline BEFORE this step's update;
+ *              b starts at the first batch's mean; after each step
+ *              b <- m b + (1 - m) mean(R'), m = baseline_momentum.
+ *   rloo       A_i = R'_i - mean_{j != i, same prompt} R'_j
+ *   grpo       A_i = (R'_i - mean_g R') / (std_g R' + adv_eps), population std (1/G)
+ *   drgrpo     A_i = R'_i - mean_g R'
+ *   ppo        per token: reward-to-go G_t = sum_{t' >= t} r_t' (no value network,
+ *              no discount), then whitened over all valid tokens of the batch:
+ *              A_t = (G_t - mean G) / (std G + adv_eps).
+ * Losses (rt_rl_loss), summed over valid tokens, with the per-token term
+ *   pg:      l_t = -A lp                                   (reinforce, rloo)
+ *   clipped: l_t = -min(rho A, clip(rho, 1 - clip, 1 + clip) A)   (grpo, drgrpo, ppo)
+ *   plus beta k_t when kl_in = loss, and weights
+ *   reinforce, rloo  1 / N                 (loss = -(1/N) sum_i A_i sum_t lp)
+ *   grpo             1 / (N |y_i|)         (= mean over prompts of (1/G) sum_i (1/|y_i|) sum_t)
+ *   drgrpo           1 / (N T)             (constant G * max length per prompt)
+ *   ppo              1 / sum_i |y_i|       (token mean)
+ * clip_frac = fraction of valid tokens (over all epochs) where the clipped branch is
+ * strictly the minimum (its gradient is cut).  PPO runs `epochs` full-batch updates on
+ * each batch (the first reuses the sampling activations, later ones run a forward).
+ *
+ * chi^2 regularizer (regularizer = chi2, coefficient `chi2`): for each of the B prompts
+ * x, over every complete answer y (tokens up to and including the first EOS, or T tokens
+ * without EOS), chi2_x = sum_y pi_theta(y|x)^2 / pi_ref(y|x) - 1 (the chi^2 divergence of
+ * the answer distributions, i.e. of the occupancy measures of this deterministic
+ * tree-shaped environment), computed EXACTLY by enumerating the prefix tree; the loss
+ * adds chi2 * mean_x chi2_x with its exact gradient
+ *   d chi2_x = sum_y w_y sum_t d lp(y_t|s_t),  w_y = 2 pi_theta(y)^2 / pi_ref(y).
+ * The tree has S = sum_{L=0}^{T-1} (V-1)^L non-final prefixes; S <= RT_RL_CHI2_MAX_STATES
+ * is required (V = 32: answers of at most 3 tokens), else a configuration error.
+ * With regularizer = chi2 the KL term is off (kl must be 0).
+ *
+ * Metrics (rt_rl_columns; a row per log_every steps and at the last step):
+ *   step, tokens (valid generated tokens so far), wall (s, not deterministic), reward
+ *   (mean R), accuracy (mean `correct` of the samples), eval_accuracy (held-out greedy,
+ *   rt_eval_greedy over eval_prompts fixed prompts, at multiples of eval_every and the
+ *   last step, NaN otherwise), kl_ref (EXACT mean per-state KL(pi_theta || pi_ref) from
+ *   full softmaxes at every visited state, at sampling time), kl_est (the chosen
+ *   estimator's mean over the same states), entropy (exact, mean per state), length
+ *   (mean |y_i|), adv_mean (mean advantage: per sequence, PPO per valid token),
+ *   grad_norm (mean over the step's updates, before clipping), clip_frac, loss (mean
+ *   over the step's updates, regularizer included), eval_reward (mean of the eval
+ *   reward over the samples, NaN without one), chi2 (mean chi2_x before the update,
+ *   NaN unless regularizer = chi2).
+ *
+ * Streams (run rng r): prompts of step s from rt_task_sample_batch(task,
+ * split(split(r, 1), s), 0, TRAIN, B); sequence i of step s from
+ * split(split(split(r, 2), s), i) (rt_policy_generate); the evaluator from split(r, 3).
+ * Nothing depends on the thread count (cfg.threads, OpenBLAS threads, rt_sweep).
+ *
+ * Lifecycle of rt_rl_run: as rt_sft_run — starts the run, polls its cancel flag before
+ * each step (RT_RUN_INTERRUPTED at the completed step), finishes as failed naming the
+ * step and metric when the reward, loss or gradient norm is NaN/Inf ("rl: reward is inf
+ * at step 3"; the policy keeps the weights of the last good step: the check happens
+ * before the optimizer step).  All buffers are allocated before the first step.
+ *
+ * Leaves out: minibatches inside PPO epochs, value networks / GAE, entropy bonus,
+ * learning-rate schedules, a separate sampling policy. */
+#ifndef RT_RL_H
+#define RT_RL_H
+
+#include "rt_policy.h"
+#include "rt_reward.h"
+#include "rt_rng.h"
+#include "rt_run.h"
+#include "rt_task.h"
+
+enum {
+    RT_RL_EINVAL = -1,  /* bad argument or configuration (diag.key names the key) */
+    RT_RL_ENOMEM = -2,  /* allocation failed during setup */
+    RT_RL_EFAILED = -3, /* non-finite reward / loss / gradient, or a policy error */
+    RT_RL_EINTR = -4    /* interrupted by the cancel flag */
+};
+
+#define RT_RL_CHI2_MAX_STATES 4096
+#define RT_RL_CHI2_MAX_V 256 /* vocabulary limit of the chi^2 regularizer */
+
+typedef enum { RT_RL_REINFORCE, RT_RL_RLOO, RT_RL_GRPO, RT_RL_DRGRPO, RT_RL_PPO } rt_rl_algo;
+/* AUTO resolves per algorithm: estimator k3 for grpo/drgrpo, k1 otherwise; kl_in reward
+ * for ppo, loss otherwise; epochs 4 for ppo, 1 otherwise. */
+typedef enum { RT_RL_EST_AUTO, RT_RL_K1, RT_RL_K2, RT_RL_K3 } rt_rl_estimator;
+typedef enum { RT_RL_IN_AUTO, RT_RL_IN_REWARD, RT_RL_IN_LOSS } rt_rl_kl_in;
+typedef enum { RT_RL_REG_KL, RT_RL_REG_CHI2 } rt_rl_regularizer;
+
+typedef struct rt_rl_config {
+    rt_rl_algo algo;         /* algo */
+    int group;               /* group: samples per prompt G, >= 1 (>= 2 for rloo/grpo/drgrpo) */
+    int batch;               /* batch: prompts per step B, >= 1 */
+    long steps;              /* steps, >= 0 */
+    float lr;                /* lr: Adam learning rate, > 0 */
+    float temperature;       /* temperature tau, > 0 */
+    double kl;               /* kl: beta >= 0 (regularizer = kl) */
+    rt_rl_estimator kl_estimator; /* kl_estimator */
+    rt_rl_kl_in kl_in;       /* kl_in */
+    double clip;             /* clip: epsilon_c in (0, 1) */
+    int epochs;              /* epochs: 0 = auto; > 1 only with ppo */
+    long eval_every;         /* eval_every: 0 = never */
+    int eval_prompts;        /* held-out prompts for eval_accuracy, >= 1 */
+    double baseline_momentum;     /* baseline: reinforce's m in [0, 1) */
+    rt_rl_regularizer regularizer; /* regularizer = kl | chi2 */
+    double chi2;             /* chi2: coefficient >= 0 (regularizer = chi2) */
+    float grad_clip;         /* global gradient-norm clipping, 0 = off */
+    double adv_eps;          /* epsilon of the std normalizations, > 0 */
+    long log_every;          /* a metrics row every N steps (and the last), >= 1 */
+    int threads;             /* threads of the policy kernels (rt_policy_ws_set_threads) */
+} rt_rl_config;
+
+typedef struct rt_rl_diag {
+    int code;
+    long step;     /* step at which a run stopped (completed steps when interrupted) */
+    char key[32];  /* the configuration key at fault ("epochs"), "" if none */
+    char msg[256]; /* e.g. "epochs = 3 needs algo = ppo (...)" */
+} rt_rl_diag;
+
+/* Defaults: grpo, group 8, batch 32, steps 200, lr 1e-4, temperature 1, kl 0, auto
+ * estimator / kl_in / epochs, clip 0.2, eval_every 20, eval_prompts 512, baseline 0.9,
+ * regularizer kl, chi2 0, grad_clip 1, adv_eps 1e-6, log_every 1, threads 1. */
+void rt_rl_config_init(rt_rl_config *cfg);
+/* Validates cfg and returns a copy with the AUTO fields resolved.  0 or RT_RL_EINVAL
+ * with diag->key / diag->msg, e.g. "epochs = 3 needs algo = ppo (the other algorithms
+ * make one update per batch)", "group = 1 with algo = grpo: advantages compare the G
+ * samples of a prompt, use group >= 2".  out may be NULL. */
+int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_rl_diag *diag);
+const char *rt_rl_algo_name(rt_rl_algo a);                 /* "grpo", ... */
+int rt_rl_algo_parse(const char *name, rt_rl_algo *a);     /* 0 or RT_RL_EINVAL */
+const char *rt_rl_estimator_name(rt_rl_estimator e);      /* "k1", ... ("auto") */
+int rt_rl_estimator_parse(const char *name, rt_rl_estimator *e);
+/* The metric names in the order rt_rl_run fills them; *n (may be NULL) = count. */
+const char *const *rt_rl_columns(int *n);
+
+/* ---- the formulas (exposed for tests; pure functions, no allocation) --------------- */
+
+/* k (the estimator's value) and dk/dlp at a sampled token; est resolved (K1..K3). */
+double rt_rl_kl_est(rt_rl_estimator est, double lp, double lp_ref);
+double rt_rl_kl_est_grad(rt_rl_estimator est, double lp, double lp_ref);
+
+/* Sequence advantages for the sequence algorithms (cfg resolved): R (n_prompts * G),
+ * A out (same).  reinforce reads and updates *baseline (*baseline_set = 0 before the
+ * first step).  ppo: RT_RL_EINVAL (see rt_rl_token_advantages). */
+int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, int G,
+                     double *baseline, int *baseline_set, double *A);
+/* PPO token advantages: r (n, T) per-token rewards, len (n); A (n, T) out (reward-to-go,
+ * whitened over valid tokens; invalid tokens 0).  Returns the mean of G over valid tokens. */
+double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps,
+                              double *A);
+/* The loss of the top comment on n sequences of T tokens (row-major (n, T) arrays, valid
+ * tokens t < len[i]): lp, lp_old, lp_ref, A (per token).  Returns the loss; dlp (n, T)
+ * (may be NULL) = d loss / d lp (0 at invalid tokens); *n_clipped (may be NULL) = valid
+ * tokens whose clipped branch is the minimum.  cfg resolved. */
+double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
+                  const double *lp_old, const double *lp_ref, const double *A, double *dlp,
+                  long *n_clipped);
+/* The number of non-final prefixes S = sum_{L<T} (V-1)^L (capped at LONG_MAX/2). */
+long rt_rl_chi2_states(int V, int T);
+/* chi^2 over the prefix tree of one prompt, in double: states in breadth-first order
+ * (state 0 = empty prefix; the children of a state are its non-EOS tokens in increasing
+ * order, present while depth < T - 1), zt (S, V) the policy's LOGITS (divided by tau
+ * here), lr (S, V) the reference's log-softmax at tau.  Returns sum_y pt^2/pr - 1; dz
+ * (S, V) (may be NULL) = its gradient wrt zt; work (3 S) scratch.  V <= RT_RL_CHI2_MAX_V;
+ * eos < 0: no end token (every answer has T tokens, S = sum_{L<T} V^L). */
+double rt_rl_chi2_tree(const double *zt, const double *lr, int V, int T, int eos, double tau,
+                       double *dz, double *work);
+
+/* ---- one RL step (sample, then update), workspaces allocated once ------------------ */
+
+typedef struct rt_rl rt_rl;
+
+typedef struct rt_rl_metrics {
+    double loss, adv_mean, grad_norm, clip_frac; /* as the columns */
+    double kl_ref, kl_est, entropy, length;      /* over the sampled batch */
+    double chi2;                                 /* NaN unless regularizer = chi2 */
+    long tokens;                                 /* valid tokens of the batch */
+} rt_rl_metrics;
+
+/* A step engine for prompts of P tokens and T generated tokens; eos = the end token
+ * (< 0: none, every sequence has T tokens).  Caller frees with rt_rl_free. */
+int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_policy_config *policy,
+                 const rt_policy_config *ref, int P, int T, int eos, rt_rl_diag *diag);
+void rt_rl_free(rt_rl *o);
+/* Samples G answers for each of the B prompts (B, P) from p (sequence i from
+ * rt_rng_split(rng, i)), scores the reference, fills the sampling-time metrics. */
+int rt_rl_sample(rt_rl *o, const rt_policy *p, const rt_policy *ref, const int *prompts,
+                 const rt_rng *rng);
+const int *rt_rl_tokens(const rt_rl *o);  /* (N, T) of the last sample */
+const int *rt_rl_lengths(const rt_rl *o); /* (N) valid tokens of each sequence */
+/* Advantages, epochs of loss + backward + Adam on p, from rewards R (N) of the last
+ * sample.  RT_RL_EFAILED with diag->msg "loss is nan" / "grad_norm is inf" (the caller
+ * adds the step) BEFORE any optimizer step that would use it.  m may be NULL. */
+int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R,
+                 rt_rl_metrics *m, rt_rl_diag *diag);
+
+/* ---- a whole run ------------------------------------------------------------------- */
+
+typedef struct rt_rl_problem {
+    const rt_task *task;
+    const rt_reward_program *reward;      /* linked to the task's feature order */
+    const double *params;                 /* bound parameters of reward */
+    const rt_reward_program *eval_reward; /* optional (NULL), linked likewise */
+    const double *eval_params;
+} rt_rl_problem;
+
+/* Trains p in place from the frozen reference ref (same vocabulary and context) on the
+ * problem for cfg->steps steps (see the top comment).  run may be NULL; otherwise not
+ * started yet.  rng copied.  Returns 0, RT_RL_EINTR, RT_RL_EFAILED, RT_RL_EINVAL or
+ * RT_RL_ENOMEM and fills diag (may be NULL). */
+int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
+              const rt_rl_config *cfg, rt_run *run, const rt_rng *rng, rt_rl_diag *diag);
+
+#endif

@@ -1,0 +1,368 @@
+/* rt_rl_formulas.c: the configuration (defaults, validation, names) and the pure
+ * formulas of rt_rl.h — KL estimators, advantages, the per-algorithm losses and the
+ * exact chi^2 over a prefix tree — all in double precision, without allocation.
+ * Leaves out: sampling, policies and runs (rt_rl_step.c, rt_rl_run.c). */
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rt_rl.h"
+
+static const char *const algo_names[] = {"reinforce", "rloo", "grpo", "drgrpo", "ppo"};
+static const char *const est_names[] = {"auto", "k1", "k2", "k3"};
+
+void rt_rl_config_init(rt_rl_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->algo = RT_RL_GRPO;
+    c->group = 8;
+    c->batch = 32;
+    c->steps = 200;
+    c->lr = 1e-4f;
+    c->temperature = 1.0f;
+    c->kl = 0.0;
+    c->kl_estimator = RT_RL_EST_AUTO;
+    c->kl_in = RT_RL_IN_AUTO;
+    c->clip = 0.2;
+    c->epochs = 0;
+    c->eval_every = 20;
+    c->eval_prompts = 512;
+    c->baseline_momentum = 0.9;
+    c->regularizer = RT_RL_REG_KL;
+    c->chi2 = 0.0;
+    c->grad_clip = 1.0f;
+    c->adv_eps = 1e-6;
+    c->log_every = 1;
+    c->threads = 1;
+}
+
+const char *rt_rl_algo_name(rt_rl_algo a)
+{
+    return (unsigned)a < 5 ? algo_names[a] : "?";
+}
+
+int rt_rl_algo_parse(const char *name, rt_rl_algo *a)
+{
+    for (int i = 0; i < 5; i++)
+        if (name && !strcmp(name, algo_names[i])) {
+            *a = (rt_rl_algo)i;
+            return 0;
+        }
+    return RT_RL_EINVAL;
+}
+
+const char *rt_rl_estimator_name(rt_rl_estimator e)
+{
+    return (unsigned)e < 4 ? est_names[e] : "?";
+}
+
+int rt_rl_estimator_parse(const char *name, rt_rl_estimator *e)
+{
+    for (int i = 1; i < 4; i++)
+        if (name && !strcmp(name, est_names[i])) {
+            *e = (rt_rl_estimator)i;
+            return 0;
+        }
+    return RT_RL_EINVAL;
+}
+
+static int fail(rt_rl_diag *d, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(rt_rl_diag *d, const char *key, const char *fmt, ...)
+{
+    if (d) {
+        d->code = RT_RL_EINVAL;
+        d->step = 0;
+        snprintf(d->key, sizeof d->key, "%s", key);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+        va_end(ap);
+    }
+    return RT_RL_EINVAL;
+}
+
+int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_rl_diag *d)
+{
+    rt_rl_config c = *cfg;
+    const char *an = rt_rl_algo_name(c.algo);
+    if ((unsigned)c.algo > RT_RL_PPO)
+        return fail(d, "algo", "unknown algo (expected reinforce, rloo, grpo, drgrpo or ppo)");
+    if (c.batch < 1) return fail(d, "batch", "batch must be >= 1 (prompts per step)");
+    if (c.group < 1) return fail(d, "group", "group must be >= 1 (samples per prompt)");
+    if (c.group < 2 && (c.algo == RT_RL_RLOO || c.algo == RT_RL_GRPO || c.algo == RT_RL_DRGRPO))
+        return fail(d, "group",
+                    "group = %d with algo = %s: advantages compare the samples of a prompt, "
+                    "use group >= 2",
+                    c.group, an);
+    if ((long)c.batch * c.group > 1L << 20)
+        return fail(d, "batch", "batch * group must be at most 1048576 sequences per step");
+    if (c.steps < 0) return fail(d, "steps", "steps must be >= 0");
+    if (!(c.lr > 0.0f) || !isfinite(c.lr)) return fail(d, "lr", "lr must be > 0");
+    if (!(c.temperature > 0.0f) || !isfinite(c.temperature))
+        return fail(d, "temperature", "temperature must be > 0");
+    if (!(c.kl >= 0.0) || !isfinite(c.kl)) return fail(d, "kl", "kl must be a number >= 0");
+    if ((unsigned)c.kl_estimator > RT_RL_K3)
+        return fail(d, "kl_estimator", "kl_estimator must be k1, k2 or k3");
+    if ((unsigned)c.kl_in > RT_RL_IN_LOSS)
+        return fail(d, "kl_in", "kl_in must be reward or loss");
+    if (!(c.clip > 0.0 && c.clip < 1.0)) return fail(d, "clip", "clip must be in (0, 1)");
+    if (c.epochs < 0) return fail(d, "epochs", "epochs must be >= 1");
+    if (c.epochs > 1 && c.algo != RT_RL_PPO)
+        return fail(d, "epochs",
+                    "epochs = %d needs algo = ppo (the other algorithms make one update per "
+                    "batch, so their ratio stays 1)",
+                    c.epochs);
+    if (c.epochs > 1000) return fail(d, "epochs", "epochs must be at most 1000");
+    if (c.eval_every < 0) return fail(d, "eval_every", "eval_every must be >= 0 (0 = never)");
+    if (c.eval_prompts < 1) return fail(d, "eval_prompts", "eval_prompts must be >= 1");
+    if (!(c.baseline_momentum >= 0.0 && c.baseline_momentum < 1.0))
+        return fail(d, "baseline", "baseline momentum must be in [0, 1)");
+    if ((unsigned)c.regularizer > RT_RL_REG_CHI2)
+        return fail(d, "regularizer", "regularizer must be kl or chi2");
+    if (!(c.chi2 >= 0.0) || !isfinite(c.chi2)) return fail(d, "chi2", "chi2 must be a number >= 0");
+    if (c.regularizer == RT_RL_REG_CHI2 && c.kl != 0.0)
+        return fail(d, "kl",
+                    "kl = %g has no effect with regularizer = chi2; give its coefficient as "
+                    "chi2 = %g",
+                    c.kl, c.kl);
+    if (c.regularizer == RT_RL_REG_KL && c.chi2 != 0.0)
+        return fail(d, "chi2", "chi2 = %g needs regularizer = chi2", c.chi2);
+    if (!(c.grad_clip >= 0.0f)) return fail(d, "grad_clip", "grad_clip must be >= 0 (0 = off)");
+    if (!(c.adv_eps > 0.0)) return fail(d, "adv_eps", "adv_eps must be > 0");
+    if (c.log_every < 1) return fail(d, "log_every", "log_every must be >= 1");
+    if (c.threads < 1 || c.threads > RT_POLICY_MAX_THREADS)
+        return fail(d, "threads", "threads must be between 1 and %d", RT_POLICY_MAX_THREADS);
+    if (c.kl_estimator == RT_RL_EST_AUTO)
+        c.kl_estimator = (c.algo == RT_RL_GRPO || c.algo == RT_RL_DRGRPO) ? RT_RL_K3 : RT_RL_K1;
+    if (c.kl_in == RT_RL_IN_AUTO) c.kl_in = c.algo == RT_RL_PPO ? RT_RL_IN_REWARD : RT_RL_IN_LOSS;
+    if (c.epochs == 0) c.epochs = c.algo == RT_RL_PPO ? 4 : 1;
+    if (out) *out = c;
+    return 0;
+}
+
+/* ---- KL estimators ------------------------------------------------------------------ */
+
+double rt_rl_kl_est(rt_rl_estimator est, double lp, double lp_ref)
+{
+    double lr = lp_ref - lp; /* log r, r = pi_ref / pi_theta */
+    switch (est) {
+    case RT_RL_K2: return 0.5 * lr * lr;
+    case RT_RL_K3: return exp(lr) - 1.0 - lr;
+    default: return -lr;
+    }
+}
+
+double rt_rl_kl_est_grad(rt_rl_estimator est, double lp, double lp_ref)
+{
+    double lr = lp_ref - lp;
+    switch (est) {
+    case RT_RL_K2: return -lr;
+    case RT_RL_K3: return 1.0 - exp(lr);
+    default: return 1.0;
+    }
+}
+
+/* ---- advantages ------------------------------------------------------------------------ */
+
+int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, int G,
+                     double *baseline, int *baseline_set, double *A)
+{
+    int N = n_prompts * G;
+    switch (cfg->algo) {
+    case RT_RL_REINFORCE: {
+        double mean = 0.0;
+        for (int i = 0; i < N; i++) mean += R[i];
+        mean /= N;
+        if (!*baseline_set) *baseline = mean, *baseline_set = 1;
+        for (int i = 0; i < N; i++) A[i] = R[i] - *baseline;
+        double m = cfg->baseline_momentum;
+        *baseline = m * *baseline + (1.0 - m) * mean;
+        return 0;
+    }
+    case RT_RL_RLOO:
+    case RT_RL_GRPO:
+    case RT_RL_DRGRPO:
+        if (G < 2) return RT_RL_EINVAL;
+        for (int b = 0; b < n_prompts; b++) {
+            const double *r = R + (size_t)b * G;
+            double *a = A + (size_t)b * G, sum = 0.0, var = 0.0;
+            for (int g = 0; g < G; g++) sum += r[g];
+            double mean = sum / G;
+            for (int g = 0; g < G; g++) var += (r[g] - mean) * (r[g] - mean);
+            double sd = sqrt(var / G);
+            for (int g = 0; g < G; g++) {
+                if (cfg->algo == RT_RL_RLOO)
+                    a[g] = r[g] - (sum - r[g]) / (G - 1);
+                else if (cfg->algo == RT_RL_GRPO)
+                    a[g] = (r[g] - mean) / (sd + cfg->adv_eps);
+                else
+                    a[g] = r[g] - mean;
+            }
+        }
+        return 0;
+    default: return RT_RL_EINVAL;
+    }
+}
+
+double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps,
+                              double *A)
+{
+    double sum = 0.0, var = 0.0;
+    long cnt = 0;
+    for (int i = 0; i < n; i++) {
+        double g = 0.0;
+        for (int t = T - 1; t >= 0; t--) {
+            size_t k = (size_t)i * T + t;
+            if (t >= len[i]) {
+                A[k] = 0.0;
+                continue;
+            }
+            g += r[k];
+            A[k] = g;
+            sum += g;
+            cnt++;
+        }
+    }
+    if (!cnt) return 0.0;
+    double mean = sum / cnt;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < len[i] && t < T; t++) {
+            double x = A[(size_t)i * T + t] - mean;
+            var += x * x;
+        }
+    double sd = sqrt(var / cnt);
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < len[i] && t < T; t++) {
+            double *a = &A[(size_t)i * T + t];
+            *a = (*a - mean) / (sd + eps);
+        }
+    return mean;
+}
+
+/* ---- losses ------------------------------------------------------------------------------ */
+
+double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
+                  const double *lp_old, const double *lp_ref, const double *A, double *dlp,
+                  long *n_clipped)
+{
+    int clipped_form = cfg->algo == RT_RL_GRPO || cfg->algo == RT_RL_DRGRPO || cfg->algo == RT_RL_PPO;
+    int kl_loss = cfg->regularizer == RT_RL_REG_KL && cfg->kl_in == RT_RL_IN_LOSS && cfg->kl > 0.0;
+    double beta = cfg->kl, lo = 1.0 - cfg->clip, hi = 1.0 + cfg->clip, loss = 0.0;
+    long tot = 0, nclip = 0;
+    for (int i = 0; i < n; i++) tot += len[i] < T ? len[i] : T;
+    for (int i = 0; i < n; i++) {
+        int L = len[i] < T ? len[i] : T;
+        double w;
+        switch (cfg->algo) {
+        case RT_RL_GRPO: w = 1.0 / ((double)n * (L > 0 ? L : 1)); break;
+        case RT_RL_DRGRPO: w = 1.0 / ((double)n * T); break;
+        case RT_RL_PPO: w = tot > 0 ? 1.0 / (double)tot : 0.0; break;
+        default: w = 1.0 / n; break;
+        }
+        double seq = 0.0;
+        for (int t = 0; t < T; t++) {
+            size_t k = (size_t)i * T + t;
+            if (t >= L) {
+                if (dlp) dlp[k] = 0.0;
+                continue;
+            }
+            double a = A[k], l, g;
+            if (clipped_form) {
+                double rho = exp(lp[k] - lp_old[k]);
+                double rc = rho < lo ? lo : rho > hi ? hi : rho;
+                double u = rho * a, c = rc * a;
+                if (c < u) { /* the clipped branch is the minimum: no gradient */
+                    l = -c, g = 0.0;
+                    nclip++;
+                } else {
+                    l = -u, g = -u;
+                }
+            } else {
+                l = -a * lp[k], g = -a;
+            }
+            if (kl_loss) {
+                l += beta * rt_rl_kl_est(cfg->kl_estimator, lp[k], lp_ref[k]);
+                g += beta * rt_rl_kl_est_grad(cfg->kl_estimator, lp[k], lp_ref[k]);
+            }
+            seq += l;
+            if (dlp) dlp[k] = w * g;
+        }
+        loss += w * seq;
+    }
+    if (n_clipped) *n_clipped = nclip;
+    return loss;
+}
+
+/* ---- chi^2 over the prefix tree -------------------------------------------------------- */
+
+long rt_rl_chi2_states(int V, int T)
+{
+    long s = 0, level = 1;
+    for (int L = 0; L < T; L++) {
+        s += level;
+        if (s > LONG_MAX / 4) return LONG_MAX / 2;
+        if (L + 1 < T) {
+            if (level > LONG_MAX / 4 / (V > 1 ? V : 1)) return LONG_MAX / 2;
+            level *= (V - 1);
+        }
+    }
+    return s;
+}
+
+/* BFS numbering of the complete nc-ary prefix tree (nc = V - 1 continuing tokens, or V
+ * without EOS): the children of state s (depth < T - 1) are 1 + s*nc + rank(a), rank(a)
+ * = a, minus 1 past eos.  work (3 S): prefix log-probs of pi_theta, pi_ref, and the
+ * subtree leaf weights. */
+static double log_softmax_row(double *ls, const double *z, int V, double tau)
+{
+    double mx = -INFINITY, sum = 0.0;
+    for (int v = 0; v < V; v++) mx = z[v] / tau > mx ? z[v] / tau : mx;
+    for (int v = 0; v < V; v++) sum += exp(z[v] / tau - mx);
+    double lz = mx + log(sum);
+    for (int v = 0; v < V; v++) ls[v] = z[v] / tau - lz;
+    return lz;
+}
+
+double rt_rl_chi2_tree(const double *zt, const double *lr, int V, int T, int eos, double tau,
+                       double *dz, double *work)
+{
+    int nc = eos >= 0 ? V - 1 : V;
+    long S = rt_rl_chi2_states(eos >= 0 ? V : V + 1, T);
+    double *pt = work, *pr = work + S, *wt = work + 2 * S, ls[RT_RL_CHI2_MAX_V];
+    double chi = 0.0;
+    pt[0] = pr[0] = 0.0;
+    long internal = 0; /* states with depth < T - 1 are exactly [0, internal) */
+    for (long L = 0, level = 1; L + 1 < T; L++, level *= nc) internal += level;
+    for (long s = 0; s < S; s++) { /* forward: prefix log-probs and chi^2 */
+        const double *r = lr + (size_t)s * V;
+        log_softmax_row(ls, zt + (size_t)s * V, V, tau);
+        for (int a = 0; a < V; a++) {
+            if (a == eos || s >= internal) {
+                chi += exp(2.0 * (pt[s] + ls[a]) - (pr[s] + r[a]));
+            } else {
+                long c = 1 + s * nc + (eos >= 0 && a > eos ? a - 1 : a);
+                pt[c] = pt[s] + ls[a];
+                pr[c] = pr[s] + r[a];
+            }
+        }
+    }
+    if (dz)
+        for (long s = S - 1; s >= 0; s--) { /* reverse: subtree weights, gradient */
+            const double *r = lr + (size_t)s * V;
+            double *d = dz + (size_t)s * V, tot = 0.0;
+            log_softmax_row(ls, zt + (size_t)s * V, V, tau);
+            for (int a = 0; a < V; a++) {
+                if (a == eos || s >= internal)
+                    d[a] = 2.0 * exp(2.0 * (pt[s] + ls[a]) - (pr[s] + r[a]));
+                else
+                    d[a] = wt[1 + s * nc + (eos >= 0 && a > eos ? a - 1 : a)];
+                tot += d[a];
+            }
+            wt[s] = tot;
+            for (int a = 0; a < V; a++) d[a] = (d[a] - tot * exp(ls[a])) / tau;
+        }
+    return chi - 1.0;
+}

@@ -1,0 +1,377 @@
+/* rt_rl_step.c: the RL step engine of rt_rl.h — sampling G answers per prompt, the
+ * reference's scores, sampling-time metrics, then advantages, (PPO: several) updates
+ * with the exact losses of rt_rl_formulas.c, the chi^2 regularizer's tree forward /
+ * backward, and Adam.  Every buffer is sized by rt_rl_create: a step allocates nothing.
+ * Rows of the (N*T)-row policy buffers are time-major, row t*N + i (the order in which
+ * rt_policy_generate leaves its activations); the double token arrays are (N, T).
+ * Leaves out: minibatches, value networks. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rt_alloc.h"
+#include "rt_rl.h"
+
+struct rt_rl {
+    rt_rl_config cfg; /* resolved */
+    rt_policy_config cp, cr;
+    int P, T, eos, B, G, N, V, K;
+    long NT;
+    rt_policy_ws *ws_p, *ws_r;
+    int *prompts;              /* (B, P) of the last sample */
+    int *prompts_rep;          /* (N, P) */
+    int *tokens, *len, *ctx, *y; /* (N, T), (N), (NT, K), (NT) */
+    float *ls_p, *ls_r;        /* (NT, V) log-softmax at tau */
+    double *lp, *lp_old, *lp_ref, *A, *dlp, *rtok; /* (N, T) */
+    double *Aseq, *Rp;         /* (N) */
+    /* chi^2 */
+    long S;
+    rt_policy_ws *ws_c, *ws_cr;
+    int *cctx, *seq;           /* (S, K), (P + T) */
+    double *czt, *clr, *cdz, *cwork; /* (S, V) x3, (3 S) */
+    float *cdl;                /* (S, V) */
+    /* state */
+    double baseline;
+    int baseline_set, sampled;
+    double s_kl, s_est, s_ent, s_len;
+    long s_tokens;
+};
+
+static int set_err(rt_rl_diag *d, int code, const char *key, const char *msg)
+{
+    if (d) {
+        d->code = code;
+        d->step = 0;
+        snprintf(d->key, sizeof d->key, "%s", key);
+        snprintf(d->msg, sizeof d->msg, "%s", msg);
+    }
+    return code;
+}
+
+void rt_rl_free(rt_rl *o)
+{
+    if (!o) return;
+    rt_policy_ws_free(o->ws_p);
+    rt_policy_ws_free(o->ws_r);
+    rt_policy_ws_free(o->ws_c);
+    rt_policy_ws_free(o->ws_cr);
+    void *bufs[] = {o->prompts, o->prompts_rep, o->tokens, o->len, o->ctx, o->y,
+                    o->ls_p, o->ls_r, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp, o->rtok,
+                    o->Aseq, o->Rp, o->cctx, o->seq, o->czt, o->clr, o->cdz, o->cwork,
+                    o->cdl};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rt_free(bufs[i]);
+    rt_free(o);
+}
+
+int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_policy_config *policy,
+                 const rt_policy_config *ref, int P, int T, int eos, rt_rl_diag *diag)
+{
+    *out = NULL;
+    rt_rl_config c;
+    int rc = rt_rl_config_check(cfg, &c, diag);
+    if (rc) return rc;
+    rt_policy_diag pd;
+    if (rt_policy_config_check(policy, &pd) || rt_policy_config_check(ref, &pd))
+        return set_err(diag, RT_RL_EINVAL, "", pd.msg);
+    if (policy->vocab != ref->vocab || policy->context != ref->context)
+        return set_err(diag, RT_RL_EINVAL, "reference",
+                       "rl: the policy and its reference need the same vocabulary and context");
+    if (P < 0 || P > 4096 || T < 1 || T > 4096 || eos >= policy->vocab)
+        return set_err(diag, RT_RL_EINVAL, "", "rl: bad prompt length, answer length or eos");
+    long N = (long)c.batch * c.group;
+    if (N * T > 1L << 22)
+        return set_err(diag, RT_RL_EINVAL, "batch",
+                       "batch * group * answer length must be at most 4194304 tokens per step");
+    int V = policy->vocab;
+    long S = 0;
+    if (c.regularizer == RT_RL_REG_CHI2) {
+        S = rt_rl_chi2_states(eos >= 0 ? V : V + 1, T);
+        if (S > RT_RL_CHI2_MAX_STATES || V > RT_RL_CHI2_MAX_V) {
+            char m[256];
+            if (S >= 1L << 40)
+                snprintf(m, sizeof m,
+                         "regularizer = chi2 enumerates every answer exactly: answers of up to "
+                         "%d tokens over %d tokens are far too many (limit %d prefix states "
+                         "per prompt); use a task with shorter answers",
+                         T, V, RT_RL_CHI2_MAX_STATES);
+            else
+                snprintf(m, sizeof m,
+                         "regularizer = chi2 enumerates every answer exactly: answers of up to "
+                         "%d tokens over %d tokens need %ld prefix states per prompt (limit "
+                         "%d); use a task with shorter answers",
+                         T, V, S, RT_RL_CHI2_MAX_STATES);
+            return set_err(diag, RT_RL_EINVAL, "regularizer", m);
+        }
+    }
+    rt_rl *o = rt_calloc(1, sizeof *o);
+    if (!o) return set_err(diag, RT_RL_ENOMEM, "", "rl: out of memory");
+    o->cfg = c, o->cp = *policy, o->cr = *ref;
+    o->P = P, o->T = T, o->eos = eos, o->B = c.batch, o->G = c.group, o->N = (int)N, o->V = V;
+    o->K = policy->context, o->NT = N * T, o->S = S;
+    size_t NT = (size_t)o->NT;
+    int bad = rt_policy_ws_create(&o->ws_p, policy, (int)NT, NULL) != 0 ||
+              rt_policy_ws_create(&o->ws_r, ref, (int)NT, NULL) != 0;
+    o->prompts = rt_calloc((size_t)c.batch * (P ? P : 1), sizeof(int));
+    o->prompts_rep = rt_calloc((size_t)N * (P ? P : 1), sizeof(int));
+    o->tokens = rt_calloc(NT, sizeof(int));
+    o->len = rt_calloc((size_t)N, sizeof(int));
+    o->ctx = rt_calloc(NT * o->K, sizeof(int));
+    o->y = rt_calloc(NT, sizeof(int));
+    o->ls_p = rt_calloc(NT * V, sizeof(float));
+    o->ls_r = rt_calloc(NT * V, sizeof(float));
+    double **d[] = {&o->lp, &o->lp_old, &o->lp_ref, &o->A, &o->dlp, &o->rtok};
+    for (int i = 0; i < 6; i++) *d[i] = rt_calloc(NT, sizeof(double));
+    o->Aseq = rt_calloc((size_t)N, sizeof(double));
+    o->Rp = rt_calloc((size_t)N, sizeof(double));
+    bad = bad || !o->prompts || !o->prompts_rep || !o->tokens || !o->len || !o->ctx || !o->y ||
+          !o->ls_p || !o->ls_r || !o->Aseq || !o->Rp;
+    for (int i = 0; i < 6; i++) bad = bad || !*d[i];
+    if (!bad && S > 0) {
+        bad = rt_policy_ws_create(&o->ws_c, policy, (int)S, NULL) != 0 ||
+              rt_policy_ws_create(&o->ws_cr, ref, (int)S, NULL) != 0;
+        o->cctx = rt_calloc((size_t)S * o->K, sizeof(int));
+        o->seq = rt_calloc((size_t)(P + T), sizeof(int));
+        o->czt = rt_calloc((size_t)S * V, sizeof(double));
+        o->clr = rt_calloc((size_t)S * V, sizeof(double));
+        o->cdz = rt_calloc((size_t)S * V, sizeof(double));
+        o->cwork = rt_calloc(3 * (size_t)S, sizeof(double));
+        o->cdl = rt_calloc((size_t)S * V, sizeof(float));
+        bad = bad || !o->cctx || !o->seq || !o->czt || !o->clr || !o->cdz || !o->cwork || !o->cdl;
+    }
+    if (bad) {
+        rt_rl_free(o);
+        return set_err(diag, RT_RL_ENOMEM, "", "rl: out of memory");
+    }
+    rt_policy_ws_set_threads(o->ws_p, c.threads);
+    rt_policy_ws_set_threads(o->ws_r, c.threads);
+    if (o->ws_c) rt_policy_ws_set_threads(o->ws_c, c.threads);
+    if (o->ws_cr) rt_policy_ws_set_threads(o->ws_cr, c.threads);
+    *out = o;
+    return 0;
+}
+
+const int *rt_rl_tokens(const rt_rl *o)
+{
+    return o->tokens;
+}
+
+const int *rt_rl_lengths(const rt_rl *o)
+{
+    return o->len;
+}
+
+/* lp (N, T) from the log-softmax rows (time-major) of the sampled tokens */
+static void gather(const rt_rl *o, const float *ls, double *lp)
+{
+    int N = o->N, T = o->T, V = o->V;
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < N; i++) {
+            size_t row = (size_t)t * N + i;
+            lp[(size_t)i * T + t] = ls[row * V + o->y[row]];
+        }
+}
+
+int rt_rl_sample(rt_rl *o, const rt_policy *p, const rt_policy *ref, const int *prompts,
+                 const rt_rng *rng)
+{
+    if (!rt_policy_same_shape(&p->cfg, &o->cp) || !rt_policy_same_shape(&ref->cfg, &o->cr))
+        return RT_RL_EINVAL;
+    int N = o->N, T = o->T, P = o->P, V = o->V, G = o->G;
+    float tau = o->cfg.temperature;
+    memcpy(o->prompts, prompts, sizeof(int) * (size_t)o->B * P);
+    for (int i = 0; i < N; i++)
+        memcpy(o->prompts_rep + (size_t)i * P, prompts + (size_t)(i / G) * P,
+               sizeof(int) * (size_t)P);
+    int rc = rt_policy_generate(p, o->ws_p, o->prompts_rep, N, P, T, tau, rng, 0, o->tokens, NULL);
+    if (rc) return RT_RL_EFAILED;
+    o->s_tokens = 0;
+    for (int i = 0; i < N; i++) {
+        int L = T;
+        for (int t = 0; t < T; t++)
+            if (o->tokens[(size_t)i * T + t] == o->eos) {
+                L = t + 1;
+                break;
+            }
+        o->len[i] = L;
+        o->s_tokens += L;
+    }
+    memcpy(o->ctx, rt_policy_ws_ctx(o->ws_p), sizeof(int) * (size_t)o->NT * o->K);
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < N; i++) o->y[(size_t)t * N + i] = o->tokens[(size_t)i * T + t];
+    rt_nn_log_softmax(o->ls_p, rt_policy_ws_logits(o->ws_p), (int)o->NT, V, tau);
+    rc = rt_policy_score(ref, o->ws_r, o->ctx, (int)o->NT, NULL, 1.0f, NULL);
+    if (rc) return RT_RL_EFAILED;
+    rt_nn_log_softmax(o->ls_r, rt_policy_ws_logits(o->ws_r), (int)o->NT, V, tau);
+    gather(o, o->ls_p, o->lp_old);
+    gather(o, o->ls_r, o->lp_ref);
+    /* sampling-time metrics over valid states */
+    double kl = 0.0, ent = 0.0, est = 0.0;
+    for (int i = 0; i < N; i++)
+        for (int t = 0; t < o->len[i]; t++) {
+            size_t row = (size_t)t * N + i;
+            const float *a = o->ls_p + row * V, *b = o->ls_r + row * V;
+            double k = 0.0, e = 0.0;
+            for (int v = 0; v < V; v++) {
+                double pv = exp((double)a[v]);
+                k += pv * ((double)a[v] - b[v]);
+                e -= pv * a[v];
+            }
+            kl += k, ent += e;
+            size_t j = (size_t)i * T + t;
+            est += rt_rl_kl_est(o->cfg.kl_estimator, o->lp_old[j], o->lp_ref[j]);
+        }
+    double n = (double)o->s_tokens;
+    o->s_kl = kl / n, o->s_ent = ent / n, o->s_est = est / n, o->s_len = n / N;
+    o->sampled = 1;
+    return 0;
+}
+
+/* chi^2 of prompt b with its gradient (scaled by scale) accumulated into p->grads. */
+static int chi2_prompt(rt_rl *o, rt_policy *p, const rt_policy *ref, int b, double scale,
+                       double *chi)
+{
+    int P = o->P, T = o->T, V = o->V, K = o->K, eos = o->eos;
+    int nc = eos >= 0 ? V - 1 : V;
+    long S = o->S;
+    memcpy(o->seq, o->prompts + (size_t)b * P, sizeof(int) * (size_t)P);
+    int path[RT_TASK_MAX_T > 64 ? RT_TASK_MAX_T : 64];
+    for (long s = 0; s < S; s++) {
+        int depth = 0;
+        for (long c = s; c > 0 && depth < 64; c = (c - 1) / nc) {
+            int rank = (int)((c - 1) % nc);
+            path[depth++] = eos >= 0 && rank >= eos ? rank + 1 : rank;
+        }
+        for (int k = 0; k < depth; k++) o->seq[P + k] = path[depth - 1 - k];
+        rt_policy_context(o->cctx + (size_t)s * K, o->seq, P + depth, K);
+    }
+    if (rt_policy_forward(p, o->ws_c, o->cctx, (int)S, 0)) return RT_RL_EFAILED;
+    if (rt_policy_score(ref, o->ws_cr, o->cctx, (int)S, NULL, 1.0f, NULL)) return RT_RL_EFAILED;
+    const float *zt = rt_policy_ws_logits(o->ws_c), *zr = rt_policy_ws_logits(o->ws_cr);
+    double tau = o->cfg.temperature;
+    for (long s = 0; s < S; s++) {
+        const float *z = zr + (size_t)s * V;
+        double mx = -INFINITY, sum = 0.0;
+        for (int v = 0; v < V; v++) mx = z[v] / tau > mx ? z[v] / tau : mx;
+        for (int v = 0; v < V; v++) sum += exp(z[v] / tau - mx);
+        for (int v = 0; v < V; v++) o->clr[(size_t)s * V + v] = z[v] / tau - mx - log(sum);
+        for (int v = 0; v < V; v++) o->czt[(size_t)s * V + v] = zt[(size_t)s * V + v];
+    }
+    *chi = rt_rl_chi2_tree(o->czt, o->clr, V, T, eos, tau, o->cdz, o->cwork);
+    for (size_t k = 0; k < (size_t)S * V; k++) o->cdl[k] = (float)(scale * o->cdz[k]);
+    if (rt_policy_backward(p, o->ws_c, o->cdl, (int)S, 0)) return RT_RL_EFAILED;
+    return 0;
+}
+
+static int nonfinite(rt_rl_diag *d, const char *metric, double v)
+{
+    if (d) {
+        d->code = RT_RL_EFAILED;
+        d->key[0] = '\0';
+        snprintf(d->msg, sizeof d->msg, "%s is %s", metric, isnan(v) ? "nan" : "inf");
+    }
+    return RT_RL_EFAILED;
+}
+
+int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R,
+                 rt_rl_metrics *m, rt_rl_diag *diag)
+{
+    if (!o->sampled || !rt_policy_same_shape(&p->cfg, &o->cp) ||
+        !rt_policy_same_shape(&ref->cfg, &o->cr))
+        return set_err(diag, RT_RL_EINVAL, "", "rl: update without a sample of this shape");
+    const rt_rl_config *c = &o->cfg;
+    int N = o->N, T = o->T, V = o->V, B = o->B, G = o->G;
+    float tau = c->temperature;
+    int kl_rew = c->regularizer == RT_RL_REG_KL && c->kl_in == RT_RL_IN_REWARD && c->kl > 0.0;
+    double adv_mean = 0.0;
+    for (int i = 0; i < N; i++) {
+        if (!isfinite(R[i])) return nonfinite(diag, "reward", R[i]);
+        double ksum = 0.0;
+        for (int t = 0; t < o->len[i]; t++) {
+            size_t j = (size_t)i * T + t;
+            double k = kl_rew ? rt_rl_kl_est(c->kl_estimator, o->lp_old[j], o->lp_ref[j]) : 0.0;
+            ksum += k;
+            o->rtok[j] = -c->kl * k + (t == o->len[i] - 1 ? R[i] : 0.0);
+        }
+        for (int t = o->len[i]; t < T; t++) o->rtok[(size_t)i * T + t] = 0.0;
+        o->Rp[i] = R[i] - (kl_rew ? c->kl * ksum : 0.0);
+    }
+    if (c->algo == RT_RL_PPO) {
+        rt_rl_token_advantages(o->rtok, o->len, N, T, c->adv_eps, o->A);
+        for (int i = 0; i < N; i++)
+            for (int t = 0; t < o->len[i]; t++) adv_mean += o->A[(size_t)i * T + t];
+        adv_mean /= (double)o->s_tokens;
+    } else {
+        rt_rl_advantages(c, o->Rp, B, G, &o->baseline, &o->baseline_set, o->Aseq);
+        for (int i = 0; i < N; i++) {
+            adv_mean += o->Aseq[i];
+            for (int t = 0; t < T; t++) o->A[(size_t)i * T + t] = o->Aseq[i];
+        }
+        adv_mean /= N;
+    }
+    memcpy(o->lp, o->lp_old, sizeof(double) * (size_t)o->NT);
+    rt_adam_config adam = rt_adam_defaults();
+    adam.lr = c->lr;
+    adam.clip_norm = c->grad_clip;
+    double loss_sum = 0.0, gn_sum = 0.0, chi_first = NAN;
+    long nclip_tot = 0;
+    float *dl = rt_policy_ws_scratch(o->ws_p);
+    for (int e = 0; e < c->epochs; e++) {
+        if (e > 0) {
+            if (rt_policy_forward(p, o->ws_p, o->ctx, (int)o->NT, 0))
+                return set_err(diag, RT_RL_EFAILED, "", "rl: policy forward failed");
+            rt_nn_log_softmax(o->ls_p, rt_policy_ws_logits(o->ws_p), (int)o->NT, V, tau);
+            gather(o, o->ls_p, o->lp);
+        }
+        long nclip = 0;
+        double loss = rt_rl_loss(c, N, T, o->len, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp,
+                                 &nclip);
+        if (!isfinite(loss)) return nonfinite(diag, "loss", loss);
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < N; i++) {
+                size_t row = (size_t)t * N + i;
+                float *d = dl + row * V;
+                if (t >= o->len[i]) {
+                    memset(d, 0, sizeof(float) * (size_t)V);
+                    continue;
+                }
+                /* d lp(y)/dz = (onehot(y) - p) / tau */
+                double g = o->dlp[(size_t)i * T + t] / tau;
+                const float *ls = o->ls_p + row * V;
+                for (int v = 0; v < V; v++) d[v] = (float)(-g * exp((double)ls[v]));
+                d[o->y[row]] += (float)g;
+            }
+        rt_policy_zero_grad(p);
+        if (rt_policy_backward(p, o->ws_p, dl, (int)o->NT, 0))
+            return set_err(diag, RT_RL_EFAILED, "", "rl: policy backward failed");
+        if (c->regularizer == RT_RL_REG_CHI2) {
+            double chis = 0.0;
+            for (int b = 0; b < B; b++) {
+                double x = 0.0;
+                if (chi2_prompt(o, p, ref, b, c->chi2 / B, &x))
+                    return set_err(diag, RT_RL_EFAILED, "", "rl: chi2 forward/backward failed");
+                chis += x;
+            }
+            chis /= B;
+            if (!isfinite(chis)) return nonfinite(diag, "chi2", chis);
+            if (e == 0) chi_first = chis;
+            loss += c->chi2 * chis;
+            if (!isfinite(loss)) return nonfinite(diag, "loss", loss);
+        }
+        double gn = rt_policy_grad_norm(p);
+        if (!isfinite(gn)) return nonfinite(diag, "grad_norm", gn);
+        float gnf = 0.0f;
+        rt_policy_adam(p, &adam, &gnf);
+        loss_sum += loss, gn_sum += gnf, nclip_tot += nclip;
+    }
+    if (m) {
+        m->loss = loss_sum / c->epochs;
+        m->grad_norm = gn_sum / c->epochs;
+        m->clip_frac = (double)nclip_tot / ((double)o->s_tokens * c->epochs);
+        m->adv_mean = adv_mean;
+        m->kl_ref = o->s_kl, m->kl_est = o->s_est, m->entropy = o->s_ent, m->length = o->s_len;
+        m->chi2 = chi_first;
+        m->tokens = o->s_tokens;
+    }
+    o->sampled = 0; /* the weights changed: a new sample is needed */
+    return 0;
+}
