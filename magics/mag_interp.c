@@ -1,716 +1,425 @@
-/* mag_interp: the first interpreter (see mag_interp.h): line magics, ?NAME help and an
- * arithmetic evaluator, with errors "cell:LINE:COL: message" (code-point columns) and a
- * traceback of the line and a caret. Leaves out cell magics (every %%name is reported as
- * unknown), variables and everything the cell language (magics/lang) adds later. */
+/* mag_interp: the interpreter of the cell language (design.md "The cell language")
+ * behind the kernel's krn_interp vtable.
+ *
+ * execute: the whole cell is parsed first (magics/lang; body kinds from the magic
+ * registry), so a syntax error anywhere runs nothing.  A cell magic is looked up in the
+ * registry, its schema validated into a mag_config and its handler run; a line cell
+ * runs its lines in order (line magics, expressions, help requests) and stops at the
+ * first error.  Line magics flagged MAG_M_RAW_ARGS (%echo a, b) take free text: their
+ * lines are found before parsing (at top level, outside open brackets) and blanked in
+ * the copy the parser sees, so columns elsewhere are unchanged.
+ * Every error is one krn_out_error: evalue "cell:LINE:COL: message", ename by code
+ * (mag_error_name), traceback [source line, caret, "ename: evalue"].
+ *
+ * Also: user_expressions (reward-language expressions), completion, inspection and
+ * is_complete through magics/lang's editor contexts.  Leaves out every magic's own
+ * behaviour (magics/mag_m_*.c) and any knowledge of particular magics. */
 #include "mag_interp.h"
 
-#include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "krn_utf8.h"
+#include "mag_magic.h"
+#include "mag_session.h"
 
-#define MAX_DEPTH 200
+typedef struct interp {
+    krn_interp it; /* first: the krn_interp pointer is the interp pointer */
+    mag_session *s;
+} interp;
 
-typedef struct magic {
-    const char *name;
-    const char *usage;
-    const char *help;
-} magic;
+/* ---- errors ----------------------------------------------------------------------------- */
 
-static const magic magics[] = {
-    {"clear", "%clear", "Clear the output of the current cell."},
-    {"display", "%display [--id=ID] [--update] TEXT",
-     "Show TEXT as display_data (text/plain). With --id=ID the display can be changed later\n"
-     "by '%display --id=ID --update TEXT' (update_display_data)."},
-    {"echo", "%echo [--stderr] TEXT",
-     "Print TEXT followed by a newline (on stderr with --stderr)."},
-    {"help", "%help NAME", "Show the help of magic NAME in the pager (also: ?NAME)."},
-    {"input", "%input PROMPT", "Ask the user for a line of input (stdin channel) and print it."},
-    {"lsmagic", "%lsmagic", "List the available magics."},
-    {"sleep", "%sleep SECONDS", "Wait SECONDS (a number); an interrupt stops the wait."},
-};
-#define N_MAGICS (sizeof magics / sizeof magics[0])
-
-static const magic *find_magic(const char *name, size_t len)
+/* Publishes d as the cell's error; returns the execute() status. */
+static int publish_error(krn_out *out, const mag_diag *d)
 {
-    for (size_t i = 0; i < N_MAGICS; i++)
-        if (strlen(magics[i].name) == len && strncmp(magics[i].name, name, len) == 0)
-            return &magics[i];
-    return NULL;
+    const char *en = mag_error_name(d->code);
+    char last[MAG_DIAG_MSG + 32];
+    snprintf(last, sizeof last, "%s: %s", en, d->msg);
+    const char *tb[3];
+    size_t n = 0;
+    if (d->caret[0]) {
+        tb[n++] = d->source_line;
+        tb[n++] = d->caret;
+    }
+    tb[n++] = last;
+    krn_out_error(out, en, d->msg, tb, n);
+    return d->code == MAG_INTERRUPTED ? KRN_EXEC_INTERRUPTED : KRN_EXEC_ERROR;
 }
 
-static size_t levenshtein(const char *a, size_t na, const char *b)
+/* After a handler failed with rc: publish its diagnostic (or a generic one). */
+static int handler_failed(krn_out *out, const mag_magic *m, int rc, mag_diag *d, int line,
+                          int col, const char *src, size_t len)
 {
-    size_t nb = strlen(b), prev[64], cur[64];
-    if (na >= 63 || nb >= 63) return 99;
-    for (size_t j = 0; j <= nb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= na; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, (nb + 1) * sizeof *prev);
-    }
-    return prev[nb];
+    if (rc == MAG_INTERRUPTED && krn_out_has_error(out)) return KRN_EXEC_INTERRUPTED;
+    if (!d->msg[0])
+        mag_diag_set(d, src, len, rc == MAG_INTERRUPTED ? MAG_INTERRUPTED : MAG_ERUNTIME, line,
+                     col, NULL, "%s%s%s failed", m->cell ? "%%" : "%", m->name,
+                     rc == MAG_INTERRUPTED ? " interrupted:" : "");
+    if (rc == MAG_INTERRUPTED) d->code = MAG_INTERRUPTED;
+    return publish_error(out, d);
 }
 
-/* ---- positions and errors --------------------------------------------------------------- */
+/* ---- raw-argument lines -------------------------------------------------------------- */
 
-typedef struct cell {
-    const char *text; /* whole cell */
-    krn_out *out;
-} cell;
+typedef struct raw_line {
+    const mag_magic *m;
+    mag_line ln;
+    char *name, *args;
+} raw_line;
 
-static void line_col(const char *text, size_t off, int *line, int *col, size_t *line_start)
+typedef struct prep {
+    char *masked; /* copy with raw lines blanked (NULL: none masked, use the source) */
+    raw_line *raws;
+    size_t nraw;
+} prep;
+
+static void prep_free(prep *p)
 {
-    int l = 1;
-    size_t ls = 0;
-    for (size_t i = 0; i < off && text[i]; i++)
-        if (text[i] == '\n') {
-            l++;
-            ls = i + 1;
-        }
-    *line = l;
-    *col = (int)krn_utf8_byte_to_cp(text + ls, off - ls) + 1;
-    if (line_start) *line_start = ls;
-}
-
-/* Publishes error ename with evalue "cell:L:C: msg" and traceback [line, caret]. */
-static int cell_error(cell *c, size_t off, const char *ename, const char *msg)
-{
-    int line, col;
-    size_t ls;
-    line_col(c->text, off, &line, &col, &ls);
-    char evalue[512];
-    snprintf(evalue, sizeof evalue, "cell:%d:%d: %s", line, col, msg);
-    size_t le = ls + strcspn(c->text + ls, "\n");
-    char *src = malloc(le - ls + 1), *caret = malloc((size_t)col + 1);
-    if (src && caret) {
-        memcpy(src, c->text + ls, le - ls);
-        src[le - ls] = '\0';
-        memset(caret, ' ', (size_t)col - 1);
-        caret[col - 1] = '^';
-        caret[col] = '\0';
-        const char *tb[2] = {src, caret};
-        krn_out_error(c->out, ename, evalue, tb, 2);
-    } else {
-        krn_out_error(c->out, ename, evalue, NULL, 0);
+    for (size_t i = 0; i < p->nraw; i++) {
+        free(p->raws[i].name);
+        free(p->raws[i].args);
     }
-    free(src);
-    free(caret);
-    return KRN_EXEC_ERROR;
-}
-
-/* ---- arithmetic ---------------------------------------------------------------------- */
-
-typedef struct parser {
-    const char *s;   /* whole text (positions are offsets into it) */
-    size_t pos, end; /* current offset, end of the expression span */
-    int depth;
-    size_t err_off;
-    char err[200];
-} parser;
-
-static void skip_ws(parser *p)
-{
-    while (p->pos < p->end) {
-        char ch = p->s[p->pos];
-        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
-            p->pos++;
-        else if (ch == '#')
-            while (p->pos < p->end && p->s[p->pos] != '\n')
-                p->pos++;
-        else
-            break;
-    }
-}
-
-static int perr(parser *p, size_t off, const char *fmt, const char *arg)
-{
-    if (!p->err[0]) {
-        p->err_off = off;
-        snprintf(p->err, sizeof p->err, fmt, arg);
-    }
-    return -1;
-}
-
-static const char *near_tok(parser *p, char buf[16])
-{
-    if (p->pos >= p->end) return "end of line";
-    size_t n = krn_utf8_cp_to_byte(p->s + p->pos, 1);
-    if (n > 8) n = 8;
-    snprintf(buf, 16, "'%.*s'", (int)n, p->s + p->pos);
-    return buf;
-}
-
-static int p_expr(parser *p, double *v);
-
-/* primary -> NUMBER | '(' expr ')' */
-static int p_primary(parser *p, double *v)
-{
-    char nb[16];
-    skip_ws(p);
-    size_t start = p->pos;
-    if (p->pos < p->end && p->s[p->pos] == '(') {
-        if (++p->depth > MAX_DEPTH) return perr(p, start, "%s", "expression nested too deeply");
-        p->pos++;
-        if (p_expr(p, v) < 0) return -1;
-        skip_ws(p);
-        if (p->pos >= p->end || p->s[p->pos] != ')') {
-            int line, col;
-            line_col(p->s, start, &line, &col, NULL);
-            char msg[64];
-            snprintf(msg, sizeof msg, "(to close '(' at %d:%d)", line, col);
-            char full[120];
-            snprintf(full, sizeof full, "expected ')' near %s %s", near_tok(p, nb), msg);
-            return perr(p, p->pos, "%s", full);
-        }
-        p->pos++;
-        p->depth--;
-        return 0;
-    }
-    size_t i = p->pos;
-    while (i < p->end && p->s[i] >= '0' && p->s[i] <= '9')
-        i++;
-    if (i < p->end && p->s[i] == '.') {
-        i++;
-        while (i < p->end && p->s[i] >= '0' && p->s[i] <= '9')
-            i++;
-    }
-    if (i == p->pos || (i == p->pos + 1 && p->s[p->pos] == '.')) {
-        char full[64];
-        snprintf(full, sizeof full, "expected a number or '(' near %s", near_tok(p, nb));
-        return perr(p, p->pos, "%s", full);
-    }
-    if (i < p->end && (p->s[i] == 'e' || p->s[i] == 'E')) {
-        size_t j = i + 1;
-        if (j < p->end && (p->s[j] == '+' || p->s[j] == '-')) j++;
-        if (j < p->end && p->s[j] >= '0' && p->s[j] <= '9') {
-            while (j < p->end && p->s[j] >= '0' && p->s[j] <= '9')
-                j++;
-            i = j;
-        }
-    }
-    char tmp[128];
-    size_t n = i - p->pos < sizeof tmp - 1 ? i - p->pos : sizeof tmp - 1;
-    memcpy(tmp, p->s + p->pos, n);
-    tmp[n] = '\0';
-    *v = strtod(tmp, NULL);
-    p->pos = i;
-    return 0;
-}
-
-static int p_unary(parser *p, double *v);
-
-/* power -> primary ('^' unary)?   (right associative; -2^2 is -(2^2)) */
-static int p_power(parser *p, double *v)
-{
-    if (p_primary(p, v) < 0) return -1;
-    skip_ws(p);
-    if (p->pos < p->end && p->s[p->pos] == '^') {
-        p->pos++;
-        double e;
-        if (p_unary(p, &e) < 0) return -1;
-        *v = pow(*v, e);
-    }
-    return 0;
-}
-
-/* unary -> ('-' | '+') unary | power */
-static int p_unary(parser *p, double *v)
-{
-    skip_ws(p);
-    if (p->pos < p->end && (p->s[p->pos] == '-' || p->s[p->pos] == '+')) {
-        char op = p->s[p->pos++];
-        if (++p->depth > MAX_DEPTH)
-            return perr(p, p->pos - 1, "%s", "expression nested too deeply");
-        if (p_unary(p, v) < 0) return -1;
-        p->depth--;
-        if (op == '-') *v = -*v;
-        return 0;
-    }
-    return p_power(p, v);
-}
-
-/* term -> unary (('*' | '/') unary)* */
-static int p_term(parser *p, double *v)
-{
-    if (p_unary(p, v) < 0) return -1;
-    for (;;) {
-        skip_ws(p);
-        if (p->pos >= p->end || (p->s[p->pos] != '*' && p->s[p->pos] != '/')) return 0;
-        char op = p->s[p->pos];
-        size_t at = p->pos++;
-        double r;
-        if (p_unary(p, &r) < 0) return -1;
-        if (op == '*')
-            *v *= r;
-        else if (r == 0)
-            return perr(p, at, "%s", "division by zero");
-        else
-            *v /= r;
-    }
-}
-
-/* expr -> term (('+' | '-') term)* */
-static int p_expr(parser *p, double *v)
-{
-    if (p_term(p, v) < 0) return -1;
-    for (;;) {
-        skip_ws(p);
-        if (p->pos >= p->end || (p->s[p->pos] != '+' && p->s[p->pos] != '-')) return 0;
-        char op = p->s[p->pos++];
-        double r;
-        if (p_term(p, &r) < 0) return -1;
-        *v = op == '+' ? *v + r : *v - r;
-    }
-}
-
-/* Parses s[start, end) as one whole expression. */
-static int parse_span(parser *p, const char *s, size_t start, size_t end, double *v)
-{
+    free(p->raws);
+    free(p->masked);
     memset(p, 0, sizeof *p);
-    p->s = s;
-    p->pos = start;
-    p->end = end;
-    if (p_expr(p, v) < 0) return -1;
-    skip_ws(p);
-    if (p->pos < p->end) {
-        char nb[16];
-        if (p->s[p->pos] == ')') return perr(p, p->pos, "%s", "unmatched ')'");
-        char full[64];
-        snprintf(full, sizeof full, "unexpected %s after the expression", near_tok(p, nb));
-        return perr(p, p->pos, "%s", full);
-    }
-    return 0;
 }
 
-int mag_interp_eval(const char *expr, double *value, char err[256])
+static int is_blank(char c)
 {
-    parser p;
-    if (parse_span(&p, expr, 0, strlen(expr), value) == 0) return 0;
-    int line, col;
-    line_col(expr, p.err_off, &line, &col, NULL);
-    snprintf(err, 256, "%d: %s", col, p.err);
-    return -1;
+    return c == ' ' || c == '\t' || c == '\r';
 }
 
-void mag_interp_format(double v, char out[64])
+static int is_word(char c)
 {
-    if (isnan(v)) {
-        strcpy(out, "nan");
-        return;
-    }
-    if (isinf(v)) {
-        strcpy(out, v > 0 ? "inf" : "-inf");
-        return;
-    }
-    if (v == floor(v) && fabs(v) < 1e16) {
-        snprintf(out, 64, "%.0f", v == 0 ? 0.0 : v);
-        return;
-    }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(out, 64, "%.*g", prec, v);
-        if (strtod(out, NULL) == v) return;
-    }
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-/* ---- magics ------------------------------------------------------------------------- */
-
-static bool interrupted_error(cell *c, const char *what)
+/* Bracket depth change of code[p, le), skipping strings and a '#' comment. */
+static int bracket_delta(const char *code, size_t p, size_t le, int depth)
 {
-    if (!krn_out_interrupted(c->out)) return false;
-    char msg[128];
-    snprintf(msg, sizeof msg, "interrupted%s%s", what ? " during " : "", what ? what : "");
-    krn_out_error(c->out, "Interrupted", msg, NULL, 0);
-    return true;
-}
-
-static void help_text(const magic *m, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s\n\n%s\n", m->usage, m->help);
-}
-
-static int do_sleep(cell *c, const char *args, size_t args_off)
-{
-    char *end;
-    double secs = strtod(args, &end);
-    while (*end == ' ' || *end == '\t')
-        end++;
-    if (end == args || (*end && *end != '\n') || !(secs >= 0) || secs > 1e7) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "%%sleep expects a number of seconds, got '%.*s'",
-                 (int)strcspn(args, "\n"), args);
-        return cell_error(c, args_off, "ValueError", msg);
-    }
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        if (interrupted_error(c, "%sleep")) return KRN_EXEC_INTERRUPTED;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) * 1e-9;
-        double left = secs - el;
-        if (left <= 0) return KRN_EXEC_OK;
-        double step = left < 0.01 ? left : 0.01;
-        struct timespec ts = {0, (long)(step * 1e9)};
-        nanosleep(&ts, NULL);
-    }
-}
-
-static int do_help(cell *c, const char *name, size_t len, size_t off)
-{
-    if (len && name[0] == '%') {
-        name++;
-        len--;
-    }
-    const magic *m = find_magic(name, len);
-    if (!m) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "no help for '%.*s' (try %%lsmagic)", (int)(len < 60 ? len : 60),
-                 name);
-        return cell_error(c, off, "NameError", msg);
-    }
-    char buf[512];
-    help_text(m, buf, sizeof buf);
-    krn_out_pager(c->out, buf);
-    return KRN_EXEC_OK;
-}
-
-static int do_display(cell *c, const char *args, size_t off)
-{
-    char id[128] = "";
-    bool update = false;
-    const char *p = args;
-    for (;;) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (strncmp(p, "--update", 8) == 0 && (p[8] == ' ' || p[8] == '\0' || p[8] == '\t')) {
-            update = true;
-            p += 8;
-        } else if (strncmp(p, "--id=", 5) == 0) {
-            size_t n = strcspn(p + 5, " \t");
-            if (n == 0 || n >= sizeof id)
-                return cell_error(c, off + (size_t)(p - args), "ValueError",
-                                  "%display --id= needs an id (1-127 characters)");
-            memcpy(id, p + 5, n);
-            id[n] = '\0';
-            p += 5 + n;
-        } else {
-            break;
+    for (size_t i = p; i < le; i++) {
+        char c = code[i];
+        if (c == '#') break;
+        if (c == '"') {
+            for (i++; i < le && code[i] != '"'; i++)
+                if (code[i] == '\\' && i + 1 < le) i++;
+        } else if (c == '(' || c == '[' || c == '{') {
+            depth++;
+        } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+            depth--;
         }
     }
-    if (update && !id[0])
-        return cell_error(c, off, "ValueError", "%display --update needs --id=ID");
-    krn_out_display_text(c->out, p, id[0] ? id : NULL, update);
-    return KRN_EXEC_OK;
+    return depth;
 }
 
-static int do_input(cell *c, const char *prompt, size_t off)
+/* Finds raw-argument line magics at top level (not inside an open bracket, not in a
+ * cell whose first significant line is a '%%' header) and blanks them in a copy.
+ * 0 or MAG_ENOMEM. */
+static int prepare(const char *code, size_t len, prep *out)
 {
-    char *reply = NULL;
-    int rc = krn_out_input(c->out, prompt, false, &reply);
-    if (rc == KRN_OUT_EINTR) {
-        krn_out_error(c->out, "Interrupted", "interrupted during %input", NULL, 0);
-        return KRN_EXEC_INTERRUPTED;
-    }
-    if (rc != 0)
-        return cell_error(c, off, "StdinNotImplementedError",
-                          "%input: this client does not accept input");
-    krn_out_printf(c->out, KRN_STDOUT, "%s\n", reply);
-    free(reply);
-    return KRN_EXEC_OK;
-}
-
-/* line -> '%' NAME args   (the line is s[off, eol), NUL-terminated copy in line) */
-static int run_magic(cell *c, const char *line, size_t off)
-{
-    const char *name = line + 1;
-    size_t nlen = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-    const char *args = name + nlen;
-    if (*args && *args != ' ' && *args != '\t') nlen = strcspn(name, " \t");
-    args = name + nlen;
-    while (*args == ' ' || *args == '\t')
-        args++;
-    size_t args_off = off + (size_t)(args - line);
-    const magic *m = find_magic(name, nlen);
-    if (!m) {
-        char msg[200];
-        const magic *best = NULL;
-        size_t bd = 99;
-        for (size_t i = 0; i < N_MAGICS; i++) {
-            size_t d = levenshtein(name, nlen, magics[i].name);
-            if (d < bd) {
-                bd = d;
-                best = &magics[i];
+    memset(out, 0, sizeof *out);
+    size_t cap = 0;
+    int depth = 0, first = 1, line = 1;
+    for (size_t i = 0; i <= len; line++) {
+        size_t ls = i, le = i;
+        while (le < len && code[le] != '\n')
+            le++;
+        size_t p = ls;
+        while (p < le && is_blank(code[p]))
+            p++;
+        if (first && p < le && code[p] != '#') {
+            if (code[p] == '%' && p + 1 < le && code[p + 1] == '%') break; /* cell magic */
+            first = 0;
+        }
+        if (depth == 0 && p + 1 < le && code[p] == '%' && is_word(code[p + 1])) {
+            size_t q = p + 1;
+            while (q < le && is_word(code[q]))
+                q++;
+            char name[64];
+            const mag_magic *m = NULL;
+            if ((q == le || is_blank(code[q])) && q - p - 1 < sizeof name) {
+                memcpy(name, code + p + 1, q - p - 1);
+                name[q - p - 1] = '\0';
+                m = mag_magic_find(name, 0);
+            }
+            if (m && (m->flags & MAG_M_RAW_ARGS)) {
+                if (!out->masked) {
+                    if (!(out->masked = malloc(len + 1))) return MAG_ENOMEM;
+                    memcpy(out->masked, code, len + 1);
+                }
+                if (out->nraw == cap) {
+                    size_t nc = cap ? cap * 2 : 8;
+                    raw_line *r = realloc(out->raws, nc * sizeof *r);
+                    if (!r) return MAG_ENOMEM;
+                    out->raws = r, cap = nc;
+                }
+                raw_line *r = &out->raws[out->nraw];
+                memset(r, 0, sizeof *r);
+                r->m = m;
+                size_t a = q;
+                while (a < le && is_blank(code[a]))
+                    a++;
+                size_t e = le;
+                while (e > a && is_blank(code[e - 1]))
+                    e--;
+                r->name = strndup(name, sizeof name);
+                r->args = strndup(code + a, e - a);
+                out->nraw++;
+                if (!r->name || !r->args) return MAG_ENOMEM;
+                int col = (int)mag_utf8_count(code + ls, p - ls) + 1;
+                r->ln.kind = MAG_LINE_MAGIC;
+                r->ln.pos = (mag_pos){line, col, p};
+                r->ln.name = r->name;
+                r->ln.name_pos = (mag_pos){line, col + 1, p + 1};
+                r->ln.args_text = (mag_span){r->args, e - a,
+                                             {line, (int)mag_utf8_count(code + ls, a - ls) + 1, a}};
+                memset(out->masked + ls, ' ', le - ls);
+                i = le + 1;
+                continue;
             }
         }
-        int shown = (int)(nlen < 60 ? nlen : 60);
-        if (nlen == 0)
-            snprintf(msg, sizeof msg, "expected a magic name after '%%'");
-        else if (best && bd <= 2 && bd < nlen)
-            snprintf(msg, sizeof msg, "unknown magic '%%%.*s' (did you mean '%%%s'?)", shown, name,
-                     best->name);
-        else
-            snprintf(msg, sizeof msg, "unknown magic '%%%.*s' (see %%lsmagic)", shown, name);
-        return cell_error(c, off, "NameError", msg);
+        depth = bracket_delta(code, p, le, depth);
+        i = le + 1;
     }
-    if (strcmp(m->name, "echo") == 0) {
-        enum krn_stream s = KRN_STDOUT;
-        if (strncmp(args, "--stderr", 8) == 0 && (args[8] == ' ' || args[8] == '\0')) {
-            s = KRN_STDERR;
-            args += 8;
-            if (*args == ' ') args++;
+    return 0;
+}
+
+/* ---- execution ----------------------------------------------------------------------- */
+
+static int unknown_magic(mag_diag *d, const char *src, size_t len, const char *name, int cell,
+                         mag_pos at)
+{
+    const char *pct = cell ? "%%" : "%";
+    if (mag_magic_find(name, !cell))
+        return cell ? mag_diag_set(d, src, len, MAG_ENAME, at.line, at.col, NULL,
+                                   "'%%%%%s' is a line magic: write '%%%s' (one per line)",
+                                   name, name)
+                    : mag_diag_set(d, src, len, MAG_ENAME, at.line, at.col, NULL,
+                                   "'%%%s' is a cell magic: write '%%%%%s' on the first line "
+                                   "of the cell",
+                                   name, name);
+    const char *best = mag_magic_suggest(name, cell);
+    const char *bpct = pct;
+    if (!best && (best = mag_magic_suggest(name, !cell))) bpct = cell ? "%" : "%%";
+    if (best)
+        return mag_diag_set(d, src, len, MAG_ENAME, at.line, at.col, NULL,
+                            "unknown magic '%s%s' (did you mean '%s%s'?)", pct, name, bpct, best);
+    return mag_diag_set(d, src, len, MAG_ENAME, at.line, at.col, NULL,
+                        "unknown magic '%s%s' (see %%lsmagic)", pct, name);
+}
+
+/* One line magic (parsed or raw). */
+static int run_line_magic(mag_ctx *ctx, const mag_cell *cell, const mag_line *ln, int raw)
+{
+    mag_diag d;
+    memset(&d, 0, sizeof d);
+    const mag_magic *m = raw ? NULL : mag_magic_find(ln->name, 0);
+    if (raw) m = mag_magic_find(ln->name, 0);
+    if (!m) {
+        unknown_magic(&d, ctx->src, ctx->len, ln->name, 0, ln->pos);
+        return publish_error(ctx->out, &d);
+    }
+    mag_config *cfg = NULL;
+    if (m->schema && !raw && mag_validate_line(m->schema, ln, ctx->src, ctx->len, &cfg, &d))
+        return publish_error(ctx->out, &d);
+    int rc = m->run(ctx, m, cell, ln, cfg, &d);
+    mag_config_free(cfg);
+    if (rc < 0) return handler_failed(ctx->out, m, rc, &d, ln->pos.line, ln->pos.col, ctx->src,
+                                      ctx->len);
+    return KRN_EXEC_OK;
+}
+
+static int run_help(mag_ctx *ctx, const mag_line *ln)
+{
+    mag_diag d;
+    char *text = mag_help_text(ctx->session, ln->name, NULL);
+    if (!text) {
+        char alt[128] = "";
+        mag_help_text(ctx->session, ln->name, alt);
+        mag_diag_set(&d, ctx->src, ctx->len, MAG_ENAME, ln->name_pos.line, ln->name_pos.col, NULL,
+                     "no help for '%s'%s", ln->name, alt[0] ? alt : " (see %lsmagic)");
+        return publish_error(ctx->out, &d);
+    }
+    krn_out_pager(ctx->out, text);
+    free(text);
+    return KRN_EXEC_OK;
+}
+
+static int run_expr(mag_ctx *ctx, const mag_line *ln)
+{
+    mag_diag d;
+    char buf[64];
+    if (mag_eval_expr(ctx->session, ctx->src, ctx->len, &ln->expr, buf, sizeof buf, &d))
+        return publish_error(ctx->out, &d);
+    krn_out_result_text(ctx->out, buf);
+    return KRN_EXEC_OK;
+}
+
+static int run_cell_magic(mag_ctx *ctx, const mag_cell *cell)
+{
+    mag_diag d;
+    memset(&d, 0, sizeof d);
+    const mag_magic *m = mag_magic_find(cell->name, 1);
+    if (!m) {
+        unknown_magic(&d, ctx->src, ctx->len, cell->name, 1, cell->pos);
+        return publish_error(ctx->out, &d);
+    }
+    mag_config *cfg = NULL;
+    if (m->schema && mag_validate_cell(m->schema, cell, ctx->src, ctx->len, &cfg, &d))
+        return publish_error(ctx->out, &d);
+    int rc = m->run(ctx, m, cell, NULL, cfg, &d);
+    mag_config_free(cfg);
+    if (rc < 0)
+        return handler_failed(ctx->out, m, rc, &d, cell->pos.line, cell->pos.col, ctx->src,
+                              ctx->len);
+    return KRN_EXEC_OK;
+}
+
+static int run_cell(mag_ctx *ctx, const mag_cell *cell, const prep *pp)
+{
+    mag_diag d;
+    if (cell->kind == MAG_CELL_MAGIC) {
+        if (pp->nraw) {
+            mag_diag_set(&d, ctx->src, ctx->len, MAG_ESYNTAX, cell->pos.line, cell->pos.col,
+                         "%%", "a cell magic must be the first line of the cell");
+            return publish_error(ctx->out, &d);
         }
-        krn_out_printf(c->out, s, "%s\n", args);
-        return KRN_EXEC_OK;
+        return run_cell_magic(ctx, cell);
     }
-    if (strcmp(m->name, "sleep") == 0) return do_sleep(c, args, args_off);
-    if (strcmp(m->name, "clear") == 0) {
-        krn_out_clear(c->out, false);
-        return KRN_EXEC_OK;
+    size_t i = 0, r = 0;
+    while (i < cell->nlines || r < pp->nraw) {
+        int take_raw = r < pp->nraw &&
+                       (i >= cell->nlines || pp->raws[r].ln.pos.line < cell->lines[i].pos.line);
+        const mag_line *ln = take_raw ? &pp->raws[r].ln : &cell->lines[i];
+        if (krn_out_interrupted(ctx->out)) {
+            mag_diag_set(&d, NULL, 0, MAG_INTERRUPTED, 0, 0, NULL, "interrupted before line %d",
+                         ln->pos.line);
+            return publish_error(ctx->out, &d);
+        }
+        int rc;
+        if (take_raw)
+            rc = run_line_magic(ctx, cell, ln, 1);
+        else if (ln->kind == MAG_LINE_MAGIC)
+            rc = run_line_magic(ctx, cell, ln, 0);
+        else if (ln->kind == MAG_LINE_HELP)
+            rc = run_help(ctx, ln);
+        else
+            rc = run_expr(ctx, ln);
+        if (rc != KRN_EXEC_OK) return rc;
+        if (take_raw)
+            r++;
+        else
+            i++;
     }
-    if (strcmp(m->name, "lsmagic") == 0) {
-        krn_out_printf(c->out, KRN_STDOUT, "Available line magics:\n");
-        for (size_t i = 0; i < N_MAGICS; i++)
-            krn_out_printf(c->out, KRN_STDOUT, "%%%s%s", magics[i].name,
-                           i + 1 < N_MAGICS ? "  " : "\n");
-        return KRN_EXEC_OK;
-    }
-    if (strcmp(m->name, "help") == 0) {
-        size_t n = strcspn(args, " \t");
-        if (n == 0) return do_help(c, "help", 4, args_off);
-        return do_help(c, args, n, args_off);
-    }
-    if (strcmp(m->name, "display") == 0) return do_display(c, args, args_off);
-    return do_input(c, args, args_off);
-}
-
-/* ---- cells --------------------------------------------------------------------------- */
-
-/* Bracket depth of an expression span, ignoring comments; *neg = offset of the first
- * unmatched ')' or SIZE_MAX. */
-static int bracket_depth(const char *s, size_t start, size_t end, size_t *neg)
-{
-    int d = 0;
-    *neg = (size_t)-1;
-    for (size_t i = start; i < end; i++) {
-        if (s[i] == '#')
-            while (i < end && s[i] != '\n')
-                i++;
-        else if (s[i] == '(')
-            d++;
-        else if (s[i] == ')' && --d < 0 && *neg == (size_t)-1)
-            *neg = i;
-    }
-    return d;
-}
-
-static size_t line_end(const char *s, size_t i)
-{
-    return i + strcspn(s + i, "\n");
+    return KRN_EXEC_OK;
 }
 
 static int mi_execute(void *self, krn_out *out, const char *code, int count)
 {
-    (void)self;
-    (void)count;
-    cell c = {code, out};
-    size_t i = 0, n = strlen(code);
-    while (i < n && (code[i] == ' ' || code[i] == '\t' || code[i] == '\n' || code[i] == '\r'))
-        i++;
-    if (strncmp(code + i, "%%", 2) == 0) {
-        size_t nl = strcspn(code + i + 2, " \t\n");
-        char msg[120];
-        snprintf(msg, sizeof msg, "unknown cell magic '%%%%%.*s' (this kernel has none yet)",
-                 (int)(nl < 60 ? nl : 60), code + i + 2);
-        return cell_error(&c, i, "NameError", msg);
+    interp *ip = self;
+    size_t len = strlen(code);
+    mag_diag d;
+    prep pp;
+    if (prepare(code, len, &pp)) {
+        prep_free(&pp);
+        mag_diag_set(&d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        return publish_error(out, &d);
     }
-    i = 0;
-    while (i < n) {
-        size_t le = line_end(code, i);
-        size_t p = i;
-        while (p < le && (code[p] == ' ' || code[p] == '\t' || code[p] == '\r'))
-            p++;
-        if (p == le || code[p] == '#') {
-            i = le + 1;
-            continue;
-        }
-        if (interrupted_error(&c, NULL)) return KRN_EXEC_INTERRUPTED;
-        if (code[p] == '%' || code[p] == '?') {
-            size_t e = le;
-            while (e > p && (code[e - 1] == ' ' || code[e - 1] == '\t' || code[e - 1] == '\r'))
-                e--;
-            char *line = malloc(e - p + 1);
-            if (!line) return KRN_EXEC_ERROR;
-            memcpy(line, code + p, e - p);
-            line[e - p] = '\0';
-            int rc;
-            if (line[0] == '?') {
-                const char *nm = line + 1;
-                size_t nn = strcspn(nm, " \t");
-                rc = nn ? do_help(&c, nm, nn, p + 1)
-                        : cell_error(&c, p, "SyntaxError", "expected a name after '?'");
-            } else {
-                rc = run_magic(&c, line, p);
-            }
-            free(line);
-            if (rc != KRN_EXEC_OK) return rc;
-            i = le + 1;
-            continue;
-        }
-        /* expression: extend over following lines while brackets are open */
-        size_t neg, end = le;
-        while (bracket_depth(code, p, end, &neg) > 0 && neg == (size_t)-1 && end < n)
-            end = line_end(code, end + 1);
-        parser ps;
-        double v;
-        if (parse_span(&ps, code, p, end, &v) < 0)
-            return cell_error(&c, ps.err_off,
-                              strcmp(ps.err, "division by zero") == 0 ? "ZeroDivisionError"
-                                                                      : "SyntaxError",
-                              ps.err);
-        char txt[64];
-        mag_interp_format(v, txt);
-        krn_out_result_text(out, txt);
-        i = end + 1;
+    mag_parse_opts opts = {mag_magic_body_kind, NULL};
+    mag_cell *cell = NULL;
+    if (mag_parse_cell(pp.masked ? pp.masked : code, len, &opts, &cell, &d)) {
+        /* masked lines are blank, so an error is never on one: its line is the real one */
+        int rc = publish_error(out, &d);
+        prep_free(&pp);
+        return rc;
     }
-    return KRN_EXEC_OK;
+    mag_ctx ctx = {ip->s, out, code, len, count};
+    int rc = run_cell(&ctx, cell, &pp);
+    mag_cell_free(cell);
+    prep_free(&pp);
+    return rc;
 }
 
 static int mi_evaluate(void *self, const char *expr, char **text, char ename[64], char evalue[256])
 {
-    (void)self;
-    double v;
-    char err[256];
-    if (mag_interp_eval(expr, &v, err) < 0) {
-        snprintf(ename, 64, "SyntaxError");
-        snprintf(evalue, 256, "expr:1:%.240s", err);
+    interp *ip = self;
+    size_t len = strlen(expr);
+    mag_span sp = {expr, len, {1, 1, 0}};
+    mag_diag d;
+    char buf[64];
+    if (mag_eval_expr(ip->s, expr, len, &sp, buf, sizeof buf, &d)) {
+        snprintf(ename, 64, "%s", mag_error_name(d.code));
+        snprintf(evalue, 256, "%.255s", d.msg);
         return -1;
     }
-    char txt[64];
-    mag_interp_format(v, txt);
-    *text = strdup(txt);
+    *text = strdup(buf);
     return *text ? 0 : -1;
 }
 
-static bool word_char(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           ch == '_' || ch == '%';
-}
+/* ---- editor support ------------------------------------------------------------------ */
 
-static int mi_complete(void *self, const char *code, size_t cursor, krn_completion *res)
+static int is_complete_impl(void *self, const char *code, char indent[32])
 {
     (void)self;
-    size_t cb = krn_utf8_cp_to_byte(code, cursor), s = cb;
-    while (s > 0 && word_char(code[s - 1]))
-        s--;
-    res->cursor_start = krn_utf8_byte_to_cp(code, s);
-    res->cursor_end = cursor;
-    if (code[s] != '%' || (cb > s + 1 && code[s + 1] == '%')) return 0;
-    const char *pre = code + s + 1;
-    size_t plen = cb - s - 1;
-    for (size_t i = 0; i < N_MAGICS; i++)
-        if (strncmp(magics[i].name, pre, plen) == 0) {
-            char m[64];
-            snprintf(m, sizeof m, "%%%s", magics[i].name);
-            if (krn_completion_add(res, m) < 0) return -1;
-        }
-    return 0;
-}
-
-static int mi_inspect(void *self, const char *code, size_t cursor, int detail, char **text)
-{
-    (void)self;
-    (void)detail;
-    size_t cb = krn_utf8_cp_to_byte(code, cursor), s = cb, e = cb;
-    while (s > 0 && (word_char(code[s - 1]) || code[s - 1] == '?'))
-        s--;
-    while (code[e] && word_char(code[e]))
-        e++;
-    while (s < e && (code[s] == '%' || code[s] == '?'))
-        s++;
-    const magic *m = find_magic(code + s, e - s);
-    if (!m) return 0;
-    char buf[512];
-    help_text(m, buf, sizeof buf);
-    *text = strdup(buf);
-    return *text ? 1 : 0;
-}
-
-static int mi_is_complete(void *self, const char *code, char indent[32])
-{
-    (void)self;
+    size_t len = strlen(code);
+    prep pp;
     indent[0] = '\0';
-    size_t i = 0, n = strlen(code);
-    while (i < n && strchr(" \t\r\n", code[i]))
-        i++;
-    if (strncmp(code + i, "%%", 2) == 0) {
-        size_t le = line_end(code, i);
-        size_t j = le;
-        while (j < n && strchr(" \t\r\n", code[j]))
-            j++;
-        return j >= n ? KRN_INCOMPLETE : KRN_COMPLETE;
+    if (prepare(code, len, &pp)) {
+        prep_free(&pp);
+        return KRN_UNKNOWN;
     }
-    int depth = 0;
-    for (i = 0; i < n;) {
-        size_t le = line_end(code, i), p = i;
-        while (p < le && (code[p] == ' ' || code[p] == '\t'))
-            p++;
-        if (depth > 0 || (p < le && code[p] != '%' && code[p] != '?' && code[p] != '#')) {
-            /* a ')' closing an earlier line's '(' is fine; only the running total counts */
-            int run = depth;
-            for (size_t k = p; k < le && code[k] != '#'; k++) {
-                if (code[k] == '(') run++;
-                if (code[k] == ')' && --run < 0) return KRN_INVALID;
-            }
-            depth = run;
-        }
-        i = le + 1;
-    }
-    return depth > 0 ? KRN_INCOMPLETE : KRN_COMPLETE;
+    mag_completeness c = mag_is_complete(pp.masked ? pp.masked : code, len, indent, 32);
+    prep_free(&pp);
+    return c == MAG_COMPLETE ? KRN_COMPLETE : c == MAG_INCOMPLETE ? KRN_INCOMPLETE : KRN_INVALID;
 }
 
 static const krn_interp_vtable mag_vt = {
     .execute = mi_execute,
     .evaluate = mi_evaluate,
-    .complete = mi_complete,
-    .inspect = mi_inspect,
-    .is_complete = mi_is_complete,
+    .complete = mag_complete,
+    .inspect = mag_inspect,
+    .is_complete = is_complete_impl,
     .interrupt = NULL,
     .shutdown = NULL,
 };
 
 krn_interp *mag_interp_new(void)
 {
-    krn_interp *it = calloc(1, sizeof *it);
-    if (!it) return NULL;
-    it->vt = &mag_vt;
-    it->self = it;
-    it->info = (krn_language_info){
+    interp *ip = calloc(1, sizeof *ip);
+    if (!ip) return NULL;
+    if (!(ip->s = mag_session_new())) {
+        free(ip);
+        return NULL;
+    }
+    ip->it.vt = &mag_vt;
+    ip->it.self = ip;
+    ip->it.info = (krn_language_info){
         .name = "rlhf",
         .version = RLHF_VERSION,
         .mimetype = "text/x-rlhf",
         .file_extension = ".rlhf",
         .pygments_lexer = "text",
-        .codemirror_mode = "text/plain",
+        .codemirror_mode = "null", /* plain text; "text/plain" made the classic notebook
+                                      request a non-existent mode file */
         .nbconvert_exporter = "script",
         .banner = "RLHF Lab " RLHF_VERSION " - a Jupyter kernel for RLHF experiments "
-                  "(%lsmagic lists the magics)",
-        .help_text = NULL, /* no public documentation site yet: help_links stays [] */
+                  "(%lsmagic lists the magics, %help NAME explains one)",
+        .help_text = NULL,
         .help_url = NULL,
     };
-    return it;
+    return &ip->it;
 }
 
 void mag_interp_free(krn_interp *it)
 {
-    free(it);
+    if (!it) return;
+    interp *ip = (interp *)it;
+    mag_session_free(ip->s);
+    free(ip);
+}
+
+mag_session *mag_interp_session(krn_interp *it)
+{
+    return it ? ((interp *)it)->s : NULL;
 }

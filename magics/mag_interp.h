@@ -1,22 +1,23 @@
-/* mag_interp: the first interpreter of the rlhf kernel, implemented through the real
- * krn_interp vtable. It understands line magics (%echo [--stderr] TEXT, %sleep SECONDS,
- * %clear, %lsmagic, %help NAME, %display [--id=ID] [--update] TEXT, %input PROMPT), ?NAME
- * (help in the pager), arithmetic expressions (+ - * / ^ parentheses, unary minus; shown
- * as execute_result, integers without a decimal point), comments (#) and blank lines.
- * The cell language (magics/lang) replaces it later without touching kernel/. */
+/* mag_interp: the interpreter of the cell language behind the kernel's krn_interp vtable
+ * (execute, user_expressions, complete, inspect, is_complete).  It owns one session
+ * (mag_session.h) and dispatches to the magics of the registry (mag_magic.h); it knows
+ * no particular magic. */
 #ifndef MAG_INTERP_H
 #define MAG_INTERP_H
 
 #include "krn_interp.h"
+#include "mag_session.h"
 
-/* Creates the interpreter; free with mag_interp_free. NULL when out of memory. */
+/* Creates the interpreter with an empty session; free with mag_interp_free.  NULL when
+ * out of memory. */
 krn_interp *mag_interp_new(void);
 void mag_interp_free(krn_interp *it);
+/* The interpreter's session (owned by it; for tests and the headless runner). */
+mag_session *mag_interp_session(krn_interp *it);
 
-/* Evaluates an arithmetic expression (exposed for tests). Returns 0 and *value, or -1 with
- * err[256] = "COL: message" (1-based code-point column inside expr). */
-int mag_interp_eval(const char *expr, double *value, char err[256]);
-/* Formats a number as shown in execute_result ("15", "2.5", "-0.125", "inf"). */
-void mag_interp_format(double v, char out[64]);
+/* Editor support (mag_interp_edit.c), with the krn_interp_vtable signatures; self is the
+ * interpreter's self pointer. */
+int mag_complete(void *self, const char *code, size_t cursor, krn_completion *c);
+int mag_inspect(void *self, const char *code, size_t cursor, int detail_level, char **text);
 
 #endif

@@ -1,0 +1,434 @@
+/* mag_m_basic: the session and help magics — %echo, %sleep, %clear, %display, %input,
+ * %lsmagic, %help, %who, %seed, %threads — and the help lookup behind %help, ?name,
+ * name? and Shift-Tab (mag_help_text).  Leaves out every training or object-defining
+ * magic (mag_m_task.c, mag_m_policy.c, mag_m_reward.c, ...). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mag_magic.h"
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+typedef struct buf {
+    char *s;
+    size_t n, cap;
+    int oom;
+} buf;
+
+static void bprintf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(buf *b, const char *fmt, ...)
+{
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int w = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (w < 0) return;
+        if (b->s && b->n + (size_t)w < b->cap) {
+            b->n += (size_t)w;
+            return;
+        }
+        size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t)w;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = 1;
+            return;
+        }
+        if (!b->s) s[0] = '\0';
+        b->s = s, b->cap = cap;
+    }
+}
+
+/* The one positional argument of a line magic, or an error at the right place. */
+static int one_arg(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, const mag_value **v,
+                   mag_diag *d)
+{
+    if (ln->nargs == 0)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->pos.line, ln->pos.col, NULL,
+                            "%%%s needs an argument: %s", m->name, m->usage);
+    if (ln->nargs > 1 || ln->args[0].key) {
+        const mag_kv *a = ln->nargs > 1 ? &ln->args[1] : &ln->args[0];
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, a->key_pos.line, a->key_pos.col,
+                            NULL, "%%%s takes one argument: %s", m->name, m->usage);
+    }
+    *v = &ln->args[0].value;
+    return 0;
+}
+
+/* ---- %echo, %clear, %display, %input, %sleep --------------------------------------- */
+
+static int run_echo(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                    const mag_config *cfg, mag_diag *d)
+{
+    (void)m, (void)c, (void)cfg, (void)d;
+    const char *t = ln->args_text.text;
+    enum krn_stream s = KRN_STDOUT;
+    if (strncmp(t, "--stderr", 8) == 0 && (t[8] == '\0' || t[8] == ' ' || t[8] == '\t')) {
+        s = KRN_STDERR;
+        t += 8;
+        if (*t == ' ' || *t == '\t') t++;
+    }
+    krn_out_printf(ctx->out, s, "%s\n", t);
+    return 0;
+}
+
+static int run_clear(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                     const mag_config *cfg, mag_diag *d)
+{
+    (void)c, (void)cfg;
+    if (ln->nargs)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args[0].key_pos.line,
+                            ln->args[0].key_pos.col, NULL, "%%%s takes no arguments", m->name);
+    krn_out_clear(ctx->out, false);
+    return 0;
+}
+
+static int run_display(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                       const mag_config *cfg, mag_diag *d)
+{
+    (void)m, (void)c, (void)cfg;
+    char id[128] = "";
+    bool update = false;
+    const char *t = ln->args_text.text, *p = t;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncmp(p, "--update", 8) == 0 && (p[8] == ' ' || p[8] == '\0' || p[8] == '\t')) {
+            update = true;
+            p += 8;
+        } else if (strncmp(p, "--id=", 5) == 0) {
+            size_t n = strcspn(p + 5, " \t");
+            if (n == 0 || n >= sizeof id)
+                return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, ln->args_text.pos.line,
+                                    ln->args_text.pos.col + (int)mag_utf8_count(t, (size_t)(p - t)),
+                                    NULL, "%%display --id= needs an id (1-127 characters)");
+            memcpy(id, p + 5, n);
+            id[n] = '\0';
+            p += 5 + n;
+        } else {
+            break;
+        }
+    }
+    if (update && !id[0])
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, ln->pos.line, ln->pos.col, NULL,
+                            "%%display --update needs --id=ID");
+    krn_out_display_text(ctx->out, p, id[0] ? id : NULL, update);
+    return 0;
+}
+
+static int run_input(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                     const mag_config *cfg, mag_diag *d)
+{
+    (void)m, (void)c, (void)cfg;
+    char *reply = NULL;
+    int rc = krn_out_input(ctx->out, ln->args_text.text, false, &reply);
+    if (rc == KRN_OUT_EINTR) {
+        mag_diag_set(d, NULL, 0, MAG_INTERRUPTED, 0, 0, NULL, "interrupted during %%input");
+        return MAG_INTERRUPTED;
+    }
+    if (rc != 0)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, ln->pos.line, ln->pos.col, NULL,
+                            "%%input: this client does not accept input");
+    krn_out_printf(ctx->out, KRN_STDOUT, "%s\n", reply);
+    free(reply);
+    return 0;
+}
+
+static int run_sleep(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                     const mag_config *cfg, mag_diag *d)
+{
+    (void)c, (void)cfg;
+    const mag_value *v;
+    if (one_arg(ctx, m, ln, &v, d)) return d->code;
+    if (v->kind != MAG_V_INT && v->kind != MAG_V_FLOAT)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, v->pos.line, v->pos.col, NULL,
+                            "%%sleep expects a number of seconds, got '%s'", v->text);
+    if (!(v->num >= 0 && v->num <= 86400))
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, v->pos.line, v->pos.col, NULL,
+                            "%%sleep: seconds must be in [0, 86400], got %s", v->text);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (krn_out_interrupted(ctx->out)) {
+            mag_diag_set(d, NULL, 0, MAG_INTERRUPTED, 0, 0, NULL, "interrupted during %%sleep");
+            return MAG_INTERRUPTED;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) * 1e-9;
+        double left = v->num - el;
+        if (left <= 0) return 0;
+        double step = left < 0.01 ? left : 0.01;
+        struct timespec ts = {0, (long)(step * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---- %seed, %threads -------------------------------------------------------------- */
+
+static int int_arg(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, long long lo,
+                   long long hi, long long *out, mag_diag *d)
+{
+    const mag_value *v;
+    if (one_arg(ctx, m, ln, &v, d)) return d->code;
+    if (v->kind != MAG_V_INT)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, v->pos.line, v->pos.col, NULL,
+                            "%%%s expects an integer, got '%s'", m->name, v->text);
+    if (v->i < lo || v->i > hi)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, v->pos.line, v->pos.col, NULL,
+                            "%%%s must be in [%lld, %lld], got %s", m->name, lo, hi, v->text);
+    *out = v->i;
+    return 0;
+}
+
+static int run_seed(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                    const mag_config *cfg, mag_diag *d)
+{
+    (void)c, (void)cfg;
+    long long n;
+    if (ln->nargs == 0) {
+        krn_out_printf(ctx->out, KRN_STDOUT, "seed %llu\n",
+                       (unsigned long long)mag_session_seed(ctx->session));
+        return 0;
+    }
+    if (int_arg(ctx, m, ln, 0, 9007199254740991LL, &n, d)) return d->code;
+    mag_session_set_seed(ctx->session, (uint64_t)n);
+    krn_out_printf(ctx->out, KRN_STDOUT, "seed %lld\n", n);
+    return 0;
+}
+
+static int run_threads(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                       const mag_config *cfg, mag_diag *d)
+{
+    (void)c, (void)cfg;
+    long long n;
+    if (ln->nargs == 0) {
+        krn_out_printf(ctx->out, KRN_STDOUT, "threads %d\n", mag_session_threads(ctx->session));
+        return 0;
+    }
+    if (int_arg(ctx, m, ln, 1, 256, &n, d)) return d->code;
+    mag_session_set_threads(ctx->session, (int)n);
+    krn_out_printf(ctx->out, KRN_STDOUT, "threads %lld\n", n);
+    return 0;
+}
+
+/* ---- %who, %lsmagic --------------------------------------------------------------- */
+
+static const char *const kind_titles[MAG_N_KINDS] = {"tasks", "policies", "rewards", "debates",
+                                                     "runs"};
+
+static int run_who(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                   const mag_config *cfg, mag_diag *d)
+{
+    (void)c, (void)cfg;
+    if (ln->nargs)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args[0].key_pos.line,
+                            ln->args[0].key_pos.col, NULL, "%%%s takes no arguments", m->name);
+    buf b = {0};
+    const mag_session *s = ctx->session;
+    if (mag_session_count(s, MAG_N_KINDS) == 0)
+        bprintf(&b, "no objects defined (%%task, %%%%policy and %%%%reward define them)\n");
+    for (int k = 0; k < MAG_N_KINDS; k++) {
+        size_t n = mag_session_count(s, (mag_kind)k);
+        if (!n) continue;
+        size_t w = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t l = strlen(mag_session_at(s, (mag_kind)k, i)->name);
+            if (l > w) w = l;
+        }
+        bprintf(&b, "%s:\n", kind_titles[k]);
+        for (size_t i = 0; i < n; i++) {
+            const mag_entry *e = mag_session_at(s, (mag_kind)k, i);
+            bprintf(&b, "  %-*s  %s\n", (int)w, e->name, e->summary);
+        }
+    }
+    bprintf(&b, "seed %llu, threads %d\n", (unsigned long long)mag_session_seed(s),
+            mag_session_threads(s));
+    if (b.oom) {
+        free(b.s);
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    krn_out_stream(ctx->out, KRN_STDOUT, b.s, b.n);
+    free(b.s);
+    return 0;
+}
+
+static int run_lsmagic(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                       const mag_config *cfg, mag_diag *d)
+{
+    (void)c, (void)cfg;
+    if (ln->nargs)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args[0].key_pos.line,
+                            ln->args[0].key_pos.col, NULL, "%%%s takes no arguments", m->name);
+    buf b = {0};
+    const mag_magic *const *all = mag_magics();
+    for (int cell = 0; cell <= 1; cell++) {
+        bprintf(&b, "%s magics:\n", cell ? "Cell" : "Line");
+        for (size_t i = 0; all[i]; i++)
+            if (all[i]->cell == cell) bprintf(&b, "  %s\n", all[i]->usage);
+    }
+    bprintf(&b, "%%help NAME (or ?NAME) shows the help of a magic or key.\n");
+    if (b.oom) {
+        free(b.s);
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    krn_out_stream(ctx->out, KRN_STDOUT, b.s, b.n);
+    free(b.s);
+    return 0;
+}
+
+/* ---- help ------------------------------------------------------------------------- */
+
+static const char *const builtin_help[][2] = {
+    {"if", "if(c, a, b): a when c is nonzero, else b (only the needed branch is evaluated)"},
+    {"min", "min(a, b, ...): the smallest argument"},
+    {"max", "max(a, b, ...): the largest argument"},
+    {"abs", "abs(x): absolute value"},
+    {"log", "log(x): natural logarithm; log(x) for x <= 1e-30 is log(1e-30)"},
+    {"exp", "exp(x): exponential; exp(x) for x > 709 is exp(709)"},
+    {"sqrt", "sqrt(x): square root; 0 for x < 0"},
+    {"clip", "clip(x, lo, hi): min(max(x, lo), hi)"},
+    {"debate", "debate(NAME): feature of a triage task: 1 if the judge of debate NAME prefers "
+               "the policy's action to the baseline's, else 0"},
+    {"correct", "correct: feature, 1 if the answer is exactly right (the verifier), else 0"},
+    {"partial", "partial: feature, fraction of answer tokens that are right"},
+    {"length", "length: feature, number of generated answer tokens (up to the first end token)"},
+    {"format", "format: feature, 1 if the answer is well-formed, else 0"},
+    {"eos", "eos: feature, 1 if the policy generated the end token, else 0"},
+    {"outcome", "outcome: feature of triage tasks, the environment's reward for the chosen action"},
+    {"demo_agree", "demo_agree: feature of triage tasks, 1 if the chosen action is the "
+                   "demonstrator's"},
+};
+
+char *mag_help_text(const mag_session *s, const char *target, char *alt)
+{
+    if (alt) alt[0] = '\0';
+    const char *name = target;
+    int pct = 0;
+    while (*name == '%' && pct < 2)
+        name++, pct++;
+    buf b = {0};
+    char tmp[4096];
+    if (!*name) {
+        /* overview */
+        bprintf(&b, "RLHF Lab: cells are magics.\n\n");
+        const mag_magic *const *all = mag_magics();
+        for (int cell = 0; cell <= 1; cell++) {
+            bprintf(&b, "%s magics:\n", cell ? "Cell" : "Line");
+            for (size_t i = 0; all[i]; i++)
+                if (all[i]->cell == cell) bprintf(&b, "  %s\n", all[i]->usage);
+        }
+        bprintf(&b, "\nA line that is not a magic is an expression of the reward language "
+                    "(numbers, + - * / ^,\ncomparisons, and/or/not, if min max abs log exp sqrt "
+                    "clip, defined rewards:\nexact(correct=1, length=4)).\n"
+                    "%%help NAME, ?NAME or NAME? shows the help of a magic, key, feature or "
+                    "object.\n");
+        return b.oom ? (free(b.s), NULL) : b.s;
+    }
+    const mag_magic *m = NULL;
+    if (pct == 2)
+        m = mag_magic_find(name, 1);
+    else if (pct == 1)
+        m = mag_magic_find(name, 0);
+    else if (!(m = mag_magic_find(name, 0)))
+        m = mag_magic_find(name, 1);
+    if (m) {
+        size_t n = mag_magic_help(m, NULL, 0);
+        char *t = malloc(n + 1);
+        if (t) mag_magic_help(m, t, n + 1);
+        return t;
+    }
+    if (pct == 0) {
+        /* keys of every magic that has one of that name */
+        const mag_magic *const *all = mag_magics();
+        for (size_t i = 0; all[i]; i++) {
+            const mag_schema *sc = all[i]->schema;
+            int k = sc ? mag_schema_find(sc, name) : -1;
+            if (k < 0) continue;
+            mag_key_help(&sc->keys[k], tmp, sizeof tmp);
+            bprintf(&b, "%s%s: %s\n", all[i]->cell ? "%%" : "%", all[i]->name, tmp);
+        }
+        for (size_t i = 0; i < sizeof builtin_help / sizeof builtin_help[0]; i++)
+            if (strcmp(builtin_help[i][0], name) == 0) bprintf(&b, "%s\n", builtin_help[i][1]);
+        for (int k = 0; k < MAG_N_KINDS; k++) {
+            const mag_entry *e = mag_session_entry(s, (mag_kind)k, name);
+            if (e) bprintf(&b, "%s %s: %s\n", mag_kind_name((mag_kind)k), e->name, e->summary);
+        }
+        if (b.oom) {
+            free(b.s);
+            return NULL;
+        }
+        if (b.n) return b.s;
+    }
+    free(b.s);
+    if (alt) {
+        const char *best = NULL, *bp = "";
+        if (pct != 2 && (best = mag_magic_suggest(name, 0))) bp = "%";
+        if (!best && pct != 1 && (best = mag_magic_suggest(name, 1))) bp = "%%";
+        if (best) snprintf(alt, 128, " (did you mean '%s%.60s'?)", bp, best);
+    }
+    return NULL;
+}
+
+static int run_help(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                    const mag_config *cfg, mag_diag *d)
+{
+    (void)m, (void)c, (void)cfg;
+    const char *t = ln->args_text.text;
+    size_t n = strcspn(t, " \t");
+    if (t[n] && t[n + strspn(t + n, " \t")] != '#')
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args_text.pos.line,
+                            ln->args_text.pos.col + (int)mag_utf8_count(t, n) + 1, NULL,
+                            "%%help takes one name: %%help [NAME]");
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)(n < 127 ? n : 127), t);
+    char alt[128];
+    char *text = mag_help_text(ctx->session, name, alt);
+    if (!text)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ENAME, ln->args_text.pos.line,
+                            ln->args_text.pos.col, NULL, "no help for '%s'%s", name,
+                            alt[0] ? alt : " (see %lsmagic)");
+    krn_out_pager(ctx->out, text);
+    free(text);
+    return 0;
+}
+
+/* ---- the table --------------------------------------------------------------------- */
+
+#define LINE(nm, fn, fl, us, hl)                                                              \
+    static const mag_magic m_##nm = {                                                        \
+        .name = #nm, .cell = 0, .schema = NULL, .usage = us, .help = hl, .run = fn, .flags = fl}
+
+LINE(clear, run_clear, 0, "%clear", "Clear the output of the current cell.");
+LINE(display, run_display, MAG_M_RAW_ARGS, "%display [--id=ID] [--update] TEXT",
+     "Show TEXT as display_data (text/plain).  With --id=ID the display can be changed\n"
+     "later by '%display --id=ID --update TEXT' (update_display_data).");
+LINE(echo, run_echo, MAG_M_RAW_ARGS, "%echo [--stderr] TEXT",
+     "Print TEXT (free text, to the end of the line) and a newline; on stderr with --stderr.");
+LINE(help, run_help, MAG_M_RAW_ARGS, "%help [NAME]",
+     "Show the help of a magic (%eval, %%rl or just eval), of a key (lambda: in every\n"
+     "magic that has it), of a reward feature or function, or of a defined object, in the\n"
+     "pager.  Without NAME: an overview.  ?NAME and NAME? do the same; so does Shift-Tab.");
+LINE(input, run_input, MAG_M_RAW_ARGS, "%input PROMPT",
+     "Ask the user for a line of input (the stdin channel) and print it.");
+LINE(lsmagic, run_lsmagic, 0, "%lsmagic", "List the line and cell magics with their usage.");
+LINE(seed, run_seed, 0, "%seed [N]",
+     "Set the session seed (an integer in [0, 2^53 - 1]; default 0).  Every run derives its\n"
+     "random stream from the seed and its name, so re-running a notebook gives the same\n"
+     "numbers.  Without N: show the seed.");
+LINE(sleep, run_sleep, 0, "%sleep SECONDS",
+     "Wait SECONDS (a number in [0, 86400]); an interrupt stops the wait.");
+LINE(threads, run_threads, 0, "%threads [N]",
+     "Set the number of threads for sweeps and training (an integer in [1, 256]; default:\n"
+     "the number of processors).  Results do not depend on it.  Without N: show it.");
+LINE(who, run_who, 0, "%who",
+     "List the defined objects (tasks, policies, rewards, debates, runs) with a summary each,\n"
+     "then the seed and the number of threads.");
+
+const mag_magic *const mag_basic_magics[] = {
+    &m_clear, &m_display, &m_echo, &m_help, &m_input, &m_lsmagic, &m_seed, &m_sleep,
+    &m_threads, &m_who, NULL,
+};

@@ -1,0 +1,262 @@
+/* mag_m_reward: the %%reward magic and the reward language outside it — expression
+ * lines and user_expressions (mag_eval_expr), the feature union and the mapping of
+ * compiler diagnostics to cell errors (mag_reward_diag).  The language itself is
+ * runtime/reward (rt_reward.h).  Leaves out linking a reward to a task and binding
+ * swept parameters: the training magics do that with the stored program. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mag_magic.h"
+#include "rt_reward.h"
+
+/* The union of the feature names of every task kind, in the order of rt_task.h
+ * (reward_test checks it against rt_task_kind_feature_name). */
+static const char *const features[] = {"correct", "partial", "length",    "format",
+                                       "eos",     "outcome", "demo_agree"};
+#define N_FEATURES ((int)(sizeof features / sizeof features[0]))
+
+const char *const *mag_reward_features(int *n)
+{
+    if (n) *n = N_FEATURES;
+    return features;
+}
+
+static int is_feature(const char *name)
+{
+    for (int i = 0; i < N_FEATURES; i++)
+        if (strcmp(features[i], name) == 0) return 1;
+    return 0;
+}
+
+int mag_reward_diag(mag_diag *d, const char *src, size_t len, const struct rt_reward_diag *rd)
+{
+    int code;
+    switch (rd->code) {
+    case RT_REWARD_ESYNTAX: code = MAG_ESYNTAX; break;
+    case RT_REWARD_ELIMIT: code = MAG_ELIMIT; break;
+    case RT_REWARD_EARITY: code = MAG_ETYPE; break;
+    case RT_REWARD_ENOMEM: code = MAG_ENOMEM; break;
+    case RT_REWARD_EINVAL: code = MAG_EARG; break;
+    default: code = MAG_ENAME; break; /* ENAME, EPARAM, EFEATURE */
+    }
+    const char *near = NULL;
+    if (rd->code == RT_REWARD_ESYNTAX) near = rd->near[0] ? rd->near : MAG_NEAR_EOF;
+    return mag_diag_set(d, src, len, code, rd->line, rd->col, near, "%s", rd->msg);
+}
+
+/* ---- compile environment over a session ----------------------------------------- */
+
+typedef struct env_ctx {
+    const mag_session *s;
+    int in_reward; /* 0: an expression line (features have no value) */
+} env_ctx;
+
+static int resolve_feature(void *ctx, const char *fn, const char *arg, int *slot, char *err,
+                           size_t errlen)
+{
+    env_ctx *e = ctx;
+    if (strcmp(fn, "debate") != 0) {
+        snprintf(err, errlen, "unknown feature function '%s'", fn);
+        return 1;
+    }
+    if (!e->in_reward) {
+        snprintf(err, errlen,
+                 "'debate(%s)' is a feature; it has a value only inside a reward", arg);
+        return 1;
+    }
+    size_t n = mag_session_count(e->s, MAG_DEBATE);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(mag_session_at(e->s, MAG_DEBATE, i)->name, arg) == 0) {
+            *slot = N_FEATURES + (int)i;
+            return 0;
+        }
+    const char *best = mag_session_suggest(e->s, MAG_DEBATE, arg);
+    if (best)
+        snprintf(err, errlen, "unknown debate '%s' (did you mean '%s'?)", arg, best);
+    else if (n == 0)
+        snprintf(err, errlen, "unknown debate '%s' (no debate is defined: %%%%debate defines one)",
+                 arg);
+    else
+        snprintf(err, errlen, "unknown debate '%s'", arg);
+    return 1;
+}
+
+static const rt_reward_program *resolve_reward(void *ctx, const char *name)
+{
+    env_ctx *e = ctx;
+    return mag_session_get(e->s, MAG_REWARD, name);
+}
+
+static const char *const feature_fns[] = {"debate"};
+
+/* Fills env (reward_names is malloc'ed: free it). 0 or -1 (ENOMEM). */
+static int make_env(rt_reward_env *env, env_ctx *ec, const char *name)
+{
+    memset(env, 0, sizeof *env);
+    env->name = name;
+    if (ec->in_reward) {
+        env->features = features;
+        env->n_features = N_FEATURES;
+        env->n_slots = N_FEATURES + (int)mag_session_count(ec->s, MAG_DEBATE);
+    }
+    env->feature_fns = feature_fns;
+    env->n_feature_fns = 1;
+    env->resolve_feature = resolve_feature;
+    env->resolve_reward = resolve_reward;
+    size_t n = mag_session_count(ec->s, MAG_REWARD);
+    const char **names = malloc((n ? n : 1) * sizeof *names);
+    if (!names) return -1;
+    for (size_t i = 0; i < n; i++)
+        names[i] = mag_session_at(ec->s, MAG_REWARD, i)->name;
+    env->reward_names = names;
+    env->n_reward_names = (int)n;
+    env->ctx = ec;
+    return 0;
+}
+
+/* ---- expression lines ---------------------------------------------------------- */
+
+int mag_eval_expr(mag_session *s, const char *src, size_t len, const mag_span *expr, char *out,
+                  size_t cap, mag_diag *d)
+{
+    memset(d, 0, sizeof *d);
+    env_ctx ec = {s, 0};
+    rt_reward_env env;
+    if (make_env(&env, &ec, NULL)) return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    rt_reward_program *p = NULL;
+    rt_reward_diag rd;
+    int rc = rt_reward_compile(expr->text, expr->len, expr->pos.line, expr->pos.col, &env, &p, &rd);
+    free((void *)env.reward_names);
+    if (rc) return mag_reward_diag(d, src, len, &rd);
+    int np = rt_reward_n_params(p), nf = rt_reward_min_slots(p);
+    double *params = calloc((size_t)(np ? np : 1), sizeof *params);
+    double *feat = calloc((size_t)(nf ? nf : 1), sizeof *feat);
+    if (!params || !feat) {
+        rc = mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    } else if (rt_reward_bind_params(p, NULL, NULL, 0, params, &rd)) {
+        /* the first parameter without a value is the one reported */
+        const char *name = NULL;
+        for (int i = 0; i < np && !name; i++) {
+            double v;
+            if (!rt_reward_param_default(p, i, &v)) name = rt_reward_param_name(p, i);
+        }
+        if (name && is_feature(name) && rd.line > 0)
+            rc = mag_diag_set(d, src, len, MAG_ENAME, rd.line, rd.col, NULL,
+                              "'%s' is a feature; it has a value only inside a reward or a "
+                              "call like exact(%s=1)",
+                              name, name);
+        else
+            rc = mag_reward_diag(d, src, len, &rd);
+    } else {
+        rt_reward_format(rt_reward_eval(p, feat, params), out, cap);
+    }
+    free(params);
+    free(feat);
+    rt_reward_free(p);
+    return rc;
+}
+
+/* ---- %%reward ------------------------------------------------------------------ */
+
+static void free_program(void *p)
+{
+    rt_reward_free(p);
+}
+
+#define MAX_HEADER 64
+
+/* %%reward NAME [param=default ...]  (body: one expression) */
+static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                      const mag_config *cfg, mag_diag *d)
+{
+    (void)ln, (void)cfg;
+    const char *src = ctx->src;
+    size_t len = ctx->len;
+    if (c->nargs == 0 || c->args[0].key || c->args[0].value.kind != MAG_V_NAME) {
+        mag_pos at = c->nargs ? c->args[0].key_pos : c->name_pos;
+        return mag_diag_set(d, src, len, MAG_ETYPE, at.line, at.col, NULL,
+                            "%%%%reward needs a name first: %s", m->usage);
+    }
+    const char *name = c->args[0].value.str;
+    const char *pnames[MAX_HEADER];
+    double pvals[MAX_HEADER];
+    int np = 0;
+    for (size_t i = 1; i < c->nargs; i++) {
+        const mag_kv *a = &c->args[i];
+        if (!a->key)
+            return mag_diag_set(d, src, len, MAG_ETYPE, a->key_pos.line, a->key_pos.col, NULL,
+                                "expected param=default after the reward name, got '%s'",
+                                a->value.text);
+        if (a->value.kind != MAG_V_INT && a->value.kind != MAG_V_FLOAT)
+            return mag_diag_set(d, src, len, MAG_ETYPE, a->value.pos.line, a->value.pos.col,
+                                NULL, "the default of parameter '%s' must be a number, got %s",
+                                a->key, a->value.text);
+        if (is_feature(a->key))
+            return mag_diag_set(d, src, len, MAG_EVALUE, a->key_pos.line, a->key_pos.col, NULL,
+                                "'%s' is a feature, not a parameter: it cannot have a default",
+                                a->key);
+        if (np == MAX_HEADER)
+            return mag_diag_set(d, src, len, MAG_ELIMIT, a->key_pos.line, a->key_pos.col, NULL,
+                                "too many parameters (the limit is %d)", MAX_HEADER);
+        pnames[np] = a->key;
+        pvals[np++] = a->value.num;
+    }
+    env_ctx ec = {ctx->session, 1};
+    rt_reward_env env;
+    if (make_env(&env, &ec, name))
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    env.param_names = pnames;
+    env.param_defaults = pvals;
+    env.n_params = np;
+    rt_reward_program *p = NULL;
+    rt_reward_diag rd;
+    int rc = rt_reward_compile(c->body.text, c->body.len, c->body.pos.line, c->body.pos.col, &env,
+                               &p, &rd);
+    free((void *)env.reward_names);
+    if (rc) return mag_reward_diag(d, src, len, &rd);
+    for (size_t i = 1; i < c->nargs; i++)
+        if (rt_reward_param_index(p, c->args[i].key) < 0) {
+            rt_reward_free(p);
+            return mag_diag_set(d, src, len, MAG_EVALUE, c->args[i].key_pos.line,
+                                c->args[i].key_pos.col, NULL,
+                                "parameter '%s' is not used by the expression of '%s'",
+                                c->args[i].key, name);
+        }
+    size_t n = rt_reward_describe(p, NULL, 0);
+    char *desc = malloc(n + 1);
+    if (!desc) {
+        rt_reward_free(p);
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    rt_reward_describe(p, desc, n + 1);
+    int put = mag_session_put(ctx->session, MAG_REWARD, name, p, free_program, desc, NULL);
+    if (put < 0) {
+        free(desc);
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced reward '%s'\n", name);
+    krn_out_printf(ctx->out, KRN_STDOUT, "%s\n", desc);
+    free(desc);
+    return 0;
+}
+
+static const mag_magic m_reward = {
+    .name = "reward",
+    .cell = 1,
+    .schema = NULL,
+    .usage = "%%reward NAME [param=default ...]",
+    .help = "Define a reward: the body is one expression of the reward language over the\n"
+            "task's features (correct, partial, length, format, eos; triage: outcome,\n"
+            "demo_agree, debate(NAME)).  Numbers, + - * / ^, comparisons, and or not,\n"
+            "if(c, a, b), min max abs log exp sqrt clip(x, lo, hi), and defined rewards\n"
+            "called with named features: exact(correct=1, length=4).  Other names are\n"
+            "parameters: their defaults come from the header (c=0.01) and training magics\n"
+            "can set or sweep them (c = [0.01, 0.1]).  x / 0 is 0.  Example:\n"
+            "  %%reward short c=0.01\n"
+            "  correct - c * length",
+    .run = run_reward,
+    .body = MAG_BODY_EXPR,
+};
+
+const mag_magic *const mag_reward_magics[] = {&m_reward, NULL};

@@ -1,0 +1,107 @@
+/* mag_registry: the list of magic tables (see mag_magic.h), lookup, did-you-mean,
+ * body kinds for the parser, help text and the ename of each error code.
+ *
+ * A magic file exports a NULL-terminated table `const mag_magic *const mag_<topic>_magics[]`;
+ * adding a magic is one line in `tables` below (and one extern).  Leaves out any
+ * per-magic logic: handlers live in magics/mag_m_<topic>.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mag_magic.h"
+
+/* ---- the tables (one line each) ---- */
+extern const mag_magic *const mag_basic_magics[];
+extern const mag_magic *const mag_reward_magics[];
+extern const mag_magic *const mag_task_magics[], *const mag_policy_magics[], *const mag_eval_magics[], *const mag_runs_magics[], *const mag_io_magics[];
+
+static const mag_magic *const *const tables[] = {
+    mag_basic_magics,
+    mag_reward_magics,
+    mag_task_magics, mag_policy_magics, mag_eval_magics, mag_runs_magics, mag_io_magics,
+};
+
+#define N_TABLES (sizeof tables / sizeof tables[0])
+#define MAX_MAGICS 128
+
+static const mag_magic *all[MAX_MAGICS + 1];
+
+const mag_magic *const *mag_magics(void)
+{
+    /* Built on each call from static tables (cheap, reentrant, no init order). The
+     * array is rewritten with identical contents, so concurrent readers are fine in
+     * practice; the interpreter calls this only from the shell thread anyway. */
+    size_t n = 0;
+    for (size_t t = 0; t < N_TABLES; t++)
+        for (size_t i = 0; tables[t][i] && n < MAX_MAGICS; i++)
+            all[n++] = tables[t][i];
+    all[n] = NULL;
+    return all;
+}
+
+const mag_magic *mag_magic_find(const char *name, int cell)
+{
+    if (!name) return NULL;
+    for (size_t t = 0; t < N_TABLES; t++)
+        for (size_t i = 0; tables[t][i]; i++)
+            if (!tables[t][i]->cell == !cell && strcmp(tables[t][i]->name, name) == 0)
+                return tables[t][i];
+    return NULL;
+}
+
+const char *mag_magic_suggest(const char *name, int cell)
+{
+    mag_suggest s;
+    mag_suggest_init(&s, name);
+    for (size_t t = 0; t < N_TABLES; t++)
+        for (size_t i = 0; tables[t][i]; i++)
+            if (!tables[t][i]->cell == !cell) mag_suggest_add(&s, tables[t][i]->name);
+    return s.best;
+}
+
+mag_body_kind mag_magic_body_kind(const char *name, void *ud)
+{
+    const mag_magic *m = mag_magic_find(name, 1);
+    if (!m) return mag_default_body_kind(name, ud);
+    if (m->body != MAG_BODY_RAW) return m->body;
+    return m->schema ? MAG_BODY_CONFIG : MAG_BODY_RAW;
+}
+
+size_t mag_magic_help(const mag_magic *m, char *buf, size_t cap)
+{
+    size_t n = 0;
+#define ADD(...)                                                                                 \
+    do {                                                                                         \
+        int w_ = snprintf(buf ? buf + (n < cap ? n : cap) : NULL, n < cap ? cap - n : 0,         \
+                          __VA_ARGS__);                                                          \
+        if (w_ > 0) n += (size_t)w_;                                                             \
+    } while (0)
+    if (buf && cap) buf[0] = '\0';
+    ADD("%s\n\n%s\n", m->usage ? m->usage : m->name, m->help ? m->help : "");
+    if (m->schema && m->schema->nkeys) {
+        ADD("\nKeys:\n");
+        for (size_t i = 0; i < m->schema->nkeys; i++) {
+            char line[512];
+            mag_key_help(&m->schema->keys[i], line, sizeof line);
+            ADD("  %s\n", line);
+        }
+    }
+#undef ADD
+    return n;
+}
+
+const char *mag_error_name(int code)
+{
+    switch (code) {
+    case MAG_ESYNTAX:
+    case MAG_EENCODING:
+    case MAG_ELIMIT: return "SyntaxError";
+    case MAG_ESCHEMA:
+    case MAG_EARG:
+    case MAG_EVALUE: return "ValueError";
+    case MAG_ENAME: return "NameError";
+    case MAG_ETYPE: return "TypeError";
+    case MAG_ENOMEM: return "MemoryError";
+    case MAG_INTERRUPTED: return "Interrupted";
+    default: return "RuntimeError";
+    }
+}

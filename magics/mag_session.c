@@ -1,0 +1,194 @@
+/* mag_session: the registries of named objects and the session settings (see
+ * mag_session.h).  One array of entries per kind, kept in definition order; a
+ * replaced object keeps its place in %who but gets a new seq.  Leaves out
+ * persistence (%save/%load write single policies, not sessions). */
+#include "mag_session.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mag_lang.h"
+
+typedef struct reg {
+    mag_entry *e;
+    size_t n, cap;
+} reg;
+
+struct mag_session {
+    reg regs[MAG_N_KINDS];
+    uint64_t seed;
+    int threads;
+    long seq; /* next definition number */
+};
+
+static const char *const kind_names[MAG_N_KINDS] = {"task", "policy", "reward", "debate", "run"};
+
+const char *mag_kind_name(mag_kind k)
+{
+    return (unsigned)k < MAG_N_KINDS ? kind_names[k] : "object";
+}
+
+int mag_kind_parse(const char *name)
+{
+    for (int k = 0; name && k < MAG_N_KINDS; k++)
+        if (strcmp(name, kind_names[k]) == 0) return k;
+    return -1;
+}
+
+mag_session *mag_session_new(void)
+{
+    mag_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    s->threads = n >= 1 ? (n > 256 ? 256 : (int)n) : 1;
+    return s;
+}
+
+static void entry_clear(mag_entry *e)
+{
+    if (e->free_fn && e->obj) e->free_fn(e->obj);
+    free(e->name);
+    free(e->summary);
+    free(e->task);
+}
+
+void mag_session_free(mag_session *s)
+{
+    if (!s) return;
+    /* runs and policies may refer to tasks by name only, so any order is safe */
+    for (int k = MAG_N_KINDS - 1; k >= 0; k--) {
+        for (size_t i = 0; i < s->regs[k].n; i++)
+            entry_clear(&s->regs[k].e[i]);
+        free(s->regs[k].e);
+    }
+    free(s);
+}
+
+uint64_t mag_session_seed(const mag_session *s)
+{
+    return s->seed;
+}
+
+void mag_session_set_seed(mag_session *s, uint64_t seed)
+{
+    s->seed = seed;
+}
+
+int mag_session_threads(const mag_session *s)
+{
+    return s->threads;
+}
+
+void mag_session_set_threads(mag_session *s, int threads)
+{
+    s->threads = threads < 1 ? 1 : threads;
+}
+
+static mag_entry *find(const mag_session *s, mag_kind kind, const char *name)
+{
+    if (!s || (unsigned)kind >= MAG_N_KINDS || !name) return NULL;
+    const reg *r = &s->regs[kind];
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->e[i].name, name) == 0) return &r->e[i];
+    return NULL;
+}
+
+int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj,
+                    mag_free_fn free_fn, const char *summary, const char *task)
+{
+    if (!s || (unsigned)kind >= MAG_N_KINDS || !name) {
+        if (free_fn && obj) free_fn(obj);
+        return -1;
+    }
+    mag_entry ne = {.kind = kind, .obj = obj, .free_fn = free_fn};
+    ne.name = strdup(name);
+    ne.summary = strdup(summary ? summary : "");
+    ne.task = task ? strdup(task) : NULL;
+    reg *r = &s->regs[kind];
+    mag_entry *old = find(s, kind, name);
+    int fail = !ne.name || !ne.summary || (task && !ne.task);
+    if (!fail && !old && r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        mag_entry *e = realloc(r->e, cap * sizeof *e);
+        if (!e)
+            fail = 1;
+        else
+            r->e = e, r->cap = cap;
+    }
+    if (fail) {
+        entry_clear(&ne);
+        return -1;
+    }
+    ne.seq = s->seq++;
+    if (old) {
+        entry_clear(old);
+        *old = ne;
+        return 1;
+    }
+    r->e[r->n++] = ne;
+    return 0;
+}
+
+void *mag_session_get(const mag_session *s, mag_kind kind, const char *name)
+{
+    mag_entry *e = find(s, kind, name);
+    return e ? e->obj : NULL;
+}
+
+const mag_entry *mag_session_entry(const mag_session *s, mag_kind kind, const char *name)
+{
+    return find(s, kind, name);
+}
+
+int mag_session_remove(mag_session *s, mag_kind kind, const char *name)
+{
+    mag_entry *e = find(s, kind, name);
+    if (!e) return -1;
+    reg *r = &s->regs[kind];
+    entry_clear(e);
+    size_t i = (size_t)(e - r->e);
+    memmove(&r->e[i], &r->e[i + 1], (r->n - i - 1) * sizeof *e);
+    r->n--;
+    return 0;
+}
+
+size_t mag_session_count(const mag_session *s, mag_kind kind)
+{
+    if (!s) return 0;
+    if (kind == MAG_N_KINDS) {
+        size_t n = 0;
+        for (int k = 0; k < MAG_N_KINDS; k++)
+            n += s->regs[k].n;
+        return n;
+    }
+    return (unsigned)kind < MAG_N_KINDS ? s->regs[kind].n : 0;
+}
+
+const mag_entry *mag_session_at(const mag_session *s, mag_kind kind, size_t i)
+{
+    if (!s) return NULL;
+    if ((unsigned)kind < MAG_N_KINDS) return i < s->regs[kind].n ? &s->regs[kind].e[i] : NULL;
+    if (kind != MAG_N_KINDS) return NULL;
+    /* all kinds by seq (a replaced object counts from its redefinition) */
+    for (int k = 0; k < MAG_N_KINDS; k++)
+        for (size_t j = 0; j < s->regs[k].n; j++) {
+            const mag_entry *e = &s->regs[k].e[j];
+            size_t rank = 0;
+            for (int k2 = 0; k2 < MAG_N_KINDS; k2++)
+                for (size_t j2 = 0; j2 < s->regs[k2].n; j2++)
+                    rank += s->regs[k2].e[j2].seq < e->seq;
+            if (rank == i) return e;
+        }
+    return NULL;
+}
+
+const char *mag_session_suggest(const mag_session *s, mag_kind kind, const char *word)
+{
+    if (!s || (unsigned)kind >= MAG_N_KINDS || !word) return NULL;
+    mag_suggest sg;
+    mag_suggest_init(&sg, word);
+    for (size_t i = 0; i < s->regs[kind].n; i++)
+        mag_suggest_add(&sg, s->regs[kind].e[i].name);
+    return sg.best;
+}
