@@ -125,8 +125,9 @@ int rt_debate_judge_create(const rt_task *task, int hidden, const rt_rng *rng,
 void rt_debate_judge_free(rt_debate_judge *j);
 /* Defaults: steps 1500, batch 64, lr 3e-3, log_every 50 (judge_steps of `%%debate`). */
 void rt_debate_judge_train_init(rt_debate_train_config *cfg);
-/* Metric names of judge training: step, loss, accuracy (accuracy = fraction of the
- * step's pairs with J(e, d) > J(e, o), after the update). */
+/* Metric names of judge training: step, loss, accuracy (loss = mean of the step losses
+ * since the previous row; accuracy = fraction of the logged step's pairs with
+ * J(e, d) > J(e, o), from the forward that gave the loss, i.e. before the update). */
 const char *const *rt_debate_judge_columns(int *n);
 /* Trains with L = evidence revealed features (1..K) as in the top comment.  run may be
  * NULL; otherwise it is started, gets rows (columns matched by name, extra columns NaN)

@@ -1,0 +1,496 @@
+/* debate_test.c: the judge, the debate object and the debate reward at the notebook's
+ * sizes (triage K=6 features, M=4 values, A=4 actions, 2 good, evidence L=4).
+ *
+ * Judge accuracy (documented margin): trained with the defaults (1500 steps, batch 64,
+ * hidden 32; ~0.1 s optimized, ~1 s in a debug build), top-1 accuracy on 1000
+ * held-out states, chance 0.25.  Measured seeds 1..3: partial (4 random features)
+ * 0.66 / 0.64 / 0.65, full-state judge 0.99 / 0.98 / 0.99.  Asserted: partial >= 0.45
+ * (chance + 0.20), full >= 0.90, and the untrained judge below 0.45.
+ *
+ * Also: judge training metrics, cancel and bad configurations; the debate reward is
+ * deterministic for a seed, independent of batch partitioning and of the thread
+ * count, follows the conventions (equal actions 0.5, invalid policy action 0, invalid
+ * baseline action 1, first mover fixed by `first`); transcripts; metrics judge_win and
+ * judge_win_full; judge training and reward bit-identical at 1 and 2 OpenBLAS threads
+ * and inside a 2-thread rt_sweep; bad input messages; allocation-failure injection in
+ * setup; the too-large minimax error at create. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "rt_alloc.h"
+#include "rt_debate.h"
+#include "rt_sweep.h"
+
+static rt_task *make_triage(double conflict)
+{
+    rt_task_config tc;
+    rt_task_config_init(&tc, RT_TASK_TRIAGE);
+    tc.features = 6, tc.values = 4, tc.actions = 4, tc.good = 2, tc.conflict = conflict;
+    rt_task *t;
+    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
+    return t;
+}
+
+static rt_debate *make_debate(const rt_task *t, rt_debater_kind kind, long judge_steps,
+                              int threads, uint64_t seed)
+{
+    rt_debate_config cfg;
+    rt_debate_config_init(&cfg);
+    cfg.evidence = 4;
+    cfg.debaters = kind;
+    cfg.judge.steps = judge_steps;
+    cfg.learner.steps = 100;
+    cfg.threads = threads;
+    cfg.accuracy_states = 1000;
+    rt_rng rng = rt_rng_make(seed);
+    rt_debate *d;
+    rt_debate_error err;
+    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), 0);
+    assert_int_equal(rt_debate_train(d, &rng, NULL, NULL, NULL, &err), 0);
+    return d;
+}
+
+static void test_judge_beats_chance(void **state)
+{
+    (void)state;
+    rt_task *t = make_triage(0);
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        rt_debate *d = make_debate(t, RT_DEBATER_GREEDY, 1500, 1, seed);
+        rt_debate_accuracy a = rt_debate_accuracy_of(d);
+        print_message("seed %d: partial %.3f full %.3f partial_on_full %.3f chance %.3f\n",
+                      (int)seed, a.partial, a.full, a.partial_on_full, a.chance);
+        assert_true(a.chance == 0.25);
+        assert_true(a.partial >= 0.45);
+        assert_true(a.full >= 0.90);
+        rt_debate_free(d);
+    }
+    /* untrained: no better than the margin */
+    rt_debate *d0 = make_debate(t, RT_DEBATER_GREEDY, 0, 1, 1);
+    rt_debate_accuracy a0 = rt_debate_accuracy_of(d0);
+    assert_true(a0.partial < 0.45 && a0.full < 0.45);
+    rt_debate_free(d0);
+    rt_task_free(t);
+}
+
+static void test_judge_run_metrics_and_cancel(void **state)
+{
+    (void)state;
+    rt_task *t = make_triage(0);
+    rt_rng rng = rt_rng_make(5);
+    rt_debate_judge *j;
+    assert_int_equal(rt_debate_judge_create(t, 16, &rng, &j, NULL), 0);
+    int nc;
+    const char *const *cols = rt_debate_judge_columns(&nc);
+    assert_int_equal(nc, 3);
+    const char *const runcols[] = {"step", "loss", "accuracy", "judge_win"};
+    rt_run *run;
+    assert_int_equal(rt_run_create("judge", runcols, 4, &run), 0);
+    assert_string_equal(cols[1], "loss");
+    rt_debate_train_config tc;
+    rt_debate_judge_train_init(&tc);
+    tc.steps = 120, tc.log_every = 50;
+    assert_int_equal(rt_debate_judge_train(j, 4, &tc, &rng, run, NULL), 0);
+    assert_int_equal(rt_run_rows(run), 3); /* 50, 100, 120 */
+    double rows[12];
+    assert_int_equal(rt_run_read(run, 0, 3, rows), 3);
+    assert_true(rows[0] == 50 && rows[4] == 100 && rows[8] == 120);
+    assert_true(isnan(rows[3])); /* a column the judge does not fill */
+    assert_true(rows[1] > 0 && rows[1] < 1.0 && rows[9] < rows[1]); /* the loss falls */
+    assert_true(rows[10] >= 0 && rows[10] <= 1);
+    long step;
+    assert_int_equal(rt_run_status_of(run, &step, NULL, 0), RT_RUN_FINISHED);
+    assert_int_equal(step, 120);
+    rt_run_free(run);
+    /* cancel before the first step */
+    atomic_int cancel = 1;
+    assert_int_equal(rt_run_create("judge2", runcols, 3, &run), 0);
+    rt_run_set_cancel(run, &cancel);
+    rt_debate_error err;
+    assert_int_equal(rt_debate_judge_train(j, 4, &tc, &rng, run, &err), RT_DEBATE_EINTR);
+    assert_string_equal(err.msg, "judge: interrupted at step 0");
+    assert_int_equal(rt_run_status_of(run, &step, NULL, 0), RT_RUN_INTERRUPTED);
+    assert_int_equal(step, 0);
+    rt_run_free(run);
+    /* bad configuration */
+    assert_int_equal(rt_debate_judge_train(j, 7, &tc, &rng, NULL, &err), RT_DEBATE_EINVAL);
+    rt_debate_judge_free(j);
+    rt_task_free(t);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    rt_task_config tc;
+    rt_task_config_init(&tc, RT_TASK_ADD);
+    rt_task *add;
+    assert_int_equal(rt_task_create(&tc, &add, NULL), 0);
+    rt_debate_config cfg;
+    rt_debate_config_init(&cfg);
+    rt_rng rng = rt_rng_make(1);
+    rt_debate *d = (rt_debate *)&cfg;
+    rt_debate_error err;
+    assert_int_equal(rt_debate_create(add, &cfg, &rng, &d, &err), RT_DEBATE_EINVAL);
+    assert_null(d);
+    assert_string_equal(err.msg, "debate needs a triage task (got add)");
+    rt_task *t = make_triage(0);
+    cfg.evidence = 7;
+    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_DEBATE_EINVAL);
+    assert_string_equal(err.msg, "evidence must be between 1 and 6 (the task's features)");
+    cfg.evidence = 0;
+    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_DEBATE_EINVAL);
+    cfg.evidence = 4;
+    cfg.judge.steps = -1;
+    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_DEBATE_EINVAL);
+    assert_string_equal(err.msg, "judge_steps must be >= 0 (batch >= 1, lr > 0)");
+    cfg.judge.steps = 10;
+    cfg.debaters = RT_DEBATER_MINIMAX;
+    cfg.max_leaves = 100;
+    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_DEBATE_ETOOBIG);
+    assert_string_equal(err.msg, "minimax: game tree of 360 leaves (K=6 features, evidence 4) "
+                                 "exceeds the limit of 100");
+    cfg.max_leaves = 360;
+    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), 0);
+    rt_debate_free(d);
+    rt_debate_judge *j;
+    assert_int_equal(rt_debate_judge_create(add, 8, &rng, &j, &err), RT_DEBATE_EINVAL);
+    assert_string_equal(err.msg, "a judge needs a triage task (got add)");
+    rt_task_free(add);
+    rt_task_free(t);
+}
+
+enum { B = 96 };
+
+typedef struct batch {
+    rt_task_sample smp[B];
+    int a_pi[B], a_b[B];
+} batch;
+
+static void make_batch(const rt_task *t, batch *b, uint64_t seed)
+{
+    rt_rng r = rt_rng_make(seed);
+    rt_task_sample_batch(t, &r, 0, RT_TASK_HELDOUT, B, b->smp, NULL);
+    rt_rng q = rt_rng_split(&r, 99);
+    for (int i = 0; i < B; i++) {
+        b->a_pi[i] = (int)rt_rng_below(&q, 4);
+        b->a_b[i] = (int)rt_rng_below(&q, 4);
+    }
+    b->a_pi[0] = -1, b->a_b[0] = 2; /* malformed policy answer */
+    b->a_pi[1] = 3, b->a_b[1] = -1; /* malformed baseline answer */
+    b->a_pi[2] = 1, b->a_b[2] = 1;  /* equal actions */
+    b->a_pi[3] = 0, b->a_b[3] = 2;
+}
+
+static void test_reward_conventions_and_determinism(void **state)
+{
+    (void)state;
+    rt_task *t = make_triage(0);
+    static batch b;
+    make_batch(t, &b, 3);
+    const rt_debater_kind kinds[3] = {RT_DEBATER_GREEDY, RT_DEBATER_MINIMAX, RT_DEBATER_LEARNED};
+    for (int k = 0; k < 3; k++) {
+        rt_debate *d = make_debate(t, kinds[k], 300, 1, 11);
+        rt_debate *d2 = make_debate(t, kinds[k], 300, 2, 11); /* 2 threads */
+        rt_rng stream = rt_rng_make(77);
+        double o1[B], o2[B], o3[B], o4[B];
+        static rt_debate_transcript tr[B];
+        rt_debate_error err;
+        assert_int_equal(rt_debate_reward_batch(d, b.smp, b.a_pi, b.a_b, B, &stream, 10, o1, tr, &err), 0);
+        assert_int_equal(rt_debate_reward_batch(d, b.smp, b.a_pi, b.a_b, B, &stream, 10, o2, NULL, &err), 0);
+        assert_memory_equal(o1, o2, sizeof o1);
+        assert_int_equal(rt_debate_reward_batch(d2, b.smp, b.a_pi, b.a_b, B, &stream, 10, o3, NULL, &err), 0);
+        assert_memory_equal(o1, o3, sizeof o1);
+        /* in two parts with matching seq0 */
+        assert_int_equal(rt_debate_reward_batch(d, b.smp, b.a_pi, b.a_b, 40, &stream, 10, o4, NULL, &err), 0);
+        assert_int_equal(rt_debate_reward_batch(d, b.smp + 40, b.a_pi + 40, b.a_b + 40, B - 40, &stream, 50, o4 + 40, NULL, &err), 0);
+        assert_memory_equal(o1, o4, sizeof o1);
+        assert_true(o1[0] == 0.0);
+        assert_true(o1[1] == 1.0);
+        assert_true(o1[2] == 0.5);
+        assert_int_equal(tr[2].n, 0);
+        int wins = 0, losses = 0, firsts = 0;
+        for (int i = 0; i < B; i++) {
+            if (b.a_pi[i] < 0 || b.a_b[i] < 0 || b.a_pi[i] == b.a_b[i]) continue;
+            assert_int_equal(tr[i].n, 4);
+            assert_true(o1[i] == (tr[i].outcome > 0 ? 1.0 : 0.0));
+            /* the transcript is consistent: distinct true features, final scores = outcome */
+            unsigned S = 0;
+            int v[8];
+            rt_task_triage_state(t, &b.smp[i], v);
+            for (int u = 0; u < 4; u++) {
+                assert_false(S >> tr[i].feature[u] & 1u);
+                S |= 1u << tr[i].feature[u];
+                assert_int_equal(tr[i].value[u], v[tr[i].feature[u]]);
+                assert_int_equal(tr[i].by[u], (tr[i].by[0] + u) % 2);
+            }
+            assert_int_equal(S, tr[i].revealed);
+            float sc[4];
+            rt_debate_judge_scores(rt_debate_judge_of(d), v, S, sc);
+            assert_true(sc[b.a_pi[i]] == tr[i].s1[3] && sc[b.a_b[i]] == tr[i].s2[3]);
+            assert_int_equal(tr[i].outcome, sc[b.a_pi[i]] > sc[b.a_b[i]] ? 1 : sc[b.a_pi[i]] < sc[b.a_b[i]] ? -1 : 0);
+            /* first = random: from the state's stream */
+            rt_rng r = rt_rng_split(&stream, 10 + (uint64_t)i);
+            assert_int_equal(tr[i].by[0], rt_rng_below(&r, 2) == 0 ? 0 : 1);
+            firsts += tr[i].by[0] == 0;
+            wins += o1[i] == 1.0, losses += o1[i] == 0.0;
+        }
+        assert_true(wins > 0 && losses > 0 && firsts > 0);
+        /* another stream may change who moves first, hence some outcomes */
+        rt_debate_metrics m;
+        assert_int_equal(rt_debate_eval(d, b.smp, b.a_pi, b.a_b, B, &stream, 10, NULL, &m, &err), 0);
+        assert_int_equal(m.n, B);
+        assert_int_equal(m.n_differ, wins + losses);
+        assert_true(fabs(m.judge_win - (double)wins / (wins + losses)) < 1e-12);
+        assert_true(m.judge_win_full >= 0 && m.judge_win_full <= 1);
+        double ret = 0;
+        for (int i = 0; i < B; i++)
+            ret += b.a_pi[i] >= 0 ? rt_task_triage_reward(t, &b.smp[i], b.a_pi[i]) : 0;
+        assert_true(fabs(m.ret - ret / B) < 1e-12);
+        rt_debate_free(d);
+        rt_debate_free(d2);
+    }
+    rt_task_free(t);
+}
+
+static void test_first_mover_and_policy_actions(void **state)
+{
+    (void)state;
+    rt_task *t = make_triage(0);
+    rt_rng rng = rt_rng_make(4);
+    rt_debate_config cfg;
+    rt_debate_config_init(&cfg);
+    cfg.judge.steps = 50;
+    static batch b;
+    make_batch(t, &b, 8);
+    for (int f = 1; f <= 2; f++) {
+        cfg.first = (rt_debate_first)f;
+        rt_debate *d;
+        assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, NULL), 0);
+        rt_rng stream = rt_rng_make(1);
+        double o[B];
+        static rt_debate_transcript tr[B];
+        assert_int_equal(rt_debate_reward_batch(d, b.smp, b.a_pi, b.a_b, B, &stream, 0, o, tr, NULL), 0);
+        for (int i = 3; i < B; i++)
+            if (b.a_pi[i] != b.a_b[i]) assert_int_equal(tr[i].by[0], f == 1 ? 0 : 1);
+        rt_debate_free(d);
+    }
+    /* the greedy action of a policy after each prompt */
+    rt_policy_config pc = {RT_TASK_VOCAB, 8, 8, 16, 1, RT_NN_ACT_RELU};
+    rt_policy *p;
+    rt_policy_ws *ws;
+    assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
+    rt_policy_init(p, &rng);
+    assert_int_equal(rt_policy_ws_create(&ws, &pc, B, NULL), 0);
+    int act[B];
+    assert_int_equal(rt_debate_policy_actions(t, p, ws, b.smp, B, act), 0);
+    for (int i = 0; i < B; i++) {
+        int ctx[8];
+        int seq[16];
+        int P = rt_task_prompt_len(t);
+        memcpy(seq, b.smp[i].prompt, sizeof(int) * (size_t)P);
+        rt_policy_context(ctx, seq, P, 8);
+        float probs[RT_TASK_VOCAB];
+        assert_int_equal(rt_policy_probs(p, ws, ctx, 1, probs), 0);
+        int best = 0;
+        for (int v = 1; v < RT_TASK_VOCAB; v++)
+            if (probs[v] > probs[best]) best = v;
+        assert_int_equal(act[i], best >= RT_TOK_LETTER0 && best < RT_TOK_LETTER0 + 4 ? best - RT_TOK_LETTER0 : -1);
+    }
+    int ans[2] = {RT_TOK_LETTER0 + 3, RT_TOK_EOS};
+    assert_int_equal(rt_debate_action_of(t, ans, 2), 3);
+    ans[0] = RT_TOK_LETTER0 + 4;
+    assert_int_equal(rt_debate_action_of(t, ans, 2), -1);
+    ans[0] = RT_TOK_DIGIT0;
+    assert_int_equal(rt_debate_action_of(t, ans, 2), -1);
+    rt_policy_ws_free(ws);
+    rt_policy_free(p);
+    rt_task_free(t);
+}
+
+/* Judge training and the reward at 1 vs 2 OpenBLAS threads, and inside a sweep. */
+typedef struct job {
+    const rt_task *t;
+    uint64_t seed;
+    double out[B];
+    float scores[4096][4];
+} job;
+
+static int run_job(void *arg, atomic_int *cancel)
+{
+    (void)cancel;
+    job *jb = arg;
+    rt_debate_config cfg;
+    rt_debate_config_init(&cfg);
+    cfg.judge.steps = 200;
+    cfg.debaters = RT_DEBATER_MINIMAX;
+    rt_rng rng = rt_rng_make(jb->seed);
+    rt_debate *d;
+    if (rt_debate_create(jb->t, &cfg, &rng, &d, NULL)) return -1;
+    if (rt_debate_train(d, &rng, NULL, NULL, NULL, NULL)) return -1;
+    static batch bs[2];
+    batch *b = &bs[jb->seed & 1];
+    make_batch(jb->t, b, jb->seed);
+    rt_rng stream = rt_rng_make(jb->seed + 100);
+    int rc = rt_debate_reward_batch(d, b->smp, b->a_pi, b->a_b, B, &stream, 0, jb->out, NULL, NULL);
+    for (int s = 0; s < 4096; s++) {
+        int v[6];
+        for (int k = 0; k < 6; k++) v[k] = (s >> (2 * k)) & 3;
+        rt_debate_judge_scores(rt_debate_judge_of(d), v, (unsigned)(s * 7) & 63u, jb->scores[s]);
+    }
+    rt_debate_free(d);
+    return rc;
+}
+
+static void test_threads_and_sweep_bit_identical(void **state)
+{
+    (void)state;
+    rt_task *t = make_triage(0.3);
+    static job a[2], c[2], s[2];
+    int saved = rt_nn_blas_threads();
+    for (int i = 0; i < 2; i++) {
+        a[i].t = c[i].t = s[i].t = t;
+        a[i].seed = c[i].seed = s[i].seed = 20 + (uint64_t)i;
+    }
+    rt_nn_set_blas_threads(1);
+    assert_int_equal(run_job(&a[0], NULL), 0);
+    assert_int_equal(run_job(&a[1], NULL), 0);
+    rt_nn_set_blas_threads(2);
+    assert_int_equal(run_job(&c[0], NULL), 0);
+    assert_int_equal(run_job(&c[1], NULL), 0);
+    rt_nn_set_blas_threads(saved);
+    rt_sweep_job jobs[2] = {{run_job, &s[0], 0}, {run_job, &s[1], 0}};
+    assert_int_equal(rt_sweep_run(jobs, 2, 2, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_memory_equal(a[i].out, c[i].out, sizeof a[i].out);
+        assert_memory_equal(a[i].scores, c[i].scores, sizeof a[i].scores);
+        assert_memory_equal(a[i].out, s[i].out, sizeof a[i].out);
+        assert_memory_equal(a[i].scores, s[i].scores, sizeof a[i].scores);
+    }
+    assert_memory_not_equal(a[0].scores, a[1].scores, sizeof a[0].scores);
+    rt_task_free(t);
+}
+
+static void test_learner_training(void **state)
+{
+    (void)state;
+    rt_task *t = make_triage(0);
+    rt_rng rng = rt_rng_make(2);
+    rt_debate_judge *j;
+    rt_debate_learner *l, *l2;
+    assert_int_equal(rt_debate_judge_create(t, 32, &rng, &j, NULL), 0);
+    rt_debate_train_config jc;
+    rt_debate_judge_train_init(&jc);
+    assert_int_equal(rt_debate_judge_train(j, 4, &jc, &rng, NULL, NULL), 0);
+    assert_int_equal(rt_debate_learner_create(t, 4, 32, &rng, &l, NULL), 0);
+    assert_int_equal(rt_debate_learner_create(t, 4, 32, &rng, &l2, NULL), 0);
+    int nc;
+    const char *const *cols = rt_debate_learner_columns(&nc);
+    rt_run *run, *run2;
+    assert_int_equal(rt_run_create("learner", cols, nc, &run), 0);
+    assert_int_equal(rt_run_create("learner2", cols, nc, &run2), 0);
+    rt_debate_train_config lc;
+    rt_debate_learner_train_init(&lc);
+    lc.steps = 300, lc.log_every = 100;
+    assert_int_equal(rt_debate_learner_train(l, j, &lc, &rng, run, NULL), 0);
+    assert_int_equal(rt_debate_learner_train(l2, j, &lc, &rng, run2, NULL), 0);
+    assert_int_equal(rt_run_rows(run), 3);
+    double r1[12], r2[12];
+    rt_run_read(run, 0, 3, r1);
+    rt_run_read(run2, 0, 3, r2);
+    assert_memory_equal(r1, r2, sizeof r1); /* deterministic */
+    for (int i = 0; i < 3; i++) {
+        print_message("learner step %.0f loss %.4f entropy %.3f vs_greedy %.3f\n", r1[4 * i],
+                      r1[4 * i + 1], r1[4 * i + 2], r1[4 * i + 3]);
+        assert_true(r1[4 * i + 2] > 0 && r1[4 * i + 2] <= log(6.0) + 1e-6);
+        assert_true(r1[4 * i + 3] >= -1 && r1[4 * i + 3] <= 1);
+    }
+    rt_run_free(run);
+    rt_run_free(run2);
+    rt_debate_learner_free(l);
+    rt_debate_learner_free(l2);
+    rt_debate_judge_free(j);
+    rt_task_free(t);
+}
+
+static int setup_scenario(void)
+{
+    rt_task *t = make_triage(0);
+    rt_debate_config cfg;
+    rt_debate_config_init(&cfg);
+    cfg.debaters = RT_DEBATER_LEARNED;
+    cfg.judge.steps = 3, cfg.learner.steps = 3;
+    cfg.accuracy_states = 10;
+    rt_rng rng = rt_rng_make(1);
+    rt_debate *d = NULL;
+    rt_debate_error err;
+    int rc = rt_debate_create(t, &cfg, &rng, &d, &err);
+    const char *const cols[] = {"step", "loss", "accuracy"};
+    rt_run *run = NULL;
+    if (rc == 0) {
+        if (rt_run_create("j", cols, 3, &run) != 0) {
+            rc = RT_DEBATE_ENOMEM;
+            strcpy(err.msg, "run: out of memory");
+        } else
+            rc = rt_debate_train(d, &rng, run, NULL, NULL, &err);
+    }
+    if (rc == 0) {
+        static batch b;
+        make_batch(t, &b, 1);
+        rt_debate_metrics m;
+        rc = rt_debate_eval(d, b.smp, b.a_pi, b.a_b, B, &rng, 0, NULL, &m, &err);
+    }
+    if (rc != 0) {
+        if (rc != RT_DEBATE_ENOMEM) fail_msg("unexpected error %d: %s", rc, err.msg);
+        assert_string_equal(err.msg + strlen(err.msg) - 13, "out of memory");
+    }
+    rt_run_free(run);
+    rt_debate_free(d);
+    rt_task_free(t);
+    return rc;
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    rt_alloc_fail_at(0);
+    assert_int_equal(setup_scenario(), 0);
+    /* count the allocations of the scenario after the task (which the scenario makes
+     * first and must succeed: the task module has its own tests) */
+    rt_alloc_fail_at(0);
+    rt_task *t = make_triage(0);
+    long task_allocs = rt_alloc_count();
+    rt_task_free(t);
+    rt_alloc_fail_at(0);
+    assert_int_equal(setup_scenario(), 0);
+    long total = rt_alloc_count();
+    assert_true(total > task_allocs + 8);
+    int failures = 0;
+    for (long n = task_allocs + 1; n <= total; n++) {
+        rt_alloc_fail_at(n);
+        int rc = setup_scenario();
+        rt_alloc_fail_at(0);
+        if (rc == RT_DEBATE_ENOMEM) failures++;
+        else
+            assert_int_equal(rc, 0); /* a run-table allocation may fail later harmlessly */
+    }
+    assert_true(failures >= 8);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_judge_beats_chance),
+        cmocka_unit_test(test_judge_run_metrics_and_cancel),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_reward_conventions_and_determinism),
+        cmocka_unit_test(test_first_mover_and_policy_actions),
+        cmocka_unit_test(test_threads_and_sweep_bit_identical),
+        cmocka_unit_test(test_learner_training),
+        cmocka_unit_test(test_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
