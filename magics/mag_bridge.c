@@ -592,8 +592,10 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
     if (threaded) pthread_join(th, NULL);
     if (rc == 0) {
         if (!st->interrupted && krn_out_interrupted(out)) st->interrupted = 1;
-        /* the final frame must not be held back by the kernel's rate limit */
-        double wait_ms = (double)frame_ms + 5.0 - (now_s() - last) * 1000.0;
+        /* the final frame must not be held back by the kernel's rate limit (one update
+           per 250 ms per display id, krn_display.h) */
+        double gap = frame_ms > 250 ? (double)frame_ms : 250.0;
+        double wait_ms = gap + 5.0 - (now_s() - last) * 1000.0;
         if (updates > 0 && wait_ms > 0) sleep_ms((long)wait_ms);
         rc = publish_frame(out, b, rr, labels, 0, st->display_id, st);
         const char *const *sm = o->summary ? o->summary : o->panels;
