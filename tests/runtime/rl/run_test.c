@@ -1,0 +1,595 @@
+/* run_test.c: the RL step engine and runs on real policies.  Sequences end at EOS
+ * (lengths, token counts and the exact kl_ref / entropy cover exactly the states up to
+ * the first EOS, checked against rt_policy_kl); k1 / k3 estimates track the exact KL on
+ * a sampled batch; every algorithm lowers the mean length under reward -length; PPO
+ * epochs clip; the chi^2 regularizer starts at 0 and holds the policy nearer the
+ * reference; metrics rows (eval_accuracy only every eval_every); a non-finite reward
+ * fails the run naming step and metric and keeps the policy; cancel stops at a step;
+ * setup errors; determinism (twice, 1 vs 2 BLAS threads, 1 vs 2 kernel threads, a
+ * 2-thread rt_sweep vs sequential runs), bit for bit except `wall`. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rt_alloc.h"
+#include "rt_rl.h"
+#include "rt_sweep.h"
+
+static rt_task *make_task(int digits)
+{
+    rt_task_config tc;
+    rt_task_config_init(&tc, RT_TASK_ADD);
+    tc.digits = digits;
+    rt_task *t;
+    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
+    return t;
+}
+
+static rt_policy *make_policy(uint64_t seed)
+{
+    rt_policy_config c = {RT_TASK_VOCAB, 8, 16, 32, 1, RT_NN_ACT_RELU};
+    rt_policy *p;
+    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
+    rt_rng r = rt_rng_make(seed);
+    rt_policy_init(p, &r);
+    return p;
+}
+
+static rt_policy *copy_of(const rt_policy *p)
+{
+    rt_policy *c;
+    assert_int_equal(rt_policy_copy(&c, p, NULL), 0);
+    return c;
+}
+
+static rt_reward_program *make_reward(const rt_task *t, const char *src)
+{
+    const char *names[RT_TASK_MAX_FEATURES];
+    int nf = rt_task_n_features(t);
+    for (int i = 0; i < nf; i++) names[i] = rt_task_feature_name(t, i);
+    rt_reward_env env;
+    memset(&env, 0, sizeof env);
+    env.name = "r";
+    env.features = names;
+    env.n_features = nf;
+    rt_reward_program *p;
+    rt_reward_diag d;
+    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
+    return p;
+}
+
+static rt_run *make_run(const char *name)
+{
+    int n;
+    const char *const *cols = rt_rl_columns(&n);
+    assert_int_equal(n, 16);
+    rt_run *run;
+    assert_int_equal(rt_run_create(name, cols, n, &run), 0);
+    return run;
+}
+
+static double cell(const rt_run *run, long row, const char *col)
+{
+    double v[32];
+    assert_int_equal(rt_run_read(run, row, 1, v), 1);
+    int i = rt_run_column_index(run, col);
+    assert_true(i >= 0);
+    return v[i];
+}
+
+static rt_rl_config small_cfg(rt_rl_algo algo)
+{
+    rt_rl_config c;
+    rt_rl_config_init(&c);
+    c.algo = algo;
+    c.batch = 16;
+    c.group = 4;
+    c.steps = 30;
+    c.lr = 1e-2f;
+    c.eval_every = 0;
+    c.eval_prompts = 64;
+    return c;
+}
+
+/* ---- step engine ------------------------------------------------------------------- */
+
+static void test_eos_masking_and_exact_kl(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task), K = 8;
+    rt_policy *p = make_policy(1), *ref = make_policy(2);
+    rt_rl_config c = small_cfg(RT_RL_GRPO);
+    rt_rl *o;
+    assert_int_equal(rt_rl_create(&o, &c, &p->cfg, &ref->cfg, P, T, RT_TOK_EOS, NULL), 0);
+    int B = c.batch, G = c.group, N = B * G;
+    int prompts[16 * 16];
+    rt_task_sample s[16];
+    rt_rng r = rt_rng_make(5), g = rt_rng_make(6);
+    rt_task_sample_batch(task, &r, 0, RT_TASK_TRAIN, B, s, prompts);
+    assert_int_equal(rt_rl_sample(o, p, ref, prompts, &g), 0);
+    const int *tok = rt_rl_tokens(o), *len = rt_rl_lengths(o);
+    /* lengths: up to and including the first EOS; the valid states' contexts */
+    int ctx[64 * 3 * 8], seq[16 + 16], n = 0, seen_eos_cut = 0;
+    for (int i = 0; i < N; i++) {
+        int L = T;
+        for (int t = 0; t < T; t++)
+            if (tok[i * T + t] == RT_TOK_EOS) {
+                L = t + 1;
+                break;
+            }
+        assert_int_equal(len[i], L);
+        seen_eos_cut += L < T;
+        memcpy(seq, prompts + (i / G) * P, sizeof(int) * P);
+        memcpy(seq + P, tok + i * T, sizeof(int) * T);
+        for (int t = 0; t < L; t++, n++) rt_policy_context(ctx + n * K, seq, P + t, K);
+    }
+    assert_true(seen_eos_cut > 0); /* some sequences end early: masking matters */
+    rt_policy_ws *w1, *w2;
+    assert_int_equal(rt_policy_ws_create(&w1, &p->cfg, n, NULL), 0);
+    assert_int_equal(rt_policy_ws_create(&w2, &ref->cfg, n, NULL), 0);
+    double kl, ent;
+    assert_int_equal(rt_policy_kl(p, w1, ref, w2, ctx, n, &kl, &ent), 0);
+    double R[64];
+    for (int i = 0; i < N; i++) R[i] = i % 3;
+    rt_rl_metrics m;
+    assert_int_equal(rt_rl_update(o, p, ref, R, &m, NULL), 0);
+    assert_int_equal(m.tokens, n);
+    assert_true(fabs(m.length - (double)n / N) < 1e-12);
+    assert_true(fabs(m.kl_ref - kl) < 1e-5 * (1 + kl));
+    assert_true(fabs(m.entropy - ent) < 1e-5 * (1 + ent));
+    assert_true(m.kl_ref > 0.05);
+    /* a second update needs a new sample */
+    assert_int_equal(rt_rl_update(o, p, ref, R, &m, NULL), RT_RL_EINVAL);
+    rt_policy_ws_free(w1);
+    rt_policy_ws_free(w2);
+    rt_rl_free(o);
+    rt_policy_free(p);
+    rt_policy_free(ref);
+    rt_task_free(task);
+}
+
+/* k1 and k3 are unbiased per state: over ~2000 sampled states their means track the
+ * exact mean KL; k2's mean differs (here: below, as (log r)^2/2 under-weights rare
+ * tokens whose ratio is large). */
+static void test_estimators_on_policy(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
+    rt_policy *p = make_policy(1), *ref = make_policy(2);
+    double est[4];
+    for (int e = RT_RL_K1; e <= RT_RL_K3; e++) {
+        rt_rl_config c = small_cfg(RT_RL_REINFORCE);
+        c.batch = 128;
+        c.group = 8;
+        c.kl_estimator = (rt_rl_estimator)e;
+        rt_rl *o;
+        assert_int_equal(rt_rl_create(&o, &c, &p->cfg, &ref->cfg, P, T, RT_TOK_EOS, NULL), 0);
+        int prompts[128 * 16];
+        rt_task_sample s[128];
+        rt_rng r = rt_rng_make(5), g = rt_rng_make(6);
+        rt_task_sample_batch(task, &r, 0, RT_TASK_TRAIN, c.batch, s, prompts);
+        assert_int_equal(rt_rl_sample(o, p, ref, prompts, &g), 0);
+        static double R[1024];
+        rt_rl_metrics m;
+        rt_policy *q = copy_of(p); /* update a copy: p stays the sampling policy */
+        assert_int_equal(rt_rl_update(o, q, ref, R, &m, NULL), 0);
+        est[e] = m.kl_est;
+        est[0] = m.kl_ref;
+        assert_true(m.tokens > 2000);
+        rt_policy_free(q);
+        rt_rl_free(o);
+    }
+    double kl = est[0];
+    assert_true(kl > 0.05);
+    assert_true(fabs(est[RT_RL_K1] - kl) < 0.1 * kl);
+    assert_true(fabs(est[RT_RL_K3] - kl) < 0.1 * kl);
+    assert_true(est[RT_RL_K3] != est[RT_RL_K1]);
+    assert_true(est[RT_RL_K2] > 0);
+    rt_policy_free(p);
+    rt_policy_free(ref);
+    rt_task_free(task);
+}
+
+/* ---- runs -------------------------------------------------------------------------- */
+
+static void test_every_algo_shortens(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    rt_reward_program *rw = make_reward(task, "-length");
+    rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
+    for (int a = RT_RL_REINFORCE; a <= RT_RL_PPO; a++) {
+        rt_policy *p = make_policy(3), *ref = copy_of(p);
+        rt_run *run = make_run("x");
+        rt_rl_config c = small_cfg((rt_rl_algo)a);
+        c.kl = 0.01;
+        rt_rng rng = rt_rng_make(9);
+        rt_rl_diag d;
+        assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), 0);
+        assert_int_equal(rt_run_rows(run), 30);
+        double first = cell(run, 0, "length"), last = cell(run, 29, "length");
+        assert_true(last < first - 0.5);
+        assert_true(cell(run, 29, "reward") == -last);
+        assert_true(cell(run, 29, "kl_ref") > 0);
+        double clip_max = 0;
+        for (int r = 0; r < 30; r++) clip_max = fmax(clip_max, cell(run, r, "clip_frac"));
+        if (a == RT_RL_PPO)
+            assert_true(clip_max > 0); /* epochs 4: rho leaves 1 +- 0.2 */
+        else
+            assert_true(clip_max == 0);
+        assert_true(isnan(cell(run, 29, "eval_reward")) && isnan(cell(run, 29, "chi2")));
+        rt_run_free(run);
+        rt_policy_free(p);
+        rt_policy_free(ref);
+    }
+    rt_reward_free(rw);
+    rt_task_free(task);
+}
+
+static void test_rows_eval_and_eval_reward(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    rt_reward_program *rw = make_reward(task, "correct - c * length"),
+                      *ev = make_reward(task, "partial");
+    double params[1] = {0.1};
+    const char *pn[1] = {"c"};
+    double pv[1] = {0.1};
+    assert_int_equal(rt_reward_bind_params(rw, pn, pv, 1, params, NULL), 0);
+    rt_rl_problem prob = {task, rw, params, ev, NULL};
+    rt_policy *p = make_policy(3), *ref = copy_of(p);
+    rt_run *run = make_run("rows");
+    rt_rl_config c = small_cfg(RT_RL_RLOO);
+    c.steps = 6;
+    c.eval_every = 3;
+    rt_rng rng = rt_rng_make(9);
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, NULL), 0);
+    assert_int_equal(rt_run_rows(run), 6);
+    double prev_tok = 0;
+    for (int r = 0; r < 6; r++) {
+        assert_true(cell(run, r, "step") == r + 1);
+        assert_int_equal(isnan(cell(run, r, "eval_accuracy")), (r + 1) % 3 != 0);
+        double er = cell(run, r, "eval_reward");
+        assert_true(er >= 0 && er <= 1);
+        double tok = cell(run, r, "tokens");
+        assert_true(tok >= prev_tok + 64 && tok <= prev_tok + 64 * 3);
+        assert_true(fabs(cell(run, r, "tokens") - prev_tok - 64 * cell(run, r, "length")) < 1e-9);
+        prev_tok = tok;
+        /* reward = accuracy - 0.1 * length */
+        assert_true(fabs(cell(run, r, "reward") -
+                         (cell(run, r, "accuracy") - 0.1 * cell(run, r, "length"))) < 1e-12);
+        assert_true(fabs(cell(run, r, "adv_mean")) < 1e-12); /* RLOO advantages sum to 0 */
+    }
+    long step;
+    assert_int_equal(rt_run_status_of(run, &step, NULL, 0), RT_RUN_FINISHED);
+    assert_int_equal(step, 6);
+    rt_run_free(run);
+    rt_policy_free(p);
+    rt_policy_free(ref);
+    rt_reward_free(rw);
+    rt_reward_free(ev);
+    rt_task_free(task);
+}
+
+static void test_chi2_run(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1); /* T = 3: 993 prefix states per prompt */
+    rt_reward_program *rw = make_reward(task, "-length");
+    rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
+    double kl_final[2];
+    for (int reg = 0; reg < 2; reg++) {
+        rt_policy *p = make_policy(3), *ref = copy_of(p);
+        rt_run *run = make_run("chi");
+        rt_rl_config c = small_cfg(RT_RL_GRPO);
+        c.batch = 4;
+        c.steps = 15;
+        if (reg) c.regularizer = RT_RL_REG_CHI2, c.chi2 = 1.0;
+        rt_rng rng = rt_rng_make(9);
+        rt_rl_diag d;
+        assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), 0);
+        if (reg) {
+            assert_true(fabs(cell(run, 0, "chi2")) < 1e-4); /* p = ref at step 1 */
+            assert_true(cell(run, 14, "chi2") > 1e-3);
+        } else {
+            assert_true(isnan(cell(run, 0, "chi2")));
+        }
+        kl_final[reg] = cell(run, 14, "kl_ref");
+        rt_run_free(run);
+        rt_policy_free(p);
+        rt_policy_free(ref);
+    }
+    assert_true(kl_final[1] < 0.8 * kl_final[0]);
+    rt_reward_free(rw);
+    rt_task_free(task);
+}
+
+static void test_nonfinite_reward_fails(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    rt_reward_program *rw = make_reward(task, "1e308 * 10");
+    rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
+    rt_policy *p = make_policy(3), *ref = copy_of(p), *before = copy_of(p);
+    rt_run *run = make_run("inf");
+    rt_rl_config c = small_cfg(RT_RL_GRPO);
+    rt_rng rng = rt_rng_make(9);
+    rt_rl_diag d;
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_RL_EFAILED);
+    assert_string_equal(d.msg, "rl: reward is inf at step 1");
+    assert_int_equal(d.step, 1);
+    long step;
+    char msg[256];
+    assert_int_equal(rt_run_status_of(run, &step, msg, sizeof msg), RT_RUN_FAILED);
+    assert_int_equal(step, 1);
+    assert_string_equal(msg, "rl: reward is inf at step 1");
+    assert_memory_equal(p->params, before->params, p->nparams * sizeof(float));
+    rt_run_free(run);
+    rt_policy_free(p);
+    rt_policy_free(ref);
+    rt_policy_free(before);
+    rt_reward_free(rw);
+    rt_task_free(task);
+}
+
+static atomic_int cancel_flag;
+static void stop_after_3(void *user, const rt_event *ev)
+{
+    (void)user;
+    if (ev->kind == RT_EVENT_METRICS_ROW && ev->row == 2) atomic_store(&cancel_flag, 1);
+}
+
+static void test_cancel(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    rt_reward_program *rw = make_reward(task, "correct");
+    rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
+    rt_policy *p = make_policy(3), *ref = copy_of(p);
+    rt_run *run = make_run("cancel");
+    atomic_store(&cancel_flag, 0);
+    rt_run_set_cancel(run, &cancel_flag);
+    rt_run_set_events(run, stop_after_3, NULL);
+    rt_rl_config c = small_cfg(RT_RL_PPO);
+    rt_rng rng = rt_rng_make(9);
+    rt_rl_diag d;
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_RL_EINTR);
+    assert_int_equal(d.step, 3);
+    long step;
+    assert_int_equal(rt_run_status_of(run, &step, NULL, 0), RT_RUN_INTERRUPTED);
+    assert_int_equal(step, 3);
+    assert_int_equal(rt_run_rows(run), 3);
+    rt_run_free(run);
+    rt_policy_free(p);
+    rt_policy_free(ref);
+    rt_reward_free(rw);
+    rt_task_free(task);
+}
+
+static void test_setup_errors(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    rt_reward_program *rw = make_reward(task, "correct"), *rc = make_reward(task, "c * correct");
+    rt_policy *p = make_policy(3), *ref = copy_of(p);
+    rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
+    rt_rl_config c = small_cfg(RT_RL_GRPO);
+    c.epochs = 2;
+    rt_run *run = make_run("bad");
+    rt_rl_diag d;
+    rt_rng rng = rt_rng_make(1);
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_RL_EINVAL);
+    assert_string_equal(d.key, "epochs");
+    char msg[256];
+    assert_int_equal(rt_run_status_of(run, NULL, msg, sizeof msg), RT_RUN_FAILED);
+    assert_string_equal(msg, d.msg);
+    rt_run_free(run);
+    c = small_cfg(RT_RL_GRPO);
+    prob.reward = rc; /* a parameter without bound values */
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, NULL, &rng, &d), RT_RL_EINVAL);
+    assert_string_equal(d.msg, "rl: reward parameters not bound");
+    prob.reward = rw;
+    rt_task *t2 = make_task(2); /* T = 4 with chi2: too many answers */
+    prob.task = t2;
+    c.regularizer = RT_RL_REG_CHI2;
+    c.chi2 = 1;
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, NULL, &rng, &d), RT_RL_EINVAL);
+    assert_string_equal(d.key, "regularizer");
+    rt_task_free(t2);
+    rt_policy_free(p);
+    rt_policy_free(ref);
+    rt_reward_free(rw);
+    rt_reward_free(rc);
+    rt_task_free(task);
+}
+
+/* ---- allocation ---------------------------------------------------------------------- */
+
+static int alloc_run(rt_task *t, rt_reward_program *rw, rt_policy *p, const rt_policy *ref,
+                     long steps, long fail_at, long *count, rt_rl_diag *d)
+{
+    rt_rl_problem prob = {t, rw, NULL, rw, NULL};
+    rt_rl_config c = small_cfg(RT_RL_PPO);
+    c.batch = 2;
+    c.steps = steps;
+    c.eval_every = 2;
+    c.epochs = 2;
+    c.regularizer = RT_RL_REG_CHI2;
+    c.chi2 = 0.1;
+    rt_rng rng = rt_rng_make(4);
+    rt_run *run = make_run("alloc");
+    rt_alloc_fail_at(fail_at);
+    int rc = rt_rl_run(p, ref, &prob, &c, run, &rng, d);
+    if (count) *count = rt_alloc_count();
+    rt_alloc_fail_at(0);
+    rt_run_status_of(run, NULL, NULL, 0);
+    assert_int_equal(rt_run_status_of(run, NULL, NULL, 0), rc ? RT_RUN_FAILED : RT_RUN_FINISHED);
+    rt_run_free(run);
+    return rc;
+}
+
+/* Every allocation of a run happens in setup (3 and 12 steps allocate the same); each
+ * failing allocation gives "rl: out of memory" and leaves the policy untouched. */
+static void test_allocation(void **st)
+{
+    (void)st;
+    rt_task *t = make_task(1);
+    rt_reward_program *rw = make_reward(t, "correct");
+    rt_policy *p = make_policy(3), *ref = copy_of(p), *p0 = copy_of(p);
+    long a, b;
+    assert_int_equal(alloc_run(t, rw, p, ref, 3, 0, &a, NULL), 0);
+    assert_int_equal(alloc_run(t, rw, p, ref, 12, 0, &b, NULL), 0);
+    assert_true(a > 10);
+    assert_int_equal(a, b);
+    for (long i = 1; i <= a; i++) {
+        assert_int_equal(rt_policy_assign(p, p0), 0);
+        rt_rl_diag d;
+        assert_int_equal(alloc_run(t, rw, p, ref, 3, i, NULL, &d), RT_RL_ENOMEM);
+        assert_string_equal(d.msg, "rl: out of memory");
+        assert_memory_equal(p->params, p0->params, sizeof(float) * p->nparams);
+    }
+    rt_policy_free(p);
+    rt_policy_free(ref);
+    rt_policy_free(p0);
+    rt_reward_free(rw);
+    rt_task_free(t);
+}
+
+/* ---- determinism -------------------------------------------------------------------- */
+
+typedef struct job {
+    const char *name;
+    rt_rl_algo algo;
+    int threads;
+    rt_task *task;
+    rt_reward_program *rw;
+    rt_policy *p, *ref;
+    rt_run *run;
+} job;
+
+static void job_init(job *j, const char *name, rt_rl_algo algo, rt_task *task,
+                     rt_reward_program *rw)
+{
+    memset(j, 0, sizeof *j);
+    j->name = name, j->algo = algo, j->task = task, j->rw = rw, j->threads = 1;
+    j->p = make_policy(11);
+    j->ref = copy_of(j->p);
+    j->run = make_run(name);
+}
+
+static void job_fini(job *j)
+{
+    rt_policy_free(j->p);
+    rt_policy_free(j->ref);
+    rt_run_free(j->run);
+}
+
+static int job_fn(void *arg, atomic_int *cancel)
+{
+    job *j = arg;
+    rt_rl_config c = small_cfg(j->algo);
+    c.steps = 8;
+    c.kl = 0.05;
+    c.eval_every = 4;
+    c.threads = j->threads;
+    if (j->algo == RT_RL_PPO) c.epochs = 3;
+    rt_rl_problem prob = {j->task, j->rw, NULL, NULL, NULL};
+    rt_rng base = rt_rng_from_name(1, j->name);
+    if (cancel) rt_run_set_cancel(j->run, cancel);
+    return rt_rl_run(j->p, j->ref, &prob, &c, j->run, &base, NULL);
+}
+
+static void assert_same(const job *a, const job *b)
+{
+    size_t n = a->p->nparams * sizeof(float);
+    assert_memory_equal(a->p->params, b->p->params, n);
+    assert_memory_equal(a->p->adam_m, b->p->adam_m, n);
+    assert_memory_equal(a->p->adam_v, b->p->adam_v, n);
+    rt_run_snapshot sa, sb;
+    assert_int_equal(rt_run_snapshot_take(a->run, &sa), 0);
+    assert_int_equal(rt_run_snapshot_take(b->run, &sb), 0);
+    assert_int_equal(sa.rows, 8);
+    assert_int_equal(sb.rows, 8);
+    int wall = rt_run_column_index(a->run, "wall");
+    for (long k = 0; k < sa.rows * sa.n_columns; k++) {
+        if (k % sa.n_columns == wall) continue;
+        double x = sa.values[k], y = sb.values[k];
+        assert_true((isnan(x) && isnan(y)) || memcmp(&x, &y, sizeof x) == 0);
+    }
+    rt_run_snapshot_free(&sa);
+    rt_run_snapshot_free(&sb);
+}
+
+static void test_determinism(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    rt_reward_program *rw = make_reward(task, "correct + 0.5 * partial - 0.1 * length");
+    const rt_rl_algo algos[2] = {RT_RL_GRPO, RT_RL_PPO};
+    for (int k = 0; k < 2; k++) {
+        job a, b;
+        /* twice */
+        job_init(&a, "d", algos[k], task, rw);
+        job_init(&b, "d", algos[k], task, rw);
+        assert_int_equal(job_fn(&a, NULL), 0);
+        assert_int_equal(job_fn(&b, NULL), 0);
+        assert_same(&a, &b);
+        job_fini(&b);
+        /* 2 BLAS threads */
+        job_init(&b, "d", algos[k], task, rw);
+        int bt = rt_nn_blas_threads();
+        rt_nn_set_blas_threads(2);
+        assert_int_equal(job_fn(&b, NULL), 0);
+        rt_nn_set_blas_threads(bt);
+        assert_same(&a, &b);
+        job_fini(&b);
+        /* 2 kernel threads (BLAS single-threaded) */
+        job_init(&b, "d", algos[k], task, rw);
+        b.threads = 2;
+        rt_nn_set_blas_threads(1);
+        assert_int_equal(job_fn(&b, NULL), 0);
+        rt_nn_set_blas_threads(bt);
+        assert_same(&a, &b);
+        job_fini(&b);
+        job_fini(&a);
+    }
+    /* a 2-thread sweep of two runs equals the runs done one after another */
+    job s[2], q[2];
+    job_init(&s[0], "s0", RT_RL_GRPO, task, rw);
+    job_init(&s[1], "s1", RT_RL_PPO, task, rw);
+    job_init(&q[0], "s0", RT_RL_GRPO, task, rw);
+    job_init(&q[1], "s1", RT_RL_PPO, task, rw);
+    rt_sweep_job jobs[2] = {{job_fn, &s[0], 0}, {job_fn, &s[1], 0}};
+    assert_int_equal(rt_sweep_run(jobs, 2, 2, NULL), 0);
+    assert_int_equal(job_fn(&q[0], NULL), 0);
+    assert_int_equal(job_fn(&q[1], NULL), 0);
+    assert_same(&s[0], &q[0]);
+    assert_same(&s[1], &q[1]);
+    for (int i = 0; i < 2; i++) job_fini(&s[i]), job_fini(&q[i]);
+    rt_reward_free(rw);
+    rt_task_free(task);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eos_masking_and_exact_kl),
+        cmocka_unit_test(test_estimators_on_policy),
+        cmocka_unit_test(test_every_algo_shortens),
+        cmocka_unit_test(test_rows_eval_and_eval_reward),
+        cmocka_unit_test(test_chi2_run),
+        cmocka_unit_test(test_nonfinite_reward_fails),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_setup_errors),
+        cmocka_unit_test(test_allocation),
+        cmocka_unit_test(test_determinism),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
