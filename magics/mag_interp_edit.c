@@ -185,8 +185,10 @@ int mag_inspect(void *self, const char *code, size_t cursor, int detail_level, c
         snprintf(*text, n, "%s%s: %s\n", m->cell ? "%%" : "%", m->name, line);
         return 1;
     }
-    case MAG_CTX_ARG:
     case MAG_CTX_EXPR:
+        *text = mag_help_expr(s, x.word);
+        return *text != NULL;
+    case MAG_CTX_ARG:
     case MAG_CTX_HELP:
         snprintf(target, sizeof target, "%s", x.word);
         if ((*text = mag_help_text(s, target, NULL))) return 1;

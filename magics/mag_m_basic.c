@@ -303,6 +303,20 @@ static const char *const builtin_help[][2] = {
                    "demonstrator's"},
 };
 
+char *mag_help_expr(const mag_session *s, const char *name)
+{
+    buf b = {0};
+    for (size_t i = 0; i < sizeof builtin_help / sizeof builtin_help[0]; i++)
+        if (strcmp(builtin_help[i][0], name) == 0) bprintf(&b, "%s\n", builtin_help[i][1]);
+    const mag_entry *e = mag_session_entry(s, MAG_REWARD, name);
+    if (e) bprintf(&b, "reward %s: %s\n", e->name, e->summary);
+    if (b.oom || !b.n) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
 char *mag_help_text(const mag_session *s, const char *target, char *alt)
 {
     if (alt) alt[0] = '\0';

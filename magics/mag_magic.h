@@ -104,6 +104,9 @@ size_t mag_magic_help(const mag_magic *m, char *buf, size_t cap);
  * malloc'ed text (caller frees), or NULL; then, if alt is not NULL, alt[128] receives
  * a hint such as " (did you mean '%eval'?)" or "".  (mag_m_basic.c) */
 char *mag_help_text(const mag_session *s, const char *target, char *alt);
+/* Help for a name inside an expression: a feature, function or defined reward (malloc'ed,
+ * or NULL). */
+char *mag_help_expr(const mag_session *s, const char *name);
 
 /* The reward language, shared by %%reward, expression lines and the training magics
  * (implemented in mag_m_reward.c). */
