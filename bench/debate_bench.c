@@ -30,12 +30,18 @@ int main(int argc, char **argv)
     int K = 6, M = 4, A = 4, L = 4;
     double secs = 1.0, conflict = 0.0;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--features")) K = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--values")) M = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--actions")) A = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--evidence")) L = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--seconds")) secs = atof(argv[i + 1]);
-        else if (!strcmp(argv[i], "--conflict")) conflict = atof(argv[i + 1]);
+        if (!strcmp(argv[i], "--features"))
+            K = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--values"))
+            M = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--actions"))
+            A = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--evidence"))
+            L = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seconds"))
+            secs = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--conflict"))
+            conflict = atof(argv[i + 1]);
         else {
             fprintf(stderr, "usage: debate-bench [--features K] [--values M] [--actions A] "
                             "[--evidence L] [--seconds S] [--conflict C]\n");

@@ -5,6 +5,7 @@
  * printing (magics/), sampling the policies' actions (the caller passes actions;
  * rt_debate_policy_actions helps for greedy ones). */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,7 +61,7 @@ void rt_debate_config_init(rt_debate_config *cfg)
     cfg->first = RT_DEBATE_FIRST_RANDOM;
     cfg->judge_hidden = 32;
     rt_debate_judge_train_init(&cfg->judge);
-    cfg->learner_hidden = 32;
+    cfg->learner_hidden = 64;
     rt_debate_learner_train_init(&cfg->learner);
     cfg->max_leaves = 1000000;
     cfg->accuracy_states = 1000;
@@ -152,11 +153,26 @@ void rt_debate_free(rt_debate *d)
     rt_free(d);
 }
 
-const rt_debate_config *rt_debate_config_of(const rt_debate *d) { return &d->cfg; }
-const rt_debate_judge *rt_debate_judge_of(const rt_debate *d) { return d->judge; }
-const rt_debate_judge *rt_debate_full_judge_of(const rt_debate *d) { return d->full; }
-const rt_debate_learner *rt_debate_learner_of(const rt_debate *d) { return d->learner; }
-rt_debate_accuracy rt_debate_accuracy_of(const rt_debate *d) { return d->acc; }
+const rt_debate_config *rt_debate_config_of(const rt_debate *d)
+{
+    return &d->cfg;
+}
+const rt_debate_judge *rt_debate_judge_of(const rt_debate *d)
+{
+    return d->judge;
+}
+const rt_debate_judge *rt_debate_full_judge_of(const rt_debate *d)
+{
+    return d->full;
+}
+const rt_debate_learner *rt_debate_learner_of(const rt_debate *d)
+{
+    return d->learner;
+}
+rt_debate_accuracy rt_debate_accuracy_of(const rt_debate *d)
+{
+    return d->acc;
+}
 
 int rt_debate_train(rt_debate *d, const rt_rng *rng, rt_run *judge_run, rt_run *full_run,
                     rt_run *learner_run, rt_debate_error *err)
@@ -191,11 +207,13 @@ int rt_debate_policy_actions(const rt_task *task, const rt_policy *p, rt_policy_
     int *buf = rt_malloc(sizeof(int) * (size_t)B * (P + 1));
     if (!buf) return RT_DEBATE_ENOMEM;
     int *tok = buf + (size_t)B * P;
-    for (int i = 0; i < B; i++) memcpy(buf + (size_t)i * P, samples[i].prompt, sizeof(int) * P);
+    for (int i = 0; i < B; i++)
+        memcpy(buf + (size_t)i * P, samples[i].prompt, sizeof(int) * P);
     rt_rng r = rt_rng_make(0); /* greedy decoding draws nothing */
     int rc = rt_policy_generate(p, ws, buf, B, P, 1, 0.0f, &r, 0, tok, NULL);
     if (rc == 0)
-        for (int i = 0; i < B; i++) actions[i] = rt_debate_action_of(task, tok + i, 1);
+        for (int i = 0; i < B; i++)
+            actions[i] = rt_debate_action_of(task, tok + i, 1);
     rt_free(buf);
     return rc ? RT_DEBATE_EINVAL : 0;
 }
@@ -246,8 +264,8 @@ static int reward_one(const rjob *jb, int i, rt_debate_error *err)
     g.learner = d->learner;
     g.max_leaves = d->cfg.max_leaves;
     int o = 0;
-    int rc = rt_debate_play(&g, d->cfg.debaters, d->cfg.debaters, jb->tr ? &jb->tr[i] : NULL,
-                            &o, err);
+    int rc =
+        rt_debate_play(&g, d->cfg.debaters, d->cfg.debaters, jb->tr ? &jb->tr[i] : NULL, &o, err);
     jb->out[i] = o > 0 ? 1.0 : 0.0;
     return rc;
 }
@@ -262,8 +280,8 @@ static void reward_part(void *arg, int j, int nth)
 }
 
 int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
-                           const int *a_b, int B, const rt_rng *stream, uint64_t seq0,
-                           double *out, rt_debate_transcript *tr, rt_debate_error *err)
+                           const int *a_b, int B, const rt_rng *stream, uint64_t seq0, double *out,
+                           rt_debate_transcript *tr, rt_debate_error *err)
 {
     if (!d || !samples || !a_pi || !a_b || B < 0 || !stream || !out) {
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "debate reward: bad arguments");
@@ -326,4 +344,63 @@ int rt_debate_eval(const rt_debate *d, const rt_task_sample *samples, const int 
     }
     if (!out) rt_free(o);
     return rc;
+}
+
+typedef struct sbuf {
+    char *p;
+    size_t cap, len;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = b->len < b->cap ? b->cap - b->len : 0;
+    int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0) b->len += (size_t)n;
+}
+
+static char act_letter(int a)
+{
+    return a >= 0 && a < 26 ? (char)('a' + a) : '?';
+}
+
+size_t rt_debate_transcript_text(const rt_task *task, const rt_task_sample *s, int a_pi, int a_b,
+                                 const rt_debate_transcript *tr, char *buf, size_t cap)
+{
+    sbuf b = {buf, cap, 0};
+    if (buf && cap) buf[0] = '\0';
+    char prompt[64];
+    rt_task_render(s->prompt, rt_task_prompt_len(task), prompt, sizeof prompt);
+    int K = rt_task_config_of(task)->features, A = rt_task_config_of(task)->actions;
+    sb_printf(&b, "state %s (f1..f%d)  policy %c  vs  baseline %c\n", prompt, K, act_letter(a_pi),
+              act_letter(a_b));
+    if (a_pi < 0 || a_pi >= A) {
+        sb_printf(&b, "verdict: policy action invalid: debate = 0\n");
+        return b.len;
+    }
+    if (a_b < 0 || a_b >= A) {
+        sb_printf(&b, "verdict: baseline action invalid: debate = 1\n");
+        return b.len;
+    }
+    if (a_pi == a_b || !tr || tr->n == 0) {
+        sb_printf(&b, "verdict: equal actions: debate = 0.5\n");
+        return b.len;
+    }
+    sb_printf(&b, "turn  by        reveals  J(%c)     J(%c)\n", act_letter(a_pi), act_letter(a_b));
+    sb_printf(&b, "0     -         -        %7.3f  %7.3f\n", tr->s1_empty, tr->s2_empty);
+    for (int t = 0; t < tr->n; t++)
+        sb_printf(&b, "%-4d  %-8s  f%d=%d     %7.3f  %7.3f\n", t + 1,
+                  tr->by[t] ? "baseline" : "policy", tr->feature[t] + 1, tr->value[t], tr->s1[t],
+                  tr->s2[t]);
+    if (tr->outcome > 0)
+        sb_printf(&b, "verdict: the judge prefers the policy (%c): debate = 1\n", act_letter(a_pi));
+    else if (tr->outcome < 0)
+        sb_printf(&b, "verdict: the judge prefers the baseline (%c): debate = 0\n",
+                  act_letter(a_b));
+    else
+        sb_printf(&b, "verdict: equal scores (draw): debate = 0\n");
+    return b.len;
 }

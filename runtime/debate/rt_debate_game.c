@@ -41,7 +41,8 @@ long rt_debate_tree_leaves(int K, int L)
 {
     if (K < 0 || L < 0 || L > K) return 0;
     long n = 1;
-    for (int i = 0; i < L; i++) n *= K - i;
+    for (int i = 0; i < L; i++)
+        n *= K - i;
     return n;
 }
 
@@ -89,14 +90,14 @@ static int minimax_move(gstate *st, unsigned S, int t, int mover)
     return best;
 }
 
-static int check(const rt_debate_game *g, int need_learner, int need_minimax,
-                 rt_debate_error *err)
+static int check(const rt_debate_game *g, int need_learner, int need_minimax, rt_debate_error *err)
 {
     if (!g || g->K < 1 || g->K > RT_DEBATE_MAX_K || g->L < 1 || g->L > g->K || !g->score ||
         (g->first != 0 && g->first != 1)) {
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
                           "debate game: need 1 <= evidence <= features <= %d, first 0 or 1 "
-                          "and a scorer", RT_DEBATE_MAX_K);
+                          "and a scorer",
+                          RT_DEBATE_MAX_K);
         return RT_DEBATE_EINVAL;
     }
     if (need_learner && (!g->learner || g->learner->K != g->K)) {

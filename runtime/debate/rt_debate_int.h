@@ -42,7 +42,7 @@ struct rt_debate_judge {
 struct rt_debate_learner {
     const rt_task *task;
     int K, M, A, L;
-    rt_dmlp net; /* P = K + 2, V = max(M + 1, A), O = K */
+    rt_dmlp net; /* P = K + 2, V = max(2M, A), O = K */
 };
 
 /* Evidence tokens of a state: tok[k] = values[k] if bit k of revealed, else M. */

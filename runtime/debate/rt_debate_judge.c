@@ -64,7 +64,8 @@ void rt_debate_judge_free(rt_debate_judge *j)
 void rt_debate_judge_tokens(const rt_debate_judge *j, const int *values, unsigned revealed,
                             int *tok)
 {
-    for (int k = 0; k < j->K; k++) tok[k] = (revealed >> k & 1u) ? values[k] : j->M;
+    for (int k = 0; k < j->K; k++)
+        tok[k] = (revealed >> k & 1u) ? values[k] : j->M;
 }
 
 void rt_debate_judge_scores(const rt_debate_judge *j, const int *values, unsigned revealed,
@@ -76,7 +77,10 @@ void rt_debate_judge_scores(const rt_debate_judge *j, const int *values, unsigne
     rt_dmlp_forward1(&j->net, tok, h, scores);
 }
 
-static double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+static double softplus(double x)
+{
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
 
 static void put_row(rt_run *run, double *row, const int *map, const double *vals, int n)
 {
@@ -88,8 +92,8 @@ static void put_row(rt_run *run, double *row, const int *map, const double *vals
 int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_train_config *cfg,
                           const rt_rng *rng, rt_run *run, rt_debate_error *err)
 {
-    if (!j || !cfg || !rng || evidence < 1 || evidence > j->K || cfg->steps < 0 ||
-        cfg->batch < 1 || !(cfg->lr > 0) || cfg->log_every < 1) {
+    if (!j || !cfg || !rng || evidence < 1 || evidence > j->K || cfg->steps < 0 || cfg->batch < 1 ||
+        !(cfg->lr > 0) || cfg->log_every < 1) {
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
                           "judge training: evidence must be 1..K, steps >= 0, batch >= 1, "
                           "lr > 0, log_every >= 1");

@@ -22,7 +22,7 @@ const char *const *rt_debate_learner_columns(int *n)
 
 void rt_debate_learner_train_init(rt_debate_train_config *cfg)
 {
-    cfg->steps = 800;
+    cfg->steps = 2000;
     cfg->batch = 64;
     cfg->lr = 3e-3f;
     cfg->log_every = 25;
@@ -41,7 +41,8 @@ int rt_debate_learner_create(const rt_task *task, int evidence, int hidden, cons
     if (evidence < 1 || evidence > c->features || hidden < 1 || hidden > 4096) {
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
                           "learned debater: evidence must be between 1 and %d, hidden between "
-                          "1 and 4096", c->features);
+                          "1 and 4096",
+                          c->features);
         return RT_DEBATE_EINVAL;
     }
     rt_debate_learner *l = rt_calloc(1, sizeof *l);
@@ -51,7 +52,7 @@ int rt_debate_learner_create(const rt_task *task, int evidence, int hidden, cons
     }
     l->task = task;
     l->K = c->features, l->M = c->values, l->A = c->actions, l->L = evidence;
-    int V = l->M + 1 > l->A ? l->M + 1 : l->A;
+    int V = 2 * l->M > l->A ? 2 * l->M : l->A;
     if (rt_dmlp_init(&l->net, l->K + 2, V, hidden, l->K, rng) != 0) {
         rt_free(l);
         rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
@@ -71,7 +72,9 @@ void rt_debate_learner_free(rt_debate_learner *l)
 void rt_debate_learner_tokens(const rt_debate_learner *l, const int *values, unsigned revealed,
                               int a_self, int a_other, int *tok)
 {
-    for (int k = 0; k < l->K; k++) tok[k] = (revealed >> k & 1u) ? values[k] : l->M;
+    /* debaters know the whole state: value v, plus M if already revealed */
+    for (int k = 0; k < l->K; k++)
+        tok[k] = values[k] + ((revealed >> k & 1u) ? l->M : 0);
     tok[l->K] = a_self;
     tok[l->K + 1] = a_other;
 }
@@ -172,7 +175,8 @@ int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
             rngs[i] = rt_rng_split(&sg, (uint64_t)i);
             rt_task_triage_state(l->task, &smp[i], gm[i].v);
             gm[i].a[0] = (int)rt_rng_below(&rngs[i], (uint32_t)l->A);
-            gm[i].a[1] = (gm[i].a[0] + 1 + (int)rt_rng_below(&rngs[i], (uint32_t)(l->A - 1))) % l->A;
+            gm[i].a[1] =
+                (gm[i].a[0] + 1 + (int)rt_rng_below(&rngs[i], (uint32_t)(l->A - 1))) % l->A;
             gm[i].first = (int)rt_rng_below(&rngs[i], 2);
             gm[i].S = 0;
         }
@@ -189,8 +193,10 @@ int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
                 float *z = lg + (r0 + i) * K;
                 double mx = -INFINITY, Z = 0, zl = 0;
                 for (int k = 0; k < K; k++) {
-                    if (gm[i].S >> k & 1u) z[k] = MASKED_LOGIT;
-                    else if (z[k] > mx) mx = z[k];
+                    if (gm[i].S >> k & 1u)
+                        z[k] = MASKED_LOGIT;
+                    else if (z[k] > mx)
+                        mx = z[k];
                 }
                 for (int k = 0; k < K; k++)
                     if (!(gm[i].S >> k & 1u)) {
@@ -200,12 +206,15 @@ int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
                 ent += log(Z) - zl / Z;
             }
             rt_nn_sample(y + r0, NULL, lg + r0 * K, B, K, 1.0f, rngs);
-            for (int i = 0; i < B; i++) gm[i].S |= 1u << y[r0 + i];
+            for (int i = 0; i < B; i++)
+                gm[i].S |= 1u << y[r0 + i];
         }
         for (int i = 0; i < B; i++) {
             float sc[RT_DEBATE_MAX_A];
             rt_debate_judge_scores(j, gm[i].v, gm[i].S, sc);
-            float u1 = sc[gm[i].a[0]] > sc[gm[i].a[1]] ? 1.0f : sc[gm[i].a[0]] < sc[gm[i].a[1]] ? -1.0f : 0.0f;
+            float u1 = sc[gm[i].a[0]] > sc[gm[i].a[1]]   ? 1.0f
+                       : sc[gm[i].a[0]] < sc[gm[i].a[1]] ? -1.0f
+                                                         : 0.0f;
             for (int t = 0; t < L; t++) {
                 int mover = (gm[i].first + t) & 1;
                 w[(size_t)t * B + i] = (mover ? -u1 : u1) / (float)B;
@@ -224,7 +233,7 @@ int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
         loss_acc += loss, ent_acc += ent, acc_n++;
         if (run && (s % cfg->log_every == 0 || s == cfg->steps)) {
             double vals[4] = {(double)s, loss_acc / acc_n, ent_acc / acc_n,
-                              map[3] >= 0 ? vs_greedy(l, j, &s_eval, 64) : NAN};
+                              map[3] >= 0 ? vs_greedy(l, j, &s_eval, 256) : NAN};
             for (int c = 0; c < 4; c++)
                 if (map[c] >= 0) row[map[c]] = vals[c];
             rt_run_append(run, row);

@@ -30,8 +30,10 @@ int rt_dmlp_init(rt_dmlp *n, int P, int V, int H, int O, const rt_rng *rng)
     n->gU = n->grads, n->gb1 = n->gU + nu, n->gW2 = n->gb1 + H, n->gb2 = n->gW2 + nw;
     rt_rng r = rt_rng_split(rng, 0);
     float su = 1.0f / sqrtf((float)P), sw = 1.0f / sqrtf((float)H);
-    for (size_t i = 0; i < nu; i++) n->U[i] = su * rt_rng_normal(&r);
-    for (size_t i = 0; i < nw; i++) n->W2[i] = sw * rt_rng_normal(&r);
+    for (size_t i = 0; i < nu; i++)
+        n->U[i] = su * rt_rng_normal(&r);
+    for (size_t i = 0; i < nw; i++)
+        n->W2[i] = sw * rt_rng_normal(&r);
     return 0;
 }
 
@@ -49,13 +51,16 @@ void rt_dmlp_forward1(const rt_dmlp *n, const int *tok, float *h, float *out)
     memcpy(h, n->b1, sizeof(float) * H);
     for (int p = 0; p < n->P; p++) {
         const float *row = n->U + ((size_t)p * n->V + tok[p]) * H;
-        for (int i = 0; i < H; i++) h[i] += row[i];
+        for (int i = 0; i < H; i++)
+            h[i] += row[i];
     }
-    for (int i = 0; i < H; i++) h[i] = h[i] > 0.0f ? h[i] : 0.0f;
+    for (int i = 0; i < H; i++)
+        h[i] = h[i] > 0.0f ? h[i] : 0.0f;
     for (int o = 0; o < n->O; o++) {
         const float *w = n->W2 + (size_t)o * H;
         float s = 0.0f;
-        for (int i = 0; i < H; i++) s += w[i] * h[i];
+        for (int i = 0; i < H; i++)
+            s += w[i] * h[i];
         out[o] = s + n->b2[o];
     }
 }
@@ -76,7 +81,10 @@ void rt_dmlp_backward(rt_dmlp *n, const int *tok, int N, const float *h, const f
     rt_nn_table_backward_relu_cols(n->gU, n->gb1, dh, h, tok, N, n->P, n->V, n->H, 0, n->H);
 }
 
-void rt_dmlp_zero_grad(rt_dmlp *n) { memset(n->grads, 0, sizeof(float) * n->np); }
+void rt_dmlp_zero_grad(rt_dmlp *n)
+{
+    memset(n->grads, 0, sizeof(float) * n->np);
+}
 
 void rt_dmlp_adam(rt_dmlp *n, float lr)
 {
@@ -110,23 +118,27 @@ int rt_debate_run_begin(rt_run *run, const char *const *cols, int ncols, long ro
     *row = NULL;
     if (!run) return 0;
     int nc = rt_run_n_columns(run);
-    for (int c = 0; c < ncols; c++) map[c] = rt_run_column_index(run, cols[c]);
+    for (int c = 0; c < ncols; c++)
+        map[c] = rt_run_column_index(run, cols[c]);
     *row = rt_malloc(sizeof(double) * (size_t)nc);
     if (!*row || rt_run_reserve(run, rows) != 0) {
         rt_free(*row);
         *row = NULL;
         return RT_DEBATE_ENOMEM;
     }
-    for (int c = 0; c < nc; c++) (*row)[c] = NAN;
+    for (int c = 0; c < nc; c++)
+        (*row)[c] = NAN;
     return 0;
 }
 
 unsigned rt_debate_random_subset(rt_rng *r, int K, int L)
 {
     int idx[RT_DEBATE_MAX_K];
-    for (int k = 0; k < K; k++) idx[k] = k;
+    for (int k = 0; k < K; k++)
+        idx[k] = k;
     rt_rng_shuffle(r, idx, K);
     unsigned s = 0;
-    for (int i = 0; i < L; i++) s |= 1u << idx[i];
+    for (int i = 0; i < L; i++)
+        s |= 1u << idx[i];
     return s;
 }

@@ -79,8 +79,9 @@ static void test_minimax_equals_brute_force(void **state)
                     assert_int_equal(rt_debate_minimax_value(&g, &v, NULL), 0);
                     assert_int_equal(v, brute(&t, K, L, first, 0, 0));
                     int o = 7;
-                    assert_int_equal(rt_debate_play(&g, RT_DEBATER_MINIMAX, RT_DEBATER_MINIMAX,
-                                                    NULL, &o, NULL), 0);
+                    assert_int_equal(
+                        rt_debate_play(&g, RT_DEBATER_MINIMAX, RT_DEBATER_MINIMAX, NULL, &o, NULL),
+                        0);
                     assert_int_equal(o, v);
                     values[v + 1]++;
                     cases++;
@@ -163,13 +164,15 @@ static void test_greedy_never_beats_minimax(void **state)
                     int v, o;
                     assert_int_equal(rt_debate_minimax_value(&g, &v, NULL), 0);
                     /* debater 1 greedy against a minimax debater 2: at most the value */
-                    assert_int_equal(rt_debate_play(&g, RT_DEBATER_GREEDY, RT_DEBATER_MINIMAX,
-                                                    NULL, &o, NULL), 0);
+                    assert_int_equal(
+                        rt_debate_play(&g, RT_DEBATER_GREEDY, RT_DEBATER_MINIMAX, NULL, &o, NULL),
+                        0);
                     assert_true(o <= v);
                     strictly += o < v;
                     /* debater 2 greedy: debater 1's outcome at least the value */
-                    assert_int_equal(rt_debate_play(&g, RT_DEBATER_MINIMAX, RT_DEBATER_GREEDY,
-                                                    NULL, &o, NULL), 0);
+                    assert_int_equal(
+                        rt_debate_play(&g, RT_DEBATER_MINIMAX, RT_DEBATER_GREEDY, NULL, &o, NULL),
+                        0);
                     assert_true(o >= v);
                 }
     assert_true(strictly > 0); /* greedy is really weaker somewhere */
@@ -185,7 +188,8 @@ static void test_zero_sum(void **state)
         int K = 2 + (int)rt_rng_below(&r, 5), L = 1 + (int)rt_rng_below(&r, (uint32_t)K);
         table t;
         memset(&t, 0, sizeof t);
-        for (unsigned S = 0; S < (1u << K); S++) t.s1[S] = rt_rng_normal(&r), t.s2[S] = rt_rng_normal(&r);
+        for (unsigned S = 0; S < (1u << K); S++)
+            t.s1[S] = rt_rng_normal(&r), t.s2[S] = rt_rng_normal(&r);
         for (int first = 0; first < 2; first++)
             for (int k1 = 0; k1 < 2; k1++)
                 for (int k2 = 0; k2 < 2; k2++) {
@@ -201,7 +205,8 @@ static void test_zero_sum(void **state)
                     assert_int_equal(og, -oh);
                     nonzero += og != 0;
                     assert_memory_equal(tg.feature, th.feature, sizeof(int) * (size_t)L);
-                    for (int i = 0; i < L; i++) assert_int_equal(tg.by[i], 1 - th.by[i]);
+                    for (int i = 0; i < L; i++)
+                        assert_int_equal(tg.by[i], 1 - th.by[i]);
                 }
     }
     assert_true(nonzero > 0);
@@ -255,7 +260,8 @@ static void test_bad_games(void **state)
     game_of(&g, &t, 3, 2, 0); /* learned without a learner */
     assert_int_equal(rt_debate_play(&g, RT_DEBATER_LEARNED, RT_DEBATER_GREEDY, NULL, &o, &err),
                      RT_DEBATE_EINVAL);
-    assert_string_equal(err.msg, "debate game: a learned debater needs a trained learner of this task");
+    assert_string_equal(err.msg,
+                        "debate game: a learned debater needs a trained learner of this task");
     assert_int_equal(rt_debate_play(&g, (rt_debater_kind)3, RT_DEBATER_GREEDY, NULL, &o, &err),
                      RT_DEBATE_EINVAL);
     rt_debater_kind k;
