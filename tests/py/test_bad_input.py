@@ -221,3 +221,46 @@ def test_still_executes_after_everything(rawk):
 if KERNEL_NAME != "rlhf":
     # ipykernel: no frame limit, it would execute the oversized message
     test_oversized_frame = pytest.mark.skip("rlhf bound")(test_oversized_frame)
+
+
+ODD_CONTENT = [  # signed, well-formed messages whose content has missing/odd fields
+    ("execute_request", {"code": 5}),
+    ("execute_request", {}),
+    ("execute_request", {"code": S["echo"]("odd"), "silent": "yes", "store_history": None,
+                         "user_expressions": [1], "allow_stdin": 3, "stop_on_error": "no"}),
+    ("execute_request", {"code": S["echo"]("odd"), "user_expressions": {"a": 5, "b": None}}),
+    ("complete_request", {"code": "%ls"}),
+    ("complete_request", {"code": "%ls", "cursor_pos": "3"}),
+    ("complete_request", {"code": "%ls", "cursor_pos": 1e30}),
+    ("complete_request", {"code": None, "cursor_pos": -7}),
+    ("inspect_request", {"code": "%echo", "cursor_pos": -5, "detail_level": 7}),
+    ("inspect_request", {}),
+    ("is_complete_request", {}),
+    ("is_complete_request", {"code": "(" * 100000}),
+    ("history_request", {}),
+    ("history_request", {"hist_access_type": "tail", "n": -1}),
+    ("history_request", {"hist_access_type": "tail", "n": 10 ** 12}),
+    ("history_request", {"hist_access_type": "range", "session": -5, "start": 10 ** 12,
+                         "stop": -10 ** 12}),
+    ("history_request", {"hist_access_type": "search", "pattern": "[" * 1000 + "*" * 1000}),
+    ("history_request", {"hist_access_type": "bogus"}),
+    ("comm_info_request", {"target_name": 5}),
+    ("kernel_info_request", {"anything": [1, 2]}),
+]
+
+
+@pytest.mark.parametrize("msg_type,content", ODD_CONTENT,
+                         ids=[f"{i}-{t}" for i, (t, _) in enumerate(ODD_CONTENT)])
+def test_odd_content_gets_a_reply(rawk, msg_type, content):
+    """Missing or wrongly typed fields: a reply of the right type (with a status) to the
+    right parent, busy/idle, and a live kernel; never a crash or silence."""
+    msg = rawk.send(rawk.shell, msg_type, content)
+    mid = msg["header"]["msg_id"]
+    rep = rawk.reply(rawk.shell, mid, timeout=10)
+    assert rep["msg_type"] == msg_type.replace("_request", "_reply")
+    allowed = ("complete", "incomplete", "invalid", "unknown") \
+        if msg_type == "is_complete_request" else ("ok", "error")
+    assert rep["content"].get("status") in allowed, rep["content"]
+    io = rawk.collect(mid, timeout=10)
+    assert io[0]["content"]["execution_state"] == "busy"
+    assert rawk.alive()
