@@ -209,3 +209,17 @@ def test_sigterm_exits_cleanly(new_kernel):
     left = wait_exit(k)
     assert left is not None and time.perf_counter() - t0 < 1.0
     assert k.km.provisioner.process.returncode == 0
+
+
+def test_shutdown_right_after_a_reply_loses_no_output(new_kernel):
+    """The IOPub messages of a cell whose execute_reply has arrived are all delivered even
+    when shutdown_request follows at once (the publisher flushes before exiting)."""
+    k = new_kernel()
+    k.flush()
+    lines = [f"last words {i}" for i in range(300)]
+    msg_id = k.kc.execute("\n".join(S["echo"](t) for t in lines))
+    k.reply(msg_id)
+    k.kc.control_channel.send(k.kc.session.msg("shutdown_request", {"restart": False}))
+    msgs = k.iopub(msg_id, timeout=5)
+    assert stream_text(msgs) == "".join(t + "\n" for t in lines)
+    assert wait_exit(k) is not None
