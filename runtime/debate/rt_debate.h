@@ -19,11 +19,10 @@
  * trained with L = K (every feature revealed): the ideal reference.
  *
  * JUDGE ACCURACY (rt_debate_judge_accuracy), the number `%%debate` prints: over n
- * held-out states (state i = rt_task_sample_batch(task, rt_rng_split(rng, 0), 0,
- * HELDOUT, n)[i]), each with a random subset of exactly L revealed features drawn
- * from rt_rng_split(rng, 1 + i): the fraction of states where J ranks the
- * demonstrator's action STRICTLY above every other action (top-1; chance = 1/A).
- * L = K gives the full-state accuracy.
+ * held-out states (drawn with replacement) (state i = rt_task_sample_batch(task, rt_rng_split(rng,
+ * 0), 0, HELDOUT, n)[i]), each with a random subset of exactly L revealed features drawn from
+ * rt_rng_split(rng, 1 + i): the fraction of states where J ranks the demonstrator's action STRICTLY
+ * above every other action (top-1; chance = 1/A). L = K gives the full-state accuracy.
  *
  * DEBATE GAME  Debater 1 defends a1, debater 2 defends a2 (a1 != a2).  `first` (0 or
  * 1) moves first; turns alternate; each turn reveals one true feature not yet revealed,
@@ -68,9 +67,10 @@
  * count, see rt_nn.h) and batch functions split states over threads by index only, so
  * results are bit-identical at 1 and 2 threads and inside a parallel rt_sweep.
  * Judges and learners are read-only during games: share them between threads.
- * Allocation: rt_alloc, at creation only (training and games allocate nothing except
- * the training functions' setup).  Leaves out: debates with more than two debaters,
- * cross-examination, judges other than the MLP, alpha-beta on margins. */
+ * Allocation: rt_alloc, at creation, in the setup of the training functions, in
+ * rt_debate_policy_actions (prompt buffer) and in rt_debate_eval when out is NULL;
+ * games, scores and rt_debate_reward_batch allocate nothing.  Leaves out: debates with more than
+ * two debaters, cross-examination, judges other than the MLP, alpha-beta on margins. */
 #ifndef RT_DEBATE_H
 #define RT_DEBATE_H
 
