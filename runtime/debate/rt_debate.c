@@ -157,6 +157,11 @@ const rt_debate_config *rt_debate_config_of(const rt_debate *d)
 {
     return &d->cfg;
 }
+void rt_debate_set_threads(rt_debate *d, int threads)
+{
+    d->cfg.threads = threads < 1 ? 1 : threads > RT_NN_MAX_THREADS ? RT_NN_MAX_THREADS : threads;
+}
+
 const rt_debate_judge *rt_debate_judge_of(const rt_debate *d)
 {
     return d->judge;

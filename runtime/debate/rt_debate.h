@@ -264,6 +264,9 @@ int rt_debate_create(const rt_task *task, const rt_debate_config *cfg, const rt_
                      rt_debate **out, rt_debate_error *err);
 void rt_debate_free(rt_debate *d);
 const rt_debate_config *rt_debate_config_of(const rt_debate *d);
+/* Threads of the batch functions from now on (e.g. the session's %threads), clamped to
+ * 1..16; results do not depend on it. */
+void rt_debate_set_threads(rt_debate *d, int threads);
 const rt_debate_judge *rt_debate_judge_of(const rt_debate *d);
 const rt_debate_judge *rt_debate_full_judge_of(const rt_debate *d);
 const rt_debate_learner *rt_debate_learner_of(const rt_debate *d);

@@ -216,6 +216,14 @@ static void test_reward_conventions_and_determinism(void **state)
                                                 &stream, 50, o4 + 40, NULL, &err),
                          0);
         assert_memory_equal(o1, o4, sizeof o1);
+        rt_debate_set_threads(d, 3); /* 3 uneven parts */
+        assert_int_equal(rt_debate_config_of(d)->threads, 3);
+        assert_int_equal(
+            rt_debate_reward_batch(d, b.smp, b.a_pi, b.a_b, B, &stream, 10, o4, NULL, &err), 0);
+        assert_memory_equal(o1, o4, sizeof o1);
+        rt_debate_set_threads(d, 99);
+        assert_int_equal(rt_debate_config_of(d)->threads, 16);
+        rt_debate_set_threads(d, 1);
         assert_true(o1[0] == 0.0);
         assert_true(o1[1] == 1.0);
         assert_true(o1[2] == 0.5);
