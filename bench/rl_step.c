@@ -97,7 +97,8 @@ int main(int argc, char **argv)
     for (int s = 0; s < warmup + steps; s++) {
         rt_rng step_rng = rt_rng_split(&run, 1000 + (uint64_t)s);
         double t0 = now();
-        for (int i = 0; i < PROMPTS * P; i++) prompts[i] = 1 + (int)rt_rng_below(&prompt_rng, V - 1);
+        for (int i = 0; i < PROMPTS * P; i++)
+            prompts[i] = 1 + (int)rt_rng_below(&prompt_rng, V - 1);
         if (rt_rl_sample(o, p, ref, prompts, &step_rng)) {
             fprintf(stderr, "rl-step: sampling failed\n");
             return 1;
@@ -105,7 +106,8 @@ int main(int argc, char **argv)
         const int *tok = rt_rl_tokens(o);
         for (int i = 0; i < N; i++) {
             int hit = 0, first = prompts[(i / GROUP) * P];
-            for (int t = 0; t < T; t++) hit += tok[i * T + t] == first;
+            for (int t = 0; t < T; t++)
+                hit += tok[i * T + t] == first;
             R[i] = (double)hit / T;
         }
         if (rt_rl_update(o, p, ref, R, &m, &d)) {
@@ -119,8 +121,8 @@ int main(int argc, char **argv)
     double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
     printf("# step ms median %.2f (min %.2f, max %.2f); last: loss %.4f kl_ref %.4f kl_est %.4f "
            "entropy %.4f grad_norm %.4f\n",
-           med * 1e3, times[0] * 1e3, times[steps - 1] * 1e3, m.loss, m.kl_ref, m.kl_est,
-           m.entropy, m.grad_norm);
+           med * 1e3, times[0] * 1e3, times[steps - 1] * 1e3, m.loss, m.kl_ref, m.kl_est, m.entropy,
+           m.grad_norm);
     printf("# threads %d (runtime), OpenBLAS threads 1; %d sequences x %d tokens per step\n",
            threads, N, T);
     printf("rlhf rl-grpo threads=%d steps_per_s=%.3f tokens_per_s=%.0f\n", threads, 1.0 / med,

@@ -108,26 +108,26 @@ typedef enum { RT_RL_IN_AUTO, RT_RL_IN_REWARD, RT_RL_IN_LOSS } rt_rl_kl_in;
 typedef enum { RT_RL_REG_KL, RT_RL_REG_CHI2 } rt_rl_regularizer;
 
 typedef struct rt_rl_config {
-    rt_rl_algo algo;         /* algo */
-    int group;               /* group: samples per prompt G, >= 1 (>= 2 for rloo/grpo/drgrpo) */
-    int batch;               /* batch: prompts per step B, >= 1 */
-    long steps;              /* steps, >= 0 */
-    float lr;                /* lr: Adam learning rate, > 0 */
-    float temperature;       /* temperature tau, > 0 */
-    double kl;               /* kl: beta >= 0 (regularizer = kl) */
-    rt_rl_estimator kl_estimator; /* kl_estimator */
-    rt_rl_kl_in kl_in;       /* kl_in */
-    double clip;             /* clip: epsilon_c in (0, 1) */
-    int epochs;              /* epochs: 0 = auto; > 1 only with ppo */
-    long eval_every;         /* eval_every: 0 = never */
-    int eval_prompts;        /* held-out prompts for eval_accuracy, >= 1 */
-    double baseline_momentum;     /* baseline: reinforce's m in [0, 1) */
+    rt_rl_algo algo;   /* algo */
+    int group;         /* group: samples per prompt G, >= 1 (>= 2 for rloo/grpo/drgrpo) */
+    int batch;         /* batch: prompts per step B, >= 1 */
+    long steps;        /* steps, >= 0 */
+    float lr;          /* lr: Adam learning rate, > 0 */
+    float temperature; /* temperature tau, > 0 */
+    double kl;         /* kl: beta >= 0 (regularizer = kl) */
+    rt_rl_estimator kl_estimator;  /* kl_estimator */
+    rt_rl_kl_in kl_in;             /* kl_in */
+    double clip;                   /* clip: epsilon_c in (0, 1) */
+    int epochs;                    /* epochs: 0 = auto; > 1 only with ppo */
+    long eval_every;               /* eval_every: 0 = never */
+    int eval_prompts;              /* held-out prompts for eval_accuracy, >= 1 */
+    double baseline_momentum;      /* baseline: reinforce's m in [0, 1) */
     rt_rl_regularizer regularizer; /* regularizer = kl | chi2 */
-    double chi2;             /* chi2: coefficient >= 0 (regularizer = chi2) */
-    float grad_clip;         /* global gradient-norm clipping, 0 = off */
-    double adv_eps;          /* epsilon of the std normalizations, > 0 */
-    long log_every;          /* a metrics row every N steps (and the last), >= 1 */
-    int threads;             /* threads of the policy kernels (rt_policy_ws_set_threads) */
+    double chi2;                   /* chi2: coefficient >= 0 (regularizer = chi2) */
+    float grad_clip;               /* global gradient-norm clipping, 0 = off */
+    double adv_eps;                /* epsilon of the std normalizations, > 0 */
+    long log_every;                /* a metrics row every N steps (and the last), >= 1 */
+    int threads;                   /* threads of the policy kernels (rt_policy_ws_set_threads) */
 } rt_rl_config;
 
 typedef struct rt_rl_diag {
@@ -146,9 +146,9 @@ void rt_rl_config_init(rt_rl_config *cfg);
  * make one update per batch)", "group = 1 with algo = grpo: advantages compare the G
  * samples of a prompt, use group >= 2".  out may be NULL. */
 int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_rl_diag *diag);
-const char *rt_rl_algo_name(rt_rl_algo a);                 /* "grpo", ... */
-int rt_rl_algo_parse(const char *name, rt_rl_algo *a);     /* 0 or RT_RL_EINVAL */
-const char *rt_rl_estimator_name(rt_rl_estimator e);      /* "k1", ... ("auto") */
+const char *rt_rl_algo_name(rt_rl_algo a);             /* "grpo", ... */
+int rt_rl_algo_parse(const char *name, rt_rl_algo *a); /* 0 or RT_RL_EINVAL */
+const char *rt_rl_estimator_name(rt_rl_estimator e);   /* "k1", ... ("auto") */
 int rt_rl_estimator_parse(const char *name, rt_rl_estimator *e);
 /* The metric names in the order rt_rl_run fills them; *n (may be NULL) = count. */
 const char *const *rt_rl_columns(int *n);
@@ -166,8 +166,7 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
                      double *baseline, int *baseline_set, double *A);
 /* PPO token advantages: r (n, T) per-token rewards, len (n); A (n, T) out (reward-to-go,
  * whitened over valid tokens; invalid tokens 0).  Returns the mean of G over valid tokens. */
-double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps,
-                              double *A);
+double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps, double *A);
 /* The loss of the top comment on n sequences of T tokens (row-major (n, T) arrays, valid
  * tokens t < len[i]): lp, lp_old, lp_ref, A (per token).  Returns the loss; dlp (n, T)
  * (may be NULL) = d loss / d lp (0 at invalid tokens); *n_clipped (may be NULL) = valid
@@ -211,8 +210,8 @@ const int *rt_rl_lengths(const rt_rl *o); /* (N) valid tokens of each sequence *
 /* Advantages, epochs of loss + backward + Adam on p, from rewards R (N) of the last
  * sample.  RT_RL_EFAILED with diag->msg "loss is nan" / "grad_norm is inf" (the caller
  * adds the step) BEFORE any optimizer step that would use it.  m may be NULL. */
-int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R,
-                 rt_rl_metrics *m, rt_rl_diag *diag);
+int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R, rt_rl_metrics *m,
+                 rt_rl_diag *diag);
 
 /* ---- a whole run ------------------------------------------------------------------- */
 

@@ -106,8 +106,7 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_rl_diag *d
     if (!(c.kl >= 0.0) || !isfinite(c.kl)) return fail(d, "kl", "kl must be a number >= 0");
     if ((unsigned)c.kl_estimator > RT_RL_K3)
         return fail(d, "kl_estimator", "kl_estimator must be k1, k2 or k3");
-    if ((unsigned)c.kl_in > RT_RL_IN_LOSS)
-        return fail(d, "kl_in", "kl_in must be reward or loss");
+    if ((unsigned)c.kl_in > RT_RL_IN_LOSS) return fail(d, "kl_in", "kl_in must be reward or loss");
     if (!(c.clip > 0.0 && c.clip < 1.0)) return fail(d, "clip", "clip must be in (0, 1)");
     if (c.epochs < 0) return fail(d, "epochs", "epochs must be >= 1");
     if (c.epochs > 1 && c.algo != RT_RL_PPO)
@@ -149,9 +148,12 @@ double rt_rl_kl_est(rt_rl_estimator est, double lp, double lp_ref)
 {
     double lr = lp_ref - lp; /* log r, r = pi_ref / pi_theta */
     switch (est) {
-    case RT_RL_K2: return 0.5 * lr * lr;
-    case RT_RL_K3: return exp(lr) - 1.0 - lr;
-    default: return -lr;
+    case RT_RL_K2:
+        return 0.5 * lr * lr;
+    case RT_RL_K3:
+        return exp(lr) - 1.0 - lr;
+    default:
+        return -lr;
     }
 }
 
@@ -159,9 +161,12 @@ double rt_rl_kl_est_grad(rt_rl_estimator est, double lp, double lp_ref)
 {
     double lr = lp_ref - lp;
     switch (est) {
-    case RT_RL_K2: return -lr;
-    case RT_RL_K3: return 1.0 - exp(lr);
-    default: return 1.0;
+    case RT_RL_K2:
+        return -lr;
+    case RT_RL_K3:
+        return 1.0 - exp(lr);
+    default:
+        return 1.0;
     }
 }
 
@@ -174,10 +179,12 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
     switch (cfg->algo) {
     case RT_RL_REINFORCE: {
         double mean = 0.0;
-        for (int i = 0; i < N; i++) mean += R[i];
+        for (int i = 0; i < N; i++)
+            mean += R[i];
         mean /= N;
         if (!*baseline_set) *baseline = mean, *baseline_set = 1;
-        for (int i = 0; i < N; i++) A[i] = R[i] - *baseline;
+        for (int i = 0; i < N; i++)
+            A[i] = R[i] - *baseline;
         double m = cfg->baseline_momentum;
         *baseline = m * *baseline + (1.0 - m) * mean;
         return 0;
@@ -189,9 +196,11 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
         for (int b = 0; b < n_prompts; b++) {
             const double *r = R + (size_t)b * G;
             double *a = A + (size_t)b * G, sum = 0.0, var = 0.0;
-            for (int g = 0; g < G; g++) sum += r[g];
+            for (int g = 0; g < G; g++)
+                sum += r[g];
             double mean = sum / G;
-            for (int g = 0; g < G; g++) var += (r[g] - mean) * (r[g] - mean);
+            for (int g = 0; g < G; g++)
+                var += (r[g] - mean) * (r[g] - mean);
             double sd = sqrt(var / G);
             for (int g = 0; g < G; g++) {
                 if (cfg->algo == RT_RL_RLOO)
@@ -203,12 +212,12 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
             }
         }
         return 0;
-    default: return RT_RL_EINVAL;
+    default:
+        return RT_RL_EINVAL;
     }
 }
 
-double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps,
-                              double *A)
+double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps, double *A)
 {
     double sum = 0.0, var = 0.0;
     long cnt = 0;
@@ -248,19 +257,29 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
                   const double *lp_old, const double *lp_ref, const double *A, double *dlp,
                   long *n_clipped)
 {
-    int clipped_form = cfg->algo == RT_RL_GRPO || cfg->algo == RT_RL_DRGRPO || cfg->algo == RT_RL_PPO;
+    int clipped_form =
+        cfg->algo == RT_RL_GRPO || cfg->algo == RT_RL_DRGRPO || cfg->algo == RT_RL_PPO;
     int kl_loss = cfg->regularizer == RT_RL_REG_KL && cfg->kl_in == RT_RL_IN_LOSS && cfg->kl > 0.0;
     double beta = cfg->kl, lo = 1.0 - cfg->clip, hi = 1.0 + cfg->clip, loss = 0.0;
     long tot = 0, nclip = 0;
-    for (int i = 0; i < n; i++) tot += len[i] < T ? len[i] : T;
+    for (int i = 0; i < n; i++)
+        tot += len[i] < T ? len[i] : T;
     for (int i = 0; i < n; i++) {
         int L = len[i] < T ? len[i] : T;
         double w;
         switch (cfg->algo) {
-        case RT_RL_GRPO: w = 1.0 / ((double)n * (L > 0 ? L : 1)); break;
-        case RT_RL_DRGRPO: w = 1.0 / ((double)n * T); break;
-        case RT_RL_PPO: w = tot > 0 ? 1.0 / (double)tot : 0.0; break;
-        default: w = 1.0 / n; break;
+        case RT_RL_GRPO:
+            w = 1.0 / ((double)n * (L > 0 ? L : 1));
+            break;
+        case RT_RL_DRGRPO:
+            w = 1.0 / ((double)n * T);
+            break;
+        case RT_RL_PPO:
+            w = tot > 0 ? 1.0 / (double)tot : 0.0;
+            break;
+        default:
+            w = 1.0 / n;
+            break;
         }
         double seq = 0.0;
         for (int t = 0; t < T; t++) {
@@ -319,10 +338,13 @@ long rt_rl_chi2_states(int V, int T)
 static double log_softmax_row(double *ls, const double *z, int V, double tau)
 {
     double mx = -INFINITY, sum = 0.0;
-    for (int v = 0; v < V; v++) mx = z[v] / tau > mx ? z[v] / tau : mx;
-    for (int v = 0; v < V; v++) sum += exp(z[v] / tau - mx);
+    for (int v = 0; v < V; v++)
+        mx = z[v] / tau > mx ? z[v] / tau : mx;
+    for (int v = 0; v < V; v++)
+        sum += exp(z[v] / tau - mx);
     double lz = mx + log(sum);
-    for (int v = 0; v < V; v++) ls[v] = z[v] / tau - lz;
+    for (int v = 0; v < V; v++)
+        ls[v] = z[v] / tau - lz;
     return lz;
 }
 
@@ -335,7 +357,8 @@ double rt_rl_chi2_tree(const double *zt, const double *lr, int V, int T, int eos
     double chi = 0.0;
     pt[0] = pr[0] = 0.0;
     long internal = 0; /* states with depth < T - 1 are exactly [0, internal) */
-    for (long L = 0, level = 1; L + 1 < T; L++, level *= nc) internal += level;
+    for (long L = 0, level = 1; L + 1 < T; L++, level *= nc)
+        internal += level;
     for (long s = 0; s < S; s++) { /* forward: prefix log-probs and chi^2 */
         const double *r = lr + (size_t)s * V;
         log_softmax_row(ls, zt + (size_t)s * V, V, tau);
@@ -362,7 +385,8 @@ double rt_rl_chi2_tree(const double *zt, const double *lr, int V, int T, int eos
                 tot += d[a];
             }
             wt[s] = tot;
-            for (int a = 0; a < V; a++) d[a] = (d[a] - tot * exp(ls[a])) / tau;
+            for (int a = 0; a < V; a++)
+                d[a] = (d[a] - tot * exp(ls[a])) / tau;
         }
     return chi - 1.0;
 }

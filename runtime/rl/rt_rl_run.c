@@ -13,13 +13,28 @@
 #include "rt_rl.h"
 
 enum {
-    C_STEP, C_TOKENS, C_WALL, C_REWARD, C_ACC, C_EVAL, C_KLREF, C_KLEST, C_ENT, C_LEN,
-    C_ADV, C_GNORM, C_CLIP, C_LOSS, C_EREW, C_CHI2, N_COLS
+    C_STEP,
+    C_TOKENS,
+    C_WALL,
+    C_REWARD,
+    C_ACC,
+    C_EVAL,
+    C_KLREF,
+    C_KLEST,
+    C_ENT,
+    C_LEN,
+    C_ADV,
+    C_GNORM,
+    C_CLIP,
+    C_LOSS,
+    C_EREW,
+    C_CHI2,
+    N_COLS
 };
 static const char *const columns[N_COLS] = {
-    "step",    "tokens", "wall",     "reward",    "accuracy", "eval_accuracy",
-    "kl_ref",  "kl_est", "entropy",  "length",    "adv_mean", "grad_norm",
-    "clip_frac", "loss", "eval_reward", "chi2"};
+    "step",      "tokens", "wall",        "reward", "accuracy", "eval_accuracy",
+    "kl_ref",    "kl_est", "entropy",     "length", "adv_mean", "grad_norm",
+    "clip_frac", "loss",   "eval_reward", "chi2"};
 
 const char *const *rt_rl_columns(int *n)
 {
@@ -136,7 +151,8 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
         return setup_fail(run, diag, RT_RL_ENOMEM, "", "rl: out of memory");
     }
     int col[N_COLS];
-    for (int i = 0; i < N_COLS; i++) col[i] = run ? rt_run_column_index(run, columns[i]) : -1;
+    for (int i = 0; i < N_COLS; i++)
+        col[i] = run ? rt_run_column_index(run, columns[i]) : -1;
     int ic = rt_task_feature_index(task, "correct");
 
     rt_rng data = rt_rng_split(rng, 1), gen = rt_rng_split(rng, 2);
@@ -158,7 +174,8 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
             rc = RT_RL_EFAILED;
             break;
         }
-        for (int i = 0; i < N; i++) w.rep[i] = w.samples[i / G];
+        for (int i = 0; i < N; i++)
+            w.rep[i] = w.samples[i / G];
         rt_task_features_batch(task, w.rep, rt_rl_tokens(w.rl), N, T, w.feat);
         rt_reward_eval_batch(prob->reward, w.feat, (size_t)N, (size_t)nf, prob->params, w.R);
         double rsum = 0.0, acc = 0.0, er = NAN;
@@ -170,7 +187,8 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
             rt_reward_eval_batch(prob->eval_reward, w.feat, (size_t)N, (size_t)nf,
                                  prob->eval_params, w.ER);
             er = 0.0;
-            for (int i = 0; i < N; i++) er += w.ER[i];
+            for (int i = 0; i < N; i++)
+                er += w.ER[i];
             er /= N;
         }
         rt_rl_metrics m;
@@ -193,10 +211,12 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
                 rc = RT_RL_EFAILED;
                 break;
             }
-            double v[N_COLS] = {(double)step, (double)tokens, now_s() - t0, rsum / N, acc / N,
-                                eacc, m.kl_ref, m.kl_est, m.entropy, m.length, m.adv_mean,
-                                m.grad_norm, m.clip_frac, m.loss, er, m.chi2};
-            for (int i = 0; i < ncol; i++) w.row[i] = NAN;
+            double v[N_COLS] = {(double)step, (double)tokens, now_s() - t0, rsum / N,
+                                acc / N,      eacc,           m.kl_ref,     m.kl_est,
+                                m.entropy,    m.length,       m.adv_mean,   m.grad_norm,
+                                m.clip_frac,  m.loss,         er,           m.chi2};
+            for (int i = 0; i < ncol; i++)
+                w.row[i] = NAN;
             for (int i = 0; i < N_COLS; i++)
                 if (col[i] >= 0) w.row[col[i]] = v[i];
             rt_run_append(run, w.row);

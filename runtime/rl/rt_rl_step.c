@@ -18,18 +18,19 @@ struct rt_rl {
     int P, T, eos, B, G, N, V, K;
     long NT;
     rt_policy_ws *ws_p, *ws_r;
-    int *prompts;              /* (B, P) of the last sample */
-    int *prompts_rep;          /* (N, P) */
-    int *tokens, *len, *ctx, *y; /* (N, T), (N), (NT, K), (NT) */
-    float *ls_p, *ls_r;        /* (NT, V) log-softmax at tau */
+    int *prompts;                                  /* (B, P) of the last sample */
+    int *prompts_rep;                              /* (N, P) */
+    int *tokens, *len, *ctx, *y;                   /* (N, T), (N), (NT, K), (NT) */
+    float *ls_p, *ls_r;                            /* (NT, V) log-softmax at tau */
     double *lp, *lp_old, *lp_ref, *A, *dlp, *rtok; /* (N, T) */
-    double *Aseq, *Rp;         /* (N) */
+    double *Aseq, *Rp;                             /* (N) */
+    double *kl_row, *ent_row; /* (NT) exact per-state KL and entropy at sampling */
     /* chi^2 */
     long S;
     rt_policy_ws *ws_c, *ws_cr;
-    int *cctx, *seq;           /* (S, K), (P + T) */
+    int *cctx, *seq;                 /* (S, K), (P + T) */
     double *czt, *clr, *cdz, *cwork; /* (S, V) x3, (3 S) */
-    float *cdl;                /* (S, V) */
+    float *cdl;                      /* (S, V) */
     /* state */
     double baseline;
     int baseline_set, sampled;
@@ -55,11 +56,12 @@ void rt_rl_free(rt_rl *o)
     rt_policy_ws_free(o->ws_r);
     rt_policy_ws_free(o->ws_c);
     rt_policy_ws_free(o->ws_cr);
-    void *bufs[] = {o->prompts, o->prompts_rep, o->tokens, o->len, o->ctx, o->y,
-                    o->ls_p, o->ls_r, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp, o->rtok,
-                    o->Aseq, o->Rp, o->cctx, o->seq, o->czt, o->clr, o->cdz, o->cwork,
-                    o->cdl};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) rt_free(bufs[i]);
+    void *bufs[] = {o->prompts, o->prompts_rep, o->tokens, o->len,     o->ctx,  o->y,   o->ls_p,
+                    o->ls_r,    o->lp,          o->lp_old, o->lp_ref,  o->A,    o->dlp, o->rtok,
+                    o->Aseq,    o->Rp,          o->kl_row, o->ent_row, o->cctx, o->seq, o->czt,
+                    o->clr,     o->cdz,         o->cwork,  o->cdl};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rt_free(bufs[i]);
     rt_free(o);
 }
 
@@ -120,12 +122,16 @@ int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_policy_config *p
     o->ls_p = rt_calloc(NT * V, sizeof(float));
     o->ls_r = rt_calloc(NT * V, sizeof(float));
     double **d[] = {&o->lp, &o->lp_old, &o->lp_ref, &o->A, &o->dlp, &o->rtok};
-    for (int i = 0; i < 6; i++) *d[i] = rt_calloc(NT, sizeof(double));
+    for (int i = 0; i < 6; i++)
+        *d[i] = rt_calloc(NT, sizeof(double));
     o->Aseq = rt_calloc((size_t)N, sizeof(double));
     o->Rp = rt_calloc((size_t)N, sizeof(double));
-    bad = bad || !o->prompts || !o->prompts_rep || !o->tokens || !o->len || !o->ctx || !o->y ||
-          !o->ls_p || !o->ls_r || !o->Aseq || !o->Rp;
-    for (int i = 0; i < 6; i++) bad = bad || !*d[i];
+    o->kl_row = rt_calloc(NT, sizeof(double));
+    o->ent_row = rt_calloc(NT, sizeof(double));
+    bad = bad || !o->kl_row || !o->ent_row || !o->prompts || !o->prompts_rep || !o->tokens ||
+          !o->len || !o->ctx || !o->y || !o->ls_p || !o->ls_r || !o->Aseq || !o->Rp;
+    for (int i = 0; i < 6; i++)
+        bad = bad || !*d[i];
     if (!bad && S > 0) {
         bad = rt_policy_ws_create(&o->ws_c, policy, (int)S, NULL) != 0 ||
               rt_policy_ws_create(&o->ws_cr, ref, (int)S, NULL) != 0;
@@ -160,6 +166,79 @@ const int *rt_rl_lengths(const rt_rl *o)
     return o->len;
 }
 
+/* Row-block passes over the NT time-major rows, split into blocks of RB rows; block b
+ * goes to thread b % nth, and every row's result is a function of that row alone, so
+ * results never depend on the thread count. */
+enum { RB = 128, PASS_SAMPLE = 0, PASS_SOFTMAX = 1, PASS_DLOGITS = 2 };
+typedef struct pass_job {
+    rt_rl *o;
+    int mode;
+    float *dl;
+} pass_job;
+
+static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
+{
+    int N = o->N, V = o->V;
+    float tau = o->cfg.temperature;
+    if (mode == PASS_SAMPLE) {
+        rt_nn_log_softmax(o->ls_p + r0 * V, rt_policy_ws_logits(o->ws_p) + r0 * V, (int)(r1 - r0),
+                          V, tau);
+        rt_nn_log_softmax(o->ls_r + r0 * V, rt_policy_ws_logits(o->ws_r) + r0 * V, (int)(r1 - r0),
+                          V, tau);
+        for (long row = r0; row < r1; row++) {
+            if (row / N >= o->len[row % N]) continue;
+            const float *a = o->ls_p + row * V, *b = o->ls_r + row * V;
+            float k = 0.0f, e = 0.0f;
+            for (int v = 0; v < V; v++) {
+                float pv = rt_nn_expf(a[v]);
+                k += pv * (a[v] - b[v]);
+                e -= pv * a[v];
+            }
+            o->kl_row[row] = k, o->ent_row[row] = e;
+        }
+    } else if (mode == PASS_SOFTMAX) {
+        rt_nn_log_softmax(o->ls_p + r0 * V, rt_policy_ws_logits(o->ws_p) + r0 * V, (int)(r1 - r0),
+                          V, tau);
+    } else {
+        for (long row = r0; row < r1; row++) {
+            float *d = dl + row * V;
+            int t = (int)(row / N), i = (int)(row % N);
+            if (t >= o->len[i]) {
+                memset(d, 0, sizeof(float) * (size_t)V);
+                continue;
+            }
+            /* d lp(y)/dz = (onehot(y) - p) / tau */
+            float g = (float)(o->dlp[(size_t)i * o->T + t] / tau);
+            const float *ls = o->ls_p + row * V;
+            for (int v = 0; v < V; v++)
+                d[v] = -g * rt_nn_expf(ls[v]);
+            d[o->y[row]] += g;
+        }
+    }
+}
+
+static void pass_task(void *arg, int j, int nth)
+{
+    pass_job *a = arg;
+    long NT = a->o->NT;
+    for (long b = j; b * RB < NT; b += nth) {
+        long r0 = b * RB, r1 = r0 + RB < NT ? r0 + RB : NT;
+        pass_rows(a->o, a->mode, a->dl, r0, r1);
+    }
+}
+
+static void pass(rt_rl *o, int mode, float *dl)
+{
+    pass_job j = {o, mode, dl};
+    int nth = o->cfg.threads;
+    long blocks = (o->NT + RB - 1) / RB;
+    if (nth > blocks) nth = (int)blocks;
+    if (nth <= 1)
+        pass_task(&j, 0, 1);
+    else
+        rt_nn_parallel(nth, pass_task, &j);
+}
+
 /* lp (N, T) from the log-softmax rows (time-major) of the sampled tokens */
 static void gather(const rt_rl *o, const float *ls, double *lp)
 {
@@ -176,7 +255,7 @@ int rt_rl_sample(rt_rl *o, const rt_policy *p, const rt_policy *ref, const int *
 {
     if (!rt_policy_same_shape(&p->cfg, &o->cp) || !rt_policy_same_shape(&ref->cfg, &o->cr))
         return RT_RL_EINVAL;
-    int N = o->N, T = o->T, P = o->P, V = o->V, G = o->G;
+    int N = o->N, T = o->T, P = o->P, G = o->G;
     float tau = o->cfg.temperature;
     memcpy(o->prompts, prompts, sizeof(int) * (size_t)o->B * P);
     for (int i = 0; i < N; i++)
@@ -197,27 +276,19 @@ int rt_rl_sample(rt_rl *o, const rt_policy *p, const rt_policy *ref, const int *
     }
     memcpy(o->ctx, rt_policy_ws_ctx(o->ws_p), sizeof(int) * (size_t)o->NT * o->K);
     for (int t = 0; t < T; t++)
-        for (int i = 0; i < N; i++) o->y[(size_t)t * N + i] = o->tokens[(size_t)i * T + t];
-    rt_nn_log_softmax(o->ls_p, rt_policy_ws_logits(o->ws_p), (int)o->NT, V, tau);
+        for (int i = 0; i < N; i++)
+            o->y[(size_t)t * N + i] = o->tokens[(size_t)i * T + t];
     rc = rt_policy_score(ref, o->ws_r, o->ctx, (int)o->NT, NULL, 1.0f, NULL);
     if (rc) return RT_RL_EFAILED;
-    rt_nn_log_softmax(o->ls_r, rt_policy_ws_logits(o->ws_r), (int)o->NT, V, tau);
+    pass(o, PASS_SAMPLE, NULL);
     gather(o, o->ls_p, o->lp_old);
     gather(o, o->ls_r, o->lp_ref);
-    /* sampling-time metrics over valid states */
+    /* sampling-time metrics over valid states, summed in a fixed order */
     double kl = 0.0, ent = 0.0, est = 0.0;
     for (int i = 0; i < N; i++)
         for (int t = 0; t < o->len[i]; t++) {
-            size_t row = (size_t)t * N + i;
-            const float *a = o->ls_p + row * V, *b = o->ls_r + row * V;
-            double k = 0.0, e = 0.0;
-            for (int v = 0; v < V; v++) {
-                double pv = exp((double)a[v]);
-                k += pv * ((double)a[v] - b[v]);
-                e -= pv * a[v];
-            }
-            kl += k, ent += e;
-            size_t j = (size_t)i * T + t;
+            size_t row = (size_t)t * N + i, j = (size_t)i * T + t;
+            kl += o->kl_row[row], ent += o->ent_row[row];
             est += rt_rl_kl_est(o->cfg.kl_estimator, o->lp_old[j], o->lp_ref[j]);
         }
     double n = (double)o->s_tokens;
@@ -241,7 +312,8 @@ static int chi2_prompt(rt_rl *o, rt_policy *p, const rt_policy *ref, int b, doub
             int rank = (int)((c - 1) % nc);
             path[depth++] = eos >= 0 && rank >= eos ? rank + 1 : rank;
         }
-        for (int k = 0; k < depth; k++) o->seq[P + k] = path[depth - 1 - k];
+        for (int k = 0; k < depth; k++)
+            o->seq[P + k] = path[depth - 1 - k];
         rt_policy_context(o->cctx + (size_t)s * K, o->seq, P + depth, K);
     }
     if (rt_policy_forward(p, o->ws_c, o->cctx, (int)S, 0)) return RT_RL_EFAILED;
@@ -251,13 +323,18 @@ static int chi2_prompt(rt_rl *o, rt_policy *p, const rt_policy *ref, int b, doub
     for (long s = 0; s < S; s++) {
         const float *z = zr + (size_t)s * V;
         double mx = -INFINITY, sum = 0.0;
-        for (int v = 0; v < V; v++) mx = z[v] / tau > mx ? z[v] / tau : mx;
-        for (int v = 0; v < V; v++) sum += exp(z[v] / tau - mx);
-        for (int v = 0; v < V; v++) o->clr[(size_t)s * V + v] = z[v] / tau - mx - log(sum);
-        for (int v = 0; v < V; v++) o->czt[(size_t)s * V + v] = zt[(size_t)s * V + v];
+        for (int v = 0; v < V; v++)
+            mx = z[v] / tau > mx ? z[v] / tau : mx;
+        for (int v = 0; v < V; v++)
+            sum += exp(z[v] / tau - mx);
+        for (int v = 0; v < V; v++)
+            o->clr[(size_t)s * V + v] = z[v] / tau - mx - log(sum);
+        for (int v = 0; v < V; v++)
+            o->czt[(size_t)s * V + v] = zt[(size_t)s * V + v];
     }
     *chi = rt_rl_chi2_tree(o->czt, o->clr, V, T, eos, tau, o->cdz, o->cwork);
-    for (size_t k = 0; k < (size_t)S * V; k++) o->cdl[k] = (float)(scale * o->cdz[k]);
+    for (size_t k = 0; k < (size_t)S * V; k++)
+        o->cdl[k] = (float)(scale * o->cdz[k]);
     if (rt_policy_backward(p, o->ws_c, o->cdl, (int)S, 0)) return RT_RL_EFAILED;
     return 0;
 }
@@ -272,15 +349,14 @@ static int nonfinite(rt_rl_diag *d, const char *metric, double v)
     return RT_RL_EFAILED;
 }
 
-int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R,
-                 rt_rl_metrics *m, rt_rl_diag *diag)
+int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R, rt_rl_metrics *m,
+                 rt_rl_diag *diag)
 {
     if (!o->sampled || !rt_policy_same_shape(&p->cfg, &o->cp) ||
         !rt_policy_same_shape(&ref->cfg, &o->cr))
         return set_err(diag, RT_RL_EINVAL, "", "rl: update without a sample of this shape");
     const rt_rl_config *c = &o->cfg;
-    int N = o->N, T = o->T, V = o->V, B = o->B, G = o->G;
-    float tau = c->temperature;
+    int N = o->N, T = o->T, B = o->B, G = o->G;
     int kl_rew = c->regularizer == RT_RL_REG_KL && c->kl_in == RT_RL_IN_REWARD && c->kl > 0.0;
     double adv_mean = 0.0;
     for (int i = 0; i < N; i++) {
@@ -292,19 +368,22 @@ int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R,
             ksum += k;
             o->rtok[j] = -c->kl * k + (t == o->len[i] - 1 ? R[i] : 0.0);
         }
-        for (int t = o->len[i]; t < T; t++) o->rtok[(size_t)i * T + t] = 0.0;
+        for (int t = o->len[i]; t < T; t++)
+            o->rtok[(size_t)i * T + t] = 0.0;
         o->Rp[i] = R[i] - (kl_rew ? c->kl * ksum : 0.0);
     }
     if (c->algo == RT_RL_PPO) {
         rt_rl_token_advantages(o->rtok, o->len, N, T, c->adv_eps, o->A);
         for (int i = 0; i < N; i++)
-            for (int t = 0; t < o->len[i]; t++) adv_mean += o->A[(size_t)i * T + t];
+            for (int t = 0; t < o->len[i]; t++)
+                adv_mean += o->A[(size_t)i * T + t];
         adv_mean /= (double)o->s_tokens;
     } else {
         rt_rl_advantages(c, o->Rp, B, G, &o->baseline, &o->baseline_set, o->Aseq);
         for (int i = 0; i < N; i++) {
             adv_mean += o->Aseq[i];
-            for (int t = 0; t < T; t++) o->A[(size_t)i * T + t] = o->Aseq[i];
+            for (int t = 0; t < T; t++)
+                o->A[(size_t)i * T + t] = o->Aseq[i];
         }
         adv_mean /= N;
     }
@@ -319,27 +398,14 @@ int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R,
         if (e > 0) {
             if (rt_policy_forward(p, o->ws_p, o->ctx, (int)o->NT, 0))
                 return set_err(diag, RT_RL_EFAILED, "", "rl: policy forward failed");
-            rt_nn_log_softmax(o->ls_p, rt_policy_ws_logits(o->ws_p), (int)o->NT, V, tau);
+            pass(o, PASS_SOFTMAX, NULL);
             gather(o, o->ls_p, o->lp);
         }
         long nclip = 0;
-        double loss = rt_rl_loss(c, N, T, o->len, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp,
-                                 &nclip);
+        double loss =
+            rt_rl_loss(c, N, T, o->len, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp, &nclip);
         if (!isfinite(loss)) return nonfinite(diag, "loss", loss);
-        for (int t = 0; t < T; t++)
-            for (int i = 0; i < N; i++) {
-                size_t row = (size_t)t * N + i;
-                float *d = dl + row * V;
-                if (t >= o->len[i]) {
-                    memset(d, 0, sizeof(float) * (size_t)V);
-                    continue;
-                }
-                /* d lp(y)/dz = (onehot(y) - p) / tau */
-                double g = o->dlp[(size_t)i * T + t] / tau;
-                const float *ls = o->ls_p + row * V;
-                for (int v = 0; v < V; v++) d[v] = (float)(-g * exp((double)ls[v]));
-                d[o->y[row]] += (float)g;
-            }
+        pass(o, PASS_DLOGITS, dl);
         rt_policy_zero_grad(p);
         if (rt_policy_backward(p, o->ws_p, dl, (int)o->NT, 0))
             return set_err(diag, RT_RL_EFAILED, "", "rl: policy backward failed");

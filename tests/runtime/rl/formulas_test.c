@@ -45,12 +45,14 @@ static void test_reinforce_baseline(void **st)
     assert_int_equal(rt_rl_advantages(&c, R1, 2, 2, &b, &set, A), 0);
     /* first batch: b = its mean 0.5, then 0.5*0.5 + 0.5*0.5 */
     double e1[4] = {0.5, -0.5, -0.5, 0.5};
-    for (int i = 0; i < 4; i++) assert_double_equal(A[i], e1[i], 1e-15);
+    for (int i = 0; i < 4; i++)
+        assert_double_equal(A[i], e1[i], 1e-15);
     assert_int_equal(set, 1);
     assert_double_equal(b, 0.5, 1e-15);
     assert_int_equal(rt_rl_advantages(&c, R2, 2, 2, &b, &set, A), 0);
     double e2[4] = {0.5, 0.5, 0.5, -0.5}; /* R - 0.5 (the baseline before the update) */
-    for (int i = 0; i < 4; i++) assert_double_equal(A[i], e2[i], 1e-15);
+    for (int i = 0; i < 4; i++)
+        assert_double_equal(A[i], e2[i], 1e-15);
     assert_double_equal(b, 0.625, 1e-15); /* 0.5*0.5 + 0.5*0.75 */
 }
 
@@ -62,22 +64,26 @@ static void test_group_advantages(void **st)
     rt_rl_config c = resolved(RT_RL_RLOO);
     assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), 0);
     double rloo[8] = {0, -4.0 / 3, 4.0 / 3, 0, -1, -1, -1, 3};
-    for (int i = 0; i < 8; i++) assert_double_equal(A[i], rloo[i], 1e-15);
+    for (int i = 0; i < 8; i++)
+        assert_double_equal(A[i], rloo[i], 1e-15);
     c = resolved(RT_RL_GRPO);
     assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), 0);
     /* group 1: mean 1, population std sqrt(0.5); group 2: mean 0.75, std sqrt(27/16) */
     double s1 = sqrt(0.5) + 1e-6, s2 = sqrt(27.0 / 16) + 1e-6;
     double grpo[8] = {0, -1 / s1, 1 / s1, 0, -0.75 / s2, -0.75 / s2, -0.75 / s2, 2.25 / s2};
-    for (int i = 0; i < 8; i++) assert_double_equal(A[i], grpo[i], 1e-13);
+    for (int i = 0; i < 8; i++)
+        assert_double_equal(A[i], grpo[i], 1e-13);
     c = resolved(RT_RL_DRGRPO);
     assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), 0);
     double dr[8] = {0, -1, 1, 0, -0.75, -0.75, -0.75, 2.25};
-    for (int i = 0; i < 8; i++) assert_double_equal(A[i], dr[i], 1e-15);
+    for (int i = 0; i < 8; i++)
+        assert_double_equal(A[i], dr[i], 1e-15);
     /* equal rewards: zero advantage, no division by zero */
     double same[4] = {2, 2, 2, 2};
     c = resolved(RT_RL_GRPO);
     assert_int_equal(rt_rl_advantages(&c, same, 1, 4, &b, &set, A), 0);
-    for (int i = 0; i < 4; i++) assert_true(A[i] == 0.0);
+    for (int i = 0; i < 4; i++)
+        assert_true(A[i] == 0.0);
     c = resolved(RT_RL_PPO);
     assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), RT_RL_EINVAL);
 }
@@ -93,7 +99,8 @@ static void test_token_advantages(void **st)
     assert_double_equal(mean, 1.5, 1e-15);
     double sd = sqrt(0.4) + 1e-6;
     double e[6] = {-1 / sd, -0.5 / sd, 0, 0.5 / sd, 0.5 / sd, 0.5 / sd};
-    for (int i = 0; i < 6; i++) assert_double_equal(A[i], e[i], 1e-13);
+    for (int i = 0; i < 6; i++)
+        assert_double_equal(A[i], e[i], 1e-13);
 }
 
 /* two sequences, T = 3, lengths 2 and 3; masked slot (0, 2) holds NaN everywhere */
@@ -105,14 +112,16 @@ static void test_loss_values(void **st)
     (void)st;
     double A[6] = {1, 1, NAN, -2, -2, -2}, dlp[6], lpref[6];
     double d[6] = {0.69314718055994531, 0, NAN, 0, 0, 0}; /* log r = lp_ref - lp */
-    for (int i = 0; i < 6; i++) lpref[i] = LP[i] + d[i];
+    for (int i = 0; i < 6; i++)
+        lpref[i] = LP[i] + d[i];
     long nclip = -1;
     rt_rl_config c = resolved(RT_RL_REINFORCE);
     /* -(1/2) [1 * (-1.5) - 2 * (-1.0)] */
     assert_double_equal(rt_rl_loss(&c, 2, 3, LEN, LP, LP, lpref, A, dlp, &nclip), -0.25, 1e-15);
     assert_int_equal(nclip, 0);
     double e_pg[6] = {-0.5, -0.5, 0, 1, 1, 1};
-    for (int i = 0; i < 6; i++) assert_double_equal(dlp[i], e_pg[i], 1e-15);
+    for (int i = 0; i < 6; i++)
+        assert_double_equal(dlp[i], e_pg[i], 1e-15);
     c = resolved(RT_RL_RLOO);
     assert_double_equal(rt_rl_loss(&c, 2, 3, LEN, LP, LP, lpref, A, NULL, NULL), -0.25, 1e-15);
 
@@ -133,8 +142,8 @@ static void test_loss_values(void **st)
     c = resolved(RT_RL_DRGRPO);
     c.kl = 0.1;
     /* -(1/(2*3)) [ (1 - 0.1 k3) + 1 - 6 ] */
-    assert_double_equal(rt_rl_loss(&c, 2, 3, LEN, LP, LP, lpref, A, dlp, NULL),
-                        (4 + 0.1 * k3) / 6, 1e-15);
+    assert_double_equal(rt_rl_loss(&c, 2, 3, LEN, LP, LP, lpref, A, dlp, NULL), (4 + 0.1 * k3) / 6,
+                        1e-15);
     assert_double_equal(dlp[3], 2.0 / 6, 1e-15);
 
     /* kl_in = reward: no KL term in the loss */
@@ -152,14 +161,16 @@ static void test_ppo_clip(void **st)
     int len[2] = {2, 3};
     double lp[6] = {-1, -1, NAN, -1, -1, -1}, old[6], A[6] = {1, 1, NAN, -1, -1, 0}, dlp[6];
     double rho[6] = {1.5, 0.5, NAN, 0.5, 1.5, 1};
-    for (int i = 0; i < 6; i++) old[i] = lp[i] - log(rho[i]);
+    for (int i = 0; i < 6; i++)
+        old[i] = lp[i] - log(rho[i]);
     rt_rl_config c = resolved(RT_RL_PPO);
     long nclip = 0;
     double L = rt_rl_loss(&c, 2, 3, len, lp, old, lp, A, dlp, &nclip);
     assert_double_equal(L, (-1.2 - 0.5 + 0.8 + 1.5 + 0) / 5, 1e-14);
     assert_int_equal(nclip, 2);
     double e[6] = {0, -0.5 / 5, 0, 0, 1.5 / 5, 0};
-    for (int i = 0; i < 6; i++) assert_double_equal(dlp[i], e[i], 1e-14);
+    for (int i = 0; i < 6; i++)
+        assert_double_equal(dlp[i], e[i], 1e-14);
     /* clip = 0.6: nothing is clipped any more */
     c.clip = 0.6;
     rt_rl_loss(&c, 2, 3, len, lp, old, lp, A, dlp, &nclip);
@@ -227,14 +238,17 @@ static void test_gradcheck_losses(void **st)
 static void log_softmax(double *out, const double *z, int V, double tau)
 {
     double mx = -INFINITY, s = 0;
-    for (int v = 0; v < V; v++) mx = fmax(mx, z[v] / tau);
-    for (int v = 0; v < V; v++) s += exp(z[v] / tau - mx);
-    for (int v = 0; v < V; v++) out[v] = z[v] / tau - mx - log(s);
+    for (int v = 0; v < V; v++)
+        mx = fmax(mx, z[v] / tau);
+    for (int v = 0; v < V; v++)
+        s += exp(z[v] / tau - mx);
+    for (int v = 0; v < V; v++)
+        out[v] = z[v] / tau - mx - log(s);
 }
 
 /* brute force over answers: recursive walk of (prefix state index) */
-static double brute(const double *zt, const double *lr, int V, int T, int eos, double tau,
-                    long s, int depth, double lt, double lrr)
+static double brute(const double *zt, const double *lr, int V, int T, int eos, double tau, long s,
+                    int depth, double lt, double lrr)
 {
     double ls[8], sum = 0;
     log_softmax(ls, zt + s * V, V, tau);
@@ -244,8 +258,8 @@ static double brute(const double *zt, const double *lr, int V, int T, int eos, d
         if (a == eos || depth == T - 1)
             sum += exp(2 * a_t - a_r);
         else
-            sum += brute(zt, lr, V, T, eos, tau, 1 + s * nc + (a > eos ? a - 1 : a), depth + 1,
-                         a_t, a_r);
+            sum += brute(zt, lr, V, T, eos, tau, 1 + s * nc + (a > eos ? a - 1 : a), depth + 1, a_t,
+                         a_r);
     }
     return sum;
 }
@@ -263,7 +277,8 @@ static void test_chi2_tree(void **st)
         zr[k] = cos(1.3 * k);
     }
     double tau = 0.8;
-    for (int s = 0; s < S; s++) log_softmax(lr + s * V, zr + s * V, V, tau);
+    for (int s = 0; s < S; s++)
+        log_softmax(lr + s * V, zr + s * V, V, tau);
     double chi = rt_rl_chi2_tree(zt, lr, V, T, 1, tau, dz, work);
     double bf = brute(zt, lr, V, T, 1, tau, 0, 0, 0, 0) - 1;
     assert_double_equal(chi, bf, 1e-12);
@@ -282,7 +297,8 @@ static void test_chi2_tree(void **st)
     /* identical distributions: chi^2 = 0 and a zero gradient */
     chi = rt_rl_chi2_tree(zr, lr, V, T, 1, tau, dz, work);
     assert_double_equal(chi, 0.0, 1e-12);
-    for (int k = 0; k < S * V; k++) assert_double_equal(dz[k], 0.0, 1e-12);
+    for (int k = 0; k < S * V; k++)
+        assert_double_equal(dz[k], 0.0, 1e-12);
 }
 
 /* ---- KL estimators ------------------------------------------------------------------ */
@@ -314,7 +330,7 @@ static void test_kl_estimators(void **st)
     assert_true(fabs(mean[RT_RL_K1] - kl) < 4 * se[RT_RL_K1]);
     assert_true(fabs(mean[RT_RL_K3] - kl) < 4 * se[RT_RL_K3]);
     assert_true(fabs(mean[RT_RL_K2] - ek2) < 4 * se[RT_RL_K2]);
-    assert_true(mean[RT_RL_K2] < kl - 0.07); /* the bias is visible beyond the noise */
+    assert_true(mean[RT_RL_K2] < kl - 0.07);  /* the bias is visible beyond the noise */
     assert_true(se[RT_RL_K2] < se[RT_RL_K1]); /* lower variance than k1 */
     /* k3 >= 0 always; k1 can be negative */
     assert_true(rt_rl_kl_est(RT_RL_K3, log(0.1), log(0.5)) >= 0);
@@ -374,8 +390,9 @@ static void test_config(void **st)
     rt_rl_config_init(&c);
     c.regularizer = RT_RL_REG_CHI2;
     c.kl = 0.1;
-    expect_bad(c, "kl",
-               "kl = 0.1 has no effect with regularizer = chi2; give its coefficient as chi2 = 0.1");
+    expect_bad(
+        c, "kl",
+        "kl = 0.1 has no effect with regularizer = chi2; give its coefficient as chi2 = 0.1");
     rt_rl_config_init(&c);
     c.chi2 = 0.5;
     expect_bad(c, "chi2", "chi2 = 0.5 needs regularizer = chi2");
@@ -421,10 +438,14 @@ static void test_config(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reinforce_baseline), cmocka_unit_test(test_group_advantages),
-        cmocka_unit_test(test_token_advantages),   cmocka_unit_test(test_loss_values),
-        cmocka_unit_test(test_ppo_clip),           cmocka_unit_test(test_gradcheck_losses),
-        cmocka_unit_test(test_chi2_tree),          cmocka_unit_test(test_kl_estimators),
+        cmocka_unit_test(test_reinforce_baseline),
+        cmocka_unit_test(test_group_advantages),
+        cmocka_unit_test(test_token_advantages),
+        cmocka_unit_test(test_loss_values),
+        cmocka_unit_test(test_ppo_clip),
+        cmocka_unit_test(test_gradcheck_losses),
+        cmocka_unit_test(test_chi2_tree),
+        cmocka_unit_test(test_kl_estimators),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

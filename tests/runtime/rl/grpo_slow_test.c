@@ -78,7 +78,8 @@ static void test_grpo_raises_accuracy(void **st)
     assert_int_equal(rt_policy_copy(&ref, p, NULL), 0);
     const char *names[RT_TASK_MAX_FEATURES];
     int nf = rt_task_n_features(task);
-    for (int i = 0; i < nf; i++) names[i] = rt_task_feature_name(task, i);
+    for (int i = 0; i < nf; i++)
+        names[i] = rt_task_feature_name(task, i);
     rt_reward_env env;
     memset(&env, 0, sizeof env);
     env.name = "correct";
@@ -108,8 +109,8 @@ static void test_grpo_raises_accuracy(void **st)
     for (long r = 0; r < rt_run_rows(run); r++) {
         rt_run_read(run, r, 1, row);
         if (!isnan(row[ie]) || r == 0)
-            printf("step %ld reward %.3f eval_accuracy %.3f kl_ref %.4f\n", r + 1, row[ir],
-                   row[ie], row[ik]);
+            printf("step %ld reward %.3f eval_accuracy %.3f kl_ref %.4f\n", r + 1, row[ir], row[ie],
+                   row[ik]);
         assert_true(isfinite(row[ik]));
     }
     printf("held-out greedy accuracy: base %.3f -> after %d GRPO steps %.3f (+%.3f); sft %.1f s, "

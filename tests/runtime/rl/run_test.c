@@ -51,7 +51,8 @@ static rt_reward_program *make_reward(const rt_task *t, const char *src)
 {
     const char *names[RT_TASK_MAX_FEATURES];
     int nf = rt_task_n_features(t);
-    for (int i = 0; i < nf; i++) names[i] = rt_task_feature_name(t, i);
+    for (int i = 0; i < nf; i++)
+        names[i] = rt_task_feature_name(t, i);
     rt_reward_env env;
     memset(&env, 0, sizeof env);
     env.name = "r";
@@ -127,7 +128,8 @@ static void test_eos_masking_and_exact_kl(void **st)
         seen_eos_cut += L < T;
         memcpy(seq, prompts + (i / G) * P, sizeof(int) * P);
         memcpy(seq + P, tok + i * T, sizeof(int) * T);
-        for (int t = 0; t < L; t++, n++) rt_policy_context(ctx + n * K, seq, P + t, K);
+        for (int t = 0; t < L; t++, n++)
+            rt_policy_context(ctx + n * K, seq, P + t, K);
     }
     assert_true(seen_eos_cut > 0); /* some sequences end early: masking matters */
     rt_policy_ws *w1, *w2;
@@ -136,7 +138,8 @@ static void test_eos_masking_and_exact_kl(void **st)
     double kl, ent;
     assert_int_equal(rt_policy_kl(p, w1, ref, w2, ctx, n, &kl, &ent), 0);
     double R[64];
-    for (int i = 0; i < N; i++) R[i] = i % 3;
+    for (int i = 0; i < N; i++)
+        R[i] = i % 3;
     rt_rl_metrics m;
     assert_int_equal(rt_rl_update(o, p, ref, R, &m, NULL), 0);
     assert_int_equal(m.tokens, n);
@@ -219,7 +222,8 @@ static void test_every_algo_shortens(void **st)
         assert_true(cell(run, 29, "reward") == -last);
         assert_true(cell(run, 29, "kl_ref") > 0);
         double clip_max = 0;
-        for (int r = 0; r < 30; r++) clip_max = fmax(clip_max, cell(run, r, "clip_frac"));
+        for (int r = 0; r < 30; r++)
+            clip_max = fmax(clip_max, cell(run, r, "clip_frac"));
         if (a == RT_RL_PPO)
             assert_true(clip_max > 0); /* epochs 4: rho leaves 1 +- 0.2 */
         else
@@ -572,7 +576,8 @@ static void test_determinism(void **st)
     assert_int_equal(job_fn(&q[1], NULL), 0);
     assert_same(&s[0], &q[0]);
     assert_same(&s[1], &q[1]);
-    for (int i = 0; i < 2; i++) job_fini(&s[i]), job_fini(&q[i]);
+    for (int i = 0; i < 2; i++)
+        job_fini(&s[i]), job_fini(&q[i]);
     rt_reward_free(rw);
     rt_task_free(task);
 }
