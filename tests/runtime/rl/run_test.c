@@ -343,6 +343,37 @@ static void test_nonfinite_reward_fails(void **st)
     rt_task_free(task);
 }
 
+/* beta = 1e308 with k3 in the loss at a low temperature (sharp, different policies):
+ * some token has k3 > 2, so the loss overflows to inf at the first step.  (A NaN
+ * reference would also do it, but NaN logits are outside rt_nn_expf's domain.) */
+static void test_inf_loss_fails(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    rt_reward_program *rw = make_reward(task, "correct");
+    rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
+    rt_policy *p = make_policy(3), *ref = make_policy(4), *before = copy_of(p);
+    rt_run *run = make_run("nan");
+    rt_rl_config c = small_cfg(RT_RL_GRPO);
+    c.kl = 1e308;
+    c.temperature = 0.05f;
+    rt_rng rng = rt_rng_make(9);
+    rt_rl_diag d;
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_RL_EFAILED);
+    assert_string_equal(d.msg, "rl: loss is inf at step 1");
+    long step;
+    assert_int_equal(rt_run_status_of(run, &step, NULL, 0), RT_RUN_FAILED);
+    assert_int_equal(step, 1);
+    assert_int_equal(rt_run_rows(run), 0);
+    assert_memory_equal(p->params, before->params, p->nparams * sizeof(float));
+    rt_run_free(run);
+    rt_policy_free(p);
+    rt_policy_free(ref);
+    rt_policy_free(before);
+    rt_reward_free(rw);
+    rt_task_free(task);
+}
+
 static atomic_int cancel_flag;
 static void stop_after_3(void *user, const rt_event *ev)
 {
@@ -591,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_rows_eval_and_eval_reward),
         cmocka_unit_test(test_chi2_run),
         cmocka_unit_test(test_nonfinite_reward_fails),
+        cmocka_unit_test(test_inf_loss_fails),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_setup_errors),
         cmocka_unit_test(test_allocation),
