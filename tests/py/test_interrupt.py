@@ -138,3 +138,14 @@ def test_output_before_the_interrupt_is_kept_in_order(new_kernel):
     outs = [m for m in k.iopub(msg_id) if m["msg_type"] in ("stream", "error")]
     assert [m["msg_type"] for m in outs] == ["stream", "error"], outs
     assert outs[0]["content"]["text"] == "printed-before\n"
+
+
+def test_kernel_manager_interrupt_kernel(new_kernel):
+    """What Jupyter front ends call: KernelManager.interrupt_kernel() (a message, since
+    kernel.json says interrupt_mode "message")."""
+    k = new_kernel()
+    msg_id = start_sleep(k)
+    t0 = time.perf_counter()
+    k.km.interrupt_kernel()
+    assert_interrupted(k, msg_id, t0)
+    assert_next_cell_works(k, "after-km-interrupt")
