@@ -48,13 +48,13 @@ static int publish_error(krn_out *out, const mag_diag *d)
 }
 
 /* After a handler failed with rc: publish its diagnostic (or a generic one). */
-static int handler_failed(krn_out *out, const mag_magic *m, int rc, mag_diag *d, int line,
-                          int col, const char *src, size_t len)
+static int handler_failed(krn_out *out, const mag_magic *m, int rc, mag_diag *d, int line, int col,
+                          const char *src, size_t len)
 {
     if (rc == MAG_INTERRUPTED && krn_out_has_error(out)) return KRN_EXEC_INTERRUPTED;
     if (!d->msg[0])
-        mag_diag_set(d, src, len, rc == MAG_INTERRUPTED ? MAG_INTERRUPTED : MAG_ERUNTIME, line,
-                     col, NULL, "%s%s%s failed", m->cell ? "%%" : "%", m->name,
+        mag_diag_set(d, src, len, rc == MAG_INTERRUPTED ? MAG_INTERRUPTED : MAG_ERUNTIME, line, col,
+                     NULL, "%s%s%s failed", m->cell ? "%%" : "%", m->name,
                      rc == MAG_INTERRUPTED ? " interrupted:" : "");
     if (rc == MAG_INTERRUPTED) d->code = MAG_INTERRUPTED;
     return publish_error(out, d);
@@ -172,8 +172,8 @@ static int prepare(const char *code, size_t len, prep *out)
                 r->ln.pos = (mag_pos){line, col, p};
                 r->ln.name = r->name;
                 r->ln.name_pos = (mag_pos){line, col + 1, p + 1};
-                r->ln.args_text = (mag_span){r->args, e - a,
-                                             {line, (int)mag_utf8_count(code + ls, a - ls) + 1, a}};
+                r->ln.args_text = (mag_span){
+                    r->args, e - a, {line, (int)mag_utf8_count(code + ls, a - ls) + 1, a}};
                 memset(out->masked + ls, ' ', le - ls);
                 i = le + 1;
                 continue;
@@ -193,8 +193,8 @@ static int unknown_magic(mag_diag *d, const char *src, size_t len, const char *n
     const char *pct = cell ? "%%" : "%";
     if (mag_magic_find(name, !cell))
         return cell ? mag_diag_set(d, src, len, MAG_ENAME, at.line, at.col, NULL,
-                                   "'%%%%%s' is a line magic: write '%%%s' (one per line)",
-                                   name, name)
+                                   "'%%%%%s' is a line magic: write '%%%s' (one per line)", name,
+                                   name)
                     : mag_diag_set(d, src, len, MAG_ENAME, at.line, at.col, NULL,
                                    "'%%%s' is a cell magic: write '%%%%%s' on the first line "
                                    "of the cell",
@@ -225,8 +225,8 @@ static int run_line_magic(mag_ctx *ctx, const mag_cell *cell, const mag_line *ln
         return publish_error(ctx->out, &d);
     int rc = m->run(ctx, m, cell, ln, cfg, &d);
     mag_config_free(cfg);
-    if (rc < 0) return handler_failed(ctx->out, m, rc, &d, ln->pos.line, ln->pos.col, ctx->src,
-                                      ctx->len);
+    if (rc < 0)
+        return handler_failed(ctx->out, m, rc, &d, ln->pos.line, ln->pos.col, ctx->src, ctx->len);
     return KRN_EXEC_OK;
 }
 
@@ -281,8 +281,8 @@ static int run_cell(mag_ctx *ctx, const mag_cell *cell, const prep *pp)
     mag_diag d;
     if (cell->kind == MAG_CELL_MAGIC) {
         if (pp->nraw) {
-            mag_diag_set(&d, ctx->src, ctx->len, MAG_ESYNTAX, cell->pos.line, cell->pos.col,
-                         "%%", "a cell magic must be the first line of the cell");
+            mag_diag_set(&d, ctx->src, ctx->len, MAG_ESYNTAX, cell->pos.line, cell->pos.col, "%%",
+                         "a cell magic must be the first line of the cell");
             return publish_error(ctx->out, &d);
         }
         return run_cell_magic(ctx, cell);

@@ -41,6 +41,15 @@ static const mag_key_spec *find_key(const mag_magic *m, const char *key)
 static int add_objects(krn_completion *c, const mag_session *s, const char *kind,
                        const char *prefix)
 {
+    if (strcmp(kind, "magic") == 0) {
+        /* magic names (e.g. %help NAME): line magics, then cell magics with "%%" */
+        const mag_magic *const *all = mag_magics();
+        for (size_t i = 0; all[i]; i++)
+            if (!all[i]->cell && add(c, prefix, "", all[i]->name, "") < 0) return -1;
+        for (size_t i = 0; all[i]; i++)
+            if (all[i]->cell && add(c, prefix, "", all[i]->name, "") < 0) return -1;
+        return 0;
+    }
     int k = mag_kind_parse(kind);
     if (k < 0) return 0;
     for (size_t i = 0; i < mag_session_count(s, (mag_kind)k); i++)
@@ -91,10 +100,12 @@ int mag_complete(void *self, const char *code, size_t cursor, krn_completion *c)
         while (*prefix == '%')
             prefix++;
         c->cursor_start = x.start - (size_t)(b < mag_utf8_offset(code, len, x.start) ? k : 0);
-        if (x.kind == MAG_CTX_HELP && mag_utf8_offset(code, len, x.start) == b) c->cursor_start = x.start;
+        if (x.kind == MAG_CTX_HELP && mag_utf8_offset(code, len, x.start) == b)
+            c->cursor_start = x.start;
         int cell_only = k == 2 || (x.kind == MAG_CTX_MAGIC && x.cell_magic);
         for (size_t i = 0; all[i] && rc >= 0; i++)
-            if (!all[i]->cell && !cell_only) rc = add(c, prefix, k || x.kind == MAG_CTX_MAGIC ? "%" : "", all[i]->name, "");
+            if (!all[i]->cell && !cell_only)
+                rc = add(c, prefix, k || x.kind == MAG_CTX_MAGIC ? "%" : "", all[i]->name, "");
         for (size_t i = 0; all[i] && rc >= 0; i++)
             if (all[i]->cell) rc = add(c, prefix, "%%", all[i]->name, "");
         if (x.kind == MAG_CTX_HELP && k == 0)
@@ -141,7 +152,8 @@ int mag_complete(void *self, const char *code, size_t cursor, krn_completion *c)
             rc = add(c, x.prefix, "", mag_session_at(s, MAG_REWARD, i)->name, "(");
         break;
     }
-    case MAG_CTX_NONE: break;
+    case MAG_CTX_NONE:
+        break;
     }
     return rc < 0 ? -1 : 0;
 }
@@ -199,7 +211,8 @@ int mag_inspect(void *self, const char *code, size_t cursor, int detail_level, c
             return 1;
         }
         return 0;
-    case MAG_CTX_NONE: break;
+    case MAG_CTX_NONE:
+        break;
     }
     return 0;
 }

@@ -52,8 +52,8 @@ static int one_arg(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, const m
                             "%%%s needs an argument: %s", m->name, m->usage);
     if (ln->nargs > 1 || ln->args[0].key) {
         const mag_kv *a = ln->nargs > 1 ? &ln->args[1] : &ln->args[0];
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, a->key_pos.line, a->key_pos.col,
-                            NULL, "%%%s takes one argument: %s", m->name, m->usage);
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, a->key_pos.line, a->key_pos.col, NULL,
+                            "%%%s takes one argument: %s", m->name, m->usage);
     }
     *v = &ln->args[0].value;
     return 0;
@@ -169,8 +169,8 @@ static int run_sleep(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const 
 
 /* ---- %seed, %threads -------------------------------------------------------------- */
 
-static int int_arg(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, long long lo,
-                   long long hi, long long *out, mag_diag *d)
+static int int_arg(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, long long lo, long long hi,
+                   long long *out, mag_diag *d)
 {
     const mag_value *v;
     if (one_arg(ctx, m, ln, &v, d)) return d->code;
@@ -412,9 +412,9 @@ static int run_help(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const m
 
 /* ---- the table --------------------------------------------------------------------- */
 
-#define LINE(nm, fn, fl, us, hl)                                                              \
-    static const mag_magic m_##nm = {                                                        \
-        .name = #nm, .cell = 0, .schema = NULL, .usage = us, .help = hl, .run = fn, .flags = fl}
+#define LINE(nm, fn, fl, us, hl)                                                                   \
+    static const mag_magic m_##nm = {                                                              \
+        .name = #nm, .cell = 0, .usage = us, .help = hl, .run = fn, .flags = fl}
 
 LINE(clear, run_clear, 0, "%clear", "Clear the output of the current cell.");
 LINE(display, run_display, MAG_M_RAW_ARGS, "%display [--id=ID] [--update] TEXT",
@@ -422,10 +422,16 @@ LINE(display, run_display, MAG_M_RAW_ARGS, "%display [--id=ID] [--update] TEXT",
      "later by '%display --id=ID --update TEXT' (update_display_data).");
 LINE(echo, run_echo, MAG_M_RAW_ARGS, "%echo [--stderr] TEXT",
      "Print TEXT (free text, to the end of the line) and a newline; on stderr with --stderr.");
-LINE(help, run_help, MAG_M_RAW_ARGS, "%help [NAME]",
-     "Show the help of a magic (%eval, %%rl or just eval), of a key (lambda: in every\n"
-     "magic that has it), of a reward feature or function, or of a defined object, in the\n"
-     "pager.  Without NAME: an overview.  ?NAME and NAME? do the same; so does Shift-Tab.");
+static const mag_magic m_help = {
+    .name = "help",
+    .usage = "%help [NAME]",
+    .help = "Show the help of a magic (%eval, %%rl or just eval), of a key (lambda: in every\n"
+            "magic that has it), of a reward feature or function, or of a defined object, in the\n"
+            "pager.  Without NAME: an overview.  ?NAME and NAME? do the same; so does Shift-Tab.",
+    .run = run_help,
+    .flags = MAG_M_RAW_ARGS,
+    .positional = "magic",
+};
 LINE(input, run_input, MAG_M_RAW_ARGS, "%input PROMPT",
      "Ask the user for a line of input (the stdin channel) and print it.");
 LINE(lsmagic, run_lsmagic, 0, "%lsmagic", "List the line and cell magics with their usage.");
@@ -443,6 +449,6 @@ LINE(who, run_who, 0, "%who",
      "then the seed and the number of threads.");
 
 const mag_magic *const mag_basic_magics[] = {
-    &m_clear, &m_display, &m_echo, &m_help, &m_input, &m_lsmagic, &m_seed, &m_sleep,
-    &m_threads, &m_who, NULL,
+    &m_clear, &m_display, &m_echo,    &m_help, &m_input, &m_lsmagic,
+    &m_seed,  &m_sleep,   &m_threads, &m_who,  NULL,
 };

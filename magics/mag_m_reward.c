@@ -33,12 +33,24 @@ int mag_reward_diag(mag_diag *d, const char *src, size_t len, const struct rt_re
 {
     int code;
     switch (rd->code) {
-    case RT_REWARD_ESYNTAX: code = MAG_ESYNTAX; break;
-    case RT_REWARD_ELIMIT: code = MAG_ELIMIT; break;
-    case RT_REWARD_EARITY: code = MAG_ETYPE; break;
-    case RT_REWARD_ENOMEM: code = MAG_ENOMEM; break;
-    case RT_REWARD_EINVAL: code = MAG_EARG; break;
-    default: code = MAG_ENAME; break; /* ENAME, EPARAM, EFEATURE */
+    case RT_REWARD_ESYNTAX:
+        code = MAG_ESYNTAX;
+        break;
+    case RT_REWARD_ELIMIT:
+        code = MAG_ELIMIT;
+        break;
+    case RT_REWARD_EARITY:
+        code = MAG_ETYPE;
+        break;
+    case RT_REWARD_ENOMEM:
+        code = MAG_ENOMEM;
+        break;
+    case RT_REWARD_EINVAL:
+        code = MAG_EARG;
+        break;
+    default:
+        code = MAG_ENAME;
+        break; /* ENAME, EPARAM, EFEATURE */
     }
     const char *near = NULL;
     if (rd->code == RT_REWARD_ESYNTAX) near = rd->near[0] ? rd->near : MAG_NEAR_EOF;
@@ -61,8 +73,8 @@ static int resolve_feature(void *ctx, const char *fn, const char *arg, int *slot
         return 1;
     }
     if (!e->in_reward) {
-        snprintf(err, errlen,
-                 "'debate(%s)' is a feature; it has a value only inside a reward", arg);
+        snprintf(err, errlen, "'debate(%s)' is a feature; it has a value only inside a reward",
+                 arg);
         return 1;
     }
     size_t n = mag_session_count(e->s, MAG_DEBATE);
@@ -123,7 +135,8 @@ int mag_eval_expr(mag_session *s, const char *src, size_t len, const mag_span *e
     memset(d, 0, sizeof *d);
     env_ctx ec = {s, 0};
     rt_reward_env env;
-    if (make_env(&env, &ec, NULL)) return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (make_env(&env, &ec, NULL))
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     rt_reward_program *p = NULL;
     rt_reward_diag rd;
     int rc = rt_reward_compile(expr->text, expr->len, expr->pos.line, expr->pos.col, &env, &p, &rd);
@@ -195,9 +208,9 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
                                 "expected param=default after the reward name, got '%s'",
                                 a->value.text);
         if (a->value.kind != MAG_V_INT && a->value.kind != MAG_V_FLOAT)
-            return mag_diag_set(d, src, len, MAG_ETYPE, a->value.pos.line, a->value.pos.col,
-                                NULL, "the default of parameter '%s' must be a number, got %s",
-                                a->key, a->value.text);
+            return mag_diag_set(d, src, len, MAG_ETYPE, a->value.pos.line, a->value.pos.col, NULL,
+                                "the default of parameter '%s' must be a number, got %s", a->key,
+                                a->value.text);
         if (is_feature(a->key))
             return mag_diag_set(d, src, len, MAG_EVALUE, a->key_pos.line, a->key_pos.col, NULL,
                                 "'%s' is a feature, not a parameter: it cannot have a default",
@@ -224,10 +237,9 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
     for (size_t i = 1; i < c->nargs; i++)
         if (rt_reward_param_index(p, c->args[i].key) < 0) {
             rt_reward_free(p);
-            return mag_diag_set(d, src, len, MAG_EVALUE, c->args[i].key_pos.line,
-                                c->args[i].key_pos.col, NULL,
-                                "parameter '%s' is not used by the expression of '%s'",
-                                c->args[i].key, name);
+            return mag_diag_set(
+                d, src, len, MAG_EVALUE, c->args[i].key_pos.line, c->args[i].key_pos.col, NULL,
+                "parameter '%s' is not used by the expression of '%s'", c->args[i].key, name);
         }
     size_t n = rt_reward_describe(p, NULL, 0);
     char *desc = malloc(n + 1);

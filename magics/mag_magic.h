@@ -78,8 +78,8 @@ struct mag_magic {
     mag_run_fn run;
     unsigned flags; /* MAG_M_* */
     /* Kinds of the positional arguments for completion, e.g. "policy" for
-     * %eval POLICY, "policy,-" for %save POLICY FILE ("-": not an object; the last
-     * kind repeats for %plot RUN...), or NULL. */
+     * %eval POLICY, "policy,-" for %save POLICY FILE ("-": not an object, "magic": a
+     * magic name; the last kind repeats for %plot RUN...), or NULL. */
     const char *positional;
     /* Cell magics: the body grammar.  0 (MAG_BODY_RAW) means: MAG_BODY_CONFIG if the
      * magic has a schema, else raw text. */

@@ -10,15 +10,25 @@
 #include "mag_magic.h"
 
 /* ---- the tables (one line each) ---- */
+/* clang-format off */
 extern const mag_magic *const mag_basic_magics[];
 extern const mag_magic *const mag_reward_magics[];
-extern const mag_magic *const mag_task_magics[], *const mag_policy_magics[], *const mag_eval_magics[], *const mag_runs_magics[], *const mag_io_magics[];
+extern const mag_magic *const mag_task_magics[];
+extern const mag_magic *const mag_policy_magics[];
+extern const mag_magic *const mag_eval_magics[];
+extern const mag_magic *const mag_runs_magics[];
+extern const mag_magic *const mag_io_magics[];
 
 static const mag_magic *const *const tables[] = {
     mag_basic_magics,
     mag_reward_magics,
-    mag_task_magics, mag_policy_magics, mag_eval_magics, mag_runs_magics, mag_io_magics,
+    mag_task_magics,
+    mag_policy_magics,
+    mag_eval_magics,
+    mag_runs_magics,
+    mag_io_magics,
 };
+/* clang-format on */
 
 #define N_TABLES (sizeof tables / sizeof tables[0])
 #define MAX_MAGICS 128
@@ -69,11 +79,11 @@ mag_body_kind mag_magic_body_kind(const char *name, void *ud)
 size_t mag_magic_help(const mag_magic *m, char *buf, size_t cap)
 {
     size_t n = 0;
-#define ADD(...)                                                                                 \
-    do {                                                                                         \
-        int w_ = snprintf(buf ? buf + (n < cap ? n : cap) : NULL, n < cap ? cap - n : 0,         \
-                          __VA_ARGS__);                                                          \
-        if (w_ > 0) n += (size_t)w_;                                                             \
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        int w_ =                                                                                   \
+            snprintf(buf ? buf + (n < cap ? n : cap) : NULL, n < cap ? cap - n : 0, __VA_ARGS__);  \
+        if (w_ > 0) n += (size_t)w_;                                                               \
     } while (0)
     if (buf && cap) buf[0] = '\0';
     ADD("%s\n\n%s\n", m->usage ? m->usage : m->name, m->help ? m->help : "");
@@ -94,14 +104,21 @@ const char *mag_error_name(int code)
     switch (code) {
     case MAG_ESYNTAX:
     case MAG_EENCODING:
-    case MAG_ELIMIT: return "SyntaxError";
+    case MAG_ELIMIT:
+        return "SyntaxError";
     case MAG_ESCHEMA:
     case MAG_EARG:
-    case MAG_EVALUE: return "ValueError";
-    case MAG_ENAME: return "NameError";
-    case MAG_ETYPE: return "TypeError";
-    case MAG_ENOMEM: return "MemoryError";
-    case MAG_INTERRUPTED: return "Interrupted";
-    default: return "RuntimeError";
+    case MAG_EVALUE:
+        return "ValueError";
+    case MAG_ENAME:
+        return "NameError";
+    case MAG_ETYPE:
+        return "TypeError";
+    case MAG_ENOMEM:
+        return "MemoryError";
+    case MAG_INTERRUPTED:
+        return "Interrupted";
+    default:
+        return "RuntimeError";
     }
 }

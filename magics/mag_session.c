@@ -94,8 +94,8 @@ static mag_entry *find(const mag_session *s, mag_kind kind, const char *name)
     return NULL;
 }
 
-int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj,
-                    mag_free_fn free_fn, const char *summary, const char *task)
+int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj, mag_free_fn free_fn,
+                    const char *summary, const char *task)
 {
     if (!s || (unsigned)kind >= MAG_N_KINDS || !name) {
         if (free_fn && obj) free_fn(obj);

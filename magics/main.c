@@ -1,5 +1,6 @@
-/* rlhf-kernel: the single binary. Picks the interpreter (for now the first one,
- * magics/mag_interp.c) and hands it to the kernel's command line (kernel/krn_cli.h). */
+/* rlhf-kernel: the single binary. Creates the cell-language interpreter (magics/mag_interp.c,
+ * one session per process) and hands it to the kernel's command line (kernel/krn_cli.h:
+ * the kernel, install, headless run). */
 #include <stdio.h>
 
 #include "krn_cli.h"

@@ -148,7 +148,7 @@ static void test_is_complete(void **st)
         {"(1 + 2) * 3", KRN_COMPLETE},
         {"", KRN_COMPLETE},
         {"# é中 (", KRN_COMPLETE},
-        {"%echo (", KRN_COMPLETE},         /* free text: the bracket is not open */
+        {"%echo (", KRN_COMPLETE}, /* free text: the bracket is not open */
         {"%echo a, [b\n%who", KRN_COMPLETE},
         {"((3 * 4)", KRN_INCOMPLETE},
         {"é + (1 +\n 2", KRN_INCOMPLETE},

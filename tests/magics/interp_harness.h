@@ -79,8 +79,7 @@ static inline void check_error_in(krn_interp *it, const char *code, const char *
         fprintf(stderr, "no error for: %s\n", code);
         fail();
     }
-    if (strcmp(rec_str(&r.m, last, "evalue"), evalue) != 0)
-        fprintf(stderr, "code: %s\n", code);
+    if (strcmp(rec_str(&r.m, last, "evalue"), evalue) != 0) fprintf(stderr, "code: %s\n", code);
     assert_string_equal(rec_str(&r.m, last, "evalue"), evalue);
     assert_string_equal(rec_str(&r.m, last, "ename"), ename);
     assert_int_equal(r.rc, KRN_EXEC_ERROR);

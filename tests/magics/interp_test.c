@@ -61,14 +61,21 @@ static void test_expressions(void **st)
     static const struct {
         const char *code, *out;
     } cases[] = {
-        {"(7 - 2) * 3", "15"},  {"1 + 1", "2"},
-        {"7 / 2", "3.5"},       {"-2^2", "-4"},
-        {"2^3^2", "512"},       {"2^-1", "0.5"},
+        {"(7 - 2) * 3", "15"},
+        {"1 + 1", "2"},
+        {"7 / 2", "3.5"},
+        {"-2^2", "-4"},
+        {"2^3^2", "512"},
+        {"2^-1", "0.5"},
         {"1/3", "0.3333333333333333"},
-        {"1e3 + .5", "1000.5"}, {"(1 +\n 2) * 2", "6"},
-        {"0 * -1", "0"},        {"1 + 2 # sum", "3"},
-        {"4 / 0", "0"},         {"max(1, 5, 3) - min(2, 4)", "3"},
-        {"if(2 > 1, 10, 20)", "10"}, {"clip(7, 0, 5) + abs(-1)", "6"},
+        {"1e3 + .5", "1000.5"},
+        {"(1 +\n 2) * 2", "6"},
+        {"0 * -1", "0"},
+        {"1 + 2 # sum", "3"},
+        {"4 / 0", "0"},
+        {"max(1, 5, 3) - min(2, 4)", "3"},
+        {"if(2 > 1, 10, 20)", "10"},
+        {"clip(7, 0, 5) + abs(-1)", "6"},
         {"1 < 2 and not 0", "1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -107,8 +114,8 @@ static void test_errors(void **st)
                 "cell:1:1: '%%echo' is a line magic: write '%echo' (one per line)", "%%echo hi",
                 "^");
     check_error("%echo a\n%%reward r\n1", "SyntaxError",
-                "cell:2:1: a cell magic must be the first line of the cell near '%%'",
-                "%%reward r", "^");
+                "cell:2:1: a cell magic must be the first line of the cell near '%%'", "%%reward r",
+                "^");
     check_error("1 + 2)", "SyntaxError", "cell:1:6: unmatched ')' near ')'", "1 + 2)", "     ^");
     check_error("(1 +\n2", "SyntaxError",
                 "cell:2:2: expected ')' (to close '(' at line 1) near <eof>", "2", " ^");
@@ -116,25 +123,21 @@ static void test_errors(void **st)
                 "cell:1:8: %sleep expects a number of seconds, got 'soon'", "%sleep soon",
                 "       ^");
     check_error("%sleep -1", "ValueError",
-                "cell:1:8: %sleep: seconds must be in [0, 86400], got -1", "%sleep -1",
-                "       ^");
+                "cell:1:8: %sleep: seconds must be in [0, 86400], got -1", "%sleep -1", "       ^");
     check_error("%sleep", "TypeError", "cell:1:1: %sleep needs an argument: %sleep SECONDS",
                 "%sleep", "^");
     check_error("%seed -3", "ValueError",
-                "cell:1:7: %seed must be in [0, 9007199254740991], got -3", "%seed -3",
-                "      ^");
+                "cell:1:7: %seed must be in [0, 9007199254740991], got -3", "%seed -3", "      ^");
     check_error("%threads 0", "ValueError", "cell:1:10: %threads must be in [1, 256], got 0",
                 "%threads 0", "         ^");
     check_error("%threads 2.5", "TypeError", "cell:1:10: %threads expects an integer, got '2.5'",
                 "%threads 2.5", "         ^");
-    check_error("%threads 1 2", "TypeError",
-                "cell:1:12: %threads takes one argument: %threads [N]", "%threads 1 2",
-                "           ^");
-    check_error("?nosuch", "NameError", "cell:1:2: no help for 'nosuch' (see %lsmagic)",
-                "?nosuch", " ^");
-    check_error("%help echoo", "NameError",
-                "cell:1:7: no help for 'echoo' (did you mean '%echo'?)", "%help echoo",
-                "      ^");
+    check_error("%threads 1 2", "TypeError", "cell:1:12: %threads takes one argument: %threads [N]",
+                "%threads 1 2", "           ^");
+    check_error("?nosuch", "NameError", "cell:1:2: no help for 'nosuch' (see %lsmagic)", "?nosuch",
+                " ^");
+    check_error("%help echoo", "NameError", "cell:1:7: no help for 'echoo' (did you mean '%echo'?)",
+                "%help echoo", "      ^");
     check_error("# é\n  é中 + 1 +", "SyntaxError", "cell:2:3: unexpected character 'é' near 'é'",
                 "  é中 + 1 +", "  ^");
 }
@@ -190,8 +193,7 @@ static void test_help(void **st)
     (void)st;
     static const char sleep_help[] =
         "%sleep SECONDS\n\nWait SECONDS (a number in [0, 86400]); an interrupt stops the wait.\n";
-    const char *forms[] = {"?sleep", "%sleep?", "?%sleep", "sleep?", "%help sleep",
-                           "%help %sleep"};
+    const char *forms[] = {"?sleep", "%sleep?", "?%sleep", "sleep?", "%help sleep", "%help %sleep"};
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         run r;
         cJSON *p;
@@ -255,8 +257,8 @@ static void test_display_update_clear_lsmagic(void **st)
         assert_non_null(strstr(ls, line));
     }
     done(&r);
-    check_error("%display --update x", "ValueError",
-                "cell:1:1: %display --update needs --id=ID", "%display --update x", "^");
+    check_error("%display --update x", "ValueError", "cell:1:1: %display --update needs --id=ID",
+                "%display --update x", "^");
     check_error("%clear now", "TypeError", "cell:1:8: %clear takes no arguments", "%clear now",
                 "       ^");
 }

@@ -128,10 +128,10 @@ static void test_errors(void **st)
                 "cell:1:16: parameter 'k' is not used by the expression of 'r'",
                 "%%reward r c=1 k=2", "               ^");
     check_error("%%reward r\n  correct + lg(length)", "NameError",
-                "cell:2:13: unknown function 'lg' (did you mean 'log'?)",
-                "  correct + lg(length)", "            ^");
-    check_error("%%reward r\ncorrect +\n  * 2", "SyntaxError",
-                "cell:3:3: unexpected '*' near '*'", "  * 2", "  ^");
+                "cell:2:13: unknown function 'lg' (did you mean 'log'?)", "  correct + lg(length)",
+                "            ^");
+    check_error("%%reward r\ncorrect +\n  * 2", "SyntaxError", "cell:3:3: unexpected '*' near '*'",
+                "  * 2", "  ^");
     check_error("%%reward r\nmax(correct)", "TypeError",
                 "cell:2:1: max expects at least 2 arguments, got 1", "max(correct)", "^");
     check_error("%%reward r\ndebate(d1)", "NameError",
