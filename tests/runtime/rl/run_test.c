@@ -157,6 +157,67 @@ static void test_eos_masking_and_exact_kl(void **st)
     rt_task_free(task);
 }
 
+/* kl_in = reward for a sequence algorithm: R'_i = R_i - beta sum_t k1_t (sampling-time
+ * log-probs, recomputed here with rt_policy_logprobs), Dr. GRPO A_i = R'_i - mean_g R';
+ * the first update's loss is -(1/(N T)) sum_i |y_i| A_i (rho = 1). */
+static void test_kl_in_reward(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task), K = 8;
+    rt_policy *p = make_policy(1), *ref = make_policy(2);
+    rt_rl_config c = small_cfg(RT_RL_DRGRPO);
+    c.kl = 0.5;
+    c.kl_in = RT_RL_IN_REWARD;
+    c.kl_estimator = RT_RL_K1;
+    rt_rl *o;
+    assert_int_equal(rt_rl_create(&o, &c, &p->cfg, &ref->cfg, P, T, RT_TOK_EOS, NULL), 0);
+    int B = c.batch, G = c.group, N = B * G;
+    int prompts[16 * 16], ctx[64 * 3 * 8], y[64 * 3], seq[32], owner[64 * 3];
+    rt_task_sample smp[16];
+    rt_rng r = rt_rng_make(5), g = rt_rng_make(6);
+    rt_task_sample_batch(task, &r, 0, RT_TASK_TRAIN, B, smp, prompts);
+    assert_int_equal(rt_rl_sample(o, p, ref, prompts, &g), 0);
+    const int *tok = rt_rl_tokens(o), *len = rt_rl_lengths(o);
+    int n = 0;
+    for (int i = 0; i < N; i++) {
+        memcpy(seq, prompts + (i / G) * P, sizeof(int) * P);
+        memcpy(seq + P, tok + i * T, sizeof(int) * T);
+        for (int t = 0; t < len[i]; t++, n++) {
+            rt_policy_context(ctx + n * K, seq, P + t, K);
+            y[n] = seq[P + t];
+            owner[n] = i;
+        }
+    }
+    rt_policy_ws *w;
+    assert_int_equal(rt_policy_ws_create(&w, &p->cfg, n, NULL), 0);
+    float lp[64 * 3], lr[64 * 3];
+    assert_int_equal(rt_policy_logprobs(p, w, ctx, y, n, lp), 0);
+    assert_int_equal(rt_policy_logprobs(ref, w, ctx, y, n, lr), 0);
+    double R[64], Rp[64], expect = 0;
+    for (int i = 0; i < N; i++)
+        Rp[i] = R[i] = (i * 7) % 5 * 0.25;
+    for (int k = 0; k < n; k++)
+        Rp[owner[k]] -= c.kl * ((double)lp[k] - lr[k]);
+    for (int b = 0; b < B; b++) {
+        double mean = 0;
+        for (int j = 0; j < G; j++)
+            mean += Rp[b * G + j] / G;
+        for (int j = 0; j < G; j++)
+            expect -= len[b * G + j] * (Rp[b * G + j] - mean);
+    }
+    expect /= (double)N * T;
+    rt_rl_metrics m;
+    assert_int_equal(rt_rl_update(o, p, ref, R, &m, NULL), 0);
+    assert_true(fabs(m.loss - expect) < 1e-5 * (1 + fabs(expect)));
+    assert_true(fabs(expect) > 1e-3);
+    rt_policy_ws_free(w);
+    rt_rl_free(o);
+    rt_policy_free(p);
+    rt_policy_free(ref);
+    rt_task_free(task);
+}
+
 /* k1 and k3 are unbiased per state: over ~2000 sampled states their means track the
  * exact mean KL; k2's mean differs (here: below, as (log r)^2/2 under-weights rare
  * tokens whose ratio is large). */
@@ -617,6 +678,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eos_masking_and_exact_kl),
+        cmocka_unit_test(test_kl_in_reward),
         cmocka_unit_test(test_estimators_on_policy),
         cmocka_unit_test(test_every_algo_shortens),
         cmocka_unit_test(test_rows_eval_and_eval_reward),
