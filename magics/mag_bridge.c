@@ -203,6 +203,8 @@ cJSON *mag_table_bundle(const mag_table *t, const char *caption)
             sb_str(&tx, c);
             if (!right && j + 1 < nc) sb_pad(&tx, w[j] - cw);
         }
+        while (!tx.oom && tx.len > 0 && tx.s[tx.len - 1] == ' ') /* empty last cells */
+            tx.s[--tx.len] = 0;
         sb_str(&tx, "\n");
     }
     /* HTML */
