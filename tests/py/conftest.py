@@ -4,7 +4,12 @@
   (never the real user or system Jupyter dirs), JUPYTER_RUNTIME_DIR in a temp dir too;
 - `kernel` (one started KernelManager + BlockingKernelClient per test module) and
   `new_kernel` (a factory for kernels a test may break or shut down);
-- helpers to run a cell and collect the IOPub messages of one request until its `idle`.
+- helpers to run a cell and collect the IOPub messages of one request until its `idle`;
+- `Raw` / `raw`: plain zmq sockets (signed by the kernel manager's Session) whose receives
+  return the undecoded frames, for header/signature checks and malformed input;
+- report recording, so test_kernel_conformance can check that nothing was skipped.
+Kernels are shut down with shutdown_request at teardown and their exit status must be 0
+(under ASan a leak report makes it non-zero).
 
 The suite targets the `rlhf` kernel.  For developing the test logic against ipykernel set
 RLHF_TEST_KERNEL=python3: every kernel-specific code snippet comes from the table `SNIPPETS`

@@ -5,7 +5,10 @@ types included, which get no reply); header fields (version >= 5.3, ISO date wit
 microsecond digits and Z, unique msg_ids, valid HMAC); execute (execute_input first, counter,
 store_history, silent, single error, stop_on_error -> ExecutionAborted); comm_info and
 unknown comm_open -> comm_close; complete/inspect cursor offsets in code points;
-is_complete; history tail/range/search; display_data/update_display_data display ids.
+is_complete; history tail/range/search; display_data/update_display_data display ids
+(rate-limited updates keep the last state); user_expressions; replies routed to the
+requesting client; control and heartbeat served during a long cell; a client vanishing
+mid-cell; an execute sent after an error reply is never aborted.
 """
 import hashlib
 import hmac
