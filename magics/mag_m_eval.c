@@ -177,10 +177,12 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         mag_table_row(t, row);
     }
     char cap[400];
-    snprintf(cap, sizeof cap,
-             "%%eval %s: held-out accuracy (greedy; %d samples per prompt at "
-             "temperature %g)",
-             pname, r.k, (double)ec.temperature);
+    if (r.k > 0)
+        snprintf(cap, sizeof cap,
+                 "%%eval %s: held-out accuracy (greedy; %d samples per prompt at temperature %g)",
+                 pname, r.k, (double)ec.temperature);
+    else
+        snprintf(cap, sizeof cap, "%%eval %s: held-out accuracy (greedy)", pname);
     mag_show(ctx->out, t ? mag_table_bundle(t, cap) : NULL);
     mag_table_free(t);
     return 0;

@@ -396,10 +396,10 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     free_points(pts, np);
     if (interrupted) {
         char ev[600];
-        snprintf(ev, sizeof ev,
-                 "interrupted at step %ld of %ld (%s); the partial run%s and polic%s %s kept",
+        snprintf(ev, sizeof ev, "interrupted at step %ld of %ld (%s); %s",
                  stop_step < 0 ? 0 : stop_step, max_steps, stop_name[0] ? stop_name : base,
-                 np > 1 ? "s" : "", np > 1 ? "ies" : "y", np > 1 ? "are" : "is");
+                 np > 1 ? "the partial runs and their policies are kept"
+                        : "the partial run and its policy are kept");
         krn_out_error(ctx->out, "Interrupted", ev, NULL, 0);
         return MAG_INTERRUPTED;
     }

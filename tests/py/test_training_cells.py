@@ -87,8 +87,8 @@ def test_interrupt_keeps_partial_run(new_kernel):
     rep = k.reply(msg_id, timeout=30)
     c = rep["content"]
     assert c["status"] == "error" and c["ename"] == "Interrupted", c
-    mt = re.match(r"interrupted at step (\d+) of 100000 \(big\); the partial run and policy "
-                  r"is kept$", c["evalue"])
+    mt = re.match(r"interrupted at step (\d+) of 100000 \(big\); the partial run and its "
+                  r"policy are kept$", c["evalue"])
     assert mt, c["evalue"]
     step = int(mt.group(1))
     assert 0 < step < 100000
