@@ -4,6 +4,7 @@
  * A magic file exports a NULL-terminated table `const mag_magic *const mag_<topic>_magics[]`;
  * adding a magic is one line in `tables` below (and one extern).  Leaves out any
  * per-magic logic: handlers live in magics/mag_m_<topic>.c. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,18 +34,22 @@ static const mag_magic *const *const tables[] = {
 #define N_TABLES (sizeof tables / sizeof tables[0])
 #define MAX_MAGICS 128
 
+/* All magics in table order, built once (then read-only). */
 static const mag_magic *all[MAX_MAGICS + 1];
+static pthread_once_t all_once = PTHREAD_ONCE_INIT;
 
-const mag_magic *const *mag_magics(void)
+static void build_all(void)
 {
-    /* Built on each call from static tables (cheap, reentrant, no init order). The
-     * array is rewritten with identical contents, so concurrent readers are fine in
-     * practice; the interpreter calls this only from the shell thread anyway. */
     size_t n = 0;
     for (size_t t = 0; t < N_TABLES; t++)
         for (size_t i = 0; tables[t][i] && n < MAX_MAGICS; i++)
             all[n++] = tables[t][i];
     all[n] = NULL;
+}
+
+const mag_magic *const *mag_magics(void)
+{
+    pthread_once(&all_once, build_all);
     return all;
 }
 
