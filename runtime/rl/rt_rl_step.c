@@ -18,10 +18,11 @@ struct rt_rl {
     int P, T, eos, B, G, N, V, K;
     long NT;
     rt_policy_ws *ws_p, *ws_r;
-    int *prompts;                                  /* (B, P) of the last sample */
-    int *prompts_rep;                              /* (N, P) */
-    int *tokens, *len, *ctx, *y;                   /* (N, T), (N), (NT, K), (NT) */
-    float *ls_p, *ls_r;                            /* (NT, V) log-softmax at tau */
+    int *prompts;                /* (B, P) of the last sample */
+    int *prompts_rep;            /* (N, P) */
+    int *tokens, *len, *ctx, *y; /* (N, T), (N), (NT, K), (NT) */
+    float *ls_p, *ls_r;          /* (NT, V) log-softmax at tau */
+    float *pr_p;                 /* (NT, V) probabilities of pi_theta at valid rows */
     double *lp, *lp_old, *lp_ref, *A, *dlp, *rtok; /* (N, T) */
     double *Aseq, *Rp;                             /* (N) */
     double *kl_row, *ent_row; /* (NT) exact per-state KL and entropy at sampling */
@@ -59,7 +60,7 @@ void rt_rl_free(rt_rl *o)
     void *bufs[] = {o->prompts, o->prompts_rep, o->tokens, o->len,     o->ctx,  o->y,   o->ls_p,
                     o->ls_r,    o->lp,          o->lp_old, o->lp_ref,  o->A,    o->dlp, o->rtok,
                     o->Aseq,    o->Rp,          o->kl_row, o->ent_row, o->cctx, o->seq, o->czt,
-                    o->clr,     o->cdz,         o->cwork,  o->cdl};
+                    o->clr,     o->cdz,         o->cwork,  o->cdl,     o->pr_p};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         rt_free(bufs[i]);
     rt_free(o);
@@ -121,6 +122,7 @@ int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_policy_config *p
     o->y = rt_calloc(NT, sizeof(int));
     o->ls_p = rt_calloc(NT * V, sizeof(float));
     o->ls_r = rt_calloc(NT * V, sizeof(float));
+    o->pr_p = rt_calloc(NT * V, sizeof(float));
     double **d[] = {&o->lp, &o->lp_old, &o->lp_ref, &o->A, &o->dlp, &o->rtok};
     for (int i = 0; i < 6; i++)
         *d[i] = rt_calloc(NT, sizeof(double));
@@ -129,7 +131,7 @@ int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_policy_config *p
     o->kl_row = rt_calloc(NT, sizeof(double));
     o->ent_row = rt_calloc(NT, sizeof(double));
     bad = bad || !o->kl_row || !o->ent_row || !o->prompts || !o->prompts_rep || !o->tokens ||
-          !o->len || !o->ctx || !o->y || !o->ls_p || !o->ls_r || !o->Aseq || !o->Rp;
+          !o->len || !o->ctx || !o->y || !o->ls_p || !o->ls_r || !o->pr_p || !o->Aseq || !o->Rp;
     for (int i = 0; i < 6; i++)
         bad = bad || !*d[i];
     if (!bad && S > 0) {
@@ -188,9 +190,9 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
         for (long row = r0; row < r1; row++) {
             if (row / N >= o->len[row % N]) continue;
             const float *a = o->ls_p + row * V, *b = o->ls_r + row * V;
-            float k = 0.0f, e = 0.0f;
+            float k = 0.0f, e = 0.0f, *pr = o->pr_p + row * V;
             for (int v = 0; v < V; v++) {
-                float pv = rt_nn_expf(a[v]);
+                float pv = pr[v] = rt_nn_expf(a[v]);
                 k += pv * (a[v] - b[v]);
                 e -= pv * a[v];
             }
@@ -199,6 +201,13 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
     } else if (mode == PASS_SOFTMAX) {
         rt_nn_log_softmax(o->ls_p + r0 * V, rt_policy_ws_logits(o->ws_p) + r0 * V, (int)(r1 - r0),
                           V, tau);
+        for (long row = r0; row < r1; row++) {
+            if (row / N >= o->len[row % N]) continue;
+            const float *a = o->ls_p + row * V;
+            float *pr = o->pr_p + row * V;
+            for (int v = 0; v < V; v++)
+                pr[v] = rt_nn_expf(a[v]);
+        }
     } else {
         for (long row = r0; row < r1; row++) {
             float *d = dl + row * V;
