@@ -20,6 +20,9 @@
 #include "rt_sft.h"
 #include "rt_task.h"
 
+#define MAX_POINTS 64         /* sweep points of one cell */
+#define MAX_PARAMS 50000000.0 /* per policy (x4 floats with gradients and Adam moments) */
+
 static const char *const archs[] = {"mlp", NULL};
 static const char *const acts[] = {"relu", "gelu", NULL};
 
@@ -248,6 +251,9 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
                             "sft_steps needs task = TASK (policy '%s' has no task)",
                             val(cfg, "from", 0)->str);
     size_t np = cfg->npoints;
+    if (np > MAX_POINTS)
+        return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
+                            "a sweep of %zu points is too large (the limit is %d)", np, MAX_POINTS);
     point *pts = calloc(np, sizeof *pts);
     if (!pts) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     uint64_t seed = mag_session_seed(ctx->session);
@@ -272,6 +278,17 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
                 .layers = (int)mag_value_number(val(cfg, "layers", pt), 2),
                 .act = strcmp(val(cfg, "act", pt)->str, "gelu") ? RT_NN_ACT_RELU : RT_NN_ACT_GELU,
             };
+            /* weights, gradients and two Adam moments: refuse what cannot be meant */
+            double nparams =
+                (double)pc.vocab * pc.embed + (double)pc.hidden * pc.context * pc.embed +
+                (double)(pc.layers - 1) * pc.hidden * pc.hidden + (double)pc.vocab * pc.hidden;
+            if (nparams > MAX_PARAMS) {
+                mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
+                             "policy '%s' would have %.0f parameters (the limit is %.0f)", p->name,
+                             nparams, MAX_PARAMS);
+                free_points(pts, np);
+                return MAG_EVALUE;
+            }
             rc = rt_policy_create(&p->pol, &pc, &pd);
             if (rc == 0) {
                 rt_rng ri = rt_rng_split(&r, 0);

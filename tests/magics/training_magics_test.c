@@ -230,6 +230,13 @@ static void test_policy_sweep_and_errors(void **st)
     assert_string_equal(error_value(), "cell:1:3: %%policy e needs task = TASK (or from = POLICY)");
     exec("%%policy e\ntask = add\nhiden = 8\n");
     assert_string_equal(error_value(), "cell:3:1: unknown key 'hiden' (did you mean 'hidden'?)");
+    exec("%%policy e\ntask = add\nhidden = 16384\ncontext = 1024\nembed = 4096\n");
+    assert_string_equal(error_value(), "cell:1:3: policy 'e' would have 68988567552 parameters "
+                                       "(the limit is 50000000)");
+    exec("%%policy e\ntask = add\nlr = [1, 2, 3, 4, 5, 6, 7, 8, 9]\nbatch = [1, 2, 3, 4, 5, 6, 7, "
+         "8]\n");
+    assert_string_equal(error_value(),
+                        "cell:1:3: a sweep of 72 points is too large (the limit is 64)");
     assert_int_equal(mag_session_count(S(), MAG_N_KINDS), before);
 }
 
