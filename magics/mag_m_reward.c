@@ -185,6 +185,8 @@ static void free_program(void *p)
 
 #define MAX_HEADER 64
 
+static const char *const builtins[] = {"if", "min", "max", "abs", "log", "exp", "sqrt", "clip"};
+
 /* %%reward NAME [param=default ...]  (body: one expression) */
 static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
                       const mag_config *cfg, mag_diag *d)
@@ -198,6 +200,25 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
                             "%%%%reward needs a name first: %s", m->usage);
     }
     const char *name = c->args[0].value.str;
+    mag_pos npos = c->args[0].value.pos;
+    int ident =
+        (name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') || name[0] == '_';
+    for (const char *q = name; *q && ident; q++)
+        ident = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                *q == '_';
+    if (!ident)
+        return mag_diag_set(d, src, len, MAG_EVALUE, npos.line, npos.col, NULL,
+                            "reward name '%s' must be an identifier (letters, digits, _), so "
+                            "that it can be called: %s(...)",
+                            name, name);
+    int reserved = is_feature(name) || strcmp(name, "and") == 0 || strcmp(name, "or") == 0 ||
+                   strcmp(name, "not") == 0 || strcmp(name, "debate") == 0;
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        reserved |= strcmp(name, builtins[i]) == 0;
+    if (reserved)
+        return mag_diag_set(d, src, len, MAG_EVALUE, npos.line, npos.col, NULL,
+                            "'%s' is a name of the reward language; choose another reward name",
+                            name);
     const char *pnames[MAX_HEADER];
     double pvals[MAX_HEADER];
     int np = 0;

@@ -115,6 +115,17 @@ static void test_errors(void **st)
     check_error("%%reward 3\ncorrect", "TypeError",
                 "cell:1:10: %%reward needs a name first: %%reward NAME [param=default ...]",
                 "%%reward 3", "         ^");
+    check_error("%%reward base-v2\ncorrect", "ValueError",
+                "cell:1:10: reward name 'base-v2' must be an identifier (letters, digits, _), so "
+                "that it can be called: base-v2(...)",
+                "%%reward base-v2", "         ^");
+    check_error("%%reward max\ncorrect", "ValueError",
+                "cell:1:10: 'max' is a name of the reward language; choose another reward name",
+                "%%reward max", "         ^");
+    check_error("%%reward length\ncorrect", "ValueError",
+                "cell:1:10: 'length' is a name of the reward language; choose another reward "
+                "name",
+                "%%reward length", "         ^");
     check_error("%%reward r c=0.1 d\nc * correct", "TypeError",
                 "cell:1:18: expected param=default after the reward name, got 'd'",
                 "%%reward r c=0.1 d", "                 ^");

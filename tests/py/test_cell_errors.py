@@ -100,6 +100,11 @@ CASES = [
     ("(" * 100 + "1" + ")" * 100, "SyntaxError",
      "cell:1:33: nesting too deep (the limit is 32) near '('"),
     # -- reward language ------------------------------------------------------------------
+    ("%%reward base-v2\ncorrect", "ValueError",
+     "cell:1:10: reward name 'base-v2' must be an identifier (letters, digits, _), so that it "
+     "can be called: base-v2(...)"),
+    ("%%reward max\ncorrect", "ValueError",
+     "cell:1:10: 'max' is a name of the reward language; choose another reward name"),
     ("%%reward r\ncorrect +", "SyntaxError", "cell:2:10: unexpected end of expression near <eof>"),
     ("%%reward r\n  lg(length)", "NameError",
      "cell:2:3: unknown function 'lg' (did you mean 'log'?)"),
