@@ -79,8 +79,9 @@
  * Lifecycle of rt_rl_run: as rt_sft_run — starts the run, polls its cancel flag before
  * each step (RT_RUN_INTERRUPTED at the completed step), finishes as failed naming the
  * step and metric when the reward, loss or gradient norm is NaN/Inf ("rl: reward is inf
- * at step 3"; the policy keeps the weights of the last good step: the check happens
- * before the optimizer step).  All buffers are allocated before the first step.
+ * at step 3"; every check happens before the optimizer step that would use the value,
+ * so the policy keeps the weights of the last good update — for PPO, earlier epochs of
+ * the failing step stay applied).  All buffers are allocated before the first step.
  *
  * Leaves out: minibatches inside PPO epochs, value networks / GAE, entropy bonus,
  * learning-rate schedules, a separate sampling policy. */
