@@ -488,3 +488,28 @@ def test_execute_sent_after_an_error_reply_is_not_aborted(kernel):
         kernel.flush()
     assert not aborted, f"{len(aborted)}/{n} executes sent after the error reply arrived " \
                         f"were answered {aborted[0][1]}"
+
+
+@rlhf_only
+@pytest.mark.parametrize("code", [
+    "%" + "中" * 200, "1 + " + "é" * 300, "%sleep " + "中" * 200,
+    "%display --id=" + "中" * 300 + " x", "%help " + "中" * 300, "?" + "中" * 300,
+    "%echo " + "😀" * 5000,
+])
+def test_every_frame_is_valid_utf8_for_long_non_ascii_cells(raw, code):
+    """Errors quoting (and maybe truncating) long non-ASCII text: every JSON frame the
+    kernel sends still decodes as strict UTF-8 (truncation must not split a character,
+    or the kernel must repair it before sending)."""
+    m = raw.send(raw.shell, "execute_request", {
+        "code": code, "silent": False, "store_history": True, "user_expressions": {},
+        "allow_stdin": False, "stop_on_error": False})
+    rep = raw.reply(raw.shell, m["header"]["msg_id"])
+    msgs = [rep] + raw.collect(m["header"]["msg_id"])
+    for x in msgs:
+        for part in x["raw"]:
+            part.decode("utf-8")
+    if code.startswith("%echo"):
+        assert rep["content"]["status"] == "ok"
+    else:
+        assert rep["content"]["status"] == "error"
+        assert rep["content"]["evalue"].startswith("cell:1:")
