@@ -125,6 +125,8 @@ static int prepare(const char *code, size_t len, prep *out)
         size_t ls = i, le = i;
         while (le < len && code[le] != '\n')
             le++;
+        if (ls == 0 && len >= 3 && memcmp(code, "\xEF\xBB\xBF", 3) == 0)
+            ls = 3; /* a byte-order mark is skipped and not counted (as the parser does) */
         size_t p = ls;
         while (p < le && is_blank(code[p]))
             p++;

@@ -75,8 +75,9 @@ const char *mag_magic_suggest(const char *name, int cell)
 
 mag_body_kind mag_magic_body_kind(const char *name, void *ud)
 {
+    (void)ud;
     const mag_magic *m = mag_magic_find(name, 1);
-    if (!m) return mag_default_body_kind(name, ud);
+    if (!m) return MAG_BODY_RAW; /* unknown: the body is not parsed, the name error shows */
     if (m->body != MAG_BODY_RAW) return m->body;
     return m->schema ? MAG_BODY_CONFIG : MAG_BODY_RAW;
 }

@@ -53,6 +53,15 @@ static void test_echo(void **st)
     assert_string_equal(rec_str(&r.m, 1, "text"), "oops\n");
     assert_string_equal(rec_str(&r.m, 2, "text"), "two [spaces\n"); /* free text */
     done(&r);
+    /* after a byte-order mark; columns do not count it */
+    exec(&r, "\xEF\xBB\xBF%echo a, b\n%nosuch", NULL);
+    assert_string_equal(rec_str(&r.m, 0, "text"), "a, b\n");
+    assert_string_equal(rec_str(&r.m, 1, "evalue"),
+                        "cell:2:1: unknown magic '%nosuch' (see %lsmagic)");
+    done(&r);
+    /* inside an open bracket a '%' line is part of the expression, not a magic */
+    check_error("(1 +\n%echo x\n)", "SyntaxError", "cell:2:1: unexpected character '%' near '%'",
+                "%echo x", "^");
 }
 
 static void test_expressions(void **st)
@@ -106,6 +115,9 @@ static void test_errors(void **st)
                 "cell:2:3: unknown magic '%ecko' (did you mean '%echo'?)", "  %ecko hi", "  ^");
     check_error("%%rewrd r\n1", "NameError",
                 "cell:1:1: unknown magic '%%rewrd' (did you mean '%%reward'?)", "%%rewrd r", "^");
+    /* an unknown cell magic's body is not parsed: the name is the error */
+    check_error("%%nosuch x\n((( = ]", "NameError",
+                "cell:1:1: unknown magic '%%nosuch' (see %lsmagic)", "%%nosuch x", "^");
     check_error("%reward r", "NameError",
                 "cell:1:1: '%reward' is a cell magic: write '%%reward' on the first line of the "
                 "cell",
