@@ -80,6 +80,27 @@ static int run_runs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     return 0;
 }
 
+/* "p[lr=1e-3,seed=2]" -> "p[lr=1e-3]", "p[seed=2]" -> "p"; other names unchanged. */
+static void seed_label(const char *name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", name);
+    char *br = strchr(buf, '[');
+    size_t n = strlen(buf);
+    if (!br || n == 0 || buf[n - 1] != ']') return;
+    char *seed = strstr(br, "seed=");
+    if (!seed || (seed[-1] != '[' && seed[-1] != ',')) return;
+    char *end = seed + 5;
+    while (*end && *end != ',' && *end != ']')
+        end++;
+    if (*end == ',') {
+        memmove(seed, end + 1, strlen(end + 1) + 1); /* "seed=2," dropped */
+    } else if (seed[-1] == ',') {
+        memmove(seed - 1, end, strlen(end) + 1); /* ",seed=2" dropped */
+    } else {
+        *br = 0; /* "[seed=2]" was the only coordinate */
+    }
+}
+
 static const mag_key_spec plot_keys[] = {
     {.name = "metric", .type = MAG_T_STRING, .help = "the metric to draw (default: all)"},
     {.name = "smooth",
@@ -156,7 +177,19 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         nm = collect_metrics(runs, n, mets, 16);
         if (nm > 6) nm = 6;
     }
-    cJSON *b = mag_bridge_chart(runs, NULL, n, NULL, mets, nm, smooth, logy, 1.0);
+    /* runs that differ only by their seed coordinate share a label: one band */
+    char(*labels)[256] = calloc((size_t)n, sizeof *labels);
+    const char **lp = calloc((size_t)n, sizeof *lp);
+    cJSON *b = NULL;
+    if (labels && lp) {
+        for (int i = 0; i < n; i++) {
+            seed_label(rt_run_name(runs[i]), labels[i], sizeof labels[i]);
+            lp[i] = labels[i];
+        }
+        b = mag_bridge_chart(runs, lp, n, NULL, mets, nm, smooth, logy, 1.0);
+    }
+    free(labels);
+    free(lp);
     free(runs);
     mag_show(ctx->out, b);
     return 0;

@@ -217,6 +217,13 @@ static void test_policy_sweep_and_errors(void **st)
     assert_null(error_value());
     assert_non_null(mag_session_get(S(), MAG_RUN, "b[seed=1]"));
     assert_non_null(mag_session_get(S(), MAG_RUN, "b[seed=2]"));
+    /* %plot groups seeds into one band: the legend has b once, with a spread */
+    exec("%plot b[seed=1] b[seed=2] metric=loss");
+    assert_null(error_value());
+    const char *pt = mime(0, "text/plain");
+    assert_memory_equal(pt, "loss\n  b  ", 9);
+    assert_non_null(strstr(pt, " ± "));
+    assert_null(strstr(pt, "seed"));
     size_t before = mag_session_count(S(), MAG_N_KINDS);
     exec("%%policy e\ntask = ad\n");
     assert_string_equal(error_value(), "cell:2:8: unknown task 'ad' (did you mean 'add'?)");
