@@ -107,13 +107,9 @@ static cJSON *task_bundle(const char *name, const rt_task *t, const rt_rng *rng0
     if (!desc) return NULL;
     rt_rng rng = *rng0;
     rt_task_describe(t, &rng, N_EXAMPLES, desc, 8192);
-    char caption[512];
-    char *nl = strchr(desc, '\n');
-    snprintf(caption, sizeof caption, "%s: %.*s", name, nl ? (int)(nl - desc) : (int)strlen(desc),
-             desc);
     static const char *const hdr[] = {"prompt", "answer"};
     mag_table *tab = mag_table_new(2, hdr);
-    rng = *rng0;
+    rng = *rng0; /* the same examples as the description's */
     for (int i = 0; tab && i < N_EXAMPLES; i++) {
         rt_task_sample s;
         char p[96], a[96];
@@ -126,35 +122,37 @@ static cJSON *task_bundle(const char *name, const rt_task *t, const rt_rng *rng0
             tab = NULL;
         }
     }
-    cJSON *b = tab ? mag_table_bundle(tab, caption) : NULL;
+    cJSON *b = tab ? mag_table_bundle(tab, NULL) : NULL;
     mag_table_free(tab);
-    if (b) {
-        /* text/plain: the runtime's description (vocabulary, lengths, features, examples) */
-        char *text = malloc(strlen(name) + strlen(desc) + 8);
-        if (text) sprintf(text, "%s: %s", name, desc);
-        /* HTML: vocabulary and lengths above the table */
-        cJSON *h = cJSON_GetObjectItem(b, "text/html");
-        const char *rest = nl ? nl + 1 : "";
-        size_t hl = strlen(h->valuestring) + strlen(rest) * 6 + 64;
-        char *html = malloc(hl);
-        if (text && html) {
-            size_t o = 0;
-            o += (size_t)snprintf(html + o, hl - o, "<pre>");
-            for (const char *c = rest; *c && o + 8 < hl; c++) {
-                if (*c == '\n' && (c[1] == ' ' || c[1] == 0)) break; /* examples follow */
-                o += (size_t)snprintf(html + o, hl - o, "%s",
-                                      *c == '<'   ? "&lt;"
-                                      : *c == '>' ? "&gt;"
-                                      : *c == '&' ? "&amp;"
-                                                  : (char[2]){*c, 0});
+    /* text/plain: "NAME: " + the runtime's description (kind, vocabulary, lengths,
+       features, examples); HTML: the same header lines in <pre>, then the table */
+    size_t tl = strlen(name) + strlen(desc) + 8;
+    char *text = malloc(tl);
+    const char *tab_html = b ? cJSON_GetObjectItem(b, "text/html")->valuestring : "";
+    size_t hl = strlen(tab_html) + tl * 5 + 32;
+    char *html = malloc(hl);
+    if (b && text && html) {
+        snprintf(text, tl, "%s: %s", name, desc);
+        size_t o = (size_t)snprintf(html, hl, "<pre>");
+        for (const char *c = text; *c && o + 8 < hl; c++) {
+            if (*c == '\n' && c[1] == ' ') break; /* the examples: shown as the table */
+            const char *e = *c == '<' ? "&lt;" : *c == '>' ? "&gt;" : *c == '&' ? "&amp;" : NULL;
+            if (e) {
+                o += (size_t)snprintf(html + o, hl - o, "%s", e);
+            } else {
+                html[o++] = *c;
+                html[o] = 0;
             }
-            snprintf(html + o, hl - o, "</pre>%s", h->valuestring);
-            cJSON_ReplaceItemInObject(b, "text/html", cJSON_CreateString(html));
-            cJSON_ReplaceItemInObject(b, "text/plain", cJSON_CreateString(text));
         }
-        free(text);
-        free(html);
+        snprintf(html + o, hl - o, "</pre>%s", tab_html);
+        cJSON_ReplaceItemInObject(b, "text/html", cJSON_CreateString(html));
+        cJSON_ReplaceItemInObject(b, "text/plain", cJSON_CreateString(text));
+    } else {
+        cJSON_Delete(b);
+        b = NULL;
     }
+    free(text);
+    free(html);
     free(desc);
     return b;
 }

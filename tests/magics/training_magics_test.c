@@ -128,6 +128,10 @@ static void test_task(void **st)
     assert_non_null(strstr(txt, "prompt length 7, answer at most 4 tokens, 10000 prompts"));
     const char *html = mime(0, "text/html");
     assert_non_null(strstr(html, "<th>prompt</th><th>answer</th>"));
+    assert_memory_equal(
+        html, "<pre>add: task add digits=2 noise=0\nvocabulary (32): &lt;pad&gt;",
+        strlen("<pre>add: task add digits=2 noise=0\nvocabulary (32): &lt;pad&gt;"));
+    assert_non_null(strstr(html, "features: correct partial length format eos</pre><table"));
     assert_non_null(mag_session_get(S(), MAG_TASK, "add"));
     /* errors */
     exec("%task t ad digits=2");
