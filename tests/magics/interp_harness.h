@@ -1,5 +1,5 @@
 /* interp_harness: runs cells through the interpreter's vtable into a recording sink
- * (interp_sink.h) and checks errors exactly; header-only, for tests/magics/ *_test.c. */
+ * (tests/common/rec_sink.h) and checks errors exactly; header-only, for tests/magics/ *_test.c. */
 #ifndef INTERP_HARNESS_H
 #define INTERP_HARNESS_H
 
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp_sink.h"
+#include "rec_sink.h"
 #include "mag_interp.h"
 #include "mag_magic.h"
 

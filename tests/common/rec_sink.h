@@ -1,6 +1,7 @@
-/* rec_sink: a recording sink for the display API (header-only, for tests). Every
- * published message is appended to an array of {"type": msg_type, "content": {...}};
- * input() returns the preset reply (or KRN_OUT_ENOSTDIN when none). */
+/* rec_sink: a recording sink for the display API (header-only, shared by the kernel and
+ * magics tests). Every published message is appended to an array of
+ * {"type": msg_type, "content": {...}}; input() returns the preset reply (or
+ * KRN_OUT_ENOSTDIN when none). */
 #ifndef REC_SINK_H
 #define REC_SINK_H
 
