@@ -158,8 +158,9 @@ int mag_diag_set(mag_diag *d, const char *src, size_t len, int code, int line, i
     vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
     char tok[sizeof d->token] = "";
+    int bare = near && (!strcmp(near, MAG_NEAR_EOF) || !strcmp(near, MAG_NEAR_EOL));
     if (near) {
-        if (!strcmp(near, MAG_NEAR_EOF) || !strcmp(near, MAG_NEAR_EOL))
+        if (bare)
             snprintf(tok, sizeof tok, "%s", near);
         else
             sanitize_token(near, tok, sizeof tok);
@@ -172,7 +173,7 @@ int mag_diag_set(mag_diag *d, const char *src, size_t len, int code, int line, i
         snprintf(where, sizeof where, "cell:");
     if (!near)
         snprintf(d->msg, sizeof d->msg, "%s %s", where, body);
-    else if (tok[0] == '<')
+    else if (bare) /* <eof> and <eol> are shown unquoted; a real '<' token is quoted */
         snprintf(d->msg, sizeof d->msg, "%s %s near %s", where, body, tok);
     else
         snprintf(d->msg, sizeof d->msg, "%s %s near '%s'", where, body, tok);

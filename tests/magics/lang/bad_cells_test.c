@@ -282,6 +282,11 @@ static void caret_lines_up_under_the_column(void **state)
     mag_diag_set(&d, NULL, 0, MAG_ESYNTAX, 2, 1, "abcdefghijklmnopqrstuvwxyz0123", "bad");
     assert_string_equal(d.msg, "cell:2:1: bad near 'abcdefghijklmnopqrstuvwx...'");
     assert_string_equal(d.caret, "");
+    /* only <eof> and <eol> are bare: a real '<' or '<=' token is quoted */
+    mag_diag_set(&d, NULL, 0, MAG_ESYNTAX, 1, 7, "<", "comparisons cannot be chained");
+    assert_string_equal(d.msg, "cell:1:7: comparisons cannot be chained near '<'");
+    mag_diag_set(&d, NULL, 0, MAG_ESYNTAX, 1, 7, "<=", "x");
+    assert_string_equal(d.msg, "cell:1:7: x near '<='");
     mag_diag_set(&d, NULL, 0, MAG_ESCHEMA, 0, 0, NULL, "unknown magic '%s'", "%foo");
     assert_string_equal(d.msg, "cell: unknown magic '%foo'");
 }
