@@ -7,6 +7,7 @@ kernels print the same text; %threads 1 and 2 give identical metrics for a 2-poi
 """
 import csv
 import datetime
+import json
 import os
 import re
 import tempfile
@@ -69,6 +70,16 @@ def test_training_cell_frames(kernel):
     assert "transient" not in summary[0]["content"] or \
         not summary[0]["content"]["transient"].get("display_id")
     assert "policy live: mlp" in stream_text(after)
+    # the final frame's Vega-Lite spec is valid v5, its SVG well-formed XML
+    jsonschema = pytest.importorskip("jsonschema")
+    root = os.environ.get("RLHF_SOURCE_ROOT",
+                          os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    with open(os.path.join(root, "tests", "data", "vega-lite-v5.schema.json")) as f:
+        validator = jsonschema.Draft7Validator(json.load(f))
+    errors = list(validator.iter_errors(final["content"]["data"]["application/vnd.vegalite.v5+json"]))
+    assert not errors, errors[0].message
+    import xml.dom.minidom
+    xml.dom.minidom.parseString(final["content"]["data"]["image/svg+xml"])
 
 
 def test_interrupt_keeps_partial_run(new_kernel):
