@@ -219,6 +219,45 @@ int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R, 
 
 /* ---- a whole run ------------------------------------------------------------------- */
 
+/* EXTRA FEATURES AND METRICS (a hook; e.g. the debate(NAME) features of rt_debate, set
+ * up by the magics; rt_rl_run_hooked).  With a hook, the feature vector of every sample has
+ * nf + hook->n_features slots: slots 0..nf-1 are the task's features
+ * (rt_task_features_batch), slots nf..nf+n_features-1 are the hook's (link the reward
+ * with feature functions resolved to those slots).  Once per step, after the task
+ * features and before the reward, rt_rl_run calls hook->fill with the step's batch;
+ * it writes its feature columns (row i, column nf + k = feat[i * stride + nf + k]) and
+ * hook->n_metrics values into metrics (NaN allowed), which go into the run's columns
+ * named hook->metric_names (matched by name like the built-in columns; a name the run
+ * lacks is dropped) at logged rows.  stream = split(split(r, 4), s) for step s (the
+ * hook's randomness, so results stay a pure function of the run's rng).  fill returns
+ * 0, or nonzero with msg filled (the run fails: "rl: <msg> at step s").  fill is
+ * called on the run's thread only; it must own (or only read) everything it touches,
+ * since runs of a sweep execute in parallel.  No allocation is required of it. */
+typedef struct rt_rl_hook_batch {
+    long step;                     /* 1-based */
+    int N, G, T;                   /* sequences (B * G), samples per prompt, tokens */
+    const rt_task_sample *samples; /* (N): sequence i's prompt (i / G-th of the batch) */
+    const int *tokens;             /* (N, T) sampled answers */
+    const int *lengths;            /* (N) valid tokens (up to and including EOS) */
+    const rt_rng *stream;          /* split(split(r, 4), step) */
+} rt_rl_hook_batch;
+
+typedef int (*rt_rl_hook_fn)(void *user, const rt_rl_hook_batch *b, double *feat, int stride,
+                             int nf, double *metrics, char *msg, size_t msglen);
+
+typedef struct rt_rl_hook {
+    int n_features;                  /* extra feature slots, 0..64 */
+    int n_metrics;                   /* extra metric values, 0..16 */
+    const char *const *metric_names; /* (n_metrics) */
+    rt_rl_hook_fn fill;
+    void *user;
+} rt_rl_hook;
+
+/* Limits of a hook.  The run's metric columns are the caller's choice: create it with
+ * rt_rl_columns followed by hook->metric_names to record the hook's metrics. */
+#define RT_RL_HOOK_MAX_FEATURES 64
+#define RT_RL_HOOK_MAX_METRICS 16
+
 typedef struct rt_rl_problem {
     const rt_task *task;
     const rt_reward_program *reward;      /* linked to the task's feature order */
@@ -233,5 +272,11 @@ typedef struct rt_rl_problem {
  * RT_RL_ENOMEM and fills diag (may be NULL). */
 int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
               const rt_rl_config *cfg, rt_run *run, const rt_rng *rng, rt_rl_diag *diag);
+/* rt_rl_run with a hook of extra features and metrics (hook NULL: rt_rl_run).  The
+ * rewards are linked to the task's features followed by the hook's n_features slots;
+ * a malformed hook (limits, no fill) is RT_RL_EINVAL "rl: bad hook". */
+int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
+                     const rt_rl_hook *hook, const rt_rl_config *cfg, rt_run *run,
+                     const rt_rng *rng, rt_rl_diag *diag);
 
 #endif

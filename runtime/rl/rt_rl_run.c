@@ -1,6 +1,7 @@
 /* rt_rl_run.c: a whole RL run (rt_rl_run in rt_rl.h): per step, prompts from the
  * task, G samples each, task features, the reward program, one rt_rl_update; metrics
- * rows, held-out evaluation, cancel and failure handling.  Setup allocates everything;
+ * rows, held-out evaluation, cancel and failure handling, the optional hook of extra
+ * features and metrics (rt_rl_hook).  Setup allocates everything;
  * the step loop allocates nothing.  Leaves out: checkpoints, schedules. */
 #include <math.h>
 #include <stdarg.h>
@@ -80,7 +81,8 @@ typedef struct run_ws {
     rt_eval *ev;
     rt_task_sample *samples, *rep; /* (B), (N) */
     int *prompts;                  /* (B, P) */
-    double *feat, *R, *ER, *row;   /* (N, nf), (N), (N), (columns) */
+    double *feat, *R, *ER, *row;   /* (N, nx), (N), (N), (columns) */
+    double *tfeat;                 /* (N, nf) task features when a hook adds slots */
 } run_ws;
 
 static void ws_free(run_ws *w)
@@ -94,10 +96,18 @@ static void ws_free(run_ws *w)
     rt_free(w->R);
     rt_free(w->ER);
     rt_free(w->row);
+    rt_free(w->tfeat);
 }
 
 int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
-              const rt_rl_config *cfg_in, rt_run *run, const rt_rng *rng, rt_rl_diag *diag)
+              const rt_rl_config *cfg, rt_run *run, const rt_rng *rng, rt_rl_diag *diag)
+{
+    return rt_rl_run_hooked(p, ref, prob, NULL, cfg, run, rng, diag);
+}
+
+int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
+                     const rt_rl_hook *hook, const rt_rl_config *cfg_in, rt_run *run,
+                     const rt_rng *rng, rt_rl_diag *diag)
 {
     if (!p || !ref || !prob || !prob->task || !prob->reward || !cfg_in || !rng)
         return setup_fail(run, diag, RT_RL_EINVAL, "", "rl: missing argument");
@@ -107,11 +117,16 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
         return setup_fail(run, diag, RT_RL_EINVAL, cd.key, cd.msg);
     const rt_task *task = prob->task;
     int nf = rt_task_n_features(task);
+    if (hook && (hook->n_features < 0 || hook->n_features > RT_RL_HOOK_MAX_FEATURES ||
+                 hook->n_metrics < 0 || hook->n_metrics > RT_RL_HOOK_MAX_METRICS || !hook->fill ||
+                 (hook->n_metrics > 0 && !hook->metric_names)))
+        return setup_fail(run, diag, RT_RL_EINVAL, "", "rl: bad hook");
+    int nx = nf + (hook ? hook->n_features : 0); /* the feature stride */
     if (p->cfg.vocab != rt_task_vocab_size(task))
         return setup_fail(run, diag, RT_RL_EINVAL, "from",
                           "rl: the policy's vocabulary differs from the task's");
-    if (rt_reward_min_slots(prob->reward) > nf ||
-        (prob->eval_reward && rt_reward_min_slots(prob->eval_reward) > nf))
+    if (rt_reward_min_slots(prob->reward) > nx ||
+        (prob->eval_reward && rt_reward_min_slots(prob->eval_reward) > nx))
         return setup_fail(run, diag, RT_RL_EINVAL, "reward",
                           "rl: the reward is not linked to this task's features");
     if ((rt_reward_n_params(prob->reward) > 0 && !prob->params) ||
@@ -125,11 +140,13 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
     w.samples = rt_calloc((size_t)B, sizeof *w.samples);
     w.rep = rt_calloc((size_t)N, sizeof *w.rep);
     w.prompts = rt_calloc((size_t)B * P, sizeof(int));
-    w.feat = rt_calloc((size_t)N * nf, sizeof(double));
+    w.feat = rt_calloc((size_t)N * nx, sizeof(double));
     w.R = rt_calloc((size_t)N, sizeof(double));
     w.ER = rt_calloc((size_t)N, sizeof(double));
     w.row = rt_calloc((size_t)(ncol > 0 ? ncol : 1), sizeof(double));
-    int bad = !w.samples || !w.rep || !w.prompts || !w.feat || !w.R || !w.ER || !w.row;
+    if (nx > nf) w.tfeat = rt_calloc((size_t)N * nf, sizeof(double));
+    int bad = !w.samples || !w.rep || !w.prompts || !w.feat || !w.R || !w.ER || !w.row ||
+              (nx > nf && !w.tfeat);
     if (!bad && cfg.eval_every > 0) {
         rt_eval_config ec;
         rt_eval_config_init(&ec);
@@ -154,8 +171,14 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
     for (int i = 0; i < N_COLS; i++)
         col[i] = run ? rt_run_column_index(run, columns[i]) : -1;
     int ic = rt_task_feature_index(task, "correct");
+    int hcol[RT_RL_HOOK_MAX_METRICS];
+    double hval[RT_RL_HOOK_MAX_METRICS];
+    for (int k = 0; hook && k < hook->n_metrics; k++) {
+        hcol[k] = run ? rt_run_column_index(run, hook->metric_names[k]) : -1;
+        hval[k] = NAN;
+    }
 
-    rt_rng data = rt_rng_split(rng, 1), gen = rt_rng_split(rng, 2);
+    rt_rng data = rt_rng_split(rng, 1), gen = rt_rng_split(rng, 2), hks = rt_rng_split(rng, 4);
     if (run) rt_run_start(run);
     double t0 = now_s();
     long step = 0, tokens = 0;
@@ -176,15 +199,33 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
         }
         for (int i = 0; i < N; i++)
             w.rep[i] = w.samples[i / G];
-        rt_task_features_batch(task, w.rep, rt_rl_tokens(w.rl), N, T, w.feat);
-        rt_reward_eval_batch(prob->reward, w.feat, (size_t)N, (size_t)nf, prob->params, w.R);
+        if (nx == nf) {
+            rt_task_features_batch(task, w.rep, rt_rl_tokens(w.rl), N, T, w.feat);
+        } else { /* task features into the first nf slots of each nx-wide row */
+            rt_task_features_batch(task, w.rep, rt_rl_tokens(w.rl), N, T, w.tfeat);
+            for (int i = 0; i < N; i++)
+                for (int k = 0; k < nx; k++)
+                    w.feat[(size_t)i * nx + k] = k < nf ? w.tfeat[(size_t)i * nf + k] : 0.0;
+        }
+        if (hook) {
+            rt_rng hs = rt_rng_split(&hks, (uint64_t)s);
+            rt_rl_hook_batch hb = {s, N, G, T, w.rep, rt_rl_tokens(w.rl), rt_rl_lengths(w.rl), &hs};
+            char hmsg[200] = "";
+            if (hook->fill(hook->user, &hb, w.feat, nx, nf, hval, hmsg, sizeof hmsg)) {
+                snprintf(msg, sizeof msg, "rl: %.200s at step %ld", hmsg[0] ? hmsg : "hook failed",
+                         s);
+                rc = RT_RL_EFAILED;
+                break;
+            }
+        }
+        rt_reward_eval_batch(prob->reward, w.feat, (size_t)N, (size_t)nx, prob->params, w.R);
         double rsum = 0.0, acc = 0.0, er = NAN;
         for (int i = 0; i < N; i++) {
             rsum += w.R[i];
-            acc += ic >= 0 ? w.feat[(size_t)i * nf + ic] : NAN;
+            acc += ic >= 0 ? w.feat[(size_t)i * nx + ic] : NAN;
         }
         if (prob->eval_reward) {
-            rt_reward_eval_batch(prob->eval_reward, w.feat, (size_t)N, (size_t)nf,
+            rt_reward_eval_batch(prob->eval_reward, w.feat, (size_t)N, (size_t)nx,
                                  prob->eval_params, w.ER);
             er = 0.0;
             for (int i = 0; i < N; i++)
@@ -219,6 +260,8 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
                 w.row[i] = NAN;
             for (int i = 0; i < N_COLS; i++)
                 if (col[i] >= 0) w.row[col[i]] = v[i];
+            for (int k = 0; hook && k < hook->n_metrics; k++)
+                if (hcol[k] >= 0) w.row[hcol[k]] = hval[k];
             rt_run_append(run, w.row);
         }
     }
