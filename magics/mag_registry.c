@@ -16,6 +16,7 @@ extern const mag_magic *const mag_basic_magics[];
 extern const mag_magic *const mag_reward_magics[];
 extern const mag_magic *const mag_task_magics[];
 extern const mag_magic *const mag_policy_magics[];
+extern const mag_magic *const mag_rl_magics[];
 extern const mag_magic *const mag_eval_magics[];
 extern const mag_magic *const mag_runs_magics[];
 extern const mag_magic *const mag_io_magics[];
@@ -25,6 +26,7 @@ static const mag_magic *const *const tables[] = {
     mag_reward_magics,
     mag_task_magics,
     mag_policy_magics,
+    mag_rl_magics,
     mag_eval_magics,
     mag_runs_magics,
     mag_io_magics,

@@ -1,0 +1,729 @@
+/* mag_m_rl: %%rl NAME — reinforcement learning of a copy of policy `from` on a reward
+ * (runtime/rl/rt_rl.h: reinforce, rloo, grpo, drgrpo, ppo; KL or chi^2 regularization
+ * to a frozen reference), with the live chart of the bridge (panels reward, accuracy,
+ * kl_ref) and one stored policy and run per sweep point, named NAME[key=value,...] as
+ * %%policy names them.
+ *
+ * Keys.  The static schema below, plus the PARAMETERS of the chosen reward: a key that
+ * is not in the schema but names a parameter of `reward` sets that parameter (a number,
+ * or a list of numbers = a sweep, so `c = [0.1, 1, 10]` trains three points).  The
+ * handler validates everything itself (the magic record has no schema, so that the
+ * interpreter does not reject parameter keys): it reads the reward name first, builds a
+ * per-cell schema = static keys + one sweepable number key per reward parameter (a
+ * parameter named like a static key cannot be set from the cell), and runs mag_validate
+ * on it, so unknown keys get "did you mean" over both, and sweeps of parameters expand
+ * and name points like any other key.  The eval_reward uses its own defaults.
+ *
+ * Errors (each at the offending key or value, before anything trains): unknown policy,
+ * task or reward names (did you mean), a task whose vocabulary differs from the
+ * policy's, from/reference of different vocabularies or contexts, incompatible options
+ * (rt_rl_config_check / rt_rl_create, at diag.key), a reward reading a feature the task
+ * lacks (rt_reward_check_features), a reward parameter without value.  A run that
+ * meets NaN/Inf stops; its partial run is kept (not its policy), the other points
+ * finish, and the cell ends with "run 'NAME' failed: rl: reward is inf at step 3".
+ *
+ * Streams: point NAME' uses R = rt_rng_from_name(session seed, NAME') (split by the
+ * `seed` key when given), training with rt_rng_split(R, 1): the same whatever the
+ * threads.  Leaves out: resuming a run, a per-cell value network, eval_reward
+ * parameters set from the cell. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mag_bridge.h"
+#include "mag_magic.h"
+#include "rt_policy.h"
+#include "rt_reward.h"
+#include "rt_rl.h"
+#include "rt_task.h"
+
+#define MAX_POINTS 64 /* sweep points of one cell */
+#define MAX_RPARAMS 64
+
+static const char *const algos[] = {"reinforce", "rloo", "grpo", "drgrpo", "ppo", NULL};
+static const char *const estimators[] = {"k1", "k2", "k3", NULL};
+static const char *const kl_ins[] = {"reward", "loss", NULL};
+static const char *const regularizers[] = {"kl", "chi2", NULL};
+
+#define SW MAG_K_SWEEP
+static const mag_key_spec rl_keys[] = {
+    {.name = "from",
+     .type = MAG_T_NAME,
+     .object = "policy",
+     .flags = MAG_K_REQUIRED,
+     .help = "the policy to start from (copied; the copy is trained)"},
+    {.name = "reward",
+     .type = MAG_T_NAME,
+     .object = "reward",
+     .flags = MAG_K_REQUIRED,
+     .help = "the %%reward to maximize (its parameters are keys too)"},
+    {.name = "task",
+     .type = MAG_T_NAME,
+     .object = "task",
+     .help = "task of the prompts (default: the task of `from`)"},
+    {.name = "algo",
+     .type = MAG_T_ENUM,
+     .values = algos,
+     .flags = SW,
+     .def = "grpo",
+     .help = "algorithm"},
+    {.name = "group",
+     .type = MAG_T_INT,
+     .flags = SW | MAG_K_MIN | MAG_K_MAX,
+     .min = 1,
+     .max = 4096,
+     .def = "8",
+     .help = "samples per prompt G"},
+    {.name = "batch",
+     .type = MAG_T_INT,
+     .flags = SW | MAG_K_MIN | MAG_K_MAX,
+     .min = 1,
+     .max = 65536,
+     .def = "32",
+     .help = "prompts per step B"},
+    {.name = "steps",
+     .type = MAG_T_INT,
+     .flags = SW | MAG_K_MIN | MAG_K_MAX,
+     .min = 0,
+     .max = 1000000,
+     .def = "200",
+     .help = "RL steps"},
+    {.name = "lr",
+     .type = MAG_T_NUMBER,
+     .flags = SW | MAG_K_MIN_EXCL,
+     .min = 0,
+     .def = "2e-4",
+     .help = "Adam learning rate"},
+    {.name = "temperature",
+     .type = MAG_T_NUMBER,
+     .flags = SW | MAG_K_MIN_EXCL,
+     .min = 0,
+     .def = "1",
+     .help = "sampling temperature"},
+    {.name = "kl",
+     .type = MAG_T_NUMBER,
+     .flags = SW | MAG_K_MIN,
+     .min = 0,
+     .def = "0",
+     .help = "KL coefficient beta (regularizer = kl)"},
+    {.name = "kl_estimator",
+     .type = MAG_T_ENUM,
+     .values = estimators,
+     .flags = SW,
+     .help = "KL estimator (default k3 for grpo/drgrpo, k1 otherwise)"},
+    {.name = "kl_in",
+     .type = MAG_T_ENUM,
+     .values = kl_ins,
+     .flags = SW,
+     .help = "KL in the reward or as a loss term (default reward for ppo, else loss)"},
+    {.name = "reference",
+     .type = MAG_T_NAME,
+     .object = "policy",
+     .help = "frozen reference of the KL / chi2 term (default: `from`)"},
+    {.name = "clip",
+     .type = MAG_T_NUMBER,
+     .flags = SW | MAG_K_MIN_EXCL | MAG_K_MAX_EXCL,
+     .min = 0,
+     .max = 1,
+     .def = "0.2",
+     .help = "ratio clipping epsilon (grpo, drgrpo, ppo)"},
+    {.name = "epochs",
+     .type = MAG_T_INT,
+     .flags = SW | MAG_K_MIN | MAG_K_MAX,
+     .min = 1,
+     .max = 1000,
+     .help = "updates per batch (ppo only; default 4 for ppo)"},
+    {.name = "eval_every",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN,
+     .min = 0,
+     .def = "20",
+     .help = "held-out greedy accuracy every N steps (0 = never)"},
+    {.name = "eval_prompts",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN | MAG_K_MAX,
+     .min = 1,
+     .max = 65536,
+     .def = "256",
+     .help = "held-out prompts of eval_accuracy"},
+    {.name = "eval_reward",
+     .type = MAG_T_NAME,
+     .object = "reward",
+     .help = "a second reward tracked (column eval_reward) but not optimized"},
+    {.name = "regularizer",
+     .type = MAG_T_ENUM,
+     .values = regularizers,
+     .def = "kl",
+     .help = "kl (coefficient kl) or chi2 (coefficient chi2; answers <= 3 tokens)"},
+    {.name = "chi2",
+     .type = MAG_T_NUMBER,
+     .flags = SW | MAG_K_MIN,
+     .min = 0,
+     .def = "0",
+     .help = "chi^2 occupancy coefficient (regularizer = chi2)"},
+    {.name = "seed",
+     .type = MAG_T_INT,
+     .flags = SW | MAG_K_MIN,
+     .min = 0,
+     .help = "extra seed (a list gives mean +- spread bands)"},
+};
+#undef SW
+#define N_RL_KEYS (sizeof rl_keys / sizeof rl_keys[0])
+
+static const char *const panels[] = {"reward", "accuracy", "kl_ref"};
+static const char *const summary_metrics[] = {"reward", "accuracy", "eval_accuracy", "kl_ref",
+                                              "kl_est", "entropy",  "length",        "eval_reward"};
+
+typedef struct point {
+    char name[256];
+    char label[256];
+    rt_policy *pol;
+    rt_run *run;
+    rt_rl_config cfg;
+    rt_rng rng;
+    rt_rl_problem prob;
+    const rt_policy *ref;
+    double *params;
+    rt_rl_diag diag;
+    int rc;
+} point;
+
+/* Everything a cell resolves before training (owned pieces freed by cell_free). */
+typedef struct rl_cell {
+    mag_key_spec keys[N_RL_KEYS + MAX_RPARAMS];
+    mag_schema schema;
+    mag_config *cfg;
+    const rt_reward_program *reward, *eval_reward; /* session objects */
+    rt_reward_program *linked, *eval_linked;       /* linked to the task */
+    double *eval_params;
+    int n_rparams; /* reward parameters that are keys of this cell */
+    int rparam_index[MAX_RPARAMS];
+    const rt_policy *from, *ref;
+    const rt_task *task;
+    const char *task_name, *from_name, *ref_name, *reward_name, *eval_name;
+} rl_cell;
+
+static int run_job(void *arg, atomic_int *cancel)
+{
+    (void)cancel; /* the bridge installed it on the run */
+    point *p = arg;
+    p->rc = rt_rl_run(p->pol, p->ref, &p->prob, &p->cfg, p->run, &p->rng, &p->diag);
+    return p->rc;
+}
+
+static void free_policy(void *p)
+{
+    rt_policy_free(p);
+}
+
+static void free_run(void *r)
+{
+    rt_run_free(r);
+}
+
+/* Where a key was set (header argument or body line), else the magic's name. */
+static mag_pos key_pos(const mag_cell *cell, const char *key)
+{
+    for (size_t i = 0; i < cell->nentries; i++)
+        if (!strcmp(cell->entries[i].key, key)) return cell->entries[i].key_pos;
+    for (size_t i = 0; i < cell->nargs; i++)
+        if (cell->args[i].key && !strcmp(cell->args[i].key, key)) return cell->args[i].key_pos;
+    return cell->name_pos;
+}
+
+/* The value of a key as written (header argument or body line), or NULL. */
+static const mag_value *raw_value(const mag_cell *cell, const char *key)
+{
+    for (size_t i = 0; i < cell->nentries; i++)
+        if (!strcmp(cell->entries[i].key, key)) return &cell->entries[i].value;
+    for (size_t i = 0; i < cell->nargs; i++)
+        if (cell->args[i].key && !strcmp(cell->args[i].key, key)) return &cell->args[i].value;
+    return NULL;
+}
+
+static mag_pos value_pos(const mag_cell *cell, const char *key)
+{
+    const mag_value *v = raw_value(cell, key);
+    return v ? v->pos : cell->name_pos;
+}
+
+static int given(const mag_config *cfg, const char *key)
+{
+    int i = mag_schema_find(cfg->schema, key);
+    return i >= 0 && cfg->given[i];
+}
+
+static const mag_value *val(const mag_config *cfg, const char *key, size_t pt)
+{
+    return mag_config_get(cfg, key, pt);
+}
+
+static void cell_free(rl_cell *c)
+{
+    mag_config_free(c->cfg);
+    rt_reward_free(c->linked);
+    rt_reward_free(c->eval_linked);
+    free(c->eval_params);
+}
+
+/* The legend label: the point name without the seed coordinate. */
+static void point_label(const mag_config *cfg, const char *base, size_t pt, char *buf, size_t cap)
+{
+    int seed_i = mag_schema_find(cfg->schema, "seed");
+    size_t o = (size_t)snprintf(buf, cap, "%s", base);
+    int first = 1;
+    for (size_t s = 0; s < cfg->nswept; s++) {
+        if ((int)cfg->swept[s] == seed_i) continue;
+        const mag_value *v = mag_config_at(cfg, cfg->swept[s], pt);
+        if (o < cap)
+            o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", first ? "[" : ",",
+                                  cfg->schema->keys[cfg->swept[s]].name, v ? v->text : "");
+        first = 0;
+    }
+    if (!first && o < cap) snprintf(buf + o, cap - o, "]");
+}
+
+static void free_points(point *pts, size_t n)
+{
+    for (size_t i = 0; pts && i < n; i++) {
+        rt_policy_free(pts[i].pol);
+        rt_run_free(pts[i].run);
+        free(pts[i].params);
+    }
+    free(pts);
+}
+
+/* ---- reward linking (the one place that maps a reward onto a task's features) ------ */
+
+/* Checks that the task has every feature program p reads (error at `at`, the reward's
+ * value in the cell) and links p to the task's feature order into *out (caller frees
+ * with rt_reward_free).  0 or a MAG_E* code with d filled.  Feature functions such as
+ * debate(NAME) are the place to extend (they need a resolver over the session). */
+static int rl_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_reward_program *p,
+                          mag_pos at, rt_reward_program **out, mag_diag *d)
+{
+    int nf = rt_task_n_features(task);
+    const char *names[16];
+    if (nf > 16) nf = 16;
+    for (int i = 0; i < nf; i++)
+        names[i] = rt_task_feature_name(task, i);
+    rt_reward_diag rd;
+    if (rt_reward_check_features(p, names, nf, &rd))
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
+    rt_reward_env env;
+    memset(&env, 0, sizeof env);
+    env.name = rt_reward_name(p);
+    env.features = names;
+    env.n_features = nf;
+    if (rt_reward_link(p, &env, out, &rd)) {
+        if (rd.code == RT_REWARD_ENOMEM)
+            return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
+    }
+    return 0;
+}
+
+/* ---- validation -------------------------------------------------------------------- */
+
+/* The per-cell schema: the static keys, then one number key per parameter of `reward`
+ * (when the cell names a defined reward).  An unknown reward is reported here. */
+static int build_schema(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
+{
+    memcpy(c->keys, rl_keys, sizeof rl_keys);
+    size_t nk = N_RL_KEYS;
+    const mag_value *rv = raw_value(cell, "reward");
+    if (rv && rv->kind == MAG_V_NAME) {
+        c->reward = mag_session_get(ctx->session, MAG_REWARD, rv->str);
+        if (!c->reward) return mag_err_unknown(d, ctx, MAG_REWARD, rv->str, rv->pos);
+        int np = rt_reward_n_params(c->reward);
+        for (int i = 0; i < np && c->n_rparams < MAX_RPARAMS; i++) {
+            const char *pn = rt_reward_param_name(c->reward, i);
+            if (mag_schema_find(&(mag_schema){.keys = rl_keys, .nkeys = N_RL_KEYS}, pn) >= 0)
+                continue; /* shadowed by a key of the magic */
+            c->rparam_index[c->n_rparams++] = i;
+            c->keys[nk++] = (mag_key_spec){
+                .name = pn,
+                .type = MAG_T_NUMBER,
+                .flags = MAG_K_SWEEP,
+                .help = "a parameter of the reward",
+            };
+        }
+    }
+    c->schema = (mag_schema){.magic = "rl", .keys = c->keys, .nkeys = nk, .help = NULL};
+    return mag_validate_cell(&c->schema, cell, ctx->src, ctx->len, &c->cfg, d);
+}
+
+/* Resolves the names of the cell (policies, task, rewards) and checks that they fit. */
+static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
+{
+    const char *src = ctx->src;
+    size_t len = ctx->len;
+    const mag_config *cfg = c->cfg;
+    c->reward_name = val(cfg, "reward", 0)->str;
+    c->from_name = val(cfg, "from", 0)->str;
+    c->from = mag_session_get(ctx->session, MAG_POLICY, c->from_name);
+    if (!c->from) return mag_err_unknown(d, ctx, MAG_POLICY, c->from_name, value_pos(cell, "from"));
+    c->ref_name = c->from_name;
+    c->ref = c->from;
+    if (given(cfg, "reference")) {
+        c->ref_name = val(cfg, "reference", 0)->str;
+        c->ref = mag_session_get(ctx->session, MAG_POLICY, c->ref_name);
+        if (!c->ref)
+            return mag_err_unknown(d, ctx, MAG_POLICY, c->ref_name, value_pos(cell, "reference"));
+        const rt_policy_config *a = &c->from->cfg, *b = &c->ref->cfg;
+        if (a->vocab != b->vocab || a->context != b->context) {
+            mag_pos at = value_pos(cell, "reference");
+            return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
+                                "reference '%s' (vocabulary %d, context %d) does not match "
+                                "from '%s' (vocabulary %d, context %d)",
+                                c->ref_name, b->vocab, b->context, c->from_name, a->vocab,
+                                a->context);
+        }
+    }
+    if (given(cfg, "task")) {
+        c->task_name = val(cfg, "task", 0)->str;
+        c->task = mag_session_get(ctx->session, MAG_TASK, c->task_name);
+        if (!c->task)
+            return mag_err_unknown(d, ctx, MAG_TASK, c->task_name, value_pos(cell, "task"));
+    } else {
+        const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, c->from_name);
+        if (fe && fe->task) {
+            c->task_name = fe->task;
+            c->task = mag_session_get(ctx->session, MAG_TASK, c->task_name);
+        }
+        if (!c->task) {
+            mag_pos at = value_pos(cell, "from");
+            return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
+                                "policy '%s' has no task: give task = TASK", c->from_name);
+        }
+    }
+    if (c->from->cfg.vocab != rt_task_vocab_size(c->task)) {
+        mag_pos at = value_pos(cell, given(cfg, "task") ? "task" : "from");
+        return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
+                            "policy '%s' has a vocabulary of %d tokens, task '%s' has %d",
+                            c->from_name, c->from->cfg.vocab, c->task_name,
+                            rt_task_vocab_size(c->task));
+    }
+    int rc = rl_link_reward(ctx, c->task, c->reward, value_pos(cell, "reward"), &c->linked, d);
+    if (rc) return rc;
+    if (given(cfg, "eval_reward")) {
+        c->eval_name = val(cfg, "eval_reward", 0)->str;
+        c->eval_reward = mag_session_get(ctx->session, MAG_REWARD, c->eval_name);
+        mag_pos at = value_pos(cell, "eval_reward");
+        if (!c->eval_reward) return mag_err_unknown(d, ctx, MAG_REWARD, c->eval_name, at);
+        rc = rl_link_reward(ctx, c->task, c->eval_reward, at, &c->eval_linked, d);
+        if (rc) return rc;
+        int np = rt_reward_n_params(c->eval_linked);
+        c->eval_params = calloc((size_t)(np ? np : 1), sizeof(double));
+        if (!c->eval_params)
+            return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        rt_reward_diag rd;
+        if (rt_reward_bind_params(c->eval_linked, NULL, NULL, 0, c->eval_params, &rd)) {
+            for (int i = 0; i < np; i++) {
+                double v;
+                if (!rt_reward_param_default(c->eval_linked, i, &v))
+                    return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
+                                        "parameter '%s' of eval_reward '%s' has no value (give "
+                                        "it a default in the header: %%%%reward %s %s=...)",
+                                        rt_reward_param_name(c->eval_linked, i), c->eval_name,
+                                        c->eval_name, rt_reward_param_name(c->eval_linked, i));
+            }
+            return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
+        }
+    }
+    return 0;
+}
+
+/* The rt_rl configuration of sweep point pt. */
+static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_config *rc)
+{
+    rt_rl_config_init(rc);
+    const mag_value *v = val(cfg, "algo", pt);
+    if (v) rt_rl_algo_parse(v->str, &rc->algo);
+    rc->group = (int)mag_value_number(val(cfg, "group", pt), 8);
+    rc->batch = (int)mag_value_number(val(cfg, "batch", pt), 32);
+    rc->steps = (long)mag_value_number(val(cfg, "steps", pt), 200);
+    rc->lr = (float)mag_value_number(val(cfg, "lr", pt), 2e-4);
+    rc->temperature = (float)mag_value_number(val(cfg, "temperature", pt), 1);
+    rc->kl = mag_value_number(val(cfg, "kl", pt), 0);
+    v = val(cfg, "kl_estimator", pt);
+    if (v) rt_rl_estimator_parse(v->str, &rc->kl_estimator);
+    v = val(cfg, "kl_in", pt);
+    if (v) rc->kl_in = strcmp(v->str, "reward") ? RT_RL_IN_LOSS : RT_RL_IN_REWARD;
+    rc->clip = mag_value_number(val(cfg, "clip", pt), 0.2);
+    rc->epochs = (int)mag_value_number(val(cfg, "epochs", pt), 0);
+    rc->eval_every = (long)mag_value_number(val(cfg, "eval_every", pt), 20);
+    rc->eval_prompts = (int)mag_value_number(val(cfg, "eval_prompts", pt), 256);
+    v = val(cfg, "regularizer", pt);
+    rc->regularizer = v && !strcmp(v->str, "chi2") ? RT_RL_REG_CHI2 : RT_RL_REG_KL;
+    rc->chi2 = mag_value_number(val(cfg, "chi2", pt), 0);
+    rc->threads = threads;
+}
+
+/* Configuration checks of point pt (the engine's own, without training): the
+ * offending key is where the caret goes. */
+static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const point *p,
+                       mag_diag *d)
+{
+    rt_rl_diag rd;
+    memset(&rd, 0, sizeof rd);
+    rt_rl *probe = NULL;
+    int rc = rt_rl_create(&probe, &p->cfg, &c->from->cfg, &c->ref->cfg, rt_task_prompt_len(c->task),
+                          rt_task_answer_max(c->task), RT_TOK_EOS, &rd);
+    rt_rl_free(probe);
+    if (rc == RT_RL_ENOMEM)
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (!rc) return 0;
+    mag_pos at = rd.key[0] ? key_pos(cell, rd.key) : cell->name_pos;
+    /* a value given in the cell is the better place for "epochs = 3 needs ..." */
+    return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
+}
+
+/* Binds the reward's parameters of point pt into p->params. */
+static int bind_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, point *p, size_t pt,
+                      mag_diag *d)
+{
+    const char *names[MAX_RPARAMS];
+    double vals[MAX_RPARAMS];
+    int n = 0;
+    for (int k = 0; k < c->n_rparams; k++) {
+        const char *pn = rt_reward_param_name(c->reward, c->rparam_index[k]);
+        if (!given(c->cfg, pn)) continue;
+        names[n] = pn;
+        vals[n++] = mag_value_number(val(c->cfg, pn, pt), 0);
+    }
+    int np = rt_reward_n_params(c->linked);
+    p->params = calloc((size_t)(np ? np : 1), sizeof(double));
+    if (!p->params) return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    rt_reward_diag rd;
+    if (!rt_reward_bind_params(c->linked, names, vals, n, p->params, &rd)) return 0;
+    mag_pos at = value_pos(cell, "reward");
+    for (int i = 0; i < np; i++) {
+        double v;
+        const char *pn = rt_reward_param_name(c->linked, i);
+        int set = 0;
+        for (int k = 0; k < n; k++)
+            set |= !strcmp(names[k], pn);
+        if (!set && !rt_reward_param_default(c->linked, i, &v))
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL,
+                                "parameter '%s' of reward '%s' has no value: give it here (%s = "
+                                "...) or in the header (%%%%reward %s %s=...)",
+                                pn, c->reward_name, pn, c->reward_name, pn);
+    }
+    return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
+}
+
+/* ---- %%rl ---------------------------------------------------------------------------- */
+
+static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const char *base,
+                           point *pts, size_t np, long max_steps, mag_diag *d);
+
+static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
+                  const mag_config *unused, mag_diag *d)
+{
+    (void)m, (void)line, (void)unused;
+    const char *src = ctx->src;
+    size_t len = ctx->len;
+    if (cell->nargs < 1 || cell->args[0].key ||
+        (cell->args[0].value.kind != MAG_V_NAME && cell->args[0].value.kind != MAG_V_STRING))
+        return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
+                            "%%%%rl needs a NAME: %%%%rl NAME, then key = value lines");
+    const char *base = cell->args[0].value.str;
+    for (size_t i = 1; i < cell->nargs; i++)
+        if (!cell->args[i].key)
+            return mag_diag_set(d, src, len, MAG_EVALUE, cell->args[i].value.pos.line,
+                                cell->args[i].value.pos.col, NULL,
+                                "unexpected argument '%s' (settings are key = value lines)",
+                                cell->args[i].value.text);
+    rl_cell *c = calloc(1, sizeof *c);
+    if (!c) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    int rc = build_schema(ctx, cell, c, d);
+    if (!rc) rc = resolve(ctx, cell, c, d);
+    size_t np = c->cfg ? c->cfg->npoints : 0;
+    if (!rc && np > MAX_POINTS)
+        rc = mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
+                          "a sweep of %zu points is too large (the limit is %d)", np, MAX_POINTS);
+    point *pts = NULL;
+    if (!rc) {
+        pts = calloc(np, sizeof *pts);
+        if (!pts) rc = mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    int threads = mag_session_threads(ctx->session);
+    uint64_t seed = mag_session_seed(ctx->session);
+    long max_steps = 0;
+    /* every point checked and built before anything trains */
+    for (size_t pt = 0; !rc && pt < np; pt++) {
+        point *p = &pts[pt];
+        mag_config_point_name(c->cfg, base, pt, p->name, sizeof p->name);
+        point_label(c->cfg, base, pt, p->label, sizeof p->label);
+        /* a lone run uses the session's threads inside; a sweep runs points in parallel */
+        point_config(c->cfg, pt, np == 1 ? threads : 1, &p->cfg);
+        rc = check_point(ctx, cell, c, p, d);
+        if (!rc) rc = bind_point(ctx, cell, c, p, pt, d);
+        if (rc) break;
+        rt_rng r = rt_rng_from_name(seed, p->name);
+        const mag_value *sv = val(c->cfg, "seed", pt);
+        if (sv) r = rt_rng_split(&r, (uint64_t)sv->i + 1000);
+        p->rng = rt_rng_split(&r, 1);
+        p->ref = c->ref;
+        p->prob = (rt_rl_problem){.task = c->task,
+                                  .reward = c->linked,
+                                  .params = p->params,
+                                  .eval_reward = c->eval_linked,
+                                  .eval_params = c->eval_params};
+        rt_policy_diag pd;
+        int prc = rt_policy_copy(&p->pol, c->from, &pd);
+        int nc;
+        const char *const *cols = rt_rl_columns(&nc);
+        if (prc == RT_POLICY_ENOMEM || (!prc && rt_run_create(p->name, cols, nc, &p->run)))
+            rc = mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        else if (prc)
+            rc = mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col,
+                              NULL, "policy '%s': %s", p->name, pd.msg);
+        if (p->cfg.steps > max_steps) max_steps = p->cfg.steps;
+    }
+    if (!rc) rc = train_and_store(ctx, cell, c, base, pts, np, max_steps, d);
+    free_points(pts, np);
+    cell_free(c);
+    free(c);
+    return rc;
+}
+
+static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const char *base,
+                           point *pts, size_t np, long max_steps, mag_diag *d)
+{
+    mag_bridge_run *br = calloc(np, sizeof *br);
+    if (!br) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    for (size_t pt = 0; pt < np; pt++)
+        br[pt] = (mag_bridge_run){
+            .run = pts[pt].run, .label = pts[pt].label, .fn = run_job, .arg = &pts[pt]};
+    char title[400];
+    snprintf(title, sizeof title, "%%%%rl %s: %s on %s, reward %s, from %s", base,
+             rt_rl_algo_name(pts[0].cfg.algo), c->task_name, c->reward_name, c->from_name);
+    int nsum = c->eval_linked ? 8 : 7;
+    mag_bridge_opts o = {
+        .title = title,
+        .panels = panels,
+        .npanels = 3,
+        .summary = summary_metrics,
+        .nsummary = nsum,
+        .threads = mag_session_threads(ctx->session),
+        .execution_count = ctx->execution_count,
+    };
+    mag_bridge_stats st;
+    int rc = mag_bridge_train(ctx->out, &o, br, (int)np, &st);
+    free(br);
+    if (rc) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    /* store: policies of finished and interrupted points, every run */
+    char fail_msg[512] = "";
+    long stop_step = -1;
+    char stop_name[256] = "";
+    size_t n_failed = 0;
+    for (size_t pt = 0; pt < np; pt++) {
+        point *p = &pts[pt];
+        long step = 0;
+        char msg[256] = "";
+        rt_run_status stt = rt_run_status_of(p->run, &step, msg, sizeof msg);
+        if (stt == RT_RUN_CREATED) { /* skipped by the sweep after an interrupt */
+            rt_run_finish(p->run, RT_RUN_INTERRUPTED, 0, "");
+            stt = RT_RUN_INTERRUPTED;
+        }
+        char summ[400];
+        int sl = snprintf(summ, sizeof summ, "%s from %s on %s, reward %s",
+                          rt_rl_algo_name(p->cfg.algo), c->from_name, c->task_name, c->reward_name);
+        for (int k = 0; k < c->n_rparams && sl < (int)sizeof summ; k++) {
+            int i = c->rparam_index[k];
+            char num[40];
+            rt_reward_format(p->params[i], num, sizeof num);
+            sl += snprintf(summ + sl, sizeof summ - (size_t)sl, "%s%s=%s", k ? ", " : " (",
+                           rt_reward_param_name(c->reward, i), num);
+            if (k == c->n_rparams - 1 && sl < (int)sizeof summ)
+                sl += snprintf(summ + sl, sizeof summ - (size_t)sl, ")");
+        }
+        if (sl < (int)sizeof summ)
+            snprintf(summ + sl, sizeof summ - (size_t)sl, ", %ld steps%s", step,
+                     stt == RT_RUN_INTERRUPTED ? " (interrupted)"
+                     : stt == RT_RUN_FAILED    ? " (failed)"
+                                               : "");
+        if (stt == RT_RUN_FAILED) {
+            n_failed++;
+            if (!fail_msg[0])
+                snprintf(fail_msg, sizeof fail_msg, "run '%s' failed: %s", p->name, msg);
+        }
+        if (stt == RT_RUN_INTERRUPTED && stop_step < 0) {
+            stop_step = step;
+            snprintf(stop_name, sizeof stop_name, "%s", p->name);
+        }
+        if (mag_session_put(ctx->session, MAG_RUN, p->name, p->run, free_run, summ, c->task_name) ==
+            1)
+            krn_out_printf(ctx->out, KRN_STDOUT, "replaced run '%s'\n", p->name);
+        p->run = NULL;
+        if (stt != RT_RUN_FAILED) {
+            int r = mag_session_put(ctx->session, MAG_POLICY, p->name, p->pol, free_policy, summ,
+                                    c->task_name);
+            p->pol = NULL;
+            if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", p->name);
+            krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", p->name, summ);
+        }
+    }
+    if (st.interrupted) {
+        char ev[600];
+        snprintf(ev, sizeof ev, "interrupted at step %ld of %ld (%s); %s",
+                 stop_step < 0 ? 0 : stop_step, max_steps, stop_name[0] ? stop_name : base,
+                 np > 1 ? "the partial runs and their policies are kept"
+                        : "the partial run and its policy are kept");
+        krn_out_error(ctx->out, "Interrupted", ev, NULL, 0);
+        return MAG_INTERRUPTED;
+    }
+    if (n_failed)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, cell->name_pos.line,
+                            cell->name_pos.col, NULL, "%s%s", fail_msg,
+                            np > n_failed ? " (the other sweep points finished)" : "");
+    return 0;
+}
+
+static const mag_magic rl_magic = {
+    .name = "rl",
+    .cell = 1,
+    .schema = NULL, /* validated by the handler: reward parameters are keys too */
+    .body = MAG_BODY_CONFIG,
+    .usage = "%%rl NAME  (body: key = value lines)",
+    .help =
+        "Trains policy NAME by reinforcement learning: a copy of `from` samples `group`\n"
+        "answers to each of `batch` prompts of the task per step, the reward scores them, and\n"
+        "the algorithm updates the copy; a KL (or chi^2) term to the frozen `reference`\n"
+        "holds it near its start.  Live chart: reward, accuracy, KL to the reference (exact;\n"
+        "kl_est is the estimator's value).  A list value sweeps: one policy and run per\n"
+        "point, named NAME[key=value,...]; seed = [1, 2, 3] draws mean +- spread bands.\n"
+        "The reward's parameters are keys too: c = [0.1, 1, 10] sweeps the reward's c.\n"
+        "Example:\n  %%rl tuned\n  from = base\n  reward = exact\n  algo = grpo\n  steps = 200\n"
+        "\nKeys:\n"
+        "  from (policy name, required): the policy to start from (copied)\n"
+        "  reward (reward name, required): the %%reward to maximize\n"
+        "  task (task name): default the task of `from`\n"
+        "  algo (reinforce, rloo, grpo, drgrpo or ppo, default grpo, sweepable)\n"
+        "  group (integer >= 1, default 8, sweepable): samples per prompt\n"
+        "  batch (integer >= 1, default 32, sweepable): prompts per step\n"
+        "  steps (integer >= 0, default 200, sweepable)\n"
+        "  lr (number > 0, default 2e-4, sweepable): Adam learning rate\n"
+        "  temperature (number > 0, default 1, sweepable)\n"
+        "  kl (number >= 0, default 0, sweepable): KL coefficient beta\n"
+        "  kl_estimator (k1, k2 or k3, sweepable): default k3 for grpo/drgrpo, else k1\n"
+        "  kl_in (reward or loss, sweepable): default reward for ppo, else loss\n"
+        "  reference (policy name): frozen reference, default `from`\n"
+        "  clip (number in (0, 1), default 0.2, sweepable): ratio clipping\n"
+        "  epochs (integer >= 1, sweepable): ppo only, default 4\n"
+        "  eval_every (integer >= 0, default 20): held-out greedy accuracy every N steps\n"
+        "  eval_prompts (integer >= 1, default 256): held-out prompts evaluated\n"
+        "  eval_reward (reward name): tracked as column eval_reward, not optimized\n"
+        "  regularizer (kl or chi2, default kl): chi2 needs answers of <= 3 tokens\n"
+        "  chi2 (number >= 0, default 0, sweepable): chi^2 coefficient\n"
+        "  seed (integer >= 0, sweepable): extra seed\n"
+        "  <parameter of the reward> (number, sweepable)",
+    .run = run_rl,
+    .positional = "-",
+};
+
+const mag_magic *const mag_rl_magics[] = {&rl_magic, NULL};
