@@ -575,6 +575,9 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
                                   .eval_params = c->eval_params};
         rt_policy_diag pd;
         int prc = rt_policy_copy(&p->pol, c->from, &pd);
+        /* a fresh optimizer: the copy's Adam moments (from its pre-training) would keep
+         * moving the weights even when every advantage is 0 */
+        if (!prc) rt_policy_assign(p->pol, c->from);
         int nc;
         const char *const *cols = rt_rl_columns(&nc);
         if (prc == RT_POLICY_ENOMEM || (!prc && rt_run_create(p->name, cols, nc, &p->run)))

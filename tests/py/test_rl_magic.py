@@ -1,0 +1,234 @@
+"""%%rl end to end (jupyter_client): every bad input is one error with its exact evalue
+(cell:LINE:COL at the offending key or value) and leaves the session as it was (nothing
+trained or stored: no chart, %who unchanged); a small run shows the chart (display_data,
+update_display_data with the same id, final frame), the summary table and stores policy
+and run; a sweep over a reward parameter makes one run per point named NAME[c=...];
+%threads 1 and 2 give identical metrics (a lone run, whose kernels use the session's
+threads, and a 2-point sweep); a reward that turns inf stops its run with the step named,
+keeps the partial run and lets the other sweep point finish.
+"""
+import csv
+import os
+import re
+import tempfile
+
+import pytest
+
+from conftest import KERNEL_NAME, outputs, stream_text
+
+pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
+
+LONG = 120
+CHART_MIMES = {"application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"}
+TINY = "embed = 8\nhidden = 32\nbatch = 64\n"
+SETUP = [
+    "%task add add digits=2",
+    "%task tri triage",
+    "%%policy base\ntask = add\nsft_steps = 150\nnoise = 0.6\n" + TINY,
+    "%%policy ctx4\ntask = add\nsft_steps = 0\ncontext = 4\n" + TINY,
+    "%%reward exact c=0.01\ncorrect - c * length",
+    "%%reward nodef\ncorrect - k * length",
+    "%%reward tri_r\noutcome",
+]
+# a short run: few prompts, few steps
+SMALL = "batch = 4\ngroup = 4\nsteps = 6\neval_every = 3\neval_prompts = 32\n"
+
+
+def ok(k, code, timeout=LONG):
+    rep, msgs = k.execute(code, timeout=timeout)
+    assert rep["content"]["status"] == "ok", (code, rep["content"])
+    return msgs
+
+
+def define(k):
+    for c in SETUP:
+        ok(k, c)
+
+
+def who(k):
+    return stream_text(outputs(ok(k, "%who")))
+
+
+@pytest.fixture(scope="module")
+def rlk(kernel):
+    define(kernel)
+    return kernel
+
+
+BAD = [
+    ("%%rl x\nfrom = base\nreward = exact\nalgo = grop",
+     "ValueError",
+     "cell:4:8: unknown value 'grop' for 'algo' (did you mean 'grpo'?); expected reinforce, "
+     "rloo, grpo, drgrpo or ppo"),
+    ("%%rl x\nfrom = bsae\nreward = exact",
+     "NameError", "cell:2:8: unknown policy 'bsae' (did you mean 'base'?)"),
+    ("%%rl x\nfrom = base\nreward = exat",
+     "NameError", "cell:3:10: unknown reward 'exat' (did you mean 'exact'?)"),
+    ("%%rl x\nfrom = base\nreward = exact\neval_reward = exakt",
+     "NameError", "cell:4:15: unknown reward 'exakt' (did you mean 'exact'?)"),
+    ("%%rl x\nfrom = base\nreward = exact\ntask = ad",
+     "NameError", "cell:4:8: unknown task 'ad' (did you mean 'add'?)"),
+    # unknown keys: did-you-mean over the schema keys and the reward's parameters
+    ("%%rl x\nfrom = base\nreward = exact\nstpes = 3",
+     "ValueError", "cell:4:1: unknown key 'stpes' (did you mean 'steps'?)"),
+    ("%%rl x\nfrom = base\nreward = exact\ncc = 3",
+     "ValueError", "cell:4:1: unknown key 'cc' (did you mean 'c'?)"),
+    ("%%rl x\nfrom = base\nreward = nodef\nc = 3",
+     "ValueError", "cell:4:1: unknown key 'c'"),
+    ("%%rl x\nfrom = base\nreward = exact\nc = [0.1, \"a\"]",
+     "ValueError", "cell:4:11: 'c' expects a number, got string \"a\""),
+    ("%%rl x\nfrom = base\nreward = exact\nc = []",
+     "ValueError", "cell:4:5: sweep list for 'c' is empty"),
+    ("%%rl x\nreward = exact",
+     "ValueError", "cell:1:3: missing required key 'from'"),
+    # incompatible options (rt_rl_config_check), caret at the key
+    ("%%rl x\nfrom = base\nreward = exact\nepochs = 3",
+     "ValueError",
+     "cell:4:1: epochs = 3 needs algo = ppo (the other algorithms make one update per batch, "
+     "so their ratio stays 1)"),
+    ("%%rl x\nfrom = base\nreward = exact\nalgo = rloo\ngroup = 1",
+     "ValueError",
+     "cell:5:1: group = 1 with algo = rloo: advantages compare the samples of a prompt, use "
+     "group >= 2"),
+    ("%%rl x\nfrom = base\nreward = exact\nregularizer = chi2\nkl = 0.1",
+     "ValueError",
+     "cell:5:1: kl = 0.1 has no effect with regularizer = chi2; give its coefficient as "
+     "chi2 = 0.1"),
+    ("%%rl x\nfrom = base\nreward = exact\nregularizer = chi2\nchi2 = 0.1",
+     "ValueError",
+     "cell:4:1: regularizer = chi2 enumerates every answer exactly: answers of up to 4 tokens "
+     "over 32 tokens need 30784 prefix states per prompt (limit 4096); use a task with "
+     "shorter answers"),
+    # rewards and tasks
+    ("%%rl x\nfrom = base\nreward = tri_r",
+     "ValueError",
+     "cell:3:10: reward 'tri_r' reads feature 'outcome', which task features (correct, "
+     "partial, length, format, eos) do not include"),
+    ("%%rl x\nfrom = base\nreward = nodef",
+     "ValueError",
+     "cell:3:10: parameter 'k' of reward 'nodef' has no value: give it here (k = ...) or in "
+     "the header (%%reward nodef k=...)"),
+    ("%%rl x\nfrom = base\nreward = exact\neval_reward = nodef",
+     "ValueError",
+     "cell:4:15: parameter 'k' of eval_reward 'nodef' has no value (give it a default in the "
+     "header: %%reward nodef k=...)"),
+    ("%%rl x\nfrom = base\nreward = exact\nreference = ctx4",
+     "ValueError",
+     "cell:4:13: reference 'ctx4' (vocabulary 32, context 4) does not match from 'base' "
+     "(vocabulary 32, context 8)"),
+    ("%%rl\nfrom = base\nreward = exact",
+     "ValueError", "cell:1:3: %%rl needs a NAME: %%rl NAME, then key = value lines"),
+]
+
+
+@pytest.mark.parametrize("code,ename,evalue", BAD, ids=[b[2][:40] for b in BAD])
+def test_bad_input_exact_error_nothing_stored(rlk, code, ename, evalue):
+    before = who(rlk)
+    rep, msgs = rlk.execute(code, timeout=LONG)
+    c = rep["content"]
+    assert c["status"] == "error", c
+    assert (c["ename"], c["evalue"]) == (ename, evalue)
+    types = [m["msg_type"] for m in outputs(msgs)]
+    assert types == ["error"], types  # no chart: nothing trained
+    assert who(rlk) == before
+
+
+def test_small_run_chart_summary_and_stored(rlk):
+    msgs = outputs(ok(rlk, "%%rl small\nfrom = base\nreward = exact\n" + SMALL))
+    assert msgs[0]["msg_type"] == "display_data"
+    did = msgs[0]["content"]["transient"]["display_id"]
+    chart = [m for m in msgs if m["content"].get("transient", {}).get("display_id") == did]
+    assert all(set(m["content"]["data"]) == CHART_MIMES for m in chart)
+    assert [m["msg_type"] for m in chart[1:]] == ["update_display_data"] * (len(chart) - 1)
+    assert len(chart) >= 2
+    final = chart[-1]["content"]["data"]["text/plain"]
+    for panel in ("reward", "accuracy", "kl_ref"):
+        assert re.search(rf"^{panel}$", final, re.M), final
+    assert "(step 6)" in final
+    after = msgs[msgs.index(chart[-1]) + 1:]
+    summary = [m for m in after if m["msg_type"] == "display_data"]
+    assert len(summary) == 1
+    text = summary[0]["content"]["data"]["text/plain"]
+    header = text.splitlines()[0].split()
+    assert header == ["run", "status", "steps", "reward", "accuracy", "eval_accuracy", "kl_ref",
+                      "kl_est", "entropy", "length"], header
+    assert re.search(r"^small\s+finished\s+6\s", text, re.M), text
+    out = stream_text(after)
+    assert "policy small: grpo from base on add, reward exact (c=0.01), 6 steps\n" in out, out
+    w = who(rlk)
+    assert re.search(r"^  small  grpo from base on add", w, re.M), w
+    runs = outputs(ok(rlk, "%runs"))[0]["content"]["data"]["text/plain"]
+    assert re.search(r"^small\s+finished\s+6\s+add", runs, re.M), runs
+    ev = outputs(ok(rlk, "%eval small k=2 n=16"))
+    assert "greedy" in ev[0]["content"]["data"]["text/plain"]
+
+
+def test_sweep_over_reward_parameter(rlk):
+    msgs = outputs(ok(rlk, "%%rl sw\nfrom = base\nreward = exact\nc = [0.1, 1]\n" + SMALL))
+    out = stream_text(msgs)
+    assert "policy sw[c=0.1]: grpo from base on add, reward exact (c=0.1), 6 steps\n" in out, out
+    assert "policy sw[c=1]: grpo from base on add, reward exact (c=1), 6 steps\n" in out, out
+    legend = [m for m in msgs if m["msg_type"] == "update_display_data"][-1]
+    assert "sw[c=0.1]" in legend["content"]["data"]["text/plain"]
+    runs = outputs(ok(rlk, "%runs"))[0]["content"]["data"]["text/plain"]
+    assert re.search(r"^sw\[c=0\.1\]\s+finished\s+6", runs, re.M), runs
+    assert re.search(r"^sw\[c=1\]\s+finished\s+6", runs, re.M), runs
+    # the parameter really reaches the reward: reward = correct - c*length differs
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "sw.csv")
+        ok(rlk, f'%export "{p}" sw[c=0.1] sw[c=1]')
+        with open(p, newline="") as f:
+            rows = list(csv.DictReader(f))
+    first = {r["run"]: r for r in rows if r["step"] == "1"}
+    acc_len = {k: (float(v["accuracy"]), float(v["length"])) for k, v in first.items()}
+    for name, c in (("sw[c=0.1]", 0.1), ("sw[c=1]", 1.0)):
+        a, n = acc_len[name]
+        assert float(first[name]["reward"]) == pytest.approx(a - c * n, abs=1e-9)
+
+
+def export(k, threads, path):
+    define(k)
+    ok(k, f"%threads {threads}")
+    ok(k, "%%rl one\nfrom = base\nreward = exact\nkl = 0.05\n" + SMALL)
+    ok(k, "%%rl two\nfrom = base\nreward = exact\nalgo = [rloo, ppo]\n" + SMALL)
+    ok(k, f'%export "{path}" one two[algo=rloo] two[algo=ppo]')
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    wall = rows[0].index("wall")
+    return [[v for i, v in enumerate(r) if i != wall] for r in rows]
+
+
+def test_threads_1_and_2_identical(new_kernel):
+    with tempfile.TemporaryDirectory() as d:
+        one = export(new_kernel(), 1, os.path.join(d, "one.csv"))
+        two = export(new_kernel(), 2, os.path.join(d, "two.csv"))
+    assert len(one) == 1 + 3 * 6
+    assert one == two
+
+
+def test_inf_reward_stops_run_keeps_partial(rlk):
+    ok(rlk, "%%reward boom\n1e308 * 10 * correct")
+    before = who(rlk)
+    rep, msgs = rlk.execute("%%rl nan\nfrom = base\nreward = boom\nbatch = 2\ngroup = 2\n"
+                            "steps = 50\neval_every = 0\nseed = [1, 2]", timeout=LONG)
+    c = rep["content"]
+    assert c["status"] == "error"
+    assert c["ename"] == "RuntimeError"
+    m = re.fullmatch(r"cell:1:3: run '(nan\[seed=[12]\])' failed: rl: reward is inf at step "
+                     r"(\d+) \(the other sweep points finished\)", c["evalue"])
+    assert m, c["evalue"]
+    bad, step = m.group(1), int(m.group(2))
+    good = "nan[seed=1]" if bad == "nan[seed=2]" else "nan[seed=2]"
+    assert 1 < step < 50
+    runs = outputs(ok(rlk, "%runs"))[0]["content"]["data"]["text/plain"]
+    assert re.search(rf"^{re.escape(bad)}\s+failed\s+{step}\s", runs, re.M), runs
+    assert re.search(rf"^{re.escape(good)}\s+finished\s+50\s", runs, re.M), runs
+    w = who(rlk)
+    assert bad not in w.split("runs:")[0]  # no policy for the failed point
+    assert good in w.split("runs:")[0] and w != before
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "nan.csv")
+        ok(rlk, f'%export "{p}" {bad}')
+        with open(p, newline="") as f:
+            rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == list(range(1, step))  # the partial run
