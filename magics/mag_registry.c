@@ -20,6 +20,7 @@ extern const mag_magic *const mag_rl_magics[];
 extern const mag_magic *const mag_eval_magics[];
 extern const mag_magic *const mag_runs_magics[];
 extern const mag_magic *const mag_io_magics[];
+extern const mag_magic *const mag_debate_magics[];
 
 static const mag_magic *const *const tables[] = {
     mag_basic_magics,
@@ -30,6 +31,7 @@ static const mag_magic *const *const tables[] = {
     mag_eval_magics,
     mag_runs_magics,
     mag_io_magics,
+    mag_debate_magics,
 };
 /* clang-format on */
 

@@ -1,0 +1,877 @@
+/* mag_m_debate: the %%debate NAME cell magic, the %debate NAME show line magic and the
+ * debate(NAME) reward features of %%rl runs (mag_debate.h) — methods.md §3, over the
+ * runtime half runtime/debate/rt_debate.h.
+ *
+ * %%debate NAME (keys below) validates everything before training (unknown task or
+ * baseline with did-you-mean, a task that is not triage, evidence above the task's
+ * features, a minimax tree above 1e6 leaves, a baseline on another vocabulary), then
+ * trains the judge, the full-state judge and, for debaters = learned, the debaters by
+ * self-play — one job, three runs NAME.judge, NAME.full_judge, NAME.debaters shown
+ * live through the bridge (panels loss, accuracy, vs_greedy) — and prints two tables:
+ * the judges' top-1 accuracies on held-out states (partial evidence, the same judge
+ * given every feature, the full-state judge, chance 1/A) and the debaters (greedy,
+ * minimax when its tree has at most 5000 leaves, learned when trained) on 256 held-out
+ * games where one side defends the demonstrator's action and the other a random other
+ * action (first mover alternating): how often the demonstrator's side wins with both
+ * sides of that kind, the mean score against greedy, and how often the outcome equals
+ * the minimax value.  The debate owns a copy of its task and of its baseline, so later
+ * redefinitions change nothing.  Streams: R = rt_rng_from_name(session seed,
+ * "debate:NAME") split by `seed`; creation split(R, 0), training split(R, 1), the
+ * debaters table split(R, 2).
+ *
+ * %debate NAME show [n=3] [policy=P] [seed=S]: n debates on held-out states sampled from
+ * rt_rng_from_name(session seed, "debate-show:NAME") (split by seed), each as the
+ * reward plays it: "policy" = P's greedy action, or by default the strongest
+ * challenger (the action other than the baseline's that the full-state judge scores
+ * highest); "baseline" = the baseline's greedy action (the demonstrator's action when
+ * the debate has no baseline).  HTML: one table per state (turn, who, reveals, J of
+ * both actions) with the verdict; text: rt_debate_transcript_text.
+ *
+ * Leaves out: sweeps of %%debate keys, resuming training. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mag_bridge.h"
+#include "mag_debate.h"
+#include "mag_magic.h"
+#include "rt_debate.h"
+#include "rt_policy.h"
+#include "rt_task.h"
+
+#define MINIMAX_TABLE_LEAVES 5000 /* minimax rows in the debaters table up to this tree */
+#define TABLE_GAMES 256
+#define SHOW_MAX 20
+
+/* ---- the session object --------------------------------------------------------- */
+
+typedef struct mag_debate_obj {
+    rt_task *task;       /* own copy of the task */
+    rt_debate *d;        /* trained */
+    rt_policy *baseline; /* own copy, or NULL */
+    char task_name[128];
+    char baseline_name[128];
+    rt_debate_accuracy acc;
+} mag_debate_obj;
+
+static void obj_free(void *p)
+{
+    mag_debate_obj *o = p;
+    if (!o) return;
+    rt_debate_free(o->d);
+    rt_policy_free(o->baseline);
+    rt_task_free(o->task);
+    free(o);
+}
+
+static void free_run(void *r)
+{
+    rt_run_free(r);
+}
+
+/* ---- %%debate ------------------------------------------------------------------- */
+
+static const char *const debater_kinds[] = {"greedy", "minimax", "learned", NULL};
+static const char *const first_kinds[] = {"random", "policy", "baseline", NULL};
+
+static const mag_key_spec debate_keys[] = {
+    {.name = "task",
+     .type = MAG_T_NAME,
+     .object = "task",
+     .flags = MAG_K_REQUIRED,
+     .help = "the triage task (its states are debated)"},
+    {.name = "evidence",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN,
+     .min = 1,
+     .def = "4",
+     .help = "features revealed in total by the two debaters (L <= the task's features)"},
+    {.name = "debaters",
+     .type = MAG_T_ENUM,
+     .values = debater_kinds,
+     .def = "greedy",
+     .help = "greedy | minimax (exact game tree) | learned (self-play policy gradient)"},
+    {.name = "judge_steps",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN,
+     .min = 0,
+     .def = "1500",
+     .help = "Bradley-Terry training steps of the judge (and of the full-state judge)"},
+    {.name = "hidden",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN | MAG_K_MAX,
+     .min = 1,
+     .max = 4096,
+     .def = "32",
+     .help = "hidden width of the judges"},
+    {.name = "debater_steps",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN,
+     .min = 0,
+     .def = "2000",
+     .help = "self-play steps of learned debaters"},
+    {.name = "baseline",
+     .type = MAG_T_NAME,
+     .object = "policy",
+     .help = "the policy whose action the debate argues against (needed by debate(NAME))"},
+    {.name = "first",
+     .type = MAG_T_ENUM,
+     .values = first_kinds,
+     .def = "random",
+     .help = "who reveals first: random (per state) | policy | baseline"},
+    {.name = "seed", .type = MAG_T_INT, .flags = MAG_K_MIN, .min = 0, .help = "extra seed"},
+};
+
+static const mag_schema debate_schema = {
+    .magic = "debate",
+    .keys = debate_keys,
+    .nkeys = sizeof debate_keys / sizeof debate_keys[0],
+    .help = "defines a debate game on a triage task and trains its judge",
+};
+
+static int given(const mag_config *cfg, const char *key)
+{
+    int i = mag_schema_find(cfg->schema, key);
+    return i >= 0 && cfg->given[i];
+}
+
+static mag_pos key_pos(const mag_cell *cell, const char *key)
+{
+    for (size_t i = 0; i < cell->nentries; i++)
+        if (!strcmp(cell->entries[i].key, key)) return cell->entries[i].value.pos;
+    return cell->name_pos;
+}
+
+typedef struct train_job {
+    rt_debate *d;
+    rt_rng rng;
+    rt_run *jr, *fr, *lr;
+    rt_debate_error err;
+    int rc;
+} train_job;
+
+static int train_fn(void *arg, atomic_int *cancel)
+{
+    (void)cancel; /* the bridge installed it on the runs */
+    train_job *j = arg;
+    j->rc = rt_debate_train(j->d, &j->rng, j->jr, j->fr, j->lr, &j->err);
+    return j->rc;
+}
+
+static int idle_fn(void *arg, atomic_int *cancel)
+{
+    (void)arg, (void)cancel; /* its run is trained by train_fn */
+    return 0;
+}
+
+/* One debaters-table row: kinds k (both sides) on TABLE_GAMES held-out games. */
+typedef struct deb_row {
+    double demo_wins, vs_greedy, minimax_agree; /* NaN when not computed */
+} deb_row;
+
+static int debaters_row(const mag_debate_obj *o, rt_debater_kind k, int with_minimax,
+                        const rt_rng *rng, deb_row *row, rt_debate_error *err)
+{
+    const rt_debate_config *dc = rt_debate_config_of(o->d);
+    const rt_task_config *tc = rt_task_config_of(o->task);
+    int A = tc->actions, L = dc->evidence;
+    rt_task_sample s[TABLE_GAMES];
+    rt_rng st = rt_rng_split(rng, 0);
+    rt_task_sample_batch(o->task, &st, 0, RT_TASK_HELDOUT, TABLE_GAMES, s, NULL);
+    long wins = 0, agree = 0;
+    double score = 0.0;
+    for (int i = 0; i < TABLE_GAMES; i++) {
+        int values[RT_DEBATE_MAX_K];
+        rt_task_triage_state(o->task, &s[i], values);
+        int demo = rt_task_triage_demo_action(o->task, &s[i]);
+        rt_rng r = rt_rng_split(rng, 1 + (uint64_t)i);
+        int other = (int)rt_rng_below(&r, (uint64_t)(A - 1));
+        if (other >= demo) other++;
+        rt_debate_judge_ctx ctx;
+        rt_debate_game g;
+        rt_debate_game_init(&g, &ctx, rt_debate_judge_of(o->d), values, demo, other, i % 2, L);
+        g.learner = rt_debate_learner_of(o->d);
+        int out, rc = rt_debate_play(&g, k, k, NULL, &out, err);
+        if (rc) return rc;
+        wins += out > 0;
+        if (with_minimax) {
+            int v;
+            if ((rc = rt_debate_minimax_value(&g, &v, err))) return rc;
+            agree += v == out;
+        }
+        /* k against greedy on both sides of this state */
+        int o1, o2;
+        if ((rc = rt_debate_play(&g, k, RT_DEBATER_GREEDY, NULL, &o1, err))) return rc;
+        if ((rc = rt_debate_play(&g, RT_DEBATER_GREEDY, k, NULL, &o2, err))) return rc;
+        score += 0.5 * (o1 - o2);
+    }
+    row->demo_wins = (double)wins / TABLE_GAMES;
+    row->vs_greedy = score / TABLE_GAMES;
+    row->minimax_agree = with_minimax ? (double)agree / TABLE_GAMES : NAN;
+    return 0;
+}
+
+static void show_tables(krn_out *out, const mag_debate_obj *o, const char *name, const rt_rng *rng)
+{
+    const rt_debate_config *dc = rt_debate_config_of(o->d);
+    const rt_task_config *tc = rt_task_config_of(o->task);
+    const char *hdr[] = {"judge", "evidence", "held-out accuracy"};
+    mag_table *t = mag_table_new(3, hdr);
+    char ev[64], fk[32], a[4][32];
+    snprintf(ev, sizeof ev, "%d of %d features", dc->evidence, tc->features);
+    snprintf(fk, sizeof fk, "all %d features", tc->features);
+    mag_fmt_num(o->acc.partial, 0, a[0], 32);
+    mag_fmt_num(o->acc.partial_on_full, 0, a[1], 32);
+    mag_fmt_num(o->acc.full, 0, a[2], 32);
+    mag_fmt_num(o->acc.chance, 0, a[3], 32);
+    const char *rows[4][3] = {{"judge", ev, a[0]},
+                              {"judge", fk, a[1]},
+                              {"full-state judge", fk, a[2]},
+                              {"chance (1/A)", "", a[3]}};
+    for (int i = 0; t && i < 4; i++)
+        mag_table_row(t, rows[i]);
+    char cap[300];
+    snprintf(cap, sizeof cap,
+             "%%%%debate %s: judge accuracy (top-1: the demonstrator's action scored above "
+             "every other) on %d held-out states",
+             name, dc->accuracy_states);
+    mag_show(out, t ? mag_table_bundle(t, cap) : NULL);
+    mag_table_free(t);
+
+    const char *h2[] = {"debaters", "demonstrator's side wins", "score vs greedy",
+                        "= minimax value"};
+    t = mag_table_new(4, h2);
+    int mm = rt_debate_tree_leaves(tc->features, dc->evidence) <= MINIMAX_TABLE_LEAVES;
+    rt_debater_kind kinds[3] = {RT_DEBATER_GREEDY, RT_DEBATER_MINIMAX, RT_DEBATER_LEARNED};
+    for (int i = 0; t && i < 3; i++) {
+        if (kinds[i] == RT_DEBATER_MINIMAX && !mm && dc->debaters != RT_DEBATER_MINIMAX) continue;
+        if (kinds[i] == RT_DEBATER_LEARNED && dc->debaters != RT_DEBATER_LEARNED) continue;
+        deb_row r;
+        rt_debate_error e;
+        if (debaters_row(o, kinds[i], mm, rng, &r, &e)) {
+            krn_out_printf(out, KRN_STDERR, "debaters table: %s\n", e.msg);
+            continue;
+        }
+        char c[3][32], k[48];
+        snprintf(k, sizeof k, "%s%s", rt_debater_kind_name(kinds[i]),
+                 kinds[i] == dc->debaters ? " (used)" : "");
+        mag_fmt_num(r.demo_wins, 0, c[0], 32);
+        mag_fmt_num(r.vs_greedy, 0, c[1], 32);
+        mag_fmt_num(r.minimax_agree, 1, c[2], 32);
+        const char *row[4] = {k, c[0], c[1], c[2]};
+        mag_table_row(t, row);
+    }
+    snprintf(cap, sizeof cap,
+             "%%%%debate %s: debaters on %d held-out games (demonstrator's action vs a random "
+             "other; score in [-1, 1])",
+             name, TABLE_GAMES);
+    mag_show(out, t ? mag_table_bundle(t, cap) : NULL);
+    mag_table_free(t);
+}
+
+static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
+                      const mag_config *cfg, mag_diag *d)
+{
+    (void)m, (void)line;
+    const char *src = ctx->src;
+    size_t len = ctx->len;
+    if (cell->nargs < 1 || cell->args[0].key ||
+        (cell->args[0].value.kind != MAG_V_NAME && cell->args[0].value.kind != MAG_V_STRING))
+        return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
+                            "%%%%debate needs a NAME: %%%%debate NAME, then key = value lines");
+    const char *name = cell->args[0].value.str;
+    for (size_t i = 1; i < cell->nargs; i++)
+        if (!cell->args[i].key)
+            return mag_diag_set(d, src, len, MAG_EVALUE, cell->args[i].value.pos.line,
+                                cell->args[i].value.pos.col, NULL,
+                                "unexpected argument '%s' (settings are key = value lines)",
+                                cell->args[i].value.text);
+    /* references and configuration first: nothing is built before they all resolve */
+    const char *task_name = mag_config_get(cfg, "task", 0)->str;
+    const rt_task *stask = mag_session_get(ctx->session, MAG_TASK, task_name);
+    if (!stask) return mag_err_unknown(d, ctx, MAG_TASK, task_name, key_pos(cell, "task"));
+    const rt_policy *sbase = NULL;
+    const char *base_name = NULL;
+    if (given(cfg, "baseline")) {
+        base_name = mag_config_get(cfg, "baseline", 0)->str;
+        sbase = mag_session_get(ctx->session, MAG_POLICY, base_name);
+        if (!sbase)
+            return mag_err_unknown(d, ctx, MAG_POLICY, base_name, key_pos(cell, "baseline"));
+        if (sbase->cfg.vocab != rt_task_vocab_size(stask)) {
+            mag_pos p = key_pos(cell, "baseline");
+            return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL,
+                                "baseline '%s' has a vocabulary of %d tokens, task '%s' %d",
+                                base_name, sbase->cfg.vocab, task_name, rt_task_vocab_size(stask));
+        }
+    }
+    rt_debate_config dc;
+    rt_debate_config_init(&dc);
+    dc.evidence = (int)mag_value_number(mag_config_get(cfg, "evidence", 0), 4);
+    rt_debater_kind_parse(mag_config_get(cfg, "debaters", 0)->str, &dc.debaters);
+    rt_debate_first_parse(mag_config_get(cfg, "first", 0)->str, &dc.first);
+    dc.judge.steps = (long)mag_value_number(mag_config_get(cfg, "judge_steps", 0), 1500);
+    dc.judge_hidden = (int)mag_value_number(mag_config_get(cfg, "hidden", 0), 32);
+    dc.learner.steps = (long)mag_value_number(mag_config_get(cfg, "debater_steps", 0), 2000);
+    dc.threads = mag_session_threads(ctx->session);
+    if (dc.threads > 16) dc.threads = 16;
+    rt_rng R = rt_rng_from_name(mag_session_seed(ctx->session), name);
+    {
+        char sname[300];
+        snprintf(sname, sizeof sname, "debate:%s", name);
+        R = rt_rng_from_name(mag_session_seed(ctx->session), sname);
+    }
+    if (given(cfg, "seed"))
+        R = rt_rng_split(&R, (uint64_t)mag_config_get(cfg, "seed", 0)->i + 1000);
+    rt_debate_error err;
+    if (rt_task_kind_of(stask) != RT_TASK_TRIAGE) {
+        rt_debate *tmp = NULL;
+        rt_rng r0 = rt_rng_split(&R, 0);
+        rt_debate_create(stask, &dc, &r0, &tmp, &err); /* fails: the runtime's message */
+        rt_debate_free(tmp);
+        mag_pos p = key_pos(cell, "task");
+        return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL, "%s", err.msg);
+    }
+    mag_debate_obj *o = calloc(1, sizeof *o);
+    if (!o) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    snprintf(o->task_name, sizeof o->task_name, "%s", task_name);
+    snprintf(o->baseline_name, sizeof o->baseline_name, "%s", base_name ? base_name : "");
+    rt_task_config tc = *rt_task_config_of(stask);
+    rt_rng r0 = rt_rng_split(&R, 0);
+    int rc = rt_task_create(&tc, &o->task, NULL);
+    if (rc == 0) rc = rt_debate_create(o->task, &dc, &r0, &o->d, &err);
+    if (rc) {
+        obj_free(o);
+        if (rc == RT_DEBATE_ENOMEM || rc == RT_TASK_ENOMEM)
+            return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        const char *key = strstr(err.msg, "minimax")    ? "debaters"
+                          : strstr(err.msg, "evidence") ? "evidence"
+                          : strstr(err.msg, "hidden")   ? "hidden"
+                                                        : "task";
+        mag_pos p = key_pos(cell, key);
+        return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL, "%s", err.msg);
+    }
+    if (sbase && rt_policy_copy(&o->baseline, sbase, NULL)) {
+        obj_free(o);
+        return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    /* train: one job, three runs */
+    char rn[3][300];
+    snprintf(rn[0], sizeof rn[0], "%s.judge", name);
+    snprintf(rn[1], sizeof rn[1], "%s.full_judge", name);
+    snprintf(rn[2], sizeof rn[2], "%s.debaters", name);
+    int learned = dc.debaters == RT_DEBATER_LEARNED;
+    train_job job = {.d = o->d, .rng = rt_rng_split(&R, 1)};
+    int nj, nl;
+    const char *const *jc = rt_debate_judge_columns(&nj);
+    const char *const *lc = rt_debate_learner_columns(&nl);
+    if (rt_run_create(rn[0], jc, nj, &job.jr) || rt_run_create(rn[1], jc, nj, &job.fr) ||
+        (learned && rt_run_create(rn[2], lc, nl, &job.lr))) {
+        rt_run_free(job.jr);
+        rt_run_free(job.fr);
+        rt_run_free(job.lr);
+        obj_free(o);
+        return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    mag_bridge_run br[3] = {{job.jr, "judge", train_fn, &job},
+                            {job.fr, "full-state judge", idle_fn, NULL},
+                            {job.lr, "learned debaters", idle_fn, NULL}};
+    static const char *const panels[] = {"loss", "accuracy", "vs_greedy"};
+    static const char *const summary[] = {"loss", "accuracy", "vs_greedy"};
+    char title[300];
+    snprintf(title, sizeof title, "%%%%debate %s: judge on %s (evidence %d)%s", name, task_name,
+             dc.evidence, learned ? ", self-play debaters" : "");
+    mag_bridge_opts bo = {
+        .title = title,
+        .panels = panels,
+        .npanels = learned ? 3 : 2,
+        .summary = summary,
+        .nsummary = learned ? 3 : 2,
+        .threads = 1,
+        .execution_count = ctx->execution_count,
+    };
+    mag_bridge_stats st;
+    rc = mag_bridge_train(ctx->out, &bo, br, learned ? 3 : 2, &st);
+    if (rc) {
+        rt_run_free(job.jr);
+        rt_run_free(job.fr);
+        rt_run_free(job.lr);
+        obj_free(o);
+        return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    /* keep the runs (also of a failed or interrupted training) */
+    rt_run *runs[3] = {job.jr, job.fr, job.lr};
+    for (int i = 0; i < 3; i++) {
+        if (!runs[i]) continue;
+        long step;
+        char msg[256];
+        rt_run_status s = rt_run_status_of(runs[i], &step, msg, sizeof msg);
+        if (s == RT_RUN_CREATED) rt_run_finish(runs[i], RT_RUN_INTERRUPTED, 0, "");
+        char summ[300];
+        snprintf(summ, sizeof summ, "%s of debate %s, %ld steps",
+                 i == 0   ? "judge"
+                 : i == 1 ? "full-state judge"
+                          : "self-play debaters",
+                 name, step);
+        if (mag_session_put(ctx->session, MAG_RUN, rn[i], runs[i], free_run, summ, task_name) == 1)
+            krn_out_printf(ctx->out, KRN_STDOUT, "replaced run '%s'\n", rn[i]);
+    }
+    if (job.rc == RT_DEBATE_EINTR || st.interrupted) {
+        obj_free(o);
+        char ev[400];
+        snprintf(ev, sizeof ev,
+                 "interrupted at step %ld (%s); the runs are kept, debate '%s' is not defined",
+                 job.err.step, job.err.msg[0] ? job.err.msg : "training", name);
+        krn_out_error(ctx->out, "Interrupted", ev, NULL, 0);
+        return MAG_INTERRUPTED;
+    }
+    if (job.rc) {
+        obj_free(o);
+        return mag_diag_set(d, src, len, job.rc == RT_DEBATE_ENOMEM ? MAG_ENOMEM : MAG_ERUNTIME,
+                            cell->name_pos.line, cell->name_pos.col, NULL, "debate '%s' failed: %s",
+                            name, job.err.msg);
+    }
+    o->acc = rt_debate_accuracy_of(o->d);
+    rt_rng r2 = rt_rng_split(&R, 2);
+    show_tables(ctx->out, o, name, &r2);
+    char summ[400];
+    snprintf(summ, sizeof summ,
+             "on %s, evidence %d, %s debaters, first %s, baseline %s; judge accuracy %.3f "
+             "(full state %.3f, chance %.3f)",
+             task_name, dc.evidence, rt_debater_kind_name(dc.debaters),
+             rt_debate_first_name(dc.first), base_name ? base_name : "(none)", o->acc.partial,
+             o->acc.full, o->acc.chance);
+    int put = mag_session_put(ctx->session, MAG_DEBATE, name, o, obj_free, summ, task_name);
+    if (put < 0) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced debate '%s'\n", name);
+    krn_out_printf(ctx->out, KRN_STDOUT, "debate %s: %s\n", name, summ);
+    return 0;
+}
+
+/* ---- %debate NAME show ---------------------------------------------------------- */
+
+static const mag_key_spec show_keys[] = {
+    {.name = "n",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN | MAG_K_MAX,
+     .min = 1,
+     .max = SHOW_MAX,
+     .def = "3",
+     .help = "debates to show"},
+    {.name = "policy",
+     .type = MAG_T_NAME,
+     .object = "policy",
+     .help = "defends its greedy action (default: the strongest challenger of the baseline)"},
+    {.name = "seed", .type = MAG_T_INT, .flags = MAG_K_MIN, .min = 0, .help = "other states"},
+};
+
+static const mag_schema show_schema = {
+    .magic = "debate",
+    .keys = show_keys,
+    .nkeys = sizeof show_keys / sizeof show_keys[0],
+    .help = "shows debates of a defined debate",
+};
+
+/* Greedy actions of policy p (or -1 each when p is NULL) for n samples. */
+static int actions_of(const rt_task *task, const rt_policy *p, const rt_task_sample *s, int n,
+                      int *a)
+{
+    if (!p) {
+        for (int i = 0; i < n; i++)
+            a[i] = -1;
+        return 0;
+    }
+    rt_policy_ws *ws = NULL;
+    if (rt_policy_ws_create(&ws, &p->cfg, n, NULL)) return -1;
+    int rc = rt_debate_policy_actions(task, p, ws, s, n, a);
+    rt_policy_ws_free(ws);
+    return rc;
+}
+
+static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
+                    const mag_config *cfg, mag_diag *d)
+{
+    (void)m, (void)cell;
+    const mag_kv *a0 = mag_arg_pos(line, 0);
+    const char *name = mag_arg_word(line, 0), *verb = mag_arg_word(line, 1);
+    if (!a0 || !name)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line,
+                            line->name_pos.col, NULL, "usage: %%debate NAME show [n=3] [policy=P]");
+    const mag_debate_obj *o = mag_session_get(ctx->session, MAG_DEBATE, name);
+    if (!o) return mag_err_unknown(d, ctx, MAG_DEBATE, name, a0->value.pos);
+    if (!verb || strcmp(verb, "show") != 0) {
+        const mag_kv *a1 = mag_arg_pos(line, 1);
+        mag_pos p = a1 ? a1->value.pos : line->name_pos;
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, p.line, p.col, NULL,
+                            "%%debate %s: expected 'show' (usage: %%debate NAME show [n=3] "
+                            "[policy=P])",
+                            name);
+    }
+    if (mag_arg_pos(line, 2)) {
+        const mag_kv *a2 = mag_arg_pos(line, 2);
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a2->value.pos.line,
+                            a2->value.pos.col, NULL, "unexpected argument '%s'", a2->value.text);
+    }
+    const rt_policy *pol = NULL;
+    const mag_value *pv = mag_config_get(cfg, "policy", 0);
+    if (pv) {
+        pol = mag_session_get(ctx->session, MAG_POLICY, pv->str);
+        if (!pol) return mag_err_unknown(d, ctx, MAG_POLICY, pv->str, pv->pos);
+        if (pol->cfg.vocab != rt_task_vocab_size(o->task))
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, pv->pos.line, pv->pos.col, NULL,
+                                "policy '%s' is not a policy of the task's vocabulary", pv->str);
+    }
+    int n = (int)mag_value_number(mag_config_get(cfg, "n", 0), 3);
+    char sname[300];
+    snprintf(sname, sizeof sname, "debate-show:%s", name);
+    rt_rng R = rt_rng_from_name(mag_session_seed(ctx->session), sname);
+    const mag_value *sv = mag_config_get(cfg, "seed", 0);
+    if (sv) R = rt_rng_split(&R, (uint64_t)sv->i + 1000);
+    rt_task_sample s[SHOW_MAX];
+    rt_rng st = rt_rng_split(&R, 0);
+    rt_task_sample_batch(o->task, &st, 0, RT_TASK_HELDOUT, n, s, NULL);
+    int a_b[SHOW_MAX], a_pi[SHOW_MAX];
+    if (actions_of(o->task, o->baseline, s, n, a_b) || actions_of(o->task, pol, s, n, a_pi))
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    const rt_debate_judge *full = rt_debate_full_judge_of(o->d);
+    int A = rt_task_config_of(o->task)->actions;
+    for (int i = 0; i < n; i++) {
+        if (!o->baseline) a_b[i] = rt_task_triage_demo_action(o->task, &s[i]);
+        if (!pol) { /* the strongest challenger by the full-state judge */
+            int values[RT_DEBATE_MAX_K];
+            float sc[RT_DEBATE_MAX_A];
+            rt_task_triage_state(o->task, &s[i], values);
+            rt_debate_judge_scores(full, values, ~0u, sc);
+            int best = -1;
+            for (int a = 0; a < A; a++)
+                if (a != a_b[i] && (best < 0 || sc[a] > sc[best])) best = a;
+            a_pi[i] = best;
+        }
+    }
+    rt_debate_transcript tr[SHOW_MAX];
+    double out[SHOW_MAX];
+    rt_debate_error err;
+    rt_rng gs = rt_rng_split(&R, 1);
+    if (rt_debate_reward_batch(o->d, s, a_pi, a_b, n, &gs, 0, out, tr, &err))
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, line->name_pos.line,
+                            line->name_pos.col, NULL, "%%debate %s show: %s", name, err.msg);
+    /* text: the runtime's transcripts; HTML: one table per debate */
+    size_t tcap = 4096 * (size_t)n + 512, hcap = 8192 * (size_t)n + 512, tl = 0, hl = 0;
+    char *text = malloc(tcap), *html = malloc(hcap);
+    if (!text || !html) {
+        free(text);
+        free(html);
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    char head[400];
+    snprintf(head, sizeof head,
+             "%%debate %s show: %d debates on held-out states (%s debaters; policy = %s%s, "
+             "baseline = %s)",
+             name, n, rt_debater_kind_name(rt_debate_config_of(o->d)->debaters),
+             pol ? pv->str : "the strongest challenger",
+             pol ? "'s action" : " by the full-state judge",
+             o->baseline ? o->baseline_name : "the demonstrator (no baseline)");
+    tl += (size_t)snprintf(text + tl, tcap - tl, "%s\n", head);
+    hl += (size_t)snprintf(html + hl, hcap - hl, "<p>%s</p>\n", head);
+    for (int i = 0; i < n; i++) {
+        char buf[4096];
+        rt_debate_transcript_text(o->task, &s[i], a_pi[i], a_b[i], &tr[i], buf, sizeof buf);
+        if (tl < tcap) tl += (size_t)snprintf(text + tl, tcap - tl, "\n%s", buf);
+        /* first line = the state, last line = the verdict */
+        char *nl = strchr(buf, '\n');
+        char *verdict = strstr(buf, "verdict:");
+        if (nl) *nl = '\0';
+        char pa[8] = "?", ba[8] = "?";
+        if (a_pi[i] >= 0) snprintf(pa, sizeof pa, "%c", 'a' + a_pi[i]);
+        if (a_b[i] >= 0) snprintf(ba, sizeof ba, "%c", 'a' + a_b[i]);
+        char h3[32], h4[32];
+        snprintf(h3, sizeof h3, "J(%s) policy", pa);
+        snprintf(h4, sizeof h4, "J(%s) baseline", ba);
+        const char *hdr[] = {"turn", "by", "reveals", h3, h4};
+        mag_table *t = mag_table_new(5, hdr);
+        char c[5][48];
+        for (int k = -1; t && k < tr[i].n; k++) {
+            snprintf(c[0], 48, "%d", k + 1);
+            if (k < 0) {
+                snprintf(c[1], 48, "-");
+                snprintf(c[2], 48, "-");
+                mag_fmt_num(tr[i].s1_empty, 0, c[3], 48);
+                mag_fmt_num(tr[i].s2_empty, 0, c[4], 48);
+            } else {
+                snprintf(c[1], 48, "%s", tr[i].by[k] ? "baseline" : "policy");
+                snprintf(c[2], 48, "f%d=%d", tr[i].feature[k] + 1, tr[i].value[k]);
+                mag_fmt_num(tr[i].s1[k], 0, c[3], 48);
+                mag_fmt_num(tr[i].s2[k], 0, c[4], 48);
+            }
+            const char *row[5] = {c[0], c[1], c[2], c[3], c[4]};
+            mag_table_row(t, row);
+        }
+        char cap[600];
+        snprintf(cap, sizeof cap, "%.300s — %.290s", buf, verdict ? verdict : "");
+        char *vn = strchr(cap, '\n');
+        if (vn) *vn = '\0';
+        cJSON *b = t ? mag_table_bundle(t, cap) : NULL;
+        mag_table_free(t);
+        const cJSON *h = b ? cJSON_GetObjectItem(b, "text/html") : NULL;
+        if (h && cJSON_IsString(h) && hl < hcap)
+            hl += (size_t)snprintf(html + hl, hcap - hl, "%s\n", h->valuestring);
+        cJSON_Delete(b);
+    }
+    cJSON *bundle = cJSON_CreateObject();
+    if (bundle) {
+        cJSON_AddStringToObject(bundle, "text/html", html);
+        cJSON_AddStringToObject(bundle, "text/plain", text);
+    }
+    free(text);
+    free(html);
+    mag_show(ctx->out, bundle);
+    return 0;
+}
+
+static const mag_magic debate_magic = {
+    .name = "debate",
+    .cell = 1,
+    .schema = &debate_schema,
+    .usage = "%%debate NAME  (body: key = value lines)",
+    .help = "Defines debate NAME on a triage task (methods.md §3): a judge J(evidence, action)\n"
+            "trained Bradley-Terry on the demonstrator's action against a random other one,\n"
+            "seeing `evidence` random features; two debaters (greedy | minimax | learned)\n"
+            "reveal features in turn for two actions; the judge's verdict is the outcome.\n"
+            "Prints the judges' held-out accuracy and the debaters' strength.  Then\n"
+            "debate(NAME) is a reward feature: 1 if after the debate the judge prefers the\n"
+            "policy's action to the baseline's, 0 if not, 0.5 when the actions are equal.\n"
+            "Example:\n  %%debate d\n  task = tri\n  evidence = 3\n  baseline = base",
+    .run = run_debate,
+    .positional = "-",
+};
+
+static const mag_magic show_magic = {
+    .name = "debate",
+    .schema = &show_schema,
+    .usage = "%debate NAME show [n=3] [policy=P] [seed=S]",
+    .help = "Transcripts of n debates of debate NAME on held-out states: each revealed\n"
+            "feature in order, who revealed it, the judge's scores of both actions, the\n"
+            "verdict.  The policy side defends P's greedy action (default: the action other\n"
+            "than the baseline's that the full-state judge scores highest); the baseline\n"
+            "side defends the baseline's action (the demonstrator's without a baseline).",
+    .run = run_show,
+    .positional = "debate,-",
+};
+
+const mag_magic *const mag_debate_magics[] = {&debate_magic, &show_magic, NULL};
+
+/* ---- debate(NAME) in %%rl (mag_debate.h) ---------------------------------------- */
+
+int mag_debate_reads(const rt_reward_program *p)
+{
+    int n = p ? rt_reward_n_features(p) : 0;
+    for (int i = 0; i < n; i++)
+        if (strncmp(rt_reward_feature_name(p, i), "debate(", 7) == 0) return 1;
+    return 0;
+}
+
+#define MAX_DEBATES 8
+
+struct mag_debate_rl {
+    const rt_task *task;
+    int nf, n;
+    const mag_debate_obj *deb[MAX_DEBATES];
+};
+
+typedef struct link_ctx {
+    const mag_session *s;
+    mag_debate_rl *x;
+    char err[256];
+} link_ctx;
+
+static int link_resolve(void *ctx, const char *fn, const char *arg, int *slot, char *err,
+                        size_t errlen)
+{
+    link_ctx *c = ctx;
+    if (strcmp(fn, "debate") != 0) {
+        snprintf(err, errlen, "unknown feature function '%s'", fn);
+        return 1;
+    }
+    const mag_debate_obj *o = mag_session_get(c->s, MAG_DEBATE, arg);
+    if (!o) {
+        snprintf(err, errlen, "unknown debate '%s'", arg);
+        return 1;
+    }
+    for (int i = 0; i < c->x->n; i++)
+        if (c->x->deb[i] == o) {
+            *slot = c->x->nf + i;
+            return 0;
+        }
+    if (c->x->n == MAX_DEBATES) {
+        snprintf(err, errlen, "a reward can read at most %d debates", MAX_DEBATES);
+        return 1;
+    }
+    const rt_task_config *a = rt_task_config_of(o->task), *b = rt_task_config_of(c->x->task);
+    if (rt_task_kind_of(c->x->task) != RT_TASK_TRIAGE || a->features != b->features ||
+        a->values != b->values || a->actions != b->actions || a->good != b->good ||
+        a->conflict != b->conflict || a->holdout != b->holdout) {
+        snprintf(err, errlen,
+                 "debate '%s' is on task '%s', whose configuration differs from this run's task",
+                 arg, o->task_name);
+        return 1;
+    }
+    if (!o->baseline) {
+        snprintf(err, errlen,
+                 "debate '%s' has no baseline policy (set baseline = POLICY in %%%%debate %s)", arg,
+                 arg);
+        return 1;
+    }
+    c->x->deb[c->x->n] = o;
+    *slot = c->x->nf + c->x->n++;
+    return 0;
+}
+
+int mag_debate_rl_create(const mag_session *s, const rt_task *task, const rt_reward_program *reward,
+                         const rt_reward_program *eval_reward, mag_debate_rl **out,
+                         rt_reward_program **linked, rt_reward_program **linked_eval, char *msg,
+                         size_t cap)
+{
+    *out = NULL;
+    *linked = NULL;
+    if (linked_eval) *linked_eval = NULL;
+    mag_debate_rl *x = calloc(1, sizeof *x);
+    if (!x) {
+        snprintf(msg, cap, "out of memory");
+        return -1;
+    }
+    x->task = task;
+    x->nf = rt_task_n_features(task);
+    const char *names[RT_TASK_MAX_FEATURES];
+    for (int i = 0; i < x->nf; i++)
+        names[i] = rt_task_feature_name(task, i);
+    static const char *const fns[] = {"debate"};
+    link_ctx lc = {s, x, ""};
+    rt_reward_env env;
+    memset(&env, 0, sizeof env);
+    env.features = names;
+    env.n_features = x->nf;
+    env.n_slots = x->nf + MAX_DEBATES;
+    env.feature_fns = fns;
+    env.n_feature_fns = 1;
+    env.resolve_feature = link_resolve;
+    env.ctx = &lc;
+    rt_reward_diag rd;
+    if (rt_reward_link(reward, &env, linked, &rd) ||
+        (eval_reward && linked_eval && rt_reward_link(eval_reward, &env, linked_eval, &rd))) {
+        snprintf(msg, cap, "%s", rd.msg);
+        rt_reward_free(*linked);
+        *linked = NULL;
+        free(x);
+        return -1;
+    }
+    for (int i = 0; i < x->n; i++)
+        rt_debate_set_threads((rt_debate *)x->deb[i]->d, 1); /* runs are the parallel unit */
+    *out = x;
+    return 0;
+}
+
+void mag_debate_rl_free(mag_debate_rl *x)
+{
+    free(x);
+}
+
+static const char *const rl_metrics[] = {"return", "judge_win", "judge_win_full"};
+
+const char *const *mag_debate_rl_metrics(int *n)
+{
+    if (n) *n = 3;
+    return rl_metrics;
+}
+
+struct mag_debate_hook {
+    const mag_debate_rl *x;
+    int N;
+    rt_policy_ws *ws[MAX_DEBATES];
+    rt_task_sample *uniq;  /* (N) the prompts of a step, once each */
+    int *a_pi, *a_b, *a_u; /* (N) */
+    double *out;           /* (N) */
+};
+
+void mag_debate_rl_hook_free(mag_debate_hook *h)
+{
+    if (!h) return;
+    for (int i = 0; i < MAX_DEBATES; i++)
+        rt_policy_ws_free(h->ws[i]);
+    free(h->uniq);
+    free(h->a_pi);
+    free(h->a_b);
+    free(h->a_u);
+    free(h->out);
+    free(h);
+}
+
+int mag_debate_rl_hook_new(const mag_debate_rl *x, int N, mag_debate_hook **out)
+{
+    *out = NULL;
+    mag_debate_hook *h = calloc(1, sizeof *h);
+    if (!h) return -1;
+    h->x = x;
+    h->N = N;
+    h->uniq = calloc((size_t)N, sizeof *h->uniq);
+    h->a_pi = calloc((size_t)N, sizeof(int));
+    h->a_b = calloc((size_t)N, sizeof(int));
+    h->a_u = calloc((size_t)N, sizeof(int));
+    h->out = calloc((size_t)N, sizeof(double));
+    int bad = !h->uniq || !h->a_pi || !h->a_b || !h->a_u || !h->out;
+    for (int i = 0; !bad && i < x->n; i++)
+        bad = rt_policy_ws_create(&h->ws[i], &x->deb[i]->baseline->cfg, N, NULL) != 0;
+    if (bad) {
+        mag_debate_rl_hook_free(h);
+        return -1;
+    }
+    *out = h;
+    return 0;
+}
+
+/* The rt_rl_hook fill: actions, baseline actions per prompt, debate(k) per sample. */
+static int hook_fill(void *user, const rt_rl_hook_batch *b, double *feat, int stride, int nf,
+                     double *metrics, char *msg, size_t msglen)
+{
+    mag_debate_hook *h = user;
+    const mag_debate_rl *x = h->x;
+    if (b->N > h->N) {
+        snprintf(msg, msglen, "debate hook sized for %d sequences, got %d", h->N, b->N);
+        return 1;
+    }
+    int nu = b->N / b->G;
+    for (int u = 0; u < nu; u++)
+        h->uniq[u] = b->samples[u * b->G];
+    for (int i = 0; i < b->N; i++)
+        h->a_pi[i] = rt_debate_action_of(x->task, b->tokens + (size_t)i * b->T, b->lengths[i]);
+    for (int k = 0; k < x->n; k++) {
+        const mag_debate_obj *o = x->deb[k];
+        if (rt_debate_policy_actions(o->task, o->baseline, h->ws[k], h->uniq, nu, h->a_u)) {
+            snprintf(msg, msglen, "baseline actions of debate failed");
+            return 1;
+        }
+        for (int i = 0; i < b->N; i++)
+            h->a_b[i] = h->a_u[i / b->G];
+        rt_rng ks = rt_rng_split(b->stream, (uint64_t)k);
+        rt_debate_metrics m;
+        rt_debate_error err;
+        if (rt_debate_eval(o->d, b->samples, h->a_pi, h->a_b, b->N, &ks, 0, h->out, &m, &err)) {
+            snprintf(msg, msglen, "debate: %s", err.msg);
+            return 1;
+        }
+        for (int i = 0; i < b->N; i++)
+            feat[(size_t)i * stride + nf + k] = h->out[i];
+        if (k == 0) {
+            metrics[0] = m.ret;
+            metrics[1] = m.judge_win;
+            metrics[2] = m.judge_win_full;
+        }
+    }
+    return 0;
+}
+
+rt_rl_hook mag_debate_rl_hook_of(mag_debate_hook *h)
+{
+    rt_rl_hook k = {h->x->n, 3, rl_metrics, hook_fill, h};
+    return k;
+}
