@@ -121,6 +121,12 @@ static const mag_key_spec debate_keys[] = {
      .values = first_kinds,
      .def = "random",
      .help = "who reveals first: random (per state) | policy | baseline"},
+    {.name = "max_leaves",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN,
+     .min = 1,
+     .def = "1000000",
+     .help = "minimax: largest game tree (K!/(K-L)! leaves) searched"},
     {.name = "seed", .type = MAG_T_INT, .flags = MAG_K_MIN, .min = 0, .help = "extra seed"},
 };
 
@@ -299,6 +305,16 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         sbase = mag_session_get(ctx->session, MAG_POLICY, base_name);
         if (!sbase)
             return mag_err_unknown(d, ctx, MAG_POLICY, base_name, key_pos(cell, "baseline"));
+        const mag_entry *be = mag_session_entry(ctx->session, MAG_POLICY, base_name);
+        const rt_task *bt =
+            be && be->task ? mag_session_get(ctx->session, MAG_TASK, be->task) : NULL;
+        if (bt && rt_task_kind_of(bt) != RT_TASK_TRIAGE) {
+            mag_pos p = key_pos(cell, "baseline");
+            return mag_diag_set(
+                d, src, len, MAG_EVALUE, p.line, p.col, NULL,
+                "baseline '%s' is a policy of task '%s' (kind %s), not of a triage task", base_name,
+                be->task, rt_task_kind_name(rt_task_kind_of(bt)));
+        }
         if (sbase->cfg.vocab != rt_task_vocab_size(stask)) {
             mag_pos p = key_pos(cell, "baseline");
             return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL,
@@ -314,6 +330,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     dc.judge.steps = (long)mag_value_number(mag_config_get(cfg, "judge_steps", 0), 1500);
     dc.judge_hidden = (int)mag_value_number(mag_config_get(cfg, "hidden", 0), 32);
     dc.learner.steps = (long)mag_value_number(mag_config_get(cfg, "debater_steps", 0), 2000);
+    dc.max_leaves = (long)mag_value_number(mag_config_get(cfg, "max_leaves", 0), 1000000);
     dc.threads = mag_session_threads(ctx->session);
     if (dc.threads > 16) dc.threads = 16;
     rt_rng R = rt_rng_from_name(mag_session_seed(ctx->session), name);

@@ -1,0 +1,248 @@
+"""%%debate, %debate NAME show and debate(NAME) rewards in %%rl, end to end (jupyter_client):
+every bad input is one error with its exact evalue (cell:LINE:COL at the offending key or
+value) and leaves the session as it was (no chart, %who unchanged); %%debate shows the
+judge's live curve and prints the judge's held-out accuracy above chance (by the margin
+documented below) and the debaters table, and stores the debate and its runs;
+`%debate NAME show` prints one transcript per state (each reveal, who made it, both
+scores, the verdict) as HTML tables with the runtime's text twin; the debate reward is
+deterministic for a seed (two fresh kernels), and an alpha sweep of
+r = (1 - alpha) * outcome + alpha * debate(d) is bit-identical at %threads 1 and 2 (the
+exported metrics minus `wall`), with the debate metrics return / judge_win /
+judge_win_full in the runs.
+
+Margin: on triage features=6 values=3 actions=4 good=2 with evidence 3 and the default
+1500 judge steps, the judge's held-out top-1 accuracy measured 0.53-0.56 over the debate
+names used in the notebook and here (chance 0.25); the test asks for chance + 0.15 and the
+full-state judge for 0.9.
+"""
+import csv
+import os
+import re
+import tempfile
+
+import pytest
+
+from conftest import KERNEL_NAME, outputs, stream_text
+
+pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
+
+LONG = 120
+SETUP = [
+    "%task tri triage features=6 values=3 actions=4 good=2",
+    "%task add add digits=2",
+    "%task big triage features=8 values=3",
+    "%%policy base\ntask = tri\nhidden = 64\nsft_steps = 200\nnoise = 0.3",
+    "%%policy abase\ntask = add\nsft_steps = 0",
+    "%%debate d\ntask = tri\nevidence = 3\nbaseline = base",
+    "%%debate nob\ntask = tri\nevidence = 3\njudge_steps = 50",
+    "%%reward r alpha=0.5\n(1 - alpha) * outcome + alpha * debate(d)",
+    "%%reward rn\ndebate(nob)",
+]
+
+
+def ok(k, code, timeout=LONG):
+    rep, msgs = k.execute(code, timeout=timeout)
+    assert rep["content"]["status"] == "ok", (code, rep["content"])
+    return msgs
+
+
+def define(k):
+    for c in SETUP:
+        ok(k, c)
+
+
+def who(k):
+    return stream_text(outputs(ok(k, "%who")))
+
+
+@pytest.fixture(scope="module")
+def dk(kernel):
+    define(kernel)
+    return kernel
+
+
+BAD = [
+    ("%%debate x\ntask = tri\nevidence = 7",
+     "ValueError", "cell:3:12: evidence must be between 1 and 6 (the task's features)"),
+    ("%%debate x\ntask = add",
+     "ValueError", "cell:2:8: debate needs a triage task (got add)"),
+    ("%%debate x\ntask = tri\nbaseline = bsae",
+     "NameError", "cell:3:12: unknown policy 'bsae' (did you mean 'base'?)"),
+    ("%%debate x\ntask = tri\nbaseline = abase",
+     "ValueError",
+     "cell:3:12: baseline 'abase' is a policy of task 'add' (kind add), not of a triage task"),
+    ("%%debate x\ntask = big\nevidence = 8\ndebaters = minimax\nmax_leaves = 1000",
+     "ValueError",
+     "cell:4:12: minimax: game tree of 40320 leaves (K=8 features, evidence 8) exceeds the "
+     "limit of 1000"),
+    ("%%debate x\ntask = tri\ndebaters = minmax",
+     "ValueError",
+     "cell:3:12: unknown value 'minmax' for 'debaters' (did you mean 'minimax'?); expected "
+     "greedy, minimax or learned"),
+    ("%%debate x\nevidence = 2", "ValueError", "cell:1:3: missing required key 'task'"),
+    ("%%debate x\ntask = tir", "NameError", "cell:2:8: unknown task 'tir' (did you mean 'tri'?)"),
+    ("%%debate\ntask = tri",
+     "ValueError", "cell:1:3: %%debate needs a NAME: %%debate NAME, then key = value lines"),
+    # debate(x) for an undefined debate in a reward (%%reward's resolver)
+    ("%%reward bad\ndebate(dd)", "NameError", "cell:2:8: unknown debate 'dd' (did you mean 'd'?)"),
+    ("%%reward bad\n0.5 * outcome + debate(zzz)", "NameError", "cell:2:24: unknown debate 'zzz'"),
+    # %debate NAME show
+    ("%debate dd show", "NameError", "cell:1:9: unknown debate 'dd' (did you mean 'd'?)"),
+    ("%debate d shw",
+     "ValueError",
+     "cell:1:11: %debate d: expected 'show' (usage: %debate NAME show [n=3] [policy=P])"),
+    ("%debate d show n=0", "ValueError", "cell:1:18: 'n' must be in [1, 20]"),
+    ("%debate d show policy=bsae",
+     "NameError", "cell:1:23: unknown policy 'bsae' (did you mean 'base'?)"),
+    # a debate reward needs the debate's baseline
+    ("%%rl x\nfrom = base\nreward = rn\nsteps = 2",
+     "ValueError",
+     "cell:3:10: debate 'nob' has no baseline policy (set baseline = POLICY in %%debate nob)"),
+]
+
+
+@pytest.mark.parametrize("code,ename,evalue", BAD, ids=[b[2][:40] for b in BAD])
+def test_bad_input_exact_error_nothing_stored(dk, code, ename, evalue):
+    before = who(dk)
+    rep, msgs = dk.execute(code, timeout=LONG)
+    c = rep["content"]
+    assert c["status"] == "error", c
+    assert (c["ename"], c["evalue"]) == (ename, evalue)
+    types = [m["msg_type"] for m in outputs(msgs)]
+    assert types == ["error"], types  # nothing trained
+    assert who(dk) == before
+
+
+def accuracy_rows(msgs):
+    tables = [m["content"]["data"]["text/plain"] for m in msgs
+              if m["msg_type"] == "display_data" and "judge accuracy" in
+              m["content"]["data"].get("text/plain", "")]
+    assert len(tables) == 1, tables
+    rows = {}
+    for line in tables[0].splitlines()[2:]:
+        cells = re.split(r"\s{2,}", line.strip())
+        rows[(cells[0], cells[1] if len(cells) == 3 else "")] = float(cells[-1])
+    return tables[0], rows
+
+
+def test_debate_prints_accuracy_above_chance_and_stores(dk):
+    msgs = outputs(ok(dk, "%%debate acc\ntask = tri\nevidence = 3\nbaseline = base"))
+    # live chart first (judge runs), then the tables
+    assert msgs[0]["msg_type"] == "display_data"
+    did = msgs[0]["content"]["transient"]["display_id"]
+    final = [m for m in msgs if m["content"].get("transient", {}).get("display_id") == did][-1]
+    text = final["content"]["data"]["text/plain"]
+    assert re.search(r"^loss$", text, re.M) and re.search(r"^accuracy$", text, re.M), text
+    assert "(step 1500)" in text
+    table, rows = accuracy_rows(msgs)
+    assert table.startswith("%%debate acc: judge accuracy (top-1: the demonstrator's action "
+                            "scored above every other) on 1000 held-out states"), table
+    chance = rows[("chance (1/A)", "")]
+    assert chance == 0.25
+    assert rows[("judge", "3 of 6 features")] > chance + 0.15, rows
+    assert rows[("full-state judge", "all 6 features")] > 0.9, rows
+    deb = [m["content"]["data"]["text/plain"] for m in msgs if m["msg_type"] == "display_data"
+           and "debaters on 256" in m["content"]["data"].get("text/plain", "")]
+    assert len(deb) == 1
+    assert re.search(r"^greedy \(used\)\s+0\.\d+\s+0\s+0\.\d+$", deb[0], re.M), deb[0]
+    assert re.search(r"^minimax\s+0\.\d+\s+-?0\.?\d*\s+1$", deb[0], re.M), deb[0]
+    out = stream_text(msgs)
+    assert re.search(r"^debate acc: on tri, evidence 3, greedy debaters, first random, "
+                     r"baseline base; judge accuracy 0\.\d+ \(full state 0\.\d+, chance "
+                     r"0\.250\)$", out, re.M), out
+    w = who(dk)
+    assert re.search(r"^  acc  on tri, evidence 3", w, re.M), w
+    assert re.search(r"^  acc\.judge\s+judge of debate acc, 1500 steps$", w, re.M), w
+    assert re.search(r"^  acc\.full_judge\s+full-state judge of debate acc, 1500 steps$", w,
+                     re.M), w
+
+
+def test_learned_debaters_have_their_curve(dk):
+    msgs = outputs(ok(dk, "%%debate lrn\ntask = tri\nevidence = 3\ndebaters = learned\n"
+                          "judge_steps = 300\ndebater_steps = 100"))
+    did = msgs[0]["content"]["transient"]["display_id"]
+    final = [m for m in msgs if m["content"].get("transient", {}).get("display_id") == did][-1]
+    text = final["content"]["data"]["text/plain"]
+    assert re.search(r"^vs_greedy$", text, re.M), text
+    assert re.search(r"^  learned debaters .*\(step 100\)$", text, re.M), text
+    deb = [m["content"]["data"]["text/plain"] for m in msgs if m["msg_type"] == "display_data"
+           and "debaters on 256" in m["content"]["data"].get("text/plain", "")][0]
+    assert re.search(r"^learned \(used\)\s", deb, re.M), deb
+    assert "lrn.debaters" in who(dk)
+
+
+def test_show_transcripts_structure(dk):
+    msgs = outputs(ok(dk, "%debate d show n=2"))
+    assert len(msgs) == 1 and msgs[0]["msg_type"] == "display_data"
+    data = msgs[0]["content"]["data"]
+    assert set(data) == {"text/html", "text/plain"}
+    text, html = data["text/plain"], data["text/html"]
+    lines = text.splitlines()
+    assert lines[0] == ("%debate d show: 2 debates on held-out states (greedy debaters; policy "
+                        "= the strongest challenger by the full-state judge, baseline = base)")
+    states = [i for i, l in enumerate(lines) if l.startswith("state <tri>")]
+    assert len(states) == 2
+    for s in states:
+        m = re.fullmatch(r"state <tri>\d{6}= \(f1\.\.f6\)  policy ([a-d])  vs  baseline ([a-d])",
+                         lines[s])
+        assert m and m.group(1) != m.group(2), lines[s]
+        assert re.fullmatch(r"turn\s+by\s+reveals\s+J\([a-d]\)\s+J\([a-d]\)", lines[s + 1])
+        assert re.fullmatch(r"0\s+-\s+-\s+-?\d+\.\d+\s+-?\d+\.\d+", lines[s + 2])
+        turns = lines[s + 3:s + 6]  # evidence 3: three reveals, alternating sides
+        who_ = [re.split(r"\s+", t)[1] for t in turns]
+        assert who_ in (["policy", "baseline", "policy"], ["baseline", "policy", "baseline"])
+        feats = [re.split(r"\s+", t)[2] for t in turns]
+        assert all(re.fullmatch(r"f[1-6]=[0-2]", f) for f in feats)
+        assert len(set(f[:2] for f in feats)) == 3  # each feature revealed once
+        assert re.fullmatch(r"verdict: the judge prefers the (policy|baseline) \([a-d]\): "
+                            r"debate = [01]", lines[s + 6]), lines[s + 6]
+    assert html.count("<table") == 2
+    assert html.count("verdict: the judge prefers") == 2
+    # the same states again: deterministic
+    again = outputs(ok(dk, "%debate d show n=2"))[0]["content"]["data"]["text/plain"]
+    assert again == text
+    other = outputs(ok(dk, "%debate d show n=2 seed=1"))[0]["content"]["data"]["text/plain"]
+    assert other != text
+    pol = outputs(ok(dk, "%debate d show n=1 policy=base"))[0]["content"]["data"]["text/plain"]
+    assert "policy = base's action" in pol
+    assert "equal actions: debate = 0.5" in pol  # the baseline against itself
+
+
+SWEEP = ("%%rl sw\nfrom = base\nreward = r\nalpha = [0, 0.5, 1]\nsteps = 8\nbatch = 8\n"
+         "group = 4\nlr = 1e-3\neval_every = 4\neval_prompts = 32")
+
+
+def export(k, threads, path):
+    define(k)
+    ok(k, f"%threads {threads}")
+    msgs = outputs(ok(k, SWEEP))
+    ok(k, f'%export "{path}" sw[alpha=0] sw[alpha=0.5] sw[alpha=1]')
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    wall = rows[0].index("wall")
+    return msgs, [[v for i, v in enumerate(r) if i != wall] for r in rows]
+
+
+def test_alpha_sweep_deterministic_and_threads_identical(new_kernel):
+    with tempfile.TemporaryDirectory() as d:
+        msgs, one = export(new_kernel(), 1, os.path.join(d, "one.csv"))
+        _, two = export(new_kernel(), 2, os.path.join(d, "two.csv"))
+    header = one[0]
+    for col in ("return", "judge_win", "judge_win_full", "reward"):
+        assert col in header, header
+    assert len(one) == 1 + 3 * 8
+    assert one == two
+    rows = [dict(zip(header, r)) for r in one[1:]]
+    # alpha = 0: the reward is the environment return; alpha = 1: a mean of debate values
+    for r in rows:
+        if r["run"] == "sw[alpha=0]":
+            assert float(r["reward"]) == pytest.approx(float(r["return"]), abs=1e-12)
+        if r["run"] == "sw[alpha=1]":
+            v = float(r["reward"]) * 32
+            assert abs(v * 2 - round(v * 2)) < 1e-9  # sums of 0, 0.5 and 1 over 32 samples
+        assert 0.0 <= float(r["judge_win"]) <= 1.0 or r["judge_win"] in ("", "nan")
+    summary = [m["content"]["data"]["text/plain"] for m in msgs
+               if m["msg_type"] == "display_data" and "text/html" in m["content"]["data"]]
+    head = summary[-1].splitlines()[0].split()
+    assert head[:7] == ["run", "status", "steps", "reward", "return", "judge_win",
+                        "judge_win_full"], head
