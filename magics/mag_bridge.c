@@ -1,6 +1,6 @@
 /* mag_bridge: the training cell's live chart, final frame and summary table, plus the
  * small {text/html, text/plain} table used by the magics that print tables (see
- * mag_bridge.h).  Leaves out: log-line display, reference lines, per-panel options. */
+ * mag_bridge.h).  Leaves out: log-line display, per-panel options. */
 #include "mag_bridge.h"
 
 #include <cjson/cJSON.h>
@@ -330,7 +330,8 @@ static size_t series_xy(frame *f, const rt_run_snapshot *s, int xcol, int col, i
 /* Builds the chart of runs (their snapshots taken now) and renders the bundle. */
 static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int n,
                             const char *title, const char *const *panels, int npanels,
-                            double smooth, int logy, double band_k, size_t *bytes)
+                            double smooth, int logy, double band_k, const mag_bridge_ref *refs,
+                            int nrefs, size_t *bytes)
 {
     frame f = {0};
     cJSON *bundle = NULL;
@@ -404,6 +405,16 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
         cp[p].smooth = smooth;
         cp[p].series = ps;
         cp[p].nseries = (size_t)ng;
+        for (int r = 0; r < nrefs; r++) /* horizontal reference lines of this panel */
+            if (refs[r].panel && !strcmp(refs[r].panel, panels[p]) && isfinite(refs[r].y)) {
+                if (!cp[p].refs) {
+                    cp[p].refs = frame_alloc(&f, (size_t)nrefs * sizeof *cp[p].refs);
+                    if (!cp[p].refs) goto done;
+                }
+                rt_chart_ref *cr = (rt_chart_ref *)&cp[p].refs[cp[p].nrefs++];
+                cr->y = refs[r].y;
+                cr->label = refs[r].label;
+            }
     }
     rt_chart chart = {0};
     chart.title = title;
@@ -442,7 +453,8 @@ cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, c
                         double band_k)
 {
     if (n < 0 || npanels < 1 || (n > 0 && !runs) || !panels) return NULL;
-    return render_bundle(runs, labels, n, title, panels, npanels, smooth, logy, band_k, NULL);
+    return render_bundle(runs, labels, n, title, panels, npanels, smooth, logy, band_k, NULL, 0,
+                         NULL);
 }
 
 cJSON *mag_bridge_summary(rt_run *const *runs, int n, const char *const *metrics, int nmetrics)
@@ -519,7 +531,8 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
     size_t bytes = 0;
     const mag_bridge_opts *o = b->o;
     cJSON *bundle =
-        render_bundle(rr, labels, b->n, o->title, o->panels, o->npanels, 0, 0, o->band_k, &bytes);
+        render_bundle(rr, labels, b->n, o->title, o->panels, o->npanels, 0, 0, o->band_k,
+                      o->refs, o->nrefs, &bytes);
     if (!bundle) return MAG_BRIDGE_ENOMEM;
     char *js = cJSON_PrintUnformatted(bundle);
     size_t total = js ? strlen(js) : bytes;

@@ -30,8 +30,9 @@
  * Each run must own everything it mutates (rng stream, buffers), so results are the
  * same whatever opts->threads.  Threads: the jobs run on sweep threads; events of
  * the runs are delivered there (opts->on_event is chained, it must be thread-safe).
- * Everything published goes through `out` (thread-safe).  Leaves out: log lines
- * (RT_EVENT_LOG_LINE is only chained), reference lines. */
+ * Everything published goes through `out` (thread-safe).  opts->refs draws horizontal
+ * reference lines (e.g. the teacher's held-out accuracy) on the panels they name.
+ * Leaves out: log lines (RT_EVENT_LOG_LINE is only chained). */
 #ifndef MAG_BRIDGE_H
 #define MAG_BRIDGE_H
 
@@ -56,6 +57,13 @@ typedef struct mag_bridge_run {
     void *arg;
 } mag_bridge_run;
 
+/* A horizontal reference line on the panel of metric `panel` (NaN y: not drawn). */
+typedef struct mag_bridge_ref {
+    const char *panel;
+    double y;
+    const char *label; /* may be NULL */
+} mag_bridge_ref;
+
 typedef struct mag_bridge_opts {
     const char *title;          /* chart title, may be NULL */
     const char *const *panels;  /* metric names, one panel each */
@@ -68,6 +76,8 @@ typedef struct mag_bridge_opts {
     int execution_count;  /* only used to make the display id readable */
     rt_event_fn on_event; /* optional, chained after the bridge's own handler */
     void *user;
+    const mag_bridge_ref *refs; /* optional reference lines (nrefs of them) */
+    int nrefs;
 } mag_bridge_opts;
 
 /* What happened (for benchmarks and tests). */

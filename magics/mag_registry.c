@@ -17,6 +17,7 @@ extern const mag_magic *const mag_reward_magics[];
 extern const mag_magic *const mag_task_magics[];
 extern const mag_magic *const mag_policy_magics[];
 extern const mag_magic *const mag_rl_magics[];
+extern const mag_magic *const mag_opd_magics[];
 extern const mag_magic *const mag_eval_magics[];
 extern const mag_magic *const mag_runs_magics[];
 extern const mag_magic *const mag_io_magics[];
@@ -28,6 +29,7 @@ static const mag_magic *const *const tables[] = {
     mag_task_magics,
     mag_policy_magics,
     mag_rl_magics,
+    mag_opd_magics,
     mag_eval_magics,
     mag_runs_magics,
     mag_io_magics,

@@ -1,0 +1,87 @@
+/* rt_opd_run: a whole G-OPD / ExOPD run on a task (what `%%opd` runs), built on the
+ * one step of rt_opd.h, and the weight-space extrapolation of `%extrapolate` (ExPO).
+ *
+ * A run trains the student in place for `steps` steps.  Step s (1-based):
+ *   prompts  rt_task_sample_batch(task, split(split(r, 1), s), 0, TRAIN, B);
+ *   routing  sequence b is scored by teachers[route_of_domain[samples[b].domain]]
+ *            (one teacher: every route 0);
+ *   step     rt_opd_step_routed(..., rng = split(split(r, 2), s)) with exact metrics;
+ *   row      accuracy = mean `correct` of the B samples (the task's verifier on the
+ *            answer up to the first EOS), length = mean answer length (up to and
+ *            including the first EOS, T if none), kl_teacher / kl_ref / entropy =
+ *            the step's exact per-state means (at sampling time, every visited state:
+ *            all T generated positions, rt_opd has no EOS mask), adv_mean, grad_norm,
+ *            loss as rt_opd_metrics; eval_accuracy = held-out greedy accuracy
+ *            (rt_eval, evaluator stream split(r, 3), eval_prompts prompts) at step 0,
+ *            multiples of eval_every and the last step (NaN otherwise); for a mix
+ *            also eval_accuracy_<domain> per domain.
+ * Columns (rt_opd_run_columns): step, tokens, wall, accuracy, eval_accuracy,
+ *   [eval_accuracy_<domain> ... for a mix], kl_teacher, kl_ref, entropy, adv_mean,
+ *   length, grad_norm, loss.  Row 0 (step 0) holds the initial held-out accuracy only
+ *   (other metrics NaN).
+ * Determinism: a pure function of (student, teachers, ref, task, cfg, rng), whatever
+ * cfg.step.threads, the BLAS threads or what else runs in a sweep (wall aside).
+ * Lifecycle: as rt_rl_run — starts the run, polls its cancel flag before each step
+ * (RT_RUN_INTERRUPTED at the completed step), fails naming the step when the loss or
+ * gradient norm is not finite ("opd: loss is nan at step 3"; the update of that step
+ * has already been applied by rt_opd_step).  All buffers are allocated before step 1.
+ * Leaves out: EOS masking inside the step (see above), learning-rate schedules. */
+#ifndef RT_OPD_RUN_H
+#define RT_OPD_RUN_H
+
+#include "rt_opd.h"
+#include "rt_rng.h"
+#include "rt_run.h"
+#include "rt_task.h"
+
+enum {
+    RT_OPD_RUN_EINVAL = -1, /* bad configuration (diag.msg) */
+    RT_OPD_RUN_ENOMEM = -2,
+    RT_OPD_RUN_EFAILED = -3, /* non-finite loss / gradient, or a policy error */
+    RT_OPD_RUN_EINTR = -4
+};
+
+#define RT_OPD_RUN_MAX_TEACHERS RT_TASK_MAX_DOMAINS
+#define RT_OPD_RUN_MAX_COLUMNS (12 + RT_TASK_MAX_DOMAINS)
+
+typedef struct rt_opd_run_config {
+    rt_opd_config step; /* lambda, gamma, temperatures, batch, estimator, adam, threads;
+                           prompt_len / gen_len / metrics are set from the task */
+    long steps;         /* >= 0 */
+    long eval_every;    /* 0 = only at step 0 and the last step */
+    int eval_prompts;   /* held-out prompts of eval_accuracy, >= 1 (default 512) */
+} rt_opd_run_config;
+
+/* rt_opd_defaults(), steps 200, eval_every 20, eval_prompts 512. */
+void rt_opd_run_config_init(rt_opd_run_config *cfg);
+
+typedef struct rt_opd_problem {
+    const rt_task *task;
+    const rt_policy *const *teachers; /* nteachers (1..RT_OPD_RUN_MAX_TEACHERS), one arch */
+    int nteachers;
+    /* route[d] = teacher index of domain d (rt_task_n_domains entries); NULL = all 0 */
+    const int *route;
+    const rt_policy *ref;
+} rt_opd_problem;
+
+typedef struct rt_opd_run_diag {
+    int code;
+    long step;
+    char msg[256];
+} rt_opd_run_diag;
+
+/* The column names for a task into names[cap][48]; returns the count. */
+int rt_opd_run_columns(const rt_task *task, char (*names)[48], int cap);
+
+/* Trains student (see the top comment).  run may be NULL (else created with the
+ * columns above and not started).  Returns 0 or a negative RT_OPD_RUN_E* code. */
+int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_config *cfg,
+               rt_run *run, const rt_rng *rng, rt_opd_run_diag *diag);
+
+/* ExPO: *out = a new policy with weights theta_T + alpha (theta_T - theta_base), Adam
+ * state reset.  base and teacher need the same architecture (else RT_OPD_RUN_EINVAL
+ * with a message naming both shapes).  Caller frees with rt_policy_free. */
+int rt_opd_extrapolate(rt_policy **out, const rt_policy *base, const rt_policy *teacher,
+                       float alpha, rt_opd_run_diag *diag);
+
+#endif
