@@ -1,5 +1,8 @@
-/* krn_headless: the headless runner (see krn_headless.h). Leaves out markdown rendering
- * and writing outputs back into the notebook. */
+/* krn_headless: the headless runner (see krn_headless.h). A display with a transient
+ * display_id (a live chart) is held and replaced by its updates; only its last frame is
+ * printed (and saved), when any other output of the cell arrives or the cell ends, so a
+ * training cell prints one chart, not every frame. Leaves out markdown rendering and
+ * writing outputs back into the notebook. */
 #include "krn_headless.h"
 
 #include <cjson/cJSON.h>
@@ -11,10 +14,20 @@
 
 #include "krn_signal.h"
 
+#define HELD_MAX 8
+
+/* A live display whose latest frame has not been printed yet. */
+typedef struct held_display {
+    char id[128];
+    cJSON *data; /* the latest mime bundle (owned) */
+} held_display;
+
 typedef struct print_sink {
     const char *svg_dir;
     int cell;      /* 1-based code cell number */
     int svg_count; /* svgs written for this cell */
+    held_display held[HELD_MAX];
+    int n_held;
 } print_sink;
 
 static void print_text(FILE *f, const char *t)
@@ -39,9 +52,60 @@ static void save_svg(print_sink *ps, const cJSON *data)
     fclose(f);
 }
 
+static void show_data(print_sink *ps, const cJSON *data)
+{
+    const cJSON *tp = cJSON_GetObjectItemCaseSensitive(data, "text/plain");
+    if (cJSON_IsString(tp)) print_text(stdout, tp->valuestring);
+    fflush(stdout);
+    save_svg(ps, data);
+}
+
+/* Prints the held displays' latest frames, in the order they were first shown. */
+static void flush_held(print_sink *ps)
+{
+    for (int i = 0; i < ps->n_held; i++) {
+        show_data(ps, ps->held[i].data);
+        cJSON_Delete(ps->held[i].data);
+    }
+    ps->n_held = 0;
+}
+
+/* Holds data (taking it out of content c) as the latest frame of display id; returns
+ * false when it cannot be held (no id, too many live displays), so it is shown now. */
+static bool hold(print_sink *ps, cJSON *c, const char *id)
+{
+    if (!id || strlen(id) >= sizeof ps->held[0].id) return false;
+    int i = 0;
+    while (i < ps->n_held && strcmp(ps->held[i].id, id) != 0)
+        i++;
+    if (i == ps->n_held) {
+        if (ps->n_held == HELD_MAX) return false;
+        snprintf(ps->held[i].id, sizeof ps->held[i].id, "%s", id);
+        ps->held[i].data = NULL;
+        ps->n_held++;
+    }
+    cJSON_Delete(ps->held[i].data);
+    ps->held[i].data = cJSON_DetachItemFromObjectCaseSensitive(c, "data");
+    if (!ps->held[i].data) ps->held[i].data = cJSON_CreateObject();
+    return true;
+}
+
+static const char *display_id_of(const cJSON *c)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, "transient");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "display_id");
+    return cJSON_IsString(id) ? id->valuestring : NULL;
+}
+
 static void ps_publish(void *s, const char *type, cJSON *c)
 {
     print_sink *ps = s;
+    bool live = strcmp(type, "display_data") == 0 || strcmp(type, "update_display_data") == 0;
+    if (live && hold(ps, c, display_id_of(c))) {
+        cJSON_Delete(c);
+        return;
+    }
+    flush_held(ps);
     if (strcmp(type, "stream") == 0) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(c, "text");
@@ -51,13 +115,8 @@ static void ps_publish(void *s, const char *type, cJSON *c)
             fputs(text->valuestring, f);
             fflush(f);
         }
-    } else if (strcmp(type, "display_data") == 0 || strcmp(type, "update_display_data") == 0 ||
-               strcmp(type, "execute_result") == 0) {
-        const cJSON *data = cJSON_GetObjectItemCaseSensitive(c, "data");
-        const cJSON *tp = cJSON_GetObjectItemCaseSensitive(data, "text/plain");
-        if (cJSON_IsString(tp)) print_text(stdout, tp->valuestring);
-        fflush(stdout);
-        save_svg(ps, data);
+    } else if (live || strcmp(type, "execute_result") == 0) {
+        show_data(ps, cJSON_GetObjectItemCaseSensitive(c, "data"));
     }
     /* error: reported by the runner after the cell; clear_output: nothing to clear */
     cJSON_Delete(c);
@@ -236,7 +295,7 @@ int krn_headless_run(const krn_interp *it, const char *path, const char *svg_dir
     atomic_int *cancel = krn_signal_interrupt_flag();
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        print_sink ps = {svg_dir, i + 1, 0};
+        print_sink ps = {.svg_dir = svg_dir, .cell = i + 1};
         if (atomic_load(cancel)) { /* Ctrl-C between cells stops the run too */
             fprintf(stderr, "rlhf-kernel run: %s: cell %d: Interrupted: execution interrupted\n",
                     path, i + 1);
@@ -251,6 +310,7 @@ int krn_headless_run(const krn_interp *it, const char *path, const char *svg_dir
         }
         int st = it->vt->execute(it->self, out, cells[i], i + 1);
         krn_out_finish(out);
+        flush_held(&ps);
         if (st != KRN_EXEC_OK || krn_out_has_error(out)) {
             const char *ename = krn_out_has_error(out)       ? krn_out_error_name(out)
                                 : st == KRN_EXEC_INTERRUPTED ? "Interrupted"
