@@ -44,6 +44,8 @@
 #define MINIMAX_TABLE_LEAVES 5000 /* minimax rows in the debaters table up to this tree */
 #define TABLE_GAMES 256
 #define SHOW_MAX 20
+#define EVAL_MAX 100000
+#define EVAL_POLICIES 64
 
 /* ---- the session object --------------------------------------------------------- */
 
@@ -481,6 +483,13 @@ static const mag_key_spec show_keys[] = {
      .object = "policy",
      .help = "defends its greedy action (default: the strongest challenger of the baseline)"},
     {.name = "seed", .type = MAG_T_INT, .flags = MAG_K_MIN, .min = 0, .help = "other states"},
+    {.name = "states",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN | MAG_K_MAX,
+     .min = 1,
+     .max = EVAL_MAX,
+     .def = "1000",
+     .help = "eval: held-out states (drawn with replacement)"},
 };
 
 static const mag_schema show_schema = {
@@ -506,6 +515,160 @@ static int actions_of(const rt_task *task, const rt_policy *p, const rt_task_sam
     return rc;
 }
 
+/* The name of a sweep point without its seed coordinate ("j[alpha=0.5,seed=2]" ->
+ * "j[alpha=0.5]", "j[seed=1]" -> "j"); 1 if there was one. */
+static int strip_seed(const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", name);
+    char *b = strchr(out, '[');
+    if (!b) return 0;
+    char *p = strstr(b, "seed=");
+    if (!p || (p[-1] != '[' && p[-1] != ',')) return 0;
+    char *e = p + 5;
+    while (*e && *e != ',' && *e != ']')
+        e++;
+    if (p[-1] == ',')
+        p--; /* drop ",seed=N" */
+    else if (*e == ',')
+        e++; /* "[seed=N," -> "[" */
+    memmove(p, e, strlen(e) + 1);
+    size_t n = strlen(out);
+    if (n >= 2 && out[n - 2] == '[' && out[n - 1] == ']') out[n - 2] = '\0';
+    return 1;
+}
+
+/* %debate NAME eval POLICY... [states=1000] [seed=S]: return, judge_win, judge_win_full
+ * and the fraction of differing actions of each policy's greedy actions against the
+ * baseline's on the same held-out states (rt_debate_eval), then the mean and sample
+ * standard deviation over the policies that differ only by seed. */
+static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *cfg,
+                         const mag_debate_obj *o, const char *name, mag_diag *d)
+{
+    const rt_policy *pols[EVAL_POLICIES];
+    const char *pnames[EVAL_POLICIES];
+    int np = 0;
+    for (size_t i = 2; mag_arg_pos(line, i); i++) {
+        const mag_kv *a = mag_arg_pos(line, i);
+        const char *w = mag_arg_word(line, i);
+        const rt_policy *p = w ? mag_session_get(ctx->session, MAG_POLICY, w) : NULL;
+        if (!p) {
+            if (!w)
+                return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
+                                    a->value.pos.col, NULL, "expected a policy name, got %s",
+                                    a->value.text);
+            return mag_err_unknown(d, ctx, MAG_POLICY, w, a->value.pos);
+        }
+        if (p->cfg.vocab != rt_task_vocab_size(o->task))
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
+                                a->value.pos.col, NULL,
+                                "policy '%s' is not a policy of the task's vocabulary", w);
+        if (np == EVAL_POLICIES)
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
+                                a->value.pos.col, NULL, "at most %d policies", EVAL_POLICIES);
+        pols[np] = p;
+        pnames[np++] = w;
+    }
+    if (np == 0)
+        return mag_diag_set(
+            d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line, line->name_pos.col, NULL,
+            "%%debate %s eval needs policies: %%debate %s eval POLICY...", name, name);
+    if (!o->baseline)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line,
+                            line->name_pos.col, NULL,
+                            "debate '%s' has no baseline policy (set baseline = POLICY in "
+                            "%%%%debate %s)",
+                            name, name);
+    int S = (int)mag_value_number(mag_config_get(cfg, "states", 0), 1000);
+    char sname[300];
+    snprintf(sname, sizeof sname, "debate-eval:%s", name);
+    rt_rng R = rt_rng_from_name(mag_session_seed(ctx->session), sname);
+    const mag_value *sv = mag_config_get(cfg, "seed", 0);
+    if (sv) R = rt_rng_split(&R, (uint64_t)sv->i + 1000);
+    rt_task_sample *s = calloc((size_t)S, sizeof *s);
+    int *a_b = calloc((size_t)S, sizeof(int)), *a_pi = calloc((size_t)S, sizeof(int));
+    rt_debate_metrics *ms = calloc((size_t)np, sizeof *ms);
+    const char *hdr[] = {"policy", "return", "judge_win", "judge_win_full", "differ"};
+    mag_table *t = mag_table_new(5, hdr);
+    int rc = !s || !a_b || !a_pi || !ms || !t ? MAG_ENOMEM : 0;
+    if (!rc) {
+        rt_rng st = rt_rng_split(&R, 0);
+        rt_task_sample_batch(o->task, &st, 0, RT_TASK_HELDOUT, S, s, NULL);
+        if (actions_of(o->task, o->baseline, s, S, a_b)) rc = MAG_ENOMEM;
+    }
+    rt_rng gs = rt_rng_split(&R, 1);
+    for (int i = 0; !rc && i < np; i++) {
+        rt_debate_error err;
+        if (actions_of(o->task, pols[i], s, S, a_pi))
+            rc = MAG_ENOMEM;
+        else if (rt_debate_eval(o->d, s, a_pi, a_b, S, &gs, 0, NULL, &ms[i], &err)) {
+            rc = mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, line->name_pos.line,
+                              line->name_pos.col, NULL, "%%debate %s eval: %s", name, err.msg);
+            break;
+        }
+    }
+    /* rows: each policy, then the seed groups of more than one policy */
+    for (int i = 0; !rc && i < np; i++) {
+        char c[4][32];
+        mag_fmt_num(ms[i].ret, 0, c[0], 32);
+        mag_fmt_num(ms[i].judge_win, 0, c[1], 32);
+        mag_fmt_num(ms[i].judge_win_full, 0, c[2], 32);
+        mag_fmt_num(ms[i].differ, 0, c[3], 32);
+        const char *row[5] = {pnames[i], c[0], c[1], c[2], c[3]};
+        mag_table_row(t, row);
+    }
+    int done[EVAL_POLICIES] = {0};
+    for (int i = 0; !rc && i < np; i++) {
+        char gi[256], gj[256];
+        if (done[i] || !strip_seed(pnames[i], gi, sizeof gi)) continue;
+        int members[EVAL_POLICIES], k = 0;
+        for (int j = i; j < np; j++)
+            if (!done[j] && strip_seed(pnames[j], gj, sizeof gj) && !strcmp(gi, gj)) {
+                members[k++] = j;
+                done[j] = 1;
+            }
+        if (k < 2) continue;
+        double v[4][EVAL_POLICIES];
+        for (int q = 0; q < k; q++) {
+            v[0][q] = ms[members[q]].ret;
+            v[1][q] = ms[members[q]].judge_win;
+            v[2][q] = ms[members[q]].judge_win_full;
+            v[3][q] = ms[members[q]].differ;
+        }
+        char c[4][80], label[300];
+        for (int col = 0; col < 4; col++) {
+            double mean = 0.0, sd = 0.0;
+            for (int q = 0; q < k; q++)
+                mean += v[col][q] / k;
+            for (int q = 0; q < k; q++)
+                sd += (v[col][q] - mean) * (v[col][q] - mean) / (k - 1);
+            char a[32], b[32];
+            mag_fmt_num(mean, 0, a, 32);
+            mag_fmt_num(sqrt(sd), 0, b, 32);
+            snprintf(c[col], 80, "%s ± %s", a, b);
+        }
+        snprintf(label, sizeof label, "%s (mean ± sd of %d seeds)", gi, k);
+        const char *row[5] = {label, c[0], c[1], c[2], c[3]};
+        mag_table_row(t, row);
+    }
+    if (!rc) {
+        char cap[400];
+        snprintf(cap, sizeof cap,
+                 "%%debate %s eval: greedy actions on %d held-out states against baseline %s "
+                 "(judge_win: share of the differing states where the debate favours the "
+                 "policy)",
+                 name, S, o->baseline_name);
+        mag_show(ctx->out, mag_table_bundle(t, cap));
+    }
+    mag_table_free(t);
+    free(s);
+    free(a_b);
+    free(a_pi);
+    free(ms);
+    if (rc == MAG_ENOMEM)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    return rc;
+}
+
 static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
                     const mag_config *cfg, mag_diag *d)
 {
@@ -517,12 +680,13 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
                             line->name_pos.col, NULL, "usage: %%debate NAME show [n=3] [policy=P]");
     const mag_debate_obj *o = mag_session_get(ctx->session, MAG_DEBATE, name);
     if (!o) return mag_err_unknown(d, ctx, MAG_DEBATE, name, a0->value.pos);
+    if (verb && strcmp(verb, "eval") == 0) return run_eval_verb(ctx, line, cfg, o, name, d);
     if (!verb || strcmp(verb, "show") != 0) {
         const mag_kv *a1 = mag_arg_pos(line, 1);
         mag_pos p = a1 ? a1->value.pos : line->name_pos;
         return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, p.line, p.col, NULL,
-                            "%%debate %s: expected 'show' (usage: %%debate NAME show [n=3] "
-                            "[policy=P])",
+                            "%%debate %s: expected 'show' or 'eval' (usage: %%debate NAME show "
+                            "[n=3] [policy=P] | %%debate NAME eval POLICY... [states=1000])",
                             name);
     }
     if (mag_arg_pos(line, 2)) {
@@ -666,14 +830,20 @@ static const mag_magic debate_magic = {
 static const mag_magic show_magic = {
     .name = "debate",
     .schema = &show_schema,
-    .usage = "%debate NAME show [n=3] [policy=P] [seed=S]",
+    .usage = "%debate NAME show [n=3] [policy=P] [seed=S] | %debate NAME eval POLICY... "
+             "[states=1000]",
     .help = "Transcripts of n debates of debate NAME on held-out states: each revealed\n"
             "feature in order, who revealed it, the judge's scores of both actions, the\n"
             "verdict.  The policy side defends P's greedy action (default: the action other\n"
             "than the baseline's that the full-state judge scores highest); the baseline\n"
-            "side defends the baseline's action (the demonstrator's without a baseline).",
+            "side defends the baseline's action (the demonstrator's without a baseline).\n"
+            "%debate NAME eval POLICY...: the return-vs-justifiability table — per policy, on\n"
+            "the same held-out states, the mean environment return of its greedy action,\n"
+            "judge_win / judge_win_full against the baseline (states where the actions\n"
+            "differ) and the share of differing states; policies that differ only by seed\n"
+            "(NAME[...,seed=k]) get a mean ± sd row.",
     .run = run_show,
-    .positional = "debate,-",
+    .positional = "debate,-,policy",
 };
 
 const mag_magic *const mag_debate_magics[] = {&debate_magic, &show_magic, NULL};
