@@ -97,11 +97,15 @@ void rt_nn_parallel(int nth, rt_nn_task fn, void *arg)
 /* ---- elementwise -------------------------------------------------------------- */
 
 /* exp by 2^n * p(r), r = x - n ln2 in [-ln2/2, ln2/2], degree-6 Taylor polynomial.
- * Branch-free so that loops over it vectorize; the same code on every path. */
-static inline float expf_poly(float x)
+ * Branch-free so that loops over it vectorize; the same code on every path.
+ * The clamps are written so that a NaN fails both comparisons and is replaced by the
+ * lower bound (no NaN reaches the float-to-int conversion or the shift); the special
+ * inputs are then patched with selects: NaN -> NaN, x > ln(FLT_MAX) (and +inf) -> +inf,
+ * x < -87.3 (and -inf) -> 0.  Finite x in (88.3, 88.72] gives exp(88.3). */
+static inline float expf_poly(float x0)
 {
-    x = x < -87.3f ? -87.3f : x;
-    x = x > 88.3f ? 88.3f : x;
+    float x = x0 > -87.3f ? x0 : -87.3f; /* NaN -> -87.3 */
+    x = x < 88.3f ? x : 88.3f;
     float n = x * 1.44269504088896341f + 12582912.0f; /* round to nearest integer */
     n -= 12582912.0f;
     float r = x - n * 0.693145751953125f;
@@ -117,13 +121,16 @@ static inline float expf_poly(float x)
         float f;
         int i;
     } s;
-    s.i = ((int)n + 127) << 23;
-    return p * s.f;
+    s.i = ((int)n + 127) * (1 << 23); /* n in [-126, 127]: a normal power of two */
+    float e = p * s.f;
+    e = x0 > 88.7228394f ? INFINITY : e;
+    e = x0 >= -87.3f ? e : 0.0f; /* also NaN -> 0 here, restored next */
+    return x0 == x0 ? e : x0;
 }
 
 float rt_nn_expf(float x)
 {
-    return x < -87.3f ? 0.0f : expf_poly(x);
+    return expf_poly(x);
 }
 
 /* GELU, tanh approximation (as torch's approximate='tanh'). */

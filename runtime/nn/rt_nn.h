@@ -49,7 +49,9 @@ void rt_nn_parallel(int nth, rt_nn_task fn, void *arg);
 
 /* ---- elementwise -------------------------------------------------------------- */
 
-/* exp(x) for one float, max relative error ~2e-7; exp(x) = 0 for x < -87.3. */
+/* exp(x) for one float, max relative error ~2e-7; exp(x) = 0 for x < -87.3 (and -inf),
+ * +inf for x > ln(FLT_MAX) (and +inf), NaN for NaN; the same polynomial as every row
+ * loop here, so NaN/inf logits give NaN/inf/0 terms, never undefined behaviour. */
 float rt_nn_expf(float x);
 
 enum { RT_NN_ACT_RELU = 0, RT_NN_ACT_GELU = 1 };
