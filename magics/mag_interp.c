@@ -22,6 +22,7 @@
 
 #include "mag_magic.h"
 #include "mag_session.h"
+#include "rt_nn.h"
 
 typedef struct interp {
     krn_interp it; /* first: the krn_interp pointer is the interp pointer */
@@ -390,6 +391,10 @@ krn_interp *mag_interp_new(void)
 {
     interp *ip = calloc(1, sizeof *ip);
     if (!ip) return NULL;
+    /* The runtime splits its work over its own threads (%threads) with a fixed partition,
+     * so that results do not depend on the thread count; OpenBLAS stays single-threaded.
+     * (Its default, one worker per core, also spins in sched_yield between calls.) */
+    rt_nn_set_blas_threads(1);
     if (!(ip->s = mag_session_new())) {
         free(ip);
         return NULL;
