@@ -90,7 +90,14 @@ BAD = [
     ("%debate dd show", "NameError", "cell:1:9: unknown debate 'dd' (did you mean 'd'?)"),
     ("%debate d shw",
      "ValueError",
-     "cell:1:11: %debate d: expected 'show' (usage: %debate NAME show [n=3] [policy=P])"),
+     "cell:1:11: %debate d: expected 'show' or 'eval' (usage: %debate NAME show [n=3] "
+     "[policy=P] | %debate NAME eval POLICY... [states=1000])"),
+    ("%debate d eval", "ValueError",
+     "cell:1:2: %debate d eval needs policies: %debate d eval POLICY..."),
+    ("%debate d eval base bsae", "NameError",
+     "cell:1:21: unknown policy 'bsae' (did you mean 'base'?)"),
+    ("%debate nob eval base", "ValueError",
+     "cell:1:2: debate 'nob' has no baseline policy (set baseline = POLICY in %%debate nob)"),
     ("%debate d show n=0", "ValueError", "cell:1:18: 'n' must be in [1, 20]"),
     ("%debate d show policy=bsae",
      "NameError", "cell:1:23: unknown policy 'bsae' (did you mean 'base'?)"),
@@ -206,6 +213,26 @@ def test_show_transcripts_structure(dk):
     pol = outputs(ok(dk, "%debate d show n=1 policy=base"))[0]["content"]["data"]["text/plain"]
     assert "policy = base's action" in pol
     assert "equal actions: debate = 0.5" in pol  # the baseline against itself
+
+
+def test_eval_table(dk):
+    ok(dk, "%%policy p2\nfrom = base\nseed = [1, 2]")
+    msgs = outputs(ok(dk, "%debate d eval base p2[seed=1] p2[seed=2] states=200"))
+    assert len(msgs) == 1
+    text = msgs[0]["content"]["data"]["text/plain"]
+    lines = text.splitlines()
+    assert lines[0] == ("%debate d eval: greedy actions on 200 held-out states against baseline "
+                        "base (judge_win: share of the differing states where the debate "
+                        "favours the policy)")
+    assert lines[1].split() == ["policy", "return", "judge_win", "judge_win_full", "differ"]
+    # the baseline against itself: no differing state, so judge_win is nan
+    assert re.fullmatch(r"base\s+(0\.\d+|1)\s+nan\s+nan\s+0", lines[2]), lines[2]
+    # copies of the baseline (from = base) act like it
+    assert re.fullmatch(r"p2\[seed=1\]\s+(0\.\d+|1)\s+nan\s+nan\s+0", lines[3]), lines[3]
+    assert lines[5].startswith("p2 (mean ± sd of 2 seeds)"), lines[5]
+    assert lines[2].split()[1] == lines[3].split()[1]  # same states, same actions: same return
+    again = outputs(ok(dk, "%debate d eval base p2[seed=1] p2[seed=2] states=200"))
+    assert again[0]["content"]["data"]["text/plain"] == text
 
 
 SWEEP = ("%%rl sw\nfrom = base\nreward = r\nalpha = [0, 0.5, 1]\nsteps = 8\nbatch = 8\n"
