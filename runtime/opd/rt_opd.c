@@ -20,6 +20,7 @@ struct rt_opd {
     float *fblock;                    /* one allocation for the float buffers below */
     float *lpS, *lpT, *lpR, *adv, *w; /* (N) */
     float *lp_bt;                     /* (B, T) */
+    float *valid;                     /* (N) 1 for a state that counts, 0 after EOS */
     float *lsS, *lsT, *lsR;           /* (N, V) log-softmax rows (full estimator, metrics) */
     double *part;                     /* (N / PB + 1) per-block partial losses */
     int *iblock;                      /* y (N), tokens (B, T) */
@@ -29,7 +30,8 @@ struct rt_opd {
 
 rt_opd_config rt_opd_defaults(void)
 {
-    rt_opd_config c = {1.0f, 0.0f, 1.0f, 1.0f, 64, 8, 24, RT_OPD_SAMPLED, 0, 1, rt_adam_defaults()};
+    rt_opd_config c = {1.0f, 0.0f, 1.0f, 1.0f, 64, 8, 24, RT_OPD_SAMPLED, 0, 1, rt_adam_defaults(),
+                       0, 0};
     return c;
 }
 
@@ -90,7 +92,7 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_policy_config
     rt_policy_ws_set_threads(o->ws_s, cfg->threads);
     rt_policy_ws_set_threads(o->ws_t, cfg->threads);
     rt_policy_ws_set_threads(o->ws_r, cfg->threads);
-    size_t nf = 6 * (size_t)N + 3 * (size_t)N * V;
+    size_t nf = 7 * (size_t)N + 3 * (size_t)N * V;
     o->fblock = rt_calloc(nf, sizeof(float));
     o->iblock = rt_calloc(2 * (size_t)N, sizeof(int));
     o->part = rt_calloc((size_t)N / PB + 1, sizeof(double));
@@ -102,6 +104,7 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_policy_config
     o->adv = f, f += N;
     o->w = f, f += N;
     o->lp_bt = f, f += N;
+    o->valid = f, f += N;
     o->lsS = f, f += (size_t)N * V;
     o->lsT = f, f += (size_t)N * V;
     o->lsR = f;
@@ -224,6 +227,20 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
             o->y[t * B + b] = o->tokens[b * T + t];
             o->lpS[t * B + b] = o->lp_bt[b * T + t];
         }
+    long nv = N; /* valid states: up to and including each sequence's first EOS */
+    for (int n = 0; n < N; n++)
+        o->valid[n] = 1.0f;
+    if (c->mask_after_eos) {
+        nv = 0;
+        for (int b = 0; b < B; b++) {
+            int end = 0;
+            for (int t = 0; t < T; t++) {
+                o->valid[t * B + b] = end ? 0.0f : 1.0f;
+                nv += !end;
+                if (o->tokens[b * T + t] == c->eos_token) end = 1;
+            }
+        }
+    }
     const int *ctx = rt_policy_ws_ctx(o->ws_s);
     const float *lgS = rt_policy_ws_logits(o->ws_s);
     double t1 = now();
@@ -259,8 +276,8 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
     float lam = c->lambda;
     double gap = 0, advs = 0, loss = 0;
     for (int n = 0; n < N; n++) {
-        o->adv[n] = lam * (o->lpT[n] - o->lpR[n]) - (o->lpS[n] - o->lpR[n]);
-        gap += o->lpT[n] - o->lpS[n];
+        o->adv[n] = o->valid[n] * (lam * (o->lpT[n] - o->lpR[n]) - (o->lpS[n] - o->lpR[n]));
+        gap += o->valid[n] * (o->lpT[n] - o->lpS[n]);
     }
     if (c->gamma > 0.0f)
         for (int b = 0; b < B; b++) {
@@ -275,17 +292,18 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
     if (full || c->metrics) rt_nn_log_softmax(o->lsS, lgS, N, V, 1.0f);
     if (!full) {
         for (int n = 0; n < N; n++)
-            o->w[n] = o->adv[n] / N;
+            o->w[n] = o->adv[n] / nv;
         pg_job pj = {dl, lgS, o->y, o->w, N, V, o->part};
         rt_nn_parallel(c->threads, pg_task, &pj);
         for (int b = 0; b < (N + PB - 1) / PB; b++)
             loss += o->part[b]; /* in block order */
     } else {
         for (int n = 0; n < N; n++)
-            loss += rt_opd_dlogits_full(dl + (size_t)n * V, o->lsS + (size_t)n * V,
-                                        o->lsT + (size_t)n * V, o->lsR + (size_t)n * V, lam,
-                                        1.0f / N, V);
-        loss /= N;
+            if (o->valid[n] != 0.0f)
+                loss += rt_opd_dlogits_full(dl + (size_t)n * V, o->lsS + (size_t)n * V,
+                                            o->lsT + (size_t)n * V, o->lsR + (size_t)n * V, lam,
+                                            1.0f / nv, V);
+        loss /= nv;
     }
     rt_policy_zero_grad(student);
     rc = rt_policy_backward(student, o->ws_s, dl, N, 0);
@@ -297,13 +315,14 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
 
     if (m) {
         m->loss = (float)loss;
-        m->adv_mean = (float)(advs / N);
+        m->adv_mean = (float)(advs / nv);
         m->grad_norm = gn;
-        m->logp_gap = (float)(gap / N);
+        m->logp_gap = (float)(gap / nv);
         m->kl_teacher = m->kl_ref = m->entropy = NAN;
         if (c->metrics) { /* exact, from the full softmaxes at every visited state */
             double kt = 0, kr = 0, en = 0;
             for (int n = 0; n < N; n++) {
+                if (o->valid[n] == 0.0f) continue;
                 const float *a = o->lsS + (size_t)n * V, *bt = o->lsT + (size_t)n * V,
                             *br = o->lsR + (size_t)n * V;
                 for (int v = 0; v < V; v++) {
@@ -313,8 +332,8 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
                     en -= p * a[v];
                 }
             }
-            m->kl_teacher = (float)(kt / N), m->kl_ref = (float)(kr / N);
-            m->entropy = (float)(en / N);
+            m->kl_teacher = (float)(kt / nv), m->kl_ref = (float)(kr / nv);
+            m->entropy = (float)(en / nv);
         }
     }
     return 0;

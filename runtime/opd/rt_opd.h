@@ -42,10 +42,16 @@ typedef struct rt_opd_config {
     int metrics;               /* non-zero: exact kl_teacher, kl_ref, entropy per step */
     int threads;               /* threads of the step (rt_policy_ws_set_threads); 1 */
     rt_adam_config adam;       /* optimizer of the student */
+    /* Non-zero: sequence b's answer ends at its first `eos_token` (included); the states
+     * after it are masked out of the advantages, the loss, the gradient and the metrics,
+     * and every mean is over the Nv valid states of the batch (token mean, as released).
+     * 0 (the default): all T states count (the benchmark workload). */
+    int mask_after_eos;
+    int eos_token;
 } rt_opd_config;
 
 /* lambda 1, gamma 0, temperatures 1, B 64, P 8, T 24, sampled, no metrics, 1 thread,
- * Adam defaults */
+ * Adam defaults, no EOS mask */
 rt_opd_config rt_opd_defaults(void);
 
 typedef struct rt_opd_metrics {

@@ -93,6 +93,8 @@ int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_
     sc.prompt_len = rt_task_prompt_len(task);
     sc.gen_len = rt_task_answer_max(task);
     sc.metrics = 1;
+    sc.mask_after_eos = 1; /* an answer ends at its first EOS */
+    sc.eos_token = RT_TOK_EOS;
     int B = sc.batch, T = sc.gen_len, P = sc.prompt_len;
     int nf = rt_task_n_features(task);
     int i_correct = rt_task_feature_index(task, "correct");

@@ -9,8 +9,9 @@
  *   row      accuracy = mean `correct` of the B samples (the task's verifier on the
  *            answer up to the first EOS), length = mean answer length (up to and
  *            including the first EOS, T if none), kl_teacher / kl_ref / entropy =
- *            the step's exact per-state means (at sampling time, every visited state:
- *            all T generated positions, rt_opd has no EOS mask), adv_mean, grad_norm,
+ *            the step's exact per-state means (at sampling time, over the visited
+ *            states up to and including each answer's first EOS: the step runs with
+ *            mask_after_eos, so later states count nowhere), adv_mean, grad_norm,
  *            loss as rt_opd_metrics; eval_accuracy = held-out greedy accuracy
  *            (rt_eval, evaluator stream split(r, 3), eval_prompts prompts) at step 0,
  *            multiples of eval_every and the last step (NaN otherwise); for a mix
@@ -25,7 +26,7 @@
  * (RT_RUN_INTERRUPTED at the completed step), fails naming the step when the loss or
  * gradient norm is not finite ("opd: loss is nan at step 3"; the update of that step
  * has already been applied by rt_opd_step).  All buffers are allocated before step 1.
- * Leaves out: EOS masking inside the step (see above), learning-rate schedules. */
+ * Leaves out: learning-rate schedules. */
 #ifndef RT_OPD_RUN_H
 #define RT_OPD_RUN_H
 

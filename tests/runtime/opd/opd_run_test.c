@@ -9,7 +9,9 @@
  *     answers each domain with its own teacher's token, and swapping the map swaps them;
  *   - a 4-point lambda sweep (rt_sweep) is bit-identical at 1 and 2 threads (metrics
  *     except wall, and the weights);
- *   - ExPO arithmetic and its architecture error. */
+ *   - ExPO arithmetic and its architecture error;
+ *   - the EOS mask: answers that all end at their first token give the same step as
+ *     generating one token without the mask. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -300,6 +302,49 @@ static void extrapolate_arithmetic_and_errors(void **state)
     rt_policy_free(b), rt_policy_free(t), rt_policy_free(w);
 }
 
+/* With mask_after_eos, a batch whose answers all end at their first token is the same
+ * step as generating one token without the mask (loss, metrics, gradient). */
+static void eos_mask_counts_states_up_to_eos(void **state)
+{
+    (void)state;
+    enum { V = 12, K = 4, D = 6, B = 8, P = 3, EOS = 1 };
+    rt_policy *s1 = make(V, K, D, 16, 1, 71), *t = make(V, K, D, 24, 1, 72),
+              *ref = make(V, K, D, 16, 1, 73), *s2;
+    s1->p.bo[EOS] += 9.0f; /* EOS first with probability ~0.998 */
+    rt_policy_touch(s1);
+    assert_int_equal(rt_policy_copy(&s2, s1, NULL), 0);
+    int pr[B * P];
+    for (int i = 0; i < B * P; i++)
+        pr[i] = 2 + i % (V - 2);
+    for (int est = 0; est < 2; est++) {
+        rt_opd_metrics m[2];
+        rt_policy *ss[2] = {s1, s2};
+        for (int k = 0; k < 2; k++) {
+            rt_opd_config c = rt_opd_defaults();
+            c.batch = B, c.prompt_len = P, c.gen_len = k ? 1 : 5;
+            c.lambda = 1.5f, c.metrics = 1, c.estimator = est;
+            c.mask_after_eos = !k, c.eos_token = EOS;
+            rt_opd *o;
+            assert_int_equal(rt_opd_create(&o, &c, &s1->cfg, &t->cfg, &ref->cfg, NULL), 0);
+            rt_rng rng = rt_rng_make(74);
+            assert_int_equal(rt_opd_step(o, ss[k], t, ref, pr, &rng, &m[k]), 0);
+            for (int b = 0; b < B; b++)
+                assert_int_equal(rt_opd_tokens(o)[b * c.gen_len], EOS);
+            rt_opd_free(o);
+        }
+        assert_float_equal(m[0].loss, m[1].loss, 1e-6 * (1 + fabsf(m[1].loss)));
+        assert_float_equal(m[0].kl_teacher, m[1].kl_teacher, 1e-6);
+        assert_float_equal(m[0].entropy, m[1].entropy, 1e-6);
+        assert_float_equal(m[0].adv_mean, m[1].adv_mean, 1e-6);
+        assert_true(m[1].grad_norm > 0);
+        for (size_t i = 0; i < s1->nparams; i++)
+            if (fabsf(s1->grads[i] - s2->grads[i]) > 1e-5f * (1 + fabsf(s2->grads[i])))
+                fail_msg("estimator %d: gradient %zu differs: %g vs %g", est, i, s1->grads[i],
+                         s2->grads[i]);
+    }
+    rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t), rt_policy_free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +353,7 @@ int main(void)
         cmocka_unit_test(routing_uses_each_domains_teacher),
         cmocka_unit_test(lambda_sweep_identical_at_1_and_2_threads),
         cmocka_unit_test(extrapolate_arithmetic_and_errors),
+        cmocka_unit_test(eos_mask_counts_states_up_to_eos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
