@@ -436,12 +436,20 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         if (mag_session_put(ctx->session, MAG_RUN, rn[i], runs[i], free_run, summ, task_name) == 1)
             krn_out_printf(ctx->out, KRN_STDOUT, "replaced run '%s'\n", rn[i]);
     }
-    if (job.rc == RT_DEBATE_EINTR || st.interrupted) {
+    if (job.rc == RT_DEBATE_EINTR) {
         obj_free(o);
+        const char *what = "judge";
+        long dummy;
+        for (int i = 0; i < 3; i++)
+            if (runs[i] && rt_run_status_of(runs[i], &dummy, NULL, 0) == RT_RUN_INTERRUPTED) {
+                what = i == 0 ? "judge" : i == 1 ? "full-state judge" : "debaters'";
+                break;
+            }
         char ev[400];
         snprintf(ev, sizeof ev,
-                 "interrupted at step %ld (%s); the runs are kept, debate '%s' is not defined",
-                 job.err.step, job.err.msg[0] ? job.err.msg : "training", name);
+                 "interrupted at step %ld of the %s training; the runs are kept, debate '%s' "
+                 "is not defined",
+                 job.err.step, what, name);
         krn_out_error(ctx->out, "Interrupted", ev, NULL, 0);
         return MAG_INTERRUPTED;
     }
