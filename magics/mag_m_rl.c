@@ -625,6 +625,15 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
     return rc;
 }
 
+/* 1 if w is one of the '/'-separated words of list. */
+static int has_word(const char *list, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *q = list; (q = strstr(q, w)) != NULL; q++)
+        if ((q == list || q[-1] == '/') && (q[n] == '\0' || q[n] == '/')) return 1;
+    return 0;
+}
+
 static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const char *base,
                            point *pts, size_t np, long max_steps, mag_diag *d)
 {
@@ -634,8 +643,13 @@ static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c,
         br[pt] = (mag_bridge_run){
             .run = pts[pt].run, .label = pts[pt].label, .fn = run_job, .arg = &pts[pt]};
     char title[400];
-    snprintf(title, sizeof title, "%%%%rl %s: %s on %s, reward %s, from %s", base,
-             rt_rl_algo_name(pts[0].cfg.algo), c->task_name, c->reward_name, c->from_name);
+    char algo[64] = "";
+    for (size_t pt = 0, o = 0; pt < np && o < sizeof algo; pt++) /* distinct algorithms */
+        if (!has_word(algo, rt_rl_algo_name(pts[pt].cfg.algo)))
+            o += (size_t)snprintf(algo + o, sizeof algo - o, "%s%s", o ? "/" : "",
+                                  rt_rl_algo_name(pts[pt].cfg.algo));
+    snprintf(title, sizeof title, "%%%%rl %s: %s on %s, reward %s, from %s", base, algo,
+             c->task_name, c->reward_name, c->from_name);
     int nsum = c->eval_linked ? 8 : 7;
     /* ---- W3 debate: panels reward, return, judge_win; the debate metrics in the summary */
     static const char *const dpanels[] = {"reward", "return", "judge_win"};
