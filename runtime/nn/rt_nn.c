@@ -284,29 +284,36 @@ void rt_nn_table_build_ref(float *U, const float *E, const float *W1, int V, int
 }
 
 /* one row: o (H) = act(b + sum_i u_i), summed in order i = 0..K-1.  Columns in chunks
- * of 32 held in registers (GCC vector extension: lowered to the clone's SIMD width, the
- * same elementwise adds on every ISA), the tail scalar in the same order. */
+ * of 128 (then 32) held in registers (GCC vector extension: lowered to the clone's SIMD
+ * width, the same elementwise adds on every ISA), the tail scalar in the same order.
+ * Wide chunks give 8 independent addition chains: with 2 (one per 16 columns) the loop
+ * waited on the adder's latency. */
 typedef float v16 __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int vi16 __attribute__((vector_size(64), aligned(4), may_alias));
+
+#define TABLE_CHUNK(NV)                                                                            \
+    for (; h0 + 16 * (NV) <= H; h0 += 16 * (NV)) {                                                 \
+        v16 a[NV];                                                                                 \
+        for (int q = 0; q < (NV); q++)                                                             \
+            a[q] = *(const v16 *)(b + h0 + 16 * q);                                                \
+        for (int i = 0; i < K; i++) {                                                              \
+            const float *ui = u[i] + h0;                                                           \
+            for (int q = 0; q < (NV); q++)                                                         \
+                a[q] += *(const v16 *)(ui + 16 * q);                                               \
+        }                                                                                          \
+        for (int q = 0; q < (NV); q++) {                                                           \
+            if (relu) a[q] = (v16)((vi16)a[q] & (a[q] > zero)); /* keep where > 0, else +0 */      \
+            *(v16 *)(o + h0 + 16 * q) = a[q];                                                      \
+        }                                                                                          \
+    }
 
 static inline void table_row(float *restrict o, const float *const *u, const float *restrict b,
                              int K, int H, int relu)
 {
     int h0 = 0;
     const v16 zero = {0};
-    for (; h0 + 32 <= H; h0 += 32) {
-        v16 a0 = *(const v16 *)(b + h0), a1 = *(const v16 *)(b + h0 + 16);
-        for (int i = 0; i < K; i++) {
-            a0 += *(const v16 *)(u[i] + h0);
-            a1 += *(const v16 *)(u[i] + h0 + 16);
-        }
-        if (relu) {
-            a0 = (v16)((vi16)a0 & (a0 > zero)); /* ReLU: keep where > 0, else +0 */
-            a1 = (v16)((vi16)a1 & (a1 > zero));
-        }
-        *(v16 *)(o + h0) = a0;
-        *(v16 *)(o + h0 + 16) = a1;
-    }
+    TABLE_CHUNK(8)
+    TABLE_CHUNK(2)
     for (int h = h0; h < H; h++) {
         float a = b[h];
         for (int i = 0; i < K; i++)

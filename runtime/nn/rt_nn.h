@@ -32,6 +32,22 @@ void rt_nn_sgemm(int ta, int tb, int M, int N, int Kd, float alpha, const float 
                  const float *B, int ldb, float beta, float *C, int ldc);
 void rt_nn_sgemm_ref(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc);
+/* The runtime's own product for narrow shapes (an output layer of V columns, its
+ * backward):  C (M, N) = init + op(A) (M, Kd) @ B (Kd, N), row-major, B stored (Kd, N)
+ * with row stride ldb; op(A) = A stored (M, Kd) (ta = 0) or A^T with A stored (Kd, M)
+ * (ta = 1), row stride lda; init = bias (N) on every row if bias != NULL, else C
+ * itself if acc, else 0.  Every element is ONE chain of fused multiply-adds over
+ * k = 0..Kd-1 in order from init, so the result has the same bits on every ISA path,
+ * for every split of rows or columns (threads), and when the reduction runs as
+ * consecutive k-blocks accumulated into C (acc = 1).  C must not overlap A, B, bias. */
+void rt_nn_mm(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb,
+              const float *bias, int acc, int M, int N, int Kd);
+void rt_nn_mm_ref(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb,
+                  const float *bias, int acc, int M, int N, int Kd);
+/* The path rt_nn_mm uses on the calling thread: RT_NN_MM_*.  isa >= 0 forces that path
+ * on this thread if the CPU has it (for tests), -2 returns to the best, -1 only asks. */
+enum { RT_NN_MM_PORTABLE = 0, RT_NN_MM_AVX2 = 1, RT_NN_MM_AVX512 = 2 };
+int rt_nn_mm_isa(int isa);
 /* Number of OpenBLAS threads used by rt_nn_sgemm (process-wide: OpenBLAS has one pool). */
 void rt_nn_set_blas_threads(int n);
 int rt_nn_blas_threads(void);

@@ -18,6 +18,7 @@ struct rt_policy_ws {
     float *block;                     /* one allocation holding every float buffer below */
     float *table;                     /* (K*V, H) layer-1 tables */
     float *dtable;                    /* (K*V, H) their gradient */
+    float *woT;                       /* (H, V) output weights transposed, same version */
     float *pre[RT_POLICY_MAX_LAYERS]; /* (max_rows, H) pre-activations (== act for ReLU) */
     float *act[RT_POLICY_MAX_LAYERS]; /* (max_rows, H) post-activations */
     float *logits;                    /* (max_rows, V) */
@@ -38,6 +39,10 @@ static atomic_uint_fast64_t version_counter = 1;
  * a function of the thread count), so the summation order of the weight gradients
  * is fixed too. */
 enum { RB = 128 };
+/* Scoring block: smaller, so that a block's activations (SB x H) and the layer-1 table
+ * (K*V x H) stay in L2 together while the output product reads them back.  Scoring
+ * keeps no gradient state, so this block size changes no result. */
+enum { SB = 32 };
 
 /* ---- threads ------------------------------------------------------------------------
  * Coarse regions only (a whole generation, a whole scoring pass, a whole backward), so
@@ -219,8 +224,8 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     size_t R = max_rows, V = cfg->vocab, K = cfg->context, H = cfg->hidden, L = cfg->layers;
     int gelu = cfg->act == RT_NN_ACT_GELU;
     size_t RBR = R < RB ? R : RB;
-    size_t nf =
-        2 * K * V * H + R * H * L * (gelu ? 2 : 1) + 2 * R * V + RBR * H * (L > 1 ? 2 : 1) + R;
+    size_t nf = 2 * K * V * H + H * V + R * H * L * (gelu ? 2 : 1) + 2 * R * V +
+                RBR * H * (L > 1 ? 2 : 1) + R;
     rt_policy_ws *ws = rt_calloc(1, sizeof *ws);
     if (ws) {
         ws->block = rt_malloc(nf * sizeof(float));
@@ -238,6 +243,7 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     float *f = ws->block;
     ws->table = f, f += K * V * H;
     ws->dtable = f, f += K * V * H;
+    ws->woT = f, f += H * V;
     for (size_t l = 0; l < L; l++) {
         ws->act[l] = f, f += R * H;
         if (gelu)
@@ -325,13 +331,9 @@ static void forward_block(const rt_policy *p, rt_policy_ws *ws, const int *ctx, 
                              H, H);
         rt_nn_act_forward(c->act, ws->act[l] + r, ws->pre[l] + r, (size_t)m * H);
     }
-    /* output layer, reduction split in fixed chunks of 256: OpenBLAS runs these narrow
-     * products (V columns) faster at K <= 256 than at K = 512 */
-    for (int v = 0; v < m; v++)
-        memcpy(logits + (size_t)v * V, p->p.bo, sizeof(float) * V);
-    for (int k0 = 0; k0 < H; k0 += 256)
-        rt_nn_sgemm(0, 1, m, V, H - k0 < 256 ? H - k0 : 256, 1.0f, ws->act[L - 1] + r + k0, H,
-                    p->p.wo + k0, H, 1.0f, logits, V);
+    /* output layer: logits (m, V) = bo + act (m, H) @ wo^T, wo^T (H, V) cached with the
+     * table; rt_nn_mm's register tiles suit this narrow product (V columns) */
+    rt_nn_mm(logits, V, ws->act[L - 1] + r, H, 0, ws->woT, V, p->p.bo, 0, m, V, H);
 }
 
 /* checks, table refresh, contexts copied to rows [row0, row0 + n) of ws->ctx */
@@ -345,6 +347,10 @@ static int forward_prepare(const rt_policy *p, rt_policy_ws *ws, const int *ctx,
         if (ctx[i] < 0 || ctx[i] >= V) return RT_POLICY_EINVAL;
     if (ws->table_version != p->version) {
         rt_nn_table_build(ws->table, p->p.emb, p->p.w1, V, K, c->embed, c->hidden);
+        int H = c->hidden;
+        for (int v = 0; v < V; v++)
+            for (int h = 0; h < H; h++)
+                ws->woT[(size_t)h * V + v] = p->p.wo[(size_t)v * H + h];
         ws->table_version = p->version;
     }
     int *wctx = ws->ctx + (size_t)row0 * K;
@@ -376,14 +382,14 @@ typedef struct {
 
 static void score_task(void *arg, int j, int nth)
 {
-    /* blocks b = j, j + nth, ...; activations in scratch rows [j*RB, (j+1)*RB); the
+    /* blocks b = j, j + nth, ...; activations in scratch rows [j*SB, (j+1)*SB); the
      * token log-probs of each block while its logits are in cache */
     score_job *a = arg;
-    int V = a->p->cfg.vocab, K = a->p->cfg.context, nb = (a->n + RB - 1) / RB;
+    int V = a->p->cfg.vocab, K = a->p->cfg.context, nb = (a->n + SB - 1) / SB;
     for (int b = j; b < nb; b += nth) {
-        int b0 = b * RB, m = a->n - b0 < RB ? a->n - b0 : RB;
+        int b0 = b * SB, m = a->n - b0 < SB ? a->n - b0 : SB;
         float *lg = a->ws->logits + (size_t)b0 * V;
-        forward_block(a->p, a->ws, a->ws->ctx + (size_t)b0 * K, m, (size_t)j * RB, lg);
+        forward_block(a->p, a->ws, a->ws->ctx + (size_t)b0 * K, m, (size_t)j * SB, lg);
         if (a->y) rt_nn_token_logprob(a->lp + b0, lg, a->y + b0, m, V, a->temperature);
     }
 }
@@ -400,7 +406,7 @@ int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n,
             if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_POLICY_EINVAL;
     }
     int nth = ws->threads;
-    while (nth > 1 && (long)nth * RB > ws->max_rows)
+    while (nth > 1 && (long)nth * SB > ws->max_rows)
         nth--;
     score_job a = {p, ws, n, y, temperature, lp};
     rt_nn_parallel(nth, score_task, &a);
@@ -430,9 +436,8 @@ static void bwd_slice_task(void *arg, int j, int nth)
         size_t r = ((size_t)a->row0 + b0) * H;
         const float *dl = a->dlogits + (size_t)b0 * V;
         /* dW_o[:, h0:h1] += dl^T act[:, h0:h1];  d[:, h0:h1] = dl wo[:, h0:h1] */
-        rt_nn_sgemm(1, 0, V, h1 - h0, m, 1.0f, dl, V, ws->act[0] + r + h0, H, 1.0f, p->g.wo + h0,
-                    H);
-        rt_nn_sgemm(0, 0, m, h1 - h0, V, 1.0f, dl, V, p->p.wo + h0, H, 0.0f, ws->dh + h0, H);
+        rt_nn_mm(p->g.wo + h0, H, dl, V, 1, ws->act[0] + r + h0, H, NULL, 1, V, h1 - h0, m);
+        rt_nn_mm(ws->dh + h0, H, dl, V, 0, p->p.wo + h0, H, NULL, 0, m, h1 - h0, V);
         const int *cx = ws->ctx + ((size_t)a->row0 + b0) * K;
         if (c->act == RT_NN_ACT_RELU) { /* mask fused into the scatter */
             rt_nn_table_backward_relu_cols(ws->dtable, p->g.b1, ws->dh, ws->act[0] + r, cx, m, K, V,
