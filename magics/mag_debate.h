@@ -19,7 +19,9 @@
  * The hook computes the baseline's greedy action for each prompt and debate(NAME) for
  * each sample (rt_debate_eval, stream split(step stream, k) for the k-th debate), so a
  * run is a pure function of its rng: bit-identical at any thread count.
- * The session must not change while x exists (it holds pointers into its debates). */
+ * The session must not change while x exists (it holds pointers into its debates).
+ * %%rl passes only `reward` here: an eval_reward that reads debate(NAME) is reported by
+ * %%rl's own linker as reading a feature the task lacks (a known limit). */
 #ifndef MAG_DEBATE_H
 #define MAG_DEBATE_H
 

@@ -37,6 +37,9 @@ SETUP = [
     "%%debate nob\ntask = tri\nevidence = 3\njudge_steps = 50",
     "%%reward r alpha=0.5\n(1 - alpha) * outcome + alpha * debate(d)",
     "%%reward rn\ndebate(nob)",
+    "%task tric triage features=6 values=3 actions=4 good=2 conflict=0.5",
+    "%%debate dc\ntask = tric\nevidence = 3\njudge_steps = 50\nbaseline = base",
+    "%%reward rc\ndebate(dc)",
 ]
 
 
@@ -105,6 +108,10 @@ BAD = [
     ("%%rl x\nfrom = base\nreward = rn\nsteps = 2",
      "ValueError",
      "cell:3:10: debate 'nob' has no baseline policy (set baseline = POLICY in %%debate nob)"),
+    ("%%rl x\nfrom = base\nreward = rc\nsteps = 2",
+     "ValueError",
+     "cell:3:10: debate 'dc' is on task 'tric', whose configuration differs from this run's "
+     "task"),
 ]
 
 
