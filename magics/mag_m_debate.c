@@ -548,7 +548,9 @@ static int strip_seed(const char *name, char *out, size_t cap)
 /* %debate NAME eval POLICY... [states=1000] [seed=S]: return, judge_win, judge_win_full
  * and the fraction of differing actions of each policy's greedy actions against the
  * baseline's on the same held-out states (rt_debate_eval), then the mean and sample
- * standard deviation over the policies that differ only by seed. */
+ * standard deviation over the policies that differ only by seed (over the seeds with a
+ * value: judge_win is NaN for a policy that never differs from the baseline; "(n)" then
+ * gives how many seeds had one). */
 static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *cfg,
                          const mag_debate_obj *o, const char *name, mag_diag *d)
 {
@@ -644,15 +646,22 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
         }
         char c[4][80], label[300];
         for (int col = 0; col < 4; col++) {
+            /* over the seeds with a value (judge_win is NaN without differing states) */
             double mean = 0.0, sd = 0.0;
+            int nv = 0;
             for (int q = 0; q < k; q++)
-                mean += v[col][q] / k;
+                if (isfinite(v[col][q])) mean += v[col][q], nv++;
+            mean = nv ? mean / nv : NAN;
             for (int q = 0; q < k; q++)
-                sd += (v[col][q] - mean) * (v[col][q] - mean) / (k - 1);
+                if (isfinite(v[col][q])) sd += (v[col][q] - mean) * (v[col][q] - mean);
+            sd = nv > 1 ? sqrt(sd / (nv - 1)) : NAN;
             char a[32], b[32];
             mag_fmt_num(mean, 0, a, 32);
-            mag_fmt_num(sqrt(sd), 0, b, 32);
-            snprintf(c[col], 80, "%s ± %s", a, b);
+            mag_fmt_num(sd, 0, b, 32);
+            if (nv == k || nv == 0)
+                snprintf(c[col], 80, "%s ± %s", a, b);
+            else
+                snprintf(c[col], 80, "%s ± %s (%d)", a, b, nv);
         }
         snprintf(label, sizeof label, "%s (mean ± sd of %d seeds)", gi, k);
         const char *row[5] = {label, c[0], c[1], c[2], c[3]};
