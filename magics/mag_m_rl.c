@@ -22,10 +22,13 @@
  * meets NaN/Inf stops; its partial run is kept (not its policy), the other points
  * finish, and the cell ends with "run 'NAME' failed: rl: reward is inf at step 3".
  *
- * Streams: point NAME' uses R = rt_rng_from_name(session seed, NAME') (split by the
- * `seed` key when given), training with rt_rng_split(R, 1): the same whatever the
- * threads.  Leaves out: resuming a run, a per-cell value network, eval_reward
- * parameters set from the cell. */
+ * Streams (common random numbers): every point uses R = rt_rng_from_name(session seed,
+ * NAME) — the cell's NAME, not the point's — split by the `seed` key when it is given,
+ * and trains with rt_rng_split(R, 1).  So the points of a sweep that share a seed see the
+ * same prompts and the same sampling stream and differ only by their settings (scaling
+ * a reward under GRPO gives the same curve), different seeds give independent runs, and
+ * nothing depends on the threads.  Leaves out: resuming a run, a per-cell value network,
+ * eval_reward parameters set from the cell. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -582,7 +585,9 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
         rc = check_point(ctx, cell, c, p, d);
         if (!rc) rc = bind_point(ctx, cell, c, p, pt, d);
         if (rc) break;
-        rt_rng r = rt_rng_from_name(seed, p->name);
+        /* common random numbers: the points of a sweep that share a seed share their
+         * prompts and sampling streams, so they differ only by their settings */
+        rt_rng r = rt_rng_from_name(seed, base);
         const mag_value *sv = val(c->cfg, "seed", pt);
         if (sv) r = rt_rng_split(&r, (uint64_t)sv->i + 1000);
         p->rng = rt_rng_split(&r, 1);
