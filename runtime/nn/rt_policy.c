@@ -10,6 +10,15 @@
 
 #include "rt_alloc.h"
 
+/* Adam and the gradient norm are compiled for several x86 ISAs (ifunc), as rt_nn.c's
+ * hot loops; elementwise or reduced over fixed lanes, so every clone gives the same
+ * bits (-ffp-contract=off, -fno-math-errno only lets sqrtf vectorize). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(RT_NN_NO_CLONES)
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define HOT
+#endif
+
 struct rt_policy_ws {
     rt_policy_config cfg;
     int max_rows;
@@ -628,15 +637,22 @@ void rt_policy_zero_grad(rt_policy *p)
     memset(p->grads, 0, p->nparams * sizeof(float));
 }
 
-double rt_policy_grad_norm(const rt_policy *p)
+HOT double rt_policy_grad_norm(const rt_policy *p)
 {
-    double s = 0;
-    for (size_t i = 0; i < p->nparams; i++)
-        s += (double)p->grads[i] * p->grads[i];
+    /* 8 fixed lanes (lane j takes i = j mod 8, in order), then added pairwise */
+    double l[8] = {0};
+    size_t i = 0, n = p->nparams;
+    const float *g = p->grads;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            l[j] += (double)g[i + j] * g[i + j];
+    for (; i < n; i++)
+        l[i % 8] += (double)g[i] * g[i];
+    double s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
     return sqrt(s);
 }
 
-void rt_policy_adam(rt_policy *p, const rt_adam_config *c, float *grad_norm)
+HOT void rt_policy_adam(rt_policy *p, const rt_adam_config *c, float *grad_norm)
 {
     double norm = rt_policy_grad_norm(p);
     if (grad_norm) *grad_norm = (float)norm;
