@@ -530,9 +530,8 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
     double t0 = now_s();
     size_t bytes = 0;
     const mag_bridge_opts *o = b->o;
-    cJSON *bundle =
-        render_bundle(rr, labels, b->n, o->title, o->panels, o->npanels, 0, 0, o->band_k,
-                      o->refs, o->nrefs, &bytes);
+    cJSON *bundle = render_bundle(rr, labels, b->n, o->title, o->panels, o->npanels, 0, 0,
+                                  o->band_k, o->refs, o->nrefs, &bytes);
     if (!bundle) return MAG_BRIDGE_ENOMEM;
     char *js = cJSON_PrintUnformatted(bundle);
     size_t total = js ? strlen(js) : bytes;

@@ -231,8 +231,7 @@ static void free_points(point *pts, size_t n)
 
 /* A teacher or reference must share the student's vocabulary and context. */
 static int check_compat(mag_ctx *ctx, mag_diag *d, const char *role, const char *name,
-                        const rt_policy *q, const rt_policy *student, const char *sname,
-                        mag_pos at)
+                        const rt_policy *q, const rt_policy *student, const char *sname, mag_pos at)
 {
     if (q->cfg.vocab != student->cfg.vocab)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL,
@@ -270,7 +269,8 @@ static double teacher_accuracy(const rt_task *task, const rt_policy *const *teac
         }
         rt_eval_free(ev);
         if (!route) return res.greedy;
-        if (res.domain_n[k] > 0) sum += res.domain_greedy[k] * res.domain_n[k], n += res.domain_n[k];
+        if (res.domain_n[k] > 0)
+            sum += res.domain_greedy[k] * res.domain_n[k], n += res.domain_n[k];
     }
     return n ? sum / (double)n : NAN;
 }
@@ -337,7 +337,8 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
             route[k] = -1;
         for (size_t i = 0; i < tv->n; i++) {
             const mag_kv *e = &tv->entries[i];
-            const mag_kv *es = tsrc && tsrc->kind == MAG_V_MAP && i < tsrc->n ? &tsrc->entries[i] : e;
+            const mag_kv *es =
+                tsrc && tsrc->kind == MAG_V_MAP && i < tsrc->n ? &tsrc->entries[i] : e;
             int dom = -1;
             for (int k = 0; k < nd; k++)
                 if (!strcmp(rt_task_domain_name(task, k), e->key)) dom = k;
@@ -358,8 +359,8 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
                                         "task '%s' is not a domain of mix '%s' (did you mean "
                                         "'%s'?); its domains are %s",
                                         e->key, task_name, sg.best, doms);
-                return mag_diag_set(d, src, len, MAG_ENAME, es->key_pos.line, es->key_pos.col,
-                                    NULL, "task '%s' is not a domain of mix '%s'; its domains are %s",
+                return mag_diag_set(d, src, len, MAG_ENAME, es->key_pos.line, es->key_pos.col, NULL,
+                                    "task '%s' is not a domain of mix '%s'; its domains are %s",
                                     e->key, task_name, doms);
             }
             const rt_policy *t = mag_session_get(ctx->session, MAG_POLICY, e->value.str);
@@ -408,7 +409,9 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
         const mag_value *rv = val(cfg, "reference", pt);
         if (rv) {
             const rt_policy *r = mag_session_get(ctx->session, MAG_POLICY, rv->str);
-            if (!r) return mag_err_unknown(d, ctx, MAG_POLICY, rv->str, rv->pos.line ? rv->pos : key_pos(cell, "reference"));
+            if (!r)
+                return mag_err_unknown(d, ctx, MAG_POLICY, rv->str,
+                                       rv->pos.line ? rv->pos : key_pos(cell, "reference"));
             int rc = check_compat(ctx, d, "reference", rv->str, r, from, sname,
                                   rv->pos.line ? rv->pos : key_pos(cell, "reference"));
             if (rc) return rc;
@@ -457,7 +460,8 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
         rt_opd_run_config_init(&p->cfg);
         rt_opd_config *c = &p->cfg.step;
         c->lambda = (float)mag_value_number(val(cfg, "lambda", pt), 1);
-        c->estimator = strcmp(val(cfg, "estimator", pt)->str, "full") ? RT_OPD_SAMPLED : RT_OPD_FULL;
+        c->estimator =
+            strcmp(val(cfg, "estimator", pt)->str, "full") ? RT_OPD_SAMPLED : RT_OPD_FULL;
         c->gamma = (float)mag_value_number(val(cfg, "gamma", pt), 0);
         c->teacher_temperature = (float)mag_value_number(val(cfg, "teacher_temperature", pt), 1);
         c->temperature = (float)mag_value_number(val(cfg, "temperature", pt), 1);
@@ -475,8 +479,8 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
         if (p->cfg.steps > max_steps) max_steps = p->cfg.steps;
     }
     /* the teacher's own held-out accuracy (the accuracy panel's yardstick) */
-    double t_acc = teacher_accuracy(task, teachers, routed ? route : NULL,
-                                    pts[0].cfg.eval_prompts, seed);
+    double t_acc =
+        teacher_accuracy(task, teachers, routed ? route : NULL, pts[0].cfg.eval_prompts, seed);
     char tdesc[300];
     if (routed) {
         size_t o = (size_t)snprintf(tdesc, sizeof tdesc, "{");
@@ -487,15 +491,15 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
     } else {
         snprintf(tdesc, sizeof tdesc, "%s", tnames[0]);
     }
-    krn_out_printf(ctx->out, KRN_STDOUT, "teacher %s: held-out greedy accuracy %.4f on %s\n",
-                   tdesc, t_acc, task_name);
+    krn_out_printf(ctx->out, KRN_STDOUT, "teacher %s: held-out greedy accuracy %.4f on %s\n", tdesc,
+                   t_acc, task_name);
     /* ---- train ---- */
     mag_bridge_run *br = calloc(np, sizeof *br);
     const char **summ = calloc((size_t)nc, sizeof *summ);
     int ns = 0;
     for (int c = 3; summ && c < nc; c++)
-        if (strcmp(cols[c], "adv_mean") && strcmp(cols[c], "grad_norm") && strcmp(cols[c], "loss") &&
-            strcmp(cols[c], "length"))
+        if (strcmp(cols[c], "adv_mean") && strcmp(cols[c], "grad_norm") &&
+            strcmp(cols[c], "loss") && strcmp(cols[c], "length"))
             summ[ns++] = cols[c];
     for (size_t pt = 0; br && pt < np; pt++) {
         br[pt].run = pts[pt].run;
@@ -546,10 +550,10 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
         char sm[1200];
         const rt_opd_config *c = &p->cfg.step;
         snprintf(sm, sizeof sm,
-                 "opd from %.200s, teacher %.300s, reference %.200s, lambda %g, %s, gamma %g, tau_T %g, %ld "
+                 "opd from %.200s, teacher %.300s, reference %.200s, lambda %g, %s, gamma %g, "
+                 "tau_T %g, %ld "
                  "steps%s",
-                 sname, tdesc,
-                 val(cfg, "reference", pt) ? val(cfg, "reference", pt)->str : sname,
+                 sname, tdesc, val(cfg, "reference", pt) ? val(cfg, "reference", pt)->str : sname,
                  (double)c->lambda, c->estimator == RT_OPD_FULL ? "full" : "sampled",
                  (double)c->gamma, (double)c->teacher_temperature, step,
                  stt == RT_RUN_INTERRUPTED ? " (interrupted)"
@@ -652,15 +656,16 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
     rt_policy *p = NULL;
     rt_opd_run_diag od;
     int rc = rt_opd_extrapolate(&p, b, t, (float)alpha, &od);
-    if (rc == RT_OPD_RUN_ENOMEM) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (rc == RT_OPD_RUN_ENOMEM)
+        return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (rc)
-        return mag_diag_set(d, src, len, MAG_EVALUE, tpos.line, tpos.col, NULL, "%s ('%s' and '%s')",
-                            od.msg, tn, bn);
+        return mag_diag_set(d, src, len, MAG_EVALUE, tpos.line, tpos.col, NULL,
+                            "%s ('%s' and '%s')", od.msg, tn, bn);
     const mag_entry *te = mag_session_entry(ctx->session, MAG_POLICY, tn);
     char sm[300];
     snprintf(sm, sizeof sm, "ExPO: %s + %g (%s - %s)", tn, alpha, tn, bn);
-    int r = mag_session_put(ctx->session, MAG_POLICY, name, p, free_policy, sm,
-                            te ? te->task : NULL);
+    int r =
+        mag_session_put(ctx->session, MAG_POLICY, name, p, free_policy, sm, te ? te->task : NULL);
     if (r < 0) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", name);
     krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", name, sm);

@@ -31,7 +31,7 @@ struct rt_opd {
 rt_opd_config rt_opd_defaults(void)
 {
     rt_opd_config c = {1.0f, 0.0f, 1.0f, 1.0f, 64, 8, 24, RT_OPD_SAMPLED, 0, 1, rt_adam_defaults(),
-                       0, 0};
+                       0,    0};
     return c;
 }
 

@@ -33,7 +33,7 @@ static int fail(rt_opd_run_diag *d, int code, long step, const char *msg)
 int rt_opd_run_columns(const rt_task *task, char (*names)[48], int cap)
 {
     static const char *const head[] = {"step", "tokens", "wall", "accuracy", "eval_accuracy"};
-    static const char *const tail[] = {"kl_teacher", "kl_ref", "entropy", "adv_mean",
+    static const char *const tail[] = {"kl_teacher", "kl_ref",    "entropy", "adv_mean",
                                        "length",     "grad_norm", "loss"};
     int n = 0;
     for (int i = 0; i < 5 && n < cap; i++)
@@ -107,8 +107,9 @@ int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_
     rt_eval *ev = NULL;
     rt_policy_diag pd = {0};
     int rc = rt_opd_create(&o, &sc, &student->cfg, &prob->teachers[0]->cfg, &prob->ref->cfg, &pd);
-    if (rc) return fail(diag, rc == RT_POLICY_ENOMEM ? RT_OPD_RUN_ENOMEM : RT_OPD_RUN_EINVAL, 0,
-                        pd.msg);
+    if (rc)
+        return fail(diag, rc == RT_POLICY_ENOMEM ? RT_OPD_RUN_ENOMEM : RT_OPD_RUN_EINVAL, 0,
+                    pd.msg);
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.n_prompts = cfg->eval_prompts;
@@ -124,7 +125,8 @@ int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_
     int *route = rt_calloc((size_t)B, sizeof *route);
     double *feat = rt_calloc((size_t)B * (nf > 0 ? nf : 1), sizeof *feat);
     double *row = rt_calloc((size_t)nc, sizeof *row);
-    if (!samples || !prompts || !route || !feat || !row || (run && rt_run_reserve(run, cfg->steps + 2))) {
+    if (!samples || !prompts || !route || !feat || !row ||
+        (run && rt_run_reserve(run, cfg->steps + 2))) {
         rc = fail(diag, RT_OPD_RUN_ENOMEM, 0, "opd: out of memory");
         goto done;
     }
@@ -228,14 +230,15 @@ int rt_opd_extrapolate(rt_policy **out, const rt_policy *base, const rt_policy *
     *out = NULL;
     if (diag) memset(diag, 0, sizeof *diag);
     if (!base || !teacher) return fail(diag, RT_OPD_RUN_EINVAL, 0, "extrapolate: missing policy");
-    if (!isfinite(alpha)) return fail(diag, RT_OPD_RUN_EINVAL, 0, "extrapolate: alpha must be finite");
+    if (!isfinite(alpha))
+        return fail(diag, RT_OPD_RUN_EINVAL, 0, "extrapolate: alpha must be finite");
     if (!rt_policy_same_shape(&base->cfg, &teacher->cfg) || base->cfg.act != teacher->cfg.act) {
         char a[80], b[80], msg[256];
         shape_str(&teacher->cfg, a, sizeof a);
         shape_str(&base->cfg, b, sizeof b);
         snprintf(msg, sizeof msg,
-                 "extrapolation needs the same architecture: the teacher is %.80s, the base %.80s", a,
-                 b);
+                 "extrapolation needs the same architecture: the teacher is %.80s, the base %.80s",
+                 a, b);
         return fail(diag, RT_OPD_RUN_EINVAL, 0, msg);
     }
     rt_policy_diag pd;

@@ -263,7 +263,8 @@ static void lambda_sweep_identical_at_1_and_2_threads(void **state)
     rt_task_config_init(&tc, RT_TASK_ADD);
     rt_task *task;
     assert_int_equal(rt_task_create(&tc, &task, NULL), 0);
-    rt_policy *base = make(RT_TASK_VOCAB, 8, 8, 32, 2, 51), *t = make(RT_TASK_VOCAB, 8, 8, 48, 1, 52);
+    rt_policy *base = make(RT_TASK_VOCAB, 8, 8, 32, 2, 51),
+              *t = make(RT_TASK_VOCAB, 8, 8, 48, 1, 52);
     rt_run_snapshot a[4], b[4];
     rt_policy *pa[4], *pb[4];
     sweep(1, task, base, t, a, pa);
