@@ -215,3 +215,52 @@ def test_extrapolate_weights(opk):
     for a, t, b in zip(w["ex1"], w["teacher"], w["base"]):
         assert a == struct.unpack("<f", struct.pack("<f", t + 1.0 * (t - b)))[0] or \
             abs(a - (2 * t - b)) <= 1e-6 * (1 + abs(a))
+
+
+def export_runs(k, threads, path):
+    for c in SETUP[:5]:
+        ok(k, c)
+    ok(k, f"%threads {threads}")
+    ok(k, "%%opd one\nfrom = base\nteacher = teacher\nlambda = 1.25\n" + SMALL)
+    ok(k, "%%opd two\nfrom = base\nteacher = teacher\nlambda = [1, 2]\nestimator = [sampled, full]\n"
+       + SMALL)
+    ok(k, f'%export "{path}" one two[lambda=1,estimator=sampled] two[lambda=1,estimator=full] '
+       'two[lambda=2,estimator=sampled] two[lambda=2,estimator=full]')
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    wall = rows[0].index("wall")
+    return [[v for i, v in enumerate(r) if i != wall] for r in rows]
+
+
+def test_threads_1_and_2_identical(new_kernel):
+    """A lone run (its step uses the session's threads) and a 4-point sweep (points in
+    parallel threads) give the same metrics at %threads 1 and 2 (wall aside)."""
+    with tempfile.TemporaryDirectory() as d:
+        one = export_runs(new_kernel(), 1, os.path.join(d, "one.csv"))
+        two = export_runs(new_kernel(), 2, os.path.join(d, "two.csv"))
+    assert len(one) == 1 + 5 * 7
+    assert one == two
+
+
+def test_interrupt_keeps_partial_run_and_policy(opk):
+    """An interrupt stops %%opd at a step boundary: one Interrupted error naming the step,
+    the partial run and its policy are kept, the next cell works."""
+    import time
+    opk.flush()
+    msg_id = opk.kc.execute("%%opd long\nfrom = base\nteacher = teacher\nsteps = 1000000\n"
+                            "batch = 8\neval_every = 0\neval_prompts = 8")
+    while True:
+        m = opk.kc.get_iopub_msg(timeout=30)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "display_data":
+            break
+    time.sleep(0.3)
+    opk.kc.control_channel.send(opk.kc.session.msg("interrupt_request", {}))
+    rep = opk.reply(msg_id, timeout=30)
+    c = rep["content"]
+    assert c["status"] == "error" and c["ename"] == "Interrupted", c
+    assert c["evalue"].startswith("interrupted at step ")
+    assert c["evalue"].endswith(" of 1000000 (long); the partial run and its policy are kept")
+    w = who(opk)
+    assert "long" in w
+    runs = [m for m in outputs(ok(opk, "%runs")) if "text/plain" in m["content"].get("data", {})]
+    assert "interrupted" in runs[-1]["content"]["data"]["text/plain"]
