@@ -25,6 +25,7 @@ struct rt_policy_ws {
     uint64_t table_version;           /* version of the weights U was built from; 0 = none */
     int threads;                      /* threads for generate / score / backward (default 1) */
     float *block;                     /* one allocation holding every float buffer below */
+    size_t nblock;                    /* its floats (the buffers start at 64-byte boundaries) */
     float *table;                     /* (K*V, H) layer-1 tables */
     float *dtable;                    /* (K*V, H) their gradient */
     float *woT;                       /* (H, V) output weights transposed, same version */
@@ -147,8 +148,9 @@ int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_dia
     int rc = rt_policy_config_check(cfg, diag);
     if (rc) return rc;
     rt_policy *p = rt_calloc(1, sizeof *p);
-    size_t n = carve(cfg, NULL, NULL);
-    float *blk = p ? rt_calloc(4 * n, sizeof(float)) : NULL;
+    size_t n = carve(cfg, NULL, NULL), n16 = (n + 15) / 16 * 16;
+    /* four blocks (weights, gradients, moments), each on a 64-byte boundary */
+    float *blk = p ? rt_calloc(4 * n16 + 16, sizeof(float)) : NULL;
     if (!blk) {
         rt_free(p);
         set_diag(diag, RT_POLICY_ENOMEM, "out of memory creating policy");
@@ -156,10 +158,12 @@ int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_dia
     }
     p->cfg = *cfg;
     p->nparams = n;
+    p->alloc = blk;
+    blk += (16 - ((uintptr_t)blk / sizeof(float)) % 16) % 16;
     p->params = blk;
-    p->grads = blk + n;
-    p->adam_m = blk + 2 * n;
-    p->adam_v = blk + 3 * n;
+    p->grads = blk + n16;
+    p->adam_m = blk + 2 * n16;
+    p->adam_v = blk + 3 * n16;
     carve(cfg, p->params, &p->p);
     carve(cfg, p->grads, &p->g);
     rt_policy_touch(p);
@@ -170,7 +174,7 @@ int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_dia
 void rt_policy_free(rt_policy *p)
 {
     if (!p) return;
-    rt_free(p->params);
+    rt_free(p->alloc);
     rt_free(p);
 }
 
@@ -203,7 +207,11 @@ int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_policy_diag *diag)
 {
     int rc = rt_policy_create(out, &src->cfg, diag);
     if (rc) return rc;
-    memcpy((*out)->params, src->params, 4 * src->nparams * sizeof(float));
+    size_t bytes = src->nparams * sizeof(float);
+    memcpy((*out)->params, src->params, bytes);
+    memcpy((*out)->grads, src->grads, bytes);
+    memcpy((*out)->adam_m, src->adam_m, bytes);
+    memcpy((*out)->adam_v, src->adam_v, bytes);
     (*out)->adam_t = src->adam_t;
     return 0;
 }
@@ -212,7 +220,9 @@ int rt_policy_assign(rt_policy *dst, const rt_policy *src)
 {
     if (!rt_policy_same_shape(&dst->cfg, &src->cfg)) return RT_POLICY_ESHAPE;
     memcpy(dst->params, src->params, src->nparams * sizeof(float));
-    memset(dst->grads, 0, 3 * dst->nparams * sizeof(float));
+    memset(dst->grads, 0, dst->nparams * sizeof(float));
+    memset(dst->adam_m, 0, dst->nparams * sizeof(float));
+    memset(dst->adam_v, 0, dst->nparams * sizeof(float));
     dst->adam_t = 0;
     rt_policy_touch(dst);
     return 0;
@@ -233,8 +243,10 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     size_t R = max_rows, V = cfg->vocab, K = cfg->context, H = cfg->hidden, L = cfg->layers;
     int gelu = cfg->act == RT_NN_ACT_GELU;
     size_t RBR = R < RB ? R : RB;
+    /* every buffer starts on a 64-byte boundary (a cache line; full-width vector loads
+     * that do not straddle two lines): 16 floats of slack per buffer, 16 for the base */
     size_t nf = 2 * K * V * H + H * V + R * H * L * (gelu ? 2 : 1) + 2 * R * V +
-                RBR * H * (L > 1 ? 2 : 1) + R;
+                RBR * H * (L > 1 ? 2 : 1) + R + 16 * (8 + 2 * L);
     rt_policy_ws *ws = rt_calloc(1, sizeof *ws);
     if (ws) {
         ws->block = rt_malloc(nf * sizeof(float));
@@ -249,22 +261,29 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     ws->cfg = *cfg;
     ws->max_rows = max_rows;
     ws->threads = 1;
+    ws->nblock = nf;
     float *f = ws->block;
-    ws->table = f, f += K * V * H;
-    ws->dtable = f, f += K * V * H;
-    ws->woT = f, f += H * V;
+#define TAKE(ptr, count)                                                                           \
+    do {                                                                                           \
+        f += (16 - ((uintptr_t)f / sizeof(float)) % 16) % 16;                                      \
+        ptr = f, f += (count);                                                                     \
+    } while (0)
+    TAKE(ws->table, K * V * H);
+    TAKE(ws->dtable, K * V * H);
+    TAKE(ws->woT, H * V);
     for (size_t l = 0; l < L; l++) {
-        ws->act[l] = f, f += R * H;
+        TAKE(ws->act[l], R * H);
         if (gelu)
-            ws->pre[l] = f, f += R * H;
+            TAKE(ws->pre[l], R * H);
         else
             ws->pre[l] = ws->act[l];
     }
-    ws->logits = f, f += R * V;
-    ws->scratch = f, f += R * V;
-    ws->dh = f, f += RBR * H;
-    if (L > 1) ws->dh2 = f, f += RBR * H;
-    ws->lpbuf = f, f += R;
+    TAKE(ws->logits, R * V);
+    TAKE(ws->scratch, R * V);
+    TAKE(ws->dh, RBR * H);
+    if (L > 1) TAKE(ws->dh2, RBR * H);
+    TAKE(ws->lpbuf, R);
+#undef TAKE
     ws->ctx = ws->ibuf;
     ws->ybuf = ws->ibuf + R * K;
     /* defined contents, so a backward before any forward reads zeros, not garbage */

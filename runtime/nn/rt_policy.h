@@ -95,6 +95,7 @@ typedef struct rt_policy {
     float *grads;      /* one block, same layout */
     float *adam_m;     /* first moments, same layout */
     float *adam_v;     /* second moments, same layout */
+    void *alloc;       /* the one allocation holding the four blocks (each 64-byte aligned) */
     rt_policy_views p; /* views into params */
     rt_policy_views g; /* views into grads */
     long adam_t;       /* Adam steps taken */
