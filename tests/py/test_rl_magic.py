@@ -6,12 +6,14 @@ and run; a sweep over a reward parameter makes one run per point named NAME[c=..
 %threads 1 and 2 give identical metrics (a lone run, whose kernels use the session's
 threads, and a 2-point sweep); a reward that turns inf stops its run with the step named,
 keeps the partial run and lets the other sweep points finish; the points of a sweep share
-their random streams (scaling a reward under GRPO samples the same answers).
+their random streams (scaling a reward under GRPO samples the same answers); an interrupt
+stops at a step boundary keeping the partial run and its policy.
 """
 import csv
 import os
 import re
 import tempfile
+import time
 
 import pytest
 
@@ -252,3 +254,29 @@ def test_sweep_points_share_streams(rlk):
         assert (x["accuracy"], x["tokens"], x["length"]) == (y["accuracy"], y["tokens"], y["length"])
         assert float(y["reward"]) == pytest.approx(10 * float(x["reward"]), rel=1e-12)
     assert any(float(x["reward"]) > 0 for x in a)  # some partial credit: real updates
+
+
+def test_interrupt_keeps_partial_run(new_kernel):
+    k = new_kernel()
+    define(k)
+    k.flush()
+    msg_id = k.kc.execute("%%rl long\nfrom = base\nreward = exact\nbatch = 4\ngroup = 4\n"
+                          "steps = 100000\neval_every = 0\n")
+    deadline = time.monotonic() + 60
+    seen = False
+    while not seen and time.monotonic() < deadline:
+        m = k.kc.get_iopub_msg(timeout=60)
+        seen = m["parent_header"].get("msg_id") == msg_id and \
+            m["msg_type"] == "update_display_data"
+    assert seen
+    k.kc.control_channel.send(k.kc.session.msg("interrupt_request", {}))
+    c = k.reply(msg_id, timeout=30)["content"]
+    assert c["status"] == "error" and c["ename"] == "Interrupted", c
+    m = re.fullmatch(r"interrupted at step (\d+) of 100000 \(long\); the partial run and its "
+                     r"policy are kept", c["evalue"])
+    assert m, c["evalue"]
+    step = int(m.group(1))
+    assert 0 < step < 100000
+    runs = outputs(ok(k, "%runs"))[0]["content"]["data"]["text/plain"]
+    assert re.search(rf"^long\s+interrupted\s+{step}\s+add", runs, re.M), runs
+    assert "long" in who(k).split("runs:")[0]
