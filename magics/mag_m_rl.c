@@ -499,7 +499,7 @@ static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, con
         return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (!rc) return 0;
     mag_pos at = rd.key[0] ? key_pos(cell, rd.key) : cell->name_pos;
-    /* a value given in the cell is the better place for "epochs = 3 needs ..." */
+    /* the caret goes to the line that sets the key the engine names (else the name) */
     return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
 }
 
