@@ -28,8 +28,9 @@
  * Policy gradient: rt_policy_forward(p, ws, ctx, n, 0); build dlogits from
  * rt_policy_ws_logits(ws); rt_policy_backward(p, ws, dlogits, n, 0); rt_policy_adam.
  *
- * Determinism: everything here is serial and fixed-order except the GEMMs, which are
- * bit-identical whatever the OpenBLAS thread count (see rt_nn.h); sampling draws each
+ * Determinism: everything here is fixed-order; the GEMMs are bit-identical whatever
+ * the OpenBLAS thread count, and the output layer's rt_nn_mm whatever the ISA or the
+ * split of rows and columns between threads (see rt_nn.h); sampling draws each
  * sequence from its own stream rt_rng_split(rng, sequence index), so samples do not
  * depend on batch partitioning or thread count.
  *
