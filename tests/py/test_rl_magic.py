@@ -82,6 +82,10 @@ BAD = [
      "ValueError", "cell:4:11: 'c' expects a number, got string \"a\""),
     ("%%rl x\nfrom = base\nreward = exact\nc = []",
      "ValueError", "cell:4:5: sweep list for 'c' is empty"),
+    ("%%rl x\nfrom = base\nreward = exact\nc =",
+     "SyntaxError", "cell:4:4: expected a value near <eol>"),
+    ("%%rl x\nfrom = base\nreward = exact\nc = [0.1, 1]\nc = 2",
+     "SyntaxError", "cell:5:1: duplicate key 'c' (first set at line 4)"),
     ("%%rl x\nreward = exact",
      "ValueError", "cell:1:3: missing required key 'from'"),
     # incompatible options (rt_rl_config_check), caret at the key
