@@ -83,7 +83,7 @@ BAD = [
     ("%%rl x\nfrom = base\nreward = exact\nc = []",
      "ValueError", "cell:4:5: sweep list for 'c' is empty"),
     ("%%rl x\nfrom = base\nreward = exact\nc =",
-     "SyntaxError", "cell:4:4: expected a value near <eol>"),
+     "SyntaxError", "cell:4:4: expected a value near <eof>"),
     ("%%rl x\nfrom = base\nreward = exact\nc = [0.1, 1]\nc = 2",
      "SyntaxError", "cell:5:1: duplicate key 'c' (first set at line 4)"),
     ("%%rl x\nreward = exact",
