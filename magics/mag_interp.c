@@ -224,7 +224,8 @@ static int run_line_magic(mag_ctx *ctx, const mag_cell *cell, const mag_line *ln
         return publish_error(ctx->out, &d);
     }
     mag_config *cfg = NULL;
-    if (m->schema && !raw && mag_validate_line(m->schema, ln, ctx->src, ctx->len, &cfg, &d))
+    if (m->schema && !raw && !(m->flags & MAG_M_OWN_VALIDATION) &&
+        mag_validate_line(m->schema, ln, ctx->src, ctx->len, &cfg, &d))
         return publish_error(ctx->out, &d);
     int rc = m->run(ctx, m, cell, ln, cfg, &d);
     mag_config_free(cfg);
@@ -269,7 +270,8 @@ static int run_cell_magic(mag_ctx *ctx, const mag_cell *cell)
         return publish_error(ctx->out, &d);
     }
     mag_config *cfg = NULL;
-    if (m->schema && mag_validate_cell(m->schema, cell, ctx->src, ctx->len, &cfg, &d))
+    if (m->schema && !(m->flags & MAG_M_OWN_VALIDATION) &&
+        mag_validate_cell(m->schema, cell, ctx->src, ctx->len, &cfg, &d))
         return publish_error(ctx->out, &d);
     int rc = m->run(ctx, m, cell, NULL, cfg, &d);
     mag_config_free(cfg);

@@ -176,6 +176,8 @@ static const mag_key_spec rl_keys[] = {
 #undef SW
 #define N_RL_KEYS (sizeof rl_keys / sizeof rl_keys[0])
 
+static const mag_schema rl_schema = {.magic = "rl", .keys = rl_keys, .nkeys = N_RL_KEYS};
+
 static const char *const panels[] = {"reward", "accuracy", "kl_ref"};
 static const char *const summary_metrics[] = {"reward", "accuracy", "eval_accuracy", "kl_ref",
                                               "kl_est", "entropy",  "length",        "eval_reward"};
@@ -744,7 +746,9 @@ static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c,
 static const mag_magic rl_magic = {
     .name = "rl",
     .cell = 1,
-    .schema = NULL, /* validated by the handler: reward parameters are keys too */
+    .schema = &rl_schema, /* for completion and help; the handler validates (with the
+                             reward's parameters as extra keys) */
+    .flags = MAG_M_OWN_VALIDATION,
     .body = MAG_BODY_CONFIG,
     .usage = "%%rl NAME  (body: key = value lines)",
     .help =
@@ -756,29 +760,7 @@ static const mag_magic rl_magic = {
         "point, named NAME[key=value,...]; seed = [1, 2, 3] draws mean +- spread bands.\n"
         "The reward's parameters are keys too: c = [0.1, 1, 10] sweeps the reward's c.\n"
         "Example:\n  %%rl tuned\n  from = base\n  reward = exact\n  algo = grpo\n  steps = 200\n"
-        "\nKeys:\n"
-        "  from (policy name, required): the policy to start from (copied)\n"
-        "  reward (reward name, required): the %%reward to maximize\n"
-        "  task (task name): default the task of `from`\n"
-        "  algo (reinforce, rloo, grpo, drgrpo or ppo, default grpo, sweepable)\n"
-        "  group (integer >= 1, default 8, sweepable): samples per prompt\n"
-        "  batch (integer >= 1, default 32, sweepable): prompts per step\n"
-        "  steps (integer >= 0, default 200, sweepable)\n"
-        "  lr (number > 0, default 2e-4, sweepable): Adam learning rate\n"
-        "  temperature (number > 0, default 1, sweepable)\n"
-        "  kl (number >= 0, default 0, sweepable): KL coefficient beta\n"
-        "  kl_estimator (k1, k2 or k3, sweepable): default k3 for grpo/drgrpo, else k1\n"
-        "  kl_in (reward or loss, sweepable): default reward for ppo, else loss\n"
-        "  reference (policy name): frozen reference, default `from`\n"
-        "  clip (number in (0, 1), default 0.2, sweepable): ratio clipping\n"
-        "  epochs (integer >= 1, sweepable): ppo only, default 4\n"
-        "  eval_every (integer >= 0, default 20): held-out greedy accuracy every N steps\n"
-        "  eval_prompts (integer >= 1, default 256): held-out prompts evaluated\n"
-        "  eval_reward (reward name): tracked as column eval_reward, not optimized\n"
-        "  regularizer (kl or chi2, default kl): chi2 needs answers of <= 3 tokens\n"
-        "  chi2 (number >= 0, default 0, sweepable): chi^2 coefficient\n"
-        "  seed (integer >= 0, sweepable): extra seed\n"
-        "  <parameter of the reward> (number, sweepable)",
+        "\nAny parameter of the reward is a key too: a number, or a list to sweep it.\n",
     .run = run_rl,
     .positional = "-",
 };

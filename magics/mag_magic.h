@@ -65,6 +65,9 @@ enum {
     MAG_M_RAW_ARGS = 1u << 0, /* line magic whose arguments are free text (%echo a, b):
                                  the line is not tokenized; run() gets line->args_text
                                  (nargs 0) and cfg NULL */
+    MAG_M_OWN_VALIDATION = 1u << 1, /* the handler validates (e.g. with extra keys, as
+                                       %%rl with its reward's parameters): run() gets cfg
+                                       NULL; .schema still serves completion and help */
 };
 
 /* Declare records with designated initializers ({.name = "eval", .run = run_eval, ...})

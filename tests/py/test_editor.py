@@ -42,6 +42,9 @@ def complete(k, code, cursor=None):
     ("%%policy p\narch = m", None, ["mlp"], 18, 19),
     ("%%policy p\ntask = a", None, ["add", "addx"], 18, 19),
     ("%%policy p\ntask = addx\nfrom = ", None, [], 30, 30),
+    # %%rl validates itself (reward parameters are keys too) but its schema still completes
+    ("%%rl r\nkl_e", None, ["kl_estimator = "], 7, 11),
+    ("%%rl r\nalgo = gr", None, ["grpo"], 14, 16),
     ("%%reward r\ne", None, ["eos", "exp(", "exact("], 11, 12),
     ("é中 + ex", None, ["exp(", "exact("], 5, 7),
     ("1 # ex", None, [], 6, 6),
