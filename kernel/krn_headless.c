@@ -137,6 +137,23 @@ static int ps_input(void *s, const char *prompt, bool password, char **reply)
 
 static const krn_sink_vtable print_vt = {ps_publish, ps_input};
 
+/* Prints the text/plain of each pager payload (what Jupyter shows in its pager) and frees
+ * the payload list. */
+static void print_pager(cJSON *payload)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, payload)
+    {
+        const cJSON *src = cJSON_GetObjectItemCaseSensitive(p, "source");
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(p, "data");
+        const cJSON *tp = cJSON_GetObjectItemCaseSensitive(data, "text/plain");
+        if (cJSON_IsString(src) && strcmp(src->valuestring, "page") == 0 && cJSON_IsString(tp))
+            print_text(stdout, tp->valuestring);
+    }
+    fflush(stdout);
+    cJSON_Delete(payload);
+}
+
 static char *read_all(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -311,6 +328,7 @@ int krn_headless_run(const krn_interp *it, const char *path, const char *svg_dir
         int st = it->vt->execute(it->self, out, cells[i], i + 1);
         krn_out_finish(out);
         flush_held(&ps);
+        print_pager(krn_out_take_payload(out)); /* e.g. %help NAME: the pager's text */
         if (st != KRN_EXEC_OK || krn_out_has_error(out)) {
             const char *ename = krn_out_has_error(out)       ? krn_out_error_name(out)
                                 : st == KRN_EXEC_INTERRUPTED ? "Interrupted"

@@ -84,6 +84,7 @@ static int live_execute(void *self, krn_out *out, const char *code, int count)
     krn_out_display_text(out, "plain display", NULL, false);
     krn_out_update_display(out, bundle("frame3", "<svg>3</svg>"), NULL, "chart");
     krn_out_result_text(out, "42");
+    krn_out_pager(out, "help text"); /* %help NAME: printed after the cell's outputs */
     return KRN_EXEC_OK;
 }
 
@@ -101,7 +102,7 @@ static char *slurp(const char *path)
 }
 
 /* Only the last frame of a live display is printed and saved (when another output of the
- * cell arrives, and at the end of the cell), not every update. */
+ * cell arrives, and at the end of the cell), not every update; pager text is printed. */
 static void test_live_display_prints_last_frame(void **st)
 {
     (void)st;
@@ -131,7 +132,7 @@ static void test_live_display_prints_last_frame(void **st)
      * by frame3, which is sent at the end of the cell). The runner holds the live display:
      * frame0 is replaced by frame1, which is printed when the plain display arrives; frame3
      * is printed at the end of the cell. */
-    assert_string_equal(slurp(out_path), "frame1\nplain display\n42\nframe3\n");
+    assert_string_equal(slurp(out_path), "frame1\nplain display\n42\nframe3\nhelp text\n");
     snprintf(path, sizeof path, "%s/cell1-1.svg", svgs);
     assert_string_equal(slurp(path), "<svg>1</svg>");
     snprintf(path, sizeof path, "%s/cell1-2.svg", svgs);
