@@ -338,7 +338,8 @@ uint64_t rt_task_split_count(const rt_task *t, rt_task_split split)
     uint64_t n = 0;
     for (int d = 0; d < rt_task_n_domains(t); d++) {
         const rt_task *leaf = rt_task_domain(t, d);
-        n += leaf->ids[0] ? leaf->n_ids[split == RT_TASK_HELDOUT] : 0;
+        if (!leaf->ids[0]) return 0; /* a mix is enumerated only if all its domains are */
+        n += leaf->n_ids[split == RT_TASK_HELDOUT];
     }
     return n;
 }
@@ -346,9 +347,9 @@ uint64_t rt_task_split_count(const rt_task *t, rt_task_split split)
 int rt_task_sample_at(const rt_task *t, rt_task_split split, uint64_t i, rt_task_sample *out)
 {
     int s = split == RT_TASK_HELDOUT;
+    if (i >= rt_task_split_count(t, split)) return RT_TASK_EINVAL; /* or not enumerated */
     for (int d = 0; d < rt_task_n_domains(t); d++) {
         const rt_task *leaf = rt_task_domain(t, d);
-        if (!leaf->ids[0]) return RT_TASK_EINVAL;
         if (i < leaf->n_ids[s]) {
             fill_sample(t, leaf, leaf->ids[s][i], d, out);
             return 0;

@@ -189,8 +189,10 @@ void rt_task_sample_batch(const rt_task *t, const rt_rng *stream, uint64_t seq0,
 rt_task_split rt_task_split_of(const rt_task *t, const rt_task_sample *s);
 
 /* Enumeration (exact evaluation over every prompt of small tasks): the number of
- * prompts of a split when the domain's space is enumerated (<= 65536 prompts; a mix
- * sums its domains), else 0; and the sample of a given domain and prompt id
+ * prompts of a split when the task's space is enumerated (<= 65536 prompts; a mix
+ * sums its domains when every domain is enumerated, and is 0 as soon as one is not:
+ * enumerate such a mix per domain with rt_task_domain), else 0; and the sample of a
+ * given domain and prompt id
  * (0, or RT_TASK_EINVAL if out of range).  rt_task_sample_at(t, split, i) walks the
  * enumerated split (domains in order); RT_TASK_EINVAL past the end or when a domain is
  * not enumerated. */

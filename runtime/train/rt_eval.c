@@ -78,39 +78,86 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Fills out[0 .. min(count, want)) from the enumerated held-out split of src (count
+ * prompts): all of it if count <= want, else a fixed sample of want distinct prompts
+ * (shuffle from pick, first want kept, in enumeration order).  d >= 0: src is domain d
+ * of ev->task and each sample is re-encoded as a prompt of the mix. */
+static int take_enumerated(const rt_eval *ev, const rt_task *src, int d, uint64_t count, int want,
+                           rt_rng *pick, rt_task_sample *out)
+{
+    int n = count <= (uint64_t)want ? (int)count : want;
+    int *idx = NULL;
+    if (count > (uint64_t)want) {
+        idx = rt_malloc(sizeof(int) * (size_t)count);
+        if (!idx) return RT_EVAL_ENOMEM;
+        for (uint64_t i = 0; i < count; i++)
+            idx[i] = (int)i;
+        rt_rng_shuffle(pick, idx, (int)count);
+        qsort(idx, (size_t)want, sizeof(int), cmp_int);
+    }
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        uint64_t at = idx ? (uint64_t)idx[i] : (uint64_t)i;
+        if (rt_task_sample_at(src, RT_TASK_HELDOUT, at, &out[i]))
+            rc = RT_EVAL_EINVAL;
+        else if (d >= 0 && rt_task_sample_from_id(ev->task, d, out[i].id, &out[i]))
+            rc = RT_EVAL_EINVAL;
+    }
+    rt_free(idx);
+    return rc;
+}
+
+/* A mix with a domain that is not enumerated: each domain in order, with its quota
+ * (see rt_eval.h), prompts re-encoded as prompts of the mix. */
+static int pick_per_domain(rt_eval *ev, int want, const rt_rng *pick)
+{
+    int D = rt_task_n_domains(ev->task), take[RT_TASK_MAX_DOMAINS];
+    uint64_t count[RT_TASK_MAX_DOMAINS];
+    ev->n = 0;
+    for (int d = 0; d < D; d++) {
+        int quota = want / D + (d < want % D);
+        count[d] = rt_task_split_count(rt_task_domain(ev->task, d), RT_TASK_HELDOUT);
+        take[d] = count[d] > 0 && count[d] < (uint64_t)quota ? (int)count[d] : quota;
+        ev->n += take[d];
+    }
+    ev->samples = rt_calloc((size_t)ev->n, sizeof *ev->samples);
+    if (!ev->samples) return RT_EVAL_ENOMEM;
+    rt_task_sample *at = ev->samples;
+    for (int d = 0; d < D; at += take[d], d++) {
+        const rt_task *leaf = rt_task_domain(ev->task, d);
+        rt_rng dr = rt_rng_split(pick, (uint64_t)d);
+        if (count[d] > 0) {
+            int rc = take_enumerated(ev, leaf, d, count[d], take[d], &dr, at);
+            if (rc) return rc;
+            continue;
+        }
+        for (int i = 0; i < take[d]; i++) {
+            rt_rng r = rt_rng_split(&dr, (uint64_t)i);
+            rt_task_sample s;
+            rt_task_sample_prompt(leaf, &r, RT_TASK_HELDOUT, &s);
+            if (rt_task_sample_from_id(ev->task, d, s.id, &at[i])) return RT_EVAL_EINVAL;
+        }
+    }
+    return 0;
+}
+
 /* Fills ev->samples with the fixed held-out prompts (see rt_eval.h). */
 static int pick_prompts(rt_eval *ev, int want)
 {
     uint64_t count = rt_task_split_count(ev->task, RT_TASK_HELDOUT);
     rt_rng pick = rt_rng_split(&ev->rng, 0);
-    if (count > 0 && count <= (uint64_t)want) {
-        ev->n = (int)count;
+    if (count == 0 && rt_task_n_domains(ev->task) > 1) return pick_per_domain(ev, want, &pick);
+    if (count > 0 && count <= (uint64_t)1 << 30) {
+        ev->n = count <= (uint64_t)want ? (int)count : want;
         ev->samples = rt_calloc((size_t)ev->n, sizeof *ev->samples);
         if (!ev->samples) return RT_EVAL_ENOMEM;
-        for (int i = 0; i < ev->n; i++)
-            if (rt_task_sample_at(ev->task, RT_TASK_HELDOUT, (uint64_t)i, &ev->samples[i]))
-                return RT_EVAL_EINVAL;
-        return 0;
+        return take_enumerated(ev, ev->task, -1, count, want, &pick, ev->samples);
     }
     ev->n = want;
     ev->samples = rt_calloc((size_t)want, sizeof *ev->samples);
     if (!ev->samples) return RT_EVAL_ENOMEM;
-    if (count == 0 || count > (uint64_t)1 << 30) {
-        rt_task_sample_batch(ev->task, &pick, 0, RT_TASK_HELDOUT, want, ev->samples, NULL);
-        return 0;
-    }
-    int *idx = rt_malloc(sizeof(int) * (size_t)count);
-    if (!idx) return RT_EVAL_ENOMEM;
-    for (uint64_t i = 0; i < count; i++)
-        idx[i] = (int)i;
-    rt_rng_shuffle(&pick, idx, (int)count);
-    qsort(idx, (size_t)want, sizeof(int), cmp_int);
-    int rc = 0;
-    for (int i = 0; i < want && !rc; i++)
-        if (rt_task_sample_at(ev->task, RT_TASK_HELDOUT, (uint64_t)idx[i], &ev->samples[i]))
-            rc = RT_EVAL_EINVAL;
-    rt_free(idx);
-    return rc;
+    rt_task_sample_batch(ev->task, &pick, 0, RT_TASK_HELDOUT, want, ev->samples, NULL);
+    return 0;
 }
 
 int rt_eval_create(rt_eval **out, const rt_task *task, const rt_policy_config *arch,

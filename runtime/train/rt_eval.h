@@ -10,7 +10,17 @@
  *     (a shuffle of the split drawn from rt_rng_split(rng, 0), first n_prompts kept,
  *     in enumeration order);
  *   - otherwise n_prompts prompts drawn (with replacement) by
- *     rt_task_sample_batch(task, rt_rng_split(rng, 0), 0, RT_TASK_HELDOUT, n_prompts).
+ *     rt_task_sample_batch(task, rt_rng_split(rng, 0), 0, RT_TASK_HELDOUT, n_prompts);
+ *   - except for a mix of D >= 2 domains of which one at least is not enumerated (so
+ *     rt_task_split_count(mix) = 0): then each domain d in order gets a quota
+ *     q_d = n_prompts / D (+1 for d < n_prompts % D) and contributes, from the stream
+ *     pick_d = rt_rng_split(rt_rng_split(rng, 0), d), the rule above applied to the
+ *     domain alone: its whole held-out split if enumerated with at most q_d prompts,
+ *     a fixed sample of q_d distinct ones (shuffle from pick_d) if enumerated and
+ *     larger, else q_d prompts, prompt i drawn by rt_task_sample_prompt(domain,
+ *     rt_rng_split(pick_d, i), RT_TASK_HELDOUT); every prompt is re-encoded as a
+ *     prompt of the mix.  The evaluator then scores sum_d of them (<= n_prompts), the
+ *     domains in order.
  * Greedy decoding generates rt_task_answer_max(task) tokens per prompt (temperature 0);
  * sample j of prompt i (0-based, in the fixed order) is drawn from
  * rt_rng_split(rt_rng_split(rng, 1), i * k + j), so results do not depend on the chunk

@@ -604,6 +604,17 @@ static void enumeration(void **state)
     check_text(s.target, s.target_len, "cb<eos>");
     rt_task_free(add);
     rt_task_free(t);
+    /* a mix with a non-enumerated domain (add digits=4) is not enumerated as a whole */
+    sub[1] = sub[0];
+    sub[1].digits = 4;
+    const char *const names[2] = {"a2", "a4"};
+    c.task_names = names;
+    assert_int_equal(rt_task_create(&c, &t, NULL), 0);
+    assert_int_equal(rt_task_split_count(t, RT_TASK_HELDOUT), 0);
+    assert_int_equal(rt_task_split_count(t, RT_TASK_TRAIN), 0);
+    assert_int_equal(rt_task_split_count(rt_task_domain(t, 0), RT_TASK_HELDOUT), a0);
+    assert_int_equal(rt_task_sample_at(t, RT_TASK_HELDOUT, 0, &s), RT_TASK_EINVAL);
+    rt_task_free(t);
 }
 
 static void kind_features_and_evidence(void **state)

@@ -271,6 +271,112 @@ static void test_fixed_sample(void **state)
     rt_task_free(t);
 }
 
+/* mix of add digits=1 (enumerated: 100 prompts) and sort length=6 (10^6 prompts, not
+ * enumerated), in that order or swapped */
+static rt_task *make_partial_mix(int swapped)
+{
+    rt_task_config d[2], tc;
+    rt_task_config_init(&d[swapped], RT_TASK_ADD);
+    d[swapped].digits = 1;
+    rt_task_config_init(&d[!swapped], RT_TASK_SORT);
+    d[!swapped].length = 6;
+    rt_task_config_init(&tc, RT_TASK_MIX);
+    tc.tasks = d;
+    tc.n_tasks = 2;
+    rt_task *t;
+    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
+    return t;
+}
+
+/* Checks that prompts [i0, i0 + n) of ev are held-out prompts of domain d of the mix,
+ * encoded as the mix encodes them; stores their ids in ids. */
+static void check_domain_prompts(const rt_eval *ev, const rt_task *t, int d, int i0, int n,
+                                 uint64_t *ids)
+{
+    for (int i = 0; i < n; i++) {
+        const rt_task_sample *s = rt_eval_prompt(ev, i0 + i);
+        assert_non_null(s);
+        assert_int_equal(s->domain, d);
+        assert_int_equal(rt_task_split_of(t, s), RT_TASK_HELDOUT);
+        rt_task_sample want;
+        assert_int_equal(rt_task_sample_from_id(t, d, s->id, &want), 0);
+        assert_memory_equal(s, &want, sizeof want);
+        ids[i] = s->id;
+    }
+}
+
+/* A mix of an enumerated and a non-enumerated domain: each domain gets its quota
+ * n_prompts / 2 — all of the small domain's held-out split, a fixed draw of the large
+ * one (regression: the large domain used to get no prompt, or, listed first, the
+ * evaluator could not be created). */
+static void test_partial_mix(void **state)
+{
+    (void)state;
+    rt_policy_config pc = {V, 4, 4, 4, 1, RT_NN_ACT_RELU};
+    rt_policy *p;
+    assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
+    rt_eval_config ec;
+    rt_eval_config_init(&ec);
+    ec.k = 0;
+    static uint64_t ids[1024];
+    for (int swapped = 0; swapped < 2; swapped++) {
+        rt_task *t = make_partial_mix(swapped);
+        int da = swapped, ds = !swapped;
+        const rt_task *add = rt_task_domain(t, da);
+        uint64_t na = rt_task_split_count(add, RT_TASK_HELDOUT);
+        assert_true(na >= 5 && na <= 40);
+        assert_int_equal(rt_task_split_count(rt_task_domain(t, ds), RT_TASK_HELDOUT), 0);
+        assert_int_equal(rt_task_split_count(t, RT_TASK_HELDOUT), 0);
+
+        rt_rng rng = rt_rng_make(3);
+        rt_eval *ev, *ev2;
+        rt_eval_diag d;
+        assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, &d), 0);
+        assert_int_equal(rt_eval_create(&ev2, t, &pc, &ec, &rng, &d), 0);
+        int n = rt_eval_n_prompts(ev);
+        assert_int_equal(n, (int)na + 512);
+        int a0 = swapped ? 512 : 0, s0 = swapped ? 0 : (int)na;
+        check_domain_prompts(ev, t, da, a0, (int)na, ids); /* all of add, in order */
+        for (uint64_t i = 0; i < na; i++) {
+            rt_task_sample s;
+            assert_int_equal(rt_task_sample_at(add, RT_TASK_HELDOUT, i, &s), 0);
+            assert_true(ids[i] == s.id);
+        }
+        check_domain_prompts(ev, t, ds, s0, 512, ids); /* 512 drawn sort prompts */
+        int distinct = 1;
+        qsort(ids, 512, sizeof ids[0], cmp_u64);
+        for (int i = 1; i < 512; i++)
+            distinct += ids[i] != ids[i - 1];
+        assert_true(distinct > 500);
+        for (int i = 0; i < n; i++) /* deterministic */
+            assert_memory_equal(rt_eval_prompt(ev, i), rt_eval_prompt(ev2, i),
+                                sizeof(rt_task_sample));
+
+        rt_eval_result r;
+        assert_int_equal(rt_eval_run(ev, p, &r, &d), 0);
+        assert_int_equal(r.n_prompts, n);
+        assert_int_equal(r.n_domains, 2);
+        assert_int_equal(r.domain_n[da], (int)na);
+        assert_int_equal(r.domain_n[ds], 512);
+        rt_eval_free(ev);
+        rt_eval_free(ev2);
+
+        /* small quotas: the add prompts are a fixed sample of distinct ids */
+        ec.n_prompts = 7; /* quotas 4 and 3 */
+        assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, &d), 0);
+        assert_int_equal(rt_eval_n_prompts(ev), 7);
+        int qa = swapped ? 3 : 4, qs = 7 - qa;
+        check_domain_prompts(ev, t, da, swapped ? qs : 0, qa, ids);
+        for (int i = 1; i < qa; i++)
+            assert_true(ids[i] > ids[i - 1]); /* distinct, in enumeration order */
+        check_domain_prompts(ev, t, ds, swapped ? 0 : qa, qs, ids);
+        rt_eval_free(ev);
+        ec.n_prompts = 1024;
+        rt_task_free(t);
+    }
+    rt_policy_free(p);
+}
+
 /* Results do not depend on the chunk size (sequences draw from their own streams). */
 static void test_chunk_independent(void **state)
 {
@@ -458,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_counting_zero),
         cmocka_unit_test(test_sampled_expectation),
         cmocka_unit_test(test_fixed_sample),
+        cmocka_unit_test(test_partial_mix),
         cmocka_unit_test(test_chunk_independent),
         cmocka_unit_test(test_kl),
         cmocka_unit_test(test_errors),
