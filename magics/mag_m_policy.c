@@ -3,9 +3,11 @@
  * with the live curve of the bridge (panels loss, accuracy), and stores the policy and
  * its run under NAME — one of each per sweep point, named NAME[key=value,...].
  *
- * Streams: the policy of point NAME' is initialized from rt_rng_split(R, 0) and trained
- * with rt_rng_split(R, 1), R = rt_rng_from_name(session seed, NAME') (split further by
- * the `seed` key when it is given), so every point is the same whatever the threads.
+ * Streams (common random numbers, as %%rl and %%opd): every point is initialized from
+ * rt_rng_split(R, 0) and trained with rt_rng_split(R, 1), R = rt_rng_from_name(session
+ * seed, NAME) — the cell's NAME, not the point's — split further by the `seed` key when it
+ * is given.  Points that share a seed differ only by their settings; different seeds are
+ * independent; nothing depends on the threads.
  * Errors (unknown task or policy, bad sizes) are reported before anything trains.
  * Leaves out: architectures other than mlp, resuming a run. */
 #include <cjson/cJSON.h>
@@ -262,7 +264,7 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         point *p = &pts[pt];
         mag_config_point_name(cfg, base, pt, p->name, sizeof p->name);
         point_label(cfg, base, pt, p->label, sizeof p->label);
-        rt_rng r = rt_rng_from_name(seed, p->name);
+        rt_rng r = rt_rng_from_name(seed, base); /* common random numbers */
         const mag_value *sv = val(cfg, "seed", pt);
         if (sv) r = rt_rng_split(&r, (uint64_t)sv->i + 1000);
         rt_policy_diag pd;
