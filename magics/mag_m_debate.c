@@ -37,6 +37,7 @@
 #include "mag_bridge.h"
 #include "mag_debate.h"
 #include "mag_magic.h"
+#include "mag_train.h"
 #include "rt_debate.h"
 #include "rt_policy.h"
 #include "rt_task.h"
@@ -66,11 +67,6 @@ static void obj_free(void *p)
     rt_policy_free(o->baseline);
     rt_task_free(o->task);
     free(o);
-}
-
-static void free_run(void *r)
-{
-    rt_run_free(r);
 }
 
 /* ---- %%debate ------------------------------------------------------------------- */
@@ -138,12 +134,6 @@ static const mag_schema debate_schema = {
     .nkeys = sizeof debate_keys / sizeof debate_keys[0],
     .help = "defines a debate game on a triage task and trains its judge",
 };
-
-static int given(const mag_config *cfg, const char *key)
-{
-    int i = mag_schema_find(cfg->schema, key);
-    return i >= 0 && cfg->given[i];
-}
 
 static mag_pos key_pos(const mag_cell *cell, const char *key)
 {
@@ -285,44 +275,32 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     (void)m, (void)line;
     const char *src = ctx->src;
     size_t len = ctx->len;
-    if (cell->nargs < 1 || cell->args[0].key ||
-        (cell->args[0].value.kind != MAG_V_NAME && cell->args[0].value.kind != MAG_V_STRING))
-        return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
-                            "%%%%debate needs a NAME: %%%%debate NAME, then key = value lines");
-    const char *name = cell->args[0].value.str;
-    for (size_t i = 1; i < cell->nargs; i++)
-        if (!cell->args[i].key)
-            return mag_diag_set(d, src, len, MAG_EVALUE, cell->args[i].value.pos.line,
-                                cell->args[i].value.pos.col, NULL,
-                                "unexpected argument '%s' (settings are key = value lines)",
-                                cell->args[i].value.text);
+    const char *name = NULL;
+    int nrc = mag_train_name(ctx, cell, "debate", &name, d);
+    if (nrc) return nrc;
     /* references and configuration first: nothing is built before they all resolve */
     const char *task_name = mag_config_get(cfg, "task", 0)->str;
     const rt_task *stask = mag_session_get(ctx->session, MAG_TASK, task_name);
     if (!stask) return mag_err_unknown(d, ctx, MAG_TASK, task_name, key_pos(cell, "task"));
     const rt_policy *sbase = NULL;
     const char *base_name = NULL;
-    if (given(cfg, "baseline")) {
+    if (mag_train_given(cfg, "baseline")) {
         base_name = mag_config_get(cfg, "baseline", 0)->str;
         sbase = mag_session_get(ctx->session, MAG_POLICY, base_name);
-        if (!sbase)
-            return mag_err_unknown(d, ctx, MAG_POLICY, base_name, key_pos(cell, "baseline"));
+        mag_pos bp = key_pos(cell, "baseline");
+        if (!sbase) return mag_err_unknown(d, ctx, MAG_POLICY, base_name, bp);
         const mag_entry *be = mag_session_entry(ctx->session, MAG_POLICY, base_name);
         const rt_task *bt =
             be && be->task ? mag_session_get(ctx->session, MAG_TASK, be->task) : NULL;
-        if (bt && rt_task_kind_of(bt) != RT_TASK_TRIAGE) {
-            mag_pos p = key_pos(cell, "baseline");
+        if (bt && rt_task_kind_of(bt) != RT_TASK_TRIAGE)
             return mag_diag_set(
-                d, src, len, MAG_EVALUE, p.line, p.col, NULL,
+                d, src, len, MAG_EVALUE, bp.line, bp.col, NULL,
                 "baseline '%s' is a policy of task '%s' (kind %s), not of a triage task", base_name,
                 be->task, rt_task_kind_name(rt_task_kind_of(bt)));
-        }
-        if (sbase->cfg.vocab != rt_task_vocab_size(stask)) {
-            mag_pos p = key_pos(cell, "baseline");
-            return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL,
+        if (sbase->cfg.vocab != rt_task_vocab_size(stask))
+            return mag_diag_set(d, src, len, MAG_EVALUE, bp.line, bp.col, NULL,
                                 "baseline '%s' has a vocabulary of %d tokens, task '%s' %d",
                                 base_name, sbase->cfg.vocab, task_name, rt_task_vocab_size(stask));
-        }
     }
     rt_debate_config dc;
     rt_debate_config_init(&dc);
@@ -335,14 +313,9 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     dc.max_leaves = (long)mag_value_number(mag_config_get(cfg, "max_leaves", 0), 1000000);
     dc.threads = mag_session_threads(ctx->session);
     if (dc.threads > 16) dc.threads = 16;
-    rt_rng R = rt_rng_from_name(mag_session_seed(ctx->session), name);
-    {
-        char sname[300];
-        snprintf(sname, sizeof sname, "debate:%s", name);
-        R = rt_rng_from_name(mag_session_seed(ctx->session), sname);
-    }
-    if (given(cfg, "seed"))
-        R = rt_rng_split(&R, (uint64_t)mag_config_get(cfg, "seed", 0)->i + 1000);
+    rt_rng R =
+        mag_train_stream(mag_session_seed(ctx->session), "debate:", name,
+                         mag_train_given(cfg, "seed") ? mag_config_get(cfg, "seed", 0) : NULL);
     rt_debate_error err;
     if (rt_task_kind_of(stask) != RT_TASK_TRIAGE) {
         rt_debate *tmp = NULL;
@@ -385,14 +358,8 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     int nj, nl;
     const char *const *jc = rt_debate_judge_columns(&nj);
     const char *const *lc = rt_debate_learner_columns(&nl);
-    if (rt_run_create(rn[0], jc, nj, &job.jr) || rt_run_create(rn[1], jc, nj, &job.fr) ||
-        (learned && rt_run_create(rn[2], lc, nl, &job.lr))) {
-        rt_run_free(job.jr);
-        rt_run_free(job.fr);
-        rt_run_free(job.lr);
-        obj_free(o);
-        return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-    }
+    rc = rt_run_create(rn[0], jc, nj, &job.jr) || rt_run_create(rn[1], jc, nj, &job.fr) ||
+         (learned && rt_run_create(rn[2], lc, nl, &job.lr));
     mag_bridge_run br[3] = {{job.jr, "judge", train_fn, &job},
                             {job.fr, "full-state judge", idle_fn, NULL},
                             {job.lr, "learned debaters", idle_fn, NULL}};
@@ -411,8 +378,8 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         .execution_count = ctx->execution_count,
     };
     mag_bridge_stats st;
-    rc = mag_bridge_train(ctx->out, &bo, br, learned ? 3 : 2, &st);
-    if (rc) {
+    if (!rc) rc = mag_bridge_train(ctx->out, &bo, br, learned ? 3 : 2, &st);
+    if (rc) { /* no runs, or the bridge could not start */
         rt_run_free(job.jr);
         rt_run_free(job.fr);
         rt_run_free(job.lr);
@@ -423,18 +390,12 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     rt_run *runs[3] = {job.jr, job.fr, job.lr};
     for (int i = 0; i < 3; i++) {
         if (!runs[i]) continue;
+        static const char *const what[] = {"judge", "full-state judge", "self-play debaters"};
         long step;
-        char msg[256];
-        rt_run_status s = rt_run_status_of(runs[i], &step, msg, sizeof msg);
-        if (s == RT_RUN_CREATED) rt_run_finish(runs[i], RT_RUN_INTERRUPTED, 0, "");
+        mag_train_status(runs[i], &step, NULL, 0);
         char summ[300];
-        snprintf(summ, sizeof summ, "%s of debate %s, %ld steps",
-                 i == 0   ? "judge"
-                 : i == 1 ? "full-state judge"
-                          : "self-play debaters",
-                 name, step);
-        if (mag_session_put(ctx->session, MAG_RUN, rn[i], runs[i], free_run, summ, task_name) == 1)
-            krn_out_printf(ctx->out, KRN_STDOUT, "replaced run '%s'\n", rn[i]);
+        snprintf(summ, sizeof summ, "%s of debate %s, %ld steps", what[i], name, step);
+        mag_train_put_run(ctx, rn[i], runs[i], summ, task_name);
     }
     if (job.rc == RT_DEBATE_EINTR) {
         obj_free(o);
@@ -523,28 +484,6 @@ static int actions_of(const rt_task *task, const rt_policy *p, const rt_task_sam
     return rc;
 }
 
-/* The name of a sweep point without its seed coordinate ("j[alpha=0.5,seed=2]" ->
- * "j[alpha=0.5]", "j[seed=1]" -> "j"); 1 if there was one. */
-static int strip_seed(const char *name, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", name);
-    char *b = strchr(out, '[');
-    if (!b) return 0;
-    char *p = strstr(b, "seed=");
-    if (!p || (p[-1] != '[' && p[-1] != ',')) return 0;
-    char *e = p + 5;
-    while (*e && *e != ',' && *e != ']')
-        e++;
-    if (p[-1] == ',')
-        p--; /* drop ",seed=N" */
-    else if (*e == ',')
-        e++; /* "[seed=N," -> "[" */
-    memmove(p, e, strlen(e) + 1);
-    size_t n = strlen(out);
-    if (n >= 2 && out[n - 2] == '[' && out[n - 1] == ']') out[n - 2] = '\0';
-    return 1;
-}
-
 /* %debate NAME eval POLICY... [states=1000] [seed=S]: return, judge_win, judge_win_full
  * and the fraction of differing actions of each policy's greedy actions against the
  * baseline's on the same held-out states (rt_debate_eval), then the mean and sample
@@ -589,11 +528,8 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
                             "%%%%debate %s)",
                             name, name);
     int S = (int)mag_value_number(mag_config_get(cfg, "states", 0), 1000);
-    char sname[300];
-    snprintf(sname, sizeof sname, "debate-eval:%s", name);
-    rt_rng R = rt_rng_from_name(mag_session_seed(ctx->session), sname);
-    const mag_value *sv = mag_config_get(cfg, "seed", 0);
-    if (sv) R = rt_rng_split(&R, (uint64_t)sv->i + 1000);
+    rt_rng R = mag_train_stream(mag_session_seed(ctx->session), "debate-eval:", name,
+                                mag_config_get(cfg, "seed", 0));
     rt_task_sample *s = calloc((size_t)S, sizeof *s);
     int *a_b = calloc((size_t)S, sizeof(int)), *a_pi = calloc((size_t)S, sizeof(int));
     rt_debate_metrics *ms = calloc((size_t)np, sizeof *ms);
@@ -629,10 +565,10 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
     int done[EVAL_POLICIES] = {0};
     for (int i = 0; !rc && i < np; i++) {
         char gi[256], gj[256];
-        if (done[i] || !strip_seed(pnames[i], gi, sizeof gi)) continue;
+        if (done[i] || !mag_train_strip_seed(pnames[i], gi, sizeof gi)) continue;
         int members[EVAL_POLICIES], k = 0;
         for (int j = i; j < np; j++)
-            if (!done[j] && strip_seed(pnames[j], gj, sizeof gj) && !strcmp(gi, gj)) {
+            if (!done[j] && mag_train_strip_seed(pnames[j], gj, sizeof gj) && !strcmp(gi, gj)) {
                 members[k++] = j;
                 done[j] = 1;
             }
@@ -645,24 +581,9 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
             v[3][q] = ms[members[q]].differ;
         }
         char c[4][80], label[300];
-        for (int col = 0; col < 4; col++) {
-            /* over the seeds with a value (judge_win is NaN without differing states) */
-            double mean = 0.0, sd = 0.0;
-            int nv = 0;
-            for (int q = 0; q < k; q++)
-                if (isfinite(v[col][q])) mean += v[col][q], nv++;
-            mean = nv ? mean / nv : NAN;
-            for (int q = 0; q < k; q++)
-                if (isfinite(v[col][q])) sd += (v[col][q] - mean) * (v[col][q] - mean);
-            sd = nv > 1 ? sqrt(sd / (nv - 1)) : NAN;
-            char a[32], b[32];
-            mag_fmt_num(mean, 0, a, 32);
-            mag_fmt_num(sd, 0, b, 32);
-            if (nv == k || nv == 0)
-                snprintf(c[col], 80, "%s ± %s", a, b);
-            else
-                snprintf(c[col], 80, "%s ± %s (%d)", a, b, nv);
-        }
+        /* over the seeds with a value (judge_win is NaN without differing states) */
+        for (int col = 0; col < 4; col++)
+            mag_train_mean_sd(v[col], k, c[col], 80);
         snprintf(label, sizeof label, "%s (mean ± sd of %d seeds)", gi, k);
         const char *row[5] = {label, c[0], c[1], c[2], c[3]};
         mag_table_row(t, row);
@@ -721,11 +642,8 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
                                 "policy '%s' is not a policy of the task's vocabulary", pv->str);
     }
     int n = (int)mag_value_number(mag_config_get(cfg, "n", 0), 3);
-    char sname[300];
-    snprintf(sname, sizeof sname, "debate-show:%s", name);
-    rt_rng R = rt_rng_from_name(mag_session_seed(ctx->session), sname);
-    const mag_value *sv = mag_config_get(cfg, "seed", 0);
-    if (sv) R = rt_rng_split(&R, (uint64_t)sv->i + 1000);
+    rt_rng R = mag_train_stream(mag_session_seed(ctx->session), "debate-show:", name,
+                                mag_config_get(cfg, "seed", 0));
     rt_task_sample s[SHOW_MAX];
     rt_rng st = rt_rng_split(&R, 0);
     rt_task_sample_batch(o->task, &st, 0, RT_TASK_HELDOUT, n, s, NULL);

@@ -32,12 +32,11 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "mag_train.h"
 #include "rt_eval.h"
 #include "rt_opd_run.h"
 #include "rt_policy.h"
 #include "rt_task.h"
-
-#define MAX_POINTS 64
 
 static const char *const estimators[] = {"sampled", "full", NULL};
 
@@ -164,62 +163,6 @@ static int opd_job(void *arg, atomic_int *cancel)
     return p->rc;
 }
 
-static void free_policy(void *p)
-{
-    rt_policy_free(p);
-}
-
-static void free_run(void *r)
-{
-    rt_run_free(r);
-}
-
-static int given(const mag_config *cfg, const char *key)
-{
-    int i = mag_schema_find(cfg->schema, key);
-    return i >= 0 && cfg->given[i];
-}
-
-static const mag_value *val(const mag_config *cfg, const char *key, size_t pt)
-{
-    return mag_config_get(cfg, key, pt);
-}
-
-static mag_pos key_pos(const mag_cell *cell, const char *key)
-{
-    for (size_t i = 0; i < cell->nentries; i++)
-        if (!strcmp(cell->entries[i].key, key)) return cell->entries[i].value.pos;
-    for (size_t i = 0; i < cell->nargs; i++)
-        if (cell->args[i].key && !strcmp(cell->args[i].key, key)) return cell->args[i].value.pos;
-    return cell->name_pos;
-}
-
-/* The source value of a key (NULL if not written in the cell). */
-static const mag_value *src_value(const mag_cell *cell, const char *key)
-{
-    for (size_t i = 0; i < cell->nentries; i++)
-        if (!strcmp(cell->entries[i].key, key)) return &cell->entries[i].value;
-    for (size_t i = 0; i < cell->nargs; i++)
-        if (cell->args[i].key && !strcmp(cell->args[i].key, key)) return &cell->args[i].value;
-    return NULL;
-}
-
-static void point_label(const mag_config *cfg, const char *base, size_t pt, char *buf, size_t cap)
-{
-    int seed_i = mag_schema_find(cfg->schema, "seed");
-    size_t o = (size_t)snprintf(buf, cap, "%s", base);
-    int first = 1;
-    for (size_t s = 0; s < cfg->nswept; s++) {
-        if ((int)cfg->swept[s] == seed_i) continue;
-        const mag_value *v = mag_config_at(cfg, cfg->swept[s], pt);
-        if (o < cap)
-            o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", first ? "[" : ",",
-                                  cfg->schema->keys[cfg->swept[s]].name, v ? v->text : "");
-        first = 0;
-    }
-    if (!first && o < cap) snprintf(buf + o, cap - o, "]");
-}
-
 static void free_points(point *pts, size_t n)
 {
     for (size_t i = 0; pts && i < n; i++) {
@@ -282,27 +225,20 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
     (void)line;
     const char *src = ctx->src;
     size_t len = ctx->len;
-    if (cell->nargs < 1 || cell->args[0].key ||
-        (cell->args[0].value.kind != MAG_V_NAME && cell->args[0].value.kind != MAG_V_STRING))
-        return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
-                            "%%%%opd needs a NAME: %%%%opd NAME, then key = value lines");
-    const char *base = cell->args[0].value.str;
-    for (size_t i = 1; i < cell->nargs; i++)
-        if (!cell->args[i].key)
-            return mag_diag_set(d, src, len, MAG_EVALUE, cell->args[i].value.pos.line,
-                                cell->args[i].value.pos.col, NULL,
-                                "unexpected argument '%s' (settings are key = value lines)",
-                                cell->args[i].value.text);
+    const char *base = NULL;
+    int nrc = mag_train_name(ctx, cell, "opd", &base, d);
+    if (nrc) return nrc;
     /* ---- references: everything resolves before anything is built ---- */
-    const char *sname = val(cfg, "from", 0)->str;
+    const char *sname = mag_config_get(cfg, "from", 0)->str;
     const rt_policy *from = mag_session_get(ctx->session, MAG_POLICY, sname);
-    if (!from) return mag_err_unknown(d, ctx, MAG_POLICY, sname, key_pos(cell, "from"));
+    if (!from) return mag_err_unknown(d, ctx, MAG_POLICY, sname, mag_train_value_pos(cell, "from"));
     const char *task_name = NULL;
     const rt_task *task = NULL;
-    if (given(cfg, "task")) {
-        task_name = val(cfg, "task", 0)->str;
+    if (mag_train_given(cfg, "task")) {
+        task_name = mag_config_get(cfg, "task", 0)->str;
         task = mag_session_get(ctx->session, MAG_TASK, task_name);
-        if (!task) return mag_err_unknown(d, ctx, MAG_TASK, task_name, key_pos(cell, "task"));
+        if (!task)
+            return mag_err_unknown(d, ctx, MAG_TASK, task_name, mag_train_value_pos(cell, "task"));
     } else {
         const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, sname);
         if (fe && fe->task) {
@@ -315,8 +251,8 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
                                 base, sname);
     }
     if (rt_task_vocab_size(task) != from->cfg.vocab)
-        return mag_diag_set(d, src, len, MAG_EVALUE, key_pos(cell, "from").line,
-                            key_pos(cell, "from").col, NULL,
+        return mag_diag_set(d, src, len, MAG_EVALUE, mag_train_value_pos(cell, "from").line,
+                            mag_train_value_pos(cell, "from").col, NULL,
                             "student '%s' has a vocabulary of %d tokens but task '%s' has %d",
                             sname, from->cfg.vocab, task_name, rt_task_vocab_size(task));
     int nd = rt_task_n_domains(task);
@@ -324,8 +260,8 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
     const char *tnames[RT_OPD_RUN_MAX_TEACHERS];
     int route[RT_TASK_MAX_DOMAINS];
     int nt = 0, routed = 0;
-    const mag_value *tv = val(cfg, "teacher", 0);
-    const mag_value *tsrc = src_value(cell, "teacher");
+    const mag_value *tv = mag_config_get(cfg, "teacher", 0);
+    const mag_value *tsrc = mag_train_raw(cell, "teacher");
     if (tv->kind == MAG_V_MAP) {
         if (rt_task_kind_of(task) != RT_TASK_MIX)
             return mag_diag_set(d, src, len, MAG_EVALUE, tsrc->pos.line, tsrc->pos.col, NULL,
@@ -392,7 +328,7 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
     } else {
         const char *tn = tv->str;
         const rt_policy *t = mag_session_get(ctx->session, MAG_POLICY, tn);
-        mag_pos at = key_pos(cell, "teacher");
+        mag_pos at = mag_train_value_pos(cell, "teacher");
         if (!t) return mag_err_unknown(d, ctx, MAG_POLICY, tn, at);
         int rc = check_compat(ctx, d, "teacher", tn, t, from, sname, at);
         if (rc) return rc;
@@ -401,32 +337,33 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
         nt = 1;
     }
     size_t np = cfg->npoints;
-    if (np > MAX_POINTS)
-        return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
-                            "a sweep of %zu points is too large (the limit is %d)", np, MAX_POINTS);
+    nrc = mag_train_check_points(ctx, cell, np, d);
+    if (nrc) return nrc;
     /* per point: reference, estimator/gamma compatibility */
     for (size_t pt = 0; pt < np; pt++) {
-        const mag_value *rv = val(cfg, "reference", pt);
+        const mag_value *rv = mag_config_get(cfg, "reference", pt);
         if (rv) {
             const rt_policy *r = mag_session_get(ctx->session, MAG_POLICY, rv->str);
             if (!r)
                 return mag_err_unknown(d, ctx, MAG_POLICY, rv->str,
-                                       rv->pos.line ? rv->pos : key_pos(cell, "reference"));
+                                       rv->pos.line ? rv->pos
+                                                    : mag_train_value_pos(cell, "reference"));
             int rc = check_compat(ctx, d, "reference", rv->str, r, from, sname,
-                                  rv->pos.line ? rv->pos : key_pos(cell, "reference"));
+                                  rv->pos.line ? rv->pos : mag_train_value_pos(cell, "reference"));
             if (rc) return rc;
         }
-        if (!strcmp(val(cfg, "estimator", pt)->str, "full") &&
-            mag_value_number(val(cfg, "gamma", pt), 0) != 0)
-            return mag_diag_set(d, src, len, MAG_EVALUE, key_pos(cell, "gamma").line,
-                                key_pos(cell, "gamma").col, NULL,
+        if (!strcmp(mag_config_get(cfg, "estimator", pt)->str, "full") &&
+            mag_value_number(mag_config_get(cfg, "gamma", pt), 0) != 0)
+            return mag_diag_set(d, src, len, MAG_EVALUE, mag_train_value_pos(cell, "gamma").line,
+                                mag_train_value_pos(cell, "gamma").col, NULL,
                                 "estimator = full is the per-state exact gradient and needs "
                                 "gamma = 0 (got gamma = %g)",
-                                mag_value_number(val(cfg, "gamma", pt), 0));
-        double lam = mag_value_number(val(cfg, "lambda", pt), 1);
+                                mag_value_number(mag_config_get(cfg, "gamma", pt), 0));
+        double lam = mag_value_number(mag_config_get(cfg, "lambda", pt), 1);
         if (!isfinite(lam))
-            return mag_diag_set(d, src, len, MAG_EVALUE, key_pos(cell, "lambda").line,
-                                key_pos(cell, "lambda").col, NULL, "'lambda' must be finite");
+            return mag_diag_set(d, src, len, MAG_EVALUE, mag_train_value_pos(cell, "lambda").line,
+                                mag_train_value_pos(cell, "lambda").col, NULL,
+                                "'lambda' must be finite");
     }
     /* ---- build the points ---- */
     point *pts = calloc(np, sizeof *pts);
@@ -441,11 +378,8 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
     long max_steps = 0;
     for (size_t pt = 0; pt < np; pt++) {
         point *p = &pts[pt];
-        mag_config_point_name(cfg, base, pt, p->name, sizeof p->name);
-        point_label(cfg, base, pt, p->label, sizeof p->label);
-        rt_rng r = rt_rng_from_name(seed, base);
-        const mag_value *sv = val(cfg, "seed", pt);
-        if (sv) r = rt_rng_split(&r, (uint64_t)sv->i + 1000);
+        mag_train_point_names(cfg, base, pt, p->name, p->label);
+        rt_rng r = mag_train_stream(seed, "", base, mag_config_get(cfg, "seed", pt));
         p->rng = rt_rng_split(&r, 1);
         rt_policy_diag pd;
         int rc = rt_policy_create(&p->pol, &from->cfg, &pd);
@@ -455,22 +389,23 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
             free_points(pts, np);
             return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
         }
-        const mag_value *rv = val(cfg, "reference", pt);
+        const mag_value *rv = mag_config_get(cfg, "reference", pt);
         p->ref = rv ? mag_session_get(ctx->session, MAG_POLICY, rv->str) : from;
         rt_opd_run_config_init(&p->cfg);
         rt_opd_config *c = &p->cfg.step;
-        c->lambda = (float)mag_value_number(val(cfg, "lambda", pt), 1);
-        c->estimator =
-            strcmp(val(cfg, "estimator", pt)->str, "full") ? RT_OPD_SAMPLED : RT_OPD_FULL;
-        c->gamma = (float)mag_value_number(val(cfg, "gamma", pt), 0);
-        c->teacher_temperature = (float)mag_value_number(val(cfg, "teacher_temperature", pt), 1);
-        c->temperature = (float)mag_value_number(val(cfg, "temperature", pt), 1);
-        c->batch = (int)mag_value_number(val(cfg, "batch", pt), 64);
-        c->adam.lr = (float)mag_value_number(val(cfg, "lr", pt), 1e-3);
+        c->lambda = (float)mag_value_number(mag_config_get(cfg, "lambda", pt), 1);
+        c->estimator = strcmp(mag_config_get(cfg, "estimator", pt)->str, "full") ? RT_OPD_SAMPLED
+                                                                                 : RT_OPD_FULL;
+        c->gamma = (float)mag_value_number(mag_config_get(cfg, "gamma", pt), 0);
+        c->teacher_temperature =
+            (float)mag_value_number(mag_config_get(cfg, "teacher_temperature", pt), 1);
+        c->temperature = (float)mag_value_number(mag_config_get(cfg, "temperature", pt), 1);
+        c->batch = (int)mag_value_number(mag_config_get(cfg, "batch", pt), 64);
+        c->adam.lr = (float)mag_value_number(mag_config_get(cfg, "lr", pt), 1e-3);
         c->threads = np == 1 ? threads : 1;
-        p->cfg.steps = (long)mag_value_number(val(cfg, "steps", pt), 200);
-        p->cfg.eval_every = (long)mag_value_number(val(cfg, "eval_every", pt), 20);
-        p->cfg.eval_prompts = (int)mag_value_number(val(cfg, "eval_prompts", pt), 512);
+        p->cfg.steps = (long)mag_value_number(mag_config_get(cfg, "steps", pt), 200);
+        p->cfg.eval_every = (long)mag_value_number(mag_config_get(cfg, "eval_every", pt), 20);
+        p->cfg.eval_prompts = (int)mag_value_number(mag_config_get(cfg, "eval_prompts", pt), 512);
         p->prob.task = task;
         p->prob.teachers = teachers;
         p->prob.nteachers = nt;
@@ -532,19 +467,13 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
         return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     }
     /* ---- store ---- */
-    char fail_msg[512] = "";
-    long stop_step = -1;
-    char stop_name[256] = "";
-    size_t n_failed = 0;
+    mag_train_store ts;
+    mag_train_store_init(&ts);
     for (size_t pt = 0; pt < np; pt++) {
         point *p = &pts[pt];
-        long step = 0;
-        char msg[256] = "";
-        rt_run_status stt = rt_run_status_of(p->run, &step, msg, sizeof msg);
-        if (stt == RT_RUN_CREATED) {
-            rt_run_finish(p->run, RT_RUN_INTERRUPTED, 0, "");
-            stt = RT_RUN_INTERRUPTED;
-        }
+        long step;
+        char msg[256];
+        rt_run_status stt = mag_train_status(p->run, &step, msg, sizeof msg);
         if (stt == RT_RUN_FAILED && !msg[0] && p->diag.msg[0])
             snprintf(msg, sizeof msg, "%s", p->diag.msg);
         char sm[1200];
@@ -553,47 +482,21 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
                  "opd from %.200s, teacher %.300s, reference %.200s, lambda %g, %s, gamma %g, "
                  "tau_T %g, %ld "
                  "steps%s",
-                 sname, tdesc, val(cfg, "reference", pt) ? val(cfg, "reference", pt)->str : sname,
+                 sname, tdesc,
+                 mag_config_get(cfg, "reference", pt) ? mag_config_get(cfg, "reference", pt)->str
+                                                      : sname,
                  (double)c->lambda, c->estimator == RT_OPD_FULL ? "full" : "sampled",
-                 (double)c->gamma, (double)c->teacher_temperature, step,
-                 stt == RT_RUN_INTERRUPTED ? " (interrupted)"
-                 : stt == RT_RUN_FAILED    ? " (failed)"
-                                           : "");
-        if (stt == RT_RUN_FAILED) {
-            n_failed++;
-            if (!fail_msg[0])
-                snprintf(fail_msg, sizeof fail_msg, "run '%s' failed: %s", p->name, msg);
-        }
-        if (stt == RT_RUN_INTERRUPTED && stop_step < 0) {
-            stop_step = step;
-            snprintf(stop_name, sizeof stop_name, "%s", p->name);
-        }
-        if (mag_session_put(ctx->session, MAG_RUN, p->name, p->run, free_run, sm, task_name) == 1)
-            krn_out_printf(ctx->out, KRN_STDOUT, "replaced run '%s'\n", p->name);
+                 (double)c->gamma, (double)c->teacher_temperature, step, mag_train_suffix(stt));
+        mag_train_note(&ts, p->name, stt, step, msg);
+        mag_train_put_run(ctx, p->name, p->run, sm, task_name);
         p->run = NULL;
         if (stt != RT_RUN_FAILED) {
-            int r = mag_session_put(ctx->session, MAG_POLICY, p->name, p->pol, free_policy, sm,
-                                    task_name);
+            mag_train_put_policy(ctx, p->name, p->pol, sm, task_name, 0);
             p->pol = NULL;
-            if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", p->name);
-            krn_out_printf(ctx->out, KRN_STDOUT, "policy %s\n", p->name);
         }
     }
     free_points(pts, np);
-    if (st.interrupted) {
-        char ev[600];
-        snprintf(ev, sizeof ev, "interrupted at step %ld of %ld (%s); %s",
-                 stop_step < 0 ? 0 : stop_step, max_steps, stop_name[0] ? stop_name : base,
-                 np > 1 ? "the partial runs and their policies are kept"
-                        : "the partial run and its policy are kept");
-        krn_out_error(ctx->out, "Interrupted", ev, NULL, 0);
-        return MAG_INTERRUPTED;
-    }
-    if (n_failed)
-        return mag_diag_set(d, src, len, MAG_ERUNTIME, cell->name_pos.line, cell->name_pos.col,
-                            NULL, "%s%s", fail_msg,
-                            np > n_failed ? " (the other sweep points finished)" : "");
-    return 0;
+    return mag_train_end(ctx, cell, &ts, st.interrupted, max_steps, base, np, d);
 }
 
 /* ---- %extrapolate NAME from=BASE to=TEACHER alpha=A ---- */
@@ -647,12 +550,12 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
         if (!strcmp(line->args[i].key, "from")) fpos = line->args[i].value.pos;
         if (!strcmp(line->args[i].key, "to")) tpos = line->args[i].value.pos;
     }
-    const char *bn = val(cfg, "from", 0)->str, *tn = val(cfg, "to", 0)->str;
+    const char *bn = mag_config_get(cfg, "from", 0)->str, *tn = mag_config_get(cfg, "to", 0)->str;
     const rt_policy *b = mag_session_get(ctx->session, MAG_POLICY, bn);
     if (!b) return mag_err_unknown(d, ctx, MAG_POLICY, bn, fpos);
     const rt_policy *t = mag_session_get(ctx->session, MAG_POLICY, tn);
     if (!t) return mag_err_unknown(d, ctx, MAG_POLICY, tn, tpos);
-    double alpha = mag_value_number(val(cfg, "alpha", 0), 0.5);
+    double alpha = mag_value_number(mag_config_get(cfg, "alpha", 0), 0.5);
     rt_policy *p = NULL;
     rt_opd_run_diag od;
     int rc = rt_opd_extrapolate(&p, b, t, (float)alpha, &od);
@@ -664,8 +567,8 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
     const mag_entry *te = mag_session_entry(ctx->session, MAG_POLICY, tn);
     char sm[300];
     snprintf(sm, sizeof sm, "ExPO: %s + %g (%s - %s)", tn, alpha, tn, bn);
-    int r =
-        mag_session_put(ctx->session, MAG_POLICY, name, p, free_policy, sm, te ? te->task : NULL);
+    int r = mag_session_put(ctx->session, MAG_POLICY, name, p, mag_train_free_policy, sm,
+                            te ? te->task : NULL);
     if (r < 0) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", name);
     krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", name, sm);

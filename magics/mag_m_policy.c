@@ -18,11 +18,11 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "mag_train.h"
 #include "rt_policy.h"
 #include "rt_sft.h"
 #include "rt_task.h"
 
-#define MAX_POINTS 64         /* sweep points of one cell */
 #define MAX_PARAMS 50000000.0 /* per policy (x4 floats with gradients and Adam moments) */
 
 static const char *const archs[] = {"mlp", NULL};
@@ -141,54 +141,6 @@ static int sft_job(void *arg, atomic_int *cancel)
     return p->rc;
 }
 
-static void free_policy(void *p)
-{
-    rt_policy_free(p);
-}
-
-static void free_run(void *r)
-{
-    rt_run_free(r);
-}
-
-static int given(const mag_config *cfg, const char *key)
-{
-    int i = mag_schema_find(cfg->schema, key);
-    return i >= 0 && cfg->given[i];
-}
-
-static const mag_value *val(const mag_config *cfg, const char *key, size_t pt)
-{
-    return mag_config_get(cfg, key, pt);
-}
-
-/* Where a key was set (for errors), else the magic's name. */
-static mag_pos key_pos(const mag_cell *cell, const char *key)
-{
-    for (size_t i = 0; i < cell->nentries; i++)
-        if (!strcmp(cell->entries[i].key, key)) return cell->entries[i].value.pos;
-    for (size_t i = 0; i < cell->nargs; i++)
-        if (cell->args[i].key && !strcmp(cell->args[i].key, key)) return cell->args[i].value.pos;
-    return cell->name_pos;
-}
-
-/* The legend label: the point name without the seed coordinate. */
-static void point_label(const mag_config *cfg, const char *base, size_t pt, char *buf, size_t cap)
-{
-    int seed_i = mag_schema_find(cfg->schema, "seed");
-    size_t o = (size_t)snprintf(buf, cap, "%s", base);
-    int first = 1;
-    for (size_t s = 0; s < cfg->nswept; s++) {
-        if ((int)cfg->swept[s] == seed_i) continue;
-        const mag_value *v = mag_config_at(cfg, cfg->swept[s], pt);
-        if (o < cap)
-            o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", first ? "[" : ",",
-                                  cfg->schema->keys[cfg->swept[s]].name, v ? v->text : "");
-        first = 0;
-    }
-    if (!first && o < cap) snprintf(buf + o, cap - o, "]");
-}
-
 static void free_points(point *pts, size_t n)
 {
     for (size_t i = 0; pts && i < n; i++) {
@@ -205,68 +157,59 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     (void)line;
     const char *src = ctx->src;
     size_t len = ctx->len;
-    if (cell->nargs < 1 || cell->args[0].key ||
-        (cell->args[0].value.kind != MAG_V_NAME && cell->args[0].value.kind != MAG_V_STRING))
-        return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
-                            "%%%%policy needs a NAME: %%%%policy NAME, then key = value lines");
-    const char *base = cell->args[0].value.str;
-    for (size_t i = 1; i < cell->nargs; i++)
-        if (!cell->args[i].key)
-            return mag_diag_set(d, src, len, MAG_EVALUE, cell->args[i].value.pos.line,
-                                cell->args[i].value.pos.col, NULL,
-                                "unexpected argument '%s' (settings are key = value lines)",
-                                cell->args[i].value.text);
+    const char *base = NULL;
+    int nrc = mag_train_name(ctx, cell, "policy", &base, d);
+    if (nrc) return nrc;
     /* references first: nothing is built before they all resolve */
     const rt_policy *from = NULL;
     const char *task_name = NULL;
     const rt_task *task = NULL;
-    if (given(cfg, "from")) {
-        const char *f = val(cfg, "from", 0)->str;
+    if (mag_train_given(cfg, "from")) {
+        const char *f = mag_config_get(cfg, "from", 0)->str;
         from = mag_session_get(ctx->session, MAG_POLICY, f);
-        if (!from) return mag_err_unknown(d, ctx, MAG_POLICY, f, key_pos(cell, "from"));
+        if (!from) return mag_err_unknown(d, ctx, MAG_POLICY, f, mag_train_value_pos(cell, "from"));
         static const char *const arch_keys[] = {"context", "embed", "hidden", "layers", "act"};
         for (size_t i = 0; i < 5; i++)
-            if (given(cfg, arch_keys[i]))
-                return mag_diag_set(d, src, len, MAG_EVALUE, key_pos(cell, arch_keys[i]).line,
-                                    key_pos(cell, arch_keys[i]).col, NULL,
-                                    "'%s' cannot be set with 'from' (the architecture is copied)",
-                                    arch_keys[i]);
+            if (mag_train_given(cfg, arch_keys[i]))
+                return mag_diag_set(
+                    d, src, len, MAG_EVALUE, mag_train_value_pos(cell, arch_keys[i]).line,
+                    mag_train_value_pos(cell, arch_keys[i]).col, NULL,
+                    "'%s' cannot be set with 'from' (the architecture is copied)", arch_keys[i]);
     }
-    if (given(cfg, "task")) {
-        task_name = val(cfg, "task", 0)->str;
+    if (mag_train_given(cfg, "task")) {
+        task_name = mag_config_get(cfg, "task", 0)->str;
         task = mag_session_get(ctx->session, MAG_TASK, task_name);
-        if (!task) return mag_err_unknown(d, ctx, MAG_TASK, task_name, key_pos(cell, "task"));
+        if (!task)
+            return mag_err_unknown(d, ctx, MAG_TASK, task_name, mag_train_value_pos(cell, "task"));
     } else if (from) {
-        const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, val(cfg, "from", 0)->str);
+        const mag_entry *fe =
+            mag_session_entry(ctx->session, MAG_POLICY, mag_config_get(cfg, "from", 0)->str);
         if (fe && fe->task) {
             task_name = fe->task;
             task = mag_session_get(ctx->session, MAG_TASK, task_name);
         }
     }
-    int want_sft = from ? given(cfg, "sft_steps") : 1;
+    int want_sft = from ? mag_train_given(cfg, "sft_steps") : 1;
     if (!from && !task)
         return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
                             "%%%%policy %s needs task = TASK (or from = POLICY)", base);
     if (want_sft && !task)
-        return mag_diag_set(d, src, len, MAG_EVALUE, key_pos(cell, "sft_steps").line,
-                            key_pos(cell, "sft_steps").col, NULL,
+        return mag_diag_set(d, src, len, MAG_EVALUE, mag_train_value_pos(cell, "sft_steps").line,
+                            mag_train_value_pos(cell, "sft_steps").col, NULL,
                             "sft_steps needs task = TASK (policy '%s' has no task)",
-                            val(cfg, "from", 0)->str);
+                            mag_config_get(cfg, "from", 0)->str);
     size_t np = cfg->npoints;
-    if (np > MAX_POINTS)
-        return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
-                            "a sweep of %zu points is too large (the limit is %d)", np, MAX_POINTS);
+    int prc = mag_train_check_points(ctx, cell, np, d);
+    if (prc) return prc;
     point *pts = calloc(np, sizeof *pts);
     if (!pts) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     uint64_t seed = mag_session_seed(ctx->session);
     long max_steps = 0;
     for (size_t pt = 0; pt < np; pt++) {
         point *p = &pts[pt];
-        mag_config_point_name(cfg, base, pt, p->name, sizeof p->name);
-        point_label(cfg, base, pt, p->label, sizeof p->label);
-        rt_rng r = rt_rng_from_name(seed, base); /* common random numbers */
-        const mag_value *sv = val(cfg, "seed", pt);
-        if (sv) r = rt_rng_split(&r, (uint64_t)sv->i + 1000);
+        mag_train_point_names(cfg, base, pt, p->name, p->label);
+        rt_rng r =
+            mag_train_stream(seed, "", base, mag_config_get(cfg, "seed", pt)); /* common numbers */
         rt_policy_diag pd;
         int rc;
         if (from) {
@@ -274,11 +217,12 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         } else {
             rt_policy_config pc = {
                 .vocab = rt_task_vocab_size(task),
-                .context = (int)mag_value_number(val(cfg, "context", pt), 8),
-                .embed = (int)mag_value_number(val(cfg, "embed", pt), 32),
-                .hidden = (int)mag_value_number(val(cfg, "hidden", pt), 256),
-                .layers = (int)mag_value_number(val(cfg, "layers", pt), 2),
-                .act = strcmp(val(cfg, "act", pt)->str, "gelu") ? RT_NN_ACT_RELU : RT_NN_ACT_GELU,
+                .context = (int)mag_value_number(mag_config_get(cfg, "context", pt), 8),
+                .embed = (int)mag_value_number(mag_config_get(cfg, "embed", pt), 32),
+                .hidden = (int)mag_value_number(mag_config_get(cfg, "hidden", pt), 256),
+                .layers = (int)mag_value_number(mag_config_get(cfg, "layers", pt), 2),
+                .act = strcmp(mag_config_get(cfg, "act", pt)->str, "gelu") ? RT_NN_ACT_RELU
+                                                                           : RT_NN_ACT_GELU,
             };
             /* weights, gradients and two Adam moments: refuse what cannot be meant */
             double nparams =
@@ -307,11 +251,12 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         p->rng = rt_rng_split(&r, 1);
         p->task = task;
         rt_sft_config_init(&p->sft);
-        p->sft.steps = want_sft ? (long)mag_value_number(val(cfg, "sft_steps", pt), 1000) : 0;
-        p->sft.batch = (int)mag_value_number(val(cfg, "batch", pt), 256);
-        p->sft.lr = (float)mag_value_number(val(cfg, "lr", pt), 1e-3);
-        p->sft.noise = mag_value_number(val(cfg, "noise", pt), -1.0);
-        p->sft.eval_every = (long)mag_value_number(val(cfg, "eval_every", pt), 100);
+        p->sft.steps =
+            want_sft ? (long)mag_value_number(mag_config_get(cfg, "sft_steps", pt), 1000) : 0;
+        p->sft.batch = (int)mag_value_number(mag_config_get(cfg, "batch", pt), 256);
+        p->sft.lr = (float)mag_value_number(mag_config_get(cfg, "lr", pt), 1e-3);
+        p->sft.noise = mag_value_number(mag_config_get(cfg, "noise", pt), -1.0);
+        p->sft.eval_every = (long)mag_value_number(mag_config_get(cfg, "eval_every", pt), 100);
         if (p->sft.steps > max_steps) max_steps = p->sft.steps;
         if (p->sft.steps > 0) {
             int nc;
@@ -357,22 +302,13 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         interrupted = st.interrupted;
     }
     /* store: policies of finished and interrupted points, every run */
-    char fail_msg[512] = "";
-    long stop_step = -1;
-    char stop_name[256] = "";
-    size_t n_failed = 0;
+    mag_train_store ts;
+    mag_train_store_init(&ts);
     for (size_t pt = 0; pt < np; pt++) {
         point *p = &pts[pt];
-        long step = 0;
-        char msg[256] = "";
-        rt_run_status stt = RT_RUN_FINISHED;
-        if (p->run) {
-            stt = rt_run_status_of(p->run, &step, msg, sizeof msg);
-            if (stt == RT_RUN_CREATED) { /* skipped by the sweep after an interrupt */
-                rt_run_finish(p->run, RT_RUN_INTERRUPTED, 0, "");
-                stt = RT_RUN_INTERRUPTED;
-            }
-        }
+        long step;
+        char msg[256];
+        rt_run_status stt = mag_train_status(p->run, &step, msg, sizeof msg);
         char summ[320];
         const rt_policy_config *pc = &p->pol->cfg;
         int sl = snprintf(summ, sizeof summ, "mlp V=%d K=%d D=%d H=%d L=%d %s", pc->vocab,
@@ -380,53 +316,24 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
                           pc->act == RT_NN_ACT_GELU ? "gelu" : "relu");
         if (from)
             sl += snprintf(summ + sl, sizeof summ - (size_t)sl, ", from %s",
-                           val(cfg, "from", 0)->str);
+                           mag_config_get(cfg, "from", 0)->str);
         if (p->sft.steps > 0) {
             double nz = p->sft.noise >= 0 ? p->sft.noise : rt_task_config_of(task)->noise;
             snprintf(summ + sl, sizeof summ - (size_t)sl, ", SFT on %s (noise %g), %ld steps%s",
-                     task_name, nz, step,
-                     stt == RT_RUN_INTERRUPTED ? " (interrupted)"
-                     : stt == RT_RUN_FAILED    ? " (failed)"
-                                               : "");
+                     task_name, nz, step, mag_train_suffix(stt));
         }
-        if (stt == RT_RUN_FAILED) {
-            n_failed++;
-            if (!fail_msg[0])
-                snprintf(fail_msg, sizeof fail_msg, "run '%s' failed: %s", p->name, msg);
-        }
-        if (stt == RT_RUN_INTERRUPTED && stop_step < 0) {
-            stop_step = step;
-            snprintf(stop_name, sizeof stop_name, "%s", p->name);
-        }
+        mag_train_note(&ts, p->name, stt, step, msg);
         if (p->run) {
-            if (mag_session_put(ctx->session, MAG_RUN, p->name, p->run, free_run, summ,
-                                task_name) == 1)
-                krn_out_printf(ctx->out, KRN_STDOUT, "replaced run '%s'\n", p->name);
+            mag_train_put_run(ctx, p->name, p->run, summ, task_name);
             p->run = NULL;
         }
         if (stt != RT_RUN_FAILED) {
-            int r = mag_session_put(ctx->session, MAG_POLICY, p->name, p->pol, free_policy, summ,
-                                    task_name);
+            mag_train_put_policy(ctx, p->name, p->pol, summ, task_name, 1);
             p->pol = NULL;
-            if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", p->name);
-            krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", p->name, summ);
         }
     }
     free_points(pts, np);
-    if (interrupted) {
-        char ev[600];
-        snprintf(ev, sizeof ev, "interrupted at step %ld of %ld (%s); %s",
-                 stop_step < 0 ? 0 : stop_step, max_steps, stop_name[0] ? stop_name : base,
-                 np > 1 ? "the partial runs and their policies are kept"
-                        : "the partial run and its policy are kept");
-        krn_out_error(ctx->out, "Interrupted", ev, NULL, 0);
-        return MAG_INTERRUPTED;
-    }
-    if (n_failed)
-        return mag_diag_set(d, src, len, MAG_ERUNTIME, cell->name_pos.line, cell->name_pos.col,
-                            NULL, "%s%s", fail_msg,
-                            np > n_failed ? " (the other sweep points finished)" : "");
-    return 0;
+    return mag_train_end(ctx, cell, &ts, interrupted, max_steps, base, np, d);
 }
 
 static const mag_magic policy_magic = {

@@ -38,12 +38,12 @@
 #include "mag_bridge.h"
 #include "mag_debate.h" /* W3: debate(NAME) features */
 #include "mag_magic.h"
+#include "mag_train.h"
 #include "rt_policy.h"
 #include "rt_reward.h"
 #include "rt_rl.h"
 #include "rt_task.h"
 
-#define MAX_POINTS 64 /* sweep points of one cell */
 #define MAX_RPARAMS 64
 
 static const char *const algos[] = {"reinforce", "rloo", "grpo", "drgrpo", "ppo", NULL};
@@ -224,16 +224,6 @@ static int run_job(void *arg, atomic_int *cancel)
     return p->rc;
 }
 
-static void free_policy(void *p)
-{
-    rt_policy_free(p);
-}
-
-static void free_run(void *r)
-{
-    rt_run_free(r);
-}
-
 /* Where a key was set (header argument or body line), else the magic's name. */
 static mag_pos key_pos(const mag_cell *cell, const char *key)
 {
@@ -244,33 +234,6 @@ static mag_pos key_pos(const mag_cell *cell, const char *key)
     return cell->name_pos;
 }
 
-/* The value of a key as written (header argument or body line), or NULL. */
-static const mag_value *raw_value(const mag_cell *cell, const char *key)
-{
-    for (size_t i = 0; i < cell->nentries; i++)
-        if (!strcmp(cell->entries[i].key, key)) return &cell->entries[i].value;
-    for (size_t i = 0; i < cell->nargs; i++)
-        if (cell->args[i].key && !strcmp(cell->args[i].key, key)) return &cell->args[i].value;
-    return NULL;
-}
-
-static mag_pos value_pos(const mag_cell *cell, const char *key)
-{
-    const mag_value *v = raw_value(cell, key);
-    return v ? v->pos : cell->name_pos;
-}
-
-static int given(const mag_config *cfg, const char *key)
-{
-    int i = mag_schema_find(cfg->schema, key);
-    return i >= 0 && cfg->given[i];
-}
-
-static const mag_value *val(const mag_config *cfg, const char *key, size_t pt)
-{
-    return mag_config_get(cfg, key, pt);
-}
-
 static void cell_free(rl_cell *c)
 {
     mag_config_free(c->cfg);
@@ -278,23 +241,6 @@ static void cell_free(rl_cell *c)
     rt_reward_free(c->eval_linked);
     free(c->eval_params);
     mag_debate_rl_free(c->debate); /* W3 */
-}
-
-/* The legend label: the point name without the seed coordinate. */
-static void point_label(const mag_config *cfg, const char *base, size_t pt, char *buf, size_t cap)
-{
-    int seed_i = mag_schema_find(cfg->schema, "seed");
-    size_t o = (size_t)snprintf(buf, cap, "%s", base);
-    int first = 1;
-    for (size_t s = 0; s < cfg->nswept; s++) {
-        if ((int)cfg->swept[s] == seed_i) continue;
-        const mag_value *v = mag_config_at(cfg, cfg->swept[s], pt);
-        if (o < cap)
-            o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", first ? "[" : ",",
-                                  cfg->schema->keys[cfg->swept[s]].name, v ? v->text : "");
-        first = 0;
-    }
-    if (!first && o < cap) snprintf(buf + o, cap - o, "]");
 }
 
 static void free_points(point *pts, size_t n)
@@ -346,7 +292,7 @@ static int build_schema(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag
 {
     memcpy(c->keys, rl_keys, sizeof rl_keys);
     size_t nk = N_RL_KEYS;
-    const mag_value *rv = raw_value(cell, "reward");
+    const mag_value *rv = mag_train_raw(cell, "reward");
     if (rv && rv->kind == MAG_V_NAME) {
         c->reward = mag_session_get(ctx->session, MAG_REWARD, rv->str);
         if (!c->reward) return mag_err_unknown(d, ctx, MAG_REWARD, rv->str, rv->pos);
@@ -374,20 +320,22 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
     const char *src = ctx->src;
     size_t len = ctx->len;
     const mag_config *cfg = c->cfg;
-    c->reward_name = val(cfg, "reward", 0)->str;
-    c->from_name = val(cfg, "from", 0)->str;
+    c->reward_name = mag_config_get(cfg, "reward", 0)->str;
+    c->from_name = mag_config_get(cfg, "from", 0)->str;
     c->from = mag_session_get(ctx->session, MAG_POLICY, c->from_name);
-    if (!c->from) return mag_err_unknown(d, ctx, MAG_POLICY, c->from_name, value_pos(cell, "from"));
+    if (!c->from)
+        return mag_err_unknown(d, ctx, MAG_POLICY, c->from_name, mag_train_value_pos(cell, "from"));
     c->ref_name = c->from_name;
     c->ref = c->from;
-    if (given(cfg, "reference")) {
-        c->ref_name = val(cfg, "reference", 0)->str;
+    if (mag_train_given(cfg, "reference")) {
+        c->ref_name = mag_config_get(cfg, "reference", 0)->str;
         c->ref = mag_session_get(ctx->session, MAG_POLICY, c->ref_name);
         if (!c->ref)
-            return mag_err_unknown(d, ctx, MAG_POLICY, c->ref_name, value_pos(cell, "reference"));
+            return mag_err_unknown(d, ctx, MAG_POLICY, c->ref_name,
+                                   mag_train_value_pos(cell, "reference"));
         const rt_policy_config *a = &c->from->cfg, *b = &c->ref->cfg;
         if (a->vocab != b->vocab || a->context != b->context) {
-            mag_pos at = value_pos(cell, "reference");
+            mag_pos at = mag_train_value_pos(cell, "reference");
             return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
                                 "reference '%s' (vocabulary %d, context %d) does not match "
                                 "from '%s' (vocabulary %d, context %d)",
@@ -395,11 +343,12 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
                                 a->context);
         }
     }
-    if (given(cfg, "task")) {
-        c->task_name = val(cfg, "task", 0)->str;
+    if (mag_train_given(cfg, "task")) {
+        c->task_name = mag_config_get(cfg, "task", 0)->str;
         c->task = mag_session_get(ctx->session, MAG_TASK, c->task_name);
         if (!c->task)
-            return mag_err_unknown(d, ctx, MAG_TASK, c->task_name, value_pos(cell, "task"));
+            return mag_err_unknown(d, ctx, MAG_TASK, c->task_name,
+                                   mag_train_value_pos(cell, "task"));
     } else {
         const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, c->from_name);
         if (fe && fe->task) {
@@ -407,13 +356,13 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
             c->task = mag_session_get(ctx->session, MAG_TASK, c->task_name);
         }
         if (!c->task) {
-            mag_pos at = value_pos(cell, "from");
+            mag_pos at = mag_train_value_pos(cell, "from");
             return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
                                 "policy '%s' has no task: give task = TASK", c->from_name);
         }
     }
     if (c->from->cfg.vocab != rt_task_vocab_size(c->task)) {
-        mag_pos at = value_pos(cell, given(cfg, "task") ? "task" : "from");
+        mag_pos at = mag_train_value_pos(cell, mag_train_given(cfg, "task") ? "task" : "from");
         return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
                             "policy '%s' has a vocabulary of %d tokens, task '%s' has %d",
                             c->from_name, c->from->cfg.vocab, c->task_name,
@@ -425,17 +374,18 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
         char msg[256];
         if (mag_debate_rl_create(ctx->session, c->task, c->reward, NULL, &c->debate, &c->linked,
                                  NULL, msg, sizeof msg)) {
-            mag_pos at = value_pos(cell, "reward");
+            mag_pos at = mag_train_value_pos(cell, "reward");
             return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL, "%s", msg);
         }
         rc = 0;
     } else /* ---- end W3 ---- */
-        rc = rl_link_reward(ctx, c->task, c->reward, value_pos(cell, "reward"), &c->linked, d);
+        rc = rl_link_reward(ctx, c->task, c->reward, mag_train_value_pos(cell, "reward"),
+                            &c->linked, d);
     if (rc) return rc;
-    if (given(cfg, "eval_reward")) {
-        c->eval_name = val(cfg, "eval_reward", 0)->str;
+    if (mag_train_given(cfg, "eval_reward")) {
+        c->eval_name = mag_config_get(cfg, "eval_reward", 0)->str;
         c->eval_reward = mag_session_get(ctx->session, MAG_REWARD, c->eval_name);
-        mag_pos at = value_pos(cell, "eval_reward");
+        mag_pos at = mag_train_value_pos(cell, "eval_reward");
         if (!c->eval_reward) return mag_err_unknown(d, ctx, MAG_REWARD, c->eval_name, at);
         rc = rl_link_reward(ctx, c->task, c->eval_reward, at, &c->eval_linked, d);
         if (rc) return rc;
@@ -464,25 +414,25 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
 static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_config *rc)
 {
     rt_rl_config_init(rc);
-    const mag_value *v = val(cfg, "algo", pt);
+    const mag_value *v = mag_config_get(cfg, "algo", pt);
     if (v) rt_rl_algo_parse(v->str, &rc->algo);
-    rc->group = (int)mag_value_number(val(cfg, "group", pt), 8);
-    rc->batch = (int)mag_value_number(val(cfg, "batch", pt), 32);
-    rc->steps = (long)mag_value_number(val(cfg, "steps", pt), 200);
-    rc->lr = (float)mag_value_number(val(cfg, "lr", pt), 2e-4);
-    rc->temperature = (float)mag_value_number(val(cfg, "temperature", pt), 1);
-    rc->kl = mag_value_number(val(cfg, "kl", pt), 0);
-    v = val(cfg, "kl_estimator", pt);
+    rc->group = (int)mag_value_number(mag_config_get(cfg, "group", pt), 8);
+    rc->batch = (int)mag_value_number(mag_config_get(cfg, "batch", pt), 32);
+    rc->steps = (long)mag_value_number(mag_config_get(cfg, "steps", pt), 200);
+    rc->lr = (float)mag_value_number(mag_config_get(cfg, "lr", pt), 2e-4);
+    rc->temperature = (float)mag_value_number(mag_config_get(cfg, "temperature", pt), 1);
+    rc->kl = mag_value_number(mag_config_get(cfg, "kl", pt), 0);
+    v = mag_config_get(cfg, "kl_estimator", pt);
     if (v) rt_rl_estimator_parse(v->str, &rc->kl_estimator);
-    v = val(cfg, "kl_in", pt);
+    v = mag_config_get(cfg, "kl_in", pt);
     if (v) rc->kl_in = strcmp(v->str, "reward") ? RT_RL_IN_LOSS : RT_RL_IN_REWARD;
-    rc->clip = mag_value_number(val(cfg, "clip", pt), 0.2);
-    rc->epochs = (int)mag_value_number(val(cfg, "epochs", pt), 0);
-    rc->eval_every = (long)mag_value_number(val(cfg, "eval_every", pt), 20);
-    rc->eval_prompts = (int)mag_value_number(val(cfg, "eval_prompts", pt), 256);
-    v = val(cfg, "regularizer", pt);
+    rc->clip = mag_value_number(mag_config_get(cfg, "clip", pt), 0.2);
+    rc->epochs = (int)mag_value_number(mag_config_get(cfg, "epochs", pt), 0);
+    rc->eval_every = (long)mag_value_number(mag_config_get(cfg, "eval_every", pt), 20);
+    rc->eval_prompts = (int)mag_value_number(mag_config_get(cfg, "eval_prompts", pt), 256);
+    v = mag_config_get(cfg, "regularizer", pt);
     rc->regularizer = v && !strcmp(v->str, "chi2") ? RT_RL_REG_CHI2 : RT_RL_REG_KL;
-    rc->chi2 = mag_value_number(val(cfg, "chi2", pt), 0);
+    rc->chi2 = mag_value_number(mag_config_get(cfg, "chi2", pt), 0);
     rc->threads = threads;
 }
 
@@ -514,16 +464,16 @@ static int bind_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, poin
     int n = 0;
     for (int k = 0; k < c->n_rparams; k++) {
         const char *pn = rt_reward_param_name(c->reward, c->rparam_index[k]);
-        if (!given(c->cfg, pn)) continue;
+        if (!mag_train_given(c->cfg, pn)) continue;
         names[n] = pn;
-        vals[n++] = mag_value_number(val(c->cfg, pn, pt), 0);
+        vals[n++] = mag_value_number(mag_config_get(c->cfg, pn, pt), 0);
     }
     int np = rt_reward_n_params(c->linked);
     p->params = calloc((size_t)(np ? np : 1), sizeof(double));
     if (!p->params) return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     rt_reward_diag rd;
     if (!rt_reward_bind_params(c->linked, names, vals, n, p->params, &rd)) return 0;
-    mag_pos at = value_pos(cell, "reward");
+    mag_pos at = mag_train_value_pos(cell, "reward");
     for (int i = 0; i < np; i++) {
         double v;
         const char *pn = rt_reward_param_name(c->linked, i);
@@ -550,25 +500,15 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
     (void)m, (void)line, (void)unused;
     const char *src = ctx->src;
     size_t len = ctx->len;
-    if (cell->nargs < 1 || cell->args[0].key ||
-        (cell->args[0].value.kind != MAG_V_NAME && cell->args[0].value.kind != MAG_V_STRING))
-        return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
-                            "%%%%rl needs a NAME: %%%%rl NAME, then key = value lines");
-    const char *base = cell->args[0].value.str;
-    for (size_t i = 1; i < cell->nargs; i++)
-        if (!cell->args[i].key)
-            return mag_diag_set(d, src, len, MAG_EVALUE, cell->args[i].value.pos.line,
-                                cell->args[i].value.pos.col, NULL,
-                                "unexpected argument '%s' (settings are key = value lines)",
-                                cell->args[i].value.text);
+    const char *base = NULL;
+    int nrc = mag_train_name(ctx, cell, "rl", &base, d);
+    if (nrc) return nrc;
     rl_cell *c = calloc(1, sizeof *c);
     if (!c) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     int rc = build_schema(ctx, cell, c, d);
     if (!rc) rc = resolve(ctx, cell, c, d);
     size_t np = c->cfg ? c->cfg->npoints : 0;
-    if (!rc && np > MAX_POINTS)
-        rc = mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
-                          "a sweep of %zu points is too large (the limit is %d)", np, MAX_POINTS);
+    if (!rc) rc = mag_train_check_points(ctx, cell, np, d);
     point *pts = NULL;
     if (!rc) {
         pts = calloc(np, sizeof *pts);
@@ -580,8 +520,7 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
     /* every point checked and built before anything trains */
     for (size_t pt = 0; !rc && pt < np; pt++) {
         point *p = &pts[pt];
-        mag_config_point_name(c->cfg, base, pt, p->name, sizeof p->name);
-        point_label(c->cfg, base, pt, p->label, sizeof p->label);
+        mag_train_point_names(c->cfg, base, pt, p->name, p->label);
         /* a lone run uses the session's threads inside; a sweep runs points in parallel */
         point_config(c->cfg, pt, np == 1 ? threads : 1, &p->cfg);
         rc = check_point(ctx, cell, c, p, d);
@@ -589,9 +528,7 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
         if (rc) break;
         /* common random numbers: the points of a sweep that share a seed share their
          * prompts and sampling streams, so they differ only by their settings */
-        rt_rng r = rt_rng_from_name(seed, base);
-        const mag_value *sv = val(c->cfg, "seed", pt);
-        if (sv) r = rt_rng_split(&r, (uint64_t)sv->i + 1000);
+        rt_rng r = mag_train_stream(seed, "", base, mag_config_get(c->cfg, "seed", pt));
         p->rng = rt_rng_split(&r, 1);
         p->ref = c->ref;
         p->prob = (rt_rl_problem){.task = c->task,
@@ -676,19 +613,13 @@ static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c,
     free(br);
     if (rc) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     /* store: policies of finished and interrupted points, every run */
-    char fail_msg[512] = "";
-    long stop_step = -1;
-    char stop_name[256] = "";
-    size_t n_failed = 0;
+    mag_train_store ts;
+    mag_train_store_init(&ts);
     for (size_t pt = 0; pt < np; pt++) {
         point *p = &pts[pt];
-        long step = 0;
-        char msg[256] = "";
-        rt_run_status stt = rt_run_status_of(p->run, &step, msg, sizeof msg);
-        if (stt == RT_RUN_CREATED) { /* skipped by the sweep after an interrupt */
-            rt_run_finish(p->run, RT_RUN_INTERRUPTED, 0, "");
-            stt = RT_RUN_INTERRUPTED;
-        }
+        long step;
+        char msg[256];
+        rt_run_status stt = mag_train_status(p->run, &step, msg, sizeof msg);
         char summ[400];
         int sl = snprintf(summ, sizeof summ, "%s from %s on %s, reward %s",
                           rt_rl_algo_name(p->cfg.algo), c->from_name, c->task_name, c->reward_name);
@@ -703,44 +634,16 @@ static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c,
         }
         if (sl < (int)sizeof summ)
             snprintf(summ + sl, sizeof summ - (size_t)sl, ", %ld steps%s", step,
-                     stt == RT_RUN_INTERRUPTED ? " (interrupted)"
-                     : stt == RT_RUN_FAILED    ? " (failed)"
-                                               : "");
-        if (stt == RT_RUN_FAILED) {
-            n_failed++;
-            if (!fail_msg[0])
-                snprintf(fail_msg, sizeof fail_msg, "run '%s' failed: %s", p->name, msg);
-        }
-        if (stt == RT_RUN_INTERRUPTED && stop_step < 0) {
-            stop_step = step;
-            snprintf(stop_name, sizeof stop_name, "%s", p->name);
-        }
-        if (mag_session_put(ctx->session, MAG_RUN, p->name, p->run, free_run, summ, c->task_name) ==
-            1)
-            krn_out_printf(ctx->out, KRN_STDOUT, "replaced run '%s'\n", p->name);
+                     mag_train_suffix(stt));
+        mag_train_note(&ts, p->name, stt, step, msg);
+        mag_train_put_run(ctx, p->name, p->run, summ, c->task_name);
         p->run = NULL;
         if (stt != RT_RUN_FAILED) {
-            int r = mag_session_put(ctx->session, MAG_POLICY, p->name, p->pol, free_policy, summ,
-                                    c->task_name);
+            mag_train_put_policy(ctx, p->name, p->pol, summ, c->task_name, 1);
             p->pol = NULL;
-            if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", p->name);
-            krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", p->name, summ);
         }
     }
-    if (st.interrupted) {
-        char ev[600];
-        snprintf(ev, sizeof ev, "interrupted at step %ld of %ld (%s); %s",
-                 stop_step < 0 ? 0 : stop_step, max_steps, stop_name[0] ? stop_name : base,
-                 np > 1 ? "the partial runs and their policies are kept"
-                        : "the partial run and its policy are kept");
-        krn_out_error(ctx->out, "Interrupted", ev, NULL, 0);
-        return MAG_INTERRUPTED;
-    }
-    if (n_failed)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, cell->name_pos.line,
-                            cell->name_pos.col, NULL, "%s%s", fail_msg,
-                            np > n_failed ? " (the other sweep points finished)" : "");
-    return 0;
+    return mag_train_end(ctx, cell, &ts, st.interrupted, max_steps, base, np, d);
 }
 
 static const mag_magic rl_magic = {

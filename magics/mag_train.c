@@ -1,0 +1,218 @@
+/* mag_train: the pieces the training magics share (mag_train.h): the cell's NAME check,
+ * key positions, sweep point names, labels and streams, and storing runs and policies
+ * with the cell's ending (interrupted / failed).  Leaves out everything one magic alone
+ * does: its keys, checks, jobs, chart options and summaries. */
+#include "mag_train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mag_bridge.h"
+
+int mag_train_name(const mag_ctx *ctx, const mag_cell *cell, const char *magic, const char **name,
+                   mag_diag *d)
+{
+    if (cell->nargs < 1 || cell->args[0].key ||
+        (cell->args[0].value.kind != MAG_V_NAME && cell->args[0].value.kind != MAG_V_STRING))
+        return mag_diag_set(
+            d, ctx->src, ctx->len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
+            "%%%%%s needs a NAME: %%%%%s NAME, then key = value lines", magic, magic);
+    for (size_t i = 1; i < cell->nargs; i++)
+        if (!cell->args[i].key)
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, cell->args[i].value.pos.line,
+                                cell->args[i].value.pos.col, NULL,
+                                "unexpected argument '%s' (settings are key = value lines)",
+                                cell->args[i].value.text);
+    *name = cell->args[0].value.str;
+    return 0;
+}
+
+int mag_train_given(const mag_config *cfg, const char *key)
+{
+    int i = mag_schema_find(cfg->schema, key);
+    return i >= 0 && cfg->given[i];
+}
+
+const mag_value *mag_train_raw(const mag_cell *cell, const char *key)
+{
+    for (size_t i = 0; i < cell->nentries; i++)
+        if (!strcmp(cell->entries[i].key, key)) return &cell->entries[i].value;
+    for (size_t i = 0; i < cell->nargs; i++)
+        if (cell->args[i].key && !strcmp(cell->args[i].key, key)) return &cell->args[i].value;
+    return NULL;
+}
+
+mag_pos mag_train_value_pos(const mag_cell *cell, const char *key)
+{
+    const mag_value *v = mag_train_raw(cell, key);
+    return v ? v->pos : cell->name_pos;
+}
+
+int mag_train_check_points(const mag_ctx *ctx, const mag_cell *cell, size_t np, mag_diag *d)
+{
+    if (np <= MAG_TRAIN_MAX_POINTS) return 0;
+    return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col,
+                        NULL, "a sweep of %zu points is too large (the limit is %d)", np,
+                        MAG_TRAIN_MAX_POINTS);
+}
+
+void mag_train_point_names(const mag_config *cfg, const char *base, size_t pt, char *name,
+                           char *label)
+{
+    const size_t cap = MAG_TRAIN_NAME;
+    mag_config_point_name(cfg, base, pt, name, cap);
+    /* the label: the point name without the seed coordinate */
+    int seed_i = mag_schema_find(cfg->schema, "seed");
+    size_t o = (size_t)snprintf(label, cap, "%s", base);
+    int first = 1;
+    for (size_t s = 0; s < cfg->nswept; s++) {
+        if ((int)cfg->swept[s] == seed_i) continue;
+        const mag_value *v = mag_config_at(cfg, cfg->swept[s], pt);
+        if (o < cap)
+            o += (size_t)snprintf(label + o, cap - o, "%s%s=%s", first ? "[" : ",",
+                                  cfg->schema->keys[cfg->swept[s]].name, v ? v->text : "");
+        first = 0;
+    }
+    if (!first && o < cap) snprintf(label + o, cap - o, "]");
+}
+
+rt_rng mag_train_stream(uint64_t seed, const char *prefix, const char *name,
+                        const mag_value *seed_value)
+{
+    rt_rng r;
+    if (prefix[0]) {
+        char full[300];
+        snprintf(full, sizeof full, "%s%s", prefix, name);
+        r = rt_rng_from_name(seed, full);
+    } else {
+        r = rt_rng_from_name(seed, name);
+    }
+    if (seed_value) r = rt_rng_split(&r, (uint64_t)seed_value->i + 1000);
+    return r;
+}
+
+int mag_train_strip_seed(const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", name);
+    char *b = strchr(out, '[');
+    if (!b) return 0;
+    char *p = strstr(b, "seed=");
+    if (!p || (p[-1] != '[' && p[-1] != ',')) return 0;
+    char *e = p + 5;
+    while (*e && *e != ',' && *e != ']')
+        e++;
+    if (p[-1] == ',')
+        p--; /* drop ",seed=N" */
+    else if (*e == ',')
+        e++; /* "[seed=N," -> "[" */
+    memmove(p, e, strlen(e) + 1);
+    size_t n = strlen(out);
+    if (n >= 2 && out[n - 2] == '[' && out[n - 1] == ']') out[n - 2] = '\0';
+    return 1;
+}
+
+void mag_train_mean_sd(const double *v, int k, char *out, size_t cap)
+{
+    double mean = 0.0, sd = 0.0;
+    int nv = 0;
+    for (int q = 0; q < k; q++)
+        if (isfinite(v[q])) mean += v[q], nv++;
+    mean = nv ? mean / nv : NAN;
+    for (int q = 0; q < k; q++)
+        if (isfinite(v[q])) sd += (v[q] - mean) * (v[q] - mean);
+    sd = nv > 1 ? sqrt(sd / (nv - 1)) : NAN;
+    char a[32], b[32];
+    mag_fmt_num(mean, 0, a, 32);
+    mag_fmt_num(sd, 0, b, 32);
+    if (nv == k || nv == 0)
+        snprintf(out, cap, "%s ± %s", a, b);
+    else
+        snprintf(out, cap, "%s ± %s (%d)", a, b, nv);
+}
+
+void mag_train_free_policy(void *p)
+{
+    rt_policy_free(p);
+}
+
+void mag_train_free_run(void *r)
+{
+    rt_run_free(r);
+}
+
+void mag_train_store_init(mag_train_store *s)
+{
+    memset(s, 0, sizeof *s);
+    s->stop_step = -1;
+}
+
+rt_run_status mag_train_status(rt_run *run, long *step, char *msg, size_t cap)
+{
+    *step = 0;
+    if (cap) msg[0] = '\0';
+    if (!run) return RT_RUN_FINISHED;
+    rt_run_status stt = rt_run_status_of(run, step, msg, cap);
+    if (stt == RT_RUN_CREATED) { /* skipped by the sweep after an interrupt */
+        rt_run_finish(run, RT_RUN_INTERRUPTED, 0, "");
+        stt = RT_RUN_INTERRUPTED;
+    }
+    return stt;
+}
+
+const char *mag_train_suffix(rt_run_status stt)
+{
+    return stt == RT_RUN_INTERRUPTED ? " (interrupted)" : stt == RT_RUN_FAILED ? " (failed)" : "";
+}
+
+void mag_train_note(mag_train_store *s, const char *name, rt_run_status stt, long step,
+                    const char *msg)
+{
+    if (stt == RT_RUN_FAILED) {
+        s->n_failed++;
+        if (!s->fail_msg[0])
+            snprintf(s->fail_msg, sizeof s->fail_msg, "run '%s' failed: %s", name, msg);
+    }
+    if (stt == RT_RUN_INTERRUPTED && s->stop_step < 0) {
+        s->stop_step = step;
+        snprintf(s->stop_name, sizeof s->stop_name, "%s", name);
+    }
+}
+
+void mag_train_put_run(mag_ctx *ctx, const char *name, rt_run *run, const char *summ,
+                       const char *task)
+{
+    if (mag_session_put(ctx->session, MAG_RUN, name, run, mag_train_free_run, summ, task) == 1)
+        krn_out_printf(ctx->out, KRN_STDOUT, "replaced run '%s'\n", name);
+}
+
+void mag_train_put_policy(mag_ctx *ctx, const char *name, rt_policy *pol, const char *summ,
+                          const char *task, int show_summ)
+{
+    int r = mag_session_put(ctx->session, MAG_POLICY, name, pol, mag_train_free_policy, summ, task);
+    if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", name);
+    if (show_summ)
+        krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", name, summ);
+    else
+        krn_out_printf(ctx->out, KRN_STDOUT, "policy %s\n", name);
+}
+
+int mag_train_end(mag_ctx *ctx, const mag_cell *cell, const mag_train_store *s, int interrupted,
+                  long max_steps, const char *base, size_t np, mag_diag *d)
+{
+    if (interrupted) {
+        char ev[600];
+        snprintf(ev, sizeof ev, "interrupted at step %ld of %ld (%s); %s",
+                 s->stop_step < 0 ? 0 : s->stop_step, max_steps,
+                 s->stop_name[0] ? s->stop_name : base,
+                 np > 1 ? "the partial runs and their policies are kept"
+                        : "the partial run and its policy are kept");
+        krn_out_error(ctx->out, "Interrupted", ev, NULL, 0);
+        return MAG_INTERRUPTED;
+    }
+    if (s->n_failed)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, cell->name_pos.line,
+                            cell->name_pos.col, NULL, "%s%s", s->fail_msg,
+                            np > s->n_failed ? " (the other sweep points finished)" : "");
+    return 0;
+}

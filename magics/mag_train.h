@@ -1,0 +1,99 @@
+/* mag_train: what the training magics (%%policy, %%rl, %%opd, %%debate) share — the cell's
+ * NAME, where a key was written, sweep points (limit, names, legend labels without the
+ * seed, the random stream of a point), and storing finished runs and policies into the
+ * session with the "interrupted at step N of M (...)" / "run 'X' failed: ..." endings.
+ * Each magic keeps its own keys, checks, jobs, chart and summaries.
+ *
+ * Ownership: mag_train_put_run and mag_train_put_policy hand the object to the session
+ * (it frees it, also on failure); everything else borrows its arguments. */
+#ifndef MAG_TRAIN_H
+#define MAG_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mag_magic.h"
+#include "rt_policy.h"
+#include "rt_rng.h"
+#include "rt_run.h"
+
+#define MAG_TRAIN_MAX_POINTS 64 /* sweep points of one cell */
+
+/* %%MAGIC NAME: the first argument must be a bare NAME (or string) and every other
+ * header argument key = value.  0 with *name set (borrowed from cell), or MAG_EVALUE. */
+int mag_train_name(const mag_ctx *ctx, const mag_cell *cell, const char *magic, const char **name,
+                   mag_diag *d);
+
+/* 1 if the cell set key (the configuration's schema must know it). */
+int mag_train_given(const mag_config *cfg, const char *key);
+
+/* The value of key as written (body line first, then header argument), or NULL. */
+const mag_value *mag_train_raw(const mag_cell *cell, const char *key);
+
+/* Where key's value was written, else the magic's name. */
+mag_pos mag_train_value_pos(const mag_cell *cell, const char *key);
+
+/* MAG_EVALUE "a sweep of N points is too large (the limit is 64)" when np is over
+ * MAG_TRAIN_MAX_POINTS, else 0. */
+int mag_train_check_points(const mag_ctx *ctx, const mag_cell *cell, size_t np, mag_diag *d);
+
+/* The name NAME[key=value,...] of point pt and its legend label (the name without the
+ * seed coordinate), each into a buffer of MAG_TRAIN_NAME bytes. */
+#define MAG_TRAIN_NAME 256
+void mag_train_point_names(const mag_config *cfg, const char *base, size_t pt, char *name,
+                           char *label);
+
+/* The stream rt_rng_from_name(seed, PREFIX NAME) (PREFIX may be ""), split by
+ * seed_value->i + 1000 when seed_value is not NULL. */
+rt_rng mag_train_stream(uint64_t seed, const char *prefix, const char *name,
+                        const mag_value *seed_value);
+
+/* The name of a sweep point without its seed coordinate ("j[alpha=0.5,seed=2]" ->
+ * "j[alpha=0.5]", "j[seed=1]" -> "j") into out; 1 if there was one. */
+int mag_train_strip_seed(const char *name, char *out, size_t cap);
+
+/* "MEAN ± SD" (sample sd) of the finite values of v[0..k), with " (n)" when only n of
+ * them are finite; mag_fmt_num formats the numbers. */
+void mag_train_mean_sd(const double *v, int k, char *out, size_t cap);
+
+/* Session free functions of the stored objects. */
+void mag_train_free_policy(void *p);
+void mag_train_free_run(void *r);
+
+/* ---- after the bridge: the outcome of each point, then the cell's ending ---- */
+
+typedef struct mag_train_store {
+    char fail_msg[512]; /* the first failure: "run 'X' failed: MSG" */
+    long stop_step;     /* step of the first interrupted point, or -1 */
+    char stop_name[256];
+    size_t n_failed;
+} mag_train_store;
+
+void mag_train_store_init(mag_train_store *s);
+
+/* The status of run (FINISHED with step 0 when run is NULL) with its step and message;
+ * a run the sweep skipped after an interrupt is finished as interrupted. */
+rt_run_status mag_train_status(rt_run *run, long *step, char *msg, size_t cap);
+
+/* " (interrupted)", " (failed)" or "" for a summary. */
+const char *mag_train_suffix(rt_run_status stt);
+
+/* Records the outcome of point name in s. */
+void mag_train_note(mag_train_store *s, const char *name, rt_run_status stt, long step,
+                    const char *msg);
+
+/* Stores run under name (printing "replaced run 'NAME'"). */
+void mag_train_put_run(mag_ctx *ctx, const char *name, rt_run *run, const char *summ,
+                       const char *task);
+
+/* Stores pol under name (printing "replaced policy 'NAME'") and prints "policy NAME: SUMM"
+ * (or "policy NAME" when show_summ is 0). */
+void mag_train_put_policy(mag_ctx *ctx, const char *name, rt_policy *pol, const char *summ,
+                          const char *task, int show_summ);
+
+/* The cell's ending: the Interrupted error (MAG_INTERRUPTED) when interrupted, else
+ * MAG_ERUNTIME with the first failure when a point failed, else 0. */
+int mag_train_end(mag_ctx *ctx, const mag_cell *cell, const mag_train_store *s, int interrupted,
+                  long max_steps, const char *base, size_t np, mag_diag *d);
+
+#endif
