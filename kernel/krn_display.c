@@ -220,7 +220,10 @@ int krn_out_display(krn_out *o, cJSON *data, cJSON *metadata, const char *displa
     return 0;
 }
 
-int krn_out_update_display(krn_out *o, cJSON *data, cJSON *metadata, const char *display_id)
+/* now: send at once whatever the rate limit (a display's final frame), dropping a
+ * held-back update of that id */
+static int update_display(krn_out *o, cJSON *data, cJSON *metadata, const char *display_id,
+                          bool now)
 {
     if (!cJSON_IsObject(data) || !display_id || !*display_id) {
         cJSON_Delete(data);
@@ -248,7 +251,7 @@ int krn_out_update_display(krn_out *o, cJSON *data, cJSON *metadata, const char 
             if (!u->id) u = NULL;
         }
     }
-    if (!u || t - u->last_ns >= UPDATE_MIN_NS) {
+    if (!u || now || t - u->last_ns >= UPDATE_MIN_NS) {
         if (u) {
             cJSON_Delete(u->content);
             u->content = NULL;
@@ -261,6 +264,17 @@ int krn_out_update_display(krn_out *o, cJSON *data, cJSON *metadata, const char 
     }
     pthread_mutex_unlock(&o->lock);
     return 0;
+}
+
+int krn_out_update_display(krn_out *o, cJSON *data, cJSON *metadata, const char *display_id)
+{
+    return update_display(o, data, metadata, display_id, false);
+}
+
+int krn_out_update_display_final(krn_out *o, cJSON *data, cJSON *metadata,
+                                 const char *display_id)
+{
+    return update_display(o, data, metadata, display_id, true);
 }
 
 int krn_out_display_text(krn_out *o, const char *text, const char *display_id, bool update)

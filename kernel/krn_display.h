@@ -60,6 +60,10 @@ void krn_out_printf(krn_out *out, enum krn_stream s, const char *fmt, ...)
 int krn_out_display(krn_out *out, cJSON *data, cJSON *metadata, const char *display_id);
 /* update_display_data of an earlier display_id (required). Takes ownership. */
 int krn_out_update_display(krn_out *out, cJSON *data, cJSON *metadata, const char *display_id);
+/* The last update of a display (e.g. a chart's final frame): sent at once, whatever the
+ * rate limit, replacing a held-back update of that id. Takes ownership. */
+int krn_out_update_display_final(krn_out *out, cJSON *data, cJSON *metadata,
+                                 const char *display_id);
 /* Convenience: a {"text/plain": text} bundle, displayed or (update) updated. */
 int krn_out_display_text(krn_out *out, const char *text, const char *display_id, bool update);
 /* clear_output; wait=true clears when the next output arrives. */

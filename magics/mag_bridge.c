@@ -524,6 +524,7 @@ static void *driver(void *arg)
     return NULL;
 }
 
+/* first: 1 the initial display_data, 0 a live update, 2 the final frame (sent at once) */
 static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labels, int first,
                          const char *id, mag_bridge_stats *st)
 {
@@ -536,8 +537,9 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
     char *js = cJSON_PrintUnformatted(bundle);
     size_t total = js ? strlen(js) : bytes;
     free(js);
-    int rc = first ? krn_out_display(out, bundle, NULL, id)
-                   : krn_out_update_display(out, bundle, NULL, id);
+    int rc = first == 1   ? krn_out_display(out, bundle, NULL, id)
+             : first == 2 ? krn_out_update_display_final(out, bundle, NULL, id)
+                          : krn_out_update_display(out, bundle, NULL, id);
     st->frames++;
     if (total > st->max_bytes) st->max_bytes = total;
     st->render_s += now_s() - t0;
@@ -585,7 +587,6 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
     double t_start = now_s();
     int rc = publish_frame(out, b, rr, labels, 1, st->display_id, st);
     double last = now_s();
-    int updates = 0;
     long rendered = 0;
     pthread_t th;
     int threaded = rc == 0 && pthread_create(&th, NULL, driver, b) == 0;
@@ -599,19 +600,16 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
         long seen = atomic_load(&b->rows_seen);
         if (seen != rendered && (now_s() - last) * 1000.0 >= (double)frame_ms) {
             rendered = seen;
-            if (publish_frame(out, b, rr, labels, 0, st->display_id, st) == 0) updates++;
+            publish_frame(out, b, rr, labels, 0, st->display_id, st);
             last = now_s();
         }
     }
     if (threaded) pthread_join(th, NULL);
     if (rc == 0) {
         if (!st->interrupted && krn_out_interrupted(out)) st->interrupted = 1;
-        /* the final frame must not be held back by the kernel's rate limit (one update
-           per 250 ms per display id, krn_display.h) */
-        double gap = frame_ms > 250 ? (double)frame_ms : 250.0;
-        double wait_ms = gap + 5.0 - (now_s() - last) * 1000.0;
-        if (updates > 0 && wait_ms > 0) sleep_ms((long)wait_ms);
-        rc = publish_frame(out, b, rr, labels, 0, st->display_id, st);
+        /* the final frame goes out at once, ahead of the summary (not held back by the
+           kernel's rate limit of one update per 250 ms per display id) */
+        rc = publish_frame(out, b, rr, labels, 2, st->display_id, st);
         const char *const *sm = o->summary ? o->summary : o->panels;
         int nsm = o->summary ? o->nsummary : o->npanels;
         double t0 = now_s();

@@ -93,6 +93,35 @@ static void test_update_rate_limit(void **st)
     rec_free(&m);
 }
 
+/* A final update goes out at once, whatever the rate limit, and replaces the held-back
+ * one (which is then not sent again at the end of the cell). */
+static void test_update_final(void **st)
+{
+    (void)st;
+    rec_sink m;
+    rec_init(&m);
+    krn_out *o = krn_out_new(&rec_vt, &m, NULL, 1, false);
+    krn_out_display_text(o, "v0", "p", false);
+    krn_out_display_text(o, "v1", "p", true); /* sent */
+    krn_out_display_text(o, "v2", "p", true); /* held back */
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "text/plain", "last");
+    assert_int_equal(krn_out_update_display_final(o, d, NULL, "p"), 0);
+    assert_int_equal(rec_count(&m), 3);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(rec_content(&m, 2), "data"), "text/plain")
+            ->valuestring,
+        "last");
+    krn_out_display_text(o, "other", NULL, false);
+    krn_out_finish(o); /* v2 was dropped: nothing more for "p" */
+    assert_int_equal(rec_count(&m), 4);
+    assert_string_equal(rec_type(&m, 3), "display_data");
+    assert_int_equal(krn_out_update_display_final(o, cJSON_CreateObject(), NULL, NULL),
+                     KRN_OUT_EINVAL);
+    krn_out_free(o);
+    rec_free(&m);
+}
+
 static void test_one_error_and_pager(void **st)
 {
     (void)st;
@@ -182,7 +211,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_batching),        cmocka_unit_test(test_display_and_result),
-        cmocka_unit_test(test_update_rate_limit),      cmocka_unit_test(test_one_error_and_pager),
+        cmocka_unit_test(test_update_rate_limit), cmocka_unit_test(test_update_final),      cmocka_unit_test(test_one_error_and_pager),
         cmocka_unit_test(test_silent_input_interrupt), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
