@@ -214,6 +214,18 @@ def stream_text(msgs, name="stdout"):
                    if m["msg_type"] == "stream" and m["content"]["name"] == name)
 
 
+def ok(k, code, timeout=120):
+    """Runs a cell that must succeed (training cells may take a while); its iopub msgs."""
+    rep, msgs = k.execute(code, timeout=timeout)
+    assert rep["content"]["status"] == "ok", (code, rep["content"])
+    return msgs
+
+
+def who(k):
+    """The %who listing (to check that a failing cell changed nothing)."""
+    return stream_text(outputs(ok(k, "%who")))
+
+
 def heartbeat_ok(km, timeout=2.0):
     """Send a ping on a fresh REQ socket to the heartbeat port; True if it is echoed."""
     import zmq

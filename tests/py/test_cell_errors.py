@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from conftest import KERNEL_NAME, stream_text
+from conftest import KERNEL_NAME, stream_text, who
 
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf cell language")
 
@@ -139,12 +139,6 @@ CASES = [
                      "before the parser sees it (kernel/krn_dispatch.c)"))),
 ]
 assert len(CASES) >= 40
-
-
-def who(kernel):
-    rep, msgs = kernel.execute("%who")
-    assert rep["content"]["status"] == "ok", rep["content"]
-    return stream_text(msgs)
 
 
 @pytest.fixture(scope="module")

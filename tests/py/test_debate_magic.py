@@ -22,7 +22,7 @@ import tempfile
 
 import pytest
 
-from conftest import KERNEL_NAME, outputs, stream_text
+from conftest import KERNEL_NAME, outputs, stream_text, ok, who
 
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
@@ -43,19 +43,9 @@ SETUP = [
 ]
 
 
-def ok(k, code, timeout=LONG):
-    rep, msgs = k.execute(code, timeout=timeout)
-    assert rep["content"]["status"] == "ok", (code, rep["content"])
-    return msgs
-
-
 def define(k):
     for c in SETUP:
         ok(k, c)
-
-
-def who(k):
-    return stream_text(outputs(ok(k, "%who")))
 
 
 @pytest.fixture(scope="module")

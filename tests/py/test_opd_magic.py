@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from conftest import KERNEL_NAME, outputs, stream_text
+from conftest import KERNEL_NAME, outputs, stream_text, ok, who
 
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
@@ -33,16 +33,6 @@ SETUP = [
     "%%policy t_srt\nfrom = mbase\ntask = srt\nsft_steps = 40\n",
 ]
 SMALL = "steps = 6\nbatch = 8\neval_every = 3\neval_prompts = 32\n"
-
-
-def ok(k, code, timeout=LONG):
-    rep, msgs = k.execute(code, timeout=timeout)
-    assert rep["content"]["status"] == "ok", (code, rep["content"])
-    return msgs
-
-
-def who(k):
-    return stream_text(outputs(ok(k, "%who")))
 
 
 def small_vocab_policy_file(path):

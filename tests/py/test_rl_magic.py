@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import KERNEL_NAME, outputs, stream_text
+from conftest import KERNEL_NAME, outputs, stream_text, ok, who
 
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
@@ -37,19 +37,9 @@ SETUP = [
 SMALL = "batch = 4\ngroup = 4\nsteps = 6\neval_every = 3\neval_prompts = 32\n"
 
 
-def ok(k, code, timeout=LONG):
-    rep, msgs = k.execute(code, timeout=timeout)
-    assert rep["content"]["status"] == "ok", (code, rep["content"])
-    return msgs
-
-
 def define(k):
     for c in SETUP:
         ok(k, c)
-
-
-def who(k):
-    return stream_text(outputs(ok(k, "%who")))
 
 
 @pytest.fixture(scope="module")

@@ -15,19 +15,12 @@ import time
 
 import pytest
 
-from conftest import KERNEL_NAME, outputs, stream_text
+from conftest import KERNEL_NAME, outputs, stream_text, ok
 
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
-LONG = 120
 CHART_MIMES = {"application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"}
 TINY = "embed = 8\nhidden = 32\nbatch = 16\neval_every = 10\n"
-
-
-def ok(k, code, timeout=LONG):
-    rep, msgs = k.execute(code, timeout=timeout)
-    assert rep["content"]["status"] == "ok", (code, rep["content"])
-    return msgs
 
 
 def when(m):
