@@ -81,7 +81,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "opd-mlp-small: threads, steps, batch must be >= 1\n");
         return 2;
     }
-    rt_nn_set_blas_threads(blas_threads);
+    rt_nn_set_gemm_threads(blas_threads);
 
     rt_policy_config cs = {V, K, D, H_STUDENT, 1, RT_NN_ACT_RELU};
     rt_policy_config ct = {V, K, D, H_TEACHER, 1, RT_NN_ACT_RELU};

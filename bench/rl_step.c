@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rl-step: threads and steps must be >= 1, warmup >= 0\n");
         return 2;
     }
-    rt_nn_set_blas_threads(1);
+    rt_nn_set_gemm_threads(1);
     rt_policy_config pc = {V, K, D, H, 1, RT_NN_ACT_RELU};
     rt_policy *p, *ref;
     rt_policy_diag pd;

@@ -27,6 +27,7 @@
 typedef struct interp {
     krn_interp it; /* first: the krn_interp pointer is the interp pointer */
     mag_session *s;
+    const char *extra[7]; /* language_info members: numerics, isa, isa_source */
 } interp;
 
 /* ---- errors ----------------------------------------------------------------------------- */
@@ -396,7 +397,7 @@ krn_interp *mag_interp_new(void)
     /* The runtime splits its work over its own threads (%threads) with a fixed partition,
      * so that results do not depend on the thread count; OpenBLAS stays single-threaded.
      * (Its default, one worker per core, also spins in sched_yield between calls.) */
-    rt_nn_set_blas_threads(1);
+    rt_nn_set_gemm_threads(1);
     if (!(ip->s = mag_session_new())) {
         free(ip);
         return NULL;
@@ -416,7 +417,15 @@ krn_interp *mag_interp_new(void)
                   "(%lsmagic lists the magics, %help NAME explains one)",
         .help_text = NULL,
         .help_url = NULL,
+        .extra = ip->extra,
     };
+    /* how this process computes, recorded in every executed notebook's metadata: the
+     * numerics mode at start (%numerics may change it) and the SIMD path */
+    const char *env = getenv("RLHF_ISA");
+    ip->extra[0] = "numerics", ip->extra[1] = rt_nn_numerics_name(rt_nn_numerics());
+    ip->extra[2] = "isa", ip->extra[3] = rt_nn_isa_name(rt_nn_isa());
+    ip->extra[4] = "isa_source", ip->extra[5] = env && *env ? "RLHF_ISA" : "cpu";
+    ip->extra[6] = NULL;
     return &ip->it;
 }
 

@@ -63,8 +63,8 @@
  * J_full(s, a_b); differ = fraction of states where the actions differ.
  *
  * Determinism: every function is a pure function of its inputs and the rng streams it
- * is handed; training loops are serial (GEMMs are bit-identical at any OpenBLAS thread
- * count, see rt_nn.h) and batch functions split states over threads by index only, so
+ * is handed; training loops are serial (GEMMs are bit-identical at any thread count and
+ * ISA path, see rt_nn.h) and batch functions split states over threads by index only, so
  * results are bit-identical at 1 and 2 threads and inside a parallel rt_sweep.
  * Judges and learners are read-only during games: share them between threads.
  * Allocation: rt_alloc, at creation, in the setup of the training functions, in

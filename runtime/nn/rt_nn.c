@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* Hot loops are compiled for several x86 ISAs and picked at load time (ifunc).  The
@@ -22,10 +23,44 @@ enum { LANES = 16 }; /* fixed reduction lanes: the summation order of every row 
 
 /* ---- matrix products ---------------------------------------------------------- */
 
+static _Atomic int numerics = RT_NN_NUMERICS_EXACT;
+static _Atomic int gemm_threads = 1;
+
+void rt_nn_set_gemm_threads(int n)
+{
+    gemm_threads = n < 1 ? 1 : (n > RT_NN_MAX_THREADS ? RT_NN_MAX_THREADS : n);
+    if (numerics == RT_NN_NUMERICS_OPENBLAS) openblas_set_num_threads(gemm_threads);
+}
+
+int rt_nn_gemm_threads(void)
+{
+    return gemm_threads;
+}
+
+void rt_nn_set_numerics(int mode)
+{
+    numerics = mode == RT_NN_NUMERICS_OPENBLAS ? RT_NN_NUMERICS_OPENBLAS : RT_NN_NUMERICS_EXACT;
+    if (numerics == RT_NN_NUMERICS_OPENBLAS) openblas_set_num_threads(rt_nn_gemm_threads());
+}
+
+int rt_nn_numerics(void)
+{
+    return numerics;
+}
+
+const char *rt_nn_numerics_name(int mode)
+{
+    return mode == RT_NN_NUMERICS_OPENBLAS ? "openblas" : "exact";
+}
+
 void rt_nn_sgemm(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
+    if (numerics == RT_NN_NUMERICS_EXACT) {
+        rt_nn_gemm(ta, tb, M, N, Kd, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
                 Kd, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -44,16 +79,6 @@ void rt_nn_sgemm_ref(int ta, int tb, int M, int N, int Kd, float alpha, const fl
             float *c = &C[(size_t)i * ldc + j];
             *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
         }
-}
-
-void rt_nn_set_blas_threads(int n)
-{
-    openblas_set_num_threads(n < 1 ? 1 : n);
-}
-
-int rt_nn_blas_threads(void)
-{
-    return openblas_get_num_threads();
 }
 
 /* ---- threads ---- */

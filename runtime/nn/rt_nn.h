@@ -6,17 +6,15 @@
  * reference (`_ref`) kept beside it for the tests; fast and reference agree to float
  * rounding (and exactly where the summation order is the same).
  *
- * Matrix products go through rt_nn_sgemm (OpenBLAS cblas_sgemm), except the narrow
- * ones of an output layer over the vocabulary, which use the runtime's own rt_nn_mm
- * (register tiles: OpenBLAS reaches 55-80 GF/s on V = 32 columns, rt_nn_mm 90-98).
- * Determinism: OpenBLAS 0.3.x splits a GEMM over threads along M or N only, never
- * along the reduction dimension K, so each output element is computed by the same
- * kernel in the same order whatever OPENBLAS_NUM_THREADS is; rt_nn_mm computes every
- * element as one fixed chain of fused multiply-adds (the same bits on every ISA path
- * and every split); tests check that a policy step at 1 and 2 threads is
- * bit-identical.  Every other loop here is serial and fixed-order.  No -ffast-math:
- * the exponential is our own vectorizable, deterministic polynomial (rt_nn_expf),
- * identical on every path.
+ * Numerics: every matrix product goes through the runtime's own GEMM (rt_nn_gemm), in
+ * which each output element is ONE chain of fused multiply-adds over k in increasing
+ * order, so products have the same bits on every ISA path (AVX-512, AVX2+FMA, portable
+ * C with fmaf, aarch64), every thread count and every blocking; `%numerics openblas`
+ * (rt_nn_set_numerics) routes rt_nn_sgemm to OpenBLAS instead, for users who want the
+ * vendor BLAS, and is not portable.  Every other loop here is fixed-order; elementwise
+ * functions use no libm transcendental (the exponential is our own polynomial,
+ * rt_nn_expf).  Build: -ffp-contract=off, no fast-math.  Denormals are not flushed on
+ * any path (IEEE gradual underflow everywhere).
  *
  * Row sums over the vocabulary use 16 fixed lanes added pairwise (a fixed order on
  * every machine and every SIMD width).  Nothing here allocates.  Leaves out: convolutions,
@@ -31,30 +29,57 @@
 /* ---- matrix products ---------------------------------------------------------- */
 
 /* C (M, N) = alpha * op(A) * op(B) + beta * C, row-major; op(A) is (M, Kd), op(B) is
- * (Kd, N); ta/tb non-zero = transposed storage (A stored (Kd, M), B stored (N, Kd)). */
+ * (Kd, N); ta/tb non-zero = transposed storage (A stored (Kd, M), B stored (N, Kd)).
+ * The runtime's GEMM: element (i, j) is the chain c = fma(a_ik, b_kj, c) for k = 0..Kd-1
+ * from c = 0 (beta = 0; C is not read), C (beta = 1) or beta * C (rounded once); with
+ * alpha != 1 each term is fma(alpha * a_ik, b_kj, c) (a slow path: the runtime passes
+ * alpha = 1).  Threads (rt_nn_set_gemm_threads) split rows or columns of C, never k. */
+void rt_nn_gemm(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
+                const float *B, int ldb, float beta, float *C, int ldc);
+/* The runtime's matrix product entry point: rt_nn_gemm, or OpenBLAS's cblas_sgemm under
+ * RT_NN_NUMERICS_OPENBLAS. */
 void rt_nn_sgemm(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc);
+/* Double-precision reference (tests): |ref - exact| is far below float rounding. */
 void rt_nn_sgemm_ref(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc);
-/* The runtime's own product for narrow shapes (an output layer of V columns, its
- * backward):  C (M, N) = init + op(A) (M, Kd) @ B (Kd, N), row-major, B stored (Kd, N)
- * with row stride ldb; op(A) = A stored (M, Kd) (ta = 0) or A^T with A stored (Kd, M)
- * (ta = 1), row stride lda; init = bias (N) on every row if bias != NULL, else C
- * itself if acc, else 0.  Every element is ONE chain of fused multiply-adds over
- * k = 0..Kd-1 in order from init, so the result has the same bits on every ISA path,
- * for every split of rows or columns (threads), and when the reduction runs as
- * consecutive k-blocks accumulated into C (acc = 1).  C must not overlap A, B, bias. */
+/* The same GEMM with a bias, single-threaded (callers split rows or columns):
+ * C (M, N) = init + op(A) (M, Kd) @ B (Kd, N), row-major, B stored (Kd, N) with row
+ * stride ldb; op(A) = A stored (M, Kd) (ta = 0) or A^T with A stored (Kd, M) (ta = 1),
+ * row stride lda; init = bias (N) on every row if bias != NULL, else C itself if acc,
+ * else 0.  One chain per element as above, so consecutive k-blocks accumulated into C
+ * (acc = 1) give the bits of the whole product.  C must not overlap A, B, bias. */
 void rt_nn_mm(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb,
               const float *bias, int acc, int M, int N, int Kd);
 void rt_nn_mm_ref(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb,
                   const float *bias, int acc, int M, int N, int Kd);
-/* The path rt_nn_mm uses on the calling thread: RT_NN_MM_*.  isa >= 0 forces that path
- * on this thread if the CPU has it (for tests), -2 returns to the best, -1 only asks. */
+
+/* The SIMD path (RT_NN_MM_*) of the runtime's products and row loops.  The process's
+ * path is the CPU's best, or the one named by the environment variable RLHF_ISA
+ * (avx512 | avx2 | portable) read at first use; results are the same on every path. */
 enum { RT_NN_MM_PORTABLE = 0, RT_NN_MM_AVX2 = 1, RT_NN_MM_AVX512 = 2 };
+int rt_nn_isa(void);               /* the path in use on the calling thread */
+int rt_nn_isa_best(void);          /* the CPU's best path */
+const char *rt_nn_isa_name(int isa); /* "portable", "avx2", "avx512" */
+/* name -> *isa; -1 with a message in err (unknown name, or a path this CPU lacks). */
+int rt_nn_isa_parse(const char *name, int *isa, char *err, size_t errlen);
+/* Reads RLHF_ISA now; -1 with the message if it is invalid or names a path this CPU
+ * lacks (the runtime then uses the best path; programs should refuse to start). */
+int rt_nn_isa_check_env(char *err, size_t errlen);
+/* isa >= 0 forces that path on this thread if the CPU has it (for tests), -2 returns to
+ * the process's path, -1 only asks.  Returns the thread's path. */
 int rt_nn_mm_isa(int isa);
-/* Number of OpenBLAS threads used by rt_nn_sgemm (process-wide: OpenBLAS has one pool). */
-void rt_nn_set_blas_threads(int n);
-int rt_nn_blas_threads(void);
+
+/* The backend of rt_nn_sgemm, process-wide: EXACT (default, the runtime's GEMM) or
+ * OPENBLAS (cblas_sgemm: results depend on the CPU, the OpenBLAS kernel and version). */
+enum { RT_NN_NUMERICS_EXACT = 0, RT_NN_NUMERICS_OPENBLAS = 1 };
+void rt_nn_set_numerics(int mode);
+int rt_nn_numerics(void);
+const char *rt_nn_numerics_name(int mode); /* "exact", "openblas" */
+/* Threads inside one rt_nn_sgemm call (process-wide; the runtime's GEMM splits rows or
+ * columns of large products; OpenBLAS's pool under OPENBLAS numerics).  Default 1. */
+void rt_nn_set_gemm_threads(int n);
+int rt_nn_gemm_threads(void);
 
 /* ---- threads ------------------------------------------------------------------ */
 

@@ -28,9 +28,9 @@
  * Policy gradient: rt_policy_forward(p, ws, ctx, n, 0); build dlogits from
  * rt_policy_ws_logits(ws); rt_policy_backward(p, ws, dlogits, n, 0); rt_policy_adam.
  *
- * Determinism: everything here is fixed-order; the GEMMs are bit-identical whatever
- * the OpenBLAS thread count, and the output layer's rt_nn_mm whatever the ISA or the
- * split of rows and columns between threads (see rt_nn.h); sampling draws each
+ * Determinism: everything here is fixed-order; every matrix product is the runtime's
+ * GEMM, bit-identical whatever the ISA path, the GEMM thread count or the split of rows
+ * and columns between threads (see rt_nn.h); sampling draws each
  * sequence from its own stream rt_rng_split(rng, sequence index), so samples do not
  * depend on batch partitioning or thread count.
  *
@@ -163,8 +163,8 @@ int rt_policy_ws_rows(const rt_policy_ws *ws);
  * hidden layer) on this workspace; default 1, at most RT_POLICY_MAX_THREADS.  Results
  * are bit-identical for every value: work is split into pieces fixed by the data
  * (groups of 128 sequences, blocks of 128 rows, column slices), each computed as it
- * is serially.  The threads call BLAS: keep OpenBLAS single-threaded
- * (rt_nn_set_blas_threads(1)) when threads > 1, as the benchmark does. */
+ * is serially.  The threads call the GEMM: keep its own threads at 1
+ * (rt_nn_set_gemm_threads(1)) when threads > 1, as the benchmark does. */
 void rt_policy_ws_set_threads(rt_policy_ws *ws, int threads);
 /* Logits of the cached rows, (max_rows, V); row r of the last forward that covered it. */
 float *rt_policy_ws_logits(rt_policy_ws *ws);

@@ -20,8 +20,8 @@
  * Teacher and reference may have other hidden sizes or depths than the student (same
  * vocabulary and context).  All buffers are sized by rt_opd_create, so a step
  * allocates nothing.  Determinism: as rt_policy (bit-identical whatever cfg.threads
- * and the BLAS thread count; sequence b draws from rt_rng_split(rng, b)).  With
- * cfg.threads > 1 keep OpenBLAS single-threaded (rt_nn_set_blas_threads(1)).
+ * and the GEMM thread count; sequence b draws from rt_rng_split(rng, b)).  With
+ * cfg.threads > 1 keep the GEMM single-threaded (rt_nn_set_gemm_threads(1)).
  * Leaves out: PPO-style multiple epochs (one update per batch: the ratio is 1). */
 #ifndef RT_OPD_H
 #define RT_OPD_H

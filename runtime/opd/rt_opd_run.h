@@ -21,7 +21,7 @@
  *   length, grad_norm, loss.  Row 0 (step 0) holds the initial held-out accuracy only
  *   (other metrics NaN).
  * Determinism: a pure function of (student, teachers, ref, task, cfg, rng), whatever
- * cfg.step.threads, the BLAS threads or what else runs in a sweep (wall aside).
+ * cfg.step.threads, the GEMM threads or what else runs in a sweep (wall aside).
  * Lifecycle: as rt_rl_run — starts the run, polls its cancel flag before each step
  * (RT_RUN_INTERRUPTED at the completed step), fails naming the step when the loss or
  * gradient norm is not finite ("opd: loss is nan at step 3"; the update of that step

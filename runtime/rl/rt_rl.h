@@ -71,10 +71,10 @@
  * Streams (run rng r): prompts of step s from rt_task_sample_batch(task,
  * split(split(r, 1), s), 0, TRAIN, B); sequence i of step s from
  * split(split(split(r, 2), s), i) (rt_policy_generate); the evaluator from split(r, 3).
- * Nothing depends on the thread count (cfg.threads, OpenBLAS threads, rt_sweep): the
+ * Nothing depends on the thread count (cfg.threads, GEMM threads, rt_sweep): the
  * policy kernels split work by data (rt_policy.h) and so do this module's row passes
- * (blocks of 128 rows; sums in a fixed order).  With cfg.threads > 1 keep OpenBLAS
- * single-threaded (rt_nn_set_blas_threads(1)), as rt_policy asks.
+ * (blocks of 128 rows; sums in a fixed order).  With cfg.threads > 1 keep the GEMM
+ * single-threaded (rt_nn_set_gemm_threads(1)), as rt_policy asks.
  *
  * Lifecycle of rt_rl_run: as rt_sft_run — starts the run, polls its cancel flag before
  * each step (RT_RUN_INTERRUPTED at the completed step), finishes as failed naming the

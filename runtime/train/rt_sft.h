@@ -14,7 +14,7 @@
  *      step (lr, betas 0.9/0.999, eps 1e-8, global-norm clipping at `clip`).
  * Nothing depends on how many threads run or how work is partitioned; the same
  * (policy, task, config, rng) gives bit-identical parameters and metrics (except the
- * `wall` column), at any OpenBLAS thread count and inside a parallel rt_sweep.
+ * `wall` column), at any GEMM thread count and ISA path and inside a parallel rt_sweep.
  *
  * Metrics (rt_sft_columns; a run may have more columns — they are NaN — or fewer —
  * those metrics are dropped): a row after step s when s is a multiple of log_every or
@@ -56,7 +56,7 @@
  *   and lr 2e-3 (tried first) noise 0.5 gave ~0.76 at 2000 steps, noise 0.55 0.55-0.64
  *   at 1000, and noise 0.6 jumped between 0.43 and 0.58 from eval to eval; batch 256
  *   and lr 1e-3 keep the evals of steps 500-1000 within 0.44-0.57.
- *   Cost: ~5.5 s per 1000-step run at 1 OpenBLAS thread on the 2-core build machine
+ *   Cost: ~5.5 s per 1000-step run at 1 GEMM thread on the 2-core build machine
  *   (sft_slow_test: both runs and their final evaluations in 11-12 s).
  *
  * Leaves out: learning-rate schedules, weight decay, validation loss, early stopping. */

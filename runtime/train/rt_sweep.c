@@ -1,9 +1,9 @@
 /* rt_sweep.c: a small thread pool for independent jobs (atomic work counter, the
- * calling thread joins in), the OpenBLAS thread setting around parallel sweeps, and
+ * calling thread joins in), the matrix-product thread setting around parallel sweeps, and
  * cartesian-product index arithmetic and names for sweep points. */
 #include "rt_sweep.h"
 
-#include <cblas.h>
+#include "rt_nn.h"
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -33,8 +33,8 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* The OpenBLAS thread count is process-wide: the first parallel sweep saves it and
- * sets 1, the last one to end restores it. */
+/* The thread count inside one matrix product (rt_nn_gemm_threads) is process-wide: the
+ * first parallel sweep saves it and sets 1, the last one to end restores it. */
 static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER;
 static int blas_depth, blas_saved;
 
@@ -42,8 +42,8 @@ static void blas_single_begin(void)
 {
     pthread_mutex_lock(&blas_mu);
     if (blas_depth++ == 0) {
-        blas_saved = openblas_get_num_threads();
-        openblas_set_num_threads(1);
+        blas_saved = rt_nn_gemm_threads();
+        rt_nn_set_gemm_threads(1);
     }
     pthread_mutex_unlock(&blas_mu);
 }
@@ -51,7 +51,7 @@ static void blas_single_begin(void)
 static void blas_single_end(void)
 {
     pthread_mutex_lock(&blas_mu);
-    if (--blas_depth == 0) openblas_set_num_threads(blas_saved);
+    if (--blas_depth == 0) rt_nn_set_gemm_threads(blas_saved);
     pthread_mutex_unlock(&blas_mu);
 }
 

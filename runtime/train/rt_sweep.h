@@ -4,7 +4,7 @@
  * rt_sweep_run executes jobs on n_threads threads (the calling thread is one of
  * them).  Each job must own everything it mutates (its rng stream, buffers, run), so
  * results are identical to running the jobs one after another, whatever n_threads.
- * While more than one thread runs jobs, OpenBLAS is set to 1 thread and restored
+ * While more than one thread runs jobs, the GEMM is set to 1 thread and restored
  * afterwards (that setting is process-wide: a process-wide counter makes nested or
  * concurrent sweeps restore it only when the last one ends).  A job's failure does
  * not stop the others.  Cancellation: once *cancel is non-zero, jobs not yet started

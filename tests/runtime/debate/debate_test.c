@@ -373,18 +373,18 @@ static void test_threads_and_sweep_bit_identical(void **state)
     (void)state;
     rt_task *t = make_triage(0.3);
     static job a[2], c[2], s[2];
-    int saved = rt_nn_blas_threads();
+    int saved = rt_nn_gemm_threads();
     for (int i = 0; i < 2; i++) {
         a[i].t = c[i].t = s[i].t = t;
         a[i].seed = c[i].seed = s[i].seed = 20 + (uint64_t)i;
     }
-    rt_nn_set_blas_threads(1);
+    rt_nn_set_gemm_threads(1);
     assert_int_equal(run_job(&a[0], NULL), 0);
     assert_int_equal(run_job(&a[1], NULL), 0);
-    rt_nn_set_blas_threads(2);
+    rt_nn_set_gemm_threads(2);
     assert_int_equal(run_job(&c[0], NULL), 0);
     assert_int_equal(run_job(&c[1], NULL), 0);
-    rt_nn_set_blas_threads(saved);
+    rt_nn_set_gemm_threads(saved);
     rt_sweep_job jobs[2] = {{run_job, &s[0], 0}, {run_job, &s[1], 0}};
     assert_int_equal(rt_sweep_run(jobs, 2, 2, NULL), 0);
     for (int i = 0; i < 2; i++) {

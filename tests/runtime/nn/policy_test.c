@@ -448,7 +448,7 @@ static void allocation_failures(void **state)
 /* a few policy-gradient steps on own samples; returns the final parameters */
 static float *train(int blas, int threads, int layers)
 {
-    rt_nn_set_blas_threads(blas);
+    rt_nn_set_gemm_threads(blas);
     rt_policy *p = make(32, 8, 32, 256, layers, RT_NN_ACT_RELU, 100);
     enum { B = 200, P = 8, T = 4 };
     rt_policy_ws *ws;
@@ -478,7 +478,7 @@ static float *train(int blas, int threads, int layers)
     memcpy(out, p->params, p->nparams * sizeof(float));
     rt_policy_ws_free(ws);
     rt_policy_free(p);
-    rt_nn_set_blas_threads(1);
+    rt_nn_set_gemm_threads(1);
     return out;
 }
 

@@ -211,7 +211,7 @@ static void lambda_one_ignores_reference(void **state)
 /* blas = OpenBLAS threads, threads = the step's own threads (cfg.threads) */
 static float *run_steps(int blas, int threads, int estimator)
 {
-    rt_nn_set_blas_threads(blas);
+    rt_nn_set_gemm_threads(blas);
     rt_policy *s = make(32, 8, 32, 256, 1, 30), *t = make(32, 8, 32, 512, 1, 31), *ref;
     assert_int_equal(rt_policy_copy(&ref, s, NULL), 0);
     rt_opd_config c = rt_opd_defaults();
@@ -235,7 +235,7 @@ static float *run_steps(int blas, int threads, int estimator)
     memcpy(out, s->params, s->nparams * sizeof(float));
     rt_opd_free(o);
     rt_policy_free(s), rt_policy_free(t), rt_policy_free(ref);
-    rt_nn_set_blas_threads(1);
+    rt_nn_set_gemm_threads(1);
     return out;
 }
 

@@ -640,18 +640,18 @@ static void test_determinism(void **st)
         job_fini(&b);
         /* 2 BLAS threads */
         job_init(&b, "d", algos[k], task, rw);
-        int bt = rt_nn_blas_threads();
-        rt_nn_set_blas_threads(2);
+        int bt = rt_nn_gemm_threads();
+        rt_nn_set_gemm_threads(2);
         assert_int_equal(job_fn(&b, NULL), 0);
-        rt_nn_set_blas_threads(bt);
+        rt_nn_set_gemm_threads(bt);
         assert_same(&a, &b);
         job_fini(&b);
         /* 2 kernel threads (BLAS single-threaded) */
         job_init(&b, "d", algos[k], task, rw);
         b.threads = 2;
-        rt_nn_set_blas_threads(1);
+        rt_nn_set_gemm_threads(1);
         assert_int_equal(job_fn(&b, NULL), 0);
-        rt_nn_set_blas_threads(bt);
+        rt_nn_set_gemm_threads(bt);
         assert_same(&a, &b);
         job_fini(&b);
         job_fini(&a);

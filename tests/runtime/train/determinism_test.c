@@ -118,17 +118,17 @@ static void test_blas_threads(void **state)
 {
     (void)state;
     rt_task *t = add_task();
-    int saved = rt_nn_blas_threads();
+    int saved = rt_nn_gemm_threads();
     job a = {"threads", 0.5, 256, t, NULL, NULL}, b = a;
     job_init(&a);
     job_init(&b);
-    rt_nn_set_blas_threads(1);
-    assert_int_equal(rt_nn_blas_threads(), 1);
+    rt_nn_set_gemm_threads(1);
+    assert_int_equal(rt_nn_gemm_threads(), 1);
     assert_int_equal(job_fn(&a, NULL), 0);
-    rt_nn_set_blas_threads(2);
-    assert_int_equal(rt_nn_blas_threads(), 2);
+    rt_nn_set_gemm_threads(2);
+    assert_int_equal(rt_nn_gemm_threads(), 2);
     assert_int_equal(job_fn(&b, NULL), 0);
-    rt_nn_set_blas_threads(saved);
+    rt_nn_set_gemm_threads(saved);
     assert_same(&a, &b);
     job_fini(&a);
     job_fini(&b);

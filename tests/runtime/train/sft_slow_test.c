@@ -94,7 +94,7 @@ static void test_noisy_base_is_imperfect(void **state)
 
 int main(void)
 {
-    rt_nn_set_blas_threads(1); /* results do not depend on it; avoids spinning BLAS threads */
+    rt_nn_set_gemm_threads(1); /* results do not depend on it; avoids spinning BLAS threads */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_noise0_learns),
         cmocka_unit_test(test_noisy_base_is_imperfect),

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <cblas.h>
+#include "rt_nn.h"
 #include <math.h>
 #include <string.h>
 
@@ -22,7 +22,7 @@ typedef struct job {
     int steps_done;
     int fail_at;   /* step at which to return an error, -1 never */
     int cancel_at; /* step at which to set the cancel flag, -1 never */
-    int blas_seen; /* openblas_get_num_threads() inside the job */
+    int blas_seen; /* rt_nn_gemm_threads() inside the job */
 } job;
 
 /* a small deterministic "training": random matrices from the job's own stream,
@@ -35,13 +35,13 @@ static int train(void *arg, atomic_int *cancel)
         j->w[i] = 0.1f * rt_rng_normal(&r);
         j->x[i] = rt_rng_uniform(&r);
     }
-    j->blas_seen = openblas_get_num_threads();
+    j->blas_seen = rt_nn_gemm_threads();
     j->loss = 0;
     for (int s = 0; s < STEPS; s++) {
         if (cancel && atomic_load(cancel)) return -7;
         if (s == j->fail_at) return -5;
         if (s == j->cancel_at && cancel) atomic_store(cancel, 1);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, j->w, N, j->x, N,
+        rt_nn_sgemm(0, 0, N, N, N, 1.0f, j->w, N, j->x, N,
                     0.0f, j->y, N);
         double l = 0;
         for (int i = 0; i < N * N; i++) {
@@ -76,11 +76,11 @@ static void one_vs_two_threads(void **state)
     rt_sweep_job sa[4], sb[4];
     setup_jobs(jobs_a, sa);
     setup_jobs(jobs_b, sb);
-    int before = openblas_get_num_threads();
+    int before = rt_nn_gemm_threads();
     assert_int_equal(rt_sweep_run(sa, 4, 1, NULL), 0);
-    assert_int_equal(openblas_get_num_threads(), before);
+    assert_int_equal(rt_nn_gemm_threads(), before);
     assert_int_equal(rt_sweep_run(sb, 4, 2, NULL), 0);
-    assert_int_equal(openblas_get_num_threads(), before);
+    assert_int_equal(rt_nn_gemm_threads(), before);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(sa[i].status, 0);
         assert_int_equal(sb[i].status, 0);
