@@ -138,7 +138,11 @@ int krn_main(int argc, char **argv, const krn_interp *interp)
         fputs(usage, stdout);
         rc = 0;
     } else if (strcmp(args[0], "--version") == 0) {
-        printf("rlhf-kernel %s\n", RLHF_VERSION);
+        printf("rlhf-kernel %s", RLHF_VERSION);
+        const char *sep = " (";
+        for (const char *const *e = interp->info.extra; e && e[0] && e[1]; e += 2, sep = ", ")
+            printf("%s%s %s", sep, e[0], e[1]);
+        printf("%s\n", interp->info.extra && interp->info.extra[0] ? ")" : "");
         rc = 0;
     } else if (strcmp(args[0], "-f") == 0 || strncmp(args[0], "--f=", 4) == 0) {
         const char *cf = args[0][1] == 'f' ? (n > 1 ? args[1] : NULL) : args[0] + 4;

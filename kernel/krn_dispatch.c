@@ -83,6 +83,8 @@ static void h_kernel_info(krn_req *r)
                                 li->codemirror_mode ? li->codemirror_mode : "");
         cJSON_AddStringToObject(l, "nbconvert_exporter",
                                 li->nbconvert_exporter ? li->nbconvert_exporter : "script");
+        for (const char *const *e = li->extra; e && e[0] && e[1]; e += 2)
+            cJSON_AddStringToObject(l, e[0], e[1]);
     }
     cJSON *links = cJSON_AddArrayToObject(c, "help_links");
     if (links && li->help_text && li->help_url) {

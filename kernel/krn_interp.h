@@ -32,6 +32,10 @@ typedef struct krn_language_info {
     const char *nbconvert_exporter;
     const char *banner;
     const char *help_text, *help_url; /* one help link (url may be NULL) */
+    /* More string members of language_info, which front ends copy into the notebook's
+     * metadata (e.g. how the interpreter computes): "key", "value", ..., NULL; may be
+     * NULL.  `--version` prints them too. */
+    const char *const *extra;
 } krn_language_info;
 
 /* Completion result: matches are malloc'ed strings in a malloc'ed array; release with

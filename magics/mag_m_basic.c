@@ -1,5 +1,5 @@
 /* mag_m_basic: the session and help magics — %echo, %sleep, %clear, %display, %input,
- * %lsmagic, %help, %who, %seed, %threads — and the help lookup behind %help, ?name,
+ * %lsmagic, %help, %who, %seed, %threads, %numerics — and the help lookup behind %help, ?name,
  * name? and Shift-Tab (mag_help_text).  Leaves out every training or object-defining
  * magic (mag_m_task.c, mag_m_policy.c, mag_m_reward.c, ...). */
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "mag_magic.h"
+#include "rt_nn.h"
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
@@ -212,6 +213,46 @@ static int run_threads(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, cons
     if (int_arg(ctx, m, ln, 1, 256, &n, d)) return d->code;
     mag_session_set_threads(ctx->session, (int)n);
     krn_out_printf(ctx->out, KRN_STDOUT, "threads %lld\n", n);
+    return 0;
+}
+
+/* ---- %numerics ------------------------------------------------------------------- */
+
+static void numerics_line(mag_ctx *ctx)
+{
+    int mode = rt_nn_numerics(), isa = rt_nn_isa();
+    if (mode == RT_NN_NUMERICS_EXACT)
+        krn_out_printf(ctx->out, KRN_STDOUT,
+                       "numerics exact: the runtime's own GEMM and transcendentals, the same "
+                       "bits on every machine (SIMD path %s)\n",
+                       rt_nn_isa_name(isa));
+    else
+        krn_out_printf(ctx->out, KRN_STDOUT,
+                       "numerics openblas: matrix products by OpenBLAS; results depend on the "
+                       "CPU, the OpenBLAS kernel and version (not portable; SIMD path %s)\n",
+                       rt_nn_isa_name(isa));
+}
+
+static int run_numerics(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                        const mag_config *cfg, mag_diag *d)
+{
+    (void)c, (void)cfg;
+    const mag_value *v;
+    if (ln->nargs == 0) {
+        numerics_line(ctx);
+        return 0;
+    }
+    if (one_arg(ctx, m, ln, &v, d)) return d->code;
+    int mode = -1;
+    if (v->kind == MAG_V_NAME || v->kind == MAG_V_STRING) {
+        if (!strcmp(v->str, "exact")) mode = RT_NN_NUMERICS_EXACT;
+        if (!strcmp(v->str, "openblas")) mode = RT_NN_NUMERICS_OPENBLAS;
+    }
+    if (mode < 0)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, v->pos.line, v->pos.col, NULL,
+                            "%%numerics expects exact or openblas, got '%s'", v->text);
+    rt_nn_set_numerics(mode);
+    numerics_line(ctx);
     return 0;
 }
 
@@ -444,11 +485,18 @@ LINE(sleep, run_sleep, 0, "%sleep SECONDS",
 LINE(threads, run_threads, 0, "%threads [N]",
      "Set the number of threads for sweeps and training (an integer in [1, 256]; default:\n"
      "the number of processors).  Results do not depend on it.  Without N: show it.");
+LINE(numerics, run_numerics, 0, "%numerics [exact | openblas]",
+     "Choose how the runtime multiplies matrices (session-wide).  exact (the default): its own\n"
+     "GEMM, in which every output element is one chain of fused multiply-adds in a fixed\n"
+     "order, and its own exp/log/tanh, so a notebook gives the same bits on every CPU, SIMD\n"
+     "path (RLHF_ISA=avx512|avx2|portable), thread count and on aarch64.  openblas: OpenBLAS's\n"
+     "sgemm, whose results depend on the CPU, the OpenBLAS kernel (OPENBLAS_CORETYPE) and\n"
+     "version: not portable.  Without an argument: show the mode and the SIMD path.");
 LINE(who, run_who, 0, "%who",
      "List the defined objects (tasks, policies, rewards, debates, runs) with a summary each,\n"
      "then the seed and the number of threads.");
 
 const mag_magic *const mag_basic_magics[] = {
     &m_clear, &m_display, &m_echo,    &m_help, &m_input, &m_lsmagic,
-    &m_seed,  &m_sleep,   &m_threads, &m_who,  NULL,
+    &m_numerics, &m_seed, &m_sleep, &m_threads, &m_who, NULL,
 };

@@ -1,13 +1,19 @@
-/* rlhf-kernel: the single binary. Creates the cell-language interpreter (magics/mag_interp.c,
+/* rlhf-kernel: the single binary. Checks RLHF_ISA (the runtime's SIMD path), creates the cell-language interpreter (magics/mag_interp.c,
  * one session per process) and hands it to the kernel's command line (kernel/krn_cli.h:
  * the kernel, install, headless run). */
 #include <stdio.h>
 
 #include "krn_cli.h"
 #include "mag_interp.h"
+#include "rt_nn.h"
 
 int main(int argc, char **argv)
 {
+    char err[200];
+    if (rt_nn_isa_check_env(err, sizeof err)) { /* RLHF_ISA names no usable path */
+        fprintf(stderr, "rlhf-kernel: %s\n", err);
+        return 2;
+    }
     krn_interp *it = mag_interp_new();
     if (!it) {
         fprintf(stderr, "rlhf-kernel: out of memory\n");
