@@ -9,8 +9,10 @@
  *
  *   opd-mlp-small [--threads N] [--steps 30] [--warmup 3] [--batch 256] [--seed 0]
  *                 [--metrics]  (also compute exact KL/entropy: not the bare workload)
- *                 [--blas-threads M]  (default 1: the runtime's own N threads split the
- *                 work and call OpenBLAS single-threaded) */
+ *                 [--gemm-threads M]  (default 1: the runtime's own N threads split the
+ *                 work and call the GEMM single-threaded)
+ *                 [--numerics exact|openblas]  (default exact: the runtime's own GEMM;
+ *                 openblas: OpenBLAS sgemm for the general products, not portable) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,15 +52,19 @@ static double median(double *x, int n)
 
 int main(int argc, char **argv)
 {
-    int threads = 1, blas_threads = 1, steps = 30, warmup = 3, batch = 256, metrics = 0;
+    int threads = 1, blas_threads = 1, numerics = RT_NN_NUMERICS_EXACT, steps = 30, warmup = 3, batch = 256, metrics = 0;
     unsigned long seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
         if (!strcmp(a, "--threads") && has)
             threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--blas-threads") && has)
+        else if ((!strcmp(a, "--gemm-threads") || !strcmp(a, "--blas-threads")) && has)
             blas_threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--numerics") && has && !strcmp(argv[i + 1], "exact"))
+            numerics = RT_NN_NUMERICS_EXACT, i++;
+        else if (!strcmp(a, "--numerics") && has && !strcmp(argv[i + 1], "openblas"))
+            numerics = RT_NN_NUMERICS_OPENBLAS, i++;
         else if (!strcmp(a, "--steps") && has)
             steps = atoi(argv[++i]);
         else if (!strcmp(a, "--warmup") && has)
@@ -72,7 +78,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--threads N] [--steps N] [--warmup N] [--batch N] "
-                    "[--seed N] [--metrics] [--blas-threads N]\n",
+                    "[--seed N] [--metrics] [--gemm-threads N] [--numerics exact|openblas]\n",
                     argv[0]);
             return 2;
         }
@@ -81,6 +87,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "opd-mlp-small: threads, steps, batch must be >= 1\n");
         return 2;
     }
+    rt_nn_set_numerics(numerics);
     rt_nn_set_gemm_threads(blas_threads);
 
     rt_policy_config cs = {V, K, D, H_STUDENT, 1, RT_NN_ACT_RELU};
@@ -161,7 +168,8 @@ int main(int argc, char **argv)
     printf("# cpu ms per step median %.2f (min %.2f), all threads\n", median(cpu, steps) * 1e3,
            cmin * 1e3);
     printf("# peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
-    printf("# threads %d (runtime), OpenBLAS threads %d\n", threads, blas_threads);
+    printf("# threads %d (runtime), GEMM threads %d, numerics %s, isa %s\n", threads,
+           blas_threads, rt_nn_numerics_name(rt_nn_numerics()), rt_nn_isa_name(rt_nn_isa()));
     printf("rlhf opd-mlp-small threads=%d batch=%d steps_per_s=%.3f tokens_per_s=%.0f\n", threads,
            batch, 1.0 / med, batch * T / med);
     rt_opd_free(o);

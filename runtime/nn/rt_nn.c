@@ -3,6 +3,7 @@
  * Each fast path has its naive reference right after it.  Leaves out: threading of
  * the non-GEMM loops (they are serial and fixed-order, hence deterministic). */
 #include "rt_nn.h"
+#include "rt_nn_isa.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -10,14 +11,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-/* Hot loops are compiled for several x86 ISAs and picked at load time (ifunc).  The
- * results do not depend on the clone: loops are elementwise, or reduce over explicit
- * lanes in a fixed order, and floating-point contraction is off (-ffp-contract=off). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(RT_NN_NO_CLONES)
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HOT
-#endif
+/* Hot loops: compiled once per SIMD path, picked per call (rt_nn_isa.h). */
 
 enum { LANES = 16 }; /* fixed reduction lanes: the summation order of every row sum */
 
@@ -161,7 +155,8 @@ float rt_nn_expf(float x)
 /* GELU, tanh approximation (as torch's approximate='tanh'). */
 #define GELU_C 0.7978845608028654f /* sqrt(2/pi) */
 
-HOT void rt_nn_act_forward(int act, float *out, const float *inp, size_t n)
+RT_ISA_FN_VOID(rt_nn_act_forward, (int act, float *out, const float *inp, size_t n),
+               (act, out, inp, n))
 {
     if (act == RT_NN_ACT_GELU) {
         for (size_t i = 0; i < n; i++) {
@@ -174,8 +169,10 @@ HOT void rt_nn_act_forward(int act, float *out, const float *inp, size_t n)
     }
 }
 
-HOT void rt_nn_act_backward(int act, float *dinp, const float *dout, const float *inp,
-                            const float *out, size_t n)
+RT_ISA_FN_VOID(rt_nn_act_backward,
+               (int act, float *dinp, const float *dout, const float *inp, const float *out,
+                size_t n),
+               (act, dinp, dout, inp, out, n))
 {
     if (act == RT_NN_ACT_GELU) {
         for (size_t i = 0; i < n; i++) {
@@ -192,7 +189,8 @@ HOT void rt_nn_act_backward(int act, float *dinp, const float *dout, const float
     }
 }
 
-HOT void rt_nn_act_grad(int act, float *d, const float *inp, const float *out, size_t n)
+RT_ISA_FN_VOID(rt_nn_act_grad, (int act, float *d, const float *inp, const float *out, size_t n),
+               (act, d, inp, out, n))
 {
     if (act == RT_NN_ACT_RELU) {
         for (size_t i = 0; i < n; i++)
@@ -233,7 +231,7 @@ void rt_nn_linear_forward_ref(float *out, const float *inp, const float *W, cons
         }
 }
 
-HOT static void colsum_acc(float *db, const float *x, int N, int D)
+RT_ISA_FN_VOID_STATIC(colsum_acc, (float *db, const float *x, int N, int D), (db, x, N, D))
 {
     /* db (D) += sum over rows of x (N, D) */
     for (int n = 0; n < N; n++) {
@@ -347,8 +345,10 @@ static inline void table_row(float *restrict o, const float *const *u, const flo
     }
 }
 
-HOT static void table_forward(float *out, const int *ctx, const float *U, const float *b, int N,
-                              int K, int V, int H, int relu)
+RT_ISA_FN_VOID_STATIC(table_forward,
+                      (float *out, const int *ctx, const float *U, const float *b, int N, int K,
+                       int V, int H, int relu),
+                      (out, ctx, U, b, N, K, V, H, relu))
 {
     const float *u[1024];
     if (K > 1024) {
@@ -388,14 +388,18 @@ void rt_nn_table_forward_ref(float *out, const int *ctx, const float *U, const f
         }
 }
 
-HOT void rt_nn_table_backward_cols(float *dU, float *db, const float *dout, const int *ctx, int N,
-                                   int K, int V, int H, int h0, int h1)
+RT_ISA_FN_VOID(rt_nn_table_backward_cols,
+               (float *dU, float *db, const float *dout, const int *ctx, int N, int K, int V, int H,
+                int h0, int h1),
+               (dU, db, dout, ctx, N, K, V, H, h0, h1))
 {
     rt_nn_table_backward_relu_cols(dU, db, dout, NULL, ctx, N, K, V, H, h0, h1);
 }
 
-HOT void rt_nn_table_backward_relu_cols(float *dU, float *db, const float *dout, const float *act,
-                                        const int *ctx, int N, int K, int V, int H, int h0, int h1)
+RT_ISA_FN_VOID(rt_nn_table_backward_relu_cols,
+               (float *dU, float *db, const float *dout, const float *act, const int *ctx, int N,
+                int K, int V, int H, int h0, int h1),
+               (dU, db, dout, act, ctx, N, K, V, H, h0, h1))
 {
     /* each element of dU and db sums its rows in order n = 0..N-1 */
     for (int n = 0; n < N; n++) {
@@ -497,7 +501,8 @@ static inline float row_lognorm(const float *x, int V, float invt)
     return m * invt + logf(row_expsum(NULL, x, V, m, invt));
 }
 
-HOT void rt_nn_log_softmax(float *lp, const float *logits, int N, int V, float temperature)
+RT_ISA_FN_VOID(rt_nn_log_softmax, (float *lp, const float *logits, int N, int V, float temperature),
+               (lp, logits, N, V, temperature))
 {
     float invt = 1.0f / temperature;
     for (int n = 0; n < N; n++) {
@@ -524,8 +529,9 @@ void rt_nn_log_softmax_ref(float *lp, const float *logits, int N, int V, float t
     }
 }
 
-HOT void rt_nn_token_logprob(float *out, const float *logits, const int *y, int N, int V,
-                             float temperature)
+RT_ISA_FN_VOID(rt_nn_token_logprob,
+               (float *out, const float *logits, const int *y, int N, int V, float temperature),
+               (out, logits, y, N, V, temperature))
 {
     float invt = 1.0f / temperature;
     for (int n = 0; n < N; n++) {
@@ -534,7 +540,9 @@ HOT void rt_nn_token_logprob(float *out, const float *logits, const int *y, int 
     }
 }
 
-HOT double rt_nn_xent(float *dlogits, const float *logits, const int *y, int N, int V, float weight)
+RT_ISA_FN(double, rt_nn_xent,
+          (float *dlogits, const float *logits, const int *y, int N, int V, float weight),
+          (dlogits, logits, y, N, V, weight))
 {
     double loss = 0;
     for (int n = 0; n < N; n++) {
@@ -552,7 +560,9 @@ HOT double rt_nn_xent(float *dlogits, const float *logits, const int *y, int N, 
     return loss;
 }
 
-HOT double rt_nn_pg(float *dlogits, const float *logits, const int *y, const float *w, int N, int V)
+RT_ISA_FN(double, rt_nn_pg,
+          (float *dlogits, const float *logits, const int *y, const float *w, int N, int V),
+          (dlogits, logits, y, w, N, V))
 {
     double loss = 0;
     for (int n = 0; n < N; n++) {
@@ -569,8 +579,9 @@ HOT double rt_nn_pg(float *dlogits, const float *logits, const int *y, const flo
     return loss;
 }
 
-HOT void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const float *q_logits,
-                          int N, int V)
+RT_ISA_FN_VOID(rt_nn_kl_entropy,
+               (float *kl, float *ent, const float *p_logits, const float *q_logits, int N, int V),
+               (kl, ent, p_logits, q_logits, N, V))
 {
     for (int n = 0; n < N; n++) {
         const float *a = p_logits + (size_t)n * V;
@@ -588,8 +599,10 @@ HOT void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const fl
     }
 }
 
-HOT void rt_nn_sample(int *y, float *lp, const float *logits, int N, int V, float temperature,
-                      rt_rng *rngs)
+RT_ISA_FN_VOID(rt_nn_sample,
+               (int *y, float *lp, const float *logits, int N, int V, float temperature,
+                rt_rng *rngs),
+               (y, lp, logits, N, V, temperature, rngs))
 {
     float e[256];
     for (int n = 0; n < N; n++) {

@@ -66,6 +66,9 @@ int rt_nn_isa_parse(const char *name, int *isa, char *err, size_t errlen);
 /* Reads RLHF_ISA now; -1 with the message if it is invalid or names a path this CPU
  * lacks (the runtime then uses the best path; programs should refuse to start). */
 int rt_nn_isa_check_env(char *err, size_t errlen);
+/* Sets the process's path (every thread; e.g. tests running a whole training on each
+ * path); -1 if the CPU lacks it. */
+int rt_nn_set_isa(int isa);
 /* isa >= 0 forces that path on this thread if the CPU has it (for tests), -2 returns to
  * the process's path, -1 only asks.  Returns the thread's path. */
 int rt_nn_mm_isa(int isa);

@@ -238,8 +238,8 @@ int rt_nn_isa_parse(const char *name, int *isa, char *err, size_t errlen)
                 snprintf(err, errlen,
                          "RLHF_ISA=%s: this CPU lacks %s (its best path is %s; choose one of "
                          "portable%s%s)",
-                         name, i == RT_NN_MM_AVX512 ? "AVX-512F" : "AVX2 and FMA",
-                         isa_names[best], best >= 1 ? ", avx2" : "", best >= 2 ? ", avx512" : "");
+                         name, i == RT_NN_MM_AVX512 ? "AVX-512F" : "AVX2 and FMA", isa_names[best],
+                         best >= 1 ? ", avx2" : "", best >= 2 ? ", avx512" : "");
                 return -1;
             }
             *isa = i;
@@ -265,6 +265,13 @@ int rt_nn_isa_check_env(char *err, size_t errlen)
     if (!isa_err[0]) return 0;
     snprintf(err, errlen, "%s", isa_err);
     return -1;
+}
+
+int rt_nn_set_isa(int isa)
+{
+    if (isa < RT_NN_MM_PORTABLE || isa > rt_nn_isa_best()) return -1;
+    isa_process = isa;
+    return 0;
 }
 
 static _Thread_local int forced = -1; /* per thread: tests force a path on their own thread */
@@ -326,8 +333,10 @@ static void gemm_serial(int isa, blk g, const float *Bt, long ldbt)
             s.Kd = kb;
             s.C = g.C + j0;
             s.A = g.A + (size_t)k0 * g.sak;
-            if (k0 > 0) s.bias = NULL, s.acc = 1; /* continue the chains stored in C */
-            else if (g.bias) s.bias = g.bias + j0;
+            if (k0 > 0)
+                s.bias = NULL, s.acc = 1; /* continue the chains stored in C */
+            else if (g.bias)
+                s.bias = g.bias + j0;
             if (Bt) {
                 for (int j = 0; j < nb; j++) {
                     const float *src = Bt + (size_t)(j0 + j) * ldbt + k0;
@@ -365,8 +374,10 @@ static void par_task(void *arg, int j, int nth)
     if (p->split_cols) {
         s.N = n, s.C += lo;
         if (s.bias) s.bias += lo;
-        if (Bt) Bt += (size_t)lo * p->ldbt;
-        else s.B += lo;
+        if (Bt)
+            Bt += (size_t)lo * p->ldbt;
+        else
+            s.B += lo;
     } else {
         s.M = n, s.C += (size_t)lo * s.ldc, s.A += (size_t)lo * s.sai;
     }
@@ -384,8 +395,10 @@ static void gemm(int ta, int tb, int M, int N, int Kd, const float *A, int lda, 
     /* threads only where the work (2 M N Kd flops) repays starting them (~50 us) */
     if (nth > 1 && 2.0 * M * N * (double)Kd >= 8e6) {
         par_job p = {isa, g, tb ? B : NULL, ldb, N >= 64 * nth, 0};
-        if (p.split_cols) p.unit = ((N + nth - 1) / nth + 31) / 32 * 32;
-        else p.unit = (M + nth - 1) / nth;
+        if (p.split_cols)
+            p.unit = ((N + nth - 1) / nth + 31) / 32 * 32;
+        else
+            p.unit = (M + nth - 1) / nth;
         int parts = p.split_cols ? (N + p.unit - 1) / p.unit : (M + p.unit - 1) / p.unit;
         rt_nn_parallel(parts < nth ? parts : nth, par_task, &p);
         return;

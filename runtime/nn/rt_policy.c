@@ -3,21 +3,14 @@
  * Files (save/load) are in rt_policy_io.c.  Leaves out: threading of non-GEMM loops. */
 #include "rt_policy.h"
 
+#include "rt_nn_isa.h"
+
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rt_alloc.h"
-
-/* Adam and the gradient norm are compiled for several x86 ISAs (ifunc), as rt_nn.c's
- * hot loops; elementwise or reduced over fixed lanes, so every clone gives the same
- * bits (-ffp-contract=off, -fno-math-errno only lets sqrtf vectorize). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(RT_NN_NO_CLONES)
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HOT
-#endif
 
 struct rt_policy_ws {
     rt_policy_config cfg;
@@ -463,6 +456,16 @@ static void bwd_slice_task(void *arg, int j, int nth)
         int m = a->n - b0 < RB ? a->n - b0 : RB;
         size_t r = ((size_t)a->row0 + b0) * H;
         const float *dl = a->dlogits + (size_t)b0 * V;
+        /* the next block's activations (strided rows of the kept forward, usually out of
+         * L2): requested now, they arrive while this block computes (hardware
+         * prefetchers do not follow the row stride) */
+        if (b0 + RB < a->n) {
+            int mn = a->n - b0 - RB < RB ? a->n - b0 - RB : RB;
+            const float *nx = ws->act[0] + ((size_t)a->row0 + b0 + RB) * H + h0;
+            for (int i = 0; i < mn; i++)
+                for (int h = 0; h < h1 - h0; h += 16)
+                    __builtin_prefetch(nx + (size_t)i * H + h);
+        }
         /* dW_o[:, h0:h1] += dl^T act[:, h0:h1];  d[:, h0:h1] = dl wo[:, h0:h1] */
         rt_nn_mm(p->g.wo + h0, H, dl, V, 1, ws->act[0] + r + h0, H, NULL, 1, V, h1 - h0, m);
         rt_nn_mm(ws->dh + h0, H, dl, V, 0, p->p.wo + h0, H, NULL, 0, m, h1 - h0, V);
@@ -656,7 +659,7 @@ void rt_policy_zero_grad(rt_policy *p)
     memset(p->grads, 0, p->nparams * sizeof(float));
 }
 
-HOT double rt_policy_grad_norm(const rt_policy *p)
+RT_ISA_FN(double, rt_policy_grad_norm, (const rt_policy *p), (p))
 {
     /* 8 fixed lanes (lane j takes i = j mod 8, in order), then added pairwise */
     double l[8] = {0};
@@ -671,7 +674,8 @@ HOT double rt_policy_grad_norm(const rt_policy *p)
     return sqrt(s);
 }
 
-HOT void rt_policy_adam(rt_policy *p, const rt_adam_config *c, float *grad_norm)
+RT_ISA_FN_VOID(rt_policy_adam, (rt_policy * p, const rt_adam_config *c, float *grad_norm),
+               (p, c, grad_norm))
 {
     double norm = rt_policy_grad_norm(p);
     if (grad_norm) *grad_norm = (float)norm;

@@ -446,10 +446,10 @@ static void allocation_failures(void **state)
 /* ---- determinism --------------------------------------------------------------------- */
 
 /* a few policy-gradient steps on own samples; returns the final parameters */
-static float *train(int blas, int threads, int layers)
+static float *train_act(int blas, int threads, int layers, int act)
 {
     rt_nn_set_gemm_threads(blas);
-    rt_policy *p = make(32, 8, 32, 256, layers, RT_NN_ACT_RELU, 100);
+    rt_policy *p = make(32, 8, 32, 256, layers, act, 100);
     enum { B = 200, P = 8, T = 4 };
     rt_policy_ws *ws;
     assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, B * T, NULL), 0);
@@ -482,6 +482,11 @@ static float *train(int blas, int threads, int layers)
     return out;
 }
 
+static float *train(int blas, int threads, int layers)
+{
+    return train_act(blas, threads, layers, RT_NN_ACT_RELU);
+}
+
 static void deterministic_across_runs_and_threads(void **state)
 {
     (void)state;
@@ -497,6 +502,29 @@ static void deterministic_across_runs_and_threads(void **state)
     }
 }
 
+/* the whole training (tables, GEMMs, activations, softmax, sampling, Adam) on every SIMD
+ * path the CPU has, process-wide, at 1 and 2 threads: the same bits as portable */
+static void identical_on_every_path(void **state)
+{
+    (void)state;
+    int best = rt_nn_isa_best();
+    for (int act = RT_NN_ACT_RELU; act <= RT_NN_ACT_GELU; act++) {
+        assert_int_equal(rt_nn_set_isa(RT_NN_MM_PORTABLE), 0);
+        float *ref = train_act(1, 1, 2, act);
+        size_t n = 32 * 32 + 256 * 256 + 256 + (256 * 256 + 256) + 32 * 256 + 32;
+        for (int isa = RT_NN_MM_PORTABLE; isa <= best; isa++) {
+            assert_int_equal(rt_nn_set_isa(isa), 0);
+            float *a = train_act(2, 2, 2, act);
+            if (memcmp(a, ref, n * sizeof(float)))
+                fail_msg("path %s (act %d) differs from portable", rt_nn_isa_name(isa), act);
+            free(a);
+        }
+        free(ref);
+    }
+    assert_int_equal(rt_nn_set_isa(best), 0);
+    assert_int_equal(rt_nn_set_isa(best + 1), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +536,7 @@ int main(void)
         cmocka_unit_test(save_load),
         cmocka_unit_test(allocation_failures),
         cmocka_unit_test(deterministic_across_runs_and_threads),
+        cmocka_unit_test(identical_on_every_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

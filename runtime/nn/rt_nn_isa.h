@@ -1,0 +1,69 @@
+/* rt_nn_isa.h (internal to runtime/nn): hot loops compiled once per SIMD path and picked
+ * per call by the runtime's path (rt_nn_isa: the CPU's best, or RLHF_ISA).
+ *
+ *   RT_ISA_FN(double, name, (int n, const float *x), (n, x)) { body }
+ *   RT_ISA_FN_VOID(name, (int n, float *x), (n, x)) { body }   (void functions)
+ *   RT_ISA_FN_STATIC / RT_ISA_FN_VOID_STATIC: the same with internal linkage
+ *
+ * The body becomes an always-inline function that is inlined into three copies, compiled
+ * for AVX-512F, for AVX2+FMA and for the baseline; `name` calls the copy of the path in
+ * use.  Results do not depend on the copy: loops are elementwise or reduce over explicit
+ * lanes in a fixed order, floating-point contraction is off (-ffp-contract=off) and an
+ * FMA is only ever written explicitly.  Unlike target_clones (picked once by the CPU at
+ * load time), this lets RLHF_ISA and the tests run every path on one machine. */
+#ifndef RT_NN_ISA_H
+#define RT_NN_ISA_H
+
+#include "rt_nn.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(RT_NN_NO_CLONES)
+#define RT_ISA_COPIES(ret, name, params, args, RET)                                                \
+    __attribute__((target("avx512f"))) static ret name##_avx512 params                             \
+    {                                                                                              \
+        RET name##_body args;                                                                      \
+    }                                                                                              \
+    __attribute__((target("avx2,fma"))) static ret name##_avx2 params                              \
+    {                                                                                              \
+        RET name##_body args;                                                                      \
+    }                                                                                              \
+    static ret name##_portable params                                                              \
+    {                                                                                              \
+        RET name##_body args;                                                                      \
+    }
+#define RT_ISA_PICK(name, args, RET)                                                               \
+    switch (rt_nn_isa()) {                                                                         \
+    case RT_NN_MM_AVX512:                                                                          \
+        RET name##_avx512 args;                                                                    \
+        break;                                                                                     \
+    case RT_NN_MM_AVX2:                                                                            \
+        RET name##_avx2 args;                                                                      \
+        break;                                                                                     \
+    default:                                                                                       \
+        RET name##_portable args;                                                                  \
+        break;                                                                                     \
+    }
+#else
+#define RT_ISA_COPIES(ret, name, params, args, RET)                                                \
+    static ret name##_portable params                                                              \
+    {                                                                                              \
+        RET name##_body args;                                                                      \
+    }
+#define RT_ISA_PICK(name, args, RET) RET name##_portable args;
+#endif
+
+#define RT_ISA_DEF(link, ret, name, params, args, RET)                                             \
+    static inline __attribute__((always_inline)) ret name##_body params;                           \
+    RT_ISA_COPIES(ret, name, params, args, RET)                                                    \
+    link ret name params                                                                           \
+    {                                                                                              \
+        RT_ISA_PICK(name, args, RET)                                                               \
+    }                                                                                              \
+    static inline __attribute__((always_inline)) ret name##_body params
+
+#define RT_ISA_FN(ret, name, params, args) RT_ISA_DEF(, ret, name, params, args, return )
+#define RT_ISA_FN_STATIC(ret, name, params, args)                                                  \
+    RT_ISA_DEF(static, ret, name, params, args, return )
+#define RT_ISA_FN_VOID(name, params, args) RT_ISA_DEF(, void, name, params, args, )
+#define RT_ISA_FN_VOID_STATIC(name, params, args) RT_ISA_DEF(static, void, name, params, args, )
+
+#endif
