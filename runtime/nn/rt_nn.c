@@ -23,7 +23,9 @@ static _Atomic int gemm_threads = 1;
 void rt_nn_set_gemm_threads(int n)
 {
     gemm_threads = n < 1 ? 1 : (n > RT_NN_MAX_THREADS ? RT_NN_MAX_THREADS : n);
-    if (numerics == RT_NN_NUMERICS_OPENBLAS) openblas_set_num_threads(gemm_threads);
+    /* OpenBLAS starts a pool at load time whose idle workers spin in sched_yield and take
+     * a core from the runtime's own threads: keep it at 1 unless it does the products */
+    openblas_set_num_threads(numerics == RT_NN_NUMERICS_OPENBLAS ? gemm_threads : 1);
 }
 
 int rt_nn_gemm_threads(void)
@@ -34,7 +36,7 @@ int rt_nn_gemm_threads(void)
 void rt_nn_set_numerics(int mode)
 {
     numerics = mode == RT_NN_NUMERICS_OPENBLAS ? RT_NN_NUMERICS_OPENBLAS : RT_NN_NUMERICS_EXACT;
-    if (numerics == RT_NN_NUMERICS_OPENBLAS) openblas_set_num_threads(rt_nn_gemm_threads());
+    rt_nn_set_gemm_threads(gemm_threads);
 }
 
 int rt_nn_numerics(void)
