@@ -11,6 +11,7 @@
 #include "rt_chart_util.h"
 
 #include "rt_alloc.h"
+#include "rt_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static double fx(const frame *f, double v)
 
 static double fy(const frame *f, double v)
 {
-    double t = f->logy ? log10(v) : v;
+    double t = f->logy ? rt_log10(v) : v;
     return f->y1 - (t - f->flo) / (f->fhi - f->flo) * (f->y1 - f->y0);
 }
 
@@ -176,7 +177,7 @@ static void panel(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep
     if (f.logy) {
         ny = nodata ? rt_chart_log_ticks(1, 10, 5, yt, 32)
                     : rt_chart_log_ticks(pp->ymin, pp->ymax, 5, yt, 32);
-        if (ny >= 2) f.flo = log10(yt[0]), f.fhi = log10(yt[ny - 1]);
+        if (ny >= 2) f.flo = rt_log10(yt[0]), f.fhi = rt_log10(yt[ny - 1]);
     } else {
         ny = nodata ? rt_chart_nice_ticks(0, 1, 5, yt, 32)
                     : rt_chart_nice_ticks(pp->ymin, pp->ymax, 5, yt, 32);

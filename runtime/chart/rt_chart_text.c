@@ -11,6 +11,7 @@
  * scaled to the series' own min..max, log10 when logy; a blank cell is a gap), and
  * the latest finite raw value with its x.  Leaves out: axes and colours. */
 #include "rt_chart_util.h"
+#include "rt_math.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -30,7 +31,7 @@ static size_t spark_cells(const rt_chart_prep *s, int logy, double *cells)
         double sum = 0;
         size_t n = 0;
         for (size_t i = a; i < z; i++)
-            if (!isnan(s->y[i])) sum += logy ? log10(s->y[i]) : s->y[i], n++;
+            if (!isnan(s->y[i])) sum += logy ? rt_log10(s->y[i]) : s->y[i], n++;
         cells[c] = n ? sum / (double)n : NAN;
     }
     return w;

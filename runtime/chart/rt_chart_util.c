@@ -4,6 +4,7 @@
 #include "rt_chart_util.h"
 
 #include "rt_alloc.h"
+#include "rt_math.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -314,7 +315,7 @@ static double p10(int e)
                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     if (e >= 0 && e <= 22) return t[e];
     if (e < 0 && e >= -22) return 1.0 / t[-e];
-    return pow(10.0, e);
+    return rt_pow(10.0, e);
 }
 
 /* k * 10^e without the rounding error of k * 0.1 (3 * 10^-1 is exactly 0.3). */
@@ -338,7 +339,7 @@ size_t rt_chart_nice_ticks(double lo, double hi, int target, double *ticks, size
     if (target < 2) target = 2;
     double raw = hi / target - lo / target; /* no overflow near DBL_MAX */
     if (!(raw > 0) || !isfinite(raw)) return 0;
-    int e = (int)floor(log10(raw));
+    int e = (int)floor(rt_log10(raw));
     double f = raw / p10(e);
     int m = f < 1.4142135623730951   ? 1
             : f < 3.1622776601683795 ? 2
@@ -365,7 +366,7 @@ size_t rt_chart_log_ticks(double lo, double hi, int target, double *ticks, size_
 {
     if (!(lo > 0) || !isfinite(lo) || !isfinite(hi) || hi < lo || cap < 4) return 0;
     if (target < 2) target = 2;
-    int e0 = (int)floor(log10(lo)), e1 = (int)ceil(log10(hi));
+    int e0 = (int)floor(rt_log10(lo)), e1 = (int)ceil(rt_log10(hi));
     if (p10(e0) > lo) e0--; /* guard log10 rounding at exact powers */
     if (p10(e0 + 1) <= lo) e0++;
     if (p10(e1) < hi) e1++;

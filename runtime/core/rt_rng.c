@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include "rt_math.h"
+
 static uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -71,7 +73,8 @@ float rt_rng_normal(rt_rng *r)
 {
     double u1 = 1.0 - rt_rng_uniform_d(r); /* (0, 1] */
     double u2 = rt_rng_uniform_d(r);
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+    /* cos(2 pi u2) = rt_cospi(2 u2): 2 u2 is exact and so is cospi's reduction */
+    return (float)(sqrt(-2.0 * rt_log(u1)) * rt_cospi(2.0 * u2));
 }
 
 void rt_rng_shuffle(rt_rng *r, int *a, int n)

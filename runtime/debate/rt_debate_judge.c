@@ -7,6 +7,7 @@
 
 #include "rt_alloc.h"
 #include "rt_debate_int.h"
+#include "rt_math.h"
 
 static const char *const judge_cols[] = {"step", "loss", "accuracy"};
 
@@ -79,7 +80,7 @@ void rt_debate_judge_scores(const rt_debate_judge *j, const int *values, unsigne
 
 static double softplus(double x)
 {
-    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+    return x > 0 ? x + rt_log1p(rt_exp(-x)) : rt_log1p(rt_exp(x));
 }
 
 static void put_row(rt_run *run, double *row, const int *map, const double *vals, int n)
@@ -147,7 +148,7 @@ int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_trai
             double x = (double)out[(size_t)i * A + o] - out[(size_t)i * A + d];
             loss += softplus(x);
             right += x < 0;
-            float g = (float)(1.0 / (1.0 + exp(-x)) / B); /* d loss / d x */
+            float g = (float)(1.0 / (1.0 + rt_exp(-x)) / B); /* d loss / d x */
             dout[(size_t)i * A + o] += g;
             dout[(size_t)i * A + d] -= g;
         }

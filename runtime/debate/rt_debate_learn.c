@@ -9,6 +9,7 @@
 #include "rt_alloc.h"
 #include "rt_debate_int.h"
 #include "rt_nn.h"
+#include "rt_math.h"
 
 #define MASKED_LOGIT (-1e30f)
 
@@ -200,10 +201,10 @@ int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
                 }
                 for (int k = 0; k < K; k++)
                     if (!(gm[i].S >> k & 1u)) {
-                        double e = exp(z[k] - mx);
+                        double e = rt_exp(z[k] - mx);
                         Z += e, zl += e * (z[k] - mx);
                     }
-                ent += log(Z) - zl / Z;
+                ent += rt_log(Z) - zl / Z;
             }
             rt_nn_sample(y + r0, NULL, lg + r0 * K, B, K, 1.0f, rngs);
             for (int i = 0; i < B; i++)

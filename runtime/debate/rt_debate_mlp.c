@@ -10,6 +10,7 @@
 
 #include "rt_alloc.h"
 #include "rt_debate_int.h"
+#include "rt_math.h"
 #include "rt_nn.h"
 
 int rt_dmlp_init(rt_dmlp *n, int P, int V, int H, int O, const rt_rng *rng)
@@ -90,7 +91,9 @@ void rt_dmlp_adam(rt_dmlp *n, float lr)
 {
     const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
     n->t++;
-    float bc1 = 1.0f - powf(b1, (float)n->t), bc2 = 1.0f - powf(b2, (float)n->t);
+    /* 1 - beta^t by rt_pow in double: a function of t alone (as in rt_policy_adam) */
+    float bc1 = (float)(1.0 - rt_pow(b1, (double)n->t));
+    float bc2 = (float)(1.0 - rt_pow(b2, (double)n->t));
     float step = lr / bc1, sbc2 = sqrtf(bc2);
     for (size_t i = 0; i < n->np; i++) {
         float g = n->grads[i];

@@ -3,6 +3,7 @@
  * Each fast path has its naive reference right after it.  Leaves out: threading of
  * the non-GEMM loops (they are serial and fixed-order, hence deterministic). */
 #include "rt_nn.h"
+#include "rt_math.h"
 #include "rt_nn_isa.h"
 
 #include <cblas.h>
@@ -117,41 +118,11 @@ void rt_nn_parallel(int nth, rt_nn_task fn, void *arg)
 
 /* ---- elementwise -------------------------------------------------------------- */
 
-/* exp by 2^n * p(r), r = x - n ln2 in [-ln2/2, ln2/2], degree-6 Taylor polynomial.
- * Branch-free so that loops over it vectorize; the same code on every path.
- * The clamps are written so that a NaN fails both comparisons and is replaced by the
- * lower bound (no NaN reaches the float-to-int conversion or the shift); the special
- * inputs are then patched with selects: NaN -> NaN, x > ln(FLT_MAX) (and +inf) -> +inf,
- * x < -87.3 (and -inf) -> 0.  Finite x in (88.3, 88.72] gives exp(88.3). */
-static inline float expf_poly(float x0)
-{
-    float x = x0 > -87.3f ? x0 : -87.3f; /* NaN -> -87.3 */
-    x = x < 88.3f ? x : 88.3f;
-    float n = x * 1.44269504088896341f + 12582912.0f; /* round to nearest integer */
-    n -= 12582912.0f;
-    float r = x - n * 0.693145751953125f;
-    r -= n * 1.428606765330187e-06f;
-    float p = 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    union {
-        float f;
-        int i;
-    } s;
-    s.i = ((int)n + 127) * (1 << 23); /* n in [-126, 127]: a normal power of two */
-    float e = p * s.f;
-    e = x0 > 88.7228394f ? INFINITY : e;
-    e = x0 >= -87.3f ? e : 0.0f; /* also NaN -> 0 here, restored next */
-    return x0 == x0 ? e : x0;
-}
-
+/* The exponential of every row loop is rt_expf_vec (rt_math.h): branch-free, no fmaf,
+ * inline, so the loops vectorize and every ISA path gives the same bits. */
 float rt_nn_expf(float x)
 {
-    return expf_poly(x);
+    return rt_expf_vec(x);
 }
 
 /* GELU, tanh approximation (as torch's approximate='tanh'). */
@@ -163,7 +134,7 @@ RT_ISA_FN_VOID(rt_nn_act_forward, (int act, float *out, const float *inp, size_t
     if (act == RT_NN_ACT_GELU) {
         for (size_t i = 0; i < n; i++) {
             float x = inp[i];
-            out[i] = 0.5f * x * (1.0f + tanhf(GELU_C * (x + 0.044715f * x * x * x)));
+            out[i] = 0.5f * x * (1.0f + rt_tanhf_vec(GELU_C * (x + 0.044715f * x * x * x)));
         }
     } else {
         for (size_t i = 0; i < n; i++)
@@ -180,7 +151,7 @@ RT_ISA_FN_VOID(rt_nn_act_backward,
         for (size_t i = 0; i < n; i++) {
             float x = inp[i];
             float u = GELU_C * (x + 0.044715f * x * x * x);
-            float t = tanhf(u);
+            float t = rt_tanhf_vec(u);
             float du = GELU_C * (1.0f + 3.0f * 0.044715f * x * x);
             float g = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
             dinp[i] += dout[i] * g;
@@ -485,12 +456,12 @@ static inline float row_expsum(float *e, const float *x, int V, float m, float i
     int v0 = 0;
     for (; v0 + LANES <= V; v0 += LANES)
         for (int j = 0; j < LANES; j++) {
-            float t = expf_poly((x[v0 + j] - m) * invt);
+            float t = rt_expf_vec((x[v0 + j] - m) * invt);
             if (e) e[v0 + j] = t;
             s[j] += t;
         }
     for (int v = v0; v < V; v++) {
-        float t = expf_poly((x[v] - m) * invt);
+        float t = rt_expf_vec((x[v] - m) * invt);
         if (e) e[v] = t;
         s[v - v0] += t;
     }
@@ -500,7 +471,7 @@ static inline float row_expsum(float *e, const float *x, int V, float m, float i
 static inline float row_lognorm(const float *x, int V, float invt)
 {
     float m = row_max(x, V);
-    return m * invt + logf(row_expsum(NULL, x, V, m, invt));
+    return m * invt + rt_logf(row_expsum(NULL, x, V, m, invt));
 }
 
 RT_ISA_FN_VOID(rt_nn_log_softmax, (float *lp, const float *logits, int N, int V, float temperature),
@@ -525,9 +496,9 @@ void rt_nn_log_softmax_ref(float *lp, const float *logits, int N, int V, float t
             m = x[v] > m ? x[v] : m;
         double s = 0;
         for (int v = 0; v < V; v++)
-            s += exp((x[v] - m) / temperature);
+            s += rt_exp((x[v] - m) / temperature);
         for (int v = 0; v < V; v++)
-            lp[(size_t)n * V + v] = (float)((x[v] - m) / temperature - log(s));
+            lp[(size_t)n * V + v] = (float)((x[v] - m) / temperature - rt_log(s));
     }
 }
 
@@ -555,7 +526,7 @@ RT_ISA_FN(double, rt_nn_xent,
         if (dlogits) {
             float *g = dlogits + (size_t)n * V;
             for (int v = 0; v < V; v++)
-                g[v] += weight * expf_poly(x[v] - z);
+                g[v] += weight * rt_expf_vec(x[v] - z);
             g[y[n]] -= weight;
         }
     }
@@ -574,7 +545,7 @@ RT_ISA_FN(double, rt_nn_pg,
         if (dlogits) {
             float *g = dlogits + (size_t)n * V;
             for (int v = 0; v < V; v++)
-                g[v] += wn * expf_poly(x[v] - z);
+                g[v] += wn * rt_expf_vec(x[v] - z);
             g[y[n]] -= wn;
         }
     }
@@ -592,7 +563,7 @@ RT_ISA_FN_VOID(rt_nn_kl_entropy,
         float sk = 0.0f, se = 0.0f;
         for (int v = 0; v < V; v++) {
             float la = a[v] - za;
-            float p = expf_poly(la);
+            float p = rt_expf_vec(la);
             if (q_logits) sk += p * (la - (q_logits[(size_t)n * V + v] - zb));
             se -= p * la;
         }
@@ -620,7 +591,7 @@ RT_ISA_FN_VOID(rt_nn_sample,
             float s = row_expsum(V <= 256 ? e : NULL, x, V, m, invt);
             float u = rt_rng_uniform(&rngs[n]) * s, c = 0.0f;
             for (int v = 0; v < V; v++) {
-                float t = V <= 256 ? e[v] : expf_poly((x[v] - m) * invt);
+                float t = V <= 256 ? e[v] : rt_expf_vec((x[v] - m) * invt);
                 c += t;
                 if (t > 0.0f) pick = v; /* rounding fallback: the last possible token */
                 if (u < c) break;
@@ -630,7 +601,7 @@ RT_ISA_FN_VOID(rt_nn_sample,
         y[n] = pick;
         if (lp) {
             if (s1 == 0.0f) s1 = row_expsum(NULL, x, V, m, 1.0f);
-            lp[n] = x[pick] - m - logf(s1);
+            lp[n] = x[pick] - m - rt_logf(s1);
         }
     }
 }

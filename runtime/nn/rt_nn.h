@@ -97,9 +97,10 @@ void rt_nn_parallel(int nth, rt_nn_task fn, void *arg);
 
 /* ---- elementwise -------------------------------------------------------------- */
 
-/* exp(x) for one float, max relative error ~2e-7; exp(x) = 0 for x < -87.3 (and -inf),
- * +inf for x > ln(FLT_MAX) (and +inf), NaN for NaN; the same polynomial as every row
- * loop here, so NaN/inf logits give NaN/inf/0 terms, never undefined behaviour. */
+/* exp(x) for one float: rt_expf (rt_math.h: max error 0.99 ulp, subnormal results by
+ * gradual underflow, 0 for x < -103.97 and -inf, +inf above ln(FLT_MAX) and for +inf,
+ * NaN for NaN), the same bits as every row loop here, so NaN/inf logits give NaN/inf/0
+ * terms, never undefined behaviour. */
 float rt_nn_expf(float x);
 
 enum { RT_NN_ACT_RELU = 0, RT_NN_ACT_GELU = 1 };

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_math.h"
 
 struct rt_policy_ws {
     rt_policy_config cfg;
@@ -682,8 +683,10 @@ RT_ISA_FN_VOID(rt_policy_adam, (rt_policy * p, const rt_adam_config *c, float *g
     float scale = 1.0f;
     if (c->clip_norm > 0.0f && norm > c->clip_norm) scale = (float)(c->clip_norm / (norm + 1e-6));
     p->adam_t++;
-    float bc1 = 1.0f - powf(c->beta1, (float)p->adam_t);
-    float bc2 = 1.0f - powf(c->beta2, (float)p->adam_t);
+    /* bias corrections 1 - beta^t: rt_pow in double (~0.5 ulp), a function of (beta, t)
+     * alone, so there is no running product to save, load or copy */
+    float bc1 = (float)(1.0 - rt_pow(c->beta1, (double)p->adam_t));
+    float bc2 = (float)(1.0 - rt_pow(c->beta2, (double)p->adam_t));
     float step = c->lr / bc1, sbc2 = sqrtf(bc2);
     float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
     float *w = p->params, *g = p->grads, *m = p->adam_m, *v = p->adam_v;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "rt_alloc.h"
+#include "rt_math.h"
 
 enum { PB = 128 }; /* row block of the parallel loss / dlogits pass */
 
@@ -141,10 +142,10 @@ static double now(void)
 void rt_opd_dlogits_sampled(float *dl, const float *lS, const float *lT, const float *lR, int y,
                             float lambda, float scale, int V)
 {
-    float A = lambda * (lT[y] - lR[y]) - (lS[y] - lR[y]);
+    float A = (lT[y] - lS[y]) + (lambda - 1.0f) * (lT[y] - lR[y]); /* as the step's advantage */
     /* d/dz of -A log p(y) = -A (onehot(y) - p) */
     for (int v = 0; v < V; v++)
-        dl[v] += scale * A * rt_nn_expf(lS[v]);
+        dl[v] += scale * A * rt_expf_vec(lS[v]);
     dl[y] -= scale * A;
 }
 
@@ -159,15 +160,15 @@ float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const flo
         mx = m > mx ? m : mx;
     }
     for (int v = 0; v < V; v++)
-        s += rt_nn_expf((1.0f - lambda) * lR[v] + lambda * lT[v] - mx);
-    float z = mx + logf(s);
+        s += rt_expf_vec((1.0f - lambda) * lR[v] + lambda * lT[v] - mx);
+    float z = mx + rt_logf(s);
     for (int v = 0; v < V; v++) {
         float lM = (1.0f - lambda) * lR[v] + lambda * lT[v] - z;
-        kl += rt_nn_expf(lS[v]) * (lS[v] - lM);
+        kl += rt_expf_vec(lS[v]) * (lS[v] - lM);
     }
     for (int v = 0; v < V; v++) {
         float lM = (1.0f - lambda) * lR[v] + lambda * lT[v] - z;
-        dl[v] += scale * rt_nn_expf(lS[v]) * (lS[v] - lM - kl);
+        dl[v] += scale * rt_expf_vec(lS[v]) * (lS[v] - lM - kl);
     }
     return kl;
 }
@@ -276,7 +277,10 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
     float lam = c->lambda;
     double gap = 0, advs = 0, loss = 0;
     for (int n = 0; n < N; n++) {
-        o->adv[n] = o->valid[n] * (lam * (o->lpT[n] - o->lpR[n]) - (o->lpS[n] - o->lpR[n]));
+        /* lam (lT - lR) - (lS - lR), written so that at lam = 1 the reference cancels
+         * exactly (not only up to rounding): (lT - lS) + (lam - 1) (lT - lR) */
+        o->adv[n] =
+            o->valid[n] * ((o->lpT[n] - o->lpS[n]) + (lam - 1.0f) * (o->lpT[n] - o->lpR[n]));
         gap += o->valid[n] * (o->lpT[n] - o->lpS[n]);
     }
     if (c->gamma > 0.0f)
@@ -326,7 +330,7 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
                 const float *a = o->lsS + (size_t)n * V, *bt = o->lsT + (size_t)n * V,
                             *br = o->lsR + (size_t)n * V;
                 for (int v = 0; v < V; v++) {
-                    float p = rt_nn_expf(a[v]);
+                    float p = rt_expf_vec(a[v]);
                     kt += p * (a[v] - bt[v]);
                     kr += p * (a[v] - br[v]);
                     en -= p * a[v];

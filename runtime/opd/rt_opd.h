@@ -5,6 +5,8 @@
  *   released); score the teacher's and the reference's log-probs of the sampled tokens
  *   in one batched pass over all B*T contexts;
  *     A_t = lambda * (lp_T - lp_ref) - (lp_S - lp_ref)      (a constant: no gradient)
+ *   computed as (lp_T - lp_S) + (lambda - 1) (lp_T - lp_ref), so that at lambda = 1 the
+ *   reference cancels exactly, not only up to rounding;
  *     loss = -mean_t(A_t * lp_S(y_t));  backward;  Adam.
  *   The student's activations from sampling are reused for the update (exact: the
  *   weights do not change in between), so the student runs no second forward.

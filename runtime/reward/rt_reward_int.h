@@ -7,6 +7,7 @@
 #define RT_REWARD_INT_H
 
 #include "rt_reward.h"
+#include "rt_math.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -133,17 +134,17 @@ static inline double rw_pow(double a, double b)
 {
     if (a == 0 && b < 0) return 0.0;
     if (a < 0 && b != floor(b)) return 0.0;
-    return pow(a, b);
+    return rt_pow(a, b);
 }
 
 static inline double rw_log(double x)
 {
-    return x > RW_LOG_FLOOR ? log(x) : log(RW_LOG_FLOOR);
+    return x > RW_LOG_FLOOR ? rt_log(x) : rt_log(RW_LOG_FLOOR);
 }
 
 static inline double rw_exp(double x)
 {
-    return exp(x > RW_EXP_CEIL ? RW_EXP_CEIL : x);
+    return rt_exp(x > RW_EXP_CEIL ? RW_EXP_CEIL : x);
 }
 
 static inline double rw_sqrt(double x)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rt_rl.h"
+#include "rt_math.h"
 
 static const char *const algo_names[] = {"reinforce", "rloo", "grpo", "drgrpo", "ppo"};
 static const char *const est_names[] = {"auto", "k1", "k2", "k3"};
@@ -151,7 +152,7 @@ double rt_rl_kl_est(rt_rl_estimator est, double lp, double lp_ref)
     case RT_RL_K2:
         return 0.5 * lr * lr;
     case RT_RL_K3:
-        return exp(lr) - 1.0 - lr;
+        return rt_exp(lr) - 1.0 - lr;
     default:
         return -lr;
     }
@@ -164,7 +165,7 @@ double rt_rl_kl_est_grad(rt_rl_estimator est, double lp, double lp_ref)
     case RT_RL_K2:
         return -lr;
     case RT_RL_K3:
-        return 1.0 - exp(lr);
+        return 1.0 - rt_exp(lr);
     default:
         return 1.0;
     }
@@ -290,7 +291,7 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
             }
             double a = A[k], l, g;
             if (clipped_form) {
-                double rho = exp(lp[k] - lp_old[k]);
+                double rho = rt_exp(lp[k] - lp_old[k]);
                 double rc = rho < lo ? lo : rho > hi ? hi : rho;
                 double u = rho * a, c = rc * a;
                 if (c < u) { /* the clipped branch is the minimum: no gradient */
@@ -341,8 +342,8 @@ static double log_softmax_row(double *ls, const double *z, int V, double tau)
     for (int v = 0; v < V; v++)
         mx = z[v] / tau > mx ? z[v] / tau : mx;
     for (int v = 0; v < V; v++)
-        sum += exp(z[v] / tau - mx);
-    double lz = mx + log(sum);
+        sum += rt_exp(z[v] / tau - mx);
+    double lz = mx + rt_log(sum);
     for (int v = 0; v < V; v++)
         ls[v] = z[v] / tau - lz;
     return lz;
@@ -364,7 +365,7 @@ double rt_rl_chi2_tree(const double *zt, const double *lr, int V, int T, int eos
         log_softmax_row(ls, zt + (size_t)s * V, V, tau);
         for (int a = 0; a < V; a++) {
             if (a == eos || s >= internal) {
-                chi += exp(2.0 * (pt[s] + ls[a]) - (pr[s] + r[a]));
+                chi += rt_exp(2.0 * (pt[s] + ls[a]) - (pr[s] + r[a]));
             } else {
                 long c = 1 + s * nc + (eos >= 0 && a > eos ? a - 1 : a);
                 pt[c] = pt[s] + ls[a];
@@ -379,14 +380,14 @@ double rt_rl_chi2_tree(const double *zt, const double *lr, int V, int T, int eos
             log_softmax_row(ls, zt + (size_t)s * V, V, tau);
             for (int a = 0; a < V; a++) {
                 if (a == eos || s >= internal)
-                    d[a] = 2.0 * exp(2.0 * (pt[s] + ls[a]) - (pr[s] + r[a]));
+                    d[a] = 2.0 * rt_exp(2.0 * (pt[s] + ls[a]) - (pr[s] + r[a]));
                 else
                     d[a] = wt[1 + s * nc + (eos >= 0 && a > eos ? a - 1 : a)];
                 tot += d[a];
             }
             wt[s] = tot;
             for (int a = 0; a < V; a++)
-                d[a] = (d[a] - tot * exp(ls[a])) / tau;
+                d[a] = (d[a] - tot * rt_exp(ls[a])) / tau;
         }
     return chi - 1.0;
 }

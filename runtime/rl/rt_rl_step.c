@@ -11,6 +11,7 @@
 
 #include "rt_alloc.h"
 #include "rt_rl.h"
+#include "rt_math.h"
 
 struct rt_rl {
     rt_rl_config cfg; /* resolved */
@@ -192,7 +193,7 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
             const float *a = o->ls_p + row * V, *b = o->ls_r + row * V;
             float k = 0.0f, e = 0.0f, *pr = o->pr_p + row * V;
             for (int v = 0; v < V; v++) {
-                float pv = pr[v] = rt_nn_expf(a[v]);
+                float pv = pr[v] = rt_expf_vec(a[v]);
                 k += pv * (a[v] - b[v]);
                 e -= pv * a[v];
             }
@@ -206,7 +207,7 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
             const float *a = o->ls_p + row * V;
             float *pr = o->pr_p + row * V;
             for (int v = 0; v < V; v++)
-                pr[v] = rt_nn_expf(a[v]);
+                pr[v] = rt_expf_vec(a[v]);
         }
     } else {
         for (long row = r0; row < r1; row++) {
@@ -220,7 +221,7 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
             float g = (float)(o->dlp[(size_t)i * o->T + t] / tau);
             const float *ls = o->ls_p + row * V;
             for (int v = 0; v < V; v++)
-                d[v] = -g * rt_nn_expf(ls[v]);
+                d[v] = -g * rt_expf_vec(ls[v]);
             d[o->y[row]] += g;
         }
     }
@@ -335,9 +336,9 @@ static int chi2_prompt(rt_rl *o, rt_policy *p, const rt_policy *ref, int b, doub
         for (int v = 0; v < V; v++)
             mx = z[v] / tau > mx ? z[v] / tau : mx;
         for (int v = 0; v < V; v++)
-            sum += exp(z[v] / tau - mx);
+            sum += rt_exp(z[v] / tau - mx);
         for (int v = 0; v < V; v++)
-            o->clr[(size_t)s * V + v] = z[v] / tau - mx - log(sum);
+            o->clr[(size_t)s * V + v] = z[v] / tau - mx - rt_log(sum);
         for (int v = 0; v < V; v++)
             o->czt[(size_t)s * V + v] = zt[(size_t)s * V + v];
     }
