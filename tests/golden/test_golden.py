@@ -85,9 +85,9 @@ def golden(combo):
 @pytest.fixture(scope="session")
 def results():
     """Every runnable combination, run two at a time (this machine has two cores)."""
-    todo = [c for c in COMBOS if not MISSING[c[0]]]
+    runnable = [c for c in COMBOS if not MISSING[c[0]]]
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
-        return dict(zip(todo, ex.map(golden, todo)))
+        return dict(zip(runnable, ex.map(golden, runnable)))
 
 
 def committed_files():
