@@ -12,7 +12,9 @@
  *                 [--gemm-threads M]  (default 1: the runtime's own N threads split the
  *                 work and call the GEMM single-threaded)
  *                 [--numerics exact|openblas]  (default exact: the runtime's own GEMM;
- *                 openblas: OpenBLAS sgemm for the general products, not portable) */
+ *                 openblas: OpenBLAS sgemm for the general products, not portable)
+ *                 [--profile]  (also time every runtime GEMM call: GEMM ms and GF/s per
+ *                 step, and the time outside GEMM; ~1 us of clock reads per step) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +54,7 @@ static double median(double *x, int n)
 
 int main(int argc, char **argv)
 {
-    int threads = 1, blas_threads = 1, numerics = RT_NN_NUMERICS_EXACT, steps = 30, warmup = 3, batch = 256, metrics = 0;
+    int threads = 1, blas_threads = 1, numerics = RT_NN_NUMERICS_EXACT, steps = 30, warmup = 3, batch = 256, metrics = 0, profile = 0;
     unsigned long seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -75,10 +77,12 @@ int main(int argc, char **argv)
             seed = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(a, "--metrics"))
             metrics = 1;
+        else if (!strcmp(a, "--profile"))
+            profile = 1;
         else {
             fprintf(stderr,
                     "usage: %s [--threads N] [--steps N] [--warmup N] [--batch N] "
-                    "[--seed N] [--metrics] [--gemm-threads N] [--numerics exact|openblas]\n",
+                    "[--seed N] [--metrics] [--gemm-threads N] [--numerics exact|openblas] [--profile]\n",
                     argv[0]);
             return 2;
         }
@@ -129,6 +133,7 @@ int main(int argc, char **argv)
     rt_opd_metrics m = {0};
     rt_rng prompt_rng = rt_rng_split(&run, 3);
     for (int s = 0; s < warmup + steps; s++) {
+        if (profile && s == warmup) rt_nn_gemm_profile(1);
         rt_rng step_rng = rt_rng_split(&run, 1000 + (uint64_t)s);
         double t0 = now(), c0 = cpu_now();
         for (int i = 0; i < batch * P; i++)
@@ -148,6 +153,16 @@ int main(int argc, char **argv)
                 ph[k][s - warmup] = p3[k];
         }
     }
+    double gemm_s = 0, gemm_flop = 0, total = 0;
+    rt_nn_gemm_profile_read(&gemm_s, &gemm_flop);
+    rt_nn_gemm_profile(0);
+    for (int s = 0; s < steps; s++)
+        total += times[s];
+    if (profile)
+        printf("# profile (means over the %d steps): step %.3f ms = GEMM %.3f ms (%.4f GFLOP, "
+               "%.1f GF/s) + outside GEMM %.3f ms\n",
+               steps, total / steps * 1e3, gemm_s / steps * 1e3, gemm_flop / steps * 1e-9,
+               gemm_flop / gemm_s * 1e-9, (total - gemm_s) / steps * 1e3);
     double mn = times[0], mx = times[0];
     for (int s = 0; s < steps; s++)
         mn = times[s] < mn ? times[s] : mn, mx = times[s] > mx ? times[s] : mx;

@@ -533,14 +533,15 @@ RT_ISA_FN(double, rt_nn_xent,
     return loss;
 }
 
-RT_ISA_FN(double, rt_nn_pg,
-          (float *dlogits, const float *logits, const int *y, const float *w, int N, int V),
-          (dlogits, logits, y, w, N, V))
+RT_ISA_FN(double, rt_nn_pg_lz,
+          (float *dlogits, const float *logits, const float *lz, const int *y, const float *w,
+           int N, int V),
+          (dlogits, logits, lz, y, w, N, V))
 {
     double loss = 0;
     for (int n = 0; n < N; n++) {
         const float *x = logits + (size_t)n * V;
-        float z = row_lognorm(x, V, 1.0f), wn = w[n];
+        float z = lz ? lz[n] : row_lognorm(x, V, 1.0f), wn = w[n];
         loss += (double)wn * (z - x[y[n]]);
         if (dlogits) {
             float *g = dlogits + (size_t)n * V;
@@ -550,6 +551,11 @@ RT_ISA_FN(double, rt_nn_pg,
         }
     }
     return loss;
+}
+
+double rt_nn_pg(float *dlogits, const float *logits, const int *y, const float *w, int N, int V)
+{
+    return rt_nn_pg_lz(dlogits, logits, NULL, y, w, N, V);
 }
 
 RT_ISA_FN_VOID(rt_nn_kl_entropy,
@@ -572,10 +578,10 @@ RT_ISA_FN_VOID(rt_nn_kl_entropy,
     }
 }
 
-RT_ISA_FN_VOID(rt_nn_sample,
-               (int *y, float *lp, const float *logits, int N, int V, float temperature,
+RT_ISA_FN_VOID(rt_nn_sample_lz,
+               (int *y, float *lp, float *lz, const float *logits, int N, int V, float temperature,
                 rt_rng *rngs),
-               (y, lp, logits, N, V, temperature, rngs))
+               (y, lp, lz, logits, N, V, temperature, rngs))
 {
     float e[256];
     for (int n = 0; n < N; n++) {
@@ -599,9 +605,18 @@ RT_ISA_FN_VOID(rt_nn_sample,
             if (temperature == 1.0f) s1 = s;
         }
         y[n] = pick;
-        if (lp) {
+        if (lp || lz) {
+            /* s1 >= 1 (the maximum's term is exp(0)); as row_lognorm at temperature 1 */
             if (s1 == 0.0f) s1 = row_expsum(NULL, x, V, m, 1.0f);
-            lp[n] = x[pick] - m - rt_logf(s1);
+            float L = rt_logf(s1);
+            if (lp) lp[n] = x[pick] - m - L;
+            if (lz) lz[n] = m + L;
         }
     }
+}
+
+void rt_nn_sample(int *y, float *lp, const float *logits, int N, int V, float temperature,
+                  rt_rng *rngs)
+{
+    rt_nn_sample_lz(y, lp, NULL, logits, N, V, temperature, rngs);
 }

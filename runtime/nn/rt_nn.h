@@ -83,6 +83,10 @@ const char *rt_nn_numerics_name(int mode); /* "exact", "openblas" */
  * columns of large products; OpenBLAS's pool under OPENBLAS numerics).  Default 1. */
 void rt_nn_set_gemm_threads(int n);
 int rt_nn_gemm_threads(void);
+/* Benchmarks only: with profiling on, every rt_nn_gemm / rt_nn_mm call adds its wall
+ * time and its 2 M N Kd FLOPs to process-wide counters (on/off also zeroes them). */
+void rt_nn_gemm_profile(int on);
+void rt_nn_gemm_profile_read(double *seconds, double *flops);
 
 /* ---- threads ------------------------------------------------------------------ */
 
@@ -182,6 +186,10 @@ double rt_nn_xent(float *dlogits, const float *logits, const int *y, int N, int 
  * dlogits != NULL, dlogits (N, V) += w[n] * (p_n - onehot(y_n)); p at temperature 1.
  * -mean_n(A_n log p(y_n)) is w[n] = A_n / N.  All y in [0, V). */
 double rt_nn_pg(float *dlogits, const float *logits, const int *y, const float *w, int N, int V);
+/* The same with each row's log-normalizer z[n] = log sum_v exp(logits[n][v]) given (as
+ * rt_nn_sample's lz: the same bits as rt_nn_pg computes), so it is not computed twice. */
+double rt_nn_pg_lz(float *dlogits, const float *logits, const float *lz, const int *y,
+                   const float *w, int N, int V);
 
 /* Per-row statistics from full softmaxes at temperature 1: kl (N) = KL(p || q) where
  * p = softmax(lp_logits), q = softmax(lq_logits) (each (N, V)); either output may be
@@ -195,5 +203,9 @@ void rt_nn_kl_entropy(float *kl, float *ent, const float *p_logits, const float 
  * temperature 1 (the policy's own log-prob, whatever the sampling temperature). */
 void rt_nn_sample(int *y, float *lp, const float *logits, int N, int V, float temperature,
                   rt_rng *rngs);
+/* The same, and if lz != NULL also lz[n] = the row's log-normalizer at temperature 1
+ * (max + log sum exp(x - max): the z of rt_nn_pg, bit for bit). */
+void rt_nn_sample_lz(int *y, float *lp, float *lz, const float *logits, int N, int V,
+                     float temperature, rt_rng *rngs);
 
 #endif

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rt_nn.h"
 
@@ -303,6 +304,37 @@ static mm_fn isa_fn(int isa)
     return mm_portable;
 }
 
+/* ---- profile (benchmarks only): time and FLOPs inside the GEMM ------------------------ */
+
+static atomic_int prof_on;
+static atomic_uint_least64_t prof_ns, prof_flop;
+
+void rt_nn_gemm_profile(int on)
+{
+    atomic_store(&prof_ns, 0);
+    atomic_store(&prof_flop, 0);
+    atomic_store(&prof_on, on != 0);
+}
+
+void rt_nn_gemm_profile_read(double *seconds, double *flops)
+{
+    if (seconds) *seconds = (double)atomic_load(&prof_ns) * 1e-9;
+    if (flops) *flops = (double)atomic_load(&prof_flop);
+}
+
+static uint64_t prof_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void prof_add(uint64_t t0, int M, int N, int Kd)
+{
+    atomic_fetch_add(&prof_ns, prof_now() - t0);
+    atomic_fetch_add(&prof_flop, (uint64_t)2 * (uint64_t)M * (uint64_t)N * (uint64_t)Kd);
+}
+
 /* ---- blocking, packing, threads ------------------------------------------------------ */
 
 /* rows [0, M) of g in row blocks of MB, whole Kd */
@@ -392,6 +424,7 @@ static void gemm(int ta, int tb, int M, int N, int Kd, const float *A, int lda, 
     if (Kd < 0) Kd = 0;
     blk g = {C, ldc, A, ta ? 1 : lda, ta ? lda : 1, tb ? NULL : B, ldb, bias, acc, M, N, Kd};
     int isa = rt_nn_isa(), nth = rt_nn_gemm_threads();
+    uint64_t t0 = atomic_load_explicit(&prof_on, memory_order_relaxed) ? prof_now() : 0;
     /* threads only where the work (2 M N Kd flops) repays starting them (~50 us) */
     if (nth > 1 && 2.0 * M * N * (double)Kd >= 8e6) {
         par_job p = {isa, g, tb ? B : NULL, ldb, N >= 64 * nth, 0};
@@ -401,9 +434,10 @@ static void gemm(int ta, int tb, int M, int N, int Kd, const float *A, int lda, 
             p.unit = (M + nth - 1) / nth;
         int parts = p.split_cols ? (N + p.unit - 1) / p.unit : (M + p.unit - 1) / p.unit;
         rt_nn_parallel(parts < nth ? parts : nth, par_task, &p);
-        return;
+    } else {
+        gemm_serial(isa, g, tb ? B : NULL, ldb);
     }
-    gemm_serial(isa, g, tb ? B : NULL, ldb);
+    if (t0) prof_add(t0, M, N, Kd);
 }
 
 void rt_nn_gemm(int ta, int tb, int M, int N, int Kd, float alpha, const float *A, int lda,
@@ -439,7 +473,9 @@ void rt_nn_mm(float *C, int ldc, const float *A, int lda, int ta, const float *B
     /* C (M, N) = init + op(A) (M, Kd) @ B (Kd, N); single-threaded (callers split) */
     if (M <= 0 || N <= 0) return;
     blk g = {C, ldc, A, ta ? 1 : lda, ta ? lda : 1, B, ldb, bias, acc, M, N, Kd < 0 ? 0 : Kd};
+    uint64_t t0 = atomic_load_explicit(&prof_on, memory_order_relaxed) ? prof_now() : 0;
     gemm_serial(rt_nn_isa(), g, NULL, 0);
+    if (t0) prof_add(t0, M, N, g.Kd);
 }
 
 void rt_nn_mm_ref(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb,

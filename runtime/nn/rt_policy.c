@@ -30,6 +30,7 @@ struct rt_policy_ws {
     float *dh;                        /* (min(max_rows, RB), H) backward temporaries */
     float *dh2;                       /* (min(max_rows, RB), H), only when layers > 1 */
     float *lpbuf;                     /* (max_rows) */
+    float *lz;                        /* (max_rows) log-normalizers of sampled rows' logits */
     int *ibuf;                        /* one allocation: ctx (max_rows, K), ybuf (max_rows) */
     int *ctx;
     int *ybuf;
@@ -240,7 +241,7 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     /* every buffer starts on a 64-byte boundary (a cache line; full-width vector loads
      * that do not straddle two lines): 16 floats of slack per buffer, 16 for the base */
     size_t nf = 2 * K * V * H + H * V + R * H * L * (gelu ? 2 : 1) + 2 * R * V +
-                RBR * H * (L > 1 ? 2 : 1) + R + 16 * (8 + 2 * L);
+                RBR * H * (L > 1 ? 2 : 1) + 2 * R + 16 * (9 + 2 * L);
     rt_policy_ws *ws = rt_calloc(1, sizeof *ws);
     if (ws) {
         ws->block = rt_malloc(nf * sizeof(float));
@@ -277,6 +278,7 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     TAKE(ws->dh, RBR * H);
     if (L > 1) TAKE(ws->dh2, RBR * H);
     TAKE(ws->lpbuf, R);
+    TAKE(ws->lz, R);
 #undef TAKE
     ws->ctx = ws->ibuf;
     ws->ybuf = ws->ibuf + R * K;
@@ -309,6 +311,11 @@ float *rt_policy_ws_logits(rt_policy_ws *ws)
 float *rt_policy_ws_scratch(rt_policy_ws *ws)
 {
     return ws->scratch;
+}
+
+const float *rt_policy_ws_lognorm(const rt_policy_ws *ws)
+{
+    return ws->lz;
 }
 
 const int *rt_policy_ws_ctx(const rt_policy_ws *ws)
@@ -624,8 +631,8 @@ static void gen_task(void *arg, int j, int nth)
                 }
             }
             forward_block(a->p, ws, c, gn, row, ws->logits + row * V);
-            rt_nn_sample(ws->ybuf + g0, ws->lpbuf + g0, ws->logits + row * V, gn, V, a->temperature,
-                         ws->rngs + g0);
+            rt_nn_sample_lz(ws->ybuf + g0, ws->lpbuf + g0, ws->lz + row, ws->logits + row * V, gn,
+                            V, a->temperature, ws->rngs + g0);
             for (int b = g0; b < g0 + gn; b++) {
                 a->tokens[(size_t)b * T + t] = ws->ybuf[b];
                 if (a->lp) a->lp[(size_t)b * T + t] = ws->lpbuf[b];

@@ -223,6 +223,10 @@ int rt_policy_generate(const rt_policy *p, rt_policy_ws *ws, const int *prompts,
                        float *lp);
 /* The contexts (max_rows, K) of the cached rows. */
 const int *rt_policy_ws_ctx(const rt_policy_ws *ws);
+/* Per cached row of the last rt_policy_generate that kept its rows (B*T <= rows), the
+ * log-normalizer of its logits at temperature 1 (rt_nn_sample_lz's lz), for
+ * rt_nn_pg_lz on the same rows. */
+const float *rt_policy_ws_lognorm(const rt_policy_ws *ws);
 
 /* ---- optimizer ------------------------------------------------------------------------ */
 

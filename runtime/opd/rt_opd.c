@@ -176,7 +176,7 @@ float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const flo
 /* rows in blocks of PB; block b's loss into part[b] (summed in order by the caller) */
 typedef struct {
     float *dl;
-    const float *logits;
+    const float *logits, *lz;
     const int *y;
     const float *w;
     int N, V;
@@ -188,8 +188,8 @@ static void pg_task(void *arg, int j, int nth)
     pg_job *a = arg;
     for (int b = j; b * PB < a->N; b += nth) {
         int b0 = b * PB, m = a->N - b0 < PB ? a->N - b0 : PB;
-        a->part[b] = rt_nn_pg(a->dl + (size_t)b0 * a->V, a->logits + (size_t)b0 * a->V, a->y + b0,
-                              a->w + b0, m, a->V);
+        a->part[b] = rt_nn_pg_lz(a->dl + (size_t)b0 * a->V, a->logits + (size_t)b0 * a->V,
+                                 a->lz + b0, a->y + b0, a->w + b0, m, a->V);
     }
 }
 
@@ -297,7 +297,7 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
     if (!full) {
         for (int n = 0; n < N; n++)
             o->w[n] = o->adv[n] / nv;
-        pg_job pj = {dl, lgS, o->y, o->w, N, V, o->part};
+        pg_job pj = {dl, lgS, rt_policy_ws_lognorm(o->ws_s), o->y, o->w, N, V, o->part};
         rt_nn_parallel(c->threads, pg_task, &pj);
         for (int b = 0; b < (N + PB - 1) / PB; b++)
             loss += o->part[b]; /* in block order */

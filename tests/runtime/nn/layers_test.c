@@ -362,6 +362,40 @@ static void sampling_matches_softmax(void **state)
     assert_true(r.ctr == r0.ctr);
 }
 
+/* rt_nn_sample_lz's lz is the log-normalizer rt_nn_pg computes itself, bit for bit, at
+ * every sampling temperature and on every ISA path: rt_nn_pg_lz(lz) == rt_nn_pg. */
+static void sample_lz_matches_pg(void **state)
+{
+    (void)state;
+    enum { N = 37, V = 40 };
+    float lg[N * V];
+    rt_rng r = rt_rng_make(77);
+    for (int i = 0; i < N * V; i++)
+        lg[i] = 4.0f * rt_rng_normal(&r);
+    float temps[4] = {1.0f, 0.7f, 2.0f, 0.0f};
+    for (int isa = 0; isa <= rt_nn_isa_best(); isa++) {
+        rt_nn_mm_isa(isa);
+        for (int t = 0; t < 4; t++) {
+            rt_rng rngs[N], rngs2[N];
+            for (int n = 0; n < N; n++)
+                rngs[n] = rngs2[n] = rt_rng_split(&r, (uint64_t)n);
+            int y[N], y2[N];
+            float lp[N], lp2[N], lz[N], w[N];
+            rt_nn_sample_lz(y, lp, lz, lg, N, V, temps[t], rngs);
+            rt_nn_sample(y2, lp2, lg, N, V, temps[t], rngs2); /* lz changes nothing */
+            assert_memory_equal(y, y2, sizeof y);
+            assert_memory_equal(lp, lp2, sizeof lp);
+            for (int n = 0; n < N; n++)
+                w[n] = 0.1f * (float)(n - 15);
+            float d1[N * V] = {0}, d2[N * V] = {0};
+            double l1 = rt_nn_pg(d1, lg, y, w, N, V), l2 = rt_nn_pg_lz(d2, lg, lz, y, w, N, V);
+            assert_memory_equal(&l1, &l2, sizeof l1);
+            assert_memory_equal(d1, d2, sizeof d1);
+        }
+    }
+    rt_nn_mm_isa(-2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +407,7 @@ int main(void)
         cmocka_unit_test(softmax_and_losses),
         cmocka_unit_test(expf_is_accurate),
         cmocka_unit_test(sampling_matches_softmax),
+        cmocka_unit_test(sample_lz_matches_pg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
