@@ -375,7 +375,8 @@ static int is_complete_impl(void *self, const char *code, char indent[32])
         prep_free(&pp);
         return KRN_UNKNOWN;
     }
-    mag_completeness c = mag_is_complete(pp.masked ? pp.masked : code, len, indent, 32);
+    mag_parse_opts opts = {mag_magic_body_kind, NULL};
+    mag_completeness c = mag_is_complete(pp.masked ? pp.masked : code, len, &opts, indent, 32);
     prep_free(&pp);
     return c == MAG_COMPLETE ? KRN_COMPLETE : c == MAG_INCOMPLETE ? KRN_INCOMPLETE : KRN_INVALID;
 }

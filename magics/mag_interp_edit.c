@@ -80,7 +80,8 @@ int mag_complete(void *self, const char *code, size_t cursor, krn_completion *c)
     const mag_session *s = mag_interp_session((krn_interp *)self);
     size_t len = strlen(code);
     mag_cursor_ctx x;
-    if (mag_complete_context(code, len, cursor, &x)) return -1;
+    mag_parse_opts opts = {mag_magic_body_kind, NULL};
+    if (mag_complete_context(code, len, cursor, &opts, &x)) return -1;
     c->cursor_start = x.start;
     c->cursor_end = x.end;
     const mag_magic *const *all = mag_magics();
@@ -164,7 +165,8 @@ int mag_inspect(void *self, const char *code, size_t cursor, int detail_level, c
     const mag_session *s = mag_interp_session((krn_interp *)self);
     size_t len = strlen(code);
     mag_cursor_ctx x;
-    if (mag_inspect_context(code, len, cursor, &x) || x.kind == MAG_CTX_NONE || !x.word[0])
+    mag_parse_opts opts = {mag_magic_body_kind, NULL};
+    if (mag_inspect_context(code, len, cursor, &opts, &x) || x.kind == MAG_CTX_NONE || !x.word[0])
         return 0;
     const mag_magic *m = x.magic[0] ? find_either(x.magic, x.cell_magic) : NULL;
     char target[160];

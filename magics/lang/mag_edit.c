@@ -28,7 +28,8 @@ static int starts_with_cell_magic(const char *s, size_t len)
     }
 }
 
-mag_completeness mag_is_complete(const char *code, size_t len, char *indent, size_t cap)
+mag_completeness mag_is_complete(const char *code, size_t len, const mag_parse_opts *opts,
+                                 char *indent, size_t cap)
 {
     if (indent && cap) indent[0] = '\0';
     if (!code) return len ? MAG_INVALID : MAG_COMPLETE;
@@ -41,7 +42,7 @@ mag_completeness mag_is_complete(const char *code, size_t len, char *indent, siz
     int cell_magic = starts_with_cell_magic(code, len);
     mag_cell *c;
     mag_diag d;
-    int r = mag_parse_cell(code, len, NULL, &c, &d);
+    int r = mag_parse_cell(code, len, opts, &c, &d);
     if (r) {
         if (d.incomplete == 2 && indent) snprintf(indent, cap, "    ");
         if (d.incomplete == 2) return MAG_INCOMPLETE; /* open bracket */
@@ -189,7 +190,8 @@ static int word_char(int c)
     return mag_is_name_char(c) || c == '~';
 }
 
-static int context(const char *code, size_t len, size_t cursor, int inspect, mag_cursor_ctx *o)
+static int context(const char *code, size_t len, size_t cursor, int inspect,
+                   const mag_parse_opts *opts, mag_cursor_ctx *o)
 {
     if (!o) return MAG_EARG;
     memset(o, 0, sizeof *o);
@@ -244,7 +246,7 @@ static int context(const char *code, size_t len, size_t cursor, int inspect, mag
         while (bs < len && code[bs] != '\n')
             bs++;
         if (bs < len) bs++;
-        mag_body_kind k = mag_default_body_kind(o->magic, NULL);
+        mag_body_kind k = mag_body_kind_of(opts, o->magic);
         scan st;
         if (k == MAG_BODY_RAW) return MAG_OK;
         size_t ss = k == MAG_BODY_EXPR ? bs : statement_start(code, bs, ws);
@@ -325,12 +327,14 @@ static int finish(int r, mag_cursor_ctx *o)
     return r;
 }
 
-int mag_complete_context(const char *code, size_t len, size_t cursor, mag_cursor_ctx *out)
+int mag_complete_context(const char *code, size_t len, size_t cursor, const mag_parse_opts *opts,
+                         mag_cursor_ctx *out)
 {
-    return finish(context(code, len, cursor, 0, out), out);
+    return finish(context(code, len, cursor, 0, opts, out), out);
 }
 
-int mag_inspect_context(const char *code, size_t len, size_t cursor, mag_cursor_ctx *out)
+int mag_inspect_context(const char *code, size_t len, size_t cursor, const mag_parse_opts *opts,
+                        mag_cursor_ctx *out)
 {
-    return finish(context(code, len, cursor, 1, out), out);
+    return finish(context(code, len, cursor, 1, opts, out), out);
 }

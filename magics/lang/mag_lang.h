@@ -203,13 +203,12 @@ typedef struct mag_cell {
 /* Body kind of cell magic `name`; used by the parser to choose the body grammar. */
 typedef mag_body_kind (*mag_body_kind_fn)(const char *name, void *ud);
 
+/* The library knows no magic names: the caller's registry says which body grammar each
+ * cell magic has (magics/mag_registry.c: mag_magic_body_kind). */
 typedef struct mag_parse_opts {
-    mag_body_kind_fn body_kind; /* NULL: mag_default_body_kind */
+    mag_body_kind_fn body_kind; /* NULL: every cell magic has a RAW body */
     void *ud;
 } mag_parse_opts;
-
-/* "reward" -> EXPR; "policy", "rl", "opd", "debate" -> CONFIG; anything else -> RAW. */
-mag_body_kind mag_default_body_kind(const char *name, void *ud);
 
 /* Parse `len` bytes of `src` (need not be NUL-terminated).  On success returns MAG_OK
  * and *out is a new cell (caller frees with mag_cell_free); strings in it point into
@@ -463,7 +462,8 @@ typedef enum mag_completeness {
  *   invalid: any other parse error (unmatched closer, string cut by a newline, NUL,
  *     invalid UTF-8, too large ...): the console submits it and the error shows.
  * indent (may be NULL) receives "    " inside brackets, "" otherwise. */
-mag_completeness mag_is_complete(const char *code, size_t len, char *indent, size_t cap);
+mag_completeness mag_is_complete(const char *code, size_t len, const mag_parse_opts *opts,
+                                 char *indent, size_t cap);
 
 typedef enum mag_ctx_kind {
     MAG_CTX_NONE,  /* inside a string or comment, or nothing to offer */
@@ -496,10 +496,12 @@ typedef struct mag_cursor_ctx {
 
 /* Completion context at code-point cursor `cursor` (clamped to the text).  Returns
  * MAG_OK, or MAG_EARG for NULL arguments.  Never fails on malformed text.  The body
- * grammar of a cell magic is the one of mag_default_body_kind (RAW bodies: NONE). */
-int mag_complete_context(const char *code, size_t len, size_t cursor, mag_cursor_ctx *out);
+ * grammar of a cell magic is opts's (as for mag_parse_cell; RAW bodies: NONE). */
+int mag_complete_context(const char *code, size_t len, size_t cursor, const mag_parse_opts *opts,
+                         mag_cursor_ctx *out);
 /* Inspection context: as completion (the word under the cursor, both sides), but a
  * cursor on the '%' of '%name' also gives MAG_CTX_MAGIC with word "name". */
-int mag_inspect_context(const char *code, size_t len, size_t cursor, mag_cursor_ctx *out);
+int mag_inspect_context(const char *code, size_t len, size_t cursor, const mag_parse_opts *opts,
+                        mag_cursor_ctx *out);
 
 #endif

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "mag_lang.h"
+
 typedef struct mag_arena mag_arena;
 
 /* Arena: zeroed, max_align_t-aligned blocks freed all at once (NULL on OOM). */
@@ -22,6 +24,9 @@ extern _Thread_local long mag_alloc_fail_at;
 
 /* Length of the valid UTF-8 sequence at s[i] (1..4), or 0 (invalid, NUL). */
 size_t mag_utf8_valid_at(const unsigned char *s, size_t i, size_t len);
+
+/* The body grammar of cell magic `name` under opts (RAW when opts gives no function). */
+mag_body_kind mag_body_kind_of(const mag_parse_opts *opts, const char *name);
 
 int mag_is_name_start(int c);
 int mag_is_name_char(int c);

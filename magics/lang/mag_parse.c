@@ -468,8 +468,7 @@ static int parse_cell_magic(P *p, mag_cell *c, const mag_parse_opts *opts)
     c->name = t.str;
     c->name_pos = t.pos;
     if ((r = parse_args(p, &c->args, &c->nargs, &c->args_text))) return r;
-    mag_body_kind_fn fn = opts && opts->body_kind ? opts->body_kind : mag_default_body_kind;
-    c->body_kind = fn(c->name, opts ? opts->ud : NULL);
+    c->body_kind = mag_body_kind_of(opts, c->name);
     mag_pos bpos = here(p);
     size_t bs = p->i;
     c->body.pos = bpos;
@@ -499,14 +498,9 @@ static int parse_cell_magic(P *p, mag_cell *c, const mag_parse_opts *opts)
     return MAG_OK;
 }
 
-mag_body_kind mag_default_body_kind(const char *name, void *ud)
+mag_body_kind mag_body_kind_of(const mag_parse_opts *opts, const char *name)
 {
-    (void)ud;
-    if (!strcmp(name, "reward")) return MAG_BODY_EXPR;
-    if (!strcmp(name, "policy") || !strcmp(name, "rl") || !strcmp(name, "opd") ||
-        !strcmp(name, "debate"))
-        return MAG_BODY_CONFIG;
-    return MAG_BODY_RAW;
+    return opts && opts->body_kind ? opts->body_kind(name, opts->ud) : MAG_BODY_RAW;
 }
 
 static mag_cell *new_cell(P *p)

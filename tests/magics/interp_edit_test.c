@@ -170,6 +170,38 @@ static void test_is_complete(void **st)
     }
 }
 
+/* is_complete and completion take every cell magic's body grammar from the registry
+ * (magics/lang knows no names): for each registered cell magic, a header alone and an
+ * empty line is complete (an all-defaults body), or invalid when the body must be an
+ * expression; at the start of a config body completion offers the magic's own keys. */
+static void test_registry_body_kinds(void **st)
+{
+    (void)st;
+    int configs = 0;
+    for (const mag_magic *const *m = mag_magics(); *m; m++) {
+        if (!(*m)->cell) continue;
+        mag_body_kind k = mag_magic_body_kind((*m)->name, NULL);
+        char code[128], ind[32];
+        snprintf(code, sizeof code, "%%%%%s x\n\n", (*m)->name);
+        int want = k == MAG_BODY_EXPR ? KRN_INVALID : KRN_COMPLETE; /* empty expression */
+        if (it->vt->is_complete(it->self, code, ind) != want)
+            fail_msg("is_complete of %%%%%s header", (*m)->name);
+        if (k != MAG_BODY_CONFIG) continue;
+        configs++;
+        snprintf(code, sizeof code, "%%%%%s x\n", (*m)->name);
+        krn_completion c = {0};
+        assert_int_equal(it->vt->complete(it->self, code, strlen(code), &c), 0);
+        char key[80];
+        snprintf(key, sizeof key, "%s = ", (*m)->schema->keys[0].name);
+        int found = 0;
+        for (size_t i = 0; i < c.n; i++)
+            found |= !strcmp(c.matches[i], key);
+        if (!found) fail_msg("%%%%%s: key '%s' not offered", (*m)->name, (*m)->schema->keys[0].name);
+        krn_completion_free(&c);
+    }
+    assert_true(configs >= 4); /* policy, rl, opd, debate at least */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_complete_keys_and_values),
         cmocka_unit_test(test_inspect),
         cmocka_unit_test(test_is_complete),
+        cmocka_unit_test(test_registry_body_kinds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -191,11 +191,11 @@ static void huge_cell_is_rejected(void **state)
     char *s = repeat("", 'x', MAG_MAX_CELL_BYTES + 1, "", 'x', 0);
     mag_diag d;
     mag_cell *c = (mag_cell *)1;
-    assert_int_equal(mag_parse_cell(s, MAG_MAX_CELL_BYTES + 1, NULL, &c, &d), MAG_ELIMIT);
+    assert_int_equal(mag_parse_cell(s, MAG_MAX_CELL_BYTES + 1, FX_OPTS, &c, &d), MAG_ELIMIT);
     assert_null(c);
     assert_string_equal(d.msg, "cell:1:1: cell too large (1048577 bytes; the limit is 1048576)");
     /* exactly at the limit parses (one long expression line) */
-    assert_int_equal(mag_parse_cell(s, MAG_MAX_CELL_BYTES, NULL, &c, &d), MAG_OK);
+    assert_int_equal(mag_parse_cell(s, MAG_MAX_CELL_BYTES, FX_OPTS, &c, &d), MAG_OK);
     assert_int_equal(c->nlines, 1);
     assert_int_equal(c->lines[0].expr.len, MAG_MAX_CELL_BYTES);
     mag_cell_free(c);
@@ -209,7 +209,7 @@ static void deep_nesting_is_capped(void **state)
     mag_cell *c;
     /* 32 levels of lists: fine; 33: error at the 33rd '[' */
     char *ok = repeat("%%rl r\nx = ", '[', 32, "1", ']', 32);
-    assert_int_equal(mag_parse_cell(ok, strlen(ok), NULL, &c, &d), MAG_OK);
+    assert_int_equal(mag_parse_cell(ok, strlen(ok), FX_OPTS, &c, &d), MAG_OK);
     const mag_value *v = &c->entries[0].value;
     for (int k = 0; k < 32; k++) {
         assert_int_equal(v->kind, MAG_V_LIST);
@@ -218,7 +218,7 @@ static void deep_nesting_is_capped(void **state)
     assert_int_equal(v->kind, MAG_V_INT);
     mag_cell_free(c);
     char *deep = repeat("%%rl r\nx = ", '[', 33, "1", ']', 33);
-    assert_int_equal(mag_parse_cell(deep, strlen(deep), NULL, &c, &d), MAG_ELIMIT);
+    assert_int_equal(mag_parse_cell(deep, strlen(deep), FX_OPTS, &c, &d), MAG_ELIMIT);
     assert_string_equal(d.msg, "cell:2:37: nesting too deep (the limit is 32) near '['");
     /* maps count too */
     char buf[512] = "%x ";
@@ -227,15 +227,15 @@ static void deep_nesting_is_capped(void **state)
     strcat(buf, "1");
     for (int k = 0; k < 33; k++)
         strcat(buf, "}");
-    assert_int_equal(mag_parse_cell(buf, strlen(buf), NULL, &c, &d), MAG_ELIMIT);
+    assert_int_equal(mag_parse_cell(buf, strlen(buf), FX_OPTS, &c, &d), MAG_ELIMIT);
     assert_string_equal(d.msg, "cell:1:132: nesting too deep (the limit is 32) near '{'");
     /* expressions: brackets of a 10 KB deep "((((...": error, not a stack overflow */
     char *paren = repeat("", '(', 10000, "1", ')', 10000);
-    assert_int_equal(mag_parse_cell(paren, strlen(paren), NULL, &c, &d), MAG_ELIMIT);
+    assert_int_equal(mag_parse_cell(paren, strlen(paren), FX_OPTS, &c, &d), MAG_ELIMIT);
     assert_string_equal(d.msg, "cell:1:33: nesting too deep (the limit is 32) near '('");
     /* 100k '[' in a value: error at the 33rd, no recursion blow-up */
     char *lists = repeat("%x ", '[', 100000, "", ' ', 0);
-    assert_int_equal(mag_parse_cell(lists, strlen(lists), NULL, &c, &d), MAG_ELIMIT);
+    assert_int_equal(mag_parse_cell(lists, strlen(lists), FX_OPTS, &c, &d), MAG_ELIMIT);
     assert_string_equal(d.msg, "cell:1:36: nesting too deep (the limit is 32) near '['");
     free(ok), free(deep), free(paren), free(lists);
 }
@@ -301,13 +301,13 @@ static void duplicates_in_long_bodies(void **state)
     strcat(src, "k37 = 1\n");
     mag_cell *c;
     mag_diag d;
-    assert_int_equal(mag_parse_cell(src, strlen(src), NULL, &c, &d), MAG_ESYNTAX);
+    assert_int_equal(mag_parse_cell(src, strlen(src), FX_OPTS, &c, &d), MAG_ESYNTAX);
     assert_string_equal(d.msg, "cell:102:1: duplicate key 'k37' (first set at line 39)");
     strcpy(src, "%x {");
     for (int k = 0; k < 50; k++)
         sprintf(src + strlen(src), "m%d: %d, ", k, k);
     strcat(src, "m0: 1}");
-    assert_int_equal(mag_parse_cell(src, strlen(src), NULL, &c, &d), MAG_ESYNTAX);
+    assert_int_equal(mag_parse_cell(src, strlen(src), FX_OPTS, &c, &d), MAG_ESYNTAX);
     assert_string_equal(d.token, "m0");
     assert_int_equal(strncmp(d.msg, "cell:1:", 7), 0);
     assert_non_null(strstr(d.msg, ": duplicate key 'm0' (first set at line 1)"));
@@ -315,11 +315,11 @@ static void duplicates_in_long_bodies(void **state)
     strcpy(src, "%x");
     for (int k = 0; k < 30; k++)
         sprintf(src + strlen(src), " p%d a%d=%d", k, k, k);
-    assert_int_equal(mag_parse_cell(src, strlen(src), NULL, &c, &d), MAG_OK);
+    assert_int_equal(mag_parse_cell(src, strlen(src), FX_OPTS, &c, &d), MAG_OK);
     assert_int_equal(c->lines[0].nargs, 60);
     mag_cell_free(c);
     strcat(src, " a29=0");
-    assert_int_equal(mag_parse_cell(src, strlen(src), NULL, &c, &d), MAG_ESYNTAX);
+    assert_int_equal(mag_parse_cell(src, strlen(src), FX_OPTS, &c, &d), MAG_ESYNTAX);
     assert_string_equal(d.token, "a29");
     /* a 1 MiB body of distinct keys parses (linear, not quadratic) */
     char *big = malloc(MAG_MAX_CELL_BYTES);
@@ -327,7 +327,7 @@ static void duplicates_in_long_bodies(void **state)
     size_t n = (size_t)sprintf(big, "%%%%rl r\n");
     for (int k = 0; n + 32 < MAG_MAX_CELL_BYTES; k++)
         n += (size_t)sprintf(big + n, "key_%d = [%d, {a: b}]\n", k, k);
-    assert_int_equal(mag_parse_cell(big, n, NULL, &c, &d), MAG_OK);
+    assert_int_equal(mag_parse_cell(big, n, FX_OPTS, &c, &d), MAG_OK);
     assert_true(c->nentries > 30000);
     mag_cell_free(c);
     free(big);
@@ -338,11 +338,11 @@ static void error_leaves_no_cell(void **state)
     (void)state;
     mag_cell *c = (mag_cell *)1;
     mag_diag d;
-    assert_int_equal(mag_parse_cell("%%rl r\nx = [", 12, NULL, &c, &d), MAG_ESYNTAX);
+    assert_int_equal(mag_parse_cell("%%rl r\nx = [", 12, FX_OPTS, &c, &d), MAG_ESYNTAX);
     assert_null(c);
     assert_int_equal(d.incomplete, 2);
-    assert_int_equal(mag_parse_cell(NULL, 3, NULL, &c, &d), MAG_EARG);
-    assert_int_equal(mag_parse_cell("", 0, NULL, &c, &d), MAG_OK);
+    assert_int_equal(mag_parse_cell(NULL, 3, FX_OPTS, &c, &d), MAG_EARG);
+    assert_int_equal(mag_parse_cell("", 0, FX_OPTS, &c, &d), MAG_OK);
     assert_int_equal(c->kind, MAG_CELL_LINES);
     assert_int_equal(c->nlines, 0);
     mag_cell_free(c);

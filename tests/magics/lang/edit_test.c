@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lang_opts.h"
 #include "mag_lang.h"
 
 typedef struct complete_row {
@@ -56,13 +57,13 @@ static void is_complete_table(void **state)
     for (size_t i = 0; i < sizeof complete_rows / sizeof complete_rows[0]; i++) {
         const complete_row *r = &complete_rows[i];
         char indent[8] = "junk";
-        mag_completeness got = mag_is_complete(r->code, strlen(r->code), indent, sizeof indent);
+        mag_completeness got = mag_is_complete(r->code, strlen(r->code), FX_OPTS, indent, sizeof indent);
         if (got != r->want || strcmp(indent, r->indent))
             fail_msg("row %zu '%s': got %s '%s', want %s '%s'", i, r->code, names[got], indent,
                      names[r->want], r->indent);
     }
-    assert_int_equal(mag_is_complete("x = [", 5, NULL, 0), MAG_INCOMPLETE);
-    assert_int_equal(mag_is_complete(NULL, 0, NULL, 0), MAG_COMPLETE);
+    assert_int_equal(mag_is_complete("x = [", 5, FX_OPTS, NULL, 0), MAG_INCOMPLETE);
+    assert_int_equal(mag_is_complete(NULL, 0, FX_OPTS, NULL, 0), MAG_COMPLETE);
 }
 
 typedef struct ctx_row {
@@ -133,8 +134,8 @@ static void check_ctx_table(const ctx_row *rows, size_t n, int inspect)
         strcpy(code + b, bar + 1);
         size_t cursor = mag_utf8_count(code, b);
         mag_cursor_ctx o;
-        int rc = inspect ? mag_inspect_context(code, strlen(code), cursor, &o)
-                         : mag_complete_context(code, strlen(code), cursor, &o);
+        int rc = inspect ? mag_inspect_context(code, strlen(code), cursor, FX_OPTS, &o)
+                         : mag_complete_context(code, strlen(code), cursor, FX_OPTS, &o);
         assert_int_equal(rc, MAG_OK);
         if (o.kind != r->kind || o.cell_magic != r->cell_magic || strcmp(o.magic, r->magic) ||
             strcmp(o.key, r->key) || o.arg_index != r->arg_index || o.start != r->start ||
@@ -162,21 +163,21 @@ static void context_survives_anything(void **state)
 {
     (void)state;
     mag_cursor_ctx o;
-    assert_int_equal(mag_complete_context(NULL, 0, 0, NULL), MAG_EARG);
-    assert_int_equal(mag_complete_context(NULL, 0, 0, &o), MAG_OK);
+    assert_int_equal(mag_complete_context(NULL, 0, 0, FX_OPTS, NULL), MAG_EARG);
+    assert_int_equal(mag_complete_context(NULL, 0, 0, FX_OPTS, &o), MAG_OK);
     assert_int_equal(o.kind, MAG_CTX_NONE);
     /* cursor past the end is clamped; garbage bytes do not crash */
     const char *junk = "%%\xFF\x00[[{\"\\";
     for (size_t cur = 0; cur < 20; cur++) {
-        assert_int_equal(mag_complete_context(junk, 9, cur, &o), MAG_OK);
-        assert_int_equal(mag_inspect_context(junk, 9, cur, &o), MAG_OK);
+        assert_int_equal(mag_complete_context(junk, 9, cur, FX_OPTS, &o), MAG_OK);
+        assert_int_equal(mag_inspect_context(junk, 9, cur, FX_OPTS, &o), MAG_OK);
         assert_true(o.start <= o.end);
     }
     /* a long word is cut to fit, start/end stay exact */
     char longw[300] = "%eval ";
     memset(longw + 6, 'a', 200);
     longw[206] = '\0';
-    assert_int_equal(mag_complete_context(longw, 206, 206, &o), MAG_OK);
+    assert_int_equal(mag_complete_context(longw, 206, 206, FX_OPTS, &o), MAG_OK);
     assert_int_equal(o.start, 6);
     assert_int_equal(o.end, 206);
     assert_int_equal(strlen(o.prefix), sizeof o.prefix - 1);

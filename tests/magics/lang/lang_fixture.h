@@ -4,6 +4,7 @@
 #ifndef LANG_FIXTURE_H
 #define LANG_FIXTURE_H
 
+#include "lang_opts.h"
 #include "mag_lang.h"
 
 static const char *const fx_estimators[] = {"sampled", "full", NULL};
@@ -81,7 +82,7 @@ static const mag_schema *fx_schema_for(const char *n)
 static int fx_check(const char *src, size_t len, mag_diag *d)
 {
     mag_cell *c;
-    int r = mag_parse_cell(src, len, NULL, &c, d);
+    int r = mag_parse_cell(src, len, FX_OPTS, &c, d);
     if (r) return r;
     mag_config *cfg = NULL;
     if (c->kind == MAG_CELL_MAGIC) {

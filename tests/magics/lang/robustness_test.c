@@ -80,7 +80,7 @@ static void every_allocation_may_fail(void **state)
     }
     mag_diag d;
     mag_alloc_fail_at = 1;
-    assert_int_equal(mag_parse_cell("x", 1, NULL, &(mag_cell *){NULL}, &d), MAG_ENOMEM);
+    assert_int_equal(mag_parse_cell("x", 1, FX_OPTS, &(mag_cell *){NULL}, &d), MAG_ENOMEM);
     assert_string_equal(d.msg, "cell: out of memory");
     free(big);
 }
@@ -131,12 +131,12 @@ static void random_mutations_never_crash(void **state)
         else
             ok++;
         char ind[8];
-        mag_is_complete(buf, n, ind, sizeof ind);
+        mag_is_complete(buf, n, FX_OPTS, ind, sizeof ind);
         mag_cursor_ctx o;
         size_t cur = next() % (n + 2);
-        assert_int_equal(mag_complete_context(buf, n, cur, &o), MAG_OK);
+        assert_int_equal(mag_complete_context(buf, n, cur, FX_OPTS, &o), MAG_OK);
         assert_true(o.start <= o.end);
-        assert_int_equal(mag_inspect_context(buf, n, cur, &o), MAG_OK);
+        assert_int_equal(mag_inspect_context(buf, n, cur, FX_OPTS, &o), MAG_OK);
     }
     assert_true(ok > 1000);
     assert_true(errors > 1000);
@@ -151,17 +151,17 @@ static void every_prefix(void **state)
         for (size_t k = 0; k <= cps; k++) {
             size_t b = mag_utf8_offset(corpus[c], n, k);
             char ind[8];
-            mag_completeness r = mag_is_complete(corpus[c], b, ind, sizeof ind);
+            mag_completeness r = mag_is_complete(corpus[c], b, FX_OPTS, ind, sizeof ind);
             assert_true(r == MAG_COMPLETE || r == MAG_INCOMPLETE || r == MAG_INVALID);
             mag_cursor_ctx o;
-            assert_int_equal(mag_complete_context(corpus[c], n, k, &o), MAG_OK);
+            assert_int_equal(mag_complete_context(corpus[c], n, k, FX_OPTS, &o), MAG_OK);
             assert_true(o.start <= k && k <= o.end);
         }
         /* each whole corpus cell is complete (cell magics end with a newline, and a
            blank line submits them) */
         char full[1024];
         snprintf(full, sizeof full, "%s\n", corpus[c]);
-        assert_int_equal(mag_is_complete(full, strlen(full), NULL, 0), MAG_COMPLETE);
+        assert_int_equal(mag_is_complete(full, strlen(full), FX_OPTS, NULL, 0), MAG_COMPLETE);
     }
 }
 

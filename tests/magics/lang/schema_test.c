@@ -14,7 +14,7 @@
 static mag_config *validate_ok(const mag_schema *s, const char *src, mag_cell **cell)
 {
     mag_diag d;
-    int r = mag_parse_cell(src, strlen(src), NULL, cell, &d);
+    int r = mag_parse_cell(src, strlen(src), FX_OPTS, cell, &d);
     if (r) fail_msg("parse: %s", d.msg);
     mag_config *cfg = NULL;
     if ((*cell)->kind == MAG_CELL_MAGIC)
