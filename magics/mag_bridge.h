@@ -1,5 +1,5 @@
 /* mag_bridge: the "training cell" display shared by every magic that trains (%%policy,
- * later %%rl, %%opd, %%debate) — design.md "What a training cell shows".
+ * %%rl, %%opd, %%debate) — design.md "What a training cell shows".
  *
  * mag_bridge_train(out, opts, runs, n, stats):
  *   1. publishes display_data with a transient display_id and the chart bundle
@@ -12,8 +12,8 @@
  *      per row);
  *   3. sets every run's cancel flag as soon as krn_out_interrupted(out) is true (runs
  *      stop at their next step boundary);
- *   4. after the jobs: the final frame (update_display_data, sent at least frame_ms after
- *      the previous one so that no rate limiter holds it back), then a separate summary
+ *   4. after the jobs: the final frame (update_display_data through
+ *      krn_out_update_display_final, which no rate limiter holds back), then a separate summary
  *      table display {text/html, text/plain}: per run its name, status, step and the
  *      last finite value of each summary metric.
  * It publishes no error: the caller reads the statuses (rt_run_status_of) and reports

@@ -36,7 +36,7 @@
 #include <string.h>
 
 #include "mag_bridge.h"
-#include "mag_debate.h" /* W3: debate(NAME) features */
+#include "mag_debate.h" /* debate(NAME) features */
 #include "mag_magic.h"
 #include "mag_train.h"
 #include "rt_policy.h"
@@ -194,7 +194,7 @@ typedef struct point {
     double *params;
     rt_rl_diag diag;
     int rc;
-    mag_debate_hook *dhook; /* W3: the reward reads debate(NAME) (mag_debate.h), else NULL */
+    mag_debate_hook *dhook; /* the reward reads debate(NAME) (mag_debate.h), else NULL */
 } point;
 
 /* Everything a cell resolves before training (owned pieces freed by cell_free). */
@@ -210,14 +210,14 @@ typedef struct rl_cell {
     const rt_policy *from, *ref;
     const rt_task *task;
     const char *task_name, *from_name, *ref_name, *reward_name, *eval_name;
-    mag_debate_rl *debate; /* W3: the reward reads debate(NAME) (mag_debate.h), else NULL */
+    mag_debate_rl *debate; /* the reward reads debate(NAME) (mag_debate.h), else NULL */
 } rl_cell;
 
 static int run_job(void *arg, atomic_int *cancel)
 {
     (void)cancel; /* the bridge installed it on the run */
     point *p = arg;
-    /* ---- W3 debate: debate(NAME) features and metrics through the rt_rl hook ---- */
+    /* debate(NAME) features and metrics through the rt_rl hook */
     rt_rl_hook h = p->dhook ? mag_debate_rl_hook_of(p->dhook) : (rt_rl_hook){0};
     p->rc = rt_rl_run_hooked(p->pol, p->ref, &p->prob, p->dhook ? &h : NULL, &p->cfg, p->run,
                              &p->rng, &p->diag);
@@ -240,7 +240,7 @@ static void cell_free(rl_cell *c)
     rt_reward_free(c->linked);
     rt_reward_free(c->eval_linked);
     free(c->eval_params);
-    mag_debate_rl_free(c->debate); /* W3 */
+    mag_debate_rl_free(c->debate);
 }
 
 static void free_points(point *pts, size_t n)
@@ -249,7 +249,7 @@ static void free_points(point *pts, size_t n)
         rt_policy_free(pts[i].pol);
         rt_run_free(pts[i].run);
         free(pts[i].params);
-        mag_debate_rl_hook_free(pts[i].dhook); /* W3 */
+        mag_debate_rl_hook_free(pts[i].dhook);
     }
     free(pts);
 }
@@ -369,7 +369,7 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
                             rt_task_vocab_size(c->task));
     }
     int rc;
-    /* ---- W3 debate: a reward reading debate(NAME) is linked by mag_debate.h ---- */
+    /* a reward reading debate(NAME) is linked by mag_debate.h */
     if (mag_debate_reads(c->reward)) {
         char msg[256];
         if (mag_debate_rl_create(ctx->session, c->task, c->reward, NULL, &c->debate, &c->linked,
@@ -378,7 +378,7 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
             return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL, "%s", msg);
         }
         rc = 0;
-    } else /* ---- end W3 ---- */
+    } else
         rc = rl_link_reward(ctx, c->task, c->reward, mag_train_value_pos(cell, "reward"),
                             &c->linked, d);
     if (rc) return rc;
@@ -543,7 +543,7 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
         if (!prc) rt_policy_assign(p->pol, c->from);
         int nc;
         const char *const *cols = rt_rl_columns(&nc);
-        /* ---- W3 debate: the debate metrics as extra columns, a hook per point ---- */
+        /* debate(NAME): the debate metrics as extra columns, a hook per point */
         const char *dcols[64];
         if (c->debate) {
             int nd;
@@ -554,7 +554,7 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
             cols = dcols;
             if (!prc && mag_debate_rl_hook_new(c->debate, p->cfg.batch * p->cfg.group, &p->dhook))
                 prc = RT_POLICY_ENOMEM;
-        } /* ---- end W3 ---- */
+        }
         if (prc == RT_POLICY_ENOMEM || (!prc && rt_run_create(p->name, cols, nc, &p->run)))
             rc = mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
         else if (prc)
@@ -595,7 +595,7 @@ static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c,
     snprintf(title, sizeof title, "%%%%rl %s: %s on %s, reward %s, from %s", base, algo,
              c->task_name, c->reward_name, c->from_name);
     int nsum = c->eval_linked ? 8 : 7;
-    /* ---- W3 debate: panels reward, return, judge_win; the debate metrics in the summary */
+    /* debate(NAME): panels reward, return, judge_win; the debate metrics in the summary */
     static const char *const dpanels[] = {"reward", "return", "judge_win"};
     static const char *const dsummary[] = {"reward",   "return", "judge_win", "judge_win_full",
                                            "accuracy", "kl_ref", "entropy"};
@@ -604,7 +604,7 @@ static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c,
         .panels = c->debate ? dpanels : panels,
         .npanels = 3,
         .summary = c->debate ? dsummary : summary_metrics,
-        .nsummary = c->debate ? 7 : nsum, /* ---- end W3 ---- */
+        .nsummary = c->debate ? 7 : nsum,
         .threads = mag_session_threads(ctx->session),
         .execution_count = ctx->execution_count,
     };

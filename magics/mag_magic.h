@@ -1,10 +1,10 @@
 /* mag_magic: the registry of magics and the context a magic's handler runs in.
  *
  * Each magic is one static mag_magic record in the file that implements it
- * (magics/mag_m_<topic>.c); magics/mag_registry.c lists those tables, so a later
- * magic (%%rl, %%opd, %%debate) is one new file and one line in the registry — the
- * parser, the interpreter and editor support (completion of names and keys, help,
- * inspection) all read the same records.
+ * (magics/mag_m_<topic>.c); magics/mag_registry.c lists those tables (a new magic is
+ * one new file, its line in the registry and in magics/meson.build) — the parser (body
+ * grammars), the interpreter and editor support (is_complete, completion of names and
+ * keys, help, inspection) all read the same records.
  *
  * Handler contract:
  *   - The interpreter has parsed the cell (magics/lang) and calls run() with either
