@@ -369,12 +369,11 @@ RT_ISA_FN_VOID(rt_nn_table_backward_cols,
     rt_nn_table_backward_relu_cols(dU, db, dout, NULL, ctx, N, K, V, H, h0, h1);
 }
 
-RT_ISA_FN_VOID(rt_nn_table_backward_relu_cols,
-               (float *dU, float *db, const float *dout, const float *act, const int *ctx, int N,
-                int K, int V, int H, int h0, int h1),
-               (dU, db, dout, act, ctx, N, K, V, H, h0, h1))
+/* Row after row: each term added to its dU row (a load and a store per term). */
+static inline __attribute__((always_inline)) void
+table_backward_rows(float *dU, float *db, const float *dout, const float *act, const int *ctx,
+                    int N, int K, int V, int H, int h0, int h1)
 {
-    /* each element of dU and db sums its rows in order n = 0..N-1 */
     for (int n = 0; n < N; n++) {
         const float *g = dout + (size_t)n * H;
         const int *c = ctx + (size_t)n * K;
@@ -397,6 +396,86 @@ RT_ISA_FN_VOID(rt_nn_table_backward_relu_cols,
                 for (int h = c0; h < c1; h++)
                     u[h] += m[h - c0];
             }
+        }
+    }
+}
+
+/* Bucketed: rows in chunks of TB_ROWS; within a chunk, for each context slot i the rows
+ * are bucketed by their token (a stable counting sort), and each touched dU row is
+ * loaded once per chunk and column block, receives its rows' terms in increasing n in
+ * registers, and is stored once: the same additions in the same order as row after
+ * row, with a fraction of the loads and stores. */
+enum { TB_ROWS = 128, TB_COLS = 64, TB_MAXK = 16, TB_MAXV = 256 };
+
+RT_ISA_FN_VOID(rt_nn_table_backward_relu_cols,
+               (float *dU, float *db, const float *dout, const float *act, const int *ctx, int N,
+                int K, int V, int H, int h0, int h1),
+               (dU, db, dout, act, ctx, N, K, V, H, h0, h1))
+{
+    /* each element of dU and db sums its rows in order n = 0..N-1 */
+    if (K > TB_MAXK || V > TB_MAXV) {
+        table_backward_rows(dU, db, dout, act, ctx, N, K, V, H, h0, h1);
+        return;
+    }
+    unsigned char order[TB_MAXK][TB_ROWS]; /* chunk rows of slot i, by token, stable */
+    short start[TB_MAXK][TB_MAXV + 1];     /* bucket v of slot i: order[i][start[v]..start[v+1]) */
+    float m[TB_ROWS][TB_COLS];             /* masked gradient rows of the column block */
+    for (int r0 = 0; r0 < N; r0 += TB_ROWS) {
+        int nr = N - r0 < TB_ROWS ? N - r0 : TB_ROWS;
+        const int *cx = ctx + (size_t)r0 * K;
+        for (int i = 0; i < K; i++) {
+            short *st = start[i], pos[TB_MAXV];
+            memset(st, 0, sizeof(short) * (size_t)(V + 1));
+            for (int n = 0; n < nr; n++)
+                st[cx[(size_t)n * K + i] + 1]++;
+            for (int v = 0; v < V; v++) {
+                pos[v] = st[v];
+                st[v + 1] = (short)(st[v + 1] + st[v]);
+            }
+            for (int n = 0; n < nr; n++)
+                order[i][pos[cx[(size_t)n * K + i]]++] = (unsigned char)n;
+        }
+        for (int c0 = h0; c0 < h1; c0 += TB_COLS) {
+            int cw = h1 - c0 < TB_COLS ? h1 - c0 : TB_COLS;
+            for (int n = 0; n < nr; n++) {
+                const float *g = dout + ((size_t)r0 + n) * H + c0;
+                if (act) {
+                    const float *a = act + ((size_t)r0 + n) * H + c0;
+                    for (int h = 0; h < cw; h++)
+                        m[n][h] = a[h] > 0.0f ? g[h] : 0.0f;
+                } else {
+                    for (int h = 0; h < cw; h++)
+                        m[n][h] = g[h];
+                }
+                if (db)
+                    for (int h = 0; h < cw; h++)
+                        db[c0 + h] += m[n][h];
+            }
+            for (int i = 0; i < K; i++)
+                for (int v = 0; v < V; v++) {
+                    int b0 = start[i][v], b1 = start[i][v + 1];
+                    if (b0 == b1) continue;
+                    float *u = dU + ((size_t)i * V + v) * H + c0;
+                    const unsigned char *o = order[i];
+                    if (cw == TB_COLS) {
+                        v16 a0 = *(v16 *)u, a1 = *(v16 *)(u + 16), a2 = *(v16 *)(u + 32),
+                            a3 = *(v16 *)(u + 48);
+                        for (int b = b0; b < b1; b++) {
+                            const float *r = m[o[b]];
+                            a0 += *(const v16 *)r, a1 += *(const v16 *)(r + 16);
+                            a2 += *(const v16 *)(r + 32), a3 += *(const v16 *)(r + 48);
+                        }
+                        *(v16 *)u = a0, *(v16 *)(u + 16) = a1, *(v16 *)(u + 32) = a2,
+                        *(v16 *)(u + 48) = a3;
+                    } else {
+                        for (int h = 0; h < cw; h++) {
+                            float a = u[h];
+                            for (int b = b0; b < b1; b++)
+                                a += m[o[b]][h];
+                            u[h] = a;
+                        }
+                    }
+                }
         }
     }
 }

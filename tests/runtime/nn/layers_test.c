@@ -396,6 +396,49 @@ static void sample_lz_matches_pg(void **state)
     rt_nn_mm_isa(-2);
 }
 
+/* The layer-1 scatter (rt_nn_table_backward_relu_cols) buckets rows by token; it must
+ * add the same terms in the same order as row after row: bit-identical to this plain
+ * loop, on every ISA path, for column slices with tails and chunk-crossing row counts. */
+static void table_backward_same_bits(void **state)
+{
+    (void)state;
+    enum { N = 300, K = 5, V = 11, H = 83 };
+    static float dout[N * H], act[N * H], dU0[K * V * H], dU1[K * V * H], db0[H], db1[H];
+    static int ctx[N * K];
+    rt_rng r = rt_rng_make(91);
+    for (int i = 0; i < N * H; i++) {
+        dout[i] = rt_rng_normal(&r);
+        act[i] = rt_rng_normal(&r);
+    }
+    for (int i = 0; i < N * K; i++)
+        ctx[i] = (int)rt_rng_below(&r, V);
+    const int slices[3][2] = {{0, H}, {16, 80}, {64, 83}};
+    for (int isa = 0; isa <= rt_nn_isa_best(); isa++) {
+        rt_nn_mm_isa(isa);
+        for (int s = 0; s < 3; s++)
+            for (int masked = 0; masked < 2; masked++) {
+                int h0 = slices[s][0], h1 = slices[s][1];
+                for (int i = 0; i < K * V * H; i++)
+                    dU0[i] = dU1[i] = i % 7 == 0 ? -0.0f : 0.01f * (float)(i % 13);
+                for (int h = 0; h < H; h++)
+                    db0[h] = db1[h] = 0.5f;
+                rt_nn_table_backward_relu_cols(dU1, db1, dout, masked ? act : NULL, ctx, N, K, V,
+                                               H, h0, h1);
+                for (int n = 0; n < N; n++)
+                    for (int h = h0; h < h1; h++) {
+                        float g = dout[n * H + h];
+                        float m = masked ? (act[n * H + h] > 0.0f ? g : 0.0f) : g;
+                        db0[h] += m;
+                        for (int i = 0; i < K; i++)
+                            dU0[(i * V + ctx[n * K + i]) * H + h] += m;
+                    }
+                assert_memory_equal(dU0, dU1, sizeof dU0);
+                assert_memory_equal(db0, db1, sizeof db0);
+            }
+    }
+    rt_nn_mm_isa(-2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +451,7 @@ int main(void)
         cmocka_unit_test(expf_is_accurate),
         cmocka_unit_test(sampling_matches_softmax),
         cmocka_unit_test(sample_lz_matches_pg),
+        cmocka_unit_test(table_backward_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
