@@ -94,6 +94,103 @@ float rt_logf(float x)
     return (float)logf_core((double)x); /* float subnormals are normal doubles */
 }
 
+/* ---- rt_logf_n: logf_core on 8 (AVX-512F) or 4 (AVX2) doubles at a time ----------- */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(RT_MATH_NO_CLONES)
+#include <immintrin.h>
+#define RT_MATH_X86 1
+
+/* lanes whose x is finite and > 0 (the others are redone by rt_logf) */
+__attribute__((target("avx512f"))) static size_t logf_n_avx512(float *out, const float *in,
+                                                                size_t n)
+{
+    const __m512i off = _mm512_set1_epi64((long long)LOG_OFF), nm = _mm512_set1_epi64(LOG_N - 1),
+                  hi = _mm512_set1_epi64((long long)0xfff0000000000000ULL);
+    const __m512d one = _mm512_set1_pd(1.0), c6 = _mm512_set1_pd(-1.0 / 6),
+                  c5 = _mm512_set1_pd(0.2), c4 = _mm512_set1_pd(0.25),
+                  c3 = _mm512_set1_pd(1.0 / 3), c2 = _mm512_set1_pd(0.5),
+                  ln2 = _mm512_set1_pd(0x1.62e42fefa39efp-1), zero = _mm512_setzero_pd(),
+                  inf = _mm512_set1_pd(INFINITY);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512d x = _mm512_cvtps_pd(_mm256_loadu_ps(in + i));
+        __mmask8 ok = _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ) & _mm512_cmp_pd_mask(x, inf, _CMP_LT_OQ);
+        if (ok != 0xff) break;
+        __m512i ix = _mm512_castpd_si512(x), tmp = _mm512_sub_epi64(ix, off);
+        __m512i j = _mm512_and_si512(_mm512_srli_epi64(tmp, 45), nm);
+        __m512i j3 = _mm512_add_epi64(j, _mm512_slli_epi64(j, 1));
+        __m512d kd = _mm512_cvtepi32_pd(_mm512_cvtepi64_epi32(_mm512_srai_epi64(tmp, 52)));
+        __m512d z = _mm512_castsi512_pd(_mm512_sub_epi64(ix, _mm512_and_si512(tmp, hi)));
+        __m512d invc = _mm512_i64gather_pd(j3, log_tab, 8);
+        __m512d logc = _mm512_i64gather_pd(_mm512_add_epi64(j3, _mm512_set1_epi64(1)), log_tab, 8);
+        __m512d r = _mm512_sub_pd(_mm512_mul_pd(z, invc), one);
+        __m512d q = _mm512_add_pd(_mm512_mul_pd(c6, r), c5);
+        q = _mm512_sub_pd(_mm512_mul_pd(q, r), c4);
+        q = _mm512_add_pd(_mm512_mul_pd(q, r), c3);
+        q = _mm512_sub_pd(_mm512_mul_pd(q, r), c2);
+        __m512d a = _mm512_add_pd(_mm512_mul_pd(kd, ln2), logc);
+        __m512d b = _mm512_add_pd(r, _mm512_mul_pd(_mm512_mul_pd(r, r), q));
+        _mm256_storeu_ps(out + i, _mm512_cvtpd_ps(_mm512_add_pd(a, b)));
+    }
+    return i;
+}
+
+__attribute__((target("avx2"))) static size_t logf_n_avx2(float *out, const float *in, size_t n)
+{
+    const __m256i off = _mm256_set1_epi64x((long long)LOG_OFF), nm = _mm256_set1_epi64x(LOG_N - 1),
+                  hi = _mm256_set1_epi64x((long long)0xfff0000000000000ULL);
+    const __m256d one = _mm256_set1_pd(1.0), c6 = _mm256_set1_pd(-1.0 / 6),
+                  c5 = _mm256_set1_pd(0.2), c4 = _mm256_set1_pd(0.25),
+                  c3 = _mm256_set1_pd(1.0 / 3), c2 = _mm256_set1_pd(0.5),
+                  ln2 = _mm256_set1_pd(0x1.62e42fefa39efp-1), zero = _mm256_setzero_pd(),
+                  inf = _mm256_set1_pd(INFINITY);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(in + i));
+        __m256d okv = _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GT_OQ),
+                                    _mm256_cmp_pd(x, inf, _CMP_LT_OQ));
+        if (_mm256_movemask_pd(okv) != 0xf) break;
+        __m256i ix = _mm256_castpd_si256(x), tmp = _mm256_sub_epi64(ix, off);
+        __m256i j = _mm256_and_si256(_mm256_srli_epi64(tmp, 45), nm);
+        __m256i j3 = _mm256_add_epi64(j, _mm256_slli_epi64(j, 1));
+        /* k = tmp >> 52 (arithmetic): the high 32-bit halves shifted by 20 */
+        __m256i k32 = _mm256_srai_epi32(tmp, 20);
+        __m128i kk = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
+            k32, _mm256_setr_epi32(1, 3, 5, 7, 0, 2, 4, 6)));
+        __m256d kd = _mm256_cvtepi32_pd(kk);
+        __m256d z = _mm256_castsi256_pd(_mm256_sub_epi64(ix, _mm256_and_si256(tmp, hi)));
+        __m256d invc = _mm256_i64gather_pd(log_tab, j3, 8);
+        __m256d logc = _mm256_i64gather_pd(log_tab, _mm256_add_epi64(j3, _mm256_set1_epi64x(1)), 8);
+        __m256d r = _mm256_sub_pd(_mm256_mul_pd(z, invc), one);
+        __m256d q = _mm256_add_pd(_mm256_mul_pd(c6, r), c5);
+        q = _mm256_sub_pd(_mm256_mul_pd(q, r), c4);
+        q = _mm256_add_pd(_mm256_mul_pd(q, r), c3);
+        q = _mm256_sub_pd(_mm256_mul_pd(q, r), c2);
+        __m256d a = _mm256_add_pd(_mm256_mul_pd(kd, ln2), logc);
+        __m256d b = _mm256_add_pd(r, _mm256_mul_pd(_mm256_mul_pd(r, r), q));
+        _mm_storeu_ps(out + i, _mm256_cvtpd_ps(_mm256_add_pd(a, b)));
+    }
+    return i;
+}
+#endif
+
+void rt_logf_n(float *out, const float *in, size_t n, int simd)
+{
+    size_t i = 0;
+#ifdef RT_MATH_X86
+    if (simd == 2 && !__builtin_cpu_supports("avx512f")) simd = 1;
+    if (simd == 1 && !__builtin_cpu_supports("avx2")) simd = 0;
+    while (simd && i < n) { /* vector runs; a lane out of range is done by rt_logf */
+        i += simd == 2 ? logf_n_avx512(out + i, in + i, n - i) : logf_n_avx2(out + i, in + i, n - i);
+        for (size_t stop = i + (simd == 2 ? 8 : 4); i < n && i < stop; i++)
+            out[i] = rt_logf(in[i]);
+    }
+#endif
+    (void)simd;
+    for (; i < n; i++)
+        out[i] = rt_logf(in[i]);
+}
+
 float rt_log1pf(float x)
 {
     if (!(x > -1.0f) || x == INFINITY) {

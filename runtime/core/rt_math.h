@@ -59,6 +59,10 @@ float rt_tanhf(float x);
 /* log x, computed in double (relative error < 2^-43, then rounded to float).  NaN -> NaN;
  * x < 0 -> NaN; +-0 -> -inf; +inf -> +inf; subnormal x handled exactly. */
 float rt_logf(float x);
+/* out[i] = rt_logf(in[i]) for i < n, bit for bit, computed 8 at a time with AVX-512F
+ * (simd = 2), 4 at a time with AVX2 (simd = 1) or one at a time (0): the same operations
+ * per element on every path (a lower path is used if the CPU lacks the one asked). */
+void rt_logf_n(float *out, const float *in, size_t n, int simd);
 /* log(1 + x), computed in double as rt_logf.  NaN -> NaN; x < -1 -> NaN; -1 -> -inf;
  * +inf -> +inf; +-0 -> +-0; tiny x -> x. */
 float rt_log1pf(float x);

@@ -547,22 +547,43 @@ static inline float row_expsum(float *e, const float *x, int V, float m, float i
     return lane_sum(s);
 }
 
-static inline float row_lognorm(const float *x, int V, float invt)
+/* Log-normalizers z[j] = m_j * invt + log(sum_v exp((x_jv - m_j) * invt)), m_j the row
+ * max, of nb <= LB rows: their sums first, then the block's logs in one rt_logf_n call
+ * (vectorized, the same bits as rt_logf row by row).  Rows with skip[j] < 0 (if skip)
+ * get no meaningful value. */
+enum { LB = 64 };
+static inline __attribute__((always_inline)) void block_lognorm(float *z, const float *logits,
+                                                                const int *skip, int nb, int V,
+                                                                float invt)
 {
-    float m = row_max(x, V);
-    return m * invt + rt_logf(row_expsum(NULL, x, V, m, invt));
+    float m[LB], s[LB];
+    for (int j = 0; j < nb; j++) {
+        const float *x = logits + (size_t)j * V;
+        if (skip && skip[j] < 0) {
+            m[j] = 0.0f, s[j] = 1.0f;
+            continue;
+        }
+        m[j] = row_max(x, V);
+        s[j] = row_expsum(NULL, x, V, m[j], invt);
+    }
+    rt_logf_n(z, s, (size_t)nb, rt_nn_isa());
+    for (int j = 0; j < nb; j++)
+        z[j] = m[j] * invt + z[j];
 }
 
 RT_ISA_FN_VOID(rt_nn_log_softmax, (float *lp, const float *logits, int N, int V, float temperature),
                (lp, logits, N, V, temperature))
 {
-    float invt = 1.0f / temperature;
-    for (int n = 0; n < N; n++) {
-        const float *x = logits + (size_t)n * V;
-        float z = row_lognorm(x, V, invt);
-        float *o = lp + (size_t)n * V;
-        for (int v = 0; v < V; v++)
-            o[v] = x[v] * invt - z;
+    float invt = 1.0f / temperature, zb[LB];
+    for (int n0 = 0; n0 < N; n0 += LB) {
+        int nb = N - n0 < LB ? N - n0 : LB;
+        block_lognorm(zb, logits + (size_t)n0 * V, NULL, nb, V, invt);
+        for (int j = 0; j < nb; j++) {
+            const float *x = logits + ((size_t)n0 + j) * V;
+            float *o = lp + ((size_t)n0 + j) * V;
+            for (int v = 0; v < V; v++)
+                o[v] = x[v] * invt - zb[j];
+        }
     }
 }
 
@@ -585,10 +606,12 @@ RT_ISA_FN_VOID(rt_nn_token_logprob,
                (float *out, const float *logits, const int *y, int N, int V, float temperature),
                (out, logits, y, N, V, temperature))
 {
-    float invt = 1.0f / temperature;
-    for (int n = 0; n < N; n++) {
-        const float *x = logits + (size_t)n * V;
-        out[n] = x[y[n]] * invt - row_lognorm(x, V, invt);
+    float invt = 1.0f / temperature, zb[LB];
+    for (int n0 = 0; n0 < N; n0 += LB) {
+        int nb = N - n0 < LB ? N - n0 : LB;
+        block_lognorm(zb, logits + (size_t)n0 * V, NULL, nb, V, invt);
+        for (int j = 0; j < nb; j++)
+            out[n0 + j] = logits[((size_t)n0 + j) * V + y[n0 + j]] * invt - zb[j];
     }
 }
 
@@ -597,10 +620,13 @@ RT_ISA_FN(double, rt_nn_xent,
           (dlogits, logits, y, N, V, weight))
 {
     double loss = 0;
+    float zb[LB];
     for (int n = 0; n < N; n++) {
+        if (n % LB == 0)
+            block_lognorm(zb, logits + (size_t)n * V, y + n, N - n < LB ? N - n : LB, V, 1.0f);
         if (y[n] < 0) continue;
         const float *x = logits + (size_t)n * V;
-        float z = row_lognorm(x, V, 1.0f);
+        float z = zb[n % LB];
         loss += (double)weight * (z - x[y[n]]);
         if (dlogits) {
             float *g = dlogits + (size_t)n * V;
@@ -618,9 +644,12 @@ RT_ISA_FN(double, rt_nn_pg_lz,
           (dlogits, logits, lz, y, w, N, V))
 {
     double loss = 0;
+    float zb[LB];
     for (int n = 0; n < N; n++) {
         const float *x = logits + (size_t)n * V;
-        float z = lz ? lz[n] : row_lognorm(x, V, 1.0f), wn = w[n];
+        if (!lz && n % LB == 0)
+            block_lognorm(zb, x, NULL, N - n < LB ? N - n : LB, V, 1.0f);
+        float z = lz ? lz[n] : zb[n % LB], wn = w[n];
         loss += (double)wn * (z - x[y[n]]);
         if (dlogits) {
             float *g = dlogits + (size_t)n * V;
@@ -641,10 +670,16 @@ RT_ISA_FN_VOID(rt_nn_kl_entropy,
                (float *kl, float *ent, const float *p_logits, const float *q_logits, int N, int V),
                (kl, ent, p_logits, q_logits, N, V))
 {
+    float zab[LB], zbb[LB];
     for (int n = 0; n < N; n++) {
         const float *a = p_logits + (size_t)n * V;
-        float za = row_lognorm(a, V, 1.0f);
-        float zb = q_logits ? row_lognorm(q_logits + (size_t)n * V, V, 1.0f) : 0.0f;
+        if (n % LB == 0) {
+            int nb = N - n < LB ? N - n : LB;
+            block_lognorm(zab, a, NULL, nb, V, 1.0f);
+            if (q_logits) block_lognorm(zbb, q_logits + (size_t)n * V, NULL, nb, V, 1.0f);
+        }
+        float za = zab[n % LB];
+        float zb = q_logits ? zbb[n % LB] : 0.0f;
         float sk = 0.0f, se = 0.0f;
         for (int v = 0; v < V; v++) {
             float la = a[v] - za;
@@ -662,7 +697,7 @@ RT_ISA_FN_VOID(rt_nn_sample_lz,
                 rt_rng *rngs),
                (y, lp, lz, logits, N, V, temperature, rngs))
 {
-    float e[256];
+    float e[256], mb[LB], sb[LB], Lb[LB];
     for (int n = 0; n < N; n++) {
         const float *x = logits + (size_t)n * V;
         float m = row_max(x, V);
@@ -685,11 +720,18 @@ RT_ISA_FN_VOID(rt_nn_sample_lz,
         }
         y[n] = pick;
         if (lp || lz) {
-            /* s1 >= 1 (the maximum's term is exp(0)); as row_lognorm at temperature 1 */
+            /* s1 >= 1 (the maximum's term is exp(0)); z = m + log s1 is block_lognorm's
+             * at temperature 1.  The logs of a block of rows are taken together. */
             if (s1 == 0.0f) s1 = row_expsum(NULL, x, V, m, 1.0f);
-            float L = rt_logf(s1);
-            if (lp) lp[n] = x[pick] - m - L;
-            if (lz) lz[n] = m + L;
+            mb[n % LB] = m, sb[n % LB] = s1;
+            if (n % LB == LB - 1 || n == N - 1) {
+                int n0 = n - n % LB, nb = n - n0 + 1;
+                rt_logf_n(Lb, sb, (size_t)nb, rt_nn_isa());
+                for (int j = 0; j < nb; j++) {
+                    if (lp) lp[n0 + j] = logits[((size_t)n0 + j) * V + y[n0 + j]] - mb[j] - Lb[j];
+                    if (lz) lz[n0 + j] = mb[j] + Lb[j];
+                }
+            }
         }
     }
 }

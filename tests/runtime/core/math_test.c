@@ -551,13 +551,48 @@ static void same_bits_as_committed(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* rt_logf_n gives rt_logf's bits on every path: every 251st float bit pattern (all
+ * signs, subnormals, NaNs, infinities among them), in runs that start at every offset
+ * mod 8 and end with partial vectors. */
+static void logf_n_same_bits(void **state)
+{
+    (void)state;
+    enum { CH = 4099 };
+    static float in[CH], want[CH], got[CH];
+    const float special[] = {0.0f, -0.0f, 1.0f, -1.0f, INFINITY, -INFINITY, NAN, FLT_MIN,
+                             FLT_TRUE_MIN, FLT_MAX, 1e-40f, 2.0f, 0.5f, 32.0f};
+    for (int simd = 0; simd <= 2; simd++) {
+        uint64_t u = 0;
+        long bad = 0, total = 0;
+        while (u < (1ull << 32)) {
+            int n = 0;
+            for (; n < CH && u < (1ull << 32); n++, u += 251) {
+                uint32_t b = (uint32_t)u;
+                memcpy(&in[n], &b, 4);
+            }
+            if (total == 0)
+                for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
+                    in[3 + 8 * k] = special[k];
+            for (int k = 0; k < n; k++)
+                want[k] = rt_logf(in[k]);
+            int start = (int)(total / CH) % 8; /* vary alignment and the run's start */
+            rt_logf_n(got, in, (size_t)start, simd);
+            rt_logf_n(got + start, in + start, (size_t)(n - start), simd);
+            for (int k = 0; k < n; k++)
+                bad += memcmp(&got[k], &want[k], 4) != 0;
+            total += n;
+        }
+        if (bad) fail_msg("simd %d: %ld of %ld differ", simd, bad, total);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(special_values),         cmocka_unit_test(pow_special_values),
         cmocka_unit_test(no_flush_to_zero),       cmocka_unit_test(vector_paths_same_bits),
         cmocka_unit_test(same_bits_as_committed), cmocka_unit_test(float_accuracy),
-        cmocka_unit_test(double_accuracy),
+        cmocka_unit_test(double_accuracy),        cmocka_unit_test(logf_n_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
