@@ -1,16 +1,25 @@
-"""One notebook of notebooks/, executed by nbclient: no cell errors, outputs valid.
+"""One notebook of notebooks/, executed by nbclient: no cell errors, outputs valid, and
+its prose checked against its outputs by notebooks/claims/<name>.py (tests/py/nbclaims.py:
+every number quoted in a markdown cell equals the output value at the quoted precision,
+every stated comparison holds, and no unchecked result-like number is left in the prose).
 
 tests/meson.build makes one test `notebook/<name>` per notebook (RLHF_NOTEBOOK = its
 path), so meson runs them in parallel; the file is not named test_*.py so that the
 generic tests/py discovery does not run every notebook a second time. In a sanitizer
 build only the quickstart notebook is registered (the magic handlers run under the
-sanitizers in tests/py/test_*_magic.py and test_training_cells.py)."""
+sanitizers in tests/py/test_*_magic.py and test_training_cells.py).
+
+RLHF_NOTEBOOK_SAVE=DIR also writes the executed notebook to DIR (to read its outputs
+when editing the prose: `/usr/bin/python3 tests/py/nbclaims.py DIR/NAME.ipynb
+notebooks/NAME.ipynb` then re-checks edited prose without executing again)."""
 import os
 import tempfile
 import time
 
 import nbformat
 from nbclient import NotebookClient
+
+import nbclaims
 
 NOTEBOOK = os.environ["RLHF_NOTEBOOK"]
 
@@ -22,7 +31,15 @@ def test_notebook_executes():
         NotebookClient(nb, kernel_name="rlhf", timeout=300, startup_timeout=30,
                        resources={"metadata": {"path": d}}).execute()
     print(f"{os.path.basename(NOTEBOOK)}: executed in {time.perf_counter() - t0:.1f} s")
+    save = os.environ.get("RLHF_NOTEBOOK_SAVE")
+    if save:
+        os.makedirs(save, exist_ok=True)
+        nbformat.write(nb, os.path.join(save, os.path.basename(NOTEBOOK)))
     errors = [(c.source[:200], o.get("evalue")) for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o["output_type"] == "error"]
     assert not errors, errors
     nbformat.validate(nb)
+    failures, c = nbclaims.check_notebook(nb, NOTEBOOK)
+    print(f"{os.path.basename(NOTEBOOK)}: prose checked: {c.n_quotes} quotes, "
+          f"{c.n_claims} claims")
+    assert not failures, "prose does not match the outputs:\n" + "\n".join(failures)
