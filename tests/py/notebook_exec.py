@@ -1,7 +1,12 @@
 """One notebook of notebooks/, executed by nbclient: no cell errors, outputs valid, and
 its prose checked against its outputs by notebooks/claims/<name>.py (tests/py/nbclaims.py:
 every number quoted in a markdown cell equals the output value at the quoted precision,
-every stated comparison holds, and no unchecked result-like number is left in the prose).
+every stated comparison holds, and no unchecked result-like number is left in the prose),
+and the digest of all its outputs (tests/py/nb_outputs.py) equal to the committed one in
+tests/golden/notebooks.sha256: under the numerics contract every output is the same bits
+on any machine, so a change that alters any number, table or chart of a notebook fails
+here (update with tools/notebook-hash --update when that is the intent, and re-check the
+prose).
 
 tests/meson.build makes one test `notebook/<name>` per notebook (RLHF_NOTEBOOK = its
 path), so meson runs them in parallel; the file is not named test_*.py so that the
@@ -19,6 +24,7 @@ import time
 import nbformat
 from nbclient import NotebookClient
 
+import nb_outputs
 import nbclaims
 
 NOTEBOOK = os.environ["RLHF_NOTEBOOK"]
@@ -43,3 +49,25 @@ def test_notebook_executes():
     print(f"{os.path.basename(NOTEBOOK)}: prose checked: {c.n_quotes} quotes, "
           f"{c.n_claims} claims")
     assert not failures, "prose does not match the outputs:\n" + "\n".join(failures)
+    name = os.path.basename(NOTEBOOK)
+    src = os.path.dirname(os.path.dirname(os.path.abspath(NOTEBOOK)))
+    digests = os.path.join(src, "tests", "golden", "notebooks.sha256")
+    want = dict(reversed(line.split()) for line in open(digests) if line.strip())
+    got = nb_outputs.digest(nb)
+    if want.get(name) != got:
+        files = os.path.join(src, "tests", "golden", "notebooks.files")
+        old, cur, diff = [], nb_outputs.digest_lines(nb), ""
+        if os.path.exists(files):
+            lines = open(files).read().split("\n")
+            if f"== {name}" in lines:
+                i = lines.index(f"== {name}") + 1
+                while i < len(lines) and lines[i] and not lines[i].startswith("== "):
+                    old.append(lines[i])
+                    i += 1
+        for a, b in zip(old + ["<none>"] * len(cur), cur + ["<none>"] * len(old)):
+            if a != b:
+                diff = f"; first differing output: was '{a}', now '{b}'"
+                break
+        raise AssertionError(f"{name}: outputs differ from tests/golden/notebooks.sha256 "
+                             f"(want {want.get(name)}, got {got}){diff}; if intended: "
+                             "tools/notebook-hash --update, then re-check the prose")
