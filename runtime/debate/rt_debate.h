@@ -9,13 +9,13 @@
  * MLP over [one-hot evidence, one-hot action] with the action's weights factored into
  * the last layer).  Layer 1 is an rt_nn per-position table ((K*(M+1), H), exact for
  * one-hot inputs), layer 2 rt_nn_linear; parameters, gradients and Adam moments are
- * each one block.  Training (rt_debate_judge_train), step s (1-based), batch B:
+ * one parameter block (rt_params.h).  Training (rt_debate_judge_train), step s (1-based), batch B:
  * state i = rt_task_sample_batch(task, rt_rng_split(rt_rng_split(rng, 1), s), 0,
  * TRAIN, B)[i]; from r_i = rt_rng_split(rt_rng_split(rt_rng_split(rng, 2), s), i):
  * a random subset of exactly L revealed features (shuffle, first L) and a random
  * other action o != d (d = the demonstrator's action, rt_task_triage_demo_action);
- * Bradley–Terry loss mean_i softplus(J(e_i, o_i) - J(e_i, d_i)), one Adam step (torch
- * semantics, betas 0.9/0.999, eps 1e-8).  The full-state judge is the same model
+ * Bradley–Terry loss mean_i softplus(J(e_i, o_i) - J(e_i, d_i)), one rt_adam step (torch
+ * semantics, betas 0.9/0.999, eps 1e-8, no clipping).  The full-state judge is the same model
  * trained with L = K (every feature revealed): the ideal reference.
  *
  * JUDGE ACCURACY (rt_debate_judge_accuracy), the number `%%debate` prints: over n

@@ -3,22 +3,22 @@
  *
  *   tokens (N, P) in [0, V) -> table U (P*V, H) + b1 -> ReLU -> Linear W2 (O, H) + b2
  *
- * One block each for parameters, gradients and the two Adam moments, carved into the
- * views U, b1, W2, b2.  Not a public interface. */
+ * One parameter block (rt_params.h: weights, gradients, Adam moments) carved into the
+ * views U, b1, W2, b2; trained with rt_params_zero_grad and rt_adam like the policy.
+ * Not a public interface. */
 #ifndef RT_DEBATE_INT_H
 #define RT_DEBATE_INT_H
 
 #include <stddef.h>
 
 #include "rt_debate.h"
+#include "rt_params.h"
 
 typedef struct rt_dmlp {
     int P, V, H, O;
-    size_t np;
-    float *params, *grads, *m, *v; /* m and v follow grads in the same allocation */
-    float *U, *b1, *W2, *b2;       /* views into params */
-    float *gU, *gb1, *gW2, *gb2;   /* views into grads */
-    long t;                        /* Adam steps */
+    rt_params params;            /* the block: U | b1 | W2 | b2 in each part */
+    float *U, *b1, *W2, *b2;     /* views into params.w */
+    float *gU, *gb1, *gW2, *gb2; /* views into params.g */
 } rt_dmlp;
 
 int rt_dmlp_init(rt_dmlp *n, int P, int V, int H, int O, const rt_rng *rng);
@@ -30,8 +30,9 @@ void rt_dmlp_forward(const rt_dmlp *n, const int *tok, int N, float *h, float *o
 /* Accumulates gradients from dout (N, O); dh (N, H) scratch (overwritten). */
 void rt_dmlp_backward(rt_dmlp *n, const int *tok, int N, const float *h, const float *dout,
                       float *dh);
-void rt_dmlp_zero_grad(rt_dmlp *n);
-void rt_dmlp_adam(rt_dmlp *n, float lr);
+/* Adam as the judge and learner use it: rt_adam_defaults() (betas 0.9/0.999, eps 1e-8,
+ * no clipping) with this lr. */
+rt_adam_config rt_dmlp_adam_config(float lr);
 
 struct rt_debate_judge {
     const rt_task *task;

@@ -102,6 +102,7 @@ int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_trai
         return RT_DEBATE_EINVAL;
     }
     int B = cfg->batch, K = j->K, A = j->A, H = j->net.H;
+    rt_adam_config adam = rt_dmlp_adam_config(cfg->lr);
     int map[3];
     double *row = NULL;
     rt_task_sample *smp = rt_malloc(sizeof *smp * (size_t)B);
@@ -157,9 +158,9 @@ int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_trai
             rc = RT_DEBATE_EFAILED;
             break;
         }
-        rt_dmlp_zero_grad(&j->net);
+        rt_params_zero_grad(&j->net.params);
         rt_dmlp_backward(&j->net, tok, B, h, dout, dh);
-        rt_dmlp_adam(&j->net, cfg->lr);
+        rt_adam(&j->net.params, &adam, NULL);
         loss_acc += loss, loss_n++;
         if (run && (s % cfg->log_every == 0 || s == cfg->steps)) {
             double vals[3] = {(double)s, loss_acc / loss_n, (double)right / B};

@@ -140,6 +140,7 @@ int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
         return RT_DEBATE_EINVAL;
     }
     int B = cfg->batch, K = l->K, L = l->L, P = K + 2, H = l->net.H;
+    rt_adam_config adam = rt_dmlp_adam_config(cfg->lr);
     size_t R = (size_t)L * B;
     int map[4];
     double *row = NULL;
@@ -228,9 +229,9 @@ int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
             rc = RT_DEBATE_EFAILED;
             break;
         }
-        rt_dmlp_zero_grad(&l->net);
+        rt_params_zero_grad(&l->net.params);
         rt_dmlp_backward(&l->net, tok, (int)R, h, dlg, dh);
-        rt_dmlp_adam(&l->net, cfg->lr);
+        rt_adam(&l->net.params, &adam, NULL);
         loss_acc += loss, ent_acc += ent, acc_n++;
         if (run && (s % cfg->log_every == 0 || s == cfg->steps)) {
             double vals[4] = {(double)s, loss_acc / acc_n, ent_acc / acc_n,

@@ -1,8 +1,8 @@
 /* rt_debate_mlp: the small one-hot MLP of the judge and the learned debater (see
- * rt_debate_int.h), its initialization, forward/backward through rt_nn layers and Adam
- * (torch semantics, betas 0.9/0.999, eps 1e-8, no clipping).  Also the small helpers
- * the module shares (errors, run rows, random evidence subsets).  Leaves out: more
- * than one hidden layer, weight decay. */
+ * rt_debate_int.h): its views into an rt_params block, initialization, forward/backward
+ * through rt_nn layers, and the Adam settings it is trained with (the update is
+ * rt_adam).  Also the small helpers the module shares (errors, run rows, random
+ * evidence subsets).  Leaves out: more than one hidden layer, weight decay. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,17 +18,10 @@ int rt_dmlp_init(rt_dmlp *n, int P, int V, int H, int O, const rt_rng *rng)
     memset(n, 0, sizeof *n);
     n->P = P, n->V = V, n->H = H, n->O = O;
     size_t nu = (size_t)P * V * H, nw = (size_t)O * H;
-    n->np = nu + (size_t)H + nw + (size_t)O;
-    n->params = rt_calloc(n->np, sizeof(float));
-    n->grads = rt_calloc(n->np * 3, sizeof(float));
-    if (!n->params || !n->grads) {
-        rt_dmlp_release(n);
-        return RT_DEBATE_ENOMEM;
-    }
-    n->m = n->grads + n->np;
-    n->v = n->m + n->np;
-    n->U = n->params, n->b1 = n->U + nu, n->W2 = n->b1 + H, n->b2 = n->W2 + nw;
-    n->gU = n->grads, n->gb1 = n->gU + nu, n->gW2 = n->gb1 + H, n->gb2 = n->gW2 + nw;
+    if (rt_params_create(&n->params, nu + (size_t)H + nw + (size_t)O)) return RT_DEBATE_ENOMEM;
+    float *w = n->params.w, *g = n->params.g;
+    n->U = w, n->b1 = n->U + nu, n->W2 = n->b1 + H, n->b2 = n->W2 + nw;
+    n->gU = g, n->gb1 = n->gU + nu, n->gW2 = n->gb1 + H, n->gb2 = n->gW2 + nw;
     rt_rng r = rt_rng_split(rng, 0);
     float su = 1.0f / sqrtf((float)P), sw = 1.0f / sqrtf((float)H);
     for (size_t i = 0; i < nu; i++)
@@ -40,9 +33,7 @@ int rt_dmlp_init(rt_dmlp *n, int P, int V, int H, int O, const rt_rng *rng)
 
 void rt_dmlp_release(rt_dmlp *n)
 {
-    rt_free(n->params);
-    rt_free(n->grads);
-    n->params = n->grads = NULL;
+    rt_params_free(&n->params);
 }
 
 void rt_dmlp_forward1(const rt_dmlp *n, const int *tok, float *h, float *out)
@@ -82,25 +73,11 @@ void rt_dmlp_backward(rt_dmlp *n, const int *tok, int N, const float *h, const f
     rt_nn_table_backward_relu_cols(n->gU, n->gb1, dh, h, tok, N, n->P, n->V, n->H, 0, n->H);
 }
 
-void rt_dmlp_zero_grad(rt_dmlp *n)
+rt_adam_config rt_dmlp_adam_config(float lr)
 {
-    memset(n->grads, 0, sizeof(float) * n->np);
-}
-
-void rt_dmlp_adam(rt_dmlp *n, float lr)
-{
-    const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-    n->t++;
-    /* 1 - beta^t by rt_pow in double: a function of t alone (as in rt_policy_adam) */
-    float bc1 = (float)(1.0 - rt_pow(b1, (double)n->t));
-    float bc2 = (float)(1.0 - rt_pow(b2, (double)n->t));
-    float step = lr / bc1, sbc2 = sqrtf(bc2);
-    for (size_t i = 0; i < n->np; i++) {
-        float g = n->grads[i];
-        n->m[i] = b1 * n->m[i] + (1.0f - b1) * g;
-        n->v[i] = b2 * n->v[i] + (1.0f - b2) * g * g;
-        n->params[i] -= step * n->m[i] / (sqrtf(n->v[i]) / sbc2 + eps);
-    }
+    rt_adam_config c = rt_adam_defaults();
+    c.lr = lr;
+    return c;
 }
 
 void rt_debate_set_err(rt_debate_error *err, int code, long step, const char *fmt, ...)

@@ -1,9 +1,8 @@
-/* rt_policy.c: the `mlp` policy (see rt_policy.h): blocks and views, workspaces,
- * forward/backward with the fused first layer, losses, sampling, Adam.
+/* rt_policy.c: the `mlp` policy (see rt_policy.h): its views into the parameter block,
+ * workspaces, forward/backward with the fused first layer, losses, sampling; the block
+ * and Adam are rt_params.c's.
  * Files (save/load) are in rt_policy_io.c.  Leaves out: threading of non-GEMM loops. */
 #include "rt_policy.h"
-
-#include "rt_nn_isa.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -11,7 +10,6 @@
 #include <string.h>
 
 #include "rt_alloc.h"
-#include "rt_math.h"
 
 struct rt_policy_ws {
     rt_policy_config cfg;
@@ -65,12 +63,6 @@ static void set_diag(rt_policy_diag *d, int code, const char *msg)
     if (!d) return;
     d->code = code;
     snprintf(d->msg, sizeof d->msg, "%s", msg);
-}
-
-rt_adam_config rt_adam_defaults(void)
-{
-    rt_adam_config c = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f};
-    return c;
 }
 
 int rt_policy_config_check(const rt_policy_config *c, rt_policy_diag *diag)
@@ -143,24 +135,14 @@ int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_dia
     int rc = rt_policy_config_check(cfg, diag);
     if (rc) return rc;
     rt_policy *p = rt_calloc(1, sizeof *p);
-    size_t n = carve(cfg, NULL, NULL), n16 = (n + 15) / 16 * 16;
-    /* four blocks (weights, gradients, moments), each on a 64-byte boundary */
-    float *blk = p ? rt_calloc(4 * n16 + 16, sizeof(float)) : NULL;
-    if (!blk) {
+    if (!p || rt_params_create(&p->params, carve(cfg, NULL, NULL))) {
         rt_free(p);
         set_diag(diag, RT_POLICY_ENOMEM, "out of memory creating policy");
         return RT_POLICY_ENOMEM;
     }
     p->cfg = *cfg;
-    p->nparams = n;
-    p->alloc = blk;
-    blk += (16 - ((uintptr_t)blk / sizeof(float)) % 16) % 16;
-    p->params = blk;
-    p->grads = blk + n16;
-    p->adam_m = blk + 2 * n16;
-    p->adam_v = blk + 3 * n16;
-    carve(cfg, p->params, &p->p);
-    carve(cfg, p->grads, &p->g);
+    carve(cfg, p->params.w, &p->p);
+    carve(cfg, p->params.g, &p->g);
     rt_policy_touch(p);
     *out = p;
     return 0;
@@ -169,7 +151,7 @@ int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_dia
 void rt_policy_free(rt_policy *p)
 {
     if (!p) return;
-    rt_free(p->alloc);
+    rt_params_free(&p->params);
     rt_free(p);
 }
 
@@ -202,23 +184,14 @@ int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_policy_diag *diag)
 {
     int rc = rt_policy_create(out, &src->cfg, diag);
     if (rc) return rc;
-    size_t bytes = src->nparams * sizeof(float);
-    memcpy((*out)->params, src->params, bytes);
-    memcpy((*out)->grads, src->grads, bytes);
-    memcpy((*out)->adam_m, src->adam_m, bytes);
-    memcpy((*out)->adam_v, src->adam_v, bytes);
-    (*out)->adam_t = src->adam_t;
+    rt_params_copy(&(*out)->params, &src->params); /* same configuration, same size */
     return 0;
 }
 
 int rt_policy_assign(rt_policy *dst, const rt_policy *src)
 {
     if (!rt_policy_same_shape(&dst->cfg, &src->cfg)) return RT_POLICY_ESHAPE;
-    memcpy(dst->params, src->params, src->nparams * sizeof(float));
-    memset(dst->grads, 0, dst->nparams * sizeof(float));
-    memset(dst->adam_m, 0, dst->nparams * sizeof(float));
-    memset(dst->adam_v, 0, dst->nparams * sizeof(float));
-    dst->adam_t = 0;
+    rt_params_assign(&dst->params, &src->params);
     rt_policy_touch(dst);
     return 0;
 }
@@ -664,44 +637,16 @@ int rt_policy_generate(const rt_policy *p, rt_policy_ws *ws, const int *prompts,
 
 void rt_policy_zero_grad(rt_policy *p)
 {
-    memset(p->grads, 0, p->nparams * sizeof(float));
+    rt_params_zero_grad(&p->params);
 }
 
-RT_ISA_FN(double, rt_policy_grad_norm, (const rt_policy *p), (p))
+double rt_policy_grad_norm(const rt_policy *p)
 {
-    /* 8 fixed lanes (lane j takes i = j mod 8, in order), then added pairwise */
-    double l[8] = {0};
-    size_t i = 0, n = p->nparams;
-    const float *g = p->grads;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            l[j] += (double)g[i + j] * g[i + j];
-    for (; i < n; i++)
-        l[i % 8] += (double)g[i] * g[i];
-    double s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
-    return sqrt(s);
+    return rt_params_grad_norm(&p->params);
 }
 
-RT_ISA_FN_VOID(rt_policy_adam, (rt_policy * p, const rt_adam_config *c, float *grad_norm),
-               (p, c, grad_norm))
+void rt_policy_adam(rt_policy *p, const rt_adam_config *c, float *grad_norm)
 {
-    double norm = rt_policy_grad_norm(p);
-    if (grad_norm) *grad_norm = (float)norm;
-    float scale = 1.0f;
-    if (c->clip_norm > 0.0f && norm > c->clip_norm) scale = (float)(c->clip_norm / (norm + 1e-6));
-    p->adam_t++;
-    /* bias corrections 1 - beta^t: rt_pow in double (~0.5 ulp), a function of (beta, t)
-     * alone, so there is no running product to save, load or copy */
-    float bc1 = (float)(1.0 - rt_pow(c->beta1, (double)p->adam_t));
-    float bc2 = (float)(1.0 - rt_pow(c->beta2, (double)p->adam_t));
-    float step = c->lr / bc1, sbc2 = sqrtf(bc2);
-    float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
-    float *w = p->params, *g = p->grads, *m = p->adam_m, *v = p->adam_v;
-    for (size_t i = 0; i < p->nparams; i++) {
-        float gi = g[i] * scale;
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        w[i] -= step * m[i] / (sqrtf(v[i]) / sbc2 + eps);
-    }
+    rt_adam(&p->params, c, grad_norm);
     rt_policy_touch(p);
 }

@@ -9,8 +9,9 @@
  * context instead of a (K*D, H) product.
  *
  * Values and ownership:
- *   rt_policy     the weights: parameters, gradients and Adam moments, each ONE
- *                 allocation carved into named views (rt_policy_views).  Create with
+ *   rt_policy     the weights: parameters, gradients and Adam moments in ONE
+ *                 parameter block (rt_params.h: the block, its Adam) carved into
+ *                 named views (rt_policy_views).  Create with
  *                 rt_policy_create / rt_policy_copy / rt_policy_load; free with
  *                 rt_policy_free.  A policy is never modified by forward passes, so
  *                 one policy (a teacher) can be read by many threads at once.
@@ -43,6 +44,7 @@
 #include <stdint.h>
 
 #include "rt_nn.h"
+#include "rt_params.h"
 #include "rt_rng.h"
 
 #define RT_POLICY_PAD 0
@@ -91,30 +93,13 @@ typedef struct rt_policy_views {
 
 typedef struct rt_policy {
     rt_policy_config cfg;
-    size_t nparams;    /* floats in each block */
-    float *params;     /* one block: all weights */
-    float *grads;      /* one block, same layout */
-    float *adam_m;     /* first moments, same layout */
-    float *adam_v;     /* second moments, same layout */
-    void *alloc;       /* the one allocation holding the four blocks (each 64-byte aligned) */
-    rt_policy_views p; /* views into params */
-    rt_policy_views g; /* views into grads */
-    long adam_t;       /* Adam steps taken */
+    rt_params params;  /* w | g | m | v, one allocation (rt_params.h); n floats each */
+    rt_policy_views p; /* views into params.w */
+    rt_policy_views g; /* views into params.g */
     uint64_t version;  /* process-unique stamp, renewed by rt_policy_touch */
 } rt_policy;
 
 typedef struct rt_policy_ws rt_policy_ws;
-
-typedef struct rt_adam_config {
-    float lr;        /* learning rate, e.g. 1e-3 */
-    float beta1;     /* 0.9 */
-    float beta2;     /* 0.999 */
-    float eps;       /* 1e-8 */
-    float clip_norm; /* > 0: scale gradients to this global L2 norm if above; 0 = off */
-} rt_adam_config;
-
-/* torch defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no clipping. */
-rt_adam_config rt_adam_defaults(void);
 
 /* ---- lifetime ----------------------------------------------------------------- */
 
@@ -132,7 +117,7 @@ int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_policy_diag *diag);
 /* Copies src's weights into dst (same architecture) and resets dst's Adam state. */
 int rt_policy_assign(rt_policy *dst, const rt_policy *src);
 void rt_policy_free(rt_policy *p);
-/* Call after changing p->params directly: invalidates cached tables of workspaces. */
+/* Call after changing p->params.w directly: invalidates cached tables of workspaces. */
 void rt_policy_touch(rt_policy *p);
 int rt_policy_same_shape(const rt_policy_config *a, const rt_policy_config *b);
 /* Floats in each block (parameters) of a valid configuration. */
@@ -189,14 +174,14 @@ int rt_policy_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int 
 int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, const int *y,
                     float temperature, float *lp);
 /* Backward from dlogits (n, V) through the cached rows [row0, row0 + n) of the last
- * forward (of the same weights), ACCUMULATING into p->grads.  Uses ws->ctx of those
+ * forward (of the same weights), ACCUMULATING into p->params.g.  Uses ws->ctx of those
  * rows (kept by rt_policy_forward). */
 int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int n, int row0);
 /* out (n) = log p(y[n] | ctx[n]) at temperature 1 (forward into rows [0, n)). */
 int rt_policy_logprobs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y, int n,
                        float *out);
 /* Mean cross-entropy over rows with y >= 0 (y < 0 = masked): forward, loss, and
- * backward (accumulating into p->grads).  *loss = mean; 0 if no row counts. */
+ * backward (accumulating into p->params.g).  *loss = mean; 0 if no row counts. */
 int rt_policy_xent(rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y, int n,
                    float *loss);
 /* Full softmax at n states: probs (n, V) at temperature 1 (forward into rows [0, n)). */
@@ -230,12 +215,11 @@ const float *rt_policy_ws_lognorm(const rt_policy_ws *ws);
 
 /* ---- optimizer ------------------------------------------------------------------------ */
 
+/* The policy's block (rt_params.h): rt_params_zero_grad, rt_params_grad_norm. */
 void rt_policy_zero_grad(rt_policy *p);
-/* Global L2 norm of the gradients (double accumulation). */
 double rt_policy_grad_norm(const rt_policy *p);
-/* One Adam step (torch semantics, bias-corrected) on all parameters; clips first if
- * cfg->clip_norm > 0.  *grad_norm (may be NULL) = norm before clipping.  Renews the
- * version stamp. */
+/* rt_adam on the policy's block (one step, clipping first if cfg->clip_norm > 0;
+ * *grad_norm, may be NULL, = norm before clipping), then renews the version stamp. */
 void rt_policy_adam(rt_policy *p, const rt_adam_config *cfg, float *grad_norm);
 
 #endif

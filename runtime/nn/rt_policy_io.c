@@ -59,9 +59,9 @@ int rt_policy_save(const rt_policy *p, const char *path, rt_policy_diag *diag)
     int32_t f[6] = {c->vocab, c->context, c->embed, c->hidden, c->layers, c->act};
     for (int i = 0; i < 6; i++)
         put32(h + 12 + 4 * i, (uint32_t)f[i]);
-    uint64_t bytes = p->nparams * sizeof(float);
+    uint64_t bytes = p->params.n * sizeof(float);
     memcpy(h + 36, &bytes, 8);
-    uint64_t ck = fnv(fnv(FNV0, h, CKSUM_OFF), (const unsigned char *)p->params, bytes);
+    uint64_t ck = fnv(fnv(FNV0, h, CKSUM_OFF), (const unsigned char *)p->params.w, bytes);
     memcpy(h + CKSUM_OFF, &ck, 8);
 
     char tmp[4096];
@@ -75,7 +75,7 @@ int rt_policy_save(const rt_policy *p, const char *path, rt_policy_diag *diag)
                      strerror(errno));
         return RT_POLICY_ENOENT;
     }
-    int ok = fwrite(h, 1, HDR, fp) == HDR && fwrite(p->params, 1, bytes, fp) == bytes;
+    int ok = fwrite(h, 1, HDR, fp) == HDR && fwrite(p->params.w, 1, bytes, fp) == bytes;
     ok = (fclose(fp) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         remove(tmp);
@@ -173,7 +173,7 @@ int rt_policy_load(rt_policy **out, const char *path, rt_policy_diag *diag)
     }
     rc = rt_policy_create(&p, &c, diag);
     if (rc) goto done;
-    if (fseek(fp, HDR, SEEK_SET) != 0 || fread(p->params, 1, bytes, fp) != bytes) {
+    if (fseek(fp, HDR, SEEK_SET) != 0 || fread(p->params.w, 1, bytes, fp) != bytes) {
         rc = fail(diag, RT_POLICY_EIO, "read error%.0ld%.0ld", path, 0, 0);
         goto done;
     }

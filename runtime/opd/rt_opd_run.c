@@ -244,12 +244,10 @@ int rt_opd_extrapolate(rt_policy **out, const rt_policy *base, const rt_policy *
     rt_policy_diag pd;
     rt_policy *p = NULL;
     if (rt_policy_copy(&p, teacher, &pd)) return fail(diag, RT_OPD_RUN_ENOMEM, 0, pd.msg);
-    for (size_t i = 0; i < p->nparams; i++)
-        p->params[i] = teacher->params[i] + alpha * (teacher->params[i] - base->params[i]);
-    memset(p->grads, 0, p->nparams * sizeof(float));
-    memset(p->adam_m, 0, p->nparams * sizeof(float));
-    memset(p->adam_v, 0, p->nparams * sizeof(float));
-    p->adam_t = 0;
+    const float *wt = teacher->params.w, *wb = base->params.w;
+    for (size_t i = 0; i < p->params.n; i++)
+        p->params.w[i] = wt[i] + alpha * (wt[i] - wb[i]);
+    rt_params_reset(&p->params);
     rt_policy_touch(p);
     *out = p;
     return 0;

@@ -195,14 +195,14 @@ static void test_policy_sft(void **st)
     stdout_text(out, sizeof out);
     assert_non_null(strstr(out, "replaced policy 'p'"));
     p = mag_session_get(S(), MAG_POLICY, "p");
-    assert_memory_equal(p->params, copy->params, p->nparams * sizeof(float));
+    assert_memory_equal(p->params.w, copy->params.w, p->params.n * sizeof(float));
     rt_policy_free(copy);
     /* from = copies without training */
     n = exec("%%policy q\nfrom = p\n");
     assert_null(error_value());
     assert_int_equal(n, 1);
     rt_policy *q = mag_session_get(S(), MAG_POLICY, "q");
-    assert_memory_equal(q->params, p->params, p->nparams * sizeof(float));
+    assert_memory_equal(q->params.w, p->params.w, p->params.n * sizeof(float));
     assert_null(mag_session_get(S(), MAG_RUN, "q"));
 }
 
@@ -344,8 +344,8 @@ static void test_save_load(void **st)
     rt_policy *p = mag_session_get(S(), MAG_POLICY, "p"),
               *r = mag_session_get(S(), MAG_POLICY, "r");
     assert_non_null(r);
-    assert_int_equal(r->nparams, p->nparams);
-    assert_memory_equal(r->params, p->params, p->nparams * sizeof(float));
+    assert_int_equal(r->params.n, p->params.n);
+    assert_memory_equal(r->params.w, p->params.w, p->params.n * sizeof(float));
     /* truncated file */
     assert_int_equal(truncate(path, 100), 0);
     exec(code);

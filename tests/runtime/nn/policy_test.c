@@ -40,8 +40,8 @@ static void ref_forward(const rt_policy *p, const double *w, const int *ctx, dou
 {
     const rt_policy_config *c = &p->cfg;
     int V = c->vocab, K = c->context, D = c->embed, H = c->hidden;
-    const double *emb = w + (p->p.emb - p->params), *w1 = w + (p->p.w1 - p->params),
-                 *b1 = w + (p->p.b1 - p->params);
+    const double *emb = w + (p->p.emb - p->params.w), *w1 = w + (p->p.w1 - p->params.w),
+                 *b1 = w + (p->p.b1 - p->params.w);
     double h[64], h2[64];
     assert_true(H <= 64);
     for (int j = 0; j < H; j++) {
@@ -52,7 +52,7 @@ static void ref_forward(const rt_policy *p, const double *w, const int *ctx, dou
         h[j] = act_d(c->act, s);
     }
     for (int l = 0; l < c->layers - 1; l++) {
-        const double *W = w + (p->p.wh[l] - p->params), *b = w + (p->p.bh[l] - p->params);
+        const double *W = w + (p->p.wh[l] - p->params.w), *b = w + (p->p.bh[l] - p->params.w);
         for (int j = 0; j < H; j++) {
             double s = b[j];
             for (int k = 0; k < H; k++)
@@ -61,7 +61,7 @@ static void ref_forward(const rt_policy *p, const double *w, const int *ctx, dou
         }
         memcpy(h, h2, sizeof h);
     }
-    const double *wo = w + (p->p.wo - p->params), *bo = w + (p->p.bo - p->params);
+    const double *wo = w + (p->p.wo - p->params.w), *bo = w + (p->p.bo - p->params.w);
     for (int v = 0; v < V; v++) {
         double s = bo[v];
         for (int k = 0; k < H; k++)
@@ -111,9 +111,9 @@ static void forward_matches_reference(void **state)
         int ctx[16 * 5], y[16], V = p->cfg.vocab, K = p->cfg.context;
         random_states(ctx, y, 16, K, V, 7);
         assert_int_equal(rt_policy_forward(p, ws, ctx, 16, 0), 0);
-        double *w = malloc(p->nparams * sizeof(double)), lg[64];
-        for (size_t i = 0; i < p->nparams; i++)
-            w[i] = p->params[i];
+        double *w = malloc(p->params.n * sizeof(double)), lg[64];
+        for (size_t i = 0; i < p->params.n; i++)
+            w[i] = p->params.w[i];
         for (int i = 0; i < 16; i++) {
             ref_forward(p, w, ctx + i * K, lg);
             for (int v = 0; v < V; v++)
@@ -160,9 +160,9 @@ static void gradcheck(rt_policy *p, int sft)
     if (sft) {
         float loss;
         assert_int_equal(rt_policy_xent(p, ws, ctx, y, N, &loss), 0);
-        double *w = malloc(p->nparams * sizeof(double));
-        for (size_t i = 0; i < p->nparams; i++)
-            w[i] = p->params[i];
+        double *w = malloc(p->params.n * sizeof(double));
+        for (size_t i = 0; i < p->params.n; i++)
+            w[i] = p->params.w[i];
         assert_true(fabs(loss - ref_loss(p, w, ctx, y, coef, N)) < 1e-4);
         free(w);
     } else { /* policy gradient: -mean(A_n log p(y_n)) with fixed advantages */
@@ -172,25 +172,25 @@ static void gradcheck(rt_policy *p, int sft)
         rt_nn_pg(dl, rt_policy_ws_logits(ws), y, wf, N, V);
         assert_int_equal(rt_policy_backward(p, ws, dl, N, 0), 0);
     }
-    double *w = malloc(p->nparams * sizeof(double));
-    for (size_t i = 0; i < p->nparams; i++)
-        w[i] = p->params[i];
+    double *w = malloc(p->params.n * sizeof(double));
+    for (size_t i = 0; i < p->params.n; i++)
+        w[i] = p->params.w[i];
     /* sampled coordinates: some from every tensor */
     for (int k = 0; k < 60; k++) {
-        size_t i = rt_rng_below(&r, (uint32_t)p->nparams);
+        size_t i = rt_rng_below(&r, (uint32_t)p->params.n);
         if (k < 6)
-            i = (p->p.emb - p->params) + rt_rng_below(&r, V * p->cfg.embed);
+            i = (p->p.emb - p->params.w) + rt_rng_below(&r, V * p->cfg.embed);
         else if (k < 12)
-            i = (p->p.b1 - p->params) + rt_rng_below(&r, p->cfg.hidden);
+            i = (p->p.b1 - p->params.w) + rt_rng_below(&r, p->cfg.hidden);
         else if (k < 18)
-            i = (p->p.bo - p->params) + rt_rng_below(&r, V);
+            i = (p->p.bo - p->params.w) + rt_rng_below(&r, V);
         double s = w[i], h = 1e-5;
         w[i] = s + h;
         double a = ref_loss(p, w, ctx, y, coef, N);
         w[i] = s - h;
         double b = ref_loss(p, w, ctx, y, coef, N);
         w[i] = s;
-        double num = (a - b) / (2 * h), an = p->grads[i];
+        double num = (a - b) / (2 * h), an = p->params.g[i];
         if (fabs(an - num) > 1e-3 * (1 + fabs(num)) + 2e-4)
             fail_msg("param %zu: analytic %.7g numeric %.7g", i, an, num);
     }
@@ -224,15 +224,15 @@ static void adam_matches_formula(void **state)
 {
     (void)state;
     rt_policy *p = make(5, 2, 3, 4, 1, RT_NN_ACT_RELU, 70);
-    float w0 = p->params[3];
+    float w0 = p->params.w[3];
     rt_adam_config a = rt_adam_defaults();
-    for (size_t i = 0; i < p->nparams; i++)
-        p->grads[i] = 0.5f;
+    for (size_t i = 0; i < p->params.n; i++)
+        p->params.g[i] = 0.5f;
     float gn;
     rt_policy_adam(p, &a, &gn);
-    assert_true(fabsf(gn - 0.5f * sqrtf((float)p->nparams)) < 1e-3f);
+    assert_true(fabsf(gn - 0.5f * sqrtf((float)p->params.n)) < 1e-3f);
     /* first step moves every weight by lr * g / (|g| + eps) = lr */
-    assert_true(fabsf(p->params[3] - (w0 - 1e-3f)) < 1e-6f);
+    assert_true(fabsf(p->params.w[3] - (w0 - 1e-3f)) < 1e-6f);
     /* clipping: the norm reported is before clipping; the update direction is the same */
     a.clip_norm = 0.1f;
     rt_policy_adam(p, &a, &gn);
@@ -334,13 +334,13 @@ static void save_load(void **state)
     assert_int_equal(rt_policy_save(p, path, &d), 0);
     assert_int_equal(rt_policy_load(&q, path, &d), 0);
     assert_true(rt_policy_same_shape(&p->cfg, &q->cfg));
-    assert_memory_equal(p->params, q->params, p->nparams * sizeof(float));
+    assert_memory_equal(p->params.w, q->params.w, p->params.n * sizeof(float));
     rt_policy_free(q);
     FILE *f = fopen(path, "rb");
     unsigned char buf[8192];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    assert_int_equal(n, 52 + p->nparams * 4);
+    assert_int_equal(n, 52 + p->params.n * 4);
     unsigned char c[8192];
     /* missing file */
     assert_int_equal(rt_policy_load(&q, "/nonexistent/x.bin", &d), RT_POLICY_ENOENT);
@@ -474,8 +474,8 @@ static float *train_act(int blas, int threads, int layers, int act)
         assert_int_equal(rt_policy_backward(p, ws, dl, B * T, 0), 0);
         rt_policy_adam(p, &a, NULL);
     }
-    float *out = malloc(p->nparams * sizeof(float));
-    memcpy(out, p->params, p->nparams * sizeof(float));
+    float *out = malloc(p->params.n * sizeof(float));
+    memcpy(out, p->params.w, p->params.n * sizeof(float));
     rt_policy_ws_free(ws);
     rt_policy_free(p);
     rt_nn_set_gemm_threads(1);

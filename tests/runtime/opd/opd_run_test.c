@@ -195,7 +195,7 @@ static void teacher_temperature_sharpens_the_target(void **state)
 static rt_policy *peaked(int tok)
 {
     rt_policy *p = make(RT_TASK_VOCAB, 8, 8, 16, 1, 1);
-    memset(p->params, 0, p->nparams * sizeof(float));
+    memset(p->params.w, 0, p->params.n * sizeof(float));
     p->p.bo[tok] = 12.0f;
     rt_policy_touch(p);
     return p;
@@ -328,8 +328,9 @@ static void lambda_sweep_identical_at_1_and_2_threads(void **state)
         assert_int_equal(a[i].rows, b[i].rows);
         assert_memory_equal(a[i].values, b[i].values,
                             sizeof(double) * (size_t)a[i].rows * (size_t)a[i].n_columns);
-        assert_memory_equal(pa[i]->params, pb[i]->params, pa[i]->nparams * sizeof(float));
-        if (i) assert_true(memcmp(pa[i]->params, pa[0]->params, pa[0]->nparams * sizeof(float)));
+        assert_memory_equal(pa[i]->params.w, pb[i]->params.w, pa[i]->params.n * sizeof(float));
+        if (i)
+            assert_true(memcmp(pa[i]->params.w, pa[0]->params.w, pa[0]->params.n * sizeof(float)));
     }
     for (int i = 0; i < 4; i++) {
         rt_run_snapshot_free(&a[i]), rt_run_snapshot_free(&b[i]);
@@ -345,9 +346,9 @@ static void extrapolate_arithmetic_and_errors(void **state)
     rt_policy *b = make(12, 4, 6, 16, 1, 61), *t = make(12, 4, 6, 16, 1, 62),
               *w = make(12, 4, 6, 24, 1, 63), *x = NULL;
     assert_int_equal(rt_opd_extrapolate(&x, b, t, 0.5f, NULL), 0);
-    for (size_t i = 0; i < x->nparams; i++)
-        assert_true(x->params[i] == t->params[i] + 0.5f * (t->params[i] - b->params[i]));
-    assert_int_equal(x->adam_t, 0);
+    for (size_t i = 0; i < x->params.n; i++)
+        assert_true(x->params.w[i] == t->params.w[i] + 0.5f * (t->params.w[i] - b->params.w[i]));
+    assert_int_equal(x->params.t, 0);
     rt_policy_free(x);
     rt_opd_run_diag d;
     assert_int_equal(rt_opd_extrapolate(&x, b, w, 1.0f, &d), RT_OPD_RUN_EINVAL);
@@ -392,10 +393,10 @@ static void eos_mask_counts_states_up_to_eos(void **state)
         assert_float_equal(m[0].entropy, m[1].entropy, 1e-6);
         assert_float_equal(m[0].adv_mean, m[1].adv_mean, 1e-6);
         assert_true(m[1].grad_norm > 0);
-        for (size_t i = 0; i < s1->nparams; i++)
-            if (fabsf(s1->grads[i] - s2->grads[i]) > 1e-5f * (1 + fabsf(s2->grads[i])))
-                fail_msg("estimator %d: gradient %zu differs: %g vs %g", est, i, s1->grads[i],
-                         s2->grads[i]);
+        for (size_t i = 0; i < s1->params.n; i++)
+            if (fabsf(s1->params.g[i] - s2->params.g[i]) > 1e-5f * (1 + fabsf(s2->params.g[i])))
+                fail_msg("estimator %d: gradient %zu differs: %g vs %g", est, i, s1->params.g[i],
+                         s2->params.g[i]);
     }
     rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t), rt_policy_free(ref);
 }

@@ -156,14 +156,14 @@ static void step_matches_manual(void **state)
         memset(dl, 0, sizeof(float) * N * V);
         rt_nn_pg(dl, rt_policy_ws_logits(ws), y, w, N, V);
         assert_int_equal(rt_policy_backward(s0, ws, dl, N, 0), 0);
-        for (size_t i = 0; i < s->nparams; i++)
-            if (fabsf(s->grads[i] - s0->grads[i]) > 1e-5f * (1 + fabsf(s0->grads[i])))
-                fail_msg("gamma %g: grad %zu: step %g vs manual %g", gamma, i, s->grads[i],
-                         s0->grads[i]);
+        for (size_t i = 0; i < s->params.n; i++)
+            if (fabsf(s->params.g[i] - s0->params.g[i]) > 1e-5f * (1 + fabsf(s0->params.g[i])))
+                fail_msg("gamma %g: grad %zu: step %g vs manual %g", gamma, i, s->params.g[i],
+                         s0->params.g[i]);
         assert_true(fabs(m.grad_norm - rt_policy_grad_norm(s0)) < 1e-5);
         rt_policy_adam(s0, &c.adam, NULL);
-        for (size_t i = 0; i < s->nparams; i++)
-            assert_true(fabsf(s->params[i] - s0->params[i]) < 1e-5f);
+        for (size_t i = 0; i < s->params.n; i++)
+            assert_true(fabsf(s->params.w[i] - s0->params.w[i]) < 1e-5f);
         rt_policy_ws_free(ws), rt_policy_ws_free(wt), rt_policy_ws_free(wr);
         rt_opd_free(o);
         rt_policy_free(s), rt_policy_free(s0), rt_policy_free(t), rt_policy_free(ref);
@@ -185,9 +185,9 @@ static void lambda_one_ignores_reference(void **state)
     assert_int_equal(rt_opd_step(o, s1, t, r1, pr, &rng, NULL), 0);
     assert_int_equal(rt_opd_step(o, s2, t, r2, pr, &rng, NULL), 0);
     double diff = 0, norm = 0;
-    for (size_t i = 0; i < s1->nparams; i++) {
-        diff = fmax(diff, fabsf(s1->grads[i] - s2->grads[i]));
-        norm = fmax(norm, fabsf(s1->grads[i]));
+    for (size_t i = 0; i < s1->params.n; i++) {
+        diff = fmax(diff, fabsf(s1->params.g[i] - s2->params.g[i]));
+        norm = fmax(norm, fabsf(s1->params.g[i]));
     }
     assert_true(norm > 1e-4);
     assert_true(diff < 1e-5 * (1 + norm));
@@ -198,8 +198,8 @@ static void lambda_one_ignores_reference(void **state)
     assert_int_equal(rt_opd_step(o, s1, t, r1, pr, &rng, NULL), 0);
     assert_int_equal(rt_opd_step(o, s2, t, r2, pr, &rng, NULL), 0);
     diff = 0;
-    for (size_t i = 0; i < s1->nparams; i++)
-        diff = fmax(diff, fabsf(s1->grads[i] - s2->grads[i]));
+    for (size_t i = 0; i < s1->params.n; i++)
+        diff = fmax(diff, fabsf(s1->params.g[i] - s2->params.g[i]));
     assert_true(diff > 1e-4);
     rt_opd_free(o);
     rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t), rt_policy_free(r1),
@@ -231,8 +231,8 @@ static float *run_steps(int blas, int threads, int estimator)
         assert_true(isfinite(m.loss) && isfinite(m.kl_teacher) && m.entropy > 0);
         if (estimator == RT_OPD_FULL) assert_true(m.loss >= 0);
     }
-    float *out = malloc(s->nparams * sizeof(float));
-    memcpy(out, s->params, s->nparams * sizeof(float));
+    float *out = malloc(s->params.n * sizeof(float));
+    memcpy(out, s->params.w, s->params.n * sizeof(float));
     rt_opd_free(o);
     rt_policy_free(s), rt_policy_free(t), rt_policy_free(ref);
     rt_nn_set_gemm_threads(1);
@@ -272,8 +272,8 @@ static void routed_teachers(void **state)
     assert_int_equal(rt_opd_step_routed(o, s1, ts, 2, route, ref, pr, &rng, &m1), 0);
     assert_int_equal(rt_opd_step(o, s2, t1, ref, pr, &rng, &m2), 0);
     assert_true(fabsf(m1.loss - m2.loss) < 1e-6f);
-    for (size_t i = 0; i < s1->nparams; i++)
-        assert_true(fabsf(s1->grads[i] - s2->grads[i]) < 1e-6f);
+    for (size_t i = 0; i < s1->params.n; i++)
+        assert_true(fabsf(s1->params.g[i] - s2->params.g[i]) < 1e-6f);
     assert_int_equal(rt_opd_step_routed(o, s1, ts, 2, bad, ref, pr, &rng, NULL), RT_POLICY_EINVAL);
     rt_opd_free(o);
     rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t0), rt_policy_free(t1),

@@ -395,7 +395,7 @@ static void test_nonfinite_reward_fails(void **st)
     assert_int_equal(rt_run_status_of(run, &step, msg, sizeof msg), RT_RUN_FAILED);
     assert_int_equal(step, 1);
     assert_string_equal(msg, "rl: reward is inf at step 1");
-    assert_memory_equal(p->params, before->params, p->nparams * sizeof(float));
+    assert_memory_equal(p->params.w, before->params.w, p->params.n * sizeof(float));
     rt_run_free(run);
     rt_policy_free(p);
     rt_policy_free(ref);
@@ -426,7 +426,7 @@ static void test_inf_loss_fails(void **st)
     assert_int_equal(rt_run_status_of(run, &step, NULL, 0), RT_RUN_FAILED);
     assert_int_equal(step, 1);
     assert_int_equal(rt_run_rows(run), 0);
-    assert_memory_equal(p->params, before->params, p->nparams * sizeof(float));
+    assert_memory_equal(p->params.w, before->params.w, p->params.n * sizeof(float));
     rt_run_free(run);
     rt_policy_free(p);
     rt_policy_free(ref);
@@ -549,7 +549,7 @@ static void test_allocation(void **st)
         rt_rl_diag d;
         assert_int_equal(alloc_run(t, rw, p, ref, 3, i, NULL, &d), RT_RL_ENOMEM);
         assert_string_equal(d.msg, "rl: out of memory");
-        assert_memory_equal(p->params, p0->params, sizeof(float) * p->nparams);
+        assert_memory_equal(p->params.w, p0->params.w, sizeof(float) * p->params.n);
     }
     rt_policy_free(p);
     rt_policy_free(ref);
@@ -604,10 +604,10 @@ static int job_fn(void *arg, atomic_int *cancel)
 
 static void assert_same(const job *a, const job *b)
 {
-    size_t n = a->p->nparams * sizeof(float);
-    assert_memory_equal(a->p->params, b->p->params, n);
-    assert_memory_equal(a->p->adam_m, b->p->adam_m, n);
-    assert_memory_equal(a->p->adam_v, b->p->adam_v, n);
+    size_t n = a->p->params.n * sizeof(float);
+    assert_memory_equal(a->p->params.w, b->p->params.w, n);
+    assert_memory_equal(a->p->params.m, b->p->params.m, n);
+    assert_memory_equal(a->p->params.v, b->p->params.v, n);
     rt_run_snapshot sa, sb;
     assert_int_equal(rt_run_snapshot_take(a->run, &sa), 0);
     assert_int_equal(rt_run_snapshot_take(b->run, &sb), 0);

@@ -68,11 +68,11 @@ static int job_fn(void *arg, atomic_int *cancel)
 /* parameters, moments and metrics (all but wall) bit for bit */
 static void assert_same(const job *a, const job *b)
 {
-    size_t n = a->p->nparams * sizeof(float);
-    assert_int_equal(a->p->nparams, b->p->nparams);
-    assert_memory_equal(a->p->params, b->p->params, n);
-    assert_memory_equal(a->p->adam_m, b->p->adam_m, n);
-    assert_memory_equal(a->p->adam_v, b->p->adam_v, n);
+    size_t n = a->p->params.n * sizeof(float);
+    assert_int_equal(a->p->params.n, b->p->params.n);
+    assert_memory_equal(a->p->params.w, b->p->params.w, n);
+    assert_memory_equal(a->p->params.m, b->p->params.m, n);
+    assert_memory_equal(a->p->params.v, b->p->params.v, n);
     rt_run_snapshot sa, sb;
     assert_int_equal(rt_run_snapshot_take(a->run, &sa), 0);
     assert_int_equal(rt_run_snapshot_take(b->run, &sb), 0);
@@ -107,7 +107,7 @@ static void test_same_run_twice(void **state)
     job c = {"twice", 0.9, 64, t, NULL, NULL};
     job_init(&c);
     assert_int_equal(job_fn(&c, NULL), 0);
-    assert_true(memcmp(a.p->params, c.p->params, a.p->nparams * sizeof(float)) != 0);
+    assert_true(memcmp(a.p->params.w, c.p->params.w, a.p->params.n * sizeof(float)) != 0);
     job_fini(&a);
     job_fini(&b);
     job_fini(&c);
@@ -156,7 +156,8 @@ static void test_sweep_vs_sequential(void **state)
         assert_same(&par[i], &seq[i]);
         assert_int_equal(rt_run_status_of(par[i].run, NULL, NULL, 0), RT_RUN_FINISHED);
     }
-    assert_true(memcmp(par[0].p->params, par[1].p->params, par[0].p->nparams * sizeof(float)) != 0);
+    assert_true(
+        memcmp(par[0].p->params.w, par[1].p->params.w, par[0].p->params.n * sizeof(float)) != 0);
     for (int i = 0; i < 2; i++) {
         job_fini(&par[i]);
         job_fini(&seq[i]);

@@ -206,7 +206,7 @@ static void test_loss_by_hand(void **state)
     rt_policy_adam(p0, &a, &gn);
     assert_float_equal(cell(run, 0, "grad_norm"), gn, 0);
     assert_float_equal(cell(run, 0, "loss"), l2, 0);
-    assert_memory_equal(p->params, p0->params, sizeof(float) * p->nparams);
+    assert_memory_equal(p->params.w, p0->params.w, sizeof(float) * p->params.n);
 
     long st;
     assert_int_equal(rt_run_status_of(run, &st, NULL, 0), RT_RUN_FINISHED);
@@ -328,7 +328,7 @@ static void test_cancel(void **state)
     assert_int_equal(rt_run_rows(run), 7);
     assert_int_equal(cc.events[RT_EVENT_RUN_STARTED], 1);
     assert_int_equal(cc.events[RT_EVENT_RUN_FINISHED], 1);
-    assert_int_equal(p->adam_t, 7);
+    assert_int_equal(p->params.t, 7);
     rt_run_free(run);
 
     /* a flag set before the run: nothing trained, no rows */
@@ -340,7 +340,7 @@ static void test_cancel(void **state)
     assert_int_equal(rt_run_status_of(run, &st, NULL, 0), RT_RUN_INTERRUPTED);
     assert_int_equal(st, 0);
     assert_int_equal(rt_run_rows(run), 0);
-    assert_memory_equal(p->params, q->params, sizeof(float) * p->nparams);
+    assert_memory_equal(p->params.w, q->params.w, sizeof(float) * p->params.n);
     rt_run_free(run);
     rt_policy_free(q);
     rt_policy_free(p);
@@ -384,7 +384,7 @@ static void test_cancel_from_thread(void **state)
     long st, rows = rt_run_rows(run);
     assert_int_equal(rt_run_status_of(run, &st, NULL, 0), RT_RUN_INTERRUPTED);
     assert_int_equal(st, d.step);
-    assert_int_equal(p->adam_t, d.step);
+    assert_int_equal(p->params.t, d.step);
     assert_true(rows >= 2);
     assert_float_equal(cell(run, rows - 1, "step"), (double)d.step, 0);
     for (long r = 0; r + 1 < rows; r++)
@@ -529,7 +529,7 @@ static void test_alloc_failure(void **state)
             enomem++;
             assert_string_equal(d.msg, "sft: out of memory");
             assert_int_equal(rt_run_status_of(run, NULL, NULL, 0), RT_RUN_FAILED);
-            assert_memory_equal(p->params, p0->params, sizeof(float) * p->nparams);
+            assert_memory_equal(p->params.w, p0->params.w, sizeof(float) * p->params.n);
         } else {
             assert_int_equal(rc, 0);
             assert_int_equal(rt_run_status_of(run, NULL, NULL, 0), RT_RUN_FINISHED);
