@@ -109,63 +109,32 @@ int mag_table_row(mag_table *t, const char *const *cells)
     return 0;
 }
 
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->len + n + 1)
-            nc *= 2;
-        char *p = realloc(b->s, nc);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = nc;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void sb_html(sbuf *b, const char *s)
+static void put_html(rt_strbuf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
         case '<':
-            sb_str(b, "&lt;");
+            rt_strbuf_puts(b, "&lt;");
             break;
         case '>':
-            sb_str(b, "&gt;");
+            rt_strbuf_puts(b, "&gt;");
             break;
         case '&':
-            sb_str(b, "&amp;");
+            rt_strbuf_puts(b, "&amp;");
             break;
         case '"':
-            sb_str(b, "&quot;");
+            rt_strbuf_puts(b, "&quot;");
             break;
         default:
-            sb_add(b, s, 1);
+            rt_strbuf_putc(b, *s);
         }
     }
 }
 
-static void sb_pad(sbuf *b, size_t n)
+static void put_pad(rt_strbuf *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        sb_add(b, " ", 1);
+        rt_strbuf_putc(b, ' ');
 }
 
 static int is_numeric(const char *s)
@@ -185,55 +154,59 @@ cJSON *mag_table_bundle(const mag_table *t, const char *caption)
     for (size_t r = 0; r < rows; r++)
         for (int j = 0; j < nc; j++) {
             const char *c = t->cells[r * (size_t)nc + j];
-            size_t cw = mag_utf8_count(c, strlen(c));
+            size_t cw = rt_utf8_cols(c, strlen(c));
             if (cw > w[j]) w[j] = cw;
         }
-    sbuf tx = {0}, ht = {0};
+    rt_strbuf tx, ht;
+    rt_strbuf_init(&tx);
+    rt_strbuf_init(&ht);
     if (caption) {
-        sb_str(&tx, caption);
-        sb_str(&tx, "\n");
+        rt_strbuf_puts(&tx, caption);
+        rt_strbuf_puts(&tx, "\n");
     }
     for (size_t r = 0; r < rows; r++) {
         for (int j = 0; j < nc; j++) {
             const char *c = t->cells[r * (size_t)nc + j];
-            size_t cw = mag_utf8_count(c, strlen(c));
+            size_t cw = rt_utf8_cols(c, strlen(c));
             int right = r > 0 && is_numeric(c);
-            if (j) sb_str(&tx, "  ");
-            if (right) sb_pad(&tx, w[j] - cw);
-            sb_str(&tx, c);
-            if (!right && j + 1 < nc) sb_pad(&tx, w[j] - cw);
+            if (j) rt_strbuf_puts(&tx, "  ");
+            if (right) put_pad(&tx, w[j] - cw);
+            rt_strbuf_puts(&tx, c);
+            if (!right && j + 1 < nc) put_pad(&tx, w[j] - cw);
         }
-        while (!tx.oom && tx.len > 0 && tx.s[tx.len - 1] == ' ') /* empty last cells */
-            tx.s[--tx.len] = 0;
-        sb_str(&tx, "\n");
+        size_t keep = tx.len; /* drop the padding of empty last cells */
+        while (!tx.err && keep > 0 && tx.s[keep - 1] == ' ')
+            keep--;
+        rt_strbuf_truncate(&tx, keep);
+        rt_strbuf_puts(&tx, "\n");
     }
     /* HTML */
-    sb_str(&ht, "<table class=\"rlhf-table\">");
+    rt_strbuf_puts(&ht, "<table class=\"rlhf-table\">");
     if (caption) {
-        sb_str(&ht, "<caption style=\"text-align:left\">");
-        sb_html(&ht, caption);
-        sb_str(&ht, "</caption>");
+        rt_strbuf_puts(&ht, "<caption style=\"text-align:left\">");
+        put_html(&ht, caption);
+        rt_strbuf_puts(&ht, "</caption>");
     }
     for (size_t r = 0; r < rows; r++) {
-        sb_str(&ht, r == 0 ? "<thead><tr>" : "<tr>");
+        rt_strbuf_puts(&ht, r == 0 ? "<thead><tr>" : "<tr>");
         for (int j = 0; j < nc; j++) {
             const char *c = t->cells[r * (size_t)nc + j];
             if (r == 0) {
-                sb_str(&ht, "<th>");
+                rt_strbuf_puts(&ht, "<th>");
             } else if (is_numeric(c)) {
-                sb_str(&ht, "<td style=\"text-align:right\">");
+                rt_strbuf_puts(&ht, "<td style=\"text-align:right\">");
             } else {
-                sb_str(&ht, "<td style=\"text-align:left\"><code>");
+                rt_strbuf_puts(&ht, "<td style=\"text-align:left\"><code>");
             }
-            sb_html(&ht, c);
-            sb_str(&ht, r == 0 ? "</th>" : is_numeric(c) ? "</td>" : "</code></td>");
+            put_html(&ht, c);
+            rt_strbuf_puts(&ht, r == 0 ? "</th>" : is_numeric(c) ? "</td>" : "</code></td>");
         }
-        sb_str(&ht, r == 0 ? "</tr></thead><tbody>" : "</tr>");
+        rt_strbuf_puts(&ht, r == 0 ? "</tr></thead><tbody>" : "</tr>");
     }
-    sb_str(&ht, "</tbody></table>");
+    rt_strbuf_puts(&ht, "</tbody></table>");
     free(w);
     cJSON *b = NULL;
-    if (!tx.oom && !ht.oom && tx.s && ht.s) {
+    if (!tx.err && !ht.err && tx.s && ht.s) {
         b = cJSON_CreateObject();
         if (b && (!cJSON_AddStringToObject(b, "text/html", ht.s) ||
                   !cJSON_AddStringToObject(b, "text/plain", tx.s))) {
@@ -241,8 +214,8 @@ cJSON *mag_table_bundle(const mag_table *t, const char *caption)
             b = NULL;
         }
     }
-    free(tx.s);
-    free(ht.s);
+    rt_strbuf_free(&tx);
+    rt_strbuf_free(&ht);
     return b;
 }
 

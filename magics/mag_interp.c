@@ -171,13 +171,13 @@ static int prepare(const char *code, size_t len, prep *out)
                 r->args = strndup(code + a, e - a);
                 out->nraw++;
                 if (!r->name || !r->args) return MAG_ENOMEM;
-                int col = (int)mag_utf8_count(code + ls, p - ls) + 1;
+                int col = (int)rt_utf8_cols(code + ls, p - ls) + 1;
                 r->ln.kind = MAG_LINE_MAGIC;
                 r->ln.pos = (mag_pos){line, col, p};
                 r->ln.name = r->name;
                 r->ln.name_pos = (mag_pos){line, col + 1, p + 1};
-                r->ln.args_text = (mag_span){
-                    r->args, e - a, {line, (int)mag_utf8_count(code + ls, a - ls) + 1, a}};
+                r->ln.args_text =
+                    (mag_span){r->args, e - a, {line, (int)rt_utf8_cols(code + ls, a - ls) + 1, a}};
                 memset(out->masked + ls, ' ', le - ls);
                 i = le + 1;
                 continue;

@@ -91,7 +91,7 @@ int mag_complete(void *self, const char *code, size_t cursor, krn_completion *c)
     case MAG_CTX_MAGIC:
     case MAG_CTX_HELP: {
         /* replace the whole token, '%' signs included */
-        size_t b = mag_utf8_offset(code, len, x.start);
+        size_t b = rt_utf8_offset(code, len, x.start);
         int k = 0;
         while (b > 0 && code[b - 1] == '%' && k < 2)
             b--, k++;
@@ -100,8 +100,8 @@ int mag_complete(void *self, const char *code, size_t cursor, krn_completion *c)
             prefix++, k++;
         while (*prefix == '%')
             prefix++;
-        c->cursor_start = x.start - (size_t)(b < mag_utf8_offset(code, len, x.start) ? k : 0);
-        if (x.kind == MAG_CTX_HELP && mag_utf8_offset(code, len, x.start) == b)
+        c->cursor_start = x.start - (size_t)(b < rt_utf8_offset(code, len, x.start) ? k : 0);
+        if (x.kind == MAG_CTX_HELP && rt_utf8_offset(code, len, x.start) == b)
             c->cursor_start = x.start;
         int cell_only = k == 2 || (x.kind == MAG_CTX_MAGIC && x.cell_magic);
         for (size_t i = 0; all[i] && rc >= 0; i++)

@@ -10,39 +10,9 @@
 
 #include "mag_magic.h"
 #include "rt_nn.h"
+#include "rt_text.h"
 
 /* ---- small helpers ---------------------------------------------------------------- */
-
-typedef struct buf {
-    char *s;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void bprintf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(buf *b, const char *fmt, ...)
-{
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0) return;
-        if (b->s && b->n + (size_t)w < b->cap) {
-            b->n += (size_t)w;
-            return;
-        }
-        size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t)w;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        if (!b->s) s[0] = '\0';
-        b->s = s, b->cap = cap;
-    }
-}
 
 /* The one positional argument of a line magic, or an error at the right place. */
 static int one_arg(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, const mag_value **v,
@@ -105,7 +75,7 @@ static int run_display(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, cons
             size_t n = strcspn(p + 5, " \t");
             if (n == 0 || n >= sizeof id)
                 return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, ln->args_text.pos.line,
-                                    ln->args_text.pos.col + (int)mag_utf8_count(t, (size_t)(p - t)),
+                                    ln->args_text.pos.col + (int)rt_utf8_cols(t, (size_t)(p - t)),
                                     NULL, "%%display --id= needs an id (1-127 characters)");
             memcpy(id, p + 5, n);
             id[n] = '\0';
@@ -268,10 +238,12 @@ static int run_who(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const ma
     if (ln->nargs)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args[0].key_pos.line,
                             ln->args[0].key_pos.col, NULL, "%%%s takes no arguments", m->name);
-    buf b = {0};
+    rt_strbuf b;
+    rt_strbuf_init(&b);
     const mag_session *s = ctx->session;
     if (mag_session_count(s, MAG_N_KINDS) == 0)
-        bprintf(&b, "no objects defined (%%task, %%%%policy and %%%%reward define them)\n");
+        rt_strbuf_printf(&b,
+                         "no objects defined (%%task, %%%%policy and %%%%reward define them)\n");
     for (int k = 0; k < MAG_N_KINDS; k++) {
         size_t n = mag_session_count(s, (mag_kind)k);
         if (!n) continue;
@@ -280,20 +252,20 @@ static int run_who(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const ma
             size_t l = strlen(mag_session_at(s, (mag_kind)k, i)->name);
             if (l > w) w = l;
         }
-        bprintf(&b, "%s:\n", kind_titles[k]);
+        rt_strbuf_printf(&b, "%s:\n", kind_titles[k]);
         for (size_t i = 0; i < n; i++) {
             const mag_entry *e = mag_session_at(s, (mag_kind)k, i);
-            bprintf(&b, "  %-*s  %s\n", (int)w, e->name, e->summary);
+            rt_strbuf_printf(&b, "  %-*s  %s\n", (int)w, e->name, e->summary);
         }
     }
-    bprintf(&b, "seed %llu, threads %d\n", (unsigned long long)mag_session_seed(s),
-            mag_session_threads(s));
-    if (b.oom) {
-        free(b.s);
+    rt_strbuf_printf(&b, "seed %llu, threads %d\n", (unsigned long long)mag_session_seed(s),
+                     mag_session_threads(s));
+    if (b.err) {
+        rt_strbuf_free(&b);
         return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     }
-    krn_out_stream(ctx->out, KRN_STDOUT, b.s, b.n);
-    free(b.s);
+    krn_out_stream(ctx->out, KRN_STDOUT, b.s, b.len);
+    rt_strbuf_free(&b);
     return 0;
 }
 
@@ -304,20 +276,21 @@ static int run_lsmagic(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, cons
     if (ln->nargs)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args[0].key_pos.line,
                             ln->args[0].key_pos.col, NULL, "%%%s takes no arguments", m->name);
-    buf b = {0};
+    rt_strbuf b;
+    rt_strbuf_init(&b);
     const mag_magic *const *all = mag_magics();
     for (int cell = 0; cell <= 1; cell++) {
-        bprintf(&b, "%s magics:\n", cell ? "Cell" : "Line");
+        rt_strbuf_printf(&b, "%s magics:\n", cell ? "Cell" : "Line");
         for (size_t i = 0; all[i]; i++)
-            if (all[i]->cell == cell) bprintf(&b, "  %s\n", all[i]->usage);
+            if (all[i]->cell == cell) rt_strbuf_printf(&b, "  %s\n", all[i]->usage);
     }
-    bprintf(&b, "%%help NAME (or ?NAME) shows the help of a magic or key.\n");
-    if (b.oom) {
-        free(b.s);
+    rt_strbuf_printf(&b, "%%help NAME (or ?NAME) shows the help of a magic or key.\n");
+    if (b.err) {
+        rt_strbuf_free(&b);
         return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     }
-    krn_out_stream(ctx->out, KRN_STDOUT, b.s, b.n);
-    free(b.s);
+    krn_out_stream(ctx->out, KRN_STDOUT, b.s, b.len);
+    rt_strbuf_free(&b);
     return 0;
 }
 
@@ -346,16 +319,17 @@ static const char *const builtin_help[][2] = {
 
 char *mag_help_expr(const mag_session *s, const char *name)
 {
-    buf b = {0};
+    rt_strbuf b;
+    rt_strbuf_init(&b);
     for (size_t i = 0; i < sizeof builtin_help / sizeof builtin_help[0]; i++)
-        if (strcmp(builtin_help[i][0], name) == 0) bprintf(&b, "%s\n", builtin_help[i][1]);
+        if (strcmp(builtin_help[i][0], name) == 0) rt_strbuf_printf(&b, "%s\n", builtin_help[i][1]);
     const mag_entry *e = mag_session_entry(s, MAG_REWARD, name);
-    if (e) bprintf(&b, "reward %s: %s\n", e->name, e->summary);
-    if (b.oom || !b.n) {
-        free(b.s);
+    if (e) rt_strbuf_printf(&b, "reward %s: %s\n", e->name, e->summary);
+    if (b.err || !b.len) {
+        rt_strbuf_free(&b);
         return NULL;
     }
-    return b.s;
+    return rt_strbuf_take(&b, NULL);
 }
 
 char *mag_help_text(const mag_session *s, const char *target, char *alt)
@@ -365,23 +339,25 @@ char *mag_help_text(const mag_session *s, const char *target, char *alt)
     int pct = 0;
     while (*name == '%' && pct < 2)
         name++, pct++;
-    buf b = {0};
+    rt_strbuf b;
+    rt_strbuf_init(&b);
     char tmp[4096];
     if (!*name) {
         /* overview */
-        bprintf(&b, "RLHF Lab: cells are magics.\n\n");
+        rt_strbuf_printf(&b, "RLHF Lab: cells are magics.\n\n");
         const mag_magic *const *all = mag_magics();
         for (int cell = 0; cell <= 1; cell++) {
-            bprintf(&b, "%s magics:\n", cell ? "Cell" : "Line");
+            rt_strbuf_printf(&b, "%s magics:\n", cell ? "Cell" : "Line");
             for (size_t i = 0; all[i]; i++)
-                if (all[i]->cell == cell) bprintf(&b, "  %s\n", all[i]->usage);
+                if (all[i]->cell == cell) rt_strbuf_printf(&b, "  %s\n", all[i]->usage);
         }
-        bprintf(&b, "\nA line that is not a magic is an expression of the reward language "
-                    "(numbers, + - * / ^,\ncomparisons, and/or/not, if min max abs log exp sqrt "
-                    "clip, defined rewards:\nexact(correct=1, length=4)).\n"
-                    "%%help NAME, ?NAME or NAME? shows the help of a magic, key, feature or "
-                    "object.\n");
-        return b.oom ? (free(b.s), NULL) : b.s;
+        rt_strbuf_printf(
+            &b, "\nA line that is not a magic is an expression of the reward language "
+                "(numbers, + - * / ^,\ncomparisons, and/or/not, if min max abs log exp sqrt "
+                "clip, defined rewards:\nexact(correct=1, length=4)).\n"
+                "%%help NAME, ?NAME or NAME? shows the help of a magic, key, feature or "
+                "object.\n");
+        return rt_strbuf_take(&b, NULL);
     }
     const mag_magic *m = NULL;
     if (pct == 2)
@@ -404,21 +380,24 @@ char *mag_help_text(const mag_session *s, const char *target, char *alt)
             int k = sc ? mag_schema_find(sc, name) : -1;
             if (k < 0) continue;
             mag_key_help(&sc->keys[k], tmp, sizeof tmp);
-            bprintf(&b, "%s%s: %s\n", all[i]->cell ? "%%" : "%", all[i]->name, tmp);
+            rt_strbuf_printf(&b, "%s%s: %s\n", all[i]->cell ? "%%" : "%", all[i]->name, tmp);
         }
         for (size_t i = 0; i < sizeof builtin_help / sizeof builtin_help[0]; i++)
-            if (strcmp(builtin_help[i][0], name) == 0) bprintf(&b, "%s\n", builtin_help[i][1]);
+            if (strcmp(builtin_help[i][0], name) == 0)
+                rt_strbuf_printf(&b, "%s\n", builtin_help[i][1]);
         for (int k = 0; k < MAG_N_KINDS; k++) {
             const mag_entry *e = mag_session_entry(s, (mag_kind)k, name);
-            if (e) bprintf(&b, "%s %s: %s\n", mag_kind_name((mag_kind)k), e->name, e->summary);
+            if (e)
+                rt_strbuf_printf(&b, "%s %s: %s\n", mag_kind_name((mag_kind)k), e->name,
+                                 e->summary);
         }
-        if (b.oom) {
-            free(b.s);
+        if (b.err) {
+            rt_strbuf_free(&b);
             return NULL;
         }
-        if (b.n) return b.s;
+        if (b.len) return rt_strbuf_take(&b, NULL);
     }
-    free(b.s);
+    rt_strbuf_free(&b);
     if (alt) {
         const char *best = NULL, *bp = "";
         if (pct != 2 && (best = mag_magic_suggest(name, 0))) bp = "%";
@@ -436,7 +415,7 @@ static int run_help(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const m
     size_t n = strcspn(t, " \t");
     if (t[n] && t[n + strspn(t + n, " \t")] != '#')
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args_text.pos.line,
-                            ln->args_text.pos.col + (int)mag_utf8_count(t, n) + 1, NULL,
+                            ln->args_text.pos.col + (int)rt_utf8_cols(t, n) + 1, NULL,
                             "%%help takes one name: %%help [NAME]");
     char name[128];
     snprintf(name, sizeof name, "%.*s", (int)(n < 127 ? n : 127), t);

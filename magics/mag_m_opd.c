@@ -279,12 +279,12 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
             for (int k = 0; k < nd; k++)
                 if (!strcmp(rt_task_domain_name(task, k), e->key)) dom = k;
             if (dom < 0) {
-                mag_suggest sg;
-                mag_suggest_init(&sg, e->key);
+                rt_suggest sg;
+                rt_suggest_init(&sg, e->key);
                 char doms[256] = "";
                 size_t o = 0;
                 for (int k = 0; k < nd; k++) {
-                    mag_suggest_add(&sg, rt_task_domain_name(task, k));
+                    rt_suggest_add(&sg, rt_task_domain_name(task, k));
                     if (o < sizeof doms)
                         o += (size_t)snprintf(doms + o, sizeof doms - o, "%s%s", k ? ", " : "",
                                               rt_task_domain_name(task, k));

@@ -160,11 +160,11 @@ int mag_eval_expr(mag_session *s, const char *src, size_t len, const mag_span *e
                               "call like exact(%s=1)",
                               name, name);
         else if (name && rd.line > 0 && !strstr(rd.msg, "did you mean") &&
-                 mag_did_you_mean(name, features, N_FEATURES))
+                 rt_did_you_mean(name, features, N_FEATURES))
             rc = mag_diag_set(d, src, len, MAG_ENAME, rd.line, rd.col, NULL,
                               "unknown name '%s' (did you mean the feature '%s'? it has a value "
                               "only inside a reward)",
-                              name, mag_did_you_mean(name, features, N_FEATURES));
+                              name, rt_did_you_mean(name, features, N_FEATURES));
         else
             rc = mag_reward_diag(d, src, len, &rd);
     } else {

@@ -163,7 +163,7 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         if (!found) {
             const char *cand[16];
             int nc = collect_metrics(runs, n, cand, 16);
-            const char *sug = mag_did_you_mean(mv->str, cand, (size_t)nc);
+            const char *sug = rt_did_you_mean(mv->str, cand, (size_t)nc);
             free(runs);
             if (sug)
                 return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, mv->pos.line, mv->pos.col,

@@ -191,7 +191,7 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
                             extra->value.text);
     rt_task_kind kind;
     if (rt_task_kind_parse(kind_s, &kind)) {
-        const char *sug = mag_did_you_mean(kind_s, kinds, 6);
+        const char *sug = rt_did_you_mean(kind_s, kinds, 6);
         if (sug)
             return mag_diag_set(d, src, len, MAG_EVALUE, kind_kv->value.pos.line,
                                 kind_kv->value.pos.col, NULL,

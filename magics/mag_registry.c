@@ -71,11 +71,11 @@ const mag_magic *mag_magic_find(const char *name, int cell)
 
 const char *mag_magic_suggest(const char *name, int cell)
 {
-    mag_suggest s;
-    mag_suggest_init(&s, name);
+    rt_suggest s;
+    rt_suggest_init(&s, name);
     for (size_t t = 0; t < N_TABLES; t++)
         for (size_t i = 0; tables[t][i]; i++)
-            if (!tables[t][i]->cell == !cell) mag_suggest_add(&s, tables[t][i]->name);
+            if (!tables[t][i]->cell == !cell) rt_suggest_add(&s, tables[t][i]->name);
     return s.best;
 }
 

@@ -186,9 +186,9 @@ const mag_entry *mag_session_at(const mag_session *s, mag_kind kind, size_t i)
 const char *mag_session_suggest(const mag_session *s, mag_kind kind, const char *word)
 {
     if (!s || (unsigned)kind >= MAG_N_KINDS || !word) return NULL;
-    mag_suggest sg;
-    mag_suggest_init(&sg, word);
+    rt_suggest sg;
+    rt_suggest_init(&sg, word);
     for (size_t i = 0; i < s->regs[kind].n; i++)
-        mag_suggest_add(&sg, s->regs[kind].e[i].name);
+        rt_suggest_add(&sg, s->regs[kind].e[i].name);
     return sg.best;
 }

@@ -196,7 +196,7 @@ static int context(const char *code, size_t len, size_t cursor, int inspect,
     if (!o) return MAG_EARG;
     memset(o, 0, sizeof *o);
     if (!code) return len ? MAG_EARG : MAG_OK;
-    size_t b = mag_utf8_offset(code, len, cursor);
+    size_t b = rt_utf8_offset(code, len, cursor);
     /* the word around the cursor */
     size_t ws = b, we = b;
     while (ws > 0 && word_char((unsigned char)code[ws - 1]))
@@ -211,8 +211,8 @@ static int context(const char *code, size_t len, size_t cursor, int inspect,
         while (we < len && word_char((unsigned char)code[we]))
             we++;
     }
-    o->start = mag_utf8_count(code, ws);
-    o->end = mag_utf8_count(code, we);
+    o->start = rt_utf8_cols(code, ws);
+    o->end = rt_utf8_cols(code, we);
     copy_word(o->prefix, sizeof o->prefix, code + ws, (b > ws ? b : ws) - ws);
     copy_word(o->word, sizeof o->word, code + ws, we - ws);
     if (inspect && b < ws) copy_word(o->prefix, sizeof o->prefix, code + ws, we - ws);

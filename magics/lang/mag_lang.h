@@ -1,13 +1,14 @@
 /* mag_lang: the cell language of rlhf-kernel (design.md "The cell language").
  *
- * Pure C11 + libc; knows nothing of the kernel, the runtime or the magic handlers.
- * Four parts, all declared here:
+ * C11 + libc + runtime/core's rt_text.h (UTF-8 columns, did-you-mean: included here,
+ * so users of this header have them); knows nothing of the kernel, the RL runtime or
+ * the magic handlers.  Four parts, all declared here:
  *   1. parse  : cell text -> AST (mag_cell) with a position on every node;
  *   2. diag   : the one error function (Lua style "cell:LINE:COL: msg near 'tok'",
  *               plus the offending source line and a caret line for the traceback);
  *   3. schema : validation of a magic's key = value settings against a per-magic
  *               table (types, ranges, enums, required keys, defaults, help), sweep
- *               detection and cartesian expansion, and a did-you-mean helper;
+ *               detection and cartesian expansion (did-you-mean: rt_text.h);
  *   4. edit   : is_complete, completion context and inspection context.
  *
  * Grammar (design.md; productions are repeated above each parser function):
@@ -60,7 +61,7 @@
  *   mag_cell *cell; mag_diag d;
  *   if (mag_parse_cell(code, len, NULL, &cell, &d))      -> error reply: d.msg as
  *       evalue, traceback {d.msg, d.source_line, d.caret}; session untouched
- *   cell->kind == MAG_CELL_MAGIC: look up cell->name (else mag_did_you_mean over
+ *   cell->kind == MAG_CELL_MAGIC: look up cell->name (else rt_did_you_mean over
  *       the registry: "unknown magic '%%rll' (did you mean '%%rl'?)" through
  *       mag_diag_set at cell->name_pos);
  *   mag_config *cfg;
@@ -83,6 +84,8 @@
 #define MAG_LANG_H
 
 #include <stddef.h>
+
+#include "rt_text.h"
 
 #define MAG_MAX_CELL_BYTES (1024u * 1024u)
 #define MAG_MAX_DEPTH 32
@@ -296,33 +299,9 @@ int mag_diag_set(mag_diag *d, const char *src, size_t len, int code, int line, i
 #endif
     ;
 
-/* Number of code points in the first `nbytes` bytes of UTF-8 text s. */
-size_t mag_utf8_count(const char *s, size_t nbytes);
-/* Byte offset of code point index `cp` in s[0..len) (len if cp is past the end). */
-size_t mag_utf8_offset(const char *s, size_t len, size_t cp);
-
-/* ------------------------------------------------------------------ did you mean */
-
-/* Incremental best-match search: init with the misspelled word, add candidates (e.g.
- * while walking a registry), read best (NULL if nothing is close enough).  Distance is
- * the optimal-string-alignment edit distance (insert, delete, substitute, swap two
- * adjacent), case-insensitive; a candidate is close enough when its distance is at
- * most max(1, min(3, (strlen(word) + 1) / 3)) and less than strlen(word); ties go to
- * the first added.  The candidate pointer is stored, not copied. */
-typedef struct mag_suggest {
-    const char *word;
-    const char *best;
-    int best_dist;
-    int limit;
-} mag_suggest;
-
-void mag_suggest_init(mag_suggest *s, const char *word);
-void mag_suggest_add(mag_suggest *s, const char *candidate);
-/* One-shot form over an array; NULL entries are skipped. */
-const char *mag_did_you_mean(const char *word, const char *const *candidates, size_t n);
-/* The edit distance itself (both strings, case-insensitive; capped at 64 bytes each:
- * longer inputs return 99). */
-int mag_edit_distance(const char *a, const char *b);
+/* Columns (code points), the did-you-mean rule and the unclosed-pair wording are
+ * rt_text.h's (rt_utf8_cols, rt_utf8_offset, rt_suggest_*, rt_did_you_mean,
+ * rt_text_unclosed), shared with the reward compiler. */
 
 /* ------------------------------------------------------------------ schema */
 

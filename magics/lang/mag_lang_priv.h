@@ -1,5 +1,5 @@
 /* mag_lang_priv.h: helpers shared by the files of magics/lang (not public API):
- * the allocation arena, UTF-8 validation, NAME character classes. */
+ * the allocation arena, NAME character classes.  (UTF-8: rt_text.h.) */
 #ifndef MAG_LANG_PRIV_H
 #define MAG_LANG_PRIV_H
 
@@ -21,9 +21,6 @@ void *mag_arena_grow(mag_arena *a, void *old, size_t *cap, size_t need, size_t s
 /* Test hook (per thread): when set to N > 0, the Nth allocation from now fails and
  * the hook resets to 0.  Every allocation of magics/lang goes through the arena. */
 extern _Thread_local long mag_alloc_fail_at;
-
-/* Length of the valid UTF-8 sequence at s[i] (1..4), or 0 (invalid, NUL). */
-size_t mag_utf8_valid_at(const unsigned char *s, size_t i, size_t len);
 
 /* The body grammar of cell magic `name` under opts (RAW when opts gives no function). */
 mag_body_kind mag_body_kind_of(const mag_parse_opts *opts, const char *name);

@@ -37,11 +37,7 @@ static const char *near_of(const P *p, const tok *t, char *buf, size_t cap)
     if (t->type == T_EOF) return MAG_NEAR_EOF;
     if (t->type == T_NL) return MAG_NEAR_EOL;
     size_t n = t->end - t->start;
-    if (n >= cap) { /* cut at a code point boundary */
-        n = cap - 1;
-        while (n > 0 && ((unsigned char)p->s[t->start + n] & 0xC0) == 0x80)
-            n--;
-    }
+    if (n >= cap) n = rt_utf8_cut(p->s + t->start, n, cap - 1);
     memcpy(buf, p->s + t->start, n);
     buf[n] = '\0';
     return buf;
@@ -130,15 +126,7 @@ int mag_lex_string(P *p, tok *t)
             if (k < 4) return mag_perr(p, MAG_ESYNTAX, epos, nb, "\\u needs 4 hexadecimal digits");
             if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
                 return mag_perr(p, MAG_ESYNTAX, epos, nb, "invalid code point in \\u escape");
-            if (cp < 0x80)
-                buf[n++] = (char)cp;
-            else if (cp < 0x800)
-                buf[n++] = (char)(0xC0 | cp >> 6), buf[n++] = (char)(0x80 | (cp & 0x3F));
-            else {
-                buf[n++] = (char)(0xE0 | cp >> 12);
-                buf[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-                buf[n++] = (char)(0x80 | (cp & 0x3F));
-            }
+            n += rt_utf8_encode(cp, buf + n);
         } else {
             char nb[8] = "\\";
             if (c != -1 && c != '\n') {
@@ -280,7 +268,7 @@ int mag_check_input(P *p)
             adv(p);
             continue;
         }
-        size_t n = mag_utf8_valid_at(s, p->i, p->len);
+        size_t n = rt_utf8_seq(p->s + p->i, p->len - p->i);
         if (!n) return mag_perr(p, MAG_EENCODING, here(p), NULL, "invalid UTF-8 byte 0x%02X", c);
         adv(p);
         p->i += n - 1;

@@ -15,21 +15,14 @@
 
 static int parse_value(P *p, const tok *t, mag_value *v);
 
-/* " (to close 'X' at line L)" when the opener is on another line, else
- * " (to close 'X' at column C)": the message always says where the pair opened. */
-static void close_note(const tok *t, int opener, mag_pos open, char *buf, size_t cap)
-{
-    if (t->pos.line != open.line)
-        snprintf(buf, cap, " (to close '%c' at line %d)", opener, open.line);
-    else
-        snprintf(buf, cap, " (to close '%c' at column %d)", opener, open.col);
-}
-
+/* "expected 'Y' (to close 'X' at line L)" when the opener is on another line, else
+ * "... at column C)" (rt_text_unclosed, the wording the reward compiler shares): the
+ * message always says where the pair opened. */
 static int unclosed(P *p, const tok *t, int opener, int closer, mag_pos open)
 {
-    char note[64];
-    close_note(t, opener, open, note, sizeof note);
-    int r = mag_terr(p, MAG_ESYNTAX, t, "expected '%c'%s", closer, note);
+    char msg[96];
+    rt_text_unclosed(msg, sizeof msg, closer, opener, open.line, open.col, t->pos.line);
+    int r = mag_terr(p, MAG_ESYNTAX, t, "%s", msg);
     if (t->type == T_EOF && p->d) p->d->incomplete = 2;
     return r;
 }

@@ -209,7 +209,7 @@ static int check_scalar(V *v, const mag_key_spec *k, mag_type t, const mag_value
         size_t n = 0;
         for (; k->values && k->values[n]; n++)
             if (!strcmp(k->values[n], x->str)) return MAG_OK;
-        const char *best = mag_did_you_mean(x->str, k->values, n);
+        const char *best = rt_did_you_mean(x->str, k->values, n);
         char hint[96] = "";
         if (best) snprintf(hint, sizeof hint, " (did you mean '%s'?)", best);
         char what[96];
@@ -317,10 +317,10 @@ static int take(V *v, mag_config *c, mag_value **vals, unsigned char *given, siz
 {
     int idx = mag_schema_find(v->s, kv->key);
     if (idx < 0) {
-        mag_suggest sg;
-        mag_suggest_init(&sg, kv->key);
+        rt_suggest sg;
+        rt_suggest_init(&sg, kv->key);
         for (size_t k = 0; k < v->s->nkeys; k++)
-            mag_suggest_add(&sg, v->s->keys[k].name);
+            rt_suggest_add(&sg, v->s->keys[k].name);
         char hint[96] = "";
         if (sg.best) snprintf(hint, sizeof hint, " (did you mean '%s'?)", sg.best);
         return verr(v, kv->key_pos, kv->key, "unknown key '%.60s'%s", kv->key, hint);

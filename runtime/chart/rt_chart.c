@@ -7,7 +7,14 @@
 
 #include <math.h>
 
-typedef void (*render_fn)(const rt_chart *, const rt_chart_prepared *, rt_chart_buf *);
+typedef void (*render_fn)(const rt_chart *, const rt_chart_prepared *, rt_strbuf *);
+
+/* Hands b's text to the caller (*out, *len), or frees it and reports RT_CHART_ENOMEM. */
+static int finish(rt_strbuf *b, char **out, size_t *len)
+{
+    *out = rt_strbuf_take(b, len);
+    return *out ? RT_CHART_OK : RT_CHART_ENOMEM;
+}
 
 static int render_one(const rt_chart *chart, render_fn f, char **out, size_t *len)
 {
@@ -17,10 +24,11 @@ static int render_one(const rt_chart *chart, render_fn f, char **out, size_t *le
     rt_chart_prepared p;
     int rc = rt_chart_prepare(chart, &p);
     if (rc) return rc;
-    rt_chart_buf b = {0};
+    rt_strbuf b;
+    rt_strbuf_init(&b);
     f(chart, &p, &b);
     rt_chart_prepared_free(&p);
-    return rt_chart_buf_finish(&b, out, len);
+    return finish(&b, out, len);
 }
 
 int rt_chart_svg(const rt_chart *chart, char **out, size_t *len)
@@ -54,14 +62,14 @@ int rt_chart_render(const rt_chart *chart, rt_chart_bundle *o)
     rt_chart_prepared p;
     int rc = rt_chart_prepare(chart, &p);
     if (rc) return rc;
-    rt_chart_buf b[3] = {{0}, {0}, {0}};
+    rt_strbuf b[3] = {{0}, {0}, {0}};
     rt_chart_vegalite_prepared(chart, &p, &b[0]);
     rt_chart_svg_prepared(chart, &p, &b[1]);
     rt_chart_text_prepared(chart, &p, &b[2]);
     rt_chart_prepared_free(&p);
-    int r0 = rt_chart_buf_finish(&b[0], &o->vegalite, &o->vegalite_len);
-    int r1 = rt_chart_buf_finish(&b[1], &o->svg, &o->svg_len);
-    int r2 = rt_chart_buf_finish(&b[2], &o->text, &o->text_len);
+    int r0 = finish(&b[0], &o->vegalite, &o->vegalite_len);
+    int r1 = finish(&b[1], &o->svg, &o->svg_len);
+    int r2 = finish(&b[2], &o->text, &o->text_len);
     if (r0 || r1 || r2) {
         rt_chart_bundle_free(o);
         return RT_CHART_ENOMEM;

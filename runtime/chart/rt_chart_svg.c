@@ -58,15 +58,15 @@ static int show_legend(const rt_chart_panel *pn)
 
 static double item_width(const char *name)
 {
-    size_t w = rt_chart_utf8_width(name);
+    size_t w = rt_utf8_cols(name, strlen(name));
     if (w > NAME_MAX_CP) w = NAME_MAX_CP;
     return 18 + 6.2 * (double)w + 14;
 }
 
 /* Lays out (and, with b, draws) the legend of a panel whose box starts at (ox, top);
  * returns the number of legend rows. */
-static int legend(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp,
-                  double ox, double top, double width)
+static int legend(rt_strbuf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp, double ox,
+                  double top, double width)
 {
     if (!show_legend(pn) || pn->nseries == 0) return 0;
     double x = ox + ML, right = ox + width - MR;
@@ -79,18 +79,18 @@ static int legend(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep
         }
         if (b) {
             double y = top + (rows - 1) * LEG_H + 10;
-            rt_chart_buf_puts(b, "<path d=\"M");
+            rt_strbuf_puts(b, "<path d=\"M");
             rt_chart_buf_px(b, x);
-            rt_chart_buf_puts(b, ",");
+            rt_strbuf_puts(b, ",");
             rt_chart_buf_px(b, y - 3.5);
-            rt_chart_buf_printf(b, "h14\" stroke=\"%s\" stroke-width=\"2\"/><text x=\"",
-                                rt_chart_color(j));
+            rt_strbuf_printf(b, "h14\" stroke=\"%s\" stroke-width=\"2\"/><text x=\"",
+                             rt_chart_color(j));
             rt_chart_buf_px(b, x + 18);
-            rt_chart_buf_puts(b, "\" y=\"");
+            rt_strbuf_puts(b, "\" y=\"");
             rt_chart_buf_px(b, y);
-            rt_chart_buf_puts(b, "\">");
+            rt_strbuf_puts(b, "\">");
             rt_chart_buf_xml_trunc(b, pp->series[j].name, NAME_MAX_CP);
-            rt_chart_buf_puts(b, "</text>\n");
+            rt_strbuf_puts(b, "</text>\n");
         }
         x += w;
     }
@@ -98,25 +98,25 @@ static int legend(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep
 }
 
 /* Path data for y (or a band between lo and hi) over the valid runs. */
-static void line_path(rt_chart_buf *b, const frame *f, const rt_chart_prep *s)
+static void line_path(rt_strbuf *b, const frame *f, const rt_chart_prep *s)
 {
     int state = 0; /* 0 pen up, 1 after M, 2 after L */
     for (size_t i = 0; i < s->k; i++) {
         if (isnan(s->y[i]) || isnan(s->x[i])) {
-            if (state == 1) rt_chart_buf_put(b, "h0", 2);
+            if (state == 1) rt_strbuf_append(b, "h0", 2);
             state = 0;
             continue;
         }
-        rt_chart_buf_put(b, state == 0 ? "M" : state == 1 ? "L" : " ", 1);
+        rt_strbuf_append(b, state == 0 ? "M" : state == 1 ? "L" : " ", 1);
         rt_chart_buf_px(b, fx(f, s->x[i]));
-        rt_chart_buf_put(b, ",", 1);
+        rt_strbuf_append(b, ",", 1);
         rt_chart_buf_px(b, fy(f, s->y[i]));
         state = state == 0 ? 1 : 2;
     }
-    if (state == 1) rt_chart_buf_put(b, "h0", 2);
+    if (state == 1) rt_strbuf_append(b, "h0", 2);
 }
 
-static void band_path(rt_chart_buf *b, const frame *f, const rt_chart_prep *s)
+static void band_path(rt_strbuf *b, const frame *f, const rt_chart_prep *s)
 {
     size_t i = 0;
     while (i < s->k) {
@@ -128,32 +128,32 @@ static void band_path(rt_chart_buf *b, const frame *f, const rt_chart_prep *s)
         while (i < s->k && !isnan(s->lo[i]) && !isnan(s->hi[i]) && !isnan(s->x[i]))
             i++;
         for (size_t t = a; t < i; t++) {
-            rt_chart_buf_put(b, t == a ? "M" : t == a + 1 ? "L" : " ", 1);
+            rt_strbuf_append(b, t == a ? "M" : t == a + 1 ? "L" : " ", 1);
             rt_chart_buf_px(b, fx(f, s->x[t]));
-            rt_chart_buf_put(b, ",", 1);
+            rt_strbuf_append(b, ",", 1);
             rt_chart_buf_px(b, fy(f, s->lo[t]));
         }
         for (size_t t = i; t-- > a;) {
-            rt_chart_buf_put(b, i - a == 1 && t == a ? "L" : " ", 1);
+            rt_strbuf_append(b, i - a == 1 && t == a ? "L" : " ", 1);
             rt_chart_buf_px(b, fx(f, s->x[t]));
-            rt_chart_buf_put(b, ",", 1);
+            rt_strbuf_append(b, ",", 1);
             rt_chart_buf_px(b, fy(f, s->hi[t]));
         }
-        rt_chart_buf_put(b, "Z", 1);
+        rt_strbuf_append(b, "Z", 1);
     }
 }
 
-static void text_at(rt_chart_buf *b, double x, double y, const char *attrs, const char *s)
+static void text_at(rt_strbuf *b, double x, double y, const char *attrs, const char *s)
 {
-    rt_chart_buf_puts(b, "<text x=\"");
+    rt_strbuf_puts(b, "<text x=\"");
     rt_chart_buf_px(b, x);
-    rt_chart_buf_puts(b, "\" y=\"");
+    rt_strbuf_puts(b, "\" y=\"");
     rt_chart_buf_px(b, y);
-    rt_chart_buf_puts(b, "\"");
-    rt_chart_buf_puts(b, attrs);
-    rt_chart_buf_puts(b, ">");
+    rt_strbuf_puts(b, "\"");
+    rt_strbuf_puts(b, attrs);
+    rt_strbuf_puts(b, ">");
     rt_chart_buf_xml_trunc(b, s, 60);
-    rt_chart_buf_puts(b, "</text>\n");
+    rt_strbuf_puts(b, "</text>\n");
 }
 
 static int any_point(const rt_chart_prep *s, int band)
@@ -164,8 +164,8 @@ static int any_point(const rt_chart_prep *s, int band)
     return 0;
 }
 
-static void panel(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp,
-                  double ox, double oy, double w, double h)
+static void panel(rt_strbuf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp, double ox,
+                  double oy, double w, double h)
 {
     frame f = {ox + ML, ox + w - MR, oy + MT, oy + h - MB, 0, 1, 0, 1, pn->logy != 0};
     double xt[32], yt[32];
@@ -191,54 +191,54 @@ static void panel(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep
                 " text-anchor=\"middle\" font-size=\"13\" "
                 "font-weight=\"bold\"",
                 pn->title);
-    rt_chart_buf_puts(b, "<path d=\"");
+    rt_strbuf_puts(b, "<path d=\"");
     for (size_t i = 0; i < nx; i++) {
-        rt_chart_buf_put(b, "M", 1);
+        rt_strbuf_append(b, "M", 1);
         rt_chart_buf_px(b, fx(&f, xt[i]));
-        rt_chart_buf_put(b, ",", 1);
+        rt_strbuf_append(b, ",", 1);
         rt_chart_buf_px(b, f.y0);
-        rt_chart_buf_put(b, "V", 1);
+        rt_strbuf_append(b, "V", 1);
         rt_chart_buf_px(b, f.y1);
     }
     for (size_t i = 0; i < ny; i++) {
-        rt_chart_buf_put(b, "M", 1);
+        rt_strbuf_append(b, "M", 1);
         rt_chart_buf_px(b, f.x0);
-        rt_chart_buf_put(b, ",", 1);
+        rt_strbuf_append(b, ",", 1);
         rt_chart_buf_px(b, fy(&f, yt[i]));
-        rt_chart_buf_put(b, "H", 1);
+        rt_strbuf_append(b, "H", 1);
         rt_chart_buf_px(b, f.x1);
     }
-    rt_chart_buf_puts(b, "\" stroke=\"#e6e6e6\" fill=\"none\"/>\n<rect x=\"");
+    rt_strbuf_puts(b, "\" stroke=\"#e6e6e6\" fill=\"none\"/>\n<rect x=\"");
     rt_chart_buf_px(b, f.x0);
-    rt_chart_buf_puts(b, "\" y=\"");
+    rt_strbuf_puts(b, "\" y=\"");
     rt_chart_buf_px(b, f.y0);
-    rt_chart_buf_puts(b, "\" width=\"");
+    rt_strbuf_puts(b, "\" width=\"");
     rt_chart_buf_px(b, f.x1 - f.x0);
-    rt_chart_buf_puts(b, "\" height=\"");
+    rt_strbuf_puts(b, "\" height=\"");
     rt_chart_buf_px(b, f.y1 - f.y0);
-    rt_chart_buf_puts(b, "\" fill=\"none\" stroke=\"#888\"/>\n");
+    rt_strbuf_puts(b, "\" fill=\"none\" stroke=\"#888\"/>\n");
 
     /* tick labels and axis titles */
-    rt_chart_buf_puts(b, "<g text-anchor=\"middle\">\n");
+    rt_strbuf_puts(b, "<g text-anchor=\"middle\">\n");
     for (size_t i = 0; i < nx; i++) {
         rt_chart_fmt_tick(num, sizeof num, xt[i]);
         text_at(b, fx(&f, xt[i]), f.y1 + 14, "", num);
     }
     text_at(b, (f.x0 + f.x1) / 2, f.y1 + 32, "", pn->xlabel ? pn->xlabel : "step");
-    rt_chart_buf_puts(b, "</g>\n<g text-anchor=\"end\">\n");
+    rt_strbuf_puts(b, "</g>\n<g text-anchor=\"end\">\n");
     for (size_t i = 0; i < ny; i++) {
         rt_chart_fmt_tick(num, sizeof num, yt[i]);
         text_at(b, f.x0 - 5, fy(&f, yt[i]) + 4, "", num);
     }
-    rt_chart_buf_puts(b, "</g>\n");
+    rt_strbuf_puts(b, "</g>\n");
     if (pn->ylabel) {
-        rt_chart_buf_puts(b, "<text text-anchor=\"middle\" transform=\"translate(");
+        rt_strbuf_puts(b, "<text text-anchor=\"middle\" transform=\"translate(");
         rt_chart_buf_px(b, ox + 13);
-        rt_chart_buf_put(b, ",", 1);
+        rt_strbuf_append(b, ",", 1);
         rt_chart_buf_px(b, (f.y0 + f.y1) / 2);
-        rt_chart_buf_puts(b, ") rotate(-90)\">");
+        rt_strbuf_puts(b, ") rotate(-90)\">");
         rt_chart_buf_xml_trunc(b, pn->ylabel, 60);
-        rt_chart_buf_puts(b, "</text>\n");
+        rt_strbuf_puts(b, "</text>\n");
     }
     if (nodata)
         text_at(b, (f.x0 + f.x1) / 2, (f.y0 + f.y1) / 2,
@@ -250,38 +250,38 @@ static void panel(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep
     for (size_t j = 0; j < pn->nseries; j++) {
         const rt_chart_prep *s = &pp->series[j];
         if (!s->lo || !any_point(s, 1)) continue;
-        rt_chart_buf_puts(b, "<path d=\"");
+        rt_strbuf_puts(b, "<path d=\"");
         band_path(b, &f, s);
-        rt_chart_buf_printf(b, "\" fill=\"%s\" fill-opacity=\"0.2\"/>\n", rt_chart_color(j));
+        rt_strbuf_printf(b, "\" fill=\"%s\" fill-opacity=\"0.2\"/>\n", rt_chart_color(j));
     }
     for (size_t j = 0; j < pn->nseries; j++) {
         const rt_chart_prep *s = &pp->series[j];
         if (!any_point(s, 0)) continue;
-        rt_chart_buf_puts(b, "<path d=\"");
+        rt_strbuf_puts(b, "<path d=\"");
         line_path(b, &f, s);
-        rt_chart_buf_printf(b,
-                            "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
-                            "stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n",
-                            rt_chart_color(j));
+        rt_strbuf_printf(b,
+                         "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+                         "stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n",
+                         rt_chart_color(j));
     }
     for (size_t j = 0; j < pn->nrefs; j++) {
         const rt_chart_ref *r = &pn->refs[j];
         if (!isfinite(r->y) || (f.logy && !(r->y > 0))) continue;
         double y = fy(&f, r->y);
-        rt_chart_buf_puts(b, "<path d=\"M");
+        rt_strbuf_puts(b, "<path d=\"M");
         rt_chart_buf_px(b, f.x0);
-        rt_chart_buf_put(b, ",", 1);
+        rt_strbuf_append(b, ",", 1);
         rt_chart_buf_px(b, y);
-        rt_chart_buf_put(b, "H", 1);
+        rt_strbuf_append(b, "H", 1);
         rt_chart_buf_px(b, f.x1);
-        rt_chart_buf_puts(b, "\" stroke=\"#555\" stroke-dasharray=\"4 3\"/>\n");
+        rt_strbuf_puts(b, "\" stroke=\"#555\" stroke-dasharray=\"4 3\"/>\n");
         if (r->label && r->label[0])
             text_at(b, f.x1 - 4, y - 4, " text-anchor=\"end\" fill=\"#555\"", r->label);
     }
     legend(b, pn, pp, ox, oy + h, w);
 }
 
-void rt_chart_svg_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_chart_buf *b)
+void rt_chart_svg_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_strbuf *b)
 {
     double w = chart->panel_width > 0 ? chart->panel_width : 360;
     double h = chart->panel_height > 0 ? chart->panel_height : 240;
@@ -306,16 +306,16 @@ void rt_chart_svg_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt
     }
     double total_w = w * (double)cols;
 
-    rt_chart_buf_puts(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"");
+    rt_strbuf_puts(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"");
     rt_chart_buf_px(b, total_w);
-    rt_chart_buf_puts(b, "\" height=\"");
+    rt_strbuf_puts(b, "\" height=\"");
     rt_chart_buf_px(b, total_h);
-    rt_chart_buf_puts(b, "\" viewBox=\"0 0 ");
+    rt_strbuf_puts(b, "\" viewBox=\"0 0 ");
     rt_chart_buf_px(b, total_w);
-    rt_chart_buf_puts(b, " ");
+    rt_strbuf_puts(b, " ");
     rt_chart_buf_px(b, total_h);
-    rt_chart_buf_puts(b, "\" font-family=\"sans-serif\" font-size=\"11\" fill=\"#333\">\n"
-                         "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n");
+    rt_strbuf_puts(b, "\" font-family=\"sans-serif\" font-size=\"11\" fill=\"#333\">\n"
+                      "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n");
     if (chart->title)
         text_at(b, total_w / 2, 18,
                 " text-anchor=\"middle\" font-size=\"14\" "
@@ -333,5 +333,5 @@ void rt_chart_svg_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt
         }
         oy += h + lr * LEG_H + (lr ? 6 : 0);
     }
-    rt_chart_buf_puts(b, "</svg>\n");
+    rt_strbuf_puts(b, "</svg>\n");
 }

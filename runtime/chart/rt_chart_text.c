@@ -37,7 +37,7 @@ static size_t spark_cells(const rt_chart_prep *s, int logy, double *cells)
     return w;
 }
 
-static void sparkline(rt_chart_buf *b, const double *cells, size_t w, size_t width)
+static void sparkline(rt_strbuf *b, const double *cells, size_t w, size_t width)
 {
     double lo = NAN, hi = NAN;
     for (size_t c = 0; c < w; c++) {
@@ -47,33 +47,33 @@ static void sparkline(rt_chart_buf *b, const double *cells, size_t w, size_t wid
     }
     for (size_t c = 0; c < w; c++) {
         if (isnan(cells[c])) {
-            rt_chart_buf_put(b, " ", 1);
+            rt_strbuf_append(b, " ", 1);
             continue;
         }
         int lv = 3;
         if (hi > lo) lv = (int)floor((cells[c] - lo) / (hi - lo) * 7 + 0.5);
         lv = lv < 0 ? 0 : lv > 7 ? 7 : lv;
-        rt_chart_buf_puts(b, bars[lv]);
+        rt_strbuf_puts(b, bars[lv]);
     }
     for (size_t c = w; c < width; c++)
-        rt_chart_buf_put(b, " ", 1);
+        rt_strbuf_append(b, " ", 1);
 }
 
-static void pad(rt_chart_buf *b, size_t n)
+static void pad(rt_strbuf *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        rt_chart_buf_put(b, " ", 1);
+        rt_strbuf_append(b, " ", 1);
 }
 
-static void panel(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp,
+static void panel(rt_strbuf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp,
                   size_t index)
 {
     const char *title = pn->title ? pn->title : pn->ylabel;
     if (title && rt_chart_buf_text(NULL, title, 80))
         rt_chart_buf_text(b, title, 80);
     else
-        rt_chart_buf_printf(b, "panel %zu", index + 1);
-    rt_chart_buf_put(b, "\n", 1);
+        rt_strbuf_printf(b, "panel %zu", index + 1);
+    rt_strbuf_append(b, "\n", 1);
     size_t namew = 0, sparkw = 0;
     for (size_t j = 0; j < pn->nseries; j++) {
         size_t w = rt_chart_buf_text(NULL, pp->series[j].name, NAME_MAX_CP);
@@ -91,47 +91,47 @@ static void panel(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep
     for (size_t j = 0; j < pn->nseries; j++) {
         const rt_chart_prep *s = &pp->series[j];
         double cells[SPARK_W];
-        rt_chart_buf_put(b, "  ", 2);
+        rt_strbuf_append(b, "  ", 2);
         pad(b, namew - rt_chart_buf_text(b, s->name, NAME_MAX_CP));
-        rt_chart_buf_put(b, "  ", 2);
+        rt_strbuf_append(b, "  ", 2);
         sparkline(b, cells, spark_cells(s, pn->logy != 0, cells), sparkw);
-        rt_chart_buf_put(b, "  ", 2);
+        rt_strbuf_append(b, "  ", 2);
         if (!s->has_last) {
-            rt_chart_buf_puts(b, "(no data)\n");
+            rt_strbuf_puts(b, "(no data)\n");
             continue;
         }
-        rt_chart_buf_put(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, s->last_y, 4));
+        rt_strbuf_append(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, s->last_y, 4));
         if (isfinite(s->last_spread)) {
-            rt_chart_buf_puts(b, " \u00b1 ");
-            rt_chart_buf_put(b, num,
+            rt_strbuf_puts(b, " \u00b1 ");
+            rt_strbuf_append(b, num,
                              (size_t)rt_chart_fmt_num(num, sizeof num, fabs(s->last_spread), 2));
         }
-        rt_chart_buf_puts(b, " (");
+        rt_strbuf_puts(b, " (");
         rt_chart_buf_text(b, xl, 40);
-        rt_chart_buf_put(b, " ", 1);
-        rt_chart_buf_put(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, s->last_x, 10));
-        rt_chart_buf_puts(b, ")\n");
+        rt_strbuf_append(b, " ", 1);
+        rt_strbuf_append(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, s->last_x, 10));
+        rt_strbuf_puts(b, ")\n");
     }
     for (size_t j = 0; j < pn->nrefs; j++) {
         const rt_chart_ref *r = &pn->refs[j];
-        rt_chart_buf_put(b, "  ", 2);
+        rt_strbuf_append(b, "  ", 2);
         pad(b, namew - rt_chart_buf_text(b, r->label, NAME_MAX_CP));
-        rt_chart_buf_put(b, "  ", 2);
+        rt_strbuf_append(b, "  ", 2);
         for (size_t c = 0; c < sparkw; c++)
-            rt_chart_buf_puts(b, "\u254c");
-        rt_chart_buf_put(b, "  ", 2);
-        rt_chart_buf_put(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, r->y, 4));
-        rt_chart_buf_puts(b, " (reference)\n");
+            rt_strbuf_puts(b, "\u254c");
+        rt_strbuf_append(b, "  ", 2);
+        rt_strbuf_append(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, r->y, 4));
+        rt_strbuf_puts(b, " (reference)\n");
     }
 }
 
-void rt_chart_text_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_chart_buf *b)
+void rt_chart_text_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_strbuf *b)
 {
     if (chart->title) {
         rt_chart_buf_text(b, chart->title, 80);
-        rt_chart_buf_put(b, "\n", 1);
+        rt_strbuf_append(b, "\n", 1);
     }
-    if (chart->npanels == 0) rt_chart_buf_puts(b, "(no data)\n");
+    if (chart->npanels == 0) rt_strbuf_puts(b, "(no data)\n");
     for (size_t i = 0; i < chart->npanels; i++)
         panel(b, &chart->panels[i], &p->panels[i], i);
 }

@@ -1,88 +1,17 @@
-/* rt_chart_util.c: string buffer, locale-free numbers, XML/JSON escaping, nice
+/* rt_chart_util.c: locale-free numbers, XML/JSON escaping, nice
  * linear and log ticks, EMA, min/max downsampling and the prepared series shared by
  * the SVG, Vega-Lite and text renderers.  Layout and drawing live in the renderers. */
 #include "rt_chart_util.h"
 
 #include "rt_alloc.h"
 #include "rt_math.h"
+#include "rt_text.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ---- buffer ------------------------------------------------------------------ */
-
-static int buf_reserve(rt_chart_buf *b, size_t extra)
-{
-    if (b->err) return -1;
-    if (b->len + extra + 1 <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra + 1) {
-        if (cap > SIZE_MAX / 2) {
-            b->err = 1;
-            return -1;
-        }
-        cap *= 2;
-    }
-    char *p = rt_realloc(b->p, cap);
-    if (!p) {
-        b->err = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-void rt_chart_buf_put(rt_chart_buf *b, const char *s, size_t n)
-{
-    if (buf_reserve(b, n)) return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void rt_chart_buf_puts(rt_chart_buf *b, const char *s)
-{
-    rt_chart_buf_put(b, s, strlen(s));
-}
-
-void rt_chart_buf_printf(rt_chart_buf *b, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof tmp) {
-        rt_chart_buf_put(b, tmp, (size_t)n);
-        return;
-    }
-    if (buf_reserve(b, (size_t)n)) return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-int rt_chart_buf_finish(rt_chart_buf *b, char **out, size_t *len)
-{
-    if (!b->err) buf_reserve(b, 0); /* an empty output still gets its NUL */
-    if (b->err) {
-        rt_free(b->p);
-        b->p = NULL;
-        *out = NULL;
-        if (len) *len = 0;
-        return RT_CHART_ENOMEM;
-    }
-    *out = b->p;
-    if (len) *len = b->len;
-    b->p = NULL;
-    return RT_CHART_OK;
-}
 
 /* ---- numbers ----------------------------------------------------------------- */
 
@@ -124,18 +53,18 @@ int rt_chart_fmt_tick(char *s, size_t cap, double v)
     return rt_chart_fmt_num(s, cap, v, 4);
 }
 
-void rt_chart_buf_num(rt_chart_buf *b, double v, int sig)
+void rt_chart_buf_num(rt_strbuf *b, double v, int sig)
 {
     if (!isfinite(v)) {
-        rt_chart_buf_put(b, "null", 4);
+        rt_strbuf_append(b, "null", 4);
         return;
     }
     char s[40];
     int n = rt_chart_fmt_num(s, sizeof s, v, sig);
-    rt_chart_buf_put(b, s, (size_t)n);
+    rt_strbuf_append(b, s, (size_t)n);
 }
 
-void rt_chart_buf_px(rt_chart_buf *b, double v)
+void rt_chart_buf_px(rt_strbuf *b, double v)
 {
     if (!(v > -1e6)) v = -1e6; /* also NaN */
     if (v > 1e6) v = 1e6;
@@ -153,156 +82,100 @@ void rt_chart_buf_px(rt_chart_buf *b, double v)
         t /= 10;
     } while (t);
     if (neg) *--p = '-';
-    rt_chart_buf_put(b, p, (size_t)(e - p));
+    rt_strbuf_append(b, p, (size_t)(e - p));
 }
 
 /* ---- UTF-8 and escaping ------------------------------------------------------ */
 
-/* Decodes one code point at s (NUL-terminated).  Returns the bytes consumed (>= 1);
- * *cp = 0xFFFD for an invalid, overlong, surrogate or out-of-range sequence. */
-static size_t utf8_next(const unsigned char *s, uint32_t *cp)
-{
-    unsigned c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t n;
-    uint32_t v, min;
-    if ((c & 0xE0) == 0xC0) {
-        n = 2, v = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3, v = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            *cp = 0xFFFD;
-            return i;
-        }
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) v = 0xFFFD;
-    *cp = v;
-    return n;
-}
-
-static void put_utf8(rt_chart_buf *b, uint32_t cp)
+static void put_utf8(rt_strbuf *b, uint32_t cp)
 {
     char s[4];
-    size_t n;
-    if (cp < 0x80) {
-        s[0] = (char)cp, n = 1;
-    } else if (cp < 0x800) {
-        s[0] = (char)(0xC0 | (cp >> 6)), s[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
-    } else if (cp < 0x10000) {
-        s[0] = (char)(0xE0 | (cp >> 12)), s[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        s[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
-    } else {
-        s[0] = (char)(0xF0 | (cp >> 18)), s[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        s[2] = (char)(0x80 | ((cp >> 6) & 0x3F)), s[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
-    }
-    rt_chart_buf_put(b, s, n);
+    rt_strbuf_append(b, s, rt_utf8_encode(cp, s));
 }
 
 /* Appends the code points of s (at most maxcp of them, the last one "…" when s is
  * longer), control characters dropped, invalid UTF-8 as U+FFFD, XML-escaped when xml.
  * With b NULL only counts.  Returns the number of code points appended. */
-static size_t clean(rt_chart_buf *b, const char *s, size_t maxcp, int xml)
+static size_t clean(rt_strbuf *b, const char *s, size_t maxcp, int xml)
 {
     if (!s) return 0;
-    size_t total = 0;
+    size_t len = strlen(s), total = 0;
     uint32_t cp;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        p += utf8_next(p, &cp);
+    for (size_t i = 0; i < len;) {
+        i += rt_utf8_decode(s + i, len - i, &cp);
         total += cp >= 0x20;
     }
     size_t limit = total > maxcp ? (maxcp ? maxcp - 1 : 0) : total, n = 0;
-    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (*p && n < limit) {
         const unsigned char *run = p; /* plain ASCII passes through in one put */
         while (n < limit && *p >= 0x20 && *p < 0x80 &&
                (!xml || (*p != '&' && *p != '<' && *p != '>' && *p != '"' && *p != '\'')))
             p++, n++;
-        if (b && p > run) rt_chart_buf_put(b, (const char *)run, (size_t)(p - run));
+        if (b && p > run) rt_strbuf_append(b, (const char *)run, (size_t)(p - run));
         if (!*p || n >= limit) break;
-        p += utf8_next(p, &cp);
+        p += rt_utf8_decode((const char *)p, (size_t)(end - p), &cp);
         if (cp < 0x20) continue; /* control characters are dropped */
         n++;
         if (!b) continue;
         if (xml && cp == '&')
-            rt_chart_buf_put(b, "&amp;", 5);
+            rt_strbuf_append(b, "&amp;", 5);
         else if (xml && cp == '<')
-            rt_chart_buf_put(b, "&lt;", 4);
+            rt_strbuf_append(b, "&lt;", 4);
         else if (xml && cp == '>')
-            rt_chart_buf_put(b, "&gt;", 4);
+            rt_strbuf_append(b, "&gt;", 4);
         else if (xml && cp == '"')
-            rt_chart_buf_put(b, "&quot;", 6);
+            rt_strbuf_append(b, "&quot;", 6);
         else if (xml && cp == '\'')
-            rt_chart_buf_put(b, "&apos;", 6);
+            rt_strbuf_append(b, "&apos;", 6);
         else
             put_utf8(b, cp == 0xFFFE || cp == 0xFFFF ? 0xFFFD : cp); /* not XML chars */
     }
     if (total > limit && maxcp) {
-        if (b) rt_chart_buf_put(b, "\xe2\x80\xa6", 3); /* U+2026 */
+        if (b) rt_strbuf_append(b, "\xe2\x80\xa6", 3); /* U+2026 */
         n++;
     }
     return n;
 }
 
-void rt_chart_buf_xml(rt_chart_buf *b, const char *s)
+void rt_chart_buf_xml(rt_strbuf *b, const char *s)
 {
     clean(b, s, SIZE_MAX, 1);
 }
 
-void rt_chart_buf_xml_trunc(rt_chart_buf *b, const char *s, size_t maxcp)
+void rt_chart_buf_xml_trunc(rt_strbuf *b, const char *s, size_t maxcp)
 {
     clean(b, s, maxcp, 1);
 }
 
-size_t rt_chart_buf_text(rt_chart_buf *b, const char *s, size_t maxcp)
+size_t rt_chart_buf_text(rt_strbuf *b, const char *s, size_t maxcp)
 {
     return clean(b, s, maxcp, 0);
 }
 
-void rt_chart_buf_json(rt_chart_buf *b, const char *s)
+void rt_chart_buf_json(rt_strbuf *b, const char *s)
 {
-    rt_chart_buf_put(b, "\"", 1);
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    rt_strbuf_append(b, "\"", 1);
+    const unsigned char *p = (const unsigned char *)(s ? s : ""),
+                        *end = p + strlen((const char *)p);
     while (*p) {
         const unsigned char *run = p;
         while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
-        if (p > run) rt_chart_buf_put(b, (const char *)run, (size_t)(p - run));
+        if (p > run) rt_strbuf_append(b, (const char *)run, (size_t)(p - run));
         if (!*p) break;
         uint32_t cp;
-        p += utf8_next(p, &cp);
+        p += rt_utf8_decode((const char *)p, (size_t)(end - p), &cp);
         if (cp == '"')
-            rt_chart_buf_put(b, "\\\"", 2);
+            rt_strbuf_append(b, "\\\"", 2);
         else if (cp == '\\')
-            rt_chart_buf_put(b, "\\\\", 2);
+            rt_strbuf_append(b, "\\\\", 2);
         else if (cp < 0x20)
-            rt_chart_buf_printf(b, "\\u%04x", (unsigned)cp);
+            rt_strbuf_printf(b, "\\u%04x", (unsigned)cp);
         else
             put_utf8(b, cp);
     }
-    rt_chart_buf_put(b, "\"", 1);
-}
-
-size_t rt_chart_utf8_width(const char *s)
-{
-    size_t w = 0;
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    uint32_t cp;
-    while (*p) {
-        p += utf8_next(p, &cp);
-        w++;
-    }
-    return w;
+    rt_strbuf_append(b, "\"", 1);
 }
 
 /* ---- ticks ------------------------------------------------------------------- */

@@ -1,29 +1,15 @@
-/* rt_chart_util: the building blocks shared by the three chart renderers (string
- * buffer, locale-free number formatting, XML/JSON escaping, nice ticks, EMA,
- * downsampling, the prepared per-series data).  Only rt_chart_*.c and the chart
- * tests include this header; other modules use rt_chart.h. */
+/* rt_chart_util: the building blocks shared by the three chart renderers (locale-free
+ * number formatting, XML/JSON escaping, nice ticks, EMA, downsampling, the prepared
+ * per-series data).  Renderers append to an rt_strbuf (rt_text.h: string buffer and
+ * UTF-8, whose rule for invalid bytes, one U+FFFD each, the escapers follow).  Only
+ * rt_chart_*.c and the chart tests include this header; other modules use rt_chart.h. */
 #ifndef RT_CHART_UTIL_H
 #define RT_CHART_UTIL_H
 
 #include "rt_chart.h"
+#include "rt_text.h"
 
 #include <stddef.h>
-
-/* Growable string buffer.  After the first failed allocation `err` is set and all
- * further appends are no-ops, so a renderer checks once at the end. */
-typedef struct rt_chart_buf {
-    char *p;    /* NUL-terminated when cap > 0 */
-    size_t len; /* bytes used, without the NUL */
-    size_t cap; /* bytes allocated */
-    int err;    /* nonzero after an allocation failure */
-} rt_chart_buf;
-
-void rt_chart_buf_put(rt_chart_buf *b, const char *s, size_t n);
-void rt_chart_buf_puts(rt_chart_buf *b, const char *s);
-void rt_chart_buf_printf(rt_chart_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Hands the string to the caller (*out, *len) or frees it and returns the error. */
-int rt_chart_buf_finish(rt_chart_buf *b, char **out, size_t *len);
 
 /* v in at most `sig` significant digits, %g style, '.' as decimal point whatever the
  * locale; integers with |v| < 1e15 are written in full ("200", not "2e+02");
@@ -33,22 +19,20 @@ int rt_chart_fmt_num(char *s, size_t cap, double v, int sig);
  * "1.5M", "10k"). */
 int rt_chart_fmt_tick(char *s, size_t cap, double v);
 /* Appends fmt_num(v, sig), or "null" when v is not finite (for JSON). */
-void rt_chart_buf_num(rt_chart_buf *b, double v, int sig);
+void rt_chart_buf_num(rt_strbuf *b, double v, int sig);
 /* Appends a pixel coordinate rounded to 0.1 ("12.3", "40", "-5.1"), clamped to ±1e6. */
-void rt_chart_buf_px(rt_chart_buf *b, double v);
+void rt_chart_buf_px(rt_strbuf *b, double v);
 /* Appends s escaped for XML text and attribute values (&<>"' as entities), control
  * characters dropped, invalid UTF-8 replaced by U+FFFD.  NULL appends nothing. */
-void rt_chart_buf_xml(rt_chart_buf *b, const char *s);
+void rt_chart_buf_xml(rt_strbuf *b, const char *s);
 /* As rt_chart_buf_xml, but at most maxcp code points, the last one "…" when cut. */
-void rt_chart_buf_xml_trunc(rt_chart_buf *b, const char *s, size_t maxcp);
+void rt_chart_buf_xml_trunc(rt_strbuf *b, const char *s, size_t maxcp);
 /* Appends s as plain text: at most maxcp code points (ending in "…" when cut),
  * control characters dropped, invalid UTF-8 as U+FFFD.  With b NULL only counts.
  * Returns the number of code points (the display width for most scripts). */
-size_t rt_chart_buf_text(rt_chart_buf *b, const char *s, size_t maxcp);
+size_t rt_chart_buf_text(rt_strbuf *b, const char *s, size_t maxcp);
 /* Appends s as a JSON string literal with its quotes; invalid UTF-8 -> U+FFFD. */
-void rt_chart_buf_json(rt_chart_buf *b, const char *s);
-/* Number of code points in the valid-UTF-8 rendering of s (invalid bytes count 1). */
-size_t rt_chart_utf8_width(const char *s);
+void rt_chart_buf_json(rt_strbuf *b, const char *s);
 
 /* Nice linear ticks: step = {1,2,5} x 10^k chosen so that about `target` ticks
  * cover [lo, hi]; the ticks run from floor(lo/step)*step to ceil(hi/step)*step, so
@@ -110,9 +94,10 @@ void rt_chart_prepared_free(rt_chart_prepared *p);
  * weight counts each non-empty series once and its band once more. */
 size_t rt_chart_series_cap(const rt_chart *chart);
 
-/* The renderers proper, over prepared data, appending to b (errors are in b->err). */
-void rt_chart_svg_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_chart_buf *b);
-void rt_chart_vegalite_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_chart_buf *b);
-void rt_chart_text_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_chart_buf *b);
+/* The renderers proper, over prepared data, appending to b (errors are in b->err,
+ * sticky: a renderer appends freely and the caller checks once). */
+void rt_chart_svg_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_strbuf *b);
+void rt_chart_vegalite_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_strbuf *b);
+void rt_chart_text_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_strbuf *b);
 
 #endif

@@ -24,117 +24,118 @@ static int show_legend(const rt_chart_panel *pn)
     return pn->legend > 0 || (pn->legend == 0 && pn->nseries >= 2);
 }
 
-static void axis(rt_chart_buf *b, const char *field, const char *title, int logy)
+static void axis(rt_strbuf *b, const char *field, const char *title, int logy)
 {
-    rt_chart_buf_puts(b, "{\"field\":");
+    rt_strbuf_puts(b, "{\"field\":");
     rt_chart_buf_json(b, field);
-    rt_chart_buf_puts(b, ",\"type\":\"quantitative\",\"title\":");
+    rt_strbuf_puts(b, ",\"type\":\"quantitative\",\"title\":");
     if (title)
         rt_chart_buf_json(b, title);
     else
-        rt_chart_buf_puts(b, "null");
-    rt_chart_buf_puts(b, logy ? ",\"scale\":{\"type\":\"log\"}}" : ",\"scale\":{\"zero\":false}}");
+        rt_strbuf_puts(b, "null");
+    rt_strbuf_puts(b, logy ? ",\"scale\":{\"type\":\"log\"}}" : ",\"scale\":{\"zero\":false}}");
 }
 
-static void color(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp)
+static void color(rt_strbuf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp)
 {
-    rt_chart_buf_puts(b, ",\"color\":{\"field\":\"series\",\"type\":\"nominal\","
-                         "\"scale\":{\"domain\":[");
+    rt_strbuf_puts(b, ",\"color\":{\"field\":\"series\",\"type\":\"nominal\","
+                      "\"scale\":{\"domain\":[");
     for (size_t i = 0; i < pn->nseries; i++) {
-        if (i) rt_chart_buf_put(b, ",", 1);
+        if (i) rt_strbuf_append(b, ",", 1);
         rt_chart_buf_json(b, pp->series[i].name);
     }
-    rt_chart_buf_puts(b, "],\"range\":[");
+    rt_strbuf_puts(b, "],\"range\":[");
     for (size_t i = 0; i < pn->nseries; i++)
-        rt_chart_buf_printf(b, "%s\"%s\"", i ? "," : "", rt_chart_color(i));
-    rt_chart_buf_puts(b, show_legend(pn)
-                             ? "]},\"legend\":{\"title\":null,\"symbolType\":\"stroke\","
-                               "\"symbolOpacity\":1,\"symbolStrokeWidth\":2}}"
-                             : "]},\"legend\":null}");
+        rt_strbuf_printf(b, "%s\"%s\"", i ? "," : "", rt_chart_color(i));
+    rt_strbuf_puts(b, show_legend(pn) ? "]},\"legend\":{\"title\":null,\"symbolType\":\"stroke\","
+                                        "\"symbolOpacity\":1,\"symbolStrokeWidth\":2}}"
+                                      : "]},\"legend\":null}");
 }
 
 /* "transform":[{"calculate":"\"NAME\"","as":"series"}]: the series name as a constant
  * field (a JSON string literal is a valid Vega expression string literal). */
-static void name_field(rt_chart_buf *b, const char *name)
+static void name_field(rt_strbuf *b, const char *name)
 {
-    rt_chart_buf lit = {0};
+    rt_strbuf lit;
+    rt_strbuf_init(&lit);
     rt_chart_buf_json(&lit, name);
     if (lit.err) {
-        b->err = 1;
+        if (!b->err) b->err = lit.err;
+        rt_strbuf_free(&lit);
         return;
     }
-    rt_chart_buf_puts(b, "\"transform\":[{\"calculate\":");
-    rt_chart_buf_json(b, lit.p);
-    rt_chart_buf_puts(b, ",\"as\":\"series\"}],");
-    rt_free(lit.p);
+    rt_strbuf_puts(b, "\"transform\":[{\"calculate\":");
+    rt_chart_buf_json(b, lit.s);
+    rt_strbuf_puts(b, ",\"as\":\"series\"}],");
+    rt_strbuf_free(&lit);
 }
 
-static void series_layer(rt_chart_buf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp,
+static void series_layer(rt_strbuf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp,
                          size_t j)
 {
     const rt_chart_prep *s = &pp->series[j];
     const char *xl = pn->xlabel ? pn->xlabel : "step";
     int logy = pn->logy != 0;
-    rt_chart_buf_puts(b, "{\"data\":{\"values\":[");
+    rt_strbuf_puts(b, "{\"data\":{\"values\":[");
     for (size_t i = 0; i < s->k; i++) {
-        rt_chart_buf_puts(b, i ? ",{\"x\":" : "{\"x\":");
+        rt_strbuf_puts(b, i ? ",{\"x\":" : "{\"x\":");
         rt_chart_buf_num(b, s->x[i], X_SIG);
-        rt_chart_buf_puts(b, ",\"y\":");
+        rt_strbuf_puts(b, ",\"y\":");
         rt_chart_buf_num(b, s->y[i], Y_SIG);
         if (s->lo) {
-            rt_chart_buf_puts(b, ",\"lo\":");
+            rt_strbuf_puts(b, ",\"lo\":");
             rt_chart_buf_num(b, s->lo[i], Y_SIG);
-            rt_chart_buf_puts(b, ",\"hi\":");
+            rt_strbuf_puts(b, ",\"hi\":");
             rt_chart_buf_num(b, s->hi[i], Y_SIG);
         }
-        rt_chart_buf_put(b, "}", 1);
+        rt_strbuf_append(b, "}", 1);
     }
-    rt_chart_buf_puts(b, "]},");
+    rt_strbuf_puts(b, "]},");
     name_field(b, s->name);
-    rt_chart_buf_puts(b, "\"layer\":[");
+    rt_strbuf_puts(b, "\"layer\":[");
     if (s->lo) {
-        rt_chart_buf_puts(b, "{\"mark\":{\"type\":\"area\",\"opacity\":0.2},\"encoding\":{\"x\":");
+        rt_strbuf_puts(b, "{\"mark\":{\"type\":\"area\",\"opacity\":0.2},\"encoding\":{\"x\":");
         axis(b, "x", xl, 0);
-        rt_chart_buf_puts(b, ",\"y\":");
+        rt_strbuf_puts(b, ",\"y\":");
         axis(b, "lo", pn->ylabel, logy);
-        rt_chart_buf_puts(b, ",\"y2\":{\"field\":\"hi\"}");
+        rt_strbuf_puts(b, ",\"y2\":{\"field\":\"hi\"}");
         color(b, pn, pp);
-        rt_chart_buf_puts(b, "}},");
+        rt_strbuf_puts(b, "}},");
     }
-    rt_chart_buf_puts(b, "{\"mark\":{\"type\":\"line\",\"strokeWidth\":1.5},\"encoding\":{\"x\":");
+    rt_strbuf_puts(b, "{\"mark\":{\"type\":\"line\",\"strokeWidth\":1.5},\"encoding\":{\"x\":");
     axis(b, "x", xl, 0);
-    rt_chart_buf_puts(b, ",\"y\":");
+    rt_strbuf_puts(b, ",\"y\":");
     axis(b, "y", pn->ylabel, logy);
     color(b, pn, pp);
-    rt_chart_buf_puts(b, "}}]}");
+    rt_strbuf_puts(b, "}}]}");
 }
 
-static void refs_layer(rt_chart_buf *b, const rt_chart_panel *pn)
+static void refs_layer(rt_strbuf *b, const rt_chart_panel *pn)
 {
     int logy = pn->logy != 0;
-    rt_chart_buf_puts(b, "{\"data\":{\"values\":[");
+    rt_strbuf_puts(b, "{\"data\":{\"values\":[");
     int first = 1;
     for (size_t j = 0; j < pn->nrefs; j++) {
         const rt_chart_ref *r = &pn->refs[j];
         if (!isfinite(r->y) || (logy && !(r->y > 0))) continue;
-        rt_chart_buf_puts(b, first ? "{\"y\":" : ",{\"y\":");
+        rt_strbuf_puts(b, first ? "{\"y\":" : ",{\"y\":");
         rt_chart_buf_num(b, r->y, Y_SIG);
-        rt_chart_buf_puts(b, ",\"label\":");
+        rt_strbuf_puts(b, ",\"label\":");
         rt_chart_buf_json(b, r->label ? r->label : "");
-        rt_chart_buf_put(b, "}", 1);
+        rt_strbuf_append(b, "}", 1);
         first = 0;
     }
-    rt_chart_buf_puts(b, "]},\"layer\":[{\"mark\":{\"type\":\"rule\",\"color\":\"#555\","
-                         "\"strokeDash\":[4,3]},\"encoding\":{\"y\":");
+    rt_strbuf_puts(b, "]},\"layer\":[{\"mark\":{\"type\":\"rule\",\"color\":\"#555\","
+                      "\"strokeDash\":[4,3]},\"encoding\":{\"y\":");
     axis(b, "y", pn->ylabel, logy);
-    rt_chart_buf_puts(b, "}},{\"mark\":{\"type\":\"text\",\"align\":\"right\",\"baseline\":"
-                         "\"bottom\",\"dx\":-4,\"dy\":-2,\"color\":\"#555\"},\"encoding\":"
-                         "{\"x\":{\"value\":\"width\"},\"y\":");
+    rt_strbuf_puts(b, "}},{\"mark\":{\"type\":\"text\",\"align\":\"right\",\"baseline\":"
+                      "\"bottom\",\"dx\":-4,\"dy\":-2,\"color\":\"#555\"},\"encoding\":"
+                      "{\"x\":{\"value\":\"width\"},\"y\":");
     axis(b, "y", pn->ylabel, logy);
-    rt_chart_buf_puts(b, ",\"text\":{\"field\":\"label\"}}}]}");
+    rt_strbuf_puts(b, ",\"text\":{\"field\":\"label\"}}}]}");
 }
 
-static void panel(rt_chart_buf *b, const rt_chart *chart, const rt_chart_panel *pn,
+static void panel(rt_strbuf *b, const rt_chart *chart, const rt_chart_panel *pn,
                   const rt_chart_prep_panel *pp)
 {
     int w = chart->panel_width > 0 ? chart->panel_width : 360;
@@ -142,61 +143,61 @@ static void panel(rt_chart_buf *b, const rt_chart *chart, const rt_chart_panel *
     w = w < 160 ? 160 : w > 4000 ? 4000 : w;
     h = h < 120 ? 120 : h > 4000 ? 4000 : h;
     if (pn->title) {
-        rt_chart_buf_puts(b, "\"title\":");
+        rt_strbuf_puts(b, "\"title\":");
         rt_chart_buf_json(b, pn->title);
-        rt_chart_buf_put(b, ",", 1);
+        rt_strbuf_append(b, ",", 1);
     }
-    rt_chart_buf_printf(b, "\"width\":%d,\"height\":%d,\"layer\":[", w - 70, h - 70);
+    rt_strbuf_printf(b, "\"width\":%d,\"height\":%d,\"layer\":[", w - 70, h - 70);
     size_t n = 0;
     for (size_t j = 0; j < pn->nseries; j++, n++) {
-        if (n) rt_chart_buf_put(b, ",", 1);
+        if (n) rt_strbuf_append(b, ",", 1);
         series_layer(b, pn, pp, j);
     }
     if (pn->nrefs) {
-        if (n++) rt_chart_buf_put(b, ",", 1);
+        if (n++) rt_strbuf_append(b, ",", 1);
         refs_layer(b, pn);
     }
     if (n == 0) { /* an empty plot with its axes */
-        rt_chart_buf_puts(b, "{\"data\":{\"values\":[]},\"mark\":\"line\",\"encoding\":{\"x\":");
+        rt_strbuf_puts(b, "{\"data\":{\"values\":[]},\"mark\":\"line\",\"encoding\":{\"x\":");
         axis(b, "x", pn->xlabel ? pn->xlabel : "step", 0);
-        rt_chart_buf_puts(b, ",\"y\":");
+        rt_strbuf_puts(b, ",\"y\":");
         axis(b, "y", pn->ylabel, pn->logy != 0);
-        rt_chart_buf_puts(b, "}}");
+        rt_strbuf_puts(b, "}}");
     }
-    rt_chart_buf_put(b, "]", 1);
+    rt_strbuf_append(b, "]", 1);
 }
 
-void rt_chart_vegalite_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_chart_buf *b)
+void rt_chart_vegalite_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt_strbuf *b)
 {
     static const rt_chart_panel empty = {.title = "no data"};
     static const rt_chart_prep_panel empty_prep = {0};
     size_t np = chart->npanels;
-    rt_chart_buf_puts(b, "{\"$schema\":\"https://vega.github.io/schema/vega-lite/v5.json\",");
+    rt_strbuf_puts(b, "{\"$schema\":\"https://vega.github.io/schema/vega-lite/v5.json\",");
     if (np <= 1 && !chart->title) {
         panel(b, chart, np ? &chart->panels[0] : &empty, np ? &p->panels[0] : &empty_prep);
     } else {
         if (chart->title) {
-            rt_chart_buf_puts(b, "\"title\":");
+            rt_strbuf_puts(b, "\"title\":");
             rt_chart_buf_json(b, chart->title);
-            rt_chart_buf_put(b, ",", 1);
+            rt_strbuf_append(b, ",", 1);
         }
         int grid = chart->columns > 0 && (size_t)chart->columns < np;
         if (grid)
-            rt_chart_buf_printf(b, "\"columns\":%d,\"concat\":[", chart->columns);
+            rt_strbuf_printf(b, "\"columns\":%d,\"concat\":[", chart->columns);
         else
-            rt_chart_buf_puts(b, "\"hconcat\":[");
+            rt_strbuf_puts(b, "\"hconcat\":[");
         for (size_t i = 0; i < np; i++) {
-            rt_chart_buf_puts(b, i ? ",{" : "{");
+            rt_strbuf_puts(b, i ? ",{" : "{");
             panel(b, chart, &chart->panels[i], &p->panels[i]);
-            rt_chart_buf_put(b, "}", 1);
+            rt_strbuf_append(b, "}", 1);
         }
         if (np == 0) {
-            rt_chart_buf_put(b, "{", 1);
+            rt_strbuf_append(b, "{", 1);
             panel(b, chart, &empty, &empty_prep);
-            rt_chart_buf_put(b, "}", 1);
+            rt_strbuf_append(b, "}", 1);
         }
-        rt_chart_buf_puts(b, "],\"resolve\":{\"scale\":{\"color\":\"independent\"},"
-                             "\"legend\":{\"color\":\"independent\"}}");
+        rt_strbuf_puts(b, "],\"resolve\":{\"scale\":{\"color\":\"independent\"},"
+                          "\"legend\":{\"color\":\"independent\"}}");
     }
-    rt_chart_buf_puts(b, "}\n");
+    rt_strbuf_puts(b, "}\n");
 }

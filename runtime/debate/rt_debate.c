@@ -11,6 +11,7 @@
 
 #include "rt_alloc.h"
 #include "rt_debate_int.h"
+#include "rt_text.h"
 
 struct rt_debate {
     const rt_task *task;
@@ -351,22 +352,6 @@ int rt_debate_eval(const rt_debate *d, const rt_task_sample *samples, const int 
     return rc;
 }
 
-typedef struct sbuf {
-    char *p;
-    size_t cap, len;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = b->len < b->cap ? b->cap - b->len : 0;
-    int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) b->len += (size_t)n;
-}
-
 static char act_letter(int a)
 {
     return a >= 0 && a < 26 ? (char)('a' + a) : '?';
@@ -375,37 +360,39 @@ static char act_letter(int a)
 size_t rt_debate_transcript_text(const rt_task *task, const rt_task_sample *s, int a_pi, int a_b,
                                  const rt_debate_transcript *tr, char *buf, size_t cap)
 {
-    sbuf b = {buf, cap, 0};
-    if (buf && cap) buf[0] = '\0';
+    rt_strbuf b; /* fixed over buf: snprintf semantics, b.want is the length wanted */
+    rt_strbuf_init_fixed(&b, buf, buf ? cap : 0);
     char prompt[64];
     rt_task_render(s->prompt, rt_task_prompt_len(task), prompt, sizeof prompt);
     int K = rt_task_config_of(task)->features, A = rt_task_config_of(task)->actions;
-    sb_printf(&b, "state %s (f1..f%d)  policy %c  vs  baseline %c\n", prompt, K, act_letter(a_pi),
-              act_letter(a_b));
+    rt_strbuf_printf(&b, "state %s (f1..f%d)  policy %c  vs  baseline %c\n", prompt, K,
+                     act_letter(a_pi), act_letter(a_b));
     if (a_pi < 0 || a_pi >= A) {
-        sb_printf(&b, "verdict: policy action invalid: debate = 0\n");
-        return b.len;
+        rt_strbuf_printf(&b, "verdict: policy action invalid: debate = 0\n");
+        return b.want;
     }
     if (a_b < 0 || a_b >= A) {
-        sb_printf(&b, "verdict: baseline action invalid: debate = 1\n");
-        return b.len;
+        rt_strbuf_printf(&b, "verdict: baseline action invalid: debate = 1\n");
+        return b.want;
     }
     if (a_pi == a_b || !tr || tr->n == 0) {
-        sb_printf(&b, "verdict: equal actions: debate = 0.5\n");
-        return b.len;
+        rt_strbuf_printf(&b, "verdict: equal actions: debate = 0.5\n");
+        return b.want;
     }
-    sb_printf(&b, "turn  by        reveals  J(%c)     J(%c)\n", act_letter(a_pi), act_letter(a_b));
-    sb_printf(&b, "0     -         -        %7.3f  %7.3f\n", tr->s1_empty, tr->s2_empty);
+    rt_strbuf_printf(&b, "turn  by        reveals  J(%c)     J(%c)\n", act_letter(a_pi),
+                     act_letter(a_b));
+    rt_strbuf_printf(&b, "0     -         -        %7.3f  %7.3f\n", tr->s1_empty, tr->s2_empty);
     for (int t = 0; t < tr->n; t++)
-        sb_printf(&b, "%-4d  %-8s  f%d=%d     %7.3f  %7.3f\n", t + 1,
-                  tr->by[t] ? "baseline" : "policy", tr->feature[t] + 1, tr->value[t], tr->s1[t],
-                  tr->s2[t]);
+        rt_strbuf_printf(&b, "%-4d  %-8s  f%d=%d     %7.3f  %7.3f\n", t + 1,
+                         tr->by[t] ? "baseline" : "policy", tr->feature[t] + 1, tr->value[t],
+                         tr->s1[t], tr->s2[t]);
     if (tr->outcome > 0)
-        sb_printf(&b, "verdict: the judge prefers the policy (%c): debate = 1\n", act_letter(a_pi));
+        rt_strbuf_printf(&b, "verdict: the judge prefers the policy (%c): debate = 1\n",
+                         act_letter(a_pi));
     else if (tr->outcome < 0)
-        sb_printf(&b, "verdict: the judge prefers the baseline (%c): debate = 0\n",
-                  act_letter(a_b));
+        rt_strbuf_printf(&b, "verdict: the judge prefers the baseline (%c): debate = 0\n",
+                         act_letter(a_b));
     else
-        sb_printf(&b, "verdict: equal scores (draw): debate = 0\n");
-    return b.len;
+        rt_strbuf_printf(&b, "verdict: equal scores (draw): debate = 0\n");
+    return b.want;
 }

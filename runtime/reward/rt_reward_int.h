@@ -118,8 +118,6 @@ int rw_error(rw_compiler *c, int code, int line, int col, const char *near, size
     ;
 int rw_new_node(rw_compiler *c, int op, int a, int b, int cc, double v, int line, int col);
 void rw_compiler_free(rw_compiler *c);
-/* Closest candidate to name within edit distance 2 (and < strlen(name)), or NULL. */
-const char *rw_suggest(const char *name, const char *const *cands, int n);
 
 /* ---- value semantics (design.md "defined values"; see rt_reward.h) ---- */
 #define RW_LOG_FLOOR 1e-30

@@ -7,6 +7,7 @@
 #include "rt_reward_int.h"
 
 #include "rt_alloc.h"
+#include "rt_text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,25 +96,6 @@ static int is_alpha(int ch)
 static int is_digit(int ch)
 {
     return ch >= '0' && ch <= '9';
-}
-
-/* Length of the UTF-8 sequence starting at s[0] if well-formed (and within n), else 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t k;
-    if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        k = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        k = 3;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        k = 4;
-    else
-        return 0;
-    if (k > n) return 0;
-    for (size_t i = 1; i < k; i++)
-        if ((s[i] & 0xC0) != 0x80) return 0;
-    return k;
 }
 
 static int tok_error(parser *p, int code, const tok *t, const char *fmt, const char *a);
@@ -270,7 +252,7 @@ static int lex(parser *p)
     if (ch == '&') return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '&' (use 'and')", NULL);
     if (ch == '|') return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '|' (use 'or')", NULL);
     if (ch >= 0x80) {
-        size_t k = utf8_len((const unsigned char *)s, rem);
+        size_t k = rt_utf8_seq(s, rem);
         if (k == 0) {
             char msg[64];
             fmt_msg(msg, sizeof msg, "invalid UTF-8 byte 0x%02x", ch);
@@ -318,6 +300,15 @@ static int unexpected(parser *p)
     if (p->t.type == T_ASSIGN)
         return perr(p, RT_REWARD_ESYNTAX, &p->t, "unexpected '=' (use '==' to compare)", NULL);
     return perr(p, RT_REWARD_ESYNTAX, &p->t, "unexpected '%s'", NULL);
+}
+
+/* "expected ')' (to close '(' at line L)" (or "at column C" on the same line: the one
+ * wording, rt_text_unclosed) at the current token. */
+static int unclosed(parser *p, const tok *open)
+{
+    char msg[96];
+    rt_text_unclosed(msg, sizeof msg, ')', '(', open->line, open->col, p->t.line);
+    return perr(p, RT_REWARD_ESYNTAX, &p->t, "%s", msg);
 }
 
 static int enter(parser *p)
@@ -427,7 +418,7 @@ static int add_param(rw_compiler *c, const char *name, int has_def, double def, 
     if (!q->name) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
     /* a free name close to a feature is probably a typo: keep the hint for the
      * "has no value" message */
-    const char *hint = rw_suggest(name, env->features, env->n_features);
+    const char *hint = rt_did_you_mean(name, env->features, (size_t)env->n_features);
     snprintf(q->hint, sizeof q->hint, "%s", hint ? hint : "");
     q->has_def = has_def;
     q->def = has_def ? def : 0.0;
@@ -588,7 +579,7 @@ static int inline_call(parser *p, const rt_reward_program *callee, const tok *na
                 cands[k] = callee->env_feats[k];
             for (int k = 0; k < callee->n_params; k++)
                 cands[callee->n_env_feats + k] = callee->params[k].name;
-            const char *s = rw_suggest(an, cands, nc);
+            const char *s = rt_did_you_mean(an, cands, (size_t)nc);
             char msg[256];
             if (s)
                 fmt_msg(msg, sizeof msg,
@@ -620,9 +611,6 @@ static int parse_call(parser *p, const tok *name_t)
     char name[RT_REWARD_MAX_NAME + 1];
     tok_text(p, name_t, name, sizeof name);
     tok open = p->t;
-    char close_msg[96];
-    fmt_msg(close_msg, sizeof close_msg, "expected ')' (to close '(' at %d:%d)", open.line,
-            open.col);
 
     int bi = builtin_index(name);
     const rt_reward_program *callee = NULL;
@@ -641,7 +629,7 @@ static int parse_call(parser *p, const tok *name_t)
             fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
             return perr(p, RT_REWARD_EARITY, &p->t, "%s", msg);
         }
-        if (p->t.type != T_RP) return perr(p, RT_REWARD_ESYNTAX, &p->t, "%s", close_msg);
+        if (p->t.type != T_RP) return unclosed(p, &open);
         int ref = resolve_feature_call(p, name, name_t, &argt);
         if (ref < 0) return -1;
         if (next(p) < 0) return -1;
@@ -660,7 +648,7 @@ static int parse_call(parser *p, const tok *name_t)
                 cands[k++] = env->feature_fns[i];
             for (int i = 0; i < env->n_reward_names; i++)
                 cands[k++] = env->reward_names[i];
-            const char *s = rw_suggest(name, cands, k);
+            const char *s = rt_did_you_mean(name, cands, (size_t)k);
             char msg[200];
             if (s)
                 fmt_msg(msg, sizeof msg, "unknown function '%s' (did you mean '%s'?)", name, s);
@@ -719,7 +707,7 @@ static int parse_call(parser *p, const tok *name_t)
                 continue;
             }
             if (p->t.type == T_RP) break;
-            return perr(p, RT_REWARD_ESYNTAX, &p->t, "%s", close_msg);
+            return unclosed(p, &open);
         }
     }
     if (next(p) < 0) return -1; /* consume ')' */
@@ -768,11 +756,7 @@ static int parse_primary(parser *p)
         if (enter(p) < 0 || next(p) < 0) return -1;
         int e = parse_expr(p);
         if (e < 0) return -1;
-        if (p->t.type != T_RP) {
-            char msg[96];
-            fmt_msg(msg, sizeof msg, "expected ')' (to close '(' at %d:%d)", t.line, t.col);
-            return perr(p, RT_REWARD_ESYNTAX, &p->t, "%s", msg);
-        }
+        if (p->t.type != T_RP) return unclosed(p, &t);
         p->depth--;
         if (next(p) < 0) return -1;
         return e;

@@ -1,11 +1,12 @@
 /* rt_reward_program.c: from expression tree to program: constant folding, postfix
  * bytecode with jumps (stack depth computed while emitting), the program object and
  * its accessors, linking to another feature layout, feature checks, parameter
- * binding, descriptions, and the shared error / "did you mean" helpers.  Parsing is
+ * binding, descriptions, and the shared error helper (did-you-mean: rt_text.h).  Parsing is
  * in rt_reward_parse.c, evaluation and number formatting in rt_reward_eval.c. */
 #include "rt_reward_int.h"
 
 #include "rt_alloc.h"
+#include "rt_text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,12 +28,7 @@ int rw_error(rw_compiler *c, int code, int line, int col, const char *near, size
     va_start(ap, fmt);
     vsnprintf(d->msg, sizeof d->msg, fmt, ap);
     va_end(ap);
-    size_t n = near ? near_len : 0;
-    if (n > sizeof d->near - 1) {
-        n = sizeof d->near - 1;
-        while (n > 0 && ((unsigned char)near[n] & 0xC0) == 0x80)
-            n--; /* whole code points */
-    }
+    size_t n = near ? rt_utf8_cut(near, near_len, sizeof d->near - 1) : 0; /* whole code points */
     if (n) memcpy(d->near, near, n);
     d->near[n] = 0;
     return code;
@@ -46,47 +42,6 @@ static void diag_set(rt_reward_diag *d, int code, int line, int col, const char 
     d->col = col;
     snprintf(d->msg, sizeof d->msg, "%s", msg);
     d->near[0] = 0;
-}
-
-/* Optimal string alignment distance (edits + adjacent swaps), capped inputs. */
-static int edit_distance(const char *a, const char *b)
-{
-    int n = (int)strlen(a), m = (int)strlen(b);
-    if (n > RT_REWARD_MAX_NAME || m > RT_REWARD_MAX_NAME) return 1 << 20;
-    int d[RT_REWARD_MAX_NAME + 1][RT_REWARD_MAX_NAME + 1];
-    for (int i = 0; i <= n; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= m; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= n; i++) {
-        for (int j = 1; j <= m; j++) {
-            int cost = a[i - 1] != b[j - 1];
-            int v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < v) v = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    }
-    return d[n][m];
-}
-
-const char *rw_suggest(const char *name, const char *const *cands, int n)
-{
-    const char *best = NULL;
-    int bestd = 3;
-    int len = (int)strlen(name);
-    for (int i = 0; i < n; i++) {
-        if (!cands[i]) continue;
-        int dd = edit_distance(name, cands[i]);
-        if (dd < bestd && dd < len) {
-            bestd = dd;
-            best = cands[i];
-        }
-    }
-    return best;
 }
 
 /* ---- tree ---- */
@@ -667,7 +622,7 @@ int rt_reward_bind_params(const rt_reward_program *p, const char *const *names,
         int nc = 0;
         for (int k = 0; k < p->n_params && nc < 64; k++)
             cands[nc++] = p->params[k].name;
-        const char *s = names[i] ? rw_suggest(names[i], cands, nc) : NULL;
+        const char *s = names[i] ? rt_did_you_mean(names[i], cands, (size_t)nc) : NULL;
         char msg[256];
         if (s)
             snprintf(msg, sizeof msg, "reward '%s' has no parameter '%s' (did you mean '%s'?)",
@@ -764,30 +719,14 @@ int rt_reward_stack_depth(const rt_reward_program *p)
 
 /* ---- description ---- */
 
-typedef struct sbuf {
-    char *buf;
-    size_t n, len;
-} sbuf;
-
-static void sb_putc(sbuf *s, char ch)
-{
-    if (s->len + 1 < s->n) s->buf[s->len] = ch;
-    s->len++;
-}
-
-static void sb_puts(sbuf *s, const char *str)
-{
-    while (*str)
-        sb_putc(s, *str++);
-}
-
 size_t rt_reward_describe(const rt_reward_program *p, char *buf, size_t n)
 {
-    sbuf s = {buf, buf ? n : 0, 0};
+    rt_strbuf s;
+    rt_strbuf_init_fixed(&s, buf, buf ? n : 0);
     if (!p) return 0;
     if (p->name[0]) {
-        sb_puts(&s, p->name);
-        sb_puts(&s, " = ");
+        rt_strbuf_puts(&s, p->name);
+        rt_strbuf_puts(&s, " = ");
     }
     /* the source with comments dropped and whitespace runs collapsed */
     int space = 0, started = 0;
@@ -802,32 +741,31 @@ size_t rt_reward_describe(const rt_reward_program *p, char *buf, size_t n)
             space = started;
             continue;
         }
-        if (space) sb_putc(&s, ' ');
+        if (space) rt_strbuf_putc(&s, ' ');
         space = 0;
         started = 1;
-        sb_putc(&s, *c);
+        rt_strbuf_putc(&s, *c);
     }
-    sb_puts(&s, "  (features: ");
-    if (!p->n_feats) sb_puts(&s, "none");
+    rt_strbuf_puts(&s, "  (features: ");
+    if (!p->n_feats) rt_strbuf_puts(&s, "none");
     for (int i = 0; i < p->n_feats; i++) {
-        if (i) sb_puts(&s, ", ");
-        sb_puts(&s, p->feats[i].name);
+        if (i) rt_strbuf_puts(&s, ", ");
+        rt_strbuf_puts(&s, p->feats[i].name);
     }
-    sb_puts(&s, "; parameters: ");
-    if (!p->n_params) sb_puts(&s, "none");
+    rt_strbuf_puts(&s, "; parameters: ");
+    if (!p->n_params) rt_strbuf_puts(&s, "none");
     for (int i = 0; i < p->n_params; i++) {
-        if (i) sb_puts(&s, ", ");
-        sb_puts(&s, p->params[i].name);
+        if (i) rt_strbuf_puts(&s, ", ");
+        rt_strbuf_puts(&s, p->params[i].name);
         if (p->params[i].has_def) {
             char num[40];
             rt_reward_format(p->params[i].def, num, sizeof num);
-            sb_putc(&s, '=');
-            sb_puts(&s, num);
+            rt_strbuf_putc(&s, '=');
+            rt_strbuf_puts(&s, num);
         } else {
-            sb_puts(&s, " (no default)");
+            rt_strbuf_puts(&s, " (no default)");
         }
     }
-    sb_putc(&s, ')');
-    if (s.n) s.buf[s.len < s.n ? s.len : s.n - 1] = 0;
-    return s.len;
+    rt_strbuf_putc(&s, ')');
+    return s.want;
 }

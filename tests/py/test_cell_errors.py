@@ -106,6 +106,11 @@ CASES = [
     ("%%reward max\ncorrect", "ValueError",
      "cell:1:10: 'max' is a name of the reward language; choose another reward name"),
     ("%%reward r\ncorrect +", "SyntaxError", "cell:2:10: unexpected end of expression near <eof>"),
+    # the reward compiler words an unclosed '(' as the cell parser does (rt_text_unclosed)
+    ("%%reward r\nlog(3 4)", "SyntaxError",
+     "cell:2:7: expected ')' (to close '(' at column 4) near '4'"),
+    ("%%reward r\nmax(correct,\n  length 2)", "SyntaxError",
+     "cell:3:10: expected ')' (to close '(' at line 2) near '2'"),
     ("%%reward r\n  lg(length)", "NameError",
      "cell:2:3: unknown function 'lg' (did you mean 'log'?)"),
     ("%%reward r c=x\nc", "TypeError",

@@ -267,7 +267,7 @@ static void caret_lines_up_under_the_column(void **state)
     strcat(wide, ")");
     assert_int_equal(fx_check(wide, strlen(wide), &d), MAG_ESYNTAX);
     assert_string_equal(d.msg, "cell:1:300: unmatched ')' near ')'");
-    assert_int_equal(mag_utf8_count(d.source_line, strlen(d.source_line)), 3 + 41);
+    assert_int_equal(rt_utf8_cols(d.source_line, strlen(d.source_line)), 3 + 41);
     assert_string_equal(d.source_line + strlen(d.source_line) - 1, ")");
     assert_int_equal(strlen(d.caret), 3 + 40 + 1);
     /* invalid bytes show as '?' and keep the caret aligned */

@@ -132,7 +132,7 @@ static void check_ctx_table(const ctx_row *rows, size_t n, int inspect)
         size_t b = (size_t)(bar - r->code);
         memcpy(code, r->code, b);
         strcpy(code + b, bar + 1);
-        size_t cursor = mag_utf8_count(code, b);
+        size_t cursor = rt_utf8_cols(code, b);
         mag_cursor_ctx o;
         int rc = inspect ? mag_inspect_context(code, strlen(code), cursor, FX_OPTS, &o)
                          : mag_complete_context(code, strlen(code), cursor, FX_OPTS, &o);

@@ -320,23 +320,23 @@ static void utf8_helpers_and_suggest(void **state)
 {
     (void)state;
     const char *s = "aé€😀b";
-    assert_int_equal(mag_utf8_count(s, strlen(s)), 5);
-    assert_int_equal(mag_utf8_offset(s, strlen(s), 4), strlen("aé€😀"));
-    assert_int_equal(mag_utf8_offset(s, strlen(s), 9), strlen(s));
+    assert_int_equal(rt_utf8_cols(s, strlen(s)), 5);
+    assert_int_equal(rt_utf8_offset(s, strlen(s), 4), strlen("aé€😀"));
+    assert_int_equal(rt_utf8_offset(s, strlen(s), 9), strlen(s));
     const char *keys[] = {"lambda", "lr", "steps", NULL, "estimator"};
-    assert_string_equal(mag_did_you_mean("lamda", keys, 5), "lambda");
-    assert_string_equal(mag_did_you_mean("LAMBDA", keys, 5), "lambda");
-    assert_string_equal(mag_did_you_mean("setps", keys, 5), "steps"); /* swap */
-    assert_string_equal(mag_did_you_mean("estimatr", keys, 5), "estimator");
-    assert_null(mag_did_you_mean("xyz", keys, 5));
-    assert_null(mag_did_you_mean("l", keys, 5)); /* one letter: never a guess */
-    assert_int_equal(mag_edit_distance("kitten", "sitting"), 3);
-    assert_int_equal(mag_edit_distance("ab", "ba"), 1);
-    mag_suggest sg;
-    mag_suggest_init(&sg, "polcy");
-    mag_suggest_add(&sg, "plot");
-    mag_suggest_add(&sg, "policy");
-    mag_suggest_add(&sg, "polic");
+    assert_string_equal(rt_did_you_mean("lamda", keys, 5), "lambda");
+    assert_string_equal(rt_did_you_mean("LAMBDA", keys, 5), "lambda");
+    assert_string_equal(rt_did_you_mean("setps", keys, 5), "steps"); /* swap */
+    assert_string_equal(rt_did_you_mean("estimatr", keys, 5), "estimator");
+    assert_null(rt_did_you_mean("xyz", keys, 5));
+    assert_null(rt_did_you_mean("l", keys, 5)); /* one letter: never a guess */
+    assert_int_equal(rt_edit_distance("kitten", "sitting"), 3);
+    assert_int_equal(rt_edit_distance("ab", "ba"), 1);
+    rt_suggest sg;
+    rt_suggest_init(&sg, "polcy");
+    rt_suggest_add(&sg, "plot");
+    rt_suggest_add(&sg, "policy");
+    rt_suggest_add(&sg, "polic");
     assert_string_equal(sg.best, "policy");
     assert_int_equal(sg.best_dist, 1);
 }

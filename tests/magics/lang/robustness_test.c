@@ -147,9 +147,9 @@ static void every_prefix(void **state)
     (void)state;
     for (size_t c = 0; c < NCORPUS; c++) {
         size_t n = strlen(corpus[c]);
-        size_t cps = mag_utf8_count(corpus[c], n);
+        size_t cps = rt_utf8_cols(corpus[c], n);
         for (size_t k = 0; k <= cps; k++) {
-            size_t b = mag_utf8_offset(corpus[c], n, k);
+            size_t b = rt_utf8_offset(corpus[c], n, k);
             char ind[8];
             mag_completeness r = mag_is_complete(corpus[c], b, FX_OPTS, ind, sizeof ind);
             assert_true(r == MAG_COMPLETE || r == MAG_INCOMPLETE || r == MAG_INVALID);
