@@ -22,12 +22,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 void mag_fmt_num(double v, int blank_nan, char *buf, size_t cap)
 {
     if (isnan(v)) {
@@ -55,7 +49,7 @@ static char *dup_str(const char *s)
 {
     s = s ? s : "";
     size_t n = strlen(s);
-    char *d = malloc(n + 1);
+    char *d = rt_malloc(n + 1);
     if (d) memcpy(d, s, n + 1);
     return d;
 }
@@ -63,7 +57,7 @@ static char *dup_str(const char *s)
 mag_table *mag_table_new(int ncols, const char *const *headers)
 {
     if (ncols < 1) return NULL;
-    mag_table *t = calloc(1, sizeof *t);
+    mag_table *t = rt_calloc(1, sizeof *t);
     if (!t) return NULL;
     t->ncols = ncols;
     if (mag_table_row(t, headers)) {
@@ -79,9 +73,9 @@ void mag_table_free(mag_table *t)
     if (!t) return;
     size_t n = (t->nrows + 1) * (size_t)t->ncols;
     for (size_t i = 0; i < n && t->cells; i++)
-        free(t->cells[i]);
-    free(t->cells);
-    free(t);
+        rt_free(t->cells[i]);
+    rt_free(t->cells);
+    rt_free(t);
 }
 
 int mag_table_row(mag_table *t, const char *const *cells)
@@ -91,7 +85,7 @@ int mag_table_row(mag_table *t, const char *const *cells)
     size_t have = t->cells ? t->nrows + 1 : 0;
     if (have + 1 > t->cap) {
         size_t nc = t->cap ? t->cap * 2 : 8;
-        char **c = realloc(t->cells, nc * (size_t)t->ncols * sizeof *c);
+        char **c = rt_realloc(t->cells, nc * (size_t)t->ncols * sizeof *c);
         if (!c) return MAG_BRIDGE_ENOMEM;
         t->cells = c;
         t->cap = nc;
@@ -99,9 +93,11 @@ int mag_table_row(mag_table *t, const char *const *cells)
     char **row = t->cells + have * (size_t)t->ncols;
     for (int j = 0; j < t->ncols; j++) {
         row[j] = dup_str(cells ? cells[j] : NULL);
-        if (!row[j]) {
-            for (int k = 0; k < j; k++)
-                free(row[k]);
+        if (!row[j]) { /* the row is not kept: NULL slots (mag_table_free may reach them) */
+            for (int k = 0; k < t->ncols; k++) {
+                if (k < j) rt_free(row[k]);
+                row[k] = NULL;
+            }
             return MAG_BRIDGE_ENOMEM;
         }
     }
@@ -149,7 +145,7 @@ cJSON *mag_table_bundle(const mag_table *t, const char *caption)
 {
     int nc = t->ncols;
     size_t rows = t->nrows + 1;
-    size_t *w = calloc((size_t)nc, sizeof *w);
+    size_t *w = rt_calloc((size_t)nc, sizeof *w);
     if (!w) return NULL;
     for (size_t r = 0; r < rows; r++)
         for (int j = 0; j < nc; j++) {
@@ -204,7 +200,7 @@ cJSON *mag_table_bundle(const mag_table *t, const char *caption)
         rt_strbuf_puts(&ht, r == 0 ? "</tr></thead><tbody>" : "</tr>");
     }
     rt_strbuf_puts(&ht, "</tbody></table>");
-    free(w);
+    rt_free(w);
     cJSON *b = NULL;
     if (!tx.err && !ht.err && tx.s && ht.s) {
         b = cJSON_CreateObject();
@@ -227,7 +223,7 @@ double mag_bridge_last(const rt_run *run, const char *metric)
     if (c < 0) return NAN;
     long rows = rt_run_rows(run);
     int nc = rt_run_n_columns(run);
-    double *row = malloc((size_t)nc * sizeof *row);
+    double *row = rt_malloc((size_t)nc * sizeof *row);
     if (!row) return NAN;
     double v = NAN;
     for (long r = rows - 1; r >= 0; r--) {
@@ -236,7 +232,7 @@ double mag_bridge_last(const rt_run *run, const char *metric)
             break;
         }
     }
-    free(row);
+    rt_free(row);
     return v;
 }
 
@@ -254,7 +250,7 @@ static void *frame_alloc(frame *f, size_t bytes)
     if (f->oom) return NULL;
     if (f->nbufs == f->capbufs) {
         size_t nc = f->capbufs ? f->capbufs * 2 : 32;
-        void **p = realloc(f->bufs, nc * sizeof *p);
+        void **p = rt_realloc(f->bufs, nc * sizeof *p);
         if (!p) {
             f->oom = 1;
             return NULL;
@@ -262,7 +258,7 @@ static void *frame_alloc(frame *f, size_t bytes)
         f->bufs = p;
         f->capbufs = nc;
     }
-    void *m = malloc(bytes ? bytes : 1);
+    void *m = rt_malloc(bytes ? bytes : 1);
     if (!m) {
         f->oom = 1;
         return NULL;
@@ -275,10 +271,10 @@ static void frame_free(frame *f)
 {
     for (int i = 0; f->snap && i < f->n; i++)
         rt_run_snapshot_free(&f->snap[i]);
-    free(f->snap);
+    rt_free(f->snap);
     for (size_t i = 0; i < f->nbufs; i++)
-        free(f->bufs[i]);
-    free(f->bufs);
+        rt_free(f->bufs[i]);
+    rt_free(f->bufs);
     memset(f, 0, sizeof *f);
 }
 
@@ -308,12 +304,12 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
 {
     frame f = {0};
     cJSON *bundle = NULL;
-    rt_chart_panel *cp = calloc((size_t)npanels, sizeof *cp);
-    rt_chart_series *ser = calloc((size_t)npanels * (size_t)(n ? n : 1), sizeof *ser);
-    const char **glabel = calloc((size_t)(n ? n : 1), sizeof *glabel);
-    int *gof = calloc((size_t)(n ? n : 1), sizeof *gof);
+    rt_chart_panel *cp = rt_calloc((size_t)npanels, sizeof *cp);
+    rt_chart_series *ser = rt_calloc((size_t)npanels * (size_t)(n ? n : 1), sizeof *ser);
+    const char **glabel = rt_calloc((size_t)(n ? n : 1), sizeof *glabel);
+    int *gof = rt_calloc((size_t)(n ? n : 1), sizeof *gof);
     f.n = n;
-    f.snap = calloc((size_t)(n ? n : 1), sizeof *f.snap);
+    f.snap = rt_calloc((size_t)(n ? n : 1), sizeof *f.snap);
     if (!cp || !ser || !glabel || !gof || !f.snap) goto done;
     /* groups by label, first-appearance order */
     int ng = 0;
@@ -414,10 +410,10 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
     rt_chart_bundle_free(&rb);
 done:
     frame_free(&f);
-    free(cp);
-    free(ser);
-    free(glabel);
-    free(gof);
+    rt_free(cp);
+    rt_free(ser);
+    rt_free(glabel);
+    rt_free(gof);
     return bundle;
 }
 
@@ -433,9 +429,9 @@ cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, c
 cJSON *mag_bridge_summary(rt_run *const *runs, int n, const char *const *metrics, int nmetrics)
 {
     int nc = 3 + nmetrics;
-    const char **hdr = calloc((size_t)nc, sizeof *hdr);
-    char(*cells)[64] = calloc((size_t)nc, sizeof *cells);
-    const char **row = calloc((size_t)nc, sizeof *row);
+    const char **hdr = rt_calloc((size_t)nc, sizeof *hdr);
+    char(*cells)[64] = rt_calloc((size_t)nc, sizeof *cells);
+    const char **row = rt_calloc((size_t)nc, sizeof *row);
     mag_table *t = NULL;
     cJSON *b = NULL;
     if (!hdr || !cells || !row) goto done;
@@ -462,9 +458,9 @@ cJSON *mag_bridge_summary(rt_run *const *runs, int n, const char *const *metrics
     b = mag_table_bundle(t, NULL);
 done:
     mag_table_free(t);
-    free(hdr);
-    free(cells);
-    free(row);
+    rt_free(hdr);
+    rt_free(cells);
+    rt_free(row);
     return b;
 }
 
@@ -478,6 +474,8 @@ typedef struct bridge {
     atomic_long rows_seen;
     atomic_int done;
     rt_sweep_job *jobs;
+    pthread_mutex_t mu; /* with cv: the driver's "done" wakes the polling loop at once */
+    pthread_cond_t cv;
 } bridge;
 
 static void on_event(void *user, const rt_event *ev)
@@ -493,7 +491,10 @@ static void *driver(void *arg)
     bridge *b = arg;
     int threads = b->o->threads < 1 ? 1 : b->o->threads;
     rt_sweep_run(b->jobs, b->n, threads, &b->cancel);
+    pthread_mutex_lock(&b->mu);
     atomic_store(&b->done, 1);
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
     return NULL;
 }
 
@@ -509,7 +510,7 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
     if (!bundle) return MAG_BRIDGE_ENOMEM;
     char *js = cJSON_PrintUnformatted(bundle);
     size_t total = js ? strlen(js) : bytes;
-    free(js);
+    rt_free(js);
     int rc = first == 1   ? krn_out_display(out, bundle, NULL, id)
              : first == 2 ? krn_out_update_display_final(out, bundle, NULL, id)
                           : krn_out_update_display(out, bundle, NULL, id);
@@ -530,15 +531,15 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
     for (int i = 0; i < n; i++)
         if (!runs[i].run || !runs[i].fn) return MAG_BRIDGE_EINVAL;
     long frame_ms = o->frame_ms > 0 ? o->frame_ms : 250;
-    bridge *b = calloc(1, sizeof *b);
-    rt_run **rr = calloc((size_t)n, sizeof *rr);
-    const char **labels = calloc((size_t)n, sizeof *labels);
-    if (b) b->jobs = calloc((size_t)n, sizeof *b->jobs);
+    bridge *b = rt_calloc(1, sizeof *b);
+    rt_run **rr = rt_calloc((size_t)n, sizeof *rr);
+    const char **labels = rt_calloc((size_t)n, sizeof *labels);
+    if (b) b->jobs = rt_calloc((size_t)n, sizeof *b->jobs);
     if (!b || !rr || !labels || !b->jobs) {
-        if (b) free(b->jobs);
-        free(b);
-        free(rr);
-        free(labels);
+        if (b) rt_free(b->jobs);
+        rt_free(b);
+        rt_free(rr);
+        rt_free(labels);
         return MAG_BRIDGE_ENOMEM;
     }
     b->runs = runs;
@@ -547,6 +548,12 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
     atomic_init(&b->cancel, 0);
     atomic_init(&b->rows_seen, 0);
     atomic_init(&b->done, 0);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, &ca);
+    pthread_condattr_destroy(&ca);
     for (int i = 0; i < n; i++) {
         rr[i] = runs[i].run;
         labels[i] = runs[i].label ? runs[i].label : rt_run_name(runs[i].run);
@@ -565,7 +572,14 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
     int threaded = rc == 0 && pthread_create(&th, NULL, driver, b) == 0;
     if (rc == 0 && !threaded) driver(b); /* no thread: train without live frames */
     while (threaded && !atomic_load(&b->done)) {
-        sleep_ms(20);
+        /* poll every 20 ms (interrupts, frames); wake at once when training ends */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 20000000L;
+        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        pthread_mutex_lock(&b->mu);
+        if (!atomic_load(&b->done)) pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+        pthread_mutex_unlock(&b->mu);
         if (!atomic_load(&b->cancel) && krn_out_interrupted(out)) {
             atomic_store(&b->cancel, 1);
             st->interrupted = 1;
@@ -590,7 +604,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
         if (sum) {
             char *js = cJSON_PrintUnformatted(sum);
             st->summary_bytes = js ? strlen(js) : 0;
-            free(js);
+            rt_free(js);
             krn_out_display(out, sum, NULL, NULL);
         } else {
             rc = MAG_BRIDGE_ENOMEM;
@@ -602,10 +616,12 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
         rt_run_set_cancel(runs[i].run, NULL);
     }
     st->wall_s = now_s() - t_start;
-    free(b->jobs);
-    free(b);
-    free(rr);
-    free(labels);
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+    rt_free(b->jobs);
+    rt_free(b);
+    rt_free(rr);
+    rt_free(labels);
     return rc;
 }
 

@@ -15,6 +15,7 @@
  * is_complete through magics/lang's editor contexts.  Leaves out every magic's own
  * behaviour (magics/mag_m_*.c) and any knowledge of particular magics. */
 #include "mag_interp.h"
+#include "rt_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,11 +80,11 @@ typedef struct prep {
 static void prep_free(prep *p)
 {
     for (size_t i = 0; i < p->nraw; i++) {
-        free(p->raws[i].name);
-        free(p->raws[i].args);
+        rt_free(p->raws[i].name);
+        rt_free(p->raws[i].args);
     }
-    free(p->raws);
-    free(p->masked);
+    rt_free(p->raws);
+    rt_free(p->masked);
     memset(p, 0, sizeof *p);
 }
 
@@ -149,12 +150,12 @@ static int prepare(const char *code, size_t len, prep *out)
             }
             if (m && (m->flags & MAG_M_RAW_ARGS)) {
                 if (!out->masked) {
-                    if (!(out->masked = malloc(len + 1))) return MAG_ENOMEM;
+                    if (!(out->masked = rt_malloc(len + 1))) return MAG_ENOMEM;
                     memcpy(out->masked, code, len + 1);
                 }
                 if (out->nraw == cap) {
                     size_t nc = cap ? cap * 2 : 8;
-                    raw_line *r = realloc(out->raws, nc * sizeof *r);
+                    raw_line *r = rt_realloc(out->raws, nc * sizeof *r);
                     if (!r) return MAG_ENOMEM;
                     out->raws = r, cap = nc;
                 }
@@ -247,7 +248,7 @@ static int run_help(mag_ctx *ctx, const mag_line *ln)
         return publish_error(ctx->out, &d);
     }
     krn_out_pager(ctx->out, text);
-    free(text);
+    rt_free(text);
     return KRN_EXEC_OK;
 }
 
@@ -359,7 +360,7 @@ static int mi_evaluate(void *self, const char *expr, char **text, char ename[64]
         snprintf(evalue, 256, "%.255s", d.msg);
         return -1;
     }
-    *text = strdup(buf);
+    *text = rt_strdup(buf);
     return *text ? 0 : -1;
 }
 
@@ -393,14 +394,14 @@ static const krn_interp_vtable mag_vt = {
 
 krn_interp *mag_interp_new(void)
 {
-    interp *ip = calloc(1, sizeof *ip);
+    interp *ip = rt_calloc(1, sizeof *ip);
     if (!ip) return NULL;
     /* The runtime splits its work over its own threads (%threads) with a fixed partition,
      * so that results do not depend on the thread count; OpenBLAS stays single-threaded.
      * (Its default, one worker per core, also spins in sched_yield between calls.) */
     rt_nn_set_gemm_threads(1);
     if (!(ip->s = mag_session_new())) {
-        free(ip);
+        rt_free(ip);
         return NULL;
     }
     ip->it.vt = &mag_vt;
@@ -435,7 +436,7 @@ void mag_interp_free(krn_interp *it)
     if (!it) return;
     interp *ip = (interp *)it;
     mag_session_free(ip->s);
-    free(ip);
+    rt_free(ip);
 }
 
 mag_session *mag_interp_session(krn_interp *it)

@@ -9,6 +9,7 @@
 
 #include "mag_interp.h"
 #include "mag_magic.h"
+#include "rt_alloc.h"
 
 static int starts(const char *s, const char *prefix)
 {
@@ -175,7 +176,7 @@ int mag_inspect(void *self, const char *code, size_t cursor, int detail_level, c
         const mag_magic *mm = find_either(x.word, x.cell_magic);
         if (!mm) return 0;
         size_t n = mag_magic_help(mm, NULL, 0);
-        if (!(*text = malloc(n + 1))) return 0;
+        if (!(*text = rt_malloc(n + 1))) return 0;
         mag_magic_help(mm, *text, n + 1);
         return 1;
     }
@@ -189,13 +190,13 @@ int mag_inspect(void *self, const char *code, size_t cursor, int detail_level, c
                 *text = obj;
                 return 1;
             }
-            free(obj);
+            rt_free(obj);
         }
         if (!k) return 0;
         char line[600];
         mag_key_help(k, line, sizeof line);
         size_t n = strlen(line) + 80;
-        if (!(*text = malloc(n))) return 0;
+        if (!(*text = rt_malloc(n))) return 0;
         snprintf(*text, n, "%s%s: %s\n", m->cell ? "%%" : "%", m->name, line);
         return 1;
     }
@@ -208,7 +209,7 @@ int mag_inspect(void *self, const char *code, size_t cursor, int detail_level, c
         if ((*text = mag_help_text(s, target, NULL))) return 1;
         if (x.kind == MAG_CTX_ARG && m) {
             size_t n = mag_magic_help(m, NULL, 0);
-            if (!(*text = malloc(n + 1))) return 0;
+            if (!(*text = rt_malloc(n + 1))) return 0;
             mag_magic_help(m, *text, n + 1);
             return 1;
         }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "mag_magic.h"
+#include "rt_alloc.h"
 #include "rt_nn.h"
 #include "rt_text.h"
 
@@ -105,7 +106,7 @@ static int run_input(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const 
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, ln->pos.line, ln->pos.col, NULL,
                             "%%input: this client does not accept input");
     krn_out_printf(ctx->out, KRN_STDOUT, "%s\n", reply);
-    free(reply);
+    rt_free(reply);
     return 0;
 }
 
@@ -368,7 +369,7 @@ char *mag_help_text(const mag_session *s, const char *target, char *alt)
         m = mag_magic_find(name, 1);
     if (m) {
         size_t n = mag_magic_help(m, NULL, 0);
-        char *t = malloc(n + 1);
+        char *t = rt_malloc(n + 1);
         if (t) mag_magic_help(m, t, n + 1);
         return t;
     }
@@ -426,7 +427,7 @@ static int run_help(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const m
                             ln->args_text.pos.col, NULL, "no help for '%s'%s", name,
                             alt[0] ? alt : " (see %lsmagic)");
     krn_out_pager(ctx->out, text);
-    free(text);
+    rt_free(text);
     return 0;
 }
 

@@ -38,6 +38,7 @@
 #include "mag_debate.h"
 #include "mag_magic.h"
 #include "mag_train.h"
+#include "rt_alloc.h"
 #include "rt_debate.h"
 #include "rt_policy.h"
 #include "rt_task.h"
@@ -66,7 +67,7 @@ static void obj_free(void *p)
     rt_debate_free(o->d);
     rt_policy_free(o->baseline);
     rt_task_free(o->task);
-    free(o);
+    rt_free(o);
 }
 
 /* ---- %%debate ------------------------------------------------------------------- */
@@ -325,7 +326,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         mag_pos p = key_pos(cell, "task");
         return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL, "%s", err.msg);
     }
-    mag_debate_obj *o = calloc(1, sizeof *o);
+    mag_debate_obj *o = rt_calloc(1, sizeof *o);
     if (!o) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     snprintf(o->task_name, sizeof o->task_name, "%s", task_name);
     snprintf(o->baseline_name, sizeof o->baseline_name, "%s", base_name ? base_name : "");
@@ -530,9 +531,9 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
     int S = (int)mag_value_number(mag_config_get(cfg, "states", 0), 1000);
     rt_rng R = mag_train_stream(mag_session_seed(ctx->session), "debate-eval:", name,
                                 mag_config_get(cfg, "seed", 0));
-    rt_task_sample *s = calloc((size_t)S, sizeof *s);
-    int *a_b = calloc((size_t)S, sizeof(int)), *a_pi = calloc((size_t)S, sizeof(int));
-    rt_debate_metrics *ms = calloc((size_t)np, sizeof *ms);
+    rt_task_sample *s = rt_calloc((size_t)S, sizeof *s);
+    int *a_b = rt_calloc((size_t)S, sizeof(int)), *a_pi = rt_calloc((size_t)S, sizeof(int));
+    rt_debate_metrics *ms = rt_calloc((size_t)np, sizeof *ms);
     const char *hdr[] = {"policy", "return", "judge_win", "judge_win_full", "differ"};
     mag_table *t = mag_table_new(5, hdr);
     int rc = !s || !a_b || !a_pi || !ms || !t ? MAG_ENOMEM : 0;
@@ -598,10 +599,10 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
         mag_show(ctx->out, mag_table_bundle(t, cap));
     }
     mag_table_free(t);
-    free(s);
-    free(a_b);
-    free(a_pi);
-    free(ms);
+    rt_free(s);
+    rt_free(a_b);
+    rt_free(a_pi);
+    rt_free(ms);
     if (rc == MAG_ENOMEM)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     return rc;
@@ -674,10 +675,10 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
                             line->name_pos.col, NULL, "%%debate %s show: %s", name, err.msg);
     /* text: the runtime's transcripts; HTML: one table per debate */
     size_t tcap = 4096 * (size_t)n + 512, hcap = 8192 * (size_t)n + 512, tl = 0, hl = 0;
-    char *text = malloc(tcap), *html = malloc(hcap);
+    char *text = rt_malloc(tcap), *html = rt_malloc(hcap);
     if (!text || !html) {
-        free(text);
-        free(html);
+        rt_free(text);
+        rt_free(html);
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     }
     char head[400];
@@ -739,8 +740,8 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         cJSON_AddStringToObject(bundle, "text/html", html);
         cJSON_AddStringToObject(bundle, "text/plain", text);
     }
-    free(text);
-    free(html);
+    rt_free(text);
+    rt_free(html);
     mag_show(ctx->out, bundle);
     return 0;
 }
@@ -857,7 +858,7 @@ int mag_debate_rl_create(const mag_session *s, const rt_task *task, const rt_rew
     *out = NULL;
     *linked = NULL;
     if (linked_eval) *linked_eval = NULL;
-    mag_debate_rl *x = calloc(1, sizeof *x);
+    mag_debate_rl *x = rt_calloc(1, sizeof *x);
     if (!x) {
         snprintf(msg, cap, "out of memory");
         return -1;
@@ -884,7 +885,7 @@ int mag_debate_rl_create(const mag_session *s, const rt_task *task, const rt_rew
         snprintf(msg, cap, "%s", rd.msg);
         rt_reward_free(*linked);
         *linked = NULL;
-        free(x);
+        rt_free(x);
         return -1;
     }
     for (int i = 0; i < x->n; i++)
@@ -895,7 +896,7 @@ int mag_debate_rl_create(const mag_session *s, const rt_task *task, const rt_rew
 
 void mag_debate_rl_free(mag_debate_rl *x)
 {
-    free(x);
+    rt_free(x);
 }
 
 static const char *const rl_metrics[] = {"return", "judge_win", "judge_win_full"};
@@ -920,26 +921,26 @@ void mag_debate_rl_hook_free(mag_debate_hook *h)
     if (!h) return;
     for (int i = 0; i < MAX_DEBATES; i++)
         rt_policy_ws_free(h->ws[i]);
-    free(h->uniq);
-    free(h->a_pi);
-    free(h->a_b);
-    free(h->a_u);
-    free(h->out);
-    free(h);
+    rt_free(h->uniq);
+    rt_free(h->a_pi);
+    rt_free(h->a_b);
+    rt_free(h->a_u);
+    rt_free(h->out);
+    rt_free(h);
 }
 
 int mag_debate_rl_hook_new(const mag_debate_rl *x, int N, mag_debate_hook **out)
 {
     *out = NULL;
-    mag_debate_hook *h = calloc(1, sizeof *h);
+    mag_debate_hook *h = rt_calloc(1, sizeof *h);
     if (!h) return -1;
     h->x = x;
     h->N = N;
-    h->uniq = calloc((size_t)N, sizeof *h->uniq);
-    h->a_pi = calloc((size_t)N, sizeof(int));
-    h->a_b = calloc((size_t)N, sizeof(int));
-    h->a_u = calloc((size_t)N, sizeof(int));
-    h->out = calloc((size_t)N, sizeof(double));
+    h->uniq = rt_calloc((size_t)N, sizeof *h->uniq);
+    h->a_pi = rt_calloc((size_t)N, sizeof(int));
+    h->a_b = rt_calloc((size_t)N, sizeof(int));
+    h->a_u = rt_calloc((size_t)N, sizeof(int));
+    h->out = rt_calloc((size_t)N, sizeof(double));
     int bad = !h->uniq || !h->a_pi || !h->a_b || !h->a_u || !h->out;
     for (int i = 0; !bad && i < x->n; i++)
         bad = rt_policy_ws_create(&h->ws[i], &x->deb[i]->baseline->cfg, N, NULL) != 0;

@@ -12,6 +12,7 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "rt_alloc.h"
 #include "rt_eval.h"
 #include "rt_policy.h"
 #include "rt_task.h"
@@ -226,20 +227,20 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     char sname[300];
     snprintf(sname, sizeof sname, "sample:%s", pname);
     rt_rng rng = rt_rng_from_name(mag_session_seed(ctx->session), sname);
-    rt_task_sample *s = calloc((size_t)n, sizeof *s);
-    int *prompts = calloc((size_t)n * (size_t)P, sizeof *prompts);
-    int *tok = calloc((size_t)n * (size_t)T, sizeof *tok);
-    float *lp = calloc((size_t)n * (size_t)T, sizeof *lp);
+    rt_task_sample *s = rt_calloc((size_t)n, sizeof *s);
+    int *prompts = rt_calloc((size_t)n * (size_t)P, sizeof *prompts);
+    int *tok = rt_calloc((size_t)n * (size_t)T, sizeof *tok);
+    float *lp = rt_calloc((size_t)n * (size_t)T, sizeof *lp);
     rt_policy_ws *ws = NULL;
     mag_table *t = NULL;
     if (!s || !prompts || !tok || !lp) goto oom;
     if (pv) {
         rt_task_error te;
         if (rt_task_sample_from_text(task, pv->str, &s[0], &te)) {
-            free(s);
-            free(prompts);
-            free(tok);
-            free(lp);
+            rt_free(s);
+            rt_free(prompts);
+            rt_free(tok);
+            rt_free(lp);
             return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, pv->pos.line, pv->pos.col, NULL,
                                 "prompt \"%s\": %s", pv->str, te.msg);
         }
@@ -257,10 +258,10 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     rc = rt_policy_generate(pol, ws, prompts, n, P, T, temp, &gr, 0, tok, lp);
     if (rc) {
         rt_policy_ws_free(ws);
-        free(s);
-        free(prompts);
-        free(tok);
-        free(lp);
+        rt_free(s);
+        rt_free(prompts);
+        rt_free(tok);
+        rt_free(lp);
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, line->name_pos.line,
                             line->name_pos.col, NULL, "%%sample %s: generation failed (%d)", pname,
                             rc);
@@ -289,18 +290,18 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     mag_show(ctx->out, mag_table_bundle(t, cap));
     mag_table_free(t);
     rt_policy_ws_free(ws);
-    free(s);
-    free(prompts);
-    free(tok);
-    free(lp);
+    rt_free(s);
+    rt_free(prompts);
+    rt_free(tok);
+    rt_free(lp);
     return 0;
 oom:
     mag_table_free(t);
     rt_policy_ws_free(ws);
-    free(s);
-    free(prompts);
-    free(tok);
-    free(lp);
+    rt_free(s);
+    rt_free(prompts);
+    rt_free(tok);
+    rt_free(lp);
     return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
 }
 

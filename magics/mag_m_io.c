@@ -16,6 +16,7 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "rt_alloc.h"
 #include "rt_policy.h"
 
 static int ends_with(const char *s, const char *suf)
@@ -130,7 +131,7 @@ static int run_export(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
                             fa->value.pos.col, NULL,
                             "cannot export to '%s': the file name must end in .csv or .json", path);
     size_t nall = mag_session_count(ctx->session, MAG_RUN);
-    rt_run **runs = calloc(nall + line->nargs + 1, sizeof *runs);
+    rt_run **runs = rt_calloc(nall + line->nargs + 1, sizeof *runs);
     if (!runs) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     int n = 0;
     for (size_t i = 1;; i++) {
@@ -139,7 +140,7 @@ static int run_export(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         const char *w = mag_arg_word(line, i);
         rt_run *r = w ? mag_session_get(ctx->session, MAG_RUN, w) : NULL;
         if (!r) {
-            free(runs);
+            rt_free(runs);
             return mag_err_unknown(d, ctx, MAG_RUN, w ? w : a->value.text, a->value.pos);
         }
         runs[n++] = r;
@@ -148,14 +149,14 @@ static int run_export(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         for (size_t i = 0; i < nall; i++)
             runs[n++] = mag_session_at(ctx->session, MAG_RUN, i)->obj;
     if (n == 0) {
-        free(runs);
+        rt_free(runs);
         return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line,
                             line->name_pos.col, NULL, "no runs to export");
     }
     FILE *f = fopen(path, "w");
     if (!f) {
         int e = errno;
-        free(runs);
+        rt_free(runs);
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fa->value.pos.line,
                             fa->value.pos.col, NULL, "cannot write '%s': %s", path, strerror(e));
     }
@@ -165,13 +166,13 @@ static int run_export(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
             fputs(t, f);
             fputc('\n', f);
         }
-        free(t);
+        rt_free(t);
     } else {
         write_csv(f, runs, n);
     }
     int bad = ferror(f);
     if (fclose(f)) bad = 1;
-    free(runs);
+    rt_free(runs);
     if (bad)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fa->value.pos.line,
                             fa->value.pos.col, NULL, "cannot write '%s': %s", path,

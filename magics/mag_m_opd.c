@@ -33,6 +33,7 @@
 #include "mag_bridge.h"
 #include "mag_magic.h"
 #include "mag_train.h"
+#include "rt_alloc.h"
 #include "rt_eval.h"
 #include "rt_opd_run.h"
 #include "rt_policy.h"
@@ -169,7 +170,7 @@ static void free_points(point *pts, size_t n)
         rt_policy_free(pts[i].pol);
         rt_run_free(pts[i].run);
     }
-    free(pts);
+    rt_free(pts);
 }
 
 /* A teacher or reference must share the student's vocabulary and context. */
@@ -366,7 +367,7 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
                                 "'lambda' must be finite");
     }
     /* ---- build the points ---- */
-    point *pts = calloc(np, sizeof *pts);
+    point *pts = rt_calloc(np, sizeof *pts);
     if (!pts) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     uint64_t seed = mag_session_seed(ctx->session);
     int threads = mag_session_threads(ctx->session);
@@ -429,8 +430,8 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
     krn_out_printf(ctx->out, KRN_STDOUT, "teacher %s: held-out greedy accuracy %.4f on %s\n", tdesc,
                    t_acc, task_name);
     /* ---- train ---- */
-    mag_bridge_run *br = calloc(np, sizeof *br);
-    const char **summ = calloc((size_t)nc, sizeof *summ);
+    mag_bridge_run *br = rt_calloc(np, sizeof *br);
+    const char **summ = rt_calloc((size_t)nc, sizeof *summ);
     int ns = 0;
     for (int c = 3; summ && c < nc; c++)
         if (strcmp(cols[c], "adv_mean") && strcmp(cols[c], "grad_norm") &&
@@ -460,8 +461,8 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
     };
     mag_bridge_stats st;
     int brc = br && summ ? mag_bridge_train(ctx->out, &o, br, (int)np, &st) : MAG_BRIDGE_ENOMEM;
-    free(br);
-    free(summ);
+    rt_free(br);
+    rt_free(summ);
     if (brc) {
         free_points(pts, np);
         return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");

@@ -19,6 +19,7 @@
 #include "mag_bridge.h"
 #include "mag_magic.h"
 #include "mag_train.h"
+#include "rt_alloc.h"
 #include "rt_policy.h"
 #include "rt_sft.h"
 #include "rt_task.h"
@@ -147,7 +148,7 @@ static void free_points(point *pts, size_t n)
         rt_policy_free(pts[i].pol);
         rt_run_free(pts[i].run);
     }
-    free(pts);
+    rt_free(pts);
 }
 
 static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
@@ -201,7 +202,7 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     size_t np = cfg->npoints;
     int prc = mag_train_check_points(ctx, cell, np, d);
     if (prc) return prc;
-    point *pts = calloc(np, sizeof *pts);
+    point *pts = rt_calloc(np, sizeof *pts);
     if (!pts) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     uint64_t seed = mag_session_seed(ctx->session);
     long max_steps = 0;
@@ -270,7 +271,7 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     /* train */
     int interrupted = 0;
     if (max_steps > 0) {
-        mag_bridge_run *br = calloc(np, sizeof *br);
+        mag_bridge_run *br = rt_calloc(np, sizeof *br);
         size_t nb = 0;
         for (size_t pt = 0; br && pt < np; pt++) {
             if (!pts[pt].run) continue;
@@ -294,7 +295,7 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         };
         mag_bridge_stats st;
         int rc = br ? mag_bridge_train(ctx->out, &o, br, (int)nb, &st) : MAG_BRIDGE_ENOMEM;
-        free(br);
+        rt_free(br);
         if (rc) {
             free_points(pts, np);
             return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mag_magic.h"
+#include "rt_alloc.h"
 #include "rt_reward.h"
 
 /* The union of the feature names of every task kind, in the order of rt_task.h
@@ -117,7 +118,7 @@ static int make_env(rt_reward_env *env, env_ctx *ec, const char *name)
     env->resolve_feature = resolve_feature;
     env->resolve_reward = resolve_reward;
     size_t n = mag_session_count(ec->s, MAG_REWARD);
-    const char **names = malloc((n ? n : 1) * sizeof *names);
+    const char **names = rt_malloc((n ? n : 1) * sizeof *names);
     if (!names) return -1;
     for (size_t i = 0; i < n; i++)
         names[i] = mag_session_at(ec->s, MAG_REWARD, i)->name;
@@ -140,11 +141,11 @@ int mag_eval_expr(mag_session *s, const char *src, size_t len, const mag_span *e
     rt_reward_program *p = NULL;
     rt_reward_diag rd;
     int rc = rt_reward_compile(expr->text, expr->len, expr->pos.line, expr->pos.col, &env, &p, &rd);
-    free((void *)env.reward_names);
+    rt_free((void *)env.reward_names);
     if (rc) return mag_reward_diag(d, src, len, &rd);
     int np = rt_reward_n_params(p), nf = rt_reward_min_slots(p);
-    double *params = calloc((size_t)(np ? np : 1), sizeof *params);
-    double *feat = calloc((size_t)(nf ? nf : 1), sizeof *feat);
+    double *params = rt_calloc((size_t)(np ? np : 1), sizeof *params);
+    double *feat = rt_calloc((size_t)(nf ? nf : 1), sizeof *feat);
     if (!params || !feat) {
         rc = mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     } else if (rt_reward_bind_params(p, NULL, NULL, 0, params, &rd)) {
@@ -170,8 +171,8 @@ int mag_eval_expr(mag_session *s, const char *src, size_t len, const mag_span *e
     } else {
         rt_reward_format(rt_reward_eval(p, feat, params), out, cap);
     }
-    free(params);
-    free(feat);
+    rt_free(params);
+    rt_free(feat);
     rt_reward_free(p);
     return rc;
 }
@@ -253,7 +254,7 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
     rt_reward_diag rd;
     int rc = rt_reward_compile(c->body.text, c->body.len, c->body.pos.line, c->body.pos.col, &env,
                                &p, &rd);
-    free((void *)env.reward_names);
+    rt_free((void *)env.reward_names);
     if (rc) return mag_reward_diag(d, src, len, &rd);
     for (size_t i = 1; i < c->nargs; i++)
         if (rt_reward_param_index(p, c->args[i].key) < 0) {
@@ -263,7 +264,7 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
                 "parameter '%s' is not used by the expression of '%s'", c->args[i].key, name);
         }
     size_t n = rt_reward_describe(p, NULL, 0);
-    char *desc = malloc(n + 1);
+    char *desc = rt_malloc(n + 1);
     if (!desc) {
         rt_reward_free(p);
         return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
@@ -271,12 +272,12 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
     rt_reward_describe(p, desc, n + 1);
     int put = mag_session_put(ctx->session, MAG_REWARD, name, p, free_program, desc, NULL);
     if (put < 0) {
-        free(desc);
+        rt_free(desc);
         return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     }
     if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced reward '%s'\n", name);
     krn_out_printf(ctx->out, KRN_STDOUT, "%s\n", desc);
-    free(desc);
+    rt_free(desc);
     return 0;
 }
 

@@ -39,6 +39,7 @@
 #include "mag_debate.h" /* debate(NAME) features */
 #include "mag_magic.h"
 #include "mag_train.h"
+#include "rt_alloc.h"
 #include "rt_policy.h"
 #include "rt_reward.h"
 #include "rt_rl.h"
@@ -239,7 +240,7 @@ static void cell_free(rl_cell *c)
     mag_config_free(c->cfg);
     rt_reward_free(c->linked);
     rt_reward_free(c->eval_linked);
-    free(c->eval_params);
+    rt_free(c->eval_params);
     mag_debate_rl_free(c->debate);
 }
 
@@ -248,10 +249,10 @@ static void free_points(point *pts, size_t n)
     for (size_t i = 0; pts && i < n; i++) {
         rt_policy_free(pts[i].pol);
         rt_run_free(pts[i].run);
-        free(pts[i].params);
+        rt_free(pts[i].params);
         mag_debate_rl_hook_free(pts[i].dhook);
     }
-    free(pts);
+    rt_free(pts);
 }
 
 /* ---- reward linking (the one place that maps a reward onto a task's features) ------ */
@@ -390,7 +391,7 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
         rc = rl_link_reward(ctx, c->task, c->eval_reward, at, &c->eval_linked, d);
         if (rc) return rc;
         int np = rt_reward_n_params(c->eval_linked);
-        c->eval_params = calloc((size_t)(np ? np : 1), sizeof(double));
+        c->eval_params = rt_calloc((size_t)(np ? np : 1), sizeof(double));
         if (!c->eval_params)
             return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
         rt_reward_diag rd;
@@ -469,7 +470,7 @@ static int bind_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, poin
         vals[n++] = mag_value_number(mag_config_get(c->cfg, pn, pt), 0);
     }
     int np = rt_reward_n_params(c->linked);
-    p->params = calloc((size_t)(np ? np : 1), sizeof(double));
+    p->params = rt_calloc((size_t)(np ? np : 1), sizeof(double));
     if (!p->params) return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     rt_reward_diag rd;
     if (!rt_reward_bind_params(c->linked, names, vals, n, p->params, &rd)) return 0;
@@ -503,7 +504,7 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
     const char *base = NULL;
     int nrc = mag_train_name(ctx, cell, "rl", &base, d);
     if (nrc) return nrc;
-    rl_cell *c = calloc(1, sizeof *c);
+    rl_cell *c = rt_calloc(1, sizeof *c);
     if (!c) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     int rc = build_schema(ctx, cell, c, d);
     if (!rc) rc = resolve(ctx, cell, c, d);
@@ -511,7 +512,7 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
     if (!rc) rc = mag_train_check_points(ctx, cell, np, d);
     point *pts = NULL;
     if (!rc) {
-        pts = calloc(np, sizeof *pts);
+        pts = rt_calloc(np, sizeof *pts);
         if (!pts) rc = mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     }
     int threads = mag_session_threads(ctx->session);
@@ -565,7 +566,7 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
     if (!rc) rc = train_and_store(ctx, cell, c, base, pts, np, max_steps, d);
     free_points(pts, np);
     cell_free(c);
-    free(c);
+    rt_free(c);
     return rc;
 }
 
@@ -581,7 +582,7 @@ static int has_word(const char *list, const char *w)
 static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const char *base,
                            point *pts, size_t np, long max_steps, mag_diag *d)
 {
-    mag_bridge_run *br = calloc(np, sizeof *br);
+    mag_bridge_run *br = rt_calloc(np, sizeof *br);
     if (!br) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     for (size_t pt = 0; pt < np; pt++)
         br[pt] = (mag_bridge_run){
@@ -610,7 +611,7 @@ static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c,
     };
     mag_bridge_stats st;
     int rc = mag_bridge_train(ctx->out, &o, br, (int)np, &st);
-    free(br);
+    rt_free(br);
     if (rc) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     /* store: policies of finished and interrupted points, every run */
     mag_train_store ts;

@@ -9,6 +9,7 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "rt_alloc.h"
 
 /* Metric columns shown by %runs and drawn by default: every column of the runs in
  * first-appearance order, except the bookkeeping ones. */
@@ -48,7 +49,7 @@ static int run_runs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
                        "no runs yet (a %%%%policy with sft_steps > 0 makes one)\n");
         return 0;
     }
-    rt_run **runs = calloc(n, sizeof *runs);
+    rt_run **runs = rt_calloc(n, sizeof *runs);
     if (!runs) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     for (size_t i = 0; i < n; i++)
         runs[i] = mag_session_at(ctx->session, MAG_RUN, i)->obj;
@@ -76,7 +77,7 @@ static int run_runs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     }
     mag_show(ctx->out, t ? mag_table_bundle(t, NULL) : NULL);
     mag_table_free(t);
-    free(runs);
+    rt_free(runs);
     return 0;
 }
 
@@ -123,7 +124,7 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     int logy = mag_value_bool(mag_config_get(cfg, "logy", 0), 0);
     double smooth = mag_value_number(mag_config_get(cfg, "smooth", 0), 0);
     size_t nall = mag_session_count(ctx->session, MAG_RUN);
-    rt_run **runs = calloc(nall + line->nargs + 1, sizeof *runs);
+    rt_run **runs = rt_calloc(nall + line->nargs + 1, sizeof *runs);
     if (!runs) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     int n = 0;
     for (size_t i = 0;; i++) {
@@ -136,7 +137,7 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
             continue;
         }
         if (!r) {
-            free(runs);
+            rt_free(runs);
             if (!w)
                 return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
                                     a->value.pos.col, NULL, "expected a run name, got %s",
@@ -149,7 +150,7 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         for (size_t i = 0; i < nall; i++)
             runs[n++] = mag_session_at(ctx->session, MAG_RUN, i)->obj;
     if (n == 0) {
-        free(runs);
+        rt_free(runs);
         return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line,
                             line->name_pos.col, NULL, "no runs to plot");
     }
@@ -164,7 +165,7 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
             const char *cand[16];
             int nc = collect_metrics(runs, n, cand, 16);
             const char *sug = rt_did_you_mean(mv->str, cand, (size_t)nc);
-            free(runs);
+            rt_free(runs);
             if (sug)
                 return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, mv->pos.line, mv->pos.col,
                                     NULL, "unknown metric '%s' (did you mean '%s'?)", mv->str, sug);
@@ -178,8 +179,8 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         if (nm > 6) nm = 6;
     }
     /* runs that differ only by their seed coordinate share a label: one band */
-    char(*labels)[256] = calloc((size_t)n, sizeof *labels);
-    const char **lp = calloc((size_t)n, sizeof *lp);
+    char(*labels)[256] = rt_calloc((size_t)n, sizeof *labels);
+    const char **lp = rt_calloc((size_t)n, sizeof *lp);
     cJSON *b = NULL;
     if (labels && lp) {
         for (int i = 0; i < n; i++) {
@@ -188,9 +189,9 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         }
         b = mag_bridge_chart(runs, lp, n, NULL, mets, nm, smooth, logy, 1.0);
     }
-    free(labels);
-    free(lp);
-    free(runs);
+    rt_free(labels);
+    rt_free(lp);
+    rt_free(runs);
     mag_show(ctx->out, b);
     return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "rt_alloc.h"
 #include "rt_task.h"
 
 #define N_EXAMPLES 5
@@ -103,7 +104,7 @@ static void set_num(const mag_config *cfg, const char *key, double *field)
 /* The task's display: a caption, the vocabulary, and a table of examples. */
 static cJSON *task_bundle(const char *name, const rt_task *t, const rt_rng *rng0)
 {
-    char *desc = malloc(8192);
+    char *desc = rt_malloc(8192);
     if (!desc) return NULL;
     rt_rng rng = *rng0;
     rt_task_describe(t, &rng, N_EXAMPLES, desc, 8192);
@@ -127,10 +128,10 @@ static cJSON *task_bundle(const char *name, const rt_task *t, const rt_rng *rng0
     /* text/plain: "NAME: " + the runtime's description (kind, vocabulary, lengths,
        features, examples); HTML: the same header lines in <pre>, then the table */
     size_t tl = strlen(name) + strlen(desc) + 8;
-    char *text = malloc(tl);
+    char *text = rt_malloc(tl);
     const char *tab_html = b ? cJSON_GetObjectItem(b, "text/html")->valuestring : "";
     size_t hl = strlen(tab_html) + tl * 5 + 32;
-    char *html = malloc(hl);
+    char *html = rt_malloc(hl);
     if (b && text && html) {
         snprintf(text, tl, "%s: %s", name, desc);
         size_t o = (size_t)snprintf(html, hl, "<pre>");
@@ -151,9 +152,9 @@ static cJSON *task_bundle(const char *name, const rt_task *t, const rt_rng *rng0
         cJSON_Delete(b);
         b = NULL;
     }
-    free(text);
-    free(html);
-    free(desc);
+    rt_free(text);
+    rt_free(html);
+    rt_free(desc);
     return b;
 }
 
@@ -260,7 +261,7 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     rt_rng rng = rt_rng_from_name(mag_session_seed(ctx->session), name);
     cJSON *b = task_bundle(name, t, &rng);
     char summary[256];
-    char *desc = malloc(1024);
+    char *desc = rt_malloc(1024);
     if (desc) {
         rt_rng r2 = rng;
         rt_task_describe(t, &r2, 0, desc, 1024);
@@ -268,7 +269,7 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         if (nl) *nl = 0;
     }
     snprintf(summary, sizeof summary, "%s", desc ? desc : rt_task_kind_name(kind));
-    free(desc);
+    rt_free(desc);
     int put = mag_session_put(ctx->session, MAG_TASK, name, t, free_task, summary, NULL);
     if (put < 0) {
         cJSON_Delete(b);

@@ -3,6 +3,7 @@
  * replaced object keeps its place in %who but gets a new seq.  Leaves out
  * persistence (%save/%load write single policies, not sessions). */
 #include "mag_session.h"
+#include "rt_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ int mag_kind_parse(const char *name)
 
 mag_session *mag_session_new(void)
 {
-    mag_session *s = calloc(1, sizeof *s);
+    mag_session *s = rt_calloc(1, sizeof *s);
     if (!s) return NULL;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     s->threads = n >= 1 ? (n > 256 ? 256 : (int)n) : 1;
@@ -48,9 +49,9 @@ mag_session *mag_session_new(void)
 static void entry_clear(mag_entry *e)
 {
     if (e->free_fn && e->obj) e->free_fn(e->obj);
-    free(e->name);
-    free(e->summary);
-    free(e->task);
+    rt_free(e->name);
+    rt_free(e->summary);
+    rt_free(e->task);
 }
 
 void mag_session_free(mag_session *s)
@@ -60,9 +61,9 @@ void mag_session_free(mag_session *s)
     for (int k = MAG_N_KINDS - 1; k >= 0; k--) {
         for (size_t i = 0; i < s->regs[k].n; i++)
             entry_clear(&s->regs[k].e[i]);
-        free(s->regs[k].e);
+        rt_free(s->regs[k].e);
     }
-    free(s);
+    rt_free(s);
 }
 
 uint64_t mag_session_seed(const mag_session *s)
@@ -102,15 +103,15 @@ int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj, 
         return -1;
     }
     mag_entry ne = {.kind = kind, .obj = obj, .free_fn = free_fn};
-    ne.name = strdup(name);
-    ne.summary = strdup(summary ? summary : "");
-    ne.task = task ? strdup(task) : NULL;
+    ne.name = rt_strdup(name);
+    ne.summary = rt_strdup(summary ? summary : "");
+    ne.task = task ? rt_strdup(task) : NULL;
     reg *r = &s->regs[kind];
     mag_entry *old = find(s, kind, name);
     int fail = !ne.name || !ne.summary || (task && !ne.task);
     if (!fail && !old && r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 8;
-        mag_entry *e = realloc(r->e, cap * sizeof *e);
+        mag_entry *e = rt_realloc(r->e, cap * sizeof *e);
         if (!e)
             fail = 1;
         else
