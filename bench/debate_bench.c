@@ -49,8 +49,12 @@ int main(int argc, char **argv)
         }
     }
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_TRIAGE);
-    tc.features = K, tc.values = M, tc.actions = A, tc.good = 2, tc.conflict = conflict;
+    rt_task_config_init(&tc, "triage");
+    rt_task_config_set(&tc, "features", K, NULL);
+    rt_task_config_set(&tc, "values", M, NULL);
+    rt_task_config_set(&tc, "actions", A, NULL);
+    rt_task_config_set(&tc, "good", 2, NULL);
+    rt_task_config_set(&tc, "conflict", conflict, NULL);
     rt_task *task;
     rt_task_error te;
     if (rt_task_create(&tc, &task, &te)) {

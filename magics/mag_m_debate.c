@@ -174,8 +174,7 @@ static int debaters_row(const mag_debate_obj *o, rt_debater_kind k, int with_min
                         const rt_rng *rng, deb_row *row, rt_debate_error *err)
 {
     const rt_debate_config *dc = rt_debate_config_of(o->d);
-    const rt_task_config *tc = rt_task_config_of(o->task);
-    int A = tc->actions, L = dc->evidence;
+    int A = (int)rt_task_value(o->task, "actions"), L = dc->evidence;
     rt_task_sample s[TABLE_GAMES];
     rt_rng st = rt_rng_split(rng, 0);
     rt_task_sample_batch(o->task, &st, 0, RT_TASK_HELDOUT, TABLE_GAMES, s, NULL);
@@ -215,12 +214,12 @@ static int debaters_row(const mag_debate_obj *o, rt_debater_kind k, int with_min
 static void show_tables(krn_out *out, const mag_debate_obj *o, const char *name, const rt_rng *rng)
 {
     const rt_debate_config *dc = rt_debate_config_of(o->d);
-    const rt_task_config *tc = rt_task_config_of(o->task);
+    int K = (int)rt_task_value(o->task, "features");
     const char *hdr[] = {"judge", "evidence", "held-out accuracy"};
     mag_table *t = mag_table_new(3, hdr);
     char ev[64], fk[32], a[4][32];
-    snprintf(ev, sizeof ev, "%d of %d features", dc->evidence, tc->features);
-    snprintf(fk, sizeof fk, "all %d features", tc->features);
+    snprintf(ev, sizeof ev, "%d of %d features", dc->evidence, K);
+    snprintf(fk, sizeof fk, "all %d features", K);
     mag_fmt_num(o->acc.partial, 0, a[0], 32);
     mag_fmt_num(o->acc.partial_on_full, 0, a[1], 32);
     mag_fmt_num(o->acc.full, 0, a[2], 32);
@@ -242,7 +241,7 @@ static void show_tables(krn_out *out, const mag_debate_obj *o, const char *name,
     const char *h2[] = {"debaters", "demonstrator's side wins", "score vs greedy",
                         "= minimax value"};
     t = mag_table_new(4, h2);
-    int mm = rt_debate_tree_leaves(tc->features, dc->evidence) <= MINIMAX_TABLE_LEAVES;
+    int mm = rt_debate_tree_leaves(K, dc->evidence) <= MINIMAX_TABLE_LEAVES;
     rt_debater_kind kinds[3] = {RT_DEBATER_GREEDY, RT_DEBATER_MINIMAX, RT_DEBATER_LEARNED};
     for (int i = 0; t && i < 3; i++) {
         if (kinds[i] == RT_DEBATER_MINIMAX && !mm && dc->debaters != RT_DEBATER_MINIMAX) continue;
@@ -293,7 +292,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         const mag_entry *be = mag_session_entry(ctx->session, MAG_POLICY, base_name);
         const rt_task *bt =
             be && be->task ? mag_session_get(ctx->session, MAG_TASK, be->task) : NULL;
-        if (bt && rt_task_kind_of(bt) != RT_TASK_TRIAGE)
+        if (bt && rt_task_kind_of(bt) != &rt_task_kind_triage)
             return mag_diag_set(
                 d, src, len, MAG_EVALUE, bp.line, bp.col, NULL,
                 "baseline '%s' is a policy of task '%s' (kind %s), not of a triage task", base_name,
@@ -318,7 +317,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         mag_train_stream(mag_session_seed(ctx->session), "debate:", name,
                          mag_train_given(cfg, "seed") ? mag_config_get(cfg, "seed", 0) : NULL);
     rt_debate_error err;
-    if (rt_task_kind_of(stask) != RT_TASK_TRIAGE) {
+    if (rt_task_kind_of(stask) != &rt_task_kind_triage) {
         rt_debate *tmp = NULL;
         rt_rng r0 = rt_rng_split(&R, 0);
         rt_debate_create(stask, &dc, &r0, &tmp, &err); /* fails: the runtime's message */
@@ -652,7 +651,7 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     if (actions_of(o->task, o->baseline, s, n, a_b) || actions_of(o->task, pol, s, n, a_pi))
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     const rt_debate_judge *full = rt_debate_full_judge_of(o->d);
-    int A = rt_task_config_of(o->task)->actions;
+    int A = (int)rt_task_value(o->task, "actions");
     for (int i = 0; i < n; i++) {
         if (!o->baseline) a_b[i] = rt_task_triage_demo_action(o->task, &s[i]);
         if (!pol) { /* the strongest challenger by the full-state judge */
@@ -831,9 +830,11 @@ static int link_resolve(void *ctx, const char *fn, const char *arg, int *slot, c
         return 1;
     }
     const rt_task_config *a = rt_task_config_of(o->task), *b = rt_task_config_of(c->x->task);
-    if (rt_task_kind_of(c->x->task) != RT_TASK_TRIAGE || a->features != b->features ||
-        a->values != b->values || a->actions != b->actions || a->good != b->good ||
-        a->conflict != b->conflict || a->holdout != b->holdout) {
+    int differs = b->kind != a->kind; /* every key but noise must agree */
+    for (int i = 0; !differs && i < rt_task_kind_n_keys(a->kind); i++)
+        differs =
+            strcmp(rt_task_kind_key(a->kind, i)->name, "noise") && a->values[i] != b->values[i];
+    if (differs) {
         snprintf(err, errlen,
                  "debate '%s' is on task '%s', whose configuration differs from this run's task",
                  arg, o->task_name);

@@ -264,7 +264,7 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
     const mag_value *tv = mag_config_get(cfg, "teacher", 0);
     const mag_value *tsrc = mag_train_raw(cell, "teacher");
     if (tv->kind == MAG_V_MAP) {
-        if (rt_task_kind_of(task) != RT_TASK_MIX)
+        if (rt_task_kind_of(task) != &rt_task_kind_mix)
             return mag_diag_set(d, src, len, MAG_EVALUE, tsrc->pos.line, tsrc->pos.col, NULL,
                                 "a teacher map {task: policy} needs a mix task, but '%s' is a "
                                 "single %s task (use teacher = POLICY)",

@@ -319,7 +319,7 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
             sl += snprintf(summ + sl, sizeof summ - (size_t)sl, ", from %s",
                            mag_config_get(cfg, "from", 0)->str);
         if (p->sft.steps > 0) {
-            double nz = p->sft.noise >= 0 ? p->sft.noise : rt_task_config_of(task)->noise;
+            double nz = p->sft.noise >= 0 ? p->sft.noise : rt_task_value(task, "noise");
             snprintf(summ + sl, sizeof summ - (size_t)sl, ", SFT on %s (noise %g), %ld steps%s",
                      task_name, nz, step, mag_train_suffix(stt));
         }

@@ -3,6 +3,7 @@
  * compiler diagnostics to cell errors (mag_reward_diag).  The language itself is
  * runtime/reward (rt_reward.h).  Leaves out linking a reward to a task and binding
  * swept parameters: the training magics do that with the stored program. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +11,32 @@
 #include "mag_magic.h"
 #include "rt_alloc.h"
 #include "rt_reward.h"
+#include "rt_task.h"
 
-/* The union of the feature names of every task kind, in the order of rt_task.h
- * (reward_test checks it against rt_task_kind_feature_name). */
-static const char *const features[] = {"correct", "partial", "length",    "format",
-                                       "eos",     "outcome", "demo_agree"};
-#define N_FEATURES ((int)(sizeof features / sizeof features[0]))
+/* The union of the feature names of every task kind, from the registry (first seen
+ * first: the standard five, then triage's), built once. */
+static const char *features[RT_TASK_MAX_KINDS * RT_TASK_MAX_FEATURES];
+static int n_features;
+static pthread_once_t features_once = PTHREAD_ONCE_INIT;
+
+static void build_features(void)
+{
+    n_features = rt_task_feature_union(features, (int)(sizeof features / sizeof features[0]));
+}
 
 const char *const *mag_reward_features(int *n)
 {
-    if (n) *n = N_FEATURES;
+    pthread_once(&features_once, build_features);
+    if (n) *n = n_features;
     return features;
 }
+
+static int feature_count(void)
+{
+    mag_reward_features(NULL);
+    return n_features;
+}
+#define N_FEATURES feature_count()
 
 static int is_feature(const char *name)
 {

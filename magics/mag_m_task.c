@@ -1,8 +1,11 @@
 /* mag_m_task: %task NAME KIND [key=value ...] — defines a task (runtime/task) and shows
  * its vocabulary and a few example prompts and answers (HTML table + text twin).
- * Kinds and keys are rt_task's; a mix names its domains with tasks=[a, b] (each a
- * defined task, or a kind name with its defaults).  Leaves out: sweeps (a task is
- * one object). */
+ * Kinds, their keys, help and the kind lists of error messages all come from the
+ * runtime's registry of task kinds (rt_task.h): a cell's keys are validated against
+ * its kind's keys (a key of another kind is an error naming the kind's keys); the
+ * schema published for completion and %help is the union of every kind's keys.  A
+ * mix names its domains with tasks=[a, b] (each a defined task, or a kind name with
+ * its defaults).  Leaves out: sweeps (a task is one object). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,91 +17,107 @@
 #include "rt_task.h"
 
 #define N_EXAMPLES 5
+#define MAX_UNION (RT_TASK_MAX_KINDS * RT_TASK_MAX_KEYS)
 
-static const char *const kinds[] = {"add", "reverse", "sort", "copy", "mix", "triage", NULL};
-
-static const mag_key_spec task_keys[] = {
-    {.name = "digits",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 6,
-     .help = "add: digits per operand (default 2)"},
-    {.name = "length",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 12,
-     .help = "reverse, sort, copy: sequence length (default 4)"},
-    {.name = "noise",
-     .type = MAG_T_NUMBER,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 0,
-     .max = 1,
-     .help = "fraction of demonstrations with the task's systematic error (default 0)"},
-    {.name = "holdout",
-     .type = MAG_T_NUMBER,
-     .flags = MAG_K_MIN_EXCL | MAG_K_MAX_EXCL,
-     .min = 0,
-     .max = 1,
-     .help = "fraction of prompts held out for evaluation (default 0.2)"},
-    {.name = "tasks",
-     .type = MAG_T_LIST,
-     .elem = MAG_T_NAME,
-     .object = "task",
-     .help = "mix: the domain tasks (defined tasks or kind names)"},
-    {.name = "features",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 8,
-     .help = "triage: number of features K (default 4)"},
-    {.name = "values",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 2,
-     .max = 10,
-     .help = "triage: values per feature M (default 3)"},
-    {.name = "actions",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 2,
-     .max = 10,
-     .help = "triage: number of actions A (default 4)"},
-    {.name = "good",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 9,
-     .help = "triage: equally good actions per state (default 2)"},
-    {.name = "conflict",
-     .type = MAG_T_NUMBER,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 0,
-     .max = 1,
-     .help = "triage: fraction of states where the demonstrator prefers a bad action"},
-};
-
-static const mag_schema task_schema = {
-    .magic = "task",
-    .keys = task_keys,
-    .nkeys = sizeof task_keys / sizeof task_keys[0],
-    .help = "defines a task: add, reverse, sort, copy, mix or triage",
-};
-
-/* key -> cfg field if given */
-static void set_int(const mag_config *cfg, const char *key, int *field)
+/* One runtime key as a schema key (help and default text left to the caller). */
+static void key_spec(const rt_task_key *k, mag_key_spec *out)
 {
-    int i = mag_schema_find(cfg->schema, key);
-    if (i >= 0 && cfg->given[i])
-        *field = (int)mag_value_number(mag_config_at(cfg, (size_t)i, 0), *field);
+    memset(out, 0, sizeof *out);
+    out->name = k->name;
+    out->help = k->help;
+    if (k->type == RT_TASK_KEY_TASKS) {
+        out->type = MAG_T_LIST;
+        out->elem = MAG_T_NAME;
+        out->object = "task";
+        return;
+    }
+    out->type = k->type == RT_TASK_KEY_INT ? MAG_T_INT : MAG_T_NUMBER;
+    out->flags = (k->flags & RT_TASK_KEY_MIN_EXCL ? MAG_K_MIN_EXCL : MAG_K_MIN) |
+                 (k->flags & RT_TASK_KEY_MAX_EXCL ? MAG_K_MAX_EXCL : MAG_K_MAX);
+    out->min = k->min;
+    out->max = k->max;
 }
 
-static void set_num(const mag_config *cfg, const char *key, double *field)
+/* The schema of one kind (keys[RT_TASK_MAX_KEYS]), for validating a cell. */
+static void kind_schema(const rt_task_kind_ops *kind, mag_key_spec *keys, mag_schema *s)
 {
-    int i = mag_schema_find(cfg->schema, key);
-    if (i >= 0 && cfg->given[i])
-        *field = mag_value_number(mag_config_at(cfg, (size_t)i, 0), *field);
+    int n = rt_task_kind_n_keys(kind);
+    for (int i = 0; i < n; i++)
+        key_spec(rt_task_kind_key(kind, i), &keys[i]);
+    *s = (mag_schema){.magic = "task", .keys = keys, .nkeys = (size_t)n};
+}
+
+/* ---- the published schema and help: built once from the registry (task_init) ---- */
+
+static mag_key_spec union_keys[MAX_UNION];
+static char union_help[MAX_UNION][192];
+static char union_def[MAX_UNION][24];
+static char schema_help[192];
+static char task_help[2048];
+static mag_schema task_schema = {.magic = "task", .keys = union_keys, .help = schema_help};
+
+/* adds key i of kind to the union (own keys first pass, noise/holdout second) */
+static void union_add(const rt_task_kind_ops *kind, int i)
+{
+    const rt_task_key *k = rt_task_kind_key(kind, i);
+    for (size_t j = 0; j < task_schema.nkeys; j++)
+        if (strcmp(union_keys[j].name, k->name) == 0) return;
+    if (task_schema.nkeys == MAX_UNION) return;
+    size_t u = task_schema.nkeys++;
+    key_spec(k, &union_keys[u]);
+    /* "reverse, sort, copy: sequence length" unless every kind has the key */
+    char kinds[128] = "";
+    int n = 0, all = 1, same_def = 1;
+    for (int c = 0; c < rt_task_kind_count(); c++) {
+        const rt_task_kind_ops *o = rt_task_kind_at(c);
+        int ki = rt_task_kind_key_index(o, k->name);
+        if (ki < 0) {
+            all = 0;
+            continue;
+        }
+        same_def &= rt_task_kind_key(o, ki)->def == k->def;
+        size_t l = strlen(kinds);
+        snprintf(kinds + l, sizeof kinds - l, "%s%s", n++ ? ", " : "", rt_task_kind_name(o));
+    }
+    snprintf(union_help[u], sizeof union_help[u], "%s%s%s", all ? "" : kinds, all ? "" : ": ",
+             k->help);
+    union_keys[u].help = union_help[u];
+    if (k->type != RT_TASK_KEY_TASKS && same_def) {
+        snprintf(union_def[u], sizeof union_def[u], "%g", k->def);
+        union_keys[u].def = union_def[u];
+    }
+}
+
+static void task_init(void)
+{
+    int nk = rt_task_kind_count();
+    for (int pass = 0; pass < 2; pass++)
+        for (int c = 0; c < nk; c++) {
+            const rt_task_kind_ops *kind = rt_task_kind_at(c);
+            int own = rt_task_kind_n_keys(kind) - 2;
+            for (int i = pass ? own : 0; i < (pass ? own + 2 : own); i++)
+                union_add(kind, i);
+        }
+    char kinds[160];
+    rt_task_kinds_text(0, " or ", kinds, sizeof kinds);
+    snprintf(schema_help, sizeof schema_help, "defines a task: %s", kinds);
+    size_t o = (size_t)snprintf(task_help, sizeof task_help,
+                                "Defines task NAME of kind KIND and shows its vocabulary and "
+                                "example prompts with\ntheir answers.  Kinds and their keys "
+                                "(every kind also takes noise= and holdout=):\n");
+    for (int c = 0; c < nk && o < sizeof task_help; c++) {
+        const rt_task_kind_ops *kind = rt_task_kind_at(c);
+        o += (size_t)snprintf(task_help + o, sizeof task_help - o, "  %s", rt_task_kind_name(kind));
+        for (int i = 0; i < rt_task_kind_n_keys(kind) - 2 && o < sizeof task_help; i++)
+            o += (size_t)snprintf(task_help + o, sizeof task_help - o, "%s%s=", i ? ", " : " (",
+                                  rt_task_kind_key(kind, i)->name);
+        if (o < sizeof task_help)
+            o +=
+                (size_t)snprintf(task_help + o, sizeof task_help - o, "%s: %s\n",
+                                 rt_task_kind_n_keys(kind) > 2 ? ")" : "", rt_task_kind_help(kind));
+    }
+    if (o < sizeof task_help)
+        snprintf(task_help + o, sizeof task_help - o, "Example: %%task add add digits=2");
 }
 
 /* The task's display: a caption, the vocabulary, and a table of examples. */
@@ -163,11 +182,81 @@ static void free_task(void *p)
     rt_task_free(p);
 }
 
+/* d is about a named argument whose key the kind does not have (another kind's, or
+ * unknown and no typo of the kind's own): rewrite d as "reverse has no key 'digits'
+ * (its keys: length, noise, holdout)" at the key.  Else rc, d unchanged. */
+static int foreign_key(mag_ctx *ctx, const mag_line *line, const rt_task_kind_ops *kind, int rc,
+                       mag_diag *d)
+{
+    for (size_t a = 0; a < line->nargs; a++) {
+        const mag_kv *kv = &line->args[a];
+        if (!kv->key || kv->key_pos.line != d->line || kv->key_pos.col != d->col ||
+            rt_task_kind_key_index(kind, kv->key) >= 0)
+            continue;
+        if (strstr(d->msg, "did you mean")) break; /* a typo of one of the kind's keys */
+        char msg[256];
+        rt_task_kind_key_error(kind, kv->key, msg, sizeof msg);
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ESCHEMA, kv->key_pos.line, kv->key_pos.col,
+                            NULL, "%s", msg);
+    }
+    return rc;
+}
+
+/* The kind named by kind_s, or an error at kv ("unknown task kind"). */
+static int find_kind(mag_ctx *ctx, const char *kind_s, const mag_kv *kv,
+                     const rt_task_kind_ops **kind, mag_diag *d)
+{
+    if ((*kind = rt_task_kind_find(kind_s))) return 0;
+    const char *names[RT_TASK_MAX_KINDS];
+    int n = rt_task_kind_count();
+    for (int c = 0; c < n; c++)
+        names[c] = rt_task_kind_name(rt_task_kind_at(c));
+    const char *sug = rt_did_you_mean(kind_s, names, (size_t)n);
+    if (sug)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, kv->value.pos.line,
+                            kv->value.pos.col, NULL, "unknown task kind '%s' (did you mean '%s'?)",
+                            kind_s, sug);
+    char kinds[160];
+    rt_task_kinds_text(0, " or ", kinds, sizeof kinds);
+    return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, kv->value.pos.line, kv->value.pos.col,
+                        NULL, "unknown task kind '%s'; expected %s", kind_s, kinds);
+}
+
+/* The domains of a mix from tasks=[a, b] (tv): defined tasks or kind names. */
+static int mix_domains(mag_ctx *ctx, const mag_value *tv, rt_task_config *doms, const char **dnames,
+                       mag_diag *d)
+{
+    const char *src = ctx->src;
+    size_t len = ctx->len;
+    if (tv->n < 1 || tv->n > RT_TASK_MAX_DOMAINS)
+        return mag_diag_set(d, src, len, MAG_EVALUE, tv->pos.line, tv->pos.col, NULL,
+                            "a mix takes 1 to %d tasks", RT_TASK_MAX_DOMAINS);
+    for (size_t i = 0; i < tv->n; i++) {
+        const mag_value *it = &tv->items[i];
+        const rt_task *dt = mag_session_get(ctx->session, MAG_TASK, it->str);
+        const rt_task_kind_ops *dk = rt_task_kind_find(it->str);
+        if (dt) {
+            doms[i] = *rt_task_config_of(dt);
+            if (!rt_task_kind_mixable(doms[i].kind))
+                return mag_diag_set(d, src, len, MAG_EVALUE, it->pos.line, it->pos.col, NULL,
+                                    "task '%s' is a %s; a mix takes sequence tasks", it->str,
+                                    rt_task_kind_name(doms[i].kind));
+        } else if (rt_task_kind_mixable(dk)) {
+            rt_task_config_init_kind(&doms[i], dk);
+        } else {
+            return mag_err_unknown(d, ctx, MAG_TASK, it->str, it->pos);
+        }
+        dnames[i] = it->str;
+    }
+    return 0;
+}
+
 static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
-                    const mag_config *cfg, mag_diag *d)
+                    const mag_config *unused, mag_diag *d)
 {
     (void)m;
     (void)cell;
+    (void)unused;
     const char *src = ctx->src;
     size_t len = ctx->len;
     const char *name = mag_arg_word(line, 0);
@@ -181,78 +270,51 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     }
     if (!kind_s) {
         mag_pos p = kind_kv ? kind_kv->value.pos : line->name_pos;
+        char kinds[160];
+        rt_task_kinds_text(0, " or ", kinds, sizeof kinds);
         return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL,
-                            "%%task %s needs a KIND (add, reverse, sort, copy, mix or triage)",
-                            name);
+                            "%%task %s needs a KIND (%s)", name, kinds);
     }
     const mag_kv *extra = mag_arg_pos(line, 2);
     if (extra)
         return mag_diag_set(d, src, len, MAG_EVALUE, extra->value.pos.line, extra->value.pos.col,
                             NULL, "unexpected argument '%s' (settings are key=value)",
                             extra->value.text);
-    rt_task_kind kind;
-    if (rt_task_kind_parse(kind_s, &kind)) {
-        const char *sug = rt_did_you_mean(kind_s, kinds, 6);
-        if (sug)
-            return mag_diag_set(d, src, len, MAG_EVALUE, kind_kv->value.pos.line,
-                                kind_kv->value.pos.col, NULL,
-                                "unknown task kind '%s' (did you mean '%s'?)", kind_s, sug);
-        return mag_diag_set(d, src, len, MAG_EVALUE, kind_kv->value.pos.line,
-                            kind_kv->value.pos.col, NULL,
-                            "unknown task kind '%s'; expected add, reverse, sort, copy, mix or "
-                            "triage",
-                            kind_s);
-    }
-    rt_task_config tc;
-    rt_task_config_init(&tc, kind);
-    set_int(cfg, "digits", &tc.digits);
-    set_int(cfg, "length", &tc.length);
-    set_num(cfg, "noise", &tc.noise);
-    set_num(cfg, "holdout", &tc.holdout);
-    set_int(cfg, "features", &tc.features);
-    set_int(cfg, "values", &tc.values);
-    set_int(cfg, "actions", &tc.actions);
-    set_int(cfg, "good", &tc.good);
-    set_num(cfg, "conflict", &tc.conflict);
-    rt_task_config doms[RT_TASK_MAX_DOMAINS];
-    const char *dnames[RT_TASK_MAX_DOMAINS];
-    int ti = mag_schema_find(cfg->schema, "tasks");
-    const mag_value *tv = mag_config_at(cfg, (size_t)ti, 0);
-    if (kind == RT_TASK_MIX) {
-        if (!tv || !cfg->given[ti])
-            return mag_diag_set(d, src, len, MAG_EVALUE, line->name_pos.line, line->name_pos.col,
-                                NULL, "a mix needs tasks=[a, b]");
-        if (tv->n < 1 || tv->n > RT_TASK_MAX_DOMAINS)
-            return mag_diag_set(d, src, len, MAG_EVALUE, tv->pos.line, tv->pos.col, NULL,
-                                "a mix takes 1 to %d tasks", RT_TASK_MAX_DOMAINS);
-        for (size_t i = 0; i < tv->n; i++) {
-            const mag_value *it = &tv->items[i];
-            const rt_task *dt = mag_session_get(ctx->session, MAG_TASK, it->str);
-            rt_task_kind dk;
-            if (dt) {
-                doms[i] = *rt_task_config_of(dt);
-                if (doms[i].kind == RT_TASK_MIX || doms[i].kind == RT_TASK_TRIAGE)
-                    return mag_diag_set(d, src, len, MAG_EVALUE, it->pos.line, it->pos.col, NULL,
-                                        "task '%s' is a %s; a mix takes sequence tasks", it->str,
-                                        rt_task_kind_name(doms[i].kind));
-            } else if (rt_task_kind_parse(it->str, &dk) == 0 && dk != RT_TASK_MIX &&
-                       dk != RT_TASK_TRIAGE) {
-                rt_task_config_init(&doms[i], dk);
-            } else {
-                return mag_err_unknown(d, ctx, MAG_TASK, it->str, it->pos);
-            }
-            dnames[i] = it->str;
-        }
-        tc.tasks = doms;
-        tc.task_names = dnames;
-        tc.n_tasks = (int)tv->n;
-    } else if (tv && cfg->given[ti]) {
-        return mag_diag_set(d, src, len, MAG_EVALUE, tv->pos.line, tv->pos.col, NULL,
-                            "'tasks' is only for kind mix");
-    }
+    const rt_task_kind_ops *kind;
+    int rc = find_kind(ctx, kind_s, kind_kv, &kind, d);
+    if (rc) return rc;
+    /* the kind's keys: types, ranges, duplicates; a key of another kind names these */
+    mag_key_spec keys[RT_TASK_MAX_KEYS];
+    mag_schema sch;
+    kind_schema(kind, keys, &sch);
+    mag_config *cfg = NULL;
+    if ((rc = mag_validate_line(&sch, line, src, len, &cfg, d)))
+        return foreign_key(ctx, line, kind, rc, d);
     rt_task *t = NULL;
     rt_task_error err;
-    int rc = rt_task_create(&tc, &t, &err);
+    rt_task_config tc, doms[RT_TASK_MAX_DOMAINS];
+    const char *dnames[RT_TASK_MAX_DOMAINS];
+    rt_task_config_init_kind(&tc, kind);
+    for (size_t i = 0; i < sch.nkeys && rc == 0; i++) {
+        const mag_value *v = mag_config_at(cfg, i, 0);
+        if (keys[i].type != MAG_T_LIST) {
+            if (cfg->given[i]) tc.values[i] = mag_value_number(v, tc.values[i]);
+        } else if (!cfg->given[i]) { /* a mix's tasks */
+            rc = mag_diag_set(d, src, len, MAG_EVALUE, line->name_pos.line, line->name_pos.col,
+                              NULL, "a mix needs tasks=[a, b]");
+        } else if ((rc = mix_domains(ctx, v, doms, dnames, d)) == 0) {
+            tc.tasks = doms;
+            tc.task_names = dnames;
+            tc.n_tasks = (int)v->n;
+        }
+    }
+    if (rc == 0) {
+        rc = rt_task_create(&tc, &t, &err);
+    } else { /* a MAG_E* error, d filled */
+        mag_config_free(cfg);
+        return rc;
+    }
+    mag_config_free(cfg); /* only now: the domain names are the config's */
     if (rc == RT_TASK_ENOMEM)
         return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (rc)
@@ -285,12 +347,11 @@ static const mag_magic task_magic = {
     .cell = 0,
     .schema = &task_schema,
     .usage = "%task NAME KIND [key=value ...]",
-    .help = "Defines task NAME of kind add (digits=), reverse, sort, copy (length=), mix\n"
-            "(tasks=[a, b]) or triage (features=, values=, actions=, good=, conflict=), and\n"
-            "shows its vocabulary and example prompts with their answers.\n"
-            "Example: %task add add digits=2",
+    .help = task_help,
     .run = run_task,
+    .flags = MAG_M_OWN_VALIDATION,
     .positional = "-,-",
+    .init = task_init,
 };
 
 const mag_magic *const mag_task_magics[] = {&task_magic, NULL};

@@ -87,6 +87,10 @@ struct mag_magic {
     /* Cell magics: the body grammar.  0 (MAG_BODY_RAW) means: MAG_BODY_CONFIG if the
      * magic has a schema, else raw text. */
     mag_body_kind body;
+    /* Called once, before any record is handed out (mag_magics, mag_magic_find):
+     * fills a schema or help text derived from a runtime registry (%task: the task
+     * kinds' keys).  NULL for most magics. */
+    void (*init)(void);
 };
 
 /* All magics, in %lsmagic order; NULL-terminated array of pointers. */

@@ -51,6 +51,8 @@ static void build_all(void)
         for (size_t i = 0; tables[t][i] && n < MAX_MAGICS; i++)
             all[n++] = tables[t][i];
     all[n] = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->init) all[i]->init();
 }
 
 const mag_magic *const *mag_magics(void)
@@ -61,6 +63,7 @@ const mag_magic *const *mag_magics(void)
 
 const mag_magic *mag_magic_find(const char *name, int cell)
 {
+    pthread_once(&all_once, build_all);
     if (!name) return NULL;
     for (size_t t = 0; t < N_TABLES; t++)
         for (size_t i = 0; tables[t][i]; i++)
@@ -72,6 +75,7 @@ const mag_magic *mag_magic_find(const char *name, int cell)
 const char *mag_magic_suggest(const char *name, int cell)
 {
     rt_suggest s;
+    pthread_once(&all_once, build_all);
     rt_suggest_init(&s, name);
     for (size_t t = 0; t < N_TABLES; t++)
         for (size_t i = 0; tables[t][i]; i++)

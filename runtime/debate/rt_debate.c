@@ -78,12 +78,12 @@ int rt_debate_create(const rt_task *task, const rt_debate_config *cfg, const rt_
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "debate: missing task or configuration");
         return RT_DEBATE_EINVAL;
     }
-    if (rt_task_kind_of(task) != RT_TASK_TRIAGE) {
+    if (rt_task_kind_of(task) != &rt_task_kind_triage) {
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "debate needs a triage task (got %s)",
                           rt_task_kind_name(rt_task_kind_of(task)));
         return RT_DEBATE_EINVAL;
     }
-    int K = rt_task_config_of(task)->features;
+    int K = (int)rt_task_value(task, "features");
     const char *bad = NULL;
     char msg[128];
     if (cfg->evidence < 1 || cfg->evidence > K) {
@@ -130,7 +130,7 @@ int rt_debate_create(const rt_task *task, const rt_debate_config *cfg, const rt_
     d->task = task;
     d->cfg = *cfg;
     d->acc.partial = d->acc.full = d->acc.partial_on_full = NAN;
-    d->acc.chance = 1.0 / rt_task_config_of(task)->actions;
+    d->acc.chance = 1.0 / (int)rt_task_value(task, "actions");
     rt_rng r1 = rt_rng_split(rng, 1), r2 = rt_rng_split(rng, 2), r3 = rt_rng_split(rng, 3);
     int rc = rt_debate_judge_create(task, cfg->judge_hidden, &r1, &d->judge, err);
     if (!rc) rc = rt_debate_judge_create(task, cfg->judge_hidden, &r2, &d->full, err);
@@ -200,7 +200,7 @@ int rt_debate_train(rt_debate *d, const rt_rng *rng, rt_run *judge_run, rt_run *
 
 int rt_debate_action_of(const rt_task *task, const int *answer, int n)
 {
-    int A = rt_task_config_of(task)->actions;
+    int A = (int)rt_task_value(task, "actions");
     if (n < 1 || answer[0] < RT_TOK_LETTER0 || answer[0] >= RT_TOK_LETTER0 + A) return -1;
     return answer[0] - RT_TOK_LETTER0;
 }
@@ -364,7 +364,7 @@ size_t rt_debate_transcript_text(const rt_task *task, const rt_task_sample *s, i
     rt_strbuf_init_fixed(&b, buf, buf ? cap : 0);
     char prompt[64];
     rt_task_render(s->prompt, rt_task_prompt_len(task), prompt, sizeof prompt);
-    int K = rt_task_config_of(task)->features, A = rt_task_config_of(task)->actions;
+    int K = (int)rt_task_value(task, "features"), A = (int)rt_task_value(task, "actions");
     rt_strbuf_printf(&b, "state %s (f1..f%d)  policy %c  vs  baseline %c\n", prompt, K,
                      act_letter(a_pi), act_letter(a_b));
     if (a_pi < 0 || a_pi >= A) {

@@ -29,7 +29,7 @@ int rt_debate_judge_create(const rt_task *task, int hidden, const rt_rng *rng,
                            rt_debate_judge **out, rt_debate_error *err)
 {
     *out = NULL;
-    if (!task || rt_task_kind_of(task) != RT_TASK_TRIAGE) {
+    if (!task || rt_task_kind_of(task) != &rt_task_kind_triage) {
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "a judge needs a triage task (got %s)",
                           task ? rt_task_kind_name(rt_task_kind_of(task)) : "none");
         return RT_DEBATE_EINVAL;
@@ -38,14 +38,14 @@ int rt_debate_judge_create(const rt_task *task, int hidden, const rt_rng *rng,
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "judge hidden must be between 1 and 4096");
         return RT_DEBATE_EINVAL;
     }
-    const rt_task_config *c = rt_task_config_of(task);
     rt_debate_judge *j = rt_calloc(1, sizeof *j);
     if (!j) {
         rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
         return RT_DEBATE_ENOMEM;
     }
     j->task = task;
-    j->K = c->features, j->M = c->values, j->A = c->actions;
+    j->K = (int)rt_task_value(task, "features"), j->M = (int)rt_task_value(task, "values"),
+    j->A = (int)rt_task_value(task, "actions");
     if (rt_dmlp_init(&j->net, j->K, j->M + 1, hidden, j->A, rng) != 0) {
         rt_free(j);
         rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");

@@ -33,17 +33,17 @@ int rt_debate_learner_create(const rt_task *task, int evidence, int hidden, cons
                              rt_debate_learner **out, rt_debate_error *err)
 {
     *out = NULL;
-    if (!task || rt_task_kind_of(task) != RT_TASK_TRIAGE) {
+    if (!task || rt_task_kind_of(task) != &rt_task_kind_triage) {
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "a debater needs a triage task (got %s)",
                           task ? rt_task_kind_name(rt_task_kind_of(task)) : "none");
         return RT_DEBATE_EINVAL;
     }
-    const rt_task_config *c = rt_task_config_of(task);
-    if (evidence < 1 || evidence > c->features || hidden < 1 || hidden > 4096) {
+    int K = (int)rt_task_value(task, "features");
+    if (evidence < 1 || evidence > K || hidden < 1 || hidden > 4096) {
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
                           "learned debater: evidence must be between 1 and %d, hidden between "
                           "1 and 4096",
-                          c->features);
+                          K);
         return RT_DEBATE_EINVAL;
     }
     rt_debate_learner *l = rt_calloc(1, sizeof *l);
@@ -52,7 +52,8 @@ int rt_debate_learner_create(const rt_task *task, int evidence, int hidden, cons
         return RT_DEBATE_ENOMEM;
     }
     l->task = task;
-    l->K = c->features, l->M = c->values, l->A = c->actions, l->L = evidence;
+    l->K = K, l->M = (int)rt_task_value(task, "values"), l->A = (int)rt_task_value(task, "actions"),
+    l->L = evidence;
     int V = 2 * l->M > l->A ? 2 * l->M : l->A;
     if (rt_dmlp_init(&l->net, l->K + 2, V, hidden, l->K, rng) != 0) {
         rt_free(l);

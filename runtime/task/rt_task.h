@@ -1,15 +1,21 @@
 /* rt_task: the tasks a policy is trained and evaluated on.
  *
- * Kinds: add (digits=N), reverse / sort / copy (length=N), mix (tagged prompts drawn
- * from several sequence tasks) and triage (K features of M values -> one of A actions).
- * A task gives: its vocabulary, a fixed prompt length P (prompts are left-padded with
- * PAD) and a maximum answer length T (EOS included), a prompt generator over a
- * train / held-out split (held-out prompts are never training prompts), the target
+ * Kinds come from a registry of kind records (rt_task_kind.h: one ops record per kind
+ * with its keys, features and functions); the built-in ones are add (digits=N),
+ * reverse / sort / copy (length=N), mix (tagged prompts drawn from several sequence
+ * tasks) and triage (K features of M values -> one of A actions).  Every kind has the
+ * keys noise and holdout after its own.  A task gives: its vocabulary, a fixed prompt length P
+ * (prompts are left-padded with PAD) and a maximum answer length T (EOS included), a prompt
+ * generator over a train / held-out split (held-out prompts are never training prompts), the target
  * answer, demonstrations with a rate of systematic errors (`noise`), a verifier and
  * the reward features (doubles in a fixed, named order).
  *
- * ONE vocabulary of 32 tokens serves every task (triage included), so policies of
- * different tasks and mixes are interchangeable (V = 32, as in the benchmark):
+ * The vocabulary is a property of the task (rt_task_vocab_size, rt_task_token).  Every
+ * task of the built-in kinds has the same 32 tokens (triage included), so policies of
+ * different tasks and mixes are interchangeable (V = 32, as in the benchmark).  Task
+ * tags are assigned by the registry in registration order: ids 25..29 (the built-in
+ * tagged kinds, as below), then 32, 33, ... for kinds registered later, whose tasks
+ * then have V = their highest tag + 1:
  *
  *   id  text    role                       id     text     role
  *    0  <pad>   left padding (PAD)          15..24 a .. j   letters (reverse, copy),
@@ -69,13 +75,17 @@
  *            is not an action)
  *   demo_agree 1 if the chosen action is the demonstrator's action
  *
- * Held-out split: a prompt is held out iff a hash of (kind, prompt id) falls below
+ * Held-out split: a prompt is held out iff a hash of (kind's registry index, prompt
+ * id) falls below
  * `holdout`.  Prompt spaces of at most 65536 prompts are enumerated once, and if a
  * side would be empty one prompt is moved to it, so tiny tasks still have both.
  *
  * Determinism: every function is a pure function of its arguments and the rng stream
  * it is handed; tasks hold no mutable state after creation and may be shared by
- * threads.  Allocation (creation only) goes through rt_alloc. */
+ * threads.  Allocation (creation only) goes through rt_alloc.
+ *
+ * Leaves out: how a kind encodes and scores its prompts (each kind's record:
+ * rt_task_kinds.c, rt_task_triage.c) and the registry itself (rt_task_registry.c). */
 #ifndef RT_TASK_H
 #define RT_TASK_H
 
@@ -91,55 +101,54 @@ enum {
     RT_TOK_EQ = 3,
     RT_TOK_SEP = 4,
     RT_TOK_DIGIT0 = 5,   /* '0'..'9' are 5..14 */
-    RT_TOK_LETTER0 = 15, /* 'a'..'j' are 15..24 */
-    RT_TOK_TAG_ADD = 25,
-    RT_TOK_TAG_REVERSE = 26,
-    RT_TOK_TAG_SORT = 27,
-    RT_TOK_TAG_COPY = 28,
-    RT_TOK_TAG_TRIAGE = 29,
+    RT_TOK_LETTER0 = 15, /* 'a'..'j' are 15..24; 25..29: tags (the registry's) */
     RT_TOK_MASK = 30,
     RT_TOK_BAR = 31,
-    RT_TASK_VOCAB = 32
+    RT_TASK_VOCAB = 32 /* V of every task of the built-in kinds */
 };
 
 enum {
     RT_TASK_MAX_P = 16,      /* longest prompt of any task (add digits=6: 15) */
     RT_TASK_MAX_T = 16,      /* longest answer incl. EOS (reverse length=12: 13) */
     RT_TASK_MAX_DOMAINS = 8, /* domains of a mix */
-    RT_TASK_MAX_FEATURES = 8
+    RT_TASK_MAX_FEATURES = 8,
+    RT_TASK_MAX_KEYS = 8, /* keys of a kind, noise and holdout included */
+    RT_TASK_MAX_KINDS = 16
 };
 
 /* Error codes (negative) */
 enum { RT_TASK_EINVAL = -1, RT_TASK_ENOMEM = -2, RT_TASK_EPARSE = -3 };
 
-typedef enum {
-    RT_TASK_ADD,
-    RT_TASK_REVERSE,
-    RT_TASK_SORT,
-    RT_TASK_COPY,
-    RT_TASK_MIX,
-    RT_TASK_TRIAGE
-} rt_task_kind;
-
 typedef enum { RT_TASK_TRAIN = 0, RT_TASK_HELDOUT = 1 } rt_task_split;
 
+/* A kind (its record: rt_task_kind.h).  Kinds are compared by pointer. */
+typedef struct rt_task_kind_ops rt_task_kind_ops;
+
+/* A key of a kind: what %task validates and shows in help.  Values are doubles. */
+typedef enum rt_task_key_type {
+    RT_TASK_KEY_INT,    /* an integer in [min, max] */
+    RT_TASK_KEY_NUMBER, /* a number in [min, max] (bounds exclusive with the flags) */
+    RT_TASK_KEY_TASKS   /* a list of tasks (mix: rt_task_config.tasks), no value */
+} rt_task_key_type;
+enum { RT_TASK_KEY_MIN_EXCL = 1u << 0, RT_TASK_KEY_MAX_EXCL = 1u << 1 };
+typedef struct rt_task_key {
+    const char *name;
+    rt_task_key_type type;
+    unsigned flags; /* RT_TASK_KEY_* */
+    double min, max;
+    double def;       /* default value */
+    const char *help; /* one line, without the default */
+} rt_task_key;
+
+/* A task's configuration: its kind and a value for each of the kind's keys, in the
+ * kind's key order (rt_task_kind_key).  A plain value: copy freely. */
 typedef struct rt_task_config {
-    rt_task_kind kind;
-    int digits; /* add: operand digits, 1..6 */
-    int length; /* reverse, sort, copy: 1..12 */
-    /* noise and holdout of a mix are not used: each domain keeps its own */
-    double noise;   /* default rate of systematic errors in demonstrations, 0..1 */
-    double holdout; /* fraction of prompts held out, 0 < holdout < 1 (default 0.2) */
-    /* mix: the domain tasks (sequence kinds only), copied at creation */
+    const rt_task_kind_ops *kind;
+    double values[RT_TASK_MAX_KEYS];
+    /* a mix: the domain tasks (configs of mixable kinds), copied at creation */
     const struct rt_task_config *tasks;
     const char *const *task_names; /* domain names (NULL: the kind names) */
     int n_tasks;                   /* 1..RT_TASK_MAX_DOMAINS */
-    /* triage */
-    int features;    /* K, 1..8 */
-    int values;      /* M, 2..10 */
-    int actions;     /* A, 2..10 */
-    int good;        /* G good actions per state, 1..A-1 */
-    double conflict; /* fraction of states where the demonstrator prefers a bad action */
 } rt_task_config;
 
 typedef struct rt_task_error {
@@ -158,11 +167,42 @@ typedef struct rt_task_sample {
 
 typedef struct rt_task rt_task;
 
-/* Defaults for a kind: add digits=2, length=4, noise=0, holdout=0.2, triage
- * features=4 values=3 actions=4 good=2 conflict=0. */
-void rt_task_config_init(rt_task_config *cfg, rt_task_kind kind);
-const char *rt_task_kind_name(rt_task_kind kind);             /* "add", "reverse", ... */
-int rt_task_kind_parse(const char *name, rt_task_kind *kind); /* 0 or RT_TASK_EINVAL */
+/* The registry of kinds, in registration order (the built-ins: add, reverse, sort, copy,
+ * mix, triage).  find: by name, or NULL.  The two kinds other modules ask for by
+ * identity are exported: mix (the composite) and triage (its rule has an API below). */
+int rt_task_kind_count(void);
+const rt_task_kind_ops *rt_task_kind_at(int i); /* NULL if out of range */
+const rt_task_kind_ops *rt_task_kind_find(const char *name);
+extern const rt_task_kind_ops rt_task_kind_mix;
+extern const rt_task_kind_ops rt_task_kind_triage;
+const char *rt_task_kind_name(const rt_task_kind_ops *kind); /* "add", ...; "?" for NULL */
+const char *rt_task_kind_help(const rt_task_kind_ops *kind); /* one line */
+int rt_task_kind_mixable(const rt_task_kind_ops *kind);      /* may be a domain of a mix */
+/* Its keys (own keys, then noise and holdout); NULL if out of range; -1 if unknown. */
+int rt_task_kind_n_keys(const rt_task_kind_ops *kind);
+const rt_task_key *rt_task_kind_key(const rt_task_kind_ops *kind, int i);
+int rt_task_kind_key_index(const rt_task_kind_ops *kind, const char *key);
+/* "reverse has no key 'digits' (its keys: length, noise, holdout)", snprintf style. */
+size_t rt_task_kind_key_error(const rt_task_kind_ops *kind, const char *key, char *buf, size_t cap);
+/* The kind names joined as text, e.g. "add, reverse, sort, copy, mix or triage"
+ * (last_sep " or "); mixable_only: only the kinds a mix takes.  snprintf style. */
+size_t rt_task_kinds_text(int mixable_only, const char *last_sep, char *buf, size_t cap);
+/* The union of the features of every registered kind (first seen first: correct,
+ * partial, length, format, eos, outcome, demo_agree for the built-ins) into names[cap]
+ * (cap RT_TASK_MAX_KINDS * RT_TASK_MAX_FEATURES holds any union); returns the count. */
+int rt_task_feature_union(const char **names, int cap);
+
+/* cfg = the kind's defaults (add digits=2, length=4, noise=0, holdout=0.2, triage
+ * features=4 values=3 actions=4 good=2 conflict=0).  0, or RT_TASK_EINVAL for an
+ * unknown kind name.  set: one key by name: 0, or RT_TASK_EINVAL with err naming the
+ * kind's keys (rt_task_kind_key_error).  parse: "add digits=3 noise=0.1" (kind, then
+ * key=value pairs; numbers only, so not a mix): 0 or RT_TASK_EINVAL with err set. */
+int rt_task_config_init(rt_task_config *cfg, const char *kind);
+void rt_task_config_init_kind(rt_task_config *cfg, const rt_task_kind_ops *kind);
+int rt_task_config_set(rt_task_config *cfg, const char *key, double value, rt_task_error *err);
+int rt_task_config_parse(rt_task_config *cfg, const char *text, rt_task_error *err);
+/* One key's value (NAN if cfg's kind has no such key). */
+double rt_task_config_get(const rt_task_config *cfg, const char *key);
 
 /* Validates cfg (err->msg names the parameter, e.g. "digits must be between 1 and 6")
  * and creates the task.  Returns 0, RT_TASK_EINVAL or RT_TASK_ENOMEM; *out is NULL on
@@ -170,13 +210,17 @@ int rt_task_kind_parse(const char *name, rt_task_kind *kind); /* 0 or RT_TASK_EI
 int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_task_error *err);
 void rt_task_free(rt_task *t);
 
-rt_task_kind rt_task_kind_of(const rt_task *t);
+const rt_task_kind_ops *rt_task_kind_of(const rt_task *t);
 const rt_task_config *rt_task_config_of(const rt_task *t); /* mix: tasks == NULL */
-int rt_task_vocab_size(const rt_task *t);                  /* RT_TASK_VOCAB */
-const char *rt_task_token_str(int tok);                    /* NULL if out of range */
-int rt_task_prompt_len(const rt_task *t);                  /* P */
-int rt_task_answer_max(const rt_task *t);                  /* T, EOS included */
-uint64_t rt_task_prompt_space(const rt_task *t);           /* number of prompts */
+double rt_task_value(const rt_task *t, const char *key);   /* a key's value, or NAN */
+/* The task's vocabulary: V, and the text of token tok (NULL unless 0 <= tok < V). */
+int rt_task_vocab_size(const rt_task *t);
+const char *rt_task_token(const rt_task *t, int tok);
+/* Text of a token of any registered kind's vocabulary (NULL if out of range). */
+const char *rt_task_token_str(int tok);
+int rt_task_prompt_len(const rt_task *t);        /* P */
+int rt_task_answer_max(const rt_task *t);        /* T, EOS included */
+uint64_t rt_task_prompt_space(const rt_task *t); /* number of prompts */
 
 /* Draws one prompt of the split from rng (advancing it) and fills *out. */
 void rt_task_sample_prompt(const rt_task *t, rt_rng *rng, rt_task_split split, rt_task_sample *out);
@@ -216,8 +260,9 @@ int rt_task_demonstrate(const rt_task *t, const rt_task_sample *s, double noise,
 int rt_task_corrupt(const rt_task *t, const rt_task_sample *s, int *answer);
 
 /* The feature names of a kind, known before any task exists (for reward checking). */
-int rt_task_kind_n_features(rt_task_kind kind);
-const char *rt_task_kind_feature_name(rt_task_kind kind, int i); /* NULL if out of range */
+int rt_task_kind_n_features(const rt_task_kind_ops *kind);
+const char *rt_task_kind_feature_name(const rt_task_kind_ops *kind,
+                                      int i); /* NULL if out of range */
 
 /* Features of generated tokens g[0..n) into feat[rt_task_n_features(t)]. */
 int rt_task_n_features(const rt_task *t);

@@ -1,15 +1,17 @@
-/* rt_task_internal.h: the task object and the per-kind functions shared by
- * rt_task.c (creation, split, sampling, mix, text) and rt_task_kinds.c (prompt
- * encoding, targets, systematic errors, features, triage rule).  Not public. */
+/* rt_task_internal.h: the task object, shared by rt_task.c (creation, split,
+ * sampling, mix, text), rt_task_registry.c (kinds, keys, vocabulary) and the kind
+ * records (rt_task_kinds.c, rt_task_triage.c).  Not public. */
 #ifndef RT_TASK_INTERNAL_H
 #define RT_TASK_INTERNAL_H
 
-#include "rt_task.h"
+#include "rt_task_kind.h"
 
 struct rt_task {
-    rt_task_config cfg; /* copy; cfg.tasks / cfg.task_names are NULL */
-    int P, T;
+    rt_task_config cfg;          /* copy; cfg.tasks / cfg.task_names are NULL */
+    const rt_task_kind_ops *ops; /* cfg.kind */
+    int P, T, V;
     uint64_t space; /* prompts in this (non-mix) task's space; mix: sum */
+    uint64_t salt;  /* of the split hash: from the kind's registry index */
     /* enumerated split when space <= ENUM_MAX (ids), else NULL */
     uint32_t *ids[2];
     size_t n_ids[2];
@@ -21,23 +23,12 @@ struct rt_task {
 
 #define ENUM_MAX 65536u
 
-/* rt_task_kinds.c */
-uint64_t rt_task_k_space(const rt_task_config *c);
-int rt_task_k_prompt_len(const rt_task_config *c);
-int rt_task_k_answer_max(const rt_task_config *c);
-/* prompt tokens (exactly P, no padding needed) of prompt id */
-void rt_task_k_encode(const rt_task *t, uint64_t id, int *prompt);
-/* the target answer; returns its length */
-int rt_task_k_target(const rt_task *t, uint64_t id, int *ans);
-int rt_task_k_corrupt_id(const rt_task *t, uint64_t id, int *ans);
-/* decode an unpadded prompt of exactly P tokens; 0 ok, -1 if not a prompt of t */
-int rt_task_k_decode(const rt_task *t, const int *prompt, int n, uint64_t *id);
-void rt_task_k_features_leaf(const rt_task *t, uint64_t id, const int *target, int target_len,
-                             const int *g, int n, double *feat);
-void rt_task_k_triage_values(const rt_task_config *c, uint64_t id, int *v);
-int rt_task_k_triage_good(const rt_task_config *c, const int *v, int *good);
-int rt_task_k_triage_demo(const rt_task_config *c, uint64_t id, const int *v);
-int rt_task_k_triage_conflicted(const rt_task_config *c, uint64_t id);
+/* rt_task_registry.c: the highest token id of the registry (for parsing), and range
+ * and cross-key checks of cfg (prefix names the domain of a mix). */
+int rt_task_k_max_token(void);
+int rt_task_k_validate(const rt_task_config *c, const char *prefix, rt_task_error *err);
+void rt_task_k_set_err(rt_task_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 uint64_t rt_task_k_mix64(uint64_t z);
 
 #endif

@@ -1,18 +1,10 @@
-/* rt_task_kinds.c: what differs between task kinds: prompt spaces and their
- * encoding as tokens, decoding typed prompts, targets, the documented systematic
- * errors, reward features, and the hidden triage rule (see rt_task.h for the
- * contract).  Mixes are handled in rt_task.c by routing to their domain tasks. */
+/* rt_task_kinds.c: the records of the sequence kinds add, reverse, sort and copy —
+ * their keys, prompt spaces and encoding as tokens, decoding typed prompts, targets,
+ * the documented systematic errors and answer formats (contract in rt_task.h).
+ * Leaves out triage (rt_task_triage.c), mix and everything generic (rt_task.c). */
 #include "rt_task_internal.h"
 
 #include <stdlib.h>
-
-uint64_t rt_task_k_mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static uint64_t ipow(uint64_t b, int e)
 {
@@ -20,76 +12,6 @@ static uint64_t ipow(uint64_t b, int e)
     while (e-- > 0)
         r *= b;
     return r;
-}
-
-uint64_t rt_task_k_space(const rt_task_config *c)
-{
-    switch (c->kind) {
-    case RT_TASK_ADD:
-        return ipow(10, 2 * c->digits);
-    case RT_TASK_REVERSE:
-    case RT_TASK_SORT:
-    case RT_TASK_COPY:
-        return ipow(10, c->length);
-    case RT_TASK_TRIAGE:
-        return ipow((uint64_t)c->values, c->features);
-    case RT_TASK_MIX:
-        break;
-    }
-    return 0;
-}
-
-int rt_task_k_prompt_len(const rt_task_config *c)
-{
-    switch (c->kind) {
-    case RT_TASK_ADD:
-        return 2 * c->digits + 3;
-    case RT_TASK_REVERSE:
-    case RT_TASK_SORT:
-    case RT_TASK_COPY:
-        return c->length + 2;
-    case RT_TASK_TRIAGE:
-        return c->features + 2;
-    case RT_TASK_MIX:
-        break;
-    }
-    return 0;
-}
-
-int rt_task_k_answer_max(const rt_task_config *c)
-{
-    switch (c->kind) {
-    case RT_TASK_ADD:
-        return c->digits + 2;
-    case RT_TASK_REVERSE:
-    case RT_TASK_SORT:
-    case RT_TASK_COPY:
-        return c->length + 1;
-    case RT_TASK_TRIAGE:
-        return 2;
-    case RT_TASK_MIX:
-        break;
-    }
-    return 0;
-}
-
-static int kind_tag(rt_task_kind k)
-{
-    switch (k) {
-    case RT_TASK_ADD:
-        return RT_TOK_TAG_ADD;
-    case RT_TASK_REVERSE:
-        return RT_TOK_TAG_REVERSE;
-    case RT_TASK_SORT:
-        return RT_TOK_TAG_SORT;
-    case RT_TASK_COPY:
-        return RT_TOK_TAG_COPY;
-    case RT_TASK_TRIAGE:
-        return RT_TOK_TAG_TRIAGE;
-    case RT_TASK_MIX:
-        break;
-    }
-    return RT_TOK_PAD;
 }
 
 /* the n base-`base` digits of x, most significant first */
@@ -115,184 +37,169 @@ static int number_answer(uint64_t x, int *ans)
     return n + 1;
 }
 
-/* element tokens of a reverse / sort / copy prompt id */
-static void seq_elems(const rt_task *t, uint64_t id, int *e)
+static int is_digit(int tok)
 {
-    int n = t->cfg.length;
-    base_digits(id, 10, n, e);
-    int base = t->cfg.kind == RT_TASK_SORT ? RT_TOK_DIGIT0 : RT_TOK_LETTER0;
-    for (int i = 0; i < n; i++)
-        e[i] += base;
+    return tok >= RT_TOK_DIGIT0 && tok <= RT_TOK_DIGIT0 + 9;
 }
 
-void rt_task_k_triage_values(const rt_task_config *c, uint64_t id, int *v)
+static int is_letter(int tok)
 {
-    base_digits(id, (uint64_t)c->values, c->features, v);
+    return tok >= RT_TOK_LETTER0 && tok <= RT_TOK_LETTER0 + 9;
 }
 
-/* good actions of a state: G consecutive actions from a severity threshold */
-int rt_task_k_triage_good(const rt_task_config *c, const int *v, int *good)
+/* ---- add digits=D: "a + b =" -> a+b ------------------------------------------------ */
+
+static const rt_task_key add_keys[] = {
+    {.name = "digits",
+     .type = RT_TASK_KEY_INT,
+     .min = 1,
+     .max = 6,
+     .def = 2,
+     .help = "digits per operand"},
+};
+
+static int digits_of(const rt_task *t)
 {
-    int s = 0, smax = 0;
-    for (int k = 0; k < c->features; k++) {
-        int w = 1 + k % 3;
-        s += w * v[k];
-        smax += w * (c->values - 1);
-    }
-    int start = s * (c->actions - c->good + 1) / (smax + 1);
-    for (int j = 0; j < c->good; j++)
-        good[j] = start + j;
-    return c->good;
+    return (int)rt_task_values(t)[0];
 }
 
-int rt_task_k_triage_conflicted(const rt_task_config *c, uint64_t id)
+static void add_shape(const double *v, int *P, int *T, uint64_t *space)
 {
-    if (c->conflict <= 0) return 0;
-    double u = (double)(rt_task_k_mix64(id * 0x2545f4914f6cdd1dULL ^ 0x7a3c) >> 11) * 0x1.0p-53;
-    return u < c->conflict;
+    int D = (int)v[0];
+    *P = 2 * D + 3;
+    *T = D + 2;
+    *space = ipow(10, 2 * D);
 }
 
-int rt_task_k_triage_demo(const rt_task_config *c, uint64_t id, const int *v)
+static void add_encode(const rt_task *t, uint64_t id, int *p)
 {
-    int good[10];
-    int g = rt_task_k_triage_good(c, v, good);
-    int last = v[c->features - 1];
-    if (!rt_task_k_triage_conflicted(c, id)) return good[last % g];
-    int bad[10], nb = 0;
-    for (int a = 0; a < c->actions; a++)
-        if (a < good[0] || a > good[g - 1]) bad[nb++] = a;
-    return bad[last % nb];
+    int D = digits_of(t);
+    uint64_t m = ipow(10, D);
+    base_digits(id / m, 10, D, p);
+    base_digits(id % m, 10, D, p + 1 + D);
+    for (int i = 0; i < 2 * D + 1; i++)
+        p[i] += RT_TOK_DIGIT0;
+    p[D] = RT_TOK_PLUS;
+    p[2 * D + 1] = RT_TOK_EQ;
 }
 
-void rt_task_k_encode(const rt_task *t, uint64_t id, int *p)
+static int add_decode(const rt_task *t, const int *p, int n, uint64_t *id)
 {
-    const rt_task_config *c = &t->cfg;
-    p[0] = kind_tag(c->kind);
-    switch (c->kind) {
-    case RT_TASK_ADD: {
-        uint64_t m = ipow(10, c->digits);
-        base_digits(id / m, 10, c->digits, p + 1);
-        base_digits(id % m, 10, c->digits, p + 2 + c->digits);
-        for (int i = 1; i < 2 * c->digits + 2; i++)
-            p[i] += RT_TOK_DIGIT0;
-        p[1 + c->digits] = RT_TOK_PLUS;
-        p[2 * c->digits + 2] = RT_TOK_EQ;
-        break;
-    }
-    case RT_TASK_REVERSE:
-    case RT_TASK_SORT:
-    case RT_TASK_COPY:
-        seq_elems(t, id, p + 1);
-        p[c->length + 1] = RT_TOK_SEP;
-        break;
-    case RT_TASK_TRIAGE:
-        rt_task_k_triage_values(c, id, p + 1);
-        for (int k = 0; k < c->features; k++)
-            p[1 + k] += RT_TOK_DIGIT0;
-        p[c->features + 1] = RT_TOK_EQ;
-        break;
-    case RT_TASK_MIX:
-        break;
-    }
-}
-
-int rt_task_k_decode(const rt_task *t, const int *p, int n, uint64_t *id)
-{
-    const rt_task_config *c = &t->cfg;
-    if (n != t->P || p[0] != kind_tag(c->kind)) return -1;
+    int D = digits_of(t);
     uint64_t x = 0;
-    switch (c->kind) {
-    case RT_TASK_ADD:
-        for (int i = 1; i < n - 1; i++) {
-            if (i == 1 + c->digits) {
-                if (p[i] != RT_TOK_PLUS) return -1;
-                continue;
-            }
-            if (p[i] < RT_TOK_DIGIT0 || p[i] > RT_TOK_DIGIT0 + 9) return -1;
-            x = x * 10 + (uint64_t)(p[i] - RT_TOK_DIGIT0);
+    for (int i = 0; i < n - 1; i++) {
+        if (i == D) {
+            if (p[i] != RT_TOK_PLUS) return -1;
+            continue;
         }
-        if (p[n - 1] != RT_TOK_EQ) return -1;
-        break;
-    case RT_TASK_REVERSE:
-    case RT_TASK_SORT:
-    case RT_TASK_COPY: {
-        int base = c->kind == RT_TASK_SORT ? RT_TOK_DIGIT0 : RT_TOK_LETTER0;
-        for (int i = 1; i < n - 1; i++) {
-            if (p[i] < base || p[i] > base + 9) return -1;
-            x = x * 10 + (uint64_t)(p[i] - base);
-        }
-        if (p[n - 1] != RT_TOK_SEP) return -1;
-        break;
+        if (!is_digit(p[i])) return -1;
+        x = x * 10 + (uint64_t)(p[i] - RT_TOK_DIGIT0);
     }
-    case RT_TASK_TRIAGE:
-        for (int i = 1; i < n - 1; i++) {
-            if (p[i] < RT_TOK_DIGIT0 || p[i] >= RT_TOK_DIGIT0 + c->values) return -1;
-            x = x * (uint64_t)c->values + (uint64_t)(p[i] - RT_TOK_DIGIT0);
-        }
-        if (p[n - 1] != RT_TOK_EQ) return -1;
-        break;
-    case RT_TASK_MIX:
-        return -1;
-    }
+    if (p[n - 1] != RT_TOK_EQ) return -1;
     *id = x;
     return 0;
 }
 
-static int cmp_int(const void *a, const void *b)
+static int add_target(const rt_task *t, uint64_t id, int *ans)
 {
-    return *(const int *)a - *(const int *)b;
+    uint64_t m = ipow(10, digits_of(t));
+    return number_answer(id / m + id % m, ans);
 }
 
-int rt_task_k_target(const rt_task *t, uint64_t id, int *ans)
+/* dropped carries: each digit is (a_i + b_i) mod 10 */
+static int add_corrupt(const rt_task *t, uint64_t id, int *ans)
 {
-    const rt_task_config *c = &t->cfg;
-    int e[16], n = c->length;
-    switch (c->kind) {
-    case RT_TASK_ADD: {
-        uint64_t m = ipow(10, c->digits);
-        return number_answer(id / m + id % m, ans);
+    int D = digits_of(t);
+    uint64_t m = ipow(10, D), a = id / m, b = id % m, r = 0, p = 1;
+    for (int i = 0; i < D; i++, p *= 10, a /= 10, b /= 10)
+        r += (a % 10 + b % 10) % 10 * p;
+    return number_answer(r, ans);
+}
+
+static int digit_answer(const rt_task *t, int tok)
+{
+    (void)t;
+    return is_digit(tok);
+}
+
+const rt_task_kind_ops rt_task_kind_add = {
+    .name = "add",
+    .tag = "<add>",
+    .help = "the sum of two numbers",
+    .keys = add_keys,
+    .n_keys = 1,
+    .mixable = 1,
+    .shape = add_shape,
+    .encode = add_encode,
+    .decode = add_decode,
+    .target = add_target,
+    .corrupt = add_corrupt,
+    .answer_token = digit_answer,
+};
+
+/* ---- reverse, sort, copy length=N: "x1..xN :" -> a permutation -------------------- */
+
+static const rt_task_key seq_keys[] = {
+    {.name = "length",
+     .type = RT_TASK_KEY_INT,
+     .min = 1,
+     .max = 12,
+     .def = 4,
+     .help = "sequence length"},
+};
+
+static int length_of(const rt_task *t)
+{
+    return (int)rt_task_values(t)[0];
+}
+
+static void seq_shape(const double *v, int *P, int *T, uint64_t *space)
+{
+    int L = (int)v[0];
+    *P = L + 2;
+    *T = L + 1;
+    *space = ipow(10, L);
+}
+
+/* the elements of prompt id as tokens from `base` (letters or digits) */
+static void seq_elems(const rt_task *t, uint64_t id, int base, int *e)
+{
+    int n = length_of(t);
+    base_digits(id, 10, n, e);
+    for (int i = 0; i < n; i++)
+        e[i] += base;
+}
+
+static void seq_encode(const rt_task *t, uint64_t id, int base, int *p)
+{
+    seq_elems(t, id, base, p);
+    p[length_of(t)] = RT_TOK_SEP;
+}
+
+static int seq_decode(const int *p, int n, int base, uint64_t *id)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < n - 1; i++) {
+        if (p[i] < base || p[i] > base + 9) return -1;
+        x = x * 10 + (uint64_t)(p[i] - base);
     }
-    case RT_TASK_REVERSE:
-        seq_elems(t, id, e);
-        for (int i = 0; i < n; i++)
-            ans[i] = e[n - 1 - i];
-        break;
-    case RT_TASK_COPY:
-        seq_elems(t, id, ans);
-        break;
-    case RT_TASK_SORT:
-        seq_elems(t, id, ans);
-        qsort(ans, (size_t)n, sizeof *ans, cmp_int);
-        break;
-    case RT_TASK_TRIAGE: {
-        int v[8];
-        rt_task_k_triage_values(c, id, v);
-        ans[0] = RT_TOK_LETTER0 + rt_task_k_triage_demo(c, id, v);
-        ans[1] = RT_TOK_EOS;
-        return 2;
-    }
-    case RT_TASK_MIX:
-        return 0;
-    }
+    if (p[n - 1] != RT_TOK_SEP) return -1;
+    *id = x;
+    return 0;
+}
+
+static int seq_end(const rt_task *t, int *ans)
+{
+    int n = length_of(t);
     ans[n] = RT_TOK_EOS;
     return n + 1;
 }
 
-int rt_task_k_corrupt_id(const rt_task *t, uint64_t id, int *ans)
+/* the first pair of differing adjacent answer tokens swapped (EOS excluded) */
+static int swap_first_pair(const rt_task *t, uint64_t id, int *ans)
 {
-    const rt_task_config *c = &t->cfg;
-    if (c->kind == RT_TASK_ADD) { /* dropped carries */
-        uint64_t m = ipow(10, c->digits), a = id / m, b = id % m, r = 0, p = 1;
-        for (int i = 0; i < c->digits; i++, p *= 10, a /= 10, b /= 10)
-            r += (a % 10 + b % 10) % 10 * p;
-        return number_answer(r, ans);
-    }
-    int n = rt_task_k_target(t, id, ans);
-    if (c->kind == RT_TASK_TRIAGE) {
-        ans[0] = RT_TOK_LETTER0 + (ans[0] - RT_TOK_LETTER0 + 1) % c->actions;
-        return n;
-    }
-    for (int i = 0; i + 2 < n; i++) /* first differing adjacent pair, EOS excluded */
+    int n = t->ops->target(t, id, ans);
+    for (int i = 0; i + 2 < n; i++)
         if (ans[i] != ans[i + 1]) {
             int x = ans[i];
             ans[i] = ans[i + 1];
@@ -302,58 +209,102 @@ int rt_task_k_corrupt_id(const rt_task *t, uint64_t id, int *ans)
     return n;
 }
 
-static int answer_token_ok(const rt_task_config *c, int tok)
+static int letter_answer(const rt_task *t, int tok)
 {
-    switch (c->kind) {
-    case RT_TASK_ADD:
-    case RT_TASK_SORT:
-        return tok >= RT_TOK_DIGIT0 && tok <= RT_TOK_DIGIT0 + 9;
-    case RT_TASK_REVERSE:
-    case RT_TASK_COPY:
-        return tok >= RT_TOK_LETTER0 && tok <= RT_TOK_LETTER0 + 9;
-    case RT_TASK_TRIAGE:
-        return tok >= RT_TOK_LETTER0 && tok < RT_TOK_LETTER0 + c->actions;
-    case RT_TASK_MIX:
-        break;
-    }
-    return 0;
+    (void)t;
+    return is_letter(tok);
 }
 
-/* feat order: correct, partial, length, format, eos [, outcome, demo_agree] */
-void rt_task_k_features_leaf(const rt_task *t, uint64_t id, const int *target, int target_len,
-                             const int *g, int n, double *feat)
+static void letters_encode(const rt_task *t, uint64_t id, int *p)
 {
-    const rt_task_config *c = &t->cfg;
-    if (n < 0) n = 0;
-    int len = n, eos = 0;
-    for (int i = 0; i < n; i++)
-        if (g[i] == RT_TOK_EOS) {
-            len = i + 1;
-            eos = 1;
-            break;
-        }
-    int body = eos ? len - 1 : len;
-    int fmt = eos && body > 0 && len <= t->T;
-    for (int i = 0; i < body && fmt; i++)
-        fmt = answer_token_ok(c, g[i]);
-    int hits = 0;
-    for (int i = 0; i < target_len && i < len; i++)
-        hits += g[i] == target[i];
-    int exact = eos && len == target_len && hits == target_len;
-    feat[1] = (double)hits / target_len;
-    feat[2] = len;
-    feat[3] = fmt;
-    feat[4] = eos;
-    if (c->kind != RT_TASK_TRIAGE) {
-        feat[0] = exact;
-        return;
-    }
-    int v[8], good[10];
-    rt_task_k_triage_values(c, id, v);
-    int ng = rt_task_k_triage_good(c, v, good);
-    int act = len > 0 && answer_token_ok(c, g[0]) ? g[0] - RT_TOK_LETTER0 : -1;
-    double outcome = act >= 0 && act >= good[0] && act <= good[ng - 1] ? 1.0 : 0.0;
-    feat[0] = fmt && body == 1 && outcome > 0;
-    feat[5] = outcome;
-    feat[6] = act >= 0 && act == rt_task_k_triage_demo(c, id, v);
+    seq_encode(t, id, RT_TOK_LETTER0, p);
 }
+
+static int letters_decode(const rt_task *t, const int *p, int n, uint64_t *id)
+{
+    (void)t;
+    return seq_decode(p, n, RT_TOK_LETTER0, id);
+}
+
+static int reverse_target(const rt_task *t, uint64_t id, int *ans)
+{
+    int e[16], n = length_of(t);
+    seq_elems(t, id, RT_TOK_LETTER0, e);
+    for (int i = 0; i < n; i++)
+        ans[i] = e[n - 1 - i];
+    return seq_end(t, ans);
+}
+
+const rt_task_kind_ops rt_task_kind_reverse = {
+    .name = "reverse",
+    .tag = "<rev>",
+    .help = "a sequence of letters, reversed",
+    .keys = seq_keys,
+    .n_keys = 1,
+    .mixable = 1,
+    .shape = seq_shape,
+    .encode = letters_encode,
+    .decode = letters_decode,
+    .target = reverse_target,
+    .corrupt = swap_first_pair,
+    .answer_token = letter_answer,
+};
+
+static void sort_encode(const rt_task *t, uint64_t id, int *p)
+{
+    seq_encode(t, id, RT_TOK_DIGIT0, p);
+}
+
+static int sort_decode(const rt_task *t, const int *p, int n, uint64_t *id)
+{
+    (void)t;
+    return seq_decode(p, n, RT_TOK_DIGIT0, id);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+static int sort_target(const rt_task *t, uint64_t id, int *ans)
+{
+    seq_elems(t, id, RT_TOK_DIGIT0, ans);
+    qsort(ans, (size_t)length_of(t), sizeof *ans, cmp_int);
+    return seq_end(t, ans);
+}
+
+const rt_task_kind_ops rt_task_kind_sort = {
+    .name = "sort",
+    .tag = "<sort>",
+    .help = "a sequence of digits, sorted",
+    .keys = seq_keys,
+    .n_keys = 1,
+    .mixable = 1,
+    .shape = seq_shape,
+    .encode = sort_encode,
+    .decode = sort_decode,
+    .target = sort_target,
+    .corrupt = swap_first_pair,
+    .answer_token = digit_answer,
+};
+
+static int copy_target(const rt_task *t, uint64_t id, int *ans)
+{
+    seq_elems(t, id, RT_TOK_LETTER0, ans);
+    return seq_end(t, ans);
+}
+
+const rt_task_kind_ops rt_task_kind_copy = {
+    .name = "copy",
+    .tag = "<copy>",
+    .help = "a sequence of letters, copied",
+    .keys = seq_keys,
+    .n_keys = 1,
+    .mixable = 1,
+    .shape = seq_shape,
+    .encode = letters_encode,
+    .decode = letters_decode,
+    .target = copy_target,
+    .corrupt = swap_first_pair,
+    .answer_token = letter_answer,
+};

@@ -68,7 +68,7 @@ static int job_fn(void *a, atomic_int *cancel)
 static void measure(int npts)
 {
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_ADD);
+    rt_task_config_init(&tc, "add");
     rt_task *t;
     assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
     job j[2];

@@ -190,9 +190,9 @@ static void test_feature_union(void **st)
     const char *const *f = mag_reward_features(&n);
     /* every feature of every task kind is in the union, and nothing else */
     int seen[16] = {0};
-    for (int k = RT_TASK_ADD; k <= RT_TASK_TRIAGE; k++)
-        for (int i = 0; i < rt_task_kind_n_features((rt_task_kind)k); i++) {
-            const char *name = rt_task_kind_feature_name((rt_task_kind)k, i);
+    for (int k = 0; k < rt_task_kind_count(); k++)
+        for (int i = 0; i < rt_task_kind_n_features(rt_task_kind_at(k)); i++) {
+            const char *name = rt_task_kind_feature_name(rt_task_kind_at(k), i);
             int found = -1;
             for (int j = 0; j < n; j++)
                 if (strcmp(f[j], name) == 0) found = j;
@@ -201,6 +201,11 @@ static void test_feature_union(void **st)
         }
     for (int j = 0; j < n; j++)
         assert_true(seen[j]);
+    /* the order the reward language's slots rely on (first seen first) */
+    const char *want[] = {"correct", "partial", "length", "format", "eos", "outcome", "demo_agree"};
+    assert_int_equal(n, 7);
+    for (int j = 0; j < n; j++)
+        assert_string_equal(f[j], want[j]);
 }
 
 int main(void)

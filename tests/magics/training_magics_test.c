@@ -142,6 +142,34 @@ static void test_task(void **st)
     assert_string_equal(error_value(), "cell:1:20: 'digits' must be in [1, 6]");
     exec("%task m mix tasks=[add, sortt]");
     assert_string_equal(error_value(), "cell:1:25: unknown task 'sortt'");
+    /* each kind has its own keys: another kind's key (or an unknown one that is no typo
+       of the kind's) is an error at the key naming the kind's keys */
+    exec("%task t add features=3");
+    assert_string_equal(error_value(),
+                        "cell:1:13: add has no key 'features' (its keys: digits, noise, holdout)");
+    exec("%task x reverse digits=3");
+    assert_string_equal(
+        error_value(), "cell:1:17: reverse has no key 'digits' (its keys: length, noise, holdout)");
+    exec("%echo a\n%task y reverse noise=0.1 digts=3");
+    assert_string_equal(error_value(),
+                        "cell:2:27: reverse has no key 'digts' (its keys: length, noise, holdout)");
+    exec("%task m mix tasks=[add] conflict=0.5");
+    assert_string_equal(error_value(),
+                        "cell:1:25: mix has no key 'conflict' (its keys: tasks, noise, holdout)");
+    exec("%task x add tasks=[add]");
+    assert_string_equal(error_value(),
+                        "cell:1:13: add has no key 'tasks' (its keys: digits, noise, holdout)");
+    exec("%task m mix tasks=[triage]");
+    assert_string_equal(error_value(), "cell:1:20: unknown task 'triage'");
+    exec("%task x");
+    assert_string_equal(error_value(),
+                        "cell:1:2: %task x needs a KIND (add, reverse, sort, copy, mix or triage)");
+    exec("%task x bogus");
+    assert_string_equal(error_value(), "cell:1:9: unknown task kind 'bogus'; expected add, "
+                                       "reverse, sort, copy, mix or triage");
+    /* nothing was defined by the failing cells */
+    assert_null(mag_session_get(S(), MAG_TASK, "x"));
+    assert_null(mag_session_get(S(), MAG_TASK, "y"));
     assert_null(mag_session_get(S(), MAG_TASK, "t"));
     assert_null(mag_session_get(S(), MAG_TASK, "m"));
     exec("%task m mix tasks=[add, sort]");

@@ -31,8 +31,10 @@
 static rt_task *make_triage(double conflict)
 {
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_TRIAGE);
-    tc.features = 6, tc.values = 4, tc.actions = 4, tc.good = 2, tc.conflict = conflict;
+    rt_task_config_init(&tc, "triage");
+    rt_task_config_set(&tc, "features", 6, NULL);
+    rt_task_config_set(&tc, "values", 4, NULL);
+    rt_task_config_set(&tc, "conflict", conflict, NULL);
     rt_task *t;
     assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
     return t;
@@ -128,7 +130,7 @@ static void test_bad_input(void **state)
 {
     (void)state;
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_ADD);
+    rt_task_config_init(&tc, "add");
     rt_task *add;
     assert_int_equal(rt_task_create(&tc, &add, NULL), 0);
     rt_debate_config cfg;

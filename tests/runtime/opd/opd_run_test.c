@@ -204,10 +204,10 @@ static rt_policy *peaked(int tok)
 static rt_task *mix_task(void)
 {
     rt_task_config doms[2], mc;
-    rt_task_config_init(&doms[0], RT_TASK_ADD);
-    rt_task_config_init(&doms[1], RT_TASK_SORT);
-    doms[1].length = 3;
-    rt_task_config_init(&mc, RT_TASK_MIX);
+    rt_task_config_init(&doms[0], "add");
+    rt_task_config_init(&doms[1], "sort");
+    rt_task_config_set(&doms[1], "length", 3, NULL);
+    rt_task_config_init(&mc, "mix");
     mc.tasks = doms;
     mc.n_tasks = 2;
     rt_task *t;
@@ -314,7 +314,7 @@ static void lambda_sweep_identical_at_1_and_2_threads(void **state)
 {
     (void)state;
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_ADD);
+    rt_task_config_init(&tc, "add");
     rt_task *task;
     assert_int_equal(rt_task_create(&tc, &task, NULL), 0);
     rt_policy *base = make(RT_TASK_VOCAB, 8, 8, 32, 2, 51),

@@ -51,8 +51,8 @@ static void test_grpo_raises_accuracy(void **st)
     (void)st;
     double t0 = now_s();
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_ADD);
-    tc.digits = 2;
+    rt_task_config_init(&tc, "add");
+    rt_task_config_set(&tc, "digits", 2, NULL);
     rt_task *task;
     assert_int_equal(rt_task_create(&tc, &task, NULL), 0);
     rt_policy_config pc = {RT_TASK_VOCAB, 8, 32, 256, 2, RT_NN_ACT_RELU};

@@ -20,7 +20,7 @@
 static rt_task *make_triage(void)
 {
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_TRIAGE);
+    rt_task_config_init(&tc, "triage");
     rt_task *t;
     assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
     return t;

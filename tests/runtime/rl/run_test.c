@@ -23,8 +23,8 @@
 static rt_task *make_task(int digits)
 {
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_ADD);
-    tc.digits = digits;
+    rt_task_config_init(&tc, "add");
+    rt_task_config_set(&tc, "digits", digits, NULL);
     rt_task *t;
     assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
     return t;

@@ -13,6 +13,7 @@
 
 #include "rt_alloc.h"
 #include "rt_task.h"
+#include "rt_task_kind.h"
 
 /* cmocka 1.1 has no double assertion */
 #define assert_double_equal(a, b, eps) check_double((a), (b), (eps), __FILE__, __LINE__)
@@ -21,15 +22,12 @@ static void check_double(double a, double b, double eps, const char *file, int l
     if (!(fabs(a - b) <= eps)) fail_msg("%s:%d: %.17g != %.17g", file, line, a, b);
 }
 
-static rt_task *make(rt_task_kind kind, int n, double noise)
+static rt_task *make(const char *kind, int n, double noise)
 {
     rt_task_config c;
-    rt_task_config_init(&c, kind);
-    if (kind == RT_TASK_ADD)
-        c.digits = n;
-    else
-        c.length = n;
-    c.noise = noise;
+    assert_int_equal(rt_task_config_init(&c, kind), 0);
+    assert_int_equal(rt_task_config_set(&c, strcmp(kind, "add") ? "length" : "digits", n, NULL), 0);
+    assert_int_equal(rt_task_config_set(&c, "noise", noise, NULL), 0);
     rt_task *t = NULL;
     rt_task_error err;
     assert_int_equal(rt_task_create(&c, &t, &err), 0);
@@ -77,13 +75,13 @@ static void check_features(const rt_task *t, const char *prompt, const char *ans
 static void vocabulary_layout(void **state)
 {
     (void)state;
-    rt_task *t = make(RT_TASK_ADD, 2, 0);
+    rt_task *t = make("add", 2, 0);
     assert_int_equal(rt_task_vocab_size(t), 32);
     assert_string_equal(rt_task_token_str(RT_TOK_PAD), "<pad>");
     assert_string_equal(rt_task_token_str(RT_TOK_EOS), "<eos>");
     assert_string_equal(rt_task_token_str(RT_TOK_DIGIT0 + 7), "7");
     assert_string_equal(rt_task_token_str(RT_TOK_LETTER0 + 9), "j");
-    assert_string_equal(rt_task_token_str(RT_TOK_TAG_SORT), "<sort>");
+    assert_string_equal(rt_task_token_str(rt_task_kind_tag(rt_task_kind_find("sort"))), "<sort>");
     assert_string_equal(rt_task_token_str(31), "|");
     assert_null(rt_task_token_str(32));
     assert_null(rt_task_token_str(-1));
@@ -106,7 +104,7 @@ static void vocabulary_layout(void **state)
 static void add_hand_cases(void **state)
 {
     (void)state;
-    rt_task *t = make(RT_TASK_ADD, 2, 0);
+    rt_task *t = make("add", 2, 0);
     assert_int_equal(rt_task_prompt_len(t), 7);
     assert_int_equal(rt_task_answer_max(t), 4);
     assert_int_equal(rt_task_n_features(t), 5);
@@ -146,8 +144,7 @@ static void add_hand_cases(void **state)
 static void sequence_hand_cases(void **state)
 {
     (void)state;
-    rt_task *rev = make(RT_TASK_REVERSE, 4, 0), *srt = make(RT_TASK_SORT, 4, 0),
-            *cpy = make(RT_TASK_COPY, 4, 0);
+    rt_task *rev = make("reverse", 4, 0), *srt = make("sort", 4, 0), *cpy = make("copy", 4, 0);
     rt_task_sample s;
     int a[RT_TASK_MAX_T], n;
     assert_int_equal(rt_task_prompt_len(rev), 6);
@@ -187,7 +184,7 @@ static void sequence_hand_cases(void **state)
 static void add_dropped_carries(void **state)
 {
     (void)state;
-    rt_task *t = make(RT_TASK_ADD, 2, 0);
+    rt_task *t = make("add", 2, 0);
     rt_task_sample s;
     int a[RT_TASK_MAX_T], n;
     sample_of(t, "57+68=", &s);
@@ -212,9 +209,9 @@ static int same_answer(const int *a, int na, const int *b, int nb)
 static void demonstrations_and_noise(void **state)
 {
     (void)state;
-    rt_task_kind kinds[] = {RT_TASK_ADD, RT_TASK_REVERSE, RT_TASK_SORT, RT_TASK_COPY};
+    const char *kinds[] = {"add", "reverse", "sort", "copy"};
     for (int k = 0; k < 4; k++) {
-        rt_task *t = make(kinds[k], kinds[k] == RT_TASK_ADD ? 3 : 5, 0.3);
+        rt_task *t = make(kinds[k], !strcmp(kinds[k], "add") ? 3 : 5, 0.3);
         rt_rng r = rt_rng_make(11), dr = rt_rng_make(12);
         int flagged = 0, wrong_when_flagged = 0, visible = 0;
         const int N = 20000;
@@ -243,7 +240,7 @@ static void demonstrations_and_noise(void **state)
         /* errors are visible on most prompts: carries in 3-digit add (1 - .55^3 = .83),
          * a differing pair in 5 symbols (1 - 1e-4) */
         double vis = (double)visible / N;
-        assert_true(kinds[k] == RT_TASK_ADD ? fabs(vis - 0.834) < 0.02 : vis > 0.99);
+        assert_true(!strcmp(kinds[k], "add") ? fabs(vis - 0.834) < 0.02 : vis > 0.99);
         assert_true(fabs((double)wrong_when_flagged / flagged - vis) < 0.03);
         rt_task_free(t);
     }
@@ -279,7 +276,7 @@ static void heldout_disjoint_case(rt_task *t, int N, double frac_lo, double frac
     free(ids[0]);
     free(ids[1]);
     /* fraction of held-out prompts over uniform ids */
-    if (frac_hi > 0 && rt_task_kind_of(t) != RT_TASK_MIX) {
+    if (frac_hi > 0 && rt_task_kind_of(t) != &rt_task_kind_mix) {
         long held = 0, M = 20000;
         rt_rng u = rt_rng_make(9);
         for (long i = 0; i < M; i++) {
@@ -295,22 +292,22 @@ static void heldout_disjoint_case(rt_task *t, int N, double frac_lo, double frac
 static void heldout_is_disjoint(void **state)
 {
     (void)state;
-    rt_task *t = make(RT_TASK_ADD, 2, 0); /* enumerated (10^4) */
+    rt_task *t = make("add", 2, 0); /* enumerated (10^4) */
     heldout_disjoint_case(t, 5000, 0.19, 0.21);
     rt_task_free(t);
-    t = make(RT_TASK_ADD, 4, 0); /* rejection sampling (10^8) */
+    t = make("add", 4, 0); /* rejection sampling (10^8) */
     heldout_disjoint_case(t, 5000, 0.19, 0.21);
     rt_task_free(t);
-    t = make(RT_TASK_REVERSE, 1, 0); /* 10 prompts */
+    t = make("reverse", 1, 0); /* 10 prompts */
     heldout_disjoint_case(t, 200, 0, 0);
     rt_task_free(t);
     /* 2 prompts: one on each side whatever the hash says */
     rt_task_config c;
-    rt_task_config_init(&c, RT_TASK_TRIAGE);
-    c.features = 1;
-    c.values = 2;
-    c.actions = 2;
-    c.good = 1;
+    rt_task_config_init(&c, "triage");
+    rt_task_config_set(&c, "features", 1, NULL);
+    rt_task_config_set(&c, "values", 2, NULL);
+    rt_task_config_set(&c, "actions", 2, NULL);
+    rt_task_config_set(&c, "good", 1, NULL);
     assert_int_equal(rt_task_create(&c, &t, NULL), 0);
     assert_int_equal(rt_task_prompt_space(t), 2);
     heldout_disjoint_case(t, 50, 0, 0);
@@ -325,7 +322,7 @@ static void heldout_is_disjoint(void **state)
 static void prompts_are_deterministic(void **state)
 {
     (void)state;
-    rt_task *t = make(RT_TASK_ADD, 3, 0);
+    rt_task *t = make("add", 3, 0);
     rt_rng a = rt_rng_from_name(3, "run"), b = rt_rng_from_name(3, "run"),
            c = rt_rng_from_name(3, "other");
     int differ = 0;
@@ -344,7 +341,7 @@ static void prompts_are_deterministic(void **state)
 static void batches(void **state)
 {
     (void)state;
-    rt_task *t = make(RT_TASK_ADD, 2, 0);
+    rt_task *t = make("add", 2, 0);
     rt_rng stream = rt_rng_from_name(1, "run");
     rt_task_sample all[6], part[6];
     int prompts[6 * 7], tokens[6 * 5];
@@ -377,16 +374,16 @@ static void mix_tags_and_routes(void **state)
 {
     (void)state;
     rt_task_config sub[2], c;
-    rt_task_config_init(&sub[0], RT_TASK_ADD);
-    rt_task_config_init(&sub[1], RT_TASK_SORT);
-    sub[1].length = 3;
-    sub[1].noise = 1.0;
+    rt_task_config_init(&sub[0], "add");
+    rt_task_config_init(&sub[1], "sort");
+    rt_task_config_set(&sub[1], "length", 3, NULL);
+    rt_task_config_set(&sub[1], "noise", 1.0, NULL);
     const char *names[] = {"arith", "order"};
-    rt_task_config_init(&c, RT_TASK_MIX);
+    rt_task_config_init(&c, "mix");
     c.tasks = sub;
     c.task_names = names;
     c.n_tasks = 2;
-    rt_task *t, *add = make(RT_TASK_ADD, 2, 0), *srt = make(RT_TASK_SORT, 3, 0);
+    rt_task *t, *add = make("add", 2, 0), *srt = make("sort", 3, 0);
     assert_int_equal(rt_task_create(&c, &t, NULL), 0);
     assert_int_equal(rt_task_prompt_len(t), 7);
     assert_int_equal(rt_task_answer_max(t), 4);
@@ -394,7 +391,7 @@ static void mix_tags_and_routes(void **state)
     assert_string_equal(rt_task_domain_name(t, 0), "arith");
     assert_string_equal(rt_task_domain_name(t, 1), "order");
     assert_null(rt_task_domain_name(t, 2));
-    assert_int_equal(rt_task_kind_of(rt_task_domain(t, 1)), RT_TASK_SORT);
+    assert_ptr_equal(rt_task_kind_of(rt_task_domain(t, 1)), rt_task_kind_find("sort"));
     assert_int_equal(rt_task_n_domains(add), 1);
     assert_string_equal(rt_task_domain_name(add, 0), "add");
     rt_rng r = rt_rng_make(2), dr = rt_rng_make(3);
@@ -408,7 +405,8 @@ static void mix_tags_and_routes(void **state)
         /* PAD, then exactly the domain task's prompt (same tag, same contexts) */
         for (int k = 0; k < 7 - P; k++)
             assert_int_equal(s.prompt[k], RT_TOK_PAD);
-        assert_int_equal(s.prompt[7 - P], s.domain ? RT_TOK_TAG_SORT : RT_TOK_TAG_ADD);
+        assert_int_equal(s.prompt[7 - P],
+                         rt_task_kind_tag(rt_task_kind_find(s.domain ? "sort" : "add")));
         char text[64];
         rt_task_render(s.prompt, 7, text, sizeof text);
         sample_of(d, text, &leaf);
@@ -438,12 +436,12 @@ static void mix_tags_and_routes(void **state)
 static rt_task *make_triage(int K, int M, int A, int G, double conflict)
 {
     rt_task_config c;
-    rt_task_config_init(&c, RT_TASK_TRIAGE);
-    c.features = K;
-    c.values = M;
-    c.actions = A;
-    c.good = G;
-    c.conflict = conflict;
+    rt_task_config_init(&c, "triage");
+    rt_task_config_set(&c, "features", K, NULL);
+    rt_task_config_set(&c, "values", M, NULL);
+    rt_task_config_set(&c, "actions", A, NULL);
+    rt_task_config_set(&c, "good", G, NULL);
+    rt_task_config_set(&c, "conflict", conflict, NULL);
     rt_task *t;
     rt_task_error err;
     int rc = rt_task_create(&c, &t, &err);
@@ -552,7 +550,7 @@ static void triage_conflict_rate(void **state)
 static void enumeration(void **state)
 {
     (void)state;
-    rt_task *t = make(RT_TASK_ADD, 2, 0);
+    rt_task *t = make("add", 2, 0);
     uint64_t ntr = rt_task_split_count(t, RT_TASK_TRAIN),
              nho = rt_task_split_count(t, RT_TASK_HELDOUT);
     assert_int_equal(ntr + nho, 10000);
@@ -577,21 +575,21 @@ static void enumeration(void **state)
     assert_int_equal(rt_task_sample_from_id(t, 0, 10000, &s), RT_TASK_EINVAL);
     assert_int_equal(rt_task_sample_from_id(t, 1, 0, &s), RT_TASK_EINVAL);
     rt_task_free(t);
-    t = make(RT_TASK_ADD, 4, 0); /* not enumerated */
+    t = make("add", 4, 0); /* not enumerated */
     assert_int_equal(rt_task_split_count(t, RT_TASK_TRAIN), 0);
     assert_int_equal(rt_task_sample_at(t, RT_TASK_TRAIN, 0, &s), RT_TASK_EINVAL);
     rt_task_free(t);
     /* a mix walks its domains in order */
     rt_task_config sub[2], c;
-    rt_task_config_init(&sub[0], RT_TASK_ADD);
-    rt_task_config_init(&sub[1], RT_TASK_REVERSE);
-    sub[1].length = 2;
-    rt_task_config_init(&c, RT_TASK_MIX);
+    rt_task_config_init(&sub[0], "add");
+    rt_task_config_init(&sub[1], "reverse");
+    rt_task_config_set(&sub[1], "length", 2, NULL);
+    rt_task_config_init(&c, "mix");
     c.tasks = sub;
     c.n_tasks = 2;
     assert_int_equal(rt_task_create(&c, &t, NULL), 0);
     uint64_t a = rt_task_split_count(t, RT_TASK_HELDOUT);
-    rt_task *add = make(RT_TASK_ADD, 2, 0);
+    rt_task *add = make("add", 2, 0);
     uint64_t a0 = rt_task_split_count(add, RT_TASK_HELDOUT);
     assert_true(a > a0 && a < a0 + 100);
     assert_int_equal(rt_task_sample_at(t, RT_TASK_HELDOUT, a0 - 1, &s), 0);
@@ -606,7 +604,7 @@ static void enumeration(void **state)
     rt_task_free(t);
     /* a mix with a non-enumerated domain (add digits=4) is not enumerated as a whole */
     sub[1] = sub[0];
-    sub[1].digits = 4;
+    rt_task_config_set(&sub[1], "digits", 4, NULL);
     const char *const names[2] = {"a2", "a4"};
     c.task_names = names;
     assert_int_equal(rt_task_create(&c, &t, NULL), 0);
@@ -620,12 +618,12 @@ static void enumeration(void **state)
 static void kind_features_and_evidence(void **state)
 {
     (void)state;
-    assert_int_equal(rt_task_kind_n_features(RT_TASK_MIX), 5);
-    assert_int_equal(rt_task_kind_n_features(RT_TASK_TRIAGE), 7);
-    assert_string_equal(rt_task_kind_feature_name(RT_TASK_TRIAGE, 6), "demo_agree");
-    assert_string_equal(rt_task_kind_feature_name(RT_TASK_SORT, 1), "partial");
-    assert_null(rt_task_kind_feature_name(RT_TASK_ADD, 5));
-    rt_task *t = make_triage(4, 3, 4, 2, 0), *add = make(RT_TASK_ADD, 2, 0);
+    assert_int_equal(rt_task_kind_n_features(rt_task_kind_find("mix")), 5);
+    assert_int_equal(rt_task_kind_n_features(rt_task_kind_find("triage")), 7);
+    assert_string_equal(rt_task_kind_feature_name(rt_task_kind_find("triage"), 6), "demo_agree");
+    assert_string_equal(rt_task_kind_feature_name(rt_task_kind_find("sort"), 1), "partial");
+    assert_null(rt_task_kind_feature_name(rt_task_kind_find("add"), 5));
+    rt_task *t = make_triage(4, 3, 4, 2, 0), *add = make("add", 2, 0);
     rt_task_sample s;
     int p[RT_TASK_MAX_P];
     sample_of(t, "2102=", &s);
@@ -643,37 +641,29 @@ static void validation_messages(void **state)
 {
     (void)state;
     struct {
-        rt_task_kind kind;
+        const char *kind;
         const char *key;
         double value;
         const char *msg;
     } cases[] = {
-        {RT_TASK_ADD, "digits", 0, "digits must be between 1 and 6"},
-        {RT_TASK_ADD, "digits", 7, "digits must be between 1 and 6"},
-        {RT_TASK_REVERSE, "length", 13, "length must be between 1 and 12"},
-        {RT_TASK_SORT, "length", 0, "length must be between 1 and 12"},
-        {RT_TASK_COPY, "noise", 1.5, "noise must be between 0 and 1"},
-        {RT_TASK_ADD, "noise", NAN, "noise must be between 0 and 1"},
-        {RT_TASK_ADD, "holdout", 1, "holdout must be greater than 0 and less than 1"},
-        {RT_TASK_TRIAGE, "features", 9, "features must be between 1 and 8"},
-        {RT_TASK_TRIAGE, "values", 1, "values must be between 2 and 10"},
-        {RT_TASK_TRIAGE, "actions", 11, "actions must be between 2 and 10"},
-        {RT_TASK_TRIAGE, "good", 4, "good must be between 1 and 3 (actions - 1)"},
-        {RT_TASK_TRIAGE, "conflict", -0.1, "conflict must be between 0 and 1"},
+        {"add", "digits", 0, "digits must be between 1 and 6"},
+        {"add", "digits", 7, "digits must be between 1 and 6"},
+        {"reverse", "length", 13, "length must be between 1 and 12"},
+        {"sort", "length", 0, "length must be between 1 and 12"},
+        {"copy", "noise", 1.5, "noise must be between 0 and 1"},
+        {"add", "noise", NAN, "noise must be between 0 and 1"},
+        {"add", "holdout", 1, "holdout must be greater than 0 and less than 1"},
+        {"triage", "features", 9, "features must be between 1 and 8"},
+        {"triage", "values", 1, "values must be between 2 and 10"},
+        {"triage", "actions", 11, "actions must be between 2 and 10"},
+        {"triage", "good", 4, "good must be between 1 and 3 (actions - 1)"},
+        {"triage", "conflict", -0.1, "conflict must be between 0 and 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         rt_task_config c;
         rt_task_config_init(&c, cases[i].kind);
         double v = cases[i].value;
-        if (!strcmp(cases[i].key, "digits")) c.digits = (int)v;
-        if (!strcmp(cases[i].key, "length")) c.length = (int)v;
-        if (!strcmp(cases[i].key, "noise")) c.noise = v;
-        if (!strcmp(cases[i].key, "holdout")) c.holdout = v;
-        if (!strcmp(cases[i].key, "features")) c.features = (int)v;
-        if (!strcmp(cases[i].key, "values")) c.values = (int)v;
-        if (!strcmp(cases[i].key, "actions")) c.actions = (int)v;
-        if (!strcmp(cases[i].key, "good")) c.good = (int)v;
-        if (!strcmp(cases[i].key, "conflict")) c.conflict = v;
+        assert_int_equal(rt_task_config_set(&c, cases[i].key, v, NULL), 0);
         rt_task *t = (rt_task *)&c; /* must be reset to NULL */
         rt_task_error err;
         assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
@@ -682,27 +672,26 @@ static void validation_messages(void **state)
         assert_string_equal(err.msg, cases[i].msg);
     }
     rt_task_config sub[2], c;
-    rt_task_config_init(&sub[0], RT_TASK_ADD);
-    rt_task_config_init(&sub[1], RT_TASK_ADD);
-    sub[1].digits = 9;
-    rt_task_config_init(&c, RT_TASK_MIX);
+    rt_task_config_init(&sub[0], "add");
+    rt_task_config_init(&sub[1], "add");
+    rt_task_config_set(&sub[1], "digits", 9, NULL);
+    rt_task_config_init(&c, "mix");
     c.tasks = sub;
     c.n_tasks = 2;
     rt_task *t;
     rt_task_error err;
     assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
     assert_string_equal(err.msg, "tasks[1]: digits must be between 1 and 6");
-    rt_task_config_init(&sub[1], RT_TASK_TRIAGE);
+    rt_task_config_init(&sub[1], "triage");
     assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
     assert_string_equal(err.msg,
                         "tasks[1]: triage cannot be mixed (only add, reverse, sort, copy)");
     c.n_tasks = 0;
     assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
     assert_string_equal(err.msg, "tasks must list between 1 and 8 tasks");
-    rt_task_kind k;
-    assert_int_equal(rt_task_kind_parse("triage", &k), 0);
-    assert_int_equal(k, RT_TASK_TRIAGE);
-    assert_int_equal(rt_task_kind_parse("tri", &k), RT_TASK_EINVAL);
+    assert_ptr_equal(rt_task_kind_find("triage"), &rt_task_kind_triage);
+    assert_null(rt_task_kind_find("tri"));
+    assert_int_equal(rt_task_config_init(&c, "tri"), RT_TASK_EINVAL);
 }
 
 /* fail every allocation in turn until creation succeeds: clean errors, no leaks */
@@ -710,10 +699,10 @@ static void allocation_failures(void **state)
 {
     (void)state;
     rt_task_config sub[2], c;
-    rt_task_config_init(&sub[0], RT_TASK_ADD);
-    rt_task_config_init(&sub[1], RT_TASK_REVERSE);
-    sub[1].length = 2;
-    rt_task_config_init(&c, RT_TASK_MIX);
+    rt_task_config_init(&sub[0], "add");
+    rt_task_config_init(&sub[1], "reverse");
+    rt_task_config_set(&sub[1], "length", 2, NULL);
+    rt_task_config_init(&c, "mix");
     c.tasks = sub;
     c.n_tasks = 2;
     const rt_task_config *cfgs[] = {&sub[0], &c};
@@ -743,7 +732,7 @@ static void allocation_failures(void **state)
 static void describe_text(void **state)
 {
     (void)state;
-    rt_task *t = make(RT_TASK_ADD, 2, 0.25);
+    rt_task *t = make("add", 2, 0.25);
     char buf[1024];
     rt_rng r = rt_rng_make(1), r2 = r;
     size_t n = rt_task_describe(t, &r, 2, buf, sizeof buf);

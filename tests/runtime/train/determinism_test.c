@@ -24,8 +24,8 @@ typedef struct job {
 static rt_task *add_task(void)
 {
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_ADD);
-    tc.digits = 2;
+    rt_task_config_init(&tc, "add");
+    rt_task_config_set(&tc, "digits", 2, NULL);
     rt_task *t;
     assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
     return t;

@@ -18,11 +18,11 @@
 
 enum { V = RT_TASK_VOCAB, LET_A = RT_TOK_LETTER0, LET_F = RT_TOK_LETTER0 + 5 };
 
-static rt_task *make_seq_task(rt_task_kind kind, int length)
+static rt_task *make_seq_task(const char *kind, int length)
 {
     rt_task_config tc;
     rt_task_config_init(&tc, kind);
-    tc.length = length;
+    rt_task_config_set(&tc, "length", length, NULL);
     rt_task *t;
     assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
     return t;
@@ -32,10 +32,11 @@ static rt_task *make_seq_task(rt_task_kind kind, int length)
 static rt_task *make_mix(void)
 {
     rt_task_config d[2], tc;
-    rt_task_config_init(&d[0], RT_TASK_COPY);
-    rt_task_config_init(&d[1], RT_TASK_REVERSE);
-    d[0].length = d[1].length = 2;
-    rt_task_config_init(&tc, RT_TASK_MIX);
+    rt_task_config_init(&d[0], "copy");
+    rt_task_config_init(&d[1], "reverse");
+    rt_task_config_set(&d[0], "length", 2, NULL);
+    rt_task_config_set(&d[1], "length", 2, NULL);
+    rt_task_config_init(&tc, "mix");
     tc.tasks = d;
     tc.n_tasks = 2;
     rt_task *t;
@@ -160,7 +161,7 @@ static void test_counting_mix(void **state)
 static void test_counting_zero(void **state)
 {
     (void)state;
-    rt_task *t = make_seq_task(RT_TASK_COPY, 2);
+    rt_task *t = make_seq_task("copy", 2);
     int map[V];
     for (int v = 0; v < V; v++)
         map[v] = RT_TOK_EOS;
@@ -199,7 +200,7 @@ static void test_counting_zero(void **state)
 static void test_sampled_expectation(void **state)
 {
     (void)state;
-    rt_task *t = make_seq_task(RT_TASK_COPY, 2);
+    rt_task *t = make_seq_task("copy", 2);
     int map[V];
     identity_map(map);
     rt_policy *p = hand_policy(map, 4.0f);
@@ -238,7 +239,7 @@ static void test_fixed_sample(void **state)
 {
     (void)state;
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_ADD);
+    rt_task_config_init(&tc, "add");
     rt_task *t;
     assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
     assert_true(rt_task_split_count(t, RT_TASK_HELDOUT) > 1000);
@@ -276,11 +277,11 @@ static void test_fixed_sample(void **state)
 static rt_task *make_partial_mix(int swapped)
 {
     rt_task_config d[2], tc;
-    rt_task_config_init(&d[swapped], RT_TASK_ADD);
-    d[swapped].digits = 1;
-    rt_task_config_init(&d[!swapped], RT_TASK_SORT);
-    d[!swapped].length = 6;
-    rt_task_config_init(&tc, RT_TASK_MIX);
+    rt_task_config_init(&d[swapped], "add");
+    rt_task_config_set(&d[swapped], "digits", 1, NULL);
+    rt_task_config_init(&d[!swapped], "sort");
+    rt_task_config_set(&d[!swapped], "length", 6, NULL);
+    rt_task_config_init(&tc, "mix");
     tc.tasks = d;
     tc.n_tasks = 2;
     rt_task *t;
@@ -419,7 +420,7 @@ static rt_policy *random_policy(int K, int H, uint64_t seed)
 static void test_kl(void **state)
 {
     (void)state;
-    rt_task *t = make_seq_task(RT_TASK_COPY, 2);
+    rt_task *t = make_seq_task("copy", 2);
     rt_policy *p = random_policy(3, 8, 1), *q = random_policy(3, 12, 2);
     rt_rng rng = rt_rng_make(10);
     rt_eval_kl_result k;
@@ -482,7 +483,7 @@ static void test_kl(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    rt_task *t = make_seq_task(RT_TASK_COPY, 2);
+    rt_task *t = make_seq_task("copy", 2);
     rt_rng rng = rt_rng_make(1);
     rt_eval *ev = (rt_eval *)&rng;
     rt_eval_diag d;

@@ -22,8 +22,8 @@
 static double recipe(const char *name, double noise, double *at_500, rt_eval_result *res)
 {
     rt_task_config tc;
-    rt_task_config_init(&tc, RT_TASK_ADD);
-    tc.digits = 2;
+    rt_task_config_init(&tc, "add");
+    rt_task_config_set(&tc, "digits", 2, NULL);
     rt_task *t;
     assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
     rt_policy_config pc = {RT_TASK_VOCAB, 8, 32, 256, 2, RT_NN_ACT_RELU};

@@ -19,14 +19,14 @@
 #include "rt_policy.h"
 #include "rt_sft.h"
 
-static rt_task *make_task(rt_task_kind kind, int size)
+static rt_task *make_task(const char *kind, int size)
 {
     rt_task_config tc;
     rt_task_config_init(&tc, kind);
-    if (kind == RT_TASK_ADD)
-        tc.digits = size;
+    if (!strcmp(kind, "add"))
+        rt_task_config_set(&tc, "digits", size, NULL);
     else
-        tc.length = size;
+        rt_task_config_set(&tc, "length", size, NULL);
     rt_task *t;
     assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
     return t;
@@ -93,7 +93,7 @@ static void test_columns_and_defaults(void **state)
 static void test_batch_noise(void **state)
 {
     (void)state;
-    rt_task *t = make_task(RT_TASK_ADD, 2);
+    rt_task *t = make_task("add", 2);
     rt_rng rng = rt_rng_make(7);
     enum { B = 40 };
     rt_task_sample s[B], s1[B];
@@ -119,8 +119,8 @@ static void test_batch_noise(void **state)
     assert_true(carries > 0);
     /* noise < 0: the task's configured rate (here 1) */
     rt_task_config tc1;
-    rt_task_config_init(&tc1, RT_TASK_ADD);
-    tc1.noise = 1.0;
+    rt_task_config_init(&tc1, "add");
+    rt_task_config_set(&tc1, "noise", 1.0, NULL);
     rt_task *t1;
     assert_int_equal(rt_task_create(&tc1, &t1, NULL), 0);
     rt_sft_batch(t1, -1.0, &rng, 3, B, s1, ans1, len1, noisy);
@@ -145,7 +145,7 @@ static void test_batch_noise(void **state)
 static void test_loss_by_hand(void **state)
 {
     (void)state;
-    rt_task *t = make_task(RT_TASK_COPY, 2); /* "<copy> x y :" -> "x y <eos>" */
+    rt_task *t = make_task("copy", 2); /* "<copy> x y :" -> "x y <eos>" */
     enum { B = 3, K = 3 };
     rt_policy *p = make_policy(K, 4, 8, 1, 11), *p0;
     assert_int_equal(rt_policy_copy(&p0, p, NULL), 0);
@@ -223,7 +223,7 @@ static void test_loss_by_hand(void **state)
 static void test_loss_decreases(void **state)
 {
     (void)state;
-    rt_task *t = make_task(RT_TASK_COPY, 2);
+    rt_task *t = make_task("copy", 2);
     rt_policy *p = make_policy(4, 16, 64, 1, 5);
     rt_sft_config cfg;
     quiet_config(&cfg, 60, 32);
@@ -258,10 +258,11 @@ static void test_mix(void **state)
 {
     (void)state;
     rt_task_config d[2], tc;
-    rt_task_config_init(&d[0], RT_TASK_COPY);
-    rt_task_config_init(&d[1], RT_TASK_REVERSE);
-    d[0].length = d[1].length = 2;
-    rt_task_config_init(&tc, RT_TASK_MIX);
+    rt_task_config_init(&d[0], "copy");
+    rt_task_config_init(&d[1], "reverse");
+    rt_task_config_set(&d[0], "length", 2, NULL);
+    rt_task_config_set(&d[1], "length", 2, NULL);
+    rt_task_config_init(&tc, "mix");
     tc.tasks = d;
     tc.n_tasks = 2;
     rt_task *t;
@@ -308,7 +309,7 @@ static void on_event(void *user, const rt_event *ev)
 static void test_cancel(void **state)
 {
     (void)state;
-    rt_task *t = make_task(RT_TASK_COPY, 2);
+    rt_task *t = make_task("copy", 2);
     rt_policy *p = make_policy(3, 8, 16, 1, 2);
     rt_sft_config cfg;
     quiet_config(&cfg, 50, 8);
@@ -366,7 +367,7 @@ static void *watch(void *arg)
 static void test_cancel_from_thread(void **state)
 {
     (void)state;
-    rt_task *t = make_task(RT_TASK_COPY, 2);
+    rt_task *t = make_task("copy", 2);
     rt_policy *p = make_policy(3, 8, 16, 1, 2);
     rt_sft_config cfg;
     quiet_config(&cfg, 100000000, 4);
@@ -398,7 +399,7 @@ static void test_cancel_from_thread(void **state)
 static void test_nonfinite_fails(void **state)
 {
     (void)state;
-    rt_task *t = make_task(RT_TASK_COPY, 2);
+    rt_task *t = make_task("copy", 2);
     rt_policy *p = make_policy(3, 8, 16, 1, 2);
     /* logits ~ +3e38 on PAD, -3e38 elsewhere: -log p(answer token) overflows to inf.
      * (A NaN weight would test the same branch, but NaN through rt_nn's exp polynomial
@@ -428,7 +429,7 @@ static void test_nonfinite_fails(void **state)
 static void test_bad_config(void **state)
 {
     (void)state;
-    rt_task *t = make_task(RT_TASK_COPY, 2);
+    rt_task *t = make_task("copy", 2);
     rt_policy *p = make_policy(3, 8, 16, 1, 2);
     rt_rng rng = rt_rng_make(1);
     rt_sft_config cfg;
@@ -492,7 +493,7 @@ static long run_counting(rt_task *t, rt_policy *p, long steps)
 static void test_no_alloc_in_loop(void **state)
 {
     (void)state;
-    rt_task *t = make_task(RT_TASK_COPY, 2);
+    rt_task *t = make_task("copy", 2);
     rt_policy *p = make_policy(3, 8, 16, 1, 2);
     long a = run_counting(t, p, 3), b = run_counting(t, p, 40);
     assert_true(a > 5);
@@ -504,7 +505,7 @@ static void test_no_alloc_in_loop(void **state)
 static void test_alloc_failure(void **state)
 {
     (void)state;
-    rt_task *t = make_task(RT_TASK_COPY, 2);
+    rt_task *t = make_task("copy", 2);
     rt_policy *p = make_policy(3, 8, 16, 1, 2), *p0;
     assert_int_equal(rt_policy_copy(&p0, p, NULL), 0);
     rt_sft_config cfg;
