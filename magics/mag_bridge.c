@@ -473,7 +473,7 @@ typedef struct bridge {
     atomic_int cancel;
     atomic_long rows_seen;
     atomic_int done;
-    rt_sweep_job *jobs;
+    rt_job *jobs;
     pthread_mutex_t mu; /* with cv: the driver's "done" wakes the polling loop at once */
     pthread_cond_t cv;
 } bridge;
@@ -489,8 +489,8 @@ static void on_event(void *user, const rt_event *ev)
 static void *driver(void *arg)
 {
     bridge *b = arg;
-    int threads = b->o->threads < 1 ? 1 : b->o->threads;
-    rt_sweep_run(b->jobs, b->n, threads, &b->cancel);
+    rt_executor ex = rt_executor_threads(b->o->threads); /* and its threads rule */
+    rt_sweep_run(b->jobs, b->n, &ex, &b->cancel);
     pthread_mutex_lock(&b->mu);
     atomic_store(&b->done, 1);
     pthread_cond_signal(&b->cv);

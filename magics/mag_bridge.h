@@ -5,8 +5,9 @@
  *   1. publishes display_data with a transient display_id and the chart bundle
  *      {application/vnd.vegalite.v5+json (a JSON object), image/svg+xml, text/plain}
  *      (no text/html), drawn from the runs' (still empty) metrics tables;
- *   2. runs the jobs with rt_sweep_run on opts->threads threads (a driver thread; the
- *      calling thread keeps polling) and, while they train, publishes
+ *   2. runs the jobs with rt_sweep_run on the threads executor of opts->threads threads
+ *      (whose rule gives a lone run every thread inside, the points of a sweep one each;
+ *      a driver thread; the calling thread keeps polling) and, while they train, publishes
  *      update_display_data with the same id at most once per frame_ms (default 250 ms),
  *      only when new metric rows arrived, rendering from snapshots of the tables (never
  *      per row);
@@ -52,7 +53,7 @@ enum { MAG_BRIDGE_EINVAL = -1, MAG_BRIDGE_ENOMEM = -2 };
 typedef struct mag_bridge_run {
     rt_run *run;       /* created by the caller, not started; it stays the caller's */
     const char *label; /* legend entry (NULL = the run's name); equal labels = one band */
-    rt_sweep_fn fn;    /* trains the run (called on a sweep thread with the cancel flag,
+    rt_job_fn fn;      /* trains the run (called on a sweep thread with the cancel flag,
                           which the bridge also installs with rt_run_set_cancel) */
     void *arg;
 } mag_bridge_run;

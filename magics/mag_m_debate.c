@@ -151,17 +151,17 @@ typedef struct train_job {
     int rc;
 } train_job;
 
-static int train_fn(void *arg, atomic_int *cancel)
+static int train_fn(void *arg, const rt_job_ctx *ctx)
 {
-    (void)cancel; /* the bridge installed it on the runs */
+    (void)ctx; /* the bridge installed it on the runs */
     train_job *j = arg;
     j->rc = rt_debate_train(j->d, &j->rng, j->jr, j->fr, j->lr, &j->err);
     return j->rc;
 }
 
-static int idle_fn(void *arg, atomic_int *cancel)
+static int idle_fn(void *arg, const rt_job_ctx *ctx)
 {
-    (void)arg, (void)cancel; /* its run is trained by train_fn */
+    (void)arg, (void)ctx; /* its run is trained by train_fn */
     return 0;
 }
 

@@ -156,10 +156,10 @@ typedef struct point {
     int rc;
 } point;
 
-static int opd_job(void *arg, atomic_int *cancel)
+static int opd_job(void *arg, const rt_job_ctx *ctx)
 {
-    (void)cancel;
-    point *p = arg;
+    point *p = arg;                     /* the cancel flag: the bridge installed it on the run */
+    p->cfg.step.threads = ctx->threads; /* the executor's threads rule */
     p->rc = rt_opd_run(p->pol, &p->prob, &p->cfg, p->run, &p->rng, &p->diag);
     return p->rc;
 }
@@ -403,7 +403,7 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
         c->temperature = (float)mag_value_number(mag_config_get(cfg, "temperature", pt), 1);
         c->batch = (int)mag_value_number(mag_config_get(cfg, "batch", pt), 64);
         c->adam.lr = (float)mag_value_number(mag_config_get(cfg, "lr", pt), 1e-3);
-        c->threads = np == 1 ? threads : 1;
+        c->threads = 1; /* inside the run: set by the executor when it runs (opd_job) */
         p->cfg.steps = (long)mag_value_number(mag_config_get(cfg, "steps", pt), 200);
         p->cfg.eval_every = (long)mag_value_number(mag_config_get(cfg, "eval_every", pt), 20);
         p->cfg.eval_prompts = (int)mag_value_number(mag_config_get(cfg, "eval_prompts", pt), 512);

@@ -134,9 +134,9 @@ typedef struct point {
     int rc;
 } point;
 
-static int sft_job(void *arg, atomic_int *cancel)
+static int sft_job(void *arg, const rt_job_ctx *ctx)
 {
-    (void)cancel; /* the bridge installed it on the run */
+    (void)ctx; /* the bridge installed it on the run */
     point *p = arg;
     p->rc = rt_sft_run(p->pol, p->task, &p->sft, p->run, &p->rng, &p->diag);
     return p->rc;

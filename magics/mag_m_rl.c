@@ -214,10 +214,10 @@ typedef struct rl_cell {
     mag_debate_rl *debate; /* the reward reads debate(NAME) (mag_debate.h), else NULL */
 } rl_cell;
 
-static int run_job(void *arg, atomic_int *cancel)
+static int run_job(void *arg, const rt_job_ctx *ctx)
 {
-    (void)cancel; /* the bridge installed it on the run */
-    point *p = arg;
+    point *p = arg;                /* the cancel flag: the bridge installed it on the run */
+    p->cfg.threads = ctx->threads; /* the executor's threads rule */
     /* debate(NAME) features and metrics through the rt_rl hook */
     rt_rl_hook h = p->dhook ? mag_debate_rl_hook_of(p->dhook) : (rt_rl_hook){0};
     p->rc = rt_rl_run_hooked(p->pol, p->ref, &p->prob, p->dhook ? &h : NULL, &p->cfg, p->run,
@@ -515,15 +515,14 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
         pts = rt_calloc(np, sizeof *pts);
         if (!pts) rc = mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     }
-    int threads = mag_session_threads(ctx->session);
     uint64_t seed = mag_session_seed(ctx->session);
     long max_steps = 0;
     /* every point checked and built before anything trains */
     for (size_t pt = 0; !rc && pt < np; pt++) {
         point *p = &pts[pt];
         mag_train_point_names(c->cfg, base, pt, p->name, p->label);
-        /* a lone run uses the session's threads inside; a sweep runs points in parallel */
-        point_config(c->cfg, pt, np == 1 ? threads : 1, &p->cfg);
+        /* threads inside the run: set by the executor when it runs (run_job) */
+        point_config(c->cfg, pt, 1, &p->cfg);
         rc = check_point(ctx, cell, c, p, d);
         if (!rc) rc = bind_point(ctx, cell, c, p, pt, d);
         if (rc) break;

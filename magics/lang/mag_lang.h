@@ -85,6 +85,7 @@
 
 #include <stddef.h>
 
+#include "rt_sweep_points.h"
 #include "rt_text.h"
 
 #define MAG_MAX_CELL_BYTES (1024u * 1024u)
@@ -363,14 +364,16 @@ typedef struct mag_validate_in {
 
 /* A validated configuration: for each schema key its value (deep copies owned by the
  * config), and the sweep.  Swept keys are listed in source order; points are numbered
- * 0..npoints-1 with the first swept key varying slowest. */
+ * 0..npoints-1 with the first swept key varying slowest (rt_sweep_points.h). */
 typedef struct mag_config {
     const mag_schema *schema;
     const mag_value **values;   /* [schema->nkeys]: given value, parsed default, or NULL */
     const unsigned char *given; /* [schema->nkeys]: 1 if set in the cell */
     const size_t *swept;        /* [nswept] key indices, source order */
     size_t nswept;
-    size_t npoints; /* product of swept list lengths (1 without a sweep) */
+    const rt_sweep_key *grid; /* [nswept] the same sweep as the runtime's points
+                                 (rt_sweep_points.h): names, counts, value texts */
+    size_t npoints;           /* product of swept list lengths (1 without a sweep) */
     void *priv;
 } mag_config;
 
@@ -406,7 +409,8 @@ double mag_value_number(const mag_value *v, double fallback);
 /* Truth of a MAG_T_BOOL value (validated), fallback for NULL. */
 int mag_value_bool(const mag_value *v, int fallback);
 /* Writes the sweep point's name "BASE[key=value,key=value]" (values as written in the
- * cell; just "BASE" without a sweep) like snprintf: returns the full length. */
+ * cell; just "BASE" without a sweep) like snprintf: returns the full length.  The
+ * runtime's rt_sweep_point_name on cfg->grid: one naming for cells and executors. */
 size_t mag_config_point_name(const mag_config *cfg, const char *base, size_t point, char *buf,
                              size_t cap);
 /* Type name for help and messages: "integer", "number", "string", "name",

@@ -394,14 +394,32 @@ int mag_validate(const mag_schema *schema, const mag_validate_in *in, mag_config
         vals[k] = copy;
     }
     if (r == MAG_ENOMEM) mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-    c->npoints = 1;
-    for (size_t s = 0; !r && s < c->nswept; s++) {
-        c->npoints *= vals[swept[s]]->n;
-        if (c->npoints > MAX_POINTS) {
-            r = verr(&v, first[swept[0]]->key_pos, first[swept[0]]->key,
-                     "sweep has too many points (the limit is %d)", MAX_POINTS);
-        }
+    /* the sweep as the runtime's points (rt_sweep_points.h): count, coordinates, names */
+    rt_sweep_key *grid = NULL;
+    if (!r && c->nswept > RT_SWEEP_MAX_KEYS)
+        r = verr(&v, first[swept[0]]->key_pos, first[swept[0]]->key, "a sweep of more than %d keys",
+                 RT_SWEEP_MAX_KEYS);
+    if (!r && c->nswept) {
+        grid = mag_arena_alloc(a, c->nswept * sizeof *grid);
+        if (!grid) r = mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     }
+    for (size_t s = 0; !r && s < c->nswept; s++) {
+        const mag_value *x = vals[swept[s]];
+        const char **texts = mag_arena_alloc(a, x->n * sizeof *texts);
+        if (!texts) {
+            r = mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+            break;
+        }
+        for (size_t i = 0; i < x->n; i++)
+            texts[i] = x->items[i].text;
+        grid[s] = (rt_sweep_key){schema->keys[swept[s]].name, (int)x->n, texts};
+    }
+    long np = r ? 1 : rt_sweep_count(grid, (int)c->nswept);
+    if (!r && (np < 0 || np > MAX_POINTS))
+        r = verr(&v, first[swept[0]]->key_pos, first[swept[0]]->key,
+                 "sweep has too many points (the limit is %d)", MAX_POINTS);
+    c->npoints = (size_t)np;
+    c->grid = grid;
     if (r) {
         mag_arena_free(a);
         return r;
@@ -435,10 +453,7 @@ int mag_validate_line(const mag_schema *schema, const mag_line *line, const char
 /* Item index of swept key number s at point `point` (first swept key slowest). */
 static size_t coord(const mag_config *c, size_t s, size_t point)
 {
-    size_t stride = 1;
-    for (size_t j = s + 1; j < c->nswept; j++)
-        stride *= c->values[c->swept[j]]->n;
-    return (point / stride) % c->values[c->swept[s]]->n;
+    return (size_t)rt_sweep_coord(c->grid, (int)c->nswept, (long)point, (int)s);
 }
 
 const mag_value *mag_config_at(const mag_config *c, size_t key, size_t point)
@@ -475,25 +490,11 @@ int mag_value_bool(const mag_value *v, int fallback)
 size_t mag_config_point_name(const mag_config *c, const char *base, size_t point, char *buf,
                              size_t cap)
 {
-    size_t o = 0;
-#define PUT(...)                                                                                   \
-    do {                                                                                           \
-        int w_ = snprintf(buf ? buf + (o < cap ? o : cap) : NULL, buf && o < cap ? cap - o : 0,    \
-                          __VA_ARGS__);                                                            \
-        o += (size_t)(w_ > 0 ? w_ : 0);                                                            \
-    } while (0)
     if (buf && cap) buf[0] = '\0';
-    PUT("%s", base ? base : "");
-    if (!c || !c->nswept) return o;
-    PUT("[");
-    for (size_t s = 0; s < c->nswept; s++) {
-        const mag_value *x = c->values[c->swept[s]];
-        PUT("%s%s=%s", s ? "," : "", c->schema->keys[c->swept[s]].name,
-            x->items[coord(c, s, point % c->npoints)].text);
-    }
-    PUT("]");
-#undef PUT
-    return o;
+    long n = c && c->nswept ? rt_sweep_point_name(base, c->grid, (int)c->nswept,
+                                                  (long)(point % c->npoints), buf, cap)
+                            : rt_sweep_point_name(base, NULL, 0, 0, buf, cap);
+    return n < 0 ? 0 : (size_t)n;
 }
 
 size_t mag_config_coord(const mag_config *cfg, size_t s, size_t point)

@@ -10,8 +10,8 @@
  * the last layer).  Layer 1 is an rt_nn per-position table ((K*(M+1), H), exact for
  * one-hot inputs), layer 2 rt_nn_linear; parameters, gradients and Adam moments are
  * one parameter block (rt_params.h).  Training (rt_debate_judge_train), step s (1-based), batch B:
- * state i = rt_task_sample_batch(task, rt_rng_split(rt_rng_split(rng, 1), s), 0,
- * TRAIN, B)[i]; from r_i = rt_rng_split(rt_rng_split(rt_rng_split(rng, 2), s), i):
+ * state i = rt_task_sample_batch(task, step s of the RT_STREAM_PROMPTS stream (rt_trainer.h),
+ * 0, TRAIN, B)[i]; from r_i = sequence i of step s of the RT_STREAM_SAMPLES stream:
  * a random subset of exactly L revealed features (shuffle, first L) and a random
  * other action o != d (d = the demonstrator's action, rt_task_triage_demo_action);
  * Bradley–Terry loss mean_i softplus(J(e_i, o_i) - J(e_i, d_i)), one rt_adam step (torch
@@ -81,6 +81,7 @@
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
+#include "rt_trainer.h"
 
 enum {
     RT_DEBATE_EINVAL = -1,  /* bad argument or configuration */
@@ -138,11 +139,12 @@ void rt_debate_judge_train_init(rt_debate_train_config *cfg);
  * since the previous row; accuracy = fraction of the logged step's pairs with
  * J(e, d) > J(e, o), from the forward that gave the loss, i.e. before the update). */
 const char *const *rt_debate_judge_columns(int *n);
-/* Trains with L = evidence revealed features (1..K) as in the top comment.  run may be
- * NULL; otherwise it is started, gets rows (columns matched by name, extra columns NaN)
- * and is finished (FINISHED, INTERRUPTED at the cancel flag, polled before each step,
- * FAILED on a non-finite loss or a setup error).  0, RT_DEBATE_EINTR, RT_DEBATE_EFAILED,
- * RT_DEBATE_EINVAL, RT_DEBATE_ENOMEM. */
+/* Trains with L = evidence revealed features (1..K) as in the top comment: rt_trainer_run
+ * with the record rt_debate_judge_trainer.  run may be NULL; otherwise it is started,
+ * gets rows (columns matched by name, extra columns NaN) and is finished (FINISHED,
+ * INTERRUPTED at the cancel flag, polled before each step, FAILED on a non-finite loss
+ * ("judge: loss is nan at step 3", before that step's update) or a setup error).  0,
+ * RT_DEBATE_EINTR, RT_DEBATE_EFAILED, RT_DEBATE_EINVAL, RT_DEBATE_ENOMEM. */
 int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_train_config *cfg,
                           const rt_rng *rng, rt_run *run, rt_debate_error *err);
 /* scores (A) = J(e, a) for every action, e = values (K) with the features whose bit is
@@ -175,13 +177,28 @@ void rt_debate_learner_train_init(rt_debate_train_config *cfg);
  * games per side (in [-1, 1]; at logged rows). */
 const char *const *rt_debate_learner_columns(int *n);
 /* Self-play REINFORCE against the judge j.  Step s: B training states
- * (rt_task_sample_batch(task, split(split(rng, 1), s), 0, TRAIN, B)), game i draws
- * from split(split(split(rng, 2), s), i): a1, then a2 != a1, the first mover, then
- * one sampled move per turn; both debaters are the learner; every move is weighted by
- * its mover's outcome / B.  Run handling as rt_debate_judge_train. */
+ * (rt_task_sample_batch(task, step s of RT_STREAM_PROMPTS, 0, TRAIN, B)), game i draws
+ * from sequence i of step s of RT_STREAM_SAMPLES: a1, then a2 != a1, the first mover,
+ * then one sampled move per turn; both debaters are the learner; every move is weighted
+ * by its mover's outcome / B; vs_greedy's games come from RT_STREAM_EVAL.  Run handling
+ * as rt_debate_judge_train, with the record rt_debate_learner_trainer ("debater"). */
 int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
                             const rt_debate_train_config *cfg, const rt_rng *rng, rt_run *run,
                             rt_debate_error *err);
+
+/* The trainer records (rt_trainer.h) of judge and debater training and their
+ * arguments (borrowed for the run). */
+typedef struct rt_debate_judge_args {
+    rt_debate_judge *judge; /* trained in place */
+    int evidence;
+    const rt_debate_train_config *cfg;
+} rt_debate_judge_args;
+typedef struct rt_debate_learner_args {
+    rt_debate_learner *learner; /* trained in place */
+    const rt_debate_judge *judge;
+    const rt_debate_train_config *cfg;
+} rt_debate_learner_args;
+extern const rt_trainer rt_debate_judge_trainer, rt_debate_learner_trainer;
 
 /* ---- the game --------------------------------------------------------------------- */
 

@@ -55,9 +55,8 @@ int rt_debate_learner_move(const rt_debate_learner *l, const int *values, unsign
 /* Tokens of the learner's input and its masked logits. */
 void rt_debate_learner_tokens(const rt_debate_learner *l, const int *values, unsigned revealed,
                               int a_self, int a_other, int *tok);
-/* Common run helpers. */
-int rt_debate_run_begin(rt_run *run, const char *const *cols, int ncols, long rows, int *map,
-                        double **row);
+/* The RT_DEBATE_E* code and err of a trainer run's result (0 stays 0, err untouched). */
+int rt_debate_train_result(int rc, const rt_trainer_diag *td, rt_debate_error *err);
 void rt_debate_set_err(rt_debate_error *err, int code, long step, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* A random subset of exactly L of K features (shuffle, first L) as a bit set. */

@@ -1,8 +1,10 @@
 /* rt_debate_judge: the debate judge J(evidence, action) (rt_debate.h): creation,
  * Bradley–Terry training on "demonstrator's action > a random other action" with L
- * random revealed features, scoring and held-out top-1 accuracy.  Leaves out: training
- * on noisy demonstrations, judges with memory of the debate's order. */
+ * random revealed features (the "judge" trainer record run by rt_trainer_run), scoring
+ * and held-out top-1 accuracy.  Leaves out: the run loop (rt_trainer.c), training on
+ * noisy demonstrations, judges with memory of the debate's order. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rt_alloc.h"
@@ -83,103 +85,145 @@ static double softplus(double x)
     return x > 0 ? x + rt_log1p(rt_exp(-x)) : rt_log1p(rt_exp(x));
 }
 
-static void put_row(rt_run *run, double *row, const int *map, const double *vals, int n)
+/* The "judge" trainer record (rt_trainer.h): Bradley–Terry steps on pairs. */
+typedef struct judge_st {
+    rt_debate_judge *j;
+    int evidence, B;
+    rt_adam_config adam;
+    rt_rng s_states, s_pairs; /* the RT_STREAM_PROMPTS and RT_STREAM_SAMPLES streams */
+    double loss_acc;          /* the step losses since the previous row */
+    long loss_n;
+    rt_task_sample *smp; /* (B) */
+    int *tok, *dem;      /* (B, K), (B, 2) */
+    float *buf;          /* h, dh (B, H); out, dout (B, A) */
+} judge_st;
+
+enum { J_STEP, J_LOSS, J_ACC, J_N };
+static const int judge_checked[] = {J_LOSS};
+
+static void judge_free(void *arg)
 {
-    for (int c = 0; c < n; c++)
-        if (map[c] >= 0) row[map[c]] = vals[c];
-    rt_run_append(run, row);
+    judge_st *w = arg;
+    if (!w) return;
+    rt_free(w->smp), rt_free(w->tok), rt_free(w->dem), rt_free(w->buf), rt_free(w);
+}
+
+static int judge_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_plan *plan,
+                       rt_trainer_diag *d)
+{
+    const rt_debate_judge_args *a = args;
+    const rt_debate_train_config *cfg = a ? a->cfg : NULL;
+    rt_debate_judge *j = a ? a->judge : NULL;
+    if (!j || !cfg || a->evidence < 1 || a->evidence > j->K || cfg->steps < 0 || cfg->batch < 1 ||
+        !(cfg->lr > 0) || cfg->log_every < 1) {
+        snprintf(d->msg, sizeof d->msg,
+                 "judge training: evidence must be 1..K, steps >= 0, batch >= 1, lr > 0, "
+                 "log_every >= 1");
+        return RT_TRAINER_EINVAL;
+    }
+    int B = cfg->batch, K = j->K, A = j->A, H = j->net.H;
+    judge_st *w = rt_calloc(1, sizeof *w);
+    if (w) {
+        w->smp = rt_malloc(sizeof *w->smp * (size_t)B);
+        w->tok = rt_malloc(sizeof(int) * (size_t)B * K);
+        w->dem = rt_malloc(sizeof(int) * (size_t)B * 2);
+        w->buf = rt_malloc(sizeof(float) * (size_t)B * (2 * H + 2 * A));
+    }
+    if (!w || !w->smp || !w->tok || !w->dem || !w->buf) {
+        judge_free(w);
+        snprintf(d->msg, sizeof d->msg, "judge: out of memory");
+        return RT_TRAINER_ENOMEM;
+    }
+    w->j = j, w->evidence = a->evidence, w->B = B;
+    w->adam = rt_dmlp_adam_config(cfg->lr);
+    w->s_states = rt_rng_split(rng, RT_STREAM_PROMPTS);
+    w->s_pairs = rt_rng_split(rng, RT_STREAM_SAMPLES);
+    *plan = (rt_trainer_plan){.steps = cfg->steps,
+                              .log_every = cfg->log_every,
+                              .metrics = judge_cols,
+                              .n_metrics = J_N,
+                              .finite = judge_checked,
+                              .n_finite = 1};
+    *out = w;
+    return 0;
+}
+
+static int judge_step(void *arg, long s, double *m, char *msg, size_t cap)
+{
+    (void)msg, (void)cap;
+    judge_st *w = arg;
+    rt_debate_judge *j = w->j;
+    int B = w->B, K = j->K, A = j->A, H = j->net.H;
+    int *tok = w->tok, *dem = w->dem;
+    float *h = w->buf, *dh = h + (size_t)B * H, *out = dh + (size_t)B * H,
+          *dout = out + (size_t)B * A;
+    rt_rng st = rt_rng_split(&w->s_states, (uint64_t)s),
+           sp = rt_rng_split(&w->s_pairs, (uint64_t)s);
+    rt_task_sample_batch(j->task, &st, 0, RT_TASK_TRAIN, B, w->smp, NULL);
+    for (int i = 0; i < B; i++) {
+        rt_rng r = rt_rng_split(&sp, (uint64_t)i);
+        int v[RT_DEBATE_MAX_K];
+        rt_task_triage_state(j->task, &w->smp[i], v);
+        unsigned sub = rt_debate_random_subset(&r, K, w->evidence);
+        int dm = rt_task_triage_demo_action(j->task, &w->smp[i]);
+        int o = (dm + 1 + (int)rt_rng_below(&r, (uint32_t)(A - 1))) % A;
+        rt_debate_judge_tokens(j, v, sub, tok + (size_t)i * K);
+        dem[2 * i] = dm, dem[2 * i + 1] = o;
+    }
+    rt_dmlp_forward(&j->net, tok, B, h, out);
+    double loss = 0;
+    int right = 0;
+    memset(dout, 0, sizeof(float) * (size_t)B * A);
+    for (int i = 0; i < B; i++) {
+        int dm = dem[2 * i], o = dem[2 * i + 1];
+        double x = (double)out[(size_t)i * A + o] - out[(size_t)i * A + dm];
+        loss += softplus(x);
+        right += x < 0;
+        float g = (float)(1.0 / (1.0 + rt_exp(-x)) / B); /* d loss / d x */
+        dout[(size_t)i * A + o] += g;
+        dout[(size_t)i * A + dm] -= g;
+    }
+    loss /= B;
+    m[J_LOSS] = loss;
+    if (!isfinite(loss)) return 0; /* the loop fails the run; no update */
+    rt_params_zero_grad(&j->net.params);
+    rt_dmlp_backward(&j->net, tok, B, h, dout, dh);
+    rt_adam(&j->net.params, &w->adam, NULL);
+    w->loss_acc += loss, w->loss_n++;
+    m[J_ACC] = (double)right / B;
+    return 0;
+}
+
+static int judge_row(void *arg, long s, int eval, const int *recorded, double *m, char *msg,
+                     size_t cap)
+{
+    (void)s, (void)eval, (void)recorded, (void)msg, (void)cap;
+    judge_st *w = arg;
+    m[J_LOSS] = w->loss_acc / w->loss_n;
+    w->loss_acc = 0, w->loss_n = 0;
+    return 0;
+}
+
+const rt_trainer rt_debate_judge_trainer = {"judge",   judge_setup, judge_step,
+                                            judge_row, NULL,        judge_free};
+
+int rt_debate_train_result(int rc, const rt_trainer_diag *td, rt_debate_error *err)
+{
+    if (!rc) return 0;
+    int code = rc == RT_TRAINER_EFAILED ? RT_DEBATE_EFAILED
+               : rc == RT_TRAINER_EINTR ? RT_DEBATE_EINTR
+                                        : rc; /* EINVAL, ENOMEM: the same numbers */
+    rt_debate_set_err(err, code, td->step, "%s", td->msg);
+    return code;
 }
 
 int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_train_config *cfg,
                           const rt_rng *rng, rt_run *run, rt_debate_error *err)
 {
-    if (!j || !cfg || !rng || evidence < 1 || evidence > j->K || cfg->steps < 0 || cfg->batch < 1 ||
-        !(cfg->lr > 0) || cfg->log_every < 1) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
-                          "judge training: evidence must be 1..K, steps >= 0, batch >= 1, "
-                          "lr > 0, log_every >= 1");
-        if (run) rt_run_finish(run, RT_RUN_FAILED, 0, "judge: bad configuration");
-        return RT_DEBATE_EINVAL;
-    }
-    int B = cfg->batch, K = j->K, A = j->A, H = j->net.H;
-    rt_adam_config adam = rt_dmlp_adam_config(cfg->lr);
-    int map[3];
-    double *row = NULL;
-    rt_task_sample *smp = rt_malloc(sizeof *smp * (size_t)B);
-    int *tok = rt_malloc(sizeof(int) * (size_t)B * K);
-    int *dem = rt_malloc(sizeof(int) * (size_t)B * 2);
-    float *buf = rt_malloc(sizeof(float) * (size_t)B * (2 * H + 2 * A));
-    long rows = cfg->steps / cfg->log_every + 2;
-    if (!smp || !tok || !dem || !buf || rt_debate_run_begin(run, judge_cols, 3, rows, map, &row)) {
-        rt_free(smp), rt_free(tok), rt_free(dem), rt_free(buf), rt_free(row);
-        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "judge: out of memory");
-        if (run) rt_run_finish(run, RT_RUN_FAILED, 0, "judge: out of memory");
-        return RT_DEBATE_ENOMEM;
-    }
-    float *h = buf, *dh = h + (size_t)B * H, *out = dh + (size_t)B * H, *dout = out + (size_t)B * A;
-    rt_rng s_states = rt_rng_split(rng, 1), s_pairs = rt_rng_split(rng, 2);
-    if (run) rt_run_start(run);
-    double loss_acc = 0;
-    long loss_n = 0;
-    int rc = 0;
-    long s;
-    for (s = 1; s <= cfg->steps; s++) {
-        if (run && rt_run_should_stop(run)) {
-            rc = RT_DEBATE_EINTR;
-            break;
-        }
-        rt_rng st = rt_rng_split(&s_states, (uint64_t)s), sp = rt_rng_split(&s_pairs, (uint64_t)s);
-        rt_task_sample_batch(j->task, &st, 0, RT_TASK_TRAIN, B, smp, NULL);
-        for (int i = 0; i < B; i++) {
-            rt_rng r = rt_rng_split(&sp, (uint64_t)i);
-            int v[RT_DEBATE_MAX_K];
-            rt_task_triage_state(j->task, &smp[i], v);
-            unsigned sub = rt_debate_random_subset(&r, K, evidence);
-            int d = rt_task_triage_demo_action(j->task, &smp[i]);
-            int o = (d + 1 + (int)rt_rng_below(&r, (uint32_t)(A - 1))) % A;
-            rt_debate_judge_tokens(j, v, sub, tok + (size_t)i * K);
-            dem[2 * i] = d, dem[2 * i + 1] = o;
-        }
-        rt_dmlp_forward(&j->net, tok, B, h, out);
-        double loss = 0;
-        int right = 0;
-        memset(dout, 0, sizeof(float) * (size_t)B * A);
-        for (int i = 0; i < B; i++) {
-            int d = dem[2 * i], o = dem[2 * i + 1];
-            double x = (double)out[(size_t)i * A + o] - out[(size_t)i * A + d];
-            loss += softplus(x);
-            right += x < 0;
-            float g = (float)(1.0 / (1.0 + rt_exp(-x)) / B); /* d loss / d x */
-            dout[(size_t)i * A + o] += g;
-            dout[(size_t)i * A + d] -= g;
-        }
-        loss /= B;
-        if (!isfinite(loss)) {
-            rc = RT_DEBATE_EFAILED;
-            break;
-        }
-        rt_params_zero_grad(&j->net.params);
-        rt_dmlp_backward(&j->net, tok, B, h, dout, dh);
-        rt_adam(&j->net.params, &adam, NULL);
-        loss_acc += loss, loss_n++;
-        if (run && (s % cfg->log_every == 0 || s == cfg->steps)) {
-            double vals[3] = {(double)s, loss_acc / loss_n, (double)right / B};
-            put_row(run, row, map, vals, 3);
-            loss_acc = 0, loss_n = 0;
-        }
-    }
-    long done = s - 1;
-    if (rc == RT_DEBATE_EINTR) {
-        rt_debate_set_err(err, rc, done, "judge: interrupted at step %ld", done);
-        if (run) rt_run_finish(run, RT_RUN_INTERRUPTED, done, "");
-    } else if (rc == RT_DEBATE_EFAILED) {
-        rt_debate_set_err(err, rc, s, "judge: loss is not finite at step %ld", s);
-        if (run) rt_run_finish(run, RT_RUN_FAILED, s, err ? err->msg : "judge: loss not finite");
-    } else if (run) {
-        rt_run_finish(run, RT_RUN_FINISHED, cfg->steps, "");
-    }
-    rt_free(smp), rt_free(tok), rt_free(dem), rt_free(buf), rt_free(row);
-    return rc;
+    rt_debate_judge_args a = {j, evidence, cfg};
+    rt_trainer_diag td;
+    int rc = rt_trainer_run(&rt_debate_judge_trainer, &a, rng, run, &td);
+    return rt_debate_train_result(rc, &td, err);
 }
 
 int rt_debate_judge_accuracy(const rt_debate_judge *j, int evidence, int n, const rt_rng *rng,

@@ -1,9 +1,11 @@
 /* rt_debate_learn: the learned debater (rt_debate.h): a small policy over feature
  * indices given the evidence and the two defended actions, its argmax move, and its
- * self-play REINFORCE training loop (metrics, cancel) against a fixed judge.  Leaves
- * out: baselines / advantage normalization (the game is zero-sum and symmetric, so the
- * mean return is 0 by construction), separate policies per side, opponent pools. */
+ * self-play REINFORCE training against a fixed judge (the "debater" trainer record run
+ * by rt_trainer_run).  Leaves out: the run loop (rt_trainer.c), baselines / advantage normalization
+ * (the game is zero-sum and symmetric, so the mean return is 0 by construction), separate policies
+ * per side, opponent pools. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rt_alloc.h"
@@ -128,131 +130,172 @@ typedef struct game {
     unsigned S;
 } game;
 
+/* The "debater" trainer record (rt_trainer.h): self-play REINFORCE steps. */
+typedef struct learn_st {
+    rt_debate_learner *l;
+    const rt_debate_judge *j;
+    int B;
+    rt_adam_config adam;
+    rt_rng s_states, s_games, s_eval; /* RT_STREAM_PROMPTS, _SAMPLES and _EVAL */
+    double loss_acc, ent_acc;         /* since the previous row */
+    long acc_n;
+    rt_task_sample *smp; /* (B) */
+    game *gm;            /* (B) */
+    rt_rng *rngs;        /* (B) */
+    int *tok;            /* (L*B, P + 1): tokens, then the sampled moves y */
+    float *buf;          /* h, dh (L*B, H); lg, dlg (L*B, K); w (L*B) */
+} learn_st;
+
+enum { L_STEP, L_LOSS, L_ENT, L_VS, L_N };
+static const int learn_checked[] = {L_LOSS};
+
+static void learn_free(void *arg)
+{
+    learn_st *w = arg;
+    if (!w) return;
+    rt_free(w->smp), rt_free(w->gm), rt_free(w->rngs), rt_free(w->tok), rt_free(w->buf);
+    rt_free(w);
+}
+
+static int learn_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_plan *plan,
+                       rt_trainer_diag *d)
+{
+    const rt_debate_learner_args *a = args;
+    rt_debate_learner *l = a ? a->learner : NULL;
+    const rt_debate_judge *j = a ? a->judge : NULL;
+    const rt_debate_train_config *cfg = a ? a->cfg : NULL;
+    if (!l || !j || !cfg || j->K != l->K || j->A != l->A || cfg->steps < 0 || cfg->batch < 1 ||
+        !(cfg->lr > 0) || cfg->log_every < 1 || l->A < 2) {
+        snprintf(d->msg, sizeof d->msg,
+                 "debater training: judge of the same task, steps >= 0, batch >= 1, lr > 0, "
+                 "log_every >= 1");
+        return RT_TRAINER_EINVAL;
+    }
+    int B = cfg->batch, K = l->K, L = l->L, P = K + 2, H = l->net.H;
+    size_t R = (size_t)L * B;
+    learn_st *w = rt_calloc(1, sizeof *w);
+    if (w) {
+        w->smp = rt_malloc(sizeof *w->smp * (size_t)B);
+        w->gm = rt_malloc(sizeof *w->gm * (size_t)B);
+        w->rngs = rt_malloc(sizeof *w->rngs * (size_t)B);
+        w->tok = rt_malloc(sizeof(int) * R * (P + 1));
+        w->buf = rt_malloc(sizeof(float) * R * (2 * H + 2 * K + 1));
+    }
+    if (!w || !w->smp || !w->gm || !w->rngs || !w->tok || !w->buf) {
+        learn_free(w);
+        snprintf(d->msg, sizeof d->msg, "debater: out of memory");
+        return RT_TRAINER_ENOMEM;
+    }
+    w->l = l, w->j = j, w->B = B;
+    w->adam = rt_dmlp_adam_config(cfg->lr);
+    w->s_states = rt_rng_split(rng, RT_STREAM_PROMPTS);
+    w->s_games = rt_rng_split(rng, RT_STREAM_SAMPLES);
+    w->s_eval = rt_rng_split(rng, RT_STREAM_EVAL);
+    *plan = (rt_trainer_plan){.steps = cfg->steps,
+                              .log_every = cfg->log_every,
+                              .metrics = learn_cols,
+                              .n_metrics = L_N,
+                              .finite = learn_checked,
+                              .n_finite = 1};
+    *out = w;
+    return 0;
+}
+
+static int learn_step(void *arg, long s, double *m, char *msg, size_t cap)
+{
+    (void)msg, (void)cap;
+    learn_st *ws = arg;
+    rt_debate_learner *l = ws->l;
+    int B = ws->B, K = l->K, L = l->L, P = K + 2, H = l->net.H;
+    size_t R = (size_t)L * B;
+    game *gm = ws->gm;
+    rt_rng *rngs = ws->rngs;
+    int *tok = ws->tok, *y = tok + R * P;
+    float *h = ws->buf, *dh = h + R * H, *lg = dh + R * H, *dlg = lg + R * K, *w = dlg + R * K;
+    rt_rng st = rt_rng_split(&ws->s_states, (uint64_t)s),
+           sg = rt_rng_split(&ws->s_games, (uint64_t)s);
+    rt_task_sample_batch(l->task, &st, 0, RT_TASK_TRAIN, B, ws->smp, NULL);
+    for (int i = 0; i < B; i++) {
+        rngs[i] = rt_rng_split(&sg, (uint64_t)i);
+        rt_task_triage_state(l->task, &ws->smp[i], gm[i].v);
+        gm[i].a[0] = (int)rt_rng_below(&rngs[i], (uint32_t)l->A);
+        gm[i].a[1] = (gm[i].a[0] + 1 + (int)rt_rng_below(&rngs[i], (uint32_t)(l->A - 1))) % l->A;
+        gm[i].first = (int)rt_rng_below(&rngs[i], 2);
+        gm[i].S = 0;
+    }
+    double ent = 0;
+    for (int t = 0; t < L; t++) {
+        size_t r0 = (size_t)t * B;
+        for (int i = 0; i < B; i++) {
+            int mover = (gm[i].first + t) & 1;
+            rt_debate_learner_tokens(l, gm[i].v, gm[i].S, gm[i].a[mover], gm[i].a[!mover],
+                                     tok + (r0 + i) * P);
+        }
+        rt_dmlp_forward(&l->net, tok + r0 * P, B, h + r0 * H, lg + r0 * K);
+        for (int i = 0; i < B; i++) {
+            float *z = lg + (r0 + i) * K;
+            double mx = -INFINITY, Z = 0, zl = 0;
+            for (int k = 0; k < K; k++) {
+                if (gm[i].S >> k & 1u)
+                    z[k] = MASKED_LOGIT;
+                else if (z[k] > mx)
+                    mx = z[k];
+            }
+            for (int k = 0; k < K; k++)
+                if (!(gm[i].S >> k & 1u)) {
+                    double e = rt_exp(z[k] - mx);
+                    Z += e, zl += e * (z[k] - mx);
+                }
+            ent += rt_log(Z) - zl / Z;
+        }
+        rt_nn_sample(y + r0, NULL, lg + r0 * K, B, K, 1.0f, rngs);
+        for (int i = 0; i < B; i++)
+            gm[i].S |= 1u << y[r0 + i];
+    }
+    for (int i = 0; i < B; i++) {
+        float sc[RT_DEBATE_MAX_A];
+        rt_debate_judge_scores(ws->j, gm[i].v, gm[i].S, sc);
+        float u1 = sc[gm[i].a[0]] > sc[gm[i].a[1]]   ? 1.0f
+                   : sc[gm[i].a[0]] < sc[gm[i].a[1]] ? -1.0f
+                                                     : 0.0f;
+        for (int t = 0; t < L; t++) {
+            int mover = (gm[i].first + t) & 1;
+            w[(size_t)t * B + i] = (mover ? -u1 : u1) / (float)B;
+        }
+    }
+    memset(dlg, 0, sizeof(float) * R * K);
+    double loss = rt_nn_pg(dlg, lg, y, w, (int)R, K) / L;
+    ent /= (double)R;
+    m[L_LOSS] = loss;
+    if (!isfinite(loss)) return 0; /* the loop fails the run; no update */
+    rt_params_zero_grad(&l->net.params);
+    rt_dmlp_backward(&l->net, tok, (int)R, h, dlg, dh);
+    rt_adam(&l->net.params, &ws->adam, NULL);
+    ws->loss_acc += loss, ws->ent_acc += ent, ws->acc_n++;
+    return 0;
+}
+
+static int learn_row(void *arg, long s, int eval, const int *recorded, double *m, char *msg,
+                     size_t cap)
+{
+    (void)s, (void)eval, (void)msg, (void)cap;
+    learn_st *w = arg;
+    m[L_LOSS] = w->loss_acc / w->acc_n;
+    m[L_ENT] = w->ent_acc / w->acc_n;
+    m[L_VS] = recorded[L_VS] ? vs_greedy(w->l, w->j, &w->s_eval, 256) : NAN;
+    w->loss_acc = w->ent_acc = 0, w->acc_n = 0;
+    return 0;
+}
+
+const rt_trainer rt_debate_learner_trainer = {"debater", learn_setup, learn_step,
+                                              learn_row, NULL,        learn_free};
+
 int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
                             const rt_debate_train_config *cfg, const rt_rng *rng, rt_run *run,
                             rt_debate_error *err)
 {
-    if (!l || !j || !cfg || !rng || j->K != l->K || j->A != l->A || cfg->steps < 0 ||
-        cfg->batch < 1 || !(cfg->lr > 0) || cfg->log_every < 1 || l->A < 2) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
-                          "debater training: judge of the same task, steps >= 0, batch >= 1, "
-                          "lr > 0, log_every >= 1");
-        if (run) rt_run_finish(run, RT_RUN_FAILED, 0, "debater: bad configuration");
-        return RT_DEBATE_EINVAL;
-    }
-    int B = cfg->batch, K = l->K, L = l->L, P = K + 2, H = l->net.H;
-    rt_adam_config adam = rt_dmlp_adam_config(cfg->lr);
-    size_t R = (size_t)L * B;
-    int map[4];
-    double *row = NULL;
-    rt_task_sample *smp = rt_malloc(sizeof *smp * (size_t)B);
-    game *gm = rt_malloc(sizeof *gm * (size_t)B);
-    rt_rng *rngs = rt_malloc(sizeof *rngs * (size_t)B);
-    int *tok = rt_malloc(sizeof(int) * R * (P + 1));
-    float *buf = rt_malloc(sizeof(float) * R * (2 * H + 2 * K + 1));
-    long rows = cfg->steps / cfg->log_every + 2;
-    if (!smp || !gm || !rngs || !tok || !buf ||
-        rt_debate_run_begin(run, learn_cols, 4, rows, map, &row)) {
-        rt_free(smp), rt_free(gm), rt_free(rngs), rt_free(tok), rt_free(buf), rt_free(row);
-        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "debater: out of memory");
-        if (run) rt_run_finish(run, RT_RUN_FAILED, 0, "debater: out of memory");
-        return RT_DEBATE_ENOMEM;
-    }
-    int *y = tok + R * P;
-    float *h = buf, *dh = h + R * H, *lg = dh + R * H, *dlg = lg + R * K, *w = dlg + R * K;
-    rt_rng s_states = rt_rng_split(rng, 1), s_games = rt_rng_split(rng, 2),
-           s_eval = rt_rng_split(rng, 3);
-    if (run) rt_run_start(run);
-    double loss_acc = 0, ent_acc = 0;
-    long acc_n = 0;
-    int rc = 0;
-    long s;
-    for (s = 1; s <= cfg->steps; s++) {
-        if (run && rt_run_should_stop(run)) {
-            rc = RT_DEBATE_EINTR;
-            break;
-        }
-        rt_rng st = rt_rng_split(&s_states, (uint64_t)s), sg = rt_rng_split(&s_games, (uint64_t)s);
-        rt_task_sample_batch(l->task, &st, 0, RT_TASK_TRAIN, B, smp, NULL);
-        for (int i = 0; i < B; i++) {
-            rngs[i] = rt_rng_split(&sg, (uint64_t)i);
-            rt_task_triage_state(l->task, &smp[i], gm[i].v);
-            gm[i].a[0] = (int)rt_rng_below(&rngs[i], (uint32_t)l->A);
-            gm[i].a[1] =
-                (gm[i].a[0] + 1 + (int)rt_rng_below(&rngs[i], (uint32_t)(l->A - 1))) % l->A;
-            gm[i].first = (int)rt_rng_below(&rngs[i], 2);
-            gm[i].S = 0;
-        }
-        double ent = 0;
-        for (int t = 0; t < L; t++) {
-            size_t r0 = (size_t)t * B;
-            for (int i = 0; i < B; i++) {
-                int mover = (gm[i].first + t) & 1;
-                rt_debate_learner_tokens(l, gm[i].v, gm[i].S, gm[i].a[mover], gm[i].a[!mover],
-                                         tok + (r0 + i) * P);
-            }
-            rt_dmlp_forward(&l->net, tok + r0 * P, B, h + r0 * H, lg + r0 * K);
-            for (int i = 0; i < B; i++) {
-                float *z = lg + (r0 + i) * K;
-                double mx = -INFINITY, Z = 0, zl = 0;
-                for (int k = 0; k < K; k++) {
-                    if (gm[i].S >> k & 1u)
-                        z[k] = MASKED_LOGIT;
-                    else if (z[k] > mx)
-                        mx = z[k];
-                }
-                for (int k = 0; k < K; k++)
-                    if (!(gm[i].S >> k & 1u)) {
-                        double e = rt_exp(z[k] - mx);
-                        Z += e, zl += e * (z[k] - mx);
-                    }
-                ent += rt_log(Z) - zl / Z;
-            }
-            rt_nn_sample(y + r0, NULL, lg + r0 * K, B, K, 1.0f, rngs);
-            for (int i = 0; i < B; i++)
-                gm[i].S |= 1u << y[r0 + i];
-        }
-        for (int i = 0; i < B; i++) {
-            float sc[RT_DEBATE_MAX_A];
-            rt_debate_judge_scores(j, gm[i].v, gm[i].S, sc);
-            float u1 = sc[gm[i].a[0]] > sc[gm[i].a[1]]   ? 1.0f
-                       : sc[gm[i].a[0]] < sc[gm[i].a[1]] ? -1.0f
-                                                         : 0.0f;
-            for (int t = 0; t < L; t++) {
-                int mover = (gm[i].first + t) & 1;
-                w[(size_t)t * B + i] = (mover ? -u1 : u1) / (float)B;
-            }
-        }
-        memset(dlg, 0, sizeof(float) * R * K);
-        double loss = rt_nn_pg(dlg, lg, y, w, (int)R, K) / L;
-        ent /= (double)R;
-        if (!isfinite(loss)) {
-            rc = RT_DEBATE_EFAILED;
-            break;
-        }
-        rt_params_zero_grad(&l->net.params);
-        rt_dmlp_backward(&l->net, tok, (int)R, h, dlg, dh);
-        rt_adam(&l->net.params, &adam, NULL);
-        loss_acc += loss, ent_acc += ent, acc_n++;
-        if (run && (s % cfg->log_every == 0 || s == cfg->steps)) {
-            double vals[4] = {(double)s, loss_acc / acc_n, ent_acc / acc_n,
-                              map[3] >= 0 ? vs_greedy(l, j, &s_eval, 256) : NAN};
-            for (int c = 0; c < 4; c++)
-                if (map[c] >= 0) row[map[c]] = vals[c];
-            rt_run_append(run, row);
-            loss_acc = ent_acc = 0, acc_n = 0;
-        }
-    }
-    long done = s - 1;
-    if (rc == RT_DEBATE_EINTR) {
-        rt_debate_set_err(err, rc, done, "debater: interrupted at step %ld", done);
-        if (run) rt_run_finish(run, RT_RUN_INTERRUPTED, done, "");
-    } else if (rc == RT_DEBATE_EFAILED) {
-        rt_debate_set_err(err, rc, s, "debater: loss is not finite at step %ld", s);
-        if (run) rt_run_finish(run, RT_RUN_FAILED, s, "debater: loss is not finite");
-    } else if (run) {
-        rt_run_finish(run, RT_RUN_FINISHED, cfg->steps, "");
-    }
-    rt_free(smp), rt_free(gm), rt_free(rngs), rt_free(tok), rt_free(buf), rt_free(row);
-    return rc;
+    rt_debate_learner_args a = {l, j, cfg};
+    rt_trainer_diag td;
+    int rc = rt_trainer_run(&rt_debate_learner_trainer, &a, rng, run, &td);
+    return rt_debate_train_result(rc, &td, err);
 }

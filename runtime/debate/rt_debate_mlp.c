@@ -1,7 +1,7 @@
 /* rt_debate_mlp: the small one-hot MLP of the judge and the learned debater (see
  * rt_debate_int.h): its views into an rt_params block, initialization, forward/backward
  * through rt_nn layers, and the Adam settings it is trained with (the update is
- * rt_adam).  Also the small helpers the module shares (errors, run rows, random
+ * rt_adam).  Also the small helpers the module shares (errors, random
  * evidence subsets).  Leaves out: more than one hidden layer, weight decay. */
 #include <math.h>
 #include <stdarg.h>
@@ -89,26 +89,6 @@ void rt_debate_set_err(rt_debate_error *err, int code, long step, const char *fm
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
-}
-
-int rt_debate_run_begin(rt_run *run, const char *const *cols, int ncols, long rows, int *map,
-                        double **row)
-{
-    /* map[c] = the run column of metric c (-1 if absent); *row (run columns) NaN-filled */
-    *row = NULL;
-    if (!run) return 0;
-    int nc = rt_run_n_columns(run);
-    for (int c = 0; c < ncols; c++)
-        map[c] = rt_run_column_index(run, cols[c]);
-    *row = rt_malloc(sizeof(double) * (size_t)nc);
-    if (!*row || rt_run_reserve(run, rows) != 0) {
-        rt_free(*row);
-        *row = NULL;
-        return RT_DEBATE_ENOMEM;
-    }
-    for (int c = 0; c < nc; c++)
-        (*row)[c] = NAN;
-    return 0;
 }
 
 unsigned rt_debate_random_subset(rt_rng *r, int K, int L)

@@ -1,12 +1,12 @@
-/* rt_opd_run.c: the G-OPD run loop (routing, metrics rows, held-out evaluation) and the
- * ExPO weight extrapolation (rt_opd_run.h).  The step itself is rt_opd_step_routed.
- * Leaves out: everything rt_opd_run.h leaves out. */
+/* rt_opd_run.c: the "opd" trainer record that rt_trainer_run runs (setup: checks and
+ * buffers; step: prompts, routing, rt_opd_step_routed and the row's metrics; row: held-out
+ * evaluation) and the ExPO weight extrapolation (rt_opd_run.h).  Leaves out: the run loop
+ * (rt_trainer.c) and everything rt_opd_run.h leaves out. */
 #include "rt_opd_run.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "rt_alloc.h"
 #include "rt_eval.h"
@@ -46,175 +46,204 @@ int rt_opd_run_columns(const rt_task *task, char (*names)[48], int cap)
     return n;
 }
 
-static double now_s(void)
+/* Everything a run needs, allocated once. */
+typedef struct opd_st {
+    rt_policy *student;
+    rt_opd_problem prob;
+    rt_opd_config sc;
+    int nt, nd, nf, i_correct, ie, ikt;
+    long tokens;
+    rt_rng r_prompts, r_steps; /* the RT_STREAM_PROMPTS and RT_STREAM_SAMPLES streams */
+    rt_opd *o;
+    rt_eval *ev;
+    rt_task_sample *samples; /* (B) */
+    int *prompts;            /* (B, P) */
+    int *route;              /* (B) */
+    double *feat;            /* (B, nf) */
+    char cols[RT_OPD_RUN_MAX_COLUMNS][48];
+    const char *names[RT_OPD_RUN_MAX_COLUMNS];
+    int checked[2]; /* loss, grad_norm: must be finite, in this order */
+} opd_st;
+
+static void opd_free(void *arg)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    opd_st *w = arg;
+    if (!w) return;
+    rt_free(w->samples);
+    rt_free(w->prompts);
+    rt_free(w->route);
+    rt_free(w->feat);
+    rt_eval_free(w->ev);
+    rt_opd_free(w->o);
+    rt_free(w);
 }
 
-/* Held-out greedy accuracy (and per domain) into row[ie..]. */
-static int evaluate(rt_eval *ev, const rt_policy *p, int nd, double *row, int ie,
-                    rt_opd_run_diag *d, long step)
+static int setup_err(rt_trainer_diag *d, int code, const char *msg)
 {
-    rt_eval_result r;
-    rt_eval_diag ed;
-    if (rt_eval_run(ev, p, &r, &ed)) return fail(d, RT_OPD_RUN_EFAILED, step, ed.msg);
-    row[ie] = r.greedy;
-    for (int k = 0; nd > 1 && k < nd; k++)
-        row[ie + 1 + k] = r.domain_greedy[k];
-    return 0;
+    snprintf(d->msg, sizeof d->msg, "%s", msg);
+    return code;
 }
 
-int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_config *cfg,
-               rt_run *run, const rt_rng *rng, rt_opd_run_diag *diag)
+static int opd_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_plan *plan,
+                     rt_trainer_diag *d)
 {
-    if (diag) memset(diag, 0, sizeof *diag);
-    if (!student || !prob || !prob->task || !prob->teachers || !prob->ref || !cfg || !rng)
-        return fail(diag, RT_OPD_RUN_EINVAL, 0, "opd: missing argument");
+    const rt_opd_args *a = args;
+    const rt_opd_problem *prob = a ? a->prob : NULL;
+    const rt_opd_run_config *cfg = a ? a->cfg : NULL;
+    rt_policy *student = a ? a->student : NULL;
+    if (!student || !prob || !prob->task || !prob->teachers || !prob->ref || !cfg)
+        return setup_err(d, RT_OPD_RUN_EINVAL, "opd: missing argument");
     const rt_task *task = prob->task;
     int nt = prob->nteachers, nd = rt_task_n_domains(task);
     if (nt < 1 || nt > RT_OPD_RUN_MAX_TEACHERS)
-        return fail(diag, RT_OPD_RUN_EINVAL, 0, "opd: 1 to 8 teachers");
+        return setup_err(d, RT_OPD_RUN_EINVAL, "opd: 1 to 8 teachers");
     for (int k = 1; k < nt; k++)
         if (!rt_policy_same_shape(&prob->teachers[k]->cfg, &prob->teachers[0]->cfg))
-            return fail(diag, RT_OPD_RUN_EINVAL, 0,
-                        "opd: the teachers of a map need the same architecture");
+            return setup_err(d, RT_OPD_RUN_EINVAL,
+                             "opd: the teachers of a map need the same architecture");
     for (int k = 0; prob->route && k < nd; k++)
         if (prob->route[k] < 0 || prob->route[k] >= nt)
-            return fail(diag, RT_OPD_RUN_EINVAL, 0, "opd: a domain routes to no teacher");
+            return setup_err(d, RT_OPD_RUN_EINVAL, "opd: a domain routes to no teacher");
     if (cfg->steps < 0 || cfg->eval_every < 0 || cfg->eval_prompts < 1)
-        return fail(diag, RT_OPD_RUN_EINVAL, 0,
-                    "opd: steps and eval_every must be >= 0, eval_prompts >= 1");
+        return setup_err(d, RT_OPD_RUN_EINVAL,
+                         "opd: steps and eval_every must be >= 0, eval_prompts >= 1");
     if (rt_task_vocab_size(task) != student->cfg.vocab)
-        return fail(diag, RT_OPD_RUN_EINVAL, 0, "opd: the student's vocabulary is not the task's");
+        return setup_err(d, RT_OPD_RUN_EINVAL, "opd: the student's vocabulary is not the task's");
 
-    rt_opd_config sc = cfg->step;
-    sc.prompt_len = rt_task_prompt_len(task);
-    sc.gen_len = rt_task_answer_max(task);
-    sc.metrics = 1;
-    sc.mask_after_eos = 1; /* an answer ends at its first EOS */
-    sc.eos_token = RT_TOK_EOS;
-    int B = sc.batch, T = sc.gen_len, P = sc.prompt_len;
-    int nf = rt_task_n_features(task);
-    int i_correct = rt_task_feature_index(task, "correct");
+    opd_st *w = rt_calloc(1, sizeof *w);
+    if (!w) return setup_err(d, RT_OPD_RUN_ENOMEM, "opd: out of memory");
+    w->student = student;
+    w->prob = *prob;
+    w->nt = nt, w->nd = nd;
+    rt_opd_config *sc = &w->sc;
+    *sc = cfg->step;
+    sc->prompt_len = rt_task_prompt_len(task);
+    sc->gen_len = rt_task_answer_max(task);
+    sc->metrics = 1;
+    sc->mask_after_eos = 1; /* an answer ends at its first EOS */
+    sc->eos_token = RT_TOK_EOS;
+    int B = sc->batch, P = sc->prompt_len;
+    w->nf = rt_task_n_features(task);
+    w->i_correct = rt_task_feature_index(task, "correct");
+    int nc = rt_opd_run_columns(task, w->cols, RT_OPD_RUN_MAX_COLUMNS);
+    for (int c = 0; c < nc; c++)
+        w->names[c] = w->cols[c];
+    w->ie = 4, w->ikt = 5 + (nd > 1 ? nd : 0);
 
-    char cols[RT_OPD_RUN_MAX_COLUMNS][48];
-    int nc = rt_opd_run_columns(task, cols, RT_OPD_RUN_MAX_COLUMNS);
-    int ie = 4, ikt = 5 + (nd > 1 ? nd : 0);
-
-    rt_opd *o = NULL;
-    rt_eval *ev = NULL;
     rt_policy_diag pd = {0};
-    int rc = rt_opd_create(&o, &sc, &student->cfg, &prob->teachers[0]->cfg, &prob->ref->cfg, &pd);
-    if (rc)
-        return fail(diag, rc == RT_POLICY_ENOMEM ? RT_OPD_RUN_ENOMEM : RT_OPD_RUN_EINVAL, 0,
-                    pd.msg);
+    int rc = rt_opd_create(&w->o, sc, &student->cfg, &prob->teachers[0]->cfg, &prob->ref->cfg, &pd);
+    if (rc) {
+        opd_free(w);
+        return setup_err(d, rc == RT_POLICY_ENOMEM ? RT_OPD_RUN_ENOMEM : RT_OPD_RUN_EINVAL, pd.msg);
+    }
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.n_prompts = cfg->eval_prompts;
     ec.k = 0;
-    rt_rng r_eval = rt_rng_split(rng, 3);
+    rt_rng r_eval = rt_rng_split(rng, RT_STREAM_EVAL);
     rt_eval_diag ed = {0};
-    if (rt_eval_create(&ev, task, &student->cfg, &ec, &r_eval, &ed)) {
-        rt_opd_free(o);
-        return fail(diag, RT_OPD_RUN_ENOMEM, 0, ed.msg);
+    if (rt_eval_create(&w->ev, task, &student->cfg, &ec, &r_eval, &ed)) {
+        opd_free(w);
+        return setup_err(d, RT_OPD_RUN_ENOMEM, ed.msg);
     }
-    rt_task_sample *samples = rt_calloc((size_t)B, sizeof *samples);
-    int *prompts = rt_calloc((size_t)B * (P > 0 ? P : 1), sizeof *prompts);
-    int *route = rt_calloc((size_t)B, sizeof *route);
-    double *feat = rt_calloc((size_t)B * (nf > 0 ? nf : 1), sizeof *feat);
-    double *row = rt_calloc((size_t)nc, sizeof *row);
-    if (!samples || !prompts || !route || !feat || !row ||
-        (run && rt_run_reserve(run, cfg->steps + 2))) {
-        rc = fail(diag, RT_OPD_RUN_ENOMEM, 0, "opd: out of memory");
-        goto done;
+    w->samples = rt_calloc((size_t)B, sizeof *w->samples);
+    w->prompts = rt_calloc((size_t)B * (P > 0 ? P : 1), sizeof *w->prompts);
+    w->route = rt_calloc((size_t)B, sizeof *w->route);
+    w->feat = rt_calloc((size_t)B * (w->nf > 0 ? w->nf : 1), sizeof *w->feat);
+    if (!w->samples || !w->prompts || !w->route || !w->feat) {
+        opd_free(w);
+        return setup_err(d, RT_OPD_RUN_ENOMEM, "opd: out of memory");
     }
-    (void)cols;
-    if (run) rt_run_start(run);
-    double t0 = now_s();
-    long tokens = 0, s = 0;
-    rt_rng r_prompts = rt_rng_split(rng, 1), r_steps = rt_rng_split(rng, 2);
-    /* row 0: the initial held-out accuracy */
-    for (int c = 0; c < nc; c++)
-        row[c] = NAN;
-    row[0] = 0, row[1] = 0, row[2] = 0;
-    if ((rc = evaluate(ev, student, nd, row, ie, diag, 0))) goto done;
-    if (run && rt_run_append(run, row)) {
-        rc = fail(diag, RT_OPD_RUN_ENOMEM, 0, "opd: out of memory");
-        goto done;
+    w->r_prompts = rt_rng_split(rng, RT_STREAM_PROMPTS);
+    w->r_steps = rt_rng_split(rng, RT_STREAM_SAMPLES);
+    w->checked[0] = w->ikt + 6, w->checked[1] = w->ikt + 5;
+    *plan = (rt_trainer_plan){.steps = cfg->steps,
+                              .log_every = 1,
+                              .eval = 1,
+                              .eval_every = cfg->eval_every,
+                              .eval_at_start = 1,
+                              .row_on_nonfinite = 1,
+                              .metrics = w->names,
+                              .n_metrics = nc,
+                              .finite = w->checked,
+                              .n_finite = 2};
+    *out = w;
+    return 0;
+}
+
+static int opd_step(void *arg, long s, double *row, char *msg, size_t cap)
+{
+    opd_st *w = arg;
+    const rt_task *task = w->prob.task;
+    int B = w->sc.batch, T = w->sc.gen_len, nf = w->nf;
+    rt_rng rp = rt_rng_split(&w->r_prompts, (uint64_t)s);
+    rt_task_sample_batch(task, &rp, 0, RT_TASK_TRAIN, B, w->samples, w->prompts);
+    for (int b = 0; b < B; b++)
+        w->route[b] = w->prob.route ? w->prob.route[w->samples[b].domain] : 0;
+    rt_rng rs = rt_rng_split(&w->r_steps, (uint64_t)s);
+    rt_opd_metrics m;
+    if (rt_opd_step_routed(w->o, w->student, w->prob.teachers, w->nt, w->route, w->prob.ref,
+                           w->prompts, &rs, &m)) {
+        snprintf(msg, cap, "the step failed");
+        return 1;
     }
-    for (s = 1; s <= cfg->steps; s++) {
-        if (run && rt_run_should_stop(run)) {
-            rc = fail(diag, RT_OPD_RUN_EINTR, s - 1, "interrupted");
-            break;
-        }
-        rt_rng rp = rt_rng_split(&r_prompts, (uint64_t)s);
-        rt_task_sample_batch(task, &rp, 0, RT_TASK_TRAIN, B, samples, prompts);
-        for (int b = 0; b < B; b++)
-            route[b] = prob->route ? prob->route[samples[b].domain] : 0;
-        rt_rng rs = rt_rng_split(&r_steps, (uint64_t)s);
-        rt_opd_metrics m;
-        if (rt_opd_step_routed(o, student, prob->teachers, nt, route, prob->ref, prompts, &rs,
-                               &m)) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "opd: the step failed at step %ld", s);
-            rc = fail(diag, RT_OPD_RUN_EFAILED, s, msg);
-            break;
-        }
-        const int *tok = rt_opd_tokens(o);
-        rt_task_features_batch(task, samples, tok, B, T, feat);
-        double acc = 0, len = 0;
-        for (int b = 0; b < B; b++) {
-            acc += i_correct >= 0 ? feat[(size_t)b * nf + i_correct] : 0;
-            int L = T;
-            for (int t = 0; t < T; t++)
-                if (tok[(size_t)b * T + t] == RT_TOK_EOS) {
-                    L = t + 1;
-                    break;
-                }
-            len += L;
-        }
-        tokens += (long)B * T;
-        for (int c = 0; c < nc; c++)
-            row[c] = NAN;
-        row[0] = (double)s, row[1] = (double)tokens, row[2] = now_s() - t0;
-        row[3] = acc / B;
-        row[ikt] = m.kl_teacher, row[ikt + 1] = m.kl_ref, row[ikt + 2] = m.entropy;
-        row[ikt + 3] = m.adv_mean, row[ikt + 4] = len / B, row[ikt + 5] = m.grad_norm;
-        row[ikt + 6] = m.loss;
-        if (!isfinite(m.loss) || !isfinite(m.grad_norm)) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "opd: %s is %s at step %ld",
-                     isfinite(m.loss) ? "grad_norm" : "loss",
-                     isnan(isfinite(m.loss) ? m.grad_norm : m.loss) ? "nan" : "inf", s);
-            if (run) rt_run_append(run, row);
-            rc = fail(diag, RT_OPD_RUN_EFAILED, s, msg);
-            break;
-        }
-        if ((cfg->eval_every > 0 && s % cfg->eval_every == 0) || s == cfg->steps)
-            if ((rc = evaluate(ev, student, nd, row, ie, diag, s))) break;
-        if (run && rt_run_append(run, row)) {
-            rc = fail(diag, RT_OPD_RUN_ENOMEM, s, "opd: out of memory");
-            break;
-        }
+    const int *tok = rt_opd_tokens(w->o);
+    rt_task_features_batch(task, w->samples, tok, B, T, w->feat);
+    double acc = 0, len = 0;
+    for (int b = 0; b < B; b++) {
+        acc += w->i_correct >= 0 ? w->feat[(size_t)b * nf + w->i_correct] : 0;
+        int L = T;
+        for (int t = 0; t < T; t++)
+            if (tok[(size_t)b * T + t] == RT_TOK_EOS) {
+                L = t + 1;
+                break;
+            }
+        len += L;
     }
-    if (run) {
-        if (rc == 0)
-            rt_run_finish(run, RT_RUN_FINISHED, cfg->steps, "");
-        else if (rc == RT_OPD_RUN_EINTR)
-            rt_run_finish(run, RT_RUN_INTERRUPTED, diag ? diag->step : s - 1, "");
-        else
-            rt_run_finish(run, RT_RUN_FAILED, s, diag ? diag->msg : "opd failed");
+    w->tokens += (long)B * T;
+    int ikt = w->ikt;
+    row[1] = (double)w->tokens;
+    row[3] = acc / B;
+    row[ikt] = m.kl_teacher, row[ikt + 1] = m.kl_ref, row[ikt + 2] = m.entropy;
+    row[ikt + 3] = m.adv_mean, row[ikt + 4] = len / B, row[ikt + 5] = m.grad_norm;
+    row[ikt + 6] = m.loss;
+    return 0;
+}
+
+/* Held-out greedy accuracy (and per domain) at evaluation steps; the start row (s = 0)
+ * has only that and tokens = 0. */
+static int opd_row(void *arg, long s, int eval, const int *recorded, double *row, char *msg,
+                   size_t cap)
+{
+    (void)recorded;
+    opd_st *w = arg;
+    if (s == 0) row[1] = 0;
+    if (!eval) return 0;
+    rt_eval_result r;
+    rt_eval_diag ed;
+    if (rt_eval_run(w->ev, w->student, &r, &ed)) {
+        snprintf(msg, cap, "%s", ed.msg);
+        return 1;
     }
-done:
-    rt_free(samples);
-    rt_free(prompts);
-    rt_free(route);
-    rt_free(feat);
-    rt_free(row);
-    rt_eval_free(ev);
-    rt_opd_free(o);
+    row[w->ie] = r.greedy;
+    for (int k = 0; w->nd > 1 && k < w->nd; k++)
+        row[w->ie + 1 + k] = r.domain_greedy[k];
+    return 0;
+}
+
+const rt_trainer rt_opd_trainer = {"opd", opd_setup, opd_step, opd_row, NULL, opd_free};
+
+int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_config *cfg,
+               rt_run *run, const rt_rng *rng, rt_opd_run_diag *diag)
+{
+    rt_opd_args a = {student, prob, cfg};
+    rt_trainer_diag td;
+    int rc = rt_trainer_run(&rt_opd_trainer, &a, rng, run, &td);
+    if (diag) {
+        diag->code = rc;
+        diag->step = td.step;
+        snprintf(diag->msg, sizeof diag->msg, "%s", td.msg);
+    }
     return rc;
 }
 

@@ -2,10 +2,11 @@
  * one step of rt_opd.h, and the weight-space extrapolation of `%extrapolate` (ExPO).
  *
  * A run trains the student in place for `steps` steps.  Step s (1-based):
- *   prompts  rt_task_sample_batch(task, split(split(r, 1), s), 0, TRAIN, B);
+ *   prompts  rt_task_sample_batch(task, step s of the RT_STREAM_PROMPTS stream, 0, TRAIN,
+ *            B) (rt_trainer.h);
  *   routing  sequence b is scored by teachers[route_of_domain[samples[b].domain]]
  *            (one teacher: every route 0);
- *   step     rt_opd_step_routed(..., rng = split(split(r, 2), s)) with exact metrics;
+ *   step     rt_opd_step_routed(..., rng = step s of RT_STREAM_SAMPLES) with exact metrics;
  *   row      accuracy = mean `correct` of the B samples (the task's verifier on the
  *            answer up to the first EOS), length = mean answer length (up to and
  *            including the first EOS, T if none), kl_teacher / kl_ref / entropy =
@@ -13,7 +14,7 @@
  *            states up to and including each answer's first EOS: the step runs with
  *            mask_after_eos, so later states count nowhere), adv_mean, grad_norm,
  *            loss as rt_opd_metrics; eval_accuracy = held-out greedy accuracy
- *            (rt_eval, evaluator stream split(r, 3), eval_prompts prompts) at step 0,
+ *            (rt_eval on the RT_STREAM_EVAL stream, eval_prompts prompts) at step 0,
  *            multiples of eval_every and the last step (NaN otherwise); for a mix
  *            also eval_accuracy_<domain> per domain.
  * Columns (rt_opd_run_columns): step, tokens, wall, accuracy, eval_accuracy,
@@ -22,10 +23,12 @@
  *   (other metrics NaN).
  * Determinism: a pure function of (student, teachers, ref, task, cfg, rng), whatever
  * cfg.step.threads, the GEMM threads or what else runs in a sweep (wall aside).
- * Lifecycle: as rt_rl_run — starts the run, polls its cancel flag before each step
- * (RT_RUN_INTERRUPTED at the completed step), fails naming the step when the loss or
- * gradient norm is not finite ("opd: loss is nan at step 3"; the update of that step
- * has already been applied by rt_opd_step).  All buffers are allocated before step 1.
+ * Lifecycle: rt_trainer_run's with the record rt_opd_trainer (a row every step, the
+ * start row with the evaluation, the failing step's row kept) — starts the run, polls
+ * its cancel flag before each step (RT_RUN_INTERRUPTED at the completed step), fails
+ * naming the step when the loss or gradient norm is not finite ("opd: loss is nan at
+ * step 3"; the update of that step has already been applied by rt_opd_step); a setup
+ * failure finishes the run as failed.  All buffers are allocated before step 1.
  * Leaves out: learning-rate schedules. */
 #ifndef RT_OPD_RUN_H
 #define RT_OPD_RUN_H
@@ -34,12 +37,13 @@
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
+#include "rt_trainer.h"
 
-enum {
-    RT_OPD_RUN_EINVAL = -1, /* bad configuration (diag.msg) */
-    RT_OPD_RUN_ENOMEM = -2,
-    RT_OPD_RUN_EFAILED = -3, /* non-finite loss / gradient, or a policy error */
-    RT_OPD_RUN_EINTR = -4
+enum {                         /* the RT_TRAINER_E* codes */
+       RT_OPD_RUN_EINVAL = -1, /* bad configuration (diag.msg) */
+       RT_OPD_RUN_ENOMEM = -2,
+       RT_OPD_RUN_EFAILED = -3, /* non-finite loss / gradient, or a policy error */
+       RT_OPD_RUN_EINTR = -4
 };
 
 #define RT_OPD_RUN_MAX_TEACHERS RT_TASK_MAX_DOMAINS
@@ -74,8 +78,17 @@ typedef struct rt_opd_run_diag {
 /* The column names for a task into names[cap][48]; returns the count. */
 int rt_opd_run_columns(const rt_task *task, char (*names)[48], int cap);
 
-/* Trains student (see the top comment).  run may be NULL (else created with the
- * columns above and not started).  Returns 0 or a negative RT_OPD_RUN_E* code. */
+/* The trainer record (rt_trainer.h) and its arguments (borrowed for the run). */
+typedef struct rt_opd_args {
+    rt_policy *student; /* trained in place */
+    const rt_opd_problem *prob;
+    const rt_opd_run_config *cfg;
+} rt_opd_args;
+extern const rt_trainer rt_opd_trainer;
+
+/* rt_trainer_run(&rt_opd_trainer, ...): trains student (see the top comment).  run may be NULL
+ * (else created with the columns above and not started).  Returns 0 or a negative RT_OPD_RUN_E*
+ * code. */
 int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_config *cfg,
                rt_run *run, const rt_rng *rng, rt_opd_run_diag *diag);
 

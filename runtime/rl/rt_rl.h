@@ -68,16 +68,17 @@
  *   reward over the samples, NaN without one), chi2 (mean chi2_x before the update,
  *   NaN unless regularizer = chi2).
  *
- * Streams (run rng r): prompts of step s from rt_task_sample_batch(task,
- * split(split(r, 1), s), 0, TRAIN, B); sequence i of step s from
- * split(split(split(r, 2), s), i) (rt_policy_generate); the evaluator from split(r, 3).
+ * Streams (rt_trainer.h): the prompts of step s from its RT_STREAM_PROMPTS stream
+ * (rt_task_sample_batch(.., 0, TRAIN, B)), sequence i of step s from sequence i of its
+ * RT_STREAM_SAMPLES stream (rt_policy_generate), the evaluator from RT_STREAM_EVAL.
  * Nothing depends on the thread count (cfg.threads, GEMM threads, rt_sweep): the
  * policy kernels split work by data (rt_policy.h) and so do this module's row passes
  * (blocks of 128 rows; sums in a fixed order).  With cfg.threads > 1 keep the GEMM
  * single-threaded (rt_nn_set_gemm_threads(1)), as rt_policy asks.
  *
- * Lifecycle of rt_rl_run: as rt_sft_run — starts the run, polls its cancel flag before
- * each step (RT_RUN_INTERRUPTED at the completed step), finishes as failed naming the
+ * Lifecycle of rt_rl_run: rt_trainer_run's with the record rt_rl_trainer — starts the
+ * run, polls its cancel flag before each step (RT_RUN_INTERRUPTED at the completed step,
+ * no extra row), finishes as failed naming the
  * step and metric when the reward, loss or gradient norm is NaN/Inf ("rl: reward is inf
  * at step 3"; every check happens before the optimizer step that would use the value,
  * so the policy keeps the weights of the last good update — for PPO, earlier epochs of
@@ -93,12 +94,13 @@
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
+#include "rt_trainer.h"
 
-enum {
-    RT_RL_EINVAL = -1,  /* bad argument or configuration (diag.key names the key) */
-    RT_RL_ENOMEM = -2,  /* allocation failed during setup */
-    RT_RL_EFAILED = -3, /* non-finite reward / loss / gradient, or a policy error */
-    RT_RL_EINTR = -4    /* interrupted by the cancel flag */
+enum {                     /* the RT_TRAINER_E* codes */
+       RT_RL_EINVAL = -1,  /* bad argument or configuration (diag.key names the key) */
+       RT_RL_ENOMEM = -2,  /* allocation failed during setup */
+       RT_RL_EFAILED = -3, /* non-finite reward / loss / gradient, or a policy error */
+       RT_RL_EINTR = -4    /* interrupted by the cancel flag */
 };
 
 #define RT_RL_CHI2_MAX_STATES 4096
@@ -228,8 +230,8 @@ int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R, 
  * it writes its feature columns (row i, column nf + k = feat[i * stride + nf + k]) and
  * hook->n_metrics values into metrics (NaN allowed), which go into the run's columns
  * named hook->metric_names (matched by name like the built-in columns; a name the run
- * lacks is dropped) at logged rows.  stream = split(split(r, 4), s) for step s (the
- * hook's randomness, so results stay a pure function of the run's rng).  fill returns
+ * lacks is dropped) at logged rows.  stream = step s of the run's RT_STREAM_HOOK stream
+ * (the hook's randomness, so results stay a pure function of the run's rng).  fill returns
  * 0, or nonzero with msg filled (the run fails: "rl: <msg> at step s").  fill is
  * called on the run's thread only; it must own (or only read) everything it touches,
  * since runs of a sweep execute in parallel.  No allocation is required of it. */
@@ -239,7 +241,7 @@ typedef struct rt_rl_hook_batch {
     const rt_task_sample *samples; /* (N): sequence i's prompt (i / G-th of the batch) */
     const int *tokens;             /* (N, T) sampled answers */
     const int *lengths;            /* (N) valid tokens (up to and including EOS) */
-    const rt_rng *stream;          /* split(split(r, 4), step) */
+    const rt_rng *stream;          /* step `step` of the RT_STREAM_HOOK stream */
 } rt_rl_hook_batch;
 
 typedef int (*rt_rl_hook_fn)(void *user, const rt_rl_hook_batch *b, double *feat, int stride,
@@ -266,10 +268,21 @@ typedef struct rt_rl_problem {
     const double *eval_params;
 } rt_rl_problem;
 
-/* Trains p in place from the frozen reference ref (same vocabulary and context) on the
- * problem for cfg->steps steps (see the top comment).  run may be NULL; otherwise not
- * started yet.  rng copied.  Returns 0, RT_RL_EINTR, RT_RL_EFAILED, RT_RL_EINVAL or
- * RT_RL_ENOMEM and fills diag (may be NULL). */
+/* The trainer record (rt_trainer.h) and its arguments (borrowed for the run; hook may
+ * be NULL). */
+typedef struct rt_rl_args {
+    rt_policy *policy; /* trained in place */
+    const rt_policy *ref;
+    const rt_rl_problem *prob;
+    const rt_rl_hook *hook;
+    const rt_rl_config *cfg;
+} rt_rl_args;
+extern const rt_trainer rt_rl_trainer;
+
+/* rt_trainer_run(&rt_rl_trainer, ...): trains p in place from the frozen reference ref (same
+ * vocabulary and context) on the problem for cfg->steps steps (see the top comment).  run may be
+ * NULL; otherwise not started yet.  rng copied.  Returns 0, RT_RL_EINTR, RT_RL_EFAILED,
+ * RT_RL_EINVAL or RT_RL_ENOMEM and fills diag (may be NULL). */
 int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
               const rt_rl_config *cfg, rt_run *run, const rt_rng *rng, rt_rl_diag *diag);
 /* rt_rl_run with a hook of extra features and metrics (hook NULL: rt_rl_run).  The

@@ -1,26 +1,17 @@
 /* rt_sft.c: supervised pre-training on demonstrations (see rt_sft.h for the exact
- * batch, loss, metrics and lifecycle).  Setup allocates every buffer; the step loop
- * only fills them.  Leaves out: schedules, weight decay, validation loss. */
+ * batch, loss, metrics and lifecycle): the batch, and the "sft" trainer record (setup,
+ * step, row) that rt_trainer_run runs.  Setup allocates every buffer; steps only fill
+ * them.  Leaves out: the run loop (rt_trainer.c), schedules, weight decay, validation
+ * loss. */
 #include "rt_sft.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "rt_alloc.h"
 #include "rt_eval.h"
-
-enum { COL_STEP, COL_TOKENS, COL_WALL, COL_LOSS, COL_ACC, COL_EVAL, COL_GNORM, N_COLS };
-static const char *const columns[N_COLS] = {"step",     "tokens",        "wall",     "loss",
-                                            "accuracy", "eval_accuracy", "grad_norm"};
-
-const char *const *rt_sft_columns(int *n)
-{
-    if (n) *n = N_COLS;
-    return columns;
-}
+#include "rt_trainer.h"
 
 void rt_sft_config_init(rt_sft_config *c)
 {
@@ -37,7 +28,7 @@ void rt_sft_config_init(rt_sft_config *c)
 void rt_sft_batch(const rt_task *task, double noise, const rt_rng *rng, long step, int B,
                   rt_task_sample *samples, int *answers, int *lens, int *noisy)
 {
-    rt_rng data = rt_rng_split(rng, 1), demo = rt_rng_split(rng, 2);
+    rt_rng data = rt_rng_split(rng, RT_STREAM_PROMPTS), demo = rt_rng_split(rng, RT_STREAM_SAMPLES);
     rt_rng ps = rt_rng_split(&data, (uint64_t)step), ds = rt_rng_split(&demo, (uint64_t)step);
     rt_task_sample_batch(task, &ps, 0, RT_TASK_TRAIN, B, samples, NULL);
     for (int i = 0; i < B; i++) {
@@ -49,7 +40,15 @@ void rt_sft_batch(const rt_task *task, double noise, const rt_rng *rng, long ste
 }
 
 /* Everything a run needs, allocated once. */
-typedef struct sft_ws {
+typedef struct sft_st {
+    rt_policy *p;
+    const rt_task *task;
+    rt_sft_config cfg;
+    rt_rng rng;
+    rt_adam_config adam;
+    int B, P, T, K;
+    long tokens, window;     /* answer tokens so far; steps since the last row */
+    double loss_sum;         /* of the steps since the last row */
     rt_policy_ws *ws;        /* rows B*T */
     rt_eval *ev;             /* NULL when eval_every = 0 */
     rt_task_sample *samples; /* (B) */
@@ -58,14 +57,15 @@ typedef struct sft_ws {
     int *ctx;                /* (B*T, K) */
     int *y;                  /* (B*T) */
     int *prompts;            /* (B, P) */
-    int *tokens;             /* (B, T) */
+    int *tokens_buf;         /* (B, T) */
     int *seq;                /* (P + T) */
     double *feat;            /* (B, n_features) */
-    double *row;             /* (run columns) */
-} sft_ws;
+} sft_st;
 
-static void ws_free(sft_ws *w)
+static void sft_free(void *arg)
 {
+    sft_st *w = arg;
+    if (!w) return;
     rt_policy_ws_free(w->ws);
     rt_eval_free(w->ev);
     rt_free(w->samples);
@@ -74,56 +74,30 @@ static void ws_free(sft_ws *w)
     rt_free(w->ctx);
     rt_free(w->y);
     rt_free(w->prompts);
-    rt_free(w->tokens);
+    rt_free(w->tokens_buf);
     rt_free(w->seq);
     rt_free(w->feat);
-    rt_free(w->row);
+    rt_free(w);
 }
 
-static int set_diag(rt_sft_diag *d, int code, long step, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int set_diag(rt_sft_diag *d, int code, long step, const char *fmt, ...)
+static int fail(rt_trainer_diag *d, int code, const char *msg)
 {
-    if (d) {
-        d->code = code;
-        d->step = step;
-        d->msg[0] = '\0';
-        if (fmt) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(d->msg, sizeof d->msg, fmt, ap);
-            va_end(ap);
-        }
-    }
+    snprintf(d->msg, sizeof d->msg, "%s", msg);
     return code;
-}
-
-/* Setup failure: the run (never started) is finished as failed with the message. */
-static int setup_fail(rt_run *run, rt_sft_diag *d, int code, const char *msg)
-{
-    set_diag(d, code, 0, "%s", msg);
-    if (run) rt_run_finish(run, RT_RUN_FAILED, 0, msg);
-    return code;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Greedy accuracy of p on the current batch's prompts against their true targets. */
-static int batch_accuracy(const rt_policy *p, const rt_task *task, sft_ws *w, int B, double *acc)
+static int batch_accuracy(sft_st *w, double *acc)
 {
-    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
-    int nf = rt_task_n_features(task), ic = rt_task_feature_index(task, "correct");
+    int B = w->B, P = w->P, T = w->T;
+    int nf = rt_task_n_features(w->task), ic = rt_task_feature_index(w->task, "correct");
     for (int b = 0; b < B; b++)
         memcpy(w->prompts + (size_t)b * P, w->samples[b].prompt, sizeof(int) * (size_t)P);
     rt_rng none = rt_rng_make(0); /* greedy decoding draws nothing */
-    int rc = rt_policy_generate(p, w->ws, w->prompts, B, P, T, 0.0f, &none, 0, w->tokens, NULL);
+    int rc =
+        rt_policy_generate(w->p, w->ws, w->prompts, B, P, T, 0.0f, &none, 0, w->tokens_buf, NULL);
     if (rc) return rc;
-    rt_task_features_batch(task, w->samples, w->tokens, B, T, w->feat);
+    rt_task_features_batch(w->task, w->samples, w->tokens_buf, B, T, w->feat);
     long hits = 0;
     for (int b = 0; b < B; b++)
         hits += w->feat[(size_t)b * nf + ic] > 0.5;
@@ -131,162 +105,160 @@ static int batch_accuracy(const rt_policy *p, const rt_task *task, sft_ws *w, in
     return 0;
 }
 
-int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_run *run,
-               const rt_rng *rng, rt_sft_diag *diag)
+enum { COL_STEP, COL_TOKENS, COL_WALL, COL_LOSS, COL_ACC, COL_EVAL, COL_GNORM, N_COLS };
+static const char *const columns[N_COLS] = {"step",     "tokens",        "wall",     "loss",
+                                            "accuracy", "eval_accuracy", "grad_norm"};
+static const int checked[] = {COL_LOSS, COL_GNORM}; /* must be finite, in this order */
+
+const char *const *rt_sft_columns(int *n)
 {
-    if (!p || !task || !cfg || !rng)
-        return setup_fail(run, diag, RT_SFT_EINVAL, "sft: missing argument");
+    if (n) *n = N_COLS;
+    return columns;
+}
+
+static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_plan *plan,
+                     rt_trainer_diag *d)
+{
+    const rt_sft_args *a = args;
+    if (!a || !a->policy || !a->task || !a->cfg)
+        return fail(d, RT_SFT_EINVAL, "sft: missing argument");
+    const rt_sft_config *cfg = a->cfg;
+    rt_policy *p = a->policy;
+    const rt_task *task = a->task;
     if (cfg->steps < 0 || cfg->batch < 1 || !(cfg->lr > 0.0f) || cfg->noise > 1.0 ||
         isnan(cfg->noise) || !(cfg->clip >= 0.0f) || cfg->eval_every < 0 || cfg->log_every < 1 ||
         cfg->eval_prompts < 1)
-        return setup_fail(run, diag, RT_SFT_EINVAL,
-                          "sft: invalid configuration (steps >= 0, batch >= 1, lr > 0, "
-                          "noise <= 1, clip >= 0, eval_every >= 0, log_every >= 1, "
-                          "eval_prompts >= 1)");
+        return fail(d, RT_SFT_EINVAL,
+                    "sft: invalid configuration (steps >= 0, batch >= 1, lr > 0, "
+                    "noise <= 1, clip >= 0, eval_every >= 0, log_every >= 1, "
+                    "eval_prompts >= 1)");
     if (p->cfg.vocab != rt_task_vocab_size(task))
-        return setup_fail(run, diag, RT_SFT_EINVAL,
-                          "sft: the policy's vocabulary differs from the task's");
+        return fail(d, RT_SFT_EINVAL, "sft: the policy's vocabulary differs from the task's");
     if (rt_task_split_count(task, RT_TASK_TRAIN) == 0 && rt_task_prompt_space(task) == 0)
-        return setup_fail(run, diag, RT_SFT_EINVAL, "sft: the task has no training prompts");
+        return fail(d, RT_SFT_EINVAL, "sft: the task has no training prompts");
 
     int B = cfg->batch, P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
     int K = p->cfg.context, nf = rt_task_n_features(task);
-    if ((long)B * T > 1L << 24) return setup_fail(run, diag, RT_SFT_EINVAL, "sft: batch too large");
-    int rows = B * T, ncol = run ? rt_run_n_columns(run) : 0;
-    sft_ws w = {0};
-    w.samples = rt_calloc((size_t)B, sizeof *w.samples);
-    w.answers = rt_malloc(sizeof(int) * (size_t)B * RT_TASK_MAX_T);
-    w.lens = rt_malloc(sizeof(int) * (size_t)B);
-    w.ctx = rt_malloc(sizeof(int) * (size_t)rows * K);
-    w.y = rt_malloc(sizeof(int) * (size_t)rows);
-    w.prompts = rt_malloc(sizeof(int) * (size_t)B * P);
-    w.tokens = rt_malloc(sizeof(int) * (size_t)B * T);
-    w.seq = rt_malloc(sizeof(int) * (size_t)(P + T));
-    w.feat = rt_malloc(sizeof(double) * (size_t)B * nf);
-    w.row = rt_malloc(sizeof(double) * (size_t)(ncol > 0 ? ncol : 1));
-    int bad = !w.samples || !w.answers || !w.lens || !w.ctx || !w.y || !w.prompts || !w.tokens ||
-              !w.seq || !w.feat || !w.row;
-    if (!bad) bad = rt_policy_ws_create(&w.ws, &p->cfg, rows, NULL) != 0;
+    if ((long)B * T > 1L << 24) return fail(d, RT_SFT_EINVAL, "sft: batch too large");
+    int rows = B * T;
+    sft_st *w = rt_calloc(1, sizeof *w);
+    if (!w) return fail(d, RT_SFT_ENOMEM, "sft: out of memory");
+    *w = (sft_st){.p = p, .task = task, .cfg = *cfg, .rng = *rng, .B = B, .P = P, .T = T, .K = K};
+    w->samples = rt_calloc((size_t)B, sizeof *w->samples);
+    w->answers = rt_malloc(sizeof(int) * (size_t)B * RT_TASK_MAX_T);
+    w->lens = rt_malloc(sizeof(int) * (size_t)B);
+    w->ctx = rt_malloc(sizeof(int) * (size_t)rows * K);
+    w->y = rt_malloc(sizeof(int) * (size_t)rows);
+    w->prompts = rt_malloc(sizeof(int) * (size_t)B * P);
+    w->tokens_buf = rt_malloc(sizeof(int) * (size_t)B * T);
+    w->seq = rt_malloc(sizeof(int) * (size_t)(P + T));
+    w->feat = rt_malloc(sizeof(double) * (size_t)B * nf);
+    int bad = !w->samples || !w->answers || !w->lens || !w->ctx || !w->y || !w->prompts ||
+              !w->tokens_buf || !w->seq || !w->feat;
+    if (!bad) bad = rt_policy_ws_create(&w->ws, &p->cfg, rows, NULL) != 0;
     if (!bad && cfg->eval_every > 0) {
         rt_eval_config ec;
         rt_eval_config_init(&ec);
         ec.n_prompts = cfg->eval_prompts;
         ec.k = 0;
-        rt_rng er = rt_rng_split(rng, 3);
+        rt_rng er = rt_rng_split(rng, RT_STREAM_EVAL);
         rt_eval_diag ed;
-        int rc = rt_eval_create(&w.ev, task, &p->cfg, &ec, &er, &ed);
+        int rc = rt_eval_create(&w->ev, task, &p->cfg, &ec, &er, &ed);
         if (rc && rc != RT_EVAL_ENOMEM) {
-            ws_free(&w);
-            return setup_fail(run, diag, RT_SFT_EINVAL, ed.msg);
+            sft_free(w);
+            return fail(d, RT_SFT_EINVAL, ed.msg);
         }
         bad = rc != 0;
     }
-    long nrows_max =
-        cfg->steps / cfg->log_every + (cfg->eval_every ? cfg->steps / cfg->eval_every : 0) + 2;
-    if (!bad && run) bad = rt_run_reserve(run, nrows_max) != 0;
     if (bad) {
-        ws_free(&w);
-        return setup_fail(run, diag, RT_SFT_ENOMEM, "sft: out of memory");
+        sft_free(w);
+        return fail(d, RT_SFT_ENOMEM, "sft: out of memory");
     }
-    int col[N_COLS];
-    for (int i = 0; i < N_COLS; i++)
-        col[i] = run ? rt_run_column_index(run, columns[i]) : -1;
-
-    rt_adam_config adam = rt_adam_defaults();
-    adam.lr = cfg->lr;
-    adam.clip_norm = cfg->clip;
-    if (run) rt_run_start(run);
-    double t0 = now_s(), loss_sum = 0.0;
-    long tokens = 0, window = 0, step = 0, last_row = 0;
-    int rc = 0;
-    char msg[256] = "";
-    float gnorm = NAN;
-    for (;;) {
-        int stop = run && rt_run_should_stop(run);
-        int done = step >= cfg->steps;
-        if (!stop && !done) {
-            long s = step + 1;
-            rt_sft_batch(task, cfg->noise, rng, s, B, w.samples, w.answers, w.lens, NULL);
-            int n = 0;
-            for (int b = 0; b < B; b++) {
-                memcpy(w.seq, w.samples[b].prompt, sizeof(int) * (size_t)P);
-                memcpy(w.seq + P, w.answers + (size_t)b * RT_TASK_MAX_T,
-                       sizeof(int) * (size_t)w.lens[b]);
-                for (int t = 0; t < w.lens[b]; t++, n++) {
-                    rt_policy_context(w.ctx + (size_t)n * K, w.seq, P + t, K);
-                    w.y[n] = w.seq[P + t];
-                }
-            }
-            float loss = 0.0f;
-            rt_policy_zero_grad(p);
-            int prc = rt_policy_xent(p, w.ws, w.ctx, w.y, n, &loss);
-            if (prc) {
-                snprintf(msg, sizeof msg, "sft: policy error %d at step %ld", prc, s);
-                rc = RT_SFT_EFAILED;
-                break;
-            }
-            if (!isfinite(loss)) {
-                snprintf(msg, sizeof msg, "sft: loss is %s at step %ld",
-                         isnan(loss) ? "nan" : "inf", s);
-                rc = RT_SFT_EFAILED;
-                step = s;
-                break;
-            }
-            rt_policy_adam(p, &adam, &gnorm);
-            if (!isfinite(gnorm)) {
-                snprintf(msg, sizeof msg, "sft: grad_norm is %s at step %ld",
-                         isnan(gnorm) ? "nan" : "inf", s);
-                rc = RT_SFT_EFAILED;
-                step = s;
-                break;
-            }
-            step = s;
-            tokens += n;
-            loss_sum += loss;
-            window++;
-        }
-        int want_eval =
-            w.ev && step > last_row && !stop && (step % cfg->eval_every == 0 || step == cfg->steps);
-        int want_row = step > last_row &&
-                       (step % cfg->log_every == 0 || want_eval || step == cfg->steps || stop);
-        if (run && want_row && ncol > 0) {
-            double acc = NAN, eacc = NAN;
-            int prc = batch_accuracy(p, task, &w, B, &acc);
-            if (!prc && want_eval) prc = rt_eval_greedy(w.ev, p, &eacc, NULL);
-            if (prc) {
-                snprintf(msg, sizeof msg, "sft: evaluation failed at step %ld", step);
-                rc = RT_SFT_EFAILED;
-                break;
-            }
-            double v[N_COLS] = {
-                (double)step, (double)tokens, now_s() - t0, window ? loss_sum / window : NAN,
-                acc,          eacc,           gnorm};
-            for (int i = 0; i < ncol; i++)
-                w.row[i] = NAN;
-            for (int i = 0; i < N_COLS; i++)
-                if (col[i] >= 0) w.row[col[i]] = v[i];
-            rt_run_append(run, w.row);
-            loss_sum = 0.0;
-            window = 0;
-            last_row = step;
-        }
-        if (stop) {
-            rc = RT_SFT_EINTR;
-            snprintf(msg, sizeof msg, "sft: interrupted after step %ld", step);
-            break;
-        }
-        if (done) break;
-    }
-    ws_free(&w);
-    if (rc == RT_SFT_EINTR) {
-        if (run) rt_run_finish(run, RT_RUN_INTERRUPTED, step, "");
-        return set_diag(diag, rc, step, "%s", msg);
-    }
-    if (rc) {
-        if (run) rt_run_finish(run, RT_RUN_FAILED, step, msg);
-        return set_diag(diag, rc, step, "%s", msg);
-    }
-    if (run) rt_run_finish(run, RT_RUN_FINISHED, step, "");
-    set_diag(diag, 0, step, NULL);
+    w->adam = rt_adam_defaults();
+    w->adam.lr = cfg->lr;
+    w->adam.clip_norm = cfg->clip;
+    *plan = (rt_trainer_plan){.steps = cfg->steps,
+                              .log_every = cfg->log_every,
+                              .eval = cfg->eval_every > 0,
+                              .eval_every = cfg->eval_every,
+                              .row_on_stop = 1,
+                              .metrics = columns,
+                              .n_metrics = N_COLS,
+                              .finite = checked,
+                              .n_finite = 2};
+    *out = w;
     return 0;
+}
+
+/* Step s: the batch, the loss, the update.  A non-finite loss returns before the update
+ * (the loop fails the run naming it). */
+static int sft_step(void *arg, long s, double *m, char *msg, size_t cap)
+{
+    sft_st *w = arg;
+    int B = w->B, P = w->P, K = w->K;
+    rt_sft_batch(w->task, w->cfg.noise, &w->rng, s, B, w->samples, w->answers, w->lens, NULL);
+    int n = 0;
+    for (int b = 0; b < B; b++) {
+        memcpy(w->seq, w->samples[b].prompt, sizeof(int) * (size_t)P);
+        memcpy(w->seq + P, w->answers + (size_t)b * RT_TASK_MAX_T,
+               sizeof(int) * (size_t)w->lens[b]);
+        for (int t = 0; t < w->lens[b]; t++, n++) {
+            rt_policy_context(w->ctx + (size_t)n * K, w->seq, P + t, K);
+            w->y[n] = w->seq[P + t];
+        }
+    }
+    float loss = 0.0f, gnorm = NAN;
+    rt_policy_zero_grad(w->p);
+    int prc = rt_policy_xent(w->p, w->ws, w->ctx, w->y, n, &loss);
+    if (prc) {
+        snprintf(msg, cap, "policy error %d", prc);
+        return 1;
+    }
+    m[COL_LOSS] = loss;
+    if (!isfinite(loss)) return 0;
+    rt_policy_adam(w->p, &w->adam, &gnorm);
+    m[COL_GNORM] = gnorm;
+    w->tokens += n;
+    w->loss_sum += loss;
+    w->window++;
+    m[COL_TOKENS] = (double)w->tokens;
+    return 0;
+}
+
+/* The row: mean loss since the previous row, greedy accuracy on this batch, and the
+ * held-out accuracy at evaluation steps. */
+static int sft_row(void *arg, long s, int eval, const int *recorded, double *m, char *msg,
+                   size_t cap)
+{
+    (void)s, (void)recorded;
+    sft_st *w = arg;
+    double acc = NAN, eacc = NAN;
+    int prc = batch_accuracy(w, &acc);
+    if (!prc && eval) prc = rt_eval_greedy(w->ev, w->p, &eacc, NULL);
+    if (prc) {
+        snprintf(msg, cap, "evaluation failed");
+        return 1;
+    }
+    m[COL_LOSS] = w->window ? w->loss_sum / w->window : NAN;
+    m[COL_ACC] = acc;
+    m[COL_EVAL] = eacc;
+    w->loss_sum = 0.0;
+    w->window = 0;
+    return 0;
+}
+
+const rt_trainer rt_sft_trainer = {"sft", sft_setup, sft_step, sft_row, NULL, sft_free};
+
+int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_run *run,
+               const rt_rng *rng, rt_sft_diag *diag)
+{
+    rt_sft_args a = {p, task, cfg};
+    rt_trainer_diag td;
+    int rc = rt_trainer_run(&rt_sft_trainer, &a, rng, run, &td);
+    if (diag) {
+        diag->code = rc;
+        diag->step = td.step;
+        snprintf(diag->msg, sizeof diag->msg, "%s", td.msg);
+    }
+    return rc;
 }

@@ -3,10 +3,9 @@
  *
  * Step s (1-based) of rt_sft_run:
  *   1. the batch: B training-split prompts and their demonstrations (rt_sft_batch):
- *      prompt i from rt_task_sample_batch(task, rt_rng_split(rt_rng_split(rng, 1), s),
- *      0, RT_TASK_TRAIN, B) (so from its own stream), its demonstration drawn by
- *      rt_task_demonstrate(task, sample, noise, rt_rng_split(rt_rng_split(rt_rng_split(
- *      rng, 2), s), i)) — with probability `noise` the task's systematic error;
+ *      the prompts from the step's RT_STREAM_PROMPTS stream (rt_trainer.h), the
+ *      demonstration of prompt i from sequence i of its RT_STREAM_SAMPLES stream
+ *      (rt_task_demonstrate: with probability `noise` the task's systematic error);
  *   2. one row per answer token (EOS included) of every demonstration, in the order
  *      (sequence, position): the context is the previous `context` tokens of
  *      prompt ++ answer, left-padded with PAD, the label the answer token;
@@ -30,13 +29,13 @@
  *                  NaN otherwise (and always when eval_every = 0)
  *   grad_norm      global gradient norm of step s before clipping
  *
- * Lifecycle: rt_sft_run starts the run (rt_run_start), appends rows, and finishes it:
- * RT_RUN_FINISHED after `steps` steps; RT_RUN_INTERRUPTED when the run's cancel flag is
- * seen (polled before every step) with the number of completed steps; RT_RUN_FAILED
- * when a loss or gradient norm is NaN/Inf ("sft: loss is nan at step 12") or when setup
- * fails (the run is then finished without being started).  All buffers (workspace,
- * evaluator, metric rows: rt_run_reserve) are allocated before the first step: the
- * step loop allocates nothing.
+ * Lifecycle: rt_trainer_run's (rt_trainer.h) with the trainer record rt_sft_trainer:
+ * FINISHED after `steps` steps; INTERRUPTED at the completed step when the cancel flag
+ * is seen, ending with a row of that step if it was not logged (row_on_stop);
+ * FAILED when a loss or gradient norm is NaN/Inf ("sft: loss is nan at step 12"; a
+ * non-finite loss stops before that step's update) or when setup fails (the run is then
+ * finished without being started).  The held-out evaluator uses the RT_STREAM_EVAL
+ * stream.  All buffers are allocated before the first step.
  *
  * Settings found for `add digits=2` (P = 7, T = 4, 8000 training / 2000 held-out
  * prompts), the defaults of rt_sft_config_init, meant as the `%%policy` defaults:
@@ -67,12 +66,13 @@
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
+#include "rt_trainer.h"
 
-enum {
-    RT_SFT_EINVAL = -1,  /* bad argument or configuration */
-    RT_SFT_ENOMEM = -2,  /* allocation failed during setup */
-    RT_SFT_EFAILED = -3, /* the run failed: non-finite loss or gradient, policy error */
-    RT_SFT_EINTR = -4    /* interrupted by the cancel flag (the run keeps its rows) */
+enum {                      /* the RT_TRAINER_E* codes */
+       RT_SFT_EINVAL = -1,  /* bad argument or configuration */
+       RT_SFT_ENOMEM = -2,  /* allocation failed during setup */
+       RT_SFT_EFAILED = -3, /* the run failed: non-finite loss or gradient, policy error */
+       RT_SFT_EINTR = -4    /* interrupted by the cancel flag (the run keeps its rows) */
 };
 
 typedef struct rt_sft_diag {
@@ -105,10 +105,18 @@ const char *const *rt_sft_columns(int *n);
 void rt_sft_batch(const rt_task *task, double noise, const rt_rng *rng, long step, int B,
                   rt_task_sample *samples, int *answers, int *lens, int *noisy);
 
-/* Trains p in place for cfg->steps steps (see the top comment).  run may be NULL (no
- * metrics, no cancel flag); otherwise it must not have been started.  rng is the run's
- * stream (copied).  Returns 0 (finished), RT_SFT_EINTR, RT_SFT_EFAILED, RT_SFT_EINVAL or
- * RT_SFT_ENOMEM, and fills diag (may be NULL). */
+/* The trainer record (rt_trainer.h) and its arguments (borrowed for the run). */
+typedef struct rt_sft_args {
+    rt_policy *policy; /* trained in place */
+    const rt_task *task;
+    const rt_sft_config *cfg;
+} rt_sft_args;
+extern const rt_trainer rt_sft_trainer;
+
+/* rt_trainer_run(&rt_sft_trainer, ...): trains p in place for cfg->steps steps (see the top
+ * comment).  run may be NULL (no metrics, no cancel flag); otherwise it must not have been started.
+ * rng is the run's stream (copied).  Returns 0 (finished), RT_SFT_EINTR, RT_SFT_EFAILED,
+ * RT_SFT_EINVAL or RT_SFT_ENOMEM, and fills diag (may be NULL). */
 int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_run *run,
                const rt_rng *rng, rt_sft_diag *diag);
 

@@ -1,21 +1,19 @@
-/* rt_sweep.c: a small thread pool for independent jobs (atomic work counter, the
- * calling thread joins in), the matrix-product thread setting around parallel sweeps, and
- * cartesian-product index arithmetic and names for sweep points. */
+/* rt_sweep.c: rt_sweep_run over an executor, and the threads executor: a small thread
+ * pool for independent jobs (atomic work counter, the calling thread joins in), the
+ * threads rule, and the matrix-product thread setting around parallel sweeps.  The
+ * points' arithmetic and names are rt_sweep_points.c (runtime/core). */
 #include "rt_sweep.h"
 
 #include "rt_nn.h"
-#include <limits.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <string.h>
 
 enum { MAX_THREADS = 256 };
 
 typedef struct pool {
-    rt_sweep_job *jobs;
+    rt_job *jobs;
     int n_jobs;
     atomic_int next;
-    atomic_int *cancel;
+    rt_job_ctx ctx; /* the same for every job of the pool */
 } pool;
 
 static void *worker(void *arg)
@@ -24,11 +22,11 @@ static void *worker(void *arg)
     for (;;) {
         int i = atomic_fetch_add(&p->next, 1);
         if (i >= p->n_jobs) break;
-        rt_sweep_job *j = &p->jobs[i];
-        if (p->cancel && atomic_load(p->cancel))
+        rt_job *j = &p->jobs[i];
+        if (p->ctx.cancel && atomic_load(p->ctx.cancel))
             j->status = RT_SWEEP_SKIPPED;
         else
-            j->status = j->fn(j->arg, p->cancel);
+            j->status = j->fn(j->arg, &p->ctx);
     }
     return NULL;
 }
@@ -55,16 +53,13 @@ static void blas_single_end(void)
     pthread_mutex_unlock(&blas_mu);
 }
 
-int rt_sweep_run(rt_sweep_job *jobs, int n_jobs, int n_threads, atomic_int *cancel)
+static void threads_run(const rt_executor *ex, rt_job *jobs, int n_jobs, atomic_int *cancel)
 {
-    if (n_jobs < 0 || (n_jobs > 0 && !jobs) || n_threads < 1) return RT_SWEEP_EINVAL;
-    for (int i = 0; i < n_jobs; i++) {
-        if (!jobs[i].fn) return RT_SWEEP_EINVAL;
-        jobs[i].status = RT_SWEEP_NOT_RUN;
-    }
-    pool p = {.jobs = jobs, .n_jobs = n_jobs, .cancel = cancel};
+    int threads = ex->threads < 1 ? 1 : ex->threads;
+    /* the threads rule: a lone job uses every thread inside, a sweep one per job */
+    pool p = {.jobs = jobs, .n_jobs = n_jobs, .ctx = {cancel, n_jobs == 1 ? threads : 1}};
     atomic_init(&p.next, 0);
-    int nt = n_threads < n_jobs ? n_threads : n_jobs;
+    int nt = threads < n_jobs ? threads : n_jobs;
     if (nt > MAX_THREADS) nt = MAX_THREADS;
     pthread_t tid[MAX_THREADS];
     int started = 0;
@@ -79,6 +74,22 @@ int rt_sweep_run(rt_sweep_job *jobs, int n_jobs, int n_threads, atomic_int *canc
     for (int i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
     if (nt > 1) blas_single_end();
+}
+
+rt_executor rt_executor_threads(int threads)
+{
+    return (rt_executor){
+        .name = "threads", .run = threads_run, .threads = threads < 1 ? 1 : threads};
+}
+
+int rt_sweep_run(rt_job *jobs, int n_jobs, const rt_executor *ex, atomic_int *cancel)
+{
+    if (n_jobs < 0 || (n_jobs > 0 && !jobs) || !ex || !ex->run) return RT_SWEEP_EINVAL;
+    for (int i = 0; i < n_jobs; i++) {
+        if (!jobs[i].fn) return RT_SWEEP_EINVAL;
+        jobs[i].status = RT_SWEEP_NOT_RUN;
+    }
+    if (n_jobs > 0) ex->run(ex, jobs, n_jobs, cancel);
     int skipped = 0, failed = 0;
     for (int i = 0; i < n_jobs; i++) {
         if (jobs[i].status == RT_SWEEP_SKIPPED)
@@ -89,45 +100,9 @@ int rt_sweep_run(rt_sweep_job *jobs, int n_jobs, int n_threads, atomic_int *canc
     return failed ? RT_SWEEP_EFAILED : skipped ? RT_SWEEP_ECANCELLED : 0;
 }
 
-long rt_sweep_count(const rt_sweep_key *keys, int n_keys)
+int rt_sweep_run_threads(rt_job *jobs, int n_jobs, int n_threads, atomic_int *cancel)
 {
-    long n = 1;
-    for (int k = 0; k < n_keys; k++) {
-        if (keys[k].n_values < 1) return -1;
-        if (n > LONG_MAX / keys[k].n_values) return -1;
-        n *= keys[k].n_values;
-    }
-    return n;
-}
-
-int rt_sweep_point(const rt_sweep_key *keys, int n_keys, long p, int *index)
-{
-    long n = rt_sweep_count(keys, n_keys);
-    if (n < 0 || p < 0 || p >= n) return RT_SWEEP_EINVAL;
-    for (int k = n_keys - 1; k >= 0; k--) { /* last key fastest */
-        index[k] = (int)(p % keys[k].n_values);
-        p /= keys[k].n_values;
-    }
-    return 0;
-}
-
-long rt_sweep_point_name(const char *base, const rt_sweep_key *keys, int n_keys, long p, char *buf,
-                         size_t cap)
-{
-    int idx[64];
-    if (n_keys < 0 || n_keys > 64 || rt_sweep_point(keys, n_keys, p, idx)) return -1;
-    size_t len = 0;
-    if (buf && cap) buf[0] = 0;
-#define PUT(...)                                                                                   \
-    do {                                                                                           \
-        int k_ = snprintf(buf && len < cap ? buf + len : NULL, buf && len < cap ? cap - len : 0,   \
-                          __VA_ARGS__);                                                            \
-        if (k_ > 0) len += (size_t)k_;                                                             \
-    } while (0)
-    PUT("%s", base ? base : "");
-    for (int k = 0; k < n_keys; k++)
-        PUT("%s%s=%s", k ? "," : "[", keys[k].name, keys[k].values[idx[k]]);
-    if (n_keys) PUT("]");
-#undef PUT
-    return (long)len;
+    if (n_threads < 1) return RT_SWEEP_EINVAL;
+    rt_executor ex = rt_executor_threads(n_threads);
+    return rt_sweep_run(jobs, n_jobs, &ex, cancel);
 }

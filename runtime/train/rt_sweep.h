@@ -1,56 +1,51 @@
-/* rt_sweep: independent jobs (sweep points) on N threads, and the naming of sweep
- * points.
+/* rt_sweep: independent jobs (sweep points, rt_job.h) run by an executor.
  *
- * rt_sweep_run executes jobs on n_threads threads (the calling thread is one of
- * them).  Each job must own everything it mutates (its rng stream, buffers, run), so
- * results are identical to running the jobs one after another, whatever n_threads.
- * While more than one thread runs jobs, the GEMM is set to 1 thread and restored
- * afterwards (that setting is process-wide: a process-wide counter makes nested or
- * concurrent sweeps restore it only when the last one ends).  A job's failure does
- * not stop the others.  Cancellation: once *cancel is non-zero, jobs not yet started
- * are skipped (status RT_SWEEP_SKIPPED); running jobs are handed the same flag to
- * poll between steps.
+ * rt_sweep_run hands the jobs to an executor and tallies their statuses.  An executor
+ * runs every job (or skips it) and fills its status; the threads executor
+ * (rt_executor_threads) is today's: a pool of min(threads, n_jobs) threads (the calling
+ * thread is one of them) taking jobs in order.  Its THREADS RULE, written only here: a
+ * lone job gets all the threads inside (ctx.threads = threads); the jobs of a sweep run
+ * in parallel, one thread each inside (ctx.threads = 1).  While more than one thread runs
+ * jobs, the GEMM is set to 1 thread and restored afterwards (that setting is
+ * process-wide: a process-wide counter makes nested or concurrent sweeps restore it only
+ * when the last one ends).  Each job owns everything it mutates, so results are
+ * identical to running the jobs one after another, whatever the executor or threads.
+ * A job's failure does not stop the others.  Cancellation: once *cancel is non-zero,
+ * jobs not yet started are skipped (status RT_SWEEP_SKIPPED); running jobs get the same
+ * flag (ctx.cancel) to poll between steps.
  *
- * Sweep points: keys with list values form a cartesian product; point p has value
- * indices in mixed radix with the LAST key varying fastest (like itertools.product),
- * and is named NAME[key=value,...] with keys in the given order. */
+ * A remote executor (MPI, later) packs the jobs' plain data to workers, forwards their
+ * rt_event rows back and returns their models; each worker can compute point p itself
+ * (rt_sweep_points.h).  Leaves out: what a job computes (trainers, rt_trainer.h). */
 #ifndef RT_SWEEP_H
 #define RT_SWEEP_H
 
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "rt_job.h"
+#include "rt_sweep_points.h"
+
 enum { RT_SWEEP_EINVAL = -1, RT_SWEEP_EFAILED = -2, RT_SWEEP_ECANCELLED = -3 };
 enum { RT_SWEEP_SKIPPED = -1000, RT_SWEEP_NOT_RUN = -1001 };
 
-/* A job returns 0 on success or a negative error code of its own. */
-typedef int (*rt_sweep_fn)(void *arg, atomic_int *cancel);
+typedef struct rt_executor rt_executor;
+struct rt_executor {
+    const char *name; /* "threads" */
+    /* Runs (or skips) jobs[0..n), n >= 1, filling each status; cancel may be NULL. */
+    void (*run)(const rt_executor *ex, rt_job *jobs, int n, atomic_int *cancel);
+    int threads; /* the threads this process may use, >= 1 */
+    void *self;  /* the executor's own state, if any */
+};
 
-typedef struct rt_sweep_job {
-    rt_sweep_fn fn;
-    void *arg;
-    int status; /* out: fn's return value, or RT_SWEEP_SKIPPED */
-} rt_sweep_job;
+/* The threads executor with `threads` threads (clamped to >= 1). */
+rt_executor rt_executor_threads(int threads);
 
-/* Runs jobs[0..n_jobs) on min(n_threads, n_jobs) threads (fewer if threads cannot be
- * created; never fewer than the calling thread).  cancel may be NULL.  Returns 0 if
- * every job returned 0, RT_SWEEP_ECANCELLED if some were skipped, else
- * RT_SWEEP_EFAILED; RT_SWEEP_EINVAL for bad arguments. */
-int rt_sweep_run(rt_sweep_job *jobs, int n_jobs, int n_threads, atomic_int *cancel);
-
-typedef struct rt_sweep_key {
-    const char *name;
-    int n_values;
-    const char *const *values; /* the values as text, as they appear in run names */
-} rt_sweep_key;
-
-/* Number of points (1 for no keys); -1 if a key has no values or on overflow. */
-long rt_sweep_count(const rt_sweep_key *keys, int n_keys);
-/* Value index of each key at point p (index[n_keys]); 0 or RT_SWEEP_EINVAL. */
-int rt_sweep_point(const rt_sweep_key *keys, int n_keys, long p, int *index);
-/* The name of point p: "base[k1=v1,k2=v2]" ("base" when n_keys is 0) into buf;
- * returns the length needed (snprintf style), or -1 if p is out of range. */
-long rt_sweep_point_name(const char *base, const rt_sweep_key *keys, int n_keys, long p, char *buf,
-                         size_t cap);
+/* Runs jobs[0..n_jobs) on ex.  Returns 0 if every job returned 0, RT_SWEEP_ECANCELLED if
+ * some were skipped, else RT_SWEEP_EFAILED; RT_SWEEP_EINVAL for bad arguments (a job
+ * without fn, no executor). */
+int rt_sweep_run(rt_job *jobs, int n_jobs, const rt_executor *ex, atomic_int *cancel);
+/* rt_sweep_run on rt_executor_threads(n_threads) (RT_SWEEP_EINVAL if n_threads < 1). */
+int rt_sweep_run_threads(rt_job *jobs, int n_jobs, int n_threads, atomic_int *cancel);
 
 #endif

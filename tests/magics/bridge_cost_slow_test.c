@@ -51,9 +51,9 @@ typedef struct job {
     rt_rng g;
 } job;
 
-static int job_fn(void *a, atomic_int *cancel)
+static int job_fn(void *a, const rt_job_ctx *ctx)
 {
-    (void)cancel;
+    (void)ctx;
     job *j = a;
     return rt_sft_run(j->p, j->t, &j->c, j->r, &j->g, NULL);
 }

@@ -73,9 +73,9 @@ typedef struct job {
     int interrupt_row;
 } job;
 
-static int job_fn(void *arg, atomic_int *cancel)
+static int job_fn(void *arg, const rt_job_ctx *ctx)
 {
-    (void)cancel;
+    (void)ctx;
     job *j = arg;
     rt_run_start(j->run);
     for (int s = 1; s <= j->rows; s++) {

@@ -116,7 +116,7 @@ static void test_judge_run_metrics_and_cancel(void **state)
     rt_run_set_cancel(run, &cancel);
     rt_debate_error err;
     assert_int_equal(rt_debate_judge_train(j, 4, &tc, &rng, run, &err), RT_DEBATE_EINTR);
-    assert_string_equal(err.msg, "judge: interrupted at step 0");
+    assert_string_equal(err.msg, "judge: interrupted after step 0");
     assert_int_equal(rt_run_status_of(run, &step, NULL, 0), RT_RUN_INTERRUPTED);
     assert_int_equal(step, 0);
     rt_run_free(run);
@@ -343,9 +343,9 @@ typedef struct job {
     float scores[4096][4];
 } job;
 
-static int run_job(void *arg, atomic_int *cancel)
+static int run_job(void *arg, const rt_job_ctx *ctx)
 {
-    (void)cancel;
+    (void)ctx;
     job *jb = arg;
     rt_debate_config cfg;
     rt_debate_config_init(&cfg);
@@ -387,8 +387,9 @@ static void test_threads_and_sweep_bit_identical(void **state)
     assert_int_equal(run_job(&c[0], NULL), 0);
     assert_int_equal(run_job(&c[1], NULL), 0);
     rt_nn_set_gemm_threads(saved);
-    rt_sweep_job jobs[2] = {{run_job, &s[0], 0}, {run_job, &s[1], 0}};
-    assert_int_equal(rt_sweep_run(jobs, 2, 2, NULL), 0);
+    rt_job jobs[2] = {{.fn = run_job, .arg = &s[0], .status = 0},
+                      {.fn = run_job, .arg = &s[1], .status = 0}};
+    assert_int_equal(rt_sweep_run_threads(jobs, 2, 2, NULL), 0);
     for (int i = 0; i < 2; i++) {
         assert_memory_equal(a[i].out, c[i].out, sizeof a[i].out);
         assert_memory_equal(a[i].scores, c[i].scores, sizeof a[i].scores);

@@ -266,9 +266,9 @@ typedef struct job {
     rt_rng rng;
 } job;
 
-static int run_job(void *arg, atomic_int *cancel)
+static int run_job(void *arg, const rt_job_ctx *ctx)
 {
-    (void)cancel;
+    (void)ctx;
     job *j = arg;
     return rt_opd_run(j->s, &j->prob, &j->cfg, j->run, &j->rng, NULL);
 }
@@ -278,7 +278,7 @@ static void sweep(int threads, rt_task *task, const rt_policy *base, const rt_po
 {
     float lambdas[4] = {0.5f, 1.0f, 1.5f, 2.0f};
     job jobs[4];
-    rt_sweep_job sj[4];
+    rt_job sj[4];
     char cols[RT_OPD_RUN_MAX_COLUMNS][48];
     const char *cp[RT_OPD_RUN_MAX_COLUMNS];
     int nc = rt_opd_run_columns(task, cols, RT_OPD_RUN_MAX_COLUMNS);
@@ -298,9 +298,9 @@ static void sweep(int threads, rt_task *task, const rt_policy *base, const rt_po
         assert_int_equal(rt_run_create("x", cp, nc, &jobs[i].run), 0);
         rt_rng r = rt_rng_make(41);
         jobs[i].rng = rt_rng_split(&r, (uint64_t)i);
-        sj[i] = (rt_sweep_job){run_job, &jobs[i], 0};
+        sj[i] = (rt_job){.fn = run_job, .arg = &jobs[i], .status = 0};
     }
-    assert_int_equal(rt_sweep_run(sj, 4, threads, NULL), 0);
+    assert_int_equal(rt_sweep_run_threads(sj, 4, threads, NULL), 0);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(rt_run_snapshot_take(jobs[i].run, &snaps[i]), 0);
         for (long r = 0; r < snaps[i].rows; r++)

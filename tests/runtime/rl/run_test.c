@@ -587,7 +587,7 @@ static void job_fini(job *j)
     rt_run_free(j->run);
 }
 
-static int job_fn(void *arg, atomic_int *cancel)
+static int job_fn(void *arg, const rt_job_ctx *ctx)
 {
     job *j = arg;
     rt_rl_config c = small_cfg(j->algo);
@@ -598,7 +598,7 @@ static int job_fn(void *arg, atomic_int *cancel)
     if (j->algo == RT_RL_PPO) c.epochs = 3;
     rt_rl_problem prob = {j->task, j->rw, NULL, NULL, NULL};
     rt_rng base = rt_rng_from_name(1, j->name);
-    if (cancel) rt_run_set_cancel(j->run, cancel);
+    if (ctx && ctx->cancel) rt_run_set_cancel(j->run, ctx->cancel);
     return rt_rl_run(j->p, j->ref, &prob, &c, j->run, &base, NULL);
 }
 
@@ -662,8 +662,9 @@ static void test_determinism(void **st)
     job_init(&s[1], "s1", RT_RL_PPO, task, rw);
     job_init(&q[0], "s0", RT_RL_GRPO, task, rw);
     job_init(&q[1], "s1", RT_RL_PPO, task, rw);
-    rt_sweep_job jobs[2] = {{job_fn, &s[0], 0}, {job_fn, &s[1], 0}};
-    assert_int_equal(rt_sweep_run(jobs, 2, 2, NULL), 0);
+    rt_job jobs[2] = {{.fn = job_fn, .arg = &s[0], .status = 0},
+                      {.fn = job_fn, .arg = &s[1], .status = 0}};
+    assert_int_equal(rt_sweep_run_threads(jobs, 2, 2, NULL), 0);
     assert_int_equal(job_fn(&q[0], NULL), 0);
     assert_int_equal(job_fn(&q[1], NULL), 0);
     assert_same(&s[0], &q[0]);

@@ -49,7 +49,7 @@ static void job_fini(job *j)
     rt_run_free(j->run);
 }
 
-static int job_fn(void *arg, atomic_int *cancel)
+static int job_fn(void *arg, const rt_job_ctx *ctx)
 {
     job *j = arg;
     rt_sft_config c;
@@ -61,7 +61,7 @@ static int job_fn(void *arg, atomic_int *cancel)
     c.log_every = 4;
     c.eval_prompts = 200;
     rt_rng base = rt_rng_from_name(1, j->name), r = rt_rng_split(&base, 7);
-    if (cancel) rt_run_set_cancel(j->run, cancel);
+    if (ctx && ctx->cancel) rt_run_set_cancel(j->run, ctx->cancel);
     return rt_sft_run(j->p, j->task, &c, j->run, &r, NULL);
 }
 
@@ -142,14 +142,14 @@ static void test_sweep_vs_sequential(void **state)
     job par[2] = {{"sweep[noise=0]", 0.0, 128, t, NULL, NULL},
                   {"sweep[noise=0.6]", 0.6, 128, t, NULL, NULL}};
     job seq[2] = {par[0], par[1]};
-    rt_sweep_job jobs[2];
+    rt_job jobs[2];
     for (int i = 0; i < 2; i++) {
         job_init(&par[i]);
         job_init(&seq[i]);
-        jobs[i] = (rt_sweep_job){job_fn, &par[i], RT_SWEEP_NOT_RUN};
+        jobs[i] = (rt_job){.fn = job_fn, .arg = &par[i], .status = RT_SWEEP_NOT_RUN};
     }
     atomic_int cancel = 0;
-    assert_int_equal(rt_sweep_run(jobs, 2, 2, &cancel), 0);
+    assert_int_equal(rt_sweep_run_threads(jobs, 2, 2, &cancel), 0);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(jobs[i].status, 0);
         assert_int_equal(job_fn(&seq[i], NULL), 0);
