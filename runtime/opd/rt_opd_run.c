@@ -59,7 +59,7 @@ static int evaluate(rt_eval *ev, const rt_policy *p, int nd, double *row, int ie
 {
     rt_eval_result r;
     rt_eval_diag ed;
-    if (rt_eval_run(ev, p, &r, &ed)) return fail(d, RT_OPD_RUN_EFAILED, step, ed.msg);
+    if (rt_eval_run(ev, &p->model, &r, &ed)) return fail(d, RT_OPD_RUN_EFAILED, step, ed.msg);
     row[ie] = r.greedy;
     for (int k = 0; nd > 1 && k < nd; k++)
         row[ie + 1 + k] = r.domain_greedy[k];
@@ -106,7 +106,10 @@ int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_
     rt_opd *o = NULL;
     rt_eval *ev = NULL;
     rt_policy_diag pd = {0};
-    int rc = rt_opd_create(&o, &sc, &student->cfg, &prob->teachers[0]->cfg, &prob->ref->cfg, &pd);
+    const rt_model *teachers[RT_OPD_RUN_MAX_TEACHERS];
+    for (int k = 0; k < nt; k++)
+        teachers[k] = &prob->teachers[k]->model;
+    int rc = rt_opd_create(&o, &sc, &student->model, teachers[0], &prob->ref->model, &pd);
     if (rc)
         return fail(diag, rc == RT_POLICY_ENOMEM ? RT_OPD_RUN_ENOMEM : RT_OPD_RUN_EINVAL, 0,
                     pd.msg);
@@ -116,7 +119,7 @@ int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_
     ec.k = 0;
     rt_rng r_eval = rt_rng_split(rng, 3);
     rt_eval_diag ed = {0};
-    if (rt_eval_create(&ev, task, &student->cfg, &ec, &r_eval, &ed)) {
+    if (rt_eval_create(&ev, task, &student->model, &ec, &r_eval, &ed)) {
         rt_opd_free(o);
         return fail(diag, RT_OPD_RUN_ENOMEM, 0, ed.msg);
     }
@@ -155,8 +158,8 @@ int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_
             route[b] = prob->route ? prob->route[samples[b].domain] : 0;
         rt_rng rs = rt_rng_split(&r_steps, (uint64_t)s);
         rt_opd_metrics m;
-        if (rt_opd_step_routed(o, student, prob->teachers, nt, route, prob->ref, prompts, &rs,
-                               &m)) {
+        if (rt_opd_step_routed(o, &student->model, teachers, nt, route, &prob->ref->model, prompts,
+                               &rs, &m)) {
             char msg[128];
             snprintf(msg, sizeof msg, "opd: the step failed at step %ld", s);
             rc = fail(diag, RT_OPD_RUN_EFAILED, s, msg);

@@ -135,7 +135,7 @@ int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *pr
     int B = cfg.batch, G = cfg.group, N = B * G, P = rt_task_prompt_len(task);
     int T = rt_task_answer_max(task), ncol = run ? rt_run_n_columns(run) : 0;
     run_ws w = {0};
-    int rc = rt_rl_create(&w.rl, &cfg, &p->cfg, &ref->cfg, P, T, RT_TOK_EOS, &cd);
+    int rc = rt_rl_create(&w.rl, &cfg, &p->model, &ref->model, P, T, RT_TOK_EOS, &cd);
     if (rc) return setup_fail(run, diag, rc, cd.key, cd.msg);
     w.samples = rt_calloc((size_t)B, sizeof *w.samples);
     w.rep = rt_calloc((size_t)N, sizeof *w.rep);
@@ -154,7 +154,7 @@ int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *pr
         ec.k = 0;
         rt_rng er = rt_rng_split(rng, 3);
         rt_eval_diag ed;
-        rc = rt_eval_create(&w.ev, task, &p->cfg, &ec, &er, &ed);
+        rc = rt_eval_create(&w.ev, task, &p->model, &ec, &er, &ed);
         if (rc && rc != RT_EVAL_ENOMEM) {
             ws_free(&w);
             return setup_fail(run, diag, RT_RL_EINVAL, "", ed.msg);
@@ -192,7 +192,7 @@ int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *pr
         long s = step + 1;
         rt_rng ps = rt_rng_split(&data, (uint64_t)s), gs = rt_rng_split(&gen, (uint64_t)s);
         rt_task_sample_batch(task, &ps, 0, RT_TASK_TRAIN, B, w.samples, w.prompts);
-        if (rt_rl_sample(w.rl, p, ref, w.prompts, &gs)) {
+        if (rt_rl_sample(w.rl, &p->model, &ref->model, w.prompts, &gs)) {
             snprintf(msg, sizeof msg, "rl: sampling failed at step %ld", s);
             rc = RT_RL_EFAILED;
             break;
@@ -234,7 +234,7 @@ int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *pr
         }
         rt_rl_metrics m;
         rt_rl_diag ud;
-        rc = rt_rl_update(w.rl, p, ref, w.R, &m, &ud);
+        rc = rt_rl_update(w.rl, &p->model, &ref->model, w.R, &m, &ud);
         if (rc) {
             snprintf(msg, sizeof msg, "rl: %.200s at step %ld", ud.msg, s);
             rc = RT_RL_EFAILED;
@@ -247,7 +247,7 @@ int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *pr
         int want_row = step % cfg.log_every == 0 || want_eval || step == cfg.steps;
         if (run && want_row && ncol > 0) {
             double eacc = NAN;
-            if (want_eval && rt_eval_greedy(w.ev, p, &eacc, NULL)) {
+            if (want_eval && rt_eval_greedy(w.ev, &p->model, &eacc, NULL)) {
                 snprintf(msg, sizeof msg, "rl: evaluation failed at step %ld", step);
                 rc = RT_RL_EFAILED;
                 break;

@@ -50,32 +50,30 @@ void rt_sft_batch(const rt_task *task, double noise, const rt_rng *rng, long ste
 
 /* Everything a run needs, allocated once. */
 typedef struct sft_ws {
-    rt_policy_ws *ws;        /* rows B*T */
+    rt_model_ws *ws;         /* rows B*T */
     rt_eval *ev;             /* NULL when eval_every = 0 */
     rt_task_sample *samples; /* (B) */
     int *answers;            /* (B, RT_TASK_MAX_T) */
     int *lens;               /* (B) */
-    int *ctx;                /* (B*T, K) */
-    int *y;                  /* (B*T) */
+    int *seqs;               /* (B, P + T) prompt ++ demonstration, PAD after it */
+    int *lo;                 /* (2 B): the answer positions [lo[b], hi[b]) of sequence b */
     int *prompts;            /* (B, P) */
     int *tokens;             /* (B, T) */
-    int *seq;                /* (P + T) */
     double *feat;            /* (B, n_features) */
     double *row;             /* (run columns) */
 } sft_ws;
 
 static void ws_free(sft_ws *w)
 {
-    rt_policy_ws_free(w->ws);
+    rt_model_ws_free(w->ws);
     rt_eval_free(w->ev);
     rt_free(w->samples);
     rt_free(w->answers);
     rt_free(w->lens);
-    rt_free(w->ctx);
-    rt_free(w->y);
+    rt_free(w->seqs);
+    rt_free(w->lo);
     rt_free(w->prompts);
     rt_free(w->tokens);
-    rt_free(w->seq);
     rt_free(w->feat);
     rt_free(w->row);
 }
@@ -114,14 +112,14 @@ static double now_s(void)
 }
 
 /* Greedy accuracy of p on the current batch's prompts against their true targets. */
-static int batch_accuracy(const rt_policy *p, const rt_task *task, sft_ws *w, int B, double *acc)
+static int batch_accuracy(const rt_model *p, const rt_task *task, sft_ws *w, int B, double *acc)
 {
     int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
     int nf = rt_task_n_features(task), ic = rt_task_feature_index(task, "correct");
     for (int b = 0; b < B; b++)
         memcpy(w->prompts + (size_t)b * P, w->samples[b].prompt, sizeof(int) * (size_t)P);
     rt_rng none = rt_rng_make(0); /* greedy decoding draws nothing */
-    int rc = rt_policy_generate(p, w->ws, w->prompts, B, P, T, 0.0f, &none, 0, w->tokens, NULL);
+    int rc = rt_model_generate(p, w->ws, w->prompts, B, P, T, 0.0f, &none, 0, w->tokens, NULL);
     if (rc) return rc;
     rt_task_features_batch(task, w->samples, w->tokens, B, T, w->feat);
     long hits = 0;
@@ -150,23 +148,22 @@ int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_r
         return setup_fail(run, diag, RT_SFT_EINVAL, "sft: the task has no training prompts");
 
     int B = cfg->batch, P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
-    int K = p->cfg.context, nf = rt_task_n_features(task);
+    int nf = rt_task_n_features(task);
     if ((long)B * T > 1L << 24) return setup_fail(run, diag, RT_SFT_EINVAL, "sft: batch too large");
     int rows = B * T, ncol = run ? rt_run_n_columns(run) : 0;
     sft_ws w = {0};
     w.samples = rt_calloc((size_t)B, sizeof *w.samples);
     w.answers = rt_malloc(sizeof(int) * (size_t)B * RT_TASK_MAX_T);
     w.lens = rt_malloc(sizeof(int) * (size_t)B);
-    w.ctx = rt_malloc(sizeof(int) * (size_t)rows * K);
-    w.y = rt_malloc(sizeof(int) * (size_t)rows);
+    w.seqs = rt_calloc((size_t)B * (P + T), sizeof(int));
+    w.lo = rt_malloc(sizeof(int) * 2 * (size_t)B);
     w.prompts = rt_malloc(sizeof(int) * (size_t)B * P);
     w.tokens = rt_malloc(sizeof(int) * (size_t)B * T);
-    w.seq = rt_malloc(sizeof(int) * (size_t)(P + T));
     w.feat = rt_malloc(sizeof(double) * (size_t)B * nf);
     w.row = rt_malloc(sizeof(double) * (size_t)(ncol > 0 ? ncol : 1));
-    int bad = !w.samples || !w.answers || !w.lens || !w.ctx || !w.y || !w.prompts || !w.tokens ||
-              !w.seq || !w.feat || !w.row;
-    if (!bad) bad = rt_policy_ws_create(&w.ws, &p->cfg, rows, NULL) != 0;
+    int bad = !w.samples || !w.answers || !w.lens || !w.seqs || !w.lo || !w.prompts || !w.tokens ||
+              !w.feat || !w.row;
+    if (!bad) bad = rt_model_ws_create(&w.ws, &p->model, rows, NULL) != 0;
     if (!bad && cfg->eval_every > 0) {
         rt_eval_config ec;
         rt_eval_config_init(&ec);
@@ -174,7 +171,7 @@ int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_r
         ec.k = 0;
         rt_rng er = rt_rng_split(rng, 3);
         rt_eval_diag ed;
-        int rc = rt_eval_create(&w.ev, task, &p->cfg, &ec, &er, &ed);
+        int rc = rt_eval_create(&w.ev, task, &p->model, &ec, &er, &ed);
         if (rc && rc != RT_EVAL_ENOMEM) {
             ws_free(&w);
             return setup_fail(run, diag, RT_SFT_EINVAL, ed.msg);
@@ -207,19 +204,19 @@ int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_r
         if (!stop && !done) {
             long s = step + 1;
             rt_sft_batch(task, cfg->noise, rng, s, B, w.samples, w.answers, w.lens, NULL);
-            int n = 0;
-            for (int b = 0; b < B; b++) {
-                memcpy(w.seq, w.samples[b].prompt, sizeof(int) * (size_t)P);
-                memcpy(w.seq + P, w.answers + (size_t)b * RT_TASK_MAX_T,
+            int n = 0, *hi = w.lo + B;
+            for (int b = 0; b < B; b++) { /* one row per answer token */
+                int *seq = w.seqs + (size_t)b * (P + T);
+                memcpy(seq, w.samples[b].prompt, sizeof(int) * (size_t)P);
+                memcpy(seq + P, w.answers + (size_t)b * RT_TASK_MAX_T,
                        sizeof(int) * (size_t)w.lens[b]);
-                for (int t = 0; t < w.lens[b]; t++, n++) {
-                    rt_policy_context(w.ctx + (size_t)n * K, w.seq, P + t, K);
-                    w.y[n] = w.seq[P + t];
-                }
+                w.lo[b] = P, hi[b] = P + w.lens[b];
+                n += w.lens[b];
             }
+            rt_model_batch demos = {w.seqs, B, P + T, P, w.lo, hi};
             float loss = 0.0f;
-            rt_policy_zero_grad(p);
-            int prc = rt_policy_xent(p, w.ws, w.ctx, w.y, n, &loss);
+            rt_model_zero_grad(&p->model);
+            int prc = rt_model_xent(&p->model, w.ws, &demos, &loss);
             if (prc) {
                 snprintf(msg, sizeof msg, "sft: policy error %d at step %ld", prc, s);
                 rc = RT_SFT_EFAILED;
@@ -232,7 +229,7 @@ int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_r
                 step = s;
                 break;
             }
-            rt_policy_adam(p, &adam, &gnorm);
+            rt_model_adam(&p->model, &adam, &gnorm);
             if (!isfinite(gnorm)) {
                 snprintf(msg, sizeof msg, "sft: grad_norm is %s at step %ld",
                          isnan(gnorm) ? "nan" : "inf", s);
@@ -251,8 +248,8 @@ int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_r
                        (step % cfg->log_every == 0 || want_eval || step == cfg->steps || stop);
         if (run && want_row && ncol > 0) {
             double acc = NAN, eacc = NAN;
-            int prc = batch_accuracy(p, task, &w, B, &acc);
-            if (!prc && want_eval) prc = rt_eval_greedy(w.ev, p, &eacc, NULL);
+            int prc = batch_accuracy(&p->model, task, &w, B, &acc);
+            if (!prc && want_eval) prc = rt_eval_greedy(w.ev, &p->model, &eacc, NULL);
             if (prc) {
                 snprintf(msg, sizeof msg, "sft: evaluation failed at step %ld", step);
                 rc = RT_SFT_EFAILED;
