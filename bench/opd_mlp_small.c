@@ -1,6 +1,6 @@
 /* opd_mlp_small.c: the benchmark workload "opd-mlp-small" of ../shared/bench/opd_mlp_torch.py
- * on the runtime's API (rt_policy + rt_opd_step).  Same workload: V=32 (0 = PAD), K=8,
- * D=32, ReLU MLP LM, student H=256, teacher H=512 (random init), reference = copy of the
+ * on the runtime's API (rt_policy, the mlp model, + rt_opd_step).  Same workload: V=32 (0 = PAD),
+ * K=8, D=32, ReLU MLP LM, student H=256, teacher H=512 (random init), reference = copy of the
  * student's initial weights, B prompts of P=8 uniform tokens in 1..31, T=24 sampled
  * tokens at temperature 1 over the full vocabulary, lambda = 1.5, Adam lr 1e-3.
  * Timing: wall time per step, median over --steps after --warmup steps; the last line
@@ -54,7 +54,8 @@ static double median(double *x, int n)
 
 int main(int argc, char **argv)
 {
-    int threads = 1, blas_threads = 1, numerics = RT_NN_NUMERICS_EXACT, steps = 30, warmup = 3, batch = 256, metrics = 0, profile = 0;
+    int threads = 1, blas_threads = 1, numerics = RT_NN_NUMERICS_EXACT, steps = 30, warmup = 3,
+        batch = 256, metrics = 0, profile = 0;
     unsigned long seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -82,7 +83,8 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--threads N] [--steps N] [--warmup N] [--batch N] "
-                    "[--seed N] [--metrics] [--gemm-threads N] [--numerics exact|openblas] [--profile]\n",
+                    "[--seed N] [--metrics] [--gemm-threads N] [--numerics exact|openblas] "
+                    "[--profile]\n",
                     argv[0]);
             return 2;
         }
@@ -120,7 +122,7 @@ int main(int argc, char **argv)
     oc.adam.lr = 1e-3f;
     rt_opd *o;
     double tc = now();
-    if (rt_opd_create(&o, &oc, &cs, &ct, &cs, &d)) {
+    if (rt_opd_create(&o, &oc, &student->model, &teacher->model, &ref->model, &d)) {
         fprintf(stderr, "opd-mlp-small: %s\n", d.msg);
         return 1;
     }
@@ -138,7 +140,8 @@ int main(int argc, char **argv)
         double t0 = now(), c0 = cpu_now();
         for (int i = 0; i < batch * P; i++)
             prompts[i] = 1 + (int)rt_rng_below(&prompt_rng, V - 1);
-        int rc = rt_opd_step(o, student, teacher, ref, prompts, &step_rng, &m);
+        int rc =
+            rt_opd_step(o, &student->model, &teacher->model, &ref->model, prompts, &step_rng, &m);
         double dt = now() - t0, dc = cpu_now() - c0;
         if (rc) {
             fprintf(stderr, "opd-mlp-small: step failed (%d)\n", rc);
@@ -183,8 +186,8 @@ int main(int argc, char **argv)
     printf("# cpu ms per step median %.2f (min %.2f), all threads\n", median(cpu, steps) * 1e3,
            cmin * 1e3);
     printf("# peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
-    printf("# threads %d (runtime), GEMM threads %d, numerics %s, isa %s\n", threads,
-           blas_threads, rt_nn_numerics_name(rt_nn_numerics()), rt_nn_isa_name(rt_nn_isa()));
+    printf("# threads %d (runtime), GEMM threads %d, numerics %s, isa %s\n", threads, blas_threads,
+           rt_nn_numerics_name(rt_nn_numerics()), rt_nn_isa_name(rt_nn_isa()));
     printf("rlhf opd-mlp-small threads=%d batch=%d steps_per_s=%.3f tokens_per_s=%.0f\n", threads,
            batch, 1.0 / med, batch * T / med);
     rt_opd_free(o);

@@ -84,7 +84,7 @@ int main(int argc, char **argv)
     c.threads = threads;
     rt_rl *o;
     rt_rl_diag d;
-    if (rt_rl_create(&o, &c, &pc, &pc, P, T, -1, &d)) {
+    if (rt_rl_create(&o, &c, &p->model, &ref->model, P, T, -1, &d)) {
         fprintf(stderr, "rl-step: %s\n", d.msg);
         return 1;
     }
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
         double t0 = now();
         for (int i = 0; i < PROMPTS * P; i++)
             prompts[i] = 1 + (int)rt_rng_below(&prompt_rng, V - 1);
-        if (rt_rl_sample(o, p, ref, prompts, &step_rng)) {
+        if (rt_rl_sample(o, &p->model, &ref->model, prompts, &step_rng)) {
             fprintf(stderr, "rl-step: sampling failed\n");
             return 1;
         }
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
                 hit += tok[i * T + t] == first;
             R[i] = (double)hit / T;
         }
-        if (rt_rl_update(o, p, ref, R, &m, &d)) {
+        if (rt_rl_update(o, &p->model, &ref->model, R, &m, &d)) {
             fprintf(stderr, "rl-step: update failed: %s\n", d.msg);
             return 1;
         }

@@ -477,10 +477,10 @@ static int actions_of(const rt_task *task, const rt_policy *p, const rt_task_sam
             a[i] = -1;
         return 0;
     }
-    rt_policy_ws *ws = NULL;
-    if (rt_policy_ws_create(&ws, &p->cfg, n, NULL)) return -1;
-    int rc = rt_debate_policy_actions(task, p, ws, s, n, a);
-    rt_policy_ws_free(ws);
+    rt_model_ws *ws = NULL;
+    if (rt_model_ws_create(&ws, &p->model, n, NULL)) return -1;
+    int rc = rt_debate_policy_actions(task, &p->model, ws, s, n, a);
+    rt_model_ws_free(ws);
     return rc;
 }
 
@@ -911,7 +911,7 @@ const char *const *mag_debate_rl_metrics(int *n)
 struct mag_debate_hook {
     const mag_debate_rl *x;
     int N;
-    rt_policy_ws *ws[MAX_DEBATES];
+    rt_model_ws *ws[MAX_DEBATES];
     rt_task_sample *uniq;  /* (N) the prompts of a step, once each */
     int *a_pi, *a_b, *a_u; /* (N) */
     double *out;           /* (N) */
@@ -921,7 +921,7 @@ void mag_debate_rl_hook_free(mag_debate_hook *h)
 {
     if (!h) return;
     for (int i = 0; i < MAX_DEBATES; i++)
-        rt_policy_ws_free(h->ws[i]);
+        rt_model_ws_free(h->ws[i]);
     rt_free(h->uniq);
     rt_free(h->a_pi);
     rt_free(h->a_b);
@@ -944,7 +944,7 @@ int mag_debate_rl_hook_new(const mag_debate_rl *x, int N, mag_debate_hook **out)
     h->out = rt_calloc((size_t)N, sizeof(double));
     int bad = !h->uniq || !h->a_pi || !h->a_b || !h->a_u || !h->out;
     for (int i = 0; !bad && i < x->n; i++)
-        bad = rt_policy_ws_create(&h->ws[i], &x->deb[i]->baseline->cfg, N, NULL) != 0;
+        bad = rt_model_ws_create(&h->ws[i], &x->deb[i]->baseline->model, N, NULL) != 0;
     if (bad) {
         mag_debate_rl_hook_free(h);
         return -1;
@@ -970,7 +970,7 @@ static int hook_fill(void *user, const rt_rl_hook_batch *b, double *feat, int st
         h->a_pi[i] = rt_debate_action_of(x->task, b->tokens + (size_t)i * b->T, b->lengths[i]);
     for (int k = 0; k < x->n; k++) {
         const mag_debate_obj *o = x->deb[k];
-        if (rt_debate_policy_actions(o->task, o->baseline, h->ws[k], h->uniq, nu, h->a_u)) {
+        if (rt_debate_policy_actions(o->task, &o->baseline->model, h->ws[k], h->uniq, nu, h->a_u)) {
             snprintf(msg, msglen, "baseline actions of debate failed");
             return 1;
         }

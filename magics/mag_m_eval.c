@@ -131,8 +131,8 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     rt_eval *ev = NULL;
     rt_eval_diag ed;
     rt_eval_result r;
-    rc = rt_eval_create(&ev, task, &pol->cfg, &ec, &rng, &ed);
-    if (rc == 0) rc = rt_eval_run(ev, pol, &r, &ed);
+    rc = rt_eval_create(&ev, task, &pol->model, &ec, &rng, &ed);
+    if (rc == 0) rc = rt_eval_run(ev, &pol->model, &r, &ed);
     rt_eval_free(ev);
     if (rc == RT_EVAL_ENOMEM)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
@@ -231,7 +231,7 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     int *prompts = rt_calloc((size_t)n * (size_t)P, sizeof *prompts);
     int *tok = rt_calloc((size_t)n * (size_t)T, sizeof *tok);
     float *lp = rt_calloc((size_t)n * (size_t)T, sizeof *lp);
-    rt_policy_ws *ws = NULL;
+    rt_model_ws *ws = NULL;
     mag_table *t = NULL;
     if (!s || !prompts || !tok || !lp) goto oom;
     if (pv) {
@@ -253,11 +253,11 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         rt_task_sample_batch(task, &pr, 0, RT_TASK_HELDOUT, n, s, prompts);
     }
     rt_policy_diag pd;
-    if (rt_policy_ws_create(&ws, &pol->cfg, n, &pd)) goto oom;
+    if (rt_model_ws_create(&ws, &pol->model, n, &pd)) goto oom;
     rt_rng gr = rt_rng_split(&rng, 1);
-    rc = rt_policy_generate(pol, ws, prompts, n, P, T, temp, &gr, 0, tok, lp);
+    rc = rt_model_generate(&pol->model, ws, prompts, n, P, T, temp, &gr, 0, tok, lp);
     if (rc) {
-        rt_policy_ws_free(ws);
+        rt_model_ws_free(ws);
         rt_free(s);
         rt_free(prompts);
         rt_free(tok);
@@ -289,7 +289,7 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
              pname, n, (double)temp);
     mag_show(ctx->out, mag_table_bundle(t, cap));
     mag_table_free(t);
-    rt_policy_ws_free(ws);
+    rt_model_ws_free(ws);
     rt_free(s);
     rt_free(prompts);
     rt_free(tok);
@@ -297,7 +297,7 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     return 0;
 oom:
     mag_table_free(t);
-    rt_policy_ws_free(ws);
+    rt_model_ws_free(ws);
     rt_free(s);
     rt_free(prompts);
     rt_free(tok);

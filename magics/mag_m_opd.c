@@ -19,7 +19,7 @@
  * lambda / reference / estimator see the same prompts at step 1 (common random numbers)
  * and, at lambda = 1, two references give the same run up to float rounding.
  * Errors (each a cell:LINE:COL error before anything trains): unknown policies and tasks
- * (did-you-mean), a teacher or reference whose vocabulary or context differs from the
+ * (did-you-mean), a teacher or reference whose vocabulary differs from the
  * student's, a map on a task that is not a mix, a map key that is not a domain of the
  * mix (did-you-mean over its domains), a domain without a teacher, teachers of a map with
  * different architectures, estimator = full with gamma > 0.
@@ -173,20 +173,16 @@ static void free_points(point *pts, size_t n)
     rt_free(pts);
 }
 
-/* A teacher or reference must share the student's vocabulary and context. */
+/* A teacher or reference must share the student's vocabulary (each model reads the
+ * sampled sequences its own way: architectures and settings may differ). */
 static int check_compat(mag_ctx *ctx, mag_diag *d, const char *role, const char *name,
                         const rt_policy *q, const rt_policy *student, const char *sname, mag_pos at)
 {
-    if (q->cfg.vocab != student->cfg.vocab)
+    if (q->model.vocab != student->model.vocab)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL,
                             "%s '%s' has a vocabulary of %d tokens but the student '%s' has %d "
                             "(they must share the vocabulary)",
-                            role, name, q->cfg.vocab, sname, student->cfg.vocab);
-    if (q->cfg.context != student->cfg.context)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL,
-                            "%s '%s' has context %d but the student '%s' has context %d "
-                            "(they must match)",
-                            role, name, q->cfg.context, sname, student->cfg.context);
+                            role, name, q->model.vocab, sname, student->model.vocab);
     return 0;
 }
 
@@ -207,7 +203,8 @@ static double teacher_accuracy(const rt_task *task, const rt_policy *const *teac
         ec.n_prompts = eval_prompts;
         ec.k = 0;
         rt_eval_result res;
-        if (rt_eval_create(&ev, task, &t->cfg, &ec, &r, NULL) || rt_eval_run(ev, t, &res, NULL)) {
+        if (rt_eval_create(&ev, task, &t->model, &ec, &r, NULL) ||
+            rt_eval_run(ev, &t->model, &res, NULL)) {
             rt_eval_free(ev);
             return NAN;
         }

@@ -16,7 +16,7 @@
  *
  * Errors (each at the offending key or value, before anything trains): unknown policy,
  * task or reward names (did you mean), a task whose vocabulary differs from the
- * policy's, from/reference of different vocabularies or contexts, incompatible options
+ * policy's, from/reference of different vocabularies, incompatible options
  * (rt_rl_config_check / rt_rl_create, at diag.key), a reward reading a feature the task
  * lacks (rt_reward_check_features), a reward parameter without value.  A run that
  * meets NaN/Inf stops; its partial run is kept (not its policy), the other points
@@ -334,14 +334,13 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
         if (!c->ref)
             return mag_err_unknown(d, ctx, MAG_POLICY, c->ref_name,
                                    mag_train_value_pos(cell, "reference"));
-        const rt_policy_config *a = &c->from->cfg, *b = &c->ref->cfg;
-        if (a->vocab != b->vocab || a->context != b->context) {
+        if (c->from->model.vocab != c->ref->model.vocab) { /* any architectures */
             mag_pos at = mag_train_value_pos(cell, "reference");
             return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
-                                "reference '%s' (vocabulary %d, context %d) does not match "
-                                "from '%s' (vocabulary %d, context %d)",
-                                c->ref_name, b->vocab, b->context, c->from_name, a->vocab,
-                                a->context);
+                                "reference '%s' has a vocabulary of %d tokens but from '%s' has "
+                                "%d (they must share the vocabulary)",
+                                c->ref_name, c->ref->model.vocab, c->from_name,
+                                c->from->model.vocab);
         }
     }
     if (mag_train_given(cfg, "task")) {
@@ -445,8 +444,9 @@ static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, con
     rt_rl_diag rd;
     memset(&rd, 0, sizeof rd);
     rt_rl *probe = NULL;
-    int rc = rt_rl_create(&probe, &p->cfg, &c->from->cfg, &c->ref->cfg, rt_task_prompt_len(c->task),
-                          rt_task_answer_max(c->task), RT_TOK_EOS, &rd);
+    int rc =
+        rt_rl_create(&probe, &p->cfg, &c->from->model, &c->ref->model, rt_task_prompt_len(c->task),
+                     rt_task_answer_max(c->task), RT_TOK_EOS, &rd);
     rt_rl_free(probe);
     if (rc == RT_RL_ENOMEM)
         return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");

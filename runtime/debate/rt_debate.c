@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_nn.h"
 #include "rt_debate_int.h"
 #include "rt_text.h"
 
@@ -205,7 +206,7 @@ int rt_debate_action_of(const rt_task *task, const int *answer, int n)
     return answer[0] - RT_TOK_LETTER0;
 }
 
-int rt_debate_policy_actions(const rt_task *task, const rt_policy *p, rt_policy_ws *ws,
+int rt_debate_policy_actions(const rt_task *task, const rt_model *p, rt_model_ws *ws,
                              const rt_task_sample *samples, int B, int *actions)
 {
     if (!task || !p || !ws || !samples || !actions || B < 1) return RT_DEBATE_EINVAL;
@@ -216,7 +217,7 @@ int rt_debate_policy_actions(const rt_task *task, const rt_policy *p, rt_policy_
     for (int i = 0; i < B; i++)
         memcpy(buf + (size_t)i * P, samples[i].prompt, sizeof(int) * P);
     rt_rng r = rt_rng_make(0); /* greedy decoding draws nothing */
-    int rc = rt_policy_generate(p, ws, buf, B, P, 1, 0.0f, &r, 0, tok, NULL);
+    int rc = rt_model_generate(p, ws, buf, B, P, 1, 0.0f, &r, 0, tok, NULL);
     if (rc == 0)
         for (int i = 0; i < B; i++)
             actions[i] = rt_debate_action_of(task, tok + i, 1);

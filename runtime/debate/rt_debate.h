@@ -77,7 +77,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "rt_policy.h"
+#include "rt_model.h"
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
@@ -306,7 +306,7 @@ rt_debate_accuracy rt_debate_accuracy_of(const rt_debate *d);
 int rt_debate_action_of(const rt_task *task, const int *answer, int n);
 /* The baseline's actions: greedy decoding of one token after each prompt (ws rows >=
  * B), mapped by rt_debate_action_of. */
-int rt_debate_policy_actions(const rt_task *task, const rt_policy *p, rt_policy_ws *ws,
+int rt_debate_policy_actions(const rt_task *task, const rt_model *p, rt_model_ws *ws,
                              const rt_task_sample *samples, int B, int *actions);
 
 /* debate(NAME) for B states (conventions in the top comment): out[i] in {0, 0.5, 1}.

@@ -1,8 +1,9 @@
 /* rt_policy.c: the `mlp` policy (see rt_policy.h): its views into the parameter block,
  * workspaces, forward/backward with the fused first layer, losses, sampling; the block
- * and Adam are rt_params.c's.
- * Files (save/load) are in rt_policy_io.c.  Leaves out: threading of non-GEMM loops. */
+ * and Adam are rt_params.c's.  Its ops table (the model interface) is rt_model_mlp.c,
+ * files are rt_model_io.c's.  Leaves out: threading of non-GEMM loops. */
 #include "rt_policy.h"
+#include "rt_policy_int.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -10,30 +11,6 @@
 #include <string.h>
 
 #include "rt_alloc.h"
-
-struct rt_policy_ws {
-    rt_policy_config cfg;
-    int max_rows;
-    uint64_t table_version;           /* version of the weights U was built from; 0 = none */
-    int threads;                      /* threads for generate / score / backward (default 1) */
-    float *block;                     /* one allocation holding every float buffer below */
-    size_t nblock;                    /* its floats (the buffers start at 64-byte boundaries) */
-    float *table;                     /* (K*V, H) layer-1 tables */
-    float *dtable;                    /* (K*V, H) their gradient */
-    float *woT;                       /* (H, V) output weights transposed, same version */
-    float *pre[RT_POLICY_MAX_LAYERS]; /* (max_rows, H) pre-activations (== act for ReLU) */
-    float *act[RT_POLICY_MAX_LAYERS]; /* (max_rows, H) post-activations */
-    float *logits;                    /* (max_rows, V) */
-    float *scratch;                   /* (max_rows, V) for callers */
-    float *dh;                        /* (min(max_rows, RB), H) backward temporaries */
-    float *dh2;                       /* (min(max_rows, RB), H), only when layers > 1 */
-    float *lpbuf;                     /* (max_rows) */
-    float *lz;                        /* (max_rows) log-normalizers of sampled rows' logits */
-    int *ibuf;                        /* one allocation: ctx (max_rows, K), ybuf (max_rows) */
-    int *ctx;
-    int *ybuf;
-    rt_rng *rngs; /* (max_rows) per-sequence streams */
-};
 
 static atomic_uint_fast64_t version_counter = 1;
 
@@ -141,6 +118,9 @@ int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_dia
         return RT_POLICY_ENOMEM;
     }
     p->cfg = *cfg;
+    p->model.ops = &rt_model_mlp;
+    p->model.params = &p->params;
+    p->model.vocab = cfg->vocab;
     carve(cfg, p->params.w, &p->p);
     carve(cfg, p->params.g, &p->g);
     rt_policy_touch(p);
@@ -316,7 +296,7 @@ static int check_rows(const rt_policy_config *c, const rt_policy_ws *ws, int n, 
 
 /* One block of m <= RB contexts ctx (m, K): activations into rows [arow, arow + m) of
  * pre/act, logits (m, V) into `logits`. */
-static void forward_block(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int m, size_t arow,
+void rt_mlp_forward_block(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int m, size_t arow,
                           float *logits)
 {
     const rt_policy_config *c = &p->cfg;
@@ -338,8 +318,7 @@ static void forward_block(const rt_policy *p, rt_policy_ws *ws, const int *ctx, 
     rt_nn_mm(logits, V, ws->act[L - 1] + r, H, 0, ws->woT, V, p->p.bo, 0, m, V, H);
 }
 
-/* checks, table refresh, contexts copied to rows [row0, row0 + n) of ws->ctx */
-static int forward_prepare(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0)
+int rt_mlp_prepare(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0)
 {
     int rc = check_rows(&p->cfg, ws, n, row0);
     if (rc) return rc;
@@ -360,17 +339,24 @@ static int forward_prepare(const rt_policy *p, rt_policy_ws *ws, const int *ctx,
     return 0;
 }
 
-int rt_policy_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0)
+int rt_mlp_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0,
+                   float *logits)
 {
-    /* ctx (n, K) -> rows [row0, row0+n) of pre/act (.., H) and logits (.., V) */
-    int rc = forward_prepare(p, ws, ctx, n, row0);
+    /* ctx (n, K) -> rows [row0, row0+n) of pre/act (.., H) and logits (n, V) */
+    int rc = rt_mlp_prepare(p, ws, ctx, n, row0);
     if (rc) return rc;
     int V = p->cfg.vocab, K = p->cfg.context;
     for (int b0 = 0; b0 < n; b0 += RB) {
         size_t r = (size_t)row0 + b0;
-        forward_block(p, ws, ws->ctx + r * K, n - b0 < RB ? n - b0 : RB, r, ws->logits + r * V);
+        rt_mlp_forward_block(p, ws, ws->ctx + r * K, n - b0 < RB ? n - b0 : RB, r,
+                             logits + (size_t)b0 * V);
     }
     return 0;
+}
+
+int rt_policy_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0)
+{
+    return rt_mlp_forward(p, ws, ctx, n, row0, ws->logits + (size_t)row0 * p->cfg.vocab);
 }
 
 typedef struct {
@@ -380,6 +366,7 @@ typedef struct {
     const int *y;
     float temperature;
     float *lp;
+    float *logits; /* (n, V) out */
 } score_job;
 
 static void score_task(void *arg, int j, int nth)
@@ -390,8 +377,8 @@ static void score_task(void *arg, int j, int nth)
     int V = a->p->cfg.vocab, K = a->p->cfg.context, nb = (a->n + SB - 1) / SB;
     for (int b = j; b < nb; b += nth) {
         int b0 = b * SB, m = a->n - b0 < SB ? a->n - b0 : SB;
-        float *lg = a->ws->logits + (size_t)b0 * V;
-        forward_block(a->p, a->ws, a->ws->ctx + (size_t)b0 * K, m, (size_t)j * SB, lg);
+        float *lg = a->logits + (size_t)b0 * V;
+        rt_mlp_forward_block(a->p, a->ws, a->ws->ctx + (size_t)b0 * K, m, (size_t)j * SB, lg);
         if (a->y) rt_nn_token_logprob(a->lp + b0, lg, a->y + b0, m, V, a->temperature);
     }
 }
@@ -399,8 +386,14 @@ static void score_task(void *arg, int j, int nth)
 int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, const int *y,
                     float temperature, float *lp)
 {
+    return rt_mlp_score(p, ws, ctx, n, y, temperature, lp, ws->logits);
+}
+
+int rt_mlp_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, const int *y,
+                 float temperature, float *lp, float *logits)
+{
     /* as rt_policy_forward into rows [0, n), activations only in scratch rows */
-    int rc = forward_prepare(p, ws, ctx, n, 0);
+    int rc = rt_mlp_prepare(p, ws, ctx, n, 0);
     if (rc) return rc;
     if (y) {
         if (!(temperature > 0.0f) || !lp) return RT_POLICY_EINVAL;
@@ -410,7 +403,7 @@ int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n,
     int nth = ws->threads;
     while (nth > 1 && (long)nth * SB > ws->max_rows)
         nth--;
-    score_job a = {p, ws, n, y, temperature, lp};
+    score_job a = {p, ws, n, y, temperature, lp, logits};
     rt_nn_parallel(nth, score_task, &a);
     return 0;
 }
@@ -603,7 +596,7 @@ static void gen_task(void *arg, int j, int nth)
                                           : a->tokens[(size_t)b * T + q - P]);
                 }
             }
-            forward_block(a->p, ws, c, gn, row, ws->logits + row * V);
+            rt_mlp_forward_block(a->p, ws, c, gn, row, ws->logits + row * V);
             rt_nn_sample_lz(ws->ybuf + g0, ws->lpbuf + g0, ws->lz + row, ws->logits + row * V, gn,
                             V, a->temperature, ws->rngs + g0);
             for (int b = g0; b < g0 + gn; b++) {
@@ -624,7 +617,7 @@ int rt_policy_generate(const rt_policy *p, rt_policy_ws *ws, const int *prompts,
     if (B > ws->max_rows) return RT_POLICY_ECAP;
     for (int i = 0; i < B * P; i++)
         if (prompts[i] < 0 || prompts[i] >= V) return RT_POLICY_EINVAL;
-    int rc = forward_prepare(p, ws, prompts, 0, 0); /* refreshes the table */
+    int rc = rt_mlp_prepare(p, ws, prompts, 0, 0); /* refreshes the table */
     if (rc) return rc;
     for (int b = 0; b < B; b++)
         ws->rngs[b] = rt_rng_split(rng, seq0 + (uint64_t)b);

@@ -1,4 +1,7 @@
-/* rt_policy: the `mlp` policy, an autoregressive LM over the previous `context` tokens.
+/* rt_policy: the `mlp` architecture, an autoregressive LM over the previous `context`
+ * tokens.  Algorithms reach it only through its model interface (rt_model.h: the header
+ * `model` below, the ops table rt_model_mlp in rt_model_mlp.c); this header is the
+ * MLP's own API (its K-token contexts, its rows), for that ops table and its tests.
  *
  *   ctx (N, K) token ids, left-padded with RT_POLICY_PAD = 0
  *   -> embedding E (V, D) -> concat (K*D) -> Linear (H, K*D) + b -> act
@@ -9,7 +12,8 @@
  * context instead of a (K*D, H) product.
  *
  * Values and ownership:
- *   rt_policy     the weights: parameters, gradients and Adam moments in ONE
+ *   rt_policy     an rt_model (its first member `model`: ops, block, vocabulary) and the
+ *                 weights: parameters, gradients and Adam moments in ONE
  *                 parameter block (rt_params.h: the block, its Adam) carved into
  *                 named views (rt_policy_views).  Create with
  *                 rt_policy_create / rt_policy_copy / rt_policy_load; free with
@@ -36,13 +40,14 @@
  * depend on batch partitioning or thread count.
  *
  * Errors: functions return 0 or a negative RT_POLICY_E* code and, where given a
- * rt_policy_diag, fill it with the code and a message.  Leaves out: other
- * architectures, weight decay, saving Adam moments (a file holds the weights only). */
+ * rt_policy_diag (= rt_model_diag), fill it with the code and a message.  Leaves out:
+ * other architectures, weight decay, saving Adam moments (a file holds the weights only). */
 #ifndef RT_POLICY_H
 #define RT_POLICY_H
 
 #include <stdint.h>
 
+#include "rt_model.h"
 #include "rt_nn.h"
 #include "rt_params.h"
 #include "rt_rng.h"
@@ -51,25 +56,26 @@
 #define RT_POLICY_MAX_LAYERS 8
 #define RT_POLICY_MAX_THREADS RT_NN_MAX_THREADS
 
+/* the model interface's codes (rt_model.h) */
 enum {
-    RT_POLICY_OK = 0,
-    RT_POLICY_EINVAL = -1,    /* bad argument or configuration */
-    RT_POLICY_ENOMEM = -2,    /* allocation failed */
-    RT_POLICY_ENOENT = -3,    /* file cannot be opened */
-    RT_POLICY_EIO = -4,       /* read or write error */
-    RT_POLICY_EMAGIC = -5,    /* not a policy file */
-    RT_POLICY_EVERSION = -6,  /* policy file of another format version */
-    RT_POLICY_ETRUNC = -7,    /* file shorter than its header says */
-    RT_POLICY_ECHECKSUM = -8, /* contents do not match the checksum */
-    RT_POLICY_ESIZE = -9,     /* trailing bytes after the payload */
-    RT_POLICY_ESHAPE = -10,   /* policies / workspace of different architectures */
-    RT_POLICY_ECAP = -11,     /* more rows than the workspace holds */
+    RT_POLICY_OK = RT_MODEL_OK,
+    RT_POLICY_EINVAL = RT_MODEL_EINVAL,
+    RT_POLICY_ENOMEM = RT_MODEL_ENOMEM,
+    RT_POLICY_ENOENT = RT_MODEL_ENOENT,
+    RT_POLICY_EIO = RT_MODEL_EIO,
+    RT_POLICY_EMAGIC = RT_MODEL_EMAGIC,
+    RT_POLICY_EVERSION = RT_MODEL_EVERSION,
+    RT_POLICY_ETRUNC = RT_MODEL_ETRUNC,
+    RT_POLICY_ECHECKSUM = RT_MODEL_ECHECKSUM,
+    RT_POLICY_ESIZE = RT_MODEL_ESIZE,
+    RT_POLICY_ESHAPE = RT_MODEL_ESHAPE,
+    RT_POLICY_ECAP = RT_MODEL_ECAP,
 };
 
-typedef struct rt_policy_diag {
-    int code;      /* the RT_POLICY_E* code returned, 0 if none */
-    char msg[256]; /* human-readable, e.g. "policy.bin: truncated (1200 of 4148 bytes)" */
-} rt_policy_diag;
+typedef rt_model_diag rt_policy_diag;
+
+/* The MLP's ops table (rt_model_mlp.c); its keys are context, embed, hidden, layers, act. */
+extern const rt_model_ops rt_model_mlp;
 
 typedef struct rt_policy_config {
     int vocab;   /* V: token ids 0..V-1, 0 = PAD; 2 <= V <= 65536 */
@@ -92,6 +98,7 @@ typedef struct rt_policy_views {
 } rt_policy_views;
 
 typedef struct rt_policy {
+    rt_model model; /* FIRST: the model interface (ops rt_model_mlp, &params, vocab) */
     rt_policy_config cfg;
     rt_params params;  /* w | g | m | v, one allocation (rt_params.h); n floats each */
     rt_policy_views p; /* views into params.w */
@@ -125,16 +132,14 @@ size_t rt_policy_nparams(const rt_policy_config *cfg);
 
 /* ---- files -------------------------------------------------------------------- */
 
-/* Format (little-endian): "RLHFPOL\n" magic, u32 version (RT_POLICY_FILE_VERSION),
- * u32 vocab, context, embed, hidden, layers, act, u64 payload bytes, u64 FNV-1a
- * checksum of every other byte of the file, then the weights as float32 in block
- * order.  Adam state is not saved. */
-#define RT_POLICY_FILE_VERSION 1
+/* rt_model_save / rt_model_load (rt_model.h: the format, versions 1 and 2); loading
+ * another architecture than the MLP is RT_POLICY_EINVAL.  Caller frees with
+ * rt_policy_free. */
 int rt_policy_save(const rt_policy *p, const char *path, rt_policy_diag *diag);
-/* Loads a policy; *out = NULL and a distinct code on a missing file, wrong magic,
- * wrong version, truncation, trailing bytes, a checksum mismatch or an invalid
- * architecture.  Caller frees with rt_policy_free. */
 int rt_policy_load(rt_policy **out, const char *path, rt_policy_diag *diag);
+/* The MLP behind a model, or NULL when m is of another architecture. */
+rt_policy *rt_policy_of(rt_model *m);
+const rt_policy *rt_policy_of_const(const rt_model *m);
 
 /* ---- workspaces ----------------------------------------------------------------- */
 

@@ -1,6 +1,8 @@
-/* rt_opd.c: one G-OPD step (see rt_opd.h): sample, score, advantage, backward, Adam.
- * Rows of every (N = B*T)-sized buffer are time-major, n = t*B + b, the order in which
- * rt_policy_generate leaves the student's activations.  Leaves out: PPO epochs. */
+/* rt_opd.c: one G-OPD step (see rt_opd.h): sample, score, advantage, backward, Adam,
+ * through the model interface (rt_model.h).  Every (N = B*T)-sized buffer is (B, T),
+ * n = b*T + t, the rows of the models' logits.  Sums over states run positions outer,
+ * sequences inner (t, then b): the order of the results since the first release, which
+ * the golden hashes pin.  Leaves out: PPO epochs. */
 #include "rt_opd.h"
 
 #include <math.h>
@@ -10,22 +12,20 @@
 
 #include "rt_alloc.h"
 #include "rt_math.h"
+#include "rt_nn.h"
 
 enum { PB = 128 }; /* row block of the parallel loss / dlogits pass */
 
 struct rt_opd {
     rt_opd_config cfg;
-    rt_policy_config cs, ct, cr; /* student, teacher, reference architectures */
-    int N;                       /* B * T */
-    rt_policy_ws *ws_s, *ws_t, *ws_r;
+    int V, N; /* vocabulary, B * T */
+    rt_model_ws *ws_s, *ws_t, *ws_r;
     float *fblock;                    /* one allocation for the float buffers below */
     float *lpS, *lpT, *lpR, *adv, *w; /* (N) */
-    float *lp_bt;                     /* (B, T) */
     float *valid;                     /* (N) 1 for a state that counts, 0 after EOS */
     float *lsS, *lsT, *lsR;           /* (N, V) log-softmax rows (full estimator, metrics) */
-    double *part;                     /* (N / PB + 1) per-block partial losses */
-    int *iblock;                      /* y (N), tokens (B, T) */
-    int *y, *tokens;
+    int *iblock;                      /* tokens (B, T), seq (B, P + T) */
+    int *tokens, *seq;
     double phase[3];
 };
 
@@ -36,30 +36,28 @@ rt_opd_config rt_opd_defaults(void)
     return c;
 }
 
-static int bad(rt_policy_diag *d, const char *msg)
+static int bad(rt_model_diag *d, const char *msg)
 {
     if (d) {
-        d->code = RT_POLICY_EINVAL;
+        d->code = RT_MODEL_EINVAL;
         snprintf(d->msg, sizeof d->msg, "%s", msg);
     }
-    return RT_POLICY_EINVAL;
+    return RT_MODEL_EINVAL;
 }
 
 void rt_opd_free(rt_opd *o)
 {
     if (!o) return;
-    rt_policy_ws_free(o->ws_s);
-    rt_policy_ws_free(o->ws_t);
-    rt_policy_ws_free(o->ws_r);
+    rt_model_ws_free(o->ws_s);
+    rt_model_ws_free(o->ws_t);
+    rt_model_ws_free(o->ws_r);
     rt_free(o->fblock);
     rt_free(o->iblock);
-    rt_free(o->part);
     rt_free(o);
 }
 
-int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_policy_config *student,
-                  const rt_policy_config *teacher, const rt_policy_config *ref,
-                  rt_policy_diag *diag)
+int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *student,
+                  const rt_model *teacher, const rt_model *ref, rt_model_diag *diag)
 {
     *out = NULL;
     if (cfg->batch < 1 || cfg->gen_len < 1 || cfg->prompt_len < 0 ||
@@ -73,53 +71,45 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_policy_config
         return bad(diag, "opd: estimator must be sampled or full");
     if (cfg->estimator == RT_OPD_FULL && cfg->gamma != 0.0f)
         return bad(diag, "opd: estimator = full needs gamma = 0");
-    int rc = rt_policy_config_check(student, diag);
-    if (!rc) rc = rt_policy_config_check(teacher, diag);
-    if (!rc) rc = rt_policy_config_check(ref, diag);
-    if (rc) return rc;
-    if (teacher->vocab != student->vocab || ref->vocab != student->vocab ||
-        teacher->context != student->context || ref->context != student->context)
-        return bad(diag, "opd: student, teacher and reference need the same vocab and context");
+    if (teacher->vocab != student->vocab || ref->vocab != student->vocab)
+        return bad(diag, "opd: student, teacher and reference need the same vocabulary");
     rt_opd *o = rt_calloc(1, sizeof *o);
     if (!o) goto nomem;
     o->cfg = *cfg;
-    o->cs = *student, o->ct = *teacher, o->cr = *ref;
     int B = cfg->batch, T = cfg->gen_len, N = B * T, V = student->vocab;
-    o->N = N;
-    if (rt_policy_ws_create(&o->ws_s, student, N, diag) ||
-        rt_policy_ws_create(&o->ws_t, teacher, N, diag) ||
-        rt_policy_ws_create(&o->ws_r, ref, N, diag))
+    o->N = N, o->V = V;
+    if (rt_model_ws_create(&o->ws_s, student, N, diag) ||
+        rt_model_ws_create(&o->ws_t, teacher, N, diag) ||
+        rt_model_ws_create(&o->ws_r, ref, N, diag))
         goto nomem;
-    rt_policy_ws_set_threads(o->ws_s, cfg->threads);
-    rt_policy_ws_set_threads(o->ws_t, cfg->threads);
-    rt_policy_ws_set_threads(o->ws_r, cfg->threads);
-    size_t nf = 7 * (size_t)N + 3 * (size_t)N * V;
+    rt_model_ws_set_threads(o->ws_s, cfg->threads);
+    rt_model_ws_set_threads(o->ws_t, cfg->threads);
+    rt_model_ws_set_threads(o->ws_r, cfg->threads);
+    size_t nf = 6 * (size_t)N + 3 * (size_t)N * V;
     o->fblock = rt_calloc(nf, sizeof(float));
-    o->iblock = rt_calloc(2 * (size_t)N, sizeof(int));
-    o->part = rt_calloc((size_t)N / PB + 1, sizeof(double));
-    if (!o->fblock || !o->iblock || !o->part) goto nomem;
+    o->iblock = rt_calloc((size_t)N + (size_t)B * (cfg->prompt_len + T), sizeof(int));
+    if (!o->fblock || !o->iblock) goto nomem;
     float *f = o->fblock;
     o->lpS = f, f += N;
     o->lpT = f, f += N;
     o->lpR = f, f += N;
     o->adv = f, f += N;
     o->w = f, f += N;
-    o->lp_bt = f, f += N;
     o->valid = f, f += N;
     o->lsS = f, f += (size_t)N * V;
     o->lsT = f, f += (size_t)N * V;
     o->lsR = f;
-    o->y = o->iblock;
-    o->tokens = o->iblock + N;
+    o->tokens = o->iblock;
+    o->seq = o->iblock + N;
     *out = o;
     return 0;
 nomem:
     rt_opd_free(o);
     if (diag) {
-        diag->code = RT_POLICY_ENOMEM;
+        diag->code = RT_MODEL_ENOMEM;
         snprintf(diag->msg, sizeof diag->msg, "out of memory creating opd step");
     }
-    return RT_POLICY_ENOMEM;
+    return RT_MODEL_ENOMEM;
 }
 
 const int *rt_opd_tokens(const rt_opd *o)
@@ -173,62 +163,45 @@ float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const flo
     return kl;
 }
 
-/* rows in blocks of PB; block b's loss into part[b] (summed in order by the caller) */
+/* dlogits of the sampled estimator, rows in blocks of PB (rows of dl, logits, lz, y, w
+ * are (B, T)); its loss is summed by the caller, in the (t, b) order */
 typedef struct {
     float *dl;
     const float *logits, *lz;
     const int *y;
     const float *w;
     int N, V;
-    double *part;
 } pg_job;
 
 static void pg_task(void *arg, int j, int nth)
 {
     pg_job *a = arg;
-    for (int b = j; b * PB < a->N; b += nth) {
-        int b0 = b * PB, m = a->N - b0 < PB ? a->N - b0 : PB;
-        a->part[b] = rt_nn_pg_lz(a->dl + (size_t)b0 * a->V, a->logits + (size_t)b0 * a->V,
-                                 a->lz + b0, a->y + b0, a->w + b0, m, a->V);
+    size_t V = (size_t)a->V;
+    for (int k = j; k * PB < a->N; k += nth) {
+        int k0 = k * PB, m = a->N - k0 < PB ? a->N - k0 : PB;
+        rt_nn_pg_lz(a->dl + k0 * V, a->logits + k0 * V, a->lz + k0, a->y + k0, a->w + k0, m, a->V);
     }
 }
 
-static int check_policies(const rt_opd *o, const rt_policy *s, const rt_policy *t,
-                          const rt_policy *r)
-{
-    if (!rt_policy_same_shape(&s->cfg, &o->cs) || !rt_policy_same_shape(&t->cfg, &o->ct) ||
-        !rt_policy_same_shape(&r->cfg, &o->cr))
-        return RT_POLICY_ESHAPE;
-    return 0;
-}
-
-int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *teachers,
-                       int nteachers, const int *route, const rt_policy *ref, const int *prompts,
-                       const rt_rng *rng, rt_opd_metrics *m)
+int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teachers, int nteachers,
+                       const int *route, const rt_model *ref, const int *prompts, const rt_rng *rng,
+                       rt_opd_metrics *m)
 {
     const rt_opd_config *c = &o->cfg;
-    int B = c->batch, T = c->gen_len, P = c->prompt_len, N = o->N, V = o->cs.vocab;
-    if (nteachers < 1) return RT_POLICY_EINVAL;
-    for (int k = 0; k < nteachers; k++) {
-        int rc = check_policies(o, student, teachers[k], ref);
-        if (rc) return rc;
-    }
+    int B = c->batch, T = c->gen_len, P = c->prompt_len, N = o->N, V = o->V;
+    if (nteachers < 1) return RT_MODEL_EINVAL;
     if (route)
         for (int b = 0; b < B; b++)
-            if (route[b] < 0 || route[b] >= nteachers) return RT_POLICY_EINVAL;
+            if (route[b] < 0 || route[b] >= nteachers) return RT_MODEL_EINVAL;
     int full = c->estimator == RT_OPD_FULL;
     double t0 = now();
 
-    /* 1. sample: student forward into rows t*B + b of its workspace */
-    int rc = rt_policy_generate(student, o->ws_s, prompts, B, P, T, c->temperature, rng, 0,
-                                o->tokens, o->lp_bt);
+    /* 1. sample: the student's rows are kept for the update */
+    int rc = rt_model_generate(student, o->ws_s, prompts, B, P, T, c->temperature, rng, 0,
+                               o->tokens, o->lpS);
     if (rc) return rc;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            o->y[t * B + b] = o->tokens[b * T + t];
-            o->lpS[t * B + b] = o->lp_bt[b * T + t];
-        }
-    long nv = N; /* valid states: up to and including each sequence's first EOS */
+    const int *y = o->tokens; /* the token scored at state n */
+    long nv = N;              /* valid states: up to and including each sequence's first EOS */
     for (int n = 0; n < N; n++)
         o->valid[n] = 1.0f;
     if (c->mask_after_eos) {
@@ -236,84 +209,103 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
         for (int b = 0; b < B; b++) {
             int end = 0;
             for (int t = 0; t < T; t++) {
-                o->valid[t * B + b] = end ? 0.0f : 1.0f;
+                o->valid[b * T + t] = end ? 0.0f : 1.0f;
                 nv += !end;
                 if (o->tokens[b * T + t] == c->eos_token) end = 1;
             }
         }
     }
-    const int *ctx = rt_policy_ws_ctx(o->ws_s);
-    const float *lgS = rt_policy_ws_logits(o->ws_s);
+    for (int b = 0; b < B; b++) { /* the sequences prompt ++ sample, scored from P */
+        memcpy(o->seq + (size_t)b * (P + T), prompts + (size_t)b * P, sizeof(int) * (size_t)P);
+        memcpy(o->seq + (size_t)b * (P + T) + P, o->tokens + (size_t)b * T,
+               sizeof(int) * (size_t)T);
+    }
+    rt_model_batch seqs = {o->seq, B, P + T, P, NULL, NULL};
+    const float *lgS = rt_model_ws_logits(o->ws_s);
     double t1 = now();
 
-    /* 2. score: teacher(s) and reference over all N contexts in one batched pass each */
+    /* 2. score: teacher(s) and reference over all N states in one batched pass each */
     for (int k = 0; k < nteachers; k++) {
         int tok = nteachers == 1 && !full; /* token log-probs fused into the pass */
-        rc = rt_policy_score(teachers[k], o->ws_t, ctx, N, tok ? o->y : NULL,
-                             c->teacher_temperature, o->lpT);
+        rc = rt_model_score(teachers[k], o->ws_t, &seqs, c->teacher_temperature,
+                            tok ? o->lpT : NULL);
         if (rc) return rc;
-        const float *lgT = rt_policy_ws_logits(o->ws_t);
+        const float *lgT = rt_model_ws_logits(o->ws_t);
         if (nteachers == 1) {
             if (full || c->metrics) rt_nn_log_softmax(o->lsT, lgT, N, V, c->teacher_temperature);
         } else { /* keep the rows of the sequences this teacher owns */
             for (int n = 0; n < N; n++) {
-                if (route[n % B] != k) continue;
+                if (route[n / T] != k) continue;
                 rt_nn_log_softmax(o->lsT + (size_t)n * V, lgT + (size_t)n * V, 1, V,
                                   c->teacher_temperature);
-                o->lpT[n] = o->lsT[(size_t)n * V + o->y[n]];
+                o->lpT[n] = o->lsT[(size_t)n * V + y[n]];
             }
         }
     }
     if (nteachers == 1 && full)
         for (int n = 0; n < N; n++)
-            o->lpT[n] = o->lsT[(size_t)n * V + o->y[n]];
-    rc = rt_policy_score(ref, o->ws_r, ctx, N, o->y, 1.0f, o->lpR);
+            o->lpT[n] = o->lsT[(size_t)n * V + y[n]];
+    rc = rt_model_score(ref, o->ws_r, &seqs, 1.0f, o->lpR);
     if (rc) return rc;
-    const float *lgR = rt_policy_ws_logits(o->ws_r);
+    const float *lgR = rt_model_ws_logits(o->ws_r);
     if (full || c->metrics) rt_nn_log_softmax(o->lsR, lgR, N, V, 1.0f);
     double t2 = now();
 
-    /* 3. advantages (constants), dlogits, backward through the sampling activations */
+    /* 3. advantages (constants), dlogits, backward through the sampling rows */
     float lam = c->lambda;
     double gap = 0, advs = 0, loss = 0;
-    for (int n = 0; n < N; n++) {
-        /* lam (lT - lR) - (lS - lR), written so that at lam = 1 the reference cancels
-         * exactly (not only up to rounding): (lT - lS) + (lam - 1) (lT - lR) */
-        o->adv[n] =
-            o->valid[n] * ((o->lpT[n] - o->lpS[n]) + (lam - 1.0f) * (o->lpT[n] - o->lpR[n]));
-        gap += o->valid[n] * (o->lpT[n] - o->lpS[n]);
-    }
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            int n = b * T + t;
+            /* lam (lT - lR) - (lS - lR), written so that at lam = 1 the reference cancels
+             * exactly (not only up to rounding): (lT - lS) + (lam - 1) (lT - lR) */
+            o->adv[n] =
+                o->valid[n] * ((o->lpT[n] - o->lpS[n]) + (lam - 1.0f) * (o->lpT[n] - o->lpR[n]));
+            gap += o->valid[n] * (o->lpT[n] - o->lpS[n]);
+        }
     if (c->gamma > 0.0f)
         for (int b = 0; b < B; b++) {
             float g = 0.0f;
             for (int t = T - 1; t >= 0; t--)
-                g = o->adv[t * B + b] += c->gamma * g;
+                g = o->adv[b * T + t] += c->gamma * g;
         }
-    for (int n = 0; n < N; n++)
-        advs += o->adv[n];
-    float *dl = rt_policy_ws_scratch(o->ws_s);
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++)
+            advs += o->adv[b * T + t];
+    float *dl = rt_model_ws_scratch(o->ws_s);
     memset(dl, 0, sizeof(float) * (size_t)N * V);
     if (full || c->metrics) rt_nn_log_softmax(o->lsS, lgS, N, V, 1.0f);
     if (!full) {
         for (int n = 0; n < N; n++)
             o->w[n] = o->adv[n] / nv;
-        pg_job pj = {dl, lgS, rt_policy_ws_lognorm(o->ws_s), o->y, o->w, N, V, o->part};
+        const float *lz = rt_model_ws_lognorm(o->ws_s);
+        pg_job pj = {dl, lgS, lz, y, o->w, N, V};
         rt_nn_parallel(c->threads, pg_task, &pj);
-        for (int b = 0; b < (N + PB - 1) / PB; b++)
-            loss += o->part[b]; /* in block order */
+        /* the loss rt_nn_pg_lz's way, -sum w lp(y), in blocks of PB states (t, b) */
+        for (int k = 0; k * PB < N; k++) {
+            double part = 0.0;
+            for (int i = k * PB; i < N && i < (k + 1) * PB; i++) {
+                size_t n = (size_t)(i % B) * T + (size_t)(i / B);
+                float d = lz[n] - lgS[n * V + y[n]];
+                part += (double)o->w[n] * d;
+            }
+            loss += part;
+        }
     } else {
-        for (int n = 0; n < N; n++)
-            if (o->valid[n] != 0.0f)
-                loss += rt_opd_dlogits_full(dl + (size_t)n * V, o->lsS + (size_t)n * V,
-                                            o->lsT + (size_t)n * V, o->lsR + (size_t)n * V, lam,
-                                            1.0f / nv, V);
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++) {
+                size_t n = (size_t)b * T + t;
+                if (o->valid[n] != 0.0f)
+                    loss += rt_opd_dlogits_full(dl + n * V, o->lsS + n * V, o->lsT + n * V,
+                                                o->lsR + n * V, lam, 1.0f / nv, V);
+            }
         loss /= nv;
     }
-    rt_policy_zero_grad(student);
-    rc = rt_policy_backward(student, o->ws_s, dl, N, 0);
+    rt_model_zero_grad(student);
+    rc = rt_model_backward(student, o->ws_s, dl);
     if (rc) return rc;
     float gn = 0.0f;
-    rt_policy_adam(student, &c->adam, &gn);
+    rt_model_adam(student, &c->adam, &gn);
     double t3 = now();
     o->phase[0] = t1 - t0, o->phase[1] = t2 - t1, o->phase[2] = t3 - t2;
 
@@ -325,17 +317,18 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
         m->kl_teacher = m->kl_ref = m->entropy = NAN;
         if (c->metrics) { /* exact, from the full softmaxes at every visited state */
             double kt = 0, kr = 0, en = 0;
-            for (int n = 0; n < N; n++) {
-                if (o->valid[n] == 0.0f) continue;
-                const float *a = o->lsS + (size_t)n * V, *bt = o->lsT + (size_t)n * V,
-                            *br = o->lsR + (size_t)n * V;
-                for (int v = 0; v < V; v++) {
-                    float p = rt_expf_vec(a[v]);
-                    kt += p * (a[v] - bt[v]);
-                    kr += p * (a[v] - br[v]);
-                    en -= p * a[v];
+            for (int t = 0; t < T; t++)
+                for (int b = 0; b < B; b++) {
+                    size_t n = (size_t)b * T + t;
+                    if (o->valid[n] == 0.0f) continue;
+                    const float *a = o->lsS + n * V, *bt = o->lsT + n * V, *br = o->lsR + n * V;
+                    for (int v = 0; v < V; v++) {
+                        float p = rt_expf_vec(a[v]);
+                        kt += p * (a[v] - bt[v]);
+                        kr += p * (a[v] - br[v]);
+                        en -= p * a[v];
+                    }
                 }
-            }
             m->kl_teacher = (float)(kt / nv), m->kl_ref = (float)(kr / nv);
             m->entropy = (float)(en / nv);
         }
@@ -343,9 +336,9 @@ int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *te
     return 0;
 }
 
-int rt_opd_step(rt_opd *o, rt_policy *student, const rt_policy *teacher, const rt_policy *ref,
+int rt_opd_step(rt_opd *o, rt_model *student, const rt_model *teacher, const rt_model *ref,
                 const int *prompts, const rt_rng *rng, rt_opd_metrics *m)
 {
-    const rt_policy *t[1] = {teacher};
+    const rt_model *t[1] = {teacher};
     return rt_opd_step_routed(o, student, t, 1, NULL, ref, prompts, rng, m);
 }

@@ -3,7 +3,7 @@
  * Sampled estimator "as released" (estimator = RT_OPD_SAMPLED, gamma = 0):
  *   sample T tokens from the student for B prompts (temperature cfg.temperature, 1 as
  *   released); score the teacher's and the reference's log-probs of the sampled tokens
- *   in one batched pass over all B*T contexts;
+ *   in one batched pass over all B*T states;
  *     A_t = lambda * (lp_T - lp_ref) - (lp_S - lp_ref)      (a constant: no gradient)
  *   computed as (lp_T - lp_S) + (lambda - 1) (lp_T - lp_ref), so that at lambda = 1 the
  *   reference cancels exactly, not only up to rounding;
@@ -19,16 +19,17 @@
  * sampled estimator's gradient.
  * Multi-teacher routing: rt_opd_step_routed scores sequence b with teachers[route[b]].
  *
- * Teacher and reference may have other hidden sizes or depths than the student (same
- * vocabulary and context).  All buffers are sized by rt_opd_create, so a step
- * allocates nothing.  Determinism: as rt_policy (bit-identical whatever cfg.threads
- * and the GEMM thread count; sequence b draws from rt_rng_split(rng, b)).  With
- * cfg.threads > 1 keep the GEMM single-threaded (rt_nn_set_gemm_threads(1)).
+ * Student, teacher and reference are models (rt_model.h) of any architectures and
+ * settings with the same vocabulary; each scores the sequences prompt ++ sample itself.
+ * All buffers are sized by rt_opd_create, so a step allocates nothing.  Determinism:
+ * as the models' (bit-identical whatever cfg.threads and the GEMM thread count;
+ * sequence b draws from rt_rng_split(rng, b)).  With cfg.threads > 1 keep the GEMM
+ * single-threaded (rt_nn_set_gemm_threads(1)).
  * Leaves out: PPO-style multiple epochs (one update per batch: the ratio is 1). */
 #ifndef RT_OPD_H
 #define RT_OPD_H
 
-#include "rt_policy.h"
+#include "rt_model.h"
 
 enum { RT_OPD_SAMPLED = 0, RT_OPD_FULL = 1 };
 
@@ -42,7 +43,7 @@ typedef struct rt_opd_config {
     int gen_len;               /* T sampled tokens per prompt */
     int estimator;             /* RT_OPD_SAMPLED or RT_OPD_FULL */
     int metrics;               /* non-zero: exact kl_teacher, kl_ref, entropy per step */
-    int threads;               /* threads of the step (rt_policy_ws_set_threads); 1 */
+    int threads;               /* threads of the step (rt_model_ws_set_threads); 1 */
     rt_adam_config adam;       /* optimizer of the student */
     /* Non-zero: sequence b's answer ends at its first `eos_token` (included); the states
      * after it are masked out of the advantages, the loss, the gradient and the metrics,
@@ -69,24 +70,24 @@ typedef struct rt_opd_metrics {
 
 typedef struct rt_opd rt_opd;
 
-/* Sizes the buffers for one configuration and the three architectures.  Caller frees
- * with rt_opd_free.  Errors: RT_POLICY_EINVAL (bad config or mismatched vocabularies /
- * contexts, with a message), RT_POLICY_ENOMEM. */
-int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_policy_config *student,
-                  const rt_policy_config *teacher, const rt_policy_config *ref,
-                  rt_policy_diag *diag);
+/* Sizes the buffers for one configuration and the three models' architectures (the
+ * models passed to the steps must have those).  Caller frees with rt_opd_free.
+ * Errors: RT_MODEL_EINVAL (bad config or mismatched vocabularies, with a message),
+ * RT_MODEL_ENOMEM. */
+int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *student,
+                  const rt_model *teacher, const rt_model *ref, rt_model_diag *diag);
 void rt_opd_free(rt_opd *o);
 
 /* One step: prompts (B, P) token ids, rng = this step's stream (e.g. rt_rng_split(run,
- * step)); updates the student (gradients stay in student->grads); m may be NULL. */
-int rt_opd_step(rt_opd *o, rt_policy *student, const rt_policy *teacher, const rt_policy *ref,
+ * step)); updates the student (gradients stay in student->params->g); m may be NULL. */
+int rt_opd_step(rt_opd *o, rt_model *student, const rt_model *teacher, const rt_model *ref,
                 const int *prompts, const rt_rng *rng, rt_opd_metrics *m);
 /* As rt_opd_step with nteachers teachers of the architecture given to rt_opd_create;
- * sequence b is scored by teachers[route[b]] (each teacher scores all B*T contexts
+ * sequence b is scored by teachers[route[b]] (each teacher scores all B*T states
  * once, so cost grows with nteachers). */
-int rt_opd_step_routed(rt_opd *o, rt_policy *student, const rt_policy *const *teachers,
-                       int nteachers, const int *route, const rt_policy *ref, const int *prompts,
-                       const rt_rng *rng, rt_opd_metrics *m);
+int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teachers, int nteachers,
+                       const int *route, const rt_model *ref, const int *prompts, const rt_rng *rng,
+                       rt_opd_metrics *m);
 
 /* The last step's samples, tokens (B, T), and per-phase wall times in seconds
  * (sample, score, train) for benchmarks. */

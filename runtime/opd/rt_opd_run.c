@@ -51,6 +51,7 @@ typedef struct opd_st {
     rt_policy *student;
     rt_opd_problem prob;
     rt_opd_config sc;
+    const rt_model *teachers[RT_OPD_RUN_MAX_TEACHERS]; /* the teachers' model views */
     int nt, nd, nf, i_correct, ie, ikt;
     long tokens;
     rt_rng r_prompts, r_steps; /* the RT_STREAM_PROMPTS and RT_STREAM_SAMPLES streams */
@@ -131,7 +132,9 @@ static int opd_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
     w->ie = 4, w->ikt = 5 + (nd > 1 ? nd : 0);
 
     rt_policy_diag pd = {0};
-    int rc = rt_opd_create(&w->o, sc, &student->cfg, &prob->teachers[0]->cfg, &prob->ref->cfg, &pd);
+    for (int k = 0; k < nt; k++)
+        w->teachers[k] = &prob->teachers[k]->model;
+    int rc = rt_opd_create(&w->o, sc, &student->model, w->teachers[0], &prob->ref->model, &pd);
     if (rc) {
         opd_free(w);
         return setup_err(d, rc == RT_POLICY_ENOMEM ? RT_OPD_RUN_ENOMEM : RT_OPD_RUN_EINVAL, pd.msg);
@@ -142,7 +145,7 @@ static int opd_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
     ec.k = 0;
     rt_rng r_eval = rt_rng_split(rng, RT_STREAM_EVAL);
     rt_eval_diag ed = {0};
-    if (rt_eval_create(&w->ev, task, &student->cfg, &ec, &r_eval, &ed)) {
+    if (rt_eval_create(&w->ev, task, &student->model, &ec, &r_eval, &ed)) {
         opd_free(w);
         return setup_err(d, RT_OPD_RUN_ENOMEM, ed.msg);
     }
@@ -182,8 +185,8 @@ static int opd_step(void *arg, long s, double *row, char *msg, size_t cap)
         w->route[b] = w->prob.route ? w->prob.route[w->samples[b].domain] : 0;
     rt_rng rs = rt_rng_split(&w->r_steps, (uint64_t)s);
     rt_opd_metrics m;
-    if (rt_opd_step_routed(w->o, w->student, w->prob.teachers, w->nt, w->route, w->prob.ref,
-                           w->prompts, &rs, &m)) {
+    if (rt_opd_step_routed(w->o, &w->student->model, w->teachers, w->nt, w->route,
+                           &w->prob.ref->model, w->prompts, &rs, &m)) {
         snprintf(msg, cap, "the step failed");
         return 1;
     }
@@ -221,7 +224,7 @@ static int opd_row(void *arg, long s, int eval, const int *recorded, double *row
     if (!eval) return 0;
     rt_eval_result r;
     rt_eval_diag ed;
-    if (rt_eval_run(w->ev, w->student, &r, &ed)) {
+    if (rt_eval_run(w->ev, &w->student->model, &r, &ed)) {
         snprintf(msg, cap, "%s", ed.msg);
         return 1;
     }

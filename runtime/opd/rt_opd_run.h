@@ -34,6 +34,7 @@
 #define RT_OPD_RUN_H
 
 #include "rt_opd.h"
+#include "rt_policy.h"
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"

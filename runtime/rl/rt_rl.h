@@ -70,9 +70,9 @@
  *
  * Streams (rt_trainer.h): the prompts of step s from its RT_STREAM_PROMPTS stream
  * (rt_task_sample_batch(.., 0, TRAIN, B)), sequence i of step s from sequence i of its
- * RT_STREAM_SAMPLES stream (rt_policy_generate), the evaluator from RT_STREAM_EVAL.
+ * RT_STREAM_SAMPLES stream (rt_model_generate), the evaluator from RT_STREAM_EVAL.
  * Nothing depends on the thread count (cfg.threads, GEMM threads, rt_sweep): the
- * policy kernels split work by data (rt_policy.h) and so do this module's row passes
+ * model kernels split work by data (rt_model.h) and so do this module's row passes
  * (blocks of 128 rows; sums in a fixed order).  With cfg.threads > 1 keep the GEMM
  * single-threaded (rt_nn_set_gemm_threads(1)), as rt_policy asks.
  *
@@ -133,7 +133,7 @@ typedef struct rt_rl_config {
     float grad_clip;               /* global gradient-norm clipping, 0 = off */
     double adv_eps;                /* epsilon of the std normalizations, > 0 */
     long log_every;                /* a metrics row every N steps (and the last), >= 1 */
-    int threads;                   /* threads of the policy kernels (rt_policy_ws_set_threads) */
+    int threads;                   /* threads of the model kernels (rt_model_ws_set_threads) */
 } rt_rl_config;
 
 typedef struct rt_rl_diag {
@@ -203,20 +203,22 @@ typedef struct rt_rl_metrics {
 } rt_rl_metrics;
 
 /* A step engine for prompts of P tokens and T generated tokens; eos = the end token
- * (< 0: none, every sequence has T tokens).  Caller frees with rt_rl_free. */
-int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_policy_config *policy,
-                 const rt_policy_config *ref, int P, int T, int eos, rt_rl_diag *diag);
+ * (< 0: none, every sequence has T tokens).  policy and ref are models (rt_model.h) of
+ * the same vocabulary, any architectures; the models given to the steps must have
+ * theirs.  Caller frees with rt_rl_free. */
+int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, const rt_model *ref,
+                 int P, int T, int eos, rt_rl_diag *diag);
 void rt_rl_free(rt_rl *o);
 /* Samples G answers for each of the B prompts (B, P) from p (sequence i from
  * rt_rng_split(rng, i)), scores the reference, fills the sampling-time metrics. */
-int rt_rl_sample(rt_rl *o, const rt_policy *p, const rt_policy *ref, const int *prompts,
+int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *prompts,
                  const rt_rng *rng);
 const int *rt_rl_tokens(const rt_rl *o);  /* (N, T) of the last sample */
 const int *rt_rl_lengths(const rt_rl *o); /* (N) valid tokens of each sequence */
 /* Advantages, epochs of loss + backward + Adam on p, from rewards R (N) of the last
  * sample.  RT_RL_EFAILED with diag->msg "loss is nan" / "grad_norm is inf" (the caller
  * adds the step) BEFORE any optimizer step that would use it.  m may be NULL. */
-int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R, rt_rl_metrics *m,
+int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt_rl_metrics *m,
                  rt_rl_diag *diag);
 
 /* ---- a whole run ------------------------------------------------------------------- */

@@ -116,7 +116,7 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
     int B = cfg.batch, G = cfg.group, N = B * G, P = rt_task_prompt_len(task);
     int T = rt_task_answer_max(task);
     rt_rl *rl = NULL;
-    int rc = rt_rl_create(&rl, &cfg, &p->cfg, &ref->cfg, P, T, RT_TOK_EOS, &cd);
+    int rc = rt_rl_create(&rl, &cfg, &p->model, &ref->model, P, T, RT_TOK_EOS, &cd);
     if (rc) return fail(d, rc, cd.key, cd.msg);
     rl_st *w = rt_calloc(1, sizeof *w);
     if (!w) {
@@ -142,7 +142,7 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
         ec.k = 0;
         rt_rng er = rt_rng_split(rng, RT_STREAM_EVAL);
         rt_eval_diag ed;
-        rc = rt_eval_create(&w->ev, task, &p->cfg, &ec, &er, &ed);
+        rc = rt_eval_create(&w->ev, task, &p->model, &ec, &er, &ed);
         if (rc && rc != RT_EVAL_ENOMEM) {
             rl_free(w);
             return fail(d, RT_RL_EINVAL, "", ed.msg);
@@ -183,7 +183,7 @@ static int rl_step(void *arg, long s, double *mv, char *msg, size_t cap)
     int N = w->N, G = w->G, T = w->T, nf = w->nf, nx = w->nx;
     rt_rng ps = rt_rng_split(&w->data, (uint64_t)s), gs = rt_rng_split(&w->gen, (uint64_t)s);
     rt_task_sample_batch(task, &ps, 0, RT_TASK_TRAIN, w->B, w->samples, w->prompts);
-    if (rt_rl_sample(w->rl, w->p, w->ref, w->prompts, &gs)) {
+    if (rt_rl_sample(w->rl, &w->p->model, &w->ref->model, w->prompts, &gs)) {
         snprintf(msg, cap, "sampling failed");
         return 1;
     }
@@ -223,7 +223,7 @@ static int rl_step(void *arg, long s, double *mv, char *msg, size_t cap)
     }
     rt_rl_metrics m;
     rt_rl_diag ud;
-    if (rt_rl_update(w->rl, w->p, w->ref, w->R, &m, &ud)) {
+    if (rt_rl_update(w->rl, &w->p->model, &w->ref->model, w->R, &m, &ud)) {
         snprintf(msg, cap, "%s", ud.msg);
         return 1;
     }
@@ -244,7 +244,7 @@ static int rl_row(void *arg, long s, int eval, const int *recorded, double *m, c
 {
     (void)s, (void)recorded;
     rl_st *w = arg;
-    if (eval && rt_eval_greedy(w->ev, w->p, &m[C_EVAL], NULL)) {
+    if (eval && rt_eval_greedy(w->ev, &w->p->model, &m[C_EVAL], NULL)) {
         snprintf(msg, cap, "evaluation failed");
         return 1;
     }

@@ -2,8 +2,8 @@
  * reference's scores, sampling-time metrics, then advantages, (PPO: several) updates
  * with the exact losses of rt_rl_formulas.c, the chi^2 regularizer's tree forward /
  * backward, and Adam.  Every buffer is sized by rt_rl_create: a step allocates nothing.
- * Rows of the (N*T)-row policy buffers are time-major, row t*N + i (the order in which
- * rt_policy_generate leaves its activations); the double token arrays are (N, T).
+ * The policy and the reference are models (rt_model.h): every (N*T)-row buffer is
+ * (N, T), row i*T + t, the rows of the models' logits, as are the double token arrays.
  * Leaves out: minibatches, value networks. */
 #include <math.h>
 #include <stdio.h>
@@ -15,22 +15,21 @@
 
 struct rt_rl {
     rt_rl_config cfg; /* resolved */
-    rt_policy_config cp, cr;
-    int P, T, eos, B, G, N, V, K;
+    int P, T, eos, B, G, N, V;
     long NT;
-    rt_policy_ws *ws_p, *ws_r;
-    int *prompts;                /* (B, P) of the last sample */
-    int *prompts_rep;            /* (N, P) */
-    int *tokens, *len, *ctx, *y; /* (N, T), (N), (NT, K), (NT) */
-    float *ls_p, *ls_r;          /* (NT, V) log-softmax at tau */
-    float *pr_p;                 /* (NT, V) probabilities of pi_theta at valid rows */
+    rt_model_ws *ws_p, *ws_r;
+    int *prompts;             /* (B, P) of the last sample */
+    int *prompts_rep;         /* (N, P) */
+    int *tokens, *len, *seqs; /* (N, T) = the token scored at each row, (N), (N, P + T) */
+    float *ls_p, *ls_r;       /* (NT, V) log-softmax at tau */
+    float *pr_p;              /* (NT, V) probabilities of pi_theta at valid rows */
     double *lp, *lp_old, *lp_ref, *A, *dlp, *rtok; /* (N, T) */
     double *Aseq, *Rp;                             /* (N) */
     double *kl_row, *ent_row; /* (NT) exact per-state KL and entropy at sampling */
     /* chi^2 */
     long S;
-    rt_policy_ws *ws_c, *ws_cr;
-    int *cctx, *seq;                 /* (S, K), (P + T) */
+    rt_model_ws *ws_c, *ws_cr;
+    int *cseq, *clo;                 /* (S, P + T) the states' sequences, (2 S) their spans */
     double *czt, *clr, *cdz, *cwork; /* (S, V) x3, (3 S) */
     float *cdl;                      /* (S, V) */
     /* state */
@@ -54,32 +53,29 @@ static int set_err(rt_rl_diag *d, int code, const char *key, const char *msg)
 void rt_rl_free(rt_rl *o)
 {
     if (!o) return;
-    rt_policy_ws_free(o->ws_p);
-    rt_policy_ws_free(o->ws_r);
-    rt_policy_ws_free(o->ws_c);
-    rt_policy_ws_free(o->ws_cr);
-    void *bufs[] = {o->prompts, o->prompts_rep, o->tokens, o->len,     o->ctx,  o->y,   o->ls_p,
-                    o->ls_r,    o->lp,          o->lp_old, o->lp_ref,  o->A,    o->dlp, o->rtok,
-                    o->Aseq,    o->Rp,          o->kl_row, o->ent_row, o->cctx, o->seq, o->czt,
-                    o->clr,     o->cdz,         o->cwork,  o->cdl,     o->pr_p};
+    rt_model_ws_free(o->ws_p);
+    rt_model_ws_free(o->ws_r);
+    rt_model_ws_free(o->ws_c);
+    rt_model_ws_free(o->ws_cr);
+    void *bufs[] = {o->prompts, o->prompts_rep, o->tokens,  o->len,  o->seqs, o->ls_p, o->ls_r,
+                    o->lp,      o->lp_old,      o->lp_ref,  o->A,    o->dlp,  o->rtok, o->Aseq,
+                    o->Rp,      o->kl_row,      o->ent_row, o->cseq, o->clo,  o->czt,  o->clr,
+                    o->cdz,     o->cwork,       o->cdl,     o->pr_p};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         rt_free(bufs[i]);
     rt_free(o);
 }
 
-int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_policy_config *policy,
-                 const rt_policy_config *ref, int P, int T, int eos, rt_rl_diag *diag)
+int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, const rt_model *ref,
+                 int P, int T, int eos, rt_rl_diag *diag)
 {
     *out = NULL;
     rt_rl_config c;
     int rc = rt_rl_config_check(cfg, &c, diag);
     if (rc) return rc;
-    rt_policy_diag pd;
-    if (rt_policy_config_check(policy, &pd) || rt_policy_config_check(ref, &pd))
-        return set_err(diag, RT_RL_EINVAL, "", pd.msg);
-    if (policy->vocab != ref->vocab || policy->context != ref->context)
+    if (policy->vocab != ref->vocab)
         return set_err(diag, RT_RL_EINVAL, "reference",
-                       "rl: the policy and its reference need the same vocabulary and context");
+                       "rl: the policy and its reference need the same vocabulary");
     if (P < 0 || P > 4096 || T < 1 || T > 4096 || eos >= policy->vocab)
         return set_err(diag, RT_RL_EINVAL, "", "rl: bad prompt length, answer length or eos");
     long N = (long)c.batch * c.group;
@@ -109,18 +105,17 @@ int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_policy_config *p
     }
     rt_rl *o = rt_calloc(1, sizeof *o);
     if (!o) return set_err(diag, RT_RL_ENOMEM, "", "rl: out of memory");
-    o->cfg = c, o->cp = *policy, o->cr = *ref;
+    o->cfg = c;
     o->P = P, o->T = T, o->eos = eos, o->B = c.batch, o->G = c.group, o->N = (int)N, o->V = V;
-    o->K = policy->context, o->NT = N * T, o->S = S;
+    o->NT = N * T, o->S = S;
     size_t NT = (size_t)o->NT;
-    int bad = rt_policy_ws_create(&o->ws_p, policy, (int)NT, NULL) != 0 ||
-              rt_policy_ws_create(&o->ws_r, ref, (int)NT, NULL) != 0;
+    int bad = rt_model_ws_create(&o->ws_p, policy, (int)NT, NULL) != 0 ||
+              rt_model_ws_create(&o->ws_r, ref, (int)NT, NULL) != 0;
     o->prompts = rt_calloc((size_t)c.batch * (P ? P : 1), sizeof(int));
     o->prompts_rep = rt_calloc((size_t)N * (P ? P : 1), sizeof(int));
     o->tokens = rt_calloc(NT, sizeof(int));
     o->len = rt_calloc((size_t)N, sizeof(int));
-    o->ctx = rt_calloc(NT * o->K, sizeof(int));
-    o->y = rt_calloc(NT, sizeof(int));
+    o->seqs = rt_calloc((size_t)N * (P + T), sizeof(int));
     o->ls_p = rt_calloc(NT * V, sizeof(float));
     o->ls_r = rt_calloc(NT * V, sizeof(float));
     o->pr_p = rt_calloc(NT * V, sizeof(float));
@@ -132,29 +127,29 @@ int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_policy_config *p
     o->kl_row = rt_calloc(NT, sizeof(double));
     o->ent_row = rt_calloc(NT, sizeof(double));
     bad = bad || !o->kl_row || !o->ent_row || !o->prompts || !o->prompts_rep || !o->tokens ||
-          !o->len || !o->ctx || !o->y || !o->ls_p || !o->ls_r || !o->pr_p || !o->Aseq || !o->Rp;
+          !o->len || !o->seqs || !o->ls_p || !o->ls_r || !o->pr_p || !o->Aseq || !o->Rp;
     for (int i = 0; i < 6; i++)
         bad = bad || !*d[i];
     if (!bad && S > 0) {
-        bad = rt_policy_ws_create(&o->ws_c, policy, (int)S, NULL) != 0 ||
-              rt_policy_ws_create(&o->ws_cr, ref, (int)S, NULL) != 0;
-        o->cctx = rt_calloc((size_t)S * o->K, sizeof(int));
-        o->seq = rt_calloc((size_t)(P + T), sizeof(int));
+        bad = rt_model_ws_create(&o->ws_c, policy, (int)S, NULL) != 0 ||
+              rt_model_ws_create(&o->ws_cr, ref, (int)S, NULL) != 0;
+        o->cseq = rt_calloc((size_t)S * (P + T), sizeof(int));
+        o->clo = rt_calloc(2 * (size_t)S, sizeof(int));
         o->czt = rt_calloc((size_t)S * V, sizeof(double));
         o->clr = rt_calloc((size_t)S * V, sizeof(double));
         o->cdz = rt_calloc((size_t)S * V, sizeof(double));
         o->cwork = rt_calloc(3 * (size_t)S, sizeof(double));
         o->cdl = rt_calloc((size_t)S * V, sizeof(float));
-        bad = bad || !o->cctx || !o->seq || !o->czt || !o->clr || !o->cdz || !o->cwork || !o->cdl;
+        bad = bad || !o->cseq || !o->clo || !o->czt || !o->clr || !o->cdz || !o->cwork || !o->cdl;
     }
     if (bad) {
         rt_rl_free(o);
         return set_err(diag, RT_RL_ENOMEM, "", "rl: out of memory");
     }
-    rt_policy_ws_set_threads(o->ws_p, c.threads);
-    rt_policy_ws_set_threads(o->ws_r, c.threads);
-    if (o->ws_c) rt_policy_ws_set_threads(o->ws_c, c.threads);
-    if (o->ws_cr) rt_policy_ws_set_threads(o->ws_cr, c.threads);
+    rt_model_ws_set_threads(o->ws_p, c.threads);
+    rt_model_ws_set_threads(o->ws_r, c.threads);
+    if (o->ws_c) rt_model_ws_set_threads(o->ws_c, c.threads);
+    if (o->ws_cr) rt_model_ws_set_threads(o->ws_cr, c.threads);
     *out = o;
     return 0;
 }
@@ -169,7 +164,7 @@ const int *rt_rl_lengths(const rt_rl *o)
     return o->len;
 }
 
-/* Row-block passes over the NT time-major rows, split into blocks of RB rows; block b
+/* Row-block passes over the NT rows (N, T), split into blocks of RB rows; block b
  * goes to thread b % nth, and every row's result is a function of that row alone, so
  * results never depend on the thread count. */
 enum { RB = 128, PASS_SAMPLE = 0, PASS_SOFTMAX = 1, PASS_DLOGITS = 2 };
@@ -181,15 +176,15 @@ typedef struct pass_job {
 
 static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
 {
-    int N = o->N, V = o->V;
+    int T = o->T, V = o->V;
     float tau = o->cfg.temperature;
     if (mode == PASS_SAMPLE) {
-        rt_nn_log_softmax(o->ls_p + r0 * V, rt_policy_ws_logits(o->ws_p) + r0 * V, (int)(r1 - r0),
-                          V, tau);
-        rt_nn_log_softmax(o->ls_r + r0 * V, rt_policy_ws_logits(o->ws_r) + r0 * V, (int)(r1 - r0),
-                          V, tau);
+        rt_nn_log_softmax(o->ls_p + r0 * V, rt_model_ws_logits(o->ws_p) + r0 * V, (int)(r1 - r0), V,
+                          tau);
+        rt_nn_log_softmax(o->ls_r + r0 * V, rt_model_ws_logits(o->ws_r) + r0 * V, (int)(r1 - r0), V,
+                          tau);
         for (long row = r0; row < r1; row++) {
-            if (row / N >= o->len[row % N]) continue;
+            if (row % T >= o->len[row / T]) continue;
             const float *a = o->ls_p + row * V, *b = o->ls_r + row * V;
             float k = 0.0f, e = 0.0f, *pr = o->pr_p + row * V;
             for (int v = 0; v < V; v++) {
@@ -200,10 +195,10 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
             o->kl_row[row] = k, o->ent_row[row] = e;
         }
     } else if (mode == PASS_SOFTMAX) {
-        rt_nn_log_softmax(o->ls_p + r0 * V, rt_policy_ws_logits(o->ws_p) + r0 * V, (int)(r1 - r0),
-                          V, tau);
+        rt_nn_log_softmax(o->ls_p + r0 * V, rt_model_ws_logits(o->ws_p) + r0 * V, (int)(r1 - r0), V,
+                          tau);
         for (long row = r0; row < r1; row++) {
-            if (row / N >= o->len[row % N]) continue;
+            if (row % T >= o->len[row / T]) continue;
             const float *a = o->ls_p + row * V;
             float *pr = o->pr_p + row * V;
             for (int v = 0; v < V; v++)
@@ -212,17 +207,17 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
     } else {
         for (long row = r0; row < r1; row++) {
             float *d = dl + row * V;
-            int t = (int)(row / N), i = (int)(row % N);
+            int t = (int)(row % T), i = (int)(row / T);
             if (t >= o->len[i]) {
                 memset(d, 0, sizeof(float) * (size_t)V);
                 continue;
             }
             /* d lp(y)/dz = (onehot(y) - p) / tau */
-            float g = (float)(o->dlp[(size_t)i * o->T + t] / tau);
+            float g = (float)(o->dlp[row] / tau);
             const float *ls = o->ls_p + row * V;
             for (int v = 0; v < V; v++)
                 d[v] = -g * rt_expf_vec(ls[v]);
-            d[o->y[row]] += g;
+            d[o->tokens[row]] += g;
         }
     }
 }
@@ -249,29 +244,24 @@ static void pass(rt_rl *o, int mode, float *dl)
         rt_nn_parallel(nth, pass_task, &j);
 }
 
-/* lp (N, T) from the log-softmax rows (time-major) of the sampled tokens */
+/* lp (N, T) from the log-softmax rows of the sampled tokens */
 static void gather(const rt_rl *o, const float *ls, double *lp)
 {
-    int N = o->N, T = o->T, V = o->V;
-    for (int t = 0; t < T; t++)
-        for (int i = 0; i < N; i++) {
-            size_t row = (size_t)t * N + i;
-            lp[(size_t)i * T + t] = ls[row * V + o->y[row]];
-        }
+    for (long row = 0; row < o->NT; row++)
+        lp[row] = ls[row * o->V + o->tokens[row]];
 }
 
-int rt_rl_sample(rt_rl *o, const rt_policy *p, const rt_policy *ref, const int *prompts,
+int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *prompts,
                  const rt_rng *rng)
 {
-    if (!rt_policy_same_shape(&p->cfg, &o->cp) || !rt_policy_same_shape(&ref->cfg, &o->cr))
-        return RT_RL_EINVAL;
+    if (p->vocab != o->V || ref->vocab != o->V) return RT_RL_EINVAL;
     int N = o->N, T = o->T, P = o->P, G = o->G;
     float tau = o->cfg.temperature;
     memcpy(o->prompts, prompts, sizeof(int) * (size_t)o->B * P);
     for (int i = 0; i < N; i++)
         memcpy(o->prompts_rep + (size_t)i * P, prompts + (size_t)(i / G) * P,
                sizeof(int) * (size_t)P);
-    int rc = rt_policy_generate(p, o->ws_p, o->prompts_rep, N, P, T, tau, rng, 0, o->tokens, NULL);
+    int rc = rt_model_generate(p, o->ws_p, o->prompts_rep, N, P, T, tau, rng, 0, o->tokens, NULL);
     if (rc) return RT_RL_EFAILED;
     o->s_tokens = 0;
     for (int i = 0; i < N; i++) {
@@ -284,11 +274,14 @@ int rt_rl_sample(rt_rl *o, const rt_policy *p, const rt_policy *ref, const int *
         o->len[i] = L;
         o->s_tokens += L;
     }
-    memcpy(o->ctx, rt_policy_ws_ctx(o->ws_p), sizeof(int) * (size_t)o->NT * o->K);
-    for (int t = 0; t < T; t++)
-        for (int i = 0; i < N; i++)
-            o->y[(size_t)t * N + i] = o->tokens[(size_t)i * T + t];
-    rc = rt_policy_score(ref, o->ws_r, o->ctx, (int)o->NT, NULL, 1.0f, NULL);
+    for (int i = 0; i < N; i++) { /* the sequences prompt ++ answer, scored from P */
+        memcpy(o->seqs + (size_t)i * (P + T), o->prompts_rep + (size_t)i * P,
+               sizeof(int) * (size_t)P);
+        memcpy(o->seqs + (size_t)i * (P + T) + P, o->tokens + (size_t)i * T,
+               sizeof(int) * (size_t)T);
+    }
+    rt_model_batch seqs = {o->seqs, N, P + T, P, NULL, NULL};
+    rc = rt_model_score(ref, o->ws_r, &seqs, 1.0f, NULL);
     if (rc) return RT_RL_EFAILED;
     pass(o, PASS_SAMPLE, NULL);
     gather(o, o->ls_p, o->lp_old);
@@ -297,8 +290,8 @@ int rt_rl_sample(rt_rl *o, const rt_policy *p, const rt_policy *ref, const int *
     double kl = 0.0, ent = 0.0, est = 0.0;
     for (int i = 0; i < N; i++)
         for (int t = 0; t < o->len[i]; t++) {
-            size_t row = (size_t)t * N + i, j = (size_t)i * T + t;
-            kl += o->kl_row[row], ent += o->ent_row[row];
+            size_t j = (size_t)i * T + t;
+            kl += o->kl_row[j], ent += o->ent_row[j];
             est += rt_rl_kl_est(o->cfg.kl_estimator, o->lp_old[j], o->lp_ref[j]);
         }
     double n = (double)o->s_tokens;
@@ -307,28 +300,31 @@ int rt_rl_sample(rt_rl *o, const rt_policy *p, const rt_policy *ref, const int *
     return 0;
 }
 
-/* chi^2 of prompt b with its gradient (scaled by scale) accumulated into p->grads. */
-static int chi2_prompt(rt_rl *o, rt_policy *p, const rt_policy *ref, int b, double scale,
-                       double *chi)
+/* chi^2 of prompt b with its gradient (scaled by scale) accumulated into p's gradients.
+ * State s (a prefix of depth d in the tree's order) is the sequence prompt ++ prefix,
+ * scored at its position P + d. */
+static int chi2_prompt(rt_rl *o, rt_model *p, const rt_model *ref, int b, double scale, double *chi)
 {
-    int P = o->P, T = o->T, V = o->V, K = o->K, eos = o->eos;
+    int P = o->P, T = o->T, V = o->V, eos = o->eos, L = P + T;
     int nc = eos >= 0 ? V - 1 : V;
     long S = o->S;
-    memcpy(o->seq, o->prompts + (size_t)b * P, sizeof(int) * (size_t)P);
     int path[RT_TASK_MAX_T > 64 ? RT_TASK_MAX_T : 64];
+    int *lo = o->clo, *hi = o->clo + S;
     for (long s = 0; s < S; s++) {
-        int depth = 0;
+        int depth = 0, *seq = o->cseq + (size_t)s * L;
         for (long c = s; c > 0 && depth < 64; c = (c - 1) / nc) {
             int rank = (int)((c - 1) % nc);
             path[depth++] = eos >= 0 && rank >= eos ? rank + 1 : rank;
         }
+        memcpy(seq, o->prompts + (size_t)b * P, sizeof(int) * (size_t)P);
         for (int k = 0; k < depth; k++)
-            o->seq[P + k] = path[depth - 1 - k];
-        rt_policy_context(o->cctx + (size_t)s * K, o->seq, P + depth, K);
+            seq[P + k] = path[depth - 1 - k];
+        lo[s] = P + depth, hi[s] = P + depth + 1;
     }
-    if (rt_policy_forward(p, o->ws_c, o->cctx, (int)S, 0)) return RT_RL_EFAILED;
-    if (rt_policy_score(ref, o->ws_cr, o->cctx, (int)S, NULL, 1.0f, NULL)) return RT_RL_EFAILED;
-    const float *zt = rt_policy_ws_logits(o->ws_c), *zr = rt_policy_ws_logits(o->ws_cr);
+    rt_model_batch states = {o->cseq, (int)S, L, 0, lo, hi};
+    if (rt_model_forward(p, o->ws_c, &states)) return RT_RL_EFAILED;
+    if (rt_model_score(ref, o->ws_cr, &states, 1.0f, NULL)) return RT_RL_EFAILED;
+    const float *zt = rt_model_ws_logits(o->ws_c), *zr = rt_model_ws_logits(o->ws_cr);
     double tau = o->cfg.temperature;
     for (long s = 0; s < S; s++) {
         const float *z = zr + (size_t)s * V;
@@ -345,7 +341,7 @@ static int chi2_prompt(rt_rl *o, rt_policy *p, const rt_policy *ref, int b, doub
     *chi = rt_rl_chi2_tree(o->czt, o->clr, V, T, eos, tau, o->cdz, o->cwork);
     for (size_t k = 0; k < (size_t)S * V; k++)
         o->cdl[k] = (float)(scale * o->cdz[k]);
-    if (rt_policy_backward(p, o->ws_c, o->cdl, (int)S, 0)) return RT_RL_EFAILED;
+    if (rt_model_backward(p, o->ws_c, o->cdl)) return RT_RL_EFAILED;
     return 0;
 }
 
@@ -359,11 +355,10 @@ static int nonfinite(rt_rl_diag *d, const char *metric, double v)
     return RT_RL_EFAILED;
 }
 
-int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R, rt_rl_metrics *m,
+int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt_rl_metrics *m,
                  rt_rl_diag *diag)
 {
-    if (!o->sampled || !rt_policy_same_shape(&p->cfg, &o->cp) ||
-        !rt_policy_same_shape(&ref->cfg, &o->cr))
+    if (!o->sampled || p->vocab != o->V || ref->vocab != o->V)
         return set_err(diag, RT_RL_EINVAL, "", "rl: update without a sample of this shape");
     const rt_rl_config *c = &o->cfg;
     int N = o->N, T = o->T, B = o->B, G = o->G;
@@ -403,10 +398,11 @@ int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R, 
     adam.clip_norm = c->grad_clip;
     double loss_sum = 0.0, gn_sum = 0.0, chi_first = NAN;
     long nclip_tot = 0;
-    float *dl = rt_policy_ws_scratch(o->ws_p);
+    float *dl = rt_model_ws_scratch(o->ws_p);
+    rt_model_batch seqs = {o->seqs, N, o->P + T, o->P, NULL, NULL};
     for (int e = 0; e < c->epochs; e++) {
-        if (e > 0) {
-            if (rt_policy_forward(p, o->ws_p, o->ctx, (int)o->NT, 0))
+        if (e > 0) { /* the samples again, through the updated weights */
+            if (rt_model_forward(p, o->ws_p, &seqs))
                 return set_err(diag, RT_RL_EFAILED, "", "rl: policy forward failed");
             pass(o, PASS_SOFTMAX, NULL);
             gather(o, o->ls_p, o->lp);
@@ -416,8 +412,8 @@ int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R, 
             rt_rl_loss(c, N, T, o->len, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp, &nclip);
         if (!isfinite(loss)) return nonfinite(diag, "loss", loss);
         pass(o, PASS_DLOGITS, dl);
-        rt_policy_zero_grad(p);
-        if (rt_policy_backward(p, o->ws_p, dl, (int)o->NT, 0))
+        rt_model_zero_grad(p);
+        if (rt_model_backward(p, o->ws_p, dl))
             return set_err(diag, RT_RL_EFAILED, "", "rl: policy backward failed");
         if (c->regularizer == RT_RL_REG_CHI2) {
             double chis = 0.0;
@@ -433,10 +429,10 @@ int rt_rl_update(rt_rl *o, rt_policy *p, const rt_policy *ref, const double *R, 
             loss += c->chi2 * chis;
             if (!isfinite(loss)) return nonfinite(diag, "loss", loss);
         }
-        double gn = rt_policy_grad_norm(p);
+        double gn = rt_model_grad_norm(p);
         if (!isfinite(gn)) return nonfinite(diag, "grad_norm", gn);
         float gnf = 0.0f;
-        rt_policy_adam(p, &adam, &gnf);
+        rt_model_adam(p, &adam, &gnf);
         loss_sum += loss, gn_sum += gnf, nclip_tot += nclip;
     }
     if (m) {

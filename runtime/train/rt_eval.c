@@ -14,14 +14,15 @@
 
 struct rt_eval {
     const rt_task *task;
-    rt_policy_config arch;
+    const rt_model_ops *ops; /* the architecture of the models evaluated */
+    int vocab, arch[RT_MODEL_MAX_KEYS];
     rt_eval_config cfg;
     rt_rng rng;
     int n;                   /* fixed prompts */
     rt_task_sample *samples; /* (n) */
     int P, T, nf, i_correct;
     int chunk;           /* sequences per generate call (<= ws rows) */
-    rt_policy_ws *ws;    /* rows = chunk */
+    rt_model_ws *ws;     /* rows = chunk */
     rt_task_sample *rep; /* (chunk) samples of the sequences of a chunk */
     int *prompts;        /* (chunk, P) */
     int *tokens;         /* (chunk, T) */
@@ -63,7 +64,7 @@ void rt_eval_free(rt_eval *ev)
 {
     if (!ev) return;
     rt_free(ev->samples);
-    rt_policy_ws_free(ev->ws);
+    rt_model_ws_free(ev->ws);
     rt_free(ev->rep);
     rt_free(ev->prompts);
     rt_free(ev->tokens);
@@ -160,7 +161,7 @@ static int pick_prompts(rt_eval *ev, int want)
     return 0;
 }
 
-int rt_eval_create(rt_eval **out, const rt_task *task, const rt_policy_config *arch,
+int rt_eval_create(rt_eval **out, const rt_task *task, const rt_model *arch,
                    const rt_eval_config *cfg, const rt_rng *rng, rt_eval_diag *diag)
 {
     if (out) *out = NULL;
@@ -175,8 +176,6 @@ int rt_eval_create(rt_eval **out, const rt_task *task, const rt_policy_config *a
     if (c.k > 0 && !(c.temperature > 0.0f))
         return fail(diag, RT_EVAL_EINVAL, "eval: temperature must be > 0");
     if (c.chunk < 1) return fail(diag, RT_EVAL_EINVAL, "eval: chunk must be >= 1");
-    rt_policy_diag pd = {0};
-    if (rt_policy_config_check(arch, &pd)) return fail(diag, RT_EVAL_EINVAL, "eval: %s", pd.msg);
     if (arch->vocab != rt_task_vocab_size(task))
         return fail(diag, RT_EVAL_EINVAL, "eval: policy vocabulary %d, task vocabulary %d",
                     arch->vocab, rt_task_vocab_size(task));
@@ -186,7 +185,9 @@ int rt_eval_create(rt_eval **out, const rt_task *task, const rt_policy_config *a
     rt_eval *ev = rt_calloc(1, sizeof *ev);
     if (!ev) return fail(diag, RT_EVAL_ENOMEM, "eval: out of memory");
     ev->task = task;
-    ev->arch = *arch;
+    ev->ops = arch->ops;
+    ev->vocab = arch->vocab;
+    rt_model_config(arch, ev->arch);
     ev->cfg = c;
     ev->rng = *rng;
     ev->P = rt_task_prompt_len(task);
@@ -208,7 +209,7 @@ int rt_eval_create(rt_eval **out, const rt_task *task, const rt_policy_config *a
     ev->feat = rt_malloc(sizeof(double) * ch * (size_t)ev->nf);
     ev->hits = rt_calloc((size_t)ev->n, sizeof(int));
     if (!ev->rep || !ev->prompts || !ev->tokens || !ev->feat || !ev->hits ||
-        rt_policy_ws_create(&ev->ws, arch, ev->chunk, NULL)) {
+        rt_model_ws_create(&ev->ws, arch, ev->chunk, NULL)) {
         rt_eval_free(ev);
         return fail(diag, RT_EVAL_ENOMEM, "eval: out of memory");
     }
@@ -230,7 +231,7 @@ const rt_task_sample *rt_eval_prompt(const rt_eval *ev, int i)
 /* Generates and scores sequences [0, n * per) where sequence r is prompt r / per, at
  * temperature temp (<= 0: greedy); adds each sequence's correct flag to hits[prompt],
  * its features to fsum (nf), and its correct flag to dsum[domain]. */
-static int score(rt_eval *ev, const rt_policy *p, int per, float temp, double *fsum, double *dsum,
+static int score(rt_eval *ev, const rt_model *p, int per, float temp, double *fsum, double *dsum,
                  rt_eval_diag *diag)
 {
     int P = ev->P, T = ev->T, nf = ev->nf;
@@ -243,8 +244,8 @@ static int score(rt_eval *ev, const rt_policy *p, int per, float temp, double *f
             ev->rep[b] = ev->samples[(r0 + b) / per];
             memcpy(ev->prompts + (size_t)b * P, ev->rep[b].prompt, sizeof(int) * (size_t)P);
         }
-        int rc = rt_policy_generate(p, ev->ws, ev->prompts, B, P, T, temp, &gen, (uint64_t)r0,
-                                    ev->tokens, NULL);
+        int rc = rt_model_generate(p, ev->ws, ev->prompts, B, P, T, temp, &gen, (uint64_t)r0,
+                                   ev->tokens, NULL);
         if (rc) return fail(diag, RT_EVAL_EPOLICY, "eval: generation failed (policy error %d)", rc);
         rt_task_features_batch(ev->task, ev->rep, ev->tokens, B, T, ev->feat);
         for (int b = 0; b < B; b++) {
@@ -259,14 +260,17 @@ static int score(rt_eval *ev, const rt_policy *p, int per, float temp, double *f
     return 0;
 }
 
-static int check_policy(const rt_eval *ev, const rt_policy *p, rt_eval_diag *diag)
+static int check_policy(const rt_eval *ev, const rt_model *p, rt_eval_diag *diag)
 {
-    if (!p || !rt_policy_same_shape(&p->cfg, &ev->arch))
+    int c[RT_MODEL_MAX_KEYS];
+    if (p) rt_model_config(p, c);
+    if (!p || p->ops != ev->ops || p->vocab != ev->vocab ||
+        memcmp(c, ev->arch, sizeof(int) * (size_t)p->ops->nkeys))
         return fail(diag, RT_EVAL_EINVAL, "eval: policy architecture differs from the evaluator's");
     return 0;
 }
 
-int rt_eval_greedy(rt_eval *ev, const rt_policy *p, double *accuracy, rt_eval_diag *diag)
+int rt_eval_greedy(rt_eval *ev, const rt_model *p, double *accuracy, rt_eval_diag *diag)
 {
     int rc = check_policy(ev, p, diag);
     if (rc) return rc;
@@ -278,7 +282,7 @@ int rt_eval_greedy(rt_eval *ev, const rt_policy *p, double *accuracy, rt_eval_di
     return 0;
 }
 
-int rt_eval_run(rt_eval *ev, const rt_policy *p, rt_eval_result *out, rt_eval_diag *diag)
+int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_eval_diag *diag)
 {
     int rc = check_policy(ev, p, diag);
     if (rc) return rc;
@@ -329,29 +333,26 @@ int rt_eval_run(rt_eval *ev, const rt_policy *p, rt_eval_result *out, rt_eval_di
 
 /* ---- KL between two policies over states sampled from the first ------------------- */
 
-int rt_eval_kl(const rt_policy *p, const rt_policy *q, const rt_task *task, rt_task_split split,
+int rt_eval_kl(const rt_model *p, const rt_model *q, const rt_task *task, rt_task_split split,
                int n_prompts, const rt_rng *rng, rt_eval_kl_result *out, rt_eval_diag *diag)
 {
     if (!p || !q || !task || !rng || !out)
         return fail(diag, RT_EVAL_EINVAL, "kl: missing argument");
     if (n_prompts < 1) return fail(diag, RT_EVAL_EINVAL, "kl: n_prompts must be >= 1");
-    if (p->cfg.vocab != rt_task_vocab_size(task) || q->cfg.vocab != p->cfg.vocab ||
-        q->cfg.context != p->cfg.context)
-        return fail(diag, RT_EVAL_EINVAL,
-                    "kl: policies need the task's vocabulary and the same context");
-    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task), K = p->cfg.context;
+    if (p->vocab != rt_task_vocab_size(task) || q->vocab != p->vocab)
+        return fail(diag, RT_EVAL_EINVAL, "kl: policies need the task's vocabulary");
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
     int B = n_prompts < 256 ? n_prompts : 256; /* prompts per chunk */
     int rows = B * T;                          /* states per chunk at most */
-    rt_policy_ws *wsp = NULL, *wsq = NULL;
+    rt_model_ws *wsp = NULL, *wsq = NULL;
     rt_task_sample *smp = rt_calloc((size_t)B, sizeof *smp);
     int *prompts = rt_malloc(sizeof(int) * (size_t)B * P);
     int *tokens = rt_malloc(sizeof(int) * (size_t)B * T);
-    int *ctx = rt_malloc(sizeof(int) * (size_t)rows * K);
-    int *seq = rt_malloc(sizeof(int) * (size_t)(P + T));
+    int *seq = rt_malloc(sizeof(int) * (size_t)B * (P + T));
+    int *hi = rt_malloc(sizeof(int) * (size_t)2 * B), *lo = hi + B;
     int rc = 0;
-    if (!smp || !prompts || !tokens || !ctx || !seq ||
-        rt_policy_ws_create(&wsp, &p->cfg, rows, NULL) ||
-        rt_policy_ws_create(&wsq, &q->cfg, rows, NULL)) {
+    if (!smp || !prompts || !tokens || !seq || !hi || rt_model_ws_create(&wsp, p, rows, NULL) ||
+        rt_model_ws_create(&wsq, q, rows, NULL)) {
         rc = fail(diag, RT_EVAL_ENOMEM, "kl: out of memory");
         goto done;
     }
@@ -362,19 +363,23 @@ int rt_eval_kl(const rt_policy *p, const rt_policy *q, const rt_task *task, rt_t
         int nb = n_prompts - b0 < B ? n_prompts - b0 : B;
         rt_task_sample_batch(task, &pick, (uint64_t)b0, split, nb, smp, prompts);
         int prc =
-            rt_policy_generate(p, wsp, prompts, nb, P, T, 1.0f, &gen, (uint64_t)b0, tokens, NULL);
+            rt_model_generate(p, wsp, prompts, nb, P, T, 1.0f, &gen, (uint64_t)b0, tokens, NULL);
         int n = 0;
-        for (int b = 0; b < nb && !prc; b++) {
-            memcpy(seq, prompts + (size_t)b * P, sizeof(int) * (size_t)P);
-            memcpy(seq + P, tokens + (size_t)b * T, sizeof(int) * (size_t)T);
-            for (int t = 0; t < T; t++) {
-                rt_policy_context(ctx + (size_t)n * K, seq, P + t, K);
-                n++;
-                if (seq[P + t] == RT_TOK_EOS) break;
-            }
+        for (int b = 0; b < nb && !prc; b++) { /* states up to the first EOS, included */
+            int *s = seq + (size_t)b * (P + T);
+            memcpy(s, prompts + (size_t)b * P, sizeof(int) * (size_t)P);
+            memcpy(s + P, tokens + (size_t)b * T, sizeof(int) * (size_t)T);
+            lo[b] = P, hi[b] = P + T;
+            for (int t = 0; t < T; t++)
+                if (s[P + t] == RT_TOK_EOS) {
+                    hi[b] = P + t + 1;
+                    break;
+                }
+            n += hi[b] - lo[b];
         }
         double kl = 0, ent = 0;
-        if (!prc) prc = rt_policy_kl(p, wsp, q, wsq, ctx, n, &kl, &ent);
+        rt_model_batch states_b = {seq, nb, P + T, P, lo, hi};
+        if (!prc) prc = rt_model_kl(p, wsp, q, wsq, &states_b, &kl, &ent);
         if (prc) {
             rc = fail(diag, RT_EVAL_EPOLICY, "kl: policy error %d", prc);
             break;
@@ -391,12 +396,12 @@ int rt_eval_kl(const rt_policy *p, const rt_policy *q, const rt_task *task, rt_t
         ok(diag);
     }
 done:
-    rt_policy_ws_free(wsp);
-    rt_policy_ws_free(wsq);
+    rt_model_ws_free(wsp);
+    rt_model_ws_free(wsq);
     rt_free(smp);
     rt_free(prompts);
     rt_free(tokens);
-    rt_free(ctx);
     rt_free(seq);
+    rt_free(hi);
     return rc;
 }

@@ -32,11 +32,12 @@
  *
  * KL (rt_eval_kl): B prompts of a split are drawn by rt_task_sample_batch(task,
  * rt_rng_split(rng, 0), 0, split, B); p generates answer_max tokens for each at
- * temperature 1 (rt_policy_generate with rng rt_rng_split(rng, 1), seq0 = 0); the
- * visited states of sequence b are the contexts of answer positions 0 .. L_b - 1, where
+ * temperature 1 (rt_model_generate with rng rt_rng_split(rng, 1), seq0 = 0); the
+ * visited states of sequence b are its answer positions 0 .. L_b - 1, where
  * L_b is the position of the first EOS plus one (answer_max if none).  Over all those
  * states: mean KL(p(.|s) || q(.|s)) and mean entropy of p(.|s), with full softmaxes
- * (rt_policy_kl).  p and q need the same vocabulary and context, not the same width.
+ * (rt_model_kl).  p and q are models (rt_model.h) of the task's vocabulary, of any
+ * architectures.
  *
  * Errors: 0 or a negative RT_EVAL_E* code, with rt_eval_diag (may be NULL) filled.
  * Leaves out: evaluation on training prompts (use a task whose holdout covers what you
@@ -46,7 +47,7 @@
 
 #include <stdint.h>
 
-#include "rt_policy.h"
+#include "rt_model.h"
 #include "rt_rng.h"
 #include "rt_task.h"
 
@@ -87,11 +88,11 @@ typedef struct rt_eval_result {
 
 typedef struct rt_eval rt_eval;
 
-/* An evaluator of `task` for policies of architecture `arch` (arch->vocab must be the
- * task's vocabulary).  cfg NULL = defaults.  rng picks the prompts and the sampling
+/* An evaluator of `task` for models of the architecture and config of the model `arch`
+ * (arch->vocab must be the task's vocabulary).  cfg NULL = defaults.  rng picks the prompts and the sampling
  * streams (copied).  The task must outlive the evaluator.  Caller frees with
  * rt_eval_free.  *out = NULL on error. */
-int rt_eval_create(rt_eval **out, const rt_task *task, const rt_policy_config *arch,
+int rt_eval_create(rt_eval **out, const rt_task *task, const rt_model *arch,
                    const rt_eval_config *cfg, const rt_rng *rng, rt_eval_diag *diag);
 void rt_eval_free(rt_eval *ev);
 
@@ -101,10 +102,10 @@ const rt_task_sample *rt_eval_prompt(const rt_eval *ev, int i);
 
 /* Greedy accuracy only (what a training loop logs as eval_accuracy).  Allocates nothing.
  * p must have the evaluator's architecture. */
-int rt_eval_greedy(rt_eval *ev, const rt_policy *p, double *accuracy, rt_eval_diag *diag);
+int rt_eval_greedy(rt_eval *ev, const rt_model *p, double *accuracy, rt_eval_diag *diag);
 /* Everything of rt_eval_result (greedy, and avg@k / pass@k when cfg.k > 0).  Allocates
  * nothing. */
-int rt_eval_run(rt_eval *ev, const rt_policy *p, rt_eval_result *out, rt_eval_diag *diag);
+int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_eval_diag *diag);
 
 typedef struct rt_eval_kl_result {
     int n_prompts;  /* B */
@@ -116,7 +117,7 @@ typedef struct rt_eval_kl_result {
 /* Exact mean per-state KL(p || q) and entropy of p over the states visited by sampling
  * B = n_prompts answers from p (see the top comment).  Allocates its buffers per call
  * (freed before returning). */
-int rt_eval_kl(const rt_policy *p, const rt_policy *q, const rt_task *task, rt_task_split split,
+int rt_eval_kl(const rt_model *p, const rt_model *q, const rt_task *task, rt_task_split split,
                int n_prompts, const rt_rng *rng, rt_eval_kl_result *out, rt_eval_diag *diag);
 
 #endif

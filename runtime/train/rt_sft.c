@@ -46,19 +46,18 @@ typedef struct sft_st {
     rt_sft_config cfg;
     rt_rng rng;
     rt_adam_config adam;
-    int B, P, T, K;
+    int B, P, T;
     long tokens, window;     /* answer tokens so far; steps since the last row */
     double loss_sum;         /* of the steps since the last row */
-    rt_policy_ws *ws;        /* rows B*T */
+    rt_model_ws *ws;         /* rows B*T */
     rt_eval *ev;             /* NULL when eval_every = 0 */
     rt_task_sample *samples; /* (B) */
     int *answers;            /* (B, RT_TASK_MAX_T) */
     int *lens;               /* (B) */
-    int *ctx;                /* (B*T, K) */
-    int *y;                  /* (B*T) */
+    int *seqs;               /* (B, P + T) prompt ++ demonstration, PAD after it */
+    int *lo;                 /* (2 B): the answer positions [lo[b], hi[b]) of sequence b */
     int *prompts;            /* (B, P) */
     int *tokens_buf;         /* (B, T) */
-    int *seq;                /* (P + T) */
     double *feat;            /* (B, n_features) */
 } sft_st;
 
@@ -66,16 +65,15 @@ static void sft_free(void *arg)
 {
     sft_st *w = arg;
     if (!w) return;
-    rt_policy_ws_free(w->ws);
+    rt_model_ws_free(w->ws);
     rt_eval_free(w->ev);
     rt_free(w->samples);
     rt_free(w->answers);
     rt_free(w->lens);
-    rt_free(w->ctx);
-    rt_free(w->y);
+    rt_free(w->seqs);
+    rt_free(w->lo);
     rt_free(w->prompts);
     rt_free(w->tokens_buf);
-    rt_free(w->seq);
     rt_free(w->feat);
     rt_free(w);
 }
@@ -94,8 +92,8 @@ static int batch_accuracy(sft_st *w, double *acc)
     for (int b = 0; b < B; b++)
         memcpy(w->prompts + (size_t)b * P, w->samples[b].prompt, sizeof(int) * (size_t)P);
     rt_rng none = rt_rng_make(0); /* greedy decoding draws nothing */
-    int rc =
-        rt_policy_generate(w->p, w->ws, w->prompts, B, P, T, 0.0f, &none, 0, w->tokens_buf, NULL);
+    int rc = rt_model_generate(&w->p->model, w->ws, w->prompts, B, P, T, 0.0f, &none, 0,
+                               w->tokens_buf, NULL);
     if (rc) return rc;
     rt_task_features_batch(w->task, w->samples, w->tokens_buf, B, T, w->feat);
     long hits = 0;
@@ -138,24 +136,23 @@ static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
         return fail(d, RT_SFT_EINVAL, "sft: the task has no training prompts");
 
     int B = cfg->batch, P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
-    int K = p->cfg.context, nf = rt_task_n_features(task);
+    int nf = rt_task_n_features(task);
     if ((long)B * T > 1L << 24) return fail(d, RT_SFT_EINVAL, "sft: batch too large");
     int rows = B * T;
     sft_st *w = rt_calloc(1, sizeof *w);
     if (!w) return fail(d, RT_SFT_ENOMEM, "sft: out of memory");
-    *w = (sft_st){.p = p, .task = task, .cfg = *cfg, .rng = *rng, .B = B, .P = P, .T = T, .K = K};
+    *w = (sft_st){.p = p, .task = task, .cfg = *cfg, .rng = *rng, .B = B, .P = P, .T = T};
     w->samples = rt_calloc((size_t)B, sizeof *w->samples);
     w->answers = rt_malloc(sizeof(int) * (size_t)B * RT_TASK_MAX_T);
     w->lens = rt_malloc(sizeof(int) * (size_t)B);
-    w->ctx = rt_malloc(sizeof(int) * (size_t)rows * K);
-    w->y = rt_malloc(sizeof(int) * (size_t)rows);
+    w->seqs = rt_calloc((size_t)B * (P + T), sizeof(int));
+    w->lo = rt_malloc(sizeof(int) * 2 * (size_t)B);
     w->prompts = rt_malloc(sizeof(int) * (size_t)B * P);
     w->tokens_buf = rt_malloc(sizeof(int) * (size_t)B * T);
-    w->seq = rt_malloc(sizeof(int) * (size_t)(P + T));
     w->feat = rt_malloc(sizeof(double) * (size_t)B * nf);
-    int bad = !w->samples || !w->answers || !w->lens || !w->ctx || !w->y || !w->prompts ||
-              !w->tokens_buf || !w->seq || !w->feat;
-    if (!bad) bad = rt_policy_ws_create(&w->ws, &p->cfg, rows, NULL) != 0;
+    int bad = !w->samples || !w->answers || !w->lens || !w->seqs || !w->lo || !w->prompts ||
+              !w->tokens_buf || !w->feat;
+    if (!bad) bad = rt_model_ws_create(&w->ws, &p->model, rows, NULL) != 0;
     if (!bad && cfg->eval_every > 0) {
         rt_eval_config ec;
         rt_eval_config_init(&ec);
@@ -163,7 +160,7 @@ static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
         ec.k = 0;
         rt_rng er = rt_rng_split(rng, RT_STREAM_EVAL);
         rt_eval_diag ed;
-        int rc = rt_eval_create(&w->ev, task, &p->cfg, &ec, &er, &ed);
+        int rc = rt_eval_create(&w->ev, task, &p->model, &ec, &er, &ed);
         if (rc && rc != RT_EVAL_ENOMEM) {
             sft_free(w);
             return fail(d, RT_SFT_EINVAL, ed.msg);
@@ -195,28 +192,27 @@ static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
 static int sft_step(void *arg, long s, double *m, char *msg, size_t cap)
 {
     sft_st *w = arg;
-    int B = w->B, P = w->P, K = w->K;
+    int B = w->B, P = w->P, T = w->T;
     rt_sft_batch(w->task, w->cfg.noise, &w->rng, s, B, w->samples, w->answers, w->lens, NULL);
-    int n = 0;
-    for (int b = 0; b < B; b++) {
-        memcpy(w->seq, w->samples[b].prompt, sizeof(int) * (size_t)P);
-        memcpy(w->seq + P, w->answers + (size_t)b * RT_TASK_MAX_T,
-               sizeof(int) * (size_t)w->lens[b]);
-        for (int t = 0; t < w->lens[b]; t++, n++) {
-            rt_policy_context(w->ctx + (size_t)n * K, w->seq, P + t, K);
-            w->y[n] = w->seq[P + t];
-        }
+    int n = 0, *hi = w->lo + B;
+    for (int b = 0; b < B; b++) { /* one row per answer token */
+        int *seq = w->seqs + (size_t)b * (P + T);
+        memcpy(seq, w->samples[b].prompt, sizeof(int) * (size_t)P);
+        memcpy(seq + P, w->answers + (size_t)b * RT_TASK_MAX_T, sizeof(int) * (size_t)w->lens[b]);
+        w->lo[b] = P, hi[b] = P + w->lens[b];
+        n += w->lens[b];
     }
+    rt_model_batch demos = {w->seqs, B, P + T, P, w->lo, hi};
     float loss = 0.0f, gnorm = NAN;
-    rt_policy_zero_grad(w->p);
-    int prc = rt_policy_xent(w->p, w->ws, w->ctx, w->y, n, &loss);
+    rt_model_zero_grad(&w->p->model);
+    int prc = rt_model_xent(&w->p->model, w->ws, &demos, &loss);
     if (prc) {
         snprintf(msg, cap, "policy error %d", prc);
         return 1;
     }
     m[COL_LOSS] = loss;
     if (!isfinite(loss)) return 0;
-    rt_policy_adam(w->p, &w->adam, &gnorm);
+    rt_model_adam(&w->p->model, &w->adam, &gnorm);
     m[COL_GNORM] = gnorm;
     w->tokens += n;
     w->loss_sum += loss;
@@ -234,7 +230,7 @@ static int sft_row(void *arg, long s, int eval, const int *recorded, double *m, 
     sft_st *w = arg;
     double acc = NAN, eacc = NAN;
     int prc = batch_accuracy(w, &acc);
-    if (!prc && eval) prc = rt_eval_greedy(w->ev, w->p, &eacc, NULL);
+    if (!prc && eval) prc = rt_eval_greedy(w->ev, &w->p->model, &eacc, NULL);
     if (prc) {
         snprintf(msg, cap, "evaluation failed");
         return 1;

@@ -7,9 +7,9 @@
  *      demonstration of prompt i from sequence i of its RT_STREAM_SAMPLES stream
  *      (rt_task_demonstrate: with probability `noise` the task's systematic error);
  *   2. one row per answer token (EOS included) of every demonstration, in the order
- *      (sequence, position): the context is the previous `context` tokens of
- *      prompt ++ answer, left-padded with PAD, the label the answer token;
- *   3. loss = mean cross-entropy over those rows (rt_policy_xent), backward, one Adam
+ *      (sequence, position): the model reads prompt ++ answer up to the position, the
+ *      label is the answer token (a ragged rt_model_batch);
+ *   3. loss = mean cross-entropy over those rows (rt_model_xent), backward, one Adam
  *      step (lr, betas 0.9/0.999, eps 1e-8, global-norm clipping at `clip`).
  * Nothing depends on how many threads run or how work is partitioned; the same
  * (policy, task, config, rng) gives bit-identical parameters and metrics (except the

@@ -26,6 +26,7 @@
 
 #include "rt_alloc.h"
 #include "rt_debate.h"
+#include "rt_policy.h"
 #include "rt_sweep.h"
 
 static rt_task *make_triage(double conflict)
@@ -304,11 +305,14 @@ static void test_first_mover_and_policy_actions(void **state)
     rt_policy_config pc = {RT_TASK_VOCAB, 8, 8, 16, 1, RT_NN_ACT_RELU};
     rt_policy *p;
     rt_policy_ws *ws;
+    rt_model_ws *mws;
     assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
     rt_policy_init(p, &rng);
     assert_int_equal(rt_policy_ws_create(&ws, &pc, B, NULL), 0);
+    assert_int_equal(rt_model_ws_create(&mws, &p->model, B, NULL), 0);
     int act[B];
-    assert_int_equal(rt_debate_policy_actions(t, p, ws, b.smp, B, act), 0);
+    assert_int_equal(rt_debate_policy_actions(t, &p->model, mws, b.smp, B, act), 0);
+    rt_model_ws_free(mws);
     for (int i = 0; i < B; i++) {
         int ctx[8];
         int seq[16];

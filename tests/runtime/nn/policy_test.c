@@ -313,16 +313,38 @@ static int load_code(void)
     return rc;
 }
 
-/* recomputes the FNV-1a checksum (bytes 44..51) of a policy file image */
-static void reseal(unsigned char *b, size_t n)
+/* recomputes the FNV-1a checksum (bytes at, at + 8) of a policy file image */
+static void reseal_at(unsigned char *b, size_t n, size_t at)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (size_t i = 0; i < n; i++) {
-        if (i >= 44 && i < 52) continue;
+        if (i >= at && i < at + 8) continue;
         h ^= b[i];
         h *= 0x100000001b3ULL;
     }
-    memcpy(b + 44, &h, 8);
+    memcpy(b + at, &h, 8);
+}
+
+/* format 1 (bytes 44..51 the checksum) */
+static void reseal(unsigned char *b, size_t n)
+{
+    reseal_at(b, n, 44);
+}
+
+/* the format-1 image (what the code before the model interface saved) of policy p */
+static size_t v1_image(const rt_policy *p, unsigned char *b)
+{
+    int32_t f[6] = {p->cfg.vocab,  p->cfg.context, p->cfg.embed,
+                    p->cfg.hidden, p->cfg.layers,  p->cfg.act};
+    uint32_t ver = 1;
+    uint64_t bytes = p->params.n * sizeof(float);
+    memcpy(b, "RLHFPOL\n", 8);
+    memcpy(b + 8, &ver, 4);
+    memcpy(b + 12, f, sizeof f);
+    memcpy(b + 36, &bytes, 8);
+    memcpy(b + 52, p->params.w, bytes);
+    reseal(b, 52 + bytes);
+    return 52 + bytes;
 }
 
 static void save_load(void **state)
@@ -337,19 +359,36 @@ static void save_load(void **state)
     assert_memory_equal(p->params.w, q->params.w, p->params.n * sizeof(float));
     rt_policy_free(q);
     FILE *f = fopen(path, "rb");
-    unsigned char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf, f);
+    unsigned char v2[8192];
+    size_t n2 = fread(v2, 1, sizeof v2, f);
     fclose(f);
-    assert_int_equal(n, 52 + p->params.n * 4);
-    unsigned char c[8192];
+    /* format 2: the architecture and its config as text, then size, checksum, weights */
+    static const char text[] = "arch=mlp context=3 embed=4 hidden=6 layers=2 act=gelu\n";
+    size_t tn = sizeof text - 1, hn = 20 + tn + 16;
+    assert_int_equal(n2, hn + p->params.n * 4);
+    assert_memory_equal(v2 + 20, text, tn);
+    assert_memory_equal(v2 + hn, p->params.w, p->params.n * 4);
+    /* format 1 (files saved before the model interface) still loads, same weights */
+    unsigned char buf[8192], c[8192];
+    size_t n = v1_image(p, buf);
+    write_bytes(buf, n);
+    assert_int_equal(rt_policy_load(&q, path, &d), 0);
+    assert_true(rt_policy_same_shape(&p->cfg, &q->cfg));
+    assert_memory_equal(p->params.w, q->params.w, p->params.n * sizeof(float));
+    rt_policy_free(q);
     /* missing file */
     assert_int_equal(rt_policy_load(&q, "/nonexistent/x.bin", &d), RT_POLICY_ENOENT);
     assert_string_equal(d.msg, "/nonexistent/x.bin: cannot open (No such file or directory)");
     assert_null(q);
-    /* truncated at several lengths */
+    /* both formats: truncated at several lengths */
     size_t cuts[] = {0, 5, 11, 30, 51, 52, 100, n - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         write_bytes(buf, cuts[i]);
+        assert_int_equal(load_code(), RT_POLICY_ETRUNC);
+    }
+    size_t cuts2[] = {0, 5, 11, 19, 20, 40, hn - 1, hn, hn + 1, n2 - 1};
+    for (size_t i = 0; i < sizeof cuts2 / sizeof cuts2[0]; i++) {
+        write_bytes(v2, cuts2[i]);
         assert_int_equal(load_code(), RT_POLICY_ETRUNC);
     }
     /* trailing bytes */
@@ -357,22 +396,34 @@ static void save_load(void **state)
     c[n] = 0;
     write_bytes(c, n + 1);
     assert_int_equal(load_code(), RT_POLICY_ESIZE);
+    memcpy(c, v2, n2);
+    c[n2] = 0;
+    write_bytes(c, n2 + 1);
+    assert_int_equal(load_code(), RT_POLICY_ESIZE);
     /* wrong magic, wrong version, flipped bytes in the config and the payload */
     memcpy(c, buf, n), c[2] ^= 1, write_bytes(c, n);
     assert_int_equal(load_code(), RT_POLICY_EMAGIC);
-    memcpy(c, buf, n), c[8] = 2, write_bytes(c, n);
+    memcpy(c, buf, n), c[8] = 3, write_bytes(c, n);
     rt_policy_load(&q, path, &d);
-    assert_string_equal(strchr(d.msg, ' ') + 1, "format version 2, expected 1");
+    assert_string_equal(strchr(d.msg, ' ') + 1, "format version 3, expected 2 or 1");
     assert_int_equal(d.code, RT_POLICY_EVERSION);
     memcpy(c, buf, n), c[20] ^= 4, write_bytes(c, n);
     assert_int_equal(load_code(), RT_POLICY_ECHECKSUM);
     memcpy(c, buf, n), c[n - 3] ^= 0x10, write_bytes(c, n);
+    assert_int_equal(load_code(), RT_POLICY_ECHECKSUM);
+    memcpy(c, v2, n2), c[30] ^= 4, write_bytes(c, n2);
     assert_int_equal(load_code(), RT_POLICY_ECHECKSUM);
     /* every single flipped byte anywhere is an error, never a crash or a success */
     for (size_t i = 0; i < n; i++) {
         memcpy(c, buf, n);
         c[i] ^= 0x41;
         write_bytes(c, n);
+        assert_true(load_code() < 0);
+    }
+    for (size_t i = 0; i < n2; i++) {
+        memcpy(c, v2, n2);
+        c[i] ^= 0x41;
+        write_bytes(c, n2);
         assert_true(load_code() < 0);
     }
     /* valid checksum but a header that lies: the architecture does not fit the payload
@@ -390,6 +441,33 @@ static void save_load(void **state)
     assert_int_equal(d.code, RT_POLICY_EINVAL);
     assert_string_equal(strchr(d.msg, ' ') + 1,
                         "invalid architecture: layers must be in 1..8 (got 0)");
+    /* the same in format 2's text ("hidden=6" -> "hidden=7", "layers=2" -> "layers=0"), an
+     * unknown architecture ("arch=mlp" -> "arch=mlq") and an unknown setting */
+    struct {
+        const char *from, *to;
+        int code;
+        const char *msg;
+    } lies[] = {
+        {"hidden=6", "hidden=7", RT_POLICY_ESHAPE, NULL},
+        {"layers=2", "layers=0", RT_POLICY_EINVAL,
+         "invalid architecture: mlp: layers must be in 1..8 (got '0')"},
+        {"arch=mlp", "arch=mlq", RT_POLICY_EINVAL, "unknown architecture 'mlq'"},
+        {"embed=4", "embxd=4", RT_POLICY_EINVAL,
+         "invalid architecture: mlp: unknown setting 'embxd'"},
+    };
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        memcpy(c, v2, n2);
+        char *at = strstr((char *)c + 20, lies[i].from);
+        assert_non_null(at);
+        memcpy(at, lies[i].to, strlen(lies[i].to));
+        reseal_at(c, n2, hn - 8);
+        write_bytes(c, n2);
+        assert_int_equal(load_code(), lies[i].code);
+        if (lies[i].msg) {
+            rt_policy_load(&q, path, &d);
+            assert_string_equal(strchr(d.msg, ' ') + 1, lies[i].msg);
+        }
+    }
     /* not a policy file at all */
     write_bytes((const unsigned char *)"hello world, this is text\n", 26);
     assert_int_equal(load_code(), RT_POLICY_EMAGIC);

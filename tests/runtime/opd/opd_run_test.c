@@ -121,7 +121,7 @@ static void one_token_converges_to_geometric_mixture(void **state)
         c.batch = B, c.prompt_len = P, c.gen_len = 1;
         c.adam.lr = 1e-2f;
         rt_opd *o;
-        assert_int_equal(rt_opd_create(&o, &c, &s->cfg, &t->cfg, &ref->cfg, NULL), 0);
+        assert_int_equal(rt_opd_create(&o, &c, &s->model, &t->model, &ref->model, NULL), 0);
         int pr[B * P], ctx[K] = {3, 5, 7, 9};
         for (int b = 0; b < B; b++)
             memcpy(pr + b * P, ctx, sizeof ctx);
@@ -130,7 +130,7 @@ static void one_token_converges_to_geometric_mixture(void **state)
         assert_true(tv0 > 0.1); /* far from the target at the start */
         for (int step = 0; step < 400; step++) {
             rt_rng rs = rt_rng_split(&rng, (uint64_t)step);
-            assert_int_equal(rt_opd_step(o, s, t, ref, pr, &rs, NULL), 0);
+            assert_int_equal(rt_opd_step(o, &s->model, &t->model, &ref->model, pr, &rs, NULL), 0);
         }
         double tv = tv_to_target(s, t, ref, ctx, lambdas[k]);
         if (tv >= 0.01) fail_msg("lambda %g: total variation %g >= 0.01", lambdas[k], tv);
@@ -161,14 +161,14 @@ static void teacher_temperature_sharpens_the_target(void **state)
         c.batch = B, c.prompt_len = P, c.gen_len = 1;
         c.adam.lr = 1e-2f;
         rt_opd *o;
-        assert_int_equal(rt_opd_create(&o, &c, &s->cfg, &t->cfg, &ref->cfg, NULL), 0);
+        assert_int_equal(rt_opd_create(&o, &c, &s->model, &t->model, &ref->model, NULL), 0);
         int pr[B * P], ctx[K] = {2, 4, 6, 8};
         for (int b = 0; b < B; b++)
             memcpy(pr + b * P, ctx, sizeof ctx);
         rt_rng rng = rt_rng_make(84);
         for (int step = 0; step < 400; step++) {
             rt_rng rs = rt_rng_split(&rng, (uint64_t)step);
-            assert_int_equal(rt_opd_step(o, s, t, ref, pr, &rs, NULL), 0);
+            assert_int_equal(rt_opd_step(o, &s->model, &t->model, &ref->model, pr, &rs, NULL), 0);
         }
         float ps[V], pt[V], prf[V];
         probs_at(s, ctx, ps);
@@ -381,9 +381,9 @@ static void eos_mask_counts_states_up_to_eos(void **state)
             c.lambda = 1.5f, c.metrics = 1, c.estimator = est;
             c.mask_after_eos = !k, c.eos_token = EOS;
             rt_opd *o;
-            assert_int_equal(rt_opd_create(&o, &c, &s1->cfg, &t->cfg, &ref->cfg, NULL), 0);
+            assert_int_equal(rt_opd_create(&o, &c, &s1->model, &t->model, &ref->model, NULL), 0);
             rt_rng rng = rt_rng_make(74);
-            assert_int_equal(rt_opd_step(o, ss[k], t, ref, pr, &rng, &m[k]), 0);
+            assert_int_equal(rt_opd_step(o, &ss[k]->model, &t->model, &ref->model, pr, &rng, &m[k]), 0);
             for (int b = 0; b < B; b++)
                 assert_int_equal(rt_opd_tokens(o)[b * c.gen_len], EOS);
             rt_opd_free(o);

@@ -15,6 +15,7 @@
 
 #include "rt_alloc.h"
 #include "rt_opd.h"
+#include "rt_policy.h"
 
 static rt_policy *make(int V, int K, int D, int H, int L, uint64_t seed)
 {
@@ -96,12 +97,12 @@ static void step_matches_manual(void **state)
         rt_opd_config c = small_cfg(lam, gamma);
         c.metrics = 1;
         rt_opd *o;
-        assert_int_equal(rt_opd_create(&o, &c, &s->cfg, &t->cfg, &ref->cfg, NULL), 0);
+        assert_int_equal(rt_opd_create(&o, &c, &s->model, &t->model, &ref->model, NULL), 0);
         int pr[B * P];
         prompts_for(pr, 13);
         rt_rng rng = rt_rng_make(14);
         rt_opd_metrics m;
-        assert_int_equal(rt_opd_step(o, s, t, ref, pr, &rng, &m), 0);
+        assert_int_equal(rt_opd_step(o, &s->model, &t->model, &ref->model, pr, &rng, &m), 0);
 
         /* by hand: generate, contexts, log-probs by fresh forwards, advantages */
         rt_policy_ws *ws, *wt, *wr;
@@ -178,12 +179,12 @@ static void lambda_one_ignores_reference(void **state)
     assert_int_equal(rt_policy_copy(&s2, s1, NULL), 0);
     rt_opd_config c = small_cfg(1.0f, 0.0f);
     rt_opd *o;
-    assert_int_equal(rt_opd_create(&o, &c, &s1->cfg, &t->cfg, &r1->cfg, NULL), 0);
+    assert_int_equal(rt_opd_create(&o, &c, &s1->model, &t->model, &r1->model, NULL), 0);
     int pr[B * P];
     prompts_for(pr, 24);
     rt_rng rng = rt_rng_make(25);
-    assert_int_equal(rt_opd_step(o, s1, t, r1, pr, &rng, NULL), 0);
-    assert_int_equal(rt_opd_step(o, s2, t, r2, pr, &rng, NULL), 0);
+    assert_int_equal(rt_opd_step(o, &s1->model, &t->model, &r1->model, pr, &rng, NULL), 0);
+    assert_int_equal(rt_opd_step(o, &s2->model, &t->model, &r2->model, pr, &rng, NULL), 0);
     double diff = 0, norm = 0;
     for (size_t i = 0; i < s1->params.n; i++) {
         diff = fmax(diff, fabsf(s1->params.g[i] - s2->params.g[i]));
@@ -194,9 +195,9 @@ static void lambda_one_ignores_reference(void **state)
     /* and at lambda = 1.5 it does depend on it */
     rt_opd_free(o);
     c.lambda = 1.5f;
-    assert_int_equal(rt_opd_create(&o, &c, &s1->cfg, &t->cfg, &r1->cfg, NULL), 0);
-    assert_int_equal(rt_opd_step(o, s1, t, r1, pr, &rng, NULL), 0);
-    assert_int_equal(rt_opd_step(o, s2, t, r2, pr, &rng, NULL), 0);
+    assert_int_equal(rt_opd_create(&o, &c, &s1->model, &t->model, &r1->model, NULL), 0);
+    assert_int_equal(rt_opd_step(o, &s1->model, &t->model, &r1->model, pr, &rng, NULL), 0);
+    assert_int_equal(rt_opd_step(o, &s2->model, &t->model, &r2->model, pr, &rng, NULL), 0);
     diff = 0;
     for (size_t i = 0; i < s1->params.n; i++)
         diff = fmax(diff, fabsf(s1->params.g[i] - s2->params.g[i]));
@@ -219,7 +220,7 @@ static float *run_steps(int blas, int threads, int estimator)
     c.metrics = 1;
     c.threads = threads;
     rt_opd *o;
-    assert_int_equal(rt_opd_create(&o, &c, &s->cfg, &t->cfg, &ref->cfg, NULL), 0);
+    assert_int_equal(rt_opd_create(&o, &c, &s->model, &t->model, &ref->model, NULL), 0);
     rt_rng run = rt_rng_from_name(3, "opd");
     int pr[300 * 8];
     rt_opd_metrics m;
@@ -227,7 +228,7 @@ static float *run_steps(int blas, int threads, int estimator)
         rt_rng sr = rt_rng_split(&run, (uint64_t)step);
         for (int i = 0; i < 300 * 8; i++)
             pr[i] = 1 + rt_rng_below(&sr, 31);
-        assert_int_equal(rt_opd_step(o, s, t, ref, pr, &sr, &m), 0);
+        assert_int_equal(rt_opd_step(o, &s->model, &t->model, &ref->model, pr, &sr, &m), 0);
         assert_true(isfinite(m.loss) && isfinite(m.kl_teacher) && m.entropy > 0);
         if (estimator == RT_OPD_FULL) assert_true(m.loss >= 0);
     }
@@ -263,18 +264,20 @@ static void routed_teachers(void **state)
     assert_int_equal(rt_policy_copy(&s2, s1, NULL), 0);
     rt_opd_config c = small_cfg(1.25f, 0.0f);
     rt_opd *o;
-    assert_int_equal(rt_opd_create(&o, &c, &s1->cfg, &t0->cfg, &ref->cfg, NULL), 0);
+    assert_int_equal(rt_opd_create(&o, &c, &s1->model, &t0->model, &ref->model, NULL), 0);
     int pr[B * P], route[B] = {1, 1, 1, 1, 1}, bad[B] = {0, 2, 0, 0, 0};
     prompts_for(pr, 44);
     rt_rng rng = rt_rng_make(45);
-    const rt_policy *ts[2] = {t0, t1};
+    const rt_model *ts[2] = {&t0->model, &t1->model};
     rt_opd_metrics m1, m2;
-    assert_int_equal(rt_opd_step_routed(o, s1, ts, 2, route, ref, pr, &rng, &m1), 0);
-    assert_int_equal(rt_opd_step(o, s2, t1, ref, pr, &rng, &m2), 0);
+    assert_int_equal(rt_opd_step_routed(o, &s1->model, ts, 2, route, &ref->model, pr, &rng, &m1),
+                     0);
+    assert_int_equal(rt_opd_step(o, &s2->model, &t1->model, &ref->model, pr, &rng, &m2), 0);
     assert_true(fabsf(m1.loss - m2.loss) < 1e-6f);
     for (size_t i = 0; i < s1->params.n; i++)
         assert_true(fabsf(s1->params.g[i] - s2->params.g[i]) < 1e-6f);
-    assert_int_equal(rt_opd_step_routed(o, s1, ts, 2, bad, ref, pr, &rng, NULL), RT_POLICY_EINVAL);
+    assert_int_equal(rt_opd_step_routed(o, &s1->model, ts, 2, bad, &ref->model, pr, &rng, NULL),
+                     RT_POLICY_EINVAL);
     rt_opd_free(o);
     rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t0), rt_policy_free(t1),
         rt_policy_free(ref);
@@ -286,23 +289,28 @@ static void config_errors_and_alloc_failures(void **state)
     rt_policy_config cs = {V, K, D, 16, 1, RT_NN_ACT_RELU}, ct = cs, other = cs;
     ct.hidden = 24;
     other.vocab = V + 1;
+    /* models of those architectures (the step is sized from models) */
+    rt_policy *ps, *pt, *po;
+    assert_int_equal(rt_policy_create(&ps, &cs, NULL), 0);
+    assert_int_equal(rt_policy_create(&pt, &ct, NULL), 0);
+    assert_int_equal(rt_policy_create(&po, &other, NULL), 0);
+    const rt_model *ms = &ps->model, *mt = &pt->model, *mo = &po->model;
     rt_opd *o;
     rt_policy_diag d;
     rt_opd_config c = small_cfg(1.0f, 0.0f);
-    assert_int_equal(rt_opd_create(&o, &c, &cs, &other, &cs, &d), RT_POLICY_EINVAL);
-    assert_string_equal(d.msg,
-                        "opd: student, teacher and reference need the same vocab and context");
+    assert_int_equal(rt_opd_create(&o, &c, ms, mo, ms, &d), RT_POLICY_EINVAL);
+    assert_string_equal(d.msg, "opd: student, teacher and reference need the same vocabulary");
     c.estimator = RT_OPD_FULL, c.gamma = 1.0f;
-    assert_int_equal(rt_opd_create(&o, &c, &cs, &ct, &cs, &d), RT_POLICY_EINVAL);
+    assert_int_equal(rt_opd_create(&o, &c, ms, mt, ms, &d), RT_POLICY_EINVAL);
     assert_string_equal(d.msg, "opd: estimator = full needs gamma = 0");
     c = small_cfg(1.0f, 0.0f);
     c.batch = 0;
-    assert_int_equal(rt_opd_create(&o, &c, &cs, &ct, &cs, &d), RT_POLICY_EINVAL);
+    assert_int_equal(rt_opd_create(&o, &c, ms, mt, ms, &d), RT_POLICY_EINVAL);
     c = small_cfg(1.0f, 0.0f);
     int ok = 0;
     for (long n = 1; n < 40 && !ok; n++) {
         rt_alloc_fail_at(n);
-        int rc = rt_opd_create(&o, &c, &cs, &ct, &cs, &d);
+        int rc = rt_opd_create(&o, &c, ms, mt, ms, &d);
         rt_alloc_fail_at(0);
         if (rc == 0) {
             ok = 1;
@@ -320,9 +328,9 @@ static void config_errors_and_alloc_failures(void **state)
         prompts_for(pr, 56);
         rt_rng rng = rt_rng_make(57);
         c.metrics = 1;
-        assert_int_equal(rt_opd_create(&o, &c, &cs, &ct, &cs, NULL), 0);
+        assert_int_equal(rt_opd_create(&o, &c, ms, mt, ms, NULL), 0);
         rt_alloc_fail_at(1);
-        int rc = rt_opd_step(o, s, t, s, pr, &rng, NULL);
+        int rc = rt_opd_step(o, &s->model, &t->model, &s->model, pr, &rng, NULL);
         long count = rt_alloc_count();
         rt_alloc_fail_at(0);
         assert_int_equal(rc, 0);
@@ -333,13 +341,15 @@ static void config_errors_and_alloc_failures(void **state)
     }
     /* a policy of another architecture than the step was sized for */
     rt_policy *s = make(V, K, D, 16, 1, 50), *t = make(V, K, D, 16, 1, 51);
-    assert_int_equal(rt_opd_create(&o, &c, &cs, &ct, &cs, NULL), 0);
+    assert_int_equal(rt_opd_create(&o, &c, ms, mt, ms, NULL), 0);
     int pr[B * P];
     prompts_for(pr, 52);
     rt_rng rng = rt_rng_make(53);
-    assert_int_equal(rt_opd_step(o, s, t, s, pr, &rng, NULL), RT_POLICY_ESHAPE);
+    assert_int_equal(rt_opd_step(o, &s->model, &t->model, &s->model, pr, &rng, NULL),
+                     RT_POLICY_ESHAPE);
     rt_opd_free(o);
     rt_policy_free(s), rt_policy_free(t);
+    rt_policy_free(ps), rt_policy_free(pt), rt_policy_free(po);
 }
 
 int main(void)

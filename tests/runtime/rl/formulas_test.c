@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "rt_policy.h"
 #include "rt_rl.h"
 
 /* |a - b| <= tol, printing both on failure (this cmocka has no double assertions) */
@@ -422,17 +423,20 @@ static void test_config(void **st)
     c.regularizer = RT_RL_REG_CHI2;
     c.chi2 = 0.1;
     rt_policy_config pc = {32, 8, 16, 32, 1, RT_NN_ACT_RELU};
+    rt_policy *pm;
+    assert_int_equal(rt_policy_create(&pm, &pc, NULL), 0);
     rt_rl *o = NULL;
     rt_rl_diag d;
-    assert_int_equal(rt_rl_create(&o, &c, &pc, &pc, 7, 4, 1, &d), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_create(&o, &c, &pm->model, &pm->model, 7, 4, 1, &d), RT_RL_EINVAL);
     assert_null(o);
     assert_string_equal(d.key, "regularizer");
     assert_string_equal(d.msg,
                         "regularizer = chi2 enumerates every answer exactly: answers of up to 4 "
                         "tokens over 32 tokens need 30784 prefix states per prompt (limit 4096); "
                         "use a task with shorter answers");
-    assert_int_equal(rt_rl_create(&o, &c, &pc, &pc, 5, 3, 1, &d), 0);
+    assert_int_equal(rt_rl_create(&o, &c, &pm->model, &pm->model, 5, 3, 1, &d), 0);
     rt_rl_free(o);
+    rt_policy_free(pm);
 }
 
 int main(void)

@@ -70,9 +70,9 @@ static void test_grpo_raises_accuracy(void **st)
 
     rt_eval *ev;
     rt_rng erng = rt_rng_make(SEED + 3);
-    assert_int_equal(rt_eval_create(&ev, task, &pc, NULL, &erng, NULL), 0);
+    assert_int_equal(rt_eval_create(&ev, task, &p->model, NULL, &erng, NULL), 0);
     double before, after;
-    assert_int_equal(rt_eval_greedy(ev, p, &before, NULL), 0);
+    assert_int_equal(rt_eval_greedy(ev, &p->model, &before, NULL), 0);
 
     rt_policy *ref;
     assert_int_equal(rt_policy_copy(&ref, p, NULL), 0);
@@ -102,7 +102,7 @@ static void test_grpo_raises_accuracy(void **st)
     rt_rl_diag d;
     assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rrng, &d), 0);
     double t2 = now_s();
-    assert_int_equal(rt_eval_greedy(ev, p, &after, NULL), 0);
+    assert_int_equal(rt_eval_greedy(ev, &p->model, &after, NULL), 0);
     int ie = rt_run_column_index(run, "eval_accuracy"), ik = rt_run_column_index(run, "kl_ref"),
         ir = rt_run_column_index(run, "reward");
     double row[32];

@@ -107,13 +107,13 @@ static void test_eos_masking_and_exact_kl(void **st)
     rt_policy *p = make_policy(1), *ref = make_policy(2);
     rt_rl_config c = small_cfg(RT_RL_GRPO);
     rt_rl *o;
-    assert_int_equal(rt_rl_create(&o, &c, &p->cfg, &ref->cfg, P, T, RT_TOK_EOS, NULL), 0);
+    assert_int_equal(rt_rl_create(&o, &c, &p->model, &ref->model, P, T, RT_TOK_EOS, NULL), 0);
     int B = c.batch, G = c.group, N = B * G;
     int prompts[16 * 16];
     rt_task_sample s[16];
     rt_rng r = rt_rng_make(5), g = rt_rng_make(6);
     rt_task_sample_batch(task, &r, 0, RT_TASK_TRAIN, B, s, prompts);
-    assert_int_equal(rt_rl_sample(o, p, ref, prompts, &g), 0);
+    assert_int_equal(rt_rl_sample(o, &p->model, &ref->model, prompts, &g), 0);
     const int *tok = rt_rl_tokens(o), *len = rt_rl_lengths(o);
     /* lengths: up to and including the first EOS; the valid states' contexts */
     int ctx[64 * 3 * 8], seq[16 + 16], n = 0, seen_eos_cut = 0;
@@ -141,14 +141,14 @@ static void test_eos_masking_and_exact_kl(void **st)
     for (int i = 0; i < N; i++)
         R[i] = i % 3;
     rt_rl_metrics m;
-    assert_int_equal(rt_rl_update(o, p, ref, R, &m, NULL), 0);
+    assert_int_equal(rt_rl_update(o, &p->model, &ref->model, R, &m, NULL), 0);
     assert_int_equal(m.tokens, n);
     assert_true(fabs(m.length - (double)n / N) < 1e-12);
     assert_true(fabs(m.kl_ref - kl) < 1e-5 * (1 + kl));
     assert_true(fabs(m.entropy - ent) < 1e-5 * (1 + ent));
     assert_true(m.kl_ref > 0.05);
     /* a second update needs a new sample */
-    assert_int_equal(rt_rl_update(o, p, ref, R, &m, NULL), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_update(o, &p->model, &ref->model, R, &m, NULL), RT_RL_EINVAL);
     rt_policy_ws_free(w1);
     rt_policy_ws_free(w2);
     rt_rl_free(o);
@@ -171,13 +171,13 @@ static void test_kl_in_reward(void **st)
     c.kl_in = RT_RL_IN_REWARD;
     c.kl_estimator = RT_RL_K1;
     rt_rl *o;
-    assert_int_equal(rt_rl_create(&o, &c, &p->cfg, &ref->cfg, P, T, RT_TOK_EOS, NULL), 0);
+    assert_int_equal(rt_rl_create(&o, &c, &p->model, &ref->model, P, T, RT_TOK_EOS, NULL), 0);
     int B = c.batch, G = c.group, N = B * G;
     int prompts[16 * 16], ctx[64 * 3 * 8], y[64 * 3], seq[32], owner[64 * 3];
     rt_task_sample smp[16];
     rt_rng r = rt_rng_make(5), g = rt_rng_make(6);
     rt_task_sample_batch(task, &r, 0, RT_TASK_TRAIN, B, smp, prompts);
-    assert_int_equal(rt_rl_sample(o, p, ref, prompts, &g), 0);
+    assert_int_equal(rt_rl_sample(o, &p->model, &ref->model, prompts, &g), 0);
     const int *tok = rt_rl_tokens(o), *len = rt_rl_lengths(o);
     int n = 0;
     for (int i = 0; i < N; i++) {
@@ -208,7 +208,7 @@ static void test_kl_in_reward(void **st)
     }
     expect /= (double)N * T;
     rt_rl_metrics m;
-    assert_int_equal(rt_rl_update(o, p, ref, R, &m, NULL), 0);
+    assert_int_equal(rt_rl_update(o, &p->model, &ref->model, R, &m, NULL), 0);
     assert_true(fabs(m.loss - expect) < 1e-5 * (1 + fabs(expect)));
     assert_true(fabs(expect) > 1e-3);
     rt_policy_ws_free(w);
@@ -234,16 +234,16 @@ static void test_estimators_on_policy(void **st)
         c.group = 8;
         c.kl_estimator = (rt_rl_estimator)e;
         rt_rl *o;
-        assert_int_equal(rt_rl_create(&o, &c, &p->cfg, &ref->cfg, P, T, RT_TOK_EOS, NULL), 0);
+        assert_int_equal(rt_rl_create(&o, &c, &p->model, &ref->model, P, T, RT_TOK_EOS, NULL), 0);
         int prompts[128 * 16];
         rt_task_sample s[128];
         rt_rng r = rt_rng_make(5), g = rt_rng_make(6);
         rt_task_sample_batch(task, &r, 0, RT_TASK_TRAIN, c.batch, s, prompts);
-        assert_int_equal(rt_rl_sample(o, p, ref, prompts, &g), 0);
+        assert_int_equal(rt_rl_sample(o, &p->model, &ref->model, prompts, &g), 0);
         static double R[1024];
         rt_rl_metrics m;
         rt_policy *q = copy_of(p); /* update a copy: p stays the sampling policy */
-        assert_int_equal(rt_rl_update(o, q, ref, R, &m, NULL), 0);
+        assert_int_equal(rt_rl_update(o, &q->model, &ref->model, R, &m, NULL), 0);
         est[e] = m.kl_est;
         est[0] = m.kl_ref;
         assert_true(m.tokens > 2000);

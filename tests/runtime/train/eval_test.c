@@ -15,6 +15,7 @@
 
 #include "rt_alloc.h"
 #include "rt_eval.h"
+#include "rt_policy.h"
 
 enum { V = RT_TASK_VOCAB, LET_A = RT_TOK_LETTER0, LET_F = RT_TOK_LETTER0 + 5 };
 
@@ -104,7 +105,7 @@ static void test_counting_mix(void **state)
     rt_rng rng = rt_rng_make(1);
     rt_eval *ev;
     rt_eval_diag d;
-    assert_int_equal(rt_eval_create(&ev, t, &p->cfg, &ec, &rng, &d), 0);
+    assert_int_equal(rt_eval_create(&ev, t, &p->model, &ec, &rng, &d), 0);
     int n = rt_eval_n_prompts(ev);
     assert_int_equal(n, (int)rt_task_split_count(t, RT_TASK_HELDOUT)); /* all of it */
     assert_true(n >= 20);
@@ -129,7 +130,7 @@ static void test_counting_mix(void **state)
     double acc = (double)(dc[0] + dc[1]) / n;
 
     rt_eval_result r;
-    assert_int_equal(rt_eval_run(ev, p, &r, &d), 0);
+    assert_int_equal(rt_eval_run(ev, &p->model, &r, &d), 0);
     assert_int_equal(r.n_prompts, n);
     assert_int_equal(r.k, 4);
     assert_int_equal(r.n_domains, 2);
@@ -150,7 +151,7 @@ static void test_counting_mix(void **state)
         assert_float_equal(r.feat_sampled[i], feat[i], 1e-12);
     }
     double g;
-    assert_int_equal(rt_eval_greedy(ev, p, &g, &d), 0);
+    assert_int_equal(rt_eval_greedy(ev, &p->model, &g, &d), 0);
     assert_float_equal(g, acc, 1e-12);
     rt_eval_free(ev);
     rt_policy_free(p);
@@ -172,9 +173,9 @@ static void test_counting_zero(void **state)
     ec.temperature = 0.02f;
     rt_rng rng = rt_rng_make(2);
     rt_eval *ev;
-    assert_int_equal(rt_eval_create(&ev, t, &p->cfg, &ec, &rng, NULL), 0);
+    assert_int_equal(rt_eval_create(&ev, t, &p->model, &ec, &rng, NULL), 0);
     rt_eval_result r;
-    assert_int_equal(rt_eval_run(ev, p, &r, NULL), 0);
+    assert_int_equal(rt_eval_run(ev, &p->model, &r, NULL), 0);
     assert_int_equal(r.n_domains, 1);
     assert_float_equal(r.greedy, 0.0, 0);
     assert_float_equal(r.avg_k, 0.0, 0);
@@ -186,8 +187,8 @@ static void test_counting_zero(void **state)
     /* k = 0: greedy only, sampled figures NaN */
     rt_eval_free(ev);
     ec.k = 0;
-    assert_int_equal(rt_eval_create(&ev, t, &p->cfg, &ec, &rng, NULL), 0);
-    assert_int_equal(rt_eval_run(ev, p, &r, NULL), 0);
+    assert_int_equal(rt_eval_create(&ev, t, &p->model, &ec, &rng, NULL), 0);
+    assert_int_equal(rt_eval_run(ev, &p->model, &r, NULL), 0);
     assert_true(isnan(r.avg_k) && isnan(r.pass_k) && isnan(r.feat_sampled[0]));
     assert_true(isnan(r.domain_avg_k[0]));
     rt_eval_free(ev);
@@ -212,9 +213,9 @@ static void test_sampled_expectation(void **state)
         ec.temperature = temps[i];
         rt_rng rng = rt_rng_make(3);
         rt_eval *ev;
-        assert_int_equal(rt_eval_create(&ev, t, &p->cfg, &ec, &rng, NULL), 0);
+        assert_int_equal(rt_eval_create(&ev, t, &p->model, &ec, &rng, NULL), 0);
         rt_eval_result r;
-        assert_int_equal(rt_eval_run(ev, p, &r, NULL), 0);
+        assert_int_equal(rt_eval_run(ev, &p->model, &r, NULL), 0);
         assert_float_equal(r.greedy, 1.0, 0);
         double e = exp(4.0 / temps[i]), q = e / (e + 31.0), want = q * q * q;
         double nk = (double)r.n_prompts * r.k, sd = sqrt(want * (1 - want) / nk);
@@ -244,14 +245,16 @@ static void test_fixed_sample(void **state)
     assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
     assert_true(rt_task_split_count(t, RT_TASK_HELDOUT) > 1000);
     rt_policy_config pc = {V, 4, 4, 4, 1, RT_NN_ACT_RELU};
+    rt_policy *pc_m; /* a model of that architecture */
+    assert_int_equal(rt_policy_create(&pc_m, &pc, NULL), 0);
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.n_prompts = 100;
     rt_eval *e1, *e2, *e3;
     rt_rng r1 = rt_rng_make(5), r2 = rt_rng_make(6);
-    assert_int_equal(rt_eval_create(&e1, t, &pc, &ec, &r1, NULL), 0);
-    assert_int_equal(rt_eval_create(&e2, t, &pc, &ec, &r1, NULL), 0);
-    assert_int_equal(rt_eval_create(&e3, t, &pc, &ec, &r2, NULL), 0);
+    assert_int_equal(rt_eval_create(&e1, t, &pc_m->model, &ec, &r1, NULL), 0);
+    assert_int_equal(rt_eval_create(&e2, t, &pc_m->model, &ec, &r1, NULL), 0);
+    assert_int_equal(rt_eval_create(&e3, t, &pc_m->model, &ec, &r2, NULL), 0);
     assert_int_equal(rt_eval_n_prompts(e1), 100);
     uint64_t ids[100];
     int same3 = 0;
@@ -270,6 +273,7 @@ static void test_fixed_sample(void **state)
     rt_eval_free(e2);
     rt_eval_free(e3);
     rt_task_free(t);
+    rt_policy_free(pc_m);
 }
 
 /* mix of add digits=1 (enumerated: 100 prompts) and sort length=6 (10^6 prompts, not
@@ -314,6 +318,8 @@ static void test_partial_mix(void **state)
 {
     (void)state;
     rt_policy_config pc = {V, 4, 4, 4, 1, RT_NN_ACT_RELU};
+    rt_policy *pc_m; /* a model of that architecture */
+    assert_int_equal(rt_policy_create(&pc_m, &pc, NULL), 0);
     rt_policy *p;
     assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
     rt_eval_config ec;
@@ -332,8 +338,8 @@ static void test_partial_mix(void **state)
         rt_rng rng = rt_rng_make(3);
         rt_eval *ev, *ev2;
         rt_eval_diag d;
-        assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, &d), 0);
-        assert_int_equal(rt_eval_create(&ev2, t, &pc, &ec, &rng, &d), 0);
+        assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), 0);
+        assert_int_equal(rt_eval_create(&ev2, t, &pc_m->model, &ec, &rng, &d), 0);
         int n = rt_eval_n_prompts(ev);
         assert_int_equal(n, (int)na + 512);
         int a0 = swapped ? 512 : 0, s0 = swapped ? 0 : (int)na;
@@ -354,7 +360,7 @@ static void test_partial_mix(void **state)
                                 sizeof(rt_task_sample));
 
         rt_eval_result r;
-        assert_int_equal(rt_eval_run(ev, p, &r, &d), 0);
+        assert_int_equal(rt_eval_run(ev, &p->model, &r, &d), 0);
         assert_int_equal(r.n_prompts, n);
         assert_int_equal(r.n_domains, 2);
         assert_int_equal(r.domain_n[da], (int)na);
@@ -364,7 +370,7 @@ static void test_partial_mix(void **state)
 
         /* small quotas: the add prompts are a fixed sample of distinct ids */
         ec.n_prompts = 7; /* quotas 4 and 3 */
-        assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, &d), 0);
+        assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), 0);
         assert_int_equal(rt_eval_n_prompts(ev), 7);
         int qa = swapped ? 3 : 4, qs = 7 - qa;
         check_domain_prompts(ev, t, da, swapped ? qs : 0, qa, ids);
@@ -376,6 +382,7 @@ static void test_partial_mix(void **state)
         rt_task_free(t);
     }
     rt_policy_free(p);
+    rt_policy_free(pc_m);
 }
 
 /* Results do not depend on the chunk size (sequences draw from their own streams). */
@@ -384,6 +391,8 @@ static void test_chunk_independent(void **state)
     (void)state;
     rt_task *t = make_mix();
     rt_policy_config pc = {V, 4, 8, 16, 1, RT_NN_ACT_RELU};
+    rt_policy *pc_m; /* a model of that architecture */
+    assert_int_equal(rt_policy_create(&pc_m, &pc, NULL), 0);
     rt_policy *p;
     assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
     rt_rng ir = rt_rng_make(8);
@@ -397,14 +406,15 @@ static void test_chunk_independent(void **state)
         ec.k = 5;
         rt_rng rng = rt_rng_make(4);
         rt_eval *ev;
-        assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, NULL), 0);
-        assert_int_equal(rt_eval_run(ev, p, &r[i], NULL), 0);
+        assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, NULL), 0);
+        assert_int_equal(rt_eval_run(ev, &p->model, &r[i], NULL), 0);
         rt_eval_free(ev);
     }
     assert_memory_equal(&r[0], &r[1], sizeof r[0]);
     assert_true(r[0].feat_sampled[2] > 0); /* a random policy: nonzero lengths */
     rt_policy_free(p);
     rt_task_free(t);
+    rt_policy_free(pc_m);
 }
 
 static rt_policy *random_policy(int K, int H, uint64_t seed)
@@ -425,12 +435,12 @@ static void test_kl(void **state)
     rt_rng rng = rt_rng_make(10);
     rt_eval_kl_result k;
     rt_eval_diag d;
-    assert_int_equal(rt_eval_kl(p, p, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
+    assert_int_equal(rt_eval_kl(&p->model, &p->model, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
     assert_float_equal(k.kl, 0.0, 1e-9);
     assert_true(k.entropy > 1.0);
     assert_int_equal(k.n_prompts, 6);
 
-    assert_int_equal(rt_eval_kl(p, q, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
+    assert_int_equal(rt_eval_kl(&p->model, &q->model, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
     /* direct: the documented prompts and samples, the states up to the first EOS */
     enum { B = 6, P = 4, T = 3, K = 3 };
     rt_task_sample s[B];
@@ -469,11 +479,12 @@ static void test_kl(void **state)
     rt_policy_ws_free(wp);
     rt_policy_ws_free(wq);
 
-    /* mismatched context */
+    /* another context: each model reads the same states its own way */
     rt_policy *c4 = random_policy(4, 8, 3);
-    assert_int_equal(rt_eval_kl(p, c4, t, RT_TASK_TRAIN, 6, &rng, &k, &d), RT_EVAL_EINVAL);
-    assert_string_equal(d.msg, "kl: policies need the task's vocabulary and the same context");
-    assert_int_equal(rt_eval_kl(p, q, t, RT_TASK_TRAIN, 0, &rng, &k, &d), RT_EVAL_EINVAL);
+    assert_int_equal(rt_eval_kl(&p->model, &c4->model, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
+    assert_true(k.kl > 0.0);
+    assert_int_equal(rt_eval_kl(&p->model, &q->model, t, RT_TASK_TRAIN, 0, &rng, &k, &d),
+                     RT_EVAL_EINVAL);
     rt_policy_free(c4);
     rt_policy_free(p);
     rt_policy_free(q);
@@ -488,32 +499,38 @@ static void test_errors(void **state)
     rt_eval *ev = (rt_eval *)&rng;
     rt_eval_diag d;
     rt_policy_config bad = {16, 3, 4, 4, 1, RT_NN_ACT_RELU};
-    assert_int_equal(rt_eval_create(&ev, t, &bad, NULL, &rng, &d), RT_EVAL_EINVAL);
+    rt_policy *bad_m; /* a model of that architecture */
+    assert_int_equal(rt_policy_create(&bad_m, &bad, NULL), 0);
+    assert_int_equal(rt_eval_create(&ev, t, &bad_m->model, NULL, &rng, &d), RT_EVAL_EINVAL);
     assert_null(ev);
     assert_string_equal(d.msg, "eval: policy vocabulary 16, task vocabulary 32");
     rt_policy_config pc = {V, 3, 4, 4, 1, RT_NN_ACT_RELU};
+    rt_policy *pc_m; /* a model of that architecture */
+    assert_int_equal(rt_policy_create(&pc_m, &pc, NULL), 0);
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.k = -1;
-    assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, &d), RT_EVAL_EINVAL);
+    assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), RT_EVAL_EINVAL);
     assert_string_equal(d.msg, "eval: k must be >= 0");
     rt_eval_config_init(&ec);
     ec.temperature = 0.0f;
-    assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, &d), RT_EVAL_EINVAL);
+    assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), RT_EVAL_EINVAL);
     assert_string_equal(d.msg, "eval: temperature must be > 0");
     rt_eval_config_init(&ec);
     ec.n_prompts = 0;
-    assert_int_equal(rt_eval_create(&ev, t, &pc, &ec, &rng, &d), RT_EVAL_EINVAL);
+    assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), RT_EVAL_EINVAL);
     assert_string_equal(d.msg, "eval: n_prompts must be >= 1");
 
-    assert_int_equal(rt_eval_create(&ev, t, &pc, NULL, &rng, &d), 0);
+    assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, NULL, &rng, &d), 0);
     rt_policy *other = random_policy(3, 8, 1); /* embed 6, hidden 8: another shape */
     double acc;
-    assert_int_equal(rt_eval_greedy(ev, other, &acc, &d), RT_EVAL_EINVAL);
+    assert_int_equal(rt_eval_greedy(ev, &other->model, &acc, &d), RT_EVAL_EINVAL);
     assert_string_equal(d.msg, "eval: policy architecture differs from the evaluator's");
     rt_policy_free(other);
     rt_eval_free(ev);
     rt_task_free(t);
+    rt_policy_free(pc_m);
+    rt_policy_free(bad_m);
 }
 
 static void test_alloc_failure(void **state)
@@ -527,14 +544,14 @@ static void test_alloc_failure(void **state)
     rt_rng rng = rt_rng_make(1);
     rt_eval *ev;
     rt_alloc_fail_at(0);
-    assert_int_equal(rt_eval_create(&ev, t, &p->cfg, &ec, &rng, NULL), 0);
+    assert_int_equal(rt_eval_create(&ev, t, &p->model, &ec, &rng, NULL), 0);
     long total = rt_alloc_count();
     rt_eval_free(ev);
     assert_true(total >= 7);
     for (long i = 1; i <= total; i++) {
         rt_eval_diag d;
         rt_alloc_fail_at(i);
-        int rc = rt_eval_create(&ev, t, &p->cfg, &ec, &rng, &d);
+        int rc = rt_eval_create(&ev, t, &p->model, &ec, &rng, &d);
         rt_alloc_fail_at(0);
         assert_int_equal(rc, RT_EVAL_ENOMEM);
         assert_null(ev);
@@ -542,13 +559,13 @@ static void test_alloc_failure(void **state)
     }
     rt_eval_kl_result k;
     rt_alloc_fail_at(0);
-    assert_int_equal(rt_eval_kl(p, q, t, RT_TASK_HELDOUT, 5, &rng, &k, NULL), 0);
+    assert_int_equal(rt_eval_kl(&p->model, &q->model, t, RT_TASK_HELDOUT, 5, &rng, &k, NULL), 0);
     total = rt_alloc_count();
     assert_true(total >= 7);
     for (long i = 1; i <= total; i++) {
         rt_eval_diag d;
         rt_alloc_fail_at(i);
-        int rc = rt_eval_kl(p, q, t, RT_TASK_HELDOUT, 5, &rng, &k, &d);
+        int rc = rt_eval_kl(&p->model, &q->model, t, RT_TASK_HELDOUT, 5, &rng, &k, &d);
         rt_alloc_fail_at(0);
         assert_int_equal(rc, RT_EVAL_ENOMEM);
         assert_string_equal(d.msg, "kl: out of memory");

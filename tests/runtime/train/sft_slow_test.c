@@ -59,8 +59,8 @@ static double recipe(const char *name, double noise, double *at_500, rt_eval_res
     /* the full evaluator on the final policy: greedy, avg@8 at temperature 1 */
     rt_eval *ev;
     rt_rng er = rt_rng_from_name(1, "eval");
-    assert_int_equal(rt_eval_create(&ev, t, &pc, NULL, &er, NULL), 0);
-    assert_int_equal(rt_eval_run(ev, p, res, NULL), 0);
+    assert_int_equal(rt_eval_create(&ev, t, &p->model, NULL, &er, NULL), 0);
+    assert_int_equal(rt_eval_run(ev, &p->model, res, NULL), 0);
     printf("%s final: greedy %.4f avg@8 %.4f pass@8 %.4f partial %.4f (%d prompts)\n", name,
            res->greedy, res->avg_k, res->pass_k, res->feat_greedy[1], res->n_prompts);
     rt_eval_free(ev);

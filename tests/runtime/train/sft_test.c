@@ -279,9 +279,9 @@ static void test_mix(void **state)
     assert_int_equal(rt_run_rows(run), 3);
     rt_eval *ev;
     rt_rng er = rt_rng_make(1);
-    assert_int_equal(rt_eval_create(&ev, t, &p->cfg, NULL, &er, NULL), 0);
+    assert_int_equal(rt_eval_create(&ev, t, &p->model, NULL, &er, NULL), 0);
     rt_eval_result r;
-    assert_int_equal(rt_eval_run(ev, p, &r, NULL), 0);
+    assert_int_equal(rt_eval_run(ev, &p->model, &r, NULL), 0);
     assert_int_equal(r.n_domains, 2);
     assert_true(r.domain_n[0] > 0 && r.domain_n[1] > 0);
     assert_true(r.domain_greedy[0] >= 0.9 && r.domain_greedy[1] >= 0.9);
