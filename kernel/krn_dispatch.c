@@ -111,6 +111,17 @@ static void sink_publish(void *s, const char *msg_type, cJSON *content)
     publish(es->k, es->req->header, msg_type, content);
 }
 
+static void sink_publish_live(void *s, const char *msg_type, cJSON *content,
+                              const char *display_id)
+{
+    exec_sink *es = s;
+    krn_kernel *k = es->k;
+    if (k->tx->publish_live)
+        k->tx->publish_live(k, es->req->header, msg_type, content, display_id);
+    else
+        publish(k, es->req->header, msg_type, content);
+}
+
 static int sink_input(void *s, const char *prompt, bool password, char **reply)
 {
     exec_sink *es = s;
@@ -199,6 +210,7 @@ static void h_execute(krn_req *r)
     if (store) krn_history_add(k->history, count, code);
     exec_sink es = {k, r->msg, get_bool(in, "allow_stdin", true)};
     krn_out *out = krn_out_new(&exec_sink_vt, &es, k->cancel, count, silent);
+    if (out) krn_out_set_live_sink(out, sink_publish_live);
     cJSON *c = cJSON_CreateObject();
     if (!out || !c) {
         krn_out_free(out);
@@ -371,6 +383,36 @@ static void h_input_reply(krn_req *r)
     KRN_WARN("%s: input_reply outside an input request; dropped", krn_channel_name(r->channel));
 }
 
+/* ---- rejected requests ------------------------------------------------------------------ */
+
+/* A request refused before it ran (an escaped NUL in its JSON): an error reply of the
+ * request's reply type naming the problem; an execute_request also gets its one `error`
+ * on IOPub and no execution count. Types without a reply are only logged. */
+static void h_rejected(krn_req *r)
+{
+    const char *t = r->msg->msg_type;
+    size_t n = strlen(t);
+    static const char suffix[] = "_request";
+    if (n <= sizeof suffix - 1 || strcmp(t + n - (sizeof suffix - 1), suffix) != 0) return;
+    char reply_type[128];
+    snprintf(reply_type, sizeof reply_type, "%.*s_reply", (int)(n - (sizeof suffix - 1)), t);
+    char evalue[320];
+    snprintf(evalue, sizeof evalue, "%s rejected: %s", t, r->rejected);
+    cJSON *c = cJSON_CreateObject();
+    if (!c) return;
+    cJSON_AddStringToObject(c, "status", "error");
+    add_error_fields(c, "ValueError", evalue, NULL);
+    if (strcmp(t, "execute_request") == 0) {
+        cJSON_AddNumberToObject(c, "execution_count", r->k->execution_count);
+        cJSON_AddObjectToObject(c, "user_expressions");
+        cJSON_AddArrayToObject(c, "payload");
+        cJSON *e = cJSON_CreateObject();
+        if (e) add_error_fields(e, "ValueError", evalue, NULL);
+        publish(r->k, r->msg->header, "error", e);
+    }
+    krn_reply(r, reply_type, c);
+}
+
 /* ---- table ---------------------------------------------------------------------------- */
 
 typedef struct handler {
@@ -403,7 +445,9 @@ void krn_dispatch(krn_req *r)
     const handler *h = NULL;
     for (size_t i = 0; r->known && i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i].msg_type, r->msg->msg_type) == 0) h = &table[i];
-    if (!h)
+    if (h && r->rejected)
+        h_rejected(r);
+    else if (!h)
         KRN_WARN("%s: unknown msg_type '%.100s': no reply", ch, r->msg->msg_type);
     else if (r->channel == KRN_CH_CONTROL && !h->on_control)
         KRN_WARN("control: %s is only served on shell: no reply", r->msg->msg_type);

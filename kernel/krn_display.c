@@ -25,6 +25,7 @@ typedef struct pending_update {
 struct krn_out {
     const krn_sink_vtable *vt;
     void *sink;
+    krn_sink_live_fn live; /* publisher of live frames, or NULL (vt->publish) */
     atomic_int *cancel;
     int execution_count;
     bool silent;
@@ -67,6 +68,13 @@ krn_out *krn_out_new(const krn_sink_vtable *vt, void *sink, atomic_int *cancel, 
     return o;
 }
 
+void krn_out_set_live_sink(krn_out *o, krn_sink_live_fn fn)
+{
+    pthread_mutex_lock(&o->lock);
+    o->live = fn;
+    pthread_mutex_unlock(&o->lock);
+}
+
 static void publish(krn_out *o, const char *type, cJSON *content)
 {
     if (!content) return;
@@ -74,6 +82,16 @@ static void publish(krn_out *o, const char *type, cJSON *content)
         cJSON_Delete(content);
     else
         o->vt->publish(o->sink, type, content);
+}
+
+/* A non-final update_display_data: the sink may drop or replace it (krn_display.h). */
+static void publish_live(krn_out *o, cJSON *content, const char *display_id)
+{
+    if (!content) return;
+    if (!o->silent && o->live)
+        o->live(o->sink, "update_display_data", content, display_id);
+    else
+        publish(o, "update_display_data", content);
 }
 
 /* lock held */
@@ -99,7 +117,7 @@ static void flush_updates(krn_out *o, bool force, long long now)
             cJSON *c = u->content;
             u->content = NULL;
             u->last_ns = now;
-            publish(o, "update_display_data", c);
+            publish_live(o, c, u->id);
         }
     }
 }
@@ -257,7 +275,10 @@ static int update_display(krn_out *o, cJSON *data, cJSON *metadata, const char *
             u->content = NULL;
             u->last_ns = t;
         }
-        publish(o, "update_display_data", c);
+        if (now)
+            publish(o, "update_display_data", c);
+        else
+            publish_live(o, c, display_id);
     } else {
         cJSON_Delete(u->content); /* keep only the newest frame */
         u->content = c;

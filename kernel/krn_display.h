@@ -46,6 +46,15 @@ typedef struct krn_sink_vtable {
  * Free with krn_out_free (after krn_out_finish). */
 krn_out *krn_out_new(const krn_sink_vtable *vt, void *sink, atomic_int *cancel, int execution_count,
                      bool silent);
+/* A sink's publisher of live frames: an update_display_data that is not a display's
+ * final frame (krn_out_update_display, and a held-back update sent when due or at the end
+ * of the cell). It may drop the frame, or replace it by a newer frame of display_id, when
+ * its client does not keep up; krn_out_update_display_final always goes through the
+ * vtable's publish. Takes ownership of content. */
+typedef void (*krn_sink_live_fn)(void *sink, const char *msg_type, cJSON *content,
+                                 const char *display_id);
+/* Routes the context's live frames through fn (NULL: the vtable's publish, the default). */
+void krn_out_set_live_sink(krn_out *out, krn_sink_live_fn fn);
 /* Flushes pending stream text and rate-limited updates (end of the cell). */
 void krn_out_finish(krn_out *out);
 void krn_out_free(krn_out *out);

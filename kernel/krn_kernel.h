@@ -32,6 +32,11 @@ typedef struct krn_transport {
      * (executes with ExecutionAborted, others normally). Requests that arrive after the
      * reply are served normally. May be NULL (nothing is queued). */
     void (*hold_queued)(krn_kernel *k);
+    /* Publish a live frame (an update_display_data that is not a display's final frame):
+     * the transport may drop it, or replace it by a newer frame of the same display, when
+     * the client does not keep up (krn_iopub.h). May be NULL (then publish is used). */
+    int (*publish_live)(krn_kernel *k, const cJSON *parent, const char *msg_type,
+                        cJSON *content, const char *display_id);
 } krn_transport;
 
 struct krn_kernel {
@@ -65,6 +70,8 @@ struct krn_req {
     krn_msg_in *msg;
     bool known;    /* msg_type is known (else: busy/idle only) */
     bool aborting; /* answer execute_request with ExecutionAborted */
+    const char *rejected; /* why the request is refused unexecuted (KRN_WIRE_NUL), or NULL:
+                             answered with an error reply naming it */
 };
 
 /* status busy -> handler (side effects, reply) -> status idle, all with the request as

@@ -121,7 +121,14 @@ static void tx_hold_queued(krn_kernel *k)
     }
 }
 
-static const krn_transport zmq_transport = {tx_reply, tx_publish, tx_input, tx_hold_queued};
+static int tx_publish_live(krn_kernel *k, const cJSON *parent, const char *msg_type,
+                           cJSON *content, const char *display_id)
+{
+    return krn_iopub_publish_live(k->iopub, parent, msg_type, content, display_id);
+}
+
+static const krn_transport zmq_transport = {tx_reply, tx_publish, tx_input, tx_hold_queued,
+                                            tx_publish_live};
 
 /* Decodes and dispatches one received message; logs and drops bad input. */
 static void handle(krn_kernel *k, void *sock, int channel, krn_rx *rx, bool aborting)
@@ -141,7 +148,11 @@ static void handle(krn_kernel *k, void *sock, int channel, krn_rx *rx, bool abor
         krn_msg_in_free(&m);
         return;
     }
-    krn_req r = {k, sock, channel, &m, st == KRN_WIRE_OK, aborting};
+    if (st == KRN_WIRE_NUL)
+        KRN_WARN("%s: rejected %s (%s): %s", krn_channel_name(channel), m.msg_type,
+                 krn_wire_status_name(st), m.reason);
+    krn_req r = {k, sock, channel, &m, st == KRN_WIRE_OK || st == KRN_WIRE_NUL, aborting,
+                 st == KRN_WIRE_NUL ? m.reason : NULL};
     krn_dispatch(&r);
     krn_msg_in_free(&m);
 }
@@ -195,6 +206,7 @@ static void *router(krn_kernel *k, const krn_conn *c, enum krn_channel ch, char 
         return NULL;
     }
     krn_sock_defaults(s);
+    if (ch != KRN_CH_HB) krn_sock_reply_socket(s);
     if (zmq_bind(s, ep) < 0) {
         snprintf(err, errsz, "cannot bind %s at %s: %s", krn_channel_name(ch), ep,
                  zmq_strerror(errno));
@@ -222,14 +234,6 @@ int krn_server_run(const char *path, const krn_interp *interp)
         fprintf(stderr, "rlhf-kernel: out of memory\n");
         return 1;
     }
-    if (krn_wire_init(&k->wire, conn.signature_scheme, conn.key, strlen(conn.key), err,
-                      sizeof err) != 0) {
-        fprintf(stderr, "rlhf-kernel: %s\n", err);
-        krn_conn_free(&conn);
-        free(k);
-        return 1;
-    }
-    if (!conn.key[0]) KRN_WARN("connection file has an empty key: messages are not signed");
     k->interp = interp;
     k->tx = &zmq_transport;
     k->cancel = krn_signal_interrupt_flag();
@@ -239,7 +243,7 @@ int krn_server_run(const char *path, const krn_interp *interp)
     krn_signal_install();
     k->zctx = zmq_ctx_new();
     int rc = 1;
-    bool threads = false;
+    bool threads = false, wire_ok = false;
     pthread_t thr_control, thr_hb;
     char ep[300];
     krn_conn_endpoint(&conn, KRN_CH_IOPUB, ep, sizeof ep);
@@ -247,12 +251,21 @@ int krn_server_run(const char *path, const krn_interp *interp)
         snprintf(err, sizeof err, "out of memory");
         goto out;
     }
+    /* Bind first: a client that connects while the rest starts gets through at once
+     * instead of waiting for ZeroMQ's reconnect interval (100 ms). Nothing is decoded or
+     * signed before the threads start below, after the wire is ready. */
     if (!(k->shell = router(k, &conn, KRN_CH_SHELL, err, sizeof err)) ||
         !(k->control = router(k, &conn, KRN_CH_CONTROL, err, sizeof err)) ||
         !(k->stdin_sock = router(k, &conn, KRN_CH_STDIN, err, sizeof err)) ||
         !(k->hb = router(k, &conn, KRN_CH_HB, err, sizeof err)) ||
         !(k->iopub = krn_iopub_start(k->zctx, ep, &k->wire, err, sizeof err)))
         goto out;
+    if (krn_wire_init(&k->wire, conn.signature_scheme, conn.key, strlen(conn.key), err,
+                      sizeof err) != 0)
+        goto out;
+    wire_ok = true;
+    if (!conn.key[0]) KRN_WARN("connection file has an empty key: messages are not signed");
+    if (krn_signal_watch_parent() < 0) KRN_WARN("cannot start the parent watcher thread");
     k->wake_pull = zmq_socket(k->zctx, ZMQ_PULL);
     k->wake_push = zmq_socket(k->zctx, ZMQ_PUSH);
     if (!k->wake_pull || !k->wake_push || zmq_bind(k->wake_pull, "inproc://krn-wake") < 0 ||
@@ -279,7 +292,7 @@ int krn_server_run(const char *path, const krn_interp *interp)
     krn_rx rx;
     while (!atomic_load(&k->stop) && !krn_signal_term_requested()) {
         zmq_pollitem_t items[2] = {{k->shell, 0, ZMQ_POLLIN, 0}, {k->wake_pull, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 2, -1);
+        int n = zmq_poll(items, 2, 100); /* a timeout: a SIGTERM just before the poll */
         if (n < 0) {
             if (errno == EINTR) continue;
             KRN_ERROR("shell: poll failed: %s", zmq_strerror(errno));
@@ -313,10 +326,12 @@ out:
         if (k->hb) zmq_close(k->hb);
         if (k->wake_push) zmq_close(k->wake_push);
     }
-    if (k->zctx) zmq_ctx_term(k->zctx);
+    if (k->zctx)
+        while (zmq_ctx_term(k->zctx) < 0 && errno == EINTR) { /* a repeated SIGTERM */
+        }
     krn_history_free(k->history);
     pthread_mutex_destroy(&k->stdin_lock);
-    krn_wire_free(&k->wire);
+    if (wire_ok) krn_wire_free(&k->wire);
     krn_conn_free(&conn);
     free(k);
     krn_signal_block(false);

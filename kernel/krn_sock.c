@@ -4,11 +4,19 @@
 #include <errno.h>
 #include <string.h>
 
+#include "krn_signal.h"
+
 void krn_sock_defaults(void *sock)
 {
-    int linger = 50, hwm = 0;
+    int linger = 50, hwm = KRN_SOCK_SNDHWM;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+}
+
+void krn_sock_reply_socket(void *sock)
+{
+    int on = 1;
+    zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
 }
 
 void krn_rx_clear(krn_rx *rx)
@@ -50,7 +58,7 @@ int krn_sock_recv(void *sock, krn_rx *rx, int flags)
 static int send_part(void *sock, const void *data, size_t len, int more)
 {
     while (zmq_send(sock, data, len, more ? ZMQ_SNDMORE : 0) < 0) {
-        if (errno != EINTR) return -1;
+        if (errno != EINTR || krn_signal_term_requested()) return -1;
     }
     return 0;
 }

@@ -22,7 +22,15 @@ int krn_sock_recv(void *sock, krn_rx *rx, int flags);
 void krn_rx_clear(krn_rx *rx);
 /* Sends prefix frames (identities or an IOPub topic) followed by the signed message. */
 int krn_sock_send(void *sock, const krn_frame *prefix, size_t n_prefix, const krn_wire_out *o);
-/* Sets the socket options every kernel socket gets (linger 50 ms, no send HWM). */
+#define KRN_SOCK_SNDHWM 1000 /* messages queued per peer on every kernel socket */
+
+/* Sets the socket options every kernel socket gets: linger 50 ms, a send high-water mark
+ * of KRN_SOCK_SNDHWM messages (IOPub lowers it, krn_iopub.h). */
 void krn_sock_defaults(void *sock);
+/* For shell, control and stdin ROUTERs: replies are never dropped silently
+ * (ZMQ_ROUTER_MANDATORY): a peer whose queue is full makes the send wait for it (an
+ * interrupted wait gives up once SIGTERM was received); a peer that is gone is an error
+ * the caller logs. */
+void krn_sock_reply_socket(void *sock);
 
 #endif

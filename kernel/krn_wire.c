@@ -32,6 +32,8 @@ const char *krn_wire_status_name(int s)
         return "ok";
     case KRN_WIRE_UNKNOWN_TYPE:
         return "unknown-msg-type";
+    case KRN_WIRE_NUL:
+        return "nul-in-string";
     case KRN_WIRE_ENODELIM:
         return "no-delimiter";
     case KRN_WIRE_ESHORT:
@@ -170,6 +172,25 @@ static int json_depth(const char *s, size_t n, int limit)
     return maxd;
 }
 
+/* True when a JSON string in s holds the escape \u0000 (cJSON would end the string
+ * there). An escaped backslash followed by u0000 is text, not a NUL. */
+static bool json_has_nul(const char *s, size_t n)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!in_str) {
+            if (c == '"') in_str = 1;
+        } else if (c == '\\') {
+            if (i + 5 < n && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) return true;
+            i++;
+        } else if (c == '"') {
+            in_str = 0;
+        }
+    }
+    return false;
+}
+
 void krn_msg_in_free(krn_msg_in *m)
 {
     for (size_t i = 0; i < m->n_ids; i++)
@@ -227,7 +248,9 @@ int krn_wire_decode(krn_wire *w, const krn_frame *f, size_t n, krn_msg_in *m)
         if (seen) return fail(m, KRN_WIRE_EREPLAY, "%s", "duplicate signature (replay)");
     }
     cJSON *parsed[4] = {0};
+    int nul_frame = -1; /* first frame with an escaped NUL, detected before cJSON cuts it */
     for (int i = 0; i < 4; i++) {
+        if (nul_frame < 0 && json_has_nul(js[i].data, js[i].len)) nul_frame = i;
         if (!krn_utf8_valid(js[i].data, js[i].len))
             return fail(m, KRN_WIRE_EUTF8, "%s frame is not valid UTF-8", frame_names[i]);
         if (json_depth(js[i].data, js[i].len, KRN_WIRE_MAX_DEPTH) > KRN_WIRE_MAX_DEPTH)
@@ -277,6 +300,9 @@ int krn_wire_decode(krn_wire *w, const krn_frame *f, size_t n, krn_msg_in *m)
     m->msg_type = cJSON_GetObjectItemCaseSensitive(m->header, "msg_type")->valuestring;
     if (!krn_wire_known_type(m->msg_type))
         return fail(m, KRN_WIRE_UNKNOWN_TYPE, "unknown msg_type '%.200s'", m->msg_type);
+    if (nul_frame >= 0)
+        return fail(m, KRN_WIRE_NUL, "%s frame holds a NUL character (\\u0000) in a string",
+                    frame_names[nul_frame]);
     return KRN_WIRE_OK;
 }
 

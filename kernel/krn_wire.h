@@ -25,6 +25,9 @@ typedef struct cJSON cJSON;
 enum krn_wire_status {
     KRN_WIRE_OK = 0,
     KRN_WIRE_UNKNOWN_TYPE = 1, /* decoded, but msg_type is not one this kernel knows */
+    KRN_WIRE_NUL = 2,          /* decoded, but a JSON string holds an escaped NUL (\u0000),
+                                  which cJSON would silently cut: the request is answered
+                                  with an error reply and not executed */
     KRN_WIRE_ENODELIM = -1,    /* no "<IDS|MSG>" frame */
     KRN_WIRE_ESHORT = -2,      /* fewer than 5 frames after the delimiter */
     KRN_WIRE_ETOOMANY = -3,    /* more than KRN_WIRE_MAX_FRAMES frames */
@@ -83,8 +86,8 @@ int krn_wire_init(krn_wire *w, const char *scheme, const char *key, size_t key_l
                   size_t errsz);
 void krn_wire_free(krn_wire *w);
 
-/* Decodes n frames into m (zeroed first). Returns KRN_WIRE_OK, KRN_WIRE_UNKNOWN_TYPE (m is
- * filled) or a negative status with m->reason set and nothing else allocated. In every
+/* Decodes n frames into m (zeroed first). Returns KRN_WIRE_OK, KRN_WIRE_UNKNOWN_TYPE or
+ * KRN_WIRE_NUL (m is filled; for KRN_WIRE_NUL m->reason names the frame) or a negative status with m->reason set and nothing else allocated. In every
  * case call krn_msg_in_free(m). */
 int krn_wire_decode(krn_wire *w, const krn_frame *frames, size_t n, krn_msg_in *m);
 void krn_msg_in_free(krn_msg_in *m);

@@ -71,7 +71,7 @@ static void t_hold(krn_kernel *k)
     record(k, "shell", NULL, "hold_queued", cJSON_CreateObject());
 }
 
-static const krn_transport rec_tx = {t_reply, t_publish, t_input, t_hold};
+static const krn_transport rec_tx = {t_reply, t_publish, t_input, t_hold, NULL};
 
 /* ---- mock interpreter ---------------------------------------------------------------- */
 
@@ -201,6 +201,9 @@ static int teardown(void **st)
     return 0;
 }
 
+/* Set by a test: the next requests are dispatched as refused by the decoder. */
+static const char *g_rejected;
+
 /* Dispatches msg_type with content (JSON text); returns the request's msg_id. */
 static const char *send_req(fx *f, int channel, const char *type, const char *content,
                             bool aborting)
@@ -219,7 +222,7 @@ static const char *send_req(fx *f, int channel, const char *type, const char *co
     assert_non_null(m.content);
     while (cJSON_GetArraySize(f->r.log)) /* keep only this request's messages */
         cJSON_DeleteItemFromArray(f->r.log, 0);
-    krn_req r = {&f->k, NULL, channel, &m, krn_wire_known_type(type), aborting};
+    krn_req r = {&f->k, NULL, channel, &m, krn_wire_known_type(type), aborting, g_rejected};
     krn_dispatch(&r);
     krn_msg_in_free(&m);
     return id;
@@ -408,6 +411,32 @@ static void test_unknown_and_wrong_channel(void **st)
     assert_int_equal(f->k.execution_count, 0);
 }
 
+/* A request the decoder refused (an escaped NUL): an error reply of its type naming the
+ * reason, nothing run; an execute also publishes its error and uses no count. */
+static void test_rejected_request(void **st)
+{
+    fx *f = *st;
+    g_rejected = "content frame holds a NUL character (\\u0000) in a string";
+    const char *id = send_req(f, KRN_CH_SHELL, "execute_request", "{\"code\":\"print\"}", false);
+    assert_string_equal(trace(f), "iopub:busy iopub:error shell:execute_reply iopub:idle");
+    all_parented(f, id);
+    cJSON *r = content_of(f, "execute_reply");
+    assert_string_equal(
+        json(r), "{\"status\":\"error\",\"ename\":\"ValueError\",\"evalue\":\"execute_request "
+                 "rejected: content frame holds a NUL character (\\\\u0000) in a string\","
+                 "\"traceback\":[],\"execution_count\":0,\"user_expressions\":{},\"payload\":[]}");
+    assert_int_equal(f->k.execution_count, 0);
+    send_req(f, KRN_CH_SHELL, "complete_request", "{\"code\":\"x\"}", false);
+    assert_string_equal(trace(f), "iopub:busy shell:complete_reply iopub:idle");
+    assert_string_equal(cJSON_GetObjectItem(content_of(f, "complete_reply"), "status")->valuestring,
+                        "error");
+    send_req(f, KRN_CH_SHELL, "comm_msg", "{}", false); /* no reply type: logged only */
+    assert_string_equal(trace(f), "iopub:busy iopub:idle");
+    g_rejected = NULL;
+    send_req(f, KRN_CH_SHELL, "execute_request", "{\"code\":\"print\"}", false);
+    assert_int_equal(f->k.execution_count, 1);
+}
+
 static void test_complete_inspect_is_complete(void **st)
 {
     fx *f = *st;
@@ -471,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_execute_without_error_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_and_wrong_channel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_complete_inspect_is_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_comms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_and_shutdown, setup, teardown),

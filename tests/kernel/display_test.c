@@ -122,6 +122,49 @@ static void test_update_final(void **st)
     rec_free(&m);
 }
 
+/* With a live sink, non-final updates (sent at once, held back and sent at the end) go
+ * through it with their display id; display_data and final frames through publish. */
+static char live_ids[8][16];
+static int n_live;
+
+static void live_publish(void *s, const char *type, cJSON *content, const char *display_id)
+{
+    assert_string_equal(type, "update_display_data");
+    if (n_live < 8) snprintf(live_ids[n_live++], sizeof live_ids[0], "%s", display_id);
+    rec_publish(s, "live", content);
+}
+
+static void test_live_frames_go_to_the_live_sink(void **st)
+{
+    (void)st;
+    rec_sink m;
+    rec_init(&m);
+    n_live = 0;
+    krn_out *o = krn_out_new(&rec_vt, &m, NULL, 1, false);
+    krn_out_set_live_sink(o, live_publish);
+    krn_out_display_text(o, "v0", "p", false);
+    krn_out_display_text(o, "v1", "p", true); /* live, sent */
+    krn_out_display_text(o, "v2", "p", true); /* live, held back */
+    krn_out_display_text(o, "w0", "q", false);
+    krn_out_display_text(o, "w1", "q", true); /* live, sent */
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "text/plain", "last");
+    krn_out_update_display_final(o, d, NULL, "p"); /* final: publish */
+    krn_out_display_text(o, "w2", "q", true);      /* live, held back */
+    krn_out_finish(o);                             /* sends w2 through the live sink */
+    assert_int_equal(rec_count(&m), 6);
+    const char *types[] = {"display_data", "live", "display_data", "live",
+                           "update_display_data", "live"};
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(rec_type(&m, i), types[i]);
+    assert_int_equal(n_live, 3);
+    assert_string_equal(live_ids[0], "p");
+    assert_string_equal(live_ids[1], "q");
+    assert_string_equal(live_ids[2], "q");
+    krn_out_free(o);
+    rec_free(&m);
+}
+
 static void test_one_error_and_pager(void **st)
 {
     (void)st;
@@ -211,7 +254,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_batching),        cmocka_unit_test(test_display_and_result),
-        cmocka_unit_test(test_update_rate_limit), cmocka_unit_test(test_update_final),      cmocka_unit_test(test_one_error_and_pager),
+        cmocka_unit_test(test_update_rate_limit), cmocka_unit_test(test_update_final), cmocka_unit_test(test_live_frames_go_to_the_live_sink),      cmocka_unit_test(test_one_error_and_pager),
         cmocka_unit_test(test_silent_input_interrupt), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -298,6 +298,36 @@ static void test_unknown_msg_type(void **st)
     free_wire(w);
 }
 
+/* An escaped NUL inside a JSON string is found before cJSON cuts the string there: the
+ * message is decoded (so it can be answered) but flagged; an escaped backslash followed by
+ * u0000 is ordinary text. */
+static void test_escaped_nul_is_flagged(void **st)
+{
+    (void)st;
+    krn_wire *w = new_wire(KEY);
+    raw r;
+    krn_msg_in m;
+    build(&r, w, "{\"msg_id\":\"x\",\"msg_type\":\"execute_request\"}",
+          "{\"code\":\"%echo a\\u0000b\"}");
+    assert_int_equal(krn_wire_decode(w, r.f, r.n, &m), KRN_WIRE_NUL);
+    assert_string_equal(m.reason, "content frame holds a NUL character (\\u0000) in a string");
+    assert_string_equal(m.msg_type, "execute_request");
+    assert_string_equal(krn_wire_status_name(KRN_WIRE_NUL), "nul-in-string");
+    krn_msg_in_free(&m);
+
+    build(&r, w, "{\"msg_id\":\"y\",\"msg_type\":\"execute_request\",\"u\\u0000\":1}", "{}");
+    assert_int_equal(krn_wire_decode(w, r.f, r.n, &m), KRN_WIRE_NUL);
+    assert_string_equal(m.reason, "header frame holds a NUL character (\\u0000) in a string");
+    krn_msg_in_free(&m);
+
+    build(&r, w, "{\"msg_id\":\"z\",\"msg_type\":\"execute_request\"}",
+          "{\"code\":\"a\\\\u0000b \\u0001\"}");
+    assert_int_equal(krn_wire_decode(w, r.f, r.n, &m), KRN_WIRE_OK);
+    assert_string_equal(cJSON_GetObjectItem(m.content, "code")->valuestring, "a\\u0000b \001");
+    krn_msg_in_free(&m);
+    free_wire(w);
+}
+
 static void test_encode_roundtrip_and_repair(void **st)
 {
     (void)st;
@@ -382,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_100mb_frame),
         cmocka_unit_test(test_pathological_nesting),
         cmocka_unit_test(test_unknown_msg_type),
+        cmocka_unit_test(test_escaped_nul_is_flagged),
         cmocka_unit_test(test_encode_roundtrip_and_repair),
         cmocka_unit_test(test_replay_set_is_bounded),
         cmocka_unit_test(test_unsupported_scheme),
