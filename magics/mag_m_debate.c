@@ -1,6 +1,6 @@
 /* mag_m_debate: the %%debate NAME cell magic, the %debate NAME show line magic and the
- * debate(NAME) reward features of %%rl runs (mag_debate.h) — methods.md §3, over the
- * runtime half runtime/debate/rt_debate.h.
+ * session's debates by name for debate(NAME) in %%rl (mag_debate.h; the feature itself is
+ * runtime/debate/rt_debate_reward.h) — methods.md §3, over runtime/debate/rt_debate.h.
  *
  * %%debate NAME (keys below) validates everything before training (unknown task or
  * baseline with did-you-mean, a task that is not triage, evidence above the task's
@@ -783,219 +783,18 @@ static const mag_magic show_magic = {
 
 const mag_magic *const mag_debate_magics[] = {&debate_magic, &show_magic, NULL};
 
-/* ---- debate(NAME) in %%rl (mag_debate.h) ---------------------------------------- */
+/* ---- debate(NAME) in %%rl: the session's debates as a resolver (mag_debate.h) ---- */
 
-int mag_debate_reads(const rt_reward_program *p)
+int mag_debate_resolve(void *ctx, const char *name, rt_debate_source *out, char *err, size_t errlen)
 {
-    int n = p ? rt_reward_n_features(p) : 0;
-    for (int i = 0; i < n; i++)
-        if (strncmp(rt_reward_feature_name(p, i), "debate(", 7) == 0) return 1;
-    return 0;
-}
-
-#define MAX_DEBATES 8
-
-struct mag_debate_rl {
-    const rt_task *task;
-    int nf, n;
-    const mag_debate_obj *deb[MAX_DEBATES];
-};
-
-typedef struct link_ctx {
-    const mag_session *s;
-    mag_debate_rl *x;
-    char err[256];
-} link_ctx;
-
-static int link_resolve(void *ctx, const char *fn, const char *arg, int *slot, char *err,
-                        size_t errlen)
-{
-    link_ctx *c = ctx;
-    if (strcmp(fn, "debate") != 0) {
-        snprintf(err, errlen, "unknown feature function '%s'", fn);
-        return 1;
-    }
-    const mag_debate_obj *o = mag_session_get(c->s, MAG_DEBATE, arg);
+    const mag_session *s = *(const mag_session *const *)ctx;
+    const mag_debate_obj *o = mag_session_get(s, MAG_DEBATE, name);
     if (!o) {
-        snprintf(err, errlen, "unknown debate '%s'", arg);
+        snprintf(err, errlen, "unknown debate '%s'", name);
         return 1;
     }
-    for (int i = 0; i < c->x->n; i++)
-        if (c->x->deb[i] == o) {
-            *slot = c->x->nf + i;
-            return 0;
-        }
-    if (c->x->n == MAX_DEBATES) {
-        snprintf(err, errlen, "a reward can read at most %d debates", MAX_DEBATES);
-        return 1;
-    }
-    const rt_task_config *a = rt_task_config_of(o->task), *b = rt_task_config_of(c->x->task);
-    int differs = b->kind != a->kind; /* every key but noise must agree */
-    for (int i = 0; !differs && i < rt_task_kind_n_keys(a->kind); i++)
-        differs =
-            strcmp(rt_task_kind_key(a->kind, i)->name, "noise") && a->values[i] != b->values[i];
-    if (differs) {
-        snprintf(err, errlen,
-                 "debate '%s' is on task '%s', whose configuration differs from this run's task",
-                 arg, o->task_name);
-        return 1;
-    }
-    if (!o->baseline) {
-        snprintf(err, errlen,
-                 "debate '%s' has no baseline policy (set baseline = POLICY in %%%%debate %s)", arg,
-                 arg);
-        return 1;
-    }
-    c->x->deb[c->x->n] = o;
-    *slot = c->x->nf + c->x->n++;
+    out->debate = o->d;
+    out->baseline = o->baseline ? &o->baseline->model : NULL;
+    out->task_name = o->task_name;
     return 0;
-}
-
-int mag_debate_rl_create(const mag_session *s, const rt_task *task, const rt_reward_program *reward,
-                         const rt_reward_program *eval_reward, mag_debate_rl **out,
-                         rt_reward_program **linked, rt_reward_program **linked_eval, char *msg,
-                         size_t cap)
-{
-    *out = NULL;
-    *linked = NULL;
-    if (linked_eval) *linked_eval = NULL;
-    mag_debate_rl *x = rt_calloc(1, sizeof *x);
-    if (!x) {
-        snprintf(msg, cap, "out of memory");
-        return -1;
-    }
-    x->task = task;
-    x->nf = rt_task_n_features(task);
-    const char *names[RT_TASK_MAX_FEATURES];
-    for (int i = 0; i < x->nf; i++)
-        names[i] = rt_task_feature_name(task, i);
-    static const char *const fns[] = {"debate"};
-    link_ctx lc = {s, x, ""};
-    rt_reward_env env;
-    memset(&env, 0, sizeof env);
-    env.features = names;
-    env.n_features = x->nf;
-    env.n_slots = x->nf + MAX_DEBATES;
-    env.feature_fns = fns;
-    env.n_feature_fns = 1;
-    env.resolve_feature = link_resolve;
-    env.ctx = &lc;
-    rt_reward_diag rd;
-    if (rt_reward_link(reward, &env, linked, &rd) ||
-        (eval_reward && linked_eval && rt_reward_link(eval_reward, &env, linked_eval, &rd))) {
-        snprintf(msg, cap, "%s", rd.msg);
-        rt_reward_free(*linked);
-        *linked = NULL;
-        rt_free(x);
-        return -1;
-    }
-    for (int i = 0; i < x->n; i++)
-        rt_debate_set_threads((rt_debate *)x->deb[i]->d, 1); /* runs are the parallel unit */
-    *out = x;
-    return 0;
-}
-
-void mag_debate_rl_free(mag_debate_rl *x)
-{
-    rt_free(x);
-}
-
-static const char *const rl_metrics[] = {"return", "judge_win", "judge_win_full"};
-
-const char *const *mag_debate_rl_metrics(int *n)
-{
-    if (n) *n = 3;
-    return rl_metrics;
-}
-
-struct mag_debate_hook {
-    const mag_debate_rl *x;
-    int N;
-    rt_model_ws *ws[MAX_DEBATES];
-    rt_task_sample *uniq;  /* (N) the prompts of a step, once each */
-    int *a_pi, *a_b, *a_u; /* (N) */
-    double *out;           /* (N) */
-};
-
-void mag_debate_rl_hook_free(mag_debate_hook *h)
-{
-    if (!h) return;
-    for (int i = 0; i < MAX_DEBATES; i++)
-        rt_model_ws_free(h->ws[i]);
-    rt_free(h->uniq);
-    rt_free(h->a_pi);
-    rt_free(h->a_b);
-    rt_free(h->a_u);
-    rt_free(h->out);
-    rt_free(h);
-}
-
-int mag_debate_rl_hook_new(const mag_debate_rl *x, int N, mag_debate_hook **out)
-{
-    *out = NULL;
-    mag_debate_hook *h = rt_calloc(1, sizeof *h);
-    if (!h) return -1;
-    h->x = x;
-    h->N = N;
-    h->uniq = rt_calloc((size_t)N, sizeof *h->uniq);
-    h->a_pi = rt_calloc((size_t)N, sizeof(int));
-    h->a_b = rt_calloc((size_t)N, sizeof(int));
-    h->a_u = rt_calloc((size_t)N, sizeof(int));
-    h->out = rt_calloc((size_t)N, sizeof(double));
-    int bad = !h->uniq || !h->a_pi || !h->a_b || !h->a_u || !h->out;
-    for (int i = 0; !bad && i < x->n; i++)
-        bad = rt_model_ws_create(&h->ws[i], &x->deb[i]->baseline->model, N, NULL) != 0;
-    if (bad) {
-        mag_debate_rl_hook_free(h);
-        return -1;
-    }
-    *out = h;
-    return 0;
-}
-
-/* The rt_rl_hook fill: actions, baseline actions per prompt, debate(k) per sample. */
-static int hook_fill(void *user, const rt_rl_hook_batch *b, double *feat, int stride, int nf,
-                     double *metrics, char *msg, size_t msglen)
-{
-    mag_debate_hook *h = user;
-    const mag_debate_rl *x = h->x;
-    if (b->N > h->N) {
-        snprintf(msg, msglen, "debate hook sized for %d sequences, got %d", h->N, b->N);
-        return 1;
-    }
-    int nu = b->N / b->G;
-    for (int u = 0; u < nu; u++)
-        h->uniq[u] = b->samples[u * b->G];
-    for (int i = 0; i < b->N; i++)
-        h->a_pi[i] = rt_debate_action_of(x->task, b->tokens + (size_t)i * b->T, b->lengths[i]);
-    for (int k = 0; k < x->n; k++) {
-        const mag_debate_obj *o = x->deb[k];
-        if (rt_debate_policy_actions(o->task, &o->baseline->model, h->ws[k], h->uniq, nu, h->a_u)) {
-            snprintf(msg, msglen, "baseline actions of debate failed");
-            return 1;
-        }
-        for (int i = 0; i < b->N; i++)
-            h->a_b[i] = h->a_u[i / b->G];
-        rt_rng ks = rt_rng_split(b->stream, (uint64_t)k);
-        rt_debate_metrics m;
-        rt_debate_error err;
-        if (rt_debate_eval(o->d, b->samples, h->a_pi, h->a_b, b->N, &ks, 0, h->out, &m, &err)) {
-            snprintf(msg, msglen, "debate: %s", err.msg);
-            return 1;
-        }
-        for (int i = 0; i < b->N; i++)
-            feat[(size_t)i * stride + nf + k] = h->out[i];
-        if (k == 0) {
-            metrics[0] = m.ret;
-            metrics[1] = m.judge_win;
-            metrics[2] = m.judge_win_full;
-        }
-    }
-    return 0;
-}
-
-rt_rl_hook mag_debate_rl_hook_of(mag_debate_hook *h)
-{
-    rt_rl_hook k = {h->x->n, 3, rl_metrics, hook_fill, h};
-    return k;
 }

@@ -36,10 +36,11 @@
 #include <string.h>
 
 #include "mag_bridge.h"
-#include "mag_debate.h" /* debate(NAME) features */
+#include "mag_debate.h" /* the session's debates, for debate(NAME) */
 #include "mag_magic.h"
 #include "mag_train.h"
 #include "rt_alloc.h"
+#include "rt_debate_reward.h"
 #include "rt_policy.h"
 #include "rt_reward.h"
 #include "rt_rl.h"
@@ -195,7 +196,7 @@ typedef struct point {
     double *params;
     rt_rl_diag diag;
     int rc;
-    mag_debate_hook *dhook; /* the reward reads debate(NAME) (mag_debate.h), else NULL */
+    rt_debate_reward_hook *dhook; /* the reward reads debate(NAME), else NULL */
 } point;
 
 /* Everything a cell resolves before training (owned pieces freed by cell_free). */
@@ -211,7 +212,7 @@ typedef struct rl_cell {
     const rt_policy *from, *ref;
     const rt_task *task;
     const char *task_name, *from_name, *ref_name, *reward_name, *eval_name;
-    mag_debate_rl *debate; /* the reward reads debate(NAME) (mag_debate.h), else NULL */
+    rt_debate_reward *debate; /* the reward reads debate(NAME), else NULL */
 } rl_cell;
 
 static int run_job(void *arg, const rt_job_ctx *ctx)
@@ -219,7 +220,7 @@ static int run_job(void *arg, const rt_job_ctx *ctx)
     point *p = arg;                /* the cancel flag: the bridge installed it on the run */
     p->cfg.threads = ctx->threads; /* the executor's threads rule */
     /* debate(NAME) features and metrics through the rt_rl hook */
-    rt_rl_hook h = p->dhook ? mag_debate_rl_hook_of(p->dhook) : (rt_rl_hook){0};
+    rt_rl_hook h = p->dhook ? rt_debate_reward_hook_of(p->dhook) : (rt_rl_hook){0};
     p->rc = rt_rl_run_hooked(p->pol, p->ref, &p->prob, p->dhook ? &h : NULL, &p->cfg, p->run,
                              &p->rng, &p->diag);
     return p->rc;
@@ -241,7 +242,7 @@ static void cell_free(rl_cell *c)
     rt_reward_free(c->linked);
     rt_reward_free(c->eval_linked);
     rt_free(c->eval_params);
-    mag_debate_rl_free(c->debate);
+    rt_debate_reward_free(c->debate);
 }
 
 static void free_points(point *pts, size_t n)
@@ -250,7 +251,7 @@ static void free_points(point *pts, size_t n)
         rt_policy_free(pts[i].pol);
         rt_run_free(pts[i].run);
         rt_free(pts[i].params);
-        mag_debate_rl_hook_free(pts[i].dhook);
+        rt_debate_reward_hook_free(pts[i].dhook);
     }
     rt_free(pts);
 }
@@ -259,8 +260,8 @@ static void free_points(point *pts, size_t n)
 
 /* Checks that the task has every feature program p reads (error at `at`, the reward's
  * value in the cell) and links p to the task's feature order into *out (caller frees
- * with rt_reward_free).  0 or a MAG_E* code with d filled.  Feature functions such as
- * debate(NAME) are the place to extend (they need a resolver over the session). */
+ * with rt_reward_free).  0 or a MAG_E* code with d filled.  A reward reading
+ * debate(NAME) is linked by rt_debate_reward_create instead (see resolve). */
 static int rl_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_reward_program *p,
                           mag_pos at, rt_reward_program **out, mag_diag *d)
 {
@@ -369,11 +370,13 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
                             rt_task_vocab_size(c->task));
     }
     int rc;
-    /* a reward reading debate(NAME) is linked by mag_debate.h */
-    if (mag_debate_reads(c->reward)) {
+    /* a reward reading debate(NAME) is linked by the runtime's provider, which finds the
+     * session's debates through mag_debate_resolve */
+    if (rt_debate_reward_reads(c->reward)) {
         char msg[256];
-        if (mag_debate_rl_create(ctx->session, c->task, c->reward, NULL, &c->debate, &c->linked,
-                                 NULL, msg, sizeof msg)) {
+        const mag_session *s = ctx->session;
+        if (rt_debate_reward_create(c->task, c->reward, NULL, mag_debate_resolve, &s, &c->debate,
+                                    &c->linked, NULL, msg, sizeof msg)) {
             mag_pos at = mag_train_value_pos(cell, "reward");
             return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL, "%s", msg);
         }
@@ -547,12 +550,14 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
         const char *dcols[64];
         if (c->debate) {
             int nd;
-            const char *const *dm = mag_debate_rl_metrics(&nd);
+            const char *const *dm = rt_debate_reward_metrics(&nd);
             for (int k = 0; k < nc + nd && k < 64; k++)
                 dcols[k] = k < nc ? cols[k] : dm[k - nc];
             nc += nd;
             cols = dcols;
-            if (!prc && mag_debate_rl_hook_new(c->debate, p->cfg.batch * p->cfg.group, &p->dhook))
+            /* one thread for the debates: the runs of a sweep are the parallel unit */
+            if (!prc &&
+                rt_debate_reward_hook_new(c->debate, p->cfg.batch * p->cfg.group, 1, &p->dhook))
                 prc = RT_POLICY_ENOMEM;
         }
         if (prc == RT_POLICY_ENOMEM || (!prc && rt_run_create(p->name, cols, nc, &p->run)))

@@ -163,6 +163,10 @@ void rt_debate_set_threads(rt_debate *d, int threads)
 {
     d->cfg.threads = threads < 1 ? 1 : threads > RT_NN_MAX_THREADS ? RT_NN_MAX_THREADS : threads;
 }
+const rt_task *rt_debate_task_of(const rt_debate *d)
+{
+    return d->task;
+}
 
 const rt_debate_judge *rt_debate_judge_of(const rt_debate *d)
 {
@@ -286,9 +290,15 @@ static void reward_part(void *arg, int j, int nth)
         if (reward_one(jb, i, &jb->err[j]) != 0 && jb->err_i[j] == jb->B) jb->err_i[j] = i;
 }
 
-int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
-                           const int *a_b, int B, const rt_rng *stream, uint64_t seq0, double *out,
-                           rt_debate_transcript *tr, rt_debate_error *err)
+static int clamp_threads(int threads)
+{
+    return threads < 1 ? 1 : threads > RT_NN_MAX_THREADS ? RT_NN_MAX_THREADS : threads;
+}
+
+/* rt_debate_reward_batch with `threads` threads */
+static int reward_batch(const rt_debate *d, int threads, const rt_task_sample *samples,
+                        const int *a_pi, const int *a_b, int B, const rt_rng *stream, uint64_t seq0,
+                        double *out, rt_debate_transcript *tr, rt_debate_error *err)
 {
     if (!d || !samples || !a_pi || !a_b || B < 0 || !stream || !out) {
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "debate reward: bad arguments");
@@ -299,7 +309,7 @@ int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, co
     memset(&jb, 0, sizeof jb);
     jb.d = d, jb.samples = samples, jb.a_pi = a_pi, jb.a_b = a_b, jb.B = B;
     jb.stream = stream, jb.seq0 = seq0, jb.out = out, jb.tr = tr;
-    int nth = d->cfg.threads < B ? d->cfg.threads : B;
+    int nth = threads < B ? threads : B;
     if (nth <= 1)
         reward_part(&jb, 0, 1);
     else
@@ -314,9 +324,25 @@ int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, co
     return 0;
 }
 
+int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
+                           const int *a_b, int B, const rt_rng *stream, uint64_t seq0, double *out,
+                           rt_debate_transcript *tr, rt_debate_error *err)
+{
+    return reward_batch(d, d ? d->cfg.threads : 1, samples, a_pi, a_b, B, stream, seq0, out, tr,
+                        err);
+}
+
 int rt_debate_eval(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
                    const int *a_b, int B, const rt_rng *stream, uint64_t seq0, double *out,
                    rt_debate_metrics *m, rt_debate_error *err)
+{
+    return rt_debate_eval_threads(d, d ? d->cfg.threads : 1, samples, a_pi, a_b, B, stream, seq0,
+                                  out, m, err);
+}
+
+int rt_debate_eval_threads(const rt_debate *d, int threads, const rt_task_sample *samples,
+                           const int *a_pi, const int *a_b, int B, const rt_rng *stream,
+                           uint64_t seq0, double *out, rt_debate_metrics *m, rt_debate_error *err)
 {
     if (!d || !m || B < 1) {
         rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "debate metrics: bad arguments");
@@ -327,7 +353,8 @@ int rt_debate_eval(const rt_debate *d, const rt_task_sample *samples, const int 
         rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
         return RT_DEBATE_ENOMEM;
     }
-    int rc = rt_debate_reward_batch(d, samples, a_pi, a_b, B, stream, seq0, o, NULL, err);
+    int rc =
+        reward_batch(d, clamp_threads(threads), samples, a_pi, a_b, B, stream, seq0, o, NULL, err);
     if (rc == 0) {
         int A = d->judge->A, K = d->judge->K, nd = 0;
         double ret = 0, win = 0, winf = 0;

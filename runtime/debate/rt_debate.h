@@ -1,6 +1,7 @@
 /* rt_debate: debate games as rewards for justifiable decisions (methods.md §3) — the
  * runtime half of `%%debate`: the judge, the debate game and its debaters, the debate
- * reward feature `debate(NAME)` and the metrics of runs that use it.
+ * reward feature `debate(NAME)` and the metrics of runs that use it (as features of
+ * rt_rl runs: rt_debate_reward.h).
  *
  * JUDGE  J(evidence, action) -> score.  Evidence = the K feature values of a triage
  * state with the unrevealed ones masked.  Model: token k = the value of feature k
@@ -284,6 +285,7 @@ const rt_debate_config *rt_debate_config_of(const rt_debate *d);
 /* Threads of the batch functions from now on (e.g. the session's %threads), clamped to
  * 1..16; results do not depend on it. */
 void rt_debate_set_threads(rt_debate *d, int threads);
+const rt_task *rt_debate_task_of(const rt_debate *d); /* the task it was created on */
 const rt_debate_judge *rt_debate_judge_of(const rt_debate *d);
 const rt_debate_judge *rt_debate_full_judge_of(const rt_debate *d);
 const rt_debate_learner *rt_debate_learner_of(const rt_debate *d);
@@ -341,5 +343,11 @@ typedef struct rt_debate_metrics {
 int rt_debate_eval(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
                    const int *a_b, int B, const rt_rng *stream, uint64_t seq0, double *out,
                    rt_debate_metrics *m, rt_debate_error *err);
+/* rt_debate_eval with `threads` threads (clamped to 1..16) instead of the debate's own,
+ * for callers that share a debate they only read (rt_debate_reward.h); the results do
+ * not depend on it. */
+int rt_debate_eval_threads(const rt_debate *d, int threads, const rt_task_sample *samples,
+                           const int *a_pi, const int *a_b, int B, const rt_rng *stream,
+                           uint64_t seq0, double *out, rt_debate_metrics *m, rt_debate_error *err);
 
 #endif

@@ -223,8 +223,8 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
 
 /* ---- a whole run ------------------------------------------------------------------- */
 
-/* EXTRA FEATURES AND METRICS (a hook; e.g. the debate(NAME) features of rt_debate, set
- * up by the magics; rt_rl_run_hooked).  With a hook, the feature vector of every sample has
+/* EXTRA FEATURES AND METRICS (a hook, a feature provider; e.g. the debate(NAME) features
+ * of rt_debate_reward.h; rt_rl_run_hooked).  With a hook, the feature vector of every sample has
  * nf + hook->n_features slots: slots 0..nf-1 are the task's features
  * (rt_task_features_batch), slots nf..nf+n_features-1 are the hook's (link the reward
  * with feature functions resolved to those slots).  Once per step, after the task

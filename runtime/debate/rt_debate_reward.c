@@ -1,0 +1,250 @@
+/* rt_debate_reward: the debate(NAME) feature provider of rt_rl runs
+ * (rt_debate_reward.h) — linking rewards that read debate(NAME) through a resolver,
+ * and the per-run hook that, at every step, computes the baseline's greedy actions,
+ * plays the debates of the step's samples (rt_debate_eval_threads) and writes their
+ * feature columns and metrics.  Leaves out: the names of debates and where they live
+ * (the resolver's), the run itself (rt_rl_run_hooked). */
+#include "rt_debate_reward.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rt_alloc.h"
+
+int rt_debate_reward_reads(const rt_reward_program *p)
+{
+    int n = p ? rt_reward_n_features(p) : 0;
+    for (int i = 0; i < n; i++)
+        if (strncmp(rt_reward_feature_name(p, i), "debate(", 7) == 0) return 1;
+    return 0;
+}
+
+struct rt_debate_reward {
+    const rt_task *task; /* the run's task */
+    int nf;              /* its features: the debates' slots start here */
+    int n;               /* debates read */
+    rt_debate_source src[RT_DEBATE_REWARD_MAX];
+};
+
+typedef struct link_ctx {
+    rt_debate_reward *x;
+    rt_debate_resolve_fn resolve;
+    void *ctx;
+} link_ctx;
+
+/* 1 if the tasks differ in any configuration key but noise. */
+static int task_differs(const rt_task *a_task, const rt_task *b_task)
+{
+    const rt_task_config *a = rt_task_config_of(a_task), *b = rt_task_config_of(b_task);
+    int differs = b->kind != a->kind;
+    for (int i = 0; !differs && i < rt_task_kind_n_keys(a->kind); i++)
+        differs =
+            strcmp(rt_task_kind_key(a->kind, i)->name, "noise") && a->values[i] != b->values[i];
+    return differs;
+}
+
+/* rt_reward_feature_fn: debate(arg) -> its slot (nf + the order of first read). */
+static int link_resolve(void *ctx, const char *fn, const char *arg, int *slot, char *err,
+                        size_t errlen)
+{
+    link_ctx *c = ctx;
+    rt_debate_reward *x = c->x;
+    if (strcmp(fn, "debate") != 0) {
+        snprintf(err, errlen, "unknown feature function '%s'", fn);
+        return 1;
+    }
+    rt_debate_source s;
+    memset(&s, 0, sizeof s);
+    if (c->resolve(c->ctx, arg, &s, err, errlen)) return 1;
+    if (!s.debate) {
+        snprintf(err, errlen, "unknown debate '%s'", arg);
+        return 1;
+    }
+    for (int i = 0; i < x->n; i++)
+        if (x->src[i].debate == s.debate) {
+            *slot = x->nf + i;
+            return 0;
+        }
+    if (x->n == RT_DEBATE_REWARD_MAX) {
+        snprintf(err, errlen, "a reward can read at most %d debates", RT_DEBATE_REWARD_MAX);
+        return 1;
+    }
+    if (task_differs(rt_debate_task_of(s.debate), x->task)) {
+        snprintf(err, errlen,
+                 "debate '%s' is on task '%s', whose configuration differs from this run's task",
+                 arg, s.task_name ? s.task_name : "?");
+        return 1;
+    }
+    if (!s.baseline) {
+        snprintf(err, errlen,
+                 "debate '%s' has no baseline policy (set baseline = POLICY in %%%%debate %s)", arg,
+                 arg);
+        return 1;
+    }
+    x->src[x->n] = s;
+    *slot = x->nf + x->n++;
+    return 0;
+}
+
+int rt_debate_reward_create(const rt_task *task, const rt_reward_program *reward,
+                            const rt_reward_program *eval_reward, rt_debate_resolve_fn resolve,
+                            void *ctx, rt_debate_reward **out, rt_reward_program **linked,
+                            rt_reward_program **linked_eval, char *msg, size_t cap)
+{
+    *out = NULL;
+    *linked = NULL;
+    if (linked_eval) *linked_eval = NULL;
+    if (!task || !reward || !resolve) {
+        snprintf(msg, cap, "debate reward: bad arguments");
+        return -1;
+    }
+    rt_debate_reward *x = rt_calloc(1, sizeof *x);
+    if (!x) {
+        snprintf(msg, cap, "out of memory");
+        return -1;
+    }
+    x->task = task;
+    x->nf = rt_task_n_features(task);
+    const char *names[RT_TASK_MAX_FEATURES];
+    for (int i = 0; i < x->nf; i++)
+        names[i] = rt_task_feature_name(task, i);
+    static const char *const fns[] = {"debate"};
+    link_ctx lc = {x, resolve, ctx};
+    rt_reward_env env;
+    memset(&env, 0, sizeof env);
+    env.features = names;
+    env.n_features = x->nf;
+    env.n_slots = x->nf + RT_DEBATE_REWARD_MAX;
+    env.feature_fns = fns;
+    env.n_feature_fns = 1;
+    env.resolve_feature = link_resolve;
+    env.ctx = &lc;
+    rt_reward_diag rd;
+    if (rt_reward_link(reward, &env, linked, &rd) ||
+        (eval_reward && linked_eval && rt_reward_link(eval_reward, &env, linked_eval, &rd))) {
+        snprintf(msg, cap, "%s", rd.msg);
+        rt_reward_free(*linked);
+        *linked = NULL;
+        rt_free(x);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+void rt_debate_reward_free(rt_debate_reward *x)
+{
+    rt_free(x);
+}
+
+int rt_debate_reward_n_debates(const rt_debate_reward *x)
+{
+    return x ? x->n : 0;
+}
+
+static const char *const metric_names[] = {"return", "judge_win", "judge_win_full"};
+
+const char *const *rt_debate_reward_metrics(int *n)
+{
+    if (n) *n = 3;
+    return metric_names;
+}
+
+struct rt_debate_reward_hook {
+    const rt_debate_reward *x;
+    int N;                                 /* sequences per step it is sized for */
+    int threads;                           /* of rt_debate_eval_threads */
+    rt_model_ws *ws[RT_DEBATE_REWARD_MAX]; /* of each baseline, N rows */
+    rt_task_sample *uniq;                  /* (N) the prompts of a step, once each */
+    int *a_pi, *a_b, *a_u;                 /* (N) */
+    double *out;                           /* (N) */
+};
+
+void rt_debate_reward_hook_free(rt_debate_reward_hook *h)
+{
+    if (!h) return;
+    for (int i = 0; i < RT_DEBATE_REWARD_MAX; i++)
+        rt_model_ws_free(h->ws[i]);
+    rt_free(h->uniq);
+    rt_free(h->a_pi);
+    rt_free(h->a_b);
+    rt_free(h->a_u);
+    rt_free(h->out);
+    rt_free(h);
+}
+
+int rt_debate_reward_hook_new(const rt_debate_reward *x, int N, int threads,
+                              rt_debate_reward_hook **out)
+{
+    *out = NULL;
+    if (!x || N < 1) return -1;
+    rt_debate_reward_hook *h = rt_calloc(1, sizeof *h);
+    if (!h) return -1;
+    h->x = x;
+    h->N = N;
+    h->threads = threads; /* clamped by rt_debate_eval_threads */
+    h->uniq = rt_calloc((size_t)N, sizeof *h->uniq);
+    h->a_pi = rt_calloc((size_t)N, sizeof(int));
+    h->a_b = rt_calloc((size_t)N, sizeof(int));
+    h->a_u = rt_calloc((size_t)N, sizeof(int));
+    h->out = rt_calloc((size_t)N, sizeof(double));
+    int bad = !h->uniq || !h->a_pi || !h->a_b || !h->a_u || !h->out;
+    for (int i = 0; !bad && i < x->n; i++)
+        bad = rt_model_ws_create(&h->ws[i], x->src[i].baseline, N, NULL) != 0;
+    if (bad) {
+        rt_debate_reward_hook_free(h);
+        return -1;
+    }
+    *out = h;
+    return 0;
+}
+
+/* rt_rl_hook_fn: the samples' actions, the baseline's action per prompt, debate(k) per
+ * sample into column nf + k, the first debate's metrics. */
+static int hook_fill(void *user, const rt_rl_hook_batch *b, double *feat, int stride, int nf,
+                     double *metrics, char *msg, size_t msglen)
+{
+    rt_debate_reward_hook *h = user;
+    const rt_debate_reward *x = h->x;
+    if (b->N > h->N) {
+        snprintf(msg, msglen, "debate hook sized for %d sequences, got %d", h->N, b->N);
+        return 1;
+    }
+    int nu = b->N / b->G;
+    for (int u = 0; u < nu; u++)
+        h->uniq[u] = b->samples[u * b->G];
+    for (int i = 0; i < b->N; i++)
+        h->a_pi[i] = rt_debate_action_of(x->task, b->tokens + (size_t)i * b->T, b->lengths[i]);
+    for (int k = 0; k < x->n; k++) {
+        const rt_debate *d = x->src[k].debate;
+        if (rt_debate_policy_actions(rt_debate_task_of(d), x->src[k].baseline, h->ws[k], h->uniq,
+                                     nu, h->a_u)) {
+            snprintf(msg, msglen, "baseline actions of debate failed");
+            return 1;
+        }
+        for (int i = 0; i < b->N; i++)
+            h->a_b[i] = h->a_u[i / b->G];
+        rt_rng ks = rt_rng_split(b->stream, (uint64_t)k);
+        rt_debate_metrics m;
+        rt_debate_error err;
+        if (rt_debate_eval_threads(d, h->threads, b->samples, h->a_pi, h->a_b, b->N, &ks, 0, h->out,
+                                   &m, &err)) {
+            snprintf(msg, msglen, "debate: %s", err.msg);
+            return 1;
+        }
+        for (int i = 0; i < b->N; i++)
+            feat[(size_t)i * stride + nf + k] = h->out[i];
+        if (k == 0) {
+            metrics[0] = m.ret;
+            metrics[1] = m.judge_win;
+            metrics[2] = m.judge_win_full;
+        }
+    }
+    return 0;
+}
+
+rt_rl_hook rt_debate_reward_hook_of(rt_debate_reward_hook *h)
+{
+    rt_rl_hook k = {h->x->n, 3, metric_names, hook_fill, h};
+    return k;
+}
