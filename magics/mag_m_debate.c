@@ -796,5 +796,6 @@ int mag_debate_resolve(void *ctx, const char *name, rt_debate_source *out, char 
     out->debate = o->d;
     out->baseline = o->baseline ? &o->baseline->model : NULL;
     out->task_name = o->task_name;
+    snprintf(out->hint, sizeof out->hint, "set baseline = POLICY in %%%%debate %s", name);
     return 0;
 }

@@ -76,9 +76,8 @@ static int link_resolve(void *ctx, const char *fn, const char *arg, int *slot, c
         return 1;
     }
     if (!s.baseline) {
-        snprintf(err, errlen,
-                 "debate '%s' has no baseline policy (set baseline = POLICY in %%%%debate %s)", arg,
-                 arg);
+        snprintf(err, errlen, "debate '%s' has no baseline policy%s%s%s", arg,
+                 s.hint[0] ? " (" : "", s.hint, s.hint[0] ? ")" : "");
         return 1;
     }
     x->src[x->n] = s;

@@ -11,8 +11,8 @@
  *      debate the rewards read: the resolver's error (e.g. "unknown debate 'x'"), at most
  *      RT_DEBATE_REWARD_MAX debates, a debate task with the run task's configuration
  *      (every task key but noise equal: "debate 'd' is on task 't', whose configuration
- *      differs from this run's task"), a baseline ("debate 'd' has no baseline policy
- *      (set baseline = POLICY in %%debate d)").  r / er are the linked programs (er NULL
+ *      differs from this run's task"), a baseline ("debate 'd' has no baseline policy",
+ *      followed by the resolver's hint in parentheses, if any).  r / er are the linked programs (er NULL
  *      without eval_reward; caller frees both with rt_reward_free, x with
  *      rt_debate_reward_free after the runs).  Nonzero with msg on error.
  *   2. create each run with rt_rl_columns followed by rt_debate_reward_metrics:
@@ -54,6 +54,8 @@ typedef struct rt_debate_source {
     const rt_debate *debate;  /* trained; only read */
     const rt_model *baseline; /* the baseline policy's model; NULL: none (an error) */
     const char *task_name;    /* the name of the debate's task (in messages) */
+    char hint[96]; /* appended in parentheses to "has no baseline policy" (the caller's
+                      words for how to set one); "" for none */
 } rt_debate_source;
 
 /* Resolver of debate names: 0 with *out filled, or nonzero with err filled (e.g.

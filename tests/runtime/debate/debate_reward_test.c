@@ -130,11 +130,11 @@ static void world_make(world *w)
     w->ref = make_policy(1);
     w->reg.n = 3;
     w->reg.names[0] = "d";
-    w->reg.src[0] = (rt_debate_source){w->d, &w->baseline->model, "tri"};
+    w->reg.src[0] = (rt_debate_source){w->d, &w->baseline->model, "tri", ""};
     w->reg.names[1] = "dc";
-    w->reg.src[1] = (rt_debate_source){w->d_other, &w->baseline->model, "tric"};
+    w->reg.src[1] = (rt_debate_source){w->d_other, &w->baseline->model, "tric", ""};
     w->reg.names[2] = "nob";
-    w->reg.src[2] = (rt_debate_source){w->d_nob, NULL, "tri"};
+    w->reg.src[2] = (rt_debate_source){w->d_nob, NULL, "tri", "the worker gives it none"};
 }
 
 static void world_free(world *w)
@@ -286,7 +286,7 @@ static void test_link_errors(void **state)
         "debate 'dc' is on task 'tric', whose configuration differs from this run's task");
     expect_link_error(
         &w, "debate(nob)",
-        "debate 'nob' has no baseline policy (set baseline = POLICY in %%debate nob)");
+        "debate 'nob' has no baseline policy (the worker gives it none)");
     expect_link_error(&w, "other(d)",
                       "reward 'r' reads feature 'other(d)', which task features (correct, "
                       "partial, length, format, eos, outcome, demo_agree) do not include");
