@@ -93,7 +93,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "opd-mlp-small: threads, steps, batch must be >= 1\n");
         return 2;
     }
-    rt_nn_set_numerics(numerics);
+    if (rt_nn_set_numerics(numerics)) {
+        fprintf(stderr, "opd-mlp-small: OpenBLAS cannot be loaded: %s\n", rt_nn_blas_error());
+        return 2;
+    }
     rt_nn_set_gemm_threads(blas_threads);
 
     rt_policy_config cs = {V, K, D, H_STUDENT, 1, RT_NN_ACT_RELU};

@@ -222,7 +222,11 @@ static int run_numerics(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, con
     if (mode < 0)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, v->pos.line, v->pos.col, NULL,
                             "%%numerics expects exact or openblas, got '%s'", v->text);
-    rt_nn_set_numerics(mode);
+    if (rt_nn_set_numerics(mode))
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, v->pos.line, v->pos.col, NULL,
+                            "%%numerics openblas: OpenBLAS cannot be loaded (%s); numerics stay "
+                            "exact",
+                            rt_nn_blas_error());
     numerics_line(ctx);
     return 0;
 }

@@ -7,7 +7,9 @@
 #include "rt_nn_isa.h"
 
 #include <cblas.h>
+#include <dlfcn.h>
 #include <math.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -21,12 +23,53 @@ enum { LANES = 16 }; /* fixed reduction lanes: the summation order of every row 
 static _Atomic int numerics = RT_NN_NUMERICS_EXACT;
 static _Atomic int gemm_threads = 1;
 
+/* OpenBLAS is loaded on first use (dlopen), never at start: its load-time initialisation
+ * and thread pool cost the kernel's cold start and idle memory, and only
+ * `%numerics openblas` needs it.  Loaded once; the pointers are written before
+ * `numerics` is switched (an atomic store), so workers that see OPENBLAS see them. */
+typedef void (*blas_sgemm_fn)(OPENBLAS_CONST enum CBLAS_ORDER, OPENBLAS_CONST enum CBLAS_TRANSPOSE,
+                              OPENBLAS_CONST enum CBLAS_TRANSPOSE, OPENBLAS_CONST blasint,
+                              OPENBLAS_CONST blasint, OPENBLAS_CONST blasint, OPENBLAS_CONST float,
+                              OPENBLAS_CONST float *, OPENBLAS_CONST blasint,
+                              OPENBLAS_CONST float *, OPENBLAS_CONST blasint,
+                              OPENBLAS_CONST float, float *, OPENBLAS_CONST blasint);
+static blas_sgemm_fn blas_sgemm;
+static void (*blas_set_threads)(int);
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static char blas_err[256];
+
+static void blas_load(void)
+{
+    const char *lib = "libopenblas.so.0";
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(blas_err, sizeof blas_err, "%s", e ? e : lib);
+        return;
+    }
+    void *g = dlsym(h, "cblas_sgemm"), *t = dlsym(h, "openblas_set_num_threads");
+    if (!g || !t) {
+        snprintf(blas_err, sizeof blas_err, "%s lacks cblas_sgemm or openblas_set_num_threads",
+                 lib);
+        return; /* the handle stays open: harmless, and dlclose of OpenBLAS is not safe */
+    }
+    /* object pointer -> function pointer: POSIX guarantees dlsym's results convert */
+    memcpy(&blas_sgemm, &g, sizeof g);
+    memcpy(&blas_set_threads, &t, sizeof t);
+}
+
+const char *rt_nn_blas_error(void)
+{
+    return blas_err;
+}
+
 void rt_nn_set_gemm_threads(int n)
 {
     gemm_threads = n < 1 ? 1 : (n > RT_NN_MAX_THREADS ? RT_NN_MAX_THREADS : n);
-    /* OpenBLAS starts a pool at load time whose idle workers spin in sched_yield and take
-     * a core from the runtime's own threads: keep it at 1 unless it does the products */
-    openblas_set_num_threads(numerics == RT_NN_NUMERICS_OPENBLAS ? gemm_threads : 1);
+    /* OpenBLAS's pool, once loaded, has idle workers that spin in sched_yield and take a
+     * core from the runtime's own threads: keep it at 1 unless it does the products */
+    if (blas_set_threads)
+        blas_set_threads(numerics == RT_NN_NUMERICS_OPENBLAS ? gemm_threads : 1);
 }
 
 int rt_nn_gemm_threads(void)
@@ -34,10 +77,15 @@ int rt_nn_gemm_threads(void)
     return gemm_threads;
 }
 
-void rt_nn_set_numerics(int mode)
+int rt_nn_set_numerics(int mode)
 {
+    if (mode == RT_NN_NUMERICS_OPENBLAS) {
+        pthread_once(&blas_once, blas_load);
+        if (!blas_sgemm) return -1;
+    }
     numerics = mode == RT_NN_NUMERICS_OPENBLAS ? RT_NN_NUMERICS_OPENBLAS : RT_NN_NUMERICS_EXACT;
     rt_nn_set_gemm_threads(gemm_threads);
+    return 0;
 }
 
 int rt_nn_numerics(void)
@@ -58,7 +106,7 @@ void rt_nn_sgemm(int ta, int tb, int M, int N, int Kd, float alpha, const float 
         rt_nn_gemm(ta, tb, M, N, Kd, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
+    blas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
                 Kd, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 

@@ -76,7 +76,10 @@ int rt_nn_mm_isa(int isa);
 /* The backend of rt_nn_sgemm, process-wide: EXACT (default, the runtime's GEMM) or
  * OPENBLAS (cblas_sgemm: results depend on the CPU, the OpenBLAS kernel and version). */
 enum { RT_NN_NUMERICS_EXACT = 0, RT_NN_NUMERICS_OPENBLAS = 1 };
-void rt_nn_set_numerics(int mode);
+/* OPENBLAS loads libopenblas.so.0 on first use (never at start); 0, or -1 when it cannot
+ * be loaded (the mode stays; rt_nn_blas_error says why). */
+int rt_nn_set_numerics(int mode);
+const char *rt_nn_blas_error(void);
 int rt_nn_numerics(void);
 const char *rt_nn_numerics_name(int mode); /* "exact", "openblas" */
 /* Threads inside one rt_nn_sgemm call (process-wide; the runtime's GEMM splits rows or

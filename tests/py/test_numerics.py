@@ -7,7 +7,8 @@ language_info members that front ends copy into an executed notebook's metadata.
   unknown name is refused at start with a message naming it (exit status 2);
 - %numerics shows the mode, switches to openblas and back, and rejects anything else
   with the cell position; a product gives the same result after switching back;
-- under openblas the same training cell still runs (not compared: not portable).
+- under openblas the same training cell still runs (not compared: not portable);
+- OpenBLAS is mapped into the kernel only once `%numerics openblas` asks for it.
 """
 import os
 import subprocess
@@ -83,3 +84,20 @@ def test_numerics_magic(kernel):
     assert rep["content"]["status"] == "error"
     assert "takes one argument" in rep["content"]["evalue"]
     assert stream_text(outputs(ok(kernel, "%numerics"))).startswith("numerics exact")
+
+
+def mapped_openblas(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return any("libopenblas" in line for line in f)
+
+
+def test_openblas_is_loaded_only_when_asked(new_kernel):
+    """OpenBLAS costs cold start and idle memory: the kernel maps it only at
+    `%numerics openblas` (and the switch back keeps it loaded but unused)."""
+    k = new_kernel()
+    ok(k, "%task nt add digits=1\n")
+    ok(k, "%%policy np\ntask = nt\nhidden = 24\nsft_steps = 5\n")
+    assert not mapped_openblas(k.pid)
+    out = stream_text(outputs(ok(k, "%numerics openblas")))
+    assert out.startswith("numerics openblas"), out
+    assert mapped_openblas(k.pid)
