@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_cancel.h"
 #include "rt_nn.h"
 #include "rt_policy.h"
 
@@ -271,6 +272,7 @@ static int pass(const rt_model *m, rt_model_ws *ws, const rt_model_batch *b, int
     ws->rows = 0, ws->kept = 0;
     int rc = m->ops->forward(m, ws, b, keep, ws->logits, temperature, lp);
     if (rc) return rc;
+    if (rt_cancel_was_cut()) return RT_EINTR; /* the logits are incomplete (rt_cancel.h) */
     ws->rows = (int)n, ws->kept = keep;
     return 0;
 }
@@ -377,7 +379,7 @@ static void gen_task(void *arg, int j, int nth)
     int B = a->g.B, ng = (B + GB - 1) / GB;
     for (int g = j; g < ng; g += nth) {
         int g0 = g * GB, gn = B - g0 < GB ? B - g0 : GB;
-        for (int t = 0; t < a->g.T; t++)
+        for (int t = 0; t < a->g.T && !rt_cancel_was_cut(); t++)
             sample_rows(a, a->m->ops->extend(a->m, a->ws, &a->g, g0, gn, t), g0, gn, t);
     }
 }
@@ -392,7 +394,8 @@ static int gen_by_forward(gen_job *a)
     if (!seq) return RT_ENOMEM;
     int rc = 0;
     for (int t = 0; t < T && !rc; t++) {
-        for (int b = 0; b < B; b++) {
+        if (rt_cancel_was_cut()) rc = RT_EINTR;
+        for (int b = 0; b < B && !rc; b++) {
             int *s = seq + (size_t)b * (P + t + 1);
             memcpy(s, g->prompts + (size_t)b * P, sizeof(int) * (size_t)P);
             memcpy(s + P, a->tokens + (size_t)b * T, sizeof(int) * (size_t)t);
@@ -436,6 +439,7 @@ int rt_model_generate(const rt_model *m, rt_model_ws *ws, const int *prompts, in
         rc = gen_by_forward(&a);
     }
     if (rc) return rc;
+    if (rt_cancel_was_cut()) return RT_EINTR; /* the samples are incomplete */
     if (keep) ws->rows = B * T, ws->kept = 1;
     return 0;
 }

@@ -3,6 +3,7 @@
  * Each fast path has its naive reference right after it.  Leaves out: threading of
  * the non-GEMM loops (they are serial and fixed-order, hence deterministic). */
 #include "rt_nn.h"
+#include "rt_cancel.h"
 #include "rt_math.h"
 #include "rt_nn_isa.h"
 
@@ -132,11 +133,13 @@ typedef struct {
     rt_nn_task fn;
     void *arg;
     int j, nth;
+    rt_cancel_point *cancel; /* the caller's, installed on the thread */
 } task;
 
 static void *task_main(void *a)
 {
     task *t = a;
+    rt_cancel_install(t->cancel);
     t->fn(t->arg, t->j, t->nth);
     return NULL;
 }
@@ -152,7 +155,7 @@ void rt_nn_parallel(int nth, rt_nn_task fn, void *arg)
     task tk[RT_NN_MAX_THREADS];
     int started[RT_NN_MAX_THREADS] = {0};
     for (int j = 1; j < nth; j++) {
-        tk[j] = (task){fn, arg, j, nth};
+        tk[j] = (task){fn, arg, j, nth, rt_cancel_current()};
         started[j] = pthread_create(&th[j], NULL, task_main, &tk[j]) == 0;
     }
     fn(arg, 0, nth);

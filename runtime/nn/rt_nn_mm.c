@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "rt_nn.h"
+#include "rt_cancel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(RT_NN_NO_CLONES)
 #define RT_NN_X86 1
@@ -338,9 +339,10 @@ static void prof_add(uint64_t t0, int M, int N, int Kd)
 /* ---- blocking, packing, threads ------------------------------------------------------ */
 
 /* rows [0, M) of g in row blocks of MB, whole Kd */
-static void run_rows(mm_fn f, blk g)
+static void run_rows(mm_fn f, blk g, int poll)
 {
     for (int i0 = 0; i0 < g.M; i0 += MB) {
+        if (poll && rt_cancel_poll()) return; /* the run is being cancelled: C incomplete */
         blk s = g;
         s.M = g.M - i0 < MB ? g.M - i0 : MB;
         s.A = g.A + (size_t)i0 * g.sai;
@@ -351,7 +353,7 @@ static void run_rows(mm_fn f, blk g)
 
 /* The whole product for one thread's share: g with B in place (tb = 0) or, if Bt != NULL,
  * B = Bt^T with Bt stored (N, Kd) row stride ldbt (tb = 1), packed panel by panel. */
-static void gemm_serial(int isa, blk g, const float *Bt, long ldbt)
+static void gemm_serial(int isa, blk g, const float *Bt, long ldbt, int poll)
 {
     static _Thread_local float pack[KB * NB] __attribute__((aligned(64)));
     mm_fn f = isa_fn(isa);
@@ -379,7 +381,7 @@ static void gemm_serial(int isa, blk g, const float *Bt, long ldbt)
             } else {
                 s.B = g.B + (size_t)k0 * g.ldb + j0;
             }
-            run_rows(f, s);
+            run_rows(f, s, poll);
             if (g.Kd == 0) break;
         }
     }
@@ -392,6 +394,7 @@ typedef struct {
     long ldbt;
     int split_cols; /* 1: threads take column ranges (multiples of 32), 0: row ranges */
     int unit;       /* columns or rows per share */
+    int poll;       /* poll the cancel point per row block */
 } par_job;
 
 static void par_task(void *arg, int j, int nth)
@@ -413,7 +416,7 @@ static void par_task(void *arg, int j, int nth)
     } else {
         s.M = n, s.C += (size_t)lo * s.ldc, s.A += (size_t)lo * s.sai;
     }
-    gemm_serial(p->isa, s, Bt, p->ldbt);
+    gemm_serial(p->isa, s, Bt, p->ldbt, p->poll);
 }
 
 /* C (M, N) = init + op(A) @ op(B): one chain per element (see the top of the file) */
@@ -425,9 +428,13 @@ static void gemm(int ta, int tb, int M, int N, int Kd, const float *A, int lda, 
     blk g = {C, ldc, A, ta ? 1 : lda, ta ? lda : 1, tb ? NULL : B, ldb, bias, acc, M, N, Kd};
     int isa = rt_nn_isa(), nth = rt_nn_gemm_threads();
     uint64_t t0 = atomic_load_explicit(&prof_on, memory_order_relaxed) ? prof_now() : 0;
+    double flop = 2.0 * M * N * (double)Kd;
+    /* long products poll the cancel point (rt_cancel.h) per row block; short ones (well
+       under a millisecond) never, so small steps always run whole */
+    int poll = flop >= 5e7;
     /* threads only where the work (2 M N Kd flops) repays starting them (~50 us) */
-    if (nth > 1 && 2.0 * M * N * (double)Kd >= 8e6) {
-        par_job p = {isa, g, tb ? B : NULL, ldb, N >= 64 * nth, 0};
+    if (nth > 1 && flop >= 8e6) {
+        par_job p = {isa, g, tb ? B : NULL, ldb, N >= 64 * nth, 0, poll};
         if (p.split_cols)
             p.unit = ((N + nth - 1) / nth + 31) / 32 * 32;
         else
@@ -435,7 +442,7 @@ static void gemm(int ta, int tb, int M, int N, int Kd, const float *A, int lda, 
         int parts = p.split_cols ? (N + p.unit - 1) / p.unit : (M + p.unit - 1) / p.unit;
         rt_nn_parallel(parts < nth ? parts : nth, par_task, &p);
     } else {
-        gemm_serial(isa, g, tb ? B : NULL, ldb);
+        gemm_serial(isa, g, tb ? B : NULL, ldb, poll);
     }
     if (t0) prof_add(t0, M, N, Kd);
 }
@@ -474,7 +481,7 @@ void rt_nn_mm(float *C, int ldc, const float *A, int lda, int ta, const float *B
     if (M <= 0 || N <= 0) return;
     blk g = {C, ldc, A, ta ? 1 : lda, ta ? lda : 1, B, ldb, bias, acc, M, N, Kd < 0 ? 0 : Kd};
     uint64_t t0 = atomic_load_explicit(&prof_on, memory_order_relaxed) ? prof_now() : 0;
-    gemm_serial(rt_nn_isa(), g, NULL, 0);
+    gemm_serial(rt_nn_isa(), g, NULL, 0, 2.0 * M * N * (double)g.Kd >= 5e7);
     if (t0) prof_add(t0, M, N, g.Kd);
 }
 

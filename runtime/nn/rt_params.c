@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_cancel.h"
 #include "rt_math.h"
 
 rt_adam_config rt_adam_defaults(void)
@@ -113,6 +114,11 @@ RT_ISA_FN_VOID_STATIC(adam_update, (rt_params * p, const rt_adam_config *c, floa
 
 void rt_adam(rt_params *p, const rt_adam_config *c, float *grad_norm)
 {
+    /* a product of this step was cut short (rt_cancel.h): the gradient is incomplete */
+    if (rt_cancel_was_cut()) {
+        if (grad_norm) *grad_norm = 0.0f;
+        return;
+    }
     float scale = 1.0f;
     if (grad_norm || c->clip_norm > 0.0f) {
         double norm = rt_params_grad_norm(p);
@@ -122,4 +128,5 @@ void rt_adam(rt_params *p, const rt_adam_config *c, float *grad_norm)
     }
     p->t++;
     adam_update(p, c, scale);
+    rt_cancel_note_update();
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_cancel.h"
 
 static atomic_uint_fast64_t version_counter = 1;
 
@@ -197,8 +198,11 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
                 RBR * H * (L > 1 ? 2 : 1) + 2 * R + 16 * (9 + 2 * L);
     rt_policy_ws *ws = rt_calloc(1, sizeof *ws);
     if (ws) {
-        ws->block = rt_malloc(nf * sizeof(float));
-        ws->ibuf = rt_malloc(R * (K + 1) * sizeof(int));
+        /* zeroed, so a backward before any forward reads zeros, not garbage; calloc
+           gets large blocks as fresh zero pages, touched only when used (no seconds of
+           memset before the first step of a large workspace) */
+        ws->block = rt_calloc(nf, sizeof(float));
+        ws->ibuf = rt_calloc(R * (K + 1), sizeof(int));
         ws->rngs = rt_malloc(R * sizeof(rt_rng));
     }
     if (!ws || !ws->block || !ws->ibuf || !ws->rngs) {
@@ -235,9 +239,6 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
 #undef TAKE
     ws->ctx = ws->ibuf;
     ws->ybuf = ws->ibuf + R * K;
-    /* defined contents, so a backward before any forward reads zeros, not garbage */
-    memset(ws->block, 0, nf * sizeof(float));
-    memset(ws->ibuf, 0, R * (K + 1) * sizeof(int));
     *out = ws;
     return 0;
 }
@@ -339,14 +340,24 @@ int rt_mlp_prepare(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, 
     return 0;
 }
 
+/* A pass over n rows long enough (~0.5 ms and more) to poll the cancel point per block
+ * of rows (rt_cancel.h); shorter passes always run whole. */
+static int long_pass(const rt_policy_config *c, int n)
+{
+    double flop = 2.0 * n * c->hidden * ((double)c->context + c->vocab +
+                                         (double)c->hidden * (c->layers - 1));
+    return flop >= 5e7;
+}
+
 int rt_mlp_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0,
                    float *logits)
 {
     /* ctx (n, K) -> rows [row0, row0+n) of pre/act (.., H) and logits (n, V) */
     int rc = rt_mlp_prepare(p, ws, ctx, n, row0);
     if (rc) return rc;
-    int V = p->cfg.vocab, K = p->cfg.context;
+    int V = p->cfg.vocab, K = p->cfg.context, poll = long_pass(&p->cfg, n);
     for (int b0 = 0; b0 < n; b0 += RB) {
+        if (poll && rt_cancel_poll()) break; /* cancelled: the rows stay incomplete */
         size_t r = (size_t)row0 + b0;
         rt_mlp_forward_block(p, ws, ws->ctx + r * K, n - b0 < RB ? n - b0 : RB, r,
                              logits + (size_t)b0 * V);
@@ -426,7 +437,9 @@ static void bwd_slice_task(void *arg, int j, int nth)
     int V = c->vocab, K = c->context, H = c->hidden;
     int h0 = j * a->slice, h1 = h0 + a->slice < H ? h0 + a->slice : H;
     if (h0 >= h1) return;
+    int poll = long_pass(c, a->n);
     for (int b0 = 0; b0 < a->n; b0 += RB) {
+        if (poll && rt_cancel_poll()) break; /* cancelled: the gradient stays incomplete */
         int m = a->n - b0 < RB ? a->n - b0 : RB;
         size_t r = ((size_t)a->row0 + b0) * H;
         const float *dl = a->dlogits + (size_t)b0 * V;
@@ -481,7 +494,9 @@ int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int
                     p->g.bo[v] += dlogits[((size_t)b0 + i) * V + v];
         }
     } else {
+        int poll = long_pass(c, n);
         for (int b0 = 0; b0 < n; b0 += RB) {
+            if (poll && rt_cancel_poll()) break; /* cancelled: the gradient stays incomplete */
             int m = n - b0 < RB ? n - b0 : RB;
             size_t r = ((size_t)row0 + b0) * H;
             const float *dl = dlogits + (size_t)b0 * V;

@@ -132,6 +132,11 @@ int rt_run_should_stop(const rt_run *r)
     return r->cancel && atomic_load(r->cancel) != 0;
 }
 
+atomic_int *rt_run_cancel_flag(const rt_run *r)
+{
+    return r->cancel;
+}
+
 static void emit(rt_run *r, rt_event *ev)
 {
     if (!r->fn) return;

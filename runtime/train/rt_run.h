@@ -71,6 +71,8 @@ int rt_run_column_index(const rt_run *run, const char *name); /* -1 if unknown *
 
 /* Polled by training loops between steps: 1 if the cancel flag is set. */
 int rt_run_should_stop(const rt_run *run);
+/* The cancel flag set with rt_run_set_cancel, or NULL. */
+atomic_int *rt_run_cancel_flag(const rt_run *run);
 
 /* Lifecycle: start (status RUNNING, event), append rows, log lines, finish.
  * rt_run_finish with RT_RUN_FAILED keeps message; it may be called once. */

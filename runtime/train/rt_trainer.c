@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "rt_alloc.h"
+#include "rt_cancel.h"
 
 static int set_diag(rt_diag *d, int code, long step, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -71,6 +72,7 @@ typedef struct loop {
     double *row; /* (run columns) */
     int ncol, i_step, i_wall;
     double t0;
+    rt_cancel_point cancel; /* installed for the whole loop: products poll it */
 } loop;
 
 static void nan_fill(double *v, int n)
@@ -93,7 +95,9 @@ static int append(loop *L, long s, int start)
 /* The row of step s: the trainer completes m, the loop appends it.  msg on failure. */
 static int emit(loop *L, long s, int eval, int start, char *msg, size_t cap)
 {
-    if (L->t->row && L->t->row(L->st, s, eval, L->rec, L->m, msg, cap)) return 1;
+    int bad = L->t->row && L->t->row(L->st, s, eval, L->rec, L->m, msg, cap);
+    if (atomic_load(&L->cancel.cut)) return 2; /* cut short: the row is incomplete */
+    if (bad) return 1;
     if (append(L, s, start)) {
         snprintf(msg, cap, "out of memory");
         return 1;
@@ -164,6 +168,8 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
 
     if (run) rt_run_start(run);
     L.t0 = now_s();
+    L.cancel.flag = run ? rt_run_cancel_flag(run) : NULL;
+    rt_cancel_point *outer = rt_cancel_install(&L.cancel);
     long step = 0, last_row = 0;
     int stopped = 0;
     char why[200] = "";
@@ -171,12 +177,15 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
     msg[0] = '\0';
     if (plan.eval_at_start && rows_on) {
         nan_fill(L.m, nm);
-        if (emit(&L, 0, 1, 1, why, sizeof why)) {
+        int e = emit(&L, 0, 1, 1, why, sizeof why);
+        if (e == 2) {
+            stopped = 1;
+        } else if (e) {
             snprintf(msg, sizeof msg, "%s: %.200s at step 0", t->name, why);
             rc = RT_EFAILED;
         }
     }
-    while (!rc && step < plan.steps) {
+    while (!rc && !stopped && step < plan.steps) {
         if (run && rt_run_should_stop(run)) {
             stopped = 1;
             break;
@@ -184,7 +193,15 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
         long s = step + 1;
         nan_fill(L.m, nm);
         why[0] = '\0';
+        long updates = atomic_load(&L.cancel.updates);
         int bad = t->step(st, s, L.m, why, sizeof why);
+        if (atomic_load(&L.cancel.cut)) {
+            /* cut inside the step: it completed only if its update was applied (its
+               metrics may be incomplete either way: no row, no checks) */
+            step = atomic_load(&L.cancel.updates) > updates ? s : s - 1;
+            stopped = 2;
+            break;
+        }
         step = s;
         if (bad) {
             snprintf(msg, sizeof msg, "%s: %.200s at step %ld", t->name,
@@ -206,7 +223,12 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
             plan.eval && ((plan.eval_every > 0 && s % plan.eval_every == 0) || s == plan.steps);
         int want_row = s % plan.log_every == 0 || want_eval || s == plan.steps;
         if (rows_on && want_row) {
-            if (emit(&L, s, want_eval, 0, why, sizeof why)) {
+            int e = emit(&L, s, want_eval, 0, why, sizeof why);
+            if (e == 2) {
+                stopped = 2;
+                break;
+            }
+            if (e) {
                 snprintf(msg, sizeof msg, "%s: %.200s at step %ld", t->name, why, s);
                 rc = RT_EFAILED;
                 break;
@@ -214,11 +236,13 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
             last_row = s;
         }
     }
-    if (stopped && plan.row_on_stop && rows_on && step > last_row &&
-        emit(&L, step, 0, 0, why, sizeof why)) {
+    /* a step boundary stop may add the last step's row; a cut (stopped == 2) never */
+    if (stopped == 1 && plan.row_on_stop && rows_on && step > last_row &&
+        emit(&L, step, 0, 0, why, sizeof why) == 1) {
         snprintf(msg, sizeof msg, "%s: %.200s at step %ld", t->name, why, step);
         rc = RT_EFAILED;
     }
+    rt_cancel_install(outer);
     rt_run_status how = rc ? RT_RUN_FAILED : stopped ? RT_RUN_INTERRUPTED : RT_RUN_FINISHED;
     if (t->finish) t->finish(st, how);
     loop_free(&L);

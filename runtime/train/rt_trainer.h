@@ -17,7 +17,10 @@
  *                multiple of eval_every (if > 0) or the last step.  The loop fills the
  *                metrics named "step" and "wall" (seconds since start, CLOCK_MONOTONIC);
  *   endings      FINISHED after `steps` steps; INTERRUPTED at the completed step when
- *                the cancel flag is seen ("NAME: interrupted after step N"); FAILED when
+ *                the cancel flag is seen ("NAME: interrupted after step N") — between
+ *                steps, or inside one: the loop installs a cancel point (rt_cancel.h)
+ *                that long products poll; a step cut short writes no row and counts
+ *                as completed only if its optimizer update was applied; FAILED when
  *                a step or a row fails ("NAME: MSG at step s") or a metric is not finite.
  * Rows and evaluations are computed only when there is a run with columns (run NULL:
  * the trainer just trains).

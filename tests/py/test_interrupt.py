@@ -149,3 +149,51 @@ def test_kernel_manager_interrupt_kernel(new_kernel):
     k.km.interrupt_kernel()
     assert_interrupted(k, msg_id, t0)
     assert_next_cell_works(k, "after-km-interrupt")
+
+
+BIG_STEP = ("%task bigt add digits=2\n# %%\n%%policy big\ntask = bigt\nhidden = 2048\n"
+            "batch = 16384\nsft_steps = 100\neval_every = 0\n")
+
+
+def start_big_step(k):
+    """One SFT step at hidden 2048, batch 16384 takes tens of seconds (user-audit B10)."""
+    k.flush()
+    rep, _ = k.execute("%task bigt add digits=2\n")
+    assert rep["content"]["status"] == "ok", rep["content"]
+    msg_id = k.kc.execute(BIG_STEP.split("# %%\n")[1])
+    while True:
+        m = k.kc.get_iopub_msg(timeout=10)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
+            break
+    time.sleep(1.5)  # well inside step 1 (setup + the first products)
+    return msg_id
+
+
+def test_interrupt_inside_one_big_step(new_kernel):
+    """The interrupt reaches inside a step: products poll the run's cancel flag per row
+    block, the cut step's update is skipped, and the partial run keeps step 0."""
+    k = new_kernel()
+    msg_id = start_big_step(k)
+    t0 = time.perf_counter()
+    send_interrupt(k)
+    rep = k.reply(msg_id, timeout=30)
+    dt = time.perf_counter() - t0
+    print(f"interrupt inside a step -> execute_reply: {dt * 1e3:.1f} ms")
+    c = rep["content"]
+    assert c["status"] == "error" and c["ename"] == S["interrupted_ename"], c
+    assert "interrupted at step 0 of 100" in c["evalue"], c
+    assert dt < 0.2, f"execute_reply {dt * 1e3:.0f} ms after the interrupt"
+    k.iopub(msg_id)
+    assert_next_cell_works(k, "after-big-step")
+
+
+def test_sigterm_inside_one_big_step(new_kernel):
+    k = new_kernel()
+    start_big_step(k)
+    t0 = time.perf_counter()
+    os.kill(k.pid, signal.SIGTERM)
+    proc = k.km.provisioner.process if k.km.provisioner else k.km.kernel
+    rc = proc.wait(timeout=10)
+    dt = time.perf_counter() - t0
+    assert dt < 0.2, f"exited {dt * 1e3:.0f} ms after SIGTERM"
+    assert rc == 0, rc
