@@ -46,7 +46,7 @@ const char *rt_rl_algo_name(const rt_rl_recipe *a)
 int rt_rl_algo_parse(const char *name, const rt_rl_recipe **a)
 {
     const rt_rl_recipe *r = rt_rl_recipe_find(name);
-    if (!r) return RT_RL_EINVAL;
+    if (!r) return RT_EINVAL;
     *a = r;
     return 0;
 }
@@ -82,15 +82,15 @@ int rt_rl_estimator_parse(const char *name, rt_rl_estimator *e)
             *e = (rt_rl_estimator)i;
             return 0;
         }
-    return RT_RL_EINVAL;
+    return RT_EINVAL;
 }
 
-static int fail(rt_rl_diag *d, const char *key, const char *fmt, ...)
+static int fail(rt_diag *d, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int fail(rt_rl_diag *d, const char *key, const char *fmt, ...)
+static int fail(rt_diag *d, const char *key, const char *fmt, ...)
 {
     if (d) {
-        d->code = RT_RL_EINVAL;
+        d->code = RT_EINVAL;
         d->step = 0;
         snprintf(d->key, sizeof d->key, "%s", key);
         va_list ap;
@@ -98,10 +98,10 @@ static int fail(rt_rl_diag *d, const char *key, const char *fmt, ...)
         vsnprintf(d->msg, sizeof d->msg, fmt, ap);
         va_end(ap);
     }
-    return RT_RL_EINVAL;
+    return RT_EINVAL;
 }
 
-int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_rl_diag *d)
+int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
 {
     rt_rl_config c = *cfg;
     const rt_rl_recipe *r = c.algo;
@@ -216,7 +216,7 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
     case RT_RL_ADV_LOO:
     case RT_RL_ADV_GROUP_NORM:
     case RT_RL_ADV_GROUP_CENTER:
-        if (G < 2) return RT_RL_EINVAL;
+        if (G < 2) return RT_EINVAL;
         for (int b = 0; b < n_prompts; b++) {
             const double *r = R + (size_t)b * G;
             double *a = A + (size_t)b * G, sum = 0.0, var = 0.0;
@@ -237,7 +237,7 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
         }
         return 0;
     default:
-        return RT_RL_EINVAL;
+        return RT_EINVAL;
     }
 }
 

@@ -67,7 +67,7 @@ static rt_reward_program *compile(const rt_task *t, const char *src)
     env.resolve_feature = compile_slot;
     env.ctx = &nf;
     rt_reward_program *p;
-    rt_reward_diag d;
+    rt_diag d;
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
     return p;
 }
@@ -89,7 +89,7 @@ static void world_make(world *w)
     cfg.judge.steps = 300;
     cfg.accuracy_states = 200;
     rt_rng rng = rt_rng_make(5);
-    rt_debate_error err;
+    rt_diag err;
     assert_int_equal(rt_debate_create(w->task, &cfg, &rng, &w->d, &err), 0);
     assert_int_equal(rt_debate_train(w->d, &rng, NULL, NULL, NULL, &err), 0);
     w->baseline = make_policy(3);
@@ -227,7 +227,7 @@ static void test_run_by_name(void **state)
     assert_int_equal(rt_policy_copy(&pb, w.pol, NULL), 0);
     rt_run *b = make_run();
     prob.reward = ly;
-    rt_rl_diag d;
+    rt_diag d;
     assert_int_equal(rt_rl_run_features(pb, w.ref, &prob, &f, &c, b, &rng, &d), 0);
     assert_int_equal(rt_run_rows(a), 3);
     assert_int_equal(rt_run_rows(b), 3);
@@ -246,20 +246,20 @@ static void test_run_by_name(void **state)
     assert_memory_equal(pa->params.w, pb->params.w, pa->params.n * sizeof(float));
     /* a hook beside a provider, a provider without run_new: bad hook, nothing runs */
     rt_rl_args args = {pb, w.ref, &prob, &hook, &c, &f};
-    rt_trainer_diag td;
+    rt_diag td;
     rt_run *e = make_run();
-    assert_int_equal(rt_trainer_run(&rt_rl_trainer, &args, &rng, e, &td), RT_RL_EINVAL);
+    assert_int_equal(rt_trainer_run(&rt_rl_trainer, &args, &rng, e, &td), RT_EINVAL);
     assert_string_equal(td.msg, "rl: bad hook");
     rt_feature_provider broken = *fp;
     broken.run_new = NULL;
     rt_rl_features fb = {&broken, st};
     rt_run *e2 = make_run();
-    assert_int_equal(rt_rl_run_features(pb, w.ref, &prob, &fb, &c, e2, &rng, &d), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_run_features(pb, w.ref, &prob, &fb, &c, e2, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "rl: bad hook");
     broken = *fp;
     broken.fill = NULL;
     rt_run *e3 = make_run();
-    assert_int_equal(rt_rl_run_features(pb, w.ref, &prob, &fb, &c, e3, &rng, &d), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_run_features(pb, w.ref, &prob, &fb, &c, e3, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "rl: bad hook");
     rt_run_free(e);
     rt_run_free(e2);
@@ -307,7 +307,7 @@ static void test_create_errors_and_allocation(void **state)
         assert_int_equal(rt_policy_copy(&p, w.pol, NULL), 0);
         rt_run *run = make_run();
         rt_rng rng = rt_rng_make(3);
-        rt_rl_diag d;
+        rt_diag d;
         rt_alloc_fail_at(n);
         int rc = rt_rl_run_features(p, w.ref, &prob, &f, &c, run, &rng, &d);
         rt_alloc_fail_at(0);
@@ -316,12 +316,12 @@ static void test_create_errors_and_allocation(void **state)
         if (!rc) break;
         /* setup (the provider's workspace included): out of memory; the debates' own
          * per-step work (rt_debate_eval_threads) fails the step */
-        if (rc == RT_RL_ENOMEM) {
+        if (rc == RT_ENOMEM) {
             assert_string_equal(d.msg, "rl: out of memory");
             assert_int_equal(failures, n - 1); /* setup's allocations come first */
             failures++;
         } else {
-            assert_int_equal(rc, RT_RL_EFAILED);
+            assert_int_equal(rc, RT_EFAILED);
             step_failures++;
         }
         assert_true(n < 2000);
