@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     }
     rt_rl_config c;
     rt_rl_config_init(&c);
-    c.algo = RT_RL_GRPO;
+    c.algo = rt_rl_recipe_find("grpo");
     c.batch = PROMPTS;
     c.group = GROUP;
     c.lr = 1e-3f;

@@ -1,5 +1,5 @@
 /* mag_m_rl: %%rl NAME — reinforcement learning of a copy of policy `from` on a reward
- * (runtime/rl/rt_rl.h: reinforce, rloo, grpo, drgrpo, ppo; KL or chi^2 regularization
+ * (runtime/rl/rt_rl.h: the algorithms of its recipe table; KL or chi^2 regularization
  * to a frozen reference), with the live chart of the bridge (panels reward, accuracy,
  * kl_ref) and one stored policy and run per sweep point, named NAME[key=value,...] as
  * %%policy names them.
@@ -48,7 +48,6 @@
 
 #define MAX_RPARAMS 64
 
-static const char *const algos[] = {"reinforce", "rloo", "grpo", "drgrpo", "ppo", NULL};
 static const char *const estimators[] = {"k1", "k2", "k3", NULL};
 static const char *const kl_ins[] = {"reward", "loss", NULL};
 static const char *const regularizers[] = {"kl", "chi2", NULL};
@@ -71,7 +70,7 @@ static const mag_key_spec rl_keys[] = {
      .help = "task of the prompts (default: the task of `from`)"},
     {.name = "algo",
      .type = MAG_T_ENUM,
-     .values = algos,
+     .values = rt_rl_recipe_names, /* the rows of the recipe table */
      .flags = SW,
      .def = "grpo",
      .help = "algorithm"},
@@ -118,7 +117,7 @@ static const mag_key_spec rl_keys[] = {
      .type = MAG_T_ENUM,
      .values = estimators,
      .flags = SW,
-     .help = "KL estimator (default k3 for grpo/drgrpo, k1 otherwise)"},
+     .help = "KL estimator (default k3 for grpo/drgrpo/bnpo, k1 otherwise)"},
     {.name = "kl_in",
      .type = MAG_T_ENUM,
      .values = kl_ins,
@@ -134,7 +133,7 @@ static const mag_key_spec rl_keys[] = {
      .min = 0,
      .max = 1,
      .def = "0.2",
-     .help = "ratio clipping epsilon (grpo, drgrpo, ppo)"},
+     .help = "ratio clipping epsilon (grpo, drgrpo, ppo, bnpo)"},
     {.name = "epochs",
      .type = MAG_T_INT,
      .flags = SW | MAG_K_MIN | MAG_K_MAX,

@@ -247,3 +247,66 @@ rt_rl_hook rt_debate_reward_hook_of(rt_debate_reward_hook *h)
     rt_rl_hook k = {h->x->n, 3, metric_names, hook_fill, h};
     return k;
 }
+
+/* ---- the provider record (rt_feature_provider, registered as "debate") ------------- */
+
+/* rt_debate_resolve_fn over an rt_feature_env: debate(NAME) -> env->resolve("debate", ..) */
+static int env_resolve(void *ctx, const char *name, rt_debate_source *out, char *err, size_t errlen)
+{
+    const rt_feature_env *env = ctx;
+    return env->resolve(env->ctx, "debate", name, out, err, errlen);
+}
+
+static int fp_create(const rt_task *task, const rt_reward_program *reward,
+                     const rt_reward_program *eval_reward, const rt_feature_env *env, void **state,
+                     rt_reward_program **linked, rt_reward_program **linked_eval, char *msg,
+                     size_t cap)
+{
+    rt_debate_reward *x = NULL;
+    *state = NULL;
+    if (!env || !env->resolve) {
+        *linked = NULL;
+        if (linked_eval) *linked_eval = NULL;
+        snprintf(msg, cap, "debate reward: bad arguments");
+        return -1;
+    }
+    int rc = rt_debate_reward_create(task, reward, eval_reward, env_resolve, (void *)env, &x,
+                                     linked, linked_eval, msg, cap);
+    *state = x;
+    return rc;
+}
+
+static void fp_destroy(void *state)
+{
+    rt_debate_reward_free(state);
+}
+
+static int fp_n_features(const void *state)
+{
+    return rt_debate_reward_n_debates(state);
+}
+
+static int fp_run_new(const void *state, int N, int threads, void **ws)
+{
+    rt_debate_reward_hook *h = NULL;
+    int rc = rt_debate_reward_hook_new(state, N, threads, &h);
+    *ws = h;
+    return rc;
+}
+
+static void fp_run_free(void *ws)
+{
+    rt_debate_reward_hook_free(ws);
+}
+
+const rt_feature_provider rt_debate_feature_provider = {
+    .name = "debate",
+    .n_metrics = 3,
+    .metric_names = metric_names,
+    .create = fp_create,
+    .destroy = fp_destroy,
+    .n_features = fp_n_features,
+    .run_new = fp_run_new,
+    .run_free = fp_run_free,
+    .fill = hook_fill,
+};

@@ -12,9 +12,9 @@
  *      RT_DEBATE_REWARD_MAX debates, a debate task with the run task's configuration
  *      (every task key but noise equal: "debate 'd' is on task 't', whose configuration
  *      differs from this run's task"), a baseline ("debate 'd' has no baseline policy",
- *      followed by the resolver's hint in parentheses, if any).  r / er are the linked programs (er NULL
- *      without eval_reward; caller frees both with rt_reward_free, x with
- *      rt_debate_reward_free after the runs).  Nonzero with msg on error.
+ *      followed by the resolver's hint in parentheses, if any).  r / er are the linked
+ *      programs (er NULL without eval_reward; caller frees both with rt_reward_free, x
+ *      with rt_debate_reward_free after the runs).  Nonzero with msg on error.
  *   2. create each run with rt_rl_columns followed by rt_debate_reward_metrics:
  *        return          mean environment reward (outcome) of the sampled answers
  *        judge_win       fraction of the step's states where the sampled action differs
@@ -24,6 +24,8 @@
  *   3. per run: rt_debate_reward_hook_new(x, B * G, threads, &h), pass
  *      rt_debate_reward_hook_of(h) to rt_rl_run_hooked, free with
  *      rt_debate_reward_hook_free after the run.
+ * Or through the provider record (rt_debate_feature_provider, by name "debate" in
+ * runtime/features): its create, then rt_rl_run_features makes and frees the hooks.
  * At every step the hook computes the baseline's greedy action for each prompt
  * (rt_debate_policy_actions), the sampled answer's action (rt_debate_action_of) and
  * debate(NAME) for each sample (rt_debate_eval_threads, stream split(step stream, k) for
@@ -87,5 +89,12 @@ int rt_debate_reward_hook_new(const rt_debate_reward *x, int N, int threads,
 /* The rt_rl_hook record: n_features = the debates read, the three metrics, fill. */
 rt_rl_hook rt_debate_reward_hook_of(rt_debate_reward_hook *h);
 void rt_debate_reward_hook_free(rt_debate_reward_hook *h);
+
+/* The same as a feature provider (rt_rl.h), listed by runtime/features as "debate": create
+ * = rt_debate_reward_create with a resolver that calls env->resolve(env->ctx, "debate",
+ * NAME, rt_debate_source *out, ...) (env must outlive create only), destroy / n_features
+ * / run_new / run_free = rt_debate_reward_free / _n_debates / _hook_new / _hook_free,
+ * fill = the hook's, metrics = rt_debate_reward_metrics. */
+extern const rt_feature_provider rt_debate_feature_provider;
 
 #endif

@@ -1,7 +1,8 @@
-/* rt_rl: reinforcement learning on a task with a reward program (what `%%rl` runs):
- * REINFORCE, RLOO, GRPO, Dr. GRPO and PPO-clip, the k1/k2/k3 KL estimators (in the
- * reward or as a loss term) and the chi^2 regularizer over complete answers
- * (methods.md §2 and §4).
+/* rt_rl: reinforcement learning on a task with a reward program (what `%%rl` runs): the
+ * algorithms of the recipe table (rt_rl_recipe.h: REINFORCE, RLOO, GRPO, Dr. GRPO,
+ * PPO-clip, BNPO), each a row of parts — an advantage, a ratio form, an aggregation and
+ * defaults — the k1/k2/k3 KL estimators (in the reward or as a loss term) and the chi^2
+ * regularizer over complete answers (methods.md §2 and §4).
  *
  * Notation.  A step draws B = `batch` training prompts and G = `group` samples of each,
  * N = B*G sequences of T = rt_task_answer_max tokens (sequence i belongs to prompt i / G).
@@ -17,32 +18,46 @@
  *   k3 = (r - 1) - log r;  d k/d lp = 1, -log r, 1 - r.
  *
  * Sequence rewards R_i come from the reward program on the task features of sample i.
- * With kl_in = reward (and regularizer = kl, kl = beta > 0) the sequence algorithms use
- * R'_i = R_i - beta sum_t k_t (estimator at sampling time, a constant); PPO uses the
- * per-token reward r_t = -beta k_t + [t = |y_i| - 1] R_i.  With kl_in = loss, beta k_t
- * is added to every token's loss term below (with the algorithm's normalization).
+ * With kl_in = reward (and regularizer = kl, kl = beta > 0) a per-sequence advantage
+ * part uses R'_i = R_i - beta sum_t k_t (estimator at sampling time, a constant);
+ * TOKEN_RTG uses the per-token reward r_t = -beta k_t + [t = |y_i| - 1] R_i.  With
+ * kl_in = loss, beta k_t is added to every token's loss term below (with the
+ * aggregation's weight).
  *
- * Advantages (rt_rl_advantages), per sequence unless stated:
- *   reinforce  A_i = R'_i - b, b the moving-average baseline BEFORE this step's update;
- *              b starts at the first batch's mean; after each step
- *              b <- m b + (1 - m) mean(R'), m = baseline_momentum.
- *   rloo       A_i = R'_i - mean_{j != i, same prompt} R'_j
- *   grpo       A_i = (R'_i - mean_g R') / (std_g R' + adv_eps), population std (1/G)
- *   drgrpo     A_i = R'_i - mean_g R'
- *   ppo        per token: reward-to-go G_t = sum_{t' >= t} r_t' (no value network,
- *              no discount), then whitened over all valid tokens of the batch:
- *              A_t = (G_t - mean G) / (std G + adv_eps).
- * Losses (rt_rl_loss), summed over valid tokens, with the per-token term
- *   pg:      l_t = -A lp                                   (reinforce, rloo)
- *   clipped: l_t = -min(rho A, clip(rho, 1 - clip, 1 + clip) A)   (grpo, drgrpo, ppo)
- *   plus beta k_t when kl_in = loss, and weights
- *   reinforce, rloo  1 / N                 (loss = -(1/N) sum_i A_i sum_t lp)
- *   grpo             1 / (N |y_i|)         (= mean over prompts of (1/G) sum_i (1/|y_i|) sum_t)
- *   drgrpo           1 / (N T)             (constant G * max length per prompt)
- *   ppo              1 / sum_i |y_i|       (token mean)
- * clip_frac = fraction of valid tokens (over all epochs) where the clipped branch is
- * strictly the minimum (its gradient is cut).  PPO runs `epochs` full-batch updates on
- * each batch (the first reuses the sampling activations, later ones run a forward).
+ * Advantage part (rt_rl_advantages; per sequence unless stated):
+ *   BASELINE      A_i = R'_i - b, b the moving-average baseline BEFORE this step's update;
+ *                 b starts at the first batch's mean; after each step
+ *                 b <- m b + (1 - m) mean(R'), m = baseline_momentum.
+ *   LOO           A_i = R'_i - mean_{j != i, same prompt} R'_j
+ *   GROUP_NORM    A_i = (R'_i - mean_g R') / (std_g R' + adv_eps), population std (1/G)
+ *   GROUP_CENTER  A_i = R'_i - mean_g R'
+ *   TOKEN_RTG     per token (rt_rl_token_advantages): reward-to-go G_t = sum_{t' >= t}
+ *                 r_t' (no value network, no discount), then whitened over all valid
+ *                 tokens of the batch: A_t = (G_t - mean G) / (std G + adv_eps).
+ * A per-sequence A_i is every token's A_t.  The loss (rt_rl_loss) sums over valid tokens
+ * w_i (l_t + [kl_in = loss] beta k_t), with the ratio part's per-token term
+ *   NONE   l_t = -A lp                        (plain policy gradient; dl/dlp = -A)
+ *   TOKEN  l_t = -min(rho A, clip(rho, 1 - clip_low, 1 + clip_high) A)
+ *          (clip_low = clip_high = `clip` unless the recipe or the config sets them)
+ * and the aggregation part's weight w_i
+ *   SEQ             1 / N            (loss = -(1/N) sum_i A_i sum_t lp for NONE)
+ *   SEQ_TOKEN_MEAN  1 / (N |y_i|)    (= mean over prompts of (1/G) sum_i (1/|y_i|) sum_t)
+ *   CONST_LEN       1 / (N T)        (constant G * max length per prompt)
+ *   TOKEN_MEAN      1 / sum_i |y_i|  (every valid token of the batch weighs the same)
+ * The rows (min_group: smallest `group`; est, kl_in, epochs: what AUTO resolves to):
+ *   algo       advantage     ratio  aggregation     min_group  est  kl_in   epochs
+ *   reinforce  BASELINE      NONE   SEQ             1          k1   loss    1
+ *   rloo       LOO           NONE   SEQ             2          k1   loss    1
+ *   grpo       GROUP_NORM    TOKEN  SEQ_TOKEN_MEAN  2          k3   loss    1
+ *   drgrpo     GROUP_CENTER  TOKEN  CONST_LEN       2          k3   loss    1
+ *   ppo        TOKEN_RTG     TOKEN  TOKEN_MEAN      1          k1   reward  4
+ *   bnpo       GROUP_NORM    TOKEN  TOKEN_MEAN      2          k3   loss    1
+ * (bnpo is TRL's loss_type = "bnpo": GRPO's advantages normalized by the batch's valid
+ * tokens.)  clip_frac = fraction of valid tokens (over all epochs) where the clipped
+ * branch is strictly the minimum (its gradient is cut).  A recipe whose default epochs
+ * > 1 (ppo) runs `epochs` full-batch updates on each batch (the first reuses the sampling
+ * activations, later ones run a forward); the others make one update (rho = 1), and
+ * epochs > 1 is an error for them.
  *
  * chi^2 regularizer (regularizer = chi2, coefficient `chi2`): for each of the B prompts
  * x, over every complete answer y (tokens up to and including the first EOS, or T tokens
@@ -62,7 +77,7 @@
  *   last step, NaN otherwise), kl_ref (EXACT mean per-state KL(pi_theta || pi_ref) from
  *   full softmaxes at every visited state, at sampling time), kl_est (the chosen
  *   estimator's mean over the same states), entropy (exact, mean per state), length
- *   (mean |y_i|), adv_mean (mean advantage: per sequence, PPO per valid token),
+ *   (mean |y_i|), adv_mean (mean advantage: per sequence, TOKEN_RTG per valid token),
  *   grad_norm (mean over the step's updates, before clipping), clip_frac, loss (mean
  *   over the step's updates, regularizer included), eval_reward (mean of the eval
  *   reward over the samples, NaN without one), chi2 (mean chi2_x before the update,
@@ -78,11 +93,11 @@
  *
  * Lifecycle of rt_rl_run: rt_trainer_run's with the record rt_rl_trainer — starts the
  * run, polls its cancel flag before each step (RT_RUN_INTERRUPTED at the completed step,
- * no extra row), finishes as failed naming the
- * step and metric when the reward, loss or gradient norm is NaN/Inf ("rl: reward is inf
- * at step 3"; every check happens before the optimizer step that would use the value,
- * so the policy keeps the weights of the last good update — for PPO, earlier epochs of
- * the failing step stay applied).  All buffers are allocated before the first step.
+ * no extra row), finishes as failed naming the step and metric when the reward, loss or
+ * gradient norm is NaN/Inf ("rl: reward is inf at step 3"; every check happens before
+ * the optimizer step that would use the value, so the policy keeps the weights of the
+ * last good update — with epochs > 1, earlier epochs of the failing step stay applied).  All
+ * buffers are allocated before the first step.
  *
  * Leaves out: minibatches inside PPO epochs, value networks / GAE, entropy bonus,
  * learning-rate schedules, a separate sampling policy. */
@@ -92,6 +107,7 @@
 #include "rt_diag.h"
 #include "rt_policy.h"
 #include "rt_reward.h"
+#include "rt_rl_recipe.h"
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
@@ -100,25 +116,22 @@
 #define RT_RL_CHI2_MAX_STATES 4096
 #define RT_RL_CHI2_MAX_V 256 /* vocabulary limit of the chi^2 regularizer */
 
-typedef enum { RT_RL_REINFORCE, RT_RL_RLOO, RT_RL_GRPO, RT_RL_DRGRPO, RT_RL_PPO } rt_rl_algo;
-/* AUTO resolves per algorithm: estimator k3 for grpo/drgrpo, k1 otherwise; kl_in reward
- * for ppo, loss otherwise; epochs 4 for ppo, 1 otherwise. */
-typedef enum { RT_RL_EST_AUTO, RT_RL_K1, RT_RL_K2, RT_RL_K3 } rt_rl_estimator;
-typedef enum { RT_RL_IN_AUTO, RT_RL_IN_REWARD, RT_RL_IN_LOSS } rt_rl_kl_in;
 typedef enum { RT_RL_REG_KL, RT_RL_REG_CHI2 } rt_rl_regularizer;
 
 typedef struct rt_rl_config {
-    rt_rl_algo algo;   /* algo */
-    int group;         /* group: samples per prompt G, >= 1 (>= 2 for rloo/grpo/drgrpo) */
-    int batch;         /* batch: prompts per step B, >= 1 */
-    long steps;        /* steps, >= 0 */
-    float lr;          /* lr: Adam learning rate, > 0 */
-    float temperature; /* temperature tau, > 0 */
-    double kl;         /* kl: beta >= 0 (regularizer = kl) */
-    rt_rl_estimator kl_estimator;  /* kl_estimator */
-    rt_rl_kl_in kl_in;             /* kl_in */
-    double clip;                   /* clip: epsilon_c in (0, 1) */
-    int epochs;                    /* epochs: 0 = auto; > 1 only with ppo */
+    const rt_rl_recipe *algo;      /* algo: a row of the recipe table (rt_rl_recipe.h) */
+    int group;                     /* group: samples per prompt G, >= the recipe's min_group */
+    int batch;                     /* batch: prompts per step B, >= 1 */
+    long steps;                    /* steps, >= 0 */
+    float lr;                      /* lr: Adam learning rate, > 0 */
+    float temperature;             /* temperature tau, > 0 */
+    double kl;                     /* kl: beta >= 0 (regularizer = kl) */
+    rt_rl_estimator kl_estimator;  /* kl_estimator: AUTO = the recipe's est */
+    rt_rl_kl_in kl_in;             /* kl_in: AUTO = the recipe's kl_in */
+    double clip;                   /* clip: epsilon_c in (0, 1), both sides of the ratio */
+    double clip_low, clip_high;    /* 0 = auto: the recipe's, else clip; low in (0, 1), high > 0 */
+    int epochs;                    /* epochs: 0 = the recipe's; > 1 only with a multi-update
+                                      recipe (ppo) */
     long eval_every;               /* eval_every: 0 = never */
     int eval_prompts;              /* held-out prompts for eval_accuracy, >= 1 */
     double baseline_momentum;      /* baseline: reinforce's m in [0, 1) */
@@ -134,14 +147,18 @@ typedef struct rt_rl_config {
  * estimator / kl_in / epochs, clip 0.2, eval_every 20, eval_prompts 512, baseline 0.9,
  * regularizer kl, chi2 0, grad_clip 1, adv_eps 1e-6, log_every 1, threads 1. */
 void rt_rl_config_init(rt_rl_config *cfg);
-/* Validates cfg and returns a copy with the AUTO fields resolved.  0 or RT_EINVAL
+/* Validates cfg and returns a copy with the AUTO fields resolved from the recipe
+ * (kl_estimator, kl_in, epochs, clip_low, clip_high: the values the formulas read).  0 or
+ * RT_EINVAL
  * with diag->key / diag->msg, e.g. "epochs = 3 needs algo = ppo (the other algorithms
  * make one update per batch)", "group = 1 with algo = grpo: advantages compare the G
  * samples of a prompt, use group >= 2".  out may be NULL. */
 int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *diag);
-const char *rt_rl_algo_name(rt_rl_algo a);             /* "grpo", ... */
-int rt_rl_algo_parse(const char *name, rt_rl_algo *a); /* 0 or RT_EINVAL */
-const char *rt_rl_estimator_name(rt_rl_estimator e);   /* "k1", ... ("auto") */
+/* The recipe's name ("grpo", "?" for NULL) and the row of a name (rt_rl_recipe_find):
+ * 0 or RT_EINVAL. */
+const char *rt_rl_algo_name(const rt_rl_recipe *a);
+int rt_rl_algo_parse(const char *name, const rt_rl_recipe **a);
+const char *rt_rl_estimator_name(rt_rl_estimator e); /* "k1", ... ("auto") */
 int rt_rl_estimator_parse(const char *name, rt_rl_estimator *e);
 /* The metric names in the order rt_rl_run fills them; *n (may be NULL) = count. */
 const char *const *rt_rl_columns(int *n);
@@ -152,12 +169,13 @@ const char *const *rt_rl_columns(int *n);
 double rt_rl_kl_est(rt_rl_estimator est, double lp, double lp_ref);
 double rt_rl_kl_est_grad(rt_rl_estimator est, double lp, double lp_ref);
 
-/* Sequence advantages for the sequence algorithms (cfg resolved): R (n_prompts * G),
- * A out (same).  reinforce reads and updates *baseline (*baseline_set = 0 before the
- * first step).  ppo: RT_EINVAL (see rt_rl_token_advantages). */
+/* Sequence advantages of cfg->algo's advantage part (cfg resolved): R (n_prompts * G),
+ * A out (same).  BASELINE reads and updates *baseline (*baseline_set = 0 before the
+ * first step).  TOKEN_RTG, or G < 2 with LOO / GROUP_*: RT_EINVAL (see
+ * rt_rl_token_advantages). */
 int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, int G,
                      double *baseline, int *baseline_set, double *A);
-/* PPO token advantages: r (n, T) per-token rewards, len (n); A (n, T) out (reward-to-go,
+/* TOKEN_RTG token advantages: r (n, T) per-token rewards, len (n); A (n, T) out (reward-to-go,
  * whitened over valid tokens; invalid tokens 0).  Returns the mean of G over valid tokens. */
 double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps, double *A);
 /* The loss of the top comment on n sequences of T tokens (row-major (n, T) arrays, valid
@@ -210,8 +228,8 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
 
 /* ---- a whole run ------------------------------------------------------------------- */
 
-/* EXTRA FEATURES AND METRICS (a hook, a feature provider; e.g. the debate(NAME) features
- * of rt_debate_reward.h; rt_rl_run_hooked).  With a hook, the feature vector of every sample has
+/* EXTRA FEATURES AND METRICS (a hook, e.g. the one a feature provider makes, below;
+ * rt_rl_run_hooked).  With a hook, the feature vector of every sample has
  * nf + hook->n_features slots: slots 0..nf-1 are the task's features
  * (rt_task_features_batch), slots nf..nf+n_features-1 are the hook's (link the reward
  * with feature functions resolved to those slots).  Once per step, after the task
@@ -249,6 +267,48 @@ typedef struct rt_rl_hook {
 #define RT_RL_HOOK_MAX_FEATURES 64
 #define RT_RL_HOOK_MAX_METRICS 16
 
+/* FEATURE PROVIDERS BY NAME.  A provider is the ops record of a family of reward feature
+ * functions NAME(ARG) and their metrics (today "debate": debate(D), rt_debate_reward.h);
+ * the table of providers is runtime/features (rt_features_find by name,
+ * rt_features_for_reward by what a reward reads).  Use:
+ *   create   links reward (and eval_reward, may be NULL) to the task's features followed
+ *            by the provider's slots, resolving every ARG through env->resolve(env->ctx,
+ *            NAME, ARG, out, ...) (out: the provider's source record, e.g. an
+ *            rt_debate_source); *state is shared by the runs, which only read it.
+ *            Nonzero with msg (the provider's wording) on error.
+ *   a run given {provider, state} (rt_rl_args.features, rt_rl_run_features) makes its
+ *   workspace with run_new(state, N = B * G, threads = 1, &ws) in setup, runs with the
+ *   hook {n_features(state), n_metrics, metric_names, fill, ws} and frees ws with
+ *   run_free at its end; destroy frees the state after the runs.
+ * The caller creates the run's columns with rt_rl_columns followed by metric_names. */
+typedef int (*rt_feature_resolve_fn)(void *ctx, const char *fn, const char *arg, void *out,
+                                     char *err, size_t errlen);
+typedef struct rt_feature_env {
+    rt_feature_resolve_fn resolve;
+    void *ctx;
+} rt_feature_env;
+
+typedef struct rt_feature_provider {
+    const char *name; /* the feature function: "debate" */
+    int n_metrics;    /* <= RT_RL_HOOK_MAX_METRICS */
+    const char *const *metric_names;
+    int (*create)(const rt_task *task, const rt_reward_program *reward,
+                  const rt_reward_program *eval_reward, const rt_feature_env *env, void **state,
+                  rt_reward_program **linked, rt_reward_program **linked_eval, char *msg,
+                  size_t cap);
+    void (*destroy)(void *state);
+    int (*n_features)(const void *state); /* slots after the task's, <= RT_RL_HOOK_MAX_FEATURES */
+    int (*run_new)(const void *state, int N, int threads, void **ws); /* 0 or nonzero (memory) */
+    void (*run_free)(void *ws);
+    rt_rl_hook_fn fill; /* user = the run's ws */
+} rt_feature_provider;
+
+/* A provider with its created state, as a run takes it. */
+typedef struct rt_rl_features {
+    const rt_feature_provider *provider;
+    const void *state;
+} rt_rl_features;
+
 typedef struct rt_rl_problem {
     const rt_task *task;
     const rt_reward_program *reward;      /* linked to the task's feature order */
@@ -257,14 +317,15 @@ typedef struct rt_rl_problem {
     const double *eval_params;
 } rt_rl_problem;
 
-/* The trainer record (rt_trainer.h) and its arguments (borrowed for the run; hook may
- * be NULL). */
+/* The trainer record (rt_trainer.h) and its arguments (borrowed for the run; hook and
+ * features may be NULL, not both set). */
 typedef struct rt_rl_args {
     rt_policy *policy; /* trained in place */
     const rt_policy *ref;
     const rt_rl_problem *prob;
     const rt_rl_hook *hook;
     const rt_rl_config *cfg;
+    const rt_rl_features *features; /* a provider's hook, made by the run */
 } rt_rl_args;
 extern const rt_trainer rt_rl_trainer;
 
@@ -280,5 +341,10 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
 int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
                      const rt_rl_hook *hook, const rt_rl_config *cfg, rt_run *run,
                      const rt_rng *rng, rt_diag *diag);
+/* rt_rl_run with the hook of a feature provider (features NULL: rt_rl_run); a malformed
+ * provider is RT_EINVAL "rl: bad hook", its run_new failing RT_ENOMEM. */
+int rt_rl_run_features(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
+                       const rt_rl_features *features, const rt_rl_config *cfg, rt_run *run,
+                       const rt_rng *rng, rt_diag *diag);
 
 #endif

@@ -11,13 +11,12 @@
 #include "rt_rl.h"
 #include "rt_math.h"
 
-static const char *const algo_names[] = {"reinforce", "rloo", "grpo", "drgrpo", "ppo"};
 static const char *const est_names[] = {"auto", "k1", "k2", "k3"};
 
 void rt_rl_config_init(rt_rl_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->algo = RT_RL_GRPO;
+    c->algo = rt_rl_recipe_find("grpo");
     c->group = 8;
     c->batch = 32;
     c->steps = 200;
@@ -39,19 +38,36 @@ void rt_rl_config_init(rt_rl_config *c)
     c->threads = 1;
 }
 
-const char *rt_rl_algo_name(rt_rl_algo a)
+const char *rt_rl_algo_name(const rt_rl_recipe *a)
 {
-    return (unsigned)a < 5 ? algo_names[a] : "?";
+    return a ? a->name : "?";
 }
 
-int rt_rl_algo_parse(const char *name, rt_rl_algo *a)
+int rt_rl_algo_parse(const char *name, const rt_rl_recipe **a)
 {
-    for (int i = 0; i < 5; i++)
-        if (name && !strcmp(name, algo_names[i])) {
-            *a = (rt_rl_algo)i;
-            return 0;
-        }
-    return RT_EINVAL;
+    const rt_rl_recipe *r = rt_rl_recipe_find(name);
+    if (!r) return RT_EINVAL;
+    *a = r;
+    return 0;
+}
+
+/* "a, b or c": the names of the rows with multi (any row when multi < 0, else the rows
+ * whose epochs > 1 is multi), in table order. */
+static const char *recipe_list(char *buf, size_t cap, int multi)
+{
+    int n = 0, k = 0;
+    for (int i = 0; i < rt_rl_recipe_count(); i++)
+        n += multi < 0 || (rt_rl_recipe_at(i)->epochs > 1) == multi;
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < rt_rl_recipe_count() && o < cap; i++) {
+        const rt_rl_recipe *r = rt_rl_recipe_at(i);
+        if (multi >= 0 && (r->epochs > 1) != multi) continue;
+        k++;
+        int w = snprintf(buf + o, cap - o, "%s%s", k == 1 ? "" : k == n ? " or " : ", ", r->name);
+        o += w > 0 ? (size_t)w : 0;
+    }
+    return buf;
 }
 
 const char *rt_rl_estimator_name(rt_rl_estimator e)
@@ -88,16 +104,17 @@ static int fail(rt_diag *d, const char *key, const char *fmt, ...)
 int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
 {
     rt_rl_config c = *cfg;
-    const char *an = rt_rl_algo_name(c.algo);
-    if ((unsigned)c.algo > RT_RL_PPO)
-        return fail(d, "algo", "unknown algo (expected reinforce, rloo, grpo, drgrpo or ppo)");
+    const rt_rl_recipe *r = c.algo;
+    char names[256];
+    if (rt_rl_recipe_index(r) < 0)
+        return fail(d, "algo", "unknown algo (expected %s)", recipe_list(names, sizeof names, -1));
     if (c.batch < 1) return fail(d, "batch", "batch must be >= 1 (prompts per step)");
     if (c.group < 1) return fail(d, "group", "group must be >= 1 (samples per prompt)");
-    if (c.group < 2 && (c.algo == RT_RL_RLOO || c.algo == RT_RL_GRPO || c.algo == RT_RL_DRGRPO))
+    if (c.group < r->min_group)
         return fail(d, "group",
                     "group = %d with algo = %s: advantages compare the samples of a prompt, "
-                    "use group >= 2",
-                    c.group, an);
+                    "use group >= %d",
+                    c.group, r->name, r->min_group);
     if ((long)c.batch * c.group > 1L << 20)
         return fail(d, "batch", "batch * group must be at most 1048576 sequences per step");
     if (c.steps < 0) return fail(d, "steps", "steps must be >= 0");
@@ -109,12 +126,16 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
         return fail(d, "kl_estimator", "kl_estimator must be k1, k2 or k3");
     if ((unsigned)c.kl_in > RT_RL_IN_LOSS) return fail(d, "kl_in", "kl_in must be reward or loss");
     if (!(c.clip > 0.0 && c.clip < 1.0)) return fail(d, "clip", "clip must be in (0, 1)");
+    if (!(c.clip_low >= 0.0 && c.clip_low < 1.0))
+        return fail(d, "clip_low", "clip_low must be in (0, 1) (0 = auto)");
+    if (!(c.clip_high >= 0.0) || !isfinite(c.clip_high))
+        return fail(d, "clip_high", "clip_high must be > 0 (0 = auto)");
     if (c.epochs < 0) return fail(d, "epochs", "epochs must be >= 1");
-    if (c.epochs > 1 && c.algo != RT_RL_PPO)
+    if (c.epochs > 1 && r->epochs <= 1)
         return fail(d, "epochs",
-                    "epochs = %d needs algo = ppo (the other algorithms make one update per "
+                    "epochs = %d needs algo = %s (the other algorithms make one update per "
                     "batch, so their ratio stays 1)",
-                    c.epochs);
+                    c.epochs, recipe_list(names, sizeof names, 1));
     if (c.epochs > 1000) return fail(d, "epochs", "epochs must be at most 1000");
     if (c.eval_every < 0) return fail(d, "eval_every", "eval_every must be >= 0 (0 = never)");
     if (c.eval_prompts < 1) return fail(d, "eval_prompts", "eval_prompts must be >= 1");
@@ -135,10 +156,11 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
     if (c.log_every < 1) return fail(d, "log_every", "log_every must be >= 1");
     if (c.threads < 1 || c.threads > RT_POLICY_MAX_THREADS)
         return fail(d, "threads", "threads must be between 1 and %d", RT_POLICY_MAX_THREADS);
-    if (c.kl_estimator == RT_RL_EST_AUTO)
-        c.kl_estimator = (c.algo == RT_RL_GRPO || c.algo == RT_RL_DRGRPO) ? RT_RL_K3 : RT_RL_K1;
-    if (c.kl_in == RT_RL_IN_AUTO) c.kl_in = c.algo == RT_RL_PPO ? RT_RL_IN_REWARD : RT_RL_IN_LOSS;
-    if (c.epochs == 0) c.epochs = c.algo == RT_RL_PPO ? 4 : 1;
+    if (c.kl_estimator == RT_RL_EST_AUTO) c.kl_estimator = r->est;
+    if (c.kl_in == RT_RL_IN_AUTO) c.kl_in = r->kl_in;
+    if (c.epochs == 0) c.epochs = r->epochs;
+    if (c.clip_low == 0.0) c.clip_low = r->clip_low > 0.0 ? r->clip_low : c.clip;
+    if (c.clip_high == 0.0) c.clip_high = r->clip_high > 0.0 ? r->clip_high : c.clip;
     if (out) *out = c;
     return 0;
 }
@@ -177,8 +199,9 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
                      double *baseline, int *baseline_set, double *A)
 {
     int N = n_prompts * G;
-    switch (cfg->algo) {
-    case RT_RL_REINFORCE: {
+    rt_rl_adv kind = cfg->algo->adv;
+    switch (kind) {
+    case RT_RL_ADV_BASELINE: {
         double mean = 0.0;
         for (int i = 0; i < N; i++)
             mean += R[i];
@@ -190,9 +213,9 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
         *baseline = m * *baseline + (1.0 - m) * mean;
         return 0;
     }
-    case RT_RL_RLOO:
-    case RT_RL_GRPO:
-    case RT_RL_DRGRPO:
+    case RT_RL_ADV_LOO:
+    case RT_RL_ADV_GROUP_NORM:
+    case RT_RL_ADV_GROUP_CENTER:
         if (G < 2) return RT_EINVAL;
         for (int b = 0; b < n_prompts; b++) {
             const double *r = R + (size_t)b * G;
@@ -204,9 +227,9 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
                 var += (r[g] - mean) * (r[g] - mean);
             double sd = sqrt(var / G);
             for (int g = 0; g < G; g++) {
-                if (cfg->algo == RT_RL_RLOO)
+                if (kind == RT_RL_ADV_LOO)
                     a[g] = r[g] - (sum - r[g]) / (G - 1);
-                else if (cfg->algo == RT_RL_GRPO)
+                else if (kind == RT_RL_ADV_GROUP_NORM)
                     a[g] = (r[g] - mean) / (sd + cfg->adv_eps);
                 else
                     a[g] = r[g] - mean;
@@ -258,27 +281,27 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
                   const double *lp_old, const double *lp_ref, const double *A, double *dlp,
                   long *n_clipped)
 {
-    int clipped_form =
-        cfg->algo == RT_RL_GRPO || cfg->algo == RT_RL_DRGRPO || cfg->algo == RT_RL_PPO;
+    const rt_rl_recipe *r = cfg->algo;
+    int clipped_form = r->ratio == RT_RL_RATIO_TOKEN;
     int kl_loss = cfg->regularizer == RT_RL_REG_KL && cfg->kl_in == RT_RL_IN_LOSS && cfg->kl > 0.0;
-    double beta = cfg->kl, lo = 1.0 - cfg->clip, hi = 1.0 + cfg->clip, loss = 0.0;
+    double beta = cfg->kl, lo = 1.0 - cfg->clip_low, hi = 1.0 + cfg->clip_high, loss = 0.0;
     long tot = 0, nclip = 0;
     for (int i = 0; i < n; i++)
         tot += len[i] < T ? len[i] : T;
     for (int i = 0; i < n; i++) {
         int L = len[i] < T ? len[i] : T;
         double w;
-        switch (cfg->algo) {
-        case RT_RL_GRPO:
+        switch (r->agg) {
+        case RT_RL_AGG_SEQ_TOKEN_MEAN:
             w = 1.0 / ((double)n * (L > 0 ? L : 1));
             break;
-        case RT_RL_DRGRPO:
+        case RT_RL_AGG_CONST_LEN:
             w = 1.0 / ((double)n * T);
             break;
-        case RT_RL_PPO:
+        case RT_RL_AGG_TOKEN_MEAN:
             w = tot > 0 ? 1.0 / (double)tot : 0.0;
             break;
-        default:
+        default: /* RT_RL_AGG_SEQ */
             w = 1.0 / n;
             break;
         }

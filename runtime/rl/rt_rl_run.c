@@ -1,8 +1,8 @@
 /* rt_rl_run.c: the "rl" trainer record (rt_rl_run in rt_rl.h) that rt_trainer_run
  * runs: setup (checks, allocation), a step (prompts from the task, G samples each, task
- * features, the optional hook of extra features and metrics (rt_rl_hook), the reward
- * program, one rt_rl_update) and a row (held-out evaluation).  Setup allocates
- * everything; steps allocate nothing.  Leaves out: the run loop (rt_trainer.c),
+ * features, the optional hook of extra features and metrics (rt_rl_hook, given or made
+ * from a feature provider's ops), the reward program, one rt_rl_update) and a row
+ * (held-out evaluation).  Setup allocates everything; steps allocate nothing.  Leaves out: the run loop (rt_trainer.c),
  * checkpoints, schedules. */
 #include <math.h>
 #include <stdio.h>
@@ -54,6 +54,9 @@ typedef struct rl_st {
     const rt_policy *ref;
     rt_rl_problem prob;
     const rt_rl_hook *hook;
+    const rt_feature_provider *fp; /* a feature provider's run: its workspace and hook */
+    void *fws;
+    rt_rl_hook fhook;
     rt_rl_config cfg;
     int B, G, N, T, nf, nx, ic;
     long tokens;
@@ -72,6 +75,7 @@ static void rl_free(void *arg)
 {
     rl_st *w = arg;
     if (!w) return;
+    if (w->fp && w->fws) w->fp->run_free(w->fws);
     rt_rl_free(w->rl);
     rt_eval_free(w->ev);
     rt_free(w->samples);
@@ -94,6 +98,15 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
     const rt_policy *ref = a->ref;
     const rt_rl_problem *prob = a->prob;
     const rt_rl_hook *hook = a->hook;
+    const rt_feature_provider *fp = a->features ? a->features->provider : NULL;
+    rt_rl_hook fhook = {0};
+    if (a->features) { /* the provider's hook; its workspace (user) comes once w exists */
+        if (hook || !fp || !fp->n_features || !fp->run_new || !fp->run_free)
+            return fail(d, RT_EINVAL, "", "rl: bad hook");
+        fhook = (rt_rl_hook){fp->n_features(a->features->state), fp->n_metrics, fp->metric_names,
+                             fp->fill, NULL};
+        hook = &fhook;
+    }
     rt_rl_config cfg;
     rt_diag cd;
     if (rt_rl_config_check(a->cfg, &cfg, &cd)) return fail(d, RT_EINVAL, cd.key, cd.msg);
@@ -124,6 +137,15 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
         return fail(d, RT_ENOMEM, "", "rl: out of memory");
     }
     *w = (rl_st){.p = p, .ref = ref, .prob = *prob, .hook = hook, .cfg = cfg, .rl = rl};
+    if (fp) {
+        w->fp = fp, w->fhook = fhook, w->hook = &w->fhook;
+        if (fp->run_new(a->features->state, N, 1, &w->fws)) {
+            w->fws = NULL;
+            rl_free(w);
+            return fail(d, RT_ENOMEM, "", "rl: out of memory");
+        }
+        w->fhook.user = w->fws;
+    }
     w->B = B, w->G = G, w->N = N, w->T = T, w->nf = nf, w->nx = nx;
     w->ic = rt_task_feature_index(task, "correct");
     w->samples = rt_calloc((size_t)B, sizeof *w->samples);
@@ -253,6 +275,8 @@ static int rl_row(void *arg, long s, int eval, const int *recorded, double *m, c
 
 const rt_trainer rt_rl_trainer = {"rl", rl_setup, rl_step, rl_row, NULL, rl_free};
 
+static int run_args(const rt_rl_args *a, rt_run *run, const rt_rng *rng, rt_diag *diag);
+
 int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
               const rt_rl_config *cfg, rt_run *run, const rt_rng *rng, rt_diag *diag)
 {
@@ -263,9 +287,22 @@ int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *pr
                      const rt_rl_hook *hook, const rt_rl_config *cfg, rt_run *run,
                      const rt_rng *rng, rt_diag *diag)
 {
-    rt_rl_args a = {p, ref, prob, hook, cfg};
+    rt_rl_args a = {p, ref, prob, hook, cfg, NULL};
+    return run_args(&a, run, rng, diag);
+}
+
+int rt_rl_run_features(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
+                       const rt_rl_features *features, const rt_rl_config *cfg, rt_run *run,
+                       const rt_rng *rng, rt_diag *diag)
+{
+    rt_rl_args a = {p, ref, prob, NULL, cfg, features};
+    return run_args(&a, run, rng, diag);
+}
+
+static int run_args(const rt_rl_args *a, rt_run *run, const rt_rng *rng, rt_diag *diag)
+{
     rt_diag td;
-    int rc = rt_trainer_run(&rt_rl_trainer, &a, rng, run, &td);
+    int rc = rt_trainer_run(&rt_rl_trainer, a, rng, run, &td);
     if (diag) {
         diag->code = rc;
         diag->step = td.step;

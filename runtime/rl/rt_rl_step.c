@@ -363,6 +363,8 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     const rt_rl_config *c = &o->cfg;
     int N = o->N, T = o->T, B = o->B, G = o->G;
     int kl_rew = c->regularizer == RT_RL_REG_KL && c->kl_in == RT_RL_IN_REWARD && c->kl > 0.0;
+    /* the advantage part's rewards: per token r_t (TOKEN_RTG), else per sequence R'_i */
+    int tok_adv = c->algo->adv == RT_RL_ADV_TOKEN_RTG;
     double adv_mean = 0.0;
     for (int i = 0; i < N; i++) {
         if (!isfinite(R[i])) return nonfinite(diag, "reward", R[i]);
@@ -371,13 +373,16 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
             size_t j = (size_t)i * T + t;
             double k = kl_rew ? rt_rl_kl_est(c->kl_estimator, o->lp_old[j], o->lp_ref[j]) : 0.0;
             ksum += k;
-            o->rtok[j] = -c->kl * k + (t == o->len[i] - 1 ? R[i] : 0.0);
+            if (tok_adv) o->rtok[j] = -c->kl * k + (t == o->len[i] - 1 ? R[i] : 0.0);
         }
-        for (int t = o->len[i]; t < T; t++)
-            o->rtok[(size_t)i * T + t] = 0.0;
-        o->Rp[i] = R[i] - (kl_rew ? c->kl * ksum : 0.0);
+        if (tok_adv) {
+            for (int t = o->len[i]; t < T; t++)
+                o->rtok[(size_t)i * T + t] = 0.0;
+        } else {
+            o->Rp[i] = R[i] - (kl_rew ? c->kl * ksum : 0.0);
+        }
     }
-    if (c->algo == RT_RL_PPO) {
+    if (tok_adv) {
         rt_rl_token_advantages(o->rtok, o->len, N, T, c->adv_eps, o->A);
         for (int i = 0; i < N; i++)
             for (int t = 0; t < o->len[i]; t++)

@@ -68,7 +68,7 @@ static void test_errors_before_training(void **st)
                    "       ^");
     check_error_in(it, "%%rl x\nfrom = base\nreward = exact\nalgo = grop", "ValueError",
                    "cell:4:8: unknown value 'grop' for 'algo' (did you mean 'grpo'?); expected "
-                   "reinforce, rloo, grpo, drgrpo or ppo",
+                   "reinforce, rloo, grpo, drgrpo, ppo or bnpo",
                    "algo = grop", "       ^");
     check_error_in(it, "%%rl x\nfrom = base\nreward = exact\nkl_estimator = k4", "ValueError",
                    "cell:4:16: unknown value 'k4' for 'kl_estimator' (did you mean 'k1'?); "

@@ -52,7 +52,7 @@ BAD = [
     ("%%rl x\nfrom = base\nreward = exact\nalgo = grop",
      "ValueError",
      "cell:4:8: unknown value 'grop' for 'algo' (did you mean 'grpo'?); expected reinforce, "
-     "rloo, grpo, drgrpo or ppo"),
+     "rloo, grpo, drgrpo, ppo or bnpo"),
     ("%%rl x\nfrom = bsae\nreward = exact",
      "NameError", "cell:2:8: unknown policy 'bsae' (did you mean 'base'?)"),
     ("%%rl x\nfrom = base\nreward = exat",

@@ -153,7 +153,7 @@ static rt_rl_config cfg_of(int threads)
 {
     rt_rl_config c;
     rt_rl_config_init(&c);
-    c.algo = RT_RL_GRPO;
+    c.algo = rt_rl_recipe_find("grpo");
     c.batch = 8;
     c.group = 4;
     c.steps = 4;

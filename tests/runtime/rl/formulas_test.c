@@ -4,7 +4,10 @@
  * after EOS (NaN in masked slots never leaks), central finite-difference gradient checks
  * in double of the GRPO / PPO losses (clipped and unclipped regions) and of the chi^2
  * tree, chi^2 against brute-force enumeration, the KL estimators' means against the
- * exact KL (k1, k3 unbiased; k2 biased low on a known case), configuration messages. */
+ * exact KL (k1, k3 unbiased; k2 biased low on a known case), configuration messages;
+ * the recipe table (names, lookups, consistent parts, AUTO resolution per row) and its
+ * demonstration row bnpo (GRPO advantages, token-mean loss and gradients by hand and by
+ * finite differences, asymmetric clip). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +29,7 @@ static void near_(double a, double b, double tol, const char *f, int line)
     }
 }
 
-static rt_rl_config resolved(rt_rl_algo algo)
+static rt_rl_config resolved(const rt_rl_recipe *algo)
 {
     rt_rl_config c;
     rt_rl_config_init(&c);
@@ -39,7 +42,7 @@ static rt_rl_config resolved(rt_rl_algo algo)
 static void test_reinforce_baseline(void **st)
 {
     (void)st;
-    rt_rl_config c = resolved(RT_RL_REINFORCE);
+    rt_rl_config c = resolved(rt_rl_recipe_find("reinforce"));
     c.baseline_momentum = 0.5;
     double R1[4] = {1, 0, 0, 1}, R2[4] = {1, 1, 1, 0}, A[4], b = 0;
     int set = 0;
@@ -62,30 +65,30 @@ static void test_group_advantages(void **st)
     (void)st;
     double R[8] = {1, 0, 2, 1, 0, 0, 0, 3}, A[8], b = 0;
     int set = 0;
-    rt_rl_config c = resolved(RT_RL_RLOO);
+    rt_rl_config c = resolved(rt_rl_recipe_find("rloo"));
     assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), 0);
     double rloo[8] = {0, -4.0 / 3, 4.0 / 3, 0, -1, -1, -1, 3};
     for (int i = 0; i < 8; i++)
         assert_double_equal(A[i], rloo[i], 1e-15);
-    c = resolved(RT_RL_GRPO);
+    c = resolved(rt_rl_recipe_find("grpo"));
     assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), 0);
     /* group 1: mean 1, population std sqrt(0.5); group 2: mean 0.75, std sqrt(27/16) */
     double s1 = sqrt(0.5) + 1e-6, s2 = sqrt(27.0 / 16) + 1e-6;
     double grpo[8] = {0, -1 / s1, 1 / s1, 0, -0.75 / s2, -0.75 / s2, -0.75 / s2, 2.25 / s2};
     for (int i = 0; i < 8; i++)
         assert_double_equal(A[i], grpo[i], 1e-13);
-    c = resolved(RT_RL_DRGRPO);
+    c = resolved(rt_rl_recipe_find("drgrpo"));
     assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), 0);
     double dr[8] = {0, -1, 1, 0, -0.75, -0.75, -0.75, 2.25};
     for (int i = 0; i < 8; i++)
         assert_double_equal(A[i], dr[i], 1e-15);
     /* equal rewards: zero advantage, no division by zero */
     double same[4] = {2, 2, 2, 2};
-    c = resolved(RT_RL_GRPO);
+    c = resolved(rt_rl_recipe_find("grpo"));
     assert_int_equal(rt_rl_advantages(&c, same, 1, 4, &b, &set, A), 0);
     for (int i = 0; i < 4; i++)
         assert_true(A[i] == 0.0);
-    c = resolved(RT_RL_PPO);
+    c = resolved(rt_rl_recipe_find("ppo"));
     assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), RT_EINVAL);
 }
 
@@ -116,18 +119,18 @@ static void test_loss_values(void **st)
     for (int i = 0; i < 6; i++)
         lpref[i] = LP[i] + d[i];
     long nclip = -1;
-    rt_rl_config c = resolved(RT_RL_REINFORCE);
+    rt_rl_config c = resolved(rt_rl_recipe_find("reinforce"));
     /* -(1/2) [1 * (-1.5) - 2 * (-1.0)] */
     assert_double_equal(rt_rl_loss(&c, 2, 3, LEN, LP, LP, lpref, A, dlp, &nclip), -0.25, 1e-15);
     assert_int_equal(nclip, 0);
     double e_pg[6] = {-0.5, -0.5, 0, 1, 1, 1};
     for (int i = 0; i < 6; i++)
         assert_double_equal(dlp[i], e_pg[i], 1e-15);
-    c = resolved(RT_RL_RLOO);
+    c = resolved(rt_rl_recipe_find("rloo"));
     assert_double_equal(rt_rl_loss(&c, 2, 3, LEN, LP, LP, lpref, A, NULL, NULL), -0.25, 1e-15);
 
     /* GRPO with beta = 0.1, k3 in the loss; rho = 1; k3 = 1 - ln 2 at slot (0, 0) */
-    c = resolved(RT_RL_GRPO);
+    c = resolved(rt_rl_recipe_find("grpo"));
     c.kl = 0.1;
     double k3 = 1.0 - log(2.0);
     double L = rt_rl_loss(&c, 2, 3, LEN, LP, LP, lpref, A, dlp, &nclip);
@@ -140,7 +143,7 @@ static void test_loss_values(void **st)
     assert_true(dlp[2] == 0.0);
     assert_double_equal(dlp[3], 2.0 / 6, 1e-15);
 
-    c = resolved(RT_RL_DRGRPO);
+    c = resolved(rt_rl_recipe_find("drgrpo"));
     c.kl = 0.1;
     /* -(1/(2*3)) [ (1 - 0.1 k3) + 1 - 6 ] */
     assert_double_equal(rt_rl_loss(&c, 2, 3, LEN, LP, LP, lpref, A, dlp, NULL), (4 + 0.1 * k3) / 6,
@@ -148,7 +151,7 @@ static void test_loss_values(void **st)
     assert_double_equal(dlp[3], 2.0 / 6, 1e-15);
 
     /* kl_in = reward: no KL term in the loss */
-    c = resolved(RT_RL_GRPO);
+    c = resolved(rt_rl_recipe_find("grpo"));
     c.kl = 0.1;
     c.kl_in = RT_RL_IN_REWARD;
     assert_double_equal(rt_rl_loss(&c, 2, 3, LEN, LP, LP, lpref, A, NULL, NULL), 0.5, 1e-15);
@@ -164,7 +167,7 @@ static void test_ppo_clip(void **st)
     double rho[6] = {1.5, 0.5, NAN, 0.5, 1.5, 1};
     for (int i = 0; i < 6; i++)
         old[i] = lp[i] - log(rho[i]);
-    rt_rl_config c = resolved(RT_RL_PPO);
+    rt_rl_config c = resolved(rt_rl_recipe_find("ppo"));
     long nclip = 0;
     double L = rt_rl_loss(&c, 2, 3, len, lp, old, lp, A, dlp, &nclip);
     assert_double_equal(L, (-1.2 - 0.5 + 0.8 + 1.5 + 0) / 5, 1e-14);
@@ -172,8 +175,11 @@ static void test_ppo_clip(void **st)
     double e[6] = {0, -0.5 / 5, 0, 0, 1.5 / 5, 0};
     for (int i = 0; i < 6; i++)
         assert_double_equal(dlp[i], e[i], 1e-14);
-    /* clip = 0.6: nothing is clipped any more */
+    /* clip = 0.6: nothing is clipped any more (clip gives both sides when resolved) */
     c.clip = 0.6;
+    c.clip_low = c.clip_high = 0.0;
+    assert_int_equal(rt_rl_config_check(&c, &c, NULL), 0);
+    assert_true(c.clip_low == 0.6 && c.clip_high == 0.6);
     rt_rl_loss(&c, 2, 3, len, lp, old, lp, A, dlp, &nclip);
     assert_int_equal(nclip, 0);
 }
@@ -215,11 +221,11 @@ static void test_gradcheck_losses(void **st)
         A[k] = (k / T == 1) ? -1.3 : 0.7 + 0.1 * k;
     }
     for (int est = RT_RL_K1; est <= RT_RL_K3; est++) {
-        rt_rl_config c = resolved(RT_RL_GRPO);
+        rt_rl_config c = resolved(rt_rl_recipe_find("grpo"));
         c.kl = 0.2;
         c.kl_estimator = (rt_rl_estimator)est;
         fd_check(&c, n, T, len, lp, old, ref, A); /* GRPO with ratios != 1 (a later epoch) */
-        c = resolved(RT_RL_PPO);
+        c = resolved(rt_rl_recipe_find("ppo"));
         c.kl = 0.2;
         c.kl_in = RT_RL_IN_LOSS;
         c.kl_estimator = (rt_rl_estimator)est;
@@ -228,10 +234,170 @@ static void test_gradcheck_losses(void **st)
         fd_check(&c, n, T, len, lp, old, ref, A);
     }
     /* both regions occur: some tokens clipped, some not */
-    rt_rl_config c = resolved(RT_RL_PPO);
+    rt_rl_config c = resolved(rt_rl_recipe_find("ppo"));
     long nclip = 0;
     rt_rl_loss(&c, n, T, len, lp, old, ref, A, NULL, &nclip);
     assert_true(nclip > 0 && nclip < 9);
+}
+
+static void expect_bad(rt_rl_config c, const char *key, const char *msg)
+{
+    rt_diag d;
+    assert_int_equal(rt_rl_config_check(&c, NULL, &d), RT_EINVAL);
+    assert_string_equal(d.key, key);
+    assert_string_equal(d.msg, msg);
+}
+
+/* ---- the recipe table and its demonstration row, bnpo -------------------------------- */
+
+static void test_recipe_table(void **st)
+{
+    (void)st;
+    int n = rt_rl_recipe_count();
+    assert_int_equal(n, 6);
+    for (int i = 0; i < n; i++) {
+        const rt_rl_recipe *r = rt_rl_recipe_at(i);
+        assert_non_null(r);
+        assert_string_equal(rt_rl_recipe_names[i], r->name);
+        assert_ptr_equal(rt_rl_recipe_find(r->name), r);
+        assert_int_equal(rt_rl_recipe_index(r), i);
+        assert_string_equal(rt_rl_algo_name(r), r->name);
+        assert_true(r->help && r->help[0]);
+        /* consistent parts: comparing samples needs a group; no ratio, one update */
+        if (r->adv == RT_RL_ADV_LOO || r->adv == RT_RL_ADV_GROUP_NORM ||
+            r->adv == RT_RL_ADV_GROUP_CENTER)
+            assert_true(r->min_group >= 2);
+        if (r->ratio == RT_RL_RATIO_NONE) assert_int_equal(r->epochs, 1);
+        assert_true(r->est != RT_RL_EST_AUTO && r->kl_in != RT_RL_IN_AUTO && r->epochs >= 1);
+        rt_rl_config c, out;
+        rt_rl_config_init(&c);
+        c.algo = r;
+        assert_int_equal(rt_rl_config_check(&c, &out, NULL), 0);
+        assert_int_equal(out.kl_estimator, r->est);
+        assert_int_equal(out.kl_in, r->kl_in);
+        assert_int_equal(out.epochs, r->epochs);
+        assert_true(out.clip_low == 0.2 && out.clip_high == 0.2); /* both = clip */
+    }
+    /* every row's loss has the gradient it reports (ratios != 1, KL in the loss) */
+    enum { n3 = 3, T4 = 4 };
+    int ln[n3] = {4, 2, 3};
+    double lq[n3 * T4], oq[n3 * T4], rq[n3 * T4], Aq[n3 * T4];
+    double lr[n3 * T4] = {0.5, -0.5, 0.1, -0.05, 0.3, -0.4, 0, 0, 0.15, -0.1, 0.25, 0};
+    for (int k = 0; k < n3 * T4; k++) {
+        lq[k] = -0.3 - 0.17 * k;
+        oq[k] = lq[k] - lr[k];
+        rq[k] = lq[k] + 0.4 * sin(k + 1.0);
+        Aq[k] = (k / T4 == 1) ? -1.3 : 0.7 + 0.1 * k;
+    }
+    for (int i = 0; i < n; i++) {
+        rt_rl_config c = resolved(rt_rl_recipe_at(i));
+        c.kl = 0.2;
+        c.kl_in = RT_RL_IN_LOSS;
+        fd_check(&c, n3, T4, ln, lq, oq, rq, Aq);
+    }
+    assert_null(rt_rl_recipe_names[n]);
+    assert_null(rt_rl_recipe_at(-1));
+    assert_null(rt_rl_recipe_at(n));
+    assert_null(rt_rl_recipe_find("grpoo"));
+    assert_null(rt_rl_recipe_find(NULL));
+    rt_rl_recipe copy = *rt_rl_recipe_find("grpo");
+    assert_int_equal(rt_rl_recipe_index(&copy), -1);
+    assert_int_equal(rt_rl_recipe_index(NULL), -1);
+    /* the parts of the rows of rt_rl.h's table */
+    const rt_rl_recipe *b = rt_rl_recipe_find("bnpo");
+    assert_non_null(b);
+    assert_int_equal(b->adv, RT_RL_ADV_GROUP_NORM);
+    assert_int_equal(b->ratio, RT_RL_RATIO_TOKEN);
+    assert_int_equal(b->agg, RT_RL_AGG_TOKEN_MEAN);
+    assert_int_equal(b->min_group, 2);
+    assert_int_equal(b->epochs, 1);
+    assert_int_equal(b->est, RT_RL_K3);
+    assert_int_equal(b->kl_in, RT_RL_IN_LOSS);
+}
+
+static void test_bnpo(void **st)
+{
+    (void)st;
+    /* advantages: GRPO's */
+    double R[8] = {1, 0, 2, 1, 0, 0, 0, 3}, A8[8], G8[8], bl = 0;
+    int set = 0;
+    rt_rl_config c = resolved(rt_rl_recipe_find("bnpo"));
+    assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &bl, &set, A8), 0);
+    rt_rl_config g = resolved(rt_rl_recipe_find("grpo"));
+    assert_int_equal(rt_rl_advantages(&g, R, 2, 4, &bl, &set, G8), 0);
+    assert_memory_equal(A8, G8, sizeof A8);
+    assert_int_equal(rt_rl_advantages(&c, R, 8, 1, &bl, &set, A8), RT_EINVAL);
+
+    /* loss on the fixture of test_loss_values: every valid token weighs 1 / 5 */
+    double A[6] = {1, 1, NAN, -2, -2, -2}, dlp[6], lpref[6];
+    double d[6] = {0.69314718055994531, 0, NAN, 0, 0, 0};
+    for (int i = 0; i < 6; i++)
+        lpref[i] = LP[i] + d[i];
+    c.kl = 0.1;
+    double k3 = 1.0 - log(2.0);
+    long nclip = -1;
+    double L = rt_rl_loss(&c, 2, 3, LEN, LP, LP, lpref, A, dlp, &nclip);
+    /* (1/5) [ (-1 + 0.1 k3) - 1 + 2 + 2 + 2 ] */
+    assert_double_equal(L, (4 + 0.1 * k3) / 5, 1e-15);
+    assert_int_equal(nclip, 0);
+    double e[6] = {0.2 * (-1 + 0.1 * (1 - 2)), -0.2, 0, 0.4, 0.4, 0.4};
+    for (int i = 0; i < 6; i++)
+        assert_double_equal(dlp[i], e[i], 1e-15);
+    /* ...where grpo weighs by 1 / (N |y_i|) */
+    assert_double_equal(rt_rl_loss(&g, 2, 3, LEN, LP, LP, lpref, A, NULL, NULL), 0.5, 1e-15);
+
+    /* the clipped ratio with the token mean (the ppo_clip fixture) */
+    int len[2] = {2, 3};
+    double lp[6] = {-1, -1, NAN, -1, -1, -1}, old[6], A2[6] = {1, 1, NAN, -1, -1, 0};
+    double rho[6] = {1.5, 0.5, NAN, 0.5, 1.5, 1};
+    for (int i = 0; i < 6; i++)
+        old[i] = lp[i] - log(rho[i]);
+    c.kl = 0.0;
+    L = rt_rl_loss(&c, 2, 3, len, lp, old, lp, A2, dlp, &nclip);
+    assert_double_equal(L, (-1.2 - 0.5 + 0.8 + 1.5 + 0) / 5, 1e-14);
+    assert_int_equal(nclip, 2);
+    double e2[6] = {0, -0.5 / 5, 0, 0, 1.5 / 5, 0};
+    for (int i = 0; i < 6; i++)
+        assert_double_equal(dlp[i], e2[i], 1e-14);
+    /* asymmetric clip: low 0.2, high 0.6 — (a) rho 1.5 A +1 is inside now, (c) stays cut */
+    c.clip_low = 0.2, c.clip_high = 0.6;
+    L = rt_rl_loss(&c, 2, 3, len, lp, old, lp, A2, dlp, &nclip);
+    assert_double_equal(L, (-1.5 - 0.5 + 0.8 + 1.5 + 0) / 5, 1e-14);
+    assert_int_equal(nclip, 1);
+    double e3[6] = {-1.5 / 5, -0.5 / 5, 0, 0, 1.5 / 5, 0};
+    for (int i = 0; i < 6; i++)
+        assert_double_equal(dlp[i], e3[i], 1e-14);
+
+    /* gradients: central differences, with each estimator in the loss */
+    enum { n = 3, T = 4 };
+    int ln[n] = {4, 2, 3};
+    double lq[n * T], oq[n * T], rq[n * T], Aq[n * T];
+    double lr[n * T] = {0.5, -0.5, 0.1, -0.05, 0.3, -0.4, 0, 0, 0.15, -0.1, 0.25, 0};
+    for (int k = 0; k < n * T; k++) {
+        lq[k] = -0.3 - 0.17 * k;
+        oq[k] = lq[k] - lr[k];
+        rq[k] = lq[k] + 0.4 * sin(k + 1.0);
+        Aq[k] = (k / T == 1) ? -1.3 : 0.7 + 0.1 * k;
+    }
+    for (int est = RT_RL_K1; est <= RT_RL_K3; est++) {
+        c = resolved(rt_rl_recipe_find("bnpo"));
+        c.kl = 0.2;
+        c.kl_estimator = (rt_rl_estimator)est;
+        fd_check(&c, n, T, ln, lq, oq, rq, Aq);
+    }
+
+    /* configuration */
+    rt_rl_config_init(&c);
+    c.algo = rt_rl_recipe_find("bnpo");
+    c.group = 1;
+    expect_bad(c, "group",
+               "group = 1 with algo = bnpo: advantages compare the samples of a prompt, use "
+               "group >= 2");
+    c.group = 4;
+    c.epochs = 2;
+    expect_bad(c, "epochs",
+               "epochs = 2 needs algo = ppo (the other algorithms make one update per batch, "
+               "so their ratio stays 1)");
 }
 
 /* ---- chi^2 ------------------------------------------------------------------------ */
@@ -345,14 +511,6 @@ static void test_kl_estimators(void **st)
 
 /* ---- configuration -------------------------------------------------------------------- */
 
-static void expect_bad(rt_rl_config c, const char *key, const char *msg)
-{
-    rt_diag d;
-    assert_int_equal(rt_rl_config_check(&c, NULL, &d), RT_EINVAL);
-    assert_string_equal(d.key, key);
-    assert_string_equal(d.msg, msg);
-}
-
 static void test_config(void **st)
 {
     (void)st;
@@ -363,7 +521,7 @@ static void test_config(void **st)
     assert_int_equal(r.kl_estimator, RT_RL_K3);
     assert_int_equal(r.kl_in, RT_RL_IN_LOSS);
     assert_int_equal(r.epochs, 1);
-    c.algo = RT_RL_PPO;
+    c.algo = rt_rl_recipe_find("ppo");
     assert_int_equal(rt_rl_config_check(&c, &r, NULL), 0);
     assert_int_equal(r.kl_estimator, RT_RL_K1);
     assert_int_equal(r.kl_in, RT_RL_IN_REWARD);
@@ -379,15 +537,24 @@ static void test_config(void **st)
     expect_bad(c, "group",
                "group = 1 with algo = grpo: advantages compare the samples of a prompt, use "
                "group >= 2");
-    c.algo = RT_RL_RLOO;
+    c.algo = rt_rl_recipe_find("rloo");
     expect_bad(c, "group",
                "group = 1 with algo = rloo: advantages compare the samples of a prompt, use "
                "group >= 2");
-    c.algo = RT_RL_REINFORCE;
+    c.algo = rt_rl_recipe_find("reinforce");
     assert_int_equal(rt_rl_config_check(&c, NULL, NULL), 0);
     rt_rl_config_init(&c);
     c.clip = 1.5;
     expect_bad(c, "clip", "clip must be in (0, 1)");
+    rt_rl_config_init(&c);
+    c.clip_low = 1;
+    expect_bad(c, "clip_low", "clip_low must be in (0, 1) (0 = auto)");
+    rt_rl_config_init(&c);
+    c.clip_high = -0.1;
+    expect_bad(c, "clip_high", "clip_high must be > 0 (0 = auto)");
+    rt_rl_config_init(&c);
+    c.algo = NULL;
+    expect_bad(c, "algo", "unknown algo (expected reinforce, rloo, grpo, drgrpo, ppo or bnpo)");
     rt_rl_config_init(&c);
     c.regularizer = RT_RL_REG_CHI2;
     c.kl = 0.1;
@@ -408,11 +575,11 @@ static void test_config(void **st)
     expect_bad(c, "baseline", "baseline momentum must be in [0, 1)");
 
     /* names */
-    rt_rl_algo a;
+    const rt_rl_recipe *a;
     assert_int_equal(rt_rl_algo_parse("drgrpo", &a), 0);
-    assert_int_equal(a, RT_RL_DRGRPO);
+    assert_ptr_equal(a, rt_rl_recipe_find("drgrpo"));
     assert_int_equal(rt_rl_algo_parse("grpoo", &a), RT_EINVAL);
-    assert_string_equal(rt_rl_algo_name(RT_RL_PPO), "ppo");
+    assert_string_equal(rt_rl_algo_name(rt_rl_recipe_find("ppo")), "ppo");
     rt_rl_estimator e;
     assert_int_equal(rt_rl_estimator_parse("k2", &e), 0);
     assert_int_equal(e, RT_RL_K2);
@@ -448,6 +615,8 @@ int main(void)
         cmocka_unit_test(test_loss_values),
         cmocka_unit_test(test_ppo_clip),
         cmocka_unit_test(test_gradcheck_losses),
+        cmocka_unit_test(test_recipe_table),
+        cmocka_unit_test(test_bnpo),
         cmocka_unit_test(test_chi2_tree),
         cmocka_unit_test(test_kl_estimators),
         cmocka_unit_test(test_config),

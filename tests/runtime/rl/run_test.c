@@ -1,7 +1,8 @@
 /* run_test.c: the RL step engine and runs on real policies.  Sequences end at EOS
  * (lengths, token counts and the exact kl_ref / entropy cover exactly the states up to
  * the first EOS, checked against rt_policy_kl); k1 / k3 estimates track the exact KL on
- * a sampled batch; every algorithm lowers the mean length under reward -length; PPO
+ * a sampled batch; every row of the recipe table lowers the mean length under reward
+ * -length; bnpo's first loss against its hand computation next to grpo's; PPO
  * epochs clip; the chi^2 regularizer starts at 0 and holds the policy nearer the
  * reference; metrics rows (eval_accuracy only every eval_every); a non-finite reward
  * fails the run naming step and metric and keeps the policy; cancel stops at a step;
@@ -83,7 +84,7 @@ static double cell(const rt_run *run, long row, const char *col)
     return v[i];
 }
 
-static rt_rl_config small_cfg(rt_rl_algo algo)
+static rt_rl_config small_cfg(const rt_rl_recipe *algo)
 {
     rt_rl_config c;
     rt_rl_config_init(&c);
@@ -105,7 +106,7 @@ static void test_eos_masking_and_exact_kl(void **st)
     rt_task *task = make_task(1);
     int P = rt_task_prompt_len(task), T = rt_task_answer_max(task), K = 8;
     rt_policy *p = make_policy(1), *ref = make_policy(2);
-    rt_rl_config c = small_cfg(RT_RL_GRPO);
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("grpo"));
     rt_rl *o;
     assert_int_equal(rt_rl_create(&o, &c, &p->model, &ref->model, P, T, RT_TOK_EOS, NULL), 0);
     int B = c.batch, G = c.group, N = B * G;
@@ -166,7 +167,7 @@ static void test_kl_in_reward(void **st)
     rt_task *task = make_task(1);
     int P = rt_task_prompt_len(task), T = rt_task_answer_max(task), K = 8;
     rt_policy *p = make_policy(1), *ref = make_policy(2);
-    rt_rl_config c = small_cfg(RT_RL_DRGRPO);
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("drgrpo"));
     c.kl = 0.5;
     c.kl_in = RT_RL_IN_REWARD;
     c.kl_estimator = RT_RL_K1;
@@ -229,7 +230,7 @@ static void test_estimators_on_policy(void **st)
     rt_policy *p = make_policy(1), *ref = make_policy(2);
     double est[4];
     for (int e = RT_RL_K1; e <= RT_RL_K3; e++) {
-        rt_rl_config c = small_cfg(RT_RL_REINFORCE);
+        rt_rl_config c = small_cfg(rt_rl_recipe_find("reinforce"));
         c.batch = 128;
         c.group = 8;
         c.kl_estimator = (rt_rl_estimator)e;
@@ -269,10 +270,10 @@ static void test_every_algo_shortens(void **st)
     rt_task *task = make_task(1);
     rt_reward_program *rw = make_reward(task, "-length");
     rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
-    for (int a = RT_RL_REINFORCE; a <= RT_RL_PPO; a++) {
+    for (int a = 0; a < rt_rl_recipe_count(); a++) { /* every row of the recipe table */
         rt_policy *p = make_policy(3), *ref = copy_of(p);
         rt_run *run = make_run("x");
-        rt_rl_config c = small_cfg((rt_rl_algo)a);
+        rt_rl_config c = small_cfg(rt_rl_recipe_at(a));
         c.kl = 0.01;
         rt_rng rng = rt_rng_make(9);
         rt_diag d;
@@ -285,8 +286,8 @@ static void test_every_algo_shortens(void **st)
         double clip_max = 0;
         for (int r = 0; r < 30; r++)
             clip_max = fmax(clip_max, cell(run, r, "clip_frac"));
-        if (a == RT_RL_PPO)
-            assert_true(clip_max > 0); /* epochs 4: rho leaves 1 +- 0.2 */
+        if (rt_rl_recipe_at(a)->epochs > 1)
+            assert_true(clip_max > 0); /* ppo's epochs 4: rho leaves 1 +- 0.2 */
         else
             assert_true(clip_max == 0);
         assert_true(isnan(cell(run, 29, "eval_reward")) && isnan(cell(run, 29, "chi2")));
@@ -295,6 +296,59 @@ static void test_every_algo_shortens(void **st)
         rt_policy_free(ref);
     }
     rt_reward_free(rw);
+    rt_task_free(task);
+}
+
+/* The demonstration row bnpo on the step engine: the same sample and advantages as grpo
+ * (same policy and streams), but the loss weighs every valid token of the batch alike:
+ * at rho = 1 and kl = 0 the first update's loss is -(1/sum_i |y_i|) sum_i |y_i| A_i
+ * (grpo's: -(1/N) sum_i A_i); a short run lowers the length (test_every_algo_shortens). */
+static void test_bnpo_step(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
+    rt_policy *p = make_policy(1), *q = copy_of(p), *ref = make_policy(2);
+    rt_rl_config cg = small_cfg(rt_rl_recipe_find("grpo"));
+    rt_rl_config cb = small_cfg(rt_rl_recipe_find("bnpo"));
+    rt_rl *og, *ob;
+    assert_int_equal(rt_rl_create(&og, &cg, &p->model, &ref->model, P, T, RT_TOK_EOS, NULL), 0);
+    assert_int_equal(rt_rl_create(&ob, &cb, &q->model, &ref->model, P, T, RT_TOK_EOS, NULL), 0);
+    int B = cg.batch, G = cg.group, N = B * G;
+    int prompts[16 * 16];
+    rt_task_sample s[16];
+    rt_rng r = rt_rng_make(5), g = rt_rng_make(6);
+    rt_task_sample_batch(task, &r, 0, RT_TASK_TRAIN, B, s, prompts);
+    assert_int_equal(rt_rl_sample(og, &p->model, &ref->model, prompts, &g), 0);
+    assert_int_equal(rt_rl_sample(ob, &q->model, &ref->model, prompts, &g), 0);
+    const int *len = rt_rl_lengths(ob);
+    assert_memory_equal(rt_rl_tokens(og), rt_rl_tokens(ob), sizeof(int) * (size_t)(N * T));
+    double R[64], A[64], bl = 0, sg = 0, sb = 0;
+    int set = 0, varied = 0;
+    long tot = 0;
+    for (int i = 0; i < N; i++)
+        R[i] = i % 3;
+    rt_rl_config res;
+    assert_int_equal(rt_rl_config_check(&cb, &res, NULL), 0);
+    assert_int_equal(rt_rl_advantages(&res, R, B, G, &bl, &set, A), 0);
+    for (int i = 0; i < N; i++) {
+        sg += A[i], sb += A[i] * len[i], tot += len[i];
+        varied += len[i] != len[0];
+    }
+    assert_true(varied > 0); /* lengths differ: the two aggregations differ */
+    rt_rl_metrics mg, mb;
+    assert_int_equal(rt_rl_update(og, &p->model, &ref->model, R, &mg, NULL), 0);
+    assert_int_equal(rt_rl_update(ob, &q->model, &ref->model, R, &mb, NULL), 0);
+    assert_true(mb.adv_mean == mg.adv_mean && mb.kl_ref == mg.kl_ref && mb.tokens == tot);
+    assert_true(fabs(mg.loss - -sg / N) < 1e-12);
+    assert_true(fabs(mb.loss - -sb / (double)tot) < 1e-12);
+    assert_true(fabs(mb.loss - mg.loss) > 1e-6);
+    assert_true(mb.clip_frac == 0.0 && mb.grad_norm > 0.0);
+    rt_rl_free(og);
+    rt_rl_free(ob);
+    rt_policy_free(p);
+    rt_policy_free(q);
+    rt_policy_free(ref);
     rt_task_free(task);
 }
 
@@ -311,7 +365,7 @@ static void test_rows_eval_and_eval_reward(void **st)
     rt_rl_problem prob = {task, rw, params, ev, NULL};
     rt_policy *p = make_policy(3), *ref = copy_of(p);
     rt_run *run = make_run("rows");
-    rt_rl_config c = small_cfg(RT_RL_RLOO);
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("rloo"));
     c.steps = 6;
     c.eval_every = 3;
     rt_rng rng = rt_rng_make(9);
@@ -353,7 +407,7 @@ static void test_chi2_run(void **st)
     for (int reg = 0; reg < 2; reg++) {
         rt_policy *p = make_policy(3), *ref = copy_of(p);
         rt_run *run = make_run("chi");
-        rt_rl_config c = small_cfg(RT_RL_GRPO);
+        rt_rl_config c = small_cfg(rt_rl_recipe_find("grpo"));
         c.batch = 4;
         c.steps = 15;
         if (reg) c.regularizer = RT_RL_REG_CHI2, c.chi2 = 1.0;
@@ -384,7 +438,7 @@ static void test_nonfinite_reward_fails(void **st)
     rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
     rt_policy *p = make_policy(3), *ref = copy_of(p), *before = copy_of(p);
     rt_run *run = make_run("inf");
-    rt_rl_config c = small_cfg(RT_RL_GRPO);
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("grpo"));
     rt_rng rng = rt_rng_make(9);
     rt_diag d;
     assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_EFAILED);
@@ -415,7 +469,7 @@ static void test_inf_loss_fails(void **st)
     rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
     rt_policy *p = make_policy(3), *ref = make_policy(4), *before = copy_of(p);
     rt_run *run = make_run("nan");
-    rt_rl_config c = small_cfg(RT_RL_GRPO);
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("grpo"));
     c.kl = 1e308;
     c.temperature = 0.05f;
     rt_rng rng = rt_rng_make(9);
@@ -453,7 +507,7 @@ static void test_cancel(void **st)
     atomic_store(&cancel_flag, 0);
     rt_run_set_cancel(run, &cancel_flag);
     rt_run_set_events(run, stop_after_3, NULL);
-    rt_rl_config c = small_cfg(RT_RL_PPO);
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("ppo"));
     rt_rng rng = rt_rng_make(9);
     rt_diag d;
     assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_EINTR);
@@ -476,7 +530,7 @@ static void test_setup_errors(void **st)
     rt_reward_program *rw = make_reward(task, "correct"), *rc = make_reward(task, "c * correct");
     rt_policy *p = make_policy(3), *ref = copy_of(p);
     rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
-    rt_rl_config c = small_cfg(RT_RL_GRPO);
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("grpo"));
     c.epochs = 2;
     rt_run *run = make_run("bad");
     rt_diag d;
@@ -487,7 +541,7 @@ static void test_setup_errors(void **st)
     assert_int_equal(rt_run_status_of(run, NULL, msg, sizeof msg), RT_RUN_FAILED);
     assert_string_equal(msg, d.msg);
     rt_run_free(run);
-    c = small_cfg(RT_RL_GRPO);
+    c = small_cfg(rt_rl_recipe_find("grpo"));
     prob.reward = rc; /* a parameter without bound values */
     assert_int_equal(rt_rl_run(p, ref, &prob, &c, NULL, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "rl: reward parameters not bound");
@@ -512,7 +566,7 @@ static int alloc_run(rt_task *t, rt_reward_program *rw, rt_policy *p, const rt_p
                      long steps, long fail_at, long *count, rt_diag *d)
 {
     rt_rl_problem prob = {t, rw, NULL, rw, NULL};
-    rt_rl_config c = small_cfg(RT_RL_PPO);
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("ppo"));
     c.batch = 2;
     c.steps = steps;
     c.eval_every = 2;
@@ -562,7 +616,7 @@ static void test_allocation(void **st)
 
 typedef struct job {
     const char *name;
-    rt_rl_algo algo;
+    const rt_rl_recipe *algo;
     int threads;
     rt_task *task;
     rt_reward_program *rw;
@@ -570,7 +624,7 @@ typedef struct job {
     rt_run *run;
 } job;
 
-static void job_init(job *j, const char *name, rt_rl_algo algo, rt_task *task,
+static void job_init(job *j, const char *name, const rt_rl_recipe *algo, rt_task *task,
                      rt_reward_program *rw)
 {
     memset(j, 0, sizeof *j);
@@ -595,7 +649,7 @@ static int job_fn(void *arg, const rt_job_ctx *ctx)
     c.kl = 0.05;
     c.eval_every = 4;
     c.threads = j->threads;
-    if (j->algo == RT_RL_PPO) c.epochs = 3;
+    if (j->algo == rt_rl_recipe_find("ppo")) c.epochs = 3;
     rt_rl_problem prob = {j->task, j->rw, NULL, NULL, NULL};
     rt_rng base = rt_rng_from_name(1, j->name);
     if (ctx && ctx->cancel) rt_run_set_cancel(j->run, ctx->cancel);
@@ -628,7 +682,7 @@ static void test_determinism(void **st)
     (void)st;
     rt_task *task = make_task(1);
     rt_reward_program *rw = make_reward(task, "correct + 0.5 * partial - 0.1 * length");
-    const rt_rl_algo algos[2] = {RT_RL_GRPO, RT_RL_PPO};
+    const rt_rl_recipe *algos[2] = {rt_rl_recipe_find("grpo"), rt_rl_recipe_find("ppo")};
     for (int k = 0; k < 2; k++) {
         job a, b;
         /* twice */
@@ -658,10 +712,10 @@ static void test_determinism(void **st)
     }
     /* a 2-thread sweep of two runs equals the runs done one after another */
     job s[2], q[2];
-    job_init(&s[0], "s0", RT_RL_GRPO, task, rw);
-    job_init(&s[1], "s1", RT_RL_PPO, task, rw);
-    job_init(&q[0], "s0", RT_RL_GRPO, task, rw);
-    job_init(&q[1], "s1", RT_RL_PPO, task, rw);
+    job_init(&s[0], "s0", rt_rl_recipe_find("grpo"), task, rw);
+    job_init(&s[1], "s1", rt_rl_recipe_find("ppo"), task, rw);
+    job_init(&q[0], "s0", rt_rl_recipe_find("grpo"), task, rw);
+    job_init(&q[1], "s1", rt_rl_recipe_find("ppo"), task, rw);
     rt_job jobs[2] = {{.fn = job_fn, .arg = &s[0], .status = 0},
                       {.fn = job_fn, .arg = &s[1], .status = 0}};
     assert_int_equal(rt_sweep_run_threads(jobs, 2, 2, NULL), 0);
@@ -682,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_kl_in_reward),
         cmocka_unit_test(test_estimators_on_policy),
         cmocka_unit_test(test_every_algo_shortens),
+        cmocka_unit_test(test_bnpo_step),
         cmocka_unit_test(test_rows_eval_and_eval_reward),
         cmocka_unit_test(test_chi2_run),
         cmocka_unit_test(test_nonfinite_reward_fails),

@@ -1,0 +1,55 @@
+/* rt_rl_recipe: the RL algorithms of rt_rl as rows of one table made of parts — the
+ * advantage, the ratio form, the aggregation of token terms into the loss, and the
+ * defaults that AUTO resolves to (KL estimator, KL placement, updates per batch, ratio
+ * clip).  The math of each part is in rt_rl.h's top comment; rt_rl reads only the parts,
+ * never an algorithm's name, so a new algorithm made of existing parts is one row in
+ * rt_rl_recipe.c (plus its test), and the `algo` values of %%rl (rt_rl_recipe_names)
+ * follow.  Leaves out: the formulas themselves (rt_rl_formulas.c), ablation keys that
+ * override single parts from a cell, the sampled OPD estimator (runtime/opd). */
+#ifndef RT_RL_RECIPE_H
+#define RT_RL_RECIPE_H
+
+/* KL estimators and placement; AUTO resolves to the recipe's est / kl_in. */
+typedef enum { RT_RL_EST_AUTO, RT_RL_K1, RT_RL_K2, RT_RL_K3 } rt_rl_estimator;
+typedef enum { RT_RL_IN_AUTO, RT_RL_IN_REWARD, RT_RL_IN_LOSS } rt_rl_kl_in;
+
+typedef enum {
+    RT_RL_ADV_BASELINE,     /* A_i = R'_i - b, a moving-average baseline (per sequence) */
+    RT_RL_ADV_LOO,          /* A_i = R'_i - mean of the other samples of the prompt */
+    RT_RL_ADV_GROUP_NORM,   /* A_i = (R'_i - mean_g) / (std_g + adv_eps) */
+    RT_RL_ADV_GROUP_CENTER, /* A_i = R'_i - mean_g */
+    RT_RL_ADV_TOKEN_RTG     /* per token: reward-to-go of the per-token rewards, whitened */
+} rt_rl_adv;
+typedef enum {
+    RT_RL_RATIO_NONE, /* plain policy gradient l_t = -A lp (one update per batch) */
+    RT_RL_RATIO_TOKEN /* l_t = -min(rho A, clip(rho, 1 - clip_low, 1 + clip_high) A) */
+} rt_rl_ratio;
+typedef enum {
+    RT_RL_AGG_SEQ,            /* weight 1 / N */
+    RT_RL_AGG_SEQ_TOKEN_MEAN, /* 1 / (N |y_i|) */
+    RT_RL_AGG_CONST_LEN,      /* 1 / (N T) */
+    RT_RL_AGG_TOKEN_MEAN      /* 1 / sum_i |y_i| (all valid tokens of the batch) */
+} rt_rl_agg;
+
+typedef struct rt_rl_recipe {
+    const char *name; /* the `algo` value: "grpo" */
+    rt_rl_adv adv;
+    rt_rl_ratio ratio;
+    rt_rl_agg agg;
+    int min_group;       /* smallest `group` (2 when the advantage compares samples of a prompt) */
+    int epochs;          /* default updates per batch; > 1 marks a multi-update recipe, the only
+                            kind that accepts epochs > 1 */
+    rt_rl_estimator est; /* what kl_estimator = auto resolves to */
+    rt_rl_kl_in kl_in;   /* what kl_in = auto resolves to */
+    double clip_low, clip_high; /* ratio clip below / above 1; 0 = the config's `clip` */
+    const char *help;           /* one line */
+} rt_rl_recipe;
+
+/* The rows' names in table order, NULL-terminated (the values of `algo`). */
+extern const char *const rt_rl_recipe_names[];
+int rt_rl_recipe_count(void);
+const rt_rl_recipe *rt_rl_recipe_at(int i);              /* NULL outside [0, count) */
+const rt_rl_recipe *rt_rl_recipe_find(const char *name); /* NULL if unknown */
+int rt_rl_recipe_index(const rt_rl_recipe *r);           /* -1 unless r is a row of the table */
+
+#endif
