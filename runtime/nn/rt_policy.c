@@ -36,14 +36,14 @@ void rt_policy_ws_set_threads(rt_policy_ws *ws, int threads)
         threads < 1 ? 1 : (threads > RT_POLICY_MAX_THREADS ? RT_POLICY_MAX_THREADS : threads);
 }
 
-static void set_diag(rt_policy_diag *d, int code, const char *msg)
+static void set_diag(rt_diag *d, int code, const char *msg)
 {
     if (!d) return;
     d->code = code;
     snprintf(d->msg, sizeof d->msg, "%s", msg);
 }
 
-int rt_policy_config_check(const rt_policy_config *c, rt_policy_diag *diag)
+int rt_policy_config_check(const rt_policy_config *c, rt_diag *diag)
 {
     char m[256];
     m[0] = 0;
@@ -62,8 +62,8 @@ int rt_policy_config_check(const rt_policy_config *c, rt_policy_diag *diag)
     else if (c->act != RT_NN_ACT_RELU && c->act != RT_NN_ACT_GELU)
         snprintf(m, sizeof m, "act must be relu (0) or gelu (1) (got %d)", c->act);
     if (!m[0]) return 0;
-    set_diag(diag, RT_POLICY_EINVAL, m);
-    return RT_POLICY_EINVAL;
+    set_diag(diag, RT_EINVAL, m);
+    return RT_EINVAL;
 }
 
 int rt_policy_same_shape(const rt_policy_config *a, const rt_policy_config *b)
@@ -107,7 +107,7 @@ void rt_policy_touch(rt_policy *p)
     p->version = atomic_fetch_add(&version_counter, 1);
 }
 
-int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_diag *diag)
+int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_diag *diag)
 {
     *out = NULL;
     int rc = rt_policy_config_check(cfg, diag);
@@ -115,8 +115,8 @@ int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_dia
     rt_policy *p = rt_calloc(1, sizeof *p);
     if (!p || rt_params_create(&p->params, carve(cfg, NULL, NULL))) {
         rt_free(p);
-        set_diag(diag, RT_POLICY_ENOMEM, "out of memory creating policy");
-        return RT_POLICY_ENOMEM;
+        set_diag(diag, RT_ENOMEM, "out of memory creating policy");
+        return RT_ENOMEM;
     }
     p->cfg = *cfg;
     p->model.ops = &rt_model_mlp;
@@ -161,7 +161,7 @@ void rt_policy_init(rt_policy *p, const rt_rng *rng)
     rt_policy_touch(p);
 }
 
-int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_policy_diag *diag)
+int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_diag *diag)
 {
     int rc = rt_policy_create(out, &src->cfg, diag);
     if (rc) return rc;
@@ -171,7 +171,7 @@ int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_policy_diag *diag)
 
 int rt_policy_assign(rt_policy *dst, const rt_policy *src)
 {
-    if (!rt_policy_same_shape(&dst->cfg, &src->cfg)) return RT_POLICY_ESHAPE;
+    if (!rt_policy_same_shape(&dst->cfg, &src->cfg)) return RT_ESHAPE;
     rt_params_assign(&dst->params, &src->params);
     rt_policy_touch(dst);
     return 0;
@@ -180,14 +180,14 @@ int rt_policy_assign(rt_policy *dst, const rt_policy *src)
 /* ---- workspaces ------------------------------------------------------------------- */
 
 int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max_rows,
-                        rt_policy_diag *diag)
+                        rt_diag *diag)
 {
     *out = NULL;
     int rc = rt_policy_config_check(cfg, diag);
     if (rc) return rc;
     if (max_rows < 1 || max_rows > (1 << 24)) {
-        set_diag(diag, RT_POLICY_EINVAL, "workspace rows must be in 1..16777216");
-        return RT_POLICY_EINVAL;
+        set_diag(diag, RT_EINVAL, "workspace rows must be in 1..16777216");
+        return RT_EINVAL;
     }
     size_t R = max_rows, V = cfg->vocab, K = cfg->context, H = cfg->hidden, L = cfg->layers;
     int gelu = cfg->act == RT_NN_ACT_GELU;
@@ -203,8 +203,8 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     }
     if (!ws || !ws->block || !ws->ibuf) {
         rt_policy_ws_free(ws);
-        set_diag(diag, RT_POLICY_ENOMEM, "out of memory creating policy workspace");
-        return RT_POLICY_ENOMEM;
+        set_diag(diag, RT_ENOMEM, "out of memory creating policy workspace");
+        return RT_ENOMEM;
     }
     ws->cfg = *cfg;
     ws->max_rows = max_rows;
@@ -252,9 +252,9 @@ void rt_policy_ws_free(rt_policy_ws *ws)
 
 static int check_rows(const rt_policy_config *c, const rt_policy_ws *ws, int n, int row0)
 {
-    if (!rt_policy_same_shape(c, &ws->cfg)) return RT_POLICY_ESHAPE;
-    if (n < 0 || row0 < 0) return RT_POLICY_EINVAL;
-    if ((long)row0 + n > ws->max_rows) return RT_POLICY_ECAP;
+    if (!rt_policy_same_shape(c, &ws->cfg)) return RT_ESHAPE;
+    if (n < 0 || row0 < 0) return RT_EINVAL;
+    if ((long)row0 + n > ws->max_rows) return RT_ECAP;
     return 0;
 }
 
@@ -289,7 +289,7 @@ int rt_mlp_prepare(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, 
     const rt_policy_config *c = &p->cfg;
     int V = c->vocab, K = c->context;
     for (long i = 0; i < (long)n * K; i++)
-        if (ctx[i] < 0 || ctx[i] >= V) return RT_POLICY_EINVAL;
+        if (ctx[i] < 0 || ctx[i] >= V) return RT_EINVAL;
     if (ws->table_version != p->version) {
         rt_nn_table_build(ws->table, p->p.emb, p->p.w1, V, K, c->embed, c->hidden);
         int H = c->hidden;
@@ -349,9 +349,9 @@ int rt_mlp_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, co
     int rc = rt_mlp_prepare(p, ws, ctx, n, 0);
     if (rc) return rc;
     if (y) {
-        if (!(temperature > 0.0f) || !lp) return RT_POLICY_EINVAL;
+        if (!(temperature > 0.0f) || !lp) return RT_EINVAL;
         for (int i = 0; i < n; i++)
-            if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_POLICY_EINVAL;
+            if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_EINVAL;
     }
     int nth = ws->threads;
     while (nth > 1 && (long)nth * SB > ws->max_rows)

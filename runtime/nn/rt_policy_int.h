@@ -5,6 +5,7 @@
 #ifndef RT_POLICY_INT_H
 #define RT_POLICY_INT_H
 
+#include "rt_diag.h"
 #include "rt_policy.h"
 
 /* A workspace for one thread: the layer-1 table cache and the activations of up to
@@ -37,7 +38,7 @@ typedef struct rt_policy_ws {
 /* For policies of architecture cfg and up to max_rows contexts per pass.  Caller frees
  * with rt_policy_ws_free. */
 int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max_rows,
-                        rt_policy_diag *diag);
+                        rt_diag *diag);
 void rt_policy_ws_free(rt_policy_ws *ws);
 /* Threads of score and backward (one hidden layer); default 1, at most
  * RT_POLICY_MAX_THREADS.  Bit-identical for every value: work is split into pieces

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fx_model.h"
+#include "rt_diag.h"
 #include "rt_run.h"
 #include "rt_task.h"
 
@@ -119,7 +120,7 @@ static inline rt_reward_program *fx_reward(const rt_task *t, const char *const *
     env.features = names;
     env.n_features = nf + nextra;
     rt_reward_program *p;
-    rt_reward_diag d;
+    rt_diag d;
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
     return p;
 }
