@@ -105,7 +105,7 @@ static void ws_set_threads(void *impl, int threads)
     rt_policy_ws_set_threads(impl, threads);
 }
 
-/* the last K tokens before position pos of seq, left-padded (rt_policy_context) */
+/* the last K tokens before position pos of seq, left-padded with RT_POLICY_PAD */
 static inline void window(int *out, const int *seq, int pos, int K)
 {
     int i = 0;

@@ -1,7 +1,8 @@
 /* rt_policy.c: the `mlp` policy (see rt_policy.h): its views into the parameter block,
- * workspaces, forward/backward with the fused first layer, losses, sampling; the block
- * and Adam are rt_params.c's.  Its ops table (the model interface) is rt_model_mlp.c,
- * files are rt_model_io.c's.  Leaves out: threading of non-GEMM loops. */
+ * workspaces (rt_policy_int.h), forward/backward with the fused first layer; the block
+ * and Adam are rt_params.c's.  Its ops table (the model interface, where sequences
+ * become contexts, and generation, losses and log-probs come from rt_model.c) is
+ * rt_model_mlp.c, files are rt_model_io.c's.  Leaves out: threading of non-GEMM loops. */
 #include "rt_policy.h"
 #include "rt_policy_int.h"
 
@@ -26,9 +27,9 @@ enum { RB = 128 };
 enum { SB = 32 };
 
 /* ---- threads ------------------------------------------------------------------------
- * Coarse regions only (a whole generation, a whole scoring pass, a whole backward), so
+ * Coarse regions only (a whole scoring pass, a whole backward), so
  * threads are created per region.  Work is split into pieces fixed by the data (row
- * blocks of RB, sequence groups of RB, column slices), never by timing; each piece
+ * blocks, column slices), never by timing; each piece
  * computes exactly what it computes serially, so results do not depend on `threads`. */
 void rt_policy_ws_set_threads(rt_policy_ws *ws, int threads)
 {
@@ -195,7 +196,7 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     /* every buffer starts on a 64-byte boundary (a cache line; full-width vector loads
      * that do not straddle two lines): 16 floats of slack per buffer, 16 for the base */
     size_t nf = 2 * K * V * H + H * V + R * H * L * (gelu ? 2 : 1) + 2 * R * V +
-                RBR * H * (L > 1 ? 2 : 1) + 2 * R + 16 * (9 + 2 * L);
+                RBR * H * (L > 1 ? 2 : 1) + 16 * (7 + 2 * L);
     rt_policy_ws *ws = rt_calloc(1, sizeof *ws);
     if (ws) {
         /* zeroed, so a backward before any forward reads zeros, not garbage; calloc
@@ -203,9 +204,8 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
            memset before the first step of a large workspace) */
         ws->block = rt_calloc(nf, sizeof(float));
         ws->ibuf = rt_calloc(R * (K + 1), sizeof(int));
-        ws->rngs = rt_malloc(R * sizeof(rt_rng));
     }
-    if (!ws || !ws->block || !ws->ibuf || !ws->rngs) {
+    if (!ws || !ws->block || !ws->ibuf) {
         rt_policy_ws_free(ws);
         set_diag(diag, RT_ENOMEM, "out of memory creating policy workspace");
         return RT_ENOMEM;
@@ -234,8 +234,6 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     TAKE(ws->scratch, R * V);
     TAKE(ws->dh, RBR * H);
     if (L > 1) TAKE(ws->dh2, RBR * H);
-    TAKE(ws->lpbuf, R);
-    TAKE(ws->lz, R);
 #undef TAKE
     ws->ctx = ws->ibuf;
     ws->ybuf = ws->ibuf + R * K;
@@ -248,44 +246,10 @@ void rt_policy_ws_free(rt_policy_ws *ws)
     if (!ws) return;
     rt_free(ws->block);
     rt_free(ws->ibuf);
-    rt_free(ws->rngs);
     rt_free(ws);
 }
 
-int rt_policy_ws_rows(const rt_policy_ws *ws)
-{
-    return ws->max_rows;
-}
-
-float *rt_policy_ws_logits(rt_policy_ws *ws)
-{
-    return ws->logits;
-}
-
-float *rt_policy_ws_scratch(rt_policy_ws *ws)
-{
-    return ws->scratch;
-}
-
-const float *rt_policy_ws_lognorm(const rt_policy_ws *ws)
-{
-    return ws->lz;
-}
-
-const int *rt_policy_ws_ctx(const rt_policy_ws *ws)
-{
-    return ws->ctx;
-}
-
 /* ---- forward / backward ------------------------------------------------------------ */
-
-void rt_policy_context(int *out, const int *seq, int pos, int K)
-{
-    for (int i = 0; i < K; i++) {
-        int j = pos - K + i;
-        out[i] = j < 0 ? RT_POLICY_PAD : seq[j];
-    }
-}
 
 static int check_rows(const rt_policy_config *c, const rt_policy_ws *ws, int n, int row0)
 {
@@ -365,11 +329,6 @@ int rt_mlp_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, 
     return 0;
 }
 
-int rt_policy_forward(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, int row0)
-{
-    return rt_mlp_forward(p, ws, ctx, n, row0, ws->logits + (size_t)row0 * p->cfg.vocab);
-}
-
 typedef struct {
     const rt_policy *p;
     rt_policy_ws *ws;
@@ -394,16 +353,10 @@ static void score_task(void *arg, int j, int nth)
     }
 }
 
-int rt_policy_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, const int *y,
-                    float temperature, float *lp)
-{
-    return rt_mlp_score(p, ws, ctx, n, y, temperature, lp, ws->logits);
-}
-
 int rt_mlp_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, const int *y,
                  float temperature, float *lp, float *logits)
 {
-    /* as rt_policy_forward into rows [0, n), activations only in scratch rows */
+    /* as rt_mlp_forward into rows [0, n), activations only in scratch rows */
     int rc = rt_mlp_prepare(p, ws, ctx, n, 0);
     if (rc) return rc;
     if (y) {
@@ -518,143 +471,4 @@ int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int
     }
     rt_nn_table_grad(p->g.emb, p->g.w1, ws->dtable, p->p.emb, p->p.w1, V, K, D, H);
     return 0;
-}
-
-int rt_policy_logprobs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y, int n,
-                       float *out)
-{
-    int rc = rt_policy_forward(p, ws, ctx, n, 0);
-    if (rc) return rc;
-    for (int i = 0; i < n; i++)
-        if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_EINVAL;
-    rt_nn_token_logprob(out, ws->logits, y, n, p->cfg.vocab, 1.0f);
-    return 0;
-}
-
-int rt_policy_xent(rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y, int n, float *loss)
-{
-    int rc = rt_policy_forward(p, ws, ctx, n, 0);
-    if (rc) return rc;
-    int V = p->cfg.vocab, cnt = 0;
-    for (int i = 0; i < n; i++) {
-        if (y[i] >= V) return RT_EINVAL;
-        cnt += y[i] >= 0;
-    }
-    *loss = 0.0f;
-    if (!cnt) return 0;
-    memset(ws->scratch, 0, sizeof(float) * (size_t)n * V);
-    *loss = (float)rt_nn_xent(ws->scratch, ws->logits, y, n, V, 1.0f / cnt);
-    return rt_policy_backward(p, ws, ws->scratch, n, 0);
-}
-
-int rt_policy_probs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, float *probs)
-{
-    int rc = rt_policy_forward(p, ws, ctx, n, 0);
-    if (rc) return rc;
-    size_t V = p->cfg.vocab;
-    rt_nn_log_softmax(probs, ws->logits, n, (int)V, 1.0f);
-    for (size_t i = 0; i < (size_t)n * V; i++)
-        probs[i] = rt_nn_expf(probs[i]);
-    return 0;
-}
-
-int rt_policy_kl(const rt_policy *p, rt_policy_ws *wsp, const rt_policy *q, rt_policy_ws *wsq,
-                 const int *ctx, int n, double *kl, double *ent)
-{
-    if (p->cfg.vocab != q->cfg.vocab || p->cfg.context != q->cfg.context) return RT_ESHAPE;
-    int rc = rt_policy_forward(p, wsp, ctx, n, 0);
-    if (!rc) rc = rt_policy_forward(q, wsq, ctx, n, 0);
-    if (rc) return rc;
-    double sk = 0, se = 0;
-    int V = p->cfg.vocab;
-    for (int i = 0; i < n; i++) {
-        float k, e;
-        rt_nn_kl_entropy(&k, &e, wsp->logits + (size_t)i * V, wsq->logits + (size_t)i * V, 1, V);
-        sk += k, se += e;
-    }
-    if (kl) *kl = n ? sk / n : 0.0;
-    if (ent) *ent = n ? se / n : 0.0;
-    return 0;
-}
-
-/* ---- sampling ------------------------------------------------------------------------ */
-
-typedef struct {
-    const rt_policy *p;
-    rt_policy_ws *ws;
-    const int *prompts;
-    int B, P, T, keep;
-    float temperature;
-    int *tokens;
-    float *lp;
-} gen_job;
-
-/* sequence groups g = j, j + nth, ... of RB sequences each, all T steps */
-static void gen_task(void *arg, int j, int nth)
-{
-    gen_job *a = arg;
-    rt_policy_ws *ws = a->ws;
-    int K = a->p->cfg.context, V = a->p->cfg.vocab, B = a->B, P = a->P, T = a->T;
-    int ng = (B + RB - 1) / RB;
-    for (int g = j; g < ng; g += nth) {
-        int g0 = g * RB, gn = B - g0 < RB ? B - g0 : RB;
-        for (int t = 0; t < T; t++) {
-            size_t row = (size_t)(a->keep ? t * B : 0) + g0;
-            int *c = ws->ctx + row * K;
-            for (int b = g0; b < g0 + gn; b++) {
-                /* position P + t of sequence b = prompt b ++ tokens b[0..t) */
-                int *o = c + (size_t)(b - g0) * K;
-                for (int i = 0; i < K; i++) {
-                    int q = P + t - K + i;
-                    o[i] = q < 0 ? RT_POLICY_PAD
-                                 : (q < P ? a->prompts[(size_t)b * P + q]
-                                          : a->tokens[(size_t)b * T + q - P]);
-                }
-            }
-            rt_mlp_forward_block(a->p, ws, c, gn, row, ws->logits + row * V);
-            rt_nn_sample_lz(ws->ybuf + g0, ws->lpbuf + g0, ws->lz + row, ws->logits + row * V, gn,
-                            V, a->temperature, ws->rngs + g0);
-            for (int b = g0; b < g0 + gn; b++) {
-                a->tokens[(size_t)b * T + t] = ws->ybuf[b];
-                if (a->lp) a->lp[(size_t)b * T + t] = ws->lpbuf[b];
-            }
-        }
-    }
-}
-
-int rt_policy_generate(const rt_policy *p, rt_policy_ws *ws, const int *prompts, int B, int P,
-                       int T, float temperature, const rt_rng *rng, uint64_t seq0, int *tokens,
-                       float *lp)
-{
-    int V = p->cfg.vocab;
-    if (B < 0 || P < 0 || T < 0) return RT_EINVAL;
-    if (!rt_policy_same_shape(&p->cfg, &ws->cfg)) return RT_ESHAPE;
-    if (B > ws->max_rows) return RT_ECAP;
-    for (int i = 0; i < B * P; i++)
-        if (prompts[i] < 0 || prompts[i] >= V) return RT_EINVAL;
-    int rc = rt_mlp_prepare(p, ws, prompts, 0, 0); /* refreshes the table */
-    if (rc) return rc;
-    for (int b = 0; b < B; b++)
-        ws->rngs[b] = rt_rng_split(rng, seq0 + (uint64_t)b);
-    gen_job a = {p, ws, prompts, B, P, T, (long)B * T <= ws->max_rows, temperature, tokens, lp};
-    rt_nn_parallel(ws->threads, gen_task, &a);
-    return 0;
-}
-
-/* ---- optimizer ------------------------------------------------------------------------ */
-
-void rt_policy_zero_grad(rt_policy *p)
-{
-    rt_params_zero_grad(&p->params);
-}
-
-double rt_policy_grad_norm(const rt_policy *p)
-{
-    return rt_params_grad_norm(&p->params);
-}
-
-void rt_policy_adam(rt_policy *p, const rt_adam_config *c, float *grad_norm)
-{
-    rt_adam(&p->params, c, grad_norm);
-    rt_policy_touch(p);
 }

@@ -21,15 +21,11 @@
 #include "rt_alloc.h"
 #include "rt_debate_reward.h"
 
+#include "fx_train.h"
+
 static rt_task *make_triage(int features)
 {
-    rt_task_config tc;
-    rt_task_config_init(&tc, "triage");
-    rt_task_config_set(&tc, "features", features, NULL);
-    rt_task_config_set(&tc, "values", 4, NULL);
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    return t;
+    return fx_triage(features, 4, 0); /* conflict 0: the default */
 }
 
 static rt_debate *make_debate(const rt_task *t, int threads)
@@ -50,12 +46,7 @@ static rt_debate *make_debate(const rt_task *t, int threads)
 
 static rt_policy *make_policy(uint64_t seed)
 {
-    rt_policy_config c = {RT_TASK_VOCAB, 8, 16, 32, 1, RT_NN_ACT_RELU};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
-    rt_rng r = rt_rng_make(seed);
-    rt_policy_init(p, &r);
-    return p;
+    return fx_task_mlp(8, 16, 32, 1, seed);
 }
 
 /* The worker's registry of debates: name -> source. */
@@ -178,18 +169,13 @@ static rt_run *run_once(world *w, const char *src, int threads, int hook_threads
     const char *const *cols = rt_rl_columns(&nc);
     const char *const *dm = rt_debate_reward_metrics(&nd);
     assert_int_equal(nd, 3);
-    const char *all[64];
-    for (int k = 0; k < nc + nd; k++)
-        all[k] = k < nc ? cols[k] : dm[k - nc];
-    rt_run *run;
-    assert_int_equal(rt_run_create("debate-rl", all, nc + nd, &run), 0);
+    rt_run *run = fx_run("debate-rl", cols, nc, dm, nd);
     rt_rl_config c = cfg_of(threads);
     rt_debate_reward_hook *h;
     assert_int_equal(rt_debate_reward_hook_new(x, c.batch * c.group, hook_threads, &h), 0);
     rt_rl_hook hook = rt_debate_reward_hook_of(h);
     assert_int_equal(hook.n_features, 1);
-    rt_policy *p;
-    assert_int_equal(rt_policy_copy(&p, w->pol, NULL), 0);
+    rt_policy *p = fx_copy(w->pol);
     rt_rl_problem prob = {.task = w->task, .reward = linked};
     rt_rng rng = rt_rng_make(17);
     rt_diag d;
@@ -204,11 +190,7 @@ static rt_run *run_once(world *w, const char *src, int threads, int hook_threads
 
 static double cell(const rt_run *run, long row, const char *col)
 {
-    double v[64];
-    assert_int_equal(rt_run_read(run, row, 1, v), 1);
-    int i = rt_run_column_index(run, col);
-    assert_true(i >= 0);
-    return v[i];
+    return fx_cell(run, row, col);
 }
 
 static void test_headless_run(void **state)

@@ -29,16 +29,11 @@
 #include "rt_policy.h"
 #include "rt_sweep.h"
 
+#include "fx_train.h"
+
 static rt_task *make_triage(double conflict)
 {
-    rt_task_config tc;
-    rt_task_config_init(&tc, "triage");
-    rt_task_config_set(&tc, "features", 6, NULL);
-    rt_task_config_set(&tc, "values", 4, NULL);
-    rt_task_config_set(&tc, "conflict", conflict, NULL);
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    return t;
+    return fx_triage(6, 4, conflict);
 }
 
 static rt_debate *make_debate(const rt_task *t, rt_debater_kind kind, long judge_steps, int threads,
@@ -93,8 +88,7 @@ static void test_judge_run_metrics_and_cancel(void **state)
     const char *const *cols = rt_debate_judge_columns(&nc);
     assert_int_equal(nc, 3);
     const char *const runcols[] = {"step", "loss", "accuracy", "judge_win"};
-    rt_run *run;
-    assert_int_equal(rt_run_create("judge", runcols, 4, &run), 0);
+    rt_run *run = fx_run("judge", runcols, 4, NULL, 0);
     assert_string_equal(cols[1], "loss");
     rt_debate_train_config tc;
     rt_debate_judge_train_init(&tc);
@@ -113,7 +107,7 @@ static void test_judge_run_metrics_and_cancel(void **state)
     rt_run_free(run);
     /* cancel before the first step */
     atomic_int cancel = 1;
-    assert_int_equal(rt_run_create("judge2", runcols, 3, &run), 0);
+    run = fx_run("judge2", runcols, 3, NULL, 0);
     rt_run_set_cancel(run, &cancel);
     rt_diag err;
     assert_int_equal(rt_debate_judge_train(j, 4, &tc, &rng, run, &err), RT_EINTR);
@@ -130,10 +124,7 @@ static void test_judge_run_metrics_and_cancel(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    rt_task_config tc;
-    rt_task_config_init(&tc, "add");
-    rt_task *add;
-    assert_int_equal(rt_task_create(&tc, &add, NULL), 0);
+    rt_task *add = fx_task("add", NULL, 0);
     rt_debate_config cfg;
     rt_debate_config_init(&cfg);
     rt_rng rng = rt_rng_make(1);
@@ -304,23 +295,20 @@ static void test_first_mover_and_policy_actions(void **state)
     /* the greedy action of a policy after each prompt */
     rt_policy_config pc = {RT_TASK_VOCAB, 8, 8, 16, 1, RT_NN_ACT_RELU};
     rt_policy *p;
-    rt_policy_ws *ws;
-    rt_model_ws *mws;
     assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
     rt_policy_init(p, &rng);
-    assert_int_equal(rt_policy_ws_create(&ws, &pc, B, NULL), 0);
-    assert_int_equal(rt_model_ws_create(&mws, &p->model, B, NULL), 0);
+    rt_model_ws *mws = fx_ws(&p->model, B);
     int act[B];
     assert_int_equal(rt_debate_policy_actions(t, &p->model, mws, b.smp, B, act), 0);
     rt_model_ws_free(mws);
     for (int i = 0; i < B; i++) {
-        int ctx[8];
         int seq[16];
         int P = rt_task_prompt_len(t);
         memcpy(seq, b.smp[i].prompt, sizeof(int) * (size_t)P);
-        rt_policy_context(ctx, seq, P, 8);
+        seq[P] = RT_POLICY_PAD; /* the distribution at position P */
+        rt_model_batch pb = {seq, 1, P + 1, P, NULL, NULL};
         float probs[RT_TASK_VOCAB];
-        assert_int_equal(rt_policy_probs(p, ws, ctx, 1, probs), 0);
+        fx_probs(&p->model, &pb, probs);
         int best = 0;
         for (int v = 1; v < RT_TASK_VOCAB; v++)
             if (probs[v] > probs[best]) best = v;
@@ -334,7 +322,6 @@ static void test_first_mover_and_policy_actions(void **state)
     assert_int_equal(rt_debate_action_of(t, ans, 2), -1);
     ans[0] = RT_TOK_DIGIT0;
     assert_int_equal(rt_debate_action_of(t, ans, 2), -1);
-    rt_policy_ws_free(ws);
     rt_policy_free(p);
     rt_task_free(t);
 }
@@ -419,9 +406,8 @@ static void test_learner_training(void **state)
     assert_int_equal(rt_debate_learner_create(t, 4, 32, &rng, &l2, NULL), 0);
     int nc;
     const char *const *cols = rt_debate_learner_columns(&nc);
-    rt_run *run, *run2;
-    assert_int_equal(rt_run_create("learner", cols, nc, &run), 0);
-    assert_int_equal(rt_run_create("learner2", cols, nc, &run2), 0);
+    rt_run *run = fx_run("learner", cols, nc, NULL, 0),
+           *run2 = fx_run("learner2", cols, nc, NULL, 0);
     rt_debate_train_config lc;
     rt_debate_learner_train_init(&lc);
     lc.steps = 300, lc.log_every = 100;

@@ -3,11 +3,12 @@
  * the row of a (V, V) table for the previous token — to show the interface is not
  * MLP-shaped: generation (with extend, and through forward passes without it),
  * log-probs, scoring at a temperature, cross-entropy and backward, KL, against
- * references computed here in double.  Then the MLP behind the interface: its generic
- * generation and training on the samples equal rt_policy's own bit for bit (tokens,
- * log-probs, logits, lognorms, gradients) at 1 and 3 threads; its ragged forward equals
- * rt_policy_forward on the same contexts; configurations as text; a bigram file is
- * refused by name. */
+ * references computed here in double.  Then the MLP behind the interface: its generation
+ * and training on the samples give the same bits (tokens, log-probs, logits, lognorms,
+ * gradients) at 1 and 3 threads, lognorms and log-probs agree with the logits, and a
+ * kept forward of the samples gives the generation's logits and gradient again; each
+ * row of its ragged forward equals the forward of that row's context alone;
+ * configurations as text; a bigram file is refused by name. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fx_model.h"
 #include "rt_alloc.h"
 #include "rt_model.h"
 #include "rt_nn.h"
@@ -398,59 +400,64 @@ static void bigram_trains(void **state)
 
 static rt_policy *make_mlp(int K, int H, int L, int act, uint64_t seed)
 {
-    rt_policy_config c = {V, K, 4, H, L, act};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
-    rt_rng r = rt_rng_make(seed);
-    rt_policy_init(p, &r);
-    return p;
+    return fx_mlp(V, K, 4, H, L, act, seed);
 }
 
-static void mlp_equals_its_own_api(void **state)
+static void mlp_generation_and_training(void **state)
 {
     (void)state;
     enum { BB = 150, TT = 4 }; /* more than one group of 128 sequences */
+    static int t1[2][BB * TT];
+    static float l1[2][BB * TT], lg1[2][BB * TT * V], lz1[2][BB * TT];
+    static float *g1[2];
     for (int th = 1; th <= 3; th += 2)
         for (int L = 1; L <= 2; L++) {
-            rt_policy *p = make_mlp(3, 20, L, L == 1 ? RT_NN_ACT_RELU : RT_NN_ACT_GELU, 9), *q;
-            assert_int_equal(rt_policy_copy(&q, p, NULL), 0);
-            rt_policy_ws *pw;
-            rt_model_ws *mw;
-            assert_int_equal(rt_policy_ws_create(&pw, &p->cfg, BB * TT, NULL), 0);
-            assert_int_equal(rt_model_ws_create(&mw, &q->model, BB * TT, NULL), 0);
-            rt_policy_ws_set_threads(pw, th);
+            rt_policy *q = make_mlp(3, 20, L, L == 1 ? RT_NN_ACT_RELU : RT_NN_ACT_GELU, 9);
+            rt_model_ws *mw = fx_ws(&q->model, BB * TT);
             rt_model_ws_set_threads(mw, th);
-            static int pr[BB * P], t1[BB * TT], t2[BB * TT];
-            static float l1[BB * TT], l2[BB * TT], dl[BB * TT * V];
+            static int pr[BB * P], t2[BB * TT];
+            static float l2[BB * TT], dl[BB * TT * V];
             rt_rng r = rt_rng_make(10);
             for (int i = 0; i < BB * P; i++)
                 pr[i] = 1 + (int)rt_rng_below(&r, V - 1);
-            assert_int_equal(rt_policy_generate(p, pw, pr, BB, P, TT, 1.0f, &r, 0, t1, l1), 0);
             assert_int_equal(rt_model_generate(&q->model, mw, pr, BB, P, TT, 1.0f, &r, 0, t2, l2),
                              0);
-            assert_memory_equal(t1, t2, sizeof t1);
-            assert_memory_equal(l1, l2, sizeof l1);
-            /* the model's rows are (B, T); the MLP's own are time-major */
-            for (int b = 0; b < BB; b++)
-                for (int t = 0; t < TT; t++) {
-                    size_t bt = (size_t)b * TT + t, tb = (size_t)t * BB + b;
-                    assert_memory_equal(rt_model_ws_logits(mw) + bt * V,
-                                        rt_policy_ws_logits(pw) + tb * V, sizeof(float) * V);
-                    assert_true(rt_model_ws_lognorm(mw)[bt] == rt_policy_ws_lognorm(pw)[tb]);
-                }
-            /* training on the samples: the same gradient bits */
+            /* each kept row's lognorm and log-prob from its logits, in double */
+            for (int i = 0; i < BB * TT; i++) {
+                const float *lg = rt_model_ws_logits(mw) + (size_t)i * V;
+                double mx = lg[0], se = 0;
+                for (int v = 1; v < V; v++)
+                    mx = lg[v] > mx ? lg[v] : mx;
+                for (int v = 0; v < V; v++)
+                    se += exp(lg[v] - mx);
+                double lz = mx + log(se);
+                assert_true(fabs(rt_model_ws_lognorm(mw)[i] - lz) < 1e-5 * (1 + fabs(lz)));
+                assert_true(fabs(l2[i] - (lg[t2[i]] - lz)) < 1e-5 * (1 + fabs(lz)));
+            }
+            /* training on the samples */
             for (int i = 0; i < BB * TT * V; i++)
                 dl[i] = 0.01f * (float)((i * 7) % 13 - 6);
-            float *pdl = rt_policy_ws_scratch(pw);
-            for (int b = 0; b < BB; b++)
-                for (int t = 0; t < TT; t++)
-                    memcpy(pdl + ((size_t)t * BB + b) * V, dl + ((size_t)b * TT + t) * V,
-                           sizeof(float) * V);
-            rt_policy_zero_grad(p);
             rt_model_zero_grad(&q->model);
-            assert_int_equal(rt_policy_backward(p, pw, pdl, BB * TT, 0), 0);
             assert_int_equal(rt_model_backward(&q->model, mw, dl), 0);
-            assert_memory_equal(p->params.g, q->params.g, sizeof(float) * p->params.n);
+            /* 3 threads: the same bits as 1 */
+            int l = L - 1;
+            if (th == 1) {
+                memcpy(t1[l], t2, sizeof t2), memcpy(l1[l], l2, sizeof l2);
+                memcpy(lg1[l], rt_model_ws_logits(mw), sizeof lg1[l]);
+                memcpy(lz1[l], rt_model_ws_lognorm(mw), sizeof lz1[l]);
+                g1[l] = malloc(sizeof(float) * q->params.n);
+                memcpy(g1[l], q->params.g, sizeof(float) * q->params.n);
+            } else {
+                assert_memory_equal(t1[l], t2, sizeof t2);
+                assert_memory_equal(l1[l], l2, sizeof l2);
+                assert_memory_equal(lg1[l], rt_model_ws_logits(mw), sizeof lg1[l]);
+                assert_memory_equal(lz1[l], rt_model_ws_lognorm(mw), sizeof lz1[l]);
+                assert_memory_equal(g1[l], q->params.g, sizeof(float) * q->params.n);
+                free(g1[l]);
+            }
+            static float g2[2][60000];
+            assert_true(q->params.n <= 60000);
+            memcpy(g2[l], q->params.g, sizeof(float) * q->params.n);
             /* a kept uniform forward of the samples: same logits, same gradient again */
             static int seq[BB * (P + TT)];
             for (int b = 0; b < BB; b++) {
@@ -464,16 +471,15 @@ static void mlp_equals_its_own_api(void **state)
             assert_memory_equal(keep, rt_model_ws_logits(mw), sizeof keep);
             rt_model_zero_grad(&q->model);
             assert_int_equal(rt_model_backward(&q->model, mw, dl), 0);
-            assert_memory_equal(p->params.g, q->params.g, sizeof(float) * p->params.n);
+            assert_memory_equal(g2[l], q->params.g, sizeof(float) * q->params.n);
             /* scoring with token log-probs: the sampled tokens' log-probs (another
              * rounding path than sampling's: equal to a few ulps) */
             static float lps[BB * TT];
             assert_int_equal(rt_model_score(&q->model, mw, &sb, 1.0f, lps), 0);
             for (int i = 0; i < BB * TT; i++)
                 assert_true(fabsf(lps[i] - l2[i]) <= 1e-6f * (1.0f + fabsf(l2[i])));
-            rt_policy_ws_free(pw);
             rt_model_ws_free(mw);
-            rt_policy_free(p), rt_policy_free(q);
+            rt_policy_free(q);
         }
 }
 
@@ -484,22 +490,31 @@ static void mlp_ragged_forward_is_contexts(void **state)
     int seq[2 * 6] = {1, 2, 3, 4, 5, 6, 6, 5, 4, 0, 0, 0};
     int lo[2] = {0, 1}, hi[2] = {6, 4};
     rt_model_batch rb = {seq, 2, 6, 0, lo, hi};
-    int ctx[9 * 3], n = 0;
-    for (int s = 0; s < 2; s++)
-        for (int t = lo[s]; t < hi[s]; t++, n++)
-            rt_policy_context(ctx + n * 3, seq + s * 6, t, 3);
-    rt_policy_ws *pw;
-    rt_model_ws *mw;
-    assert_int_equal(rt_policy_ws_create(&pw, &p->cfg, 9, NULL), 0);
-    assert_int_equal(rt_model_ws_create(&mw, &p->model, 9, NULL), 0);
-    assert_int_equal(rt_policy_forward(p, pw, ctx, 9, 0), 0);
+    rt_model_ws *mw = fx_ws(&p->model, 9), *one = fx_ws(&p->model, 1);
     assert_int_equal(rt_model_forward(&p->model, mw, &rb), 0);
-    assert_memory_equal(rt_policy_ws_logits(pw), rt_model_ws_logits(mw), sizeof(float) * 9 * V);
+    /* row n: the forward of its context alone (context ++ token, its last position) */
+    int n = 0;
+    for (int s = 0; s < 2; s++)
+        for (int t = lo[s]; t < hi[s]; t++, n++) {
+            int cs[4];
+            fx_context(cs, seq + s * 6, t, 3);
+            cs[3] = seq[s * 6 + t];
+            rt_model_batch cb = {cs, 1, 4, 3, NULL, NULL};
+            assert_int_equal(rt_model_forward(&p->model, one, &cb), 0);
+            assert_memory_equal(rt_model_ws_logits(one), rt_model_ws_logits(mw) + n * V,
+                                sizeof(float) * V);
+        }
+    assert_int_equal(n, 9);
+    /* the rows of a second ragged forward are the first's */
+    static float keep[9 * V];
+    memcpy(keep, rt_model_ws_logits(mw), sizeof keep);
+    assert_int_equal(rt_model_forward(&p->model, mw, &rb), 0);
+    assert_memory_equal(keep, rt_model_ws_logits(mw), sizeof keep);
     /* another architecture's workspace is refused */
     rt_policy *o = make_mlp(3, 13, 2, RT_NN_ACT_RELU, 12);
     assert_int_equal(rt_model_forward(&o->model, mw, &rb), RT_ESHAPE);
-    rt_policy_ws_free(pw);
     rt_model_ws_free(mw);
+    rt_model_ws_free(one);
     rt_policy_free(p), rt_policy_free(o);
 }
 
@@ -591,7 +606,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bigram_generates_and_scores),
         cmocka_unit_test(bigram_trains),
-        cmocka_unit_test(mlp_equals_its_own_api),
+        cmocka_unit_test(mlp_generation_and_training),
         cmocka_unit_test(mlp_ragged_forward_is_contexts),
         cmocka_unit_test(configs_as_text),
         cmocka_unit_test(allocation_failures),

@@ -2,8 +2,9 @@
  * disjoint 64-byte aligned parts, zeroed) and a model's views carved into it;
  * zero_grad, copy, assign, reset; allocation failures; the gradient norm and rt_adam
  * bit for bit against hand-written references (the same float operations in the same
- * order: the update rt_policy_adam made before the block was shared) on every SIMD path,
- * with and without clipping; and that the policy's optimizer is this one. */
+ * order: the update the policy's own Adam made before the block was shared) on every
+ * SIMD path, with and without clipping; and that the policy's optimizer (rt_model_adam
+ * on its model) is this one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -164,7 +165,7 @@ static double ref_norm(const float *g, size_t n)
     return sqrt(((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7])));
 }
 
-/* one Adam step as rt_policy_adam computed it before the block was shared */
+/* one Adam step as the policy's own Adam computed it before the block was shared */
 static void ref_adam(float *w, const float *g, float *m, float *v, size_t n, long *t,
                      const rt_adam_config *c, float *grad_norm)
 {
@@ -315,12 +316,12 @@ static void policy_uses_the_block(void **state)
     uint64_t v0 = p->version;
     float g1, g2;
     for (int s = 0; s < 3; s++) {
-        rt_policy_adam(p, &c, &g1);
+        rt_model_adam(&p->model, &c, &g1);
         rt_adam(&blk, &c, &g2);
         assert_memory_equal(&g1, &g2, sizeof g1);
-        assert_true(rt_policy_grad_norm(p) == rt_params_grad_norm(&blk));
+        assert_true(rt_model_grad_norm(&p->model) == rt_params_grad_norm(&blk));
     }
-    assert_true(p->version != v0); /* the policy renews its stamp */
+    assert_true(p->version != v0); /* the model renews the policy's stamp */
     assert_int_equal(p->params.t, 3);
     assert_memory_equal(p->params.w, blk.w, blk.n * sizeof(float));
     assert_memory_equal(p->params.m, blk.m, blk.n * sizeof(float));
@@ -330,7 +331,7 @@ static void policy_uses_the_block(void **state)
     assert_memory_equal(q->params.w, p->params.w, p->params.n * sizeof(float));
     assert_true(all_zero(q->params.g, q->params.n) && all_zero(q->params.m, q->params.n));
     assert_int_equal(q->params.t, 0);
-    rt_policy_zero_grad(p);
+    rt_model_zero_grad(&p->model);
     assert_true(all_zero(p->params.g, p->params.n));
     rt_params_free(&blk);
     rt_policy_free(p);

@@ -1,8 +1,8 @@
-/* policy_test.c: the `mlp` policy.  Forward against a double-precision reference,
- * finite-difference gradient checks of the SFT loss and of a policy-gradient loss,
- * sampling, files (round trip and each corruption), allocation-failure injection, and
- * determinism (same steps twice; 1 vs 2 BLAS threads; 1, 2, 4 workspace threads;
- * batch partitioning). */
+/* policy_test.c: the `mlp` policy through the model interface.  Forward against a
+ * double-precision reference, finite-difference gradient checks of the SFT loss and of a
+ * policy-gradient loss, sampling (its logits against the reference), files (round trip
+ * and each corruption), allocation-failure injection, and determinism (same steps twice;
+ * 1 vs 2 BLAS threads; 1, 2, 4 workspace threads; batch partitioning). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,18 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fx_model.h"
 #include "rt_alloc.h"
 #include "rt_policy.h"
-
-static rt_policy *make(int V, int K, int D, int H, int L, int act, uint64_t seed)
-{
-    rt_policy_config c = {V, K, D, H, L, act};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
-    rt_rng r = rt_rng_make(seed);
-    rt_policy_init(p, &r);
-    return p;
-}
 
 /* ---- double-precision reference forward ------------------------------------------ */
 
@@ -100,45 +91,60 @@ static void random_states(int *ctx, int *y, int n, int K, int V, uint64_t seed)
     }
 }
 
+/* the states as a batch: sequence i = ctx i ++ y i (K + 1 tokens), position K; its
+ * window is ctx i */
+static rt_model_batch states_batch(int *seq, const int *ctx, const int *y, int n, int K)
+{
+    for (int i = 0; i < n; i++) {
+        memcpy(seq + i * (K + 1), ctx + i * K, sizeof(int) * K);
+        seq[i * (K + 1) + K] = y[i];
+    }
+    rt_model_batch b = {seq, n, K + 1, K, NULL, NULL};
+    return b;
+}
+
 static void forward_matches_reference(void **state)
 {
     (void)state;
     for (int cfgi = 0; cfgi < 2; cfgi++) {
-        rt_policy *p = cfgi ? make(13, 4, 6, 16, 3, RT_NN_ACT_GELU, 5)
-                            : make(11, 5, 4, 20, 1, RT_NN_ACT_RELU, 6);
-        rt_policy_ws *ws;
-        assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, 16, NULL), 0);
-        int ctx[16 * 5], y[16], V = p->cfg.vocab, K = p->cfg.context;
+        rt_policy *p = cfgi ? fx_mlp(13, 4, 6, 16, 3, RT_NN_ACT_GELU, 5)
+                            : fx_mlp(11, 5, 4, 20, 1, RT_NN_ACT_RELU, 6);
+        rt_model *m = &p->model;
+        rt_model_ws *ws = fx_ws(m, 16);
+        int ctx[16 * 5], y[16], seq[16 * 6], V = p->cfg.vocab, K = p->cfg.context;
         random_states(ctx, y, 16, K, V, 7);
-        assert_int_equal(rt_policy_forward(p, ws, ctx, 16, 0), 0);
+        rt_model_batch b = states_batch(seq, ctx, y, 16, K);
+        assert_int_equal(rt_model_forward(m, ws, &b), 0);
         double *w = malloc(p->params.n * sizeof(double)), lg[64];
         for (size_t i = 0; i < p->params.n; i++)
             w[i] = p->params.w[i];
         for (int i = 0; i < 16; i++) {
             ref_forward(p, w, ctx + i * K, lg);
             for (int v = 0; v < V; v++)
-                assert_true(fabs(rt_policy_ws_logits(ws)[i * V + v] - lg[v]) <
+                assert_true(fabs(rt_model_ws_logits(ws)[i * V + v] - lg[v]) <
                             1e-4 * (1 + fabs(lg[v])));
         }
-        /* rows: a forward into rows [5, 8) equals rows 5..7 of the full forward */
+        /* rows: a forward of states 5..7 alone equals rows 5..7 of the full forward */
         float keep[3 * 13];
-        memcpy(keep, rt_policy_ws_logits(ws) + 5 * V, sizeof(float) * 3 * V);
-        assert_int_equal(rt_policy_forward(p, ws, ctx, 16, 0), 0);
-        assert_int_equal(rt_policy_forward(p, ws, ctx + 5 * K, 3, 5), 0);
-        assert_memory_equal(keep, rt_policy_ws_logits(ws) + 5 * V, sizeof(float) * 3 * V);
-        assert_int_equal(rt_policy_forward(p, ws, ctx, 3, 14), RT_ECAP);
-        ctx[0] = V; /* out-of-range token */
-        assert_int_equal(rt_policy_forward(p, ws, ctx, 1, 0), RT_EINVAL);
+        memcpy(keep, rt_model_ws_logits(ws) + 5 * V, sizeof(float) * 3 * V);
+        rt_model_batch b3 = {seq + 5 * (K + 1), 3, K + 1, K, NULL, NULL};
+        assert_int_equal(rt_model_forward(m, ws, &b3), 0);
+        assert_memory_equal(keep, rt_model_ws_logits(ws), sizeof(float) * 3 * V);
+        rt_model_batch b2 = {seq, 16, K + 1, K - 1, NULL, NULL}; /* 32 rows */
+        assert_int_equal(rt_model_forward(m, ws, &b2), RT_ECAP);
+        rt_model_batch b1 = {seq, 1, K + 1, K, NULL, NULL};
+        seq[0] = V; /* out-of-range token */
+        assert_int_equal(rt_model_forward(m, ws, &b1), RT_EINVAL);
         /* a changed weight invalidates the cached table */
-        ctx[0] = 1;
-        assert_int_equal(rt_policy_forward(p, ws, ctx, 1, 0), 0);
-        float before = rt_policy_ws_logits(ws)[0];
+        seq[0] = 1;
+        assert_int_equal(rt_model_forward(m, ws, &b1), 0);
+        float before = rt_model_ws_logits(ws)[0];
         p->p.emb[1 * p->cfg.embed] += 1.0f;
         rt_policy_touch(p);
-        assert_int_equal(rt_policy_forward(p, ws, ctx, 1, 0), 0);
-        assert_true(rt_policy_ws_logits(ws)[0] != before);
+        assert_int_equal(rt_model_forward(m, ws, &b1), 0);
+        assert_true(rt_model_ws_logits(ws)[0] != before);
         free(w);
-        rt_policy_ws_free(ws);
+        rt_model_ws_free(ws);
         rt_policy_free(p);
     }
 }
@@ -147,30 +153,31 @@ static void forward_matches_reference(void **state)
 static void gradcheck(rt_policy *p, int sft)
 {
     enum { N = 12 };
-    int V = p->cfg.vocab, K = p->cfg.context, ctx[N * 8], y[N];
+    int V = p->cfg.vocab, K = p->cfg.context, ctx[N * 8], y[N], seq[N * 9];
     random_states(ctx, y, N, K, V, 50);
+    rt_model *m = &p->model;
+    rt_model_batch bt = states_batch(seq, ctx, y, N, K);
     double coef[N];
     float wf[N];
     rt_rng r = rt_rng_make(51);
     for (int i = 0; i < N; i++)
         coef[i] = sft ? 1.0 / N : (wf[i] = rt_rng_normal(&r) / N);
-    rt_policy_ws *ws;
-    assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, N, NULL), 0);
-    rt_policy_zero_grad(p);
+    rt_model_ws *ws = fx_ws(m, N);
+    rt_model_zero_grad(m);
     if (sft) {
         float loss;
-        assert_int_equal(rt_policy_xent(p, ws, ctx, y, N, &loss), 0);
+        assert_int_equal(rt_model_xent(m, ws, &bt, &loss), 0);
         double *w = malloc(p->params.n * sizeof(double));
         for (size_t i = 0; i < p->params.n; i++)
             w[i] = p->params.w[i];
         assert_true(fabs(loss - ref_loss(p, w, ctx, y, coef, N)) < 1e-4);
         free(w);
     } else { /* policy gradient: -mean(A_n log p(y_n)) with fixed advantages */
-        assert_int_equal(rt_policy_forward(p, ws, ctx, N, 0), 0);
-        float *dl = rt_policy_ws_scratch(ws);
+        assert_int_equal(rt_model_forward(m, ws, &bt), 0);
+        float *dl = rt_model_ws_scratch(ws);
         memset(dl, 0, sizeof(float) * N * V);
-        rt_nn_pg(dl, rt_policy_ws_logits(ws), y, wf, N, V);
-        assert_int_equal(rt_policy_backward(p, ws, dl, N, 0), 0);
+        rt_nn_pg(dl, rt_model_ws_logits(ws), y, wf, N, V);
+        assert_int_equal(rt_model_backward(m, ws, dl), 0);
     }
     double *w = malloc(p->params.n * sizeof(double));
     for (size_t i = 0; i < p->params.n; i++)
@@ -195,47 +202,47 @@ static void gradcheck(rt_policy *p, int sft)
             fail_msg("param %zu: analytic %.7g numeric %.7g", i, an, num);
     }
     free(w);
-    rt_policy_ws_free(ws);
+    rt_model_ws_free(ws);
+}
+
+/* gradcheck on a fresh MLP of that shape */
+static void gradcheck_of(int V, int K, int D, int H, int L, int act, uint64_t seed, int sft)
+{
+    rt_policy *p = fx_mlp(V, K, D, H, L, act, seed);
+    gradcheck(p, sft);
+    rt_policy_free(p);
 }
 
 static void sft_loss_gradcheck(void **state)
 {
     (void)state;
-    rt_policy *p = make(9, 3, 5, 12, 1, RT_NN_ACT_RELU, 60);
-    gradcheck(p, 1);
-    rt_policy_free(p);
-    p = make(7, 4, 3, 10, 2, RT_NN_ACT_GELU, 61);
-    gradcheck(p, 1);
-    rt_policy_free(p);
+    gradcheck_of(9, 3, 5, 12, 1, RT_NN_ACT_RELU, 60, 1);
+    gradcheck_of(7, 4, 3, 10, 2, RT_NN_ACT_GELU, 61, 1);
 }
 
 static void pg_loss_gradcheck(void **state)
 {
     (void)state;
-    rt_policy *p = make(9, 3, 5, 12, 2, RT_NN_ACT_RELU, 62);
-    gradcheck(p, 0);
-    rt_policy_free(p);
-    p = make(8, 2, 4, 8, 1, RT_NN_ACT_GELU, 63);
-    gradcheck(p, 0);
-    rt_policy_free(p);
+    gradcheck_of(9, 3, 5, 12, 2, RT_NN_ACT_RELU, 62, 0);
+    gradcheck_of(8, 2, 4, 8, 1, RT_NN_ACT_GELU, 63, 0);
 }
 
 static void adam_matches_formula(void **state)
 {
     (void)state;
-    rt_policy *p = make(5, 2, 3, 4, 1, RT_NN_ACT_RELU, 70);
+    rt_policy *p = fx_mlp(5, 2, 3, 4, 1, RT_NN_ACT_RELU, 70);
     float w0 = p->params.w[3];
     rt_adam_config a = rt_adam_defaults();
     for (size_t i = 0; i < p->params.n; i++)
         p->params.g[i] = 0.5f;
     float gn;
-    rt_policy_adam(p, &a, &gn);
+    rt_model_adam(&p->model, &a, &gn);
     assert_true(fabsf(gn - 0.5f * sqrtf((float)p->params.n)) < 1e-3f);
     /* first step moves every weight by lr * g / (|g| + eps) = lr */
     assert_true(fabsf(p->params.w[3] - (w0 - 1e-3f)) < 1e-6f);
     /* clipping: the norm reported is before clipping; the update direction is the same */
     a.clip_norm = 0.1f;
-    rt_policy_adam(p, &a, &gn);
+    rt_model_adam(&p->model, &a, &gn);
     assert_true(gn > 1.0f);
     rt_policy_free(p);
 }
@@ -245,48 +252,53 @@ static void adam_matches_formula(void **state)
 static void generate_and_greedy(void **state)
 {
     (void)state;
-    rt_policy *p = make(10, 3, 4, 16, 1, RT_NN_ACT_RELU, 80);
+    rt_policy *p = fx_mlp(10, 3, 4, 16, 1, RT_NN_ACT_RELU, 80);
+    rt_model *m = &p->model;
     enum { B = 6, P = 2, T = 5 };
     int prompts[B * P], tok[B * T], tok2[B * T];
     float lp[B * T], lp2[B * T];
     for (int i = 0; i < B * P; i++)
         prompts[i] = 1 + i % 9;
-    rt_policy_ws *ws, *ws4;
-    assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, B * T, NULL), 0);
-    assert_int_equal(rt_policy_ws_create(&ws4, &p->cfg, 4, NULL), 0);
+    rt_model_ws *ws = fx_ws(m, B * T), *ws4 = fx_ws(m, 4);
     rt_rng r = rt_rng_make(81);
-    assert_int_equal(rt_policy_generate(p, ws, prompts, B, P, T, 1.0f, &r, 0, tok, lp), 0);
+    assert_int_equal(rt_model_generate(m, ws, prompts, B, P, T, 1.0f, &r, 0, tok, lp), 0);
     /* in two parts (4 + 2, seq0 = 0 and 4), with a small workspace: same tokens */
-    assert_int_equal(rt_policy_generate(p, ws4, prompts, 4, P, T, 1.0f, &r, 0, tok2, lp2), 0);
-    assert_int_equal(rt_policy_generate(p, ws4, prompts + 4 * P, 2, P, T, 1.0f, &r, 4, tok2 + 4 * T,
-                                        lp2 + 4 * T),
-                     0);
+    assert_int_equal(rt_model_generate(m, ws4, prompts, 4, P, T, 1.0f, &r, 0, tok2, lp2), 0);
+    assert_int_equal(
+        rt_model_generate(m, ws4, prompts + 4 * P, 2, P, T, 1.0f, &r, 4, tok2 + 4 * T, lp2 + 4 * T),
+        0);
     assert_memory_equal(tok, tok2, sizeof tok);
     for (int i = 0; i < B * T; i++)
         assert_true(fabsf(lp[i] - lp2[i]) < 1e-5f);
-    /* the cached rows are the contexts of the samples (time-major) with their logits */
+    /* the kept rows (B, T) are the logits of the samples' contexts (against the
+     * double-precision reference) and give the log-probs */
+    double *w = malloc(p->params.n * sizeof(double)), ref[64];
+    for (size_t i = 0; i < p->params.n; i++)
+        w[i] = p->params.w[i];
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++) {
             int seq[P + T], c[3];
             memcpy(seq, prompts + b * P, sizeof(int) * P);
             memcpy(seq + P, tok + b * T, sizeof(int) * T);
-            rt_policy_context(c, seq, P + t, 3);
-            assert_memory_equal(c, rt_policy_ws_ctx(ws) + (t * B + b) * 3, sizeof c);
+            fx_context(c, seq, P + t, 3);
+            const float *lg = rt_model_ws_logits(ws) + (b * T + t) * 10;
+            ref_forward(p, w, c, ref);
+            for (int v = 0; v < 10; v++)
+                assert_true(fabs(lg[v] - ref[v]) < 1e-4 * (1 + fabs(ref[v])));
             float l;
-            rt_nn_token_logprob(&l, rt_policy_ws_logits(ws) + (t * B + b) * 10, &tok[b * T + t], 1,
-                                10, 1.0f);
+            rt_nn_token_logprob(&l, lg, &tok[b * T + t], 1, 10, 1.0f);
             assert_true(fabsf(l - lp[b * T + t]) < 1e-6f);
         }
+    free(w);
     /* greedy = argmax of the logits at each step */
-    assert_int_equal(rt_policy_generate(p, ws, prompts, B, P, T, 0.0f, &r, 0, tok, NULL), 0);
+    assert_int_equal(rt_model_generate(m, ws, prompts, B, P, T, 0.0f, &r, 0, tok, NULL), 0);
     for (int i = 0; i < B * T; i++) {
-        int t = i % T, b = i / T;
-        const float *lg = rt_policy_ws_logits(ws) + (t * B + b) * 10;
+        const float *lg = rt_model_ws_logits(ws) + i * 10;
         for (int v = 0; v < 10; v++)
             assert_true(lg[v] <= lg[tok[i]]);
     }
-    rt_policy_ws_free(ws);
-    rt_policy_ws_free(ws4);
+    rt_model_ws_free(ws);
+    rt_model_ws_free(ws4);
     rt_policy_free(p);
 }
 
@@ -351,7 +363,7 @@ static void save_load(void **state)
 {
     (void)state;
     snprintf(path, sizeof path, "/tmp/rt_policy_test_%d.bin", (int)getpid());
-    rt_policy *p = make(7, 3, 4, 6, 2, RT_NN_ACT_GELU, 90), *q;
+    rt_policy *p = fx_mlp(7, 3, 4, 6, 2, RT_NN_ACT_GELU, 90), *q;
     rt_diag d;
     assert_int_equal(rt_policy_save(p, path, &d), 0);
     assert_int_equal(rt_policy_load(&q, path, &d), 0);
@@ -482,17 +494,17 @@ static void allocation_failures(void **state)
     (void)state;
     rt_policy_config c = {9, 3, 4, 8, 2, RT_NN_ACT_RELU};
     snprintf(path, sizeof path, "/tmp/rt_policy_test_af_%d.bin", (int)getpid());
-    rt_policy *src = make(9, 3, 4, 8, 2, RT_NN_ACT_RELU, 95);
+    rt_policy *src = fx_mlp(9, 3, 4, 8, 2, RT_NN_ACT_RELU, 95);
     assert_int_equal(rt_policy_save(src, path, NULL), 0);
     for (int which = 0; which < 4; which++) {
         int ok = 0;
         for (long n = 1; n < 50 && !ok; n++) {
             rt_policy *p = NULL;
-            rt_policy_ws *ws = NULL;
+            rt_model_ws *ws = NULL;
             rt_diag d = {0};
             rt_alloc_fail_at(n);
             int rc = which == 0   ? rt_policy_create(&p, &c, &d)
-                     : which == 1 ? rt_policy_ws_create(&ws, &c, 64, &d)
+                     : which == 1 ? rt_model_ws_create(&ws, &src->model, 64, &d)
                      : which == 2 ? rt_policy_copy(&p, src, &d)
                                   : rt_policy_load(&p, path, &d);
             rt_alloc_fail_at(0);
@@ -506,7 +518,7 @@ static void allocation_failures(void **state)
                 assert_null(ws);
             }
             rt_policy_free(p);
-            rt_policy_ws_free(ws);
+            rt_model_ws_free(ws);
         }
         assert_true(ok);
     }
@@ -527,12 +539,12 @@ static void allocation_failures(void **state)
 static float *train_act(int blas, int threads, int layers, int act)
 {
     rt_nn_set_gemm_threads(blas);
-    rt_policy *p = make(32, 8, 32, 256, layers, act, 100);
+    rt_policy *p = fx_mlp(32, 8, 32, 256, layers, act, 100);
+    rt_model *m = &p->model;
     enum { B = 200, P = 8, T = 4 };
-    rt_policy_ws *ws;
-    assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, B * T, NULL), 0);
-    rt_policy_ws_set_threads(ws, threads);
-    int prompts[B * P], tok[B * T], y[B * T];
+    rt_model_ws *ws = fx_ws(m, B * T);
+    rt_model_ws_set_threads(ws, threads);
+    int prompts[B * P], tok[B * T];
     float lp[B * T], w[B * T];
     rt_rng run = rt_rng_from_name(1, "det");
     rt_adam_config a = rt_adam_defaults();
@@ -541,20 +553,19 @@ static float *train_act(int blas, int threads, int layers, int act)
         rt_rng sr = rt_rng_split(&run, (uint64_t)step);
         for (int i = 0; i < B * P; i++)
             prompts[i] = 1 + rt_rng_below(&sr, 31);
-        assert_int_equal(rt_policy_generate(p, ws, prompts, B, P, T, 1.0f, &sr, 0, tok, lp), 0);
-        for (int t = 0; t < T; t++)
-            for (int b = 0; b < B; b++)
-                y[t * B + b] = tok[b * T + t], w[t * B + b] = (tok[b * T + t] % 3 - 1.0f) / (B * T);
-        rt_policy_zero_grad(p);
-        float *dl = rt_policy_ws_scratch(ws);
+        assert_int_equal(rt_model_generate(m, ws, prompts, B, P, T, 1.0f, &sr, 0, tok, lp), 0);
+        for (int i = 0; i < B * T; i++)
+            w[i] = (tok[i] % 3 - 1.0f) / (B * T);
+        rt_model_zero_grad(m);
+        float *dl = rt_model_ws_scratch(ws);
         memset(dl, 0, sizeof(float) * B * T * 32);
-        rt_nn_pg(dl, rt_policy_ws_logits(ws), y, w, B * T, 32);
-        assert_int_equal(rt_policy_backward(p, ws, dl, B * T, 0), 0);
-        rt_policy_adam(p, &a, NULL);
+        rt_nn_pg(dl, rt_model_ws_logits(ws), tok, w, B * T, 32);
+        assert_int_equal(rt_model_backward(m, ws, dl), 0);
+        rt_model_adam(m, &a, NULL);
     }
     float *out = malloc(p->params.n * sizeof(float));
     memcpy(out, p->params.w, p->params.n * sizeof(float));
-    rt_policy_ws_free(ws);
+    rt_model_ws_free(ws);
     rt_policy_free(p);
     rt_nn_set_gemm_threads(1);
     return out;

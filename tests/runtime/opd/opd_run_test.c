@@ -26,14 +26,11 @@
 #include "rt_opd_run.h"
 #include "rt_sweep.h"
 
+#include "fx_train.h"
+
 static rt_policy *make(int V, int K, int D, int H, int L, uint64_t seed)
 {
-    rt_policy_config c = {V, K, D, H, L, RT_NN_ACT_RELU};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
-    rt_rng r = rt_rng_make(seed);
-    rt_policy_init(p, &r);
-    return p;
+    return fx_mlp(V, K, D, H, L, RT_NN_ACT_RELU, seed);
 }
 
 static void random_logsoftmax(float *l, int V, rt_rng *r)
@@ -84,10 +81,12 @@ static void monte_carlo_full_is_mean_of_sampled(void **state)
 /* the distribution of p at one context */
 static void probs_at(const rt_policy *p, const int *ctx, float *out)
 {
-    rt_policy_ws *ws;
-    assert_int_equal(rt_policy_ws_create(&ws, &p->cfg, 1, NULL), 0);
-    assert_int_equal(rt_policy_probs(p, ws, ctx, 1, out), 0);
-    rt_policy_ws_free(ws);
+    int K = p->cfg.context, seq[17];
+    assert_true(K <= 16);
+    memcpy(seq, ctx, sizeof(int) * K);
+    seq[K] = RT_POLICY_PAD; /* position K: the window is ctx */
+    rt_model_batch b = {seq, 1, K + 1, K, NULL, NULL};
+    fx_probs(&p->model, &b, out);
 }
 
 /* total variation between s and normalized ref^(1-lambda) t^lambda at ctx */
@@ -203,16 +202,7 @@ static rt_policy *peaked(int tok)
 
 static rt_task *mix_task(void)
 {
-    rt_task_config doms[2], mc;
-    rt_task_config_init(&doms[0], "add");
-    rt_task_config_init(&doms[1], "sort");
-    rt_task_config_set(&doms[1], "length", 3, NULL);
-    rt_task_config_init(&mc, "mix");
-    mc.tasks = doms;
-    mc.n_tasks = 2;
-    rt_task *t;
-    assert_int_equal(rt_task_create(&mc, &t, NULL), 0);
-    return t;
+    return fx_mix("add", NULL, 0, "sort", "length", 3);
 }
 
 static void routing_uses_each_domains_teacher(void **state)
@@ -223,8 +213,7 @@ static void routing_uses_each_domains_teacher(void **state)
     const rt_policy *teachers[2] = {t3, t7};
     for (int swap = 0; swap < 2; swap++) {
         rt_policy *s = make(RT_TASK_VOCAB, 8, 8, 32, 1, 31);
-        rt_policy *ref;
-        assert_int_equal(rt_policy_copy(&ref, s, NULL), 0);
+        rt_policy *ref = fx_copy(s);
         int route[2] = {swap, 1 - swap};
         rt_opd_problem prob = {task, teachers, 2, route, ref};
         rt_opd_run_config cfg;
@@ -244,7 +233,7 @@ static void routing_uses_each_domains_teacher(void **state)
             rt_task_sample smp;
             assert_int_equal(rt_task_sample_from_id(task, dom, 5, &smp), 0);
             int P = rt_task_prompt_len(task), ctx[8];
-            rt_policy_context(ctx, smp.prompt, P, 8);
+            fx_context(ctx, smp.prompt, P, 8);
             float p[RT_TASK_VOCAB];
             probs_at(s, ctx, p);
             int want = RT_TOK_DIGIT0 + (route[dom] == 0 ? 3 : 7);
@@ -287,7 +276,7 @@ static void sweep(int threads, rt_task *task, const rt_policy *base, const rt_po
     static const rt_policy *tt[1];
     tt[0] = t;
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(rt_policy_copy(&jobs[i].s, base, NULL), 0);
+        jobs[i].s = fx_copy(base);
         jobs[i].prob = (rt_opd_problem){task, tt, 1, NULL, base};
         rt_opd_run_config_init(&jobs[i].cfg);
         jobs[i].cfg.step.lambda = lambdas[i];
@@ -295,7 +284,7 @@ static void sweep(int threads, rt_task *task, const rt_policy *base, const rt_po
         jobs[i].cfg.steps = 12;
         jobs[i].cfg.eval_every = 4;
         jobs[i].cfg.eval_prompts = 32;
-        assert_int_equal(rt_run_create("x", cp, nc, &jobs[i].run), 0);
+        jobs[i].run = fx_run("x", cp, nc, NULL, 0);
         rt_rng r = rt_rng_make(41);
         jobs[i].rng = rt_rng_split(&r, (uint64_t)i);
         sj[i] = (rt_job){.fn = run_job, .arg = &jobs[i], .status = 0};
@@ -313,10 +302,7 @@ static void sweep(int threads, rt_task *task, const rt_policy *base, const rt_po
 static void lambda_sweep_identical_at_1_and_2_threads(void **state)
 {
     (void)state;
-    rt_task_config tc;
-    rt_task_config_init(&tc, "add");
-    rt_task *task;
-    assert_int_equal(rt_task_create(&tc, &task, NULL), 0);
+    rt_task *task = fx_task("add", NULL, 0);
     rt_policy *base = make(RT_TASK_VOCAB, 8, 8, 32, 2, 51),
               *t = make(RT_TASK_VOCAB, 8, 8, 48, 1, 52);
     rt_run_snapshot a[4], b[4];

@@ -1,9 +1,9 @@
 /* opd_test.c: the G-OPD step.  The full estimator is the expectation of the sampled
- * one; a step equals the same step computed by hand from the policy API (fresh
- * forwards, no activation reuse); at lambda = 1 the gradient does not depend on the
- * reference; steps are bit-identical run twice, at 1 vs 2 BLAS threads and at 1, 2, 3
- * threads of the step's own; exact
- * metrics; configuration errors and allocation failures. */
+ * one; a step equals the same step computed by hand from the model API (fresh
+ * forwards, no activation reuse, sequence-major rows); at lambda = 1 the gradient does
+ * not depend on the reference; steps are bit-identical run twice, at 1 vs 2 BLAS
+ * threads and at 1, 2, 3 threads of the step's own; exact metrics; configuration
+ * errors and allocation failures. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,18 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fx_model.h"
 #include "rt_alloc.h"
 #include "rt_opd.h"
 #include "rt_policy.h"
 
 static rt_policy *make(int V, int K, int D, int H, int L, uint64_t seed)
 {
-    rt_policy_config c = {V, K, D, H, L, RT_NN_ACT_RELU};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
-    rt_rng r = rt_rng_make(seed);
-    rt_policy_init(p, &r);
-    return p;
+    return fx_mlp(V, K, D, H, L, RT_NN_ACT_RELU, seed);
 }
 
 static void random_logsoftmax(float *l, int V, rt_rng *r)
@@ -104,27 +100,19 @@ static void step_matches_manual(void **state)
         rt_opd_metrics m;
         assert_int_equal(rt_opd_step(o, &s->model, &t->model, &ref->model, pr, &rng, &m), 0);
 
-        /* by hand: generate, contexts, log-probs by fresh forwards, advantages */
-        rt_policy_ws *ws, *wt, *wr;
-        assert_int_equal(rt_policy_ws_create(&ws, &s->cfg, N, NULL), 0);
-        assert_int_equal(rt_policy_ws_create(&wt, &t->cfg, N, NULL), 0);
-        assert_int_equal(rt_policy_ws_create(&wr, &ref->cfg, N, NULL), 0);
-        int tok[B * T], ctx[N * K], y[N];
-        assert_int_equal(rt_policy_generate(s0, ws, pr, B, P, T, 1.0f, &rng, 0, tok, NULL), 0);
+        /* by hand: generate, log-probs by fresh forwards (ragged: sequence-major rows,
+         * on purpose), advantages */
+        rt_model *ms = &s0->model;
+        rt_model_ws *ws = fx_ws(ms, N), *wt = fx_ws(&t->model, N), *wr = fx_ws(&ref->model, N);
+        int tok[B * T], seqs[B * (P + T)], lo[B], hi[B];
+        assert_int_equal(rt_model_generate(ms, ws, pr, B, P, T, 1.0f, &rng, 0, tok, NULL), 0);
         assert_memory_equal(tok, rt_opd_tokens(o), sizeof tok);
-        for (int b = 0; b < B; b++) {
-            int seq[P + T];
-            memcpy(seq, pr + b * P, sizeof(int) * P);
-            memcpy(seq + P, tok + b * T, sizeof(int) * T);
-            for (int j = 0; j < T; j++) { /* sequence-major here, on purpose */
-                rt_policy_context(ctx + (b * T + j) * K, seq, P + j, K);
-                y[b * T + j] = tok[b * T + j];
-            }
-        }
+        rt_model_batch rb = fx_gen_batch(seqs, lo, hi, pr, 1, tok, NULL, B, P, T);
+        const int *y = tok; /* row b * T + j */
         float lpS[N], lpT[N], lpR[N], A[N], w[N];
-        assert_int_equal(rt_policy_logprobs(s0, ws, ctx, y, N, lpS), 0);
-        assert_int_equal(rt_policy_logprobs(t, wt, ctx, y, N, lpT), 0);
-        assert_int_equal(rt_policy_logprobs(ref, wr, ctx, y, N, lpR), 0);
+        assert_int_equal(rt_model_logprobs(ms, ws, &rb, lpS), 0);
+        assert_int_equal(rt_model_logprobs(&t->model, wt, &rb, lpT), 0);
+        assert_int_equal(rt_model_logprobs(&ref->model, wr, &rb, lpR), 0);
         double loss = 0, adv = 0, gap = 0;
         for (int b = 0; b < B; b++) {
             float G = 0;
@@ -146,26 +134,26 @@ static void step_matches_manual(void **state)
         assert_true(fabs(m.logp_gap - gap) < 1e-5);
         /* exact metrics are of the student before the update */
         double kt, kr, ent;
-        assert_int_equal(rt_policy_kl(s0, ws, t, wt, ctx, N, &kt, &ent), 0);
-        assert_int_equal(rt_policy_kl(s0, ws, ref, wr, ctx, N, &kr, NULL), 0);
+        assert_int_equal(rt_model_kl(ms, ws, &t->model, wt, &rb, &kt, &ent), 0);
+        assert_int_equal(rt_model_kl(ms, ws, &ref->model, wr, &rb, &kr, NULL), 0);
         assert_true(fabs(m.kl_teacher - kt) < 1e-5 && fabs(m.kl_ref - kr) < 1e-5);
         assert_true(fabs(m.entropy - ent) < 1e-5);
         /* gradient from a fresh forward (no activation reuse) */
-        rt_policy_zero_grad(s0);
-        assert_int_equal(rt_policy_forward(s0, ws, ctx, N, 0), 0);
-        float *dl = rt_policy_ws_scratch(ws);
+        rt_model_zero_grad(ms);
+        assert_int_equal(rt_model_forward(ms, ws, &rb), 0);
+        float *dl = rt_model_ws_scratch(ws);
         memset(dl, 0, sizeof(float) * N * V);
-        rt_nn_pg(dl, rt_policy_ws_logits(ws), y, w, N, V);
-        assert_int_equal(rt_policy_backward(s0, ws, dl, N, 0), 0);
+        rt_nn_pg(dl, rt_model_ws_logits(ws), y, w, N, V);
+        assert_int_equal(rt_model_backward(ms, ws, dl), 0);
         for (size_t i = 0; i < s->params.n; i++)
             if (fabsf(s->params.g[i] - s0->params.g[i]) > 1e-5f * (1 + fabsf(s0->params.g[i])))
                 fail_msg("gamma %g: grad %zu: step %g vs manual %g", gamma, i, s->params.g[i],
                          s0->params.g[i]);
-        assert_true(fabs(m.grad_norm - rt_policy_grad_norm(s0)) < 1e-5);
-        rt_policy_adam(s0, &c.adam, NULL);
+        assert_true(fabs(m.grad_norm - rt_model_grad_norm(ms)) < 1e-5);
+        rt_model_adam(ms, &c.adam, NULL);
         for (size_t i = 0; i < s->params.n; i++)
             assert_true(fabsf(s->params.w[i] - s0->params.w[i]) < 1e-5f);
-        rt_policy_ws_free(ws), rt_policy_ws_free(wt), rt_policy_ws_free(wr);
+        rt_model_ws_free(ws), rt_model_ws_free(wt), rt_model_ws_free(wr);
         rt_opd_free(o);
         rt_policy_free(s), rt_policy_free(s0), rt_policy_free(t), rt_policy_free(ref);
     }
@@ -286,14 +274,9 @@ static void routed_teachers(void **state)
 static void config_errors_and_alloc_failures(void **state)
 {
     (void)state;
-    rt_policy_config cs = {V, K, D, 16, 1, RT_NN_ACT_RELU}, ct = cs, other = cs;
-    ct.hidden = 24;
-    other.vocab = V + 1;
     /* models of those architectures (the step is sized from models) */
-    rt_policy *ps, *pt, *po;
-    assert_int_equal(rt_policy_create(&ps, &cs, NULL), 0);
-    assert_int_equal(rt_policy_create(&pt, &ct, NULL), 0);
-    assert_int_equal(rt_policy_create(&po, &other, NULL), 0);
+    rt_policy *ps = fx_mlp_zero(V, K, D, 16, 1), *pt = fx_mlp_zero(V, K, D, 24, 1),
+              *po = fx_mlp_zero(V + 1, K, D, 16, 1);
     const rt_model *ms = &ps->model, *mt = &pt->model, *mo = &po->model;
     rt_opd *o;
     rt_diag d;

@@ -28,6 +28,8 @@
 #include "rt_rl.h"
 #include "rt_sft.h"
 
+#include "fx_train.h"
+
 #ifndef STEPS
 #define STEPS 200
 #endif
@@ -50,16 +52,8 @@ static void test_grpo_raises_accuracy(void **st)
 {
     (void)st;
     double t0 = now_s();
-    rt_task_config tc;
-    rt_task_config_init(&tc, "add");
-    rt_task_config_set(&tc, "digits", 2, NULL);
-    rt_task *task;
-    assert_int_equal(rt_task_create(&tc, &task, NULL), 0);
-    rt_policy_config pc = {RT_TASK_VOCAB, 8, 32, 256, 2, RT_NN_ACT_RELU};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
-    rt_rng init = rt_rng_make(SEED + 1);
-    rt_policy_init(p, &init);
+    rt_task *task = fx_task("add", "digits", 2);
+    rt_policy *p = fx_task_mlp(8, 32, 256, 2, SEED + 1);
     rt_sft_config sc;
     rt_sft_config_init(&sc);
     sc.noise = 0.6;

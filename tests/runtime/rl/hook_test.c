@@ -17,42 +17,23 @@
 
 #include "rt_rl.h"
 
+#include "fx_train.h"
+
 static rt_task *make_triage(void)
 {
-    rt_task_config tc;
-    rt_task_config_init(&tc, "triage");
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    return t;
+    return fx_task("triage", NULL, 0);
 }
 
 static rt_policy *make_policy(uint64_t seed)
 {
-    rt_policy_config c = {RT_TASK_VOCAB, 8, 16, 32, 1, RT_NN_ACT_RELU};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
-    rt_rng r = rt_rng_make(seed);
-    rt_policy_init(p, &r);
-    return p;
+    return fx_task_mlp(8, 16, 32, 1, seed);
 }
 
 /* A reward over the task's features plus one extra feature "is_a" at slot nf. */
 static rt_reward_program *make_reward(const rt_task *t, const char *src)
 {
-    const char *names[RT_TASK_MAX_FEATURES + 1];
-    int nf = rt_task_n_features(t);
-    for (int i = 0; i < nf; i++)
-        names[i] = rt_task_feature_name(t, i);
-    names[nf] = "is_a";
-    rt_reward_env env;
-    memset(&env, 0, sizeof env);
-    env.name = "r";
-    env.features = names;
-    env.n_features = nf + 1;
-    rt_reward_program *p;
-    rt_diag d;
-    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
-    return p;
+    static const char *const extra[] = {"is_a"};
+    return fx_reward(t, extra, 1, src);
 }
 
 static const char *const hook_metrics[] = {"frac_a", "stream_draw", "not_a_column"};
@@ -102,23 +83,13 @@ static rt_run *make_run(void)
 {
     int n;
     const char *const *cols = rt_rl_columns(&n);
-    const char *all[32];
-    for (int i = 0; i < n; i++)
-        all[i] = cols[i];
-    all[n] = "frac_a";
-    all[n + 1] = "stream_draw";
-    rt_run *run;
-    assert_int_equal(rt_run_create("hook", all, n + 2, &run), 0);
-    return run;
+    static const char *const extra[] = {"frac_a", "stream_draw"};
+    return fx_run("hook", cols, n, extra, 2);
 }
 
 static double cell(const rt_run *run, long row, const char *col)
 {
-    double v[32];
-    assert_int_equal(rt_run_read(run, row, 1, v), 1);
-    int i = rt_run_column_index(run, col);
-    assert_true(i >= 0);
-    return v[i];
+    return fx_cell(run, row, col);
 }
 
 static rt_rl_config cfg_of(long steps)

@@ -1,6 +1,6 @@
 /* run_test.c: the RL step engine and runs on real policies.  Sequences end at EOS
  * (lengths, token counts and the exact kl_ref / entropy cover exactly the states up to
- * the first EOS, checked against rt_policy_kl); k1 / k3 estimates track the exact KL on
+ * the first EOS, checked against rt_model_kl); k1 / k3 estimates track the exact KL on
  * a sampled batch; every row of the recipe table lowers the mean length under reward
  * -length; bnpo's first loss against its hand computation next to grpo's; PPO
  * epochs clip; the chi^2 regularizer starts at 0 and holds the policy nearer the
@@ -21,48 +21,26 @@
 #include "rt_rl.h"
 #include "rt_sweep.h"
 
+#include "fx_train.h"
+
 static rt_task *make_task(int digits)
 {
-    rt_task_config tc;
-    rt_task_config_init(&tc, "add");
-    rt_task_config_set(&tc, "digits", digits, NULL);
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    return t;
+    return fx_task("add", "digits", digits);
 }
 
 static rt_policy *make_policy(uint64_t seed)
 {
-    rt_policy_config c = {RT_TASK_VOCAB, 8, 16, 32, 1, RT_NN_ACT_RELU};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
-    rt_rng r = rt_rng_make(seed);
-    rt_policy_init(p, &r);
-    return p;
+    return fx_task_mlp(8, 16, 32, 1, seed);
 }
 
 static rt_policy *copy_of(const rt_policy *p)
 {
-    rt_policy *c;
-    assert_int_equal(rt_policy_copy(&c, p, NULL), 0);
-    return c;
+    return fx_copy(p);
 }
 
 static rt_reward_program *make_reward(const rt_task *t, const char *src)
 {
-    const char *names[RT_TASK_MAX_FEATURES];
-    int nf = rt_task_n_features(t);
-    for (int i = 0; i < nf; i++)
-        names[i] = rt_task_feature_name(t, i);
-    rt_reward_env env;
-    memset(&env, 0, sizeof env);
-    env.name = "r";
-    env.features = names;
-    env.n_features = nf;
-    rt_reward_program *p;
-    rt_diag d;
-    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
-    return p;
+    return fx_reward(t, NULL, 0, src);
 }
 
 static rt_run *make_run(const char *name)
@@ -70,18 +48,12 @@ static rt_run *make_run(const char *name)
     int n;
     const char *const *cols = rt_rl_columns(&n);
     assert_int_equal(n, 16);
-    rt_run *run;
-    assert_int_equal(rt_run_create(name, cols, n, &run), 0);
-    return run;
+    return fx_run(name, cols, n, NULL, 0);
 }
 
 static double cell(const rt_run *run, long row, const char *col)
 {
-    double v[32];
-    assert_int_equal(rt_run_read(run, row, 1, v), 1);
-    int i = rt_run_column_index(run, col);
-    assert_true(i >= 0);
-    return v[i];
+    return fx_cell(run, row, col);
 }
 
 static rt_rl_config small_cfg(const rt_rl_recipe *algo)
@@ -104,7 +76,7 @@ static void test_eos_masking_and_exact_kl(void **st)
 {
     (void)st;
     rt_task *task = make_task(1);
-    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task), K = 8;
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
     rt_policy *p = make_policy(1), *ref = make_policy(2);
     rt_rl_config c = small_cfg(rt_rl_recipe_find("grpo"));
     rt_rl *o;
@@ -116,8 +88,9 @@ static void test_eos_masking_and_exact_kl(void **st)
     rt_task_sample_batch(task, &r, 0, RT_TASK_TRAIN, B, s, prompts);
     assert_int_equal(rt_rl_sample(o, &p->model, &ref->model, prompts, &g), 0);
     const int *tok = rt_rl_tokens(o), *len = rt_rl_lengths(o);
-    /* lengths: up to and including the first EOS; the valid states' contexts */
-    int ctx[64 * 3 * 8], seq[16 + 16], n = 0, seen_eos_cut = 0;
+    /* lengths: up to and including the first EOS; the valid states */
+    int seqs[64 * (16 + 16)], lo[64], hi[64], n = 0, seen_eos_cut = 0;
+    assert_true(P + T <= 32);
     for (int i = 0; i < N; i++) {
         int L = T;
         for (int t = 0; t < T; t++)
@@ -127,17 +100,12 @@ static void test_eos_masking_and_exact_kl(void **st)
             }
         assert_int_equal(len[i], L);
         seen_eos_cut += L < T;
-        memcpy(seq, prompts + (i / G) * P, sizeof(int) * P);
-        memcpy(seq + P, tok + i * T, sizeof(int) * T);
-        for (int t = 0; t < L; t++, n++)
-            rt_policy_context(ctx + n * K, seq, P + t, K);
+        n += L;
     }
     assert_true(seen_eos_cut > 0); /* some sequences end early: masking matters */
-    rt_policy_ws *w1, *w2;
-    assert_int_equal(rt_policy_ws_create(&w1, &p->cfg, n, NULL), 0);
-    assert_int_equal(rt_policy_ws_create(&w2, &ref->cfg, n, NULL), 0);
+    rt_model_batch vb = fx_gen_batch(seqs, lo, hi, prompts, G, tok, len, N, P, T);
     double kl, ent;
-    assert_int_equal(rt_policy_kl(p, w1, ref, w2, ctx, n, &kl, &ent), 0);
+    fx_kl(&p->model, &ref->model, &vb, &kl, &ent);
     double R[64];
     for (int i = 0; i < N; i++)
         R[i] = i % 3;
@@ -150,8 +118,6 @@ static void test_eos_masking_and_exact_kl(void **st)
     assert_true(m.kl_ref > 0.05);
     /* a second update needs a new sample */
     assert_int_equal(rt_rl_update(o, &p->model, &ref->model, R, &m, NULL), RT_EINVAL);
-    rt_policy_ws_free(w1);
-    rt_policy_ws_free(w2);
     rt_rl_free(o);
     rt_policy_free(p);
     rt_policy_free(ref);
@@ -159,13 +125,13 @@ static void test_eos_masking_and_exact_kl(void **st)
 }
 
 /* kl_in = reward for a sequence algorithm: R'_i = R_i - beta sum_t k1_t (sampling-time
- * log-probs, recomputed here with rt_policy_logprobs), Dr. GRPO A_i = R'_i - mean_g R';
+ * log-probs, recomputed here with rt_model_logprobs), Dr. GRPO A_i = R'_i - mean_g R';
  * the first update's loss is -(1/(N T)) sum_i |y_i| A_i (rho = 1). */
 static void test_kl_in_reward(void **st)
 {
     (void)st;
     rt_task *task = make_task(1);
-    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task), K = 8;
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
     rt_policy *p = make_policy(1), *ref = make_policy(2);
     rt_rl_config c = small_cfg(rt_rl_recipe_find("drgrpo"));
     c.kl = 0.5;
@@ -174,27 +140,21 @@ static void test_kl_in_reward(void **st)
     rt_rl *o;
     assert_int_equal(rt_rl_create(&o, &c, &p->model, &ref->model, P, T, RT_TOK_EOS, NULL), 0);
     int B = c.batch, G = c.group, N = B * G;
-    int prompts[16 * 16], ctx[64 * 3 * 8], y[64 * 3], seq[32], owner[64 * 3];
+    int prompts[16 * 16], seqs[64 * 32], lo[64], hi[64], owner[64 * 3];
     rt_task_sample smp[16];
     rt_rng r = rt_rng_make(5), g = rt_rng_make(6);
     rt_task_sample_batch(task, &r, 0, RT_TASK_TRAIN, B, smp, prompts);
     assert_int_equal(rt_rl_sample(o, &p->model, &ref->model, prompts, &g), 0);
     const int *tok = rt_rl_tokens(o), *len = rt_rl_lengths(o);
     int n = 0;
-    for (int i = 0; i < N; i++) {
-        memcpy(seq, prompts + (i / G) * P, sizeof(int) * P);
-        memcpy(seq + P, tok + i * T, sizeof(int) * T);
-        for (int t = 0; t < len[i]; t++, n++) {
-            rt_policy_context(ctx + n * K, seq, P + t, K);
-            y[n] = seq[P + t];
+    assert_true(P + T <= 32);
+    for (int i = 0; i < N; i++)
+        for (int t = 0; t < len[i]; t++, n++)
             owner[n] = i;
-        }
-    }
-    rt_policy_ws *w;
-    assert_int_equal(rt_policy_ws_create(&w, &p->cfg, n, NULL), 0);
+    rt_model_batch vb = fx_gen_batch(seqs, lo, hi, prompts, G, tok, len, N, P, T);
     float lp[64 * 3], lr[64 * 3];
-    assert_int_equal(rt_policy_logprobs(p, w, ctx, y, n, lp), 0);
-    assert_int_equal(rt_policy_logprobs(ref, w, ctx, y, n, lr), 0);
+    fx_logprobs(&p->model, &vb, lp);
+    fx_logprobs(&ref->model, &vb, lr);
     double R[64], Rp[64], expect = 0;
     for (int i = 0; i < N; i++)
         Rp[i] = R[i] = (i * 7) % 5 * 0.25;
@@ -212,7 +172,6 @@ static void test_kl_in_reward(void **st)
     assert_int_equal(rt_rl_update(o, &p->model, &ref->model, R, &m, NULL), 0);
     assert_true(fabs(m.loss - expect) < 1e-5 * (1 + fabs(expect)));
     assert_true(fabs(expect) > 1e-3);
-    rt_policy_ws_free(w);
     rt_rl_free(o);
     rt_policy_free(p);
     rt_policy_free(ref);

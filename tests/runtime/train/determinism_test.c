@@ -12,6 +12,8 @@
 #include "rt_sft.h"
 #include "rt_sweep.h"
 
+#include "fx_train.h"
+
 typedef struct job {
     const char *name;
     double noise;
@@ -23,24 +25,17 @@ typedef struct job {
 
 static rt_task *add_task(void)
 {
-    rt_task_config tc;
-    rt_task_config_init(&tc, "add");
-    rt_task_config_set(&tc, "digits", 2, NULL);
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    return t;
+    return fx_task("add", "digits", 2);
 }
 
 /* A fresh policy and run for the job (made on the calling thread). */
 static void job_init(job *j)
 {
-    rt_policy_config pc = {RT_TASK_VOCAB, 8, 16, j->hidden, 2, RT_NN_ACT_RELU};
-    assert_int_equal(rt_policy_create(&j->p, &pc, NULL), 0);
     rt_rng r = rt_rng_from_name(1, j->name);
-    rt_policy_init(j->p, &r);
+    j->p = fx_task_mlp_from(8, 16, j->hidden, 2, &r);
     int n;
     const char *const *cols = rt_sft_columns(&n);
-    assert_int_equal(rt_run_create(j->name, cols, n, &j->run), 0);
+    j->run = fx_run(j->name, cols, n, NULL, 0);
 }
 
 static void job_fini(job *j)

@@ -13,36 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fx_train.h"
 #include "rt_alloc.h"
 #include "rt_eval.h"
 #include "rt_policy.h"
 
 enum { V = RT_TASK_VOCAB, LET_A = RT_TOK_LETTER0, LET_F = RT_TOK_LETTER0 + 5 };
 
-static rt_task *make_seq_task(const char *kind, int length)
-{
-    rt_task_config tc;
-    rt_task_config_init(&tc, kind);
-    rt_task_config_set(&tc, "length", length, NULL);
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    return t;
-}
-
 /* mix of copy length=2 and reverse length=2 */
 static rt_task *make_mix(void)
 {
-    rt_task_config d[2], tc;
-    rt_task_config_init(&d[0], "copy");
-    rt_task_config_init(&d[1], "reverse");
-    rt_task_config_set(&d[0], "length", 2, NULL);
-    rt_task_config_set(&d[1], "length", 2, NULL);
-    rt_task_config_init(&tc, "mix");
-    tc.tasks = d;
-    tc.n_tasks = 2;
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    return t;
+    return fx_mix("copy", "length", 2, "reverse", "length", 2);
 }
 
 /* A hand-made policy with context K = 3, embedding = identity (D = V) and H = V hidden
@@ -51,9 +32,7 @@ static rt_task *make_mix(void)
  * map[':'] = EOS, it answers `copy length=2` ("x y :" -> "x y <eos>") perfectly. */
 static rt_policy *hand_policy(const int *map, float margin)
 {
-    rt_policy_config c = {V, 3, V, V, 1, RT_NN_ACT_RELU};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
+    rt_policy *p = fx_mlp_zero(V, 3, V, V, 1);
     for (int v = 0; v < V; v++) {
         p->p.emb[v * V + v] = 1.0f;
         p->p.w1[v * 3 * V + v] = 1.0f; /* unit v reads position 0 (oldest) */
@@ -162,7 +141,7 @@ static void test_counting_mix(void **state)
 static void test_counting_zero(void **state)
 {
     (void)state;
-    rt_task *t = make_seq_task("copy", 2);
+    rt_task *t = fx_task("copy", "length", 2);
     int map[V];
     for (int v = 0; v < V; v++)
         map[v] = RT_TOK_EOS;
@@ -201,7 +180,7 @@ static void test_counting_zero(void **state)
 static void test_sampled_expectation(void **state)
 {
     (void)state;
-    rt_task *t = make_seq_task("copy", 2);
+    rt_task *t = fx_task("copy", "length", 2);
     int map[V];
     identity_map(map);
     rt_policy *p = hand_policy(map, 4.0f);
@@ -239,14 +218,9 @@ static int cmp_u64(const void *a, const void *b)
 static void test_fixed_sample(void **state)
 {
     (void)state;
-    rt_task_config tc;
-    rt_task_config_init(&tc, "add");
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
+    rt_task *t = fx_task("add", NULL, 0);
     assert_true(rt_task_split_count(t, RT_TASK_HELDOUT) > 1000);
-    rt_policy_config pc = {V, 4, 4, 4, 1, RT_NN_ACT_RELU};
-    rt_policy *pc_m; /* a model of that architecture */
-    assert_int_equal(rt_policy_create(&pc_m, &pc, NULL), 0);
+    rt_policy *pc_m = fx_mlp_zero(V, 4, 4, 4, 1); /* a model of that architecture */
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.n_prompts = 100;
@@ -280,17 +254,8 @@ static void test_fixed_sample(void **state)
  * enumerated), in that order or swapped */
 static rt_task *make_partial_mix(int swapped)
 {
-    rt_task_config d[2], tc;
-    rt_task_config_init(&d[swapped], "add");
-    rt_task_config_set(&d[swapped], "digits", 1, NULL);
-    rt_task_config_init(&d[!swapped], "sort");
-    rt_task_config_set(&d[!swapped], "length", 6, NULL);
-    rt_task_config_init(&tc, "mix");
-    tc.tasks = d;
-    tc.n_tasks = 2;
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    return t;
+    if (swapped) return fx_mix("sort", "length", 6, "add", "digits", 1);
+    return fx_mix("add", "digits", 1, "sort", "length", 6);
 }
 
 /* Checks that prompts [i0, i0 + n) of ev are held-out prompts of domain d of the mix,
@@ -317,11 +282,8 @@ static void check_domain_prompts(const rt_eval *ev, const rt_task *t, int d, int
 static void test_partial_mix(void **state)
 {
     (void)state;
-    rt_policy_config pc = {V, 4, 4, 4, 1, RT_NN_ACT_RELU};
-    rt_policy *pc_m; /* a model of that architecture */
-    assert_int_equal(rt_policy_create(&pc_m, &pc, NULL), 0);
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
+    rt_policy *pc_m = fx_mlp_zero(V, 4, 4, 4, 1); /* a model of that architecture */
+    rt_policy *p = fx_mlp_zero(V, 4, 4, 4, 1);
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.k = 0;
@@ -390,13 +352,8 @@ static void test_chunk_independent(void **state)
 {
     (void)state;
     rt_task *t = make_mix();
-    rt_policy_config pc = {V, 4, 8, 16, 1, RT_NN_ACT_RELU};
-    rt_policy *pc_m; /* a model of that architecture */
-    assert_int_equal(rt_policy_create(&pc_m, &pc, NULL), 0);
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
-    rt_rng ir = rt_rng_make(8);
-    rt_policy_init(p, &ir);
+    rt_policy *pc_m = fx_mlp_zero(V, 4, 8, 16, 1); /* a model of that architecture */
+    rt_policy *p = fx_mlp(V, 4, 8, 16, 1, RT_NN_ACT_RELU, 8);
     rt_eval_result r[2];
     const int chunks[2] = {7, 256};
     for (int i = 0; i < 2; i++) {
@@ -417,21 +374,12 @@ static void test_chunk_independent(void **state)
     rt_policy_free(pc_m);
 }
 
-static rt_policy *random_policy(int K, int H, uint64_t seed)
-{
-    rt_policy_config pc = {V, K, 6, H, 1, RT_NN_ACT_RELU};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
-    rt_rng r = rt_rng_make(seed);
-    rt_policy_init(p, &r);
-    return p;
-}
-
 static void test_kl(void **state)
 {
     (void)state;
-    rt_task *t = make_seq_task("copy", 2);
-    rt_policy *p = random_policy(3, 8, 1), *q = random_policy(3, 12, 2);
+    rt_task *t = fx_task("copy", "length", 2);
+    rt_policy *p = fx_mlp(V, 3, 6, 8, 1, RT_NN_ACT_RELU, 1),
+              *q = fx_mlp(V, 3, 6, 12, 1, RT_NN_ACT_RELU, 2);
     rt_rng rng = rt_rng_make(10);
     rt_eval_kl_result k;
     rt_diag d;
@@ -442,30 +390,28 @@ static void test_kl(void **state)
 
     assert_int_equal(rt_eval_kl(&p->model, &q->model, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
     /* direct: the documented prompts and samples, the states up to the first EOS */
-    enum { B = 6, P = 4, T = 3, K = 3 };
+    enum { B = 6, P = 4, T = 3 };
     rt_task_sample s[B];
-    int prompts[B * P], tokens[B * T], ctx[B * T * K], n = 0;
+    int prompts[B * P], tokens[B * T], seqs[B * (P + T)], lo[B], hi[B], len[B], n = 0;
     rt_rng r0 = rt_rng_split(&rng, 0), r1 = rt_rng_split(&rng, 1);
     rt_task_sample_batch(t, &r0, 0, RT_TASK_TRAIN, B, s, prompts);
-    rt_policy_ws *wp, *wq;
-    assert_int_equal(rt_policy_ws_create(&wp, &p->cfg, B * T, NULL), 0);
-    assert_int_equal(rt_policy_ws_create(&wq, &q->cfg, B * T, NULL), 0);
-    assert_int_equal(rt_policy_generate(p, wp, prompts, B, P, T, 1.0f, &r1, 0, tokens, NULL), 0);
-    for (int b = 0; b < B; b++) {
-        int seq[P + T];
-        memcpy(seq, prompts + b * P, sizeof(int) * P);
-        memcpy(seq + P, tokens + b * T, sizeof(int) * T);
-        for (int j = 0; j < T; j++) {
-            for (int i = 0; i < K; i++)
-                ctx[n * K + i] = seq[P + j - K + i];
-            n++;
-            if (seq[P + j] == RT_TOK_EOS) break;
-        }
+    rt_model_ws *wp = fx_ws(&p->model, B * T);
+    assert_int_equal(rt_model_generate(&p->model, wp, prompts, B, P, T, 1.0f, &r1, 0, tokens, NULL),
+                     0);
+    for (int b = 0; b < B; b++) { /* the states up to the first EOS */
+        len[b] = T;
+        for (int j = 0; j < T; j++)
+            if (tokens[b * T + j] == RT_TOK_EOS) {
+                len[b] = j + 1;
+                break;
+            }
+        n += len[b];
     }
     assert_int_equal(k.n_states, n);
+    rt_model_batch vb = fx_gen_batch(seqs, lo, hi, prompts, 1, tokens, len, B, P, T);
     float pp[B * T * V], pq[B * T * V];
-    assert_int_equal(rt_policy_probs(p, wp, ctx, n, pp), 0);
-    assert_int_equal(rt_policy_probs(q, wq, ctx, n, pq), 0);
+    fx_probs(&p->model, &vb, pp);
+    fx_probs(&q->model, &vb, pq);
     double kl = 0, ent = 0;
     for (int i = 0; i < n * V; i++) {
         kl += pp[i] * (log((double)pp[i]) - log((double)pq[i]));
@@ -476,11 +422,10 @@ static void test_kl(void **state)
     assert_true(kl > 0.01);
     assert_float_equal(k.kl, kl, 1e-4 * kl);
     assert_float_equal(k.entropy, ent, 1e-5 * ent);
-    rt_policy_ws_free(wp);
-    rt_policy_ws_free(wq);
+    rt_model_ws_free(wp);
 
     /* another context: each model reads the same states its own way */
-    rt_policy *c4 = random_policy(4, 8, 3);
+    rt_policy *c4 = fx_mlp(V, 4, 6, 8, 1, RT_NN_ACT_RELU, 3);
     assert_int_equal(rt_eval_kl(&p->model, &c4->model, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
     assert_true(k.kl > 0.0);
     assert_int_equal(rt_eval_kl(&p->model, &q->model, t, RT_TASK_TRAIN, 0, &rng, &k, &d),
@@ -494,19 +439,15 @@ static void test_kl(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    rt_task *t = make_seq_task("copy", 2);
+    rt_task *t = fx_task("copy", "length", 2);
     rt_rng rng = rt_rng_make(1);
     rt_eval *ev = (rt_eval *)&rng;
     rt_diag d;
-    rt_policy_config bad = {16, 3, 4, 4, 1, RT_NN_ACT_RELU};
-    rt_policy *bad_m; /* a model of that architecture */
-    assert_int_equal(rt_policy_create(&bad_m, &bad, NULL), 0);
+    rt_policy *bad_m = fx_mlp_zero(16, 3, 4, 4, 1); /* a model of that architecture */
     assert_int_equal(rt_eval_create(&ev, t, &bad_m->model, NULL, &rng, &d), RT_EINVAL);
     assert_null(ev);
     assert_string_equal(d.msg, "eval: policy vocabulary 16, task vocabulary 32");
-    rt_policy_config pc = {V, 3, 4, 4, 1, RT_NN_ACT_RELU};
-    rt_policy *pc_m; /* a model of that architecture */
-    assert_int_equal(rt_policy_create(&pc_m, &pc, NULL), 0);
+    rt_policy *pc_m = fx_mlp_zero(V, 3, 4, 4, 1); /* a model of that architecture */
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.k = -1;
@@ -522,7 +463,8 @@ static void test_errors(void **state)
     assert_string_equal(d.msg, "eval: n_prompts must be >= 1");
 
     assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, NULL, &rng, &d), 0);
-    rt_policy *other = random_policy(3, 8, 1); /* embed 6, hidden 8: another shape */
+    rt_policy *other =
+        fx_mlp(V, 3, 6, 8, 1, RT_NN_ACT_RELU, 1); /* embed 6, hidden 8: another shape */
     double acc;
     assert_int_equal(rt_eval_greedy(ev, &other->model, &acc, &d), RT_EINVAL);
     assert_string_equal(d.msg, "eval: policy architecture differs from the evaluator's");
@@ -537,7 +479,8 @@ static void test_alloc_failure(void **state)
 {
     (void)state;
     rt_task *t = make_mix();
-    rt_policy *p = random_policy(3, 8, 1), *q = random_policy(3, 8, 2);
+    rt_policy *p = fx_mlp(V, 3, 6, 8, 1, RT_NN_ACT_RELU, 1),
+              *q = fx_mlp(V, 3, 6, 8, 1, RT_NN_ACT_RELU, 2);
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.n_prompts = 10; /* a sample of a larger split: the shuffle path */

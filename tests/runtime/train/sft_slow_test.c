@@ -14,6 +14,8 @@
 #include "rt_eval.h"
 #include "rt_sft.h"
 
+#include "fx_train.h"
+
 /* Runs the documented recipe: policy context 8, embed 32, hidden 256, layers 2, relu,
  * initialized from rt_rng_from_name(1, "base"); rt_sft_config_init defaults (1000 steps,
  * batch 256, lr 1e-3, clip 1, eval every 100 on 1024 held-out prompts) with `noise`,
@@ -21,20 +23,12 @@
  * one at step 500. */
 static double recipe(const char *name, double noise, double *at_500, rt_eval_result *res)
 {
-    rt_task_config tc;
-    rt_task_config_init(&tc, "add");
-    rt_task_config_set(&tc, "digits", 2, NULL);
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    rt_policy_config pc = {RT_TASK_VOCAB, 8, 32, 256, 2, RT_NN_ACT_RELU};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &pc, NULL), 0);
+    rt_task *t = fx_task("add", "digits", 2);
     rt_rng init = rt_rng_from_name(1, "base");
-    rt_policy_init(p, &init);
+    rt_policy *p = fx_task_mlp_from(8, 32, 256, 2, &init);
     int n;
     const char *const *cols = rt_sft_columns(&n);
-    rt_run *run;
-    assert_int_equal(rt_run_create(name, cols, n, &run), 0);
+    rt_run *run = fx_run(name, cols, n, NULL, 0);
     rt_sft_config c;
     rt_sft_config_init(&c);
     c.noise = noise;

@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <string.h>
 
+#include "fx_train.h"
 #include "rt_alloc.h"
 #include "rt_eval.h"
 #include "rt_policy.h"
@@ -21,25 +22,7 @@
 
 static rt_task *make_task(const char *kind, int size)
 {
-    rt_task_config tc;
-    rt_task_config_init(&tc, kind);
-    if (!strcmp(kind, "add"))
-        rt_task_config_set(&tc, "digits", size, NULL);
-    else
-        rt_task_config_set(&tc, "length", size, NULL);
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    return t;
-}
-
-static rt_policy *make_policy(int K, int D, int H, int L, uint64_t seed)
-{
-    rt_policy_config c = {RT_TASK_VOCAB, K, D, H, L, RT_NN_ACT_RELU};
-    rt_policy *p;
-    assert_int_equal(rt_policy_create(&p, &c, NULL), 0);
-    rt_rng r = rt_rng_make(seed);
-    rt_policy_init(p, &r);
-    return p;
+    return fx_task(kind, strcmp(kind, "add") ? "length" : "digits", size);
 }
 
 static rt_run *make_run(const char *name)
@@ -47,19 +30,7 @@ static rt_run *make_run(const char *name)
     int n;
     const char *const *cols = rt_sft_columns(&n);
     assert_int_equal(n, 7);
-    rt_run *run;
-    assert_int_equal(rt_run_create(name, cols, n, &run), 0);
-    return run;
-}
-
-static double cell(const rt_run *run, long row, const char *col)
-{
-    double v[16];
-    assert_true(rt_run_n_columns(run) <= 16);
-    assert_int_equal(rt_run_read(run, row, 1, v), 1);
-    int i = rt_run_column_index(run, col);
-    assert_true(i >= 0);
-    return v[i];
+    return fx_run(name, cols, n, NULL, 0);
 }
 
 static void quiet_config(rt_sft_config *c, long steps, int batch)
@@ -118,11 +89,7 @@ static void test_batch_noise(void **state)
     }
     assert_true(carries > 0);
     /* noise < 0: the task's configured rate (here 1) */
-    rt_task_config tc1;
-    rt_task_config_init(&tc1, "add");
-    rt_task_config_set(&tc1, "noise", 1.0, NULL);
-    rt_task *t1;
-    assert_int_equal(rt_task_create(&tc1, &t1, NULL), 0);
+    rt_task *t1 = fx_task("add", "noise", 1);
     rt_sft_batch(t1, -1.0, &rng, 3, B, s1, ans1, len1, noisy);
     for (int i = 0; i < B; i++)
         assert_int_equal(noisy[i], 1);
@@ -141,14 +108,13 @@ static void test_batch_noise(void **state)
 
 /* The logged loss of step 1 is the mean of -log p(answer token | context) of the
  * initial policy over every answer token of the batch, computed here by hand; the
- * parameters after the step equal one manual rt_policy_xent + Adam step. */
+ * parameters after the step equal one manual rt_model_xent + Adam step. */
 static void test_loss_by_hand(void **state)
 {
     (void)state;
     rt_task *t = make_task("copy", 2); /* "<copy> x y :" -> "x y <eos>" */
     enum { B = 3, K = 3 };
-    rt_policy *p = make_policy(K, 4, 8, 1, 11), *p0;
-    assert_int_equal(rt_policy_copy(&p0, p, NULL), 0);
+    rt_policy *p = fx_task_mlp(K, 4, 8, 1, 11), *p0 = fx_copy(p);
     rt_sft_config cfg;
     quiet_config(&cfg, 1, B);
     cfg.clip = 0.5f;
@@ -165,53 +131,50 @@ static void test_loss_by_hand(void **state)
     rt_sft_batch(t, 0.0, &rng, 1, B, s, ans, len, NULL);
     int P = rt_task_prompt_len(t);
     assert_int_equal(P, 4);
-    int ctx[B * RT_TASK_MAX_T * K], y[B * RT_TASK_MAX_T], n = 0;
+    /* the demonstrations: prompt ++ answer, the answer's positions (a ragged batch) */
+    int seqs[B * 7], lo[B], hi[B], y[B * 3], n = 0;
     for (int b = 0; b < B; b++) {
         assert_int_equal(len[b], 3);
-        int seq[4 + 3];
-        memcpy(seq, s[b].prompt, sizeof(int) * 4);
-        memcpy(seq + 4, ans + b * RT_TASK_MAX_T, sizeof(int) * 3);
-        for (int pos = 4; pos < 7; pos++, n++) { /* previous K tokens, by hand */
-            ctx[n * K + 0] = seq[pos - 3];
-            ctx[n * K + 1] = seq[pos - 2];
-            ctx[n * K + 2] = seq[pos - 1];
-            y[n] = seq[pos];
-        }
+        memcpy(seqs + b * 7, s[b].prompt, sizeof(int) * 4);
+        memcpy(seqs + b * 7 + 4, ans + b * RT_TASK_MAX_T, sizeof(int) * 3);
+        lo[b] = 4, hi[b] = 7;
+        for (int pos = 4; pos < 7; pos++, n++)
+            y[n] = seqs[b * 7 + pos];
     }
     assert_int_equal(y[2], RT_TOK_EOS);
-    rt_policy_ws *ws;
-    assert_int_equal(rt_policy_ws_create(&ws, &p0->cfg, n, NULL), 0);
+    rt_model_batch demos = {seqs, B, 7, 0, lo, hi};
+    rt_model_ws *ws = fx_ws(&p0->model, n);
     float probs[B * 3 * RT_TASK_VOCAB];
-    assert_int_equal(rt_policy_probs(p0, ws, ctx, n, probs), 0);
+    fx_probs(&p0->model, &demos, probs);
     double loss = 0;
     for (int i = 0; i < n; i++)
         loss -= log((double)probs[i * RT_TASK_VOCAB + y[i]]);
     loss /= n;
     assert_true(loss > 1.0); /* random init: near log 32 */
-    assert_float_equal(cell(run, 0, "loss"), loss, 1e-5 * loss);
-    assert_float_equal(cell(run, 0, "step"), 1.0, 0);
-    assert_float_equal(cell(run, 0, "tokens"), 9.0, 0);
-    assert_true(isnan(cell(run, 0, "eval_accuracy")));
-    double acc = cell(run, 0, "accuracy");
+    assert_float_equal(fx_cell(run, 0, "loss"), loss, 1e-5 * loss);
+    assert_float_equal(fx_cell(run, 0, "step"), 1.0, 0);
+    assert_float_equal(fx_cell(run, 0, "tokens"), 9.0, 0);
+    assert_true(isnan(fx_cell(run, 0, "eval_accuracy")));
+    double acc = fx_cell(run, 0, "accuracy");
     assert_true(acc == 0.0 || acc == 1.0 / 3 || acc == 2.0 / 3 || acc == 1.0);
 
     /* the same step by hand: bit-identical weights */
     float l2;
-    rt_policy_zero_grad(p0);
-    assert_int_equal(rt_policy_xent(p0, ws, ctx, y, n, &l2), 0);
+    rt_model_zero_grad(&p0->model);
+    assert_int_equal(rt_model_xent(&p0->model, ws, &demos, &l2), 0);
     rt_adam_config a = rt_adam_defaults();
     a.lr = cfg.lr;
     a.clip_norm = cfg.clip;
     float gn;
-    rt_policy_adam(p0, &a, &gn);
-    assert_float_equal(cell(run, 0, "grad_norm"), gn, 0);
-    assert_float_equal(cell(run, 0, "loss"), l2, 0);
+    rt_model_adam(&p0->model, &a, &gn);
+    assert_float_equal(fx_cell(run, 0, "grad_norm"), gn, 0);
+    assert_float_equal(fx_cell(run, 0, "loss"), l2, 0);
     assert_memory_equal(p->params.w, p0->params.w, sizeof(float) * p->params.n);
 
     long st;
     assert_int_equal(rt_run_status_of(run, &st, NULL, 0), RT_RUN_FINISHED);
     assert_int_equal(st, 1);
-    rt_policy_ws_free(ws);
+    rt_model_ws_free(ws);
     rt_policy_free(p0);
     rt_policy_free(p);
     rt_run_free(run);
@@ -224,7 +187,7 @@ static void test_loss_decreases(void **state)
 {
     (void)state;
     rt_task *t = make_task("copy", 2);
-    rt_policy *p = make_policy(4, 16, 64, 1, 5);
+    rt_policy *p = fx_task_mlp(4, 16, 64, 1, 5);
     rt_sft_config cfg;
     quiet_config(&cfg, 60, 32);
     cfg.lr = 3e-3f;
@@ -235,18 +198,18 @@ static void test_loss_decreases(void **state)
     assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, NULL), 0);
     assert_int_equal(rt_run_rows(run), 12);
     for (long r = 0; r < 12; r++) {
-        assert_float_equal(cell(run, r, "step"), 5.0 * (r + 1), 0);
-        assert_float_equal(cell(run, r, "tokens"), 5.0 * (r + 1) * 32 * 3, 0);
-        double e = cell(run, r, "eval_accuracy");
+        assert_float_equal(fx_cell(run, r, "step"), 5.0 * (r + 1), 0);
+        assert_float_equal(fx_cell(run, r, "tokens"), 5.0 * (r + 1) * 32 * 3, 0);
+        double e = fx_cell(run, r, "eval_accuracy");
         if ((r + 1) % 4 == 0)
             assert_true(e >= 0.0 && e <= 1.0);
         else
             assert_true(isnan(e));
     }
-    double first = cell(run, 0, "loss"), last = cell(run, 11, "loss");
+    double first = fx_cell(run, 0, "loss"), last = fx_cell(run, 11, "loss");
     assert_true(first > 2.0);
     assert_true(last < 0.2 * first);
-    assert_true(cell(run, 11, "eval_accuracy") >= 0.9); /* observed 1.0 (loss 3.28 -> 0.094) */
+    assert_true(fx_cell(run, 11, "eval_accuracy") >= 0.9); /* observed 1.0 (loss 3.28 -> 0.094) */
     rt_policy_free(p);
     rt_run_free(run);
     rt_task_free(t);
@@ -257,17 +220,8 @@ static void test_loss_decreases(void **state)
 static void test_mix(void **state)
 {
     (void)state;
-    rt_task_config d[2], tc;
-    rt_task_config_init(&d[0], "copy");
-    rt_task_config_init(&d[1], "reverse");
-    rt_task_config_set(&d[0], "length", 2, NULL);
-    rt_task_config_set(&d[1], "length", 2, NULL);
-    rt_task_config_init(&tc, "mix");
-    tc.tasks = d;
-    tc.n_tasks = 2;
-    rt_task *t;
-    assert_int_equal(rt_task_create(&tc, &t, NULL), 0);
-    rt_policy *p = make_policy(5, 16, 64, 1, 3);
+    rt_task *t = fx_mix("copy", "length", 2, "reverse", "length", 2);
+    rt_policy *p = fx_task_mlp(5, 16, 64, 1, 3);
     rt_sft_config cfg;
     quiet_config(&cfg, 150, 32);
     cfg.lr = 3e-3f;
@@ -285,7 +239,8 @@ static void test_mix(void **state)
     assert_int_equal(r.n_domains, 2);
     assert_true(r.domain_n[0] > 0 && r.domain_n[1] > 0);
     assert_true(r.domain_greedy[0] >= 0.9 && r.domain_greedy[1] >= 0.9);
-    assert_float_equal(cell(run, 2, "eval_accuracy"), r.greedy, 1e-12); /* all held-out prompts */
+    assert_float_equal(fx_cell(run, 2, "eval_accuracy"), r.greedy,
+                       1e-12); /* all held-out prompts */
     rt_eval_free(ev);
     rt_policy_free(p);
     rt_run_free(run);
@@ -310,7 +265,7 @@ static void test_cancel(void **state)
 {
     (void)state;
     rt_task *t = make_task("copy", 2);
-    rt_policy *p = make_policy(3, 8, 16, 1, 2);
+    rt_policy *p = fx_task_mlp(3, 8, 16, 1, 2);
     rt_sft_config cfg;
     quiet_config(&cfg, 50, 8);
     rt_rng rng = rt_rng_make(1);
@@ -333,8 +288,7 @@ static void test_cancel(void **state)
     rt_run_free(run);
 
     /* a flag set before the run: nothing trained, no rows */
-    rt_policy *q;
-    assert_int_equal(rt_policy_copy(&q, p, NULL), 0);
+    rt_policy *q = fx_copy(p);
     run = make_run("cancel0");
     rt_run_set_cancel(run, &flag);
     assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_EINTR);
@@ -368,7 +322,7 @@ static void test_cancel_from_thread(void **state)
 {
     (void)state;
     rt_task *t = make_task("copy", 2);
-    rt_policy *p = make_policy(3, 8, 16, 1, 2);
+    rt_policy *p = fx_task_mlp(3, 8, 16, 1, 2);
     rt_sft_config cfg;
     quiet_config(&cfg, 100000000, 4);
     cfg.log_every = 7;
@@ -387,10 +341,10 @@ static void test_cancel_from_thread(void **state)
     assert_int_equal(st, d.step);
     assert_int_equal(p->params.t, d.step);
     assert_true(rows >= 2);
-    assert_float_equal(cell(run, rows - 1, "step"), (double)d.step, 0);
+    assert_float_equal(fx_cell(run, rows - 1, "step"), (double)d.step, 0);
     for (long r = 0; r + 1 < rows; r++)
-        assert_float_equal(cell(run, r, "step"), 7.0 * (r + 1), 0);
-    assert_float_equal(cell(run, rows - 1, "tokens"), 12.0 * d.step, 0);
+        assert_float_equal(fx_cell(run, r, "step"), 7.0 * (r + 1), 0);
+    assert_float_equal(fx_cell(run, rows - 1, "tokens"), 12.0 * d.step, 0);
     rt_run_free(run);
     rt_policy_free(p);
     rt_task_free(t);
@@ -400,7 +354,7 @@ static void test_nonfinite_fails(void **state)
 {
     (void)state;
     rt_task *t = make_task("copy", 2);
-    rt_policy *p = make_policy(3, 8, 16, 1, 2);
+    rt_policy *p = fx_task_mlp(3, 8, 16, 1, 2);
     /* logits ~ +3e38 on PAD, -3e38 elsewhere: -log p(answer token) overflows to inf.
      * (A NaN weight would test the same branch, but NaN through rt_nn's exp polynomial
      * is undefined behaviour under UBSan.) */
@@ -430,7 +384,7 @@ static void test_bad_config(void **state)
 {
     (void)state;
     rt_task *t = make_task("copy", 2);
-    rt_policy *p = make_policy(3, 8, 16, 1, 2);
+    rt_policy *p = fx_task_mlp(3, 8, 16, 1, 2);
     rt_rng rng = rt_rng_make(1);
     rt_sft_config cfg;
     rt_diag d;
@@ -463,9 +417,7 @@ static void test_bad_config(void **state)
         rt_run_free(run);
     }
     /* a policy of another vocabulary */
-    rt_policy_config c = {16, 3, 8, 16, 1, RT_NN_ACT_RELU};
-    rt_policy *q;
-    assert_int_equal(rt_policy_create(&q, &c, NULL), 0);
+    rt_policy *q = fx_mlp_zero(16, 3, 8, 16, 1);
     quiet_config(&cfg, 5, 4);
     assert_int_equal(rt_sft_run(q, t, &cfg, NULL, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "sft: the policy's vocabulary differs from the task's");
@@ -494,7 +446,7 @@ static void test_no_alloc_in_loop(void **state)
 {
     (void)state;
     rt_task *t = make_task("copy", 2);
-    rt_policy *p = make_policy(3, 8, 16, 1, 2);
+    rt_policy *p = fx_task_mlp(3, 8, 16, 1, 2);
     long a = run_counting(t, p, 3), b = run_counting(t, p, 40);
     assert_true(a > 5);
     assert_int_equal(a, b);
@@ -506,8 +458,7 @@ static void test_alloc_failure(void **state)
 {
     (void)state;
     rt_task *t = make_task("copy", 2);
-    rt_policy *p = make_policy(3, 8, 16, 1, 2), *p0;
-    assert_int_equal(rt_policy_copy(&p0, p, NULL), 0);
+    rt_policy *p = fx_task_mlp(3, 8, 16, 1, 2), *p0 = fx_copy(p);
     rt_sft_config cfg;
     quiet_config(&cfg, 3, 4);
     cfg.eval_every = 2;
