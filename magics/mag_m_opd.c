@@ -152,7 +152,7 @@ typedef struct point {
     rt_opd_run_config cfg;
     rt_opd_problem prob;
     rt_rng rng;
-    rt_opd_run_diag diag;
+    rt_diag diag;
     int rc;
 } point;
 
@@ -379,10 +379,10 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
         mag_train_point_names(cfg, base, pt, p->name, p->label);
         rt_rng r = mag_train_stream(seed, "", base, mag_config_get(cfg, "seed", pt));
         p->rng = rt_rng_split(&r, 1);
-        rt_policy_diag pd;
+        rt_diag pd;
         int rc = rt_policy_create(&p->pol, &from->cfg, &pd);
         if (!rc) rc = rt_policy_assign(p->pol, from);
-        if (!rc && rt_run_create(p->name, colp, nc, &p->run)) rc = RT_POLICY_ENOMEM;
+        if (!rc && rt_run_create(p->name, colp, nc, &p->run)) rc = RT_ENOMEM;
         if (rc) {
             free_points(pts, np);
             return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
@@ -555,9 +555,9 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
     if (!t) return mag_err_unknown(d, ctx, MAG_POLICY, tn, tpos);
     double alpha = mag_value_number(mag_config_get(cfg, "alpha", 0), 0.5);
     rt_policy *p = NULL;
-    rt_opd_run_diag od;
+    rt_diag od;
     int rc = rt_opd_extrapolate(&p, b, t, (float)alpha, &od);
-    if (rc == RT_OPD_RUN_ENOMEM)
+    if (rc == RT_ENOMEM)
         return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (rc)
         return mag_diag_set(d, src, len, MAG_EVALUE, tpos.line, tpos.col, NULL,

@@ -130,7 +130,7 @@ typedef struct point {
     rt_sft_config sft;
     rt_rng rng;
     const rt_task *task;
-    rt_sft_diag diag;
+    rt_diag diag;
     int rc;
 } point;
 
@@ -211,7 +211,7 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         mag_train_point_names(cfg, base, pt, p->name, p->label);
         rt_rng r =
             mag_train_stream(seed, "", base, mag_config_get(cfg, "seed", pt)); /* common numbers */
-        rt_policy_diag pd;
+        rt_diag pd;
         int rc;
         if (from) {
             rc = rt_policy_copy(&p->pol, from, &pd);
@@ -244,7 +244,7 @@ static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         }
         if (rc) {
             free_points(pts, np);
-            if (rc == RT_POLICY_ENOMEM)
+            if (rc == RT_ENOMEM)
                 return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
             return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col,
                                 NULL, "policy '%s': %s", p->name, pd.msg);

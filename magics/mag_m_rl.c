@@ -194,7 +194,7 @@ typedef struct point {
     rt_rl_problem prob;
     const rt_policy *ref;
     double *params;
-    rt_rl_diag diag;
+    rt_diag diag;
     int rc;
     rt_debate_reward_hook *dhook; /* the reward reads debate(NAME), else NULL */
 } point;
@@ -270,7 +270,7 @@ static int rl_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_rewa
     if (nf > 16) nf = 16;
     for (int i = 0; i < nf; i++)
         names[i] = rt_task_feature_name(task, i);
-    rt_reward_diag rd;
+    rt_diag rd;
     if (rt_reward_check_features(p, names, nf, &rd))
         return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
     rt_reward_env env;
@@ -279,7 +279,7 @@ static int rl_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_rewa
     env.features = names;
     env.n_features = nf;
     if (rt_reward_link(p, &env, out, &rd)) {
-        if (rd.code == RT_REWARD_ENOMEM)
+        if (rd.code == RT_ENOMEM)
             return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
         return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
     }
@@ -396,7 +396,7 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
         c->eval_params = rt_calloc((size_t)(np ? np : 1), sizeof(double));
         if (!c->eval_params)
             return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-        rt_reward_diag rd;
+        rt_diag rd;
         if (rt_reward_bind_params(c->eval_linked, NULL, NULL, 0, c->eval_params, &rd)) {
             for (int i = 0; i < np; i++) {
                 double v;
@@ -444,14 +444,14 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
 static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const point *p,
                        mag_diag *d)
 {
-    rt_rl_diag rd;
+    rt_diag rd;
     memset(&rd, 0, sizeof rd);
     rt_rl *probe = NULL;
     int rc =
         rt_rl_create(&probe, &p->cfg, &c->from->model, &c->ref->model, rt_task_prompt_len(c->task),
                      rt_task_answer_max(c->task), RT_TOK_EOS, &rd);
     rt_rl_free(probe);
-    if (rc == RT_RL_ENOMEM)
+    if (rc == RT_ENOMEM)
         return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (!rc) return 0;
     mag_pos at = rd.key[0] ? key_pos(cell, rd.key) : cell->name_pos;
@@ -475,7 +475,7 @@ static int bind_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, poin
     int np = rt_reward_n_params(c->linked);
     p->params = rt_calloc((size_t)(np ? np : 1), sizeof(double));
     if (!p->params) return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-    rt_reward_diag rd;
+    rt_diag rd;
     if (!rt_reward_bind_params(c->linked, names, vals, n, p->params, &rd)) return 0;
     mag_pos at = mag_train_value_pos(cell, "reward");
     for (int i = 0; i < np; i++) {
@@ -539,7 +539,7 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
                                   .params = p->params,
                                   .eval_reward = c->eval_linked,
                                   .eval_params = c->eval_params};
-        rt_policy_diag pd;
+        rt_diag pd;
         int prc = rt_policy_copy(&p->pol, c->from, &pd);
         /* a fresh optimizer: the copy's Adam moments (from its pre-training) would keep
          * moving the weights even when every advantage is 0 */
@@ -558,9 +558,9 @@ static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const 
             /* one thread for the debates: the runs of a sweep are the parallel unit */
             if (!prc &&
                 rt_debate_reward_hook_new(c->debate, p->cfg.batch * p->cfg.group, 1, &p->dhook))
-                prc = RT_POLICY_ENOMEM;
+                prc = RT_ENOMEM;
         }
-        if (prc == RT_POLICY_ENOMEM || (!prc && rt_run_create(p->name, cols, nc, &p->run)))
+        if (prc == RT_ENOMEM || (!prc && rt_run_create(p->name, cols, nc, &p->run)))
             rc = mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
         else if (prc)
             rc = mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col,

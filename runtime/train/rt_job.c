@@ -33,7 +33,7 @@ void rt_job_hash_hex(uint64_t h, char out[17])
     out[16] = '\0';
 }
 
-static int diag(rt_job_diag *d, int code, int line, int col, const char *fmt, ...)
+static int diag(rt_diag *d, int code, int line, int col, const char *fmt, ...)
 {
     if (d) {
         va_list ap;
@@ -62,9 +62,9 @@ static int is_word(const char *s)
 
 /* ---- check and pack ------------------------------------------------------------------ */
 
-int rt_job_check(const rt_job *j, rt_job_diag *d)
+int rt_job_check(const rt_job *j, rt_diag *d)
 {
-    const int E = RT_JOB_EINVAL;
+    const int E = RT_EINVAL;
     if (!is_word(j->trainer))
         return diag(d, E, 0, 0, "job: trainer must be a word of 1..%d bytes", RT_JOB_MAX_WORD);
     if (j->name && strlen(j->name) > RT_JOB_MAX_STR)
@@ -143,11 +143,11 @@ static void put_b64(rt_strbuf *b, const unsigned char *p, size_t n)
     }
 }
 
-int rt_job_pack(const rt_job *j, rt_strbuf *out, rt_job_diag *d)
+int rt_job_pack(const rt_job *j, rt_strbuf *out, rt_diag *d)
 {
     int rc = rt_job_check(j, d);
     if (rc) return rc;
-    if (out->err) return diag(d, RT_JOB_ENOMEM, 0, 0, "job: the buffer already failed");
+    if (out->err) return diag(d, RT_ENOMEM, 0, 0, "job: the buffer already failed");
     size_t start = out->len;
     rt_strbuf_printf(out, "rlhf-job %d\ntrainer %s\nname ", RT_JOB_VERSION, j->trainer);
     put_str(out, j->name);
@@ -164,14 +164,14 @@ int rt_job_pack(const rt_job *j, rt_strbuf *out, rt_job_diag *d)
         rt_strbuf_printf(out, "data %s\n", j->in[i].role);
         put_b64(out, j->in[i].data, j->in[i].size);
     }
-    if (out->err) return diag(d, RT_JOB_ENOMEM, 0, 0, "job: out of memory");
+    if (out->err) return diag(d, RT_ENOMEM, 0, 0, "job: out of memory");
     char hex[17];
     rt_job_hash_hex(rt_job_fnv1a64(out->s + start, out->len - start), hex);
     rt_strbuf_printf(out, "hash %s\n", hex);
-    return out->err ? diag(d, RT_JOB_ENOMEM, 0, 0, "job: out of memory") : 0;
+    return out->err ? diag(d, RT_ENOMEM, 0, 0, "job: out of memory") : 0;
 }
 
-int rt_job_hash(const rt_job *j, uint64_t *hash, rt_job_diag *d)
+int rt_job_hash(const rt_job *j, uint64_t *hash, rt_diag *d)
 {
     rt_strbuf b;
     rt_strbuf_init(&b);
@@ -192,7 +192,7 @@ typedef struct rd {
     const unsigned char *s; /* the current line, without its '\n' */
     size_t len;
     int line;
-    rt_job_diag *d;
+    rt_diag *d;
     /* what the first pass learns */
     int ncfg, nin;
     size_t key_at[RT_JOB_MAX_CFG], in_at[RT_JOB_MAX_IN], in_size[RT_JOB_MAX_IN];
@@ -213,9 +213,9 @@ static int bad(rd *r, size_t col, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(m, sizeof m, fmt, ap);
         va_end(ap);
-        diag(r->d, RT_JOB_EFORMAT, r->line, (int)col + 1, "job: line %d: %s", r->line, m);
+        diag(r->d, RT_EFORMAT, r->line, (int)col + 1, "job: line %d: %s", r->line, m);
     }
-    return RT_JOB_EFORMAT;
+    return RT_EFORMAT;
 }
 
 /* Steps to the next line; what names what was expected there. */
@@ -396,7 +396,7 @@ static int payload(rd *r, int i, unsigned char *dst)
 {
     size_t size = r->in_size[i], chars = (size + 2) / 3 * 4, o = 0;
     for (size_t done = 0; done < chars;) {
-        if (next_line(r, "base64")) return RT_JOB_EFORMAT;
+        if (next_line(r, "base64")) return RT_EFORMAT;
         size_t want = chars - done < B64_LINE ? chars - done : B64_LINE;
         if (r->len != want)
             return bad(r, r->len < want ? r->len : want, "expected %zu base64 characters, got %zu",
@@ -431,7 +431,7 @@ static int parse(rd *r)
 {
     size_t at, k, v;
     rt_job *j = r->job;
-    if (next_line(r, "'rlhf-job 1'")) return RT_JOB_EFORMAT;
+    if (next_line(r, "'rlhf-job 1'")) return RT_EFORMAT;
     if (r->len >= 9 && memcmp(r->s, "rlhf-job ", 9) == 0 && !(r->len == 10 && r->s[9] == '1')) {
         char ver[21]; /* a sanitized sample: printable ASCII, '?' for the rest */
         size_t m = r->len - 9 > 20 ? 20 : r->len - 9;
@@ -444,28 +444,28 @@ static int parse(rd *r)
         return bad(r, 0, "not a job (expected 'rlhf-job 1')");
     if (next_line(r, "'trainer NAME'") || expect_tag(r, "trainer", &at, "trainer NAME") ||
         word(r, &at, &k, "trainer") || line_end(r, at))
-        return RT_JOB_EFORMAT;
+        return RT_EFORMAT;
     const char *w = keep_word(r, 8, k);
     if (j) j->trainer = w;
     if (next_line(r, "'name \"NAME\"'") || expect_tag(r, "name", &at, "name \"NAME\"") ||
         string(r, &at, j ? &j->name : NULL, "name") || line_end(r, at))
-        return RT_JOB_EFORMAT;
+        return RT_EFORMAT;
     uint64_t key, ctr;
     if (next_line(r, "'rng KEY COUNTER'") || expect_tag(r, "rng", &at, "rng KEY COUNTER") ||
         hex64(r, &at, &key, "rng key"))
-        return RT_JOB_EFORMAT;
+        return RT_EFORMAT;
     if (at >= r->len || r->s[at] != ' ') return bad(r, at, "expected 'rng KEY COUNTER'");
     at++;
-    if (hex64(r, &at, &ctr, "rng counter") || line_end(r, at)) return RT_JOB_EFORMAT;
+    if (hex64(r, &at, &ctr, "rng counter") || line_end(r, at)) return RT_EFORMAT;
     if (j) j->rng.key = key, j->rng.ctr = ctr;
     if (next_line(r, "'cfg COUNT'") || expect_tag(r, "cfg", &at, "cfg COUNT") ||
         number(r, &at, RT_JOB_MAX_CFG, &v, "cfg count") || line_end(r, at))
-        return RT_JOB_EFORMAT;
+        return RT_EFORMAT;
     r->ncfg = (int)v;
     for (int i = 0; i < r->ncfg; i++) {
         at = 0;
-        if (next_line(r, "'KEY = \"VALUE\"'")) return RT_JOB_EFORMAT;
-        if (word(r, &at, &k, "key")) return RT_JOB_EFORMAT;
+        if (next_line(r, "'KEY = \"VALUE\"'")) return RT_EFORMAT;
+        if (word(r, &at, &k, "key")) return RT_EFORMAT;
         if (r->len - at < 3 || memcmp(r->s + at, " = ", 3) != 0)
             return bad(r, at, "expected 'KEY = \"VALUE\"'");
         size_t kat = (size_t)(r->s - r->p);
@@ -476,46 +476,46 @@ static int parse(rd *r)
         w = keep_word(r, 0, k);
         at += 3;
         if (string(r, &at, j ? &((rt_kv *)j->cfg)[i].value : NULL, "value") || line_end(r, at))
-            return RT_JOB_EFORMAT;
+            return RT_EFORMAT;
         if (j) ((rt_kv *)j->cfg)[i].key = w;
     }
     if (next_line(r, "'in COUNT'") || expect_tag(r, "in", &at, "in COUNT") ||
         number(r, &at, RT_JOB_MAX_IN, &v, "input count") || line_end(r, at))
-        return RT_JOB_EFORMAT;
+        return RT_EFORMAT;
     r->nin = (int)v;
     for (int i = 0; i < r->nin; i++) {
         rt_job_input *in = j ? &((rt_job_input *)j->in)[i] : NULL;
         size_t rk, kat, kk;
         at = 0;
-        if (next_line(r, "'ROLE KIND SIZE'") || word(r, &at, &rk, "role")) return RT_JOB_EFORMAT;
+        if (next_line(r, "'ROLE KIND SIZE'") || word(r, &at, &rk, "role")) return RT_EFORMAT;
         r->in_at[i] = (size_t)(r->s - r->p), r->in_len[i] = (unsigned char)rk;
         if (at >= r->len || r->s[at] != ' ') return bad(r, at, "expected 'ROLE KIND SIZE'");
         kat = ++at;
-        if (word(r, &at, &kk, "kind")) return RT_JOB_EFORMAT;
+        if (word(r, &at, &kk, "kind")) return RT_EFORMAT;
         if (at >= r->len || r->s[at] != ' ') return bad(r, at, "expected 'ROLE KIND SIZE'");
         at++;
         if (number(r, &at, RT_JOB_MAX_INPUT, &r->in_size[i], "size") || line_end(r, at))
-            return RT_JOB_EFORMAT;
+            return RT_EFORMAT;
         const char *role = keep_word(r, 0, rk), *kind = keep_word(r, kat, kk);
         r->blob_bytes += (r->in_size[i] + ALIGN - 1) / ALIGN * ALIGN;
         if (in) in->role = role, in->kind = kind, in->size = r->in_size[i];
     }
     for (int i = 0; i < r->nin; i++) {
         if (next_line(r, "'data ROLE'") || expect_tag(r, "data", &at, "data ROLE"))
-            return RT_JOB_EFORMAT;
+            return RT_EFORMAT;
         if (r->len - at != r->in_len[i] || memcmp(r->s + at, r->p + r->in_at[i], r->in_len[i]) != 0)
             return bad(r, at, "expected 'data %.*s' (input %d)", (int)r->in_len[i],
                        (const char *)r->p + r->in_at[i], i + 1);
         rt_job_input *in = j ? &((rt_job_input *)j->in)[i] : NULL;
         if (in) in->data = r->in_size[i] ? r->blob : NULL;
-        if (payload(r, i, r->blob)) return RT_JOB_EFORMAT;
+        if (payload(r, i, r->blob)) return RT_EFORMAT;
         if (r->blob) r->blob += (r->in_size[i] + ALIGN - 1) / ALIGN * ALIGN;
     }
     size_t hashed = r->pos;
     uint64_t h;
     if (next_line(r, "'hash HEX'") || expect_tag(r, "hash", &at, "hash HEX") ||
         hex64(r, &at, &h, "hash") || line_end(r, at))
-        return RT_JOB_EFORMAT;
+        return RT_EFORMAT;
     if (!j && h != rt_job_fnv1a64(r->p, hashed))
         return bad(r, 5, "hash mismatch (the job was changed or damaged)");
     if (r->pos != r->n) {
@@ -533,12 +533,12 @@ void rt_job_owned_free(rt_job_owned *o)
     memset(o, 0, sizeof *o);
 }
 
-int rt_job_unpack(const void *p, size_t n, rt_job_owned *out, rt_job_diag *d)
+int rt_job_unpack(const void *p, size_t n, rt_job_owned *out, rt_diag *d)
 {
     memset(out, 0, sizeof *out);
     if (d) memset(d, 0, sizeof *d);
     rd *r = rt_calloc(1, sizeof *r); /* ~10 KB of spans: not on a worker's stack */
-    if (!r) return diag(d, RT_JOB_ENOMEM, 0, 0, "job: out of memory");
+    if (!r) return diag(d, RT_ENOMEM, 0, 0, "job: out of memory");
     r->p = p, r->n = p ? n : 0, r->d = d;
     int rc = parse(r);
     if (rc) {
@@ -551,7 +551,7 @@ int rt_job_unpack(const void *p, size_t n, rt_job_owned *out, rt_job_diag *d)
     unsigned char *block = rt_malloc(total);
     if (!block) {
         rt_free(r);
-        return diag(d, RT_JOB_ENOMEM, 0, 0, "job: out of memory (%zu bytes)", total);
+        return diag(d, RT_ENOMEM, 0, 0, "job: out of memory (%zu bytes)", total);
     }
     /* the second pass: same bytes, now decoded into the block */
     rt_job *j = &out->job;
@@ -569,7 +569,7 @@ int rt_job_unpack(const void *p, size_t n, rt_job_owned *out, rt_job_diag *d)
     rt_free(r);
     if (rc) { /* cannot happen: the first pass accepted the same bytes */
         rt_job_owned_free(out);
-        return diag(d, RT_JOB_EFORMAT, 0, 0, "job: internal error (second pass)");
+        return diag(d, RT_EFORMAT, 0, 0, "job: internal error (second pass)");
     }
     return 0;
 }

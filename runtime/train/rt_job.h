@@ -47,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rt_diag.h"
 #include "rt_rng.h"
 #include "rt_text.h"
 
@@ -88,18 +89,6 @@ typedef struct rt_job {
 
 /* ---- pack / unpack (rt_job.c) ------------------------------------------------------- */
 
-enum {
-    RT_JOB_EINVAL = -1, /* pack: a field the format cannot carry (see rt_job_check) */
-    RT_JOB_ENOMEM = -2, /* an allocation failed */
-    RT_JOB_EFORMAT = -3 /* unpack: the bytes are not a valid packed job */
-};
-
-typedef struct rt_job_diag {
-    int code;      /* 0 or RT_JOB_E* */
-    int line, col; /* unpack: where the first problem is (1-based; col in bytes), else 0 */
-    char msg[256]; /* "job: line 4: expected 'KEY = \"VALUE\"'" */
-} rt_job_diag;
-
 #define RT_JOB_VERSION 1
 #define RT_JOB_MAX_WORD 64                 /* bytes of a trainer, key, role or kind */
 #define RT_JOB_MAX_STR 65536               /* bytes of the name or a value */
@@ -107,17 +96,17 @@ typedef struct rt_job_diag {
 #define RT_JOB_MAX_IN 64                   /* inputs */
 #define RT_JOB_MAX_INPUT ((size_t)1 << 30) /* bytes of one input */
 
-/* 0 when j's plain data can be packed, else RT_JOB_EINVAL with d->msg naming the field:
+/* 0 when j's plain data can be packed, else RT_EINVAL with d->msg naming the field:
  * trainer a word; name (NULL packs as "") and values at most RT_JOB_MAX_STR bytes;
  * keys words, unique; roles and kinds words; data non-NULL when size > 0; counts and
  * sizes within the limits above.  d may be NULL. */
-int rt_job_check(const rt_job *j, rt_job_diag *d);
+int rt_job_check(const rt_job *j, rt_diag *d);
 /* Appends j's packed form to out (growable; the hash covers the bytes this call
- * appends).  0, RT_JOB_EINVAL (nothing appended) or RT_JOB_ENOMEM (out->err set).
+ * appends).  0, RT_EINVAL (nothing appended) or RT_ENOMEM (out->err set).
  * d may be NULL. */
-int rt_job_pack(const rt_job *j, rt_strbuf *out, rt_job_diag *d);
+int rt_job_pack(const rt_job *j, rt_strbuf *out, rt_diag *d);
 /* The content hash a packed j carries (its hash line); 0 or rt_job_check's error. */
-int rt_job_hash(const rt_job *j, uint64_t *hash, rt_job_diag *d);
+int rt_job_hash(const rt_job *j, uint64_t *hash, rt_diag *d);
 /* FNV-1a 64 of p[0..n) (the job hash's function); and h as 16 lowercase hex digits. */
 uint64_t rt_job_fnv1a64(const void *p, size_t n);
 void rt_job_hash_hex(uint64_t h, char out[17]);
@@ -132,9 +121,9 @@ typedef struct rt_job_owned {
 } rt_job_owned;
 
 /* Parses and validates p[0..n) (never reads outside it); on success fills *out.
- * Otherwise *out is empty and d (may be NULL) holds RT_JOB_EFORMAT with the line and
- * column of the first problem ("job: line 4: ...") or RT_JOB_ENOMEM. */
-int rt_job_unpack(const void *p, size_t n, rt_job_owned *out, rt_job_diag *d);
+ * Otherwise *out is empty and d (may be NULL) holds RT_EFORMAT with the line and
+ * column of the first problem ("job: line 4: ...") or RT_ENOMEM. */
+int rt_job_unpack(const void *p, size_t n, rt_job_owned *out, rt_diag *d);
 void rt_job_owned_free(rt_job_owned *o); /* out of a failed unpack too; leaves it empty */
 
 #endif

@@ -12,7 +12,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int check(const uint8_t *data, size_t size, rt_job_diag *d)
+static int check(const uint8_t *data, size_t size, rt_diag *d)
 {
     rt_job_owned o;
     int rc = rt_job_unpack(data, size, &o, d);
@@ -22,9 +22,9 @@ static int check(const uint8_t *data, size_t size, rt_job_diag *d)
         if (rt_job_pack(&o.job, &b, NULL) != 0 || b.len != size || memcmp(b.s, data, size) != 0)
             abort(); /* accepted bytes that are not the canonical form of their job */
         rt_strbuf_free(&b);
-    } else if (rc != RT_JOB_EFORMAT && rc != RT_JOB_ENOMEM) {
+    } else if (rc != RT_EFORMAT && rc != RT_ENOMEM) {
         abort();
-    } else if (rc == RT_JOB_EFORMAT && (d->line < 1 || strncmp(d->msg, "job: line ", 10) != 0)) {
+    } else if (rc == RT_EFORMAT && (d->line < 1 || strncmp(d->msg, "job: line ", 10) != 0)) {
         abort(); /* every format error names its line */
     }
     rt_job_owned_free(&o);
@@ -33,8 +33,8 @@ static int check(const uint8_t *data, size_t size, rt_job_diag *d)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    rt_job_diag d;
-    if (check(data, size, &d) != RT_JOB_EFORMAT || !strstr(d.msg, "hash mismatch") || size < 22 ||
+    rt_diag d;
+    if (check(data, size, &d) != RT_EFORMAT || !strstr(d.msg, "hash mismatch") || size < 22 ||
         memcmp(data + size - 22, "hash ", 5) != 0)
         return 0;
     uint8_t *fixed = malloc(size);

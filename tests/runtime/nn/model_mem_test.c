@@ -34,7 +34,7 @@ static void same_bytes_as_the_file(void **state)
     rt_policy *p = make_mlp();
     char path[64];
     snprintf(path, sizeof path, "/tmp/rt_model_mem_test_%d.bin", (int)getpid());
-    rt_model_diag d;
+    rt_diag d;
     assert_int_equal(rt_model_save(&p->model, path, &d), 0);
     FILE *fp = fopen(path, "rb");
     assert_non_null(fp);
@@ -73,24 +73,24 @@ static void refuses_bad_bytes(void **state)
     assert_int_equal(rt_model_save_mem(&p->model, &mem, &n, NULL), 0);
     unsigned char *q = malloc(n + 1);
     rt_model *m = (rt_model *)q;
-    rt_model_diag d;
+    rt_diag d;
     /* every prefix fails (exact-size copies: ASan sees any read past the end) */
     for (size_t k = 0; k < n; k++) {
         unsigned char *e = malloc(k ? k : 1);
         memcpy(e, mem, k);
         int rc = rt_model_load_mem(&m, e, k, &d);
-        assert_true(rc == RT_MODEL_EMAGIC || rc == RT_MODEL_ETRUNC);
+        assert_true(rc == RT_EMAGIC || rc == RT_ETRUNC);
         assert_null(m);
         assert_true(strncmp(d.msg, "model bytes: ", 13) == 0);
         free(e);
     }
-    assert_int_equal(rt_model_load_mem(&m, NULL, 0, &d), RT_MODEL_ETRUNC); /* as an empty file */
+    assert_int_equal(rt_model_load_mem(&m, NULL, 0, &d), RT_ETRUNC); /* as an empty file */
     memcpy(q, mem, n);
     q[n] = 0;
-    assert_int_equal(rt_model_load_mem(&m, q, n + 1, &d), RT_MODEL_ESIZE);
+    assert_int_equal(rt_model_load_mem(&m, q, n + 1, &d), RT_ESIZE);
     assert_string_equal(d.msg, "model bytes: 1 trailing bytes after the payload");
     q[8] = 3;
-    assert_int_equal(rt_model_load_mem(&m, q, n, &d), RT_MODEL_EVERSION);
+    assert_int_equal(rt_model_load_mem(&m, q, n, &d), RT_EVERSION);
     assert_string_equal(d.msg, "model bytes: format version 3, expected 2 or 1");
     /* any flipped byte is refused (the checksum covers every byte) */
     for (size_t k = 0; k < n; k++) {
@@ -117,7 +117,7 @@ static void allocation_failures(void **state)
             void *mem = NULL;
             size_t n = 0;
             rt_model *m = NULL;
-            rt_model_diag d = {0, ""};
+            rt_diag d = {0};
             rt_alloc_fail_at(k);
             int rc = which == 0 ? rt_model_save_mem(&p->model, &mem, &n, &d)
                                 : rt_model_load_mem(&m, ref, rn, &d);
@@ -125,8 +125,8 @@ static void allocation_failures(void **state)
             if (rc == 0) {
                 ok = 1;
             } else {
-                assert_int_equal(rc, RT_MODEL_ENOMEM);
-                assert_int_equal(d.code, RT_MODEL_ENOMEM);
+                assert_int_equal(rc, RT_ENOMEM);
+                assert_int_equal(d.code, RT_ENOMEM);
                 assert_null(mem);
                 assert_null(m);
             }

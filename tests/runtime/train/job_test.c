@@ -66,7 +66,7 @@ static char *pack(const rt_job *j, size_t *n)
 {
     rt_strbuf b;
     rt_strbuf_init(&b);
-    rt_job_diag d;
+    rt_diag d;
     assert_int_equal(rt_job_pack(j, &b, &d), 0);
     return rt_strbuf_take(&b, n);
 }
@@ -103,7 +103,7 @@ static void round_trip(void **state)
     assert_int_equal(strlen(p), n); /* text: no NUL */
     assert_null(strchr(p, '\r'));
     rt_job_owned o;
-    rt_job_diag d;
+    rt_diag d;
     assert_int_equal(rt_job_unpack(p, n, &o, &d), 0);
     assert_same_job(&j, &o.job);
     assert_null(o.job.fn);
@@ -256,9 +256,9 @@ static void pack_refuses(void **state)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         rt_strbuf b;
         rt_strbuf_init(&b);
-        rt_job_diag d;
-        assert_int_equal(rt_job_pack(&cases[c].j, &b, &d), RT_JOB_EINVAL);
-        assert_int_equal(d.code, RT_JOB_EINVAL);
+        rt_diag d;
+        assert_int_equal(rt_job_pack(&cases[c].j, &b, &d), RT_EINVAL);
+        assert_int_equal(d.code, RT_EINVAL);
         assert_string_equal(d.msg, cases[c].msg);
         assert_int_equal(b.len, 0); /* nothing appended */
         rt_strbuf_free(&b);
@@ -347,9 +347,9 @@ static void malformed(void **state)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char *s = cases[c].raw ? strdup(cases[c].text) : with_hash(cases[c].text);
         rt_job_owned o;
-        rt_job_diag d;
+        rt_diag d;
         int rc = rt_job_unpack(s, strlen(s), &o, &d);
-        if (rc != RT_JOB_EFORMAT || strcmp(d.msg, cases[c].msg) != 0 || d.line != cases[c].line ||
+        if (rc != RT_EFORMAT || strcmp(d.msg, cases[c].msg) != 0 || d.line != cases[c].line ||
             d.col != cases[c].col)
             fail_msg("case %zu: rc %d, %d:%d '%s'", c, rc, d.line, d.col, d.msg);
         assert_null(o.block);
@@ -363,10 +363,10 @@ static void malformed(void **state)
     memcpy(t, s, n);
     t[n] = 'x', t[n + 1] = '\n';
     rt_job_owned o;
-    rt_job_diag d;
+    rt_diag d;
     assert_int_equal(rt_job_unpack(s, n, &o, &d), 0);
     rt_job_owned_free(&o);
-    assert_int_equal(rt_job_unpack(t, n + 2, &o, &d), RT_JOB_EFORMAT);
+    assert_int_equal(rt_job_unpack(t, n + 2, &o, &d), RT_EFORMAT);
     assert_string_equal(d.msg, "job: line 8: trailing bytes after the hash line");
     free(s);
     free(t);
@@ -392,10 +392,10 @@ static void truncate_and_flip(void **state)
     unsigned char *q = malloc(n);
     for (size_t k = 0; k < n; k++) {
         rt_job_owned o;
-        rt_job_diag d;
+        rt_diag d;
         unsigned char *e = malloc(k ? k : 1); /* exact size: ASan sees a read past k */
         memcpy(e, p, k);
-        assert_int_equal(rt_job_unpack(e, k, &o, &d), RT_JOB_EFORMAT);
+        assert_int_equal(rt_job_unpack(e, k, &o, &d), RT_EFORMAT);
         assert_true(strncmp(d.msg, "job: line ", 10) == 0);
         assert_true(d.line >= 1);
         free(e);
@@ -406,7 +406,7 @@ static void truncate_and_flip(void **state)
             memcpy(q, p, n);
             q[k] ^= flips[f];
             rt_job_owned o;
-            rt_job_diag d;
+            rt_diag d;
             int rc = rt_job_unpack(q, n, &o, &d);
             if (rc == 0) { /* a valid job: then it is exactly these bytes */
                 size_t n2;
@@ -416,7 +416,7 @@ static void truncate_and_flip(void **state)
                 rt_free(r);
                 rt_job_owned_free(&o);
             } else {
-                assert_int_equal(rc, RT_JOB_EFORMAT);
+                assert_int_equal(rc, RT_EFORMAT);
                 assert_true(strncmp(d.msg, "job: line ", 10) == 0);
             }
         }
@@ -453,7 +453,7 @@ static void carries_a_policy(void **state)
     rt_policy_free(p);
 }
 
-/* Fail the Nth allocation for every N: pack and unpack report RT_JOB_ENOMEM and leak
+/* Fail the Nth allocation for every N: pack and unpack report RT_ENOMEM and leak
  * nothing (the ASan build checks), until the scenario allocates no more. */
 static void allocation_failure(void **state)
 {
@@ -467,24 +467,24 @@ static void allocation_failure(void **state)
         rt_alloc_fail_at(fail);
         rt_strbuf b;
         rt_strbuf_init(&b);
-        rt_job_diag d;
+        rt_diag d;
         int rc = rt_job_pack(&j, &b, &d);
         rt_job_owned o;
-        rt_job_diag du;
+        rt_diag du;
         int ru = rc ? -99 : rt_job_unpack(p, n, &o, &du);
         uint64_t h;
         int rh = rc || ru ? -99 : rt_job_hash(&j, &h, NULL);
         long made = rt_alloc_count();
         rt_alloc_fail_at(0);
         if (rc) {
-            assert_int_equal(rc, RT_JOB_ENOMEM);
+            assert_int_equal(rc, RT_ENOMEM);
             assert_string_equal(d.msg, "job: out of memory");
         } else if (ru) {
-            assert_int_equal(ru, RT_JOB_ENOMEM);
-            assert_int_equal(du.code, RT_JOB_ENOMEM);
+            assert_int_equal(ru, RT_ENOMEM);
+            assert_int_equal(du.code, RT_ENOMEM);
             assert_null(o.block);
         } else if (rh) {
-            assert_int_equal(rh, RT_JOB_ENOMEM);
+            assert_int_equal(rh, RT_ENOMEM);
             rt_job_owned_free(&o);
         } else {
             assert_true(made < fail);
