@@ -241,5 +241,11 @@ int rt_model_save(const rt_model *m, const char *path, rt_diag *d);
  * truncation, trailing bytes, a checksum mismatch, an unknown architecture or an invalid
  * configuration.  Caller frees with rt_model_free. */
 int rt_model_load(rt_model **out, const char *path, rt_diag *d);
+/* The same bytes in memory (a job carries a policy by value, rt_job.h): save_mem sets
+ * *out to a new buffer of *n bytes, identical to what rt_model_save writes (caller frees
+ * with rt_free; RT_ENOMEM leaves *out NULL); load_mem makes the same checks as
+ * rt_model_load, its messages naming "model bytes" instead of a path. */
+int rt_model_save_mem(const rt_model *m, void **out, size_t *n, rt_diag *d);
+int rt_model_load_mem(rt_model **out, const void *p, size_t n, rt_diag *d);
 
 #endif

@@ -3,6 +3,8 @@
  * over PATH.  Loading checks, in order: the file opens, the magic, the version (1: the
  * MLP's fixed header, 2: text), the size the header announces, the checksum over
  * everything, then the architecture and its config; each failure has its own code.
+ * The in-memory versions (rt_model_save_mem, rt_model_load_mem) share the header writer
+ * and the whole load path: only where bytes come from or go to differs (struct src).
  * Leaves out: big-endian hosts (refused at compile time), Adam state. */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +44,7 @@ static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
     return h;
 }
 #define FNV0 0xcbf29ce484222325ULL
+#define MEM "model bytes" /* what messages name instead of a path */
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -55,7 +58,10 @@ static uint32_t get32(const unsigned char *p)
     return v;
 }
 
-int rt_model_save(const rt_model *m, const char *path, rt_diag *d)
+/* The format-2 header of m into h (hn bytes: everything before the payload, checksum
+ * included); *bytes = the payload's size.  The one writer of the format. */
+static size_t write_header(const rt_model *m, unsigned char h[HDR2 + MAX_TEXT + 16],
+                           uint64_t *bytes)
 {
     int cfg[RT_MODEL_MAX_KEYS];
     char text[MAX_TEXT];
@@ -64,17 +70,24 @@ int rt_model_save(const rt_model *m, const char *path, rt_diag *d)
     rt_model_config_format(m->ops, cfg, text + n, sizeof text - (size_t)n - 1);
     strcat(text, "\n");
     uint32_t tn = (uint32_t)strlen(text);
-    unsigned char h[HDR2 + MAX_TEXT + 16];
     memcpy(h, MAGIC, 8);
     put32(h + 8, RT_MODEL_FILE_VERSION);
     put32(h + 12, (uint32_t)m->vocab);
     put32(h + 16, tn);
     memcpy(h + HDR2, text, tn);
-    size_t ck = HDR2 + tn + 8, hn = ck + 8;
-    uint64_t bytes = m->params->n * sizeof(float);
-    memcpy(h + HDR2 + tn, &bytes, 8);
-    uint64_t sum = fnv(fnv(FNV0, h, ck), (const unsigned char *)m->params->w, bytes);
+    size_t ck = HDR2 + tn + 8;
+    *bytes = m->params->n * sizeof(float);
+    memcpy(h + HDR2 + tn, bytes, 8);
+    uint64_t sum = fnv(fnv(FNV0, h, ck), (const unsigned char *)m->params->w, *bytes);
     memcpy(h + ck, &sum, 8);
+    return ck + 8;
+}
+
+int rt_model_save(const rt_model *m, const char *path, rt_diag *d)
+{
+    unsigned char h[HDR2 + MAX_TEXT + 16];
+    uint64_t bytes;
+    size_t hn = write_header(m, h, &bytes);
 
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
@@ -96,6 +109,44 @@ int rt_model_save(const rt_model *m, const char *path, rt_diag *d)
     return 0;
 }
 
+int rt_model_save_mem(const rt_model *m, void **out, size_t *n, rt_diag *d)
+{
+    unsigned char h[HDR2 + MAX_TEXT + 16];
+    uint64_t bytes;
+    size_t hn = write_header(m, h, &bytes);
+    *out = NULL, *n = 0;
+    unsigned char *p = rt_malloc(hn + bytes);
+    if (!p) return fail(d, RT_ENOMEM, MEM, "out of memory%.0ld%.0ld", 0, 0);
+    memcpy(p, h, hn);
+    memcpy(p + hn, m->params->w, bytes);
+    *out = p, *n = hn + bytes;
+    return 0;
+}
+
+/* Where a load reads from: a file or bytes in memory (the same checks for both). */
+typedef struct src {
+    FILE *fp; /* or */
+    const unsigned char *p;
+    size_t n, pos;
+} src;
+
+static size_t src_read(src *s, void *dst, size_t k)
+{
+    if (s->fp) return fread(dst, 1, k, s->fp);
+    if (k > s->n - s->pos) k = s->n - s->pos;
+    if (k) memcpy(dst, s->p + s->pos, k); /* p may be NULL (n 0) */
+    s->pos += k;
+    return k;
+}
+
+static int src_seek(src *s, size_t off)
+{
+    if (s->fp) return fseek(s->fp, (long)off, SEEK_SET);
+    if (off > s->n) return -1;
+    s->pos = off;
+    return 0;
+}
+
 /* The header of either format: the architecture, vocabulary and config, the payload
  * size and the checksum; hn = header bytes (the payload's offset). */
 typedef struct {
@@ -107,9 +158,9 @@ typedef struct {
 } header;
 
 /* reads and size-checks the header; the config is parsed after the checksum */
-static int read_header(FILE *fp, long size, const char *path, header *x, rt_diag *d)
+static int read_header(src *fp, long size, const char *path, header *x, rt_diag *d)
 {
-    size_t got = fread(x->h, 1, HDR2, fp);
+    size_t got = src_read(fp, x->h, HDR2);
     size_t cmp = got < 8 ? got : 8;
     if (memcmp(x->h, MAGIC, cmp) != 0)
         return fail(d, RT_EMAGIC, path, "not a policy file (bad magic)%.0ld%.0ld", 0, 0);
@@ -118,7 +169,7 @@ static int read_header(FILE *fp, long size, const char *path, header *x, rt_diag
         return fail(d, RT_EVERSION, path, "format version %ld, expected %ld or 1", (long)ver,
                     RT_MODEL_FILE_VERSION);
     size_t want = ver == 1 ? HDR1 : HDR2;
-    if (got == HDR2 && ver == 1) got += fread(x->h + HDR2, 1, HDR1 - HDR2, fp);
+    if (got == HDR2 && ver == 1) got += src_read(fp, x->h + HDR2, HDR1 - HDR2);
     if (got < want)
         return fail(d, RT_ETRUNC, path, "truncated header (%ld of %ld bytes)", (long)got,
                     (long)want);
@@ -131,7 +182,7 @@ static int read_header(FILE *fp, long size, const char *path, header *x, rt_diag
             return fail(d, RT_EINVAL, path, "config text of %ld bytes (1..%ld)", (long)tn,
                         MAX_TEXT);
         x->ckoff = HDR2 + tn + 8, x->hn = x->ckoff + 8;
-        got += fread(x->h + HDR2, 1, x->hn - HDR2, fp);
+        got += src_read(fp, x->h + HDR2, x->hn - HDR2);
         if (got < x->hn)
             return fail(d, RT_ETRUNC, path, "truncated header (%ld of %ld bytes)", (long)got,
                         (long)x->hn);
@@ -203,6 +254,39 @@ static int parse_header(header *x, const char *path, rt_diag *d)
     return 0;
 }
 
+/* Checks and loads a model of `size` bytes from s (the load half of both versions). */
+static int load_from(src *s, long size, const char *path, rt_model **out, rt_diag *d)
+{
+    header x;
+    rt_model *m = NULL;
+    int rc = read_header(s, size, path, &x, d);
+    if (rc) return rc;
+    /* checksum streamed over the payload before trusting the architecture fields */
+    uint64_t sum = fnv(fnv(FNV0, x.h, x.ckoff), x.h + x.ckoff + 8, x.hn - x.ckoff - 8);
+    unsigned char buf[65536];
+    for (uint64_t left = x.bytes; left > 0;) {
+        size_t k = left < sizeof buf ? (size_t)left : sizeof buf;
+        if (src_read(s, buf, k) != k)
+            return fail(d, RT_EIO, path, "read error%.0ld%.0ld", 0, 0);
+        sum = fnv(sum, buf, k);
+        left -= k;
+    }
+    if (sum != x.ck)
+        return fail(d, RT_ECHECKSUM, path, "checksum mismatch (corrupt file)%.0ld%.0ld", 0,
+                    0);
+    rc = parse_header(&x, path, d);
+    if (rc) return rc;
+    rc = rt_model_create(&m, x.ops, x.vocab, x.cfg, d);
+    if (rc) return rc;
+    if (src_seek(s, x.hn) != 0 || src_read(s, m->params->w, x.bytes) != x.bytes) {
+        rt_model_free(m);
+        return fail(d, RT_EIO, path, "read error%.0ld%.0ld", 0, 0);
+    }
+    rt_model_touch(m);
+    *out = m;
+    return 0;
+}
+
 int rt_model_load(rt_model **out, const char *path, rt_diag *d)
 {
     *out = NULL;
@@ -214,50 +298,26 @@ int rt_model_load(rt_model **out, const char *path, rt_diag *d)
         }
         return RT_ENOENT;
     }
-    int rc = 0;
-    rt_model *m = NULL;
-    header x;
+    int rc;
     long size = -1;
     if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
     if (size < 0 || fseek(fp, 0, SEEK_SET) != 0) {
         rc = fail(d, RT_EIO, path, "cannot seek%.0ld%.0ld", 0, 0);
-        goto done;
+    } else {
+        src s = {.fp = fp};
+        rc = load_from(&s, size, path, out, d);
     }
-    rc = read_header(fp, size, path, &x, d);
-    if (rc) goto done;
-    /* checksum streamed over the file before trusting the architecture fields */
-    uint64_t sum = fnv(fnv(FNV0, x.h, x.ckoff), x.h + x.ckoff + 8, x.hn - x.ckoff - 8);
-    unsigned char buf[65536];
-    for (uint64_t left = x.bytes; left > 0;) {
-        size_t k = left < sizeof buf ? (size_t)left : sizeof buf;
-        if (fread(buf, 1, k, fp) != k) {
-            rc = fail(d, RT_EIO, path, "read error%.0ld%.0ld", 0, 0);
-            goto done;
-        }
-        sum = fnv(sum, buf, k);
-        left -= k;
-    }
-    if (sum != x.ck) {
-        rc = fail(d, RT_ECHECKSUM, path, "checksum mismatch (corrupt file)%.0ld%.0ld", 0, 0);
-        goto done;
-    }
-    rc = parse_header(&x, path, d);
-    if (rc) goto done;
-    rc = rt_model_create(&m, x.ops, x.vocab, x.cfg, d);
-    if (rc) goto done;
-    if (fseek(fp, (long)x.hn, SEEK_SET) != 0 || fread(m->params->w, 1, x.bytes, fp) != x.bytes) {
-        rc = fail(d, RT_EIO, path, "read error%.0ld%.0ld", 0, 0);
-        goto done;
-    }
-    rt_model_touch(m);
-done:
     fclose(fp);
-    if (rc) {
-        rt_model_free(m);
-        return rc;
-    }
-    *out = m;
-    return 0;
+    return rc;
+}
+
+int rt_model_load_mem(rt_model **out, const void *p, size_t n, rt_diag *d)
+{
+    *out = NULL;
+    if (n > (size_t)1 << 40)
+        return fail(d, RT_ESIZE, MEM, "%ld bytes is too large%.0ld", (long)n, 0);
+    src s = {.p = p, .n = p ? n : 0};
+    return load_from(&s, (long)s.n, MEM, out, d);
 }
 
 /* ---- the MLP's names for the same -------------------------------------------------------- */
