@@ -1,7 +1,8 @@
 /* krn_conn: the Jupyter connection file (JSON written by the client). Reads every field:
  * transport ("tcp" | "ipc"), ip, shell/iopub/stdin/control/hb ports, key, signature_scheme,
  * kernel_name (optional). Builds ZeroMQ endpoints: tcp://IP:PORT, ipc://IP-PORT (the
- * jupyter_client convention: for ipc, "ip" is a path prefix). */
+ * jupyter_client convention: for ipc, "ip" is a path prefix).
+ * Leaves out: binding the sockets (krn_server.h) and signing (krn_hmac.h). */
 #ifndef KRN_CONN_H
 #define KRN_CONN_H
 

@@ -10,7 +10,9 @@
  * included, so a polling loop keeps output live), before any other message, and at the
  * end of the cell. update_display_data is rate-limited per display id (at most one every
  * 250 ms; the newest pending update is sent when due and at the end of the cell).
- * A silent context publishes nothing. Only the first error of a cell is published. */
+ * A silent context publishes nothing. Only the first error of a cell is published.
+ * Leaves out: the wire (the kernel turns these calls into messages) and what is displayed
+ * (interpreters). */
 #ifndef KRN_DISPLAY_H
 #define KRN_DISPLAY_H
 

@@ -3,7 +3,9 @@
  * marked "# %% [markdown]" and blank cells are skipped) through the interpreter vtable, with a sink
  * that prints stream text (stdout/stderr) and the text/plain of results and displays to stdout;
  * errors go to stderr. Stops at the first error. With svg_dir, every image/svg+xml output is also
- * written to svg_dir/cell<N>-<K>.svg. SIGINT interrupts the running cell. */
+ * written to svg_dir/cell<N>-<K>.svg. SIGINT interrupts the running cell.
+ * Leaves out: the Jupyter wire (no sockets here) and notebook output files (it prints, it
+ * does not write .ipynb). */
 #ifndef KRN_HEADLESS_H
 #define KRN_HEADLESS_H
 

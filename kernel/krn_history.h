@@ -1,7 +1,8 @@
 /* krn_history: the kernel's in-memory input history (one session, numbered from 1) and the
  * three history_request access types: tail, range and search (glob patterns as in
  * IPython: fnmatch syntax, '*' also matches newlines; unique keeps the latest of equal
- * inputs). Thread-safe. Nothing is persisted. */
+ * inputs). Thread-safe. Nothing is persisted.
+ * Leaves out: persistence across sessions (IPython's sqlite file) and output history. */
 #ifndef KRN_HISTORY_H
 #define KRN_HISTORY_H
 

@@ -1,6 +1,7 @@
 /* krn_hmac: message signing for the Jupyter wire (HMAC-SHA256 or HMAC-SHA512 over the
  * four JSON frames, lowercase hex) with libsodium's multi-part API, so keys may have any
- * length. An empty key disables signing (empty signature, nothing checked). */
+ * length. An empty key disables signing (empty signature, nothing checked).
+ * Leaves out: key handling beyond one session key, replay protection (krn_wire.h). */
 #ifndef KRN_HMAC_H
 #define KRN_HMAC_H
 

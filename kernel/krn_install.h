@@ -1,7 +1,8 @@
 /* krn_install: writes the kernelspec directory "rlhf" (kernel.json, logo-32x32.png,
  * logo-64x64.png, logo-svg.svg). Destinations: --user -> $JUPYTER_DATA_DIR/kernels/rlhf or
  * ~/.local/share/jupyter/kernels/rlhf; --prefix P -> P/share/jupyter/kernels/rlhf;
- * --sys-prefix -> $CONDA_PREFIX, else $VIRTUAL_ENV, else /usr/local, then as --prefix. */
+ * --sys-prefix -> $CONDA_PREFIX, else $VIRTUAL_ENV, else /usr/local, then as --prefix.
+ * Leaves out: uninstalling, and kernelspec discovery (jupyter_client's). */
 #ifndef KRN_INSTALL_H
 #define KRN_INSTALL_H
 

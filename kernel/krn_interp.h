@@ -1,7 +1,9 @@
 /* krn_interp: the interpreter vtable. The kernel (and the headless runner) drive a cell
  * language only through this table; the interpreter publishes only through the krn_out
  * context it is given (krn_display.h), never through sockets. Cursor positions and
- * offsets are Unicode code points, as in the protocol (krn_utf8.h converts). */
+ * offsets are Unicode code points, as in the protocol (krn_utf8.h converts).
+ * Leaves out: the wire, threads and interrupts' delivery (the kernel's), and any cell
+ * language (magics/). */
 #ifndef KRN_INTERP_H
 #define KRN_INTERP_H
 

@@ -18,7 +18,8 @@
  * KRN_IOPUB_HARD_BYTES, and by KRN_IOPUB_SOFT_BYTES when the cells publish only droppable
  * messages, however many cells run while nobody reads. ZMQ_XPUB_NODROP holds per socket:
  * while one subscriber does not read, the others receive only what the queue keeps.
- * Replies on shell/control/stdin are never dropped either (krn_sock.h). */
+ * Replies on shell/control/stdin are never dropped either (krn_sock.h).
+ * Leaves out: what is published (krn_display.h, krn_dispatch.c) and the other sockets. */
 #ifndef KRN_IOPUB_H
 #define KRN_IOPUB_H
 

@@ -1,6 +1,7 @@
 /* krn_kernel: state shared by the server (sockets, threads) and the dispatcher (message
  * handlers), and the transport vtable between them. Internal to kernel/ (and its tests):
- * interpreters never see it. */
+ * interpreters never see it.
+ * Leaves out: the wire format (krn_wire.h) and the interpreter (krn_interp.h). */
 #ifndef KRN_KERNEL_H
 #define KRN_KERNEL_H
 

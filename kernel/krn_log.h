@@ -1,6 +1,7 @@
 /* krn_log: leveled logging to stderr (never stdout). The level comes from
  * krn_log_set_level (the --log-level flag) or the RLHF_KERNEL_LOG environment variable
- * (error, warn, info, debug); default warn. Thread-safe (one fprintf per line). */
+ * (error, warn, info, debug); default warn. Thread-safe (one fprintf per line).
+ * Leaves out: log files, rotation and structured logs. */
 #ifndef KRN_LOG_H
 #define KRN_LOG_H
 

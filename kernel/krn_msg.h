@@ -1,6 +1,7 @@
 /* krn_msg: message headers. One session id per process (random UUID, fixed at first use),
  * a fresh msg_id per message, username, date in ISO 8601 with 6-digit microseconds and Z,
- * protocol version "5.3". */
+ * protocol version "5.3".
+ * Leaves out: serialization and signing (krn_wire.h, krn_hmac.h). */
 #ifndef KRN_MSG_H
 #define KRN_MSG_H
 

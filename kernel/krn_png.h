@@ -1,5 +1,7 @@
 /* krn_png: a tiny PNG encoder (8-bit RGBA, filter 0, zlib with stored deflate blocks:
- * no compression, no dependency) used to write the kernelspec logos. */
+ * no compression, no dependency) used to write the kernelspec logos.
+ * Leaves out: decoding, compression, color types other than RGBA; charts' PNGs are not
+ * drawn here. */
 #ifndef KRN_PNG_H
 #define KRN_PNG_H
 

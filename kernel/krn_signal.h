@@ -9,7 +9,9 @@
  * changed parent, or init as parent when JPY_PARENT_PID is not ours) and then sends SIGTERM
  * to the process. The same thread is the backstop of SIGTERM: a kernel still running
  * KRN_TERM_GRACE_MS after it (a cell that does not poll its interrupt flag) exits with
- * _exit(1), logged. */
+ * _exit(1), logged.
+ * Leaves out: what a cell does when interrupted (it polls krn_out_interrupted) and
+ * process supervision beyond the parent watch. */
 #ifndef KRN_SIGNAL_H
 #define KRN_SIGNAL_H
 

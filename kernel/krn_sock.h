@@ -1,6 +1,8 @@
 /* krn_sock: ZeroMQ multipart I/O for wire messages: receive every part of one message
  * (keeping at most KRN_WIRE_MAX_FRAMES + 1 so the decoder can refuse the rest) and send
- * [identities..., "<IDS|MSG>", signature, header, parent, metadata, content]. */
+ * [identities..., "<IDS|MSG>", signature, header, parent, metadata, content].
+ * Leaves out: decoding and signing (krn_wire.h), socket options and binding
+ * (krn_server.h). */
 #ifndef KRN_SOCK_H
 #define KRN_SOCK_H
 

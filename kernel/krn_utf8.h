@@ -1,5 +1,7 @@
 /* krn_utf8: UTF-8 validation, repair (invalid sequences -> U+FFFD) and conversion between
- * Unicode code-point offsets (what the Jupyter protocol counts) and byte offsets. */
+ * Unicode code-point offsets (what the Jupyter protocol counts) and byte offsets.
+ * Leaves out: the runtime's text layer (runtime/core/rt_text.h; kernel/ does not depend
+ * on runtime/) and normalization. */
 #ifndef KRN_UTF8_H
 #define KRN_UTF8_H
 

@@ -3,7 +3,8 @@
  * content, buffers...]) into a message, enforcing bounds (frame count, frame size, JSON
  * depth), the signature (HMAC, constant-time compare), replay protection (bounded set of
  * recently seen signatures) and JSON shapes; encodes and signs outgoing messages, repairing
- * invalid UTF-8 first (cJSON prints NaN/Inf as null). Buffers are accepted and ignored. */
+ * invalid UTF-8 first (cJSON prints NaN/Inf as null). Buffers are accepted and ignored.
+ * Leaves out: sockets (krn_sock.h) and what messages mean (krn_dispatch.c). */
 #ifndef KRN_WIRE_H
 #define KRN_WIRE_H
 

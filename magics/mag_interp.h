@@ -1,7 +1,9 @@
 /* mag_interp: the interpreter of the cell language behind the kernel's krn_interp vtable
  * (execute, user_expressions, complete, inspect, is_complete).  It owns one session
  * (mag_session.h) and dispatches to the magics of the registry (mag_magic.h); it knows
- * no particular magic. */
+ * no particular magic.
+ * Leaves out: the wire and threads (kernel/), the language itself (magics/lang), and
+ * every magic's semantics (mag_m_*.c). */
 #ifndef MAG_INTERP_H
 #define MAG_INTERP_H
 

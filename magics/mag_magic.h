@@ -19,7 +19,9 @@
  *     interpreter publishes it as the cell's one error.  The session must then be
  *     exactly as it was before the cell.
  *   - Return MAG_INTERRUPTED when krn_out_interrupted(ctx->out) stopped the work (after
- *     keeping partial results and publishing an error naming the step). */
+ *     keeping partial results and publishing an error naming the step).
+ * Leaves out: parsing and validation (magics/lang), the session's storage
+ * (mag_session.h), training and display plumbing (mag_train.h, mag_bridge.h). */
 #ifndef MAG_MAGIC_H
 #define MAG_MAGIC_H
 

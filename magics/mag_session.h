@@ -10,7 +10,9 @@
  * leaves the old one).
  *
  * Threads: the session is used from the executing (shell) thread only; training
- * workers get the objects they need as arguments, never the session. */
+ * workers get the objects they need as arguments, never the session.
+ * Leaves out: persistence (%save/%load are mag_m_io.c's), and what objects mean (the
+ * runtime's types). */
 #ifndef MAG_SESSION_H
 #define MAG_SESSION_H
 

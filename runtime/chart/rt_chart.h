@@ -17,7 +17,9 @@
  *   {application/vnd.vegalite.v5+json: rt_chart_vegalite,
  *    image/svg+xml: rt_chart_svg, text/plain: rt_chart_text}.
  *
- * Thread safety: renderers keep no global state; distinct calls may run in parallel. */
+ * Thread safety: renderers keep no global state; distinct calls may run in parallel.
+ * Leaves out: PNG rasterizing, interactivity, live update pacing (the bridge's), and
+ * choosing what to plot (the magics'). */
 #ifndef RT_CHART_H
 #define RT_CHART_H
 

@@ -2,7 +2,8 @@
  * number formatting, XML/JSON escaping, nice ticks, EMA, downsampling, the prepared
  * per-series data).  Renderers append to an rt_strbuf (rt_text.h: string buffer and
  * UTF-8, whose rule for invalid bytes, one U+FFFD each, the escapers follow).  Only
- * rt_chart_*.c and the chart tests include this header; other modules use rt_chart.h. */
+ * rt_chart_*.c and the chart tests include this header; other modules use rt_chart.h.
+ * Leaves out: layout and drawing (rt_chart_svg.c, rt_chart_vegalite.c, rt_chart_text.c). */
 #ifndef RT_CHART_UTIL_H
 #define RT_CHART_UTIL_H
 

@@ -5,7 +5,9 @@
  * returns a clean error and leaks nothing.  rt_free(NULL) is a no-op.
  *
  * The hook is process-wide and meant for single-threaded tests only; it is off
- * (fail_at = 0) unless a test sets it.  Allocations are counted atomically. */
+ * (fail_at = 0) unless a test sets it.  Allocations are counted atomically.
+ * Leaves out: arenas and pools, and thread-safe fault injection (tests inject on one
+ * thread). */
 #ifndef RT_ALLOC_H
 #define RT_ALLOC_H
 

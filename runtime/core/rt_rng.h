@@ -4,7 +4,9 @@
  * so streams are cheap to derive and independent of how work is partitioned:
  * a run's stream comes from (session seed, run name), a sequence's stream from
  * (run stream, step, sequence index).  Results therefore do not depend on batch
- * partitioning or thread count.  Values are plain structs: copy freely. */
+ * partitioning or thread count.  Values are plain structs: copy freely.
+ * Leaves out: distributions beyond uniform, normal and categorical draws, and the stream
+ * names (rt_trainer.h: RT_STREAM_*). */
 #ifndef RT_RNG_H
 #define RT_RNG_H
 

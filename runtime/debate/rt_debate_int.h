@@ -5,7 +5,9 @@
  *
  * One parameter block (rt_params.h: weights, gradients, Adam moments) carved into the
  * views U, b1, W2, b2; trained with rt_params_zero_grad and rt_adam like the policy.
- * Not a public interface. */
+ * Not a public interface.
+ * Leaves out: the game, its players and training loops (rt_debate.h), and the policy's
+ * model interface (runtime/nn/rt_model.h: the judge is not a sequence model). */
 #ifndef RT_DEBATE_INT_H
 #define RT_DEBATE_INT_H
 

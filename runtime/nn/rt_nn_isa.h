@@ -10,7 +10,9 @@
  * use.  Results do not depend on the copy: loops are elementwise or reduce over explicit
  * lanes in a fixed order, floating-point contraction is off (-ffp-contract=off) and an
  * FMA is only ever written explicitly.  Unlike target_clones (picked once by the CPU at
- * load time), this lets RLHF_ISA and the tests run every path on one machine. */
+ * load time), this lets RLHF_ISA and the tests run every path on one machine.
+ * Leaves out: the GEMM's own kernels (rt_nn_mm.c, hand-written per path) and the choice
+ * of path (rt_nn.h: rt_nn_isa, RLHF_ISA). */
 #ifndef RT_NN_ISA_H
 #define RT_NN_ISA_H
 

@@ -1,6 +1,8 @@
 /* rt_task_internal.h: the task object, shared by rt_task.c (creation, split,
  * sampling, mix, text), rt_task_registry.c (kinds, keys, vocabulary) and the kind
- * records (rt_task_kinds.c, rt_task_triage.c).  Not public. */
+ * records (rt_task_kinds.c, rt_task_triage.c).  Not public.
+ * Leaves out: the public task API (rt_task.h) and what kinds compute (rt_task_kind.h
+ * records). */
 #ifndef RT_TASK_INTERNAL_H
 #define RT_TASK_INTERNAL_H
 

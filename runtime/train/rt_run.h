@@ -9,7 +9,9 @@
  * callback must not call back into the same run's appending functions.
  *
  * A registry (rt_runs) owns runs by name; there is no global state, so tests and
- * sessions can make as many as they like.  All allocation goes through rt_alloc. */
+ * sessions can make as many as they like.  All allocation goes through rt_alloc.
+ * Leaves out: what a step computes and when rows are due (rt_trainer.h), rendering
+ * (runtime/chart), and persistence (exports are the magics'). */
 #ifndef RT_RUN_H
 #define RT_RUN_H
 
