@@ -172,6 +172,11 @@ void rt_model_touch(rt_model *m)
 
 /* ---- workspaces ------------------------------------------------------------------------ */
 
+double rt_model_row_flops(const rt_model *m)
+{
+    return m && m->ops->row_flops ? m->ops->row_flops(m) : 0.0;
+}
+
 int rt_model_ws_create(rt_model_ws **out, const rt_model *m, int max_rows, rt_diag *d)
 {
     *out = NULL;

@@ -124,6 +124,9 @@ struct rt_model_ops {
     int (*decode_begin)(const rt_model *m, rt_model_ws *ws, const rt_model_gen *g);
     const float *(*extend)(const rt_model *m, rt_model_ws *ws, const rt_model_gen *g, int b0, int n,
                            int t);
+    /* Optional: floating-point work of a forward pass per row (position), for estimates
+     * of how long a step takes (NULL: unknown). */
+    double (*row_flops)(const rt_model *m);
 };
 
 /* The workspace: generic buffers, then the architecture's. */
@@ -167,6 +170,9 @@ int rt_model_copy(rt_model **out, const rt_model *src, rt_diag *d);
 int rt_model_assign(rt_model *dst, const rt_model *src);
 /* Call after changing m->params->w directly. */
 void rt_model_touch(rt_model *m);
+/* The forward pass's floating-point work per row (ops->row_flops), 0 if unknown; a
+ * backward costs about twice that. */
+double rt_model_row_flops(const rt_model *m);
 /* Same architecture, vocabulary and config (parameters interchangeable). */
 int rt_model_same_arch(const rt_model *a, const rt_model *b);
 void rt_model_config(const rt_model *m, int *cfg);

@@ -230,6 +230,13 @@ static const float *extend(const rt_model *m, rt_model_ws *mws, const rt_model_g
     return ws->logits + (size_t)b0 * V;
 }
 
+/* per row: the first layer's K gathered table rows, the hidden layers, the output */
+static double row_flops(const rt_model *m)
+{
+    const rt_policy_config *c = &rt_policy_of_const(m)->cfg;
+    return 2.0 * c->hidden * ((double)c->context + c->vocab + (double)c->hidden * (c->layers - 1));
+}
+
 const rt_model_ops rt_model_mlp = {
     .arch = "mlp",
     .keys = keys,
@@ -248,4 +255,5 @@ const rt_model_ops rt_model_mlp = {
     .backward = backward,
     .decode_begin = decode_begin,
     .extend = extend,
+    .row_flops = row_flops,
 };

@@ -89,6 +89,10 @@ int rt_nn_gemm_threads(void);
 /* Benchmarks only: with profiling on, every rt_nn_gemm / rt_nn_mm call adds its wall
  * time and its 2 M N Kd FLOPs to process-wide counters (on/off also zeroes them). */
 void rt_nn_gemm_profile(int on);
+/* The runtime's product rate on this machine and path (flop/s of one thread), measured
+ * once per process on first call (~10 ms: a few 192x256x256 products, the best kept).
+ * For estimates only (e.g. how long a step will take); never affects results. */
+double rt_nn_gemm_rate(void);
 void rt_nn_gemm_profile_read(double *seconds, double *flops);
 
 /* ---- threads ------------------------------------------------------------------ */

@@ -17,6 +17,7 @@
  * element and k.  Leaves out: packing A (the row tiles' broadcasts stream from at most
  * 12 rows) and complex or double products (none in the runtime). */
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include <time.h>
 
 #include "rt_nn.h"
+#include "rt_alloc.h"
 #include "rt_cancel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(RT_NN_NO_CLONES)
@@ -472,6 +474,35 @@ void rt_nn_gemm(int ta, int tb, int M, int N, int Kd, float alpha, const float *
             }
             *c = t;
         }
+}
+
+static pthread_once_t rate_once = PTHREAD_ONCE_INIT;
+static double rate_measured;
+
+static void rate_measure(void)
+{
+    enum { M = 192, N = 256, K = 256 };
+    float *a = rt_calloc((size_t)M * K + (size_t)K * N + (size_t)M * N, sizeof(float));
+    rate_measured = 1e10; /* a guess if even this small allocation fails */
+    if (!a) return;
+    float *b = a + (size_t)M * K, *c = b + (size_t)K * N;
+    for (size_t i = 0; i < (size_t)M * K + (size_t)K * N; i++)
+        a[i] = (float)(i % 7) * 0.125f;
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        uint64_t t0 = prof_now();
+        gemm_serial(rt_nn_isa(), (blk){c, N, a, K, 1, b, N, NULL, 0, M, N, K}, NULL, 0, 0);
+        double dt = (double)(prof_now() - t0) * 1e-9;
+        if (dt > 0 && 2.0 * M * N * K / dt > best) best = 2.0 * M * N * K / dt;
+    }
+    if (best > 0) rate_measured = best;
+    rt_free(a);
+}
+
+double rt_nn_gemm_rate(void)
+{
+    pthread_once(&rate_once, rate_measure);
+    return rate_measured;
 }
 
 void rt_nn_mm(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb,

@@ -165,7 +165,13 @@ static int opd_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
                               .metrics = w->names,
                               .n_metrics = nc,
                               .finite = w->checked,
-                              .n_finite = 2};
+                              .n_finite = 2,
+                              /* sampling, the student's backward, the teacher's and the
+                                 reference's scoring over B * T rows */
+                              .step_flops = (double)B * sc->gen_len *
+                                            (3.0 * rt_model_row_flops(&student->model) +
+                                             rt_model_row_flops(w->teachers[0]) +
+                                             rt_model_row_flops(&prob->ref->model))};
     *out = w;
     return 0;
 }

@@ -192,7 +192,13 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
                               .eval = cfg.eval_every > 0,
                               .eval_every = cfg.eval_every,
                               .metrics = w->names,
-                              .n_metrics = nm};
+                              .n_metrics = nm,
+                              /* sampling (a forward per row), the reference's scoring, and
+                                 forward + backward per epoch over the N * T rows */
+                              .step_flops = (double)N * T *
+                                            ((1.0 + 3.0 * cfg.epochs) *
+                                                 rt_model_row_flops(&p->model) +
+                                             rt_model_row_flops(&ref->model))};
     *out = w;
     return 0;
 }

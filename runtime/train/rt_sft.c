@@ -182,7 +182,9 @@ static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
                               .metrics = columns,
                               .n_metrics = N_COLS,
                               .finite = checked,
-                              .n_finite = 2};
+                              .n_finite = 2,
+                              /* forward + backward (~2x) over the batch's rows */
+                              .step_flops = 3.0 * rows * rt_model_row_flops(&p->model)};
     *out = w;
     return 0;
 }

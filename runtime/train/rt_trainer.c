@@ -11,6 +11,7 @@
 
 #include "rt_alloc.h"
 #include "rt_cancel.h"
+#include "rt_nn.h"
 
 static int set_diag(rt_diag *d, int code, long step, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -39,6 +40,29 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "58 min", "35 s", "2.5 h" */
+static void fmt_seconds(double s, char *out, size_t cap)
+{
+    if (s < 90)
+        snprintf(out, cap, "%.0f s", s);
+    else if (s < 5400)
+        snprintf(out, cap, "%.0f min", s / 60);
+    else
+        snprintf(out, cap, "%.1f h", s / 3600);
+}
+
+/* Before step 1: a note when one step would take long (see rt_trainer_plan.step_flops). */
+static void slow_note(rt_run *run, const rt_trainer_plan *p)
+{
+    double rate = rt_nn_gemm_rate(), s = p->step_flops / rate;
+    if (!(s > RT_TRAINER_SLOW_STEP_S)) return;
+    char one[32], all[32];
+    fmt_seconds(s, one, sizeof one);
+    fmt_seconds(s * (double)p->steps, all, sizeof all);
+    rt_run_log(run, "one step is about %.1e flop, ~%s here; %ld steps ~ %s", p->step_flops, one,
+               p->steps, all);
 }
 
 static int plan_ok(const rt_trainer_plan *p)
@@ -167,6 +191,7 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
     int rows_on = run && L.ncol > 0;
 
     if (run) rt_run_start(run);
+    if (run && plan.step_flops > 0 && plan.steps > 0) slow_note(run, &plan);
     L.t0 = now_s();
     L.cancel.flag = run ? rt_run_cancel_flag(run) : NULL;
     rt_cancel_point *outer = rt_cancel_install(&L.cancel);

@@ -68,7 +68,13 @@ typedef struct rt_trainer_plan {
     int n_metrics;              /* >= 1 */
     const int *finite;          /* indices into metrics checked after every step */
     int n_finite;
+    double step_flops; /* estimated floating-point work of one step (0: unknown); when it
+                          would take over RT_TRAINER_SLOW_STEP_S seconds at the measured
+                          product rate (rt_nn_gemm_rate), the run logs a note before step
+                          1 ("one step is about 4e+13 flop, ~35 s here; 100 steps ~ 58 min") */
 } rt_trainer_plan;
+
+#define RT_TRAINER_SLOW_STEP_S 5.0
 
 typedef struct rt_trainer {
     const char *name; /* prefixes every message: "sft" */

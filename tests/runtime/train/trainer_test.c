@@ -12,7 +12,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "rt_nn.h"
 #include "rt_trainer.h"
 
 /* ---- the toy trainer: everything it is ---- */
@@ -21,6 +23,7 @@ typedef struct toy_args {
     long steps, log_every, eval_every;
     int eval, eval_at_start, row_on_stop, row_on_nonfinite;
     long fail_at, inf_at, nan_at, cancel_at, setup_code; /* 0 = never */
+    double step_flops;
     atomic_int *cancel;
     int *finished, *freed; /* counters of the calls, and the ending finish saw */
     rt_run_status *how;
@@ -59,7 +62,8 @@ static int toy_setup(void **st, const void *args, const rt_rng *rng, rt_trainer_
                            .metrics = toy_metrics,
                            .n_metrics = N_M,
                            .finite = toy_finite,
-                           .n_finite = 1};
+                           .n_finite = 1,
+                           .step_flops = a->step_flops};
     return 0;
 }
 
@@ -381,12 +385,59 @@ static void test_setup_failures(void **st)
     assert_int_equal(rt_trainer_run(NULL, &a, &rng, NULL, &d), RT_EINVAL);
 }
 
+/* The slow-step note: logged once before step 1 when a step would take more than
+ * RT_TRAINER_SLOW_STEP_S at the measured rate, never for a quick one. */
+typedef struct notes {
+    int n, first_row_before;
+    long rows;
+    char text[512];
+} notes;
+
+static void on_event(void *user, const rt_event *ev)
+{
+    notes *n = user;
+    if (ev->kind == RT_EVENT_METRICS_ROW) n->rows++;
+    if (ev->kind != RT_EVENT_LOG_LINE) return;
+    if (n->n++ == 0) {
+        snprintf(n->text, sizeof n->text, "%s", ev->text);
+        n->first_row_before = n->rows == 0;
+    }
+}
+
+static void test_slow_step_note(void **st)
+{
+    (void)st;
+    double rate = rt_nn_gemm_rate();
+    assert_true(rate > 1e8 && rate < 1e14); /* flop/s of one thread, measured */
+    assert_true(rt_nn_gemm_rate() == rate);  /* measured once */
+    static const char *const cols[] = {"step", "count"};
+    rt_rng rng = rt_rng_make(1);
+    rt_diag d;
+    for (int slow = 0; slow < 2; slow++) {
+        toy_args a = args_of(3, 1);
+        /* 60 s of work per step at the measured rate, or 0.1 s */
+        a.step_flops = (slow ? 60.0 : 0.1) * rate;
+        rt_run *run = make_run(cols, 2);
+        notes n = {0};
+        rt_run_set_events(run, on_event, &n);
+        assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), 0);
+        assert_int_equal(n.n, slow);
+        if (slow) {
+            assert_true(n.first_row_before);
+            assert_non_null(strstr(n.text, "one step is about"));
+            assert_non_null(strstr(n.text, "~60 s here; 3 steps ~ 3 min"));
+        }
+        rt_run_free(run);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cadence),   cmocka_unit_test(test_columns_by_name),
         cmocka_unit_test(test_cancel),    cmocka_unit_test(test_failing_step),
         cmocka_unit_test(test_nonfinite), cmocka_unit_test(test_setup_failures),
+        cmocka_unit_test(test_slow_step_note),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
