@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     rt_task_config_set(&tc, "good", 2, NULL);
     rt_task_config_set(&tc, "conflict", conflict, NULL);
     rt_task *task;
-    rt_task_error te;
+    rt_diag te;
     if (rt_task_create(&tc, &task, &te)) {
         fprintf(stderr, "debate-bench: %s\n", te.msg);
         return 1;
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
     cfg.debaters = RT_DEBATER_LEARNED;
     rt_rng rng = rt_rng_from_name(1, "debate-bench");
     rt_debate *d;
-    rt_debate_error err;
+    rt_diag err;
     if (rt_debate_create(task, &cfg, &rng, &d, &err)) {
         fprintf(stderr, "debate-bench: %s\n", err.msg);
         return 1;

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
     rt_policy_config cs = {V, K, D, H_STUDENT, 1, RT_NN_ACT_RELU};
     rt_policy_config ct = {V, K, D, H_TEACHER, 1, RT_NN_ACT_RELU};
     rt_policy *student, *teacher, *ref;
-    rt_policy_diag d;
+    rt_diag d;
     rt_rng run = rt_rng_from_name(seed, "opd-mlp-small");
     if (rt_policy_create(&student, &cs, &d) || rt_policy_create(&teacher, &ct, &d)) {
         fprintf(stderr, "opd-mlp-small: %s\n", d.msg);

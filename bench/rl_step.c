@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     rt_nn_set_gemm_threads(1);
     rt_policy_config pc = {V, K, D, H, 1, RT_NN_ACT_RELU};
     rt_policy *p, *ref;
-    rt_policy_diag pd;
+    rt_diag pd;
     rt_rng run = rt_rng_from_name(seed, "rl-step");
     if (rt_policy_create(&p, &pc, &pd)) {
         fprintf(stderr, "rl-step: %s\n", pd.msg);
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
     c.kl = 0.04;
     c.threads = threads;
     rt_rl *o;
-    rt_rl_diag d;
+    rt_diag d;
     if (rt_rl_create(&o, &c, &p->model, &ref->model, P, T, -1, &d)) {
         fprintf(stderr, "rl-step: %s\n", d.msg);
         return 1;

@@ -111,7 +111,7 @@ typedef struct train_job {
     rt_debate *d;
     rt_rng rng;
     rt_run *jr, *fr, *lr;
-    rt_debate_error err;
+    rt_diag err;
     int rc;
 } train_job;
 
@@ -135,7 +135,7 @@ typedef struct deb_row {
 } deb_row;
 
 static int debaters_row(const mag_debate_obj *o, rt_debater_kind k, int with_minimax,
-                        const rt_rng *rng, deb_row *row, rt_debate_error *err)
+                        const rt_rng *rng, deb_row *row, rt_diag *err)
 {
     const rt_debate_config *dc = rt_debate_config_of(o->d);
     int A = (int)rt_task_value(o->task, "actions"), L = dc->evidence;
@@ -211,7 +211,7 @@ static void show_tables(krn_out *out, const mag_debate_obj *o, const char *name,
         if (kinds[i] == RT_DEBATER_MINIMAX && !mm && dc->debaters != RT_DEBATER_MINIMAX) continue;
         if (kinds[i] == RT_DEBATER_LEARNED && dc->debaters != RT_DEBATER_LEARNED) continue;
         deb_row r;
-        rt_debate_error e;
+        rt_diag e;
         if (debaters_row(o, kinds[i], mm, rng, &r, &e)) {
             krn_out_printf(out, KRN_STDERR, "debaters table: %s\n", e.msg);
             continue;
@@ -277,7 +277,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     rt_rng R =
         mag_train_stream(mag_session_seed(ctx->session), "debate:", name,
                          mag_train_given(cfg, "seed") ? mag_config_get(cfg, "seed", 0) : NULL);
-    rt_debate_error err;
+    rt_diag err;
     if (rt_task_kind_of(stask) != &rt_task_kind_triage) {
         rt_debate *tmp = NULL;
         rt_rng r0 = rt_rng_split(&R, 0);
@@ -296,7 +296,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     if (rc == 0) rc = rt_debate_create(o->task, &dc, &r0, &o->d, &err);
     if (rc) {
         obj_free(o);
-        if (rc == RT_DEBATE_ENOMEM || rc == RT_TASK_ENOMEM) return mag_err_nomem(d);
+        if (rc == RT_ENOMEM || rc == RT_ENOMEM) return mag_err_nomem(d);
         const char *key = strstr(err.msg, "minimax")    ? "debaters"
                           : strstr(err.msg, "evidence") ? "evidence"
                           : strstr(err.msg, "hidden")   ? "hidden"
@@ -357,7 +357,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         snprintf(summ, sizeof summ, "%s of debate %s, %ld steps", what[i], name, step);
         mag_train_put_run(ctx, rn[i], runs[i], summ, task_name);
     }
-    if (job.rc == RT_DEBATE_EINTR) {
+    if (job.rc == RT_EINTR) {
         obj_free(o);
         const char *what = "judge";
         long dummy;
@@ -376,7 +376,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     }
     if (job.rc) {
         obj_free(o);
-        return mag_err(ctx, d, job.rc == RT_DEBATE_ENOMEM ? MAG_ENOMEM : MAG_ERUNTIME,
+        return mag_err(ctx, d, job.rc == RT_ENOMEM ? MAG_ENOMEM : MAG_ERUNTIME,
                        cell->name_pos, "debate '%s' failed: %s", name, job.err.msg);
     }
     o->acc = rt_debate_accuracy_of(o->d);
@@ -497,7 +497,7 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
     }
     rt_rng gs = rt_rng_split(&R, 1);
     for (int i = 0; !rc && i < np; i++) {
-        rt_debate_error err;
+        rt_diag err;
         if (actions_of(o->task, pols[i], s, S, a_pi))
             rc = MAG_ENOMEM;
         else if (rt_debate_eval(o->d, s, a_pi, a_b, S, &gs, 0, NULL, &ms[i], &err)) {
@@ -620,7 +620,7 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     }
     rt_debate_transcript tr[SHOW_MAX];
     double out[SHOW_MAX];
-    rt_debate_error err;
+    rt_diag err;
     rt_rng gs = rt_rng_split(&R, 1);
     if (rt_debate_reward_batch(o->d, s, a_pi, a_b, n, &gs, 0, out, tr, &err))
         return mag_err(ctx, d, MAG_ERUNTIME, line->name_pos, "%%debate %s show: %s", name, err.msg);

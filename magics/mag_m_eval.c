@@ -129,12 +129,12 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     snprintf(sname, sizeof sname, "eval:%s", pname);
     rt_rng rng = rt_rng_from_name(mag_session_seed(ctx->session), sname);
     rt_eval *ev = NULL;
-    rt_eval_diag ed;
+    rt_diag ed;
     rt_eval_result r;
     rc = rt_eval_create(&ev, task, &pol->model, &ec, &rng, &ed);
     if (rc == 0) rc = rt_eval_run(ev, &pol->model, &r, &ed);
     rt_eval_free(ev);
-    if (rc == RT_EVAL_ENOMEM)
+    if (rc == RT_ENOMEM)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (rc)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, line->name_pos.line,
@@ -235,7 +235,7 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     mag_table *t = NULL;
     if (!s || !prompts || !tok || !lp) goto oom;
     if (pv) {
-        rt_task_error te;
+        rt_diag te;
         if (rt_task_sample_from_text(task, pv->str, &s[0], &te)) {
             rt_free(s);
             rt_free(prompts);
@@ -252,7 +252,7 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         rt_rng pr = rt_rng_split(&rng, 0);
         rt_task_sample_batch(task, &pr, 0, RT_TASK_HELDOUT, n, s, prompts);
     }
-    rt_policy_diag pd;
+    rt_diag pd;
     if (rt_model_ws_create(&ws, &pol->model, n, &pd)) goto oom;
     rt_rng gr = rt_rng_split(&rng, 1);
     rc = rt_model_generate(&pol->model, ws, prompts, n, P, T, temp, &gr, 0, tok, lp);

@@ -208,7 +208,7 @@ static int run_save(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     if (rc) return rc;
     const rt_policy *p = mag_session_get(ctx->session, MAG_POLICY, name);
     if (!p) return mag_err_unknown(d, ctx, MAG_POLICY, name, mag_arg_pos(line, 0)->value.pos);
-    rt_policy_diag pd = {0};
+    rt_diag pd = {0};
     if (rt_policy_save(p, path, &pd)) {
         mag_pos fp = mag_arg_pos(line, 1)->value.pos;
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fp.line, fp.col, NULL,
@@ -233,7 +233,7 @@ static int run_load(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     int rc = need_two(ctx, line, "%load NAME FILE", &name, &path, d);
     if (rc) return rc;
     rt_policy *p = NULL;
-    rt_policy_diag pd = {0};
+    rt_diag pd = {0};
     if ((rc = rt_policy_load(&p, path, &pd))) {
         mag_pos fp = mag_arg_pos(line, 1)->value.pos;
         /* the runtime's message may or may not name the file: make sure it does */

@@ -92,7 +92,7 @@ typedef struct point {
     const char *ref_name; /* for the summary */
     rt_opd_run_config cfg;
     rt_opd_problem prob;
-    rt_opd_run_diag diag;
+    rt_diag diag;
     int rc;
 } point;
 
@@ -338,10 +338,10 @@ static int opd_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
     rt_rng r = mag_train_stream(mag_session_seed(t->ctx->session), "", t->base,
                                 mag_config_get(cfg, "seed", pt));
     p->base.job.rng = rt_rng_split(&r, 1);
-    rt_policy_diag pd;
+    rt_diag pd;
     int rc = rt_policy_create(&p->base.pol, &oc->from->cfg, &pd);
     if (!rc) rc = rt_policy_assign(p->base.pol, oc->from);
-    if (!rc && rt_run_create(p->base.name, oc->colp, oc->nc, &p->base.run)) rc = RT_POLICY_ENOMEM;
+    if (!rc && rt_run_create(p->base.name, oc->colp, oc->nc, &p->base.run)) rc = RT_ENOMEM;
     if (rc) return mag_err_nomem(d);
     const mag_value *rv = mag_config_get(cfg, "reference", pt);
     p->ref = rv ? mag_session_get(t->ctx->session, MAG_POLICY, rv->str) : oc->from;
@@ -509,9 +509,9 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
     if (!t) return mag_err_unknown(d, ctx, MAG_POLICY, tn, tpos);
     double alpha = mag_value_number(mag_config_get(cfg, "alpha", 0), 0.5);
     rt_policy *p = NULL;
-    rt_opd_run_diag od;
+    rt_diag od;
     int rc = rt_opd_extrapolate(&p, b, t, (float)alpha, &od);
-    if (rc == RT_OPD_RUN_ENOMEM) return mag_err_nomem(d);
+    if (rc == RT_ENOMEM) return mag_err_nomem(d);
     if (rc) return mag_err(ctx, d, MAG_EVALUE, tpos, "%s ('%s' and '%s')", od.msg, tn, bn);
     const mag_entry *te = mag_session_entry(ctx->session, MAG_POLICY, tn);
     char sm[300];

@@ -66,7 +66,7 @@ typedef struct point {
     mag_train_point base; /* name, label, pol, run, steps, job (mag_train_cell.h) */
     rt_sft_config sft;
     const rt_task *task;
-    rt_sft_diag diag;
+    rt_diag diag;
     int rc;
 } point;
 
@@ -138,7 +138,7 @@ static int policy_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, ma
     point *p = (point *)bp;
     rt_rng r = mag_train_stream(mag_session_seed(t->ctx->session), "", t->base,
                                 mag_config_get(cfg, "seed", pt)); /* common numbers */
-    rt_policy_diag pd;
+    rt_diag pd;
     int rc;
     if (c->from) {
         rc = rt_policy_copy(&p->base.pol, c->from, &pd);
@@ -166,7 +166,7 @@ static int policy_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, ma
             rt_policy_init(p->base.pol, &ri);
         }
     }
-    if (rc == RT_POLICY_ENOMEM) return mag_err_nomem(d);
+    if (rc == RT_ENOMEM) return mag_err_nomem(d);
     if (rc)
         return mag_err(t->ctx, d, MAG_EVALUE, t->cell->name_pos, "policy '%s': %s", p->base.name,
                        pd.msg);

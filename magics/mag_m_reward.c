@@ -45,23 +45,23 @@ static int is_feature(const char *name)
     return 0;
 }
 
-int mag_reward_diag(mag_diag *d, const char *src, size_t len, const struct rt_reward_diag *rd)
+int mag_reward_diag(mag_diag *d, const char *src, size_t len, const struct rt_diag *rd)
 {
     int code;
     switch (rd->code) {
-    case RT_REWARD_ESYNTAX:
+    case RT_ESYNTAX:
         code = MAG_ESYNTAX;
         break;
-    case RT_REWARD_ELIMIT:
+    case RT_ELIMIT:
         code = MAG_ELIMIT;
         break;
-    case RT_REWARD_EARITY:
+    case RT_EARITY:
         code = MAG_ETYPE;
         break;
-    case RT_REWARD_ENOMEM:
+    case RT_ENOMEM:
         code = MAG_ENOMEM;
         break;
-    case RT_REWARD_EINVAL:
+    case RT_EINVAL:
         code = MAG_EARG;
         break;
     default:
@@ -69,7 +69,7 @@ int mag_reward_diag(mag_diag *d, const char *src, size_t len, const struct rt_re
         break; /* ENAME, EPARAM, EFEATURE */
     }
     const char *near = NULL;
-    if (rd->code == RT_REWARD_ESYNTAX) near = rd->near[0] ? rd->near : MAG_NEAR_EOF;
+    if (rd->code == RT_ESYNTAX) near = rd->near[0] ? rd->near : MAG_NEAR_EOF;
     return mag_diag_set(d, src, len, code, rd->line, rd->col, near, "%s", rd->msg);
 }
 
@@ -154,7 +154,7 @@ int mag_eval_expr(mag_session *s, const char *src, size_t len, const mag_span *e
     if (make_env(&env, &ec, NULL))
         return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     rt_reward_program *p = NULL;
-    rt_reward_diag rd;
+    rt_diag rd;
     int rc = rt_reward_compile(expr->text, expr->len, expr->pos.line, expr->pos.col, &env, &p, &rd);
     rt_free((void *)env.reward_names);
     if (rc) return mag_reward_diag(d, src, len, &rd);
@@ -266,7 +266,7 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
     env.param_defaults = pvals;
     env.n_params = np;
     rt_reward_program *p = NULL;
-    rt_reward_diag rd;
+    rt_diag rd;
     int rc = rt_reward_compile(c->body.text, c->body.len, c->body.pos.line, c->body.pos.col, &env,
                                &p, &rd);
     rt_free((void *)env.reward_names);

@@ -105,7 +105,7 @@ typedef struct point {
     rt_rl_problem prob;
     const rt_policy *ref;
     double *params;
-    rt_rl_diag diag;
+    rt_diag diag;
     int rc;
     rt_debate_reward_hook *dhook; /* the reward reads debate(NAME), else NULL */
 } point;
@@ -177,7 +177,7 @@ static int rl_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_rewa
     if (nf > 16) nf = 16;
     for (int i = 0; i < nf; i++)
         names[i] = rt_task_feature_name(task, i);
-    rt_reward_diag rd;
+    rt_diag rd;
     if (rt_reward_check_features(p, names, nf, &rd))
         return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
     rt_reward_env env;
@@ -186,7 +186,7 @@ static int rl_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_rewa
     env.features = names;
     env.n_features = nf;
     if (rt_reward_link(p, &env, out, &rd)) {
-        if (rd.code == RT_REWARD_ENOMEM) return mag_err_nomem(d);
+        if (rd.code == RT_ENOMEM) return mag_err_nomem(d);
         return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
     }
     return 0;
@@ -305,7 +305,7 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
         int np = rt_reward_n_params(c->eval_linked);
         c->eval_params = rt_calloc((size_t)(np ? np : 1), sizeof(double));
         if (!c->eval_params) return mag_err_nomem(d);
-        rt_reward_diag rd;
+        rt_diag rd;
         if (rt_reward_bind_params(c->eval_linked, NULL, NULL, 0, c->eval_params, &rd)) {
             for (int i = 0; i < np; i++) {
                 double v;
@@ -354,14 +354,14 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
 static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const point *p,
                        mag_diag *d)
 {
-    rt_rl_diag rd;
+    rt_diag rd;
     memset(&rd, 0, sizeof rd);
     rt_rl *probe = NULL;
     int rc =
         rt_rl_create(&probe, &p->cfg, &c->from->model, &c->ref->model, rt_task_prompt_len(c->task),
                      rt_task_answer_max(c->task), RT_TOK_EOS, &rd);
     rt_rl_free(probe);
-    if (rc == RT_RL_ENOMEM) return mag_err_nomem(d);
+    if (rc == RT_ENOMEM) return mag_err_nomem(d);
     if (!rc) return 0;
     mag_pos at = rd.key[0] ? key_pos(cell, rd.key) : cell->name_pos;
     /* the caret goes to the line that sets the key the engine names (else the name) */
@@ -384,7 +384,7 @@ static int bind_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, poin
     int np = rt_reward_n_params(c->linked);
     p->params = rt_calloc((size_t)(np ? np : 1), sizeof(double));
     if (!p->params) return mag_err_nomem(d);
-    rt_reward_diag rd;
+    rt_diag rd;
     if (!rt_reward_bind_params(c->linked, names, vals, n, p->params, &rd)) return 0;
     mag_pos at = mag_train_value_pos(cell, "reward");
     for (int i = 0; i < np; i++) {
@@ -427,7 +427,7 @@ static int rl_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_di
                               .params = p->params,
                               .eval_reward = c->eval_linked,
                               .eval_params = c->eval_params};
-    rt_policy_diag pd;
+    rt_diag pd;
     int prc = rt_policy_copy(&p->base.pol, c->from, &pd);
     /* a fresh optimizer: the copy's Adam moments (from its pre-training) would keep
      * moving the weights even when every advantage is 0 */
@@ -445,9 +445,9 @@ static int rl_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_di
         cols = dcols;
         /* one thread for the debates: the runs of a sweep are the parallel unit */
         if (!prc && rt_debate_reward_hook_new(c->debate, p->cfg.batch * p->cfg.group, 1, &p->dhook))
-            prc = RT_POLICY_ENOMEM;
+            prc = RT_ENOMEM;
     }
-    if (prc == RT_POLICY_ENOMEM || (!prc && rt_run_create(p->base.name, cols, nc, &p->base.run)))
+    if (prc == RT_ENOMEM || (!prc && rt_run_create(p->base.name, cols, nc, &p->base.run)))
         return mag_err_nomem(d);
     if (prc)
         return mag_err(t->ctx, d, MAG_EVALUE, t->cell->name_pos, "policy '%s': %s", p->base.name,

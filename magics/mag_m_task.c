@@ -291,7 +291,7 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     if ((rc = mag_validate_line(&sch, line, src, len, &cfg, d)))
         return foreign_key(ctx, line, kind, rc, d);
     rt_task *t = NULL;
-    rt_task_error err;
+    rt_diag err;
     rt_task_config tc, doms[RT_TASK_MAX_DOMAINS];
     const char *dnames[RT_TASK_MAX_DOMAINS];
     rt_task_config_init_kind(&tc, kind);
@@ -315,7 +315,7 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         return rc;
     }
     mag_config_free(cfg); /* only now: the domain names are the config's */
-    if (rc == RT_TASK_ENOMEM)
+    if (rc == RT_ENOMEM)
         return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (rc)
         return mag_diag_set(d, src, len, MAG_EVALUE, kind_kv->value.pos.line,

@@ -26,6 +26,7 @@
 #include "krn_display.h"
 #include "mag_lang.h"
 #include "mag_session.h"
+#include "rt_diag.h"
 
 #define MAG_INTERRUPTED (-100)
 
@@ -117,13 +118,13 @@ char *mag_help_expr(const mag_session *s, const char *name);
 
 /* The reward language, shared by %%reward, expression lines and the training magics
  * (implemented in mag_m_reward.c). */
-struct rt_reward_diag;
+struct rt_diag;
 /* The union of the feature names of all task kinds (correct, partial, length, format,
  * eos, outcome, demo_agree), in that order; *n receives the count. */
 const char *const *mag_reward_features(int *n);
 /* Turns a reward compiler/linker diagnostic into d (positions are cell positions;
  * "near" only for syntax errors) and returns its MAG_E* code. */
-int mag_reward_diag(mag_diag *d, const char *src, size_t len, const struct rt_reward_diag *rd);
+int mag_reward_diag(mag_diag *d, const char *src, size_t len, const struct rt_diag *rd);
 /* Evaluates an expression line (reward language, features unavailable, defined rewards
  * callable) and formats its value with rt_reward_format.  0, or a MAG_E* code with d
  * filled.  expr is a span of src (positions in the cell). */

@@ -72,7 +72,7 @@
  *   }
  *   mag_config_free(cfg); mag_cell_free(cell);
  *   A %%reward body goes to rt_reward_compile(cell->body.text, cell->body.len,
- *   cell->body.pos.line, cell->body.pos.col, ...); its rt_reward_diag comes back
+ *   cell->body.pos.line, cell->body.pos.col, ...); its rt_diag comes back
  *   through mag_diag_set(&d, code, len, MAG_ESYNTAX, rd.line, rd.col,
  *   rd.near[0] ? rd.near : MAG_NEAR_EOF, "%s", rd.msg).
  *
@@ -85,6 +85,7 @@
 
 #include <stddef.h>
 
+#include "rt_diag.h"
 #include "rt_key.h"
 #include "rt_sweep_points.h"
 #include "rt_text.h"

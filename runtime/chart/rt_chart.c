@@ -9,16 +9,16 @@
 
 typedef void (*render_fn)(const rt_chart *, const rt_chart_prepared *, rt_strbuf *);
 
-/* Hands b's text to the caller (*out, *len), or frees it and reports RT_CHART_ENOMEM. */
+/* Hands b's text to the caller (*out, *len), or frees it and reports RT_ENOMEM. */
 static int finish(rt_strbuf *b, char **out, size_t *len)
 {
     *out = rt_strbuf_take(b, len);
-    return *out ? RT_CHART_OK : RT_CHART_ENOMEM;
+    return *out ? RT_OK : RT_ENOMEM;
 }
 
 static int render_one(const rt_chart *chart, render_fn f, char **out, size_t *len)
 {
-    if (!out) return RT_CHART_EINVAL;
+    if (!out) return RT_EINVAL;
     *out = NULL;
     if (len) *len = 0;
     rt_chart_prepared p;
@@ -57,7 +57,7 @@ void rt_chart_bundle_free(rt_chart_bundle *o)
 
 int rt_chart_render(const rt_chart *chart, rt_chart_bundle *o)
 {
-    if (!o) return RT_CHART_EINVAL;
+    if (!o) return RT_EINVAL;
     *o = (rt_chart_bundle){0};
     rt_chart_prepared p;
     int rc = rt_chart_prepare(chart, &p);
@@ -72,9 +72,9 @@ int rt_chart_render(const rt_chart *chart, rt_chart_bundle *o)
     int r2 = finish(&b[2], &o->text, &o->text_len);
     if (r0 || r1 || r2) {
         rt_chart_bundle_free(o);
-        return RT_CHART_ENOMEM;
+        return RT_ENOMEM;
     }
-    return RT_CHART_OK;
+    return RT_OK;
 }
 
 void rt_chart_mean_band(const double *const *ys, const size_t *lens, size_t nseeds, size_t n,

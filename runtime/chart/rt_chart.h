@@ -23,12 +23,7 @@
 
 #include <stddef.h>
 
-enum {
-    RT_CHART_OK = 0,
-    RT_CHART_ENOMEM = -1, /* an allocation failed; nothing was returned, nothing leaked */
-    RT_CHART_EINVAL = -2, /* NULL chart/out/panels/series/refs with a count > 0, or
-                             n > 0 with NULL x or y */
-};
+#include "rt_diag.h"
 
 #define RT_CHART_MAX_POINTS_DEFAULT 300    /* per series, after downsampling */
 #define RT_CHART_POINT_BUDGET_DEFAULT 2400 /* all series of a chart, bands count twice */
@@ -78,7 +73,7 @@ typedef struct rt_chart {
 } rt_chart;
 
 /* Each renderer writes a NUL-terminated string to *out (and its length, without the
- * NUL, to *len if len is non-NULL) and returns RT_CHART_OK; the caller frees *out with
+ * NUL, to *len if len is non-NULL) and returns RT_OK; the caller frees *out with
  * rt_free.  On error *out is NULL and a negative RT_CHART_E* code is returned.
  *
  * rt_chart_svg: a self-contained SVG 1.1 document (no ids, no scripts, no external

@@ -397,10 +397,10 @@ int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
 {
     p->panels = NULL;
     p->mem = NULL;
-    if (!chart || (chart->npanels && !chart->panels)) return RT_CHART_EINVAL;
+    if (!chart || (chart->npanels && !chart->panels)) return RT_EINVAL;
     for (size_t i = 0; i < chart->npanels; i++) {
         const rt_chart_panel *pn = &chart->panels[i];
-        if ((pn->nseries && !pn->series) || (pn->nrefs && !pn->refs)) return RT_CHART_EINVAL;
+        if ((pn->nseries && !pn->series) || (pn->nrefs && !pn->refs)) return RT_EINVAL;
     }
     size_t mp = rt_chart_series_cap(chart), nser = 0, ndbl = 0, tmpn = 0, nidx = 1;
     for (size_t i = 0; i < chart->npanels; i++) {
@@ -408,7 +408,7 @@ int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
         nser += pn->nseries;
         for (size_t j = 0; j < pn->nseries; j++) {
             const rt_chart_series *s = &pn->series[j];
-            if (s->n && (!s->x || !s->y)) return RT_CHART_EINVAL;
+            if (s->n && (!s->x || !s->y)) return RT_EINVAL;
             size_t k = s->n < mp ? s->n : mp;
             ndbl += k * ((s->lo && s->hi) ? 4 : 2);
             if (pn->smooth > 0 && s->n > tmpn) tmpn = s->n;
@@ -423,7 +423,7 @@ int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
     double *tmp = tmpn ? rt_malloc(3 * tmpn * sizeof(double)) : NULL;
     if (!mem || !idx || (tmpn && !tmp)) {
         rt_free(mem), rt_free(idx), rt_free(tmp);
-        return RT_CHART_ENOMEM;
+        return RT_ENOMEM;
     }
     p->mem = mem;
     p->panels = (rt_chart_prep_panel *)mem;
@@ -493,5 +493,5 @@ int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
     }
     rt_free(idx);
     rt_free(tmp);
-    return RT_CHART_OK;
+    return RT_OK;
 }

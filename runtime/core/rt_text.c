@@ -153,18 +153,18 @@ void rt_strbuf_init_fixed(rt_strbuf *b, char *mem, size_t cap)
 int rt_strbuf_reserve(rt_strbuf *b, size_t extra)
 {
     if (b->err) return b->err;
-    if (extra < SIZE_MAX - b->len && b->len + extra + 1 <= b->cap) return RT_TEXT_OK;
-    if (b->fixed) return RT_TEXT_ETRUNC;
-    if (extra >= SIZE_MAX / 2 - b->len) return b->err = RT_TEXT_ENOMEM;
+    if (extra < SIZE_MAX - b->len && b->len + extra + 1 <= b->cap) return RT_OK;
+    if (b->fixed) return RT_ETRUNC;
+    if (extra >= SIZE_MAX / 2 - b->len) return b->err = RT_ENOMEM;
     size_t need = b->len + extra + 1, cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
     char *p = rt_realloc(b->s, cap);
-    if (!p) return b->err = RT_TEXT_ENOMEM;
+    if (!p) return b->err = RT_ENOMEM;
     if (!b->s) p[0] = '\0';
     b->s = p;
     b->cap = cap;
-    return RT_TEXT_OK;
+    return RT_OK;
 }
 
 int rt_strbuf_append(rt_strbuf *b, const char *s, size_t n)
@@ -172,18 +172,18 @@ int rt_strbuf_append(rt_strbuf *b, const char *s, size_t n)
     b->want += n;
     if (b->err || n == 0) return b->err;
     int rc = rt_strbuf_reserve(b, n);
-    if (rc == RT_TEXT_ETRUNC) { /* fixed: keep what fits */
+    if (rc == RT_ETRUNC) { /* fixed: keep what fits */
         size_t room = b->cap ? b->cap - 1 - b->len : 0;
         if (room) memcpy(b->s + b->len, s, room);
         b->len += room;
         if (b->cap) b->s[b->len] = '\0';
-        return b->err = RT_TEXT_ETRUNC;
+        return b->err = RT_ETRUNC;
     }
     if (rc) return rc;
     if (n) memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';
-    return RT_TEXT_OK;
+    return RT_OK;
 }
 
 int rt_strbuf_puts(rt_strbuf *b, const char *s)
@@ -208,11 +208,11 @@ int rt_strbuf_vprintf(rt_strbuf *b, const char *fmt, va_list ap)
     if (b->err || n == 0) return b->err;
     if ((size_t)n < room) { /* it fitted (vsnprintf wrote the NUL) */
         b->len += (size_t)n;
-        return RT_TEXT_OK;
+        return RT_OK;
     }
     if (b->fixed) { /* vsnprintf kept what fits */
         if (room) b->len = b->cap - 1;
-        return b->err = RT_TEXT_ETRUNC;
+        return b->err = RT_ETRUNC;
     }
     if (room) b->s[b->len] = '\0'; /* undo the partial write */
     int rc = rt_strbuf_reserve(b, (size_t)n);
@@ -221,7 +221,7 @@ int rt_strbuf_vprintf(rt_strbuf *b, const char *fmt, va_list ap)
     vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
     b->len += (size_t)n;
-    return RT_TEXT_OK;
+    return RT_OK;
 }
 
 int rt_strbuf_printf(rt_strbuf *b, const char *fmt, ...)

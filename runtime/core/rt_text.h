@@ -9,7 +9,7 @@
  *   - the one wording of an unclosed pair ("expected ')' (to close '(' at line 2)").
  *
  * Leaves out: diagnostics themselves (structs, codes, the "cell:L:C:" prefix, the
- * "near" token: mag_diag, rt_reward_diag), escaping for XML/JSON (rt_chart_util.h),
+ * "near" token: mag_diag, rt_diag), escaping for XML/JSON (rt_chart_util.h),
  * lexing, and the Jupyter wire's UTF-8 repair (kernel/krn_utf8.h: kernel/ does not
  * depend on runtime/).  No RL or Jupyter knowledge: runtime/core is a leaf.
  *
@@ -26,6 +26,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "rt_diag.h"
 
 /* ---- UTF-8 -------------------------------------------------------------------- */
 
@@ -55,20 +57,14 @@ size_t rt_utf8_cut(const char *s, size_t len, size_t n);
 
 /* ---- string buffer ------------------------------------------------------------ */
 
-enum {
-    RT_TEXT_OK = 0,
-    RT_TEXT_ENOMEM = -1, /* growable: an allocation failed */
-    RT_TEXT_ETRUNC = -2, /* fixed: the text did not fit and was cut */
-};
-
 /* A NUL-terminated string built by appending.  Two modes:
  *   growable (rt_strbuf_init, or = {0}): memory from rt_realloc, doubling; the
  *     caller takes the string (rt_strbuf_take) or frees it (rt_strbuf_free);
  *   fixed (rt_strbuf_init_fixed over caller memory, never allocates): text that does
  *     not fit is cut, as snprintf does (at a byte, keeping the NUL); `want` still
  *     counts every byte, so a function with an snprintf contract returns it.
- * Errors are sticky: after the first failed or cut append, `err` holds RT_TEXT_ENOMEM
- * or RT_TEXT_ETRUNC and every later append does nothing but add to `want` and return
+ * Errors are sticky: after the first failed or cut append, `err` holds RT_ENOMEM
+ * or RT_ETRUNC and every later append does nothing but add to `want` and return
  * `err`.  An append that fails to allocate leaves the buffer as it was before it
  * (valid text: the earlier appends only); a cut one keeps the bytes that fitted.  So
  * a renderer may append freely and check `err` once. */
@@ -77,18 +73,18 @@ typedef struct rt_strbuf {
     size_t len;  /* bytes of text, without the NUL */
     size_t cap;  /* bytes at s */
     size_t want; /* bytes appended in all, counting those cut or lost after an error */
-    int err;     /* RT_TEXT_OK, or the first failure (sticky) */
+    int err;     /* RT_OK, or the first failure (sticky) */
     int fixed;   /* 1: s is caller memory of cap bytes, never reallocated or freed */
 } rt_strbuf;
 
 void rt_strbuf_init(rt_strbuf *b);
 /* mem may be NULL with cap 0 (counts only, like snprintf(NULL, 0, ...)). */
 void rt_strbuf_init_fixed(rt_strbuf *b, char *mem, size_t cap);
-/* Makes room for `extra` more bytes (and the NUL).  Growable: RT_TEXT_ENOMEM when the
- * allocation fails (the buffer unchanged, err set).  Fixed: RT_TEXT_OK if they fit,
- * else RT_TEXT_ETRUNC without setting err.  Returns err when already set. */
+/* Makes room for `extra` more bytes (and the NUL).  Growable: RT_ENOMEM when the
+ * allocation fails (the buffer unchanged, err set).  Fixed: RT_OK if they fit,
+ * else RT_ETRUNC without setting err.  Returns err when already set. */
 int rt_strbuf_reserve(rt_strbuf *b, size_t extra);
-/* Appends n bytes of s (which need not be NUL-terminated).  Returns RT_TEXT_OK or err. */
+/* Appends n bytes of s (which need not be NUL-terminated).  Returns RT_OK or err. */
 int rt_strbuf_append(rt_strbuf *b, const char *s, size_t n);
 int rt_strbuf_puts(rt_strbuf *b, const char *s); /* strlen(s) bytes */
 int rt_strbuf_putc(rt_strbuf *b, char c);

@@ -37,7 +37,7 @@ int rt_debater_kind_parse(const char *s, rt_debater_kind *k)
             *k = (rt_debater_kind)i;
             return 0;
         }
-    return RT_DEBATE_EINVAL;
+    return RT_EINVAL;
 }
 
 const char *rt_debate_first_name(rt_debate_first f)
@@ -52,7 +52,7 @@ int rt_debate_first_parse(const char *s, rt_debate_first *f)
             *f = (rt_debate_first)i;
             return 0;
         }
-    return RT_DEBATE_EINVAL;
+    return RT_EINVAL;
 }
 
 void rt_debate_config_init(rt_debate_config *cfg)
@@ -71,18 +71,18 @@ void rt_debate_config_init(rt_debate_config *cfg)
 }
 
 int rt_debate_create(const rt_task *task, const rt_debate_config *cfg, const rt_rng *rng,
-                     rt_debate **out, rt_debate_error *err)
+                     rt_debate **out, rt_diag *err)
 {
     *out = NULL;
     if (err) memset(err, 0, sizeof *err);
     if (!task || !cfg || !rng) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "debate: missing task or configuration");
-        return RT_DEBATE_EINVAL;
+        rt_debate_set_err(err, RT_EINVAL, 0, "debate: missing task or configuration");
+        return RT_EINVAL;
     }
     if (rt_task_kind_of(task) != &rt_task_kind_triage) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "debate needs a triage task (got %s)",
+        rt_debate_set_err(err, RT_EINVAL, 0, "debate needs a triage task (got %s)",
                           rt_task_kind_name(rt_task_kind_of(task)));
-        return RT_DEBATE_EINVAL;
+        return RT_EINVAL;
     }
     int K = (int)rt_task_value(task, "features");
     const char *bad = NULL;
@@ -115,18 +115,18 @@ int rt_debate_create(const rt_task *task, const rt_debate_config *cfg, const rt_
                      "minimax: game tree of %ld leaves (K=%d features, evidence %d) exceeds "
                      "the limit of %ld",
                      n, K, cfg->evidence, lim);
-            rt_debate_set_err(err, RT_DEBATE_ETOOBIG, 0, "%s", msg);
-            return RT_DEBATE_ETOOBIG;
+            rt_debate_set_err(err, RT_ETOOBIG, 0, "%s", msg);
+            return RT_ETOOBIG;
         }
     }
     if (bad) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "%s", bad);
-        return RT_DEBATE_EINVAL;
+        rt_debate_set_err(err, RT_EINVAL, 0, "%s", bad);
+        return RT_EINVAL;
     }
     rt_debate *d = rt_calloc(1, sizeof *d);
     if (!d) {
-        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
-        return RT_DEBATE_ENOMEM;
+        rt_debate_set_err(err, RT_ENOMEM, 0, "out of memory");
+        return RT_ENOMEM;
     }
     d->task = task;
     d->cfg = *cfg;
@@ -186,7 +186,7 @@ rt_debate_accuracy rt_debate_accuracy_of(const rt_debate *d)
 }
 
 int rt_debate_train(rt_debate *d, const rt_rng *rng, rt_run *judge_run, rt_run *full_run,
-                    rt_run *learner_run, rt_debate_error *err)
+                    rt_run *learner_run, rt_diag *err)
 {
     int K = d->judge->K;
     rt_rng r11 = rt_rng_split(rng, 11), r12 = rt_rng_split(rng, 12), r13 = rt_rng_split(rng, 13),
@@ -213,10 +213,10 @@ int rt_debate_action_of(const rt_task *task, const int *answer, int n)
 int rt_debate_policy_actions(const rt_task *task, const rt_model *p, rt_model_ws *ws,
                              const rt_task_sample *samples, int B, int *actions)
 {
-    if (!task || !p || !ws || !samples || !actions || B < 1) return RT_DEBATE_EINVAL;
+    if (!task || !p || !ws || !samples || !actions || B < 1) return RT_EINVAL;
     int P = rt_task_prompt_len(task);
     int *buf = rt_malloc(sizeof(int) * (size_t)B * (P + 1));
-    if (!buf) return RT_DEBATE_ENOMEM;
+    if (!buf) return RT_ENOMEM;
     int *tok = buf + (size_t)B * P;
     for (int i = 0; i < B; i++)
         memcpy(buf + (size_t)i * P, samples[i].prompt, sizeof(int) * P);
@@ -226,7 +226,7 @@ int rt_debate_policy_actions(const rt_task *task, const rt_model *p, rt_model_ws
         for (int i = 0; i < B; i++)
             actions[i] = rt_debate_action_of(task, tok + i, 1);
     rt_free(buf);
-    return rc ? RT_DEBATE_EINVAL : 0;
+    return rc ? RT_EINVAL : 0;
 }
 
 typedef struct rjob {
@@ -239,11 +239,11 @@ typedef struct rjob {
     double *out;
     rt_debate_transcript *tr;
     int err_i[RT_NN_MAX_THREADS]; /* first failing state of each part, B if none */
-    rt_debate_error err[RT_NN_MAX_THREADS];
+    rt_diag err[RT_NN_MAX_THREADS];
 } rjob;
 
 /* out[i] for one state; 0 or the error of rt_debate_play */
-static int reward_one(const rjob *jb, int i, rt_debate_error *err)
+static int reward_one(const rjob *jb, int i, rt_diag *err)
 {
     const rt_debate *d = jb->d;
     int ap = jb->a_pi[i], ab = jb->a_b[i], A = d->judge->A;
@@ -298,11 +298,11 @@ static int clamp_threads(int threads)
 /* rt_debate_reward_batch with `threads` threads */
 static int reward_batch(const rt_debate *d, int threads, const rt_task_sample *samples,
                         const int *a_pi, const int *a_b, int B, const rt_rng *stream, uint64_t seq0,
-                        double *out, rt_debate_transcript *tr, rt_debate_error *err)
+                        double *out, rt_debate_transcript *tr, rt_diag *err)
 {
     if (!d || !samples || !a_pi || !a_b || B < 0 || !stream || !out) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "debate reward: bad arguments");
-        return RT_DEBATE_EINVAL;
+        rt_debate_set_err(err, RT_EINVAL, 0, "debate reward: bad arguments");
+        return RT_EINVAL;
     }
     if (B == 0) return 0;
     rjob jb;
@@ -319,14 +319,14 @@ static int reward_batch(const rt_debate *d, int threads, const rt_task_sample *s
         if (jb.err_i[j] < B && (bj < 0 || jb.err_i[j] < jb.err_i[bj])) bj = j;
     if (bj >= 0) {
         if (err) *err = jb.err[bj];
-        return jb.err[bj].code ? jb.err[bj].code : RT_DEBATE_EINVAL;
+        return jb.err[bj].code ? jb.err[bj].code : RT_EINVAL;
     }
     return 0;
 }
 
 int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
                            const int *a_b, int B, const rt_rng *stream, uint64_t seq0, double *out,
-                           rt_debate_transcript *tr, rt_debate_error *err)
+                           rt_debate_transcript *tr, rt_diag *err)
 {
     return reward_batch(d, d ? d->cfg.threads : 1, samples, a_pi, a_b, B, stream, seq0, out, tr,
                         err);
@@ -334,7 +334,7 @@ int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, co
 
 int rt_debate_eval(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
                    const int *a_b, int B, const rt_rng *stream, uint64_t seq0, double *out,
-                   rt_debate_metrics *m, rt_debate_error *err)
+                   rt_debate_metrics *m, rt_diag *err)
 {
     return rt_debate_eval_threads(d, d ? d->cfg.threads : 1, samples, a_pi, a_b, B, stream, seq0,
                                   out, m, err);
@@ -342,16 +342,16 @@ int rt_debate_eval(const rt_debate *d, const rt_task_sample *samples, const int 
 
 int rt_debate_eval_threads(const rt_debate *d, int threads, const rt_task_sample *samples,
                            const int *a_pi, const int *a_b, int B, const rt_rng *stream,
-                           uint64_t seq0, double *out, rt_debate_metrics *m, rt_debate_error *err)
+                           uint64_t seq0, double *out, rt_debate_metrics *m, rt_diag *err)
 {
     if (!d || !m || B < 1) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "debate metrics: bad arguments");
-        return RT_DEBATE_EINVAL;
+        rt_debate_set_err(err, RT_EINVAL, 0, "debate metrics: bad arguments");
+        return RT_EINVAL;
     }
     double *o = out ? out : rt_malloc(sizeof(double) * (size_t)B);
     if (!o) {
-        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
-        return RT_DEBATE_ENOMEM;
+        rt_debate_set_err(err, RT_ENOMEM, 0, "out of memory");
+        return RT_ENOMEM;
     }
     int rc =
         reward_batch(d, clamp_threads(threads), samples, a_pi, a_b, B, stream, seq0, o, NULL, err);

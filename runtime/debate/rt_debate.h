@@ -35,7 +35,7 @@
  *   minimax  exact game-tree search of the outcome (the value of the game), with
  *            cut-offs once a move reaches the best possible outcome; among moves of
  *            equal value it prefers the greedy choice.  The tree has K!/(K-L)! leaves;
- *            above `max_leaves` it fails with RT_DEBATE_ETOOBIG and a message naming
+ *            above `max_leaves` it fails with RT_ETOOBIG and a message naming
  *            the size (judge scores are cached per revealed set, so a leaf costs one
  *            table lookup after the first visit);
  *   learned  a small policy pi(feature | state, revealed set, own action, other action):
@@ -78,27 +78,14 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "rt_diag.h"
 #include "rt_model.h"
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
 #include "rt_trainer.h"
 
-enum {
-    RT_DEBATE_EINVAL = -1,  /* bad argument or configuration */
-    RT_DEBATE_ENOMEM = -2,  /* allocation failed */
-    RT_DEBATE_ETOOBIG = -3, /* minimax game tree above the limit */
-    RT_DEBATE_EFAILED = -4, /* training failed (non-finite loss) */
-    RT_DEBATE_EINTR = -5    /* training interrupted by the run's cancel flag */
-};
-
 enum { RT_DEBATE_MAX_K = RT_TASK_MAX_FEATURES, RT_DEBATE_MAX_A = 10 };
-
-typedef struct rt_debate_error {
-    int code;
-    long step; /* training: the step reached */
-    char msg[256];
-} rt_debate_error;
 
 typedef enum {
     RT_DEBATER_GREEDY = 0,
@@ -112,7 +99,7 @@ typedef enum {
 } rt_debate_first;
 
 const char *rt_debater_kind_name(rt_debater_kind k);          /* "greedy", ... */
-int rt_debater_kind_parse(const char *s, rt_debater_kind *k); /* 0 or RT_DEBATE_EINVAL */
+int rt_debater_kind_parse(const char *s, rt_debater_kind *k); /* 0 or RT_EINVAL */
 const char *rt_debate_first_name(rt_debate_first f);          /* "random", "policy", "baseline" */
 int rt_debate_first_parse(const char *s, rt_debate_first *f);
 
@@ -128,11 +115,11 @@ typedef struct rt_debate_train_config {
 } rt_debate_train_config;
 
 /* A judge for a triage task with hidden width `hidden` (1..4096), initialized from rng
- * (layer-1 table ~ N(0, 1/K), layer 2 ~ N(0, 1/H), biases 0).  0, RT_DEBATE_EINVAL
- * (not a triage task, bad hidden) or RT_DEBATE_ENOMEM.  Caller frees with
+ * (layer-1 table ~ N(0, 1/K), layer 2 ~ N(0, 1/H), biases 0).  0, RT_EINVAL
+ * (not a triage task, bad hidden) or RT_ENOMEM.  Caller frees with
  * rt_debate_judge_free.  The task must outlive the judge. */
 int rt_debate_judge_create(const rt_task *task, int hidden, const rt_rng *rng,
-                           rt_debate_judge **out, rt_debate_error *err);
+                           rt_debate_judge **out, rt_diag *err);
 void rt_debate_judge_free(rt_debate_judge *j);
 /* Defaults: steps 1500, batch 64, lr 3e-3, log_every 50 (judge_steps of `%%debate`). */
 void rt_debate_judge_train_init(rt_debate_train_config *cfg);
@@ -145,15 +132,15 @@ const char *const *rt_debate_judge_columns(int *n);
  * gets rows (columns matched by name, extra columns NaN) and is finished (FINISHED,
  * INTERRUPTED at the cancel flag, polled before each step, FAILED on a non-finite loss
  * ("judge: loss is nan at step 3", before that step's update) or a setup error).  0,
- * RT_DEBATE_EINTR, RT_DEBATE_EFAILED, RT_DEBATE_EINVAL, RT_DEBATE_ENOMEM. */
+ * RT_EINTR, RT_EFAILED, RT_EINVAL, RT_ENOMEM. */
 int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_train_config *cfg,
-                          const rt_rng *rng, rt_run *run, rt_debate_error *err);
+                          const rt_rng *rng, rt_run *run, rt_diag *err);
 /* scores (A) = J(e, a) for every action, e = values (K) with the features whose bit is
  * clear in `revealed` masked.  No allocation. */
 void rt_debate_judge_scores(const rt_debate_judge *j, const int *values, unsigned revealed,
                             float *scores);
 /* Top-1 accuracy on n held-out states with `evidence` random revealed features (see
- * the top comment); 0 or RT_DEBATE_EINVAL. */
+ * the top comment); 0 or RT_EINVAL. */
 int rt_debate_judge_accuracy(const rt_debate_judge *j, int evidence, int n, const rt_rng *rng,
                              double *acc);
 
@@ -164,7 +151,7 @@ typedef struct rt_debate_learner rt_debate_learner;
 /* A learned debater for a triage task and evidence L (1..K), hidden width 1..4096,
  * initialized from rng.  Caller frees with rt_debate_learner_free. */
 int rt_debate_learner_create(const rt_task *task, int evidence, int hidden, const rt_rng *rng,
-                             rt_debate_learner **out, rt_debate_error *err);
+                             rt_debate_learner **out, rt_diag *err);
 void rt_debate_learner_free(rt_debate_learner *l);
 /* Defaults: steps 2000, batch 64, lr 3e-3, log_every 25 (with hidden 64, ~0.5 s).
  * Measured (K=6, M=4, A=4, L=4, judge defaults, 2000 held-out games per side): the
@@ -185,7 +172,7 @@ const char *const *rt_debate_learner_columns(int *n);
  * as rt_debate_judge_train, with the record rt_debate_learner_trainer ("debater"). */
 int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
                             const rt_debate_train_config *cfg, const rt_rng *rng, rt_run *run,
-                            rt_debate_error *err);
+                            rt_diag *err);
 
 /* The trainer records (rt_trainer.h) of judge and debater training and their
  * arguments (borrowed for the run). */
@@ -241,14 +228,14 @@ typedef struct rt_debate_transcript {
 } rt_debate_transcript;
 
 /* Plays the game: debater 1 of kind k1, debater 2 of kind k2; tr may be NULL; *outcome
- * (may be NULL) = debater 1's outcome.  0, RT_DEBATE_EINVAL (bad game, learned
- * without learner) or RT_DEBATE_ETOOBIG (minimax tree above max_leaves; err->msg e.g.
+ * (may be NULL) = debater 1's outcome.  0, RT_EINVAL (bad game, learned
+ * without learner) or RT_ETOOBIG (minimax tree above max_leaves; err->msg e.g.
  * "minimax: game tree of 40320 leaves (K=8 features, evidence 8) exceeds the limit of
  * 1000"). */
 int rt_debate_play(const rt_debate_game *g, rt_debater_kind k1, rt_debater_kind k2,
-                   rt_debate_transcript *tr, int *outcome, rt_debate_error *err);
+                   rt_debate_transcript *tr, int *outcome, rt_diag *err);
 /* The minimax value of the game for debater 1 (-1, 0, +1); errors as rt_debate_play. */
-int rt_debate_minimax_value(const rt_debate_game *g, int *value, rt_debate_error *err);
+int rt_debate_minimax_value(const rt_debate_game *g, int *value, rt_diag *err);
 /* K!/(K-L)! (the leaves of the game tree). */
 long rt_debate_tree_leaves(int K, int L);
 
@@ -279,7 +266,7 @@ typedef struct rt_debate rt_debate;
  * judges initialized from rng (judge: split(rng, 1), full judge: split(rng, 2),
  * learner: split(rng, 3)).  Caller frees with rt_debate_free; the task must outlive it. */
 int rt_debate_create(const rt_task *task, const rt_debate_config *cfg, const rt_rng *rng,
-                     rt_debate **out, rt_debate_error *err);
+                     rt_debate **out, rt_diag *err);
 void rt_debate_free(rt_debate *d);
 const rt_debate_config *rt_debate_config_of(const rt_debate *d);
 /* Threads of the batch functions from now on (e.g. the session's %threads), clamped to
@@ -295,7 +282,7 @@ const rt_debate_learner *rt_debate_learner_of(const rt_debate *d);
  * learner_run); runs may be NULL; stops at the first error.  Then computes the
  * accuracies (rt_debate_judge_accuracy with split(rng, 14), accuracy_states states). */
 int rt_debate_train(rt_debate *d, const rt_rng *rng, rt_run *judge_run, rt_run *full_run,
-                    rt_run *learner_run, rt_debate_error *err);
+                    rt_run *learner_run, rt_diag *err);
 /* Accuracies after rt_debate_train: the judge with L random features, the full-state
  * judge, and the partial judge given the full state. */
 typedef struct rt_debate_accuracy {
@@ -316,7 +303,7 @@ int rt_debate_policy_actions(const rt_task *task, const rt_model *p, rt_model_ws
  * 0, or the first error of rt_debate_play (minimax too large). */
 int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
                            const int *a_b, int B, const rt_rng *stream, uint64_t seq0, double *out,
-                           rt_debate_transcript *tr, rt_debate_error *err);
+                           rt_debate_transcript *tr, rt_diag *err);
 
 /* The transcript of state s as text (the text twin of `%debate NAME show`), snprintf
  * style (returns the length needed; buf may be NULL with cap 0).  Example:
@@ -342,12 +329,12 @@ typedef struct rt_debate_metrics {
 /* The reward (out may be NULL) and the metrics of B states. */
 int rt_debate_eval(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
                    const int *a_b, int B, const rt_rng *stream, uint64_t seq0, double *out,
-                   rt_debate_metrics *m, rt_debate_error *err);
+                   rt_debate_metrics *m, rt_diag *err);
 /* rt_debate_eval with `threads` threads (clamped to 1..16) instead of the debate's own,
  * for callers that share a debate they only read (rt_debate_reward.h); the results do
  * not depend on it. */
 int rt_debate_eval_threads(const rt_debate *d, int threads, const rt_task_sample *samples,
                            const int *a_pi, const int *a_b, int B, const rt_rng *stream,
-                           uint64_t seq0, double *out, rt_debate_metrics *m, rt_debate_error *err);
+                           uint64_t seq0, double *out, rt_debate_metrics *m, rt_diag *err);
 
 #endif

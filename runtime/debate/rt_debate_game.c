@@ -90,36 +90,36 @@ static int minimax_move(gstate *st, unsigned S, int t, int mover)
     return best;
 }
 
-static int check(const rt_debate_game *g, int need_learner, int need_minimax, rt_debate_error *err)
+static int check(const rt_debate_game *g, int need_learner, int need_minimax, rt_diag *err)
 {
     if (!g || g->K < 1 || g->K > RT_DEBATE_MAX_K || g->L < 1 || g->L > g->K || !g->score ||
         (g->first != 0 && g->first != 1)) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
+        rt_debate_set_err(err, RT_EINVAL, 0,
                           "debate game: need 1 <= evidence <= features <= %d, first 0 or 1 "
                           "and a scorer",
                           RT_DEBATE_MAX_K);
-        return RT_DEBATE_EINVAL;
+        return RT_EINVAL;
     }
     if (need_learner && (!g->learner || g->learner->K != g->K)) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
+        rt_debate_set_err(err, RT_EINVAL, 0,
                           "debate game: a learned debater needs a trained learner of this task");
-        return RT_DEBATE_EINVAL;
+        return RT_EINVAL;
     }
     if (need_minimax) {
         long lim = g->max_leaves > 0 ? g->max_leaves : 1000000;
         long n = rt_debate_tree_leaves(g->K, g->L);
         if (n > lim) {
-            rt_debate_set_err(err, RT_DEBATE_ETOOBIG, 0,
+            rt_debate_set_err(err, RT_ETOOBIG, 0,
                               "minimax: game tree of %ld leaves (K=%d features, evidence %d) "
                               "exceeds the limit of %ld",
                               n, g->K, g->L, lim);
-            return RT_DEBATE_ETOOBIG;
+            return RT_ETOOBIG;
         }
     }
     return 0;
 }
 
-int rt_debate_minimax_value(const rt_debate_game *g, int *value, rt_debate_error *err)
+int rt_debate_minimax_value(const rt_debate_game *g, int *value, rt_diag *err)
 {
     int rc = check(g, 0, 1, err);
     if (rc) return rc;
@@ -131,11 +131,11 @@ int rt_debate_minimax_value(const rt_debate_game *g, int *value, rt_debate_error
 }
 
 int rt_debate_play(const rt_debate_game *g, rt_debater_kind k1, rt_debater_kind k2,
-                   rt_debate_transcript *tr, int *outcome, rt_debate_error *err)
+                   rt_debate_transcript *tr, int *outcome, rt_diag *err)
 {
     if ((unsigned)k1 > RT_DEBATER_LEARNED || (unsigned)k2 > RT_DEBATER_LEARNED) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "debate game: unknown debater kind");
-        return RT_DEBATE_EINVAL;
+        rt_debate_set_err(err, RT_EINVAL, 0, "debate game: unknown debater kind");
+        return RT_EINVAL;
     }
     int rc = check(g, k1 == RT_DEBATER_LEARNED || k2 == RT_DEBATER_LEARNED,
                    k1 == RT_DEBATER_MINIMAX || k2 == RT_DEBATER_MINIMAX, err);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "rt_debate.h"
+#include "rt_diag.h"
 #include "rt_params.h"
 
 typedef struct rt_dmlp {
@@ -56,8 +57,8 @@ int rt_debate_learner_move(const rt_debate_learner *l, const int *values, unsign
 void rt_debate_learner_tokens(const rt_debate_learner *l, const int *values, unsigned revealed,
                               int a_self, int a_other, int *tok);
 /* The RT_DEBATE_E* code and err of a trainer run's result (0 stays 0, err untouched). */
-int rt_debate_train_result(int rc, const rt_trainer_diag *td, rt_debate_error *err);
-void rt_debate_set_err(rt_debate_error *err, int code, long step, const char *fmt, ...)
+int rt_debate_train_result(int rc, const rt_diag *td, rt_diag *err);
+void rt_debate_set_err(rt_diag *err, int code, long step, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* A random subset of exactly L of K features (shuffle, first L) as a bit set. */
 unsigned rt_debate_random_subset(rt_rng *r, int K, int L);

@@ -28,30 +28,30 @@ void rt_debate_judge_train_init(rt_debate_train_config *cfg)
 }
 
 int rt_debate_judge_create(const rt_task *task, int hidden, const rt_rng *rng,
-                           rt_debate_judge **out, rt_debate_error *err)
+                           rt_debate_judge **out, rt_diag *err)
 {
     *out = NULL;
     if (!task || rt_task_kind_of(task) != &rt_task_kind_triage) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "a judge needs a triage task (got %s)",
+        rt_debate_set_err(err, RT_EINVAL, 0, "a judge needs a triage task (got %s)",
                           task ? rt_task_kind_name(rt_task_kind_of(task)) : "none");
-        return RT_DEBATE_EINVAL;
+        return RT_EINVAL;
     }
     if (hidden < 1 || hidden > 4096) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "judge hidden must be between 1 and 4096");
-        return RT_DEBATE_EINVAL;
+        rt_debate_set_err(err, RT_EINVAL, 0, "judge hidden must be between 1 and 4096");
+        return RT_EINVAL;
     }
     rt_debate_judge *j = rt_calloc(1, sizeof *j);
     if (!j) {
-        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
-        return RT_DEBATE_ENOMEM;
+        rt_debate_set_err(err, RT_ENOMEM, 0, "out of memory");
+        return RT_ENOMEM;
     }
     j->task = task;
     j->K = (int)rt_task_value(task, "features"), j->M = (int)rt_task_value(task, "values"),
     j->A = (int)rt_task_value(task, "actions");
     if (rt_dmlp_init(&j->net, j->K, j->M + 1, hidden, j->A, rng) != 0) {
         rt_free(j);
-        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
-        return RT_DEBATE_ENOMEM;
+        rt_debate_set_err(err, RT_ENOMEM, 0, "out of memory");
+        return RT_ENOMEM;
     }
     *out = j;
     return 0;
@@ -109,7 +109,7 @@ static void judge_free(void *arg)
 }
 
 static int judge_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_plan *plan,
-                       rt_trainer_diag *d)
+                       rt_diag *d)
 {
     const rt_debate_judge_args *a = args;
     const rt_debate_train_config *cfg = a ? a->cfg : NULL;
@@ -119,7 +119,7 @@ static int judge_setup(void **out, const void *args, const rt_rng *rng, rt_train
         snprintf(d->msg, sizeof d->msg,
                  "judge training: evidence must be 1..K, steps >= 0, batch >= 1, lr > 0, "
                  "log_every >= 1");
-        return RT_TRAINER_EINVAL;
+        return RT_EINVAL;
     }
     int B = cfg->batch, K = j->K, A = j->A, H = j->net.H;
     judge_st *w = rt_calloc(1, sizeof *w);
@@ -132,7 +132,7 @@ static int judge_setup(void **out, const void *args, const rt_rng *rng, rt_train
     if (!w || !w->smp || !w->tok || !w->dem || !w->buf) {
         judge_free(w);
         snprintf(d->msg, sizeof d->msg, "judge: out of memory");
-        return RT_TRAINER_ENOMEM;
+        return RT_ENOMEM;
     }
     w->j = j, w->evidence = a->evidence, w->B = B;
     w->adam = rt_dmlp_adam_config(cfg->lr);
@@ -207,21 +207,21 @@ static int judge_row(void *arg, long s, int eval, const int *recorded, double *m
 const rt_trainer rt_debate_judge_trainer = {"judge",   judge_setup, judge_step,
                                             judge_row, NULL,        judge_free};
 
-int rt_debate_train_result(int rc, const rt_trainer_diag *td, rt_debate_error *err)
+int rt_debate_train_result(int rc, const rt_diag *td, rt_diag *err)
 {
     if (!rc) return 0;
-    int code = rc == RT_TRAINER_EFAILED ? RT_DEBATE_EFAILED
-               : rc == RT_TRAINER_EINTR ? RT_DEBATE_EINTR
+    int code = rc == RT_EFAILED ? RT_EFAILED
+               : rc == RT_EINTR ? RT_EINTR
                                         : rc; /* EINVAL, ENOMEM: the same numbers */
     rt_debate_set_err(err, code, td->step, "%s", td->msg);
     return code;
 }
 
 int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_train_config *cfg,
-                          const rt_rng *rng, rt_run *run, rt_debate_error *err)
+                          const rt_rng *rng, rt_run *run, rt_diag *err)
 {
     rt_debate_judge_args a = {j, evidence, cfg};
-    rt_trainer_diag td;
+    rt_diag td;
     int rc = rt_trainer_run(&rt_debate_judge_trainer, &a, rng, run, &td);
     return rt_debate_train_result(rc, &td, err);
 }
@@ -229,7 +229,7 @@ int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_trai
 int rt_debate_judge_accuracy(const rt_debate_judge *j, int evidence, int n, const rt_rng *rng,
                              double *acc)
 {
-    if (!j || !rng || !acc || evidence < 1 || evidence > j->K || n < 1) return RT_DEBATE_EINVAL;
+    if (!j || !rng || !acc || evidence < 1 || evidence > j->K || n < 1) return RT_EINVAL;
     rt_rng st = rt_rng_split(rng, 0);
     long right = 0;
     for (int i = 0; i < n; i++) {

@@ -32,26 +32,26 @@ void rt_debate_learner_train_init(rt_debate_train_config *cfg)
 }
 
 int rt_debate_learner_create(const rt_task *task, int evidence, int hidden, const rt_rng *rng,
-                             rt_debate_learner **out, rt_debate_error *err)
+                             rt_debate_learner **out, rt_diag *err)
 {
     *out = NULL;
     if (!task || rt_task_kind_of(task) != &rt_task_kind_triage) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0, "a debater needs a triage task (got %s)",
+        rt_debate_set_err(err, RT_EINVAL, 0, "a debater needs a triage task (got %s)",
                           task ? rt_task_kind_name(rt_task_kind_of(task)) : "none");
-        return RT_DEBATE_EINVAL;
+        return RT_EINVAL;
     }
     int K = (int)rt_task_value(task, "features");
     if (evidence < 1 || evidence > K || hidden < 1 || hidden > 4096) {
-        rt_debate_set_err(err, RT_DEBATE_EINVAL, 0,
+        rt_debate_set_err(err, RT_EINVAL, 0,
                           "learned debater: evidence must be between 1 and %d, hidden between "
                           "1 and 4096",
                           K);
-        return RT_DEBATE_EINVAL;
+        return RT_EINVAL;
     }
     rt_debate_learner *l = rt_calloc(1, sizeof *l);
     if (!l) {
-        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
-        return RT_DEBATE_ENOMEM;
+        rt_debate_set_err(err, RT_ENOMEM, 0, "out of memory");
+        return RT_ENOMEM;
     }
     l->task = task;
     l->K = K, l->M = (int)rt_task_value(task, "values"), l->A = (int)rt_task_value(task, "actions"),
@@ -59,8 +59,8 @@ int rt_debate_learner_create(const rt_task *task, int evidence, int hidden, cons
     int V = 2 * l->M > l->A ? 2 * l->M : l->A;
     if (rt_dmlp_init(&l->net, l->K + 2, V, hidden, l->K, rng) != 0) {
         rt_free(l);
-        rt_debate_set_err(err, RT_DEBATE_ENOMEM, 0, "out of memory");
-        return RT_DEBATE_ENOMEM;
+        rt_debate_set_err(err, RT_ENOMEM, 0, "out of memory");
+        return RT_ENOMEM;
     }
     *out = l;
     return 0;
@@ -158,7 +158,7 @@ static void learn_free(void *arg)
 }
 
 static int learn_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_plan *plan,
-                       rt_trainer_diag *d)
+                       rt_diag *d)
 {
     const rt_debate_learner_args *a = args;
     rt_debate_learner *l = a ? a->learner : NULL;
@@ -169,7 +169,7 @@ static int learn_setup(void **out, const void *args, const rt_rng *rng, rt_train
         snprintf(d->msg, sizeof d->msg,
                  "debater training: judge of the same task, steps >= 0, batch >= 1, lr > 0, "
                  "log_every >= 1");
-        return RT_TRAINER_EINVAL;
+        return RT_EINVAL;
     }
     int B = cfg->batch, K = l->K, L = l->L, P = K + 2, H = l->net.H;
     size_t R = (size_t)L * B;
@@ -184,7 +184,7 @@ static int learn_setup(void **out, const void *args, const rt_rng *rng, rt_train
     if (!w || !w->smp || !w->gm || !w->rngs || !w->tok || !w->buf) {
         learn_free(w);
         snprintf(d->msg, sizeof d->msg, "debater: out of memory");
-        return RT_TRAINER_ENOMEM;
+        return RT_ENOMEM;
     }
     w->l = l, w->j = j, w->B = B;
     w->adam = rt_dmlp_adam_config(cfg->lr);
@@ -292,10 +292,10 @@ const rt_trainer rt_debate_learner_trainer = {"debater", learn_setup, learn_step
 
 int rt_debate_learner_train(rt_debate_learner *l, const rt_debate_judge *j,
                             const rt_debate_train_config *cfg, const rt_rng *rng, rt_run *run,
-                            rt_debate_error *err)
+                            rt_diag *err)
 {
     rt_debate_learner_args a = {l, j, cfg};
-    rt_trainer_diag td;
+    rt_diag td;
     int rc = rt_trainer_run(&rt_debate_learner_trainer, &a, rng, run, &td);
     return rt_debate_train_result(rc, &td, err);
 }

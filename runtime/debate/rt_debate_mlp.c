@@ -18,7 +18,7 @@ int rt_dmlp_init(rt_dmlp *n, int P, int V, int H, int O, const rt_rng *rng)
     memset(n, 0, sizeof *n);
     n->P = P, n->V = V, n->H = H, n->O = O;
     size_t nu = (size_t)P * V * H, nw = (size_t)O * H;
-    if (rt_params_create(&n->params, nu + (size_t)H + nw + (size_t)O)) return RT_DEBATE_ENOMEM;
+    if (rt_params_create(&n->params, nu + (size_t)H + nw + (size_t)O)) return RT_ENOMEM;
     float *w = n->params.w, *g = n->params.g;
     n->U = w, n->b1 = n->U + nu, n->W2 = n->b1 + H, n->b2 = n->W2 + nw;
     n->gU = g, n->gb1 = n->gU + nu, n->gW2 = n->gb1 + H, n->gb2 = n->gW2 + nw;
@@ -80,7 +80,7 @@ rt_adam_config rt_dmlp_adam_config(float lr)
     return c;
 }
 
-void rt_debate_set_err(rt_debate_error *err, int code, long step, const char *fmt, ...)
+void rt_debate_set_err(rt_diag *err, int code, long step, const char *fmt, ...)
 {
     if (!err) return;
     err->code = code;

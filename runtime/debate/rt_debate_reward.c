@@ -118,7 +118,7 @@ int rt_debate_reward_create(const rt_task *task, const rt_reward_program *reward
     env.n_feature_fns = 1;
     env.resolve_feature = link_resolve;
     env.ctx = &lc;
-    rt_reward_diag rd;
+    rt_diag rd;
     if (rt_reward_link(reward, &env, linked, &rd) ||
         (eval_reward && linked_eval && rt_reward_link(eval_reward, &env, linked_eval, &rd))) {
         snprintf(msg, cap, "%s", rd.msg);
@@ -225,7 +225,7 @@ static int hook_fill(void *user, const rt_rl_hook_batch *b, double *feat, int st
             h->a_b[i] = h->a_u[i / b->G];
         rt_rng ks = rt_rng_split(b->stream, (uint64_t)k);
         rt_debate_metrics m;
-        rt_debate_error err;
+        rt_diag err;
         if (rt_debate_eval_threads(d, h->threads, b->samples, h->a_pi, h->a_b, b->N, &ks, 0, h->out,
                                    &m, &err)) {
             snprintf(msg, msglen, "debate: %s", err.msg);

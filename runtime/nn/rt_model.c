@@ -15,7 +15,7 @@
 
 static const rt_model_ops *const archs[] = {&rt_model_mlp};
 
-static int fail(rt_model_diag *d, int code, const char *msg)
+static int fail(rt_diag *d, int code, const char *msg)
 {
     if (d) {
         d->code = code;
@@ -54,7 +54,7 @@ void rt_model_config_format(const rt_model_ops *ops, const int *cfg, char *buf, 
     }
 }
 
-int rt_model_config_parse(const rt_model_ops *ops, const char *text, int *cfg, rt_model_diag *d)
+int rt_model_config_parse(const rt_model_ops *ops, const char *text, int *cfg, rt_diag *d)
 {
     /* config -> { NAME '=' (INTEGER | VALUE_NAME) } separated by blanks */
     char m[200];
@@ -77,16 +77,16 @@ int rt_model_config_parse(const rt_model_ops *ops, const char *text, int *cfg, r
             i++;
         if (*eq != '=' || !vl) {
             snprintf(m, sizeof m, "%s: expected key=value near '%.*s'", ops->arch, nl + vl + 1, s);
-            return fail(d, RT_MODEL_EINVAL, m);
+            return fail(d, RT_EINVAL, m);
         }
         if (i == ops->nkeys) {
             snprintf(m, sizeof m, "%s: unknown setting '%.*s'", ops->arch, nl, s);
-            return fail(d, RT_MODEL_EINVAL, m);
+            return fail(d, RT_EINVAL, m);
         }
         const rt_model_key *k = &ops->keys[i];
         if (seen[i]++) {
             snprintf(m, sizeof m, "%s: setting '%s' given twice", ops->arch, k->name);
-            return fail(d, RT_MODEL_EINVAL, m);
+            return fail(d, RT_EINVAL, m);
         }
         long x = 0;
         int ok = 0;
@@ -101,7 +101,7 @@ int rt_model_config_parse(const rt_model_ops *ops, const char *text, int *cfg, r
         if (!ok || x < k->min || x > k->max) {
             snprintf(m, sizeof m, "%s: %s must be in %d..%d (got '%.*s')", ops->arch, k->name,
                      k->min, k->max, vl, v);
-            return fail(d, RT_MODEL_EINVAL, m);
+            return fail(d, RT_EINVAL, m);
         }
         cfg[i] = (int)x;
         s = e;
@@ -111,17 +111,17 @@ int rt_model_config_parse(const rt_model_ops *ops, const char *text, int *cfg, r
 /* ---- lifetime -------------------------------------------------------------------------- */
 
 int rt_model_create(rt_model **out, const rt_model_ops *ops, int vocab, const int *cfg,
-                    rt_model_diag *d)
+                    rt_diag *d)
 {
     *out = NULL;
     char m[256];
     if (vocab < 2 || vocab > 65536) {
         snprintf(m, sizeof m, "vocab must be in 2..65536 (got %d)", vocab);
-        return fail(d, RT_MODEL_EINVAL, m);
+        return fail(d, RT_EINVAL, m);
     }
-    if (ops->check(vocab, cfg, m, sizeof m)) return fail(d, RT_MODEL_EINVAL, m);
+    if (ops->check(vocab, cfg, m, sizeof m)) return fail(d, RT_EINVAL, m);
     int rc = ops->create(out, vocab, cfg);
-    if (rc) return fail(d, rc, rc == RT_MODEL_ENOMEM ? "out of memory creating policy" : "error");
+    if (rc) return fail(d, rc, rc == RT_ENOMEM ? "out of memory creating policy" : "error");
     return 0;
 }
 
@@ -140,7 +140,7 @@ void rt_model_config(const rt_model *m, int *cfg)
     m->ops->config(m, cfg);
 }
 
-int rt_model_copy(rt_model **out, const rt_model *src, rt_model_diag *d)
+int rt_model_copy(rt_model **out, const rt_model *src, rt_diag *d)
 {
     int cfg[RT_MODEL_MAX_KEYS];
     src->ops->config(src, cfg);
@@ -162,7 +162,7 @@ int rt_model_same_arch(const rt_model *a, const rt_model *b)
 
 int rt_model_assign(rt_model *dst, const rt_model *src)
 {
-    if (!rt_model_same_arch(dst, src)) return RT_MODEL_ESHAPE;
+    if (!rt_model_same_arch(dst, src)) return RT_ESHAPE;
     rt_params_assign(dst->params, src->params);
     rt_model_touch(dst);
     return 0;
@@ -175,11 +175,11 @@ void rt_model_touch(rt_model *m)
 
 /* ---- workspaces ------------------------------------------------------------------------ */
 
-int rt_model_ws_create(rt_model_ws **out, const rt_model *m, int max_rows, rt_model_diag *d)
+int rt_model_ws_create(rt_model_ws **out, const rt_model *m, int max_rows, rt_diag *d)
 {
     *out = NULL;
     if (max_rows < 1 || max_rows > (1 << 24))
-        return fail(d, RT_MODEL_EINVAL, "workspace rows must be in 1..16777216");
+        return fail(d, RT_EINVAL, "workspace rows must be in 1..16777216");
     size_t R = (size_t)max_rows, V = (size_t)m->vocab;
     rt_model_ws *ws = rt_calloc(1, sizeof *ws);
     if (ws) {
@@ -193,7 +193,7 @@ int rt_model_ws_create(rt_model_ws **out, const rt_model *m, int max_rows, rt_mo
     if (!ws || !ws->logits || !ws->dlogits || !ws->lz || !ws->yrow || !ws->rngs ||
         m->ops->ws_create(m, max_rows, &ws->impl)) {
         rt_model_ws_free(ws);
-        return fail(d, RT_MODEL_ENOMEM, "out of memory creating policy workspace");
+        return fail(d, RT_ENOMEM, "out of memory creating policy workspace");
     }
     ws->lzrow = ws->lz + R;
     ws->lprow = ws->lz + 2 * R;
@@ -257,12 +257,12 @@ long rt_model_batch_rows(const rt_model_batch *b)
 /* checks a pass: shapes, rows, token ids; returns rows or a negative code */
 static long check_pass(const rt_model *m, const rt_model_ws *ws, const rt_model_batch *b)
 {
-    if (ws->ops != m->ops || ws->vocab != m->vocab) return RT_MODEL_ESHAPE;
+    if (ws->ops != m->ops || ws->vocab != m->vocab) return RT_ESHAPE;
     long n = rt_model_batch_rows(b);
-    if (n < 0) return RT_MODEL_EINVAL;
-    if (n > ws->max_rows) return RT_MODEL_ECAP;
+    if (n < 0) return RT_EINVAL;
+    if (n > ws->max_rows) return RT_ECAP;
     for (long i = 0; i < (long)b->B * b->L; i++)
-        if (b->tokens[i] < 0 || b->tokens[i] >= m->vocab) return RT_MODEL_EINVAL;
+        if (b->tokens[i] < 0 || b->tokens[i] >= m->vocab) return RT_EINVAL;
     return n;
 }
 
@@ -271,7 +271,7 @@ static int pass(const rt_model *m, rt_model_ws *ws, const rt_model_batch *b, int
 {
     long n = check_pass(m, ws, b);
     if (n < 0) return (int)n;
-    if (lp && !(temperature > 0.0f)) return RT_MODEL_EINVAL;
+    if (lp && !(temperature > 0.0f)) return RT_EINVAL;
     ws->rows = 0, ws->kept = 0;
     int rc = m->ops->forward(m, ws, b, keep, ws->logits, temperature, lp);
     if (rc) return rc;
@@ -297,8 +297,8 @@ int rt_model_logprobs(const rt_model *m, rt_model_ws *ws, const rt_model_batch *
 
 int rt_model_backward(rt_model *m, rt_model_ws *ws, const float *dlogits)
 {
-    if (ws->ops != m->ops || ws->vocab != m->vocab) return RT_MODEL_ESHAPE;
-    if (!ws->kept) return RT_MODEL_EINVAL;
+    if (ws->ops != m->ops || ws->vocab != m->vocab) return RT_ESHAPE;
+    if (!ws->kept) return RT_EINVAL;
     if (ws->rows == 0) return 0;
     return m->ops->backward(m, ws, dlogits);
 }
@@ -324,7 +324,7 @@ int rt_model_xent(rt_model *m, rt_model_ws *ws, const rt_model_batch *b, float *
 int rt_model_kl(const rt_model *p, rt_model_ws *wsp, const rt_model *q, rt_model_ws *wsq,
                 const rt_model_batch *b, double *kl, double *ent)
 {
-    if (p->vocab != q->vocab) return RT_MODEL_ESHAPE;
+    if (p->vocab != q->vocab) return RT_ESHAPE;
     int rc = rt_model_forward(p, wsp, b);
     if (!rc) rc = rt_model_forward(q, wsq, b);
     if (rc) return rc;
@@ -393,7 +393,7 @@ static int gen_by_forward(gen_job *a)
     const rt_model_gen *g = &a->g;
     int B = g->B, P = g->P, T = g->T, L = P + T;
     int *seq = rt_malloc(sizeof(int) * ((size_t)B * L + 1));
-    if (!seq) return RT_MODEL_ENOMEM;
+    if (!seq) return RT_ENOMEM;
     int rc = 0;
     for (int t = 0; t < T && !rc; t++) {
         for (int b = 0; b < B; b++) {
@@ -422,11 +422,11 @@ int rt_model_generate(const rt_model *m, rt_model_ws *ws, const int *prompts, in
                       float temperature, const rt_rng *rng, uint64_t seq0, int *tokens, float *lp)
 {
     int V = m->vocab;
-    if (B < 0 || P < 0 || T < 0) return RT_MODEL_EINVAL;
-    if (ws->ops != m->ops || ws->vocab != V) return RT_MODEL_ESHAPE;
-    if (B > ws->max_rows) return RT_MODEL_ECAP;
+    if (B < 0 || P < 0 || T < 0) return RT_EINVAL;
+    if (ws->ops != m->ops || ws->vocab != V) return RT_ESHAPE;
+    if (B > ws->max_rows) return RT_ECAP;
     for (long i = 0; i < (long)B * P; i++)
-        if (prompts[i] < 0 || prompts[i] >= V) return RT_MODEL_EINVAL;
+        if (prompts[i] < 0 || prompts[i] >= V) return RT_EINVAL;
     for (int b = 0; b < B; b++)
         ws->rngs[b] = rt_rng_split(rng, seq0 + (uint64_t)b);
     int keep = (long)B * T <= ws->max_rows;

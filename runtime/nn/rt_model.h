@@ -42,7 +42,7 @@
  * integers with value names); as text, "key=value" words separated by spaces, in key
  * order (rt_model_config_format / _parse): the policy file stores that text.
  *
- * Errors: 0 or a negative RT_MODEL_E* code, with an rt_model_diag (may be NULL) filled
+ * Errors: 0 or a negative RT_MODEL_E* code, with an rt_diag (may be NULL) filled
  * where one is taken.  Leaves out: the MLP's K-token contexts and time-major rows (its
  * own), KV caches (a transformer's extend), saving Adam moments. */
 #ifndef RT_MODEL_H
@@ -51,31 +51,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rt_diag.h"
 #include "rt_params.h"
 #include "rt_rng.h"
 
 #define RT_MODEL_PAD 0
 #define RT_MODEL_MAX_KEYS 16
-
-enum {
-    RT_MODEL_OK = 0,
-    RT_MODEL_EINVAL = -1,    /* bad argument or configuration */
-    RT_MODEL_ENOMEM = -2,    /* allocation failed */
-    RT_MODEL_ENOENT = -3,    /* file cannot be opened */
-    RT_MODEL_EIO = -4,       /* read or write error */
-    RT_MODEL_EMAGIC = -5,    /* not a policy file */
-    RT_MODEL_EVERSION = -6,  /* policy file of another format version */
-    RT_MODEL_ETRUNC = -7,    /* file shorter than its header says */
-    RT_MODEL_ECHECKSUM = -8, /* contents do not match the checksum */
-    RT_MODEL_ESIZE = -9,     /* trailing bytes after the payload */
-    RT_MODEL_ESHAPE = -10,   /* models / workspace of different architectures */
-    RT_MODEL_ECAP = -11,     /* more rows or sequences than the workspace holds */
-};
-
-typedef struct rt_model_diag {
-    int code;      /* the RT_MODEL_E* code returned, 0 if none */
-    char msg[256]; /* human-readable, e.g. "policy.bin: truncated (1200 of 4148 bytes)" */
-} rt_model_diag;
 
 typedef struct rt_model_ops rt_model_ops;
 typedef struct rt_model_ws rt_model_ws;
@@ -114,11 +95,11 @@ struct rt_model_ops {
     const char *arch;         /* "mlp" */
     const rt_model_key *keys; /* nkeys settings; cfg arrays hold one value per key */
     int nkeys;
-    /* 0 or RT_MODEL_EINVAL with msg (cap bytes) naming the setting */
+    /* 0 or RT_EINVAL with msg (cap bytes) naming the setting */
     int (*check)(int vocab, const int *cfg, char *msg, size_t cap);
     /* floats of the parameter block of a valid configuration */
     size_t (*nparams)(int vocab, const int *cfg);
-    /* a new model, every weight zero (*out NULL on error: RT_MODEL_ENOMEM) */
+    /* a new model, every weight zero (*out NULL on error: RT_ENOMEM) */
     int (*create)(rt_model **out, int vocab, const int *cfg);
     void (*destroy)(rt_model *m);
     void (*config)(const rt_model *m, int *cfg);  /* its settings, one per key */
@@ -171,17 +152,17 @@ void rt_model_config_defaults(const rt_model_ops *ops, int *cfg);
 void rt_model_config_format(const rt_model_ops *ops, const int *cfg, char *buf, size_t cap);
 /* Parses "key=value ..." (any order; missing keys take their defaults; unknown keys,
  * repeats, bad or out-of-range values are errors with a message). */
-int rt_model_config_parse(const rt_model_ops *ops, const char *text, int *cfg, rt_model_diag *d);
+int rt_model_config_parse(const rt_model_ops *ops, const char *text, int *cfg, rt_diag *d);
 
 /* ---- lifetime ------------------------------------------------------------------------ */
 
 /* A model of architecture ops with every weight zero.  Caller frees with rt_model_free. */
 int rt_model_create(rt_model **out, const rt_model_ops *ops, int vocab, const int *cfg,
-                    rt_model_diag *d);
+                    rt_diag *d);
 void rt_model_free(rt_model *m);
 void rt_model_init(rt_model *m, const rt_rng *rng);
 /* Deep copy (weights, gradients, moments, Adam step).  Caller frees with rt_model_free. */
-int rt_model_copy(rt_model **out, const rt_model *src, rt_model_diag *d);
+int rt_model_copy(rt_model **out, const rt_model *src, rt_diag *d);
 /* dst's weights := src's (same architecture and config), Adam state reset. */
 int rt_model_assign(rt_model *dst, const rt_model *src);
 /* Call after changing m->params->w directly. */
@@ -194,7 +175,7 @@ void rt_model_config(const rt_model *m, int *cfg);
 
 /* For models of m's architecture and config, up to max_rows rows per pass (and
  * sequences per generation).  Caller frees with rt_model_ws_free. */
-int rt_model_ws_create(rt_model_ws **out, const rt_model *m, int max_rows, rt_model_diag *d);
+int rt_model_ws_create(rt_model_ws **out, const rt_model *m, int max_rows, rt_diag *d);
 void rt_model_ws_free(rt_model_ws *ws);
 /* Threads of the workspace's passes (default 1); results are bit-identical for every
  * value.  The threads call the GEMM: keep its own threads at 1 when threads > 1. */
@@ -255,10 +236,10 @@ void rt_model_adam(rt_model *m, const rt_adam_config *c, float *grad_norm);
  * block order.  Format 1 (the MLP's fixed header: u32 vocab, context, embed, hidden,
  * layers, act) still loads.  Adam state is not saved. */
 #define RT_MODEL_FILE_VERSION 2
-int rt_model_save(const rt_model *m, const char *path, rt_model_diag *d);
+int rt_model_save(const rt_model *m, const char *path, rt_diag *d);
 /* *out = NULL and a distinct code on a missing file, wrong magic, wrong version,
  * truncation, trailing bytes, a checksum mismatch, an unknown architecture or an invalid
  * configuration.  Caller frees with rt_model_free. */
-int rt_model_load(rt_model **out, const char *path, rt_model_diag *d);
+int rt_model_load(rt_model **out, const char *path, rt_diag *d);
 
 #endif

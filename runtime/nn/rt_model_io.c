@@ -22,7 +22,7 @@ enum { HDR1 = 52, CK1 = 44 };
 /* format 2: magic 8, version 4, vocab 4, text bytes 4, [text], payload 8, checksum 8 */
 enum { HDR2 = 20, MAX_TEXT = 1024 };
 
-static int fail(rt_model_diag *d, int code, const char *path, const char *fmt, long a, long b)
+static int fail(rt_diag *d, int code, const char *path, const char *fmt, long a, long b)
 {
     if (d) {
         char m[200];
@@ -55,7 +55,7 @@ static uint32_t get32(const unsigned char *p)
     return v;
 }
 
-int rt_model_save(const rt_model *m, const char *path, rt_model_diag *d)
+int rt_model_save(const rt_model *m, const char *path, rt_diag *d)
 {
     int cfg[RT_MODEL_MAX_KEYS];
     char text[MAX_TEXT];
@@ -78,20 +78,20 @@ int rt_model_save(const rt_model *m, const char *path, rt_model_diag *d)
 
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return fail(d, RT_MODEL_EINVAL, path, "path too long%.0ld%.0ld", 0, 0);
+        return fail(d, RT_EINVAL, path, "path too long%.0ld%.0ld", 0, 0);
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
         if (d) {
-            d->code = RT_MODEL_ENOENT;
+            d->code = RT_ENOENT;
             snprintf(d->msg, sizeof d->msg, "%.50s: cannot create (%s)", path, strerror(errno));
         }
-        return RT_MODEL_ENOENT;
+        return RT_ENOENT;
     }
     int ok = fwrite(h, 1, hn, fp) == hn && fwrite(m->params->w, 1, bytes, fp) == bytes;
     ok = (fclose(fp) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         remove(tmp);
-        return fail(d, RT_MODEL_EIO, path, "write error%.0ld%.0ld", 0, 0);
+        return fail(d, RT_EIO, path, "write error%.0ld%.0ld", 0, 0);
     }
     return 0;
 }
@@ -107,20 +107,20 @@ typedef struct {
 } header;
 
 /* reads and size-checks the header; the config is parsed after the checksum */
-static int read_header(FILE *fp, long size, const char *path, header *x, rt_model_diag *d)
+static int read_header(FILE *fp, long size, const char *path, header *x, rt_diag *d)
 {
     size_t got = fread(x->h, 1, HDR2, fp);
     size_t cmp = got < 8 ? got : 8;
     if (memcmp(x->h, MAGIC, cmp) != 0)
-        return fail(d, RT_MODEL_EMAGIC, path, "not a policy file (bad magic)%.0ld%.0ld", 0, 0);
+        return fail(d, RT_EMAGIC, path, "not a policy file (bad magic)%.0ld%.0ld", 0, 0);
     uint32_t ver = got >= 12 ? get32(x->h + 8) : 0;
     if (got >= 12 && ver != 1 && ver != RT_MODEL_FILE_VERSION)
-        return fail(d, RT_MODEL_EVERSION, path, "format version %ld, expected %ld or 1", (long)ver,
+        return fail(d, RT_EVERSION, path, "format version %ld, expected %ld or 1", (long)ver,
                     RT_MODEL_FILE_VERSION);
     size_t want = ver == 1 ? HDR1 : HDR2;
     if (got == HDR2 && ver == 1) got += fread(x->h + HDR2, 1, HDR1 - HDR2, fp);
     if (got < want)
-        return fail(d, RT_MODEL_ETRUNC, path, "truncated header (%ld of %ld bytes)", (long)got,
+        return fail(d, RT_ETRUNC, path, "truncated header (%ld of %ld bytes)", (long)got,
                     (long)want);
     if (ver == 1) {
         x->hn = HDR1, x->ckoff = CK1;
@@ -128,28 +128,28 @@ static int read_header(FILE *fp, long size, const char *path, header *x, rt_mode
     } else {
         uint32_t tn = get32(x->h + 16);
         if (tn < 1 || tn > MAX_TEXT)
-            return fail(d, RT_MODEL_EINVAL, path, "config text of %ld bytes (1..%ld)", (long)tn,
+            return fail(d, RT_EINVAL, path, "config text of %ld bytes (1..%ld)", (long)tn,
                         MAX_TEXT);
         x->ckoff = HDR2 + tn + 8, x->hn = x->ckoff + 8;
         got += fread(x->h + HDR2, 1, x->hn - HDR2, fp);
         if (got < x->hn)
-            return fail(d, RT_MODEL_ETRUNC, path, "truncated header (%ld of %ld bytes)", (long)got,
+            return fail(d, RT_ETRUNC, path, "truncated header (%ld of %ld bytes)", (long)got,
                         (long)x->hn);
         memcpy(&x->bytes, x->h + HDR2 + tn, 8);
     }
     memcpy(&x->ck, x->h + x->ckoff, 8);
     uint64_t avail = (uint64_t)size - x->hn;
     if (x->bytes > avail)
-        return fail(d, RT_MODEL_ETRUNC, path, "truncated (%ld of %ld bytes)", size,
+        return fail(d, RT_ETRUNC, path, "truncated (%ld of %ld bytes)", size,
                     x->bytes > (uint64_t)1 << 40 ? -1L : (long)(x->bytes + x->hn));
     if (x->bytes < avail)
-        return fail(d, RT_MODEL_ESIZE, path, "%ld trailing bytes after the payload%.0ld",
+        return fail(d, RT_ESIZE, path, "%ld trailing bytes after the payload%.0ld",
                     (long)(avail - x->bytes), 0);
     return 0;
 }
 
 /* the architecture and config of a checksummed header */
-static int parse_header(header *x, const char *path, rt_model_diag *d)
+static int parse_header(header *x, const char *path, rt_diag *d)
 {
     char m[256];
     if (get32(x->h + 8) == 1) { /* the MLP's fixed fields */
@@ -165,23 +165,23 @@ static int parse_header(header *x, const char *path, rt_model_diag *d)
         x->vocab = (int32_t)get32(x->h + 12);
         int nl = 0;
         if (sscanf(text, "arch=%31[a-z0-9_]%n", name, &nl) != 1 || (text[nl] && text[nl] != ' '))
-            return fail(d, RT_MODEL_EINVAL, path, "no architecture in the header%.0ld%.0ld", 0, 0);
+            return fail(d, RT_EINVAL, path, "no architecture in the header%.0ld%.0ld", 0, 0);
         x->ops = rt_model_arch(name);
         if (!x->ops) {
             if (d) {
-                d->code = RT_MODEL_EINVAL;
+                d->code = RT_EINVAL;
                 snprintf(d->msg, sizeof d->msg, "%.50s: unknown architecture '%s'", path, name);
             }
-            return RT_MODEL_EINVAL;
+            return RT_EINVAL;
         }
-        rt_model_diag cd;
+        rt_diag cd;
         if (rt_model_config_parse(x->ops, text + nl, x->cfg, &cd)) {
             if (d) {
-                d->code = RT_MODEL_EINVAL;
+                d->code = RT_EINVAL;
                 snprintf(d->msg, sizeof d->msg, "%.50s: invalid architecture: %.180s", path,
                          cd.msg);
             }
-            return RT_MODEL_EINVAL;
+            return RT_EINVAL;
         }
     }
     if (x->vocab < 2 || x->vocab > 65536)
@@ -190,29 +190,29 @@ static int parse_header(header *x, const char *path, rt_model_diag *d)
         m[0] = '\0';
     if (m[0]) {
         if (d) {
-            d->code = RT_MODEL_EINVAL;
+            d->code = RT_EINVAL;
             snprintf(d->msg, sizeof d->msg, "%.50s: invalid architecture: %.180s", path, m);
         }
-        return RT_MODEL_EINVAL;
+        return RT_EINVAL;
     }
     size_t want = x->ops->nparams(x->vocab, x->cfg) * sizeof(float);
     if (want != x->bytes) /* before allocating anything */
-        return fail(d, RT_MODEL_ESHAPE, path,
+        return fail(d, RT_ESHAPE, path,
                     "payload of %ld bytes does not fit the architecture (%ld)", (long)x->bytes,
                     (long)want);
     return 0;
 }
 
-int rt_model_load(rt_model **out, const char *path, rt_model_diag *d)
+int rt_model_load(rt_model **out, const char *path, rt_diag *d)
 {
     *out = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         if (d) {
-            d->code = RT_MODEL_ENOENT;
+            d->code = RT_ENOENT;
             snprintf(d->msg, sizeof d->msg, "%.50s: cannot open (%s)", path, strerror(errno));
         }
-        return RT_MODEL_ENOENT;
+        return RT_ENOENT;
     }
     int rc = 0;
     rt_model *m = NULL;
@@ -220,7 +220,7 @@ int rt_model_load(rt_model **out, const char *path, rt_model_diag *d)
     long size = -1;
     if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
     if (size < 0 || fseek(fp, 0, SEEK_SET) != 0) {
-        rc = fail(d, RT_MODEL_EIO, path, "cannot seek%.0ld%.0ld", 0, 0);
+        rc = fail(d, RT_EIO, path, "cannot seek%.0ld%.0ld", 0, 0);
         goto done;
     }
     rc = read_header(fp, size, path, &x, d);
@@ -231,14 +231,14 @@ int rt_model_load(rt_model **out, const char *path, rt_model_diag *d)
     for (uint64_t left = x.bytes; left > 0;) {
         size_t k = left < sizeof buf ? (size_t)left : sizeof buf;
         if (fread(buf, 1, k, fp) != k) {
-            rc = fail(d, RT_MODEL_EIO, path, "read error%.0ld%.0ld", 0, 0);
+            rc = fail(d, RT_EIO, path, "read error%.0ld%.0ld", 0, 0);
             goto done;
         }
         sum = fnv(sum, buf, k);
         left -= k;
     }
     if (sum != x.ck) {
-        rc = fail(d, RT_MODEL_ECHECKSUM, path, "checksum mismatch (corrupt file)%.0ld%.0ld", 0, 0);
+        rc = fail(d, RT_ECHECKSUM, path, "checksum mismatch (corrupt file)%.0ld%.0ld", 0, 0);
         goto done;
     }
     rc = parse_header(&x, path, d);
@@ -246,7 +246,7 @@ int rt_model_load(rt_model **out, const char *path, rt_model_diag *d)
     rc = rt_model_create(&m, x.ops, x.vocab, x.cfg, d);
     if (rc) goto done;
     if (fseek(fp, (long)x.hn, SEEK_SET) != 0 || fread(m->params->w, 1, x.bytes, fp) != x.bytes) {
-        rc = fail(d, RT_MODEL_EIO, path, "read error%.0ld%.0ld", 0, 0);
+        rc = fail(d, RT_EIO, path, "read error%.0ld%.0ld", 0, 0);
         goto done;
     }
     rt_model_touch(m);
@@ -262,12 +262,12 @@ done:
 
 /* ---- the MLP's names for the same -------------------------------------------------------- */
 
-int rt_policy_save(const rt_policy *p, const char *path, rt_policy_diag *diag)
+int rt_policy_save(const rt_policy *p, const char *path, rt_diag *diag)
 {
     return rt_model_save(&p->model, path, diag);
 }
 
-int rt_policy_load(rt_policy **out, const char *path, rt_policy_diag *diag)
+int rt_policy_load(rt_policy **out, const char *path, rt_diag *diag)
 {
     rt_model *m = NULL;
     *out = NULL;
@@ -277,8 +277,8 @@ int rt_policy_load(rt_policy **out, const char *path, rt_policy_diag *diag)
     if (*out) return 0;
     rt_model_free(m);
     if (diag) {
-        diag->code = RT_POLICY_EINVAL;
+        diag->code = RT_EINVAL;
         snprintf(diag->msg, sizeof diag->msg, "%.50s: not an mlp policy", path);
     }
-    return RT_POLICY_EINVAL;
+    return RT_EINVAL;
 }

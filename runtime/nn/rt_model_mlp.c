@@ -44,10 +44,10 @@ const rt_policy *rt_policy_of_const(const rt_model *m)
 static int check(int vocab, const int *cfg, char *msg, size_t cap)
 {
     rt_policy_config pc = to_cfg(vocab, cfg);
-    rt_policy_diag d;
+    rt_diag d;
     if (!rt_policy_config_check(&pc, &d)) return 0;
     snprintf(msg, cap, "%s", d.msg);
-    return RT_MODEL_EINVAL;
+    return RT_EINVAL;
 }
 
 static size_t nparams(int vocab, const int *cfg)
@@ -169,7 +169,7 @@ static int forward(const rt_model *m, rt_model_ws *mws, const rt_model_batch *b,
     int K = p->cfg.context, V = p->cfg.vocab;
     int tm = keep && !b->lo && b->B > 1 && b->L - b->from > 1;
     long n = rt_model_batch_rows(b);
-    if (n > ws->max_rows) return RT_MODEL_ECAP;
+    if (n > ws->max_rows) return RT_ECAP;
     contexts(b, K, tm, ws);
     ws->tm_B = ws->tm_T = 0;
     if (!keep)
@@ -182,7 +182,7 @@ static int forward(const rt_model *m, rt_model_ws *mws, const rt_model_batch *b,
     }
     if (y_lp) {
         for (long i = 0; i < n; i++)
-            if (ws->ybuf[i] < 0 || ws->ybuf[i] >= V) return RT_MODEL_EINVAL;
+            if (ws->ybuf[i] < 0 || ws->ybuf[i] >= V) return RT_EINVAL;
         rt_nn_token_logprob(y_lp, out, ws->ybuf, (int)n, V, temperature);
     }
     return 0;

@@ -22,11 +22,11 @@ rt_adam_config rt_adam_defaults(void)
 int rt_params_create(rt_params *p, size_t n)
 {
     memset(p, 0, sizeof *p);
-    if (n == 0 || n > SIZE_MAX / sizeof(float) / 4 - 16) return RT_PARAMS_EINVAL;
+    if (n == 0 || n > SIZE_MAX / sizeof(float) / 4 - 16) return RT_EINVAL;
     /* each part rounded up to 16 floats (64 bytes), 16 floats of slack to align the base */
     size_t n16 = (n + 15) / 16 * 16;
     float *blk = rt_calloc(4 * n16 + 16, sizeof(float));
-    if (!blk) return RT_PARAMS_ENOMEM;
+    if (!blk) return RT_ENOMEM;
     p->block = blk;
     blk += (16 - ((uintptr_t)blk / sizeof(float)) % 16) % 16;
     p->w = blk;
@@ -51,7 +51,7 @@ void rt_params_zero_grad(rt_params *p)
 
 int rt_params_copy(rt_params *dst, const rt_params *src)
 {
-    if (dst->n != src->n) return RT_PARAMS_EINVAL;
+    if (dst->n != src->n) return RT_EINVAL;
     size_t bytes = src->n * sizeof(float);
     memcpy(dst->w, src->w, bytes);
     memcpy(dst->g, src->g, bytes);
@@ -72,7 +72,7 @@ void rt_params_reset(rt_params *p)
 
 int rt_params_assign(rt_params *dst, const rt_params *src)
 {
-    if (dst->n != src->n) return RT_PARAMS_EINVAL;
+    if (dst->n != src->n) return RT_EINVAL;
     memcpy(dst->w, src->w, src->n * sizeof(float));
     rt_params_reset(dst);
     return 0;

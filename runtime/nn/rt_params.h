@@ -25,11 +25,7 @@
 
 #include <stddef.h>
 
-enum {
-    RT_PARAMS_OK = 0,
-    RT_PARAMS_EINVAL = -1, /* n == 0, or blocks of different sizes */
-    RT_PARAMS_ENOMEM = -2, /* allocation failed */
-};
+#include "rt_diag.h"
 
 typedef struct rt_params {
     float *w;    /* (n) weights */
@@ -53,7 +49,7 @@ typedef struct rt_adam_config {
 rt_adam_config rt_adam_defaults(void);
 
 /* Allocates a block of n >= 1 floats per part, all zero, t = 0.  On error *p is all
- * zero (safe to free) and the result is RT_PARAMS_EINVAL or RT_PARAMS_ENOMEM.  Caller
+ * zero (safe to free) and the result is RT_EINVAL or RT_ENOMEM.  Caller
  * frees with rt_params_free. */
 int rt_params_create(rt_params *p, size_t n);
 /* Frees the block and zeroes *p; p may be NULL or already freed. */
@@ -64,10 +60,10 @@ void rt_params_zero_grad(rt_params *p);
 /* Global L2 norm of g: squares summed in double over 8 fixed lanes (lane j takes the
  * indices i = j mod 8, in order), the lanes added pairwise, then sqrt. */
 double rt_params_grad_norm(const rt_params *p);
-/* dst := src entirely (w, g, m, v, t); same n, else RT_PARAMS_EINVAL. */
+/* dst := src entirely (w, g, m, v, t); same n, else RT_EINVAL. */
 int rt_params_copy(rt_params *dst, const rt_params *src);
 /* dst's weights := src's, and a fresh optimizer state (rt_params_reset); same n, else
- * RT_PARAMS_EINVAL. */
+ * RT_EINVAL. */
 int rt_params_assign(rt_params *dst, const rt_params *src);
 /* g = m = v = 0, t = 0: the weights as they are, as if never trained. */
 void rt_params_reset(rt_params *p);

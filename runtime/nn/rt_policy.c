@@ -35,14 +35,14 @@ void rt_policy_ws_set_threads(rt_policy_ws *ws, int threads)
         threads < 1 ? 1 : (threads > RT_POLICY_MAX_THREADS ? RT_POLICY_MAX_THREADS : threads);
 }
 
-static void set_diag(rt_policy_diag *d, int code, const char *msg)
+static void set_diag(rt_diag *d, int code, const char *msg)
 {
     if (!d) return;
     d->code = code;
     snprintf(d->msg, sizeof d->msg, "%s", msg);
 }
 
-int rt_policy_config_check(const rt_policy_config *c, rt_policy_diag *diag)
+int rt_policy_config_check(const rt_policy_config *c, rt_diag *diag)
 {
     char m[256];
     m[0] = 0;
@@ -61,8 +61,8 @@ int rt_policy_config_check(const rt_policy_config *c, rt_policy_diag *diag)
     else if (c->act != RT_NN_ACT_RELU && c->act != RT_NN_ACT_GELU)
         snprintf(m, sizeof m, "act must be relu (0) or gelu (1) (got %d)", c->act);
     if (!m[0]) return 0;
-    set_diag(diag, RT_POLICY_EINVAL, m);
-    return RT_POLICY_EINVAL;
+    set_diag(diag, RT_EINVAL, m);
+    return RT_EINVAL;
 }
 
 int rt_policy_same_shape(const rt_policy_config *a, const rt_policy_config *b)
@@ -106,7 +106,7 @@ void rt_policy_touch(rt_policy *p)
     p->version = atomic_fetch_add(&version_counter, 1);
 }
 
-int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_diag *diag)
+int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_diag *diag)
 {
     *out = NULL;
     int rc = rt_policy_config_check(cfg, diag);
@@ -114,8 +114,8 @@ int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_dia
     rt_policy *p = rt_calloc(1, sizeof *p);
     if (!p || rt_params_create(&p->params, carve(cfg, NULL, NULL))) {
         rt_free(p);
-        set_diag(diag, RT_POLICY_ENOMEM, "out of memory creating policy");
-        return RT_POLICY_ENOMEM;
+        set_diag(diag, RT_ENOMEM, "out of memory creating policy");
+        return RT_ENOMEM;
     }
     p->cfg = *cfg;
     p->model.ops = &rt_model_mlp;
@@ -160,7 +160,7 @@ void rt_policy_init(rt_policy *p, const rt_rng *rng)
     rt_policy_touch(p);
 }
 
-int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_policy_diag *diag)
+int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_diag *diag)
 {
     int rc = rt_policy_create(out, &src->cfg, diag);
     if (rc) return rc;
@@ -170,7 +170,7 @@ int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_policy_diag *diag)
 
 int rt_policy_assign(rt_policy *dst, const rt_policy *src)
 {
-    if (!rt_policy_same_shape(&dst->cfg, &src->cfg)) return RT_POLICY_ESHAPE;
+    if (!rt_policy_same_shape(&dst->cfg, &src->cfg)) return RT_ESHAPE;
     rt_params_assign(&dst->params, &src->params);
     rt_policy_touch(dst);
     return 0;
@@ -179,14 +179,14 @@ int rt_policy_assign(rt_policy *dst, const rt_policy *src)
 /* ---- workspaces ------------------------------------------------------------------- */
 
 int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max_rows,
-                        rt_policy_diag *diag)
+                        rt_diag *diag)
 {
     *out = NULL;
     int rc = rt_policy_config_check(cfg, diag);
     if (rc) return rc;
     if (max_rows < 1 || max_rows > (1 << 24)) {
-        set_diag(diag, RT_POLICY_EINVAL, "workspace rows must be in 1..16777216");
-        return RT_POLICY_EINVAL;
+        set_diag(diag, RT_EINVAL, "workspace rows must be in 1..16777216");
+        return RT_EINVAL;
     }
     size_t R = max_rows, V = cfg->vocab, K = cfg->context, H = cfg->hidden, L = cfg->layers;
     int gelu = cfg->act == RT_NN_ACT_GELU;
@@ -203,8 +203,8 @@ int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max
     }
     if (!ws || !ws->block || !ws->ibuf || !ws->rngs) {
         rt_policy_ws_free(ws);
-        set_diag(diag, RT_POLICY_ENOMEM, "out of memory creating policy workspace");
-        return RT_POLICY_ENOMEM;
+        set_diag(diag, RT_ENOMEM, "out of memory creating policy workspace");
+        return RT_ENOMEM;
     }
     ws->cfg = *cfg;
     ws->max_rows = max_rows;
@@ -288,9 +288,9 @@ void rt_policy_context(int *out, const int *seq, int pos, int K)
 
 static int check_rows(const rt_policy_config *c, const rt_policy_ws *ws, int n, int row0)
 {
-    if (!rt_policy_same_shape(c, &ws->cfg)) return RT_POLICY_ESHAPE;
-    if (n < 0 || row0 < 0) return RT_POLICY_EINVAL;
-    if ((long)row0 + n > ws->max_rows) return RT_POLICY_ECAP;
+    if (!rt_policy_same_shape(c, &ws->cfg)) return RT_ESHAPE;
+    if (n < 0 || row0 < 0) return RT_EINVAL;
+    if ((long)row0 + n > ws->max_rows) return RT_ECAP;
     return 0;
 }
 
@@ -325,7 +325,7 @@ int rt_mlp_prepare(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, 
     const rt_policy_config *c = &p->cfg;
     int V = c->vocab, K = c->context;
     for (long i = 0; i < (long)n * K; i++)
-        if (ctx[i] < 0 || ctx[i] >= V) return RT_POLICY_EINVAL;
+        if (ctx[i] < 0 || ctx[i] >= V) return RT_EINVAL;
     if (ws->table_version != p->version) {
         rt_nn_table_build(ws->table, p->p.emb, p->p.w1, V, K, c->embed, c->hidden);
         int H = c->hidden;
@@ -396,9 +396,9 @@ int rt_mlp_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, co
     int rc = rt_mlp_prepare(p, ws, ctx, n, 0);
     if (rc) return rc;
     if (y) {
-        if (!(temperature > 0.0f) || !lp) return RT_POLICY_EINVAL;
+        if (!(temperature > 0.0f) || !lp) return RT_EINVAL;
         for (int i = 0; i < n; i++)
-            if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_POLICY_EINVAL;
+            if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_EINVAL;
     }
     int nth = ws->threads;
     while (nth > 1 && (long)nth * SB > ws->max_rows)
@@ -511,7 +511,7 @@ int rt_policy_logprobs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, con
     int rc = rt_policy_forward(p, ws, ctx, n, 0);
     if (rc) return rc;
     for (int i = 0; i < n; i++)
-        if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_POLICY_EINVAL;
+        if (y[i] < 0 || y[i] >= p->cfg.vocab) return RT_EINVAL;
     rt_nn_token_logprob(out, ws->logits, y, n, p->cfg.vocab, 1.0f);
     return 0;
 }
@@ -522,7 +522,7 @@ int rt_policy_xent(rt_policy *p, rt_policy_ws *ws, const int *ctx, const int *y,
     if (rc) return rc;
     int V = p->cfg.vocab, cnt = 0;
     for (int i = 0; i < n; i++) {
-        if (y[i] >= V) return RT_POLICY_EINVAL;
+        if (y[i] >= V) return RT_EINVAL;
         cnt += y[i] >= 0;
     }
     *loss = 0.0f;
@@ -546,7 +546,7 @@ int rt_policy_probs(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n,
 int rt_policy_kl(const rt_policy *p, rt_policy_ws *wsp, const rt_policy *q, rt_policy_ws *wsq,
                  const int *ctx, int n, double *kl, double *ent)
 {
-    if (p->cfg.vocab != q->cfg.vocab || p->cfg.context != q->cfg.context) return RT_POLICY_ESHAPE;
+    if (p->cfg.vocab != q->cfg.vocab || p->cfg.context != q->cfg.context) return RT_ESHAPE;
     int rc = rt_policy_forward(p, wsp, ctx, n, 0);
     if (!rc) rc = rt_policy_forward(q, wsq, ctx, n, 0);
     if (rc) return rc;
@@ -612,11 +612,11 @@ int rt_policy_generate(const rt_policy *p, rt_policy_ws *ws, const int *prompts,
                        float *lp)
 {
     int V = p->cfg.vocab;
-    if (B < 0 || P < 0 || T < 0) return RT_POLICY_EINVAL;
-    if (!rt_policy_same_shape(&p->cfg, &ws->cfg)) return RT_POLICY_ESHAPE;
-    if (B > ws->max_rows) return RT_POLICY_ECAP;
+    if (B < 0 || P < 0 || T < 0) return RT_EINVAL;
+    if (!rt_policy_same_shape(&p->cfg, &ws->cfg)) return RT_ESHAPE;
+    if (B > ws->max_rows) return RT_ECAP;
     for (int i = 0; i < B * P; i++)
-        if (prompts[i] < 0 || prompts[i] >= V) return RT_POLICY_EINVAL;
+        if (prompts[i] < 0 || prompts[i] >= V) return RT_EINVAL;
     int rc = rt_mlp_prepare(p, ws, prompts, 0, 0); /* refreshes the table */
     if (rc) return rc;
     for (int b = 0; b < B; b++)

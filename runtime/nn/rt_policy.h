@@ -40,13 +40,14 @@
  * depend on batch partitioning or thread count.
  *
  * Errors: functions return 0 or a negative RT_POLICY_E* code and, where given a
- * rt_policy_diag (= rt_model_diag), fill it with the code and a message.  Leaves out:
+ * rt_diag (= rt_diag), fill it with the code and a message.  Leaves out:
  * other architectures, weight decay, saving Adam moments (a file holds the weights only). */
 #ifndef RT_POLICY_H
 #define RT_POLICY_H
 
 #include <stdint.h>
 
+#include "rt_diag.h"
 #include "rt_model.h"
 #include "rt_nn.h"
 #include "rt_params.h"
@@ -57,23 +58,6 @@
 #define RT_POLICY_MAX_THREADS RT_NN_MAX_THREADS
 
 /* the model interface's codes (rt_model.h) */
-enum {
-    RT_POLICY_OK = RT_MODEL_OK,
-    RT_POLICY_EINVAL = RT_MODEL_EINVAL,
-    RT_POLICY_ENOMEM = RT_MODEL_ENOMEM,
-    RT_POLICY_ENOENT = RT_MODEL_ENOENT,
-    RT_POLICY_EIO = RT_MODEL_EIO,
-    RT_POLICY_EMAGIC = RT_MODEL_EMAGIC,
-    RT_POLICY_EVERSION = RT_MODEL_EVERSION,
-    RT_POLICY_ETRUNC = RT_MODEL_ETRUNC,
-    RT_POLICY_ECHECKSUM = RT_MODEL_ECHECKSUM,
-    RT_POLICY_ESIZE = RT_MODEL_ESIZE,
-    RT_POLICY_ESHAPE = RT_MODEL_ESHAPE,
-    RT_POLICY_ECAP = RT_MODEL_ECAP,
-};
-
-typedef rt_model_diag rt_policy_diag;
-
 /* The MLP's ops table (rt_model_mlp.c); its keys are context, embed, hidden, layers, act. */
 extern const rt_model_ops rt_model_mlp;
 
@@ -111,16 +95,16 @@ typedef struct rt_policy_ws rt_policy_ws;
 /* ---- lifetime ----------------------------------------------------------------- */
 
 /* Checks a configuration; fills diag (may be NULL) on error. */
-int rt_policy_config_check(const rt_policy_config *cfg, rt_policy_diag *diag);
+int rt_policy_config_check(const rt_policy_config *cfg, rt_diag *diag);
 /* Allocates a policy with all parameters, gradients and moments zero.  *out = NULL on
  * error.  Caller frees with rt_policy_free. */
-int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_policy_diag *diag);
+int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_diag *diag);
 /* torch's default initialization: emb ~ N(0, 1); each Linear's weight and bias ~
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)); draws from a copy of *rng split per tensor. */
 void rt_policy_init(rt_policy *p, const rt_rng *rng);
 /* Deep copy (weights, gradients, moments, Adam step; a new version stamp).  Caller
  * frees with rt_policy_free. */
-int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_policy_diag *diag);
+int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_diag *diag);
 /* Copies src's weights into dst (same architecture) and resets dst's Adam state. */
 int rt_policy_assign(rt_policy *dst, const rt_policy *src);
 void rt_policy_free(rt_policy *p);
@@ -133,10 +117,10 @@ size_t rt_policy_nparams(const rt_policy_config *cfg);
 /* ---- files -------------------------------------------------------------------- */
 
 /* rt_model_save / rt_model_load (rt_model.h: the format, versions 1 and 2); loading
- * another architecture than the MLP is RT_POLICY_EINVAL.  Caller frees with
+ * another architecture than the MLP is RT_EINVAL.  Caller frees with
  * rt_policy_free. */
-int rt_policy_save(const rt_policy *p, const char *path, rt_policy_diag *diag);
-int rt_policy_load(rt_policy **out, const char *path, rt_policy_diag *diag);
+int rt_policy_save(const rt_policy *p, const char *path, rt_diag *diag);
+int rt_policy_load(rt_policy **out, const char *path, rt_diag *diag);
 /* The MLP behind a model, or NULL when m is of another architecture. */
 rt_policy *rt_policy_of(rt_model *m);
 const rt_policy *rt_policy_of_const(const rt_model *m);
@@ -146,7 +130,7 @@ const rt_policy *rt_policy_of_const(const rt_model *m);
 /* A workspace for policies of architecture cfg and up to max_rows contexts per
  * forward.  Caller frees with rt_policy_ws_free. */
 int rt_policy_ws_create(rt_policy_ws **out, const rt_policy_config *cfg, int max_rows,
-                        rt_policy_diag *diag);
+                        rt_diag *diag);
 void rt_policy_ws_free(rt_policy_ws *ws);
 int rt_policy_ws_rows(const rt_policy_ws *ws);
 /* Threads used by rt_policy_generate, rt_policy_score and rt_policy_backward (one

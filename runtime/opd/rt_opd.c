@@ -36,13 +36,13 @@ rt_opd_config rt_opd_defaults(void)
     return c;
 }
 
-static int bad(rt_model_diag *d, const char *msg)
+static int bad(rt_diag *d, const char *msg)
 {
     if (d) {
-        d->code = RT_MODEL_EINVAL;
+        d->code = RT_EINVAL;
         snprintf(d->msg, sizeof d->msg, "%s", msg);
     }
-    return RT_MODEL_EINVAL;
+    return RT_EINVAL;
 }
 
 void rt_opd_free(rt_opd *o)
@@ -57,7 +57,7 @@ void rt_opd_free(rt_opd *o)
 }
 
 int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *student,
-                  const rt_model *teacher, const rt_model *ref, rt_model_diag *diag)
+                  const rt_model *teacher, const rt_model *ref, rt_diag *diag)
 {
     *out = NULL;
     if (cfg->batch < 1 || cfg->gen_len < 1 || cfg->prompt_len < 0 ||
@@ -106,10 +106,10 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *studen
 nomem:
     rt_opd_free(o);
     if (diag) {
-        diag->code = RT_MODEL_ENOMEM;
+        diag->code = RT_ENOMEM;
         snprintf(diag->msg, sizeof diag->msg, "out of memory creating opd step");
     }
-    return RT_MODEL_ENOMEM;
+    return RT_ENOMEM;
 }
 
 const int *rt_opd_tokens(const rt_opd *o)
@@ -189,10 +189,10 @@ int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teac
 {
     const rt_opd_config *c = &o->cfg;
     int B = c->batch, T = c->gen_len, P = c->prompt_len, N = o->N, V = o->V;
-    if (nteachers < 1) return RT_MODEL_EINVAL;
+    if (nteachers < 1) return RT_EINVAL;
     if (route)
         for (int b = 0; b < B; b++)
-            if (route[b] < 0 || route[b] >= nteachers) return RT_MODEL_EINVAL;
+            if (route[b] < 0 || route[b] >= nteachers) return RT_EINVAL;
     int full = c->estimator == RT_OPD_FULL;
     double t0 = now();
 

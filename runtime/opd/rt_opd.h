@@ -29,6 +29,7 @@
 #ifndef RT_OPD_H
 #define RT_OPD_H
 
+#include "rt_diag.h"
 #include "rt_model.h"
 
 enum { RT_OPD_SAMPLED = 0, RT_OPD_FULL = 1 };
@@ -72,10 +73,10 @@ typedef struct rt_opd rt_opd;
 
 /* Sizes the buffers for one configuration and the three models' architectures (the
  * models passed to the steps must have those).  Caller frees with rt_opd_free.
- * Errors: RT_MODEL_EINVAL (bad config or mismatched vocabularies, with a message),
- * RT_MODEL_ENOMEM. */
+ * Errors: RT_EINVAL (bad config or mismatched vocabularies, with a message),
+ * RT_ENOMEM. */
 int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *student,
-                  const rt_model *teacher, const rt_model *ref, rt_model_diag *diag);
+                  const rt_model *teacher, const rt_model *ref, rt_diag *diag);
 void rt_opd_free(rt_opd *o);
 
 /* One step: prompts (B, P) token ids, rng = this step's stream (e.g. rt_rng_split(run,

@@ -20,7 +20,7 @@ void rt_opd_run_config_init(rt_opd_run_config *cfg)
     cfg->eval_prompts = 512;
 }
 
-static int fail(rt_opd_run_diag *d, int code, long step, const char *msg)
+static int fail(rt_diag *d, int code, long step, const char *msg)
 {
     if (d) {
         d->code = code;
@@ -79,40 +79,40 @@ static void opd_free(void *arg)
     rt_free(w);
 }
 
-static int setup_err(rt_trainer_diag *d, int code, const char *msg)
+static int setup_err(rt_diag *d, int code, const char *msg)
 {
     snprintf(d->msg, sizeof d->msg, "%s", msg);
     return code;
 }
 
 static int opd_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_plan *plan,
-                     rt_trainer_diag *d)
+                     rt_diag *d)
 {
     const rt_opd_args *a = args;
     const rt_opd_problem *prob = a ? a->prob : NULL;
     const rt_opd_run_config *cfg = a ? a->cfg : NULL;
     rt_policy *student = a ? a->student : NULL;
     if (!student || !prob || !prob->task || !prob->teachers || !prob->ref || !cfg)
-        return setup_err(d, RT_OPD_RUN_EINVAL, "opd: missing argument");
+        return setup_err(d, RT_EINVAL, "opd: missing argument");
     const rt_task *task = prob->task;
     int nt = prob->nteachers, nd = rt_task_n_domains(task);
     if (nt < 1 || nt > RT_OPD_RUN_MAX_TEACHERS)
-        return setup_err(d, RT_OPD_RUN_EINVAL, "opd: 1 to 8 teachers");
+        return setup_err(d, RT_EINVAL, "opd: 1 to 8 teachers");
     for (int k = 1; k < nt; k++)
         if (!rt_policy_same_shape(&prob->teachers[k]->cfg, &prob->teachers[0]->cfg))
-            return setup_err(d, RT_OPD_RUN_EINVAL,
+            return setup_err(d, RT_EINVAL,
                              "opd: the teachers of a map need the same architecture");
     for (int k = 0; prob->route && k < nd; k++)
         if (prob->route[k] < 0 || prob->route[k] >= nt)
-            return setup_err(d, RT_OPD_RUN_EINVAL, "opd: a domain routes to no teacher");
+            return setup_err(d, RT_EINVAL, "opd: a domain routes to no teacher");
     if (cfg->steps < 0 || cfg->eval_every < 0 || cfg->eval_prompts < 1)
-        return setup_err(d, RT_OPD_RUN_EINVAL,
+        return setup_err(d, RT_EINVAL,
                          "opd: steps and eval_every must be >= 0, eval_prompts >= 1");
     if (rt_task_vocab_size(task) != student->cfg.vocab)
-        return setup_err(d, RT_OPD_RUN_EINVAL, "opd: the student's vocabulary is not the task's");
+        return setup_err(d, RT_EINVAL, "opd: the student's vocabulary is not the task's");
 
     opd_st *w = rt_calloc(1, sizeof *w);
-    if (!w) return setup_err(d, RT_OPD_RUN_ENOMEM, "opd: out of memory");
+    if (!w) return setup_err(d, RT_ENOMEM, "opd: out of memory");
     w->student = student;
     w->prob = *prob;
     w->nt = nt, w->nd = nd;
@@ -131,23 +131,23 @@ static int opd_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
         w->names[c] = w->cols[c];
     w->ie = 4, w->ikt = 5 + (nd > 1 ? nd : 0);
 
-    rt_policy_diag pd = {0};
+    rt_diag pd = {0};
     for (int k = 0; k < nt; k++)
         w->teachers[k] = &prob->teachers[k]->model;
     int rc = rt_opd_create(&w->o, sc, &student->model, w->teachers[0], &prob->ref->model, &pd);
     if (rc) {
         opd_free(w);
-        return setup_err(d, rc == RT_POLICY_ENOMEM ? RT_OPD_RUN_ENOMEM : RT_OPD_RUN_EINVAL, pd.msg);
+        return setup_err(d, rc == RT_ENOMEM ? RT_ENOMEM : RT_EINVAL, pd.msg);
     }
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.n_prompts = cfg->eval_prompts;
     ec.k = 0;
     rt_rng r_eval = rt_rng_split(rng, RT_STREAM_EVAL);
-    rt_eval_diag ed = {0};
+    rt_diag ed = {0};
     if (rt_eval_create(&w->ev, task, &student->model, &ec, &r_eval, &ed)) {
         opd_free(w);
-        return setup_err(d, RT_OPD_RUN_ENOMEM, ed.msg);
+        return setup_err(d, RT_ENOMEM, ed.msg);
     }
     w->samples = rt_calloc((size_t)B, sizeof *w->samples);
     w->prompts = rt_calloc((size_t)B * (P > 0 ? P : 1), sizeof *w->prompts);
@@ -155,7 +155,7 @@ static int opd_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
     w->feat = rt_calloc((size_t)B * (w->nf > 0 ? w->nf : 1), sizeof *w->feat);
     if (!w->samples || !w->prompts || !w->route || !w->feat) {
         opd_free(w);
-        return setup_err(d, RT_OPD_RUN_ENOMEM, "opd: out of memory");
+        return setup_err(d, RT_ENOMEM, "opd: out of memory");
     }
     w->r_prompts = rt_rng_split(rng, RT_STREAM_PROMPTS);
     w->r_steps = rt_rng_split(rng, RT_STREAM_SAMPLES);
@@ -223,7 +223,7 @@ static int opd_row(void *arg, long s, int eval, const int *recorded, double *row
     if (s == 0) row[1] = 0;
     if (!eval) return 0;
     rt_eval_result r;
-    rt_eval_diag ed;
+    rt_diag ed;
     if (rt_eval_run(w->ev, &w->student->model, &r, &ed)) {
         snprintf(msg, cap, "%s", ed.msg);
         return 1;
@@ -237,10 +237,10 @@ static int opd_row(void *arg, long s, int eval, const int *recorded, double *row
 const rt_trainer rt_opd_trainer = {"opd", opd_setup, opd_step, opd_row, NULL, opd_free};
 
 int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_config *cfg,
-               rt_run *run, const rt_rng *rng, rt_opd_run_diag *diag)
+               rt_run *run, const rt_rng *rng, rt_diag *diag)
 {
     rt_opd_args a = {student, prob, cfg};
-    rt_trainer_diag td;
+    rt_diag td;
     int rc = rt_trainer_run(&rt_opd_trainer, &a, rng, run, &td);
     if (diag) {
         diag->code = rc;
@@ -257,13 +257,13 @@ static void shape_str(const rt_policy_config *c, char *buf, size_t cap)
 }
 
 int rt_opd_extrapolate(rt_policy **out, const rt_policy *base, const rt_policy *teacher,
-                       float alpha, rt_opd_run_diag *diag)
+                       float alpha, rt_diag *diag)
 {
     *out = NULL;
     if (diag) memset(diag, 0, sizeof *diag);
-    if (!base || !teacher) return fail(diag, RT_OPD_RUN_EINVAL, 0, "extrapolate: missing policy");
+    if (!base || !teacher) return fail(diag, RT_EINVAL, 0, "extrapolate: missing policy");
     if (!isfinite(alpha))
-        return fail(diag, RT_OPD_RUN_EINVAL, 0, "extrapolate: alpha must be finite");
+        return fail(diag, RT_EINVAL, 0, "extrapolate: alpha must be finite");
     if (!rt_policy_same_shape(&base->cfg, &teacher->cfg) || base->cfg.act != teacher->cfg.act) {
         char a[80], b[80], msg[256];
         shape_str(&teacher->cfg, a, sizeof a);
@@ -271,11 +271,11 @@ int rt_opd_extrapolate(rt_policy **out, const rt_policy *base, const rt_policy *
         snprintf(msg, sizeof msg,
                  "extrapolation needs the same architecture: the teacher is %.80s, the base %.80s",
                  a, b);
-        return fail(diag, RT_OPD_RUN_EINVAL, 0, msg);
+        return fail(diag, RT_EINVAL, 0, msg);
     }
-    rt_policy_diag pd;
+    rt_diag pd;
     rt_policy *p = NULL;
-    if (rt_policy_copy(&p, teacher, &pd)) return fail(diag, RT_OPD_RUN_ENOMEM, 0, pd.msg);
+    if (rt_policy_copy(&p, teacher, &pd)) return fail(diag, RT_ENOMEM, 0, pd.msg);
     const float *wt = teacher->params.w, *wb = base->params.w;
     for (size_t i = 0; i < p->params.n; i++)
         p->params.w[i] = wt[i] + alpha * (wt[i] - wb[i]);

@@ -33,19 +33,13 @@
 #ifndef RT_OPD_RUN_H
 #define RT_OPD_RUN_H
 
+#include "rt_diag.h"
 #include "rt_opd.h"
 #include "rt_policy.h"
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
 #include "rt_trainer.h"
-
-enum {                         /* the RT_TRAINER_E* codes */
-       RT_OPD_RUN_EINVAL = -1, /* bad configuration (diag.msg) */
-       RT_OPD_RUN_ENOMEM = -2,
-       RT_OPD_RUN_EFAILED = -3, /* non-finite loss / gradient, or a policy error */
-       RT_OPD_RUN_EINTR = -4
-};
 
 #define RT_OPD_RUN_MAX_TEACHERS RT_TASK_MAX_DOMAINS
 #define RT_OPD_RUN_MAX_COLUMNS (12 + RT_TASK_MAX_DOMAINS)
@@ -70,12 +64,6 @@ typedef struct rt_opd_problem {
     const rt_policy *ref;
 } rt_opd_problem;
 
-typedef struct rt_opd_run_diag {
-    int code;
-    long step;
-    char msg[256];
-} rt_opd_run_diag;
-
 /* The column names for a task into names[cap][48]; returns the count. */
 int rt_opd_run_columns(const rt_task *task, char (*names)[48], int cap);
 
@@ -91,12 +79,12 @@ extern const rt_trainer rt_opd_trainer;
  * (else created with the columns above and not started).  Returns 0 or a negative RT_OPD_RUN_E*
  * code. */
 int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_config *cfg,
-               rt_run *run, const rt_rng *rng, rt_opd_run_diag *diag);
+               rt_run *run, const rt_rng *rng, rt_diag *diag);
 
 /* ExPO: *out = a new policy with weights theta_T + alpha (theta_T - theta_base), Adam
- * state reset.  base and teacher need the same architecture (else RT_OPD_RUN_EINVAL
+ * state reset.  base and teacher need the same architecture (else RT_EINVAL
  * with a message naming both shapes).  Caller frees with rt_policy_free. */
 int rt_opd_extrapolate(rt_policy **out, const rt_policy *base, const rt_policy *teacher,
-                       float alpha, rt_opd_run_diag *diag);
+                       float alpha, rt_diag *diag);
 
 #endif

@@ -3,7 +3,7 @@
  * A reward is one expression over a task's features, compiled once into postfix
  * bytecode and evaluated per sample without allocation.  This module knows nothing of
  * cells or Jupyter: the cell parser hands it a text span plus the span's origin
- * (line, column) inside the cell, and every error comes back as an rt_reward_diag
+ * (line, column) inside the cell, and every error comes back as an rt_diag
  * whose line/col are cell positions (columns count Unicode code points).  The
  * caller adds the "cell:LINE:COL:" prefix, "near 'token'" (diag.near) and the caret.
  *
@@ -68,20 +68,10 @@
 
 #include <stddef.h>
 
-/* Status codes (negative; 0 = ok). */
-enum {
-    RT_REWARD_OK = 0,
-    RT_REWARD_ESYNTAX = -1,  /* malformed expression */
-    RT_REWARD_ENAME = -2,    /* unknown function / feature / argument name */
-    RT_REWARD_EARITY = -3,   /* wrong number or kind of arguments */
-    RT_REWARD_ELIMIT = -4,   /* length, nesting or size cap exceeded */
-    RT_REWARD_EPARAM = -5,   /* parameter without value / unknown parameter override */
-    RT_REWARD_EFEATURE = -6, /* the task lacks a feature the reward reads */
-    RT_REWARD_ENOMEM = -7,   /* allocation failed */
-    RT_REWARD_EINVAL = -8,   /* bad arguments to an API function */
-};
+#include "rt_diag.h"
 
-/* Caps (exceeding one is RT_REWARD_ELIMIT). */
+/* Status codes (negative; 0 = ok). */
+/* Caps (exceeding one is RT_ELIMIT). */
 #define RT_REWARD_MAX_SOURCE 8192 /* bytes of source */
 #define RT_REWARD_MAX_DEPTH 64    /* nesting in the source: ( , calls, unary prefixes */
 #define RT_REWARD_MAX_HEIGHT 1024 /* tree height after inlining ("levels of operations") */
@@ -93,13 +83,6 @@ enum {
 
 /* Caller-owned diagnostic.  line/col are 1-based cell positions of the offending
  * token (col in code points); near is the token text (empty at end of input). */
-typedef struct rt_reward_diag {
-    int code;      /* RT_REWARD_E* */
-    int line, col; /* cell position, 0 when not tied to the source */
-    char msg[256]; /* e.g. "unknown function 'lg' (did you mean 'log'?)" */
-    char near[64]; /* offending token text, "" at end of input */
-} rt_reward_diag;
-
 typedef struct rt_reward_program rt_reward_program;
 
 /* Feature-function resolver: map `fn(arg)` (e.g. fn "debate", arg "d1") to a feature
@@ -141,24 +124,24 @@ typedef struct rt_reward_env {
  * code returned.  Parameters without a default are NOT an error here (the training
  * magic may supply them); rt_reward_bind_params reports them. */
 int rt_reward_compile(const char *src, size_t len, int line, int col, const rt_reward_env *env,
-                      rt_reward_program **out, rt_reward_diag *diag);
+                      rt_reward_program **out, rt_diag *diag);
 void rt_reward_free(rt_reward_program *p);
 
 /* Re-target a program at another feature layout (e.g. compiled against the union of
  * all feature names, linked to one task's feature order): each feature the program
  * reads is looked up by name in env->features, feature-function reads are re-resolved
  * through env->resolve_feature.  Parameters and code are kept.  A missing feature is
- * RT_REWARD_EFEATURE, "reward 'r' reads feature 'partial', which task features
+ * RT_EFEATURE, "reward 'r' reads feature 'partial', which task features
  * (correct, length) do not include", positioned where the feature is first read.
  * Caller frees *out with rt_reward_free. */
 int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_reward_program **out,
-                   rt_reward_diag *diag);
+                   rt_diag *diag);
 
 /* Check that every feature the program reads is among names[0..n) (feature-function
- * reads are written "fn(arg)", e.g. "debate(d1)").  0 or RT_REWARD_EFEATURE with the
+ * reads are written "fn(arg)", e.g. "debate(d1)").  0 or RT_EFEATURE with the
  * message above, positioned at the feature's first read. */
 int rt_reward_check_features(const rt_reward_program *p, const char *const *names, int n,
-                             rt_reward_diag *diag);
+                             rt_diag *diag);
 
 /* Parameters, in order of first appearance. */
 int rt_reward_n_params(const rt_reward_program *p);
@@ -171,7 +154,7 @@ int rt_reward_param_index(const rt_reward_program *p, const char *name);
 
 /* Fill params[0..n_params) from the defaults, then the overrides names[i] = values[i]
  * (the training magic's keys).  Errors: an override naming no parameter
- * (RT_REWARD_EPARAM, "reward 'r' has no parameter 'cc' (did you mean 'c'?)", line/col
+ * (RT_EPARAM, "reward 'r' has no parameter 'cc' (did you mean 'c'?)", line/col
  * 0), a parameter with no value ("parameter 'c' has no value (give it in the header:
  * %%reward r c=...)", at its first appearance; if the name is close to a feature:
  * "parameter 'lenght' has no value (did you mean 'length'? else give it in the header:
@@ -179,7 +162,7 @@ int rt_reward_param_index(const rt_reward_program *p, const char *name);
  * NULL or "") a free name without value is "unknown name 'x'" or "unknown name 'corect'
  * (did you mean 'correct'?)". */
 int rt_reward_bind_params(const rt_reward_program *p, const char *const *names,
-                          const double *values, int n, double *params, rt_reward_diag *diag);
+                          const double *values, int n, double *params, rt_diag *diag);
 
 /* Features read, in order of first appearance (inlined calls count at the call).
  * Name is the feature name or "fn(arg)"; slot its index in the feature vector. */
@@ -207,7 +190,7 @@ size_t rt_reward_describe(const rt_reward_program *p, char *buf, size_t n);
 double rt_reward_eval(const rt_reward_program *p, const double *features, const double *params);
 
 /* Evaluate n samples: features is n rows of `stride` doubles (row-major n x stride),
- * out[i] = rt_reward_eval(p, features + i*stride, params).  RT_REWARD_EINVAL if stride
+ * out[i] = rt_reward_eval(p, features + i*stride, params).  RT_EINVAL if stride
  * < rt_reward_min_slots(p) or a needed pointer is NULL.  No allocation. */
 int rt_reward_eval_batch(const rt_reward_program *p, const double *features, size_t n,
                          size_t stride, const double *params, double *out);

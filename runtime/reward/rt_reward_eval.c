@@ -121,10 +121,10 @@ double rt_reward_eval(const rt_reward_program *p, const double *features, const 
 int rt_reward_eval_batch(const rt_reward_program *p, const double *features, size_t n,
                          size_t stride, const double *params, double *out)
 {
-    if (!p || (n && !out)) return RT_REWARD_EINVAL;
-    if (stride < (size_t)p->min_slots) return RT_REWARD_EINVAL;
-    if (n && p->min_slots > 0 && !features) return RT_REWARD_EINVAL;
-    if (p->n_params > 0 && !params) return RT_REWARD_EINVAL;
+    if (!p || (n && !out)) return RT_EINVAL;
+    if (stride < (size_t)p->min_slots) return RT_EINVAL;
+    if (n && p->min_slots > 0 && !features) return RT_EINVAL;
+    if (p->n_params > 0 && !params) return RT_EINVAL;
     for (size_t i = 0; i < n; i++)
         out[i] = rt_reward_eval(p, features ? features + i * stride : NULL, params);
     return 0;

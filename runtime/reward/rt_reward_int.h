@@ -6,6 +6,7 @@
 #ifndef RT_REWARD_INT_H
 #define RT_REWARD_INT_H
 
+#include "rt_diag.h"
 #include "rt_reward.h"
 #include "rt_math.h"
 
@@ -96,7 +97,7 @@ struct rt_reward_program {
 /* Compiler state: the tree and tables under construction become the program's. */
 typedef struct rw_compiler {
     const rt_reward_env *env;
-    rt_reward_diag *diag;
+    rt_diag *diag;
     int failed; /* 0, or the first error's code (negative) */
     rw_node *nodes;
     int n_nodes, cap_nodes;

@@ -149,7 +149,7 @@ static int lex(parser *p)
         char buf[96];
         if (n >= sizeof buf) {
             t->len = 64;
-            return tok_error(p, RT_REWARD_ELIMIT, t, "number too long (more than %s characters)",
+            return tok_error(p, RT_ELIMIT, t, "number too long (more than %s characters)",
                              "95");
         }
         int ok = 1;
@@ -165,9 +165,9 @@ static int lex(parser *p)
         char *end = NULL;
         double v = strtod(buf, &end);
         if (!ok || end != buf + n)
-            return tok_error(p, RT_REWARD_ESYNTAX, t, "malformed number '%s'", NULL);
+            return tok_error(p, RT_ESYNTAX, t, "malformed number '%s'", NULL);
         if (isinf(v))
-            return tok_error(p, RT_REWARD_ESYNTAX, t, "number '%s' is out of range", NULL);
+            return tok_error(p, RT_ESYNTAX, t, "number '%s' is out of range", NULL);
         t->num = v;
         for (size_t i = 0; i < n; i++)
             lx_advance(lx);
@@ -180,7 +180,7 @@ static int lex(parser *p)
         t->len = n;
         if (n > RT_REWARD_MAX_NAME) {
             t->len = RT_REWARD_MAX_NAME;
-            return tok_error(p, RT_REWARD_ELIMIT, t, "name too long (more than 64 characters)",
+            return tok_error(p, RT_ELIMIT, t, "name too long (more than 64 characters)",
                              NULL);
         }
         t->type = T_NAME;
@@ -248,27 +248,27 @@ static int lex(parser *p)
     /* A character the language does not use. */
     t->len = 1;
     if (ch == '!')
-        return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '!' (use 'not' or '!=')", NULL);
-    if (ch == '&') return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '&' (use 'and')", NULL);
-    if (ch == '|') return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected '|' (use 'or')", NULL);
+        return tok_error(p, RT_ESYNTAX, t, "unexpected '!' (use 'not' or '!=')", NULL);
+    if (ch == '&') return tok_error(p, RT_ESYNTAX, t, "unexpected '&' (use 'and')", NULL);
+    if (ch == '|') return tok_error(p, RT_ESYNTAX, t, "unexpected '|' (use 'or')", NULL);
     if (ch >= 0x80) {
         size_t k = rt_utf8_seq(s, rem);
         if (k == 0) {
             char msg[64];
             fmt_msg(msg, sizeof msg, "invalid UTF-8 byte 0x%02x", ch);
             t->len = 0;
-            return tok_error(p, RT_REWARD_ESYNTAX, t, "%s", msg);
+            return tok_error(p, RT_ESYNTAX, t, "%s", msg);
         }
         t->len = k;
-        return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected character '%s'", NULL);
+        return tok_error(p, RT_ESYNTAX, t, "unexpected character '%s'", NULL);
     }
     if (ch < 0x20 || ch == 0x7f) {
         char msg[64];
         fmt_msg(msg, sizeof msg, "unexpected control character 0x%02x", ch);
         t->len = 0;
-        return tok_error(p, RT_REWARD_ESYNTAX, t, "%s", msg);
+        return tok_error(p, RT_ESYNTAX, t, "%s", msg);
     }
-    return tok_error(p, RT_REWARD_ESYNTAX, t, "unexpected character '%s'", NULL);
+    return tok_error(p, RT_ESYNTAX, t, "unexpected character '%s'", NULL);
 }
 
 /* Error at token t.  fmt may contain one %s: a (if given) or else the token text. */
@@ -296,10 +296,10 @@ static int next(parser *p)
 static int unexpected(parser *p)
 {
     if (p->t.type == T_EOF)
-        return perr(p, RT_REWARD_ESYNTAX, &p->t, "unexpected end of expression", "");
+        return perr(p, RT_ESYNTAX, &p->t, "unexpected end of expression", "");
     if (p->t.type == T_ASSIGN)
-        return perr(p, RT_REWARD_ESYNTAX, &p->t, "unexpected '=' (use '==' to compare)", NULL);
-    return perr(p, RT_REWARD_ESYNTAX, &p->t, "unexpected '%s'", NULL);
+        return perr(p, RT_ESYNTAX, &p->t, "unexpected '=' (use '==' to compare)", NULL);
+    return perr(p, RT_ESYNTAX, &p->t, "unexpected '%s'", NULL);
 }
 
 /* "expected ')' (to close '(' at line L)" (or "at column C" on the same line: the one
@@ -308,13 +308,13 @@ static int unclosed(parser *p, const tok *open)
 {
     char msg[96];
     rt_text_unclosed(msg, sizeof msg, ')', '(', open->line, open->col, p->t.line);
-    return perr(p, RT_REWARD_ESYNTAX, &p->t, "%s", msg);
+    return perr(p, RT_ESYNTAX, &p->t, "%s", msg);
 }
 
 static int enter(parser *p)
 {
     if (++p->depth > RT_REWARD_MAX_DEPTH)
-        return perr(p, RT_REWARD_ELIMIT, &p->t,
+        return perr(p, RT_ELIMIT, &p->t,
                     "expression nested too deeply (more than %s levels)", "64");
     return 0;
 }
@@ -370,7 +370,7 @@ static int add_feat(rw_compiler *c, const char *fn, const char *arg, const char 
     if (c->n_feats == c->cap_feats) {
         int cap = c->cap_feats ? 2 * c->cap_feats : 8;
         rw_feat *f = rt_realloc(c->feats, (size_t)cap * sizeof *f);
-        if (!f) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+        if (!f) return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
         c->feats = f;
         c->cap_feats = cap;
     }
@@ -383,7 +383,7 @@ static int add_feat(rw_compiler *c, const char *fn, const char *arg, const char 
         rt_free(f->name);
         rt_free(f->fn);
         rt_free(f->arg);
-        return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+        return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
     }
     f->slot = slot;
     f->line = line;
@@ -409,13 +409,13 @@ static int add_param(rw_compiler *c, const char *name, int has_def, double def, 
     if (c->n_params == c->cap_params) {
         int cap = c->cap_params ? 2 * c->cap_params : 8;
         rw_param *np = rt_realloc(c->params, (size_t)cap * sizeof *np);
-        if (!np) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+        if (!np) return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
         c->params = np;
         c->cap_params = cap;
     }
     rw_param *q = &c->params[c->n_params];
     q->name = rt_strdup(name);
-    if (!q->name) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+    if (!q->name) return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
     /* a free name close to a feature is probably a typo: keep the hint for the
      * "has no value" message */
     const char *hint = rt_did_you_mean(name, env->features, (size_t)env->n_features);
@@ -438,17 +438,17 @@ static int resolve_feature_call(parser *p, const char *fn, const tok *name_t, co
     int slot = -1;
     if (!env->resolve_feature) {
         fmt_msg(msg, sizeof msg, "no resolver for %s(...)", fn);
-        return perr(p, RT_REWARD_ENAME, argt, "%s", msg);
+        return perr(p, RT_ENAME, argt, "%s", msg);
     }
     if (env->resolve_feature(env->ctx, fn, arg, &slot, msg, sizeof msg) != 0) {
         msg[sizeof msg - 1] = 0;
         if (!msg[0]) fmt_msg(msg, sizeof msg, "unknown %s '%s'", fn, arg);
-        return perr(p, RT_REWARD_ENAME, argt, "%s", msg);
+        return perr(p, RT_ENAME, argt, "%s", msg);
     }
     if (slot < 0 || slot >= env_slots(env)) {
         fmt_msg(msg, sizeof msg, "%s(%s) resolved to slot %d, outside the %d feature slots", fn,
                 arg, slot, env_slots(env));
-        return perr(p, RT_REWARD_EINVAL, argt, "%s", msg);
+        return perr(p, RT_EINVAL, argt, "%s", msg);
     }
     return add_feat(c, fn, arg, NULL, slot, name_t->line, name_t->col);
 }
@@ -498,7 +498,7 @@ static int copy_node(inliner *in, int ci)
                 char msg[256];
                 fmt_msg(msg, sizeof msg, "'%s' reads %s, which is not available here",
                         in->callee_name, f->name);
-                return perr(p, RT_REWARD_EFEATURE, at, "%s", msg);
+                return perr(p, RT_EFEATURE, at, "%s", msg);
             }
             tok argt = *at; /* report resolver errors at the call */
             char msg[256] = "";
@@ -508,10 +508,10 @@ static int copy_node(inliner *in, int ci)
                 env->resolve_feature(env->ctx, f->fn, f->arg, &slot, msg, sizeof msg) != 0) {
                 msg[sizeof msg - 1] = 0;
                 if (!msg[0]) fmt_msg(msg, sizeof msg, "unknown %s '%s'", f->fn, f->arg);
-                return perr(p, RT_REWARD_ENAME, &argt, "%s", msg);
+                return perr(p, RT_ENAME, &argt, "%s", msg);
             }
             if (slot < 0 || slot >= env_slots(env))
-                return perr(p, RT_REWARD_EINVAL, &argt, "feature slot out of range%s", "");
+                return perr(p, RT_EINVAL, &argt, "feature slot out of range%s", "");
             int ref = add_feat(c, f->fn, f->arg, NULL, slot, at->line, at->col);
             if (ref < 0) return -1;
             r = rw_new_node(c, OP_FEAT, ref, -1, -1, 0, at->line, at->col);
@@ -523,7 +523,7 @@ static int copy_node(inliner *in, int ci)
                         "'%s' reads feature '%s', which is not available here (give it: "
                         "%s(%s=...))",
                         in->callee_name, f->name, in->callee_name, f->name);
-                return perr(p, RT_REWARD_EFEATURE, at, "%s", msg);
+                return perr(p, RT_EFEATURE, at, "%s", msg);
             }
             int ref = add_feat(c, NULL, NULL, f->name, slot, at->line, at->col);
             if (ref < 0) return -1;
@@ -574,7 +574,7 @@ static int inline_call(parser *p, const rt_reward_program *callee, const tok *na
             /* candidates: the callee's features and parameters */
             int nc = callee->n_env_feats + callee->n_params;
             const char **cands = rt_malloc((size_t)(nc ? nc : 1) * sizeof *cands);
-            if (!cands) return rw_error(p->c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+            if (!cands) return rw_error(p->c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
             for (int k = 0; k < callee->n_env_feats; k++)
                 cands[k] = callee->env_feats[k];
             for (int k = 0; k < callee->n_params; k++)
@@ -587,12 +587,12 @@ static int inline_call(parser *p, const rt_reward_program *callee, const tok *na
             else
                 fmt_msg(msg, sizeof msg, "'%s' has no feature or parameter '%s'", cname, an);
             rt_free(cands);
-            return perr(p, RT_REWARD_ENAME, &args[i].t, "%s", msg);
+            return perr(p, RT_ENAME, &args[i].t, "%s", msg);
         }
     }
     inliner in = {p, callee, cname, args, n_args, NULL, name_t};
     in.memo = rt_malloc((size_t)(callee->n_nodes ? callee->n_nodes : 1) * sizeof(int));
-    if (!in.memo) return rw_error(p->c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+    if (!in.memo) return rw_error(p->c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
     for (int i = 0; i < callee->n_nodes; i++)
         in.memo[i] = -1;
     int r = copy_node(&in, callee->root);
@@ -620,14 +620,14 @@ static int parse_call(parser *p, const tok *name_t)
         if (p->t.type != T_NAME) {
             char msg[160];
             fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
-            return perr(p, RT_REWARD_EARITY, &p->t, "%s", msg);
+            return perr(p, RT_EARITY, &p->t, "%s", msg);
         }
         tok argt = p->t;
         if (next(p) < 0) return -1;
         if (p->t.type == T_COMMA) {
             char msg[160];
             fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
-            return perr(p, RT_REWARD_EARITY, &p->t, "%s", msg);
+            return perr(p, RT_EARITY, &p->t, "%s", msg);
         }
         if (p->t.type != T_RP) return unclosed(p, &open);
         int ref = resolve_feature_call(p, name, name_t, &argt);
@@ -640,7 +640,7 @@ static int parse_call(parser *p, const tok *name_t)
         if (!callee) {
             int nc = N_BUILTINS + env->n_feature_fns + env->n_reward_names;
             const char **cands = rt_malloc((size_t)nc * sizeof *cands);
-            if (!cands) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+            if (!cands) return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
             int k = 0;
             for (int i = 0; i < N_BUILTINS; i++)
                 cands[k++] = builtins[i];
@@ -655,7 +655,7 @@ static int parse_call(parser *p, const tok *name_t)
             else
                 fmt_msg(msg, sizeof msg, "unknown function '%s'", name);
             rt_free(cands);
-            return perr(p, RT_REWARD_ENAME, name_t, "%s", msg);
+            return perr(p, RT_ENAME, name_t, "%s", msg);
         }
     }
 
@@ -666,7 +666,7 @@ static int parse_call(parser *p, const tok *name_t)
     if (p->t.type != T_RP) {
         for (;;) {
             if (n_args == RT_REWARD_MAX_ARGS)
-                return perr(p, RT_REWARD_ELIMIT, &p->t, "too many arguments (more than %s)", "64");
+                return perr(p, RT_ELIMIT, &p->t, "too many arguments (more than %s)", "64");
             named_arg *a = &args[n_args];
             a->name[0] = 0;
             a->t = p->t;
@@ -682,11 +682,11 @@ static int parse_call(parser *p, const tok *name_t)
                     if (bi >= 0) {
                         char msg[160];
                         fmt_msg(msg, sizeof msg, "%s takes no named arguments", name);
-                        return perr(p, RT_REWARD_EARITY, &p->t, "%s", msg);
+                        return perr(p, RT_EARITY, &p->t, "%s", msg);
                     }
                     for (int i = 0; i < n_args; i++) {
                         if (!strcmp(args[i].name, a->name))
-                            return perr(p, RT_REWARD_EARITY, &p->t, "duplicate argument '%s'",
+                            return perr(p, RT_EARITY, &p->t, "duplicate argument '%s'",
                                         NULL);
                     }
                     if (next(p) < 0 || next(p) < 0) return -1;
@@ -697,7 +697,7 @@ static int parse_call(parser *p, const tok *name_t)
                 fmt_msg(msg, sizeof msg,
                         "'%s' takes named arguments (feature=value), got a positional argument",
                         name);
-                return perr(p, RT_REWARD_EARITY, &a->t, "%s", msg);
+                return perr(p, RT_EARITY, &a->t, "%s", msg);
             }
             a->node = parse_expr(p);
             if (a->node < 0) return -1;
@@ -724,7 +724,7 @@ static int parse_call(parser *p, const tok *name_t)
         else
             fmt_msg(msg, sizeof msg, "%s expects %d argument%s, got %d", name, want,
                     want == 1 ? "" : "s", n_args);
-        return perr(p, RT_REWARD_EARITY, name_t, "%s", msg);
+        return perr(p, RT_EARITY, name_t, "%s", msg);
     }
     int l = name_t->line, co = name_t->col;
     if (bi == 0) return rw_new_node(c, OP_IF, args[0].node, args[1].node, args[2].node, 0, l, co);
@@ -777,15 +777,15 @@ static int parse_primary(parser *p)
     char msg[200];
     if (builtin_index(name) >= 0) {
         fmt_msg(msg, sizeof msg, "'%s' is a function; call it as %s(...)", name, name);
-        return perr(p, RT_REWARD_ESYNTAX, &t, "%s", msg);
+        return perr(p, RT_ESYNTAX, &t, "%s", msg);
     }
     if (is_feature_fn(env, name)) {
         fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
-        return perr(p, RT_REWARD_EARITY, &t, "%s", msg);
+        return perr(p, RT_EARITY, &t, "%s", msg);
     }
     if (env->resolve_reward && env->resolve_reward(env->ctx, name)) {
         fmt_msg(msg, sizeof msg, "'%s' is a reward; call it as %s(...)", name, name);
-        return perr(p, RT_REWARD_ESYNTAX, &t, "%s", msg);
+        return perr(p, RT_ESYNTAX, &t, "%s", msg);
     }
     int idx = add_param(c, name, 0, 0, t.line, t.col);
     if (idx < 0) return -1;
@@ -881,7 +881,7 @@ static int parse_cmp(parser *p)
     int b = parse_sum(p);
     if (b < 0) return -1;
     if (cmp_op(p->t.type) >= 0)
-        return perr(p, RT_REWARD_ESYNTAX, &p->t,
+        return perr(p, RT_ESYNTAX, &p->t,
                     "comparisons cannot be chained (write 'a < b and b < c')", NULL);
     return rw_new_node(p->c, op, a, b, -1, 0, opt.line, opt.col);
 }
@@ -937,7 +937,7 @@ int rw_parse(rw_compiler *c, const char *src, size_t len, int line, int col)
     p.lx.col = col;
     if (next(&p) < 0) return -1;
     if (p.t.type == T_EOF)
-        return rw_error(c, RT_REWARD_ESYNTAX, line, col, "", 0, "empty expression"), -1;
+        return rw_error(c, RT_ESYNTAX, line, col, "", 0, "empty expression"), -1;
     int root = parse_expr(&p);
     if (root < 0) return -1;
     if (p.t.type != T_EOF) return unexpected(&p);

@@ -19,7 +19,7 @@ int rw_error(rw_compiler *c, int code, int line, int col, const char *near, size
 {
     if (c->failed) return code; /* keep the first error */
     c->failed = code;
-    rt_reward_diag *d = c->diag;
+    rt_diag *d = c->diag;
     if (!d) return code;
     d->code = code;
     d->line = line;
@@ -34,7 +34,7 @@ int rw_error(rw_compiler *c, int code, int line, int col, const char *near, size
     return code;
 }
 
-static void diag_set(rt_reward_diag *d, int code, int line, int col, const char *msg)
+static void diag_set(rt_diag *d, int code, int line, int col, const char *msg)
 {
     if (!d) return;
     d->code = code;
@@ -49,7 +49,7 @@ static void diag_set(rt_reward_diag *d, int code, int line, int col, const char 
 int rw_new_node(rw_compiler *c, int op, int a, int b, int cc, double v, int line, int col)
 {
     if (c->n_nodes >= RT_REWARD_MAX_NODES)
-        return rw_error(c, RT_REWARD_ELIMIT, line, col, NULL, 0,
+        return rw_error(c, RT_ELIMIT, line, col, NULL, 0,
                         "expression too large (more than %d operations)", RT_REWARD_MAX_NODES),
                -1;
     int h = 0;
@@ -57,14 +57,14 @@ int rw_new_node(rw_compiler *c, int op, int a, int b, int cc, double v, int line
     if (b >= 0 && c->nodes[b].height > h) h = c->nodes[b].height;
     if (cc >= 0 && c->nodes[cc].height > h) h = c->nodes[cc].height;
     if (h + 1 > RT_REWARD_MAX_HEIGHT)
-        return rw_error(c, RT_REWARD_ELIMIT, line, col, NULL, 0,
+        return rw_error(c, RT_ELIMIT, line, col, NULL, 0,
                         "expression too complex (more than %d levels of operations)",
                         RT_REWARD_MAX_HEIGHT),
                -1;
     if (c->n_nodes == c->cap_nodes) {
         int cap = c->cap_nodes ? 2 * c->cap_nodes : 32;
         rw_node *nn = rt_realloc(c->nodes, (size_t)cap * sizeof *nn);
-        if (!nn) return rw_error(c, RT_REWARD_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+        if (!nn) return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
         c->nodes = nn;
         c->cap_nodes = cap;
     }
@@ -162,7 +162,7 @@ typedef struct emitter {
     double *consts;
     int nk, capk;
     int depth, max_depth;
-    int err;              /* RT_REWARD_ENOMEM / ELIMIT */
+    int err;              /* RT_ENOMEM / ELIMIT */
     const rw_feat *feats; /* slots of the feature refs */
 } emitter;
 
@@ -170,14 +170,14 @@ static int emit(emitter *e, int op, int arg)
 {
     if (e->err) return -1;
     if (e->n >= RT_REWARD_MAX_CODE) {
-        e->err = RT_REWARD_ELIMIT;
+        e->err = RT_ELIMIT;
         return -1;
     }
     if (e->n == e->cap) {
         int cap = e->cap ? 2 * e->cap : 32;
         uint32_t *nc = rt_realloc(e->code, (size_t)cap * sizeof *nc);
         if (!nc) {
-            e->err = RT_REWARD_ENOMEM;
+            e->err = RT_ENOMEM;
             return -1;
         }
         e->code = nc;
@@ -208,7 +208,7 @@ static void gen(emitter *e, const rw_node *nodes, int i)
             int cap = e->capk ? 2 * e->capk : 8;
             double *nk = rt_realloc(e->consts, (size_t)cap * sizeof *nk);
             if (!nk) {
-                e->err = RT_REWARD_ENOMEM;
+                e->err = RT_ENOMEM;
                 return;
             }
             e->consts = nk;
@@ -267,7 +267,7 @@ static void gen(emitter *e, const rw_node *nodes, int i)
 }
 
 /* Generate p's code from p->nodes / p->root; 0 or an error code (diag filled). */
-static int codegen(rt_reward_program *p, rt_reward_diag *diag)
+static int codegen(rt_reward_program *p, rt_diag *diag)
 {
     emitter e;
     memset(&e, 0, sizeof e);
@@ -277,9 +277,9 @@ static int codegen(rt_reward_program *p, rt_reward_diag *diag)
     if (e.err) {
         rt_free(e.code);
         rt_free(e.consts);
-        if (e.err == RT_REWARD_ENOMEM) {
-            diag_set(diag, RT_REWARD_ENOMEM, 0, 0, "out of memory");
-            return RT_REWARD_ENOMEM;
+        if (e.err == RT_ENOMEM) {
+            diag_set(diag, RT_ENOMEM, 0, 0, "out of memory");
+            return RT_ENOMEM;
         }
         char msg[128];
         if (e.err == -100)
@@ -288,8 +288,8 @@ static int codegen(rt_reward_program *p, rt_reward_diag *diag)
         else
             snprintf(msg, sizeof msg, "expression too large (more than %d instructions)",
                      RT_REWARD_MAX_CODE);
-        diag_set(diag, RT_REWARD_ELIMIT, p->nodes[p->root].line, p->nodes[p->root].col, msg);
-        return RT_REWARD_ELIMIT;
+        diag_set(diag, RT_ELIMIT, p->nodes[p->root].line, p->nodes[p->root].col, msg);
+        return RT_ELIMIT;
     }
     p->code = e.code;
     p->n_code = e.n;
@@ -349,28 +349,28 @@ static int set_env_feats(rt_reward_program *p, const rt_reward_env *env)
 }
 
 int rt_reward_compile(const char *src, size_t len, int line, int col, const rt_reward_env *env,
-                      rt_reward_program **out, rt_reward_diag *diag)
+                      rt_reward_program **out, rt_diag *diag)
 {
     static const rt_reward_env empty_env;
     if (out) *out = NULL;
     if (diag) memset(diag, 0, sizeof *diag);
     if (!out || (!src && len)) {
-        diag_set(diag, RT_REWARD_EINVAL, 0, 0, "invalid arguments");
-        return RT_REWARD_EINVAL;
+        diag_set(diag, RT_EINVAL, 0, 0, "invalid arguments");
+        return RT_EINVAL;
     }
     if (!env) env = &empty_env;
     if (env->n_features < 0 || env->n_params < 0 || env->n_feature_fns < 0 ||
         env->n_reward_names < 0 || (env->n_features && !env->features) ||
         (env->n_feature_fns && !env->feature_fns) || (env->n_reward_names && !env->reward_names)) {
-        diag_set(diag, RT_REWARD_EINVAL, 0, 0, "invalid environment");
-        return RT_REWARD_EINVAL;
+        diag_set(diag, RT_EINVAL, 0, 0, "invalid environment");
+        return RT_EINVAL;
     }
     if (len > RT_REWARD_MAX_SOURCE) {
         char msg[96];
         snprintf(msg, sizeof msg, "expression too long (%zu bytes; the limit is %d)", len,
                  RT_REWARD_MAX_SOURCE);
-        diag_set(diag, RT_REWARD_ELIMIT, line, col, msg);
-        return RT_REWARD_ELIMIT;
+        diag_set(diag, RT_ELIMIT, line, col, msg);
+        return RT_ELIMIT;
     }
     rw_compiler c;
     memset(&c, 0, sizeof c);
@@ -379,13 +379,13 @@ int rt_reward_compile(const char *src, size_t len, int line, int col, const rt_r
     int root = rw_parse(&c, src ? src : "", len, line, col);
     if (root < 0) {
         rw_compiler_free(&c);
-        return c.failed ? c.failed : RT_REWARD_ESYNTAX;
+        return c.failed ? c.failed : RT_ESYNTAX;
     }
     rt_reward_program *p = rt_calloc(1, sizeof *p);
     if (!p) {
         rw_compiler_free(&c);
-        diag_set(diag, RT_REWARD_ENOMEM, 0, 0, "out of memory");
-        return RT_REWARD_ENOMEM;
+        diag_set(diag, RT_ENOMEM, 0, 0, "out of memory");
+        return RT_ENOMEM;
     }
     p->nodes = c.nodes;
     p->n_nodes = c.n_nodes;
@@ -398,8 +398,8 @@ int rt_reward_compile(const char *src, size_t len, int line, int col, const rt_r
     p->source = dup_n(src ? src : "", len);
     if (!p->name || !p->source || set_env_feats(p, env) < 0) {
         rt_reward_free(p);
-        diag_set(diag, RT_REWARD_ENOMEM, 0, 0, "out of memory");
-        return RT_REWARD_ENOMEM;
+        diag_set(diag, RT_ENOMEM, 0, 0, "out of memory");
+        return RT_ENOMEM;
     }
     if (!(env->flags & RT_REWARD_NO_FOLD)) fold(p->nodes, p->root);
     int rc = codegen(p, diag);
@@ -473,7 +473,7 @@ static void join_names(char *buf, size_t n, const char *const *names, int count)
 }
 
 static void missing_feature(const rt_reward_program *p, const rw_feat *f, const char *const *names,
-                            int n, rt_reward_diag *diag)
+                            int n, rt_diag *diag)
 {
     char list[160];
     join_names(list, sizeof list, names, n);
@@ -485,17 +485,17 @@ static void missing_feature(const rt_reward_program *p, const rw_feat *f, const 
         snprintf(msg, sizeof msg,
                  "reward '%s' reads feature '%s', which task features (%s) do not include", p->name,
                  f->name, list);
-    diag_set(diag, RT_REWARD_EFEATURE, f->line, f->col, msg);
+    diag_set(diag, RT_EFEATURE, f->line, f->col, msg);
     if (diag) snprintf(diag->near, sizeof diag->near, "%s", f->fn ? f->fn : f->name);
 }
 
 int rt_reward_check_features(const rt_reward_program *p, const char *const *names, int n,
-                             rt_reward_diag *diag)
+                             rt_diag *diag)
 {
     if (diag) memset(diag, 0, sizeof *diag);
     if (!p || n < 0 || (n && !names)) {
-        diag_set(diag, RT_REWARD_EINVAL, 0, 0, "invalid arguments");
-        return RT_REWARD_EINVAL;
+        diag_set(diag, RT_EINVAL, 0, 0, "invalid arguments");
+        return RT_EINVAL;
     }
     for (int i = 0; i < p->n_feats; i++) {
         int found = 0;
@@ -503,27 +503,27 @@ int rt_reward_check_features(const rt_reward_program *p, const char *const *name
             found = names[j] && !strcmp(names[j], p->feats[i].name);
         if (!found) {
             missing_feature(p, &p->feats[i], names, n, diag);
-            return RT_REWARD_EFEATURE;
+            return RT_EFEATURE;
         }
     }
     return 0;
 }
 
 int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_reward_program **out,
-                   rt_reward_diag *diag)
+                   rt_diag *diag)
 {
     if (out) *out = NULL;
     if (diag) memset(diag, 0, sizeof *diag);
     if (!p || !env || !out || env->n_features < 0 || (env->n_features && !env->features) ||
         env->n_feature_fns < 0 || (env->n_feature_fns && !env->feature_fns)) {
-        diag_set(diag, RT_REWARD_EINVAL, 0, 0, "invalid arguments");
-        return RT_REWARD_EINVAL;
+        diag_set(diag, RT_EINVAL, 0, 0, "invalid arguments");
+        return RT_EINVAL;
     }
     int slots = env->n_slots > env->n_features ? env->n_slots : env->n_features;
     rt_reward_program *q = clone(p);
     if (!q) {
-        diag_set(diag, RT_REWARD_ENOMEM, 0, 0, "out of memory");
-        return RT_REWARD_ENOMEM;
+        diag_set(diag, RT_ENOMEM, 0, 0, "out of memory");
+        return RT_ENOMEM;
     }
     for (int i = 0; i < q->n_feats; i++) {
         rw_feat *f = &q->feats[i];
@@ -541,9 +541,9 @@ int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_rewa
             }
             if (known && msg[0]) {
                 msg[sizeof msg - 1] = 0;
-                diag_set(diag, RT_REWARD_EFEATURE, f->line, f->col, msg);
+                diag_set(diag, RT_EFEATURE, f->line, f->col, msg);
                 rt_reward_free(q);
-                return RT_REWARD_EFEATURE;
+                return RT_EFEATURE;
             }
         } else {
             for (int k = 0; k < env->n_features && slot < 0; k++)
@@ -555,7 +555,7 @@ int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_rewa
         }
         missing_feature(p, &p->feats[i], env->features, env->n_features, diag);
         rt_reward_free(q);
-        return RT_REWARD_EFEATURE;
+        return RT_EFEATURE;
     }
     for (int i = 0; i < q->n_env_feats; i++)
         rt_free(q->env_feats[i]);
@@ -564,8 +564,8 @@ int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_rewa
     q->n_env_feats = 0;
     if (set_env_feats(q, env) < 0) {
         rt_reward_free(q);
-        diag_set(diag, RT_REWARD_ENOMEM, 0, 0, "out of memory");
-        return RT_REWARD_ENOMEM;
+        diag_set(diag, RT_ENOMEM, 0, 0, "out of memory");
+        return RT_ENOMEM;
     }
     rt_free(q->code);
     rt_free(q->consts);
@@ -609,12 +609,12 @@ int rt_reward_param_index(const rt_reward_program *p, const char *name)
 }
 
 int rt_reward_bind_params(const rt_reward_program *p, const char *const *names,
-                          const double *values, int n, double *params, rt_reward_diag *diag)
+                          const double *values, int n, double *params, rt_diag *diag)
 {
     if (diag) memset(diag, 0, sizeof *diag);
     if (!p || n < 0 || (n && (!names || !values)) || (p->n_params && !params)) {
-        diag_set(diag, RT_REWARD_EINVAL, 0, 0, "invalid arguments");
-        return RT_REWARD_EINVAL;
+        diag_set(diag, RT_EINVAL, 0, 0, "invalid arguments");
+        return RT_EINVAL;
     }
     for (int i = 0; i < n; i++) {
         if (rt_reward_param_index(p, names[i]) >= 0) continue;
@@ -630,8 +630,8 @@ int rt_reward_bind_params(const rt_reward_program *p, const char *const *names,
         else
             snprintf(msg, sizeof msg, "reward '%s' has no parameter '%s'", p->name,
                      names[i] ? names[i] : "");
-        diag_set(diag, RT_REWARD_EPARAM, 0, 0, msg);
-        return RT_REWARD_EPARAM;
+        diag_set(diag, RT_EPARAM, 0, 0, msg);
+        return RT_EPARAM;
     }
     for (int i = 0; i < p->n_params; i++) {
         const rw_param *q = &p->params[i];
@@ -661,9 +661,9 @@ int rt_reward_bind_params(const rt_reward_program *p, const char *const *names,
                          "parameter '%s' has no value (give it in the header: %%%%reward %s "
                          "%s=...)",
                          q->name, p->name, q->name);
-            diag_set(diag, RT_REWARD_EPARAM, q->line, q->col, msg);
+            diag_set(diag, RT_EPARAM, q->line, q->col, msg);
             if (diag) snprintf(diag->near, sizeof diag->near, "%s", q->name);
-            return RT_REWARD_EPARAM;
+            return RT_EPARAM;
         }
         params[i] = v;
     }

@@ -89,19 +89,13 @@
 #ifndef RT_RL_H
 #define RT_RL_H
 
+#include "rt_diag.h"
 #include "rt_policy.h"
 #include "rt_reward.h"
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
 #include "rt_trainer.h"
-
-enum {                     /* the RT_TRAINER_E* codes */
-       RT_RL_EINVAL = -1,  /* bad argument or configuration (diag.key names the key) */
-       RT_RL_ENOMEM = -2,  /* allocation failed during setup */
-       RT_RL_EFAILED = -3, /* non-finite reward / loss / gradient, or a policy error */
-       RT_RL_EINTR = -4    /* interrupted by the cancel flag */
-};
 
 #define RT_RL_CHI2_MAX_STATES 4096
 #define RT_RL_CHI2_MAX_V 256 /* vocabulary limit of the chi^2 regularizer */
@@ -136,24 +130,17 @@ typedef struct rt_rl_config {
     int threads;                   /* threads of the model kernels (rt_model_ws_set_threads) */
 } rt_rl_config;
 
-typedef struct rt_rl_diag {
-    int code;
-    long step;     /* step at which a run stopped (completed steps when interrupted) */
-    char key[32];  /* the configuration key at fault ("epochs"), "" if none */
-    char msg[256]; /* e.g. "epochs = 3 needs algo = ppo (...)" */
-} rt_rl_diag;
-
 /* Defaults: grpo, group 8, batch 32, steps 200, lr 2e-4, temperature 1, kl 0, auto
  * estimator / kl_in / epochs, clip 0.2, eval_every 20, eval_prompts 256, baseline 0.9,
  * regularizer kl, chi2 0, grad_clip 1, adv_eps 1e-6, log_every 1, threads 1. */
 void rt_rl_config_init(rt_rl_config *cfg);
-/* Validates cfg and returns a copy with the AUTO fields resolved.  0 or RT_RL_EINVAL
+/* Validates cfg and returns a copy with the AUTO fields resolved.  0 or RT_EINVAL
  * with diag->key / diag->msg, e.g. "epochs = 3 needs algo = ppo (the other algorithms
  * make one update per batch)", "group = 1 with algo = grpo: advantages compare the G
  * samples of a prompt, use group >= 2".  out may be NULL. */
-int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_rl_diag *diag);
+int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *diag);
 const char *rt_rl_algo_name(rt_rl_algo a);             /* "grpo", ... */
-int rt_rl_algo_parse(const char *name, rt_rl_algo *a); /* 0 or RT_RL_EINVAL */
+int rt_rl_algo_parse(const char *name, rt_rl_algo *a); /* 0 or RT_EINVAL */
 const char *rt_rl_estimator_name(rt_rl_estimator e);   /* "k1", ... ("auto") */
 int rt_rl_estimator_parse(const char *name, rt_rl_estimator *e);
 /* The metric names in the order rt_rl_run fills them; *n (may be NULL) = count. */
@@ -167,7 +154,7 @@ double rt_rl_kl_est_grad(rt_rl_estimator est, double lp, double lp_ref);
 
 /* Sequence advantages for the sequence algorithms (cfg resolved): R (n_prompts * G),
  * A out (same).  reinforce reads and updates *baseline (*baseline_set = 0 before the
- * first step).  ppo: RT_RL_EINVAL (see rt_rl_token_advantages). */
+ * first step).  ppo: RT_EINVAL (see rt_rl_token_advantages). */
 int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, int G,
                      double *baseline, int *baseline_set, double *A);
 /* PPO token advantages: r (n, T) per-token rewards, len (n); A (n, T) out (reward-to-go,
@@ -207,7 +194,7 @@ typedef struct rt_rl_metrics {
  * the same vocabulary, any architectures; the models given to the steps must have
  * theirs.  Caller frees with rt_rl_free. */
 int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, const rt_model *ref,
-                 int P, int T, int eos, rt_rl_diag *diag);
+                 int P, int T, int eos, rt_diag *diag);
 void rt_rl_free(rt_rl *o);
 /* Samples G answers for each of the B prompts (B, P) from p (sequence i from
  * rt_rng_split(rng, i)), scores the reference, fills the sampling-time metrics. */
@@ -216,10 +203,10 @@ int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *pr
 const int *rt_rl_tokens(const rt_rl *o);  /* (N, T) of the last sample */
 const int *rt_rl_lengths(const rt_rl *o); /* (N) valid tokens of each sequence */
 /* Advantages, epochs of loss + backward + Adam on p, from rewards R (N) of the last
- * sample.  RT_RL_EFAILED with diag->msg "loss is nan" / "grad_norm is inf" (the caller
+ * sample.  RT_EFAILED with diag->msg "loss is nan" / "grad_norm is inf" (the caller
  * adds the step) BEFORE any optimizer step that would use it.  m may be NULL. */
 int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt_rl_metrics *m,
-                 rt_rl_diag *diag);
+                 rt_diag *diag);
 
 /* ---- a whole run ------------------------------------------------------------------- */
 
@@ -283,15 +270,15 @@ extern const rt_trainer rt_rl_trainer;
 
 /* rt_trainer_run(&rt_rl_trainer, ...): trains p in place from the frozen reference ref (same
  * vocabulary and context) on the problem for cfg->steps steps (see the top comment).  run may be
- * NULL; otherwise not started yet.  rng copied.  Returns 0, RT_RL_EINTR, RT_RL_EFAILED,
- * RT_RL_EINVAL or RT_RL_ENOMEM and fills diag (may be NULL). */
+ * NULL; otherwise not started yet.  rng copied.  Returns 0, RT_EINTR, RT_EFAILED,
+ * RT_EINVAL or RT_ENOMEM and fills diag (may be NULL). */
 int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
-              const rt_rl_config *cfg, rt_run *run, const rt_rng *rng, rt_rl_diag *diag);
+              const rt_rl_config *cfg, rt_run *run, const rt_rng *rng, rt_diag *diag);
 /* rt_rl_run with a hook of extra features and metrics (hook NULL: rt_rl_run).  The
  * rewards are linked to the task's features followed by the hook's n_features slots;
- * a malformed hook (limits, no fill) is RT_RL_EINVAL "rl: bad hook". */
+ * a malformed hook (limits, no fill) is RT_EINVAL "rl: bad hook". */
 int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
                      const rt_rl_hook *hook, const rt_rl_config *cfg, rt_run *run,
-                     const rt_rng *rng, rt_rl_diag *diag);
+                     const rt_rng *rng, rt_diag *diag);
 
 #endif

@@ -51,7 +51,7 @@ int rt_rl_algo_parse(const char *name, rt_rl_algo *a)
             *a = (rt_rl_algo)i;
             return 0;
         }
-    return RT_RL_EINVAL;
+    return RT_EINVAL;
 }
 
 const char *rt_rl_estimator_name(rt_rl_estimator e)
@@ -66,15 +66,15 @@ int rt_rl_estimator_parse(const char *name, rt_rl_estimator *e)
             *e = (rt_rl_estimator)i;
             return 0;
         }
-    return RT_RL_EINVAL;
+    return RT_EINVAL;
 }
 
-static int fail(rt_rl_diag *d, const char *key, const char *fmt, ...)
+static int fail(rt_diag *d, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int fail(rt_rl_diag *d, const char *key, const char *fmt, ...)
+static int fail(rt_diag *d, const char *key, const char *fmt, ...)
 {
     if (d) {
-        d->code = RT_RL_EINVAL;
+        d->code = RT_EINVAL;
         d->step = 0;
         snprintf(d->key, sizeof d->key, "%s", key);
         va_list ap;
@@ -82,10 +82,10 @@ static int fail(rt_rl_diag *d, const char *key, const char *fmt, ...)
         vsnprintf(d->msg, sizeof d->msg, fmt, ap);
         va_end(ap);
     }
-    return RT_RL_EINVAL;
+    return RT_EINVAL;
 }
 
-int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_rl_diag *d)
+int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
 {
     rt_rl_config c = *cfg;
     const char *an = rt_rl_algo_name(c.algo);
@@ -193,7 +193,7 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
     case RT_RL_RLOO:
     case RT_RL_GRPO:
     case RT_RL_DRGRPO:
-        if (G < 2) return RT_RL_EINVAL;
+        if (G < 2) return RT_EINVAL;
         for (int b = 0; b < n_prompts; b++) {
             const double *r = R + (size_t)b * G;
             double *a = A + (size_t)b * G, sum = 0.0, var = 0.0;
@@ -214,7 +214,7 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
         }
         return 0;
     default:
-        return RT_RL_EINVAL;
+        return RT_EINVAL;
     }
 }
 

@@ -42,7 +42,7 @@ const char *const *rt_rl_columns(int *n)
     return columns;
 }
 
-static int fail(rt_trainer_diag *d, int code, const char *key, const char *msg)
+static int fail(rt_diag *d, int code, const char *key, const char *msg)
 {
     snprintf(d->key, sizeof d->key, "%s", key ? key : "");
     snprintf(d->msg, sizeof d->msg, "%s", msg);
@@ -85,34 +85,34 @@ static void rl_free(void *arg)
 }
 
 static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_plan *plan,
-                    rt_trainer_diag *d)
+                    rt_diag *d)
 {
     const rt_rl_args *a = args;
     if (!a || !a->policy || !a->ref || !a->prob || !a->prob->task || !a->prob->reward || !a->cfg)
-        return fail(d, RT_RL_EINVAL, "", "rl: missing argument");
+        return fail(d, RT_EINVAL, "", "rl: missing argument");
     rt_policy *p = a->policy;
     const rt_policy *ref = a->ref;
     const rt_rl_problem *prob = a->prob;
     const rt_rl_hook *hook = a->hook;
     rt_rl_config cfg;
-    rt_rl_diag cd;
-    if (rt_rl_config_check(a->cfg, &cfg, &cd)) return fail(d, RT_RL_EINVAL, cd.key, cd.msg);
+    rt_diag cd;
+    if (rt_rl_config_check(a->cfg, &cfg, &cd)) return fail(d, RT_EINVAL, cd.key, cd.msg);
     const rt_task *task = prob->task;
     int nf = rt_task_n_features(task);
     if (hook && (hook->n_features < 0 || hook->n_features > RT_RL_HOOK_MAX_FEATURES ||
                  hook->n_metrics < 0 || hook->n_metrics > RT_RL_HOOK_MAX_METRICS || !hook->fill ||
                  (hook->n_metrics > 0 && !hook->metric_names)))
-        return fail(d, RT_RL_EINVAL, "", "rl: bad hook");
+        return fail(d, RT_EINVAL, "", "rl: bad hook");
     int nx = nf + (hook ? hook->n_features : 0); /* the feature stride */
     if (p->cfg.vocab != rt_task_vocab_size(task))
-        return fail(d, RT_RL_EINVAL, "from", "rl: the policy's vocabulary differs from the task's");
+        return fail(d, RT_EINVAL, "from", "rl: the policy's vocabulary differs from the task's");
     if (rt_reward_min_slots(prob->reward) > nx ||
         (prob->eval_reward && rt_reward_min_slots(prob->eval_reward) > nx))
-        return fail(d, RT_RL_EINVAL, "reward",
+        return fail(d, RT_EINVAL, "reward",
                     "rl: the reward is not linked to this task's features");
     if ((rt_reward_n_params(prob->reward) > 0 && !prob->params) ||
         (prob->eval_reward && rt_reward_n_params(prob->eval_reward) > 0 && !prob->eval_params))
-        return fail(d, RT_RL_EINVAL, "reward", "rl: reward parameters not bound");
+        return fail(d, RT_EINVAL, "reward", "rl: reward parameters not bound");
     int B = cfg.batch, G = cfg.group, N = B * G, P = rt_task_prompt_len(task);
     int T = rt_task_answer_max(task);
     rt_rl *rl = NULL;
@@ -121,7 +121,7 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
     rl_st *w = rt_calloc(1, sizeof *w);
     if (!w) {
         rt_rl_free(rl);
-        return fail(d, RT_RL_ENOMEM, "", "rl: out of memory");
+        return fail(d, RT_ENOMEM, "", "rl: out of memory");
     }
     *w = (rl_st){.p = p, .ref = ref, .prob = *prob, .hook = hook, .cfg = cfg, .rl = rl};
     w->B = B, w->G = G, w->N = N, w->T = T, w->nf = nf, w->nx = nx;
@@ -141,17 +141,17 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
         ec.n_prompts = cfg.eval_prompts;
         ec.k = 0;
         rt_rng er = rt_rng_split(rng, RT_STREAM_EVAL);
-        rt_eval_diag ed;
+        rt_diag ed;
         rc = rt_eval_create(&w->ev, task, &p->model, &ec, &er, &ed);
-        if (rc && rc != RT_EVAL_ENOMEM) {
+        if (rc && rc != RT_ENOMEM) {
             rl_free(w);
-            return fail(d, RT_RL_EINVAL, "", ed.msg);
+            return fail(d, RT_EINVAL, "", ed.msg);
         }
         bad = rc != 0;
     }
     if (bad) {
         rl_free(w);
-        return fail(d, RT_RL_ENOMEM, "", "rl: out of memory");
+        return fail(d, RT_ENOMEM, "", "rl: out of memory");
     }
     int nm = N_COLS;
     for (int i = 0; i < N_COLS; i++)
@@ -222,7 +222,7 @@ static int rl_step(void *arg, long s, double *mv, char *msg, size_t cap)
         er /= N;
     }
     rt_rl_metrics m;
-    rt_rl_diag ud;
+    rt_diag ud;
     if (rt_rl_update(w->rl, &w->p->model, &w->ref->model, w->R, &m, &ud)) {
         snprintf(msg, cap, "%s", ud.msg);
         return 1;
@@ -254,17 +254,17 @@ static int rl_row(void *arg, long s, int eval, const int *recorded, double *m, c
 const rt_trainer rt_rl_trainer = {"rl", rl_setup, rl_step, rl_row, NULL, rl_free};
 
 int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
-              const rt_rl_config *cfg, rt_run *run, const rt_rng *rng, rt_rl_diag *diag)
+              const rt_rl_config *cfg, rt_run *run, const rt_rng *rng, rt_diag *diag)
 {
     return rt_rl_run_hooked(p, ref, prob, NULL, cfg, run, rng, diag);
 }
 
 int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
                      const rt_rl_hook *hook, const rt_rl_config *cfg, rt_run *run,
-                     const rt_rng *rng, rt_rl_diag *diag)
+                     const rt_rng *rng, rt_diag *diag)
 {
     rt_rl_args a = {p, ref, prob, hook, cfg};
-    rt_trainer_diag td;
+    rt_diag td;
     int rc = rt_trainer_run(&rt_rl_trainer, &a, rng, run, &td);
     if (diag) {
         diag->code = rc;

@@ -39,7 +39,7 @@ struct rt_rl {
     long s_tokens;
 };
 
-static int set_err(rt_rl_diag *d, int code, const char *key, const char *msg)
+static int set_err(rt_diag *d, int code, const char *key, const char *msg)
 {
     if (d) {
         d->code = code;
@@ -67,20 +67,20 @@ void rt_rl_free(rt_rl *o)
 }
 
 int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, const rt_model *ref,
-                 int P, int T, int eos, rt_rl_diag *diag)
+                 int P, int T, int eos, rt_diag *diag)
 {
     *out = NULL;
     rt_rl_config c;
     int rc = rt_rl_config_check(cfg, &c, diag);
     if (rc) return rc;
     if (policy->vocab != ref->vocab)
-        return set_err(diag, RT_RL_EINVAL, "reference",
+        return set_err(diag, RT_EINVAL, "reference",
                        "rl: the policy and its reference need the same vocabulary");
     if (P < 0 || P > 4096 || T < 1 || T > 4096 || eos >= policy->vocab)
-        return set_err(diag, RT_RL_EINVAL, "", "rl: bad prompt length, answer length or eos");
+        return set_err(diag, RT_EINVAL, "", "rl: bad prompt length, answer length or eos");
     long N = (long)c.batch * c.group;
     if (N * T > 1L << 22)
-        return set_err(diag, RT_RL_EINVAL, "batch",
+        return set_err(diag, RT_EINVAL, "batch",
                        "batch * group * answer length must be at most 4194304 tokens per step");
     int V = policy->vocab;
     long S = 0;
@@ -100,11 +100,11 @@ int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, c
                          "%d tokens over %d tokens need %ld prefix states per prompt (limit "
                          "%d); use a task with shorter answers",
                          T, V, S, RT_RL_CHI2_MAX_STATES);
-            return set_err(diag, RT_RL_EINVAL, "regularizer", m);
+            return set_err(diag, RT_EINVAL, "regularizer", m);
         }
     }
     rt_rl *o = rt_calloc(1, sizeof *o);
-    if (!o) return set_err(diag, RT_RL_ENOMEM, "", "rl: out of memory");
+    if (!o) return set_err(diag, RT_ENOMEM, "", "rl: out of memory");
     o->cfg = c;
     o->P = P, o->T = T, o->eos = eos, o->B = c.batch, o->G = c.group, o->N = (int)N, o->V = V;
     o->NT = N * T, o->S = S;
@@ -144,7 +144,7 @@ int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, c
     }
     if (bad) {
         rt_rl_free(o);
-        return set_err(diag, RT_RL_ENOMEM, "", "rl: out of memory");
+        return set_err(diag, RT_ENOMEM, "", "rl: out of memory");
     }
     rt_model_ws_set_threads(o->ws_p, c.threads);
     rt_model_ws_set_threads(o->ws_r, c.threads);
@@ -254,7 +254,7 @@ static void gather(const rt_rl *o, const float *ls, double *lp)
 int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *prompts,
                  const rt_rng *rng)
 {
-    if (p->vocab != o->V || ref->vocab != o->V) return RT_RL_EINVAL;
+    if (p->vocab != o->V || ref->vocab != o->V) return RT_EINVAL;
     int N = o->N, T = o->T, P = o->P, G = o->G;
     float tau = o->cfg.temperature;
     memcpy(o->prompts, prompts, sizeof(int) * (size_t)o->B * P);
@@ -262,7 +262,7 @@ int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *pr
         memcpy(o->prompts_rep + (size_t)i * P, prompts + (size_t)(i / G) * P,
                sizeof(int) * (size_t)P);
     int rc = rt_model_generate(p, o->ws_p, o->prompts_rep, N, P, T, tau, rng, 0, o->tokens, NULL);
-    if (rc) return RT_RL_EFAILED;
+    if (rc) return RT_EFAILED;
     o->s_tokens = 0;
     for (int i = 0; i < N; i++) {
         int L = T;
@@ -282,7 +282,7 @@ int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *pr
     }
     rt_model_batch seqs = {o->seqs, N, P + T, P, NULL, NULL};
     rc = rt_model_score(ref, o->ws_r, &seqs, 1.0f, NULL);
-    if (rc) return RT_RL_EFAILED;
+    if (rc) return RT_EFAILED;
     pass(o, PASS_SAMPLE, NULL);
     gather(o, o->ls_p, o->lp_old);
     gather(o, o->ls_r, o->lp_ref);
@@ -322,8 +322,8 @@ static int chi2_prompt(rt_rl *o, rt_model *p, const rt_model *ref, int b, double
         lo[s] = P + depth, hi[s] = P + depth + 1;
     }
     rt_model_batch states = {o->cseq, (int)S, L, 0, lo, hi};
-    if (rt_model_forward(p, o->ws_c, &states)) return RT_RL_EFAILED;
-    if (rt_model_score(ref, o->ws_cr, &states, 1.0f, NULL)) return RT_RL_EFAILED;
+    if (rt_model_forward(p, o->ws_c, &states)) return RT_EFAILED;
+    if (rt_model_score(ref, o->ws_cr, &states, 1.0f, NULL)) return RT_EFAILED;
     const float *zt = rt_model_ws_logits(o->ws_c), *zr = rt_model_ws_logits(o->ws_cr);
     double tau = o->cfg.temperature;
     for (long s = 0; s < S; s++) {
@@ -341,25 +341,25 @@ static int chi2_prompt(rt_rl *o, rt_model *p, const rt_model *ref, int b, double
     *chi = rt_rl_chi2_tree(o->czt, o->clr, V, T, eos, tau, o->cdz, o->cwork);
     for (size_t k = 0; k < (size_t)S * V; k++)
         o->cdl[k] = (float)(scale * o->cdz[k]);
-    if (rt_model_backward(p, o->ws_c, o->cdl)) return RT_RL_EFAILED;
+    if (rt_model_backward(p, o->ws_c, o->cdl)) return RT_EFAILED;
     return 0;
 }
 
-static int nonfinite(rt_rl_diag *d, const char *metric, double v)
+static int nonfinite(rt_diag *d, const char *metric, double v)
 {
     if (d) {
-        d->code = RT_RL_EFAILED;
+        d->code = RT_EFAILED;
         d->key[0] = '\0';
         snprintf(d->msg, sizeof d->msg, "%s is %s", metric, isnan(v) ? "nan" : "inf");
     }
-    return RT_RL_EFAILED;
+    return RT_EFAILED;
 }
 
 int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt_rl_metrics *m,
-                 rt_rl_diag *diag)
+                 rt_diag *diag)
 {
     if (!o->sampled || p->vocab != o->V || ref->vocab != o->V)
-        return set_err(diag, RT_RL_EINVAL, "", "rl: update without a sample of this shape");
+        return set_err(diag, RT_EINVAL, "", "rl: update without a sample of this shape");
     const rt_rl_config *c = &o->cfg;
     int N = o->N, T = o->T, B = o->B, G = o->G;
     int kl_rew = c->regularizer == RT_RL_REG_KL && c->kl_in == RT_RL_IN_REWARD && c->kl > 0.0;
@@ -403,7 +403,7 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     for (int e = 0; e < c->epochs; e++) {
         if (e > 0) { /* the samples again, through the updated weights */
             if (rt_model_forward(p, o->ws_p, &seqs))
-                return set_err(diag, RT_RL_EFAILED, "", "rl: policy forward failed");
+                return set_err(diag, RT_EFAILED, "", "rl: policy forward failed");
             pass(o, PASS_SOFTMAX, NULL);
             gather(o, o->ls_p, o->lp);
         }
@@ -414,13 +414,13 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
         pass(o, PASS_DLOGITS, dl);
         rt_model_zero_grad(p);
         if (rt_model_backward(p, o->ws_p, dl))
-            return set_err(diag, RT_RL_EFAILED, "", "rl: policy backward failed");
+            return set_err(diag, RT_EFAILED, "", "rl: policy backward failed");
         if (c->regularizer == RT_RL_REG_CHI2) {
             double chis = 0.0;
             for (int b = 0; b < B; b++) {
                 double x = 0.0;
                 if (chi2_prompt(o, p, ref, b, c->chi2 / B, &x))
-                    return set_err(diag, RT_RL_EFAILED, "", "rl: chi2 forward/backward failed");
+                    return set_err(diag, RT_EFAILED, "", "rl: chi2 forward/backward failed");
                 chis += x;
             }
             chis /= B;

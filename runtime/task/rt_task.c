@@ -64,7 +64,7 @@ static int enumerate_split(rt_task *t)
 {
     for (int s = 0; s < 2; s++) {
         t->ids[s] = rt_malloc(sizeof(uint32_t) * (size_t)t->space);
-        if (!t->ids[s]) return RT_TASK_ENOMEM;
+        if (!t->ids[s]) return RT_ENOMEM;
     }
     t->n_ids[0] = t->n_ids[1] = 0;
     for (uint64_t id = 0; id < t->space; id++) {
@@ -86,16 +86,16 @@ static int vocab_of(const rt_task_kind_ops *kind)
     return tag + 1 > RT_TASK_VOCAB ? tag + 1 : RT_TASK_VOCAB;
 }
 
-static int create_leaf(const rt_task_config *cfg, rt_task **out, rt_task_error *err)
+static int create_leaf(const rt_task_config *cfg, rt_task **out, rt_diag *err)
 {
     int P, T;
     uint64_t space;
     cfg->kind->shape(cfg->values, &P, &T, &space);
     if (P > RT_TASK_MAX_P || T > RT_TASK_MAX_T || space == 0) {
-        rt_task_k_set_err(err, RT_TASK_EINVAL,
+        rt_task_k_set_err(err, RT_EINVAL,
                           "%s: prompts of %d and answers of %d tokens (at most %d and %d)",
                           cfg->kind->name, P, T, RT_TASK_MAX_P, RT_TASK_MAX_T);
-        return RT_TASK_EINVAL;
+        return RT_EINVAL;
     }
     rt_task *t = rt_calloc(1, sizeof *t);
     if (!t) goto oom;
@@ -114,11 +114,11 @@ static int create_leaf(const rt_task_config *cfg, rt_task **out, rt_task_error *
     return 0;
 oom:
     rt_task_free(t);
-    rt_task_k_set_err(err, RT_TASK_ENOMEM, "out of memory");
-    return RT_TASK_ENOMEM;
+    rt_task_k_set_err(err, RT_ENOMEM, "out of memory");
+    return RT_ENOMEM;
 }
 
-int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_task_error *err)
+int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_diag *err)
 {
     if (err) {
         err->code = 0;
@@ -126,16 +126,16 @@ int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_task_error *err)
     }
     *out = NULL;
     if (!cfg) {
-        rt_task_k_set_err(err, RT_TASK_EINVAL, "no task configuration");
-        return RT_TASK_EINVAL;
+        rt_task_k_set_err(err, RT_EINVAL, "no task configuration");
+        return RT_EINVAL;
     }
     int rc;
     if ((rc = rt_task_k_validate(cfg, "", err))) return rc;
     if (cfg->kind != &rt_task_kind_mix) return create_leaf(cfg, out, err);
     if (!cfg->tasks || !between(cfg->n_tasks, 1, RT_TASK_MAX_DOMAINS)) {
-        rt_task_k_set_err(err, RT_TASK_EINVAL, "tasks must list between 1 and %d tasks",
+        rt_task_k_set_err(err, RT_EINVAL, "tasks must list between 1 and %d tasks",
                           RT_TASK_MAX_DOMAINS);
-        return RT_TASK_EINVAL;
+        return RT_EINVAL;
     }
     for (int i = 0; i < cfg->n_tasks; i++) {
         char prefix[32], mixable[128];
@@ -143,9 +143,9 @@ int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_task_error *err)
         const rt_task_kind_ops *k = cfg->tasks[i].kind;
         if (rt_task_kind_index(k) >= 0 && !rt_task_kind_mixable(k)) {
             rt_task_kinds_text(1, ", ", mixable, sizeof mixable);
-            rt_task_k_set_err(err, RT_TASK_EINVAL, "%s%s cannot be mixed (only %s)", prefix,
+            rt_task_k_set_err(err, RT_EINVAL, "%s%s cannot be mixed (only %s)", prefix,
                               k->name, mixable);
-            return RT_TASK_EINVAL;
+            return RT_EINVAL;
         }
         if ((rc = rt_task_k_validate(&cfg->tasks[i], prefix, err))) return rc;
     }
@@ -178,8 +178,8 @@ int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_task_error *err)
     return 0;
 oom:
     rt_task_free(t);
-    rt_task_k_set_err(err, RT_TASK_ENOMEM, "out of memory");
-    return RT_TASK_ENOMEM;
+    rt_task_k_set_err(err, RT_ENOMEM, "out of memory");
+    return RT_ENOMEM;
 }
 
 void rt_task_free(rt_task *t)
@@ -316,7 +316,7 @@ uint64_t rt_task_split_count(const rt_task *t, rt_task_split split)
 int rt_task_sample_at(const rt_task *t, rt_task_split split, uint64_t i, rt_task_sample *out)
 {
     int s = split == RT_TASK_HELDOUT;
-    if (i >= rt_task_split_count(t, split)) return RT_TASK_EINVAL; /* or not enumerated */
+    if (i >= rt_task_split_count(t, split)) return RT_EINVAL; /* or not enumerated */
     for (int d = 0; d < rt_task_n_domains(t); d++) {
         const rt_task *leaf = rt_task_domain(t, d);
         if (i < leaf->n_ids[s]) {
@@ -325,13 +325,13 @@ int rt_task_sample_at(const rt_task *t, rt_task_split split, uint64_t i, rt_task
         }
         i -= leaf->n_ids[s];
     }
-    return RT_TASK_EINVAL;
+    return RT_EINVAL;
 }
 
 int rt_task_sample_from_id(const rt_task *t, int domain, uint64_t id, rt_task_sample *out)
 {
     const rt_task *leaf = rt_task_domain(t, domain);
-    if (!leaf || id >= leaf->space) return RT_TASK_EINVAL;
+    if (!leaf || id >= leaf->space) return RT_EINVAL;
     fill_sample(t, leaf, id, domain, out);
     return 0;
 }
@@ -437,7 +437,7 @@ size_t rt_task_render(const int *toks, int n, char *buf, size_t cap)
     return len;
 }
 
-int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_task_error *err)
+int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_diag *err)
 {
     *n = 0;
     for (const char *p = text; *p;) {
@@ -456,14 +456,14 @@ int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_task_error *e
             }
         }
         if (found < 0) {
-            rt_task_k_set_err(err, RT_TASK_EPARSE, "column %d: unknown token near '%.8s'",
+            rt_task_k_set_err(err, RT_EPARSE, "column %d: unknown token near '%.8s'",
                               (int)(p - text) + 1, p);
-            return RT_TASK_EPARSE;
+            return RT_EPARSE;
         }
         if (*n >= cap) {
-            rt_task_k_set_err(err, RT_TASK_EPARSE, "column %d: text longer than %d tokens",
+            rt_task_k_set_err(err, RT_EPARSE, "column %d: text longer than %d tokens",
                               (int)(p - text) + 1, cap);
-            return RT_TASK_EPARSE;
+            return RT_EPARSE;
         }
         toks[(*n)++] = found;
         p += flen;
@@ -472,7 +472,7 @@ int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_task_error *e
 }
 
 int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample *out,
-                             rt_task_error *err)
+                             rt_diag *err)
 {
     int toks[RT_TASK_MAX_P + 1], n, rc;
     if ((rc = rt_task_parse(text, toks + 1, RT_TASK_MAX_P, &n, err))) return rc;
@@ -499,9 +499,9 @@ int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample 
     rt_rng r = rt_rng_make(0);
     rt_task_sample_prompt(t, &r, RT_TASK_TRAIN, &ex);
     rt_task_render(ex.prompt, t->P, shape, sizeof shape);
-    rt_task_k_set_err(err, RT_TASK_EPARSE, "not a %s prompt: '%.64s' (expected e.g. '%s')",
+    rt_task_k_set_err(err, RT_EPARSE, "not a %s prompt: '%.64s' (expected e.g. '%s')",
                       rt_task_kind_name(t->ops), text, shape);
-    return RT_TASK_EPARSE;
+    return RT_EPARSE;
 }
 
 /* snprintf into buf at *len, keeping the needed length */

@@ -92,6 +92,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rt_diag.h"
 #include "rt_rng.h"
 
 enum {
@@ -117,8 +118,6 @@ enum {
 };
 
 /* Error codes (negative) */
-enum { RT_TASK_EINVAL = -1, RT_TASK_ENOMEM = -2, RT_TASK_EPARSE = -3 };
-
 typedef enum { RT_TASK_TRAIN = 0, RT_TASK_HELDOUT = 1 } rt_task_split;
 
 /* A kind (its record: rt_task_kind.h).  Kinds are compared by pointer. */
@@ -150,11 +149,6 @@ typedef struct rt_task_config {
     const char *const *task_names; /* domain names (NULL: the kind names) */
     int n_tasks;                   /* 1..RT_TASK_MAX_DOMAINS */
 } rt_task_config;
-
-typedef struct rt_task_error {
-    int code;
-    char msg[256];
-} rt_task_error;
 
 /* One prompt and its target.  A plain value: no allocation, copy freely. */
 typedef struct rt_task_sample {
@@ -193,21 +187,21 @@ size_t rt_task_kinds_text(int mixable_only, const char *last_sep, char *buf, siz
 int rt_task_feature_union(const char **names, int cap);
 
 /* cfg = the kind's defaults (add digits=2, length=4, noise=0, holdout=0.2, triage
- * features=4 values=3 actions=4 good=2 conflict=0).  0, or RT_TASK_EINVAL for an
- * unknown kind name.  set: one key by name: 0, or RT_TASK_EINVAL with err naming the
+ * features=4 values=3 actions=4 good=2 conflict=0).  0, or RT_EINVAL for an
+ * unknown kind name.  set: one key by name: 0, or RT_EINVAL with err naming the
  * kind's keys (rt_task_kind_key_error).  parse: "add digits=3 noise=0.1" (kind, then
- * key=value pairs; numbers only, so not a mix): 0 or RT_TASK_EINVAL with err set. */
+ * key=value pairs; numbers only, so not a mix): 0 or RT_EINVAL with err set. */
 int rt_task_config_init(rt_task_config *cfg, const char *kind);
 void rt_task_config_init_kind(rt_task_config *cfg, const rt_task_kind_ops *kind);
-int rt_task_config_set(rt_task_config *cfg, const char *key, double value, rt_task_error *err);
-int rt_task_config_parse(rt_task_config *cfg, const char *text, rt_task_error *err);
+int rt_task_config_set(rt_task_config *cfg, const char *key, double value, rt_diag *err);
+int rt_task_config_parse(rt_task_config *cfg, const char *text, rt_diag *err);
 /* One key's value (NAN if cfg's kind has no such key). */
 double rt_task_config_get(const rt_task_config *cfg, const char *key);
 
 /* Validates cfg (err->msg names the parameter, e.g. "digits must be between 1 and 6")
- * and creates the task.  Returns 0, RT_TASK_EINVAL or RT_TASK_ENOMEM; *out is NULL on
+ * and creates the task.  Returns 0, RT_EINVAL or RT_ENOMEM; *out is NULL on
  * error.  Caller frees with rt_task_free.  err may be NULL. */
-int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_task_error *err);
+int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_diag *err);
 void rt_task_free(rt_task *t);
 
 const rt_task_kind_ops *rt_task_kind_of(const rt_task *t);
@@ -237,8 +231,8 @@ rt_task_split rt_task_split_of(const rt_task *t, const rt_task_sample *s);
  * sums its domains when every domain is enumerated, and is 0 as soon as one is not:
  * enumerate such a mix per domain with rt_task_domain), else 0; and the sample of a
  * given domain and prompt id
- * (0, or RT_TASK_EINVAL if out of range).  rt_task_sample_at(t, split, i) walks the
- * enumerated split (domains in order); RT_TASK_EINVAL past the end or when a domain is
+ * (0, or RT_EINVAL if out of range).  rt_task_sample_at(t, split, i) walks the
+ * enumerated split (domains in order); RT_EINVAL past the end or when a domain is
  * not enumerated. */
 uint64_t rt_task_split_count(const rt_task *t, rt_task_split split);
 int rt_task_sample_at(const rt_task *t, rt_task_split split, uint64_t i, rt_task_sample *out);
@@ -277,7 +271,7 @@ void rt_task_features_batch(const rt_task *t, const rt_task_sample *samples, con
 int rt_task_verify(const rt_task *t, const rt_task_sample *s, const int *g, int n);
 
 /* Triage: the state's feature values, the good actions and the demonstrator's action.
- * For other kinds these return RT_TASK_EINVAL. */
+ * For other kinds these return RT_EINVAL. */
 int rt_task_triage_state(const rt_task *t, const rt_task_sample *s, int *values);
 int rt_task_triage_good(const rt_task *t, const rt_task_sample *s, int *actions); /* count */
 int rt_task_triage_demo_action(const rt_task *t, const rt_task_sample *s);
@@ -290,12 +284,12 @@ int rt_task_triage_evidence(const rt_task *t, const rt_task_sample *s, unsigned 
 
 /* Text.  render: tokens (PAD skipped) as text into buf, e.g. "<add>12+34="; returns
  * the length it needed (snprintf style).  parse: text (whitespace ignored) into
- * tokens; 0, or RT_TASK_EPARSE naming the column.  sample_from_text: a prompt typed by
+ * tokens; 0, or RT_EPARSE naming the column.  sample_from_text: a prompt typed by
  * a user (the task tag may be omitted except in a mix) into a sample. */
 size_t rt_task_render(const int *toks, int n, char *buf, size_t cap);
-int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_task_error *err);
+int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_diag *err);
 int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample *out,
-                             rt_task_error *err);
+                             rt_diag *err);
 
 /* A human description: kind and parameters, vocabulary, P, T, features and n example
  * prompts with their targets drawn from rng (training split). */

@@ -4,6 +4,7 @@
 #ifndef RT_TASK_INTERNAL_H
 #define RT_TASK_INTERNAL_H
 
+#include "rt_diag.h"
 #include "rt_task_kind.h"
 
 struct rt_task {
@@ -26,8 +27,8 @@ struct rt_task {
 /* rt_task_registry.c: the highest token id of the registry (for parsing), and range
  * and cross-key checks of cfg (prefix names the domain of a mix). */
 int rt_task_k_max_token(void);
-int rt_task_k_validate(const rt_task_config *c, const char *prefix, rt_task_error *err);
-void rt_task_k_set_err(rt_task_error *err, int code, const char *fmt, ...)
+int rt_task_k_validate(const rt_task_config *c, const char *prefix, rt_diag *err);
+void rt_task_k_set_err(rt_diag *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t rt_task_k_mix64(uint64_t z);
 

@@ -18,6 +18,7 @@
 #ifndef RT_TASK_KIND_H
 #define RT_TASK_KIND_H
 
+#include "rt_diag.h"
 #include "rt_task.h"
 
 struct rt_task_kind_ops {
@@ -59,10 +60,10 @@ extern const char *const rt_task_std_features[5];
 
 /* Adds a kind to the registry and assigns its tag id (the next free id: 25..29 are
  * the built-ins', then 32, 33, ...).  Call at start-up, before any task of the kind
- * exists and while no other thread uses the registry.  0, or RT_TASK_EINVAL with err
+ * exists and while no other thread uses the registry.  0, or RT_EINVAL with err
  * set (a name already taken, a missing function, too many keys or features, the
  * registry full). */
-int rt_task_kind_register(const rt_task_kind_ops *kind, rt_task_error *err);
+int rt_task_kind_register(const rt_task_kind_ops *kind, rt_diag *err);
 /* The id of the kind's tag token (RT_TOK_PAD for mix or an unregistered kind). */
 int rt_task_kind_tag(const rt_task_kind_ops *kind);
 

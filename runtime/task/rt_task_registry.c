@@ -49,7 +49,7 @@ static const char *const base_tok[RT_TASK_VOCAB] = {
     "<pad>", "<eos>", "+", "=", ":", "0", "1", "2", "3", "4",  "5",  "6",  "7",  "8",  "9", "a",
     "b",     "c",     "d", "e", "f", "g", "h", "i", "j", NULL, NULL, NULL, NULL, NULL, "?", "|"};
 
-void rt_task_k_set_err(rt_task_error *err, int code, const char *fmt, ...)
+void rt_task_k_set_err(rt_diag *err, int code, const char *fmt, ...)
 {
     if (!err) return;
     err->code = code;
@@ -124,7 +124,7 @@ const char *rt_task_token_str(int tok)
     return NULL;
 }
 
-int rt_task_kind_register(const rt_task_kind_ops *k, rt_task_error *err)
+int rt_task_kind_register(const rt_task_kind_ops *k, rt_diag *err)
 {
     const char *bad = NULL;
     if (!k || !k->name || !k->tag)
@@ -142,8 +142,8 @@ int rt_task_kind_register(const rt_task_kind_ops *k, rt_task_error *err)
     for (int i = 0; !bad && i < k->n_keys; i++)
         if (k->keys[i].type == RT_TASK_KEY_TASKS) bad = "only mix takes tasks";
     if (bad) {
-        rt_task_k_set_err(err, RT_TASK_EINVAL, "%s: %s", k && k->name ? k->name : "?", bad);
-        return RT_TASK_EINVAL;
+        rt_task_k_set_err(err, RT_EINVAL, "%s: %s", k && k->name ? k->name : "?", bad);
+        return RT_EINVAL;
     }
     kinds[n_kinds++] = k;
     return 0;
@@ -261,18 +261,18 @@ int rt_task_config_init(rt_task_config *cfg, const char *kind)
 {
     const rt_task_kind_ops *k = rt_task_kind_find(kind);
     rt_task_config_init_kind(cfg, k);
-    return k ? 0 : RT_TASK_EINVAL;
+    return k ? 0 : RT_EINVAL;
 }
 
-int rt_task_config_set(rt_task_config *cfg, const char *key, double value, rt_task_error *err)
+int rt_task_config_set(rt_task_config *cfg, const char *key, double value, rt_diag *err)
 {
     int i = rt_task_kind_key_index(cfg->kind, key);
     if (i < 0 || rt_task_kind_key(cfg->kind, i)->type == RT_TASK_KEY_TASKS) {
         if (err) {
-            err->code = RT_TASK_EINVAL;
+            err->code = RT_EINVAL;
             rt_task_kind_key_error(cfg->kind, key, err->msg, sizeof err->msg);
         }
-        return RT_TASK_EINVAL;
+        return RT_EINVAL;
     }
     cfg->values[i] = value;
     return 0;
@@ -284,7 +284,7 @@ double rt_task_config_get(const rt_task_config *cfg, const char *key)
     return i < 0 ? NAN : cfg->values[i];
 }
 
-int rt_task_config_parse(rt_task_config *cfg, const char *text, rt_task_error *err)
+int rt_task_config_parse(rt_task_config *cfg, const char *text, rt_diag *err)
 {
     char buf[256], *save = NULL;
     snprintf(buf, sizeof buf, "%s", text ? text : "");
@@ -292,24 +292,24 @@ int rt_task_config_parse(rt_task_config *cfg, const char *text, rt_task_error *e
     if (!tok || rt_task_config_init(cfg, tok)) {
         char kinds_text[128];
         rt_task_kinds_text(0, " or ", kinds_text, sizeof kinds_text);
-        rt_task_k_set_err(err, RT_TASK_EINVAL, "unknown task kind '%.40s'; expected %s",
+        rt_task_k_set_err(err, RT_EINVAL, "unknown task kind '%.40s'; expected %s",
                           tok ? tok : "", kinds_text);
-        return RT_TASK_EINVAL;
+        return RT_EINVAL;
     }
     while ((tok = strtok_r(NULL, " \t\n", &save))) {
         char *eq = strchr(tok, '='), *end = NULL;
         if (!eq) {
-            rt_task_k_set_err(err, RT_TASK_EINVAL, "expected key=value, got '%.40s'", tok);
-            return RT_TASK_EINVAL;
+            rt_task_k_set_err(err, RT_EINVAL, "expected key=value, got '%.40s'", tok);
+            return RT_EINVAL;
         }
         *eq = 0;
         double v = strtod(eq + 1, &end);
         if (end == eq + 1 || *end) {
-            rt_task_k_set_err(err, RT_TASK_EINVAL, "'%.40s' expects a number, got '%.40s'", tok,
+            rt_task_k_set_err(err, RT_EINVAL, "'%.40s' expects a number, got '%.40s'", tok,
                               eq + 1);
-            return RT_TASK_EINVAL;
+            return RT_EINVAL;
         }
-        if (rt_task_config_set(cfg, tok, v, err)) return RT_TASK_EINVAL;
+        if (rt_task_config_set(cfg, tok, v, err)) return RT_EINVAL;
     }
     return 0;
 }
@@ -337,11 +337,11 @@ static int check_key(const rt_task_key *k, double v, char *msg, size_t cap)
     return 0;
 }
 
-int rt_task_k_validate(const rt_task_config *c, const char *prefix, rt_task_error *err)
+int rt_task_k_validate(const rt_task_config *c, const char *prefix, rt_diag *err)
 {
     if (!c->kind || rt_task_kind_index(c->kind) < 0) {
-        rt_task_k_set_err(err, RT_TASK_EINVAL, "%sunknown task kind", prefix);
-        return RT_TASK_EINVAL;
+        rt_task_k_set_err(err, RT_EINVAL, "%sunknown task kind", prefix);
+        return RT_EINVAL;
     }
     char msg[160];
     int n = rt_task_kind_n_keys(c->kind), own = c->kind->n_keys, bad = 0;
@@ -351,8 +351,8 @@ int rt_task_k_validate(const rt_task_config *c, const char *prefix, rt_task_erro
         bad = check_key(rt_task_kind_key(c->kind, i), c->values[i], msg, sizeof msg);
     if (!bad && c->kind->check) bad = c->kind->check(c->values, msg, sizeof msg);
     if (bad) {
-        rt_task_k_set_err(err, RT_TASK_EINVAL, "%s%s", prefix, msg);
-        return RT_TASK_EINVAL;
+        rt_task_k_set_err(err, RT_EINVAL, "%s%s", prefix, msg);
+        return RT_EINVAL;
     }
     return 0;
 }

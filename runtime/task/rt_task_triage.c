@@ -194,7 +194,7 @@ const rt_task_kind_ops rt_task_kind_triage = {
 
 int rt_task_triage_state(const rt_task *t, const rt_task_sample *s, int *values)
 {
-    if (t->ops != &rt_task_kind_triage) return RT_TASK_EINVAL;
+    if (t->ops != &rt_task_kind_triage) return RT_EINVAL;
     values_of(rt_task_values(t), s->id, values);
     return K_of(rt_task_values(t));
 }
@@ -202,14 +202,14 @@ int rt_task_triage_state(const rt_task *t, const rt_task_sample *s, int *values)
 int rt_task_triage_good(const rt_task *t, const rt_task_sample *s, int *actions)
 {
     int v[8];
-    if (rt_task_triage_state(t, s, v) < 0) return RT_TASK_EINVAL;
+    if (rt_task_triage_state(t, s, v) < 0) return RT_EINVAL;
     return good_of(rt_task_values(t), v, actions);
 }
 
 int rt_task_triage_demo_action(const rt_task *t, const rt_task_sample *s)
 {
     int v[8];
-    if (rt_task_triage_state(t, s, v) < 0) return RT_TASK_EINVAL;
+    if (rt_task_triage_state(t, s, v) < 0) return RT_EINVAL;
     return demo_of(rt_task_values(t), s->id, v);
 }
 
@@ -222,14 +222,14 @@ double rt_task_triage_reward(const rt_task *t, const rt_task_sample *s, int acti
 
 int rt_task_triage_conflicted(const rt_task *t, const rt_task_sample *s)
 {
-    if (t->ops != &rt_task_kind_triage) return RT_TASK_EINVAL;
+    if (t->ops != &rt_task_kind_triage) return RT_EINVAL;
     return conflicted(rt_task_values(t), s->id);
 }
 
 int rt_task_triage_evidence(const rt_task *t, const rt_task_sample *s, unsigned revealed,
                             int *prompt)
 {
-    if (t->ops != &rt_task_kind_triage) return RT_TASK_EINVAL;
+    if (t->ops != &rt_task_kind_triage) return RT_EINVAL;
     prompt[0] = rt_task_kind_tag(t->ops);
     triage_encode(t, s->id, prompt + 1);
     for (int k = 0; k < K_of(rt_task_values(t)); k++)

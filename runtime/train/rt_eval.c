@@ -30,9 +30,9 @@ struct rt_eval {
     int *hits;           /* (n) correct samples per prompt */
 };
 
-static int fail(rt_eval_diag *d, int code, const char *fmt, ...)
+static int fail(rt_diag *d, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int fail(rt_eval_diag *d, int code, const char *fmt, ...)
+static int fail(rt_diag *d, int code, const char *fmt, ...)
 {
     if (d) {
         va_list ap;
@@ -44,7 +44,7 @@ static int fail(rt_eval_diag *d, int code, const char *fmt, ...)
     return code;
 }
 
-static void ok(rt_eval_diag *d)
+static void ok(rt_diag *d)
 {
     if (d) {
         d->code = 0;
@@ -90,7 +90,7 @@ static int take_enumerated(const rt_eval *ev, const rt_task *src, int d, uint64_
     int *idx = NULL;
     if (count > (uint64_t)want) {
         idx = rt_malloc(sizeof(int) * (size_t)count);
-        if (!idx) return RT_EVAL_ENOMEM;
+        if (!idx) return RT_ENOMEM;
         for (uint64_t i = 0; i < count; i++)
             idx[i] = (int)i;
         rt_rng_shuffle(pick, idx, (int)count);
@@ -100,9 +100,9 @@ static int take_enumerated(const rt_eval *ev, const rt_task *src, int d, uint64_
     for (int i = 0; i < n && !rc; i++) {
         uint64_t at = idx ? (uint64_t)idx[i] : (uint64_t)i;
         if (rt_task_sample_at(src, RT_TASK_HELDOUT, at, &out[i]))
-            rc = RT_EVAL_EINVAL;
+            rc = RT_EINVAL;
         else if (d >= 0 && rt_task_sample_from_id(ev->task, d, out[i].id, &out[i]))
-            rc = RT_EVAL_EINVAL;
+            rc = RT_EINVAL;
     }
     rt_free(idx);
     return rc;
@@ -122,7 +122,7 @@ static int pick_per_domain(rt_eval *ev, int want, const rt_rng *pick)
         ev->n += take[d];
     }
     ev->samples = rt_calloc((size_t)ev->n, sizeof *ev->samples);
-    if (!ev->samples) return RT_EVAL_ENOMEM;
+    if (!ev->samples) return RT_ENOMEM;
     rt_task_sample *at = ev->samples;
     for (int d = 0; d < D; at += take[d], d++) {
         const rt_task *leaf = rt_task_domain(ev->task, d);
@@ -136,7 +136,7 @@ static int pick_per_domain(rt_eval *ev, int want, const rt_rng *pick)
             rt_rng r = rt_rng_split(&dr, (uint64_t)i);
             rt_task_sample s;
             rt_task_sample_prompt(leaf, &r, RT_TASK_HELDOUT, &s);
-            if (rt_task_sample_from_id(ev->task, d, s.id, &at[i])) return RT_EVAL_EINVAL;
+            if (rt_task_sample_from_id(ev->task, d, s.id, &at[i])) return RT_EINVAL;
         }
     }
     return 0;
@@ -151,39 +151,39 @@ static int pick_prompts(rt_eval *ev, int want)
     if (count > 0 && count <= (uint64_t)1 << 30) {
         ev->n = count <= (uint64_t)want ? (int)count : want;
         ev->samples = rt_calloc((size_t)ev->n, sizeof *ev->samples);
-        if (!ev->samples) return RT_EVAL_ENOMEM;
+        if (!ev->samples) return RT_ENOMEM;
         return take_enumerated(ev, ev->task, -1, count, want, &pick, ev->samples);
     }
     ev->n = want;
     ev->samples = rt_calloc((size_t)want, sizeof *ev->samples);
-    if (!ev->samples) return RT_EVAL_ENOMEM;
+    if (!ev->samples) return RT_ENOMEM;
     rt_task_sample_batch(ev->task, &pick, 0, RT_TASK_HELDOUT, want, ev->samples, NULL);
     return 0;
 }
 
 int rt_eval_create(rt_eval **out, const rt_task *task, const rt_model *arch,
-                   const rt_eval_config *cfg, const rt_rng *rng, rt_eval_diag *diag)
+                   const rt_eval_config *cfg, const rt_rng *rng, rt_diag *diag)
 {
     if (out) *out = NULL;
-    if (!out || !task || !arch || !rng) return fail(diag, RT_EVAL_EINVAL, "eval: missing argument");
+    if (!out || !task || !arch || !rng) return fail(diag, RT_EINVAL, "eval: missing argument");
     rt_eval_config c;
     if (cfg)
         c = *cfg;
     else
         rt_eval_config_init(&c);
-    if (c.n_prompts < 1) return fail(diag, RT_EVAL_EINVAL, "eval: n_prompts must be >= 1");
-    if (c.k < 0) return fail(diag, RT_EVAL_EINVAL, "eval: k must be >= 0");
+    if (c.n_prompts < 1) return fail(diag, RT_EINVAL, "eval: n_prompts must be >= 1");
+    if (c.k < 0) return fail(diag, RT_EINVAL, "eval: k must be >= 0");
     if (c.k > 0 && !(c.temperature > 0.0f))
-        return fail(diag, RT_EVAL_EINVAL, "eval: temperature must be > 0");
-    if (c.chunk < 1) return fail(diag, RT_EVAL_EINVAL, "eval: chunk must be >= 1");
+        return fail(diag, RT_EINVAL, "eval: temperature must be > 0");
+    if (c.chunk < 1) return fail(diag, RT_EINVAL, "eval: chunk must be >= 1");
     if (arch->vocab != rt_task_vocab_size(task))
-        return fail(diag, RT_EVAL_EINVAL, "eval: policy vocabulary %d, task vocabulary %d",
+        return fail(diag, RT_EINVAL, "eval: policy vocabulary %d, task vocabulary %d",
                     arch->vocab, rt_task_vocab_size(task));
     if (c.k > 0 && (long)c.n_prompts * c.k > 1L << 30)
-        return fail(diag, RT_EVAL_EINVAL, "eval: n_prompts * k too large");
+        return fail(diag, RT_EINVAL, "eval: n_prompts * k too large");
 
     rt_eval *ev = rt_calloc(1, sizeof *ev);
-    if (!ev) return fail(diag, RT_EVAL_ENOMEM, "eval: out of memory");
+    if (!ev) return fail(diag, RT_ENOMEM, "eval: out of memory");
     ev->task = task;
     ev->ops = arch->ops;
     ev->vocab = arch->vocab;
@@ -197,7 +197,7 @@ int rt_eval_create(rt_eval **out, const rt_task *task, const rt_model *arch,
     int rc = pick_prompts(ev, c.n_prompts);
     if (rc) {
         rt_eval_free(ev);
-        return rc == RT_EVAL_ENOMEM ? fail(diag, rc, "eval: out of memory")
+        return rc == RT_ENOMEM ? fail(diag, rc, "eval: out of memory")
                                     : fail(diag, rc, "eval: held-out split unavailable");
     }
     long seqs = (long)ev->n * (c.k > 0 ? c.k : 1);
@@ -211,7 +211,7 @@ int rt_eval_create(rt_eval **out, const rt_task *task, const rt_model *arch,
     if (!ev->rep || !ev->prompts || !ev->tokens || !ev->feat || !ev->hits ||
         rt_model_ws_create(&ev->ws, arch, ev->chunk, NULL)) {
         rt_eval_free(ev);
-        return fail(diag, RT_EVAL_ENOMEM, "eval: out of memory");
+        return fail(diag, RT_ENOMEM, "eval: out of memory");
     }
     *out = ev;
     ok(diag);
@@ -232,7 +232,7 @@ const rt_task_sample *rt_eval_prompt(const rt_eval *ev, int i)
  * temperature temp (<= 0: greedy); adds each sequence's correct flag to hits[prompt],
  * its features to fsum (nf), and its correct flag to dsum[domain]. */
 static int score(rt_eval *ev, const rt_model *p, int per, float temp, double *fsum, double *dsum,
-                 rt_eval_diag *diag)
+                 rt_diag *diag)
 {
     int P = ev->P, T = ev->T, nf = ev->nf;
     rt_rng gen = rt_rng_split(&ev->rng, 1);
@@ -246,7 +246,7 @@ static int score(rt_eval *ev, const rt_model *p, int per, float temp, double *fs
         }
         int rc = rt_model_generate(p, ev->ws, ev->prompts, B, P, T, temp, &gen, (uint64_t)r0,
                                    ev->tokens, NULL);
-        if (rc) return fail(diag, RT_EVAL_EPOLICY, "eval: generation failed (policy error %d)", rc);
+        if (rc) return fail(diag, RT_EMODEL, "eval: generation failed (policy error %d)", rc);
         rt_task_features_batch(ev->task, ev->rep, ev->tokens, B, T, ev->feat);
         for (int b = 0; b < B; b++) {
             const double *f = ev->feat + (size_t)b * nf;
@@ -260,17 +260,17 @@ static int score(rt_eval *ev, const rt_model *p, int per, float temp, double *fs
     return 0;
 }
 
-static int check_policy(const rt_eval *ev, const rt_model *p, rt_eval_diag *diag)
+static int check_policy(const rt_eval *ev, const rt_model *p, rt_diag *diag)
 {
     int c[RT_MODEL_MAX_KEYS];
     if (p) rt_model_config(p, c);
     if (!p || p->ops != ev->ops || p->vocab != ev->vocab ||
         memcmp(c, ev->arch, sizeof(int) * (size_t)p->ops->nkeys))
-        return fail(diag, RT_EVAL_EINVAL, "eval: policy architecture differs from the evaluator's");
+        return fail(diag, RT_EINVAL, "eval: policy architecture differs from the evaluator's");
     return 0;
 }
 
-int rt_eval_greedy(rt_eval *ev, const rt_model *p, double *accuracy, rt_eval_diag *diag)
+int rt_eval_greedy(rt_eval *ev, const rt_model *p, double *accuracy, rt_diag *diag)
 {
     int rc = check_policy(ev, p, diag);
     if (rc) return rc;
@@ -282,7 +282,7 @@ int rt_eval_greedy(rt_eval *ev, const rt_model *p, double *accuracy, rt_eval_dia
     return 0;
 }
 
-int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_eval_diag *diag)
+int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_diag *diag)
 {
     int rc = check_policy(ev, p, diag);
     if (rc) return rc;
@@ -334,13 +334,13 @@ int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_eval_dia
 /* ---- KL between two policies over states sampled from the first ------------------- */
 
 int rt_eval_kl(const rt_model *p, const rt_model *q, const rt_task *task, rt_task_split split,
-               int n_prompts, const rt_rng *rng, rt_eval_kl_result *out, rt_eval_diag *diag)
+               int n_prompts, const rt_rng *rng, rt_eval_kl_result *out, rt_diag *diag)
 {
     if (!p || !q || !task || !rng || !out)
-        return fail(diag, RT_EVAL_EINVAL, "kl: missing argument");
-    if (n_prompts < 1) return fail(diag, RT_EVAL_EINVAL, "kl: n_prompts must be >= 1");
+        return fail(diag, RT_EINVAL, "kl: missing argument");
+    if (n_prompts < 1) return fail(diag, RT_EINVAL, "kl: n_prompts must be >= 1");
     if (p->vocab != rt_task_vocab_size(task) || q->vocab != p->vocab)
-        return fail(diag, RT_EVAL_EINVAL, "kl: policies need the task's vocabulary");
+        return fail(diag, RT_EINVAL, "kl: policies need the task's vocabulary");
     int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
     int B = n_prompts < 256 ? n_prompts : 256; /* prompts per chunk */
     int rows = B * T;                          /* states per chunk at most */
@@ -353,7 +353,7 @@ int rt_eval_kl(const rt_model *p, const rt_model *q, const rt_task *task, rt_tas
     int rc = 0;
     if (!smp || !prompts || !tokens || !seq || !hi || rt_model_ws_create(&wsp, p, rows, NULL) ||
         rt_model_ws_create(&wsq, q, rows, NULL)) {
-        rc = fail(diag, RT_EVAL_ENOMEM, "kl: out of memory");
+        rc = fail(diag, RT_ENOMEM, "kl: out of memory");
         goto done;
     }
     rt_rng pick = rt_rng_split(rng, 0), gen = rt_rng_split(rng, 1);
@@ -381,7 +381,7 @@ int rt_eval_kl(const rt_model *p, const rt_model *q, const rt_task *task, rt_tas
         rt_model_batch states_b = {seq, nb, P + T, P, lo, hi};
         if (!prc) prc = rt_model_kl(p, wsp, q, wsq, &states_b, &kl, &ent);
         if (prc) {
-            rc = fail(diag, RT_EVAL_EPOLICY, "kl: policy error %d", prc);
+            rc = fail(diag, RT_EMODEL, "kl: policy error %d", prc);
             break;
         }
         skl += kl * n;

@@ -39,7 +39,7 @@
  * (rt_model_kl).  p and q are models (rt_model.h) of the task's vocabulary, of any
  * architectures.
  *
- * Errors: 0 or a negative RT_EVAL_E* code, with rt_eval_diag (may be NULL) filled.
+ * Errors: 0 or a negative RT_EVAL_E* code, with rt_diag (may be NULL) filled.
  * Leaves out: evaluation on training prompts (use a task whose holdout covers what you
  * want), beam search, length-normalized scores. */
 #ifndef RT_EVAL_H
@@ -47,20 +47,10 @@
 
 #include <stdint.h>
 
+#include "rt_diag.h"
 #include "rt_model.h"
 #include "rt_rng.h"
 #include "rt_task.h"
-
-enum {
-    RT_EVAL_EINVAL = -1, /* bad argument, configuration or architecture */
-    RT_EVAL_ENOMEM = -2, /* allocation failed */
-    RT_EVAL_EPOLICY = -3 /* a policy call failed (message names its code) */
-};
-
-typedef struct rt_eval_diag {
-    int code;
-    char msg[256];
-} rt_eval_diag;
 
 typedef struct rt_eval_config {
     int n_prompts;     /* at most this many held-out prompts (default 1024), >= 1 */
@@ -93,7 +83,7 @@ typedef struct rt_eval rt_eval;
  * streams (copied).  The task must outlive the evaluator.  Caller frees with
  * rt_eval_free.  *out = NULL on error. */
 int rt_eval_create(rt_eval **out, const rt_task *task, const rt_model *arch,
-                   const rt_eval_config *cfg, const rt_rng *rng, rt_eval_diag *diag);
+                   const rt_eval_config *cfg, const rt_rng *rng, rt_diag *diag);
 void rt_eval_free(rt_eval *ev);
 
 int rt_eval_n_prompts(const rt_eval *ev);
@@ -102,10 +92,10 @@ const rt_task_sample *rt_eval_prompt(const rt_eval *ev, int i);
 
 /* Greedy accuracy only (what a training loop logs as eval_accuracy).  Allocates nothing.
  * p must have the evaluator's architecture. */
-int rt_eval_greedy(rt_eval *ev, const rt_model *p, double *accuracy, rt_eval_diag *diag);
+int rt_eval_greedy(rt_eval *ev, const rt_model *p, double *accuracy, rt_diag *diag);
 /* Everything of rt_eval_result (greedy, and avg@k / pass@k when cfg.k > 0).  Allocates
  * nothing. */
-int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_eval_diag *diag);
+int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_diag *diag);
 
 typedef struct rt_eval_kl_result {
     int n_prompts;  /* B */
@@ -118,6 +108,6 @@ typedef struct rt_eval_kl_result {
  * B = n_prompts answers from p (see the top comment).  Allocates its buffers per call
  * (freed before returning). */
 int rt_eval_kl(const rt_model *p, const rt_model *q, const rt_task *task, rt_task_split split,
-               int n_prompts, const rt_rng *rng, rt_eval_kl_result *out, rt_eval_diag *diag);
+               int n_prompts, const rt_rng *rng, rt_eval_kl_result *out, rt_diag *diag);
 
 #endif

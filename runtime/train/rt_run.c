@@ -35,17 +35,17 @@ const char *rt_run_status_name(rt_run_status status)
 int rt_run_create(const char *name, const char *const *columns, int n_columns, rt_run **out)
 {
     *out = NULL;
-    if (!name || !*name || !columns || n_columns < 1) return RT_RUN_EINVAL;
+    if (!name || !*name || !columns || n_columns < 1) return RT_EINVAL;
     for (int i = 0; i < n_columns; i++) {
-        if (!columns[i] || !*columns[i]) return RT_RUN_EINVAL;
+        if (!columns[i] || !*columns[i]) return RT_EINVAL;
         for (int j = 0; j < i; j++)
-            if (strcmp(columns[i], columns[j]) == 0) return RT_RUN_EINVAL;
+            if (strcmp(columns[i], columns[j]) == 0) return RT_EINVAL;
     }
     rt_run *r = rt_calloc(1, sizeof *r);
-    if (!r) return RT_RUN_ENOMEM;
+    if (!r) return RT_ENOMEM;
     if (pthread_mutex_init(&r->mu, NULL)) {
         rt_free(r);
-        return RT_RUN_ENOMEM;
+        return RT_ENOMEM;
     }
     r->name = rt_strdup(name);
     r->columns = rt_calloc((size_t)n_columns, sizeof *r->columns);
@@ -58,7 +58,7 @@ int rt_run_create(const char *name, const char *const *columns, int n_columns, r
     return 0;
 oom:
     rt_run_free(r);
-    return RT_RUN_ENOMEM;
+    return RT_ENOMEM;
 }
 
 void rt_run_free(rt_run *r)
@@ -94,7 +94,7 @@ static int grow(rt_run *r, long rows)
     while (cap < rows)
         cap *= 2;
     double *p = rt_realloc(r->rows, sizeof(double) * (size_t)cap * (size_t)r->n_columns);
-    if (!p) return RT_RUN_ENOMEM;
+    if (!p) return RT_ENOMEM;
     r->rows = p;
     r->cap_rows = cap;
     return 0;
@@ -181,7 +181,7 @@ void rt_run_log(rt_run *r, const char *fmt, ...)
 
 int rt_run_finish(rt_run *r, rt_run_status status, long step, const char *message)
 {
-    if (status < RT_RUN_FINISHED || status > RT_RUN_FAILED) return RT_RUN_EINVAL;
+    if (status < RT_RUN_FINISHED || status > RT_RUN_FAILED) return RT_EINVAL;
     char *msg = message && *message ? rt_strdup(message) : NULL;
     pthread_mutex_lock(&r->mu);
     int done = r->status >= RT_RUN_FINISHED;
@@ -193,7 +193,7 @@ int rt_run_finish(rt_run *r, rt_run_status status, long step, const char *messag
     pthread_mutex_unlock(&r->mu);
     if (done) {
         rt_free(msg);
-        return RT_RUN_EINVAL;
+        return RT_EINVAL;
     }
     rt_event ev = {
         .kind = RT_EVENT_RUN_FINISHED, .status = status, .step = step, .message = msg ? msg : ""};
@@ -244,7 +244,7 @@ int rt_run_snapshot_take(const rt_run *cr, rt_run_snapshot *snap)
     for (;;) { /* size outside the lock, copy inside; retry if rows were added */
         long n = rt_run_rows(r);
         double *v = rt_malloc(sizeof(double) * (size_t)(n ? n : 1) * (size_t)r->n_columns);
-        if (!v) return RT_RUN_ENOMEM;
+        if (!v) return RT_ENOMEM;
         pthread_mutex_lock(&r->mu);
         if (r->n_rows <= n) {
             n = r->n_rows;
@@ -277,10 +277,10 @@ int rt_runs_create(rt_runs **out)
 {
     *out = NULL;
     rt_runs *g = rt_calloc(1, sizeof *g);
-    if (!g) return RT_RUN_ENOMEM;
+    if (!g) return RT_ENOMEM;
     if (pthread_mutex_init(&g->mu, NULL)) {
         rt_free(g);
-        return RT_RUN_ENOMEM;
+        return RT_ENOMEM;
     }
     *out = g;
     return 0;
@@ -305,16 +305,16 @@ static int find_locked(const rt_runs *g, const char *name)
 
 int rt_runs_add(rt_runs *g, rt_run *run)
 {
-    if (!run) return RT_RUN_EINVAL;
+    if (!run) return RT_EINVAL;
     int rc = 0;
     pthread_mutex_lock(&g->mu);
     if (find_locked(g, run->name) >= 0)
-        rc = RT_RUN_EEXIST;
+        rc = RT_EEXIST;
     else if (g->n == g->cap) {
         int cap = g->cap ? 2 * g->cap : 8;
         rt_run **p = rt_realloc(g->runs, sizeof *p * (size_t)cap);
         if (!p)
-            rc = RT_RUN_ENOMEM;
+            rc = RT_ENOMEM;
         else {
             g->runs = p;
             g->cap = cap;
@@ -364,7 +364,7 @@ int rt_runs_remove(rt_runs *g, const char *name)
         g->n--;
     }
     pthread_mutex_unlock(&g->mu);
-    if (!r) return RT_RUN_ENOTFOUND;
+    if (!r) return RT_ENOTFOUND;
     rt_run_free(r);
     return 0;
 }

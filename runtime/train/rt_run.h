@@ -16,7 +16,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-enum { RT_RUN_EINVAL = -1, RT_RUN_ENOMEM = -2, RT_RUN_EEXIST = -3, RT_RUN_ENOTFOUND = -4 };
+#include "rt_diag.h"
 
 typedef enum {
     RT_RUN_CREATED,     /* not started yet */
@@ -53,7 +53,7 @@ typedef struct rt_event {
 typedef void (*rt_event_fn)(void *user, const rt_event *ev);
 
 /* A run with columns (copied; at least one, names unique and non-empty).
- * Returns 0, RT_RUN_EINVAL or RT_RUN_ENOMEM (*out NULL on error).  Caller frees with
+ * Returns 0, RT_EINVAL or RT_ENOMEM (*out NULL on error).  Caller frees with
  * rt_run_free (or hands it to a registry). */
 int rt_run_create(const char *name, const char *const *columns, int n_columns, rt_run **out);
 void rt_run_free(rt_run *run);
@@ -75,7 +75,7 @@ int rt_run_should_stop(const rt_run *run);
 /* Lifecycle: start (status RUNNING, event), append rows, log lines, finish.
  * rt_run_finish with RT_RUN_FAILED keeps message; it may be called once. */
 void rt_run_start(rt_run *run);
-int rt_run_append(rt_run *run, const double *values); /* 0 or RT_RUN_ENOMEM */
+int rt_run_append(rt_run *run, const double *values); /* 0 or RT_ENOMEM */
 /* log lines longer than 511 bytes are truncated */
 void rt_run_log(rt_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int rt_run_finish(rt_run *run, rt_run_status status, long step, const char *message);
@@ -96,20 +96,20 @@ typedef struct rt_run_snapshot {
     int n_columns;
     double *values; /* rows x n_columns, row-major */
 } rt_run_snapshot;
-int rt_run_snapshot_take(const rt_run *run, rt_run_snapshot *snap); /* 0 or RT_RUN_ENOMEM */
+int rt_run_snapshot_take(const rt_run *run, rt_run_snapshot *snap); /* 0 or RT_ENOMEM */
 void rt_run_snapshot_free(rt_run_snapshot *snap);
 
 /* A registry of runs by name, in insertion order. */
 typedef struct rt_runs rt_runs;
-int rt_runs_create(rt_runs **out); /* 0 or RT_RUN_ENOMEM; free with rt_runs_free */
+int rt_runs_create(rt_runs **out); /* 0 or RT_ENOMEM; free with rt_runs_free */
 void rt_runs_free(rt_runs *reg);   /* frees every run it owns */
-/* Takes ownership of run on success (0); RT_RUN_EEXIST if the name is taken,
- * RT_RUN_ENOMEM (the caller keeps the run on error). */
+/* Takes ownership of run on success (0); RT_EEXIST if the name is taken,
+ * RT_ENOMEM (the caller keeps the run on error). */
 int rt_runs_add(rt_runs *reg, rt_run *run);
 rt_run *rt_runs_find(const rt_runs *reg, const char *name); /* NULL if none */
 int rt_runs_count(const rt_runs *reg);
 rt_run *rt_runs_at(const rt_runs *reg, int i);
 /* Frees the named run (the caller guarantees no thread still uses it). */
-int rt_runs_remove(rt_runs *reg, const char *name); /* 0 or RT_RUN_ENOTFOUND */
+int rt_runs_remove(rt_runs *reg, const char *name); /* 0 or RT_ENOTFOUND */
 
 #endif

@@ -78,7 +78,7 @@ static void sft_free(void *arg)
     rt_free(w);
 }
 
-static int fail(rt_trainer_diag *d, int code, const char *msg)
+static int fail(rt_diag *d, int code, const char *msg)
 {
     snprintf(d->msg, sizeof d->msg, "%s", msg);
     return code;
@@ -115,32 +115,32 @@ const char *const *rt_sft_columns(int *n)
 }
 
 static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_plan *plan,
-                     rt_trainer_diag *d)
+                     rt_diag *d)
 {
     const rt_sft_args *a = args;
     if (!a || !a->policy || !a->task || !a->cfg)
-        return fail(d, RT_SFT_EINVAL, "sft: missing argument");
+        return fail(d, RT_EINVAL, "sft: missing argument");
     const rt_sft_config *cfg = a->cfg;
     rt_policy *p = a->policy;
     const rt_task *task = a->task;
     if (cfg->steps < 0 || cfg->batch < 1 || !(cfg->lr > 0.0f) || cfg->noise > 1.0 ||
         isnan(cfg->noise) || !(cfg->clip >= 0.0f) || cfg->eval_every < 0 || cfg->log_every < 1 ||
         cfg->eval_prompts < 1)
-        return fail(d, RT_SFT_EINVAL,
+        return fail(d, RT_EINVAL,
                     "sft: invalid configuration (steps >= 0, batch >= 1, lr > 0, "
                     "noise <= 1, clip >= 0, eval_every >= 0, log_every >= 1, "
                     "eval_prompts >= 1)");
     if (p->cfg.vocab != rt_task_vocab_size(task))
-        return fail(d, RT_SFT_EINVAL, "sft: the policy's vocabulary differs from the task's");
+        return fail(d, RT_EINVAL, "sft: the policy's vocabulary differs from the task's");
     if (rt_task_split_count(task, RT_TASK_TRAIN) == 0 && rt_task_prompt_space(task) == 0)
-        return fail(d, RT_SFT_EINVAL, "sft: the task has no training prompts");
+        return fail(d, RT_EINVAL, "sft: the task has no training prompts");
 
     int B = cfg->batch, P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
     int nf = rt_task_n_features(task);
-    if ((long)B * T > 1L << 24) return fail(d, RT_SFT_EINVAL, "sft: batch too large");
+    if ((long)B * T > 1L << 24) return fail(d, RT_EINVAL, "sft: batch too large");
     int rows = B * T;
     sft_st *w = rt_calloc(1, sizeof *w);
-    if (!w) return fail(d, RT_SFT_ENOMEM, "sft: out of memory");
+    if (!w) return fail(d, RT_ENOMEM, "sft: out of memory");
     *w = (sft_st){.p = p, .task = task, .cfg = *cfg, .rng = *rng, .B = B, .P = P, .T = T};
     w->samples = rt_calloc((size_t)B, sizeof *w->samples);
     w->answers = rt_malloc(sizeof(int) * (size_t)B * RT_TASK_MAX_T);
@@ -159,17 +159,17 @@ static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
         ec.n_prompts = cfg->eval_prompts;
         ec.k = 0;
         rt_rng er = rt_rng_split(rng, RT_STREAM_EVAL);
-        rt_eval_diag ed;
+        rt_diag ed;
         int rc = rt_eval_create(&w->ev, task, &p->model, &ec, &er, &ed);
-        if (rc && rc != RT_EVAL_ENOMEM) {
+        if (rc && rc != RT_ENOMEM) {
             sft_free(w);
-            return fail(d, RT_SFT_EINVAL, ed.msg);
+            return fail(d, RT_EINVAL, ed.msg);
         }
         bad = rc != 0;
     }
     if (bad) {
         sft_free(w);
-        return fail(d, RT_SFT_ENOMEM, "sft: out of memory");
+        return fail(d, RT_ENOMEM, "sft: out of memory");
     }
     w->adam = rt_adam_defaults();
     w->adam.lr = cfg->lr;
@@ -246,10 +246,10 @@ static int sft_row(void *arg, long s, int eval, const int *recorded, double *m, 
 const rt_trainer rt_sft_trainer = {"sft", sft_setup, sft_step, sft_row, NULL, sft_free};
 
 int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_run *run,
-               const rt_rng *rng, rt_sft_diag *diag)
+               const rt_rng *rng, rt_diag *diag)
 {
     rt_sft_args a = {p, task, cfg};
-    rt_trainer_diag td;
+    rt_diag td;
     int rc = rt_trainer_run(&rt_sft_trainer, &a, rng, run, &td);
     if (diag) {
         diag->code = rc;

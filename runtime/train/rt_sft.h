@@ -62,24 +62,12 @@
 #ifndef RT_SFT_H
 #define RT_SFT_H
 
+#include "rt_diag.h"
 #include "rt_policy.h"
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
 #include "rt_trainer.h"
-
-enum {                      /* the RT_TRAINER_E* codes */
-       RT_SFT_EINVAL = -1,  /* bad argument or configuration */
-       RT_SFT_ENOMEM = -2,  /* allocation failed during setup */
-       RT_SFT_EFAILED = -3, /* the run failed: non-finite loss or gradient, policy error */
-       RT_SFT_EINTR = -4    /* interrupted by the cancel flag (the run keeps its rows) */
-};
-
-typedef struct rt_sft_diag {
-    int code;
-    long step; /* step at which it stopped (completed steps for EINTR) */
-    char msg[256];
-} rt_sft_diag;
 
 typedef struct rt_sft_config {
     long steps;       /* optimizer steps, >= 0 */
@@ -115,9 +103,9 @@ extern const rt_trainer rt_sft_trainer;
 
 /* rt_trainer_run(&rt_sft_trainer, ...): trains p in place for cfg->steps steps (see the top
  * comment).  run may be NULL (no metrics, no cancel flag); otherwise it must not have been started.
- * rng is the run's stream (copied).  Returns 0 (finished), RT_SFT_EINTR, RT_SFT_EFAILED,
- * RT_SFT_EINVAL or RT_SFT_ENOMEM, and fills diag (may be NULL). */
+ * rng is the run's stream (copied).  Returns 0 (finished), RT_EINTR, RT_EFAILED,
+ * RT_EINVAL or RT_ENOMEM, and fills diag (may be NULL). */
 int rt_sft_run(rt_policy *p, const rt_task *task, const rt_sft_config *cfg, rt_run *run,
-               const rt_rng *rng, rt_sft_diag *diag);
+               const rt_rng *rng, rt_diag *diag);
 
 #endif

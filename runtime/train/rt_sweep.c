@@ -84,9 +84,9 @@ rt_executor rt_executor_threads(int threads)
 
 int rt_sweep_run(rt_job *jobs, int n_jobs, const rt_executor *ex, atomic_int *cancel)
 {
-    if (n_jobs < 0 || (n_jobs > 0 && !jobs) || !ex || !ex->run) return RT_SWEEP_EINVAL;
+    if (n_jobs < 0 || (n_jobs > 0 && !jobs) || !ex || !ex->run) return RT_EINVAL;
     for (int i = 0; i < n_jobs; i++) {
-        if (!jobs[i].fn) return RT_SWEEP_EINVAL;
+        if (!jobs[i].fn) return RT_EINVAL;
         jobs[i].status = RT_SWEEP_NOT_RUN;
     }
     if (n_jobs > 0) ex->run(ex, jobs, n_jobs, cancel);
@@ -97,12 +97,12 @@ int rt_sweep_run(rt_job *jobs, int n_jobs, const rt_executor *ex, atomic_int *ca
         else if (jobs[i].status != 0)
             failed++;
     }
-    return failed ? RT_SWEEP_EFAILED : skipped ? RT_SWEEP_ECANCELLED : 0;
+    return failed ? RT_EFAILED : skipped ? RT_EINTR : 0;
 }
 
 int rt_sweep_run_threads(rt_job *jobs, int n_jobs, int n_threads, atomic_int *cancel)
 {
-    if (n_threads < 1) return RT_SWEEP_EINVAL;
+    if (n_threads < 1) return RT_EINVAL;
     rt_executor ex = rt_executor_threads(n_threads);
     return rt_sweep_run(jobs, n_jobs, &ex, cancel);
 }

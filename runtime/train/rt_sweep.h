@@ -23,10 +23,10 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "rt_diag.h"
 #include "rt_job.h"
 #include "rt_sweep_points.h"
 
-enum { RT_SWEEP_EINVAL = -1, RT_SWEEP_EFAILED = -2, RT_SWEEP_ECANCELLED = -3 };
 enum { RT_SWEEP_SKIPPED = -1000, RT_SWEEP_NOT_RUN = -1001 };
 
 typedef struct rt_executor rt_executor;
@@ -41,11 +41,11 @@ struct rt_executor {
 /* The threads executor with `threads` threads (clamped to >= 1). */
 rt_executor rt_executor_threads(int threads);
 
-/* Runs jobs[0..n_jobs) on ex.  Returns 0 if every job returned 0, RT_SWEEP_ECANCELLED if
- * some were skipped, else RT_SWEEP_EFAILED; RT_SWEEP_EINVAL for bad arguments (a job
+/* Runs jobs[0..n_jobs) on ex.  Returns 0 if every job returned 0, RT_EINTR if
+ * some were skipped, else RT_EFAILED; RT_EINVAL for bad arguments (a job
  * without fn, no executor). */
 int rt_sweep_run(rt_job *jobs, int n_jobs, const rt_executor *ex, atomic_int *cancel);
-/* rt_sweep_run on rt_executor_threads(n_threads) (RT_SWEEP_EINVAL if n_threads < 1). */
+/* rt_sweep_run on rt_executor_threads(n_threads) (RT_EINVAL if n_threads < 1). */
 int rt_sweep_run_threads(rt_job *jobs, int n_jobs, int n_threads, atomic_int *cancel);
 
 #endif

@@ -11,9 +11,9 @@
 
 #include "rt_alloc.h"
 
-static int set_diag(rt_trainer_diag *d, int code, long step, const char *key, const char *fmt, ...)
+static int set_diag(rt_diag *d, int code, long step, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static int set_diag(rt_trainer_diag *d, int code, long step, const char *key, const char *fmt, ...)
+static int set_diag(rt_diag *d, int code, long step, const char *key, const char *fmt, ...)
 {
     if (d) {
         d->code = code;
@@ -31,7 +31,7 @@ static int set_diag(rt_trainer_diag *d, int code, long step, const char *key, co
 }
 
 /* Setup failure: the run (never started) is finished as failed with the message. */
-static int setup_fail(rt_run *run, rt_trainer_diag *d, int code, const char *key, const char *msg)
+static int setup_fail(rt_run *run, rt_diag *d, int code, const char *key, const char *msg)
 {
     set_diag(d, code, 0, key, "%s", msg);
     if (run) rt_run_finish(run, RT_RUN_FAILED, 0, msg);
@@ -138,24 +138,24 @@ static int loop_init(loop *L)
 }
 
 int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_run *run,
-                   rt_trainer_diag *d)
+                   rt_diag *d)
 {
     char msg[256];
     if (!t || !t->name || !t->setup || !t->step || !t->free)
-        return setup_fail(run, d, RT_TRAINER_EINVAL, "", "trainer: missing argument");
+        return setup_fail(run, d, RT_EINVAL, "", "trainer: missing argument");
     if (!rng) {
         snprintf(msg, sizeof msg, "%s: missing argument", t->name);
-        return setup_fail(run, d, RT_TRAINER_EINVAL, "", msg);
+        return setup_fail(run, d, RT_EINVAL, "", msg);
     }
     rt_trainer_plan plan = {0};
-    rt_trainer_diag sd = {0};
+    rt_diag sd = {0};
     void *st = NULL;
     int rc = t->setup(&st, args, rng, &plan, &sd);
     if (rc) return setup_fail(run, d, rc, sd.key, sd.msg);
     if (!plan_ok(&plan)) {
         t->free(st);
         snprintf(msg, sizeof msg, "%s: bad plan", t->name);
-        return setup_fail(run, d, RT_TRAINER_EINVAL, "", msg);
+        return setup_fail(run, d, RT_EINVAL, "", msg);
     }
     int nm = plan.n_metrics;
     loop L = {.t = t, .st = st, .plan = &plan, .run = run};
@@ -163,7 +163,7 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
         loop_free(&L);
         t->free(st);
         snprintf(msg, sizeof msg, "%s: out of memory", t->name);
-        return setup_fail(run, d, RT_TRAINER_ENOMEM, "", msg);
+        return setup_fail(run, d, RT_ENOMEM, "", msg);
     }
     int rows_on = run && L.ncol > 0;
 
@@ -178,7 +178,7 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
         nan_fill(L.m, nm);
         if (emit(&L, 0, 1, 1, why, sizeof why)) {
             snprintf(msg, sizeof msg, "%s: %.200s at step 0", t->name, why);
-            rc = RT_TRAINER_EFAILED;
+            rc = RT_EFAILED;
         }
     }
     while (!rc && step < plan.steps) {
@@ -194,7 +194,7 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
         if (bad) {
             snprintf(msg, sizeof msg, "%s: %.200s at step %ld", t->name,
                      why[0] ? why : "the step failed", s);
-            rc = RT_TRAINER_EFAILED;
+            rc = RT_EFAILED;
             break;
         }
         for (int k = 0; k < plan.n_finite; k++) {
@@ -203,7 +203,7 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
             snprintf(msg, sizeof msg, "%s: %s is %s at step %ld", t->name,
                      plan.metrics[plan.finite[k]], isnan(v) ? "nan" : "inf", s);
             if (plan.row_on_nonfinite && rows_on) append(&L, s, 0);
-            rc = RT_TRAINER_EFAILED;
+            rc = RT_EFAILED;
             break;
         }
         if (rc) break;
@@ -213,7 +213,7 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
         if (rows_on && want_row) {
             if (emit(&L, s, want_eval, 0, why, sizeof why)) {
                 snprintf(msg, sizeof msg, "%s: %.200s at step %ld", t->name, why, s);
-                rc = RT_TRAINER_EFAILED;
+                rc = RT_EFAILED;
                 break;
             }
             last_row = s;
@@ -222,7 +222,7 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
     if (stopped && plan.row_on_stop && rows_on && step > last_row &&
         emit(&L, step, 0, 0, why, sizeof why)) {
         snprintf(msg, sizeof msg, "%s: %.200s at step %ld", t->name, why, step);
-        rc = RT_TRAINER_EFAILED;
+        rc = RT_EFAILED;
     }
     rt_run_status how = rc ? RT_RUN_FAILED : stopped ? RT_RUN_INTERRUPTED : RT_RUN_FINISHED;
     if (t->finish) t->finish(st, how);
@@ -234,7 +234,7 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
     }
     if (how == RT_RUN_INTERRUPTED) {
         if (run) rt_run_finish(run, RT_RUN_INTERRUPTED, step, "");
-        return set_diag(d, RT_TRAINER_EINTR, step, "", "%s: interrupted after step %ld", t->name,
+        return set_diag(d, RT_EINTR, step, "", "%s: interrupted after step %ld", t->name,
                         step);
     }
     if (run) rt_run_finish(run, RT_RUN_FINISHED, step, "");

@@ -39,6 +39,7 @@
 
 #include <stddef.h>
 
+#include "rt_diag.h"
 #include "rt_rng.h"
 #include "rt_run.h"
 
@@ -49,20 +50,6 @@ enum {
     RT_STREAM_EVAL = 3,    /* the held-out evaluator (its fixed prompts and draws) */
     RT_STREAM_HOOK = 4     /* an RL hook's randomness at step s: split(split(r, 4), s) */
 };
-
-enum {
-    RT_TRAINER_EINVAL = -1,  /* bad argument or configuration (setup) */
-    RT_TRAINER_ENOMEM = -2,  /* allocation failed during setup */
-    RT_TRAINER_EFAILED = -3, /* a step or row failed, or a metric is not finite */
-    RT_TRAINER_EINTR = -4    /* interrupted by the run's cancel flag */
-};
-
-typedef struct rt_trainer_diag {
-    int code;      /* 0 or RT_TRAINER_E* (setup may return a module's own code) */
-    long step;     /* the step it stopped at (completed steps for EINTR) */
-    char key[32];  /* setup: the configuration key at fault, "" if none */
-    char msg[256]; /* "sft: loss is nan at step 12" */
-} rt_trainer_diag;
 
 /* What setup tells the loop.  Arrays stay valid until the trainer's free. */
 typedef struct rt_trainer_plan {
@@ -86,7 +73,7 @@ typedef struct rt_trainer {
      * (copy what you keep).  Returns 0, or a negative code with d->msg (and d->key) set;
      * then *st is not touched by the loop (setup frees what it made). */
     int (*setup)(void **st, const void *args, const rt_rng *rng, rt_trainer_plan *plan,
-                 rt_trainer_diag *d);
+                 rt_diag *d);
     /* Step s (1-based): trains and writes this step's metrics into m[] (the loop filled
      * it with NaN).  0, or non-zero with msg (e.g. "sampling failed"): the run fails at
      * step s with "NAME: MSG at step s". */
@@ -105,9 +92,9 @@ typedef struct rt_trainer {
 
 /* Runs trainer t on args (see the top comment).  run may be NULL (no metrics, no cancel
  * flag); otherwise it must not have been started, and it is finished here whatever
- * happens.  Returns 0 (finished), RT_TRAINER_EINTR, RT_TRAINER_EFAILED, or setup's
+ * happens.  Returns 0 (finished), RT_EINTR, RT_EFAILED, or setup's
  * code; fills d (may be NULL). */
 int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_run *run,
-                   rt_trainer_diag *d);
+                   rt_diag *d);
 
 #endif

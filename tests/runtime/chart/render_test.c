@@ -22,7 +22,7 @@ static char *svg_of(const rt_chart *c)
 {
     char *out = NULL;
     size_t len = 0;
-    assert_int_equal(rt_chart_svg(c, &out, &len), RT_CHART_OK);
+    assert_int_equal(rt_chart_svg(c, &out, &len), RT_OK);
     assert_non_null(out);
     assert_int_equal(strlen(out), len);
     return out;
@@ -32,7 +32,7 @@ static char *vl_of(const rt_chart *c)
 {
     char *out = NULL;
     size_t len = 0;
-    assert_int_equal(rt_chart_vegalite(c, &out, &len), RT_CHART_OK);
+    assert_int_equal(rt_chart_vegalite(c, &out, &len), RT_OK);
     assert_int_equal(strlen(out), len);
     return out;
 }
@@ -41,7 +41,7 @@ static char *text_of(const rt_chart *c)
 {
     char *out = NULL;
     size_t len = 0;
-    assert_int_equal(rt_chart_text(c, &out, &len), RT_CHART_OK);
+    assert_int_equal(rt_chart_text(c, &out, &len), RT_OK);
     assert_int_equal(strlen(out), len);
     return out;
 }
@@ -268,8 +268,8 @@ static void test_size_bounds_and_determinism(void **state)
     rt_chart_panel p = {.title = "reward", .series = s, .nseries = NS, .smooth = 0.9};
     rt_chart c = {.panels = &p, .npanels = 1};
     rt_chart_bundle a, b;
-    assert_int_equal(rt_chart_render(&c, &a), RT_CHART_OK);
-    assert_int_equal(rt_chart_render(&c, &b), RT_CHART_OK);
+    assert_int_equal(rt_chart_render(&c, &a), RT_OK);
+    assert_int_equal(rt_chart_render(&c, &b), RT_OK);
     assert_true(a.svg_len < 100000 && a.vegalite_len < 150000);
     assert_true(a.svg_len + a.vegalite_len + a.text_len < 200000); /* one display message */
     assert_int_equal(a.svg_len, b.svg_len);
@@ -316,7 +316,7 @@ static void test_empty_and_nan_inputs(void **state)
     rt_chart cs[3] = {{.panels = p, .npanels = 3}, {0}, {.panels = p + 1, .npanels = 1}};
     for (int i = 0; i < 3; i++) {
         rt_chart_bundle b;
-        assert_int_equal(rt_chart_render(&cs[i], &b), RT_CHART_OK);
+        assert_int_equal(rt_chart_render(&cs[i], &b), RT_OK);
         assert_contains(b.svg, "no data");
         assert_contains(b.vegalite, "\"layer\":[");
         assert_non_null(b.text);
@@ -333,23 +333,23 @@ static void test_bad_arguments(void **state)
     rt_chart c = {.panels = &p, .npanels = 1};
     char *out = (char *)1;
     size_t len = 7;
-    assert_int_equal(rt_chart_svg(&c, &out, &len), RT_CHART_EINVAL);
+    assert_int_equal(rt_chart_svg(&c, &out, &len), RT_EINVAL);
     assert_null(out);
     assert_int_equal(len, 0);
-    assert_int_equal(rt_chart_vegalite(NULL, &out, NULL), RT_CHART_EINVAL);
-    assert_int_equal(rt_chart_text(&c, NULL, NULL), RT_CHART_EINVAL);
+    assert_int_equal(rt_chart_vegalite(NULL, &out, NULL), RT_EINVAL);
+    assert_int_equal(rt_chart_text(&c, NULL, NULL), RT_EINVAL);
     rt_chart_panel nos = {.nseries = 2};
     rt_chart c2 = {.panels = &nos, .npanels = 1};
     rt_chart_bundle b;
-    assert_int_equal(rt_chart_render(&c2, &b), RT_CHART_EINVAL);
+    assert_int_equal(rt_chart_render(&c2, &b), RT_EINVAL);
     assert_null(b.svg);
     rt_chart c3 = {.npanels = 1};
-    assert_int_equal(rt_chart_render(&c3, &b), RT_CHART_EINVAL);
-    assert_int_equal(rt_chart_render(&c, NULL), RT_CHART_EINVAL);
+    assert_int_equal(rt_chart_render(&c3, &b), RT_EINVAL);
+    assert_int_equal(rt_chart_render(&c, NULL), RT_EINVAL);
 }
 
 /* Fails the 1st, 2nd, ... allocation until a render succeeds: each failure must be a
- * clean RT_CHART_ENOMEM with nothing returned (ASan's leak check covers the rest). */
+ * clean RT_ENOMEM with nothing returned (ASan's leak check covers the rest). */
 static void test_allocation_failures(void **state)
 {
     (void)state;
@@ -368,11 +368,11 @@ static void test_allocation_failures(void **state)
         rt_alloc_fail_at(n);
         int rc = rt_chart_render(&c, &b);
         rt_alloc_fail_at(0);
-        if (rc == RT_CHART_OK) {
+        if (rc == RT_OK) {
             rt_chart_bundle_free(&b);
             break;
         }
-        assert_int_equal(rc, RT_CHART_ENOMEM);
+        assert_int_equal(rc, RT_ENOMEM);
         assert_null(b.svg);
         assert_null(b.vegalite);
         assert_null(b.text);
@@ -388,11 +388,11 @@ static void test_allocation_failures(void **state)
             rt_alloc_fail_at(n);
             int rc = fns[f](&c, &out, NULL);
             rt_alloc_fail_at(0);
-            if (rc == RT_CHART_OK) {
+            if (rc == RT_OK) {
                 rt_free(out);
                 break;
             }
-            assert_int_equal(rc, RT_CHART_ENOMEM);
+            assert_int_equal(rc, RT_ENOMEM);
             assert_null(out);
             assert_true(n < 1000);
         }

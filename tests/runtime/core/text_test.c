@@ -148,7 +148,7 @@ static void strbuf_grows(void **state)
     rt_strbuf_init(&b);
     size_t want = 0;
     for (int i = 0; i < 2000; i++) {
-        assert_int_equal(rt_strbuf_printf(&b, "%d,", i), RT_TEXT_OK);
+        assert_int_equal(rt_strbuf_printf(&b, "%d,", i), RT_OK);
         want += (size_t)snprintf(NULL, 0, "%d,", i);
     }
     assert_int_equal(b.len, want);
@@ -160,14 +160,14 @@ static void strbuf_grows(void **state)
     char big[3000];
     memset(big, 'q', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    assert_int_equal(rt_strbuf_printf(&b, "<%s>", big), RT_TEXT_OK); /* longer than the room */
+    assert_int_equal(rt_strbuf_printf(&b, "<%s>", big), RT_OK); /* longer than the room */
     assert_int_equal(b.len, want + 3001);
     assert_int_equal(b.s[b.len - 1], '>');
     rt_strbuf_truncate(&b, 3);
     assert_string_equal(b.s, "0,1");
-    assert_int_equal(rt_strbuf_append(&b, "xyz", 2), RT_TEXT_OK);
-    assert_int_equal(rt_strbuf_putc(&b, '!'), RT_TEXT_OK);
-    assert_int_equal(rt_strbuf_reserve(&b, 100000), RT_TEXT_OK);
+    assert_int_equal(rt_strbuf_append(&b, "xyz", 2), RT_OK);
+    assert_int_equal(rt_strbuf_putc(&b, '!'), RT_OK);
+    assert_int_equal(rt_strbuf_reserve(&b, 100000), RT_OK);
     assert_true(b.cap >= b.len + 100001);
     size_t n = 0;
     char *s = rt_strbuf_take(&b, &n);
@@ -187,7 +187,7 @@ static void strbuf_grows(void **state)
 }
 
 /* Fail the Nth allocation for every N until the scenario allocates no more: each
- * failing append reports RT_TEXT_ENOMEM, leaves the text of the appends before it,
+ * failing append reports RT_ENOMEM, leaves the text of the appends before it,
  * sticks, and take returns NULL; nothing leaks (the ASan build checks). */
 static void strbuf_allocation_failure(void **state)
 {
@@ -203,9 +203,9 @@ static void strbuf_allocation_failure(void **state)
             size_t len0 = b.len;
             if (b.len) memcpy(before, b.s, b.len + 1);
             int rc = i % 2 ? rt_strbuf_printf(&b, "[%03d]", i) : rt_strbuf_puts(&b, "<abcdef>");
-            if (rc != RT_TEXT_OK) {
-                assert_int_equal(rc, RT_TEXT_ENOMEM);
-                assert_int_equal(b.err, RT_TEXT_ENOMEM);
+            if (rc != RT_OK) {
+                assert_int_equal(rc, RT_ENOMEM);
+                assert_int_equal(b.err, RT_ENOMEM);
                 assert_int_equal(b.len, len0); /* valid text: the earlier appends only */
                 if (b.s) assert_string_equal(b.s, before);
                 failed_at = i;
@@ -225,12 +225,12 @@ static void strbuf_allocation_failure(void **state)
         }
         /* sticky: later appends do nothing and report the error */
         size_t len = b.len;
-        assert_int_equal(rt_strbuf_puts(&b, "more"), RT_TEXT_ENOMEM);
-        assert_int_equal(rt_strbuf_printf(&b, "%d", 7), RT_TEXT_ENOMEM);
+        assert_int_equal(rt_strbuf_puts(&b, "more"), RT_ENOMEM);
+        assert_int_equal(rt_strbuf_printf(&b, "%d", 7), RT_ENOMEM);
         assert_int_equal(b.len, len);
         assert_null(rt_strbuf_take(&b, NULL));
         assert_null(b.s);
-        assert_int_equal(b.err, RT_TEXT_OK); /* take leaves an empty, usable buffer */
+        assert_int_equal(b.err, RT_OK); /* take leaves an empty, usable buffer */
     }
     assert_true(done);
 
@@ -249,20 +249,20 @@ static void strbuf_fixed(void **state)
     rt_strbuf b;
     rt_strbuf_init_fixed(&b, mem, sizeof mem);
     assert_string_equal(mem, "");
-    assert_int_equal(rt_strbuf_puts(&b, "abc"), RT_TEXT_OK);
-    assert_int_equal(rt_strbuf_printf(&b, "%d", 42), RT_TEXT_OK);
+    assert_int_equal(rt_strbuf_puts(&b, "abc"), RT_OK);
+    assert_int_equal(rt_strbuf_printf(&b, "%d", 42), RT_OK);
     assert_string_equal(mem, "abc42");
-    assert_int_equal(rt_strbuf_printf(&b, "%s", "xyz!"), RT_TEXT_ETRUNC); /* as snprintf */
+    assert_int_equal(rt_strbuf_printf(&b, "%s", "xyz!"), RT_ETRUNC); /* as snprintf */
     assert_string_equal(mem, "abc42xy");
     assert_int_equal(b.len, 7);
     assert_int_equal(b.want, 9);
-    assert_int_equal(rt_strbuf_putc(&b, 'q'), RT_TEXT_ETRUNC);
+    assert_int_equal(rt_strbuf_putc(&b, 'q'), RT_ETRUNC);
     assert_int_equal(b.want, 10);
     assert_string_equal(mem, "abc42xy");
     assert_null(rt_strbuf_take(&b, NULL)); /* a fixed buffer is never handed over */
 
     rt_strbuf_init_fixed(&b, mem, sizeof mem);
-    assert_int_equal(rt_strbuf_puts(&b, "abcdefghij"), RT_TEXT_ETRUNC);
+    assert_int_equal(rt_strbuf_puts(&b, "abcdefghij"), RT_ETRUNC);
     assert_string_equal(mem, "abcdefg");
 
     /* NULL, 0: counts only, like snprintf(NULL, 0, ...) */
@@ -276,8 +276,8 @@ static void strbuf_fixed(void **state)
     assert_int_equal(rt_alloc_count(), 0); /* never allocates */
     /* an empty append does not count as cut */
     rt_strbuf_init_fixed(&c, NULL, 0);
-    assert_int_equal(rt_strbuf_puts(&c, ""), RT_TEXT_OK);
-    assert_int_equal(c.err, RT_TEXT_OK);
+    assert_int_equal(rt_strbuf_puts(&c, ""), RT_OK);
+    assert_int_equal(c.err, RT_OK);
 }
 
 /* ---- did you mean ----------------------------------------------------------------- */

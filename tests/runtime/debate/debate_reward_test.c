@@ -42,7 +42,7 @@ static rt_debate *make_debate(const rt_task *t, int threads)
     cfg.threads = threads;
     rt_rng rng = rt_rng_make(5);
     rt_debate *d;
-    rt_debate_error err;
+    rt_diag err;
     assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), 0);
     assert_int_equal(rt_debate_train(d, &rng, NULL, NULL, NULL, &err), 0);
     return d;
@@ -105,7 +105,7 @@ static rt_reward_program *compile(const rt_task *t, const char *src)
     env.resolve_feature = compile_slot;
     env.ctx = &nf;
     rt_reward_program *p;
-    rt_reward_diag d;
+    rt_diag d;
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
     return p;
 }
@@ -192,7 +192,7 @@ static rt_run *run_once(world *w, const char *src, int threads, int hook_threads
     assert_int_equal(rt_policy_copy(&p, w->pol, NULL), 0);
     rt_rl_problem prob = {.task = w->task, .reward = linked};
     rt_rng rng = rt_rng_make(17);
-    rt_rl_diag d;
+    rt_diag d;
     assert_int_equal(rt_rl_run_hooked(p, w->ref, &prob, &hook, &c, run, &rng, &d), 0);
     rt_policy_free(p);
     rt_debate_reward_hook_free(h);

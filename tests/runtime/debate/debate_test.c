@@ -54,7 +54,7 @@ static rt_debate *make_debate(const rt_task *t, rt_debater_kind kind, long judge
     cfg.accuracy_states = 1000;
     rt_rng rng = rt_rng_make(seed);
     rt_debate *d;
-    rt_debate_error err;
+    rt_diag err;
     assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), 0);
     assert_int_equal(rt_debate_train(d, &rng, NULL, NULL, NULL, &err), 0);
     return d;
@@ -115,14 +115,14 @@ static void test_judge_run_metrics_and_cancel(void **state)
     atomic_int cancel = 1;
     assert_int_equal(rt_run_create("judge2", runcols, 3, &run), 0);
     rt_run_set_cancel(run, &cancel);
-    rt_debate_error err;
-    assert_int_equal(rt_debate_judge_train(j, 4, &tc, &rng, run, &err), RT_DEBATE_EINTR);
+    rt_diag err;
+    assert_int_equal(rt_debate_judge_train(j, 4, &tc, &rng, run, &err), RT_EINTR);
     assert_string_equal(err.msg, "judge: interrupted after step 0");
     assert_int_equal(rt_run_status_of(run, &step, NULL, 0), RT_RUN_INTERRUPTED);
     assert_int_equal(step, 0);
     rt_run_free(run);
     /* bad configuration */
-    assert_int_equal(rt_debate_judge_train(j, 7, &tc, &rng, NULL, &err), RT_DEBATE_EINVAL);
+    assert_int_equal(rt_debate_judge_train(j, 7, &tc, &rng, NULL, &err), RT_EINVAL);
     rt_debate_judge_free(j);
     rt_task_free(t);
 }
@@ -138,31 +138,31 @@ static void test_bad_input(void **state)
     rt_debate_config_init(&cfg);
     rt_rng rng = rt_rng_make(1);
     rt_debate *d = (rt_debate *)&cfg;
-    rt_debate_error err;
-    assert_int_equal(rt_debate_create(add, &cfg, &rng, &d, &err), RT_DEBATE_EINVAL);
+    rt_diag err;
+    assert_int_equal(rt_debate_create(add, &cfg, &rng, &d, &err), RT_EINVAL);
     assert_null(d);
     assert_string_equal(err.msg, "debate needs a triage task (got add)");
     rt_task *t = make_triage(0);
     cfg.evidence = 7;
-    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_DEBATE_EINVAL);
+    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_EINVAL);
     assert_string_equal(err.msg, "evidence must be between 1 and 6 (the task's features)");
     cfg.evidence = 0;
-    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_DEBATE_EINVAL);
+    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_EINVAL);
     cfg.evidence = 4;
     cfg.judge.steps = -1;
-    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_DEBATE_EINVAL);
+    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_EINVAL);
     assert_string_equal(err.msg, "judge_steps must be >= 0 (batch >= 1, lr > 0)");
     cfg.judge.steps = 10;
     cfg.debaters = RT_DEBATER_MINIMAX;
     cfg.max_leaves = 100;
-    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_DEBATE_ETOOBIG);
+    assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), RT_ETOOBIG);
     assert_string_equal(err.msg, "minimax: game tree of 360 leaves (K=6 features, evidence 4) "
                                  "exceeds the limit of 100");
     cfg.max_leaves = 360;
     assert_int_equal(rt_debate_create(t, &cfg, &rng, &d, &err), 0);
     rt_debate_free(d);
     rt_debate_judge *j;
-    assert_int_equal(rt_debate_judge_create(add, 8, &rng, &j, &err), RT_DEBATE_EINVAL);
+    assert_int_equal(rt_debate_judge_create(add, 8, &rng, &j, &err), RT_EINVAL);
     assert_string_equal(err.msg, "a judge needs a triage task (got add)");
     rt_task_free(add);
     rt_task_free(t);
@@ -203,7 +203,7 @@ static void test_reward_conventions_and_determinism(void **state)
         rt_rng stream = rt_rng_make(77);
         double o1[B], o2[B], o3[B], o4[B];
         static rt_debate_transcript tr[B];
-        rt_debate_error err;
+        rt_diag err;
         assert_int_equal(
             rt_debate_reward_batch(d, b.smp, b.a_pi, b.a_b, B, &stream, 10, o1, tr, &err), 0);
         assert_int_equal(
@@ -499,13 +499,13 @@ static int setup_scenario(void)
     cfg.accuracy_states = 10;
     rt_rng rng = rt_rng_make(1);
     rt_debate *d = NULL;
-    rt_debate_error err;
+    rt_diag err;
     int rc = rt_debate_create(t, &cfg, &rng, &d, &err);
     const char *const cols[] = {"step", "loss", "accuracy"};
     rt_run *run = NULL;
     if (rc == 0) {
         if (rt_run_create("j", cols, 3, &run) != 0) {
-            rc = RT_DEBATE_ENOMEM;
+            rc = RT_ENOMEM;
             strcpy(err.msg, "run: out of memory");
         } else
             rc = rt_debate_train(d, &rng, run, NULL, NULL, &err);
@@ -517,7 +517,7 @@ static int setup_scenario(void)
         rc = rt_debate_eval(d, b.smp, b.a_pi, b.a_b, B, &rng, 0, NULL, &m, &err);
     }
     if (rc != 0) {
-        if (rc != RT_DEBATE_ENOMEM) fail_msg("unexpected error %d: %s", rc, err.msg);
+        if (rc != RT_ENOMEM) fail_msg("unexpected error %d: %s", rc, err.msg);
         assert_string_equal(err.msg + strlen(err.msg) - 13, "out of memory");
     }
     rt_run_free(run);
@@ -546,7 +546,7 @@ static void test_allocation_failures(void **state)
         rt_alloc_fail_at(n);
         int rc = setup_scenario();
         rt_alloc_fail_at(0);
-        if (rc == RT_DEBATE_ENOMEM)
+        if (rc == RT_ENOMEM)
             failures++;
         else
             assert_int_equal(rc, 0); /* a run-table allocation may fail later harmlessly */

@@ -220,15 +220,15 @@ static void test_too_large_tree(void **state)
     rt_debate_game g;
     game_of(&g, &t, 8, 8, 0);
     g.max_leaves = 1000;
-    rt_debate_error err;
+    rt_diag err;
     int v;
-    assert_int_equal(rt_debate_minimax_value(&g, &v, &err), RT_DEBATE_ETOOBIG);
+    assert_int_equal(rt_debate_minimax_value(&g, &v, &err), RT_ETOOBIG);
     assert_string_equal(err.msg,
                         "minimax: game tree of 40320 leaves (K=8 features, evidence 8) exceeds "
                         "the limit of 1000");
     int o;
     assert_int_equal(rt_debate_play(&g, RT_DEBATER_GREEDY, RT_DEBATER_MINIMAX, NULL, &o, &err),
-                     RT_DEBATE_ETOOBIG);
+                     RT_ETOOBIG);
     assert_int_equal(t.calls, 0); /* refused before any search */
     /* greedy debaters have no tree to search */
     assert_int_equal(rt_debate_play(&g, RT_DEBATER_GREEDY, RT_DEBATER_GREEDY, NULL, &o, &err), 0);
@@ -237,7 +237,7 @@ static void test_too_large_tree(void **state)
     assert_int_equal(rt_debate_tree_leaves(6, 4), 360);
     assert_int_equal(rt_debate_minimax_value(&g, &v, &err), 0);
     g.max_leaves = 359;
-    assert_int_equal(rt_debate_minimax_value(&g, &v, &err), RT_DEBATE_ETOOBIG);
+    assert_int_equal(rt_debate_minimax_value(&g, &v, &err), RT_ETOOBIG);
 }
 
 static void test_bad_games(void **state)
@@ -246,29 +246,29 @@ static void test_bad_games(void **state)
     table t;
     memset(&t, 0, sizeof t);
     rt_debate_game g;
-    rt_debate_error err;
+    rt_diag err;
     int o;
     game_of(&g, &t, 3, 4, 0); /* L > K */
     assert_int_equal(rt_debate_play(&g, RT_DEBATER_GREEDY, RT_DEBATER_GREEDY, NULL, &o, &err),
-                     RT_DEBATE_EINVAL);
+                     RT_EINVAL);
     game_of(&g, &t, 9, 2, 0); /* K too large */
     assert_int_equal(rt_debate_play(&g, RT_DEBATER_GREEDY, RT_DEBATER_GREEDY, NULL, &o, &err),
-                     RT_DEBATE_EINVAL);
+                     RT_EINVAL);
     game_of(&g, &t, 3, 2, 2); /* first */
     assert_int_equal(rt_debate_play(&g, RT_DEBATER_GREEDY, RT_DEBATER_GREEDY, NULL, &o, &err),
-                     RT_DEBATE_EINVAL);
+                     RT_EINVAL);
     game_of(&g, &t, 3, 2, 0); /* learned without a learner */
     assert_int_equal(rt_debate_play(&g, RT_DEBATER_LEARNED, RT_DEBATER_GREEDY, NULL, &o, &err),
-                     RT_DEBATE_EINVAL);
+                     RT_EINVAL);
     assert_string_equal(err.msg,
                         "debate game: a learned debater needs a trained learner of this task");
     assert_int_equal(rt_debate_play(&g, (rt_debater_kind)3, RT_DEBATER_GREEDY, NULL, &o, &err),
-                     RT_DEBATE_EINVAL);
+                     RT_EINVAL);
     rt_debater_kind k;
     rt_debate_first f;
     assert_int_equal(rt_debater_kind_parse("minimax", &k), 0);
     assert_int_equal(k, RT_DEBATER_MINIMAX);
-    assert_int_equal(rt_debater_kind_parse("alpha", &k), RT_DEBATE_EINVAL);
+    assert_int_equal(rt_debater_kind_parse("alpha", &k), RT_EINVAL);
     assert_int_equal(rt_debate_first_parse("baseline", &f), 0);
     assert_int_equal(f, RT_DEBATE_FIRST_BASELINE);
     assert_string_equal(rt_debate_first_name(RT_DEBATE_FIRST_POLICY), "policy");

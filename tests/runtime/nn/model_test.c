@@ -45,7 +45,7 @@ static int bg_check(int vocab, const int *cfg, char *msg, size_t cap)
     (void)vocab;
     if (cfg[0] == 0 || cfg[0] == 1) return 0;
     snprintf(msg, cap, "smooth must be 0 or 1");
-    return RT_MODEL_EINVAL;
+    return RT_EINVAL;
 }
 
 static size_t bg_nparams(int vocab, const int *cfg)
@@ -92,7 +92,7 @@ static int bg_ws_create(const rt_model *m, int max_rows, void **out)
     if (!w || !w->prev || !w->ext) {
         if (w) rt_free(w->prev), rt_free(w->ext);
         rt_free(w);
-        return RT_MODEL_ENOMEM;
+        return RT_ENOMEM;
     }
     *out = w;
     return 0;
@@ -189,7 +189,7 @@ static int bg_create(rt_model **out, int vocab, const int *cfg)
     if (!b || rt_params_create(&b->params, (size_t)vocab * vocab)) {
         rt_free(b);
         *out = NULL;
-        return RT_MODEL_ENOMEM;
+        return RT_ENOMEM;
     }
     bigram_smooth = cfg[0];
     b->model.ops = &bigram_ops;
@@ -306,17 +306,17 @@ static void bigram_generates_and_scores(void **state)
     /* bad batches */
     int bad_hi[2] = {9, 8};
     rt_model_batch bb = {seq, 2, 8, 0, lo, bad_hi};
-    assert_int_equal(rt_model_forward(m, ws, &bb), RT_MODEL_EINVAL);
+    assert_int_equal(rt_model_forward(m, ws, &bb), RT_EINVAL);
     seq[3] = V;
-    assert_int_equal(rt_model_forward(m, ws, &rb), RT_MODEL_EINVAL);
+    assert_int_equal(rt_model_forward(m, ws, &rb), RT_EINVAL);
     seq[3] = 1;
     rt_model_batch big = {seq, 2, 8, 0, NULL, NULL};
     rt_model_ws *small;
     assert_int_equal(rt_model_ws_create(&small, m, 15, NULL), 0);
-    assert_int_equal(rt_model_forward(m, small, &big), RT_MODEL_ECAP);
+    assert_int_equal(rt_model_forward(m, small, &big), RT_ECAP);
     /* backward only after a kept pass */
     assert_int_equal(rt_model_score(m, ws, &rb, 1.0f, NULL), 0);
-    assert_int_equal(rt_model_backward(m, ws, rt_model_ws_scratch(ws)), RT_MODEL_EINVAL);
+    assert_int_equal(rt_model_backward(m, ws, rt_model_ws_scratch(ws)), RT_EINVAL);
     rt_model_ws_free(small);
     rt_model_ws_free(ws), rt_model_ws_free(wn);
     rt_model_free(m), rt_model_free(mn);
@@ -497,7 +497,7 @@ static void mlp_ragged_forward_is_contexts(void **state)
     assert_memory_equal(rt_policy_ws_logits(pw), rt_model_ws_logits(mw), sizeof(float) * 9 * V);
     /* another architecture's workspace is refused */
     rt_policy *o = make_mlp(3, 13, 2, RT_NN_ACT_RELU, 12);
-    assert_int_equal(rt_model_forward(&o->model, mw, &rb), RT_MODEL_ESHAPE);
+    assert_int_equal(rt_model_forward(&o->model, mw, &rb), RT_ESHAPE);
     rt_policy_ws_free(pw);
     rt_model_ws_free(mw);
     rt_policy_free(p), rt_policy_free(o);
@@ -516,7 +516,7 @@ static void configs_as_text(void **state)
     rt_model_config_defaults(mlp, cfg);
     rt_model_config_format(mlp, cfg, buf, sizeof buf);
     assert_string_equal(buf, "context=8 embed=32 hidden=256 layers=2 act=relu");
-    rt_model_diag d;
+    rt_diag d;
     assert_int_equal(rt_model_config_parse(mlp, "act=gelu  hidden=40\n", cfg, &d), 0);
     rt_model_config_format(mlp, cfg, buf, sizeof buf);
     assert_string_equal(buf, "context=8 embed=32 hidden=40 layers=2 act=gelu");
@@ -531,7 +531,7 @@ static void configs_as_text(void **state)
         {"hidden=4x", "mlp: hidden must be in 1..16384 (got '4x')"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(rt_model_config_parse(mlp, bad[i].text, cfg, &d), RT_MODEL_EINVAL);
+        assert_int_equal(rt_model_config_parse(mlp, bad[i].text, cfg, &d), RT_EINVAL);
         assert_string_equal(d.msg, bad[i].msg);
     }
     /* a model of an unregistered architecture saves, and its file is refused by name */
@@ -540,7 +540,7 @@ static void configs_as_text(void **state)
     snprintf(path, sizeof path, "/tmp/rt_model_test_%d.bin", (int)getpid());
     assert_int_equal(rt_model_save(m, path, &d), 0);
     rt_model *l = (rt_model *)path;
-    assert_int_equal(rt_model_load(&l, path, &d), RT_MODEL_EINVAL);
+    assert_int_equal(rt_model_load(&l, path, &d), RT_EINVAL);
     assert_null(l);
     assert_string_equal(strchr(d.msg, ' ') + 1, "unknown architecture 'bigram'");
     /* an MLP round-trips through rt_model_load */
@@ -565,7 +565,7 @@ static void allocation_failures(void **state)
         for (long n = 1; n < 40 && !ok; n++) {
             rt_model *c = NULL;
             rt_model_ws *ws = NULL;
-            rt_model_diag d = {0, ""};
+            rt_diag d = {0};
             rt_alloc_fail_at(n);
             int rc = which == 0 ? rt_model_ws_create(&ws, &p->model, 16, &d)
                                 : rt_model_copy(&c, &p->model, &d);
@@ -573,8 +573,8 @@ static void allocation_failures(void **state)
             if (rc == 0) {
                 ok = 1;
             } else {
-                assert_int_equal(rc, RT_MODEL_ENOMEM);
-                assert_int_equal(d.code, RT_MODEL_ENOMEM);
+                assert_int_equal(rc, RT_ENOMEM);
+                assert_int_equal(d.code, RT_ENOMEM);
                 assert_null(c);
                 assert_null(ws);
             }

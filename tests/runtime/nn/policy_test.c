@@ -126,9 +126,9 @@ static void forward_matches_reference(void **state)
         assert_int_equal(rt_policy_forward(p, ws, ctx, 16, 0), 0);
         assert_int_equal(rt_policy_forward(p, ws, ctx + 5 * K, 3, 5), 0);
         assert_memory_equal(keep, rt_policy_ws_logits(ws) + 5 * V, sizeof(float) * 3 * V);
-        assert_int_equal(rt_policy_forward(p, ws, ctx, 3, 14), RT_POLICY_ECAP);
+        assert_int_equal(rt_policy_forward(p, ws, ctx, 3, 14), RT_ECAP);
         ctx[0] = V; /* out-of-range token */
-        assert_int_equal(rt_policy_forward(p, ws, ctx, 1, 0), RT_POLICY_EINVAL);
+        assert_int_equal(rt_policy_forward(p, ws, ctx, 1, 0), RT_EINVAL);
         /* a changed weight invalidates the cached table */
         ctx[0] = 1;
         assert_int_equal(rt_policy_forward(p, ws, ctx, 1, 0), 0);
@@ -305,7 +305,7 @@ static void write_bytes(const unsigned char *b, size_t n)
 static int load_code(void)
 {
     rt_policy *q = NULL;
-    rt_policy_diag d = {0, ""};
+    rt_diag d = {0};
     int rc = rt_policy_load(&q, path, &d);
     assert_int_equal(rc, d.code);
     assert_true(rc == 0 ? q != NULL : (q == NULL && d.msg[0]));
@@ -352,7 +352,7 @@ static void save_load(void **state)
     (void)state;
     snprintf(path, sizeof path, "/tmp/rt_policy_test_%d.bin", (int)getpid());
     rt_policy *p = make(7, 3, 4, 6, 2, RT_NN_ACT_GELU, 90), *q;
-    rt_policy_diag d;
+    rt_diag d;
     assert_int_equal(rt_policy_save(p, path, &d), 0);
     assert_int_equal(rt_policy_load(&q, path, &d), 0);
     assert_true(rt_policy_same_shape(&p->cfg, &q->cfg));
@@ -377,42 +377,42 @@ static void save_load(void **state)
     assert_memory_equal(p->params.w, q->params.w, p->params.n * sizeof(float));
     rt_policy_free(q);
     /* missing file */
-    assert_int_equal(rt_policy_load(&q, "/nonexistent/x.bin", &d), RT_POLICY_ENOENT);
+    assert_int_equal(rt_policy_load(&q, "/nonexistent/x.bin", &d), RT_ENOENT);
     assert_string_equal(d.msg, "/nonexistent/x.bin: cannot open (No such file or directory)");
     assert_null(q);
     /* both formats: truncated at several lengths */
     size_t cuts[] = {0, 5, 11, 30, 51, 52, 100, n - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         write_bytes(buf, cuts[i]);
-        assert_int_equal(load_code(), RT_POLICY_ETRUNC);
+        assert_int_equal(load_code(), RT_ETRUNC);
     }
     size_t cuts2[] = {0, 5, 11, 19, 20, 40, hn - 1, hn, hn + 1, n2 - 1};
     for (size_t i = 0; i < sizeof cuts2 / sizeof cuts2[0]; i++) {
         write_bytes(v2, cuts2[i]);
-        assert_int_equal(load_code(), RT_POLICY_ETRUNC);
+        assert_int_equal(load_code(), RT_ETRUNC);
     }
     /* trailing bytes */
     memcpy(c, buf, n);
     c[n] = 0;
     write_bytes(c, n + 1);
-    assert_int_equal(load_code(), RT_POLICY_ESIZE);
+    assert_int_equal(load_code(), RT_ESIZE);
     memcpy(c, v2, n2);
     c[n2] = 0;
     write_bytes(c, n2 + 1);
-    assert_int_equal(load_code(), RT_POLICY_ESIZE);
+    assert_int_equal(load_code(), RT_ESIZE);
     /* wrong magic, wrong version, flipped bytes in the config and the payload */
     memcpy(c, buf, n), c[2] ^= 1, write_bytes(c, n);
-    assert_int_equal(load_code(), RT_POLICY_EMAGIC);
+    assert_int_equal(load_code(), RT_EMAGIC);
     memcpy(c, buf, n), c[8] = 3, write_bytes(c, n);
     rt_policy_load(&q, path, &d);
     assert_string_equal(strchr(d.msg, ' ') + 1, "format version 3, expected 2 or 1");
-    assert_int_equal(d.code, RT_POLICY_EVERSION);
+    assert_int_equal(d.code, RT_EVERSION);
     memcpy(c, buf, n), c[20] ^= 4, write_bytes(c, n);
-    assert_int_equal(load_code(), RT_POLICY_ECHECKSUM);
+    assert_int_equal(load_code(), RT_ECHECKSUM);
     memcpy(c, buf, n), c[n - 3] ^= 0x10, write_bytes(c, n);
-    assert_int_equal(load_code(), RT_POLICY_ECHECKSUM);
+    assert_int_equal(load_code(), RT_ECHECKSUM);
     memcpy(c, v2, n2), c[30] ^= 4, write_bytes(c, n2);
-    assert_int_equal(load_code(), RT_POLICY_ECHECKSUM);
+    assert_int_equal(load_code(), RT_ECHECKSUM);
     /* every single flipped byte anywhere is an error, never a crash or a success */
     for (size_t i = 0; i < n; i++) {
         memcpy(c, buf, n);
@@ -432,13 +432,13 @@ static void save_load(void **state)
     c[24] = 7;
     reseal(c, n);
     write_bytes(c, n);
-    assert_int_equal(load_code(), RT_POLICY_ESHAPE);
+    assert_int_equal(load_code(), RT_ESHAPE);
     memcpy(c, buf, n);
     c[28] = 0;
     reseal(c, n);
     write_bytes(c, n);
     rt_policy_load(&q, path, &d);
-    assert_int_equal(d.code, RT_POLICY_EINVAL);
+    assert_int_equal(d.code, RT_EINVAL);
     assert_string_equal(strchr(d.msg, ' ') + 1,
                         "invalid architecture: layers must be in 1..8 (got 0)");
     /* the same in format 2's text ("hidden=6" -> "hidden=7", "layers=2" -> "layers=0"), an
@@ -448,11 +448,11 @@ static void save_load(void **state)
         int code;
         const char *msg;
     } lies[] = {
-        {"hidden=6", "hidden=7", RT_POLICY_ESHAPE, NULL},
-        {"layers=2", "layers=0", RT_POLICY_EINVAL,
+        {"hidden=6", "hidden=7", RT_ESHAPE, NULL},
+        {"layers=2", "layers=0", RT_EINVAL,
          "invalid architecture: mlp: layers must be in 1..8 (got '0')"},
-        {"arch=mlp", "arch=mlq", RT_POLICY_EINVAL, "unknown architecture 'mlq'"},
-        {"embed=4", "embxd=4", RT_POLICY_EINVAL,
+        {"arch=mlp", "arch=mlq", RT_EINVAL, "unknown architecture 'mlq'"},
+        {"embed=4", "embxd=4", RT_EINVAL,
          "invalid architecture: mlp: unknown setting 'embxd'"},
     };
     for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
@@ -470,7 +470,7 @@ static void save_load(void **state)
     }
     /* not a policy file at all */
     write_bytes((const unsigned char *)"hello world, this is text\n", 26);
-    assert_int_equal(load_code(), RT_POLICY_EMAGIC);
+    assert_int_equal(load_code(), RT_EMAGIC);
     unlink(path);
     rt_policy_free(p);
 }
@@ -489,7 +489,7 @@ static void allocation_failures(void **state)
         for (long n = 1; n < 50 && !ok; n++) {
             rt_policy *p = NULL;
             rt_policy_ws *ws = NULL;
-            rt_policy_diag d = {0, ""};
+            rt_diag d = {0};
             rt_alloc_fail_at(n);
             int rc = which == 0   ? rt_policy_create(&p, &c, &d)
                      : which == 1 ? rt_policy_ws_create(&ws, &c, 64, &d)
@@ -500,8 +500,8 @@ static void allocation_failures(void **state)
                 ok = 1;
                 assert_true(p != NULL || ws != NULL);
             } else {
-                assert_int_equal(rc, RT_POLICY_ENOMEM);
-                assert_int_equal(d.code, RT_POLICY_ENOMEM);
+                assert_int_equal(rc, RT_ENOMEM);
+                assert_int_equal(d.code, RT_ENOMEM);
                 assert_null(p);
                 assert_null(ws);
             }
@@ -516,8 +516,8 @@ static void allocation_failures(void **state)
     rt_policy_config bad = c;
     bad.hidden = 0;
     rt_policy *p;
-    rt_policy_diag d;
-    assert_int_equal(rt_policy_create(&p, &bad, &d), RT_POLICY_EINVAL);
+    rt_diag d;
+    assert_int_equal(rt_policy_create(&p, &bad, &d), RT_EINVAL);
     assert_string_equal(d.msg, "hidden must be in 1..16384 (got 0)");
 }
 

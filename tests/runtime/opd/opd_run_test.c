@@ -236,7 +236,7 @@ static void routing_uses_each_domains_teacher(void **state)
         cfg.eval_every = 0;
         cfg.eval_prompts = 8;
         rt_rng rng = rt_rng_make(32);
-        rt_opd_run_diag d;
+        rt_diag d;
         assert_int_equal(rt_opd_run(s, &prob, &cfg, NULL, &rng, &d), 0);
         /* the first answer token of one add prompt and one sort prompt */
         rt_rng r = rt_rng_make(33);
@@ -350,8 +350,8 @@ static void extrapolate_arithmetic_and_errors(void **state)
         assert_true(x->params.w[i] == t->params.w[i] + 0.5f * (t->params.w[i] - b->params.w[i]));
     assert_int_equal(x->params.t, 0);
     rt_policy_free(x);
-    rt_opd_run_diag d;
-    assert_int_equal(rt_opd_extrapolate(&x, b, w, 1.0f, &d), RT_OPD_RUN_EINVAL);
+    rt_diag d;
+    assert_int_equal(rt_opd_extrapolate(&x, b, w, 1.0f, &d), RT_EINVAL);
     assert_null(x);
     assert_string_equal(d.msg, "extrapolation needs the same architecture: the teacher is V=12 "
                                "K=4 D=6 H=24 L=1, the base V=12 K=4 D=6 H=16 L=1");

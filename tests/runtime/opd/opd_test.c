@@ -277,7 +277,7 @@ static void routed_teachers(void **state)
     for (size_t i = 0; i < s1->params.n; i++)
         assert_true(fabsf(s1->params.g[i] - s2->params.g[i]) < 1e-6f);
     assert_int_equal(rt_opd_step_routed(o, &s1->model, ts, 2, bad, &ref->model, pr, &rng, NULL),
-                     RT_POLICY_EINVAL);
+                     RT_EINVAL);
     rt_opd_free(o);
     rt_policy_free(s1), rt_policy_free(s2), rt_policy_free(t0), rt_policy_free(t1),
         rt_policy_free(ref);
@@ -296,16 +296,16 @@ static void config_errors_and_alloc_failures(void **state)
     assert_int_equal(rt_policy_create(&po, &other, NULL), 0);
     const rt_model *ms = &ps->model, *mt = &pt->model, *mo = &po->model;
     rt_opd *o;
-    rt_policy_diag d;
+    rt_diag d;
     rt_opd_config c = small_cfg(1.0f, 0.0f);
-    assert_int_equal(rt_opd_create(&o, &c, ms, mo, ms, &d), RT_POLICY_EINVAL);
+    assert_int_equal(rt_opd_create(&o, &c, ms, mo, ms, &d), RT_EINVAL);
     assert_string_equal(d.msg, "opd: student, teacher and reference need the same vocabulary");
     c.estimator = RT_OPD_FULL, c.gamma = 1.0f;
-    assert_int_equal(rt_opd_create(&o, &c, ms, mt, ms, &d), RT_POLICY_EINVAL);
+    assert_int_equal(rt_opd_create(&o, &c, ms, mt, ms, &d), RT_EINVAL);
     assert_string_equal(d.msg, "opd: estimator = full needs gamma = 0");
     c = small_cfg(1.0f, 0.0f);
     c.batch = 0;
-    assert_int_equal(rt_opd_create(&o, &c, ms, mt, ms, &d), RT_POLICY_EINVAL);
+    assert_int_equal(rt_opd_create(&o, &c, ms, mt, ms, &d), RT_EINVAL);
     c = small_cfg(1.0f, 0.0f);
     int ok = 0;
     for (long n = 1; n < 40 && !ok; n++) {
@@ -316,7 +316,7 @@ static void config_errors_and_alloc_failures(void **state)
             ok = 1;
             rt_opd_free(o);
         } else {
-            assert_int_equal(rc, RT_POLICY_ENOMEM);
+            assert_int_equal(rc, RT_ENOMEM);
             assert_null(o);
         }
     }
@@ -346,7 +346,7 @@ static void config_errors_and_alloc_failures(void **state)
     prompts_for(pr, 52);
     rt_rng rng = rt_rng_make(53);
     assert_int_equal(rt_opd_step(o, &s->model, &t->model, &s->model, pr, &rng, NULL),
-                     RT_POLICY_ESHAPE);
+                     RT_ESHAPE);
     rt_opd_free(o);
     rt_policy_free(s), rt_policy_free(t);
     rt_policy_free(ps), rt_policy_free(pt), rt_policy_free(po);

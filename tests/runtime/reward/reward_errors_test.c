@@ -22,11 +22,11 @@ typedef struct ecase {
     const char *near;
 } ecase;
 
-#define S RT_REWARD_ESYNTAX
-#define N RT_REWARD_ENAME
-#define A RT_REWARD_EARITY
-#define L RT_REWARD_ELIMIT
-#define F RT_REWARD_EFEATURE
+#define S RT_ESYNTAX
+#define N RT_ENAME
+#define A RT_EARITY
+#define L RT_ELIMIT
+#define F RT_EFEATURE
 
 static const ecase cases[] = {
     /* unknown functions, did you mean */
@@ -100,7 +100,7 @@ static const ecase cases[] = {
     {"debate(d1, d2)", 0, 1, 1, A, 1, 10, "debate expects a name, e.g. debate(NAME)", ","},
     {"debate(d1", 0, 1, 1, S, 1, 10, "expected ')' (to close '(' at column 7)", ""},
     {"debate + 1", 0, 1, 1, A, 1, 1, "debate expects a name, e.g. debate(NAME)", "debate"},
-    {"debate(bad)", 0, 1, 1, RT_REWARD_EINVAL, 1, 8,
+    {"debate(bad)", 0, 1, 1, RT_EINVAL, 1, 8,
      "debate(bad) resolved to slot 99, outside the 7 feature slots", "bad"},
     /* reward calls */
     {"exact(corect=1)", 0, 1, 1, N, 1, 7,
@@ -120,7 +120,7 @@ static void error_table(void **state)
     (void)state;
     fx_registry reg = {{0}, {0}, 0};
     rt_reward_env env = fx_env(&reg, "exact");
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "correct - c*length";
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &reg.progs[0], &d), 0);
     reg.names[0] = "exact";
@@ -148,7 +148,7 @@ static void call_needs_features(void **state)
     (void)state;
     fx_registry reg = {{0}, {0}, 0};
     rt_reward_env env = fx_env(&reg, "j");
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "correct*debate(d1) + partial";
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &reg.progs[0], &d), 0);
     reg.names[0] = "j";
@@ -159,11 +159,11 @@ static void call_needs_features(void **state)
     bare.ctx = &reg;
     rt_reward_program *p = NULL;
     src = "1 + j(correct=1, partial=0)";
-    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &bare, &p, &d), RT_REWARD_EFEATURE);
+    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &bare, &p, &d), RT_EFEATURE);
     assert_string_equal(d.msg, "'j' reads debate(d1), which is not available here");
     assert_int_equal(d.col, 5);
     src = "1 + j(correct=1)";
-    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &bare, &p, &d), RT_REWARD_EFEATURE);
+    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &bare, &p, &d), RT_EFEATURE);
     assert_string_equal(d.msg, "'j' reads debate(d1), which is not available here");
     /* with the debate available, the missing plain feature is named */
     rt_reward_env half = bare;
@@ -172,7 +172,7 @@ static void call_needs_features(void **state)
     half.resolve_feature = fx_resolve_debate;
     half.n_slots = 7;
     src = "2 *\n j(correct=1)";
-    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &half, &p, &d), RT_REWARD_EFEATURE);
+    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &half, &p, &d), RT_EFEATURE);
     assert_string_equal(d.msg, "'j' reads feature 'partial', which is not available here (give it: "
                                "j(partial=...))");
     assert_int_equal(d.line, 2);
@@ -191,14 +191,14 @@ static void caps(void **state)
     (void)state;
     rt_reward_env env = fx_env(NULL, "r");
     rt_reward_program *p = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     static char buf[RT_REWARD_MAX_SOURCE + 64];
 
     /* length */
     memset(buf, ' ', RT_REWARD_MAX_SOURCE + 1);
     buf[0] = '1';
     assert_int_equal(rt_reward_compile(buf, RT_REWARD_MAX_SOURCE + 1, 2, 3, &env, &p, &d),
-                     RT_REWARD_ELIMIT);
+                     RT_ELIMIT);
     assert_string_equal(d.msg, "expression too long (8193 bytes; the limit is 8192)");
     assert_int_equal(d.line, 2);
     assert_int_equal(d.col, 3);
@@ -218,7 +218,7 @@ static void caps(void **state)
             assert_int_equal(rc, 0);
             rt_reward_free(p);
         } else {
-            assert_int_equal(rc, RT_REWARD_ELIMIT);
+            assert_int_equal(rc, RT_ELIMIT);
             assert_string_equal(d.msg, "expression nested too deeply (more than 64 levels)");
             assert_int_equal(d.col, 65);
         }
@@ -227,23 +227,23 @@ static void caps(void **state)
     for (int i = 0; i < 100; i++)
         buf[n++] = '-';
     buf[n++] = '1';
-    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_REWARD_ELIMIT);
+    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_ELIMIT);
     assert_string_equal(d.msg, "expression nested too deeply (more than 64 levels)");
     n = 0;
     for (int i = 0; i < 70; i++)
         n += (size_t)sprintf(buf + n, "not ");
     buf[n++] = '1';
-    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_REWARD_ELIMIT);
+    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_ELIMIT);
     n = 0;
     for (int i = 0; i < 70; i++)
         n += (size_t)sprintf(buf + n, "abs(");
-    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_REWARD_ELIMIT);
+    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_ELIMIT);
     assert_int_equal(d.col, 4 * 64 + 4);
     n = 0;
     for (int i = 0; i < 70; i++)
         n += (size_t)sprintf(buf + n, "2^");
     buf[n++] = '1';
-    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_REWARD_ELIMIT);
+    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_ELIMIT);
 
     /* a long flat sum is fine up to the height cap, then a clear error */
     n = 0;
@@ -254,13 +254,13 @@ static void caps(void **state)
     assert_true(rt_reward_eval(p, NULL, NULL) == 1024);
     rt_reward_free(p);
     buf[n++] = '+', buf[n++] = '1';
-    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_REWARD_ELIMIT);
+    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_ELIMIT);
     assert_string_equal(d.msg, "expression too complex (more than 1024 levels of operations)");
     assert_int_equal(d.col, (int)n - 1);
 
     /* numbers */
     memset(buf, '1', 96);
-    assert_int_equal(rt_reward_compile(buf, 96, 1, 1, &env, &p, &d), RT_REWARD_ELIMIT);
+    assert_int_equal(rt_reward_compile(buf, 96, 1, 1, &env, &p, &d), RT_ELIMIT);
     assert_string_equal(d.msg, "number too long (more than 95 characters)");
     assert_int_equal(rt_reward_compile(buf, 95, 1, 1, &env, &p, &d), 0);
     assert_true(rt_reward_eval(p, NULL, NULL) > 1e94);
@@ -268,7 +268,7 @@ static void caps(void **state)
 
     /* names and argument counts */
     memset(buf, 'a', 65);
-    assert_int_equal(rt_reward_compile(buf, 65, 1, 1, &env, &p, &d), RT_REWARD_ELIMIT);
+    assert_int_equal(rt_reward_compile(buf, 65, 1, 1, &env, &p, &d), RT_ELIMIT);
     assert_string_equal(d.msg, "name too long (more than 64 characters)");
     assert_int_equal(rt_reward_compile(buf, 64, 1, 1, &env, &p, &d), 0);
     rt_reward_free(p);
@@ -276,7 +276,7 @@ static void caps(void **state)
     for (int i = 0; i < 64; i++)
         n += (size_t)sprintf(buf + n, ",1");
     buf[n++] = ')';
-    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_REWARD_ELIMIT);
+    assert_int_equal(rt_reward_compile(buf, n, 1, 1, &env, &p, &d), RT_ELIMIT);
     assert_string_equal(d.msg, "too many arguments (more than 64)");
     assert_int_equal(d.col, 4 + 2 * 64 + 1);
 }
@@ -288,7 +288,7 @@ static void inlining_caps(void **state)
     (void)state;
     fx_registry reg = {{0}, {0}, 0};
     rt_reward_env env = fx_env(&reg, "sq");
-    rt_reward_diag d;
+    rt_diag d;
     assert_int_equal(
         rt_reward_compile("partial*partial + partial", 25, 1, 1, &env, &reg.progs[0], &d), 0);
     reg.names[0] = "sq";
@@ -302,7 +302,7 @@ static void inlining_caps(void **state)
         buf[n++] = ')';
     rt_reward_program *p = NULL;
     int rc = rt_reward_compile(buf, n, 1, 1, &env, &p, &d);
-    assert_int_equal(rc, RT_REWARD_ELIMIT);
+    assert_int_equal(rc, RT_ELIMIT);
     assert_string_equal(d.msg, "expression too large (more than 65536 instructions)");
     assert_null(p);
     /* ten levels are fine and evaluate like the closed form */
@@ -324,23 +324,23 @@ static void inlining_caps(void **state)
 static void bad_api_arguments(void **state)
 {
     (void)state;
-    rt_reward_diag d;
+    rt_diag d;
     rt_reward_program *p = NULL;
-    assert_int_equal(rt_reward_compile(NULL, 3, 1, 1, NULL, &p, &d), RT_REWARD_EINVAL);
-    assert_int_equal(rt_reward_compile("1", 1, 1, 1, NULL, NULL, &d), RT_REWARD_EINVAL);
+    assert_int_equal(rt_reward_compile(NULL, 3, 1, 1, NULL, &p, &d), RT_EINVAL);
+    assert_int_equal(rt_reward_compile("1", 1, 1, 1, NULL, NULL, &d), RT_EINVAL);
     rt_reward_env env;
     memset(&env, 0, sizeof env);
     env.n_features = 2; /* but no names */
-    assert_int_equal(rt_reward_compile("1", 1, 1, 1, &env, &p, &d), RT_REWARD_EINVAL);
+    assert_int_equal(rt_reward_compile("1", 1, 1, 1, &env, &p, &d), RT_EINVAL);
     assert_string_equal(d.msg, "invalid environment");
     /* a NULL env is an empty one; a NULL diag is allowed */
     assert_int_equal(rt_reward_compile("x + 1", 5, 1, 1, NULL, &p, NULL), 0);
     assert_int_equal(rt_reward_n_params(p), 1);
-    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, NULL, &d), RT_REWARD_EINVAL);
+    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, NULL, &d), RT_EINVAL);
     rt_reward_free(p);
-    assert_int_equal(rt_reward_compile("(", 1, 1, 1, NULL, &p, NULL), RT_REWARD_ESYNTAX);
-    assert_int_equal(rt_reward_compile("lg(1)", 5, 1, 1, NULL, &p, NULL), RT_REWARD_ENAME);
-    assert_int_equal(rt_reward_compile("min(1)", 6, 1, 1, NULL, &p, NULL), RT_REWARD_EARITY);
+    assert_int_equal(rt_reward_compile("(", 1, 1, 1, NULL, &p, NULL), RT_ESYNTAX);
+    assert_int_equal(rt_reward_compile("lg(1)", 5, 1, 1, NULL, &p, NULL), RT_ENAME);
+    assert_int_equal(rt_reward_compile("min(1)", 6, 1, 1, NULL, &p, NULL), RT_EARITY);
     assert_int_equal(rt_reward_n_features(NULL), 0);
     assert_true(rt_reward_eval(NULL, NULL, NULL) == 0);
     rt_reward_free(NULL);

@@ -20,7 +20,7 @@
 static double eval_src(const char *src, rt_reward_env env, int fold, int *code_size)
 {
     rt_reward_program *p = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     if (!fold) env.flags |= RT_REWARD_NO_FOLD;
     int rc = rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d);
     if (rc) fail_msg("compile '%s': %d:%d: %s", src, d.line, d.col, d.msg);
@@ -172,7 +172,7 @@ static void nan_inputs_give_zero(void **state)
     (void)state;
     rt_reward_env env = fx_env(NULL, "r");
     rt_reward_program *p = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     assert_int_equal(rt_reward_compile("correct + 2*length + k", 22, 1, 1, &env, &p, &d), 0);
     double f[7] = {1, 0, 3, 0, 0, 0, 0}, prm[1] = {1};
     assert_true(rt_reward_eval(p, f, prm) == 8);
@@ -214,7 +214,7 @@ static void folding_shrinks_code(void **state)
                      cases[i].folded, cases[i].plain);
     }
     rt_reward_program *p = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     assert_int_equal(rt_reward_compile("2*(3+4)", 7, 1, 1, &env, &p, &d), 0);
     assert_true(rt_reward_is_constant(p));
     assert_int_equal(rt_reward_stack_depth(p), 1);
@@ -232,7 +232,7 @@ static void parameters(void **state)
     (void)state;
     rt_reward_env env = fx_env(NULL, "shaped");
     rt_reward_program *p = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "correct - beta*length + c*partial + beta";
     assert_int_equal(rt_reward_compile(src, strlen(src), 2, 1, &env, &p, &d), 0);
     assert_int_equal(rt_reward_n_params(p), 2);
@@ -247,8 +247,8 @@ static void parameters(void **state)
     assert_int_equal(rt_reward_param_index(p, "alpha"), -1); /* header default, unused */
 
     double prm[2];
-    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_REWARD_EPARAM);
-    assert_int_equal(d.code, RT_REWARD_EPARAM);
+    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_EPARAM);
+    assert_int_equal(d.code, RT_EPARAM);
     assert_string_equal(d.msg,
                         "parameter 'beta' has no value (give it in the header: %%reward shaped "
                         "beta=...)");
@@ -266,29 +266,29 @@ static void parameters(void **state)
     assert_true(rt_reward_eval(p, fx_values, prm) == 1 - 0.01 * 12 + 2 * 0.5 + 0.01);
 
     const char *bad[] = {"betta"};
-    assert_int_equal(rt_reward_bind_params(p, bad, vals, 1, prm, &d), RT_REWARD_EPARAM);
+    assert_int_equal(rt_reward_bind_params(p, bad, vals, 1, prm, &d), RT_EPARAM);
     assert_string_equal(d.msg, "reward 'shaped' has no parameter 'betta' (did you mean 'beta'?)");
     const char *bad2[] = {"zzz"};
-    assert_int_equal(rt_reward_bind_params(p, bad2, vals, 1, prm, &d), RT_REWARD_EPARAM);
+    assert_int_equal(rt_reward_bind_params(p, bad2, vals, 1, prm, &d), RT_EPARAM);
     assert_string_equal(d.msg, "reward 'shaped' has no parameter 'zzz'");
     rt_reward_free(p);
 
     /* unnamed program (a bare expression line): a free name without value is unknown */
     env.name = NULL;
     assert_int_equal(rt_reward_compile("k", 1, 1, 1, &env, &p, &d), 0);
-    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_REWARD_EPARAM);
+    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_EPARAM);
     assert_string_equal(d.msg, "unknown name 'k'");
     assert_int_equal(d.col, 1);
     rt_reward_free(p);
     assert_int_equal(rt_reward_compile("1 + corect", 10, 1, 1, &env, &p, &d), 0);
-    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_REWARD_EPARAM);
+    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_EPARAM);
     assert_string_equal(d.msg, "unknown name 'corect' (did you mean 'correct'?)");
     assert_int_equal(d.col, 5);
     rt_reward_free(p);
     /* a named reward with a free name close to a feature: both hints */
     env.name = "r";
     assert_int_equal(rt_reward_compile("lenght/10", 9, 1, 1, &env, &p, &d), 0);
-    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_REWARD_EPARAM);
+    assert_int_equal(rt_reward_bind_params(p, NULL, NULL, 0, prm, &d), RT_EPARAM);
     assert_string_equal(d.msg, "parameter 'lenght' has no value (did you mean 'length'? else give "
                                "it in the header: %%reward r lenght=...)");
     rt_reward_free(p);
@@ -299,7 +299,7 @@ static void debate_feature(void **state)
     (void)state;
     rt_reward_env env = fx_env(NULL, "just");
     rt_reward_program *p = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "(1 - alpha)*correct + alpha*debate(d2) + debate(d1)";
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
     assert_int_equal(rt_reward_n_features(p), 3);
@@ -350,7 +350,7 @@ static void debate_reward_sweep(void **state)
     env.param_defaults = pd;
     env.n_params = 2;
     rt_reward_program *p = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "(1 - alpha)*outcome + alpha*c*debate(j1)";
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
     const double alphas[] = {0, 0.25, 0.5, 0.75, 1};
@@ -378,7 +378,7 @@ static void reward_calls_inline(void **state)
     env.param_names = pn;
     env.param_defaults = pd;
     env.n_params = 1;
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "correct - c*length";
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &reg.progs[0], &d), 0);
     reg.names[0] = "exact";
@@ -460,7 +460,7 @@ static void link_and_check(void **state)
     env.features = all;
     env.n_features = 6;
     rt_reward_program *p = NULL, *q = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "correct - 0.01*length";
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
     const char *const task[] = {"length", "correct"};
@@ -477,7 +477,7 @@ static void link_and_check(void **state)
     rt_reward_free(q);
 
     const char *const triage[] = {"outcome"};
-    assert_int_equal(rt_reward_check_features(p, triage, 1, &d), RT_REWARD_EFEATURE);
+    assert_int_equal(rt_reward_check_features(p, triage, 1, &d), RT_EFEATURE);
     assert_string_equal(d.msg,
                         "reward 'r' reads feature 'correct', which task features (outcome) do not "
                         "include");
@@ -487,16 +487,16 @@ static void link_and_check(void **state)
 
     src = "correct +\n  0.1*partial";
     assert_int_equal(rt_reward_compile(src, strlen(src), 3, 5, &env, &p, &d), 0);
-    assert_int_equal(rt_reward_check_features(p, task, 2, &d), RT_REWARD_EFEATURE);
+    assert_int_equal(rt_reward_check_features(p, task, 2, &d), RT_EFEATURE);
     assert_string_equal(d.msg, "reward 'r' reads feature 'partial', which task features (length, "
                                "correct) do not include");
     assert_int_equal(d.line, 4);
     assert_int_equal(d.col, 7);
     assert_string_equal(d.near, "partial");
-    assert_int_equal(rt_reward_link(p, &tenv, &q, &d), RT_REWARD_EFEATURE);
+    assert_int_equal(rt_reward_link(p, &tenv, &q, &d), RT_EFEATURE);
     assert_null(q);
     assert_int_equal(d.line, 4);
-    assert_int_equal(rt_reward_check_features(p, NULL, 0, &d), RT_REWARD_EFEATURE);
+    assert_int_equal(rt_reward_check_features(p, NULL, 0, &d), RT_EFEATURE);
     assert_string_equal(d.msg, "reward 'r' reads feature 'correct', but the task has no features");
     rt_reward_free(p);
 
@@ -506,7 +506,7 @@ static void link_and_check(void **state)
     const char *const tri[] = {"debate(d2)"};
     assert_int_equal(rt_reward_check_features(p, tri, 1, &d), 0);
     const char *const tri2[] = {"debate(d1)"};
-    assert_int_equal(rt_reward_check_features(p, tri2, 1, &d), RT_REWARD_EFEATURE);
+    assert_int_equal(rt_reward_check_features(p, tri2, 1, &d), RT_EFEATURE);
     assert_int_equal(d.col, 12);
     assert_int_equal(rt_reward_link(p, &denv, &q, &d), 0);
     double prm[1] = {3};
@@ -520,7 +520,7 @@ static void batch_equals_scalar_and_no_alloc(void **state)
     (void)state;
     rt_reward_env env = fx_env(NULL, "r");
     rt_reward_program *p = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "if(correct and eos, 1 - c*length/10, max(partial, 0.1) ^ 2) + "
                       "log(length + 1) * debate(d1) - clip(format*3, 0, 2) / eos";
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
@@ -547,8 +547,8 @@ static void batch_equals_scalar_and_no_alloc(void **state)
     assert_int_equal(rt_reward_min_slots(p), 6);
     assert_true(sum != 0);
 
-    assert_int_equal(rt_reward_eval_batch(p, feats, N, 5, prm, out), RT_REWARD_EINVAL);
-    assert_int_equal(rt_reward_eval_batch(p, feats, N, S, NULL, out), RT_REWARD_EINVAL);
+    assert_int_equal(rt_reward_eval_batch(p, feats, N, 5, prm, out), RT_EINVAL);
+    assert_int_equal(rt_reward_eval_batch(p, feats, N, S, NULL, out), RT_EINVAL);
     assert_int_equal(rt_reward_eval_batch(p, feats, 0, S, prm, NULL), 0);
     rt_reward_free(p);
 }
@@ -559,7 +559,7 @@ static void allocation_failures(void **state)
     (void)state;
     fx_registry reg = {{0}, {0}, 0};
     rt_reward_env env = fx_env(&reg, "exact");
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "correct - c*length + debate(d1)";
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &reg.progs[0], &d), 0);
     reg.names[0] = "exact";
@@ -576,9 +576,9 @@ static void allocation_failures(void **state)
             if (rc == 0)
                 ok = 1;
             else
-                assert_int_equal(rc, RT_REWARD_ENOMEM);
+                assert_int_equal(rc, RT_ENOMEM);
         } else {
-            assert_int_equal(rc, RT_REWARD_ENOMEM);
+            assert_int_equal(rc, RT_ENOMEM);
             assert_string_equal(d.msg, "out of memory");
             assert_null(p);
         }
@@ -632,7 +632,7 @@ static void describe(void **state)
     (void)state;
     rt_reward_env env = fx_env(NULL, "exact");
     rt_reward_program *p = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "correct -  c*length   # penalty\n  + beta";
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
     char buf[256];

@@ -21,7 +21,7 @@ static fx_registry reg;
 static void setup_registry(void)
 {
     rt_reward_env env = fx_env(NULL, "exact");
-    rt_reward_diag d;
+    rt_diag d;
     const char *src = "if(correct, 1 - c*length/10, partial*partial) + alpha*debate(d1)";
     if (rt_reward_compile(src, strlen(src), 1, 1, &env, &reg.progs[0], &d)) fail_msg("%s", d.msg);
     reg.names[0] = "exact";
@@ -33,7 +33,7 @@ static int check_one(const char *src, size_t len, rt_rng *rng)
 {
     rt_reward_env env = fx_env(&reg, "f");
     rt_reward_program *p = NULL, *q = NULL;
-    rt_reward_diag d;
+    rt_diag d;
     int rc = rt_reward_compile(src, len, 1, 1, &env, &p, &d);
     if (rc) {
         assert_null(p);
@@ -186,7 +186,7 @@ static void random_expressions(void **state)
         if (!check_one(buf, len, &rng)) {
             rt_reward_env env = fx_env(&reg, "f");
             rt_reward_program *p = NULL;
-            rt_reward_diag d;
+            rt_diag d;
             rt_reward_compile(buf, len, 1, 1, &env, &p, &d);
             fail_msg("'%.*s' did not compile: %d:%d: %s", (int)len, buf, d.line, d.col, d.msg);
         }

@@ -86,7 +86,7 @@ static void test_group_advantages(void **st)
     for (int i = 0; i < 4; i++)
         assert_true(A[i] == 0.0);
     c = resolved(RT_RL_PPO);
-    assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), RT_EINVAL);
 }
 
 static void test_token_advantages(void **st)
@@ -347,8 +347,8 @@ static void test_kl_estimators(void **st)
 
 static void expect_bad(rt_rl_config c, const char *key, const char *msg)
 {
-    rt_rl_diag d;
-    assert_int_equal(rt_rl_config_check(&c, NULL, &d), RT_RL_EINVAL);
+    rt_diag d;
+    assert_int_equal(rt_rl_config_check(&c, NULL, &d), RT_EINVAL);
     assert_string_equal(d.key, key);
     assert_string_equal(d.msg, msg);
 }
@@ -411,12 +411,12 @@ static void test_config(void **st)
     rt_rl_algo a;
     assert_int_equal(rt_rl_algo_parse("drgrpo", &a), 0);
     assert_int_equal(a, RT_RL_DRGRPO);
-    assert_int_equal(rt_rl_algo_parse("grpoo", &a), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_algo_parse("grpoo", &a), RT_EINVAL);
     assert_string_equal(rt_rl_algo_name(RT_RL_PPO), "ppo");
     rt_rl_estimator e;
     assert_int_equal(rt_rl_estimator_parse("k2", &e), 0);
     assert_int_equal(e, RT_RL_K2);
-    assert_int_equal(rt_rl_estimator_parse("auto", &e), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_estimator_parse("auto", &e), RT_EINVAL);
 
     /* chi2 on answers too long to enumerate: a message naming the limit */
     rt_rl_config_init(&c);
@@ -426,8 +426,8 @@ static void test_config(void **st)
     rt_policy *pm;
     assert_int_equal(rt_policy_create(&pm, &pc, NULL), 0);
     rt_rl *o = NULL;
-    rt_rl_diag d;
-    assert_int_equal(rt_rl_create(&o, &c, &pm->model, &pm->model, 7, 4, 1, &d), RT_RL_EINVAL);
+    rt_diag d;
+    assert_int_equal(rt_rl_create(&o, &c, &pm->model, &pm->model, 7, 4, 1, &d), RT_EINVAL);
     assert_null(o);
     assert_string_equal(d.key, "regularizer");
     assert_string_equal(d.msg,

@@ -99,7 +99,7 @@ static void test_grpo_raises_accuracy(void **st)
     rt_run *run;
     assert_int_equal(rt_run_create("grpo", cols, ncol, &run), 0);
     rt_rng rrng = rt_rng_make(SEED + 4);
-    rt_rl_diag d;
+    rt_diag d;
     assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rrng, &d), 0);
     double t2 = now_s();
     assert_int_equal(rt_eval_greedy(ev, &p->model, &after, NULL), 0);

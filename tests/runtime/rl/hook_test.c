@@ -50,7 +50,7 @@ static rt_reward_program *make_reward(const rt_task *t, const char *src)
     env.features = names;
     env.n_features = nf + 1;
     rt_reward_program *p;
-    rt_reward_diag d;
+    rt_diag d;
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
     return p;
 }
@@ -152,7 +152,7 @@ static outcome run_once(long steps, int log_every)
     c.log_every = log_every;
     rt_run *run = make_run();
     rt_rng rng = rt_rng_make(9);
-    rt_rl_diag d;
+    rt_diag d;
     assert_int_equal(rt_rl_run_hooked(p, ref, &prob, &hook, &c, run, &rng, &d), 0);
     assert_int_equal(h.calls, steps);
     assert_int_equal(h.bad_features, 0);
@@ -208,8 +208,8 @@ static void test_hook_failure_and_bad_hook(void **st)
     rt_rl_config c = cfg_of(10);
     rt_run *run = make_run();
     rt_rng rng = rt_rng_make(9);
-    rt_rl_diag d;
-    assert_int_equal(rt_rl_run_hooked(p, ref, &prob, &hook, &c, run, &rng, &d), RT_RL_EFAILED);
+    rt_diag d;
+    assert_int_equal(rt_rl_run_hooked(p, ref, &prob, &hook, &c, run, &rng, &d), RT_EFAILED);
     assert_string_equal(d.msg, "rl: boom at step 3");
     assert_int_equal(rt_run_rows(run), 2);
     long step;
@@ -218,13 +218,13 @@ static void test_hook_failure_and_bad_hook(void **st)
     assert_string_equal(m, "rl: boom at step 3");
     rt_run_free(run);
     /* without the hook the reward reads a slot the rows do not have */
-    assert_int_equal(rt_rl_run(p, ref, &prob, &c, NULL, &rng, &d), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, NULL, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "rl: the reward is not linked to this task's features");
     rt_rl_hook bad = {65, 0, NULL, fill, &h};
-    assert_int_equal(rt_rl_run_hooked(p, ref, &prob, &bad, &c, NULL, &rng, &d), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_run_hooked(p, ref, &prob, &bad, &c, NULL, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "rl: bad hook");
     rt_rl_hook nofn = {1, 0, NULL, NULL, &h};
-    assert_int_equal(rt_rl_run_hooked(p, ref, &prob, &nofn, &c, NULL, &rng, &d), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_run_hooked(p, ref, &prob, &nofn, &c, NULL, &rng, &d), RT_EINVAL);
     rt_reward_free(r);
     rt_policy_free(p);
     rt_policy_free(ref);

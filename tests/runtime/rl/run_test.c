@@ -59,7 +59,7 @@ static rt_reward_program *make_reward(const rt_task *t, const char *src)
     env.features = names;
     env.n_features = nf;
     rt_reward_program *p;
-    rt_reward_diag d;
+    rt_diag d;
     assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
     return p;
 }
@@ -148,7 +148,7 @@ static void test_eos_masking_and_exact_kl(void **st)
     assert_true(fabs(m.entropy - ent) < 1e-5 * (1 + ent));
     assert_true(m.kl_ref > 0.05);
     /* a second update needs a new sample */
-    assert_int_equal(rt_rl_update(o, &p->model, &ref->model, R, &m, NULL), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_update(o, &p->model, &ref->model, R, &m, NULL), RT_EINVAL);
     rt_policy_ws_free(w1);
     rt_policy_ws_free(w2);
     rt_rl_free(o);
@@ -275,7 +275,7 @@ static void test_every_algo_shortens(void **st)
         rt_rl_config c = small_cfg((rt_rl_algo)a);
         c.kl = 0.01;
         rt_rng rng = rt_rng_make(9);
-        rt_rl_diag d;
+        rt_diag d;
         assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), 0);
         assert_int_equal(rt_run_rows(run), 30);
         double first = cell(run, 0, "length"), last = cell(run, 29, "length");
@@ -358,7 +358,7 @@ static void test_chi2_run(void **st)
         c.steps = 15;
         if (reg) c.regularizer = RT_RL_REG_CHI2, c.chi2 = 1.0;
         rt_rng rng = rt_rng_make(9);
-        rt_rl_diag d;
+        rt_diag d;
         assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), 0);
         if (reg) {
             assert_true(fabs(cell(run, 0, "chi2")) < 1e-4); /* p = ref at step 1 */
@@ -386,8 +386,8 @@ static void test_nonfinite_reward_fails(void **st)
     rt_run *run = make_run("inf");
     rt_rl_config c = small_cfg(RT_RL_GRPO);
     rt_rng rng = rt_rng_make(9);
-    rt_rl_diag d;
-    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_RL_EFAILED);
+    rt_diag d;
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_EFAILED);
     assert_string_equal(d.msg, "rl: reward is inf at step 1");
     assert_int_equal(d.step, 1);
     long step;
@@ -419,8 +419,8 @@ static void test_inf_loss_fails(void **st)
     c.kl = 1e308;
     c.temperature = 0.05f;
     rt_rng rng = rt_rng_make(9);
-    rt_rl_diag d;
-    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_RL_EFAILED);
+    rt_diag d;
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_EFAILED);
     assert_string_equal(d.msg, "rl: loss is inf at step 1");
     long step;
     assert_int_equal(rt_run_status_of(run, &step, NULL, 0), RT_RUN_FAILED);
@@ -455,8 +455,8 @@ static void test_cancel(void **st)
     rt_run_set_events(run, stop_after_3, NULL);
     rt_rl_config c = small_cfg(RT_RL_PPO);
     rt_rng rng = rt_rng_make(9);
-    rt_rl_diag d;
-    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_RL_EINTR);
+    rt_diag d;
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_EINTR);
     assert_int_equal(d.step, 3);
     long step;
     assert_int_equal(rt_run_status_of(run, &step, NULL, 0), RT_RUN_INTERRUPTED);
@@ -479,9 +479,9 @@ static void test_setup_errors(void **st)
     rt_rl_config c = small_cfg(RT_RL_GRPO);
     c.epochs = 2;
     rt_run *run = make_run("bad");
-    rt_rl_diag d;
+    rt_diag d;
     rt_rng rng = rt_rng_make(1);
-    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_EINVAL);
     assert_string_equal(d.key, "epochs");
     char msg[256];
     assert_int_equal(rt_run_status_of(run, NULL, msg, sizeof msg), RT_RUN_FAILED);
@@ -489,14 +489,14 @@ static void test_setup_errors(void **st)
     rt_run_free(run);
     c = small_cfg(RT_RL_GRPO);
     prob.reward = rc; /* a parameter without bound values */
-    assert_int_equal(rt_rl_run(p, ref, &prob, &c, NULL, &rng, &d), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, NULL, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "rl: reward parameters not bound");
     prob.reward = rw;
     rt_task *t2 = make_task(2); /* T = 4 with chi2: too many answers */
     prob.task = t2;
     c.regularizer = RT_RL_REG_CHI2;
     c.chi2 = 1;
-    assert_int_equal(rt_rl_run(p, ref, &prob, &c, NULL, &rng, &d), RT_RL_EINVAL);
+    assert_int_equal(rt_rl_run(p, ref, &prob, &c, NULL, &rng, &d), RT_EINVAL);
     assert_string_equal(d.key, "regularizer");
     rt_task_free(t2);
     rt_policy_free(p);
@@ -509,7 +509,7 @@ static void test_setup_errors(void **st)
 /* ---- allocation ---------------------------------------------------------------------- */
 
 static int alloc_run(rt_task *t, rt_reward_program *rw, rt_policy *p, const rt_policy *ref,
-                     long steps, long fail_at, long *count, rt_rl_diag *d)
+                     long steps, long fail_at, long *count, rt_diag *d)
 {
     rt_rl_problem prob = {t, rw, NULL, rw, NULL};
     rt_rl_config c = small_cfg(RT_RL_PPO);
@@ -546,8 +546,8 @@ static void test_allocation(void **st)
     assert_int_equal(a, b);
     for (long i = 1; i <= a; i++) {
         assert_int_equal(rt_policy_assign(p, p0), 0);
-        rt_rl_diag d;
-        assert_int_equal(alloc_run(t, rw, p, ref, 3, i, NULL, &d), RT_RL_ENOMEM);
+        rt_diag d;
+        assert_int_equal(alloc_run(t, rw, p, ref, 3, i, NULL, &d), RT_ENOMEM);
         assert_string_equal(d.msg, "rl: out of memory");
         assert_memory_equal(p->params.w, p0->params.w, sizeof(float) * p->params.n);
     }

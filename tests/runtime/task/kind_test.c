@@ -99,7 +99,7 @@ static const rt_task_kind_ops succ_kind = {
 static rt_task *create(const char *spec)
 {
     rt_task_config c;
-    rt_task_error err;
+    rt_diag err;
     rt_task *t = NULL;
     if (rt_task_config_parse(&c, spec, &err)) fail_msg("%s: %s", spec, err.msg);
     if (rt_task_create(&c, &t, &err)) fail_msg("%s: %s", spec, err.msg);
@@ -116,7 +116,7 @@ static void check_text(const int *toks, int n, const char *want)
 static void features_of(const rt_task *t, const rt_task_sample *s, const char *answer, double *f)
 {
     int g[8], n;
-    rt_task_error err;
+    rt_diag err;
     assert_int_equal(rt_task_parse(answer, g, 8, &n, &err), 0);
     rt_task_features(t, s, g, n, f);
 }
@@ -161,23 +161,23 @@ static void builtin_registry(void **state)
     assert_string_equal(u[6], "demo_agree");
     /* configurations by key name; keys of other kinds are refused */
     rt_task_config c;
-    rt_task_error err;
+    rt_diag err;
     assert_int_equal(rt_task_config_parse(&c, "add digits=3 noise=0.5", &err), 0);
     assert_true(rt_task_config_get(&c, "digits") == 3 && rt_task_config_get(&c, "noise") == 0.5);
     assert_true(isnan(rt_task_config_get(&c, "length")));
-    assert_int_equal(rt_task_config_parse(&c, "add length=3", &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_config_parse(&c, "add length=3", &err), RT_EINVAL);
     assert_string_equal(err.msg, "add has no key 'length' (its keys: digits, noise, holdout)");
-    assert_int_equal(rt_task_config_parse(&c, "add digits=x", &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_config_parse(&c, "add digits=x", &err), RT_EINVAL);
     assert_string_equal(err.msg, "'digits' expects a number, got 'x'");
-    assert_int_equal(rt_task_config_parse(&c, "nope", &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_config_parse(&c, "nope", &err), RT_EINVAL);
     assert_string_equal(
         err.msg, "unknown task kind 'nope'; expected add, reverse, sort, copy, mix or triage");
     assert_int_equal(rt_task_config_parse(&c, "add digits=2.5", &err), 0);
     rt_task *t = NULL;
-    assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_create(&c, &t, &err), RT_EINVAL);
     assert_string_equal(err.msg, "digits must be an integer");
     rt_task_config_init(&c, "mix");
-    assert_int_equal(rt_task_config_set(&c, "tasks", 1, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_config_set(&c, "tasks", 1, &err), RT_EINVAL);
 }
 
 /* ---- the new kind ------------------------------------------------------------------- */
@@ -185,25 +185,25 @@ static void builtin_registry(void **state)
 static void registration_errors(void **state)
 {
     (void)state;
-    rt_task_error err;
+    rt_diag err;
     rt_task_kind_ops bad = succ_kind;
     bad.target = NULL;
-    assert_int_equal(rt_task_kind_register(&bad, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_kind_register(&bad, &err), RT_EINVAL);
     assert_string_equal(
         err.msg, "succ: a kind needs shape, encode, decode, target, corrupt and answer_token");
     bad = succ_kind;
     bad.name = "add";
-    assert_int_equal(rt_task_kind_register(&bad, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_kind_register(&bad, &err), RT_EINVAL);
     assert_string_equal(err.msg, "add: a kind of that name is registered already");
     bad = succ_kind;
     bad.tag = NULL;
-    assert_int_equal(rt_task_kind_register(&bad, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_kind_register(&bad, &err), RT_EINVAL);
     assert_int_equal(rt_task_kind_count(), 6);
     /* a record that is not registered cannot make tasks */
     rt_task_config c;
     rt_task_config_init_kind(&c, &succ_kind);
     rt_task *t = NULL;
-    assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_create(&c, &t, &err), RT_EINVAL);
     assert_string_equal(err.msg, "unknown task kind");
     assert_null(t);
 }
@@ -211,9 +211,9 @@ static void registration_errors(void **state)
 static void new_kind_is_one_record(void **state)
 {
     (void)state;
-    rt_task_error err;
+    rt_diag err;
     assert_int_equal(rt_task_kind_register(&succ_kind, &err), 0);
-    assert_int_equal(rt_task_kind_register(&succ_kind, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_kind_register(&succ_kind, &err), RT_EINVAL);
     /* the registry: found by name, the next tag id after the built-ins' slots */
     assert_ptr_equal(rt_task_kind_find("succ"), &succ_kind);
     assert_int_equal(rt_task_kind_count(), 7);
@@ -228,11 +228,11 @@ static void new_kind_is_one_record(void **state)
     assert_string_equal(u[7], "even");
     /* its keys: its own, then noise and holdout; other kinds' are errors */
     rt_task_config c;
-    assert_int_equal(rt_task_config_parse(&c, "succ digits=2", &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_config_parse(&c, "succ digits=2", &err), RT_EINVAL);
     assert_string_equal(err.msg, "succ has no key 'digits' (its keys: shift, noise, holdout)");
     assert_int_equal(rt_task_config_parse(&c, "succ shift=0", &err), 0);
     rt_task *t = NULL;
-    assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_create(&c, &t, &err), RT_EINVAL);
     assert_string_equal(err.msg, "shift must be between 1 and 9");
     t = create("succ shift=3");
     /* the vocabulary is the task's: V = 33 here, 32 for the built-ins */
@@ -254,7 +254,7 @@ static void new_kind_is_one_record(void **state)
     check_text(s.target, s.target_len, "0<eos>");
     assert_int_equal(rt_task_sample_from_text(t, "8=", &s, &err), 0); /* tag omitted */
     check_text(s.target, s.target_len, "1<eos>");
-    assert_int_equal(rt_task_sample_from_text(t, "<add>8=", &s, &err), RT_TASK_EPARSE);
+    assert_int_equal(rt_task_sample_from_text(t, "<add>8=", &s, &err), RT_EPARSE);
     /* both sides of the split, disjoint, every prompt on one */
     uint64_t ntr = rt_task_split_count(t, RT_TASK_TRAIN),
              nho = rt_task_split_count(t, RT_TASK_HELDOUT);
@@ -299,7 +299,7 @@ static void new_kind_is_one_record(void **state)
     m.tasks = sub;
     m.n_tasks = 1;
     rt_task *mx = NULL;
-    assert_int_equal(rt_task_create(&m, &mx, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_create(&m, &mx, &err), RT_EINVAL);
     assert_string_equal(err.msg, "tasks[0]: succ cannot be mixed (only add, reverse, sort, copy)");
     rt_task_free(add);
     rt_task_free(t);

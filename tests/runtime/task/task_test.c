@@ -29,20 +29,20 @@ static rt_task *make(const char *kind, int n, double noise)
     assert_int_equal(rt_task_config_set(&c, strcmp(kind, "add") ? "length" : "digits", n, NULL), 0);
     assert_int_equal(rt_task_config_set(&c, "noise", noise, NULL), 0);
     rt_task *t = NULL;
-    rt_task_error err;
+    rt_diag err;
     assert_int_equal(rt_task_create(&c, &t, &err), 0);
     return t;
 }
 
 static void toks_of(const char *text, int *toks, int *n)
 {
-    rt_task_error err;
+    rt_diag err;
     assert_int_equal(rt_task_parse(text, toks, RT_TASK_MAX_T * 2, n, &err), 0);
 }
 
 static void sample_of(const rt_task *t, const char *text, rt_task_sample *s)
 {
-    rt_task_error err;
+    rt_diag err;
     int rc = rt_task_sample_from_text(t, text, s, &err);
     if (rc) fail_msg("%s: %s", text, err.msg);
 }
@@ -95,8 +95,8 @@ static void vocabulary_layout(void **state)
     assert_int_equal(n, 31);
     for (int k = 1; k < 32; k++)
         assert_int_equal(back[k - 1], k);
-    rt_task_error err;
-    assert_int_equal(rt_task_parse("12x", back, 8, &n, &err), RT_TASK_EPARSE);
+    rt_diag err;
+    assert_int_equal(rt_task_parse("12x", back, 8, &n, &err), RT_EPARSE);
     assert_string_equal(err.msg, "column 3: unknown token near 'x'");
     rt_task_free(t);
 }
@@ -124,8 +124,8 @@ static void add_hand_cases(void **state)
     check_text(s.target, s.target_len, "198<eos>");
     sample_of(t, "<add>00+00=", &s);
     check_text(s.target, s.target_len, "0<eos>");
-    rt_task_error err;
-    assert_int_equal(rt_task_sample_from_text(t, "1+2=", &s, &err), RT_TASK_EPARSE);
+    rt_diag err;
+    assert_int_equal(rt_task_sample_from_text(t, "1+2=", &s, &err), RT_EPARSE);
     assert_non_null(strstr(err.msg, "not a add prompt: '1+2='"));
 
     check_features(t, "12+34=", "46<eos>", 1, 1, 3, 1, 1);
@@ -443,7 +443,7 @@ static rt_task *make_triage(int K, int M, int A, int G, double conflict)
     rt_task_config_set(&c, "good", G, NULL);
     rt_task_config_set(&c, "conflict", conflict, NULL);
     rt_task *t;
-    rt_task_error err;
+    rt_diag err;
     int rc = rt_task_create(&c, &t, &err);
     if (rc) fail_msg("%s", err.msg);
     return t;
@@ -566,18 +566,18 @@ static void enumeration(void **state)
             seen[s.id] = 1;
         }
         rt_task_sample s;
-        assert_int_equal(rt_task_sample_at(t, (rt_task_split)sp, n, &s), RT_TASK_EINVAL);
+        assert_int_equal(rt_task_sample_at(t, (rt_task_split)sp, n, &s), RT_EINVAL);
     }
     free(seen);
     rt_task_sample s;
     assert_int_equal(rt_task_sample_from_id(t, 0, 1234, &s), 0);
     check_text(s.prompt, 7, "<add>12+34=");
-    assert_int_equal(rt_task_sample_from_id(t, 0, 10000, &s), RT_TASK_EINVAL);
-    assert_int_equal(rt_task_sample_from_id(t, 1, 0, &s), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_sample_from_id(t, 0, 10000, &s), RT_EINVAL);
+    assert_int_equal(rt_task_sample_from_id(t, 1, 0, &s), RT_EINVAL);
     rt_task_free(t);
     t = make("add", 4, 0); /* not enumerated */
     assert_int_equal(rt_task_split_count(t, RT_TASK_TRAIN), 0);
-    assert_int_equal(rt_task_sample_at(t, RT_TASK_TRAIN, 0, &s), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_sample_at(t, RT_TASK_TRAIN, 0, &s), RT_EINVAL);
     rt_task_free(t);
     /* a mix walks its domains in order */
     rt_task_config sub[2], c;
@@ -611,7 +611,7 @@ static void enumeration(void **state)
     assert_int_equal(rt_task_split_count(t, RT_TASK_HELDOUT), 0);
     assert_int_equal(rt_task_split_count(t, RT_TASK_TRAIN), 0);
     assert_int_equal(rt_task_split_count(rt_task_domain(t, 0), RT_TASK_HELDOUT), a0);
-    assert_int_equal(rt_task_sample_at(t, RT_TASK_HELDOUT, 0, &s), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_sample_at(t, RT_TASK_HELDOUT, 0, &s), RT_EINVAL);
     rt_task_free(t);
 }
 
@@ -631,8 +631,8 @@ static void kind_features_and_evidence(void **state)
     check_text(p, 6, "<tri>2?0?=");
     assert_int_equal(rt_task_triage_evidence(t, &s, 0xfu, p), 0);
     check_text(p, 6, "<tri>2102=");
-    assert_int_equal(rt_task_triage_evidence(add, &s, 0, p), RT_TASK_EINVAL);
-    assert_int_equal(rt_task_triage_demo_action(add, &s), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_triage_evidence(add, &s, 0, p), RT_EINVAL);
+    assert_int_equal(rt_task_triage_demo_action(add, &s), RT_EINVAL);
     rt_task_free(t);
     rt_task_free(add);
 }
@@ -665,10 +665,10 @@ static void validation_messages(void **state)
         double v = cases[i].value;
         assert_int_equal(rt_task_config_set(&c, cases[i].key, v, NULL), 0);
         rt_task *t = (rt_task *)&c; /* must be reset to NULL */
-        rt_task_error err;
-        assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
+        rt_diag err;
+        assert_int_equal(rt_task_create(&c, &t, &err), RT_EINVAL);
         assert_null(t);
-        assert_int_equal(err.code, RT_TASK_EINVAL);
+        assert_int_equal(err.code, RT_EINVAL);
         assert_string_equal(err.msg, cases[i].msg);
     }
     rt_task_config sub[2], c;
@@ -679,19 +679,19 @@ static void validation_messages(void **state)
     c.tasks = sub;
     c.n_tasks = 2;
     rt_task *t;
-    rt_task_error err;
-    assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
+    rt_diag err;
+    assert_int_equal(rt_task_create(&c, &t, &err), RT_EINVAL);
     assert_string_equal(err.msg, "tasks[1]: digits must be between 1 and 6");
     rt_task_config_init(&sub[1], "triage");
-    assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_create(&c, &t, &err), RT_EINVAL);
     assert_string_equal(err.msg,
                         "tasks[1]: triage cannot be mixed (only add, reverse, sort, copy)");
     c.n_tasks = 0;
-    assert_int_equal(rt_task_create(&c, &t, &err), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_create(&c, &t, &err), RT_EINVAL);
     assert_string_equal(err.msg, "tasks must list between 1 and 8 tasks");
     assert_ptr_equal(rt_task_kind_find("triage"), &rt_task_kind_triage);
     assert_null(rt_task_kind_find("tri"));
-    assert_int_equal(rt_task_config_init(&c, "tri"), RT_TASK_EINVAL);
+    assert_int_equal(rt_task_config_init(&c, "tri"), RT_EINVAL);
 }
 
 /* fail every allocation in turn until creation succeeds: clean errors, no leaks */
@@ -710,7 +710,7 @@ static void allocation_failures(void **state)
         int failures = 0;
         for (long n = 1;; n++) {
             rt_task *t = NULL;
-            rt_task_error err;
+            rt_diag err;
             rt_alloc_fail_at(n);
             int rc = rt_task_create(cfgs[k], &t, &err);
             rt_alloc_fail_at(0);
@@ -719,7 +719,7 @@ static void allocation_failures(void **state)
                 rt_task_free(t);
                 break;
             }
-            assert_int_equal(rc, RT_TASK_ENOMEM);
+            assert_int_equal(rc, RT_ENOMEM);
             assert_null(t);
             assert_string_equal(err.msg, "out of memory");
             failures++;

@@ -104,7 +104,7 @@ static void test_counting_mix(void **state)
     ec.chunk = 9;
     rt_rng rng = rt_rng_make(1);
     rt_eval *ev;
-    rt_eval_diag d;
+    rt_diag d;
     assert_int_equal(rt_eval_create(&ev, t, &p->model, &ec, &rng, &d), 0);
     int n = rt_eval_n_prompts(ev);
     assert_int_equal(n, (int)rt_task_split_count(t, RT_TASK_HELDOUT)); /* all of it */
@@ -337,7 +337,7 @@ static void test_partial_mix(void **state)
 
         rt_rng rng = rt_rng_make(3);
         rt_eval *ev, *ev2;
-        rt_eval_diag d;
+        rt_diag d;
         assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), 0);
         assert_int_equal(rt_eval_create(&ev2, t, &pc_m->model, &ec, &rng, &d), 0);
         int n = rt_eval_n_prompts(ev);
@@ -434,7 +434,7 @@ static void test_kl(void **state)
     rt_policy *p = random_policy(3, 8, 1), *q = random_policy(3, 12, 2);
     rt_rng rng = rt_rng_make(10);
     rt_eval_kl_result k;
-    rt_eval_diag d;
+    rt_diag d;
     assert_int_equal(rt_eval_kl(&p->model, &p->model, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
     assert_float_equal(k.kl, 0.0, 1e-9);
     assert_true(k.entropy > 1.0);
@@ -484,7 +484,7 @@ static void test_kl(void **state)
     assert_int_equal(rt_eval_kl(&p->model, &c4->model, t, RT_TASK_TRAIN, 6, &rng, &k, &d), 0);
     assert_true(k.kl > 0.0);
     assert_int_equal(rt_eval_kl(&p->model, &q->model, t, RT_TASK_TRAIN, 0, &rng, &k, &d),
-                     RT_EVAL_EINVAL);
+                     RT_EINVAL);
     rt_policy_free(c4);
     rt_policy_free(p);
     rt_policy_free(q);
@@ -497,11 +497,11 @@ static void test_errors(void **state)
     rt_task *t = make_seq_task("copy", 2);
     rt_rng rng = rt_rng_make(1);
     rt_eval *ev = (rt_eval *)&rng;
-    rt_eval_diag d;
+    rt_diag d;
     rt_policy_config bad = {16, 3, 4, 4, 1, RT_NN_ACT_RELU};
     rt_policy *bad_m; /* a model of that architecture */
     assert_int_equal(rt_policy_create(&bad_m, &bad, NULL), 0);
-    assert_int_equal(rt_eval_create(&ev, t, &bad_m->model, NULL, &rng, &d), RT_EVAL_EINVAL);
+    assert_int_equal(rt_eval_create(&ev, t, &bad_m->model, NULL, &rng, &d), RT_EINVAL);
     assert_null(ev);
     assert_string_equal(d.msg, "eval: policy vocabulary 16, task vocabulary 32");
     rt_policy_config pc = {V, 3, 4, 4, 1, RT_NN_ACT_RELU};
@@ -510,21 +510,21 @@ static void test_errors(void **state)
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.k = -1;
-    assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), RT_EVAL_EINVAL);
+    assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "eval: k must be >= 0");
     rt_eval_config_init(&ec);
     ec.temperature = 0.0f;
-    assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), RT_EVAL_EINVAL);
+    assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "eval: temperature must be > 0");
     rt_eval_config_init(&ec);
     ec.n_prompts = 0;
-    assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), RT_EVAL_EINVAL);
+    assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, &ec, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "eval: n_prompts must be >= 1");
 
     assert_int_equal(rt_eval_create(&ev, t, &pc_m->model, NULL, &rng, &d), 0);
     rt_policy *other = random_policy(3, 8, 1); /* embed 6, hidden 8: another shape */
     double acc;
-    assert_int_equal(rt_eval_greedy(ev, &other->model, &acc, &d), RT_EVAL_EINVAL);
+    assert_int_equal(rt_eval_greedy(ev, &other->model, &acc, &d), RT_EINVAL);
     assert_string_equal(d.msg, "eval: policy architecture differs from the evaluator's");
     rt_policy_free(other);
     rt_eval_free(ev);
@@ -549,11 +549,11 @@ static void test_alloc_failure(void **state)
     rt_eval_free(ev);
     assert_true(total >= 7);
     for (long i = 1; i <= total; i++) {
-        rt_eval_diag d;
+        rt_diag d;
         rt_alloc_fail_at(i);
         int rc = rt_eval_create(&ev, t, &p->model, &ec, &rng, &d);
         rt_alloc_fail_at(0);
-        assert_int_equal(rc, RT_EVAL_ENOMEM);
+        assert_int_equal(rc, RT_ENOMEM);
         assert_null(ev);
         assert_string_equal(d.msg, "eval: out of memory");
     }
@@ -563,11 +563,11 @@ static void test_alloc_failure(void **state)
     total = rt_alloc_count();
     assert_true(total >= 7);
     for (long i = 1; i <= total; i++) {
-        rt_eval_diag d;
+        rt_diag d;
         rt_alloc_fail_at(i);
         int rc = rt_eval_kl(&p->model, &q->model, t, RT_TASK_HELDOUT, 5, &rng, &k, &d);
         rt_alloc_fail_at(0);
-        assert_int_equal(rc, RT_EVAL_ENOMEM);
+        assert_int_equal(rc, RT_ENOMEM);
         assert_string_equal(d.msg, "kl: out of memory");
     }
     rt_policy_free(p);

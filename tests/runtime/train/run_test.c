@@ -71,7 +71,7 @@ static void lifecycle_and_events(void **state)
     }
     assert_int_equal(step, 3);
     assert_int_equal(rt_run_finish(r, RT_RUN_INTERRUPTED, step, NULL), 0);
-    assert_int_equal(rt_run_finish(r, RT_RUN_FINISHED, 9, NULL), RT_RUN_EINVAL); /* once */
+    assert_int_equal(rt_run_finish(r, RT_RUN_FINISHED, 9, NULL), RT_EINVAL); /* once */
     long st;
     char msg[32];
     assert_int_equal(rt_run_status_of(r, &st, msg, sizeof msg), RT_RUN_INTERRUPTED);
@@ -102,7 +102,7 @@ static void lifecycle_and_events(void **state)
     /* failure keeps message and step */
     assert_int_equal(rt_run_create("x", cols, 1, &r), 0);
     rt_run_start(r);
-    assert_int_equal(rt_run_finish(r, RT_RUN_RUNNING, 0, NULL), RT_RUN_EINVAL);
+    assert_int_equal(rt_run_finish(r, RT_RUN_RUNNING, 0, NULL), RT_EINVAL);
     assert_int_equal(rt_run_finish(r, RT_RUN_FAILED, 17, "loss is NaN"), 0);
     assert_int_equal(rt_run_status_of(r, &st, msg, sizeof msg), RT_RUN_FAILED);
     assert_int_equal(st, 17);
@@ -117,11 +117,11 @@ static void bad_arguments(void **state)
     (void)state;
     rt_run *r = (rt_run *)&r;
     const char *dup[] = {"a", "b", "a"}, *empty[] = {"a", ""};
-    assert_int_equal(rt_run_create("r", dup, 3, &r), RT_RUN_EINVAL);
+    assert_int_equal(rt_run_create("r", dup, 3, &r), RT_EINVAL);
     assert_null(r);
-    assert_int_equal(rt_run_create("r", empty, 2, &r), RT_RUN_EINVAL);
-    assert_int_equal(rt_run_create("", cols, 3, &r), RT_RUN_EINVAL);
-    assert_int_equal(rt_run_create("r", cols, 0, &r), RT_RUN_EINVAL);
+    assert_int_equal(rt_run_create("r", empty, 2, &r), RT_EINVAL);
+    assert_int_equal(rt_run_create("", cols, 3, &r), RT_EINVAL);
+    assert_int_equal(rt_run_create("r", cols, 0, &r), RT_EINVAL);
 }
 
 static void registry(void **state)
@@ -135,7 +135,7 @@ static void registry(void **state)
     assert_int_equal(rt_run_create("a", cols, 2, &a2), 0);
     assert_int_equal(rt_runs_add(g, a), 0);
     assert_int_equal(rt_runs_add(g, b), 0);
-    assert_int_equal(rt_runs_add(g, a2), RT_RUN_EEXIST);
+    assert_int_equal(rt_runs_add(g, a2), RT_EEXIST);
     rt_run_free(a2); /* still ours */
     assert_int_equal(rt_runs_count(g), 2);
     assert_ptr_equal(rt_runs_find(g, "b"), b);
@@ -143,7 +143,7 @@ static void registry(void **state)
     assert_ptr_equal(rt_runs_at(g, 0), a);
     assert_null(rt_runs_at(g, 2));
     assert_int_equal(rt_runs_remove(g, "a"), 0);
-    assert_int_equal(rt_runs_remove(g, "a"), RT_RUN_ENOTFOUND);
+    assert_int_equal(rt_runs_remove(g, "a"), RT_ENOTFOUND);
     assert_ptr_equal(rt_runs_at(g, 0), b);
     for (int i = 0; i < 20; i++) { /* growth */
         char name[16];
@@ -236,7 +236,7 @@ static void allocation_failures(void **state)
             rt_run_free(r);
             break;
         }
-        assert_int_equal(rc, RT_RUN_ENOMEM);
+        assert_int_equal(rc, RT_ENOMEM);
         assert_null(r);
         failures++;
         assert_true(n < 50);
@@ -248,7 +248,7 @@ static void allocation_failures(void **state)
     assert_int_equal(rt_run_create("name", cols, 3, &r), 0);
     double row[3] = {1, 2, 3};
     rt_alloc_fail_at(1);
-    assert_int_equal(rt_run_append(r, row), RT_RUN_ENOMEM);
+    assert_int_equal(rt_run_append(r, row), RT_ENOMEM);
     rt_alloc_fail_at(0);
     assert_int_equal(rt_run_rows(r), 0);
     assert_int_equal(rt_run_reserve(r, 100), 0);
@@ -256,15 +256,15 @@ static void allocation_failures(void **state)
     for (int i = 0; i < 100; i++)
         assert_int_equal(rt_run_append(r, row), 0); /* reserved */
     rt_run_snapshot s;
-    assert_int_equal(rt_run_snapshot_take(r, &s), RT_RUN_ENOMEM);
+    assert_int_equal(rt_run_snapshot_take(r, &s), RT_ENOMEM);
     rt_alloc_fail_at(0);
     rt_alloc_fail_at(1);
-    assert_int_equal(rt_runs_create(&g), RT_RUN_ENOMEM);
+    assert_int_equal(rt_runs_create(&g), RT_ENOMEM);
     assert_null(g);
     rt_alloc_fail_at(0);
     assert_int_equal(rt_runs_create(&g), 0);
     rt_alloc_fail_at(1);
-    assert_int_equal(rt_runs_add(g, r), RT_RUN_ENOMEM);
+    assert_int_equal(rt_runs_add(g, r), RT_ENOMEM);
     rt_alloc_fail_at(0);
     assert_int_equal(rt_runs_count(g), 0);
     assert_int_equal(rt_runs_add(g, r), 0);

@@ -39,7 +39,7 @@ static double recipe(const char *name, double noise, double *at_500, rt_eval_res
     rt_sft_config_init(&c);
     c.noise = noise;
     rt_rng rng = rt_rng_from_name(1, name);
-    rt_sft_diag d;
+    rt_diag d;
     assert_int_equal(rt_sft_run(p, t, &c, run, &rng, &d), 0);
     assert_int_equal(d.step, 1000);
     rt_run_snapshot s;

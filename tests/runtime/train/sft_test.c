@@ -154,7 +154,7 @@ static void test_loss_by_hand(void **state)
     cfg.clip = 0.5f;
     rt_rng rng = rt_rng_make(3);
     rt_run *run = make_run("hand");
-    rt_sft_diag d;
+    rt_diag d;
     assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), 0);
     assert_int_equal(d.code, 0);
     assert_int_equal(d.step, 1);
@@ -319,8 +319,8 @@ static void test_cancel(void **state)
     rt_run *run = make_run("cancel");
     rt_run_set_cancel(run, &flag);
     rt_run_set_events(run, on_event, &cc);
-    rt_sft_diag d;
-    assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_SFT_EINTR);
+    rt_diag d;
+    assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_EINTR);
     assert_int_equal(d.step, 7);
     assert_string_equal(d.msg, "sft: interrupted after step 7");
     long st;
@@ -337,7 +337,7 @@ static void test_cancel(void **state)
     assert_int_equal(rt_policy_copy(&q, p, NULL), 0);
     run = make_run("cancel0");
     rt_run_set_cancel(run, &flag);
-    assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_SFT_EINTR);
+    assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_EINTR);
     assert_int_equal(rt_run_status_of(run, &st, NULL, 0), RT_RUN_INTERRUPTED);
     assert_int_equal(st, 0);
     assert_int_equal(rt_run_rows(run), 0);
@@ -379,8 +379,8 @@ static void test_cancel_from_thread(void **state)
     watcher w = {run, &flag};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, watch, &w), 0);
-    rt_sft_diag d;
-    assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_SFT_EINTR);
+    rt_diag d;
+    assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_EINTR);
     pthread_join(th, NULL);
     long st, rows = rt_run_rows(run);
     assert_int_equal(rt_run_status_of(run, &st, NULL, 0), RT_RUN_INTERRUPTED);
@@ -411,8 +411,8 @@ static void test_nonfinite_fails(void **state)
     quiet_config(&cfg, 5, 4);
     rt_rng rng = rt_rng_make(1);
     rt_run *run = make_run("nan");
-    rt_sft_diag d;
-    assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_SFT_EFAILED);
+    rt_diag d;
+    assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_EFAILED);
     assert_int_equal(d.step, 1);
     assert_string_equal(d.msg, "sft: loss is inf at step 1");
     char msg[64];
@@ -433,7 +433,7 @@ static void test_bad_config(void **state)
     rt_policy *p = make_policy(3, 8, 16, 1, 2);
     rt_rng rng = rt_rng_make(1);
     rt_sft_config cfg;
-    rt_sft_diag d;
+    rt_diag d;
     for (int k = 0; k < 7; k++) {
         quiet_config(&cfg, 5, 4);
         switch (k) {
@@ -457,7 +457,7 @@ static void test_bad_config(void **state)
             break;
         }
         rt_run *run = make_run("bad");
-        assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_SFT_EINVAL);
+        assert_int_equal(rt_sft_run(p, t, &cfg, run, &rng, &d), RT_EINVAL);
         assert_non_null(strstr(d.msg, "sft: invalid configuration"));
         assert_int_equal(rt_run_status_of(run, NULL, NULL, 0), RT_RUN_FAILED);
         rt_run_free(run);
@@ -467,7 +467,7 @@ static void test_bad_config(void **state)
     rt_policy *q;
     assert_int_equal(rt_policy_create(&q, &c, NULL), 0);
     quiet_config(&cfg, 5, 4);
-    assert_int_equal(rt_sft_run(q, t, &cfg, NULL, &rng, &d), RT_SFT_EINVAL);
+    assert_int_equal(rt_sft_run(q, t, &cfg, NULL, &rng, &d), RT_EINVAL);
     assert_string_equal(d.msg, "sft: the policy's vocabulary differs from the task's");
     rt_policy_free(q);
     rt_policy_free(p);
@@ -522,11 +522,11 @@ static void test_alloc_failure(void **state)
     for (long i = 1; i <= total + 1; i++) {
         assert_int_equal(rt_policy_assign(p, p0), 0);
         run = make_run("alloc");
-        rt_sft_diag d;
+        rt_diag d;
         rt_alloc_fail_at(i);
         int rc = rt_sft_run(p, t, &cfg, run, &rng, &d);
         rt_alloc_fail_at(0);
-        if (rc == RT_SFT_ENOMEM) {
+        if (rc == RT_ENOMEM) {
             enomem++;
             assert_string_equal(d.msg, "sft: out of memory");
             assert_int_equal(rt_run_status_of(run, NULL, NULL, 0), RT_RUN_FAILED);

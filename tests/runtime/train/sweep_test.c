@@ -101,7 +101,7 @@ static void failure_does_not_stop_others(void **state)
     rt_job sj[4];
     setup_jobs(jobs_a, sj);
     jobs_a[1].fail_at = 3;
-    assert_int_equal(rt_sweep_run_threads(sj, 4, 2, NULL), RT_SWEEP_EFAILED);
+    assert_int_equal(rt_sweep_run_threads(sj, 4, 2, NULL), RT_EFAILED);
     assert_int_equal(sj[1].status, -5);
     assert_int_equal(jobs_a[1].steps_done, 3);
     for (int i = 0; i < 4; i++)
@@ -126,7 +126,7 @@ static void cancellation(void **state)
     atomic_init(&cancel, 1);
     rt_job sj[4];
     setup_jobs(jobs_a, sj);
-    assert_int_equal(rt_sweep_run_threads(sj, 4, 2, &cancel), RT_SWEEP_ECANCELLED);
+    assert_int_equal(rt_sweep_run_threads(sj, 4, 2, &cancel), RT_EINTR);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(sj[i].status, RT_SWEEP_SKIPPED);
         assert_int_equal(jobs_a[i].steps_done, 0);
@@ -137,7 +137,7 @@ static void cancellation(void **state)
     rt_job cj[3] = {{.fn = cancel_after_first, .arg = &count, .status = 0},
                           {.fn = cancel_after_first, .arg = &count, .status = 0},
                           {.fn = cancel_after_first, .arg = &count, .status = 0}};
-    assert_int_equal(rt_sweep_run_threads(cj, 3, 1, &cancel), RT_SWEEP_ECANCELLED);
+    assert_int_equal(rt_sweep_run_threads(cj, 3, 1, &cancel), RT_EINTR);
     assert_int_equal(count, 1);
     assert_int_equal(cj[0].status, 0);
     assert_int_equal(cj[2].status, RT_SWEEP_SKIPPED);
@@ -145,15 +145,15 @@ static void cancellation(void **state)
     atomic_store(&cancel, 0);
     setup_jobs(jobs_a, sj);
     jobs_a[0].cancel_at = 5;
-    assert_int_equal(rt_sweep_run_threads(sj, 4, 1, &cancel), RT_SWEEP_EFAILED);
+    assert_int_equal(rt_sweep_run_threads(sj, 4, 1, &cancel), RT_EFAILED);
     assert_int_equal(sj[0].status, -7);
     assert_int_equal(jobs_a[0].steps_done, 6);
     assert_int_equal(sj[1].status, RT_SWEEP_SKIPPED);
     atomic_store(&cancel, 0);
     assert_int_equal(rt_sweep_run_threads(sj, 0, 2, &cancel), 0);
-    assert_int_equal(rt_sweep_run_threads(sj, 4, 0, &cancel), RT_SWEEP_EINVAL);
+    assert_int_equal(rt_sweep_run_threads(sj, 4, 0, &cancel), RT_EINVAL);
     sj[2].fn = NULL;
-    assert_int_equal(rt_sweep_run_threads(sj, 4, 1, &cancel), RT_SWEEP_EINVAL);
+    assert_int_equal(rt_sweep_run_threads(sj, 4, 1, &cancel), RT_EINVAL);
 }
 
 static void cartesian_product(void **state)
@@ -181,7 +181,7 @@ static void cartesian_product(void **state)
     }
     int idx[3];
     char small[6];
-    assert_int_equal(rt_sweep_point(keys, 3, 6, idx), RT_SWEEP_EINVAL);
+    assert_int_equal(rt_sweep_point(keys, 3, 6, idx), RT_EINVAL);
     assert_int_equal(rt_sweep_point_name("rl", keys, 3, -1, small, sizeof small), -1);
     assert_int_equal(rt_sweep_point_name("rl", keys, 3, 0, small, sizeof small), 27);
     assert_string_equal(small, "rl[lr");
@@ -245,11 +245,11 @@ static void custom_executor(void **state)
     assert_int_equal(rt_sweep_run(jobs, 3, &ex, NULL), 0);
     assert_true(seen[0] == 5 && seen[1] == 5 && seen[2] == 5);
     skip = 1;
-    assert_int_equal(rt_sweep_run(jobs, 3, &ex, NULL), RT_SWEEP_ECANCELLED);
+    assert_int_equal(rt_sweep_run(jobs, 3, &ex, NULL), RT_EINTR);
     assert_int_equal(jobs[1].status, RT_SWEEP_SKIPPED);
-    assert_int_equal(rt_sweep_run(jobs, 3, NULL, NULL), RT_SWEEP_EINVAL);
+    assert_int_equal(rt_sweep_run(jobs, 3, NULL, NULL), RT_EINVAL);
     rt_executor none = {.name = "none"};
-    assert_int_equal(rt_sweep_run(jobs, 3, &none, NULL), RT_SWEEP_EINVAL);
+    assert_int_equal(rt_sweep_run(jobs, 3, &none, NULL), RT_EINVAL);
 }
 
 int main(void)

@@ -36,7 +36,7 @@ static const char *const toy_metrics[N_M] = {"step", "count", "value", "mean", "
 static const int toy_finite[] = {M_VALUE};
 
 static int toy_setup(void **st, const void *args, const rt_rng *rng, rt_trainer_plan *p,
-                     rt_trainer_diag *d)
+                     rt_diag *d)
 {
     (void)rng;
     const toy_args *a = args;
@@ -46,7 +46,7 @@ static int toy_setup(void **st, const void *args, const rt_rng *rng, rt_trainer_
         return (int)a->setup_code;
     }
     toy *t = calloc(1, sizeof *t);
-    if (!t) return RT_TRAINER_ENOMEM;
+    if (!t) return RT_ENOMEM;
     t->a = a;
     *st = t;
     *p = (rt_trainer_plan){.steps = a->steps,
@@ -152,7 +152,7 @@ static void test_cadence(void **st)
     toy_args a = args_of(10, 3);
     a.eval = 1, a.eval_every = 4;
     rt_run *run = make_run(all_cols, 6);
-    rt_trainer_diag d;
+    rt_diag d;
     rt_rng rng = rt_rng_make(1);
     assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), 0);
     assert_int_equal(d.code, 0);
@@ -225,7 +225,7 @@ static void test_columns_by_name(void **st)
 
     /* no run: it trains, nothing else */
     a = args_of(7, 2);
-    rt_trainer_diag d;
+    rt_diag d;
     assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, NULL, &d), 0);
     assert_int_equal(d.step, 7);
     assert_int_equal(finished, 1);
@@ -240,8 +240,8 @@ static void test_cancel(void **st)
     rt_run *run = make_run(all_cols, 6);
     rt_run_set_cancel(run, &flag);
     rt_rng rng = rt_rng_make(1);
-    rt_trainer_diag d;
-    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_TRAINER_EINTR);
+    rt_diag d;
+    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_EINTR);
     assert_int_equal(d.step, 6);
     assert_string_equal(d.msg, "toy: interrupted after step 6");
     long at, s[8];
@@ -259,7 +259,7 @@ static void test_cancel(void **st)
     a.cancel = &flag, a.cancel_at = 6, a.row_on_stop = 1;
     run = make_run(all_cols, 6);
     rt_run_set_cancel(run, &flag);
-    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_TRAINER_EINTR);
+    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_EINTR);
     assert_int_equal(steps_of(run, s, 8), 2);
     assert_int_equal(s[1], 6);
     assert_float_equal(cell(run, 1, 3), 2.0, 0); /* the window since step 4 */
@@ -270,7 +270,7 @@ static void test_cancel(void **st)
     a.cancel_at = 8;
     run = make_run(all_cols, 6);
     rt_run_set_cancel(run, &flag);
-    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_TRAINER_EINTR);
+    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_EINTR);
     assert_int_equal(steps_of(run, s, 8), 2);
     assert_int_equal(s[1], 8);
     rt_run_free(run);
@@ -281,7 +281,7 @@ static void test_cancel(void **st)
     a.row_on_stop = 1;
     run = make_run(all_cols, 6);
     rt_run_set_cancel(run, &flag);
-    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_TRAINER_EINTR);
+    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_EINTR);
     assert_int_equal(d.step, 0);
     assert_int_equal(rt_run_rows(run), 0);
     assert_int_equal(rt_run_status_of(run, &at, NULL, 0), RT_RUN_INTERRUPTED);
@@ -295,8 +295,8 @@ static void test_failing_step(void **st)
     a.fail_at = 3;
     rt_run *run = make_run(all_cols, 6);
     rt_rng rng = rt_rng_make(1);
-    rt_trainer_diag d;
-    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_TRAINER_EFAILED);
+    rt_diag d;
+    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_EFAILED);
     assert_int_equal(d.step, 3);
     assert_string_equal(d.msg, "toy: boom at step 3");
     char msg[64];
@@ -318,8 +318,8 @@ static void test_nonfinite(void **st)
     a.inf_at = 2;
     rt_run *run = make_run(all_cols, 6);
     rt_rng rng = rt_rng_make(1);
-    rt_trainer_diag d;
-    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_TRAINER_EFAILED);
+    rt_diag d;
+    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_EFAILED);
     assert_int_equal(d.step, 2);
     assert_string_equal(d.msg, "toy: value is inf at step 2");
     char msg[64];
@@ -332,7 +332,7 @@ static void test_nonfinite(void **st)
     a = args_of(10, 5);
     a.nan_at = 3, a.row_on_nonfinite = 1;
     run = make_run(all_cols, 6);
-    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_TRAINER_EFAILED);
+    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_EFAILED);
     assert_string_equal(d.msg, "toy: value is nan at step 3");
     assert_int_equal(rt_run_rows(run), 1);
     assert_float_equal(cell(run, 0, 0), 3.0, 0);
@@ -350,11 +350,11 @@ static void test_setup_failures(void **st)
 {
     (void)st;
     toy_args a = args_of(10, 1);
-    a.setup_code = RT_TRAINER_EINVAL;
+    a.setup_code = RT_EINVAL;
     rt_run *run = make_run(all_cols, 6);
     rt_rng rng = rt_rng_make(1);
-    rt_trainer_diag d;
-    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_TRAINER_EINVAL);
+    rt_diag d;
+    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_EINVAL);
     assert_string_equal(d.msg, "toy: bad configuration");
     assert_string_equal(d.key, "steps");
     assert_int_equal(d.step, 0);
@@ -369,7 +369,7 @@ static void test_setup_failures(void **st)
     /* a plan the loop cannot run (log_every 0): the trainer's state is freed */
     a = args_of(10, 0);
     run = make_run(all_cols, 6);
-    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_TRAINER_EINVAL);
+    assert_int_equal(rt_trainer_run(&toy_trainer, &a, &rng, run, &d), RT_EINVAL);
     assert_string_equal(d.msg, "toy: bad plan");
     assert_int_equal(freed, 1);
     assert_int_equal(rt_run_status_of(run, NULL, NULL, 0), RT_RUN_FAILED);
@@ -377,8 +377,8 @@ static void test_setup_failures(void **st)
 
     /* a record without its callbacks */
     rt_trainer none = {"none", NULL, NULL, NULL, NULL, NULL};
-    assert_int_equal(rt_trainer_run(&none, &a, &rng, NULL, &d), RT_TRAINER_EINVAL);
-    assert_int_equal(rt_trainer_run(NULL, &a, &rng, NULL, &d), RT_TRAINER_EINVAL);
+    assert_int_equal(rt_trainer_run(&none, &a, &rng, NULL, &d), RT_EINVAL);
+    assert_int_equal(rt_trainer_run(NULL, &a, &rng, NULL, &d), RT_EINVAL);
 }
 
 int main(void)
