@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,6 +560,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
         labels[i] = runs[i].label ? runs[i].label : rt_run_name(runs[i].run);
         rt_run_set_events(runs[i].run, on_event, b);
         rt_run_set_cancel(runs[i].run, &b->cancel);
+        if (runs[i].plain) b->jobs[i] = *runs[i].plain; /* what the job is, as data */
         b->jobs[i].fn = runs[i].fn;
         b->jobs[i].arg = runs[i].arg;
     }
@@ -653,6 +655,21 @@ int mag_err_unknown(mag_diag *d, const mag_ctx *ctx, mag_kind kind, const char *
                             "unknown %s '%s' (did you mean '%s'?)", mag_kind_name(kind), word, sug);
     return mag_diag_set(d, ctx->src, ctx->len, MAG_ENAME, pos.line, pos.col, NULL,
                         "unknown %s '%s'", mag_kind_name(kind), word);
+}
+
+int mag_err(const mag_ctx *ctx, mag_diag *d, int code, mag_pos pos, const char *fmt, ...)
+{
+    char msg[MAG_DIAG_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return mag_diag_set(d, ctx->src, ctx->len, code, pos.line, pos.col, NULL, "%s", msg);
+}
+
+int mag_err_nomem(mag_diag *d)
+{
+    return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
 }
 
 void mag_show(krn_out *out, cJSON *bundle)

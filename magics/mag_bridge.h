@@ -56,6 +56,8 @@ typedef struct mag_bridge_run {
     rt_job_fn fn;      /* trains the run (called on a sweep thread with the cancel flag,
                           which the bridge also installs with rt_run_set_cancel) */
     void *arg;
+    const rt_job *plain; /* optional: the job's plain data (trainer, name, cfg, inputs,
+                            rng; rt_job.h), copied into the job; borrowed */
 } mag_bridge_run;
 
 /* A horizontal reference line on the panel of metric `panel` (NaN y: not drawn). */
@@ -136,6 +138,16 @@ const mag_kv *mag_arg_pos(const mag_line *line, size_t i);
 const char *mag_arg_word(const mag_line *line, size_t i);
 /* "unknown KIND 'word' (did you mean 'x'?)" at pos; returns MAG_ENAME. */
 int mag_err_unknown(mag_diag *d, const mag_ctx *ctx, mag_kind kind, const char *word, mag_pos pos);
+
+/* mag_diag_set for the cell being run, at pos (line 0: no place):
+ * mag_err(ctx, d, MAG_EVALUE, at, "policy '%s' has no task: give task = TASK", name). */
+int mag_err(const mag_ctx *ctx, mag_diag *d, int code, mag_pos pos, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+/* MAG_ENOMEM "cell: out of memory" (no source line). */
+int mag_err_nomem(mag_diag *d);
 /* Displays a bundle (takes ownership); prints "out of memory" to stderr when NULL. */
 void mag_show(krn_out *out, cJSON *bundle);
 

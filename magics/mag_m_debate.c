@@ -40,6 +40,7 @@
 #include "mag_train.h"
 #include "rt_alloc.h"
 #include "rt_debate.h"
+#include "rt_debate_keys.h"
 #include "rt_policy.h"
 #include "rt_task.h"
 
@@ -72,60 +73,23 @@ static void obj_free(void *p)
 
 /* ---- %%debate ------------------------------------------------------------------- */
 
-static const char *const debater_kinds[] = {"greedy", "minimax", "learned", NULL};
-static const char *const first_kinds[] = {"random", "policy", "baseline", NULL};
-
 static const mag_key_spec debate_keys[] = {
     {.name = "task",
      .type = MAG_T_NAME,
      .object = "task",
      .flags = MAG_K_REQUIRED,
      .help = "the triage task (its states are debated)"},
-    {.name = "evidence",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN,
-     .min = 1,
-     .def = "4",
-     .help = "features revealed in total by the two debaters (L <= the task's features)"},
-    {.name = "debaters",
-     .type = MAG_T_ENUM,
-     .values = debater_kinds,
-     .def = "greedy",
-     .help = "greedy | minimax (exact game tree) | learned (self-play policy gradient)"},
-    {.name = "judge_steps",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN,
-     .min = 0,
-     .def = "1500",
-     .help = "Bradley-Terry training steps of the judge (and of the full-state judge)"},
-    {.name = "hidden",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 4096,
-     .def = "32",
-     .help = "hidden width of the judges"},
-    {.name = "debater_steps",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN,
-     .min = 0,
-     .def = "2000",
-     .help = "self-play steps of learned debaters"},
+    RT_DEBATE_KEY_EVIDENCE,
+    RT_DEBATE_KEY_DEBATERS,
+    RT_DEBATE_KEY_JUDGE_STEPS,
+    RT_DEBATE_KEY_HIDDEN,
+    RT_DEBATE_KEY_DEBATER_STEPS,
     {.name = "baseline",
      .type = MAG_T_NAME,
      .object = "policy",
      .help = "the policy whose action the debate argues against (needed by debate(NAME))"},
-    {.name = "first",
-     .type = MAG_T_ENUM,
-     .values = first_kinds,
-     .def = "random",
-     .help = "who reveals first: random (per state) | policy | baseline"},
-    {.name = "max_leaves",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN,
-     .min = 1,
-     .def = "1000000",
-     .help = "minimax: largest game tree (K!/(K-L)! leaves) searched"},
+    RT_DEBATE_KEY_FIRST,
+    RT_DEBATE_KEY_MAX_LEAVES,
     {.name = "seed", .type = MAG_T_INT, .flags = MAG_K_MIN, .min = 0, .help = "extra seed"},
 };
 
@@ -273,8 +237,6 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
                       const mag_config *cfg, mag_diag *d)
 {
     (void)m, (void)line;
-    const char *src = ctx->src;
-    size_t len = ctx->len;
     const char *name = NULL;
     int nrc = mag_train_name(ctx, cell, "debate", &name, d);
     if (nrc) return nrc;
@@ -293,14 +255,13 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         const rt_task *bt =
             be && be->task ? mag_session_get(ctx->session, MAG_TASK, be->task) : NULL;
         if (bt && rt_task_kind_of(bt) != &rt_task_kind_triage)
-            return mag_diag_set(
-                d, src, len, MAG_EVALUE, bp.line, bp.col, NULL,
-                "baseline '%s' is a policy of task '%s' (kind %s), not of a triage task", base_name,
-                be->task, rt_task_kind_name(rt_task_kind_of(bt)));
+            return mag_err(ctx, d, MAG_EVALUE, bp,
+                           "baseline '%s' is a policy of task '%s' (kind %s), not of a triage task",
+                           base_name, be->task, rt_task_kind_name(rt_task_kind_of(bt)));
         if (sbase->cfg.vocab != rt_task_vocab_size(stask))
-            return mag_diag_set(d, src, len, MAG_EVALUE, bp.line, bp.col, NULL,
-                                "baseline '%s' has a vocabulary of %d tokens, task '%s' %d",
-                                base_name, sbase->cfg.vocab, task_name, rt_task_vocab_size(stask));
+            return mag_err(ctx, d, MAG_EVALUE, bp,
+                           "baseline '%s' has a vocabulary of %d tokens, task '%s' %d", base_name,
+                           sbase->cfg.vocab, task_name, rt_task_vocab_size(stask));
     }
     rt_debate_config dc;
     rt_debate_config_init(&dc);
@@ -323,10 +284,10 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         rt_debate_create(stask, &dc, &r0, &tmp, &err); /* fails: the runtime's message */
         rt_debate_free(tmp);
         mag_pos p = key_pos(cell, "task");
-        return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL, "%s", err.msg);
+        return mag_err(ctx, d, MAG_EVALUE, p, "%s", err.msg);
     }
     mag_debate_obj *o = rt_calloc(1, sizeof *o);
-    if (!o) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (!o) return mag_err_nomem(d);
     snprintf(o->task_name, sizeof o->task_name, "%s", task_name);
     snprintf(o->baseline_name, sizeof o->baseline_name, "%s", base_name ? base_name : "");
     rt_task_config tc = *rt_task_config_of(stask);
@@ -335,18 +296,17 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     if (rc == 0) rc = rt_debate_create(o->task, &dc, &r0, &o->d, &err);
     if (rc) {
         obj_free(o);
-        if (rc == RT_ENOMEM)
-            return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        if (rc == RT_ENOMEM) return mag_err_nomem(d);
         const char *key = strstr(err.msg, "minimax")    ? "debaters"
                           : strstr(err.msg, "evidence") ? "evidence"
                           : strstr(err.msg, "hidden")   ? "hidden"
                                                         : "task";
         mag_pos p = key_pos(cell, key);
-        return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL, "%s", err.msg);
+        return mag_err(ctx, d, MAG_EVALUE, p, "%s", err.msg);
     }
     if (sbase && rt_policy_copy(&o->baseline, sbase, NULL)) {
         obj_free(o);
-        return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        return mag_err_nomem(d);
     }
     /* train: one job, three runs */
     char rn[3][300];
@@ -360,9 +320,9 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     const char *const *lc = rt_debate_learner_columns(&nl);
     rc = rt_run_create(rn[0], jc, nj, &job.jr) || rt_run_create(rn[1], jc, nj, &job.fr) ||
          (learned && rt_run_create(rn[2], lc, nl, &job.lr));
-    mag_bridge_run br[3] = {{job.jr, "judge", train_fn, &job},
-                            {job.fr, "full-state judge", idle_fn, NULL},
-                            {job.lr, "learned debaters", idle_fn, NULL}};
+    mag_bridge_run br[3] = {{job.jr, "judge", train_fn, &job, NULL},
+                            {job.fr, "full-state judge", idle_fn, NULL, NULL},
+                            {job.lr, "learned debaters", idle_fn, NULL, NULL}};
     static const char *const panels[] = {"loss", "accuracy", "vs_greedy"};
     static const char *const summary[] = {"loss", "accuracy", "vs_greedy"};
     char title[300];
@@ -384,7 +344,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         rt_run_free(job.fr);
         rt_run_free(job.lr);
         obj_free(o);
-        return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        return mag_err_nomem(d);
     }
     /* keep the runs (also of a failed or interrupted training) */
     rt_run *runs[3] = {job.jr, job.fr, job.lr};
@@ -416,9 +376,8 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     }
     if (job.rc) {
         obj_free(o);
-        return mag_diag_set(d, src, len, job.rc == RT_ENOMEM ? MAG_ENOMEM : MAG_ERUNTIME,
-                            cell->name_pos.line, cell->name_pos.col, NULL, "debate '%s' failed: %s",
-                            name, job.err.msg);
+        return mag_err(ctx, d, job.rc == RT_ENOMEM ? MAG_ENOMEM : MAG_ERUNTIME,
+                       cell->name_pos, "debate '%s' failed: %s", name, job.err.msg);
     }
     o->acc = rt_debate_accuracy_of(o->d);
     rt_rng r2 = rt_rng_split(&R, 2);
@@ -431,7 +390,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
              rt_debate_first_name(dc.first), base_name ? base_name : "(none)", o->acc.partial,
              o->acc.full, o->acc.chance);
     int put = mag_session_put(ctx->session, MAG_DEBATE, name, o, obj_free, summ, task_name);
-    if (put < 0) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (put < 0) return mag_err_nomem(d);
     if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced debate '%s'\n", name);
     krn_out_printf(ctx->out, KRN_STDOUT, "debate %s: %s\n", name, summ);
     return 0;
@@ -502,31 +461,26 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
         const rt_policy *p = w ? mag_session_get(ctx->session, MAG_POLICY, w) : NULL;
         if (!p) {
             if (!w)
-                return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
-                                    a->value.pos.col, NULL, "expected a policy name, got %s",
-                                    a->value.text);
+                return mag_err(ctx, d, MAG_EVALUE, a->value.pos, "expected a policy name, got %s",
+                               a->value.text);
             return mag_err_unknown(d, ctx, MAG_POLICY, w, a->value.pos);
         }
         if (p->cfg.vocab != rt_task_vocab_size(o->task))
-            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
-                                a->value.pos.col, NULL,
-                                "policy '%s' is not a policy of the task's vocabulary", w);
+            return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
+                           "policy '%s' is not a policy of the task's vocabulary", w);
         if (np == EVAL_POLICIES)
-            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
-                                a->value.pos.col, NULL, "at most %d policies", EVAL_POLICIES);
+            return mag_err(ctx, d, MAG_EVALUE, a->value.pos, "at most %d policies", EVAL_POLICIES);
         pols[np] = p;
         pnames[np++] = w;
     }
     if (np == 0)
-        return mag_diag_set(
-            d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line, line->name_pos.col, NULL,
-            "%%debate %s eval needs policies: %%debate %s eval POLICY...", name, name);
+        return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
+                       "%%debate %s eval needs policies: %%debate %s eval POLICY...", name, name);
     if (!o->baseline)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line,
-                            line->name_pos.col, NULL,
-                            "debate '%s' has no baseline policy (set baseline = POLICY in "
-                            "%%%%debate %s)",
-                            name, name);
+        return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
+                       "debate '%s' has no baseline policy (set baseline = POLICY in "
+                       "%%%%debate %s)",
+                       name, name);
     int S = (int)mag_value_number(mag_config_get(cfg, "states", 0), 1000);
     rt_rng R = mag_train_stream(mag_session_seed(ctx->session), "debate-eval:", name,
                                 mag_config_get(cfg, "seed", 0));
@@ -547,8 +501,8 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
         if (actions_of(o->task, pols[i], s, S, a_pi))
             rc = MAG_ENOMEM;
         else if (rt_debate_eval(o->d, s, a_pi, a_b, S, &gs, 0, NULL, &ms[i], &err)) {
-            rc = mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, line->name_pos.line,
-                              line->name_pos.col, NULL, "%%debate %s eval: %s", name, err.msg);
+            rc = mag_err(ctx, d, MAG_ERUNTIME, line->name_pos, "%%debate %s eval: %s", name,
+                         err.msg);
             break;
         }
     }
@@ -602,8 +556,7 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
     rt_free(a_b);
     rt_free(a_pi);
     rt_free(ms);
-    if (rc == MAG_ENOMEM)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (rc == MAG_ENOMEM) return mag_err_nomem(d);
     return rc;
 }
 
@@ -614,23 +567,23 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     const mag_kv *a0 = mag_arg_pos(line, 0);
     const char *name = mag_arg_word(line, 0), *verb = mag_arg_word(line, 1);
     if (!a0 || !name)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line,
-                            line->name_pos.col, NULL, "usage: %%debate NAME show [n=3] [policy=P]");
+        return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
+                       "usage: %%debate NAME show [n=3] [policy=P]");
     const mag_debate_obj *o = mag_session_get(ctx->session, MAG_DEBATE, name);
     if (!o) return mag_err_unknown(d, ctx, MAG_DEBATE, name, a0->value.pos);
     if (verb && strcmp(verb, "eval") == 0) return run_eval_verb(ctx, line, cfg, o, name, d);
     if (!verb || strcmp(verb, "show") != 0) {
         const mag_kv *a1 = mag_arg_pos(line, 1);
         mag_pos p = a1 ? a1->value.pos : line->name_pos;
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, p.line, p.col, NULL,
-                            "%%debate %s: expected 'show' or 'eval' (usage: %%debate NAME show "
-                            "[n=3] [policy=P] | %%debate NAME eval POLICY... [states=1000])",
-                            name);
+        return mag_err(ctx, d, MAG_EVALUE, p,
+                       "%%debate %s: expected 'show' or 'eval' (usage: %%debate NAME show "
+                       "[n=3] [policy=P] | %%debate NAME eval POLICY... [states=1000])",
+                       name);
     }
     if (mag_arg_pos(line, 2)) {
         const mag_kv *a2 = mag_arg_pos(line, 2);
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a2->value.pos.line,
-                            a2->value.pos.col, NULL, "unexpected argument '%s'", a2->value.text);
+        return mag_err(ctx, d, MAG_EVALUE, a2->value.pos, "unexpected argument '%s'",
+                       a2->value.text);
     }
     const rt_policy *pol = NULL;
     const mag_value *pv = mag_config_get(cfg, "policy", 0);
@@ -638,8 +591,8 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         pol = mag_session_get(ctx->session, MAG_POLICY, pv->str);
         if (!pol) return mag_err_unknown(d, ctx, MAG_POLICY, pv->str, pv->pos);
         if (pol->cfg.vocab != rt_task_vocab_size(o->task))
-            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, pv->pos.line, pv->pos.col, NULL,
-                                "policy '%s' is not a policy of the task's vocabulary", pv->str);
+            return mag_err(ctx, d, MAG_EVALUE, pv->pos,
+                           "policy '%s' is not a policy of the task's vocabulary", pv->str);
     }
     int n = (int)mag_value_number(mag_config_get(cfg, "n", 0), 3);
     rt_rng R = mag_train_stream(mag_session_seed(ctx->session), "debate-show:", name,
@@ -649,7 +602,7 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     rt_task_sample_batch(o->task, &st, 0, RT_TASK_HELDOUT, n, s, NULL);
     int a_b[SHOW_MAX], a_pi[SHOW_MAX];
     if (actions_of(o->task, o->baseline, s, n, a_b) || actions_of(o->task, pol, s, n, a_pi))
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        return mag_err_nomem(d);
     const rt_debate_judge *full = rt_debate_full_judge_of(o->d);
     int A = (int)rt_task_value(o->task, "actions");
     for (int i = 0; i < n; i++) {
@@ -670,15 +623,14 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     rt_diag err;
     rt_rng gs = rt_rng_split(&R, 1);
     if (rt_debate_reward_batch(o->d, s, a_pi, a_b, n, &gs, 0, out, tr, &err))
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, line->name_pos.line,
-                            line->name_pos.col, NULL, "%%debate %s show: %s", name, err.msg);
+        return mag_err(ctx, d, MAG_ERUNTIME, line->name_pos, "%%debate %s show: %s", name, err.msg);
     /* text: the runtime's transcripts; HTML: one table per debate */
     size_t tcap = 4096 * (size_t)n + 512, hcap = 8192 * (size_t)n + 512, tl = 0, hl = 0;
     char *text = rt_malloc(tcap), *html = rt_malloc(hcap);
     if (!text || !html) {
         rt_free(text);
         rt_free(html);
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        return mag_err_nomem(d);
     }
     char head[400];
     snprintf(head, sizeof head,

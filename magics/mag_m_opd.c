@@ -33,13 +33,13 @@
 #include "mag_bridge.h"
 #include "mag_magic.h"
 #include "mag_train.h"
+#include "mag_train_cell.h"
 #include "rt_alloc.h"
 #include "rt_eval.h"
+#include "rt_opd_keys.h"
 #include "rt_opd_run.h"
 #include "rt_policy.h"
 #include "rt_task.h"
-
-static const char *const estimators[] = {"sampled", "full", NULL};
 
 #define SW MAG_K_SWEEP
 static const mag_key_spec opd_keys[] = {
@@ -59,74 +59,17 @@ static const mag_key_spec opd_keys[] = {
      .object = "policy",
      .flags = SW,
      .help = "reference pi_ref of the reward log pi_T - log pi_ref (default: `from`)"},
-    {.name = "lambda",
-     .type = MAG_T_NUMBER,
-     .flags = SW,
-     .def = "1",
-     .help = "reward scale: 1 = OPD, > 1 = ExOPD, < 1 toward the reference"},
-    {.name = "estimator",
-     .type = MAG_T_ENUM,
-     .values = estimators,
-     .flags = SW,
-     .def = "sampled",
-     .help = "sampled (as released) or full (exact per-state KL gradient)"},
-    {.name = "gamma",
-     .type = MAG_T_NUMBER,
-     .flags = SW | MAG_K_MIN | MAG_K_MAX,
-     .min = 0,
-     .max = 1,
-     .def = "0",
-     .help = "discount of the per-token reward (0 as released, 1 = reward-to-go)"},
-    {.name = "teacher_temperature",
-     .type = MAG_T_NUMBER,
-     .flags = SW | MAG_K_MIN_EXCL,
-     .min = 0,
-     .def = "1",
-     .help = "tau: log pi_T becomes log_softmax(z_T / tau) (1/lambda = sharpening control)"},
-    {.name = "steps",
-     .type = MAG_T_INT,
-     .flags = SW | MAG_K_MIN | MAG_K_MAX,
-     .min = 0,
-     .max = 1000000,
-     .def = "200",
-     .help = "training steps"},
-    {.name = "batch",
-     .type = MAG_T_INT,
-     .flags = SW | MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 8192,
-     .def = "64",
-     .help = "prompts per step (one sample each)"},
-    {.name = "lr",
-     .type = MAG_T_NUMBER,
-     .flags = SW | MAG_K_MIN_EXCL,
-     .min = 0,
-     .def = "1e-3",
-     .help = "Adam learning rate"},
-    {.name = "temperature",
-     .type = MAG_T_NUMBER,
-     .flags = SW | MAG_K_MIN_EXCL,
-     .min = 0,
-     .def = "1",
-     .help = "the student's sampling temperature"},
-    {.name = "eval_every",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN,
-     .min = 0,
-     .def = "20",
-     .help = "held-out accuracy every N steps (and at the start and the end)"},
-    {.name = "eval_prompts",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 65536,
-     .def = "512",
-     .help = "held-out prompts of eval_accuracy"},
-    {.name = "seed",
-     .type = MAG_T_INT,
-     .flags = SW | MAG_K_MIN,
-     .min = 0,
-     .help = "extra seed (a list gives mean +- spread bands)"},
+    RT_OPD_KEY_LAMBDA,
+    RT_OPD_KEY_ESTIMATOR,
+    RT_OPD_KEY_GAMMA,
+    RT_OPD_KEY_TEACHER_TEMPERATURE,
+    RT_OPD_KEY_STEPS,
+    RT_OPD_KEY_BATCH,
+    RT_OPD_KEY_LR,
+    RT_OPD_KEY_TEMPERATURE,
+    RT_OPD_KEY_EVAL_EVERY,
+    RT_OPD_KEY_EVAL_PROMPTS,
+    MAG_TRAIN_KEY_SEED,
     {.name = "task",
      .type = MAG_T_NAME,
      .object = "task",
@@ -144,14 +87,11 @@ static const mag_schema opd_schema = {
 static const char *const panels[] = {"accuracy", "kl_teacher", "kl_ref"};
 
 typedef struct point {
-    char name[256];
-    char label[256];
-    rt_policy *pol;
+    mag_train_point base; /* name, label, pol, run, steps, job (mag_train_cell.h) */
     const rt_policy *ref;
-    rt_run *run;
+    const char *ref_name; /* for the summary */
     rt_opd_run_config cfg;
     rt_opd_problem prob;
-    rt_rng rng;
     rt_diag diag;
     int rc;
 } point;
@@ -160,18 +100,30 @@ static int opd_job(void *arg, const rt_job_ctx *ctx)
 {
     point *p = arg;                     /* the cancel flag: the bridge installed it on the run */
     p->cfg.step.threads = ctx->threads; /* the executor's threads rule */
-    p->rc = rt_opd_run(p->pol, &p->prob, &p->cfg, p->run, &p->rng, &p->diag);
+    p->rc = rt_opd_run(p->base.pol, &p->prob, &p->cfg, p->base.run, &p->base.job.rng, &p->diag);
     return p->rc;
 }
 
-static void free_points(point *pts, size_t n)
-{
-    for (size_t i = 0; pts && i < n; i++) {
-        rt_policy_free(pts[i].pol);
-        rt_run_free(pts[i].run);
-    }
-    rt_free(pts);
-}
+/* What the cell resolved: the student, the task, the teachers and their routing, the
+ * runs' columns; then the chart's pieces. */
+typedef struct opd_cell {
+    const char *sname;
+    const rt_policy *from;
+    const rt_task *task;
+    int nd;
+    const rt_policy *teachers[RT_OPD_RUN_MAX_TEACHERS];
+    const char *tnames[RT_OPD_RUN_MAX_TEACHERS];
+    int route[RT_TASK_MAX_DOMAINS];
+    int nt, routed;
+    char cols[RT_OPD_RUN_MAX_COLUMNS][48];
+    const char *colp[RT_OPD_RUN_MAX_COLUMNS];
+    int nc;
+    /* chart */
+    char tdesc[300];
+    const char *summ[RT_OPD_RUN_MAX_COLUMNS];
+    char tlabel[64];
+    mag_bridge_ref tref;
+} opd_cell;
 
 /* A teacher or reference must share the student's vocabulary (each model reads the
  * sampled sequences its own way: architectures and settings may differ). */
@@ -179,10 +131,10 @@ static int check_compat(mag_ctx *ctx, mag_diag *d, const char *role, const char 
                         const rt_policy *q, const rt_policy *student, const char *sname, mag_pos at)
 {
     if (q->model.vocab != student->model.vocab)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL,
-                            "%s '%s' has a vocabulary of %d tokens but the student '%s' has %d "
-                            "(they must share the vocabulary)",
-                            role, name, q->model.vocab, sname, student->model.vocab);
+        return mag_err(ctx, d, MAG_EVALUE, at,
+                       "%s '%s' has a vocabulary of %d tokens but the student '%s' has %d "
+                       "(they must share the vocabulary)",
+                       role, name, q->model.vocab, sname, student->model.vocab);
     return 0;
 }
 
@@ -216,19 +168,17 @@ static double teacher_accuracy(const rt_task *task, const rt_policy *const *teac
     return n ? sum / (double)n : NAN;
 }
 
-static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
-                   const mag_config *cfg, mag_diag *d)
+/* References first: everything resolves before anything is built. */
+static int opd_resolve(mag_train_cellctx *t, mag_diag *d)
 {
-    (void)m;
-    (void)line;
-    const char *src = ctx->src;
-    size_t len = ctx->len;
-    const char *base = NULL;
-    int nrc = mag_train_name(ctx, cell, "opd", &base, d);
-    if (nrc) return nrc;
+    mag_ctx *ctx = t->ctx;
+    const mag_cell *cell = t->cell;
+    const mag_config *cfg = t->cfg;
+    const char *base = t->base;
+    opd_cell *c = t->state;
     /* ---- references: everything resolves before anything is built ---- */
-    const char *sname = mag_config_get(cfg, "from", 0)->str;
-    const rt_policy *from = mag_session_get(ctx->session, MAG_POLICY, sname);
+    const char *sname = c->sname = mag_config_get(cfg, "from", 0)->str;
+    const rt_policy *from = c->from = mag_session_get(ctx->session, MAG_POLICY, sname);
     if (!from) return mag_err_unknown(d, ctx, MAG_POLICY, sname, mag_train_value_pos(cell, "from"));
     const char *task_name = NULL;
     const rt_task *task = NULL;
@@ -244,28 +194,26 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
             task = mag_session_get(ctx->session, MAG_TASK, task_name);
         }
         if (!task)
-            return mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col,
-                                NULL, "%%%%opd %s needs task = TASK (policy '%s' has no task)",
-                                base, sname);
+            return mag_err(ctx, d, MAG_EVALUE, cell->name_pos,
+                           "%%%%opd %s needs task = TASK (policy '%s' has no task)", base, sname);
     }
     if (rt_task_vocab_size(task) != from->cfg.vocab)
-        return mag_diag_set(d, src, len, MAG_EVALUE, mag_train_value_pos(cell, "from").line,
-                            mag_train_value_pos(cell, "from").col, NULL,
-                            "student '%s' has a vocabulary of %d tokens but task '%s' has %d",
-                            sname, from->cfg.vocab, task_name, rt_task_vocab_size(task));
-    int nd = rt_task_n_domains(task);
-    const rt_policy *teachers[RT_OPD_RUN_MAX_TEACHERS];
-    const char *tnames[RT_OPD_RUN_MAX_TEACHERS];
-    int route[RT_TASK_MAX_DOMAINS];
+        return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, "from"),
+                       "student '%s' has a vocabulary of %d tokens but task '%s' has %d", sname,
+                       from->cfg.vocab, task_name, rt_task_vocab_size(task));
+    int nd = c->nd = rt_task_n_domains(task);
+    const rt_policy **teachers = c->teachers;
+    const char **tnames = c->tnames;
+    int *route = c->route;
     int nt = 0, routed = 0;
     const mag_value *tv = mag_config_get(cfg, "teacher", 0);
     const mag_value *tsrc = mag_train_raw(cell, "teacher");
     if (tv->kind == MAG_V_MAP) {
         if (rt_task_kind_of(task) != &rt_task_kind_mix)
-            return mag_diag_set(d, src, len, MAG_EVALUE, tsrc->pos.line, tsrc->pos.col, NULL,
-                                "a teacher map {task: policy} needs a mix task, but '%s' is a "
-                                "single %s task (use teacher = POLICY)",
-                                task_name, rt_task_kind_name(rt_task_kind_of(task)));
+            return mag_err(ctx, d, MAG_EVALUE, tsrc->pos,
+                           "a teacher map {task: policy} needs a mix task, but '%s' is a "
+                           "single %s task (use teacher = POLICY)",
+                           task_name, rt_task_kind_name(rt_task_kind_of(task)));
         routed = 1;
         for (int k = 0; k < nd; k++)
             route[k] = -1;
@@ -288,14 +236,13 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
                                               rt_task_domain_name(task, k));
                 }
                 if (sg.best)
-                    return mag_diag_set(d, src, len, MAG_ENAME, es->key_pos.line, es->key_pos.col,
-                                        NULL,
-                                        "task '%s' is not a domain of mix '%s' (did you mean "
-                                        "'%s'?); its domains are %s",
-                                        e->key, task_name, sg.best, doms);
-                return mag_diag_set(d, src, len, MAG_ENAME, es->key_pos.line, es->key_pos.col, NULL,
-                                    "task '%s' is not a domain of mix '%s'; its domains are %s",
-                                    e->key, task_name, doms);
+                    return mag_err(ctx, d, MAG_ENAME, es->key_pos,
+                                   "task '%s' is not a domain of mix '%s' (did you mean "
+                                   "'%s'?); its domains are %s",
+                                   e->key, task_name, sg.best, doms);
+                return mag_err(ctx, d, MAG_ENAME, es->key_pos,
+                               "task '%s' is not a domain of mix '%s'; its domains are %s", e->key,
+                               task_name, doms);
             }
             const rt_policy *t = mag_session_get(ctx->session, MAG_POLICY, e->value.str);
             if (!t) return mag_err_unknown(d, ctx, MAG_POLICY, e->value.str, es->value.pos);
@@ -306,12 +253,11 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
                 if (teachers[j] == t) idx = j;
             if (idx < 0) {
                 if (nt > 0 && !rt_policy_same_shape(&t->cfg, &teachers[0]->cfg))
-                    return mag_diag_set(d, src, len, MAG_EVALUE, es->value.pos.line,
-                                        es->value.pos.col, NULL,
-                                        "the teachers of a map need the same architecture: '%s' "
-                                        "(H=%d L=%d) differs from '%s' (H=%d L=%d)",
-                                        e->value.str, t->cfg.hidden, t->cfg.layers, tnames[0],
-                                        teachers[0]->cfg.hidden, teachers[0]->cfg.layers);
+                    return mag_err(ctx, d, MAG_EVALUE, es->value.pos,
+                                   "the teachers of a map need the same architecture: '%s' "
+                                   "(H=%d L=%d) differs from '%s' (H=%d L=%d)",
+                                   e->value.str, t->cfg.hidden, t->cfg.layers, tnames[0],
+                                   teachers[0]->cfg.hidden, teachers[0]->cfg.layers);
                 idx = nt;
                 teachers[nt] = t;
                 tnames[nt++] = e->value.str;
@@ -320,9 +266,9 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
         }
         for (int k = 0; k < nd; k++)
             if (route[k] < 0)
-                return mag_diag_set(d, src, len, MAG_EVALUE, tsrc->pos.line, tsrc->pos.col, NULL,
-                                    "no teacher for domain '%s' of mix '%s'",
-                                    rt_task_domain_name(task, k), task_name);
+                return mag_err(ctx, d, MAG_EVALUE, tsrc->pos,
+                               "no teacher for domain '%s' of mix '%s'",
+                               rt_task_domain_name(task, k), task_name);
     } else {
         const char *tn = tv->str;
         const rt_policy *t = mag_session_get(ctx->session, MAG_POLICY, tn);
@@ -334,9 +280,23 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
         tnames[0] = tn;
         nt = 1;
     }
+    c->task = task;
+    c->nt = nt;
+    c->routed = routed;
+    t->task_name = task_name;
+    return 0;
+}
+
+/* Per point: the reference, estimator / gamma compatibility, a finite lambda. */
+static int opd_check(mag_train_cellctx *t, mag_diag *d)
+{
+    mag_ctx *ctx = t->ctx;
+    const mag_cell *cell = t->cell;
+    const mag_config *cfg = t->cfg;
+    const opd_cell *c = t->state;
+    const rt_policy *from = c->from;
+    const char *sname = c->sname;
     size_t np = cfg->npoints;
-    nrc = mag_train_check_points(ctx, cell, np, d);
-    if (nrc) return nrc;
     /* per point: reference, estimator/gamma compatibility */
     for (size_t pt = 0; pt < np; pt++) {
         const mag_value *rv = mag_config_get(cfg, "reference", pt);
@@ -351,150 +311,147 @@ static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const
             if (rc) return rc;
         }
         if (!strcmp(mag_config_get(cfg, "estimator", pt)->str, "full") &&
-            mag_value_number(mag_config_get(cfg, "gamma", pt), 0) != 0)
-            return mag_diag_set(d, src, len, MAG_EVALUE, mag_train_value_pos(cell, "gamma").line,
-                                mag_train_value_pos(cell, "gamma").col, NULL,
-                                "estimator = full is the per-state exact gradient and needs "
-                                "gamma = 0 (got gamma = %g)",
-                                mag_value_number(mag_config_get(cfg, "gamma", pt), 0));
-        double lam = mag_value_number(mag_config_get(cfg, "lambda", pt), 1);
+            mag_train_num(cfg, "gamma", pt) != 0)
+            return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, "gamma"),
+                           "estimator = full is the per-state exact gradient and needs "
+                           "gamma = 0 (got gamma = %g)",
+                           mag_train_num(cfg, "gamma", pt));
+        double lam = mag_train_num(cfg, "lambda", pt);
         if (!isfinite(lam))
-            return mag_diag_set(d, src, len, MAG_EVALUE, mag_train_value_pos(cell, "lambda").line,
-                                mag_train_value_pos(cell, "lambda").col, NULL,
-                                "'lambda' must be finite");
+            return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, "lambda"),
+                           "'lambda' must be finite");
     }
-    /* ---- build the points ---- */
-    point *pts = rt_calloc(np, sizeof *pts);
-    if (!pts) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-    uint64_t seed = mag_session_seed(ctx->session);
-    int threads = mag_session_threads(ctx->session);
-    char cols[RT_OPD_RUN_MAX_COLUMNS][48];
-    const char *colp[RT_OPD_RUN_MAX_COLUMNS];
-    int nc = rt_opd_run_columns(task, cols, RT_OPD_RUN_MAX_COLUMNS);
-    for (int c = 0; c < nc; c++)
-        colp[c] = cols[c];
-    long max_steps = 0;
-    for (size_t pt = 0; pt < np; pt++) {
-        point *p = &pts[pt];
-        mag_train_point_names(cfg, base, pt, p->name, p->label);
-        rt_rng r = mag_train_stream(seed, "", base, mag_config_get(cfg, "seed", pt));
-        p->rng = rt_rng_split(&r, 1);
-        rt_diag pd;
-        int rc = rt_policy_create(&p->pol, &from->cfg, &pd);
-        if (!rc) rc = rt_policy_assign(p->pol, from);
-        if (!rc && rt_run_create(p->name, colp, nc, &p->run)) rc = RT_ENOMEM;
-        if (rc) {
-            free_points(pts, np);
-            return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-        }
-        const mag_value *rv = mag_config_get(cfg, "reference", pt);
-        p->ref = rv ? mag_session_get(ctx->session, MAG_POLICY, rv->str) : from;
-        rt_opd_run_config_init(&p->cfg);
-        rt_opd_config *c = &p->cfg.step;
-        c->lambda = (float)mag_value_number(mag_config_get(cfg, "lambda", pt), 1);
-        c->estimator = strcmp(mag_config_get(cfg, "estimator", pt)->str, "full") ? RT_OPD_SAMPLED
-                                                                                 : RT_OPD_FULL;
-        c->gamma = (float)mag_value_number(mag_config_get(cfg, "gamma", pt), 0);
-        c->teacher_temperature =
-            (float)mag_value_number(mag_config_get(cfg, "teacher_temperature", pt), 1);
-        c->temperature = (float)mag_value_number(mag_config_get(cfg, "temperature", pt), 1);
-        c->batch = (int)mag_value_number(mag_config_get(cfg, "batch", pt), 64);
-        c->adam.lr = (float)mag_value_number(mag_config_get(cfg, "lr", pt), 1e-3);
-        c->threads = 1; /* inside the run: set by the executor when it runs (opd_job) */
-        p->cfg.steps = (long)mag_value_number(mag_config_get(cfg, "steps", pt), 200);
-        p->cfg.eval_every = (long)mag_value_number(mag_config_get(cfg, "eval_every", pt), 20);
-        p->cfg.eval_prompts = (int)mag_value_number(mag_config_get(cfg, "eval_prompts", pt), 512);
-        p->prob.task = task;
-        p->prob.teachers = teachers;
-        p->prob.nteachers = nt;
-        p->prob.route = routed ? route : NULL;
-        p->prob.ref = p->ref;
-        if (p->cfg.steps > max_steps) max_steps = p->cfg.steps;
+    return 0;
+}
+
+/* Point pt: a fresh copy of the student (Adam state reset), its reference and config. */
+static int opd_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_diag *d)
+{
+    const mag_config *cfg = t->cfg;
+    opd_cell *oc = t->state;
+    point *p = (point *)bp;
+    if (pt == 0) { /* the runs' columns, once */
+        oc->nc = rt_opd_run_columns(oc->task, oc->cols, RT_OPD_RUN_MAX_COLUMNS);
+        for (int c = 0; c < oc->nc; c++)
+            oc->colp[c] = oc->cols[c];
     }
-    /* the teacher's own held-out accuracy (the accuracy panel's yardstick) */
-    double t_acc =
-        teacher_accuracy(task, teachers, routed ? route : NULL, pts[0].cfg.eval_prompts, seed);
-    char tdesc[300];
-    if (routed) {
-        size_t o = (size_t)snprintf(tdesc, sizeof tdesc, "{");
-        for (int k = 0; k < nd && o < sizeof tdesc; k++)
-            o += (size_t)snprintf(tdesc + o, sizeof tdesc - o, "%s%s: %s", k ? ", " : "",
-                                  rt_task_domain_name(task, k), tnames[route[k]]);
-        if (o < sizeof tdesc) snprintf(tdesc + o, sizeof tdesc - o, "}");
+    rt_rng r = mag_train_stream(mag_session_seed(t->ctx->session), "", t->base,
+                                mag_config_get(cfg, "seed", pt));
+    p->base.job.rng = rt_rng_split(&r, 1);
+    rt_diag pd;
+    int rc = rt_policy_create(&p->base.pol, &oc->from->cfg, &pd);
+    if (!rc) rc = rt_policy_assign(p->base.pol, oc->from);
+    if (!rc && rt_run_create(p->base.name, oc->colp, oc->nc, &p->base.run)) rc = RT_ENOMEM;
+    if (rc) return mag_err_nomem(d);
+    const mag_value *rv = mag_config_get(cfg, "reference", pt);
+    p->ref = rv ? mag_session_get(t->ctx->session, MAG_POLICY, rv->str) : oc->from;
+    p->ref_name = rv ? rv->str : oc->sname;
+    rt_opd_run_config_init(&p->cfg);
+    rt_opd_config *c = &p->cfg.step;
+    c->lambda = (float)mag_train_num(cfg, "lambda", pt);
+    c->estimator =
+        strcmp(mag_config_get(cfg, "estimator", pt)->str, "full") ? RT_OPD_SAMPLED : RT_OPD_FULL;
+    c->gamma = (float)mag_train_num(cfg, "gamma", pt);
+    c->teacher_temperature = (float)mag_train_num(cfg, "teacher_temperature", pt);
+    c->temperature = (float)mag_train_num(cfg, "temperature", pt);
+    c->batch = (int)mag_train_num(cfg, "batch", pt);
+    c->adam.lr = (float)mag_train_num(cfg, "lr", pt);
+    c->threads = 1; /* inside the run: set by the executor when it runs (opd_job) */
+    p->cfg.steps = (long)mag_train_num(cfg, "steps", pt);
+    p->cfg.eval_every = (long)mag_train_num(cfg, "eval_every", pt);
+    p->cfg.eval_prompts = (int)mag_train_num(cfg, "eval_prompts", pt);
+    p->prob.task = oc->task;
+    p->prob.teachers = oc->teachers;
+    p->prob.nteachers = oc->nt;
+    p->prob.route = oc->routed ? oc->route : NULL;
+    p->prob.ref = p->ref;
+    p->base.steps = p->cfg.steps;
+    return 0;
+}
+
+/* The teacher's own held-out accuracy (printed; the accuracy panel's yardstick), the
+ * chart's title and summary metrics. */
+static void opd_chart(mag_train_cellctx *t, mag_train_point *const *pts, size_t np,
+                      mag_bridge_opts *o, char *title, size_t cap)
+{
+    (void)np;
+    opd_cell *c = t->state;
+    const rt_task *task = c->task;
+    double t_acc = teacher_accuracy(task, c->teachers, c->routed ? c->route : NULL,
+                                    ((const point *)pts[0])->cfg.eval_prompts,
+                                    mag_session_seed(t->ctx->session));
+    char *tdesc = c->tdesc;
+    size_t tcap = sizeof c->tdesc;
+    if (c->routed) {
+        size_t n = (size_t)snprintf(tdesc, tcap, "{");
+        for (int k = 0; k < c->nd && n < tcap; k++)
+            n += (size_t)snprintf(tdesc + n, tcap - n, "%s%s: %s", k ? ", " : "",
+                                  rt_task_domain_name(task, k), c->tnames[c->route[k]]);
+        if (n < tcap) snprintf(tdesc + n, tcap - n, "}");
     } else {
-        snprintf(tdesc, sizeof tdesc, "%s", tnames[0]);
+        snprintf(tdesc, tcap, "%s", c->tnames[0]);
     }
-    krn_out_printf(ctx->out, KRN_STDOUT, "teacher %s: held-out greedy accuracy %.4f on %s\n", tdesc,
-                   t_acc, task_name);
-    /* ---- train ---- */
-    mag_bridge_run *br = rt_calloc(np, sizeof *br);
-    const char **summ = rt_calloc((size_t)nc, sizeof *summ);
+    krn_out_printf(t->ctx->out, KRN_STDOUT, "teacher %s: held-out greedy accuracy %.4f on %s\n",
+                   tdesc, t_acc, t->task_name);
     int ns = 0;
-    for (int c = 3; summ && c < nc; c++)
-        if (strcmp(cols[c], "adv_mean") && strcmp(cols[c], "grad_norm") &&
-            strcmp(cols[c], "loss") && strcmp(cols[c], "length"))
-            summ[ns++] = cols[c];
-    for (size_t pt = 0; br && pt < np; pt++) {
-        br[pt].run = pts[pt].run;
-        br[pt].label = pts[pt].label;
-        br[pt].fn = opd_job;
-        br[pt].arg = &pts[pt];
-    }
-    char tlabel[64];
-    snprintf(tlabel, sizeof tlabel, "teacher (held-out) %.3f", t_acc);
-    mag_bridge_ref tref = {.panel = "accuracy", .y = t_acc, .label = tlabel};
-    char title[400];
-    snprintf(title, sizeof title, "%%%%opd %s: %s -> %s on %s", base, tdesc, sname, task_name);
-    mag_bridge_opts o = {
-        .title = title,
-        .panels = panels,
-        .npanels = 3,
-        .summary = summ,
-        .nsummary = ns,
-        .threads = threads,
-        .execution_count = ctx->execution_count,
-        .refs = &tref,
-        .nrefs = 1,
-    };
-    mag_bridge_stats st;
-    int brc = br && summ ? mag_bridge_train(ctx->out, &o, br, (int)np, &st) : MAG_BRIDGE_ENOMEM;
-    rt_free(br);
-    rt_free(summ);
-    if (brc) {
-        free_points(pts, np);
-        return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-    }
-    /* ---- store ---- */
-    mag_train_store ts;
-    mag_train_store_init(&ts);
-    for (size_t pt = 0; pt < np; pt++) {
-        point *p = &pts[pt];
-        long step;
-        char msg[256];
-        rt_run_status stt = mag_train_status(p->run, &step, msg, sizeof msg);
-        if (stt == RT_RUN_FAILED && !msg[0] && p->diag.msg[0])
-            snprintf(msg, sizeof msg, "%s", p->diag.msg);
-        char sm[1200];
-        const rt_opd_config *c = &p->cfg.step;
-        snprintf(sm, sizeof sm,
-                 "opd from %.200s, teacher %.300s, reference %.200s, lambda %g, %s, gamma %g, "
-                 "tau_T %g, %ld "
-                 "steps%s",
-                 sname, tdesc,
-                 mag_config_get(cfg, "reference", pt) ? mag_config_get(cfg, "reference", pt)->str
-                                                      : sname,
-                 (double)c->lambda, c->estimator == RT_OPD_FULL ? "full" : "sampled",
-                 (double)c->gamma, (double)c->teacher_temperature, step, mag_train_suffix(stt));
-        mag_train_note(&ts, p->name, stt, step, msg);
-        mag_train_put_run(ctx, p->name, p->run, sm, task_name);
-        p->run = NULL;
-        if (stt != RT_RUN_FAILED) {
-            mag_train_put_policy(ctx, p->name, p->pol, sm, task_name, 0);
-            p->pol = NULL;
-        }
-    }
-    free_points(pts, np);
-    return mag_train_end(ctx, cell, &ts, st.interrupted, max_steps, base, np, d);
+    for (int k = 3; k < c->nc; k++)
+        if (strcmp(c->cols[k], "adv_mean") && strcmp(c->cols[k], "grad_norm") &&
+            strcmp(c->cols[k], "loss") && strcmp(c->cols[k], "length"))
+            c->summ[ns++] = c->cols[k];
+    snprintf(c->tlabel, sizeof c->tlabel, "teacher (held-out) %.3f", t_acc);
+    c->tref = (mag_bridge_ref){.panel = "accuracy", .y = t_acc, .label = c->tlabel};
+    snprintf(title, cap, "%%%%opd %s: %s -> %s on %s", t->base, tdesc, c->sname, t->task_name);
+    o->title = title;
+    o->panels = panels;
+    o->npanels = 3;
+    o->summary = c->summ;
+    o->nsummary = ns;
+    o->refs = &c->tref;
+    o->nrefs = 1;
+}
+
+static void opd_failed_msg(const mag_train_point *bp, char *msg, size_t cap)
+{
+    const point *p = (const point *)bp;
+    if (p->diag.msg[0]) snprintf(msg, cap, "%s", p->diag.msg);
+}
+
+static void opd_summary(mag_train_cellctx *t, const mag_train_point *bp, rt_run_status stt,
+                        long step, char *sm, size_t cap)
+{
+    const opd_cell *oc = t->state;
+    const point *p = (const point *)bp;
+    const rt_opd_config *c = &p->cfg.step;
+    snprintf(sm, cap,
+             "opd from %.200s, teacher %.300s, reference %.200s, lambda %g, %s, gamma %g, "
+             "tau_T %g, %ld "
+             "steps%s",
+             oc->sname, oc->tdesc, p->ref_name, (double)c->lambda,
+             c->estimator == RT_OPD_FULL ? "full" : "sampled", (double)c->gamma,
+             (double)c->teacher_temperature, step, mag_train_suffix(stt));
+}
+
+static const mag_trainer_rec opd_rec = {
+    .magic = "opd",
+    .trainer = "opd",
+    .state_size = sizeof(opd_cell),
+    .point_size = sizeof(point),
+    .flags = MAG_TRAIN_QUIET_POLICY,
+    .resolve = opd_resolve,
+    .check = opd_check,
+    .point = opd_point,
+    .job = opd_job,
+    .chart = opd_chart,
+    .summary = opd_summary,
+    .summary_cap = 1200,
+    .failed_msg = opd_failed_msg,
+};
+
+static int run_opd(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
+                   const mag_config *cfg, mag_diag *d)
+{
+    (void)m, (void)line;
+    return mag_train_cell(ctx, cell, cfg, &opd_rec, d);
 }
 
 /* ---- %extrapolate NAME from=BASE to=TEACHER alpha=A ---- */
@@ -528,21 +485,18 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
 {
     (void)m;
     (void)cell;
-    const char *src = ctx->src;
-    size_t len = ctx->len;
     const char *name = mag_arg_word(line, 0);
     if (!name)
-        return mag_diag_set(d, src, len, MAG_EVALUE, line->name_pos.line, line->name_pos.col, NULL,
-                            "%%extrapolate needs a NAME: %%extrapolate NAME from=BASE to=TEACHER "
-                            "alpha=A");
+        return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
+                       "%%extrapolate needs a NAME: %%extrapolate NAME from=BASE to=TEACHER "
+                       "alpha=A");
     mag_pos fpos = line->name_pos, tpos = line->name_pos;
     for (size_t i = 0; i < line->nargs; i++) {
         if (!line->args[i].key) {
             if (i > 0)
-                return mag_diag_set(d, src, len, MAG_EVALUE, line->args[i].value.pos.line,
-                                    line->args[i].value.pos.col, NULL,
-                                    "unexpected argument '%s' (use from=, to=, alpha=)",
-                                    line->args[i].value.text);
+                return mag_err(ctx, d, MAG_EVALUE, line->args[i].value.pos,
+                               "unexpected argument '%s' (use from=, to=, alpha=)",
+                               line->args[i].value.text);
             continue;
         }
         if (!strcmp(line->args[i].key, "from")) fpos = line->args[i].value.pos;
@@ -557,17 +511,14 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
     rt_policy *p = NULL;
     rt_diag od;
     int rc = rt_opd_extrapolate(&p, b, t, (float)alpha, &od);
-    if (rc == RT_ENOMEM)
-        return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-    if (rc)
-        return mag_diag_set(d, src, len, MAG_EVALUE, tpos.line, tpos.col, NULL,
-                            "%s ('%s' and '%s')", od.msg, tn, bn);
+    if (rc == RT_ENOMEM) return mag_err_nomem(d);
+    if (rc) return mag_err(ctx, d, MAG_EVALUE, tpos, "%s ('%s' and '%s')", od.msg, tn, bn);
     const mag_entry *te = mag_session_entry(ctx->session, MAG_POLICY, tn);
     char sm[300];
     snprintf(sm, sizeof sm, "ExPO: %s + %g (%s - %s)", tn, alpha, tn, bn);
     int r = mag_session_put(ctx->session, MAG_POLICY, name, p, mag_train_free_policy, sm,
                             te ? te->task : NULL);
-    if (r < 0) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (r < 0) return mag_err_nomem(d);
     if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", name);
     krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", name, sm);
     return 0;

@@ -7,8 +7,9 @@
  * Keys.  The static schema below, plus the PARAMETERS of the chosen reward: a key that
  * is not in the schema but names a parameter of `reward` sets that parameter (a number,
  * or a list of numbers = a sweep, so `c = [0.1, 1, 10]` trains three points).  The
- * handler validates everything itself (the magic record has no schema, so that the
- * interpreter does not reject parameter keys): it reads the reward name first, builds a
+ * handler validates everything itself (the record sets MAG_M_OWN_VALIDATION, so that the
+ * interpreter does not reject parameter keys; the validate hook of its trainer record,
+ * mag_train_cell.h): it reads the reward name first, builds a
  * per-cell schema = static keys + one sweepable number key per reward parameter (a
  * parameter named like a static key cannot be set from the cell), and runs mag_validate
  * on it, so unknown keys get "did you mean" over both, and sweeps of parameters expand
@@ -39,20 +40,17 @@
 #include "mag_debate.h" /* the session's debates, for debate(NAME) */
 #include "mag_magic.h"
 #include "mag_train.h"
+#include "mag_train_cell.h"
 #include "rt_alloc.h"
-#include "rt_debate_reward.h"
+#include "rt_features.h"
 #include "rt_policy.h"
 #include "rt_reward.h"
 #include "rt_rl.h"
+#include "rt_rl_keys.h"
 #include "rt_task.h"
 
 #define MAX_RPARAMS 64
 
-static const char *const estimators[] = {"k1", "k2", "k3", NULL};
-static const char *const kl_ins[] = {"reward", "loss", NULL};
-static const char *const regularizers[] = {"kl", "chi2", NULL};
-
-#define SW MAG_K_SWEEP
 static const mag_key_spec rl_keys[] = {
     {.name = "from",
      .type = MAG_T_NAME,
@@ -68,113 +66,31 @@ static const mag_key_spec rl_keys[] = {
      .type = MAG_T_NAME,
      .object = "task",
      .help = "task of the prompts (default: the task of `from`)"},
-    {.name = "algo",
-     .type = MAG_T_ENUM,
-     .values = rt_rl_recipe_names, /* the rows of the recipe table */
-     .flags = SW,
-     .def = "grpo",
-     .help = "algorithm"},
-    {.name = "group",
-     .type = MAG_T_INT,
-     .flags = SW | MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 4096,
-     .def = "8",
-     .help = "samples per prompt G"},
-    {.name = "batch",
-     .type = MAG_T_INT,
-     .flags = SW | MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 65536,
-     .def = "32",
-     .help = "prompts per step B"},
-    {.name = "steps",
-     .type = MAG_T_INT,
-     .flags = SW | MAG_K_MIN | MAG_K_MAX,
-     .min = 0,
-     .max = 1000000,
-     .def = "200",
-     .help = "RL steps"},
-    {.name = "lr",
-     .type = MAG_T_NUMBER,
-     .flags = SW | MAG_K_MIN_EXCL,
-     .min = 0,
-     .def = "2e-4",
-     .help = "Adam learning rate"},
-    {.name = "temperature",
-     .type = MAG_T_NUMBER,
-     .flags = SW | MAG_K_MIN_EXCL,
-     .min = 0,
-     .def = "1",
-     .help = "sampling temperature"},
-    {.name = "kl",
-     .type = MAG_T_NUMBER,
-     .flags = SW | MAG_K_MIN,
-     .min = 0,
-     .def = "0",
-     .help = "KL coefficient beta (regularizer = kl)"},
-    {.name = "kl_estimator",
-     .type = MAG_T_ENUM,
-     .values = estimators,
-     .flags = SW,
-     .help = "KL estimator (default k3 for grpo/drgrpo/bnpo, k1 otherwise)"},
-    {.name = "kl_in",
-     .type = MAG_T_ENUM,
-     .values = kl_ins,
-     .flags = SW,
-     .help = "KL in the reward or as a loss term (default reward for ppo, else loss)"},
+    RT_RL_KEY_ALGO,
+    RT_RL_KEY_GROUP,
+    RT_RL_KEY_BATCH,
+    RT_RL_KEY_STEPS,
+    RT_RL_KEY_LR,
+    RT_RL_KEY_TEMPERATURE,
+    RT_RL_KEY_KL,
+    RT_RL_KEY_KL_ESTIMATOR,
+    RT_RL_KEY_KL_IN,
     {.name = "reference",
      .type = MAG_T_NAME,
      .object = "policy",
      .help = "frozen reference of the KL / chi2 term (default: `from`)"},
-    {.name = "clip",
-     .type = MAG_T_NUMBER,
-     .flags = SW | MAG_K_MIN_EXCL | MAG_K_MAX_EXCL,
-     .min = 0,
-     .max = 1,
-     .def = "0.2",
-     .help = "ratio clipping epsilon (grpo, drgrpo, ppo, bnpo)"},
-    {.name = "epochs",
-     .type = MAG_T_INT,
-     .flags = SW | MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 1000,
-     .help = "updates per batch (ppo only; default 4 for ppo)"},
-    {.name = "eval_every",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN,
-     .min = 0,
-     .def = "20",
-     .help = "held-out greedy accuracy every N steps (0 = never)"},
-    {.name = "eval_prompts",
-     .type = MAG_T_INT,
-     .flags = MAG_K_MIN | MAG_K_MAX,
-     .min = 1,
-     .max = 65536,
-     .def = "256",
-     .help = "held-out prompts of eval_accuracy"},
+    RT_RL_KEY_CLIP,
+    RT_RL_KEY_EPOCHS,
+    RT_RL_KEY_EVAL_EVERY,
+    RT_RL_KEY_EVAL_PROMPTS,
     {.name = "eval_reward",
      .type = MAG_T_NAME,
      .object = "reward",
      .help = "a second reward tracked (column eval_reward) but not optimized"},
-    {.name = "regularizer",
-     .type = MAG_T_ENUM,
-     .values = regularizers,
-     .def = "kl",
-     .help = "kl (coefficient kl) or chi2 (coefficient chi2; answers <= 3 tokens)"},
-    {.name = "chi2",
-     .type = MAG_T_NUMBER,
-     .flags = SW | MAG_K_MIN,
-     .min = 0,
-     .def = "0",
-     .help = "chi^2 occupancy coefficient (regularizer = chi2)"},
-    {.name = "seed",
-     .type = MAG_T_INT,
-     .flags = SW | MAG_K_MIN,
-     .min = 0,
-     .help = "extra seed (a list gives mean +- spread bands)"},
+    RT_RL_KEY_REGULARIZER,
+    RT_RL_KEY_CHI2,
+    MAG_TRAIN_KEY_SEED,
 };
-#undef SW
 #define N_RL_KEYS (sizeof rl_keys / sizeof rl_keys[0])
 
 static const mag_schema rl_schema = {.magic = "rl", .keys = rl_keys, .nkeys = N_RL_KEYS};
@@ -184,25 +100,21 @@ static const char *const summary_metrics[] = {"reward", "accuracy", "eval_accura
                                               "kl_est", "entropy",  "length",        "eval_reward"};
 
 typedef struct point {
-    char name[256];
-    char label[256];
-    rt_policy *pol;
-    rt_run *run;
+    mag_train_point base; /* name, label, pol, run, steps, job (mag_train_cell.h) */
     rt_rl_config cfg;
-    rt_rng rng;
     rt_rl_problem prob;
     const rt_policy *ref;
     double *params;
     rt_diag diag;
     int rc;
-    rt_debate_reward_hook *dhook; /* the reward reads debate(NAME), else NULL */
+    rt_rl_features feat; /* the reward's feature provider (debate(NAME)), or {NULL} */
 } point;
 
-/* Everything a cell resolves before training (owned pieces freed by cell_free). */
+/* Everything a cell resolves before training (owned pieces freed by state_free). */
 typedef struct rl_cell {
     mag_key_spec keys[N_RL_KEYS + MAX_RPARAMS];
     mag_schema schema;
-    mag_config *cfg;
+    const mag_config *cfg;                         /* the handler's */
     const rt_reward_program *reward, *eval_reward; /* session objects */
     rt_reward_program *linked, *eval_linked;       /* linked to the task */
     double *eval_params;
@@ -211,17 +123,19 @@ typedef struct rl_cell {
     const rt_policy *from, *ref;
     const rt_task *task;
     const char *task_name, *from_name, *ref_name, *reward_name, *eval_name;
-    rt_debate_reward *debate; /* the reward reads debate(NAME), else NULL */
+    /* the provider of the feature functions the reward reads (debate(NAME): rt_features.h)
+     * and its state, else NULL */
+    const rt_feature_provider *fp;
+    void *fstate;
 } rl_cell;
 
 static int run_job(void *arg, const rt_job_ctx *ctx)
 {
     point *p = arg;                /* the cancel flag: the bridge installed it on the run */
     p->cfg.threads = ctx->threads; /* the executor's threads rule */
-    /* debate(NAME) features and metrics through the rt_rl hook */
-    rt_rl_hook h = p->dhook ? rt_debate_reward_hook_of(p->dhook) : (rt_rl_hook){0};
-    p->rc = rt_rl_run_hooked(p->pol, p->ref, &p->prob, p->dhook ? &h : NULL, &p->cfg, p->run,
-                             &p->rng, &p->diag);
+    /* feature functions (debate(NAME)): the run makes the provider's hook */
+    p->rc = rt_rl_run_features(p->base.pol, p->ref, &p->prob, p->feat.provider ? &p->feat : NULL,
+                               &p->cfg, p->base.run, &p->base.job.rng, &p->diag);
     return p->rc;
 }
 
@@ -235,24 +149,30 @@ static mag_pos key_pos(const mag_cell *cell, const char *key)
     return cell->name_pos;
 }
 
-static void cell_free(rl_cell *c)
+/* The resolver of feature-function arguments over the session (rt_feature_env): today
+ * debate(NAME) -> the session's debate (mag_debate.h). */
+static int session_resolve(void *ctx, const char *fn, const char *arg, void *out, char *err,
+                           size_t errlen)
 {
-    mag_config_free(c->cfg);
+    const mag_session *s = ctx;
+    if (!strcmp(fn, "debate")) return mag_debate_resolve(&s, arg, out, err, errlen);
+    snprintf(err, errlen, "no session objects for %s(...)", fn);
+    return -1;
+}
+
+static void state_free(void *state)
+{
+    rl_cell *c = state;
     rt_reward_free(c->linked);
     rt_reward_free(c->eval_linked);
     rt_free(c->eval_params);
-    rt_debate_reward_free(c->debate);
+    if (c->fp) c->fp->destroy(c->fstate);
 }
 
-static void free_points(point *pts, size_t n)
+static void point_free(mag_train_point *bp)
 {
-    for (size_t i = 0; pts && i < n; i++) {
-        rt_policy_free(pts[i].pol);
-        rt_run_free(pts[i].run);
-        rt_free(pts[i].params);
-        rt_debate_reward_hook_free(pts[i].dhook);
-    }
-    rt_free(pts);
+    point *p = (point *)bp;
+    rt_free(p->params);
 }
 
 /* ---- reward linking (the one place that maps a reward onto a task's features) ------ */
@@ -260,7 +180,7 @@ static void free_points(point *pts, size_t n)
 /* Checks that the task has every feature program p reads (error at `at`, the reward's
  * value in the cell) and links p to the task's feature order into *out (caller frees
  * with rt_reward_free).  0 or a MAG_E* code with d filled.  A reward reading
- * debate(NAME) is linked by rt_debate_reward_create instead (see resolve). */
+ * feature functions (debate(NAME)) is linked by its provider instead (see resolve). */
 static int rl_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_reward_program *p,
                           mag_pos at, rt_reward_program **out, mag_diag *d)
 {
@@ -271,16 +191,15 @@ static int rl_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_rewa
         names[i] = rt_task_feature_name(task, i);
     rt_diag rd;
     if (rt_reward_check_features(p, names, nf, &rd))
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
+        return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
     rt_reward_env env;
     memset(&env, 0, sizeof env);
     env.name = rt_reward_name(p);
     env.features = names;
     env.n_features = nf;
     if (rt_reward_link(p, &env, out, &rd)) {
-        if (rd.code == RT_ENOMEM)
-            return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
+        if (rd.code == RT_ENOMEM) return mag_err_nomem(d);
+        return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
     }
     return 0;
 }
@@ -289,8 +208,11 @@ static int rl_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_rewa
 
 /* The per-cell schema: the static keys, then one number key per parameter of `reward`
  * (when the cell names a defined reward).  An unknown reward is reported here. */
-static int build_schema(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
+static int build_schema(mag_train_cellctx *t, mag_config **out, mag_diag *d)
 {
+    mag_ctx *ctx = t->ctx;
+    const mag_cell *cell = t->cell;
+    rl_cell *c = t->state;
     memcpy(c->keys, rl_keys, sizeof rl_keys);
     size_t nk = N_RL_KEYS;
     const mag_value *rv = mag_train_raw(cell, "reward");
@@ -312,14 +234,17 @@ static int build_schema(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag
         }
     }
     c->schema = (mag_schema){.magic = "rl", .keys = c->keys, .nkeys = nk, .help = NULL};
-    return mag_validate_cell(&c->schema, cell, ctx->src, ctx->len, &c->cfg, d);
+    int rc = mag_validate_cell(&c->schema, cell, ctx->src, ctx->len, out, d);
+    c->cfg = *out;
+    return rc;
 }
 
 /* Resolves the names of the cell (policies, task, rewards) and checks that they fit. */
-static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
+static int resolve(mag_train_cellctx *t, mag_diag *d)
 {
-    const char *src = ctx->src;
-    size_t len = ctx->len;
+    mag_ctx *ctx = t->ctx;
+    const mag_cell *cell = t->cell;
+    rl_cell *c = t->state;
     const mag_config *cfg = c->cfg;
     c->reward_name = mag_config_get(cfg, "reward", 0)->str;
     c->from_name = mag_config_get(cfg, "from", 0)->str;
@@ -336,11 +261,10 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
                                    mag_train_value_pos(cell, "reference"));
         if (c->from->model.vocab != c->ref->model.vocab) { /* any architectures */
             mag_pos at = mag_train_value_pos(cell, "reference");
-            return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
-                                "reference '%s' has a vocabulary of %d tokens but from '%s' has "
-                                "%d (they must share the vocabulary)",
-                                c->ref_name, c->ref->model.vocab, c->from_name,
-                                c->from->model.vocab);
+            return mag_err(ctx, d, MAG_EVALUE, at,
+                           "reference '%s' has a vocabulary of %d tokens but from '%s' has "
+                           "%d (they must share the vocabulary)",
+                           c->ref_name, c->ref->model.vocab, c->from_name, c->from->model.vocab);
         }
     }
     if (mag_train_given(cfg, "task")) {
@@ -357,27 +281,28 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
         }
         if (!c->task) {
             mag_pos at = mag_train_value_pos(cell, "from");
-            return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
-                                "policy '%s' has no task: give task = TASK", c->from_name);
+            return mag_err(ctx, d, MAG_EVALUE, at, "policy '%s' has no task: give task = TASK",
+                           c->from_name);
         }
     }
     if (c->from->cfg.vocab != rt_task_vocab_size(c->task)) {
         mag_pos at = mag_train_value_pos(cell, mag_train_given(cfg, "task") ? "task" : "from");
-        return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
-                            "policy '%s' has a vocabulary of %d tokens, task '%s' has %d",
-                            c->from_name, c->from->cfg.vocab, c->task_name,
-                            rt_task_vocab_size(c->task));
+        return mag_err(ctx, d, MAG_EVALUE, at,
+                       "policy '%s' has a vocabulary of %d tokens, task '%s' has %d", c->from_name,
+                       c->from->cfg.vocab, c->task_name, rt_task_vocab_size(c->task));
     }
     int rc;
-    /* a reward reading debate(NAME) is linked by the runtime's provider, which finds the
-     * session's debates through mag_debate_resolve */
-    if (rt_debate_reward_reads(c->reward)) {
+    /* a reward reading feature functions (debate(NAME)) is linked by their provider,
+     * which finds the named objects through the session (session_resolve) */
+    c->fp = rt_features_for_reward(c->reward);
+    if (c->fp) {
         char msg[256];
-        const mag_session *s = ctx->session;
-        if (rt_debate_reward_create(c->task, c->reward, NULL, mag_debate_resolve, &s, &c->debate,
-                                    &c->linked, NULL, msg, sizeof msg)) {
+        rt_feature_env env = {session_resolve, (void *)ctx->session};
+        if (c->fp->create(c->task, c->reward, NULL, &env, &c->fstate, &c->linked, NULL, msg,
+                          sizeof msg)) {
+            c->fp = NULL; /* create freed what it made */
             mag_pos at = mag_train_value_pos(cell, "reward");
-            return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL, "%s", msg);
+            return mag_err(ctx, d, MAG_EVALUE, at, "%s", msg);
         }
         rc = 0;
     } else
@@ -393,22 +318,22 @@ static int resolve(mag_ctx *ctx, const mag_cell *cell, rl_cell *c, mag_diag *d)
         if (rc) return rc;
         int np = rt_reward_n_params(c->eval_linked);
         c->eval_params = rt_calloc((size_t)(np ? np : 1), sizeof(double));
-        if (!c->eval_params)
-            return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+        if (!c->eval_params) return mag_err_nomem(d);
         rt_diag rd;
         if (rt_reward_bind_params(c->eval_linked, NULL, NULL, 0, c->eval_params, &rd)) {
             for (int i = 0; i < np; i++) {
                 double v;
                 if (!rt_reward_param_default(c->eval_linked, i, &v))
-                    return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL,
-                                        "parameter '%s' of eval_reward '%s' has no value (give "
-                                        "it a default in the header: %%%%reward %s %s=...)",
-                                        rt_reward_param_name(c->eval_linked, i), c->eval_name,
-                                        c->eval_name, rt_reward_param_name(c->eval_linked, i));
+                    return mag_err(ctx, d, MAG_EVALUE, at,
+                                   "parameter '%s' of eval_reward '%s' has no value (give "
+                                   "it a default in the header: %%%%reward %s %s=...)",
+                                   rt_reward_param_name(c->eval_linked, i), c->eval_name,
+                                   c->eval_name, rt_reward_param_name(c->eval_linked, i));
             }
-            return mag_diag_set(d, src, len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
+            return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
         }
     }
+    t->task_name = c->task_name;
     return 0;
 }
 
@@ -418,23 +343,23 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     rt_rl_config_init(rc);
     const mag_value *v = mag_config_get(cfg, "algo", pt);
     if (v) rt_rl_algo_parse(v->str, &rc->algo);
-    rc->group = (int)mag_value_number(mag_config_get(cfg, "group", pt), 8);
-    rc->batch = (int)mag_value_number(mag_config_get(cfg, "batch", pt), 32);
-    rc->steps = (long)mag_value_number(mag_config_get(cfg, "steps", pt), 200);
-    rc->lr = (float)mag_value_number(mag_config_get(cfg, "lr", pt), 2e-4);
-    rc->temperature = (float)mag_value_number(mag_config_get(cfg, "temperature", pt), 1);
-    rc->kl = mag_value_number(mag_config_get(cfg, "kl", pt), 0);
+    rc->group = (int)mag_train_num(cfg, "group", pt);
+    rc->batch = (int)mag_train_num(cfg, "batch", pt);
+    rc->steps = (long)mag_train_num(cfg, "steps", pt);
+    rc->lr = (float)mag_train_num(cfg, "lr", pt);
+    rc->temperature = (float)mag_train_num(cfg, "temperature", pt);
+    rc->kl = mag_train_num(cfg, "kl", pt);
     v = mag_config_get(cfg, "kl_estimator", pt);
     if (v) rt_rl_estimator_parse(v->str, &rc->kl_estimator);
     v = mag_config_get(cfg, "kl_in", pt);
     if (v) rc->kl_in = strcmp(v->str, "reward") ? RT_RL_IN_LOSS : RT_RL_IN_REWARD;
-    rc->clip = mag_value_number(mag_config_get(cfg, "clip", pt), 0.2);
+    rc->clip = mag_train_num(cfg, "clip", pt);
     rc->epochs = (int)mag_value_number(mag_config_get(cfg, "epochs", pt), 0);
-    rc->eval_every = (long)mag_value_number(mag_config_get(cfg, "eval_every", pt), 20);
-    rc->eval_prompts = (int)mag_value_number(mag_config_get(cfg, "eval_prompts", pt), 256);
+    rc->eval_every = (long)mag_train_num(cfg, "eval_every", pt);
+    rc->eval_prompts = (int)mag_train_num(cfg, "eval_prompts", pt);
     v = mag_config_get(cfg, "regularizer", pt);
     rc->regularizer = v && !strcmp(v->str, "chi2") ? RT_RL_REG_CHI2 : RT_RL_REG_KL;
-    rc->chi2 = mag_value_number(mag_config_get(cfg, "chi2", pt), 0);
+    rc->chi2 = mag_train_num(cfg, "chi2", pt);
     rc->threads = threads;
 }
 
@@ -450,12 +375,11 @@ static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, con
         rt_rl_create(&probe, &p->cfg, &c->from->model, &c->ref->model, rt_task_prompt_len(c->task),
                      rt_task_answer_max(c->task), RT_TOK_EOS, &rd);
     rt_rl_free(probe);
-    if (rc == RT_ENOMEM)
-        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (rc == RT_ENOMEM) return mag_err_nomem(d);
     if (!rc) return 0;
     mag_pos at = rd.key[0] ? key_pos(cell, rd.key) : cell->name_pos;
     /* the caret goes to the line that sets the key the engine names (else the name) */
-    return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
+    return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
 }
 
 /* Binds the reward's parameters of point pt into p->params. */
@@ -473,7 +397,7 @@ static int bind_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, poin
     }
     int np = rt_reward_n_params(c->linked);
     p->params = rt_calloc((size_t)(np ? np : 1), sizeof(double));
-    if (!p->params) return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (!p->params) return mag_err_nomem(d);
     rt_diag rd;
     if (!rt_reward_bind_params(c->linked, names, vals, n, p->params, &rd)) return 0;
     mag_pos at = mag_train_value_pos(cell, "reward");
@@ -484,93 +408,62 @@ static int bind_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, poin
         for (int k = 0; k < n; k++)
             set |= !strcmp(names[k], pn);
         if (!set && !rt_reward_param_default(c->linked, i, &v))
-            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL,
-                                "parameter '%s' of reward '%s' has no value: give it here (%s = "
-                                "...) or in the header (%%%%reward %s %s=...)",
-                                pn, c->reward_name, pn, c->reward_name, pn);
+            return mag_err(ctx, d, MAG_EVALUE, at,
+                           "parameter '%s' of reward '%s' has no value: give it here (%s = "
+                           "...) or in the header (%%%%reward %s %s=...)",
+                           pn, c->reward_name, pn, c->reward_name, pn);
     }
-    return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, at.line, at.col, NULL, "%s", rd.msg);
+    return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
 }
 
-/* ---- %%rl ---------------------------------------------------------------------------- */
+/* ---- %%rl: the record of the training-cell handler ---------------------------------- */
 
-static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const char *base,
-                           point *pts, size_t np, long max_steps, mag_diag *d);
-
-static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
-                  const mag_config *unused, mag_diag *d)
+/* Point pt: its configuration (checked by the engine), reward parameters, stream, the
+ * copy of `from` and its run. */
+static int rl_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_diag *d)
 {
-    (void)m, (void)line, (void)unused;
-    const char *src = ctx->src;
-    size_t len = ctx->len;
-    const char *base = NULL;
-    int nrc = mag_train_name(ctx, cell, "rl", &base, d);
-    if (nrc) return nrc;
-    rl_cell *c = rt_calloc(1, sizeof *c);
-    if (!c) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-    int rc = build_schema(ctx, cell, c, d);
-    if (!rc) rc = resolve(ctx, cell, c, d);
-    size_t np = c->cfg ? c->cfg->npoints : 0;
-    if (!rc) rc = mag_train_check_points(ctx, cell, np, d);
-    point *pts = NULL;
-    if (!rc) {
-        pts = rt_calloc(np, sizeof *pts);
-        if (!pts) rc = mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    const rl_cell *c = t->state;
+    point *p = (point *)bp;
+    /* threads inside the run: set by the executor when it runs (run_job) */
+    point_config(c->cfg, pt, 1, &p->cfg);
+    p->base.steps = p->cfg.steps;
+    int rc = check_point(t->ctx, t->cell, c, p, d);
+    if (!rc) rc = bind_point(t->ctx, t->cell, c, p, pt, d);
+    if (rc) return rc;
+    /* common random numbers: the points of a sweep that share a seed share their
+     * prompts and sampling streams, so they differ only by their settings */
+    rt_rng r = mag_train_stream(mag_session_seed(t->ctx->session), "", t->base,
+                                mag_config_get(c->cfg, "seed", pt));
+    p->base.job.rng = rt_rng_split(&r, 1);
+    p->ref = c->ref;
+    p->prob = (rt_rl_problem){.task = c->task,
+                              .reward = c->linked,
+                              .params = p->params,
+                              .eval_reward = c->eval_linked,
+                              .eval_params = c->eval_params};
+    rt_diag pd;
+    int prc = rt_policy_copy(&p->base.pol, c->from, &pd);
+    /* a fresh optimizer: the copy's Adam moments (from its pre-training) would keep
+     * moving the weights even when every advantage is 0 */
+    if (!prc) rt_policy_assign(p->base.pol, c->from);
+    int nc;
+    const char *const *cols = rt_rl_columns(&nc);
+    /* a feature provider's metrics are extra columns; the run makes its hook */
+    const char *dcols[64];
+    if (c->fp) {
+        int nd = c->fp->n_metrics;
+        for (int k = 0; k < nc + nd && k < 64; k++)
+            dcols[k] = k < nc ? cols[k] : c->fp->metric_names[k - nc];
+        nc += nd;
+        cols = dcols;
+        p->feat = (rt_rl_features){c->fp, c->fstate};
     }
-    uint64_t seed = mag_session_seed(ctx->session);
-    long max_steps = 0;
-    /* every point checked and built before anything trains */
-    for (size_t pt = 0; !rc && pt < np; pt++) {
-        point *p = &pts[pt];
-        mag_train_point_names(c->cfg, base, pt, p->name, p->label);
-        /* threads inside the run: set by the executor when it runs (run_job) */
-        point_config(c->cfg, pt, 1, &p->cfg);
-        rc = check_point(ctx, cell, c, p, d);
-        if (!rc) rc = bind_point(ctx, cell, c, p, pt, d);
-        if (rc) break;
-        /* common random numbers: the points of a sweep that share a seed share their
-         * prompts and sampling streams, so they differ only by their settings */
-        rt_rng r = mag_train_stream(seed, "", base, mag_config_get(c->cfg, "seed", pt));
-        p->rng = rt_rng_split(&r, 1);
-        p->ref = c->ref;
-        p->prob = (rt_rl_problem){.task = c->task,
-                                  .reward = c->linked,
-                                  .params = p->params,
-                                  .eval_reward = c->eval_linked,
-                                  .eval_params = c->eval_params};
-        rt_diag pd;
-        int prc = rt_policy_copy(&p->pol, c->from, &pd);
-        /* a fresh optimizer: the copy's Adam moments (from its pre-training) would keep
-         * moving the weights even when every advantage is 0 */
-        if (!prc) rt_policy_assign(p->pol, c->from);
-        int nc;
-        const char *const *cols = rt_rl_columns(&nc);
-        /* debate(NAME): the debate metrics as extra columns, a hook per point */
-        const char *dcols[64];
-        if (c->debate) {
-            int nd;
-            const char *const *dm = rt_debate_reward_metrics(&nd);
-            for (int k = 0; k < nc + nd && k < 64; k++)
-                dcols[k] = k < nc ? cols[k] : dm[k - nc];
-            nc += nd;
-            cols = dcols;
-            /* one thread for the debates: the runs of a sweep are the parallel unit */
-            if (!prc &&
-                rt_debate_reward_hook_new(c->debate, p->cfg.batch * p->cfg.group, 1, &p->dhook))
-                prc = RT_ENOMEM;
-        }
-        if (prc == RT_ENOMEM || (!prc && rt_run_create(p->name, cols, nc, &p->run)))
-            rc = mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-        else if (prc)
-            rc = mag_diag_set(d, src, len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col,
-                              NULL, "policy '%s': %s", p->name, pd.msg);
-        if (p->cfg.steps > max_steps) max_steps = p->cfg.steps;
-    }
-    if (!rc) rc = train_and_store(ctx, cell, c, base, pts, np, max_steps, d);
-    free_points(pts, np);
-    cell_free(c);
-    rt_free(c);
-    return rc;
+    if (prc == RT_ENOMEM || (!prc && rt_run_create(p->base.name, cols, nc, &p->base.run)))
+        return mag_err_nomem(d);
+    if (prc)
+        return mag_err(t->ctx, d, MAG_EVALUE, t->cell->name_pos, "policy '%s': %s", p->base.name,
+                       pd.msg);
+    return 0;
 }
 
 /* 1 if w is one of the '/'-separated words of list. */
@@ -582,72 +475,72 @@ static int has_word(const char *list, const char *w)
     return 0;
 }
 
-static int train_and_store(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const char *base,
-                           point *pts, size_t np, long max_steps, mag_diag *d)
+static void rl_chart(mag_train_cellctx *t, mag_train_point *const *pts, size_t np,
+                     mag_bridge_opts *o, char *title, size_t cap)
 {
-    mag_bridge_run *br = rt_calloc(np, sizeof *br);
-    if (!br) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-    for (size_t pt = 0; pt < np; pt++)
-        br[pt] = (mag_bridge_run){
-            .run = pts[pt].run, .label = pts[pt].label, .fn = run_job, .arg = &pts[pt]};
-    char title[400];
+    const rl_cell *c = t->state;
     char algo[64] = "";
-    for (size_t pt = 0, o = 0; pt < np && o < sizeof algo; pt++) /* distinct algorithms */
-        if (!has_word(algo, rt_rl_algo_name(pts[pt].cfg.algo)))
-            o += (size_t)snprintf(algo + o, sizeof algo - o, "%s%s", o ? "/" : "",
-                                  rt_rl_algo_name(pts[pt].cfg.algo));
-    snprintf(title, sizeof title, "%%%%rl %s: %s on %s, reward %s, from %s", base, algo,
-             c->task_name, c->reward_name, c->from_name);
-    int nsum = c->eval_linked ? 8 : 7;
+    for (size_t pt = 0, n = 0; pt < np && n < sizeof algo; pt++) { /* distinct algorithms */
+        const char *a = rt_rl_algo_name(((const point *)pts[pt])->cfg.algo);
+        if (!has_word(algo, a))
+            n += (size_t)snprintf(algo + n, sizeof algo - n, "%s%s", n ? "/" : "", a);
+    }
+    snprintf(title, cap, "%%%%rl %s: %s on %s, reward %s, from %s", t->base, algo, c->task_name,
+             c->reward_name, c->from_name);
     /* debate(NAME): panels reward, return, judge_win; the debate metrics in the summary */
     static const char *const dpanels[] = {"reward", "return", "judge_win"};
     static const char *const dsummary[] = {"reward",   "return", "judge_win", "judge_win_full",
                                            "accuracy", "kl_ref", "entropy"};
-    mag_bridge_opts o = {
-        .title = title,
-        .panels = c->debate ? dpanels : panels,
-        .npanels = 3,
-        .summary = c->debate ? dsummary : summary_metrics,
-        .nsummary = c->debate ? 7 : nsum,
-        .threads = mag_session_threads(ctx->session),
-        .execution_count = ctx->execution_count,
-    };
-    mag_bridge_stats st;
-    int rc = mag_bridge_train(ctx->out, &o, br, (int)np, &st);
-    rt_free(br);
-    if (rc) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-    /* store: policies of finished and interrupted points, every run */
-    mag_train_store ts;
-    mag_train_store_init(&ts);
-    for (size_t pt = 0; pt < np; pt++) {
-        point *p = &pts[pt];
-        long step;
-        char msg[256];
-        rt_run_status stt = mag_train_status(p->run, &step, msg, sizeof msg);
-        char summ[400];
-        int sl = snprintf(summ, sizeof summ, "%s from %s on %s, reward %s",
-                          rt_rl_algo_name(p->cfg.algo), c->from_name, c->task_name, c->reward_name);
-        for (int k = 0; k < c->n_rparams && sl < (int)sizeof summ; k++) {
-            int i = c->rparam_index[k];
-            char num[40];
-            rt_reward_format(p->params[i], num, sizeof num);
-            sl += snprintf(summ + sl, sizeof summ - (size_t)sl, "%s%s=%s", k ? ", " : " (",
-                           rt_reward_param_name(c->reward, i), num);
-            if (k == c->n_rparams - 1 && sl < (int)sizeof summ)
-                sl += snprintf(summ + sl, sizeof summ - (size_t)sl, ")");
-        }
-        if (sl < (int)sizeof summ)
-            snprintf(summ + sl, sizeof summ - (size_t)sl, ", %ld steps%s", step,
-                     mag_train_suffix(stt));
-        mag_train_note(&ts, p->name, stt, step, msg);
-        mag_train_put_run(ctx, p->name, p->run, summ, c->task_name);
-        p->run = NULL;
-        if (stt != RT_RUN_FAILED) {
-            mag_train_put_policy(ctx, p->name, p->pol, summ, c->task_name, 1);
-            p->pol = NULL;
-        }
+    o->title = title;
+    int debate = c->fp && !strcmp(c->fp->name, "debate");
+    o->panels = debate ? dpanels : panels;
+    o->npanels = 3;
+    o->summary = debate ? dsummary : summary_metrics;
+    o->nsummary = debate ? 7 : c->eval_linked ? 8 : 7;
+}
+
+/* "grpo from base on add, reward exact (c=0.5), 200 steps" */
+static void rl_summary(mag_train_cellctx *t, const mag_train_point *bp, rt_run_status stt,
+                       long step, char *summ, size_t cap)
+{
+    const rl_cell *c = t->state;
+    const point *p = (const point *)bp;
+    int sl = snprintf(summ, cap, "%s from %s on %s, reward %s", rt_rl_algo_name(p->cfg.algo),
+                      c->from_name, c->task_name, c->reward_name);
+    for (int k = 0; k < c->n_rparams && sl < (int)cap; k++) {
+        int i = c->rparam_index[k];
+        char num[40];
+        rt_reward_format(p->params[i], num, sizeof num);
+        sl += snprintf(summ + sl, cap - (size_t)sl, "%s%s=%s", k ? ", " : " (",
+                       rt_reward_param_name(c->reward, i), num);
+        if (k == c->n_rparams - 1 && sl < (int)cap)
+            sl += snprintf(summ + sl, cap - (size_t)sl, ")");
     }
-    return mag_train_end(ctx, cell, &ts, st.interrupted, max_steps, base, np, d);
+    if (sl < (int)cap)
+        snprintf(summ + sl, cap - (size_t)sl, ", %ld steps%s", step, mag_train_suffix(stt));
+}
+
+static const mag_trainer_rec rl_rec = {
+    .magic = "rl",
+    .trainer = "rl",
+    .state_size = sizeof(rl_cell),
+    .point_size = sizeof(point),
+    .validate = build_schema,
+    .resolve = resolve,
+    .point = rl_point,
+    .job = run_job,
+    .chart = rl_chart,
+    .summary = rl_summary,
+    .summary_cap = 400,
+    .point_free = point_free,
+    .state_free = state_free,
+};
+
+static int run_rl(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
+                  const mag_config *unused, mag_diag *d)
+{
+    (void)m, (void)line, (void)unused;
+    return mag_train_cell(ctx, cell, NULL, &rl_rec, d);
 }
 
 static const mag_magic rl_magic = {

@@ -15,17 +15,20 @@ int mag_train_name(const mag_ctx *ctx, const mag_cell *cell, const char *magic, 
 {
     if (cell->nargs < 1 || cell->args[0].key ||
         (cell->args[0].value.kind != MAG_V_NAME && cell->args[0].value.kind != MAG_V_STRING))
-        return mag_diag_set(
-            d, ctx->src, ctx->len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col, NULL,
-            "%%%%%s needs a NAME: %%%%%s NAME, then key = value lines", magic, magic);
+        return mag_err(ctx, d, MAG_EVALUE, cell->name_pos,
+                       "%%%%%s needs a NAME: %%%%%s NAME, then key = value lines", magic, magic);
     for (size_t i = 1; i < cell->nargs; i++)
         if (!cell->args[i].key)
-            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, cell->args[i].value.pos.line,
-                                cell->args[i].value.pos.col, NULL,
-                                "unexpected argument '%s' (settings are key = value lines)",
-                                cell->args[i].value.text);
+            return mag_err(ctx, d, MAG_EVALUE, cell->args[i].value.pos,
+                           "unexpected argument '%s' (settings are key = value lines)",
+                           cell->args[i].value.text);
     *name = cell->args[0].value.str;
     return 0;
+}
+
+double mag_train_num(const mag_config *cfg, const char *key, size_t pt)
+{
+    return mag_value_number(mag_config_get(cfg, key, pt), NAN);
 }
 
 int mag_train_given(const mag_config *cfg, const char *key)
@@ -52,9 +55,9 @@ mag_pos mag_train_value_pos(const mag_cell *cell, const char *key)
 int mag_train_check_points(const mag_ctx *ctx, const mag_cell *cell, size_t np, mag_diag *d)
 {
     if (np <= MAG_TRAIN_MAX_POINTS) return 0;
-    return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, cell->name_pos.line, cell->name_pos.col,
-                        NULL, "a sweep of %zu points is too large (the limit is %d)", np,
-                        MAG_TRAIN_MAX_POINTS);
+    return mag_err(ctx, d, MAG_EVALUE, cell->name_pos,
+                   "a sweep of %zu points is too large (the limit is %d)", np,
+                   MAG_TRAIN_MAX_POINTS);
 }
 
 void mag_train_point_names(const mag_config *cfg, const char *base, size_t pt, char *name,
@@ -211,8 +214,7 @@ int mag_train_end(mag_ctx *ctx, const mag_cell *cell, const mag_train_store *s, 
         return MAG_INTERRUPTED;
     }
     if (s->n_failed)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, cell->name_pos.line,
-                            cell->name_pos.col, NULL, "%s%s", s->fail_msg,
-                            np > s->n_failed ? " (the other sweep points finished)" : "");
+        return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos, "%s%s", s->fail_msg,
+                       np > s->n_failed ? " (the other sweep points finished)" : "");
     return 0;
 }

@@ -2,7 +2,8 @@
  * NAME, where a key was written, sweep points (limit, names, legend labels without the
  * seed, the random stream of a point), and storing finished runs and policies into the
  * session with the "interrupted at step N of M (...)" / "run 'X' failed: ..." endings.
- * Each magic keeps its own keys, checks, jobs, chart and summaries.
+ * The training-cell handler that strings them together is mag_train_cell.h; each magic
+ * keeps its own keys, checks, jobs, chart and summaries (its record's hooks).
  *
  * Ownership: mag_train_put_run and mag_train_put_policy hand the object to the session
  * (it frees it, also on failure); everything else borrows its arguments. */
@@ -19,10 +20,22 @@
 
 #define MAG_TRAIN_MAX_POINTS 64 /* sweep points of one cell */
 
+/* The `seed` key of the training magics that sweep (a cell's key: the runtime's trainers
+ * take a stream, not a seed). */
+#define MAG_TRAIN_KEY_SEED                                                                         \
+    {                                                                                              \
+        .name = "seed", .type = MAG_T_INT, .flags = MAG_K_SWEEP | MAG_K_MIN, .min = 0,             \
+        .help = "extra seed (a list gives mean +- spread bands)"                                   \
+    }
+
 /* %%MAGIC NAME: the first argument must be a bare NAME (or string) and every other
  * header argument key = value.  0 with *name set (borrowed from cell), or MAG_EVALUE. */
 int mag_train_name(const mag_ctx *ctx, const mag_cell *cell, const char *magic, const char **name,
                    mag_diag *d);
+
+/* The number of key at sweep point pt (a key with a default always has one; NaN when
+ * there is none): the default is written once, in the key's table. */
+double mag_train_num(const mag_config *cfg, const char *key, size_t pt);
 
 /* 1 if the cell set key (the configuration's schema must know it). */
 int mag_train_given(const mag_config *cfg, const char *key);

@@ -86,6 +86,7 @@
 #include <stddef.h>
 
 #include "rt_diag.h"
+#include "rt_key.h"
 #include "rt_sweep_points.h"
 #include "rt_text.h"
 
@@ -307,42 +308,33 @@ int mag_diag_set(mag_diag *d, const char *src, size_t len, int code, int line, i
 
 /* ------------------------------------------------------------------ schema */
 
-typedef enum mag_type {
-    MAG_T_INT,    /* integer literal */
-    MAG_T_NUMBER, /* integer or float literal */
-    MAG_T_STRING, /* string or NAME (so bare file names work) */
-    MAG_T_NAME,   /* NAME: a reference to an object (spec.object says which registry) */
-    MAG_T_ENUM,   /* NAME (or string) among spec.values */
-    MAG_T_BOOL,   /* true/false/yes/no/on/off, or integer 0/1 */
-    MAG_T_LIST,   /* list whose items are spec.elem (scalar types only) */
-    MAG_T_MAP,    /* map whose values are spec.elem (scalar types only) */
-} mag_type;
+/* A key of a magic is the runtime's key type (runtime/core/rt_key.h): the training
+ * magics' schemas are made of the trainers' own key initializers (rt_rl_keys.h, ...)
+ * plus the keys only a cell has (names of session objects, seed). */
+typedef rt_key_type mag_type;
+#define MAG_T_INT RT_KEY_INT       /* integer literal */
+#define MAG_T_NUMBER RT_KEY_NUMBER /* integer or float literal */
+#define MAG_T_STRING RT_KEY_STRING /* string or NAME (so bare file names work) */
+#define MAG_T_NAME RT_KEY_NAME     /* NAME: a reference to an object (spec.object: registry) */
+#define MAG_T_ENUM RT_KEY_ENUM     /* NAME (or string) among spec.values */
+#define MAG_T_BOOL RT_KEY_BOOL     /* true/false/yes/no/on/off, or integer 0/1 */
+#define MAG_T_LIST RT_KEY_LIST     /* list whose items are spec.elem (scalar types only) */
+#define MAG_T_MAP RT_KEY_MAP       /* map whose values are spec.elem (scalar types only) */
 
 enum {
-    MAG_K_REQUIRED = 1u << 0,  /* missing key is an error */
-    MAG_K_SWEEP = 1u << 1,     /* a list where a scalar is expected is a sweep (not for
-                                  MAG_T_LIST keys: their list is the value) */
-    MAG_K_MIN = 1u << 2,       /* value >= min (numbers) */
-    MAG_K_MIN_EXCL = 1u << 3,  /* value > min */
-    MAG_K_MAX = 1u << 4,       /* value <= max */
-    MAG_K_MAX_EXCL = 1u << 5,  /* value < max */
-    MAG_K_OR_SCALAR = 1u << 6, /* MAG_T_MAP only: a single elem value is accepted too
-                                  (e.g. teacher = POLICY | {task: POLICY}) */
+    MAG_K_REQUIRED = RT_KEY_REQUIRED,   /* missing key is an error */
+    MAG_K_SWEEP = RT_KEY_SWEEP,         /* a list where a scalar is expected is a sweep (not
+                                           for MAG_T_LIST keys: their list is the value) */
+    MAG_K_MIN = RT_KEY_MIN,             /* value >= min (numbers) */
+    MAG_K_MIN_EXCL = RT_KEY_MIN_EXCL,   /* value > min */
+    MAG_K_MAX = RT_KEY_MAX,             /* value <= max */
+    MAG_K_MAX_EXCL = RT_KEY_MAX_EXCL,   /* value < max */
+    MAG_K_OR_SCALAR = RT_KEY_OR_SCALAR, /* MAG_T_MAP only: a single elem value is accepted
+                                           too (e.g. teacher = POLICY | {task: POLICY}) */
 };
 
-/* One key of a magic.  Declared statically by the magic handlers. */
-typedef struct mag_key_spec {
-    const char *name;
-    mag_type type;
-    mag_type elem;             /* MAG_T_LIST/MAG_T_MAP: item type */
-    const char *const *values; /* MAG_T_ENUM (or elem ENUM): NULL-terminated */
-    unsigned flags;            /* MAG_K_* */
-    double min, max;           /* with MAG_K_MIN / MAG_K_MAX(_EXCL) */
-    const char *def;           /* default as source text ("3e-4", "full"), or NULL */
-    const char *object;        /* MAG_T_NAME (or elem NAME): registry ("policy",
-                                  "task", "reward", "debate", "run"), for completion */
-    const char *help;          /* one line */
-} mag_key_spec;
+/* One key of a magic (fields: rt_key.h; object = the registry for completion). */
+typedef rt_key mag_key_spec;
 
 typedef struct mag_schema {
     const char *magic; /* "opd" (shown as %%opd / %eval by the caller) */

@@ -143,8 +143,8 @@ typedef struct rt_rl_config {
     int threads;                   /* threads of the model kernels (rt_model_ws_set_threads) */
 } rt_rl_config;
 
-/* Defaults: grpo, group 8, batch 32, steps 200, lr 1e-4, temperature 1, kl 0, auto
- * estimator / kl_in / epochs, clip 0.2, eval_every 20, eval_prompts 512, baseline 0.9,
+/* Defaults: grpo, group 8, batch 32, steps 200, lr 2e-4, temperature 1, kl 0, auto
+ * estimator / kl_in / epochs, clip 0.2, eval_every 20, eval_prompts 256, baseline 0.9,
  * regularizer kl, chi2 0, grad_clip 1, adv_eps 1e-6, log_every 1, threads 1. */
 void rt_rl_config_init(rt_rl_config *cfg);
 /* Validates cfg and returns a copy with the AUTO fields resolved from the recipe

@@ -20,7 +20,7 @@ void rt_rl_config_init(rt_rl_config *c)
     c->group = 8;
     c->batch = 32;
     c->steps = 200;
-    c->lr = 1e-4f;
+    c->lr = 2e-4f;
     c->temperature = 1.0f;
     c->kl = 0.0;
     c->kl_estimator = RT_RL_EST_AUTO;
@@ -28,7 +28,7 @@ void rt_rl_config_init(rt_rl_config *c)
     c->clip = 0.2;
     c->epochs = 0;
     c->eval_every = 20;
-    c->eval_prompts = 512;
+    c->eval_prompts = 256;
     c->baseline_momentum = 0.9;
     c->regularizer = RT_RL_REG_KL;
     c->chi2 = 0.0;

@@ -29,6 +29,7 @@ static const char *const cells[] = {
     "%task u reverse length=2",
     "%%reward q\ncorrect - 0.5 * length",
     "%%policy p\ntask = t\nhidden = 16\nsft_steps = 3\nbatch = 8",
+    "%%policy c\nfrom = base", /* a copy: no training, no chart */
     "%%rl tuned\nfrom = base\nreward = r\nsteps = 2\nbatch = 4\ngroup = 2",
     "%%rl sw\nfrom = base\nreward = r\nsteps = 2\nbatch = 4\ngroup = 2\nseed = [1, 2]",
     "%%opd d\nfrom = base\nteacher = big\nsteps = 2\nbatch = 4",

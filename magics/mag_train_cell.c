@@ -1,0 +1,150 @@
+/* mag_train_cell: the one training-cell handler (mag_train_cell.h): NAME, configuration,
+ * names, sweep points as jobs, the bridge, the store and the ending.  Leaves out what a
+ * magic alone does (its record's hooks). */
+#include "mag_train_cell.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rt_alloc.h"
+
+#define PT(pts, rec, i) ((mag_train_point *)((char *)(pts) + (i) * (rec)->point_size))
+
+/* job.cfg of point pt: every key of the schema that has a value there, as written (the
+ * default's text when not given); the strings are the configuration's. */
+static int point_cfg(const mag_config *cfg, size_t pt, mag_train_point *p)
+{
+    size_t nk = cfg->schema->nkeys;
+    rt_kv *kv = rt_calloc(nk ? nk : 1, sizeof *kv);
+    if (!kv) return MAG_ENOMEM;
+    int n = 0;
+    for (size_t k = 0; k < nk; k++) {
+        const mag_value *v = mag_config_at(cfg, k, pt);
+        if (v && v->text) kv[n++] = (rt_kv){.key = cfg->schema->keys[k].name, .value = v->text};
+    }
+    p->job.cfg = kv;
+    p->job.ncfg = n;
+    return 0;
+}
+
+static void free_points(const mag_trainer_rec *rec, void *pts, size_t np)
+{
+    for (size_t i = 0; pts && i < np; i++) {
+        mag_train_point *p = PT(pts, rec, i);
+        if (rec->point_free) rec->point_free(p);
+        rt_policy_free(p->pol);
+        rt_run_free(p->run);
+        rt_free((void *)p->job.cfg);
+    }
+    rt_free(pts);
+}
+
+/* Trains the points with a run (unless none has steps and the record says so): 0 with
+ * *interrupted set, or MAG_ENOMEM. */
+static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_point *const *pp,
+                 size_t np, long max_steps, int *interrupted, mag_diag *d)
+{
+    *interrupted = 0;
+    if ((rec->flags & MAG_TRAIN_IDLE_NO_CHART) && max_steps <= 0) return 0;
+    char title[400];
+    mag_bridge_opts o;
+    memset(&o, 0, sizeof o);
+    rec->chart(t, pp, np, &o, title, sizeof title);
+    mag_bridge_run *br = rt_calloc(np, sizeof *br);
+    size_t nb = 0;
+    for (size_t i = 0; br && i < np; i++) {
+        mag_train_point *p = pp[i];
+        if (!p->run) continue;
+        br[nb++] = (mag_bridge_run){
+            .run = p->run, .label = p->label, .fn = rec->job, .arg = p, .plain = &p->job};
+    }
+    int rc = MAG_BRIDGE_ENOMEM;
+    if (br) {
+        o.threads = mag_session_threads(t->ctx->session);
+        o.execution_count = t->ctx->execution_count;
+        mag_bridge_stats st;
+        rc = mag_bridge_train(t->ctx->out, &o, br, (int)nb, &st);
+        *interrupted = st.interrupted;
+    }
+    rt_free(br);
+    return rc ? mag_err_nomem(d) : 0;
+}
+
+/* Stores every run and the policies of the points that did not fail; the ending. */
+static int store(mag_train_cellctx *t, const mag_trainer_rec *rec, void *pts, size_t np,
+                 long max_steps, int interrupted, mag_diag *d)
+{
+    mag_train_store ts;
+    mag_train_store_init(&ts);
+    for (size_t i = 0; i < np; i++) {
+        mag_train_point *p = PT(pts, rec, i);
+        long step;
+        char msg[256];
+        rt_run_status stt = mag_train_status(p->run, &step, msg, sizeof msg);
+        if (stt == RT_RUN_FAILED && !msg[0] && rec->failed_msg) rec->failed_msg(p, msg, sizeof msg);
+        char summ[MAG_TRAIN_SUMMARY];
+        size_t cap =
+            rec->summary_cap && rec->summary_cap < sizeof summ ? rec->summary_cap : sizeof summ;
+        rec->summary(t, p, stt, step, summ, cap);
+        mag_train_note(&ts, p->name, stt, step, msg);
+        if (p->run) {
+            mag_train_put_run(t->ctx, p->name, p->run, summ, t->task_name);
+            p->run = NULL;
+        }
+        if (stt != RT_RUN_FAILED && p->pol) {
+            mag_train_put_policy(t->ctx, p->name, p->pol, summ, t->task_name,
+                                 !(rec->flags & MAG_TRAIN_QUIET_POLICY));
+            p->pol = NULL;
+        }
+    }
+    return mag_train_end(t->ctx, t->cell, &ts, interrupted, max_steps, t->base, np, d);
+}
+
+int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
+                   const mag_trainer_rec *rec, mag_diag *d)
+{
+    mag_train_cellctx t = {.ctx = ctx, .cell = cell, .cfg = cfg};
+    int rc = mag_train_name(ctx, cell, rec->magic, &t.base, d);
+    if (rc) return rc;
+    t.state = rt_calloc(1, rec->state_size);
+    if (!t.state) return mag_err_nomem(d);
+    mag_config *own = NULL;
+    if (rec->validate) {
+        rc = rec->validate(&t, &own, d);
+        t.cfg = own;
+    }
+    if (!rc) rc = rec->resolve(&t, d);
+    size_t np = t.cfg ? t.cfg->npoints : 0;
+    if (!rc) rc = mag_train_check_points(ctx, cell, np, d);
+    if (!rc && rec->check) rc = rec->check(&t, d);
+    void *pts = NULL;
+    mag_train_point **pp = NULL; /* the points as the hooks see them */
+    if (!rc) {
+        pts = rt_calloc(np, rec->point_size);
+        pp = rt_calloc(np ? np : 1, sizeof *pp);
+        if (!pts || !pp) rc = mag_err_nomem(d);
+    }
+    long max_steps = 0;
+    /* every point built and checked before anything trains */
+    for (size_t i = 0; !rc && i < np; i++) {
+        mag_train_point *p = pp[i] = PT(pts, rec, i);
+        mag_train_point_names(t.cfg, t.base, i, p->name, p->label);
+        p->job.trainer = rec->trainer;
+        p->job.name = p->name;
+        if (point_cfg(t.cfg, i, p)) {
+            rc = mag_err_nomem(d);
+            break;
+        }
+        rc = rec->point(&t, p, i, d);
+        if (p->steps > max_steps) max_steps = p->steps;
+    }
+    int interrupted = 0;
+    if (!rc) rc = train(&t, rec, pp, np, max_steps, &interrupted, d);
+    if (!rc) rc = store(&t, rec, pts, np, max_steps, interrupted, d);
+    free_points(rec, pts, np);
+    rt_free(pp);
+    if (rec->state_free) rec->state_free(t.state);
+    rt_free(t.state);
+    mag_config_free(own);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/* rt_rl_keys: the keys of an rt_rl configuration (rt_rl.h) as plain data (rt_key.h) —
+ * one initializer macro per key, the table rt_rl_keys[] made of them, and the values of
+ * the `algo` key (the one list of algorithm names a front end offers).  The defaults are
+ * the ones `%%rl` uses; rt_rl_config_init agrees with them (tests/runtime/core/keys_test.c).
+ * Leaves out: the keys a front end adds (the policy, task and rewards by name, seed). */
+#ifndef RT_RL_KEYS_H
+#define RT_RL_KEYS_H
+
+#include "rt_key.h"
+#include "rt_rl_recipe.h"
+
+extern const char *const rt_rl_estimator_values[]; /* k1 k2 k3, NULL */
+extern const char *const rt_rl_kl_in_values[];     /* reward loss, NULL */
+extern const char *const rt_rl_regularizer_values[];
+
+#define RT_RL_SW RT_KEY_SWEEP
+#define RT_RL_KEY_ALGO                                                                             \
+    {                                                                                              \
+        .name = "algo", .type = RT_KEY_ENUM, .values = rt_rl_recipe_names, .flags = RT_RL_SW,       \
+        .def = "grpo", .help = "algorithm"                                                         \
+    }
+#define RT_RL_KEY_GROUP                                                                            \
+    {                                                                                              \
+        .name = "group", .type = RT_KEY_INT, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,          \
+        .min = 1, .max = 4096, .def = "8", .help = "samples per prompt G"                          \
+    }
+#define RT_RL_KEY_BATCH                                                                            \
+    {                                                                                              \
+        .name = "batch", .type = RT_KEY_INT, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,          \
+        .min = 1, .max = 65536, .def = "32", .help = "prompts per step B"                          \
+    }
+#define RT_RL_KEY_STEPS                                                                            \
+    {                                                                                              \
+        .name = "steps", .type = RT_KEY_INT, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,          \
+        .min = 0, .max = 1000000, .def = "200", .help = "RL steps"                                 \
+    }
+#define RT_RL_KEY_LR                                                                               \
+    {                                                                                              \
+        .name = "lr", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN_EXCL, .min = 0,        \
+        .def = "2e-4", .help = "Adam learning rate"                                                \
+    }
+#define RT_RL_KEY_TEMPERATURE                                                                      \
+    {                                                                                              \
+        .name = "temperature", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN_EXCL,         \
+        .min = 0, .def = "1", .help = "sampling temperature"                                       \
+    }
+#define RT_RL_KEY_KL                                                                               \
+    {                                                                                              \
+        .name = "kl", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN, .min = 0, .def = "0", \
+        .help = "KL coefficient beta (regularizer = kl)"                                           \
+    }
+#define RT_RL_KEY_KL_ESTIMATOR                                                                     \
+    {                                                                                              \
+        .name = "kl_estimator", .type = RT_KEY_ENUM, .values = rt_rl_estimator_values,             \
+        .flags = RT_RL_SW, .help = "KL estimator (default k3 for grpo/drgrpo/bnpo, k1 otherwise)"       \
+    }
+#define RT_RL_KEY_KL_IN                                                                            \
+    {                                                                                              \
+        .name = "kl_in", .type = RT_KEY_ENUM, .values = rt_rl_kl_in_values, .flags = RT_RL_SW,     \
+        .help = "KL in the reward or as a loss term (default reward for ppo, else loss)"           \
+    }
+#define RT_RL_KEY_CLIP                                                                             \
+    {                                                                                              \
+        .name = "clip", .type = RT_KEY_NUMBER,                                                     \
+        .flags = RT_RL_SW | RT_KEY_MIN_EXCL | RT_KEY_MAX_EXCL, .min = 0, .max = 1, .def = "0.2",   \
+        .help = "ratio clipping epsilon (grpo, drgrpo, ppo, bnpo)"                                       \
+    }
+#define RT_RL_KEY_EPOCHS                                                                           \
+    {                                                                                              \
+        .name = "epochs", .type = RT_KEY_INT, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,         \
+        .min = 1, .max = 1000, .help = "updates per batch (ppo only; default 4 for ppo)"           \
+    }
+#define RT_RL_KEY_EVAL_EVERY                                                                       \
+    {                                                                                              \
+        .name = "eval_every", .type = RT_KEY_INT, .flags = RT_KEY_MIN, .min = 0, .def = "20",      \
+        .help = "held-out greedy accuracy every N steps (0 = never)"                               \
+    }
+#define RT_RL_KEY_EVAL_PROMPTS                                                                     \
+    {                                                                                              \
+        .name = "eval_prompts", .type = RT_KEY_INT, .flags = RT_KEY_MIN | RT_KEY_MAX, .min = 1,    \
+        .max = 65536, .def = "256", .help = "held-out prompts of eval_accuracy"                    \
+    }
+#define RT_RL_KEY_REGULARIZER                                                                      \
+    {                                                                                              \
+        .name = "regularizer", .type = RT_KEY_ENUM, .values = rt_rl_regularizer_values,            \
+        .def = "kl", .help = "kl (coefficient kl) or chi2 (coefficient chi2; answers <= 3 tokens)" \
+    }
+#define RT_RL_KEY_CHI2                                                                             \
+    {                                                                                              \
+        .name = "chi2", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN, .min = 0,           \
+        .def = "0", .help = "chi^2 occupancy coefficient (regularizer = chi2)"                     \
+    }
+
+extern const rt_key rt_rl_keys[];
+extern const size_t rt_rl_n_keys;
+
+#endif
