@@ -467,6 +467,8 @@ done:
 
 /* ------------------------------------------------------------------ live training */
 
+enum { BRIDGE_NOTES = 4 };
+
 typedef struct bridge {
     mag_bridge_run *runs;
     int n;
@@ -477,6 +479,10 @@ typedef struct bridge {
     rt_job *jobs;
     pthread_mutex_t mu; /* with cv: the driver's "done" wakes the polling loop at once */
     pthread_cond_t cv;
+    /* the runs' log lines (e.g. "one step is about ... flop"), under mu: printed by the
+       polling loop as they come; the first BRIDGE_NOTES, then a count of the others */
+    char notes[BRIDGE_NOTES][300];
+    int nnotes, dropped;
 } bridge;
 
 static void on_event(void *user, const rt_event *ev)
@@ -484,7 +490,28 @@ static void on_event(void *user, const rt_event *ev)
     bridge *b = user;
     if (ev->kind == RT_EVENT_METRICS_ROW || ev->kind == RT_EVENT_RUN_FINISHED)
         atomic_fetch_add(&b->rows_seen, 1);
+    if (ev->kind == RT_EVENT_LOG_LINE) {
+        pthread_mutex_lock(&b->mu);
+        if (b->nnotes < BRIDGE_NOTES)
+            snprintf(b->notes[b->nnotes++], sizeof b->notes[0], "%s: %s", ev->run_name, ev->text);
+        else
+            b->dropped++;
+        pthread_mutex_unlock(&b->mu);
+    }
     if (b->o->on_event) b->o->on_event(b->o->user, ev);
+}
+
+/* Prints the log lines that came since the last call (the polling thread only). */
+static void print_notes(krn_out *out, bridge *b, int *printed)
+{
+    pthread_mutex_lock(&b->mu);
+    for (; *printed < b->nnotes; (*printed)++)
+        krn_out_printf(out, KRN_STDOUT, "%s\n", b->notes[*printed]);
+    if (atomic_load(&b->done) && b->dropped) {
+        krn_out_printf(out, KRN_STDOUT, "(and %d more such notes)\n", b->dropped);
+        b->dropped = 0;
+    }
+    pthread_mutex_unlock(&b->mu);
 }
 
 static void *driver(void *arg)
@@ -570,6 +597,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
     int rc = publish_frame(out, b, rr, labels, 1, st->display_id, st);
     double last = now_s();
     long rendered = 0;
+    int printed = 0;
     pthread_t th;
     int threaded = rc == 0 && pthread_create(&th, NULL, driver, b) == 0;
     if (rc == 0 && !threaded) driver(b); /* no thread: train without live frames */
@@ -586,6 +614,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
             atomic_store(&b->cancel, 1);
             st->interrupted = 1;
         }
+        print_notes(out, b, &printed);
         long seen = atomic_load(&b->rows_seen);
         if (seen != rendered && (now_s() - last) * 1000.0 >= (double)frame_ms) {
             rendered = seen;
@@ -594,6 +623,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
         }
     }
     if (threaded) pthread_join(th, NULL);
+    print_notes(out, b, &printed);
     if (rc == 0) {
         if (!st->interrupted && krn_out_interrupted(out)) st->interrupted = 1;
         /* the final frame goes out at once, ahead of the summary (not held back by the

@@ -33,7 +33,9 @@
  * the runs are delivered there (opts->on_event is chained, it must be thread-safe).
  * Everything published goes through `out` (thread-safe).  opts->refs draws horizontal
  * reference lines (e.g. the teacher's held-out accuracy) on the panels they name.
- * Leaves out: log lines (RT_EVENT_LOG_LINE is only chained). */
+ * The runs' log lines (RT_EVENT_LOG_LINE: e.g. a trainer's "one step is about 4e+12
+ * flop, ~35 s here") are printed to stdout as "RUN: LINE" while training (the first
+ * four; then a count).  Leaves out: logs of their own (the runtime logs, it prints). */
 #ifndef MAG_BRIDGE_H
 #define MAG_BRIDGE_H
 

@@ -171,7 +171,8 @@ def start_big_step(k):
 
 def test_interrupt_inside_one_big_step(new_kernel):
     """The interrupt reaches inside a step: products poll the run's cancel flag per row
-    block, the cut step's update is skipped, and the partial run keeps step 0."""
+    block, the cut step's update is skipped, and the partial run keeps step 0.  Before
+    the step, the cell says how long one step will take."""
     k = new_kernel()
     msg_id = start_big_step(k)
     t0 = time.perf_counter()
@@ -183,7 +184,9 @@ def test_interrupt_inside_one_big_step(new_kernel):
     assert c["status"] == "error" and c["ename"] == S["interrupted_ename"], c
     assert "interrupted at step 0 of 100" in c["evalue"], c
     assert dt < 0.2, f"execute_reply {dt * 1e3:.0f} ms after the interrupt"
-    k.iopub(msg_id)
+    # the cell said up front that one step is long (estimated from its flops)
+    text = stream_text(k.iopub(msg_id))
+    assert "big: one step is about " in text and " s here; 100 steps ~ " in text, text
     assert_next_cell_works(k, "after-big-step")
 
 
