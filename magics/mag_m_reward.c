@@ -293,6 +293,18 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
     if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced reward '%s'\n", name);
     krn_out_printf(ctx->out, KRN_STDOUT, "%s\n", desc);
     rt_free(desc);
+    /* warnings (a parameter named like a feature, no feature read) do not stop the cell:
+     * "cell:2:1: warning: ..." with the source line and the caret, on stderr */
+    int nw = rt_reward_warning(p, 0, NULL);
+    for (int i = 0; i < nw; i++) {
+        rt_diag w;
+        mag_diag wd;
+        rt_reward_warning(p, i, &w);
+        mag_diag_set(&wd, src, len, MAG_OK, w.line, w.col, NULL, "warning: %s", w.msg);
+        krn_out_printf(ctx->out, KRN_STDERR, "%s\n", wd.msg);
+        if (wd.source_line[0] || wd.caret[0])
+            krn_out_printf(ctx->out, KRN_STDERR, "%s\n%s\n", wd.source_line, wd.caret);
+    }
     return 0;
 }
 
@@ -307,7 +319,9 @@ static const mag_magic m_reward = {
             "if(c, a, b), min max abs log exp sqrt clip(x, lo, hi), and defined rewards\n"
             "called with named features: exact(correct=1, length=4).  Other names are\n"
             "parameters: their defaults come from the header (c=0.01) and training magics\n"
-            "can set or sweep them (c = [0.01, 0.1]).  x / 0 is 0.  Example:\n"
+            "can set or sweep them (c = [0.01, 0.1]).  x / 0 is 0.  A parameter named\n"
+            "like a feature (corect) and a reward that reads no feature get a warning.\n"
+            "Example:\n"
             "  %%reward short c=0.01\n"
             "  correct - c * length",
     .run = run_reward,

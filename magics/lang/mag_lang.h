@@ -38,8 +38,9 @@
  *     bare; `a[1]` and `a [x=1]` are still a NAME then a list.
  *   - number: ['-'] digits ['.' digits] [('e'|'E') ['+'|'-'] digits], or starting
  *     with '.'; no space after '-'.  Without '.' or exponent it is an integer (int64;
- *     larger is an error).  A number running into name characters ("3rd", "1.2.3")
- *     is "malformed number".
+ *     larger is an error; an integer key of a schema also takes an integral number,
+ *     1e3, see mag_validate).  A number running into name characters ("3rd",
+ *     "1.2.3") is "malformed number".
  *   - string: double-quoted, escapes \" \\ \n \t \uXXXX (BMP, not a surrogate, not
  *     U+0000); any other escape, a newline or the end of the cell inside it is an error.
  *   - '#' starts a comment to the end of the line (outside strings).
@@ -371,14 +372,27 @@ typedef struct mag_config {
 } mag_config;
 
 /* Validate; on success *out is a new config (caller frees with mag_config_free).
+ * An integer key (MAG_T_INT, or LIST/MAP of it) takes an integral number too: `1e3` is
+ * stored as the integer 1000 (kind MAG_V_INT, text "1e3" kept for point names).  A
+ * number key (MAG_T_NUMBER) is used in single precision: beyond +-FLT_MAX, or nonzero
+ * within +-FLT_MIN, is out of range.  Sweep values are compared after normalization
+ * (1e-3 == 0.001, 1e3 == 1000, yes == true), a repeated one is an error.
  * Errors (MAG_ESCHEMA unless noted), each at the offending key or value:
  *   unknown key 'lamda' (did you mean 'lambda'?)
  *   duplicate key 'lr' (first set at line 2)
  *   unknown value 'fulll' for 'estimator' (did you mean 'full'?); expected sampled or full
- *   'steps' expects an integer, got string "ten"
+ *   'steps' expects an integer, got string "ten"     ('steps' = 1.5: got number 1.5)
  *   'lr' must be > 0            'noise' must be in [0, 1]
+ *   number 1e300 is out of range for 'lr' (the largest magnitude is 3.4e+38)
+ *   number 1e-50 is out of range for 'lr' (too close to 0: the smallest nonzero
+ *     magnitude is 1.2e-38)
+ *   number 1e30 is out of range for 'steps' (an integer: at most 9223372036854775807
+ *     in magnitude)
  *   'arch' cannot be swept (a list is not allowed here)
  *   sweep list for 'lr' is empty
+ *   value 64 appears twice in the sweep of 'hidden' (first at column 11); each point
+ *     would run twice under one name      (at the second; "first as 1e-3 at ..." when
+ *     written differently, "line L, column C" on another line)
  *   missing required key 'from'
  * Schema defaults that do not parse give MAG_EARG. */
 int mag_validate(const mag_schema *schema, const mag_validate_in *in, mag_config **out,

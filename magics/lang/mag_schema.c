@@ -3,6 +3,8 @@
  * expansion with point names NAME[key=value,...].
  * Leaves out: resolving object names (the session registries do; completion hints
  * come from mag_key_spec.object) and what the keys mean. */
+#include <float.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -172,6 +174,8 @@ static int in_range(const mag_key_spec *k, double x)
 
 static const char *const bool_words[] = {"true", "false", "yes", "no", "on", "off", NULL};
 
+#define INT64_LIMIT 9223372036854775808.0 /* 2^63: integral doubles below it fit int64 */
+
 /* One scalar value x of type t for key k. */
 static int check_scalar(V *v, const mag_key_spec *k, mag_type t, const mag_value *x)
 {
@@ -179,12 +183,30 @@ static int check_scalar(V *v, const mag_key_spec *k, mag_type t, const mag_value
     describe(x, got, sizeof got);
     switch (t) {
     case MAG_T_INT:
-        if (x->kind != MAG_V_INT)
+        /* an integral number (1e3) is an integer too (normalized by int_value) */
+        if (x->kind == MAG_V_FLOAT && x->num == floor(x->num)) {
+            if (!(fabs(x->num) < INT64_LIMIT))
+                return verr(v, x->pos, x->text,
+                            "number %.40s is out of range for '%s' (an integer: at most "
+                            "9223372036854775807 in magnitude)",
+                            x->text, k->name);
+        } else if (x->kind != MAG_V_INT)
             return verr(v, x->pos, x->text, "'%s' expects %s, got %s", k->name, "an integer", got);
         return in_range(k, x->num) ? MAG_OK : range_error(v, k, x);
     case MAG_T_NUMBER:
         if (x->kind != MAG_V_INT && x->kind != MAG_V_FLOAT)
             return verr(v, x->pos, x->text, "'%s' expects %s, got %s", k->name, "a number", got);
+        /* settings are used in single precision: no overflow to inf, no underflow to 0 */
+        if (fabs(x->num) > FLT_MAX)
+            return verr(v, x->pos, x->text,
+                        "number %.40s is out of range for '%s' (the largest magnitude is "
+                        "3.4e+38)",
+                        x->text, k->name);
+        if (x->num != 0 && fabs(x->num) < FLT_MIN)
+            return verr(v, x->pos, x->text,
+                        "number %.40s is out of range for '%s' (too close to 0: the smallest "
+                        "nonzero magnitude is 1.2e-38)",
+                        x->text, k->name);
         return in_range(k, x->num) ? MAG_OK : range_error(v, k, x);
     case MAG_T_STRING:
         if (x->kind != MAG_V_STRING && x->kind != MAG_V_NAME)
@@ -224,6 +246,50 @@ static int check_scalar(V *v, const mag_key_spec *k, mag_type t, const mag_value
     return verr(v, x->pos, x->text, "'%s' has an invalid schema type", k->name);
 }
 
+/* Truth of a validated MAG_T_BOOL value. */
+static int truth(const mag_value *x)
+{
+    return x->kind == MAG_V_INT
+               ? x->i != 0
+               : !strcmp(x->str, "true") || !strcmp(x->str, "yes") || !strcmp(x->str, "on");
+}
+
+/* Two validated scalar values of type t mean the same (1e-3 and 0.001, 1e3 and 1000,
+ * yes and true, a name and the string of it). */
+static int same_value(mag_type t, const mag_value *a, const mag_value *b)
+{
+    switch (t) {
+    case MAG_T_INT:
+    case MAG_T_NUMBER:
+        return a->num == b->num;
+    case MAG_T_BOOL:
+        return truth(a) == truth(b);
+    case MAG_T_STRING:
+    case MAG_T_NAME:
+    case MAG_T_ENUM:
+        return !strcmp(a->str, b->str);
+    case MAG_T_LIST:
+    case MAG_T_MAP:
+        break;
+    }
+    return 0;
+}
+
+/* "value 64 appears twice in the sweep of 'hidden' (first at column 11)" at the second. */
+static int dup_error(V *v, const mag_key_spec *k, const mag_value *first, const mag_value *again)
+{
+    char where[96], as[64] = "";
+    if (first->pos.line == again->pos.line)
+        snprintf(where, sizeof where, "column %d", first->pos.col);
+    else
+        snprintf(where, sizeof where, "line %d, column %d", first->pos.line, first->pos.col);
+    if (strcmp(first->text, again->text)) snprintf(as, sizeof as, "as %.40s ", first->text);
+    return verr(v, again->pos, again->text,
+                "value %.40s appears twice in the sweep of '%s' (first %sat %s); each point "
+                "would run twice under one name",
+                again->text, k->name, as, where);
+}
+
 /* Scalar-typed key: a list is a sweep when allowed. */
 static int check_maybe_sweep(V *v, const mag_key_spec *k, mag_type t, const mag_value *x,
                              int *swept)
@@ -237,6 +303,10 @@ static int check_maybe_sweep(V *v, const mag_key_spec *k, mag_type t, const mag_
     for (size_t i = 0; i < x->n; i++) {
         int r = check_scalar(v, k, t, &x->items[i]);
         if (r) return r;
+        /* quadratic, so only within the point limit (a longer list is an error later) */
+        for (size_t j = 0; x->n <= MAX_POINTS && j < i; j++)
+            if (same_value(t, &x->items[j], &x->items[i]))
+                return dup_error(v, k, &x->items[j], &x->items[i]);
     }
     *swept = 1;
     return MAG_OK;
@@ -311,6 +381,20 @@ void mag_config_free(mag_config *cfg)
     if (cfg) mag_arena_free(cfg->priv);
 }
 
+/* An integer key's value: integral numbers (1e3, validated) become integers, in lists
+ * and maps too; the text stays as written (it names sweep points). */
+static void int_value(mag_value *x)
+{
+    if (x->kind == MAG_V_FLOAT) {
+        x->kind = MAG_V_INT;
+        x->i = (long long)x->num;
+    }
+    for (size_t i = 0; x->kind == MAG_V_LIST && i < x->n; i++)
+        int_value(&x->items[i]);
+    for (size_t i = 0; x->kind == MAG_V_MAP && i < x->n; i++)
+        int_value(&x->entries[i].value);
+}
+
 /* Validate one key = value (kv) into the config being built. */
 static int take(V *v, mag_config *c, mag_value **vals, unsigned char *given, size_t *swept,
                 const mag_kv **first, const mag_kv *kv, mag_arena *a)
@@ -335,6 +419,8 @@ static int take(V *v, mag_config *c, mag_value **vals, unsigned char *given, siz
     if (r) return r;
     mag_value *copy = mag_arena_alloc(a, sizeof *copy);
     if (!copy || copy_value(a, copy, &kv->value)) return MAG_ENOMEM;
+    if ((k->type == MAG_T_LIST || k->type == MAG_T_MAP ? k->elem : k->type) == MAG_T_INT)
+        int_value(copy);
     vals[idx] = copy;
     given[idx] = 1;
     if (sw) swept[c->nswept++] = (size_t)idx;

@@ -178,6 +178,18 @@ int rt_reward_is_constant(const rt_reward_program *p);    /* reads no feature or
 int rt_reward_code_size(const rt_reward_program *p);      /* bytecode instructions */
 int rt_reward_stack_depth(const rt_reward_program *p);    /* max evaluation stack */
 
+/* Warnings: what compiles but is probably not what was meant (issue 12 B7), in this
+ * order:
+ *   "'corect' is a parameter (did you mean the feature 'correct'?)"  for each parameter
+ *     close to a feature of the compile env (the did-you-mean rule of rt_text.h), at the
+ *     parameter's first appearance;
+ *   "reward 'bad' reads no feature: every sample gets the same reward"  when the env had
+ *     features and the program reads none, at the first token of the expression.
+ * Returns the number of warnings and fills *w (may be NULL; code 0, line/col, msg) with
+ * warning i (0-based; w zeroed when i is out of range).  The caller shows them; they
+ * never stop a cell. */
+int rt_reward_warning(const rt_reward_program *p, int i, rt_diag *w);
+
 /* Human-readable description for %who / help, e.g.
  *   "exact = correct - c*length  (features: correct, length; parameters: c=0.01)"
  * Parameters without a default print as "c (no default)".  Writes at most n bytes

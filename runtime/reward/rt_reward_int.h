@@ -1,5 +1,6 @@
-/* rt_reward_int.h: internals shared by the reward compiler (rt_reward_parse.c), the
- * program builder (rt_reward_program.c) and the evaluator (rt_reward_eval.c): the
+/* rt_reward_int.h: internals shared by the reward compiler (rt_reward_lex.c: tokens,
+ * rt_reward_parse.c: grammar and names), the program builder (rt_reward_program.c),
+ * the warnings (rt_reward_warn.c) and the evaluator (rt_reward_eval.c): the tokens, the
  * expression tree, the program layout, the compiler state and the value semantics
  * used both by constant folding and by the bytecode interpreter (so a folded
  * program gives exactly the value the unfolded one computes).  Not a public header. */
@@ -106,6 +107,52 @@ typedef struct rw_compiler {
     rw_param *params;
     int n_params, cap_params;
 } rw_compiler;
+
+/* ---- tokens (rt_reward_lex.c) ---- */
+
+enum {
+    RW_T_EOF,
+    RW_T_NUM,
+    RW_T_NAME,
+    RW_T_LP,
+    RW_T_RP,
+    RW_T_COMMA,
+    RW_T_ASSIGN,
+    RW_T_PLUS,
+    RW_T_MINUS,
+    RW_T_STAR,
+    RW_T_SLASH,
+    RW_T_CARET,
+    RW_T_LT,
+    RW_T_LE,
+    RW_T_GT,
+    RW_T_GE,
+    RW_T_EQ,
+    RW_T_NE,
+    RW_T_AND,
+    RW_T_OR,
+    RW_T_NOT
+};
+
+typedef struct rw_tok {
+    int type;
+    size_t pos, len; /* byte span in src */
+    int line, col;
+    double num;
+} rw_tok;
+
+typedef struct rw_lexer {
+    rw_compiler *c; /* where errors go */
+    const char *src;
+    size_t len, pos;
+    int line, col;
+} rw_lexer;
+
+/* Read the next token into *t; 0, or -1 on a lexical error (diagnostic set in lx->c). */
+int rw_lex(rw_lexer *lx, rw_tok *t);
+/* Error at token t: rw_error at its position with its text as "near".  fmt may contain
+ * one %s: a (if given) or else the token text.  Returns -1. */
+int rw_tok_error(const rw_lexer *lx, int code, const rw_tok *t, const char *fmt, const char *a);
 
 /* rt_reward_parse.c: parse src into c->nodes; returns the root index or -1. */
 int rw_parse(rw_compiler *c, const char *src, size_t len, int line, int col);

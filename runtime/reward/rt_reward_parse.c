@@ -1,9 +1,9 @@
-/* rt_reward_parse.c: lexer and recursive-descent parser of the reward language
- * (grammar in rt_reward.h), including name resolution (features, feature functions,
- * parameters) and the inlining of calls to defined rewards.  Produces the expression
- * tree in the compiler state; folding, bytecode and the program object are in
- * rt_reward_program.c.  Every error goes through rw_error with the cell position of
- * the offending token (columns in code points). */
+/* rt_reward_parse.c: recursive-descent parser of the reward language (grammar in
+ * rt_reward.h; tokens from rt_reward_lex.c), including name resolution (features,
+ * feature functions, parameters) and the inlining of calls to defined rewards.
+ * Produces the expression tree in the compiler state; folding, bytecode and the program
+ * object are in rt_reward_program.c.  Every error goes through rw_error with the cell
+ * position of the offending token (columns in code points). */
 #include "rt_reward_int.h"
 
 #include "rt_alloc.h"
@@ -14,47 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    T_EOF,
-    T_NUM,
-    T_NAME,
-    T_LP,
-    T_RP,
-    T_COMMA,
-    T_ASSIGN,
-    T_PLUS,
-    T_MINUS,
-    T_STAR,
-    T_SLASH,
-    T_CARET,
-    T_LT,
-    T_LE,
-    T_GT,
-    T_GE,
-    T_EQ,
-    T_NE,
-    T_AND,
-    T_OR,
-    T_NOT
-};
-
-typedef struct tok {
-    int type;
-    size_t pos, len; /* byte span in src */
-    int line, col;
-    double num;
-} tok;
-
-typedef struct lexer {
-    const char *src;
-    size_t len, pos;
-    int line, col;
-} lexer;
-
 typedef struct parser {
     rw_compiler *c;
-    lexer lx;
-    tok t; /* current token */
+    rw_lexer lx;
+    rw_tok t; /* current token */
     int depth;
 } parser;
 
@@ -75,236 +38,29 @@ static void fmt_msg(char *buf, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- lexer ---- */
-
-static void lx_advance(lexer *lx)
+static int perr(parser *p, int code, const rw_tok *t, const char *fmt, const char *a)
 {
-    unsigned char ch = (unsigned char)lx->src[lx->pos++];
-    if (ch == '\n') {
-        lx->line++;
-        lx->col = 1;
-    } else if ((ch & 0xC0) != 0x80) {
-        lx->col++;
-    }
-}
-
-static int is_alpha(int ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
-}
-
-static int is_digit(int ch)
-{
-    return ch >= '0' && ch <= '9';
-}
-
-static int tok_error(parser *p, int code, const tok *t, const char *fmt, const char *a);
-
-/* Read the next token into p->t; -1 on a lexical error (diag set). */
-static int lex(parser *p)
-{
-    lexer *lx = &p->lx;
-    for (;;) {
-        if (lx->pos >= lx->len) break;
-        char ch = lx->src[lx->pos];
-        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-            lx_advance(lx);
-        } else if (ch == '#') {
-            while (lx->pos < lx->len && lx->src[lx->pos] != '\n')
-                lx_advance(lx);
-        } else {
-            break;
-        }
-    }
-    tok *t = &p->t;
-    t->pos = lx->pos;
-    t->line = lx->line;
-    t->col = lx->col;
-    t->len = 0;
-    t->num = 0;
-    if (lx->pos >= lx->len) {
-        t->type = T_EOF;
-        return 0;
-    }
-    const char *s = lx->src + lx->pos;
-    size_t rem = lx->len - lx->pos;
-    unsigned char ch = (unsigned char)s[0];
-    if (is_digit(ch) || (ch == '.' && rem > 1 && is_digit((unsigned char)s[1]))) {
-        /* NUMBER: take the whole run of [0-9A-Za-z_.] (plus a sign after e/E) and
-         * require it to be exactly one decimal number. */
-        size_t n = 0;
-        while (n < rem) {
-            unsigned char d = (unsigned char)s[n];
-            if (is_digit(d) || is_alpha(d) || d == '.') {
-                n++;
-            } else if ((d == '+' || d == '-') && n > 0 && (s[n - 1] == 'e' || s[n - 1] == 'E') &&
-                       n + 1 < rem && is_digit((unsigned char)s[n + 1])) {
-                n++;
-            } else {
-                break;
-            }
-        }
-        t->type = T_NUM;
-        t->len = n;
-        char buf[96];
-        if (n >= sizeof buf) {
-            t->len = 64;
-            return tok_error(p, RT_ELIMIT, t, "number too long (more than %s characters)",
-                             "95");
-        }
-        int ok = 1;
-        if (ok) {
-            memcpy(buf, s, n);
-            buf[n] = 0;
-            /* strtod also takes hex, inf, nan: insist on the decimal form. */
-            for (size_t i = 0; i < n && ok; i++) {
-                char d = buf[i];
-                ok = is_digit(d) || d == '.' || d == 'e' || d == 'E' || d == '+' || d == '-';
-            }
-        }
-        char *end = NULL;
-        double v = strtod(buf, &end);
-        if (!ok || end != buf + n)
-            return tok_error(p, RT_ESYNTAX, t, "malformed number '%s'", NULL);
-        if (isinf(v))
-            return tok_error(p, RT_ESYNTAX, t, "number '%s' is out of range", NULL);
-        t->num = v;
-        for (size_t i = 0; i < n; i++)
-            lx_advance(lx);
-        return 0;
-    }
-    if (is_alpha(ch)) {
-        size_t n = 0;
-        while (n < rem && (is_alpha((unsigned char)s[n]) || is_digit((unsigned char)s[n])))
-            n++;
-        t->len = n;
-        if (n > RT_REWARD_MAX_NAME) {
-            t->len = RT_REWARD_MAX_NAME;
-            return tok_error(p, RT_ELIMIT, t, "name too long (more than 64 characters)",
-                             NULL);
-        }
-        t->type = T_NAME;
-        if (n == 3 && !memcmp(s, "and", 3))
-            t->type = T_AND;
-        else if (n == 2 && !memcmp(s, "or", 2))
-            t->type = T_OR;
-        else if (n == 3 && !memcmp(s, "not", 3))
-            t->type = T_NOT;
-        for (size_t i = 0; i < n; i++)
-            lx_advance(lx);
-        return 0;
-    }
-    int two = rem > 1 ? s[1] : 0;
-    int type = -1;
-    size_t n = 1;
-    switch (ch) {
-    case '(':
-        type = T_LP;
-        break;
-    case ')':
-        type = T_RP;
-        break;
-    case ',':
-        type = T_COMMA;
-        break;
-    case '+':
-        type = T_PLUS;
-        break;
-    case '-':
-        type = T_MINUS;
-        break;
-    case '*':
-        type = T_STAR;
-        break;
-    case '/':
-        type = T_SLASH;
-        break;
-    case '^':
-        type = T_CARET;
-        break;
-    case '<':
-        type = two == '=' ? T_LE : T_LT;
-        break;
-    case '>':
-        type = two == '=' ? T_GE : T_GT;
-        break;
-    case '=':
-        type = two == '=' ? T_EQ : T_ASSIGN;
-        break;
-    case '!':
-        if (two == '=') type = T_NE;
-        break;
-    default:
-        break;
-    }
-    if (type == T_LE || type == T_GE || type == T_EQ || type == T_NE) n = 2;
-    if (type >= 0) {
-        t->type = type;
-        t->len = n;
-        for (size_t i = 0; i < n; i++)
-            lx_advance(lx);
-        return 0;
-    }
-    /* A character the language does not use. */
-    t->len = 1;
-    if (ch == '!')
-        return tok_error(p, RT_ESYNTAX, t, "unexpected '!' (use 'not' or '!=')", NULL);
-    if (ch == '&') return tok_error(p, RT_ESYNTAX, t, "unexpected '&' (use 'and')", NULL);
-    if (ch == '|') return tok_error(p, RT_ESYNTAX, t, "unexpected '|' (use 'or')", NULL);
-    if (ch >= 0x80) {
-        size_t k = rt_utf8_seq(s, rem);
-        if (k == 0) {
-            char msg[64];
-            fmt_msg(msg, sizeof msg, "invalid UTF-8 byte 0x%02x", ch);
-            t->len = 0;
-            return tok_error(p, RT_ESYNTAX, t, "%s", msg);
-        }
-        t->len = k;
-        return tok_error(p, RT_ESYNTAX, t, "unexpected character '%s'", NULL);
-    }
-    if (ch < 0x20 || ch == 0x7f) {
-        char msg[64];
-        fmt_msg(msg, sizeof msg, "unexpected control character 0x%02x", ch);
-        t->len = 0;
-        return tok_error(p, RT_ESYNTAX, t, "%s", msg);
-    }
-    return tok_error(p, RT_ESYNTAX, t, "unexpected character '%s'", NULL);
-}
-
-/* Error at token t.  fmt may contain one %s: a (if given) or else the token text. */
-static int tok_error(parser *p, int code, const tok *t, const char *fmt, const char *a)
-{
-    char text[72];
-    size_t n = t->len < 64 ? t->len : 64;
-    memcpy(text, p->lx.src + t->pos, n);
-    text[n] = 0;
-    rw_error(p->c, code, t->line, t->col, p->lx.src + t->pos, t->len, fmt, a ? a : text);
-    return -1;
-}
-
-static int perr(parser *p, int code, const tok *t, const char *fmt, const char *a)
-{
-    return tok_error(p, code, t, fmt, a);
+    return rw_tok_error(&p->lx, code, t, fmt, a);
 }
 
 static int next(parser *p)
 {
-    return lex(p);
+    return rw_lex(&p->lx, &p->t);
 }
 
 /* "unexpected 'x'" for the current token. */
 static int unexpected(parser *p)
 {
-    if (p->t.type == T_EOF)
+    if (p->t.type == RW_T_EOF)
         return perr(p, RT_ESYNTAX, &p->t, "unexpected end of expression", "");
-    if (p->t.type == T_ASSIGN)
+    if (p->t.type == RW_T_ASSIGN)
         return perr(p, RT_ESYNTAX, &p->t, "unexpected '=' (use '==' to compare)", NULL);
     return perr(p, RT_ESYNTAX, &p->t, "unexpected '%s'", NULL);
 }
 
 /* "expected ')' (to close '(' at line L)" (or "at column C" on the same line: the one
  * wording, rt_text_unclosed) at the current token. */
-static int unclosed(parser *p, const tok *open)
+static int unclosed(parser *p, const rw_tok *open)
 {
     char msg[96];
     rt_text_unclosed(msg, sizeof msg, ')', '(', open->line, open->col, p->t.line);
@@ -314,12 +70,12 @@ static int unclosed(parser *p, const tok *open)
 static int enter(parser *p)
 {
     if (++p->depth > RT_REWARD_MAX_DEPTH)
-        return perr(p, RT_ELIMIT, &p->t,
-                    "expression nested too deeply (more than %s levels)", "64");
+        return perr(p, RT_ELIMIT, &p->t, "expression nested too deeply (more than %s levels)",
+                    "64");
     return 0;
 }
 
-static void tok_text(const parser *p, const tok *t, char *buf, size_t n)
+static void tok_text(const parser *p, const rw_tok *t, char *buf, size_t n)
 {
     size_t k = t->len < n - 1 ? t->len : n - 1;
     memcpy(buf, p->lx.src + t->pos, k);
@@ -428,7 +184,7 @@ static int add_param(rw_compiler *c, const char *name, int has_def, double def, 
 }
 
 /* Resolve fn(arg) through the env's feature resolver into a feature ref. */
-static int resolve_feature_call(parser *p, const char *fn, const tok *name_t, const tok *argt)
+static int resolve_feature_call(parser *p, const char *fn, const rw_tok *name_t, const rw_tok *argt)
 {
     rw_compiler *c = p->c;
     const rt_reward_env *env = c->env;
@@ -458,7 +214,7 @@ static int resolve_feature_call(parser *p, const char *fn, const tok *name_t, co
 typedef struct named_arg {
     char name[RT_REWARD_MAX_NAME + 1];
     int node;
-    tok t;
+    rw_tok t;
 } named_arg;
 
 typedef struct inliner {
@@ -468,7 +224,7 @@ typedef struct inliner {
     const named_arg *args;
     int n_args;
     int *memo;
-    const tok *at; /* the call's name token */
+    const rw_tok *at; /* the call's name token */
 } inliner;
 
 static int find_arg(const inliner *in, const char *name)
@@ -484,7 +240,7 @@ static int copy_node(inliner *in, int ci)
     parser *p = in->p;
     rw_compiler *c = p->c;
     const rw_node *n = &in->callee->nodes[ci];
-    const tok *at = in->at;
+    const rw_tok *at = in->at;
     int r = -1;
     if (n->op == OP_CONST) {
         r = rw_new_node(c, OP_CONST, -1, -1, -1, n->v, at->line, at->col);
@@ -500,7 +256,7 @@ static int copy_node(inliner *in, int ci)
                         in->callee_name, f->name);
                 return perr(p, RT_EFEATURE, at, "%s", msg);
             }
-            tok argt = *at; /* report resolver errors at the call */
+            rw_tok argt = *at; /* report resolver errors at the call */
             char msg[256] = "";
             int slot = -1;
             const rt_reward_env *env = c->env;
@@ -559,7 +315,7 @@ static int in_list(const char *name, char *const *list, int n)
 
 /* Inline `callee(args)`: validate the named arguments against the callee's features
  * and parameters, then copy its tree substituting them. */
-static int inline_call(parser *p, const rt_reward_program *callee, const tok *name_t,
+static int inline_call(parser *p, const rt_reward_program *callee, const rw_tok *name_t,
                        const named_arg *args, int n_args)
 {
     char cname[RT_REWARD_MAX_NAME + 1];
@@ -604,32 +360,32 @@ static int inline_call(parser *p, const rt_reward_program *callee, const tok *na
 
 /* call -> NAME '(' [arg {',' arg}] ')';  arg -> expr | NAME '=' expr
  * On entry p->t is '(' and name_t the function name. */
-static int parse_call(parser *p, const tok *name_t)
+static int parse_call(parser *p, const rw_tok *name_t)
 {
     rw_compiler *c = p->c;
     const rt_reward_env *env = c->env;
     char name[RT_REWARD_MAX_NAME + 1];
     tok_text(p, name_t, name, sizeof name);
-    tok open = p->t;
+    rw_tok open = p->t;
 
     int bi = builtin_index(name);
     const rt_reward_program *callee = NULL;
     if (bi < 0 && is_feature_fn(env, name)) {
         /* feature function: NAME '(' NAME ')' */
         if (next(p) < 0) return -1;
-        if (p->t.type != T_NAME) {
+        if (p->t.type != RW_T_NAME) {
             char msg[160];
             fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
             return perr(p, RT_EARITY, &p->t, "%s", msg);
         }
-        tok argt = p->t;
+        rw_tok argt = p->t;
         if (next(p) < 0) return -1;
-        if (p->t.type == T_COMMA) {
+        if (p->t.type == RW_T_COMMA) {
             char msg[160];
             fmt_msg(msg, sizeof msg, "%s expects a name, e.g. %s(NAME)", name, name);
             return perr(p, RT_EARITY, &p->t, "%s", msg);
         }
-        if (p->t.type != T_RP) return unclosed(p, &open);
+        if (p->t.type != RW_T_RP) return unclosed(p, &open);
         int ref = resolve_feature_call(p, name, name_t, &argt);
         if (ref < 0) return -1;
         if (next(p) < 0) return -1;
@@ -663,18 +419,18 @@ static int parse_call(parser *p, const tok *name_t)
     int n_args = 0;
     if (enter(p) < 0) return -1;
     if (next(p) < 0) return -1;
-    if (p->t.type != T_RP) {
+    if (p->t.type != RW_T_RP) {
         for (;;) {
             if (n_args == RT_REWARD_MAX_ARGS)
                 return perr(p, RT_ELIMIT, &p->t, "too many arguments (more than %s)", "64");
             named_arg *a = &args[n_args];
             a->name[0] = 0;
             a->t = p->t;
-            if (p->t.type == T_NAME) {
-                lexer save = p->lx;
-                tok save_t = p->t;
+            if (p->t.type == RW_T_NAME) {
+                rw_lexer save = p->lx;
+                rw_tok save_t = p->t;
                 if (next(p) < 0) return -1;
-                int named = p->t.type == T_ASSIGN;
+                int named = p->t.type == RW_T_ASSIGN;
                 p->lx = save;
                 p->t = save_t;
                 if (named) {
@@ -686,8 +442,7 @@ static int parse_call(parser *p, const tok *name_t)
                     }
                     for (int i = 0; i < n_args; i++) {
                         if (!strcmp(args[i].name, a->name))
-                            return perr(p, RT_EARITY, &p->t, "duplicate argument '%s'",
-                                        NULL);
+                            return perr(p, RT_EARITY, &p->t, "duplicate argument '%s'", NULL);
                     }
                     if (next(p) < 0 || next(p) < 0) return -1;
                 }
@@ -702,11 +457,11 @@ static int parse_call(parser *p, const tok *name_t)
             a->node = parse_expr(p);
             if (a->node < 0) return -1;
             n_args++;
-            if (p->t.type == T_COMMA) {
+            if (p->t.type == RW_T_COMMA) {
                 if (next(p) < 0) return -1;
                 continue;
             }
-            if (p->t.type == T_RP) break;
+            if (p->t.type == RW_T_RP) break;
             return unclosed(p, &open);
         }
     }
@@ -747,23 +502,23 @@ static int parse_call(parser *p, const tok *name_t)
 static int parse_primary(parser *p)
 {
     rw_compiler *c = p->c;
-    tok t = p->t;
-    if (t.type == T_NUM) {
+    rw_tok t = p->t;
+    if (t.type == RW_T_NUM) {
         if (next(p) < 0) return -1;
         return rw_new_node(c, OP_CONST, -1, -1, -1, t.num, t.line, t.col);
     }
-    if (t.type == T_LP) {
+    if (t.type == RW_T_LP) {
         if (enter(p) < 0 || next(p) < 0) return -1;
         int e = parse_expr(p);
         if (e < 0) return -1;
-        if (p->t.type != T_RP) return unclosed(p, &t);
+        if (p->t.type != RW_T_RP) return unclosed(p, &t);
         p->depth--;
         if (next(p) < 0) return -1;
         return e;
     }
-    if (t.type != T_NAME) return unexpected(p);
+    if (t.type != RW_T_NAME) return unexpected(p);
     if (next(p) < 0) return -1;
-    if (p->t.type == T_LP) return parse_call(p, &t);
+    if (p->t.type == RW_T_LP) return parse_call(p, &t);
 
     char name[RT_REWARD_MAX_NAME + 1];
     tok_text(p, &t, name, sizeof name);
@@ -799,8 +554,8 @@ static int parse_power(parser *p)
 {
     int a = parse_primary(p);
     if (a < 0) return -1;
-    if (p->t.type != T_CARET) return a;
-    tok op = p->t;
+    if (p->t.type != RW_T_CARET) return a;
+    rw_tok op = p->t;
     if (enter(p) < 0 || next(p) < 0) return -1;
     int b = parse_unary(p);
     if (b < 0) return -1;
@@ -811,13 +566,13 @@ static int parse_power(parser *p)
 /* unary -> ('-'|'+') unary | power */
 static int parse_unary(parser *p)
 {
-    if (p->t.type != T_MINUS && p->t.type != T_PLUS) return parse_power(p);
-    tok op = p->t;
+    if (p->t.type != RW_T_MINUS && p->t.type != RW_T_PLUS) return parse_power(p);
+    rw_tok op = p->t;
     if (enter(p) < 0 || next(p) < 0) return -1;
     int a = parse_unary(p);
     if (a < 0) return -1;
     p->depth--;
-    if (op.type == T_PLUS) return a;
+    if (op.type == RW_T_PLUS) return a;
     return rw_new_node(p->c, OP_NEG, a, -1, -1, 0, op.line, op.col);
 }
 
@@ -825,12 +580,12 @@ static int parse_unary(parser *p)
 static int parse_prod(parser *p)
 {
     int a = parse_unary(p);
-    while (a >= 0 && (p->t.type == T_STAR || p->t.type == T_SLASH)) {
-        tok op = p->t;
+    while (a >= 0 && (p->t.type == RW_T_STAR || p->t.type == RW_T_SLASH)) {
+        rw_tok op = p->t;
         if (next(p) < 0) return -1;
         int b = parse_unary(p);
         if (b < 0) return -1;
-        a = rw_new_node(p->c, op.type == T_STAR ? OP_MUL : OP_DIV, a, b, -1, 0, op.line, op.col);
+        a = rw_new_node(p->c, op.type == RW_T_STAR ? OP_MUL : OP_DIV, a, b, -1, 0, op.line, op.col);
     }
     return a;
 }
@@ -839,12 +594,12 @@ static int parse_prod(parser *p)
 static int parse_sum(parser *p)
 {
     int a = parse_prod(p);
-    while (a >= 0 && (p->t.type == T_PLUS || p->t.type == T_MINUS)) {
-        tok op = p->t;
+    while (a >= 0 && (p->t.type == RW_T_PLUS || p->t.type == RW_T_MINUS)) {
+        rw_tok op = p->t;
         if (next(p) < 0) return -1;
         int b = parse_prod(p);
         if (b < 0) return -1;
-        a = rw_new_node(p->c, op.type == T_PLUS ? OP_ADD : OP_SUB, a, b, -1, 0, op.line, op.col);
+        a = rw_new_node(p->c, op.type == RW_T_PLUS ? OP_ADD : OP_SUB, a, b, -1, 0, op.line, op.col);
     }
     return a;
 }
@@ -852,17 +607,17 @@ static int parse_sum(parser *p)
 static int cmp_op(int type)
 {
     switch (type) {
-    case T_LT:
+    case RW_T_LT:
         return OP_LT;
-    case T_LE:
+    case RW_T_LE:
         return OP_LE;
-    case T_GT:
+    case RW_T_GT:
         return OP_GT;
-    case T_GE:
+    case RW_T_GE:
         return OP_GE;
-    case T_EQ:
+    case RW_T_EQ:
         return OP_EQ;
-    case T_NE:
+    case RW_T_NE:
         return OP_NE;
     default:
         return -1;
@@ -876,21 +631,21 @@ static int parse_cmp(parser *p)
     if (a < 0) return -1;
     int op = cmp_op(p->t.type);
     if (op < 0) return a;
-    tok opt = p->t;
+    rw_tok opt = p->t;
     if (next(p) < 0) return -1;
     int b = parse_sum(p);
     if (b < 0) return -1;
     if (cmp_op(p->t.type) >= 0)
-        return perr(p, RT_ESYNTAX, &p->t,
-                    "comparisons cannot be chained (write 'a < b and b < c')", NULL);
+        return perr(p, RT_ESYNTAX, &p->t, "comparisons cannot be chained (write 'a < b and b < c')",
+                    NULL);
     return rw_new_node(p->c, op, a, b, -1, 0, opt.line, opt.col);
 }
 
 /* not -> 'not' not | cmp */
 static int parse_not(parser *p)
 {
-    if (p->t.type != T_NOT) return parse_cmp(p);
-    tok op = p->t;
+    if (p->t.type != RW_T_NOT) return parse_cmp(p);
+    rw_tok op = p->t;
     if (enter(p) < 0 || next(p) < 0) return -1;
     int a = parse_not(p);
     if (a < 0) return -1;
@@ -902,8 +657,8 @@ static int parse_not(parser *p)
 static int parse_and(parser *p)
 {
     int a = parse_not(p);
-    while (a >= 0 && p->t.type == T_AND) {
-        tok op = p->t;
+    while (a >= 0 && p->t.type == RW_T_AND) {
+        rw_tok op = p->t;
         if (next(p) < 0) return -1;
         int b = parse_not(p);
         if (b < 0) return -1;
@@ -916,8 +671,8 @@ static int parse_and(parser *p)
 static int parse_expr(parser *p)
 {
     int a = parse_and(p);
-    while (a >= 0 && p->t.type == T_OR) {
-        tok op = p->t;
+    while (a >= 0 && p->t.type == RW_T_OR) {
+        rw_tok op = p->t;
         if (next(p) < 0) return -1;
         int b = parse_and(p);
         if (b < 0) return -1;
@@ -931,15 +686,16 @@ int rw_parse(rw_compiler *c, const char *src, size_t len, int line, int col)
     parser p;
     memset(&p, 0, sizeof p);
     p.c = c;
+    p.lx.c = c;
     p.lx.src = src;
     p.lx.len = len;
     p.lx.line = line;
     p.lx.col = col;
     if (next(&p) < 0) return -1;
-    if (p.t.type == T_EOF)
+    if (p.t.type == RW_T_EOF)
         return rw_error(c, RT_ESYNTAX, line, col, "", 0, "empty expression"), -1;
     int root = parse_expr(&p);
     if (root < 0) return -1;
-    if (p.t.type != T_EOF) return unexpected(&p);
+    if (p.t.type != RW_T_EOF) return unexpected(&p);
     return root;
 }

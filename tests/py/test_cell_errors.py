@@ -97,6 +97,24 @@ CASES = [
     ("%task t add digits=9", "ValueError", "cell:1:20: 'digits' must be in [1, 6]"),
     ("%task t add noise=1.5", "ValueError", "cell:1:19: 'noise' must be in [0, 1]"),
     ("%%policy p\ntask = add\nlr = 0", "ValueError", "cell:3:6: 'lr' must be > 0"),
+    # issue 12 B8: a number a setting cannot hold is out of range, at the value
+    ("%%rl r2\nfrom = p\nreward = exact\nlr = 1e300", "ValueError",
+     "cell:4:6: number 1e300 is out of range for 'lr' (the largest magnitude is 3.4e+38)"),
+    ("%%policy p\ntask = add\nlr = 1e300", "ValueError",
+     "cell:3:6: number 1e300 is out of range for 'lr' (the largest magnitude is 3.4e+38)"),
+    ("%%policy p\ntask = add\nsft_steps = 1e30", "ValueError",
+     "cell:3:13: number 1e30 is out of range for 'sft_steps' (an integer: at most "
+     "9223372036854775807 in magnitude)"),
+    # issue 12 B5: a duplicate sweep value, at its second occurrence
+    ("%%policy p\ntask = add\nhidden = [64, 64]\nsft_steps = 5", "ValueError",
+     "cell:3:15: value 64 appears twice in the sweep of 'hidden' (first at column 11); each "
+     "point would run twice under one name"),
+    ("%%policy p\ntask = add\nseed = [1, 2, 1]\nsft_steps = 5", "ValueError",
+     "cell:3:15: value 1 appears twice in the sweep of 'seed' (first at column 9); each point "
+     "would run twice under one name"),
+    ("%%policy p\ntask = add\nlr = [1e-3, 0.001]\nsft_steps = 5", "ValueError",
+     "cell:3:13: value 0.001 appears twice in the sweep of 'lr' (first as 1e-3 at column 7); "
+     "each point would run twice under one name"),
     ("%seed -1", "ValueError", "cell:1:7: %seed must be in [0, 9007199254740991], got -1"),
     ("%threads 999", "ValueError", "cell:1:10: %threads must be in [1, 256], got 999"),
     ("%sleep -2", "ValueError", "cell:1:8: %sleep: seconds must be in [0, 86400], got -2"),
@@ -212,3 +230,28 @@ def test_error_after_output_keeps_the_output_and_stops(defined):
     assert stream_text(msgs) == "one\nseed 5\n"
     assert "seed 5, threads" in who(defined)
     defined.execute("%seed 0")
+
+
+def test_reward_warnings_do_not_stop_the_cell(defined):
+    """issue 12 B7: a parameter named like a feature, and a reward that reads no feature,
+    are warnings on stderr (cell:LINE:COL, the source line, the caret); the reward is
+    defined all the same."""
+    from conftest import ok
+    msgs = ok(defined, "%%reward typo\ncorect - 0.1")
+    assert stream_text(msgs) == (
+        "typo = corect - 0.1  (features: none; parameters: corect (no default))\n")
+    assert stream_text(msgs, "stderr") == (
+        "cell:2:1: warning: 'corect' is a parameter (did you mean the feature 'correct'?)\n"
+        "corect - 0.1\n"
+        "^\n"
+        "cell:2:1: warning: reward 'typo' reads no feature: every sample gets the same reward\n"
+        "corect - 0.1\n"
+        "^\n")
+    assert "  typo " in who(defined)
+    msgs = ok(defined, "%%reward typo2 c=0.1\n  correct - c * lenght")
+    assert stream_text(msgs, "stderr") == (
+        "cell:2:17: warning: 'lenght' is a parameter (did you mean the feature 'length'?)\n"
+        "  correct - c * lenght\n"
+        "                ^\n")
+    msgs = ok(defined, "%%reward fine c=0.1\ncorrect - c * length")
+    assert stream_text(msgs, "stderr") == ""

@@ -119,6 +119,18 @@ def test_sweep_one_run_per_point(kernel):
     assert re.search(r"^sw\[lr=3e-3\]\s+finished\s+20", text, re.M), text
 
 
+def test_integral_number_is_an_integer(kernel):
+    """issue 12: `sft_steps = 2e1` is the integer 20 (everyone writes 1e4 for step
+    counts); the sweep point keeps the text as written."""
+    ok(kernel, "%task add add digits=2")
+    out = stream_text(outputs(ok(kernel, "%%policy ie\ntask = add\nsft_steps = 2e1\n"
+                                         "seed = [1, 2e0]\n" + TINY)))
+    assert "policy ie[seed=2e0]: " in out, out
+    text = outputs(ok(kernel, "%runs"))[0]["content"]["data"]["text/plain"]
+    assert re.search(r"^ie\[seed=1\]\s+finished\s+20", text, re.M), text
+    assert re.search(r"^ie\[seed=2e0\]\s+finished\s+20", text, re.M), text
+
+
 CELLS = ["%task add add digits=2",
          "%%policy d\ntask = add\nsft_steps = 60\nnoise = 0.6\nlr = [1e-3, 2e-3]\n" + TINY,
          "%eval d[lr=1e-3] k=4 n=100",

@@ -53,6 +53,39 @@ static const bad table[] = {
      "cell:3:27: 'teacher' expects a policy name, got integer 5", "5", MAG_ESCHEMA},
     {"%%opd s\nfrom = base\nteacher = t\nbatch = [32, 64]", 0,
      "cell:4:9: 'batch' cannot be swept (a list is not allowed here)", "[32, 64]", MAG_ESCHEMA},
+    /* issue 12 B5: a duplicate sweep value is an error at its second occurrence, also
+     * when written differently (1e-3 and 0.001, 1e3 and 1000) */
+    {"%%opd s\nfrom = base\nteacher = t\nseed = [1, 1]", 0,
+     "cell:4:12: value 1 appears twice in the sweep of 'seed' (first at column 9); each point "
+     "would run twice under one name",
+     "1", MAG_ESCHEMA},
+    {"%%opd s lr=[1e-3, 3e-4,\n 0.001]\nfrom = base\nteacher = t", 0,
+     "cell:2:2: value 0.001 appears twice in the sweep of 'lr' (first as 1e-3 at line 1, column "
+     "13); each point would run twice under one name",
+     "0.001", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nsteps = [1000, 1e3]", 0,
+     "cell:4:16: value 1e3 appears twice in the sweep of 'steps' (first as 1000 at column 10); "
+     "each point would run twice under one name",
+     "1e3", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = [t, u, t]", 0,
+     "cell:3:18: value t appears twice in the sweep of 'teacher' (first at column 12); each "
+     "point would run twice under one name",
+     "t", MAG_ESCHEMA},
+    /* issue 12 B8: a number out of single precision range is a range error at the value */
+    {"%%opd s\nfrom = base\nteacher = t\nlr = 1e300", 0,
+     "cell:4:6: number 1e300 is out of range for 'lr' (the largest magnitude is 3.4e+38)", "1e300",
+     MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nlr = [1e-3, 1e-50]", 0,
+     "cell:4:13: number 1e-50 is out of range for 'lr' (too close to 0: the smallest nonzero "
+     "magnitude is 1.2e-38)",
+     "1e-50", MAG_ESCHEMA},
+    /* integral numbers are integers (1e3), within the key's range and int64 */
+    {"%%opd s\nfrom = base\nteacher = t\nsteps = 1e30", 0,
+     "cell:4:9: number 1e30 is out of range for 'steps' (an integer: at most "
+     "9223372036854775807 in magnitude)",
+     "1e30", MAG_ESCHEMA},
+    {"%%opd s\nfrom = base\nteacher = t\nsteps = 0e3", 0, "cell:4:9: 'steps' must be >= 1", "0e3",
+     MAG_ESCHEMA},
     {"%%opd s\nfrom = base\nteacher = t\nlr = []", 0, "cell:4:6: sweep list for 'lr' is empty",
      "[]", MAG_ESCHEMA},
     {"%%opd s\nfrom = base\nteacher = t\nlr = [1e-3, \"x\"]", 0,

@@ -159,6 +159,41 @@ static void too_many_points(void **state)
     assert_string_equal(d.msg, "cell:4:1: sweep has too many points (the limit is 10000)");
 }
 
+/* issue 12: steps = 1e3 is the integer 1000 (kind, i and num), in a sweep too; the
+ * point name keeps the text as written.  1.5 is still not an integer. */
+static void integral_numbers_are_integers(void **state)
+{
+    (void)state;
+    mag_cell *c;
+    mag_config *cfg = validate_ok(&fx_opd,
+                                  "%%opd s\nfrom = b\nteacher = t\nsteps = 1e3\n"
+                                  "seed = [2.0, 1E1]",
+                                  &c);
+    mag_cell_free(c);
+    const mag_value *v = mag_config_get(cfg, "steps", 0);
+    assert_int_equal(v->kind, MAG_V_INT);
+    assert_int_equal(v->i, 1000);
+    assert_true(v->num == 1000);
+    v = mag_config_get(cfg, "seed", 1);
+    assert_int_equal(v->kind, MAG_V_INT);
+    assert_int_equal(v->i, 10);
+    char name[64];
+    mag_config_point_name(cfg, "s", 1, name, sizeof name);
+    assert_string_equal(name, "s[seed=1E1]");
+    mag_config_free(cfg);
+    /* a number key keeps its float */
+    cfg = validate_ok(&fx_opd, "%%opd s\nfrom = b\nteacher = t\nlr = 3e38", &c);
+    mag_cell_free(c);
+    assert_int_equal(mag_config_get(cfg, "lr", 0)->kind, MAG_V_FLOAT);
+    mag_config_free(cfg);
+    const char *src = "%%opd s\nfrom = b\nteacher = t\nsteps = 1.5e3";
+    mag_diag d;
+    assert_int_equal(fx_check(src, strlen(src), &d), MAG_OK);
+    src = "%%opd s\nfrom = b\nteacher = t\nsteps = 1.5";
+    assert_int_equal(fx_check(src, strlen(src), &d), MAG_ESCHEMA);
+    assert_string_equal(d.msg, "cell:4:9: 'steps' expects an integer, got number 1.5");
+}
+
 static void type_texts(void **state)
 {
     (void)state;
@@ -249,6 +284,7 @@ int main(void)
         cmocka_unit_test(sweep_expansion_order_and_names),
         cmocka_unit_test(map_or_scalar_lists_and_bools),
         cmocka_unit_test(too_many_points),
+        cmocka_unit_test(integral_numbers_are_integers),
         cmocka_unit_test(type_texts),
         cmocka_unit_test(help_texts),
         cmocka_unit_test(coordinates_group_seeds),

@@ -186,6 +186,59 @@ static void call_needs_features(void **state)
     fx_registry_free(&reg);
 }
 
+/* issue 12 B7: a parameter named like a feature and a reward that reads no feature are
+ * warnings (the program compiles), each at its place. */
+static void warnings(void **state)
+{
+    (void)state;
+    fx_registry reg = {{0}, {0}, 0};
+    rt_reward_env env = fx_env(&reg, "bad");
+    rt_diag d, w;
+    rt_reward_program *p = NULL;
+    const char *src = "corect - 0.1";
+    assert_int_equal(rt_reward_compile(src, strlen(src), 2, 1, &env, &p, &d), 0);
+    assert_int_equal(rt_reward_warning(p, 0, NULL), 2);
+    assert_int_equal(rt_reward_warning(p, 0, &w), 2);
+    assert_string_equal(w.msg, "'corect' is a parameter (did you mean the feature 'correct'?)");
+    assert_int_equal(w.line, 2);
+    assert_int_equal(w.col, 1);
+    rt_reward_warning(p, 1, &w);
+    assert_string_equal(w.msg, "reward 'bad' reads no feature: every sample gets the same reward");
+    assert_int_equal(w.line, 2);
+    assert_int_equal(w.col, 1);
+    rt_reward_warning(p, 2, &w);
+    assert_string_equal(w.msg, "");
+    rt_reward_free(p);
+    /* a typo next to a real feature: one warning, at the typo (columns in code points) */
+    src = "correct - c * lenght  # \u00e9";
+    assert_int_equal(rt_reward_compile(src, strlen(src), 3, 5, &env, &p, &d), 0);
+    assert_int_equal(rt_reward_warning(p, 0, &w), 1);
+    assert_string_equal(w.msg, "'lenght' is a parameter (did you mean the feature 'length'?)");
+    assert_int_equal(w.line, 3);
+    assert_int_equal(w.col, 19);
+    rt_reward_free(p);
+    /* a constant on a later line: the first token */
+    src = "\n  2 * c";
+    assert_int_equal(rt_reward_compile(src, strlen(src), 2, 1, &env, &p, &d), 0);
+    assert_int_equal(rt_reward_warning(p, 0, &w), 1);
+    assert_string_equal(w.msg, "reward 'bad' reads no feature: every sample gets the same reward");
+    assert_int_equal(w.line, 3);
+    assert_int_equal(w.col, 3);
+    rt_reward_free(p);
+    /* fine rewards: none; an expression without features (env has none): none */
+    src = "correct - c*length + debate(d1)";
+    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &p, &d), 0);
+    assert_int_equal(rt_reward_warning(p, 0, &w), 0);
+    rt_reward_free(p);
+    rt_reward_env bare;
+    memset(&bare, 0, sizeof bare);
+    src = "1 + corect";
+    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &bare, &p, &d), 0);
+    assert_int_equal(rt_reward_warning(p, 0, &w), 0);
+    rt_reward_free(p);
+    assert_int_equal(rt_reward_warning(NULL, 0, &w), 0);
+}
+
 static void caps(void **state)
 {
     (void)state;
@@ -349,11 +402,9 @@ static void bad_api_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(error_table),
-        cmocka_unit_test(call_needs_features),
-        cmocka_unit_test(caps),
-        cmocka_unit_test(inlining_caps),
-        cmocka_unit_test(bad_api_arguments),
+        cmocka_unit_test(error_table),   cmocka_unit_test(call_needs_features),
+        cmocka_unit_test(warnings),      cmocka_unit_test(caps),
+        cmocka_unit_test(inlining_caps), cmocka_unit_test(bad_api_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
