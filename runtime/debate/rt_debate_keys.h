@@ -7,13 +7,15 @@
 #define RT_DEBATE_KEYS_H
 
 #include "rt_key.h"
+#include "rt_task.h" /* RT_TASK_MAX_FEATURES: the most features evidence can reveal */
 
 extern const char *const rt_debate_debaters_values[]; /* greedy minimax learned, NULL */
 extern const char *const rt_debate_first_values[];    /* random policy baseline, NULL */
 
 #define RT_DEBATE_KEY_EVIDENCE                                                                     \
     {                                                                                              \
-        .name = "evidence", .type = RT_KEY_INT, .flags = RT_KEY_MIN, .min = 1, .def = "4",         \
+        .name = "evidence", .type = RT_KEY_INT, .flags = RT_KEY_MIN | RT_KEY_MAX, .min = 1,        \
+        .max = RT_TASK_MAX_FEATURES, .def = "4",                                                   \
         .help = "features revealed in total by the two debaters (L <= the task's features)"        \
     }
 #define RT_DEBATE_KEY_DEBATERS                                                                     \
@@ -24,7 +26,8 @@ extern const char *const rt_debate_first_values[];    /* random policy baseline,
     }
 #define RT_DEBATE_KEY_JUDGE_STEPS                                                                  \
     {                                                                                              \
-        .name = "judge_steps", .type = RT_KEY_INT, .flags = RT_KEY_MIN, .min = 0, .def = "1500",   \
+        .name = "judge_steps", .type = RT_KEY_INT, .flags = RT_KEY_MIN | RT_KEY_MAX, .min = 0,     \
+        .max = 1000000, .def = "1500",                                                             \
         .help = "Bradley-Terry training steps of the judge (and of the full-state judge)"          \
     }
 #define RT_DEBATE_KEY_HIDDEN                                                                       \
@@ -34,7 +37,8 @@ extern const char *const rt_debate_first_values[];    /* random policy baseline,
     }
 #define RT_DEBATE_KEY_DEBATER_STEPS                                                                \
     {                                                                                              \
-        .name = "debater_steps", .type = RT_KEY_INT, .flags = RT_KEY_MIN, .min = 0, .def = "2000", \
+        .name = "debater_steps", .type = RT_KEY_INT, .flags = RT_KEY_MIN | RT_KEY_MAX, .min = 0,   \
+        .max = 1000000, .def = "2000",                                                             \
         .help = "self-play steps of learned debaters"                                              \
     }
 #define RT_DEBATE_KEY_FIRST                                                                        \

@@ -10,7 +10,8 @@
 
 #define RT_SFT_KEY_STEPS                                                                           \
     {                                                                                              \
-        .name = "sft_steps", .type = RT_KEY_INT, .flags = RT_KEY_SWEEP | RT_KEY_MIN, .min = 0,     \
+        .name = "sft_steps", .type = RT_KEY_INT, .flags = RT_KEY_SWEEP | RT_KEY_MIN | RT_KEY_MAX,  \
+        .min = 0, .max = 1000000,                                                                  \
         .help = "supervised steps (default 1000 with a task, 0 with from)"                         \
     }
 #define RT_SFT_KEY_NOISE                                                                           \

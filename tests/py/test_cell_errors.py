@@ -105,6 +105,11 @@ CASES = [
     ("%%policy p\ntask = add\nsft_steps = 1e30", "ValueError",
      "cell:3:13: number 1e30 is out of range for 'sft_steps' (an integer: at most "
      "9223372036854775807 in magnitude)"),
+    # issue 12 B8: sft_steps = 10^12 was "out of memory"; now the key's range, at the value
+    ("%%policy p\ntask = add\nsft_steps = 1e12", "ValueError",
+     "cell:3:13: 'sft_steps' must be in [0, 1000000]"),
+    ("%%debate d\ntask = tri\njudge_steps = 10000000", "ValueError",
+     "cell:3:15: 'judge_steps' must be in [0, 1000000]"),
     # issue 12 B5: a duplicate sweep value, at its second occurrence
     ("%%policy p\ntask = add\nhidden = [64, 64]\nsft_steps = 5", "ValueError",
      "cell:3:15: value 64 appears twice in the sweep of 'hidden' (first at column 11); each "
