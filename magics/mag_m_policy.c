@@ -28,6 +28,9 @@
 #include "rt_task.h"
 
 #define MAX_PARAMS 50000000.0 /* per policy (x4 floats with gradients and Adam moments) */
+/* context x vocabulary x hidden: the first layer's table, which every workspace holds
+ * twice (values and gradients) whatever the batch: 2^25 floats = 128 MiB each */
+#define MAX_TABLE 33554432.0
 
 static const mag_key_spec policy_keys[] = {
     RT_POLICY_KEY_ARCH,
@@ -156,10 +159,26 @@ static int policy_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, ma
         double nparams = (double)pc.vocab * pc.embed + (double)pc.hidden * pc.context * pc.embed +
                          (double)(pc.layers - 1) * pc.hidden * pc.hidden +
                          (double)pc.vocab * pc.hidden;
-        if (nparams > MAX_PARAMS)
-            return mag_err(t->ctx, d, MAG_EVALUE, t->cell->name_pos,
-                           "policy '%s' would have %.0f parameters (the limit is %.0f)",
-                           p->base.name, nparams, MAX_PARAMS);
+        /* the error points at hidden's value (or the name) and says how far it may go */
+        mag_pos hp = mag_train_value_pos(t->cell, "hidden");
+        if (nparams > MAX_PARAMS) {
+            /* the largest h with (L-1) h^2 + h (K E + V) + V E <= MAX_PARAMS */
+            double a = pc.layers - 1, b = (double)pc.context * pc.embed + pc.vocab,
+                   c0 = (double)pc.vocab * pc.embed - MAX_PARAMS;
+            double hmax = a > 0 ? (-b + sqrt(b * b - 4 * a * c0)) / (2 * a) : -c0 / b;
+            return mag_err(t->ctx, d, MAG_EVALUE, hp,
+                           "policy '%s' would have %.0f parameters (the limit is %.0f; with "
+                           "layers = %d, context = %d and embed = %d, hidden can be at most %ld)",
+                           p->base.name, nparams, MAX_PARAMS, pc.layers, pc.context, pc.embed,
+                           (long)floor(hmax));
+        }
+        double table = (double)pc.context * pc.vocab * pc.hidden;
+        if (table > MAX_TABLE)
+            return mag_err(t->ctx, d, MAG_EVALUE, hp,
+                           "policy '%s': context x vocabulary x hidden = %d x %d x %d = %.0f, "
+                           "above the limit of %.0f (the first layer's table, held twice by "
+                           "every workspace)",
+                           p->base.name, pc.context, pc.vocab, pc.hidden, table, MAX_TABLE);
         rc = rt_policy_create(&p->base.pol, &pc, &pd);
         if (rc == 0) {
             rt_rng ri = rt_rng_split(&r, 0);

@@ -270,8 +270,15 @@ static void test_policy_sweep_and_errors(void **st)
     exec("%%policy e\ntask = add\nhiden = 8\n");
     assert_string_equal(error_value(), "cell:3:1: unknown key 'hiden' (did you mean 'hidden'?)");
     exec("%%policy e\ntask = add\nhidden = 16384\ncontext = 1024\nembed = 4096\n");
-    assert_string_equal(error_value(), "cell:1:3: policy 'e' would have 68988567552 parameters "
-                                       "(the limit is 50000000)");
+    assert_string_equal(error_value(), "cell:3:10: policy 'e' would have 68988567552 parameters "
+                                       "(the limit is 50000000; with layers = 2, context = 1024 "
+                                       "and embed = 4096, hidden can be at most 11)");
+    /* fuzz.md R1: the first layer's table bounds every workspace, whatever the parameters */
+    exec("%%policy e\ntask = add\ncontext = 1024\nhidden = 16384\nembed = 1\nlayers = 1\n");
+    assert_string_equal(error_value(),
+                        "cell:4:10: policy 'e': context x vocabulary x hidden = 1024 x 32 x 16384 "
+                        "= 536870912, above the limit of 33554432 (the first layer's table, held "
+                        "twice by every workspace)");
     exec("%%policy e\ntask = add\nlr = [1, 2, 3, 4, 5, 6, 7, 8, 9]\nbatch = [1, 2, 3, 4, 5, 6, 7, "
          "8]\n");
     assert_string_equal(error_value(),
