@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_run.h"
 
 #define PT(pts, rec, i) ((mag_train_point *)((char *)(pts) + (i) * (rec)->point_size))
 
@@ -70,7 +71,19 @@ static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_poi
     return rc ? mag_err_nomem(d) : 0;
 }
 
-/* Stores every run and the policies of the points that did not fail; the ending. */
+/* 1 if something finished holds name: a finished run, or a policy without an unfinished
+ * run of that name (loaded, copied, or trained to the end). */
+static int holds_finished(const mag_session *s, const char *name)
+{
+    const rt_run *r = mag_session_get(s, MAG_RUN, name);
+    if (r) return rt_run_status_of(r, NULL, NULL, 0) == RT_RUN_FINISHED;
+    return mag_session_get(s, MAG_POLICY, name) != NULL;
+}
+
+/* Stores every run and the policies of the points that did not fail; the ending.  A
+ * failing cell changes nothing finished (issue 12 B1): a point that failed or was
+ * interrupted is stored under its name only if nothing finished holds it, else under
+ * NAME~failed / NAME~interrupted, with a note. */
 static int store(mag_train_cellctx *t, const mag_trainer_rec *rec, void *pts, size_t np,
                  long max_steps, int interrupted, mag_diag *d)
 {
@@ -86,13 +99,23 @@ static int store(mag_train_cellctx *t, const mag_trainer_rec *rec, void *pts, si
         size_t cap =
             rec->summary_cap && rec->summary_cap < sizeof summ ? rec->summary_cap : sizeof summ;
         rec->summary(t, p, stt, step, summ, cap);
-        mag_train_note(&ts, p->name, stt, step, msg);
+        const char *as = p->name;
+        char alt[MAG_TRAIN_NAME + 16];
+        if (stt != RT_RUN_FINISHED && holds_finished(t->ctx->session, p->name)) {
+            const char *how = stt == RT_RUN_FAILED ? "failed" : "interrupted";
+            snprintf(alt, sizeof alt, "%s~%s", p->name, how);
+            krn_out_printf(t->ctx->out, KRN_STDOUT,
+                           "'%s' holds a finished run: this %s one is kept as '%s'\n", p->name,
+                           how, alt);
+            as = alt;
+        }
+        mag_train_note(&ts, as, stt, step, msg);
         if (p->run) {
-            mag_train_put_run(t->ctx, p->name, p->run, summ, t->task_name);
+            mag_train_put_run(t->ctx, as, p->run, summ, t->task_name);
             p->run = NULL;
         }
         if (stt != RT_RUN_FAILED && p->pol) {
-            mag_train_put_policy(t->ctx, p->name, p->pol, summ, t->task_name,
+            mag_train_put_policy(t->ctx, as, p->pol, summ, t->task_name,
                                  !(rec->flags & MAG_TRAIN_QUIET_POLICY));
             p->pol = NULL;
         }
@@ -112,6 +135,15 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
     if (rec->validate) {
         rc = rec->validate(&t, &own, d);
         t.cfg = own;
+    }
+    /* %%rl base with from = base would overwrite its own source (issue 12 B3) */
+    if (!rc && t.cfg && mag_train_given(t.cfg, "from")) {
+        const mag_value *f = mag_config_get(t.cfg, "from", 0);
+        if (f && f->str && !strcmp(f->str, t.base))
+            rc = mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, "from"),
+                         "%%%%%s %s would replace its own source (from = %s); give the result "
+                         "a new name, e.g. %%%%%s %s2",
+                         rec->magic, t.base, f->str, rec->magic, t.base);
     }
     if (!rc) rc = rec->resolve(&t, d);
     size_t np = t.cfg ? t.cfg->npoints : 0;
