@@ -346,15 +346,22 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         obj_free(o);
         return mag_err_nomem(d);
     }
-    /* keep the runs (also of a failed or interrupted training) */
+    /* keep the runs (also of a failed or interrupted training) that started; one that
+       never started (an interrupt before its training) is dropped (issue 12 B12) */
     rt_run *runs[3] = {job.jr, job.fr, job.lr};
     for (int i = 0; i < 3; i++) {
         if (!runs[i]) continue;
+        if (rt_run_status_of(runs[i], NULL, NULL, 0) == RT_RUN_CREATED) {
+            rt_run_free(runs[i]);
+            runs[i] = NULL;
+            continue;
+        }
         static const char *const what[] = {"judge", "full-state judge", "self-play debaters"};
         long step;
-        mag_train_status(runs[i], &step, NULL, 0);
+        rt_run_status stt = mag_train_status(runs[i], &step, NULL, 0);
         char summ[300];
-        snprintf(summ, sizeof summ, "%s of debate %s, %ld steps", what[i], name, step);
+        snprintf(summ, sizeof summ, "%s of debate %s, %ld steps%s", what[i], name, step,
+                 mag_train_suffix(stt));
         mag_train_put_run(ctx, rn[i], runs[i], summ, task_name);
     }
     if (job.rc == RT_EINTR) {

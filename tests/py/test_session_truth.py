@@ -52,3 +52,27 @@ def test_rl_refuses_to_overwrite_its_source(new_kernel):
                                f"(from = base); give the result a new name, e.g. "
                                f"%%{magic} base2"), c
     assert who(k) == before
+
+
+def test_interrupted_debate_keeps_only_started_runs(new_kernel):
+    """user-audit B12: an interrupted %%debate left a never-started 'created 0' run and
+    listed the interrupted judge without '(interrupted)'."""
+    import time
+    k = new_kernel()
+    ok(k, "%task tri triage features=6 values=3 actions=4 good=2")
+    k.flush()
+    msg_id = k.kc.execute("%%debate dd\ntask = tri\nevidence = 3\njudge_steps = 1000000")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        m = k.kc.get_iopub_msg(timeout=60)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "update_display_data":
+            break
+    k.kc.control_channel.send(k.kc.session.msg("interrupt_request", {}))
+    rep = k.reply(msg_id, timeout=30)
+    assert rep["content"]["ename"] == "Interrupted", rep["content"]
+    k.iopub(msg_id)
+    runs = runs_text(k)
+    assert "created" not in runs, runs
+    w = who(k)
+    judge = [l for l in w.splitlines() if l.strip().startswith("dd.judge ")]
+    assert judge and judge[0].endswith("(interrupted)"), w
