@@ -363,11 +363,45 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     rc->threads = threads;
 }
 
+/* A key the cell set that would do nothing at this point is an error naming why
+ * (issue 12 B6; the engine's own checks cover epochs, chi2 and kl with chi2). */
+static int no_effect(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const point *p,
+                     mag_diag *d)
+{
+    const rt_rl_config *k = &p->cfg;
+    const char *why = NULL, *key = NULL;
+    char buf[200];
+    if (mag_train_given(c->cfg, "clip") && k->algo->ratio == RT_RL_RATIO_NONE) {
+        key = "clip";
+        snprintf(buf, sizeof buf,
+                 "clip has no effect with algo = %s (a plain policy gradient: no ratio to clip)",
+                 k->algo->name);
+        why = buf;
+    } else if (k->kl == 0.0 && k->regularizer == RT_RL_REG_KL &&
+               (mag_train_given(c->cfg, "kl_estimator") || mag_train_given(c->cfg, "kl_in"))) {
+        key = mag_train_given(c->cfg, "kl_estimator") ? "kl_estimator" : "kl_in";
+        snprintf(buf, sizeof buf, "%s has no effect with kl = 0 (there is no KL term; set kl > 0)",
+                 key);
+        why = buf;
+    } else if (k->regularizer == RT_RL_REG_CHI2 &&
+               (mag_train_given(c->cfg, "kl_estimator") || mag_train_given(c->cfg, "kl_in"))) {
+        key = mag_train_given(c->cfg, "kl_estimator") ? "kl_estimator" : "kl_in";
+        snprintf(buf, sizeof buf, "%s has no effect with regularizer = chi2 (no KL term)", key);
+        why = buf;
+    } else if (k->eval_every == 0 && mag_train_given(c->cfg, "eval_prompts")) {
+        key = "eval_prompts";
+        why = "eval_prompts has no effect with eval_every = 0 (no held-out evaluation)";
+    }
+    return why ? mag_err(ctx, d, MAG_EVALUE, key_pos(cell, key), "%s", why) : 0;
+}
+
 /* Configuration checks of point pt (the engine's own, without training): the
  * offending key is where the caret goes. */
 static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const point *p,
                        mag_diag *d)
 {
+    int nrc = no_effect(ctx, cell, c, p, d);
+    if (nrc) return nrc;
     rt_diag rd;
     memset(&rd, 0, sizeof rd);
     rt_rl *probe = NULL;

@@ -27,13 +27,18 @@ int rt_diag_set(rt_diag *d, int code, const char *fmt, ...)
     return code;
 }
 
-int rt_diag_key(rt_diag *d, int code, const char *key, const char *fmt, ...)
+int rt_diag_vkey(rt_diag *d, int code, const char *key, const char *fmt, va_list ap)
 {
     if (!d) return code;
     snprintf(d->key, sizeof d->key, "%s", key ? key : "");
+    return rt_diag_vset(d, code, fmt, ap);
+}
+
+int rt_diag_key(rt_diag *d, int code, const char *key, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    rt_diag_vset(d, code, fmt, ap);
+    rt_diag_vkey(d, code, key, fmt, ap);
     va_end(ap);
     return code;
 }

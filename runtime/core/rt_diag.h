@@ -67,6 +67,7 @@ int rt_diag_vset(rt_diag *d, int code, const char *fmt, va_list ap);
 /* The same with the configuration key at fault. */
 int rt_diag_key(rt_diag *d, int code, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+int rt_diag_vkey(rt_diag *d, int code, const char *key, const char *fmt, va_list ap);
 /* A short English name of a code ("out of memory"); "error" for an unknown one. */
 const char *rt_diag_code_name(int code);
 

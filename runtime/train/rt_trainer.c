@@ -17,12 +17,10 @@ static int set_diag(rt_diag *d, int code, long step, const char *key, const char
     __attribute__((format(printf, 5, 6)));
 static int set_diag(rt_diag *d, int code, long step, const char *key, const char *fmt, ...)
 {
-    if (!d) return code;
-    d->step = step;
-    snprintf(d->key, sizeof d->key, "%s", key ? key : "");
+    if (d) d->step = step;
     va_list ap;
     va_start(ap, fmt);
-    rt_diag_vset(d, code, fmt, ap);
+    rt_diag_vkey(d, code, key, fmt, ap);
     va_end(ap);
     return code;
 }

@@ -110,6 +110,14 @@ CASES = [
      "cell:3:13: 'sft_steps' must be in [0, 1000000]"),
     ("%%debate d\ntask = tri\njudge_steps = 10000000", "ValueError",
      "cell:3:15: 'judge_steps' must be in [0, 1000000]"),
+    # issue 12 B6: a key that would do nothing is an error naming why, at the key
+    ("%%rl r\nfrom = p0\nreward = exact\nalgo = reinforce\nclip = 0.3", "ValueError",
+     "cell:5:1: clip has no effect with algo = reinforce (a plain policy gradient: no ratio "
+     "to clip)"),
+    ("%%rl r\nfrom = p0\nreward = exact\nkl_estimator = k2", "ValueError",
+     "cell:4:1: kl_estimator has no effect with kl = 0 (there is no KL term; set kl > 0)"),
+    ("%%rl r\nfrom = p0\nreward = exact\neval_every = 0\neval_prompts = 64", "ValueError",
+     "cell:5:1: eval_prompts has no effect with eval_every = 0 (no held-out evaluation)"),
     # issue 12 B5: a duplicate sweep value, at its second occurrence
     ("%%policy p\ntask = add\nhidden = [64, 64]\nsft_steps = 5", "ValueError",
      "cell:3:15: value 64 appears twice in the sweep of 'hidden' (first at column 11); each "
@@ -189,7 +197,8 @@ assert len(CASES) >= 40
 
 @pytest.fixture(scope="module")
 def defined(kernel):
-    for code in ("%task add add digits=2", "%%reward exact c=0.01\ncorrect - c*length"):
+    for code in ("%task add add digits=2", "%%reward exact c=0.01\ncorrect - c*length",
+                 "%%policy p0\ntask = add\nhidden = 8\nsft_steps = 2"):
         rep, _ = kernel.execute(code, timeout=60)
         assert rep["content"]["status"] == "ok", rep["content"]
     w = who(kernel)
