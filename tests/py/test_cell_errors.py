@@ -118,6 +118,9 @@ CASES = [
      "cell:4:1: kl_estimator has no effect with kl = 0 (there is no KL term; set kl > 0)"),
     ("%%rl r\nfrom = p0\nreward = exact\neval_every = 0\neval_prompts = 64", "ValueError",
      "cell:5:1: eval_prompts has no effect with eval_every = 0 (no held-out evaluation)"),
+    ("%%policy c\nfrom = p0\nlr = 1e-3", "ValueError",
+     "cell:3:6: lr has no effect: %%policy c copies 'p0' without training (give sft_steps to "
+     "fine-tune it)"),
     # issue 12 B5: a duplicate sweep value, at its second occurrence
     ("%%policy p\ntask = add\nhidden = [64, 64]\nsft_steps = 5", "ValueError",
      "cell:3:15: value 64 appears twice in the sweep of 'hidden' (first at column 11); each "
