@@ -1,5 +1,6 @@
 /* mag_m_basic: the session and help magics — %echo, %sleep, %clear, %display, %input,
- * %lsmagic, %help, %who, %seed, %threads, %numerics — and the help lookup behind %help, ?name,
+ * %lsmagic, %help, %who, %del, %reset, %seed, %threads, %numerics — and the help lookup
+ * behind %help, ?name,
  * name? and Shift-Tab (mag_help_text).  Leaves out every training or object-defining
  * magic (mag_m_task.c, mag_m_policy.c, mag_m_reward.c, ...). */
 #include <stdarg.h>
@@ -236,13 +237,67 @@ static int run_numerics(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, con
 static const char *const kind_titles[MAG_N_KINDS] = {"tasks", "policies", "rewards", "debates",
                                                      "runs"};
 
+/* "unknown object 'x'" (did you mean: the closest name of any kind) at pos */
+static int unknown_object(mag_ctx *ctx, const char *word, mag_pos pos, mag_diag *d)
+{
+    rt_suggest sg;
+    rt_suggest_init(&sg, word);
+    for (size_t i = 0; i < mag_session_count(ctx->session, MAG_N_KINDS); i++)
+        rt_suggest_add(&sg, mag_session_at(ctx->session, MAG_N_KINDS, i)->name);
+    if (sg.best)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ENAME, pos.line, pos.col, NULL,
+                            "no object named '%s' (did you mean '%s'?)", word, sg.best);
+    return mag_diag_set(d, ctx->src, ctx->len, MAG_ENAME, pos.line, pos.col, NULL,
+                        "no object named '%s' (%%who lists them)", word);
+}
+
+/* An object in full: "policy base: SUMMARY", its task and its lineage lines. */
+static void who_entry(rt_strbuf *b, const mag_entry *e)
+{
+    rt_strbuf_printf(b, "%s %s: %s\n", mag_kind_name(e->kind), e->name, e->summary);
+    if (e->task) rt_strbuf_printf(b, "  task = %s\n", e->task);
+    for (const char *l = e->lineage; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        int n = nl ? (int)(nl - l) : (int)strlen(l);
+        if (n) rt_strbuf_printf(b, "  %.*s\n", n, l);
+        l = nl ? nl + 1 : NULL;
+    }
+}
+
+/* %who NAME: every object of that name in full */
+static int who_name(mag_ctx *ctx, const mag_line *ln, mag_diag *d)
+{
+    const mag_value *v = &ln->args[0].value;
+    const char *w = v->kind == MAG_V_NAME || v->kind == MAG_V_STRING ? v->str : v->text;
+    rt_strbuf b;
+    rt_strbuf_init(&b);
+    for (int k = 0; k < MAG_N_KINDS; k++) {
+        const mag_entry *e = mag_session_entry(ctx->session, (mag_kind)k, w);
+        if (e) who_entry(&b, e);
+    }
+    if (!b.err && b.len == 0) {
+        rt_strbuf_free(&b);
+        return unknown_object(ctx, w, v->pos, d);
+    }
+    if (b.err) {
+        rt_strbuf_free(&b);
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    krn_out_stream(ctx->out, KRN_STDOUT, b.s, b.len);
+    rt_strbuf_free(&b);
+    return 0;
+}
+
 static int run_who(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
                    const mag_config *cfg, mag_diag *d)
 {
     (void)c, (void)cfg;
-    if (ln->nargs)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args[0].key_pos.line,
-                            ln->args[0].key_pos.col, NULL, "%%%s takes no arguments", m->name);
+    if (ln->nargs == 1 && !ln->args[0].key) return who_name(ctx, ln, d);
+    if (ln->nargs) {
+        const mag_kv *a = ln->nargs > 1 ? &ln->args[1] : &ln->args[0];
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, a->key_pos.line, a->key_pos.col,
+                            NULL, "%%%s takes at most one name: %s", m->name, m->usage);
+    }
     rt_strbuf b;
     rt_strbuf_init(&b);
     const mag_session *s = ctx->session;
@@ -271,6 +326,108 @@ static int run_who(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const ma
     }
     krn_out_stream(ctx->out, KRN_STDOUT, b.s, b.len);
     rt_strbuf_free(&b);
+    return 0;
+}
+
+/* %del NAME... [kind=KIND]: every object of each name (of that kind only, with kind=);
+ * all names are checked before anything is deleted */
+static int run_del(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                   const mag_config *cfg, mag_diag *d)
+{
+    (void)c, (void)cfg;
+    int only = -1;
+    size_t nnames = 0;
+    for (size_t i = 0; i < ln->nargs; i++) {
+        const mag_kv *a = &ln->args[i];
+        if (!a->key) {
+            nnames++;
+            continue;
+        }
+        const char *kv = a->value.kind == MAG_V_NAME ? a->value.str : NULL;
+        if (strcmp(a->key, "kind") != 0)
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_ESCHEMA, a->key_pos.line,
+                                a->key_pos.col, NULL, "unknown key '%s'; usage: %s", a->key,
+                                m->usage);
+        if (!kv || (only = mag_kind_parse(kv)) < 0)
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
+                                a->value.pos.col, NULL,
+                                "kind must be task, policy, reward, debate or run, got '%s'",
+                                a->value.text);
+    }
+    if (nnames == 0)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->pos.line, ln->pos.col, NULL,
+                            "%%del needs the names to delete: %s", m->usage);
+    for (size_t i = 0; i < ln->nargs; i++) { /* check every name first */
+        const mag_kv *a = &ln->args[i];
+        if (a->key) continue;
+        const char *w = a->value.kind == MAG_V_NAME || a->value.kind == MAG_V_STRING
+                            ? a->value.str
+                            : a->value.text;
+        int found = 0;
+        for (int k = 0; k < MAG_N_KINDS; k++)
+            found |= (only < 0 || only == k) && mag_session_entry(ctx->session, (mag_kind)k, w);
+        if (!found && only >= 0)
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_ENAME, a->value.pos.line,
+                                a->value.pos.col, NULL, "no %s named '%s'",
+                                mag_kind_name((mag_kind)only), w);
+        if (!found) return unknown_object(ctx, w, a->value.pos, d);
+    }
+    rt_strbuf b;
+    rt_strbuf_init(&b);
+    rt_strbuf_puts(&b, "deleted");
+    int first = 1;
+    for (size_t i = 0; i < ln->nargs; i++) {
+        const mag_kv *a = &ln->args[i];
+        if (a->key) continue;
+        const char *w = a->value.kind == MAG_V_NAME || a->value.kind == MAG_V_STRING
+                            ? a->value.str
+                            : a->value.text;
+        for (int k = 0; k < MAG_N_KINDS; k++)
+            if ((only < 0 || only == k) &&
+                mag_session_remove(ctx->session, (mag_kind)k, w) == 0) {
+                rt_strbuf_printf(&b, "%s %s '%s'", first ? "" : ",", mag_kind_name((mag_kind)k),
+                                 w);
+                first = 0;
+            }
+    }
+    rt_strbuf_putc(&b, '\n');
+    /* objects that still name a deleted task */
+    for (size_t i = 0; i < ln->nargs; i++) {
+        const mag_kv *a = &ln->args[i];
+        const char *w = a->key ? NULL
+                        : a->value.kind == MAG_V_NAME || a->value.kind == MAG_V_STRING
+                            ? a->value.str
+                            : a->value.text;
+        if (!w || (only >= 0 && only != MAG_TASK) || mag_session_get(ctx->session, MAG_TASK, w))
+            continue;
+        int n = 0;
+        for (int k = MAG_POLICY; k <= MAG_RUN; k += MAG_RUN - MAG_POLICY)
+            for (size_t j = 0; j < mag_session_count(ctx->session, (mag_kind)k); j++) {
+                const mag_entry *e = mag_session_at(ctx->session, (mag_kind)k, j);
+                if (k == MAG_RUN && mag_session_entry(ctx->session, MAG_POLICY, e->name)) continue;
+                if (e->task && !strcmp(e->task, w))
+                    rt_strbuf_printf(&b, "%s%s", n++ ? ", " : "", e->name);
+            }
+        if (n) rt_strbuf_printf(&b, " still name%s task '%s'\n", n == 1 ? "s" : "", w);
+    }
+    if (!b.err) krn_out_stream(ctx->out, KRN_STDOUT, b.s, b.len);
+    rt_strbuf_free(&b);
+    return 0;
+}
+
+static int run_reset(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                     const mag_config *cfg, mag_diag *d)
+{
+    (void)c, (void)cfg;
+    if (ln->nargs)
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args[0].key_pos.line,
+                            ln->args[0].key_pos.col, NULL, "%%%s takes no arguments", m->name);
+    size_t n = mag_session_count(ctx->session, MAG_N_KINDS);
+    mag_session_clear(ctx->session);
+    krn_out_printf(ctx->out, KRN_STDOUT,
+                   "reset: deleted %zu object%s; kept seed %llu, threads %d and numerics\n", n,
+                   n == 1 ? "" : "s", (unsigned long long)mag_session_seed(ctx->session),
+                   mag_session_threads(ctx->session));
     return 0;
 }
 
@@ -372,9 +529,16 @@ char *mag_help_text(const mag_session *s, const char *target, char *alt)
     else if (!(m = mag_magic_find(name, 0)))
         m = mag_magic_find(name, 1);
     if (m) {
-        size_t n = mag_magic_help(m, NULL, 0);
-        char *t = rt_malloc(n + 1);
-        if (t) mag_magic_help(m, t, n + 1);
+        /* a bare name that is both a line and a cell magic (debate): both helps */
+        const mag_magic *m2 = pct == 0 && !m->cell ? mag_magic_find(name, 1) : NULL;
+        size_t n = mag_magic_help(m, NULL, 0), n2 = m2 ? mag_magic_help(m2, NULL, 0) : 0;
+        char *t = rt_malloc(n + n2 + 3);
+        if (!t) return NULL;
+        mag_magic_help(m, t, n + 1);
+        if (m2) {
+            memcpy(t + n, "\n\n", 2);
+            mag_magic_help(m2, t + n + 2, n2 + 1);
+        }
         return t;
     }
     if (pct == 0) {
@@ -392,9 +556,7 @@ char *mag_help_text(const mag_session *s, const char *target, char *alt)
                 rt_strbuf_printf(&b, "%s\n", builtin_help[i][1]);
         for (int k = 0; k < MAG_N_KINDS; k++) {
             const mag_entry *e = mag_session_entry(s, (mag_kind)k, name);
-            if (e)
-                rt_strbuf_printf(&b, "%s %s: %s\n", mag_kind_name((mag_kind)k), e->name,
-                                 e->summary);
+            if (e) who_entry(&b, e);
         }
         if (b.err) {
             rt_strbuf_free(&b);
@@ -476,11 +638,21 @@ LINE(numerics, run_numerics, 0, "%numerics [exact | openblas]",
      "path (RLHF_ISA=avx512|avx2|portable), thread count and on aarch64.  openblas: OpenBLAS's\n"
      "sgemm, whose results depend on the CPU, the OpenBLAS kernel (OPENBLAS_CORETYPE) and\n"
      "version: not portable.  Without an argument: show the mode and the SIMD path.");
-LINE(who, run_who, 0, "%who",
+LINE(who, run_who, 0, "%who [NAME]",
      "List the defined objects (tasks, policies, rewards, debates, runs) with a summary each,\n"
-     "then the seed and the number of threads.");
+     "then the seed and the number of threads.  With NAME: every object of that name in\n"
+     "full (a policy's task and lineage: the cell that made it, its settings and sources,\n"
+     "or the file it was loaded from).");
+LINE(del, run_del, 0, "%del NAME... [kind=KIND]",
+     "Delete the named objects: every object of each name (a training cell's policy and\n"
+     "its run), or only those of kind=task|policy|reward|debate|run.  Nothing is deleted\n"
+     "when a name is unknown.  Policies and runs that name a deleted task keep the name\n"
+     "and are listed.");
+LINE(reset, run_reset, 0, "%reset",
+     "Delete every object of the session (tasks, policies, rewards, debates, runs); the\n"
+     "settings (%seed, %threads, %numerics) stay.");
 
 const mag_magic *const mag_basic_magics[] = {
-    &m_clear, &m_display, &m_echo,    &m_help, &m_input, &m_lsmagic,
-    &m_numerics, &m_seed, &m_sleep, &m_threads, &m_who, NULL,
+    &m_clear,    &m_del,   &m_display, &m_echo,  &m_help, &m_input,  &m_lsmagic,
+    &m_numerics, &m_reset, &m_seed,    &m_sleep, &m_threads, &m_who, NULL,
 };

@@ -709,8 +709,9 @@ static const mag_magic debate_magic = {
     .cell = 1,
     .schema = &debate_schema,
     .usage = "%%debate NAME  (body: key = value lines)",
-    .help = "Defines debate NAME on a triage task (methods.md §3): a judge J(evidence, action)\n"
-            "trained Bradley-Terry on the demonstrator's action against a random other one,\n"
+    .help = "Defines debate NAME on a triage task (notebooks/debate.ipynb shows it at work): a\n"
+            "judge J(evidence, action) trained Bradley-Terry on the demonstrator's action\n"
+            "against a random other one,\n"
             "seeing `evidence` random features; two debaters (greedy | minimax | learned)\n"
             "reveal features in turn for two actions; the judge's verdict is the outcome.\n"
             "Prints the judges' held-out accuracy and the debaters' strength.  Then\n"

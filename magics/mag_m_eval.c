@@ -155,7 +155,7 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
             snprintf(c[1], 64, "%d", r.domain_n[dm]);
             mag_fmt_num(r.domain_greedy[dm], 0, c[2], 64);
             mag_fmt_num(r.domain_avg_k[dm], 0, c[3], 64);
-            snprintf(c[4], 64, "%s", "");
+            mag_fmt_num(r.domain_pass_k[dm], 0, c[4], 64);
         } else {
             row[0] = mag_config_get(cfg, "task", 0)
                          ? mag_config_get(cfg, "task", 0)->str

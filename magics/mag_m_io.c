@@ -1,6 +1,10 @@
 /* mag_m_io: files.  %export FILE.csv|FILE.json [RUN...] writes the metrics of runs
  * (every run when none is named); %save POLICY FILE and %load NAME FILE write and read
- * policy files (rt_policy_save / rt_policy_load: magic, version, shape, checksum).
+ * policy files (rt_model_save_meta / rt_model_load_meta: magic, version, shape,
+ * checksum) with the policy's task definition and lineage as metadata (mag_lineage.h).
+ * %load re-creates the file's task when the session has none of that name, binds to the
+ * session's task when it has the same definition, and otherwise defines the file's task
+ * under NAME.N (the first free N) and says so.
  *
  * CSV: a header "run,<columns>" (the union of the runs' columns in first-appearance
  * order), then one line per metrics row; numbers as %.17g (exact round trip), NaN as
@@ -15,6 +19,7 @@
 #include <string.h>
 
 #include "mag_bridge.h"
+#include "mag_lineage.h"
 #include "mag_magic.h"
 #include "rt_alloc.h"
 #include "rt_policy.h"
@@ -209,18 +214,96 @@ static int run_save(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     const rt_policy *p = mag_session_get(ctx->session, MAG_POLICY, name);
     if (!p) return mag_err_unknown(d, ctx, MAG_POLICY, name, mag_arg_pos(line, 0)->value.pos);
     rt_diag pd = {0};
-    if (rt_policy_save(p, path, &pd)) {
+    char *meta = mag_policy_meta(ctx->session, name);
+    if (!meta) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    rc = rt_model_save_meta(&p->model, meta, path, &pd);
+    rt_free(meta);
+    if (rc) {
         mag_pos fp = mag_arg_pos(line, 1)->value.pos;
+        if (rc == RT_ENOMEM)
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fp.line, fp.col, NULL,
                             "cannot save policy '%s' to '%s': %s", name, path, pd.msg);
     }
-    krn_out_printf(ctx->out, KRN_STDOUT, "saved policy '%s' to %s\n", name, path);
+    const mag_entry *e = mag_session_entry(ctx->session, MAG_POLICY, name);
+    if (e->task && mag_session_get(ctx->session, MAG_TASK, e->task))
+        krn_out_printf(ctx->out, KRN_STDOUT, "saved policy '%s' (task %s) to %s\n", name,
+                       e->task, path);
+    else
+        krn_out_printf(ctx->out, KRN_STDOUT, "saved policy '%s' to %s\n", name, path);
     return 0;
 }
 
 static void free_policy(void *p)
 {
     rt_policy_free(p);
+}
+
+static void free_task(void *t)
+{
+    rt_task_free(t);
+}
+
+/* The task of a loaded file's metadata, bound into the session: *task_name = the name
+ * the policy refers to ("" when the file has none), *added = the name of a task this
+ * cell defined (to undo), notes for the output in note[cap].  0 or a MAG_E* code. */
+static int bind_task(mag_ctx *ctx, const char *meta, const char *path, char *task_name,
+                     size_t tcap, char *added, char *note, size_t ncap, mag_diag *d)
+{
+    char want[MAG_NAME_MAX * 4 + 1];
+    task_name[0] = added[0] = note[0] = '\0';
+    if (!mag_meta_get(meta, "task", want, sizeof want) || !want[0]) return 0;
+    rt_task *t = NULL;
+    rt_diag err = {0};
+    int rc = mag_name_check(want, err.msg, sizeof err.msg) ? RT_EINVAL
+                                                           : mag_task_from_meta(meta, &t, &err);
+    if (rc == RT_ENOMEM) return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (rc) { /* a kind or key this version does not know: the policy loads without it */
+        snprintf(note, ncap, "the file's task '%s' cannot be re-created (%s); give one with "
+                 "task=TASK\n", want, err.msg);
+        return 0;
+    }
+    const rt_task *have = mag_session_get(ctx->session, MAG_TASK, want);
+    if (have && mag_task_same(have, t)) { /* the same definition: bind to the session's */
+        rt_task_free(t);
+        snprintf(task_name, tcap, "%s", want);
+        return 0;
+    }
+    char name[MAG_NAME_MAX * 4 + 16];
+    snprintf(name, sizeof name, "%s", want);
+    for (int i = 2; have; i++) { /* a different task of that name: the first free NAME.N */
+        snprintf(name, sizeof name, "%s.%d", want, i);
+        have = mag_session_get(ctx->session, MAG_TASK, name);
+        if (have && mag_task_same(have, t)) break; /* loaded before */
+    }
+    if (have) {
+        rt_task_free(t);
+        snprintf(task_name, tcap, "%s", name);
+        snprintf(note, ncap, "task '%s' of the session differs from the file's; the policy is "
+                 "bound to the file's task, defined before as '%s'\n", want, name);
+        return 0;
+    }
+    char summary[256], *desc = rt_malloc(1024);
+    if (!desc) {
+        rt_task_free(t);
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    rt_rng rng = rt_rng_from_name(mag_session_seed(ctx->session), name);
+    rt_task_describe(t, &rng, 0, desc, 1024);
+    char *nl = strchr(desc, '\n');
+    if (nl) *nl = 0;
+    snprintf(summary, sizeof summary, "%s", desc);
+    rt_free(desc);
+    if (mag_session_put(ctx->session, MAG_TASK, name, t, free_task, summary, NULL) < 0)
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    snprintf(task_name, tcap, "%s", name);
+    snprintf(added, tcap, "%s", name);
+    if (strcmp(name, want) == 0)
+        snprintf(note, ncap, "task %s: %s (from %s)\n", name, summary, path);
+    else
+        snprintf(note, ncap, "task '%s' of the session differs from the file's; the file's task "
+                 "is defined as '%s' (%s) and the policy is bound to it\n", want, name, summary);
+    return 0;
 }
 
 static int run_load(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
@@ -232,10 +315,14 @@ static int run_load(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     const char *name, *path;
     int rc = need_two(ctx, line, "%load NAME FILE", &name, &path, d);
     if (rc) return rc;
-    rt_policy *p = NULL;
+    if ((rc = mag_check_name(ctx, name, mag_arg_pos(line, 0)->value.pos, d))) return rc;
+    rt_model *mdl = NULL;
+    char *meta = NULL;
     rt_diag pd = {0};
-    if ((rc = rt_policy_load(&p, path, &pd))) {
-        mag_pos fp = mag_arg_pos(line, 1)->value.pos;
+    mag_pos fp = mag_arg_pos(line, 1)->value.pos;
+    if ((rc = rt_model_load_meta(&mdl, &meta, path, &pd))) {
+        if (rc == RT_ENOMEM)
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
         /* the runtime's message may or may not name the file: make sure it does */
         if (strstr(pd.msg, path))
             return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fp.line, fp.col, NULL,
@@ -243,20 +330,53 @@ static int run_load(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fp.line, fp.col, NULL,
                             "cannot load policy from '%s': %s", path, pd.msg);
     }
+    rt_policy *p = rt_policy_of(mdl);
+    if (!p) {
+        rt_model_free(mdl);
+        rt_free(meta);
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fp.line, fp.col, NULL,
+                            "cannot load policy: %.60s: not an mlp policy", path);
+    }
+    char task[MAG_NAME_MAX * 4 + 16], added[MAG_NAME_MAX * 4 + 16], note[1400];
+    char *lineage = meta[0] ? mag_lineage_loaded(meta, path) : NULL;
+    if (meta[0] && !lineage)
+        rc = mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    else /* last before storing the policy: a task it defines is removed again on error */
+        rc = bind_task(ctx, meta, path, task, sizeof task, added, note, sizeof note, d);
+    rt_free(meta);
+    if (rc) {
+        rt_policy_free(p);
+        rt_free(lineage);
+        return rc;
+    }
     char summ[300];
-    snprintf(summ, sizeof summ, "mlp V=%d K=%d D=%d H=%d L=%d %s, loaded from %s", p->cfg.vocab,
-             p->cfg.context, p->cfg.embed, p->cfg.hidden, p->cfg.layers,
-             p->cfg.act == RT_NN_ACT_GELU ? "gelu" : "relu", path);
-    /* a loaded policy keeps the task of the policy it replaces, if any */
+    int o = snprintf(summ, sizeof summ, "mlp V=%d K=%d D=%d H=%d L=%d %s, loaded from %s",
+                     p->cfg.vocab, p->cfg.context, p->cfg.embed, p->cfg.hidden, p->cfg.layers,
+                     p->cfg.act == RT_NN_ACT_GELU ? "gelu" : "relu", path);
+    if (task[0] && o > 0 && (size_t)o < sizeof summ)
+        snprintf(summ + o, sizeof summ - (size_t)o, " (task %s)", task);
+    /* a file without a task: the loaded policy keeps the task of the policy it replaces */
     const mag_entry *old = mag_session_entry(ctx->session, MAG_POLICY, name);
-    char task[128] = "";
-    if (old && old->task) snprintf(task, sizeof task, "%s", old->task);
-    int put = mag_session_put(ctx->session, MAG_POLICY, name, p, free_policy, summ,
-                              task[0] ? task : NULL);
-    if (put < 0)
+    if (!task[0] && old && old->task) snprintf(task, sizeof task, "%s", old->task);
+    int put = mag_session_put_lineage(ctx->session, MAG_POLICY, name, p, free_policy, summ,
+                                      task[0] ? task : NULL, lineage);
+    if (put < 0) { /* the task this cell defined goes too */
+        if (added[0]) mag_session_remove(ctx->session, MAG_TASK, added);
+        rt_free(lineage);
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    if (note[0]) krn_out_printf(ctx->out, KRN_STDOUT, "%s", note);
     if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", name);
     krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", name, summ);
+    /* the lineage, indented, after its first line (which says where it was loaded from) */
+    const char *l2 = lineage ? strchr(lineage, '\n') : NULL;
+    for (const char *l = l2 ? l2 + 1 : NULL; l && *l;) {
+        const char *nl = strchr(l, '\n');
+        int n = nl ? (int)(nl - l) : (int)strlen(l);
+        krn_out_printf(ctx->out, KRN_STDOUT, "  %.*s\n", n, l);
+        l = nl ? nl + 1 : NULL;
+    }
+    rt_free(lineage);
     return 0;
 }
 
@@ -272,7 +392,9 @@ static const mag_magic export_magic = {
 static const mag_magic save_magic = {
     .name = "save",
     .usage = "%save POLICY FILE",
-    .help = "Writes POLICY's weights to FILE (magic, version, shape and checksum).",
+    .help = "Writes POLICY's weights to FILE (magic, version, shape and checksum) with its\n"
+            "task's definition (kind and settings) and its lineage (the cell that made it,\n"
+            "its settings and sources), so that %load restores them.",
     .run = run_save,
     .positional = "policy,-",
 };
@@ -280,7 +402,12 @@ static const mag_magic save_magic = {
 static const mag_magic load_magic = {
     .name = "load",
     .usage = "%load NAME FILE",
-    .help = "Reads a policy file written by %save and defines policy NAME.",
+    .help = "Reads a policy file written by %save and defines policy NAME, bound to the file's\n"
+            "task: re-created under its name when the session has no task of that name,\n"
+            "the session's when it has the same definition, else defined as NAME.2 (the\n"
+            "first free number; the message says so).  Shows the policy's lineage (also in\n"
+            "%who NAME).  Files without a task (older versions) keep the task of the policy\n"
+            "NAME replaces, if any.",
     .run = run_load,
     .positional = "-,-",
 };

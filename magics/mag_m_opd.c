@@ -530,7 +530,8 @@ static const mag_magic opd_magic = {
     .schema = &opd_schema,
     .usage = "%%opd NAME  (body: key = value lines)",
     .help =
-        "Generalized on-policy distillation (G-OPD; methods.md §1) of the student `from`\n"
+        "Generalized on-policy distillation (G-OPD; notebooks/on-policy-distillation.ipynb)\n"
+        "of the student `from`\n"
         "toward `teacher` on the student's own samples.  Per-token reward\n"
         "  r_t = lambda (log pi_T - log pi_ref)(y_t|s_t), KL weight 1 to `reference`;\n"
         "as released (estimator = sampled, gamma = 0): A_t = lambda (lp_T - lp_ref) -\n"

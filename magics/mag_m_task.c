@@ -5,13 +5,15 @@
  * its kind's keys (a key of another kind is an error naming the kind's keys); the
  * schema published for completion and %help is the union of every kind's keys.  A
  * mix names its domains with tasks=[a, b] (each a defined task, or a kind name with
- * its defaults).  Leaves out: sweeps (a task is one object). */
+ * its defaults).  NAME is at most MAG_NAME_MAX (64) code points.  Leaves out: sweeps (a
+ * task is one object). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mag_bridge.h"
+#include "mag_lineage.h"
 #include "mag_magic.h"
 #include "rt_alloc.h"
 #include "rt_task.h"
@@ -102,8 +104,8 @@ static void task_init(void)
     rt_task_kinds_text(0, " or ", kinds, sizeof kinds);
     snprintf(schema_help, sizeof schema_help, "defines a task: %s", kinds);
     size_t o = (size_t)snprintf(task_help, sizeof task_help,
-                                "Defines task NAME of kind KIND and shows its vocabulary and "
-                                "example prompts with\ntheir answers.  Kinds and their keys "
+                                "Defines task NAME (at most 64 characters) of kind KIND and shows its "
+                                "vocabulary and example\nprompts with their answers.  Kinds and their keys "
                                 "(every kind also takes noise= and holdout=):\n");
     for (int c = 0; c < nk && o < sizeof task_help; c++) {
         const rt_task_kind_ops *kind = rt_task_kind_at(c);
@@ -275,13 +277,15 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL,
                             "%%task %s needs a KIND (%s)", name, kinds);
     }
+    int rc = mag_check_name(ctx, name, mag_arg_pos(line, 0)->value.pos, d);
+    if (rc) return rc;
     const mag_kv *extra = mag_arg_pos(line, 2);
     if (extra)
         return mag_diag_set(d, src, len, MAG_EVALUE, extra->value.pos.line, extra->value.pos.col,
                             NULL, "unexpected argument '%s' (settings are key=value)",
                             extra->value.text);
     const rt_task_kind_ops *kind;
-    int rc = find_kind(ctx, kind_s, kind_kv, &kind, d);
+    rc = find_kind(ctx, kind_s, kind_kv, &kind, d);
     if (rc) return rc;
     /* the kind's keys: types, ranges, duplicates; a key of another kind names these */
     mag_key_spec keys[RT_TASK_MAX_KEYS];

@@ -5,6 +5,7 @@
 #include "mag_session.h"
 #include "rt_alloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,9 +53,10 @@ static void entry_clear(mag_entry *e)
     rt_free(e->name);
     rt_free(e->summary);
     rt_free(e->task);
+    rt_free(e->lineage);
 }
 
-void mag_session_free(mag_session *s)
+void mag_session_clear(mag_session *s)
 {
     if (!s) return;
     /* runs and policies may refer to tasks by name only, so any order is safe */
@@ -62,8 +64,23 @@ void mag_session_free(mag_session *s)
         for (size_t i = 0; i < s->regs[k].n; i++)
             entry_clear(&s->regs[k].e[i]);
         rt_free(s->regs[k].e);
+        s->regs[k] = (reg){0};
     }
+}
+
+void mag_session_free(mag_session *s)
+{
+    if (!s) return;
+    mag_session_clear(s);
     rt_free(s);
+}
+
+int mag_name_check(const char *name, char *msg, size_t cap)
+{
+    size_t n = rt_utf8_cols(name, strlen(name));
+    if (n <= MAG_NAME_MAX) return 0;
+    snprintf(msg, cap, "a name of %zu characters is too long (at most %d)", n, MAG_NAME_MAX);
+    return -1;
 }
 
 uint64_t mag_session_seed(const mag_session *s)
@@ -98,6 +115,13 @@ static mag_entry *find(const mag_session *s, mag_kind kind, const char *name)
 int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj, mag_free_fn free_fn,
                     const char *summary, const char *task)
 {
+    return mag_session_put_lineage(s, kind, name, obj, free_fn, summary, task, NULL);
+}
+
+int mag_session_put_lineage(mag_session *s, mag_kind kind, const char *name, void *obj,
+                            mag_free_fn free_fn, const char *summary, const char *task,
+                            const char *lineage)
+{
     if (!s || (unsigned)kind >= MAG_N_KINDS || !name) {
         if (free_fn && obj) free_fn(obj);
         return -1;
@@ -106,9 +130,10 @@ int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj, 
     ne.name = rt_strdup(name);
     ne.summary = rt_strdup(summary ? summary : "");
     ne.task = task ? rt_strdup(task) : NULL;
+    ne.lineage = lineage ? rt_strdup(lineage) : NULL;
     reg *r = &s->regs[kind];
     mag_entry *old = find(s, kind, name);
-    int fail = !ne.name || !ne.summary || (task && !ne.task);
+    int fail = !ne.name || !ne.summary || (task && !ne.task) || (lineage && !ne.lineage);
     if (!fail && !old && r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 8;
         mag_entry *e = rt_realloc(r->e, cap * sizeof *e);
@@ -140,6 +165,17 @@ void *mag_session_get(const mag_session *s, mag_kind kind, const char *name)
 const mag_entry *mag_session_entry(const mag_session *s, mag_kind kind, const char *name)
 {
     return find(s, kind, name);
+}
+
+int mag_session_set_lineage(mag_session *s, mag_kind kind, const char *name, const char *lineage)
+{
+    mag_entry *e = find(s, kind, name);
+    if (!e) return -1;
+    char *c = NULL;
+    if (lineage && !(c = rt_strdup(lineage))) return -1;
+    rt_free(e->lineage);
+    e->lineage = c;
+    return 0;
 }
 
 int mag_session_remove(mag_session *s, mag_kind kind, const char *name)

@@ -36,16 +36,18 @@ int mag_kind_parse(const char *name);
 typedef void (*mag_free_fn)(void *obj);
 
 /* One object: its kind, name, the object, how to free it, a one-line summary for
- * %who ("mlp V=32 K=8 H=256, SFT on add (noise 0.6), 400 steps"), and, for policies
- * and runs, the task it belongs to (NULL when none). */
+ * %who ("mlp V=32 K=8 H=256, SFT on add (noise 0.6), 400 steps"), for policies and
+ * runs the task it belongs to (NULL when none), and for policies its lineage: how it
+ * was made, as "key = value" lines (mag_lineage.h; NULL when unknown). */
 typedef struct mag_entry {
     mag_kind kind;
     char *name;
     void *obj;
     mag_free_fn free_fn;
     char *summary;
-    char *task; /* name of the task (policies, runs), or NULL */
-    long seq;   /* definition order (for %who and %runs) */
+    char *task;    /* name of the task (policies, runs), or NULL */
+    char *lineage; /* "made = %%rl tuned\nfrom = base\n..." (policies), or NULL */
+    long seq;      /* definition order (for %who and %runs) */
 } mag_entry;
 
 typedef struct mag_session mag_session;
@@ -65,11 +67,28 @@ void mag_session_set_threads(mag_session *s, int threads);
  * or -1 on ENOMEM (then obj has been freed with free_fn and the session is unchanged). */
 int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj,
                     mag_free_fn free_fn, const char *summary, const char *task);
+/* The same with the object's lineage (mag_entry.lineage; NULL: none), set atomically. */
+int mag_session_put_lineage(mag_session *s, mag_kind kind, const char *name, void *obj,
+                            mag_free_fn free_fn, const char *summary, const char *task,
+                            const char *lineage);
 /* The object (or entry) of that kind and name, or NULL. */
 void *mag_session_get(const mag_session *s, mag_kind kind, const char *name);
 const mag_entry *mag_session_entry(const mag_session *s, mag_kind kind, const char *name);
+/* Sets (a copy of) the lineage text of an object (NULL clears it); 0, or -1 if there is
+ * no such object or on ENOMEM (then the old lineage stays). */
+int mag_session_set_lineage(mag_session *s, mag_kind kind, const char *name,
+                            const char *lineage);
 /* Removes and frees; returns 0, or -1 if there is no such object. */
 int mag_session_remove(mag_session *s, mag_kind kind, const char *name);
+/* %reset: removes and frees every object; the settings (seed, threads) stay. */
+void mag_session_clear(mag_session *s);
+
+/* Names of objects are at most MAG_NAME_MAX code points (a sweep point's name
+ * NAME[key=value,...] may be longer: the limit applies to what a cell names).
+ * mag_name_check: 0, or -1 with msg ("a name of 10000 characters is too long (at most
+ * 64)") into msg[cap]. */
+#define MAG_NAME_MAX 64
+int mag_name_check(const char *name, char *msg, size_t cap);
 
 /* Iteration in definition order: n entries of a kind (MAG_N_KINDS: all kinds). */
 size_t mag_session_count(const mag_session *s, mag_kind kind);

@@ -237,16 +237,29 @@ void rt_model_adam(rt_model *m, const rt_adam_config *c, float *grad_norm);
 /* ---- files (rt_model_io.c) ------------------------------------------------------------------ */
 
 /* Format 2 (little-endian): "RLHFPOL\n", u32 version 2, u32 vocab, u32 n, then n bytes of
- * text "arch=NAME key=value ...\n" (rt_model_config_format), u64 payload bytes, u64
- * FNV-1a checksum of every other byte of the file, then the weights as float32 in
- * block order.  Format 1 (the MLP's fixed header: u32 vocab, context, embed, hidden,
- * layers, act) still loads.  Adam state is not saved. */
-#define RT_MODEL_FILE_VERSION 2
+ * text "arch=NAME key=value ...\n" (rt_model_config_format; at most 1024 bytes), u64
+ * payload bytes, u64 FNV-1a checksum of every other byte of the file, then the weights as
+ * float32 in block order.  Format 3 is format 2 whose text goes on after the config line
+ * with metadata text: what the caller gave rt_model_save_meta, stored and returned
+ * verbatim (the runtime does not read it; the magics write "key = value" lines: the
+ * task's definition, the policy's lineage), at most RT_MODEL_MAX_META bytes, no NUL.
+ * Saving writes format 3 when there is metadata, else format 2 (so a model without
+ * metadata has the same bytes as before).  Format 1 (the MLP's fixed header: u32 vocab,
+ * context, embed, hidden, layers, act) and format 2 still load.  Adam state is not
+ * saved. */
+#define RT_MODEL_FILE_VERSION 3
+#define RT_MODEL_MAX_META 16384
 int rt_model_save(const rt_model *m, const char *path, rt_diag *d);
-/* *out = NULL and a distinct code on a missing file, wrong magic, wrong version,
- * truncation, trailing bytes, a checksum mismatch, an unknown architecture or an invalid
- * configuration.  Caller frees with rt_model_free. */
+/* meta: NULL or "" (format 2), or the metadata text (format 3); RT_EINVAL when it is
+ * longer than RT_MODEL_MAX_META bytes. */
+int rt_model_save_meta(const rt_model *m, const char *meta, const char *path, rt_diag *d);
+/* *out = NULL and a distinct code on a missing file, a directory, wrong magic, wrong
+ * version, truncation, trailing bytes, a checksum mismatch, an unknown architecture or
+ * an invalid configuration.  Caller frees with rt_model_free. */
 int rt_model_load(rt_model **out, const char *path, rt_diag *d);
+/* The same, and if meta is not NULL, *meta = a copy of the file's metadata text ("" for
+ * format 1 and 2 files; NULL on error); caller frees with rt_free. */
+int rt_model_load_meta(rt_model **out, char **meta, const char *path, rt_diag *d);
 /* The same bytes in memory (a job carries a policy by value, rt_job.h): save_mem sets
  * *out to a new buffer of *n bytes, identical to what rt_model_save writes (caller frees
  * with rt_free; RT_ENOMEM leaves *out NULL); load_mem makes the same checks as

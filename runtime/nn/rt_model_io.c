@@ -1,14 +1,17 @@
 /* rt_model_io.c: model files (see rt_model.h for the formats).  Saving writes format 2
- * (the architecture's name and key=value config as text) to PATH.tmp and renames it
- * over PATH.  Loading checks, in order: the file opens, the magic, the version (1: the
- * MLP's fixed header, 2: text), the size the header announces, the checksum over
- * everything, then the architecture and its config; each failure has its own code.
+ * (the architecture's name and key=value config as text), or format 3 when there is
+ * metadata text (format 2 whose text block goes on with the metadata after the config
+ * line), to PATH.tmp and renames it over PATH.  Loading checks, in order: the file
+ * opens, the magic, the version (1: the MLP's fixed header, 2 and 3: text), the size the
+ * header announces, the checksum over everything, then the architecture and its config;
+ * each failure has its own code.
  * The in-memory versions (rt_model_save_mem, rt_model_load_mem) share the header writer
  * and the whole load path: only where bytes come from or go to differs (struct src).
  * Leaves out: big-endian hosts (refused at compile time), Adam state. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rt_alloc.h"
 #include "rt_model.h"
@@ -21,8 +24,9 @@
 #define MAGIC "RLHFPOL\n"
 /* format 1: magic 8, version 4, config 6*4, payload 8, checksum 8 */
 enum { HDR1 = 52, CK1 = 44 };
-/* format 2: magic 8, version 4, vocab 4, text bytes 4, [text], payload 8, checksum 8 */
-enum { HDR2 = 20, MAX_TEXT = 1024 };
+/* formats 2 and 3: magic 8, version 4, vocab 4, text bytes 4, [text], payload 8,
+ * checksum 8; the config line is at most MAX_CONFIG bytes, the whole text MAX_TEXT */
+enum { HDR2 = 20, MAX_CONFIG = 1024, MAX_TEXT = MAX_CONFIG + RT_MODEL_MAX_META };
 
 static int fail(rt_diag *d, int code, const char *path, const char *fmt, long a, long b)
 {
@@ -58,23 +62,36 @@ static uint32_t get32(const unsigned char *p)
     return v;
 }
 
-/* The format-2 header of m into h (hn bytes: everything before the payload, checksum
- * included); *bytes = the payload's size.  The one writer of the format. */
-static size_t write_header(const rt_model *m, unsigned char h[HDR2 + MAX_TEXT + 16],
+/* 0, or RT_EINVAL when meta is not metadata text (too long, or a NUL before its end:
+ * it must be a C string of at most RT_MODEL_MAX_META bytes). */
+static int check_meta(const char *meta, rt_diag *d)
+{
+    if (meta && strnlen(meta, RT_MODEL_MAX_META + 1) > RT_MODEL_MAX_META)
+        return fail(d, RT_EINVAL, "metadata", "text of more than %ld bytes%.0ld",
+                    RT_MODEL_MAX_META, 0);
+    return 0;
+}
+
+/* The header of m into h (hn bytes: everything before the payload, checksum included):
+ * format 2, or 3 when meta is not empty; *bytes = the payload's size.  The one writer of
+ * the formats (meta checked by the caller). */
+static size_t write_header(const rt_model *m, const char *meta, unsigned char *h,
                            uint64_t *bytes)
 {
     int cfg[RT_MODEL_MAX_KEYS];
-    char text[MAX_TEXT];
+    char text[MAX_CONFIG];
     m->ops->config(m, cfg);
     int n = snprintf(text, sizeof text, "arch=%s ", m->ops->arch);
     rt_model_config_format(m->ops, cfg, text + n, sizeof text - (size_t)n - 1);
     strcat(text, "\n");
-    uint32_t tn = (uint32_t)strlen(text);
+    size_t cn = strlen(text), mn = meta ? strlen(meta) : 0;
+    uint32_t tn = (uint32_t)(cn + mn);
     memcpy(h, MAGIC, 8);
-    put32(h + 8, RT_MODEL_FILE_VERSION);
+    put32(h + 8, mn ? RT_MODEL_FILE_VERSION : 2);
     put32(h + 12, (uint32_t)m->vocab);
     put32(h + 16, tn);
-    memcpy(h + HDR2, text, tn);
+    memcpy(h + HDR2, text, cn);
+    if (mn) memcpy(h + HDR2 + cn, meta, mn);
     size_t ck = HDR2 + tn + 8;
     *bytes = m->params->n * sizeof(float);
     memcpy(h + HDR2 + tn, bytes, 8);
@@ -83,12 +100,10 @@ static size_t write_header(const rt_model *m, unsigned char h[HDR2 + MAX_TEXT + 
     return ck + 8;
 }
 
-int rt_model_save(const rt_model *m, const char *path, rt_diag *d)
+/* writes header h (hn bytes) and m's payload to PATH.tmp, then renames it over PATH */
+static int save_file(const rt_model *m, const unsigned char *h, size_t hn, uint64_t bytes,
+                     const char *path, rt_diag *d)
 {
-    unsigned char h[HDR2 + MAX_TEXT + 16];
-    uint64_t bytes;
-    size_t hn = write_header(m, h, &bytes);
-
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return fail(d, RT_EINVAL, path, "path too long%.0ld%.0ld", 0, 0);
@@ -109,11 +124,30 @@ int rt_model_save(const rt_model *m, const char *path, rt_diag *d)
     return 0;
 }
 
+int rt_model_save(const rt_model *m, const char *path, rt_diag *d)
+{
+    return rt_model_save_meta(m, NULL, path, d);
+}
+
+int rt_model_save_meta(const rt_model *m, const char *meta, const char *path, rt_diag *d)
+{
+    int rc = check_meta(meta, d);
+    if (rc) return rc;
+    unsigned char small[HDR2 + MAX_CONFIG + 16], *h = small;
+    if (meta && meta[0] && !(h = rt_malloc(HDR2 + MAX_TEXT + 16)))
+        return fail(d, RT_ENOMEM, path, "out of memory%.0ld%.0ld", 0, 0);
+    uint64_t bytes;
+    size_t hn = write_header(m, meta, h, &bytes);
+    rc = save_file(m, h, hn, bytes, path, d);
+    if (h != small) rt_free(h);
+    return rc;
+}
+
 int rt_model_save_mem(const rt_model *m, void **out, size_t *n, rt_diag *d)
 {
-    unsigned char h[HDR2 + MAX_TEXT + 16];
+    unsigned char h[HDR2 + MAX_CONFIG + 16];
     uint64_t bytes;
-    size_t hn = write_header(m, h, &bytes);
+    size_t hn = write_header(m, NULL, h, &bytes);
     *out = NULL, *n = 0;
     unsigned char *p = rt_malloc(hn + bytes);
     if (!p) return fail(d, RT_ENOMEM, MEM, "out of memory%.0ld%.0ld", 0, 0);
@@ -154,6 +188,7 @@ typedef struct {
     int vocab, cfg[RT_MODEL_MAX_KEYS];
     uint64_t bytes, ck;
     size_t hn, ckoff;
+    size_t meta, meta_n; /* format 3: the metadata text at h + meta, meta_n bytes */
     unsigned char h[HDR2 + MAX_TEXT + 16];
 } header;
 
@@ -165,8 +200,8 @@ static int read_header(src *fp, long size, const char *path, header *x, rt_diag 
     if (memcmp(x->h, MAGIC, cmp) != 0)
         return fail(d, RT_EMAGIC, path, "not a policy file (bad magic)%.0ld%.0ld", 0, 0);
     uint32_t ver = got >= 12 ? get32(x->h + 8) : 0;
-    if (got >= 12 && ver != 1 && ver != RT_MODEL_FILE_VERSION)
-        return fail(d, RT_EVERSION, path, "format version %ld, expected %ld or 1", (long)ver,
+    if (got >= 12 && (ver < 1 || ver > RT_MODEL_FILE_VERSION))
+        return fail(d, RT_EVERSION, path, "format version %ld, expected 1 to %ld", (long)ver,
                     RT_MODEL_FILE_VERSION);
     size_t want = ver == 1 ? HDR1 : HDR2;
     if (got == HDR2 && ver == 1) got += src_read(fp, x->h + HDR2, HDR1 - HDR2);
@@ -178,9 +213,9 @@ static int read_header(src *fp, long size, const char *path, header *x, rt_diag 
         memcpy(&x->bytes, x->h + 36, 8);
     } else {
         uint32_t tn = get32(x->h + 16);
-        if (tn < 1 || tn > MAX_TEXT)
-            return fail(d, RT_EINVAL, path, "config text of %ld bytes (1..%ld)", (long)tn,
-                        MAX_TEXT);
+        long max = ver == 2 ? MAX_CONFIG : MAX_TEXT;
+        if (tn < 1 || tn > max)
+            return fail(d, RT_EINVAL, path, "config text of %ld bytes (1..%ld)", (long)tn, max);
         x->ckoff = HDR2 + tn + 8, x->hn = x->ckoff + 8;
         got += src_read(fp, x->h + HDR2, x->hn - HDR2);
         if (got < x->hn)
@@ -209,8 +244,17 @@ static int parse_header(header *x, const char *path, rt_diag *d)
         for (int i = 0; i < 5; i++)
             x->cfg[i] = (int32_t)get32(x->h + 16 + 4 * i);
     } else {
-        char text[MAX_TEXT + 1], name[32];
+        char text[MAX_CONFIG + 1], name[32];
         size_t tn = x->ckoff - 8 - HDR2;
+        x->meta = x->meta_n = 0;
+        if (get32(x->h + 8) == 3) { /* the config line, then the metadata */
+            const unsigned char *t = x->h + HDR2, *nl = memchr(t, '\n', tn);
+            size_t cn = nl ? (size_t)(nl - t) + 1 : tn;
+            if (!nl || cn > MAX_CONFIG || cn == tn || memchr(nl + 1, '\0', tn - cn))
+                return fail(d, RT_EINVAL, path,
+                            "format 3 needs a config line, then metadata text%.0ld%.0ld", 0, 0);
+            x->meta = HDR2 + cn, x->meta_n = tn - cn, tn = cn;
+        }
         memcpy(text, x->h + HDR2, tn);
         text[tn] = '\0';
         x->vocab = (int32_t)get32(x->h + 12);
@@ -254,8 +298,10 @@ static int parse_header(header *x, const char *path, rt_diag *d)
     return 0;
 }
 
-/* Checks and loads a model of `size` bytes from s (the load half of both versions). */
-static int load_from(src *s, long size, const char *path, rt_model **out, rt_diag *d)
+/* Checks and loads a model of `size` bytes from s (the load half of every version);
+ * meta (may be NULL): a copy of the metadata text ("" when none). */
+static int load_from(src *s, long size, const char *path, rt_model **out, char **meta,
+                     rt_diag *d)
 {
     header x;
     rt_model *m = NULL;
@@ -276,20 +322,41 @@ static int load_from(src *s, long size, const char *path, rt_model **out, rt_dia
                     0);
     rc = parse_header(&x, path, d);
     if (rc) return rc;
+    char *mt = NULL;
+    if (meta && !(mt = rt_malloc(x.meta_n + 1)))
+        return fail(d, RT_ENOMEM, path, "out of memory%.0ld%.0ld", 0, 0);
     rc = rt_model_create(&m, x.ops, x.vocab, x.cfg, d);
-    if (rc) return rc;
+    if (rc) {
+        rt_free(mt);
+        return rc;
+    }
     if (src_seek(s, x.hn) != 0 || src_read(s, m->params->w, x.bytes) != x.bytes) {
         rt_model_free(m);
+        rt_free(mt);
         return fail(d, RT_EIO, path, "read error%.0ld%.0ld", 0, 0);
     }
     rt_model_touch(m);
+    if (mt) {
+        memcpy(mt, x.h + x.meta, x.meta_n);
+        mt[x.meta_n] = '\0';
+        *meta = mt;
+    }
     *out = m;
     return 0;
 }
 
 int rt_model_load(rt_model **out, const char *path, rt_diag *d)
 {
+    return rt_model_load_meta(out, NULL, path, d);
+}
+
+int rt_model_load_meta(rt_model **out, char **meta, const char *path, rt_diag *d)
+{
     *out = NULL;
+    if (meta) *meta = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return fail(d, RT_EINVAL, path, "is a directory, not a policy file%.0ld%.0ld", 0, 0);
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         if (d) {
@@ -305,7 +372,7 @@ int rt_model_load(rt_model **out, const char *path, rt_diag *d)
         rc = fail(d, RT_EIO, path, "cannot seek%.0ld%.0ld", 0, 0);
     } else {
         src s = {.fp = fp};
-        rc = load_from(&s, size, path, out, d);
+        rc = load_from(&s, size, path, out, meta, d);
     }
     fclose(fp);
     return rc;
@@ -317,7 +384,7 @@ int rt_model_load_mem(rt_model **out, const void *p, size_t n, rt_diag *d)
     if (n > (size_t)1 << 40)
         return fail(d, RT_ESIZE, MEM, "%ld bytes is too large%.0ld", (long)n, 0);
     src s = {.p = p, .n = p ? n : 0};
-    return load_from(&s, (long)s.n, MEM, out, d);
+    return load_from(&s, (long)s.n, MEM, out, NULL, d);
 }
 
 /* ---- the MLP's names for the same -------------------------------------------------------- */

@@ -329,7 +329,9 @@ int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teac
                         en -= p * a[v];
                     }
                 }
-            m->kl_teacher = (float)(kt / nv), m->kl_ref = (float)(kr / nv);
+            /* exact KLs are >= 0: a mean below 0 is float noise, shown as 0 */
+            m->kl_teacher = kt < 0 ? 0.0f : (float)(kt / nv);
+            m->kl_ref = kr < 0 ? 0.0f : (float)(kr / nv);
             m->entropy = (float)(en / nv);
         }
     }

@@ -65,7 +65,8 @@ typedef struct rt_opd_metrics {
     float logp_gap;  /* mean(lp_T - lp_S) over sampled tokens */
     float
         kl_teacher; /* mean per-state KL(pi_S || pi_T at teacher_temperature), NAN unless metrics */
-    float kl_ref;   /* mean per-state KL(pi_S || pi_ref), NAN unless metrics */
+    float kl_ref;   /* mean per-state KL(pi_S || pi_ref), NAN unless metrics; both KLs are
+                       exact and >= 0 (a mean below 0 from float noise is 0) */
     float entropy;  /* mean per-state entropy of pi_S, NAN unless metrics */
 } rt_opd_metrics;
 

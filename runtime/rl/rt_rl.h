@@ -75,7 +75,8 @@
  *   (mean R), accuracy (mean `correct` of the samples), eval_accuracy (held-out greedy,
  *   rt_eval_greedy over eval_prompts fixed prompts, at multiples of eval_every and the
  *   last step, NaN otherwise), kl_ref (EXACT mean per-state KL(pi_theta || pi_ref) from
- *   full softmaxes at every visited state, at sampling time), kl_est (the chosen
+ *   full softmaxes at every visited state, at sampling time; a mean below 0, float
+ *   noise when the policy is still the reference, is 0), kl_est (the chosen
  *   estimator's mean over the same states), entropy (exact, mean per state), length
  *   (mean |y_i|), adv_mean (mean advantage: per sequence, TOKEN_RTG per valid token),
  *   grad_norm (mean over the step's updates, before clipping), clip_frac, loss (mean

@@ -295,7 +295,8 @@ int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *pr
             est += rt_rl_kl_est(o->cfg.kl_estimator, o->lp_old[j], o->lp_ref[j]);
         }
     double n = (double)o->s_tokens;
-    o->s_kl = kl / n, o->s_ent = ent / n, o->s_est = est / n, o->s_len = n / N;
+    /* the exact KL is >= 0: a mean below 0 is float noise (-2e-8), shown as 0 */
+    o->s_kl = kl / n < 0 ? 0.0 : kl / n, o->s_ent = ent / n, o->s_est = est / n, o->s_len = n / N;
     o->sampled = 1;
     return 0;
 }

@@ -306,7 +306,7 @@ int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_diag *di
         for (int i = 0; i < nf; i++)
             out->feat_sampled[i] = NAN;
         for (int d = 0; d < nd; d++)
-            out->domain_avg_k[d] = NAN;
+            out->domain_avg_k[d] = out->domain_pass_k[d] = NAN;
         ok(diag);
         return 0;
     }
@@ -316,14 +316,18 @@ int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_diag *di
     if (rc) return rc;
     double nk = (double)n * k;
     out->avg_k = fsum[ev->i_correct] / nk;
-    long any = 0;
-    for (int i = 0; i < n; i++)
+    long any = 0, dany[RT_TASK_MAX_DOMAINS] = {0};
+    for (int i = 0; i < n; i++) {
         any += ev->hits[i] > 0;
+        dany[ev->samples[i].domain] += ev->hits[i] > 0;
+    }
     out->pass_k = (double)any / n;
     for (int i = 0; i < nf; i++)
         out->feat_sampled[i] = fsum[i] / nk;
-    for (int d = 0; d < nd; d++)
+    for (int d = 0; d < nd; d++) {
         out->domain_avg_k[d] = out->domain_n[d] ? dsum[d] / ((double)out->domain_n[d] * k) : NAN;
+        out->domain_pass_k[d] = out->domain_n[d] ? (double)dany[d] / out->domain_n[d] : NAN;
+    }
     ok(diag);
     return 0;
 }
@@ -388,7 +392,7 @@ int rt_eval_kl(const rt_model *p, const rt_model *q, const rt_task *task, rt_tas
     if (!rc) {
         out->n_prompts = n_prompts;
         out->n_states = states;
-        out->kl = states ? skl / states : 0.0;
+        out->kl = states && !(skl < 0) ? skl / states : 0.0; /* >= 0: float noise below is 0 */
         out->entropy = states ? sent / states : 0.0;
         ok(diag);
     }

@@ -71,6 +71,7 @@ typedef struct rt_eval_result {
     int domain_n[RT_TASK_MAX_DOMAINS];         /* prompts of each domain */
     double domain_greedy[RT_TASK_MAX_DOMAINS]; /* NaN for a domain with no prompt */
     double domain_avg_k[RT_TASK_MAX_DOMAINS];  /* NaN when k = 0 or no prompt */
+    double domain_pass_k[RT_TASK_MAX_DOMAINS]; /* NaN when k = 0 or no prompt */
     int n_features;                            /* rt_task_n_features */
     double feat_greedy[RT_TASK_MAX_FEATURES];  /* mean of each feature, greedy answers */
     double feat_sampled[RT_TASK_MAX_FEATURES]; /* over all n*k samples (NaN if k = 0) */
@@ -100,7 +101,7 @@ int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_diag *di
 typedef struct rt_eval_kl_result {
     int n_prompts;  /* B */
     long n_states;  /* visited states averaged over */
-    double kl;      /* mean KL(p || q) per state */
+    double kl;      /* mean KL(p || q) per state (>= 0: float noise below 0 is 0) */
     double entropy; /* mean entropy of p per state */
 } rt_eval_kl_result;
 

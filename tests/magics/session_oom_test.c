@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <unistd.h>
+
 #include "interp_harness.h"
 #include "rt_alloc.h"
 
@@ -37,7 +39,39 @@ static const char *const cells[] = {
     "%sample base n=2",
     "%runs",
     "%plot base",
+    /* files written by write_files() in the test's own directory */
+    "%save base saved.pol",
+    "%load l base.pol",  /* binds to the session's task t */
+    "%load l other.pol", /* re-creates task v */
+    "%load l clash.pol", /* a different task t: defined as t.2 */
+    "%del base r",
+    "%who base",
+    "%reset",
 };
+
+/* policy files for the %load cells: base.pol (task t as in the setup), other.pol (task
+ * v reverse length=2, absent from the setup) and clash.pol (task t add digits=2) */
+static void write_files(void)
+{
+    static const char *const make[] = {
+        "%save base base.pol",
+        "%task v reverse length=2",
+        "%%policy g\ntask = v\nhidden = 16\nsft_steps = 1\nbatch = 8",
+        "%save g other.pol",
+        "%task t add digits=2",
+        "%save g clash.pol", /* g on t: rebind g's task by loading it with t defined */
+    };
+    krn_interp *it = mag_interp_new();
+    assert_non_null(it);
+    for (size_t i = 0; i < sizeof setup_cells / sizeof setup_cells[0]; i++)
+        free(ok_in(it, setup_cells[i]));
+    for (size_t i = 0; i < 4; i++)
+        free(ok_in(it, make[i]));
+    free(ok_in(it, "%%policy h\ntask = t\nhidden = 16\nsft_steps = 1\nbatch = 8"));
+    free(ok_in(it, make[4]));
+    free(ok_in(it, "%save h clash.pol"));
+    mag_interp_free(it);
+}
 
 static char *state_text(krn_interp *it)
 {
@@ -160,8 +194,15 @@ static void one_cell(const char *code)
 static void all_cells(void **st)
 {
     (void)st;
+    char dir[64] = "/tmp/session_oom_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chdir(dir), 0);
+    write_files();
     for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
         one_cell(cells[i]);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 int main(void)

@@ -72,7 +72,8 @@ CASES = [
     ("%seed 1.5", "TypeError", "cell:1:7: %seed expects an integer, got '1.5'"),
     ("%sleep x", "TypeError", "cell:1:8: %sleep expects a number of seconds, got 'x'"),
     ("%threads 1 2", "TypeError", "cell:1:12: %threads takes one argument: %threads [N]"),
-    ("%who x", "TypeError", "cell:1:6: %who takes no arguments"),
+    ("%who x", "NameError", "cell:1:6: no object named 'x' (%who lists them)"),
+    ("%who x y", "TypeError", "cell:1:8: %who takes at most one name: %who [NAME]"),
     ("%%policy p\ntask = add\narch = [mlp, mlp]", "ValueError",
      "cell:3:8: 'arch' cannot be swept (a list is not allowed here)"),
     # -- a key of another task kind (issue 11: each kind has its own keys) ----------------

@@ -89,9 +89,9 @@ static void refuses_bad_bytes(void **state)
     q[n] = 0;
     assert_int_equal(rt_model_load_mem(&m, q, n + 1, &d), RT_ESIZE);
     assert_string_equal(d.msg, "model bytes: 1 trailing bytes after the payload");
-    q[8] = 3;
+    q[8] = 4;
     assert_int_equal(rt_model_load_mem(&m, q, n, &d), RT_EVERSION);
-    assert_string_equal(d.msg, "model bytes: format version 3, expected 2 or 1");
+    assert_string_equal(d.msg, "model bytes: format version 4, expected 1 to 3");
     /* any flipped byte is refused (the checksum covers every byte) */
     for (size_t k = 0; k < n; k++) {
         memcpy(q, mem, n);

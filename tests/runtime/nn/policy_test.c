@@ -1,7 +1,7 @@
 /* policy_test.c: the `mlp` policy through the model interface.  Forward against a
  * double-precision reference, finite-difference gradient checks of the SFT loss and of a
  * policy-gradient loss, sampling (its logits against the reference), files (round trip
- * and each corruption), allocation-failure injection, and determinism (same steps twice;
+ * and each corruption; format 3's metadata), allocation-failure injection, and determinism (same steps twice;
  * 1 vs 2 BLAS threads; 1, 2, 4 workspace threads; batch partitioning). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -415,9 +415,9 @@ static void save_load(void **state)
     /* wrong magic, wrong version, flipped bytes in the config and the payload */
     memcpy(c, buf, n), c[2] ^= 1, write_bytes(c, n);
     assert_int_equal(load_code(), RT_EMAGIC);
-    memcpy(c, buf, n), c[8] = 3, write_bytes(c, n);
+    memcpy(c, buf, n), c[8] = 4, write_bytes(c, n);
     rt_policy_load(&q, path, &d);
-    assert_string_equal(strchr(d.msg, ' ') + 1, "format version 3, expected 2 or 1");
+    assert_string_equal(strchr(d.msg, ' ') + 1, "format version 4, expected 1 to 3");
     assert_int_equal(d.code, RT_EVERSION);
     memcpy(c, buf, n), c[20] ^= 4, write_bytes(c, n);
     assert_int_equal(load_code(), RT_ECHECKSUM);
@@ -483,6 +483,91 @@ static void save_load(void **state)
     /* not a policy file at all */
     write_bytes((const unsigned char *)"hello world, this is text\n", 26);
     assert_int_equal(load_code(), RT_EMAGIC);
+    unlink(path);
+    rt_policy_free(p);
+}
+
+/* format 3: the metadata text travels verbatim after the config line; every corruption
+ * is refused; format 2 files give "" as metadata; a directory is named as such */
+static void metadata_round_trip(void **state)
+{
+    (void)state;
+    snprintf(path, sizeof path, "/tmp/rt_policy_test_meta_%d.bin", (int)getpid());
+    rt_policy *p = fx_mlp(7, 3, 4, 6, 2, RT_NN_ACT_GELU, 91);
+    rt_model *m = NULL;
+    char *meta = NULL;
+    rt_diag d = {0};
+    static const char text[] = "task = ad\ntask.spec = add digits=2 noise=0 holdout=0.2\n"
+                               "made = %%rl tuned\n";
+    assert_int_equal(rt_model_save_meta(&p->model, text, path, &d), 0);
+    assert_int_equal(rt_model_load_meta(&m, &meta, path, &d), 0);
+    assert_string_equal(meta, text);
+    assert_memory_equal(m->params->w, p->params.w, p->params.n * sizeof(float));
+    rt_model_free(m);
+    rt_free(meta);
+    FILE *f = fopen(path, "rb");
+    unsigned char v3[8192], c[8192];
+    size_t n3 = fread(v3, 1, sizeof v3, f);
+    fclose(f);
+    static const char cfg[] = "arch=mlp context=3 embed=4 hidden=6 layers=2 act=gelu\n";
+    size_t cn = sizeof cfg - 1, tn = cn + sizeof text - 1, hn = 20 + tn + 16;
+    uint32_t ver, tlen;
+    memcpy(&ver, v3 + 8, 4), memcpy(&tlen, v3 + 16, 4);
+    assert_int_equal(ver, 3);
+    assert_int_equal(tlen, tn);
+    assert_memory_equal(v3 + 20, cfg, cn);
+    assert_memory_equal(v3 + 20 + cn, text, sizeof text - 1);
+    assert_int_equal(n3, hn + p->params.n * 4);
+    /* rt_model_load ignores the metadata; a policy loads as before */
+    assert_int_equal(load_code(), 0);
+    /* no metadata: format 2, and "" back */
+    assert_int_equal(rt_model_save_meta(&p->model, "", path, &d), 0);
+    assert_int_equal(rt_model_load_meta(&m, &meta, path, &d), 0);
+    assert_string_equal(meta, "");
+    f = fopen(path, "rb");
+    assert_int_equal(fread(c, 1, sizeof c, f), hn - (sizeof text - 1) + p->params.n * 4);
+    fclose(f);
+    memcpy(&ver, c + 8, 4);
+    assert_int_equal(ver, 2);
+    rt_model_free(m);
+    rt_free(meta);
+    /* every flipped byte of a format-3 file is an error */
+    for (size_t i = 0; i < n3; i++) {
+        memcpy(c, v3, n3);
+        c[i] ^= 0x41;
+        write_bytes(c, n3);
+        assert_true(load_code() < 0);
+    }
+    /* resealed lies: a NUL inside the metadata, a config line without metadata */
+    memcpy(c, v3, n3);
+    c[20 + cn + 3] = 0;
+    reseal_at(c, n3, hn - 8);
+    write_bytes(c, n3);
+    assert_int_equal(load_code(), RT_EINVAL);
+    memcpy(c, v3, n3);
+    c[20 + cn - 1] = ' '; /* the config line runs to the end of the text: no metadata */
+    for (size_t i = 20 + cn; i < 20 + tn; i++)
+        c[i] = ' ';
+    reseal_at(c, n3, hn - 8);
+    write_bytes(c, n3);
+    assert_int_equal(load_code(), RT_EINVAL);
+    /* too much metadata is refused before writing */
+    char *big = malloc(RT_MODEL_MAX_META + 2);
+    memset(big, 'x', RT_MODEL_MAX_META + 1);
+    big[RT_MODEL_MAX_META + 1] = 0;
+    assert_int_equal(rt_model_save_meta(&p->model, big, path, &d), RT_EINVAL);
+    big[RT_MODEL_MAX_META] = 0; /* exactly the limit: fine */
+    assert_int_equal(rt_model_save_meta(&p->model, big, path, &d), 0);
+    assert_int_equal(rt_model_load_meta(&m, &meta, path, &d), 0);
+    assert_int_equal(strlen(meta), RT_MODEL_MAX_META);
+    rt_model_free(m);
+    rt_free(meta);
+    free(big);
+    /* a directory */
+    assert_int_equal(rt_model_load_meta(&m, &meta, "/tmp", &d), RT_EINVAL);
+    assert_string_equal(d.msg, "/tmp: is a directory, not a policy file");
+    assert_null(m);
+    assert_null(meta);
     unlink(path);
     rt_policy_free(p);
 }
@@ -623,6 +708,7 @@ int main(void)
         cmocka_unit_test(adam_matches_formula),
         cmocka_unit_test(generate_and_greedy),
         cmocka_unit_test(save_load),
+        cmocka_unit_test(metadata_round_trip),
         cmocka_unit_test(allocation_failures),
         cmocka_unit_test(deterministic_across_runs_and_threads),
         cmocka_unit_test(identical_on_every_path),

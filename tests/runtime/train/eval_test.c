@@ -122,6 +122,8 @@ static void test_counting_mix(void **state)
     assert_float_equal(r.pass_k, acc, 1e-12);
     assert_float_equal(r.domain_avg_k[0], (double)dc[0] / dn[0], 1e-12);
     assert_float_equal(r.domain_avg_k[1], (double)dc[1] / dn[1], 1e-12);
+    assert_float_equal(r.domain_pass_k[0], (double)dc[0] / dn[0], 1e-12); /* per domain too */
+    assert_float_equal(r.domain_pass_k[1], (double)dc[1] / dn[1], 1e-12);
     assert_int_equal(r.n_features, 5);
     const double feat[5] = {acc, partial / n, 3.0, 1.0,
                             1.0}; /* correct partial length format eos */
@@ -169,7 +171,7 @@ static void test_counting_zero(void **state)
     assert_int_equal(rt_eval_create(&ev, t, &p->model, &ec, &rng, NULL), 0);
     assert_int_equal(rt_eval_run(ev, &p->model, &r, NULL), 0);
     assert_true(isnan(r.avg_k) && isnan(r.pass_k) && isnan(r.feat_sampled[0]));
-    assert_true(isnan(r.domain_avg_k[0]));
+    assert_true(isnan(r.domain_avg_k[0]) && isnan(r.domain_pass_k[0]));
     rt_eval_free(ev);
     rt_policy_free(p);
     rt_task_free(t);
