@@ -32,6 +32,7 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "mag_lineage.h"
 #include "mag_train.h"
 #include "mag_train_cell.h"
 #include "rt_alloc.h"
@@ -490,6 +491,9 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
         return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
                        "%%extrapolate needs a NAME: %%extrapolate NAME from=BASE to=TEACHER "
                        "alpha=A");
+    const mag_kv *na = mag_arg_pos(line, 0);
+    int nrc = mag_check_name(ctx, name, na ? na->value.pos : line->name_pos, d);
+    if (nrc) return nrc;
     mag_pos fpos = line->name_pos, tpos = line->name_pos;
     for (size_t i = 0; i < line->nargs; i++) {
         if (!line->args[i].key) {
@@ -521,6 +525,7 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
     if (r < 0) return mag_err_nomem(d);
     if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", name);
     krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", name, sm);
+    mag_lineage_note(ctx, "extrapolate", 0, name, cfg, 0);
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mag_magic.h"
+#include "mag_lineage.h"
 #include "rt_alloc.h"
 #include "rt_reward.h"
 #include "rt_task.h"
@@ -217,6 +218,8 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
     }
     const char *name = c->args[0].value.str;
     mag_pos npos = c->args[0].value.pos;
+    int nrc = mag_check_name(ctx, name, npos, d);
+    if (nrc) return nrc;
     int ident =
         (name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') || name[0] == '_';
     for (const char *q = name; *q && ident; q++)

@@ -3,6 +3,7 @@
  * with the cell's ending (interrupted / failed).  Leaves out everything one magic alone
  * does: its keys, checks, jobs, chart options and summaries. */
 #include "mag_train.h"
+#include "mag_lineage.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@ int mag_train_name(const mag_ctx *ctx, const mag_cell *cell, const char *magic, 
                            "unexpected argument '%s' (settings are key = value lines)",
                            cell->args[i].value.text);
     *name = cell->args[0].value.str;
-    return 0;
+    return mag_check_name(ctx, *name, cell->args[0].value.pos, d);
 }
 
 double mag_train_num(const mag_config *cfg, const char *key, size_t pt)

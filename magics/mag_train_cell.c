@@ -2,6 +2,7 @@
  * names, sweep points as jobs, the bridge, the store and the ending.  Leaves out what a
  * magic alone does (its record's hooks). */
 #include "mag_train_cell.h"
+#include "mag_lineage.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -118,6 +119,7 @@ static int store(mag_train_cellctx *t, const mag_trainer_rec *rec, void *pts, si
             mag_train_put_policy(t->ctx, as, p->pol, summ, t->task_name,
                                  !(rec->flags & MAG_TRAIN_QUIET_POLICY));
             p->pol = NULL;
+            mag_lineage_note(t->ctx, rec->magic, 1, as, t->cfg, i); /* what %save records */
         }
     }
     return mag_train_end(t->ctx, t->cell, &ts, interrupted, max_steps, t->base, np, d);

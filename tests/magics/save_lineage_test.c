@@ -101,7 +101,9 @@ static void test_save_load_task(void **st)
     rt_model *m = NULL;
     assert_int_equal(rt_model_load_meta(&m, &meta, f, NULL), 0);
     assert_string_equal(meta, "policy = base\ntask = ad\n"
-                              "task.spec = add digits=2 noise=0.1 holdout=0.2\n");
+                              "task.spec = add digits=2 noise=0.1 holdout=0.2\n"
+                              "made = %%policy base\n"
+                              "settings = task=ad sft_steps=2 batch=16\n");
     rt_model_free(m);
     rt_free(meta);
     /* a fresh session: the task is re-created under its name, %eval works */

@@ -122,6 +122,9 @@ CASES = [
     ("%%policy c\nfrom = p0\nlr = 1e-3", "ValueError",
      "cell:3:6: lr has no effect: %%policy c copies 'p0' without training (give sft_steps to "
      "fine-tune it)"),
+    # issue 12 B12: names are capped (a 10000-character name padded every %who line)
+    ("%%policy " + "x" * 70 + "\ntask = add", "ValueError",
+     "cell:1:10: a name of 70 characters is too long (at most 64)"),
     # issue 12 B5: a duplicate sweep value, at its second occurrence
     ("%%policy p\ntask = add\nhidden = [64, 64]\nsft_steps = 5", "ValueError",
      "cell:3:15: value 64 appears twice in the sweep of 'hidden' (first at column 11); each "
