@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_text.h"
 
 static const rt_task_key mix_keys[] = {
     {.name = "tasks",
@@ -455,9 +456,9 @@ int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_diag *err)
                 flen = l;
             }
         }
-        if (found < 0) {
-            rt_task_k_set_err(err, RT_EPARSE, "column %d: unknown token near '%.8s'",
-                              (int)(p - text) + 1, p);
+        if (found < 0) { /* at most 8 bytes of the text, never half a UTF-8 sequence */
+            rt_task_k_set_err(err, RT_EPARSE, "column %d: unknown token near '%.*s'",
+                              (int)(p - text) + 1, (int)rt_utf8_cut(p, strnlen(p, 9), 8), p);
             return RT_EPARSE;
         }
         if (*n >= cap) {

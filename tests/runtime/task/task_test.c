@@ -98,6 +98,13 @@ static void vocabulary_layout(void **state)
     rt_diag err;
     assert_int_equal(rt_task_parse("12x", back, 8, &n, &err), RT_EPARSE);
     assert_string_equal(err.msg, "column 3: unknown token near 'x'");
+    /* the sample is cut at 8 bytes without splitting a code point (fuzz.md, informational:
+       '%.8s' left half a UTF-8 sequence in the message) */
+    assert_int_equal(rt_task_parse("1x\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", back, 8, &n, &err),
+                     RT_EPARSE);
+    assert_string_equal(err.msg, "column 2: unknown token near 'x\xc3\xa9\xc3\xa9\xc3\xa9'");
+    assert_int_equal(rt_task_parse("1xyzxyzxyzq", back, 8, &n, &err), RT_EPARSE);
+    assert_string_equal(err.msg, "column 2: unknown token near 'xyzxyzxy'");
     rt_task_free(t);
 }
 
