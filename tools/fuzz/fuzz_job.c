@@ -1,9 +1,9 @@
-/* job_unpack_fuzz.c: the libFuzzer target of rt_job_unpack (runtime/train/rt_job.h).
+/* fuzz_job.c: the libFuzzer target of rt_job_unpack (runtime/train/rt_job.h).
  * Any bytes: unpack must not crash, hang or read outside them (the sanitizers watch),
  * and when it accepts them, packing the job again must give the same bytes (the
  * canonical form).  So that mutations get past the hash line, an input refused only for
- * its hash is tried again with the hash fixed.  Built by tools/fuzz-job with clang's
- * -fsanitize=fuzzer; replayed over the seed corpus by job_unpack_replay.c as an ordinary test. */
+ * its hash is tried again with the hash fixed.  Built and fuzzed by tools/fuzz/fuzz (target
+ * `job`); replayed over tests/fuzz/regress/job by tests/fuzz/replay.c as an ordinary test. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* job_unpack_replay.c: a plain-C driver for job_unpack_fuzz.c — runs the target over
+/* replay.c: a plain-C driver for a libFuzzer target (tools/fuzz/fuzz_job.c) — runs it over
  * every file of the directories (or files) given, so the seed corpus (and any crash
  * file libFuzzer writes) replays without clang.  Exits non-zero if a path cannot be
  * read or no input was run; the target aborts on a finding. */
