@@ -1,8 +1,10 @@
-/* rt_opd.c: one G-OPD step (see rt_opd.h): sample, score, advantage, backward, Adam,
- * through the model interface (rt_model.h).  Every (N = B*T)-sized buffer is (B, T),
- * n = b*T + t, the rows of the models' logits.  Sums over states run positions outer,
- * sequences inner (t, then b): the order of the results since the first release, which
- * the golden hashes pin.  Leaves out: PPO epochs. */
+/* rt_opd.c: one G-OPD step (see rt_opd.h).  The sampled estimator is the recipe "opd"
+ * of the RL engine (rt_rl_sample_routed + rt_rl_update, group 1); this file maps the
+ * configuration and the metrics.  The full estimator is its own loss: sample, score,
+ * exact per-state KL gradient, backward, Adam, through the model interface (rt_model.h).
+ * Every (N = B*T)-sized buffer is (B, T), n = b*T + t, the rows of the models' logits.
+ * The full estimator's sums over states run positions outer, sequences inner (t, then
+ * b), as since the first release.  Leaves out: PPO epochs. */
 #include "rt_opd.h"
 
 #include <math.h>
@@ -13,18 +15,18 @@
 #include "rt_alloc.h"
 #include "rt_math.h"
 #include "rt_nn.h"
-
-enum { PB = 128 }; /* row block of the parallel loss / dlogits pass */
+#include "rt_rl.h"
 
 struct rt_opd {
     rt_opd_config cfg;
-    int V, N; /* vocabulary, B * T */
+    int V, N;  /* vocabulary, B * T */
+    rt_rl *rl; /* the sampled estimator's engine (NULL for full) */
     rt_model_ws *ws_s, *ws_t, *ws_r;
-    float *fblock;                    /* one allocation for the float buffers below */
-    float *lpS, *lpT, *lpR, *adv, *w; /* (N) */
-    float *valid;                     /* (N) 1 for a state that counts, 0 after EOS */
-    float *lsS, *lsT, *lsR;           /* (N, V) log-softmax rows (full estimator, metrics) */
-    int *iblock;                      /* tokens (B, T), seq (B, P + T) */
+    float *fblock;                /* one allocation for the float buffers below */
+    float *lpS, *lpT, *lpR, *adv; /* (N) */
+    float *valid;                 /* (N) 1 for a state that counts, 0 after EOS */
+    float *lsS, *lsT, *lsR;       /* (N, V) log-softmax rows (full estimator, metrics) */
+    int *iblock;                  /* tokens (B, T), seq (B, P + T) */
     int *tokens, *seq;
     double phase[3];
 };
@@ -51,6 +53,7 @@ void rt_opd_free(rt_opd *o)
     rt_model_ws_free(o->ws_s);
     rt_model_ws_free(o->ws_t);
     rt_model_ws_free(o->ws_r);
+    rt_rl_free(o->rl);
     rt_free(o->fblock);
     rt_free(o->iblock);
     rt_free(o);
@@ -73,11 +76,34 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *studen
         return bad(diag, "opd: estimator = full needs gamma = 0");
     if (teacher->vocab != student->vocab || ref->vocab != student->vocab)
         return bad(diag, "opd: student, teacher and reference need the same vocabulary");
+    rt_adam_config ad = rt_adam_defaults();
+    if (cfg->estimator == RT_OPD_SAMPLED &&
+        (cfg->adam.beta1 != ad.beta1 || cfg->adam.beta2 != ad.beta2 || cfg->adam.eps != ad.eps))
+        return bad(diag, "opd: estimator = sampled uses Adam's default betas and eps");
     rt_opd *o = rt_calloc(1, sizeof *o);
     if (!o) goto nomem;
     o->cfg = *cfg;
     int B = cfg->batch, T = cfg->gen_len, N = B * T, V = student->vocab;
     o->N = N, o->V = V;
+    if (cfg->estimator == RT_OPD_SAMPLED) { /* the RL engine's recipe "opd" */
+        rt_rl_config rc;
+        rt_rl_config_init(&rc);
+        rc.algo = rt_rl_recipe_find("opd");
+        rc.group = 1, rc.batch = B, rc.threads = cfg->threads;
+        rc.lr = cfg->adam.lr, rc.grad_clip = cfg->adam.clip_norm;
+        rc.temperature = cfg->temperature, rc.teacher_temperature = cfg->teacher_temperature;
+        rc.lambda = cfg->lambda, rc.gamma = cfg->gamma;
+        rt_diag rd = {0};
+        int r = rt_rl_create_teacher(&o->rl, &rc, student, teacher, ref, cfg->prompt_len, T,
+                                     cfg->mask_after_eos ? cfg->eos_token : -1, &rd);
+        if (r == RT_ENOMEM) goto nomem;
+        if (r) {
+            rt_opd_free(o);
+            return bad(diag, rd.msg);
+        }
+        *out = o;
+        return 0;
+    }
     if (rt_model_ws_create(&o->ws_s, student, N, diag) ||
         rt_model_ws_create(&o->ws_t, teacher, N, diag) ||
         rt_model_ws_create(&o->ws_r, ref, N, diag))
@@ -85,7 +111,7 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *studen
     rt_model_ws_set_threads(o->ws_s, cfg->threads);
     rt_model_ws_set_threads(o->ws_t, cfg->threads);
     rt_model_ws_set_threads(o->ws_r, cfg->threads);
-    size_t nf = 6 * (size_t)N + 3 * (size_t)N * V;
+    size_t nf = 5 * (size_t)N + 3 * (size_t)N * V;
     o->fblock = rt_calloc(nf, sizeof(float));
     o->iblock = rt_calloc((size_t)N + (size_t)B * (cfg->prompt_len + T), sizeof(int));
     if (!o->fblock || !o->iblock) goto nomem;
@@ -94,7 +120,6 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *studen
     o->lpT = f, f += N;
     o->lpR = f, f += N;
     o->adv = f, f += N;
-    o->w = f, f += N;
     o->valid = f, f += N;
     o->lsS = f, f += (size_t)N * V;
     o->lsT = f, f += (size_t)N * V;
@@ -114,7 +139,7 @@ nomem:
 
 const int *rt_opd_tokens(const rt_opd *o)
 {
-    return o->tokens;
+    return o->rl ? rt_rl_tokens(o->rl) : o->tokens;
 }
 
 void rt_opd_phase_times(const rt_opd *o, double t[3])
@@ -127,16 +152,6 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-void rt_opd_dlogits_sampled(float *dl, const float *lS, const float *lT, const float *lR, int y,
-                            float lambda, float scale, int V)
-{
-    float A = (lT[y] - lS[y]) + (lambda - 1.0f) * (lT[y] - lR[y]); /* as the step's advantage */
-    /* d/dz of -A log p(y) = -A (onehot(y) - p) */
-    for (int v = 0; v < V; v++)
-        dl[v] += scale * A * rt_expf_vec(lS[v]);
-    dl[y] -= scale * A;
 }
 
 float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const float *lR,
@@ -163,24 +178,34 @@ float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const flo
     return kl;
 }
 
-/* dlogits of the sampled estimator, rows in blocks of PB (rows of dl, logits, lz, y, w
- * are (B, T)); its loss is summed by the caller, in the (t, b) order */
-typedef struct {
-    float *dl;
-    const float *logits, *lz;
-    const int *y;
-    const float *w;
-    int N, V;
-} pg_job;
-
-static void pg_task(void *arg, int j, int nth)
+/* The sampled estimator: the RL engine's rollout (the teachers routed per sequence) and
+ * update; a non-finite loss or gradient norm comes back as that metric (the update not
+ * applied) for the caller to check. */
+static int step_sampled(rt_opd *o, rt_model *student, const rt_model *const *teachers,
+                        int nteachers, const int *route, const rt_model *ref, const int *prompts,
+                        const rt_rng *rng, rt_opd_metrics *m)
 {
-    pg_job *a = arg;
-    size_t V = (size_t)a->V;
-    for (int k = j; k * PB < a->N; k += nth) {
-        int k0 = k * PB, m = a->N - k0 < PB ? a->N - k0 : PB;
-        rt_nn_pg_lz(a->dl + k0 * V, a->logits + k0 * V, a->lz + k0, a->y + k0, a->w + k0, m, a->V);
+    double t0 = now();
+    int rc = rt_rl_sample_routed(o->rl, student, ref, teachers, nteachers, route, prompts, rng);
+    if (rc) return rc;
+    double t1 = now();
+    rt_rl_metrics rm = {0};
+    rt_diag d = {0};
+    rc = rt_rl_update(o->rl, student, ref, NULL, &rm, &d);
+    if (rc && !(rc == RT_EFAILED && (!isfinite(rm.loss) || !isfinite(rm.grad_norm)))) return rc;
+    double t2 = now();
+    o->phase[0] = t1 - t0, o->phase[1] = 0.0, o->phase[2] = t2 - t1;
+    if (m) {
+        m->loss = (float)rm.loss;
+        m->adv_mean = (float)rm.adv_mean;
+        m->grad_norm = (float)rm.grad_norm;
+        m->logp_gap = (float)rm.logp_gap;
+        m->kl_teacher = m->kl_ref = m->entropy = NAN;
+        if (o->cfg.metrics)
+            m->kl_teacher = (float)rm.kl_teacher, m->kl_ref = (float)rm.kl_ref,
+            m->entropy = (float)rm.entropy;
     }
+    return 0;
 }
 
 int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teachers, int nteachers,
@@ -193,8 +218,8 @@ int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teac
     if (route)
         for (int b = 0; b < B; b++)
             if (route[b] < 0 || route[b] >= nteachers) return RT_EINVAL;
-    int full = c->estimator == RT_OPD_FULL;
-    double t0 = now();
+    if (o->rl) return step_sampled(o, student, teachers, nteachers, route, ref, prompts, rng, m);
+    double t0 = now(); /* the full estimator from here on */
 
     /* 1. sample: the student's rows are kept for the update */
     int rc = rt_model_generate(student, o->ws_s, prompts, B, P, T, c->temperature, rng, 0,
@@ -226,13 +251,11 @@ int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teac
 
     /* 2. score: teacher(s) and reference over all N states in one batched pass each */
     for (int k = 0; k < nteachers; k++) {
-        int tok = nteachers == 1 && !full; /* token log-probs fused into the pass */
-        rc = rt_model_score(teachers[k], o->ws_t, &seqs, c->teacher_temperature,
-                            tok ? o->lpT : NULL);
+        rc = rt_model_score(teachers[k], o->ws_t, &seqs, c->teacher_temperature, NULL);
         if (rc) return rc;
         const float *lgT = rt_model_ws_logits(o->ws_t);
         if (nteachers == 1) {
-            if (full || c->metrics) rt_nn_log_softmax(o->lsT, lgT, N, V, c->teacher_temperature);
+            rt_nn_log_softmax(o->lsT, lgT, N, V, c->teacher_temperature);
         } else { /* keep the rows of the sequences this teacher owns */
             for (int n = 0; n < N; n++) {
                 if (route[n / T] != k) continue;
@@ -242,16 +265,17 @@ int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teac
             }
         }
     }
-    if (nteachers == 1 && full)
+    if (nteachers == 1)
         for (int n = 0; n < N; n++)
             o->lpT[n] = o->lsT[(size_t)n * V + y[n]];
     rc = rt_model_score(ref, o->ws_r, &seqs, 1.0f, o->lpR);
     if (rc) return rc;
     const float *lgR = rt_model_ws_logits(o->ws_r);
-    if (full || c->metrics) rt_nn_log_softmax(o->lsR, lgR, N, V, 1.0f);
+    rt_nn_log_softmax(o->lsR, lgR, N, V, 1.0f);
     double t2 = now();
 
-    /* 3. advantages (constants), dlogits, backward through the sampling rows */
+    /* 3. the sampled advantages (for adv_mean), the exact per-state gradient, backward
+     * through the sampling rows */
     float lam = c->lambda;
     double gap = 0, advs = 0, loss = 0;
     for (int t = 0; t < T; t++)
@@ -274,33 +298,15 @@ int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teac
             advs += o->adv[b * T + t];
     float *dl = rt_model_ws_scratch(o->ws_s);
     memset(dl, 0, sizeof(float) * (size_t)N * V);
-    if (full || c->metrics) rt_nn_log_softmax(o->lsS, lgS, N, V, 1.0f);
-    if (!full) {
-        for (int n = 0; n < N; n++)
-            o->w[n] = o->adv[n] / nv;
-        const float *lz = rt_model_ws_lognorm(o->ws_s);
-        pg_job pj = {dl, lgS, lz, y, o->w, N, V};
-        rt_nn_parallel(c->threads, pg_task, &pj);
-        /* the loss rt_nn_pg_lz's way, -sum w lp(y), in blocks of PB states (t, b) */
-        for (int k = 0; k * PB < N; k++) {
-            double part = 0.0;
-            for (int i = k * PB; i < N && i < (k + 1) * PB; i++) {
-                size_t n = (size_t)(i % B) * T + (size_t)(i / B);
-                float d = lz[n] - lgS[n * V + y[n]];
-                part += (double)o->w[n] * d;
-            }
-            loss += part;
+    rt_nn_log_softmax(o->lsS, lgS, N, V, 1.0f);
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            size_t n = (size_t)b * T + t;
+            if (o->valid[n] != 0.0f)
+                loss += rt_opd_dlogits_full(dl + n * V, o->lsS + n * V, o->lsT + n * V,
+                                            o->lsR + n * V, lam, 1.0f / nv, V);
         }
-    } else {
-        for (int t = 0; t < T; t++)
-            for (int b = 0; b < B; b++) {
-                size_t n = (size_t)b * T + t;
-                if (o->valid[n] != 0.0f)
-                    loss += rt_opd_dlogits_full(dl + n * V, o->lsS + n * V, o->lsT + n * V,
-                                                o->lsR + n * V, lam, 1.0f / nv, V);
-            }
-        loss /= nv;
-    }
+    loss /= nv;
     rt_model_zero_grad(student);
     rc = rt_model_backward(student, o->ws_s, dl);
     if (rc) return rc;

@@ -1,23 +1,34 @@
 /* rt_opd: one step of generalized on-policy distillation (G-OPD / ExOPD), methods.md §1.
  *
- * Sampled estimator "as released" (estimator = RT_OPD_SAMPLED, gamma = 0):
+ * Sampled estimator "as released" (estimator = RT_OPD_SAMPLED, gamma = 0): the RL
+ * engine's recipe "opd" (rt_rl.h: advantage TEACHER_LOGRATIO, ratio NONE, aggregation
+ * TOKEN_MEAN, group 1), which this module configures and whose metrics it maps.  At
+ * temperature 1 its updates are those of the estimator's first implementation bit for
+ * bit (A in float from the sampler's log-probs); the loss and the exact KL / entropy
+ * metrics are the engine's sums (equal to the old ones to within a float rounding):
  *   sample T tokens from the student for B prompts (temperature cfg.temperature, 1 as
- *   released); score the teacher's and the reference's log-probs of the sampled tokens
- *   in one batched pass over all B*T states;
+ *   released); score the teacher's and the reference's log-probs of the sampled tokens;
  *     A_t = lambda * (lp_T - lp_ref) - (lp_S - lp_ref)      (a constant: no gradient)
  *   computed as (lp_T - lp_S) + (lambda - 1) (lp_T - lp_ref), so that at lambda = 1 the
  *   reference cancels exactly, not only up to rounding;
- *     loss = -mean_t(A_t * lp_S(y_t));  backward;  Adam.
- *   The student's activations from sampling are reused for the update (exact: the
- *   weights do not change in between), so the student runs no second forward.
+ *     loss = -mean_t(A_t * lp_S(y_t));  backward;  Adam (lr and clip_norm of cfg.adam;
+ *   the other Adam constants must be the defaults).
+ *   lp_S and lp_ref are at the sampling temperature (the sampling distribution, as RL's;
+ *   the first implementation took them, and the metrics, at 1 whatever the temperature),
+ *   lp_T at teacher_temperature.  The student's activations from sampling are reused for
+ *   the update, so the student runs no second forward.  A non-finite loss or gradient
+ *   norm stops the step before Adam (the student keeps its weights) and is returned in
+ *   the metrics.
  * Options: gamma in [0, 1] turns the per-token reward r_t = A_t into the discounted
  * reward-to-go sum_{t'>=t} gamma^(t'-t) r_t' (per sequence); teacher_temperature scores
- * the teacher at log_softmax(logits / tau); estimator = RT_OPD_FULL replaces the
- * sampled-token estimate, at every visited state, by the exact gradient of
+ * the teacher at log_softmax(logits / tau); estimator = RT_OPD_FULL (its own loss, in
+ * this module, with the student, the reference and the metrics at temperature 1)
+ * replaces the sampled-token estimate, at every visited state, by the exact gradient of
  *   KL(pi_S(.|s) || pi~(.|s)),  pi~ ∝ pi_ref^(1 - lambda) * pi_T^lambda
  * (loss = mean over states of that KL); with gamma = 0 it is the expectation of the
  * sampled estimator's gradient.
- * Multi-teacher routing: rt_opd_step_routed scores sequence b with teachers[route[b]].
+ * Multi-teacher routing: rt_opd_step_routed scores sequence b with teachers[route[b]]
+ * (the engine's rt_rl_sample_routed for the sampled estimator).
  *
  * Student, teacher and reference are models (rt_model.h) of any architectures and
  * settings with the same vocabulary; each scores the sequences prompt ++ sample itself.
@@ -92,17 +103,15 @@ int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teac
                        rt_opd_metrics *m);
 
 /* The last step's samples, tokens (B, T), and per-phase wall times in seconds
- * (sample, score, train) for benchmarks. */
+ * (sample, score, train) for benchmarks; the sampled estimator times the rollout
+ * (sampling and scoring) as "sample" and 0 as "score". */
 const int *rt_opd_tokens(const rt_opd *o);
 void rt_opd_phase_times(const rt_opd *o, double t[3]);
 
-/* Per-state gradients wrt the student's logits (exposed for tests).  lS, lT, lR are
- * log-softmax rows (V); dl (V) += scale * gradient.
- * sampled: token y, A = lambda (lT[y] - lR[y]) - (lS[y] - lR[y]):  -A * (onehot(y) - p)
- * full:    p_a * (lS_a - lM_a - KL(p || M)),  lM = log_softmax((1-lambda) lR + lambda lT);
- *          returns KL(p || M). */
-void rt_opd_dlogits_sampled(float *dl, const float *lS, const float *lT, const float *lR, int y,
-                            float lambda, float scale, int V);
+/* The full estimator's gradient wrt the student's logits at one state (exposed for
+ * tests).  lS, lT, lR are log-softmax rows (V); dl (V) += scale * gradient
+ *   p_a * (lS_a - lM_a - KL(p || M)),  lM = log_softmax((1-lambda) lR + lambda lT);
+ * returns KL(p || M). */
 float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const float *lR,
                           float lambda, float scale, int V);
 

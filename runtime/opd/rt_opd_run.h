@@ -1,5 +1,7 @@
 /* rt_opd_run: a whole G-OPD / ExOPD run on a task (what `%%opd` runs), built on the
- * one step of rt_opd.h, and the weight-space extrapolation of `%extrapolate` (ExPO).
+ * one step of rt_opd.h (estimator = sampled: the RL engine's rollout and update with the
+ * recipe "opd"; full: rt_opd's own loss), and the weight-space extrapolation of
+ * `%extrapolate` (ExPO).
  *
  * A run trains the student in place for `steps` steps.  Step s (1-based):
  *   prompts  rt_task_sample_batch(task, step s of the RT_STREAM_PROMPTS stream, 0, TRAIN,
@@ -27,7 +29,8 @@
  * start row with the evaluation, the failing step's row kept) — starts the run, polls
  * its cancel flag before each step (RT_RUN_INTERRUPTED at the completed step), fails
  * naming the step when the loss or gradient norm is not finite ("opd: loss is nan at
- * step 3"; the update of that step has already been applied by rt_opd_step); a setup
+ * step 3"; with estimator = full the update of that step has already been applied, with
+ * sampled the engine stops before it); a setup
  * failure finishes the run as failed.  All buffers are allocated before step 1.
  * Leaves out: learning-rate schedules. */
 #ifndef RT_OPD_RUN_H

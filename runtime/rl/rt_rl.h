@@ -1,8 +1,9 @@
 /* rt_rl: reinforcement learning on a task with a reward program (what `%%rl` runs): the
  * algorithms of the recipe table (rt_rl_recipe.h: REINFORCE, RLOO, GRPO, Dr. GRPO,
- * PPO-clip, BNPO), each a row of parts — an advantage, a ratio form, an aggregation and
- * defaults — the k1/k2/k3 KL estimators (in the reward or as a loss term) and the chi^2
- * regularizer over complete answers (methods.md §2 and §4).
+ * PPO-clip, BNPO, and the sampled G-OPD estimator that %%opd runs), each a row of
+ * parts — an advantage, a ratio form, an aggregation and defaults — the k1/k2/k3 KL
+ * estimators (in the reward or as a loss term) and the chi^2 regularizer over complete
+ * answers (methods.md §2 and §4).
  *
  * Notation.  A step draws B = `batch` training prompts and G = `group` samples of each,
  * N = B*G sequences of T = rt_task_answer_max tokens (sequence i belongs to prompt i / G).
@@ -34,6 +35,18 @@
  *   TOKEN_RTG     per token (rt_rl_token_advantages): reward-to-go G_t = sum_{t' >= t}
  *                 r_t' (no value network, no discount), then whitened over all valid
  *                 tokens of the batch: A_t = (G_t - mean G) / (std G + adv_eps).
+ *   TEACHER_LOGRATIO  per token, from the teacher's log-prob lT = log pi_T(y_t|s_t) at
+ *                 teacher_temperature tau_T (log_softmax(z_T / tau_T)) and lS = lp_old,
+ *                 lR = lp_ref (both at tau): r_t = (lT - lS) + (lambda - 1)(lT - lR)
+ *                 (= lambda (lT - lR) - (lS - lR), written so that at lambda = 1 the
+ *                 reference cancels exactly), then with gamma > 0 the discounted
+ *                 return-to-go A_t = r_t + gamma A_{t+1} (A = 0 past |y_i|), else A_t =
+ *                 r_t; not whitened; the rewards R are not read (G-OPD / ExOPD,
+ *                 methods.md §1).  The teacher of sequence i is teachers[route[i]]
+ *                 (rt_rl_sample_routed; one teacher: route NULL).  Numerics, as the
+ *                 released estimator's: A in float (rt_rl_teacher_advantages); at
+ *                 tau = 1, lS is the sampler's own log-prob of its token (x_y - m -
+ *                 log s, the log-softmax row's value up to one rounding).
  * A per-sequence A_i is every token's A_t.  The loss (rt_rl_loss) sums over valid tokens
  * w_i (l_t + [kl_in = loss] beta k_t), with the ratio part's per-token term
  *   NONE   l_t = -A lp                        (plain policy gradient; dl/dlp = -A)
@@ -52,6 +65,10 @@
  *   drgrpo     GROUP_CENTER  TOKEN  CONST_LEN       2          k3   loss    1
  *   ppo        TOKEN_RTG     TOKEN  TOKEN_MEAN      1          k1   reward  4
  *   bnpo       GROUP_NORM    TOKEN  TOKEN_MEAN      2          k3   loss    1
+ *   opd        TEACHER_LOGRATIO NONE TOKEN_MEAN     1          k1   loss    1
+ * (opd with group 1 and kl 0 is the sampled estimator "as released": loss =
+ * -(1/sum_i |y_i|) sum_valid A_t lp, one update per batch; it needs a teacher, so it is
+ * not an `algo` value of %%rl.)
  * (bnpo is TRL's loss_type = "bnpo": GRPO's advantages normalized by the batch's valid
  * tokens.)  clip_frac = fraction of valid tokens (over all epochs) where the clipped
  * branch is strictly the minimum (its gradient is cut).  A recipe whose default epochs
@@ -142,11 +159,16 @@ typedef struct rt_rl_config {
     double adv_eps;                /* epsilon of the std normalizations, > 0 */
     long log_every;                /* a metrics row every N steps (and the last), >= 1 */
     int threads;                   /* threads of the model kernels (rt_model_ws_set_threads) */
+    /* TEACHER_LOGRATIO only (rt_rl_create_teacher) */
+    double lambda;             /* reward scale: 1 = OPD, > 1 = ExOPD; finite */
+    double gamma;              /* discount of the return-to-go, [0, 1]; 0 = per token */
+    float teacher_temperature; /* tau_T > 0 */
 } rt_rl_config;
 
 /* Defaults: grpo, group 8, batch 32, steps 200, lr 2e-4, temperature 1, kl 0, auto
  * estimator / kl_in / epochs, clip 0.2, eval_every 20, eval_prompts 256, baseline 0.9,
- * regularizer kl, chi2 0, grad_clip 1, adv_eps 1e-6, log_every 1, threads 1. */
+ * regularizer kl, chi2 0, grad_clip 1, adv_eps 1e-6, log_every 1, threads 1, lambda 1,
+ * gamma 0, teacher_temperature 1. */
 void rt_rl_config_init(rt_rl_config *cfg);
 /* Validates cfg and returns a copy with the AUTO fields resolved from the recipe
  * (kl_estimator, kl_in, epochs, clip_low, clip_high: the values the formulas read).  0 or
@@ -179,6 +201,13 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
 /* TOKEN_RTG token advantages: r (n, T) per-token rewards, len (n); A (n, T) out (reward-to-go,
  * whitened over valid tokens; invalid tokens 0).  Returns the mean of G over valid tokens. */
 double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps, double *A);
+/* TEACHER_LOGRATIO token advantages of the top comment: lT, lS, lR (n, T) the teacher's,
+ * the policy's (sampling time) and the reference's token log-probs (float values), len
+ * (n); A (n, T) out (invalid tokens 0), computed in float (the precision of its inputs;
+ * lambda and gamma rounded to float), the recurrence included.  Returns the mean of A
+ * over valid tokens (in double, sequence-major order). */
+double rt_rl_teacher_advantages(double lambda, double gamma, const double *lT, const double *lS,
+                                const double *lR, const int *len, int n, int T, double *A);
 /* The loss of the top comment on n sequences of T tokens (row-major (n, T) arrays, valid
  * tokens t < len[i]): lp, lp_old, lp_ref, A (per token).  Returns the loss; dlp (n, T)
  * (may be NULL) = d loss / d lp (0 at invalid tokens); *n_clipped (may be NULL) = valid
@@ -204,8 +233,10 @@ typedef struct rt_rl rt_rl;
 typedef struct rt_rl_metrics {
     double loss, adv_mean, grad_norm, clip_frac; /* as the columns */
     double kl_ref, kl_est, entropy, length;      /* over the sampled batch */
-    double chi2;                                 /* NaN unless regularizer = chi2 */
-    long tokens;                                 /* valid tokens of the batch */
+    double kl_teacher; /* exact mean per-state KL(pi_theta || pi_T at tau_T); NaN w/o teacher */
+    double logp_gap;   /* mean (lT - lS) over valid tokens; NaN without a teacher */
+    double chi2;       /* NaN unless regularizer = chi2 */
+    long tokens;       /* valid tokens of the batch */
 } rt_rl_metrics;
 
 /* A step engine for prompts of P tokens and T generated tokens; eos = the end token
@@ -214,16 +245,31 @@ typedef struct rt_rl_metrics {
  * theirs.  Caller frees with rt_rl_free. */
 int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, const rt_model *ref,
                  int P, int T, int eos, rt_diag *diag);
+/* rt_rl_create with a teacher architecture (the models passed to rt_rl_sample_routed as
+ * teachers must have it; same vocabulary): the engine of a TEACHER_LOGRATIO recipe,
+ * which needs one ("rl: algo = opd distils from a teacher").  teacher NULL: rt_rl_create. */
+int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy,
+                         const rt_model *teacher, const rt_model *ref, int P, int T, int eos,
+                         rt_diag *diag);
 void rt_rl_free(rt_rl *o);
 /* Samples G answers for each of the B prompts (B, P) from p (sequence i from
- * rt_rng_split(rng, i)), scores the reference, fills the sampling-time metrics. */
+ * rt_rng_split(rng, i)), scores the reference, fills the sampling-time metrics.  A model
+ * of another architecture than the engine's: RT_ESHAPE; other failures RT_EFAILED. */
 int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *prompts,
                  const rt_rng *rng);
+/* rt_rl_sample that also scores the teachers (an engine made with one): sequence i by
+ * teachers[route[i]] (route (N) in [0, nteachers), NULL = all 0); each teacher scores
+ * all N T rows once, so the cost grows with nteachers.  RT_EINVAL for a bad route. */
+int rt_rl_sample_routed(rt_rl *o, const rt_model *p, const rt_model *ref,
+                        const rt_model *const *teachers, int nteachers, const int *route,
+                        const int *prompts, const rt_rng *rng);
 const int *rt_rl_tokens(const rt_rl *o);  /* (N, T) of the last sample */
 const int *rt_rl_lengths(const rt_rl *o); /* (N) valid tokens of each sequence */
 /* Advantages, epochs of loss + backward + Adam on p, from rewards R (N) of the last
- * sample.  RT_EFAILED with diag->msg "loss is nan" / "grad_norm is inf" (the caller
- * adds the step) BEFORE any optimizer step that would use it.  m may be NULL. */
+ * sample (TEACHER_LOGRATIO: R unread, may be NULL).  RT_EFAILED with diag->msg "loss is
+ * nan" / "grad_norm is inf" (the caller adds the step) BEFORE any optimizer step that
+ * would use it; then m holds that update's loss and grad_norm (NaN if not reached) and
+ * the sampling-time metrics.  m may be NULL. */
 int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt_rl_metrics *m,
                  rt_diag *diag);
 

@@ -36,6 +36,9 @@ void rt_rl_config_init(rt_rl_config *c)
     c->adv_eps = 1e-6;
     c->log_every = 1;
     c->threads = 1;
+    c->lambda = 1.0;
+    c->gamma = 0.0;
+    c->teacher_temperature = 1.0f;
 }
 
 const char *rt_rl_algo_name(const rt_rl_recipe *a)
@@ -156,11 +159,21 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
     if (c.log_every < 1) return fail(d, "log_every", "log_every must be >= 1");
     if (c.threads < 1 || c.threads > RT_POLICY_MAX_THREADS)
         return fail(d, "threads", "threads must be between 1 and %d", RT_POLICY_MAX_THREADS);
+    if (!isfinite(c.lambda)) return fail(d, "lambda", "lambda must be a number");
+    if (!(c.gamma >= 0.0 && c.gamma <= 1.0)) return fail(d, "gamma", "gamma must be in [0, 1]");
+    if (!(c.teacher_temperature > 0.0f) || !isfinite(c.teacher_temperature))
+        return fail(d, "teacher_temperature", "teacher_temperature must be > 0");
     if (c.kl_estimator == RT_RL_EST_AUTO) c.kl_estimator = r->est;
     if (c.kl_in == RT_RL_IN_AUTO) c.kl_in = r->kl_in;
     if (c.epochs == 0) c.epochs = r->epochs;
     if (c.clip_low == 0.0) c.clip_low = r->clip_low > 0.0 ? r->clip_low : c.clip;
     if (c.clip_high == 0.0) c.clip_high = r->clip_high > 0.0 ? r->clip_high : c.clip;
+    if (r->adv == RT_RL_ADV_TEACHER_LOGRATIO && c.kl > 0.0 && c.regularizer == RT_RL_REG_KL &&
+        c.kl_in == RT_RL_IN_REWARD)
+        return fail(d, "kl_in",
+                    "kl_in = reward with algo = %s: its advantage is the teacher's log-ratio, "
+                    "put the KL term in the loss (kl_in = loss)",
+                    r->name);
     if (out) *out = c;
     return 0;
 }
@@ -239,6 +252,33 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
     default:
         return RT_EINVAL;
     }
+}
+
+double rt_rl_teacher_advantages(double lambda, double gamma, const double *lT, const double *lS,
+                                const double *lR, const int *len, int n, int T, double *A)
+{
+    double sum = 0.0;
+    long nv = 0;
+    for (int i = 0; i < n; i++) {
+        int L = len[i] < T ? len[i] : T;
+        float g = 0.0f, lam1 = (float)lambda - 1.0f, gam = (float)gamma;
+        for (int t = T - 1; t >= 0; t--) {
+            size_t k = (size_t)i * T + t;
+            if (t >= L) {
+                A[k] = 0.0;
+                continue;
+            }
+            /* in float, the precision of the log-probs (the released estimator's bits):
+             * lambda (lT - lR) - (lS - lR), so that at lambda = 1 lR cancels exactly */
+            float lt = (float)lT[k], r = (lt - (float)lS[k]) + lam1 * (lt - (float)lR[k]);
+            g = r + gam * g;
+            A[k] = g;
+        }
+        for (int t = 0; t < L; t++)
+            sum += A[(size_t)i * T + t];
+        nv += L;
+    }
+    return nv > 0 ? sum / (double)nv : 0.0;
 }
 
 double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps, double *A)

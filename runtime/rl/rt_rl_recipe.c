@@ -29,20 +29,30 @@
         .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 1, .est = RT_RL_K3,                 \
         .kl_in = RT_RL_IN_LOSS, .help = "BNPO (TRL): GRPO normalized by the batch's tokens")
 
+/* Rows that read a teacher (what %%opd runs; not `algo` values of %%rl). */
+#define TEACHER_RECIPES(ROW)                                                                       \
+    ROW("opd", .adv = RT_RL_ADV_TEACHER_LOGRATIO, .ratio = RT_RL_RATIO_NONE,                       \
+        .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 1, .epochs = 1, .est = RT_RL_K1,                 \
+        .kl_in = RT_RL_IN_LOSS,                                                                    \
+        .help = "G-OPD's sampled estimator: the teacher's log-ratio as per-token advantage")
+
 #define AS_ROW(nm, ...) {.name = nm, __VA_ARGS__},
 #define AS_NAME(nm, ...) nm,
-static const rt_rl_recipe recipes[] = {RECIPES(AS_ROW)};
+static const rt_rl_recipe recipes[] = {RECIPES(AS_ROW) TEACHER_RECIPES(AS_ROW)};
 const char *const rt_rl_recipe_names[] = {RECIPES(AS_NAME) NULL};
-enum { N_RECIPES = sizeof recipes / sizeof recipes[0] };
+enum {
+    N_RECIPES = sizeof recipes / sizeof recipes[0],
+    N_RL = sizeof rt_rl_recipe_names / sizeof rt_rl_recipe_names[0] - 1
+};
 
 int rt_rl_recipe_count(void)
 {
-    return N_RECIPES;
+    return N_RL;
 }
 
 const rt_rl_recipe *rt_rl_recipe_at(int i)
 {
-    return i >= 0 && i < N_RECIPES ? &recipes[i] : NULL;
+    return i >= 0 && i < N_RL ? &recipes[i] : NULL;
 }
 
 const rt_rl_recipe *rt_rl_recipe_find(const char *name)

@@ -4,8 +4,11 @@
  * clip).  The math of each part is in rt_rl.h's top comment; rt_rl reads only the parts,
  * never an algorithm's name, so a new algorithm made of existing parts is one row in
  * rt_rl_recipe.c (plus its test), and the `algo` values of %%rl (rt_rl_recipe_names)
- * follow.  Leaves out: the formulas themselves (rt_rl_formulas.c), ablation keys that
- * override single parts from a cell, the sampled OPD estimator (runtime/opd). */
+ * follow.  Rows whose advantage reads a teacher (TEACHER_LOGRATIO: the sampled OPD
+ * estimator, "opd") come after the others and are not `algo` values of %%rl (it has no
+ * teacher): %%opd runs them (runtime/opd); rt_rl_recipe_find finds every row,
+ * rt_rl_recipe_count / _at cover %%rl's.  Leaves out: the formulas themselves
+ * (rt_rl_formulas.c), ablation keys that override single parts from a cell. */
 #ifndef RT_RL_RECIPE_H
 #define RT_RL_RECIPE_H
 
@@ -14,11 +17,13 @@ typedef enum { RT_RL_EST_AUTO, RT_RL_K1, RT_RL_K2, RT_RL_K3 } rt_rl_estimator;
 typedef enum { RT_RL_IN_AUTO, RT_RL_IN_REWARD, RT_RL_IN_LOSS } rt_rl_kl_in;
 
 typedef enum {
-    RT_RL_ADV_BASELINE,     /* A_i = R'_i - b, a moving-average baseline (per sequence) */
-    RT_RL_ADV_LOO,          /* A_i = R'_i - mean of the other samples of the prompt */
-    RT_RL_ADV_GROUP_NORM,   /* A_i = (R'_i - mean_g) / (std_g + adv_eps) */
-    RT_RL_ADV_GROUP_CENTER, /* A_i = R'_i - mean_g */
-    RT_RL_ADV_TOKEN_RTG     /* per token: reward-to-go of the per-token rewards, whitened */
+    RT_RL_ADV_BASELINE,        /* A_i = R'_i - b, a moving-average baseline (per sequence) */
+    RT_RL_ADV_LOO,             /* A_i = R'_i - mean of the other samples of the prompt */
+    RT_RL_ADV_GROUP_NORM,      /* A_i = (R'_i - mean_g) / (std_g + adv_eps) */
+    RT_RL_ADV_GROUP_CENTER,    /* A_i = R'_i - mean_g */
+    RT_RL_ADV_TOKEN_RTG,       /* per token: reward-to-go of the per-token rewards, whitened */
+    RT_RL_ADV_TEACHER_LOGRATIO /* per token: (lT - lS) + (lambda - 1)(lT - lR), optional
+                                  gamma-discounted return-to-go, not whitened (G-OPD) */
 } rt_rl_adv;
 typedef enum {
     RT_RL_RATIO_NONE, /* plain policy gradient l_t = -A lp (one update per batch) */
@@ -45,11 +50,11 @@ typedef struct rt_rl_recipe {
     const char *help;           /* one line */
 } rt_rl_recipe;
 
-/* The rows' names in table order, NULL-terminated (the values of `algo`). */
+/* The names of %%rl's rows in table order, NULL-terminated (the values of `algo`). */
 extern const char *const rt_rl_recipe_names[];
-int rt_rl_recipe_count(void);
+int rt_rl_recipe_count(void);                            /* %%rl's rows */
 const rt_rl_recipe *rt_rl_recipe_at(int i);              /* NULL outside [0, count) */
-const rt_rl_recipe *rt_rl_recipe_find(const char *name); /* NULL if unknown */
+const rt_rl_recipe *rt_rl_recipe_find(const char *name); /* any row ("opd"); NULL if unknown */
 int rt_rl_recipe_index(const rt_rl_recipe *r);           /* -1 unless r is a row of the table */
 
 #endif

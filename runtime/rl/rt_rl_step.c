@@ -1,9 +1,10 @@
 /* rt_rl_step.c: the RL step engine of rt_rl.h — sampling G answers per prompt, the
- * reference's scores, sampling-time metrics, then advantages, (PPO: several) updates
- * with the exact losses of rt_rl_formulas.c, the chi^2 regularizer's tree forward /
- * backward, and Adam.  Every buffer is sized by rt_rl_create: a step allocates nothing.
- * The policy and the reference are models (rt_model.h): every (N*T)-row buffer is
- * (N, T), row i*T + t, the rows of the models' logits, as are the double token arrays.
+ * reference's and the teachers' scores (a teacher per sequence, for TEACHER_LOGRATIO),
+ * sampling-time metrics, then advantages, (PPO: several) updates with the exact losses
+ * of rt_rl_formulas.c, the chi^2 regularizer's tree forward / backward, and Adam.  Every
+ * buffer is sized by rt_rl_create(_teacher): a step allocates nothing.  The policy, the
+ * reference and the teachers are models (rt_model.h): every (N*T)-row buffer is (N, T),
+ * row i*T + t, the rows of the models' logits, as are the double token arrays.
  * Leaves out: minibatches, value networks. */
 #include <math.h>
 #include <stdio.h>
@@ -26,6 +27,11 @@ struct rt_rl {
     double *lp, *lp_old, *lp_ref, *A, *dlp, *rtok; /* (N, T) */
     double *Aseq, *Rp;                             /* (N) */
     double *kl_row, *ent_row; /* (NT) exact per-state KL and entropy at sampling */
+    /* a teacher (TEACHER_LOGRATIO): its workspace, log-softmax rows at tau_T, token
+     * log-probs and per-state KL(pi_theta || pi_T) */
+    rt_model_ws *ws_t;
+    float *ls_t, *lp_gen; /* lp_gen (NT): the sampler's token log-probs */
+    double *lp_t, *klt_row;
     /* chi^2 */
     long S;
     rt_model_ws *ws_c, *ws_cr;
@@ -35,7 +41,7 @@ struct rt_rl {
     /* state */
     double baseline;
     int baseline_set, sampled;
-    double s_kl, s_est, s_ent, s_len;
+    double s_kl, s_est, s_ent, s_len, s_klt, s_gap;
     long s_tokens;
 };
 
@@ -57,10 +63,12 @@ void rt_rl_free(rt_rl *o)
     rt_model_ws_free(o->ws_r);
     rt_model_ws_free(o->ws_c);
     rt_model_ws_free(o->ws_cr);
-    void *bufs[] = {o->prompts, o->prompts_rep, o->tokens,  o->len,  o->seqs, o->ls_p, o->ls_r,
-                    o->lp,      o->lp_old,      o->lp_ref,  o->A,    o->dlp,  o->rtok, o->Aseq,
-                    o->Rp,      o->kl_row,      o->ent_row, o->cseq, o->clo,  o->czt,  o->clr,
-                    o->cdz,     o->cwork,       o->cdl,     o->pr_p};
+    rt_model_ws_free(o->ws_t);
+    void *bufs[] = {o->lp_gen, o->ls_t,   o->lp_t,    o->klt_row, o->prompts, o->prompts_rep,
+                    o->tokens, o->len,    o->seqs,    o->ls_p,    o->ls_r,    o->lp,
+                    o->lp_old, o->lp_ref, o->A,       o->dlp,     o->rtok,    o->Aseq,
+                    o->Rp,     o->kl_row, o->ent_row, o->cseq,    o->clo,     o->czt,
+                    o->clr,    o->cdz,    o->cwork,   o->cdl,     o->pr_p};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         rt_free(bufs[i]);
     rt_free(o);
@@ -69,6 +77,13 @@ void rt_rl_free(rt_rl *o)
 int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, const rt_model *ref,
                  int P, int T, int eos, rt_diag *diag)
 {
+    return rt_rl_create_teacher(out, cfg, policy, NULL, ref, P, T, eos, diag);
+}
+
+int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy,
+                         const rt_model *teacher, const rt_model *ref, int P, int T, int eos,
+                         rt_diag *diag)
+{
     *out = NULL;
     rt_rl_config c;
     int rc = rt_rl_config_check(cfg, &c, diag);
@@ -76,6 +91,17 @@ int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, c
     if (policy->vocab != ref->vocab)
         return set_err(diag, RT_EINVAL, "reference",
                        "rl: the policy and its reference need the same vocabulary");
+    if ((c.algo->adv == RT_RL_ADV_TEACHER_LOGRATIO) != (teacher != NULL)) {
+        char m[128];
+        snprintf(m, sizeof m,
+                 teacher ? "rl: algo = %s reads no teacher"
+                         : "rl: algo = %s distils from a teacher",
+                 c.algo->name);
+        return set_err(diag, RT_EINVAL, teacher ? "teacher" : "algo", m);
+    }
+    if (teacher && teacher->vocab != policy->vocab)
+        return set_err(diag, RT_EINVAL, "teacher",
+                       "rl: the policy and its teacher need the same vocabulary");
     if (P < 0 || P > 4096 || T < 1 || T > 4096 || eos >= policy->vocab)
         return set_err(diag, RT_EINVAL, "", "rl: bad prompt length, answer length or eos");
     long N = (long)c.batch * c.group;
@@ -130,6 +156,15 @@ int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, c
           !o->len || !o->seqs || !o->ls_p || !o->ls_r || !o->pr_p || !o->Aseq || !o->Rp;
     for (int i = 0; i < 6; i++)
         bad = bad || !*d[i];
+    if (!bad && teacher) {
+        bad = rt_model_ws_create(&o->ws_t, teacher, (int)NT, NULL) != 0;
+        o->ls_t = rt_calloc(NT * V, sizeof(float));
+        o->lp_t = rt_calloc(NT, sizeof(double));
+        o->klt_row = rt_calloc(NT, sizeof(double));
+        o->lp_gen = rt_calloc(NT, sizeof(float));
+        bad = bad || !o->ls_t || !o->lp_t || !o->klt_row || !o->lp_gen;
+        if (!bad) rt_model_ws_set_threads(o->ws_t, c.threads);
+    }
     if (!bad && S > 0) {
         bad = rt_model_ws_create(&o->ws_c, policy, (int)S, NULL) != 0 ||
               rt_model_ws_create(&o->ws_cr, ref, (int)S, NULL) != 0;
@@ -193,6 +228,13 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
                 e -= pv * a[v];
             }
             o->kl_row[row] = k, o->ent_row[row] = e;
+            if (o->ls_t) {
+                const float *c = o->ls_t + row * V;
+                float kt = 0.0f;
+                for (int v = 0; v < V; v++)
+                    kt += pr[v] * (a[v] - c[v]);
+                o->klt_row[row] = kt;
+            }
         }
     } else if (mode == PASS_SOFTMAX) {
         rt_nn_log_softmax(o->ls_p + r0 * V, rt_model_ws_logits(o->ws_p) + r0 * V, (int)(r1 - r0), V,
@@ -254,15 +296,46 @@ static void gather(const rt_rl *o, const float *ls, double *lp)
 int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *prompts,
                  const rt_rng *rng)
 {
+    return rt_rl_sample_routed(o, p, ref, NULL, 0, NULL, prompts, rng);
+}
+
+/* the teachers' log-softmax rows at tau_T: sequence i's T rows from teachers[route[i]] */
+static int score_teachers(rt_rl *o, const rt_model *const *teachers, int nt, const int *route,
+                          const rt_model_batch *seqs)
+{
+    int T = o->T, V = o->V;
+    for (int k = 0; k < nt; k++) {
+        int rc = rt_model_score(teachers[k], o->ws_t, seqs, 1.0f, NULL);
+        if (rc) return rc == RT_ESHAPE ? RT_ESHAPE : RT_EFAILED;
+        const float *z = rt_model_ws_logits(o->ws_t);
+        for (int i = 0; i < o->N; i++) {
+            if ((route ? route[i] : 0) != k) continue;
+            size_t r0 = (size_t)i * T * V;
+            rt_nn_log_softmax(o->ls_t + r0, z + r0, T, V, o->cfg.teacher_temperature);
+        }
+    }
+    return 0;
+}
+
+int rt_rl_sample_routed(rt_rl *o, const rt_model *p, const rt_model *ref,
+                        const rt_model *const *teachers, int nteachers, const int *route,
+                        const int *prompts, const rt_rng *rng)
+{
     if (p->vocab != o->V || ref->vocab != o->V) return RT_EINVAL;
+    if ((o->ws_t != NULL) != (nteachers > 0)) return RT_EINVAL;
+    for (int k = 0; k < nteachers; k++)
+        if (!teachers[k] || teachers[k]->vocab != o->V) return RT_EINVAL;
+    for (int i = 0; route && i < o->N; i++)
+        if (route[i] < 0 || route[i] >= nteachers) return RT_EINVAL;
     int N = o->N, T = o->T, P = o->P, G = o->G;
     float tau = o->cfg.temperature;
     memcpy(o->prompts, prompts, sizeof(int) * (size_t)o->B * P);
     for (int i = 0; i < N; i++)
         memcpy(o->prompts_rep + (size_t)i * P, prompts + (size_t)(i / G) * P,
                sizeof(int) * (size_t)P);
-    int rc = rt_model_generate(p, o->ws_p, o->prompts_rep, N, P, T, tau, rng, 0, o->tokens, NULL);
-    if (rc) return RT_EFAILED;
+    int rc = rt_model_generate(p, o->ws_p, o->prompts_rep, N, P, T, tau, rng, 0, o->tokens,
+                               tau == 1.0f ? o->lp_gen : NULL);
+    if (rc) return rc == RT_ESHAPE ? RT_ESHAPE : RT_EFAILED;
     o->s_tokens = 0;
     for (int i = 0; i < N; i++) {
         int L = T;
@@ -282,10 +355,25 @@ int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *pr
     }
     rt_model_batch seqs = {o->seqs, N, P + T, P, NULL, NULL};
     rc = rt_model_score(ref, o->ws_r, &seqs, 1.0f, NULL);
-    if (rc) return RT_EFAILED;
+    if (rc) return rc == RT_ESHAPE ? RT_ESHAPE : RT_EFAILED;
+    if (nteachers > 0 && (rc = score_teachers(o, teachers, nteachers, route, &seqs))) return rc;
     pass(o, PASS_SAMPLE, NULL);
     gather(o, o->ls_p, o->lp_old);
+    if (o->lp_gen && tau == 1.0f) /* TEACHER_LOGRATIO's lS: the sampler's (rt_rl.h) */
+        for (long j = 0; j < o->NT; j++)
+            o->lp_old[j] = o->lp_gen[j];
     gather(o, o->ls_r, o->lp_ref);
+    o->s_klt = o->s_gap = NAN;
+    if (o->ls_t) {
+        gather(o, o->ls_t, o->lp_t);
+        double kt = 0.0, gap = 0.0;
+        for (int i = 0; i < N; i++)
+            for (int t = 0; t < o->len[i]; t++) {
+                size_t j = (size_t)i * T + t;
+                kt += o->klt_row[j], gap += o->lp_t[j] - o->lp_old[j];
+            }
+        o->s_klt = kt / (double)o->s_tokens, o->s_gap = gap / (double)o->s_tokens;
+    }
     /* sampling-time metrics over valid states, summed in a fixed order */
     double kl = 0.0, ent = 0.0, est = 0.0;
     for (int i = 0; i < N; i++)
@@ -356,6 +444,26 @@ static int nonfinite(rt_diag *d, const char *metric, double v)
     return RT_EFAILED;
 }
 
+/* the sampling-time metrics and the advantages' mean into m (may be NULL) */
+static void fill_metrics(const rt_rl *o, rt_rl_metrics *m, double adv_mean)
+{
+    if (!m) return;
+    m->adv_mean = adv_mean;
+    m->kl_ref = o->s_kl, m->kl_est = o->s_est, m->entropy = o->s_ent, m->length = o->s_len;
+    m->kl_teacher = o->s_klt, m->logp_gap = o->s_gap;
+    m->tokens = o->s_tokens;
+}
+
+/* a non-finite loss or gradient norm: m (may be NULL) gets the failing update's values
+ * (the others NaN), and the update stops before the optimizer step */
+static int failed_metrics(const rt_rl *o, rt_rl_metrics *m, double loss, double gn, double adv_mean,
+                          rt_diag *diag, const char *metric)
+{
+    fill_metrics(o, m, adv_mean);
+    if (m) m->loss = loss, m->grad_norm = gn, m->clip_frac = m->chi2 = NAN;
+    return nonfinite(diag, metric, isfinite(loss) ? gn : loss);
+}
+
 int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt_rl_metrics *m,
                  rt_diag *diag)
 {
@@ -366,8 +474,9 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     int kl_rew = c->regularizer == RT_RL_REG_KL && c->kl_in == RT_RL_IN_REWARD && c->kl > 0.0;
     /* the advantage part's rewards: per token r_t (TOKEN_RTG), else per sequence R'_i */
     int tok_adv = c->algo->adv == RT_RL_ADV_TOKEN_RTG;
+    int teach = c->algo->adv == RT_RL_ADV_TEACHER_LOGRATIO;
     double adv_mean = 0.0;
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < N && !teach; i++) {
         if (!isfinite(R[i])) return nonfinite(diag, "reward", R[i]);
         double ksum = 0.0;
         for (int t = 0; t < o->len[i]; t++) {
@@ -383,7 +492,10 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
             o->Rp[i] = R[i] - (kl_rew ? c->kl * ksum : 0.0);
         }
     }
-    if (tok_adv) {
+    if (teach) {
+        adv_mean = rt_rl_teacher_advantages(c->lambda, c->gamma, o->lp_t, o->lp_old, o->lp_ref,
+                                            o->len, N, T, o->A);
+    } else if (tok_adv) {
         rt_rl_token_advantages(o->rtok, o->len, N, T, c->adv_eps, o->A);
         for (int i = 0; i < N; i++)
             for (int t = 0; t < o->len[i]; t++)
@@ -416,7 +528,7 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
         long nclip = 0;
         double loss =
             rt_rl_loss(c, N, T, o->len, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp, &nclip);
-        if (!isfinite(loss)) return nonfinite(diag, "loss", loss);
+        if (!isfinite(loss)) return failed_metrics(o, m, loss, NAN, adv_mean, diag, "loss");
         pass(o, PASS_DLOGITS, dl);
         rt_model_zero_grad(p);
         if (rt_model_backward(p, o->ws_p, dl))
@@ -436,19 +548,17 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
             if (!isfinite(loss)) return nonfinite(diag, "loss", loss);
         }
         double gn = rt_model_grad_norm(p);
-        if (!isfinite(gn)) return nonfinite(diag, "grad_norm", gn);
+        if (!isfinite(gn)) return failed_metrics(o, m, loss, gn, adv_mean, diag, "grad_norm");
         float gnf = 0.0f;
         rt_model_adam(p, &adam, &gnf);
         loss_sum += loss, gn_sum += gnf, nclip_tot += nclip;
     }
+    fill_metrics(o, m, adv_mean);
     if (m) {
         m->loss = loss_sum / c->epochs;
         m->grad_norm = gn_sum / c->epochs;
         m->clip_frac = (double)nclip_tot / ((double)o->s_tokens * c->epochs);
-        m->adv_mean = adv_mean;
-        m->kl_ref = o->s_kl, m->kl_est = o->s_est, m->entropy = o->s_ent, m->length = o->s_len;
         m->chi2 = chi_first;
-        m->tokens = o->s_tokens;
     }
     o->sampled = 0; /* the weights changed: a new sample is needed */
     return 0;
