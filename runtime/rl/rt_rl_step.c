@@ -372,7 +372,8 @@ int rt_rl_sample_routed(rt_rl *o, const rt_model *p, const rt_model *ref,
                 size_t j = (size_t)i * T + t;
                 kt += o->klt_row[j], gap += o->lp_t[j] - o->lp_old[j];
             }
-        o->s_klt = kt / (double)o->s_tokens, o->s_gap = gap / (double)o->s_tokens;
+        /* an exact KL is >= 0: float noise below it is shown as 0 (issue 12 B12) */
+        o->s_klt = kt < 0 ? 0.0 : kt / (double)o->s_tokens, o->s_gap = gap / (double)o->s_tokens;
     }
     /* sampling-time metrics over valid states, summed in a fixed order */
     double kl = 0.0, ent = 0.0, est = 0.0;
