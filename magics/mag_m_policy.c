@@ -129,8 +129,9 @@ static int policy_resolve(mag_train_cellctx *t, mag_diag *d)
     if (c->want_sft && !c->task)
         return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, "sft_steps"),
                        "sft_steps needs task = TASK (policy '%s' has no task)", c->from_name);
-    /* a copy without sft_steps trains nothing: its training keys would do nothing (B6) */
-    static const char *const training[] = {"noise", "batch", "lr", "eval_every", "seed"};
+    /* a copy without sft_steps trains nothing: its training keys would do nothing (B6);
+     * seed still names sweep points (identical copies under several names) */
+    static const char *const training[] = {"noise", "batch", "lr", "eval_every"};
     for (size_t i = 0; !c->want_sft && i < sizeof training / sizeof training[0]; i++)
         if (mag_train_given(cfg, training[i]))
             return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, training[i]),
