@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_policy.h"
+#include "rt_reward.h"
+#include "rt_text.h"
 #include "rt_run.h"
 
 #define PT(pts, rec, i) ((mag_train_point *)((char *)(pts) + (i) * (rec)->point_size))
@@ -37,8 +40,100 @@ static void free_points(const mag_trainer_rec *rec, void *pts, size_t np)
         rt_policy_free(p->pol);
         rt_run_free(p->run);
         rt_free((void *)p->job.cfg);
+        rt_free((void *)p->job.in);
     }
     rt_free(pts);
+}
+
+/* ---- inputs by value ---------------------------------------------------------------
+ * A job carries the session objects its point names, as bytes: a policy as its file
+ * (rt_model_save_mem), a task as its definition (mag_task_spec_lines), a reward as its
+ * source.  Each object is serialized once per cell and shared by the points' jobs. */
+
+enum { MAX_BLOBS = 32 };
+typedef struct blob {
+    const char *kind, *name;
+    void *data; /* owned */
+    size_t size;
+} blob;
+typedef struct blobs {
+    blob b[MAX_BLOBS];
+    int n;
+} blobs;
+
+static void blobs_free(blobs *bs)
+{
+    for (int i = 0; i < bs->n; i++)
+        rt_free(bs->b[i].data);
+}
+
+/* The blob of session object (kind, name), made on first use; NULL if the session has
+ * no such object (or kind is not serializable: debates), *nomem on ENOMEM. */
+static const blob *blob_of(blobs *bs, const mag_session *s, const char *kind, const char *name,
+                           int *nomem)
+{
+    for (int i = 0; i < bs->n; i++)
+        if (!strcmp(bs->b[i].kind, kind) && !strcmp(bs->b[i].name, name)) return &bs->b[i];
+    if (bs->n == MAX_BLOBS) return NULL;
+    blob b = {kind, name, NULL, 0};
+    if (!strcmp(kind, "policy")) {
+        rt_policy *p = mag_session_get(s, MAG_POLICY, name);
+        if (!p) return NULL;
+        if (rt_model_save_mem(&p->model, &b.data, &b.size, NULL)) return *nomem = 1, NULL;
+    } else if (!strcmp(kind, "task")) {
+        const rt_task *t = mag_session_get(s, MAG_TASK, name);
+        if (!t) return NULL;
+        rt_strbuf sb;
+        rt_strbuf_init(&sb);
+        if (mag_task_spec_lines(t, &sb)) {
+            rt_strbuf_free(&sb);
+            return *nomem = 1, NULL;
+        }
+        b.data = rt_strbuf_take(&sb, &b.size);
+        if (!b.data) return *nomem = 1, NULL;
+    } else if (!strcmp(kind, "reward")) {
+        const rt_reward_program *r = mag_session_get(s, MAG_REWARD, name);
+        if (!r) return NULL;
+        const char *src = rt_reward_source(r);
+        b.size = strlen(src);
+        b.data = rt_malloc(b.size + 1);
+        if (!b.data) return *nomem = 1, NULL;
+        memcpy(b.data, src, b.size + 1);
+    } else {
+        return NULL;
+    }
+    bs->b[bs->n] = b;
+    return &bs->b[bs->n++];
+}
+
+/* job.in of point pt: every policy, task and reward the point names (keys of type NAME),
+ * plus the cell's task when no key names it.  0 or MAG_ENOMEM. */
+static int point_inputs(const mag_train_cellctx *t, size_t pt, mag_train_point *p, blobs *bs)
+{
+    const mag_schema *sc = t->cfg->schema;
+    rt_job_input *in = rt_calloc(sc->nkeys + 1, sizeof *in);
+    if (!in) return MAG_ENOMEM;
+    int n = 0, has_task = 0, nomem = 0;
+    for (size_t k = 0; k < sc->nkeys && !nomem; k++) {
+        const mag_key_spec *ks = &sc->keys[k];
+        const mag_value *v = mag_config_at(t->cfg, k, pt);
+        if (ks->type != MAG_T_NAME || !ks->object || !v || !v->str) continue;
+        const blob *b = blob_of(bs, t->ctx->session, ks->object, v->str, &nomem);
+        if (!b) continue;
+        in[n++] = (rt_job_input){ks->name, b->kind, b->data, b->size};
+        has_task |= !strcmp(b->kind, "task");
+    }
+    if (!nomem && !has_task && t->task_name) {
+        const blob *b = blob_of(bs, t->ctx->session, "task", t->task_name, &nomem);
+        if (b) in[n++] = (rt_job_input){"task", b->kind, b->data, b->size};
+    }
+    if (nomem) {
+        rt_free(in);
+        return MAG_ENOMEM;
+    }
+    p->job.in = in;
+    p->job.nin = n;
+    return 0;
 }
 
 /* Trains the points with a run (unless none has steps and the record says so): 0 with
@@ -159,13 +254,15 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
         if (!pts || !pp) rc = mag_err_nomem(d);
     }
     long max_steps = 0;
+    blobs bs;
+    bs.n = 0;
     /* every point built and checked before anything trains */
     for (size_t i = 0; !rc && i < np; i++) {
         mag_train_point *p = pp[i] = PT(pts, rec, i);
         mag_train_point_names(t.cfg, t.base, i, p->name, p->label);
         p->job.trainer = rec->trainer;
         p->job.name = p->name;
-        if (point_cfg(t.cfg, i, p)) {
+        if (point_cfg(t.cfg, i, p) || point_inputs(&t, i, p, &bs)) {
             rc = mag_err_nomem(d);
             break;
         }
@@ -176,6 +273,7 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
     if (!rc) rc = train(&t, rec, pp, np, max_steps, &interrupted, d);
     if (!rc) rc = store(&t, rec, pts, np, max_steps, interrupted, d);
     free_points(rec, pts, np);
+    blobs_free(&bs);
     rt_free(pp);
     if (rec->state_free) rec->state_free(t.state);
     rt_free(t.state);

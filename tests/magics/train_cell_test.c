@@ -9,24 +9,60 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "mag_train_cell.h"
 #include "rec_sink.h"
+#include "mag_lineage.h"
+#include "mag_train.h"
 #include "rt_alloc.h"
+#include "rt_job.h"
+#include "rt_model.h"
+#include "rt_policy.h"
+#include "rt_task.h"
 
 static const mag_key_spec toy_keys[] = {
     {.name = "steps", .type = MAG_T_INT, .flags = MAG_K_SWEEP | MAG_K_MIN, .def = "2"},
     {.name = "lr", .type = MAG_T_NUMBER, .flags = MAG_K_SWEEP, .def = "0.5"},
     {.name = "fail", .type = MAG_T_INT, .flags = MAG_K_SWEEP, .def = "0"},
     {.name = "seed", .type = MAG_T_INT, .flags = MAG_K_SWEEP | MAG_K_MIN},
+    {.name = "from", .type = MAG_T_NAME, .object = "policy"},
 };
-static const mag_schema toy_schema = {.magic = "toy", .keys = toy_keys, .nkeys = 4};
+static const mag_schema toy_schema = {.magic = "toy", .keys = toy_keys, .nkeys = 5};
 
 typedef struct toy_point {
     mag_train_point base;
-    int fail; /* 1: the job fails, 2: the point hook fails */
+    int fail;    /* 1: the job fails, 2: the point hook fails */
+    int packed;  /* the job packed, unpacked and packed again to the same bytes */
 } toy_point;
+
+/* A job is self-contained: its packed form unpacks to the same plain data (inputs by
+ * value included) and packs again to the same bytes. */
+static void free_task(void *t)
+{
+    rt_task_free(t);
+}
+
+static int pack_round_trip(const rt_job *j)
+{
+    rt_strbuf a, b;
+    rt_strbuf_init(&a);
+    rt_strbuf_init(&b);
+    rt_job_owned o;
+    int ok = rt_job_pack(j, &a, NULL) == 0 && rt_job_unpack(a.s, a.len, &o, NULL) == 0;
+    if (ok) {
+        ok = o.job.nin == j->nin && o.job.ncfg == j->ncfg && rt_job_pack(&o.job, &b, NULL) == 0 &&
+             b.len == a.len && memcmp(a.s, b.s, a.len) == 0;
+        for (int i = 0; ok && i < j->nin; i++)
+            ok = o.job.in[i].size == j->in[i].size &&
+                 memcmp(o.job.in[i].data, j->in[i].data, j->in[i].size) == 0;
+        rt_job_owned_free(&o);
+    }
+    rt_strbuf_free(&a);
+    rt_strbuf_free(&b);
+    return ok;
+}
 
 typedef struct toy_state {
     int resolved, charted;
@@ -36,6 +72,7 @@ static int toy_job(void *arg, const rt_job_ctx *ctx)
 {
     (void)ctx;
     toy_point *p = arg;
+    p->packed = pack_round_trip(&p->base.job);
     rt_run *run = p->base.run;
     rt_run_start(run);
     for (long s = 1; s <= p->base.steps; s++) {
@@ -88,6 +125,12 @@ static void toy_summary(mag_train_cellctx *t, const mag_train_point *p, rt_run_s
     int n = snprintf(out, cap, "%s %s", p->job.trainer, p->job.name);
     for (int i = 0; i < p->job.ncfg && n < (int)cap; i++)
         n += snprintf(out + n, cap - (size_t)n, " %s=%s", p->job.cfg[i].key, p->job.cfg[i].value);
+    for (int i = 0; i < p->job.nin && n < (int)cap; i++)
+        n += snprintf(out + n, cap - (size_t)n, " in:%s/%s/%zu", p->job.in[i].role,
+                      p->job.in[i].kind, p->job.in[i].size);
+    if (p->job.nin && n < (int)cap)
+        n += snprintf(out + n, cap - (size_t)n, "%s",
+                      ((const toy_point *)p)->packed ? " packed" : " NOT-PACKED");
     if (n < (int)cap)
         snprintf(out + n, cap - (size_t)n, ", %ld steps%s", step, mag_train_suffix(stt));
 }
@@ -157,6 +200,45 @@ static void test_sweep_jobs(void **state)
     mag_session_free(s);
 }
 
+/* Inputs by value: the policy `from` names (its file bytes) and the cell's task (its
+ * definition), serialized once per cell and shared by the points; each job packs and
+ * unpacks to itself. */
+static void test_jobs_carry_inputs(void **state)
+{
+    (void)state;
+    mag_session *s = mag_session_new();
+    rt_task_config tc;
+    rt_task_config_init(&tc, "add");
+    rt_task *task;
+    assert_int_equal(rt_task_create(&tc, &task, NULL), 0);
+    assert_int_equal(mag_session_put(s, MAG_TASK, "t", task, free_task, "add", NULL), 0);
+    rt_policy_config pc = {rt_task_vocab_size(task), 4, 8, 16, 1, RT_NN_ACT_RELU};
+    rt_policy *pol;
+    assert_int_equal(rt_policy_create(&pol, &pc, NULL), 0);
+    void *bytes = NULL;
+    size_t nb = 0;
+    assert_int_equal(rt_model_save_mem(&pol->model, &bytes, &nb, NULL), 0);
+    assert_int_equal(mag_session_put(s, MAG_POLICY, "base", pol, mag_train_free_policy, "", "t"), 0);
+    rt_strbuf spec;
+    rt_strbuf_init(&spec);
+    assert_int_equal(mag_task_spec_lines(task, &spec), 0);
+    mag_diag d;
+    assert_int_equal(run_cell(s, "%%toy m\nfrom = base\nlr = [0.1, 0.2]", &d), 0);
+    char want[300];
+    for (int i = 1; i <= 2; i++) {
+        snprintf(want, sizeof want,
+                 "toy m[lr=0.%d] steps=2 lr=0.%d fail=0 from=base in:from/policy/%zu "
+                 "in:task/task/%zu packed, 2 steps",
+                 i, i, nb, spec.len);
+        char name[32];
+        snprintf(name, sizeof name, "m[lr=0.%d]", i);
+        assert_string_equal(summary_of(s, name), want);
+    }
+    rt_strbuf_free(&spec);
+    rt_free(bytes);
+    mag_session_free(s);
+}
+
 static void test_hook_error_stores_nothing(void **state)
 {
     (void)state;
@@ -214,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sweep_jobs),
         cmocka_unit_test(test_hook_error_stores_nothing),
+        cmocka_unit_test(test_jobs_carry_inputs),
         cmocka_unit_test(test_failed_point),
         cmocka_unit_test(test_every_allocation_fails),
     };
