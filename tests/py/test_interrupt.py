@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from conftest import S, stream_text
+from conftest import S, sanitized_kernel, stream_text
 
 
 def start_sleep(k):
@@ -183,7 +183,9 @@ def test_interrupt_inside_one_big_step(new_kernel):
     c = rep["content"]
     assert c["status"] == "error" and c["ename"] == S["interrupted_ename"], c
     assert "interrupted at step 0 of 100" in c["evalue"], c
-    assert dt < 0.2, f"execute_reply {dt * 1e3:.0f} ms after the interrupt"
+    # 200 ms is the plain build's bound; under ASan the products run 2-3x slower
+    limit = 1.0 if sanitized_kernel() else 0.2
+    assert dt < limit, f"execute_reply {dt * 1e3:.0f} ms after the interrupt"
     # the cell said up front that one step is long (estimated from its flops)
     text = stream_text(k.iopub(msg_id))
     assert "big: one step is about " in text and " s here; 100 steps ~ " in text, text
@@ -198,5 +200,6 @@ def test_sigterm_inside_one_big_step(new_kernel):
     proc = k.km.provisioner.process if k.km.provisioner else k.km.kernel
     rc = proc.wait(timeout=10)
     dt = time.perf_counter() - t0
-    assert dt < 0.2, f"exited {dt * 1e3:.0f} ms after SIGTERM"
+    limit = 1.0 if sanitized_kernel() else 0.2  # the plain build's bound (see above)
+    assert dt < limit, f"exited {dt * 1e3:.0f} ms after SIGTERM"
     assert rc == 0, rc

@@ -18,24 +18,13 @@ import time
 
 import pytest
 
-from conftest import KERNEL_NAME, S, Raw
+from conftest import KERNEL_NAME, S, Raw, sanitized_kernel
 
 rlhf_only = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf-specific")
 
 # Documented bound (DESIGN.md, krn_iopub.h): the IOPub queue keeps at most 4 MiB of
 # droppable messages, ZeroMQ at most 256 messages per subscriber; allocator slack on top.
 IOPUB_RSS_BOUND_MB = 16
-
-
-def _sanitized_kernel():
-    """1 if the kernel under test is an AddressSanitizer build: its allocator keeps freed
-    memory in a quarantine (256 MB by default), so RSS says nothing about what the kernel
-    holds and the memory bound is checked only in the plain build."""
-    exe = os.environ.get("RLHF_KERNEL", "")
-    if not exe:
-        return 0
-    out = subprocess.run(["ldd", exe], capture_output=True, text=True).stdout
-    return int("libasan" in out)
 
 
 def rss_kb(pid):
@@ -126,7 +115,7 @@ def test_iopub_not_read_memory_is_bounded(new_kernel):
         print(f"10,000 cells without reading IOPub: RSS {before / 1024:.1f} -> "
               f"{after / 1024:.1f} MB (+{grow_mb:.1f} MB, bound {IOPUB_RSS_BOUND_MB} MB), "
               f"{dt:.1f} s")
-        if not _sanitized_kernel():
+        if not sanitized_kernel():
             assert grow_mb < IOPUB_RSS_BOUND_MB
         # errors are never dropped: this one waits in the queue until the client reads
         msg = r.send(r.shell, "execute_request",
