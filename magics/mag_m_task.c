@@ -119,7 +119,11 @@ static void task_init(void)
                                  rt_task_kind_n_keys(kind) > 2 ? ")" : "", rt_task_kind_help(kind));
     }
     if (o < sizeof task_help)
-        snprintf(task_help + o, sizeof task_help - o, "Example: %%task add add digits=2");
+        snprintf(task_help + o, sizeof task_help - o,
+                 "Binding: objects keep what they were made with.  Redefining a task that "
+                 "policies or runs were\nmade with keeps the old definition under NAME.2 (the "
+                 "first free number) for them, and says so;\nrewards keep the rewards they "
+                 "read.\nExample: %%task add add digits=2");
 }
 
 /* The task's display: a caption, the vocabulary, and a table of examples. */
@@ -253,6 +257,38 @@ static int mix_domains(mag_ctx *ctx, const mag_value *tv, rt_task_config *doms, 
     return 0;
 }
 
+/* The objects made with task `name` ("policies base, good and run base"), into out;
+ * returns how many. */
+static size_t task_users(const mag_session *s, const char *name, char *out, size_t cap)
+{
+    size_t n = 0, o = 0;
+    out[0] = '\0';
+    static const mag_kind kinds[] = {MAG_POLICY, MAG_RUN, MAG_DEBATE};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        size_t first = 1;
+        for (size_t i = 0; i < mag_session_count(s, kinds[k]); i++) {
+            const mag_entry *e = mag_session_at(s, kinds[k], i);
+            if (!e->task || strcmp(e->task, name)) continue;
+            n++;
+            if (o + 1 < cap) {
+                int w = snprintf(out + o, cap - o, "%s%s%s", o ? (first ? "; " : ", ") : "",
+                                 first ? (kinds[k] == MAG_POLICY ? "policies " :
+                                          kinds[k] == MAG_RUN    ? "runs "
+                                                                 : "debates ")
+                                       : "",
+                                 e->name);
+                o += w > 0 ? (size_t)w : 0;
+                if (o >= cap) { /* cut: end with "..." */
+                    o = cap - 1;
+                    if (cap > 4) memcpy(out + cap - 4, "...", 4);
+                }
+            }
+            first = 0;
+        }
+    }
+    return n;
+}
+
 static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
                     const mag_config *unused, mag_diag *d)
 {
@@ -336,12 +372,31 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     }
     snprintf(summary, sizeof summary, "%s", desc ? desc : rt_task_kind_name(kind));
     rt_free(desc);
-    int put = mag_session_put(ctx->session, MAG_TASK, name, t, free_task, summary, NULL);
+    /* one binding rule (issue 12 B4): what was made with the old definition keeps it */
+    const rt_task *prev = mag_session_get(ctx->session, MAG_TASK, name);
+    char users[200] = "", keep[MAG_NAME_MAX * 4 + 16] = "";
+    size_t nu = prev && !mag_task_same(prev, t) ? task_users(ctx->session, name, users,
+                                                              sizeof users)
+                                                : 0;
+    int put;
+    if (nu) {
+        for (int i = 2; !keep[0] || mag_session_get(ctx->session, MAG_TASK, keep); i++)
+            snprintf(keep, sizeof keep, "%s.%d", name, i);
+        put = mag_session_redefine_task(ctx->session, name, keep, t, free_task, summary, NULL);
+    } else {
+        put = mag_session_put(ctx->session, MAG_TASK, name, t, free_task, summary, NULL);
+    }
     if (put < 0) {
         cJSON_Delete(b);
         return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     }
-    if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced task '%s'\n", name);
+    if (nu)
+        krn_out_printf(ctx->out, KRN_STDOUT,
+                       "redefined task '%s': what was made with the previous definition (%s) "
+                       "keeps it, now named '%s'\n",
+                       name, users, keep);
+    else if (put == 1)
+        krn_out_printf(ctx->out, KRN_STDOUT, "replaced task '%s'\n", name);
     mag_show(ctx->out, b);
     return 0;
 }

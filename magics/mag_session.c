@@ -156,6 +156,64 @@ int mag_session_put_lineage(mag_session *s, mag_kind kind, const char *name, voi
     return 0;
 }
 
+int mag_session_redefine_task(mag_session *s, const char *name, const char *keep, void *obj,
+                              mag_free_fn free_fn, const char *summary, size_t *n_refs)
+{
+    mag_entry *old = find(s, MAG_TASK, name);
+    if (!old || !keep || find(s, MAG_TASK, keep)) {
+        if (free_fn && obj) free_fn(obj);
+        return -1;
+    }
+    /* everything allocated first: the entries to re-point, their new task strings, the
+       kept name, the new entry and room for it */
+    size_t nref = 0;
+    for (int k = 0; k < MAG_N_KINDS; k++)
+        for (size_t i = 0; i < s->regs[k].n; i++)
+            nref += s->regs[k].e[i].task && !strcmp(s->regs[k].e[i].task, name);
+    char **copies = rt_calloc(nref ? nref : 1, sizeof *copies);
+    char *kname = rt_strdup(keep);
+    mag_entry ne = {.kind = MAG_TASK, .obj = obj, .free_fn = free_fn};
+    ne.name = rt_strdup(name);
+    ne.summary = rt_strdup(summary ? summary : "");
+    int fail = !copies || !kname || !ne.name || !ne.summary;
+    for (size_t i = 0; !fail && i < nref; i++)
+        fail = !(copies[i] = rt_strdup(keep));
+    reg *r = &s->regs[MAG_TASK];
+    if (!fail && r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 8;
+        mag_entry *e = rt_realloc(r->e, cap * sizeof *e);
+        if (!e)
+            fail = 1;
+        else
+            r->e = e, r->cap = cap, old = find(s, MAG_TASK, name);
+    }
+    if (fail) {
+        for (size_t i = 0; copies && i < nref; i++)
+            rt_free(copies[i]);
+        rt_free(copies);
+        rt_free(kname);
+        entry_clear(&ne);
+        return -1;
+    }
+    /* apply: nothing below fails */
+    size_t c = 0;
+    for (int k = 0; k < MAG_N_KINDS; k++)
+        for (size_t i = 0; i < s->regs[k].n; i++) {
+            mag_entry *e = &s->regs[k].e[i];
+            if (e->task && !strcmp(e->task, name)) {
+                rt_free(e->task);
+                e->task = copies[c++];
+            }
+        }
+    rt_free(copies);
+    rt_free(old->name); /* the old definition stays, under its new name */
+    old->name = kname;
+    ne.seq = s->seq++;
+    r->e[r->n++] = ne;
+    if (n_refs) *n_refs = nref;
+    return 0;
+}
+
 void *mag_session_get(const mag_session *s, mag_kind kind, const char *name)
 {
     mag_entry *e = find(s, kind, name);

@@ -71,6 +71,13 @@ int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj,
 int mag_session_put_lineage(mag_session *s, mag_kind kind, const char *name, void *obj,
                             mag_free_fn free_fn, const char *summary, const char *task,
                             const char *lineage);
+/* One binding rule (objects keep what they were made with): a task `name` that policies
+ * or runs refer to is redefined by keeping the old definition under `keep` (a free task
+ * name) and re-pointing every entry whose task is `name` to `keep`, then putting obj under
+ * `name`.  All or nothing: 0 with *n_refs (may be NULL) = the entries re-pointed, or -1
+ * on ENOMEM or when `keep` is taken or `name` absent (obj freed, the session unchanged). */
+int mag_session_redefine_task(mag_session *s, const char *name, const char *keep, void *obj,
+                              mag_free_fn free_fn, const char *summary, size_t *n_refs);
 /* The object (or entry) of that kind and name, or NULL. */
 void *mag_session_get(const mag_session *s, mag_kind kind, const char *name);
 const mag_entry *mag_session_entry(const mag_session *s, mag_kind kind, const char *name);

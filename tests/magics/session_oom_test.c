@@ -29,6 +29,7 @@ static const char *const setup_cells[] = {
 
 static const char *const cells[] = {
     "%task u reverse length=2",
+    "%task t reverse length=2", /* redefines t: base and big keep the old one as t.2 */
     "%%reward q\ncorrect - 0.5 * length",
     "%%policy p\ntask = t\nhidden = 16\nsft_steps = 3\nbatch = 8",
     "%%policy c\nfrom = base", /* a copy: no training, no chart */

@@ -76,3 +76,19 @@ def test_interrupted_debate_keeps_only_started_runs(new_kernel):
     w = who(k)
     judge = [l for l in w.splitlines() if l.strip().startswith("dd.judge ")]
     assert judge and judge[0].endswith("(interrupted)"), w
+
+
+def test_redefined_task_keeps_what_was_made_with_it(new_kernel):
+    """user-audit B4: redefining a task silently changed the meaning of every policy
+    trained on it; now they keep the old definition, renamed, and the cell says so."""
+    k = new_kernel()
+    ok(k, "%task ad add digits=2")
+    ok(k, "%%policy base\ntask = ad\nsft_steps = 30")
+    out = stream_text(ok(k, "%task ad sort length=8"))
+    assert ("redefined task 'ad': what was made with the previous definition (policies base; "
+            "runs base) keeps it, now named 'ad.2'") in out, out
+    ev = outputs(ok(k, "%eval base k=0"))[0]["content"]["data"]["text/plain"]
+    assert ev.splitlines()[2].split()[0] == "ad.2", ev
+    # an unused task, or the same definition again, is simply replaced
+    out = stream_text(ok(k, "%task ad sort length=8"))
+    assert "replaced task 'ad'" in out and "redefined" not in out, out
