@@ -93,6 +93,7 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *studen
         rc.lr = cfg->adam.lr, rc.grad_clip = cfg->adam.clip_norm;
         rc.temperature = cfg->temperature, rc.teacher_temperature = cfg->teacher_temperature;
         rc.lambda = cfg->lambda, rc.gamma = cfg->gamma;
+        rc.lean = !cfg->metrics; /* metrics off: no exact per-state metrics */
         rt_diag rd = {0};
         int r = rt_rl_create_teacher(&o->rl, &rc, student, teacher, ref, cfg->prompt_len, T,
                                      cfg->mask_after_eos ? cfg->eos_token : -1, &rd);

@@ -163,6 +163,10 @@ typedef struct rt_rl_config {
     double lambda;             /* reward scale: 1 = OPD, > 1 = ExOPD; finite */
     double gamma;              /* discount of the return-to-go, [0, 1]; 0 = per token */
     float teacher_temperature; /* tau_T > 0 */
+    int lean;                  /* 1: no sampling-time metrics (kl_ref, kl_est, entropy,
+                                  kl_teacher are NaN): the reference and teachers are scored
+                                  by their token log-probs only (the same bits as from their
+                                  log-softmax rows), for callers that do not show them */
 } rt_rl_config;
 
 /* Defaults: grpo, group 8, batch 32, steps 200, lr 2e-4, temperature 1, kl 0, auto

@@ -23,6 +23,7 @@ struct rt_rl {
     int *prompts_rep;         /* (N, P) */
     int *tokens, *len, *seqs; /* (N, T) = the token scored at each row, (N), (N, P + T) */
     float *ls_p, *ls_r;       /* (NT, V) log-softmax at tau */
+    float *lpf;               /* (NT) lean: a scorer's token log-probs */
     float *pr_p;              /* (NT, V) probabilities of pi_theta at valid rows */
     double *lp, *lp_old, *lp_ref, *A, *dlp, *rtok; /* (N, T) */
     double *Aseq, *Rp;                             /* (N) */
@@ -64,6 +65,7 @@ void rt_rl_free(rt_rl *o)
     rt_model_ws_free(o->ws_c);
     rt_model_ws_free(o->ws_cr);
     rt_model_ws_free(o->ws_t);
+    rt_free(o->lpf);
     void *bufs[] = {o->lp_gen, o->ls_t,   o->lp_t,    o->klt_row, o->prompts, o->prompts_rep,
                     o->tokens, o->len,    o->seqs,    o->ls_p,    o->ls_r,    o->lp,
                     o->lp_old, o->lp_ref, o->A,       o->dlp,     o->rtok,    o->Aseq,
@@ -145,6 +147,7 @@ int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *p
     o->ls_p = rt_calloc(NT * V, sizeof(float));
     o->ls_r = rt_calloc(NT * V, sizeof(float));
     o->pr_p = rt_calloc(NT * V, sizeof(float));
+    o->lpf = rt_calloc(NT, sizeof(float));
     double **d[] = {&o->lp, &o->lp_old, &o->lp_ref, &o->A, &o->dlp, &o->rtok};
     for (int i = 0; i < 6; i++)
         *d[i] = rt_calloc(NT, sizeof(double));
@@ -153,7 +156,8 @@ int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *p
     o->kl_row = rt_calloc(NT, sizeof(double));
     o->ent_row = rt_calloc(NT, sizeof(double));
     bad = bad || !o->kl_row || !o->ent_row || !o->prompts || !o->prompts_rep || !o->tokens ||
-          !o->len || !o->seqs || !o->ls_p || !o->ls_r || !o->pr_p || !o->Aseq || !o->Rp;
+          !o->len || !o->seqs || !o->ls_p || !o->ls_r || !o->pr_p || !o->lpf || !o->Aseq ||
+          !o->Rp;
     for (int i = 0; i < 6; i++)
         bad = bad || !*d[i];
     if (!bad && teacher) {
@@ -254,11 +258,12 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
                 memset(d, 0, sizeof(float) * (size_t)V);
                 continue;
             }
-            /* d lp(y)/dz = (onehot(y) - p) / tau */
+            /* d lp(y)/dz = (onehot(y) - p) / tau; p = exp(ls) is pr_p, computed once at
+               sampling (the same bits as recomputing it) */
             float g = (float)(o->dlp[row] / tau);
-            const float *ls = o->ls_p + row * V;
+            const float *pr = o->pr_p + row * V;
             for (int v = 0; v < V; v++)
-                d[v] = -g * rt_expf_vec(ls[v]);
+                d[v] = -g * pr[v];
             d[o->tokens[row]] += g;
         }
     }
@@ -299,19 +304,26 @@ int rt_rl_sample(rt_rl *o, const rt_model *p, const rt_model *ref, const int *pr
     return rt_rl_sample_routed(o, p, ref, NULL, 0, NULL, prompts, rng);
 }
 
-/* the teachers' log-softmax rows at tau_T: sequence i's T rows from teachers[route[i]] */
+/* the teachers' log-softmax rows at tau_T: sequence i's T rows from teachers[route[i]];
+ * lean: only the token log-probs, into lp_t (rt_nn_token_logprob: the same bits as the
+ * rows' log-softmax at the token) */
 static int score_teachers(rt_rl *o, const rt_model *const *teachers, int nt, const int *route,
                           const rt_model_batch *seqs)
 {
     int T = o->T, V = o->V;
     for (int k = 0; k < nt; k++) {
-        int rc = rt_model_score(teachers[k], o->ws_t, seqs, 1.0f, NULL);
+        int rc = rt_model_score(teachers[k], o->ws_t, seqs, o->cfg.teacher_temperature,
+                                o->cfg.lean ? o->lpf : NULL);
         if (rc) return rc == RT_ESHAPE ? RT_ESHAPE : RT_EFAILED;
         const float *z = rt_model_ws_logits(o->ws_t);
         for (int i = 0; i < o->N; i++) {
             if ((route ? route[i] : 0) != k) continue;
-            size_t r0 = (size_t)i * T * V;
-            rt_nn_log_softmax(o->ls_t + r0, z + r0, T, V, o->cfg.teacher_temperature);
+            size_t r0 = (size_t)i * T;
+            if (o->cfg.lean)
+                for (int t = 0; t < T; t++)
+                    o->lp_t[r0 + t] = o->lpf[r0 + t];
+            else
+                rt_nn_log_softmax(o->ls_t + r0 * V, z + r0 * V, T, V, o->cfg.teacher_temperature);
         }
     }
     return 0;
@@ -354,18 +366,23 @@ int rt_rl_sample_routed(rt_rl *o, const rt_model *p, const rt_model *ref,
                sizeof(int) * (size_t)T);
     }
     rt_model_batch seqs = {o->seqs, N, P + T, P, NULL, NULL};
-    rc = rt_model_score(ref, o->ws_r, &seqs, 1.0f, NULL);
+    int lean = o->cfg.lean;
+    /* lean: the reference's token log-probs only (the same bits as its rows' log-softmax) */
+    rc = rt_model_score(ref, o->ws_r, &seqs, lean ? tau : 1.0f, lean ? o->lpf : NULL);
     if (rc) return rc == RT_ESHAPE ? RT_ESHAPE : RT_EFAILED;
+    if (lean)
+        for (long j = 0; j < o->NT; j++)
+            o->lp_ref[j] = o->lpf[j];
     if (nteachers > 0 && (rc = score_teachers(o, teachers, nteachers, route, &seqs))) return rc;
-    pass(o, PASS_SAMPLE, NULL);
+    pass(o, lean ? PASS_SOFTMAX : PASS_SAMPLE, NULL);
     gather(o, o->ls_p, o->lp_old);
     if (o->lp_gen && tau == 1.0f) /* TEACHER_LOGRATIO's lS: the sampler's (rt_rl.h) */
         for (long j = 0; j < o->NT; j++)
             o->lp_old[j] = o->lp_gen[j];
-    gather(o, o->ls_r, o->lp_ref);
+    if (!lean) gather(o, o->ls_r, o->lp_ref);
     o->s_klt = o->s_gap = NAN;
     if (o->ls_t) {
-        gather(o, o->ls_t, o->lp_t);
+        if (!lean) gather(o, o->ls_t, o->lp_t);
         double kt = 0.0, gap = 0.0;
         for (int i = 0; i < N; i++)
             for (int t = 0; t < o->len[i]; t++) {
@@ -373,7 +390,8 @@ int rt_rl_sample_routed(rt_rl *o, const rt_model *p, const rt_model *ref,
                 kt += o->klt_row[j], gap += o->lp_t[j] - o->lp_old[j];
             }
         /* an exact KL is >= 0: float noise below it is shown as 0 (issue 12 B12) */
-        o->s_klt = kt < 0 ? 0.0 : kt / (double)o->s_tokens, o->s_gap = gap / (double)o->s_tokens;
+        o->s_klt = lean ? NAN : kt < 0 ? 0.0 : kt / (double)o->s_tokens;
+        o->s_gap = gap / (double)o->s_tokens;
     }
     /* sampling-time metrics over valid states, summed in a fixed order */
     double kl = 0.0, ent = 0.0, est = 0.0;
@@ -386,6 +404,7 @@ int rt_rl_sample_routed(rt_rl *o, const rt_model *p, const rt_model *ref,
     double n = (double)o->s_tokens;
     /* the exact KL is >= 0: a mean below 0 is float noise (-2e-8), shown as 0 */
     o->s_kl = kl / n < 0 ? 0.0 : kl / n, o->s_ent = ent / n, o->s_est = est / n, o->s_len = n / N;
+    if (lean) o->s_kl = o->s_ent = o->s_est = NAN; /* not computed */
     o->sampled = 1;
     return 0;
 }

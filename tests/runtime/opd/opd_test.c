@@ -210,14 +210,15 @@ static void lambda_one_ignores_reference(void **state)
 /* the benchmark's architecture, smaller batch: B = 300 sequences (3 groups of 128, the
  * last partial), N = 1200 rows (10 blocks, the last partial) */
 /* blas = OpenBLAS threads, threads = the step's own threads (cfg.threads) */
-static float *run_steps(int blas, int threads, int estimator)
+static float *run_steps_m(int blas, int threads, int estimator, int metrics, float tau)
 {
     rt_nn_set_gemm_threads(blas);
     rt_policy *s = make(32, 8, 32, 256, 1, 30), *t = make(32, 8, 32, 512, 1, 31), *ref;
     assert_int_equal(rt_policy_copy(&ref, s, NULL), 0);
     rt_opd_config c = rt_opd_defaults();
     c.lambda = 1.5f, c.batch = 300, c.prompt_len = 8, c.gen_len = 4, c.estimator = estimator;
-    c.metrics = 1;
+    c.metrics = metrics;
+    c.temperature = tau;
     c.threads = threads;
     rt_opd *o;
     assert_int_equal(rt_opd_create(&o, &c, &s->model, &t->model, &ref->model, NULL), 0);
@@ -229,7 +230,8 @@ static float *run_steps(int blas, int threads, int estimator)
         for (int i = 0; i < 300 * 8; i++)
             pr[i] = 1 + rt_rng_below(&sr, 31);
         assert_int_equal(rt_opd_step(o, &s->model, &t->model, &ref->model, pr, &sr, &m), 0);
-        assert_true(isfinite(m.loss) && isfinite(m.kl_teacher) && m.entropy > 0);
+        assert_true(isfinite(m.loss));
+        if (metrics) assert_true(isfinite(m.kl_teacher) && m.entropy > 0);
         if (estimator == RT_OPD_FULL) assert_true(m.loss >= 0);
     }
     float *out = malloc(s->params.n * sizeof(float));
@@ -238,6 +240,27 @@ static float *run_steps(int blas, int threads, int estimator)
     rt_policy_free(s), rt_policy_free(t), rt_policy_free(ref);
     rt_nn_set_gemm_threads(1);
     return out;
+}
+
+static float *run_steps(int blas, int threads, int estimator)
+{
+    return run_steps_m(blas, threads, estimator, 1, 1.0f);
+}
+
+/* Without metrics the engine scores the reference and teacher by their token log-probs
+ * only (rt_rl.h: lean): the weights are the same bits as with metrics, at temperature 1
+ * and at another. */
+static void metrics_off_same_weights(void **state)
+{
+    (void)state;
+    size_t n = 32 * 32 + 256 * 256 + 256 + 32 * 256 + 32;
+    for (int k = 0; k < 2; k++) {
+        float tau = k ? 0.7f : 1.0f;
+        float *a = run_steps_m(1, 1, RT_OPD_SAMPLED, 1, tau),
+              *b = run_steps_m(1, 1, RT_OPD_SAMPLED, 0, tau);
+        assert_memory_equal(a, b, n * sizeof(float));
+        free(a), free(b);
+    }
 }
 
 static void deterministic_across_runs_and_threads(void **state)
@@ -380,6 +403,7 @@ int main(void)
         cmocka_unit_test(step_matches_manual),
         cmocka_unit_test(lambda_one_ignores_reference),
         cmocka_unit_test(deterministic_across_runs_and_threads),
+        cmocka_unit_test(metrics_off_same_weights),
         cmocka_unit_test(routed_teachers),
         cmocka_unit_test(nonfinite_loss_keeps_weights),
         cmocka_unit_test(config_errors_and_alloc_failures),
