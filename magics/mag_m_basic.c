@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mag_bridge.h"
 #include "mag_magic.h"
 #include "rt_alloc.h"
 #include "rt_nn.h"
@@ -49,13 +50,17 @@ static int run_echo(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const m
     return 0;
 }
 
+/* "%NAME takes no arguments", at the first one. */
+static int no_args(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, mag_diag *d)
+{
+    return mag_err(ctx, d, MAG_ETYPE, ln->args[0].key_pos, "%%%s takes no arguments", m->name);
+}
+
 static int run_clear(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
                      const mag_config *cfg, mag_diag *d)
 {
     (void)c, (void)cfg;
-    if (ln->nargs)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args[0].key_pos.line,
-                            ln->args[0].key_pos.col, NULL, "%%%s takes no arguments", m->name);
+    if (ln->nargs) return no_args(ctx, m, ln, d);
     krn_out_clear(ctx->out, false);
     return 0;
 }
@@ -419,9 +424,7 @@ static int run_reset(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const 
                      const mag_config *cfg, mag_diag *d)
 {
     (void)c, (void)cfg;
-    if (ln->nargs)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args[0].key_pos.line,
-                            ln->args[0].key_pos.col, NULL, "%%%s takes no arguments", m->name);
+    if (ln->nargs) return no_args(ctx, m, ln, d);
     size_t n = mag_session_count(ctx->session, MAG_N_KINDS);
     mag_session_clear(ctx->session);
     krn_out_printf(ctx->out, KRN_STDOUT,
@@ -435,9 +438,7 @@ static int run_lsmagic(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, cons
                        const mag_config *cfg, mag_diag *d)
 {
     (void)c, (void)cfg;
-    if (ln->nargs)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, ln->args[0].key_pos.line,
-                            ln->args[0].key_pos.col, NULL, "%%%s takes no arguments", m->name);
+    if (ln->nargs) return no_args(ctx, m, ln, d);
     rt_strbuf b;
     rt_strbuf_init(&b);
     const mag_magic *const *all = mag_magics();
