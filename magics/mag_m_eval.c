@@ -1,9 +1,14 @@
-/* mag_m_eval: %eval POLICY [task=T] [k=8] [temperature=1] [n=1024] — greedy, avg@k and
- * pass@k accuracy on held-out prompts (per domain for a mix) as a table; and
+/* mag_m_eval: %eval POLICY... [task=T] [k=8] [temperature=1] [n=1024] — greedy, avg@k
+ * and pass@k accuracy on held-out prompts (per domain for a mix, one policy) as a table;
+ * several policies on the same prompts with the same draws, with their paired
+ * differences to the first and the standard errors of those; and
  * %sample POLICY [n=5] [prompt="..."] [temperature=1] — sampled completions with
- * per-token log-probs.  The task is task= or the policy's own.  Prompts and samples
- * come from rt_rng_from_name(session seed, "eval:POLICY") / ("sample:POLICY"), so a
- * re-run prints the same.  Leaves out: sweeps of these settings. */
+ * per-token log-probs.  The task is task= or the policies' own (the same for all).
+ * Prompts and samples come from the session's stream of the TASK, never the policy's
+ * name: mag_eval_stream (the one every run on the task evaluates with) and
+ * rt_rng_from_name(session seed, "sample:TASK"), so a re-run prints the same and two
+ * policies are compared on the same prompts.  Leaves out: sweeps of these settings,
+ * per-domain rows for several policies. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +17,7 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "mag_train.h"
 #include "rt_alloc.h"
 #include "rt_eval.h"
 #include "rt_policy.h"
@@ -70,44 +76,153 @@ static const mag_schema sample_schema = {"sample", sample_keys,
                                          sizeof sample_keys / sizeof sample_keys[0],
                                          "sampled completions with per-token log-probs"};
 
-/* Resolves POLICY and its task (task= or the policy's); 0 or an error in d. */
+/* Policy `name` (at pos) and its task name (task= when tv, else the policy's own); 0 or an
+ * error in d. */
+static int resolve_one(mag_ctx *ctx, const char *name, mag_pos pos, const mag_value *tv,
+                       const rt_policy **pol, const char **tname, mag_diag *d)
+{
+    *pol = mag_session_get(ctx->session, MAG_POLICY, name);
+    if (!*pol) return mag_err_unknown(d, ctx, MAG_POLICY, name, pos);
+    *tname = tv ? tv->str : NULL;
+    if (!*tname) {
+        const mag_entry *e = mag_session_entry(ctx->session, MAG_POLICY, name);
+        *tname = e ? e->task : NULL;
+        if (!*tname)
+            return mag_err(ctx, d, MAG_EVALUE, pos, "policy '%s' has no task; give one with task=TASK",
+                           name);
+    }
+    return 0;
+}
+
+/* The task named tname (at pos when it is the policy's own) and the policy's vocabulary
+ * against it; 0 or an error in d. */
+static int resolve_task(mag_ctx *ctx, const char *pname, const rt_policy *pol, const char *tname,
+                        const mag_value *tv, mag_pos pos, const rt_task **task, mag_diag *d)
+{
+    *task = mag_session_get(ctx->session, MAG_TASK, tname);
+    if (!*task) return mag_err_unknown(d, ctx, MAG_TASK, tname, tv ? tv->pos : pos);
+    if (pol->cfg.vocab != rt_task_vocab_size(*task))
+        return mag_err(ctx, d, MAG_EVALUE, pos, "policy '%s' has a vocabulary of %d tokens, task '%s' %d",
+                       pname, pol->cfg.vocab, tname, rt_task_vocab_size(*task));
+    return 0;
+}
+
+/* %sample's one POLICY and its task; 0 or an error in d. */
 static int resolve(mag_ctx *ctx, const char *magic, const mag_line *line, const mag_config *cfg,
-                   const char **pname, const rt_policy **pol, const rt_task **task, mag_diag *d)
+                   const char **pname, const rt_policy **pol, const rt_task **task,
+                   const char **tname, mag_diag *d)
 {
     const char *name = mag_arg_word(line, 0);
     if (!name)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line,
-                            line->name_pos.col, NULL,
-                            "%%%s needs a POLICY: %%%s POLICY [key=value ...]", magic, magic);
+        return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
+                       "%%%s needs a POLICY: %%%s POLICY [key=value ...]", magic, magic);
     const mag_kv *a = mag_arg_pos(line, 0);
     const mag_kv *extra = mag_arg_pos(line, 1);
     if (extra)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, extra->value.pos.line,
-                            extra->value.pos.col, NULL,
-                            "unexpected argument '%s' (settings are key=value)", extra->value.text);
-    *pol = mag_session_get(ctx->session, MAG_POLICY, name);
-    if (!*pol) return mag_err_unknown(d, ctx, MAG_POLICY, name, a->value.pos);
-    *pname = name;
+        return mag_err(ctx, d, MAG_EVALUE, extra->value.pos,
+                       "unexpected argument '%s' (settings are key=value)", extra->value.text);
     const mag_value *tv = mag_config_get(cfg, "task", 0);
-    const char *tname = tv ? tv->str : NULL;
-    if (!tname) {
-        const mag_entry *e = mag_session_entry(ctx->session, MAG_POLICY, name);
-        tname = e ? e->task : NULL;
-        if (!tname)
-            return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
-                                a->value.pos.col, NULL,
-                                "policy '%s' has no task; give one with task=TASK", name);
+    *pname = name;
+    int rc = resolve_one(ctx, name, a->value.pos, tv, pol, tname, d);
+    if (!rc) rc = resolve_task(ctx, name, *pol, *tname, tv, a->value.pos, task, d);
+    return rc;
+}
+
+#define EVAL_MAX_POLICIES 16
+
+/* One evaluated policy of %eval: its result and per-prompt hits (greedy, sampled). */
+typedef struct eval_one {
+    const char *name;
+    const rt_policy *pol;
+    rt_eval_result r;
+    int *g, *s; /* (n) copies of rt_eval_hits_greedy / _sampled (s NULL when k = 0) */
+} eval_one;
+
+/* Mean and standard error of the paired differences x[i] / scale - y[i] / scale. */
+static void paired(const int *x, const int *y, int n, double scale, double *mean, double *se)
+{
+    double m = 0, ss = 0;
+    for (int i = 0; i < n; i++)
+        m += (x[i] - y[i]) / scale;
+    m /= n;
+    for (int i = 0; i < n; i++) {
+        double e = (x[i] - y[i]) / scale - m;
+        ss += e * e;
     }
-    *task = mag_session_get(ctx->session, MAG_TASK, tname);
-    if (!*task) {
-        mag_pos p = tv ? tv->pos : a->value.pos;
-        return mag_err_unknown(d, ctx, MAG_TASK, tname, p);
+    *mean = m;
+    *se = n > 1 ? sqrt(ss / (n - 1) / n) : NAN;
+}
+
+static void fmt_diff(const int *x, const int *y, int n, double scale, char *out, size_t cap)
+{
+    double m, se;
+    paired(x, y, n, scale, &m, &se);
+    if (fabs(m) < 5e-4) m = 0; /* no "-0.000" */
+    snprintf(out, cap, "%+.3f ± %.3f", m, isnan(se) ? 0.0 : se);
+}
+
+/* The one-policy table: a row for the task (or per domain and "all" for a mix). */
+static mag_table *table_one(const eval_one *e, const char *tname, const rt_task *task)
+{
+    const rt_eval_result *r = &e->r;
+    char kh[32], ph[32];
+    snprintf(kh, sizeof kh, "avg@%d", r->k);
+    snprintf(ph, sizeof ph, "pass@%d", r->k);
+    const char *hdr[] = {"task", "prompts", "greedy", kh, ph};
+    int nc = r->k > 0 ? 5 : 3;
+    mag_table *t = mag_table_new(nc, hdr);
+    char c[5][64];
+    int mix = r->n_domains > 1; /* a row per domain, then "all"; else one row */
+    for (int dm = mix ? 0 : -1; t && dm < (mix ? r->n_domains : 0); dm++) {
+        const char *row[5] = {dm >= 0 ? rt_task_domain_name(task, dm) : tname, c[1], c[2], c[3],
+                              c[4]};
+        snprintf(c[1], 64, "%d", dm >= 0 ? r->domain_n[dm] : r->n_prompts);
+        mag_fmt_num(dm >= 0 ? r->domain_greedy[dm] : r->greedy, 0, c[2], 64);
+        mag_fmt_num(dm >= 0 ? r->domain_avg_k[dm] : r->avg_k, 0, c[3], 64);
+        mag_fmt_num(dm >= 0 ? r->domain_pass_k[dm] : r->pass_k, 0, c[4], 64);
+        if (mag_table_row(t, row)) return t;
     }
-    if ((*pol)->cfg.vocab != rt_task_vocab_size(*task))
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line, a->value.pos.col,
-                            NULL, "policy '%s' has a vocabulary of %d tokens, task '%s' %d", name,
-                            (*pol)->cfg.vocab, tname, rt_task_vocab_size(*task));
-    return 0;
+    if (t && mix) {
+        const char *row[5] = {"all", c[1], c[2], c[3], c[4]};
+        snprintf(c[1], 64, "%d", r->n_prompts);
+        mag_fmt_num(r->greedy, 0, c[2], 64);
+        mag_fmt_num(r->avg_k, 0, c[3], 64);
+        mag_fmt_num(r->pass_k, 0, c[4], 64);
+        mag_table_row(t, row);
+    }
+    return t;
+}
+
+/* Several policies on the same prompts: a row each, with the paired differences to the
+ * first. */
+static mag_table *table_many(const eval_one *e, int np)
+{
+    int k = e[0].r.k, n = e[0].r.n_prompts;
+    char kh[32], ph[32], dg[64], dk[64];
+    snprintf(kh, sizeof kh, "avg@%d", k);
+    snprintf(ph, sizeof ph, "pass@%d", k);
+    snprintf(dg, sizeof dg, "greedy − %s", e[0].name);
+    snprintf(dk, sizeof dk, "avg@%d − %s", k, e[0].name);
+    const char *hdr[] = {"policy", "greedy", kh, ph, dg, dk};
+    const char *hdr0[] = {"policy", "greedy", dg};
+    mag_table *t = k > 0 ? mag_table_new(6, hdr) : mag_table_new(3, hdr0);
+    for (int j = 0; t && j < np; j++) {
+        char c[6][64];
+        mag_fmt_num(e[j].r.greedy, 0, c[1], 64);
+        mag_fmt_num(e[j].r.avg_k, 0, c[2], 64);
+        mag_fmt_num(e[j].r.pass_k, 0, c[3], 64);
+        if (j == 0) {
+            snprintf(c[4], 64, "—");
+            snprintf(c[5], 64, "—");
+        } else {
+            fmt_diff(e[j].g, e[0].g, n, 1.0, c[4], 64);
+            if (k > 0) fmt_diff(e[j].s, e[0].s, n, (double)k, c[5], 64);
+        }
+        const char *row[6] = {e[j].name, c[1], c[2], c[3], c[4], c[5]};
+        const char *row0[3] = {e[j].name, c[1], c[4]};
+        if (mag_table_row(t, k > 0 ? row : row0)) break;
+    }
+    return t;
 }
 
 static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
@@ -115,76 +230,100 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
 {
     (void)m;
     (void)cell;
-    const char *pname;
-    const rt_policy *pol;
-    const rt_task *task;
-    int rc = resolve(ctx, "eval", line, cfg, &pname, &pol, &task, d);
-    if (rc) return rc;
+    eval_one e[EVAL_MAX_POLICIES];
+    memset(e, 0, sizeof e);
+    const mag_value *tv = mag_config_get(cfg, "task", 0);
+    const char *tname = NULL, *tfrom = NULL;
+    const rt_task *task = NULL;
+    int np = 0, rc = 0;
+    for (size_t i = 0; mag_arg_pos(line, i); i++) {
+        const mag_kv *a = mag_arg_pos(line, i);
+        const char *name = mag_arg_word(line, i);
+        if (!name)
+            return mag_err(ctx, d, MAG_EVALUE, a->value.pos, "'%s' is not a policy name",
+                           a->value.text);
+        if (np == EVAL_MAX_POLICIES)
+            return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
+                           "%%eval compares at most %d policies at once", EVAL_MAX_POLICIES);
+        for (int j = 0; j < np; j++)
+            if (strcmp(e[j].name, name) == 0)
+                return mag_err(ctx, d, MAG_EVALUE, a->value.pos, "policy '%s' is listed twice",
+                               name);
+        const char *tn;
+        rc = resolve_one(ctx, name, a->value.pos, tv, &e[np].pol, &tn, d);
+        if (rc) return rc;
+        if (!tname) {
+            tname = tn, tfrom = name;
+            rc = resolve_task(ctx, name, e[np].pol, tn, tv, a->value.pos, &task, d);
+        } else if (strcmp(tn, tname) != 0) {
+            return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
+                           "policy '%s' was trained on task '%s', '%s' on '%s': give task=TASK "
+                           "to compare them on the same prompts",
+                           name, tn, tfrom, tname);
+        } else {
+            const rt_task *t2;
+            rc = resolve_task(ctx, name, e[np].pol, tn, tv, a->value.pos, &t2, d);
+        }
+        if (rc) return rc;
+        e[np++].name = name;
+    }
+    if (np == 0)
+        return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
+                       "%%eval needs a POLICY: %%eval POLICY... [key=value ...]");
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.k = (int)mag_value_number(mag_config_get(cfg, "k", 0), 8);
     ec.temperature = (float)mag_value_number(mag_config_get(cfg, "temperature", 0), 1);
     ec.n_prompts = (int)mag_value_number(mag_config_get(cfg, "n", 0), 1024);
-    char sname[300];
-    snprintf(sname, sizeof sname, "eval:%s", pname);
-    rt_rng rng = rt_rng_from_name(mag_session_seed(ctx->session), sname);
-    rt_eval *ev = NULL;
-    rt_diag ed;
-    rt_eval_result r;
-    rc = rt_eval_create(&ev, task, &pol->model, &ec, &rng, &ed);
-    if (rc == 0) rc = rt_eval_run(ev, &pol->model, &r, &ed);
-    rt_eval_free(ev);
-    if (rc == RT_ENOMEM)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
-    if (rc)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, line->name_pos.line,
-                            line->name_pos.col, NULL, "%%eval %s: %s", pname, ed.msg);
-    char kh[32], ph[32];
-    snprintf(kh, sizeof kh, "avg@%d", r.k);
-    snprintf(ph, sizeof ph, "pass@%d", r.k);
-    const char *hdr[] = {"task", "prompts", "greedy", kh, ph};
-    int nc = r.k > 0 ? 5 : 3;
-    mag_table *t = mag_table_new(nc, hdr);
-    char c[5][64];
-    for (int dm = -1; t && dm < r.n_domains; dm++) {
-        if (dm == -1 && r.n_domains > 1) continue; /* the total comes last for a mix */
-        const char *row[5];
-        if (dm >= 0 && r.n_domains == 1) break;
-        if (dm >= 0) {
-            row[0] = rt_task_domain_name(task, dm);
-            snprintf(c[1], 64, "%d", r.domain_n[dm]);
-            mag_fmt_num(r.domain_greedy[dm], 0, c[2], 64);
-            mag_fmt_num(r.domain_avg_k[dm], 0, c[3], 64);
-            mag_fmt_num(r.domain_pass_k[dm], 0, c[4], 64);
-        } else {
-            row[0] = mag_config_get(cfg, "task", 0)
-                         ? mag_config_get(cfg, "task", 0)->str
-                         : mag_session_entry(ctx->session, MAG_POLICY, pname)->task;
-            snprintf(c[1], 64, "%d", r.n_prompts);
-            mag_fmt_num(r.greedy, 0, c[2], 64);
-            mag_fmt_num(r.avg_k, 0, c[3], 64);
-            mag_fmt_num(r.pass_k, 0, c[4], 64);
+    /* the session's prompts and draws of the task, whichever the policies */
+    rt_rng rng = mag_eval_stream(mag_session_seed(ctx->session), tname).rng;
+    int failed = -1, n = 0;
+    rt_diag ed = {0};
+    for (int j = 0; j < np && failed < 0; j++) {
+        rt_eval *ev = NULL;
+        rc = rt_eval_create(&ev, task, &e[j].pol->model, &ec, &rng, &ed);
+        if (rc == 0) rc = rt_eval_run(ev, &e[j].pol->model, &e[j].r, &ed);
+        if (rc == 0) {
+            n = e[j].r.n_prompts;
+            e[j].g = rt_malloc(sizeof(int) * (size_t)n);
+            e[j].s = ec.k > 0 ? rt_malloc(sizeof(int) * (size_t)n) : NULL;
+            if (!e[j].g || (ec.k > 0 && !e[j].s)) {
+                rc = RT_ENOMEM;
+            } else {
+                memcpy(e[j].g, rt_eval_hits_greedy(ev), sizeof(int) * (size_t)n);
+                if (ec.k > 0) memcpy(e[j].s, rt_eval_hits_sampled(ev), sizeof(int) * (size_t)n);
+            }
         }
-        for (int j = 1; j < 5; j++)
-            row[j] = c[j];
-        if (mag_table_row(t, row)) break;
+        rt_eval_free(ev);
+        if (rc) failed = j;
     }
-    if (t && r.n_domains > 1) {
-        const char *row[5] = {"all", c[1], c[2], c[3], c[4]};
-        snprintf(c[1], 64, "%d", r.n_prompts);
-        mag_fmt_num(r.greedy, 0, c[2], 64);
-        mag_fmt_num(r.avg_k, 0, c[3], 64);
-        mag_fmt_num(r.pass_k, 0, c[4], 64);
-        mag_table_row(t, row);
+    mag_table *t = NULL;
+    if (failed < 0) t = np == 1 ? table_one(&e[0], tname, task) : table_many(e, np);
+    for (int j = 0; j < np; j++) {
+        rt_free(e[j].g);
+        rt_free(e[j].s);
     }
-    char cap[400];
-    if (r.k > 0)
-        snprintf(cap, sizeof cap,
-                 "%%eval %s: held-out accuracy (greedy; %d samples per prompt at temperature %g)",
-                 pname, r.k, (double)ec.temperature);
+    if (rc == RT_ENOMEM || (failed < 0 && !t)) {
+        mag_table_free(t);
+        return mag_err_nomem(d);
+    }
+    if (rc)
+        return mag_err(ctx, d, MAG_ERUNTIME, line->name_pos, "%%eval %s: %s", e[failed].name,
+                       ed.msg);
+    char cap[600], what[200];
+    if (ec.k > 0)
+        snprintf(what, sizeof what, "greedy; %d samples per prompt at temperature %g", ec.k,
+                 (double)ec.temperature);
     else
-        snprintf(cap, sizeof cap, "%%eval %s: held-out accuracy (greedy)", pname);
-    mag_show(ctx->out, t ? mag_table_bundle(t, cap) : NULL);
+        snprintf(what, sizeof what, "greedy");
+    if (np == 1)
+        snprintf(cap, sizeof cap, "%%eval %s: held-out accuracy (%s)", e[0].name, what);
+    else
+        snprintf(cap, sizeof cap,
+                 "%%eval: held-out accuracy on the same %d prompts of %s (%s; the same draws "
+                 "for every policy); differences paired by prompt, ± their standard error",
+                 n, tname, what);
+    mag_show(ctx->out, mag_table_bundle(t, cap));
     mag_table_free(t);
     return 0;
 }
@@ -215,18 +354,18 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
 {
     (void)m;
     (void)cell;
-    const char *pname;
+    const char *pname = NULL;
     const rt_policy *pol;
     const rt_task *task;
-    int rc = resolve(ctx, "sample", line, cfg, &pname, &pol, &task, d);
+    const char *tname = NULL;
+    int rc = resolve(ctx, "sample", line, cfg, &pname, &pol, &task, &tname, d);
     if (rc) return rc;
     int n = (int)mag_value_number(mag_config_get(cfg, "n", 0), 5);
     float temp = (float)mag_value_number(mag_config_get(cfg, "temperature", 0), 1);
     const mag_value *pv = mag_config_get(cfg, "prompt", 0);
     int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
-    char sname[300];
-    snprintf(sname, sizeof sname, "sample:%s", pname);
-    rt_rng rng = rt_rng_from_name(mag_session_seed(ctx->session), sname);
+    /* the task's prompts and draws of this session: %sample a and %sample b are paired */
+    rt_rng rng = mag_train_stream(mag_session_seed(ctx->session), "sample:", tname, NULL);
     rt_task_sample *s = rt_calloc((size_t)n, sizeof *s);
     int *prompts = rt_calloc((size_t)n * (size_t)P, sizeof *prompts);
     int *tok = rt_calloc((size_t)n * (size_t)T, sizeof *tok);
@@ -308,9 +447,13 @@ oom:
 static const mag_magic eval_magic = {
     .name = "eval",
     .schema = &eval_schema,
-    .usage = "%eval POLICY [task=T] [k=8] [temperature=1] [n=1024]",
+    .usage = "%eval POLICY... [task=T] [k=8] [temperature=1] [n=1024]",
     .help = "Accuracy of POLICY on held-out prompts of its task (or task=T): greedy, and\n"
-            "avg@k / pass@k over k sampled answers per prompt; per domain for a mix.",
+            "avg@k / pass@k over k sampled answers per prompt; per domain for a mix.\n"
+            "The prompts and draws are the session's for the task, the same for every\n"
+            "policy and every run's eval_accuracy on it: %eval base tuned shows both on\n"
+            "the same prompts with the paired difference to the first (mean ± standard\n"
+            "error over prompts).",
     .run = run_eval,
     .positional = "policy",
 };

@@ -142,12 +142,11 @@ static int check_compat(mag_ctx *ctx, mag_diag *d, const char *role, const char 
 /* Held-out greedy accuracy of the routed teacher(s) on the task (per domain: its own
  * teacher), or NaN. */
 static double teacher_accuracy(const rt_task *task, const rt_policy *const *teachers,
-                               const int *route, int eval_prompts, uint64_t seed)
+                               const int *route, int eval_prompts, rt_rng r)
 {
     int nd = rt_task_n_domains(task);
     double sum = 0;
     long n = 0;
-    rt_rng r = rt_rng_from_name(seed, "%%opd teacher accuracy");
     for (int k = 0; k < (route ? nd : 1); k++) {
         const rt_policy *t = teachers[route ? route[k] : 0];
         rt_eval *ev = NULL;
@@ -361,6 +360,7 @@ static int opd_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
     p->cfg.steps = (long)mag_train_num(cfg, "steps", pt);
     p->cfg.eval_every = (long)mag_train_num(cfg, "eval_every", pt);
     p->cfg.eval_prompts = (int)mag_train_num(cfg, "eval_prompts", pt);
+    p->cfg.eval_stream = mag_eval_stream(mag_session_seed(t->ctx->session), t->task_name);
     p->prob.task = oc->task;
     p->prob.teachers = oc->teachers;
     p->prob.nteachers = oc->nt;
@@ -380,7 +380,8 @@ static void opd_chart(mag_train_cellctx *t, mag_train_point *const *pts, size_t 
     const rt_task *task = c->task;
     double t_acc = teacher_accuracy(task, c->teachers, c->routed ? c->route : NULL,
                                     ((const point *)pts[0])->cfg.eval_prompts,
-                                    mag_session_seed(t->ctx->session));
+                                    mag_eval_stream(mag_session_seed(t->ctx->session),
+                                                    t->task_name).rng);
     char *tdesc = c->tdesc;
     size_t tcap = sizeof c->tdesc;
     if (c->routed) {

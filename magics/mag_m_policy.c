@@ -201,6 +201,7 @@ static int policy_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, ma
     p->base.job.rng = rt_rng_split(&r, 1);
     p->task = c->task;
     rt_sft_config_init(&p->sft);
+    p->sft.eval_stream = mag_eval_stream(mag_session_seed(t->ctx->session), t->task_name);
     p->sft.steps =
         c->want_sft ? (long)mag_value_number(mag_config_get(cfg, "sft_steps", pt), 1000) : 0;
     p->sft.batch = (int)mag_train_num(cfg, "batch", pt);

@@ -460,6 +460,8 @@ static int rl_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_di
     point *p = (point *)bp;
     /* threads inside the run: set by the executor when it runs (run_job) */
     point_config(c->cfg, pt, 1, &p->cfg);
+    /* every point, and %eval, score the task's held-out prompts of this session */
+    p->cfg.eval_stream = mag_eval_stream(mag_session_seed(t->ctx->session), t->task_name);
     p->base.steps = p->cfg.steps;
     int rc = check_point(t->ctx, t->cell, c, p, d);
     if (!rc) rc = bind_point(t->ctx, t->cell, c, p, pt, d);

@@ -96,6 +96,11 @@ rt_rng mag_train_stream(uint64_t seed, const char *prefix, const char *name,
     return r;
 }
 
+rt_eval_stream mag_eval_stream(uint64_t seed, const char *task)
+{
+    return (rt_eval_stream){.set = 1, .rng = mag_train_stream(seed, "eval:", task, NULL)};
+}
+
 int mag_train_strip_seed(const char *name, char *out, size_t cap)
 {
     snprintf(out, cap, "%s", name);

@@ -17,6 +17,7 @@
 #include "rt_policy.h"
 #include "rt_rng.h"
 #include "rt_run.h"
+#include "rt_trainer.h"
 
 #define MAG_TRAIN_MAX_POINTS 64 /* sweep points of one cell */
 
@@ -60,6 +61,12 @@ void mag_train_point_names(const mag_config *cfg, const char *base, size_t pt, c
  * seed_value->i + 1000 when seed_value is not NULL. */
 rt_rng mag_train_stream(uint64_t seed, const char *prefix, const char *name,
                         const mag_value *seed_value);
+
+/* The session's held-out evaluation stream of task TASK, rt_rng_from_name(seed,
+ * "eval:TASK") (rt_trainer.h, rt_eval_stream): %eval and every run and sweep point on
+ * the task score the same prompts with the same draws, so their differences are
+ * paired.  Never the policy's or the run's name. */
+rt_eval_stream mag_eval_stream(uint64_t seed, const char *task);
 
 /* The name of a sweep point without its seed coordinate ("j[alpha=0.5,seed=2]" ->
  * "j[alpha=0.5]", "j[seed=1]" -> "j") into out; 1 if there was one. */

@@ -139,7 +139,7 @@ static int opd_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
     rt_eval_config_init(&ec);
     ec.n_prompts = cfg->eval_prompts;
     ec.k = 0;
-    rt_rng r_eval = rt_rng_split(rng, RT_STREAM_EVAL);
+    rt_rng r_eval = rt_eval_stream_of(&cfg->eval_stream, rng);
     rt_diag ed = {0};
     if (rt_eval_create(&w->ev, task, &student->model, &ec, &r_eval, &ed)) {
         opd_free(w);

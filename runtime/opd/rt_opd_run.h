@@ -16,7 +16,7 @@
  *            states up to and including each answer's first EOS: the step runs with
  *            mask_after_eos, so later states count nowhere), adv_mean, grad_norm,
  *            loss as rt_opd_metrics; eval_accuracy = held-out greedy accuracy
- *            (rt_eval on the RT_STREAM_EVAL stream, eval_prompts prompts) at step 0,
+ *            (rt_eval on cfg.eval_stream, eval_prompts prompts) at step 0,
  *            multiples of eval_every and the last step (NaN otherwise); for a mix
  *            also eval_accuracy_<domain> per domain.
  * Columns (rt_opd_run_columns): step, tokens, wall, accuracy, eval_accuracy,
@@ -53,6 +53,7 @@ typedef struct rt_opd_run_config {
     long steps;         /* >= 0 */
     long eval_every;    /* 0 = only at step 0 and the last step */
     int eval_prompts;   /* held-out prompts of eval_accuracy, >= 1 (default 512) */
+    rt_eval_stream eval_stream; /* the evaluator's stream (rt_trainer.h); default unset */
 } rt_opd_run_config;
 
 /* rt_opd_defaults(), steps 200, eval_every 20, eval_prompts 512. */

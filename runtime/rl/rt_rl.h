@@ -103,7 +103,7 @@
  *
  * Streams (rt_trainer.h): the prompts of step s from its RT_STREAM_PROMPTS stream
  * (rt_task_sample_batch(.., 0, TRAIN, B)), sequence i of step s from sequence i of its
- * RT_STREAM_SAMPLES stream (rt_model_generate), the evaluator from RT_STREAM_EVAL.
+ * RT_STREAM_SAMPLES stream (rt_model_generate), the evaluator from cfg.eval_stream.
  * Nothing depends on the thread count (cfg.threads, GEMM threads, rt_sweep): the
  * model kernels split work by data (rt_model.h) and so do this module's row passes
  * (blocks of 128 rows; sums in a fixed order).  With cfg.threads > 1 keep the GEMM
@@ -152,6 +152,7 @@ typedef struct rt_rl_config {
                                       recipe (ppo) */
     long eval_every;               /* eval_every: 0 = never */
     int eval_prompts;              /* held-out prompts for eval_accuracy, >= 1 */
+    rt_eval_stream eval_stream;    /* the evaluator's stream (rt_trainer.h); default unset */
     double baseline_momentum;      /* baseline: reinforce's m in [0, 1) */
     rt_rl_regularizer regularizer; /* regularizer = kl | chi2 */
     double chi2;                   /* chi2: coefficient >= 0 (regularizer = chi2) */

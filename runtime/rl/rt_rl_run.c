@@ -162,7 +162,7 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
         rt_eval_config_init(&ec);
         ec.n_prompts = cfg.eval_prompts;
         ec.k = 0;
-        rt_rng er = rt_rng_split(rng, RT_STREAM_EVAL);
+        rt_rng er = rt_eval_stream_of(&cfg.eval_stream, rng);
         rt_diag ed;
         rc = rt_eval_create(&w->ev, task, &p->model, &ec, &er, &ed);
         if (rc && rc != RT_ENOMEM) {

@@ -27,7 +27,9 @@ struct rt_eval {
     int *prompts;        /* (chunk, P) */
     int *tokens;         /* (chunk, T) */
     double *feat;        /* (chunk, nf) */
-    int *hits;           /* (n) correct samples per prompt */
+    int *hits;           /* (n) correct samples per prompt (the last sampled pass) */
+    int *ghits;          /* (n) 1 if the greedy answer to prompt i is correct */
+    int ran;             /* a greedy pass has run (ghits valid); 2: a sampled one too */
 };
 
 static int fail(rt_diag *d, int code, const char *fmt, ...)
@@ -67,6 +69,7 @@ void rt_eval_free(rt_eval *ev)
     rt_free(ev->tokens);
     rt_free(ev->feat);
     rt_free(ev->hits);
+    rt_free(ev->ghits);
     rt_free(ev);
 }
 
@@ -205,7 +208,8 @@ int rt_eval_create(rt_eval **out, const rt_task *task, const rt_model *arch,
     ev->tokens = rt_malloc(sizeof(int) * ch * (size_t)ev->T);
     ev->feat = rt_malloc(sizeof(double) * ch * (size_t)ev->nf);
     ev->hits = rt_calloc((size_t)ev->n, sizeof(int));
-    if (!ev->rep || !ev->prompts || !ev->tokens || !ev->feat || !ev->hits ||
+    ev->ghits = rt_calloc((size_t)ev->n, sizeof(int));
+    if (!ev->rep || !ev->prompts || !ev->tokens || !ev->feat || !ev->hits || !ev->ghits ||
         rt_model_ws_create(&ev->ws, arch, ev->chunk, NULL)) {
         rt_eval_free(ev);
         return fail(diag, RT_ENOMEM, "eval: out of memory");
@@ -225,16 +229,27 @@ const rt_task_sample *rt_eval_prompt(const rt_eval *ev, int i)
     return i >= 0 && i < ev->n ? &ev->samples[i] : NULL;
 }
 
+const int *rt_eval_hits_greedy(const rt_eval *ev)
+{
+    return ev->ran >= 1 ? ev->ghits : NULL;
+}
+
+const int *rt_eval_hits_sampled(const rt_eval *ev)
+{
+    return ev->ran == 2 ? ev->hits : NULL;
+}
+
 /* Generates and scores sequences [0, n * per) where sequence r is prompt r / per, at
- * temperature temp (<= 0: greedy); adds each sequence's correct flag to hits[prompt],
- * its features to fsum (nf), and its correct flag to dsum[domain]. */
-static int score(rt_eval *ev, const rt_model *p, int per, float temp, double *fsum, double *dsum,
-                 rt_diag *diag)
+ * temperature temp (<= 0: greedy); sets hits[prompt] to its number of correct
+ * sequences, adds each sequence's features to fsum (nf) and its correct flag to
+ * dsum[domain]. */
+static int score(rt_eval *ev, const rt_model *p, int per, float temp, int *hits, double *fsum,
+                 double *dsum, rt_diag *diag)
 {
     int P = ev->P, T = ev->T, nf = ev->nf;
     rt_rng gen = rt_rng_split(&ev->rng, 1);
     long total = (long)ev->n * per;
-    memset(ev->hits, 0, sizeof(int) * (size_t)ev->n);
+    memset(hits, 0, sizeof(int) * (size_t)ev->n);
     for (long r0 = 0; r0 < total; r0 += ev->chunk) {
         int B = (int)(total - r0 < ev->chunk ? total - r0 : ev->chunk);
         for (int b = 0; b < B; b++) {
@@ -250,7 +265,7 @@ static int score(rt_eval *ev, const rt_model *p, int per, float temp, double *fs
             for (int i = 0; i < nf; i++)
                 fsum[i] += f[i];
             int hit = f[ev->i_correct] > 0.5;
-            ev->hits[(r0 + b) / per] += hit;
+            hits[(r0 + b) / per] += hit;
             dsum[ev->rep[b].domain] += hit;
         }
     }
@@ -272,8 +287,10 @@ int rt_eval_greedy(rt_eval *ev, const rt_model *p, double *accuracy, rt_diag *di
     int rc = check_policy(ev, p, diag);
     if (rc) return rc;
     double fsum[RT_TASK_MAX_FEATURES] = {0}, dsum[RT_TASK_MAX_DOMAINS] = {0};
-    rc = score(ev, p, 1, 0.0f, fsum, dsum, diag);
+    ev->ran = 0;
+    rc = score(ev, p, 1, 0.0f, ev->ghits, fsum, dsum, diag);
     if (rc) return rc;
+    ev->ran = 1;
     *accuracy = fsum[ev->i_correct] / ev->n;
     ok(diag);
     return 0;
@@ -293,8 +310,10 @@ int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_diag *di
         out->domain_n[ev->samples[i].domain]++;
 
     double fsum[RT_TASK_MAX_FEATURES] = {0}, dsum[RT_TASK_MAX_DOMAINS] = {0};
-    rc = score(ev, p, 1, 0.0f, fsum, dsum, diag);
+    ev->ran = 0;
+    rc = score(ev, p, 1, 0.0f, ev->ghits, fsum, dsum, diag);
     if (rc) return rc;
+    ev->ran = 1;
     out->greedy = fsum[ev->i_correct] / n;
     for (int i = 0; i < nf; i++)
         out->feat_greedy[i] = fsum[i] / n;
@@ -312,8 +331,9 @@ int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_diag *di
     }
     memset(fsum, 0, sizeof fsum);
     memset(dsum, 0, sizeof dsum);
-    rc = score(ev, p, k, ev->cfg.temperature, fsum, dsum, diag);
+    rc = score(ev, p, k, ev->cfg.temperature, ev->hits, fsum, dsum, diag);
     if (rc) return rc;
+    ev->ran = 2;
     double nk = (double)n * k;
     out->avg_k = fsum[ev->i_correct] / nk;
     long any = 0, dany[RT_TASK_MAX_DOMAINS] = {0};

@@ -90,6 +90,13 @@ void rt_eval_free(rt_eval *ev);
 int rt_eval_n_prompts(const rt_eval *ev);
 /* The i-th fixed prompt (0 <= i < n_prompts), NULL if out of range. */
 const rt_task_sample *rt_eval_prompt(const rt_eval *ev, int i);
+/* Per-prompt results of the last successful rt_eval_greedy / rt_eval_run, prompt i in
+ * the fixed order (for paired comparisons of policies scored on the same prompts):
+ * greedy[i] = 1 if the greedy answer is correct, else 0; sampled[i] = correct samples
+ * of the k (0..k; only after an rt_eval_run with k > 0).  NULL when there is none;
+ * valid until the next run or rt_eval_free. */
+const int *rt_eval_hits_greedy(const rt_eval *ev);
+const int *rt_eval_hits_sampled(const rt_eval *ev);
 
 /* Greedy accuracy only (what a training loop logs as eval_accuracy).  Allocates nothing.
  * p must have the evaluator's architecture. */

@@ -23,6 +23,7 @@ void rt_sft_config_init(rt_sft_config *c)
     c->eval_every = 100;
     c->log_every = 10;
     c->eval_prompts = 1024;
+    c->eval_stream = (rt_eval_stream){0};
 }
 
 void rt_sft_batch(const rt_task *task, double noise, const rt_rng *rng, long step, int B,
@@ -158,7 +159,7 @@ static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
         rt_eval_config_init(&ec);
         ec.n_prompts = cfg->eval_prompts;
         ec.k = 0;
-        rt_rng er = rt_rng_split(rng, RT_STREAM_EVAL);
+        rt_rng er = rt_eval_stream_of(&cfg->eval_stream, rng);
         rt_diag ed;
         int rc = rt_eval_create(&w->ev, task, &p->model, &ec, &er, &ed);
         if (rc && rc != RT_ENOMEM) {

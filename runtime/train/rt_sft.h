@@ -34,8 +34,8 @@
  * is seen, ending with a row of that step if it was not logged (row_on_stop);
  * FAILED when a loss or gradient norm is NaN/Inf ("sft: loss is nan at step 12"; a
  * non-finite loss stops before that step's update) or when setup fails (the run is then
- * finished without being started).  The held-out evaluator uses the RT_STREAM_EVAL
- * stream.  All buffers are allocated before the first step.
+ * finished without being started).  The held-out evaluator uses cfg.eval_stream
+ * (rt_trainer.h).  All buffers are allocated before the first step.
  *
  * Settings found for `add digits=2` (P = 7, T = 4, 8000 training / 2000 held-out
  * prompts), the defaults of rt_sft_config_init, meant as the `%%policy` defaults:
@@ -79,6 +79,7 @@ typedef struct rt_sft_config {
     long eval_every;  /* held-out greedy accuracy every N steps (and the last); 0 = never */
     long log_every;   /* metrics row every N steps (and the last), >= 1 */
     int eval_prompts; /* held-out prompts for eval_accuracy (rt_eval n_prompts), >= 1 */
+    rt_eval_stream eval_stream; /* the evaluator's stream (rt_trainer.h); default unset */
 } rt_sft_config;
 
 /* Defaults: see the body of rt_sft_config_init in rt_sft.c and the settings above. */

@@ -54,6 +54,22 @@ enum {
     RT_STREAM_HOOK = 4     /* an RL hook's randomness at step s: split(split(r, 4), s) */
 };
 
+/* Where a run's held-out evaluator draws its prompts and samples from.  Unset (all
+ * zero, the default), from rt_rng_split(r, RT_STREAM_EVAL) of the run's stream r.  A
+ * session sets it to its one stream of the task (the magics: rt_rng_from_name(session
+ * seed, "eval:TASK")), so that every run on a task, every point of a sweep and %eval
+ * score the same prompts: their differences are paired. */
+typedef struct rt_eval_stream {
+    int set;    /* 0: split(r, RT_STREAM_EVAL); 1: rng */
+    rt_rng rng; /* the stream when set */
+} rt_eval_stream;
+
+/* The evaluator's stream of a run with stream r under s (s may be NULL: unset). */
+static inline rt_rng rt_eval_stream_of(const rt_eval_stream *s, const rt_rng *r)
+{
+    return s && s->set ? s->rng : rt_rng_split(r, RT_STREAM_EVAL);
+}
+
 /* What setup tells the loop.  Arrays stay valid until the trainer's free. */
 typedef struct rt_trainer_plan {
     long steps;                 /* >= 0 */

@@ -3,7 +3,8 @@
  * feature means; a policy with known token probabilities checks sampled accuracy
  * against its exact expectation; the fixed held-out sample; independence of the chunk
  * size; KL(p||p) = 0 and KL(p||q) against a direct double-precision computation over
- * the documented visited states; argument errors; allocation-failure injection. */
+ * the documented visited states; per-prompt results; argument errors;
+ * allocation-failure injection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -376,6 +377,53 @@ static void test_chunk_independent(void **state)
     rt_policy_free(pc_m);
 }
 
+/* Per-prompt results (rt_eval_hits_*): the greedy answer of the partial policy is right
+ * exactly when both letters are a..e; the per-prompt counts add up to the figures. */
+static void test_per_prompt_hits(void **state)
+{
+    (void)state;
+    rt_task *t = fx_task("copy", "length", 2);
+    int map[V];
+    partial_map(map);
+    rt_policy *p = hand_policy(map, 3.0f);
+    rt_eval_config ec;
+    rt_eval_config_init(&ec);
+    ec.k = 6;
+    rt_rng rng = rt_rng_make(11);
+    rt_eval *ev;
+    assert_int_equal(rt_eval_create(&ev, t, &p->model, &ec, &rng, NULL), 0);
+    assert_null(rt_eval_hits_greedy(ev));
+    assert_null(rt_eval_hits_sampled(ev));
+    rt_eval_result r;
+    assert_int_equal(rt_eval_run(ev, &p->model, &r, NULL), 0);
+    const int *g = rt_eval_hits_greedy(ev), *s = rt_eval_hits_sampled(ev);
+    assert_non_null(g);
+    assert_non_null(s);
+    int P = rt_task_prompt_len(t), n = rt_eval_n_prompts(ev);
+    long gs = 0, ss = 0, any = 0, right = 0;
+    for (int i = 0; i < n; i++) {
+        int x, y;
+        letters(rt_eval_prompt(ev, i), P, &x, &y);
+        int want = x < LET_A + 5 && y < LET_A + 5;
+        right += want;
+        assert_int_equal(g[i], want);
+        assert_true(s[i] >= 0 && s[i] <= ec.k);
+        gs += g[i], ss += s[i], any += s[i] > 0;
+    }
+    assert_true(right > 0 && right < n); /* both outcomes occur */
+    assert_float_equal(r.greedy, (double)gs / n, 0);
+    assert_float_equal(r.avg_k, (double)ss / ((double)n * ec.k), 0);
+    assert_float_equal(r.pass_k, (double)any / n, 0);
+    /* greedy only: the sampled counts are gone until the next full run */
+    double acc;
+    assert_int_equal(rt_eval_greedy(ev, &p->model, &acc, NULL), 0);
+    assert_non_null(rt_eval_hits_greedy(ev));
+    assert_null(rt_eval_hits_sampled(ev));
+    rt_eval_free(ev);
+    rt_policy_free(p);
+    rt_task_free(t);
+}
+
 static void test_kl(void **state)
 {
     (void)state;
@@ -529,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_fixed_sample),
         cmocka_unit_test(test_partial_mix),
         cmocka_unit_test(test_chunk_independent),
+        cmocka_unit_test(test_per_prompt_hits),
         cmocka_unit_test(test_kl),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_alloc_failure),
