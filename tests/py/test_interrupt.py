@@ -203,6 +203,8 @@ def test_sigterm_inside_one_big_step(new_kernel):
     proc = k.km.provisioner.process if k.km.provisioner else k.km.kernel
     rc = proc.wait(timeout=10)
     dt = time.perf_counter() - t0
-    limit = 1.0 if sanitized_kernel() else 0.2  # the plain build's bound (see above)
+    # 200 ms is the plain build's bound.  Under ASan the exit also runs LeakSanitizer over
+    # the big step's heap (about a GB of buffers): 1.4 s was seen on a loaded 2-core machine
+    limit = 3.0 if sanitized_kernel() else 0.2
     assert dt < limit, f"exited {dt * 1e3:.0f} ms after SIGTERM"
     assert rc == 0, rc
