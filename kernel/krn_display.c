@@ -368,6 +368,16 @@ void krn_out_error(krn_out *o, const char *ename, const char *evalue, const char
     o->traceback = cJSON_CreateArray();
     for (size_t i = 0; i < ntb && o->traceback; i++)
         cJSON_AddItemToArray(o->traceback, cJSON_CreateString(tb[i]));
+    if (ntb == 0 && o->traceback && o->ename && o->evalue) {
+        /* front ends that show only the traceback must still show the message */
+        size_t n = strlen(o->ename) + strlen(o->evalue) + 3;
+        char *line = malloc(n);
+        if (line) {
+            snprintf(line, n, "%s: %s", o->ename, o->evalue);
+            cJSON_AddItemToArray(o->traceback, cJSON_CreateString(line));
+            free(line);
+        }
+    }
     cJSON *c = cJSON_CreateObject();
     if (c) {
         cJSON_AddStringToObject(c, "ename", o->ename ? o->ename : "Error");

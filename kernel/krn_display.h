@@ -83,7 +83,9 @@ void krn_out_clear(krn_out *out, bool wait);
  * freed). Takes ownership. */
 int krn_out_result(krn_out *out, cJSON *data, cJSON *metadata);
 int krn_out_result_text(krn_out *out, const char *text);
-/* error {ename, evalue, traceback}; only the first call of a cell publishes. */
+/* error {ename, evalue, traceback}; only the first call of a cell publishes. With no
+ * traceback lines, the traceback is the one line "ename: evalue" (classic Notebook,
+ * nbconvert and jupyter-console show only the traceback). */
 void krn_out_error(krn_out *out, const char *ename, const char *evalue,
                    const char *const *traceback, size_t n_traceback);
 /* Adds a pager payload {source: "page", data: {"text/plain": text}, start: 0} to the

@@ -1,8 +1,13 @@
 /* krn_headless: the headless runner (see krn_headless.h). A display with a transient
  * display_id (a live chart) is held and replaced by its updates; only its last frame is
  * printed (and saved), when any other output of the cell arrives or the cell ends, so a
- * training cell prints one chart, not every frame. Leaves out markdown rendering and
- * writing outputs back into the notebook. */
+ * training cell prints one chart, not every frame. A display that ends with the text of
+ * the frame just printed (a summary repeating the final frame for clients that ignore
+ * updates) is printed without that repetition.
+ * While a live display updates, a progress line goes to stderr (redrawn in place on a
+ * terminal, else one line every RLHF_PROGRESS_SECONDS). It is derived generically from
+ * the frames' text/plain (their first lines), so this file stays ignorant of what the
+ * frames show. Leaves out markdown rendering and writing outputs back into the notebook. */
 #include "krn_headless.h"
 
 #include <cjson/cJSON.h>
@@ -10,11 +15,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "krn_signal.h"
 
 #define HELD_MAX 8
+#define PROGRESS_LINES 3          /* first non-blank lines of a frame's text shown */
+#define PROGRESS_MAX_COLS 200     /* cap of a progress line when stderr is not a terminal */
+#define PROGRESS_DEFAULT_SECS 5.0 /* between progress lines when stderr is not a terminal */
+
+/* The progress line of the running cell. */
+typedef struct progress {
+    double interval; /* seconds between lines when not a terminal; 0: no progress */
+    bool tty;        /* stderr is a terminal: one line redrawn with '\r' */
+    int cell;        /* 1-based code cell number */
+    double t0, last; /* when the cell started, when the last line was printed */
+    size_t shown;    /* columns of the line now on the terminal (0: none) */
+} progress;
 
 /* A live display whose latest frame has not been printed yet. */
 typedef struct held_display {
@@ -28,7 +48,123 @@ typedef struct print_sink {
     int svg_count; /* svgs written for this cell */
     held_display held[HELD_MAX];
     int n_held;
+    char *last_live; /* text of the frame flushed last, until the next output (owned) */
+    progress pg;
 } print_sink;
+
+/* ---- progress --------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* RLHF_PROGRESS_SECONDS: seconds >= 0 (0: off); default 5. */
+static double progress_interval(void)
+{
+    const char *e = getenv("RLHF_PROGRESS_SECONDS");
+    if (!e || !*e) return PROGRESS_DEFAULT_SECS;
+    char *end;
+    double v = strtod(e, &end);
+    if (*end || !(v >= 0 && v < 1e9)) {
+        fprintf(stderr,
+                "rlhf-kernel run: RLHF_PROGRESS_SECONDS='%.40s' is not a number of seconds "
+                ">= 0; using %g\n",
+                e, PROGRESS_DEFAULT_SECS);
+        return PROGRESS_DEFAULT_SECS;
+    }
+    return v;
+}
+
+static size_t terminal_cols(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long n = c ? strtol(c, NULL, 10) : 0;
+    return n > 0 && n < 10000 ? (size_t)n : 80;
+}
+
+/* Appends UTF-8 text to line (cap bytes) up to max_cols code points in all; returns the
+ * code points written so far. Control characters become spaces, runs of spaces one. */
+static size_t put_cols(char *line, size_t cap, size_t *len, size_t cols, size_t max_cols,
+                       const char *t, size_t n)
+{
+    for (size_t i = 0; i < n && cols < max_cols; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c < 0x20 || c == 0x7f) c = ' ';
+        if (c == ' ' && *len > 0 && line[*len - 1] == ' ') continue;
+        size_t k = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+        if (i + k > n || *len + k + 1 > cap) break;
+        memcpy(line + *len, c == ' ' ? " " : t + i, k);
+        *len += k;
+        i += k - 1;
+        cols++;
+    }
+    line[*len] = '\0';
+    return cols;
+}
+
+/* "rlhf-kernel run: cell N [m:ss] L1 · L2 · L3" from the first non-blank lines of a frame's
+ * text/plain, at most max_cols code points; returns its columns. */
+static size_t progress_line(const progress *pg, const char *text, char *line, size_t cap,
+                            size_t max_cols)
+{
+    char head[64];
+    long el = (long)(now_s() - pg->t0);
+    snprintf(head, sizeof head, "rlhf-kernel run: cell %d [%ld:%02ld] ", pg->cell, el / 60,
+             el % 60);
+    size_t len = 0, cols = put_cols(line, cap, &len, 0, max_cols, head, strlen(head));
+    int taken = 0;
+    for (const char *p = text; *p && taken < PROGRESS_LINES;) {
+        size_t n = strcspn(p, "\n");
+        size_t a = strspn(p, " \t\r");
+        if (a < n) {
+            if (taken++) cols = put_cols(line, cap, &len, cols, max_cols, " \u00b7 ", 4);
+            cols = put_cols(line, cap, &len, cols, max_cols, p + a, n - a);
+        }
+        p += n + (p[n] == '\n');
+    }
+    while (len > 0 && line[len - 1] == ' ')
+        line[--len] = '\0', cols--;
+    return cols;
+}
+
+/* A new frame of a live display: redraw the terminal line, or print a line when due. */
+static void progress_frame(progress *pg, const char *text)
+{
+    if (pg->interval <= 0 || !text) return;
+    char line[1024];
+    double now = now_s();
+    if (pg->tty) {
+        size_t cols = terminal_cols(), w = progress_line(pg, text, line, sizeof line, cols - 1);
+        fprintf(stderr, "\r%s", line);
+        for (size_t i = w; i < pg->shown; i++)
+            fputc(' ', stderr);
+        pg->shown = w;
+    } else if (now - pg->last >= pg->interval) {
+        progress_line(pg, text, line, sizeof line, PROGRESS_MAX_COLS);
+        fprintf(stderr, "%s\n", line);
+        pg->last = now;
+    }
+    fflush(stderr);
+}
+
+/* Blanks the terminal line (before any other output, and at the end of the cell). */
+static void progress_clear(progress *pg)
+{
+    if (!pg->shown) return;
+    fputc('\r', stderr);
+    for (size_t i = 0; i < pg->shown; i++)
+        fputc(' ', stderr);
+    fputc('\r', stderr);
+    fflush(stderr);
+    pg->shown = 0;
+}
+
+/* ---- printing ----------------------------------------------------------------------- */
 
 static void print_text(FILE *f, const char *t)
 {
@@ -52,19 +188,35 @@ static void save_svg(print_sink *ps, const cJSON *data)
     fclose(f);
 }
 
+/* Prints text/plain, less a tail "\n<last_live>" that repeats the frame just printed. */
 static void show_data(print_sink *ps, const cJSON *data)
 {
     const cJSON *tp = cJSON_GetObjectItemCaseSensitive(data, "text/plain");
-    if (cJSON_IsString(tp)) print_text(stdout, tp->valuestring);
+    if (cJSON_IsString(tp)) {
+        const char *t = tp->valuestring;
+        size_t n = strlen(t), h = ps->last_live ? strlen(ps->last_live) : 0;
+        if (h > 0 && n > h + 1 && t[n - h - 1] == '\n' && strcmp(t + n - h, ps->last_live) == 0) {
+            fwrite(t, 1, n - h - 1, stdout);
+            if (t[n - h - 2] != '\n') fputc('\n', stdout);
+        } else {
+            print_text(stdout, t);
+        }
+    }
     fflush(stdout);
     save_svg(ps, data);
 }
 
-/* Prints the held displays' latest frames, in the order they were first shown. */
+/* Prints the held displays' latest frames, in the order they were first shown; the last
+ * one's text is kept in last_live for the next output. */
 static void flush_held(print_sink *ps)
 {
     for (int i = 0; i < ps->n_held; i++) {
         show_data(ps, ps->held[i].data);
+        const cJSON *tp = cJSON_GetObjectItemCaseSensitive(ps->held[i].data, "text/plain");
+        if (cJSON_IsString(tp)) {
+            free(ps->last_live);
+            ps->last_live = strdup(tp->valuestring);
+        }
         cJSON_Delete(ps->held[i].data);
     }
     ps->n_held = 0;
@@ -102,9 +254,15 @@ static void ps_publish(void *s, const char *type, cJSON *c)
     print_sink *ps = s;
     bool live = strcmp(type, "display_data") == 0 || strcmp(type, "update_display_data") == 0;
     if (live && hold(ps, c, display_id_of(c))) {
+        const char *id = display_id_of(c);
+        for (int i = 0; i < ps->n_held; i++)
+            if (strcmp(ps->held[i].id, id) == 0)
+                progress_frame(&ps->pg, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                                            ps->held[i].data, "text/plain")));
         cJSON_Delete(c);
         return;
     }
+    progress_clear(&ps->pg);
     flush_held(ps);
     if (strcmp(type, "stream") == 0) {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
@@ -118,14 +276,19 @@ static void ps_publish(void *s, const char *type, cJSON *c)
     } else if (live || strcmp(type, "execute_result") == 0) {
         show_data(ps, cJSON_GetObjectItemCaseSensitive(c, "data"));
     }
+    if (strcmp(type, "status") != 0 && strcmp(type, "clear_output") != 0 &&
+        strcmp(type, "error") != 0) {
+        free(ps->last_live); /* it names the frame printed just before this output only */
+        ps->last_live = NULL;
+    }
     /* error: reported by the runner after the cell; clear_output: nothing to clear */
     cJSON_Delete(c);
 }
 
 static int ps_input(void *s, const char *prompt, bool password, char **reply)
 {
-    (void)s;
     (void)password;
+    progress_clear(&((print_sink *)s)->pg);
     fputs(prompt, stdout);
     fflush(stdout);
     char buf[4096];
@@ -284,6 +447,16 @@ static int notebook_cells(const char *text, char ***cells, char *err, size_t err
     return n;
 }
 
+/* True when the traceback is only "ename: evalue". */
+static bool one_line_traceback(const cJSON *tb, const char *ename, const char *evalue)
+{
+    const cJSON *l = cJSON_GetArrayItem(tb, 0);
+    size_t ne = strlen(ename);
+    return cJSON_GetArraySize(tb) == 1 && cJSON_IsString(l) &&
+           strncmp(l->valuestring, ename, ne) == 0 && strncmp(l->valuestring + ne, ": ", 2) == 0 &&
+           strcmp(l->valuestring + ne + 2, evalue) == 0;
+}
+
 int krn_headless_run(const krn_interp *it, const char *path, const char *svg_dir)
 {
     char *text = read_all(path);
@@ -311,8 +484,12 @@ int krn_headless_run(const krn_interp *it, const char *path, const char *svg_dir
     krn_signal_install();
     atomic_int *cancel = krn_signal_interrupt_flag();
     int rc = 0;
+    double interval = progress_interval();
+    bool tty = isatty(STDERR_FILENO);
     for (int i = 0; i < n && rc == 0; i++) {
         print_sink ps = {.svg_dir = svg_dir, .cell = i + 1};
+        ps.pg = (progress){.interval = interval, .tty = tty, .cell = i + 1, .t0 = now_s()};
+        ps.pg.last = ps.pg.t0;
         if (atomic_load(cancel)) { /* Ctrl-C between cells stops the run too */
             fprintf(stderr, "rlhf-kernel run: %s: cell %d: Interrupted: execution interrupted\n",
                     path, i + 1);
@@ -327,7 +504,9 @@ int krn_headless_run(const krn_interp *it, const char *path, const char *svg_dir
         }
         int st = it->vt->execute(it->self, out, cells[i], i + 1);
         krn_out_finish(out);
+        progress_clear(&ps.pg);
         flush_held(&ps);
+        free(ps.last_live);
         print_pager(krn_out_take_payload(out)); /* e.g. %help NAME: the pager's text */
         if (st != KRN_EXEC_OK || krn_out_has_error(out)) {
             const char *ename = krn_out_has_error(out)       ? krn_out_error_name(out)
@@ -337,8 +516,9 @@ int krn_headless_run(const krn_interp *it, const char *path, const char *svg_dir
                                  : st == KRN_EXEC_INTERRUPTED ? "execution interrupted"
                                                               : "the interpreter failed";
             const cJSON *tb = krn_out_error_traceback(out), *line;
-            cJSON_ArrayForEach(line, tb) if (cJSON_IsString(line))
-                print_text(stderr, line->valuestring);
+            if (!one_line_traceback(tb, ename, evalue)) /* else the line below says it */
+                cJSON_ArrayForEach(line, tb) if (cJSON_IsString(line))
+                    print_text(stderr, line->valuestring);
             fprintf(stderr, "rlhf-kernel run: %s: cell %d: %s: %s\n", path, i + 1, ename, evalue);
             rc = 1;
         }

@@ -3,7 +3,11 @@
  * marked "# %% [markdown]" and blank cells are skipped) through the interpreter vtable, with a sink
  * that prints stream text (stdout/stderr) and the text/plain of results and displays to stdout;
  * errors go to stderr. Stops at the first error. With svg_dir, every image/svg+xml output is also
- * written to svg_dir/cell<N>-<K>.svg. SIGINT interrupts the running cell.
+ * written to svg_dir/cell<N>-<K>.svg. SIGINT interrupts the running cell. While a live
+ * display updates, a progress line made from the first lines of its frames' text/plain
+ * goes to stderr: redrawn in place with '\r' (and blanked at the end of the cell) when
+ * stderr is a terminal, else printed every RLHF_PROGRESS_SECONDS seconds (default 5; 0:
+ * no progress). stdout does not depend on it.
  * Leaves out: the Jupyter wire (no sockets here) and notebook output files (it prints, it
  * does not write .ipynb). */
 #ifndef KRN_HEADLESS_H

@@ -526,9 +526,10 @@ static void *driver(void *arg)
     return NULL;
 }
 
-/* first: 1 the initial display_data, 0 a live update, 2 the final frame (sent at once) */
+/* first: 1 the initial display_data, 0 a live update, 2 the final frame (sent at once);
+ * text (may be NULL) receives a copy of the frame's text/plain (rt_free; NULL on ENOMEM) */
 static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labels, int first,
-                         const char *id, mag_bridge_stats *st)
+                         const char *id, mag_bridge_stats *st, char **text)
 {
     double t0 = now_s();
     size_t bytes = 0;
@@ -536,6 +537,7 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
     cJSON *bundle = render_bundle(rr, labels, b->n, o->title, o->panels, o->npanels, 0, 0,
                                   o->band_k, o->refs, o->nrefs, &bytes);
     if (!bundle) return MAG_BRIDGE_ENOMEM;
+    if (text) *text = dup_str(cJSON_GetStringValue(cJSON_GetObjectItem(bundle, "text/plain")));
     char *js = cJSON_PrintUnformatted(bundle);
     size_t total = js ? strlen(js) : bytes;
     rt_free(js);
@@ -546,6 +548,25 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
     if (total > st->max_bytes) st->max_bytes = total;
     st->render_s += now_s() - t0;
     return rc == KRN_OUT_ENOMEM ? MAG_BRIDGE_ENOMEM : 0;
+}
+
+/* Ends the summary's text/plain with the chart's final frame after a blank line, so
+ * clients that ignore update_display_data (jupyter-console) see the curves too. */
+static int append_plain(cJSON *summary, const char *frame_text)
+{
+    const char *table = cJSON_GetStringValue(cJSON_GetObjectItem(summary, "text/plain"));
+    if (!table) return MAG_BRIDGE_ENOMEM;
+    rt_strbuf t;
+    rt_strbuf_init(&t);
+    rt_strbuf_puts(&t, table);
+    rt_strbuf_puts(&t, "\n");
+    rt_strbuf_puts(&t, frame_text);
+    int rc = t.err || !t.s || !cJSON_ReplaceItemInObject(summary, "text/plain",
+                                                          cJSON_CreateString(t.s))
+                 ? MAG_BRIDGE_ENOMEM
+                 : 0;
+    rt_strbuf_free(&t);
+    return rc;
 }
 
 int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *runs, int n,
@@ -594,7 +615,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
     snprintf(st->display_id, sizeof st->display_id, "rlhf-train-%d-%ld", o->execution_count,
              atomic_fetch_add(&id_counter, 1) + 1);
     double t_start = now_s();
-    int rc = publish_frame(out, b, rr, labels, 1, st->display_id, st);
+    int rc = publish_frame(out, b, rr, labels, 1, st->display_id, st, NULL);
     double last = now_s();
     long rendered = 0;
     int printed = 0;
@@ -618,7 +639,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
         long seen = atomic_load(&b->rows_seen);
         if (seen != rendered && (now_s() - last) * 1000.0 >= (double)frame_ms) {
             rendered = seen;
-            publish_frame(out, b, rr, labels, 0, st->display_id, st);
+            publish_frame(out, b, rr, labels, 0, st->display_id, st, NULL);
             last = now_s();
         }
     }
@@ -628,11 +649,17 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
         if (!st->interrupted && krn_out_interrupted(out)) st->interrupted = 1;
         /* the final frame goes out at once, ahead of the summary (not held back by the
            kernel's rate limit of one update per 250 ms per display id) */
-        rc = publish_frame(out, b, rr, labels, 2, st->display_id, st);
+        char *final_text = NULL;
+        rc = publish_frame(out, b, rr, labels, 2, st->display_id, st, &final_text);
         const char *const *sm = o->summary ? o->summary : o->panels;
         int nsm = o->summary ? o->nsummary : o->npanels;
         double t0 = now_s();
         cJSON *sum = mag_bridge_summary(rr, n, sm, nsm);
+        if (sum && final_text && append_plain(sum, final_text)) {
+            cJSON_Delete(sum);
+            sum = NULL;
+        }
+        rt_free(final_text);
         if (sum) {
             char *js = cJSON_PrintUnformatted(sum);
             st->summary_bytes = js ? strlen(js) : 0;

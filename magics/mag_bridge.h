@@ -16,7 +16,9 @@
  *   4. after the jobs: the final frame (update_display_data through
  *      krn_out_update_display_final, which no rate limiter holds back), then a separate summary
  *      table display {text/html, text/plain}: per run its name, status, step and the
- *      last finite value of each summary metric.
+ *      last finite value of each summary metric; its text/plain ends, after a blank
+ *      line, with the final frame's text/plain (title, then each panel's sparklines), for
+ *      clients that ignore update_display_data (jupyter-console).
  * It publishes no error: the caller reads the statuses (rt_run_status_of) and reports
  * interruption or failure in its own words.
  *

@@ -195,6 +195,26 @@ static void test_one_error_and_pager(void **st)
     rec_free(&m);
 }
 
+/* An error published without traceback lines gets the one line "ename: evalue", so front
+ * ends that show only the traceback show the message. */
+static void test_error_without_traceback(void **st)
+{
+    (void)st;
+    rec_sink m;
+    rec_init(&m);
+    krn_out *o = krn_out_new(&rec_vt, &m, NULL, 1, false);
+    krn_out_error(o, "Interrupted", "interrupted at step 74 of 4000 (p)", NULL, 0);
+    krn_out_finish(o);
+    assert_int_equal(rec_count(&m), 1);
+    assert_string_equal(rec_str(&m, 0, "evalue"), "interrupted at step 74 of 4000 (p)");
+    char *tb = cJSON_PrintUnformatted(cJSON_GetObjectItem(rec_content(&m, 0), "traceback"));
+    assert_string_equal(tb, "[\"Interrupted: interrupted at step 74 of 4000 (p)\"]");
+    free(tb);
+    assert_int_equal(cJSON_GetArraySize(krn_out_error_traceback(o)), 1);
+    krn_out_free(o);
+    rec_free(&m);
+}
+
 static void test_silent_input_interrupt(void **st)
 {
     (void)st;
@@ -255,6 +275,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_batching),        cmocka_unit_test(test_display_and_result),
         cmocka_unit_test(test_update_rate_limit), cmocka_unit_test(test_update_final), cmocka_unit_test(test_live_frames_go_to_the_live_sink),      cmocka_unit_test(test_one_error_and_pager),
+        cmocka_unit_test(test_error_without_traceback),
         cmocka_unit_test(test_silent_input_interrupt), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -172,9 +172,13 @@ static void test_frames_in_order(void **st)
     cJSON *sum = data_of(&k, k.n - 1);
     assert_int_equal(cJSON_GetArraySize(sum), 2);
     assert_non_null(strstr(cJSON_GetObjectItem(sum, "text/html")->valuestring, "<table"));
-    assert_string_equal(cJSON_GetObjectItem(sum, "text/plain")->valuestring,
-                        "run  status    steps  loss     accuracy\n"
-                        "a    finished     60  0.03333    0.9833\n");
+    /* its text ends with the final frame (for consoles that ignore display updates) */
+    char want[4096];
+    snprintf(want, sizeof want, "%s\n%s",
+             "run  status    steps  loss     accuracy\n"
+             "a    finished     60  0.03333    0.9833\n",
+             txt);
+    assert_string_equal(cJSON_GetObjectItem(sum, "text/plain")->valuestring, want);
     assert_int_equal(rt_run_rows(j.run), 60);
     assert_true(s.max_bytes > 1000 && s.max_bytes < 200000);
     krn_out_free(out);
@@ -291,10 +295,13 @@ static void test_failed_point_others_continue(void **st)
     assert_int_equal(step, 4);
     assert_int_equal(rt_run_status_of(j[1].run, &step, NULL, 0), RT_RUN_FINISHED);
     assert_int_equal(step, 30);
-    assert_string_equal(cJSON_GetObjectItem(data_of(&k, k.n - 1), "text/plain")->valuestring,
-                        "run      status    steps  loss     accuracy\n"
-                        "p[lr=1]  failed        4   0.6667    0.6667\n"
-                        "p[lr=2]  finished     30  0.06667    0.9667\n");
+    char want[4096];
+    snprintf(want, sizeof want, "%s\n%s",
+             "run      status    steps  loss     accuracy\n"
+             "p[lr=1]  failed        4   0.6667    0.6667\n"
+             "p[lr=2]  finished     30  0.06667    0.9667\n",
+             cJSON_GetObjectItem(data_of(&k, k.n - 2), "text/plain")->valuestring);
+    assert_string_equal(cJSON_GetObjectItem(data_of(&k, k.n - 1), "text/plain")->valuestring, want);
     krn_out_free(out);
     rt_run_free(j[0].run);
     rt_run_free(j[1].run);

@@ -208,3 +208,30 @@ def test_sigterm_inside_one_big_step(new_kernel):
     limit = 3.0 if sanitized_kernel() else 0.2
     assert dt < limit, f"exited {dt * 1e3:.0f} ms after SIGTERM"
     assert rc == 0, rc
+
+
+def test_interrupted_training_error_has_its_message_in_the_traceback(new_kernel):
+    """Front ends that show only the traceback (classic Notebook, nbconvert,
+    jupyter-console) must show "interrupted at step N of M": the traceback of the
+    Interrupted error is the one line "Interrupted: <evalue>" (ename and evalue as
+    before), on IOPub and in the execute_reply."""
+    k = new_kernel()
+    rep, _ = k.execute("%task add add digits=2\n")
+    assert rep["content"]["status"] == "ok", rep["content"]
+    k.flush()
+    msg_id = k.kc.execute("%%policy long\ntask = add\nsft_steps = 100000\n")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        m = k.kc.get_iopub_msg(timeout=60)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "update_display_data":
+            break
+    send_interrupt(k)
+    c = k.reply(msg_id, timeout=30)["content"]
+    assert c["status"] == "error" and c["ename"] == S["interrupted_ename"], c
+    assert c["evalue"].startswith("interrupted at step "), c
+    errs = [m["content"] for m in k.iopub(msg_id, timeout=30) if m["msg_type"] == "error"]
+    assert len(errs) == 1
+    for e in (errs[0], c):
+        assert e["evalue"] == c["evalue"], e
+        assert e["traceback"] == [f"Interrupted: {c['evalue']}"], e
+    assert_next_cell_works(k, "after-training-interrupt")
