@@ -320,6 +320,9 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     const char *const *lc = rt_debate_learner_columns(&nl);
     rc = rt_run_create(rn[0], jc, nj, &job.jr) || rt_run_create(rn[1], jc, nj, &job.fr) ||
          (learned && rt_run_create(rn[2], lc, nl, &job.lr));
+    rt_run *made[3] = {job.jr, job.fr, job.lr}; /* the cell's settings, for %export */
+    for (int i = 0; !rc && i < 3; i++)
+        if (made[i] && mag_train_run_config(made[i], cfg, 0)) rc = 1;
     mag_bridge_run br[3] = {{job.jr, "judge", train_fn, &job, NULL},
                             {job.fr, "full-state judge", idle_fn, NULL, NULL},
                             {job.lr, "learned debaters", idle_fn, NULL, NULL}};

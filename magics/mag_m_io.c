@@ -1,16 +1,25 @@
-/* mag_m_io: files.  %export FILE.csv|FILE.json [RUN...] writes the metrics of runs
- * (every run when none is named); %save POLICY FILE and %load NAME FILE write and read
- * policy files (rt_model_save_meta / rt_model_load_meta: magic, version, shape,
- * checksum) with the policy's task definition and lineage as metadata (mag_lineage.h).
- * %load re-creates the file's task when the session has none of that name, binds to the
- * session's task when it has the same definition, and otherwise defines the file's task
- * under NAME.N (the first free N) and says so.
+/* mag_m_io: files.  %export FILE.csv|FILE.jsonl|FILE.json [RUN...] writes the metrics
+ * and configuration of runs (every run when none is named; the format by the file's
+ * extension); %save POLICY FILE and %load NAME FILE write and read policy files
+ * (rt_model_save_meta / rt_model_load_meta: magic, version, shape, checksum) with the
+ * policy's task definition and lineage as metadata (mag_lineage.h).  %load re-creates
+ * the file's task when the session has none of that name, binds to the session's task
+ * when it has the same definition, and otherwise defines the file's task under NAME.N
+ * (the first free N) and says so.
  *
- * CSV: a header "run,<columns>" (the union of the runs' columns in first-appearance
- * order), then one line per metrics row; numbers as %.17g (exact round trip), NaN as
- * "nan", a column the run does not have left empty; run names quoted when they hold a
- * comma or a quote.  JSON: {"runs": [{"name", "status", "steps", "columns": [...],
- * "rows": [[...], ...]}]} with NaN/Inf as null.  Errors name the path. */
+ * A run's configuration is its sweep point's key = value settings as written
+ * (rt_run_config_*, set by the training cells).  CSV: a header "run,<config>,<metrics>"
+ * — the union of the runs' configuration keys, then the union of their metric columns,
+ * each in first-appearance order, with "wall" (not deterministic) last — then one line
+ * per metrics row; numbers as %.17g (exact round trip), NaN as "nan", a key or column
+ * the run does not have left empty; fields quoted when they hold a comma, a quote or a
+ * line break.  A configuration key named "run" or like a metric is written config_KEY.
+ * JSONL: one object per metrics row {"run", <config>, "step", <metrics>, "wall"} (what
+ * pandas.read_json(path, lines=True) reads), configuration values typed (decimal numbers
+ * as numbers, true/false as booleans, else strings).  JSON: {"runs": [{"name", "status",
+ * "steps", "config": {...}, "columns": [...], "rows": [[...], ...]}]}.  In JSON and JSONL
+ * NaN and infinities are null.  Errors name the path.  Leaves out: runs loaded from
+ * files (policy files carry a lineage, not runs). */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -30,9 +39,21 @@ static int ends_with(const char *s, const char *suf)
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-static void csv_name(FILE *f, const char *s)
+enum { EX_NONE, EX_CSV, EX_JSONL, EX_JSON };
+
+static int format_of(const char *path)
 {
-    if (!strpbrk(s, ",\"\n")) {
+    return ends_with(path, ".csv")     ? EX_CSV
+           : ends_with(path, ".jsonl") ? EX_JSONL
+           : ends_with(path, ".json")  ? EX_JSON
+                                       : EX_NONE;
+}
+
+/* A CSV field: as it is, or quoted (quotes doubled) when it holds a comma, a quote or a
+ * line break. */
+static void csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
         fputs(s, f);
         return;
     }
@@ -44,45 +65,190 @@ static void csv_name(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void write_csv(FILE *f, rt_run *const *runs, int n)
+static void csv_number(FILE *f, double v)
 {
-    const char *cols[64];
-    int nc = 0;
+    if (isnan(v))
+        fputs("nan", f);
+    else if (isinf(v))
+        fputs(v > 0 ? "inf" : "-inf", f);
+    else
+        fprintf(f, "%.17g", v);
+}
+
+/* The columns of an export of runs[0..n): the configuration keys (their union in
+ * first-appearance order; cfg_col is the column's name: the key, or "config_KEY" when the
+ * key is "run" or a metric's name), then the metric columns (their union in
+ * first-appearance order, "wall" moved to the end).  All names borrowed from the runs. */
+typedef struct columns {
+    const char **cfg, **met;
+    char **cfg_col; /* owned */
+    int ncfg, nmet;
+} columns;
+
+static void columns_free(columns *c)
+{
+    for (int i = 0; c->cfg_col && i < c->ncfg; i++)
+        rt_free(c->cfg_col[i]);
+    rt_free(c->cfg_col);
+    rt_free(c->cfg);
+    rt_free(c->met);
+}
+
+static int find(const char *const *names, int n, const char *name)
+{
     for (int i = 0; i < n; i++)
-        for (int c = 0; c < rt_run_n_columns(runs[i]); c++) {
-            const char *name = rt_run_column(runs[i], c);
-            int dup = 0;
-            for (int j = 0; j < nc; j++)
-                dup |= !strcmp(cols[j], name);
-            if (!dup && nc < 64) cols[nc++] = name;
-        }
-    fputs("run", f);
-    for (int j = 0; j < nc; j++)
-        fprintf(f, ",%s", cols[j]);
-    fputc('\n', f);
+        if (!strcmp(names[i], name)) return i;
+    return -1;
+}
+
+static int columns_of(rt_run *const *runs, int n, columns *c)
+{
+    memset(c, 0, sizeof *c);
+    size_t tc = 0, tm = 0;
     for (int i = 0; i < n; i++) {
+        tc += (size_t)rt_run_n_config(runs[i]);
+        tm += (size_t)rt_run_n_columns(runs[i]);
+    }
+    c->cfg = rt_calloc(tc + 1, sizeof *c->cfg);
+    c->cfg_col = rt_calloc(tc + 1, sizeof *c->cfg_col);
+    c->met = rt_calloc(tm + 1, sizeof *c->met);
+    if (!c->cfg || !c->cfg_col || !c->met) return MAG_ENOMEM;
+    int wall = 0;
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < rt_run_n_config(runs[i]); k++) {
+            const char *key = rt_run_config_key(runs[i], k);
+            if (find(c->cfg, c->ncfg, key) < 0) c->cfg[c->ncfg++] = key;
+        }
+        for (int k = 0; k < rt_run_n_columns(runs[i]); k++) {
+            const char *col = rt_run_column(runs[i], k);
+            if (!strcmp(col, "wall"))
+                wall = 1;
+            else if (find(c->met, c->nmet, col) < 0)
+                c->met[c->nmet++] = col;
+        }
+    }
+    if (wall) c->met[c->nmet++] = "wall";
+    for (int k = 0; k < c->ncfg; k++) {
+        const char *key = c->cfg[k];
+        int clash = !strcmp(key, "run") || find(c->met, c->nmet, key) >= 0;
+        size_t len = strlen(key) + 8;
+        if (!(c->cfg_col[k] = rt_malloc(len))) return MAG_ENOMEM;
+        snprintf(c->cfg_col[k], len, "%s%s", clash ? "config_" : "", key);
+    }
+    return 0;
+}
+
+/* CSV: run, the configuration columns, the metric columns (wall last). */
+static int write_csv(FILE *f, rt_run *const *runs, int n, const columns *c)
+{
+    int *idx = rt_calloc((size_t)c->nmet + 1, sizeof *idx);
+    if (!idx) return MAG_ENOMEM;
+    fputs("run", f);
+    for (int k = 0; k < c->ncfg; k++) {
+        fputc(',', f);
+        csv_field(f, c->cfg_col[k]);
+    }
+    for (int j = 0; j < c->nmet; j++) {
+        fputc(',', f);
+        csv_field(f, c->met[j]);
+    }
+    fputc('\n', f);
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
         rt_run_snapshot s;
-        if (rt_run_snapshot_take(runs[i], &s)) continue;
-        int idx[64];
-        for (int j = 0; j < nc; j++)
-            idx[j] = rt_run_column_index(runs[i], cols[j]);
+        if (rt_run_snapshot_take(runs[i], &s)) {
+            rc = MAG_ENOMEM;
+            break;
+        }
+        for (int j = 0; j < c->nmet; j++)
+            idx[j] = rt_run_column_index(runs[i], c->met[j]);
         for (long r = 0; r < s.rows; r++) {
-            csv_name(f, rt_run_name(runs[i]));
-            for (int j = 0; j < nc; j++) {
+            csv_field(f, rt_run_name(runs[i]));
+            for (int k = 0; k < c->ncfg; k++) {
+                const char *v = rt_run_config_get(runs[i], c->cfg[k]);
                 fputc(',', f);
-                if (idx[j] < 0) continue;
-                double v = s.values[r * s.n_columns + idx[j]];
-                if (isnan(v))
-                    fputs("nan", f);
-                else if (isinf(v))
-                    fputs(v > 0 ? "inf" : "-inf", f);
-                else
-                    fprintf(f, "%.17g", v);
+                if (v) csv_field(f, v);
+            }
+            for (int j = 0; j < c->nmet; j++) {
+                fputc(',', f);
+                if (idx[j] >= 0) csv_number(f, s.values[r * s.n_columns + idx[j]]);
             }
             fputc('\n', f);
         }
         rt_run_snapshot_free(&s);
     }
+    rt_free(idx);
+    return rc;
+}
+
+/* v as a JSON number in its shortest form that reads back exactly (cJSON's own printing
+ * may drop the last bit), or null when v is NaN or infinite. */
+static cJSON *json_number(double v)
+{
+    if (!isfinite(v)) return cJSON_CreateNull();
+    char buf[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return cJSON_CreateRaw(buf);
+}
+
+/* A configuration value as JSON: a number when the text is a decimal number ("1e-3",
+ * "-2", "0.5"), true/false, else the text as a string. */
+static cJSON *json_config_value(const char *s)
+{
+    if (!strcmp(s, "true") || !strcmp(s, "false")) return cJSON_CreateBool(s[0] == 't');
+    const char *p = s + (*s == '-');
+    if ((*p >= '0' && *p <= '9') || (*p == '.' && p[1] >= '0' && p[1] <= '9')) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (!*end && !strpbrk(s, "xXpP") && isfinite(v) && errno != ERANGE) return json_number(v);
+    }
+    return cJSON_CreateString(s);
+}
+
+/* Adds item (may be NULL: out of memory) to o under key; 0, or 1 with item freed. */
+static int add(cJSON *o, const char *key, cJSON *item)
+{
+    if (item && cJSON_AddItemToObject(o, key, item)) return 0;
+    cJSON_Delete(item);
+    return 1;
+}
+
+/* JSON Lines: one object per metrics row: run, the configuration (typed), the metrics
+ * in the run's column order with wall last; NaN and infinities as null. */
+static int write_jsonl(FILE *f, rt_run *const *runs, int n, const columns *c)
+{
+    for (int i = 0; i < n; i++) {
+        rt_run_snapshot s;
+        if (rt_run_snapshot_take(runs[i], &s)) return MAG_ENOMEM;
+        int wall = rt_run_column_index(runs[i], "wall");
+        for (long r = 0; r < s.rows; r++) {
+            const double *row = s.values + r * s.n_columns;
+            cJSON *o = cJSON_CreateObject();
+            int bad = !o || !cJSON_AddStringToObject(o, "run", rt_run_name(runs[i]));
+            for (int k = 0; !bad && k < c->ncfg; k++) {
+                const char *v = rt_run_config_get(runs[i], c->cfg[k]);
+                if (v) bad = add(o, c->cfg_col[k], json_config_value(v));
+            }
+            for (int j = 0; !bad && j < s.n_columns; j++)
+                if (j != wall) bad = add(o, rt_run_column(runs[i], j), json_number(row[j]));
+            if (!bad && wall >= 0) bad = add(o, "wall", json_number(row[wall]));
+            char *txt = bad ? NULL : cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+            if (!txt) {
+                rt_run_snapshot_free(&s);
+                return MAG_ENOMEM;
+            }
+            fputs(txt, f);
+            fputc('\n', f);
+            cJSON_free(txt);
+        }
+        rt_run_snapshot_free(&s);
+    }
+    return 0;
 }
 
 static char *json_text(rt_run *const *runs, int n)
@@ -97,6 +263,10 @@ static char *json_text(rt_run *const *runs, int n)
         cJSON_AddStringToObject(o, "name", rt_run_name(runs[i]));
         cJSON_AddStringToObject(o, "status", rt_run_status_name(st));
         cJSON_AddNumberToObject(o, "steps", (double)step);
+        cJSON *conf = cJSON_AddObjectToObject(o, "config");
+        for (int k = 0; conf && k < rt_run_n_config(runs[i]); k++)
+            add(conf, rt_run_config_key(runs[i], k),
+                json_config_value(rt_run_config_value(runs[i], k)));
         cJSON *cols = cJSON_AddArrayToObject(o, "columns");
         for (int c = 0; c < rt_run_n_columns(runs[i]); c++)
             cJSON_AddItemToArray(cols, cJSON_CreateString(rt_run_column(runs[i], c)));
@@ -108,7 +278,7 @@ static char *json_text(rt_run *const *runs, int n)
             cJSON_AddItemToArray(rows, row);
             for (int c = 0; c < s.n_columns; c++) {
                 double v = s.values[r * s.n_columns + c];
-                cJSON_AddItemToArray(row, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+                cJSON_AddItemToArray(row, json_number(v));
             }
         }
         rt_run_snapshot_free(&s);
@@ -121,20 +291,18 @@ static char *json_text(rt_run *const *runs, int n)
 static int run_export(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
                       const mag_config *cfg, mag_diag *d)
 {
-    (void)m;
     (void)cell;
     (void)cfg;
     const mag_kv *fa = mag_arg_pos(line, 0);
     const char *path = mag_arg_word(line, 0);
     if (!path)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line,
-                            line->name_pos.col, NULL,
-                            "%%export needs a file: %%export FILE.csv|FILE.json [RUN...]");
-    int json = ends_with(path, ".json");
-    if (!json && !ends_with(path, ".csv"))
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, fa->value.pos.line,
-                            fa->value.pos.col, NULL,
-                            "cannot export to '%s': the file name must end in .csv or .json", path);
+                            line->name_pos.col, NULL, "%%export needs a file: %s", m->usage);
+    int fmt = format_of(path);
+    if (fmt == EX_NONE)
+        return mag_diag_set(
+            d, ctx->src, ctx->len, MAG_EVALUE, fa->value.pos.line, fa->value.pos.col, NULL,
+            "cannot export to '%s': the file name must end in %s", path, ".csv, .jsonl or .json");
     size_t nall = mag_session_count(ctx->session, MAG_RUN);
     rt_run **runs = rt_calloc(nall + line->nargs + 1, sizeof *runs);
     if (!runs) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
@@ -165,19 +333,24 @@ static int run_export(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fa->value.pos.line,
                             fa->value.pos.col, NULL, "cannot write '%s': %s", path, strerror(e));
     }
-    if (json) {
+    columns c = {0};
+    int rc = 0;
+    if (fmt == EX_JSON) {
         char *t = json_text(runs, n);
         if (t) {
             fputs(t, f);
             fputc('\n', f);
         }
+        rc = t ? 0 : MAG_ENOMEM;
         rt_free(t);
-    } else {
-        write_csv(f, runs, n);
+    } else if (!(rc = columns_of(runs, n, &c))) {
+        rc = fmt == EX_CSV ? write_csv(f, runs, n, &c) : write_jsonl(f, runs, n, &c);
     }
+    columns_free(&c);
     int bad = ferror(f);
     if (fclose(f)) bad = 1;
     rt_free(runs);
+    if (rc) return mag_err_nomem(d);
     if (bad)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fa->value.pos.line,
                             fa->value.pos.col, NULL, "cannot write '%s': %s", path,
@@ -382,9 +555,15 @@ static int run_load(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
 
 static const mag_magic export_magic = {
     .name = "export",
-    .usage = "%export FILE.csv|FILE.json [RUN...]",
-    .help = "Writes the metrics of the named runs (all runs when none is named) as CSV\n"
-            "(run,<columns>; one line per row) or JSON ({\"runs\": [...]}).",
+    .usage = "%export FILE.csv|FILE.jsonl|FILE.json [RUN...]",
+    .help = "Writes the metrics of the named runs (all runs when none is named) with each\n"
+            "run's configuration (its sweep point's settings: lr, seed, ...); the file's\n"
+            "extension chooses the format:\n"
+            "  .csv    run,<config keys>,step,<metrics>,wall: one line per logged step\n"
+            "  .jsonl  one JSON object per logged step (run, config, step, metrics, wall),\n"
+            "          for pandas.read_json(FILE, lines=True)\n"
+            "  .json   {\"runs\": [{\"name\", \"config\", \"columns\", \"rows\", ...}]}\n"
+            "Keys a run lacks are empty; NaN is nan in CSV and null in JSON.",
     .run = run_export,
     .positional = "-,run",
 };

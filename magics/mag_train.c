@@ -140,6 +140,17 @@ void mag_train_mean_sd(const double *v, int k, char *out, size_t cap)
         snprintf(out, cap, "%s ± %s (%d)", a, b, nv);
 }
 
+int mag_train_run_config(rt_run *run, const mag_config *cfg, size_t pt)
+{
+    for (size_t k = 0; k < cfg->schema->nkeys; k++) {
+        const mag_value *v = mag_config_at(cfg, k, pt);
+        const char *text = !v ? NULL : v->kind == MAG_V_STRING ? v->str : v->text;
+        if (text && rt_run_add_config(run, cfg->schema->keys[k].name, text) == RT_ENOMEM)
+            return MAG_ENOMEM;
+    }
+    return 0;
+}
+
 void mag_train_free_policy(void *p)
 {
     rt_policy_free(p);

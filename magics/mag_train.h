@@ -76,6 +76,11 @@ int mag_train_strip_seed(const char *name, char *out, size_t cap);
  * them are finite; mag_fmt_num formats the numbers. */
 void mag_train_mean_sd(const double *v, int k, char *out, size_t cap);
 
+/* Gives run the configuration of sweep point pt (rt_run_add_config): every key of the
+ * schema that has a value there (the default when not given), in schema order, as
+ * written (a string's decoded text without its quotes).  0 or MAG_ENOMEM. */
+int mag_train_run_config(rt_run *run, const mag_config *cfg, size_t pt);
+
 /* Session free functions of the stored objects. */
 void mag_train_free_policy(void *p);
 void mag_train_free_run(void *r);

@@ -267,6 +267,7 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
             break;
         }
         rc = rec->point(&t, p, i, d);
+        if (!rc && p->run && mag_train_run_config(p->run, t.cfg, i)) rc = mag_err_nomem(d);
         if (p->steps > max_steps) max_steps = p->steps;
     }
     int interrupted = 0;

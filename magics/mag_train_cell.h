@@ -10,8 +10,9 @@
  *      point, before anything is built); for each point its name and label
  *      (mag_train_point_names), its resolved configuration as key = value text (every
  *      key of the schema that has a value: the rt_job's plain data, with rec->trainer and
- *      the point's stream), then rec->point builds its config, policy and run — every
- *      point is built and checked before anything trains;
+ *      the point's stream), then rec->point builds its config, policy and run (which
+ *      gets that configuration: mag_train_run_config, for %export) — every point is
+ *      built and checked before anything trains;
  *   4. the bridge trains the points that have a run (mag_bridge_train; with
  *      MAG_TRAIN_IDLE_NO_CHART no chart when no point has steps), chart options from
  *      rec->chart;

@@ -22,6 +22,8 @@ struct rt_run {
     rt_event_fn fn;
     void *user;
     atomic_int *cancel;
+    int n_config; /* configuration pairs (rt_run_add_config), in the order added */
+    char **config_keys, **config_values;
 };
 
 static const char *const status_names[] = {"created", "running", "finished", "interrupted",
@@ -71,6 +73,12 @@ void rt_run_free(rt_run *r)
     rt_free(r->name);
     rt_free(r->rows);
     rt_free(r->message);
+    for (int i = 0; i < r->n_config; i++) {
+        rt_free(r->config_keys[i]);
+        rt_free(r->config_values[i]);
+    }
+    rt_free(r->config_keys);
+    rt_free(r->config_values);
     pthread_mutex_destroy(&r->mu);
     rt_free(r);
 }
@@ -125,6 +133,46 @@ int rt_run_column_index(const rt_run *r, const char *name)
     for (int i = 0; name && i < r->n_columns; i++)
         if (strcmp(r->columns[i], name) == 0) return i;
     return -1;
+}
+
+int rt_run_add_config(rt_run *r, const char *key, const char *value)
+{
+    if (!key || !*key || !value || rt_run_config_get(r, key)) return RT_EINVAL;
+    char *k = rt_strdup(key), *v = rt_strdup(value);
+    char **ks = k && v ? rt_realloc(r->config_keys, sizeof *ks * (size_t)(r->n_config + 1)) : NULL;
+    if (ks) r->config_keys = ks;
+    char **vs = ks ? rt_realloc(r->config_values, sizeof *vs * (size_t)(r->n_config + 1)) : NULL;
+    if (!vs) {
+        rt_free(k);
+        rt_free(v);
+        return RT_ENOMEM;
+    }
+    r->config_values = vs;
+    ks[r->n_config] = k;
+    vs[r->n_config++] = v;
+    return 0;
+}
+
+int rt_run_n_config(const rt_run *r)
+{
+    return r->n_config;
+}
+
+const char *rt_run_config_key(const rt_run *r, int i)
+{
+    return i >= 0 && i < r->n_config ? r->config_keys[i] : NULL;
+}
+
+const char *rt_run_config_value(const rt_run *r, int i)
+{
+    return i >= 0 && i < r->n_config ? r->config_values[i] : NULL;
+}
+
+const char *rt_run_config_get(const rt_run *r, const char *key)
+{
+    for (int i = 0; key && i < r->n_config; i++)
+        if (strcmp(r->config_keys[i], key) == 0) return r->config_values[i];
+    return NULL;
 }
 
 int rt_run_should_stop(const rt_run *r)

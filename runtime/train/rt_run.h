@@ -1,5 +1,6 @@
-/* rt_run: a training run as the outside world sees it — a name, a metrics table
- * (named columns, rows appended while it trains), a status, events and a cancel flag.
+/* rt_run: a training run as the outside world sees it — a name, its configuration
+ * (key = value text), a metrics table (named columns, rows appended while it trains), a
+ * status, events and a cancel flag.
  *
  * Coupling to the outside is only through an event callback (run started, metrics
  * row, log line, run finished) and a cancel flag (an atomic int owned by the caller)
@@ -11,7 +12,8 @@
  * A registry (rt_runs) owns runs by name; there is no global state, so tests and
  * sessions can make as many as they like.  All allocation goes through rt_alloc.
  * Leaves out: what a step computes and when rows are due (rt_trainer.h), rendering
- * (runtime/chart), and persistence (exports are the magics'). */
+ * (runtime/chart), what the configuration means (the magics' schemas) and persistence
+ * (exports are the magics'). */
 #ifndef RT_RUN_H
 #define RT_RUN_H
 
@@ -70,6 +72,17 @@ const char *rt_run_name(const rt_run *run);
 int rt_run_n_columns(const rt_run *run);
 const char *rt_run_column(const rt_run *run, int i);          /* NULL if out of range */
 int rt_run_column_index(const rt_run *run, const char *name); /* -1 if unknown */
+
+/* The run's configuration: key = value pairs as written (a sweep point's resolved
+ * settings, rt_job.h's cfg), kept in the order added, for exports and summaries; nothing
+ * in the runtime reads them.  Added before the run starts (not guarded by the mutex:
+ * read-only once training begins).  rt_run_add_config copies key and value: 0, RT_EINVAL
+ * (key NULL, empty or already there; value NULL) or RT_ENOMEM (the run unchanged). */
+int rt_run_add_config(rt_run *run, const char *key, const char *value);
+int rt_run_n_config(const rt_run *run);
+const char *rt_run_config_key(const rt_run *run, int i);           /* NULL if out of range */
+const char *rt_run_config_value(const rt_run *run, int i);         /* NULL if out of range */
+const char *rt_run_config_get(const rt_run *run, const char *key); /* NULL if none */
 
 /* Polled by training loops between steps: 1 if the cancel flag is set. */
 int rt_run_should_stop(const rt_run *run);

@@ -353,13 +353,82 @@ static void test_export_csv_exact(void **st)
     exec("%export m.txt hand");
     assert_string_equal(
         error_value(),
-        "cell:1:9: cannot export to 'm.txt': the file name must end in .csv or .json");
+        "cell:1:9: cannot export to 'm.txt': the file name must end in .csv, .jsonl or .json");
     exec("%export /nonexistent-dir/m.csv hand");
     assert_string_equal(
         error_value(),
         "cell:1:9: cannot write '/nonexistent-dir/m.csv': No such file or directory");
     exec("%export m.csv hnd");
     assert_string_equal(error_value(), "cell:1:15: unknown run 'hnd' (did you mean 'hand'?)");
+}
+
+static void read_file(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = 0;
+    fclose(f);
+}
+
+/* issue 13 item 8: configuration columns after run (union, empty where a run lacks a
+ * key; a key named like a metric as config_KEY; values quoted like names), wall last;
+ * JSONL: one object per row with typed configuration values and null for NaN */
+static void test_export_config_exact(void **st)
+{
+    (void)st;
+    static const char *const c1[] = {"step", "wall", "reward"};
+    static const char *const c2[] = {"step", "loss"};
+    rt_run *a, *b;
+    assert_int_equal(rt_run_create("cfg[lr=1e-3,seed=1]", c1, 3, &a), 0);
+    assert_int_equal(rt_run_create("plain", c2, 2, &b), 0);
+    assert_int_equal(rt_run_add_config(a, "lr", "1e-3"), 0);
+    assert_int_equal(rt_run_add_config(a, "reward", "a, \"b\""), 0);
+    assert_int_equal(rt_run_add_config(a, "seed", "1"), 0);
+    assert_int_equal(rt_run_add_config(a, "log", "true"), 0);
+    assert_int_equal(rt_run_add_config(a, "algo", "inf"), 0);
+    double ra[2][3] = {{1, 0.25, 0.5}, {2, 0.75, NAN}}, rb[2] = {10, 1.5};
+    rt_run_append(a, ra[0]);
+    rt_run_append(a, ra[1]);
+    rt_run_append(b, rb);
+    void (*fr)(void *) = (void (*)(void *))rt_run_free;
+    assert_true(mag_session_put(S(), MAG_RUN, "cfg[lr=1e-3,seed=1]", a, fr, "", NULL) >= 0);
+    assert_true(mag_session_put(S(), MAG_RUN, "plain", b, fr, "", NULL) >= 0);
+    char code[256], path[128], buf[2048];
+    snprintf(path, sizeof path, "%s/c.csv", tmpdir);
+    snprintf(code, sizeof code, "%%export \"%s\" cfg[lr=1e-3,seed=1] plain", path);
+    exec(code);
+    assert_null(error_value());
+    read_file(path, buf, sizeof buf);
+    assert_string_equal(buf,
+                        "run,lr,config_reward,seed,log,algo,step,reward,loss,wall\n"
+                        "\"cfg[lr=1e-3,seed=1]\",1e-3,\"a, \"\"b\"\"\",1,true,inf,1,0.5,,0.25\n"
+                        "\"cfg[lr=1e-3,seed=1]\",1e-3,\"a, \"\"b\"\"\",1,true,inf,2,nan,,0.75\n"
+                        "plain,,,,,,10,,1.5,\n");
+    snprintf(path, sizeof path, "%s/c.jsonl", tmpdir);
+    snprintf(code, sizeof code, "%%export \"%s\" cfg[lr=1e-3,seed=1] plain", path);
+    exec(code);
+    assert_null(error_value());
+    read_file(path, buf, sizeof buf);
+    assert_string_equal(
+        buf, "{\"run\":\"cfg[lr=1e-3,seed=1]\",\"lr\":0.001,\"config_reward\":\"a, \\\"b\\\"\","
+             "\"seed\":1,\"log\":true,\"algo\":\"inf\",\"step\":1,\"reward\":0.5,\"wall\":0.25}\n"
+             "{\"run\":\"cfg[lr=1e-3,seed=1]\",\"lr\":0.001,\"config_reward\":\"a, \\\"b\\\"\","
+             "\"seed\":1,\"log\":true,\"algo\":\"inf\",\"step\":2,\"reward\":null,\"wall\":0.75}\n"
+             "{\"run\":\"plain\",\"step\":10,\"loss\":1.5}\n");
+    snprintf(path, sizeof path, "%s/c.json", tmpdir);
+    snprintf(code, sizeof code, "%%export \"%s\" cfg[lr=1e-3,seed=1]", path);
+    exec(code);
+    assert_null(error_value());
+    read_file(path, buf, sizeof buf);
+    cJSON *j = cJSON_Parse(buf);
+    cJSON *conf =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "runs"), 0), "config");
+    assert_true(cJSON_GetObjectItem(conf, "lr")->valuedouble == 1e-3);
+    assert_string_equal(cJSON_GetObjectItem(conf, "reward")->valuestring, "a, \"b\"");
+    cJSON_Delete(j);
+    mag_session_remove(S(), MAG_RUN, "cfg[lr=1e-3,seed=1]");
+    mag_session_remove(S(), MAG_RUN, "plain");
 }
 
 static void test_save_load(void **st)
@@ -413,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_policy_sweep_and_errors),
         cmocka_unit_test(test_eval_sample_runs_plot),
         cmocka_unit_test(test_export_csv_exact),
+        cmocka_unit_test(test_export_config_exact),
         cmocka_unit_test(test_save_load),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);

@@ -1,5 +1,5 @@
-/* run_test.c: runs (metrics table, events, status, cancel flag), the registry,
- * concurrent append and snapshot, and allocation-failure injection. */
+/* run_test.c: runs (metrics table, events, status, cancel flag, configuration), the
+ * registry, concurrent append and snapshot, and allocation-failure injection. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -271,6 +271,41 @@ static void allocation_failures(void **state)
     rt_runs_free(g);
 }
 
+/* the configuration: copied pairs in the order added, unique keys, clean ENOMEM */
+static void configuration(void **state)
+{
+    (void)state;
+    rt_run *r;
+    assert_int_equal(rt_run_create("sw[lr=1e-3]", cols, 3, &r), 0);
+    assert_int_equal(rt_run_n_config(r), 0);
+    assert_null(rt_run_config_get(r, "lr"));
+    char key[8] = "lr", val[8] = "1e-3";
+    assert_int_equal(rt_run_add_config(r, key, val), 0);
+    key[0] = val[0] = 'X'; /* copies */
+    assert_int_equal(rt_run_add_config(r, "algo", "grpo"), 0);
+    assert_int_equal(rt_run_add_config(r, "lr", "2e-3"), RT_EINVAL);
+    assert_int_equal(rt_run_add_config(r, "", "1"), RT_EINVAL);
+    assert_int_equal(rt_run_add_config(r, NULL, "1"), RT_EINVAL);
+    assert_int_equal(rt_run_add_config(r, "seed", NULL), RT_EINVAL);
+    assert_int_equal(rt_run_n_config(r), 2);
+    assert_string_equal(rt_run_config_key(r, 0), "lr");
+    assert_string_equal(rt_run_config_value(r, 0), "1e-3");
+    assert_string_equal(rt_run_config_key(r, 1), "algo");
+    assert_string_equal(rt_run_config_get(r, "algo"), "grpo");
+    assert_null(rt_run_config_key(r, 2));
+    assert_null(rt_run_config_value(r, -1));
+    for (long n = 1; n <= 4; n++) { /* key, value, key array, value array */
+        rt_alloc_fail_at(n);
+        assert_int_equal(rt_run_add_config(r, "seed", "1"), RT_ENOMEM);
+        rt_alloc_fail_at(0);
+        assert_int_equal(rt_run_n_config(r), 2);
+        assert_null(rt_run_config_get(r, "seed"));
+    }
+    assert_int_equal(rt_run_add_config(r, "seed", "1"), 0);
+    assert_string_equal(rt_run_config_get(r, "seed"), "1");
+    rt_run_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +314,7 @@ int main(void)
         cmocka_unit_test(registry),
         cmocka_unit_test(concurrent_append_and_snapshot),
         cmocka_unit_test(allocation_failures),
+        cmocka_unit_test(configuration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
