@@ -20,6 +20,7 @@
 #include "mag_magic.h"
 #include "mag_train.h"
 #include "mag_train_cell.h"
+#include "rt_fuzz.h"
 #include "rt_alloc.h"
 #include "rt_policy.h"
 #include "rt_policy_keys.h"
@@ -158,8 +159,8 @@ static int policy_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, ma
         rt_policy_config pc = {
             .vocab = rt_task_vocab_size(c->task),
             .context = (int)mag_train_num(cfg, "context", pt),
-            .embed = (int)mag_train_num(cfg, "embed", pt),
-            .hidden = (int)mag_train_num(cfg, "hidden", pt),
+            .embed = RT_FUZZ_CAP((int)mag_train_num(cfg, "embed", pt), RT_FUZZ_MAX_WIDTH),
+            .hidden = RT_FUZZ_CAP((int)mag_train_num(cfg, "hidden", pt), RT_FUZZ_MAX_WIDTH),
             .layers = (int)mag_train_num(cfg, "layers", pt),
             .act = strcmp(mag_config_get(cfg, "act", pt)->str, "gelu") ? RT_NN_ACT_RELU
                                                                        : RT_NN_ACT_GELU,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_fuzz.h"
 #include "rt_eval.h"
 
 void rt_opd_run_config_init(rt_opd_run_config *cfg)
@@ -119,6 +120,7 @@ static int opd_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
     sc->metrics = 1;
     sc->mask_after_eos = 1; /* an answer ends at its first EOS */
     sc->eos_token = RT_TOK_EOS;
+    sc->batch = RT_FUZZ_CAP(sc->batch, RT_FUZZ_MAX_BATCH); /* fuzz builds only */
     int B = sc->batch, P = sc->prompt_len;
     w->nf = rt_task_n_features(task);
     w->i_correct = rt_task_feature_index(task, "correct");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_fuzz.h"
 #include "rt_eval.h"
 #include "rt_rl.h"
 
@@ -110,6 +111,8 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
     rt_rl_config cfg;
     rt_diag cd;
     if (rt_rl_config_check(a->cfg, &cfg, &cd)) return fail(d, RT_EINVAL, cd.key, cd.msg);
+    cfg.batch = RT_FUZZ_CAP(cfg.batch, RT_FUZZ_MAX_BATCH); /* fuzz builds only */
+    cfg.group = RT_FUZZ_CAP(cfg.group, RT_FUZZ_MAX_GROUP);
     const rt_task *task = prob->task;
     int nf = rt_task_n_features(task);
     if (hook && (hook->n_features < 0 || hook->n_features > RT_RL_HOOK_MAX_FEATURES ||

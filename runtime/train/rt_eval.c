@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_fuzz.h"
 
 struct rt_eval {
     const rt_task *task;
@@ -176,6 +177,8 @@ int rt_eval_create(rt_eval **out, const rt_task *task, const rt_model *arch,
     if (c.k > 0 && !(c.temperature > 0.0f))
         return fail(diag, RT_EINVAL, "eval: temperature must be > 0");
     if (c.chunk < 1) return fail(diag, RT_EINVAL, "eval: chunk must be >= 1");
+    c.n_prompts = RT_FUZZ_CAP(c.n_prompts, RT_FUZZ_MAX_PROMPTS); /* fuzz builds only */
+    c.k = RT_FUZZ_CAP(c.k, RT_FUZZ_MAX_SAMPLES);
     if (arch->vocab != rt_task_vocab_size(task))
         return fail(diag, RT_EINVAL, "eval: policy vocabulary %d, task vocabulary %d",
                     arch->vocab, rt_task_vocab_size(task));
@@ -360,6 +363,7 @@ int rt_eval_kl(const rt_model *p, const rt_model *q, const rt_task *task, rt_tas
     if (!p || !q || !task || !rng || !out)
         return fail(diag, RT_EINVAL, "kl: missing argument");
     if (n_prompts < 1) return fail(diag, RT_EINVAL, "kl: n_prompts must be >= 1");
+    n_prompts = RT_FUZZ_CAP(n_prompts, RT_FUZZ_MAX_PROMPTS); /* fuzz builds only */
     if (p->vocab != rt_task_vocab_size(task) || q->vocab != p->vocab)
         return fail(diag, RT_EINVAL, "kl: policies need the task's vocabulary");
     int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_fuzz.h"
 #include "rt_eval.h"
 #include "rt_trainer.h"
 
@@ -136,7 +137,8 @@ static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
     if (rt_task_split_count(task, RT_TASK_TRAIN) == 0 && rt_task_prompt_space(task) == 0)
         return fail(d, RT_EINVAL, "sft: the task has no training prompts");
 
-    int B = cfg->batch, P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
+    int B = RT_FUZZ_CAP(cfg->batch, RT_FUZZ_MAX_BATCH); /* fuzz builds only */
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
     int nf = rt_task_n_features(task);
     if ((long)B * T > 1L << 24) return fail(d, RT_EINVAL, "sft: batch too large");
     int rows = B * T;

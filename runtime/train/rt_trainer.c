@@ -11,6 +11,7 @@
 
 #include "rt_alloc.h"
 #include "rt_cancel.h"
+#include "rt_fuzz.h"
 #include "rt_nn.h"
 
 static int set_diag(rt_diag *d, int code, long step, const char *key, const char *fmt, ...)
@@ -178,6 +179,7 @@ int rt_trainer_run(const rt_trainer *t, const void *args, const rt_rng *rng, rt_
         snprintf(msg, sizeof msg, "%s: bad plan", t->name);
         return setup_fail(run, d, RT_EINVAL, "", msg);
     }
+    plan.steps = RT_FUZZ_CAP(plan.steps, RT_FUZZ_MAX_STEPS); /* fuzz builds only */
     int nm = plan.n_metrics;
     loop L = {.t = t, .st = st, .plan = &plan, .run = run};
     if (loop_init(&L)) {
