@@ -298,10 +298,17 @@ static size_t series_xy(frame *f, const rt_run_snapshot *s, int xcol, int col, i
 }
 
 /* Builds the chart of runs (their snapshots taken now) and renders the bundle. */
+/* Progress of a training cell, for render_bundle (NULL for a static chart). */
+typedef struct progress {
+    const char *subtitle; /* may be NULL */
+    double xspan;         /* the x axis covers [0, xspan] (0: the data only) */
+} progress;
+
+/* With pg, runs not started yet are left out of the chart (queued sweep points). */
 static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int n,
                             const char *title, const char *const *panels, int npanels,
                             double smooth, int logy, double band_k, const mag_bridge_ref *refs,
-                            int nrefs, size_t *bytes)
+                            int nrefs, const progress *pg, size_t *bytes)
 {
     frame f = {0};
     cJSON *bundle = NULL;
@@ -315,13 +322,15 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
     /* groups by label, first-appearance order */
     int ng = 0;
     for (int i = 0; i < n; i++) {
+        if (rt_run_snapshot_take(runs[i], &f.snap[i])) goto done;
+        gof[i] = -1;
+        if (pg && rt_run_status_of(runs[i], NULL, NULL, 0) == RT_RUN_CREATED) continue;
         const char *l = labels && labels[i] ? labels[i] : rt_run_name(runs[i]);
         int g = 0;
         while (g < ng && strcmp(glabel[g], l))
             g++;
         if (g == ng) glabel[ng++] = l;
         gof[i] = g;
-        if (rt_run_snapshot_take(runs[i], &f.snap[i])) goto done;
     }
     for (int p = 0; p < npanels; p++) {
         rt_chart_series *ps = ser + (size_t)p * (size_t)(n ? n : 1);
@@ -375,6 +384,7 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
         cp[p].smooth = smooth;
         cp[p].series = ps;
         cp[p].nseries = (size_t)ng;
+        cp[p].xspan = pg ? pg->xspan : 0;
         for (int r = 0; r < nrefs; r++) /* horizontal reference lines of this panel */
             if (refs[r].panel && !strcmp(refs[r].panel, panels[p]) && isfinite(refs[r].y)) {
                 if (!cp[p].refs) {
@@ -388,6 +398,7 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
     }
     rt_chart chart = {0};
     chart.title = title;
+    chart.subtitle = pg ? pg->subtitle : NULL;
     chart.panels = cp;
     chart.npanels = (size_t)npanels;
     chart.columns = npanels <= 3 ? npanels : 2;
@@ -424,7 +435,7 @@ cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, c
 {
     if (n < 0 || npanels < 1 || (n > 0 && !runs) || !panels) return NULL;
     return render_bundle(runs, labels, n, title, panels, npanels, smooth, logy, band_k, NULL, 0,
-                         NULL);
+                         NULL, NULL);
 }
 
 cJSON *mag_bridge_summary(rt_run *const *runs, int n, const char *const *metrics, int nmetrics)
@@ -526,16 +537,96 @@ static void *driver(void *arg)
     return NULL;
 }
 
+/* The step a run has reached: its final step once it ended, else the `step` column of
+ * its last row (the row count without one); 0 before it starts or on ENOMEM. */
+static long run_step(rt_run *r)
+{
+    long step = 0;
+    rt_run_status st = rt_run_status_of(r, &step, NULL, 0);
+    if (st == RT_RUN_CREATED) return 0;
+    if (st != RT_RUN_RUNNING) return step;
+    long rows = rt_run_rows(r);
+    int col = rt_run_column_index(r, "step"), nc = rt_run_n_columns(r);
+    if (rows <= 0 || col < 0) return rows > 0 ? rows : 0;
+    double *v = rt_malloc((size_t)nc * sizeof *v);
+    if (!v) return 0;
+    if (rt_run_read(r, rows - 1, 1, v) == 1 && isfinite(v[col]) && v[col] >= 0) step = (long)v[col];
+    rt_free(v);
+    return step;
+}
+
+/* " · N WHAT" (or "runs N WHAT" first), unless N is 0 and only nonzero counts are shown. */
+static void put_count(rt_strbuf *sb, int *first, int nonzero_only, int n, const char *what)
+{
+    if (nonzero_only && n == 0) return;
+    rt_strbuf_printf(sb, "%s%d %s", *first ? " \u00b7 runs " : " \u00b7 ", n, what);
+    *first = 0;
+}
+
+/* The progress subtitle and x span of the runs with planned steps (mag_bridge.h);
+ * elapsed < 0: the final frame (no time).  *sub is NULL when no run has steps, or on
+ * ENOMEM (then the frame simply has no subtitle); caller frees it with rt_free. */
+static void progress_of(const bridge *b, double elapsed, char **sub, double *xspan)
+{
+    *sub = NULL;
+    *xspan = 0;
+    int npts = 0, count[5] = {0}; /* by rt_run_status */
+    long n_at = 0, m_at = 0;      /* the least advanced unfinished run: step, steps */
+    double best = 2, done = 0, total = 0;
+    for (int i = 0; i < b->n; i++) {
+        long m = b->runs[i].steps;
+        if (m <= 0) continue;
+        rt_run_status st = rt_run_status_of(b->runs[i].run, NULL, NULL, 0);
+        long s = run_step(b->runs[i].run);
+        s = s < 0 ? 0 : s > m ? m : s;
+        npts++;
+        if ((int)st >= 0 && (int)st < 5) count[st]++;
+        if ((double)m > *xspan) *xspan = (double)m;
+        done += (double)(st == RT_RUN_FINISHED ? m : s);
+        total += (double)m;
+        double frac = (double)s / (double)m;
+        if (st != RT_RUN_FINISHED && frac < best) best = frac, n_at = s, m_at = m;
+    }
+    if (npts == 0) return;
+    if (best > 1) n_at = m_at = (long)*xspan; /* every run finished */
+    rt_strbuf sb;
+    rt_strbuf_init(&sb);
+    rt_strbuf_printf(&sb, "step %ld/%ld", n_at, m_at);
+    if (elapsed >= 0 && done > 0 && done < total) {
+        long left = (long)(elapsed * (total - done) / done + 0.5);
+        if (left >= 3600)
+            rt_strbuf_printf(&sb, " \u00b7 %ld:%02ld:%02ld left", left / 3600, left / 60 % 60,
+                             left % 60);
+        else
+            rt_strbuf_printf(&sb, " \u00b7 %ld:%02ld left", left / 60, left % 60);
+    }
+    if (npts > 1) {
+        int first = 1, final = elapsed < 0;
+        put_count(&sb, &first, 0, count[RT_RUN_FINISHED], "done");
+        put_count(&sb, &first, final, count[RT_RUN_RUNNING], "running");
+        put_count(&sb, &first, final, count[RT_RUN_CREATED], "queued");
+        put_count(&sb, &first, 1, count[RT_RUN_INTERRUPTED], "interrupted");
+        put_count(&sb, &first, 1, count[RT_RUN_FAILED], "failed");
+    }
+    *sub = rt_strbuf_take(&sb, NULL);
+}
+
 /* first: 1 the initial display_data, 0 a live update, 2 the final frame (sent at once);
+ * elapsed: seconds since training began (for the time left of live frames);
  * text (may be NULL) receives a copy of the frame's text/plain (rt_free; NULL on ENOMEM) */
 static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labels, int first,
-                         const char *id, mag_bridge_stats *st, char **text)
+                         double elapsed, const char *id, mag_bridge_stats *st, char **text)
 {
     double t0 = now_s();
     size_t bytes = 0;
     const mag_bridge_opts *o = b->o;
+    progress pg;
+    char *sub;
+    progress_of(b, first == 2 ? -1 : elapsed, &sub, &pg.xspan);
+    pg.subtitle = sub;
     cJSON *bundle = render_bundle(rr, labels, b->n, o->title, o->panels, o->npanels, 0, 0,
-                                  o->band_k, o->refs, o->nrefs, &bytes);
+                                  o->band_k, o->refs, o->nrefs, &pg, &bytes);
+    rt_free(sub);
     if (!bundle) return MAG_BRIDGE_ENOMEM;
     if (text) *text = dup_str(cJSON_GetStringValue(cJSON_GetObjectItem(bundle, "text/plain")));
     char *js = cJSON_PrintUnformatted(bundle);
@@ -615,7 +706,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
     snprintf(st->display_id, sizeof st->display_id, "rlhf-train-%d-%ld", o->execution_count,
              atomic_fetch_add(&id_counter, 1) + 1);
     double t_start = now_s();
-    int rc = publish_frame(out, b, rr, labels, 1, st->display_id, st, NULL);
+    int rc = publish_frame(out, b, rr, labels, 1, 0, st->display_id, st, NULL);
     double last = now_s();
     long rendered = 0;
     int printed = 0;
@@ -639,7 +730,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
         long seen = atomic_load(&b->rows_seen);
         if (seen != rendered && (now_s() - last) * 1000.0 >= (double)frame_ms) {
             rendered = seen;
-            publish_frame(out, b, rr, labels, 0, st->display_id, st, NULL);
+            publish_frame(out, b, rr, labels, 0, now_s() - t_start, st->display_id, st, NULL);
             last = now_s();
         }
     }
@@ -650,7 +741,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
         /* the final frame goes out at once, ahead of the summary (not held back by the
            kernel's rate limit of one update per 250 ms per display id) */
         char *final_text = NULL;
-        rc = publish_frame(out, b, rr, labels, 2, st->display_id, st, &final_text);
+        rc = publish_frame(out, b, rr, labels, 2, -1, st->display_id, st, &final_text);
         const char *const *sm = o->summary ? o->summary : o->panels;
         int nsm = o->summary ? o->nsummary : o->npanels;
         double t0 = now_s();

@@ -22,6 +22,16 @@
  * It publishes no error: the caller reads the statuses (rt_run_status_of) and reports
  * interruption or failure in its own words.
  *
+ * Progress (runs with steps > 0): the chart's subtitle says "step N/M" (the least
+ * advanced unfinished run's step, by fraction, over its planned steps; M/M when all
+ * finished), in live frames "· m:ss left" (elapsed time over the fraction of all
+ * planned steps done), and with several runs "· runs a done · b running · c queued"
+ * (then "· k interrupted", "· k failed" when there are such; the final frame names
+ * only the counts that are not 0).  The final frame carries no time, so it is the
+ * same on every machine.  Every panel's x axis covers [0, the largest planned steps]
+ * from the first frame.  Runs not started yet (queued sweep points) have no series
+ * and no legend entry until they start.
+ *
  * Chart: one panel per metric in opts->panels (title = the metric); in each panel one
  * series per distinct label (runs[i].label, legend = label), in first-appearance
  * order.  Runs sharing a label (the seeds of one sweep configuration) are drawn as
@@ -62,6 +72,7 @@ typedef struct mag_bridge_run {
     void *arg;
     const rt_job *plain; /* optional: the job's plain data (trainer, name, cfg, inputs,
                             rng; rt_job.h), copied into the job; borrowed */
+    long steps;          /* planned steps (0 = unknown: the run is left out of progress) */
 } mag_bridge_run;
 
 /* A horizontal reference line on the panel of metric `panel` (NaN y: not drawn). */

@@ -323,9 +323,9 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     rt_run *made[3] = {job.jr, job.fr, job.lr}; /* the cell's settings, for %export */
     for (int i = 0; !rc && i < 3; i++)
         if (made[i] && mag_train_run_config(made[i], cfg, 0)) rc = 1;
-    mag_bridge_run br[3] = {{job.jr, "judge", train_fn, &job, NULL},
-                            {job.fr, "full-state judge", idle_fn, NULL, NULL},
-                            {job.lr, "learned debaters", idle_fn, NULL, NULL}};
+    mag_bridge_run br[3] = {{job.jr, "judge", train_fn, &job, NULL, dc.judge.steps},
+                            {job.fr, "full-state judge", idle_fn, NULL, NULL, 0},
+                            {job.lr, "learned debaters", idle_fn, NULL, NULL, dc.learner.steps}};
     static const char *const panels[] = {"loss", "accuracy", "vs_greedy"};
     static const char *const summary[] = {"loss", "accuracy", "vs_greedy"};
     char title[300];

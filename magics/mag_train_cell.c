@@ -152,8 +152,12 @@ static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_poi
     for (size_t i = 0; br && i < np; i++) {
         mag_train_point *p = pp[i];
         if (!p->run) continue;
-        br[nb++] = (mag_bridge_run){
-            .run = p->run, .label = p->label, .fn = rec->job, .arg = p, .plain = &p->job};
+        br[nb++] = (mag_bridge_run){.run = p->run,
+                                    .label = p->label,
+                                    .fn = rec->job,
+                                    .arg = p,
+                                    .plain = &p->job,
+                                    .steps = p->steps};
     }
     int rc = MAG_BRIDGE_ENOMEM;
     if (br) {

@@ -60,18 +60,22 @@ typedef struct rt_chart_panel {
     size_t nseries;
     const rt_chart_ref *refs;
     size_t nrefs;
+    double xspan; /* > 0: the x axis covers at least [0, xspan] (e.g. a run's planned
+                     steps, so a live chart shows how far along it is); 0 = the data */
 } rt_chart_panel;
 
 typedef struct rt_chart {
     const char *title; /* NULL = none; drawn above all panels */
     const rt_chart_panel *panels;
     size_t npanels;
-    int columns;         /* panels per row; 0 = all panels in one row */
-    int panel_width;     /* pixels per panel, 0 = 360 */
-    int panel_height;    /* pixels per panel without legend, 0 = 240 */
-    size_t max_points;   /* per series after downsampling, 0 = default; at least 8 is used */
-    size_t point_budget; /* shared by all series (a banded one counts twice), 0 = default;
-                            each series keeps min(max_points, budget / weight), >= 8 */
+    int columns;          /* panels per row; 0 = all panels in one row */
+    int panel_width;      /* pixels per panel, 0 = 360 */
+    int panel_height;     /* pixels per panel without legend, 0 = 240 */
+    size_t max_points;    /* per series after downsampling, 0 = default; at least 8 is used */
+    size_t point_budget;  /* shared by all series (a banded one counts twice), 0 = default;
+                             each series keeps min(max_points, budget / weight), >= 8 */
+    const char *subtitle; /* NULL = none; one line under the title (e.g. progress:
+                             "step 730/1000 · 0:23 left") */
 } rt_chart;
 
 /* Each renderer writes a NUL-terminated string to *out (and its length, without the
@@ -83,6 +87,8 @@ typedef struct rt_chart {
  * rt_chart_vegalite: a Vega-Lite v5 spec of the same (smoothed, downsampled) data,
  *   inline data.values, NaN as null; one panel = a layer spec, several = hconcat
  *   (or concat with columns when columns < npanels).
+ * The subtitle is the SVG's second heading line, the Vega-Lite title's "subtitle"
+ * (the title is then an object {text, subtitle}) and the text's line after the title.
  * rt_chart_text: for each panel a title line, then one line per series:
  *   "  NAME  ▁▂▄▆▇█  0.812 (step 200)" (latest finite raw value, "± s" when banded),
  *   then one line per reference line. */

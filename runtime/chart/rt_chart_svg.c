@@ -1,13 +1,14 @@
 /* rt_chart_svg.c: a chart as a self-contained SVG document.
  *
- * Layout: panels in rows of `columns`; each panel is panel_width x panel_height
+ * Layout: the title and the subtitle (grey, smaller) centred on top, then panels in
+ * rows of `columns`; each panel is panel_width x panel_height
  * (title on top, plot frame, y tick labels left, x tick labels and x label below)
  * plus a legend under it that wraps into rows of 16 px; all panels of a grid row get
  * the height of the tallest.  Axis domains are the nice-tick extents of the data
- * (and reference lines).  Lines are <path> elements with one subpath per run of
- * valid points, so NaN/inf make gaps; a single isolated point is drawn as a dot.
- * Bands are filled paths, one closed subpath per valid run.  Coordinates have 0.1 px
- * resolution.  Leaves out: interactivity, tooltips, log-x, per-series styles. */
+ * (and reference lines, and [0, xspan] on x).  Lines are <path> elements with one subpath per run
+ * of valid points, so NaN/inf make gaps; a single isolated point is drawn as a dot. Bands are
+ * filled paths, one closed subpath per valid run.  Coordinates have 0.1 px resolution.  Leaves out:
+ * interactivity, tooltips, log-x, per-series styles. */
 #include "rt_chart_util.h"
 
 #include "rt_alloc.h"
@@ -22,6 +23,7 @@
 #define MB 40    /* bottom margin: x tick labels and x label */
 #define LEG_H 16 /* one legend row */
 #define TITLE_H 26
+#define SUBTITLE_H 16
 #define NAME_MAX_CP 32
 
 static const char *const palette[RT_CHART_PALETTE_SIZE] = {
@@ -171,8 +173,8 @@ static void panel(rt_strbuf *b, const rt_chart_panel *pn, const rt_chart_prep_pa
     double xt[32], yt[32];
     size_t nx = 0, ny = 0;
     int nodata = isnan(pp->xmin) || isnan(pp->ymin);
-    nx = nodata ? rt_chart_nice_ticks(0, 1, 5, xt, 32)
-                : rt_chart_nice_ticks(pp->xmin, pp->xmax, 5, xt, 32);
+    nx = isnan(pp->xmin) ? rt_chart_nice_ticks(0, 1, 5, xt, 32) /* [0, xspan] without data */
+                         : rt_chart_nice_ticks(pp->xmin, pp->xmax, 5, xt, 32);
     if (nx >= 2) f.xlo = xt[0], f.xhi = xt[nx - 1];
     if (f.logy) {
         ny = nodata ? rt_chart_log_ticks(1, 10, 5, yt, 32)
@@ -294,7 +296,9 @@ void rt_chart_svg_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt
     if (cols > np) cols = np;
     if (cols == 0) cols = 1;
     size_t rows = np ? (np + cols - 1) / cols : 1;
-    double top = chart->title ? TITLE_H : 0, total_h = top;
+    int sub = chart->subtitle && chart->subtitle[0];
+    double top = (chart->title ? TITLE_H : 0) + (sub ? SUBTITLE_H + (chart->title ? 0 : 6) : 0);
+    double total_h = top;
     for (size_t r = 0; r < rows; r++) {
         int lr = 0;
         for (size_t c = 0; c < cols && r * cols + c < np; c++) {
@@ -321,6 +325,9 @@ void rt_chart_svg_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt
                 " text-anchor=\"middle\" font-size=\"14\" "
                 "font-weight=\"bold\"",
                 chart->title);
+    if (sub)
+        text_at(b, total_w / 2, top - 8, " text-anchor=\"middle\" font-size=\"12\" fill=\"#666\"",
+                chart->subtitle);
     if (np == 0) text_at(b, total_w / 2, h / 2, " text-anchor=\"middle\" fill=\"#888\"", "no data");
     double oy = top;
     for (size_t r = 0; r < rows && np; r++) {

@@ -5,7 +5,8 @@
  *     rloo          ▁▁▂▃▄▅▆▇  0.64 (step 200)
  *     teacher       ╌╌╌╌╌╌╌╌  0.93 (reference)
  *
- * One title line per panel (title, else y label, else "panel N"), then one line per
+ * The chart's title and subtitle lines (when set), then one title line per panel
+ * (title, else y label, else "panel N"), then one line per
  * series: its name padded to the longest in the panel, a sparkline of at most 24
  * cells over the smoothed, downsampled curve (each cell the mean of its bucket,
  * scaled to the series' own min..max, log10 when logy; a blank cell is a gap), and
@@ -129,6 +130,10 @@ void rt_chart_text_prepared(const rt_chart *chart, const rt_chart_prepared *p, r
 {
     if (chart->title) {
         rt_chart_buf_text(b, chart->title, 80);
+        rt_strbuf_append(b, "\n", 1);
+    }
+    if (chart->subtitle && chart->subtitle[0]) {
+        rt_chart_buf_text(b, chart->subtitle, 120);
         rt_strbuf_append(b, "\n", 1);
     }
     if (chart->npanels == 0) rt_strbuf_puts(b, "(no data)\n");

@@ -490,6 +490,10 @@ int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
         }
         for (size_t j = 0; j < pn->nrefs; j++)
             if (valid(pn->refs[j].y, logy)) extent(pn->refs[j].y, &pp->ymin, &pp->ymax);
+        if (isfinite(pn->xspan) && pn->xspan > 0) { /* the x axis covers [0, xspan] */
+            extent(0, &pp->xmin, &pp->xmax);
+            extent(pn->xspan, &pp->xmin, &pp->xmax);
+        }
     }
     rt_free(idx);
     rt_free(tmp);

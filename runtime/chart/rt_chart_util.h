@@ -78,7 +78,7 @@ typedef struct rt_chart_prep {
 
 typedef struct rt_chart_prep_panel {
     rt_chart_prep *series; /* panel->nseries entries */
-    double xmin, xmax;     /* finite data extent (NaN when no data) */
+    double xmin, xmax;     /* finite data extent, with [0, xspan] (NaN when neither) */
     double ymin, ymax;     /* over y, lo, hi and refs (valid values only) */
 } rt_chart_prep_panel;
 

@@ -5,9 +5,10 @@
  * (band, y=lo, y2=hi) , line]}) and one for the reference lines (rule + text).
  * Series are told apart by a constant field made by a transform ({calculate: "NAME",
  * as: "series"}) coloured through an explicit domain/range, so colours match the SVG
- * palette and data rows stay small.  Several
- * panels: hconcat (or concat with "columns"), colour scales and legends resolved
- * independently.  Values are the smoothed, downsampled data of rt_chart_prepare;
+ * palette and data rows stay small.  Several panels: hconcat (or concat with
+ * "columns"), colour scales and legends resolved independently.  A subtitle makes the
+ * title {text, subtitle}; a panel's xspan pins its x scale domain to the data extent
+ * with [0, xspan].  Values are the smoothed, downsampled data of rt_chart_prepare;
  * invalid values are null, which Vega-Lite draws as gaps.  Leaves out: tooltips,
  * selections, a raw (unsmoothed) overlay. */
 #include "rt_chart_util.h"
@@ -24,7 +25,16 @@ static int show_legend(const rt_chart_panel *pn)
     return pn->legend > 0 || (pn->legend == 0 && pn->nseries >= 2);
 }
 
-static void axis(rt_strbuf *b, const char *field, const char *title, int logy)
+/* pp when the panel's x axis is pinned to cover [0, xspan], else NULL. */
+static const rt_chart_prep_panel *xspan(const rt_chart_panel *pn, const rt_chart_prep_panel *pp)
+{
+    return isfinite(pn->xspan) && pn->xspan > 0 && isfinite(pp->xmin) ? pp : NULL;
+}
+
+/* An encoding channel; x_span: the panel's x domain is set to [xmin, xmax] of pp
+ * (which include [0, xspan]). */
+static void axis(rt_strbuf *b, const char *field, const char *title, int logy,
+                 const rt_chart_prep_panel *x_span)
 {
     rt_strbuf_puts(b, "{\"field\":");
     rt_chart_buf_json(b, field);
@@ -33,6 +43,14 @@ static void axis(rt_strbuf *b, const char *field, const char *title, int logy)
         rt_chart_buf_json(b, title);
     else
         rt_strbuf_puts(b, "null");
+    if (x_span) {
+        rt_strbuf_puts(b, ",\"scale\":{\"zero\":false,\"domain\":[");
+        rt_chart_buf_num(b, x_span->xmin, X_SIG);
+        rt_strbuf_append(b, ",", 1);
+        rt_chart_buf_num(b, x_span->xmax, X_SIG);
+        rt_strbuf_puts(b, "]}}");
+        return;
+    }
     rt_strbuf_puts(b, logy ? ",\"scale\":{\"type\":\"log\"}}" : ",\"scale\":{\"zero\":false}}");
 }
 
@@ -95,17 +113,17 @@ static void series_layer(rt_strbuf *b, const rt_chart_panel *pn, const rt_chart_
     rt_strbuf_puts(b, "\"layer\":[");
     if (s->lo) {
         rt_strbuf_puts(b, "{\"mark\":{\"type\":\"area\",\"opacity\":0.2},\"encoding\":{\"x\":");
-        axis(b, "x", xl, 0);
+        axis(b, "x", xl, 0, xspan(pn, pp));
         rt_strbuf_puts(b, ",\"y\":");
-        axis(b, "lo", pn->ylabel, logy);
+        axis(b, "lo", pn->ylabel, logy, NULL);
         rt_strbuf_puts(b, ",\"y2\":{\"field\":\"hi\"}");
         color(b, pn, pp);
         rt_strbuf_puts(b, "}},");
     }
     rt_strbuf_puts(b, "{\"mark\":{\"type\":\"line\",\"strokeWidth\":1.5},\"encoding\":{\"x\":");
-    axis(b, "x", xl, 0);
+    axis(b, "x", xl, 0, xspan(pn, pp));
     rt_strbuf_puts(b, ",\"y\":");
-    axis(b, "y", pn->ylabel, logy);
+    axis(b, "y", pn->ylabel, logy, NULL);
     color(b, pn, pp);
     rt_strbuf_puts(b, "}}]}");
 }
@@ -127,11 +145,11 @@ static void refs_layer(rt_strbuf *b, const rt_chart_panel *pn)
     }
     rt_strbuf_puts(b, "]},\"layer\":[{\"mark\":{\"type\":\"rule\",\"color\":\"#555\","
                       "\"strokeDash\":[4,3]},\"encoding\":{\"y\":");
-    axis(b, "y", pn->ylabel, logy);
+    axis(b, "y", pn->ylabel, logy, NULL);
     rt_strbuf_puts(b, "}},{\"mark\":{\"type\":\"text\",\"align\":\"right\",\"baseline\":"
                       "\"bottom\",\"dx\":-4,\"dy\":-2,\"color\":\"#555\"},\"encoding\":"
                       "{\"x\":{\"value\":\"width\"},\"y\":");
-    axis(b, "y", pn->ylabel, logy);
+    axis(b, "y", pn->ylabel, logy, NULL);
     rt_strbuf_puts(b, ",\"text\":{\"field\":\"label\"}}}]}");
 }
 
@@ -159,9 +177,9 @@ static void panel(rt_strbuf *b, const rt_chart *chart, const rt_chart_panel *pn,
     }
     if (n == 0) { /* an empty plot with its axes */
         rt_strbuf_puts(b, "{\"data\":{\"values\":[]},\"mark\":\"line\",\"encoding\":{\"x\":");
-        axis(b, "x", pn->xlabel ? pn->xlabel : "step", 0);
+        axis(b, "x", pn->xlabel ? pn->xlabel : "step", 0, xspan(pn, pp));
         rt_strbuf_puts(b, ",\"y\":");
-        axis(b, "y", pn->ylabel, pn->logy != 0);
+        axis(b, "y", pn->ylabel, pn->logy != 0, NULL);
         rt_strbuf_puts(b, "}}");
     }
     rt_strbuf_append(b, "]", 1);
@@ -173,10 +191,17 @@ void rt_chart_vegalite_prepared(const rt_chart *chart, const rt_chart_prepared *
     static const rt_chart_prep_panel empty_prep = {0};
     size_t np = chart->npanels;
     rt_strbuf_puts(b, "{\"$schema\":\"https://vega.github.io/schema/vega-lite/v5.json\",");
-    if (np <= 1 && !chart->title) {
+    int sub = chart->subtitle && chart->subtitle[0];
+    if (np <= 1 && !chart->title && !sub) {
         panel(b, chart, np ? &chart->panels[0] : &empty, np ? &p->panels[0] : &empty_prep);
     } else {
-        if (chart->title) {
+        if (sub) {
+            rt_strbuf_puts(b, "\"title\":{\"text\":");
+            rt_chart_buf_json(b, chart->title ? chart->title : "");
+            rt_strbuf_puts(b, ",\"subtitle\":");
+            rt_chart_buf_json(b, chart->subtitle);
+            rt_strbuf_puts(b, "},");
+        } else if (chart->title) {
             rt_strbuf_puts(b, "\"title\":");
             rt_chart_buf_json(b, chart->title);
             rt_strbuf_append(b, ",", 1);

@@ -88,7 +88,7 @@ static void measure(int npts)
         snprintf(nm, sizeof nm, "p[i=%d]", i);
         assert_int_equal(rt_run_create(nm, cols, nc, &j[i].r), 0);
         j[i].g = rt_rng_make(100 + (uint64_t)i);
-        br[i] = (mag_bridge_run){j[i].r, NULL, job_fn, &j[i], NULL};
+        br[i] = (mag_bridge_run){j[i].r, NULL, job_fn, &j[i], NULL, 0};
     }
     meter m = {0};
     krn_out *o = krn_out_new(&vt, &m, NULL, 1, false);

@@ -3,7 +3,9 @@
  * three mime types with Vega-Lite as an object, the update rate, NaN drawn as gaps
  * (null in Vega-Lite), bounded message size for long series, seed bands, interrupts
  * (cancel flag set from the interrupt flag, partial rows kept), a failing run next to a
- * finishing one, identical metrics at 1 and 2 threads, and the table helper. */
+ * finishing one, identical metrics at 1 and 2 threads, progress in the subtitle of a
+ * sweep (step N/M, time left only in live frames, run counts, x axis [0, steps] from the
+ * first frame, queued points out of the legend), and the table helper. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -332,6 +334,107 @@ static void test_threads_identical(void **st)
     assert_memory_equal(snap[0], snap[1], sizeof snap[0]);
 }
 
+/* The subtitle of frame i ("" without one), from its Vega-Lite title. */
+static const char *subtitle_of(tsink *k, int i)
+{
+    cJSON *vl = cJSON_GetObjectItem(data_of(k, i), "application/vnd.vegalite.v5+json");
+    cJSON *sub = cJSON_GetObjectItem(cJSON_GetObjectItem(vl, "title"), "subtitle");
+    return cJSON_IsString(sub) ? sub->valuestring : "";
+}
+
+/* The legend entries of the first panel of frame i (its colour domain). */
+static int legend_entries(tsink *k, int i)
+{
+    cJSON *vl = cJSON_GetObjectItem(data_of(k, i), "application/vnd.vegalite.v5+json");
+    cJSON *layers =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(vl, "hconcat"), 0), "layer");
+    cJSON *line =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(layers, 0), "layer"), 0);
+    cJSON *dom = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(line, "encoding"), "color"),
+                            "scale"),
+        "domain");
+    return dom ? cJSON_GetArraySize(dom) : 0;
+}
+
+/* Frame i's subtitle is the same in the SVG, the Vega-Lite title and the text's second
+ * line (after the title), so `rlhf-kernel run` shows it in its progress line. */
+static void check_subtitle_everywhere(tsink *k, int i, const char *sub)
+{
+    cJSON *d = data_of(k, i);
+    assert_non_null(strstr(cJSON_GetObjectItem(d, "image/svg+xml")->valuestring, sub));
+    assert_string_equal(subtitle_of(k, i), sub);
+    const char *txt = cJSON_GetObjectItem(d, "text/plain")->valuestring;
+    const char *nl = strchr(txt, '\n');
+    assert_non_null(nl);
+    assert_memory_equal(nl + 1, sub, strlen(sub));
+    assert_int_equal(nl[1 + strlen(sub)], '\n');
+}
+
+static void test_sweep_progress(void **st)
+{
+    (void)st;
+    tsink k = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    atomic_int flag = 0;
+    krn_out *out = krn_out_new(&ts_vt, &k, &flag, 1, false);
+    static const char *const names[] = {"p0", "p1", "p2", "p3"};
+    job j[4];
+    mag_bridge_run br[4];
+    for (int i = 0; i < 4; i++) {
+        j[i] = (job){.run = mkrun(names[i]), .rows = 40, .ms = 15};
+        br[i] = (mag_bridge_run){.run = j[i].run, .fn = job_fn, .arg = &j[i], .steps = 40};
+    }
+    mag_bridge_opts o = {.title = "sweep", .panels = panels, .npanels = 2, .threads = 2};
+    mag_bridge_stats s;
+    assert_int_equal(mag_bridge_train(out, &o, br, 4, &s), 0);
+    krn_out_finish(out);
+    assert_true(k.n >= 4);
+    /* the first frame: nothing started, no legend entry, x axis [0, steps] already */
+    check_subtitle_everywhere(&k, 0,
+                              "step 0/40 \u00b7 runs 0 done \u00b7 0 running \u00b7 4 queued");
+    assert_int_equal(legend_entries(&k, 0), 0);
+    char *js = cJSON_PrintUnformatted(data_of(&k, 0));
+    assert_non_null(strstr(js, "\"domain\":[0,40]"));
+    free(js);
+    const char *svg0 = cJSON_GetObjectItem(data_of(&k, 0), "image/svg+xml")->valuestring;
+    assert_non_null(strstr(svg0, ">40</text>")); /* the last x tick */
+    /* live frames: step N/40, time left, the three counts; while points wait in the
+       queue, they are not in the legend */
+    int partial = 0, with_time = 0;
+    for (int i = 1; i < k.n - 2; i++) {
+        const char *sub = subtitle_of(&k, i);
+        int n, m, a, b, c;
+        assert_true(sscanf(sub, "step %d/%d", &n, &m) == 2);
+        assert_int_equal(m, 40);
+        assert_true(n >= 0 && n <= 40);
+        check_subtitle_everywhere(&k, i, sub);
+        with_time += strstr(sub, " left") != NULL;
+        const char *r = strstr(sub, "runs ");
+        assert_non_null(r);
+        assert_int_equal(sscanf(r, "runs %d done \u00b7 %d running \u00b7 %d queued", &a, &b, &c),
+                         3);
+        assert_int_equal(a + b + c, 4);
+        assert_true(b <= 2);
+        if (c > 0 && legend_entries(&k, i) < 4) partial++;
+        js = cJSON_PrintUnformatted(data_of(&k, i));
+        assert_non_null(strstr(js, "\"domain\":[0,40]"));
+        free(js);
+    }
+    assert_true(partial >= 1);
+    assert_true(with_time >= 1);
+    /* the final frame: no time, the same on every machine */
+    int fin = k.n - 2;
+    check_subtitle_everywhere(&k, fin, "step 40/40 \u00b7 runs 4 done");
+    assert_null(
+        strstr(cJSON_GetObjectItem(data_of(&k, fin), "image/svg+xml")->valuestring, "left"));
+    assert_null(strstr(cJSON_GetObjectItem(data_of(&k, fin), "text/plain")->valuestring, "left"));
+    assert_int_equal(legend_entries(&k, fin), 4);
+    krn_out_free(out);
+    for (int i = 0; i < 4; i++)
+        rt_run_free(j[i].run);
+    ts_free(&k);
+}
+
 static void test_table(void **st)
 {
     (void)st;
@@ -369,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_interrupt_keeps_partial_run),
         cmocka_unit_test(test_failed_point_others_continue),
         cmocka_unit_test(test_threads_identical),
+        cmocka_unit_test(test_sweep_progress),
         cmocka_unit_test(test_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

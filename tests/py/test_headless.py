@@ -37,7 +37,8 @@ def test_progress_lines_on_stderr_and_stdout_unchanged():
     lines = [ln for ln in on.stderr.splitlines() if TITLE in ln]
     assert len(lines) >= 2, on.stderr
     assert "\r" not in on.stderr  # not a terminal: plain lines
-    steps = [int(m.group(1)) for ln in lines for m in [re.search(r"\(step (\d+)\)", ln)] if m]
+    # the chart's subtitle ("step N/300 · m:ss left") is among the frame's first lines
+    steps = [int(m.group(1)) for ln in lines for m in [re.search(r"\bstep (\d+)/300\b", ln)] if m]
     assert len(steps) >= 2 and steps == sorted(steps) and steps[-1] <= 300, lines
     assert all(ln.startswith("rlhf-kernel run: cell 2 ") for ln in lines), lines
     assert TITLE not in off.stderr, off.stderr
