@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "krn_log.h"
+#include "krn_png.h"
 #include "mag_lang.h"
 #include "rt_alloc.h"
 #include "rt_chart.h"
@@ -429,6 +431,39 @@ done:
     return bundle;
 }
 
+/* Live frames never carry a PNG (a render costs tens of ms); see mag_bridge.h. */
+int mag_bridge_final(cJSON *bundle, cJSON **metadata, double *png_s)
+{
+    double t0 = now_s();
+    if (metadata) *metadata = NULL;
+    const char *svg = cJSON_GetStringValue(cJSON_GetObjectItem(bundle, "image/svg+xml"));
+    if (!svg) return 0;
+    char err[256] = "";
+    int w = 0, h = 0;
+    char *b64 = krn_png_from_svg_base64(svg, strlen(svg), &w, &h, err, sizeof err);
+    int rc = 0;
+    cJSON *md = NULL, *im = NULL;
+    if (!b64) {
+        KRN_WARN("chart PNG: %s", err);
+    } else if (!(md = cJSON_CreateObject()) || !(im = cJSON_AddObjectToObject(md, "image/png")) ||
+               !cJSON_AddNumberToObject(im, "width", w) ||
+               !cJSON_AddNumberToObject(im, "height", h) ||
+               !cJSON_AddStringToObject(bundle, "image/png", b64)) {
+        rc = MAG_BRIDGE_ENOMEM;
+    } else {
+        cJSON_DeleteItemFromObject(bundle, "image/svg+xml");
+        KRN_DEBUG("chart PNG: %dx%d, %zu base64 bytes in %.1f ms", w, h, strlen(b64),
+                  (now_s() - t0) * 1e3);
+    }
+    free(b64);
+    if (rc || !metadata)
+        cJSON_Delete(md);
+    else
+        *metadata = md;
+    if (png_s) *png_s = now_s() - t0;
+    return rc;
+}
+
 cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, const char *title,
                         const char *const *panels, int npanels, double smooth, int logy,
                         double band_k)
@@ -628,12 +663,17 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
                                   o->band_k, o->refs, o->nrefs, &pg, &bytes);
     rt_free(sub);
     if (!bundle) return MAG_BRIDGE_ENOMEM;
+    cJSON *meta = NULL;
+    if (first == 2 && mag_bridge_final(bundle, &meta, &st->png_s)) {
+        cJSON_Delete(bundle);
+        return MAG_BRIDGE_ENOMEM;
+    }
     if (text) *text = dup_str(cJSON_GetStringValue(cJSON_GetObjectItem(bundle, "text/plain")));
     char *js = cJSON_PrintUnformatted(bundle);
     size_t total = js ? strlen(js) : bytes;
     rt_free(js);
     int rc = first == 1   ? krn_out_display(out, bundle, NULL, id)
-             : first == 2 ? krn_out_update_display_final(out, bundle, NULL, id)
+             : first == 2 ? krn_out_update_display_final(out, bundle, meta, id)
                           : krn_out_update_display(out, bundle, NULL, id);
     st->frames++;
     if (total > st->max_bytes) st->max_bytes = total;
@@ -827,4 +867,18 @@ void mag_show(krn_out *out, cJSON *bundle)
         return;
     }
     krn_out_display(out, bundle, NULL, NULL);
+}
+
+void mag_show_final_chart(krn_out *out, cJSON *bundle)
+{
+    cJSON *meta = NULL;
+    if (bundle && mag_bridge_final(bundle, &meta, NULL)) {
+        cJSON_Delete(bundle);
+        bundle = NULL;
+    }
+    if (!bundle) {
+        krn_out_printf(out, KRN_STDERR, "out of memory while formatting the output\n");
+        return;
+    }
+    krn_out_display(out, bundle, meta, NULL);
 }

@@ -14,7 +14,8 @@
  *   3. sets every run's cancel flag as soon as krn_out_interrupted(out) is true (runs
  *      stop at their next step boundary);
  *   4. after the jobs: the final frame (update_display_data through
- *      krn_out_update_display_final, which no rate limiter holds back), then a separate summary
+ *      krn_out_update_display_final, which no rate limiter holds back), made final by
+ *      mag_bridge_final (image/png in place of the SVG), then a separate summary
  *      table display {text/html, text/plain}: per run its name, status, step and the
  *      last finite value of each summary metric; its text/plain ends, after a blank
  *      line, with the final frame's text/plain (title, then each panel's sparklines), for
@@ -104,6 +105,7 @@ typedef struct mag_bridge_stats {
     size_t max_bytes; /* largest chart bundle (serialized JSON bytes) */
     size_t summary_bytes;
     double render_s;     /* seconds spent snapshotting, rendering and publishing */
+    double png_s;        /* of which rasterizing the final frame's image/png */
     double wall_s;       /* seconds from the first frame to the summary */
     int interrupted;     /* 1 if the cancel flag was set by an interrupt */
     char display_id[64]; /* the chart's display id */
@@ -121,6 +123,15 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *opts, mag_bridge_run *
 cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, const char *title,
                         const char *const *panels, int npanels, double smooth, int logy,
                         double band_k);
+
+/* Makes a chart bundle (as above) a final frame: its image/svg+xml is rasterized
+ * (krn_png_from_svg) to image/png, which replaces the SVG: untrusted notebooks and GitHub
+ * show PNG, not SVG or Vega-Lite, and nbconvert 6.5 (Debian 12) prefers SVG to PNG but
+ * empties inline SVG, so a final frame that kept its SVG would export as a blank gap
+ * (DESIGN.md "Final frames").  *metadata (may be NULL) receives {"image/png": {width,
+ * height}} (caller owns it) or NULL.  A failed rasterization keeps the SVG (logged, returns
+ * 0); MAG_BRIDGE_ENOMEM on out of memory.  *png_s (may be NULL) receives the seconds it took. */
+int mag_bridge_final(cJSON *bundle, cJSON **metadata, double *png_s);
 
 /* A summary table bundle {text/html, text/plain}: name, status, step and the last
  * finite value of each metric (a metric a run does not have is blank).  NULL on ENOMEM.
@@ -165,5 +176,7 @@ int mag_err(const mag_ctx *ctx, mag_diag *d, int code, mag_pos pos, const char *
 int mag_err_nomem(mag_diag *d);
 /* Displays a bundle (takes ownership); prints "out of memory" to stderr when NULL. */
 void mag_show(krn_out *out, cJSON *bundle);
+/* mag_show of a chart bundle made final first (mag_bridge_final): %plot's chart. */
+void mag_show_final_chart(krn_out *out, cJSON *bundle);
 
 #endif

@@ -192,7 +192,7 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     rt_free(labels);
     rt_free(lp);
     rt_free(runs);
-    mag_show(ctx->out, b);
+    mag_show_final_chart(ctx->out, b);
     return 0;
 }
 

@@ -318,7 +318,10 @@ void rt_chart_svg_prepared(const rt_chart *chart, const rt_chart_prepared *p, rt
     rt_chart_buf_px(b, total_w);
     rt_strbuf_puts(b, " ");
     rt_chart_buf_px(b, total_h);
-    rt_strbuf_puts(b, "\" font-family=\"sans-serif\" font-size=\"11\" fill=\"#333\">\n"
+    /* DejaVu Sans (Debian's fonts-dejavu-core) first: the PNG rasterized from this SVG
+       (krn_png_from_svg) then uses the same font on every machine */
+    rt_strbuf_puts(b, "\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"11\" "
+                      "fill=\"#333\">\n"
                       "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n");
     if (chart->title)
         text_at(b, total_w / 2, 18,

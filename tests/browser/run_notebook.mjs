@@ -258,9 +258,12 @@ async function main() {
       .map((el) => {
         const r = el.getBoundingClientRect();
         return { width: Math.round(r.width), height: Math.round(r.height),
-          shapes: el.querySelectorAll('path, polyline, line, polygon').length };
+          shapes: el.querySelectorAll('path, polyline, line, polygon').length,
+          // an <img> (a PNG output) counts as drawn once it has decoded to a bitmap
+          img: el.tagName === 'IMG' && el.complete && el.naturalWidth > 0 };
       }), opts.selector);
-    const drawn = result.rendered.filter((r) => r.width >= 50 && r.height >= 50 && r.shapes > 0);
+    const drawn = result.rendered.filter((r) => r.width >= 50 && r.height >= 50 &&
+      (r.shapes > 0 || r.img));
     result.selector_count = matched;
     result.error_outputs = domErrors;
 
@@ -275,7 +278,7 @@ async function main() {
       status = fail('assert', `'${opts.selector}' matched ${matched} element(s) but the first is not visible`);
     } else if (!drawn.length) {
       status = fail('assert', `'${opts.selector}' matched ${matched} element(s) but none is at least ` +
-        `50x50 px with a path/polyline/line/polygon: ${JSON.stringify(result.rendered)}`);
+        `50x50 px with a path/polyline/line/polygon or a decoded image: ${JSON.stringify(result.rendered)}`);
     } else {
       result.ok = true;
       status = 0;

@@ -125,11 +125,14 @@ static const char *id_of(tsink *k, int i)
     return cJSON_IsString(id) ? id->valuestring : NULL;
 }
 
-static void check_chart_bundle(cJSON *data)
+/* live frames carry SVG; the final frame the PNG rasterized from it (mag_bridge_final) */
+static void check_chart_bundle(cJSON *data, int final)
 {
     assert_int_equal(cJSON_GetArraySize(data), 3);
     assert_true(cJSON_IsObject(cJSON_GetObjectItem(data, "application/vnd.vegalite.v5+json")));
-    assert_true(cJSON_IsString(cJSON_GetObjectItem(data, "image/svg+xml")));
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(data, final ? "image/png" : "image/svg+xml")));
+    if (final) assert_int_equal(strncmp(cJSON_GetObjectItem(data, "image/png")->valuestring,
+                                        "iVBORw0KGgo", 11), 0); /* the PNG signature */
     assert_true(cJSON_IsString(cJSON_GetObjectItem(data, "text/plain")));
     assert_null(cJSON_GetObjectItem(data, "text/html"));
 }
@@ -157,7 +160,7 @@ static void test_frames_in_order(void **st)
     for (int i = 0; i < k.n - 1; i++) {
         if (i > 0) assert_string_equal(k.type[i], "update_display_data");
         assert_string_equal(id_of(&k, i), id);
-        check_chart_bundle(data_of(&k, i));
+        check_chart_bundle(data_of(&k, i), i == k.n - 2);
         updates += i > 0;
         /* live updates are rate-limited; the final frame (i = k.n - 2) goes out at once */
         if (i > 1 && i < k.n - 2) assert_true(k.t[i] - k.t[i - 1] >= 0.245);

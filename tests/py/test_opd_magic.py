@@ -128,7 +128,7 @@ def test_small_run_chart_reference_line_summary_stored(opk):
     assert "teacher teacher: held-out greedy accuracy" in text
     assert "policy small\n" in text
     charts = [m for m in msgs if m["msg_type"] in ("display_data", "update_display_data")
-              and "image/svg+xml" in m["content"]["data"]]
+              and "application/vnd.vegalite.v5+json" in m["content"]["data"]]
     assert charts[0]["msg_type"] == "display_data"
     did = charts[0]["content"]["transient"]["display_id"]
     assert all(m["content"]["transient"]["display_id"] == did for m in charts)

@@ -23,6 +23,8 @@ pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
 LONG = 120
 CHART_MIMES = {"application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"}
+# the final frame: the PNG rasterized from the SVG replaces it (magics/mag_bridge.h)
+FINAL_MIMES = {"application/vnd.vegalite.v5+json", "image/png", "text/plain"}
 TINY = "embed = 8\nhidden = 32\nbatch = 64\n"
 SETUP = [
     "%task add add digits=2",
@@ -131,7 +133,8 @@ def test_small_run_chart_summary_and_stored(rlk):
     assert msgs[0]["msg_type"] == "display_data"
     did = msgs[0]["content"]["transient"]["display_id"]
     chart = [m for m in msgs if m["content"].get("transient", {}).get("display_id") == did]
-    assert all(set(m["content"]["data"]) == CHART_MIMES for m in chart)
+    assert all(set(m["content"]["data"]) == CHART_MIMES for m in chart[:-1])
+    assert set(chart[-1]["content"]["data"]) == FINAL_MIMES
     assert [m["msg_type"] for m in chart[1:]] == ["update_display_data"] * (len(chart) - 1)
     assert len(chart) >= 2
     final = chart[-1]["content"]["data"]["text/plain"]

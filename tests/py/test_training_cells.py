@@ -1,10 +1,11 @@
 """Training cells end to end (jupyter_client): the live chart (display_data, then >= 2
 update_display_data with the same display_id at most 5 per second, a final frame, the
-bundle exactly {vega-lite, svg, text}), the summary table after it; an interrupt keeps the
+bundle exactly {vega-lite, svg, text}, the final one {vega-lite, png, text}), the summary table after it; an interrupt keeps the
 partial run and policy (%runs says interrupted, %eval works on it) and the error names the
 step; a sweep makes one run per point named NAME[key=value]; the same cells in two fresh
 kernels print the same text; %threads 1 and 2 give identical metrics for a 2-point sweep.
 """
+import base64
 import csv
 import datetime
 import json
@@ -20,6 +21,8 @@ from conftest import KERNEL_NAME, outputs, stream_text, ok
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
 CHART_MIMES = {"application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"}
+# the final frame: the PNG rasterized from the SVG replaces it (magics/mag_bridge.h)
+FINAL_MIMES = {"application/vnd.vegalite.v5+json", "image/png", "text/plain"}
 TINY = "embed = 8\nhidden = 32\nbatch = 16\neval_every = 10\n"
 
 
@@ -40,11 +43,13 @@ def test_training_cell_frames(kernel):
     chart = [m for m in msgs if m["content"].get("transient", {}).get("display_id") == did]
     updates = [m for m in chart if m["msg_type"] == "update_display_data"]
     assert len(updates) >= 2, types
-    for m in chart:
+    for m in chart[:-1]:
         data = m["content"]["data"]
         assert set(data) == CHART_MIMES
         assert isinstance(data["application/vnd.vegalite.v5+json"], dict)
         assert data["image/svg+xml"].lstrip().startswith("<")
+    assert set(chart[-1]["content"]["data"]) == FINAL_MIMES
+    assert base64.b64decode(chart[-1]["content"]["data"]["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
     # at most 5 updates in any one-second window
     ts = [when(m) for m in updates]
     for i in range(len(ts)):
@@ -63,7 +68,7 @@ def test_training_cell_frames(kernel):
     assert "transient" not in summary[0]["content"] or \
         not summary[0]["content"]["transient"].get("display_id")
     assert "policy live: mlp" in stream_text(after)
-    # the final frame's Vega-Lite spec is valid v5, its SVG well-formed XML
+    # the final frame's Vega-Lite spec is valid v5, the last live frame's SVG well-formed XML
     jsonschema = pytest.importorskip("jsonschema")
     root = os.environ.get("RLHF_SOURCE_ROOT",
                           os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -72,7 +77,7 @@ def test_training_cell_frames(kernel):
     errors = list(validator.iter_errors(final["content"]["data"]["application/vnd.vegalite.v5+json"]))
     assert not errors, errors[0].message
     import xml.dom.minidom
-    xml.dom.minidom.parseString(final["content"]["data"]["image/svg+xml"])
+    xml.dom.minidom.parseString(chart[-2]["content"]["data"]["image/svg+xml"])
 
 
 def test_interrupt_keeps_partial_run(new_kernel):
