@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,19 +174,36 @@ static void print_text(FILE *f, const char *t)
     if (n == 0 || t[n - 1] != '\n') fputc('\n', f);
 }
 
+/* Writes n bytes to DIR/cell<N>-<K>.ext (K counts the images of the cell). */
+static void save_file(print_sink *ps, const char *ext, const void *p, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cell%d-%d.%s", ps->svg_dir, ps->cell, ++ps->svg_count, ext);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, n, f) != n)
+        fprintf(stderr, "rlhf-kernel run: cannot write '%s': %s\n", path, strerror(errno));
+    if (f) fclose(f);
+}
+
+/* --save-svg: an image/svg+xml output as .svg, else an image/png one (a chart's final
+ * frame) as .png, decoded from its base64. */
 static void save_svg(print_sink *ps, const cJSON *data)
 {
+    if (!ps->svg_dir) return;
     const cJSON *svg = cJSON_GetObjectItemCaseSensitive(data, "image/svg+xml");
-    if (!ps->svg_dir || !cJSON_IsString(svg)) return;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/cell%d-%d.svg", ps->svg_dir, ps->cell, ++ps->svg_count);
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        fprintf(stderr, "rlhf-kernel run: cannot write '%s': %s\n", path, strerror(errno));
-        return;
+    const cJSON *png = cJSON_GetObjectItemCaseSensitive(data, "image/png");
+    if (cJSON_IsString(svg)) {
+        save_file(ps, "svg", svg->valuestring, strlen(svg->valuestring));
+    } else if (cJSON_IsString(png)) {
+        size_t b64 = strlen(png->valuestring), n = 0;
+        unsigned char *bin = malloc(b64 / 4 * 3 + 3);
+        if (bin && sodium_base642bin(bin, b64 / 4 * 3 + 3, png->valuestring, b64, "\n", &n, NULL,
+                                     sodium_base64_VARIANT_ORIGINAL) == 0)
+            save_file(ps, "png", bin, n);
+        else
+            fprintf(stderr, "rlhf-kernel run: cell %d: image/png is not base64\n", ps->cell);
+        free(bin);
     }
-    fputs(svg->valuestring, f);
-    fclose(f);
 }
 
 /* Prints text/plain, less a tail "\n<last_live>" that repeats the frame just printed. */

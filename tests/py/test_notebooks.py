@@ -60,7 +60,8 @@ def test_quickstart_twice_identical():
     assert "eval_accuracy" in text and "pass@8" in text
 
 
-def test_headless_run_saves_valid_svg():
+def test_headless_run_saves_valid_images():
+    """--save-svg writes SVG outputs (valid XML) and a chart's final frame as its PNG."""
     xmllint = shutil.which("xmllint")
     if not xmllint:
         pytest.skip("xmllint not installed (Debian libxml2-utils)")
@@ -71,6 +72,13 @@ def test_headless_run_saves_valid_svg():
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
         assert "pass@8" in r.stdout
         svgs = sorted(glob.glob(os.path.join(svg_dir, "*.svg")))
-        assert svgs, os.listdir(svg_dir)
-        x = subprocess.run([xmllint, "--noout"] + svgs, capture_output=True, text=True)
-        assert x.returncode == 0, x.stderr[:2000]
+        pngs = sorted(glob.glob(os.path.join(svg_dir, "*.png")))
+        assert pngs, os.listdir(svg_dir)  # the quickstart's chart
+        for p in pngs:
+            b = open(p, "rb").read()
+            assert b[:8] == b"\x89PNG\r\n\x1a\n" and b[12:16] == b"IHDR", p
+            w, h = int.from_bytes(b[16:20], "big"), int.from_bytes(b[20:24], "big")
+            assert 100 <= w <= 4096 and 50 <= h <= 4096, (p, w, h)
+        if svgs:
+            x = subprocess.run([xmllint, "--noout"] + svgs, capture_output=True, text=True)
+            assert x.returncode == 0, x.stderr[:2000]
