@@ -444,7 +444,9 @@ int mag_bridge_final(cJSON *bundle, cJSON **metadata, double *png_s)
     int rc = 0;
     cJSON *md = NULL, *im = NULL;
     if (!b64) {
-        KRN_WARN("chart PNG: %s", err);
+        /* once per process: a build without librsvg (-Dpng=disabled) fails every frame */
+        static atomic_int warned;
+        if (!atomic_exchange(&warned, 1)) KRN_WARN("chart PNG: %s (charts keep their SVG)", err);
     } else if (!(md = cJSON_CreateObject()) || !(im = cJSON_AddObjectToObject(md, "image/png")) ||
                !cJSON_AddNumberToObject(im, "width", w) ||
                !cJSON_AddNumberToObject(im, "height", h) ||
@@ -692,12 +694,13 @@ static int append_plain(cJSON *summary, const char *frame_text)
     rt_strbuf_puts(&t, table);
     rt_strbuf_puts(&t, "\n");
     rt_strbuf_puts(&t, frame_text);
-    int rc = t.err || !t.s || !cJSON_ReplaceItemInObject(summary, "text/plain",
-                                                          cJSON_CreateString(t.s))
-                 ? MAG_BRIDGE_ENOMEM
-                 : 0;
+    cJSON *item = t.err || !t.s ? NULL : cJSON_CreateString(t.s);
     rt_strbuf_free(&t);
-    return rc;
+    if (!item || !cJSON_ReplaceItemInObject(summary, "text/plain", item)) {
+        cJSON_Delete(item); /* not taken: still ours */
+        return MAG_BRIDGE_ENOMEM;
+    }
+    return 0;
 }
 
 int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *runs, int n,
