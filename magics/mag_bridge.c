@@ -308,10 +308,12 @@ typedef struct progress {
 
 /* With pg, runs not started yet are left out of the chart (queued sweep points). */
 static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int n,
-                            const char *title, const char *const *panels, int npanels,
-                            double smooth, int logy, double band_k, const mag_bridge_ref *refs,
-                            int nrefs, const progress *pg, size_t *bytes)
+                            const char *title, const char *xname, const char *const *panels,
+                            int npanels, double smooth, int logy, double band_k,
+                            const mag_bridge_ref *refs, int nrefs, const progress *pg,
+                            size_t *bytes)
 {
+    if (!xname) xname = "step";
     frame f = {0};
     cJSON *bundle = NULL;
     rt_chart_panel *cp = rt_calloc((size_t)npanels, sizeof *cp);
@@ -352,7 +354,7 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
             for (int i = 0; i < n; i++) {
                 if (gof[i] != g) continue;
                 double *x, *y;
-                int xcol = rt_run_column_index(runs[i], "step");
+                int xcol = rt_run_column_index(runs[i], xname);
                 int col = rt_run_column_index(runs[i], panels[p]);
                 size_t k = series_xy(&f, &f.snap[i], xcol, col, sparse, &x, &y);
                 if (f.oom) goto done;
@@ -381,7 +383,7 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
             }
         }
         cp[p].title = panels[p];
-        cp[p].xlabel = "step";
+        cp[p].xlabel = xname;
         cp[p].logy = logy;
         cp[p].smooth = smooth;
         cp[p].series = ps;
@@ -467,12 +469,12 @@ int mag_bridge_final(cJSON *bundle, cJSON **metadata, double *png_s)
 }
 
 cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, const char *title,
-                        const char *const *panels, int npanels, double smooth, int logy,
-                        double band_k)
+                        const char *xname, const char *const *panels, int npanels, double smooth,
+                        int logy, double band_k)
 {
     if (n < 0 || npanels < 1 || (n > 0 && !runs) || !panels) return NULL;
-    return render_bundle(runs, labels, n, title, panels, npanels, smooth, logy, band_k, NULL, 0,
-                         NULL, NULL);
+    return render_bundle(runs, labels, n, title, xname, panels, npanels, smooth, logy, band_k,
+                         NULL, 0, NULL, NULL);
 }
 
 cJSON *mag_bridge_summary(rt_run *const *runs, int n, const char *const *metrics, int nmetrics)
@@ -661,7 +663,7 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
     char *sub;
     progress_of(b, first == 2 ? -1 : elapsed, &sub, &pg.xspan);
     pg.subtitle = sub;
-    cJSON *bundle = render_bundle(rr, labels, b->n, o->title, o->panels, o->npanels, 0, 0,
+    cJSON *bundle = render_bundle(rr, labels, b->n, o->title, NULL, o->panels, o->npanels, 0, 0,
                                   o->band_k, o->refs, o->nrefs, &pg, &bytes);
     rt_free(sub);
     if (!bundle) return MAG_BRIDGE_ENOMEM;

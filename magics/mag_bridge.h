@@ -118,11 +118,12 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *opts, mag_bridge_run *
                      mag_bridge_stats *stats);
 
 /* A static chart of stored runs (for %plot): the bundle object with the three mime
- * types, or NULL on ENOMEM.  labels may be NULL (run names); smooth in [0, 1); logy
+ * types, or NULL on ENOMEM.  labels may be NULL (run names); xname is the column drawn
+ * on the x axis (NULL = "step"; a run without it draws nothing); smooth in [0, 1); logy
  * applies to every panel.  Caller owns the result (cJSON_Delete). */
 cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, const char *title,
-                        const char *const *panels, int npanels, double smooth, int logy,
-                        double band_k);
+                        const char *xname, const char *const *panels, int npanels, double smooth,
+                        int logy, double band_k);
 
 /* Makes a chart bundle (as above) a final frame: its image/svg+xml is rasterized
  * (krn_png_from_svg) to image/png, which replaces the SVG: untrusted notebooks and GitHub

@@ -187,7 +187,7 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
             seed_label(rt_run_name(runs[i]), labels[i], sizeof labels[i]);
             lp[i] = labels[i];
         }
-        b = mag_bridge_chart(runs, lp, n, NULL, mets, nm, smooth, logy, 1.0);
+        b = mag_bridge_chart(runs, lp, n, NULL, NULL, mets, nm, smooth, logy, 1.0);
     }
     rt_free(labels);
     rt_free(lp);

@@ -41,6 +41,8 @@ typedef struct rt_chart_series {
     const double *lo; /* optional band lower edge (e.g. mean - std over seeds) */
     const double *hi; /* optional band upper edge */
     size_t n;
+    int points; /* nonzero: a dot per point and no line (e.g. per-seed final values
+                   against a swept key); with lo/hi: error bars instead of a band */
 } rt_chart_series;
 
 /* A horizontal reference line across a panel, e.g. {0.93, "teacher"}. */

@@ -201,7 +201,7 @@ static void test_nan_gap_and_size_bound(void **st)
         rt_run_append(r, row);
     }
     const char *one[] = {"loss"};
-    cJSON *b = mag_bridge_chart(&r, NULL, 1, NULL, one, 1, 0, 0, 1);
+    cJSON *b = mag_bridge_chart(&r, NULL, 1, NULL, NULL, one, 1, 0, 0, 1);
     assert_non_null(b);
     char *vl = cJSON_PrintUnformatted(cJSON_GetObjectItem(b, "application/vnd.vegalite.v5+json"));
     assert_non_null(strstr(vl, "null"));
@@ -221,7 +221,7 @@ static void test_nan_gap_and_size_bound(void **st)
             rt_run_append(rs[i], row);
         }
     }
-    b = mag_bridge_chart(rs, NULL, 8, "big", panels, 2, 0, 0, 1);
+    b = mag_bridge_chart(rs, NULL, 8, "big", NULL, panels, 2, 0, 0, 1);
     assert_non_null(b);
     char *js = cJSON_PrintUnformatted(b);
     assert_true(strlen(js) < 200000);
@@ -242,7 +242,7 @@ static void test_seed_band(void **st)
         }
     const char *labels[2] = {"p", "p"};
     const char *one[] = {"loss"};
-    cJSON *b = mag_bridge_chart(rs, labels, 2, NULL, one, 1, 0, 0, 1);
+    cJSON *b = mag_bridge_chart(rs, labels, 2, NULL, NULL, one, 1, 0, 0, 1);
     const char *txt = cJSON_GetObjectItem(b, "text/plain")->valuestring;
     /* one series (mean 1.5) with a band (std of {1, 2} = 0.71) */
     assert_non_null(strstr(txt, "1.5 ± 0.71 (step 10)"));
