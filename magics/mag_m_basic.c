@@ -12,6 +12,7 @@
 #include "mag_bridge.h"
 #include "mag_magic.h"
 #include "rt_alloc.h"
+#include "rt_fuzz.h"
 #include "rt_nn.h"
 #include "rt_text.h"
 
@@ -137,7 +138,7 @@ static int run_sleep(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const 
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
         double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) * 1e-9;
-        double left = v->num - el;
+        double left = RT_FUZZ_CAP(v->num, RT_FUZZ_MAX_SLEEP_S) - el;
         if (left <= 0) return 0;
         double step = left < 0.01 ? left : 0.01;
         struct timespec ts = {0, (long)(step * 1e9)};
