@@ -610,8 +610,9 @@ static void progress_of(const bridge *b, double elapsed, char **sub, double *xsp
     *sub = NULL;
     *xspan = 0;
     int npts = 0, count[5] = {0}; /* by rt_run_status */
-    long n_at = 0, m_at = 0;      /* the least advanced unfinished run: step, steps */
-    double best = 2, done = 0, total = 0;
+    long n_at = 0, m_at = 0;      /* the least advanced running run: step, steps (a queued
+                                     one only when none runs: sweep points wait at step 0) */
+    double best = 3, done = 0, total = 0;
     for (int i = 0; i < b->n; i++) {
         long m = b->runs[i].steps;
         if (m <= 0) continue;
@@ -623,11 +624,11 @@ static void progress_of(const bridge *b, double elapsed, char **sub, double *xsp
         if ((double)m > *xspan) *xspan = (double)m;
         done += (double)(st == RT_RUN_FINISHED ? m : s);
         total += (double)m;
-        double frac = (double)s / (double)m;
+        double frac = (double)s / (double)m + (st == RT_RUN_RUNNING ? 0 : 1);
         if (st != RT_RUN_FINISHED && frac < best) best = frac, n_at = s, m_at = m;
     }
     if (npts == 0) return;
-    if (best > 1) n_at = m_at = (long)*xspan; /* every run finished */
+    if (best > 2) n_at = m_at = (long)*xspan; /* every run finished */
     rt_strbuf sb;
     rt_strbuf_init(&sb);
     rt_strbuf_printf(&sb, "step %ld/%ld", n_at, m_at);

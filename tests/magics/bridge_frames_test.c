@@ -406,7 +406,7 @@ static void test_sweep_progress(void **st)
     assert_non_null(strstr(svg0, ">40</text>")); /* the last x tick */
     /* live frames: step N/40, time left, the three counts; while points wait in the
        queue, they are not in the legend */
-    int partial = 0, with_time = 0;
+    int partial = 0, with_time = 0, moving = 0;
     for (int i = 1; i < k.n - 2; i++) {
         const char *sub = subtitle_of(&k, i);
         int n, m, a, b, c;
@@ -422,12 +422,15 @@ static void test_sweep_progress(void **st)
         assert_int_equal(a + b + c, 4);
         assert_true(b <= 2);
         if (c > 0 && legend_entries(&k, i) < 4) partial++;
+        /* the step is the running points', not a queued point's 0 */
+        if (c > 0 && b > 0 && n > 0) moving++;
         js = cJSON_PrintUnformatted(data_of(&k, i));
         assert_non_null(strstr(js, "\"domain\":[0,40]"));
         free(js);
     }
     assert_true(partial >= 1);
     assert_true(with_time >= 1);
+    assert_true(moving >= 1);
     /* the final frame: no time, the same on every machine */
     int fin = k.n - 2;
     check_subtitle_everywhere(&k, fin, "step 40/40 \u00b7 runs 4 done");
