@@ -1,7 +1,10 @@
 """Browser test: the classic Jupyter Notebook (Debian jupyter-notebook 6.x) in Debian's
 headless Chromium, driven by playwright-core (run_notebook.mjs), opens
 notebooks/quickstart.ipynb with the rlhf kernel, runs all cells and asserts that the
-chart's final frame (a PNG) is rendered in the output area with no error output.  The screenshot is kept in
+chart's final frame (a PNG) is rendered in the output area with no error output.  A second
+test executes the same notebook headless (nbclient), writes it as an unsigned file (a shared
+notebook) and opens it without running it: the page must report it untrusted and show
+every chart as a decoded PNG (one per output carrying Vega-Lite). Screenshots are kept in
 tests/artifacts/.
 
 Environment: RLHF_KERNEL (built binary), RLHF_SOURCE_ROOT (set by meson).
@@ -9,10 +12,12 @@ Environment: RLHF_KERNEL (built binary), RLHF_SOURCE_ROOT (set by meson).
   RLHF_CHROMIUM=path                 the browser binary (default /usr/bin/chromium)
   RLHF_BROWSER_SELFCHECK=1           also run the harness self-check: the python3 kernel
                                      (python3-ipykernel) with a generated notebook that
-                                     displays an SVG through IPython.display.SVG
+                                     displays an SVG through IPython.display.SVG, and
+                                     saved unsigned notebooks (PNG shown, SVG not)
 Missing Chromium, node, npm or the notebook server makes the test FAIL (it is part of CI).
-Leaves out: Vega-Lite rendering (the classic notebook has no renderer for it and falls
-back to image/svg+xml for live frames and image/png for the final one, which is asserted).
+Leaves out: Vega-Lite rendering (test_vegalite_render.py renders it with vega-embed; the
+classic notebook has no renderer for it and falls back to image/svg+xml for live frames
+and image/png for the final one, which is asserted).
 """
 
 import fcntl
@@ -187,7 +192,7 @@ class NotebookServer:
 KERNEL_DIED = re.compile(r"KernelRestarter: restarting kernel|Kernel \S+ died")
 
 
-def _drive_browser(node, server, notebook_name, shot, selector):
+def _drive_browser(node, server, notebook_name, shot, selector, extra_args=()):
     """Runs run_notebook.mjs; stops it early when the server log shows the kernel process
     exiting (the page cannot tell: notebook 6 opens the kernel websocket only after a
     kernel_info_reply).  Returns (exit status, stdout, stderr, kernel death log line)."""
@@ -195,7 +200,7 @@ def _drive_browser(node, server, notebook_name, shot, selector):
         [node, str(HERE / "run_notebook.mjs"), "--url", server.url, "--token", server.token,
          "--notebook", notebook_name, "--screenshot", str(shot), "--selector", selector,
          "--timeout", str(RUN_TIMEOUT_MS), "--chromium", CHROMIUM,
-         "--save-notebook", str(shot.with_suffix(".ipynb"))],
+         "--save-notebook", str(shot.with_suffix(".ipynb")), *extra_args],
         cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000 + 40
     died = None
@@ -217,7 +222,8 @@ def _drive_browser(node, server, notebook_name, shot, selector):
     return proc.returncode, out, err, died
 
 
-def _run_in_browser(name, notebook_file, jupyter_path, selector=SVG_SELECTOR, expect_ok=True):
+def _run_in_browser(name, notebook_file, jupyter_path, selector=SVG_SELECTOR, expect_ok=True,
+                    extra_args=()):
     """Serves notebook_file's folder, runs run_notebook.mjs on it; returns its JSON result
     (fails the test unless it passed, when expect_ok).
     Keeps tests/artifacts/browser-<name>.png, browser-<name>.ipynb (as executed in the
@@ -235,7 +241,7 @@ def _run_in_browser(name, notebook_file, jupyter_path, selector=SVG_SELECTOR, ex
         try:
             server.wait_ready()
             code, out, err, died = _drive_browser(node, server, Path(notebook_file).name,
-                                                  shot, selector)
+                                                  shot, selector, extra_args)
         finally:
             server.stop()
             shutil.copyfile(server.log_path, log_copy)
@@ -388,3 +394,122 @@ def test_quickstart_renders_png_chart(tmp_path):
     result = _run_in_browser(name, nbdir / source.name, jupyter_path, selector=PNG_SELECTOR)
     assert result["kernel"]["name"] == "rlhf", result["kernel"]
     assert result["selector_count"] >= 1
+
+
+VL_MIME = "application/vnd.vegalite.v5+json"
+
+
+def _execute_headless(source, jupyter_path, tmp, monkeypatch):
+    """source executed by nbclient with the rlhf kernel (the kernelspec of jupyter_path,
+    private Jupyter dirs): the notebook as a user who ran it and shared the file has it."""
+    import nbformat
+    from nbclient import NotebookClient
+    for var, sub in (("JUPYTER_CONFIG_DIR", "x-config"), ("JUPYTER_RUNTIME_DIR", "x-runtime"),
+                     ("JUPYTER_DATA_DIR", "x-data"), ("IPYTHONDIR", "x-ipython")):
+        (tmp / sub).mkdir(exist_ok=True)
+        monkeypatch.setenv(var, str(tmp / sub))
+    monkeypatch.setenv("JUPYTER_PATH", str(jupyter_path))
+    monkeypatch.setenv("RLHF_PROGRESS_SECONDS", "0")
+    nb = nbformat.read(source, as_version=4)
+    workdir = tmp / "x-work"  # files the notebook writes
+    workdir.mkdir(exist_ok=True)
+    NotebookClient(nb, kernel_name="rlhf", timeout=RUN_TIMEOUT_MS // 1000, startup_timeout=30,
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    errors = [f"{o.get('ename')}: {o.get('evalue')}" for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o["output_type"] == "error"]
+    if errors:
+        pytest.fail(f"executing {source.name} headless gave error outputs: {errors}",
+                    pytrace=False)
+    return nb
+
+
+def test_untrusted_executed_quickstart_shows_png_charts(tmp_path, monkeypatch):
+    """A shared notebook: quickstart executed headless (nbclient), written as a file the
+    notebook server has never signed (its notary DB lives in the server's private, empty
+    data dir), opened without running anything. The classic notebook does not render
+    SVG or HTML of an untrusted notebook; every chart must still show as its final
+    frame's PNG: one decoded <img> per chart output (an output carrying Vega-Lite)."""
+    import nbformat
+    source = Path(os.environ.get("RLHF_BROWSER_NOTEBOOK")
+                  or SOURCE_ROOT / "notebooks" / "quickstart.ipynb")
+    if not source.is_file():
+        pytest.fail(f"{source} does not exist", pytrace=False)
+    jupyter_path = _install_rlhf_kernelspec(tmp_path / "prefix")
+    nb = _execute_headless(source, jupyter_path, tmp_path, monkeypatch)
+    charts = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if VL_MIME in o.get("data", {})]
+    assert charts, f"executing {source.name} produced no chart output ({VL_MIME})"
+    no_png = [sorted(o["data"]) for o in charts if "image/png" not in o["data"]]
+    assert not no_png, f"chart outputs without image/png (final frame): {no_png}"
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    name = "quickstart" if source.name == "quickstart.ipynb" else source.stem
+    executed = nbdir / f"{name}-executed.ipynb"
+    nbformat.write(nb, str(executed))  # not signed: nbformat.write never signs
+    assert "signature" not in nb.metadata
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(executed, ARTIFACTS / f"browser-{name}-untrusted{ARTIFACT_SUFFIX}-input.ipynb")
+    result = _run_in_browser(f"{name}-untrusted", executed, jupyter_path,
+                             selector=PNG_SELECTOR,
+                             extra_args=["--run", "none", "--expect-count", str(len(charts))])
+    assert result["trusted"] is False, (
+        f"the page trusts the notebook (indicator {result.get('trust_indicator')!r}): the "
+        "untrusted case is not tested")
+    assert result["trust_indicator"] == "Not Trusted", result["trust_indicator"]
+    assert result["drawn_count"] == len(charts), result["rendered"]
+    assert all(r["img"] and r["width"] >= 50 for r in result["rendered"]), result["rendered"]
+
+
+def _tiny_png(width=120, height=60):
+    """A valid RGB PNG of one colour (zlib + crc32 only)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    raw = b"".join(b"\x00" + b"\xc0\x30\x30" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+@selfcheck_only
+@pytest.mark.parametrize("case", ["png", "svg", "count"])
+def test_selfcheck_untrusted_outputs(tmp_path, case):
+    """The untrusted harness (--run none): a saved, unsigned notebook with one SVG and one
+    PNG output shows the PNG (found with --expect-count 1) and not the SVG (notebook 6
+    drops image/svg+xml of an untrusted notebook); --expect-count 2 fails, naming the count."""
+    import base64
+    outputs = [
+        {"output_type": "display_data", "metadata": {},
+         "data": {"image/svg+xml": SELFCHECK_SVG, "text/plain": "<svg chart>"}},
+        {"output_type": "display_data", "metadata": {},
+         "data": {"image/png": base64.b64encode(_tiny_png()).decode(),
+                  "text/plain": "<png chart>"}},
+    ]
+    nb = {"nbformat": 4, "nbformat_minor": 5, "cells": [
+        {"cell_type": "code", "id": "c0", "metadata": {}, "execution_count": 1,
+         "outputs": outputs, "source": "show()"}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}}}
+    path = tmp_path / f"untrusted-{case}.ipynb"
+    path.write_text(json.dumps(nb, indent=1))
+    _python3_kernelspec()
+    selector = SVG_SELECTOR if case == "svg" else PNG_SELECTOR
+    count = {"png": "1", "svg": "1", "count": "2"}[case]
+    result = _run_in_browser(f"selfcheck-untrusted-{case}", path, None, selector=selector,
+                             expect_ok=case == "png",
+                             extra_args=["--run", "none", "--expect-count", count])
+    assert result["trusted"] is False and result["trust_indicator"] == "Not Trusted", result
+    if case == "png":
+        assert result["drawn_count"] == 1, result
+    elif case == "svg":
+        assert result["exit"] == 1 and result["stage"] == "assert", result
+        assert result["message"] == ("no element matches '.output_area .output_svg svg' in "
+                                     "the output area (output types seen: image/svg+xml, "
+                                     "text/plain, image/png)"), result["message"]
+    else:
+        assert result["exit"] == 1 and result["stage"] == "assert", result
+        assert result["message"].startswith(
+            "'.output_area .output_png img': 1 drawn element(s), expected 2: "), result["message"]
