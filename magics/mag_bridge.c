@@ -4,6 +4,7 @@
 #include "mag_bridge.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -136,86 +137,179 @@ static void put_pad(rt_strbuf *b, size_t n)
         rt_strbuf_putc(b, ' ');
 }
 
-static int is_numeric(const char *s)
+/* One number as the tables print it ("0.512", "-1.25e-05", "nan", "inf"); returns the
+ * text after it, or NULL. */
+static const char *skip_number(const char *s)
 {
-    if (!*s) return 0;
+    if (!strncmp(s, "nan", 3) || !strncmp(s, "inf", 3)) return s + 3;
+    if (!strncmp(s, "-inf", 4)) return s + 4;
     char *end;
     strtod(s, &end);
-    return *end == 0 || !strcmp(s, "nan") || !strcmp(s, "inf") || !strcmp(s, "-inf");
+    return end == s || isspace((unsigned char)*s) ? NULL : end;
 }
 
-cJSON *mag_table_bundle(const mag_table *t, const char *caption)
+/* A numeric cell: a number, or "MEAN ± SD" with an optional " (K)" (the count of finite
+ * values when some seeds have none). */
+static int is_numeric(const char *s)
+{
+    const char *e = skip_number(s);
+    if (!e) return 0;
+    if (!strncmp(e, " \u00b1 ", 4)) { /* " ± " (± is 2 bytes) */
+        e = skip_number(e + 4);
+        if (!e) return 0;
+        if (!strncmp(e, " (", 2)) {
+            char *k;
+            strtol(e + 2, &k, 10);
+            if (k == e + 2 || strcmp(k, ")")) return 0;
+            e = k + 1;
+        }
+    }
+    return *e == 0;
+}
+
+/* Per column: 1 when every non-empty body cell is numeric (and one is), so the column and
+ * its header are right-aligned; text columns and their headers are left-aligned. */
+static int *numeric_columns(const mag_table *t)
+{
+    int nc = t->ncols;
+    int *num = rt_calloc((size_t)nc, sizeof *num);
+    if (!num) return NULL;
+    for (int j = 0; j < nc; j++) {
+        int any = 0, all = 1;
+        for (size_t r = 1; r <= t->nrows; r++) {
+            const char *c = t->cells[r * (size_t)nc + j];
+            if (!*c) continue;
+            any = 1;
+            all &= is_numeric(c);
+        }
+        num[j] = any && all;
+    }
+    return num;
+}
+
+/* The text and HTML of table t (the bundle's two strings), appended to tx and ht. */
+static int table_text_html(const mag_table *t, const char *caption, const char *cls, rt_strbuf *tx,
+                           rt_strbuf *ht)
 {
     int nc = t->ncols;
     size_t rows = t->nrows + 1;
     size_t *w = rt_calloc((size_t)nc, sizeof *w);
-    if (!w) return NULL;
+    int *num = numeric_columns(t);
+    if (!w || !num) {
+        rt_free(w);
+        rt_free(num);
+        return MAG_BRIDGE_ENOMEM;
+    }
     for (size_t r = 0; r < rows; r++)
         for (int j = 0; j < nc; j++) {
             const char *c = t->cells[r * (size_t)nc + j];
             size_t cw = rt_utf8_cols(c, strlen(c));
             if (cw > w[j]) w[j] = cw;
         }
-    rt_strbuf tx, ht;
-    rt_strbuf_init(&tx);
-    rt_strbuf_init(&ht);
     if (caption) {
-        rt_strbuf_puts(&tx, caption);
-        rt_strbuf_puts(&tx, "\n");
+        rt_strbuf_puts(tx, caption);
+        rt_strbuf_puts(tx, "\n");
     }
     for (size_t r = 0; r < rows; r++) {
         for (int j = 0; j < nc; j++) {
             const char *c = t->cells[r * (size_t)nc + j];
             size_t cw = rt_utf8_cols(c, strlen(c));
-            int right = r > 0 && is_numeric(c);
-            if (j) rt_strbuf_puts(&tx, "  ");
-            if (right) put_pad(&tx, w[j] - cw);
-            rt_strbuf_puts(&tx, c);
-            if (!right && j + 1 < nc) put_pad(&tx, w[j] - cw);
+            if (j) rt_strbuf_puts(tx, "  ");
+            if (num[j]) put_pad(tx, w[j] - cw);
+            rt_strbuf_puts(tx, c);
+            if (!num[j] && j + 1 < nc) put_pad(tx, w[j] - cw);
         }
-        size_t keep = tx.len; /* drop the padding of empty last cells */
-        while (!tx.err && keep > 0 && tx.s[keep - 1] == ' ')
+        size_t keep = tx->len; /* drop the padding of empty last cells */
+        while (!tx->err && keep > 0 && tx->s[keep - 1] == ' ')
             keep--;
-        rt_strbuf_truncate(&tx, keep);
-        rt_strbuf_puts(&tx, "\n");
+        rt_strbuf_truncate(tx, keep);
+        rt_strbuf_puts(tx, "\n");
     }
-    /* HTML */
-    rt_strbuf_puts(&ht, "<table class=\"rlhf-table\">");
+    /* HTML: th aligned like its column (notebook CSS right-aligns th by default); text
+       cells as <code>, empty cells empty */
+    rt_strbuf_printf(ht, "<table class=\"%s\">", cls);
     if (caption) {
-        rt_strbuf_puts(&ht, "<caption style=\"text-align:left\">");
-        put_html(&ht, caption);
-        rt_strbuf_puts(&ht, "</caption>");
+        rt_strbuf_puts(ht, "<caption style=\"text-align:left\">");
+        put_html(ht, caption);
+        rt_strbuf_puts(ht, "</caption>");
     }
     for (size_t r = 0; r < rows; r++) {
-        rt_strbuf_puts(&ht, r == 0 ? "<thead><tr>" : "<tr>");
+        rt_strbuf_puts(ht, r == 0 ? "<thead><tr>" : "<tr>");
         for (int j = 0; j < nc; j++) {
             const char *c = t->cells[r * (size_t)nc + j];
-            if (r == 0) {
-                rt_strbuf_puts(&ht, "<th>");
-            } else if (is_numeric(c)) {
-                rt_strbuf_puts(&ht, "<td style=\"text-align:right\">");
-            } else {
-                rt_strbuf_puts(&ht, "<td style=\"text-align:left\"><code>");
-            }
-            put_html(&ht, c);
-            rt_strbuf_puts(&ht, r == 0 ? "</th>" : is_numeric(c) ? "</td>" : "</code></td>");
+            const char *al = num[j] ? "right" : "left";
+            int code = r > 0 && !num[j] && *c;
+            rt_strbuf_printf(ht, "<%s style=\"text-align:%s\">%s", r == 0 ? "th" : "td", al,
+                             code ? "<code>" : "");
+            put_html(ht, c);
+            rt_strbuf_printf(ht, "%s</%s>", code ? "</code>" : "", r == 0 ? "th" : "td");
         }
-        rt_strbuf_puts(&ht, r == 0 ? "</tr></thead><tbody>" : "</tr>");
+        rt_strbuf_puts(ht, r == 0 ? "</tr></thead><tbody>" : "</tr>");
     }
-    rt_strbuf_puts(&ht, "</tbody></table>");
+    rt_strbuf_puts(ht, "</tbody></table>");
     rt_free(w);
+    rt_free(num);
+    return 0;
+}
+
+/* {text/html, text/plain} of two finished buffers (NULL on ENOMEM); frees them. */
+static cJSON *text_html_bundle(rt_strbuf *tx, rt_strbuf *ht)
+{
     cJSON *b = NULL;
-    if (!tx.err && !ht.err && tx.s && ht.s) {
+    if (!tx->err && !ht->err && tx->s && ht->s) {
         b = cJSON_CreateObject();
-        if (b && (!cJSON_AddStringToObject(b, "text/html", ht.s) ||
-                  !cJSON_AddStringToObject(b, "text/plain", tx.s))) {
+        if (b && (!cJSON_AddStringToObject(b, "text/html", ht->s) ||
+                  !cJSON_AddStringToObject(b, "text/plain", tx->s))) {
             cJSON_Delete(b);
             b = NULL;
         }
     }
-    rt_strbuf_free(&tx);
-    rt_strbuf_free(&ht);
+    rt_strbuf_free(tx);
+    rt_strbuf_free(ht);
     return b;
+}
+
+cJSON *mag_table_bundle(const mag_table *t, const char *caption)
+{
+    rt_strbuf tx, ht;
+    rt_strbuf_init(&tx);
+    rt_strbuf_init(&ht);
+    if (table_text_html(t, caption, "rlhf-table", &tx, &ht)) tx.err = 1;
+    return text_html_bundle(&tx, &ht);
+}
+
+/* Decimals of a column (mag_bridge.h): -1 = scientific notation. */
+int mag_fmt_decimals(const double *v, size_t n)
+{
+    double big = 0;
+    int integral = 1, any = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i])) continue;
+        any = 1;
+        if (fabs(v[i]) > big) big = fabs(v[i]);
+        integral &= v[i] == floor(v[i]) && fabs(v[i]) < 1e15;
+    }
+    if (!any || integral) return 0;
+    if (big >= 1e6 || big < 1e-3) return -1;
+    /* 4 significant digits for the smallest value that is not noise next to the largest */
+    double small = big, floor_v = fmax(big * 1e-3, 1e-3);
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i]) && fabs(v[i]) >= floor_v && fabs(v[i]) < small) small = fabs(v[i]);
+    int d = 3 - (int)floor(log10(small));
+    return d < 0 ? 0 : d > 6 ? 6 : d;
+}
+
+void mag_fmt_fixed(double v, int decimals, int blank_nan, char *buf, size_t cap)
+{
+    if (!isfinite(v)) {
+        mag_fmt_num(v, blank_nan, buf, cap);
+    } else if (decimals < 0) {
+        snprintf(buf, cap, "%.2e", v);
+    } else {
+        snprintf(buf, cap, "%.*f", decimals, v);
+        if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1))
+            memmove(buf, buf + 1, strlen(buf)); /* "-0.0000": float noise, not a sign */
+    }
 }
 
 /* ------------------------------------------------------------------ chart frames */
@@ -305,6 +399,36 @@ typedef struct progress {
     const char *subtitle; /* may be NULL */
     double xspan;         /* the x axis covers [0, xspan] (0: the data only) */
 } progress;
+
+/* The display bundle of a chart (three mime types); *bytes (may be NULL) receives the
+ * rendered size.  NULL on ENOMEM. */
+static cJSON *chart_bundle(const rt_chart *chart, size_t *bytes)
+{
+    rt_chart_bundle rb;
+    if (rt_chart_render(chart, &rb)) return NULL;
+    cJSON *vl = cJSON_Parse(rb.vegalite);
+    cJSON *bundle = cJSON_CreateObject();
+    if (!vl || !bundle) {
+        cJSON_Delete(vl);
+        cJSON_Delete(bundle);
+        bundle = NULL;
+    } else {
+        cJSON_AddItemToObject(bundle, "application/vnd.vegalite.v5+json", vl);
+        if (!cJSON_AddStringToObject(bundle, "image/svg+xml", rb.svg) ||
+            !cJSON_AddStringToObject(bundle, "text/plain", rb.text)) {
+            cJSON_Delete(bundle);
+            bundle = NULL;
+        }
+    }
+    if (bytes) *bytes = rb.vegalite_len + rb.svg_len + rb.text_len;
+    rt_chart_bundle_free(&rb);
+    return bundle;
+}
+
+cJSON *mag_bridge_render(const rt_chart *chart)
+{
+    return chart ? chart_bundle(chart, NULL) : NULL;
+}
 
 /* With pg, runs not started yet are left out of the chart (queued sweep points). */
 static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int n,
@@ -406,24 +530,7 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
     chart.panels = cp;
     chart.npanels = (size_t)npanels;
     chart.columns = npanels <= 3 ? npanels : 2;
-    rt_chart_bundle rb;
-    if (rt_chart_render(&chart, &rb)) goto done;
-    cJSON *vl = cJSON_Parse(rb.vegalite);
-    bundle = cJSON_CreateObject();
-    if (!vl || !bundle) {
-        cJSON_Delete(vl);
-        cJSON_Delete(bundle);
-        bundle = NULL;
-    } else {
-        cJSON_AddItemToObject(bundle, "application/vnd.vegalite.v5+json", vl);
-        if (!cJSON_AddStringToObject(bundle, "image/svg+xml", rb.svg) ||
-            !cJSON_AddStringToObject(bundle, "text/plain", rb.text)) {
-            cJSON_Delete(bundle);
-            bundle = NULL;
-        }
-    }
-    if (bytes) *bytes = rb.vegalite_len + rb.svg_len + rb.text_len;
-    rt_chart_bundle_free(&rb);
+    bundle = chart_bundle(&chart, bytes);
 done:
     frame_free(&f);
     rt_free(cp);
@@ -477,41 +584,235 @@ cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, c
                          NULL, 0, NULL, NULL);
 }
 
-cJSON *mag_bridge_summary(rt_run *const *runs, int n, const char *const *metrics, int nmetrics)
+/* The summary's data: each run's final values, its group (label) and the groups. */
+typedef struct summ {
+    int n, nm, ng;
+    double *val;  /* n x nm: the last finite value of each metric */
+    int *group;   /* n: the run's group, by label in first-appearance order */
+    int *members; /* ng: runs per group */
+    int *first;   /* ng: the group's first run */
+    double *col;  /* scratch: one column, n values */
+} summ;
+
+static void summ_free(summ *s)
 {
-    int nc = 3 + nmetrics;
-    const char **hdr = rt_calloc((size_t)nc, sizeof *hdr);
-    char(*cells)[64] = rt_calloc((size_t)nc, sizeof *cells);
-    const char **row = rt_calloc((size_t)nc, sizeof *row);
-    mag_table *t = NULL;
-    cJSON *b = NULL;
-    if (!hdr || !cells || !row) goto done;
-    hdr[0] = "run";
-    hdr[1] = "status";
-    hdr[2] = "steps";
-    for (int j = 0; j < nmetrics; j++)
-        hdr[3 + j] = metrics[j];
-    t = mag_table_new(nc, hdr);
-    if (!t) goto done;
+    rt_free(s->val);
+    rt_free(s->group);
+    rt_free(s->members);
+    rt_free(s->first);
+    rt_free(s->col);
+}
+
+static int summ_init(summ *s, rt_run *const *runs, const char *const *labels, int n,
+                     const char *const *metrics, int nm)
+{
+    memset(s, 0, sizeof *s);
+    size_t un = (size_t)(n ? n : 1);
+    s->n = n;
+    s->nm = nm;
+    s->val = rt_calloc(un * (size_t)(nm ? nm : 1), sizeof *s->val);
+    s->group = rt_calloc(un, sizeof *s->group);
+    s->members = rt_calloc(un, sizeof *s->members);
+    s->first = rt_calloc(un, sizeof *s->first);
+    s->col = rt_calloc(un, sizeof *s->col);
+    if (!s->val || !s->group || !s->members || !s->first || !s->col) return MAG_BRIDGE_ENOMEM;
     for (int i = 0; i < n; i++) {
+        for (int j = 0; j < nm; j++)
+            s->val[(size_t)i * (size_t)nm + (size_t)j] = mag_bridge_last(runs[i], metrics[j]);
+        const char *l = labels && labels[i] ? labels[i] : rt_run_name(runs[i]);
+        int g = 0;
+        while (g < s->ng &&
+               strcmp(l, labels && labels[s->first[g]] ? labels[s->first[g]]
+                                                       : rt_run_name(runs[s->first[g]])))
+            g++;
+        if (g == s->ng) s->first[s->ng++] = i;
+        s->group[i] = g;
+        s->members[g]++;
+    }
+    return 0;
+}
+
+/* The per-run table: run, status, steps, then the metrics (fixed decimals per column). */
+static mag_table *runs_table(const summ *s, rt_run *const *runs, const char *const *metrics)
+{
+    int nm = s->nm, nc = 3 + nm;
+    const char **hdr = rt_calloc((size_t)nc, sizeof *hdr);
+    const char **row = rt_calloc((size_t)nc, sizeof *row);
+    char(*cells)[64] = rt_calloc((size_t)nc, sizeof *cells);
+    int *dec = rt_calloc((size_t)(nm ? nm : 1), sizeof *dec);
+    mag_table *t = NULL;
+    if (!hdr || !row || !cells || !dec) goto done;
+    hdr[0] = "run", hdr[1] = "status", hdr[2] = "steps";
+    for (int j = 0; j < nm; j++) {
+        hdr[3 + j] = metrics[j];
+        for (int i = 0; i < s->n; i++)
+            s->col[i] = s->val[(size_t)i * (size_t)nm + (size_t)j];
+        dec[j] = mag_fmt_decimals(s->col, (size_t)s->n);
+    }
+    t = mag_table_new(nc, hdr);
+    for (int i = 0; t && i < s->n; i++) {
         long step = 0;
         rt_run_status st = rt_run_status_of(runs[i], &step, NULL, 0);
         row[0] = rt_run_name(runs[i]);
         row[1] = rt_run_status_name(st);
         snprintf(cells[2], 64, "%ld", step);
         row[2] = cells[2];
-        for (int j = 0; j < nmetrics; j++) {
-            mag_fmt_num(mag_bridge_last(runs[i], metrics[j]), 1, cells[3 + j], 64);
+        for (int j = 0; j < nm; j++) {
+            mag_fmt_fixed(s->val[(size_t)i * (size_t)nm + (size_t)j], dec[j], 1, cells[3 + j], 64);
             row[3 + j] = cells[3 + j];
         }
-        if (mag_table_row(t, row)) goto done;
+        if (mag_table_row(t, row)) {
+            mag_table_free(t);
+            t = NULL;
+        }
     }
-    b = mag_table_bundle(t, NULL);
 done:
-    mag_table_free(t);
     rt_free(hdr);
-    rt_free(cells);
     rt_free(row);
+    rt_free(cells);
+    rt_free(dec);
+    return t;
+}
+
+/* Mean and sample sd of the finite values of metric j over group g; *k = their count. */
+static void group_stats(const summ *s, int g, int j, double *mean, double *sd, int *k)
+{
+    double sum = 0, ss = 0;
+    *k = 0;
+    for (int i = 0; i < s->n; i++) {
+        double v = s->val[(size_t)i * (size_t)s->nm + (size_t)j];
+        if (s->group[i] == g && isfinite(v)) sum += v, (*k)++;
+    }
+    *mean = *k ? sum / *k : NAN;
+    for (int i = 0; i < s->n; i++) {
+        double v = s->val[(size_t)i * (size_t)s->nm + (size_t)j];
+        if (s->group[i] == g && isfinite(v)) ss += (v - *mean) * (v - *mean);
+    }
+    *sd = *k > 1 ? sqrt(ss / (*k - 1)) : NAN;
+}
+
+/* The status of group g: "finished" when all its runs share one status, else the counts
+ * ("finished 2 · interrupted 1"); its steps: one number, or "LO–HI". */
+static void group_status(const summ *s, rt_run *const *runs, int g, char *st, char *steps,
+                         size_t cap)
+{
+    int count[5] = {0};
+    long lo = -1, hi = -1;
+    for (int i = 0; i < s->n; i++) {
+        if (s->group[i] != g) continue;
+        long step = 0;
+        rt_run_status x = rt_run_status_of(runs[i], &step, NULL, 0);
+        if ((int)x >= 0 && (int)x < 5) count[x]++;
+        if (lo < 0 || step < lo) lo = step;
+        if (step > hi) hi = step;
+    }
+    size_t o = 0;
+    st[0] = '\0';
+    for (int x = 0; x < 5; x++) {
+        if (!count[x]) continue;
+        const char *name = rt_run_status_name((rt_run_status)x);
+        if (count[x] == s->members[g] && o == 0) {
+            snprintf(st, cap, "%s", name);
+            break;
+        }
+        if (o < cap)
+            o += (size_t)snprintf(st + o, cap - o, "%s%s %d", o ? " \u00b7 " : "", name, count[x]);
+    }
+    if (lo == hi)
+        snprintf(steps, cap, "%ld", hi);
+    else
+        snprintf(steps, cap, "%ld\u2013%ld", lo, hi);
+}
+
+/* The table of configurations: run (the label), status, steps, n, then per metric
+ * "MEAN ± SD" over the group's seeds (" (K)" when only K of them have a value). */
+static mag_table *groups_table(const summ *s, rt_run *const *runs, const char *const *labels,
+                               const char *const *metrics)
+{
+    int nm = s->nm, nc = 4 + nm;
+    const char **hdr = rt_calloc((size_t)nc, sizeof *hdr);
+    const char **row = rt_calloc((size_t)nc, sizeof *row);
+    char(*cells)[96] = rt_calloc((size_t)nc, sizeof *cells);
+    int *dec = rt_calloc((size_t)(nm ? nm : 1), sizeof *dec);
+    mag_table *t = NULL;
+    if (!hdr || !row || !cells || !dec) goto done;
+    hdr[0] = "run", hdr[1] = "status", hdr[2] = "steps", hdr[3] = "n";
+    for (int j = 0; j < nm; j++) { /* the decimals of a column: from its means */
+        hdr[4 + j] = metrics[j];
+        for (int g = 0; g < s->ng; g++) {
+            double sd;
+            int k;
+            group_stats(s, g, j, &s->col[g], &sd, &k);
+        }
+        dec[j] = mag_fmt_decimals(s->col, (size_t)s->ng);
+    }
+    t = mag_table_new(nc, hdr);
+    for (int g = 0; t && g < s->ng; g++) {
+        int i0 = s->first[g];
+        row[0] = labels && labels[i0] ? labels[i0] : rt_run_name(runs[i0]);
+        group_status(s, runs, g, cells[1], cells[2], sizeof cells[1]);
+        snprintf(cells[3], sizeof cells[3], "%d", s->members[g]);
+        row[1] = cells[1], row[2] = cells[2], row[3] = cells[3];
+        for (int j = 0; j < nm; j++) {
+            double mean, sd;
+            int k;
+            group_stats(s, g, j, &mean, &sd, &k);
+            char a[40], b[40];
+            mag_fmt_fixed(mean, dec[j], 1, a, sizeof a);
+            mag_fmt_fixed(sd, dec[j], 1, b, sizeof b);
+            char *c = cells[4 + j];
+            if (k == 0)
+                c[0] = '\0';
+            else if (k == 1)
+                snprintf(c, sizeof cells[0], "%s", a);
+            else
+                snprintf(c, sizeof cells[0], "%s \u00b1 %s", a, b);
+            if (k > 0 && k < s->members[g])
+                snprintf(c + strlen(c), sizeof cells[0] - strlen(c), " (%d)", k);
+            row[4 + j] = c;
+        }
+        if (mag_table_row(t, row)) {
+            mag_table_free(t);
+            t = NULL;
+        }
+    }
+done:
+    rt_free(hdr);
+    rt_free(row);
+    rt_free(cells);
+    rt_free(dec);
+    return t;
+}
+
+cJSON *mag_bridge_summary(rt_run *const *runs, const char *const *labels, int n,
+                          const char *const *metrics, int nmetrics)
+{
+    summ s;
+    cJSON *b = NULL;
+    mag_table *per = NULL, *grp = NULL;
+    if (summ_init(&s, runs, labels, n, metrics, nmetrics)) goto done;
+    per = runs_table(&s, runs, metrics);
+    if (!per) goto done;
+    if (s.ng == n) { /* no seeds to fold: one row per run */
+        b = mag_table_bundle(per, NULL);
+        goto done;
+    }
+    grp = groups_table(&s, runs, labels, metrics);
+    if (!grp) goto done;
+    rt_strbuf tx, ht;
+    rt_strbuf_init(&tx);
+    rt_strbuf_init(&ht);
+    int rc = table_text_html(grp, NULL, "rlhf-table rlhf-means", &tx, &ht);
+    rt_strbuf_printf(&tx, "per seed:\n");
+    rt_strbuf_printf(&ht, "<details><summary>per seed (%d runs)</summary>", n);
+    rc |= table_text_html(per, NULL, "rlhf-table rlhf-seeds", &tx, &ht);
+    rt_strbuf_puts(&ht, "</details>");
+    if (rc) tx.err = 1;
+    b = text_html_bundle(&tx, &ht);
+done:
+    mag_table_free(per);
+    mag_table_free(grp);
+    summ_free(&s);
     return b;
 }
 
@@ -791,7 +1092,7 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *o, mag_bridge_run *run
         const char *const *sm = o->summary ? o->summary : o->panels;
         int nsm = o->summary ? o->nsummary : o->npanels;
         double t0 = now_s();
-        cJSON *sum = mag_bridge_summary(rr, n, sm, nsm);
+        cJSON *sum = mag_bridge_summary(rr, labels, n, sm, nsm);
         if (sum && final_text && append_plain(sum, final_text)) {
             cJSON_Delete(sum);
             sum = NULL;

@@ -16,8 +16,9 @@
  *   4. after the jobs: the final frame (update_display_data through
  *      krn_out_update_display_final, which no rate limiter holds back), made final by
  *      mag_bridge_final (image/png in place of the SVG), then a separate summary
- *      table display {text/html, text/plain}: per run its name, status, step and the
- *      last finite value of each summary metric; its text/plain ends, after a blank
+ *      table display {text/html, text/plain} (mag_bridge_summary: a row per run, or for
+ *      a sweep with seeds a row per configuration with mean ± sd and the per-seed rows
+ *      folded behind it); its text/plain ends, after a blank
  *      line, with the final frame's text/plain (title, then each panel's sparklines), for
  *      clients that ignore update_display_data (jupyter-console).
  * It publishes no error: the caller reads the statuses (rt_run_status_of) and reports
@@ -119,11 +120,18 @@ int mag_bridge_train(krn_out *out, const mag_bridge_opts *opts, mag_bridge_run *
 
 /* A static chart of stored runs (for %plot): the bundle object with the three mime
  * types, or NULL on ENOMEM.  labels may be NULL (run names); xname is the column drawn
- * on the x axis (NULL = "step"; a run without it draws nothing); smooth in [0, 1); logy
+ * on the x axis (NULL = "step"; a run without it draws nothing); smooth in [0, 1), or
+ * negative for the default smoothing; logy
  * applies to every panel.  Caller owns the result (cJSON_Delete). */
 cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, const char *title,
                         const char *xname, const char *const *panels, int npanels, double smooth,
                         int logy, double band_k);
+
+/* The bundle (the three mime types, as above) of a chart the caller built itself, e.g.
+ * %plot's final values against a swept key (rt_chart_series.points).  NULL on ENOMEM or
+ * a chart rt_chart_render refuses.  Caller owns the result. */
+typedef struct rt_chart rt_chart;
+cJSON *mag_bridge_render(const rt_chart *chart);
 
 /* Makes a chart bundle (as above) a final frame: its image/svg+xml is rasterized
  * (krn_png_from_svg) to image/png, which replaces the SVG: untrusted notebooks and GitHub
@@ -134,17 +142,34 @@ cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, c
  * 0); MAG_BRIDGE_ENOMEM on out of memory.  *png_s (may be NULL) receives the seconds it took. */
 int mag_bridge_final(cJSON *bundle, cJSON **metadata, double *png_s);
 
-/* A summary table bundle {text/html, text/plain}: name, status, step and the last
- * finite value of each metric (a metric a run does not have is blank).  NULL on ENOMEM.
+/* The summary table bundle {text/html, text/plain} of a training cell.  labels (may be
+ * NULL: run names) group the runs: runs sharing a label are the seeds of one sweep
+ * configuration (the bridge's labels: the point names without the seed coordinate).
+ * - No group has two runs (one run, or a sweep without seeds): one table, a row per run:
+ *   run, status, steps and the last finite value of each metric (blank when a run does
+ *   not have it).
+ * - Otherwise a table of configurations, a row per label in first-appearance order: run
+ *   (the label), status (the common status, else the counts: "finished 2 · interrupted
+ *   1"), steps (the common step, else "LO–HI"), n (the seeds) and per metric "MEAN ± SD"
+ *   (sample sd) over the seeds' last finite values (the mean alone with one value,
+ *   " (K)" appended when only K of the n have one); then the per-run table above folded
+ *   behind it: in HTML `<details><summary>per seed (N runs)</summary><table
+ *   class="rlhf-table rlhf-seeds">…</table></details>` after `<table class="rlhf-table
+ *   rlhf-means">`, in text after a line "per seed:".
+ * Numbers have fixed decimals per column (mag_fmt_decimals over the column's values, over
+ * the means in the configuration table; a sd has its mean's decimals).  NULL on ENOMEM.
  * Caller owns it. */
-cJSON *mag_bridge_summary(rt_run *const *runs, int n, const char *const *metrics, int nmetrics);
+cJSON *mag_bridge_summary(rt_run *const *runs, const char *const *labels, int n,
+                          const char *const *metrics, int nmetrics);
 
 /* The last finite value of column `metric` of run (NaN if none / no such column). */
 double mag_bridge_last(const rt_run *run, const char *metric);
 
-/* A small table shown as {text/html, text/plain} (aligned columns, numbers right-
- * aligned in HTML).  Cells are copied.  Used by the summary and by %task, %eval,
- * %sample and %runs.  mag_table_new: NULL on ENOMEM; free with mag_table_free. */
+/* A small table shown as {text/html, text/plain}: a column whose non-empty cells are all
+ * numbers (or "MEAN ± SD [(K)]") is right-aligned with its header, any other column
+ * left-aligned with its header, in text and in HTML (th and td carry text-align).  Cells are
+ * copied.  Used by the summary and by %task, %eval, %sample and %runs.  mag_table_new: NULL on
+ * ENOMEM; free with mag_table_free. */
 typedef struct mag_table mag_table;
 mag_table *mag_table_new(int ncols, const char *const *headers);
 void mag_table_free(mag_table *t);
@@ -156,6 +181,14 @@ cJSON *mag_table_bundle(const mag_table *t, const char *caption);
 /* A number as the tables show it: "0.512", "1.25e-05", "nan", "" for NaN when
  * blank_nan.  Writes at most cap bytes. */
 void mag_fmt_num(double v, int blank_nan, char *buf, size_t cap);
+/* Fixed decimals for a column of numbers v[0..n) (non-finite ones ignored): 0 when all are
+ * integers; -1 (scientific, "6.67e-06") when the largest |v| is below 1e-3 or 1e6 and
+ * above; else enough decimals for 4 significant digits of the smallest |v| that is at
+ * least 1/1000 of the largest (and 1e-3), at most 6 ("0.6065", "1.2550", "25.30"). */
+int mag_fmt_decimals(const double *v, size_t n);
+/* v with `decimals` decimals (-1: "%.2e"); "-0.0000" is written "0.0000"; NaN/inf as
+ * mag_fmt_num. */
+void mag_fmt_fixed(double v, int decimals, int blank_nan, char *buf, size_t cap);
 
 /* ---- helpers shared by the training-side magics (mag_m_*.c) ---- */
 

@@ -231,13 +231,15 @@ int mag_lex(P *p, tok *t, int skip_nl)
     if (mag_is_name_start(c)) {
         while (mag_is_name_char(cur(p)) || (p->i == t->start && cur(p) == '~'))
             adv(p);
-        /* a sweep point's name: NAME[key=value,...] written without spaces */
+        /* a sweep point's name: NAME[key=value,...] written without spaces, or a pattern
+           of such names with the wildcards * and ? (%plot lam[*], lam[lambda=1*]) */
         if (cur(p) == '[') {
             size_t j = p->i + 1;
             int eq = 0;
-            while (j < p->len && (mag_is_name_char((unsigned char)p->s[j]) || p->s[j] == '=' ||
-                                  p->s[j] == ',' || p->s[j] == '+'))
-                eq |= p->s[j++] == '=';
+            while (j < p->len &&
+                   (mag_is_name_char((unsigned char)p->s[j]) || p->s[j] == '=' || p->s[j] == ',' ||
+                    p->s[j] == '+' || p->s[j] == '*' || p->s[j] == '?'))
+                eq |= p->s[j] == '=' || p->s[j] == '*' || p->s[j] == '?', j++;
             if (eq && j < p->len && p->s[j] == ']')
                 while (p->i <= j)
                     adv_cp(p);

@@ -180,7 +180,7 @@ static void test_frames_in_order(void **st)
     /* its text ends with the final frame (for consoles that ignore display updates) */
     char want[4096];
     snprintf(want, sizeof want, "%s\n%s",
-             "run  status    steps  loss     accuracy\n"
+             "run  status    steps     loss  accuracy\n"
              "a    finished     60  0.03333    0.9833\n",
              txt);
     assert_string_equal(cJSON_GetObjectItem(sum, "text/plain")->valuestring, want);
@@ -302,8 +302,8 @@ static void test_failed_point_others_continue(void **st)
     assert_int_equal(step, 30);
     char want[4096];
     snprintf(want, sizeof want, "%s\n%s",
-             "run      status    steps  loss     accuracy\n"
-             "p[lr=1]  failed        4   0.6667    0.6667\n"
+             "run      status    steps     loss  accuracy\n"
+             "p[lr=1]  failed        4  0.66667    0.6667\n"
              "p[lr=2]  finished     30  0.06667    0.9667\n",
              cJSON_GetObjectItem(data_of(&k, k.n - 2), "text/plain")->valuestring);
     assert_string_equal(cJSON_GetObjectItem(data_of(&k, k.n - 1), "text/plain")->valuestring, want);
@@ -472,6 +472,44 @@ static void test_table(void **st)
     assert_string_equal(buf, "1.25e-05");
     mag_fmt_num(300, 0, buf, sizeof buf);
     assert_string_equal(buf, "300");
+    /* fixed decimals per column: 4 significant digits of the smallest value that is not
+       noise, integers bare, tiny or huge columns in scientific notation */
+    const double c1[] = {0.6065, 0.61, 0.65, -6.94e-12, NAN};
+    assert_int_equal(mag_fmt_decimals(c1, 5), 4);
+    mag_fmt_fixed(0.65, 4, 0, buf, sizeof buf);
+    assert_string_equal(buf, "0.6500");
+    mag_fmt_fixed(-6.94e-12, 4, 0, buf, sizeof buf);
+    assert_string_equal(buf, "0.0000"); /* float noise, no "-" */
+    const double c2[] = {0.3441, 1.255};
+    assert_int_equal(mag_fmt_decimals(c2, 2), 4);
+    const double c3[] = {150.25, 20.5};
+    assert_int_equal(mag_fmt_decimals(c3, 2), 2);
+    const double c4[] = {3, 400, -2};
+    assert_int_equal(mag_fmt_decimals(c4, 3), 0);
+    const double c5[] = {6.67e-06, 2e-05};
+    assert_int_equal(mag_fmt_decimals(c5, 2), -1);
+    mag_fmt_fixed(6.67e-06, -1, 0, buf, sizeof buf);
+    assert_string_equal(buf, "6.67e-06");
+    mag_fmt_fixed(NAN, 2, 1, buf, sizeof buf);
+    assert_string_equal(buf, "");
+    /* "MEAN ± SD" cells are numbers: right-aligned with their header, in text and HTML */
+    const char *h2[] = {"run", "eval_accuracy"};
+    t = mag_table_new(2, h2);
+    const char *m1[] = {"r[a=x]", "0.7250 \u00b1 0.0354"};
+    const char *m2[] = {"r[a=y]", "0.6100 \u00b1 0.0141 (2)"};
+    assert_int_equal(mag_table_row(t, m1), 0);
+    assert_int_equal(mag_table_row(t, m2), 0);
+    b = mag_table_bundle(t, NULL);
+    assert_string_equal(cJSON_GetObjectItem(b, "text/plain")->valuestring,
+                        "run           eval_accuracy\n"
+                        "r[a=x]      0.7250 \u00b1 0.0354\n"
+                        "r[a=y]  0.6100 \u00b1 0.0141 (2)\n");
+    h = cJSON_GetObjectItem(b, "text/html")->valuestring;
+    assert_non_null(strstr(h, "<th style=\"text-align:left\">run</th>"
+                              "<th style=\"text-align:right\">eval_accuracy</th>"));
+    assert_non_null(strstr(h, "<td style=\"text-align:right\">0.7250 \u00b1 0.0354</td>"));
+    cJSON_Delete(b);
+    mag_table_free(t);
 }
 
 int main(void)

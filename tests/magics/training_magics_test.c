@@ -127,7 +127,8 @@ static void test_task(void **st)
                         strlen("add: task add digits=2 noise=0\nvocabulary (32): <pad> <eos> + ="));
     assert_non_null(strstr(txt, "prompt length 7, answer at most 4 tokens, 10000 prompts"));
     const char *html = mime(0, "text/html");
-    assert_non_null(strstr(html, "<th>prompt</th><th>answer</th>"));
+    assert_non_null(strstr(html, "<th style=\"text-align:left\">prompt</th>"
+                                 "<th style=\"text-align:left\">answer</th>"));
     assert_memory_equal(
         html, "<pre>add: task add digits=2 noise=0\nvocabulary (32): &lt;pad&gt;",
         strlen("<pre>add: task add digits=2 noise=0\nvocabulary (32): &lt;pad&gt;"));
@@ -203,7 +204,7 @@ static void test_policy_sft(void **st)
     }
     assert_true(last_update > 0 && summary > last_update);
     assert_non_null(strstr(mime(last_update, "text/plain"), "(step 20)"));
-    assert_non_null(strstr(mime(summary, "text/plain"), "run  status    steps  loss"));
+    assert_non_null(strstr(mime(summary, "text/plain"), "run  status    steps   loss"));
     assert_non_null(strstr(mime(summary, "text/plain"), "\np    finished     20  "));
     char out[4096];
     stdout_text(out, sizeof out);

@@ -5,7 +5,11 @@ it.  Each notebook NAME.ipynb has a claims file notebooks/claims/NAME.py definin
 `check(c)`, where `c` is a `Claims` object over the executed notebook.  The claims file
 
 * reads values from the outputs: `c.table(cell)` (an HTML table of a code cell's
-  outputs: rows by their first column, `t.col("eval_accuracy", "algo=rloo")`),
+  outputs: rows by their first column, `t.col("eval_accuracy", "algo=rloo")`; for a
+  sweep with seeds the training cell's summary is two tables, a row per configuration
+  with "mean ± sd" and n (`c.table(cell, means=True)`, `t.pm("rl[algo=rloo]", "kl_ref")`)
+  and the per-seed rows folded in a <details> after it, which `c.table(cell)` returns as
+  the last table: rows by run name, `t.col("eval_accuracy", "algo=rloo,")`),
   `c.chart(cell)` (a chart's Vega-Lite data: per panel and series, the points
   x, y and the band lo/hi, i.e. the mean +- sd over seeds), `c.value(cell, regex)`;
 * ties every number of the prose to a value:
@@ -138,7 +142,8 @@ class _TableParser(html.parser.HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         if tag == "table":
-            self.tables.append({"caption": "", "header": [], "rows": []})
+            self.tables.append({"caption": "", "header": [], "rows": [],
+                                "cls": dict(attrs).get("class") or ""})
         elif tag == "caption":
             self._in = "caption"
         elif tag == "tr":
@@ -180,9 +185,11 @@ def parse_pm(s):
 
 
 class Table:
-    def __init__(self, cell, caption, header, rows):
+    def __init__(self, cell, caption, header, rows, cls=""):
         self.cell, self.caption, self.header, self.rows = cell, caption, header, rows
         self.keys = [r[0] for r in rows]
+        # "rlhf-means": a summary's row per configuration; "rlhf-seeds": its per-seed rows
+        self.cls = cls.split()
 
     def _where(self):
         return f"output cell {self.cell}" + (f" ({self.caption.split(':')[0]})" if self.caption else "")
@@ -201,6 +208,10 @@ class Table:
             return (Val(m, f"{self._where()} [{key}] {col} (mean)"),
                     Val(s, f"{self._where()} [{key}] {col} (sd)"))
         return Val(parse_number(r[j]), f"{self._where()} [{key}] {col}")
+
+    def pm(self, key, col):
+        """(mean, sd) of a "MEAN ± SD" cell (a summary's row per configuration)."""
+        return self.get(key, col, pm=True)
 
     def col(self, col, *contains):
         """Column `col` over the rows whose key contains every string of `contains`."""
@@ -304,13 +315,18 @@ class Claims:
             if h:
                 p = _TableParser()
                 p.feed(h)
-                ts += [Table(cell, t["caption"], t["header"], t["rows"]) for t in p.tables]
+                ts += [Table(cell, t["caption"], t["header"], t["rows"], t["cls"])
+                       for t in p.tables]
         return ts
 
-    def table(self, cell, caption=None, header=None):
+    def table(self, cell, caption=None, header=None, means=False):
         """The table of output cell `cell` whose caption contains `caption` or whose
-        header contains the column `header` (default: the only or last table)."""
+        header contains the column `header` (default: the only or last table, for a
+        sweep's summary its per-seed rows); means=True: a summary's table of
+        configurations (mean ± sd over seeds)."""
         ts = self.tables(cell)
+        if means:
+            ts = [t for t in ts if "rlhf-means" in t.cls]
         if caption:
             ts = [t for t in ts if caption in t.caption]
         if header:

@@ -114,3 +114,35 @@ def test_every_notebook_has_a_claims_file():
     missing = [n for n in os.listdir(nbdir) if n.endswith(".ipynb")
                and not os.path.exists(nbclaims.claims_file(os.path.join(nbdir, n)))]
     assert not missing, missing
+
+
+# a sweep's summary as the kernel prints it (magics/mag_bridge.h): a row per configuration
+# with mean ± sd, the per-seed rows folded in <details> after it
+SUMMARY = ("<table class=\"rlhf-table rlhf-means\"><thead><tr><th style=\"text-align:left\">run</th>"
+           "<th style=\"text-align:right\">n</th><th style=\"text-align:right\">eval_accuracy</th>"
+           "</tr></thead><tbody><tr><td style=\"text-align:left\"><code>r[a=x]</code></td>"
+           "<td style=\"text-align:right\">2</td><td style=\"text-align:right\">0.7250 \u00b1 0.0354</td>"
+           "</tr><tr><td style=\"text-align:left\"><code>r[a=y]</code></td><td style=\"text-align:right\">2"
+           "</td><td style=\"text-align:right\">0.6100 \u00b1 0.0141</td></tr></tbody></table>"
+           "<details><summary>per seed (4 runs)</summary>"
+           + TABLE.replace("rlhf-table", "rlhf-table rlhf-seeds") + "</details>")
+
+
+def test_summary_with_seeds_folded(tmp_path):
+    """c.table(cell) is the per-seed table (the claims of per-seed values keep working);
+    c.table(cell, means=True) the configurations, whose "mean ± sd" cells t.pm reads."""
+    claims = CLAIMS.replace("t = c.table(1)", "t = c.table(1)\n"
+                            "    m = c.table(1, means=True)\n"
+                            "    assert m.keys == ['r[a=x]', 'r[a=y]'] and 'rlhf-seeds' in t.cls\n"
+                            "    c.quote(2, 'y at 0.61', m.pm('r[a=y]', 'eval_accuracy')[0])\n"
+                            "    c.claim(2, 'x is above y', m.pm('r[a=x]', 'eval_accuracy')[0] > "
+                            "m.pm('r[a=y]', 'eval_accuracy')[0])")
+    nb, path = notebook(tmp_path, claims=claims)
+    nb.cells[1].outputs[1]["data"]["text/html"] = SUMMARY
+    fails, c = nbclaims.check_notebook(nb, path)
+    assert fails == [], fails
+    assert c.n_quotes == 4 and c.n_claims == 2
+    # the means are read as numbers: a wrong one is reported
+    nb.cells[1].outputs[1]["data"]["text/html"] = SUMMARY.replace("0.6100", "0.6300")
+    fails, _ = nbclaims.check_notebook(nb, path)
+    assert len(fails) == 1 and "'0.61' but output cell 1 [r[a=y]] eval_accuracy (mean)" in fails[0], fails
