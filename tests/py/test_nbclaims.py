@@ -114,3 +114,17 @@ def test_every_notebook_has_a_claims_file():
     missing = [n for n in os.listdir(nbdir) if n.endswith(".ipynb")
                and not os.path.exists(nbclaims.claims_file(os.path.join(nbdir, n)))]
     assert not missing, missing
+
+
+def test_chart_of_one_dataset_per_panel():
+    """The Vega-Lite layout of runtime/chart: one dataset per panel, rows carrying their
+    series; y is the raw mean (smooth the smoothed value, not read)."""
+    spec = {"hconcat": [{"title": "accuracy", "data": {"values": [
+        {"series": "λ=1", "x": 1, "y": 0.5, "lo": 0.4, "hi": 0.6, "smooth": 0.5},
+        {"series": "λ=1", "x": 2, "y": 0.7, "lo": 0.6, "hi": 0.8, "smooth": 0.62},
+        {"series": "λ=2", "x": 1, "y": 0.1, "smooth": 0.1}]}, "layer": []}]}
+    ch = nbclaims.Chart(1, spec)
+    assert sorted(ch.panels["accuracy"]) == ["λ=1", "λ=2"]
+    s = ch.panels["accuracy"]["λ=1"]
+    assert s.y == [0.5, 0.7] and s.lo == [0.4, 0.6]
+    assert s.last(1) == 0.7
