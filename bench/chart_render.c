@@ -6,7 +6,8 @@
  *                            and for the whole bundle (rt_chart_render) the message size
  *                            and the share of one core spent at 4 frames per second.
  *   bench-chart --emit DIR   writes representative charts as DIR/NAME.svg, .vl.json and
- *                            .txt (used by tests/py/test_chart_formats.py).
+ *                            .txt (used by tests/py/test_chart_formats.py), among them a
+ *                            dots / error bars chart ("points").
  * Data is synthetic and deterministic (rt_rng). */
 #include "rt_alloc.h"
 #include "rt_chart.h"
@@ -51,7 +52,7 @@ static int make_data(data *d, size_t ns, size_t n, const char *prefix, double sc
             d->hi[j][i] = d->y[j][i] + sd;
         }
         snprintf(d->names[j], sizeof d->names[j], "%s[lr=%g]", prefix, 0.01 * (double)(j + 1));
-        d->s[j] = (rt_chart_series){d->names[j], d->x, d->y[j], NULL, NULL, n};
+        d->s[j] = (rt_chart_series){d->names[j], d->x, d->y[j], NULL, NULL, n, RT_CHART_LINE};
     }
     return 0;
 }
@@ -149,9 +150,9 @@ static int emit(const char *dir)
     for (int i = 0; i < 12; i++)
         nx[i] = i, ny[i] = sin(i * 0.5), nan_y[i] = NAN;
     ny[3] = NAN, ny[4] = INFINITY, ny[8] = -INFINITY;
-    rt_chart_series gaps[3] = {{"a<b & \"c\" 'd'", nx, ny, NULL, NULL, 12},
-                               {"all NaN", nx, nan_y, NULL, NULL, 12},
-                               {"empty", nx, ny, NULL, NULL, 0}};
+    rt_chart_series gaps[3] = {{"a<b & \"c\" 'd'", nx, ny, NULL, NULL, 12, RT_CHART_LINE},
+                               {"all NaN", nx, nan_y, NULL, NULL, 12, RT_CHART_LINE},
+                               {"empty", nx, ny, NULL, NULL, 0, RT_CHART_LINE}};
     rt_chart_panel gp = {.title = "gaps <&>", .ylabel = "loss", .series = gaps, .nseries = 3};
     rc |= write_all(dir, "nans", &(rt_chart){.panels = &gp, .npanels = 1});
 
@@ -165,6 +166,25 @@ static int emit(const char *dir)
     rt_chart_panel huge = {.title = "8 x 100,000", .series = h.s, .nseries = 8, .smooth = 0.9};
     rc |= write_all(dir, "huge", &(rt_chart){.panels = &huge, .npanels = 1});
     rc |= write_all(dir, "empty", &(rt_chart){0});
+
+    /* 8. final value against a swept key: per-seed dots, mean ± sd with error bars, and
+       a held-out evaluation drawn as a line with dots, in a panel with a range */
+    double kx[4] = {0.5, 1, 2, 3}, km[4] = {0.6, 0.63, 0.58, 0.5}, klo[4], khi[4];
+    double sx[12], sy[12];
+    for (int i = 0; i < 12; i++)
+        sx[i] = kx[i / 3], sy[i] = km[i / 3] + 0.01 * (i % 3 - 1);
+    for (int i = 0; i < 4; i++)
+        klo[i] = km[i] - 0.01, khi[i] = km[i] + 0.01;
+    rt_chart_series pts[3] = {{"per seed", sx, sy, NULL, NULL, 12, RT_CHART_DOTS},
+                              {"mean ± sd", kx, km, klo, khi, 4, RT_CHART_DOTS},
+                              {"eval", kx, km, NULL, NULL, 4, RT_CHART_LINE_DOTS}};
+    rt_chart_panel pp = {.title = "eval_accuracy vs λ",
+                         .xlabel = "lambda",
+                         .series = pts,
+                         .nseries = 3,
+                         .ymin = 0,
+                         .ymax = 1};
+    rc |= write_all(dir, "points", &(rt_chart){.panels = &pp, .npanels = 1});
     free_data(&a), free_data(&b), free_data(&c), free_data(&h);
     return rc ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #include "mag_lang.h"
 #include "rt_alloc.h"
 #include "rt_chart.h"
+#include "rt_math.h"
 
 static double now_s(void)
 {
@@ -295,7 +296,7 @@ int mag_fmt_decimals(const double *v, size_t n)
     double small = big, floor_v = fmax(big * 1e-3, 1e-3);
     for (size_t i = 0; i < n; i++)
         if (isfinite(v[i]) && fabs(v[i]) >= floor_v && fabs(v[i]) < small) small = fabs(v[i]);
-    int d = 3 - (int)floor(log10(small));
+    int d = 3 - (int)floor(rt_log10(small));
     return d < 0 ? 0 : d > 6 ? 6 : d;
 }
 
@@ -393,6 +394,31 @@ static size_t series_xy(frame *f, const rt_run_snapshot *s, int xcol, int col, i
     return n;
 }
 
+/* name ends with suffix */
+static int ends_with(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n >= k && !strcmp(name + n - k, suffix);
+}
+
+void mag_metric_range(const char *metric, double *ymin, double *ymax, int *yzero)
+{
+    const char *m = strncmp(metric, "eval_", 5) ? metric : metric + 5;
+    *ymin = *ymax = 0; /* no range */
+    *yzero = 0;
+    if (!strcmp(m, "accuracy") || ends_with(m, "_accuracy") || ends_with(m, "_frac") ||
+        ends_with(m, "_rate") || !strncmp(m, "judge_win", 9)) {
+        *ymin = 0, *ymax = 1; /* fractions of a batch or an evaluation set */
+    } else if (!strcmp(m, "vs_greedy")) {
+        *ymin = -1, *ymax = 1; /* a mean game outcome */
+    } else if (!strncmp(m, "kl", 2) && strcmp(m, "kl_est") != 0) {
+        *ymin = 0, *ymax = INFINITY, *yzero = 1; /* a divergence: from 0 up */
+    } else if (!strcmp(m, "entropy") || !strcmp(m, "grad_norm") || !strcmp(m, "length") ||
+               !strcmp(m, "chi2") || !strcmp(m, "tokens") || !strcmp(m, "wall")) {
+        *ymin = 0, *ymax = INFINITY; /* never negative, but not drawn from 0 */
+    }
+}
+
 /* Builds the chart of runs (their snapshots taken now) and renders the bundle. */
 /* Progress of a training cell, for render_bundle (NULL for a static chart). */
 typedef struct progress {
@@ -466,6 +492,7 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
         for (int g = 0; g < ng; g++) {
             rt_chart_series *cs = &ps[g];
             cs->name = glabel[g];
+            cs->points = sparse ? RT_CHART_LINE_DOTS : RT_CHART_LINE; /* evaluations: dots */
             int members = 0;
             for (int i = 0; i < n; i++)
                 members += gof[i] == g;
@@ -509,7 +536,8 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
         cp[p].title = panels[p];
         cp[p].xlabel = xname;
         cp[p].logy = logy;
-        cp[p].smooth = smooth;
+        cp[p].smooth = sparse ? 0 : smooth; /* held-out evaluations are drawn as measured */
+        mag_metric_range(panels[p], &cp[p].ymin, &cp[p].ymax, &cp[p].yzero);
         cp[p].series = ps;
         cp[p].nseries = (size_t)ng;
         cp[p].xspan = pg ? pg->xspan : 0;
@@ -529,7 +557,7 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
     chart.subtitle = pg ? pg->subtitle : NULL;
     chart.panels = cp;
     chart.npanels = (size_t)npanels;
-    chart.columns = npanels <= 3 ? npanels : 2;
+    chart.columns = npanels <= 3 ? npanels : npanels == 4 ? 2 : 3; /* 3, 2+2, 3+2, 3+3 */
     bundle = chart_bundle(&chart, bytes);
 done:
     frame_free(&f);
@@ -580,8 +608,9 @@ cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, c
                         int logy, double band_k)
 {
     if (n < 0 || npanels < 1 || (n > 0 && !runs) || !panels) return NULL;
-    return render_bundle(runs, labels, n, title, xname, panels, npanels, smooth, logy, band_k,
-                         NULL, 0, NULL, NULL);
+    if (smooth < 0 || isnan(smooth)) smooth = MAG_BRIDGE_SMOOTH_DEFAULT;
+    return render_bundle(runs, labels, n, title, xname, panels, npanels, smooth, logy, band_k, NULL,
+                         0, NULL, NULL);
 }
 
 /* The summary's data: each run's final values, its group (label) and the groups. */
@@ -965,8 +994,9 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
     char *sub;
     progress_of(b, first == 2 ? -1 : elapsed, &sub, &pg.xspan);
     pg.subtitle = sub;
-    cJSON *bundle = render_bundle(rr, labels, b->n, o->title, NULL, o->panels, o->npanels, 0, 0,
-                                  o->band_k, o->refs, o->nrefs, &pg, &bytes);
+    cJSON *bundle =
+        render_bundle(rr, labels, b->n, o->title, NULL, o->panels, o->npanels,
+                      MAG_BRIDGE_SMOOTH_DEFAULT, 0, o->band_k, o->refs, o->nrefs, &pg, &bytes);
     rt_free(sub);
     if (!bundle) return MAG_BRIDGE_ENOMEM;
     cJSON *meta = NULL;

@@ -34,13 +34,18 @@
  * from the first frame.  Runs not started yet (queued sweep points) have no series
  * and no legend entry until they start.
  *
- * Chart: one panel per metric in opts->panels (title = the metric); in each panel one
+ * Chart: one panel per metric in opts->panels (title = the metric), 3 per row at most
+ * (4 panels: 2 + 2; 5: 3 + 2), so the chart fits 940 px (rt_chart.h); in each panel one
  * series per distinct label (runs[i].label, legend = label), in first-appearance
- * order.  Runs sharing a label (the seeds of one sweep configuration) are drawn as
- * their pointwise mean with a band of mean ± opts->band_k sample standard deviations
- * (rt_chart_mean_band).  x = the `step` column (the row number when there is none).
- * Columns named eval_* are sparse (NaN between evaluations): their NaN rows are
- * dropped so the evaluations join into a line; any other NaN/Inf is drawn as a gap.
+ * order, one legend for the chart.  Runs sharing a label (the seeds of one sweep
+ * configuration) are drawn as their pointwise mean with a band of mean ± opts->band_k
+ * sample standard deviations (rt_chart_mean_band).  x = the `step` column (the row
+ * number when there is none).  Per-step metrics are smoothed (debiased EMA of weight
+ * MAG_BRIDGE_SMOOTH_DEFAULT, the raw line faint behind).  Columns named eval_* are
+ * held-out evaluations, sparse (NaN between evaluations): never smoothed, their NaN
+ * rows dropped so the evaluations join into a line with a dot at each one; any other
+ * NaN/Inf is drawn as a gap.  Each panel gets its metric's range (mag_metric_range):
+ * accuracies clamp to [0, 1], KL axes start at 0.
  *
  * Each run must own everything it mutates (rng stream, buffers), so results are the
  * same whatever opts->threads.  Threads: the jobs run on sweep threads; events of
@@ -118,10 +123,14 @@ typedef struct mag_bridge_stats {
 int mag_bridge_train(krn_out *out, const mag_bridge_opts *opts, mag_bridge_run *runs, int n,
                      mag_bridge_stats *stats);
 
+/* The EMA weight of per-step metrics when nothing else is asked (TensorBoard's default):
+ * training cells always, %plot without smooth= (it passes a negative smooth). */
+#define MAG_BRIDGE_SMOOTH_DEFAULT 0.6
+
 /* A static chart of stored runs (for %plot): the bundle object with the three mime
  * types, or NULL on ENOMEM.  labels may be NULL (run names); xname is the column drawn
- * on the x axis (NULL = "step"; a run without it draws nothing); smooth in [0, 1), or
- * negative for the default smoothing; logy
+ * on the x axis (NULL = "step"; a run without it draws nothing); smooth in [0, 1) (0 =
+ * raw), negative = MAG_BRIDGE_SMOOTH_DEFAULT; eval_* panels are never smoothed; logy
  * applies to every panel.  Caller owns the result (cJSON_Delete). */
 cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, const char *title,
                         const char *xname, const char *const *panels, int npanels, double smooth,
@@ -132,6 +141,14 @@ cJSON *mag_bridge_chart(rt_run *const *runs, const char *const *labels, int n, c
  * a chart rt_chart_render refuses.  Caller owns the result. */
 typedef struct rt_chart rt_chart;
 cJSON *mag_bridge_render(const rt_chart *chart);
+
+/* The range of a metric's values for its panel (rt_chart_panel ymin/ymax/yzero), from
+ * its name (an eval_ prefix is ignored): accuracy, *_accuracy, *_frac, *_rate,
+ * judge_win* -> [0, 1]; vs_greedy -> [-1, 1]; kl* -> [0, inf) with the axis from 0,
+ * except kl_est (a sampled estimate: k1's can be negative); entropy, grad_norm, length,
+ * chi2, tokens, wall -> [0, inf); anything else (reward, loss, return, kl_est...) ->
+ * none (ymin = ymax = 0). */
+void mag_metric_range(const char *metric, double *ymin, double *ymax, int *yzero);
 
 /* Makes a chart bundle (as above) a final frame: its image/svg+xml is rasterized
  * (krn_png_from_svg) to image/png, which replaces the SVG: untrusted notebooks and GitHub

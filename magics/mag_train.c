@@ -61,24 +61,60 @@ int mag_train_check_points(const mag_ctx *ctx, const mag_cell *cell, size_t np, 
                    MAG_TRAIN_MAX_POINTS);
 }
 
+/* The name a key is shown with in a legend: Greek letters for their names. */
+static const char *shown_key(const char *key)
+{
+    static const char *const greek[][2] = {
+        {"alpha", "\u03b1"},   {"beta", "\u03b2"},  {"gamma", "\u03b3"},  {"delta", "\u03b4"},
+        {"epsilon", "\u03b5"}, {"eta", "\u03b7"},   {"lambda", "\u03bb"}, {"mu", "\u03bc"},
+        {"rho", "\u03c1"},     {"sigma", "\u03c3"}, {"tau", "\u03c4"}};
+    for (size_t i = 0; i < sizeof greek / sizeof greek[0]; i++)
+        if (!strcmp(key, greek[i][0])) return greek[i][1];
+    return key;
+}
+
+/* 1 if swept key s of cfg (index into cfg->swept) varies in the legend: two values or
+ * more, and not the seed. */
+static int varies(const mag_config *cfg, size_t s)
+{
+    return cfg->grid[s].n_values >= 2 && strcmp(cfg->grid[s].name, "seed") != 0;
+}
+
+/* 1 if the values of swept key s are shown bare: values of an enum key (words from the
+ * key's own list, which name themselves: "full", "rloo") that no other varying enum key
+ * of the cell also takes. */
+static int bare(const mag_config *cfg, size_t s)
+{
+    if (cfg->schema->keys[cfg->swept[s]].type != RT_KEY_ENUM) return 0;
+    for (size_t o = 0; o < cfg->nswept; o++) {
+        if (o == s || !varies(cfg, o) || cfg->schema->keys[cfg->swept[o]].type != RT_KEY_ENUM)
+            continue;
+        for (int a = 0; a < cfg->grid[s].n_values; a++)
+            for (int b = 0; b < cfg->grid[o].n_values; b++)
+                if (!strcmp(cfg->grid[s].values[a], cfg->grid[o].values[b])) return 0;
+    }
+    return 1;
+}
+
 void mag_train_point_names(const mag_config *cfg, const char *base, size_t pt, char *name,
                            char *label)
 {
     const size_t cap = MAG_TRAIN_NAME;
     mag_config_point_name(cfg, base, pt, name, cap);
-    /* the label: the point name without the seed coordinate */
-    int seed_i = mag_schema_find(cfg->schema, "seed");
-    size_t o = (size_t)snprintf(label, cap, "%s", base);
-    int first = 1;
+    /* the label: the keys that vary, "λ=1.25 · full" (mag_train.h) */
+    size_t o = 0;
+    label[0] = '\0';
     for (size_t s = 0; s < cfg->nswept; s++) {
-        if ((int)cfg->swept[s] == seed_i) continue;
+        if (!varies(cfg, s)) continue;
         const mag_value *v = mag_config_at(cfg, cfg->swept[s], pt);
+        const char *text = !v ? "" : v->kind == MAG_V_STRING ? v->str : v->text;
+        const char *sep = o ? " \u00b7 " : "";
         if (o < cap)
-            o += (size_t)snprintf(label + o, cap - o, "%s%s=%s", first ? "[" : ",",
-                                  cfg->schema->keys[cfg->swept[s]].name, v ? v->text : "");
-        first = 0;
+            o += (size_t)(bare(cfg, s) ? snprintf(label + o, cap - o, "%s%s", sep, text)
+                                       : snprintf(label + o, cap - o, "%s%s=%s", sep,
+                                                  shown_key(cfg->grid[s].name), text));
     }
-    if (!first && o < cap) snprintf(label + o, cap - o, "]");
+    if (o == 0) snprintf(label, cap, "%s", base); /* nothing varies but the seed */
 }
 
 rt_rng mag_train_stream(uint64_t seed, const char *prefix, const char *name,

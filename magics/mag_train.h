@@ -51,8 +51,17 @@ mag_pos mag_train_value_pos(const mag_cell *cell, const char *key);
  * MAG_TRAIN_MAX_POINTS, else 0. */
 int mag_train_check_points(const mag_ctx *ctx, const mag_cell *cell, size_t np, mag_diag *d);
 
-/* The name NAME[key=value,...] of point pt and its legend label (the name without the
- * seed coordinate), each into a buffer of MAG_TRAIN_NAME bytes. */
+/* The name NAME[key=value,...] of point pt and its legend label, each into a buffer of
+ * MAG_TRAIN_NAME bytes.  The label names only what tells the cell's points apart: the
+ * swept keys with two values or more, except seed (the seeds of a point share its
+ * label: one band), in source order, joined by " · ".  An enum key's value is shown
+ * bare, since a word from the key's own list names itself ("full", "rloo"), unless
+ * another varying enum key of the cell has the same word; every other value (numbers,
+ * booleans, names of policies, strings) as KEY=VALUE: a bare 0.5 or "base" does not
+ * say what it sets.  The key names alpha, beta, gamma, delta, epsilon, eta, lambda, mu,
+ * rho, sigma, tau are shown as Greek letters.  Values as written in the cell.
+ * "opd[lambda=1.25,estimator=full,seed=2]" -> "λ=1.25 · full"; a cell whose only sweep
+ * is the seed (or none): NAME. */
 #define MAG_TRAIN_NAME 256
 void mag_train_point_names(const mag_config *cfg, const char *base, size_t pt, char *name,
                            char *label);

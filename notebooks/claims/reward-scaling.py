@@ -26,10 +26,10 @@ def check(c):
     # 1. GRPO (cell 6)
     ch, t = c.chart(6), c.table(6, header="eval_accuracy")
     c.claim(7, "their `accuracy` curves (mean and band over the 3 seeds) are identical",
-            same_curves([ch["accuracy"][f"grpo[c={x}]"] for x in CS]))
+            same_curves([ch["accuracy"][f"c={x}"] for x in CS]))
     c.claim(7, "so is every column of the summary table except `reward`, for every seed",
             same_rows(t, others))
-    kl = [ch["kl_ref"][f"grpo[c={x}]"] for x in CS]
+    kl = [ch["kl_ref"][f"c={x}"] for x in CS]
     dmax = max(abs(p - q) for a in kl for b in kl
                for u, v in ((a.y, b.y), (a.lo, b.lo), (a.hi, b.hi)) for p, q in zip(u, v))
     c.quote(7, "differs by at most 1e-05 between them", Val(dmax, "largest difference of the "
@@ -41,7 +41,7 @@ def check(c):
 
     # 2. RLOO with Adam (cells 9, 10)
     ch, t = c.chart(9), c.table(9, header="eval_accuracy")
-    a01, a1, a10 = (ch["accuracy"][f"adam[c={x}]"] for x in CS)
+    a01, a1, a10 = (ch["accuracy"][f"c={x}"] for x in CS)
     c.claim(11, "c = 1 and c = 10 sampled exactly the same answers at all 100\nsteps",
             same_curves([a1, a10]) and all(t.get(f"adam[c=1,seed={s}]", col) ==
                                            t.get(f"adam[c=10,seed={s}]", col)

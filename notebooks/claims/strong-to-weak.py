@@ -37,7 +37,7 @@ def check(c):
     c.quote(10, "far below its large teacher (0.8495)", ev[2])
     kt = t.col("kl_teacher", "reference=small,lambda=1,")
     c.quote(10, "`kl_teacher` is still 0.414 at λ = 1", mean(kt), None)
-    s = c.chart(9)["kl_teacher"]["s2w[reference=small,lambda=1]"]
+    s = c.chart(9)["kl_teacher"]["reference=small · λ=1"]
     c.claim(10, "still falling at step 200", s.window(176, 200) < s.window(101, 125))
     c.claim(10, "the runs\n  agree to the printed digits",
             all(t.get(f"s2w[reference=small,lambda=1,seed={i}]", k) ==

@@ -10,7 +10,9 @@
  * series: its name padded to the longest in the panel, a sparkline of at most 24
  * cells over the smoothed, downsampled curve (each cell the mean of its bucket,
  * scaled to the series' own min..max, log10 when logy; a blank cell is a gap), and
- * the latest finite raw value with its x.  Leaves out: axes and colours. */
+ * the latest finite raw value with its x.  A DOTS series (rt_chart.h) lists its points
+ * instead of a sparkline: "x: y", "x: y ± s" with error bars, at most DOTS_MAX of them
+ * then "… (N points)".  Leaves out: axes and colours. */
 #include "rt_chart_util.h"
 #include "rt_math.h"
 
@@ -19,6 +21,7 @@
 
 #define SPARK_W 24
 #define NAME_MAX_CP 32
+#define DOTS_MAX 12
 
 static const char *const bars[8] = {"\u2581", "\u2582", "\u2583", "\u2584",
                                     "\u2585", "\u2586", "\u2587", "\u2588"};
@@ -66,6 +69,29 @@ static void pad(rt_strbuf *b, size_t n)
         rt_strbuf_append(b, " ", 1);
 }
 
+/* "  0.5: 0.61 ± 0.02, 1: 0.63 ± 0.01" — the points of a DOTS series (after its name). */
+static void dots_line(rt_strbuf *b, const rt_chart_prep *s)
+{
+    char num[40];
+    size_t shown = 0, valid = 0;
+    for (size_t i = 0; i < s->k; i++) {
+        if (isnan(s->x[i]) || isnan(s->y[i])) continue;
+        if (valid++ >= DOTS_MAX) continue;
+        rt_strbuf_puts(b, shown++ ? ", " : "  ");
+        rt_strbuf_append(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, s->x[i], 6));
+        rt_strbuf_puts(b, ": ");
+        rt_strbuf_append(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, s->y[i], 4));
+        if (s->lo && !isnan(s->lo[i]) && !isnan(s->hi[i])) {
+            rt_strbuf_puts(b, " \u00b1 ");
+            double half = fabs(s->hi[i] - s->lo[i]) / 2;
+            rt_strbuf_append(b, num, (size_t)rt_chart_fmt_num(num, sizeof num, half, 2));
+        }
+    }
+    if (valid == 0) rt_strbuf_puts(b, "  (no data)");
+    if (valid > shown) rt_strbuf_printf(b, ", \u2026 (%zu points)", valid);
+    rt_strbuf_append(b, "\n", 1);
+}
+
 static void panel(rt_strbuf *b, const rt_chart_panel *pn, const rt_chart_prep_panel *pp,
                   size_t index)
 {
@@ -94,6 +120,10 @@ static void panel(rt_strbuf *b, const rt_chart_panel *pn, const rt_chart_prep_pa
         double cells[SPARK_W];
         rt_strbuf_append(b, "  ", 2);
         pad(b, namew - rt_chart_buf_text(b, s->name, NAME_MAX_CP));
+        if (s->points == RT_CHART_DOTS) {
+            dots_line(b, s);
+            continue;
+        }
         rt_strbuf_append(b, "  ", 2);
         sparkline(b, cells, spark_cells(s, pn->logy != 0, cells), sparkw);
         rt_strbuf_append(b, "  ", 2);

@@ -269,18 +269,34 @@ size_t rt_chart_log_ticks(double lo, double hi, int target, double *ticks, size_
 void rt_chart_ema(const double *y, size_t n, double alpha, double *out)
 {
     if (!(alpha >= 0 && alpha < 1)) alpha = 0;
-    int started = 0;
-    double s = 0;
+    double s = 0, decay = 1; /* decay = alpha^t after t finite values */
     for (size_t i = 0; i < n; i++) {
         double v = y[i];
         if (!isfinite(v)) {
             out[i] = v;
             continue;
         }
-        s = started ? alpha * s + (1 - alpha) * v : v;
-        started = 1;
-        out[i] = s;
+        s = alpha * s + (1 - alpha) * v;
+        decay *= alpha;
+        out[i] = s / (1 - decay);
     }
+}
+
+size_t rt_chart_x_ticks(double lo, double hi, double width, double *t, size_t cap)
+{
+    char num[40];
+    size_t n = 0;
+    for (int target = (int)(width / 50); target >= 2; target--) {
+        n = rt_chart_nice_ticks(lo, hi, target, t, cap);
+        if (n < 2) return n;
+        double widest = 0, gap = width / (double)(n - 1);
+        for (size_t i = 0; i < n; i++) {
+            double w = 6.2 * (double)rt_chart_fmt_tick(num, sizeof num, t[i]);
+            if (w > widest) widest = w;
+        }
+        if (widest + 8 <= gap) return n;
+    }
+    return n ? n : rt_chart_nice_ticks(lo, hi, 2, t, cap);
 }
 
 static int valid(double v, int logy)
@@ -371,11 +387,31 @@ size_t rt_chart_series_cap(const rt_chart *chart)
     for (size_t i = 0; i < chart->npanels; i++)
         for (size_t j = 0; j < chart->panels[i].nseries; j++) {
             const rt_chart_series *s = &chart->panels[i].series[j];
-            weight += s->n ? 1 + (s->lo && s->hi) : 0;
+            weight += s->n ? 1 + (s->lo && s->hi) : 0; /* a raw line shares its rows */
         }
     if (weight && budget / weight < m) m = budget / weight;
     if (m > 10000000) m = 10000000; /* keeps every size computation far from overflow */
     return m < 8 ? 8 : m;
+}
+
+rt_chart_grid rt_chart_grid_of(const rt_chart *chart)
+{
+    rt_chart_grid g;
+    size_t np = chart->npanels;
+    size_t cols = chart->columns > 0 ? (size_t)chart->columns : RT_CHART_MAX_COLUMNS;
+    size_t most = RT_CHART_MAX_WIDTH / 160; /* a panel is at least 160 px wide */
+    if (cols > np) cols = np;
+    if (cols > most) cols = most;
+    if (cols == 0) cols = 1;
+    g.cols = cols;
+    g.rows = np ? (np + cols - 1) / cols : 1;
+    int w = chart->panel_width > 0 ? chart->panel_width : 360;
+    int h = chart->panel_height > 0 ? chart->panel_height : 240;
+    int fit = RT_CHART_MAX_WIDTH / (int)cols;
+    if (w > fit) w = fit;
+    g.w = w < 160 ? 160 : w;
+    g.h = h < 120 ? 120 : h > 4000 ? 4000 : h;
+    return g;
 }
 
 void rt_chart_prepared_free(rt_chart_prepared *p)
@@ -393,10 +429,79 @@ static void extent(double v, double *lo, double *hi)
     if (isnan(*hi) || v > *hi) *hi = v;
 }
 
+/* v clamped to the panel's range (rt_chart_panel.ymin/ymax), when it has one. */
+static double clamp_y(const rt_chart_panel *pn, double v)
+{
+    if (!(pn->ymin < pn->ymax) || !isfinite(v)) return v;
+    return v < pn->ymin ? pn->ymin : v > pn->ymax ? pn->ymax : v;
+}
+
+/* The legend entry of name (added when new, with the series' points mode); the entries
+ * are p->names[0..nnames). */
+static size_t legend_entry(rt_chart_prepared *p, const char *name, int points)
+{
+    for (size_t i = 0; i < p->nnames; i++)
+        if (!strcmp(p->names[i], name)) return i;
+    p->names[p->nnames] = name;
+    p->kinds[p->nnames] = points;
+    return p->nnames++;
+}
+
+/* Writes the k downsampled points idx[0..k) of series s into ps (y from ys, band
+ * from lo/hi, clamped to the panel's range) and grows the panel's extents. */
+static void take_points(const rt_chart_panel *pn, const rt_chart_series *s, const double *ys,
+                        const double *lo, const double *hi, const size_t *idx, rt_chart_prep *ps,
+                        rt_chart_prep_panel *pp)
+{
+    int logy = pn->logy != 0;
+    for (size_t t = 0; t < ps->k; t++) {
+        size_t r = idx[t];
+        double xv = s->x[r], yv = clamp_y(pn, ys[r]);
+        int xok = isfinite(xv);
+        ps->x[t] = xok ? xv : NAN;
+        ps->y[t] = xok && valid(yv, logy) ? yv : NAN;
+        if (!isnan(ps->y[t])) extent(xv, &pp->xmin, &pp->xmax);
+        extent(ps->y[t], &pp->ymin, &pp->ymax);
+        if (ps->raw) {
+            double rv = clamp_y(pn, s->y[r]);
+            ps->raw[t] = xok && valid(rv, logy) ? rv : NAN;
+            extent(ps->raw[t], &pp->ymin, &pp->ymax);
+        }
+        if (ps->raw_lo) {
+            double l = clamp_y(pn, s->lo[r]), h = clamp_y(pn, s->hi[r]);
+            ps->raw_lo[t] = xok && valid(l, logy) ? l : NAN;
+            ps->raw_hi[t] = xok && valid(h, logy) ? h : NAN;
+        }
+        if (ps->lo) {
+            double l = clamp_y(pn, lo[r]), h = clamp_y(pn, hi[r]);
+            ps->lo[t] = xok && valid(l, logy) ? l : NAN;
+            ps->hi[t] = xok && valid(h, logy) ? h : NAN;
+            if (!isnan(ps->lo[t]) && !isnan(ps->hi[t])) extent(xv, &pp->xmin, &pp->xmax);
+            extent(ps->lo[t], &pp->ymin, &pp->ymax);
+            extent(ps->hi[t], &pp->ymin, &pp->ymax);
+        }
+    }
+}
+
+/* The latest point of s with a finite raw y (rt_chart_prep.last_*). */
+static void find_last(const rt_chart_panel *pn, const rt_chart_series *s, rt_chart_prep *ps)
+{
+    int band = s->lo && s->hi;
+    ps->has_last = 0;
+    ps->last_x = ps->last_y = ps->last_spread = NAN;
+    for (size_t r = s->n; r-- > 0;)
+        if (isfinite(s->y[r])) {
+            ps->has_last = 1;
+            ps->last_x = s->x[r];
+            ps->last_y = clamp_y(pn, s->y[r]);
+            if (band) ps->last_spread = (s->hi[r] - s->lo[r]) / 2;
+            break;
+        }
+}
+
 int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
 {
-    p->panels = NULL;
-    p->mem = NULL;
+    memset(p, 0, sizeof *p);
     if (!chart || (chart->npanels && !chart->panels)) return RT_EINVAL;
     for (size_t i = 0; i < chart->npanels; i++) {
         const rt_chart_panel *pn = &chart->panels[i];
@@ -410,15 +515,19 @@ int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
             const rt_chart_series *s = &pn->series[j];
             if (s->n && (!s->x || !s->y)) return RT_EINVAL;
             size_t k = s->n < mp ? s->n : mp;
-            ndbl += k * ((s->lo && s->hi) ? 4 : 2);
-            if (pn->smooth > 0 && s->n > tmpn) tmpn = s->n;
+            int smooth = pn->smooth > 0 && s->points == RT_CHART_LINE;
+            ndbl += k * ((s->lo && s->hi) ? 4 : 2) + (smooth ? k : 0) +
+                    (smooth && s->lo && s->hi ? 2 * k : 0);
+            if (smooth && s->n > tmpn) tmpn = s->n;
             if (k > nidx) nidx = k;
         }
     }
     size_t szp = chart->npanels * sizeof(rt_chart_prep_panel);
     size_t szs = nser * sizeof(rt_chart_prep);
-    szp = (szp + 15) / 16 * 16, szs = (szs + 15) / 16 * 16;
-    char *mem = rt_malloc(szp + szs + ndbl * sizeof(double));
+    size_t szn = (nser ? nser : 1) * sizeof(const char *), szk = (nser ? nser : 1) * sizeof(int);
+    szp = (szp + 15) / 16 * 16, szs = (szs + 15) / 16 * 16, szn = (szn + 15) / 16 * 16;
+    szk = (szk + 15) / 16 * 16;
+    char *mem = rt_malloc(szp + szs + szn + szk + ndbl * sizeof(double));
     size_t *idx = rt_malloc(nidx * sizeof(size_t)); /* max(min(n, mp)) over the series */
     double *tmp = tmpn ? rt_malloc(3 * tmpn * sizeof(double)) : NULL;
     if (!mem || !idx || (tmpn && !tmp)) {
@@ -428,19 +537,25 @@ int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
     p->mem = mem;
     p->panels = (rt_chart_prep_panel *)mem;
     rt_chart_prep *ps = (rt_chart_prep *)(mem + szp);
-    double *dp = (double *)(mem + szp + szs);
+    p->names = (const char **)(mem + szp + szs);
+    p->kinds = (int *)(mem + szp + szs + szn);
+    double *dp = (double *)(mem + szp + szs + szn + szk);
+    int forced = 0;
+    size_t shown = 0; /* legend entries of panels that have a legend */
     for (size_t i = 0; i < chart->npanels; i++) {
         const rt_chart_panel *pn = &chart->panels[i];
         rt_chart_prep_panel *pp = &p->panels[i];
         int logy = pn->logy != 0;
         pp->series = ps;
         pp->xmin = pp->xmax = pp->ymin = pp->ymax = NAN;
+        forced |= pn->legend > 0 && pn->nseries > 0;
         for (size_t j = 0; j < pn->nseries; j++, ps++) {
             const rt_chart_series *s = &pn->series[j];
             const double *y = s->y, *lo = s->lo, *hi = s->hi;
             int band = lo && hi;
+            int smooth = pn->smooth > 0 && s->n && s->points == RT_CHART_LINE;
             if (!band) lo = hi = NULL;
-            if (pn->smooth > 0 && s->n) {
+            if (smooth) {
                 rt_chart_ema(y, s->n, pn->smooth, tmp);
                 y = tmp;
                 if (band) {
@@ -449,52 +564,36 @@ int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p)
                     lo = tmp + tmpn, hi = tmp + 2 * tmpn;
                 }
             }
-            size_t k = s->n ? rt_chart_downsample(y, s->n, mp, logy, idx) : 0;
+            size_t k = s->n ? rt_chart_downsample(s->y, s->n, mp, logy, idx) : 0;
             ps->k = k;
+            ps->points = s->points;
             ps->x = dp, dp += k;
             ps->y = dp, dp += k;
-            ps->lo = ps->hi = NULL;
+            ps->raw = ps->lo = ps->hi = ps->raw_lo = ps->raw_hi = NULL;
+            if (smooth) ps->raw = dp, dp += k;
             if (band) ps->lo = dp, dp += k, ps->hi = dp, dp += k;
-            for (size_t t = 0; t < k; t++) {
-                size_t r = idx[t];
-                double xv = s->x[r];
-                int xok = isfinite(xv);
-                ps->x[t] = xok ? xv : NAN;
-                ps->y[t] = xok && valid(y[r], logy) ? y[r] : NAN;
-                if (!isnan(ps->y[t])) extent(xv, &pp->xmin, &pp->xmax);
-                extent(ps->y[t], &pp->ymin, &pp->ymax);
-                if (band) {
-                    ps->lo[t] = xok && valid(lo[r], logy) ? lo[r] : NAN;
-                    ps->hi[t] = xok && valid(hi[r], logy) ? hi[r] : NAN;
-                    if (!isnan(ps->lo[t]) && !isnan(ps->hi[t])) extent(xv, &pp->xmin, &pp->xmax);
-                    extent(ps->lo[t], &pp->ymin, &pp->ymax);
-                    extent(ps->hi[t], &pp->ymin, &pp->ymax);
-                }
-            }
-            ps->has_last = 0;
-            ps->last_x = ps->last_y = ps->last_spread = NAN;
-            for (size_t r = s->n; r-- > 0;)
-                if (isfinite(s->y[r])) {
-                    ps->has_last = 1;
-                    ps->last_x = s->x[r];
-                    ps->last_y = s->y[r];
-                    if (band) ps->last_spread = (s->hi[r] - s->lo[r]) / 2;
-                    break;
-                }
+            if (smooth && band) ps->raw_lo = dp, dp += k, ps->raw_hi = dp, dp += k;
+            take_points(pn, s, y, lo, hi, idx, ps, pp);
+            find_last(pn, s, ps);
             if (s->name && s->name[0]) {
                 ps->name = s->name;
             } else {
                 snprintf(ps->defname, sizeof ps->defname, "series %zu", j + 1);
                 ps->name = ps->defname;
             }
+            size_t before = p->nnames;
+            ps->color = legend_entry(p, ps->name, s->points);
+            if (pn->legend >= 0 && p->nnames > before) shown++;
         }
         for (size_t j = 0; j < pn->nrefs; j++)
             if (valid(pn->refs[j].y, logy)) extent(pn->refs[j].y, &pp->ymin, &pp->ymax);
+        if (pn->yzero && !logy && !isnan(pp->ymin)) extent(0, &pp->ymin, &pp->ymax);
         if (isfinite(pn->xspan) && pn->xspan > 0) { /* the x axis covers [0, xspan] */
             extent(0, &pp->xmin, &pp->xmax);
             extent(pn->xspan, &pp->xmin, &pp->xmax);
         }
     }
+    p->legend = shown >= 2 || forced;
     rt_free(idx);
     rt_free(tmp);
     return RT_OK;

@@ -42,16 +42,22 @@ void rt_chart_buf_json(rt_strbuf *b, const char *s);
  * lo == hi is widened to lo-1..hi+1 (or ±|lo|/10).  Returns the count (<= cap),
  * 0 if lo/hi are not finite or cap < 2. */
 size_t rt_chart_nice_ticks(double lo, double hi, int target, double *ticks, size_t cap);
+/* X axis ticks over [lo, hi] for a plot `width` px wide: nice ticks, the most (at most
+ * one per 50 px, at least 2) whose widest label (rt_chart_fmt_tick, 6.2 px per
+ * character) with 8 px between labels fits the tick spacing, so labels never touch.
+ * Returns the count (<= cap). */
+size_t rt_chart_x_ticks(double lo, double hi, double width, double *ticks, size_t cap);
 /* Log ticks for 0 < lo <= hi: the domain is [10^floor(log10 lo), 10^ceil(log10 hi)]
  * (at least one decade); ticks at every decade (every 2nd, 3rd... when more than
  * `target` decades), plus 2 and 5 times each decade when the domain is one decade.
  * Returns the count (<= cap), 0 on bad input. */
 size_t rt_chart_log_ticks(double lo, double hi, int target, double *ticks, size_t cap);
 
-/* EMA smoothing, TensorBoard style: s = first finite y; for each finite y[i]:
- * s = alpha*s + (1-alpha)*y[i], out[i] = s.  Non-finite y[i] are copied unchanged
- * (gaps stay gaps) and leave s alone.  alpha outside [0,1) is taken as 0 (out = y).
- * out may equal y. */
+/* Debiased EMA smoothing (TensorBoard's, Adam's bias correction): s = 0, t = 0; for
+ * each finite y[i]: t++, s = alpha*s + (1-alpha)*y[i], out[i] = s / (1 - alpha^t), so
+ * the start is the mean of the values so far, not pulled to 0 nor to the first value.
+ * Non-finite y[i] are copied unchanged (gaps stay gaps) and leave s and t alone.
+ * alpha outside [0,1) is taken as 0 (out = y).  out may equal y. */
 void rt_chart_ema(const double *y, size_t n, double alpha, double *out);
 
 /* Chooses at most max(max_points, 8) indices of y[0..n) to draw, in increasing order:
@@ -65,10 +71,16 @@ void rt_chart_ema(const double *y, size_t n, double alpha, double *out);
  * must have room for min(n, max(max_points, 8)) entries.  Returns the count. */
 size_t rt_chart_downsample(const double *y, size_t n, size_t max_points, int logy, size_t *idx);
 
-/* A series after smoothing and downsampling: k points, invalid values as NaN. */
+/* A series after smoothing, clamping and downsampling: k points, invalid values as NaN.
+ * Indices are chosen on the raw values (so the faint raw line keeps its extremes). */
 typedef struct rt_chart_prep {
     size_t k;
-    double *x, *y, *lo, *hi; /* lo/hi NULL without band; views into rt_chart_prepared.mem */
+    double *x, *y, *lo, *hi; /* y as drawn (smoothed when the panel smooths); lo/hi NULL
+                                without band; views into rt_chart_prepared.mem */
+    double *raw;             /* the raw y at the same points when smoothed, else NULL */
+    double *raw_lo, *raw_hi; /* the raw band there when smoothed and banded, else NULL */
+    int points;              /* the series' RT_CHART_LINE / DOTS / LINE_DOTS */
+    size_t color;            /* its legend entry: palette colour rt_chart_color(color) */
     double last_x, last_y;   /* latest point with finite raw y (x may be NaN); */
     double last_spread;      /* (hi-lo)/2 there, NaN without band */
     int has_last;            /* 0 when no finite raw y */
@@ -84,15 +96,30 @@ typedef struct rt_chart_prep_panel {
 
 typedef struct rt_chart_prepared {
     rt_chart_prep_panel *panels; /* chart->npanels entries */
-    void *mem;                   /* one block holding every array and name */
+    const char **names;          /* the legend entries: distinct series names, first
+                                    appearance order (every series' color indexes it) */
+    int *kinds;                  /* [nnames] the points mode of each name's first series */
+    size_t nnames;
+    int legend; /* 1: the legend is shown (see rt_chart.h) */
+    void *mem;  /* one block holding every array and name */
 } rt_chart_prepared;
+
+/* The grid both the SVG and the Vega-Lite use: columns, rows and the panel size in
+ * pixels, cols * w <= RT_CHART_MAX_WIDTH. */
+typedef struct rt_chart_grid {
+    size_t cols, rows;
+    int w, h;
+} rt_chart_grid;
+rt_chart_grid rt_chart_grid_of(const rt_chart *chart);
 
 /* Smooths, downsamples and measures every series of chart.  Returns 0 or an RT_CHART_E*
  * code; on success free with rt_chart_prepared_free. */
 int rt_chart_prepare(const rt_chart *chart, rt_chart_prepared *p);
 void rt_chart_prepared_free(rt_chart_prepared *p);
 /* Points kept per series: min(max_points, point_budget / weight), at least 8, where
- * weight counts each non-empty series once and its band once more. */
+ * weight counts each non-empty series once and its band once more (a smoothed series'
+ * faint raw line is drawn through the same points: the data rows stay as without
+ * smoothing). */
 size_t rt_chart_series_cap(const rt_chart *chart);
 
 /* The renderers proper, over prepared data, appending to b (errors are in b->err,

@@ -131,8 +131,10 @@ static void check_chart_bundle(cJSON *data, int final)
     assert_int_equal(cJSON_GetArraySize(data), 3);
     assert_true(cJSON_IsObject(cJSON_GetObjectItem(data, "application/vnd.vegalite.v5+json")));
     assert_true(cJSON_IsString(cJSON_GetObjectItem(data, final ? "image/png" : "image/svg+xml")));
-    if (final) assert_int_equal(strncmp(cJSON_GetObjectItem(data, "image/png")->valuestring,
-                                        "iVBORw0KGgo", 11), 0); /* the PNG signature */
+    if (final)
+        assert_int_equal(
+            strncmp(cJSON_GetObjectItem(data, "image/png")->valuestring, "iVBORw0KGgo", 11),
+            0); /* the PNG signature */
     assert_true(cJSON_IsString(cJSON_GetObjectItem(data, "text/plain")));
     assert_null(cJSON_GetObjectItem(data, "text/html"));
 }
@@ -252,6 +254,50 @@ static void test_seed_band(void **st)
     rt_run_free(rs[1]);
 }
 
+/* The chart's smoothing: a negative smooth is MAG_BRIDGE_SMOOTH_DEFAULT (rows carry
+ * "smooth"), 0 is off; eval_* panels are never smoothed and get dots; accuracy is
+ * clamped to [0, 1]; 4 panels make a 2 x 2 grid. */
+static void test_smoothing_default_and_ranges(void **st)
+{
+    (void)st;
+    static const char *const ecols[] = {"step", "loss", "accuracy", "eval_accuracy", "kl_ref"};
+    rt_run *r = NULL;
+    assert_int_equal(rt_run_create("g", ecols, 5, &r), 0);
+    for (int s = 1; s <= 20; s++) {
+        double row[5] = {s, 1.0 / s, s % 2 ? 1.0 : 0.0, s % 5 ? NAN : 0.5, s == 1 ? -1e-9 : 0.1};
+        rt_run_append(r, row);
+    }
+    const char *four[] = {"loss", "accuracy", "eval_accuracy", "kl_ref"};
+    cJSON *b = mag_bridge_chart(&r, NULL, 1, NULL, NULL, four, 4, -1, 0, 1);
+    char *vl = cJSON_PrintUnformatted(cJSON_GetObjectItem(b, "application/vnd.vegalite.v5+json"));
+    assert_non_null(strstr(vl, "\"columns\":2,\"concat\":["));
+    cJSON *spec = cJSON_GetObjectItem(b, "application/vnd.vegalite.v5+json");
+    cJSON *ps = cJSON_GetObjectItem(spec, "concat");
+    for (int p = 0; p < 4; p++) {
+        cJSON *rows =
+            cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(ps, p), "data"), "values");
+        cJSON *row0 = cJSON_GetArrayItem(rows, 0);
+        /* smoothed by default, but not the held-out evaluation */
+        assert_int_equal(cJSON_HasObjectItem(row0, "smooth"), p != 2);
+        cJSON *row;
+        cJSON_ArrayForEach(row, rows)
+        {
+            double y = cJSON_GetObjectItem(row, "y")->valuedouble;
+            if (p == 1) assert_true(y >= 0 && y <= 1);
+            if (p == 3) assert_true(y >= 0); /* float noise below 0 clamped */
+        }
+    }
+    assert_non_null(strstr(vl, "{\"type\":\"point\",\"filled\":true")); /* eval dots */
+    free(vl);
+    cJSON_Delete(b);
+    b = mag_bridge_chart(&r, NULL, 1, NULL, NULL, four, 4, 0, 0, 1); /* smooth=0: off */
+    vl = cJSON_PrintUnformatted(cJSON_GetObjectItem(b, "application/vnd.vegalite.v5+json"));
+    assert_null(strstr(vl, "smooth"));
+    free(vl);
+    cJSON_Delete(b);
+    rt_run_free(r);
+}
+
 static void test_interrupt_keeps_partial_run(void **st)
 {
     (void)st;
@@ -345,16 +391,16 @@ static const char *subtitle_of(tsink *k, int i)
     return cJSON_IsString(sub) ? sub->valuestring : "";
 }
 
-/* The legend entries of the first panel of frame i (its colour domain). */
+/* The legend entries of the first panel of frame i (the chart's colour domain, the same
+ * in every panel: hconcat[0].layer[0].encoding.color.scale.domain). */
 static int legend_entries(tsink *k, int i)
 {
     cJSON *vl = cJSON_GetObjectItem(data_of(k, i), "application/vnd.vegalite.v5+json");
     cJSON *layers =
         cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(vl, "hconcat"), 0), "layer");
-    cJSON *line =
-        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(layers, 0), "layer"), 0);
+    cJSON *series = cJSON_GetArrayItem(layers, 0);
     cJSON *dom = cJSON_GetObjectItem(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(line, "encoding"), "color"),
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(series, "encoding"), "color"),
                             "scale"),
         "domain");
     return dom ? cJSON_GetArraySize(dom) : 0;
@@ -367,8 +413,10 @@ static void check_subtitle_everywhere(tsink *k, int i, const char *sub)
 {
     cJSON *d = data_of(k, i);
     cJSON *svg = cJSON_GetObjectItem(d, "image/svg+xml");
-    if (svg) assert_non_null(strstr(svg->valuestring, sub));
-    else assert_true(cJSON_IsString(cJSON_GetObjectItem(d, "image/png")));
+    if (svg)
+        assert_non_null(strstr(svg->valuestring, sub));
+    else
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(d, "image/png")));
     assert_string_equal(subtitle_of(k, i), sub);
     const char *txt = cJSON_GetObjectItem(d, "text/plain")->valuestring;
     const char *nl = strchr(txt, '\n');
@@ -434,8 +482,8 @@ static void test_sweep_progress(void **st)
     /* the final frame: no time, the same on every machine */
     int fin = k.n - 2;
     check_subtitle_everywhere(&k, fin, "step 40/40 \u00b7 runs 4 done");
-    char *fjs = cJSON_PrintUnformatted(cJSON_GetObjectItem(
-        data_of(&k, fin), "application/vnd.vegalite.v5+json"));
+    char *fjs = cJSON_PrintUnformatted(
+        cJSON_GetObjectItem(data_of(&k, fin), "application/vnd.vegalite.v5+json"));
     assert_null(strstr(fjs, "left"));
     free(fjs);
     assert_null(strstr(cJSON_GetObjectItem(data_of(&k, fin), "text/plain")->valuestring, "left"));
@@ -518,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_frames_in_order),
         cmocka_unit_test(test_nan_gap_and_size_bound),
         cmocka_unit_test(test_seed_band),
+        cmocka_unit_test(test_smoothing_default_and_ranges),
         cmocka_unit_test(test_interrupt_keeps_partial_run),
         cmocka_unit_test(test_failed_point_others_continue),
         cmocka_unit_test(test_threads_identical),

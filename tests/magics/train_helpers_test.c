@@ -1,12 +1,15 @@
 /* train_helpers_test: the shared pieces of the training magics (magics/mag_train.h):
  * sweep point names without the seed, mean ± sd over seeds, point streams, the store
- * bookkeeping and the cell's ending (interrupted / failed messages, exact). */
+ * bookkeeping and the cell's ending (interrupted / failed messages, exact); legend labels
+ * of sweep points (only the varying keys, never the seed nor the name); the metric
+ * ranges of the charts. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "mag_bridge.h"
@@ -27,6 +30,101 @@ static void test_strip_seed(void **state)
     assert_string_equal(out, "j[myseed=3]");
     assert_int_equal(mag_train_strip_seed("plain", out, sizeof out), 0);
     assert_string_equal(out, "plain");
+}
+
+/* The labels of every point of cell src (validated against a small schema), joined
+ * by "|" into out. */
+static void labels_of(const char *src, char *out, size_t cap)
+{
+    static const char *const estimators[] = {"sampled", "full", NULL};
+    static const char *const modes[] = {"full", "part", NULL};
+    static const mag_key_spec keys[] = {
+        {.name = "lambda", .type = MAG_T_NUMBER, .flags = MAG_K_SWEEP},
+        {.name = "lr", .type = MAG_T_NUMBER, .flags = MAG_K_SWEEP},
+        {.name = "estimator", .type = MAG_T_ENUM, .values = estimators, .flags = MAG_K_SWEEP},
+        {.name = "from", .type = MAG_T_NAME, .flags = MAG_K_SWEEP},
+        {.name = "reference", .type = MAG_T_NAME, .flags = MAG_K_SWEEP},
+        {.name = "center", .type = MAG_T_BOOL, .flags = MAG_K_SWEEP},
+        {.name = "mode", .type = MAG_T_ENUM, .values = modes, .flags = MAG_K_SWEEP},
+        MAG_TRAIN_KEY_SEED,
+    };
+    static const mag_schema sch = {.magic = "opd", .keys = keys, .nkeys = 8};
+    mag_parse_opts po = {.body_kind = mag_magic_body_kind};
+    mag_cell *cell = NULL;
+    mag_config *cfg = NULL;
+    assert_int_equal(mag_parse_cell(src, strlen(src), &po, &cell, NULL), 0);
+    assert_int_equal(mag_validate_cell(&sch, cell, src, strlen(src), &cfg, NULL), 0);
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t pt = 0; pt < cfg->npoints; pt++) {
+        char name[MAG_TRAIN_NAME], label[MAG_TRAIN_NAME];
+        mag_train_point_names(cfg, "cancel", pt, name, label);
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", pt ? "|" : "", label);
+    }
+    mag_config_free(cfg);
+    mag_cell_free(cell);
+}
+
+/* Issue 13 item 2: a label shows only the keys that vary, enum values bare unless two
+ * enum keys share a word, anything else KEY=VALUE; never the seed, the name, or a cut. */
+static void test_point_labels(void **state)
+{
+    (void)state;
+    char out[2048];
+    labels_of("%%opd cancel\nlambda = [0.5, 1.25]\nestimator = [sampled, full]\nseed = [1, 2]\n"
+              "lr = 1e-3\n",
+              out, sizeof out);
+    assert_string_equal(out, "\u03bb=0.5 \u00b7 sampled|\u03bb=0.5 \u00b7 sampled|"
+                             "\u03bb=0.5 \u00b7 full|\u03bb=0.5 \u00b7 full|"
+                             "\u03bb=1.25 \u00b7 sampled|\u03bb=1.25 \u00b7 sampled|"
+                             "\u03bb=1.25 \u00b7 full|\u03bb=1.25 \u00b7 full");
+    /* a swept key with one value does not vary: left out; lr as written */
+    labels_of("%%opd cancel\nlr = [3e-4, 1e-3]\nlambda = [1]\ncenter = [true, false]\n", out,
+              sizeof out);
+    assert_string_equal(out, "lr=3e-4 \u00b7 center=true|lr=3e-4 \u00b7 center=false|"
+                             "lr=1e-3 \u00b7 center=true|lr=1e-3 \u00b7 center=false");
+    /* names of policies: KEY=VALUE ("base" alone does not say what it is) */
+    labels_of("%%opd cancel\nreference = [base, other]\nestimator = [full, sampled]\n", out,
+              sizeof out);
+    assert_string_equal(out, "reference=base \u00b7 full|reference=base \u00b7 sampled|"
+                             "reference=other \u00b7 full|reference=other \u00b7 sampled");
+    /* two enum keys taking the same word: KEY=VALUE for both */
+    labels_of("%%opd cancel\nestimator = [sampled, full]\nmode = [full, part]\n", out, sizeof out);
+    assert_string_equal(out, "estimator=sampled \u00b7 mode=full|"
+                             "estimator=sampled \u00b7 mode=part|estimator=full \u00b7 mode=full|"
+                             "estimator=full \u00b7 mode=part");
+    /* only the seed swept (or nothing): the cell's name */
+    labels_of("%%opd cancel\nseed = [1, 2, 3]\n", out, sizeof out);
+    assert_string_equal(out, "cancel|cancel|cancel");
+    labels_of("%%opd cancel\nlr = 0.1\n", out, sizeof out);
+    assert_string_equal(out, "cancel");
+}
+
+/* The metric ranges the charts clamp to (mag_bridge.h). */
+static void test_metric_range(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *m;
+        double lo, hi;
+        int zero;
+    } want[] = {{"accuracy", 0, 1, 0},
+                {"eval_accuracy", 0, 1, 0},
+                {"clip_frac", 0, 1, 0},
+                {"judge_win_full", 0, 1, 0},
+                {"vs_greedy", -1, 1, 0},
+                {"kl_ref", 0, INFINITY, 1},
+                {"kl_teacher", 0, INFINITY, 1},
+                {"entropy", 0, INFINITY, 0},
+                {"reward", 0, 0, 0},
+                {"loss", 0, 0, 0},
+                {"kl_est", 0, 0, 0}}; /* an estimate: k1's can be below 0 */
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        double lo, hi;
+        int zero;
+        mag_metric_range(want[i].m, &lo, &hi, &zero);
+        assert_true(lo == want[i].lo && hi == want[i].hi && zero == want[i].zero);
+    }
 }
 
 static void test_mean_sd(void **state)
@@ -133,9 +231,10 @@ static void test_end(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_strip_seed), cmocka_unit_test(test_mean_sd),
-        cmocka_unit_test(test_stream),     cmocka_unit_test(test_status_and_store),
-        cmocka_unit_test(test_end),
+        cmocka_unit_test(test_strip_seed),   cmocka_unit_test(test_mean_sd),
+        cmocka_unit_test(test_stream),       cmocka_unit_test(test_status_and_store),
+        cmocka_unit_test(test_end),          cmocka_unit_test(test_point_labels),
+        cmocka_unit_test(test_metric_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -256,7 +256,16 @@ class Chart:
             if isinstance(node, dict):
                 title = node.get("title", title) if isinstance(node.get("title"), str) else title
                 vals = node.get("data", {}).get("values") if isinstance(node.get("data"), dict) else None
-                if vals and isinstance(vals[0], dict) and "x" in vals[0] and "y" in vals[0]:
+                if vals and isinstance(vals[0], dict) and "series" in vals[0]:
+                    # one dataset per panel, rows {series, x, y[, lo, hi][, smooth]}: y is
+                    # the raw (mean) value, lo/hi the band as drawn (runtime/chart)
+                    rows = {}
+                    for r in vals:
+                        rows.setdefault(r["series"], []).append(r)
+                    for name, pts in rows.items():
+                        self.panels.setdefault(title, {})[name] = Series(
+                            f"output cell {cell} chart {title!r} series {name!r}", pts)
+                elif vals and isinstance(vals[0], dict) and "x" in vals[0] and "y" in vals[0]:
                     name = None
                     for t in node.get("transform", []):
                         if t.get("as") == "series":

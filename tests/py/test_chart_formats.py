@@ -2,7 +2,7 @@
 
 Runs `$RLHF_BUILD_ROOT/bench/bench-chart --emit DIR`, which writes representative
 charts (single panel, 3 panels with bands, log-y with a reference line, NaN gaps and
-hostile names, a 2x2 grid, 8 x 100,000 points, no panels) as NAME.svg, NAME.vl.json
+hostile names, a 2x2 grid, 8 x 100,000 points, no panels, dots with error bars) as NAME.svg, NAME.vl.json
 and NAME.txt, then checks every SVG with `xmllint --noout` and every Vega-Lite spec
 against the Vega-Lite v5 JSON schema kept in tests/data (see tests/data/README.md).
 Needs libxml2-utils and python3-jsonschema.
@@ -23,7 +23,7 @@ BUILD = pathlib.Path(os.environ.get("RLHF_BUILD_ROOT", "build"))
 SOURCE = pathlib.Path(os.environ.get("RLHF_SOURCE_ROOT", pathlib.Path(__file__).parents[2]))
 BENCH = BUILD / "bench" / "bench-chart"
 SCHEMA = SOURCE / "tests" / "data" / "vega-lite-v5.schema.json"
-CHARTS = ["single", "three_panels", "logy_reference", "nans", "grid", "huge", "empty"]
+CHARTS = ["single", "three_panels", "logy_reference", "nans", "grid", "huge", "empty", "points"]
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -96,11 +96,11 @@ def test_schema_rejects_a_broken_spec(out, validator):
 
 def test_nan_is_null_and_names_are_escaped(out):
     spec = json.loads((out / "nans.vl.json").read_text())
-    rows = spec["layer"][0]["data"]["values"]
+    # one dataset for the panel: rows {series, x, y}, the series' name in each
+    rows = [r for r in spec["data"]["values"] if r["series"] == "a<b & \"c\" 'd'"]
     assert [r["x"] for r in rows] == list(range(12))
     assert [i for i, r in enumerate(rows) if r["y"] is None] == [3, 4, 8]  # NaN, inf, -inf
-    assert spec["layer"][0]["transform"] == [{"calculate": json.dumps("a<b & \"c\" 'd'"),
-                                             "as": "series"}]
+    assert {r["series"] for r in spec["data"]["values"]} == {"a<b & \"c\" 'd'", "all NaN"}
     svg = ET.parse(out / "nans.svg").getroot()
     texts = [t.text for t in svg.iter(SVG_NS + "text")]
     assert "a<b & \"c\" 'd'" in texts and "gaps <&>" in texts
@@ -117,11 +117,14 @@ def test_multi_panel_layouts(out):
     assert [p["title"] for p in three["hconcat"]] == [
         "accuracy", "reverse KL to teacher", "KL to reference"]
     marks = [l["mark"]["type"] for l in three["hconcat"][0]["layer"][0]["layer"]]
-    assert marks == ["area", "line"]
+    assert marks == ["area", "line", "point"]  # band, line, hover points (tooltips)
+    marks = [l["mark"]["type"] for l in three["hconcat"][2]["layer"][0]["layer"]]
+    assert marks == ["area", "line", "line", "point"]  # smoothed: the faint raw line too
+    assert three["resolve"] == {"scale": {"color": "shared"}, "legend": {"color": "shared"}}
     grid = json.loads((out / "grid.vl.json").read_text())
     assert grid["columns"] == 2 and len(grid["concat"]) == 4
     logy = json.loads((out / "logy_reference.vl.json").read_text())
-    assert logy["title"] == "λ sweep vs teacher"
+    assert logy["title"] == {"text": "λ sweep vs teacher", "limit": 700}
     kl, acc = logy["hconcat"]
     assert kl["layer"][0]["layer"][-1]["encoding"]["y"]["scale"] == {"type": "log"}
     refs = acc["layer"][-1]
@@ -133,9 +136,12 @@ def test_huge_chart_fits_one_message(out):
     sizes = {ext: (out / ("huge" + ext)).stat().st_size for ext in (".svg", ".vl.json", ".txt")}
     assert sum(sizes.values()) < 200_000, sizes
     spec = json.loads((out / "huge.vl.json").read_text())
-    counts = [len(l["data"]["values"]) for l in spec["layer"]]
+    by_series = {}
+    for r in spec["data"]["values"]:
+        by_series.setdefault(r["series"], []).append(r)
+    counts = [len(rows) for rows in by_series.values()]
     assert len(counts) == 8 and all(100 <= c <= 150 for c in counts), counts
-    assert all(l["data"]["values"][-1]["x"] == 1_000_000 for l in spec["layer"])
+    assert all(rows[-1]["x"] == 1_000_000 for rows in by_series.values())
 
 
 def test_text_has_sparklines_and_latest_values(out):
@@ -145,6 +151,23 @@ def test_text_has_sparklines_and_latest_values(out):
     assert lines[2].startswith("  opd[lr=0.01]  █") and lines[2].endswith("(step 3000)")
     assert lines[-1].startswith("  teacher       ╌") and lines[-1].endswith("  0.93 (reference)")
     assert (out / "empty.txt").read_text() == "(no data)\n"
+
+
+def test_points_chart(out):
+    """Dots and error bars (rt_chart_series.points): no line for the dots series, a rule
+    per error bar, the evaluation a line with dots; the text lists the points."""
+    spec = json.loads((out / "points.vl.json").read_text())
+    marks = [(l["mark"]["type"], l.get("transform", [{}])[0].get("filter", {}).get("oneOf"))
+             for l in spec["layer"][0]["layer"]]
+    assert marks == [("line", ["eval"]), ("point", None), ("rule", ["mean ± sd"]),
+                     ("point", None)], marks
+    svg = ET.parse(out / "points.svg").getroot()
+    widths = sorted(p.get("stroke-width") for p in svg.iter(SVG_NS + "path")
+                    if p.get("stroke-linecap") == "round")
+    # eval line, eval dots, 2 dot series, and the legend's dots of these 2
+    assert widths == ["1.5", "4.5", "6", "6", "6", "6"], widths
+    txt = (out / "points.txt").read_text()
+    assert "  mean ± sd  0.5: 0.6 ± 0.01, 1: 0.63 ± 0.01, 2: 0.58 ± 0.01, 3: 0.5 ± 0.01\n" in txt
 
 
 def test_output_is_deterministic(out, tmp_path):

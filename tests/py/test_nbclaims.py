@@ -146,3 +146,17 @@ def test_summary_with_seeds_folded(tmp_path):
     nb.cells[1].outputs[1]["data"]["text/html"] = SUMMARY.replace("0.6100", "0.6300")
     fails, _ = nbclaims.check_notebook(nb, path)
     assert len(fails) == 1 and "'0.61' but output cell 1 [r[a=y]] eval_accuracy (mean)" in fails[0], fails
+
+
+def test_chart_of_one_dataset_per_panel():
+    """The Vega-Lite layout of runtime/chart: one dataset per panel, rows carrying their
+    series; y is the raw mean (smooth the smoothed value, not read)."""
+    spec = {"hconcat": [{"title": "accuracy", "data": {"values": [
+        {"series": "λ=1", "x": 1, "y": 0.5, "lo": 0.4, "hi": 0.6, "smooth": 0.5},
+        {"series": "λ=1", "x": 2, "y": 0.7, "lo": 0.6, "hi": 0.8, "smooth": 0.62},
+        {"series": "λ=2", "x": 1, "y": 0.1, "smooth": 0.1}]}, "layer": []}]}
+    ch = nbclaims.Chart(1, spec)
+    assert sorted(ch.panels["accuracy"]) == ["λ=1", "λ=2"]
+    s = ch.panels["accuracy"]["λ=1"]
+    assert s.y == [0.5, 0.7] and s.lo == [0.4, 0.6]
+    assert s.last(1) == 0.7

@@ -170,23 +170,61 @@ static void test_escaping(void **state)
     rt_free(c.s);
 }
 
+static int near(double a, double b)
+{
+    return fabs(a - b) < 1e-12;
+}
+
+/* Debiased EMA: out = s / (1 - alpha^t) after t finite values. */
 static void test_ema(void **state)
 {
     (void)state;
     double y[] = {1, 2, NAN, 3, INFINITY, 5}, out[6];
     rt_chart_ema(y, 6, 0.5, out);
-    assert_true(out[0] == 1 && out[1] == 1.5 && isnan(out[2]) && out[3] == 2.25);
-    assert_true(isinf(out[4]) && out[5] == 3.625);
+    /* s: 0.5, 1.25, 2.125, 3.5625 over 1 - 0.5^t: 0.5, 0.75, 0.875, 0.9375 */
+    assert_true(out[0] == 1 && near(out[1], 5.0 / 3) && isnan(out[2]));
+    assert_true(near(out[3], 2.125 / 0.875) && isinf(out[4]) && near(out[5], 3.8));
     double z[] = {NAN, 4, 8};
     rt_chart_ema(z, 3, 0.25, out);
-    assert_true(isnan(out[0]) && out[1] == 4 && out[2] == 7);
+    assert_true(isnan(out[0]) && near(out[1], 4) && near(out[2], 7.2));
+    double c[50]; /* a constant stays constant: the start is not pulled to 0 */
+    for (int i = 0; i < 50; i++)
+        c[i] = 0.7;
+    rt_chart_ema(c, 50, 0.9, c);
+    for (int i = 0; i < 50; i++)
+        assert_true(near(c[i], 0.7));
     rt_chart_ema(y, 6, 0, out); /* alpha 0: a copy */
     assert_true(out[0] == 1 && out[1] == 2 && out[3] == 3 && out[5] == 5);
     rt_chart_ema(y, 6, 1.5, out); /* out of range: raw */
     assert_true(out[1] == 2 && out[5] == 5);
     double w[] = {2, 4};
     rt_chart_ema(w, 2, 0.5, w); /* in place */
-    assert_true(w[0] == 2 && w[1] == 3);
+    assert_true(w[0] == 2 && near(w[1], 10.0 / 3));
+}
+
+/* X tick labels never touch: for any width and range, the widest label plus 8 px fits
+ * the spacing (6.2 px per character), and there are at least 2 ticks. */
+static void test_x_ticks_no_collision(void **state)
+{
+    (void)state;
+    static const double his[] = {1, 200, 1000, 4000, 12345, 200000, 1e6, 3.3e7};
+    char num[40];
+    for (int w = 100; w <= 900; w += 37)
+        for (size_t r = 0; r < sizeof his / sizeof his[0]; r++) {
+            double t[32];
+            size_t n = rt_chart_x_ticks(0, his[r], w, t, 32);
+            assert_true(n >= 2);
+            double gap = (double)w / (double)(n - 1), widest = 0;
+            for (size_t i = 0; i < n; i++) {
+                double cw = 6.2 * rt_chart_fmt_tick(num, sizeof num, t[i]);
+                if (cw > widest) widest = cw;
+            }
+            if (n > 2) assert_true(widest + 8 <= gap);
+            assert_true(t[0] <= 0 && t[n - 1] >= his[r]);
+        }
+    /* the review's "800 1,000": 0..1000 in a 237-px plot, 0 200 ... 1000 (47 px apart) */
+    double t[32];
+    assert_int_equal(rt_chart_x_ticks(0, 1000, 237, t, 32), 6);
 }
 
 static void test_downsample_exact(void **state)
@@ -299,7 +337,7 @@ static void test_series_cap(void **state)
     double x[4] = {0}, y[4] = {0};
     rt_chart_series s[24];
     for (int i = 0; i < 24; i++)
-        s[i] = (rt_chart_series){NULL, x, y, i < 8 ? y : NULL, i < 8 ? y : NULL, 4};
+        s[i] = (rt_chart_series){NULL, x, y, i < 8 ? y : NULL, i < 8 ? y : NULL, 4, 0};
     rt_chart_panel p = {.series = s, .nseries = 1};
     rt_chart c = {.panels = &p, .npanels = 1};
     assert_int_equal(rt_chart_series_cap(&c), 300); /* one banded series: 2400/2 > 300 */
@@ -330,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_ema),
+        cmocka_unit_test(test_x_ticks_no_collision),
         cmocka_unit_test(test_downsample_exact),
         cmocka_unit_test(test_downsample_bounds),
         cmocka_unit_test(test_downsample_stable_while_growing),
