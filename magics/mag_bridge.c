@@ -16,6 +16,7 @@
 #include "krn_log.h"
 #include "krn_png.h"
 #include "mag_lang.h"
+#include "mag_train.h"
 #include "rt_alloc.h"
 #include "rt_chart.h"
 #include "rt_math.h"
@@ -753,10 +754,9 @@ static void group_status(const summ *s, rt_run *const *runs, int g, char *st, ch
         snprintf(steps, cap, "%ld\u2013%ld", lo, hi);
 }
 
-/* The table of configurations: run (the label), status, steps, n, then per metric
+/* The table of configurations: run (the point's name without seed), status, steps, n, then per metric
  * "MEAN ± SD" over the group's seeds (" (K)" when only K of them have a value). */
-static mag_table *groups_table(const summ *s, rt_run *const *runs, const char *const *labels,
-                               const char *const *metrics)
+static mag_table *groups_table(const summ *s, rt_run *const *runs, const char *const *metrics)
 {
     int nm = s->nm, nc = 4 + nm;
     const char **hdr = rt_calloc((size_t)nc, sizeof *hdr);
@@ -778,7 +778,11 @@ static mag_table *groups_table(const summ *s, rt_run *const *runs, const char *c
     t = mag_table_new(nc, hdr);
     for (int g = 0; t && g < s->ng; g++) {
         int i0 = s->first[g];
-        row[0] = labels && labels[i0] ? labels[i0] : rt_run_name(runs[i0]);
+        /* the point's name without its seed ("lam[lambda=0.5]"): what %plot, %eval and
+           the per-seed rows below call it; the chart's short label would lose the cell */
+        char name[256];
+        mag_train_strip_seed(rt_run_name(runs[i0]), name, sizeof name);
+        row[0] = name;
         group_status(s, runs, g, cells[1], cells[2], sizeof cells[1]);
         snprintf(cells[3], sizeof cells[3], "%d", s->members[g]);
         row[1] = cells[1], row[2] = cells[2], row[3] = cells[3];
@@ -826,7 +830,7 @@ cJSON *mag_bridge_summary(rt_run *const *runs, const char *const *labels, int n,
         b = mag_table_bundle(per, NULL);
         goto done;
     }
-    grp = groups_table(&s, runs, labels, metrics);
+    grp = groups_table(&s, runs, metrics);
     if (!grp) goto done;
     rt_strbuf tx, ht;
     rt_strbuf_init(&tx);

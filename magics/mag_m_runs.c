@@ -18,6 +18,7 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "mag_train.h"
 #include "rt_alloc.h"
 #include "rt_chart.h"
 #include "rt_text.h"
@@ -102,27 +103,6 @@ static int run_runs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     mag_table_free(t);
     rt_free(runs);
     return 0;
-}
-
-/* "p[lr=1e-3,seed=2]" -> "p[lr=1e-3]", "p[seed=2]" -> "p"; other names unchanged. */
-static void seed_label(const char *name, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s", name);
-    char *br = strchr(buf, '[');
-    size_t n = strlen(buf);
-    if (!br || n == 0 || buf[n - 1] != ']') return;
-    char *seed = strstr(br, "seed=");
-    if (!seed || (seed[-1] != '[' && seed[-1] != ',')) return;
-    char *end = seed + 5;
-    while (*end && *end != ',' && *end != ']')
-        end++;
-    if (*end == ',') {
-        memmove(seed, end + 1, strlen(end + 1) + 1); /* "seed=2," dropped */
-    } else if (seed[-1] == ',') {
-        memmove(seed - 1, end, strlen(end) + 1); /* ",seed=2" dropped */
-    } else {
-        *br = 0; /* "[seed=2]" was the only coordinate */
-    }
 }
 
 /* ------------------------------------------------------------------ selecting runs */
@@ -270,6 +250,38 @@ static void group_label(const rt_run *run, char (*vary)[128], int nvary, char *o
     for (int j = 0; j < nvary && o < cap; j++) {
         const char *v = run_key(run, vary[j], vb, sizeof vb);
         o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", o ? "," : "", vary[j], v ? v : "");
+    }
+}
+
+/* The legend labels of %plot's curves, as a training cell's: the runs of one cell (one
+ * name before '[') are labelled by the keys that vary among them, seed excepted
+ * ("lr=1e-3 · algo=rloo"); runs of several cells, or runs where nothing but the seed
+ * varies, by their names without the seed coordinate. */
+static void curve_labels(rt_run *const *runs, int n, char (*labels)[256])
+{
+    const char *b0 = rt_run_name(runs[0]);
+    size_t l0 = strcspn(b0, "[");
+    int one_cell = 1;
+    for (int i = 1; i < n && one_cell; i++) {
+        const char *b = rt_run_name(runs[i]);
+        one_cell = strcspn(b, "[") == l0 && !strncmp(b, b0, l0);
+    }
+    char vary[PLOT_KEYS][128];
+    int nv = one_cell && n > 1 ? varying_keys(runs, n, "", vary) : 0;
+    if (nv > 4) nv = 4; /* a legend entry stays short */
+    for (int i = 0; i < n; i++) {
+        if (nv == 0) {
+            mag_train_strip_seed(rt_run_name(runs[i]), labels[i], 256);
+            continue;
+        }
+        char vb[128];
+        size_t o = 0;
+        labels[i][0] = '\0';
+        for (int j = 0; j < nv && o < 256; j++) {
+            const char *v = run_key(runs[i], vary[j], vb, sizeof vb);
+            o += (size_t)snprintf(labels[i] + o, 256 - o, "%s%s=%s", j ? " \u00b7 " : "",
+                                  vary[j], v ? v : "");
+        }
     }
 }
 
@@ -551,10 +563,9 @@ static int run_plot(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         char(*labels)[256] = rt_calloc((size_t)n, sizeof *labels);
         const char **lp = rt_calloc((size_t)n, sizeof *lp);
         if (labels && lp) {
-            for (int i = 0; i < n; i++) {
-                seed_label(rt_run_name(runs[i]), labels[i], sizeof labels[i]);
+            curve_labels(runs, n, labels);
+            for (int i = 0; i < n; i++)
                 lp[i] = labels[i];
-            }
             b = mag_bridge_chart(runs, lp, n, NULL, xkind == 2 ? xv->str : NULL, mets, nm, smooth,
                                  logy, 1.0);
         }
@@ -583,7 +594,8 @@ static const mag_magic plot_magic = {
             "NAME[...]), or a pattern where * matches any text and ? one character\n"
             "(lam[*], lam[lambda=1*]; [ and ] are literal; quote a pattern with wildcards\n"
             "outside [...]: \"l*\").  The seeds of a configuration are drawn as their mean\n"
-            "with a mean +- sd band.\n"
+            "with a mean +- sd band; the runs of one cell are labelled by the keys that vary\n"
+            "among them (lr=1e-3 \u00b7 algo=rloo), runs of several cells by their names.\n"
             "x=KEY, a swept key: the final value of each metric against KEY, a dot per run\n"
             "and the mean +- sd (error bars) at each value; numeric values on a numeric\n"
             "axis, others numbered 1, 2, ... (the axis title lists them); other swept keys\n"

@@ -157,10 +157,12 @@ def chart_of(msgs):
 
 
 def test_plot_sweep_name_and_glob(k):
+    # the runs of one cell are labelled by what varies among them (as the cell's legend)
     ch = chart_of(outputs(ok(k, "%plot ps metric=loss")))
-    assert sorted(ch["loss"]) == ["ps[lr=1e-3]", "ps[lr=3e-3]"]
+    assert sorted(ch["loss"]) == ["lr=1e-3", "lr=3e-3"]
     ch = chart_of(outputs(ok(k, "%plot ps[*] metric=loss")))
-    assert sorted(ch["loss"]) == ["ps[lr=1e-3]", "ps[lr=3e-3]"]
+    assert sorted(ch["loss"]) == ["lr=1e-3", "lr=3e-3"]
+    # one configuration: nothing but the seed varies, the name without the seed
     ch = chart_of(outputs(ok(k, "%plot ps[lr=3e-3*] metric=loss")))
     assert list(ch["loss"]) == ["ps[lr=3e-3]"]
     ch = chart_of(outputs(ok(k, "%plot \"ps[lr=1e-3,seed=?]\" single metric=loss")))
@@ -172,7 +174,7 @@ def test_plot_sweep_name_and_glob(k):
     assert c["evalue"] == "cell:1:7: no run matches 'ps[lr=9*]'", c["evalue"]
     # wildcards outside [...] need quotes (a bare p?[...] is not one word)
     ch = chart_of(outputs(ok(k, "%plot \"p?[*]\" metric=loss")))
-    assert sorted(ch["loss"]) == ["ps[lr=1e-3]", "ps[lr=3e-3]"]
+    assert sorted(ch["loss"]) == ["lr=1e-3", "lr=3e-3"]
     rep, _ = k.execute("%plot single \"p?[x*]\"")  # ? is one character, [ is literal
     assert rep["content"]["evalue"] == "cell:1:14: no run matches 'p?[x*]'", rep["content"]
     rep, _ = k.execute("%plot ps x=nokey")
@@ -239,11 +241,11 @@ def test_plot_against_a_logged_column(k):
     ok(k, "%%reward exact c=0.01\ncorrect - c * length")
     ok(k, RL)
     ch = chart_of(outputs(ok(k, "%plot rk x=kl_ref metric=reward smooth=0")))
-    assert set(ch["reward"]) == {"rk[kl=0]", "rk[kl=0.1]"}
+    assert set(ch["reward"]) == {"kl=0", "kl=0.1"}
     # the x values are the run's kl_ref values, step by step (not the steps 1..6)
     kl = chart_of(outputs(ok(k, "%plot rk metric=kl_ref smooth=0")))["kl_ref"]
     rw = chart_of(outputs(ok(k, "%plot rk metric=reward smooth=0")))["reward"]
-    for name in ("rk[kl=0]", "rk[kl=0.1]"):
+    for name in ("kl=0", "kl=0.1"):
         assert kl[name].x == [1, 2, 3, 4, 5, 6]
         xs = ch["reward"][name].x
         assert len(xs) == 6 and all(math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-12)
