@@ -52,13 +52,13 @@ def check(c):
     c.quote(11, "first differ at step 4", Val(first, "first step where the accuracy data of "
                                               "adam[c=0.1] and adam[c=1] differ, output cell 9"))
     g = c.chart(10)["grad_norm"]
-    gm = {x: Val(sum(g[f"adam[c={x}]"].y) / len(g[f"adam[c={x}]"].y),
+    gm = {x: Val(sum(g[f"c={x}"].y) / len(g[f"c={x}"].y),
                  f"mean over steps of output cell 10 grad_norm adam[c={x}]") for x in CS}
     c.quote(11, "its mean is 2.63 for c = 1 and 26.3 for c = 10", gm["1"], None, gm["10"], None)
     c.quote(11, "for c = 0.1 it is 0.26", None, gm["0.1"])
-    low = {x: min(m - SAMUELSON * (h - m) for m, h in zip(g[f"adam[c={x}]"].y, g[f"adam[c={x}]"].hi))
+    low = {x: min(m - SAMUELSON * (h - m) for m, h in zip(g[f"c={x}"].y, g[f"c={x}"].hi))
            for x in CS}
-    high = max(m + SAMUELSON * (h - m) for m, h in zip(g["adam[c=0.1]"].y, g["adam[c=0.1]"].hi))
+    high = max(m + SAMUELSON * (h - m) for m, h in zip(g["c=0.1"].y, g["c=0.1"].hi))
     c.claim(11, "above the\nclip at 1 at every step and in every seed", low["1"] > 1 and low["10"] > 1,
             f"lowest possible seed value {low}")
     c.claim(11, "never reaches the clip", high < 1, f"highest possible seed value {high}")

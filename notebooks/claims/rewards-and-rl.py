@@ -91,7 +91,7 @@ def check(c):
     t = c.table(14, header="kl_est")
     err100, rough = {}, {}
     for k in ["k1", "k2", "k3"]:
-        r, e = ref[f"est[kl_estimator={k}]"], est[f"est[kl_estimator={k}]"]
+        r, e = ref[f"kl_estimator={k}"], est[f"kl_estimator={k}"]
         err = Val(sum(a - b for a, b in zip(e.y, r.y)) / len(r.y),
                   f"mean over steps of kl_est - kl_ref, output cells 16 (charts) for {k}")
         err100[k] = [diff(a, b) for a, b in zip(t.col("kl_est", f"={k},"), t.col("kl_ref", f"={k},"))]
@@ -116,7 +116,7 @@ def check(c):
     c.given(17, "the same β = 0.2", "kl = 0.2 in cell 14")
     c.quote(17, "closest to the base (KL 0.109), the k1 run furthest (0.159)", k3_ref, k1_ref)
     klr = {k: t.col("kl_ref", f"={k},") for k in ["k1", "k2", "k3"]}
-    c.claim(17, "the k3 run ends\n  closest to the base", k3_ref < min(ref["est[kl_estimator=k2]"].last(10), k1_ref))
+    c.claim(17, "the k3 run ends\n  closest to the base", k3_ref < min(ref["kl_estimator=k2"].last(10), k1_ref))
     c.claim(17, "k3 is below k1\n  in each of the 3 seeds", all(a < b for a, b in zip(klr["k3"], klr["k1"])))
     t0 = c.table(11, header="kl_est")
     e0, r0 = t0.get("klpen[kl=0,seed=1]", "kl_est"), t0.get("klpen[kl=0,seed=1]", "kl_ref")
