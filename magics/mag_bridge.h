@@ -156,7 +156,9 @@ void mag_metric_range(const char *metric, double *ymin, double *ymax, int *yzero
  * empties inline SVG, so a final frame that kept its SVG would export as a blank gap
  * (DESIGN.md "Final frames").  *metadata (may be NULL) receives {"image/png": {width,
  * height}} (caller owns it) or NULL.  A failed rasterization keeps the SVG (logged, returns
- * 0); MAG_BRIDGE_ENOMEM on out of memory.  *png_s (may be NULL) receives the seconds it took. */
+ * 0); MAG_BRIDGE_ENOMEM on out of memory.  *png_s (may be NULL) receives the seconds it took.
+ * With RLHF_CHART_PNG=off (or 0) in the environment it does nothing: final frames keep
+ * their SVG (a server that exports no notebooks, or tests that draw thousands of frames). */
 int mag_bridge_final(cJSON *bundle, cJSON **metadata, double *png_s);
 
 /* The summary table bundle {text/html, text/plain} of a training cell.  labels (may be

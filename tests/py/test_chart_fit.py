@@ -157,3 +157,21 @@ def test_more_panels_wrap_and_fit(frames, what):
     if n > 3:
         assert spec["columns"] == (2 if n == 4 else 3), (n, spec.get("columns"))
     print(what, n, "panels", w, "px PNG", vl_width(spec), "px Vega-Lite")
+
+
+def test_png_off_keeps_the_svg(monkeypatch):
+    """RLHF_CHART_PNG=off: a final frame keeps its SVG and carries no image/png."""
+    from conftest import Kernel
+    monkeypatch.setenv("RLHF_CHART_PNG", "off")
+    k = Kernel()
+    try:
+        ok(k, SETUP[0])
+        msgs = outputs(ok(k, "%%policy p\ntask = add\nsft_steps = 5\n" + TINY))
+        charts = [m["content"]["data"] for m in msgs
+                  if m["msg_type"] in ("display_data", "update_display_data")
+                  and VL in m["content"]["data"]]
+        assert charts, [m["msg_type"] for m in msgs]
+        final = charts[-1]
+        assert "image/png" not in final and "image/svg+xml" in final, sorted(final)
+    finally:
+        assert k.close() in (0, None)
