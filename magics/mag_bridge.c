@@ -284,22 +284,21 @@ done:
 }
 
 /* Live frames never carry a PNG (a render costs tens of ms); see mag_bridge.h. */
-/* RLHF_CHART_PNG=off: final frames keep their SVG (read once per process). */
-static int png_off;
-static void png_env(void)
+/* RLHF_CHART_PNG=off: final frames keep their SVG (read at each final frame: a
+ * microsecond next to the tens of ms of a render; tools/fuzz/fuzz_exec.c switches it
+ * between inputs). */
+static int png_off(void)
 {
     const char *e = getenv("RLHF_CHART_PNG");
-    png_off = e && (!strcmp(e, "off") || !strcmp(e, "0"));
+    return e && (!strcmp(e, "off") || !strcmp(e, "0"));
 }
 
 int mag_bridge_final(cJSON *bundle, cJSON **metadata, double *png_s)
 {
     double t0 = now_s();
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, png_env);
     if (metadata) *metadata = NULL;
     if (png_s) *png_s = 0;
-    if (png_off) return 0;
+    if (png_off()) return 0;
     const char *svg = cJSON_GetStringValue(cJSON_GetObjectItem(bundle, "image/svg+xml"));
     if (!svg) return 0;
     char err[256] = "";

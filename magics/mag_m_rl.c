@@ -404,12 +404,9 @@ static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, con
     if (nrc) return nrc;
     rt_diag rd;
     memset(&rd, 0, sizeof rd);
-    rt_rl *probe = NULL;
-    int rc =
-        rt_rl_create(&probe, &p->cfg, &c->from->model, &c->ref->model, rt_task_prompt_len(c->task),
-                     rt_task_answer_max(c->task), RT_TOK_EOS, &rd);
-    rt_rl_free(probe);
-    if (rc == RT_ENOMEM) return mag_err_nomem(d);
+    int rc = rt_rl_check(&p->cfg, &c->from->model, NULL, &c->ref->model,
+                         rt_task_prompt_len(c->task), rt_task_answer_max(c->task), RT_TOK_EOS,
+                         NULL, NULL, &rd);
     if (!rc) return 0;
     mag_pos at = rd.key[0] ? key_pos(cell, rd.key) : cell->name_pos;
     /* the caret goes to the line that sets the key the engine names (else the name) */

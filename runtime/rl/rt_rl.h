@@ -250,6 +250,13 @@ typedef struct rt_rl_metrics {
  * theirs.  Caller frees with rt_rl_free. */
 int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, const rt_model *ref,
                  int P, int T, int eos, rt_diag *diag);
+/* The checks of rt_rl_create_teacher without allocating anything (a cell checks every
+ * sweep point before it trains one): 0, or RT_EINVAL with diag->key naming the key at
+ * fault.  out (may be NULL): the checked config (rt_rl_config_check); states (may be
+ * NULL): the prefix states per prompt of regularizer = chi2, else 0. */
+int rt_rl_check(const rt_rl_config *cfg, const rt_model *policy, const rt_model *teacher,
+                const rt_model *ref, int P, int T, int eos, rt_rl_config *out, long *states,
+                rt_diag *diag);
 /* rt_rl_create with a teacher architecture (the models passed to rt_rl_sample_routed as
  * teachers must have it; same vocabulary): the engine of a TEACHER_LOGRATIO recipe,
  * which needs one ("rl: algo = opd distils from a teacher").  teacher NULL: rt_rl_create. */

@@ -82,11 +82,10 @@ int rt_rl_create(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy, c
     return rt_rl_create_teacher(out, cfg, policy, NULL, ref, P, T, eos, diag);
 }
 
-int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy,
-                         const rt_model *teacher, const rt_model *ref, int P, int T, int eos,
-                         rt_diag *diag)
+int rt_rl_check(const rt_rl_config *cfg, const rt_model *policy, const rt_model *teacher,
+                const rt_model *ref, int P, int T, int eos, rt_rl_config *out, long *states,
+                rt_diag *diag)
 {
-    *out = NULL;
     rt_rl_config c;
     int rc = rt_rl_config_check(cfg, &c, diag);
     if (rc) return rc;
@@ -131,6 +130,22 @@ int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *p
             return set_err(diag, RT_EINVAL, "regularizer", m);
         }
     }
+    if (out) *out = c;
+    if (states) *states = S;
+    return 0;
+}
+
+int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *policy,
+                         const rt_model *teacher, const rt_model *ref, int P, int T, int eos,
+                         rt_diag *diag)
+{
+    *out = NULL;
+    rt_rl_config c;
+    long S;
+    int rc = rt_rl_check(cfg, policy, teacher, ref, P, T, eos, &c, &S, diag);
+    if (rc) return rc;
+    long N = (long)c.batch * c.group;
+    int V = policy->vocab;
     rt_rl *o = rt_calloc(1, sizeof *o);
     if (!o) return set_err(diag, RT_ENOMEM, "", "rl: out of memory");
     o->cfg = c;

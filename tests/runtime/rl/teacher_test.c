@@ -220,6 +220,22 @@ static void engine_errors(void **st)
     assert_int_equal(rt_rl_create_teacher(&e, &c, &s->model, &o->model, &s->model, P, T, EOS, &d),
                      RT_EINVAL);
     assert_string_equal(d.msg, "rl: the policy and its teacher need the same vocabulary");
+    /* rt_rl_check: the same checks, nothing allocated (a sweep checks every point) */
+    memset(&d, 0, sizeof d);
+    assert_int_equal(rt_rl_check(&c, &s->model, &o->model, &s->model, P, T, EOS, NULL, NULL, &d),
+                     RT_EINVAL);
+    assert_string_equal(d.msg, "rl: the policy and its teacher need the same vocabulary");
+    assert_string_equal(d.key, "teacher");
+    rt_rl_config big = c, got;
+    long states = -1;
+    big.batch = 1 << 22; /* 2^22 * group * T tokens: over the limit, refused before allocating */
+    assert_int_equal(rt_rl_check(&big, &s->model, &t->model, &s->model, P, T, EOS, NULL, NULL, &d),
+                     RT_EINVAL);
+    assert_string_equal(d.key, "batch");
+    assert_int_equal(rt_rl_check(&c, &s->model, &t->model, &s->model, P, T, EOS, &got, &states, &d),
+                     0);
+    assert_int_equal(got.batch, c.batch);
+    assert_int_equal(states, 0);
     assert_int_equal(rt_rl_create_teacher(&e, &c, &s->model, &t->model, &s->model, P, T, EOS, &d),
                      0);
     int pr[B * P], bad[B] = {0, 0, 2, 0, 0, 0};
