@@ -4,6 +4,7 @@
  * length check.  Leaves out the file format (runtime/nn/rt_model_io.c) and what %load
  * does with the session (mag_m_io.c). */
 #include "mag_lineage.h"
+#include "mag_train.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,7 +228,7 @@ void mag_lineage_note(mag_ctx *ctx, const char *magic, int cell, const char *nam
             put_line_value(&b, v->text ? v->text : "");
             if (sc->keys[i].object && strcmp(sc->keys[i].object, "policy") == 0 &&
                 (v->kind == MAG_V_NAME || v->kind == MAG_V_STRING) && v->str && ns < 16)
-                srcs[ns++] = v->str;
+                srcs[ns++] = mag_train_pair_name(ctx->session, cfg, pt, v->str); /* paired */
         }
         if (any) rt_strbuf_putc(&b, '\n');
     }

@@ -48,18 +48,21 @@ static const mag_key_spec opd_keys[] = {
      .type = MAG_T_NAME,
      .object = "policy",
      .flags = MAG_K_REQUIRED,
-     .help = "the student's initial policy (copied)"},
+     .help = "the student's initial policy (copied); a sweep's NAME pairs each point with "
+             "its point of the same key values (seed = [..]: a pipeline per seed)"},
     {.name = "teacher",
      .type = MAG_T_MAP,
      .elem = MAG_T_NAME,
      .object = "policy",
      .flags = MAG_K_REQUIRED | MAG_K_OR_SCALAR,
-     .help = "teacher policy, or {domain: policy} routing each prompt of a mix"},
+     .help = "teacher policy, or {domain: policy} routing each prompt of a mix (a sweep "
+             "pairs by key)"},
     {.name = "reference",
      .type = MAG_T_NAME,
      .object = "policy",
      .flags = SW,
-     .help = "reference pi_ref of the reward log pi_T - log pi_ref (default: `from`)"},
+     .help = "reference pi_ref of the reward log pi_T - log pi_ref (default: `from`; a sweep "
+             "pairs by key)"},
     RT_OPD_KEY_LAMBDA,
     RT_OPD_KEY_ESTIMATOR,
     RT_OPD_KEY_GAMMA,
@@ -87,8 +90,21 @@ static const mag_schema opd_schema = {
 
 static const char *const panels[] = {"accuracy", "kl_teacher", "kl_ref"};
 
+/* The policies a point reads (a sweep named by from/teacher/reference pairs with the
+ * point by key: mag_train_policy_at), with their session names. */
+typedef struct roles {
+    const rt_policy *from;
+    const char *sname;
+    const rt_policy *teachers[RT_OPD_RUN_MAX_TEACHERS];
+    const char *tnames[RT_OPD_RUN_MAX_TEACHERS];
+    int route[RT_TASK_MAX_DOMAINS];
+    int nt, routed;
+} roles;
+
 typedef struct point {
     mag_train_point base; /* name, label, pol, run, steps, job (mag_train_cell.h) */
+    roles r;
+    char tdesc[300]; /* the teachers, for the summary */
     const rt_policy *ref;
     const char *ref_name; /* for the summary */
     rt_opd_run_config cfg;
@@ -108,14 +124,10 @@ static int opd_job(void *arg, const rt_job_ctx *ctx)
 /* What the cell resolved: the student, the task, the teachers and their routing, the
  * runs' columns; then the chart's pieces. */
 typedef struct opd_cell {
-    const char *sname;
-    const rt_policy *from;
+    const char *sname; /* as written in the cell */
+    roles r0;          /* point 0's: the cell-wide checks */
     const rt_task *task;
     int nd;
-    const rt_policy *teachers[RT_OPD_RUN_MAX_TEACHERS];
-    const char *tnames[RT_OPD_RUN_MAX_TEACHERS];
-    int route[RT_TASK_MAX_DOMAINS];
-    int nt, routed;
     char cols[RT_OPD_RUN_MAX_COLUMNS][48];
     const char *colp[RT_OPD_RUN_MAX_COLUMNS];
     int nc;
@@ -168,45 +180,29 @@ static double teacher_accuracy(const rt_task *task, const rt_policy *const *teac
     return n ? sum / (double)n : NAN;
 }
 
-/* References first: everything resolves before anything is built. */
-static int opd_resolve(mag_train_cellctx *t, mag_diag *d)
+/* The student and teachers of point pt into *r (paired by key), checked: vocabularies,
+ * a map's domains and architectures.  Needs c->task. */
+static int resolve_roles(mag_train_cellctx *t, size_t pt, roles *r, mag_diag *d)
 {
     mag_ctx *ctx = t->ctx;
     const mag_cell *cell = t->cell;
     const mag_config *cfg = t->cfg;
-    const char *base = t->base;
     opd_cell *c = t->state;
-    /* ---- references: everything resolves before anything is built ---- */
-    const char *sname = c->sname = mag_config_get(cfg, "from", 0)->str;
-    const rt_policy *from = c->from = mag_session_get(ctx->session, MAG_POLICY, sname);
-    if (!from) return mag_err_unknown(d, ctx, MAG_POLICY, sname, mag_train_value_pos(cell, "from"));
-    const char *task_name = NULL;
-    const rt_task *task = NULL;
-    if (mag_train_given(cfg, "task")) {
-        task_name = mag_config_get(cfg, "task", 0)->str;
-        task = mag_session_get(ctx->session, MAG_TASK, task_name);
-        if (!task)
-            return mag_err_unknown(d, ctx, MAG_TASK, task_name, mag_train_value_pos(cell, "task"));
-    } else {
-        const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, sname);
-        if (fe && fe->task) {
-            task_name = fe->task;
-            task = mag_session_get(ctx->session, MAG_TASK, task_name);
-        }
-        if (!task)
-            return mag_err(ctx, d, MAG_EVALUE, cell->name_pos,
-                           "%%%%opd %s needs task = TASK (policy '%s' has no task)", base, sname);
-    }
+    const rt_task *task = c->task;
+    const char *task_name = t->task_name;
+    memset(r, 0, sizeof *r);
+    int rc = mag_train_policy_at(ctx, cfg, pt, c->sname, mag_train_value_pos(cell, "from"),
+                                 &r->from, &r->sname, d);
+    if (rc) return rc;
+    const rt_policy *from = r->from;
+    const char *sname = r->sname;
     if (rt_task_vocab_size(task) != from->cfg.vocab)
         return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, "from"),
                        "student '%s' has a vocabulary of %d tokens but task '%s' has %d", sname,
                        from->cfg.vocab, task_name, rt_task_vocab_size(task));
-    int nd = c->nd = rt_task_n_domains(task);
-    const rt_policy **teachers = c->teachers;
-    const char **tnames = c->tnames;
-    int *route = c->route;
-    int nt = 0, routed = 0;
-    const mag_value *tv = mag_config_get(cfg, "teacher", 0);
+    int nd = c->nd;
+    int nt = 0;
+    const mag_value *tv = mag_config_get(cfg, "teacher", pt);
     const mag_value *tsrc = mag_train_raw(cell, "teacher");
     if (tv->kind == MAG_V_MAP) {
         if (rt_task_kind_of(task) != &rt_task_kind_mix)
@@ -214,9 +210,9 @@ static int opd_resolve(mag_train_cellctx *t, mag_diag *d)
                            "a teacher map {task: policy} needs a mix task, but '%s' is a "
                            "single %s task (use teacher = POLICY)",
                            task_name, rt_task_kind_name(rt_task_kind_of(task)));
-        routed = 1;
+        r->routed = 1;
         for (int k = 0; k < nd; k++)
-            route[k] = -1;
+            r->route[k] = -1;
         for (size_t i = 0; i < tv->n; i++) {
             const mag_kv *e = &tv->entries[i];
             const mag_kv *es =
@@ -244,47 +240,94 @@ static int opd_resolve(mag_train_cellctx *t, mag_diag *d)
                                "task '%s' is not a domain of mix '%s'; its domains are %s", e->key,
                                task_name, doms);
             }
-            const rt_policy *t = mag_session_get(ctx->session, MAG_POLICY, e->value.str);
-            if (!t) return mag_err_unknown(d, ctx, MAG_POLICY, e->value.str, es->value.pos);
-            int rc = check_compat(ctx, d, "teacher", e->value.str, t, from, sname, es->value.pos);
+            const rt_policy *tp;
+            const char *tn;
+            rc = mag_train_policy_at(ctx, cfg, pt, e->value.str, es->value.pos, &tp, &tn, d);
+            if (!rc) rc = check_compat(ctx, d, "teacher", tn, tp, from, sname, es->value.pos);
             if (rc) return rc;
             int idx = -1;
             for (int j = 0; j < nt; j++)
-                if (teachers[j] == t) idx = j;
+                if (r->teachers[j] == tp) idx = j;
             if (idx < 0) {
-                if (nt > 0 && !rt_policy_same_shape(&t->cfg, &teachers[0]->cfg))
+                if (nt > 0 && !rt_policy_same_shape(&tp->cfg, &r->teachers[0]->cfg))
                     return mag_err(ctx, d, MAG_EVALUE, es->value.pos,
                                    "the teachers of a map need the same architecture: '%s' "
                                    "(H=%d L=%d) differs from '%s' (H=%d L=%d)",
-                                   e->value.str, t->cfg.hidden, t->cfg.layers, tnames[0],
-                                   teachers[0]->cfg.hidden, teachers[0]->cfg.layers);
+                                   tn, tp->cfg.hidden, tp->cfg.layers, r->tnames[0],
+                                   r->teachers[0]->cfg.hidden, r->teachers[0]->cfg.layers);
                 idx = nt;
-                teachers[nt] = t;
-                tnames[nt++] = e->value.str;
+                r->teachers[nt] = tp;
+                r->tnames[nt++] = tn;
             }
-            route[dom] = idx;
+            r->route[dom] = idx;
         }
         for (int k = 0; k < nd; k++)
-            if (route[k] < 0)
+            if (r->route[k] < 0)
                 return mag_err(ctx, d, MAG_EVALUE, tsrc->pos,
                                "no teacher for domain '%s' of mix '%s'",
                                rt_task_domain_name(task, k), task_name);
     } else {
-        const char *tn = tv->str;
-        const rt_policy *t = mag_session_get(ctx->session, MAG_POLICY, tn);
         mag_pos at = mag_train_value_pos(cell, "teacher");
-        if (!t) return mag_err_unknown(d, ctx, MAG_POLICY, tn, at);
-        int rc = check_compat(ctx, d, "teacher", tn, t, from, sname, at);
+        rc = mag_train_policy_at(ctx, cfg, pt, tv->str, at, &r->teachers[0], &r->tnames[0], d);
+        if (!rc)
+            rc = check_compat(ctx, d, "teacher", r->tnames[0], r->teachers[0], from, sname, at);
         if (rc) return rc;
-        teachers[0] = t;
-        tnames[0] = tn;
         nt = 1;
     }
-    c->task = task;
-    c->nt = nt;
-    c->routed = routed;
-    t->task_name = task_name;
+    r->nt = nt;
     return 0;
+}
+
+/* "t" or "{add: t_add, sort: t_srt}": the teachers of r. */
+static void teacher_desc(const opd_cell *c, const roles *r, char *out, size_t cap)
+{
+    if (!r->routed) {
+        snprintf(out, cap, "%s", r->tnames[0]);
+        return;
+    }
+    size_t n = (size_t)snprintf(out, cap, "{");
+    for (int k = 0; k < c->nd && n < cap; k++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s: %s", k ? ", " : "",
+                              rt_task_domain_name(c->task, k), r->tnames[r->route[k]]);
+    if (n < cap) snprintf(out + n, cap - n, "}");
+}
+
+/* References first: everything resolves before anything is built (point 0's policies;
+ * each point pairs its own in opd_point). */
+static int opd_resolve(mag_train_cellctx *t, mag_diag *d)
+{
+    mag_ctx *ctx = t->ctx;
+    const mag_cell *cell = t->cell;
+    const mag_config *cfg = t->cfg;
+    const char *base = t->base;
+    opd_cell *c = t->state;
+    const char *sname = c->sname = mag_config_get(cfg, "from", 0)->str;
+    const rt_policy *from;
+    const char *from0;
+    int rc = mag_train_policy_at(ctx, cfg, 0, sname, mag_train_value_pos(cell, "from"), &from,
+                                 &from0, d);
+    if (rc) return rc;
+    const char *task_name = NULL;
+    const rt_task *task = NULL;
+    if (mag_train_given(cfg, "task")) {
+        task_name = mag_config_get(cfg, "task", 0)->str;
+        task = mag_session_get(ctx->session, MAG_TASK, task_name);
+        if (!task)
+            return mag_err_unknown(d, ctx, MAG_TASK, task_name, mag_train_value_pos(cell, "task"));
+    } else {
+        const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, from0);
+        if (fe && fe->task) {
+            task_name = fe->task;
+            task = mag_session_get(ctx->session, MAG_TASK, task_name);
+        }
+        if (!task)
+            return mag_err(ctx, d, MAG_EVALUE, cell->name_pos,
+                           "%%%%opd %s needs task = TASK (policy '%s' has no task)", base, from0);
+    }
+    c->task = task;
+    c->nd = rt_task_n_domains(task);
+    t->task_name = task_name;
+    return resolve_roles(t, 0, &c->r0, d);
 }
 
 /* Per point: the reference, estimator / gamma compatibility, a finite lambda. */
@@ -294,20 +337,18 @@ static int opd_check(mag_train_cellctx *t, mag_diag *d)
     const mag_cell *cell = t->cell;
     const mag_config *cfg = t->cfg;
     const opd_cell *c = t->state;
-    const rt_policy *from = c->from;
-    const char *sname = c->sname;
+    const rt_policy *from = c->r0.from;
+    const char *sname = c->r0.sname;
     size_t np = cfg->npoints;
     /* per point: reference, estimator/gamma compatibility */
     for (size_t pt = 0; pt < np; pt++) {
         const mag_value *rv = mag_config_get(cfg, "reference", pt);
         if (rv) {
-            const rt_policy *r = mag_session_get(ctx->session, MAG_POLICY, rv->str);
-            if (!r)
-                return mag_err_unknown(d, ctx, MAG_POLICY, rv->str,
-                                       rv->pos.line ? rv->pos
-                                                    : mag_train_value_pos(cell, "reference"));
-            int rc = check_compat(ctx, d, "reference", rv->str, r, from, sname,
-                                  rv->pos.line ? rv->pos : mag_train_value_pos(cell, "reference"));
+            const rt_policy *r;
+            const char *rn;
+            mag_pos at = rv->pos.line ? rv->pos : mag_train_value_pos(cell, "reference");
+            int rc = mag_train_policy_at(ctx, cfg, pt, rv->str, at, &r, &rn, d);
+            if (!rc) rc = check_compat(ctx, d, "reference", rn, r, from, sname, at);
             if (rc) return rc;
         }
         if (!strcmp(mag_config_get(cfg, "estimator", pt)->str, "full") &&
@@ -338,14 +379,22 @@ static int opd_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
     rt_rng r = mag_train_stream(mag_session_seed(t->ctx->session), "", t->base,
                                 mag_config_get(cfg, "seed", pt));
     p->base.job.rng = rt_rng_split(&r, 1);
+    int rc = resolve_roles(t, pt, &p->r, d); /* this point's student and teachers */
+    if (rc) return rc;
+    teacher_desc(oc, &p->r, p->tdesc, sizeof p->tdesc);
+    const mag_value *rv = mag_config_get(cfg, "reference", pt);
+    p->ref = p->r.from;
+    p->ref_name = p->r.sname;
+    if (rv &&
+        mag_train_policy_at(t->ctx, cfg, pt, rv->str,
+                            rv->pos.line ? rv->pos : mag_train_value_pos(t->cell, "reference"),
+                            &p->ref, &p->ref_name, d))
+        return d->code;
     rt_diag pd;
-    int rc = rt_policy_create(&p->base.pol, &oc->from->cfg, &pd);
-    if (!rc) rc = rt_policy_assign(p->base.pol, oc->from);
+    rc = rt_policy_create(&p->base.pol, &p->r.from->cfg, &pd);
+    if (!rc) rc = rt_policy_assign(p->base.pol, p->r.from);
     if (!rc && rt_run_create(p->base.name, oc->colp, oc->nc, &p->base.run)) rc = RT_ENOMEM;
     if (rc) return mag_err_nomem(d);
-    const mag_value *rv = mag_config_get(cfg, "reference", pt);
-    p->ref = rv ? mag_session_get(t->ctx->session, MAG_POLICY, rv->str) : oc->from;
-    p->ref_name = rv ? rv->str : oc->sname;
     rt_opd_run_config_init(&p->cfg);
     rt_opd_config *c = &p->cfg.step;
     c->lambda = (float)mag_train_num(cfg, "lambda", pt);
@@ -362,9 +411,9 @@ static int opd_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
     p->cfg.eval_prompts = (int)mag_train_num(cfg, "eval_prompts", pt);
     p->cfg.eval_stream = mag_eval_stream(mag_session_seed(t->ctx->session), t->task_name);
     p->prob.task = oc->task;
-    p->prob.teachers = oc->teachers;
-    p->prob.nteachers = oc->nt;
-    p->prob.route = oc->routed ? oc->route : NULL;
+    p->prob.teachers = p->r.teachers;
+    p->prob.nteachers = p->r.nt;
+    p->prob.route = p->r.routed ? p->r.route : NULL;
     p->prob.ref = p->ref;
     p->base.steps = p->cfg.steps;
     return 0;
@@ -375,32 +424,52 @@ static int opd_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
 static void opd_chart(mag_train_cellctx *t, mag_train_point *const *pts, size_t np,
                       mag_bridge_opts *o, char *title, size_t cap)
 {
-    (void)np;
     opd_cell *c = t->state;
     const rt_task *task = c->task;
-    double t_acc = teacher_accuracy(task, c->teachers, c->routed ? c->route : NULL,
-                                    ((const point *)pts[0])->cfg.eval_prompts,
-                                    mag_eval_stream(mag_session_seed(t->ctx->session),
-                                                    t->task_name).rng);
+    /* every distinct set of teachers (paired sweeps: one per seed), its held-out accuracy
+       printed; the yardstick line is their mean */
+    double sum = 0.0;
+    int ndist = 0;
+    for (size_t i = 0; i < np; i++) {
+        const point *p = (const point *)pts[i];
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++) {
+            const roles *q = &((const point *)pts[j])->r;
+            seen = q->nt == p->r.nt && q->routed == p->r.routed &&
+                   !memcmp(q->teachers, p->r.teachers, sizeof q->teachers) &&
+                   (!q->routed || !memcmp(q->route, p->r.route, sizeof q->route));
+        }
+        if (seen) continue;
+        double acc = teacher_accuracy(
+            task, p->r.teachers, p->r.routed ? p->r.route : NULL, p->cfg.eval_prompts,
+            mag_eval_stream(mag_session_seed(t->ctx->session), t->task_name).rng);
+        krn_out_printf(t->ctx->out, KRN_STDOUT, "teacher %s: held-out greedy accuracy %.4f on %s\n",
+                       p->tdesc, acc, t->task_name);
+        sum += acc, ndist++;
+    }
+    double t_acc = ndist ? sum / ndist : NAN;
     char *tdesc = c->tdesc;
     size_t tcap = sizeof c->tdesc;
-    if (c->routed) {
-        size_t n = (size_t)snprintf(tdesc, tcap, "{");
-        for (int k = 0; k < c->nd && n < tcap; k++)
-            n += (size_t)snprintf(tdesc + n, tcap - n, "%s%s: %s", k ? ", " : "",
-                                  rt_task_domain_name(task, k), c->tnames[c->route[k]]);
-        if (n < tcap) snprintf(tdesc + n, tcap - n, "}");
+    if (ndist <= 1) { /* the title names the teachers as resolved, else as written */
+        snprintf(tdesc, tcap, "%s", ((const point *)pts[0])->tdesc);
     } else {
-        snprintf(tdesc, tcap, "%s", c->tnames[0]);
+        const mag_value *tv = mag_config_get(t->cfg, "teacher", 0);
+        size_t n = 0;
+        if (tv->kind != MAG_V_MAP) n = (size_t)snprintf(tdesc, tcap, "%s", tv->str);
+        for (size_t i = 0; tv->kind == MAG_V_MAP && i < tv->n && n < tcap; i++)
+            n += (size_t)snprintf(tdesc + n, tcap - n, "%s%s: %s%s", i ? ", " : "{",
+                                  tv->entries[i].key, tv->entries[i].value.str,
+                                  i + 1 == tv->n ? "}" : "");
     }
-    krn_out_printf(t->ctx->out, KRN_STDOUT, "teacher %s: held-out greedy accuracy %.4f on %s\n",
-                   tdesc, t_acc, t->task_name);
     int ns = 0;
     for (int k = 3; k < c->nc; k++)
         if (strcmp(c->cols[k], "adv_mean") && strcmp(c->cols[k], "grad_norm") &&
             strcmp(c->cols[k], "loss") && strcmp(c->cols[k], "length"))
             c->summ[ns++] = c->cols[k];
-    snprintf(c->tlabel, sizeof c->tlabel, "teacher (held-out) %.3f", t_acc);
+    if (ndist > 1)
+        snprintf(c->tlabel, sizeof c->tlabel, "teachers (held-out, mean of %d) %.3f", ndist, t_acc);
+    else
+        snprintf(c->tlabel, sizeof c->tlabel, "teacher (held-out) %.3f", t_acc);
     c->tref = (mag_bridge_ref){.panel = "accuracy", .y = t_acc, .label = c->tlabel};
     snprintf(title, cap, "%%%%opd %s: %s -> %s on %s", t->base, tdesc, c->sname, t->task_name);
     o->title = title;
@@ -421,14 +490,14 @@ static void opd_failed_msg(const mag_train_point *bp, char *msg, size_t cap)
 static void opd_summary(mag_train_cellctx *t, const mag_train_point *bp, rt_run_status stt,
                         long step, char *sm, size_t cap)
 {
-    const opd_cell *oc = t->state;
+    (void)t;
     const point *p = (const point *)bp;
     const rt_opd_config *c = &p->cfg.step;
     snprintf(sm, cap,
              "opd from %.200s, teacher %.300s, reference %.200s, lambda %g, %s, gamma %g, "
              "tau_T %g, %ld "
              "steps%s",
-             oc->sname, oc->tdesc, p->ref_name, (double)c->lambda,
+             p->r.sname, p->tdesc, p->ref_name, (double)c->lambda,
              c->estimator == RT_OPD_FULL ? "full" : "sampled", (double)c->gamma,
              (double)c->teacher_temperature, step, mag_train_suffix(stt));
 }
@@ -468,7 +537,8 @@ static const mag_key_spec extra_keys[] = {
      .type = MAG_T_NAME,
      .object = "policy",
      .flags = MAG_K_REQUIRED,
-     .help = "the teacher theta_T"},
+     .help = "the teacher theta_T; a sweep's NAME makes NAME[...] per point, `from` paired "
+             "by key"},
     {.name = "alpha",
      .type = MAG_T_NUMBER,
      .def = "0.5",
@@ -481,6 +551,33 @@ static const mag_schema extra_schema = {
     .nkeys = sizeof extra_keys / sizeof extra_keys[0],
     .help = "weight-space extrapolation (ExPO)",
 };
+
+/* name = to + alpha (to - from'): from' is bn, or (list: the point list of `to`, "k=v]")
+ * the point of sweep bn paired with it. */
+static int extrapolate_one(mag_ctx *ctx, const char *name, const char *bn, const char *list,
+                           const char *tn, double alpha, mag_pos fpos, mag_pos tpos,
+                           const mag_config *cfg, mag_diag *d)
+{
+    const rt_policy *b, *t = mag_session_get(ctx->session, MAG_POLICY, tn);
+    int prc = list ? mag_train_pair_point(ctx, list, bn, fpos, &b, &bn, d)
+                   : mag_train_policy_at(ctx, cfg, 0, bn, fpos, &b, &bn, d);
+    if (prc) return prc;
+    rt_policy *p = NULL;
+    rt_diag od;
+    int rc = rt_opd_extrapolate(&p, b, t, (float)alpha, &od);
+    if (rc == RT_ENOMEM) return mag_err_nomem(d);
+    if (rc) return mag_err(ctx, d, MAG_EVALUE, tpos, "%s ('%s' and '%s')", od.msg, tn, bn);
+    const mag_entry *te = mag_session_entry(ctx->session, MAG_POLICY, tn);
+    char sm[600];
+    snprintf(sm, sizeof sm, "ExPO: %s + %g (%s - %s)", tn, alpha, tn, bn);
+    int r = mag_session_put(ctx->session, MAG_POLICY, name, p, mag_train_free_policy, sm,
+                            te ? te->task : NULL);
+    if (r < 0) return mag_err_nomem(d);
+    if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", name);
+    krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", name, sm);
+    mag_lineage_note(ctx, "extrapolate", 0, name, cfg, 0);
+    return 0;
+}
 
 static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell,
                            const mag_line *line, const mag_config *cfg, mag_diag *d)
@@ -508,25 +605,27 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
         if (!strcmp(line->args[i].key, "to")) tpos = line->args[i].value.pos;
     }
     const char *bn = mag_config_get(cfg, "from", 0)->str, *tn = mag_config_get(cfg, "to", 0)->str;
-    const rt_policy *b = mag_session_get(ctx->session, MAG_POLICY, bn);
-    if (!b) return mag_err_unknown(d, ctx, MAG_POLICY, bn, fpos);
-    const rt_policy *t = mag_session_get(ctx->session, MAG_POLICY, tn);
-    if (!t) return mag_err_unknown(d, ctx, MAG_POLICY, tn, tpos);
     double alpha = mag_value_number(mag_config_get(cfg, "alpha", 0), 0.5);
-    rt_policy *p = NULL;
-    rt_diag od;
-    int rc = rt_opd_extrapolate(&p, b, t, (float)alpha, &od);
-    if (rc == RT_ENOMEM) return mag_err_nomem(d);
-    if (rc) return mag_err(ctx, d, MAG_EVALUE, tpos, "%s ('%s' and '%s')", od.msg, tn, bn);
-    const mag_entry *te = mag_session_entry(ctx->session, MAG_POLICY, tn);
-    char sm[300];
-    snprintf(sm, sizeof sm, "ExPO: %s + %g (%s - %s)", tn, alpha, tn, bn);
-    int r = mag_session_put(ctx->session, MAG_POLICY, name, p, mag_train_free_policy, sm,
-                            te ? te->task : NULL);
-    if (r < 0) return mag_err_nomem(d);
-    if (r == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced policy '%s'\n", name);
-    krn_out_printf(ctx->out, KRN_STDOUT, "policy %s: %s\n", name, sm);
-    mag_lineage_note(ctx, "extrapolate", 0, name, cfg, 0);
+    if (mag_session_get(ctx->session, MAG_POLICY, tn))
+        return extrapolate_one(ctx, name, bn, NULL, tn, alpha, fpos, tpos, cfg, d);
+    /* to = a sweep's NAME: one policy NAME[...] per point, from paired with it by key */
+    size_t tl = strlen(tn), n = mag_session_count(ctx->session, MAG_POLICY), made = 0;
+    const char *todo[MAG_TRAIN_MAX_POINTS];
+    for (size_t i = 0; i < n && made < MAG_TRAIN_MAX_POINTS; i++) {
+        const mag_entry *e = mag_session_at(ctx->session, MAG_POLICY, i);
+        if (!strncmp(e->name, tn, tl) && e->name[tl] == '[') todo[made++] = e->name;
+    }
+    if (!made) return mag_err_unknown(d, ctx, MAG_POLICY, tn, tpos);
+    char names[MAG_TRAIN_MAX_POINTS][MAG_TRAIN_NAME]; /* stable copies: the session grows */
+    for (size_t i = 0; i < made; i++)
+        snprintf(names[i], sizeof names[i], "%s", todo[i]);
+    for (size_t i = 0; i < made; i++) {
+        char out[MAG_TRAIN_NAME];
+        snprintf(out, sizeof out, "%s%s", name, names[i] + tl);
+        int rc =
+            extrapolate_one(ctx, out, bn, names[i] + tl + 1, names[i], alpha, fpos, tpos, cfg, d);
+        if (rc) return rc;
+    }
     return 0;
 }
 

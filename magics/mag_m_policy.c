@@ -53,7 +53,8 @@ static const mag_key_spec policy_keys[] = {
     {.name = "from",
      .type = MAG_T_NAME,
      .object = "policy",
-     .help = "copy this policy (then train further only if sft_steps is given)"},
+     .help = "copy this policy (then train further only if sft_steps is given; a sweep's NAME "
+             "pairs by key)"},
 };
 
 static const mag_schema policy_schema = {
@@ -70,6 +71,7 @@ typedef struct point {
     mag_train_point base; /* name, label, pol, run, steps, job (mag_train_cell.h) */
     rt_sft_config sft;
     const rt_task *task;
+    char from_name[MAG_TRAIN_NAME]; /* this point's `from` (paired by key), or "" */
     rt_diag diag;
     int rc;
 } point;
@@ -77,8 +79,9 @@ typedef struct point {
 /* What the cell resolved. */
 typedef struct policy_cell {
     const rt_policy *from; /* NULL: a new mlp */
-    const char *from_name;
-    const rt_task *task; /* may be NULL with from (and no sft_steps) */
+    const char *from_name; /* as written */
+    const char *from0;     /* point 0's (the session's string) */
+    const rt_task *task;   /* may be NULL with from (and no sft_steps) */
     int want_sft;
 } policy_cell;
 
@@ -99,10 +102,10 @@ static int policy_resolve(mag_train_cellctx *t, mag_diag *d)
     policy_cell *c = t->state;
     if (mag_train_given(cfg, "from")) {
         c->from_name = mag_config_get(cfg, "from", 0)->str;
-        c->from = mag_session_get(ctx->session, MAG_POLICY, c->from_name);
-        if (!c->from)
-            return mag_err_unknown(d, ctx, MAG_POLICY, c->from_name,
-                                   mag_train_value_pos(cell, "from"));
+        /* point 0's for the cell-wide checks; each point pairs its own (policy_point) */
+        int prc = mag_train_policy_at(ctx, cfg, 0, c->from_name, mag_train_value_pos(cell, "from"),
+                                      &c->from, &c->from0, d);
+        if (prc) return prc;
         static const char *const arch_keys[] = {"context", "embed", "hidden", "layers", "act"};
         for (size_t i = 0; i < 5; i++)
             if (mag_train_given(cfg, arch_keys[i]))
@@ -117,7 +120,7 @@ static int policy_resolve(mag_train_cellctx *t, mag_diag *d)
             return mag_err_unknown(d, ctx, MAG_TASK, t->task_name,
                                    mag_train_value_pos(cell, "task"));
     } else if (c->from) {
-        const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, c->from_name);
+        const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, c->from0);
         if (fe && fe->task) {
             t->task_name = fe->task;
             c->task = mag_session_get(ctx->session, MAG_TASK, t->task_name);
@@ -154,7 +157,13 @@ static int policy_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, ma
     rt_diag pd;
     int rc;
     if (c->from) {
-        rc = rt_policy_copy(&p->base.pol, c->from, &pd);
+        const rt_policy *from;
+        const char *fname;
+        rc = mag_train_policy_at(t->ctx, cfg, pt, c->from_name,
+                                 mag_train_value_pos(t->cell, "from"), &from, &fname, d);
+        if (rc) return rc;
+        snprintf(p->from_name, sizeof p->from_name, "%s", fname);
+        rc = rt_policy_copy(&p->base.pol, from, &pd);
     } else {
         rt_policy_config pc = {
             .vocab = rt_task_vocab_size(c->task),
@@ -240,7 +249,7 @@ static void policy_summary(mag_train_cellctx *t, const mag_train_point *bp, rt_r
     int sl =
         snprintf(summ, cap, "mlp V=%d K=%d D=%d H=%d L=%d %s", pc->vocab, pc->context, pc->embed,
                  pc->hidden, pc->layers, pc->act == RT_NN_ACT_GELU ? "gelu" : "relu");
-    if (c->from) sl += snprintf(summ + sl, cap - (size_t)sl, ", from %s", c->from_name);
+    if (c->from) sl += snprintf(summ + sl, cap - (size_t)sl, ", from %s", p->from_name);
     if (p->sft.steps > 0) {
         double nz = p->sft.noise >= 0 ? p->sft.noise : rt_task_value(c->task, "noise");
         snprintf(summ + sl, cap - (size_t)sl, ", SFT on %s (noise %g), %ld steps%s", t->task_name,

@@ -56,7 +56,8 @@ static const mag_key_spec rl_keys[] = {
      .type = MAG_T_NAME,
      .object = "policy",
      .flags = MAG_K_REQUIRED,
-     .help = "the policy to start from (copied; the copy is trained)"},
+     .help = "the policy to start from (copied; the copy is trained); a sweep's NAME pairs "
+             "each point with its point of the same key values (seed = [..]: a pipeline per seed)"},
     {.name = "reward",
      .type = MAG_T_NAME,
      .object = "reward",
@@ -78,7 +79,7 @@ static const mag_key_spec rl_keys[] = {
     {.name = "reference",
      .type = MAG_T_NAME,
      .object = "policy",
-     .help = "frozen reference of the KL / chi2 term (default: `from`)"},
+     .help = "frozen reference of the KL / chi2 term (default: `from`; a sweep pairs by key)"},
     RT_RL_KEY_CLIP,
     RT_RL_KEY_EPOCHS,
     RT_RL_KEY_EVAL_EVERY,
@@ -103,7 +104,8 @@ typedef struct point {
     mag_train_point base; /* name, label, pol, run, steps, job (mag_train_cell.h) */
     rt_rl_config cfg;
     rt_rl_problem prob;
-    const rt_policy *ref;
+    const rt_policy *from, *ref; /* this point's (mag_train_policy_at: paired by key) */
+    char from_name[MAG_TRAIN_NAME];
     double *params;
     rt_diag diag;
     int rc;
@@ -248,17 +250,18 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
     const mag_config *cfg = c->cfg;
     c->reward_name = mag_config_get(cfg, "reward", 0)->str;
     c->from_name = mag_config_get(cfg, "from", 0)->str;
-    c->from = mag_session_get(ctx->session, MAG_POLICY, c->from_name);
-    if (!c->from)
-        return mag_err_unknown(d, ctx, MAG_POLICY, c->from_name, mag_train_value_pos(cell, "from"));
+    /* the cell-wide checks use point 0's policies; each point pairs its own (rl_point) */
+    const char *from0 = NULL;
+    int prc = mag_train_policy_at(ctx, cfg, 0, c->from_name, mag_train_value_pos(cell, "from"),
+                                  &c->from, &from0, d);
+    if (prc) return prc;
     c->ref_name = c->from_name;
     c->ref = c->from;
     if (mag_train_given(cfg, "reference")) {
         c->ref_name = mag_config_get(cfg, "reference", 0)->str;
-        c->ref = mag_session_get(ctx->session, MAG_POLICY, c->ref_name);
-        if (!c->ref)
-            return mag_err_unknown(d, ctx, MAG_POLICY, c->ref_name,
-                                   mag_train_value_pos(cell, "reference"));
+        prc = mag_train_policy_at(ctx, cfg, 0, c->ref_name, mag_train_value_pos(cell, "reference"),
+                                  &c->ref, NULL, d);
+        if (prc) return prc;
         if (c->from->model.vocab != c->ref->model.vocab) { /* any architectures */
             mag_pos at = mag_train_value_pos(cell, "reference");
             return mag_err(ctx, d, MAG_EVALUE, at,
@@ -274,7 +277,7 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
             return mag_err_unknown(d, ctx, MAG_TASK, c->task_name,
                                    mag_train_value_pos(cell, "task"));
     } else {
-        const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, c->from_name);
+        const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, from0);
         if (fe && fe->task) {
             c->task_name = fe->task;
             c->task = mag_session_get(ctx->session, MAG_TASK, c->task_name);
@@ -404,9 +407,9 @@ static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, con
     if (nrc) return nrc;
     rt_diag rd;
     memset(&rd, 0, sizeof rd);
-    int rc = rt_rl_check(&p->cfg, &c->from->model, NULL, &c->ref->model,
-                         rt_task_prompt_len(c->task), rt_task_answer_max(c->task), RT_TOK_EOS,
-                         NULL, NULL, &rd);
+    int rc =
+        rt_rl_check(&p->cfg, &p->from->model, NULL, &p->ref->model, rt_task_prompt_len(c->task),
+                    rt_task_answer_max(c->task), RT_TOK_EOS, NULL, NULL, &rd);
     if (!rc) return 0;
     mag_pos at = rd.key[0] ? key_pos(cell, rd.key) : cell->name_pos;
     /* the caret goes to the line that sets the key the engine names (else the name) */
@@ -460,7 +463,17 @@ static int rl_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_di
     /* every point, and %eval, score the task's held-out prompts of this session */
     p->cfg.eval_stream = mag_eval_stream(mag_session_seed(t->ctx->session), t->task_name);
     p->base.steps = p->cfg.steps;
-    int rc = check_point(t->ctx, t->cell, c, p, d);
+    /* this point's policies: a sweep named by from/reference pairs with it by key */
+    const char *fname;
+    int rc = mag_train_policy_at(t->ctx, c->cfg, pt, c->from_name,
+                                 mag_train_value_pos(t->cell, "from"), &p->from, &fname, d);
+    p->ref = p->from;
+    if (!rc && mag_train_given(c->cfg, "reference"))
+        rc = mag_train_policy_at(t->ctx, c->cfg, pt, c->ref_name,
+                                 mag_train_value_pos(t->cell, "reference"), &p->ref, NULL, d);
+    if (rc) return rc;
+    snprintf(p->from_name, sizeof p->from_name, "%s", fname);
+    rc = check_point(t->ctx, t->cell, c, p, d);
     if (!rc) rc = bind_point(t->ctx, t->cell, c, p, pt, d);
     if (rc) return rc;
     /* common random numbers: the points of a sweep that share a seed share their
@@ -468,17 +481,16 @@ static int rl_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_di
     rt_rng r = mag_train_stream(mag_session_seed(t->ctx->session), "", t->base,
                                 mag_config_get(c->cfg, "seed", pt));
     p->base.job.rng = rt_rng_split(&r, 1);
-    p->ref = c->ref;
     p->prob = (rt_rl_problem){.task = c->task,
                               .reward = c->linked,
                               .params = p->params,
                               .eval_reward = c->eval_linked,
                               .eval_params = c->eval_params};
     rt_diag pd;
-    int prc = rt_policy_copy(&p->base.pol, c->from, &pd);
+    int prc = rt_policy_copy(&p->base.pol, p->from, &pd);
     /* a fresh optimizer: the copy's Adam moments (from its pre-training) would keep
      * moving the weights even when every advantage is 0 */
-    if (!prc) rt_policy_assign(p->base.pol, c->from);
+    if (!prc) rt_policy_assign(p->base.pol, p->from);
     int nc;
     const char *const *cols = rt_rl_columns(&nc);
     /* a feature provider's metrics are extra columns; the run makes its hook */
@@ -539,7 +551,7 @@ static void rl_summary(mag_train_cellctx *t, const mag_train_point *bp, rt_run_s
     const rl_cell *c = t->state;
     const point *p = (const point *)bp;
     int sl = snprintf(summ, cap, "%s from %s on %s, reward %s", rt_rl_algo_name(p->cfg.algo),
-                      c->from_name, c->task_name, c->reward_name);
+                      p->from_name, c->task_name, c->reward_name);
     for (int k = 0; k < c->n_rparams && sl < (int)cap; k++) {
         int i = c->rparam_index[k];
         char num[40];

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mag_bridge.h"
@@ -269,5 +270,162 @@ int mag_train_end(mag_ctx *ctx, const mag_cell *cell, const mag_train_store *s, 
     if (s->n_failed)
         return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos, "%s%s", s->fail_msg,
                        np > s->n_failed ? " (the other sweep points finished)" : "");
+    return 0;
+}
+
+/* ---- pairing by key ------------------------------------------------------------------ */
+
+/* 1 if the texts a and b are the same value: equal text, or numbers equal as numbers
+ * (3e-4 and 0.0003). */
+static int same_value(const char *a, size_t na, const char *b)
+{
+    if (strlen(b) == na && !strncmp(a, b, na)) return 1;
+    char buf[64], *ea, *eb;
+    if (na == 0 || na >= sizeof buf) return 0;
+    memcpy(buf, a, na);
+    buf[na] = '\0';
+    double x = strtod(buf, &ea), y = strtod(b, &eb);
+    return *ea == '\0' && *eb == '\0' && *b && x == y;
+}
+
+/* Where pairing reads a key's value: point pt of a cell's config, or the point list
+ * "k=v,...]" of another sweep's point. */
+typedef struct pair_src {
+    const mag_config *cfg;
+    size_t pt;
+    const char *list;
+} pair_src;
+
+/* The text of key's value in src (length *len), or NULL when src has no such key. */
+static const char *src_value(const pair_src *src, const char *key, size_t *len)
+{
+    if (src->cfg) {
+        const mag_value *v = mag_schema_find(src->cfg->schema, key) < 0
+                                 ? NULL
+                                 : mag_config_get(src->cfg, key, src->pt);
+        if (!v || !v->text) return NULL;
+        *len = strlen(v->text);
+        return v->text;
+    }
+    size_t kl = strlen(key);
+    for (const char *p = src->list; p && *p && *p != ']';) {
+        size_t n = strcspn(p, ",]");
+        if (n > kl && !strncmp(p, key, kl) && p[kl] == '=') {
+            *len = n - kl - 1;
+            return p + kl + 1;
+        }
+        p += n;
+        if (*p == ',') p++;
+    }
+    return NULL;
+}
+
+/* 1 if the point list of a member (after "NAME[") matches src; 0 if not; -1 with the key
+ * in why when a key of the member is not a key of src. */
+static int member_matches(const pair_src *src, const char *list, char *why, size_t cap)
+{
+    const char *p = list;
+    while (*p && *p != ']') {
+        const char *eq = strchr(p, '='), *end = p + strcspn(p, ",]");
+        if (!eq || eq > end) return 0;
+        char key[64], val[64];
+        size_t kl = (size_t)(eq - p), vl;
+        if (kl >= sizeof key) return 0;
+        memcpy(key, p, kl);
+        key[kl] = '\0';
+        const char *v = src_value(src, key, &vl);
+        if (!v || vl >= sizeof val) {
+            snprintf(why, cap, "%s", key);
+            return -1;
+        }
+        memcpy(val, v, vl);
+        val[vl] = '\0';
+        if (!same_value(eq + 1, (size_t)(end - eq - 1), val)) return 0;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 1;
+}
+
+/* The session's policy entry `name` denotes at point pt (mag_train.h): 0 with *out; 1
+ * when the session has neither a policy nor a sweep of that name; 2 with why. */
+static int pair(const mag_session *s, const pair_src *src, const char *name, const mag_entry **out,
+                char *why, size_t cap)
+{
+    *out = mag_session_entry(s, MAG_POLICY, name);
+    if (*out) return 0;
+    size_t nl = strlen(name), n = mag_session_count(s, MAG_POLICY), members = 0, found = 0;
+    const mag_entry *first = NULL, *last = NULL;
+    char key[64] = "";
+    for (size_t i = 0; i < n; i++) {
+        const mag_entry *e = mag_session_at(s, MAG_POLICY, i);
+        if (strncmp(e->name, name, nl) || e->name[nl] != '[') continue;
+        if (!members++) first = e;
+        last = e;
+        int m = member_matches(src, e->name + nl + 1, key, sizeof key);
+        if (m < 0) {
+            snprintf(why, cap,
+                     "'%s' is a sweep over %s (%s, ...), a key %s does not set: name "
+                     "one point, or sweep %s here too",
+                     name, key, e->name, src->cfg ? "this cell" : "this point", key);
+            return 2;
+        }
+        if (m > 0 && !found++) *out = e;
+    }
+    if (!members) return 1;
+    if (found == 1) return 0;
+    char here[256] = "";
+    if (src->cfg)
+        mag_config_point_name(src->cfg, "", src->pt, here, sizeof here);
+    else
+        snprintf(here, sizeof here, "[%s", src->list);
+    if (found > 1)
+        snprintf(why, cap, "%zu points of sweep '%s' match this cell's point %s: name one", found,
+                 name, here);
+    else
+        snprintf(why, cap,
+                 "no point of sweep '%s' matches this cell's point %s (its points: %s%s%s); pair "
+                 "them by sweeping the same keys with the same values",
+                 name, here[0] ? here : "(no swept key)", first->name,
+                 members > 1 ? (members > 2 ? " ... " : ", ") : "", members > 1 ? last->name : "");
+    *out = NULL;
+    return 2;
+}
+
+int mag_train_policy_at(mag_ctx *ctx, const mag_config *cfg, size_t pt, const char *name,
+                        mag_pos at, const rt_policy **out, const char **resolved, mag_diag *d)
+{
+    const mag_entry *e;
+    char why[512];
+    pair_src src = {cfg, pt, NULL};
+    int r = pair(ctx->session, &src, name, &e, why, sizeof why);
+    *out = NULL;
+    if (r == 1) return mag_err_unknown(d, ctx, MAG_POLICY, name, at);
+    if (r == 2) return mag_err(ctx, d, MAG_EVALUE, at, "%s", why);
+    if (resolved) *resolved = e->name;
+    *out = e->obj;
+    return 0;
+}
+
+const char *mag_train_pair_name(const mag_session *s, const mag_config *cfg, size_t pt,
+                                const char *name)
+{
+    const mag_entry *e;
+    char why[8];
+    pair_src src = {cfg, pt, NULL};
+    return pair(s, &src, name, &e, why, sizeof why) == 0 ? e->name : name;
+}
+
+int mag_train_pair_point(mag_ctx *ctx, const char *list, const char *name, mag_pos at,
+                         const rt_policy **out, const char **resolved, mag_diag *d)
+{
+    const mag_entry *e;
+    char why[512];
+    pair_src src = {NULL, 0, list};
+    int r = pair(ctx->session, &src, name, &e, why, sizeof why);
+    *out = NULL;
+    if (r == 1) return mag_err_unknown(d, ctx, MAG_POLICY, name, at);
+    if (r == 2) return mag_err(ctx, d, MAG_EVALUE, at, "%s", why);
+    if (resolved) *resolved = e->name;
+    *out = e->obj;
     return 0;
 }

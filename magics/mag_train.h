@@ -130,4 +130,26 @@ void mag_train_put_policy(mag_ctx *ctx, const char *name, rt_policy *pol, const 
 int mag_train_end(mag_ctx *ctx, const mag_cell *cell, const mag_train_store *s, int interrupted,
                   long max_steps, const char *base, size_t np, mag_diag *d);
 
+/* Pairing by key (DESIGN.md, "Pipelines per seed"): the session's policy that `name` (the
+ * value of a policy-valued key: from, teacher, reference, ...) denotes at sweep point pt
+ * of cfg.  name itself when the session holds a policy of that name; else, when it holds
+ * the points of a sweep cell `name` (policies name[k=v,...]), the one point whose every
+ * key k has the value v at pt in cfg (as text, or as numbers: 3e-4 = 0.0003).  So with
+ * `%%policy base` swept over seed = [1, 2, 3], `%%rl t` with from = base and the same
+ * seed list trains t[seed=s] from base[seed=s]: every stage of a pipeline resampled per
+ * seed.  0 with *out and *resolved (may be NULL) = its session name (the session's
+ * string); else the error code with the error in d at `at`: an unknown name (did you
+ * mean), a sweep over a key this cell does not set, no point or several points matching. */
+int mag_train_policy_at(mag_ctx *ctx, const mag_config *cfg, size_t pt, const char *name,
+                        mag_pos at, const rt_policy **out, const char **resolved, mag_diag *d);
+/* mag_train_policy_at for the point of another sweep whose point list is `list` (the
+ * text after "NAME[" of its name: "seed=2]"): %extrapolate t2 from = base to = t pairs
+ * t[seed=s] with base[seed=s]. */
+int mag_train_pair_point(mag_ctx *ctx, const char *list, const char *name, mag_pos at,
+                         const rt_policy **out, const char **resolved, mag_diag *d);
+/* The session name of the policy `name` denotes at point pt (as above), or name itself
+ * when it denotes none. */
+const char *mag_train_pair_name(const mag_session *s, const mag_config *cfg, size_t pt,
+                                const char *name);
+
 #endif
