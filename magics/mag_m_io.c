@@ -30,6 +30,7 @@
 #include "mag_bridge.h"
 #include "mag_lineage.h"
 #include "mag_magic.h"
+#include "mag_runs.h"
 #include "rt_alloc.h"
 #include "rt_policy.h"
 
@@ -311,12 +312,13 @@ static int run_export(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         const mag_kv *a = mag_arg_pos(line, i);
         if (!a) break;
         const char *w = mag_arg_word(line, i);
-        rt_run *r = w ? mag_session_get(ctx->session, MAG_RUN, w) : NULL;
-        if (!r) {
+        /* a run, a sweep cell's NAME (its points) or a pattern, as %plot takes them */
+        if (!w || !mag_runs_select(ctx->session, w, runs, &n)) {
             rt_free(runs);
+            if (w && (strchr(w, '*') || strchr(w, '?')))
+                return mag_err(ctx, d, MAG_EVALUE, a->value.pos, "no run matches '%s'", w);
             return mag_err_unknown(d, ctx, MAG_RUN, w ? w : a->value.text, a->value.pos);
         }
-        runs[n++] = r;
     }
     if (n == 0)
         for (size_t i = 0; i < nall; i++)
@@ -556,7 +558,8 @@ static int run_load(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
 static const mag_magic export_magic = {
     .name = "export",
     .usage = "%export FILE.csv|FILE.jsonl|FILE.json [RUN...]",
-    .help = "Writes the metrics of the named runs (all runs when none is named) with each\n"
+    .help = "Writes the metrics of the named runs (all runs when none is named; a sweep\n"
+            "cell's NAME or a pattern selects runs as %plot does) with each\n"
             "run's configuration (its sweep point's settings: lr, seed, ...); the file's\n"
             "extension chooses the format:\n"
             "  .csv    run,<config keys>,step,<metrics>,wall: one line per logged step\n"

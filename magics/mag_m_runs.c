@@ -18,6 +18,7 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "mag_runs.h"
 #include "mag_train.h"
 #include "rt_alloc.h"
 #include "rt_chart.h"
@@ -147,10 +148,8 @@ static void add_run(rt_run **runs, int *n, rt_run *r)
     runs[(*n)++] = r;
 }
 
-/* The runs a positional argument of %plot names: the run of that name; else, for a
- * pattern with * or ?, every run it matches; else the points NAME[...] of a sweep cell.
- * Returns how many were added (0: none matched). */
-static int select_runs(mag_session *ss, const char *w, rt_run **runs, int *n)
+/* mag_runs.h */
+int mag_runs_select(mag_session *ss, const char *w, rt_run **runs, int *n)
 {
     rt_run *r = mag_session_get(ss, MAG_RUN, w);
     if (r) {
@@ -169,9 +168,8 @@ static int select_runs(mag_session *ss, const char *w, rt_run **runs, int *n)
 
 /* ------------------------------------------------------------------ final values vs a key */
 
-/* The value of configuration key `key` of run: its configuration (rt_run_config_get),
- * else the coordinate key=value of its name NAME[...]; NULL when it has none. */
-static const char *run_key(const rt_run *run, const char *key, char *buf, size_t cap)
+/* mag_runs.h */
+const char *mag_run_key(const rt_run *run, const char *key, char *buf, size_t cap)
 {
     const char *v = rt_run_config_get(run, key);
     if (v) return v;
@@ -212,9 +210,9 @@ static int run_key_at(const rt_run *run, int i, char *buf, size_t cap)
 static int key_varies(rt_run *const *runs, int n, const char *key)
 {
     char b0[128], b1[128];
-    const char *v0 = run_key(runs[0], key, b0, sizeof b0);
+    const char *v0 = mag_run_key(runs[0], key, b0, sizeof b0);
     for (int i = 1; i < n; i++) {
-        const char *v = run_key(runs[i], key, b1, sizeof b1);
+        const char *v = mag_run_key(runs[i], key, b1, sizeof b1);
         if (strcmp(v0 ? v0 : "", v ? v : "")) return 1;
     }
     return 0;
@@ -248,7 +246,7 @@ static void group_label(const rt_run *run, char (*vary)[128], int nvary, char *o
     size_t o = 0;
     out[0] = '\0';
     for (int j = 0; j < nvary && o < cap; j++) {
-        const char *v = run_key(run, vary[j], vb, sizeof vb);
+        const char *v = mag_run_key(run, vary[j], vb, sizeof vb);
         o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", o ? "," : "", vary[j], v ? v : "");
     }
 }
@@ -278,7 +276,7 @@ static void curve_labels(rt_run *const *runs, int n, char (*labels)[256])
         size_t o = 0;
         labels[i][0] = '\0';
         for (int j = 0; j < nv && o < 256; j++) {
-            const char *v = run_key(runs[i], vary[j], vb, sizeof vb);
+            const char *v = mag_run_key(runs[i], vary[j], vb, sizeof vb);
             o += (size_t)snprintf(labels[i] + o, 256 - o, "%s%s=%s", j ? " \u00b7 " : "",
                                   vary[j], v ? v : "");
         }
@@ -331,7 +329,7 @@ static cJSON *finals_chart(rt_run *const *runs, int n, const char *key, const ch
     /* x: numbers, or category indices */
     int numeric = 1, ncat = 0;
     for (int i = 0; i < n; i++) {
-        const char *v = run_key(runs[i], key, kv[i], sizeof kv[i]);
+        const char *v = mag_run_key(runs[i], key, kv[i], sizeof kv[i]);
         if (v != kv[i]) snprintf(kv[i], sizeof kv[i], "%s", v ? v : "");
         char *end;
         xs[i] = strtod(kv[i], &end);
@@ -464,7 +462,7 @@ static int plot_runs(mag_ctx *ctx, const mag_line *line, rt_run **runs, int *n, 
             return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
                            "expected a run name, a sweep cell's name or a pattern, got %s",
                            a->value.text);
-        if (select_runs(ctx->session, w, runs, n)) continue;
+        if (mag_runs_select(ctx->session, w, runs, n)) continue;
         if (!strcmp(w, "logy")) {
             *logy = 1;
             continue;
@@ -513,7 +511,7 @@ static int plot_x(mag_ctx *ctx, const mag_value *xv, rt_run *const *runs, int n,
     char buf[128];
     int all = 1, col = 0;
     for (int i = 0; i < n; i++) {
-        all &= run_key(runs[i], xv->str, buf, sizeof buf) != NULL;
+        all &= mag_run_key(runs[i], xv->str, buf, sizeof buf) != NULL;
         col |= rt_run_column_index(runs[i], xv->str) >= 0;
     }
     if (all) return 1;

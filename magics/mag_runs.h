@@ -1,0 +1,21 @@
+/* mag_runs: selecting stored runs and reading their configuration, shared by %plot
+ * (mag_m_runs.c) and %compare (mag_m_compare.c).  Leaves out: anything that draws. */
+#ifndef MAG_RUNS_H
+#define MAG_RUNS_H
+
+#include <stddef.h>
+
+#include "mag_session.h"
+#include "rt_run.h"
+
+/* The runs a positional argument names: the run of that name; else, for a pattern with
+ * * or ?, every run it matches; else the points NAME[...] of a sweep cell.  Appends them
+ * to runs[0..*n) (skipping runs already there; runs has room for every run of the
+ * session); returns how many matched (0: none). */
+int mag_runs_select(mag_session *ss, const char *w, rt_run **runs, int *n);
+
+/* The value of configuration key `key` of run: its configuration (rt_run_config_get),
+ * else the coordinate key=value of its name NAME[...] (into buf); NULL when it has none. */
+const char *mag_run_key(const rt_run *run, const char *key, char *buf, size_t cap);
+
+#endif
