@@ -128,7 +128,7 @@ static int resolve(mag_ctx *ctx, const char *magic, const mag_line *line, const 
     return rc;
 }
 
-#define EVAL_MAX_POLICIES 16
+#define EVAL_MAX_POLICIES 32
 
 /* One evaluated policy of %eval: its result and per-prompt hits (greedy, sampled). */
 typedef struct eval_one {
@@ -236,12 +236,28 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     const char *tname = NULL, *tfrom = NULL;
     const rt_task *task = NULL;
     int np = 0, rc = 0;
-    for (size_t i = 0; mag_arg_pos(line, i); i++) {
+    /* the names: a policy, or a sweep cell's NAME = its points NAME[...] in order */
+    const char *names[EVAL_MAX_POLICIES + 1];
+    const mag_kv *args[EVAL_MAX_POLICIES + 1];
+    int nn = 0;
+    for (size_t i = 0; mag_arg_pos(line, i) && nn <= EVAL_MAX_POLICIES; i++) {
         const mag_kv *a = mag_arg_pos(line, i);
         const char *name = mag_arg_word(line, i);
         if (!name)
             return mag_err(ctx, d, MAG_EVALUE, a->value.pos, "'%s' is not a policy name",
                            a->value.text);
+        size_t nl = strlen(name), before = (size_t)nn;
+        if (!mag_session_get(ctx->session, MAG_POLICY, name))
+            for (size_t k = 0; k < mag_session_count(ctx->session, MAG_POLICY); k++) {
+                const mag_entry *pe = mag_session_at(ctx->session, MAG_POLICY, k);
+                if (nn <= EVAL_MAX_POLICIES && !strncmp(pe->name, name, nl) && pe->name[nl] == '[')
+                    args[nn] = a, names[nn++] = pe->name;
+            }
+        if ((size_t)nn == before && nn <= EVAL_MAX_POLICIES) args[nn] = a, names[nn++] = name;
+    }
+    for (int i = 0; i < nn; i++) {
+        const mag_kv *a = args[i];
+        const char *name = names[i];
         if (np == EVAL_MAX_POLICIES)
             return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
                            "%%eval compares at most %d policies at once", EVAL_MAX_POLICIES);
@@ -453,7 +469,8 @@ static const mag_magic eval_magic = {
             "The prompts and draws are the session's for the task, the same for every\n"
             "policy and every run's eval_accuracy on it: %eval base tuned shows both on\n"
             "the same prompts with the paired difference to the first (mean ± standard\n"
-            "error over prompts).",
+            "error over prompts).  A sweep cell's NAME evaluates each of its points NAME[...]\n"
+            "(at most 32 policies in all).",
     .run = run_eval,
     .positional = "policy",
 };

@@ -87,3 +87,17 @@ def test_opd_and_extrapolate_pair_every_role(new_kernel):
     assert "reference half[seed=1]" in lineage(k, "r[seed=1]")
     e = error(k, "%%opd x\nfrom = base[seed=1]\nteacher = teacher\nsteps = 2")
     assert e.startswith("cell:3:11: 'teacher' is a sweep over seed"), e
+
+
+def test_eval_takes_a_sweep(new_kernel):
+    """%eval NAME of a sweep cell evaluates each point on the same prompts (one table,
+    the paired differences to the first)."""
+    k = new_kernel()
+    for c in BASE:
+        ok(k, c)
+    from conftest import outputs
+    msgs = ok(k, "%eval base k=0 n=64")
+    (m,) = [m for m in outputs(msgs) if m["msg_type"] in ("display_data", "execute_result")]
+    text = m["content"]["data"]["text/plain"]
+    rows = [l.split()[0] for l in text.splitlines()[1:] if l.startswith("base[")]
+    assert rows == ["base[seed=1]", "base[seed=2]"], text
