@@ -165,7 +165,7 @@ static cJSON *table(cmp_run *r, int n, char (*cfgs)[CMP_NAME], int ncfg, int bas
         char m[48], s[48];
         mag_fmt_fixed(num[g][0], dv, 0, m, sizeof m);
         mag_fmt_fixed(num[g][1], dv, 1, s, sizeof s);
-        snprintf(c[0], sizeof c[0], "%s%s", cfgs[g], g == base ? " (baseline)" : "");
+        snprintf(c[0], sizeof c[0], "%s", cfgs[g]); /* the baseline first: the caption names it */
         snprintf(c[1], sizeof c[1], "%d", cnt[3 * g]);
         snprintf(c[2], sizeof c[2], s[0] ? "%s \u00b1 %s" : "%s", m, s);
         for (int k = 3; k < NC; k++)
