@@ -143,7 +143,7 @@ static cJSON *table(cmp_run *r, int n, char (*cfgs)[CMP_NAME], int ncfg, int bas
         num[g][4] = nd > 1 ? num[g][3] / sqrt((double)nd) : NAN;
         num[g][5] = mn, num[g][6] = mx, num[g][7] = nd;
     }
-    /* fixed decimals: the values' own, the differences' own */
+    /* fixed decimals: the values' own; the differences' own, at most the values' */
     double *col = rt_calloc((size_t)ncfg * 5, sizeof *col);
     if (!col) {
         *rc = mag_err_nomem(d);
@@ -157,6 +157,7 @@ static cJSON *table(cmp_run *r, int n, char (*cfgs)[CMP_NAME], int ncfg, int bas
     }
     int dv = mag_fmt_decimals(col, (size_t)ncfg),
         dd = mag_fmt_decimals(col + ncfg, (size_t)ncfg * 4);
+    if (dv > 0 && (dd > dv || dd < 0)) dd = dv; /* differences in the values' own precision */
     rt_free(col);
     for (int o = 0; o < ncfg; o++) {
         int g = o == 0 ? base : (o <= base ? o - 1 : o);
