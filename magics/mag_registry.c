@@ -21,6 +21,7 @@ extern const mag_magic *const mag_opd_magics[];
 extern const mag_magic *const mag_eval_magics[];
 extern const mag_magic *const mag_runs_magics[];
 extern const mag_magic *const mag_compare_magics[];
+extern const mag_magic *const mag_figure_magics[];
 extern const mag_magic *const mag_io_magics[];
 extern const mag_magic *const mag_debate_magics[];
 
@@ -34,6 +35,7 @@ static const mag_magic *const *const tables[] = {
     mag_eval_magics,
     mag_runs_magics,
     mag_compare_magics,
+    mag_figure_magics,
     mag_io_magics,
     mag_debate_magics,
 };
