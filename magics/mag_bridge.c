@@ -689,6 +689,20 @@ int mag_err(const mag_ctx *ctx, mag_diag *d, int code, mag_pos pos, const char *
     return mag_diag_set(d, ctx->src, ctx->len, code, pos.line, pos.col, NULL, "%s", msg);
 }
 
+void mag_warn(const mag_ctx *ctx, mag_pos pos, const char *fmt, ...)
+{
+    char msg[MAG_DIAG_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mag_diag wd;
+    mag_diag_set(&wd, ctx->src, ctx->len, MAG_OK, pos.line, pos.col, NULL, "warning: %s", msg);
+    krn_out_printf(ctx->out, KRN_STDERR, "%s\n", wd.msg);
+    if (wd.source_line[0] || wd.caret[0])
+        krn_out_printf(ctx->out, KRN_STDERR, "%s\n%s\n", wd.source_line, wd.caret);
+}
+
 int mag_err_nomem(mag_diag *d)
 {
     return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");

@@ -225,6 +225,13 @@ int mag_err(const mag_ctx *ctx, mag_diag *d, int code, mag_pos pos, const char *
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
+/* A warning that does not stop the cell, on stderr as the reward's are: "cell:4:6:
+ * warning: MSG", then the source line and the caret at pos. */
+void mag_warn(const mag_ctx *ctx, mag_pos pos, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 /* MAG_ENOMEM "cell: out of memory" (no source line). */
 int mag_err_nomem(mag_diag *d);
 /* Displays a bundle (takes ownership); prints "out of memory" to stderr when NULL. */

@@ -12,7 +12,9 @@
  * teacher_temperature tau replaces log pi_T by log_softmax(z_T / tau) everywhere (reward,
  * full-estimator target, kl_teacher): with lambda = 1 and tau = 1/l it distils the
  * sharpened teacher pi_T^l / Z, the control that separates sharpening from ExOPD's
- * extrapolation along log pi_T - log pi_ref.
+ * extrapolation along log pi_T - log pi_ref.  temperature tau: the student samples
+ * from softmax(z_S / tau) and is scored and differentiated there (rt_opd.h: on-policy,
+ * pi_ref at tau too).
  *
  * Streams: every sweep point of one cell uses the stream of NAME (split by the `seed`
  * value when given): rt_rng_from_name(session seed, NAME), so points differing only in
@@ -644,6 +646,9 @@ static const mag_magic opd_magic = {
         "lambda = 1 is OPD (the reference cancels), lambda > 1 ExOPD.  estimator = full:\n"
         "exact gradient of KL(pi_S || pi~), pi~ ∝ pi_ref^(1-lambda) pi_T^lambda, at every\n"
         "visited state.  teacher_temperature tau: log pi_T -> log_softmax(z_T / tau).\n"
+        "temperature tau: the student samples from pi_S = softmax(z_S / tau), and its\n"
+        "log-probs, the reference's, both estimators' losses and gradients and the\n"
+        "metrics are of pi_S and pi_ref at tau (on-policy, as %%rl).\n"
         "teacher = {add: t_add, sort: t_sort} routes each prompt of a mix to its domain's\n"
         "teacher.  Live chart: accuracy, kl_teacher, kl_ref (exact).  A list sweeps; all\n"
         "points of a cell share NAME's random stream (seed = [1, 2, 3] adds bands).\n"

@@ -22,6 +22,9 @@
  * lacks (rt_reward_check_features), a reward parameter without value.  A run that
  * meets NaN/Inf stops; its partial run is kept (not its policy), the other points
  * finish, and the cell ends with "run 'NAME' failed: rl: reward is inf at step 3".
+ * iterations (mu updates per batch; epochs is its older name, not both) > 1 on a recipe
+ * without a ratio is an error at its value.  Warning (the cell trains): kl > 0 with k1
+ * in the loss, whose gradient has zero mean (rt_rl.h), once per cell.
  *
  * Streams (common random numbers): every point uses R = rt_rng_from_name(session seed,
  * NAME) — the cell's NAME, not the point's — split by the `seed` key when it is given,
@@ -81,6 +84,7 @@ static const mag_key_spec rl_keys[] = {
      .object = "policy",
      .help = "frozen reference of the KL / chi2 term (default: `from`; a sweep pairs by key)"},
     RT_RL_KEY_CLIP,
+    RT_RL_KEY_ITERATIONS,
     RT_RL_KEY_EPOCHS,
     RT_RL_KEY_EVAL_EVERY,
     RT_RL_KEY_EVAL_PROMPTS,
@@ -129,6 +133,7 @@ typedef struct rl_cell {
      * and its state, else NULL */
     const rt_feature_provider *fp;
     void *fstate;
+    int warned_k1; /* the k1-in-the-loss warning, once per cell */
 } rl_cell;
 
 static int run_job(void *arg, const rt_job_ctx *ctx)
@@ -357,7 +362,9 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     v = mag_config_get(cfg, "kl_in", pt);
     if (v) rc->kl_in = strcmp(v->str, "reward") ? RT_RL_IN_LOSS : RT_RL_IN_REWARD;
     rc->clip = mag_train_num(cfg, "clip", pt);
-    rc->epochs = (int)mag_value_number(mag_config_get(cfg, "epochs", pt), 0);
+    /* iterations, or its older name epochs (no_effect refuses both) */
+    const char *mu = mag_train_given(cfg, "iterations") ? "iterations" : "epochs";
+    rc->epochs = (int)mag_value_number(mag_config_get(cfg, mu, pt), 0);
     rc->eval_every = (long)mag_train_num(cfg, "eval_every", pt);
     rc->eval_prompts = (int)mag_train_num(cfg, "eval_prompts", pt);
     v = mag_config_get(cfg, "regularizer", pt);
@@ -374,7 +381,10 @@ static int no_effect(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const
     const rt_rl_config *k = &p->cfg;
     const char *why = NULL, *key = NULL;
     char buf[200];
-    if (mag_train_given(c->cfg, "clip") && k->algo->ratio == RT_RL_RATIO_NONE) {
+    if (mag_train_given(c->cfg, "iterations") && mag_train_given(c->cfg, "epochs")) {
+        return mag_err(ctx, d, MAG_EVALUE, key_pos(cell, "epochs"),
+                       "epochs is the older name of iterations: set one of them");
+    } else if (mag_train_given(c->cfg, "clip") && k->algo->ratio == RT_RL_RATIO_NONE) {
         key = "clip";
         snprintf(buf, sizeof buf,
                  "clip has no effect with algo = %s (a plain policy gradient: no ratio to clip)",
@@ -413,6 +423,13 @@ static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, con
     if (!rc) return 0;
     mag_pos at = rd.key[0] ? key_pos(cell, rd.key) : cell->name_pos;
     /* the caret goes to the line that sets the key the engine names (else the name) */
+    if (!strcmp(rd.key, "iterations")) { /* at the value, named as the cell wrote it */
+        const char *mu = mag_train_given(c->cfg, "iterations") ? "iterations" : "epochs";
+        size_t k = strlen("iterations");
+        int named = !strncmp(rd.msg, "iterations", k);
+        return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, mu), "%s%s", named ? mu : "",
+                       named ? rd.msg + k : rd.msg);
+    }
     return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
 }
 
@@ -450,6 +467,28 @@ static int bind_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, poin
     return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
 }
 
+/* kl > 0 with k1 in the loss (reinforce's and rloo's default): its gradient, 1 * grad
+ * lp, has mean 0 under the policy (rt_rl.h, "what each KL estimator's gradient
+ * optimizes"), so the penalty pulls nowhere in expectation.  A warning, once per cell, at
+ * the value that chose k1 (kl_estimator if the cell set it, else kl). */
+static void warn_k1_in_loss(mag_train_cellctx *t, const point *p)
+{
+    rl_cell *c = t->state;
+    rt_rl_config r;
+    if (c->warned_k1 || rt_rl_config_check(&p->cfg, &r, NULL)) return;
+    if (r.regularizer != RT_RL_REG_KL || !(r.kl > 0.0) || r.kl_in != RT_RL_IN_LOSS ||
+        r.kl_estimator != RT_RL_K1 || r.algo->adv == RT_RL_ADV_TEACHER_LOGRATIO)
+        return;
+    c->warned_k1 = 1;
+    const char *key = mag_train_given(c->cfg, "kl_estimator") ? "kl_estimator" : "kl";
+    mag_warn(t->ctx, mag_train_value_pos(t->cell, key),
+             "kl = %g with algo = %s puts the k1 estimator in the loss, whose gradient has "
+             "zero mean: the penalty does not pull the policy toward the reference; use "
+             "kl_in = reward (k1 in the reward: the gradient of KL(pi || ref)) or "
+             "kl_estimator = k2 (in the loss: the same gradient)",
+             r.kl, r.algo->name);
+}
+
 /* ---- %%rl: the record of the training-cell handler ---------------------------------- */
 
 /* Point pt: its configuration (checked by the engine), reward parameters, stream, the
@@ -476,6 +515,7 @@ static int rl_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_di
     rc = check_point(t->ctx, t->cell, c, p, d);
     if (!rc) rc = bind_point(t->ctx, t->cell, c, p, pt, d);
     if (rc) return rc;
+    warn_k1_in_loss(t, p);
     /* common random numbers: the points of a sweep that share a seed share their
      * prompts and sampling streams, so they differ only by their settings */
     rt_rng r = mag_train_stream(mag_session_seed(t->ctx->session), "", t->base,
@@ -540,8 +580,13 @@ static void rl_chart(mag_train_cellctx *t, mag_train_point *const *pts, size_t n
     int debate = c->fp && !strcmp(c->fp->name, "debate");
     o->panels = debate ? dpanels : panels;
     o->npanels = 3;
-    o->summary = debate ? dsummary : summary_metrics;
-    o->nsummary = debate ? 7 : c->eval_linked ? 8 : 7;
+    /* a cell that sets iterations (or epochs) sees clip_frac, what mu > 1 changes */
+    static const char *const mu_summary[] = {"reward", "accuracy",  "eval_accuracy",
+                                             "kl_ref", "kl_est",    "entropy",
+                                             "length", "clip_frac", "eval_reward"};
+    int mu = mag_train_given(c->cfg, "iterations") || mag_train_given(c->cfg, "epochs");
+    o->summary = debate ? dsummary : mu ? mu_summary : summary_metrics;
+    o->nsummary = debate ? 7 : (c->eval_linked ? 8 : 7) + mu;
 }
 
 /* "grpo from base on add, reward exact (c=0.5), 200 steps" */
@@ -605,7 +650,22 @@ static const mag_magic rl_magic = {
         "point, named NAME[key=value,...]; seed = [1, 2, 3] draws mean +- spread bands.\n"
         "The reward's parameters are keys too: c = [0.1, 1, 10] sweeps the reward's c.\n"
         "Example:\n  %%rl tuned\n  from = base\n  reward = exact\n  algo = grpo\n  steps = 200\n"
-        "\nAny parameter of the reward is a key too: a number, or a list to sweep it.\n",
+        "\nAny parameter of the reward is a key too: a number, or a list to sweep it.\n"
+        "\nKL estimators (kl_estimator; r = pi_ref / pi at the sampled token): k1 = -log r,\n"
+        "k2 = (log r)^2 / 2, k3 = r - 1 - log r.  Their expected gradient is the gradient of\n"
+        "  estimator  kl_in = loss                  kl_in = reward\n"
+        "  k1         nothing (zero-mean gradient)  KL(pi || ref)\n"
+        "  k2         KL(pi || ref)                 E_pi[k2] - KL(pi || ref) (no divergence)\n"
+        "  k3         KL(ref || pi) (forward KL)    KL(pi || ref) - KL(ref || pi)\n"
+        "Defaults: reinforce, rloo: k1 in the loss (kl > 0 there warns: use kl_in = reward\n"
+        "or kl_estimator = k2); grpo, drgrpo, bnpo: k3 in the loss; ppo: k1 in the reward.\n"
+        "\niterations = mu (older name: epochs): optimizer updates on each sampled batch, for\n"
+        "the algorithms with an importance ratio (grpo, drgrpo, ppo, bnpo; default 4 for\n"
+        "ppo, else 1).  The ratio is to the sampling-time policy, so with mu > 1 the clip\n"
+        "acts; clip_frac (in the summary when the cell sets iterations, and in %export)\n"
+        "is the fraction of tokens it cut.  reinforce and rloo have no ratio: mu = 1.\n"
+        "regularizer = chi2: chi^2 between the answer distributions (exact, answers of at\n"
+        "most 3 tokens).\n",
     .run = run_rl,
     .positional = "-",
 };

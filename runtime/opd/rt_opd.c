@@ -269,10 +269,17 @@ int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teac
     if (nteachers == 1)
         for (int n = 0; n < N; n++)
             o->lpT[n] = o->lsT[(size_t)n * V + y[n]];
-    rc = rt_model_score(ref, o->ws_r, &seqs, 1.0f, o->lpR);
+    /* the reference and the student at the sampling temperature tau (pi = softmax(z /
+     * tau), the distribution the tokens came from); at tau = 1 lpS stays the sampler's */
+    float tau = c->temperature;
+    rc = rt_model_score(ref, o->ws_r, &seqs, tau, o->lpR);
     if (rc) return rc;
     const float *lgR = rt_model_ws_logits(o->ws_r);
-    rt_nn_log_softmax(o->lsR, lgR, N, V, 1.0f);
+    rt_nn_log_softmax(o->lsR, lgR, N, V, tau);
+    rt_nn_log_softmax(o->lsS, lgS, N, V, tau);
+    if (tau != 1.0f)
+        for (int n = 0; n < N; n++)
+            o->lpS[n] = o->lsS[(size_t)n * V + y[n]];
     double t2 = now();
 
     /* 3. the sampled advantages (for adv_mean), the exact per-state gradient, backward
@@ -299,13 +306,14 @@ int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teac
             advs += o->adv[b * T + t];
     float *dl = rt_model_ws_scratch(o->ws_s);
     memset(dl, 0, sizeof(float) * (size_t)N * V);
-    rt_nn_log_softmax(o->lsS, lgS, N, V, 1.0f);
+    /* the KL's gradient is wrt z / tau: d/dz = (1 / tau) d/d(z / tau) (exact at tau = 1) */
+    float scale = 1.0f / nv / tau;
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++) {
             size_t n = (size_t)b * T + t;
             if (o->valid[n] != 0.0f)
                 loss += rt_opd_dlogits_full(dl + n * V, o->lsS + n * V, o->lsT + n * V,
-                                            o->lsR + n * V, lam, 1.0f / nv, V);
+                                            o->lsR + n * V, lam, scale, V);
         }
     loss /= nv;
     rt_model_zero_grad(student);

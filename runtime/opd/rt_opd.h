@@ -22,11 +22,17 @@
  * Options: gamma in [0, 1] turns the per-token reward r_t = A_t into the discounted
  * reward-to-go sum_{t'>=t} gamma^(t'-t) r_t' (per sequence); teacher_temperature scores
  * the teacher at log_softmax(logits / tau); estimator = RT_OPD_FULL (its own loss, in
- * this module, with the student, the reference and the metrics at temperature 1)
- * replaces the sampled-token estimate, at every visited state, by the exact gradient of
+ * this module) replaces the sampled-token estimate, at every visited state, by the exact
+ * gradient of
  *   KL(pi_S(.|s) || pi~(.|s)),  pi~ ∝ pi_ref^(1 - lambda) * pi_T^lambda
  * (loss = mean over states of that KL); with gamma = 0 it is the expectation of the
  * sampled estimator's gradient.
+ * Temperature (both estimators): pi_S = softmax(z_S / tau) and pi_ref = softmax(z_ref /
+ * tau) with tau = cfg.temperature, the distribution the tokens are drawn from, so the
+ * update is on-policy (as %%rl's): lp_S, lp_ref, the loss, its gradient (d/dz_S =
+ * (1/tau) d/d(z_S/tau)) and the metrics kl_ref, kl_teacher, entropy are all of pi_S at
+ * tau.  tau = 1 is the plain policy, bit for bit as before (the full estimator took
+ * pi_S and pi_ref at 1 whatever tau until issue 14).
  * Multi-teacher routing: rt_opd_step_routed scores sequence b with teachers[route[b]]
  * (the engine's rt_rl_sample_routed for the sampled estimator).
  *

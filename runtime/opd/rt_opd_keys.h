@@ -51,7 +51,8 @@ extern const char *const rt_opd_estimator_values[]; /* sampled full, NULL */
 #define RT_OPD_KEY_TEMPERATURE                                                                     \
     {                                                                                              \
         .name = "temperature", .type = RT_KEY_NUMBER, .flags = RT_KEY_SWEEP | RT_KEY_MIN_EXCL,     \
-        .min = 0, .def = "1", .help = "the student's sampling temperature"                         \
+        .min = 0, .def = "1",                                                                      \
+        .help = "student temperature tau: samples, log-probs, gradients at softmax(z / tau)"       \
     }
 #define RT_OPD_KEY_EVAL_EVERY                                                                      \
     {                                                                                              \

@@ -17,6 +17,15 @@
  *
  * KL estimators on sampled tokens:  k1 = -log r,  k2 = (log r)^2 / 2,
  *   k3 = (r - 1) - log r;  d k/d lp = 1, -log r, 1 - r.
+ * What each KL estimator's gradient optimizes (expected over y ~ pi_theta at one state;
+ * tests/runtime/rl/formulas_test.c test_kl_expected_gradients checks it by enumeration):
+ *   estimator  kl_in = loss (beta k_t in the loss)   kl_in = reward (R - beta k)
+ *   k1         0: E[grad lp] = 0, no pull at all      grad KL(pi || pi_ref)
+ *   k2         grad KL(pi || pi_ref) (reverse KL)     grad E[k2] - grad KL(pi || pi_ref)
+ *   k3         grad KL(pi_ref || pi) (forward KL)     grad KL(pi || ref) - grad KL(ref || pi)
+ * (per state; over sequences the reward form's k sum multiplies the score of the whole
+ * answer, the loss form's k_t only its own token).  So reinforce's and rloo's defaults
+ * (k1 in the loss) regularize nothing: %%rl warns when kl > 0 there.
  *
  * Sequence rewards R_i come from the reward program on the task features of sample i.
  * With kl_in = reward (and regularizer = kl, kl = beta > 0) a per-sequence advantage
@@ -70,17 +79,25 @@
  * -(1/sum_i |y_i|) sum_valid A_t lp, one update per batch; it needs a teacher, so it is
  * not an `algo` value of %%rl.)
  * (bnpo is TRL's loss_type = "bnpo": GRPO's advantages normalized by the batch's valid
- * tokens.)  clip_frac = fraction of valid tokens (over all epochs) where the clipped
- * branch is strictly the minimum (its gradient is cut).  A recipe whose default epochs
- * > 1 (ppo) runs `epochs` full-batch updates on each batch (the first reuses the sampling
- * activations, later ones run a forward); the others make one update (rho = 1), and
- * epochs > 1 is an error for them.
+ * tokens.)  Updates per batch mu (cfg.epochs; %%rl's key `iterations`, TRL's
+ * num_iterations, older name `epochs`; the column "epochs" above is the default, 0 =
+ * auto): every recipe whose loss has an importance ratio (ratio TOKEN: grpo, drgrpo,
+ * ppo, bnpo) runs mu full-batch optimizer updates on each sampled batch, the first
+ * reusing the sampling activations (rho = 1 exactly), later ones a forward through the
+ * updated weights, with rho = exp(lp - lp_old) against the SAMPLING-time log-probs and
+ * the advantages of the sample (computed once), so from the second update on the clip
+ * acts.  clip_frac = fraction of valid tokens over all mu updates where the clipped
+ * branch is strictly the minimum (its gradient is cut): 0 with mu = 1.  Recipes without
+ * a ratio (reinforce, rloo, opd) make one update; mu > 1 is an error for them (their
+ * plain policy gradient has nothing to correct a stale sample).
  *
  * chi^2 regularizer (regularizer = chi2, coefficient `chi2`): for each of the B prompts
  * x, over every complete answer y (tokens up to and including the first EOS, or T tokens
- * without EOS), chi2_x = sum_y pi_theta(y|x)^2 / pi_ref(y|x) - 1 (the chi^2 divergence of
- * the answer distributions, i.e. of the occupancy measures of this deterministic
- * tree-shaped environment), computed EXACTLY by enumerating the prefix tree; the loss
+ * without EOS), chi2_x = sum_y pi_theta(y|x)^2 / pi_ref(y|x) - 1 (the chi^2 divergence
+ * between the answer (response) distributions, an answer being one action; the chi^2
+ * between the per-(prefix, token) occupancy measures is smaller: it averages prefix-level
+ * chi^2 values, each at most the answer-level one), computed EXACTLY by enumerating the
+ * prefix tree; the loss
  * adds chi2 * mean_x chi2_x with its exact gradient
  *   d chi2_x = sum_y w_y sum_t d lp(y_t|s_t),  w_y = 2 pi_theta(y)^2 / pi_ref(y).
  * The tree has S = sum_{L=0}^{T-1} (V-1)^L non-final prefixes; S <= RT_RL_CHI2_MAX_STATES
@@ -114,7 +131,7 @@
  * no extra row), finishes as failed naming the step and metric when the reward, loss or
  * gradient norm is NaN/Inf ("rl: reward is inf at step 3"; every check happens before
  * the optimizer step that would use the value, so the policy keeps the weights of the
- * last good update — with epochs > 1, earlier epochs of the failing step stay applied).  All
+ * last good update — with iterations > 1, earlier updates of the failing step stay applied).  All
  * buffers are allocated before the first step.
  *
  * Leaves out: minibatches inside PPO epochs, value networks / GAE, entropy bonus,
@@ -148,8 +165,9 @@ typedef struct rt_rl_config {
     rt_rl_kl_in kl_in;             /* kl_in: AUTO = the recipe's kl_in */
     double clip;                   /* clip: epsilon_c in (0, 1), both sides of the ratio */
     double clip_low, clip_high;    /* 0 = auto: the recipe's, else clip; low in (0, 1), high > 0 */
-    int epochs;                    /* epochs: 0 = the recipe's; > 1 only with a multi-update
-                                      recipe (ppo) */
+    int epochs;                    /* iterations (older name epochs): mu, optimizer updates
+                                      on each sampled batch; 0 = the recipe's; > 1 only with
+                                      a ratio recipe (ratio TOKEN) */
     long eval_every;               /* eval_every: 0 = never */
     int eval_prompts;              /* held-out prompts for eval_accuracy, >= 1 */
     rt_eval_stream eval_stream;    /* the evaluator's stream (rt_trainer.h); default unset */
@@ -178,9 +196,9 @@ void rt_rl_config_init(rt_rl_config *cfg);
 /* Validates cfg and returns a copy with the AUTO fields resolved from the recipe
  * (kl_estimator, kl_in, epochs, clip_low, clip_high: the values the formulas read).  0 or
  * RT_EINVAL
- * with diag->key / diag->msg, e.g. "epochs = 3 needs algo = ppo (the other algorithms
- * make one update per batch)", "group = 1 with algo = grpo: advantages compare the G
- * samples of a prompt, use group >= 2".  out may be NULL. */
+ * with diag->key / diag->msg, e.g. "iterations = 3 with algo = rloo: its loss has no
+ * importance ratio, ..." (key "iterations"), "group = 1 with algo = grpo: advantages
+ * compare the G samples of a prompt, use group >= 2".  out may be NULL. */
 int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *diag);
 /* The recipe's name ("grpo", "?" for NULL) and the row of a name (rt_rl_recipe_find):
  * 0 or RT_EINVAL. */

@@ -54,18 +54,18 @@ int rt_rl_algo_parse(const char *name, const rt_rl_recipe **a)
     return 0;
 }
 
-/* "a, b or c": the names of the rows with multi (any row when multi < 0, else the rows
- * whose epochs > 1 is multi), in table order. */
-static const char *recipe_list(char *buf, size_t cap, int multi)
+/* "a, b or c": the names of the rows with ratio (any row when ratio < 0, else the rows
+ * whose loss has an importance ratio (ratio TOKEN) iff ratio is 1), in table order. */
+static const char *recipe_list(char *buf, size_t cap, int ratio)
 {
     int n = 0, k = 0;
     for (int i = 0; i < rt_rl_recipe_count(); i++)
-        n += multi < 0 || (rt_rl_recipe_at(i)->epochs > 1) == multi;
+        n += ratio < 0 || (rt_rl_recipe_at(i)->ratio == RT_RL_RATIO_TOKEN) == ratio;
     size_t o = 0;
     buf[0] = '\0';
     for (int i = 0; i < rt_rl_recipe_count() && o < cap; i++) {
         const rt_rl_recipe *r = rt_rl_recipe_at(i);
-        if (multi >= 0 && (r->epochs > 1) != multi) continue;
+        if (ratio >= 0 && (r->ratio == RT_RL_RATIO_TOKEN) != ratio) continue;
         k++;
         int w = snprintf(buf + o, cap - o, "%s%s", k == 1 ? "" : k == n ? " or " : ", ", r->name);
         o += w > 0 ? (size_t)w : 0;
@@ -133,13 +133,14 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
         return fail(d, "clip_low", "clip_low must be in (0, 1) (0 = auto)");
     if (!(c.clip_high >= 0.0) || !isfinite(c.clip_high))
         return fail(d, "clip_high", "clip_high must be > 0 (0 = auto)");
-    if (c.epochs < 0) return fail(d, "epochs", "epochs must be >= 1");
-    if (c.epochs > 1 && r->epochs <= 1)
-        return fail(d, "epochs",
-                    "epochs = %d needs algo = %s (the other algorithms make one update per "
-                    "batch, so their ratio stays 1)",
-                    c.epochs, recipe_list(names, sizeof names, 1));
-    if (c.epochs > 1000) return fail(d, "epochs", "epochs must be at most 1000");
+    if (c.epochs < 0) return fail(d, "iterations", "iterations must be >= 1");
+    if (c.epochs > 1 && r->ratio != RT_RL_RATIO_TOKEN)
+        return fail(d, "iterations",
+                    "iterations = %d with algo = %s: its loss has no importance ratio, so a "
+                    "second update on the same samples would be off-policy with nothing to "
+                    "correct it; use algo = %s",
+                    c.epochs, r->name, recipe_list(names, sizeof names, 1));
+    if (c.epochs > 1000) return fail(d, "iterations", "iterations must be at most 1000");
     if (c.eval_every < 0) return fail(d, "eval_every", "eval_every must be >= 0 (0 = never)");
     if (c.eval_prompts < 1) return fail(d, "eval_prompts", "eval_prompts must be >= 1");
     if (!(c.baseline_momentum >= 0.0 && c.baseline_momentum < 1.0))

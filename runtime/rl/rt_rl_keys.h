@@ -52,12 +52,15 @@ extern const char *const rt_rl_regularizer_values[];
 #define RT_RL_KEY_KL_ESTIMATOR                                                                     \
     {                                                                                              \
         .name = "kl_estimator", .type = RT_KEY_ENUM, .values = rt_rl_estimator_values,             \
-        .flags = RT_RL_SW, .help = "KL estimator (default k3 for grpo/drgrpo/bnpo, k1 otherwise)"       \
+        .flags = RT_RL_SW,                                                                         \
+        .help = "KL estimator (default k3 for grpo/drgrpo/bnpo, k1 otherwise); in the loss k1 "    \
+                "pulls nowhere, k2 = grad KL(pi||ref), k3 = grad KL(ref||pi): see %help rl"        \
     }
 #define RT_RL_KEY_KL_IN                                                                            \
     {                                                                                              \
         .name = "kl_in", .type = RT_KEY_ENUM, .values = rt_rl_kl_in_values, .flags = RT_RL_SW,     \
-        .help = "KL in the reward or as a loss term (default reward for ppo, else loss)"           \
+        .help = "KL in the reward or as a loss term (default reward for ppo, else loss); k1 in "   \
+                "the reward = grad KL(pi||ref)"                                                    \
     }
 #define RT_RL_KEY_CLIP                                                                             \
     {                                                                                              \
@@ -65,10 +68,17 @@ extern const char *const rt_rl_regularizer_values[];
         .flags = RT_RL_SW | RT_KEY_MIN_EXCL | RT_KEY_MAX_EXCL, .min = 0, .max = 1, .def = "0.2",   \
         .help = "ratio clipping epsilon (grpo, drgrpo, ppo, bnpo)"                                       \
     }
+#define RT_RL_KEY_ITERATIONS                                                                       \
+    {                                                                                              \
+        .name = "iterations", .type = RT_KEY_INT, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,     \
+        .min = 1, .max = 1000,                                                                     \
+        .help = "mu: optimizer updates on each sampled batch (grpo, drgrpo, ppo, bnpo; default "   \
+                "4 for ppo, else 1)"                                                               \
+    }
 #define RT_RL_KEY_EPOCHS                                                                           \
     {                                                                                              \
         .name = "epochs", .type = RT_KEY_INT, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,         \
-        .min = 1, .max = 1000, .help = "updates per batch (ppo only; default 4 for ppo)"           \
+        .min = 1, .max = 1000, .help = "older name of iterations (PPO's epochs)"                   \
     }
 #define RT_RL_KEY_EVAL_EVERY                                                                       \
     {                                                                                              \
@@ -88,7 +98,8 @@ extern const char *const rt_rl_regularizer_values[];
 #define RT_RL_KEY_CHI2                                                                             \
     {                                                                                              \
         .name = "chi2", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN, .min = 0,           \
-        .def = "0", .help = "chi^2 occupancy coefficient (regularizer = chi2)"                     \
+        .def = "0",                                                                                \
+        .help = "chi^2 coefficient: chi^2 between answer distributions (regularizer = chi2)"       \
     }
 
 extern const rt_key rt_rl_keys[];

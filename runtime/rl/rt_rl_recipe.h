@@ -42,8 +42,8 @@ typedef struct rt_rl_recipe {
     rt_rl_ratio ratio;
     rt_rl_agg agg;
     int min_group;       /* smallest `group` (2 when the advantage compares samples of a prompt) */
-    int epochs;          /* default updates per batch; > 1 marks a multi-update recipe, the only
-                            kind that accepts epochs > 1 */
+    int epochs;          /* default updates per batch mu (iterations); recipes with ratio TOKEN
+                            accept any mu >= 1, the others only 1 */
     rt_rl_estimator est; /* what kl_estimator = auto resolves to */
     rt_rl_kl_in kl_in;   /* what kl_in = auto resolves to */
     double clip_low, clip_high; /* ratio clip below / above 1; 0 = the config's `clip` */

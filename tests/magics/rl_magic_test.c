@@ -77,11 +77,23 @@ static void test_errors_before_training(void **st)
     /* incompatible options at the key rt_rl names */
     check_error_in(it, "%%rl x\nfrom = base\nreward = exact\nalgo = ppo\nchi2 = 0.5", "ValueError",
                    "cell:5:1: chi2 = 0.5 needs regularizer = chi2", "chi2 = 0.5", "^");
-    check_error_in(it, "%%rl x\nfrom = base\nreward = exact\nalgo = [ppo, grpo]\nepochs = 2",
+    /* iterations (older name epochs): refused, at the value, by the recipes without a
+     * ratio, named as the cell wrote it; not both names */
+    check_error_in(it, "%%rl x\nfrom = base\nreward = exact\nalgo = [ppo, rloo]\nepochs = 2",
                    "ValueError",
-                   "cell:5:1: epochs = 2 needs algo = ppo (the other algorithms make one update "
-                   "per batch, so their ratio stays 1)",
-                   "epochs = 2", "^");
+                   "cell:5:10: epochs = 2 with algo = rloo: its loss has no importance ratio, "
+                   "so a second update on the same samples would be off-policy with nothing to "
+                   "correct it; use algo = grpo, drgrpo, ppo or bnpo",
+                   "epochs = 2", "         ^");
+    check_error_in(it, "%%rl x\nfrom = base\nreward = exact\nalgo = reinforce\niterations = [1, 4]",
+                   "ValueError",
+                   "cell:5:14: iterations = 4 with algo = reinforce: its loss has no importance "
+                   "ratio, so a second update on the same samples would be off-policy with "
+                   "nothing to correct it; use algo = grpo, drgrpo, ppo or bnpo",
+                   "iterations = [1, 4]", "             ^");
+    check_error_in(
+        it, "%%rl x\nfrom = base\nreward = exact\niterations = 2\nepochs = 2", "ValueError",
+        "cell:5:1: epochs is the older name of iterations: set one of them", "epochs = 2", "^");
     /* rewards against the task */
     check_error_in(it, "%%rl x\nfrom = base\nreward = tri_r", "ValueError",
                    "cell:3:10: reward 'tri_r' reads feature 'outcome', which task features "

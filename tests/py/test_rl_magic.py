@@ -80,11 +80,18 @@ BAD = [
      "SyntaxError", "cell:5:1: duplicate key 'c' (first set at line 4)"),
     ("%%rl x\nreward = exact",
      "ValueError", "cell:1:3: missing required key 'from'"),
-    # incompatible options (rt_rl_config_check), caret at the key
-    ("%%rl x\nfrom = base\nreward = exact\nepochs = 3",
+    # incompatible options (rt_rl_config_check), caret at the key; iterations (and its
+    # older name epochs) at the value
+    ("%%rl x\nfrom = base\nreward = exact\nalgo = rloo\nepochs = 3",
      "ValueError",
-     "cell:4:1: epochs = 3 needs algo = ppo (the other algorithms make one update per batch, "
-     "so their ratio stays 1)"),
+     "cell:5:10: epochs = 3 with algo = rloo: its loss has no importance ratio, so a second "
+     "update on the same samples would be off-policy with nothing to correct it; use algo = "
+     "grpo, drgrpo, ppo or bnpo"),
+    ("%%rl x\nfrom = base\nreward = exact\nalgo = reinforce\niterations = 2",
+     "ValueError",
+     "cell:5:14: iterations = 2 with algo = reinforce: its loss has no importance ratio, so a "
+     "second update on the same samples would be off-policy with nothing to correct it; use "
+     "algo = grpo, drgrpo, ppo or bnpo"),
     ("%%rl x\nfrom = base\nreward = exact\nalgo = rloo\ngroup = 1",
      "ValueError",
      "cell:5:1: group = 1 with algo = rloo: advantages compare the samples of a prompt, use "
@@ -157,6 +164,75 @@ def test_small_run_chart_summary_and_stored(rlk):
     assert re.search(r"^small\s+finished\s+6\s+add", runs, re.M), runs
     ev = outputs(ok(rlk, "%eval small k=2 n=16"))
     assert "greedy" in ev[0]["content"]["data"]["text/plain"]
+
+
+def test_grpo_iterations_clip(rlk):
+    """iterations = mu updates per batch on GRPO: with mu = 4 and a large lr the ratio
+    leaves 1 +- clip and clip_frac > 0 (in the summary, which shows clip_frac when the cell
+    sets iterations, and in %export); mu = 1 never clips (rho = 1)."""
+    msgs = outputs(ok(rlk, "%%rl mu\nfrom = base\nreward = exact\nlr = 0.05\n"
+                           "iterations = [1, 4]\n" + SMALL))
+    text = [m for m in msgs if m["msg_type"] == "display_data"][-1]["content"]["data"][
+        "text/plain"]
+    header = text.splitlines()[0].split()
+    assert "clip_frac" in header, header
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "mu.csv")
+        ok(rlk, f'%export "{p}" mu[iterations=1] mu[iterations=4]')
+        with open(p, newline="") as f:
+            rows = list(csv.DictReader(f))
+    clip = {}
+    for r in rows:
+        clip[r["run"]] = max(clip.get(r["run"], 0.0), float(r["clip_frac"]))
+    assert clip["mu[iterations=1]"] == 0.0, clip
+    assert clip["mu[iterations=4]"] > 0.0, clip
+    assert {r["iterations"] for r in rows} == {"1", "4"}
+
+
+def test_epochs_is_iterations(rlk):
+    """epochs, PPO's older name, is iterations: the same runs bit for bit (metrics as
+    %export writes them, %.17g), and ppo's default is 4 updates per batch.  One cell name
+    for all: the streams come from it."""
+    runs = {}
+    for name, key in (("ea", "epochs = 2"), ("eb", "iterations = 2"), ("ec", ""),
+                      ("ed", "iterations = 4")):
+        ok(rlk, f"%%rl mu_e\nfrom = base\nreward = exact\nalgo = ppo\n{key}\n" + SMALL)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "e.csv")
+            ok(rlk, f'%export "{p}" mu_e')
+            with open(p, newline="") as f:
+                rows = list(csv.DictReader(f))
+        runs[name] = [{k: v for k, v in r.items()
+                       if k not in ("run", "wall", "epochs", "iterations")} for r in rows]
+    assert runs["ea"] == runs["eb"]
+    assert runs["ec"] == runs["ed"]
+    assert runs["ea"] != runs["ec"]
+
+
+K1_WARNING = (
+    "with algo = {algo} puts the k1 estimator in the loss, whose gradient has zero mean: the "
+    "penalty does not pull the policy toward the reference; use kl_in = reward (k1 in the "
+    "reward: the gradient of KL(pi || ref)) or kl_estimator = k2 (in the loss: the same "
+    "gradient)\n")
+
+
+def test_k1_in_loss_warns_once(rlk):
+    """kl > 0 with k1 in the loss (rloo's default) trains but warns, once per cell, at the
+    value of kl (or of kl_estimator when the cell chose k1); k1 in the reward, k2 in the
+    loss and grpo's k3 do not warn."""
+    err = stream_text(outputs(ok(rlk, "%%rl w1\nfrom = base\nreward = exact\nalgo = rloo\n"
+                                      "kl = [0.5, 1]\n" + SMALL)), "stderr")
+    assert err == ("cell:5:6: warning: kl = 0.5 " + K1_WARNING.format(algo="rloo")
+                   + "kl = [0.5, 1]\n     ^\n"), err
+    err = stream_text(outputs(ok(rlk, "%%rl w2\nfrom = base\nreward = exact\nalgo = grpo\n"
+                                      "kl = 0.5\nkl_estimator = k1\n" + SMALL)), "stderr")
+    assert err == ("cell:6:16: warning: kl = 0.5 " + K1_WARNING.format(algo="grpo")
+                   + "kl_estimator = k1\n               ^\n"), err
+    for body in ("algo = rloo\nkl = 0.5\nkl_in = reward", "algo = rloo\nkl = 0.5\n"
+                 "kl_estimator = k2", "kl = 0.5", "algo = rloo"):
+        err = stream_text(outputs(ok(rlk, f"%%rl w3\nfrom = base\nreward = exact\n{body}\n"
+                                          + SMALL)), "stderr")
+        assert "warning" not in err, (body, err)
 
 
 def test_reference_of_another_context(rlk):

@@ -3,7 +3,9 @@
  * forwards, no activation reuse, sequence-major rows); at lambda = 1 the gradient does
  * not depend on the reference; steps are bit-identical run twice, at 1 vs 2 BLAS
  * threads and at 1, 2, 3 threads of the step's own; exact metrics; a NaN loss leaves the
- * weights; configuration errors and allocation failures. */
+ * weights; configuration errors and allocation failures; at a sampling temperature
+ * tau != 1 both estimators' gradients are those of their losses at softmax(z / tau)
+ * (finite differences). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +209,125 @@ static void lambda_one_ignores_reference(void **state)
         rt_policy_free(r2);
 }
 
+/* The loss whose gradient a step at temperature tau takes, in double, from the student's
+ * logits z (N, V) at the sampled tokens y: pi_S = softmax(z / tau).  Sampled: -(1/N)
+ * sum A_n log pi_S(y_n), A from lT, lR and the sampling-time lS0 (constants); full:
+ * (1/N) sum_n KL(pi_S || pi~_n), lM = log_softmax((1 - lambda) lR + lambda lT). */
+static double loss_at(const float *z, const int *y, const double *lT, const double *lR,
+                      const double *lS0, double lambda, double tau, int est, int n_rows)
+{
+    double L = 0;
+    for (int n = 0; n < n_rows; n++) {
+        double ls[V], mx = -1e300, s = 0;
+        for (int v = 0; v < V; v++)
+            mx = fmax(mx, z[n * V + v] / tau);
+        for (int v = 0; v < V; v++)
+            s += exp(z[n * V + v] / tau - mx);
+        for (int v = 0; v < V; v++)
+            ls[v] = z[n * V + v] / tau - mx - log(s);
+        const double *t = lT + n * V, *r = lR + n * V;
+        if (est == RT_OPD_SAMPLED) {
+            double A = (t[y[n]] - lS0[n * V + y[n]]) + (lambda - 1) * (t[y[n]] - r[y[n]]);
+            L -= A * ls[y[n]] / n_rows;
+        } else {
+            double m[V], mm = -1e300, sm = 0;
+            for (int v = 0; v < V; v++)
+                m[v] = (1 - lambda) * r[v] + lambda * t[v], mm = fmax(mm, m[v]);
+            for (int v = 0; v < V; v++)
+                sm += exp(m[v] - mm);
+            for (int v = 0; v < V; v++)
+                L += exp(ls[v]) * (ls[v] - (m[v] - mm - log(sm))) / n_rows;
+        }
+    }
+    return L;
+}
+
+/* log_softmax(z / tau) of the batch's rows, in double, into out (N, V) */
+static void log_softmax_rows(const rt_model *m, const rt_model_batch *rb, double tau, double *out)
+{
+    rt_model_ws *ws = fx_ws(m, N);
+    assert_int_equal(rt_model_forward(m, ws, rb), 0);
+    const float *z = rt_model_ws_logits(ws);
+    for (int n = 0; n < N; n++) {
+        double mx = -1e300, s = 0;
+        for (int v = 0; v < V; v++)
+            mx = fmax(mx, z[n * V + v] / tau);
+        for (int v = 0; v < V; v++)
+            s += exp(z[n * V + v] / tau - mx);
+        for (int v = 0; v < V; v++)
+            out[n * V + v] = z[n * V + v] / tau - mx - log(s);
+    }
+    rt_model_ws_free(ws);
+}
+
+/* %%opd temperature is on-policy (issue 14 item 6): at tau != 1 the gradient a step
+ * leaves in the student's params.g is the central finite difference of the loss taken at
+ * pi_S = softmax(z / tau) (pi_ref at tau, the teacher at teacher_temperature 1), for both
+ * estimators; and it is not the gradient of the same loss at tau = 1 (what the full
+ * estimator took before), so the check can tell them apart.  FD in double through the
+ * float model, h = 3e-4: allowed error 2e-3 max|g| + 2e-2 |g| (measured: <= 7e-5 max|g|,
+ * float rounding of the logits over h; O(h^2) truncation and ReLU kinks grow it to 1.6e-3
+ * max|g| at h = 1e-3); the tau = 1 loss's gradient is 0.4 to 1.8 max|g| away. */
+static void gradient_at_temperature(void **state)
+{
+    (void)state;
+    const float taus[2] = {0.6f, 1.7f};
+    for (int k = 0; k < 4; k++) {
+        int est = k & 1 ? RT_OPD_FULL : RT_OPD_SAMPLED;
+        float tau = taus[k >> 1], lam = 1.5f;
+        rt_policy *s = make(V, K, D, 16, 1, 70 + k), *t = make(V, K, D, 24, 1, 80 + k),
+                  *ref = make(V, K, D, 16, 1, 90 + k), *s0;
+        assert_int_equal(rt_policy_copy(&s0, s, NULL), 0);
+        rt_opd_config c = small_cfg(lam, 0.0f);
+        c.temperature = tau, c.estimator = est;
+        rt_opd *o;
+        assert_int_equal(rt_opd_create(&o, &c, &s->model, &t->model, &ref->model, NULL), 0);
+        int pr[B * P];
+        prompts_for(pr, 100 + k);
+        rt_rng rng = rt_rng_make(110 + k);
+        assert_int_equal(rt_opd_step(o, &s->model, &t->model, &ref->model, pr, &rng, NULL), 0);
+        int tok[N], seqs[B * (P + T)], lo[B], hi[B];
+        memcpy(tok, rt_opd_tokens(o), sizeof tok);
+        rt_model_batch rb = fx_gen_batch(seqs, lo, hi, pr, 1, tok, NULL, B, P, T);
+        static double lT[N * V], lR[N * V], lS0[N * V];
+        log_softmax_rows(&t->model, &rb, 1.0, lT);
+        log_softmax_rows(&ref->model, &rb, tau, lR);
+        log_softmax_rows(&s0->model, &rb, tau, lS0);
+        rt_model_ws *ws = fx_ws(&s0->model, N);
+        double gmax = 0, err1 = 0;
+        for (size_t i = 0; i < s->params.n; i++)
+            gmax = fmax(gmax, fabsf(s->params.g[i]));
+        assert_true(gmax > 1e-3);
+        for (size_t i = 0; i < s0->params.n; i++) {
+            float w = s0->params.w[i], h = 3e-4f;
+            double Lp[2], Lm[2];
+            for (int side = 0; side < 2; side++) {
+                s0->params.w[i] = side ? w - h : w + h;
+                rt_policy_touch(s0);
+                assert_int_equal(rt_model_forward(&s0->model, ws, &rb), 0);
+                const float *z = rt_model_ws_logits(ws);
+                double *out = side ? Lm : Lp;
+                out[0] = loss_at(z, tok, lT, lR, lS0, lam, tau, est, N);
+                out[1] = loss_at(z, tok, lT, lR, lS0, lam, 1.0, est, N);
+            }
+            s0->params.w[i] = w;
+            rt_policy_touch(s0);
+            double g = s->params.g[i], fd = (Lp[0] - Lm[0]) / (2.0 * h),
+                   fd1 = (Lp[1] - Lm[1]) / (2.0 * h);
+            double tol = 2e-3 * gmax + 2e-2 * fabs(g);
+            if (fabs(fd - g) > tol)
+                fail_msg("%s tau %g: param %zu: step gradient %g vs finite difference %g",
+                         est ? "full" : "sampled", tau, i, g, fd);
+            err1 = fmax(err1, fabs(fd1 - g));
+        }
+        /* the loss at tau = 1 has another gradient: far outside the tolerance */
+        assert_true(err1 > 0.1 * gmax);
+        rt_model_ws_free(ws);
+        rt_opd_free(o);
+        rt_policy_free(s), rt_policy_free(s0), rt_policy_free(t), rt_policy_free(ref);
+    }
+}
+
 /* the benchmark's architecture, smaller batch: B = 300 sequences (3 groups of 128, the
  * last partial), N = 1200 rows (10 blocks, the last partial) */
 /* blas = OpenBLAS threads, threads = the step's own threads (cfg.threads) */
@@ -402,6 +523,7 @@ int main(void)
         cmocka_unit_test(full_is_expectation_of_sampled),
         cmocka_unit_test(step_matches_manual),
         cmocka_unit_test(lambda_one_ignores_reference),
+        cmocka_unit_test(gradient_at_temperature),
         cmocka_unit_test(deterministic_across_runs_and_threads),
         cmocka_unit_test(metrics_off_same_weights),
         cmocka_unit_test(routed_teachers),

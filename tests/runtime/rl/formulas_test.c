@@ -4,7 +4,9 @@
  * after EOS (NaN in masked slots never leaks), central finite-difference gradient checks
  * in double of the GRPO / PPO losses (clipped and unclipped regions) and of the chi^2
  * tree, chi^2 against brute-force enumeration, the KL estimators' means against the
- * exact KL (k1, k3 unbiased; k2 biased low on a known case), configuration messages;
+ * exact KL (k1, k3 unbiased; k2 biased low on a known case), the expected gradient of
+ * each estimator in the loss and in the reward (k1-in-loss 0, k2 reverse KL, k3 forward
+ * KL, k1-in-reward reverse KL) by exact enumeration, configuration messages;
  * the recipe table (names, lookups, consistent parts, AUTO resolution per row) and its
  * demonstration row bnpo (GRPO advantages, token-mean loss and gradients by hand and by
  * finite differences, asymmetric clip). */
@@ -394,10 +396,105 @@ static void test_bnpo(void **st)
                "group = 1 with algo = bnpo: advantages compare the samples of a prompt, use "
                "group >= 2");
     c.group = 4;
-    c.epochs = 2;
-    expect_bad(c, "epochs",
-               "epochs = 2 needs algo = ppo (the other algorithms make one update per batch, "
-               "so their ratio stays 1)");
+    c.epochs = 2; /* bnpo has a ratio: mu = 2 is fine */
+    assert_int_equal(rt_rl_config_check(&c, NULL, NULL), 0);
+}
+
+/* ---- what each KL estimator's gradient optimizes (issue 14 item 3) --------------------- */
+
+/* The EXPECTED gradient wrt the logits z of a one-state categorical policy pi =
+ * softmax(z) (V tokens, one token per answer) of the KL term as the engine applies it,
+ * by exact enumeration over the sampled token y ~ pi: g = sum_y pi(y) dl/dlp(y) (e_y -
+ * pi), with dl/dlp from rt_rl_loss (so from rt_rl_kl_est_grad).  in_reward: the term
+ * goes into the reward, R = -beta k(y) at sampling time, a REINFORCE advantage (the
+ * baseline has zero mean: left out). */
+static void kl_expected_grad(const rt_rl_recipe *algo, rt_rl_estimator est, int in_reward,
+                             const double *lpi, const double *lref, int V, double *g)
+{
+    rt_rl_config c;
+    rt_rl_config_init(&c);
+    c.algo = algo;
+    c.group = 2;
+    c.kl = 1.0;
+    c.kl_estimator = est;
+    c.kl_in = in_reward ? RT_RL_IN_REWARD : RT_RL_IN_LOSS;
+    rt_rl_config r;
+    assert_int_equal(rt_rl_config_check(&c, &r, NULL), 0);
+    for (int v = 0; v < V; v++)
+        g[v] = 0.0;
+    for (int y = 0; y < V; y++) {
+        int len = 1;
+        double lp = lpi[y], lr = lref[y], A = 0.0, dlp;
+        if (in_reward) A = -r.kl * rt_rl_kl_est(est, lp, lr);
+        rt_rl_loss(&r, 1, 1, &len, &lp, &lp, &lr, &A, &dlp, NULL);
+        for (int v = 0; v < V; v++)
+            g[v] += exp(lpi[y]) * dlp * ((v == y) - exp(lpi[v]));
+    }
+}
+
+/* The facts the notebook teaches, true of this code: as a LOSS term, k1's expected
+ * gradient is 0 (E_pi[grad log pi] = 0), k2's is grad KL(pi || pi_ref) (reverse KL, the
+ * penalty's own), k3's is grad KL(pi_ref || pi) (forward KL); in the REWARD, k1 gives
+ * grad KL(pi || pi_ref), k2 gives grad E_pi[k2] - grad KL(pi || pi_ref) (no divergence's
+ * gradient) and k3 gives grad KL(pi || pi_ref) - grad KL(pi_ref || pi).  Exact in double
+ * (5 terms): tolerance 1e-12; the targets differ from each other by far more (checked
+ * for the reverse and forward KL), so a swapped estimator fails. */
+static void test_kl_expected_gradients(void **st)
+{
+    (void)st;
+    enum { V = 5 };
+    rt_rng rng = rt_rng_make(17);
+    const char *algos[2] = {"reinforce", "grpo"};
+    for (int trial = 0; trial < 6; trial++) {
+        double z[V], zr[V], lpi[V], lref[V], mx = -1e300, mr = -1e300, s = 0, sr = 0;
+        for (int v = 0; v < V; v++) {
+            z[v] = 1.5 * rt_rng_normal(&rng), zr[v] = 1.5 * rt_rng_normal(&rng);
+            mx = fmax(mx, z[v]), mr = fmax(mr, zr[v]);
+        }
+        for (int v = 0; v < V; v++)
+            s += exp(z[v] - mx), sr += exp(zr[v] - mr);
+        for (int v = 0; v < V; v++)
+            lpi[v] = z[v] - mx - log(s), lref[v] = zr[v] - mr - log(sr);
+        /* analytic: d KL(pi||ref)/dz = pi (log pi - log ref - KL); d KL(ref||pi)/dz =
+         * pi - ref */
+        double kl = 0, rev[V], fwd[V], zero[V] = {0}, k3r[V], k2r[V];
+        for (int v = 0; v < V; v++)
+            kl += exp(lpi[v]) * (lpi[v] - lref[v]);
+        for (int v = 0; v < V; v++) {
+            rev[v] = exp(lpi[v]) * (lpi[v] - lref[v] - kl);
+            fwd[v] = exp(lpi[v]) - exp(lref[v]);
+            k3r[v] = rev[v] - fwd[v];
+            /* d E_pi[k2]/dz_v = sum_y pi_y (e_y - pi)_v (d_y^2 / 2 + d_y), d = lpi - lref */
+            double ek2 = 0;
+            for (int y = 0; y < V; y++) {
+                double dd = lpi[y] - lref[y];
+                ek2 += exp(lpi[y]) * ((v == y) - exp(lpi[v])) * (0.5 * dd * dd + dd);
+            }
+            k2r[v] = ek2 - rev[v];
+        }
+        struct {
+            rt_rl_estimator est;
+            int in_reward;
+            const double *want;
+        } cases[6] = {{RT_RL_K1, 0, zero}, {RT_RL_K2, 0, rev}, {RT_RL_K3, 0, fwd},
+                      {RT_RL_K1, 1, rev},  {RT_RL_K2, 1, k2r}, {RT_RL_K3, 1, k3r}};
+        double far = 0;
+        for (int v = 0; v < V; v++)
+            far = fmax(far, fmin(fabs(rev[v] - fwd[v]), fmin(fabs(rev[v]), fabs(fwd[v]))));
+        assert_true(far > 1e-3); /* the targets are distinguishable */
+        for (int a = 0; a < 2; a++)
+            for (int k = 0; k < 6; k++) {
+                if (cases[k].in_reward && a == 1) continue; /* REINFORCE's advantage only */
+                double g[V];
+                kl_expected_grad(rt_rl_recipe_find(algos[a]), cases[k].est, cases[k].in_reward, lpi,
+                                 lref, V, g);
+                for (int v = 0; v < V; v++)
+                    if (fabs(g[v] - cases[k].want[v]) > 1e-12 * (1 + fabs(cases[k].want[v])))
+                        fail_msg("%s %s in %s: grad[%d] %.17g, expected %.17g", algos[a],
+                                 rt_rl_estimator_name(cases[k].est),
+                                 cases[k].in_reward ? "reward" : "loss", v, g[v], cases[k].want[v]);
+            }
+    }
 }
 
 /* ---- chi^2 ------------------------------------------------------------------------ */
@@ -527,11 +624,31 @@ static void test_config(void **st)
     assert_int_equal(r.kl_in, RT_RL_IN_REWARD);
     assert_int_equal(r.epochs, 4);
 
+    /* iterations (mu, cfg.epochs): any ratio recipe takes mu > 1; the recipes without a
+     * ratio refuse it, saying why */
+    for (int i = 0; i < rt_rl_recipe_count(); i++) {
+        rt_rl_config_init(&c);
+        c.algo = rt_rl_recipe_at(i);
+        c.epochs = 3;
+        if (c.algo->ratio == RT_RL_RATIO_TOKEN) {
+            assert_int_equal(rt_rl_config_check(&c, &r, NULL), 0);
+            assert_int_equal(r.epochs, 3);
+        }
+    }
     rt_rl_config_init(&c);
+    c.algo = rt_rl_recipe_find("rloo");
     c.epochs = 3;
-    expect_bad(c, "epochs",
-               "epochs = 3 needs algo = ppo (the other algorithms make one update per batch, "
-               "so their ratio stays 1)");
+    expect_bad(c, "iterations",
+               "iterations = 3 with algo = rloo: its loss has no importance ratio, so a second "
+               "update on the same samples would be off-policy with nothing to correct it; use "
+               "algo = grpo, drgrpo, ppo or bnpo");
+    c.algo = rt_rl_recipe_find("reinforce");
+    c.epochs = 2;
+    expect_bad(c, "iterations",
+               "iterations = 2 with algo = reinforce: its loss has no importance ratio, so a "
+               "second update on the same samples would be off-policy with nothing to correct "
+               "it; use algo = grpo, drgrpo, ppo or bnpo");
+    rt_rl_config_init(&c);
     rt_rl_config_init(&c);
     c.group = 1;
     expect_bad(c, "group",
@@ -619,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_bnpo),
         cmocka_unit_test(test_chi2_tree),
         cmocka_unit_test(test_kl_estimators),
+        cmocka_unit_test(test_kl_expected_gradients),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * the first EOS, checked against rt_model_kl); k1 / k3 estimates track the exact KL on
  * a sampled batch; every row of the recipe table lowers the mean length under reward
  * -length; bnpo's first loss against its hand computation next to grpo's; PPO
- * epochs clip; the chi^2 regularizer starts at 0 and holds the policy nearer the
+ * epochs clip; GRPO's iterations (mu = 1 = default, mu = 2 two Adam steps with rho != 1
+ * on the second, mu = 4 clips); the chi^2 regularizer starts at 0 and holds the policy nearer the
  * reference; metrics rows (eval_accuracy only every eval_every); a non-finite reward
  * fails the run naming step and metric and keeps the policy; cancel stops at a step;
  * setup errors; determinism (twice, 1 vs 2 BLAS threads, 1 vs 2 kernel threads, a
@@ -222,6 +223,59 @@ static void test_estimators_on_policy(void **st)
 }
 
 /* ---- runs -------------------------------------------------------------------------- */
+
+/* One GRPO update of policy p (a fresh engine at mu = epochs, lr) on the sample of
+ * (prompt stream 5, sample stream 6) with rewards R_i = i % 3; its metrics in m. */
+static void grpo_update(rt_policy *p, const rt_policy *ref, int epochs, float lr, rt_rl_metrics *m)
+{
+    rt_task *task = make_task(1);
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("grpo"));
+    c.epochs = epochs, c.lr = lr;
+    rt_rl *o;
+    assert_int_equal(rt_rl_create(&o, &c, &p->model, &ref->model, P, T, RT_TOK_EOS, NULL), 0);
+    int prompts[16 * 16];
+    rt_task_sample s[16];
+    rt_rng r = rt_rng_make(5), g = rt_rng_make(6);
+    rt_task_sample_batch(task, &r, 0, RT_TASK_TRAIN, c.batch, s, prompts);
+    assert_int_equal(rt_rl_sample(o, &p->model, &ref->model, prompts, &g), 0);
+    double R[64];
+    for (int i = 0; i < c.batch * c.group; i++)
+        R[i] = i % 3;
+    assert_int_equal(rt_rl_update(o, &p->model, &ref->model, R, m, NULL), 0);
+    rt_rl_free(o);
+    rt_task_free(task);
+}
+
+/* iterations (mu, cfg.epochs) on a ratio recipe (issue 14 item 4): mu = 1 given is the
+ * default step bit for bit; mu = 2 makes 2 Adam steps, and its second update's loss
+ * differs from the first's, which at rho = 1 it would equal exactly (same advantages,
+ * kl = 0: loss = -sum_i w_i A_i min(rho, clip(rho)) ...), so the ratio is != 1 there;
+ * mu = 4 at a large lr clips (clip_frac > 0) where mu = 1 never does (rho = 1). */
+static void test_iterations(void **st)
+{
+    (void)st;
+    rt_policy *p0 = make_policy(1), *ref = make_policy(2);
+    rt_policy *pa = copy_of(p0), *pb = copy_of(p0), *p2 = copy_of(p0), *p4 = copy_of(p0);
+    rt_rl_metrics ma, mb, m2, m4;
+    grpo_update(pa, ref, 0, 1e-2f, &ma); /* auto: grpo's 1 */
+    grpo_update(pb, ref, 1, 1e-2f, &mb);
+    assert_memory_equal(pa->params.w, pb->params.w, pa->params.n * sizeof(float));
+    assert_true(ma.loss == mb.loss && ma.clip_frac == 0.0 && pa->params.t == 1);
+    grpo_update(p2, ref, 2, 1e-2f, &m2);
+    assert_int_equal(p2->params.t, 2);
+    double loss2 = 2.0 * m2.loss - ma.loss; /* m.loss is the mean over the updates */
+    assert_true(fabs(loss2 - ma.loss) > 1e-4);
+    int moved = 0;
+    for (size_t i = 0; i < p2->params.n; i++)
+        moved += p2->params.w[i] != pa->params.w[i];
+    assert_true(moved > 0);
+    grpo_update(p4, ref, 4, 5e-2f, &m4);
+    assert_int_equal(p4->params.t, 4);
+    assert_true(m4.clip_frac > 0.0 && m4.clip_frac <= 0.75);
+    rt_policy_free(p0), rt_policy_free(ref), rt_policy_free(pa), rt_policy_free(pb);
+    rt_policy_free(p2), rt_policy_free(p4);
+}
 
 static void test_every_algo_shortens(void **st)
 {
@@ -489,13 +543,13 @@ static void test_setup_errors(void **st)
     rt_reward_program *rw = make_reward(task, "correct"), *rc = make_reward(task, "c * correct");
     rt_policy *p = make_policy(3), *ref = copy_of(p);
     rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
-    rt_rl_config c = small_cfg(rt_rl_recipe_find("grpo"));
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("rloo"));
     c.epochs = 2;
     rt_run *run = make_run("bad");
     rt_diag d;
     rt_rng rng = rt_rng_make(1);
     assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), RT_EINVAL);
-    assert_string_equal(d.key, "epochs");
+    assert_string_equal(d.key, "iterations");
     char msg[256];
     assert_int_equal(rt_run_status_of(run, NULL, msg, sizeof msg), RT_RUN_FAILED);
     assert_string_equal(msg, d.msg);
@@ -696,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_estimators_on_policy),
         cmocka_unit_test(test_every_algo_shortens),
         cmocka_unit_test(test_bnpo_step),
+        cmocka_unit_test(test_iterations),
         cmocka_unit_test(test_rows_eval_and_eval_reward),
         cmocka_unit_test(test_chi2_run),
         cmocka_unit_test(test_nonfinite_reward_fails),
