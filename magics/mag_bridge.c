@@ -121,8 +121,8 @@ void mag_metric_range(const char *metric, double *ymin, double *ymax, int *yzero
     const char *m = strncmp(metric, "eval_", 5) ? metric : metric + 5;
     *ymin = *ymax = 0; /* no range */
     *yzero = 0;
-    if (!strcmp(m, "accuracy") || ends_with(m, "_accuracy") || ends_with(m, "_frac") ||
-        ends_with(m, "_rate") || !strncmp(m, "judge_win", 9)) {
+    if (!strcmp(m, "accuracy") || ends_with(m, "_accuracy") || ends_with(m, "_acc") ||
+        ends_with(m, "_frac") || ends_with(m, "_rate") || !strncmp(m, "judge_win", 9)) {
         *ymin = 0, *ymax = 1; /* fractions of a batch or an evaluation set */
     } else if (!strcmp(m, "vs_greedy")) {
         *ymin = -1, *ymax = 1; /* a mean game outcome */

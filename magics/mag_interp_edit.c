@@ -150,6 +150,7 @@ int mag_complete(void *self, const char *code, size_t cursor, krn_completion *c)
         for (size_t i = 0; i < sizeof functions / sizeof functions[0] && rc >= 0; i++)
             rc = add(c, x.prefix, "", functions[i], "(");
         if (strcmp(x.magic, "reward") == 0 && rc >= 0) rc = add(c, x.prefix, "", "debate", "(");
+        if (strcmp(x.magic, "reward") == 0 && rc >= 0) rc = add(c, x.prefix, "", "judge_full", "(");
         for (size_t i = 0; i < mag_session_count(s, MAG_REWARD) && rc >= 0; i++)
             rc = add(c, x.prefix, "", mag_session_at(s, MAG_REWARD, i)->name, "(");
         break;

@@ -37,6 +37,7 @@ static void spec_of(const rt_task *t, rt_strbuf *b)
             has_tasks = 1;
             continue;
         }
+        if ((k->flags & RT_TASK_KEY_QUIET) && c->values[i] == k->def) continue; /* as before */
         char num[32];
         fmt_num(c->values[i], num, sizeof num);
         rt_strbuf_printf(b, " %s=%s", k->name, num);

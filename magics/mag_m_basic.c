@@ -471,6 +471,9 @@ static const char *const builtin_help[][2] = {
     {"clip", "clip(x, lo, hi): min(max(x, lo), hi)"},
     {"debate", "debate(NAME): feature of a triage task: 1 if the judge of debate NAME prefers "
                "the policy's action to the baseline's, else 0"},
+    {"judge_full", "judge_full(NAME): feature of a triage task: 1 if the full-state judge of "
+                   "debate NAME (every feature seen, no debate: the ideal judge) prefers the "
+                   "policy's action to the baseline's, else 0; 0.5 for equal actions"},
     {"correct", "correct: feature, 1 if the answer is exactly right (the verifier), else 0"},
     {"partial", "partial: feature, fraction of answer tokens that are right"},
     {"length", "length: feature, number of generated answer tokens (up to the first end token)"},

@@ -7,9 +7,10 @@
  * features, a minimax tree above 1e6 leaves, a baseline on another vocabulary), then
  * trains the judge, the full-state judge and, for debaters = learned, the debaters by
  * self-play — one job, three runs NAME.judge, NAME.full_judge, NAME.debaters shown
- * live through the bridge (panels loss, accuracy, vs_greedy) — and prints two tables:
- * the judges' top-1 accuracies on held-out states (partial evidence, the same judge
- * given every feature, the full-state judge, chance 1/A) and the debaters (greedy,
+ * live through the bridge (panels loss, pairwise_acc, vs_greedy) — and prints two tables:
+ * the judges' top-1 (chance 1/A) and pairwise (chance 1/2) accuracies on the same
+ * held-out states (partial evidence, the same judge given every feature, the full-state
+ * judge; chance levels in the headers) and the debaters (greedy,
  * minimax when its tree has at most 5000 leaves, learned when trained) on 256 held-out
  * games where one side defends the demonstrator's action and the other a random other
  * action (first mover alternating): how often the demonstrator's side wins with both
@@ -179,30 +180,37 @@ static void show_tables(krn_out *out, const mag_debate_obj *o, const char *name,
 {
     const rt_debate_config *dc = rt_debate_config_of(o->d);
     int K = (int)rt_task_value(o->task, "features");
-    const char *hdr[] = {"judge", "evidence", "held-out accuracy"};
-    mag_table *t = mag_table_new(3, hdr);
-    char ev[64], fk[32], a[4][32];
+    int A = (int)rt_task_value(o->task, "actions");
+    char h_top[48], h_pair[48];
+    snprintf(h_top, sizeof h_top, "top-1 acc (chance %.3g)", o->acc.chance);
+    snprintf(h_pair, sizeof h_pair, "pairwise acc (chance %.3g)", o->acc.chance_pair);
+    const char *hdr[] = {"judge", "evidence", h_top, h_pair};
+    mag_table *t = mag_table_new(4, hdr);
+    char ev[64], fk[32], a[3][2][32];
     snprintf(ev, sizeof ev, "%d of %d features", dc->evidence, K);
     snprintf(fk, sizeof fk, "all %d features", K);
-    mag_fmt_num(o->acc.partial, 0, a[0], 32);
-    mag_fmt_num(o->acc.partial_on_full, 0, a[1], 32);
-    mag_fmt_num(o->acc.full, 0, a[2], 32);
-    mag_fmt_num(o->acc.chance, 0, a[3], 32);
-    const char *rows[4][3] = {{"judge", ev, a[0]},
-                              {"judge", fk, a[1]},
-                              {"full-state judge", fk, a[2]},
-                              {"chance (1/A)", "", a[3]}};
-    for (int i = 0; t && i < 4; i++)
+    double v[3][2] = {{o->acc.partial, o->acc.partial_pair},
+                      {o->acc.partial_on_full, o->acc.partial_on_full_pair},
+                      {o->acc.full, o->acc.full_pair}};
+    for (int i = 0; i < 3; i++)
+        for (int c = 0; c < 2; c++)
+            mag_fmt_num(v[i][c], 0, a[i][c], 32);
+    const char *rows[3][4] = {{"judge", ev, a[0][0], a[0][1]},
+                              {"judge", fk, a[1][0], a[1][1]},
+                              {"full-state judge", fk, a[2][0], a[2][1]}};
+    for (int i = 0; t && i < 3; i++)
         mag_table_row(t, rows[i]);
-    char cap[300];
+    char cap[600];
     snprintf(cap, sizeof cap,
-             "%%%%debate %s: judge accuracy (top-1: the demonstrator's action scored above "
-             "every other) on %d held-out states",
-             name, dc->accuracy_states);
+             "%%%%debate %s: judge accuracy on %d held-out states, the same states and "
+             "evidence in both columns; top-1: the demonstrator's action scored above every "
+             "other (chance 1/A = 1/%d); pairwise: above one random other action (chance 1/2, "
+             "the scale of the debaters' win rates and of judge_win / judge_win_full)",
+             name, dc->accuracy_states, A);
     mag_show(out, t ? mag_table_bundle(t, cap) : NULL);
     mag_table_free(t);
 
-    const char *h2[] = {"debaters", "demonstrator's side wins", "score vs greedy",
+    const char *h2[] = {"debaters", "demonstrator's side wins (chance 0.5)", "score vs greedy",
                         "= minimax value"};
     t = mag_table_new(4, h2);
     int mm = rt_debate_tree_leaves(K, dc->evidence) <= MINIMAX_TABLE_LEAVES;
@@ -227,7 +235,8 @@ static void show_tables(krn_out *out, const mag_debate_obj *o, const char *name,
     }
     snprintf(cap, sizeof cap,
              "%%%%debate %s: debaters on %d held-out games (demonstrator's action vs a random "
-             "other; score in [-1, 1])",
+             "other: a pairwise win rate, chance 0.5, comparable with the judges' pairwise "
+             "accuracy; score in [-1, 1])",
              name, TABLE_GAMES);
     mag_show(out, t ? mag_table_bundle(t, cap) : NULL);
     mag_table_free(t);
@@ -326,8 +335,8 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     mag_bridge_run br[3] = {{job.jr, "judge", train_fn, &job, NULL, dc.judge.steps},
                             {job.fr, "full-state judge", idle_fn, NULL, NULL, 0},
                             {job.lr, "learned debaters", idle_fn, NULL, NULL, dc.learner.steps}};
-    static const char *const panels[] = {"loss", "accuracy", "vs_greedy"};
-    static const char *const summary[] = {"loss", "accuracy", "vs_greedy"};
+    static const char *const panels[] = {"loss", "pairwise_acc", "vs_greedy"};
+    static const char *const summary[] = {"loss", "pairwise_acc", "vs_greedy"};
     char title[300];
     snprintf(title, sizeof title, "%%%%debate %s: judge on %s (evidence %d)%s", name, task_name,
              dc.evidence, learned ? ", self-play debaters" : "");
@@ -392,13 +401,13 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     o->acc = rt_debate_accuracy_of(o->d);
     rt_rng r2 = rt_rng_split(&R, 2);
     show_tables(ctx->out, o, name, &r2);
-    char summ[400];
+    char summ[520];
     snprintf(summ, sizeof summ,
-             "on %s, evidence %d, %s debaters, first %s, baseline %s; judge accuracy %.3f "
-             "(full state %.3f, chance %.3f)",
+             "on %s, evidence %d, %s debaters, first %s, baseline %s; judge accuracy top-1 "
+             "%.3f (full state %.3f, chance %.3f), pairwise %.3f (full state %.3f, chance %.3f)",
              task_name, dc.evidence, rt_debater_kind_name(dc.debaters),
              rt_debate_first_name(dc.first), base_name ? base_name : "(none)", o->acc.partial,
-             o->acc.full, o->acc.chance);
+             o->acc.full, o->acc.chance, o->acc.partial_pair, o->acc.full_pair, o->acc.chance_pair);
     int put = mag_session_put(ctx->session, MAG_DEBATE, name, o, obj_free, summ, task_name);
     if (put < 0) return mag_err_nomem(d);
     if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced debate '%s'\n", name);
@@ -553,11 +562,12 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
         mag_table_row(t, row);
     }
     if (!rc) {
-        char cap[400];
+        char cap[600];
         snprintf(cap, sizeof cap,
                  "%%debate %s eval: greedy actions on %d held-out states against baseline %s "
                  "(judge_win: share of the differing states where the debate favours the "
-                 "policy)",
+                 "policy; judge_win_full: where the full-state judge does, no debate; both "
+                 "pairwise, chance 0.5, the scale of the judges' pairwise accuracy)",
                  name, S, o->baseline_name);
         mag_show(ctx->out, mag_table_bundle(t, cap));
     }
@@ -717,9 +727,18 @@ static const mag_magic debate_magic = {
             "against a random other one,\n"
             "seeing `evidence` random features; two debaters (greedy | minimax | learned)\n"
             "reveal features in turn for two actions; the judge's verdict is the outcome.\n"
-            "Prints the judges' held-out accuracy and the debaters' strength.  Then\n"
+            "Prints the judges' held-out accuracy on the same states, top-1 (the\n"
+            "demonstrator's action above every other, chance 1/A) and pairwise (above one\n"
+            "random other action, chance 1/2), and the debaters' strength (the\n"
+            "demonstrator's side's win rate, pairwise: chance 0.5).  The training curve\n"
+            "pairwise_acc is the pairwise accuracy on the training pairs.  Then\n"
             "debate(NAME) is a reward feature: 1 if after the debate the judge prefers the\n"
-            "policy's action to the baseline's, 0 if not, 0.5 when the actions are equal.\n"
+            "policy's action to the baseline's, 0 if not, 0.5 when the actions are equal;\n"
+            "judge_full(NAME) is the same with the full-state judge's verdict (every\n"
+            "feature, no debate: the ideal judge), to compare r + alpha * debate(d) with\n"
+            "r + alpha * judge_full(d).  judge_win / judge_win_full of %%rl runs are\n"
+            "pairwise win rates (chance 0.5).  For a learnable demonstrator bias use\n"
+            "%task ... bias=B (conflict=C is hash label noise; see %help task).\n"
             "Example:\n  %%debate d\n  task = tri\n  evidence = 3\n  baseline = base",
     .run = run_debate,
     .positional = "-",
@@ -738,8 +757,8 @@ static const mag_magic show_magic = {
             "%debate NAME eval POLICY...: the return-vs-justifiability table — per policy, on\n"
             "the same held-out states, the mean environment return of its greedy action,\n"
             "judge_win / judge_win_full against the baseline (states where the actions\n"
-            "differ) and the share of differing states; policies that differ only by seed\n"
-            "(NAME[...,seed=k]) get a mean ± sd row.",
+            "differ; pairwise win rates, chance 0.5) and the share of differing states;\n"
+            "policies that differ only by seed (NAME[...,seed=k]) get a mean ± sd row.",
     .run = run_show,
     .positional = "debate,-,policy",
 };

@@ -85,19 +85,20 @@ static int resolve_feature(void *ctx, const char *fn, const char *arg, int *slot
                            size_t errlen)
 {
     env_ctx *e = ctx;
-    if (strcmp(fn, "debate") != 0) {
+    int full = strcmp(fn, "judge_full") == 0; /* judge_full(NAME): slots after debate(NAME)'s */
+    if (!full && strcmp(fn, "debate") != 0) {
         snprintf(err, errlen, "unknown feature function '%s'", fn);
         return 1;
     }
     if (!e->in_reward) {
-        snprintf(err, errlen, "'debate(%s)' is a feature; it has a value only inside a reward",
+        snprintf(err, errlen, "'%s(%s)' is a feature; it has a value only inside a reward", fn,
                  arg);
         return 1;
     }
     size_t n = mag_session_count(e->s, MAG_DEBATE);
     for (size_t i = 0; i < n; i++)
         if (strcmp(mag_session_at(e->s, MAG_DEBATE, i)->name, arg) == 0) {
-            *slot = N_FEATURES + (int)i;
+            *slot = N_FEATURES + (int)(full ? n + i : i);
             return 0;
         }
     const char *best = mag_session_suggest(e->s, MAG_DEBATE, arg);
@@ -117,7 +118,7 @@ static const rt_reward_program *resolve_reward(void *ctx, const char *name)
     return mag_session_get(e->s, MAG_REWARD, name);
 }
 
-static const char *const feature_fns[] = {"debate"};
+static const char *const feature_fns[] = {"debate", "judge_full"};
 
 /* Fills env (reward_names is malloc'ed: free it). 0 or -1 (ENOMEM). */
 static int make_env(rt_reward_env *env, env_ctx *ec, const char *name)
@@ -127,10 +128,10 @@ static int make_env(rt_reward_env *env, env_ctx *ec, const char *name)
     if (ec->in_reward) {
         env->features = features;
         env->n_features = N_FEATURES;
-        env->n_slots = N_FEATURES + (int)mag_session_count(ec->s, MAG_DEBATE);
+        env->n_slots = N_FEATURES + 2 * (int)mag_session_count(ec->s, MAG_DEBATE);
     }
     env->feature_fns = feature_fns;
-    env->n_feature_fns = 1;
+    env->n_feature_fns = 2;
     env->resolve_feature = resolve_feature;
     env->resolve_reward = resolve_reward;
     size_t n = mag_session_count(ec->s, MAG_REWARD);
@@ -231,7 +232,8 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
                             "that it can be called: %s(...)",
                             name, name);
     int reserved = is_feature(name) || strcmp(name, "and") == 0 || strcmp(name, "or") == 0 ||
-                   strcmp(name, "not") == 0 || strcmp(name, "debate") == 0;
+                   strcmp(name, "not") == 0 || strcmp(name, "debate") == 0 ||
+                   strcmp(name, "judge_full") == 0;
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         reserved |= strcmp(name, builtins[i]) == 0;
     if (reserved)
@@ -318,7 +320,8 @@ static const mag_magic m_reward = {
     .usage = "%%reward NAME [param=default ...]",
     .help = "Define a reward: the body is one expression of the reward language over the\n"
             "task's features (correct, partial, length, format, eos; triage: outcome,\n"
-            "demo_agree, debate(NAME)).  Numbers, + - * / ^, comparisons, and or not,\n"
+            "demo_agree, debate(NAME), judge_full(NAME)).  Numbers, + - * / ^, comparisons, and or "
+            "not,\n"
             "if(c, a, b), min max abs log exp sqrt clip(x, lo, hi), and defined rewards\n"
             "called with named features: exact(correct=1, length=4).  Other names are\n"
             "parameters: their defaults come from the header (c=0.01) and training magics\n"

@@ -162,7 +162,8 @@ static int session_resolve(void *ctx, const char *fn, const char *arg, void *out
                            size_t errlen)
 {
     const mag_session *s = ctx;
-    if (!strcmp(fn, "debate")) return mag_debate_resolve(&s, arg, out, err, errlen);
+    if (!strcmp(fn, "debate") || !strcmp(fn, "judge_full"))
+        return mag_debate_resolve(&s, arg, out, err, errlen);
     snprintf(err, errlen, "no session objects for %s(...)", fn);
     return -1;
 }

@@ -131,7 +131,9 @@ int rt_debate_create(const rt_task *task, const rt_debate_config *cfg, const rt_
     d->task = task;
     d->cfg = *cfg;
     d->acc.partial = d->acc.full = d->acc.partial_on_full = NAN;
+    d->acc.partial_pair = d->acc.full_pair = d->acc.partial_on_full_pair = NAN;
     d->acc.chance = 1.0 / (int)rt_task_value(task, "actions");
+    d->acc.chance_pair = 0.5;
     rt_rng r1 = rt_rng_split(rng, 1), r2 = rt_rng_split(rng, 2), r3 = rt_rng_split(rng, 3);
     int rc = rt_debate_judge_create(task, cfg->judge_hidden, &r1, &d->judge, err);
     if (!rc) rc = rt_debate_judge_create(task, cfg->judge_hidden, &r2, &d->full, err);
@@ -197,9 +199,13 @@ int rt_debate_train(rt_debate *d, const rt_rng *rng, rt_run *judge_run, rt_run *
         rc = rt_debate_learner_train(d->learner, d->judge, &d->cfg.learner, &r13, learner_run, err);
     if (rc) return rc;
     int n = d->cfg.accuracy_states;
-    rt_debate_judge_accuracy(d->judge, d->cfg.evidence, n, &r14, &d->acc.partial);
-    rt_debate_judge_accuracy(d->full, K, n, &r14, &d->acc.full);
-    rt_debate_judge_accuracy(d->judge, K, n, &r14, &d->acc.partial_on_full);
+    rt_debate_judge_score sp, sf, spf; /* the same states (r14) for all three */
+    rt_debate_judge_eval(d->judge, d->cfg.evidence, n, &r14, &sp, NULL, NULL);
+    rt_debate_judge_eval(d->full, K, n, &r14, &sf, NULL, NULL);
+    rt_debate_judge_eval(d->judge, K, n, &r14, &spf, NULL, NULL);
+    d->acc.partial = sp.top1, d->acc.partial_pair = sp.pairwise;
+    d->acc.full = sf.top1, d->acc.full_pair = sf.pairwise;
+    d->acc.partial_on_full = spf.top1, d->acc.partial_on_full_pair = spf.pairwise;
     return 0;
 }
 
@@ -330,6 +336,30 @@ int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, co
 {
     return reward_batch(d, d ? d->cfg.threads : 1, samples, a_pi, a_b, B, stream, seq0, out, tr,
                         err);
+}
+
+int rt_debate_full_reward_batch(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
+                                const int *a_b, int B, double *out)
+{
+    if (!d || !samples || !a_pi || !a_b || B < 0 || !out) return RT_EINVAL;
+    int A = d->full->A, K = d->full->K;
+    for (int i = 0; i < B; i++) {
+        int ap = a_pi[i], ab = a_b[i];
+        if (ap < 0 || ap >= A)
+            out[i] = 0.0;
+        else if (ab < 0 || ab >= A)
+            out[i] = 1.0;
+        else if (ap == ab)
+            out[i] = 0.5;
+        else {
+            int v[RT_DEBATE_MAX_K];
+            float sc[RT_DEBATE_MAX_A];
+            rt_task_triage_state(d->task, &samples[i], v);
+            rt_debate_judge_scores(d->full, v, (1u << K) - 1u, sc);
+            out[i] = sc[ap] > sc[ab] ? 1.0 : 0.0;
+        }
+    }
+    return 0;
 }
 
 int rt_debate_eval(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,

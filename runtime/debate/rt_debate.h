@@ -24,6 +24,13 @@
  * 0), 0, HELDOUT, n)[i]), each with a random subset of exactly L revealed features drawn from
  * rt_rng_split(rng, 1 + i): the fraction of states where J ranks the demonstrator's action STRICTLY
  * above every other action (top-1; chance = 1/A). L = K gives the full-state accuracy.
+ * PAIRWISE ACCURACY (rt_debate_judge_eval), on the same states and evidence (paired): the
+ * fraction where J scores the demonstrator's action d STRICTLY above one random other
+ * action o = (d + 1 + below(A - 1)) mod A, drawn from state i's stream after the subset,
+ * as in training (chance = 1/2, the scale of debate win rates and judge_win*).  A state
+ * that is top-1 right is pairwise right.  A judge that knows nothing (its scores
+ * independent of d, e.g. an untrained one, whose action heads are exchangeable) scores
+ * 1/A top-1 and 1/2 pairwise in expectation.
  *
  * DEBATE GAME  Debater 1 defends a1, debater 2 defends a2 (a1 != a2).  `first` (0 or
  * 1) moves first; turns alternate; each turn reveals one true feature not yet revealed,
@@ -56,6 +63,11 @@
  *   first = random: debater 1 (the policy) moves first iff the first draw of state
  *     i's stream rt_rng_split(stream, seq0 + i) is even (rt_rng_below(.., 2) == 0), so
  *     a batch computed in parts (matching seq0), at any thread count, is the same.
+ *
+ * IDEAL-JUDGE REWARD judge_full(NAME) (rt_debate_full_reward_batch): the same conventions
+ * with the full-state judge's verdict J_full(s, a_pi) > J_full(s, a_b) in place of the
+ * debate's — the reward of the paper's ideal full-state judge, which a debate reward
+ * should approximate (train with r_env + alpha * judge_full(d) and compare).
  *
  * METRICS (rt_debate_eval): return = mean environment reward of a_pi; judge_win =
  * fraction of the states where a_pi != a_b (both valid) in which the debate favours
@@ -123,9 +135,10 @@ int rt_debate_judge_create(const rt_task *task, int hidden, const rt_rng *rng,
 void rt_debate_judge_free(rt_debate_judge *j);
 /* Defaults: steps 1500, batch 64, lr 3e-3, log_every 50 (judge_steps of `%%debate`). */
 void rt_debate_judge_train_init(rt_debate_train_config *cfg);
-/* Metric names of judge training: step, loss, accuracy (loss = mean of the step losses
- * since the previous row; accuracy = fraction of the logged step's pairs with
- * J(e, d) > J(e, o), from the forward that gave the loss, i.e. before the update). */
+/* Metric names of judge training: step, loss, pairwise_acc (loss = mean of the step losses
+ * since the previous row; pairwise_acc = fraction of the logged step's training pairs with
+ * J(e, d) > J(e, o), from the forward that gave the loss, i.e. before the update: a
+ * pairwise accuracy, chance 1/2, not the top-1 of rt_debate_judge_accuracy). */
 const char *const *rt_debate_judge_columns(int *n);
 /* Trains with L = evidence revealed features (1..K) as in the top comment: rt_trainer_run
  * with the record rt_debate_judge_trainer.  run may be NULL; otherwise it is started,
@@ -143,6 +156,16 @@ void rt_debate_judge_scores(const rt_debate_judge *j, const int *values, unsigne
  * the top comment); 0 or RT_EINVAL. */
 int rt_debate_judge_accuracy(const rt_debate_judge *j, int evidence, int n, const rt_rng *rng,
                              double *acc);
+/* Top-1 and pairwise accuracy on the same n held-out states and evidence (the top
+ * comment); top1 / pair (n each, may be NULL) receive each state's 0/1 outcome.  The
+ * top-1 value equals rt_debate_judge_accuracy's for the same arguments.  0 or RT_EINVAL. */
+typedef struct rt_debate_judge_score {
+    double top1;     /* chance 1/A */
+    double pairwise; /* chance 1/2 */
+    int n;
+} rt_debate_judge_score;
+int rt_debate_judge_eval(const rt_debate_judge *j, int evidence, int n, const rt_rng *rng,
+                         rt_debate_judge_score *sc, unsigned char *top1, unsigned char *pair);
 
 /* ---- learned debater -------------------------------------------------------------- */
 
@@ -284,9 +307,12 @@ const rt_debate_learner *rt_debate_learner_of(const rt_debate *d);
 int rt_debate_train(rt_debate *d, const rt_rng *rng, rt_run *judge_run, rt_run *full_run,
                     rt_run *learner_run, rt_diag *err);
 /* Accuracies after rt_debate_train: the judge with L random features, the full-state
- * judge, and the partial judge given the full state. */
+ * judge, and the partial judge given the full state; top-1 (chance = 1/A) and, on the
+ * same states, pairwise (the *_pair fields, chance_pair = 1/2: the scale of debate win
+ * rates and of judge_win / judge_win_full). */
 typedef struct rt_debate_accuracy {
     double partial, full, partial_on_full, chance;
+    double partial_pair, full_pair, partial_on_full_pair, chance_pair;
 } rt_debate_accuracy;
 rt_debate_accuracy rt_debate_accuracy_of(const rt_debate *d);
 
@@ -318,6 +344,14 @@ int rt_debate_reward_batch(const rt_debate *d, const rt_task_sample *samples, co
  * action invalid: debate = 1". */
 size_t rt_debate_transcript_text(const rt_task *task, const rt_task_sample *s, int a_pi, int a_b,
                                  const rt_debate_transcript *tr, char *buf, size_t cap);
+
+/* judge_full(NAME) for B states: the verdict of the full-state judge, the ideal reference
+ * (no debate, every feature seen): out[i] = 1 if J_full(s_i, a_pi) > J_full(s_i, a_b), else 0
+ * (a tie is 0, as a drawn debate), with the conventions of debate(NAME) (equal actions 0.5,
+ * a_pi invalid 0, a_b invalid and a_pi valid 1).  Draws nothing, allocates nothing; on
+ * states where the actions differ its mean is judge_win_full.  0 or RT_EINVAL. */
+int rt_debate_full_reward_batch(const rt_debate *d, const rt_task_sample *samples, const int *a_pi,
+                                const int *a_b, int B, double *out);
 
 typedef struct rt_debate_metrics {
     int n, n_differ;

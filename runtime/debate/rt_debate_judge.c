@@ -1,8 +1,9 @@
 /* rt_debate_judge: the debate judge J(evidence, action) (rt_debate.h): creation,
  * Bradley–Terry training on "demonstrator's action > a random other action" with L
  * random revealed features (the "judge" trainer record run by rt_trainer_run), scoring
- * and held-out top-1 accuracy.  Leaves out: the run loop (rt_trainer.c), training on
- * noisy demonstrations, judges with memory of the debate's order. */
+ * and held-out top-1 and pairwise accuracies (paired: the same states).  Leaves out: the
+ * run loop (rt_trainer.c), training on noisy demonstrations, judges with memory of the
+ * debate's order. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "rt_debate_int.h"
 #include "rt_math.h"
 
-static const char *const judge_cols[] = {"step", "loss", "accuracy"};
+static const char *const judge_cols[] = {"step", "loss", "pairwise_acc"};
 
 const char *const *rt_debate_judge_columns(int *n)
 {
@@ -226,12 +227,12 @@ int rt_debate_judge_train(rt_debate_judge *j, int evidence, const rt_debate_trai
     return rt_debate_train_result(rc, &td, err);
 }
 
-int rt_debate_judge_accuracy(const rt_debate_judge *j, int evidence, int n, const rt_rng *rng,
-                             double *acc)
+int rt_debate_judge_eval(const rt_debate_judge *j, int evidence, int n, const rt_rng *rng,
+                         rt_debate_judge_score *sc, unsigned char *top1, unsigned char *pair)
 {
-    if (!j || !rng || !acc || evidence < 1 || evidence > j->K || n < 1) return RT_EINVAL;
+    if (!j || !rng || !sc || evidence < 1 || evidence > j->K || n < 1) return RT_EINVAL;
     rt_rng st = rt_rng_split(rng, 0);
-    long right = 0;
+    long right = 0, pright = 0;
     for (int i = 0; i < n; i++) {
         rt_task_sample smp;
         rt_task_sample_batch(j->task, &st, (uint64_t)i, RT_TASK_HELDOUT, 1, &smp, NULL);
@@ -239,13 +240,30 @@ int rt_debate_judge_accuracy(const rt_debate_judge *j, int evidence, int n, cons
         int v[RT_DEBATE_MAX_K];
         rt_task_triage_state(j->task, &smp, v);
         unsigned sub = rt_debate_random_subset(&r, j->K, evidence);
-        float sc[RT_DEBATE_MAX_A];
-        rt_debate_judge_scores(j, v, sub, sc);
+        /* the other action of the pair: drawn after the subset, as in training */
         int d = rt_task_triage_demo_action(j->task, &smp), top = 1;
+        int o = (d + 1 + (int)rt_rng_below(&r, (uint32_t)(j->A - 1))) % j->A;
+        float s[RT_DEBATE_MAX_A];
+        rt_debate_judge_scores(j, v, sub, s);
         for (int a = 0; a < j->A; a++)
-            if (a != d && !(sc[d] > sc[a])) top = 0;
-        right += top;
+            if (a != d && !(s[d] > s[a])) top = 0;
+        int pw = s[d] > s[o];
+        right += top, pright += pw;
+        if (top1) top1[i] = (unsigned char)top;
+        if (pair) pair[i] = (unsigned char)pw;
     }
-    *acc = (double)right / n;
+    sc->top1 = (double)right / n;
+    sc->pairwise = (double)pright / n;
+    sc->n = n;
     return 0;
+}
+
+int rt_debate_judge_accuracy(const rt_debate_judge *j, int evidence, int n, const rt_rng *rng,
+                             double *acc)
+{
+    rt_debate_judge_score sc;
+    if (!acc) return RT_EINVAL;
+    int rc = rt_debate_judge_eval(j, evidence, n, rng, &sc, NULL, NULL);
+    if (!rc) *acc = sc.top1;
+    return rc;
 }

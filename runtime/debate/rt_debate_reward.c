@@ -1,9 +1,9 @@
-/* rt_debate_reward: the debate(NAME) feature provider of rt_rl runs
- * (rt_debate_reward.h) — linking rewards that read debate(NAME) through a resolver,
- * and the per-run hook that, at every step, computes the baseline's greedy actions,
- * plays the debates of the step's samples (rt_debate_eval_threads) and writes their
- * feature columns and metrics.  Leaves out: the names of debates and where they live
- * (the resolver's), the run itself (rt_rl_run_hooked). */
+/* rt_debate_reward: the debate(NAME) / judge_full(NAME) feature provider of rt_rl runs
+ * (rt_debate_reward.h) — linking rewards that read them through a resolver, and the
+ * per-run hook that, at every step, computes the baseline's greedy actions, plays the
+ * debates of the step's samples (rt_debate_eval_threads) or asks the full-state judge
+ * (rt_debate_full_reward_batch) and writes their feature columns and metrics.  Leaves out: the
+ * names of debates and where they live (the resolver's), the run itself (rt_rl_run_hooked). */
 #include "rt_debate_reward.h"
 
 #include <stdio.h>
@@ -11,19 +11,24 @@
 
 #include "rt_alloc.h"
 
+static const char *const fn_names[] = {"debate", "judge_full", NULL};
+
 int rt_debate_reward_reads(const rt_reward_program *p)
 {
     int n = p ? rt_reward_n_features(p) : 0;
-    for (int i = 0; i < n; i++)
-        if (strncmp(rt_reward_feature_name(p, i), "debate(", 7) == 0) return 1;
+    for (int i = 0; i < n; i++) {
+        const char *f = rt_reward_feature_name(p, i);
+        if (strncmp(f, "debate(", 7) == 0 || strncmp(f, "judge_full(", 11) == 0) return 1;
+    }
     return 0;
 }
 
 struct rt_debate_reward {
     const rt_task *task; /* the run's task */
     int nf;              /* its features: the debates' slots start here */
-    int n;               /* debates read */
+    int n;               /* slots: (debate, function) pairs read */
     rt_debate_source src[RT_DEBATE_REWARD_MAX];
+    int full[RT_DEBATE_REWARD_MAX]; /* 0: debate(NAME), 1: judge_full(NAME) */
 };
 
 typedef struct link_ctx {
@@ -43,13 +48,15 @@ static int task_differs(const rt_task *a_task, const rt_task *b_task)
     return differs;
 }
 
-/* rt_reward_feature_fn: debate(arg) -> its slot (nf + the order of first read). */
+/* rt_reward_feature_fn: debate(arg) / judge_full(arg) -> its slot (nf + the order of first
+ * read of the pair (debate, function)). */
 static int link_resolve(void *ctx, const char *fn, const char *arg, int *slot, char *err,
                         size_t errlen)
 {
     link_ctx *c = ctx;
     rt_debate_reward *x = c->x;
-    if (strcmp(fn, "debate") != 0) {
+    int full = strcmp(fn, "judge_full") == 0;
+    if (!full && strcmp(fn, "debate") != 0) {
         snprintf(err, errlen, "unknown feature function '%s'", fn);
         return 1;
     }
@@ -61,12 +68,12 @@ static int link_resolve(void *ctx, const char *fn, const char *arg, int *slot, c
         return 1;
     }
     for (int i = 0; i < x->n; i++)
-        if (x->src[i].debate == s.debate) {
+        if (x->src[i].debate == s.debate && x->full[i] == full) {
             *slot = x->nf + i;
             return 0;
         }
     if (x->n == RT_DEBATE_REWARD_MAX) {
-        snprintf(err, errlen, "a reward can read at most %d debates", RT_DEBATE_REWARD_MAX);
+        snprintf(err, errlen, "a reward can read at most %d debate features", RT_DEBATE_REWARD_MAX);
         return 1;
     }
     if (task_differs(rt_debate_task_of(s.debate), x->task)) {
@@ -81,6 +88,7 @@ static int link_resolve(void *ctx, const char *fn, const char *arg, int *slot, c
         return 1;
     }
     x->src[x->n] = s;
+    x->full[x->n] = full;
     *slot = x->nf + x->n++;
     return 0;
 }
@@ -107,15 +115,15 @@ int rt_debate_reward_create(const rt_task *task, const rt_reward_program *reward
     const char *names[RT_TASK_MAX_FEATURES];
     for (int i = 0; i < x->nf; i++)
         names[i] = rt_task_feature_name(task, i);
-    static const char *const fns[] = {"debate"};
+
     link_ctx lc = {x, resolve, ctx};
     rt_reward_env env;
     memset(&env, 0, sizeof env);
     env.features = names;
     env.n_features = x->nf;
     env.n_slots = x->nf + RT_DEBATE_REWARD_MAX;
-    env.feature_fns = fns;
-    env.n_feature_fns = 1;
+    env.feature_fns = fn_names;
+    env.n_feature_fns = 2;
     env.resolve_feature = link_resolve;
     env.ctx = &lc;
     rt_diag rd;
@@ -198,8 +206,9 @@ int rt_debate_reward_hook_new(const rt_debate_reward *x, int N, int threads,
     return 0;
 }
 
-/* rt_rl_hook_fn: the samples' actions, the baseline's action per prompt, debate(k) per
- * sample into column nf + k, the first debate's metrics. */
+/* rt_rl_hook_fn: the samples' actions, the baseline's action per prompt, slot k's
+ * feature (debate or judge_full) per sample into column nf + k, the first slot's debate
+ * metrics (a judge_full slot plays the debates too, for judge_win). */
 static int hook_fill(void *user, const rt_rl_hook_batch *b, double *feat, int stride, int nf,
                      double *metrics, char *msg, size_t msglen)
 {
@@ -226,9 +235,16 @@ static int hook_fill(void *user, const rt_rl_hook_batch *b, double *feat, int st
         rt_rng ks = rt_rng_split(b->stream, (uint64_t)k);
         rt_debate_metrics m;
         rt_diag err;
-        if (rt_debate_eval_threads(d, h->threads, b->samples, h->a_pi, h->a_b, b->N, &ks, 0, h->out,
+        /* the debates: the feature of a debate slot, the metrics of slot 0 */
+        if ((!x->full[k] || k == 0) &&
+            rt_debate_eval_threads(d, h->threads, b->samples, h->a_pi, h->a_b, b->N, &ks, 0, h->out,
                                    &m, &err)) {
             snprintf(msg, msglen, "debate: %s", err.msg);
+            return 1;
+        }
+        if (x->full[k] &&
+            rt_debate_full_reward_batch(d, b->samples, h->a_pi, h->a_b, b->N, h->out)) {
+            snprintf(msg, msglen, "judge_full: bad arguments");
             return 1;
         }
         for (int i = 0; i < b->N; i++)
@@ -250,7 +266,8 @@ rt_rl_hook rt_debate_reward_hook_of(rt_debate_reward_hook *h)
 
 /* ---- the provider record (rt_feature_provider, registered as "debate") ------------- */
 
-/* rt_debate_resolve_fn over an rt_feature_env: debate(NAME) -> env->resolve("debate", ..) */
+/* rt_debate_resolve_fn over an rt_feature_env: debate(NAME) and judge_full(NAME) ->
+ * env->resolve("debate", ..) (both name a debate) */
 static int env_resolve(void *ctx, const char *name, rt_debate_source *out, char *err, size_t errlen)
 {
     const rt_feature_env *env = ctx;
@@ -301,6 +318,7 @@ static void fp_run_free(void *ws)
 
 const rt_feature_provider rt_debate_feature_provider = {
     .name = "debate",
+    .fns = fn_names,
     .n_metrics = 3,
     .metric_names = metric_names,
     .create = fp_create,

@@ -35,10 +35,14 @@ const rt_feature_provider *rt_features_for_reward(const rt_reward_program *p)
 {
     int n = p ? rt_reward_n_features(p) : 0;
     for (int k = 0; k < N_PROVIDERS; k++) {
-        size_t len = strlen(providers[k]->name);
-        for (int i = 0; i < n; i++) {
-            const char *f = rt_reward_feature_name(p, i);
-            if (!strncmp(f, providers[k]->name, len) && f[len] == '(') return providers[k];
+        const char *const one[] = {providers[k]->name, NULL};
+        const char *const *fns = providers[k]->fns ? providers[k]->fns : one;
+        for (int q = 0; fns[q]; q++) {
+            size_t len = strlen(fns[q]);
+            for (int i = 0; i < n; i++) {
+                const char *f = rt_reward_feature_name(p, i);
+                if (!strncmp(f, fns[q], len) && f[len] == '(') return providers[k];
+            }
         }
     }
     return NULL;

@@ -345,7 +345,8 @@ typedef struct rt_rl_hook {
 #define RT_RL_HOOK_MAX_METRICS 16
 
 /* FEATURE PROVIDERS BY NAME.  A provider is the ops record of a family of reward feature
- * functions NAME(ARG) and their metrics (today "debate": debate(D), rt_debate_reward.h);
+ * functions NAME(ARG) and their metrics (today "debate": debate(D) and judge_full(D),
+ * rt_debate_reward.h);
  * the table of providers is runtime/features (rt_features_find by name,
  * rt_features_for_reward by what a reward reads).  Use:
  *   create   links reward (and eval_reward, may be NULL) to the task's features followed
@@ -366,8 +367,11 @@ typedef struct rt_feature_env {
 } rt_feature_env;
 
 typedef struct rt_feature_provider {
-    const char *name; /* the feature function: "debate" */
-    int n_metrics;    /* <= RT_RL_HOOK_MAX_METRICS */
+    const char *name; /* the family, and its feature function when fns is NULL: "debate" */
+    /* the feature functions NAME(ARG) it provides, NULL-terminated ("debate", "judge_full");
+       NULL: just name */
+    const char *const *fns;
+    int n_metrics; /* <= RT_RL_HOOK_MAX_METRICS */
     const char *const *metric_names;
     int (*create)(const rt_task *task, const rt_reward_program *reward,
                   const rt_reward_program *eval_reward, const rt_feature_env *env, void **state,

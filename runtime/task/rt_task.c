@@ -521,6 +521,7 @@ static void put_params(const rt_task *t, char *buf, size_t cap, size_t *len)
 {
     for (int i = 0; i < t->ops->n_keys; i++) {
         const rt_task_key *k = &t->ops->keys[i];
+        if ((k->flags & RT_TASK_KEY_QUIET) && t->cfg.values[i] == k->def) continue;
         if (k->type == RT_TASK_KEY_INT)
             put(buf, cap, len, " %s=%d", k->name, (int)t->cfg.values[i]);
         else if (k->type == RT_TASK_KEY_NUMBER)

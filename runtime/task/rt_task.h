@@ -56,8 +56,18 @@
  *   The demonstrator ("clinician") picks good[v_K mod G] (v_K = last feature).
  *   With conflict = c, a fraction c of the states (decided by a hash of the state)
  *   have a demonstrator who prefers a bad action instead: bad[v_K mod (A-G)], where bad
- *   lists the non-good actions in increasing order.  The target answer of a triage
- *   prompt is the demonstrator's action.
+ *   lists the non-good actions in increasing order: label noise, not learnable from the
+ *   features.
+ *   With bias = b > 0, a SYSTEMATIC, feature-based disagreement (learnable): the
+ *   demonstrator under-treats when feature 2 is high — on the states with
+ *   M - v_2 <= b*M (v_2 = feature 2's value, 0..M-1; feature 1 when K = 1; b = 0.25 with
+ *   M = 4: v_2 = 3, a quarter of the states) it picks good[0] - 1, the next less
+ *   severe action (reward 0), instead of its usual choice; where good[0] = 0 there is
+ *   no less severe action and it acts as usual.  bias is applied first, conflict's
+ *   hash to the other states; bias = 0 (the default) leaves every task as before.
+ *   rt_task_triage_conflicted is 1 on the states where either one changed the
+ *   demonstrator's action.  The target answer of a triage prompt is the demonstrator's
+ *   action.
  *
  * Features (index order is fixed; names via rt_task_feature_name):
  *   sequence tasks and mix: correct, partial, length, format, eos
@@ -129,7 +139,13 @@ typedef enum rt_task_key_type {
     RT_TASK_KEY_NUMBER, /* a number in [min, max] (bounds exclusive with the flags) */
     RT_TASK_KEY_TASKS   /* a list of tasks (mix: rt_task_config.tasks), no value */
 } rt_task_key_type;
-enum { RT_TASK_KEY_MIN_EXCL = 1u << 0, RT_TASK_KEY_MAX_EXCL = 1u << 1 };
+/* QUIET: a key added after notebooks existed; descriptions (rt_task_describe) and
+ * lineage specs leave it out at its default, so their text stays as it was. */
+enum {
+    RT_TASK_KEY_MIN_EXCL = 1u << 0,
+    RT_TASK_KEY_MAX_EXCL = 1u << 1,
+    RT_TASK_KEY_QUIET = 1u << 2
+};
 typedef struct rt_task_key {
     const char *name;
     rt_task_key_type type;

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-enum { K_FEATURES, K_VALUES, K_ACTIONS, K_GOOD, K_CONFLICT };
+enum { K_FEATURES, K_VALUES, K_ACTIONS, K_GOOD, K_CONFLICT, K_BIAS };
 
 static const rt_task_key triage_keys[] = {
     {.name = "features",
@@ -38,7 +38,16 @@ static const rt_task_key triage_keys[] = {
      .min = 0,
      .max = 1,
      .def = 0,
-     .help = "fraction of states where the demonstrator prefers a bad action"},
+     .help = "fraction of states (by a hash: label noise) where the demonstrator prefers a "
+             "bad action"},
+    {.name = "bias",
+     .type = RT_TASK_KEY_NUMBER,
+     .flags = RT_TASK_KEY_QUIET,
+     .min = 0,
+     .max = 1,
+     .def = 0,
+     .help = "systematic bias: the demonstrator under-treats (one action below the good "
+             "ones) the states whose feature 2 is in the top bias fraction of its values"},
 };
 
 static const char *const triage_features[] = {"correct", "partial", "length",    "format",
@@ -81,11 +90,21 @@ static int conflicted(const double *c, uint64_t id)
     return u < c[K_CONFLICT];
 }
 
+/* the systematic bias: feature 2 (feature 1 when K = 1) in the top `bias` fraction of
+ * its values, and a less severe action than the good ones exists */
+static int biased(const double *c, const int *v, const int *good)
+{
+    if (c[K_BIAS] <= 0 || good[0] == 0) return 0;
+    int M = (int)c[K_VALUES], f = K_of(c) > 1 ? 1 : 0;
+    return (double)(M - v[f]) <= c[K_BIAS] * M;
+}
+
 static int demo_of(const double *c, uint64_t id, const int *v)
 {
     int good[10];
     int g = good_of(c, v, good), A = (int)c[K_ACTIONS];
     int last = v[K_of(c) - 1];
+    if (biased(c, v, good)) return good[0] - 1; /* under-treats */
     if (!conflicted(c, id)) return good[last % g];
     int bad[10], nb = 0;
     for (int a = 0; a < A; a++)
@@ -177,7 +196,7 @@ const rt_task_kind_ops rt_task_kind_triage = {
     .tag = "<tri>",
     .help = "K feature values -> one of A actions (a hidden rule)",
     .keys = triage_keys,
-    .n_keys = 5,
+    .n_keys = 6,
     .feature_names = triage_features,
     .n_features = 7,
     .check = triage_check,
@@ -223,7 +242,11 @@ double rt_task_triage_reward(const rt_task *t, const rt_task_sample *s, int acti
 int rt_task_triage_conflicted(const rt_task *t, const rt_task_sample *s)
 {
     if (t->ops != &rt_task_kind_triage) return RT_EINVAL;
-    return conflicted(rt_task_values(t), s->id);
+    const double *c = rt_task_values(t);
+    int v[8], good[10];
+    values_of(c, s->id, v);
+    good_of(c, v, good);
+    return biased(c, v, good) || conflicted(c, s->id);
 }
 
 int rt_task_triage_evidence(const rt_task *t, const rt_task_sample *s, unsigned revealed,

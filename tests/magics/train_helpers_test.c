@@ -125,6 +125,10 @@ static void test_metric_range(void **state)
         mag_metric_range(want[i].m, &lo, &hi, &zero);
         assert_true(lo == want[i].lo && hi == want[i].hi && zero == want[i].zero);
     }
+    double lo, hi;
+    int zero;
+    mag_metric_range("pairwise_acc", &lo, &hi, &zero); /* the debate judge's curve */
+    assert_true(lo == 0 && hi == 1 && zero == 0);
 }
 
 static void test_mean_sd(void **state)

@@ -87,7 +87,7 @@ CASES = [
      "cell:1:25: mix has no key 'length' (its keys: tasks, noise, holdout)"),
     ("%task x triage digits=2", "ValueError",
      "cell:1:16: triage has no key 'digits' (its keys: features, values, actions, good, "
-     "conflict, noise, holdout)"),
+     "conflict, bias, noise, holdout)"),
     ("%task x add tasks=[add]", "ValueError",
      "cell:1:13: add has no key 'tasks' (its keys: digits, noise, holdout)"),
     ("%task t ad digits=2", "ValueError",

@@ -8,7 +8,8 @@
  * debate is only read (its own threads setting is untouched); link errors in the
  * documented order and wording (resolver error, a task of another configuration, no
  * baseline, a feature function other than debate); allocation failures in create and hook_new
- * are clean. */
+ * are clean; judge_full(d) beside debate(d): its own slot, the full-state judge's verdicts
+ * in its column, a run with it deterministic and thread-independent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 
 #include "rt_alloc.h"
 #include "rt_debate_reward.h"
+#include "rt_sft.h"
 
 #include "fx_train.h"
 
@@ -75,7 +77,7 @@ static int compile_slot(void *ctx, const char *fn, const char *arg, int *slot, c
 {
     (void)arg, (void)err, (void)errlen;
     *slot = *(const int *)ctx;
-    return strcmp(fn, "debate") != 0 && strcmp(fn, "other") != 0;
+    return strcmp(fn, "debate") != 0 && strcmp(fn, "judge_full") != 0 && strcmp(fn, "other") != 0;
 }
 
 static rt_reward_program *compile(const rt_task *t, const char *src)
@@ -84,7 +86,7 @@ static rt_reward_program *compile(const rt_task *t, const char *src)
     int nf = rt_task_n_features(t);
     for (int i = 0; i < nf; i++)
         names[i] = rt_task_feature_name(t, i);
-    static const char *const fns[] = {"debate", "other"};
+    static const char *const fns[] = {"debate", "other", "judge_full"};
     rt_reward_env env;
     memset(&env, 0, sizeof env);
     env.name = "r";
@@ -92,7 +94,7 @@ static rt_reward_program *compile(const rt_task *t, const char *src)
     env.n_features = nf;
     env.n_slots = nf + 4;
     env.feature_fns = fns;
-    env.n_feature_fns = 2;
+    env.n_feature_fns = 3;
     env.resolve_feature = compile_slot;
     env.ctx = &nf;
     rt_reward_program *p;
@@ -154,8 +156,9 @@ static rt_rl_config cfg_of(int threads)
     return c;
 }
 
-/* One run of "0.5 * outcome + debate(d)"-style reward src; returns the run (caller frees). */
-static rt_run *run_once(world *w, const char *src, int threads, int hook_threads)
+/* One run of "0.5 * outcome + debate(d)"-style reward src reading nx (debate, function)
+ * slots; returns the run (caller frees). */
+static rt_run *run_once_n(world *w, const char *src, int threads, int hook_threads, int nx)
 {
     rt_reward_program *r = compile(w->task, src);
     rt_debate_reward *x;
@@ -164,7 +167,7 @@ static rt_run *run_once(world *w, const char *src, int threads, int hook_threads
     assert_int_equal(rt_debate_reward_create(w->task, r, NULL, resolve, &w->reg, &x, &linked, NULL,
                                              msg, sizeof msg),
                      0);
-    assert_int_equal(rt_debate_reward_n_debates(x), 1);
+    assert_int_equal(rt_debate_reward_n_debates(x), nx);
     int nc, nd;
     const char *const *cols = rt_rl_columns(&nc);
     const char *const *dm = rt_debate_reward_metrics(&nd);
@@ -174,7 +177,7 @@ static rt_run *run_once(world *w, const char *src, int threads, int hook_threads
     rt_debate_reward_hook *h;
     assert_int_equal(rt_debate_reward_hook_new(x, c.batch * c.group, hook_threads, &h), 0);
     rt_rl_hook hook = rt_debate_reward_hook_of(h);
-    assert_int_equal(hook.n_features, 1);
+    assert_int_equal(hook.n_features, nx);
     rt_policy *p = fx_copy(w->pol);
     rt_rl_problem prob = {.task = w->task, .reward = linked};
     rt_rng rng = rt_rng_make(17);
@@ -186,6 +189,11 @@ static rt_run *run_once(world *w, const char *src, int threads, int hook_threads
     rt_reward_free(linked);
     rt_reward_free(r);
     return run;
+}
+
+static rt_run *run_once(world *w, const char *src, int threads, int hook_threads)
+{
+    return run_once_n(w, src, threads, hook_threads, 1);
 }
 
 static double cell(const rt_run *run, long row, const char *col)
@@ -234,6 +242,126 @@ static void test_headless_run(void **state)
     rt_run_free(a);
     rt_run_free(b);
     rt_run_free(c);
+    world_free(&w);
+}
+
+/* judge_full(d) beside debate(d): two slots (one per function), the hook writes the
+ * debate's verdict and the full-state judge's verdict (rt_debate_full_reward_batch
+ * against the baseline's greedy action) in their columns, the metrics are the debate's;
+ * an RL run reading judge_full(d) is bit-identical at 1 and 2 threads and when repeated. */
+static void test_judge_full_feature(void **state)
+{
+    (void)state;
+    world w;
+    world_make(&w);
+    /* a debate of 1 revealed feature: its verdicts often differ from the full judge's */
+    rt_debate_config dc;
+    rt_debate_config_init(&dc);
+    dc.evidence = 1;
+    dc.judge.steps = 300;
+    dc.accuracy_states = 10;
+    rt_rng drng = rt_rng_make(6);
+    rt_debate *d1;
+    rt_diag derr;
+    assert_int_equal(rt_debate_create(w.task, &dc, &drng, &d1, &derr), 0);
+    assert_int_equal(rt_debate_train(d1, &drng, NULL, NULL, NULL, &derr), 0);
+    w.reg.src[0].debate = d1; /* "d" is the weak debate in this test */
+    /* a baseline that answers with actions (the world's is untrained): short noisy SFT */
+    rt_policy *base = fx_copy(w.baseline);
+    rt_sft_config sc;
+    rt_sft_config_init(&sc);
+    sc.steps = 150, sc.noise = 0.5, sc.eval_every = 0;
+    rt_rng brng = rt_rng_make(9);
+    assert_int_equal(rt_sft_run(base, w.task, &sc, NULL, &brng, NULL), 0);
+    w.reg.src[0].baseline = &base->model;
+    rt_reward_program *r = compile(w.task, "debate(d) + 2 * judge_full(d) + judge_full(d)");
+    rt_debate_reward *x;
+    rt_reward_program *linked;
+    char msg[256];
+    assert_int_equal(rt_debate_reward_create(w.task, r, NULL, resolve, &w.reg, &x, &linked, NULL,
+                                             msg, sizeof msg),
+                     0);
+    assert_int_equal(rt_debate_reward_n_debates(x), 2); /* judge_full(d) once */
+    assert_int_equal(rt_debate_reward_reads(r), 1);
+    enum { G = 2, NU = 32, N = NU * G, T = 2 };
+    rt_debate_reward_hook *h;
+    assert_int_equal(rt_debate_reward_hook_new(x, N, 1, &h), 0);
+    rt_rl_hook hook = rt_debate_reward_hook_of(h);
+    static rt_task_sample su[NU], smp[N];
+    static int tok[N * T], len[N], a_pi[N], a_b[N], a_u[NU];
+    rt_rng sr = rt_rng_make(12);
+    rt_task_sample_batch(w.task, &sr, 0, RT_TASK_HELDOUT, NU, su, NULL);
+    rt_rng ar = rt_rng_split(&sr, 5);
+    for (int i = 0; i < N; i++) {
+        smp[i] = su[i / G];
+        tok[i * T] = RT_TOK_LETTER0 + (int)rt_rng_below(&ar, 4);
+        tok[i * T + 1] = RT_TOK_EOS;
+        len[i] = 2;
+        a_pi[i] = tok[i * T] - RT_TOK_LETTER0;
+    }
+    tok[0] = RT_TOK_EOS, len[0] = 1, a_pi[0] = -1; /* a malformed answer: 0 in both */
+    rt_rng stream = rt_rng_make(44);
+    rt_rl_hook_batch b = {1, N, G, T, smp, tok, len, &stream};
+    int nf = rt_task_n_features(w.task), stride = nf + 2;
+    static double feat[N * 16];
+    double metrics[3];
+    assert_int_equal(hook.fill(hook.user, &b, feat, stride, nf, metrics, msg, sizeof msg), 0);
+    rt_model_ws *ws;
+    assert_int_equal(rt_model_ws_create(&ws, &base->model, NU, NULL), 0);
+    assert_int_equal(rt_debate_policy_actions(w.task, &base->model, ws, su, NU, a_u), 0);
+    rt_model_ws_free(ws);
+    for (int i = 0; i < N; i++)
+        a_b[i] = a_u[i / G];
+    static double od[N], of[N];
+    rt_debate_metrics m;
+    rt_rng k0 = rt_rng_split(&stream, 0);
+    rt_diag err;
+    assert_int_equal(rt_debate_eval(d1, smp, a_pi, a_b, N, &k0, 0, od, &m, &err), 0);
+    assert_int_equal(rt_debate_full_reward_batch(d1, smp, a_pi, a_b, N, of), 0);
+    int differ = 0, disagree = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(feat[i * stride + nf] == od[i]);
+        assert_true(feat[i * stride + nf + 1] == of[i]);
+        differ += a_pi[i] >= 0 && a_b[i] >= 0 && a_pi[i] != a_b[i];
+        disagree += od[i] != of[i];
+    }
+    assert_true(feat[nf + 1] == 0.0);
+    assert_true(metrics[0] == m.ret && metrics[2] == m.judge_win_full);
+    assert_true(differ > 0 && disagree > 0); /* the columns are told apart */
+    print_message("judge_full: %d differing states, debate and full judge disagree on %d\n", differ,
+                  disagree);
+    rt_debate_reward_hook_free(h);
+    rt_debate_reward_free(x);
+    rt_reward_free(linked);
+    rt_reward_free(r);
+    /* a run with it: deterministic, thread-independent */
+    rt_run *ra = run_once(&w, "0.5 * outcome + judge_full(d)", 1, 1),
+           *rb = run_once(&w, "0.5 * outcome + judge_full(d)", 2, 2),
+           *rc = run_once(&w, "0.5 * outcome + judge_full(d)", 1, 1),
+           *rd = run_once(&w, "0.5 * outcome + debate(d)", 1, 1);
+    int n = rt_run_n_columns(ra), same_as_debate = 1;
+    double va[64], vb[64], vc[64], vd[64];
+    for (long row = 0; row < 4; row++) {
+        rt_run_read(ra, row, 1, va);
+        rt_run_read(rb, row, 1, vb);
+        rt_run_read(rc, row, 1, vc);
+        rt_run_read(rd, row, 1, vd);
+        for (int k = 0; k < n; k++) {
+            if (!strcmp(rt_run_column(ra, k), "wall")) continue;
+            assert_memory_equal(&va[k], &vb[k], sizeof(double));
+            assert_memory_equal(&va[k], &vc[k], sizeof(double));
+            if (!strcmp(rt_run_column(ra, k), "reward")) same_as_debate &= va[k] == vd[k];
+        }
+    }
+    assert_false(same_as_debate); /* another feature than debate(d) */
+    rt_run_free(ra);
+    rt_run_free(rb);
+    rt_run_free(rc);
+    rt_run_free(rd);
+    w.reg.src[0].debate = w.d;
+    w.reg.src[0].baseline = &w.baseline->model;
+    rt_policy_free(base);
+    rt_debate_free(d1);
     world_free(&w);
 }
 
@@ -308,6 +436,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_headless_run),
+        cmocka_unit_test(test_judge_full_feature),
         cmocka_unit_test(test_link_errors),
         cmocka_unit_test(test_allocation_failures),
     };

@@ -149,11 +149,13 @@ static void builtin_registry(void **state)
     assert_string_equal(buf, "add, reverse, sort, copy");
     /* keys: own, then noise and holdout, with their defaults */
     const rt_task_kind_ops *tri = rt_task_kind_find("triage");
-    assert_int_equal(rt_task_kind_n_keys(tri), 7);
+    assert_int_equal(rt_task_kind_n_keys(tri), 8);
     assert_string_equal(rt_task_kind_key(tri, 4)->name, "conflict");
-    assert_string_equal(rt_task_kind_key(tri, 6)->name, "holdout");
-    assert_true(rt_task_kind_key(tri, 6)->def == 0.2);
-    assert_null(rt_task_kind_key(tri, 7));
+    assert_string_equal(rt_task_kind_key(tri, 5)->name, "bias");
+    assert_true(rt_task_kind_key(tri, 5)->flags & RT_TASK_KEY_QUIET);
+    assert_string_equal(rt_task_kind_key(tri, 7)->name, "holdout");
+    assert_true(rt_task_kind_key(tri, 7)->def == 0.2);
+    assert_null(rt_task_kind_key(tri, 8));
     rt_task_kind_key_error(rt_task_kind_find("reverse"), "digits", buf, sizeof buf);
     assert_string_equal(buf, "reverse has no key 'digits' (its keys: length, noise, holdout)");
     const char *u[64];

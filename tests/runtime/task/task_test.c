@@ -554,6 +554,82 @@ static void triage_conflict_rate(void **state)
     rt_task_free(t);
 }
 
+static rt_task *make_triage_bias(double conflict, double bias)
+{
+    rt_task_config c;
+    rt_task_config_init(&c, "triage");
+    rt_task_config_set(&c, "features", 6, NULL);
+    rt_task_config_set(&c, "values", 4, NULL);
+    rt_task_config_set(&c, "conflict", conflict, NULL);
+    rt_diag err;
+    if (rt_task_config_set(&c, "bias", bias, &err)) fail_msg("%s", err.msg);
+    rt_task *t;
+    if (rt_task_create(&c, &t, &err)) fail_msg("%s", err.msg);
+    return t;
+}
+
+/* bias: the demonstrator under-treats (good[0] - 1) exactly on the states whose feature 2
+ * is in the top bias fraction of its values and that have a less severe action; the
+ * other states are as without bias (conflict's hash included); descriptions show the key
+ * only when set. */
+static void triage_bias_rule(void **state)
+{
+    (void)state;
+    rt_task *t = make_triage_bias(0, 0.25), *t0 = make_triage_bias(0, 0);
+    rt_task_sample s;
+    int good[10];
+    /* K=6, M=4, A=4, G=2: weights 1,2,3,1,2,3, S = 36, start = s*3/37 */
+    sample_of(t, "<tri>333333=", &s); /* s = 36: good {2,3}; f2 = 3: under-treats */
+    assert_int_equal(rt_task_triage_good(t, &s, good), 2);
+    assert_int_equal(good[0], 2);
+    assert_int_equal(rt_task_triage_demo_action(t, &s), 1);
+    assert_int_equal(rt_task_triage_conflicted(t, &s), 1);
+    assert_double_equal(rt_task_triage_reward(t, &s, 1), 0.0, 0);
+    check_text(s.target, s.target_len, "b<eos>");
+    assert_int_equal(rt_task_triage_demo_action(t0, &s), 3); /* good[3 mod 2] */
+    sample_of(t, "<tri>323333=", &s);                        /* f2 = 2: not in the top quarter */
+    assert_int_equal(rt_task_triage_demo_action(t, &s), 3);
+    assert_int_equal(rt_task_triage_conflicted(t, &s), 0);
+    sample_of(t, "<tri>030000=", &s); /* s = 6: good {0,1}: nothing less severe */
+    assert_int_equal(rt_task_triage_good(t, &s, good), 2);
+    assert_int_equal(good[0], 0);
+    assert_int_equal(rt_task_triage_demo_action(t, &s), 0);
+    assert_int_equal(rt_task_triage_conflicted(t, &s), 0);
+    /* every state: the rule, and bias = 0.5 with conflict = 0.3 keeps the hash elsewhere */
+    rt_task *tb = make_triage_bias(0.3, 0.5), *th = make_triage_bias(0.3, 0);
+    int nb = 0, nb2 = 0;
+    for (uint64_t id = 0; id < 4096; id++) {
+        memset(&s, 0, sizeof s);
+        s.id = id;
+        int v[8];
+        rt_task_triage_state(t, &s, v);
+        rt_task_triage_good(t, &s, good);
+        int want = v[1] == 3 && good[0] > 0, want2 = v[1] >= 2 && good[0] > 0;
+        nb += want, nb2 += want2;
+        assert_int_equal(rt_task_triage_conflicted(t, &s), want);
+        int d = rt_task_triage_demo_action(t, &s), d0 = rt_task_triage_demo_action(t0, &s);
+        assert_int_equal(d, want ? good[0] - 1 : d0);
+        int db = rt_task_triage_demo_action(tb, &s), dh = rt_task_triage_demo_action(th, &s);
+        assert_int_equal(db, want2 ? good[0] - 1 : dh);
+        assert_int_equal(rt_task_triage_conflicted(tb, &s),
+                         want2 || rt_task_triage_conflicted(th, &s));
+    }
+    assert_true(nb > 700 && nb <= 1024); /* a quarter of the states, less those with good[0] = 0 */
+    assert_true(nb2 > nb);
+    /* the key in descriptions only when set: old tasks describe as before */
+    char buf[512];
+    rt_rng r = rt_rng_make(1);
+    rt_task_describe(t0, &r, 0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "conflict=0 noise=0\n"));
+    assert_null(strstr(buf, "bias"));
+    rt_task_describe(t, &r, 0, buf, sizeof buf);
+    assert_non_null(strstr(buf, "conflict=0 bias=0.25 noise=0\n"));
+    rt_task_free(t);
+    rt_task_free(t0);
+    rt_task_free(tb);
+    rt_task_free(th);
+}
+
 static void enumeration(void **state)
 {
     (void)state;
@@ -757,14 +833,23 @@ static void describe_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(vocabulary_layout),          cmocka_unit_test(add_hand_cases),
-        cmocka_unit_test(sequence_hand_cases),        cmocka_unit_test(add_dropped_carries),
-        cmocka_unit_test(demonstrations_and_noise),   cmocka_unit_test(heldout_is_disjoint),
-        cmocka_unit_test(prompts_are_deterministic),  cmocka_unit_test(batches),
-        cmocka_unit_test(mix_tags_and_routes),        cmocka_unit_test(triage_rule),
-        cmocka_unit_test(triage_conflict_rate),       cmocka_unit_test(enumeration),
-        cmocka_unit_test(kind_features_and_evidence), cmocka_unit_test(validation_messages),
-        cmocka_unit_test(allocation_failures),        cmocka_unit_test(describe_text),
+        cmocka_unit_test(vocabulary_layout),
+        cmocka_unit_test(add_hand_cases),
+        cmocka_unit_test(sequence_hand_cases),
+        cmocka_unit_test(add_dropped_carries),
+        cmocka_unit_test(demonstrations_and_noise),
+        cmocka_unit_test(heldout_is_disjoint),
+        cmocka_unit_test(prompts_are_deterministic),
+        cmocka_unit_test(batches),
+        cmocka_unit_test(mix_tags_and_routes),
+        cmocka_unit_test(triage_rule),
+        cmocka_unit_test(triage_conflict_rate),
+        cmocka_unit_test(triage_bias_rule),
+        cmocka_unit_test(enumeration),
+        cmocka_unit_test(kind_features_and_evidence),
+        cmocka_unit_test(validation_messages),
+        cmocka_unit_test(allocation_failures),
+        cmocka_unit_test(describe_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
