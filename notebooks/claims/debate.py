@@ -9,9 +9,9 @@ def judge(c, cell):
     """(top-1 accuracy with 3 features, full-state judge's, debaters table, pairwise accuracy
     on random evidence = mean of the last 10 logged training steps)."""
     acc = c.table(cell, caption="judge accuracy")
-    return (acc.get("judge", "held-out accuracy"), acc.get("full-state judge", "held-out accuracy"),
-            c.table(cell, caption="debaters"), c.chart(cell)["accuracy"]["judge"].last(10),
-            c.chart(cell)["accuracy"]["full-state judge"].last(10))
+    return (acc.get("judge", "top-1 acc (chance 0.25)"), acc.get("full-state judge", "top-1 acc (chance 0.25)"),
+            c.table(cell, caption="debaters"), c.chart(cell)["pairwise_acc"]["judge"].last(10),
+            c.chart(cell)["pairwise_acc"]["full-state judge"].last(10))
 
 
 def agg(c, cell, name):
@@ -30,7 +30,7 @@ def check(c):
             1.8 < top1 / 0.25 < 2.4, top1)
     c.claim(9, "almost always right", full > 0.95, full)
 
-    wins = [(t.get(r, "demonstrator's side wins"), J[k][3]) for k, (_, _, t, _, _) in J.items()
+    wins = [(t.get(r, "demonstrator's side wins (chance 0.5)"), J[k][3]) for k, (_, _, t, _, _) in J.items()
             for r in t.keys]
     c.quote(12, "0.86 to 0.91 for every kind", min(w for w, _ in wins), max(w for w, _ in wins))
     pairs = [J[k][3] for k in J]
@@ -57,7 +57,7 @@ def check(c):
     # section 7
     c.quote(28, "picks the demonstrator's action 0.55 of the\ntime (chance 0.25); the full-state "
             "judge 0.975", top1, None, full)
-    greedy_win = deb.get("greedy (used)", "demonstrator's side wins")
+    greedy_win = deb.get("greedy (used)", "demonstrator's side wins (chance 0.5)")
     c.quote(28, "in 0.89 of the games against a random other action, against 0.83", greedy_win, pair)
     c.quote(28, "random features (training curve) and 1 for the full-state", fullpair)
     frac = (greedy_win - pair) / (fullpair - pair)
