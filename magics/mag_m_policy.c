@@ -103,6 +103,9 @@ static int policy_resolve(mag_train_cellctx *t, mag_diag *d)
         if (!c->from)
             return mag_err_unknown(d, ctx, MAG_POLICY, c->from_name,
                                    mag_train_value_pos(cell, "from"));
+        int wrc = mag_train_need_weights(ctx, d, c->from, c->from_name, "from",
+                                         mag_train_value_pos(cell, "from"));
+        if (wrc) return wrc;
         static const char *const arch_keys[] = {"context", "embed", "hidden", "layers", "act"};
         for (size_t i = 0; i < 5; i++)
             if (mag_train_given(cfg, arch_keys[i]))

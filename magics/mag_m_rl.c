@@ -251,6 +251,9 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
     c->from = mag_session_get(ctx->session, MAG_POLICY, c->from_name);
     if (!c->from)
         return mag_err_unknown(d, ctx, MAG_POLICY, c->from_name, mag_train_value_pos(cell, "from"));
+    int wrc = mag_train_need_weights(ctx, d, c->from, c->from_name, "from",
+                                     mag_train_value_pos(cell, "from"));
+    if (wrc) return wrc;
     c->ref_name = c->from_name;
     c->ref = c->from;
     if (mag_train_given(cfg, "reference")) {
@@ -291,7 +294,9 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
                        "policy '%s' has a vocabulary of %d tokens, task '%s' has %d", c->from_name,
                        c->from->cfg.vocab, c->task_name, rt_task_vocab_size(c->task));
     }
-    int rc;
+    int rc = mag_train_tilt_task(ctx, d, c->ref, c->ref_name, c->task, c->task_name,
+                                 mag_train_value_pos(cell, "reference"));
+    if (rc) return rc;
     /* a reward reading feature functions (debate(NAME)) is linked by their provider,
      * which finds the named objects through the session (session_resolve) */
     c->fp = rt_features_for_reward(c->reward);
