@@ -260,6 +260,8 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         sbase = mag_session_get(ctx->session, MAG_POLICY, base_name);
         mag_pos bp = key_pos(cell, "baseline");
         if (!sbase) return mag_err_unknown(d, ctx, MAG_POLICY, base_name, bp);
+        int wrc = mag_train_need_weights(ctx, d, sbase, base_name, "baseline", bp);
+        if (wrc) return wrc;
         const mag_entry *be = mag_session_entry(ctx->session, MAG_POLICY, base_name);
         const rt_task *bt =
             be && be->task ? mag_session_get(ctx->session, MAG_TASK, be->task) : NULL;

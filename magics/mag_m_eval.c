@@ -104,7 +104,7 @@ static int resolve_task(mag_ctx *ctx, const char *pname, const rt_policy *pol, c
     if (pol->cfg.vocab != rt_task_vocab_size(*task))
         return mag_err(ctx, d, MAG_EVALUE, pos, "policy '%s' has a vocabulary of %d tokens, task '%s' %d",
                        pname, pol->cfg.vocab, tname, rt_task_vocab_size(*task));
-    return 0;
+    return mag_train_tilt_task(ctx, d, pol, pname, *task, tname, pos);
 }
 
 /* %sample's one POLICY and its task; 0 or an error in d. */

@@ -388,6 +388,11 @@ static int run_save(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     if (rc) return rc;
     const rt_policy *p = mag_session_get(ctx->session, MAG_POLICY, name);
     if (!p) return mag_err_unknown(d, ctx, MAG_POLICY, name, mag_arg_pos(line, 0)->value.pos);
+    if (!rt_policy_of_const(&p->model))
+        return mag_err(ctx, d, MAG_EVALUE, mag_arg_pos(line, 0)->value.pos,
+                       "policy '%s' is a %s model without weights (made by %%%s): %%save "
+                       "cannot store it; save its base and re-run the %%%s line",
+                       name, p->model.ops->arch, p->model.ops->arch, p->model.ops->arch);
     rt_diag pd = {0};
     char *meta = mag_policy_meta(ctx->session, name);
     if (!meta) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
@@ -576,7 +581,8 @@ static const mag_magic save_magic = {
     .usage = "%save POLICY FILE",
     .help = "Writes POLICY's weights to FILE (magic, version, shape and checksum) with its\n"
             "task's definition (kind and settings) and its lineage (the cell that made it,\n"
-            "its settings and sources), so that %load restores them.",
+            "its settings and sources), so that %load restores them.  A %tilt has no\n"
+            "weights and is refused: save its base and re-run the %tilt line.",
     .run = run_save,
     .positional = "policy,-",
 };

@@ -8,7 +8,10 @@
  * Keys (defaults): from (required), teacher (required: a policy or {domain: policy} on a
  * mix task), reference (the student's initial policy), lambda 1, estimator sampled,
  * gamma 0, teacher_temperature 1, steps 200, batch 64, lr 1e-3, temperature 1,
- * eval_every 20, eval_prompts 512, seed, task (default: the student's task).
+ * eval_every 20, eval_prompts 512, seed, task (default: the student's task),
+ * target_top_k 0 and target_top_p 1 (estimator = full: the target restricted to the
+ * teacher's likeliest tokens, rt_opd.h; off by default).  A %tilt (mag_m_tilt.c) may be
+ * a teacher or the reference, never the student.
  * teacher_temperature tau replaces log pi_T by log_softmax(z_T / tau) everywhere (reward,
  * full-estimator target, kl_teacher): with lambda = 1 and tau = 1/l it distils the
  * sharpened teacher pi_T^l / Z, the control that separates sharpening from ExOPD's
@@ -24,7 +27,8 @@
  * (did-you-mean), a teacher or reference whose vocabulary differs from the
  * student's, a map on a task that is not a mix, a map key that is not a domain of the
  * mix (did-you-mean over its domains), a domain without a teacher, teachers of a map with
- * different architectures, estimator = full with gamma > 0.
+ * different architectures, estimator = full with gamma > 0, target_top_k / target_top_p
+ * with the sampled estimator, a student without weights (a tilt), a tilt of another task.
  * Leaves out: resuming a run, per-domain teachers of different architectures. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -43,6 +47,7 @@
 #include "rt_opd_run.h"
 #include "rt_policy.h"
 #include "rt_task.h"
+#include "rt_tilt.h"
 
 #define SW MAG_K_SWEEP
 static const mag_key_spec opd_keys[] = {
@@ -80,6 +85,8 @@ static const mag_key_spec opd_keys[] = {
      .type = MAG_T_NAME,
      .object = "task",
      .help = "task of the prompts (default: the student's)"},
+    RT_OPD_KEY_TARGET_TOP_K,
+    RT_OPD_KEY_TARGET_TOP_P,
 };
 #undef SW
 
@@ -198,6 +205,9 @@ static int resolve_roles(mag_train_cellctx *t, size_t pt, roles *r, mag_diag *d)
     if (rc) return rc;
     const rt_policy *from = r->from;
     const char *sname = r->sname;
+    int wrc =
+        mag_train_need_weights(ctx, d, from, sname, "from", mag_train_value_pos(cell, "from"));
+    if (wrc) return wrc;
     if (rt_task_vocab_size(task) != from->cfg.vocab)
         return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, "from"),
                        "student '%s' has a vocabulary of %d tokens but task '%s' has %d", sname,
@@ -246,11 +256,22 @@ static int resolve_roles(mag_train_cellctx *t, size_t pt, roles *r, mag_diag *d)
             const char *tn;
             rc = mag_train_policy_at(ctx, cfg, pt, e->value.str, es->value.pos, &tp, &tn, d);
             if (!rc) rc = check_compat(ctx, d, "teacher", tn, tp, from, sname, es->value.pos);
+            if (!rc) rc = mag_train_tilt_task(ctx, d, tp, tn, task, task_name, es->value.pos);
             if (rc) return rc;
             int idx = -1;
             for (int j = 0; j < nt; j++)
                 if (r->teachers[j] == tp) idx = j;
             if (idx < 0) {
+                int ta = rt_tilt_is(&tp->model), t0 = nt > 0 && rt_tilt_is(&r->teachers[0]->model);
+                if (nt > 0 &&
+                    (ta != t0 || (ta && !rt_model_same_arch(rt_tilt_base(&tp->model),
+                                                            rt_tilt_base(&r->teachers[0]->model)))))
+                    return mag_err(ctx, d, MAG_EVALUE, es->value.pos,
+                                   "the teachers of a map need the same architecture: '%s' is "
+                                   "%s, '%s' %s",
+                                   tn, ta ? "a tilt" : "a policy with weights", r->tnames[0],
+                                   ta != t0 ? (t0 ? "a tilt" : "a policy with weights")
+                                            : "a tilt of a base of another architecture");
                 if (nt > 0 && !rt_policy_same_shape(&tp->cfg, &r->teachers[0]->cfg))
                     return mag_err(ctx, d, MAG_EVALUE, es->value.pos,
                                    "the teachers of a map need the same architecture: '%s' "
@@ -273,6 +294,8 @@ static int resolve_roles(mag_train_cellctx *t, size_t pt, roles *r, mag_diag *d)
         rc = mag_train_policy_at(ctx, cfg, pt, tv->str, at, &r->teachers[0], &r->tnames[0], d);
         if (!rc)
             rc = check_compat(ctx, d, "teacher", r->tnames[0], r->teachers[0], from, sname, at);
+        if (!rc)
+            rc = mag_train_tilt_task(ctx, d, r->teachers[0], r->tnames[0], task, task_name, at);
         if (rc) return rc;
         nt = 1;
     }
@@ -332,6 +355,17 @@ static int opd_resolve(mag_train_cellctx *t, mag_diag *d)
     return resolve_roles(t, 0, &c->r0, d);
 }
 
+/* The restricted target's keys at point pt (no default: not given is off). */
+static int target_top_k(const mag_config *cfg, size_t pt)
+{
+    return (int)mag_value_number(mag_config_get(cfg, "target_top_k", pt), 0.0);
+}
+
+static float target_top_p(const mag_config *cfg, size_t pt)
+{
+    return (float)mag_value_number(mag_config_get(cfg, "target_top_p", pt), 1.0);
+}
+
 /* Per point: the reference, estimator / gamma compatibility, a finite lambda. */
 static int opd_check(mag_train_cellctx *t, mag_diag *d)
 {
@@ -351,6 +385,7 @@ static int opd_check(mag_train_cellctx *t, mag_diag *d)
             mag_pos at = rv->pos.line ? rv->pos : mag_train_value_pos(cell, "reference");
             int rc = mag_train_policy_at(ctx, cfg, pt, rv->str, at, &r, &rn, d);
             if (!rc) rc = check_compat(ctx, d, "reference", rn, r, from, sname, at);
+            if (!rc) rc = mag_train_tilt_task(ctx, d, r, rn, c->task, t->task_name, at);
             if (rc) return rc;
         }
         if (!strcmp(mag_config_get(cfg, "estimator", pt)->str, "full") &&
@@ -359,6 +394,14 @@ static int opd_check(mag_train_cellctx *t, mag_diag *d)
                            "estimator = full is the per-state exact gradient and needs "
                            "gamma = 0 (got gamma = %g)",
                            mag_train_num(cfg, "gamma", pt));
+        int tk = target_top_k(cfg, pt) > 0;
+        if ((tk || target_top_p(cfg, pt) < 1.0f) &&
+            strcmp(mag_config_get(cfg, "estimator", pt)->str, "full"))
+            return mag_err(ctx, d, MAG_EVALUE,
+                           mag_train_value_pos(cell, tk ? "target_top_k" : "target_top_p"),
+                           "target_top_k / target_top_p restrict the full estimator's target "
+                           "and need estimator = full (the sampled estimator has no target "
+                           "distribution)");
         double lam = mag_train_num(cfg, "lambda", pt);
         if (!isfinite(lam))
             return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, "lambda"),
@@ -404,6 +447,8 @@ static int opd_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
         strcmp(mag_config_get(cfg, "estimator", pt)->str, "full") ? RT_OPD_SAMPLED : RT_OPD_FULL;
     c->gamma = (float)mag_train_num(cfg, "gamma", pt);
     c->teacher_temperature = (float)mag_train_num(cfg, "teacher_temperature", pt);
+    c->target_top_k = target_top_k(cfg, pt);
+    c->target_top_p = target_top_p(cfg, pt);
     c->temperature = (float)mag_train_num(cfg, "temperature", pt);
     c->batch = (int)mag_train_num(cfg, "batch", pt);
     c->adam.lr = (float)mag_train_num(cfg, "lr", pt);
@@ -502,6 +547,10 @@ static void opd_summary(mag_train_cellctx *t, const mag_train_point *bp, rt_run_
              p->r.sname, p->tdesc, p->ref_name, (double)c->lambda,
              c->estimator == RT_OPD_FULL ? "full" : "sampled", (double)c->gamma,
              (double)c->teacher_temperature, step, mag_train_suffix(stt));
+    size_t n = strlen(sm);
+    if ((c->target_top_k > 0 || c->target_top_p < 1.0f) && n < cap)
+        snprintf(sm + n, cap - n, "; target restricted to the teacher's top-k %d, top-p %g",
+                 c->target_top_k, (double)c->target_top_p);
 }
 
 static const mag_trainer_rec opd_rec = {
@@ -649,6 +698,11 @@ static const mag_magic opd_magic = {
         "temperature tau: the student samples from pi_S = softmax(z_S / tau), and its\n"
         "log-probs, the reference's, both estimators' losses and gradients and the\n"
         "metrics are of pi_S and pi_ref at tau (on-policy, as %%rl).\n"
+        "target_top_k = k / target_top_p = p (estimator = full; 0 / 1 = off): restrict pi~ at\n"
+        "each state to the teacher's k likeliest tokens / its top-p nucleus, renormalized;\n"
+        "the loss is then KL(pi_S || pi~) with both conditioned on that set (the student's\n"
+        "logits outside it get no gradient): a guard against large lambda blowing up\n"
+        "tail tokens where pi_ref ~ 0.  teacher = a %tilt gives the exact ExOPD target.\n"
         "teacher = {add: t_add, sort: t_sort} routes each prompt of a mix to its domain's\n"
         "teacher.  Live chart: accuracy, kl_teacher, kl_ref (exact).  A list sweeps; all\n"
         "points of a cell share NAME's random stream (seed = [1, 2, 3] adds bands).\n"

@@ -106,6 +106,9 @@ static int policy_resolve(mag_train_cellctx *t, mag_diag *d)
         int prc = mag_train_policy_at(ctx, cfg, 0, c->from_name, mag_train_value_pos(cell, "from"),
                                       &c->from, &c->from0, d);
         if (prc) return prc;
+        int wrc = mag_train_need_weights(ctx, d, c->from, c->from0, "from",
+                                         mag_train_value_pos(cell, "from"));
+        if (wrc) return wrc;
         static const char *const arch_keys[] = {"context", "embed", "hidden", "layers", "act"};
         for (size_t i = 0; i < 5; i++)
             if (mag_train_given(cfg, arch_keys[i]))

@@ -261,6 +261,9 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
     int prc = mag_train_policy_at(ctx, cfg, 0, c->from_name, mag_train_value_pos(cell, "from"),
                                   &c->from, &from0, d);
     if (prc) return prc;
+    int wrc =
+        mag_train_need_weights(ctx, d, c->from, from0, "from", mag_train_value_pos(cell, "from"));
+    if (wrc) return wrc;
     c->ref_name = c->from_name;
     c->ref = c->from;
     if (mag_train_given(cfg, "reference")) {
@@ -300,7 +303,9 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
                        "policy '%s' has a vocabulary of %d tokens, task '%s' has %d", c->from_name,
                        c->from->cfg.vocab, c->task_name, rt_task_vocab_size(c->task));
     }
-    int rc;
+    int rc = mag_train_tilt_task(ctx, d, c->ref, c->ref_name, c->task, c->task_name,
+                                 mag_train_value_pos(cell, "reference"));
+    if (rc) return rc;
     /* a reward reading feature functions (debate(NAME)) is linked by their provider,
      * which finds the named objects through the session (session_resolve) */
     c->fp = rt_features_for_reward(c->reward);

@@ -18,6 +18,7 @@ extern const mag_magic *const mag_task_magics[];
 extern const mag_magic *const mag_policy_magics[];
 extern const mag_magic *const mag_rl_magics[];
 extern const mag_magic *const mag_opd_magics[];
+extern const mag_magic *const mag_tilt_magics[];
 extern const mag_magic *const mag_eval_magics[];
 extern const mag_magic *const mag_runs_magics[];
 extern const mag_magic *const mag_compare_magics[];
@@ -32,6 +33,7 @@ static const mag_magic *const *const tables[] = {
     mag_policy_magics,
     mag_rl_magics,
     mag_opd_magics,
+    mag_tilt_magics,
     mag_eval_magics,
     mag_runs_magics,
     mag_compare_magics,

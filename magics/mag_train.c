@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mag_bridge.h"
+#include "rt_tilt.h"
 
 int mag_train_name(const mag_ctx *ctx, const mag_cell *cell, const char *magic, const char **name,
                    mag_diag *d)
@@ -186,6 +187,30 @@ int mag_train_run_config(rt_run *run, const mag_config *cfg, size_t pt)
             return MAG_ENOMEM;
     }
     return 0;
+}
+
+int mag_train_need_weights(const mag_ctx *ctx, mag_diag *d, const rt_policy *p, const char *name,
+                           const char *role, mag_pos at)
+{
+    if (!p || rt_policy_of_const(&p->model)) return 0;
+    return mag_err(ctx, d, MAG_EVALUE, at,
+                   "%s = %s: '%s' is a %s model without weights (made by %%%s): it cannot be "
+                   "trained or copied; use it as a teacher or reference, in %%eval or %%sample",
+                   role, name, name, p->model.ops->arch, p->model.ops->arch);
+}
+
+int mag_train_tilt_task(const mag_ctx *ctx, mag_diag *d, const rt_policy *p, const char *name,
+                        const rt_task *task, const char *tname, mag_pos at)
+{
+    if (!p || !rt_tilt_is(&p->model) || !task) return 0;
+    const mag_entry *e = mag_session_entry(ctx->session, MAG_POLICY, name);
+    const char *own_name = e && e->task ? e->task : "?";
+    const rt_task *own = e && e->task ? mag_session_get(ctx->session, MAG_TASK, e->task) : NULL;
+    if (own && (own == task || mag_task_same(own, task))) return 0;
+    return mag_err(ctx, d, MAG_EVALUE, at,
+                   "'%s' is a tilt over the prompts of task '%s', not of task '%s' (define a "
+                   "tilt with task = %s)",
+                   name, own_name, tname ? tname : "?", tname ? tname : "TASK");
 }
 
 void mag_train_free_policy(void *p)

@@ -17,6 +17,7 @@
 #include "rt_policy.h"
 #include "rt_rng.h"
 #include "rt_run.h"
+#include "rt_task.h"
 #include "rt_trainer.h"
 
 #define MAG_TRAIN_MAX_POINTS 64 /* sweep points of one cell */
@@ -89,6 +90,16 @@ void mag_train_mean_sd(const double *v, int k, char *out, size_t cap);
  * schema that has a value there (the default when not given), in schema order, as
  * written (a string's decoded text without its quotes).  0 or MAG_ENOMEM. */
 int mag_train_run_config(rt_run *run, const mag_config *cfg, size_t pt);
+
+/* 0 if policy `name` (role: "from", "baseline") has weights, so it can be copied and
+ * trained; else a cell error at `at` naming it (a %tilt is analytic: rt_tilt.h). */
+int mag_train_need_weights(const mag_ctx *ctx, mag_diag *d, const rt_policy *p, const char *name,
+                           const char *role, mag_pos at);
+
+/* 0 unless policy `name` is a %tilt made on another task than `task` (named tname): a
+ * tilt has tables for its own task's prompts only; then a cell error at `at`. */
+int mag_train_tilt_task(const mag_ctx *ctx, mag_diag *d, const rt_policy *p, const char *name,
+                        const rt_task *task, const char *tname, mag_pos at);
 
 /* Session free functions of the stored objects. */
 void mag_train_free_policy(void *p);

@@ -78,7 +78,7 @@ static const blob *blob_of(blobs *bs, const mag_session *s, const char *kind, co
     blob b = {kind, name, NULL, 0};
     if (!strcmp(kind, "policy")) {
         rt_policy *p = mag_session_get(s, MAG_POLICY, name);
-        if (!p) return NULL;
+        if (!p || !rt_policy_of(&p->model)) return NULL; /* a tilt: no bytes (in process) */
         if (rt_model_save_mem(&p->model, &b.data, &b.size, NULL)) return *nomem = 1, NULL;
     } else if (!strcmp(kind, "task")) {
         const rt_task *t = mag_session_get(s, MAG_TASK, name);

@@ -133,6 +133,10 @@ int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_diag *diag
 void rt_policy_free(rt_policy *p)
 {
     if (!p) return;
+    if (p->model.ops && p->model.ops != &rt_model_mlp) { /* another model behind the header */
+        p->model.ops->destroy(&p->model);
+        return;
+    }
     rt_params_free(&p->params);
     rt_free(p);
 }
@@ -164,6 +168,10 @@ void rt_policy_init(rt_policy *p, const rt_rng *rng)
 
 int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_diag *diag)
 {
+    *out = NULL;
+    if (src->model.ops != &rt_model_mlp) /* a header of another model (a tilt) */
+        return rt_diag_set(diag, RT_EINVAL, "policy copy: a '%s' model has no weights to copy",
+                           src->model.ops->arch);
     int rc = rt_policy_create(out, &src->cfg, diag);
     if (rc) return rc;
     rt_params_copy(&(*out)->params, &src->params); /* same configuration, same size */

@@ -94,10 +94,12 @@ int rt_policy_create(rt_policy **out, const rt_policy_config *cfg, rt_diag *diag
  * U(-1/sqrt(fan_in), 1/sqrt(fan_in)); draws from a copy of *rng split per tensor. */
 void rt_policy_init(rt_policy *p, const rt_rng *rng);
 /* Deep copy (weights, gradients, moments, Adam step; a new version stamp).  Caller
- * frees with rt_policy_free. */
+ * frees with rt_policy_free.  RT_EINVAL for the header of another model (a tilt). */
 int rt_policy_copy(rt_policy **out, const rt_policy *src, rt_diag *diag);
 /* Copies src's weights into dst (same architecture) and resets dst's Adam state. */
 int rt_policy_assign(rt_policy *dst, const rt_policy *src);
+/* Frees p; when p is the rt_policy header of another model (rt_tilt.h), frees that
+ * model through its ops. */
 void rt_policy_free(rt_policy *p);
 /* Call after changing p->params.w directly: invalidates cached tables of workspaces. */
 void rt_policy_touch(rt_policy *p);

@@ -29,12 +29,13 @@ struct rt_opd {
     int *iblock;                  /* tokens (B, T), seq (B, P + T) */
     int *tokens, *seq;
     double phase[3];
+    int *order; /* (2 V) the restricted target's token order (NULL when unrestricted) */
 };
 
 rt_opd_config rt_opd_defaults(void)
 {
     rt_opd_config c = {1.0f, 0.0f, 1.0f, 1.0f, 64, 8, 24, RT_OPD_SAMPLED, 0, 1, rt_adam_defaults(),
-                       0,    0};
+                       0,    0,    0,    1.0f};
     return c;
 }
 
@@ -56,6 +57,7 @@ void rt_opd_free(rt_opd *o)
     rt_rl_free(o->rl);
     rt_free(o->fblock);
     rt_free(o->iblock);
+    rt_free(o->order);
     rt_free(o);
 }
 
@@ -76,6 +78,12 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *studen
         return bad(diag, "opd: estimator = full needs gamma = 0");
     if (teacher->vocab != student->vocab || ref->vocab != student->vocab)
         return bad(diag, "opd: student, teacher and reference need the same vocabulary");
+    if (cfg->target_top_k < 0 || !(cfg->target_top_p > 0.0f && cfg->target_top_p <= 1.0f))
+        return bad(diag, "opd: target_top_k must be >= 0 and target_top_p in (0, 1]");
+    int restricted = cfg->target_top_k > 0 || cfg->target_top_p < 1.0f;
+    if (restricted && cfg->estimator != RT_OPD_FULL)
+        return bad(diag, "opd: target_top_k / target_top_p restrict the full estimator's "
+                         "target: they need estimator = full");
     rt_adam_config ad = rt_adam_defaults();
     if (cfg->estimator == RT_OPD_SAMPLED &&
         (cfg->adam.beta1 != ad.beta1 || cfg->adam.beta2 != ad.beta2 || cfg->adam.eps != ad.eps))
@@ -127,6 +135,7 @@ int rt_opd_create(rt_opd **out, const rt_opd_config *cfg, const rt_model *studen
     o->lsR = f;
     o->tokens = o->iblock;
     o->seq = o->iblock + N;
+    if (restricted && !(o->order = rt_calloc(2 * (size_t)V, sizeof(int)))) goto nomem;
     *out = o;
     return 0;
 nomem:
@@ -175,6 +184,72 @@ float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const flo
     for (int v = 0; v < V; v++) {
         float lM = (1.0f - lambda) * lR[v] + lambda * lT[v] - z;
         dl[v] += scale * rt_expf_vec(lS[v]) * (lS[v] - lM - kl);
+    }
+    return kl;
+}
+
+/* Stable merge sort of idx[0..n) by key descending (equal keys keep idx's order: the
+ * lower token id first when idx starts increasing); tmp (n). */
+static void sort_desc(int *idx, int *tmp, int n, const float *key)
+{
+    for (int w = 1; w < n; w *= 2) {
+        for (int lo = 0; lo < n; lo += 2 * w) {
+            int mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            int i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                tmp[k++] = key[idx[j]] > key[idx[i]] ? idx[j++] : idx[i++];
+            while (i < mid)
+                tmp[k++] = idx[i++];
+            while (j < hi)
+                tmp[k++] = idx[j++];
+        }
+        memcpy(idx, tmp, sizeof(int) * (size_t)n);
+    }
+}
+
+float rt_opd_dlogits_restricted(float *dl, const float *lS, const float *lT, const float *lR,
+                                float lambda, float scale, int V, int top_k, float top_p, int *work,
+                                int *n_kept)
+{
+    int *idx = work, n = V;
+    for (int v = 0; v < V; v++)
+        idx[v] = v;
+    sort_desc(idx, work + V, V, lT);
+    if (top_k > 0 && top_k < n) n = top_k;
+    if (top_p < 1.0f) { /* the smallest nucleus of teacher mass >= top_p */
+        double cum = 0.0;
+        for (int i = 0; i < n; i++) {
+            cum += rt_exp((double)lT[idx[i]]);
+            if (cum >= (double)top_p) {
+                n = i + 1;
+                break;
+            }
+        }
+    }
+    if (n_kept) *n_kept = n;
+    /* over S = idx[0..n): lM = m - logsumexp_S m, lq = lS - logsumexp_S lS */
+    float mx = -INFINITY, sx = -INFINITY, s = 0.0f, ss = 0.0f, kl = 0.0f;
+    for (int i = 0; i < n; i++) {
+        int a = idx[i];
+        float m = (1.0f - lambda) * lR[a] + lambda * lT[a];
+        mx = m > mx ? m : mx;
+        sx = lS[a] > sx ? lS[a] : sx;
+    }
+    for (int i = 0; i < n; i++) {
+        int a = idx[i];
+        s += rt_expf_vec((1.0f - lambda) * lR[a] + lambda * lT[a] - mx);
+        ss += rt_expf_vec(lS[a] - sx);
+    }
+    float z = mx + rt_logf(s), zs = sx + rt_logf(ss);
+    for (int i = 0; i < n; i++) {
+        int a = idx[i];
+        float lq = lS[a] - zs, lM = (1.0f - lambda) * lR[a] + lambda * lT[a] - z;
+        kl += rt_expf_vec(lq) * (lq - lM);
+    }
+    for (int i = 0; i < n; i++) {
+        int a = idx[i];
+        float lq = lS[a] - zs, lM = (1.0f - lambda) * lR[a] + lambda * lT[a] - z;
+        dl[a] += scale * rt_expf_vec(lq) * (lq - lM - kl);
     }
     return kl;
 }
@@ -311,7 +386,12 @@ int rt_opd_step_routed(rt_opd *o, rt_model *student, const rt_model *const *teac
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++) {
             size_t n = (size_t)b * T + t;
-            if (o->valid[n] != 0.0f)
+            if (o->valid[n] == 0.0f) continue;
+            if (o->order) /* target_top_k / target_top_p */
+                loss += rt_opd_dlogits_restricted(dl + n * V, o->lsS + n * V, o->lsT + n * V,
+                                                  o->lsR + n * V, lam, 1.0f / nv, V,
+                                                  c->target_top_k, c->target_top_p, o->order, NULL);
+            else
                 loss += rt_opd_dlogits_full(dl + n * V, o->lsS + n * V, o->lsT + n * V,
                                             o->lsR + n * V, lam, scale, V);
         }

@@ -69,10 +69,18 @@ typedef struct rt_opd_config {
      * 0 (the default): all T states count (the benchmark workload). */
     int mask_after_eos;
     int eos_token;
+    /* estimator = full only: restrict the target pi~ at each state to the set S of the
+     * teacher's likeliest tokens (log pi_T at teacher_temperature; ties to the lower
+     * token id): its top target_top_k (0 = no limit) within its smallest top-p nucleus
+     * of mass >= target_top_p (1 = no limit).  The state's loss is then KL(pi_S(.|S) ||
+     * pi~(.|S)), both renormalized over S (the student's logits outside S get no
+     * gradient); with both off (0 and 1) the loss is the unrestricted one, bit for bit. */
+    int target_top_k;
+    float target_top_p;
 } rt_opd_config;
 
 /* lambda 1, gamma 0, temperatures 1, B 64, P 8, T 24, sampled, no metrics, 1 thread,
- * Adam defaults, no EOS mask */
+ * Adam defaults, no EOS mask, unrestricted target (top-k 0, top-p 1) */
 rt_opd_config rt_opd_defaults(void);
 
 typedef struct rt_opd_metrics {
@@ -120,5 +128,14 @@ void rt_opd_phase_times(const rt_opd *o, double t[3]);
  * returns KL(p || M). */
 float rt_opd_dlogits_full(float *dl, const float *lS, const float *lT, const float *lR,
                           float lambda, float scale, int V);
+/* The restricted full estimator at one state (rt_opd_config.target_top_k / _top_p):
+ * S = the teacher's likeliest tokens (order by lT descending, ties to the lower id; the
+ * first top_k, 0 = all, cut after the first whose cumulative teacher probability reaches
+ * top_p); returns KL(q || M) with q = softmax of lS over S, M = softmax of (1 - lambda) lR
+ * + lambda lT over S, and adds scale * dKL/dz (q_a (log q_a - log M_a - KL) on S, 0
+ * elsewhere) to dl.  *n_kept (may be NULL) = |S|.  work: 2 V ints. */
+float rt_opd_dlogits_restricted(float *dl, const float *lS, const float *lT, const float *lR,
+                                float lambda, float scale, int V, int top_k, float top_p, int *work,
+                                int *n_kept);
 
 #endif

@@ -64,6 +64,22 @@ extern const char *const rt_opd_estimator_values[]; /* sampled full, NULL */
         .name = "eval_prompts", .type = RT_KEY_INT, .flags = RT_KEY_MIN | RT_KEY_MAX, .min = 1,    \
         .max = 65536, .def = "512", .help = "held-out prompts of eval_accuracy"                    \
     }
+/* The restricted target has no default on purpose: a key not given is off and adds no
+ * column to a run's configuration, so runs that do not use it export what they did
+ * before it existed (rt_opd_defaults: 0 and 1). */
+#define RT_OPD_KEY_TARGET_TOP_K                                                                    \
+    {                                                                                              \
+        .name = "target_top_k", .type = RT_KEY_INT, .flags = RT_KEY_SWEEP | RT_KEY_MIN, .min = 0,  \
+        .help = "estimator = full: restrict the target to the teacher's k likeliest tokens (not "  \
+                "given or 0: off)"                                                                 \
+    }
+#define RT_OPD_KEY_TARGET_TOP_P                                                                    \
+    {                                                                                              \
+        .name = "target_top_p", .type = RT_KEY_NUMBER,                                             \
+        .flags = RT_KEY_SWEEP | RT_KEY_MIN_EXCL | RT_KEY_MAX, .min = 0, .max = 1,                  \
+        .help = "estimator = full: restrict the target to the teacher's top-p nucleus (not given " \
+                "or 1: off)"                                                                       \
+    }
 
 extern const rt_key rt_opd_keys[];
 extern const size_t rt_opd_n_keys;

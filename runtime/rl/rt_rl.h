@@ -240,6 +240,19 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
                   long *n_clipped);
 /* The number of non-final prefixes S = sum_{L<T} (V-1)^L (capped at LONG_MAX/2). */
 long rt_rl_chi2_states(int V, int T);
+/* The prefix tree of one prompt (shared by the chi^2 regularizer and the tilt,
+ * rt_tilt.h): its S non-final states in breadth-first order (state 0 = the empty
+ * prefix; the children of a state of depth < T - 1 are its non-EOS tokens a in
+ * increasing order, rt_rl_tree_child), as model rows: seqs (S, P + T) gets prompt ++
+ * the state's prefix (positions past it are left as they are), lo[s] = P + depth(s),
+ * hi[s] = lo[s] + 1 (the position scoring the state's next token).  eos < 0: no end
+ * token (nc = V children).  rt_rl_tree_internal: the states of depth < T - 1 are
+ * exactly [0, internal); an action a from state s ends the answer iff a == eos or
+ * s >= internal. */
+void rt_rl_tree_states(const int *prompt, int P, int T, int V, int eos, long S, int *seqs, int *lo,
+                       int *hi);
+long rt_rl_tree_child(long s, int a, int V, int eos);
+long rt_rl_tree_internal(int V, int T, int eos);
 /* chi^2 over the prefix tree of one prompt, in double: states in breadth-first order
  * (state 0 = empty prefix; the children of a state are its non-EOS tokens in increasing
  * order, present while depth < T - 1), zt (S, V) the policy's LOGITS (divided by tau

@@ -396,6 +396,39 @@ long rt_rl_chi2_states(int V, int T)
     return s;
 }
 
+void rt_rl_tree_states(const int *prompt, int P, int T, int V, int eos, long S, int *seqs, int *lo,
+                       int *hi)
+{
+    int nc = eos >= 0 ? V - 1 : V, L = P + T;
+    int path[64];
+    for (long s = 0; s < S; s++) {
+        int depth = 0, *seq = seqs + (size_t)s * L;
+        for (long c = s; c > 0 && depth < 64; c = (c - 1) / nc) {
+            int rank = (int)((c - 1) % nc);
+            path[depth++] = eos >= 0 && rank >= eos ? rank + 1 : rank;
+        }
+        memcpy(seq, prompt, sizeof(int) * (size_t)P);
+        for (int k = 0; k < depth; k++)
+            seq[P + k] = path[depth - 1 - k];
+        lo[s] = P + depth, hi[s] = P + depth + 1;
+    }
+}
+
+long rt_rl_tree_child(long s, int a, int V, int eos)
+{
+    int nc = eos >= 0 ? V - 1 : V;
+    return 1 + s * nc + (eos >= 0 && a > eos ? a - 1 : a);
+}
+
+long rt_rl_tree_internal(int V, int T, int eos)
+{
+    int nc = eos >= 0 ? V - 1 : V;
+    long internal = 0;
+    for (long L = 0, level = 1; L + 1 < T; L++, level *= nc)
+        internal += level;
+    return internal;
+}
+
 /* BFS numbering of the complete nc-ary prefix tree (nc = V - 1 continuing tokens, or V
  * without EOS): the children of state s (depth < T - 1) are 1 + s*nc + rank(a), rank(a)
  * = a, minus 1 past eos.  work (3 S): prefix log-probs of pi_theta, pi_ref, and the
@@ -416,22 +449,19 @@ static double log_softmax_row(double *ls, const double *z, int V, double tau)
 double rt_rl_chi2_tree(const double *zt, const double *lr, int V, int T, int eos, double tau,
                        double *dz, double *work)
 {
-    int nc = eos >= 0 ? V - 1 : V;
     long S = rt_rl_chi2_states(eos >= 0 ? V : V + 1, T);
     double *pt = work, *pr = work + S, *wt = work + 2 * S, ls[RT_RL_CHI2_MAX_V];
     double chi = 0.0;
     pt[0] = pr[0] = 0.0;
-    long internal = 0; /* states with depth < T - 1 are exactly [0, internal) */
-    for (long L = 0, level = 1; L + 1 < T; L++, level *= nc)
-        internal += level;
-    for (long s = 0; s < S; s++) { /* forward: prefix log-probs and chi^2 */
+    long internal = rt_rl_tree_internal(V, T, eos); /* depth < T - 1: [0, internal) */
+    for (long s = 0; s < S; s++) {                  /* forward: prefix log-probs and chi^2 */
         const double *r = lr + (size_t)s * V;
         log_softmax_row(ls, zt + (size_t)s * V, V, tau);
         for (int a = 0; a < V; a++) {
             if (a == eos || s >= internal) {
                 chi += rt_exp(2.0 * (pt[s] + ls[a]) - (pr[s] + r[a]));
             } else {
-                long c = 1 + s * nc + (eos >= 0 && a > eos ? a - 1 : a);
+                long c = rt_rl_tree_child(s, a, V, eos);
                 pt[c] = pt[s] + ls[a];
                 pr[c] = pr[s] + r[a];
             }
@@ -446,7 +476,7 @@ double rt_rl_chi2_tree(const double *zt, const double *lr, int V, int T, int eos
                 if (a == eos || s >= internal)
                     d[a] = 2.0 * rt_exp(2.0 * (pt[s] + ls[a]) - (pr[s] + r[a]));
                 else
-                    d[a] = wt[1 + s * nc + (eos >= 0 && a > eos ? a - 1 : a)];
+                    d[a] = wt[rt_rl_tree_child(s, a, V, eos)];
                 tot += d[a];
             }
             wt[s] = tot;

@@ -430,21 +430,9 @@ int rt_rl_sample_routed(rt_rl *o, const rt_model *p, const rt_model *ref,
 static int chi2_prompt(rt_rl *o, rt_model *p, const rt_model *ref, int b, double scale, double *chi)
 {
     int P = o->P, T = o->T, V = o->V, eos = o->eos, L = P + T;
-    int nc = eos >= 0 ? V - 1 : V;
     long S = o->S;
-    int path[RT_TASK_MAX_T > 64 ? RT_TASK_MAX_T : 64];
     int *lo = o->clo, *hi = o->clo + S;
-    for (long s = 0; s < S; s++) {
-        int depth = 0, *seq = o->cseq + (size_t)s * L;
-        for (long c = s; c > 0 && depth < 64; c = (c - 1) / nc) {
-            int rank = (int)((c - 1) % nc);
-            path[depth++] = eos >= 0 && rank >= eos ? rank + 1 : rank;
-        }
-        memcpy(seq, o->prompts + (size_t)b * P, sizeof(int) * (size_t)P);
-        for (int k = 0; k < depth; k++)
-            seq[P + k] = path[depth - 1 - k];
-        lo[s] = P + depth, hi[s] = P + depth + 1;
-    }
+    rt_rl_tree_states(o->prompts + (size_t)b * P, P, T, V, eos, S, o->cseq, lo, hi);
     rt_model_batch states = {o->cseq, (int)S, L, 0, lo, hi};
     if (rt_model_forward(p, o->ws_c, &states)) return RT_EFAILED;
     if (rt_model_score(ref, o->ws_cr, &states, 1.0f, NULL)) return RT_EFAILED;
