@@ -10,6 +10,10 @@ legitimately varies between runs, and nothing else:
     "in N s" / "wall N" / "N s elapsed" are replaced by "<s>" (see TIMING below), and a
     Vega-Lite spec's "wall" fields are dropped;
   - display ids (random per run);
+  - how a cell's printed text was cut into stream messages: the kernel flushes stdout on
+    a timer, so a cell that prints slowly (one line per evaluation) sends it in pieces
+    that vary between runs; consecutive stream outputs of the same name are joined into
+    one before hashing, as front ends show them;
   - image/png (charts' final frames): librsvg/cairo/freetype versions and fontconfig's
     hinting settings may change its bytes from machine to machine; the chart it is
     rasterized from is hashed through the same output's Vega-Lite spec and text/plain, and
@@ -57,13 +61,21 @@ def output_lines(nb):
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        for k, o in enumerate(cell.get("outputs", [])):
+        outs = []  # consecutive stream outputs of one name joined (the top comment)
+        for o in cell.get("outputs", []):
+            if o["output_type"] == "stream":
+                text = "".join(o["text"]) if isinstance(o["text"], list) else o["text"]
+                prev = outs[-1] if outs else None
+                if prev and prev["output_type"] == "stream" and prev.get("name") == o.get("name"):
+                    prev["text"] += text
+                    continue
+                o = {"output_type": "stream", "name": o.get("name", ""), "text": text}
+            outs.append(o)
+        for k, o in enumerate(outs):
             label = f"{code_index}:{k}"
             t = o["output_type"]
             if t == "stream":
-                out.append((label, "stream/" + o.get("name", ""), _norm_text("".join(o["text"])
-                                                                            if isinstance(o["text"], list)
-                                                                            else o["text"])))
+                out.append((label, "stream/" + o.get("name", ""), _norm_text(o["text"])))
             elif t == "error":
                 out.append((label, "error", o.get("ename", "") + ": " + _norm_text(o.get("evalue", ""))))
             else:
