@@ -130,3 +130,16 @@ def check(c):
             f"range {max(three) - min(three)}, sd up to {algo_spread}")
     c.claim(18, "(REINFORCE ahead in every seed)", min(lead) > 0, lead)
     c.claim(18, "PPO ends lowest in every seed", min(ppo_per_seed) > 0, ppo_per_seed)
+
+    # 6. pictures of the objects (cells 19-23)
+    c.given(7, "so also 4× the optimizer steps", "ppo's default epochs = 4 (runtime/rl recipe table)")
+    c.claim(23, "its exact KL\nending furthest from the base",
+            k1_ref > max(ref["kl_estimator=k2"].last(10), k3_ref), "k1's kl_ref, last 10 steps")
+    shape = c.text(3)
+    c.claim(23, "two hidden layers of 256 units", "H=256 L=2" in shape, shape[:200])
+    task = c.text(2)
+    c.claim(23, "prompts of 7 tokens,\nanswers of at most 4 tokens",
+            "prompt length 7, answer at most 4 tokens" in task, task[:300])
+    fig = c.chart(22)
+    fac = fig["dk/d log \u03c0\u03b8: factor on \u2207log \u03c0\u03b8"]["k1 = \u2212log r"]
+    c.claim(23, "its factor is 1", all(abs(y - 1) < 1e-9 for y in fac.y), "the k1 factor drawn by %figure kl")
