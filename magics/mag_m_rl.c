@@ -185,33 +185,6 @@ static void point_free(mag_train_point *bp)
 
 /* ---- reward linking (the one place that maps a reward onto a task's features) ------ */
 
-/* Checks that the task has every feature program p reads (error at `at`, the reward's
- * value in the cell) and links p to the task's feature order into *out (caller frees
- * with rt_reward_free).  0 or a MAG_E* code with d filled.  A reward reading
- * feature functions (debate(NAME)) is linked by its provider instead (see resolve). */
-static int rl_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_reward_program *p,
-                          mag_pos at, rt_reward_program **out, mag_diag *d)
-{
-    int nf = rt_task_n_features(task);
-    const char *names[16];
-    if (nf > 16) nf = 16;
-    for (int i = 0; i < nf; i++)
-        names[i] = rt_task_feature_name(task, i);
-    rt_diag rd;
-    if (rt_reward_check_features(p, names, nf, &rd))
-        return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
-    rt_reward_env env;
-    memset(&env, 0, sizeof env);
-    env.name = rt_reward_name(p);
-    env.features = names;
-    env.n_features = nf;
-    if (rt_reward_link(p, &env, out, &rd)) {
-        if (rd.code == RT_ENOMEM) return mag_err_nomem(d);
-        return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
-    }
-    return 0;
-}
-
 /* ---- validation -------------------------------------------------------------------- */
 
 /* The per-cell schema: the static keys, then one number key per parameter of `reward`
@@ -320,15 +293,15 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
         }
         rc = 0;
     } else
-        rc = rl_link_reward(ctx, c->task, c->reward, mag_train_value_pos(cell, "reward"),
-                            &c->linked, d);
+        rc = mag_train_link_reward(ctx, c->task, c->reward, mag_train_value_pos(cell, "reward"),
+                                   &c->linked, d);
     if (rc) return rc;
     if (mag_train_given(cfg, "eval_reward")) {
         c->eval_name = mag_config_get(cfg, "eval_reward", 0)->str;
         c->eval_reward = mag_session_get(ctx->session, MAG_REWARD, c->eval_name);
         mag_pos at = mag_train_value_pos(cell, "eval_reward");
         if (!c->eval_reward) return mag_err_unknown(d, ctx, MAG_REWARD, c->eval_name, at);
-        rc = rl_link_reward(ctx, c->task, c->eval_reward, at, &c->eval_linked, d);
+        rc = mag_train_link_reward(ctx, c->task, c->eval_reward, at, &c->eval_linked, d);
         if (rc) return rc;
         int np = rt_reward_n_params(c->eval_linked);
         c->eval_params = rt_calloc((size_t)(np ? np : 1), sizeof(double));

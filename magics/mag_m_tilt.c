@@ -75,23 +75,9 @@ static int link_reward(mag_ctx *ctx, const rt_task *task, const rt_reward_progra
                        "reward '%s' reads a feature function (such as debate(NAME)); a tilt "
                        "evaluates the task's own features of every answer only",
                        rt_reward_name(p));
-    int nf = rt_task_n_features(task);
-    const char *names[RT_TASK_MAX_FEATURES];
-    if (nf > RT_TASK_MAX_FEATURES) nf = RT_TASK_MAX_FEATURES;
-    for (int i = 0; i < nf; i++)
-        names[i] = rt_task_feature_name(task, i);
+    int rc = mag_train_link_reward(ctx, task, p, at, out, d);
+    if (rc) return rc;
     rt_diag rd;
-    if (rt_reward_check_features(p, names, nf, &rd))
-        return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
-    rt_reward_env env;
-    memset(&env, 0, sizeof env);
-    env.name = rt_reward_name(p);
-    env.features = names;
-    env.n_features = nf;
-    if (rt_reward_link(p, &env, out, &rd)) {
-        if (rd.code == RT_ENOMEM) return mag_err_nomem(d);
-        return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
-    }
     if (rt_reward_bind_params(*out, NULL, NULL, 0, params, &rd)) {
         rt_reward_free(*out);
         *out = NULL;

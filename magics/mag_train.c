@@ -454,3 +454,27 @@ int mag_train_pair_point(mag_ctx *ctx, const char *list, const char *name, mag_p
     *out = e->obj;
     return 0;
 }
+
+/* mag_train.h */
+int mag_train_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_reward_program *p,
+                          mag_pos at, rt_reward_program **out, mag_diag *d)
+{
+    int nf = rt_task_n_features(task);
+    const char *names[RT_TASK_MAX_FEATURES];
+    if (nf > RT_TASK_MAX_FEATURES) nf = RT_TASK_MAX_FEATURES;
+    for (int i = 0; i < nf; i++)
+        names[i] = rt_task_feature_name(task, i);
+    rt_diag rd;
+    if (rt_reward_check_features(p, names, nf, &rd))
+        return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
+    rt_reward_env env;
+    memset(&env, 0, sizeof env);
+    env.name = rt_reward_name(p);
+    env.features = names;
+    env.n_features = nf;
+    if (rt_reward_link(p, &env, out, &rd)) {
+        if (rd.code == RT_ENOMEM) return mag_err_nomem(d);
+        return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
+    }
+    return 0;
+}

@@ -15,6 +15,7 @@
 
 #include "mag_magic.h"
 #include "rt_policy.h"
+#include "rt_reward.h"
 #include "rt_rng.h"
 #include "rt_run.h"
 #include "rt_task.h"
@@ -162,5 +163,12 @@ int mag_train_pair_point(mag_ctx *ctx, const char *list, const char *name, mag_p
  * when it denotes none. */
 const char *mag_train_pair_name(const mag_session *s, const mag_config *cfg, size_t pt,
                                 const char *name);
+
+/* Links reward p to task's features in the task's order (a reward reading a feature the
+ * task lacks is an error at `at`): 0 with *out (caller frees: rt_reward_free), or the
+ * error in d.  %%rl's reward and eval_reward, %tilt's reward; a reward reading feature
+ * functions (debate(NAME)) is linked by its provider instead (rt_features.h). */
+int mag_train_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_reward_program *p,
+                          mag_pos at, rt_reward_program **out, mag_diag *d);
 
 #endif
