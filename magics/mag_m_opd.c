@@ -661,15 +661,13 @@ static int run_extrapolate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cel
         return extrapolate_one(ctx, name, bn, NULL, tn, alpha, fpos, tpos, cfg, d);
     /* to = a sweep's NAME: one policy NAME[...] per point, from paired with it by key */
     size_t tl = strlen(tn), n = mag_session_count(ctx->session, MAG_POLICY), made = 0;
-    const char *todo[MAG_TRAIN_MAX_POINTS];
+    char names[MAG_TRAIN_MAX_POINTS][MAG_TRAIN_NAME]; /* copies: the session grows below */
     for (size_t i = 0; i < n && made < MAG_TRAIN_MAX_POINTS; i++) {
         const mag_entry *e = mag_session_at(ctx->session, MAG_POLICY, i);
-        if (!strncmp(e->name, tn, tl) && e->name[tl] == '[') todo[made++] = e->name;
+        if (!strncmp(e->name, tn, tl) && e->name[tl] == '[')
+            snprintf(names[made++], sizeof names[0], "%s", e->name);
     }
     if (!made) return mag_err_unknown(d, ctx, MAG_POLICY, tn, tpos);
-    char names[MAG_TRAIN_MAX_POINTS][MAG_TRAIN_NAME]; /* stable copies: the session grows */
-    for (size_t i = 0; i < made; i++)
-        snprintf(names[i], sizeof names[i], "%s", todo[i]);
     for (size_t i = 0; i < made; i++) {
         char out[MAG_TRAIN_NAME];
         snprintf(out, sizeof out, "%s%s", name, names[i] + tl);
