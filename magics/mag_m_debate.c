@@ -28,7 +28,12 @@
  * the debate has no baseline).  HTML: one table per state (turn, who, reveals, J of
  * both actions) with the verdict; text: rt_debate_transcript_text.
  *
- * Leaves out: sweeps of %%debate keys, resuming training. */
+ * Sweeps: only seed = [s1, s2, ...]: one debate NAME[seed=s] per seed, each the debate a
+ * cell with seed = s makes, with the baseline's point of that seed when baseline names a
+ * sweep (pairing by key, mag_train.h); every point is checked before any is trained.
+ * `%debate NAME eval` on such a sweep pairs each policy P[...,seed=s] with NAME[seed=s].
+ *
+ * Leaves out: sweeps of other %%debate keys, resuming training. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -91,7 +96,11 @@ static const mag_key_spec debate_keys[] = {
      .help = "the policy whose action the debate argues against (needed by debate(NAME))"},
     RT_DEBATE_KEY_FIRST,
     RT_DEBATE_KEY_MAX_LEAVES,
-    {.name = "seed", .type = MAG_T_INT, .flags = MAG_K_MIN, .min = 0, .help = "extra seed"},
+    {.name = "seed",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN | MAG_K_SWEEP,
+     .min = 0,
+     .help = "extra seed; a list [1, 2, ...] makes NAME[seed=s] per seed (baseline paired)"},
 };
 
 static const mag_schema debate_schema = {
@@ -242,13 +251,11 @@ static void show_tables(krn_out *out, const mag_debate_obj *o, const char *name,
     mag_table_free(t);
 }
 
-static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
-                      const mag_config *cfg, mag_diag *d)
+/* The debate of sweep point pt, named `name` (NAME, or NAME[seed=s] over a seed sweep);
+ * check_only: the references only (every point is checked before any is trained). */
+static int debate_point(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg, size_t pt,
+                        const char *name, int check_only, mag_diag *d)
 {
-    (void)m, (void)line;
-    const char *name = NULL;
-    int nrc = mag_train_name(ctx, cell, "debate", &name, d);
-    if (nrc) return nrc;
     /* references and configuration first: nothing is built before they all resolve */
     const char *task_name = mag_config_get(cfg, "task", 0)->str;
     const rt_task *stask = mag_session_get(ctx->session, MAG_TASK, task_name);
@@ -256,10 +263,11 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     const rt_policy *sbase = NULL;
     const char *base_name = NULL;
     if (mag_train_given(cfg, "baseline")) {
-        base_name = mag_config_get(cfg, "baseline", 0)->str;
-        sbase = mag_session_get(ctx->session, MAG_POLICY, base_name);
+        /* a baseline sweep (base[seed=s]) pairs with this point by key */
         mag_pos bp = key_pos(cell, "baseline");
-        if (!sbase) return mag_err_unknown(d, ctx, MAG_POLICY, base_name, bp);
+        int prc = mag_train_policy_at(ctx, cfg, pt, mag_config_get(cfg, "baseline", 0)->str, bp,
+                                      &sbase, &base_name, d);
+        if (prc) return prc;
         int wrc = mag_train_need_weights(ctx, d, sbase, base_name, "baseline", bp);
         if (wrc) return wrc;
         const mag_entry *be = mag_session_entry(ctx->session, MAG_POLICY, base_name);
@@ -285,9 +293,13 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     dc.max_leaves = (long)mag_value_number(mag_config_get(cfg, "max_leaves", 0), 1000000);
     dc.threads = mag_session_threads(ctx->session);
     if (dc.threads > 16) dc.threads = 16;
+    /* the stream of the cell's NAME split by the point's seed: d[seed=s] of a sweep is the
+       debate a cell %%debate d with seed = s makes */
+    const char *base = NULL;
+    mag_train_name(ctx, cell, "debate", &base, d);
     rt_rng R =
-        mag_train_stream(mag_session_seed(ctx->session), "debate:", name,
-                         mag_train_given(cfg, "seed") ? mag_config_get(cfg, "seed", 0) : NULL);
+        mag_train_stream(mag_session_seed(ctx->session), "debate:", base,
+                         mag_train_given(cfg, "seed") ? mag_config_get(cfg, "seed", pt) : NULL);
     rt_diag err;
     if (rt_task_kind_of(stask) != &rt_task_kind_triage) {
         rt_debate *tmp = NULL;
@@ -297,6 +309,7 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         mag_pos p = key_pos(cell, "task");
         return mag_err(ctx, d, MAG_EVALUE, p, "%s", err.msg);
     }
+    if (check_only) return 0;
     mag_debate_obj *o = rt_calloc(1, sizeof *o);
     if (!o) return mag_err_nomem(d);
     snprintf(o->task_name, sizeof o->task_name, "%s", task_name);
@@ -397,8 +410,8 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     }
     if (job.rc) {
         obj_free(o);
-        return mag_err(ctx, d, job.rc == RT_ENOMEM ? MAG_ENOMEM : MAG_ERUNTIME,
-                       cell->name_pos, "debate '%s' failed: %s", name, job.err.msg);
+        return mag_err(ctx, d, job.rc == RT_ENOMEM ? MAG_ENOMEM : MAG_ERUNTIME, cell->name_pos,
+                       "debate '%s' failed: %s", name, job.err.msg);
     }
     o->acc = rt_debate_accuracy_of(o->d);
     rt_rng r2 = rt_rng_split(&R, 2);
@@ -414,6 +427,25 @@ static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     if (put < 0) return mag_err_nomem(d);
     if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced debate '%s'\n", name);
     krn_out_printf(ctx->out, KRN_STDOUT, "debate %s: %s\n", name, summ);
+    return 0;
+}
+
+/* %%debate NAME: one debate, or with seed = [s1, s2, ...] one NAME[seed=s] per seed, each
+ * with the baseline of its seed when baseline names a sweep (the whole pipeline per seed). */
+static int run_debate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
+                      const mag_config *cfg, mag_diag *d)
+{
+    (void)m, (void)line;
+    const char *name = NULL;
+    int rc = mag_train_name(ctx, cell, "debate", &name, d);
+    if (rc) return rc;
+    char pname[300];
+    for (int check = 1; check >= 0; check--)
+        for (size_t pt = 0; pt < cfg->npoints; pt++) {
+            mag_config_point_name(cfg, name, pt, pname, sizeof pname);
+            rc = debate_point(ctx, cell, cfg, pt, pname, check, d);
+            if (rc) return rc;
+        }
     return 0;
 }
 
@@ -475,6 +507,7 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
 {
     const rt_policy *pols[EVAL_POLICIES];
     const char *pnames[EVAL_POLICIES];
+    const mag_debate_obj *objs[EVAL_POLICIES]; /* each policy's debate (paired by key) */
     int np = 0;
     for (size_t i = 2; mag_arg_pos(line, i); i++) {
         const mag_kv *a = mag_arg_pos(line, i);
@@ -486,22 +519,40 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
                                a->value.text);
             return mag_err_unknown(d, ctx, MAG_POLICY, w, a->value.pos);
         }
-        if (p->cfg.vocab != rt_task_vocab_size(o->task))
+        /* a debate swept over seed: the policy's point (w = P[...,seed=s]) picks d[seed=s] */
+        const mag_debate_obj *oi = o;
+        if (!oi) {
+            const char *br = strchr(w, '['), *dn = NULL;
+            char why[512];
+            int r = br ? mag_train_pair_entry(ctx->session, MAG_DEBATE, NULL, 0, br + 1, name, &dn,
+                                              why, sizeof why)
+                       : 1;
+            if (r == 0) oi = mag_session_get(ctx->session, MAG_DEBATE, dn);
+            if (!oi)
+                return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
+                               "debate '%s' is a sweep: policy '%s' must name a point of it "
+                               "by its keys (P[seed=s] for %s[seed=s])%s%s",
+                               name, w, name, r == 2 ? ": " : "", r == 2 ? why : "");
+        }
+        if (p->cfg.vocab != rt_task_vocab_size(oi->task))
             return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
                            "policy '%s' is not a policy of the task's vocabulary", w);
+        if (!oi->baseline)
+            return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
+                           "debate '%s' has no baseline policy (set baseline = POLICY in "
+                           "%%%%debate %s)",
+                           name, name);
         if (np == EVAL_POLICIES)
             return mag_err(ctx, d, MAG_EVALUE, a->value.pos, "at most %d policies", EVAL_POLICIES);
+        objs[np] = oi;
         pols[np] = p;
         pnames[np++] = w;
     }
     if (np == 0)
         return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
                        "%%debate %s eval needs policies: %%debate %s eval POLICY...", name, name);
-    if (!o->baseline)
-        return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
-                       "debate '%s' has no baseline policy (set baseline = POLICY in "
-                       "%%%%debate %s)",
-                       name, name);
+    int sweep = !o;
+    o = objs[0]; /* the task and states: the same configuration for every point */
     int S = (int)mag_value_number(mag_config_get(cfg, "states", 0), 1000);
     rt_rng R = mag_train_stream(mag_session_seed(ctx->session), "debate-eval:", name,
                                 mag_config_get(cfg, "seed", 0));
@@ -514,14 +565,15 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
     if (!rc) {
         rt_rng st = rt_rng_split(&R, 0);
         rt_task_sample_batch(o->task, &st, 0, RT_TASK_HELDOUT, S, s, NULL);
-        if (actions_of(o->task, o->baseline, s, S, a_b)) rc = MAG_ENOMEM;
+        if (!sweep && actions_of(o->task, o->baseline, s, S, a_b)) rc = MAG_ENOMEM;
     }
     rt_rng gs = rt_rng_split(&R, 1);
     for (int i = 0; !rc && i < np; i++) {
         rt_diag err;
-        if (actions_of(o->task, pols[i], s, S, a_pi))
+        if ((sweep && actions_of(o->task, objs[i]->baseline, s, S, a_b)) ||
+            actions_of(o->task, pols[i], s, S, a_pi))
             rc = MAG_ENOMEM;
-        else if (rt_debate_eval(o->d, s, a_pi, a_b, S, &gs, 0, NULL, &ms[i], &err)) {
+        else if (rt_debate_eval(objs[i]->d, s, a_pi, a_b, S, &gs, 0, NULL, &ms[i], &err)) {
             rc = mag_err(ctx, d, MAG_ERUNTIME, line->name_pos, "%%debate %s eval: %s", name,
                          err.msg);
             break;
@@ -570,7 +622,8 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
                  "(judge_win: share of the differing states where the debate favours the "
                  "policy; judge_win_full: where the full-state judge does, no debate; both "
                  "pairwise, chance 0.5, the scale of the judges' pairwise accuracy)",
-                 name, S, o->baseline_name);
+                 name, S,
+                 sweep ? "of each policy's seed (the debate of its seed)" : o->baseline_name);
         mag_show(ctx->out, mag_table_bundle(t, cap));
     }
     mag_table_free(t);
@@ -592,6 +645,14 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
                        "usage: %%debate NAME show [n=3] [policy=P]");
     const mag_debate_obj *o = mag_session_get(ctx->session, MAG_DEBATE, name);
+    if (!o && verb && strcmp(verb, "eval") == 0) { /* a sweep d[seed=s]: paired per policy */
+        const char *dn = NULL;
+        char why[512];
+        if (mag_train_pair_entry(ctx->session, MAG_DEBATE, NULL, 0, "]", name, &dn, why,
+                                 sizeof why) == 1)
+            return mag_err_unknown(d, ctx, MAG_DEBATE, name, a0->value.pos);
+        return run_eval_verb(ctx, line, cfg, NULL, name, d);
+    }
     if (!o) return mag_err_unknown(d, ctx, MAG_DEBATE, name, a0->value.pos);
     if (verb && strcmp(verb, "eval") == 0) return run_eval_verb(ctx, line, cfg, o, name, d);
     if (!verb || strcmp(verb, "show") != 0) {
@@ -741,6 +802,10 @@ static const mag_magic debate_magic = {
             "r + alpha * judge_full(d).  judge_win / judge_win_full of %%rl runs are\n"
             "pairwise win rates (chance 0.5).  For a learnable demonstrator bias use\n"
             "%task ... bias=B (conflict=C is hash label noise; see %help task).\n"
+            "seed = [1, 2, ...] makes NAME[seed=s] per seed, each against the baseline's\n"
+            "point of its seed when baseline names a sweep (base[seed=s]); debate(NAME) in a\n"
+            "%%rl sweep over the same seeds and %debate NAME eval P[...,seed=s] use the\n"
+            "debate of the same seed: the whole pipeline per seed.\n"
             "Example:\n  %%debate d\n  task = tri\n  evidence = 3\n  baseline = base",
     .run = run_debate,
     .positional = "-",
@@ -760,7 +825,9 @@ static const mag_magic show_magic = {
             "the same held-out states, the mean environment return of its greedy action,\n"
             "judge_win / judge_win_full against the baseline (states where the actions\n"
             "differ; pairwise win rates, chance 0.5) and the share of differing states;\n"
-            "policies that differ only by seed (NAME[...,seed=k]) get a mean ± sd row.",
+            "policies that differ only by seed (NAME[...,seed=k]) get a mean ± sd row.  A\n"
+            "debate swept over seed pairs each policy P[...,seed=k] with NAME[seed=k] and\n"
+            "its baseline.",
     .run = run_show,
     .positional = "debate,-,policy",
 };

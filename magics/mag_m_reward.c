@@ -95,12 +95,15 @@ static int resolve_feature(void *ctx, const char *fn, const char *arg, int *slot
                  arg);
         return 1;
     }
-    size_t n = mag_session_count(e->s, MAG_DEBATE);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(mag_session_at(e->s, MAG_DEBATE, i)->name, arg) == 0) {
+    size_t n = mag_session_count(e->s, MAG_DEBATE), al = strlen(arg);
+    for (size_t i = 0; i < n; i++) {
+        /* a debate, or a sweep of debates (d[seed=s]: each %%rl point reads its own) */
+        const char *dn = mag_session_at(e->s, MAG_DEBATE, i)->name;
+        if (strcmp(dn, arg) == 0 || (!strncmp(dn, arg, al) && dn[al] == '[')) {
             *slot = N_FEATURES + (int)(full ? n + i : i);
             return 0;
         }
+    }
     const char *best = mag_session_suggest(e->s, MAG_DEBATE, arg);
     if (best)
         snprintf(err, errlen, "unknown debate '%s' (did you mean '%s'?)", arg, best);

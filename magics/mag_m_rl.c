@@ -113,7 +113,10 @@ typedef struct point {
     double *params;
     rt_diag diag;
     int rc;
-    rt_rl_features feat; /* the reward's feature provider (debate(NAME)), or {NULL} */
+    rt_rl_features feat;       /* the reward's feature provider (debate(NAME)), or {NULL} */
+    void *fstate;              /* this point's provider state (feat.state), or NULL */
+    rt_reward_program *linked; /* the reward linked by it (the cell's layout) */
+    const rt_feature_provider *fp;
 } point;
 
 /* Everything a cell resolves before training (owned pieces freed by state_free). */
@@ -156,14 +159,28 @@ static mag_pos key_pos(const mag_cell *cell, const char *key)
     return cell->name_pos;
 }
 
+/* Where feature-function arguments resolve: the session, at point pt of the cell's
+ * config (a debate swept over seed pairs by key, as from = base does). */
+typedef struct resolve_ctx {
+    const mag_session *s;
+    const mag_config *cfg;
+    size_t pt;
+} resolve_ctx;
+
 /* The resolver of feature-function arguments over the session (rt_feature_env): today
- * debate(NAME) -> the session's debate (mag_debate.h). */
+ * debate(NAME) -> the session's debate (mag_debate.h), or NAME[seed=s] of this point. */
 static int session_resolve(void *ctx, const char *fn, const char *arg, void *out, char *err,
                            size_t errlen)
 {
-    const mag_session *s = ctx;
-    if (!strcmp(fn, "debate") || !strcmp(fn, "judge_full"))
-        return mag_debate_resolve(&s, arg, out, err, errlen);
+    const resolve_ctx *rc = ctx;
+    const mag_session *s = rc->s;
+    if (!strcmp(fn, "debate") || !strcmp(fn, "judge_full")) {
+        const char *name = arg;
+        if (mag_train_pair_entry(s, MAG_DEBATE, rc->cfg, rc->pt, NULL, arg, &name, err, errlen) ==
+            2)
+            return 1;
+        return mag_debate_resolve(&s, name, out, err, errlen);
+    }
     snprintf(err, errlen, "no session objects for %s(...)", fn);
     return -1;
 }
@@ -181,6 +198,8 @@ static void point_free(mag_train_point *bp)
 {
     point *p = (point *)bp;
     rt_free(p->params);
+    rt_reward_free(p->linked);
+    if (p->fp) p->fp->destroy(p->fstate);
 }
 
 /* ---- reward linking (the one place that maps a reward onto a task's features) ------ */
@@ -284,7 +303,8 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
     c->fp = rt_features_for_reward(c->reward);
     if (c->fp) {
         char msg[256];
-        rt_feature_env env = {session_resolve, (void *)ctx->session};
+        resolve_ctx rx = {ctx->session, cfg, 0}; /* point 0: each point links its own */
+        rt_feature_env env = {session_resolve, &rx};
         if (c->fp->create(c->task, c->reward, NULL, &env, &c->fstate, &c->linked, NULL, msg,
                           sizeof msg)) {
             c->fp = NULL; /* create freed what it made */
@@ -520,7 +540,18 @@ static int rl_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_di
             dcols[k] = k < nc ? cols[k] : c->fp->metric_names[k - nc];
         nc += nd;
         cols = dcols;
-        p->feat = (rt_rl_features){c->fp, c->fstate};
+        /* this point's debates (d[seed=s] of a debate sweep, paired by key); the same
+           reward, so the same slots and parameters as the cell's */
+        char msg[256];
+        resolve_ctx rx = {t->ctx->session, c->cfg, pt};
+        rt_feature_env env = {session_resolve, &rx};
+        if (c->fp->create(c->task, c->reward, NULL, &env, &p->fstate, &p->linked, NULL, msg,
+                          sizeof msg))
+            return mag_err(t->ctx, d, MAG_EVALUE, mag_train_value_pos(t->cell, "reward"), "%s",
+                           msg);
+        p->fp = c->fp;
+        p->prob.reward = p->linked;
+        p->feat = (rt_rl_features){c->fp, p->fstate};
     }
     if (prc == RT_ENOMEM || (!prc && rt_run_create(p->base.name, cols, nc, &p->base.run)))
         return mag_err_nomem(d);

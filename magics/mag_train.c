@@ -371,18 +371,19 @@ static int member_matches(const pair_src *src, const char *list, char *why, size
     return 1;
 }
 
-/* The session's policy entry `name` denotes at point pt (mag_train.h): 0 with *out; 1
- * when the session has neither a policy nor a sweep of that name; 2 with why. */
-static int pair(const mag_session *s, const pair_src *src, const char *name, const mag_entry **out,
-                char *why, size_t cap)
+/* The session's entry of `kind` (a policy, a debate) `name` denotes at point pt
+ * (mag_train.h): 0 with *out; 1 when the session has neither an object nor a sweep of that
+ * name; 2 with why. */
+static int pair_kind(const mag_session *s, mag_kind kind, const pair_src *src, const char *name,
+                     const mag_entry **out, char *why, size_t cap)
 {
-    *out = mag_session_entry(s, MAG_POLICY, name);
+    *out = mag_session_entry(s, kind, name);
     if (*out) return 0;
-    size_t nl = strlen(name), n = mag_session_count(s, MAG_POLICY), members = 0, found = 0;
+    size_t nl = strlen(name), n = mag_session_count(s, kind), members = 0, found = 0;
     const mag_entry *first = NULL, *last = NULL;
     char key[64] = "";
     for (size_t i = 0; i < n; i++) {
-        const mag_entry *e = mag_session_at(s, MAG_POLICY, i);
+        const mag_entry *e = mag_session_at(s, kind, i);
         if (strncmp(e->name, name, nl) || e->name[nl] != '[') continue;
         if (!members++) first = e;
         last = e;
@@ -416,6 +417,12 @@ static int pair(const mag_session *s, const pair_src *src, const char *name, con
     return 2;
 }
 
+static int pair(const mag_session *s, const pair_src *src, const char *name, const mag_entry **out,
+                char *why, size_t cap)
+{
+    return pair_kind(s, MAG_POLICY, src, name, out, why, cap);
+}
+
 int mag_train_policy_at(mag_ctx *ctx, const mag_config *cfg, size_t pt, const char *name,
                         mag_pos at, const rt_policy **out, const char **resolved, mag_diag *d)
 {
@@ -438,6 +445,17 @@ const char *mag_train_pair_name(const mag_session *s, const mag_config *cfg, siz
     char why[8];
     pair_src src = {cfg, pt, NULL};
     return pair(s, &src, name, &e, why, sizeof why) == 0 ? e->name : name;
+}
+
+int mag_train_pair_entry(const mag_session *s, mag_kind kind, const mag_config *cfg, size_t pt,
+                         const char *list, const char *name, const char **resolved, char *why,
+                         size_t cap)
+{
+    const mag_entry *e;
+    pair_src src = {cfg, pt, cfg ? NULL : list};
+    int r = pair_kind(s, kind, &src, name, &e, why, cap);
+    if (r == 0) *resolved = e->name;
+    return r;
 }
 
 int mag_train_pair_point(mag_ctx *ctx, const char *list, const char *name, mag_pos at,

@@ -159,6 +159,14 @@ int mag_train_policy_at(mag_ctx *ctx, const mag_config *cfg, size_t pt, const ch
  * t[seed=s] with base[seed=s]. */
 int mag_train_pair_point(mag_ctx *ctx, const char *list, const char *name, mag_pos at,
                          const rt_policy **out, const char **resolved, mag_diag *d);
+/* The same pairing for a session object of any kind (debates: %%debate d swept over seed
+ * makes d[seed=s], and debate(d) in a %%rl point or %debate d eval pairs with it): with
+ * cfg, point pt of a cell; without (cfg NULL), the point list `list` of another sweep's
+ * point.  0 with *resolved = the session name; 1 when the session has neither an object
+ * nor a sweep `name` of that kind; 2 with the reason in why. */
+int mag_train_pair_entry(const mag_session *s, mag_kind kind, const mag_config *cfg, size_t pt,
+                         const char *list, const char *name, const char **resolved, char *why,
+                         size_t cap);
 /* The session name of the policy `name` denotes at point pt (as above), or name itself
  * when it denotes none. */
 const char *mag_train_pair_name(const mag_session *s, const mag_config *cfg, size_t pt,

@@ -348,3 +348,103 @@ def test_triage_bias_key(dk):
     rep, _ = dk.execute("%task trx triage bias=2", timeout=LONG)
     assert rep["content"]["status"] == "error"
     assert rep["content"]["evalue"] == "cell:1:23: 'bias' must be in [0, 1]"
+
+
+# ---- the whole pipeline per seed: %%debate swept over seed, paired by key ---------------
+
+PIPE = [
+    "%task tri triage features=6 values=3 actions=4 good=2",
+    "%%policy sb\ntask = tri\nhidden = 32\nsft_steps = 60\nnoise = 0.3\nseed = [1, 2]",
+    "%%reward ds_r alpha=0.5\n(1 - alpha) * outcome + alpha * debate(ds)",
+]
+PIPE_RL = ("%%rl x\nfrom = sb\nreward = ds_r\nseed = SEEDS\nsteps = 6\nbatch = 8\ngroup = 4\n"
+           "lr = 1e-3\neval_every = 0")
+
+
+def judge_line(msgs, name):
+    line = [ln for ln in stream_text(msgs).splitlines() if ln.startswith(f"debate {name}: ")]
+    assert len(line) == 1, stream_text(msgs)
+    return line[0]
+
+
+def test_debate_seed_sweep_pairs_the_whole_pipeline(new_kernel):
+    """%%debate with seed = [1, 2] makes ds[seed=1], ds[seed=2], each with the baseline of
+    its seed (baseline = sb pairs by key) and the stream of a cell `%%debate ds` with
+    `seed = s`; a %%rl sweep whose reward reads debate(ds) takes ds[seed=s] at seed s, and
+    `%debate ds eval` pairs each policy with the debate of its seed: both bit-identical to
+    the same stage built without a sweep in a fresh kernel."""
+    k = new_kernel()
+    for c in PIPE[:2]:
+        ok(k, c)
+    msgs = outputs(ok(k, "%%debate ds\ntask = tri\nevidence = 3\njudge_steps = 80\n"
+                         "baseline = sb\nseed = [1, 2]"))
+    l1, l2 = judge_line(msgs, "ds[seed=1]"), judge_line(msgs, "ds[seed=2]")
+    assert "baseline sb[seed=1];" in l1 and "baseline sb[seed=2];" in l2
+    assert l1.split("baseline")[1] != l2.split("baseline")[1]  # two judges
+    w = who(k)
+    assert "ds[seed=1]" in w and "ds[seed=2]" in w, w
+    ok(k, PIPE[2])
+    ok(k, PIPE_RL.replace("SEEDS", "[1, 2]"))
+    ev = outputs(ok(k, "%debate ds eval x[seed=1] x[seed=2] sb[seed=1] states=100"))
+    table = ev[0]["content"]["data"]["text/plain"].splitlines()
+    assert "against baseline of each policy's seed" in table[0], table[0]
+    assert re.fullmatch(r"sb\[seed=1\]\s+\S+\s+nan\s+nan\s+0", table[4]), table[4]
+    with tempfile.TemporaryDirectory() as d:
+        ok(k, f'%export "{d}/a.csv" x[seed=1]')
+        with open(f"{d}/a.csv") as f:
+            swept = f.read()
+        # the same stages without sweeps: %%debate ds with seed = 1 and baseline sb[seed=1]
+        k2 = new_kernel()
+        for c in PIPE[:2]:
+            ok(k2, c)
+        m2 = outputs(ok(k2, "%%debate ds\ntask = tri\nevidence = 3\njudge_steps = 80\n"
+                            "baseline = sb[seed=1]\nseed = 1"))
+        assert judge_line(m2, "ds").split(":", 1)[1] == l1.split(":", 1)[1]
+        ok(k2, PIPE[2])
+        ok(k2, PIPE_RL.replace("SEEDS", "[1]"))
+        ok(k2, f'%export "{d}/b.csv" x[seed=1]')
+        with open(f"{d}/b.csv") as f:
+            single = f.read()
+        ev2 = outputs(ok(k2, "%debate ds eval x[seed=1] states=100"))
+    drop_wall = lambda t: [",".join(v for i, v in enumerate(r.split(","))  # noqa: E731
+                                    if i != t.splitlines()[0].split(",").index("wall"))
+                           for r in t.splitlines()]
+    assert drop_wall(swept) == drop_wall(single)
+    assert table[2].split() == ev2[0]["content"]["data"]["text/plain"].splitlines()[2].split()
+
+
+def test_debate_sweep_errors(new_kernel):
+    k = new_kernel()
+    for c in PIPE[:2]:
+        ok(k, c)
+    ok(k, "%%debate ds\ntask = tri\nevidence = 3\njudge_steps = 20\nbaseline = sb\n"
+          "seed = [1, 2]")
+    ok(k, "%%policy solo\ntask = tri\nhidden = 32\nsft_steps = 10")
+    cases = [
+        # a baseline sweep needs the seeds it pairs with
+        ("%%debate y\ntask = tri\njudge_steps = 20\nbaseline = sb",
+         "ValueError", "cell:4:12: 'sb' is a sweep over seed (sb[seed=1], ...), a key this "
+                       "cell does not set: name one point, or sweep seed here too"),
+        ("%%debate y\ntask = tri\njudge_steps = 20\nbaseline = sb\nseed = [1, 3]",
+         "ValueError", "cell:4:12: no point of sweep 'sb' matches this cell's point "
+                       "[seed=3] (its points: sb[seed=1], sb[seed=2]); pair them by sweeping "
+                       "the same keys with the same values"),
+        ("%debate ds eval solo", "ValueError",
+         "cell:1:17: debate 'ds' is a sweep: policy 'solo' must name a point of it by its keys "
+         "(P[seed=s] for ds[seed=s])"),
+        ("%debate dz eval sb[seed=1]", "NameError", "cell:1:9: unknown debate 'dz'"),
+    ]
+    for code, ename, evalue in cases:
+        before = who(k)
+        rep, _ = k.execute(code, timeout=LONG)
+        c = rep["content"]
+        assert c["status"] == "error", (code, c)
+        assert (c["ename"], c["evalue"]) == (ename, evalue), code
+        assert who(k) == before
+    # a %%rl point without a debate of its seed
+    ok(k, "%%policy s3\nfrom = sb[seed=1]\nseed = [3]")
+    ok(k, PIPE[2])
+    rep, _ = k.execute(PIPE_RL.replace("SEEDS", "[3]").replace("from = sb", "from = s3"),
+                       timeout=LONG)
+    c = rep["content"]
+    assert c["status"] == "error" and "no point of sweep 'ds' matches" in c["evalue"], c
