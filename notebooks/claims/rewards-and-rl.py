@@ -1,145 +1,265 @@
 """Prose of notebooks/rewards-and-rl.ipynb against its outputs (tests/py/nbclaims.py)."""
-from nbclaims import Val, diff, mean, ratio, sd
+import math
 
-ALGOS = ["reinforce", "rloo", "grpo", "ppo"]
-ROWS17 = {"k1": "| k1 | 0.159 | 0.162 | +0.0002 | +0.001, +0.033, −0.023 |",
-          "k2": "| k2 | 0.126 | 0.100 | −0.0125 | −0.041, −0.013, −0.036 |",
-          "k3": "| k3 | 0.109 | 0.100 | −0.0007 | +0.042, −0.021, +0.002 |"}
+from nbclaims import Val, diff, mean, ratio
+
+SEEDS = [1, 2, 3, 4, 5]
+ALGOS = ["reinforce", "rloo", "grpo", "drgrpo", "ppo"]
+ROWS_EST = {"k1": "| k1 | 0.177 | 0.177 | −0.0006 | −0.033, +0.033, −0.024, −0.031, +0.012 |",
+            "k2": "| k2 | 0.138 | 0.117 | −0.0098 | −0.021, −0.034, −0.047, −0.033, −0.031 |",
+            "k3": "| k3 | 0.109 | 0.108 | −0.0002 | +0.108, −0.013, +0.019, +0.019, −0.010 |"}
+# cells (0-based)
+EVAL, ALGO_MD, ALGOS_RUN, ALGOS_CMP, ALGOS_SAY = 4, 8, 9, 10, 12
+MU_MD, MU_RUN, MU_CMP, MU_SAY = 13, 14, 15, 16
+LEN_CMP, LEN_SAY = 18, 19
+KL_RUN, KL_CMP, KL_SAY = 21, 22, 24
+EST_RUN, EST_PLOT, EST_CMP, EST_SAY = 26, 28, 29, 30
+FIG_KL, OBJ_MD, SAY, READ, EVAL2, READ2 = 34, 35, 36, 37, 38, 39
+
+
+class Row:
+    """A %compare row: Δ mean, sd, se and the sign counts."""
+
+    def __init__(self, t, key):
+        r = t.row(key)
+        self.d, self.sd, self.se = (t.get(key, h) for h in ("\u0394 mean", "sd \u0394", "se \u0394"))
+        self.up = int(r[t.header.index("\u0394>0")].split("/")[0])
+        self.down = int(r[t.header.index("\u0394<0")].split("/")[0])
+        self.n = int(r[t.header.index("n")])
+        self.mean = t.get(key, "mean \u00b1 sd")
+
+    def neg(self):
+        return Val(-self.d, self.d.src)
+
+    def resolved(self):
+        return abs(self.d) > 2 * self.se
+
+
+def cmp(c, cell, index, key):
+    return Row(c.tables(cell)[index], key)
 
 
 def check(c):
+    # 1. task and bases
     c.given(1, "60 %", "noise = 0.6 in cell 3")
-    ev = c.table(4)
-    base = ev.get("add", "greedy")
-    c.quote(9, "The base answers 52 % of the 1024 held-out prompts", Val(100 * base, base.src),
-            ev.get("add", "prompts"))
-    c.claim(5, "`pass@8` is much higher", ev.get("add", "pass@8") > base + 0.2)
+    ev = c.table(EVAL)
+    greedy = [ev.get(f"base[seed={s}]", "greedy") for s in SEEDS]
+    p8 = [ev.get(f"base[seed={s}]", "pass@8") for s in SEEDS]
+    n_eval = c.value(EVAL, r"same (\d+) prompts")
+    c.quote(5, "`greedy` is the accuracy on the 2011 held-out prompts", n_eval)
+    c.quote(5, "(greedy 0.4267\nto 0.5763)", min(greedy, key=float), max(greedy, key=float))
+    c.claim(5, "`pass@8` is much\nhigher for each of them", all(p > g + 0.2 for p, g in zip(p8, greedy)),
+            f"{p8} vs {greedy}")
 
-    # 3. four algorithms (cell 8)
-    t = c.table(8, header="eval_accuracy")
-    acc = {a: t.col("eval_accuracy", f"algo={a},") for a in ALGOS}
-    kl = {a: t.col("kl_ref", f"algo={a},") for a in ALGOS}
-    rows = {"reinforce": "| reinforce | 0.734 ± 0.004 | 0.167 ± 0.026 |",
-            "rloo": "| rloo | 0.714 ± 0.011 | 0.161 ± 0.026 |",
-            "grpo": "| grpo | 0.712 ± 0.020 | 0.165 ± 0.028 |",
-            "ppo": "| ppo | 0.660 ± 0.020 | 0.330 ± 0.099 |"}
-    for a in ALGOS:
-        c.quote(9, rows[a], mean(acc[a]), sd(acc[a]), mean(kl[a]), sd(kl[a]))
-    means = {a: mean(acc[a]) for a in ALGOS}
-    c.quote(9, "from 0.52 to 0.66–0.73 in 100 steps", base, min(means.values()), max(means.values()), None)
-    c.claim(9, "All four algorithms raise held-out accuracy", all(m > base for m in means.values()))
-    three = [means[a] for a in ALGOS[:3]]
-    spread = max(sd(acc[a]) for a in ALGOS)
-    c.quote(9, "end within 0.022 of each other", Val(max(three) - min(three), "max - min of the "
-            "mean eval_accuracy of reinforce/rloo/grpo, cell 8"))
-    c.quote(9, "(sd up to 0.020)", spread)
-    c.claim(9, "about one\nseed sd", 0.5 * spread < max(three) - min(three) < 1.5 * spread,
-            f"range {max(three) - min(three)}, sd up to {spread}")
-    # REINFORCE against the better of RLOO and GRPO, seed by seed
-    lead = [acc["reinforce"][i] - max(acc["rloo"][i], acc["grpo"][i]) for i in range(3)]
-    c.claim(9, "REINFORCE is the highest of the three in each of the 3 seeds", min(lead) > 0, lead)
-    c.quote(9, "by small margins (0.004–0.027 over the next one)", min(lead), max(lead))
-    c.claim(9, "a hint of an edge that three seeds\ncannot establish",
-            min(lead) < 0.5 * spread and len(lead) == 3, f"margins {lead}, sd up to {spread}")
-    c.quote(9, "RLOO and GRPO end within 0.001 of each other on average",
-            Val(abs(means["rloo"] - means["grpo"]), "|mean rloo - mean grpo| eval_accuracy, cell 8"))
-    rg = [acc["rloo"][i] - acc["grpo"][i] for i in range(3)]
-    c.claim(9, "their\norder changes from seed to seed", min(rg) < 0 < max(rg), rg)
-    gaps = [means[a] - means["ppo"] for a in ALGOS[:3]]
-    c.quote(9, "PPO ends lowest on average, by 0.05–0.07", min(gaps), max(gaps))
-    c.claim(9, "more than\ntwice the largest seed sd", min(gaps) > 2 * spread,
-            f"gaps {gaps}, sd up to {spread}")
-    per_seed = [min(acc[a][i] for a in ALGOS[:3]) - acc["ppo"][i] for i in range(3)]
-    c.claim(9, "it is the lowest of the four in each of the 3 seeds", min(per_seed) > 0, per_seed)
-    c.quote(9, "(by 0.016–0.086)", min(per_seed), max(per_seed))
-    ppo_per_seed, algo_spread = per_seed, spread
-    others = [mean(kl[a]) for a in ALGOS[:3]]
-    c.quote(9, "KL 0.330 against 0.161–0.167 for the others", mean(kl["ppo"]), min(others), max(others))
-    c.claim(9, "about twice as far", 1.7 < mean(kl["ppo"]) / max(others) < 2.3)
-    c.given(9, "4 updates on every batch", "ppo's default epochs = 4")
+    # 3. five algorithms
+    c.given(ALGO_MD, "so also 4× the optimizer steps", "ppo's default epochs = 4 (runtime/rl recipe table)")
+    means = c.table(ALGOS_RUN, means=True)
+    per = c.table(ALGOS_RUN, header="eval_accuracy")
+    c.claim(ALGO_MD, "25 runs", len(per.rows) == 25, str(per.keys))
+    m = {a: means.pm(f"algos[algo={a}]", "eval_accuracy")[0] for a in ALGOS}
+    base = mean(greedy)
+    S = ALGOS_SAY
+    c.quote(S, "from 0.503 (mean of the five bases) to\n  0.718–0.743 in 100 steps", base,
+            min(m.values(), key=float), max(m.values(), key=float), None)
+    c.claim(S, "All five algorithms raise held-out accuracy",
+            all(per.get(f"algos[algo={a},seed={s}]", "eval_accuracy") > g
+                for a in ALGOS for s, g in zip(SEEDS, greedy)), "every run above its own base")
+    acc = {a: cmp(c, ALGOS_CMP, 0, f"algos[algo={a}]") for a in ALGOS if a != "grpo"}
+    kl = {a: cmp(c, ALGOS_CMP, 1, f"algos[algo={a}]") for a in ALGOS if a != "grpo"}
+    r, ro, dr = acc["reinforce"], acc["rloo"], acc["drgrpo"]
+    c.quote(S, "Δ = +0.0057 (se 0.0034),\n  +0.0067 (se 0.0043) and +0.0023 (se 0.0019)",
+            r.d, r.se, ro.d, ro.se, dr.d, dr.se)
+    c.claim(S, "each less than two standard errors from zero",
+            not any(x.resolved() for x in (r, ro, dr)))
+    p = acc["ppo"]
+    c.quote(S, "PPO ends below GRPO: Δ = −0.0180 (se 0.0102, lower in 4 of 5 pipelines)",
+            p.d, p.se, Val(p.down, "Δ<0 count"), Val(p.n, "n"))
+    c.claim(S, "PPO ends below GRPO", p.d < 0)
+    c.quote(S, "(1.8 standard\n  errors)", ratio(-p.d, p.se))
+    c.claim(S, "five\n  pipelines do not resolve it", not p.resolved())
+    pk = kl["ppo"]
+    grpo_kl = c.tables(ALGOS_CMP)[1].get("algos[algo=grpo]", "mean \u00b1 sd")
+    c.quote(S, "its KL is 0.3197 against 0.1933 for GRPO", pk.mean, grpo_kl)
+    c.claim(S, "higher in\n  every pipeline", pk.up == pk.n == 5)
+    c.quote(S, "(Δ = +0.1264, se 0.0257)", pk.d, pk.se)
+    c.claim(S, "PPO moves furthest from the base",
+            all(pk.d > x.d for a, x in kl.items() if a != "ppo") and pk.d > 0)
+    sd_grpo = Val(float(means.pm("algos[algo=grpo]", "eval_accuracy")[1]), "sd of grpo's eval_accuracy")
+    c.quote(S, "GRPO's five runs have sd 0.0377", sd_grpo)
+    c.claim(S, "larger\n  than every paired difference above",
+            all(sd_grpo > abs(x.d) for x in acc.values()), "accuracy differences")
 
-    # 4. the KL penalty (cell 11)
-    t = c.table(11, header="eval_accuracy")
-    acc = {b: t.col("eval_accuracy", f"kl={b},") for b in ["0", "0.1", "0.5"]}
-    kl = {b: t.col("kl_ref", f"kl={b},") for b in ["0", "0.1", "0.5"]}
-    rows = {"0": "| 0 | 0.744 ± 0.012 | 0.164 ± 0.016 |",
-            "0.1": "| 0.1 | 0.737 ± 0.010 | 0.137 ± 0.014 |",
-            "0.5": "| 0.5 | 0.717 ± 0.016 | 0.065 ± 0.009 |"}
-    for b in acc:
-        c.quote(12, rows[b], None, mean(acc[b]), sd(acc[b]), mean(kl[b]), sd(kl[b]))
-    r = ratio(mean(kl["0"]), mean(kl["0.5"]))
-    c.quote(12, "2.5 times closer to the base (KL 0.065 instead of 0.164)", r, mean(kl["0.5"]),
-            mean(kl["0"]))
-    c.quote(18, "divides the KL by\n  2.5", r)
-    d = diff(mean(acc["0.5"]), mean(acc["0"]))
-    c.quote(12, "Held-out accuracy ends 0.026\nlower (0.717 against 0.744)", Val(-d, d.src),
-            mean(acc["0.5"]), mean(acc["0"]))
-    c.quote(18, "held-out accuracy 0.026 lower", Val(-d, d.src))
-    spread = max(sd(acc[b]) for b in acc)
-    c.quote(12, "(sd up to 0.016)", spread)
-    c.claim(12, "more than the spread between seeds", d < 0 and abs(d) > spread, f"{d}, sd up to {spread}")
-    c.claim(18, "(more than the spread between seeds", d < 0 and abs(d) > spread, f"{d}, sd up to {spread}")
-    per_seed = [acc["0.5"][i] - acc["0"][i] for i in range(3)]
-    c.claim(12, "β = 0.5 is lower in all 3", max(per_seed) < 0, per_seed)
-    c.claim(18, "and in\n  every seed)", max(per_seed) < 0, per_seed)
-    c.quote(12, "(by\n0.019–0.031)", -max(per_seed), -min(per_seed))
-    c.claim(12, "so here the penalty costs a little accuracy",
-            max(per_seed) < 0 and abs(d) > spread, f"per seed {per_seed}, sd up to {spread}")
+    # 4. iterations
+    c.given(MU_MD, "(which are also 4× the optimizer\nsteps)", "mu = 4 updates per batch")
+    mm = c.table(MU_RUN, means=True)
+    cf = {(a, i): mm.pm(f"mu[algo={a},iterations={i}]", "clip_frac")[0] for a in ("grpo", "ppo") for i in (1, 4)}
+    S = MU_SAY
+    pa1, pk1 = cmp(c, MU_CMP, 0, "mu[algo=ppo,iterations=1]"), cmp(c, MU_CMP, 1, "mu[algo=ppo,iterations=1]")
+    ga4, gk4 = cmp(c, MU_CMP, 0, "mu[algo=grpo,iterations=4]"), cmp(c, MU_CMP, 1, "mu[algo=grpo,iterations=4]")
+    pk4 = cmp(c, MU_CMP, 1, "mu[algo=ppo,iterations=4]")
+    pp = cmp(c, MU_CMP, 2, "mu[algo=ppo,iterations=4]")
+    c.quote(S, "Δ accuracy +0.0020\n  (se 0.0032), Δ KL +0.0006 (se 0.0037)", pa1.d, pa1.se, pk1.d, pk1.se)
+    c.claim(S, "`clip_frac` is 0 for both", cf[("grpo", 1)] == 0 and cf[("ppo", 1)] == 0)
+    c.claim(S, "PPO and GRPO end at the same place", not pa1.resolved() and not pk1.resolved())
+    c.quote(S, "KL +0.0954 (se 0.0136) for GRPO\n  and +0.0977 (se 0.0123) for PPO", gk4.d, gk4.se, pk4.d, pk4.se)
+    c.claim(S, "higher in every pipeline. The clip", gk4.up == 5 and pk4.up == 5)
+    c.quote(S, "on about\n  3 % of the tokens", Val(100 * cf[("grpo", 4)], "100 clip_frac (grpo, mu = 4)"))
+    c.claim(S, "on about\n  3 % of the tokens", round(100 * cf[("ppo", 4)]) == 3, "ppo's clip_frac")
+    c.quote(S, "(`clip_frac` 0.02955 for GRPO, 0.02822 for PPO)", cf[("grpo", 4)], cf[("ppo", 4)])
+    c.quote(S, "−0.0396 (se 0.0111) for GRPO", ga4.d, ga4.se)
+    c.quote(S, "PPO at μ = 4 against PPO at μ = 1: −0.0286 (se 0.0084)", None, None, pp.d, pp.se)
+    c.claim(S, "lower in every pipeline;", ga4.down == 5)
+    c.claim(S, "(se 0.0084), lower in every pipeline.", pp.down == 5)
+    c.claim(S, "at μ = 1, PPO and GRPO are indistinguishable", not pa1.resolved() and not pk1.resolved())
+    c.claim(S, "buy distance from the base, not held-out accuracy",
+            gk4.up == pk4.up == 5 and ga4.down == pp.down == 5)
+    c.claim(S, "a clip that\ncuts a few percent of the tokens does not stop that",
+            max(cf[("grpo", 4)], cf[("ppo", 4)]) < 0.1)
+    c.claim(S, "PPO moves furthest\" comes from its four updates per batch",
+            not pk1.resolved() and pk4.resolved() and gk4.resolved())
 
-    # 5. estimators (cells 14, 16; cell 11 for k3 without penalty)
-    ref, est = c.chart(16, 0)["kl_ref"], c.chart(16, 1)["kl_est"]
-    t = c.table(14, header="kl_est")
-    err100, rough = {}, {}
-    for k in ["k1", "k2", "k3"]:
-        r, e = ref[f"kl_estimator={k}"], est[f"kl_estimator={k}"]
-        err = Val(sum(a - b for a, b in zip(e.y, r.y)) / len(r.y),
-                  f"mean over steps of kl_est - kl_ref, output cells 16 (charts) for {k}")
-        err100[k] = [diff(a, b) for a, b in zip(t.col("kl_est", f"={k},"), t.col("kl_ref", f"={k},"))]
-        c.quote(17, ROWS17[k], r.last(10), e.last(10), err, *err100[k])
-        rough[k] = (sum(abs(a - b) for a, b in zip(e.y[1:], e.y)),
-                    sum(abs(a - b) for a, b in zip(r.y[1:], r.y)))
-        if k == "k2":
-            c.quote(17, "underestimates the KL by 0.0125 on average\n  (about 10 %)",
-                    Val(-err, err.src), Val(-100 * err / r.last(10), "mean error / kl_ref"))
-            c.claim(17, "at step 100 it is below the exact KL in every seed", max(err100[k]) < 0)
-        else:
-            c.claim(17, "their error is below 0.001", abs(err) < 0.001, f"{k}: {err}")
-        if k == "k1":
-            k1_ref = r.last(10)
-        if k == "k3":
-            k3_ref = r.last(10)
-    worst = [max(abs(x) for x in err100[k]) for k in err100]
-    c.quote(17, "reach 0.03–0.04 with every estimator", min(worst), max(worst))
-    c.claim(17, "the estimate curve is visibly\n  noisier than the exact one",
-            all(a > 1.2 * b for a, b in rough.values()),
-            f"summed step-to-step changes (estimate, exact): {rough}")
-    c.given(17, "the same β = 0.2", "kl = 0.2 in cell 14")
-    c.quote(17, "closest to the base (KL 0.109), the k1 run furthest (0.159)", k3_ref, k1_ref)
-    klr = {k: t.col("kl_ref", f"={k},") for k in ["k1", "k2", "k3"]}
-    c.claim(17, "the k3 run ends\n  closest to the base", k3_ref < min(ref["kl_estimator=k2"].last(10), k1_ref))
-    c.claim(17, "k3 is below k1\n  in each of the 3 seeds", all(a < b for a, b in zip(klr["k3"], klr["k1"])))
-    t0 = c.table(11, header="kl_est")
-    e0, r0 = t0.get("klpen[kl=0,seed=1]", "kl_est"), t0.get("klpen[kl=0,seed=1]", "kl_ref")
-    c.quote(17, "an estimate of 0.4268 for an\n  exact KL of 0.1459, an error of +0.281", e0, r0, diff(e0, r0))
-    c.claim(17, "k3 has a heavy tail", diff(e0, r0) > 3 * max(abs(x) for x in err100["k1"]))
-
-    # summary
-    c.quote(18, "0.52 to 0.66–0.73 with every algorithm", base, min(means.values()), max(means.values()))
-    c.claim(18, "REINFORCE, RLOO and GRPO end within about one\n  seed sd of each other",
-            0.5 * algo_spread < max(three) - min(three) < 1.5 * algo_spread,
-            f"range {max(three) - min(three)}, sd up to {algo_spread}")
-    c.claim(18, "(REINFORCE ahead in every seed)", min(lead) > 0, lead)
-    c.claim(18, "PPO ends lowest in every seed", min(ppo_per_seed) > 0, ppo_per_seed)
-
-    # 6. pictures of the objects (cells 19-23)
-    c.given(7, "so also 4× the optimizer steps", "ppo's default epochs = 4 (runtime/rl recipe table)")
-    c.claim(23, "its exact KL\nending furthest from the base",
-            k1_ref > max(ref["kl_estimator=k2"].last(10), k3_ref), "k1's kl_ref, last 10 steps")
-    shape = c.text(3)
-    c.claim(23, "two hidden layers of 256 units", "H=256 L=2" in shape, shape[:200])
+    # 5. length
+    S = LEN_SAY
+    ln = cmp(c, LEN_CMP, 0, "algos[algo=drgrpo]")
+    wl = cmp(c, LEN_CMP, 1, "algos[algo=drgrpo]")
+    c.quote(S, "mean answer length Δ = −0.008\ntokens (se 0.003; shorter in 3 of 5 pipelines, equal in the "
+            "other 2)", ln.d, ln.se, Val(ln.down, "Δ<0"), Val(ln.n, "n"),
+            Val(ln.n - ln.up - ln.down, "ties"))
+    c.quote(S, "length Δ = −0.059 (se 0.049; 2 of 5 pipelines up)", wl.d, wl.se, Val(wl.up, "Δ>0"),
+            Val(wl.n, "n"))
+    c.claim(S, "The sign of the first is the one\nDr. GRPO predicts", ln.d < 0 and ln.up == 0)
+    glen = c.tables(LEN_CMP)[0].get("algos[algo=grpo]", "mean \u00b1 sd")
+    c.quote(S, "against answers of about 3.5\ntokens", glen)
+    c.claim(S, "the size is a fraction of one token", abs(ln.d) < 0.05)
+    c.claim(S, "**The toy cannot show Dr. GRPO's point**", abs(ln.d) < 0.01 * glen and not wl.resolved())
     task = c.text(2)
-    c.claim(23, "prompts of 7 tokens,\nanswers of at most 4 tokens",
+    c.claim(17, "Here an answer has 1 to 4 tokens", "answer at most 4 tokens" in task, task[:200])
+
+    # 6. KL penalty
+    S = KL_SAY
+    a5, a1 = cmp(c, KL_CMP, 0, "klpen[kl=0.5]"), cmp(c, KL_CMP, 0, "klpen[kl=0.1]")
+    k5, k1 = cmp(c, KL_CMP, 1, "klpen[kl=0.5]"), cmp(c, KL_CMP, 1, "klpen[kl=0.1]")
+    k0 = c.tables(KL_CMP)[1].get("klpen[kl=0]", "mean \u00b1 sd")
+    rkl = ratio(k0, k5.mean)
+    c.quote(S, "ends 2.66 times closer\n  to the base (KL 0.0744 instead of 0.1975; Δ = −0.12315, se 0.01502",
+            rkl, k5.mean, k0, k5.d, k5.se)
+    c.claim(S, "lower in every\n  pipeline)", k5.down == 5)
+    c.quote(S, "lowers it by 0.04048 (se 0.01306, every pipeline)", k1.neg(), k1.se)
+    c.claim(S, "lowers it by 0.04048 (se 0.01306, every pipeline)", k1.down == 5)
+    c.quote(S, "β = 0.5 costs held-out accuracy: Δ = −0.0187 (se 0.0072), lower in 4 of 5 pipelines",
+            None, a5.d, a5.se, Val(a5.down, "Δ<0"), Val(a5.n, "n"))
+    c.claim(S, "equal in the fifth", a5.up == 0 and a5.down == 4)
+    c.claim(S, "β = 0.5 costs held-out accuracy", a5.d < 0 and a5.resolved())
+    c.quote(S, "(Δ = +0.0012, se 0.0026)", a1.d, a1.se)
+    c.claim(S, "β = 0.1 costs nothing measurable", not a1.resolved())
+    c.quote(S, "here about 0.02 of accuracy for 2.66 times less KL", a5.neg(), rkl)
+
+    # 7. estimators
+    ref, est = c.chart(EST_PLOT, 0)["kl_ref"], c.chart(EST_PLOT, 1)["kl_est"]
+    t = c.table(EST_RUN, header="kl_est")
+    S = EST_SAY
+    err100, rough, last = {}, {}, {}
+    for k in ["k1", "k2", "k3"]:
+        rr, e = ref[f"kl_estimator={k}"], est[f"kl_estimator={k}"]
+        err = Val(sum(a - b for a, b in zip(e.y, rr.y)) / len(rr.y),
+                  f"mean over steps of kl_est - kl_ref, output cell {EST_PLOT} (charts) for {k}")
+        err100[k] = [diff(a, b) for a, b in zip(t.col("kl_est", f"={k},"), t.col("kl_ref", f"={k},"))]
+        c.quote(S, ROWS_EST[k], rr.last(10), e.last(10), err, *err100[k])
+        rough[k] = (sum(abs(a - b) for a, b in zip(e.y[1:], e.y)),
+                    sum(abs(a - b) for a, b in zip(rr.y[1:], rr.y)))
+        last[k] = rr.last(10)
+        if k == "k2":
+            c.quote(S, "underestimates the KL by 0.0098 on average\n  (about 7 %)",
+                    Val(-err, err.src), Val(-100 * err / rr.last(10), "mean error / kl_ref"))
+            c.claim(S, "at step 100 it is below the exact KL in every pipeline", max(err100[k]) < 0)
+        else:
+            c.claim(S, "their error is below 0.001", abs(err) < 0.001, f"{k}: {err}")
+    worst = {k: max(err100[k], key=lambda x: abs(float(x))) for k in err100}
+    c.quote(S, "reach 0.033 (k1) to 0.108 (k3)", Val(abs(worst["k1"]), worst["k1"].src),
+            Val(abs(worst["k3"]), worst["k3"].src))
+    c.claim(S, "reach 0.033 (k1) to 0.108 (k3)",
+            min(abs(float(w)) for w in worst.values()) == abs(float(worst["k1"]))
+            and max(abs(float(w)) for w in worst.values()) == abs(float(worst["k3"])))
+    c.claim(S, "the estimate curves are\n  noisier than the exact ones",
+            all(a > b for a, b in rough.values()),
+            f"summed step-to-step changes (estimate, exact): {rough}")
+    c.given(S, "the same β = 0.2", "kl = 0.2 in the est cell")
+    c.claim(S, "the k3 runs end\n  closest to the base, the k1 runs furthest",
+            last["k3"] < last["k2"] < last["k1"], f"{last}")
+    e3, e2 = cmp(c, EST_CMP, 0, "est[kl_estimator=k3]"), cmp(c, EST_CMP, 0, "est[kl_estimator=k2]")
+    c.quote(S, "k3 ends 0.0532 lower in KL\n  (se 0.0074) and k2 0.0253 lower (se 0.0050)",
+            e3.neg(), e3.se, e2.neg(), e2.se)
+    c.claim(S, "both in every pipeline", e3.down == 5 and e2.down == 5)
+    t0 = c.table(KL_RUN, header="kl_est")
+    tails = [(t0.get(f"klpen[kl=0,seed={s}]", "kl_est"), t0.get(f"klpen[kl=0,seed={s}]", "kl_ref"))
+             for s in SEEDS]
+    e0, r0 = max(tails, key=lambda x: float(x[0]) - float(x[1]))
+    c.quote(S, "an estimate of 0.4003 for\n  an exact KL of 0.2611, an error of +0.1392", e0, r0, diff(e0, r0))
+    c.claim(S, "k3 has a heavy tail", diff(e0, r0) > 3 * max(abs(x) for x in err100["k1"]))
+
+    # 8. pictures of the objects (kept from the last round)
+    c.claim(OBJ_MD, "its exact KL\nending furthest from the base", last["k1"] > max(last["k2"], last["k3"]),
+            "k1's kl_ref, last 10 steps")
+    shape = c.text(3)
+    c.claim(OBJ_MD, "two hidden layers of 256 units", "H=256 L=2" in shape, shape[:200])
+    c.claim(OBJ_MD, "prompts of 7 tokens,\nanswers of at most 4 tokens",
             "prompt length 7, answer at most 4 tokens" in task, task[:300])
-    fig = c.chart(22)
+    fig = c.chart(FIG_KL)
     fac = fig["dk/d log \u03c0\u03b8: factor on \u2207log \u03c0\u03b8"]["k1 = \u2212log r"]
-    c.claim(23, "its factor is 1", all(abs(y - 1) < 1e-9 for y in fac.y), "the k1 factor drawn by %figure kl")
+    c.claim(OBJ_MD, "here PPO's distance from the base was its μ = 4,\nnot its advantage",
+            not pk1.resolved() and pk4.resolved(), "PPO - GRPO KL at mu = 1 and mu = 4 (mu cell)")
+    c.claim(OBJ_MD, "it is neither confirmed nor refuted here", abs(ln.d) < 0.01 * glen)
+    c.claim(OBJ_MD, "its factor is 1", all(abs(y - 1) < 1e-9 for y in fac.y), "the k1 factor drawn by %figure kl")
+
+    # what the numbers say (the table repeats the paired results above)
+    S = SAY
+    c.quote(S, "every run scored on the same 2011 held-out prompts", n_eval)
+    c.quote(S, "| +0.0057 ± 0.0034, +0.0067 ± 0.0043, +0.0023 ± 0.0019 (4 of 5 up each) |",
+            r.d, r.se, ro.d, ro.se, dr.d, dr.se, Val(r.up, "Δ>0"), Val(5, "n"))
+    c.claim(S, "(4 of 5 up each) | no difference resolved", r.up == ro.up == dr.up == 4
+            and not any(x.resolved() for x in (r, ro, dr)))
+    c.quote(S, "| −0.0180 ± 0.0102 (4 of 5 down) | lower, not resolved (1.8 se) |",
+            p.d, p.se, Val(p.down, "Δ<0"), Val(5, "n"), ratio(-p.d, p.se))
+    c.quote(S, "| +0.1264 ± 0.0257 (5 of 5 up) | holds |", pk.d, pk.se, Val(pk.up, "Δ>0"), Val(5, "n"))
+    c.quote(S, "| +0.0006 ± 0.0037 (2 of 5 up) |", pk1.d, pk1.se, Val(pk1.up, "Δ>0"), Val(5, "n"))
+    c.claim(S, "no difference: PPO's extra KL is its 4 updates per batch", not pk1.resolved() and pk.resolved())
+    c.quote(S, "| +0.0954 ± 0.0136 (5 of 5 up); −0.0396 ± 0.0111 (5 of 5 down) |",
+            gk4.d, gk4.se, Val(gk4.up, "Δ>0"), Val(5, "n"), ga4.d, ga4.se, Val(ga4.down, "Δ<0"), Val(5, "n"))
+    c.claim(S, "holds: the clip acts, the run moves further and scores lower",
+            cf[("grpo", 4)] > 0 and gk4.up == 5 and ga4.down == 5)
+    c.quote(S, "| −0.008 ± 0.003 (0 of 5 up) |", ln.d, ln.se, Val(ln.up, "Δ>0"), Val(5, "n"))
+    c.claim(S, "the predicted sign, but too small to matter", ln.d < 0 and abs(ln.d) < 0.05)
+    c.quote(S, "| −0.12315 ± 0.01502 (5 of 5 down); −0.0187 ± 0.0072 (4 of 5 down) |",
+            k5.d, k5.se, Val(k5.down, "Δ<0"), Val(5, "n"), a5.d, a5.se, Val(a5.down, "Δ<0"), Val(5, "n"))
+    c.claim(S, "holds: less KL, a little less accuracy", k5.resolved() and a5.resolved() and a5.d < 0)
+    c.quote(S, "| −0.0532 ± 0.0074 (5 of 5 down) | holds |", e3.d, e3.se, Val(e3.down, "Δ<0"), Val(5, "n"))
+
+    # how to read a comparison
+    c.given(READ, "With n = 5 pipelines", "seed = [1, 2, 3, 4, 5]")
+    pg = m["grpo"]
+    floor = math.sqrt(pg * (1 - pg) / n_eval)
+    c.quote(READ2, "with 2011 prompts an accuracy near 0.74 has a binomial sd of about\n  0.0098",
+            n_eval, pg, Val(floor, "sqrt(p(1-p)/n), p = grpo's mean (algos)"))
+    diffs = [abs(x.d) for x in (r, ro, dr, p, pa1, ga4, pp, a5, a1)]
+    c.claim(READ2, "larger than several of the paired differences", sum(d < floor for d in diffs) >= 3,
+            f"{diffs}")
+    ev2 = c.table(EVAL2)
+    col = "greedy − algos[algo=grpo,seed=1]"
+    ses = []
+    for a in ALGOS:
+        if a == "grpo":
+            continue
+        cell = ev2.row(f"algos[algo={a},seed=1]")[ev2.header.index(col)]
+        ses.append(Val(float(cell.split("±")[1]), f"output cell {EVAL2} paired se of {a} - grpo"))
+    c.quote(READ2, "the paired standard\n  error of one difference above is 0.004 to 0.009",
+            min(ses, key=float), max(ses, key=float))
+    c.claim(READ2, "share much of that noise", max(ses) < floor)
+    sdr = r.sd
+    c.quote(READ2, "(REINFORCE − GRPO: sd Δ 0.0076)", sdr)
+    se_r = ses[0]
+    c.claim(READ2, "a good part of the spread of the paired differences", se_r ** 2 > 0.25 * sdr ** 2,
+            f"paired eval se {se_r} vs sd of the differences {sdr}")
+    c.given(READ2, "The held-out split has no more prompts to add", "eval_prompts = 4096 > 2011")
+    c.claim(READ2, "The `greedy` column repeats the runs' `eval_accuracy` exactly",
+            all(float(ev2.get(f"algos[algo={a},seed=1]", "greedy"))
+                == float(per.get(f"algos[algo={a},seed=1]", "eval_accuracy")) for a in ALGOS))
