@@ -4,7 +4,7 @@
  * wherever a policy is only read: teacher or reference of %%opd, reference of %%rl,
  * %eval, %sample; %who lists it with its lineage (made, settings from / reward / beta).
  * It has no weights: training it (from = NAME), copying and %save are refused
- * (mag_train_policy_trainable, %save).
+ * (mag_train_policy_trainable, %save).  from = a sweep's NAME makes NAME[...] per point.
  *
  * Errors (cell:LINE:COL with a caret): a missing or bad NAME, an unknown policy, task or
  * reward (did-you-mean), a base that is itself a tilt, a base without task and no task =,
@@ -34,7 +34,8 @@ static const mag_key_spec tilt_keys[] = {
      .type = MAG_T_NAME,
      .object = "policy",
      .flags = MAG_K_REQUIRED,
-     .help = "the reference pi_ref (a policy with weights; copied)"},
+     .help = "the reference pi_ref (a policy with weights; copied); a sweep's NAME makes "
+             "NAME[...] per point"},
     {.name = "reward",
      .type = MAG_T_NAME,
      .object = "reward",
@@ -111,25 +112,12 @@ static int tilt_task(mag_ctx *ctx, const mag_line *line, const mag_config *cfg, 
     return 0;
 }
 
-static int run_tilt(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
-                    const mag_config *cfg, mag_diag *d)
+/* Policy name = the tilt of policy bn (run_tilt: once, or per point of a sweep). */
+static int tilt_one(mag_ctx *ctx, const mag_line *line, const mag_config *cfg, const char *name,
+                    const char *bn, mag_diag *d)
 {
-    (void)m, (void)cell;
-    const char *name = mag_arg_word(line, 0);
-    if (!name)
-        return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
-                       "%%tilt needs a NAME: %%tilt NAME from=BASE reward=R beta=B");
-    const mag_kv *na = mag_arg_pos(line, 0);
-    int rc = mag_check_name(ctx, name, na ? na->value.pos : line->name_pos, d);
-    if (rc) return rc;
-    for (size_t i = 1; i < line->nargs; i++)
-        if (!line->args[i].key)
-            return mag_err(ctx, d, MAG_EVALUE, line->args[i].value.pos,
-                           "unexpected argument '%s' (use from=, reward=, beta=, task=)",
-                           line->args[i].value.text);
     mag_pos fpos = key_pos(line, "from", line->name_pos);
     mag_pos rpos = key_pos(line, "reward", line->name_pos);
-    const char *bn = mag_config_get(cfg, "from", 0)->str;
     const rt_policy *base = mag_session_get(ctx->session, MAG_POLICY, bn);
     if (!base) return mag_err_unknown(d, ctx, MAG_POLICY, bn, fpos);
     if (rt_tilt_is(&base->model))
@@ -140,7 +128,7 @@ static int run_tilt(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     const rt_task *task;
     const char *tname;
     mag_pos tpos;
-    rc = tilt_task(ctx, line, cfg, bn, &task, &tname, &tpos, d);
+    int rc = tilt_task(ctx, line, cfg, bn, &task, &tname, &tpos, d);
     if (rc) return rc;
     rt_diag td;
     if (rt_tilt_check_task(task, &td))
@@ -180,6 +168,43 @@ static int run_tilt(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     return 0;
 }
 
+static int run_tilt(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
+                    const mag_config *cfg, mag_diag *d)
+{
+    (void)m, (void)cell;
+    const char *name = mag_arg_word(line, 0);
+    if (!name)
+        return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
+                       "%%tilt needs a NAME: %%tilt NAME from=BASE reward=R beta=B");
+    const mag_kv *na = mag_arg_pos(line, 0);
+    int rc = mag_check_name(ctx, name, na ? na->value.pos : line->name_pos, d);
+    if (rc) return rc;
+    for (size_t i = 1; i < line->nargs; i++)
+        if (!line->args[i].key)
+            return mag_err(ctx, d, MAG_EVALUE, line->args[i].value.pos,
+                           "unexpected argument '%s' (use from=, reward=, beta=, task=)",
+                           line->args[i].value.text);
+    mag_pos fpos = key_pos(line, "from", line->name_pos);
+    const char *bn = mag_config_get(cfg, "from", 0)->str;
+    if (mag_session_get(ctx->session, MAG_POLICY, bn)) return tilt_one(ctx, line, cfg, name, bn, d);
+    /* from = a sweep's NAME: one tilt NAME[...] per point (as %extrapolate's to =) */
+    size_t bl = strlen(bn), n = mag_session_count(ctx->session, MAG_POLICY), made = 0;
+    char names[MAG_TRAIN_MAX_POINTS][MAG_TRAIN_NAME]; /* copies: the session grows below */
+    for (size_t i = 0; i < n && made < MAG_TRAIN_MAX_POINTS; i++) {
+        const mag_entry *e = mag_session_at(ctx->session, MAG_POLICY, i);
+        if (!strncmp(e->name, bn, bl) && e->name[bl] == '[')
+            snprintf(names[made++], sizeof names[0], "%s", e->name);
+    }
+    if (!made) return mag_err_unknown(d, ctx, MAG_POLICY, bn, fpos);
+    for (size_t i = 0; i < made; i++) {
+        char out[MAG_TRAIN_NAME];
+        snprintf(out, sizeof out, "%s%s", name, names[i] + bl);
+        rc = tilt_one(ctx, line, cfg, out, names[i], d);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 static const mag_magic tilt_magic = {
     .name = "tilt",
     .cell = 0,
@@ -194,7 +219,8 @@ static const mag_magic tilt_magic = {
             "of %%opd (lambda (log pi_T - log pi_ref) summed over an answer is\n"
             "lambda R / beta - lambda log Z: ExOPD with lambda targets the tilt at beta /\n"
             "lambda), a reference of %%rl, in %eval and %sample.  It has no weights: it cannot\n"
-            "be trained (from = NAME), copied or saved with %save.\n"
+            "be trained (from = NAME), copied or saved with %save.  from = a sweep's NAME\n"
+            "makes one tilt NAME[...] per point (seed = [..]: a tilt per pipeline).\n"
             "Example:\n  %tilt t_half from=base reward=exact beta=0.5",
     .run = run_tilt,
     .positional = "-",

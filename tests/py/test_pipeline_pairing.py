@@ -101,3 +101,32 @@ def test_eval_takes_a_sweep(new_kernel):
     text = m["content"]["data"]["text/plain"]
     rows = [l.split()[0] for l in text.splitlines()[1:] if l.startswith("base[")]
     assert rows == ["base[seed=1]", "base[seed=2]"], text
+
+
+def test_tilt_over_a_sweep_makes_a_tilt_per_point(new_kernel):
+    k = new_kernel()
+    ok(k, "%task a1 add digits=1")
+    ok(k, "%%policy b\ntask = a1\nsft_steps = 20\nseed = [1, 2]")
+    ok(k, "%%reward exact\ncorrect")
+    out = stream_text(ok(k, "%tilt t from=b reward=exact beta=0.5"))
+    for s in (1, 2):
+        assert f"policy t[seed={s}]: tilt: b[seed={s}] e^{{exact/0.5}} / Z on a1" in out, out
+    # each point is the tilt of its own base: the same as tilting that base outright
+    ok(k, "%tilt t2 from=b[seed=2] reward=exact beta=0.5")
+    from conftest import outputs
+    (m,) = [m for m in outputs(ok(k, "%eval t[seed=2] t2 k=4 n=64"))
+            if m["msg_type"] in ("display_data", "execute_result")]
+    ev = m["content"]["data"]["text/plain"]
+
+    def row(name):
+        return re.search(rf"^{re.escape(name)}\s+(\S+)\s+(\S+)\s+(\S+)", ev, re.M).groups()
+    assert row("t[seed=2]") == row("t2"), ev
+    # a distillation pairs its teacher with the tilt of its own seed's base
+    out = stream_text(ok(k, "%%opd s\nfrom = b\nteacher = t\nlambda = 2\nsteps = 2\nbatch = 8\n"
+                            "seed = [1, 2]"))
+    for s in (1, 2):
+        w = lineage(k, f"s[seed={s}]")
+        assert f"t[seed={s}]" in w and f"b[seed={s}]" in w, w
+    # an unknown name is still an unknown policy, at the value
+    e = error(k, "%tilt u from=bb reward=exact beta=1")
+    assert e.startswith("cell:1:14: unknown policy 'bb'"), e
