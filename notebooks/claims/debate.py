@@ -3,8 +3,8 @@
 Five whole pipelines (seed = [1, 2, 3, 4, 5] on every stage); the per-seed rows of the
 %debate ... eval tables are paired by seed here (Δ mean, se = sd/√5, sign counts)."""
 import math
-import statistics
 
+import nbclaims
 from nbclaims import Val, Vals, mean, sd
 
 SEEDS = [1, 2, 3, 4, 5]
@@ -45,11 +45,8 @@ def judges(c, cell, name):
 
 def paired(a, b, what):
     """Paired differences a - b over seeds: (mean, se, n up, n down, sd)."""
-    d = [float(x) - float(y) for x, y in zip(a, b)]
-    m = statistics.fmean(d)
-    s = statistics.stdev(d)
-    return (Val(m, f"mean of {what}"), Val(s / math.sqrt(len(d)), f"se of {what}"),
-            sum(x > 0 for x in d), sum(x < 0 for x in d), Val(s, f"sd of {what}"))
+    p = nbclaims.paired(a, b, what)
+    return p.mean, p.se, int(p.up), int(p.down), p.sd
 
 
 def evals(c, cell, pol):

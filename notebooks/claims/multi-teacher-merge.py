@@ -3,9 +3,9 @@
 Student-vs-teacher differences are paired by pipeline here: the rows NAME[...,seed=s] of one
 %eval table (every policy on the same held-out prompts) taken seed by seed."""
 import math
-import statistics
 
-from nbclaims import Val, diff, ratio
+import nbclaims
+from nbclaims import Val
 
 SEEDS = [1, 2, 3, 4, 5]
 N = len(SEEDS)
@@ -23,11 +23,8 @@ def col(c, cell, who, what="greedy"):
 
 def paired(a, b, what):
     """Per-pipeline differences a - b: (mean, se, number > 0, number < 0, the differences)."""
-    d = [float(x) - float(y) for x, y in zip(a, b)]
-    m = statistics.fmean(d)
-    se = statistics.stdev(d) / math.sqrt(len(d))
-    return (Val(m, f"mean over seeds of {what}"), Val(se, f"se over seeds of {what}"),
-            sum(x > 0 for x in d), sum(x < 0 for x in d), d)
+    p = nbclaims.paired(a, b, what)
+    return p.mean, p.se, int(p.up), int(p.down), p.diffs
 
 
 def rng(vals):
@@ -36,11 +33,8 @@ def rng(vals):
 
 def cmp_row(c, cell, caption, key):
     """(delta mean, se, count > 0, count < 0) of a %compare row."""
-    t = c.table(cell, caption=caption)
-    r = t.row(key)
-    up = int(r[t.header.index("\u0394>0")].split("/")[0])
-    down = int(r[t.header.index("\u0394<0")].split("/")[0])
-    return t.get(key, "\u0394 mean"), t.get(key, "se \u0394"), up, down
+    p = c.table(cell, caption=caption).compare(key)
+    return p.mean, p.se, int(p.up), int(p.down)
 
 
 def check(c):

@@ -10,12 +10,8 @@ N = len(SEEDS)
 
 def paired(t, key):
     """(delta mean, sd, se, count > 0, count < 0) of a %compare row."""
-    r = t.row(key)
-    up = int(r[t.header.index("\u0394>0")].split("/")[0])
-    down = int(r[t.header.index("\u0394<0")].split("/")[0])
-    return (t.get(key, "\u0394 mean"), t.get(key, "sd \u0394"), t.get(key, "se \u0394"),
-            Val(up, f"output cell {t.cell} [{key}] \u0394>0"),
-            Val(down, f"output cell {t.cell} [{key}] \u0394<0"))
+    p = t.compare(key)
+    return p.mean, p.sd, p.se, p.up, p.down
 
 
 def greedy(c, cell, who):

@@ -44,12 +44,8 @@ def last_digit_apart(t, p, q, col):
 
 def paired(t, key):
     """(Δ mean, se Δ, sd Δ, count > 0, count < 0) of a %compare row."""
-    r = t.row(key)
-    up = int(r[t.header.index("\u0394>0")].split("/")[0])
-    down = int(r[t.header.index("\u0394<0")].split("/")[0])
-    return (t.get(key, "\u0394 mean"), t.get(key, "se \u0394"), t.get(key, "sd \u0394"),
-            Val(up, f"output cell {t.cell} [{key}] \u0394>0"),
-            Val(down, f"output cell {t.cell} [{key}] \u0394<0"))
+    p = t.compare(key)
+    return p.mean, p.se, p.sd, p.up, p.down
 
 
 def check(c):

@@ -21,11 +21,9 @@ class Row:
     """A %compare row: Δ mean, sd, se and the sign counts."""
 
     def __init__(self, t, key):
-        r = t.row(key)
-        self.d, self.sd, self.se = (t.get(key, h) for h in ("\u0394 mean", "sd \u0394", "se \u0394"))
-        self.up = int(r[t.header.index("\u0394>0")].split("/")[0])
-        self.down = int(r[t.header.index("\u0394<0")].split("/")[0])
-        self.n = int(r[t.header.index("n")])
+        p = t.compare(key)
+        self.d, self.sd, self.se, self.n = p.mean, p.sd, p.se, p.n
+        self.up, self.down = int(p.up), int(p.down)
         self.mean = t.get(key, "mean \u00b1 sd")
 
     def neg(self):

@@ -17,9 +17,8 @@ def rng(vals):
 
 def paired(t, key):
     """(delta mean, se, count > 0) of a %compare row."""
-    r = t.row(key)
-    up = int(r[t.header.index("\u0394>0")].split("/")[0])
-    return t.get(key, "\u0394 mean"), t.get(key, "se \u0394"), up
+    p = t.compare(key)
+    return p.mean, p.se, int(p.up)
 
 
 def check(c):

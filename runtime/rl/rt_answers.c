@@ -8,23 +8,14 @@
 #include "rt_alloc.h"
 #include "rt_math.h"
 #include "rt_rl.h"
+#include "rt_tilt.h"
 
-#define MAX_T 3 /* answer tokens, EOS included (as rt_tilt.h) */
+#define MAX_T RT_TILT_MAX_T /* answer tokens, EOS included */
 
 int rt_answers_check_task(const rt_task *task, rt_task_split split, rt_diag *d)
 {
-    int T = rt_task_answer_max(task), V = rt_task_vocab_size(task);
-    if (T > MAX_T)
-        return rt_diag_set(d, RT_EINVAL,
-                           "exact answer moments enumerate every answer: answers of at most %d "
-                           "tokens (EOS included), but this task has answers of up to %d tokens",
-                           MAX_T, T);
-    long S = rt_rl_chi2_states(V, T);
-    if (V > RT_RL_CHI2_MAX_V || S > RT_RL_CHI2_MAX_STATES)
-        return rt_diag_set(d, RT_EINVAL,
-                           "exact answer moments enumerate every answer: %ld prefix states per "
-                           "prompt over %d tokens exceed the limit of %d",
-                           S, V, RT_RL_CHI2_MAX_STATES);
+    int rc = rt_tilt_check_answers(task, "exact answer moments enumerate every answer", NULL, d);
+    if (rc) return rc;
     if (rt_task_split_count(task, split) == 0)
         return rt_diag_set(d, RT_EINVAL,
                            "exact answer moments enumerate every prompt: this task's %llu "

@@ -75,20 +75,29 @@ static uint64_t n_prompts(const rt_task *task)
     return rt_task_split_count(task, RT_TASK_TRAIN) + rt_task_split_count(task, RT_TASK_HELDOUT);
 }
 
-int rt_tilt_check_task(const rt_task *task, rt_diag *d)
+int rt_tilt_check_answers(const rt_task *task, const char *what, long *states, rt_diag *d)
 {
     int T = rt_task_answer_max(task), V = rt_task_vocab_size(task);
     if (T > RT_TILT_MAX_T)
         return rt_diag_set(d, RT_EINVAL,
-                           "a tilt enumerates every answer exactly: answers of at most %d tokens "
-                           "(EOS included), but this task has answers of up to %d tokens",
-                           RT_TILT_MAX_T, T);
+                           "%s: answers of at most %d tokens (EOS included), but this task has "
+                           "answers of up to %d tokens",
+                           what, RT_TILT_MAX_T, T);
     long S = rt_rl_chi2_states(V, T);
     if (V > RT_RL_CHI2_MAX_V || S > RT_RL_CHI2_MAX_STATES)
         return rt_diag_set(d, RT_EINVAL,
-                           "a tilt enumerates every answer exactly: %ld prefix states per prompt "
-                           "over %d tokens exceed the limit of %d",
-                           S, V, RT_RL_CHI2_MAX_STATES);
+                           "%s: %ld prefix states per prompt over %d tokens exceed the limit of %d",
+                           what, S, V, RT_RL_CHI2_MAX_STATES);
+    if (states) *states = S;
+    return 0;
+}
+
+int rt_tilt_check_task(const rt_task *task, rt_diag *d)
+{
+    int V = rt_task_vocab_size(task);
+    long S;
+    int rc = rt_tilt_check_answers(task, "a tilt enumerates every answer exactly", &S, d);
+    if (rc) return rc;
     uint64_t n = n_prompts(task);
     if (n == 0)
         return rt_diag_set(d, RT_EINVAL,

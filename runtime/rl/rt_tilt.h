@@ -58,6 +58,11 @@ typedef struct rt_tilt_spec {
 /* 0 if the task's answers and prompts can be enumerated into tables, else RT_EINVAL with
  * a message naming the limit and what the task has. */
 int rt_tilt_check_task(const rt_task *task, rt_diag *d);
+/* The answer-space part of rt_tilt_check_task, shared with rt_answers.h: 0 (*states,
+ * may be NULL, = the prefix states per prompt) if the task's answers have at most
+ * RT_TILT_MAX_T tokens and their prefix tree fits the chi^2 limits, else RT_EINVAL with
+ * "WHAT: the limit and what the task has". */
+int rt_tilt_check_answers(const rt_task *task, const char *what, long *states, rt_diag *d);
 /* Builds the tilt (see the top comment): RT_EINVAL (task, beta, vocabulary, a reward
  * that is not finite / beta on some answer), RT_ENOMEM. */
 int rt_tilt_create(rt_policy **out, const rt_tilt_spec *spec, rt_diag *d);

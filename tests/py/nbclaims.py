@@ -96,6 +96,33 @@ def ratio(a, b):
     return Val(float(a) / float(b), f"{_src(a)} divided by {_src(b)}")
 
 
+class Paired:
+    """Paired differences over seeds (pipelines): a %compare row (Table.compare) or the
+    per-seed differences of two value lists (paired()).  mean, sd, se are Vals; up and
+    down count the positive and negative differences (Vals too, so prose can quote
+    "3 of 5 up"); n is the number of pairs."""
+
+    def __init__(self, mean, sd, se, up, down, n, diffs=None):
+        self.mean, self.sd, self.se, self.up, self.down, self.n = mean, sd, se, up, down, n
+        self.diffs = diffs
+
+    def resolved(self, k=2):
+        """|mean| above k standard errors."""
+        return abs(self.mean) > k * self.se
+
+
+def paired(a, b, what):
+    """The paired differences a[i] - b[i] (same seeds, same order)."""
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"paired {what}: {len(a)} vs {len(b)} values")
+    d = [float(x) - float(y) for x, y in zip(a, b)]
+    s = statistics.stdev(d)
+    return Paired(Val(statistics.fmean(d), f"mean of paired {what}"), Val(s, f"sd of paired {what}"),
+                  Val(s / math.sqrt(len(d)), f"se of paired {what}"),
+                  Val(sum(x > 0 for x in d), f"count > 0 of paired {what}"),
+                  Val(sum(x < 0 for x in d), f"count < 0 of paired {what}"), len(d), d)
+
+
 def _src(x):
     return getattr(x, "src", None) or repr(float(x))
 
@@ -212,6 +239,18 @@ class Table:
     def pm(self, key, col):
         """(mean, sd) of a "MEAN ± SD" cell (a summary's row per configuration)."""
         return self.get(key, col, pm=True)
+
+    def compare(self, key):
+        """Row `key` of a %compare table as Paired (its columns \u0394 mean, sd \u0394,
+        se \u0394, \u0394>0, \u0394<0 and n)."""
+        r = self.row(key)
+
+        def count(h):
+            return Val(int(r[self.header.index(h)].split("/")[0]), f"{self._where()} [{key}] {h}")
+
+        n = int(r[self.header.index("n")]) if "n" in self.header else None
+        return Paired(self.get(key, "\u0394 mean"), self.get(key, "sd \u0394"),
+                      self.get(key, "se \u0394"), count("\u0394>0"), count("\u0394<0"), n)
 
     def col(self, col, *contains):
         """Column `col` over the rows whose key contains every string of `contains`."""
