@@ -2,6 +2,7 @@
  * (rt_answers.h).  Leaves out: caching the trees between calls. */
 #include "rt_answers.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -52,6 +53,10 @@ int rt_answers_moments(const rt_model *m, const rt_task *task, rt_task_split spl
     }
     double s1[RT_ANSWERS_MAX_R] = {0}, s2[RT_ANSWERS_MAX_R][RT_ANSWERS_MAX_R] = {{0}}, mass = 0;
     double sw[RT_ANSWERS_MAX_R][RT_ANSWERS_MAX_R] = {{0}};
+    /* Sums are of R_j - ref_j, ref_j = R_j at the first answer enumerated: the moments
+     * about a value of the distribution, so a large constant offset does not cancel. */
+    double ref[RT_ANSWERS_MAX_R] = {0};
+    int have_ref = 0;
     for (uint64_t i = 0; i < n; i++) {
         rt_task_sample x;
         if (rt_task_sample_at(task, split, i, &x)) {
@@ -88,6 +93,13 @@ int rt_answers_moments(const rt_model *m, const rt_task *task, rt_task_split spl
                     double rv[RT_ANSWERS_MAX_R];
                     for (int j = 0; j < nr; j++)
                         rv[j] = rt_reward_eval(r[j], feat, params[j]);
+                    if (!have_ref) {
+                        for (int j = 0; j < nr; j++)
+                            ref[j] = rv[j];
+                        have_ref = 1;
+                    }
+                    for (int j = 0; j < nr; j++)
+                        rv[j] -= ref[j];
                     pm += w;
                     for (int j = 0; j < nr; j++) {
                         p1[j] += w * rv[j];
@@ -111,11 +123,15 @@ int rt_answers_moments(const rt_model *m, const rt_task *task, rt_task_split spl
     out->n_prompts = (int)n;
     out->nr = nr;
     out->mass = mass / (double)n;
-    for (int j = 0; j < nr; j++)
-        out->mean[j] = s1[j] / (double)n;
+    double sm[RT_ANSWERS_MAX_R]; /* means of R_j - ref_j */
+    for (int j = 0; j < nr; j++) {
+        sm[j] = s1[j] / (double)n;
+        out->mean[j] = sm[j] + ref[j];
+        out->scale[j] = s2[j][j] / (double)n;
+    }
     for (int j = 0; j < nr; j++)
         for (int k = 0; k <= j; k++) {
-            out->cov[j][k] = out->cov[k][j] = s2[j][k] / (double)n - out->mean[j] * out->mean[k];
+            out->cov[j][k] = out->cov[k][j] = s2[j][k] / (double)n - sm[j] * sm[k];
             out->within[j][k] = out->within[k][j] = sw[j][k] / (double)n;
         }
 done:
@@ -124,18 +140,26 @@ done:
     return rc;
 }
 
-static double corr(double vj, double vk, double c)
+/* A variance v of a reward whose second moment about its reference is `scale` is
+ * rounding, not spread, below 64 ulps of scale (v = E[R'^2] - E[R']^2 loses a few ulps of
+ * E[R'^2]); a constant reward has scale 0 and v 0 exactly. */
+static int spread(double v, double scale)
 {
-    if (!(vj > 1e-12) || !(vk > 1e-12)) return NAN;
+    return v > 64.0 * DBL_EPSILON * scale && v > 0.0;
+}
+
+static double corr(const rt_answers_result *res, double vj, double vk, double c, int j, int k)
+{
+    if (!spread(vj, res->scale[j]) || !spread(vk, res->scale[k])) return NAN;
     return c / sqrt(vj * vk);
 }
 
 double rt_answers_corr(const rt_answers_result *res, int j, int k)
 {
-    return corr(res->cov[j][j], res->cov[k][k], res->cov[j][k]);
+    return corr(res, res->cov[j][j], res->cov[k][k], res->cov[j][k], j, k);
 }
 
 double rt_answers_corr_within(const rt_answers_result *res, int j, int k)
 {
-    return corr(res->within[j][j], res->within[k][k], res->within[j][k]);
+    return corr(res, res->within[j][j], res->within[k][k], res->within[j][k], j, k);
 }

@@ -9,7 +9,8 @@
  * pi(y|x) / n:
  *   mean_j  = sum_{x,y} w R_j                     (E[R_j]: exact, no sampling)
  *   cov_jk  = sum_{x,y} w R_j R_k - mean_j mean_k (population covariance)
- * and rt_answers_corr gives Pearson r_jk = cov_jk / sqrt(cov_jj cov_kk) — the
+ * (summed about a reference value of each reward, so that a constant offset does not
+ * cancel) and rt_answers_corr gives Pearson r_jk = cov_jk / sqrt(cov_jj cov_kk) — the
  * correlation of two rewards over the (prompt, answer) pairs the policy produces, as in
  * the definition of a correlated proxy (Laidlaw et al.).  The within-prompt moments
  *   within_jk = (1/n) sum_x (sum_y pi(y|x) R_j R_k - E_x[R_j] E_x[R_k])
@@ -44,6 +45,10 @@ typedef struct rt_answers_result {
     double mean[RT_ANSWERS_MAX_R];
     double cov[RT_ANSWERS_MAX_R][RT_ANSWERS_MAX_R];
     double within[RT_ANSWERS_MAX_R][RT_ANSWERS_MAX_R];
+    /* E[(R_j - ref_j)^2], ref_j = R_j at the first answer enumerated: the sums are taken
+     * about ref_j (no cancellation from a constant offset), and a variance below 64 ulps
+     * of scale is rounding: rt_answers_corr gives NaN for it. */
+    double scale[RT_ANSWERS_MAX_R];
 } rt_answers_result;
 
 /* 0 if every answer and every prompt of the split can be enumerated, else RT_EINVAL with
