@@ -1,4 +1,5 @@
 """Prose of notebooks/quickstart.ipynb against its outputs (tests/py/nbclaims.py)."""
+import math
 import re
 
 TASK, POLICY, EVAL, SAMPLE, RL, RL_EVAL = 2, 4, 8, 10, 12, 13
@@ -35,3 +36,18 @@ def check(c):
             c.value(RL_EVAL, r"same (\d+) prompts"), t.get("base", "greedy"),
             t.get("tuned", "greedy"), d, se)
     c.claim(14, "greedy accuracy goes from", d > 3 * se, f"{d} ± {se}")
+
+    # how to read, and the predict-then-run exercise (cells 15, 16)
+    k8 = c.table(16)
+    g0, g1 = k8.get("base", "greedy"), k8.get("tuned", "greedy")
+    a0, a1 = k8.get("base", "avg@8"), k8.get("tuned", "avg@8")
+    p0, p1 = k8.get("base", "pass@8"), k8.get("tuned", "pass@8")
+    c.claim(14, "much smaller than the sampling noise of either accuracy on its own",
+            se < math.sqrt(float(g0) * (1 - float(g0)) / 1024), f"se {se}")
+    c.quote(15, "RL raised greedy accuracy by about 0.31", d)
+    c.quote(15, "for 0.8867 of the prompts", p0)
+    c.quote(15, "`pass@8` rises from 0.8867 to 0.9639, while greedy accuracy rises from 0.5215 "
+            "to 0.835", None, p0, p1, g0, g1)
+    c.quote(15, "(`avg@8`) from 0.5116 to 0.7515", None, a0, a1)
+    c.claim(15, "No. The base already had", p1 - p0 < (g1 - g0) / 2,
+            f"pass@8 gain {p1 - p0} vs greedy gain {g1 - g0}")
