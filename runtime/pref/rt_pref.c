@@ -7,6 +7,7 @@
 #include "rt_alloc.h"
 #include "rt_math.h"
 #include "rt_pref.h"
+#include "rt_pref_loss.h"
 
 enum { CHUNK = 32 }; /* prompts generated per model call */
 
@@ -23,14 +24,6 @@ void rt_pref_sim_defaults(rt_pref_sim_config *cfg)
     cfg->threads = 1;
 }
 
-/* σ(x) without overflow: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below */
-static double sigmoid(double x)
-{
-    if (x >= 0) return 1.0 / (1.0 + rt_exp(-x));
-    double e = rt_exp(x);
-    return e / (1.0 + e);
-}
-
 int rt_pref_label(double ra, double rb, double label_temperature, double flip, rt_rng *rng,
                   int *tie, int *flipped)
 {
@@ -41,7 +34,7 @@ int rt_pref_label(double ra, double rb, double label_temperature, double flip, r
     else if (label_temperature == 0)
         a = ra > rb;
     else
-        a = u < sigmoid((ra - rb) / label_temperature);
+        a = u < rt_pref_sigmoid((ra - rb) / label_temperature);
     int f = v < flip;
     if (f) a = !a;
     if (tie) *tie = t;

@@ -99,7 +99,7 @@ typedef struct rt_pref_dpo_config {
 } rt_pref_dpo_config;
 
 /* What one call measured (weighted means over the pairs, see the top comment). */
-typedef struct rt_pref_stats {
+typedef struct rt_pref_loss_stats {
     double loss;
     double accuracy; /* of d > 0 (BT) or h > 0 (DPO family); a tie counts 1/2 */
     double margin;   /* mean d = s_c - s_r (BT) or mean h (DPO family) */
@@ -107,7 +107,7 @@ typedef struct rt_pref_stats {
     double rejected; /* mean s_r or beta (lp_r - lr_r) */
     long ties;       /* pairs (of weight > 0) with d = 0 or h = 0 */
     double weight;   /* W */
-} rt_pref_stats;
+} rt_pref_loss_stats;
 
 /* sigma(x) = 1 / (1 + e^-x) and softplus(x) = log(1 + e^x), stable for every finite x
  * (sigma(+-inf) = 1, 0; softplus(-inf) = 0, softplus(+inf) = +inf); -log sigma(x) =
@@ -126,12 +126,12 @@ double rt_pref_dpo_term(const rt_pref_dpo_config *c, double z, double *dl);
  * NULL. */
 int rt_pref_dpo_loss(const rt_pref_dpo_config *c, long n, const double *lp_c, const double *lp_r,
                      const double *lr_c, const double *lr_r, const double *w, double *dlp_c,
-                     double *dlp_r, rt_pref_stats *st, rt_diag *d);
+                     double *dlp_r, rt_pref_loss_stats *st, rt_diag *d);
 
 /* The Bradley–Terry loss of n pairs of scores: s_c, s_r (n); margin (n) or NULL; w (n) or
  * NULL; center >= 0; gradients ds_c, ds_r (n) WRITTEN, each may be NULL; st may be NULL. */
 int rt_pref_bt_loss(long n, const double *s_c, const double *s_r, const double *margin,
-                    const double *w, double center, double *ds_c, double *ds_r, rt_pref_stats *st,
-                    rt_diag *d);
+                    const double *w, double center, double *ds_c, double *ds_r,
+                    rt_pref_loss_stats *st, rt_diag *d);
 
 #endif

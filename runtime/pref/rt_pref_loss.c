@@ -151,9 +151,36 @@ static double correct(double x)
     return x > 0 ? 1 : x == 0 ? 0.5 : 0;
 }
 
+/* The weighted sums behind rt_pref_loss_stats, in pair order. */
+typedef struct sums {
+    double loss, acc, mar, ch, rej;
+    long ties;
+} sums;
+
+static void add(sums *s, double wi, double l, double margin, double chosen, double rejected)
+{
+    s->loss += wi * l;
+    s->acc += wi * correct(margin);
+    s->mar += wi * margin;
+    s->ch += wi * chosen;
+    s->rej += wi * rejected;
+    s->ties += margin == 0;
+}
+
+static void finish(const sums *s, double W, rt_pref_loss_stats *st)
+{
+    *st = (rt_pref_loss_stats){.loss = s->loss / W,
+                               .accuracy = s->acc / W,
+                               .margin = s->mar / W,
+                               .chosen = s->ch / W,
+                               .rejected = s->rej / W,
+                               .ties = s->ties,
+                               .weight = W};
+}
+
 int rt_pref_dpo_loss(const rt_pref_dpo_config *c, long n, const double *lp_c, const double *lp_r,
                      const double *lr_c, const double *lr_r, const double *w, double *dlp_c,
-                     double *dlp_r, rt_pref_stats *st, rt_diag *d)
+                     double *dlp_r, rt_pref_loss_stats *st, rt_diag *d)
 {
     int rc = rt_pref_dpo_check(c, d);
     if (rc) return rc;
@@ -164,36 +191,22 @@ int rt_pref_dpo_loss(const rt_pref_dpo_config *c, long n, const double *lp_c, co
     if ((rc = check_pairs(n, in, what, 4, w, &W, d))) return rc;
     const rt_pref_loss_type *t = type_of(c);
     double beta = c->beta, eps = c->label_smoothing;
-    double loss = 0, acc = 0, mar = 0, ch = 0, rej = 0;
-    long ties = 0;
+    sums tot = {0};
     for (long i = 0; i < n; i++) {
         double wi = w ? w[i] : 1, a = lp_c[i] - lr_c[i], b = lp_r[i] - lr_r[i], z = a - b;
         double h = beta * z, g, l = term(t, beta, eps, z, &g);
         if (dlp_c) dlp_c[i] = wi / W * g;
         if (dlp_r) dlp_r[i] = -(wi / W * g);
         if (wi == 0) continue; /* a masked pair adds nothing, not even a tie */
-        loss += wi * l;
-        acc += wi * correct(h);
-        mar += wi * h;
-        ch += wi * (beta * a);
-        rej += wi * (beta * b);
-        ties += h == 0;
+        add(&tot, wi, l, h, beta * a, beta * b);
     }
-    if (st) {
-        *st = (rt_pref_stats){.loss = loss / W,
-                              .accuracy = acc / W,
-                              .margin = mar / W,
-                              .chosen = ch / W,
-                              .rejected = rej / W,
-                              .ties = ties,
-                              .weight = W};
-    }
+    if (st) finish(&tot, W, st);
     return 0;
 }
 
 int rt_pref_bt_loss(long n, const double *s_c, const double *s_r, const double *margin,
-                    const double *w, double center, double *ds_c, double *ds_r, rt_pref_stats *st,
-                    rt_diag *d)
+                    const double *w, double center, double *ds_c, double *ds_r,
+                    rt_pref_loss_stats *st, rt_diag *d)
 {
     if (!(center >= 0) || !isfinite(center))
         return rt_diag_key(d, RT_EINVAL, "center", "center = %g must be a finite number >= 0",
@@ -203,8 +216,7 @@ int rt_pref_bt_loss(long n, const double *s_c, const double *s_r, const double *
     double W = 0;
     int rc = check_pairs(n, in, what, margin ? 3 : 2, w, &W, d);
     if (rc) return rc;
-    double loss = 0, acc = 0, mar = 0, ch = 0, rej = 0;
-    long ties = 0;
+    sums tot = {0};
     for (long i = 0; i < n; i++) {
         double wi = w ? w[i] : 1, diff = s_c[i] - s_r[i], x = diff - (margin ? margin[i] : 0);
         double sum = s_c[i] + s_r[i], q = rt_pref_sigmoid(-x); /* -d/dx softplus(-x) */
@@ -214,21 +226,8 @@ int rt_pref_bt_loss(long n, const double *s_c, const double *s_r, const double *
         if (ds_c) ds_c[i] = wi / W * (gc - q);
         if (ds_r) ds_r[i] = wi / W * (gc + q);
         if (wi == 0) continue;
-        loss += wi * l;
-        acc += wi * correct(diff);
-        mar += wi * diff;
-        ch += wi * s_c[i];
-        rej += wi * s_r[i];
-        ties += diff == 0;
+        add(&tot, wi, l, diff, s_c[i], s_r[i]);
     }
-    if (st) {
-        *st = (rt_pref_stats){.loss = loss / W,
-                              .accuracy = acc / W,
-                              .margin = mar / W,
-                              .chosen = ch / W,
-                              .rejected = rej / W,
-                              .ties = ties,
-                              .weight = W};
-    }
+    if (st) finish(&tot, W, st);
     return 0;
 }

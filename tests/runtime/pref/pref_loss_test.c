@@ -99,7 +99,7 @@ static void check_hand(const char *type, double eps, const double *loss_i, const
     double lp_c[4], lp_r[4], lr_c[4], lr_r[4], gc[4], gr[4];
     hand_inputs(lp_c, lp_r, lr_c, lr_r);
     rt_pref_dpo_config c = cfg(type, 0.5, eps);
-    rt_pref_stats s;
+    rt_pref_loss_stats s;
     assert_int_equal(rt_pref_dpo_loss(&c, 4, lp_c, lp_r, lr_c, lr_r, NULL, gc, gr, &s, NULL), 0);
     double mean = (loss_i[0] + loss_i[1] + loss_i[2] + loss_i[3]) / 4;
     assert_near(s.loss, mean, 1e-14);
@@ -169,7 +169,7 @@ static void test_bt_hand(void **st)
     const double sc[4] = {L3, 0.5, 2, log(21.0) - 1}, sr[4] = {0, 0.5 + L3, 2, -1};
     const double m[4] = {0, 0, -L3, L3}, q[4] = {0.25, 0.75, 0.25, 0.125};
     double gc[4], gr[4];
-    rt_pref_stats s;
+    rt_pref_loss_stats s;
     for (int k = 0; k < 2; k++) {
         double c = k ? 0.1 : 0, loss = log(512.0 / 63) / 4; /* (4/3) 4 (4/3) (8/7) = 512/63 */
         for (int i = 0; c && i < 4; i++)
@@ -213,7 +213,7 @@ static void test_weights(void **st)
     for (int t = 0; t < rt_pref_loss_count(); t++) {
         const rt_pref_loss_type *ty = rt_pref_loss_at(t);
         rt_pref_dpo_config c = {.type = ty, .beta = 0.5, .label_smoothing = ty->eps_max / 4};
-        rt_pref_stats a, b;
+        rt_pref_loss_stats a, b;
         assert_int_equal(rt_pref_dpo_loss(&c, 4, lp_c, lp_r, lr_c, lr_r, w, gc, gr, &a, NULL), 0);
         assert_int_equal(rt_pref_dpo_loss(&c, 4, c2, r2, c3, r3, NULL, g2c, g2r, &b, NULL), 0);
         assert_near(a.loss, b.loss, 32 * EPS);
@@ -232,7 +232,7 @@ static void test_weights(void **st)
     double s2c[4], s2r[4], m2[4];
     for (int i = 0; i < 4; i++)
         s2c[i] = sc[pick[i]], s2r[i] = sr[pick[i]], m2[i] = m[pick[i]];
-    rt_pref_stats a, b;
+    rt_pref_loss_stats a, b;
     assert_int_equal(rt_pref_bt_loss(4, sc, sr, m, w, 0.05, gc, gr, &a, NULL), 0);
     assert_int_equal(rt_pref_bt_loss(4, s2c, s2r, m2, NULL, 0.05, g2c, g2r, &b, NULL), 0);
     assert_near(a.loss, b.loss, 32 * EPS);
@@ -264,7 +264,7 @@ enum { NFD = 6 };
 static double eval(const rt_pref_dpo_config *c, const double *in, const double *w, const double *m,
                    double center)
 {
-    rt_pref_stats s;
+    rt_pref_loss_stats s;
     const double *a = in, *b = in + NFD, *ra = in + 2 * NFD, *rb = in + 3 * NFD;
     int rc = c ? rt_pref_dpo_loss(c, NFD, a, b, ra, rb, w, NULL, NULL, &s, NULL)
                : rt_pref_bt_loss(NFD, a, b, m, w, center, NULL, NULL, &s, NULL);
@@ -282,7 +282,7 @@ static void check_fd(const rt_pref_dpo_config *c, const double *in, const double
                      const double *m, double center)
 {
     double g[2 * NFD], x[4 * NFD], dx = 1e-4;
-    rt_pref_stats s;
+    rt_pref_loss_stats s;
     int rc = c ? rt_pref_dpo_loss(c, NFD, in, in + NFD, in + 2 * NFD, in + 3 * NFD, w, g, g + NFD,
                                   &s, NULL)
                : rt_pref_bt_loss(NFD, in, in + NFD, m, w, center, g, g + NFD, &s, NULL);
@@ -351,7 +351,7 @@ static void test_stability(void **st)
     }
     double lp_c[2] = {0, -1600}, lp_r[2] = {-1600, 0}, zero[2] = {0, 0}, gc[2], gr[2];
     rt_pref_dpo_config c = cfg("dpo", 0.5, 0);
-    rt_pref_stats s;
+    rt_pref_loss_stats s;
     assert_int_equal(rt_pref_dpo_loss(&c, 2, lp_c, lp_r, zero, zero, NULL, gc, gr, &s, NULL), 0);
     assert_true(s.loss == 400); /* (0 + 800) / 2 */
     assert_true(gc[0] == 0 && gc[1] == -0.25 && gr[1] == 0.25);
@@ -572,7 +572,7 @@ static void test_determinism(void **st)
     for (int t = 0; t < rt_pref_loss_count(); t++) {
         const rt_pref_loss_type *ty = rt_pref_loss_at(t);
         rt_pref_dpo_config c = {.type = ty, .beta = 0.37, .label_smoothing = ty->eps_max / 3};
-        rt_pref_stats a, b, e;
+        rt_pref_loss_stats a, b, e;
         const double *pc = in, *pr = in + NFD, *rc = in + 2 * NFD, *rr = in + 3 * NFD;
         assert_int_equal(rt_pref_dpo_loss(&c, NFD, pc, pr, rc, rr, w, gc, gr, &a, NULL), 0);
         assert_int_equal(rt_pref_dpo_loss(&c, NFD, pc, pr, rc, rr, w, gc2, gr2, &b, NULL), 0);
@@ -615,7 +615,7 @@ static void test_golden_bits(void **st)
     for (int i = 0; i < N; i++)
         w[i] = (double)(1 + (i * 5) % 4) / 4, m[i] = (double)((i * 3) % 5 - 2) / 4;
     uint64_t h = 0xcbf29ce484222325u;
-    rt_pref_stats s;
+    rt_pref_loss_stats s;
     for (int t = 0; t < rt_pref_loss_count(); t++) {
         const rt_pref_loss_type *ty = rt_pref_loss_at(t);
         rt_pref_dpo_config c = {.type = ty, .beta = 0.375, .label_smoothing = ty->eps_max / 4};
@@ -634,7 +634,7 @@ static void test_errors(void **st)
     (void)st;
     double x[3] = {-1, -2, -3}, y[3] = {-1, -1, -1}, g[3] = {7, 7, 7}, g2[3] = {7, 7, 7};
     rt_pref_dpo_config c = cfg("dpo", 0.1, 0);
-    rt_pref_stats s = {.loss = 42};
+    rt_pref_loss_stats s = {.loss = 42};
     rt_diag d;
 #define EXPECT(call, code_, key_, msg_)                                                            \
     do {                                                                                           \
