@@ -1,7 +1,8 @@
 /* mag_m_opd: %%opd NAME — generalized on-policy distillation (G-OPD / ExOPD, methods.md
- * §1) through rt_opd_run, with the live chart of the bridge (panels accuracy, kl_teacher,
- * kl_ref; the teacher's own held-out greedy accuracy printed and drawn as a reference
- * line on the accuracy panel),
+ * §1) through rt_opd_run, with the live chart of the bridge (panels eval_accuracy — the
+ * held-out greedy accuracy every eval_every steps; the training samples' accuracy when
+ * eval_every = 0 — kl_teacher, kl_ref; the teacher's own held-out greedy accuracy on the
+ * same prompts printed and drawn as a reference line on the first panel),
  * one policy and run per sweep point named NAME[key=value,...]; and
  * %extrapolate NAME from=BASE to=TEACHER alpha=A (ExPO: theta_T + alpha (theta_T - theta_base)).
  *
@@ -97,7 +98,10 @@ static const mag_schema opd_schema = {
     .help = "generalized on-policy distillation (G-OPD / ExOPD)",
 };
 
-static const char *const panels[] = {"accuracy", "kl_teacher", "kl_ref"};
+/* The first panel is held-out greedy accuracy, the quantity the teacher's line measures;
+ * without evaluation (eval_every = 0 at some point) the training samples' accuracy. */
+static const char *const panels_eval[] = {"eval_accuracy", "kl_teacher", "kl_ref"};
+static const char *const panels_train[] = {"accuracy", "kl_teacher", "kl_ref"};
 
 /* The policies a point reads (a sweep named by from/teacher/reference pairs with the
  * point by key: mag_train_policy_at), with their session names. */
@@ -495,6 +499,10 @@ static void opd_chart(mag_train_cellctx *t, mag_train_point *const *pts, size_t 
         sum += acc, ndist++;
     }
     double t_acc = ndist ? sum / ndist : NAN;
+    int evals = 1;
+    for (size_t i = 0; i < np; i++)
+        evals = evals && ((const point *)pts[i])->cfg.eval_every > 0;
+    const char *const *panels = evals ? panels_eval : panels_train;
     char *tdesc = c->tdesc;
     size_t tcap = sizeof c->tdesc;
     if (ndist <= 1) { /* the title names the teachers as resolved, else as written */
@@ -517,7 +525,7 @@ static void opd_chart(mag_train_cellctx *t, mag_train_point *const *pts, size_t 
         snprintf(c->tlabel, sizeof c->tlabel, "teachers (held-out, mean of %d) %.3f", ndist, t_acc);
     else
         snprintf(c->tlabel, sizeof c->tlabel, "teacher (held-out) %.3f", t_acc);
-    c->tref = (mag_bridge_ref){.panel = "accuracy", .y = t_acc, .label = c->tlabel};
+    c->tref = (mag_bridge_ref){.panel = panels[0], .y = t_acc, .label = c->tlabel};
     snprintf(title, cap, "%%%%opd %s: %s -> %s on %s", t->base, tdesc, c->sname, t->task_name);
     o->title = title;
     o->panels = panels;
@@ -702,7 +710,9 @@ static const mag_magic opd_magic = {
         "logits outside it get no gradient): a guard against large lambda blowing up\n"
         "tail tokens where pi_ref ~ 0.  teacher = a %tilt gives the exact ExOPD target.\n"
         "teacher = {add: t_add, sort: t_sort} routes each prompt of a mix to its domain's\n"
-        "teacher.  Live chart: accuracy, kl_teacher, kl_ref (exact).  A list sweeps; all\n"
+        "teacher.  Live chart: eval_accuracy (held-out greedy, every eval_every steps, on\n"
+        "the prompts the teacher's line is measured on; with eval_every = 0 the training\n"
+        "samples' accuracy), kl_teacher, kl_ref (exact).  A list sweeps; all\n"
         "points of a cell share NAME's random stream (seed = [1, 2, 3] adds bands).\n"
         "Example:\n  %%opd student\n  from = base\n  teacher = teacher\n  lambda = [1, 1.25, 2]",
     .run = run_opd,

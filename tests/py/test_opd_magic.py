@@ -268,3 +268,28 @@ def test_interrupt_keeps_partial_run_and_policy(opk):
     assert "long" in w
     runs = [m for m in outputs(ok(opk, "%runs")) if "text/plain" in m["content"].get("data", {})]
     assert "interrupted" in runs[-1]["content"]["data"]["text/plain"]
+
+
+def first_panel(msgs):
+    """(heading, its lines) of the final chart's first panel in text/plain."""
+    charts = [m for m in msgs if m["msg_type"] in ("display_data", "update_display_data")
+              and "application/vnd.vegalite.v5+json" in m["content"]["data"]]
+    lines = charts[-1]["content"]["data"]["text/plain"].splitlines()
+    i = next(i for i, x in enumerate(lines) if x and not x.startswith(("%%", "step", " ")))
+    j = next((k for k in range(i + 1, len(lines)) if not lines[k].startswith(" ")), len(lines))
+    return lines[i], lines[i + 1:j]
+
+
+def test_chart_compares_held_out_accuracy_with_the_teacher_line(opk):
+    """The teacher's line is held-out greedy accuracy, so the panel it is drawn on is the
+    student's held-out greedy accuracy (eval_accuracy, on the same prompts); only without
+    evaluation does the panel fall back to the training samples' accuracy."""
+    head, rows = first_panel(outputs(ok(opk, "%%opd pe\nfrom = base\nteacher = teacher\n"
+                                        + SMALL)))
+    assert head == "eval_accuracy", head
+    assert any("teacher (held-out)" in r for r in rows), rows
+    no_eval = SMALL.replace("eval_every = 3\neval_prompts = 32\n", "eval_every = 0\n")
+    head, rows = first_panel(outputs(ok(opk, "%%opd pt\nfrom = base\nteacher = teacher\n"
+                                        + no_eval)))
+    assert head == "accuracy", head
+    assert any("teacher (held-out)" in r for r in rows), rows
