@@ -3,7 +3,9 @@
  * several policies on the same prompts with the same draws, with their paired
  * differences to the first and the standard errors of those; and
  * %sample POLICY [n=5] [prompt="..."] [temperature=1] — sampled completions with
- * per-token log-probs; and
+ * per-token log-probs; with best_of=K reward=R [true=R2] (both magics), best-of-K under
+ * R (rt_bon.h): %sample shows the selected answer per prompt, %eval the means ± standard
+ * errors of R and R2 on it for each K of a list beside the analytic KL; and
  * %correlate POLICY... rewards=[A, B, ...] [split=train] [task=T] — the exact mean of each
  * reward over every answer of every prompt of a split and Pearson r of the first two
  * (rt_answers.h: enumerable tasks, answers of at most 3 tokens).  The task is task= or
@@ -24,6 +26,7 @@
 #include "mag_train.h"
 #include "rt_alloc.h"
 #include "rt_answers.h"
+#include "rt_bon.h"
 #include "rt_eval.h"
 #include "rt_policy.h"
 #include "rt_reward.h"
@@ -54,6 +57,21 @@ static const mag_key_spec eval_keys[] = {
      .max = 65536,
      .def = "1024",
      .help = "at most this many held-out prompts"},
+    {.name = "best_of",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN | MAG_K_MAX | MAG_K_SWEEP,
+     .min = 1,
+     .max = RT_BON_MAX_K,
+     .help = "best-of-K under reward= instead of accuracy; a list [1, 2, 4, ...] gives "
+             "several K on the same nested draws"},
+    {.name = "reward",
+     .type = MAG_T_NAME,
+     .object = "reward",
+     .help = "with best_of: the reward that selects the best of K samples"},
+    {.name = "true",
+     .type = MAG_T_NAME,
+     .object = "reward",
+     .help = "with best_of: another reward (e.g. the labeler's true one) on the selected answers"},
 };
 static const mag_schema eval_schema = {"eval", eval_keys, sizeof eval_keys / sizeof eval_keys[0],
                                        "accuracy on held-out prompts"};
@@ -77,6 +95,20 @@ static const mag_key_spec sample_keys[] = {
      .type = MAG_T_NAME,
      .object = "task",
      .help = "task the prompts come from (default: the policy's)"},
+    {.name = "best_of",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN | MAG_K_MAX,
+     .min = 1,
+     .max = RT_BON_MAX_K,
+     .help = "draw K samples per prompt and show the best under reward="},
+    {.name = "reward",
+     .type = MAG_T_NAME,
+     .object = "reward",
+     .help = "with best_of: the reward that selects the best of K samples"},
+    {.name = "true",
+     .type = MAG_T_NAME,
+     .object = "reward",
+     .help = "with best_of: another reward shown beside it (e.g. the labeler's true one)"},
 };
 static const mag_schema sample_schema = {"sample", sample_keys,
                                          sizeof sample_keys / sizeof sample_keys[0],
@@ -279,6 +311,203 @@ static int expand_names(mag_ctx *ctx, const mag_line *line, const char **names, 
     return 0;
 }
 
+/* ---- best-of-K (rt_bon.h): %sample ... best_of=K reward=R, %eval ... best_of=[...] ---- */
+
+/* best_of's rewards linked to the task: [0] = reward= (selects), [1] = true= if given. */
+typedef struct bon_rewards {
+    int nr;
+    const char *name[2];
+    rt_reward_program *linked[2];
+    double *params[2];
+} bon_rewards;
+
+static void bon_rewards_free(bon_rewards *br)
+{
+    for (int j = 0; j < 2; j++) {
+        rt_reward_free(br->linked[j]);
+        rt_free(br->params[j]);
+    }
+}
+
+/* The given value of key (NULL when not set in the line). */
+static const mag_value *given(const mag_config *cfg, const char *key)
+{
+    int i = mag_schema_find(cfg->schema, key);
+    return i >= 0 && cfg->given[i] ? cfg->values[i] : NULL;
+}
+
+/* 1 if the line asks for best-of-K; 0 if none of best_of, reward, true is given; an error
+ * (negative, in d) when they do not go together. */
+static int bon_wanted(mag_ctx *ctx, const mag_config *cfg, mag_diag *d)
+{
+    const mag_value *bv = given(cfg, "best_of"), *rv = given(cfg, "reward"),
+                    *tv = given(cfg, "true");
+    if (!bv && (rv || tv))
+        return mag_err(ctx, d, MAG_EVALUE, rv ? rv->pos : tv->pos,
+                       "%s= goes with best_of=K: the best of K samples under reward=R",
+                       rv ? "reward" : "true");
+    if (bv && !rv)
+        return mag_err(ctx, d, MAG_EVALUE, bv->pos,
+                       "best_of=K needs reward=R: the reward that selects the best of K samples");
+    return bv != NULL;
+}
+
+/* Links reward= and true= to the task (parameters at their defaults); 0 or an error. */
+static int bon_rewards_get(mag_ctx *ctx, const mag_config *cfg, const rt_task *task,
+                           bon_rewards *br, mag_diag *d)
+{
+    memset(br, 0, sizeof *br);
+    const mag_value *v[2] = {given(cfg, "reward"), given(cfg, "true")};
+    for (int j = 0; j < 2; j++) {
+        if (!v[j]) continue;
+        const rt_reward_program *p = mag_session_get(ctx->session, MAG_REWARD, v[j]->str);
+        if (!p) return mag_err_unknown(d, ctx, MAG_REWARD, v[j]->str, v[j]->pos);
+        int k = br->nr++, npar = rt_reward_n_params(p);
+        br->name[k] = v[j]->str;
+        br->params[k] = rt_calloc((size_t)(npar > 0 ? npar : 1), sizeof(double));
+        if (!br->params[k]) return mag_err_nomem(d);
+        int rc = mag_train_link_reward(ctx, task, p, v[j]->pos, &br->linked[k], d);
+        if (rc) return rc;
+        rt_diag td;
+        if (rt_reward_bind_params(br->linked[k], NULL, NULL, 0, br->params[k], &td))
+            return mag_err(ctx, d, MAG_EVALUE, v[j]->pos, "%s", td.msg);
+    }
+    return 0;
+}
+
+static rt_bon_spec bon_spec(const rt_policy *pol, const rt_task *task, const rt_task_sample *s,
+                            int n, int k, float temp, const rt_rng *draws, const bon_rewards *br,
+                            int threads)
+{
+    rt_bon_spec sp = {.policy = &pol->model,
+                      .task = task,
+                      .prompts = s,
+                      .n = n,
+                      .k_max = k,
+                      .temperature = temp,
+                      .draws = draws,
+                      .rewards = (const rt_reward_program *const *)br->linked,
+                      .params = (const double *const *)br->params,
+                      .nr = br->nr,
+                      .threads = threads};
+    return sp;
+}
+
+/* "MEAN ± SE" (just MEAN when the standard error is NaN). */
+static void fmt_mean_se(double m, double se, char *out, size_t cap)
+{
+    char a[32], b[32];
+    mag_fmt_num(m, 0, a, sizeof a);
+    if (isnan(se)) {
+        snprintf(out, cap, "%s", a);
+        return;
+    }
+    mag_fmt_num(se, 0, b, sizeof b);
+    snprintf(out, cap, "%s ± %s", a, b);
+}
+
+/* %eval POLICY... best_of=K|[K, ...] reward=R [true=R2]: per policy and K, the mean ±
+ * standard error over %eval's held-out prompts of R (and R2) on the best-of-K answer, and
+ * the analytic KL.  The prompts are %eval's (the session's evaluation stream of the
+ * task), the draws split 2 of that stream: the same for every policy, nested in K and
+ * independent of the list of K and of n (rt_bon.h). */
+static int eval_bon(mag_ctx *ctx, const mag_line *line, const mag_config *cfg, const eval_one *e,
+                    int np, const rt_task *task, const char *tname, mag_diag *d)
+{
+    bon_rewards br;
+    int rc = bon_rewards_get(ctx, cfg, task, &br, d);
+    if (rc) {
+        bon_rewards_free(&br);
+        return rc;
+    }
+    if (cfg->npoints > 64) {
+        bon_rewards_free(&br);
+        return mag_err(ctx, d, MAG_EVALUE, given(cfg, "best_of")->pos,
+                       "best_of lists at most 64 values of K, not %zu", cfg->npoints);
+    }
+    int nk = (int)cfg->npoints, ks[64], kmax = 0;
+    for (int p = 0; p < nk; p++) {
+        ks[p] = (int)mag_value_number(mag_config_get(cfg, "best_of", (size_t)p), 1);
+        if (ks[p] > kmax) kmax = ks[p];
+    }
+    rt_eval_config ec;
+    rt_eval_config_init(&ec);
+    ec.k = 0;
+    ec.n_prompts = (int)mag_value_number(mag_config_get(cfg, "n", 0), 1024);
+    float temp = (float)mag_value_number(mag_config_get(cfg, "temperature", 0), 1);
+    rt_rng rng = mag_eval_stream(mag_session_seed(ctx->session), tname).rng;
+    rt_rng draws = rt_rng_split(&rng, 2);
+    rt_eval *ev = NULL;
+    rt_diag ed = {0};
+    rt_task_sample *s = NULL;
+    mag_table *t = NULL;
+    int n = 0;
+    if (rt_eval_create(&ev, task, &e[0].pol->model, &ec, &rng, &ed)) {
+        rc = ed.code == RT_ENOMEM
+                 ? mag_err_nomem(d)
+                 : mag_err(ctx, d, MAG_ERUNTIME, line->name_pos, "%%eval: %s", ed.msg);
+        goto done;
+    }
+    n = rt_eval_n_prompts(ev);
+    if ((long)n * kmax > RT_BON_MAX_DRAWS) {
+        const mag_value *bv = given(cfg, "best_of");
+        rc = mag_err(ctx, d, MAG_EVALUE, bv->pos,
+                     "best_of=%d on %d prompts is %ld draws per policy, at most %ld: lower n or K",
+                     kmax, n, (long)n * kmax, RT_BON_MAX_DRAWS);
+        goto done;
+    }
+    s = rt_calloc((size_t)n, sizeof *s);
+    const char *hdr[] = {"policy", "best of", "KL bound", br.name[0], br.nr > 1 ? br.name[1] : ""};
+    t = s ? mag_table_new(3 + br.nr, hdr) : NULL;
+    if (!t) {
+        rc = mag_err_nomem(d);
+        goto done;
+    }
+    for (int i = 0; i < n; i++)
+        s[i] = *rt_eval_prompt(ev, i);
+    for (int j = 0; j < np && !rc; j++) {
+        rt_bon *b = NULL;
+        rt_bon_spec sp = bon_spec(e[j].pol, task, s, n, kmax, temp, &draws, &br,
+                                  mag_session_threads(ctx->session));
+        if (rt_bon_create(&b, &sp, &ed)) {
+            rc = ed.code == RT_ENOMEM ? mag_err_nomem(d)
+                                      : mag_err(ctx, d, MAG_ERUNTIME, line->name_pos,
+                                                "%%eval %s: %s", e[j].name, ed.msg);
+            break;
+        }
+        for (int p = 0; p < nk && !rc; p++) {
+            rt_bon_stats st;
+            rt_bon_stats_at(b, ks[p], &st, NULL);
+            char c[5][80];
+            snprintf(c[1], 80, "%d", ks[p]);
+            snprintf(c[2], 80, "%.4f", st.kl);
+            for (int r = 0; r < br.nr; r++)
+                fmt_mean_se(st.mean[r], st.se[r], c[3 + r], 80);
+            const char *row[] = {e[j].name, c[1], c[2], c[3], c[4]};
+            if (mag_table_row(t, row)) rc = mag_err_nomem(d);
+        }
+        rt_bon_free(b);
+    }
+    if (!rc) {
+        char cap[800];
+        snprintf(cap, sizeof cap,
+                 "%%eval best-of-K: on the same %d held-out prompts of %s, K samples per prompt "
+                 "at temperature %g (the same nested draws for every policy and K), the answer "
+                 "%s scores highest (ties: the first drawn); mean ± standard error over "
+                 "prompts of %s%s%s on it; KL bound = log K − (K − 1)/K, the KL of best-of-K "
+                 "to the policy (an upper bound: exact only if no two draws could tie under %s)",
+                 n, tname, (double)temp, br.name[0], br.name[0], br.nr > 1 ? " and " : "",
+                 br.nr > 1 ? br.name[1] : "", br.name[0]);
+        mag_show(ctx->out, mag_table_bundle(t, cap));
+    }
+done:
+    mag_table_free(t);
+    rt_free(s);
+    rt_eval_free(ev);
+    bon_rewards_free(&br);
+    return rc;
+}
+
 static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
                     const mag_config *cfg, mag_diag *d)
 {
@@ -326,6 +555,12 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     if (np == 0)
         return mag_err(ctx, d, MAG_EVALUE, line->name_pos,
                        "%%eval needs a POLICY: %%eval POLICY... [key=value ...]");
+    int bon = bon_wanted(ctx, cfg, d);
+    if (bon < 0) return bon;
+    if (bon && given(cfg, "k"))
+        return mag_err(ctx, d, MAG_EVALUE, given(cfg, "k")->pos,
+                       "k= is for avg@k; best_of=K replaces accuracy by best-of-K (drop one)");
+    if (bon) return eval_bon(ctx, line, cfg, e, np, task, tname, d);
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.k = (int)mag_value_number(mag_config_get(cfg, "k", 0), 8);
@@ -546,6 +781,68 @@ static void render_answer(const int *g, const float *lp, int T, char *ans, size_
     }
 }
 
+/* %sample POLICY best_of=K reward=R [true=R2]: per prompt the best of K draws under R
+ * (ties: the first drawn), in %sample's table with R (and R2) and which draw won.  The
+ * draws come from %sample's stream of the task (split 1, rt_bon.h's layout): the same
+ * prompts as the plain %sample, and best_of=K adds draws to best_of=K' < K's. */
+static int sample_bon(mag_ctx *ctx, const mag_line *line, const mag_config *cfg, const char *pname,
+                      const rt_policy *pol, const rt_task *task, const rt_task_sample *s, int n,
+                      float temp, const rt_rng *draws, mag_diag *d)
+{
+    bon_rewards br;
+    int rc = bon_rewards_get(ctx, cfg, task, &br, d);
+    int K = (int)mag_value_number(mag_config_get(cfg, "best_of", 0), 1);
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
+    rt_bon *b = NULL;
+    mag_table *t = NULL;
+    rt_diag ed = {0};
+    if (!rc) {
+        rt_bon_spec sp = bon_spec(pol, task, s, n, K, temp, draws, &br, 1);
+        if (rt_bon_create(&b, &sp, &ed))
+            rc = ed.code == RT_ENOMEM ? mag_err_nomem(d)
+                                      : mag_err(ctx, d, MAG_ERUNTIME, line->name_pos,
+                                                "%%sample %s: %s", pname, ed.msg);
+    }
+    const char *hdr[] = {"prompt", "completion",          "target",  "correct", br.name[0], "draw",
+                         "log p",  "per-token log-probs", br.name[1]};
+    if (br.nr > 1) { /* the second reward beside the first */
+        for (int c = 8; c > 5; c--)
+            hdr[c] = hdr[c - 1];
+        hdr[5] = br.name[1];
+    }
+    if (!rc && !(t = mag_table_new(8 + (br.nr > 1), hdr))) rc = mag_err_nomem(d);
+    for (int i = 0; i < n && !rc; i++) {
+        int j = rt_bon_select(b, K, i);
+        char pr[96], ans[96], tg[96], lps[1024], cor[8], sum[32], rv[2][32], dr[32];
+        double ls;
+        rt_task_render(s[i].prompt, P, pr, sizeof pr);
+        render_answer(rt_bon_tokens(b, i, j), rt_bon_logprobs(b, i, j), T, ans, sizeof ans, lps,
+                      sizeof lps, &ls);
+        rt_task_render(s[i].target, s[i].target_len, tg, sizeof tg);
+        snprintf(cor, sizeof cor, "%d", rt_task_verify(task, &s[i], rt_bon_tokens(b, i, j), T));
+        snprintf(sum, sizeof sum, "%.3f", ls);
+        for (int r = 0; r < br.nr; r++)
+            mag_fmt_num(rt_bon_reward(b, i, j, r), 0, rv[r], sizeof rv[r]);
+        snprintf(dr, sizeof dr, "%d of %d", j + 1, K);
+        const char *row1[] = {pr, ans, tg, cor, rv[0], dr, sum, lps};
+        const char *row2[] = {pr, ans, tg, cor, rv[0], rv[1], dr, sum, lps};
+        if (mag_table_row(t, br.nr > 1 ? row2 : row1)) rc = mag_err_nomem(d);
+    }
+    if (!rc) {
+        char cap[600];
+        snprintf(cap, sizeof cap,
+                 "%%sample %s best_of=%d: per prompt, of %d completions at temperature %g the "
+                 "one %s scores highest (ties: the first drawn; draw = which one); log-probs at "
+                 "temperature 1",
+                 pname, K, K, (double)temp, br.name[0]);
+        mag_show(ctx->out, mag_table_bundle(t, cap));
+    }
+    mag_table_free(t);
+    rt_bon_free(b);
+    bon_rewards_free(&br);
+    return rc;
+}
+
 static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
                       const mag_config *cfg, mag_diag *d)
 {
@@ -587,6 +884,18 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     } else {
         rt_rng pr = rt_rng_split(&rng, 0);
         rt_task_sample_batch(task, &pr, 0, RT_TASK_HELDOUT, n, s, prompts);
+    }
+    int bon = bon_wanted(ctx, cfg, d);
+    if (bon) {
+        if (bon > 0) {
+            rt_rng br = rt_rng_split(&rng, 1);
+            bon = sample_bon(ctx, line, cfg, pname, pol, task, s, n, temp, &br, d);
+        }
+        rt_free(s);
+        rt_free(prompts);
+        rt_free(tok);
+        rt_free(lp);
+        return bon;
     }
     rt_diag pd;
     if (rt_model_ws_create(&ws, &pol->model, n, &pd)) goto oom;
@@ -644,14 +953,25 @@ oom:
 static const mag_magic eval_magic = {
     .name = "eval",
     .schema = &eval_schema,
-    .usage = "%eval POLICY... [task=T] [k=8] [temperature=1] [n=1024]",
+    .usage =
+        "%eval POLICY... [task=T] [k=8] [temperature=1] [n=1024] [best_of=K reward=R [true=R2]]",
     .help = "Accuracy of POLICY on held-out prompts of its task (or task=T): greedy, and\n"
             "avg@k / pass@k over k sampled answers per prompt; per domain for a mix.\n"
             "The prompts and draws are the session's for the task, the same for every\n"
             "policy and every run's eval_accuracy on it: %eval base tuned shows both on\n"
             "the same prompts with the paired difference to the first (mean ± standard\n"
             "error over prompts).  A sweep cell's NAME evaluates each of its points NAME[...]\n"
-            "(at most 32 policies in all).",
+            "(at most 32 policies in all).\n"
+            "best_of=K reward=R [true=R2] replaces accuracy by best-of-K: K samples per\n"
+            "prompt (at temperature=), the one R scores highest (ties: the first drawn),\n"
+            "and the mean ± standard error over the prompts of R (and R2, e.g. the\n"
+            "labeler's true reward) on it, beside KL bound = log K − (K − 1)/K, the KL of\n"
+            "best-of-K to the policy (an upper bound: exact only if no two draws could tie\n"
+            "under R, which finite answers always can).\n"
+            "best_of=[1, 2, 4, 8, 16] gives several K on the same nested draws (a larger K\n"
+            "adds draws to a smaller one's), the same for every policy: best-of-n on the\n"
+            "axes of an overoptimization plot (reward against KL).\n"
+            "Example:\n  %eval base tuned best_of=[1, 4, 16] reward=proxy true=truth",
     .run = run_eval,
     .positional = "policy",
 };
@@ -659,9 +979,11 @@ static const mag_magic eval_magic = {
 static const mag_magic sample_magic = {
     .name = "sample",
     .schema = &sample_schema,
-    .usage = "%sample POLICY [n=5] [prompt=\"...\"] [temperature=1]",
+    .usage = "%sample POLICY [n=5] [prompt=\"...\"] [temperature=1] [best_of=K reward=R [true=R2]]",
     .help = "Sampled completions of POLICY on held-out prompts (or one given prompt) with\n"
-            "the log-probability of every token.",
+            "the log-probability of every token.  best_of=K reward=R shows, per prompt, the\n"
+            "best of K completions under R (ties: the first drawn) with its reward (and\n"
+            "true=R2's) and which draw it was; a larger K adds draws to a smaller one's.",
     .run = run_sample,
     .positional = "policy",
 };
