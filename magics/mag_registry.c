@@ -20,6 +20,7 @@ extern const mag_magic *const mag_rl_magics[];
 extern const mag_magic *const mag_opd_magics[];
 extern const mag_magic *const mag_tilt_magics[];
 extern const mag_magic *const mag_eval_magics[];
+extern const mag_magic *const mag_correlate_magics[];
 extern const mag_magic *const mag_runs_magics[];
 extern const mag_magic *const mag_compare_magics[];
 extern const mag_magic *const mag_figure_magics[];
@@ -35,6 +36,7 @@ static const mag_magic *const *const tables[] = {
     mag_opd_magics,
     mag_tilt_magics,
     mag_eval_magics,
+    mag_correlate_magics,
     mag_runs_magics,
     mag_compare_magics,
     mag_figure_magics,
