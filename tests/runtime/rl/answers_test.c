@@ -30,12 +30,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "fx_model.h"
 #include "rt_alloc.h"
 #include "rt_answers.h"
 #include "rt_policy.h"
 #include "rt_reward.h"
 #include "rt_task.h"
+#include "fx_train.h"
 
 enum { V = 32, P = 5, T = 3, MAXN = 31000, NR = RT_ANSWERS_MAX_R };
 
@@ -77,22 +77,12 @@ static rt_task *make_task(const char *spec)
 /* Compiled against the task's features and bound: parameter c = 0.3 if it has one. */
 static rt_reward_program *make_reward(const rt_task *task, const char *src, double *params)
 {
-    const char *names[RT_TASK_MAX_FEATURES];
-    int nf = rt_task_n_features(task);
-    for (int i = 0; i < nf; i++)
-        names[i] = rt_task_feature_name(task, i);
-    rt_reward_env env;
-    memset(&env, 0, sizeof env);
-    env.name = "r";
-    env.features = names;
-    env.n_features = nf;
-    rt_reward_program *rw = NULL;
-    rt_diag d;
-    if (rt_reward_compile(src, strlen(src), 1, 1, &env, &rw, &d)) fail_msg("%s: %s", src, d.msg);
+    rt_reward_program *rw = fx_reward(task, NULL, 0, src);
     assert_true(rt_reward_n_params(rw) <= 8);
     const char *pn[] = {"c"};
     const double pv[] = {0.3};
     int np = rt_reward_n_params(rw);
+    rt_diag d;
     if (rt_reward_bind_params(rw, pn, pv, np, params, &d)) fail_msg("%s: %s", src, d.msg);
     return rw;
 }

@@ -32,11 +32,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fx_model.h"
 #include "rt_alloc.h"
 #include "rt_bon.h"
 #include "rt_reward.h"
 #include "rt_task.h"
+#include "fx_train.h"
 
 enum { V = 32, N = 300, KMAX = 8, NR = 3 };
 
@@ -58,18 +58,8 @@ static const char *const reward_src[NR] = {"partial - 0.25 * length", "correct",
 
 static rt_reward_program *make_reward(const rt_task *task, const char *src, double *params)
 {
-    const char *names[RT_TASK_MAX_FEATURES];
-    int nf = rt_task_n_features(task);
-    for (int i = 0; i < nf; i++)
-        names[i] = rt_task_feature_name(task, i);
-    rt_reward_env env;
-    memset(&env, 0, sizeof env);
-    env.name = "r";
-    env.features = names;
-    env.n_features = nf;
-    rt_reward_program *rw = NULL;
+    rt_reward_program *rw = fx_reward(task, NULL, 0, src);
     rt_diag d;
-    if (rt_reward_compile(src, strlen(src), 1, 1, &env, &rw, &d)) fail_msg("%s: %s", src, d.msg);
     if (rt_reward_bind_params(rw, NULL, NULL, 0, params, &d)) fail_msg("%s: %s", src, d.msg);
     return rw;
 }

@@ -25,12 +25,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "fx_model.h"
 #include "rt_alloc.h"
 #include "rt_policy.h"
 #include "rt_reward.h"
 #include "rt_rl.h"
 #include "rt_task.h"
+#include "fx_train.h"
 #include "rt_tilt.h"
 
 enum { V = 32, P = 5, T = 3, MAXN = 31000 };
@@ -61,18 +61,7 @@ static rt_task *make_task(const char *spec)
 
 static rt_reward_program *make_reward(const rt_task *task, const char *src)
 {
-    const char *names[RT_TASK_MAX_FEATURES];
-    int nf = rt_task_n_features(task);
-    for (int i = 0; i < nf; i++)
-        names[i] = rt_task_feature_name(task, i);
-    rt_reward_env env;
-    memset(&env, 0, sizeof env);
-    env.name = "r";
-    env.features = names;
-    env.n_features = nf;
-    rt_reward_program *rw = NULL;
-    assert_int_equal(rt_reward_compile(src, strlen(src), 1, 1, &env, &rw, NULL), 0);
-    return rw;
+    return fx_reward(task, NULL, 0, src);
 }
 
 static int setup(void **st)
