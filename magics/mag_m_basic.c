@@ -240,8 +240,8 @@ static int run_numerics(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, con
 
 /* ---- %who, %lsmagic --------------------------------------------------------------- */
 
-static const char *const kind_titles[MAG_N_KINDS] = {"tasks", "policies", "rewards", "debates",
-                                                     "runs"};
+static const char *const kind_titles[MAG_N_KINDS] = {"tasks",   "policies", "rewards",
+                                                     "debates", "runs",     "preference sets"};
 
 /* "unknown object 'x'" (did you mean: the closest name of any kind) at pos */
 static int unknown_object(mag_ctx *ctx, const char *word, mag_pos pos, mag_diag *d)
@@ -357,7 +357,8 @@ static int run_del(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const ma
         if (!kv || (only = mag_kind_parse(kv)) < 0)
             return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
                                 a->value.pos.col, NULL,
-                                "kind must be task, policy, reward, debate or run, got '%s'",
+                                "kind must be task, policy, reward, debate, run or "
+                                "preferences, got '%s'",
                                 a->value.text);
     }
     if (nnames == 0)
@@ -644,18 +645,18 @@ LINE(numerics, run_numerics, 0, "%numerics [exact | openblas]",
      "sgemm, whose results depend on the CPU, the OpenBLAS kernel (OPENBLAS_CORETYPE) and\n"
      "version: not portable.  Without an argument: show the mode and the SIMD path.");
 LINE(who, run_who, 0, "%who [NAME]",
-     "List the defined objects (tasks, policies, rewards, debates, runs) with a summary each,\n"
-     "then the seed and the number of threads.  With NAME: every object of that name in\n"
-     "full (a policy's task and lineage: the cell that made it, its settings and sources,\n"
-     "or the file it was loaded from).");
+     "List the defined objects (tasks, policies, rewards, debates, runs, preference sets)\n"
+     "with a summary each, then the seed and the number of threads.  With NAME: every\n"
+     "object of that name in full (a policy's task and lineage: the cell that made it, its\n"
+     "settings and sources, or the file it was loaded from).");
 LINE(del, run_del, 0, "%del NAME... [kind=KIND]",
      "Delete the named objects: every object of each name (a training cell's policy and\n"
-     "its run), or only those of kind=task|policy|reward|debate|run.  Nothing is deleted\n"
-     "when a name is unknown.  Policies and runs that name a deleted task keep the name\n"
-     "and are listed.");
+     "its run), or only those of kind=task|policy|reward|debate|run|preferences.  Nothing\n"
+     "is deleted when a name is unknown.  Policies and runs that name a deleted task keep\n"
+     "the name and are listed.");
 LINE(reset, run_reset, 0, "%reset",
-     "Delete every object of the session (tasks, policies, rewards, debates, runs); the\n"
-     "settings (%seed, %threads, %numerics) stay.");
+     "Delete every object of the session (tasks, policies, rewards, debates, runs,\n"
+     "preference sets); the settings (%seed, %threads, %numerics) stay.");
 
 const mag_magic *const mag_basic_magics[] = {
     &m_clear,    &m_del,   &m_display, &m_echo,  &m_help, &m_input,  &m_lsmagic,

@@ -30,6 +30,7 @@
 #include "mag_bridge.h"
 #include "mag_lineage.h"
 #include "mag_magic.h"
+#include "mag_prefs.h"
 #include "mag_runs.h"
 #include "rt_alloc.h"
 #include "rt_policy.h"
@@ -304,6 +305,21 @@ static int run_export(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         return mag_diag_set(
             d, ctx->src, ctx->len, MAG_EVALUE, fa->value.pos.line, fa->value.pos.col, NULL,
             "cannot export to '%s': the file name must end in %s", path, ".csv, .jsonl or .json");
+    /* %export FILE.jsonl PREFS: a preference set in TRL's JSONL (rt_pref_write) */
+    const char *w1 = mag_arg_word(line, 1);
+    if (w1 && mag_session_get(ctx->session, MAG_PREFS, w1) &&
+        !mag_session_get(ctx->session, MAG_RUN, w1)) {
+        const mag_kv *a1 = mag_arg_pos(line, 1);
+        if (mag_arg_pos(line, 2))
+            return mag_err(ctx, d, MAG_EVALUE, mag_arg_pos(line, 2)->value.pos,
+                           "%%export of preference set '%s' takes no other name", w1);
+        if (fmt != EX_JSONL)
+            return mag_err(ctx, d, MAG_EVALUE, fa->value.pos,
+                           "preference set '%s' exports as JSONL: the file name must end in "
+                           ".jsonl",
+                           w1);
+        return mag_prefs_export(ctx, path, w1, a1->value.pos, d);
+    }
     size_t nall = mag_session_count(ctx->session, MAG_RUN);
     rt_run **runs = rt_calloc(nall + line->nargs + 1, sizeof *runs);
     if (!runs) return mag_diag_set(d, ctx->src, ctx->len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
@@ -562,8 +578,11 @@ static int run_load(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
 
 static const mag_magic export_magic = {
     .name = "export",
-    .usage = "%export FILE.csv|FILE.jsonl|FILE.json [RUN...]",
-    .help = "Writes the metrics of the named runs (all runs when none is named; a sweep\n"
+    .usage = "%export FILE.csv|FILE.jsonl|FILE.json [RUN...]  |  %export FILE.jsonl PREFS",
+    .help = "%export FILE.jsonl PREFS writes preference set PREFS (%%preferences) in TRL's\n"
+            "JSONL columns (prompt, chosen, rejected, margin, score_chosen, score_rejected),\n"
+            "which file = FILE.jsonl reads back.  Otherwise: writes the metrics of the named\n"
+            "runs (all runs when none is named; a sweep\n"
             "cell's NAME or a pattern selects runs as %plot does) with each\n"
             "run's configuration (its sweep point's settings: lr, seed, ...); the file's\n"
             "extension chooses the format:\n"

@@ -263,7 +263,7 @@ static size_t task_users(const mag_session *s, const char *name, char *out, size
 {
     size_t n = 0, o = 0;
     out[0] = '\0';
-    static const mag_kind kinds[] = {MAG_POLICY, MAG_RUN, MAG_DEBATE};
+    static const mag_kind kinds[] = {MAG_POLICY, MAG_RUN, MAG_DEBATE, MAG_PREFS};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         size_t first = 1;
         for (size_t i = 0; i < mag_session_count(s, kinds[k]); i++) {
@@ -272,9 +272,10 @@ static size_t task_users(const mag_session *s, const char *name, char *out, size
             n++;
             if (o + 1 < cap) {
                 int w = snprintf(out + o, cap - o, "%s%s%s", o ? (first ? "; " : ", ") : "",
-                                 first ? (kinds[k] == MAG_POLICY ? "policies " :
-                                          kinds[k] == MAG_RUN    ? "runs "
-                                                                 : "debates ")
+                                 first ? (kinds[k] == MAG_POLICY   ? "policies "
+                                          : kinds[k] == MAG_RUN    ? "runs "
+                                          : kinds[k] == MAG_DEBATE ? "debates "
+                                                                   : "preference sets ")
                                        : "",
                                  e->name);
                 o += w > 0 ? (size_t)w : 0;

@@ -26,6 +26,7 @@ extern const mag_magic *const mag_compare_magics[];
 extern const mag_magic *const mag_figure_magics[];
 extern const mag_magic *const mag_io_magics[];
 extern const mag_magic *const mag_debate_magics[];
+extern const mag_magic *const mag_prefs_magics[];
 
 static const mag_magic *const *const tables[] = {
     mag_basic_magics,
@@ -42,6 +43,7 @@ static const mag_magic *const *const tables[] = {
     mag_figure_magics,
     mag_io_magics,
     mag_debate_magics,
+    mag_prefs_magics,
 };
 /* clang-format on */
 

@@ -24,7 +24,8 @@ struct mag_session {
     long seq; /* next definition number */
 };
 
-static const char *const kind_names[MAG_N_KINDS] = {"task", "policy", "reward", "debate", "run"};
+static const char *const kind_names[MAG_N_KINDS] = {"task",   "policy", "reward",
+                                                    "debate", "run",    "preferences"};
 
 const char *mag_kind_name(mag_kind k)
 {

@@ -1,5 +1,5 @@
 /* mag_session: what a notebook has defined — the registries of named objects (tasks,
- * policies, rewards, debates, runs) and the session settings (%seed, %threads).
+ * policies, rewards, debates, runs, preference sets) and the session settings.
  *
  * One session per interpreter; no global state, so tests make as many as they like.
  * The session owns every object put into it.  Names are unique per kind; putting an
@@ -20,15 +20,16 @@
 #include <stdint.h>
 
 typedef enum mag_kind {
-    MAG_TASK = 0,   /* rt_task * (runtime/task/rt_task.h) */
-    MAG_POLICY,     /* rt_policy * (runtime/nn/rt_policy.h) */
-    MAG_REWARD,     /* rt_reward_program * (runtime/reward/rt_reward.h) */
-    MAG_DEBATE,     /* defined by the %%debate magic */
-    MAG_RUN,        /* rt_run * (runtime/train/rt_run.h) */
+    MAG_TASK = 0, /* rt_task * (runtime/task/rt_task.h) */
+    MAG_POLICY,   /* rt_policy * (runtime/nn/rt_policy.h) */
+    MAG_REWARD,   /* rt_reward_program * (runtime/reward/rt_reward.h) */
+    MAG_DEBATE,   /* defined by the %%debate magic */
+    MAG_RUN,      /* rt_run * (runtime/train/rt_run.h) */
+    MAG_PREFS,    /* rt_pref_set with its task: %%preferences (mag_m_prefs.c) */
     MAG_N_KINDS
 } mag_kind;
 
-/* "task", "policy", "reward", "debate", "run" (the names schema keys use in
+/* "task", "policy", "reward", "debate", "run", "preferences" (the names schema keys use in
  * mag_key_spec.object) and back; -1 for an unknown name. */
 const char *mag_kind_name(mag_kind k);
 int mag_kind_parse(const char *name);

@@ -257,9 +257,9 @@ static void test_del_reset(void **st)
     err_is("%del so pp", "NameError", "cell:1:9: no object named 'pp' (did you mean 'p'?)");
     err_is("%del so kind=run", "NameError", "cell:1:6: no run named 'so'");
     err_is("%del so kind=tasks", "ValueError",
-                   "cell:1:14: kind must be task, policy, reward, debate or run, got 'tasks'");
+           "cell:1:14: kind must be task, policy, reward, debate, run or preferences, got 'tasks'");
     err_is("%del", "TypeError",
-                   "cell:1:1: %del needs the names to delete: %del NAME... [kind=KIND]");
+           "cell:1:1: %del needs the names to delete: %del NAME... [kind=KIND]");
     ok_has("%del p kind=run", "deleted run 'p'\n", NULL);
     assert_non_null(mag_session_get(S(), MAG_POLICY, "p"));
     assert_null(mag_session_get(S(), MAG_RUN, "p"));

@@ -37,6 +37,8 @@ static const char *const cells[] = {
     "%%rl tuned\nfrom = base\nreward = r\nsteps = 2\nbatch = 4\ngroup = 2",
     "%%rl sw\nfrom = base\nreward = r\nsteps = 2\nbatch = 4\ngroup = 2\nseed = [1, 2]",
     "%%opd d\nfrom = base\nteacher = big\nsteps = 2\nbatch = 4",
+    "%%preferences pr\nfrom = base\nlabeler = r\npairs = 8\nper_prompt = 3",
+    "%%preferences pf\nfile = prefs.jsonl\ntask = t",
     "%eval base",
     "%sample base n=2",
     "%runs",
@@ -72,6 +74,8 @@ static void write_files(void)
     free(ok_in(it, "%%policy h\ntask = t\nhidden = 16\nsft_steps = 1\nbatch = 8"));
     free(ok_in(it, make[4]));
     free(ok_in(it, "%save h clash.pol"));
+    free(ok_in(it, "%%preferences pw\nfrom = base\nlabeler = r\npairs = 4"));
+    free(ok_in(it, "%export prefs.jsonl pw"));
     mag_interp_free(it);
 }
 
