@@ -209,6 +209,12 @@ static void show(mag_ctx *ctx, const mag_prefs_obj *o, const char *name, const c
     mag_table_free(t);
 }
 
+/* rt_pref_sim_config.stop: the kernel's interrupt (the simulation runs on this thread). */
+static int stop_requested(void *out)
+{
+    return krn_out_interrupted(out);
+}
+
 static int run_prefs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
                      const mag_config *cfg, mag_diag *d)
 {
@@ -324,6 +330,7 @@ static int run_prefs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, con
     sc.ties = !strcmp(str_of(cfg, "ties"), "drop") ? RT_PREF_TIES_DROP : RT_PREF_TIES_COIN;
     sc.threads = mag_session_threads(ctx->session);
     if (sc.threads > 16) sc.threads = 16;
+    sc.stop = stop_requested, sc.stop_arg = ctx->out;
     rt_rng R =
         mag_train_stream(mag_session_seed(ctx->session), "preferences:", name,
                          mag_train_given(cfg, "seed") ? mag_config_get(cfg, "seed", 0) : NULL);
@@ -341,6 +348,11 @@ static int run_prefs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, con
     if (rc) {
         obj_free(o);
         if (rc == RT_ENOMEM) return mag_err_nomem(d);
+        if (rc == RT_EINTR) { /* nothing is stored: a set is whole or absent */
+            mag_diag_set(d, NULL, 0, MAG_INTERRUPTED, 0, 0, NULL, "%%%%preferences %s: %s", name,
+                         err.msg);
+            return MAG_INTERRUPTED;
+        }
         mag_pos at = err.key[0] ? key_pos(cell, err.key) : cell->name_pos;
         return mag_err(ctx, d, MAG_EVALUE, at, "%s", err.msg);
     }

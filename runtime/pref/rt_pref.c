@@ -186,6 +186,9 @@ static int sim_split(sim *w, rt_task_split split, int need, const rt_rng *S, rt_
     int K = w->K, C = w->C, P = w->P, T = w->T, got = 0;
     long max_prompts = (long)need * RT_PREF_MAX_PROMPTS_PER_PAIR;
     for (long j = 0; got < need;) {
+        if (w->cfg->stop && w->cfg->stop(w->cfg->stop_arg))
+            return rt_diag_set(d, RT_EINTR, "interrupted after %d of %d %s pairs", got, need,
+                               split == RT_TASK_TRAIN ? "train" : "held-out");
         if (j >= max_prompts)
             return rt_diag_key(d, RT_ELIMIT, "ties",
                                "ties = drop: only %d of %d %s pairs after %ld prompts (every "

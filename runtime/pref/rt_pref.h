@@ -73,7 +73,8 @@
  * Errors of rt_pref_simulate (RT_EINVAL, d->key naming the config field): pairs < 1,
  * heldout < 0, per_prompt outside [2, RT_PREF_MAX_PER_PROMPT], temperature <= 0,
  * label_temperature < 0 or not finite, flip outside [0, 1], a model of another
- * vocabulary; RT_ELIMIT (DROP finds no pairs); RT_EMODEL (a model pass); RT_ENOMEM.
+ * vocabulary; RT_ELIMIT (DROP finds no pairs); RT_EMODEL (a model pass); RT_EINTR
+ * (cfg.stop asked to stop: nothing is returned); RT_ENOMEM.
  *
  * Leaves out: rankings of more than two answers (Plackett–Luce), several labelers,
  * prompts given as text without a task, the chat-template forms of TRL's columns
@@ -124,6 +125,10 @@ typedef struct rt_pref_sim_config {
     double flip;              /* label-noise rate in [0, 1] */
     rt_pref_ties ties;
     int threads; /* the model workspace's threads (same bits at any value) */
+    /* polled before each model call (CHUNK prompts); non-zero stops the simulation with
+       RT_EINTR and no set (may be NULL: never).  The caller's interrupt. */
+    int (*stop)(void *arg);
+    void *stop_arg;
 } rt_pref_sim_config;
 
 typedef struct rt_pref_stats {

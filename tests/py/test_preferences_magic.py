@@ -254,3 +254,30 @@ def test_task_redefinition_keeps_the_sets_task(new_kernel):
                           "'add.2'"), out
     assert "task = add.2" in stream_text(ok(k, "%who p"))
     assert exported(k, "p") == one
+
+
+def test_interrupt_stops_a_large_simulation_and_stores_nothing(new_kernel):
+    """A simulation polls the kernel's interrupt between model calls (rt_pref_sim_config
+    .stop): a million pairs (tens of seconds) stop within a second of the interrupt, the
+    cell ends with the interrupted error, and no partial set is stored."""
+    import time
+    from conftest import S, sanitized_kernel
+    k = new_kernel()
+    define(k)
+    k.flush()
+    msg_id = k.kc.execute("%%preferences big\nfrom = base\nlabeler = true\npairs = 1000000")
+    while True:
+        m = k.kc.get_iopub_msg(timeout=10)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
+            break
+    time.sleep(0.5)  # simulating now
+    t0 = time.perf_counter()
+    k.kc.control_channel.send(k.kc.session.msg("interrupt_request", {}))
+    rep = k.reply(msg_id, timeout=60)
+    dt = time.perf_counter() - t0
+    c = rep["content"]
+    assert c["status"] == "error" and c["ename"] == S["interrupted_ename"], c
+    assert re.search(r"%%preferences big: interrupted after \d+ of 1000000 train pairs",
+                     c["evalue"]), c["evalue"]
+    assert dt < (5.0 if sanitized_kernel() else 1.0), f"{dt:.2f} s after the interrupt"
+    assert "big" not in who(k)

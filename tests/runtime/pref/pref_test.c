@@ -131,6 +131,12 @@ static void assert_binomial(double k, double mean, double var, const char *what)
         fail_msg("%s: count %.0f, expected %.1f +- 5 * %.2f", what, k, mean, sd);
 }
 
+/* rt_pref_sim_config.stop that asks to stop at its third call */
+static int stop_third(void *arg)
+{
+    return ++*(int *)arg >= 3;
+}
+
 static void test_determinism(void **st)
 {
     (void)st;
@@ -397,6 +403,17 @@ static void test_ties(void **st)
     assert_int_equal(rt_pref_simulate(&pol->model, task_, rw, params, &c, &sr, &out, &d),
                      RT_EINVAL);
     assert_string_equal(d.key, "label_temperature");
+    /* stop: polled before each model call; the third poll stops (two chunks done) */
+    c.label_temperature = 0;
+    c.pairs = 200;
+    int polls = 0;
+    c.stop = stop_third, c.stop_arg = &polls;
+    out = (rt_pref_set *)1;
+    assert_int_equal(rt_pref_simulate(&pol->model, task_, rw, params, &c, &sr, &out, &d), RT_EINTR);
+    assert_null(out);
+    assert_int_equal(polls, 3);
+    assert_string_equal(d.msg, "interrupted after 64 of 200 train pairs");
+    c.stop = NULL;
     rt_reward_free(rw);
 }
 
