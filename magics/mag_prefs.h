@@ -1,6 +1,6 @@
 /* mag_prefs: the session's preference sets (%%preferences, mag_m_prefs.c) as other magics
  * use them: %export FILE.jsonl NAME writes one in TRL's JSONL (rt_pref_write).
- * Leaves out: the trainers' access (%%rm, %%dpo: next round). */
+ * Leaves out: the trainers' access (%%rm and %%dpo are not built yet: issue 15). */
 #ifndef MAG_PREFS_H
 #define MAG_PREFS_H
 
