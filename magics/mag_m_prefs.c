@@ -24,8 +24,14 @@
  * examples (split, prompt, chosen, rejected, true rewards) as a table (HTML + text).
  * The set owns a copy of its task, so a later redefinition of the task changes nothing.
  *
- * Leaves out: sweeps (seed = [..]), interrupting a simulation (it runs in the shell
- * thread; sizes are small), reward parameters given in the cell. */
+ * Sweeps: seed, pairs, heldout, label_temperature and flip take lists; each point is a set
+ * NAME[k=v,...] (mag_config_point_name), simulated from the policy `from` denotes at that
+ * point (pairing by key, mag_train_policy_at: with from = base swept over the same seeds,
+ * prefs[seed=s] samples base[seed=s]) with the stream of NAME split by the point's seed;
+ * every point is checked before any is simulated, and the examples are shown for the
+ * first point only.  %%rm and %%dpo pair data = NAME with their own points the same way.
+ *
+ * Leaves out: reward parameters given in the cell. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,14 +84,14 @@ static const mag_key_spec prefs_keys[] = {
      .help = "a JSONL file with TRL's columns prompt, chosen, rejected (optional margin)"},
     {.name = "pairs",
      .type = MAG_T_INT,
-     .flags = MAG_K_MIN,
+     .flags = MAG_K_SWEEP | MAG_K_MIN,
      .min = 1,
      .max = RT_PREF_MAX_PAIRS,
      .def = "1000",
      .help = "training pairs"},
     {.name = "heldout",
      .type = MAG_T_INT,
-     .flags = MAG_K_MIN,
+     .flags = MAG_K_SWEEP | MAG_K_MIN,
      .min = 0,
      .help = "held-out pairs from held-out prompts (default pairs / 4)"},
     {.name = "per_prompt",
@@ -103,13 +109,13 @@ static const mag_key_spec prefs_keys[] = {
      .help = "the policy's sampling temperature"},
     {.name = "label_temperature",
      .type = MAG_T_NUMBER,
-     .flags = MAG_K_MIN,
+     .flags = MAG_K_SWEEP | MAG_K_MIN,
      .min = 0,
      .def = "0",
      .help = "Bradley-Terry T: P(a > b) = sigma((r(a) - r(b)) / T); 0: the higher reward"},
     {.name = "flip",
      .type = MAG_T_NUMBER,
-     .flags = MAG_K_MIN | MAG_K_MAX,
+     .flags = MAG_K_SWEEP | MAG_K_MIN | MAG_K_MAX,
      .min = 0,
      .max = 0.5,
      .def = "0",
@@ -119,7 +125,7 @@ static const mag_key_spec prefs_keys[] = {
      .values = ties_values,
      .def = "coin",
      .help = "equal true rewards: coin (a fair coin, kept) or drop (skipped, more prompts)"},
-    {.name = "seed", .type = MAG_T_INT, .flags = MAG_K_MIN, .min = 0, .help = "extra seed"},
+    MAG_TRAIN_KEY_SEED,
 };
 
 static const mag_schema prefs_schema = {
@@ -215,6 +221,127 @@ static int stop_requested(void *out)
     return krn_out_interrupted(out);
 }
 
+/* Simulated set of sweep point pt, stored as `name` (base, or base[k=v,...]); check: only
+ * the references and keys (nothing is simulated). */
+static int sim_point(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg, size_t pt,
+                     const char *base, const char *name, int check, mag_diag *d)
+{
+    const char *from = NULL, *task_name = str_of(cfg, "task");
+    const rt_task *task = NULL;
+    mag_pos fpos = key_pos(cell, "from");
+    const rt_policy *pol = NULL;
+    int rc = mag_train_policy_at(ctx, cfg, pt, str_of(cfg, "from"), fpos, &pol, &from, d);
+    if (rc) return rc;
+    const char *lab = str_of(cfg, "labeler");
+    if (!lab)
+        return mag_err(ctx, d, MAG_EVALUE, cell->name_pos,
+                       "simulated preferences need labeler = REWARD (the hidden true utility)");
+    mag_pos lpos = key_pos(cell, "labeler");
+    const rt_reward_program *rp = mag_session_get(ctx->session, MAG_REWARD, lab);
+    if (!rp) return mag_err_unknown(d, ctx, MAG_REWARD, lab, lpos);
+    mag_pos tpos = fpos;
+    if (task_name) {
+        tpos = key_pos(cell, "task");
+        task = mag_session_get(ctx->session, MAG_TASK, task_name);
+        if (!task) return mag_err_unknown(d, ctx, MAG_TASK, task_name, tpos);
+    } else {
+        const mag_entry *pe = mag_session_entry(ctx->session, MAG_POLICY, from);
+        task_name = pe ? pe->task : NULL;
+        task = task_name ? mag_session_get(ctx->session, MAG_TASK, task_name) : NULL;
+        if (!task)
+            return mag_err(ctx, d, MAG_EVALUE, fpos, "policy '%s' has no task: give task = TASK",
+                           from);
+    }
+    if (pol->model.vocab != rt_task_vocab_size(task))
+        return mag_err(ctx, d, MAG_EVALUE, tpos,
+                       "policy '%s' has a vocabulary of %d tokens, task '%s' %d", from,
+                       pol->model.vocab, task_name, rt_task_vocab_size(task));
+    if (rt_features_for_reward(rp))
+        return mag_err(ctx, d, MAG_EVALUE, lpos,
+                       "reward '%s' reads a feature function (such as debate(NAME)); a labeler "
+                       "reads the task's own features",
+                       lab);
+    if (check) return 0;
+    rt_reward_program *linked = NULL;
+    rc = mag_train_link_reward(ctx, task, rp, lpos, &linked, d);
+    if (rc) return rc;
+    int np = rt_reward_n_params(linked);
+    double *params = rt_calloc((size_t)(np > 0 ? np : 1), sizeof(double));
+    if (!params) {
+        rt_reward_free(linked);
+        return mag_err_nomem(d);
+    }
+    rt_diag rd;
+    if (rt_reward_bind_params(linked, NULL, NULL, 0, params, &rd)) {
+        rt_reward_free(linked);
+        rt_free(params);
+        return mag_err(ctx, d, MAG_EVALUE, lpos, "%s", rd.msg);
+    }
+    rt_pref_sim_config sc;
+    rt_pref_sim_defaults(&sc);
+    sc.pairs = (int)mag_train_num(cfg, "pairs", pt);
+    sc.heldout =
+        mag_train_given(cfg, "heldout") ? (int)mag_train_num(cfg, "heldout", pt) : sc.pairs / 4;
+    sc.per_prompt = (int)mag_train_num(cfg, "per_prompt", pt);
+    sc.temperature = (float)mag_train_num(cfg, "temperature", pt);
+    sc.label_temperature = mag_train_num(cfg, "label_temperature", pt);
+    sc.flip = mag_train_num(cfg, "flip", pt);
+    sc.ties = !strcmp(mag_config_get(cfg, "ties", pt)->str, "drop") ? RT_PREF_TIES_DROP
+                                                                    : RT_PREF_TIES_COIN;
+    sc.threads = mag_session_threads(ctx->session);
+    if (sc.threads > 16) sc.threads = 16;
+    sc.stop = stop_requested, sc.stop_arg = ctx->out;
+    rt_rng R =
+        mag_train_stream(mag_session_seed(ctx->session), "preferences:", base,
+                         mag_train_given(cfg, "seed") ? mag_config_get(cfg, "seed", pt) : NULL);
+    mag_prefs_obj *o = rt_calloc(1, sizeof *o);
+    if (!o || rt_task_create(rt_task_config_of(task), &o->task, NULL)) {
+        obj_free(o);
+        rt_reward_free(linked);
+        rt_free(params);
+        return mag_err_nomem(d);
+    }
+    rt_diag err;
+    rc = rt_pref_simulate(&pol->model, o->task, linked, params, &sc, &R, &o->set, &err);
+    rt_reward_free(linked);
+    rt_free(params);
+    if (rc) {
+        obj_free(o);
+        if (rc == RT_ENOMEM) return mag_err_nomem(d);
+        if (rc == RT_EINTR) { /* nothing is stored: a set is whole or absent */
+            mag_diag_set(d, NULL, 0, MAG_INTERRUPTED, 0, 0, NULL, "%%%%preferences %s: %s", name,
+                         err.msg);
+            return MAG_INTERRUPTED;
+        }
+        mag_pos at = err.key[0] ? key_pos(cell, err.key) : cell->name_pos;
+        return mag_err(ctx, d, MAG_EVALUE, at, "%s", err.msg);
+    }
+    rt_pref_stats st;
+    rt_pref_stats_of(o->set, &st);
+    char ag[2][32];
+    fmt_agree(st.agreement[0], ag[0], sizeof ag[0]);
+    fmt_agree(st.agreement[1], ag[1], sizeof ag[1]);
+    char summ[700];
+    snprintf(summ, sizeof summ,
+             "%d train / %d held-out pairs on %s, from %s labeled by %s (label_temperature "
+             "%g, flip %g, %d per prompt); agreement %s / %s",
+             st.pairs[0], st.pairs[1], task_name, from, lab, sc.label_temperature, sc.flip,
+             sc.per_prompt, ag[0], ag[1]);
+    char head[800];
+    snprintf(head, sizeof head,
+             "preferences %s: %d train / %d held-out pairs on %s, from %s "
+             "labeled by %s",
+             name, st.pairs[0], st.pairs[1], task_name, from, lab);
+    if (pt == 0)
+        show(ctx, o, name, head);
+    else
+        krn_out_printf(ctx->out, KRN_STDOUT, "%s\n", head);
+    int put = mag_session_put(ctx->session, MAG_PREFS, name, o, obj_free, summ, task_name);
+    if (put < 0) return mag_err_nomem(d);
+    if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced preferences '%s'\n", name);
+    return 0;
+}
+
 static int run_prefs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
                      const mag_config *cfg, mag_diag *d)
 {
@@ -265,117 +392,22 @@ static int run_prefs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, con
         if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced preferences '%s'\n", name);
         return 0;
     }
-    /* simulated */
-    const char *from = str_of(cfg, "from");
-    if (!from)
+    /* simulated: one set, or one NAME[k=v,...] per sweep point (seed = [1, 2, 3] makes
+       prefs[seed=s], each from the policy of its seed when from names a sweep); every
+       point is checked before any is simulated */
+    if (!str_of(cfg, "from"))
         return mag_err(ctx, d, MAG_EVALUE, cell->name_pos,
                        "%%%%preferences needs from = POLICY and labeler = REWARD (simulated) "
                        "or file = PATH with task = TASK");
-    mag_pos fpos = key_pos(cell, "from");
-    const rt_policy *pol = mag_session_get(ctx->session, MAG_POLICY, from);
-    if (!pol) return mag_err_unknown(d, ctx, MAG_POLICY, from, fpos);
-    const char *lab = str_of(cfg, "labeler");
-    if (!lab)
-        return mag_err(ctx, d, MAG_EVALUE, cell->name_pos,
-                       "simulated preferences need labeler = REWARD (the hidden true utility)");
-    mag_pos lpos = key_pos(cell, "labeler");
-    const rt_reward_program *rp = mag_session_get(ctx->session, MAG_REWARD, lab);
-    if (!rp) return mag_err_unknown(d, ctx, MAG_REWARD, lab, lpos);
-    mag_pos tpos = fpos;
-    if (task_name) {
-        tpos = key_pos(cell, "task");
-        task = mag_session_get(ctx->session, MAG_TASK, task_name);
-        if (!task) return mag_err_unknown(d, ctx, MAG_TASK, task_name, tpos);
-    } else {
-        const mag_entry *pe = mag_session_entry(ctx->session, MAG_POLICY, from);
-        task_name = pe ? pe->task : NULL;
-        task = task_name ? mag_session_get(ctx->session, MAG_TASK, task_name) : NULL;
-        if (!task)
-            return mag_err(ctx, d, MAG_EVALUE, fpos, "policy '%s' has no task: give task = TASK",
-                           from);
-    }
-    if (pol->model.vocab != rt_task_vocab_size(task))
-        return mag_err(ctx, d, MAG_EVALUE, tpos,
-                       "policy '%s' has a vocabulary of %d tokens, task '%s' %d", from,
-                       pol->model.vocab, task_name, rt_task_vocab_size(task));
-    if (rt_features_for_reward(rp))
-        return mag_err(ctx, d, MAG_EVALUE, lpos,
-                       "reward '%s' reads a feature function (such as debate(NAME)); a labeler "
-                       "reads the task's own features",
-                       lab);
-    rt_reward_program *linked = NULL;
-    rc = mag_train_link_reward(ctx, task, rp, lpos, &linked, d);
+    rc = mag_train_check_points(ctx, cell, cfg->npoints, d);
     if (rc) return rc;
-    int np = rt_reward_n_params(linked);
-    double *params = rt_calloc((size_t)(np > 0 ? np : 1), sizeof(double));
-    if (!params) {
-        rt_reward_free(linked);
-        return mag_err_nomem(d);
-    }
-    rt_diag rd;
-    if (rt_reward_bind_params(linked, NULL, NULL, 0, params, &rd)) {
-        rt_reward_free(linked);
-        rt_free(params);
-        return mag_err(ctx, d, MAG_EVALUE, lpos, "%s", rd.msg);
-    }
-    rt_pref_sim_config sc;
-    rt_pref_sim_defaults(&sc);
-    sc.pairs = (int)mag_train_num(cfg, "pairs", 0);
-    sc.heldout =
-        mag_train_given(cfg, "heldout") ? (int)mag_train_num(cfg, "heldout", 0) : sc.pairs / 4;
-    sc.per_prompt = (int)mag_train_num(cfg, "per_prompt", 0);
-    sc.temperature = (float)mag_train_num(cfg, "temperature", 0);
-    sc.label_temperature = mag_train_num(cfg, "label_temperature", 0);
-    sc.flip = mag_train_num(cfg, "flip", 0);
-    sc.ties = !strcmp(str_of(cfg, "ties"), "drop") ? RT_PREF_TIES_DROP : RT_PREF_TIES_COIN;
-    sc.threads = mag_session_threads(ctx->session);
-    if (sc.threads > 16) sc.threads = 16;
-    sc.stop = stop_requested, sc.stop_arg = ctx->out;
-    rt_rng R =
-        mag_train_stream(mag_session_seed(ctx->session), "preferences:", name,
-                         mag_train_given(cfg, "seed") ? mag_config_get(cfg, "seed", 0) : NULL);
-    mag_prefs_obj *o = rt_calloc(1, sizeof *o);
-    if (!o || rt_task_create(rt_task_config_of(task), &o->task, NULL)) {
-        obj_free(o);
-        rt_reward_free(linked);
-        rt_free(params);
-        return mag_err_nomem(d);
-    }
-    rt_diag err;
-    rc = rt_pref_simulate(&pol->model, o->task, linked, params, &sc, &R, &o->set, &err);
-    rt_reward_free(linked);
-    rt_free(params);
-    if (rc) {
-        obj_free(o);
-        if (rc == RT_ENOMEM) return mag_err_nomem(d);
-        if (rc == RT_EINTR) { /* nothing is stored: a set is whole or absent */
-            mag_diag_set(d, NULL, 0, MAG_INTERRUPTED, 0, 0, NULL, "%%%%preferences %s: %s", name,
-                         err.msg);
-            return MAG_INTERRUPTED;
+    char pname[MAG_TRAIN_NAME];
+    for (int check = 1; check >= 0; check--)
+        for (size_t pt = 0; pt < cfg->npoints; pt++) {
+            mag_config_point_name(cfg, name, pt, pname, sizeof pname);
+            rc = sim_point(ctx, cell, cfg, pt, name, pname, check, d);
+            if (rc) return rc;
         }
-        mag_pos at = err.key[0] ? key_pos(cell, err.key) : cell->name_pos;
-        return mag_err(ctx, d, MAG_EVALUE, at, "%s", err.msg);
-    }
-    rt_pref_stats st;
-    rt_pref_stats_of(o->set, &st);
-    char ag[2][32];
-    fmt_agree(st.agreement[0], ag[0], sizeof ag[0]);
-    fmt_agree(st.agreement[1], ag[1], sizeof ag[1]);
-    char summ[700];
-    snprintf(summ, sizeof summ,
-             "%d train / %d held-out pairs on %s, from %s labeled by %s (label_temperature "
-             "%g, flip %g, %d per prompt); agreement %s / %s",
-             st.pairs[0], st.pairs[1], task_name, from, lab, sc.label_temperature, sc.flip,
-             sc.per_prompt, ag[0], ag[1]);
-    char head[800];
-    snprintf(head, sizeof head,
-             "preferences %s: %d train / %d held-out pairs on %s, from %s "
-             "labeled by %s",
-             name, st.pairs[0], st.pairs[1], task_name, from, lab);
-    show(ctx, o, name, head);
-    int put = mag_session_put(ctx->session, MAG_PREFS, name, o, obj_free, summ, task_name);
-    if (put < 0) return mag_err_nomem(d);
-    if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced preferences '%s'\n", name);
     return 0;
 }
 
@@ -406,7 +438,9 @@ static const mag_magic prefs_magic = {
             "ties = drop: skipped); then flip reverses each label with that probability (at\n"
             "most 0.5).  pairs training pairs from training prompts, heldout (default pairs/4)\n"
             "from held-out prompts; seed an extra seed (the stream is the session seed's for\n"
-            "NAME).  Loaded: file = PATH with task = TASK, JSONL with TRL's columns prompt,\n"
+            "NAME).  seed, pairs, heldout, label_temperature and flip take lists: one set\n"
+            "NAME[k=v,...] per point, each from the point of its seed when from is a sweep.  "
+            "Loaded: file = PATH with task = TASK, JSONL with TRL's columns prompt,\n"
             "chosen, rejected, optional margin (and score_chosen / score_rejected); simulation\n"
             "keys are then errors.  Shows the counts, the labeler's agreement with the true\n"
             "reward (its ceiling for any reward model), ties and flips, and examples.\n"

@@ -281,3 +281,30 @@ def test_interrupt_stops_a_large_simulation_and_stores_nothing(new_kernel):
                      c["evalue"]), c["evalue"]
     assert dt < (5.0 if sanitized_kernel() else 1.0), f"{dt:.2f} s after the interrupt"
     assert "big" not in who(k)
+
+
+def test_seed_sweep_pairs_with_the_policy_sweep(new_kernel):
+    """seed = [1, 2] makes p[seed=1] and p[seed=2], each the set a one-point cell with
+    from = base[seed=s] and seed = s makes (the stream is NAME's, split by the seed); a
+    sweep over pairs names its points by both keys; a sweep `from` needs the cell to sweep
+    its key too."""
+    k = new_kernel()
+    for c in SETUP[:1] + ["%%policy base\ntask = add\nsft_steps = 60\nnoise = 0.6\n"
+                          "seed = [1, 2]", "%%reward true\ncorrect + partial"]:
+        ok(k, c)
+    body = "%%preferences p\nfrom = base\nlabeler = true\npairs = 40\nseed = [1, 2]"
+    out = stream_text(ok(k, body))
+    assert "preferences p[seed=1]: 40 train / 10 held-out pairs on add, from base[seed=1]" in out
+    assert "preferences p[seed=2]: 40 train / 10 held-out pairs on add, from base[seed=2]" in out
+    sets = [exported(k, f"p[seed={s}]") for s in (1, 2)]
+    assert sets[0] != sets[1]
+    for s in (1, 2):
+        ok(k, f"%%preferences p\nfrom = base[seed={s}]\nlabeler = true\npairs = 40\nseed = {s}")
+        assert exported(k, "p") == sets[s - 1]
+    out = stream_text(ok(k, body.replace("pairs = 40", "pairs = [20, 40]")))
+    assert "preferences p[pairs=20,seed=1]: 20 train / 5 held-out" in out
+    assert "preferences p[pairs=40,seed=2]: 40 train / 10 held-out" in out
+    assert exported(k, "p[pairs=40,seed=2]") == sets[1]
+    rep, _ = k.execute("%%preferences q\nfrom = base\nlabeler = true\npairs = 40", timeout=60)
+    assert rep["content"]["evalue"] == ("cell:2:8: 'base' is a sweep over seed (base[seed=1], ...), a key this cell "
+                   "does not set: name one point, or sweep seed here too")
