@@ -23,6 +23,8 @@
  * with its true reward, ties and flips per split (rt_pref_stats_of), then the first
  * examples (split, prompt, chosen, rejected, true rewards) as a table (HTML + text).
  * The set owns a copy of its task, so a later redefinition of the task changes nothing.
+ * The trainers (%%dpo) read a set through mag_prefs_get, with its labeler's name (the
+ * default true reward of their eval_reward).
  *
  * Leaves out: sweeps (seed = [..]), interrupting a simulation (it runs in the shell
  * thread; sizes are small), reward parameters given in the cell. */
@@ -47,6 +49,7 @@
 typedef struct mag_prefs_obj {
     rt_task *task; /* own copy */
     rt_pref_set *set;
+    char labeler[128]; /* the labeler reward's name of a simulated set; "" for a file */
 } mag_prefs_obj;
 
 static void obj_free(void *p)
@@ -341,6 +344,7 @@ static int run_prefs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, con
         rt_free(params);
         return mag_err_nomem(d);
     }
+    snprintf(o->labeler, sizeof o->labeler, "%s", lab);
     rt_diag err;
     rc = rt_pref_simulate(&pol->model, o->task, linked, params, &sc, &R, &o->set, &err);
     rt_reward_free(linked);
@@ -377,6 +381,16 @@ static int run_prefs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, con
     if (put < 0) return mag_err_nomem(d);
     if (put == 1) krn_out_printf(ctx->out, KRN_STDOUT, "replaced preferences '%s'\n", name);
     return 0;
+}
+
+/* mag_prefs.h: a set for the trainers. */
+const rt_pref_set *mag_prefs_get(const mag_session *s, const char *name, const rt_task **task,
+                                 const char **labeler)
+{
+    const mag_prefs_obj *o = mag_session_get(s, MAG_PREFS, name);
+    if (task) *task = o ? o->task : NULL;
+    if (labeler) *labeler = o && o->labeler[0] ? o->labeler : NULL;
+    return o ? o->set : NULL;
 }
 
 /* %export FILE.jsonl NAME of a preference set (mag_m_io.c): 0, or a cell error. */
