@@ -23,6 +23,8 @@
  * with its true reward, ties and flips per split (rt_pref_stats_of), then the first
  * examples (split, prompt, chosen, rejected, true rewards) as a table (HTML + text).
  * The set owns a copy of its task, so a later redefinition of the task changes nothing.
+ * The trainers (%%dpo) read a set through mag_prefs_get, with its labeler's name (the
+ * default true reward of their eval_reward).
  *
  * Sweeps: seed, pairs, heldout, label_temperature and flip take lists; each point is a set
  * NAME[k=v,...] (mag_config_point_name), simulated from the policy `from` denotes at that
@@ -53,6 +55,7 @@
 typedef struct mag_prefs_obj {
     rt_task *task; /* own copy */
     rt_pref_set *set;
+    char labeler[128]; /* the labeler reward's name of a simulated set; "" for a file */
 } mag_prefs_obj;
 
 static void obj_free(void *p)
@@ -301,6 +304,7 @@ static int sim_point(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg, 
         rt_free(params);
         return mag_err_nomem(d);
     }
+    snprintf(o->labeler, sizeof o->labeler, "%s", lab);
     rt_diag err;
     rc = rt_pref_simulate(&pol->model, o->task, linked, params, &sc, &R, &o->set, &err);
     rt_reward_free(linked);
@@ -409,6 +413,16 @@ static int run_prefs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, con
             if (rc) return rc;
         }
     return 0;
+}
+
+/* mag_prefs.h: a set for the trainers. */
+const rt_pref_set *mag_prefs_get(const mag_session *s, const char *name, const rt_task **task,
+                                 const char **labeler)
+{
+    const mag_prefs_obj *o = mag_session_get(s, MAG_PREFS, name);
+    if (task) *task = o ? o->task : NULL;
+    if (labeler) *labeler = o && o->labeler[0] ? o->labeler : NULL;
+    return o ? o->set : NULL;
 }
 
 /* %export FILE.jsonl NAME of a preference set (mag_m_io.c): 0, or a cell error. */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "rt_debate.h"
+#include "rt_dpo.h"
 #include "rt_opd_run.h"
 #include "rt_rl.h"
 #include "rt_sft.h"
@@ -14,6 +15,7 @@ static const rt_trainer *const table[] = {
     &rt_opd_trainer,
     &rt_debate_judge_trainer,
     &rt_debate_learner_trainer,
+    &rt_dpo_trainer,
 };
 enum { N = (int)(sizeof table / sizeof table[0]) };
 
