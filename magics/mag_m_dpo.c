@@ -135,6 +135,9 @@ typedef struct point {
     mag_train_point base;
     const rt_policy *from, *ref;
     char from_name[MAG_TRAIN_NAME], ref_name[MAG_TRAIN_NAME];
+    const rt_pref_set *set; /* the point's data (data = a sweep pairs by key) */
+    const rt_task *task;
+    const char *data_name;
     rt_dpo_config cfg;
     rt_dpo_args args;
     rt_diag diag;
@@ -142,9 +145,9 @@ typedef struct point {
 } point;
 
 typedef struct dpo_cell {
-    const char *data_name;
-    const rt_pref_set *set;
-    const rt_task *task; /* the set's own */
+    const char *data_name;  /* as written; a sweep's points pair by key (data_at) */
+    const rt_pref_set *set; /* the data of point 0 (its task: every point's task config) */
+    const rt_task *task;    /* the set's own */
     const char *eval_name;
     rt_reward_program *eval_linked;
     double *eval_params;
@@ -197,26 +200,44 @@ static int check_policy(mag_train_cellctx *t, size_t pt, const char *key, const 
     return 0;
 }
 
+/* The preference set `data` denotes at point pt: a set of that name, or the point of a
+ * %%preferences sweep (prefs[seed=s]) whose keys match this point's (pairing by key, as
+ * from does).  0 with *set, *task, *labeler (may be NULL) and *resolved, or an error at
+ * data's value. */
+static int data_at(mag_train_cellctx *t, size_t pt, const rt_pref_set **set, const rt_task **task,
+                   const char **labeler, const char **resolved, mag_diag *d)
+{
+    mag_ctx *ctx = t->ctx;
+    const char *name = mag_config_get(t->cfg, "data", 0)->str;
+    mag_pos dpos = mag_train_value_pos(t->cell, "data");
+    char why[400];
+    int prc = mag_train_pair_entry(ctx->session, MAG_PREFS, t->cfg, pt, NULL, name, resolved, why,
+                                   sizeof why);
+    if (prc == 2) return mag_err(ctx, d, MAG_EVALUE, dpos, "%s", why);
+    *set = prc ? NULL : mag_prefs_get(ctx->session, *resolved, task, labeler);
+    if (!*set) {
+        static const mag_kind others[] = {MAG_POLICY, MAG_REWARD, MAG_TASK, MAG_RUN, MAG_DEBATE};
+        for (size_t k = 0; k < sizeof others / sizeof others[0]; k++)
+            if (mag_session_get(ctx->session, others[k], name))
+                return mag_err(ctx, d, MAG_EVALUE, dpos,
+                               "'%s' is a %s, not a preference set: data = a %%%%preferences "
+                               "NAME",
+                               name, mag_kind_name(others[k]));
+        return mag_err_unknown(d, ctx, MAG_PREFS, name, dpos);
+    }
+    return 0;
+}
+
 static int dpo_resolve(mag_train_cellctx *t, mag_diag *d)
 {
     mag_ctx *ctx = t->ctx;
     const mag_config *cfg = t->cfg;
     dpo_cell *c = t->state;
     c->data_name = mag_config_get(cfg, "data", 0)->str;
-    mag_pos dpos = mag_train_value_pos(t->cell, "data");
-    const char *labeler = NULL;
-    c->set = mag_prefs_get(ctx->session, c->data_name, &c->task, &labeler);
-    if (!c->set) {
-        static const mag_kind others[] = {MAG_POLICY, MAG_REWARD, MAG_TASK, MAG_RUN, MAG_DEBATE};
-        for (size_t k = 0; k < sizeof others / sizeof others[0]; k++)
-            if (mag_session_get(ctx->session, others[k], c->data_name))
-                return mag_err(ctx, d, MAG_EVALUE, dpos,
-                               "'%s' is a %s, not a preference set: data = a %%%%preferences "
-                               "NAME",
-                               c->data_name, mag_kind_name(others[k]));
-        return mag_err_unknown(d, ctx, MAG_PREFS, c->data_name, dpos);
-    }
-    const mag_entry *de = mag_session_entry(ctx->session, MAG_PREFS, c->data_name);
+    const char *labeler = NULL, *dname = NULL;
+    int drc = data_at(t, 0, &c->set, &c->task, &labeler, &dname, d);
+    if (drc) return drc;
+    const mag_entry *de = mag_session_entry(ctx->session, MAG_PREFS, dname);
     t->task_name = de->task;
     const rt_policy *from;
     const char *fname;
@@ -263,6 +284,17 @@ static int dpo_check(mag_train_cellctx *t, mag_diag *d)
             const char *key = ld.key[0] ? ld.key : "loss";
             return mag_err(t->ctx, d, MAG_EVALUE, mag_train_value_pos(t->cell, key), "%s", ld.msg);
         }
+        const rt_pref_set *ps;
+        const rt_task *pt_task;
+        const char *pname;
+        int drc = data_at(t, pt, &ps, &pt_task, NULL, &pname, d);
+        if (drc) return drc;
+        const mag_entry *pe = mag_session_entry(t->ctx->session, MAG_PREFS, pname);
+        if (strcmp(pe->task, t->task_name))
+            return mag_err(t->ctx, d, MAG_EVALUE, mag_train_value_pos(t->cell, "data"),
+                           "preferences '%s' are on task '%s', those of this cell's first "
+                           "point on '%s'",
+                           pname, pe->task, t->task_name);
         if (mag_train_given(cfg, "reference")) {
             const rt_policy *r;
             const char *rn;
@@ -288,6 +320,8 @@ static int dpo_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
     }
     snprintf(p->from_name, sizeof p->from_name, "%s", fname);
     snprintf(p->ref_name, sizeof p->ref_name, "%s", rname);
+    rc = data_at(t, pt, &p->set, &p->task, NULL, &p->data_name, d);
+    if (rc) return rc;
     rt_rng r = mag_train_stream(mag_session_seed(t->ctx->session), "", t->base,
                                 mag_config_get(cfg, "seed", pt));
     p->base.job.rng = rt_rng_split(&r, 1);
@@ -313,8 +347,8 @@ static int dpo_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
     if (prc || rt_run_create(p->base.name, cols, nc, &p->base.run)) return mag_err_nomem(d);
     p->args = (rt_dpo_args){.policy = &p->base.pol->model,
                             .ref = &p->ref->model,
-                            .set = c->set,
-                            .task = c->task,
+                            .set = p->set,
+                            .task = p->task,
                             .eval_reward = c->eval_linked,
                             .eval_params = c->eval_params,
                             .cfg = &p->cfg};
@@ -357,11 +391,11 @@ static void dpo_failed_msg(const mag_train_point *bp, char *msg, size_t cap)
 static void dpo_summary(mag_train_cellctx *t, const mag_train_point *bp, rt_run_status stt,
                         long step, char *sm, size_t cap)
 {
-    const dpo_cell *c = t->state;
+    (void)t;
     const point *p = (const point *)bp;
     const rt_pref_dpo_config *l = &p->cfg.loss;
     size_t n = (size_t)snprintf(sm, cap, "%s from %.200s on %.200s, reference %.200s, beta %g",
-                                l->type->name, p->from_name, c->data_name, p->ref_name, l->beta);
+                                l->type->name, p->from_name, p->data_name, p->ref_name, l->beta);
     if (l->label_smoothing > 0 && n < cap)
         n += (size_t)snprintf(sm + n, cap - n, ", label_smoothing %g", l->label_smoothing);
     if (n < cap) snprintf(sm + n, cap - n, ", %ld steps%s", step, mag_train_suffix(stt));

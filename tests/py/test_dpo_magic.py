@@ -151,6 +151,17 @@ def test_beta_sweep_and_pairing_by_seed(dk):
     for s in (1, 2):
         assert (f"policy pr[seed={s}]: dpo from b2[seed={s}] on p, reference b2[seed={s}], "
                 "beta 0.1, 2 steps") in text
+    # data pairs by key too: a %%preferences sweep over the same seeds gives each point
+    # the set of its seed (the whole pipeline per seed)
+    ok(dk, "%%preferences ps\nfrom = b2\nlabeler = true\npairs = 40\nseed = [1, 2]")
+    text = stream_text(outputs(ok(dk, "%%dpo pp\nfrom = b2\ndata = ps\nseed = [1, 2]\n"
+                                      "steps = 2\neval_every = 0", timeout=LONG)))
+    for s in (1, 2):
+        assert (f"policy pp[seed={s}]: dpo from b2[seed={s}] on ps[seed={s}], reference "
+                f"b2[seed={s}], beta 0.1, 2 steps") in text
+    rep, _ = dk.execute("%%dpo pq\nfrom = b2\ndata = ps\nseed = [1, 3]\nsteps = 2", timeout=60)
+    assert rep["content"]["evalue"].startswith(
+        "cell:3:8: no point of sweep 'ps' matches this cell's point [seed=3]"), rep["content"]
 
 
 def csv_at(k, threads, path):
