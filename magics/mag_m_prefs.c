@@ -47,6 +47,7 @@
 typedef struct mag_prefs_obj {
     rt_task *task; /* own copy */
     rt_pref_set *set;
+    char labeler[128]; /* the labeler reward's name of a simulated set; "" for a file */
 } mag_prefs_obj;
 
 static void obj_free(void *p)
@@ -341,6 +342,7 @@ static int run_prefs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, con
         rt_free(params);
         return mag_err_nomem(d);
     }
+    snprintf(o->labeler, sizeof o->labeler, "%s", lab);
     rt_diag err;
     rc = rt_pref_simulate(&pol->model, o->task, linked, params, &sc, &R, &o->set, &err);
     rt_reward_free(linked);
@@ -380,6 +382,15 @@ static int run_prefs(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, con
 }
 
 /* %export FILE.jsonl NAME of a preference set (mag_m_io.c): 0, or a cell error. */
+const rt_pref_set *mag_prefs_get(const mag_session *s, const char *name, const rt_task **task,
+                                 const char **labeler)
+{
+    const mag_prefs_obj *o = mag_session_get(s, MAG_PREFS, name);
+    if (task) *task = o ? o->task : NULL;
+    if (labeler) *labeler = o && o->labeler[0] ? o->labeler : NULL;
+    return o ? o->set : NULL;
+}
+
 int mag_prefs_export(mag_ctx *ctx, const char *path, const char *name, mag_pos at, mag_diag *d)
 {
     const mag_prefs_obj *o = mag_session_get(ctx->session, MAG_PREFS, name);

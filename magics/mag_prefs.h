@@ -1,13 +1,23 @@
 /* mag_prefs: the session's preference sets (%%preferences, mag_m_prefs.c) as other magics
  * use them: %export FILE.jsonl NAME writes one in TRL's JSONL (rt_pref_write).
- * Leaves out: the trainers' access (%%rm and %%dpo are not built yet: issue 15). */
+ * mag_prefs_get gives a set to the trainers (%%dpo, mag_m_dpo.c).
+ * Leaves out: the trainers themselves. */
 #ifndef MAG_PREFS_H
 #define MAG_PREFS_H
 
 #include "mag_magic.h"
+#include "rt_pref.h"
+#include "rt_task.h"
 
 /* Writes preference set `name` to path; 0 (printing "wrote N preference pairs ..."), or
  * a cell error at `at` (unknown set, the file cannot be written). */
 int mag_prefs_export(mag_ctx *ctx, const char *path, const char *name, mag_pos at, mag_diag *d);
+
+/* Preference set `name` of session s, or NULL; *task (may be NULL) = the set's task (its
+ * own copy: a task redefined later does not change it), *labeler (may be NULL) = the
+ * name of the labeler reward of a simulated set (the hidden true reward), NULL for a set
+ * read from a file.  Borrowed: valid while the session holds the set. */
+const rt_pref_set *mag_prefs_get(const mag_session *s, const char *name, const rt_task **task,
+                                 const char **labeler);
 
 #endif
