@@ -151,6 +151,9 @@ int mag_complete(void *self, const char *code, size_t cursor, krn_completion *c)
             rc = add(c, x.prefix, "", functions[i], "(");
         if (strcmp(x.magic, "reward") == 0 && rc >= 0) rc = add(c, x.prefix, "", "debate", "(");
         if (strcmp(x.magic, "reward") == 0 && rc >= 0) rc = add(c, x.prefix, "", "judge_full", "(");
+        static const char *const rm_fns[] = {"rm", "rm_mean", "rm_min"};
+        for (size_t i = 0; i < 3 && strcmp(x.magic, "reward") == 0 && rc >= 0; i++)
+            rc = add(c, x.prefix, "", rm_fns[i], "(");
         for (size_t i = 0; i < mag_session_count(s, MAG_REWARD) && rc >= 0; i++)
             rc = add(c, x.prefix, "", mag_session_at(s, MAG_REWARD, i)->name, "(");
         break;

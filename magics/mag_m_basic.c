@@ -240,8 +240,8 @@ static int run_numerics(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, con
 
 /* ---- %who, %lsmagic --------------------------------------------------------------- */
 
-static const char *const kind_titles[MAG_N_KINDS] = {"tasks",   "policies", "rewards",
-                                                     "debates", "runs",     "preference sets"};
+static const char *const kind_titles[MAG_N_KINDS] = {
+    "tasks", "policies", "rewards", "debates", "runs", "preference sets", "reward models"};
 
 /* "unknown object 'x'" (did you mean: the closest name of any kind) at pos */
 static int unknown_object(mag_ctx *ctx, const char *word, mag_pos pos, mag_diag *d)
@@ -301,8 +301,8 @@ static int run_who(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const ma
     if (ln->nargs == 1 && !ln->args[0].key) return who_name(ctx, ln, d);
     if (ln->nargs) {
         const mag_kv *a = ln->nargs > 1 ? &ln->args[1] : &ln->args[0];
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, a->key_pos.line, a->key_pos.col,
-                            NULL, "%%%s takes at most one name: %s", m->name, m->usage);
+        return mag_diag_set(d, ctx->src, ctx->len, MAG_ETYPE, a->key_pos.line, a->key_pos.col, NULL,
+                            "%%%s takes at most one name: %s", m->name, m->usage);
     }
     rt_strbuf b;
     rt_strbuf_init(&b);
@@ -351,14 +351,13 @@ static int run_del(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const ma
         }
         const char *kv = a->value.kind == MAG_V_NAME ? a->value.str : NULL;
         if (strcmp(a->key, "kind") != 0)
-            return mag_diag_set(d, ctx->src, ctx->len, MAG_ESCHEMA, a->key_pos.line,
-                                a->key_pos.col, NULL, "unknown key '%s'; usage: %s", a->key,
-                                m->usage);
+            return mag_diag_set(d, ctx->src, ctx->len, MAG_ESCHEMA, a->key_pos.line, a->key_pos.col,
+                                NULL, "unknown key '%s'; usage: %s", a->key, m->usage);
         if (!kv || (only = mag_kind_parse(kv)) < 0)
             return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, a->value.pos.line,
                                 a->value.pos.col, NULL,
-                                "kind must be task, policy, reward, debate, run or "
-                                "preferences, got '%s'",
+                                "kind must be task, policy, reward, debate, run, "
+                                "preferences or rm, got '%s'",
                                 a->value.text);
     }
     if (nnames == 0)
@@ -390,10 +389,8 @@ static int run_del(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const ma
                             ? a->value.str
                             : a->value.text;
         for (int k = 0; k < MAG_N_KINDS; k++)
-            if ((only < 0 || only == k) &&
-                mag_session_remove(ctx->session, (mag_kind)k, w) == 0) {
-                rt_strbuf_printf(&b, "%s %s '%s'", first ? "" : ",", mag_kind_name((mag_kind)k),
-                                 w);
+            if ((only < 0 || only == k) && mag_session_remove(ctx->session, (mag_kind)k, w) == 0) {
+                rt_strbuf_printf(&b, "%s %s '%s'", first ? "" : ",", mag_kind_name((mag_kind)k), w);
                 first = 0;
             }
     }
@@ -475,6 +472,11 @@ static const char *const builtin_help[][2] = {
     {"judge_full", "judge_full(NAME): feature of a triage task: 1 if the full-state judge of "
                    "debate NAME (every feature seen, no debate: the ideal judge) prefers the "
                    "policy's action to the baseline's, else 0; 0.5 for equal actions"},
+    {"rm", "rm(NAME): feature, the score of reward model NAME (%%rm) for the prompt and answer; "
+           "with an ensemble, the members' mean (= rm_mean(NAME))"},
+    {"rm_mean", "rm_mean(NAME): feature, the mean of reward model NAME's members' scores"},
+    {"rm_min", "rm_min(NAME): feature, the smallest of reward model NAME's members' scores (a "
+               "conservative reward against overoptimization)"},
     {"correct", "correct: feature, 1 if the answer is exactly right (the verifier), else 0"},
     {"partial", "partial: feature, fraction of answer tokens that are right"},
     {"length", "length: feature, number of generated answer tokens (up to the first end token)"},
@@ -651,7 +653,7 @@ LINE(who, run_who, 0, "%who [NAME]",
      "settings and sources, or the file it was loaded from).");
 LINE(del, run_del, 0, "%del NAME... [kind=KIND]",
      "Delete the named objects: every object of each name (a training cell's policy and\n"
-     "its run), or only those of kind=task|policy|reward|debate|run|preferences.  Nothing\n"
+     "its run), or only those of kind=task|policy|reward|debate|run|preferences|rm.  Nothing\n"
      "is deleted when a name is unknown.  Policies and runs that name a deleted task keep\n"
      "the name and are listed.");
 LINE(reset, run_reset, 0, "%reset",
@@ -659,6 +661,6 @@ LINE(reset, run_reset, 0, "%reset",
      "preference sets); the settings (%seed, %threads, %numerics) stay.");
 
 const mag_magic *const mag_basic_magics[] = {
-    &m_clear,    &m_del,   &m_display, &m_echo,  &m_help, &m_input,  &m_lsmagic,
-    &m_numerics, &m_reset, &m_seed,    &m_sleep, &m_threads, &m_who, NULL,
+    &m_clear,    &m_del,   &m_display, &m_echo,  &m_help,    &m_input, &m_lsmagic,
+    &m_numerics, &m_reset, &m_seed,    &m_sleep, &m_threads, &m_who,   NULL,
 };

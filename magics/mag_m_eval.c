@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mag_debate.h"
+#include "mag_rm.h"
+#include "rt_features.h"
 #include "mag_bridge.h"
 #include "mag_eval.h"
 #include "mag_magic.h"
@@ -285,6 +288,11 @@ typedef struct bon_rewards {
     const char *name[2];
     rt_reward_program *linked[2];
     double *params[2];
+    /* a reward reading feature functions (rm(NAME), debate(NAME)): its provider, state,
+       run workspace and the hook rt_bon calls (rt_bon_spec.hook) */
+    const rt_feature_provider *fp;
+    void *fstate, *fws;
+    rt_rl_hook hook;
 } bon_rewards;
 
 static void bon_rewards_free(bon_rewards *br)
@@ -293,6 +301,24 @@ static void bon_rewards_free(bon_rewards *br)
         rt_reward_free(br->linked[j]);
         rt_free(br->params[j]);
     }
+    if (br->fp) {
+        if (br->fws) br->fp->run_free(br->fws);
+        br->fp->destroy(br->fstate);
+    }
+}
+
+/* Feature-function names over the session (rt_feature_env): debate(NAME) and
+ * judge_full(NAME) -> its debate, rm / rm_mean / rm_min(NAME) -> its reward model. */
+static int bon_resolve(void *ctx, const char *fn, const char *arg, void *out, char *err,
+                       size_t errlen)
+{
+    const mag_session *s = ctx;
+    if (!strcmp(fn, "debate") || !strcmp(fn, "judge_full"))
+        return mag_debate_resolve(&s, arg, out, err, errlen);
+    if (!strcmp(fn, "rm") || !strcmp(fn, "rm_mean") || !strcmp(fn, "rm_min"))
+        return mag_rm_resolve(s, arg, out, err, errlen);
+    snprintf(err, errlen, "no session objects for %s(...)", fn);
+    return -1;
 }
 
 /* The given value of key (NULL when not set in the line). */
@@ -324,15 +350,34 @@ static int bon_rewards_get(mag_ctx *ctx, const mag_config *cfg, const rt_task *t
 {
     memset(br, 0, sizeof *br);
     const mag_value *v[2] = {given(cfg, "reward"), given(cfg, "true")};
+    const rt_reward_program *progs[2] = {NULL, NULL};
+    for (int j = 0; j < 2; j++)
+        if (v[j] && !(progs[j] = mag_session_get(ctx->session, MAG_REWARD, v[j]->str)))
+            return mag_err_unknown(d, ctx, MAG_REWARD, v[j]->str, v[j]->pos);
+    /* rewards reading rm(NAME) or debate(NAME): linked by their provider, whose hook
+       fills those slots for every draw */
+    const rt_feature_provider *fp = rt_features_for_reward(progs[0]);
+    if (!fp && progs[1]) fp = rt_features_for_reward(progs[1]);
+    if (fp) {
+        char msg[256];
+        rt_feature_env env = {bon_resolve, (void *)ctx->session};
+        const rt_reward_program *r0 = progs[0] ? progs[0] : progs[1];
+        const rt_reward_program *r1 = progs[0] ? progs[1] : NULL;
+        if (fp->create(task, r0, r1, &env, &br->fstate, &br->linked[0], r1 ? &br->linked[1] : NULL,
+                       msg, sizeof msg))
+            return mag_err(ctx, d, MAG_EVALUE, v[0] ? v[0]->pos : v[1]->pos, "%s", msg);
+        br->fp = fp;
+        if (fp->run_new(br->fstate, 1024, 1, &br->fws)) return mag_err_nomem(d);
+        br->hook = (rt_rl_hook){fp->n_features(br->fstate), 0, NULL, fp->fill, br->fws};
+    }
     for (int j = 0; j < 2; j++) {
         if (!v[j]) continue;
-        const rt_reward_program *p = mag_session_get(ctx->session, MAG_REWARD, v[j]->str);
-        if (!p) return mag_err_unknown(d, ctx, MAG_REWARD, v[j]->str, v[j]->pos);
+        const rt_reward_program *p = progs[j];
         int k = br->nr++, npar = rt_reward_n_params(p);
         br->name[k] = v[j]->str;
         br->params[k] = rt_calloc((size_t)(npar > 0 ? npar : 1), sizeof(double));
         if (!br->params[k]) return mag_err_nomem(d);
-        int rc = mag_train_link_reward(ctx, task, p, v[j]->pos, &br->linked[k], d);
+        int rc = fp ? 0 : mag_train_link_reward(ctx, task, p, v[j]->pos, &br->linked[k], d);
         if (rc) return rc;
         rt_diag td;
         if (rt_reward_bind_params(br->linked[k], NULL, NULL, 0, br->params[k], &td))
@@ -355,7 +400,8 @@ static rt_bon_spec bon_spec(const rt_policy *pol, const rt_task *task, const rt_
                       .rewards = (const rt_reward_program *const *)br->linked,
                       .params = (const double *const *)br->params,
                       .nr = br->nr,
-                      .threads = threads};
+                      .threads = threads,
+                      .hook = br->fp ? &br->hook : NULL};
     return sp;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mag_rm.h"
 #include "mag_magic.h"
 #include "mag_lineage.h"
 #include "rt_alloc.h"
@@ -86,6 +87,27 @@ static int resolve_feature(void *ctx, const char *fn, const char *arg, int *slot
 {
     env_ctx *e = ctx;
     int full = strcmp(fn, "judge_full") == 0; /* judge_full(NAME): slots after debate(NAME)'s */
+    int is_rm = !strcmp(fn, "rm") || !strcmp(fn, "rm_mean") || !strcmp(fn, "rm_min");
+    if (is_rm) { /* rm(NAME) / rm_mean(NAME) / rm_min(NAME): slots after the debates' */
+        if (!e->in_reward) {
+            snprintf(err, errlen, "'%s(%s)' is a feature; it has a value only inside a reward", fn,
+                     arg);
+            return 1;
+        }
+        size_t nd = mag_session_count(e->s, MAG_DEBATE), nr = mag_session_count(e->s, MAG_RM),
+               al = strlen(arg);
+        for (size_t i = 0; i < nr; i++) {
+            /* a model, or a sweep of models (r[seed=s]) */
+            const char *rn = mag_session_at(e->s, MAG_RM, i)->name;
+            if (strcmp(rn, arg) == 0 || (!strncmp(rn, arg, al) && rn[al] == '[')) {
+                *slot = N_FEATURES + (int)(2 * nd + (strcmp(fn, "rm_min") ? i : nr + i));
+                return 0;
+            }
+        }
+        rt_rm_source src; /* not found: the resolver's message (did you mean ...) */
+        (void)mag_rm_resolve(e->s, arg, &src, err, errlen);
+        return 1;
+    }
     if (!full && strcmp(fn, "debate") != 0) {
         snprintf(err, errlen, "unknown feature function '%s'", fn);
         return 1;
@@ -121,7 +143,7 @@ static const rt_reward_program *resolve_reward(void *ctx, const char *name)
     return mag_session_get(e->s, MAG_REWARD, name);
 }
 
-static const char *const feature_fns[] = {"debate", "judge_full"};
+static const char *const feature_fns[] = {"debate", "judge_full", "rm", "rm_mean", "rm_min"};
 
 /* Fills env (reward_names is malloc'ed: free it). 0 or -1 (ENOMEM). */
 static int make_env(rt_reward_env *env, env_ctx *ec, const char *name)
@@ -131,10 +153,11 @@ static int make_env(rt_reward_env *env, env_ctx *ec, const char *name)
     if (ec->in_reward) {
         env->features = features;
         env->n_features = N_FEATURES;
-        env->n_slots = N_FEATURES + 2 * (int)mag_session_count(ec->s, MAG_DEBATE);
+        env->n_slots = N_FEATURES + 2 * (int)mag_session_count(ec->s, MAG_DEBATE) +
+                       2 * (int)mag_session_count(ec->s, MAG_RM);
     }
     env->feature_fns = feature_fns;
-    env->n_feature_fns = 2;
+    env->n_feature_fns = 5;
     env->resolve_feature = resolve_feature;
     env->resolve_reward = resolve_reward;
     size_t n = mag_session_count(ec->s, MAG_REWARD);

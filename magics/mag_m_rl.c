@@ -41,6 +41,7 @@
 
 #include "mag_bridge.h"
 #include "mag_debate.h" /* the session's debates, for debate(NAME) */
+#include "mag_rm.h"     /* the session's reward models, for rm(NAME) */
 #include "mag_magic.h"
 #include "mag_train.h"
 #include "mag_train_cell.h"
@@ -180,6 +181,12 @@ static int session_resolve(void *ctx, const char *fn, const char *arg, void *out
             2)
             return 1;
         return mag_debate_resolve(&s, name, out, err, errlen);
+    }
+    if (!strcmp(fn, "rm") || !strcmp(fn, "rm_mean") || !strcmp(fn, "rm_min")) {
+        const char *name = arg; /* a model, or NAME[seed=s] of this point */
+        if (mag_train_pair_entry(s, MAG_RM, rc->cfg, rc->pt, NULL, arg, &name, err, errlen) == 2)
+            return 1;
+        return mag_rm_resolve(s, name, out, err, errlen);
     }
     snprintf(err, errlen, "no session objects for %s(...)", fn);
     return -1;

@@ -103,10 +103,11 @@ static void task_init(void)
     char kinds[160];
     rt_task_kinds_text(0, " or ", kinds, sizeof kinds);
     snprintf(schema_help, sizeof schema_help, "defines a task: %s", kinds);
-    size_t o = (size_t)snprintf(task_help, sizeof task_help,
-                                "Defines task NAME (at most 64 characters) of kind KIND and shows its "
-                                "vocabulary and example\nprompts with their answers.  Kinds and their keys "
-                                "(every kind also takes noise= and holdout=):\n");
+    size_t o = (size_t)snprintf(
+        task_help, sizeof task_help,
+        "Defines task NAME (at most 64 characters) of kind KIND and shows its "
+        "vocabulary and example\nprompts with their answers.  Kinds and their keys "
+        "(every kind also takes noise= and holdout=):\n");
     for (int c = 0; c < nk && o < sizeof task_help; c++) {
         const rt_task_kind_ops *kind = rt_task_kind_at(c);
         o += (size_t)snprintf(task_help + o, sizeof task_help - o, "  %s", rt_task_kind_name(kind));
@@ -263,7 +264,7 @@ static size_t task_users(const mag_session *s, const char *name, char *out, size
 {
     size_t n = 0, o = 0;
     out[0] = '\0';
-    static const mag_kind kinds[] = {MAG_POLICY, MAG_RUN, MAG_DEBATE, MAG_PREFS};
+    static const mag_kind kinds[] = {MAG_POLICY, MAG_RUN, MAG_DEBATE, MAG_PREFS, MAG_RM};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         size_t first = 1;
         for (size_t i = 0; i < mag_session_count(s, kinds[k]); i++) {
@@ -275,7 +276,8 @@ static size_t task_users(const mag_session *s, const char *name, char *out, size
                                  first ? (kinds[k] == MAG_POLICY   ? "policies "
                                           : kinds[k] == MAG_RUN    ? "runs "
                                           : kinds[k] == MAG_DEBATE ? "debates "
-                                                                   : "preference sets ")
+                                          : kinds[k] == MAG_PREFS  ? "preference sets "
+                                                                   : "reward models ")
                                        : "",
                                  e->name);
                 o += w > 0 ? (size_t)w : 0;
@@ -356,8 +358,7 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         return rc;
     }
     mag_config_free(cfg); /* only now: the domain names are the config's */
-    if (rc == RT_ENOMEM)
-        return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    if (rc == RT_ENOMEM) return mag_diag_set(d, src, len, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (rc)
         return mag_diag_set(d, src, len, MAG_EVALUE, kind_kv->value.pos.line,
                             kind_kv->value.pos.col, NULL, "%s", err.msg);
@@ -376,9 +377,8 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     /* one binding rule (issue 12 B4): what was made with the old definition keeps it */
     const rt_task *prev = mag_session_get(ctx->session, MAG_TASK, name);
     char users[200] = "", keep[MAG_NAME_MAX * 4 + 16] = "";
-    size_t nu = prev && !mag_task_same(prev, t) ? task_users(ctx->session, name, users,
-                                                              sizeof users)
-                                                : 0;
+    size_t nu =
+        prev && !mag_task_same(prev, t) ? task_users(ctx->session, name, users, sizeof users) : 0;
     int put;
     if (nu) {
         for (int i = 2; !keep[0] || mag_session_get(ctx->session, MAG_TASK, keep); i++)

@@ -27,6 +27,7 @@ extern const mag_magic *const mag_figure_magics[];
 extern const mag_magic *const mag_io_magics[];
 extern const mag_magic *const mag_debate_magics[];
 extern const mag_magic *const mag_prefs_magics[];
+extern const mag_magic *const mag_rm_magics[];
 extern const mag_magic *const mag_dpo_magics[];
 
 static const mag_magic *const *const tables[] = {
@@ -45,6 +46,7 @@ static const mag_magic *const *const tables[] = {
     mag_io_magics,
     mag_debate_magics,
     mag_prefs_magics,
+    mag_rm_magics,
     mag_dpo_magics,
 };
 /* clang-format on */

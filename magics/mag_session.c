@@ -24,8 +24,8 @@ struct mag_session {
     long seq; /* next definition number */
 };
 
-static const char *const kind_names[MAG_N_KINDS] = {"task",   "policy", "reward",
-                                                    "debate", "run",    "preferences"};
+static const char *const kind_names[MAG_N_KINDS] = {"task", "policy",      "reward", "debate",
+                                                    "run",  "preferences", "rm"};
 
 const char *mag_kind_name(mag_kind k)
 {

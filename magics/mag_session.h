@@ -26,10 +26,11 @@ typedef enum mag_kind {
     MAG_DEBATE,   /* defined by the %%debate magic */
     MAG_RUN,      /* rt_run * (runtime/train/rt_run.h) */
     MAG_PREFS,    /* rt_pref_set with its task: %%preferences (mag_m_prefs.c) */
+    MAG_RM,       /* rt_rm (a Bradley–Terry reward model) with its task: %%rm (mag_m_rm.c) */
     MAG_N_KINDS
 } mag_kind;
 
-/* "task", "policy", "reward", "debate", "run", "preferences" (the names schema keys use in
+/* "task", "policy", "reward", "debate", "run", "preferences", "rm" (the names schema keys use in
  * mag_key_spec.object) and back; -1 for an unknown name. */
 const char *mag_kind_name(mag_kind k);
 int mag_kind_parse(const char *name);
@@ -66,8 +67,8 @@ void mag_session_set_threads(mag_session *s, int threads);
 /* Puts obj under (kind, name), taking ownership of obj (freed with free_fn) and
  * copying name/summary/task.  Returns 1 if it replaced an existing object, 0 if new,
  * or -1 on ENOMEM (then obj has been freed with free_fn and the session is unchanged). */
-int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj,
-                    mag_free_fn free_fn, const char *summary, const char *task);
+int mag_session_put(mag_session *s, mag_kind kind, const char *name, void *obj, mag_free_fn free_fn,
+                    const char *summary, const char *task);
 /* The same with the object's lineage (mag_entry.lineage; NULL: none), set atomically. */
 int mag_session_put_lineage(mag_session *s, mag_kind kind, const char *name, void *obj,
                             mag_free_fn free_fn, const char *summary, const char *task,
@@ -84,8 +85,7 @@ void *mag_session_get(const mag_session *s, mag_kind kind, const char *name);
 const mag_entry *mag_session_entry(const mag_session *s, mag_kind kind, const char *name);
 /* Sets (a copy of) the lineage text of an object (NULL clears it); 0, or -1 if there is
  * no such object or on ENOMEM (then the old lineage stays). */
-int mag_session_set_lineage(mag_session *s, mag_kind kind, const char *name,
-                            const char *lineage);
+int mag_session_set_lineage(mag_session *s, mag_kind kind, const char *name, const char *lineage);
 /* Removes and frees; returns 0, or -1 if there is no such object. */
 int mag_session_remove(mag_session *s, mag_kind kind, const char *name);
 /* %reset: removes and frees every object; the settings (seed, threads) stay. */

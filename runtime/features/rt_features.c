@@ -5,8 +5,9 @@
 #include <string.h>
 
 #include "rt_debate_reward.h"
+#include "rt_rm.h"
 
-#define PROVIDERS(X) X(rt_debate_feature_provider, "debate")
+#define PROVIDERS(X) X(rt_debate_feature_provider, "debate") X(rt_rm_feature_provider, "rm")
 
 #define AS_PTR(rec, nm) &rec,
 #define AS_NAME(rec, nm) nm,

@@ -1,11 +1,12 @@
 /* rt_features: the table of feature providers (rt_feature_provider, rt_rl.h) by name —
  * the families of reward feature functions NAME(ARG) whose values and metrics a run
  * computes at every step (today "debate": debate(D) and judge_full(D),
- * rt_debate_reward.h).  A caller finds the provider a reward needs
- * (rt_features_for_reward), creates its state with the provider's create and a resolver
- * of ARG names, and hands {provider, state} to rt_rl_run_features; nothing here is debate-specific.
- * It sits above the modules whose providers it lists (rl defines the ops, debate implements one).
- * Leaves out: the resolvers (the caller's: a session, a worker's registry), the runs. */
+ * rt_debate_reward.h; "rm": rm(R), rm_mean(R), rm_min(R), rt_rm.h).  A caller finds the provider a
+ * reward needs (rt_features_for_reward), creates its state with the provider's create and a
+ * resolver of ARG names, and hands {provider, state} to rt_rl_run_features; nothing here is
+ * debate-specific. It sits above the modules whose providers it lists (rl defines the ops, debate
+ * implements one). Leaves out: the resolvers (the caller's: a session, a worker's registry), the
+ * runs. */
 #ifndef RT_FEATURES_H
 #define RT_FEATURES_H
 

@@ -6,6 +6,7 @@
 #include "rt_dpo.h"
 #include "rt_opd_run.h"
 #include "rt_rl.h"
+#include "rt_rm.h"
 #include "rt_sft.h"
 #include "rt_trainers.h"
 
@@ -15,6 +16,7 @@ static const rt_trainer *const table[] = {
     &rt_opd_trainer,
     &rt_debate_judge_trainer,
     &rt_debate_learner_trainer,
+    &rt_rm_trainer,
     &rt_dpo_trainer,
 };
 enum { N = (int)(sizeof table / sizeof table[0]) };

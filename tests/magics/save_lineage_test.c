@@ -124,14 +124,19 @@ static void test_save_load_task(void **st)
     assert_int_equal(mag_session_count(S(), MAG_TASK), 1);
     /* redefining ad keeps the definition b and b1 were loaded with, as ad.2 (one binding
        rule); a file of that old definition then binds to ad.2 */
-    ok_has("%task ad sort length=3", "redefined task 'ad': what was made with the previous "
-           "definition (policies b, b1) keeps it, now named 'ad.2'", NULL);
+    ok_has("%task ad sort length=3",
+           "redefined task 'ad': what was made with the previous "
+           "definition (policies b, b1) keeps it, now named 'ad.2'",
+           NULL);
     assert_string_equal(mag_session_entry(S(), MAG_POLICY, "b")->task, "ad.2");
     snprintf(code, sizeof code, "%%load b2 %s", f);
-    ok_has(code, "task 'ad' of the session differs from the file's; the policy is bound to the "
-           "file's task, defined before as 'ad.2'", "(task ad.2)", NULL);
+    ok_has(code,
+           "task 'ad' of the session differs from the file's; the policy is bound to the "
+           "file's task, defined before as 'ad.2'",
+           "(task ad.2)", NULL);
     assert_string_equal(mag_session_entry(S(), MAG_POLICY, "b2")->task, "ad.2");
-    assert_string_equal(mag_session_entry(S(), MAG_TASK, "ad")->summary, "task sort length=3 noise=0");
+    assert_string_equal(mag_session_entry(S(), MAG_TASK, "ad")->summary,
+                        "task sort length=3 noise=0");
     snprintf(code, sizeof code, "%%load b3 %s", f);
     ok_has(code, "defined before as 'ad.2'", NULL);
     assert_int_equal(mag_session_count(S(), MAG_TASK), 2);
@@ -151,9 +156,8 @@ static void test_save_load_task(void **st)
     assert_int_equal(rt_task_prompt_len(rt_task_domain(t, 0)), 5); /* sort length=3 */
     /* a format-2 file (no metadata) loads as before, without a task */
     path_of(f, sizeof f, "old.pol");
-    assert_int_equal(rt_model_save(&((rt_policy *)mag_session_get(S(), MAG_POLICY, "pm"))->model,
-                                   f, NULL),
-                     0);
+    assert_int_equal(
+        rt_model_save(&((rt_policy *)mag_session_get(S(), MAG_POLICY, "pm"))->model, f, NULL), 0);
     snprintf(code, sizeof code, "%%load old %s", f);
     ok_has(code, "policy old: mlp", NULL);
     assert_null(mag_session_entry(S(), MAG_POLICY, "old")->task);
@@ -211,7 +215,8 @@ static void test_lineage(void **st)
     assert_string_equal(mag_session_entry(S(), MAG_POLICY, "t[lr=3e-4]")->lineage, want);
     mag_config_free(cfg);
     mag_cell_free(cell);
-    ok_has("%who t[lr=3e-4]", "policy t[lr=3e-4]: grpo from base\n  task = ad\n  made = %%rl "
+    ok_has("%who t[lr=3e-4]",
+           "policy t[lr=3e-4]: grpo from base\n  task = ad\n  made = %%rl "
            "t[lr=3e-4]\n  settings = from=base lr=3e-4 steps=5\n  sources = base\n",
            NULL);
     ok_has("?t[lr=3e-4]", NULL);
@@ -222,8 +227,10 @@ static void test_lineage(void **st)
     ok_has(code, NULL);
     ok_has("%reset", NULL);
     snprintf(code, sizeof code, "%%load again %s", f);
-    ok_has(code, "policy again: ", "\n  made = %%rl t[lr=3e-4]\n  settings = from=base lr=3e-4 "
-           "steps=5\n  sources = base\n  base.made = %%policy base\n", NULL);
+    ok_has(code, "policy again: ",
+           "\n  made = %%rl t[lr=3e-4]\n  settings = from=base lr=3e-4 "
+           "steps=5\n  sources = base\n  base.made = %%policy base\n",
+           NULL);
     char loaded[600];
     snprintf(loaded, sizeof loaded, "loaded = %s (saved as t[lr=3e-4])\n%s", f, want);
     assert_string_equal(mag_session_entry(S(), MAG_POLICY, "again")->lineage, loaded);
@@ -257,7 +264,8 @@ static void test_del_reset(void **st)
     err_is("%del so pp", "NameError", "cell:1:9: no object named 'pp' (did you mean 'p'?)");
     err_is("%del so kind=run", "NameError", "cell:1:6: no run named 'so'");
     err_is("%del so kind=tasks", "ValueError",
-           "cell:1:14: kind must be task, policy, reward, debate, run or preferences, got 'tasks'");
+           "cell:1:14: kind must be task, policy, reward, debate, run, preferences or rm, got "
+           "'tasks'");
     err_is("%del", "TypeError",
            "cell:1:1: %del needs the names to delete: %del NAME... [kind=KIND]");
     ok_has("%del p kind=run", "deleted run 'p'\n", NULL);
@@ -274,8 +282,7 @@ static void test_del_reset(void **st)
     assert_int_equal(mag_session_threads(S()), 1);
     ok_has("%who", "no objects defined", NULL);
     err_is("%reset now", "TypeError", "cell:1:8: %reset takes no arguments");
-    err_is("%who nothing", "NameError",
-                   "cell:1:6: no object named 'nothing' (%who lists them)");
+    err_is("%who nothing", "NameError", "cell:1:6: no object named 'nothing' (%who lists them)");
     ok_has("%seed 0", NULL);
 }
 
@@ -288,15 +295,14 @@ static void test_name_limit(void **st)
     memset(name, 'a', 65);
     name[65] = 0;
     snprintf(code, sizeof code, "%%task %s add", name);
-    err_is(code, "ValueError",
-                   "cell:1:7: a name of 65 characters is too long (at most 64)");
+    err_is(code, "ValueError", "cell:1:7: a name of 65 characters is too long (at most 64)");
     snprintf(code, sizeof code, "%%load %s /dev/null", name);
-    err_is(code, "ValueError",
-                   "cell:1:7: a name of 65 characters is too long (at most 64)");
+    err_is(code, "ValueError", "cell:1:7: a name of 65 characters is too long (at most 64)");
     /* 64 code points (multi-byte ones too) are fine */
     name[0] = 0;
     for (int i = 0; i < 32; i++)
-        strcat(name, "\xc3\xa9" "e");
+        strcat(name, "\xc3\xa9"
+                     "e");
     snprintf(code, sizeof code, "%%task \"%s\" add", name);
     ok_has(code, NULL);
     char msg[128];
@@ -397,12 +403,9 @@ static void test_eval_mix_pass_k(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_save_load_task),
-        cmocka_unit_test(test_lineage),
-        cmocka_unit_test(test_del_reset),
-        cmocka_unit_test(test_name_limit),
-        cmocka_unit_test(test_help_both),
-        cmocka_unit_test(test_kl_never_negative),
+        cmocka_unit_test(test_save_load_task),  cmocka_unit_test(test_lineage),
+        cmocka_unit_test(test_del_reset),       cmocka_unit_test(test_name_limit),
+        cmocka_unit_test(test_help_both),       cmocka_unit_test(test_kl_never_negative),
         cmocka_unit_test(test_eval_mix_pass_k),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

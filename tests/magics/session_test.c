@@ -96,7 +96,7 @@ static void test_settings_and_kinds(void **st)
     assert_int_equal(mag_session_threads(s), 1);
     mag_session_set_threads(s, 8);
     assert_int_equal(mag_session_threads(s), 8);
-    const char *kinds[] = {"task", "policy", "reward", "debate", "run", "preferences"};
+    const char *kinds[] = {"task", "policy", "reward", "debate", "run", "preferences", "rm"};
     for (int k = 0; k < MAG_N_KINDS; k++) {
         assert_string_equal(mag_kind_name((mag_kind)k), kinds[k]);
         assert_int_equal(mag_kind_parse(kinds[k]), k);

@@ -17,6 +17,7 @@
 
 #include "rt_alloc.h"
 #include "rt_debate_reward.h"
+#include "rt_rm.h"
 #include "rt_features.h"
 
 static rt_task *make_triage(void)
@@ -161,11 +162,14 @@ static rt_run *make_run(void)
 static void test_table(void **state)
 {
     (void)state;
-    assert_int_equal(rt_features_count(), 1);
+    assert_int_equal(rt_features_count(), 2);
     assert_string_equal(rt_features_names[0], "debate");
-    assert_null(rt_features_names[1]);
+    assert_string_equal(rt_features_names[1], "rm");
+    assert_null(rt_features_names[2]);
     assert_ptr_equal(rt_features_at(0), &rt_debate_feature_provider);
-    assert_null(rt_features_at(1));
+    assert_ptr_equal(rt_features_at(1), &rt_rm_feature_provider);
+    assert_ptr_equal(rt_features_find("rm"), &rt_rm_feature_provider);
+    assert_null(rt_features_at(2));
     assert_null(rt_features_at(-1));
     assert_ptr_equal(rt_features_find("debate"), &rt_debate_feature_provider);
     assert_null(rt_features_find("debates"));

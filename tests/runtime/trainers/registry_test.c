@@ -15,6 +15,7 @@
 #include "rt_job.h"
 #include "rt_opd_run.h"
 #include "rt_rl.h"
+#include "rt_rm.h"
 #include "rt_sft.h"
 #include "rt_trainers.h"
 
@@ -26,6 +27,7 @@ static void find_by_name(void **state)
     assert_ptr_equal(rt_trainer_find("opd"), &rt_opd_trainer);
     assert_ptr_equal(rt_trainer_find("judge"), &rt_debate_judge_trainer);
     assert_ptr_equal(rt_trainer_find("debater"), &rt_debate_learner_trainer);
+    assert_ptr_equal(rt_trainer_find("rm"), &rt_rm_trainer);
     assert_ptr_equal(rt_trainer_find("dpo"), &rt_dpo_trainer);
     assert_null(rt_trainer_find("SFT"));
     assert_null(rt_trainer_find("debate"));
@@ -36,8 +38,8 @@ static void find_by_name(void **state)
 static void listing(void **state)
 {
     (void)state;
-    static const char *const names[] = {"sft", "rl", "opd", "judge", "debater", "dpo"};
-    assert_int_equal(rt_trainer_count(), 6);
+    static const char *const names[] = {"sft", "rl", "opd", "judge", "debater", "rm", "dpo"};
+    assert_int_equal(rt_trainer_count(), 7);
     for (int i = 0; i < rt_trainer_count(); i++) {
         const rt_trainer *t = rt_trainer_at(i);
         assert_non_null(t);

@@ -1,0 +1,152 @@
+"""%%rm NAME (issue 15 item 2) and rm(NAME) / rm_mean / rm_min rewards (item 3), end to
+end: a reward model trains on a simulated preference set (held-out accuracy against the
+labeler's ceiling in its summary), is listed by %who and removed by %del / %reset; a
+reward reading rm(r) compiles (an unknown model is a NameError with did-you-mean), %%rl
+trains on it with eval_reward = the true reward, %eval best_of works with it (the
+proxy's best-of-K mean rises with K on nested draws); bad cells are errors at
+cell:LINE:COL that leave the session unchanged; an interrupted %%rm stores no model."""
+import re
+
+import pytest
+
+from conftest import KERNEL_NAME, outputs, stream_text, ok, who
+
+pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
+
+SETUP = [
+    "%task add add digits=1",
+    "%%policy base\ntask = add\nsft_steps = 60\nnoise = 0.6",
+    "%%reward gold\nformat + eos - 0.3 * length",
+    "%%preferences p\nfrom = base\nlabeler = gold\npairs = 800\nper_prompt = 4\nflip = 0.1",
+]
+RM = "%%rm r\ndata = p\nfrom = base\nsteps = 300\nensemble = 2"
+
+
+@pytest.fixture(scope="module")
+def rk(kernel):
+    for c in SETUP:
+        ok(kernel, c)
+    return kernel
+
+
+def err(k, code):
+    rep, _ = k.execute(code)
+    c = rep["content"]
+    assert c["status"] == "error", (code, c)
+    return c["evalue"]
+
+
+def test_rm_trains_and_reports_ceiling(rk):
+    out = stream_text(ok(rk, RM))
+    m = re.search(r"defined reward model 'r': reward model, ensemble 2, on p \(task add\), "
+                  r"from base, 300 steps: held-out accuracy ([0-9.]+) vs the labeler's ceiling "
+                  r"([0-9.]+)", out)
+    assert m, out
+    acc, ceil = float(m.group(1)), float(m.group(2))
+    assert 0.75 < acc <= 1.0 and acc > ceil - 0.15, (acc, ceil)
+    assert "reward models:\n  r  reward model, ensemble 2" in who(rk)
+    # the same cell again gives the same summary (determinism of the run)
+    out2 = stream_text(ok(rk, RM))
+    assert "replaced reward model 'r': " + m.group(0).split("'r': ")[1] in out2, out2
+
+
+def test_same_model_at_1_and_2_threads(rk):
+    """rt_rm.h: a run is a pure function of its inputs at any thread count; the summary
+    (held-out accuracy to 3 digits) and %eval's best-of-K table under rm(q) agree."""
+    res = []
+    for th in (1, 2):
+        ok(rk, f"%threads {th}")
+        out = stream_text(ok(rk, RM.replace("%%rm r", "%%rm q")))
+        line = [l for l in out.splitlines() if "reward model 'q'" in l][0]
+        ok(rk, "%%reward qq\nrm_min(q)")
+        msgs = ok(rk, "%eval base best_of=[1, 4] reward=qq true=gold n=32")
+        table = [m["content"]["data"]["text/plain"] for m in outputs(msgs)
+                 if m["msg_type"] == "display_data"][0]
+        res.append((line.split(": ", 1)[1], table))
+    assert res[0] == res[1]
+
+
+def test_rm_rewards_rl_and_best_of(rk):
+    ok(rk, RM)
+    ok(rk, "%%reward proxy\nrm(r)")
+    ok(rk, "%%reward cons\nrm_min(r)")
+    assert err(rk, "%%reward bad\nrm(rr)") == "cell:2:4: unknown reward model 'rr' (did you mean 'r'?)"
+    out = stream_text(ok(rk, "%%rl tuned\nfrom = base\nreward = proxy\neval_reward = gold\n"
+                             "steps = 10\nkl = 0.05"))
+    assert "policy tuned: grpo from base on add, reward proxy, 10 steps" in out
+    msgs = ok(rk, "%eval base best_of=[1, 4, 16] reward=cons true=gold n=64")
+    plain = [m["content"]["data"]["text/plain"] for m in outputs(msgs)
+             if m["msg_type"] == "display_data"][0]
+    rows = [l.split() for l in plain.splitlines() if l.startswith("base ")]
+    means = [float(r[3]) for r in rows]
+    assert len(means) == 3 and means[0] <= means[1] <= means[2], plain
+
+
+def test_errors_leave_session_unchanged(rk):
+    ok(rk, RM)
+    before = who(rk)
+    assert err(rk, "%%rm x\ndata = base") == (
+        "cell:2:8: 'base' is a policy, not a preference set (%%preferences defines one)")
+    assert err(rk, "%%rm x\ndata = zz").startswith("cell:2:8: unknown preferences 'zz'")
+    assert err(rk, "%%rm x\ndata = p\nensemble = 40").startswith("cell:3:12:")
+    assert err(rk, "%%rm x\ndata = p\nfrom = nope").startswith("cell:3:8: unknown policy 'nope'")
+    assert err(rk, "%%rm x\ndata = p\nfrom = base\nhidden = 8").startswith(
+        "cell:4:10: 'hidden' cannot be set with 'from' (the trunk is a copy of 'base')")
+    ok(rk, "%task big add digits=2")
+    ok(rk, "%%policy pb\ntask = big\nsft_steps = 5")
+    before = who(rk)
+    assert err(rk, "%%rm x\ndata = p\nfrom = pb") == (
+        "cell:3:8: policy 'pb' is on task 'big', whose configuration differs from the task "
+        "'add' of preferences 'p'")
+    assert who(rk) == before
+
+
+def test_task_redefinition_and_another_tasks_model(new_kernel):
+    """A model keeps the task it was made with (its own copy; %who shows the kept name),
+    and a %%rl run on the redefined task refuses rm(r) before training."""
+    k = new_kernel()
+    for c in SETUP:
+        ok(k, c)
+    ok(k, RM)
+    out = stream_text(ok(k, "%task add add digits=2"))
+    assert "reward models r" in out, out
+    ok(k, "%%policy big\ntask = add\nsft_steps = 5")
+    ok(k, "%%reward proxy\nrm(r)")
+    before = who(k)
+    assert err(k, "%%rl t\nfrom = big\nreward = proxy\nsteps = 2") == (
+        "cell:3:10: rm 'r' is on task 'add.2', whose configuration differs from this run's "
+        "task")
+    assert who(k) == before
+
+
+def test_del_reset_and_help(new_kernel):
+    k = new_kernel()
+    for c in SETUP:
+        ok(k, c)
+    ok(k, RM)
+    assert "deleted" in stream_text(ok(k, "%del r kind=rm"))
+    assert "reward models" not in who(k)
+    ok(k, RM)
+    assert "reset: deleted" in stream_text(ok(k, "%reset"))
+    assert "reward models" not in who(k)
+    rep, msgs = k.execute("%help rm")
+    text = str(rep["content"]) + "".join(str(m["content"]) for m in outputs(msgs))
+    assert "rm_min(NAME)" in text and "ensemble" in text
+
+
+def test_interrupt_stores_no_model(new_kernel):
+    import time
+    k = new_kernel()
+    for c in SETUP:
+        ok(k, c)
+    k.flush()
+    msg_id = k.kc.execute("%%rm big\ndata = p\nsteps = 2000000\nbatch = 64")
+    while True:
+        m = k.kc.get_iopub_msg(timeout=10)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "execute_input":
+            break
+    time.sleep(1.0)
+    k.kc.control_channel.send(k.kc.session.msg("interrupt_request", {}))
+    rep = k.reply(msg_id, timeout=60)
+    assert rep["content"]["status"] == "error", rep["content"]
+    assert "reward models" not in who(k)
