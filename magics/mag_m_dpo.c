@@ -200,32 +200,11 @@ static int check_policy(mag_train_cellctx *t, size_t pt, const char *key, const 
     return 0;
 }
 
-/* The preference set `data` denotes at point pt: a set of that name, or the point of a
- * %%preferences sweep (prefs[seed=s]) whose keys match this point's (pairing by key, as
- * from does).  0 with *set, *task, *labeler (may be NULL) and *resolved, or an error at
- * data's value. */
+/* The preference set `data` denotes at point pt (mag_prefs_at: pairing by key). */
 static int data_at(mag_train_cellctx *t, size_t pt, const rt_pref_set **set, const rt_task **task,
                    const char **labeler, const char **resolved, mag_diag *d)
 {
-    mag_ctx *ctx = t->ctx;
-    const char *name = mag_config_get(t->cfg, "data", 0)->str;
-    mag_pos dpos = mag_train_value_pos(t->cell, "data");
-    char why[400];
-    int prc = mag_train_pair_entry(ctx->session, MAG_PREFS, t->cfg, pt, NULL, name, resolved, why,
-                                   sizeof why);
-    if (prc == 2) return mag_err(ctx, d, MAG_EVALUE, dpos, "%s", why);
-    *set = prc ? NULL : mag_prefs_get(ctx->session, *resolved, task, labeler);
-    if (!*set) {
-        static const mag_kind others[] = {MAG_POLICY, MAG_REWARD, MAG_TASK, MAG_RUN, MAG_DEBATE};
-        for (size_t k = 0; k < sizeof others / sizeof others[0]; k++)
-            if (mag_session_get(ctx->session, others[k], name))
-                return mag_err(ctx, d, MAG_EVALUE, dpos,
-                               "'%s' is a %s, not a preference set: data = a %%%%preferences "
-                               "NAME",
-                               name, mag_kind_name(others[k]));
-        return mag_err_unknown(d, ctx, MAG_PREFS, name, dpos);
-    }
-    return 0;
+    return mag_prefs_at(t->ctx, t->cell, t->cfg, pt, "data", set, task, labeler, resolved, d);
 }
 
 static int dpo_resolve(mag_train_cellctx *t, mag_diag *d)

@@ -425,6 +425,31 @@ const rt_pref_set *mag_prefs_get(const mag_session *s, const char *name, const r
     return o ? o->set : NULL;
 }
 
+/* mag_prefs.h: the set a trainer's data key denotes at a sweep point. */
+int mag_prefs_at(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg, size_t pt,
+                 const char *key, const rt_pref_set **set, const rt_task **task,
+                 const char **labeler, const char **resolved, mag_diag *d)
+{
+    const char *name = mag_config_get(cfg, key, 0)->str, *got = NULL;
+    mag_pos at = mag_train_value_pos(cell, key);
+    char why[400];
+    int prc =
+        mag_train_pair_entry(ctx->session, MAG_PREFS, cfg, pt, NULL, name, &got, why, sizeof why);
+    if (prc == 2) return mag_err(ctx, d, MAG_EVALUE, at, "%s", why);
+    const rt_pref_set *s = prc ? NULL : mag_prefs_get(ctx->session, got, task, labeler);
+    if (!s) {
+        for (int k = 0; k < MAG_N_KINDS; k++)
+            if (k != MAG_PREFS && mag_session_get(ctx->session, (mag_kind)k, name))
+                return mag_err(ctx, d, MAG_EVALUE, at,
+                               "'%s' is a %s, not a preference set (%%%%preferences defines one)",
+                               name, mag_kind_name((mag_kind)k));
+        return mag_err_unknown(d, ctx, MAG_PREFS, name, at);
+    }
+    if (set) *set = s;
+    if (resolved) *resolved = got;
+    return 0;
+}
+
 /* %export FILE.jsonl NAME of a preference set (mag_m_io.c): 0, or a cell error. */
 int mag_prefs_export(mag_ctx *ctx, const char *path, const char *name, mag_pos at, mag_diag *d)
 {

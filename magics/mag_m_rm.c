@@ -126,7 +126,9 @@ static void obj_free(void *p)
 typedef struct point {
     mag_train_point base;
     rt_rm *rm;
-    const rt_pref_set *set;
+    const rt_pref_set *set; /* the point's data (paired by key) */
+    const char *data_name;
+    double ceiling; /* its labeler's held-out agreement */
     rt_rm_config cfg;
     char from_name[MAG_TRAIN_NAME];
     rt_diag diag;
@@ -168,23 +170,25 @@ static int rm_resolve(mag_train_cellctx *t, mag_diag *d)
     rm_cell *c = t->state;
     c->data_name = mag_config_get(cfg, "data", 0)->str;
     mag_pos dat = mag_train_value_pos(cell, "data");
-    c->set = mag_prefs_get(ctx->session, c->data_name, &c->task, NULL);
-    if (!c->set) {
-        int k = -1;
-        for (int kk = 0; kk < MAG_N_KINDS && k < 0; kk++)
-            if (kk != MAG_PREFS && mag_session_get(ctx->session, (mag_kind)kk, c->data_name))
-                k = kk;
-        if (k >= 0)
-            return mag_err(ctx, d, MAG_EVALUE, dat,
-                           "'%s' is a %s, not a preference set (%%%%preferences defines one)",
-                           c->data_name, mag_kind_name((mag_kind)k));
-        return mag_err_unknown(d, ctx, MAG_PREFS, c->data_name, dat);
-    }
-    const mag_entry *pe = mag_session_entry(ctx->session, MAG_PREFS, c->data_name);
+    const char *dname = NULL;
+    int drc = mag_prefs_at(ctx, cell, cfg, 0, "data", &c->set, &c->task, NULL, &dname, d);
+    if (drc) return drc;
+    const mag_entry *pe = mag_session_entry(ctx->session, MAG_PREFS, dname);
     t->task_name = pe && pe->task ? pe->task : "?";
+    /* every point's data (a %%preferences sweep pairs by key) on the first point's task */
+    for (size_t pt = 1; pt < cfg->npoints; pt++) {
+        const char *pn = NULL;
+        drc = mag_prefs_at(ctx, cell, cfg, pt, "data", NULL, NULL, NULL, &pn, d);
+        if (drc) return drc;
+        const mag_entry *e = mag_session_entry(ctx->session, MAG_PREFS, pn);
+        if (strcmp(e->task, t->task_name))
+            return mag_err(ctx, d, MAG_EVALUE, dat,
+                           "preferences '%s' are on task '%s', those of this cell's first point "
+                           "on '%s'",
+                           pn, e->task, t->task_name);
+    }
     if (c->set->n_train < 1)
-        return mag_err(ctx, d, MAG_EVALUE, dat, "preference set '%s' has no train pairs",
-                       c->data_name);
+        return mag_err(ctx, d, MAG_EVALUE, dat, "preference set '%s' has no train pairs", dname);
     if (mag_train_given(cfg, "from")) {
         c->from_name = mag_config_get(cfg, "from", 0)->str;
         mag_pos fp = mag_train_value_pos(cell, "from");
@@ -210,7 +214,7 @@ static int rm_resolve(mag_train_cellctx *t, mag_diag *d)
             return mag_err(ctx, d, MAG_EVALUE, fp,
                            "policy '%s' is on task '%s', whose configuration differs from the "
                            "task '%s' of preferences '%s'",
-                           c->from_name, fe->task, t->task_name, c->data_name);
+                           c->from_name, fe->task, t->task_name, dname);
     }
     rt_pref_stats st;
     rt_pref_stats_of(c->set, &st);
@@ -218,7 +222,7 @@ static int rm_resolve(mag_train_cellctx *t, mag_diag *d)
     if (rt_pref_count(c->set, RT_TASK_HELDOUT) == 0)
         krn_out_printf(ctx->out, KRN_STDOUT,
                        "note: preferences '%s' have no held-out pairs: heldout_acc stays empty\n",
-                       c->data_name);
+                       dname);
     return 0;
 }
 
@@ -272,7 +276,17 @@ static int rm_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_di
     rt_policy_free(fresh);
     if (rc == RT_ENOMEM) return mag_err_nomem(d);
     if (rc) return mag_err(t->ctx, d, MAG_EVALUE, t->cell->name_pos, "%s", pd.msg);
-    p->set = c->set;
+    rc = mag_prefs_at(t->ctx, t->cell, cfg, pt, "data", &p->set, NULL, NULL, &p->data_name, d);
+    if (rc) {
+        rt_rm_free(p->rm), p->rm = NULL;
+        return rc;
+    }
+    if (p->set->n_train < 1)
+        return mag_err(t->ctx, d, MAG_EVALUE, mag_train_value_pos(t->cell, "data"),
+                       "preference set '%s' has no train pairs", p->data_name);
+    rt_pref_stats st;
+    rt_pref_stats_of(p->set, &st);
+    p->ceiling = st.agreement[RT_TASK_HELDOUT];
     p->base.job.rng = rt_rng_split(&r, 1);
     rt_rm_config_defaults(&p->cfg);
     p->cfg.steps = (long)mag_train_num(cfg, "steps", pt);
@@ -332,15 +346,15 @@ static void rm_summary(mag_train_cellctx *t, const mag_train_point *bp, rt_run_s
     rm_cell *c = t->state;
     point *p = (point *)bp;
     int K = p->rm ? rt_rm_ensemble(p->rm) : 0;
-    int n = snprintf(out, cap, "reward model, ensemble %d, on %s (task %s)", K, c->data_name,
+    int n = snprintf(out, cap, "reward model, ensemble %d, on %s (task %s)", K, p->data_name,
                      t->task_name);
     if (p->from_name[0]) n += snprintf(out + n, cap - (size_t)n, ", from %s", p->from_name);
     n += snprintf(out + n, cap - (size_t)n, ", %ld steps%s", step, mag_train_suffix(stt));
     double acc = last_value(p->base.run, "heldout_acc", NULL);
     if (!isnan(acc)) {
         n += snprintf(out + n, cap - (size_t)n, ": held-out accuracy %.3f", acc);
-        if (isfinite(c->ceiling))
-            snprintf(out + n, cap - (size_t)n, " vs the labeler's ceiling %.3f", c->ceiling);
+        if (isfinite(p->ceiling))
+            snprintf(out + n, cap - (size_t)n, " vs the labeler's ceiling %.3f", p->ceiling);
     }
     if (stt != RT_RUN_FINISHED || !p->rm) return;
     /* only a finished model is stored (nothing partial) */

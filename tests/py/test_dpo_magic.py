@@ -41,7 +41,7 @@ def dk(kernel):
 
 BAD = [
     ("%%dpo x\nfrom = base\ndata = true", "ValueError",
-     "cell:3:8: 'true' is a reward, not a preference set: data = a %%preferences NAME"),
+     "cell:3:8: 'true' is a reward, not a preference set (%%preferences defines one)"),
     ("%%dpo x\nfrom = base\ndata = pp", "NameError",
      "cell:3:8: unknown preferences 'pp' (did you mean 'p'?)"),
     ("%%dpo x\nfrom = base\ndata = p\nbeta = 0", "ValueError", "cell:4:8: 'beta' must be > 0"),

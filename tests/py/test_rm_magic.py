@@ -150,3 +150,32 @@ def test_interrupt_stores_no_model(new_kernel):
     rep = k.reply(msg_id, timeout=60)
     assert rep["content"]["status"] == "error", rep["content"]
     assert "reward models" not in who(k)
+
+
+def test_pipeline_per_seed_pairs_data_and_rm(new_kernel):
+    """Every stage swept over the same seeds pairs by key: %%rm data = a %%preferences
+    sweep trains r[seed=s] on p[seed=s] from base[seed=s], and rm(r) in a %%rl point with
+    seed = s reads r[seed=s]; a point with no matching set is an error at data."""
+    k = new_kernel()
+    for c in ["%task add add digits=1",
+              "%%policy base\ntask = add\nsft_steps = 60\nnoise = 0.6\nseed = [1, 2]",
+              "%%reward gold\nformat + eos - 0.3 * length",
+              "%%preferences p\nfrom = base\nlabeler = gold\npairs = 200\nper_prompt = 4\n"
+              "seed = [1, 2]"]:
+        ok(k, c)
+    out = stream_text(ok(k, "%%rm r\ndata = p\nfrom = base\nsteps = 20\nseed = [1, 2]"))
+    for s in (1, 2):
+        assert (f"defined reward model 'r[seed={s}]': reward model, ensemble 1, on p[seed={s}] "
+                f"(task add), from base[seed={s}], 20 steps") in out, out
+    # each point's ceiling is its own set's held-out agreement
+    ceil = {s: re.search(rf"'r\[seed={s}\]'.*ceiling ([0-9.]+)", out).group(1) for s in (1, 2)}
+    for s in (1, 2):
+        sp = stream_text(ok(k, f"%%preferences q\nfrom = base[seed={s}]\nlabeler = gold\n"
+                               f"pairs = 200\nper_prompt = 4\nseed = {s}"))
+        agree = re.search(r"held-out ([0-9.]+)", sp).group(1)
+        assert abs(float(agree) - float(ceil[s])) < 1e-3, (agree, ceil[s])
+    ok(k, "%%reward proxy\nrm(r)")
+    out = stream_text(ok(k, "%%rl t\nfrom = base\nreward = proxy\nsteps = 2\nseed = [1, 2]"))
+    assert "policy t[seed=2]: grpo from base[seed=2] on add, reward proxy" in out, out
+    e = err(k, "%%rm r3\ndata = p\nfrom = base\nsteps = 2\nseed = [1, 3]")
+    assert e.startswith("cell:2:8: no point of sweep 'p' matches this cell's point [seed=3]"), e
