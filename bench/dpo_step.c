@@ -1,17 +1,17 @@
 /* dpo_step.c: DPO steps per second at the opd-mlp-small model sizes (bench/opd_mlp_small.c):
  * V=32 (0 = PAD), K=8, D=32, ReLU MLP LM with H=256, one layer, random init; the reference
- * a copy of the initial weights; B pairs (default 64) of a prompt of P=8 uniform tokens in
- * 1..31 with a chosen and a rejected answer of T=16 uniform tokens each (16 is the
- * longest answer a preference pair holds, RT_TASK_MAX_T; opd-mlp-small samples 24), a
- * new batch every step; one step = rt_dpo_batch (the reference's scoring, the policy's
- * kept forward, the DPO loss at beta 0.1, dL/dlogits at the 2 B T answer rows, backward)
+ * a copy of the initial weights; B pairs (default 256, as bench/pref_torch.py) of a prompt of P=8
+ * uniform tokens in 1..31 with a chosen and a rejected answer of T=16 uniform tokens each (16 is
+ * the longest answer a preference pair holds, RT_TASK_MAX_T; opd-mlp-small samples 24), a new batch
+ * every step; one step = rt_dpo_batch (the reference's scoring, the policy's kept forward, the DPO
+ * loss at beta 0.1, dL/dlogits at the 2 B T answer rows, backward)
  * + Adam at lr 1e-3 — what a %%dpo step does besides drawing its pairs.
  * Timing: wall time per step, median over --steps after --warmup steps.
  *
- *   dpo-step [--threads N] [--steps 30] [--warmup 3] [--batch 64] [--seed 0]
+ *   dpo-step [--threads N] [--steps 30] [--warmup 3] [--batch 256] [--seed 0]
  *
- * Leaves out: a PyTorch reference (torch is not installed here; the workload is stated
- * above so one can be written as opd_mlp_torch.py is). */
+ * The PyTorch reference of the same step is bench/pref_torch.py --mode dpo; bench/pref-compare
+ * runs the two side by side.  Last line: rlhf pref-dpo threads=N batch=B steps_per_s=X ... */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +38,7 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    int threads = 1, steps = 30, warmup = 3, batch = 64;
+    int threads = 1, steps = 30, warmup = 3, batch = 256;
     unsigned long seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -125,8 +125,8 @@ int main(int argc, char **argv)
     printf("# step ms median %.2f (min %.2f, max %.2f); loss %.4f acc %.3f grad_norm %.4f\n",
            med * 1e3, times[0] * 1e3, times[steps - 1] * 1e3, st.loss, st.accuracy, gnorm);
     printf("# threads %d, isa %s\n", threads, rt_nn_isa_name(rt_nn_isa()));
-    printf("rlhf dpo-mlp-small threads=%d batch=%d steps_per_s=%.3f tokens_per_s=%.0f\n", threads,
-           batch, 1.0 / med, 2.0 * batch * T / med);
+    printf("rlhf pref-dpo threads=%d batch=%d steps_per_s=%.3f tokens_per_s=%.0f\n", threads, batch,
+           1.0 / med, 2.0 * batch * T / med);
     rt_dpo_ws_free(w);
     rt_policy_free(pol);
     rt_policy_free(ref);

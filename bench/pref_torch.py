@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch (CPU) reference of one DPO step and one reward-model (Bradley-Terry) step at the
 sizes of the workload "opd-mlp-small" (issue 15's benchmark; bench/pref-compare runs it
-side by side with the runtime's build/bench/pref-bench).
+side by side with the runtime's build/bench/dpo-step and rm-step).
 
 Run with Debian's python:  /usr/bin/python3 bench/pref_torch.py --mode dpo --threads 1
 Options: --mode dpo|rm   the step to time (default dpo)
@@ -21,7 +21,8 @@ Linear(256,H=256) -> ReLU -> Linear(H,V)), defined again here: that script parse
 arguments and runs its benchmark at import, so it cannot be imported.
 
 Data (made once, fixed): B pairs of (prompt of P=8 uniform tokens in 1..31, chosen answer
-and rejected answer of T=24 uniform tokens in 1..31 each); a sequence is buf =
+and rejected answer of T=16 uniform tokens in 1..31 each: 16 is the longest answer a
+preference pair of the runtime holds, so both sides use it); a sequence is buf =
 [K x PAD | prompt | answer] and the context of position j is buf[j-K:j].
 --mode dpo: policy = the MLP LM (random init, fixed seed), reference = frozen copy of it.
   One step: the 2*B*T answer-token contexts (chosen and rejected stacked) as one batch;
@@ -75,7 +76,7 @@ import torch.nn.functional as F  # noqa: E402
 torch.set_num_threads(args.intraop)
 torch.manual_seed(args.seed)
 
-V, K, D, P, T, H, LR = 32, 8, 32, 8, 24, 256, 1e-3
+V, K, D, P, T, H, LR = 32, 8, 32, 8, 16, 256, 1e-3
 B = args.batch
 L = K + P + T  # buffer length
 

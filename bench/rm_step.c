@@ -1,12 +1,13 @@
 /* rm_step.c: Bradley–Terry reward-model training steps per second (rt_rm_train) at the
- * opd-mlp-small sizes: trunk V=32, K=8, D=32, H=256, 1 ReLU layer; 128 pairs per step
- * (256 sequences, as opd-mlp-small's batch) of P=8 prompt tokens and answers of 1..16
- * tokens (uniform tokens in 1..31), one member (--ensemble K for more).  Each sequence
+ * opd-mlp-small sizes: trunk V=32, K=8, D=32, H=256, 1 ReLU layer; B pairs per step
+ * (--batch, default 256 as bench/pref_torch.py --mode rm) of P=8 prompt tokens and answers
+ * of T=16 tokens (uniform tokens in 1..31), one member (--ensemble K for more).  Each sequence
  * costs one row (the logits after its answer), so a step is one 256-row forward and
  * backward plus the head.  Timing: wall time of --steps steps after --warmup, no run (no
  * rows, no evaluation), normalisation off.
  *
- *   rm-step [--threads N] [--steps 200] [--warmup 20] [--ensemble 1] [--seed 0] */
+ *   rm-step [--threads N] [--steps 200] [--warmup 20] [--batch 256] [--ensemble 1] [--seed 0]
+ * Last line: rlhf pref-rm threads=N batch=B steps_per_s=X (bench/pref-compare reads it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 #include "rt_policy.h"
 #include "rt_rm.h"
 
-enum { V = 32, K = 8, D = 32, H = 256, P = 8, T = 16, PAIRS = 128, NSET = 8192 };
+enum { V = 32, K = 8, D = 32, H = 256, P = 8, T = 16, NSET = 8192 };
 
 static double now(void)
 {
@@ -27,7 +28,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-    int threads = 1, steps = 200, warmup = 20, ens = 1;
+    int threads = 1, steps = 200, warmup = 20, ens = 1, pairs = 256;
     unsigned long seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -37,15 +38,18 @@ int main(int argc, char **argv)
             steps = atoi(argv[++i]);
         else if (!strcmp(a, "--warmup") && i + 1 < argc)
             warmup = atoi(argv[++i]);
+        else if (!strcmp(a, "--batch") && i + 1 < argc)
+            pairs = atoi(argv[++i]);
         else if (!strcmp(a, "--ensemble") && i + 1 < argc)
             ens = atoi(argv[++i]);
         else if (!strcmp(a, "--seed") && i + 1 < argc)
             seed = strtoul(argv[++i], NULL, 10);
         else {
-            fprintf(stderr,
-                    "usage: %s [--threads N] [--steps 200] [--warmup 20] [--ensemble 1] "
-                    "[--seed 0]\n",
-                    argv[0]);
+            fprintf(
+                stderr,
+                "usage: %s [--threads N] [--steps 200] [--warmup 20] [--batch 256] [--ensemble 1] "
+                "[--seed 0]\n",
+                argv[0]);
             return 2;
         }
     }
@@ -63,8 +67,7 @@ int main(int argc, char **argv)
         rt_pref_pair *q = &set.pairs[i];
         for (int t = 0; t < P; t++)
             q->prompt.prompt[t] = 1 + (int)rt_rng_below(&r1, V - 1);
-        q->n_chosen = 1 + (int)rt_rng_below(&r1, T);
-        q->n_rejected = 1 + (int)rt_rng_below(&r1, T);
+        q->n_chosen = q->n_rejected = T;
         for (int t = 0; t < T; t++) {
             q->chosen[t] = 1 + (int)rt_rng_below(&r1, V - 1);
             q->rejected[t] = 1 + (int)rt_rng_below(&r1, V - 1);
@@ -76,7 +79,7 @@ int main(int argc, char **argv)
         return fprintf(stderr, "rm-step: %s\n", d.msg), 1;
     rt_rm_config c;
     rt_rm_config_defaults(&c);
-    c.batch = PAIRS;
+    c.batch = pairs;
     c.normalize = 0;
     c.threads = threads;
     c.steps = warmup;
@@ -88,8 +91,8 @@ int main(int argc, char **argv)
         return fprintf(stderr, "rm-step: %s\n", d.msg), 1;
     double dt = (now() - t0) / steps;
     printf("# step ms mean %.3f; %d pairs (%d sequences) per member per step, ensemble %d\n",
-           dt * 1e3, PAIRS, 2 * PAIRS, ens);
-    printf("rlhf rm-bt threads=%d steps_per_s=%.2f\n", threads, 1.0 / dt);
+           dt * 1e3, pairs, 2 * pairs, ens);
+    printf("rlhf pref-rm threads=%d batch=%d steps_per_s=%.2f\n", threads, pairs, 1.0 / dt);
     rt_rm_free(rm);
     rt_free(set.pairs);
     rt_policy_free(p);
