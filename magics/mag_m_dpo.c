@@ -424,7 +424,8 @@ static const mag_magic dpo_magic = {
             "answers: the set's labeler by default).  Columns also chosen_reward,\n"
             "rejected_reward (TRL's rewards/chosen, rewards/rejected), heldout_loss,\n"
             "heldout_margin, eval_accuracy, grad_norm.  A list sweeps (beta = [0.05, 0.1, 0.5],\n"
-            "seed = [1, 2, 3] adds bands); from/reference pair by key with a sweep's points.\n"
+            "seed = [1, 2, 3] adds bands); from, reference and data pair by key with a sweep's "
+            "points.\n"
             "Example:\n  %%dpo aligned\n  from = base\n  data = prefs\n  beta = 0.1",
     .run = run_dpo,
     .positional = "-",

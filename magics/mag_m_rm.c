@@ -41,7 +41,8 @@ static const mag_key_spec rm_keys[] = {
      .type = MAG_T_NAME,
      .flags = MAG_K_REQUIRED,
      .object = "preferences",
-     .help = "the preference set (%%preferences) the model learns from"},
+     .help = "the preference set (%%preferences) the model learns from; a sweep p[seed=s] pairs by "
+             "key"},
     {.name = "from",
      .type = MAG_T_NAME,
      .object = "policy",
