@@ -307,16 +307,38 @@ static void bon_rewards_free(bon_rewards *br)
     }
 }
 
+/* Where feature-function arguments resolve: the session, for the evaluated policy. */
+typedef struct bon_env {
+    const mag_session *s;
+    const char *policy; /* the policy scored (base[seed=3]), or NULL */
+} bon_env;
+
+/* NAME, or NAME[k=v,...] when NAME is no object of `kind` but the point of a sweep with
+ * the key values of the scored policy is (base[seed=3] reads rm(r) as r[seed=3]: a
+ * pipeline per seed, as %%rl pairs by key); buf holds the paired name. */
+static const char *bon_paired(const bon_env *be, mag_kind kind, const char *name, char *buf,
+                              size_t cap)
+{
+    const char *keys = be->policy ? strchr(be->policy, '[') : NULL;
+    if (!keys || mag_session_get(be->s, kind, name)) return name;
+    int w = snprintf(buf, cap, "%s%s", name, keys);
+    return w > 0 && (size_t)w < cap && mag_session_get(be->s, kind, buf) ? buf : name;
+}
+
 /* Feature-function names over the session (rt_feature_env): debate(NAME) and
- * judge_full(NAME) -> its debate, rm / rm_mean / rm_min(NAME) -> its reward model. */
+ * judge_full(NAME) -> its debate, rm / rm_mean / rm_min(NAME) -> its reward model (the
+ * point of the scored policy's keys when NAME is a sweep: bon_paired). */
 static int bon_resolve(void *ctx, const char *fn, const char *arg, void *out, char *err,
                        size_t errlen)
 {
-    const mag_session *s = ctx;
+    const bon_env *be = ctx;
+    const mag_session *s = be->s;
+    char buf[512];
     if (!strcmp(fn, "debate") || !strcmp(fn, "judge_full"))
-        return mag_debate_resolve(&s, arg, out, err, errlen);
+        return mag_debate_resolve(&s, bon_paired(be, MAG_DEBATE, arg, buf, sizeof buf), out, err,
+                                  errlen);
     if (!strcmp(fn, "rm") || !strcmp(fn, "rm_mean") || !strcmp(fn, "rm_min"))
-        return mag_rm_resolve(s, arg, out, err, errlen);
+        return mag_rm_resolve(s, bon_paired(be, MAG_RM, arg, buf, sizeof buf), out, err, errlen);
     snprintf(err, errlen, "no session objects for %s(...)", fn);
     return -1;
 }
@@ -344,9 +366,10 @@ static int bon_wanted(mag_ctx *ctx, const mag_config *cfg, mag_diag *d)
     return bv != NULL;
 }
 
-/* Links reward= and true= to the task (parameters at their defaults); 0 or an error. */
+/* Links reward= and true= to the task (parameters at their defaults) for scoring policy
+ * `policy` (its name: rm(NAME) of a sweep reads the point of its keys); 0 or an error. */
 static int bon_rewards_get(mag_ctx *ctx, const mag_config *cfg, const rt_task *task,
-                           bon_rewards *br, mag_diag *d)
+                           const char *policy, bon_rewards *br, mag_diag *d)
 {
     memset(br, 0, sizeof *br);
     const mag_value *v[2] = {given(cfg, "reward"), given(cfg, "true")};
@@ -360,7 +383,8 @@ static int bon_rewards_get(mag_ctx *ctx, const mag_config *cfg, const rt_task *t
     if (!fp && progs[1]) fp = rt_features_for_reward(progs[1]);
     if (fp) {
         char msg[256];
-        rt_feature_env env = {bon_resolve, (void *)ctx->session};
+        bon_env be = {ctx->session, policy};
+        rt_feature_env env = {bon_resolve, &be};
         const rt_reward_program *r0 = progs[0] ? progs[0] : progs[1];
         const rt_reward_program *r1 = progs[0] ? progs[1] : NULL;
         if (fp->create(task, r0, r1, &env, &br->fstate, &br->linked[0], r1 ? &br->linked[1] : NULL,
@@ -427,7 +451,7 @@ static int eval_bon(mag_ctx *ctx, const mag_line *line, const mag_config *cfg, c
                     int np, const rt_task *task, const char *tname, mag_diag *d)
 {
     bon_rewards br;
-    int rc = bon_rewards_get(ctx, cfg, task, &br, d);
+    int rc = bon_rewards_get(ctx, cfg, task, e[0].name, &br, d);
     if (rc) {
         bon_rewards_free(&br);
         return rc;
@@ -479,6 +503,10 @@ static int eval_bon(mag_ctx *ctx, const mag_line *line, const mag_config *cfg, c
         s[i] = *rt_eval_prompt(ev, i);
     for (int j = 0; j < np && !rc; j++) {
         rt_bon *b = NULL;
+        if (j > 0 && br.fp) { /* rm(NAME) / debate(NAME): relinked for this policy's point */
+            bon_rewards_free(&br);
+            if ((rc = bon_rewards_get(ctx, cfg, task, e[j].name, &br, d))) break;
+        }
         rt_bon_spec sp = bon_spec(e[j].pol, task, s, n, kmax, temp, &draws, &br,
                                   mag_session_threads(ctx->session));
         if (rt_bon_create(&b, &sp, &ed)) {
@@ -661,7 +689,7 @@ static int sample_bon(mag_ctx *ctx, const mag_line *line, const mag_config *cfg,
                       float temp, const rt_rng *draws, mag_diag *d)
 {
     bon_rewards br;
-    int rc = bon_rewards_get(ctx, cfg, task, &br, d);
+    int rc = bon_rewards_get(ctx, cfg, task, pname, &br, d);
     int K = (int)mag_value_number(mag_config_get(cfg, "best_of", 0), 1);
     int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
     rt_bon *b = NULL;
@@ -841,7 +869,8 @@ static const mag_magic eval_magic = {
             "under R, which finite answers always can).\n"
             "best_of=[1, 2, 4, 8, 16] gives several K on the same nested draws (a larger K\n"
             "adds draws to a smaller one's), the same for every policy: best-of-n on the\n"
-            "axes of an overoptimization plot (reward against KL).\n"
+            "axes of an overoptimization plot (reward against KL).  A reward reading\n"
+            "rm(NAME) of a sweep scores each point base[seed=s] with NAME[seed=s].\n"
             "Example:\n  %eval base tuned best_of=[1, 4, 16] reward=proxy true=truth",
     .run = run_eval,
     .positional = "policy",

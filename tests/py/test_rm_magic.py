@@ -119,6 +119,36 @@ def test_task_redefinition_and_another_tasks_model(new_kernel):
     assert who(k) == before
 
 
+def test_best_of_pairs_a_swept_model_by_key(new_kernel):
+    """%eval NAME best_of=... reward=R with R reading rm(r) of a seed sweep: each point
+    base[seed=s] is scored by r[seed=s] (a pipeline per seed, as %%rl pairs by key): its
+    rows are those of evaluating base[seed=s] alone, and without r[seed=1] the point
+    base[seed=1] has no model while base[seed=2] still has one."""
+    k = new_kernel()
+    ok(k, SETUP[0])
+    ok(k, SETUP[1] + "\nseed = [1, 2]")
+    ok(k, SETUP[2])
+    ok(k, SETUP[3] + "\nseed = [1, 2]")
+    ok(k, "%%rm r\ndata = p\nfrom = base\nsteps = 50\nseed = [1, 2]")
+    ok(k, "%%reward proxy\nrm(r)")
+
+    def rows(line):
+        msgs = ok(k, line)
+        plain = [m["content"]["data"]["text/plain"] for m in outputs(msgs)
+                 if m["msg_type"] == "display_data"][0]
+        return [l.split() for l in plain.splitlines() if l.startswith("base")]
+
+    both = rows("%eval base best_of=[1, 4] reward=proxy true=gold n=64")
+    one = {s: rows(f"%eval base[seed={s}] best_of=[1, 4] reward=proxy true=gold n=64")
+           for s in (1, 2)}
+    assert both == one[1] + one[2] and len(both) == 4, both
+    assert both[1][3] != both[3][3]  # two models: different proxy scores
+    ok(k, "%del r[seed=1]")
+    assert rows("%eval base[seed=2] best_of=[1, 4] reward=proxy true=gold n=64") == one[2]
+    assert err(k, "%eval base best_of=[1, 4] reward=proxy n=64").startswith(
+        "cell:1:34: unknown reward model 'r'")
+
+
 def test_del_reset_and_help(new_kernel):
     k = new_kernel()
     for c in SETUP:
