@@ -212,8 +212,9 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
             for (int i = 0; i < n; i++)
                 members += gof[i] == g;
             const double **ys = frame_alloc(&f, (size_t)members * sizeof *ys);
+            const double **xs = frame_alloc(&f, (size_t)members * sizeof *xs);
             size_t *lens = frame_alloc(&f, (size_t)members * sizeof *lens);
-            if (!ys || !lens) goto done;
+            if (!ys || !xs || !lens) goto done;
             size_t maxn = 0;
             const double *xbest = NULL;
             int m = 0;
@@ -225,6 +226,7 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
                 size_t k = series_xy(&f, &f.snap[i], xcol, col, sparse, &x, &y);
                 if (f.oom) goto done;
                 ys[m] = y;
+                xs[m] = x;
                 lens[m] = k;
                 if (k > maxn || !xbest) {
                     maxn = k;
@@ -246,6 +248,15 @@ static cJSON *render_bundle(rt_run *const *runs, const char *const *labels, int 
                 cs->y = mean;
                 cs->lo = lo;
                 cs->hi = hi;
+                /* x = a logged metric (%plot x=kl_ref): it differs between the seeds of a
+                   band, so the band's point i sits at the mean of their x at i, as its y is
+                   their mean (step and tokens are the same for every seed: unchanged) */
+                if (strcmp(xname, "step")) {
+                    double *xm = frame_alloc(&f, (maxn + 1) * sizeof *xm);
+                    if (!xm) goto done;
+                    rt_chart_mean_band(xs, lens, (size_t)members, maxn, 1.0, xm, NULL, NULL);
+                    cs->x = xm;
+                }
             }
         }
         cp[p].title = panels[p];

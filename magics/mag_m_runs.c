@@ -8,8 +8,9 @@
  * configuration (rt_run_config_get, else the NAME[key=value] coordinates): the final value
  * of each metric against KEY (rt_chart_series.points: dots per run, mean ± sd error bars per
  * value; categorical keys numbered 1..k, listed in the axis title); x=COLUMN, a logged
- * column: curves against it (mag_bridge_chart's xname).  smooth not given: -1, the charts'
- * default smoothing.  Leaves out: a log x axis, tick labels for categories. */
+ * column: curves against it (mag_bridge_chart's xname; a band's x is the seeds' mean).  smooth not
+ * given: -1, the charts' default smoothing.  Leaves out: a log x axis, tick labels for categories.
+ */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -277,8 +278,8 @@ static void curve_labels(rt_run *const *runs, int n, char (*labels)[256])
         labels[i][0] = '\0';
         for (int j = 0; j < nv && o < 256; j++) {
             const char *v = mag_run_key(runs[i], vary[j], vb, sizeof vb);
-            o += (size_t)snprintf(labels[i] + o, 256 - o, "%s%s=%s", j ? " \u00b7 " : "",
-                                  vary[j], v ? v : "");
+            o += (size_t)snprintf(labels[i] + o, 256 - o, "%s%s=%s", j ? " \u00b7 " : "", vary[j],
+                                  v ? v : "");
         }
     }
 }
@@ -599,7 +600,8 @@ static const mag_magic plot_magic = {
             "axis, others numbered 1, 2, ... (the axis title lists them); other swept keys\n"
             "(not seed) give one series each.  x=COLUMN, a logged column (tokens, wall,\n"
             "kl_ref, ...): curves against it instead of step (e.g. the reward-vs-KL\n"
-            "frontier).  smooth= sets the EMA weight (default: the charts' default; 0 = raw),\n"
+            "frontier; a seed band's point i sits at the seeds' mean x at i, as its y is\n"
+            "their mean).  smooth= sets the EMA weight (default: the charts' default; 0 = raw),\n"
             "logy a log axis.",
     .run = run_plot,
     .positional = "run",

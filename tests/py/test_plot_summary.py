@@ -11,7 +11,10 @@
 - %plot NAME x=kl_ref draws the curves against the logged column kl_ref.
 """
 import html.parser
+import csv
 import math
+import os
+import tempfile
 import re
 import statistics
 
@@ -253,3 +256,23 @@ def test_plot_against_a_logged_column(k):
         assert ch["reward"][name].y == rw[name].y
     assert "kl_ref" in str([m for m in outputs(ok(k, "%plot rk x=kl_ref metric=reward"))
                             if m["msg_type"] == "display_data"][0]["content"]["data"][VL])
+
+
+def test_band_against_a_logged_column_sits_at_the_mean_x(k):
+    """x=COLUMN over a seed band: the seeds' kl_ref differ, so point i of the mean curve is
+    at the mean of their kl_ref at i (as its y is the mean of their y), not at one seed's."""
+    ok(k, "%%policy single\ntask = add\nsft_steps = 10\n" + TINY)
+    ok(k, "%%reward exact c=0.01\ncorrect - c * length")
+    ok(k, RL.replace("%%rl rk", "%%rl rs").replace("kl = [0, 0.1]", "kl = 0\nseed = [1, 2]"))
+    band = chart_of(outputs(ok(k, "%plot rs x=kl_ref metric=reward smooth=0")))["reward"]["rs"]
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "rs.csv")
+        ok(k, f"%export {path} rs[seed=1] rs[seed=2]")
+        with open(path) as f:
+            rows = list(csv.DictReader(f))
+    per = [[float(r["kl_ref"]) for r in rows if r["run"] == f"rs[seed={s}]" and r["reward"]]
+           for s in (1, 2)]
+    assert per[0] != per[1]
+    want = [(a + b) / 2 for a, b in zip(*per)]
+    assert len(band.x) == 6 and all(math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-12)
+                                    for a, b in zip(band.x, want)), (band.x, want)
