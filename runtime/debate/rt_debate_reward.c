@@ -112,26 +112,9 @@ int rt_debate_reward_create(const rt_task *task, const rt_reward_program *reward
     }
     x->task = task;
     x->nf = rt_task_n_features(task);
-    const char *names[RT_TASK_MAX_FEATURES];
-    for (int i = 0; i < x->nf; i++)
-        names[i] = rt_task_feature_name(task, i);
-
     link_ctx lc = {x, resolve, ctx};
-    rt_reward_env env;
-    memset(&env, 0, sizeof env);
-    env.features = names;
-    env.n_features = x->nf;
-    env.n_slots = x->nf + RT_DEBATE_REWARD_MAX;
-    env.feature_fns = fn_names;
-    env.n_feature_fns = 2;
-    env.resolve_feature = link_resolve;
-    env.ctx = &lc;
-    rt_diag rd;
-    if (rt_reward_link(reward, &env, linked, &rd) ||
-        (eval_reward && linked_eval && rt_reward_link(eval_reward, &env, linked_eval, &rd))) {
-        snprintf(msg, cap, "%s", rd.msg);
-        rt_reward_free(*linked);
-        *linked = NULL;
+    if (rt_rl_link_feature_rewards(task, reward, eval_reward, RT_DEBATE_REWARD_MAX, fn_names, 2,
+                                   link_resolve, &lc, linked, linked_eval, msg, cap)) {
         rt_free(x);
         return -1;
     }

@@ -96,25 +96,9 @@ static int fp_create(const rt_task *task, const rt_reward_program *reward,
     }
     x->task = task;
     x->nf = rt_task_n_features(task);
-    const char *names[RT_TASK_MAX_FEATURES];
-    for (int i = 0; i < x->nf; i++)
-        names[i] = rt_task_feature_name(task, i);
     link_ctx lc = {x, env};
-    rt_reward_env re;
-    memset(&re, 0, sizeof re);
-    re.features = names;
-    re.n_features = x->nf;
-    re.n_slots = x->nf + RT_RM_REWARD_MAX;
-    re.feature_fns = fn_names;
-    re.n_feature_fns = 3;
-    re.resolve_feature = link_resolve;
-    re.ctx = &lc;
-    rt_diag rd;
-    if (rt_reward_link(reward, &re, linked, &rd) ||
-        (eval_reward && linked_eval && rt_reward_link(eval_reward, &re, linked_eval, &rd))) {
-        snprintf(msg, cap, "%s", rd.msg);
-        rt_reward_free(*linked);
-        *linked = NULL;
+    if (rt_rl_link_feature_rewards(task, reward, eval_reward, RT_RM_REWARD_MAX, fn_names, 3,
+                                   link_resolve, &lc, linked, linked_eval, msg, cap)) {
         rt_free(x);
         return -1;
     }

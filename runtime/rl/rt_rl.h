@@ -435,6 +435,18 @@ int rt_rl_run(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
 int rt_rl_run_hooked(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,
                      const rt_rl_hook *hook, const rt_rl_config *cfg, rt_run *run,
                      const rt_rng *rng, rt_diag *diag);
+/* For a provider's create: links reward (and eval_reward, when it and linked_eval are
+ * given) to the task's features followed by max_slots slots of the feature functions
+ * fns[0..nfns) (e.g. "rm", "rm_mean", "rm_min"), each read resolved by resolve(ctx, ...)
+ * (rt_reward_env.resolve_feature: fn, arg -> the slot after the task's features).  0 with
+ * *linked (and *linked_eval), or -1 with msg (the compiler's or the resolver's message)
+ * and both outputs NULL. */
+int rt_rl_link_feature_rewards(const rt_task *task, const rt_reward_program *reward,
+                               const rt_reward_program *eval_reward, int max_slots,
+                               const char *const *fns, int nfns, rt_reward_feature_fn resolve,
+                               void *ctx, rt_reward_program **linked,
+                               rt_reward_program **linked_eval, char *msg, size_t cap);
+
 /* rt_rl_run with the hook of a feature provider (features NULL: rt_rl_run); a malformed
  * provider is RT_EINVAL "rl: bad hook", its run_new failing RT_ENOMEM. */
 int rt_rl_run_features(rt_policy *p, const rt_policy *ref, const rt_rl_problem *prob,

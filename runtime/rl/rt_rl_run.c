@@ -2,8 +2,8 @@
  * runs: setup (checks, allocation), a step (prompts from the task, G samples each, task
  * features, the optional hook of extra features and metrics (rt_rl_hook, given or made
  * from a feature provider's ops), the reward program, one rt_rl_update) and a row
- * (held-out evaluation).  Setup allocates everything; steps allocate nothing.  Leaves out: the run loop (rt_trainer.c),
- * checkpoints, schedules. */
+ * (held-out evaluation).  Setup allocates everything; steps allocate nothing.  Leaves out: the run
+ * loop (rt_trainer.c), checkpoints, schedules. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -124,8 +124,7 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
         return fail(d, RT_EINVAL, "from", "rl: the policy's vocabulary differs from the task's");
     if (rt_reward_min_slots(prob->reward) > nx ||
         (prob->eval_reward && rt_reward_min_slots(prob->eval_reward) > nx))
-        return fail(d, RT_EINVAL, "reward",
-                    "rl: the reward is not linked to this task's features");
+        return fail(d, RT_EINVAL, "reward", "rl: the reward is not linked to this task's features");
     if ((rt_reward_n_params(prob->reward) > 0 && !prob->params) ||
         (prob->eval_reward && rt_reward_n_params(prob->eval_reward) > 0 && !prob->eval_params))
         return fail(d, RT_EINVAL, "reward", "rl: reward parameters not bound");
@@ -190,18 +189,18 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
     w->hks = rt_rng_split(rng, RT_STREAM_HOOK);
     /* the reward, loss and gradient norm are checked inside rt_rl_update, before the
      * optimizer step that would use them */
-    *plan = (rt_trainer_plan){.steps = cfg.steps,
-                              .log_every = cfg.log_every,
-                              .eval = cfg.eval_every > 0,
-                              .eval_every = cfg.eval_every,
-                              .metrics = w->names,
-                              .n_metrics = nm,
-                              /* sampling (a forward per row), the reference's scoring, and
-                                 forward + backward per epoch over the N * T rows */
-                              .step_flops = (double)N * T *
-                                            ((1.0 + 3.0 * cfg.epochs) *
-                                                 rt_model_row_flops(&p->model) +
-                                             rt_model_row_flops(&ref->model))};
+    *plan =
+        (rt_trainer_plan){.steps = cfg.steps,
+                          .log_every = cfg.log_every,
+                          .eval = cfg.eval_every > 0,
+                          .eval_every = cfg.eval_every,
+                          .metrics = w->names,
+                          .n_metrics = nm,
+                          /* sampling (a forward per row), the reference's scoring, and
+                             forward + backward per epoch over the N * T rows */
+                          .step_flops = (double)N * T *
+                                        ((1.0 + 3.0 * cfg.epochs) * rt_model_row_flops(&p->model) +
+                                         rt_model_row_flops(&ref->model))};
     *out = w;
     return 0;
 }
@@ -319,4 +318,36 @@ static int run_args(const rt_rl_args *a, rt_run *run, const rt_rng *rng, rt_diag
         snprintf(diag->msg, sizeof diag->msg, "%s", td.msg);
     }
     return rc;
+}
+
+int rt_rl_link_feature_rewards(const rt_task *task, const rt_reward_program *reward,
+                               const rt_reward_program *eval_reward, int max_slots,
+                               const char *const *fns, int nfns, rt_reward_feature_fn resolve,
+                               void *ctx, rt_reward_program **linked,
+                               rt_reward_program **linked_eval, char *msg, size_t cap)
+{
+    *linked = NULL;
+    if (linked_eval) *linked_eval = NULL;
+    int nf = rt_task_n_features(task);
+    const char *names[RT_TASK_MAX_FEATURES];
+    for (int i = 0; i < nf; i++)
+        names[i] = rt_task_feature_name(task, i);
+    rt_reward_env env;
+    memset(&env, 0, sizeof env);
+    env.features = names;
+    env.n_features = nf;
+    env.n_slots = nf + max_slots;
+    env.feature_fns = fns;
+    env.n_feature_fns = nfns;
+    env.resolve_feature = resolve;
+    env.ctx = ctx;
+    rt_diag rd;
+    if (rt_reward_link(reward, &env, linked, &rd) ||
+        (eval_reward && linked_eval && rt_reward_link(eval_reward, &env, linked_eval, &rd))) {
+        snprintf(msg, cap, "%s", rd.msg);
+        rt_reward_free(*linked);
+        *linked = NULL;
+        return -1;
+    }
+    return 0;
 }
