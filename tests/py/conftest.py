@@ -155,6 +155,36 @@ class Kernel:
                 except queue.Empty:
                     break
 
+    def sync(self, timeout=TIMEOUT):
+        """Reads this client's IOPub up to a marker published now: IOPub is in order, so
+        every message published before the marker has been consumed.  The kernel's PUB
+        never drops silently (ZMQ_XPUB_NODROP, krn_iopub.h): while this subscriber lags, the
+        kernel queues what it has not read and, past the queue's soft bound, drops status,
+        execute_input and stream messages for every subscriber, so a client connecting
+        then gets no status until this one has read the backlog (a plain flush stops at
+        the first 50 ms gap).  The marker is display_data, which is never dropped (status
+        would be); ipykernel, whose PUB drops per subscriber, syncs on kernel_info."""
+        if KERNEL_NAME != "rlhf":
+            msg_id = self.kc.kernel_info()
+            collect_iopub(self.kc, msg_id, timeout)
+            self.reply(msg_id, timeout)
+            return
+        msg_id = self.kc.execute("%display sync-marker", store_history=False)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("sync: the marker never arrived on IOPub")
+            try:
+                m = self.kc.get_iopub_msg(timeout=left)
+            except queue.Empty:
+                continue
+            if (m["parent_header"].get("msg_id") == msg_id
+                    and m["msg_type"] == "display_data"):
+                break
+        self.reply(msg_id, timeout)
+        self.flush()
+
     def reply(self, msg_id, timeout=TIMEOUT, channel="shell"):
         """The reply to msg_id on shell or control (other replies are skipped)."""
         get = self.kc.get_shell_msg if channel == "shell" else self.kc.get_control_msg
@@ -381,6 +411,7 @@ class Raw:
 
 @pytest.fixture
 def raw(kernel):
+    kernel.sync()  # the shared client read everything earlier tests made the kernel publish
     r = Raw(kernel.km)
     yield r
     r.close()
