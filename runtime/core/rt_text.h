@@ -29,6 +29,13 @@
 
 #include "rt_diag.h"
 
+/* A view of text s[0..n) (UTF-8, not necessarily NUL-terminated), owned elsewhere: how
+ * the task hands a sample's texts (answer, target, columns) to the reward language. */
+typedef struct rt_strview {
+    const char *s;
+    size_t n;
+} rt_strview;
+
 /* ---- UTF-8 -------------------------------------------------------------------- */
 
 #define RT_UTF8_REPLACEMENT 0xFFFDu /* what an ill-formed byte decodes to */
