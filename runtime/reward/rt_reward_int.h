@@ -10,6 +10,7 @@
 #include "rt_diag.h"
 #include "rt_reward.h"
 #include "rt_math.h"
+#include "rt_text.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -48,6 +49,18 @@ enum {
     OP_JMP,  /* code only: jump to arg */
     OP_ANDJ, /* code only: top == 0 ? (top = 0, jump) : pop */
     OP_ORJ,  /* code only: top != 0 ? (top = 1, jump) : pop */
+    /* texts: OP_TEXT / OP_STR are leaves (a = text ref / literal index; in code the
+     * operand is the text slot / literal index) that push onto the text stack (at most
+     * 2 deep: text leaves are only ever the direct arguments of the text ops below),
+     * the text ops pop their texts and push one number. */
+    OP_TEXT,
+    OP_STR,
+    OP_EQUALS, /* a, b (text leaves) */
+    OP_CONTAINS,
+    OP_PREFIX,
+    OP_EDIT,
+    OP_NUMBER, /* a (text leaf) */
+    OP_CLOSE,  /* numeric: a, b, c (tol) */
     OP_COUNT
 };
 
@@ -67,6 +80,18 @@ typedef struct rw_feat {
     int slot;   /* index in the feature vector */
     int line, col;
 } rw_feat;
+
+typedef struct rw_text {
+    char *name;
+    int slot;                /* index in the texts array */
+    int line, col;           /* first read */
+    int bare_line, bare_col; /* first bare (numeric) read, 0 if none */
+} rw_text;
+
+typedef struct rw_lit {
+    char *s; /* owned, NUL-terminated (may contain NULs: use n) */
+    size_t n;
+} rw_lit;
 
 typedef struct rw_param {
     char *name;
@@ -93,6 +118,11 @@ struct rt_reward_program {
     int n_consts;
     int max_stack;
     int min_slots;
+    rw_text *texts; /* texts read, first appearance order */
+    int n_texts;
+    rw_lit *lits; /* string literals (OP_STR operands) */
+    int n_lits;
+    int min_texts;
 };
 
 /* Compiler state: the tree and tables under construction become the program's. */
@@ -106,6 +136,10 @@ typedef struct rw_compiler {
     int n_feats, cap_feats;
     rw_param *params;
     int n_params, cap_params;
+    rw_text *texts;
+    int n_texts, cap_texts;
+    rw_lit *lits;
+    int n_lits, cap_lits;
 } rw_compiler;
 
 /* ---- tokens (rt_reward_lex.c) ---- */
@@ -131,7 +165,8 @@ enum {
     RW_T_NE,
     RW_T_AND,
     RW_T_OR,
-    RW_T_NOT
+    RW_T_NOT,
+    RW_T_STR /* "..." (num = decoded length; rw_str_decode gives the bytes) */
 };
 
 typedef struct rw_tok {
@@ -154,6 +189,10 @@ int rw_lex(rw_lexer *lx, rw_tok *t);
  * one %s: a (if given) or else the token text.  Returns -1. */
 int rw_tok_error(const rw_lexer *lx, int code, const rw_tok *t, const char *fmt, const char *a);
 
+/* Decode the string token t (validated by rw_lex) into out[0..RT_REWARD_MAX_STRING];
+ * returns the decoded length. */
+size_t rw_str_decode(const char *src, const rw_tok *t, char *out);
+
 /* rt_reward_parse.c: parse src into c->nodes; returns the root index or -1. */
 int rw_parse(rw_compiler *c, const char *src, size_t len, int line, int col);
 
@@ -166,6 +205,12 @@ int rw_error(rw_compiler *c, int code, int line, int col, const char *near, size
     ;
 int rw_new_node(rw_compiler *c, int op, int a, int b, int cc, double v, int line, int col);
 void rw_compiler_free(rw_compiler *c);
+void rw_free_texts(rw_text *t, int n);
+void rw_free_lits(rw_lit *l, int n);
+
+/* rt_reward_eval.c: the text operations (also used by tests through evaluation). */
+double rw_text_op(int op, rt_strview a, rt_strview b);
+double rw_number(rt_strview a);
 
 /* ---- value semantics (design.md "defined values"; see rt_reward.h) ---- */
 #define RW_LOG_FLOOR 1e-30
@@ -202,6 +247,13 @@ static inline double rw_clip(double x, double lo, double hi)
 {
     double v = x < lo ? lo : x;
     return v > hi ? hi : v;
+}
+
+static inline double rw_close(double x, double y, double tol)
+{
+    if (isnan(x) || isnan(y)) return 0.0;
+    double t = tol > 0 ? tol : 0.0;
+    return fabs(x - y) <= t ? 1.0 : 0.0;
 }
 
 /* Unary and binary operations (not the jumps, not IF/AND/OR/CLIP). */

@@ -101,6 +101,63 @@ int rw_lex(rw_lexer *lx, rw_tok *t)
             lx_advance(lx);
         return 0;
     }
+    if (ch == '"') {
+        /* STRING: validate escapes and UTF-8, count the decoded bytes. */
+        size_t n = 1, out = 0;
+        t->type = RW_T_STR;
+        for (;;) {
+            if (n >= rem) {
+                t->len = n;
+                return rw_tok_error(lx, RT_ESYNTAX, t, "unterminated string (missing '\"')", "");
+            }
+            unsigned char d = (unsigned char)s[n];
+            if (d == '"') {
+                n++;
+                break;
+            }
+            if (d == '\n' || d == '\r') {
+                t->len = n;
+                return rw_tok_error(lx, RT_ESYNTAX, t,
+                                    "newline inside a string (close it with '\"' on the same line; "
+                                    "write \\n for a newline)",
+                                    "");
+            }
+            if (d == '\\') {
+                unsigned char e = n + 1 < rem ? (unsigned char)s[n + 1] : 0;
+                if (e != '"' && e != '\\' && e != 'n' && e != 't') {
+                    t->len = n + 1;
+                    return rw_tok_error(lx, RT_ESYNTAX, t,
+                                        "invalid escape in string (use \\\" \\\\ \\n or \\t)", "");
+                }
+                n += 2;
+                out++;
+            } else if ((d < 0x20 && d != '\t') || d == 0x7f) {
+                t->len = n;
+                return rw_tok_error(lx, RT_ESYNTAX, t, "control character inside a string", "");
+            } else if (d >= 0x80) {
+                size_t k = rt_utf8_seq(s + n, rem - n);
+                if (k == 0) {
+                    t->len = n;
+                    return rw_tok_error(lx, RT_ESYNTAX, t, "invalid UTF-8 inside a string", "");
+                }
+                n += k;
+                out += k;
+            } else {
+                n++;
+                out++;
+            }
+            if (out > RT_REWARD_MAX_STRING) {
+                t->len = n;
+                return rw_tok_error(lx, RT_ELIMIT, t, "string too long (more than %s bytes)",
+                                    "256");
+            }
+        }
+        t->len = n;
+        t->num = (double)out;
+        for (size_t i = 0; i < n; i++)
+            lx_advance(lx);
+        return 0;
+    }
     if (is_alpha(ch)) {
         size_t n = 0;
         while (n < rem && (is_alpha((unsigned char)s[n]) || is_digit((unsigned char)s[n])))
@@ -196,6 +253,22 @@ int rw_lex(rw_lexer *lx, rw_tok *t)
         return rw_tok_error(lx, RT_ESYNTAX, t, "%s", msg);
     }
     return rw_tok_error(lx, RT_ESYNTAX, t, "unexpected character '%s'", NULL);
+}
+
+size_t rw_str_decode(const char *src, const rw_tok *t, char *out)
+{
+    const char *s = src + t->pos + 1;
+    size_t end = t->len - 2, k = 0; /* s[0..end) is the body; s[end] the closing quote */
+    for (size_t i = 0; i < end && k < RT_REWARD_MAX_STRING; i++) {
+        char d = s[i];
+        if (d == '\\' && i + 1 < end) {
+            char e = s[++i];
+            d = e == 'n' ? '\n' : e == 't' ? '\t' : e;
+        }
+        out[k++] = d;
+    }
+    out[k] = 0;
+    return k;
 }
 
 int rw_tok_error(const rw_lexer *lx, int code, const rw_tok *t, const char *fmt, const char *a)

@@ -21,8 +21,13 @@ typedef struct parser {
     int depth;
 } parser;
 
-static const char *const builtins[] = {"if", "min", "max", "abs", "log", "exp", "sqrt", "clip"};
+static const char *const builtins[] = {"if",  "min",  "max",  "abs",  "log",
+                                       "exp", "sqrt", "clip", "close"};
 #define N_BUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
+/* The built-ins over texts, in the order of their ops OP_EQUALS..OP_NUMBER. */
+static const char *const text_builtins[] = {"equals", "contains", "prefix", "edit_distance",
+                                            "number"};
+#define N_TEXT_BUILTINS ((int)(sizeof text_builtins / sizeof text_builtins[0]))
 
 /* snprintf through a va_list: messages may be truncated to the diagnostic's size. */
 static void fmt_msg(char *buf, size_t n, const char *fmt, ...)
@@ -105,6 +110,75 @@ static int builtin_index(const char *name)
     for (int i = 0; i < N_BUILTINS; i++)
         if (!strcmp(builtins[i], name)) return i;
     return -1;
+}
+
+static int text_builtin_index(const char *name)
+{
+    for (int i = 0; i < N_TEXT_BUILTINS; i++)
+        if (!strcmp(text_builtins[i], name)) return i;
+    return -1;
+}
+
+static int env_text(const rt_reward_env *env, const char *name)
+{
+    for (int i = 0; i < env->n_texts; i++)
+        if (env->texts[i] && !strcmp(env->texts[i], name)) return i;
+    return -1;
+}
+
+static int env_text_numeric(const rt_reward_env *env, int slot)
+{
+    return slot >= 0 && env->text_numeric && env->text_numeric[slot];
+}
+
+/* Find or append the text ref `name` (slot in the env's texts); bare marks a numeric
+ * read (its first position is kept for rt_reward_link). */
+static int add_text(rw_compiler *c, const char *name, int slot, int bare, int line, int col)
+{
+    int i = 0;
+    for (; i < c->n_texts; i++)
+        if (!strcmp(c->texts[i].name, name)) break;
+    if (i == c->n_texts) {
+        if (c->n_texts == c->cap_texts) {
+            int cap = c->cap_texts ? 2 * c->cap_texts : 4;
+            rw_text *t = rt_realloc(c->texts, (size_t)cap * sizeof *t);
+            if (!t) return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+            c->texts = t;
+            c->cap_texts = cap;
+        }
+        rw_text *t = &c->texts[i];
+        memset(t, 0, sizeof *t);
+        t->name = rt_strdup(name);
+        if (!t->name) return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+        t->slot = slot;
+        t->line = line;
+        t->col = col;
+        c->n_texts++;
+    }
+    if (bare && !c->texts[i].bare_line) {
+        c->texts[i].bare_line = line;
+        c->texts[i].bare_col = col;
+    }
+    return i;
+}
+
+/* Append a string literal (bytes s[0..n)); its index. */
+static int add_lit(rw_compiler *c, const char *s, size_t n)
+{
+    if (c->n_lits == c->cap_lits) {
+        int cap = c->cap_lits ? 2 * c->cap_lits : 4;
+        rw_lit *l = rt_realloc(c->lits, (size_t)cap * sizeof *l);
+        if (!l) return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+        c->lits = l;
+        c->cap_lits = cap;
+    }
+    char *d = rt_malloc(n + 1);
+    if (!d) return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
+    if (n) memcpy(d, s, n);
+    d[n] = 0;
+    c->lits[c->n_lits].s = d;
+    c->lits[c->n_lits].n = n;
+    return c->n_lits++;
 }
 
 static int env_slots(const rt_reward_env *env)
@@ -285,6 +359,28 @@ static int copy_node(inliner *in, int ci)
             if (ref < 0) return -1;
             r = rw_new_node(c, OP_FEAT, ref, -1, -1, 0, at->line, at->col);
         }
+    } else if (n->op == OP_TEXT) {
+        const rw_text *t = &in->callee->texts[n->a];
+        int slot = env_text(c->env, t->name);
+        char msg[256];
+        if (slot < 0) {
+            fmt_msg(msg, sizeof msg, "'%s' reads text '%s', which is not available here",
+                    in->callee_name, t->name);
+            return perr(p, RT_ENAME, at, "%s", msg);
+        }
+        if (t->bare_line && !env_text_numeric(c->env, slot)) {
+            fmt_msg(msg, sizeof msg, "'%s' reads '%s' as a number, but it is text here",
+                    in->callee_name, t->name);
+            return perr(p, RT_ENAME, at, "%s", msg);
+        }
+        int ref = add_text(c, t->name, slot, t->bare_line != 0, at->line, at->col);
+        if (ref < 0) return -1;
+        r = rw_new_node(c, OP_TEXT, ref, -1, -1, 0, at->line, at->col);
+    } else if (n->op == OP_STR) {
+        const rw_lit *l = &in->callee->lits[n->a];
+        int li = add_lit(c, l->s, l->n);
+        if (li < 0) return -1;
+        r = rw_new_node(c, OP_STR, li, -1, -1, 0, at->line, at->col);
     } else if (n->op == OP_PARAM) {
         const rw_param *q = &in->callee->params[n->a];
         int given = find_arg(in, q->name);
@@ -358,6 +454,105 @@ static int inline_call(parser *p, const rt_reward_program *callee, const rw_tok 
 
 /* ---- grammar ---- */
 
+/* "equals takes texts (a text name: answer, target, ... or a "string")" at t. */
+static int takes_texts(parser *p, const char *fn, const rw_tok *t)
+{
+    const rt_reward_env *env = p->c->env;
+    char names[160] = "";
+    size_t k = 0;
+    int shown = 0;
+    for (int i = 0; i < env->n_texts && shown < 2; i++) {
+        if (!env->texts[i]) continue;
+        int w = snprintf(names + k, sizeof names - k, "%s%s", shown ? ", " : "", env->texts[i]);
+        if (w < 0 || (size_t)w >= sizeof names - k) break;
+        k += (size_t)w;
+        shown++;
+    }
+    char msg[256];
+    if (!shown)
+        fmt_msg(msg, sizeof msg, "%s takes texts (a \"string\"; there are no text names here)", fn);
+    else
+        fmt_msg(msg, sizeof msg, "%s takes texts (a text name: %s%s or a \"string\")", fn, names,
+                env->n_texts > shown ? ", ..." : "");
+    return perr(p, RT_EARITY, t, "%s", msg);
+}
+
+/* One argument of a text built-in: a text name or a string literal, followed by ','
+ * or ')'.  Returns the leaf node. */
+static int parse_text_arg(parser *p, const char *fn, const rw_tok *open)
+{
+    rw_compiler *c = p->c;
+    const rt_reward_env *env = c->env;
+    rw_tok a = p->t;
+    int node = -1;
+    if (a.type != RW_T_STR && a.type != RW_T_NAME) return takes_texts(p, fn, &a);
+    if (next(p) < 0) return -1;
+    if (p->t.type == RW_T_EOF) return unclosed(p, open);
+    if (p->t.type != RW_T_COMMA && p->t.type != RW_T_RP &&
+        !(a.type == RW_T_NAME && p->t.type == RW_T_LP))
+        return takes_texts(p, fn, &a);
+    if (a.type == RW_T_STR) {
+        char buf[RT_REWARD_MAX_STRING + 1];
+        size_t k = rw_str_decode(p->lx.src, &a, buf);
+        int li = add_lit(c, buf, k);
+        if (li < 0) return -1;
+        node = rw_new_node(c, OP_STR, li, -1, -1, 0, a.line, a.col);
+    } else {
+        char name[RT_REWARD_MAX_NAME + 1];
+        tok_text(p, &a, name, sizeof name);
+        int slot = env_text(env, name);
+        if (slot < 0) {
+            if (p->t.type == RW_T_LP || env_feature(env, name) >= 0 || builtin_index(name) >= 0 ||
+                text_builtin_index(name) >= 0)
+                return takes_texts(p, fn, &a);
+            const char *s = rt_did_you_mean(name, env->texts, (size_t)env->n_texts);
+            char msg[256];
+            if (s)
+                fmt_msg(msg, sizeof msg, "unknown text '%s' (did you mean '%s'?)", name, s);
+            else
+                fmt_msg(msg, sizeof msg, "unknown text '%s'", name);
+            return perr(p, RT_ENAME, &a, "%s", msg);
+        }
+        int ref = add_text(c, name, slot, 0, a.line, a.col);
+        if (ref < 0) return -1;
+        node = rw_new_node(c, OP_TEXT, ref, -1, -1, 0, a.line, a.col);
+    }
+    return node;
+}
+
+/* text call -> TEXTFN '(' [targ {',' targ}] ')'.  On entry p->t is '('. */
+static int parse_text_call(parser *p, const rw_tok *name_t, const char *name, int ti)
+{
+    rw_tok open = p->t;
+    int args[2] = {-1, -1}, n = 0;
+    if (enter(p) < 0 || next(p) < 0) return -1;
+    if (p->t.type != RW_T_RP) {
+        for (;;) {
+            if (n == RT_REWARD_MAX_ARGS)
+                return perr(p, RT_ELIMIT, &p->t, "too many arguments (more than %s)", "64");
+            int a = parse_text_arg(p, name, &open);
+            if (a < 0) return -1;
+            if (n < 2) args[n] = a;
+            n++;
+            if (p->t.type == RW_T_COMMA) {
+                if (next(p) < 0) return -1;
+                continue;
+            }
+            break; /* ')' */
+        }
+    }
+    if (next(p) < 0) return -1; /* consume ')' */
+    p->depth--;
+    int want = (OP_EQUALS + ti == OP_NUMBER) ? 1 : 2;
+    if (n != want) {
+        char msg[160];
+        fmt_msg(msg, sizeof msg, "%s expects %d argument%s, got %d", name, want,
+                want == 1 ? "" : "s", n);
+        return perr(p, RT_EARITY, name_t, "%s", msg);
+    }
+    return rw_new_node(p->c, OP_EQUALS + ti, args[0], args[1], -1, 0, name_t->line, name_t->col);
+}
+
 /* call -> NAME '(' [arg {',' arg}] ')';  arg -> expr | NAME '=' expr
  * On entry p->t is '(' and name_t the function name. */
 static int parse_call(parser *p, const rw_tok *name_t)
@@ -368,6 +563,8 @@ static int parse_call(parser *p, const rw_tok *name_t)
     tok_text(p, name_t, name, sizeof name);
     rw_tok open = p->t;
 
+    int ti = text_builtin_index(name);
+    if (ti >= 0) return parse_text_call(p, name_t, name, ti);
     int bi = builtin_index(name);
     const rt_reward_program *callee = NULL;
     if (bi < 0 && is_feature_fn(env, name)) {
@@ -394,12 +591,14 @@ static int parse_call(parser *p, const rw_tok *name_t)
     if (bi < 0) {
         if (env->resolve_reward) callee = env->resolve_reward(env->ctx, name);
         if (!callee) {
-            int nc = N_BUILTINS + env->n_feature_fns + env->n_reward_names;
+            int nc = N_BUILTINS + N_TEXT_BUILTINS + env->n_feature_fns + env->n_reward_names;
             const char **cands = rt_malloc((size_t)nc * sizeof *cands);
             if (!cands) return rw_error(c, RT_ENOMEM, 0, 0, NULL, 0, "out of memory"), -1;
             int k = 0;
             for (int i = 0; i < N_BUILTINS; i++)
                 cands[k++] = builtins[i];
+            for (int i = 0; i < N_TEXT_BUILTINS; i++)
+                cands[k++] = text_builtins[i];
             for (int i = 0; i < env->n_feature_fns; i++)
                 cands[k++] = env->feature_fns[i];
             for (int i = 0; i < env->n_reward_names; i++)
@@ -471,7 +670,8 @@ static int parse_call(parser *p, const rw_tok *name_t)
     if (callee) return inline_call(p, callee, name_t, args, n_args);
 
     /* built-in: arity */
-    int want = (bi == 0 || !strcmp(name, "clip")) ? 3 : (bi == 1 || bi == 2) ? -2 : 1;
+    int is_close = !strcmp(name, "close");
+    int want = (bi == 0 || !strcmp(name, "clip") || is_close) ? 3 : (bi == 1 || bi == 2) ? -2 : 1;
     if ((want > 0 && n_args != want) || (want == -2 && n_args < 2)) {
         char msg[160];
         if (want == -2)
@@ -489,6 +689,8 @@ static int parse_call(parser *p, const rw_tok *name_t)
             r = rw_new_node(c, bi == 1 ? OP_MIN : OP_MAX, r, args[i].node, -1, 0, l, co);
         return r;
     }
+    if (is_close)
+        return rw_new_node(c, OP_CLOSE, args[0].node, args[1].node, args[2].node, 0, l, co);
     if (!strcmp(name, "clip"))
         return rw_new_node(c, OP_CLIP, args[0].node, args[1].node, args[2].node, 0, l, co);
     int op = !strcmp(name, "abs")   ? OP_ABS
@@ -516,6 +718,11 @@ static int parse_primary(parser *p)
         if (next(p) < 0) return -1;
         return e;
     }
+    if (t.type == RW_T_STR)
+        return perr(p, RT_ESYNTAX, &t,
+                    "a \"string\" can only be an argument of equals, contains, prefix, "
+                    "edit_distance or number",
+                    NULL);
     if (t.type != RW_T_NAME) return unexpected(p);
     if (next(p) < 0) return -1;
     if (p->t.type == RW_T_LP) return parse_call(p, &t);
@@ -530,7 +737,22 @@ static int parse_primary(parser *p)
         return rw_new_node(c, OP_FEAT, ref, -1, -1, 0, t.line, t.col);
     }
     char msg[200];
-    if (builtin_index(name) >= 0) {
+    int ts = env_text(env, name);
+    if (ts >= 0) {
+        if (!env_text_numeric(env, ts)) {
+            fmt_msg(msg, sizeof msg,
+                    "'%s' is text: use it in equals, contains, prefix, edit_distance or number "
+                    "(e.g. number(%s))",
+                    name, name);
+            return perr(p, RT_ENAME, &t, "%s", msg);
+        }
+        int ref = add_text(c, name, ts, 1, t.line, t.col);
+        if (ref < 0) return -1;
+        int leaf = rw_new_node(c, OP_TEXT, ref, -1, -1, 0, t.line, t.col);
+        if (leaf < 0) return -1;
+        return rw_new_node(c, OP_NUMBER, leaf, -1, -1, 0, t.line, t.col);
+    }
+    if (builtin_index(name) >= 0 || text_builtin_index(name) >= 0) {
         fmt_msg(msg, sizeof msg, "'%s' is a function; call it as %s(...)", name, name);
         return perr(p, RT_ESYNTAX, &t, "%s", msg);
     }

@@ -1,6 +1,7 @@
-/* rt_reward_program.c: from expression tree to program: constant folding, postfix
- * bytecode with jumps (stack depth computed while emitting), the program object and
- * its accessors, linking to another feature layout, feature checks, parameter
+/* rt_reward_program.c: from expression tree to program: constant folding (never of
+ * text operations), postfix bytecode with jumps (stack depth computed while emitting;
+ * text leaves use a separate 2-deep text stack), the program object and its accessors,
+ * linking to another feature and text layout, feature checks, parameter
  * binding, descriptions, and the shared error helper (did-you-mean: rt_text.h).  Parsing is
  * in rt_reward_parse.c, evaluation and number formatting in rt_reward_eval.c. */
 #include "rt_reward_int.h"
@@ -53,7 +54,9 @@ int rw_new_node(rw_compiler *c, int op, int a, int b, int cc, double v, int line
                         "expression too large (more than %d operations)", RT_REWARD_MAX_NODES),
                -1;
     int h = 0;
-    if (a >= 0 && op != OP_FEAT && op != OP_PARAM && c->nodes[a].height > h) h = c->nodes[a].height;
+    if (a >= 0 && op != OP_FEAT && op != OP_PARAM && op != OP_TEXT && op != OP_STR &&
+        c->nodes[a].height > h)
+        h = c->nodes[a].height;
     if (b >= 0 && c->nodes[b].height > h) h = c->nodes[b].height;
     if (cc >= 0 && c->nodes[cc].height > h) h = c->nodes[cc].height;
     if (h + 1 > RT_REWARD_MAX_HEIGHT)
@@ -98,14 +101,32 @@ static void free_params(rw_param *q, int n)
     rt_free(q);
 }
 
+void rw_free_texts(rw_text *t, int n)
+{
+    for (int i = 0; i < n; i++)
+        rt_free(t[i].name);
+    rt_free(t);
+}
+
+void rw_free_lits(rw_lit *l, int n)
+{
+    for (int i = 0; i < n; i++)
+        rt_free(l[i].s);
+    rt_free(l);
+}
+
 void rw_compiler_free(rw_compiler *c)
 {
     rt_free(c->nodes);
     free_feats(c->feats, c->n_feats);
     free_params(c->params, c->n_params);
+    rw_free_texts(c->texts, c->n_texts);
+    rw_free_lits(c->lits, c->n_lits);
     c->nodes = NULL;
     c->feats = NULL;
     c->params = NULL;
+    c->texts = NULL;
+    c->lits = NULL;
 }
 
 /* ---- constant folding (in place; the tree may be a DAG) ---- */
@@ -122,7 +143,9 @@ static void fold(rw_node *nodes, int i)
     rw_node *n = &nodes[i];
     if (n->folded) return;
     n->folded = 1;
-    if (n->op == OP_CONST || n->op == OP_FEAT || n->op == OP_PARAM) return;
+    if (n->op == OP_CONST || n->op == OP_FEAT || n->op == OP_PARAM || n->op == OP_TEXT ||
+        n->op == OP_STR)
+        return;
     if (n->a >= 0) fold(nodes, n->a);
     if (n->b >= 0) fold(nodes, n->b);
     if (n->c >= 0) fold(nodes, n->c);
@@ -148,6 +171,9 @@ static void fold(rw_node *nodes, int i)
         if (ka && kb) set_const(n, rw_apply2(n->op, A->v, B->v));
     } else if (n->op == OP_CLIP) {
         if (ka && kb && kc) set_const(n, rw_clip(A->v, B->v, C->v));
+    } else if (n->op == OP_CLOSE) {
+        if (ka && kb && kc) set_const(n, rw_close(A->v, B->v, C->v));
+        /* the text ops (OP_EQUALS..OP_NUMBER) are never folded */
     } else if (n->op == OP_IF) {
         if (ka) *n = A->v != 0 ? *B : *C; /* copy the chosen branch's node */
         n->folded = 1;
@@ -164,6 +190,7 @@ typedef struct emitter {
     int depth, max_depth;
     int err;              /* RT_ENOMEM / ELIMIT */
     const rw_feat *feats; /* slots of the feature refs */
+    const rw_text *texts; /* slots of the text refs */
 } emitter;
 
 static int emit(emitter *e, int op, int arg)
@@ -226,6 +253,26 @@ static void gen(emitter *e, const rw_node *nodes, int i)
         emit(e, OP_PARAM, n->a);
         push(e, 1);
         return;
+    case OP_TEXT: /* text stack, not the number stack */
+        emit(e, OP_TEXT, e->texts[n->a].slot);
+        return;
+    case OP_STR:
+        emit(e, OP_STR, n->a);
+        return;
+    case OP_EQUALS:
+    case OP_CONTAINS:
+    case OP_PREFIX:
+    case OP_EDIT:
+        gen(e, nodes, n->a);
+        gen(e, nodes, n->b);
+        emit(e, n->op, 0);
+        push(e, 1);
+        return;
+    case OP_NUMBER:
+        gen(e, nodes, n->a);
+        emit(e, OP_NUMBER, 0);
+        push(e, 1);
+        return;
     case OP_AND:
     case OP_OR: {
         gen(e, nodes, n->a);
@@ -249,10 +296,11 @@ static void gen(emitter *e, const rw_node *nodes, int i)
         return;
     }
     case OP_CLIP:
+    case OP_CLOSE:
         gen(e, nodes, n->a);
         gen(e, nodes, n->b);
         gen(e, nodes, n->c);
-        emit(e, OP_CLIP, 0);
+        emit(e, n->op, 0);
         push(e, -2);
         return;
     default:
@@ -272,6 +320,7 @@ static int codegen(rt_reward_program *p, rt_diag *diag)
     emitter e;
     memset(&e, 0, sizeof e);
     e.feats = p->feats;
+    e.texts = p->texts;
     gen(&e, p->nodes, p->root);
     if (!e.err && e.max_depth > RT_REWARD_MAX_STACK) e.err = -100;
     if (e.err) {
@@ -304,6 +353,9 @@ static void compute_min_slots(rt_reward_program *p)
     p->min_slots = 0;
     for (int i = 0; i < p->n_feats; i++)
         if (p->feats[i].slot + 1 > p->min_slots) p->min_slots = p->feats[i].slot + 1;
+    p->min_texts = 0;
+    for (int i = 0; i < p->n_texts; i++)
+        if (p->texts[i].slot + 1 > p->min_texts) p->min_texts = p->texts[i].slot + 1;
 }
 
 /* ---- program ---- */
@@ -316,6 +368,8 @@ void rt_reward_free(rt_reward_program *p)
     rt_free(p->nodes);
     free_feats(p->feats, p->n_feats);
     free_params(p->params, p->n_params);
+    rw_free_texts(p->texts, p->n_texts);
+    rw_free_lits(p->lits, p->n_lits);
     for (int i = 0; i < p->n_env_feats; i++)
         rt_free(p->env_feats[i]);
     rt_free(p->env_feats);
@@ -361,7 +415,8 @@ int rt_reward_compile(const char *src, size_t len, int line, int col, const rt_r
     if (!env) env = &empty_env;
     if (env->n_features < 0 || env->n_params < 0 || env->n_feature_fns < 0 ||
         env->n_reward_names < 0 || (env->n_features && !env->features) ||
-        (env->n_feature_fns && !env->feature_fns) || (env->n_reward_names && !env->reward_names)) {
+        (env->n_feature_fns && !env->feature_fns) || (env->n_reward_names && !env->reward_names) ||
+        env->n_texts < 0 || (env->n_texts && !env->texts)) {
         diag_set(diag, RT_EINVAL, 0, 0, "invalid environment");
         return RT_EINVAL;
     }
@@ -394,6 +449,10 @@ int rt_reward_compile(const char *src, size_t len, int line, int col, const rt_r
     p->n_feats = c.n_feats;
     p->params = c.params;
     p->n_params = c.n_params;
+    p->texts = c.texts;
+    p->n_texts = c.n_texts;
+    p->lits = c.lits;
+    p->n_lits = c.n_lits;
     p->name = rt_strdup(env->name ? env->name : "");
     p->source = dup_n(src ? src : "", len);
     if (!p->name || !p->source || set_env_feats(p, env) < 0) {
@@ -425,7 +484,10 @@ static rt_reward_program *clone(const rt_reward_program *p)
     q->consts = rt_malloc((size_t)(p->n_consts ? p->n_consts : 1) * sizeof *q->consts);
     q->feats = rt_calloc((size_t)(p->n_feats ? p->n_feats : 1), sizeof *q->feats);
     q->params = rt_calloc((size_t)(p->n_params ? p->n_params : 1), sizeof *q->params);
-    ok = q->name && q->source && q->nodes && q->code && q->consts && q->feats && q->params;
+    q->texts = rt_calloc((size_t)(p->n_texts ? p->n_texts : 1), sizeof *q->texts);
+    q->lits = rt_calloc((size_t)(p->n_lits ? p->n_lits : 1), sizeof *q->lits);
+    ok = q->name && q->source && q->nodes && q->code && q->consts && q->feats && q->params &&
+         q->texts && q->lits;
     if (!ok) {
         rt_reward_free(q);
         return NULL;
@@ -453,6 +515,22 @@ static rt_reward_program *clone(const rt_reward_program *p)
         q->n_params = i + 1;
         if (!q->params[i].name) ok = 0;
     }
+    for (int i = 0; ok && i < p->n_texts; i++) {
+        q->texts[i] = p->texts[i];
+        q->texts[i].name = rt_strdup(p->texts[i].name);
+        q->n_texts = i + 1;
+        if (!q->texts[i].name) ok = 0;
+    }
+    for (int i = 0; ok && i < p->n_lits; i++) {
+        q->lits[i].n = p->lits[i].n;
+        q->lits[i].s = rt_malloc(p->lits[i].n + 1);
+        q->n_lits = i + 1;
+        if (!q->lits[i].s)
+            ok = 0;
+        else
+            memcpy(q->lits[i].s, p->lits[i].s, p->lits[i].n + 1);
+    }
+    q->min_texts = p->min_texts;
     if (!ok) {
         rt_reward_free(q);
         return NULL;
@@ -515,7 +593,8 @@ int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_rewa
     if (out) *out = NULL;
     if (diag) memset(diag, 0, sizeof *diag);
     if (!p || !env || !out || env->n_features < 0 || (env->n_features && !env->features) ||
-        env->n_feature_fns < 0 || (env->n_feature_fns && !env->feature_fns)) {
+        env->n_feature_fns < 0 || (env->n_feature_fns && !env->feature_fns) || env->n_texts < 0 ||
+        (env->n_texts && !env->texts)) {
         diag_set(diag, RT_EINVAL, 0, 0, "invalid arguments");
         return RT_EINVAL;
     }
@@ -554,6 +633,37 @@ int rt_reward_link(const rt_reward_program *p, const rt_reward_env *env, rt_rewa
             }
         }
         missing_feature(p, &p->feats[i], env->features, env->n_features, diag);
+        rt_reward_free(q);
+        return RT_EFEATURE;
+    }
+    for (int i = 0; i < q->n_texts; i++) {
+        rw_text *t = &q->texts[i];
+        int slot = -1;
+        for (int k = 0; k < env->n_texts && slot < 0; k++)
+            if (env->texts[k] && !strcmp(env->texts[k], t->name)) slot = k;
+        char msg[256];
+        if (slot < 0) {
+            char list[160];
+            join_names(list, sizeof list, env->texts, env->n_texts);
+            if (env->n_texts == 0)
+                snprintf(msg, sizeof msg, "reward '%s' reads text '%s', but the task has no texts",
+                         p->name, t->name);
+            else
+                snprintf(msg, sizeof msg,
+                         "reward '%s' reads text '%s', which the task's texts (%s) do not include",
+                         p->name, t->name, list);
+            diag_set(diag, RT_EFEATURE, t->line, t->col, msg);
+        } else if (t->bare_line && !(env->text_numeric && env->text_numeric[slot])) {
+            snprintf(msg, sizeof msg,
+                     "reward '%s' reads '%s' as a number, but it is not a number in every row of "
+                     "the task",
+                     p->name, t->name);
+            diag_set(diag, RT_EFEATURE, t->bare_line, t->bare_col, msg);
+        } else {
+            t->slot = slot;
+            continue;
+        }
+        if (diag) snprintf(diag->near, sizeof diag->near, "%s", t->name);
         rt_reward_free(q);
         return RT_EFEATURE;
     }
@@ -692,6 +802,26 @@ int rt_reward_min_slots(const rt_reward_program *p)
     return p ? p->min_slots : 0;
 }
 
+int rt_reward_n_texts(const rt_reward_program *p)
+{
+    return p ? p->n_texts : 0;
+}
+
+const char *rt_reward_text_name(const rt_reward_program *p, int i)
+{
+    return p && i >= 0 && i < p->n_texts ? p->texts[i].name : NULL;
+}
+
+int rt_reward_text_slot(const rt_reward_program *p, int i)
+{
+    return p && i >= 0 && i < p->n_texts ? p->texts[i].slot : -1;
+}
+
+int rt_reward_min_texts(const rt_reward_program *p)
+{
+    return p ? p->min_texts : 0;
+}
+
 const char *rt_reward_name(const rt_reward_program *p)
 {
     return p ? p->name : "";
@@ -704,7 +834,7 @@ const char *rt_reward_source(const rt_reward_program *p)
 
 int rt_reward_is_constant(const rt_reward_program *p)
 {
-    return p && p->n_code == 1 && (p->code[0] & 0xFFu) == OP_CONST;
+    return p && p->n_texts == 0 && p->n_code == 1 && (p->code[0] & 0xFFu) == OP_CONST;
 }
 
 int rt_reward_code_size(const rt_reward_program *p)
@@ -751,6 +881,11 @@ size_t rt_reward_describe(const rt_reward_program *p, char *buf, size_t n)
     for (int i = 0; i < p->n_feats; i++) {
         if (i) rt_strbuf_puts(&s, ", ");
         rt_strbuf_puts(&s, p->feats[i].name);
+    }
+    if (p->n_texts) rt_strbuf_puts(&s, "; texts: ");
+    for (int i = 0; i < p->n_texts; i++) {
+        if (i) rt_strbuf_puts(&s, ", ");
+        rt_strbuf_puts(&s, p->texts[i].name);
     }
     rt_strbuf_puts(&s, "; parameters: ");
     if (!p->n_params) rt_strbuf_puts(&s, "none");

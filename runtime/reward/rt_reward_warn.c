@@ -36,7 +36,7 @@ int rt_reward_warning(const rt_reward_program *p, int i, rt_diag *w)
         snprintf(w->msg, sizeof w->msg, "'%s' is a parameter (did you mean the feature '%s'?)",
                  q->name, q->hint);
     }
-    if (p->n_env_feats > 0 && p->n_feats == 0) {
+    if (p->n_env_feats > 0 && p->n_feats == 0 && p->n_texts == 0) {
         if (n++ == i && w) {
             first_pos(p, &w->line, &w->col);
             if (p->name[0])

@@ -4,6 +4,10 @@
  * the text after it is the reward under test.  The environment is the reward tests' one
  * (tests/runtime/reward/reward_fixture.h): features correct/partial/length/format/eos,
  * debate(d1|d2) in slots 5/6, parameters c=0.25 and alpha=0.5, and `exact` registered.
+ * Texts: answer, target, prompt, unit (not numeric) and priority (numeric); evaluated
+ * with answer = the main source, target = the `g` part, prompt = "x=-3.5e2 km",
+ * unit = "", priority = "3" (each an exact-size copy, so an over-read hits ASan), and
+ * linked to a permuted text layout.
  * Flags: bit 0 a bare expression (unnamed, no parameters: as an expression line), bit 1
  * NO_FOLD for the main compile.
  * Invariants: an error has its code, a terminated message and a position inside the
@@ -25,6 +29,12 @@ static const double pdefaults[] = {0.25, 0.5};
 static const char *const pfeatures[] = {"pad0",   "eos",     "format", "pad3",
                                         "length", "partial", "correct"};
 static const int debate_slot[2] = {5, 6}, debate_pslot[2] = {8, 7};
+static const char *const texts[] = {"answer", "target", "prompt", "unit", "priority"};
+static const unsigned char text_numeric[] = {0, 0, 0, 0, 1};
+/* the permuted text layout: text i of the base layout sits in slot ptext_slot[i] */
+static const char *const ptexts[] = {"priority", "pad", "unit", "prompt", "target", "answer"};
+static const unsigned char ptext_numeric[] = {1, 0, 0, 0, 0, 0};
+static const int ptext_slot[5] = {5, 4, 3, 2, 0};
 
 typedef struct reg {
     const char *names[2];
@@ -71,6 +81,9 @@ static rt_reward_env env_of(reg *r, const char *name, int bare)
     e.reward_names = r->names;
     e.n_reward_names = r->n;
     e.ctx = r;
+    e.texts = texts;
+    e.n_texts = 5;
+    e.text_numeric = text_numeric;
     if (!bare) {
         e.param_names = pnames;
         e.param_defaults = pdefaults;
@@ -238,6 +251,56 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(pfx);
             rt_reward_free(lp);
             r.permuted = 0;
+        }
+        /* with texts: never NaN, folded == unfolded, linked to permuted texts the same */
+        {
+            int nt = rt_reward_min_texts(p);
+            FUZZ_CHECK(nt >= 0 && nt <= 5, "min texts %d", nt);
+            for (int i = 0; i < rt_reward_n_texts(p); i++)
+                FUZZ_CHECK(rt_reward_text_name(p, i) && rt_reward_text_slot(p, i) < nt, "text %d",
+                           i);
+            const char *tv[5] = {src, np == 2 ? (const char *)parts[0].data : "", "x=-3.5e2 km", "",
+                                 "3"};
+            size_t tl[5] = {main.len, np == 2 ? parts[0].len : 0, 11, 0, 1};
+            rt_strview tb[5], tp[6];
+            char *own[5];
+            for (int i = 0; i < 5; i++) {
+                own[i] = malloc(tl[i] ? tl[i] : 1);
+                if (tl[i]) memcpy(own[i], tv[i], tl[i]);
+                tb[i].s = own[i];
+                tb[i].n = tl[i];
+                tp[ptext_slot[i]] = tb[i];
+            }
+            tp[1].s = "pad";
+            tp[1].n = 3;
+            double yt = rt_reward_eval_texts(p, feat, params, nt ? tb : NULL);
+            FUZZ_CHECK(!isnan(yt), "NaN result with texts");
+            if (all_finite(feat, slots) && !(flags & 2)) {
+                rt_reward_env e2 = env;
+                e2.flags = RT_REWARD_NO_FOLD;
+                rt_reward_program *q = NULL;
+                rt_diag d2;
+                FUZZ_CHECK(rt_reward_compile(src, main.len, 1, 1, &e2, &q, &d2) == 0,
+                           "compiles folded but not unfolded: %s", d2.msg);
+                double z = rt_reward_eval_texts(q, feat, params, tb);
+                FUZZ_CHECK(memcmp(&z, &yt, sizeof yt) == 0 || (z == 0 && yt == 0),
+                           "texts: folded %.17g != unfolded %.17g", yt, z);
+                rt_reward_free(q);
+            }
+            rt_reward_env te = env;
+            te.texts = ptexts;
+            te.n_texts = 6;
+            te.text_numeric = ptext_numeric;
+            rt_reward_program *lp = NULL;
+            rt_diag d4;
+            memset(&d4, 0, sizeof d4);
+            FUZZ_CHECK(rt_reward_link(p, &te, &lp, &d4) == 0, "link to permuted texts: %s", d4.msg);
+            double z = rt_reward_eval_texts(lp, feat, params, tp);
+            FUZZ_CHECK(memcmp(&z, &yt, sizeof yt) == 0 || (z == 0 && yt == 0),
+                       "linked texts %.17g != %.17g", z, yt);
+            rt_reward_free(lp);
+            for (int i = 0; i < 5; i++)
+                free(own[i]);
         }
         char buf[64];
         size_t fl = rt_reward_format(y, buf, sizeof buf);
