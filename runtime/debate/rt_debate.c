@@ -421,7 +421,7 @@ size_t rt_debate_transcript_text(const rt_task *task, const rt_task_sample *s, i
     rt_strbuf b; /* fixed over buf: snprintf semantics, b.want is the length wanted */
     rt_strbuf_init_fixed(&b, buf, buf ? cap : 0);
     char prompt[64];
-    rt_task_render(s->prompt, rt_task_prompt_len(task), prompt, sizeof prompt);
+    rt_task_render_with(task, s->prompt, rt_task_prompt_len(task), prompt, sizeof prompt);
     int K = (int)rt_task_value(task, "features"), A = (int)rt_task_value(task, "actions");
     rt_strbuf_printf(&b, "state %s (f1..f%d)  policy %c  vs  baseline %c\n", prompt, K,
                      act_letter(a_pi), act_letter(a_b));

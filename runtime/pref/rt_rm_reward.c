@@ -6,6 +6,7 @@
 
 #include "rt_alloc.h"
 #include "rt_rm.h"
+#include "rt_task_data.h"
 
 #define CHUNK 256
 
@@ -30,6 +31,9 @@ static int task_differs(const rt_task *a_task, const rt_task *b_task)
     for (int i = 0; !differs && i < rt_task_kind_n_keys(a->kind); i++)
         differs =
             strcmp(rt_task_kind_key(a->kind, i)->name, "noise") && a->values[i] != b->values[i];
+    if (!differs && (a->data || b->data)) /* file tasks: their rows */
+        differs =
+            !a->data || !b->data || rt_task_data_digest(a->data) != rt_task_data_digest(b->data);
     return differs;
 }
 

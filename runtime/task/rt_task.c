@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_task_data.h"
 #include "rt_text.h"
 
 static const rt_task_key mix_keys[] = {
@@ -53,6 +54,7 @@ static double split_u(const rt_task *t, uint64_t id)
 
 static rt_task_split leaf_split(const rt_task *t, uint64_t id)
 {
+    if (t->data) return rt_task_data_split_of(t->data, (int)id);
     if (t->ids[0]) { /* enumerated: a moved prompt is found by lookup */
         for (int s = 0; s < 2; s++)
             if (t->n_ids[s] == 1 && t->ids[s][0] == id) return (rt_task_split)s;
@@ -91,7 +93,17 @@ static int create_leaf(const rt_task_config *cfg, rt_task **out, rt_diag *err)
 {
     int P, T;
     uint64_t space;
-    cfg->kind->shape(cfg->values, &P, &T, &space);
+    if (cfg->kind == &rt_task_kind_file) {
+        if (!cfg->data) {
+            rt_task_k_set_err(err, RT_EINVAL, "file: a file task needs its rows (file=PATH)");
+            return RT_EINVAL;
+        }
+        P = rt_task_data_P(cfg->data);
+        T = rt_task_data_T(cfg->data);
+        space = (uint64_t)rt_task_data_rows(cfg->data);
+    } else {
+        cfg->kind->shape(cfg->values, &P, &T, &space);
+    }
     if (P > RT_TASK_MAX_P || T > RT_TASK_MAX_T || space == 0) {
         rt_task_k_set_err(err, RT_EINVAL,
                           "%s: prompts of %d and answers of %d tokens (at most %d and %d)",
@@ -110,7 +122,20 @@ static int create_leaf(const rt_task_config *cfg, rt_task **out, rt_diag *err)
     t->T = T;
     t->V = vocab_of(t->ops);
     t->space = space;
-    if (t->space <= ENUM_MAX && enumerate_split(t)) goto oom;
+    t->cfg.data = NULL;
+    if (cfg->kind == &rt_task_kind_file) {
+        t->data = rt_task_data_ref(cfg->data);
+        t->cfg.data = t->data; /* rt_task_config_of shows the task's own rows */
+        t->vdata = t->data;
+        t->V = rt_task_data_vocab_size(t->data);
+        for (int s = 0; s < 2; s++) /* the data's split, rows in order */
+            if (!(t->ids[s] = rt_malloc(sizeof(uint32_t) * (size_t)space))) goto oom;
+        for (uint64_t id = 0; id < space; id++) {
+            int s = rt_task_data_split_of(t->data, (int)id) == RT_TASK_HELDOUT;
+            t->ids[s][t->n_ids[s]++] = (uint32_t)id;
+        }
+    } else if (t->space <= ENUM_MAX && enumerate_split(t))
+        goto oom;
     *out = t;
     return 0;
 oom:
@@ -144,8 +169,8 @@ int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_diag *err)
         const rt_task_kind_ops *k = cfg->tasks[i].kind;
         if (rt_task_kind_index(k) >= 0 && !rt_task_kind_mixable(k)) {
             rt_task_kinds_text(1, ", ", mixable, sizeof mixable);
-            rt_task_k_set_err(err, RT_EINVAL, "%s%s cannot be mixed (only %s)", prefix,
-                              k->name, mixable);
+            rt_task_k_set_err(err, RT_EINVAL, "%s%s cannot be mixed (only %s)", prefix, k->name,
+                              mixable);
             return RT_EINVAL;
         }
         if ((rc = rt_task_k_validate(&cfg->tasks[i], prefix, err))) return rc;
@@ -170,11 +195,17 @@ int rt_task_create(const rt_task_config *cfg, rt_task **out, rt_diag *err)
             rt_task_free(t);
             return rc;
         }
+        if ((rc = rt_task_k_mix_vocab(t, i, err))) {
+            rt_task_free(t);
+            return rc;
+        }
         if (t->dom[i]->P > t->P) t->P = t->dom[i]->P;
         if (t->dom[i]->V > t->V) t->V = t->dom[i]->V;
         if (t->dom[i]->T > t->T) t->T = t->dom[i]->T;
         t->space += t->dom[i]->space;
     }
+    t->vdata = t->dom[0]->vdata;
+    if (t->vdata) t->V = rt_task_data_vocab_size(t->vdata);
     *out = t;
     return 0;
 oom:
@@ -194,6 +225,7 @@ void rt_task_free(rt_task *t)
     }
     rt_free(t->dom);
     rt_free(t->dom_names);
+    rt_task_data_free(t->data);
     rt_free(t);
 }
 
@@ -219,7 +251,8 @@ int rt_task_vocab_size(const rt_task *t)
 }
 const char *rt_task_token(const rt_task *t, int tok)
 {
-    return tok >= 0 && tok < t->V ? rt_task_token_str(tok) : NULL;
+    if (tok < 0 || tok >= t->V) return NULL;
+    return t->vdata ? rt_task_data_tokens(t->vdata)[tok] : rt_task_token_str(tok);
 }
 int rt_task_prompt_len(const rt_task *t)
 {
@@ -264,8 +297,12 @@ static void fill_sample(const rt_task *t, const rt_task *leaf, uint64_t id, int 
 {
     memset(out, 0, sizeof *out);
     int *p = out->prompt + (t->P - leaf->P);
-    p[0] = rt_task_kind_tag(leaf->ops);
-    leaf->ops->encode(leaf, id, p + 1);
+    if (leaf->ops->tag) {
+        p[0] = rt_task_kind_tag(leaf->ops);
+        leaf->ops->encode(leaf, id, p + 1);
+    } else { /* untagged (file): the kind fills all P tokens */
+        leaf->ops->encode(leaf, id, p);
+    }
     out->target_len = leaf->ops->target(leaf, id, out->target);
     out->domain = domain;
     out->id = id;
@@ -472,17 +509,32 @@ int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_diag *err)
     return 0;
 }
 
-int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample *out,
-                             rt_diag *err)
+int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample *out, rt_diag *err)
 {
-    int toks[RT_TASK_MAX_P + 1], n, rc;
-    if ((rc = rt_task_parse(text, toks + 1, RT_TASK_MAX_P, &n, err))) return rc;
+    int toks[RT_TASK_MAX_P + 1], n, rc, ftoks[RT_TASK_MAX_P], fn = -1;
+    rt_diag perr = {0};
+    rc = rt_task_parse(text, toks + 1, RT_TASK_MAX_P, &n, &perr);
     int *p = toks + 1;
-    while (n > 0 && *p == RT_TOK_PAD)
+    while (!rc && n > 0 && *p == RT_TOK_PAD)
         p++, n--;
     for (int d = 0; d < rt_task_n_domains(t); d++) {
         const rt_task *leaf = rt_task_domain(t, d);
         uint64_t id;
+        if (leaf->data) { /* the row whose prompt is the text, else by tokens */
+            int row = rt_task_data_find(leaf->data, text);
+            if (row < 0 && fn < 0) {
+                rt_diag e2 = {0};
+                if (rt_task_parse_with(leaf, text, ftoks, RT_TASK_MAX_P, &fn, &e2)) fn = -2;
+            }
+            if (row < 0 && fn == leaf->P && leaf->ops->decode(leaf, ftoks, fn, &id) == 0)
+                row = (int)id;
+            if (row >= 0) {
+                fill_sample(t, leaf, (uint64_t)row, d, out);
+                return 0;
+            }
+            continue;
+        }
+        if (rc) continue;
         int *q = p, m = n;
         int tag = rt_task_kind_tag(leaf->ops);
         if (!is_mix(t) && m == leaf->P - 1) { /* tag omitted */
@@ -495,14 +547,68 @@ int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample 
             return 0;
         }
     }
-    char shape[64];
+    if (rc && !t->vdata) {
+        if (err) *err = perr;
+        return rc;
+    }
+    char shape[160];
     rt_task_sample ex;
     rt_rng r = rt_rng_make(0);
     rt_task_sample_prompt(t, &r, RT_TASK_TRAIN, &ex);
-    rt_task_render(ex.prompt, t->P, shape, sizeof shape);
-    rt_task_k_set_err(err, RT_EPARSE, "not a %s prompt: '%.64s' (expected e.g. '%s')",
+    rt_task_render_with(t, ex.prompt, t->P, shape, sizeof shape);
+    rt_task_k_set_err(err, RT_EPARSE, "not a %s prompt: '%.64s' (expected e.g. '%.80s')",
                       rt_task_kind_name(t->ops), text, shape);
     return RT_EPARSE;
+}
+
+size_t rt_task_render_with(const rt_task *t, const int *toks, int n, char *buf, size_t cap)
+{
+    if (!t->vdata) return rt_task_render(toks, n, buf, cap);
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        if (toks[i] == RT_TOK_PAD) continue;
+        const char *s = rt_task_token(t, toks[i]);
+        if (!s) s = "<?>";
+        size_t k = strlen(s);
+        if (buf && len + k < cap) memcpy(buf + len, s, k);
+        len += k;
+    }
+    if (buf && cap) buf[len < cap ? len : cap - 1] = 0;
+    return len;
+}
+
+int rt_task_parse_with(const rt_task *t, const char *text, int *toks, int cap, int *n, rt_diag *err)
+{
+    if (!t->vdata) return rt_task_parse(text, toks, cap, n, err);
+    const char *const *tab = rt_task_data_tokens(t->vdata);
+    int V = rt_task_data_vocab_size(t->vdata);
+    *n = 0;
+    for (const char *p = text; *p;) {
+        size_t flen = 0;
+        int found = rt_task_data_match(tab, V, p, strlen(p), &flen);
+        for (int k = 0; k < 2; k++) { /* <pad>, <eos> as text */
+            size_t l = strlen(tab[k]);
+            if (l > flen && strncmp(p, tab[k], l) == 0) found = k, flen = l;
+        }
+        if (found < 0 && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+            p++;
+            continue;
+        }
+        if (found < 0) {
+            rt_task_k_set_err(err, RT_EPARSE, "column %d: unknown token near '%.*s'",
+                              (int)rt_utf8_cols(text, (size_t)(p - text)) + 1,
+                              (int)rt_utf8_cut(p, strnlen(p, 9), 8), p);
+            return RT_EPARSE;
+        }
+        if (*n >= cap) {
+            rt_task_k_set_err(err, RT_EPARSE, "column %d: text longer than %d tokens",
+                              (int)rt_utf8_cols(text, (size_t)(p - text)) + 1, cap);
+            return RT_EPARSE;
+        }
+        toks[(*n)++] = found;
+        p += flen;
+    }
+    return 0;
 }
 
 /* snprintf into buf at *len, keeping the needed length */
@@ -534,6 +640,7 @@ size_t rt_task_describe(const rt_task *t, rt_rng *rng, int n, char *buf, size_t 
 {
     size_t len = 0;
     if (buf && cap) buf[0] = 0;
+    if (t->data) return rt_task_k_describe_file(t, rng, n, buf, cap);
     put(buf, cap, &len, "task %s", rt_task_kind_name(t->ops));
     if (is_mix(t)) {
         put(buf, cap, &len, " tasks=[");
@@ -550,7 +657,7 @@ size_t rt_task_describe(const rt_task *t, rt_rng *rng, int n, char *buf, size_t 
     }
     put(buf, cap, &len, "\nvocabulary (%d):", t->V);
     for (int k = 0; k < t->V; k++)
-        put(buf, cap, &len, " %s", rt_task_token(t, k));
+        put(buf, cap, &len, " %s", rt_task_k_token_shown(t, k));
     put(buf, cap, &len,
         "\nprompt length %d, answer at most %d tokens, %llu prompts\nfeatures:", t->P, t->T,
         (unsigned long long)t->space);
@@ -559,10 +666,10 @@ size_t rt_task_describe(const rt_task *t, rt_rng *rng, int n, char *buf, size_t 
     put(buf, cap, &len, "\n");
     for (int i = 0; i < n; i++) {
         rt_task_sample s;
-        char p[64], a[64];
+        char p[160], a[160];
         rt_task_sample_prompt(t, rng, RT_TASK_TRAIN, &s);
-        rt_task_render(s.prompt, t->P, p, sizeof p);
-        rt_task_render(s.target, s.target_len, a, sizeof a);
+        rt_task_render_with(t, s.prompt, t->P, p, sizeof p);
+        rt_task_render_with(t, s.target, s.target_len, a, sizeof a);
         put(buf, cap, &len, "  %s -> %s\n", p, a);
     }
     return len;

@@ -3,14 +3,16 @@
  * Kinds come from a registry of kind records (rt_task_kind.h: one ops record per kind
  * with its keys, features and functions); the built-in ones are add (digits=N),
  * reverse / sort / copy (length=N), mix (tagged prompts drawn from several sequence
- * tasks) and triage (K features of M values -> one of A actions).  Every kind has the
+ * tasks), triage (K features of M values -> one of A actions) and file (the rows of a
+ * JSONL / CSV / TSV file, rt_task_data.h).  Every kind has the
  * keys noise and holdout after its own.  A task gives: its vocabulary, a fixed prompt length P
  * (prompts are left-padded with PAD) and a maximum answer length T (EOS included), a prompt
  * generator over a train / held-out split (held-out prompts are never training prompts), the target
  * answer, demonstrations with a rate of systematic errors (`noise`), a verifier and
  * the reward features (doubles in a fixed, named order).
  *
- * The vocabulary is a property of the task (rt_task_vocab_size, rt_task_token).  Every
+ * The vocabulary is a property of the task (rt_task_vocab_size, rt_task_token): a file
+ * task has its data's table, every other task the built-in table.  Every
  * task of the built-in kinds has the same 32 tokens (triage included), so policies of
  * different tasks and mixes are interchangeable (V = 32, as in the benchmark).  Task
  * tags are assigned by the registry in registration order: ids 25..29 (the built-in
@@ -48,6 +50,19 @@
  *   reverse, sort, copy: the first adjacent pair of differing answer tokens is swapped
  *            ("cba" -> "bca"); invisible when all tokens are equal.
  *   triage   the demonstrator's action is replaced by the next action ((a+1) mod A).
+ *   file     the data's noise rule (rt_task_data.h): swap = the first adjacent pair of
+ *            differing answer tokens swapped (reverse's rule; invisible when there is
+ *            none); label = the answer replaced by the next distinct answer text of the
+ *            file in byte order, cyclically (invisible with one distinct answer).
+ *
+ * File tasks (kind file, rt_task_data.h; cfg.data holds the rows): prompts and answers
+ * are the file's rows tokenized with the data's vocabulary (own: 0 <pad>, 1 <eos>, the
+ * file's code points; or a shared table); the prompt has no tag token (the P tokens are
+ * the left-padded prompt); prompt id = row index, space = rows; the split is the data's
+ * (its split column or hash; the config's holdout key is not used); features: the
+ * standard five, format's answer tokens = the tokens occurring in some answer.  A mix
+ * needs every domain to have the same vocabulary (the same token table); its V is
+ * that table's size.
  *
  * Triage (hidden environment rule; the policy only sees the values):
  *   severity s = sum_k w_k v_k with w_k = 1 + (k mod 3); with S = max severity,
@@ -104,6 +119,8 @@
 
 #include "rt_diag.h"
 #include "rt_rng.h"
+#include "rt_rows.h"
+#include "rt_text.h"
 
 enum {
     RT_TOK_PAD = 0,
@@ -119,8 +136,8 @@ enum {
 };
 
 enum {
-    RT_TASK_MAX_P = 16,      /* longest prompt of any task (add digits=6: 15) */
-    RT_TASK_MAX_T = 16,      /* longest answer incl. EOS (reverse length=12: 13) */
+    RT_TASK_MAX_P = 32,      /* longest prompt of any task (add digits=6: 15; file: 32) */
+    RT_TASK_MAX_T = 32,      /* longest answer incl. EOS (reverse length=12: 13) */
     RT_TASK_MAX_DOMAINS = 8, /* domains of a mix */
     RT_TASK_MAX_FEATURES = 8,
     RT_TASK_MAX_KEYS = 8, /* keys of a kind, noise and holdout included */
@@ -164,6 +181,10 @@ typedef struct rt_task_config {
     const struct rt_task_config *tasks;
     const char *const *task_names; /* domain names (NULL: the kind names) */
     int n_tasks;                   /* 1..RT_TASK_MAX_DOMAINS */
+    /* kind file: the rows (rt_task_data.h); the task takes its own reference at
+       creation, so the config holds none (keep the data alive until created);
+       rt_task_config_of(t)->data is the task's rows (equal digests: the same rows) */
+    const struct rt_task_data *data;
 } rt_task_config;
 
 /* One prompt and its target.  A plain value: no allocation, copy freely. */
@@ -185,6 +206,7 @@ const rt_task_kind_ops *rt_task_kind_at(int i); /* NULL if out of range */
 const rt_task_kind_ops *rt_task_kind_find(const char *name);
 extern const rt_task_kind_ops rt_task_kind_mix;
 extern const rt_task_kind_ops rt_task_kind_triage;
+extern const rt_task_kind_ops rt_task_kind_file;
 const char *rt_task_kind_name(const rt_task_kind_ops *kind); /* "add", ...; "?" for NULL */
 const char *rt_task_kind_help(const rt_task_kind_ops *kind); /* one line */
 int rt_task_kind_mixable(const rt_task_kind_ops *kind);      /* may be a domain of a mix */
@@ -194,7 +216,7 @@ const rt_task_key *rt_task_kind_key(const rt_task_kind_ops *kind, int i);
 int rt_task_kind_key_index(const rt_task_kind_ops *kind, const char *key);
 /* "reverse has no key 'digits' (its keys: length, noise, holdout)", snprintf style. */
 size_t rt_task_kind_key_error(const rt_task_kind_ops *kind, const char *key, char *buf, size_t cap);
-/* The kind names joined as text, e.g. "add, reverse, sort, copy, mix or triage"
+/* The kind names joined as text, e.g. "add, reverse, sort, copy, mix, triage or file"
  * (last_sep " or "); mixable_only: only the kinds a mix takes.  snprintf style. */
 size_t rt_task_kinds_text(int mixable_only, const char *last_sep, char *buf, size_t cap);
 /* The union of the features of every registered kind (first seen first: correct,
@@ -304,11 +326,44 @@ int rt_task_triage_evidence(const rt_task *t, const rt_task_sample *s, unsigned 
  * a user (the task tag may be omitted except in a mix) into a sample. */
 size_t rt_task_render(const int *toks, int n, char *buf, size_t cap);
 int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_diag *err);
-int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample *out,
-                             rt_diag *err);
+int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample *out, rt_diag *err);
+
+/* The same with the task's own vocabulary (a file task's table; the built-in table
+ * otherwise; a mix: its domains' common table).  parse_with skips whitespace that is
+ * not a token of the table. */
+size_t rt_task_render_with(const rt_task *t, const int *toks, int n, char *buf, size_t cap);
+int rt_task_parse_with(const rt_task *t, const char *text, int *toks, int cap, int *n,
+                       rt_diag *err);
 
 /* A human description: kind and parameters, vocabulary, P, T, features and n example
- * prompts with their targets drawn from rng (training split). */
+ * prompts with their targets drawn from rng (training split).  A file task: "task file
+ * PATH (320 rows: 256 train, 64 held out; split by hash) noise=0 noise_rule=swap",
+ * its vocabulary (the space shown as '␠'), lengths, features, texts (numeric marked;
+ * columns left out named) and examples. */
 size_t rt_task_describe(const rt_task *t, rt_rng *rng, int n, char *buf, size_t cap);
+/* One demonstration and what the noise rule makes of it (the first training prompt,
+ * in enumeration order, where the error is visible), or a line saying it is never
+ * visible.  snprintf style. */
+size_t rt_task_describe_noise(const rt_task *t, char *buf, size_t cap);
+
+/* Texts: what the reward language reads of a sample.  Every kind has answer (g up to,
+ * not including, the first EOS, rendered with the task's vocabulary, PAD skipped),
+ * target (the target without EOS; a file task: exactly the file's answer text) and
+ * prompt (without padding; a file task: the file's prompt text); a file task then its
+ * extra columns (rt_task_data.h: identifiers, the row's cell text); a mix the union of
+ * its domains' columns (first seen first; "" for a domain without the column; numeric
+ * if numeric in every domain that has it).  Views point into out->buf or the task's
+ * data (valid while the task lives).  No allocation. */
+enum { RT_TASK_MAX_TEXTS = 3 + RT_ROWS_MAX_COLS };
+int rt_task_n_texts(const rt_task *t);
+const char *rt_task_text_name(const rt_task *t, int i); /* NULL if out of range */
+int rt_task_text_numeric(const rt_task *t, int i);      /* 0 for answer/target/prompt */
+typedef struct rt_task_texts {
+    rt_strview v[RT_TASK_MAX_TEXTS];
+    int n;
+    char buf[3][264];
+} rt_task_texts;
+void rt_task_texts_of(const rt_task *t, const rt_task_sample *s, const int *g, int n,
+                      rt_task_texts *out);
 
 #endif

@@ -18,6 +18,10 @@ struct rt_task {
     /* enumerated split when space <= ENUM_MAX (ids), else NULL */
     uint32_t *ids[2];
     size_t n_ids[2];
+    /* kind file: the rows (a reference, dropped by rt_task_free) */
+    struct rt_task_data *data;
+    /* the vocabulary: a data's token table (file tasks, a mix of them), NULL: built-in */
+    const struct rt_task_data *vdata;
     /* mix */
     int n_dom;
     rt_task **dom;
@@ -33,5 +37,14 @@ int rt_task_k_validate(const rt_task_config *c, const char *prefix, rt_diag *err
 void rt_task_k_set_err(rt_diag *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t rt_task_k_mix64(uint64_t z);
+
+/* rt_task_file.c: a mix's domain d against domain 0 (the same vocabulary, else
+ * RT_EINVAL naming the domain), a token as the description shows it (the space as
+ * '␠'), a file task's description, and snprintf into buf at *len. */
+int rt_task_k_mix_vocab(const rt_task *mix, int d, rt_diag *err);
+const char *rt_task_k_token_shown(const rt_task *t, int tok);
+size_t rt_task_k_describe_file(const rt_task *t, rt_rng *rng, int n, char *buf, size_t cap);
+void rt_task_k_put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

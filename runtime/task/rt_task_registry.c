@@ -17,10 +17,10 @@ extern const rt_task_kind_ops rt_task_kind_add, rt_task_kind_reverse, rt_task_ki
 /* The registry, in order: built-ins first (one line each; never reorder: the order
  * gives tag ids and split salts), then registered kinds. */
 static const rt_task_kind_ops *kinds[RT_TASK_MAX_KINDS] = {
-    &rt_task_kind_add,  &rt_task_kind_reverse, &rt_task_kind_sort,
-    &rt_task_kind_copy, &rt_task_kind_mix,     &rt_task_kind_triage,
+    &rt_task_kind_add, &rt_task_kind_reverse, &rt_task_kind_sort, &rt_task_kind_copy,
+    &rt_task_kind_mix, &rt_task_kind_triage,  &rt_task_kind_file, /* untagged: takes no tag id */
 };
-static int n_kinds = 6;
+static int n_kinds = 7;
 
 /* tags take the ids 25..29, then 32, 33, ... */
 enum { TAG0 = 25, TAG_SLOTS = 5, TAG_MORE = 32 };
@@ -290,8 +290,8 @@ int rt_task_config_parse(rt_task_config *cfg, const char *text, rt_diag *err)
     if (!tok || rt_task_config_init(cfg, tok)) {
         char kinds_text[128];
         rt_task_kinds_text(0, " or ", kinds_text, sizeof kinds_text);
-        rt_task_k_set_err(err, RT_EINVAL, "unknown task kind '%.40s'; expected %s",
-                          tok ? tok : "", kinds_text);
+        rt_task_k_set_err(err, RT_EINVAL, "unknown task kind '%.40s'; expected %s", tok ? tok : "",
+                          kinds_text);
         return RT_EINVAL;
     }
     while ((tok = strtok_r(NULL, " \t\n", &save))) {
@@ -303,8 +303,7 @@ int rt_task_config_parse(rt_task_config *cfg, const char *text, rt_diag *err)
         *eq = 0;
         double v = strtod(eq + 1, &end);
         if (end == eq + 1 || *end) {
-            rt_task_k_set_err(err, RT_EINVAL, "'%.40s' expects a number, got '%.40s'", tok,
-                              eq + 1);
+            rt_task_k_set_err(err, RT_EINVAL, "'%.40s' expects a number, got '%.40s'", tok, eq + 1);
             return RT_EINVAL;
         }
         if (rt_task_config_set(cfg, tok, v, err)) return RT_EINVAL;

@@ -163,11 +163,12 @@ static void test_task(void **st)
     exec("%task m mix tasks=[triage]");
     assert_string_equal(error_value(), "cell:1:20: unknown task 'triage'");
     exec("%task x");
-    assert_string_equal(error_value(),
-                        "cell:1:2: %task x needs a KIND (add, reverse, sort, copy, mix or triage)");
+    assert_string_equal(
+        error_value(),
+        "cell:1:2: %task x needs a KIND (add, reverse, sort, copy, mix, triage or file)");
     exec("%task x bogus");
     assert_string_equal(error_value(), "cell:1:9: unknown task kind 'bogus'; expected add, "
-                                       "reverse, sort, copy, mix or triage");
+                                       "reverse, sort, copy, mix, triage or file");
     /* nothing was defined by the failing cells */
     assert_null(mag_session_get(S(), MAG_TASK, "x"));
     assert_null(mag_session_get(S(), MAG_TASK, "y"));

@@ -93,7 +93,7 @@ CASES = [
     ("%task t ad digits=2", "ValueError",
      "cell:1:9: unknown task kind 'ad' (did you mean 'add'?)"),
     ("%task t", "ValueError",
-     "cell:1:2: %task t needs a KIND (add, reverse, sort, copy, mix or triage)"),
+     "cell:1:2: %task t needs a KIND (add, reverse, sort, copy, mix, triage or file)"),
     # -- out of range ----------------------------------------------------------------------
     ("%task t add digits=9", "ValueError", "cell:1:20: 'digits' must be in [1, 6]"),
     ("%task t add noise=1.5", "ValueError", "cell:1:19: 'noise' must be in [0, 1]"),

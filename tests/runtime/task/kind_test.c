@@ -127,16 +127,16 @@ static void builtin_registry(void **state)
 {
     (void)state;
     /* order, tags and V are part of the bit contract */
-    const char *names[] = {"add", "reverse", "sort", "copy", "mix", "triage"};
-    const int tags[] = {25, 26, 27, 28, RT_TOK_PAD, 29};
-    assert_int_equal(rt_task_kind_count(), 6);
-    for (int i = 0; i < 6; i++) {
+    const char *names[] = {"add", "reverse", "sort", "copy", "mix", "triage", "file"};
+    const int tags[] = {25, 26, 27, 28, RT_TOK_PAD, 29, RT_TOK_PAD};
+    assert_int_equal(rt_task_kind_count(), 7);
+    for (int i = 0; i < 7; i++) {
         assert_string_equal(rt_task_kind_name(rt_task_kind_at(i)), names[i]);
         assert_ptr_equal(rt_task_kind_find(names[i]), rt_task_kind_at(i));
         assert_int_equal(rt_task_kind_tag(rt_task_kind_at(i)), tags[i]);
         assert_int_equal(rt_task_kind_index(rt_task_kind_at(i)), i);
     }
-    assert_null(rt_task_kind_at(6));
+    assert_null(rt_task_kind_at(7));
     assert_ptr_equal(rt_task_kind_find("mix"), &rt_task_kind_mix);
     assert_string_equal(rt_task_token_str(25), "<add>");
     assert_string_equal(rt_task_token_str(29), "<tri>");
@@ -144,9 +144,9 @@ static void builtin_registry(void **state)
     assert_null(rt_task_token_str(32));
     char buf[128];
     rt_task_kinds_text(0, " or ", buf, sizeof buf);
-    assert_string_equal(buf, "add, reverse, sort, copy, mix or triage");
+    assert_string_equal(buf, "add, reverse, sort, copy, mix, triage or file");
     rt_task_kinds_text(1, ", ", buf, sizeof buf);
-    assert_string_equal(buf, "add, reverse, sort, copy");
+    assert_string_equal(buf, "add, reverse, sort, copy, file");
     /* keys: own, then noise and holdout, with their defaults */
     const rt_task_kind_ops *tri = rt_task_kind_find("triage");
     assert_int_equal(rt_task_kind_n_keys(tri), 8);
@@ -173,7 +173,8 @@ static void builtin_registry(void **state)
     assert_string_equal(err.msg, "'digits' expects a number, got 'x'");
     assert_int_equal(rt_task_config_parse(&c, "nope", &err), RT_EINVAL);
     assert_string_equal(
-        err.msg, "unknown task kind 'nope'; expected add, reverse, sort, copy, mix or triage");
+        err.msg,
+        "unknown task kind 'nope'; expected add, reverse, sort, copy, mix, triage or file");
     assert_int_equal(rt_task_config_parse(&c, "add digits=2.5", &err), 0);
     rt_task *t = NULL;
     assert_int_equal(rt_task_create(&c, &t, &err), RT_EINVAL);
@@ -200,7 +201,7 @@ static void registration_errors(void **state)
     bad = succ_kind;
     bad.tag = NULL;
     assert_int_equal(rt_task_kind_register(&bad, &err), RT_EINVAL);
-    assert_int_equal(rt_task_kind_count(), 6);
+    assert_int_equal(rt_task_kind_count(), 7);
     /* a record that is not registered cannot make tasks */
     rt_task_config c;
     rt_task_config_init_kind(&c, &succ_kind);
@@ -218,13 +219,13 @@ static void new_kind_is_one_record(void **state)
     assert_int_equal(rt_task_kind_register(&succ_kind, &err), RT_EINVAL);
     /* the registry: found by name, the next tag id after the built-ins' slots */
     assert_ptr_equal(rt_task_kind_find("succ"), &succ_kind);
-    assert_int_equal(rt_task_kind_count(), 7);
-    assert_int_equal(rt_task_kind_tag(&succ_kind), 32);
+    assert_int_equal(rt_task_kind_count(), 8);
+    assert_int_equal(rt_task_kind_tag(&succ_kind), 32); /* file took no tag id */
     assert_string_equal(rt_task_token_str(32), "<succ>");
     assert_int_equal(rt_task_kind_tag(rt_task_kind_find("triage")), 29); /* unchanged */
     char buf[160];
     rt_task_kinds_text(0, " or ", buf, sizeof buf);
-    assert_string_equal(buf, "add, reverse, sort, copy, mix, triage or succ");
+    assert_string_equal(buf, "add, reverse, sort, copy, mix, triage, file or succ");
     const char *u[64];
     assert_int_equal(rt_task_feature_union(u, 64), 8);
     assert_string_equal(u[7], "even");
@@ -302,7 +303,8 @@ static void new_kind_is_one_record(void **state)
     m.n_tasks = 1;
     rt_task *mx = NULL;
     assert_int_equal(rt_task_create(&m, &mx, &err), RT_EINVAL);
-    assert_string_equal(err.msg, "tasks[0]: succ cannot be mixed (only add, reverse, sort, copy)");
+    assert_string_equal(err.msg,
+                        "tasks[0]: succ cannot be mixed (only add, reverse, sort, copy, file)");
     rt_task_free(add);
     rt_task_free(t);
 }

@@ -768,7 +768,7 @@ static void validation_messages(void **state)
     rt_task_config_init(&sub[1], "triage");
     assert_int_equal(rt_task_create(&c, &t, &err), RT_EINVAL);
     assert_string_equal(err.msg,
-                        "tasks[1]: triage cannot be mixed (only add, reverse, sort, copy)");
+                        "tasks[1]: triage cannot be mixed (only add, reverse, sort, copy, file)");
     c.n_tasks = 0;
     assert_int_equal(rt_task_create(&c, &t, &err), RT_EINVAL);
     assert_string_equal(err.msg, "tasks must list between 1 and 8 tasks");
