@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "rt_alloc.h"
+#include "rt_task_data.h"
 #include "rt_text.h"
 
 /* ---- task definitions ------------------------------------------------------------- */
@@ -56,11 +59,50 @@ static void put_line_value(rt_strbuf *b, const char *v)
         rt_strbuf_putc(b, *v == '\n' || *v == '\r' ? ' ' : *v);
 }
 
+/* A file task's rows are not in its spec: "PREFIX.file = PATH" and the options it was read
+   with, the digest of what was read, and its vocabulary (a JSON list of the token texts),
+   so %load re-reads the file with the same tokens and knows whether it is still the same. */
+static void file_lines(const rt_task *t, const char *prefix, rt_strbuf *b)
+{
+    const rt_task_data *d = rt_task_config_of(t)->data;
+    if (rt_task_kind_of(t) != &rt_task_kind_file || !d) return;
+    rt_strbuf_printf(b, "%s.file = ", prefix);
+    put_line_value(b, rt_task_data_path(d));
+    rt_strbuf_printf(b, "\n%s.file.format = %s\n", prefix,
+                     rt_rows_format_name(rt_task_data_format(d)));
+    static const char *const cols[] = {"prompt", "answer", "split"};
+    const char *colv[] = {rt_task_data_prompt_column(d), rt_task_data_answer_column(d),
+                          rt_task_data_split_column(d)};
+    for (int c = 0; c < 3; c++) {
+        const char *v = colv[c];
+        if (!v) continue;
+        rt_strbuf_printf(b, "%s.file.%s = ", prefix, cols[c]);
+        put_line_value(b, v);
+        rt_strbuf_putc(b, '\n');
+    }
+    rt_strbuf_printf(b, "%s.file.noise_rule = %s\n", prefix,
+                     rt_task_data_noise_rule(d) == RT_TASK_NOISE_LABEL ? "label" : "swap");
+    rt_strbuf_printf(b, "%s.file.digest = %016llx\n", prefix,
+                     (unsigned long long)rt_task_data_digest(d));
+    cJSON *a = cJSON_CreateArray(); /* the table, own or shared: %load tokenizes with it */
+    for (int k = 0; a && k < rt_task_vocab_size(t); k++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(rt_task_token(t, k)));
+    char *j = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    if (!j) {
+        b->err = 1;
+        return;
+    }
+    rt_strbuf_printf(b, "%s.file.vocab = %s\n", prefix, j);
+    cJSON_free(j);
+}
+
 int mag_task_spec_lines(const rt_task *t, rt_strbuf *b)
 {
     rt_strbuf_puts(b, "task.spec = ");
     spec_of(t, b);
     rt_strbuf_putc(b, '\n');
+    file_lines(t, "task", b);
     if (rt_task_kind_of(t) == &rt_task_kind_mix)
         for (int d = 0; d < rt_task_n_domains(t); d++) {
             rt_strbuf_printf(b, "task.domain.%d = ", d + 1);
@@ -68,6 +110,9 @@ int mag_task_spec_lines(const rt_task *t, rt_strbuf *b)
             rt_strbuf_printf(b, "\ntask.domain.%d.name = ", d + 1);
             put_line_value(b, rt_task_domain_name(t, d));
             rt_strbuf_putc(b, '\n');
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "task.domain.%d", d + 1);
+            file_lines(rt_task_domain(t, d), prefix, b);
         }
     return b->err ? -1 : 0;
 }
@@ -121,6 +166,82 @@ static int config_of_spec(const char *spec, rt_task_config *c, rt_diag *err)
     return rt_task_config_parse(c, buf, err);
 }
 
+/* A file task's rows for the config c read from meta's PREFIX.file lines (c->data set; the
+   caller frees it with rt_task_data_free after rt_task_create); 0 when c is not a file
+   task.  A file that changed since (another digest) is an error. */
+static int file_of_meta(const char *meta, const char *prefix, rt_task_config *c, rt_diag *err)
+{
+    if (c->kind != &rt_task_kind_file) return 0;
+    enum { CAP = 4096 };
+    char *v = rt_malloc(6 * CAP);
+    if (!v) return RT_ENOMEM;
+    char *path = v, *fmt = v + CAP, *cols = v + 2 * CAP, *rule = v + 5 * CAP;
+    char key[64], digest[32] = "";
+    cJSON *va = NULL;
+    static const char *const cn[] = {"prompt", "answer", "split"};
+    rt_task_file_opts o;
+    memset(&o, 0, sizeof o);
+    snprintf(key, sizeof key, "%s.file", prefix);
+    int rc = RT_EINVAL;
+    if (!mag_meta_get(meta, key, path, CAP)) {
+        rt_diag_set(err, RT_EINVAL, "a file task without its file");
+        goto done;
+    }
+    o.path = path;
+    snprintf(key, sizeof key, "%s.file.format", prefix);
+    o.format = mag_meta_get(meta, key, fmt, CAP) ? (rt_rows_format)rt_rows_format_parse(fmt)
+                                                 : RT_ROWS_AUTO;
+    if ((int)o.format < 0) o.format = RT_ROWS_AUTO;
+    const char **dst[] = {&o.prompt, &o.answer, &o.split};
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "%s.file.%s", prefix, cn[i]);
+        if (mag_meta_get(meta, key, cols + i * CAP, CAP)) *dst[i] = cols + i * CAP;
+    }
+    snprintf(key, sizeof key, "%s.file.noise_rule", prefix);
+    mag_meta_get(meta, key, rule, CAP);
+    o.noise_rule = strcmp(rule, "label") == 0 ? RT_TASK_NOISE_LABEL : RT_TASK_NOISE_SWAP;
+    o.holdout = rt_task_config_get(c, "holdout");
+    snprintf(key, sizeof key, "%s.file.digest", prefix);
+    mag_meta_get(meta, key, digest, sizeof digest);
+    /* a shared vocabulary: its token table */
+    size_t vl = 0;
+    snprintf(key, sizeof key, "%s.file.vocab", prefix);
+    const char *vj = find_value(meta, key, &vl);
+    va = vj ? cJSON_ParseWithLength(vj, vl) : NULL;
+    const char *toks[1024];
+    if (vj && (!cJSON_IsArray(va) || cJSON_GetArraySize(va) > 1024)) {
+        rt_diag_set(err, RT_EINVAL, "the file task's vocabulary is not a list of tokens");
+        goto done;
+    }
+    if (va) {
+        int n = 0;
+        for (cJSON *it = va->child; it; it = it->next) {
+            if (!cJSON_IsString(it)) {
+                rt_diag_set(err, RT_EINVAL, "the file task's vocabulary is not a list of tokens");
+                goto done;
+            }
+            toks[n++] = it->valuestring;
+        }
+        o.vocab_tokens = toks;
+        o.n_vocab_tokens = n;
+    }
+    rt_task_data *data = NULL;
+    if ((rc = rt_task_data_load(&o, &data, err))) goto done;
+    char now[32];
+    snprintf(now, sizeof now, "%016llx", (unsigned long long)rt_task_data_digest(data));
+    if (digest[0] && strcmp(now, digest) != 0) {
+        rt_task_data_free(data);
+        rc = RT_EINVAL;
+        rt_diag_set(err, rc, "%s has changed since it was saved (its rows read differently)", path);
+        goto done;
+    }
+    c->data = data;
+done:
+    cJSON_Delete(va);
+    rt_free(v);
+    return rc;
+}
+
 int mag_task_from_meta(const char *meta, rt_task **out, rt_diag *err)
 {
     char spec[256];
@@ -131,21 +252,30 @@ int mag_task_from_meta(const char *meta, rt_task **out, rt_diag *err)
     const char *dnames[RT_TASK_MAX_DOMAINS];
     int rc = config_of_spec(spec, &tc, err);
     if (rc) return rc;
+    int n = 0;
     if (tc.kind == &rt_task_kind_mix) {
-        int n = 0;
         for (; n < RT_TASK_MAX_DOMAINS; n++) {
             char key[48], ds[256];
             snprintf(key, sizeof key, "task.domain.%d", n + 1);
             if (!mag_meta_get(meta, key, ds, sizeof ds)) break;
-            if ((rc = config_of_spec(ds, &doms[n], err))) return rc;
+            if ((rc = config_of_spec(ds, &doms[n], err)) ||
+                (rc = file_of_meta(meta, key, &doms[n], err)))
+                goto done;
             snprintf(key, sizeof key, "task.domain.%d.name", n + 1);
             if (!mag_meta_get(meta, key, names[n], sizeof names[n]))
                 snprintf(names[n], sizeof names[n], "%s", rt_task_kind_name(doms[n].kind));
             dnames[n] = names[n];
         }
         tc.tasks = doms, tc.task_names = dnames, tc.n_tasks = n;
+    } else if ((rc = file_of_meta(meta, "task", &tc, err))) {
+        return rc;
     }
-    return rt_task_create(&tc, out, err);
+    rc = rt_task_create(&tc, out, err);
+done:
+    for (int i = 0; i < n && i < RT_TASK_MAX_DOMAINS; i++)
+        if (doms[i].kind == &rt_task_kind_file) rt_task_data_free((rt_task_data *)doms[i].data);
+    if (tc.kind == &rt_task_kind_file) rt_task_data_free((rt_task_data *)tc.data);
+    return rc;
 }
 
 char *mag_policy_meta(const mag_session *s, const char *name)
@@ -177,13 +307,15 @@ char *mag_lineage_loaded(const char *meta, const char *path)
     char saved[MAG_NAME_MAX * 4 + 1];
     rt_strbuf_puts(&b, "loaded = ");
     put_line_value(&b, path);
-    if (mag_meta_get(meta, "policy", saved, sizeof saved)) rt_strbuf_printf(&b, " (saved as %s)", saved);
+    if (mag_meta_get(meta, "policy", saved, sizeof saved))
+        rt_strbuf_printf(&b, " (saved as %s)", saved);
     rt_strbuf_putc(&b, '\n');
     for (const char *l = meta; l && *l;) {
         const char *nl = strchr(l, '\n');
         size_t ll = nl ? (size_t)(nl - l) : strlen(l);
         int skip = ll == 0 || strncmp(l, "policy = ", 9) == 0 || strncmp(l, "task = ", 7) == 0 ||
-                   strncmp(l, "task.spec = ", 12) == 0 || strncmp(l, "task.domain.", 12) == 0;
+                   strncmp(l, "task.spec = ", 12) == 0 || strncmp(l, "task.domain.", 12) == 0 ||
+                   strncmp(l, "task.file", 9) == 0;
         if (!skip && b.len + ll + 1 < MAG_LINEAGE_MAX) {
             rt_strbuf_append(&b, l, ll);
             rt_strbuf_putc(&b, '\n');

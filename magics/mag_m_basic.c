@@ -477,6 +477,19 @@ static const char *const builtin_help[][2] = {
     {"rm_mean", "rm_mean(NAME): feature, the mean of reward model NAME's members' scores"},
     {"rm_min", "rm_min(NAME): feature, the smallest of reward model NAME's members' scores (a "
                "conservative reward against overoptimization)"},
+    {"equals", "equals(a, b): 1 if texts a and b are the same (texts: answer, target, prompt, a "
+               "file task's columns, or a \"string\"), else 0"},
+    {"contains", "contains(a, b): 1 if text b occurs in text a"},
+    {"prefix", "prefix(a, b): 1 if text a starts with text b"},
+    {"edit_distance", "edit_distance(a, b): Levenshtein distance between two texts in "
+                      "characters (each cut to its first 1024)"},
+    {"number", "number(a): the first number in text a (\"12 km\" is 12); none: comparisons "
+               "with it are false and a reward that is not a number is 0"},
+    {"close", "close(x, y, tol): 1 if |x - y| <= tol, else 0 (0 when x or y is not a number)"},
+    {"answer", "answer: text, the generated answer (up to its end token), for equals, contains, "
+               "prefix, edit_distance and number"},
+    {"target", "target: text, the task's correct answer"},
+    {"prompt", "prompt: text, the prompt"},
     {"correct", "correct: feature, 1 if the answer is exactly right (the verifier), else 0"},
     {"partial", "partial: feature, fraction of answer tokens that are right"},
     {"length", "length: feature, number of generated answer tokens (up to the first end token)"},

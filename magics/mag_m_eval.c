@@ -661,19 +661,19 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
 
 /* The answer part of generated tokens as text with log-probs: "4 (-0.01) 6 (-0.20) <eos>
  * (-0.00)"; *n_ans = tokens up to and including the first EOS. */
-static void render_answer(const int *g, const float *lp, int T, char *ans, size_t acap, char *lps,
-                          size_t lcap, double *sum)
+static void render_answer(const rt_task *task, const int *g, const float *lp, int T, char *ans,
+                          size_t acap, char *lps, size_t lcap, double *sum)
 {
     int n = 0;
     while (n < T && g[n] != RT_TOK_EOS)
         n++;
     if (n < T) n++;
-    rt_task_render(g, n, ans, acap);
+    rt_task_render_with(task, g, n, ans, acap);
     size_t o = 0;
     *sum = 0;
     lps[0] = 0;
     for (int i = 0; i < n && o < lcap; i++) {
-        const char *ts = rt_task_token_str(g[i]);
+        const char *ts = rt_task_token(task, g[i]);
         double v = lp[i] > -0.005f ? 0.0 : (double)lp[i]; /* no "-0.00" */
         o += (size_t)snprintf(lps + o, lcap - o, "%s%s %.2f", i ? "  " : "", ts ? ts : "?", v);
         *sum += lp[i];
@@ -712,12 +712,12 @@ static int sample_bon(mag_ctx *ctx, const mag_line *line, const mag_config *cfg,
     if (!rc && !(t = mag_table_new(8 + (br.nr > 1), hdr))) rc = mag_err_nomem(d);
     for (int i = 0; i < n && !rc; i++) {
         int j = rt_bon_select(b, K, i);
-        char pr[96], ans[96], tg[96], lps[1024], cor[8], sum[32], rv[2][32], dr[32];
+        char pr[160], ans[160], tg[160], lps[1024], cor[8], sum[32], rv[2][32], dr[32];
         double ls;
-        rt_task_render(s[i].prompt, P, pr, sizeof pr);
-        render_answer(rt_bon_tokens(b, i, j), rt_bon_logprobs(b, i, j), T, ans, sizeof ans, lps,
+        rt_task_render_with(task, s[i].prompt, P, pr, sizeof pr);
+        render_answer(task, rt_bon_tokens(b, i, j), rt_bon_logprobs(b, i, j), T, ans, sizeof ans, lps,
                       sizeof lps, &ls);
-        rt_task_render(s[i].target, s[i].target_len, tg, sizeof tg);
+        rt_task_render_with(task, s[i].target, s[i].target_len, tg, sizeof tg);
         snprintf(cor, sizeof cor, "%d", rt_task_verify(task, &s[i], rt_bon_tokens(b, i, j), T));
         snprintf(sum, sizeof sum, "%.3f", ls);
         for (int r = 0; r < br.nr; r++)
@@ -815,12 +815,12 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     t = mag_table_new(6, hdr);
     if (!t) goto oom;
     for (int i = 0; i < n; i++) {
-        char pr[96], ans[96], tg[96], lps[1024], cor[8], sum[32];
+        char pr[160], ans[160], tg[160], lps[1024], cor[8], sum[32];
         double ls;
-        rt_task_render(prompts + (size_t)i * P, P, pr, sizeof pr);
-        render_answer(tok + (size_t)i * T, lp + (size_t)i * T, T, ans, sizeof ans, lps, sizeof lps,
+        rt_task_render_with(task, prompts + (size_t)i * P, P, pr, sizeof pr);
+        render_answer(task, tok + (size_t)i * T, lp + (size_t)i * T, T, ans, sizeof ans, lps, sizeof lps,
                       &ls);
-        rt_task_render(s[i].target, s[i].target_len, tg, sizeof tg);
+        rt_task_render_with(task, s[i].target, s[i].target_len, tg, sizeof tg);
         snprintf(cor, sizeof cor, "%d", rt_task_verify(task, &s[i], tok + (size_t)i * T, T));
         snprintf(sum, sizeof sum, "%.3f", ls);
         const char *row[] = {pr, ans, tg, cor, sum, lps};

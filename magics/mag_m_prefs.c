@@ -203,9 +203,9 @@ static void show(mag_ctx *ctx, const mag_prefs_obj *o, const char *name, const c
         for (int i = 0; i < n && i < want[sp]; i++) {
             const rt_pref_pair *p = rt_pref_at(o->set, (rt_task_split)sp, i);
             char pr[256], ch[128], rj[128], rc[32], rr[32];
-            rt_task_render(p->prompt.prompt, rt_task_prompt_len(o->task), pr, sizeof pr);
-            rt_task_render(p->chosen, p->n_chosen, ch, sizeof ch);
-            rt_task_render(p->rejected, p->n_rejected, rj, sizeof rj);
+            rt_task_render_with(o->task, p->prompt.prompt, rt_task_prompt_len(o->task), pr, sizeof pr);
+            rt_task_render_with(o->task, p->chosen, p->n_chosen, ch, sizeof ch);
+            rt_task_render_with(o->task, p->rejected, p->n_rejected, rj, sizeof rj);
             mag_fmt_num(p->r_chosen, 1, rc, sizeof rc);
             mag_fmt_num(p->r_rejected, 1, rr, sizeof rr);
             const char *row[6] = {sp == 0 ? "train" : "held-out", pr, ch, rj, rc, rr};

@@ -77,10 +77,49 @@ int mag_reward_diag(mag_diag *d, const char *src, size_t len, const struct rt_di
 
 /* ---- compile environment over a session ----------------------------------------- */
 
+#define MAX_TEXTS 256 /* text names a reward may read: answer, target, prompt, columns */
+
 typedef struct env_ctx {
     const mag_session *s;
     int in_reward; /* 0: an expression line (features have no value) */
+    /* the texts (in_reward): answer, target, prompt, then every column of the session's
+       tasks (first seen first); numeric when a number in some task (the link to a task
+       checks that task) */
+    const char *texts[MAX_TEXTS];
+    unsigned char numeric[MAX_TEXTS];
+    int n_texts;
 } env_ctx;
+
+/* the union of the session's tasks' texts into ec */
+static void session_texts(env_ctx *ec)
+{
+    ec->n_texts = 0;
+    for (size_t i = 0; i < mag_session_count(ec->s, MAG_TASK); i++) {
+        const rt_task *t = mag_session_at(ec->s, MAG_TASK, i)->obj;
+        for (int k = 0; k < rt_task_n_texts(t); k++) {
+            const char *nm = rt_task_text_name(t, k);
+            int j = 0;
+            while (j < ec->n_texts && strcmp(ec->texts[j], nm) != 0)
+                j++;
+            if (j == ec->n_texts) {
+                if (j == MAX_TEXTS) continue;
+                ec->texts[ec->n_texts++] = nm;
+                ec->numeric[j] = 0;
+            }
+            ec->numeric[j] |= (unsigned char)(rt_task_text_numeric(t, k) != 0);
+        }
+    }
+    static const char *const std[] = {"answer", "target", "prompt"};
+    for (int k = 0; k < 3; k++) { /* even with no task defined yet */
+        int j = 0;
+        while (j < ec->n_texts && strcmp(ec->texts[j], std[k]) != 0)
+            j++;
+        if (j == ec->n_texts && j < MAX_TEXTS) {
+            ec->texts[ec->n_texts] = std[k];
+            ec->numeric[ec->n_texts++] = 0;
+        }
+    }
+}
 
 static int resolve_feature(void *ctx, const char *fn, const char *arg, int *slot, char *err,
                            size_t errlen)
@@ -155,6 +194,10 @@ static int make_env(rt_reward_env *env, env_ctx *ec, const char *name)
         env->n_features = N_FEATURES;
         env->n_slots = N_FEATURES + 2 * (int)mag_session_count(ec->s, MAG_DEBATE) +
                        2 * (int)mag_session_count(ec->s, MAG_RM);
+        session_texts(ec);
+        env->texts = ec->texts;
+        env->text_numeric = ec->numeric;
+        env->n_texts = ec->n_texts;
     }
     env->feature_fns = feature_fns;
     env->n_feature_fns = 5;
@@ -177,7 +220,7 @@ int mag_eval_expr(mag_session *s, const char *src, size_t len, const mag_span *e
                   size_t cap, mag_diag *d)
 {
     memset(d, 0, sizeof *d);
-    env_ctx ec = {s, 0};
+    env_ctx ec = {.s = s, .in_reward = 0};
     rt_reward_env env;
     if (make_env(&env, &ec, NULL))
         return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
@@ -289,7 +332,7 @@ static int run_reward(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const
         pnames[np] = a->key;
         pvals[np++] = a->value.num;
     }
-    env_ctx ec = {ctx->session, 1};
+    env_ctx ec = {.s = ctx->session, .in_reward = 1};
     rt_reward_env env;
     if (make_env(&env, &ec, name))
         return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
@@ -348,7 +391,10 @@ static const mag_magic m_reward = {
             "task's features (correct, partial, length, format, eos; triage: outcome,\n"
             "demo_agree, debate(NAME), judge_full(NAME)).  Numbers, + - * / ^, comparisons, and or "
             "not,\n"
-            "if(c, a, b), min max abs log exp sqrt clip(x, lo, hi), and defined rewards\n"
+            "if(c, a, b), min max abs log exp sqrt clip(x, lo, hi), close(x, y, tol), and\n"
+            "verifiers over texts (answer, target, prompt, a file task's columns, \"strings\"):\n"
+            "equals(a, b) contains(a, b) prefix(a, b) edit_distance(a, b) number(a); a numeric\n"
+            "column is a number by its name (priority).  Defined rewards are\n"
             "called with named features: exact(correct=1, length=4).  Other names are\n"
             "parameters: their defaults come from the header (c=0.01) and training magics\n"
             "can set or sweep them (c = [0.01, 0.1]).  x / 0 is 0.  A parameter named\n"

@@ -17,6 +17,7 @@
 #include "mag_magic.h"
 #include "rt_alloc.h"
 #include "rt_task.h"
+#include "rt_task_data.h"
 
 #define N_EXAMPLES 5
 #define MAX_UNION (RT_TASK_MAX_KINDS * RT_TASK_MAX_KEYS)
@@ -49,13 +50,48 @@ static void kind_schema(const rt_task_kind_ops *kind, mag_key_spec *keys, mag_sc
     *s = (mag_schema){.magic = "task", .keys = keys, .nkeys = (size_t)n};
 }
 
+/* file tasks' own keys (%task NAME file=PATH ...; noise and holdout follow: the kind's) */
+static const char *const format_values[] = {"jsonl", "csv", "tsv", "verl", NULL};
+static const char *const rule_values[] = {"swap", "label", NULL};
+
+/* file's own keys (noise and holdout follow: the kind's keys) */
+static const mag_key_spec file_keys[] = {
+    {.name = "file",
+     .type = MAG_T_STRING,
+     .help = "file tasks: rows of prompt and answer text (JSONL, CSV, TSV or verl's JSONL)"},
+    {.name = "format",
+     .type = MAG_T_ENUM,
+     .values = format_values,
+     .help = "file tasks: jsonl, csv, tsv or verl (default: by the file's extension)"},
+    {.name = "prompt",
+     .type = MAG_T_STRING,
+     .help = "file tasks: the prompt column (default: prompt or question or text)"},
+    {.name = "answer",
+     .type = MAG_T_STRING,
+     .help = "file tasks: the answer column (default: completion or answer or label)"},
+    {.name = "split",
+     .type = MAG_T_STRING,
+     .help = "file tasks: a column of train / test (default: a hash of the prompt and holdout)"},
+    {.name = "vocab",
+     .type = MAG_T_NAME,
+     .object = "task",
+     .help = "file tasks: share this task's vocabulary (default: the file's characters)"},
+    {.name = "noise_rule",
+     .type = MAG_T_ENUM,
+     .values = rule_values,
+     .def = "swap",
+     .help = "file tasks: swap (the first two differing answer characters) or label (the "
+             "next answer of the file)"},
+};
+#define N_FILE_KEYS (sizeof file_keys / sizeof file_keys[0])
+
 /* ---- the published schema and help: built once from the registry (task_init) ---- */
 
 static mag_key_spec union_keys[MAX_UNION];
 static char union_help[MAX_UNION][192];
 static char union_def[MAX_UNION][24];
 static char schema_help[192];
-static char task_help[2048];
+static char task_help[4096];
 static mag_schema task_schema = {.magic = "task", .keys = union_keys, .help = schema_help};
 
 /* adds key i of kind to the union (own keys first pass, noise/holdout second) */
@@ -100,6 +136,8 @@ static void task_init(void)
             for (int i = pass ? own : 0; i < (pass ? own + 2 : own); i++)
                 union_add(kind, i);
         }
+    for (size_t i = 0; i < N_FILE_KEYS && task_schema.nkeys < MAX_UNION; i++)
+        union_keys[task_schema.nkeys++] = file_keys[i];
     char kinds[160];
     rt_task_kinds_text(0, " or ", kinds, sizeof kinds);
     snprintf(schema_help, sizeof schema_help, "defines a task: %s", kinds);
@@ -121,28 +159,47 @@ static void task_init(void)
     }
     if (o < sizeof task_help)
         snprintf(task_help + o, sizeof task_help - o,
+                 "From a file: %%task NAME file=PATH [format=jsonl|csv|tsv|verl] [prompt=COL "
+                 "answer=COL]\n  [split=COL | holdout=0.2] [vocab=TASK] [noise=0 "
+                 "noise_rule=swap|label]: rows of prompt and\n  answer text (TRL's prompt/"
+                 "completion and messages, verl's prompt and reward_model.ground_truth);\n  "
+                 "characters are the tokens (or TASK's vocabulary, to move policies between "
+                 "tasks or mix them).\n%%task NAME alone shows a task again.\n"
                  "Binding: objects keep what they were made with.  Redefining a task that "
                  "policies or runs were\nmade with keeps the old definition under NAME.2 (the "
                  "first free number) for them, and says so;\nrewards keep the rewards they "
                  "read.\nExample: %%task add add digits=2");
 }
 
-/* The task's display: a caption, the vocabulary, and a table of examples. */
-static cJSON *task_bundle(const char *name, const rt_task *t, const rt_rng *rng0)
+/* The task's display: a caption, the vocabulary, and a table of examples; what the noise
+   does to a demonstration when show_noise (%task NAME), for a file task or noise > 0. */
+static cJSON *task_bundle(const char *name, const rt_task *t, const rt_rng *rng0, int show_noise)
 {
     char *desc = rt_malloc(8192);
     if (!desc) return NULL;
     rt_rng rng = *rng0;
-    rt_task_describe(t, &rng, N_EXAMPLES, desc, 8192);
+    size_t dl = rt_task_describe(t, &rng, N_EXAMPLES, desc, 8192);
+    /* what noise does to a demonstration, after the header lines (before the examples) */
+    char noise[512] = "";
+    if (show_noise || rt_task_kind_of(t) == &rt_task_kind_file || rt_task_value(t, "noise") > 0)
+        rt_task_describe_noise(t, noise, sizeof noise);
+    char *ex = strstr(desc, "\n  ");
+    size_t nl = strlen(noise);
+    if (dl < 8192 && nl && dl + nl + 2 < 8192) {
+        size_t at = ex ? (size_t)(ex - desc) + 1 : strlen(desc);
+        memmove(desc + at + nl + 1, desc + at, strlen(desc + at) + 1);
+        memcpy(desc + at, noise, nl);
+        desc[at + nl] = '\n';
+    }
     static const char *const hdr[] = {"prompt", "answer"};
     mag_table *tab = mag_table_new(2, hdr);
     rng = *rng0; /* the same examples as the description's */
     for (int i = 0; tab && i < N_EXAMPLES; i++) {
         rt_task_sample s;
-        char p[96], a[96];
+        char p[160], a[160];
         rt_task_sample_prompt(t, &rng, RT_TASK_TRAIN, &s);
-        rt_task_render(s.prompt, rt_task_prompt_len(t), p, sizeof p);
-        rt_task_render(s.target, s.target_len, a, sizeof a);
+        rt_task_render_with(t, s.prompt, rt_task_prompt_len(t), p, sizeof p);
+        rt_task_render_with(t, s.target, s.target_len, a, sizeof a);
         const char *row[] = {p, a};
         if (mag_table_row(tab, row)) {
             mag_table_free(tab);
@@ -292,6 +349,113 @@ static size_t task_users(const mag_session *s, const char *name, char *out, size
     return n;
 }
 
+/* ---- file tasks: %task NAME file=PATH [...] ------------------------------------------ */
+
+/* the value of key on the line, or NULL; *at its position (value, else the magic's) */
+static const mag_kv *line_key(const mag_line *line, const char *key)
+{
+    for (size_t a = 0; a < line->nargs; a++)
+        if (line->args[a].key && strcmp(line->args[a].key, key) == 0) return &line->args[a];
+    return NULL;
+}
+
+static const char *cfg_str(const mag_schema *sch, const mag_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < sch->nkeys; i++)
+        if (strcmp(sch->keys[i].name, key) == 0 && cfg->given[i]) {
+            const mag_value *v = mag_config_at(cfg, i, 0);
+            return v ? v->str : NULL;
+        }
+    return NULL;
+}
+
+/* %task NAME file=PATH ...: loads the rows (rt_task_data.h) and creates the task into *out;
+   an error of the file points at the key it is about (file=, prompt=, split=, ...) */
+static int file_task(mag_ctx *ctx, const mag_line *line, rt_task **out, mag_diag *d)
+{
+    const char *src = ctx->src;
+    size_t len = ctx->len;
+    *out = NULL;
+    const rt_task_kind_ops *kind = &rt_task_kind_file;
+    mag_key_spec keys[N_FILE_KEYS + RT_TASK_MAX_KEYS];
+    memcpy(keys, file_keys, sizeof file_keys);
+    int nk = rt_task_kind_n_keys(kind);
+    for (int i = 0; i < nk; i++)
+        key_spec(rt_task_kind_key(kind, i), &keys[N_FILE_KEYS + i]);
+    mag_schema sch = {.magic = "task", .keys = keys, .nkeys = N_FILE_KEYS + (size_t)nk};
+    mag_config *cfg = NULL;
+    int rc = mag_validate_line(&sch, line, src, len, &cfg, d);
+    if (rc) return rc;
+    rt_task_file_opts o;
+    memset(&o, 0, sizeof o);
+    o.path = cfg_str(&sch, cfg, "file");
+    const char *fmt = cfg_str(&sch, cfg, "format");
+    o.format = fmt ? (rt_rows_format)rt_rows_format_parse(fmt) : RT_ROWS_AUTO;
+    o.prompt = cfg_str(&sch, cfg, "prompt");
+    o.answer = cfg_str(&sch, cfg, "answer");
+    o.split = cfg_str(&sch, cfg, "split");
+    const char *rule = cfg_str(&sch, cfg, "noise_rule");
+    o.noise_rule = rule && strcmp(rule, "label") == 0 ? RT_TASK_NOISE_LABEL : RT_TASK_NOISE_SWAP;
+    rt_task_config tc;
+    rt_task_config_init_kind(&tc, kind);
+    for (int i = 0; i < nk; i++)
+        if (cfg->given[N_FILE_KEYS + i])
+            tc.values[i] =
+                mag_value_number(mag_config_at(cfg, N_FILE_KEYS + (size_t)i, 0), tc.values[i]);
+    o.holdout = rt_task_config_get(&tc, "holdout");
+    const mag_kv *hk = line_key(line, "holdout"), *vk = line_key(line, "vocab");
+    if (o.split && hk) {
+        mag_config_free(cfg);
+        return mag_err(ctx, d, MAG_EVALUE, hk->key_pos,
+                       "holdout and split= both choose the held-out rows: give one of them");
+    }
+    if (vk) {
+        o.vocab_name = vk->value.str;
+        o.vocab = mag_session_get(ctx->session, MAG_TASK, o.vocab_name);
+        if (!o.vocab) {
+            rc = mag_err_unknown(d, ctx, MAG_TASK, o.vocab_name, vk->value.pos);
+            mag_config_free(cfg);
+            return rc;
+        }
+    }
+    rt_task_data *data = NULL;
+    rt_diag err = {0};
+    rc = rt_task_data_load(&o, &data, &err);
+    if (rc == 0) {
+        tc.data = data;
+        rc = rt_task_create(&tc, out, &err);
+        rt_task_data_free(data); /* the task holds its own reference */
+        if (rc) err.key[0] = '\0';
+    }
+    if (rc == RT_ENOMEM) {
+        mag_config_free(cfg);
+        return mag_err_nomem(d);
+    }
+    if (rc) {
+        /* the key the error is about; the file's key otherwise */
+        const mag_kv *at = err.key[0] ? line_key(line, err.key) : NULL;
+        if (!at) at = line_key(line, "file");
+        rc = mag_err(ctx, d, MAG_EVALUE, at->value.pos, "%s", err.msg);
+    }
+    mag_config_free(cfg);
+    return rc;
+}
+
+/* %task NAME alone: the task again (description, examples, and for file tasks what noise
+   does to a demonstration) */
+static int show_task(mag_ctx *ctx, const char *name, mag_pos at, mag_diag *d)
+{
+    const rt_task *t = mag_session_get(ctx->session, MAG_TASK, name);
+    if (!t) return mag_err_unknown(d, ctx, MAG_TASK, name, at);
+    rt_rng rng = rt_rng_from_name(mag_session_seed(ctx->session), name);
+    cJSON *b = task_bundle(name, t, &rng, 1);
+    if (!b) return mag_err_nomem(d);
+    mag_show(ctx->out, b);
+    return 0;
+}
+
+static int store_task(mag_ctx *ctx, const char *name, rt_task *t, mag_diag *d);
+
 static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
                     const mag_config *unused, mag_diag *d)
 {
@@ -308,6 +472,18 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         mag_pos p = a ? a->value.pos : line->name_pos;
         return mag_diag_set(d, src, len, MAG_EVALUE, p.line, p.col, NULL,
                             "%%task needs a NAME and a KIND: %%task NAME KIND [key=value ...]");
+    }
+    const mag_kv *file_kv = line_key(line, "file");
+    if (!kind_s && !kind_kv && line->nargs == 1) /* %task NAME: show it again */
+        return show_task(ctx, name, mag_arg_pos(line, 0)->value.pos, d);
+    if (kind_s && file_kv)
+        return mag_err(ctx, d, MAG_EVALUE, kind_kv->value.pos,
+                       "file= defines a task from a file: leave out the kind '%s'", kind_s);
+    if (!kind_s && file_kv) {
+        int rc = mag_check_name(ctx, name, mag_arg_pos(line, 0)->value.pos, d);
+        rt_task *t = NULL;
+        if (rc || (rc = file_task(ctx, line, &t, d))) return rc;
+        return store_task(ctx, name, t, d);
     }
     if (!kind_s) {
         mag_pos p = kind_kv ? kind_kv->value.pos : line->name_pos;
@@ -326,6 +502,9 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     const rt_task_kind_ops *kind;
     rc = find_kind(ctx, kind_s, kind_kv, &kind, d);
     if (rc) return rc;
+    if (kind == &rt_task_kind_file)
+        return mag_err(ctx, d, MAG_EVALUE, kind_kv->value.pos,
+                       "a task from a file is defined with file=PATH: %%task %s file=PATH", name);
     /* the kind's keys: types, ranges, duplicates; a key of another kind names these */
     mag_key_spec keys[RT_TASK_MAX_KEYS];
     mag_schema sch;
@@ -362,8 +541,17 @@ static int run_task(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     if (rc)
         return mag_diag_set(d, src, len, MAG_EVALUE, kind_kv->value.pos.line,
                             kind_kv->value.pos.col, NULL, "%s", err.msg);
+    return store_task(ctx, name, t, d);
+}
+
+/* shows t and puts it in the session as name (the binding rule for a redefinition) */
+static int store_task(mag_ctx *ctx, const char *name, rt_task *t, mag_diag *d)
+{
+    const char *src = ctx->src;
+    size_t len = ctx->len;
+    const rt_task_kind_ops *kind = rt_task_kind_of(t);
     rt_rng rng = rt_rng_from_name(mag_session_seed(ctx->session), name);
-    cJSON *b = task_bundle(name, t, &rng);
+    cJSON *b = task_bundle(name, t, &rng, 0);
     char summary[256];
     char *desc = rt_malloc(1024);
     if (desc) {
@@ -406,7 +594,7 @@ static const mag_magic task_magic = {
     .name = "task",
     .cell = 0,
     .schema = &task_schema,
-    .usage = "%task NAME KIND [key=value ...]",
+    .usage = "%task NAME KIND [key=value ...] | %task NAME file=PATH [key=value ...] | %task NAME",
     .help = task_help,
     .run = run_task,
     .flags = MAG_M_OWN_VALIDATION,

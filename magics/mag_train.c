@@ -12,6 +12,7 @@
 
 #include "mag_bridge.h"
 #include "rt_tilt.h"
+#include "rt_score.h"
 
 int mag_train_name(const mag_ctx *ctx, const mag_cell *cell, const char *magic, const char **name,
                    mag_diag *d)
@@ -490,6 +491,9 @@ int mag_train_link_reward(const mag_ctx *ctx, const rt_task *task, const rt_rewa
     env.name = rt_reward_name(p);
     env.features = names;
     env.n_features = nf;
+    const char *tnames[RT_TASK_MAX_TEXTS];
+    unsigned char tnum[RT_TASK_MAX_TEXTS];
+    rt_score_env_texts(task, &env, tnames, tnum);
     if (rt_reward_link(p, &env, out, &rd)) {
         if (rd.code == RT_ENOMEM) return mag_err_nomem(d);
         return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);

@@ -13,6 +13,7 @@
 #include "rt_eval.h"
 #include "rt_fuzz.h"
 #include "rt_nn.h"
+#include "rt_score.h"
 
 /* ---- one minibatch -------------------------------------------------------------------- */
 
@@ -401,8 +402,8 @@ static int eval_reward(dpo_st *w, double *out)
                                    w->tokens, NULL);
         if (rc) return rc;
         rt_task_features_batch(w->a.task, w->samples, w->tokens, k, T, w->feat);
-        rt_reward_eval_batch(w->a.eval_reward, w->feat, (size_t)k, (size_t)w->nf, w->a.eval_params,
-                             w->rew);
+        rt_score_batch(w->a.task, w->a.eval_reward, w->a.eval_params, w->samples, w->tokens, k, T,
+                       w->feat, (size_t)w->nf, w->rew);
         for (int j = 0; j < k; j++)
             sum += w->rew[j];
     }

@@ -8,6 +8,7 @@
 #include "rt_math.h"
 #include "rt_pref.h"
 #include "rt_pref_loss.h"
+#include "rt_score.h"
 
 enum { CHUNK = 32 }; /* prompts generated per model call */
 
@@ -210,7 +211,8 @@ static int sim_split(sim *w, rt_task_split split, int need, const rt_rng *S, rt_
             double feat[RT_TASK_MAX_FEATURES] = {0};
             const int *g = w->tokens + (size_t)b * T;
             rt_task_features(w->task, &w->samples[b / K], g, answer_len(g, T), feat);
-            w->reward[b] = rt_reward_eval(w->labeler, feat, w->params);
+            w->reward[b] = rt_score_one(w->task, w->labeler, w->params, &w->samples[b / K], g,
+                                        answer_len(g, T), feat);
         }
         for (int q = 0; q < nb && got < need; q++) {
             int p = 0;

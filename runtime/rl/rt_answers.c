@@ -10,6 +10,7 @@
 #include "rt_math.h"
 #include "rt_rl.h"
 #include "rt_tilt.h"
+#include "rt_score.h"
 
 #define MAX_T RT_TILT_MAX_T /* answer tokens, EOS included */
 
@@ -92,7 +93,7 @@ int rt_answers_moments(const rt_model *m, const rt_task *task, rt_task_split spl
                     rt_task_features(task, &x, g, depth + 1, feat);
                     double rv[RT_ANSWERS_MAX_R];
                     for (int j = 0; j < nr; j++)
-                        rv[j] = rt_reward_eval(r[j], feat, params[j]);
+                        rv[j] = rt_score_one(task, r[j], params[j], &x, g, depth + 1, feat);
                     if (!have_ref) {
                         for (int j = 0; j < nr; j++)
                             ref[j] = rv[j];

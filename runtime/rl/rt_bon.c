@@ -9,6 +9,7 @@
 
 #include "rt_alloc.h"
 #include "rt_math.h"
+#include "rt_score.h"
 
 #define CHUNK 1024 /* prompts per generation call */
 
@@ -98,7 +99,8 @@ static int chunk(rt_bon *b, const rt_bon_spec *s, rt_model_ws *ws, int j, int i0
         memcpy(b->tokens + at * T, w->tok + (size_t)q * T, sizeof(int) * (size_t)T);
         memcpy(b->lp + at * T, w->lp + (size_t)q * T, sizeof(float) * (size_t)T);
         for (int r = 0; r < s->nr; r++) {
-            double v = rt_reward_eval(s->rewards[r], w->feat + (size_t)q * nx, s->params[r]);
+            double v = rt_score_one(s->task, s->rewards[r], s->params[r], &w->smp[q],
+                                    w->tok + (size_t)q * T, T, w->feat + (size_t)q * nx);
             if (!isfinite(v))
                 return rt_diag_set(d, RT_EINVAL,
                                    "best-of-n: reward %d ('%s') is not finite on a draw (%g)", r,

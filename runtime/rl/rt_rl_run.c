@@ -12,6 +12,7 @@
 #include "rt_fuzz.h"
 #include "rt_eval.h"
 #include "rt_rl.h"
+#include "rt_score.h"
 
 enum {
     C_STEP,
@@ -237,15 +238,16 @@ static int rl_step(void *arg, long s, double *mv, char *msg, size_t cap)
         }
     }
     const rt_rl_problem *prob = &w->prob;
-    rt_reward_eval_batch(prob->reward, w->feat, (size_t)N, (size_t)nx, prob->params, w->R);
+    rt_score_batch(task, prob->reward, prob->params, w->rep, rt_rl_tokens(w->rl), N, T, w->feat,
+                   (size_t)nx, w->R);
     double rsum = 0.0, acc = 0.0, er = NAN;
     for (int i = 0; i < N; i++) {
         rsum += w->R[i];
         acc += w->ic >= 0 ? w->feat[(size_t)i * nx + w->ic] : NAN;
     }
     if (prob->eval_reward) {
-        rt_reward_eval_batch(prob->eval_reward, w->feat, (size_t)N, (size_t)nx, prob->eval_params,
-                             w->ER);
+        rt_score_batch(task, prob->eval_reward, prob->eval_params, w->rep, rt_rl_tokens(w->rl), N,
+                       T, w->feat, (size_t)nx, w->ER);
         er = 0.0;
         for (int i = 0; i < N; i++)
             er += w->ER[i];
@@ -339,6 +341,9 @@ int rt_rl_link_feature_rewards(const rt_task *task, const rt_reward_program *rew
     env.n_slots = nf + max_slots;
     env.feature_fns = fns;
     env.n_feature_fns = nfns;
+    const char *tnames[RT_TASK_MAX_TEXTS];
+    unsigned char tnum[RT_TASK_MAX_TEXTS];
+    rt_score_env_texts(task, &env, tnames, tnum);
     env.resolve_feature = resolve;
     env.ctx = ctx;
     rt_diag rd;

@@ -14,6 +14,7 @@
 #include "rt_math.h"
 #include "rt_nn.h"
 #include "rt_rl.h"
+#include "rt_score.h"
 
 typedef struct rt_tilt {
     rt_policy pol;  /* FIRST: the header (model.ops = &rt_model_tilt, no weights) */
@@ -165,7 +166,9 @@ static int build_prompt(rt_tilt *t, build *b, const rt_tilt_spec *sp, const rt_t
             if (a == t->eos || s >= t->internal) { /* a leaf: the answer prefix ++ a */
                 g[depth] = a;
                 rt_task_features(sp->task, x, g, depth + 1, b->feat);
-                double r = rt_reward_eval(sp->reward, b->feat, sp->params) / t->beta;
+                double r =
+                    rt_score_one(sp->task, sp->reward, sp->params, x, g, depth + 1, b->feat) /
+                    t->beta;
                 if (!isfinite(r))
                     return rt_diag_set(d, RT_EINVAL,
                                        "tilt: reward / beta is not finite on an answer (beta %g "
