@@ -446,7 +446,16 @@ static int file_task(mag_ctx *ctx, const mag_line *line, rt_task **out, mag_diag
 static int show_task(mag_ctx *ctx, const char *name, mag_pos at, mag_diag *d)
 {
     const rt_task *t = mag_session_get(ctx->session, MAG_TASK, name);
-    if (!t) return mag_err_unknown(d, ctx, MAG_TASK, name, at);
+    if (!t && mag_session_suggest(ctx->session, MAG_TASK, name))
+        return mag_err_unknown(d, ctx, MAG_TASK, name, at);
+    if (!t) {
+        char kinds[160];
+        rt_task_kinds_text(0, " or ", kinds, sizeof kinds);
+        return mag_err(ctx, d, MAG_EVALUE, at,
+                       "no task '%s' to show; define it with %%task %s KIND [key=value ...] "
+                       "(%s) or %%task %s file=PATH",
+                       name, name, kinds, name);
+    }
     rt_rng rng = rt_rng_from_name(mag_session_seed(ctx->session), name);
     cJSON *b = task_bundle(name, t, &rng, 1);
     if (!b) return mag_err_nomem(d);

@@ -163,9 +163,10 @@ static void test_task(void **st)
     exec("%task m mix tasks=[triage]");
     assert_string_equal(error_value(), "cell:1:20: unknown task 'triage'");
     exec("%task x");
-    assert_string_equal(
-        error_value(),
-        "cell:1:2: %task x needs a KIND (add, reverse, sort, copy, mix, triage or file)");
+    assert_string_equal(error_value(),
+                        "cell:1:7: no task 'x' to show; define it with %task x KIND [key=value "
+                        "...] (add, reverse, sort, copy, mix, triage or file) or %task x "
+                        "file=PATH");
     exec("%task x bogus");
     assert_string_equal(error_value(), "cell:1:9: unknown task kind 'bogus'; expected add, "
                                        "reverse, sort, copy, mix, triage or file");
