@@ -347,10 +347,6 @@ static int tokenize(rd *r, int c, int *toks, int cap, int *n)
     int V = rt_task_vocab_size(r->task);
     *n = 0;
     for (size_t i = 0; i < len;) {
-        if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-            i++;
-            continue;
-        }
         int found = -1;
         size_t flen = 0;
         for (int k = 0; k < V; k++) {
@@ -360,6 +356,10 @@ static int tokenize(rd *r, int c, int *toks, int cap, int *n)
                 found = k;
                 flen = l;
             }
+        }
+        if (found < 0 && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) {
+            i++; /* whitespace that is not a token of the vocabulary (a file task's may be) */
+            continue;
         }
         if (found < 0) {
             size_t e = i;

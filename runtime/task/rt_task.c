@@ -460,12 +460,14 @@ int rt_task_verify(const rt_task *t, const rt_task_sample *s, const int *g, int 
     return f[0] > 0;
 }
 
-size_t rt_task_render(const int *toks, int n, char *buf, size_t cap)
+/* tokens as text (PAD skipped, "<?>" for an id outside the table): t's table, or the
+   built-in one when t is NULL */
+static size_t render(const rt_task *t, const int *toks, int n, char *buf, size_t cap)
 {
     size_t len = 0;
     for (int i = 0; i < n; i++) {
-        const char *s = rt_task_token_str(toks[i]);
         if (toks[i] == RT_TOK_PAD) continue;
+        const char *s = t ? rt_task_token(t, toks[i]) : rt_task_token_str(toks[i]);
         if (!s) s = "<?>";
         size_t k = strlen(s);
         if (buf && len + k < cap) memcpy(buf + len, s, k);
@@ -473,6 +475,11 @@ size_t rt_task_render(const int *toks, int n, char *buf, size_t cap)
     }
     if (buf && cap) buf[len < cap ? len : cap - 1] = 0;
     return len;
+}
+
+size_t rt_task_render(const int *toks, int n, char *buf, size_t cap)
+{
+    return render(NULL, toks, n, buf, cap);
 }
 
 int rt_task_parse(const char *text, int *toks, int cap, int *n, rt_diag *err)
@@ -563,18 +570,7 @@ int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample 
 
 size_t rt_task_render_with(const rt_task *t, const int *toks, int n, char *buf, size_t cap)
 {
-    if (!t->vdata) return rt_task_render(toks, n, buf, cap);
-    size_t len = 0;
-    for (int i = 0; i < n; i++) {
-        if (toks[i] == RT_TOK_PAD) continue;
-        const char *s = rt_task_token(t, toks[i]);
-        if (!s) s = "<?>";
-        size_t k = strlen(s);
-        if (buf && len + k < cap) memcpy(buf + len, s, k);
-        len += k;
-    }
-    if (buf && cap) buf[len < cap ? len : cap - 1] = 0;
-    return len;
+    return render(t->vdata ? t : NULL, toks, n, buf, cap);
 }
 
 int rt_task_parse_with(const rt_task *t, const char *text, int *toks, int cap, int *n, rt_diag *err)
@@ -611,17 +607,6 @@ int rt_task_parse_with(const rt_task *t, const char *text, int *toks, int cap, i
     return 0;
 }
 
-/* snprintf into buf at *len, keeping the needed length */
-static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(buf && *len < cap ? buf + *len : NULL, buf && *len < cap ? cap - *len : 0,
-                      fmt, ap);
-    va_end(ap);
-    if (k > 0) *len += (size_t)k;
-}
-
 /* " digits=2 noise=0": the kind's own keys, then noise */
 static void put_params(const rt_task *t, char *buf, size_t cap, size_t *len)
 {
@@ -629,11 +614,11 @@ static void put_params(const rt_task *t, char *buf, size_t cap, size_t *len)
         const rt_task_key *k = &t->ops->keys[i];
         if ((k->flags & RT_TASK_KEY_QUIET) && t->cfg.values[i] == k->def) continue;
         if (k->type == RT_TASK_KEY_INT)
-            put(buf, cap, len, " %s=%d", k->name, (int)t->cfg.values[i]);
+            rt_task_k_put(buf, cap, len, " %s=%d", k->name, (int)t->cfg.values[i]);
         else if (k->type == RT_TASK_KEY_NUMBER)
-            put(buf, cap, len, " %s=%g", k->name, t->cfg.values[i]);
+            rt_task_k_put(buf, cap, len, " %s=%g", k->name, t->cfg.values[i]);
     }
-    put(buf, cap, len, " noise=%g", noise_of(t));
+    rt_task_k_put(buf, cap, len, " noise=%g", noise_of(t));
 }
 
 size_t rt_task_describe(const rt_task *t, rt_rng *rng, int n, char *buf, size_t cap)
@@ -641,36 +626,37 @@ size_t rt_task_describe(const rt_task *t, rt_rng *rng, int n, char *buf, size_t 
     size_t len = 0;
     if (buf && cap) buf[0] = 0;
     if (t->data) return rt_task_k_describe_file(t, rng, n, buf, cap);
-    put(buf, cap, &len, "task %s", rt_task_kind_name(t->ops));
+    rt_task_k_put(buf, cap, &len, "task %s", rt_task_kind_name(t->ops));
     if (is_mix(t)) {
-        put(buf, cap, &len, " tasks=[");
+        rt_task_k_put(buf, cap, &len, " tasks=[");
         for (int d = 0; d < t->n_dom; d++) {
             const char *kind = rt_task_kind_name(t->dom[d]->ops);
-            put(buf, cap, &len, "%s", d ? ", " : "");
-            if (strcmp(t->dom_names[d], kind)) put(buf, cap, &len, "%s:", t->dom_names[d]);
-            put(buf, cap, &len, "%s", kind);
+            rt_task_k_put(buf, cap, &len, "%s", d ? ", " : "");
+            if (strcmp(t->dom_names[d], kind))
+                rt_task_k_put(buf, cap, &len, "%s:", t->dom_names[d]);
+            rt_task_k_put(buf, cap, &len, "%s", kind);
             put_params(t->dom[d], buf, cap, &len);
         }
-        put(buf, cap, &len, "]");
+        rt_task_k_put(buf, cap, &len, "]");
     } else {
         put_params(t, buf, cap, &len);
     }
-    put(buf, cap, &len, "\nvocabulary (%d):", t->V);
+    rt_task_k_put(buf, cap, &len, "\nvocabulary (%d):", t->V);
     for (int k = 0; k < t->V; k++)
-        put(buf, cap, &len, " %s", rt_task_k_token_shown(t, k));
-    put(buf, cap, &len,
-        "\nprompt length %d, answer at most %d tokens, %llu prompts\nfeatures:", t->P, t->T,
-        (unsigned long long)t->space);
+        rt_task_k_put(buf, cap, &len, " %s", rt_task_k_token_shown(t, k));
+    rt_task_k_put(buf, cap, &len,
+                  "\nprompt length %d, answer at most %d tokens, %llu prompts\nfeatures:", t->P,
+                  t->T, (unsigned long long)t->space);
     for (int i = 0; i < rt_task_n_features(t); i++)
-        put(buf, cap, &len, " %s", rt_task_feature_name(t, i));
-    put(buf, cap, &len, "\n");
+        rt_task_k_put(buf, cap, &len, " %s", rt_task_feature_name(t, i));
+    rt_task_k_put(buf, cap, &len, "\n");
     for (int i = 0; i < n; i++) {
         rt_task_sample s;
         char p[160], a[160];
         rt_task_sample_prompt(t, rng, RT_TASK_TRAIN, &s);
         rt_task_render_with(t, s.prompt, t->P, p, sizeof p);
         rt_task_render_with(t, s.target, s.target_len, a, sizeof a);
-        put(buf, cap, &len, "  %s -> %s\n", p, a);
+        rt_task_k_put(buf, cap, &len, "  %s -> %s\n", p, a);
     }
     return len;
 }

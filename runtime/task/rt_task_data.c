@@ -744,15 +744,7 @@ int rt_task_data_target(const rt_task_data *d, int row, int *ans)
 int rt_task_data_corrupt(const rt_task_data *d, int row, int *ans)
 {
     if (d->rule == RT_TASK_NOISE_LABEL) return rt_task_data_target(d, d->label[row], ans);
-    int n = rt_task_data_target(d, row, ans);
-    for (int i = 0; i + 1 < n - 1; i++)
-        if (ans[i] != ans[i + 1]) {
-            int x = ans[i];
-            ans[i] = ans[i + 1];
-            ans[i + 1] = x;
-            break;
-        }
-    return n;
+    return rt_task_k_swap_first(ans, rt_task_data_target(d, row, ans));
 }
 
 int rt_task_data_answer_token(const rt_task_data *d, int tok)

@@ -113,16 +113,6 @@ const char *rt_task_k_token_shown(const rt_task *t, int tok)
     return s;
 }
 
-void rt_task_k_put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(buf && *len < cap ? buf + *len : NULL, buf && *len < cap ? cap - *len : 0,
-                      fmt, ap);
-    va_end(ap);
-    if (k > 0) *len += (size_t)k;
-}
-
 /* ---- texts ------------------------------------------------------------------------------ */
 
 static const char *const std_texts[3] = {"answer", "target", "prompt"};

@@ -38,13 +38,18 @@ void rt_task_k_set_err(rt_diag *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t rt_task_k_mix64(uint64_t z);
 
+/* rt_task_registry.c: snprintf into buf at *len, keeping the length needed; the swap
+ * rule of demonstrations (the first pair of differing adjacent tokens of ans[0..n-1),
+ * the answer before its EOS, swapped; returns n). */
+void rt_task_k_put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int rt_task_k_swap_first(int *ans, int n);
+
 /* rt_task_file.c: a mix's domain d against domain 0 (the same vocabulary, else
  * RT_EINVAL naming the domain), a token as the description shows it (the space as
- * '␠'), a file task's description, and snprintf into buf at *len. */
+ * '␠') and a file task's description. */
 int rt_task_k_mix_vocab(const rt_task *mix, int d, rt_diag *err);
 const char *rt_task_k_token_shown(const rt_task *t, int tok);
 size_t rt_task_k_describe_file(const rt_task *t, rt_rng *rng, int n, char *buf, size_t cap);
-void rt_task_k_put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -198,15 +198,7 @@ static int seq_end(const rt_task *t, int *ans)
 /* the first pair of differing adjacent answer tokens swapped (EOS excluded) */
 static int swap_first_pair(const rt_task *t, uint64_t id, int *ans)
 {
-    int n = t->ops->target(t, id, ans);
-    for (int i = 0; i + 2 < n; i++)
-        if (ans[i] != ans[i + 1]) {
-            int x = ans[i];
-            ans[i] = ans[i + 1];
-            ans[i + 1] = x;
-            break;
-        }
-    return n;
+    return rt_task_k_swap_first(ans, t->ops->target(t, id, ans));
 }
 
 static int letter_answer(const rt_task *t, int tok)

@@ -189,7 +189,7 @@ int rt_task_feature_union(const char **names, int cap)
 }
 
 /* snprintf into buf at *len, keeping the needed length */
-static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+void rt_task_k_put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -197,6 +197,18 @@ static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
                       fmt, ap);
     va_end(ap);
     if (k > 0) *len += (size_t)k;
+}
+
+int rt_task_k_swap_first(int *ans, int n)
+{
+    for (int i = 0; i + 2 < n; i++)
+        if (ans[i] != ans[i + 1]) {
+            int x = ans[i];
+            ans[i] = ans[i + 1];
+            ans[i + 1] = x;
+            break;
+        }
+    return n;
 }
 
 size_t rt_task_kinds_text(int mixable_only, const char *last_sep, char *buf, size_t cap)
@@ -208,7 +220,11 @@ size_t rt_task_kinds_text(int mixable_only, const char *last_sep, char *buf, siz
         total += !mixable_only || kinds[i]->mixable;
     for (int i = 0; i < n_kinds; i++) {
         if (mixable_only && !kinds[i]->mixable) continue;
-        put(buf, cap, &len, "%s%s", n == 0 ? "" : n == total - 1 ? last_sep : ", ", kinds[i]->name);
+        rt_task_k_put(buf, cap, &len, "%s%s",
+                      n == 0           ? ""
+                      : n == total - 1 ? last_sep
+                                       : ", ",
+                      kinds[i]->name);
         n++;
     }
     return len;
@@ -238,10 +254,10 @@ size_t rt_task_kind_key_error(const rt_task_kind_ops *kind, const char *key, cha
 {
     size_t len = 0;
     if (buf && cap) buf[0] = 0;
-    put(buf, cap, &len, "%s has no key '%.60s' (its keys:", rt_task_kind_name(kind), key);
+    rt_task_k_put(buf, cap, &len, "%s has no key '%.60s' (its keys:", rt_task_kind_name(kind), key);
     for (int i = 0; i < rt_task_kind_n_keys(kind); i++)
-        put(buf, cap, &len, "%s %s", i ? "," : "", rt_task_kind_key(kind, i)->name);
-    put(buf, cap, &len, ")");
+        rt_task_k_put(buf, cap, &len, "%s %s", i ? "," : "", rt_task_kind_key(kind, i)->name);
+    rt_task_k_put(buf, cap, &len, ")");
     return len;
 }
 

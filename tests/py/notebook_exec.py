@@ -18,6 +18,7 @@ RLHF_NOTEBOOK_SAVE=DIR also writes the executed notebook to DIR (to read its out
 when editing the prose: `/usr/bin/python3 tests/py/nbclaims.py DIR/NAME.ipynb
 notebooks/NAME.ipynb` then re-checks edited prose without executing again)."""
 import os
+import shutil
 import tempfile
 import time
 
@@ -34,6 +35,10 @@ def test_notebook_executes():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as d:  # files a notebook writes go to a temp dir
+        # beside the notebook's data, as when it runs from notebooks/ (data/triage.tsv)
+        data = os.path.join(os.path.dirname(os.path.abspath(NOTEBOOK)), "data")
+        if os.path.isdir(data):
+            shutil.copytree(data, os.path.join(d, "data"))
         NotebookClient(nb, kernel_name="rlhf", timeout=300, startup_timeout=30,
                        resources={"metadata": {"path": d}}).execute()
     print(f"{os.path.basename(NOTEBOOK)}: executed in {time.perf_counter() - t0:.1f} s")
