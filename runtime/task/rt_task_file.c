@@ -54,7 +54,7 @@ static int file_answer_token(const rt_task *t, int tok)
 const rt_task_kind_ops rt_task_kind_file = {
     .name = "file",
     .tag = NULL,
-    .help = "prompts and answers read from a JSONL, CSV or TSV file",
+    .help = "prompts and answers from a file (file=PATH: JSONL, CSV, TSV or verl rows)",
     .mixable = 1,
     .shape = file_shape,
     .encode = file_encode,

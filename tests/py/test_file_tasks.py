@@ -172,6 +172,12 @@ def test_mix_with_a_shared_vocabulary(kernel, tmp_path):
     ok(kernel, "%%policy mp\ntask = mx\nsft_steps = 30")
     out = text_of(ok(kernel, "%eval mp"))
     assert re.search(r"\ba1\b", out) and re.search(r"\bdb\b", out), out
+    # multi-teacher OPD routes each domain to its teacher, the file domain included
+    ok(kernel, "%%policy ta\ntask = a1\nsft_steps = 30")
+    ok(kernel, "%%policy tb\ntask = db\nsft_steps = 30")
+    out = text_of(ok(kernel, "%%opd mo\nfrom = mp\ntask = mx\nteacher = {a1: ta, db: tb}\n"
+                             "steps = 5"))
+    assert re.search(r"mo\s+finished\s+5\b", out), out
     ok(kernel, f"%task own file={dbl}")
     e = err(kernel, "%task mx2 mix tasks=[a1, own]")
     assert "vocabulary" in e, e
