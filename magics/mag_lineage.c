@@ -84,7 +84,14 @@ static void file_lines(const rt_task *t, const char *prefix, rt_strbuf *b)
                      rt_task_data_noise_rule(d) == RT_TASK_NOISE_LABEL ? "label" : "swap");
     rt_strbuf_printf(b, "%s.file.digest = %016llx\n", prefix,
                      (unsigned long long)rt_task_data_digest(d));
-    cJSON *a = cJSON_CreateArray(); /* the table, own or shared: %load tokenizes with it */
+    const char *vname = rt_task_data_vocab_name(d);
+    if (vname) { /* a shared vocabulary: the task it came from, and its table */
+        rt_strbuf_printf(b, "%s.file.vocab_name = ", prefix);
+        put_line_value(b, vname);
+        rt_strbuf_putc(b, '\n');
+    }
+    cJSON *a = cJSON_CreateArray(); /* own (re-derived from the file: the digest checks) or
+                                       shared (%load tokenizes with it) */
     for (int k = 0; a && k < rt_task_vocab_size(t); k++)
         cJSON_AddItemToArray(a, cJSON_CreateString(rt_task_token(t, k)));
     char *j = a ? cJSON_PrintUnformatted(a) : NULL;
@@ -173,7 +180,7 @@ static int file_of_meta(const char *meta, const char *prefix, rt_task_config *c,
 {
     if (c->kind != &rt_task_kind_file) return 0;
     enum { CAP = 4096 };
-    char *v = rt_malloc(6 * CAP);
+    char *v = rt_malloc(7 * CAP);
     if (!v) return RT_ENOMEM;
     char *path = v, *fmt = v + CAP, *cols = v + 2 * CAP, *rule = v + 5 * CAP;
     char key[64], digest[32] = "";
@@ -213,7 +220,10 @@ static int file_of_meta(const char *meta, const char *prefix, rt_task_config *c,
         rt_diag_set(err, RT_EINVAL, "the file task's vocabulary is not a list of tokens");
         goto done;
     }
-    if (va) {
+    char *vname = v + 6 * CAP;
+    snprintf(key, sizeof key, "%s.file.vocab_name", prefix);
+    if (va && mag_meta_get(meta, key, vname, CAP)) { /* shared: tokenize with the table */
+        o.vocab_name = vname;
         int n = 0;
         for (cJSON *it = va->child; it; it = it->next) {
             if (!cJSON_IsString(it)) {

@@ -194,6 +194,18 @@ def test_save_load_carries_the_file_task(new_kernel, tmp_path):
     out = text_of(ok(k2, f"%load wl {tmp_path}/wp.policy"))
     assert "wt" in who(k2), (out, who(k2))
     ok(k2, "%eval wl")
+    # a shared vocabulary comes back as the table it was tokenized with
+    dig = tmp_path / "dig.jsonl"
+    dig.write_text("".join(json.dumps({"prompt": f"{a}:", "completion": str(a % 9)}) + "\n"
+                           for a in range(10, 50)))
+    ok(k1, "%task a1 add digits=1")
+    ok(k1, f"%task dv file={dig} vocab=a1")
+    ok(k1, "%%policy dp\ntask = dv\nsft_steps = 10")
+    ok(k1, f"%save dp {tmp_path}/dp.policy")
+    ok(k2, f"%load dl {tmp_path}/dp.policy")
+    shown = text_of(ok(k2, "%task dv"))
+    assert "vocabulary (32, of task a1)" in shown, shown
+    ok(k2, "%eval dl")
     src.write_text("prompt,answer\n" + "".join(f"w{i:02d},{i % 5}\n" for i in range(40)))
     k3 = new_kernel()
     out = text_of(ok(k3, f"%load wl {tmp_path}/wp.policy"))
