@@ -93,7 +93,8 @@ CASES = [
     ("%task t ad digits=2", "ValueError",
      "cell:1:9: unknown task kind 'ad' (did you mean 'add'?)"),
     ("%task t", "ValueError",
-     "cell:1:2: %task t needs a KIND (add, reverse, sort, copy, mix, triage or file)"),
+     "cell:1:7: no task 't' to show; define it with %task t KIND [key=value ...] (add, reverse, "
+     "sort, copy, mix, triage or file) or %task t file=PATH"),
     # -- out of range ----------------------------------------------------------------------
     ("%task t add digits=9", "ValueError", "cell:1:20: 'digits' must be in [1, 6]"),
     ("%task t add noise=1.5", "ValueError", "cell:1:19: 'noise' must be in [0, 1]"),
@@ -147,7 +148,11 @@ CASES = [
     # -- Unicode before the error (columns count code points) ----------------------------
     ("# é中😀\n  %nosuch", "NameError", "cell:2:3: unknown magic '%nosuch' (see %lsmagic)"),
     ("%echo é中😀\né中 + 1", "SyntaxError", "cell:2:1: unexpected character 'é' near 'é'"),
-    ("%%reward r\n(\"é中😀\" + correct)", "SyntaxError", "cell:2:2: unexpected character '\"' near '\"'"),
+    ("%%reward r\n(\"é中😀\" + correct)", "SyntaxError",
+     "cell:2:2: a \"string\" can only be an argument of equals, contains, prefix, edit_distance "
+     "or number near '\"é中😀\"'"),
+    ("%%reward r\n(equals(answer, \"é中😀\") + 1 +)", "SyntaxError",
+     "cell:2:29: unexpected ')' near ')'"),
     # -- huge and deeply nested input -------------------------------------------------------
     ("%echo " + "x" * BIG, "SyntaxError",
      f"cell:1:1: cell too large ({BIG + 6} bytes; the limit is 1048576)"),
