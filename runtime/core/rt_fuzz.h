@@ -4,7 +4,8 @@
  * RT_FUZZ_MAX_BATCH prompts (RL: RT_FUZZ_MAX_GROUP samples each), an evaluator scores at
  * most RT_FUZZ_MAX_PROMPTS prompts with at most RT_FUZZ_MAX_SAMPLES samples each, and a
  * new %%policy has at most RT_FUZZ_MAX_WIDTH hidden units and embedding dimensions, and
- * %sleep waits at most RT_FUZZ_MAX_SLEEP_S seconds (its poll loop still runs), and a
+ * %sleep waits at most RT_FUZZ_MAX_SLEEP_S seconds (its poll loop still runs), %correlate
+ * averages over its first RT_FUZZ_MAX_PROMPTS prompts, and a
  * swept key runs its first RT_FUZZ_MAX_SWEEP values (all of them are still parsed and
  * checked, duplicates included: magics/lang/mag_schema.c).  So
  * the interpreter target (tools/fuzz/fuzz_exec.c) runs a fuzzed cell that trains with

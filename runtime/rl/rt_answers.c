@@ -11,6 +11,7 @@
 #include "rt_rl.h"
 #include "rt_tilt.h"
 #include "rt_score.h"
+#include "rt_fuzz.h"
 
 #define MAX_T RT_TILT_MAX_T /* answer tokens, EOS included */
 
@@ -42,7 +43,8 @@ int rt_answers_moments(const rt_model *m, const rt_task *task, rt_task_split spl
                            m->vocab, V);
     int eos = RT_TOK_EOS, nf = rt_task_n_features(task);
     long S = rt_rl_chi2_states(V, T), internal = rt_rl_tree_internal(V, T, eos);
-    uint64_t n = rt_task_split_count(task, split);
+    /* fuzz builds: the first prompts only (every answer of each is still enumerated) */
+    uint64_t n = RT_FUZZ_CAP(rt_task_split_count(task, split), RT_FUZZ_MAX_PROMPTS);
     int *seqs = rt_calloc((size_t)S * (size_t)(P + T), sizeof(int));
     int *lo = rt_calloc((size_t)S, sizeof(int)), *hi = rt_calloc((size_t)S, sizeof(int));
     double *lpre = rt_calloc((size_t)S, sizeof(double)), *ls = rt_calloc((size_t)V, sizeof(double));
