@@ -12,9 +12,10 @@
 #include "rt_alloc.h"
 #include "rt_cancel.h"
 #include "rt_nn.h"
+#include "rt_model_gpt.h"
 #include "rt_policy.h"
 
-static const rt_model_ops *const archs[] = {&rt_model_mlp};
+static const rt_model_ops *const archs[] = {&rt_model_mlp, &rt_model_gpt};
 
 static int fail(rt_diag *d, int code, const char *msg)
 {
@@ -107,8 +108,7 @@ int rt_model_config_parse(const rt_model_ops *ops, const char *text, int *cfg, r
 
 /* ---- lifetime -------------------------------------------------------------------------- */
 
-int rt_model_create(rt_model **out, const rt_model_ops *ops, int vocab, const int *cfg,
-                    rt_diag *d)
+int rt_model_create(rt_model **out, const rt_model_ops *ops, int vocab, const int *cfg, rt_diag *d)
 {
     *out = NULL;
     char m[256];

@@ -1,7 +1,8 @@
 /* rt_model: the sequence-level model interface every algorithm uses, and the generic
  * helpers written once on top of it (log-probs, scoring, sampling, training from the
  * samples, cross-entropy, KL).  An architecture is ONE ops table (rt_model_ops); the
- * `mlp` (rt_policy.h, rt_model_mlp.c) is the first, the test suite's bigram the second.
+ * `mlp` (rt_policy.h, rt_model_mlp.c) is the first, the test suite's bigram the second,
+ * the `gpt` transformer (rt_model_gpt.h: KV-cache extend) the third.
  *
  * Sequences and rows.  A pass reads token sequences tokens (B, L), row b = sequence b,
  * and computes, for the positions it covers, the logits of the token AT that position
@@ -160,8 +161,7 @@ int rt_model_config_parse(const rt_model_ops *ops, const char *text, int *cfg, r
 /* ---- lifetime ------------------------------------------------------------------------ */
 
 /* A model of architecture ops with every weight zero.  Caller frees with rt_model_free. */
-int rt_model_create(rt_model **out, const rt_model_ops *ops, int vocab, const int *cfg,
-                    rt_diag *d);
+int rt_model_create(rt_model **out, const rt_model_ops *ops, int vocab, const int *cfg, rt_diag *d);
 void rt_model_free(rt_model *m);
 void rt_model_init(rt_model *m, const rt_rng *rng);
 /* Deep copy (weights, gradients, moments, Adam step).  Caller frees with rt_model_free. */

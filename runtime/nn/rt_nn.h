@@ -17,8 +17,10 @@
  * any path (IEEE gradual underflow everywhere).
  *
  * Row sums over the vocabulary use 16 fixed lanes added pairwise (a fixed order on
- * every machine and every SIMD width).  Nothing here allocates.  Leaves out: convolutions,
- * attention, dropout. */
+ * every machine and every SIMD width).  The transformer's pairs (LayerNorm, causal
+ * attention: rt_nn_attn.c) reduce with plain left-to-right loops into double
+ * accumulators.  Nothing here allocates.  Leaves out: convolutions, dropout, attention
+ * masks other than causal. */
 #ifndef RT_NN_H
 #define RT_NN_H
 
@@ -58,8 +60,8 @@ void rt_nn_mm_ref(float *C, int ldc, const float *A, int lda, int ta, const floa
  * path is the CPU's best, or the one named by the environment variable RLHF_ISA
  * (avx512 | avx2 | portable) read at first use; results are the same on every path. */
 enum { RT_NN_MM_PORTABLE = 0, RT_NN_MM_AVX2 = 1, RT_NN_MM_AVX512 = 2 };
-int rt_nn_isa(void);               /* the path in use on the calling thread */
-int rt_nn_isa_best(void);          /* the CPU's best path */
+int rt_nn_isa(void);                 /* the path in use on the calling thread */
+int rt_nn_isa_best(void);            /* the CPU's best path */
 const char *rt_nn_isa_name(int isa); /* "portable", "avx2", "avx512" */
 /* name -> *isa; -1 with a message in err (unknown name, or a path this CPU lacks). */
 int rt_nn_isa_parse(const char *name, int *isa, char *err, size_t errlen);
@@ -175,6 +177,38 @@ void rt_nn_table_backward_relu_cols(float *dU, float *db, const float *dout, con
  * dU (K*V, H), E (V, D), W1 (H, K*D), dW1 (H, K*D). */
 void rt_nn_table_grad(float *dE, float *dW1, const float *dU, const float *E, const float *W1,
                       int V, int K, int D, int H);
+
+/* ---- transformer layers (rt_nn_attn.c) ---------------------------------------- */
+
+#define RT_NN_LN_EPS 1e-5f
+#define RT_NN_ATTN_MAX_HS 512   /* head size C / NH at most */
+#define RT_NN_ATTN_MAX_CTX 1024 /* keys (positions of a sequence) at most */
+
+/* LayerNorm over rows: out (N, C) = (inp - mean) * rstd * w (C) + b (C), with mean and
+ * rstd = 1 / sqrt(var + 1e-5) (biased variance) of each row into mean, rstd (N): sums
+ * left to right in double, mean and rstd then rounded to float, the normalized value
+ * (x - mean) * rstd in float (backward recomputes it bit for bit). */
+void rt_nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                             const float *b, int N, int C);
+/* dinp (N, C) += rstd (g - mean(g) - nrm mean(g nrm)), g = w dout;  dw (C) += nrm dout;
+ * db (C) += dout (rows in order; dw and db both NULL: dinp only).  inp, mean, rstd those
+ * of the forward. */
+void rt_nn_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                              const float *inp, const float *w, const float *mean,
+                              const float *rstd, int N, int C);
+/* Causal multi-head self-attention of ONE sequence, rows [r0, r1) (the KV cache's
+ * extend computes row r1 - 1 alone, a full pass rows [0, n): the same bits per row).
+ * qkv (r1, 3C) = [q | k | v] per row (head h at columns h*C/NH of each part, as
+ * torch's view(n, 3, NH, hs)); att (r1, NH, stride) receives row i's probabilities
+ * p_j, j = 0..i; out (r1, C) row i = concat_h sum_j p_j v_j.  Scores q.k / sqrt(hs) and
+ * att.v summed in double over c and j in increasing order, softmax with rt_expf and a
+ * double normalizer.  C / NH <= RT_NN_ATTN_MAX_HS, stride >= r1. */
+void rt_nn_attention_forward(float *out, float *att, const float *qkv, int r0, int r1, int C,
+                             int NH, int stride);
+/* dqkv (n, 3C) += the gradient through rows 0..n-1 of one sequence, given dout (n, C)
+ * and the forward's qkv, att.  n <= RT_NN_ATTN_MAX_CTX. */
+void rt_nn_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
+                              int n, int C, int NH, int stride);
 
 /* ---- softmax, losses, sampling (rows of V logits) ------------------------------ */
 
