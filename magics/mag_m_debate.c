@@ -277,10 +277,10 @@ static int debate_point(mag_ctx *ctx, const mag_cell *cell, const mag_config *cf
             return mag_err(ctx, d, MAG_EVALUE, bp,
                            "baseline '%s' is a policy of task '%s' (kind %s), not of a triage task",
                            base_name, be->task, rt_task_kind_name(rt_task_kind_of(bt)));
-        if (sbase->cfg.vocab != rt_task_vocab_size(stask))
+        if (sbase->model.vocab != rt_task_vocab_size(stask))
             return mag_err(ctx, d, MAG_EVALUE, bp,
                            "baseline '%s' has a vocabulary of %d tokens, task '%s' %d", base_name,
-                           sbase->cfg.vocab, task_name, rt_task_vocab_size(stask));
+                           sbase->model.vocab, task_name, rt_task_vocab_size(stask));
     }
     rt_debate_config dc;
     rt_debate_config_init(&dc);
@@ -328,7 +328,7 @@ static int debate_point(mag_ctx *ctx, const mag_cell *cell, const mag_config *cf
         mag_pos p = key_pos(cell, key);
         return mag_err(ctx, d, MAG_EVALUE, p, "%s", err.msg);
     }
-    if (sbase && rt_policy_copy(&o->baseline, sbase, NULL)) {
+    if (sbase && mag_policy_copy(&o->baseline, sbase, NULL)) {
         obj_free(o);
         return mag_err_nomem(d);
     }
@@ -534,7 +534,7 @@ static int run_eval_verb(mag_ctx *ctx, const mag_line *line, const mag_config *c
                                "by its keys (P[seed=s] for %s[seed=s])%s%s",
                                name, w, name, r == 2 ? ": " : "", r == 2 ? why : "");
         }
-        if (p->cfg.vocab != rt_task_vocab_size(oi->task))
+        if (p->model.vocab != rt_task_vocab_size(oi->task))
             return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
                            "policy '%s' is not a policy of the task's vocabulary", w);
         if (!oi->baseline)
@@ -673,7 +673,7 @@ static int run_show(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     if (pv) {
         pol = mag_session_get(ctx->session, MAG_POLICY, pv->str);
         if (!pol) return mag_err_unknown(d, ctx, MAG_POLICY, pv->str, pv->pos);
-        if (pol->cfg.vocab != rt_task_vocab_size(o->task))
+        if (pol->model.vocab != rt_task_vocab_size(o->task))
             return mag_err(ctx, d, MAG_EVALUE, pv->pos,
                            "policy '%s' is not a policy of the task's vocabulary", pv->str);
     }

@@ -197,7 +197,7 @@ static int check_policy(mag_train_cellctx *t, size_t pt, const char *key, const 
         return mag_err(ctx, d, MAG_EVALUE, at,
                        "policy '%s' has a vocabulary of %d tokens but task '%s' has %d", *resolved,
                        (*out)->model.vocab, t->task_name, rt_task_vocab_size(c->task));
-    return 0;
+    return mag_policy_need_positions(t->ctx, d, *out, *resolved, c->task, t->task_name, at);
 }
 
 /* The preference set `data` denotes at point pt (mag_prefs_at: pairing by key). */
@@ -319,8 +319,8 @@ static int dpo_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
     dc->eval_stream = mag_eval_stream(mag_session_seed(t->ctx->session), t->task_name);
     p->base.steps = dc->steps;
     rt_diag pd;
-    int prc = rt_policy_copy(&p->base.pol, p->from, &pd);
-    if (!prc) rt_policy_assign(p->base.pol, p->from); /* a fresh optimizer */
+    int prc = mag_policy_copy(&p->base.pol, p->from, &pd);
+    if (!prc) rt_model_assign(&p->base.pol->model, &p->from->model); /* a fresh optimizer */
     int nc;
     const char *const *cols = rt_dpo_columns(&nc);
     if (prc || rt_run_create(p->base.name, cols, nc, &p->base.run)) return mag_err_nomem(d);

@@ -135,10 +135,12 @@ int mag_eval_resolve_task(mag_ctx *ctx, const char *pname, const rt_policy *pol,
 {
     *task = mag_session_get(ctx->session, MAG_TASK, tname);
     if (!*task) return mag_err_unknown(d, ctx, MAG_TASK, tname, tv ? tv->pos : pos);
-    if (pol->cfg.vocab != rt_task_vocab_size(*task))
+    if (pol->model.vocab != rt_task_vocab_size(*task))
         return mag_err(ctx, d, MAG_EVALUE, pos,
                        "policy '%s' has a vocabulary of %d tokens, task '%s' %d", pname,
-                       pol->cfg.vocab, tname, rt_task_vocab_size(*task));
+                       pol->model.vocab, tname, rt_task_vocab_size(*task));
+    int prc = mag_policy_need_positions(ctx, d, pol, pname, *task, tname, pos);
+    if (prc) return prc;
     return mag_train_tilt_task(ctx, d, pol, pname, *task, tname, pos);
 }
 
@@ -715,8 +717,8 @@ static int sample_bon(mag_ctx *ctx, const mag_line *line, const mag_config *cfg,
         char pr[160], ans[160], tg[160], lps[1024], cor[8], sum[32], rv[2][32], dr[32];
         double ls;
         rt_task_render_with(task, s[i].prompt, P, pr, sizeof pr);
-        render_answer(task, rt_bon_tokens(b, i, j), rt_bon_logprobs(b, i, j), T, ans, sizeof ans, lps,
-                      sizeof lps, &ls);
+        render_answer(task, rt_bon_tokens(b, i, j), rt_bon_logprobs(b, i, j), T, ans, sizeof ans,
+                      lps, sizeof lps, &ls);
         rt_task_render_with(task, s[i].target, s[i].target_len, tg, sizeof tg);
         snprintf(cor, sizeof cor, "%d", rt_task_verify(task, &s[i], rt_bon_tokens(b, i, j), T));
         snprintf(sum, sizeof sum, "%.3f", ls);
@@ -818,8 +820,8 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         char pr[160], ans[160], tg[160], lps[1024], cor[8], sum[32];
         double ls;
         rt_task_render_with(task, prompts + (size_t)i * P, P, pr, sizeof pr);
-        render_answer(task, tok + (size_t)i * T, lp + (size_t)i * T, T, ans, sizeof ans, lps, sizeof lps,
-                      &ls);
+        render_answer(task, tok + (size_t)i * T, lp + (size_t)i * T, T, ans, sizeof ans, lps,
+                      sizeof lps, &ls);
         rt_task_render_with(task, s[i].target, s[i].target_len, tg, sizeof tg);
         snprintf(cor, sizeof cor, "%d", rt_task_verify(task, &s[i], tok + (size_t)i * T, T));
         snprintf(sum, sizeof sum, "%.3f", ls);

@@ -34,6 +34,8 @@
 #include "mag_runs.h"
 #include "rt_alloc.h"
 #include "rt_policy.h"
+#include "mag_train.h"
+#include "rt_tilt.h"
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -404,7 +406,7 @@ static int run_save(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     if (rc) return rc;
     const rt_policy *p = mag_session_get(ctx->session, MAG_POLICY, name);
     if (!p) return mag_err_unknown(d, ctx, MAG_POLICY, name, mag_arg_pos(line, 0)->value.pos);
-    if (!rt_policy_of_const(&p->model))
+    if (rt_tilt_is(&p->model))
         return mag_err(ctx, d, MAG_EVALUE, mag_arg_pos(line, 0)->value.pos,
                        "policy '%s' is a %s model without weights (made by %%%s): %%save "
                        "cannot store it; save its base and re-run the %%%s line",
@@ -423,8 +425,8 @@ static int run_save(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     }
     const mag_entry *e = mag_session_entry(ctx->session, MAG_POLICY, name);
     if (e->task && mag_session_get(ctx->session, MAG_TASK, e->task))
-        krn_out_printf(ctx->out, KRN_STDOUT, "saved policy '%s' (task %s) to %s\n", name,
-                       e->task, path);
+        krn_out_printf(ctx->out, KRN_STDOUT, "saved policy '%s' (task %s) to %s\n", name, e->task,
+                       path);
     else
         krn_out_printf(ctx->out, KRN_STDOUT, "saved policy '%s' to %s\n", name, path);
     return 0;
@@ -443,8 +445,8 @@ static void free_task(void *t)
 /* The task of a loaded file's metadata, bound into the session: *task_name = the name
  * the policy refers to ("" when the file has none), *added = the name of a task this
  * cell defined (to undo), notes for the output in note[cap].  0 or a MAG_E* code. */
-static int bind_task(mag_ctx *ctx, const char *meta, const char *path, char *task_name,
-                     size_t tcap, char *added, char *note, size_t ncap, mag_diag *d)
+static int bind_task(mag_ctx *ctx, const char *meta, const char *path, char *task_name, size_t tcap,
+                     char *added, char *note, size_t ncap, mag_diag *d)
 {
     char want[MAG_NAME_MAX * 4 + 1];
     task_name[0] = added[0] = note[0] = '\0';
@@ -455,8 +457,10 @@ static int bind_task(mag_ctx *ctx, const char *meta, const char *path, char *tas
                                                            : mag_task_from_meta(meta, &t, &err);
     if (rc == RT_ENOMEM) return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
     if (rc) { /* a kind or key this version does not know: the policy loads without it */
-        snprintf(note, ncap, "the file's task '%s' cannot be re-created (%s); give one with "
-                 "task=TASK\n", want, err.msg);
+        snprintf(note, ncap,
+                 "the file's task '%s' cannot be re-created (%s); give one with "
+                 "task=TASK\n",
+                 want, err.msg);
         return 0;
     }
     const rt_task *have = mag_session_get(ctx->session, MAG_TASK, want);
@@ -475,8 +479,10 @@ static int bind_task(mag_ctx *ctx, const char *meta, const char *path, char *tas
     if (have) {
         rt_task_free(t);
         snprintf(task_name, tcap, "%s", name);
-        snprintf(note, ncap, "task '%s' of the session differs from the file's; the policy is "
-                 "bound to the file's task, defined before as '%s'\n", want, name);
+        snprintf(note, ncap,
+                 "task '%s' of the session differs from the file's; the policy is "
+                 "bound to the file's task, defined before as '%s'\n",
+                 want, name);
         return 0;
     }
     char summary[256], *desc = rt_malloc(1024);
@@ -497,8 +503,10 @@ static int bind_task(mag_ctx *ctx, const char *meta, const char *path, char *tas
     if (strcmp(name, want) == 0)
         snprintf(note, ncap, "task %s: %s (from %s)\n", name, summary, path);
     else
-        snprintf(note, ncap, "task '%s' of the session differs from the file's; the file's task "
-                 "is defined as '%s' (%s) and the policy is bound to it\n", want, name, summary);
+        snprintf(note, ncap,
+                 "task '%s' of the session differs from the file's; the file's task "
+                 "is defined as '%s' (%s) and the policy is bound to it\n",
+                 want, name, summary);
     return 0;
 }
 
@@ -526,13 +534,7 @@ static int run_load(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fp.line, fp.col, NULL,
                             "cannot load policy from '%s': %s", path, pd.msg);
     }
-    rt_policy *p = rt_policy_of(mdl);
-    if (!p) {
-        rt_model_free(mdl);
-        rt_free(meta);
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fp.line, fp.col, NULL,
-                            "cannot load policy: %.60s: not an mlp policy", path);
-    }
+    rt_policy *p = (rt_policy *)mdl; /* any architecture (mag_train.h): the header first */
     char task[MAG_NAME_MAX * 4 + 16], added[MAG_NAME_MAX * 4 + 16], note[1400];
     char *lineage = meta[0] ? mag_lineage_loaded(meta, path) : NULL;
     if (meta[0] && !lineage)
@@ -546,9 +548,9 @@ static int run_load(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         return rc;
     }
     char summ[300];
-    int o = snprintf(summ, sizeof summ, "mlp V=%d K=%d D=%d H=%d L=%d %s, loaded from %s",
-                     p->cfg.vocab, p->cfg.context, p->cfg.embed, p->cfg.hidden, p->cfg.layers,
-                     p->cfg.act == RT_NN_ACT_GELU ? "gelu" : "relu", path);
+    char desc[160];
+    mag_policy_describe(p, desc, sizeof desc);
+    int o = snprintf(summ, sizeof summ, "%s, loaded from %s", desc, path);
     if (task[0] && o > 0 && (size_t)o < sizeof summ)
         snprintf(summ + o, sizeof summ - (size_t)o, " (task %s)", task);
     /* a file without a task: the loaded policy keeps the task of the policy it replaces */

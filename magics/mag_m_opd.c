@@ -212,10 +212,13 @@ static int resolve_roles(mag_train_cellctx *t, size_t pt, roles *r, mag_diag *d)
     int wrc =
         mag_train_need_weights(ctx, d, from, sname, "from", mag_train_value_pos(cell, "from"));
     if (wrc) return wrc;
-    if (rt_task_vocab_size(task) != from->cfg.vocab)
+    if (rt_task_vocab_size(task) != from->model.vocab)
         return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, "from"),
                        "student '%s' has a vocabulary of %d tokens but task '%s' has %d", sname,
-                       from->cfg.vocab, task_name, rt_task_vocab_size(task));
+                       from->model.vocab, task_name, rt_task_vocab_size(task));
+    int prc = mag_policy_need_positions(ctx, d, from, sname, task, task_name,
+                                        mag_train_value_pos(cell, "from"));
+    if (prc) return prc;
     int nd = c->nd;
     int nt = 0;
     const mag_value *tv = mag_config_get(cfg, "teacher", pt);
@@ -260,6 +263,7 @@ static int resolve_roles(mag_train_cellctx *t, size_t pt, roles *r, mag_diag *d)
             const char *tn;
             rc = mag_train_policy_at(ctx, cfg, pt, e->value.str, es->value.pos, &tp, &tn, d);
             if (!rc) rc = check_compat(ctx, d, "teacher", tn, tp, from, sname, es->value.pos);
+            if (!rc) rc = mag_policy_need_positions(ctx, d, tp, tn, task, task_name, es->value.pos);
             if (!rc) rc = mag_train_tilt_task(ctx, d, tp, tn, task, task_name, es->value.pos);
             if (rc) return rc;
             int idx = -1;
@@ -276,12 +280,15 @@ static int resolve_roles(mag_train_cellctx *t, size_t pt, roles *r, mag_diag *d)
                                    tn, ta ? "a tilt" : "a policy with weights", r->tnames[0],
                                    ta != t0 ? (t0 ? "a tilt" : "a policy with weights")
                                             : "a tilt of a base of another architecture");
-                if (nt > 0 && !rt_policy_same_shape(&tp->cfg, &r->teachers[0]->cfg))
+                if (nt > 0 && !ta && !rt_model_same_arch(&tp->model, &r->teachers[0]->model)) {
+                    char da[160], db[160];
+                    mag_policy_describe(tp, da, sizeof da);
+                    mag_policy_describe(r->teachers[0], db, sizeof db);
                     return mag_err(ctx, d, MAG_EVALUE, es->value.pos,
                                    "the teachers of a map need the same architecture: '%s' "
-                                   "(H=%d L=%d) differs from '%s' (H=%d L=%d)",
-                                   tn, tp->cfg.hidden, tp->cfg.layers, r->tnames[0],
-                                   r->teachers[0]->cfg.hidden, r->teachers[0]->cfg.layers);
+                                   "(%s) differs from '%s' (%s)",
+                                   tn, da, r->tnames[0], db);
+                }
                 idx = nt;
                 r->teachers[nt] = tp;
                 r->tnames[nt++] = tn;
@@ -298,6 +305,9 @@ static int resolve_roles(mag_train_cellctx *t, size_t pt, roles *r, mag_diag *d)
         rc = mag_train_policy_at(ctx, cfg, pt, tv->str, at, &r->teachers[0], &r->tnames[0], d);
         if (!rc)
             rc = check_compat(ctx, d, "teacher", r->tnames[0], r->teachers[0], from, sname, at);
+        if (!rc)
+            rc = mag_policy_need_positions(ctx, d, r->teachers[0], r->tnames[0], task, task_name,
+                                           at);
         if (!rc)
             rc = mag_train_tilt_task(ctx, d, r->teachers[0], r->tnames[0], task, task_name, at);
         if (rc) return rc;
@@ -390,6 +400,7 @@ static int opd_check(mag_train_cellctx *t, mag_diag *d)
             int rc = mag_train_policy_at(ctx, cfg, pt, rv->str, at, &r, &rn, d);
             if (!rc) rc = check_compat(ctx, d, "reference", rn, r, from, sname, at);
             if (!rc) rc = mag_train_tilt_task(ctx, d, r, rn, c->task, t->task_name, at);
+            if (!rc) rc = mag_policy_need_positions(ctx, d, r, rn, c->task, t->task_name, at);
             if (rc) return rc;
         }
         if (!strcmp(mag_config_get(cfg, "estimator", pt)->str, "full") &&
@@ -440,8 +451,9 @@ static int opd_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
                             &p->ref, &p->ref_name, d))
         return d->code;
     rt_diag pd;
-    rc = rt_policy_create(&p->base.pol, &p->r.from->cfg, &pd);
-    if (!rc) rc = rt_policy_assign(p->base.pol, p->r.from);
+    rc = mag_policy_copy(&p->base.pol, p->r.from, &pd);
+    if (!rc) rt_model_zero_grad(&p->base.pol->model);
+    if (!rc) rc = rt_model_assign(&p->base.pol->model, &p->r.from->model); /* fresh Adam */
     if (!rc && rt_run_create(p->base.name, oc->colp, oc->nc, &p->base.run)) rc = RT_ENOMEM;
     if (rc) return mag_err_nomem(d);
     rt_opd_run_config_init(&p->cfg);

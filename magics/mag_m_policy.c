@@ -1,4 +1,5 @@
-/* mag_m_policy: %%policy NAME — creates an `mlp` policy (or copies one with from =),
+/* mag_m_policy: %%policy NAME — creates an `mlp` or `gpt` policy (arch = ; rt_policy.h,
+ * rt_model_gpt.h) or copies one of any architecture with from =,
  * optionally pre-trains it by supervised learning on a task's demonstrations (rt_sft)
  * with the live curve of the bridge (panels loss, accuracy), and stores the policy and
  * its run under NAME — one of each per sweep point, named NAME[key=value,...].
@@ -9,7 +10,10 @@
  * is given.  Points that share a seed differ only by their settings; different seeds are
  * independent; nothing depends on the threads.
  * Errors (unknown task or policy, bad sizes) are reported before anything trains.
- * Leaves out: architectures other than mlp, resuming a run. */
+ * Keys by architecture: mlp takes context (8), embed, hidden, layers, act; gpt takes
+ * layers (2), heads (4), width (64), context (32: positions, P + T of the task must fit),
+ * mlp_ratio (4), dropout (0 only); another architecture's key is an error at the key.
+ * Leaves out: resuming a run. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@
 #include "mag_train_cell.h"
 #include "rt_fuzz.h"
 #include "rt_alloc.h"
+#include "rt_model_gpt.h"
 #include "rt_policy.h"
 #include "rt_policy_keys.h"
 #include "rt_sft.h"
@@ -40,6 +45,34 @@ static const mag_key_spec policy_keys[] = {
     RT_POLICY_KEY_HIDDEN,
     RT_POLICY_KEY_LAYERS,
     RT_POLICY_KEY_ACT,
+    {.name = "heads",
+     .type = RT_KEY_INT,
+     .flags = RT_KEY_SWEEP | RT_KEY_MIN | RT_KEY_MAX,
+     .min = 1,
+     .max = 16,
+     .def = "4",
+     .help = "gpt: attention heads (width a multiple of heads)"},
+    {.name = "width",
+     .type = RT_KEY_INT,
+     .flags = RT_KEY_SWEEP | RT_KEY_MIN | RT_KEY_MAX,
+     .min = 8,
+     .max = 512,
+     .def = "64",
+     .help = "gpt: residual width C"},
+    {.name = "mlp_ratio",
+     .type = RT_KEY_INT,
+     .flags = RT_KEY_SWEEP | RT_KEY_MIN | RT_KEY_MAX,
+     .min = 1,
+     .max = 8,
+     .def = "4",
+     .help = "gpt: MLP hidden width / C"},
+    {.name = "dropout",
+     .type = RT_KEY_INT,
+     .flags = RT_KEY_MIN | RT_KEY_MAX,
+     .min = 0,
+     .max = 0,
+     .def = "0",
+     .help = "gpt: dropout (0 only: determinism)"},
     {.name = "task",
      .type = MAG_T_NAME,
      .object = "task",
@@ -78,7 +111,8 @@ typedef struct point {
 
 /* What the cell resolved. */
 typedef struct policy_cell {
-    const rt_policy *from; /* NULL: a new mlp */
+    const rt_policy *from; /* NULL: a new mlp or gpt */
+    int from_gpt;          /* from is not an MLP */
     const char *from_name; /* as written */
     const char *from0;     /* point 0's (the session's string) */
     const rt_task *task;   /* may be NULL with from (and no sft_steps) */
@@ -91,6 +125,39 @@ static int sft_job(void *arg, const rt_job_ctx *ctx)
     point *p = arg;
     p->rc = rt_sft_run(p->base.pol, p->task, &p->sft, p->base.run, &p->base.job.rng, &p->diag);
     return p->rc;
+}
+
+/* Where key `key` is written in the cell (its name), or the cell's name. */
+static mag_pos key_pos(const mag_cell *cell, const char *key)
+{
+    for (size_t i = 0; i < cell->nentries; i++)
+        if (!strcmp(cell->entries[i].key, key)) return cell->entries[i].key_pos;
+    for (size_t i = 0; i < cell->nargs; i++)
+        if (cell->args[i].key && !strcmp(cell->args[i].key, key)) return cell->args[i].key_pos;
+    return cell->name_pos;
+}
+
+static int is_gpt(const mag_config *cfg)
+{
+    return !strcmp(mag_config_get(cfg, "arch", 0)->str, "gpt");
+}
+
+/* Another architecture's key is an error at the key. */
+static int arch_keys_check(mag_train_cellctx *t, mag_diag *d)
+{
+    static const char *const mlp_only[] = {"embed", "hidden", "act"};
+    static const char *const gpt_only[] = {"heads", "width", "mlp_ratio", "dropout"};
+    int gpt = is_gpt(t->cfg);
+    const char *const *bad = gpt ? mlp_only : gpt_only;
+    size_t nb = gpt ? 3 : 4;
+    for (size_t i = 0; i < nb; i++)
+        if (mag_train_given(t->cfg, bad[i]))
+            return mag_err(t->ctx, d, MAG_EVALUE, key_pos(t->cell, bad[i]),
+                           "'%s' is not a key of arch = %s (%s policies take %s)", bad[i],
+                           gpt ? "gpt" : "mlp", gpt ? "gpt" : "mlp",
+                           gpt ? "layers, heads, width, context, mlp_ratio, dropout"
+                               : "context, embed, hidden, layers, act");
+    return 0;
 }
 
 /* References first: nothing is built before they all resolve. */
@@ -109,8 +176,10 @@ static int policy_resolve(mag_train_cellctx *t, mag_diag *d)
         int wrc = mag_train_need_weights(ctx, d, c->from, c->from0, "from",
                                          mag_train_value_pos(cell, "from"));
         if (wrc) return wrc;
-        static const char *const arch_keys[] = {"context", "embed", "hidden", "layers", "act"};
-        for (size_t i = 0; i < 5; i++)
+        c->from_gpt = !mag_policy_mlp(c->from);
+        static const char *const arch_keys[] = {"context", "embed",     "hidden", "layers", "act",
+                                                "heads",   "mlp_ratio", "width",  "dropout"};
+        for (size_t i = 0; i < sizeof arch_keys / sizeof arch_keys[0]; i++)
             if (mag_train_given(cfg, arch_keys[i]))
                 return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, arch_keys[i]),
                                "'%s' cannot be set with 'from' (the architecture is copied)",
@@ -129,6 +198,10 @@ static int policy_resolve(mag_train_cellctx *t, mag_diag *d)
             c->task = mag_session_get(ctx->session, MAG_TASK, t->task_name);
         }
     }
+    if (!c->from) {
+        int rc = arch_keys_check(t, d);
+        if (rc) return rc;
+    }
     c->want_sft = c->from ? mag_train_given(cfg, "sft_steps") : 1;
     if (!c->from && !c->task)
         return mag_err(ctx, d, MAG_EVALUE, cell->name_pos,
@@ -145,6 +218,62 @@ static int policy_resolve(mag_train_cellctx *t, mag_diag *d)
                            "%s has no effect: %%%%policy %s copies '%s' without training (give "
                            "sft_steps to fine-tune it)",
                            training[i], t->base, c->from_name);
+    return 0;
+}
+
+/* A new gpt for point pt (initialized from split(R, 0)): a cell error with *cellerr = 1
+ * (checks before any allocation), or 0 / an RT_E* code of rt_model_create (in pd). */
+static int gpt_point(mag_train_cellctx *t, point *p, size_t pt, const rt_rng *r, rt_diag *pd,
+                     mag_diag *d, int *cellerr)
+{
+    const mag_config *cfg = t->cfg;
+    const policy_cell *c = t->state;
+    int gc[RT_MODEL_MAX_KEYS];
+    rt_model_config_defaults(&rt_model_gpt, gc);
+    gc[RT_GPT_LAYERS] = (int)mag_train_num(cfg, "layers", pt);
+    gc[RT_GPT_HEADS] = (int)mag_train_num(cfg, "heads", pt);
+    /* fuzz builds: at most RT_FUZZ_MAX_WIDTH, still a multiple of heads */
+    int w = RT_FUZZ_CAP((int)mag_train_num(cfg, "width", pt), RT_FUZZ_MAX_WIDTH);
+    if (w != (int)mag_train_num(cfg, "width", pt)) {
+        w -= w % gc[RT_GPT_HEADS];
+        if (w < 8) w = 8;
+    }
+    gc[RT_GPT_WIDTH] = w;
+    gc[RT_GPT_CONTEXT] =
+        mag_train_given(cfg, "context") ? (int)mag_train_num(cfg, "context", pt) : 32;
+    gc[RT_GPT_MLP_RATIO] = (int)mag_train_num(cfg, "mlp_ratio", pt);
+    gc[RT_GPT_DROPOUT] = (int)mag_train_num(cfg, "dropout", pt);
+    int V = rt_task_vocab_size(c->task);
+    char msg[256];
+    if (rt_model_gpt.check(V, gc, msg, sizeof msg)) {
+        const char *k = gc[RT_GPT_WIDTH] % gc[RT_GPT_HEADS] ? "width"
+                        : gc[RT_GPT_CONTEXT] > 256          ? "context"
+                        : gc[RT_GPT_LAYERS] > 12            ? "layers"
+                                                            : "arch";
+        return *cellerr = 1, mag_err(t->ctx, d, MAG_EVALUE, mag_train_value_pos(t->cell, k),
+                                     "policy '%s': %s", p->base.name, msg);
+    }
+    int L = rt_task_prompt_len(c->task) + rt_task_answer_max(c->task);
+    if (L > gc[RT_GPT_CONTEXT])
+        return *cellerr = 1,
+               mag_err(t->ctx, d, MAG_EVALUE,
+                       mag_train_given(cfg, "context") ? mag_train_value_pos(t->cell, "context")
+                                                       : mag_train_value_pos(t->cell, "arch"),
+                       "task %s needs P + T = %d positions; context = %d", t->task_name, L,
+                       gc[RT_GPT_CONTEXT]);
+    double np = (double)rt_model_gpt.nparams(V, gc);
+    if (np > MAX_PARAMS)
+        return *cellerr = 1,
+               mag_err(t->ctx, d, MAG_EVALUE, mag_train_value_pos(t->cell, "width"),
+                       "policy '%s' would have %.0f parameters (the limit is %.0f; lower "
+                       "width, layers or mlp_ratio)",
+                       p->base.name, np, MAX_PARAMS);
+    rt_model *m = NULL;
+    int rc = rt_model_create(&m, &rt_model_gpt, V, gc, pd);
+    if (rc) return rc;
+    rt_rng ri = rt_rng_split(r, 0);
+    rt_model_init(m, &ri);
+    p->base.pol = (rt_policy *)m; /* the model header first (rt_model_gpt.h) */
     return 0;
 }
 
@@ -166,7 +295,11 @@ static int policy_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, ma
                                  mag_train_value_pos(t->cell, "from"), &from, &fname, d);
         if (rc) return rc;
         snprintf(p->from_name, sizeof p->from_name, "%s", fname);
-        rc = rt_policy_copy(&p->base.pol, from, &pd);
+        rc = mag_policy_copy(&p->base.pol, from, &pd);
+    } else if (is_gpt(cfg)) {
+        int cellerr = 0;
+        rc = gpt_point(t, p, pt, &r, &pd, d, &cellerr);
+        if (cellerr) return rc; /* a cell error, already reported */
     } else {
         rt_policy_config pc = {
             .vocab = rt_task_vocab_size(c->task),
@@ -226,6 +359,9 @@ static int policy_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, ma
         int nc;
         const char *const *cols = rt_sft_columns(&nc);
         if (rt_run_create(p->base.name, cols, nc, &p->base.run)) return mag_err_nomem(d);
+        if (!c->from && is_gpt(cfg) && !mag_train_given(cfg, "context") &&
+            rt_run_add_config(p->base.run, "context", "32") == RT_ENOMEM)
+            return mag_err_nomem(d);
     }
     return 0;
 }
@@ -242,22 +378,35 @@ static void policy_chart(mag_train_cellctx *t, mag_train_point *const *pts, size
     o->nsummary = 3;
 }
 
-/* "mlp V=32 K=8 D=32 H=256 L=2 relu[, from X][, SFT on T (noise N), S steps]" */
+/* "mlp V=32 K=8 D=32 H=256 L=2 relu" or "gpt V=32 layers=2 heads=4 width=64 context=32
+ * mlp_ratio=4" (mag_policy_describe), then "[, from X][, SFT on T (noise N), S steps]" */
 static void policy_summary(mag_train_cellctx *t, const mag_train_point *bp, rt_run_status stt,
                            long step, char *summ, size_t cap)
 {
     const policy_cell *c = t->state;
     const point *p = (const point *)bp;
-    const rt_policy_config *pc = &p->base.pol->cfg;
-    int sl =
-        snprintf(summ, cap, "mlp V=%d K=%d D=%d H=%d L=%d %s", pc->vocab, pc->context, pc->embed,
-                 pc->hidden, pc->layers, pc->act == RT_NN_ACT_GELU ? "gelu" : "relu");
+    mag_policy_describe(p->base.pol, summ, cap);
+    int sl = (int)strlen(summ);
     if (c->from) sl += snprintf(summ + sl, cap - (size_t)sl, ", from %s", p->from_name);
     if (p->sft.steps > 0) {
         double nz = p->sft.noise >= 0 ? p->sft.noise : rt_task_value(c->task, "noise");
         snprintf(summ + sl, cap - (size_t)sl, ", SFT on %s (noise %g), %ld steps%s", t->task_name,
                  nz, step, mag_train_suffix(stt));
     }
+}
+
+/* A run's configuration lists its own architecture's keys only (an mlp run's CSV and
+ * config are as before gpt existed). */
+static const char *const *policy_omit(const mag_train_cellctx *t)
+{
+    static const char *const mlp_only[] = {"embed", "hidden", "act", NULL};
+    /* a new gpt without context: its default (32) is not the schema's (8): policy_point */
+    static const char *const mlp_ctx[] = {"embed", "hidden", "act", "context", NULL};
+    static const char *const gpt_only[] = {"heads", "width", "mlp_ratio", "dropout", NULL};
+    const policy_cell *c = t->state;
+    if (c->from) return c->from_gpt ? mlp_only : gpt_only;
+    if (!is_gpt(t->cfg)) return gpt_only;
+    return mag_train_given(t->cfg, "context") ? mlp_only : mlp_ctx;
 }
 
 static const mag_trainer_rec policy_rec = {
@@ -272,6 +421,7 @@ static const mag_trainer_rec policy_rec = {
     .chart = policy_chart,
     .summary = policy_summary,
     .summary_cap = 320,
+    .omit_keys = policy_omit,
 };
 
 static int run_policy(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
@@ -286,7 +436,10 @@ static const mag_magic policy_magic = {
     .cell = 1,
     .schema = &policy_schema,
     .usage = "%%policy NAME  (body: key = value lines)",
-    .help = "Defines policy NAME: an MLP over the last `context` tokens, pre-trained by\n"
+    .help = "Defines policy NAME: an MLP over the last `context` tokens (arch = mlp: context,\n"
+            "embed, hidden, layers, act) or a GPT transformer (arch = gpt: layers, heads,\n"
+            "width, context = positions (32; the task's P + T must fit), mlp_ratio,\n"
+            "dropout = 0), pre-trained by\n"
             "supervised learning on the demonstrations of `task` for `sft_steps` steps\n"
             "(`noise` = fraction of demonstrations with systematic errors, so the base model\n"
             "is imperfect), with a live curve of loss and accuracy; or a copy of another\n"

@@ -296,14 +296,22 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
                            c->from_name);
         }
     }
-    if (c->from->cfg.vocab != rt_task_vocab_size(c->task)) {
+    if (c->from->model.vocab != rt_task_vocab_size(c->task)) {
         mag_pos at = mag_train_value_pos(cell, mag_train_given(cfg, "task") ? "task" : "from");
         return mag_err(ctx, d, MAG_EVALUE, at,
                        "policy '%s' has a vocabulary of %d tokens, task '%s' has %d", c->from_name,
-                       c->from->cfg.vocab, c->task_name, rt_task_vocab_size(c->task));
+                       c->from->model.vocab, c->task_name, rt_task_vocab_size(c->task));
     }
     int rc = mag_train_tilt_task(ctx, d, c->ref, c->ref_name, c->task, c->task_name,
                                  mag_train_value_pos(cell, "reference"));
+    if (rc) return rc;
+    /* a gpt attends to `context` positions: the task's P + T must fit (from, reference) */
+    rc = mag_policy_need_positions(
+        ctx, d, c->from, c->from_name, c->task, c->task_name,
+        mag_train_value_pos(cell, mag_train_given(cfg, "task") ? "task" : "from"));
+    if (!rc)
+        rc = mag_policy_need_positions(ctx, d, c->ref, c->ref_name, c->task, c->task_name,
+                                       mag_train_value_pos(cell, "reference"));
     if (rc) return rc;
     /* a reward reading feature functions (debate(NAME)) is linked by their provider,
      * which finds the named objects through the session (session_resolve) */
@@ -533,10 +541,10 @@ static int rl_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_di
                               .eval_reward = c->eval_linked,
                               .eval_params = c->eval_params};
     rt_diag pd;
-    int prc = rt_policy_copy(&p->base.pol, p->from, &pd);
+    int prc = mag_policy_copy(&p->base.pol, p->from, &pd);
     /* a fresh optimizer: the copy's Adam moments (from its pre-training) would keep
      * moving the weights even when every advantage is 0 */
-    if (!prc) rt_policy_assign(p->base.pol, p->from);
+    if (!prc) rt_model_assign(&p->base.pol->model, &p->from->model);
     int nc;
     const char *const *cols = rt_rl_columns(&nc);
     /* a feature provider's metrics are extra columns; the run makes its hook */

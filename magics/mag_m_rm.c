@@ -203,11 +203,14 @@ static int rm_resolve(mag_train_cellctx *t, mag_diag *d)
                 return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, arch_keys[i]),
                                "'%s' cannot be set with 'from' (the trunk is a copy of '%s')",
                                arch_keys[i], c->from_name);
-        if (c->from->cfg.vocab != rt_task_vocab_size(c->task))
+        if (c->from->model.vocab != rt_task_vocab_size(c->task))
             return mag_err(ctx, d, MAG_EVALUE, fp,
                            "policy '%s' has a vocabulary of %d tokens, the data's task '%s' %d",
-                           c->from_name, c->from->cfg.vocab, t->task_name,
+                           c->from_name, c->from->model.vocab, t->task_name,
                            rt_task_vocab_size(c->task));
+        int prc =
+            mag_policy_need_positions(ctx, d, c->from, c->from_name, c->task, t->task_name, fp);
+        if (prc) return prc;
         const mag_entry *fe = mag_session_entry(ctx->session, MAG_POLICY, c->from0);
         const rt_task *ft =
             fe && fe->task ? mag_session_get(ctx->session, MAG_TASK, fe->task) : NULL;

@@ -12,6 +12,8 @@
 
 #include "mag_bridge.h"
 #include "rt_tilt.h"
+#include "rt_model_gpt.h"
+#include "rt_policy.h"
 #include "rt_score.h"
 
 int mag_train_name(const mag_ctx *ctx, const mag_cell *cell, const char *magic, const char **name,
@@ -181,7 +183,17 @@ void mag_train_mean_sd(const double *v, int k, char *out, size_t cap)
 
 int mag_train_run_config(rt_run *run, const mag_config *cfg, size_t pt)
 {
+    return mag_train_run_config_omit(run, cfg, pt, NULL);
+}
+
+int mag_train_run_config_omit(rt_run *run, const mag_config *cfg, size_t pt,
+                              const char *const *omit)
+{
     for (size_t k = 0; k < cfg->schema->nkeys; k++) {
+        int skip = 0;
+        for (size_t i = 0; omit && omit[i] && !skip; i++)
+            skip = !strcmp(omit[i], cfg->schema->keys[k].name);
+        if (skip) continue;
         const mag_value *v = mag_config_at(cfg, k, pt);
         const char *text = !v ? NULL : v->kind == MAG_V_STRING ? v->str : v->text;
         if (text && rt_run_add_config(run, cfg->schema->keys[k].name, text) == RT_ENOMEM)
@@ -193,7 +205,7 @@ int mag_train_run_config(rt_run *run, const mag_config *cfg, size_t pt)
 int mag_train_need_weights(const mag_ctx *ctx, mag_diag *d, const rt_policy *p, const char *name,
                            const char *role, mag_pos at)
 {
-    if (!p || rt_policy_of_const(&p->model)) return 0;
+    if (!p || !rt_tilt_is(&p->model)) return 0;
     return mag_err(ctx, d, MAG_EVALUE, at,
                    "%s = %s: '%s' is a %s model without weights (made by %%%s): it cannot be "
                    "trained or copied; use it as a teacher or reference, in %%eval or %%sample",
@@ -212,6 +224,55 @@ int mag_train_tilt_task(const mag_ctx *ctx, mag_diag *d, const rt_policy *p, con
                    "'%s' is a tilt over the prompts of task '%s', not of task '%s' (define a "
                    "tilt with task = %s)",
                    name, own_name, tname ? tname : "?", tname ? tname : "TASK");
+}
+
+int mag_policy_copy(rt_policy **out, const rt_policy *src, rt_diag *d)
+{
+    *out = NULL;
+    if (rt_tilt_is(&src->model))
+        return rt_diag_set(d, RT_EINVAL, "policy copy: a '%s' model has no weights to copy",
+                           src->model.ops->arch);
+    rt_model *m = NULL;
+    int rc = rt_model_copy(&m, &src->model, d);
+    *out = (rt_policy *)m; /* the model header first: rt_policy.h, rt_model_gpt.h */
+    return rc;
+}
+
+const rt_policy *mag_policy_mlp(const rt_policy *p)
+{
+    return p ? rt_policy_of_const(&p->model) : NULL;
+}
+
+void mag_policy_describe(const rt_policy *p, char *buf, size_t cap)
+{
+    const rt_policy *m = mag_policy_mlp(p);
+    if (m) {
+        const rt_policy_config *pc = &m->cfg;
+        snprintf(buf, cap, "mlp V=%d K=%d D=%d H=%d L=%d %s", pc->vocab, pc->context, pc->embed,
+                 pc->hidden, pc->layers, pc->act == RT_NN_ACT_GELU ? "gelu" : "relu");
+    } else if (p->model.ops == &rt_model_gpt) {
+        int c[RT_MODEL_MAX_KEYS];
+        rt_model_config(&p->model, c);
+        snprintf(buf, cap, "gpt V=%d layers=%d heads=%d width=%d context=%d mlp_ratio=%d",
+                 p->model.vocab, c[RT_GPT_LAYERS], c[RT_GPT_HEADS], c[RT_GPT_WIDTH],
+                 c[RT_GPT_CONTEXT], c[RT_GPT_MLP_RATIO]);
+    } else {
+        snprintf(buf, cap, "%s V=%d", p->model.ops->arch, p->model.vocab);
+    }
+}
+
+int mag_policy_need_positions(const mag_ctx *ctx, mag_diag *d, const rt_policy *p, const char *name,
+                              const rt_task *task, const char *tname, mag_pos at)
+{
+    if (!p || !task || p->model.ops != &rt_model_gpt) return 0;
+    int c[RT_MODEL_MAX_KEYS];
+    rt_model_config(&p->model, c);
+    int L = rt_task_prompt_len(task) + rt_task_answer_max(task);
+    if (L <= c[RT_GPT_CONTEXT]) return 0;
+    return mag_err(ctx, d, MAG_EVALUE, at,
+                   "task %s needs P + T = %d positions; '%s' has context = %d (a gpt attends to "
+                   "at most `context` positions)",
+                   tname ? tname : "?", L, name, c[RT_GPT_CONTEXT]);
 }
 
 void mag_train_free_policy(void *p)

@@ -91,6 +91,9 @@ void mag_train_mean_sd(const double *v, int k, char *out, size_t cap);
  * schema that has a value there (the default when not given), in schema order, as
  * written (a string's decoded text without its quotes).  0 or MAG_ENOMEM. */
 int mag_train_run_config(rt_run *run, const mag_config *cfg, size_t pt);
+/* The same without the keys named in omit (NULL-terminated; NULL: none). */
+int mag_train_run_config_omit(rt_run *run, const mag_config *cfg, size_t pt,
+                              const char *const *omit);
 
 /* 0 if policy `name` (role: "from", "baseline") has weights, so it can be copied and
  * trained; else a cell error at `at` naming it (a %tilt is analytic: rt_tilt.h). */
@@ -101,6 +104,20 @@ int mag_train_need_weights(const mag_ctx *ctx, mag_diag *d, const rt_policy *p, 
  * tilt has tables for its own task's prompts only; then a cell error at `at`. */
 int mag_train_tilt_task(const mag_ctx *ctx, mag_diag *d, const rt_policy *p, const char *name,
                         const rt_task *task, const char *tname, mag_pos at);
+
+/* Policies of any architecture (a session policy is an rt_model behind an rt_policy
+ * pointer: the mlp's rt_policy, a gpt model (rt_model_gpt.h) or a weightless tilt; only
+ * ->model is read unless mag_policy_mlp gives the MLP).  copy: rt_model_copy (RT_EINVAL
+ * for a tilt); describe: "mlp V=32 K=8 D=32 H=256 L=2 relu" or "gpt V=32 layers=2
+ * heads=4 width=64 context=32 mlp_ratio=4"; mlp: the MLP behind p or NULL;
+ * need_positions: 0 unless p has a position limit (gpt `context`) below P + T of task
+ * tname, else a cell error at `at` ("task big needs P + T = 14 positions; 'gs' has
+ * context = 12 ..."), so that nothing trains that would fail in its first pass. */
+int mag_policy_copy(rt_policy **out, const rt_policy *src, rt_diag *d);
+void mag_policy_describe(const rt_policy *p, char *buf, size_t cap);
+const rt_policy *mag_policy_mlp(const rt_policy *p);
+int mag_policy_need_positions(const mag_ctx *ctx, mag_diag *d, const rt_policy *p, const char *name,
+                              const rt_task *task, const char *tname, mag_pos at);
 
 /* Session free functions of the stored objects. */
 void mag_train_free_policy(void *p);

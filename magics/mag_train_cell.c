@@ -2,6 +2,7 @@
  * names, sweep points as jobs, the bridge, the store and the ending.  Leaves out what a
  * magic alone does (its record's hooks). */
 #include "mag_train_cell.h"
+#include "rt_tilt.h"
 #include "mag_lineage.h"
 
 #include <stdio.h>
@@ -78,7 +79,7 @@ static const blob *blob_of(blobs *bs, const mag_session *s, const char *kind, co
     blob b = {kind, name, NULL, 0};
     if (!strcmp(kind, "policy")) {
         rt_policy *p = mag_session_get(s, MAG_POLICY, name);
-        if (!p || !rt_policy_of(&p->model)) return NULL; /* a tilt: no bytes (in process) */
+        if (!p || rt_tilt_is(&p->model)) return NULL; /* a tilt: no bytes (in process) */
         if (rt_model_save_mem(&p->model, &b.data, &b.size, NULL)) return *nomem = 1, NULL;
     } else if (!strcmp(kind, "task")) {
         const rt_task *t = mag_session_get(s, MAG_TASK, name);
@@ -205,8 +206,8 @@ static int store(mag_train_cellctx *t, const mag_trainer_rec *rec, void *pts, si
             const char *how = stt == RT_RUN_FAILED ? "failed" : "interrupted";
             snprintf(alt, sizeof alt, "%s~%s", p->name, how);
             krn_out_printf(t->ctx->out, KRN_STDOUT,
-                           "'%s' holds a finished run: this %s one is kept as '%s'\n", p->name,
-                           how, alt);
+                           "'%s' holds a finished run: this %s one is kept as '%s'\n", p->name, how,
+                           alt);
             as = alt;
         }
         mag_train_note(&ts, as, stt, step, msg);
@@ -271,7 +272,9 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
             break;
         }
         rc = rec->point(&t, p, i, d);
-        if (!rc && p->run && mag_train_run_config(p->run, t.cfg, i)) rc = mag_err_nomem(d);
+        if (!rc && p->run &&
+            mag_train_run_config_omit(p->run, t.cfg, i, rec->omit_keys ? rec->omit_keys(&t) : NULL))
+            rc = mag_err_nomem(d);
         if (p->steps > max_steps) max_steps = p->steps;
     }
     int interrupted = 0;

@@ -94,7 +94,10 @@ typedef struct mag_trainer_rec {
     /* Optional: the message of a failed point whose run has none, into msg[cap]. */
     void (*failed_msg)(const mag_train_point *p, char *msg, size_t cap);
     void (*point_free)(mag_train_point *p); /* may be NULL */
-    void (*state_free)(void *state);        /* may be NULL */
+    /* Optional: keys left out of the runs' configuration (NULL-terminated; e.g. the other
+     * architecture's keys of %%policy), or NULL. */
+    const char *const *(*omit_keys)(const mag_train_cellctx *t);
+    void (*state_free)(void *state); /* may be NULL */
 } mag_trainer_rec;
 
 /* Runs a training cell as described above.  cfg is the interpreter's configuration

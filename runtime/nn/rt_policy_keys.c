@@ -1,7 +1,7 @@
 /* rt_policy_keys: the table of rt_policy_keys.h. */
 #include "rt_policy_keys.h"
 
-const char *const rt_policy_arch_values[] = {"mlp", NULL};
+const char *const rt_policy_arch_values[] = {"mlp", "gpt", NULL};
 const char *const rt_policy_act_values[] = {"relu", "gelu", NULL};
 
 const rt_key rt_policy_keys[] = {RT_POLICY_KEY_ARCH,   RT_POLICY_KEY_CONTEXT, RT_POLICY_KEY_EMBED,

@@ -8,7 +8,7 @@
 #include "rt_key.h"
 #include "rt_policy.h"
 
-extern const char *const rt_policy_arch_values[]; /* mlp, NULL */
+extern const char *const rt_policy_arch_values[]; /* mlp gpt, NULL (gpt: rt_model_gpt.h) */
 extern const char *const rt_policy_act_values[];  /* relu gelu, NULL */
 
 #define RT_POLICY_KEY_ARCH                                                                         \

@@ -96,16 +96,16 @@ static int opd_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
     if (nt < 1 || nt > RT_OPD_RUN_MAX_TEACHERS)
         return setup_err(d, RT_EINVAL, "opd: 1 to 8 teachers");
     for (int k = 1; k < nt; k++)
-        if (!rt_policy_same_shape(&prob->teachers[k]->cfg, &prob->teachers[0]->cfg))
-            return setup_err(d, RT_EINVAL,
-                             "opd: the teachers of a map need the same architecture");
+        if (prob->teachers[k]->model.ops != prob->teachers[0]->model.ops ||
+            (prob->teachers[k]->model.params->n > 0 &&
+             !rt_model_same_arch(&prob->teachers[k]->model, &prob->teachers[0]->model)))
+            return setup_err(d, RT_EINVAL, "opd: the teachers of a map need the same architecture");
     for (int k = 0; prob->route && k < nd; k++)
         if (prob->route[k] < 0 || prob->route[k] >= nt)
             return setup_err(d, RT_EINVAL, "opd: a domain routes to no teacher");
     if (cfg->steps < 0 || cfg->eval_every < 0 || cfg->eval_prompts < 1)
-        return setup_err(d, RT_EINVAL,
-                         "opd: steps and eval_every must be >= 0, eval_prompts >= 1");
-    if (rt_task_vocab_size(task) != student->cfg.vocab)
+        return setup_err(d, RT_EINVAL, "opd: steps and eval_every must be >= 0, eval_prompts >= 1");
+    if (rt_task_vocab_size(task) != student->model.vocab)
         return setup_err(d, RT_EINVAL, "opd: the student's vocabulary is not the task's");
 
     opd_st *w = rt_calloc(1, sizeof *w);
@@ -254,10 +254,21 @@ int rt_opd_run(rt_policy *student, const rt_opd_problem *prob, const rt_opd_run_
     return rc;
 }
 
-static void shape_str(const rt_policy_config *c, char *buf, size_t cap)
+/* "mlp V=.. K=.. D=.. H=.. L=.." (the MLP's historical form) or "gpt context=32 ..." */
+static void shape_str(const rt_policy *p, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "V=%d K=%d D=%d H=%d L=%d", c->vocab, c->context, c->embed, c->hidden,
-             c->layers);
+    const rt_policy *m = rt_policy_of_const(&p->model);
+    if (m) {
+        const rt_policy_config *c = &m->cfg;
+        snprintf(buf, cap, "V=%d K=%d D=%d H=%d L=%d", c->vocab, c->context, c->embed, c->hidden,
+                 c->layers);
+        return;
+    }
+    int cfg[RT_MODEL_MAX_KEYS];
+    int n = snprintf(buf, cap, "%s V=%d", p->model.ops->arch, p->model.vocab);
+    rt_model_config(&p->model, cfg);
+    for (int i = 0; i < p->model.ops->nkeys && n > 0 && (size_t)n < cap; i++)
+        n += snprintf(buf + n, cap - (size_t)n, " %s=%d", p->model.ops->keys[i].name, cfg[i]);
 }
 
 int rt_opd_extrapolate(rt_policy **out, const rt_policy *base, const rt_policy *teacher,
@@ -266,25 +277,25 @@ int rt_opd_extrapolate(rt_policy **out, const rt_policy *base, const rt_policy *
     *out = NULL;
     if (diag) memset(diag, 0, sizeof *diag);
     if (!base || !teacher) return fail(diag, RT_EINVAL, 0, "extrapolate: missing policy");
-    if (!isfinite(alpha))
-        return fail(diag, RT_EINVAL, 0, "extrapolate: alpha must be finite");
-    if (!rt_policy_same_shape(&base->cfg, &teacher->cfg) || base->cfg.act != teacher->cfg.act) {
-        char a[80], b[80], msg[256];
-        shape_str(&teacher->cfg, a, sizeof a);
-        shape_str(&base->cfg, b, sizeof b);
-        snprintf(msg, sizeof msg,
-                 "extrapolation needs the same architecture: the teacher is %.80s, the base %.80s",
-                 a, b);
+    if (!isfinite(alpha)) return fail(diag, RT_EINVAL, 0, "extrapolate: alpha must be finite");
+    if (!rt_model_same_arch(&base->model, &teacher->model)) {
+        char a[160], b[160], msg[400];
+        shape_str(teacher, a, sizeof a);
+        shape_str(base, b, sizeof b);
+        snprintf(
+            msg, sizeof msg,
+            "extrapolation needs the same architecture: the teacher is %.160s, the base %.160s", a,
+            b);
         return fail(diag, RT_EINVAL, 0, msg);
     }
     rt_diag pd;
-    rt_policy *p = NULL;
-    if (rt_policy_copy(&p, teacher, &pd)) return fail(diag, RT_ENOMEM, 0, pd.msg);
-    const float *wt = teacher->params.w, *wb = base->params.w;
-    for (size_t i = 0; i < p->params.n; i++)
-        p->params.w[i] = wt[i] + alpha * (wt[i] - wb[i]);
-    rt_params_reset(&p->params);
-    rt_policy_touch(p);
-    *out = p;
+    rt_model *p = NULL;
+    if (rt_model_copy(&p, &teacher->model, &pd)) return fail(diag, RT_ENOMEM, 0, pd.msg);
+    const float *wt = teacher->model.params->w, *wb = base->model.params->w;
+    for (size_t i = 0; i < p->params->n; i++)
+        p->params->w[i] = wt[i] + alpha * (wt[i] - wb[i]);
+    rt_params_reset(p->params);
+    rt_model_touch(p);
+    *out = (rt_policy *)p; /* any architecture: the model header first */
     return 0;
 }

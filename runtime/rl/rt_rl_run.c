@@ -121,7 +121,7 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
                  (hook->n_metrics > 0 && !hook->metric_names)))
         return fail(d, RT_EINVAL, "", "rl: bad hook");
     int nx = nf + (hook ? hook->n_features : 0); /* the feature stride */
-    if (p->cfg.vocab != rt_task_vocab_size(task))
+    if (p->model.vocab != rt_task_vocab_size(task))
         return fail(d, RT_EINVAL, "from", "rl: the policy's vocabulary differs from the task's");
     if (rt_reward_min_slots(prob->reward) > nx ||
         (prob->eval_reward && rt_reward_min_slots(prob->eval_reward) > nx))

@@ -120,8 +120,7 @@ static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
                      rt_diag *d)
 {
     const rt_sft_args *a = args;
-    if (!a || !a->policy || !a->task || !a->cfg)
-        return fail(d, RT_EINVAL, "sft: missing argument");
+    if (!a || !a->policy || !a->task || !a->cfg) return fail(d, RT_EINVAL, "sft: missing argument");
     const rt_sft_config *cfg = a->cfg;
     rt_policy *p = a->policy;
     const rt_task *task = a->task;
@@ -132,7 +131,7 @@ static int sft_setup(void **out, const void *args, const rt_rng *rng, rt_trainer
                     "sft: invalid configuration (steps >= 0, batch >= 1, lr > 0, "
                     "noise <= 1, clip >= 0, eval_every >= 0, log_every >= 1, "
                     "eval_prompts >= 1)");
-    if (p->cfg.vocab != rt_task_vocab_size(task))
+    if (p->model.vocab != rt_task_vocab_size(task))
         return fail(d, RT_EINVAL, "sft: the policy's vocabulary differs from the task's");
     if (rt_task_split_count(task, RT_TASK_TRAIN) == 0 && rt_task_prompt_space(task) == 0)
         return fail(d, RT_EINVAL, "sft: the task has no training prompts");

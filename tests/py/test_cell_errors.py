@@ -58,7 +58,7 @@ CASES = [
     ("%%policy p\ntask = add\nhiden = 4", "ValueError",
      "cell:3:1: unknown key 'hiden' (did you mean 'hidden'?)"),
     ("%%policy p\narch = mlpp\ntask = add", "ValueError",
-     "cell:2:8: unknown value 'mlpp' for 'arch' (did you mean 'mlp'?); expected mlp"),
+     "cell:2:8: unknown value 'mlpp' for 'arch' (did you mean 'mlp'?); expected mlp or gpt"),
     ("%%policy p\ntask = ad", "NameError", "cell:2:8: unknown task 'ad' (did you mean 'add'?)"),
     ("?nosuch", "NameError", "cell:1:2: no help for 'nosuch' (see %lsmagic)"),
     ("%help echoo", "NameError", "cell:1:7: no help for 'echoo' (did you mean '%echo'?)"),
