@@ -1,4 +1,4 @@
-/* dpo_step.c: DPO steps per second at the opd-mlp-small model sizes (bench/opd_mlp_small.c):
+/* dpo_step.c: DPO steps per second at the opd-mlp-small model sizes (bench/opd_small.c):
  * V=32 (0 = PAD), K=8, D=32, ReLU MLP LM with H=256, one layer, random init; the reference
  * a copy of the initial weights; B pairs (default 256, as bench/pref_torch.py) of a prompt of P=8
  * uniform tokens in 1..31 with a chosen and a rejected answer of T=16 uniform tokens each (16 is

@@ -1,10 +1,12 @@
 /* rt_nn_attn.c: the transformer's layer pairs of rt_nn.h — LayerNorm and causal
  * multi-head self-attention — llm.c style (learned from train_gpt2.c's layernorm_* and
- * attention_*; written anew).  Every reduction is a plain left-to-right loop over the
- * row (or over the keys) with a double accumulator, so the bits do not depend on the
- * ISA path, the thread count or how many rows a call covers: the compiler may vectorize
- * the elementwise loops (no reassociation: -ffp-contract=off, no fast-math) but never
- * these reductions.  Each function is compiled once per SIMD path (rt_nn_isa.h): the same
+ * attention_*; written anew).  Every reduction over a row (LayerNorm's sums, the dot
+ * products of queries, keys, values and gradients) runs in double over 8 fixed lanes
+ * added pairwise (rt_lanes8_*, rt_nn_isa.h); sums over the keys (softmax's normalizer,
+ * p . dp) and over the rows (dw, db, dv, dk, the weighted values) run left to right in
+ * double or float as written.  So the bits do not depend on the ISA path, the thread
+ * count or how many rows a call covers: the compiler vectorizes the lanes and the
+ * elementwise loops (no reassociation: -ffp-contract=off, no fast-math).  Each function is compiled once per SIMD path (rt_nn_isa.h): the same
  * operations on every path.  Nothing here allocates. */
 #include <math.h>
 #include <string.h>
@@ -24,15 +26,8 @@ RT_ISA_FN_VOID(rt_nn_layernorm_forward,
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *o = out + (size_t)n * C;
-        double s = 0.0;
-        for (int i = 0; i < C; i++)
-            s += x[i];
-        float m = (float)(s / C);
-        double v = 0.0;
-        for (int i = 0; i < C; i++) {
-            double d = (double)(x[i] - m);
-            v += d * d;
-        }
+        float m = (float)(rt_lanes8_sum(x, C) / C);
+        double v = rt_lanes8_sqdev(x, m, C);
         float rs = (float)(1.0 / sqrt(v / C + (double)RT_NN_LN_EPS));
         for (int i = 0; i < C; i++) {
             float nrm = (x[i] - m) * rs;
@@ -54,14 +49,22 @@ RT_ISA_FN_VOID(rt_nn_layernorm_backward,
         const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
         float *dx = dinp + (size_t)n * C;
         float m = mean[n], rs = rstd[n];
-        double sg = 0.0, sgn = 0.0;
-        for (int i = 0; i < C; i++) {
-            float nrm = (x[i] - m) * rs;
-            double g = (double)w[i] * dy[i];
-            sg += g;
-            sgn += g * nrm;
+        double lg[8] = {0}, lgn[8] = {0}; /* rt_lanes8 order: lane j takes i = j mod 8 */
+        int i0 = 0;
+        for (; i0 + 8 <= C; i0 += 8)
+            for (int j = 0; j < 8; j++) {
+                float nrm = (x[i0 + j] - m) * rs;
+                double g = (double)w[i0 + j] * dy[i0 + j];
+                lg[j] += g;
+                lgn[j] += g * nrm;
+            }
+        for (int j = 0; i0 + j < C; j++) {
+            float nrm = (x[i0 + j] - m) * rs;
+            double g = (double)w[i0 + j] * dy[i0 + j];
+            lg[j] += g;
+            lgn[j] += g * nrm;
         }
-        sg /= C, sgn /= C;
+        double sg = rt_lanes8_fold(lg) / C, sgn = rt_lanes8_fold(lgn) / C;
         for (int i = 0; i < C; i++) {
             float nrm = (x[i] - m) * rs;
             double g = (double)w[i] * dy[i];
@@ -89,23 +92,10 @@ RT_ISA_FN_VOID(rt_nn_attention_forward,
             const float *q = qkv + (size_t)i * 3 * C + (size_t)h * hs;
             float *p = att + ((size_t)i * NH + h) * stride;
             float mx = -INFINITY;
-            int j = 0;
-            /* 8 keys at a time: 8 independent chains (each still over c in order) */
-            for (; j + 8 <= i + 1; j += 8) {
+            int j;
+            for (j = 0; j <= i; j++) {
                 const float *k = qkv + (size_t)j * 3 * C + C + (size_t)h * hs;
-                double s8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                for (int c = 0; c < hs; c++)
-                    for (int u = 0; u < 8; u++)
-                        s8[u] += (double)q[c] * k[(size_t)u * 3 * C + c];
-                for (int u = 0; u < 8; u++)
-                    p[j + u] = (float)(s8[u] * scale);
-            }
-            for (; j <= i; j++) {
-                const float *k = qkv + (size_t)j * 3 * C + C + (size_t)h * hs;
-                double s = 0.0;
-                for (int c = 0; c < hs; c++)
-                    s += (double)q[c] * k[c];
-                p[j] = (float)(s * scale);
+                p[j] = (float)(rt_lanes8_dot(q, k, hs) * scale);
             }
             for (j = 0; j <= i; j++)
                 mx = p[j] > mx ? p[j] : mx;
@@ -146,22 +136,10 @@ RT_ISA_FN_VOID(rt_nn_attention_backward,
             const float *q = qkv + (size_t)i * 3 * C + (size_t)h * hs;
             const float *p = att + ((size_t)i * NH + h) * stride;
             const float *dy = dout + (size_t)i * C + (size_t)h * hs;
-            int j = 0;
-            for (; j + 8 <= i + 1; j += 8) { /* 8 independent chains over c, as forward */
+            int j;
+            for (j = 0; j <= i; j++) {
                 const float *v = qkv + (size_t)j * 3 * C + 2 * (size_t)C + (size_t)h * hs;
-                double s8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                for (int c = 0; c < hs; c++)
-                    for (int u = 0; u < 8; u++)
-                        s8[u] += (double)dy[c] * v[(size_t)u * 3 * C + c];
-                for (int u = 0; u < 8; u++)
-                    dp[j + u] = s8[u];
-            }
-            for (; j <= i; j++) {
-                const float *v = qkv + (size_t)j * 3 * C + 2 * (size_t)C + (size_t)h * hs;
-                double s = 0.0;
-                for (int c = 0; c < hs; c++)
-                    s += (double)dy[c] * v[c];
-                dp[j] = s;
+                dp[j] = rt_lanes8_dot(dy, v, hs);
             }
             double spd = 0.0;
             for (j = 0; j <= i; j++) {

@@ -68,4 +68,61 @@
 #define RT_ISA_FN_VOID(name, params, args) RT_ISA_DEF(, void, name, params, args, )
 #define RT_ISA_FN_VOID_STATIC(name, params, args) RT_ISA_DEF(static, void, name, params, args, )
 
+/* Reductions in double over 8 fixed lanes: lane l takes the indices i = l mod 8 in
+ * increasing order (each product of two floats is exact in double), then the lanes are
+ * added pairwise ((0+4)+(2+6))+((1+5)+(3+7)).  A fixed order that vectorizes on every
+ * path; inlined into the caller's copy (its ISA). */
+static inline __attribute__((always_inline)) double rt_lanes8_fold(double *l)
+{
+    for (int w = 4; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++)
+            l[j] += l[j + w];
+    return l[0];
+}
+
+/* sum_i a_i b_i, i in [0, n) */
+static inline __attribute__((always_inline)) double rt_lanes8_dot(const float *a, const float *b,
+                                                                  size_t n)
+{
+    double l[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            l[j] += (double)a[i + j] * b[i + j];
+    for (int j = 0; i + j < n; j++)
+        l[j] += (double)a[i + j] * b[i + j];
+    return rt_lanes8_fold(l);
+}
+
+/* sum_i a_i, i in [0, n) */
+static inline __attribute__((always_inline)) double rt_lanes8_sum(const float *a, size_t n)
+{
+    double l[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            l[j] += a[i + j];
+    for (int j = 0; i + j < n; j++)
+        l[j] += a[i + j];
+    return rt_lanes8_fold(l);
+}
+
+/* sum_i (double)(a_i - m)^2, i in [0, n) (a_i - m rounded to float first) */
+static inline __attribute__((always_inline)) double rt_lanes8_sqdev(const float *a, float m,
+                                                                    size_t n)
+{
+    double l[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            double d = (double)(a[i + j] - m);
+            l[j] += d * d;
+        }
+    for (int j = 0; i + j < n; j++) {
+        double d = (double)(a[i + j] - m);
+        l[j] += d * d;
+    }
+    return rt_lanes8_fold(l);
+}
+
 #endif

@@ -81,16 +81,8 @@ int rt_params_assign(rt_params *dst, const rt_params *src)
 
 RT_ISA_FN(double, rt_params_grad_norm, (const rt_params *p), (p))
 {
-    /* 8 fixed lanes (lane j takes i = j mod 8, in order), then added pairwise */
-    double l[8] = {0};
-    size_t i = 0, n = p->n;
-    const float *g = p->g;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            l[j] += (double)g[i + j] * g[i + j];
-    for (; i < n; i++)
-        l[i % 8] += (double)g[i] * g[i];
-    double s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+    /* rt_lanes8_dot: 8 fixed lanes, then added pairwise */
+    double s = rt_lanes8_dot(p->g, p->g, p->n);
     return sqrt(s);
 }
 

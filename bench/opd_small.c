@@ -1,13 +1,19 @@
-/* opd_mlp_small.c: the benchmark workload "opd-mlp-small" of ../shared/bench/opd_mlp_torch.py
- * on the runtime's API (rt_policy, the mlp model, + rt_opd_step).  Same workload: V=32 (0 = PAD),
- * K=8, D=32, ReLU MLP LM, student H=256, teacher H=512 (random init), reference = copy of the
- * student's initial weights, B prompts of P=8 uniform tokens in 1..31, T=24 sampled
- * tokens at temperature 1 over the full vocabulary, lambda = 1.5, Adam lr 1e-3.
+/* opd_small.c: the benchmark workloads "opd-mlp-small" (../shared/bench/opd_mlp_torch.py) and,
+ * built with -DOPD_GPT, "opd-gpt-small" (../shared/bench/opd_gpt_torch.py) on the runtime's
+ * API (rt_model + rt_opd_step).  Both: V=32 (0 = PAD), B prompts of P=8 uniform tokens in
+ * 1..31, T=24 sampled tokens at temperature 1 over the full vocabulary, lambda = 1.5, Adam
+ * lr 1e-3 (betas 0.9, 0.999, eps 1e-8), reference = copy of the student's initial weights.
+ *   mlp: K=8, D=32, ReLU MLP LM, student H=256, teacher H=512 (weights from rt_policy_init,
+ *        torch's default init laws).
+ *   gpt: the GPT-2 layout of rt_model_gpt.h, student 2 layers x 4 heads x width 128,
+ *        teacher 4 x 4 x 192, mlp_ratio 4, context 32, GPT-2 init (as the reference);
+ *        sampling with the KV cache (decode_begin / extend).  One difference: the runtime's
+ *        model reads PAD as a BOS before the prompt, so each causal pass covers 32 positions
+ *        where torch's covers 31 (3% more work here; the FLOPs printed are torch's).
  * Timing: wall time per step, median over --steps after --warmup steps; the last line
- * has the same form as torch's.  Leaves out: the torch init distribution details
- * (weights here come from rt_policy_init, torch's default init laws).
+ * has the same form as torch's.
  *
- *   opd-mlp-small [--threads N] [--steps 30] [--warmup 3] [--batch 256] [--seed 0]
+ *   opd-mlp-small | opd-gpt-small [--threads N] [--steps 30] [--warmup 3] [--batch 256] [--seed 0]
  *                 [--metrics]  (also compute exact KL/entropy: not the bare workload)
  *                 [--gemm-threads M]  (default 1: the runtime's own N threads split the
  *                 work and call the GEMM single-threaded)
@@ -22,9 +28,43 @@
 #include <time.h>
 
 #include "rt_opd.h"
+#include "rt_model_gpt.h"
 #include "rt_policy.h"
 
 enum { V = 32, K = 8, D = 32, P = 8, T = 24, H_STUDENT = 256, H_TEACHER = 512 };
+#ifdef OPD_GPT
+#define WORKLOAD "opd-gpt-small"
+#else
+#define WORKLOAD "opd-mlp-small"
+#endif
+
+/* the student and teacher of the workload, initialised from run */
+static int make_models(rt_model **student, rt_model **teacher, rt_rng *run, rt_diag *d)
+{
+    rt_rng r0 = rt_rng_split(run, 1), r1 = rt_rng_split(run, 2);
+#ifdef OPD_GPT
+    const rt_model_ops *gpt = rt_model_arch("gpt");
+    int cs[RT_GPT_NKEYS], ct[RT_GPT_NKEYS];
+    rt_model_config_defaults(gpt, cs);
+    cs[RT_GPT_LAYERS] = 2, cs[RT_GPT_HEADS] = 4, cs[RT_GPT_WIDTH] = 128;
+    cs[RT_GPT_CONTEXT] = P + T, cs[RT_GPT_MLP_RATIO] = 4;
+    memcpy(ct, cs, sizeof ct);
+    ct[RT_GPT_LAYERS] = 4, ct[RT_GPT_WIDTH] = 192;
+    if (rt_model_create(student, gpt, V, cs, d) || rt_model_create(teacher, gpt, V, ct, d))
+        return 1;
+    rt_model_init(*student, &r0);
+    rt_model_init(*teacher, &r1);
+#else
+    rt_policy_config cs = {V, K, D, H_STUDENT, 1, RT_NN_ACT_RELU};
+    rt_policy_config ct = {V, K, D, H_TEACHER, 1, RT_NN_ACT_RELU};
+    rt_policy *s, *t;
+    if (rt_policy_create(&s, &cs, d) || rt_policy_create(&t, &ct, d)) return 1;
+    rt_policy_init(s, &r0);
+    rt_policy_init(t, &r1);
+    *student = &s->model, *teacher = &t->model;
+#endif
+    return 0;
+}
 
 static double now(void)
 {
@@ -90,29 +130,20 @@ int main(int argc, char **argv)
         }
     }
     if (threads < 1 || steps < 1 || warmup < 0 || batch < 1) {
-        fprintf(stderr, "opd-mlp-small: threads, steps, batch must be >= 1\n");
+        fprintf(stderr, WORKLOAD ": threads, steps, batch must be >= 1\n");
         return 2;
     }
     if (rt_nn_set_numerics(numerics)) {
-        fprintf(stderr, "opd-mlp-small: OpenBLAS cannot be loaded: %s\n", rt_nn_blas_error());
+        fprintf(stderr, WORKLOAD ": OpenBLAS cannot be loaded: %s\n", rt_nn_blas_error());
         return 2;
     }
     rt_nn_set_gemm_threads(blas_threads);
 
-    rt_policy_config cs = {V, K, D, H_STUDENT, 1, RT_NN_ACT_RELU};
-    rt_policy_config ct = {V, K, D, H_TEACHER, 1, RT_NN_ACT_RELU};
-    rt_policy *student, *teacher, *ref;
+    rt_model *student, *teacher, *ref;
     rt_diag d;
-    rt_rng run = rt_rng_from_name(seed, "opd-mlp-small");
-    if (rt_policy_create(&student, &cs, &d) || rt_policy_create(&teacher, &ct, &d)) {
-        fprintf(stderr, "opd-mlp-small: %s\n", d.msg);
-        return 1;
-    }
-    rt_rng r0 = rt_rng_split(&run, 1), r1 = rt_rng_split(&run, 2);
-    rt_policy_init(student, &r0);
-    rt_policy_init(teacher, &r1);
-    if (rt_policy_copy(&ref, student, &d)) {
-        fprintf(stderr, "opd-mlp-small: %s\n", d.msg);
+    rt_rng run = rt_rng_from_name(seed, WORKLOAD);
+    if (make_models(&student, &teacher, &run, &d) || rt_model_copy(&ref, student, &d)) {
+        fprintf(stderr, WORKLOAD ": %s\n", d.msg);
         return 1;
     }
     rt_opd_config oc = rt_opd_defaults();
@@ -125,8 +156,8 @@ int main(int argc, char **argv)
     oc.adam.lr = 1e-3f;
     rt_opd *o;
     double tc = now();
-    if (rt_opd_create(&o, &oc, &student->model, &teacher->model, &ref->model, &d)) {
-        fprintf(stderr, "opd-mlp-small: %s\n", d.msg);
+    if (rt_opd_create(&o, &oc, student, teacher, ref, &d)) {
+        fprintf(stderr, WORKLOAD ": %s\n", d.msg);
         return 1;
     }
     int *prompts = malloc(sizeof(int) * batch * P);
@@ -144,10 +175,10 @@ int main(int argc, char **argv)
         for (int i = 0; i < batch * P; i++)
             prompts[i] = 1 + (int)rt_rng_below(&prompt_rng, V - 1);
         int rc =
-            rt_opd_step(o, &student->model, &teacher->model, &ref->model, prompts, &step_rng, &m);
+            rt_opd_step(o, student, teacher, ref, prompts, &step_rng, &m);
         double dt = now() - t0, dc = cpu_now() - c0;
         if (rc) {
-            fprintf(stderr, "opd-mlp-small: step failed (%d)\n", rc);
+            fprintf(stderr, WORKLOAD ": step failed (%d)\n", rc);
             return 1;
         }
         if (s >= warmup) {
@@ -191,12 +222,12 @@ int main(int argc, char **argv)
     printf("# peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
     printf("# threads %d (runtime), GEMM threads %d, numerics %s, isa %s\n", threads, blas_threads,
            rt_nn_numerics_name(rt_nn_numerics()), rt_nn_isa_name(rt_nn_isa()));
-    printf("rlhf opd-mlp-small threads=%d batch=%d steps_per_s=%.3f tokens_per_s=%.0f\n", threads,
+    printf("rlhf " WORKLOAD " threads=%d batch=%d steps_per_s=%.3f tokens_per_s=%.0f\n", threads,
            batch, 1.0 / med, batch * T / med);
     rt_opd_free(o);
-    rt_policy_free(student);
-    rt_policy_free(teacher);
-    rt_policy_free(ref);
+    rt_model_free(student);
+    rt_model_free(teacher);
+    rt_model_free(ref);
     free(prompts), free(times), free(cpu);
     for (int k = 0; k < 3; k++)
         free(ph[k]);
