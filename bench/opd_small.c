@@ -174,8 +174,7 @@ int main(int argc, char **argv)
         double t0 = now(), c0 = cpu_now();
         for (int i = 0; i < batch * P; i++)
             prompts[i] = 1 + (int)rt_rng_below(&prompt_rng, V - 1);
-        int rc =
-            rt_opd_step(o, student, teacher, ref, prompts, &step_rng, &m);
+        int rc = rt_opd_step(o, student, teacher, ref, prompts, &step_rng, &m);
         double dt = now() - t0, dc = cpu_now() - c0;
         if (rc) {
             fprintf(stderr, WORKLOAD ": step failed (%d)\n", rc);

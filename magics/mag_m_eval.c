@@ -72,6 +72,13 @@ static const mag_key_spec eval_keys[] = {
      .type = MAG_T_NAME,
      .object = "reward",
      .help = "with best_of: another reward (e.g. the labeler's true one) on the selected answers"},
+    {.name = "pass_at",
+     .type = MAG_T_INT,
+     .flags = MAG_K_MIN | MAG_K_MAX | MAG_K_SWEEP,
+     .min = 1,
+     .max = 256,
+     .help = "a list [1, 4, 16, 64] of j <= k: pass@j of each policy, estimated without bias "
+             "from its k samples per prompt (pass@k across k)"},
 };
 static const mag_schema eval_schema = {"eval", eval_keys, sizeof eval_keys / sizeof eval_keys[0],
                                        "accuracy on held-out prompts"};
@@ -256,6 +263,55 @@ static mag_table *table_many(const eval_one *e, int np)
         const char *row[6] = {e[j].name, c[1], c[2], c[3], c[4], c[5]};
         const char *row0[3] = {e[j].name, c[1], c[4]};
         if (mag_table_row(t, k > 0 ? row : row0)) break;
+    }
+    return t;
+}
+
+/* pass@j for the js (nj of them) from k samples per prompt: a row per policy, then a row
+ * "P − FIRST" per further policy with the paired difference (mean ± standard error over
+ * the prompts of the per-prompt estimates). */
+static mag_table *table_pass_at(const eval_one *e, int np, int k, const int *js, int nj)
+{
+    enum { MAXJ = 16 };
+    int n = e[0].r.n_prompts;
+    char hs[MAXJ][32];
+    const char *hdr[MAXJ + 1] = {"policy"};
+    for (int q = 0; q < nj; q++) {
+        snprintf(hs[q], sizeof hs[q], "pass@%d", js[q]);
+        hdr[q + 1] = hs[q];
+    }
+    mag_table *t = mag_table_new(nj + 1, hdr);
+    char c[MAXJ + 1][96];
+    const char *row[MAXJ + 1];
+    for (int q = 0; q <= nj; q++)
+        row[q] = c[q];
+    for (int j = 0; t && j < np; j++) {
+        snprintf(c[0], sizeof c[0], "%s", e[j].name);
+        for (int q = 0; q < nj; q++) {
+            double m = 0;
+            for (int i = 0; i < n; i++)
+                m += rt_eval_pass_at(k, e[j].s[i], js[q]);
+            mag_fmt_num(m / n, 0, c[q + 1], sizeof c[q + 1]);
+        }
+        if (mag_table_row(t, row)) return t;
+    }
+    for (int j = 1; t && j < np; j++) {
+        snprintf(c[0], sizeof c[0], "%s − %s", e[j].name, e[0].name);
+        for (int q = 0; q < nj; q++) {
+            double m = 0, ss = 0;
+            for (int i = 0; i < n; i++)
+                m += rt_eval_pass_at(k, e[j].s[i], js[q]) - rt_eval_pass_at(k, e[0].s[i], js[q]);
+            m /= n;
+            for (int i = 0; i < n; i++) {
+                double x =
+                    rt_eval_pass_at(k, e[j].s[i], js[q]) - rt_eval_pass_at(k, e[0].s[i], js[q]) - m;
+                ss += x * x;
+            }
+            double se = n > 1 ? sqrt(ss / (n - 1) / n) : 0.0;
+            if (fabs(m) < 5e-5) m = 0; /* no "-0.0000" */
+            snprintf(c[q + 1], sizeof c[q + 1], "%+.4f ± %.4f", m, se);
+        }
+        if (mag_table_row(t, row)) return t;
     }
     return t;
 }
@@ -602,10 +658,30 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
     if (bon && given(cfg, "k"))
         return mag_err(ctx, d, MAG_EVALUE, given(cfg, "k")->pos,
                        "k= is for avg@k; best_of=K replaces accuracy by best-of-K (drop one)");
+    const mag_value *pav = given(cfg, "pass_at");
+    if (bon && pav)
+        return mag_err(ctx, d, MAG_EVALUE, pav->pos,
+                       "pass_at= is for accuracy; best_of=K replaces it by best-of-K (drop one)");
     if (bon) return eval_bon(ctx, line, cfg, e, np, task, tname, d);
     rt_eval_config ec;
     rt_eval_config_init(&ec);
     ec.k = (int)mag_value_number(mag_config_get(cfg, "k", 0), 8);
+    int js[16], nj = 0;
+    if (pav) {
+        if (cfg->npoints > 16)
+            return mag_err(ctx, d, MAG_EVALUE, pav->pos,
+                           "pass_at lists at most 16 values of j, not %zu", cfg->npoints);
+        for (size_t p = 0; p < cfg->npoints; p++) {
+            const mag_value *v = mag_config_get(cfg, "pass_at", p);
+            js[nj] = (int)mag_value_number(v, 1);
+            if (js[nj] > ec.k)
+                return mag_err(ctx, d, MAG_EVALUE, v->pos,
+                               "pass_at=%d needs at least %d samples per prompt: set k=%d or "
+                               "more (k is %d)",
+                               js[nj], js[nj], js[nj], ec.k);
+            nj++;
+        }
+    }
     ec.temperature = (float)mag_value_number(mag_config_get(cfg, "temperature", 0), 1);
     ec.n_prompts = (int)mag_value_number(mag_config_get(cfg, "n", 0), 1024);
     /* the session's prompts and draws of the task, whichever the policies */
@@ -630,14 +706,16 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
         rt_eval_free(ev);
         if (rc) failed = j;
     }
-    mag_table *t = NULL;
+    mag_table *t = NULL, *tp = NULL;
     if (failed < 0) t = np == 1 ? table_one(&e[0], tname, task) : table_many(e, np);
+    if (failed < 0 && t && nj) tp = table_pass_at(e, np, ec.k, js, nj);
     for (int j = 0; j < np; j++) {
         rt_free(e[j].g);
         rt_free(e[j].s);
     }
-    if (rc == RT_ENOMEM || (failed < 0 && !t)) {
+    if (rc == RT_ENOMEM || (failed < 0 && (!t || (nj && !tp)))) {
         mag_table_free(t);
+        mag_table_free(tp);
         return mag_err_nomem(d);
     }
     if (rc)
@@ -658,6 +736,14 @@ static int run_eval(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, cons
                  n, tname, what);
     mag_show(ctx->out, mag_table_bundle(t, cap));
     mag_table_free(t);
+    if (tp) {
+        snprintf(cap, sizeof cap,
+                 "pass@j on the same %d prompts, estimated without bias from the %d samples per "
+                 "prompt (1 − C(k−c, j)/C(k, j) for c correct of k; Chen et al. 2021)%s",
+                 n, ec.k, np > 1 ? "; differences paired by prompt, ± their standard error" : "");
+        mag_show(ctx->out, mag_table_bundle(tp, cap));
+        mag_table_free(tp);
+    }
     return 0;
 }
 
@@ -854,8 +940,8 @@ oom:
 static const mag_magic eval_magic = {
     .name = "eval",
     .schema = &eval_schema,
-    .usage =
-        "%eval POLICY... [task=T] [k=8] [temperature=1] [n=1024] [best_of=K reward=R [true=R2]]",
+    .usage = "%eval POLICY... [task=T] [k=8] [temperature=1] [n=1024] [pass_at=[1, 4, ...]]\n"
+             "      [best_of=K reward=R [true=R2]]",
     .help = "Accuracy of POLICY on held-out prompts of its task (or task=T): greedy, and\n"
             "avg@k / pass@k over k sampled answers per prompt; per domain for a mix.\n"
             "The prompts and draws are the session's for the task, the same for every\n"
@@ -863,6 +949,10 @@ static const mag_magic eval_magic = {
             "the same prompts with the paired difference to the first (mean ± standard\n"
             "error over prompts).  A sweep cell's NAME evaluates each of its points NAME[...]\n"
             "(at most 32 policies in all).\n"
+            "pass_at=[1, 4, 16, 64] adds pass@j for each j <= k, estimated without bias from\n"
+            "the k samples per prompt (1 - C(k-c, j)/C(k, j) with c of k correct; Chen et\n"
+            "al. 2021), with paired differences to the first policy: pass@k across k, e.g.\n"
+            "RL raising pass@1 while pass@64 stays (sharpening).\n"
             "best_of=K reward=R [true=R2] replaces accuracy by best-of-K: K samples per\n"
             "prompt (at temperature=), the one R scores highest (ties: the first drawn),\n"
             "and the mean ± standard error over the prompts of R (and R2, e.g. the\n"

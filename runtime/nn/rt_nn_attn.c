@@ -6,8 +6,8 @@
  * p . dp) and over the rows (dw, db, dv, dk, the weighted values) run left to right in
  * double or float as written.  So the bits do not depend on the ISA path, the thread
  * count or how many rows a call covers: the compiler vectorizes the lanes and the
- * elementwise loops (no reassociation: -ffp-contract=off, no fast-math).  Each function is compiled once per SIMD path (rt_nn_isa.h): the same
- * operations on every path.  Nothing here allocates. */
+ * elementwise loops (no reassociation: -ffp-contract=off, no fast-math).  Each function is compiled
+ * once per SIMD path (rt_nn_isa.h): the same operations on every path.  Nothing here allocates. */
 #include <math.h>
 #include <string.h>
 

@@ -33,8 +33,7 @@ struct rt_eval {
     int ran;             /* a greedy pass has run (ghits valid); 2: a sampled one too */
 };
 
-static int fail(rt_diag *d, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int fail(rt_diag *d, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(rt_diag *d, int code, const char *fmt, ...)
 {
     va_list ap;
@@ -180,8 +179,8 @@ int rt_eval_create(rt_eval **out, const rt_task *task, const rt_model *arch,
     c.n_prompts = RT_FUZZ_CAP(c.n_prompts, RT_FUZZ_MAX_PROMPTS); /* fuzz builds only */
     c.k = RT_FUZZ_CAP(c.k, RT_FUZZ_MAX_SAMPLES);
     if (arch->vocab != rt_task_vocab_size(task))
-        return fail(diag, RT_EINVAL, "eval: policy vocabulary %d, task vocabulary %d",
-                    arch->vocab, rt_task_vocab_size(task));
+        return fail(diag, RT_EINVAL, "eval: policy vocabulary %d, task vocabulary %d", arch->vocab,
+                    rt_task_vocab_size(task));
     if (c.k > 0 && (long)c.n_prompts * c.k > 1L << 30)
         return fail(diag, RT_EINVAL, "eval: n_prompts * k too large");
 
@@ -201,7 +200,7 @@ int rt_eval_create(rt_eval **out, const rt_task *task, const rt_model *arch,
     if (rc) {
         rt_eval_free(ev);
         return rc == RT_ENOMEM ? fail(diag, rc, "eval: out of memory")
-                                    : fail(diag, rc, "eval: held-out split unavailable");
+                               : fail(diag, rc, "eval: held-out split unavailable");
     }
     long seqs = (long)ev->n * (c.k > 0 ? c.k : 1);
     ev->chunk = (int)(seqs < c.chunk ? seqs : c.chunk);
@@ -242,6 +241,16 @@ const int *rt_eval_hits_sampled(const rt_eval *ev)
     return ev->ran == 2 ? ev->hits : NULL;
 }
 
+double rt_eval_pass_at(int k, int c, int j)
+{
+    if (j < 1 || j > k || c < 0 || c > k) return NAN;
+    if (k - c < j) return 1.0;
+    double q = 1.0;
+    for (int t = 0; t < j; t++)
+        q *= (double)(k - c - t) / (double)(k - t);
+    return 1.0 - q;
+}
+
 /* Generates and scores sequences [0, n * per) where sequence r is prompt r / per, at
  * temperature temp (<= 0: greedy); sets hits[prompt] to its number of correct
  * sequences, adds each sequence's features to fsum (nf) and its correct flag to
@@ -261,7 +270,9 @@ static int score(rt_eval *ev, const rt_model *p, int per, float temp, int *hits,
         }
         int rc = rt_model_generate(p, ev->ws, ev->prompts, B, P, T, temp, &gen, (uint64_t)r0,
                                    ev->tokens, NULL);
-        if (rc) return fail(diag, RT_EMODEL, "eval: generation failed (policy error: %s)", rt_diag_code_name(rc));
+        if (rc)
+            return fail(diag, RT_EMODEL, "eval: generation failed (policy error: %s)",
+                        rt_diag_code_name(rc));
         rt_task_features_batch(ev->task, ev->rep, ev->tokens, B, T, ev->feat);
         for (int b = 0; b < B; b++) {
             const double *f = ev->feat + (size_t)b * nf;
@@ -360,8 +371,7 @@ int rt_eval_run(rt_eval *ev, const rt_model *p, rt_eval_result *out, rt_diag *di
 int rt_eval_kl(const rt_model *p, const rt_model *q, const rt_task *task, rt_task_split split,
                int n_prompts, const rt_rng *rng, rt_eval_kl_result *out, rt_diag *diag)
 {
-    if (!p || !q || !task || !rng || !out)
-        return fail(diag, RT_EINVAL, "kl: missing argument");
+    if (!p || !q || !task || !rng || !out) return fail(diag, RT_EINVAL, "kl: missing argument");
     if (n_prompts < 1) return fail(diag, RT_EINVAL, "kl: n_prompts must be >= 1");
     n_prompts = RT_FUZZ_CAP(n_prompts, RT_FUZZ_MAX_PROMPTS); /* fuzz builds only */
     if (p->vocab != rt_task_vocab_size(task) || q->vocab != p->vocab)

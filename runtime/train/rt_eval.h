@@ -98,6 +98,14 @@ const rt_task_sample *rt_eval_prompt(const rt_eval *ev, int i);
 const int *rt_eval_hits_greedy(const rt_eval *ev);
 const int *rt_eval_hits_sampled(const rt_eval *ev);
 
+/* pass@j of one prompt with c correct of k samples, estimated without bias (Chen et al.
+ * 2021, "Evaluating Large Language Models Trained on Code", eq. 1):
+ *   1 - C(k - c, j) / C(k, j) = 1 - prod_{t=0}^{j-1} (k - c - t) / (k - t)
+ * (the product in double, t increasing; 1 when k - c < j).  1 <= j <= k, 0 <= c <= k;
+ * NaN otherwise.  Its mean over prompts is pass@j for every j <= k from one set of k
+ * samples per prompt. */
+double rt_eval_pass_at(int k, int c, int j);
+
 /* Greedy accuracy only (what a training loop logs as eval_accuracy).  Allocates nothing.
  * p must have the evaluator's architecture. */
 int rt_eval_greedy(rt_eval *ev, const rt_model *p, double *accuracy, rt_diag *diag);

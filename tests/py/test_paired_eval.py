@@ -108,6 +108,53 @@ def test_eval_many_is_one_paired_table(kernel):
     assert hdr0 == ["policy", "greedy", "greedy − pbase"] and len(rows0) == 2, (hdr0, rows0)
 
 
+def tables(msgs):
+    """Every table a cell displayed: [(caption, header, rows)]."""
+    out = []
+    for m in outputs(msgs):
+        if m["msg_type"] == "display_data" and "text/html" in m["content"]["data"]:
+            lines = m["content"]["data"]["text/plain"].rstrip("\n").split("\n")
+            split = [re.split(r" {2,}", l.strip()) for l in lines[1:]]
+            out.append((lines[0], split[0], split[1:]))
+    return out
+
+
+def test_eval_pass_at(kernel):
+    """pass_at=[...]: pass@j from the k samples per prompt (the unbiased estimator), one
+    row per policy and a paired difference row per further policy."""
+    ok(kernel, "%task pk add digits=2")
+    ok(kernel, "%%policy pkb\ntask = pk\nsft_steps = 100\nbatch = 64\nnoise = 0.5")
+    ok(kernel, "%%policy pkc\nfrom = pkb\nsft_steps = 60\nnoise = 0")
+    n, k = 128, 16
+    (cap, hdr, rows), (cap2, hdr2, rows2) = tables(
+        ok(kernel, "%%eval pkb pkc n=%d k=%d pass_at=[1, 2, 8, 16]" % (n, k)))
+    assert hdr2 == ["policy", "pass@1", "pass@2", "pass@8", "pass@16"], hdr2
+    assert cap2.startswith("pass@j on the same %d prompts, estimated without bias from the "
+                           "%d samples per prompt" % (n, k)), cap2
+    assert [r[0] for r in rows2] == ["pkb", "pkc", "pkc − pkb"], rows2
+    for main, pa in zip(rows, rows2[:2]):
+        # pass@1 is avg@k and pass@k is the plain pass@k of the accuracy table
+        assert abs(float(pa[1]) - float(main[2])) < 1e-3, (main, pa)
+        assert abs(float(pa[4]) - float(main[3])) < 1e-3, (main, pa)
+        v = [float(x) for x in pa[1:]]
+        assert v == sorted(v) and 0 <= v[0] and v[-1] <= 1, v  # pass@j grows with j
+    for q in range(1, 5):  # the paired mean is the difference of the means (to rounding)
+        m, se = rows2[2][q].split(" ± ")
+        assert abs(float(m) - (float(rows2[1][q]) - float(rows2[0][q]))) < 2e-4, rows2
+        assert 0 <= float(se) < 0.1, rows2
+    # one policy: no difference rows, the same figures as in the pair
+    _, _, one = tables(ok(kernel, "%%eval pkc n=%d k=%d pass_at=[1, 2, 8, 16]" % (n, k)))[1]
+    assert one == [rows2[1]], (one, rows2)
+    # errors at the value
+    assert error(kernel, "%eval pkb k=4 pass_at=[1, 8]") == (
+        "cell:1:27: pass_at=8 needs at least 8 samples per prompt: set k=8 or more (k is 4)")
+    assert error(kernel, "%eval pkb k=4 pass_at=[1, 1]").startswith("cell:1:")
+    assert error(kernel, "%eval pkb pass_at=0").startswith("cell:1:19:")
+    ok(kernel, "%%reward pkr\ncorrect")
+    assert error(kernel, "%eval pkb pass_at=4 best_of=4 reward=pkr") == (
+        "cell:1:19: pass_at= is for accuracy; best_of=K replaces it by best-of-K (drop one)")
+
+
 def test_every_trainer_evaluates_on_the_session_prompts(kernel):
     """%%policy and %%opd points too: the last eval_accuracy equals %eval's greedy."""
     ok(kernel, "%task te add digits=2")

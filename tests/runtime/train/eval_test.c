@@ -568,6 +568,36 @@ static void test_alloc_failure(void **state)
     rt_task_free(t);
 }
 
+/* rt_eval_pass_at against hand-computed binomial ratios (exact in double to 1 ulp: every
+ * factor is a ratio of small integers) and against brute force over all j-subsets */
+static void test_pass_at(void **state)
+{
+    (void)state;
+    assert_true(fabs(rt_eval_pass_at(4, 1, 1) - 0.25) < 1e-15);            /* c/k */
+    assert_true(fabs(rt_eval_pass_at(4, 1, 2) - 0.5) < 1e-15);             /* 1 - C(3,2)/C(4,2) */
+    assert_true(fabs(rt_eval_pass_at(8, 2, 3) - (1 - 20.0 / 56)) < 1e-15); /* C(6,3)/C(8,3) */
+    assert_true(rt_eval_pass_at(4, 1, 4) == 1.0); /* k - c < j: some subset always hits */
+    assert_true(rt_eval_pass_at(64, 0, 64) == 0.0);
+    assert_true(rt_eval_pass_at(64, 64, 1) == 1.0);
+    assert_true(isnan(rt_eval_pass_at(4, 1, 5)) && isnan(rt_eval_pass_at(4, 1, 0)) &&
+                isnan(rt_eval_pass_at(4, 5, 1)) && isnan(rt_eval_pass_at(4, -1, 1)));
+    /* brute force: over every j-subset of k = 10 samples of which the first c are right,
+     * the fraction holding a right one */
+    for (int c = 0; c <= 10; c++)
+        for (int j = 1; j <= 10; j++) {
+            long hit = 0, all = 0;
+            for (int m = 0; m < 1 << 10; m++) {
+                if (__builtin_popcount((unsigned)m) != j) continue;
+                all++;
+                hit += (m & ((1 << c) - 1)) != 0;
+            }
+            assert_true(fabs(rt_eval_pass_at(10, c, j) - (double)hit / all) < 1e-12);
+        }
+    /* monotone in j and in c */
+    for (int j = 1; j < 16; j++)
+        assert_true(rt_eval_pass_at(16, 3, j + 1) >= rt_eval_pass_at(16, 3, j));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_kl),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_pass_at),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
