@@ -46,6 +46,13 @@
  * about (16 C + NH context + 4) floats per row per layer; it grows on the first pass
  * that needs more rows (an allocation then; none after for the same shapes).
  *
+ * Learning `add digits=2` (tests/runtime/train/sft_slow_test.c): layers 2, heads 4, width
+ * 64, context 32, SFT with rt_sft's defaults (batch 256, lr 1e-3, clip 1) and noise 0
+ * reaches held-out greedy accuracy >= 0.5 by step 1000 and >= 0.9 at step 2000
+ * (measured 0.679 and 0.965; the MLP of rt_sft.h gets 0.96 in 1000 steps); about 45 s
+ * on one core of the build machine.  With noise 0.6, 1000 steps give an imperfect base
+ * near 0.70 (notebooks/transformer-policies.ipynb).
+ *
  * Leaves out: dropout, tied embeddings, masks for PAD, attention beyond `context`. */
 #ifndef RT_MODEL_GPT_H
 #define RT_MODEL_GPT_H

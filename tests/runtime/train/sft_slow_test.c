@@ -1,6 +1,8 @@
 /* sft_slow_test.c (suite 'slow'): SFT on `add digits=2` with the settings documented in
  * rt_sft.h — noise 0 reaches the documented held-out greedy accuracy within the
- * documented number of steps, and the imperfect-base noise lands in the 40-60 % band.
+ * documented number of steps, and the imperfect-base noise lands in the 40-60 % band;
+ * and a gpt policy (rt_model_gpt.h: layers 2, heads 4, width 64, context 32) learns it
+ * too, with the accuracy and step count documented in rt_model_gpt.h.
  * Prints every eval row (step, eval_accuracy, loss, wall) for the record. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,30 +14,36 @@
 #include <string.h>
 
 #include "rt_eval.h"
+#include "rt_model_gpt.h"
 #include "rt_sft.h"
 
 #include "fx_train.h"
 
-/* Runs the documented recipe: policy context 8, embed 32, hidden 256, layers 2, relu,
- * initialized from rt_rng_from_name(1, "base"); rt_sft_config_init defaults (1000 steps,
- * batch 256, lr 1e-3, clip 1, eval every 100 on 1024 held-out prompts) with `noise`,
- * run stream rt_rng_from_name(1, name).  Returns the final eval_accuracy; *at_500 the
- * one at step 500. */
-static double recipe(const char *name, double noise, double *at_500, rt_eval_result *res)
+/* the gpt recipe's documented figures (rt_model_gpt.h) */
+#define GPT_STEPS 2000
+#define GPT_MID 1000
+#define GPT_MID_ACC 0.5 /* measured 0.6787 */
+#define GPT_ACC 0.9      /* measured 0.9648 at step 2000 (final greedy 0.9639) */
+
+/* Runs the documented recipe on p (freed here): rt_sft_config_init defaults (1000
+ * steps, batch 256, lr 1e-3, clip 1, eval every 100 on 1024 held-out prompts) with
+ * `noise` and `steps`, run stream rt_rng_from_name(1, name).  Returns the final
+ * eval_accuracy; *at_mid the one at step `mid`. */
+static double run_recipe(const char *name, rt_policy *p, double noise, long steps, long mid,
+                         double *at_mid, rt_eval_result *res)
 {
     rt_task *t = fx_task("add", "digits", 2);
-    rt_rng init = rt_rng_from_name(1, "base");
-    rt_policy *p = fx_task_mlp_from(8, 32, 256, 2, &init);
     int n;
     const char *const *cols = rt_sft_columns(&n);
     rt_run *run = fx_run(name, cols, n, NULL, 0);
     rt_sft_config c;
     rt_sft_config_init(&c);
     c.noise = noise;
+    c.steps = steps;
     rt_rng rng = rt_rng_from_name(1, name);
     rt_diag d;
     assert_int_equal(rt_sft_run(p, t, &c, run, &rng, &d), 0);
-    assert_int_equal(d.step, 1000);
+    assert_int_equal(d.step, steps);
     rt_run_snapshot s;
     assert_int_equal(rt_run_snapshot_take(run, &s), 0);
     int ie = rt_run_column_index(run, "eval_accuracy"), il = rt_run_column_index(run, "loss"),
@@ -46,7 +54,7 @@ static double recipe(const char *name, double noise, double *at_500, rt_eval_res
         if (isnan(v[ie])) continue;
         printf("%s step %4.0f eval_accuracy %.4f loss %.4f wall %.2f s\n", name, v[0], v[ie], v[il],
                v[iw]);
-        if (v[0] == 500) *at_500 = v[ie];
+        if (v[0] == mid) *at_mid = v[ie];
         last = v[ie];
     }
     rt_run_snapshot_free(&s);
@@ -62,6 +70,35 @@ static double recipe(const char *name, double noise, double *at_500, rt_eval_res
     rt_policy_free(p);
     rt_task_free(t);
     return last;
+}
+
+/* The MLP recipe: context 8, embed 32, hidden 256, layers 2, relu, initialized from
+ * rt_rng_from_name(1, "base"), 1000 steps; *at_500 the accuracy at step 500. */
+static double recipe(const char *name, double noise, double *at_500, rt_eval_result *res)
+{
+    rt_rng init = rt_rng_from_name(1, "base");
+    return run_recipe(name, fx_task_mlp_from(8, 32, 256, 2, &init), noise, 1000, 500, at_500, res);
+}
+
+static void test_gpt_learns(void **state)
+{
+    (void)state;
+    const rt_model_ops *ops = rt_model_arch("gpt");
+    int cfg[RT_MODEL_MAX_KEYS];
+    rt_diag d = {0};
+    assert_int_equal(
+        rt_model_config_parse(ops, "layers=2 heads=4 width=64 context=32 mlp_ratio=4", cfg, &d), 0);
+    rt_model *m = NULL;
+    assert_int_equal(rt_model_create(&m, ops, RT_TASK_VOCAB, cfg, &d), 0);
+    rt_rng init = rt_rng_from_name(1, "base");
+    rt_model_init(m, &init);
+    double mid = NAN;
+    rt_eval_result r;
+    /* rt_sft_run takes the model behind an rt_policy header (rt_policy.h) */
+    double acc = run_recipe("sft_gpt", (rt_policy *)m, 0.0, GPT_STEPS, GPT_MID, &mid, &r);
+    assert_true(mid >= GPT_MID_ACC);
+    assert_true(acc >= GPT_ACC);
+    assert_true(r.greedy >= GPT_ACC);
 }
 
 static void test_noise0_learns(void **state)
@@ -92,6 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_noise0_learns),
         cmocka_unit_test(test_noisy_base_is_imperfect),
+        cmocka_unit_test(test_gpt_learns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
