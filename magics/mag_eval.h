@@ -23,5 +23,12 @@ int mag_eval_resolve_task(mag_ctx *ctx, const char *pname, const rt_policy *pol,
  * into names / args (the argument each came from); 0 or an error in d. */
 int mag_eval_expand_names(mag_ctx *ctx, const mag_line *line, const char **names,
                           const mag_kv **args, int *nn, mag_diag *d);
+/* %sample POLICY attention=true (mag_attn.c): the attention heat maps of gpt policy pol
+ * on prompt s, its completion greedy (sampled = 0) or drawn at temp from draws (stream
+ * split 0 of draws: the first sample of %sample), shown as one display_data; 0 or an
+ * error in d. */
+int mag_sample_attention(mag_ctx *ctx, const mag_line *line, const char *pname,
+                         const rt_policy *pol, const rt_task *task, const rt_task_sample *s,
+                         const rt_rng *draws, float temp, int sampled, mag_diag *d);
 
 #endif

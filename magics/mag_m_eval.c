@@ -6,7 +6,8 @@
  * per-token log-probs; with best_of=K reward=R [true=R2] (both magics), best-of-K under
  * R (rt_bon.h): %sample shows the selected answer per prompt, %eval the means ± standard
  * errors of R and R2 on it for each K of a list beside the analytic KL (%correlate,
- * the exact moments, is mag_m_correlate.c; the helpers both share are mag_eval.h).
+ * the exact moments, is mag_m_correlate.c; the helpers both share are mag_eval.h);
+ * %sample ... attention=true, a gpt policy's attention heat maps, is mag_attn.c.
  * Prompts and samples come from the session's stream of the TASK, never the policy's
  * name: mag_eval_stream (the one every run on the task evaluates with) and
  * rt_rng_from_name(session seed, "sample:TASK"), so a re-run prints the same and two
@@ -116,6 +117,12 @@ static const mag_key_spec sample_keys[] = {
      .type = MAG_T_NAME,
      .object = "reward",
      .help = "with best_of: another reward shown beside it (e.g. the labeler's true one)"},
+    {.name = "attention",
+     .type = MAG_T_BOOL,
+     .def = "false",
+     .help = "gpt policies: heat maps of every head's attention on one prompt (prompt= or "
+             "the first drawn) and its greedy completion (the first sample with "
+             "temperature=)"},
 };
 static const mag_schema sample_schema = {"sample", sample_keys,
                                          sizeof sample_keys / sizeof sample_keys[0],
@@ -841,7 +848,25 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     const char *tname = NULL;
     int rc = resolve(ctx, "sample", line, cfg, &pname, &pol, &task, &tname, d);
     if (rc) return rc;
-    int n = (int)mag_value_number(mag_config_get(cfg, "n", 0), 5);
+    int attn = mag_value_bool(mag_config_get(cfg, "attention", 0), 0);
+    if (attn) { /* one prompt, one completion: checked before anything runs */
+        const mag_value *av = given(cfg, "attention"), *nv = given(cfg, "n"),
+                        *bv = given(cfg, "best_of");
+        if (strcmp(pol->model.ops->arch, "gpt"))
+            return mag_err(ctx, d, MAG_EVALUE, av ? av->pos : line->name_pos,
+                           "attention=true needs an arch = gpt policy; '%s' is %s", pname,
+                           pol->model.ops->arch);
+        if (nv)
+            return mag_err(ctx, d, MAG_EVALUE, nv->pos,
+                           "attention=true shows one prompt and one completion; drop n=");
+        if (bv)
+            return mag_err(ctx, d, MAG_EVALUE, bv->pos,
+                           "attention=true shows the greedy completion (or the first sample "
+                           "with temperature=), not a best-of-K selection; drop best_of=");
+        int bw = bon_wanted(ctx, cfg, d); /* reward= / true= alone */
+        if (bw < 0) return bw;
+    }
+    int n = attn ? 1 : (int)mag_value_number(mag_config_get(cfg, "n", 0), 5);
     float temp = (float)mag_value_number(mag_config_get(cfg, "temperature", 0), 1);
     const mag_value *pv = mag_config_get(cfg, "prompt", 0);
     int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
@@ -871,6 +896,16 @@ static int run_sample(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
     } else {
         rt_rng pr = rt_rng_split(&rng, 0);
         rt_task_sample_batch(task, &pr, 0, RT_TASK_HELDOUT, n, s, prompts);
+    }
+    if (attn) {
+        rt_rng gr = rt_rng_split(&rng, 1);
+        rc = mag_sample_attention(ctx, line, pname, pol, task, &s[0], &gr, temp,
+                                  given(cfg, "temperature") != NULL, d);
+        rt_free(s);
+        rt_free(prompts);
+        rt_free(tok);
+        rt_free(lp);
+        return rc;
     }
     int bon = bon_wanted(ctx, cfg, d);
     if (bon) {
@@ -971,11 +1006,20 @@ static const mag_magic eval_magic = {
 static const mag_magic sample_magic = {
     .name = "sample",
     .schema = &sample_schema,
-    .usage = "%sample POLICY [n=5] [prompt=\"...\"] [temperature=1] [best_of=K reward=R [true=R2]]",
+    .usage = "%sample POLICY [n=5] [prompt=\"...\"] [temperature=1] [best_of=K reward=R [true=R2]] "
+             "[attention=true]",
     .help = "Sampled completions of POLICY on held-out prompts (or one given prompt) with\n"
             "the log-probability of every token.  best_of=K reward=R shows, per prompt, the\n"
             "best of K completions under R (ties: the first drawn) with its reward (and\n"
-            "true=R2's) and which draw it was; a larger K adds draws to a smaller one's.",
+            "true=R2's) and which draw it was; a larger K adds draws to a smaller one's.\n"
+            "attention=true (arch = gpt policies) shows what every head attends to on ONE\n"
+            "prompt (prompt=, else the first one drawn) and its greedy completion (with\n"
+            "temperature= given: the first sample at that temperature, the table's first\n"
+            "row): a heat map per head (rows = layers, columns = heads; row = query\n"
+            "position, column = key position, ⟨bos⟩ first, shade = probability 0..1) as\n"
+            "SVG and PNG, and a text twin listing per query the next token, a\n"
+            "shaded row and the key it attends to most.  n= and best_of= do not go with\n"
+            "it.  Example:\n  %sample g prompt=\"12+34=\" attention=true",
     .run = run_sample,
     .positional = "policy",
 };

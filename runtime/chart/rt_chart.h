@@ -28,7 +28,7 @@
  * Thread safety: renderers keep no global state; distinct calls may run in parallel.
  * Leaves out: PNG rasterizing, interactivity beyond Vega-Lite's tooltips, live update
  * pacing (the bridge's), and choosing what to plot and which metrics are bounded (the
- * magics'). */
+ * magics'); attention heat maps are rt_chart_heat.h. */
 #ifndef RT_CHART_H
 #define RT_CHART_H
 

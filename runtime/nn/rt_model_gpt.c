@@ -638,6 +638,60 @@ static double row_flops(const rt_model *m)
            2.0 * C * g->V;
 }
 
+/* ---- the attention view ------------------------------------------------------------------ */
+
+int rt_gpt_ws_attention(const rt_model_ws *ws, int s, float *att, int *L)
+{
+    if (!ws || ws->ops != &rt_model_gpt || !ws->impl) return RT_EINVAL;
+    const gws *w = ws->impl;
+    if (s < 0 || s >= w->B || !w->n || w->n[s] <= 0) return RT_EINVAL;
+    size_t n = (size_t)w->n[s], o = (size_t)w->off[s], NH = (size_t)w->NH;
+    if (L) *L = (int)n;
+    if (!att) return 0;
+    /* att (NL, NH, n, n) from the kept rows (r, NH, CTX): entries j > i are stale */
+    for (int l = 0; l < w->NL; l++)
+        for (size_t h = 0; h < NH; h++)
+            for (size_t i = 0; i < n; i++) {
+                const float *p = w->a[l].att + ((o + i) * NH + h) * (size_t)w->CTX;
+                float *q = att + (((size_t)l * NH + h) * n + i) * n;
+                for (size_t j = 0; j < n; j++)
+                    q[j] = j <= i ? p[j] : 0.0f;
+            }
+    return 0;
+}
+
+int rt_gpt_attention(const rt_model *m, const int *tokens, int n, float *att, rt_diag *d)
+{
+    if (!m || m->ops != &rt_model_gpt)
+        return rt_diag_set(d, RT_EINVAL, "attention: the model is %s, not gpt",
+                           m ? m->ops->arch : "NULL");
+    const gpt *g = cgpt(m);
+    if (n < 0 || n + 1 > g->CTX)
+        return rt_diag_set(d, RT_EINVAL,
+                           "attention: %d tokens need %d positions (BOS first); context = %d", n,
+                           n + 1, g->CTX);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= g->V)
+            return rt_diag_set(d, RT_EINVAL, "attention: token %d is %d, outside 0..%d", i,
+                               tokens[i], g->V - 1);
+    /* one sequence tokens ++ [PAD] of L = n + 1, its last position only: the inputs are
+     * PAD, tokens[0..n) (the model's BOS shift), every row kept */
+    int *seq = rt_calloc((size_t)n + 1, sizeof *seq);
+    if (!seq) return rt_diag_set(d, RT_ENOMEM, "attention: out of memory");
+    if (n) memcpy(seq, tokens, sizeof *seq * (size_t)n);
+    rt_model_ws *ws = NULL;
+    int rc = rt_model_ws_create(&ws, m, 1, d);
+    if (!rc) {
+        rt_model_batch b = {.tokens = seq, .B = 1, .L = n + 1, .from = n};
+        rc = rt_model_score(m, ws, &b, 1.0f, NULL);
+        if (rc) rt_diag_set(d, rc, "attention: the forward pass failed (%d)", rc);
+    }
+    if (!rc) rc = rt_gpt_ws_attention(ws, 0, att, NULL);
+    rt_model_ws_free(ws);
+    rt_free(seq);
+    return rc;
+}
+
 const rt_model_ops rt_model_gpt = {
     .arch = "gpt",
     .keys = keys,

@@ -53,6 +53,15 @@
  * on one core of the build machine.  With noise 0.6, 1000 steps give an imperfect base
  * near 0.70 (notebooks/transformer-policies.ipynb).
  *
+ * Attention view (rt_gpt_attention, rt_gpt_ws_attention): the softmax probabilities a
+ * forward pass computed and keeps (the `att` rows rt_nn_attention_forward wrote), copied
+ * out as (layers, heads, L, L): row i = query input i, column j = key input j, entries
+ * above the diagonal 0, each row's entries j <= i the float softmax of that row (their
+ * sum is 1 up to float rounding: |sum - 1| <= 2^-24 sum p_j plus the double
+ * normalizer's ~1e-16, each p_j = (float)(e_j / z) being off by <= 2^-24 relative).
+ * The same bits as the training forward's whatever the batch or thread count, since
+ * they are that forward's rows.
+ *
  * Leaves out: dropout, tied embeddings, masks for PAD, attention beyond `context`. */
 #ifndef RT_MODEL_GPT_H
 #define RT_MODEL_GPT_H
@@ -88,5 +97,19 @@ typedef struct rt_gpt_views {
 /* The views of a gpt model's weights (grad = 0) or gradients (grad != 0); 0, or
  * RT_EINVAL when m is of another architecture. */
 int rt_gpt_views_of(rt_model *m, int grad, rt_gpt_views *out);
+
+/* The attention probabilities of sequence s of the last forward pass (or generation) on
+ * ws, a workspace of a gpt model: its L input rows (L = the sequence's hi: PAD as BOS,
+ * then tokens[0 .. hi - 1)), into att (layers, heads, L, L) (see the top comment); *L
+ * receives L (may be NULL; att may be NULL to ask only for L).  RT_EINVAL for a workspace
+ * of another architecture, s outside the last pass, or a sequence without rows. */
+int rt_gpt_ws_attention(const rt_model_ws *ws, int s, float *att, int *L);
+
+/* The attention of one token sequence tokens (n >= 0 tokens in 0..V-1) through m: one
+ * forward pass (rt_model_score on a workspace of its own, one thread) of the inputs
+ * PAD, tokens[0], ..., tokens[n - 1], L = n + 1 rows, into att (layers, heads, L, L).
+ * RT_EINVAL (with d) for a model of another architecture, L > context or a token outside
+ * the vocabulary; RT_ENOMEM. */
+int rt_gpt_attention(const rt_model *m, const int *tokens, int n, float *att, rt_diag *d);
 
 #endif
