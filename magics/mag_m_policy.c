@@ -310,6 +310,11 @@ static int policy_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, ma
             .act = strcmp(mag_config_get(cfg, "act", pt)->str, "gelu") ? RT_NN_ACT_RELU
                                                                        : RT_NN_ACT_GELU,
         };
+        if (pc.layers > RT_POLICY_MAX_LAYERS)
+            return mag_err(t->ctx, d, MAG_EVALUE, mag_train_value_pos(t->cell, "layers"),
+                           "'layers' must be in [1, %d] for arch = mlp (arch = gpt takes up "
+                           "to %d blocks)",
+                           RT_POLICY_MAX_LAYERS, RT_GPT_MAX_LAYERS);
         /* weights, gradients and two Adam moments: refuse what cannot be meant */
         double nparams = (double)pc.vocab * pc.embed + (double)pc.hidden * pc.context * pc.embed +
                          (double)(pc.layers - 1) * pc.hidden * pc.hidden +

@@ -86,16 +86,18 @@ RT_ISA_FN_VOID(rt_nn_attention_forward,
      * att (r1, NH, stride), out (r1, C) row i, head h = sum_j p_j v_j (j increasing) */
     int hs = C / NH;
     double scale = 1.0 / sqrt((double)hs);
-    double acc[RT_NN_ATTN_MAX_HS];
+    double acc[RT_NN_ATTN_MAX_HS], qd[RT_NN_ATTN_MAX_HS];
     for (int i = r0; i < r1; i++)
         for (int h = 0; h < NH; h++) {
             const float *q = qkv + (size_t)i * 3 * C + (size_t)h * hs;
             float *p = att + ((size_t)i * NH + h) * stride;
             float mx = -INFINITY;
             int j;
+            for (int c = 0; c < hs; c++)
+                qd[c] = q[c];
             for (j = 0; j <= i; j++) {
                 const float *k = qkv + (size_t)j * 3 * C + C + (size_t)h * hs;
-                p[j] = (float)(rt_lanes8_dot(q, k, hs) * scale);
+                p[j] = (float)(rt_lanes8_dotd(qd, k, hs) * scale);
             }
             for (j = 0; j <= i; j++)
                 mx = p[j] > mx ? p[j] : mx;

@@ -94,6 +94,21 @@ static inline __attribute__((always_inline)) double rt_lanes8_dot(const float *a
     return rt_lanes8_fold(l);
 }
 
+/* the same as rt_lanes8_dot with a given as doubles (a float vector converted once, for
+ * many dot products with it: the same bits) */
+static inline __attribute__((always_inline)) double rt_lanes8_dotd(const double *a, const float *b,
+                                                                   size_t n)
+{
+    double l[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            l[j] += a[i + j] * b[i + j];
+    for (int j = 0; i + j < n; j++)
+        l[j] += a[i + j] * b[i + j];
+    return rt_lanes8_fold(l);
+}
+
 /* sum_i a_i, i in [0, n) */
 static inline __attribute__((always_inline)) double rt_lanes8_sum(const float *a, size_t n)
 {

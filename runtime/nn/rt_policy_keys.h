@@ -6,6 +6,7 @@
 #define RT_POLICY_KEYS_H
 
 #include "rt_key.h"
+#include "rt_model_gpt.h"
 #include "rt_policy.h"
 
 extern const char *const rt_policy_arch_values[]; /* mlp gpt, NULL (gpt: rt_model_gpt.h) */
@@ -34,7 +35,8 @@ extern const char *const rt_policy_act_values[];  /* relu gelu, NULL */
 #define RT_POLICY_KEY_LAYERS                                                                       \
     {                                                                                              \
         .name = "layers", .type = RT_KEY_INT, .flags = RT_KEY_SWEEP | RT_KEY_MIN | RT_KEY_MAX,     \
-        .min = 1, .max = RT_POLICY_MAX_LAYERS, .def = "2", .help = "hidden layers"                 \
+        .min = 1, .max = RT_GPT_MAX_LAYERS, .def = "2",                                            \
+        .help = "hidden layers (mlp, at most 8) or blocks (gpt, at most 12)"                       \
     }
 #define RT_POLICY_KEY_ACT                                                                          \
     {                                                                                              \

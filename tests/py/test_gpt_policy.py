@@ -60,6 +60,11 @@ BAD = [
      "ValueError", "cell:4:11: 'dropout' must be in [0, 0]"),
     ("%%policy x\nfrom = g\nwidth = 32",
      "ValueError", "cell:3:9: 'width' cannot be set with 'from' (the architecture is copied)"),
+    ("%%policy x\ntask = add\nlayers = 9\nsft_steps = 0",
+     "ValueError", "cell:3:10: 'layers' must be in [1, 8] for arch = mlp (arch = gpt takes up "
+     "to 12 blocks)"),
+    ("%%policy x\ntask = add\narch = gpt\nlayers = 13",
+     "ValueError", "cell:4:10: 'layers' must be in [1, 12]"),
     ("%eval gs task=big n=8",
      "ValueError", "cell:1:7: task big needs P + T = 14 positions; 'gs' has context = 12 (a gpt "
      "attends to at most `context` positions)"),
@@ -82,6 +87,14 @@ def test_bad_input_exact_error_nothing_stored(gk, code, ename, evalue):
     types = [m["msg_type"] for m in outputs(msgs)]
     assert types == ["error"], types
     assert who(gk) == before
+
+
+def test_twelve_blocks(gk):
+    """gpt takes up to 12 blocks (the mlp's 8 hidden layers is its own limit)"""
+    text = shown(gk, "%%policy deep\ntask = add\narch = gpt\nlayers = 12\nheads = 2\n"
+                     "width = 16\nsft_steps = 2\nbatch = 4\neval_every = 0")
+    assert "gpt V=32 layers=12 heads=2 width=16" in text, text
+    ok(gk, "%del deep")  # the module's later tests read %who
 
 
 def test_policy_summary_and_who(gk):
