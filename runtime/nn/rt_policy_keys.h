@@ -20,7 +20,8 @@ extern const char *const rt_policy_act_values[];  /* relu gelu, NULL */
 #define RT_POLICY_KEY_CONTEXT                                                                      \
     {                                                                                              \
         .name = "context", .type = RT_KEY_INT, .flags = RT_KEY_SWEEP | RT_KEY_MIN | RT_KEY_MAX,    \
-        .min = 1, .max = 1024, .def = "8", .help = "tokens of context K"                           \
+        .min = 1, .max = 1024, .def = "8",                                                         \
+        .help = "mlp: tokens of context K (8); gpt: positions, prompt + answer (32, at most 256)"  \
     }
 #define RT_POLICY_KEY_EMBED                                                                        \
     {                                                                                              \
