@@ -15,15 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "rt_alloc.h"
 #include "rt_debate.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv)
 {

@@ -17,24 +17,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "rt_dpo.h"
 #include "rt_nn.h"
 #include "rt_policy.h"
 
 enum { V = 32, K = 8, D = 32, P = 8, T = 16, H = 256 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -120,7 +108,7 @@ int main(int argc, char **argv)
         rt_model_adam(&pol->model, &adam, &gnorm);
         if (s >= warmup) times[s - warmup] = now() - t0;
     }
-    qsort(times, (size_t)steps, sizeof *times, cmp);
+    qsort(times, (size_t)steps, sizeof *times, bench_cmp_double);
     double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
     printf("# step ms median %.2f (min %.2f, max %.2f); loss %.4f acc %.3f grad_norm %.4f\n",
            med * 1e3, times[0] * 1e3, times[steps - 1] * 1e3, st.loss, st.accuracy, gnorm);

@@ -80,8 +80,8 @@ int main(int argc, char **argv)
         char px[32];
         snprintf(px, sizeof px, "%dx%d", w, h);
         const char *base = strrchr(argv[i], '/');
-        printf("%-28s %10s %9.1f %10zu %10zu\n", base ? base + 1 : argv[i], px,
-               t[REPS / 2] * 1e3, n, (n + 2) / 3 * 4);
+        printf("%-28s %10s %9.1f %10zu %10zu\n", base ? base + 1 : argv[i], px, t[REPS / 2] * 1e3,
+               n, (n + 2) / 3 * 4);
         free(png);
         free(svg);
     }

@@ -17,22 +17,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "rt_rl.h"
 
 enum { V = 32, K = 8, D = 32, P = 8, T = 24, H = 256, PROMPTS = 32, GROUP = 8 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -117,7 +105,7 @@ int main(int argc, char **argv)
         double dt = now() - t0;
         if (s >= warmup) times[s - warmup] = dt, rsum += m.length;
     }
-    qsort(times, (size_t)steps, sizeof *times, cmp);
+    qsort(times, (size_t)steps, sizeof *times, bench_cmp_double);
     double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
     printf("# step ms median %.2f (min %.2f, max %.2f); last: loss %.4f kl_ref %.4f kl_est %.4f "
            "entropy %.4f grad_norm %.4f\n",

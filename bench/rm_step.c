@@ -13,18 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "rt_alloc.h"
 #include "rt_policy.h"
 #include "rt_rm.h"
 
 enum { V = 32, K = 8, D = 32, H = 256, P = 8, T = 16, NSET = 8192 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv)
 {

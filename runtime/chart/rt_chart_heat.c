@@ -81,15 +81,7 @@ static const char *label(const rt_chart_heat *h, int i)
 static void text_el(rt_strbuf *b, double x, double y, const char *attrs, const char *s,
                     size_t maxcp)
 {
-    rt_strbuf_puts(b, "<text x=\"");
-    rt_chart_buf_px(b, x);
-    rt_strbuf_puts(b, "\" y=\"");
-    rt_chart_buf_px(b, y);
-    rt_strbuf_puts(b, "\"");
-    rt_strbuf_puts(b, attrs);
-    rt_strbuf_puts(b, ">");
-    rt_chart_buf_xml_trunc(b, s, maxcp < 4 ? 4 : maxcp);
-    rt_strbuf_puts(b, "</text>\n");
+    rt_chart_svg_text(b, x, y, attrs, s, maxcp < 4 ? 4 : maxcp);
 }
 
 static void rect(rt_strbuf *b, double x, double y, double w, double hh, const char *attrs)

@@ -185,16 +185,8 @@ static void dots_path(rt_strbuf *b, const frame *f, const rt_chart_prep *s, int 
 static void text_fit(rt_strbuf *b, double x, double y, const char *attrs, const char *s,
                      double width, double px_per_cp)
 {
-    rt_strbuf_puts(b, "<text x=\"");
-    rt_chart_buf_px(b, x);
-    rt_strbuf_puts(b, "\" y=\"");
-    rt_chart_buf_px(b, y);
-    rt_strbuf_puts(b, "\"");
-    rt_strbuf_puts(b, attrs);
-    rt_strbuf_puts(b, ">");
     double n = width / px_per_cp;
-    rt_chart_buf_xml_trunc(b, s, n < 8 ? 8 : (size_t)n);
-    rt_strbuf_puts(b, "</text>\n");
+    rt_chart_svg_text(b, x, y, attrs, s, n < 8 ? 8 : (size_t)n);
 }
 
 static void text_at(rt_strbuf *b, double x, double y, const char *attrs, const char *s)

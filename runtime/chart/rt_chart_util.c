@@ -148,6 +148,20 @@ void rt_chart_buf_xml_trunc(rt_strbuf *b, const char *s, size_t maxcp)
     clean(b, s, maxcp, 1);
 }
 
+void rt_chart_svg_text(rt_strbuf *b, double x, double y, const char *attrs, const char *s,
+                       size_t maxcp)
+{
+    rt_strbuf_puts(b, "<text x=\"");
+    rt_chart_buf_px(b, x);
+    rt_strbuf_puts(b, "\" y=\"");
+    rt_chart_buf_px(b, y);
+    rt_strbuf_puts(b, "\"");
+    rt_strbuf_puts(b, attrs);
+    rt_strbuf_puts(b, ">");
+    rt_chart_buf_xml_trunc(b, s, maxcp);
+    rt_strbuf_puts(b, "</text>\n");
+}
+
 size_t rt_chart_buf_text(rt_strbuf *b, const char *s, size_t maxcp)
 {
     return clean(b, s, maxcp, 0);

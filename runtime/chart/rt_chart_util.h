@@ -28,6 +28,10 @@ void rt_chart_buf_px(rt_strbuf *b, double v);
 void rt_chart_buf_xml(rt_strbuf *b, const char *s);
 /* As rt_chart_buf_xml, but at most maxcp code points, the last one "…" when cut. */
 void rt_chart_buf_xml_trunc(rt_strbuf *b, const char *s, size_t maxcp);
+/* Appends an SVG element <text x="X" y="Y"ATTRS>s</text> and a newline, s as
+ * rt_chart_buf_xml_trunc (at most maxcp code points); ATTRS starts with a space. */
+void rt_chart_svg_text(rt_strbuf *b, double x, double y, const char *attrs, const char *s,
+                       size_t maxcp);
 /* Appends s as plain text: at most maxcp code points (ending in "…" when cut),
  * control characters dropped, invalid UTF-8 as U+FFFD.  With b NULL only counts.
  * Returns the number of code points (the display width for most scripts). */
