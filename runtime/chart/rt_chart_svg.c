@@ -191,15 +191,7 @@ static void text_fit(rt_strbuf *b, double x, double y, const char *attrs, const 
 
 static void text_at(rt_strbuf *b, double x, double y, const char *attrs, const char *s)
 {
-    rt_strbuf_puts(b, "<text x=\"");
-    rt_chart_buf_px(b, x);
-    rt_strbuf_puts(b, "\" y=\"");
-    rt_chart_buf_px(b, y);
-    rt_strbuf_puts(b, "\"");
-    rt_strbuf_puts(b, attrs);
-    rt_strbuf_puts(b, ">");
-    rt_chart_buf_xml_trunc(b, s, 60);
-    rt_strbuf_puts(b, "</text>\n");
+    rt_chart_svg_text(b, x, y, attrs, s, 60);
 }
 
 static int any_point(const rt_chart_prep *s, int band)
