@@ -642,13 +642,7 @@ size_t rt_task_describe(const rt_task *t, rt_rng *rng, int n, char *buf, size_t 
         put_params(t, buf, cap, &len);
     }
     rt_task_k_put(buf, cap, &len, "\nvocabulary (%d):", t->V);
-    for (int k = 0; k < t->V; k++)
-        rt_task_k_put(buf, cap, &len, " %s", rt_task_k_token_shown(t, k));
-    rt_task_k_put(buf, cap, &len,
-                  "\nprompt length %d, answer at most %d tokens, %llu prompts\nfeatures:", t->P,
-                  t->T, (unsigned long long)t->space);
-    for (int i = 0; i < rt_task_n_features(t); i++)
-        rt_task_k_put(buf, cap, &len, " %s", rt_task_feature_name(t, i));
+    rt_task_k_put_shape(t, buf, cap, &len);
     rt_task_k_put(buf, cap, &len, "\n");
     for (int i = 0; i < n; i++) {
         rt_task_sample s;

@@ -213,6 +213,17 @@ void rt_task_texts_of(const rt_task *t, const rt_task_sample *s, const int *g, i
 
 /* ---- description ---------------------------------------------------------------------- */
 
+void rt_task_k_put_shape(const rt_task *t, char *buf, size_t cap, size_t *len)
+{
+    for (int k = 0; k < t->V; k++)
+        rt_task_k_put(buf, cap, len, " %s", rt_task_k_token_shown(t, k));
+    rt_task_k_put(buf, cap, len,
+                  "\nprompt length %d, answer at most %d tokens, %llu prompts\nfeatures:", t->P,
+                  t->T, (unsigned long long)t->space);
+    for (int i = 0; i < rt_task_n_features(t); i++)
+        rt_task_k_put(buf, cap, len, " %s", rt_task_feature_name(t, i));
+}
+
 size_t rt_task_k_describe_file(const rt_task *t, rt_rng *rng, int n, char *buf, size_t cap)
 {
     const rt_task_data *d = t->data;
@@ -236,13 +247,7 @@ size_t rt_task_k_describe_file(const rt_task *t, rt_rng *rng, int n, char *buf, 
                       rt_task_data_vocab_name(d));
     else
         rt_task_k_put(buf, cap, &len, "\nvocabulary (%d, the file's characters):", t->V);
-    for (int k = 0; k < t->V; k++)
-        rt_task_k_put(buf, cap, &len, " %s", rt_task_k_token_shown(t, k));
-    rt_task_k_put(buf, cap, &len,
-                  "\nprompt length %d, answer at most %d tokens, %llu prompts\nfeatures:", t->P,
-                  t->T, (unsigned long long)t->space);
-    for (int i = 0; i < rt_task_n_features(t); i++)
-        rt_task_k_put(buf, cap, &len, " %s", rt_task_feature_name(t, i));
+    rt_task_k_put_shape(t, buf, cap, &len);
     rt_task_k_put(buf, cap, &len, "\ntexts:");
     for (int i = 0; i < rt_task_n_texts(t); i++)
         rt_task_k_put(buf, cap, &len, " %s%s", rt_task_text_name(t, i),

@@ -50,6 +50,10 @@ int rt_task_k_swap_first(int *ans, int n);
  * '␠') and a file task's description. */
 int rt_task_k_mix_vocab(const rt_task *mix, int d, rt_diag *err);
 const char *rt_task_k_token_shown(const rt_task *t, int tok);
+/* The description's shape lines, shared by every kind: " TOKEN..." (the vocabulary's
+ * tokens, after its header), then "\nprompt length P, answer at most T tokens, N
+ * prompts\nfeatures: NAME..." */
+void rt_task_k_put_shape(const rt_task *t, char *buf, size_t cap, size_t *len);
 size_t rt_task_k_describe_file(const rt_task *t, rt_rng *rng, int n, char *buf, size_t cap);
 
 #endif
