@@ -563,11 +563,24 @@ char *mag_help_text(const mag_session *s, const char *target, char *alt)
         return t;
     }
     if (pct == 0) {
-        /* keys of every magic that has one of that name */
+        /* keys of every magic that has one of that name, or another name for one */
         const mag_magic *const *all = mag_magics();
+        int trl = !strcmp(name, "trl");
+        if (trl)
+            rt_strbuf_printf(&b, "TRL's GRPOConfig names that the magics read as their own keys "
+                                 "(same meaning, same values; giving both is an error):\n");
         for (size_t i = 0; all[i]; i++) {
             const mag_schema *sc = all[i]->schema;
             int k = sc ? mag_schema_find(sc, name) : -1;
+            for (size_t a = 0; sc && a < sc->naliases; a++) {
+                const rt_key_alias *al = &sc->aliases[a];
+                int ka = mag_schema_find(sc, al->key);
+                if (ka < 0 || !(trl ? !strcmp(al->from, "TRL") : !strcmp(al->alias, name)))
+                    continue;
+                mag_key_help(&sc->keys[ka], tmp, sizeof tmp);
+                rt_strbuf_printf(&b, "%s%s: %s is %s's name for %s\n", all[i]->cell ? "%%" : "%",
+                                 all[i]->name, al->alias, al->from, tmp);
+            }
             if (k < 0) continue;
             mag_key_help(&sc->keys[k], tmp, sizeof tmp);
             rt_strbuf_printf(&b, "%s%s: %s\n", all[i]->cell ? "%%" : "%", all[i]->name, tmp);

@@ -35,9 +35,12 @@ static const mag_key_spec compare_keys[] = {
      .type = MAG_T_STRING,
      .help = "the baseline configuration (default: the first), e.g. vs=s[lambda=1]"},
 };
-static const mag_schema compare_schema = {"compare", compare_keys,
+static const mag_schema compare_schema = {"compare",
+                                          compare_keys,
                                           sizeof compare_keys / sizeof compare_keys[0],
-                                          "paired differences between configurations"};
+                                          "paired differences between configurations",
+                                          NULL,
+                                          0};
 
 enum { CMP_NAME = MAG_TRAIN_NAME };
 

@@ -34,9 +34,12 @@ static const mag_key_spec correlate_keys[] = {
      .object = "task",
      .help = "task to evaluate on (default: the policy's)"},
 };
-static const mag_schema correlate_schema = {"correlate", correlate_keys,
+static const mag_schema correlate_schema = {"correlate",
+                                            correlate_keys,
                                             sizeof correlate_keys / sizeof correlate_keys[0],
-                                            "exact reward means and correlation over answers"};
+                                            "exact reward means and correlation over answers",
+                                            NULL,
+                                            0};
 
 /* %correlate: per policy, the exact mean of each reward and r of the first two. */
 static int run_correlate(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell,

@@ -81,8 +81,9 @@ static const mag_key_spec eval_keys[] = {
      .help = "a list [1, 4, 16, 64] of j <= k: pass@j of each policy, estimated without bias "
              "from its k samples per prompt (pass@k across k)"},
 };
-static const mag_schema eval_schema = {"eval", eval_keys, sizeof eval_keys / sizeof eval_keys[0],
-                                       "accuracy on held-out prompts"};
+static const mag_schema eval_schema = {
+    "eval", eval_keys, sizeof eval_keys / sizeof eval_keys[0], "accuracy on held-out prompts",
+    NULL,   0};
 
 static const mag_key_spec sample_keys[] = {
     {.name = "n",
@@ -124,9 +125,12 @@ static const mag_key_spec sample_keys[] = {
              "the first drawn) and its greedy completion (the first sample with "
              "temperature=)"},
 };
-static const mag_schema sample_schema = {"sample", sample_keys,
+static const mag_schema sample_schema = {"sample",
+                                         sample_keys,
                                          sizeof sample_keys / sizeof sample_keys[0],
-                                         "sampled completions with per-token log-probs"};
+                                         "sampled completions with per-token log-probs",
+                                         NULL,
+                                         0};
 
 int mag_eval_resolve_one(mag_ctx *ctx, const char *name, mag_pos pos, const mag_value *tv,
                          const rt_policy **pol, const char **tname, mag_diag *d)

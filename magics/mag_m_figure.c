@@ -70,9 +70,12 @@ static const mag_key_spec figure_keys[] = {
      .def = "8",
      .help = "target: how many of the teacher's most likely tokens"},
 };
-static const mag_schema figure_schema = {"figure", figure_keys,
+static const mag_schema figure_schema = {"figure",
+                                         figure_keys,
                                          sizeof figure_keys / sizeof figure_keys[0],
-                                         "one-state pictures of the objects the notebooks teach"};
+                                         "one-state pictures of the objects the notebooks teach",
+                                         NULL,
+                                         0};
 
 enum { NPTS = 121, MAXLAM = 8, MAXTOP = 32 };
 
@@ -178,15 +181,14 @@ static int fig_kl(mag_ctx *ctx, mag_diag *d)
         sv[k] = (rt_chart_series){.name = nm[k], .x = x, .y = v[k], .n = NPTS};
         sg[k] = (rt_chart_series){.name = nm[k], .x = x, .y = g[k], .n = NPTS};
     }
-    rt_chart_panel p[2] = {
-        {.title = "value at a sampled token",
-         .xlabel = "log r = log \u03c0ref \u2212 log \u03c0\u03b8",
-         .series = sv,
-         .nseries = 3},
-        {.title = "dk/d log \u03c0\u03b8: factor on \u2207log \u03c0\u03b8",
-         .xlabel = "log r = log \u03c0ref \u2212 log \u03c0\u03b8",
-         .series = sg,
-         .nseries = 3}};
+    rt_chart_panel p[2] = {{.title = "value at a sampled token",
+                            .xlabel = "log r = log \u03c0ref \u2212 log \u03c0\u03b8",
+                            .series = sv,
+                            .nseries = 3},
+                           {.title = "dk/d log \u03c0\u03b8: factor on \u2207log \u03c0\u03b8",
+                            .xlabel = "log r = log \u03c0ref \u2212 log \u03c0\u03b8",
+                            .series = sg,
+                            .nseries = 3}};
     rt_chart ch = {.title = "KL estimators per token (rt_rl_kl_est)", .panels = p, .npanels = 2};
     return show(ctx, &ch, d);
 }

@@ -99,7 +99,11 @@ static const mag_key_spec rl_keys[] = {
 };
 #define N_RL_KEYS (sizeof rl_keys / sizeof rl_keys[0])
 
-static const mag_schema rl_schema = {.magic = "rl", .keys = rl_keys, .nkeys = N_RL_KEYS};
+static const mag_schema rl_schema = {.magic = "rl",
+                                     .keys = rl_keys,
+                                     .nkeys = N_RL_KEYS,
+                                     .aliases = rt_rl_aliases,
+                                     .naliases = RT_RL_N_ALIASES};
 
 static const char *const panels[] = {"reward", "accuracy", "kl_ref"};
 static const char *const summary_metrics[] = {"reward", "accuracy", "eval_accuracy", "kl_ref",
@@ -240,7 +244,13 @@ static int build_schema(mag_train_cellctx *t, mag_config **out, mag_diag *d)
             };
         }
     }
-    c->schema = (mag_schema){.magic = "rl", .keys = c->keys, .nkeys = nk, .help = NULL};
+    /* TRL's names (rt_rl_aliases); a reward parameter of the same name is the parameter */
+    c->schema = (mag_schema){.magic = "rl",
+                             .keys = c->keys,
+                             .nkeys = nk,
+                             .help = NULL,
+                             .aliases = rt_rl_aliases,
+                             .naliases = RT_RL_N_ALIASES};
     int rc = mag_validate_cell(&c->schema, cell, ctx->src, ctx->len, out, d);
     c->cfg = *out;
     return rc;

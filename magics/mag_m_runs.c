@@ -445,8 +445,9 @@ static const mag_key_spec plot_keys[] = {
      .help = "EMA smoothing weight in [0, 1) (default: the charts' default; 0 = raw)"},
     {.name = "logy", .type = MAG_T_BOOL, .def = "false", .help = "logarithmic y axis"},
 };
-static const mag_schema plot_schema = {"plot", plot_keys, sizeof plot_keys / sizeof plot_keys[0],
-                                       "redraws the curves of stored runs"};
+static const mag_schema plot_schema = {
+    "plot", plot_keys, sizeof plot_keys / sizeof plot_keys[0], "redraws the curves of stored runs",
+    NULL,   0};
 
 /* The runs named by the positional arguments (every run when none), into runs (room for
  * all the session's runs); a bare `logy` sets *logy.  0, or the error of an argument that

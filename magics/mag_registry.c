@@ -124,6 +124,9 @@ size_t mag_magic_help(const mag_magic *m, char *buf, size_t cap)
             mag_key_help(&m->schema->keys[i], line, sizeof line);
             ADD("  %s\n", line);
         }
+        for (size_t i = 0; i < m->schema->naliases; i++)
+            ADD("%s%s = %s%s", i ? ", " : "Other names (%help trl): ", m->schema->aliases[i].alias,
+                m->schema->aliases[i].key, i + 1 == m->schema->naliases ? "\n" : "");
     }
 #undef ADD
     return n;

@@ -341,7 +341,9 @@ typedef struct mag_schema {
     const char *magic; /* "opd" (shown as %%opd / %eval by the caller) */
     const mag_key_spec *keys;
     size_t nkeys;
-    const char *help; /* one line */
+    const char *help;            /* one line */
+    const rt_key_alias *aliases; /* other names of keys (rt_key.h), or NULL */
+    size_t naliases;
 } mag_schema;
 
 /* What to validate: named arguments (positional ones, key == NULL, are skipped: the

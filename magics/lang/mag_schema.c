@@ -401,14 +401,31 @@ static int take(V *v, mag_config *c, mag_value **vals, unsigned char *given, siz
                 const mag_kv **first, const mag_kv *kv, mag_arena *a)
 {
     int idx = mag_schema_find(v->s, kv->key);
+    const rt_key_alias *al = NULL;
+    for (size_t i = 0; idx < 0 && i < v->s->naliases; i++)
+        if (!strcmp(v->s->aliases[i].alias, kv->key)) {
+            al = &v->s->aliases[i];
+            idx = mag_schema_find(v->s, al->key);
+        }
     if (idx < 0) {
         rt_suggest sg;
         rt_suggest_init(&sg, kv->key);
         for (size_t k = 0; k < v->s->nkeys; k++)
             rt_suggest_add(&sg, v->s->keys[k].name);
+        for (size_t k = 0; k < v->s->naliases; k++)
+            rt_suggest_add(&sg, v->s->aliases[k].alias);
         char hint[96] = "";
         if (sg.best) snprintf(hint, sizeof hint, " (did you mean '%s'?)", sg.best);
         return verr(v, kv->key_pos, kv->key, "unknown key '%.60s'%s", kv->key, hint);
+    }
+    if (first[idx] && strcmp(first[idx]->key, kv->key)) { /* a key and its alias */
+        const char *from = al ? al->from : "another";
+        for (size_t i = 0; !al && i < v->s->naliases; i++)
+            if (!strcmp(v->s->aliases[i].alias, first[idx]->key)) from = v->s->aliases[i].from;
+        return verr(v, kv->key_pos, kv->key,
+                    "'%s' and '%s' name the same key ('%s'; %s's name), both set (first at line "
+                    "%d): keep one",
+                    first[idx]->key, kv->key, v->s->keys[idx].name, from, first[idx]->key_pos.line);
     }
     if (first[idx]) {
         return verr(v, kv->key_pos, kv->key, "duplicate key '%s' (first set at line %d)", kv->key,
@@ -636,5 +653,8 @@ size_t mag_schema_help(const mag_schema *s, char *buf, size_t cap)
         o = key_help(&s->keys[k], buf, cap, o);
         put(buf, cap, &o, "\n");
     }
+    for (size_t i = 0; i < s->naliases; i++)
+        put(buf, cap, &o, "%s%s = %s%s", i ? ", " : "  other names: ", s->aliases[i].alias,
+            s->aliases[i].key, i + 1 == s->naliases ? "\n" : "");
     return o;
 }

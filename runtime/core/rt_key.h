@@ -50,6 +50,14 @@ typedef struct rt_key {
     const char *help;          /* one line */
 } rt_key;
 
+/* Another name for a key, with the same meaning and values (TRL's names for %%rl's keys:
+ * `beta` for `kl`): a front end reads `alias = v` as `key = v` and refuses both names in
+ * one configuration.  `from` names where the alias comes from. */
+typedef struct rt_key_alias {
+    const char *alias, *key;
+    const char *from; /* "TRL" */
+} rt_key_alias;
+
 /* The key called name among keys[0..n), or NULL. */
 const rt_key *rt_key_find(const rt_key *keys, size_t n, const char *name);
 

@@ -6,9 +6,16 @@ const char *const rt_rl_kl_in_values[] = {"reward", "loss", NULL};
 const char *const rt_rl_regularizer_values[] = {"kl", "chi2", NULL};
 
 const rt_key rt_rl_keys[] = {
-    RT_RL_KEY_ALGO,         RT_RL_KEY_GROUP,       RT_RL_KEY_BATCH,  RT_RL_KEY_STEPS,
-    RT_RL_KEY_LR,           RT_RL_KEY_TEMPERATURE, RT_RL_KEY_KL,     RT_RL_KEY_KL_ESTIMATOR,
-    RT_RL_KEY_KL_IN,        RT_RL_KEY_CLIP,        RT_RL_KEY_ITERATIONS, RT_RL_KEY_EPOCHS, RT_RL_KEY_EVAL_EVERY,
-    RT_RL_KEY_EVAL_PROMPTS, RT_RL_KEY_REGULARIZER, RT_RL_KEY_CHI2,
+    RT_RL_KEY_ALGO,       RT_RL_KEY_GROUP,        RT_RL_KEY_BATCH,       RT_RL_KEY_STEPS,
+    RT_RL_KEY_LR,         RT_RL_KEY_TEMPERATURE,  RT_RL_KEY_KL,          RT_RL_KEY_KL_ESTIMATOR,
+    RT_RL_KEY_KL_IN,      RT_RL_KEY_CLIP,         RT_RL_KEY_ITERATIONS,  RT_RL_KEY_EPOCHS,
+    RT_RL_KEY_EVAL_EVERY, RT_RL_KEY_EVAL_PROMPTS, RT_RL_KEY_REGULARIZER, RT_RL_KEY_CHI2,
 };
 const size_t rt_rl_n_keys = sizeof rt_rl_keys / sizeof rt_rl_keys[0];
+
+const rt_key_alias rt_rl_aliases[RT_RL_N_ALIASES] = {
+    {.alias = "num_generations", .key = "group", .from = "TRL"},
+    {.alias = "num_iterations", .key = "iterations", .from = "TRL"},
+    {.alias = "beta", .key = "kl", .from = "TRL"},
+    {.alias = "epsilon", .key = "clip", .from = "TRL"},
+};

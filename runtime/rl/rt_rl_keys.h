@@ -16,7 +16,7 @@ extern const char *const rt_rl_regularizer_values[];
 #define RT_RL_SW RT_KEY_SWEEP
 #define RT_RL_KEY_ALGO                                                                             \
     {                                                                                              \
-        .name = "algo", .type = RT_KEY_ENUM, .values = rt_rl_recipe_names, .flags = RT_RL_SW,       \
+        .name = "algo", .type = RT_KEY_ENUM, .values = rt_rl_recipe_names, .flags = RT_RL_SW,      \
         .def = "grpo", .help = "algorithm"                                                         \
     }
 #define RT_RL_KEY_GROUP                                                                            \
@@ -66,7 +66,7 @@ extern const char *const rt_rl_regularizer_values[];
     {                                                                                              \
         .name = "clip", .type = RT_KEY_NUMBER,                                                     \
         .flags = RT_RL_SW | RT_KEY_MIN_EXCL | RT_KEY_MAX_EXCL, .min = 0, .max = 1, .def = "0.2",   \
-        .help = "ratio clipping epsilon (grpo, drgrpo, ppo, bnpo)"                                       \
+        .help = "ratio clipping epsilon (grpo, drgrpo, ppo, bnpo)"                                 \
     }
 #define RT_RL_KEY_ITERATIONS                                                                       \
     {                                                                                              \
@@ -104,5 +104,10 @@ extern const char *const rt_rl_regularizer_values[];
 
 extern const rt_key rt_rl_keys[];
 extern const size_t rt_rl_n_keys;
+
+/* TRL's GRPOConfig names for keys of the same meaning (num_generations = group,
+ * num_iterations = iterations, beta = kl, epsilon = clip). */
+#define RT_RL_N_ALIASES 4
+extern const rt_key_alias rt_rl_aliases[RT_RL_N_ALIASES];
 
 #endif

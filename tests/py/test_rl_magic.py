@@ -209,6 +209,41 @@ def test_epochs_is_iterations(rlk):
     assert runs["ea"] != runs["ec"]
 
 
+def test_trl_names(rlk):
+    """TRL's names (num_generations, num_iterations, beta, epsilon) are the keys group,
+    iterations, kl, clip: the same run bit for bit, a sweep named by the key, both names
+    an error at the second, and %help trl lists them."""
+    runs = {}
+    cells = {"native": "group = 4\niterations = 2\nkl = 0.05\nclip = 0.3\n",
+             "trl": "num_generations = 4\nnum_iterations = 2\nbeta = 0.05\nepsilon = 0.3\n"}
+    small = "batch = 4\nsteps = 6\neval_every = 3\neval_prompts = 32\n"
+    for name, keys in cells.items():
+        ok(rlk, "%%rl trl_a\nfrom = base\nreward = exact\n" + keys + small)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "e.csv")
+            ok(rlk, f'%export "{p}" trl_a')
+            with open(p, newline="") as f:
+                runs[name] = [{k: v for k, v in r.items() if k != "wall"}
+                              for r in csv.DictReader(f)]
+    assert runs["native"] == runs["trl"] and len(runs["trl"]) == 6
+    assert runs["trl"][0]["kl"] == "0.05" and runs["trl"][0]["group"] == "4"
+    ok(rlk, "%%rl trl_b\nfrom = base\nreward = exact\nbeta = [0, 0.1]\n" + small)
+    listing = who(rlk)
+    assert "  trl_b[kl=0] " in listing and "  trl_b[kl=0.1] " in listing, listing
+    rep, _ = rlk.execute("%%rl trl_c\nfrom = base\nreward = exact\nkl = 0.1\nbeta = 0.2\n"
+                         + small)
+    assert rep["content"]["evalue"] == (
+        "cell:5:1: 'kl' and 'beta' name the same key ('kl'; TRL's name), both set (first at "
+        "line 4): keep one")
+    assert "trl_c" not in who(rlk)
+    rep, _ = rlk.execute("%help trl")
+    text = rep["content"]["payload"][0]["data"]["text/plain"]  # the pager
+    for line in ("%%rl: num_generations is TRL's name for group",
+                 "%%rl: num_iterations is TRL's name for iterations",
+                 "%%rl: beta is TRL's name for kl", "%%rl: epsilon is TRL's name for clip"):
+        assert line in text, text
+
+
 K1_WARNING = (
     "with algo = {algo} puts the k1 estimator in the loss, whose gradient has zero mean: the "
     "penalty does not pull the policy toward the reference; use kl_in = reward (k1 in the "

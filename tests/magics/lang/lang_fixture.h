@@ -27,8 +27,9 @@ static const mag_key_spec fx_opd_keys[] = {
     {"lr", MAG_T_NUMBER, 0, NULL, SW | MAG_K_MIN_EXCL, 0, 0, "1e-3", NULL, "learning rate"},
     {"seed", MAG_T_INT, 0, NULL, SW, 0, 0, NULL, NULL, "run seed"},
 };
-static const mag_schema fx_opd = {"opd", fx_opd_keys, sizeof fx_opd_keys / sizeof fx_opd_keys[0],
-                                  "on-policy distillation"};
+static const mag_schema fx_opd = {
+    "opd", fx_opd_keys, sizeof fx_opd_keys / sizeof fx_opd_keys[0], "on-policy distillation", NULL,
+    0};
 
 static const mag_key_spec fx_rl_keys[] = {
     {"from", MAG_T_NAME, 0, NULL, REQ, 0, 0, NULL, "policy", "initial policy"},
@@ -43,7 +44,8 @@ static const mag_key_spec fx_rl_keys[] = {
     {"tags", MAG_T_LIST, MAG_T_STRING, NULL, 0, 0, 0, NULL, NULL, "labels"},
     {"verbose", MAG_T_BOOL, 0, NULL, 0, 0, 0, "false", NULL, "log more"},
 };
-static const mag_schema fx_rl = {"rl", fx_rl_keys, sizeof fx_rl_keys / sizeof fx_rl_keys[0], "RL"};
+static const mag_schema fx_rl = {"rl", fx_rl_keys, sizeof fx_rl_keys / sizeof fx_rl_keys[0],
+                                 "RL", NULL,       0};
 
 static const mag_key_spec fx_policy_keys[] = {
     {"arch", MAG_T_ENUM, 0, fx_arch, 0, 0, 0, "mlp", NULL, "architecture"},
@@ -53,16 +55,16 @@ static const mag_key_spec fx_policy_keys[] = {
     {"noise", MAG_T_NUMBER, 0, NULL, SW | MAG_K_MIN | MAG_K_MAX, 0, 1, "0", NULL, "noise"},
     {"tasks", MAG_T_LIST, MAG_T_NAME, NULL, 0, 0, 0, NULL, "task", "tasks"},
 };
-static const mag_schema fx_policy = {"policy", fx_policy_keys,
-                                     sizeof fx_policy_keys / sizeof fx_policy_keys[0], "policy"};
+static const mag_schema fx_policy = {
+    "policy", fx_policy_keys, sizeof fx_policy_keys / sizeof fx_policy_keys[0], "policy", NULL, 0};
 
 static const mag_key_spec fx_eval_keys[] = {
     {"task", MAG_T_NAME, 0, NULL, 0, 0, 0, NULL, "task", "task"},
     {"k", MAG_T_INT, 0, NULL, MAG_K_MIN, 1, 0, "8", NULL, "samples"},
     {"temperature", MAG_T_NUMBER, 0, NULL, MAG_K_MIN, 0, 0, "1", NULL, "temperature"},
 };
-static const mag_schema fx_eval = {"eval", fx_eval_keys,
-                                   sizeof fx_eval_keys / sizeof fx_eval_keys[0], "evaluation"};
+static const mag_schema fx_eval = {
+    "eval", fx_eval_keys, sizeof fx_eval_keys / sizeof fx_eval_keys[0], "evaluation", NULL, 0};
 #undef SW
 #undef REQ
 

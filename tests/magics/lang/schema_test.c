@@ -259,13 +259,63 @@ static void coordinates_group_seeds(void **state)
     mag_config_free(cfg);
 }
 
+/* other names of keys (rt_key_alias): the value goes to the key, a sweep is named by the
+ * key, both names together are an error at the second, and suggestions know them */
+static void aliases(void **state)
+{
+    (void)state;
+    static const rt_key_alias al[] = {{"beta", "kl", "TRL"}, {"epsilon", "clip", "TRL"}};
+    mag_schema s = fx_rl;
+    s.aliases = al, s.naliases = 2;
+    mag_cell *c;
+    mag_config *cfg =
+        validate_ok(&s, "%%rl r\nfrom = b\nreward = x\nbeta = [0.1, 0.2]\nepsilon = 0.3", &c);
+    mag_cell_free(c);
+    assert_int_equal(cfg->npoints, 2);
+    assert_true(mag_value_number(mag_config_get(cfg, "kl", 1), 0) == 0.2);
+    assert_true(mag_value_number(mag_config_get(cfg, "clip", 0), 0) == 0.3);
+    assert_int_equal(cfg->given[mag_schema_find(&s, "kl")], 1);
+    char name[64];
+    mag_config_point_name(cfg, "r", 1, name, sizeof name);
+    assert_string_equal(name, "r[kl=0.2]");
+    mag_config_free(cfg);
+    /* both names: an error at the second, whichever comes first */
+    const char *both[] = {"%%rl r\nfrom = b\nreward = x\nkl = 0.1\nbeta = 0.2",
+                          "%%rl r\nfrom = b\nreward = x\nbeta = 0.2\nkl = 0.1"};
+    const char *msg[] = {
+        "cell:5:1: 'kl' and 'beta' name the same key ('kl'; TRL's name), both set (first "
+        "at line 4): keep one",
+        "cell:5:1: 'beta' and 'kl' name the same key ('kl'; TRL's name), both set (first "
+        "at line 4): keep one"};
+    for (int i = 0; i < 2; i++) {
+        mag_diag d;
+        assert_int_equal(mag_parse_cell(both[i], strlen(both[i]), FX_OPTS, &c, &d), 0);
+        assert_int_not_equal(mag_validate_cell(&s, c, both[i], strlen(both[i]), &cfg, &d), 0);
+        if (strcmp(d.msg, msg[i])) fail_msg("got '%s'", d.msg);
+        assert_int_equal(d.line, 5);
+        assert_int_equal(d.col, 1);
+        mag_cell_free(c);
+    }
+    /* a misspelled alias is suggested */
+    const char *typo = "%%rl r\nfrom = b\nreward = x\nepsilom = 0.3";
+    mag_diag d;
+    assert_int_equal(mag_parse_cell(typo, strlen(typo), FX_OPTS, &c, &d), 0);
+    assert_int_not_equal(mag_validate_cell(&s, c, typo, strlen(typo), &cfg, &d), 0);
+    assert_string_equal(d.msg, "cell:4:1: unknown key 'epsilom' (did you mean 'epsilon'?)");
+    mag_cell_free(c);
+    /* help lists them */
+    char h[4096];
+    mag_schema_help(&s, h, sizeof h);
+    assert_non_null(strstr(h, "  other names: beta = kl, epsilon = clip\n"));
+}
+
 static void schema_misuse(void **state)
 {
     (void)state;
     static const mag_key_spec keys[] = {
         {"x", MAG_T_INT, 0, NULL, 0, 0, 0, "[1,", NULL, "broken default"},
     };
-    static const mag_schema s = {"broken", keys, 1, "test"};
+    static const mag_schema s = {"broken", keys, 1, "test", NULL, 0};
     mag_validate_in in = {"", 0, NULL, 0, NULL, 0, {1, 1, 0}};
     mag_config *cfg = (mag_config *)1;
     mag_diag d;
@@ -289,6 +339,7 @@ int main(void)
         cmocka_unit_test(help_texts),
         cmocka_unit_test(coordinates_group_seeds),
         cmocka_unit_test(schema_misuse),
+        cmocka_unit_test(aliases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
