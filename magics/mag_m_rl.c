@@ -85,6 +85,8 @@ static const mag_key_spec rl_keys[] = {
      .object = "policy",
      .help = "frozen reference of the KL / chi2 term (default: `from`; a sweep pairs by key)"},
     RT_RL_KEY_CLIP,
+    RT_RL_KEY_CLIP_LOW,
+    RT_RL_KEY_CLIP_HIGH,
     RT_RL_KEY_ITERATIONS,
     RT_RL_KEY_EPOCHS,
     RT_RL_KEY_EVAL_EVERY,
@@ -155,13 +157,23 @@ static int run_job(void *arg, const rt_job_ctx *ctx)
 }
 
 /* Where a key was set (header argument or body line), else the magic's name. */
-static mag_pos key_pos(const mag_cell *cell, const char *key)
+/* The entry of the cell that set key (by its name or another name: TRL's), or NULL. */
+static const mag_kv *entry_of(const mag_cell *cell, const mag_config *cfg, const char *key)
 {
+    int k = mag_schema_find(cfg->schema, key);
+    if (k < 0 || !cfg->given[k]) return NULL;
+    mag_pos at = cfg->key_pos[k];
     for (size_t i = 0; i < cell->nentries; i++)
-        if (!strcmp(cell->entries[i].key, key)) return cell->entries[i].key_pos;
+        if (cell->entries[i].key_pos.off == at.off) return &cell->entries[i];
     for (size_t i = 0; i < cell->nargs; i++)
-        if (cell->args[i].key && !strcmp(cell->args[i].key, key)) return cell->args[i].key_pos;
-    return cell->name_pos;
+        if (cell->args[i].key && cell->args[i].key_pos.off == at.off) return &cell->args[i];
+    return NULL;
+}
+
+static mag_pos key_pos(const mag_cell *cell, const mag_config *cfg, const char *key)
+{
+    const mag_kv *e = entry_of(cell, cfg, key);
+    return e ? e->key_pos : cell->name_pos;
 }
 
 /* Where feature-function arguments resolve: the session, at point pt of the cell's
@@ -386,6 +398,8 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     v = mag_config_get(cfg, "kl_in", pt);
     if (v) rc->kl_in = strcmp(v->str, "reward") ? RT_RL_IN_LOSS : RT_RL_IN_REWARD;
     rc->clip = mag_train_num(cfg, "clip", pt);
+    rc->clip_low = mag_train_given(cfg, "clip_low") ? mag_train_num(cfg, "clip_low", pt) : 0.0;
+    rc->clip_high = mag_train_given(cfg, "clip_high") ? mag_train_num(cfg, "clip_high", pt) : 0.0;
     /* iterations, or its older name epochs (no_effect refuses both) */
     const char *mu = mag_train_given(cfg, "iterations") ? "iterations" : "epochs";
     rc->epochs = (int)mag_value_number(mag_config_get(cfg, mu, pt), 0);
@@ -406,13 +420,18 @@ static int no_effect(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const
     const char *why = NULL, *key = NULL;
     char buf[200];
     if (mag_train_given(c->cfg, "iterations") && mag_train_given(c->cfg, "epochs")) {
-        return mag_err(ctx, d, MAG_EVALUE, key_pos(cell, "epochs"),
+        return mag_err(ctx, d, MAG_EVALUE, key_pos(cell, c->cfg, "epochs"),
                        "epochs is the older name of iterations: set one of them");
-    } else if (mag_train_given(c->cfg, "clip") && k->algo->ratio == RT_RL_RATIO_NONE) {
-        key = "clip";
+    } else if (k->algo->ratio == RT_RL_RATIO_NONE &&
+               (mag_train_given(c->cfg, "clip") || mag_train_given(c->cfg, "clip_low") ||
+                mag_train_given(c->cfg, "clip_high"))) {
+        key = mag_train_given(c->cfg, "clip")       ? "clip"
+              : mag_train_given(c->cfg, "clip_low") ? "clip_low"
+                                                    : "clip_high";
+        const mag_kv *e = entry_of(cell, c->cfg, key); /* named as the cell wrote it */
         snprintf(buf, sizeof buf,
-                 "clip has no effect with algo = %s (a plain policy gradient: no ratio to clip)",
-                 k->algo->name);
+                 "%s has no effect with algo = %s (a plain policy gradient: no ratio to clip)",
+                 e ? e->key : key, k->algo->name);
         why = buf;
     } else if (k->kl == 0.0 && k->regularizer == RT_RL_REG_KL &&
                (mag_train_given(c->cfg, "kl_estimator") || mag_train_given(c->cfg, "kl_in"))) {
@@ -429,7 +448,7 @@ static int no_effect(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const
         key = "eval_prompts";
         why = "eval_prompts has no effect with eval_every = 0 (no held-out evaluation)";
     }
-    return why ? mag_err(ctx, d, MAG_EVALUE, key_pos(cell, key), "%s", why) : 0;
+    return why ? mag_err(ctx, d, MAG_EVALUE, key_pos(cell, c->cfg, key), "%s", why) : 0;
 }
 
 /* Configuration checks of point pt (the engine's own, without training): the
@@ -445,14 +464,15 @@ static int check_point(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, con
         rt_rl_check(&p->cfg, &p->from->model, NULL, &p->ref->model, rt_task_prompt_len(c->task),
                     rt_task_answer_max(c->task), RT_TOK_EOS, NULL, NULL, &rd);
     if (!rc) return 0;
-    mag_pos at = rd.key[0] ? key_pos(cell, rd.key) : cell->name_pos;
+    mag_pos at = rd.key[0] ? key_pos(cell, c->cfg, rd.key) : cell->name_pos;
     /* the caret goes to the line that sets the key the engine names (else the name) */
     if (!strcmp(rd.key, "iterations")) { /* at the value, named as the cell wrote it */
-        const char *mu = mag_train_given(c->cfg, "iterations") ? "iterations" : "epochs";
+        const mag_kv *e = entry_of(cell, c->cfg, "iterations");
+        if (!e) e = entry_of(cell, c->cfg, "epochs");
         size_t k = strlen("iterations");
-        int named = !strncmp(rd.msg, "iterations", k);
-        return mag_err(ctx, d, MAG_EVALUE, mag_train_value_pos(cell, mu), "%s%s", named ? mu : "",
-                       named ? rd.msg + k : rd.msg);
+        int named = e && !strncmp(rd.msg, "iterations", k);
+        return mag_err(ctx, d, MAG_EVALUE, e ? e->value.pos : cell->name_pos, "%s%s",
+                       named ? e->key : "", named ? rd.msg + k : rd.msg);
     }
     return mag_err(ctx, d, MAG_EVALUE, at, "%s", rd.msg);
 }

@@ -370,6 +370,8 @@ typedef struct mag_config {
     const rt_sweep_key *grid; /* [nswept] the same sweep as the runtime's points
                                  (rt_sweep_points.h): names, counts, value texts */
     size_t npoints;           /* product of swept list lengths (1 without a sweep) */
+    const mag_pos *key_pos;   /* [schema->nkeys]: where a given key was written (its
+                                 alias's position when set by another name) */
     void *priv;
 } mag_config;
 

@@ -530,6 +530,14 @@ int mag_validate(const mag_schema *schema, const mag_validate_in *in, mag_config
         mag_arena_free(a);
         return r;
     }
+    mag_pos *kpos = mag_arena_alloc(a, nk * sizeof *kpos);
+    if (!kpos) {
+        mag_arena_free(a);
+        return mag_diag_set(d, NULL, 0, MAG_ENOMEM, 0, 0, NULL, "out of memory");
+    }
+    for (size_t k = 0; k < schema->nkeys; k++)
+        kpos[k] = first[k] ? first[k]->key_pos : in->where;
+    c->key_pos = kpos;
     c->values = (const mag_value **)vals;
     c->given = given;
     c->swept = swept;

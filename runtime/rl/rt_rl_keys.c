@@ -18,4 +18,5 @@ const rt_key_alias rt_rl_aliases[RT_RL_N_ALIASES] = {
     {.alias = "num_iterations", .key = "iterations", .from = "TRL"},
     {.alias = "beta", .key = "kl", .from = "TRL"},
     {.alias = "epsilon", .key = "clip", .from = "TRL"},
+    {.alias = "epsilon_high", .key = "clip_high", .from = "TRL"},
 };

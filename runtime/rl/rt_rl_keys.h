@@ -68,6 +68,18 @@ extern const char *const rt_rl_regularizer_values[];
         .flags = RT_RL_SW | RT_KEY_MIN_EXCL | RT_KEY_MAX_EXCL, .min = 0, .max = 1, .def = "0.2",   \
         .help = "ratio clipping epsilon (grpo, drgrpo, ppo, bnpo)"                                 \
     }
+#define RT_RL_KEY_CLIP_LOW                                                                         \
+    {                                                                                              \
+        .name = "clip_low", .type = RT_KEY_NUMBER,                                                 \
+        .flags = RT_RL_SW | RT_KEY_MIN_EXCL | RT_KEY_MAX_EXCL, .min = 0, .max = 1,                 \
+        .help = "the clip below 1: rho >= 1 - clip_low (default: clip)"                            \
+    }
+#define RT_RL_KEY_CLIP_HIGH                                                                        \
+    {                                                                                              \
+        .name = "clip_high", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN_EXCL, .min = 0, \
+        .help = "the clip above 1: rho <= 1 + clip_high (default: clip; DAPO's clip-higher: "      \
+                "0.28)"                                                                            \
+    }
 #define RT_RL_KEY_ITERATIONS                                                                       \
     {                                                                                              \
         .name = "iterations", .type = RT_KEY_INT, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,     \
@@ -106,8 +118,8 @@ extern const rt_key rt_rl_keys[];
 extern const size_t rt_rl_n_keys;
 
 /* TRL's GRPOConfig names for keys of the same meaning (num_generations = group,
- * num_iterations = iterations, beta = kl, epsilon = clip). */
-#define RT_RL_N_ALIASES 4
+ * num_iterations = iterations, beta = kl, epsilon = clip, epsilon_high = clip_high). */
+#define RT_RL_N_ALIASES 5
 extern const rt_key_alias rt_rl_aliases[RT_RL_N_ALIASES];
 
 #endif

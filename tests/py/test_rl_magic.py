@@ -209,6 +209,33 @@ def test_epochs_is_iterations(rlk):
     assert runs["ea"] != runs["ec"]
 
 
+def test_asymmetric_clip(rlk):
+    """clip_low / clip_high: the two sides of the ratio clip (DAPO's clip-higher); with
+    clip_high = clip_low = clip the run is the symmetric one bit for bit, a wider upper
+    clip changes it once the clip acts (iterations > 1)."""
+    small = "batch = 4\ngroup = 4\nsteps = 4\neval_every = 4\neval_prompts = 32\n"
+    runs = {}
+    for name, keys in (("sym", "clip = 0.2"), ("same", "clip_low = 0.2\nclip_high = 0.2"),
+                       ("higher", "clip_high = 0.28"), ("trl", "epsilon_high = 0.28")):
+        ok(rlk, "%%rl asym\nfrom = base\nreward = exact\niterations = 3\n" + keys + "\n"
+                + small)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "e.csv")
+            ok(rlk, f'%export "{p}" asym')
+            with open(p, newline="") as f:
+                runs[name] = [{k: v for k, v in r.items()
+                               if k not in ("wall", "clip", "clip_low", "clip_high")}
+                              for r in csv.DictReader(f)]
+    assert runs["sym"] == runs["same"]
+    assert runs["higher"] == runs["trl"]
+    assert runs["higher"] != runs["sym"]
+    rep, _ = rlk.execute("%%rl asym2\nfrom = base\nreward = exact\nalgo = reinforce\n"
+                         "clip_low = 0.1\n" + small)
+    assert rep["content"]["evalue"] == (
+        "cell:5:1: clip_low has no effect with algo = reinforce (a plain policy gradient: no "
+        "ratio to clip)")
+
+
 def test_trl_names(rlk):
     """TRL's names (num_generations, num_iterations, beta, epsilon) are the keys group,
     iterations, kl, clip: the same run bit for bit, a sweep named by the key, both names
@@ -236,11 +263,22 @@ def test_trl_names(rlk):
         "cell:5:1: 'kl' and 'beta' name the same key ('kl'; TRL's name), both set (first at "
         "line 4): keep one")
     assert "trl_c" not in who(rlk)
+    # errors name the key as written, at its line
+    rep, _ = rlk.execute("%%rl trl_d\nfrom = base\nreward = exact\nalgo = rloo\n"
+                         "num_iterations = 3\n" + small)
+    assert rep["content"]["evalue"].startswith(
+        "cell:5:18: num_iterations = 3 with algo = rloo: its loss has no importance ratio")
+    rep, _ = rlk.execute("%%rl trl_d\nfrom = base\nreward = exact\nalgo = rloo\n"
+                         "epsilon_high = 0.28\n" + small)
+    assert rep["content"]["evalue"] == (
+        "cell:5:1: epsilon_high has no effect with algo = rloo (a plain policy gradient: no "
+        "ratio to clip)")
     rep, _ = rlk.execute("%help trl")
     text = rep["content"]["payload"][0]["data"]["text/plain"]  # the pager
     for line in ("%%rl: num_generations is TRL's name for group",
                  "%%rl: num_iterations is TRL's name for iterations",
-                 "%%rl: beta is TRL's name for kl", "%%rl: epsilon is TRL's name for clip"):
+                 "%%rl: beta is TRL's name for kl", "%%rl: epsilon is TRL's name for clip",
+                 "%%rl: epsilon_high is TRL's name for clip_high"):
         assert line in text, text
 
 
