@@ -7,8 +7,9 @@
  * last row predicts); row i of each heat map is the query at input i (the text twin
  * names the token it predicts), column j the key at input j.  The probabilities are
  * rt_gpt_attention's (the forward pass's own), drawn by rt_chart_heat (rows = layers,
- * columns = heads) as one display_data {image/svg+xml, image/png (krn_png_from_svg: the
- * SVG rasterized, omitted with RLHF_CHART_PNG=off or without librsvg), text/plain}.
+ * columns = heads) as one display_data {image/png, text/plain}: the SVG rasterized by
+ * mag_bridge_final as a chart's final frame (the SVG stays instead with
+ * RLHF_CHART_PNG=off or when rasterizing fails).
  * Leaves out: several prompts, attention of best-of-K selections, values / gradients. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -16,7 +17,6 @@
 #include <string.h>
 
 #include "krn_display.h"
-#include "krn_png.h"
 #include "mag_bridge.h"
 #include "mag_eval.h"
 #include "rt_alloc.h"
@@ -37,41 +37,20 @@ static const char *tok_label(const rt_task *task, int t)
     return s ? s : "?";
 }
 
-static int png_off(void)
-{
-    const char *e = getenv("RLHF_CHART_PNG");
-    return e && (!strcmp(e, "off") || !strcmp(e, "0"));
-}
-
-/* The bundle of the heat map, or NULL (out of memory); *meta the PNG's size or NULL. */
+/* The bundle of the heat map {image/svg+xml, text/plain}, made a final figure by
+ * mag_bridge_final (the SVG rasterized to the image/png that replaces it, as charts'
+ * final frames: what exported and untrusted notebooks show); NULL when out of memory;
+ * *meta the PNG's size or NULL. */
 static cJSON *bundle_of(const rt_chart_heat *h, cJSON **meta)
 {
     char *svg = NULL, *text = NULL;
-    size_t svg_len = 0;
     cJSON *b = NULL;
     *meta = NULL;
-    if (rt_chart_heat_svg(h, &svg, &svg_len) || rt_chart_heat_text(h, &text, NULL)) goto done;
+    if (rt_chart_heat_svg(h, &svg, NULL) || rt_chart_heat_text(h, &text, NULL)) goto done;
     if (!(b = cJSON_CreateObject()) || !cJSON_AddStringToObject(b, "image/svg+xml", svg) ||
-        !cJSON_AddStringToObject(b, "text/plain", text)) {
+        !cJSON_AddStringToObject(b, "text/plain", text) || mag_bridge_final(b, meta, NULL)) {
         cJSON_Delete(b);
         b = NULL;
-        goto done;
-    }
-    if (!png_off()) {
-        int w = 0, hh = 0;
-        char err[256] = "";
-        char *b64 = krn_png_from_svg_base64(svg, svg_len, &w, &hh, err, sizeof err);
-        cJSON *md = NULL, *im = NULL;
-        if (b64 && (!cJSON_AddStringToObject(b, "image/png", b64) || !(md = cJSON_CreateObject()) ||
-                    !(im = cJSON_AddObjectToObject(md, "image/png")) ||
-                    !cJSON_AddNumberToObject(im, "width", w) ||
-                    !cJSON_AddNumberToObject(im, "height", hh))) {
-            cJSON_Delete(md);
-            cJSON_Delete(b);
-            b = NULL, md = NULL;
-        }
-        *meta = md;
-        free(b64);
     }
 done:
     rt_free(svg);

@@ -298,7 +298,7 @@ done:
 /* RLHF_CHART_PNG=off: final frames keep their SVG (read at each final frame: a
  * microsecond next to the tens of ms of a render; tools/fuzz/fuzz_exec.c switches it
  * between inputs). */
-static int png_off(void)
+int mag_bridge_png_off(void)
 {
     const char *e = getenv("RLHF_CHART_PNG");
     return e && (!strcmp(e, "off") || !strcmp(e, "0"));
@@ -309,7 +309,7 @@ int mag_bridge_final(cJSON *bundle, cJSON **metadata, double *png_s)
     double t0 = now_s();
     if (metadata) *metadata = NULL;
     if (png_s) *png_s = 0;
-    if (png_off()) return 0;
+    if (mag_bridge_png_off()) return 0;
     const char *svg = cJSON_GetStringValue(cJSON_GetObjectItem(bundle, "image/svg+xml"));
     if (!svg) return 0;
     char err[256] = "";

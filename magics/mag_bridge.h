@@ -150,6 +150,9 @@ cJSON *mag_bridge_render(const rt_chart *chart);
  * none (ymin = ymax = 0). */
 void mag_metric_range(const char *metric, double *ymin, double *ymax, int *yzero);
 
+/* 1 when RLHF_CHART_PNG=off (or 0) asks for figures without their PNG. */
+int mag_bridge_png_off(void);
+
 /* Makes a chart bundle (as above) a final frame: its image/svg+xml is rasterized
  * (krn_png_from_svg) to image/png, which replaces the SVG: untrusted notebooks and GitHub
  * show PNG, not SVG or Vega-Lite, and nbconvert 6.5 (Debian 12) prefers SVG to PNG but

@@ -1021,7 +1021,7 @@ static const mag_magic sample_magic = {
             "temperature= given: the first sample at that temperature, the table's first\n"
             "row): a heat map per head (rows = layers, columns = heads; row = query\n"
             "position, column = key position, ⟨bos⟩ first, shade = probability 0..1) as\n"
-            "SVG and PNG, and a text twin listing per query the next token, a\n"
+            "a PNG (as charts' final frames), and a text twin listing per query the next token, a\n"
             "shaded row and the key it attends to most.  n= and best_of= do not go with\n"
             "it.  Example:\n  %sample g prompt=\"12+34=\" attention=true",
     .run = run_sample,

@@ -1,5 +1,6 @@
 """%sample POLICY attention=true (issue 17 item 4; magics/mag_attn.c, runtime
-rt_gpt_attention and rt_chart_heat): one display_data with image/svg+xml, image/png and
+rt_gpt_attention and rt_chart_heat): one display_data with image/png (the SVG, rasterized
+as a chart's final frame; the SVG itself with RLHF_CHART_PNG=off) and
 text/plain; the SVG parses as XML and has layers x heads panels ("layer l · head h"), each
 with L (L + 1) / 2 shaded cells for L = 1 + P + (completion length - 1) positions; the
 text twin lists every head and one row per query; a re-run gives the same bytes (and the
@@ -53,14 +54,27 @@ def panels(svg):
     return root, texts, heads, cells
 
 
-def test_three_mimetypes_panels_and_text_twin(ak):
+def test_png_and_text_twin_as_a_final_figure(ak):
+    """The figure is a final frame (mag_bridge_final): the PNG rasterized from the SVG
+    replaces it, as for charts, so exported and untrusted notebooks show it."""
     c = view(ak, '%sample g prompt="12+34=" attention=true')
     data = c["data"]
-    assert set(data) == {"image/svg+xml", "image/png", "text/plain"}
+    assert set(data) == {"image/png", "text/plain"}
     png = base64.b64decode(data["image/png"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     md = c["metadata"]["image/png"]
     assert md["width"] > 100 and md["height"] > 100
+
+
+def test_panels_and_text_twin(new_kernel, monkeypatch):
+    """With RLHF_CHART_PNG=off the SVG stays: one panel per (layer, head)."""
+    monkeypatch.setenv("RLHF_CHART_PNG", "off")
+    k = new_kernel()
+    for cell in SETUP[:2]:
+        ok(k, cell, timeout=LONG)
+    c = view(k, '%sample g prompt="12+34=" attention=true')
+    data = c["data"]
+    assert set(data) == {"image/svg+xml", "text/plain"}
     root, texts, heads, cells = panels(data["image/svg+xml"])
     assert heads == [f"layer {l} · head {h}" for l in (1, 2) for h in (1, 2, 3)]
     assert "attention probability" in texts
