@@ -344,19 +344,10 @@ static int tokenize(rd *r, int c, int *toks, int cap, int *n)
 {
     const char *s = r->str[c];
     size_t len = r->slen[c];
-    int V = rt_task_vocab_size(r->task);
     *n = 0;
     for (size_t i = 0; i < len;) {
-        int found = -1;
         size_t flen = 0;
-        for (int k = 0; k < V; k++) {
-            const char *tk = rt_task_token(r->task, k);
-            size_t l = tk ? strlen(tk) : 0;
-            if (l > flen && l <= len - i && memcmp(s + i, tk, l) == 0) {
-                found = k;
-                flen = l;
-            }
-        }
+        int found = rt_task_match_token(r->task, s + i, len - i, &flen);
         if (found < 0 && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) {
             i++; /* whitespace that is not a token of the vocabulary (a file task's may be) */
             continue;

@@ -573,19 +573,35 @@ size_t rt_task_render_with(const rt_task *t, const int *toks, int n, char *buf, 
     return render(t->vdata ? t : NULL, toks, n, buf, cap);
 }
 
+int rt_task_match_token(const rt_task *t, const char *s, size_t n, size_t *len)
+{
+    int found = -1;
+    size_t flen = 0;
+    if (t->vdata) {
+        const char *const *tab = rt_task_data_tokens(t->vdata);
+        found = rt_task_data_match(tab, rt_task_data_vocab_size(t->vdata), s, n, &flen);
+        for (int k = 0; k < 2; k++) { /* <pad>, <eos> as text */
+            size_t l = strlen(tab[k]);
+            if (l > flen && l <= n && memcmp(s, tab[k], l) == 0) found = k, flen = l;
+        }
+    } else {
+        for (int k = 0; k < t->V; k++) {
+            const char *tk = rt_task_token_str(k);
+            size_t l = tk ? strlen(tk) : 0;
+            if (l > flen && l <= n && memcmp(s, tk, l) == 0) found = k, flen = l;
+        }
+    }
+    *len = flen;
+    return found;
+}
+
 int rt_task_parse_with(const rt_task *t, const char *text, int *toks, int cap, int *n, rt_diag *err)
 {
     if (!t->vdata) return rt_task_parse(text, toks, cap, n, err);
-    const char *const *tab = rt_task_data_tokens(t->vdata);
-    int V = rt_task_data_vocab_size(t->vdata);
     *n = 0;
     for (const char *p = text; *p;) {
         size_t flen = 0;
-        int found = rt_task_data_match(tab, V, p, strlen(p), &flen);
-        for (int k = 0; k < 2; k++) { /* <pad>, <eos> as text */
-            size_t l = strlen(tab[k]);
-            if (l > flen && strncmp(p, tab[k], l) == 0) found = k, flen = l;
-        }
+        int found = rt_task_match_token(t, p, strlen(p), &flen);
         if (found < 0 && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
             p++;
             continue;

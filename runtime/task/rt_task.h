@@ -334,6 +334,10 @@ int rt_task_sample_from_text(const rt_task *t, const char *text, rt_task_sample 
 size_t rt_task_render_with(const rt_task *t, const int *toks, int n, char *buf, size_t cap);
 int rt_task_parse_with(const rt_task *t, const char *text, int *toks, int cap, int *n,
                        rt_diag *err);
+/* The task's token that is the longest prefix of s[0..n) (any token of its vocabulary,
+ * <pad> and <eos> as text included; a file task's table, else the built-in one), or -1;
+ * *len its bytes.  parse_with's tokenizer and the preference files' are this. */
+int rt_task_match_token(const rt_task *t, const char *s, size_t n, size_t *len);
 
 /* A human description: kind and parameters, vocabulary, P, T, features and n example
  * prompts with their targets drawn from rng (training split).  A file task: "task file
