@@ -84,6 +84,9 @@ static const mag_key_spec rl_keys[] = {
      .type = MAG_T_NAME,
      .object = "policy",
      .help = "frozen reference of the KL / chi2 term (default: `from`; a sweep pairs by key)"},
+    RT_RL_KEY_ADVANTAGE,
+    RT_RL_KEY_SCALE_REWARDS,
+    RT_RL_KEY_LOSS_AGG,
     RT_RL_KEY_CLIP,
     RT_RL_KEY_CLIP_LOW,
     RT_RL_KEY_CLIP_HIGH,
@@ -398,6 +401,16 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     v = mag_config_get(cfg, "kl_in", pt);
     if (v) rc->kl_in = strcmp(v->str, "reward") ? RT_RL_IN_LOSS : RT_RL_IN_REWARD;
     rc->clip = mag_train_num(cfg, "clip", pt);
+    /* parts as keys: enum value i is part i (rt_rl_keys.h); 0 = the recipe's */
+    v = mag_config_get(cfg, "advantage", pt);
+    for (int i = 0; v && rt_rl_advantage_values[i]; i++)
+        if (!strcmp(v->str, rt_rl_advantage_values[i])) rc->advantage = i + 1;
+    v = mag_config_get(cfg, "loss_agg", pt);
+    for (int i = 0; v && rt_rl_loss_agg_values[i]; i++)
+        if (!strcmp(v->str, rt_rl_loss_agg_values[i])) rc->loss_agg = i + 1;
+    v = mag_config_get(cfg, "scale_rewards", pt);
+    for (int i = 0; v && rt_rl_scale_values[i]; i++)
+        if (!strcmp(v->str, rt_rl_scale_values[i])) rc->scale_rewards = (rt_rl_scale)(i + 1);
     rc->clip_low = mag_train_given(cfg, "clip_low") ? mag_train_num(cfg, "clip_low", pt) : 0.0;
     rc->clip_high = mag_train_given(cfg, "clip_high") ? mag_train_num(cfg, "clip_high", pt) : 0.0;
     /* iterations, or its older name epochs (no_effect refuses both) */

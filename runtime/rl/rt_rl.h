@@ -75,6 +75,14 @@
  *   ppo        TOKEN_RTG     TOKEN  TOKEN_MEAN      1          k1   reward  4
  *   bnpo       GROUP_NORM    TOKEN  TOKEN_MEAN      2          k3   loss    1
  *   opd        TEACHER_LOGRATIO NONE TOKEN_MEAN     1          k1   loss    1
+ * Parts as keys (cfg.advantage, cfg.loss_agg, cfg.scale_rewards; %%rl's `advantage`,
+ * `loss_agg`, `scale_rewards`): a configuration may replace the recipe's advantage
+ * (not the teacher's) and aggregation parts (rt_rl_config_adv / _agg read the part in
+ * force), and scale GROUP_NORM by the group's std (the default), the batch's (population
+ * std of all N rewards: TRL's scale_rewards = "batch") or nothing (= GROUP_CENTER, Dr.
+ * GRPO's); grpo with advantage GROUP_CENTER and aggregation CONST_LEN is drgrpo bit for
+ * bit (formulas_test test_parts_as_keys).  A group comparison (LOO, GROUP_*) needs
+ * group >= 2.
  * (opd with group 1 and kl 0 is the sampled estimator "as released": loss =
  * -(1/sum_i |y_i|) sum_valid A_t lp, one update per batch; it needs a teacher, so it is
  * not an `algo` value of %%rl.)
@@ -163,6 +171,10 @@ typedef struct rt_rl_config {
     double kl;                     /* kl: beta >= 0 (regularizer = kl) */
     rt_rl_estimator kl_estimator;  /* kl_estimator: AUTO = the recipe's est */
     rt_rl_kl_in kl_in;             /* kl_in: AUTO = the recipe's kl_in */
+    int advantage;                 /* advantage: 0 = the recipe's, else 1 + rt_rl_adv (BASELINE ..
+                                      TOKEN_RTG: not the teacher's) — a part as a key */
+    int loss_agg;                  /* loss_agg: 0 = the recipe's, else 1 + rt_rl_agg */
+    rt_rl_scale scale_rewards;     /* scale_rewards: GROUP_NORM's divisor (AUTO = GROUP) */
     double clip;                   /* clip: epsilon_c in (0, 1), both sides of the ratio */
     double clip_low, clip_high;    /* 0 = auto: the recipe's, else clip; low in (0, 1), high > 0 */
     int epochs;                    /* iterations (older name epochs): mu, optimizer updates
@@ -200,6 +212,10 @@ void rt_rl_config_init(rt_rl_config *cfg);
  * importance ratio, ..." (key "iterations"), "group = 1 with algo = grpo: advantages
  * compare the G samples of a prompt, use group >= 2".  out may be NULL. */
 int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *diag);
+/* The advantage and aggregation parts in force: the config's override, else the
+ * recipe's. */
+rt_rl_adv rt_rl_config_adv(const rt_rl_config *cfg);
+rt_rl_agg rt_rl_config_agg(const rt_rl_config *cfg);
 /* The recipe's name ("grpo", "?" for NULL) and the row of a name (rt_rl_recipe_find):
  * 0 or RT_EINVAL. */
 const char *rt_rl_algo_name(const rt_rl_recipe *a);

@@ -41,6 +41,19 @@ void rt_rl_config_init(rt_rl_config *c)
     c->teacher_temperature = 1.0f;
 }
 
+rt_rl_adv rt_rl_config_adv(const rt_rl_config *c)
+{
+    return c->advantage ? (rt_rl_adv)(c->advantage - 1) : c->algo->adv;
+}
+
+rt_rl_agg rt_rl_config_agg(const rt_rl_config *c)
+{
+    return c->loss_agg ? (rt_rl_agg)(c->loss_agg - 1) : c->algo->agg;
+}
+
+static const char *const adv_names[] = {"baseline",     "loo", "group_norm",
+                                        "group_center", "rtg", "teacher"};
+
 const char *rt_rl_algo_name(const rt_rl_recipe *a)
 {
     return a ? a->name : "?";
@@ -113,11 +126,40 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
         return fail(d, "algo", "unknown algo (expected %s)", recipe_list(names, sizeof names, -1));
     if (c.batch < 1) return fail(d, "batch", "batch must be >= 1 (prompts per step)");
     if (c.group < 1) return fail(d, "group", "group must be >= 1 (samples per prompt)");
-    if (c.group < r->min_group)
+    if (c.advantage < 0 || c.advantage > RT_RL_ADV_TOKEN_RTG + 1)
+        return fail(d, "advantage",
+                    "advantage must be baseline, loo, group_norm, group_center or rtg");
+    if (c.advantage && r->adv == RT_RL_ADV_TEACHER_LOGRATIO)
+        return fail(d, "advantage",
+                    "advantage with algo = %s: its advantage is the teacher's log-ratio", r->name);
+    if (c.loss_agg < 0 || c.loss_agg > RT_RL_AGG_TOKEN_MEAN + 1)
+        return fail(d, "loss_agg",
+                    "loss_agg must be seq_mean, seq_mean_token_mean, seq_mean_token_sum_norm or "
+                    "token_mean");
+    if ((unsigned)c.scale_rewards > RT_RL_SCALE_NONE)
+        return fail(d, "scale_rewards", "scale_rewards must be group, batch or none");
+    rt_rl_adv adv = rt_rl_config_adv(&c);
+    if (c.scale_rewards != RT_RL_SCALE_AUTO && adv != RT_RL_ADV_GROUP_NORM)
+        return fail(d, "scale_rewards",
+                    "scale_rewards has no effect with advantage = %s (only group_norm divides "
+                    "by a std)",
+                    adv_names[adv]);
+    /* the samples of a prompt are compared by these advantages; the recipe may ask more */
+    int min_group =
+        adv == RT_RL_ADV_LOO || adv == RT_RL_ADV_GROUP_NORM || adv == RT_RL_ADV_GROUP_CENTER ? 2
+                                                                                             : 1;
+    if (!c.advantage && r->min_group > min_group) min_group = r->min_group;
+    if (c.group < min_group) {
+        if (c.advantage)
+            return fail(d, "group",
+                        "group = %d with advantage = %s: advantages compare the samples of a "
+                        "prompt, use group >= %d",
+                        c.group, adv_names[adv], min_group);
         return fail(d, "group",
                     "group = %d with algo = %s: advantages compare the samples of a prompt, "
                     "use group >= %d",
-                    c.group, r->name, r->min_group);
+                    c.group, r->name, min_group);
+    }
     if ((long)c.batch * c.group > 1L << 20)
         return fail(d, "batch", "batch * group must be at most 1048576 sequences per step");
     if (c.steps < 0) return fail(d, "steps", "steps must be >= 0");
@@ -213,7 +255,18 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
                      double *baseline, int *baseline_set, double *A)
 {
     int N = n_prompts * G;
-    rt_rl_adv kind = cfg->algo->adv;
+    rt_rl_adv kind = rt_rl_config_adv(cfg);
+    /* GROUP_NORM's divisor under scale_rewards = batch: the std of all N rewards */
+    double batch_sd = 0.0;
+    if (kind == RT_RL_ADV_GROUP_NORM && cfg->scale_rewards == RT_RL_SCALE_BATCH) {
+        double m = 0.0, v = 0.0;
+        for (int i = 0; i < N; i++)
+            m += R[i];
+        m /= N;
+        for (int i = 0; i < N; i++)
+            v += (R[i] - m) * (R[i] - m);
+        batch_sd = sqrt(v / N);
+    }
     switch (kind) {
     case RT_RL_ADV_BASELINE: {
         double mean = 0.0;
@@ -243,8 +296,12 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
             for (int g = 0; g < G; g++) {
                 if (kind == RT_RL_ADV_LOO)
                     a[g] = r[g] - (sum - r[g]) / (G - 1);
+                else if (kind == RT_RL_ADV_GROUP_NORM && cfg->scale_rewards == RT_RL_SCALE_NONE)
+                    a[g] = r[g] - mean;
                 else if (kind == RT_RL_ADV_GROUP_NORM)
-                    a[g] = (r[g] - mean) / (sd + cfg->adv_eps);
+                    a[g] =
+                        (r[g] - mean) /
+                        ((cfg->scale_rewards == RT_RL_SCALE_BATCH ? batch_sd : sd) + cfg->adv_eps);
                 else
                     a[g] = r[g] - mean;
             }
@@ -332,7 +389,7 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
     for (int i = 0; i < n; i++) {
         int L = len[i] < T ? len[i] : T;
         double w;
-        switch (r->agg) {
+        switch (rt_rl_config_agg(cfg)) {
         case RT_RL_AGG_SEQ_TOKEN_MEAN:
             w = 1.0 / ((double)n * (L > 0 ? L : 1));
             break;

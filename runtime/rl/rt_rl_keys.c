@@ -4,6 +4,11 @@
 const char *const rt_rl_estimator_values[] = {"k1", "k2", "k3", NULL};
 const char *const rt_rl_kl_in_values[] = {"reward", "loss", NULL};
 const char *const rt_rl_regularizer_values[] = {"kl", "chi2", NULL};
+const char *const rt_rl_advantage_values[] = {"baseline",     "loo", "group_norm",
+                                              "group_center", "rtg", NULL};
+const char *const rt_rl_loss_agg_values[] = {"seq_mean", "seq_mean_token_mean",
+                                             "seq_mean_token_sum_norm", "token_mean", NULL};
+const char *const rt_rl_scale_values[] = {"group", "batch", "none", NULL};
 
 const rt_key rt_rl_keys[] = {
     RT_RL_KEY_ALGO,       RT_RL_KEY_GROUP,        RT_RL_KEY_BATCH,       RT_RL_KEY_STEPS,

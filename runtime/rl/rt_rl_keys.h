@@ -11,6 +11,11 @@
 
 extern const char *const rt_rl_estimator_values[]; /* k1 k2 k3, NULL */
 extern const char *const rt_rl_kl_in_values[];     /* reward loss, NULL */
+/* advantage, loss_agg, scale_rewards: value i is part i (rt_rl_adv, rt_rl_agg) or
+ * rt_rl_scale i + 1 */
+extern const char *const rt_rl_advantage_values[];
+extern const char *const rt_rl_loss_agg_values[];
+extern const char *const rt_rl_scale_values[];
 extern const char *const rt_rl_regularizer_values[];
 
 #define RT_RL_SW RT_KEY_SWEEP
@@ -67,6 +72,28 @@ extern const char *const rt_rl_regularizer_values[];
         .name = "clip", .type = RT_KEY_NUMBER,                                                     \
         .flags = RT_RL_SW | RT_KEY_MIN_EXCL | RT_KEY_MAX_EXCL, .min = 0, .max = 1, .def = "0.2",   \
         .help = "ratio clipping epsilon (grpo, drgrpo, ppo, bnpo)"                                 \
+    }
+#define RT_RL_KEY_ADVANTAGE                                                                        \
+    {                                                                                              \
+        .name = "advantage", .type = RT_KEY_ENUM, .values = rt_rl_advantage_values,                \
+        .flags = RT_RL_SW,                                                                         \
+        .help = "the recipe's advantage part replaced: baseline, loo, group_norm, group_center, "  \
+                "rtg (default: the algo's)"                                                        \
+    }
+#define RT_RL_KEY_SCALE_REWARDS                                                                    \
+    {                                                                                              \
+        .name = "scale_rewards", .type = RT_KEY_ENUM, .values = rt_rl_scale_values,                \
+        .flags = RT_RL_SW,                                                                         \
+        .help = "group_norm divides by the group's std (group, default), the batch's (batch) or "  \
+                "nothing (none: Dr. GRPO)"                                                         \
+    }
+#define RT_RL_KEY_LOSS_AGG                                                                         \
+    {                                                                                              \
+        .name = "loss_agg", .type = RT_KEY_ENUM, .values = rt_rl_loss_agg_values,                  \
+        .flags = RT_RL_SW,                                                                         \
+        .help = "token terms into the loss: seq_mean, seq_mean_token_mean (grpo), "                \
+                "seq_mean_token_sum_norm (drgrpo), token_mean (bnpo, ppo; DAPO) (default: the "    \
+                "algo's)"                                                                          \
     }
 #define RT_RL_KEY_CLIP_LOW                                                                         \
     {                                                                                              \

@@ -36,6 +36,14 @@ typedef enum {
     RT_RL_AGG_TOKEN_MEAN      /* 1 / sum_i |y_i| (all valid tokens of the batch) */
 } rt_rl_agg;
 
+/* scale_rewards: what GROUP_NORM divides the centred rewards by (TRL's scale_rewards). */
+typedef enum {
+    RT_RL_SCALE_AUTO,  /* = GROUP */
+    RT_RL_SCALE_GROUP, /* the group's std (population, 1/G) */
+    RT_RL_SCALE_BATCH, /* the batch's std (population, over all N rewards) */
+    RT_RL_SCALE_NONE   /* 1: GROUP_CENTER's advantage */
+} rt_rl_scale;
+
 typedef struct rt_rl_recipe {
     const char *name; /* the `algo` value: "grpo" */
     rt_rl_adv adv;

@@ -171,8 +171,7 @@ int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *p
     o->kl_row = rt_calloc(NT, sizeof(double));
     o->ent_row = rt_calloc(NT, sizeof(double));
     bad = bad || !o->kl_row || !o->ent_row || !o->prompts || !o->prompts_rep || !o->tokens ||
-          !o->len || !o->seqs || !o->ls_p || !o->ls_r || !o->pr_p || !o->lpf || !o->Aseq ||
-          !o->Rp;
+          !o->len || !o->seqs || !o->ls_p || !o->ls_r || !o->pr_p || !o->lpf || !o->Aseq || !o->Rp;
     for (int i = 0; i < 6; i++)
         bad = bad || !*d[i];
     if (!bad && teacher) {
@@ -496,7 +495,7 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     int N = o->N, T = o->T, B = o->B, G = o->G;
     int kl_rew = c->regularizer == RT_RL_REG_KL && c->kl_in == RT_RL_IN_REWARD && c->kl > 0.0;
     /* the advantage part's rewards: per token r_t (TOKEN_RTG), else per sequence R'_i */
-    int tok_adv = c->algo->adv == RT_RL_ADV_TOKEN_RTG;
+    int tok_adv = rt_rl_config_adv(c) == RT_RL_ADV_TOKEN_RTG;
     int teach = c->algo->adv == RT_RL_ADV_TEACHER_LOGRATIO;
     double adv_mean = 0.0;
     for (int i = 0; i < N && !teach; i++) {

@@ -236,6 +236,40 @@ def test_asymmetric_clip(rlk):
         "ratio to clip)")
 
 
+def test_parts_as_keys(rlk):
+    """advantage, scale_rewards and loss_agg replace a recipe's parts: grpo with drgrpo's
+    parts is drgrpo bit for bit, grpo with token_mean is bnpo; errors at the key."""
+    small = "batch = 4\ngroup = 4\nsteps = 4\neval_every = 4\neval_prompts = 32\n"
+
+    def run(keys):
+        ok(rlk, "%%rl parts\nfrom = base\nreward = exact\n" + keys + "\n" + small)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "e.csv")
+            ok(rlk, f'%export "{p}" parts')
+            with open(p, newline="") as f:
+                return [{k: v for k, v in r.items()
+                         if k not in ("wall", "algo", "advantage", "scale_rewards", "loss_agg")}
+                        for r in csv.DictReader(f)]
+    dr = run("algo = drgrpo")
+    assert run("advantage = group_center\nloss_agg = seq_mean_token_sum_norm") == dr
+    assert run("scale_rewards = none\nloss_agg = seq_mean_token_sum_norm") == dr
+    assert run("algo = bnpo") == run("loss_agg = token_mean")
+    assert run("scale_rewards = batch") != run("algo = grpo")
+    ok(rlk, "%%rl parts2\nfrom = base\nreward = exact\nloss_agg = [token_mean, seq_mean]\n"
+            + small)
+    listing = who(rlk)
+    assert "  parts2[loss_agg=token_mean] " in listing, listing
+    rep, _ = rlk.execute("%%rl parts3\nfrom = base\nreward = exact\nalgo = rloo\n"
+                         "scale_rewards = batch\n" + small)
+    assert rep["content"]["evalue"] == (
+        "cell:5:1: scale_rewards has no effect with advantage = loo (only group_norm divides by "
+        "a std)")
+    rep, _ = rlk.execute("%%rl parts3\nfrom = base\nreward = exact\nadvantage = gae\n" + small)
+    assert rep["content"]["evalue"] == (
+        "cell:4:13: unknown value 'gae' for 'advantage'; expected baseline, loo, group_norm, "
+        "group_center or rtg")
+
+
 def test_trl_names(rlk):
     """TRL's names (num_generations, num_iterations, beta, epsilon) are the keys group,
     iterations, kl, clip: the same run bit for bit, a sweep named by the key, both names

@@ -94,6 +94,79 @@ static void test_group_advantages(void **st)
     assert_int_equal(rt_rl_advantages(&c, R, 2, 4, &b, &set, A), RT_EINVAL);
 }
 
+/* parts as keys: scale_rewards on group_norm (group = the default, batch, none = Dr.
+ * GRPO's centring), an advantage and an aggregation replacing the recipe's, and their
+ * configuration errors */
+static void test_parts_as_keys(void **st)
+{
+    (void)st;
+    double R[8] = {1, 0, 2, 1, 0, 0, 0, 3}, A[8], B[8], b = 0;
+    int set = 0;
+    rt_rl_config c, out;
+    rt_rl_config_init(&c);
+    c.scale_rewards = RT_RL_SCALE_BATCH;
+    assert_int_equal(rt_rl_config_check(&c, &out, NULL), 0);
+    assert_int_equal(rt_rl_advantages(&out, R, 2, 4, &b, &set, A), 0);
+    /* batch: mean 7/8, population variance (sum R^2)/8 - (7/8)^2 = 15/8 - 49/64 = 71/64 */
+    double sb = sqrt(71.0 / 64) + 1e-6;
+    double batch[8] = {0, -1 / sb, 1 / sb, 0, -0.75 / sb, -0.75 / sb, -0.75 / sb, 2.25 / sb};
+    for (int i = 0; i < 8; i++)
+        assert_double_equal(A[i], batch[i], 1e-13);
+    c.scale_rewards = RT_RL_SCALE_NONE; /* = drgrpo's advantage, bit for bit */
+    assert_int_equal(rt_rl_config_check(&c, &out, NULL), 0);
+    assert_int_equal(rt_rl_advantages(&out, R, 2, 4, &b, &set, A), 0);
+    rt_rl_config dr = resolved(rt_rl_recipe_find("drgrpo"));
+    assert_int_equal(rt_rl_advantages(&dr, R, 2, 4, &b, &set, B), 0);
+    assert_memory_equal(A, B, sizeof A);
+    c.scale_rewards = RT_RL_SCALE_GROUP; /* = grpo's default */
+    assert_int_equal(rt_rl_config_check(&c, &out, NULL), 0);
+    assert_int_equal(rt_rl_advantages(&out, R, 2, 4, &b, &set, A), 0);
+    rt_rl_config g = resolved(rt_rl_recipe_find("grpo"));
+    assert_int_equal(rt_rl_advantages(&g, R, 2, 4, &b, &set, B), 0);
+    assert_memory_equal(A, B, sizeof A);
+    /* grpo + advantage group_center + loss_agg seq_mean_token_sum_norm reads as drgrpo */
+    rt_rl_config_init(&c);
+    c.advantage = 1 + RT_RL_ADV_GROUP_CENTER;
+    c.loss_agg = 1 + RT_RL_AGG_CONST_LEN;
+    assert_int_equal(rt_rl_config_check(&c, &out, NULL), 0);
+    assert_int_equal(rt_rl_config_adv(&out), dr.algo->adv);
+    assert_int_equal(rt_rl_config_agg(&out), dr.algo->agg);
+    int len[2] = {2, 3};
+    double lp[6] = {-0.5, -1, 0, -0.2, -0.1, -2}, ad[2] = {0.7, -0.3}, At[6], d1[6], d2[6];
+    for (int t = 0; t < 6; t++)
+        At[t] = ad[t / 3];
+    long n1 = 0, n2 = 0;
+    double l1 = rt_rl_loss(&out, 2, 3, len, lp, lp, lp, At, d1, &n1);
+    double l2 = rt_rl_loss(&dr, 2, 3, len, lp, lp, lp, At, d2, &n2);
+    assert_true(l1 == l2);
+    assert_memory_equal(d1, d2, sizeof d1);
+    /* errors, each naming its key */
+    rt_diag d;
+    rt_rl_config_init(&c);
+    c.algo = rt_rl_recipe_find("rloo");
+    c.scale_rewards = RT_RL_SCALE_BATCH;
+    assert_int_equal(rt_rl_config_check(&c, NULL, &d), RT_EINVAL);
+    assert_string_equal(d.key, "scale_rewards");
+    assert_string_equal(d.msg, "scale_rewards has no effect with advantage = loo (only "
+                               "group_norm divides by a std)");
+    rt_rl_config_init(&c);
+    c.algo = rt_rl_recipe_find("reinforce");
+    c.advantage = 1 + RT_RL_ADV_LOO;
+    c.group = 1;
+    assert_int_equal(rt_rl_config_check(&c, NULL, &d), RT_EINVAL);
+    assert_string_equal(d.msg, "group = 1 with advantage = loo: advantages compare the samples "
+                               "of a prompt, use group >= 2");
+    rt_rl_config_init(&c);
+    c.algo = rt_rl_recipe_find("opd");
+    c.advantage = 1 + RT_RL_ADV_LOO;
+    assert_int_equal(rt_rl_config_check(&c, NULL, &d), RT_EINVAL);
+    assert_string_equal(d.key, "advantage");
+    c.advantage = 7;
+    c.algo = rt_rl_recipe_find("grpo");
+    assert_int_equal(rt_rl_config_check(&c, NULL, &d), RT_EINVAL);
+    assert_string_equal(d.key, "advantage");
+}
+
 static void test_token_advantages(void **st)
 {
     (void)st;
@@ -728,6 +801,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reinforce_baseline),
         cmocka_unit_test(test_group_advantages),
+        cmocka_unit_test(test_parts_as_keys),
         cmocka_unit_test(test_token_advantages),
         cmocka_unit_test(test_loss_values),
         cmocka_unit_test(test_ppo_clip),
