@@ -580,6 +580,10 @@ char *mag_help_text(const mag_session *s, const char *target, char *alt)
                 mag_key_help(&sc->keys[ka], tmp, sizeof tmp);
                 rt_strbuf_printf(&b, "%s%s: %s is %s's name for %s\n", all[i]->cell ? "%%" : "%",
                                  all[i]->name, al->alias, al->from, tmp);
+                for (size_t j = 0; al->values && al->values[2 * j]; j++)
+                    rt_strbuf_printf(&b, "%s%s = %s%s",
+                                     j ? ", " : "  its values: ", al->values[2 * j],
+                                     al->values[2 * j + 1], al->values[2 * j + 2] ? "" : "\n");
             }
             if (k < 0) continue;
             mag_key_help(&sc->keys[k], tmp, sizeof tmp);

@@ -433,10 +433,35 @@ static int take(V *v, mag_config *c, mag_value **vals, unsigned char *given, siz
     }
     first[idx] = kv;
     const mag_key_spec *k = &v->s->keys[idx];
-    int sw, r = check_value(v, k, &kv->value, &sw);
+    /* an alias with values of its own: checked as the alias's enum, then mapped */
+    mag_key_spec ak;
+    const char *avals[17];
+    if (al && al->values && k->type == MAG_T_ENUM) {
+        size_t n = 0;
+        for (; al->values[2 * n] && n < 16; n++)
+            avals[n] = al->values[2 * n];
+        avals[n] = NULL;
+        ak = *k;
+        ak.name = al->alias, ak.values = avals;
+    }
+    int mapped = al && al->values && k->type == MAG_T_ENUM;
+    int sw, r = check_value(v, mapped ? &ak : k, &kv->value, &sw);
     if (r) return r;
     mag_value *copy = mag_arena_alloc(a, sizeof *copy);
     if (!copy || copy_value(a, copy, &kv->value)) return MAG_ENOMEM;
+    for (size_t i = 0; mapped && i < (copy->kind == MAG_V_LIST ? copy->n : 1); i++) {
+        mag_value *x = copy->kind == MAG_V_LIST ? &copy->items[i] : copy;
+        for (size_t j = 0; al->values[2 * j]; j++)
+            if (!strcmp(al->values[2 * j], x->str)) {
+                x->str = x->text = al->values[2 * j + 1];
+                break;
+            }
+        for (size_t j = 0; copy->kind == MAG_V_LIST && j < i; j++)
+            if (!strcmp(copy->items[j].str, x->str))
+                return verr(v, kv->value.items[i].pos, kv->value.items[i].text,
+                            "%s values %s and %s are the same %s (%s)", al->alias,
+                            kv->value.items[j].text, kv->value.items[i].text, k->name, x->str);
+    }
     if ((k->type == MAG_T_LIST || k->type == MAG_T_MAP ? k->elem : k->type) == MAG_T_INT)
         int_value(copy);
     vals[idx] = copy;

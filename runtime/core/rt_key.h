@@ -50,12 +50,16 @@ typedef struct rt_key {
     const char *help;          /* one line */
 } rt_key;
 
-/* Another name for a key, with the same meaning and values (TRL's names for %%rl's keys:
- * `beta` for `kl`): a front end reads `alias = v` as `key = v` and refuses both names in
- * one configuration.  `from` names where the alias comes from. */
+/* Another name for a key, with the same meaning (TRL's names for %%rl's keys: `beta` for
+ * `kl`): a front end reads `alias = v` as `key = v` and refuses both names in one
+ * configuration.  `values` (NULL: the key's own) are pairs "alias value", "key value",
+ * ..., NULL-terminated, for an enum key whose alias names its values differently
+ * (TRL's loss_type = dr_grpo is loss_agg = seq_mean_token_sum_norm).  `from` names
+ * where the alias comes from. */
 typedef struct rt_key_alias {
     const char *alias, *key;
     const char *from; /* "TRL" */
+    const char *const *values;
 } rt_key_alias;
 
 /* The key called name among keys[0..n), or NULL. */

@@ -18,10 +18,17 @@ const rt_key rt_rl_keys[] = {
 };
 const size_t rt_rl_n_keys = sizeof rt_rl_keys / sizeof rt_rl_keys[0];
 
+/* TRL's loss_type names the aggregation (grpo_config.py: grpo normalizes by sequence
+ * length, dr_grpo by a global constant, dapo and bnpo by the active tokens) */
+static const char *const loss_type_values[] = {
+    "grpo", "seq_mean_token_mean", "dr_grpo", "seq_mean_token_sum_norm", "dapo", "token_mean",
+    "bnpo", "token_mean",          NULL};
+
 const rt_key_alias rt_rl_aliases[RT_RL_N_ALIASES] = {
     {.alias = "num_generations", .key = "group", .from = "TRL"},
     {.alias = "num_iterations", .key = "iterations", .from = "TRL"},
     {.alias = "beta", .key = "kl", .from = "TRL"},
     {.alias = "epsilon", .key = "clip", .from = "TRL"},
     {.alias = "epsilon_high", .key = "clip_high", .from = "TRL"},
+    {.alias = "loss_type", .key = "loss_agg", .from = "TRL", .values = loss_type_values},
 };

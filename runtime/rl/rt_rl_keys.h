@@ -145,8 +145,9 @@ extern const rt_key rt_rl_keys[];
 extern const size_t rt_rl_n_keys;
 
 /* TRL's GRPOConfig names for keys of the same meaning (num_generations = group,
- * num_iterations = iterations, beta = kl, epsilon = clip, epsilon_high = clip_high). */
-#define RT_RL_N_ALIASES 5
+ * num_iterations = iterations, beta = kl, epsilon = clip, epsilon_high = clip_high,
+ * loss_type = loss_agg with TRL's value names: grpo, dr_grpo, dapo, bnpo). */
+#define RT_RL_N_ALIASES 6
 extern const rt_key_alias rt_rl_aliases[RT_RL_N_ALIASES];
 
 #endif

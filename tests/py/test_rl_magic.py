@@ -254,6 +254,16 @@ def test_parts_as_keys(rlk):
     assert run("advantage = group_center\nloss_agg = seq_mean_token_sum_norm") == dr
     assert run("scale_rewards = none\nloss_agg = seq_mean_token_sum_norm") == dr
     assert run("algo = bnpo") == run("loss_agg = token_mean")
+    # TRL's loss_type names the aggregation with its own values
+    assert run("advantage = group_center\nloss_type = dr_grpo") == dr
+    assert run("loss_type = dapo") == run("algo = bnpo")
+    rep, _ = rlk.execute("%%rl parts3\nfrom = base\nreward = exact\nloss_type = cispo\n" + small)
+    assert rep["content"]["evalue"] == (
+        "cell:4:13: unknown value 'cispo' for 'loss_type'; expected grpo, dr_grpo, dapo or bnpo")
+    rep, _ = rlk.execute("%%rl parts3\nfrom = base\nreward = exact\nloss_type = [dapo, bnpo]\n"
+                         + small)
+    assert rep["content"]["evalue"] == (
+        "cell:4:20: loss_type values dapo and bnpo are the same loss_agg (token_mean)")
     assert run("scale_rewards = batch") != run("algo = grpo")
     ok(rlk, "%%rl parts2\nfrom = base\nreward = exact\nloss_agg = [token_mean, seq_mean]\n"
             + small)
@@ -312,7 +322,8 @@ def test_trl_names(rlk):
     for line in ("%%rl: num_generations is TRL's name for group",
                  "%%rl: num_iterations is TRL's name for iterations",
                  "%%rl: beta is TRL's name for kl", "%%rl: epsilon is TRL's name for clip",
-                 "%%rl: epsilon_high is TRL's name for clip_high"):
+                 "%%rl: epsilon_high is TRL's name for clip_high",
+                 "%%rl: loss_type is TRL's name for loss_agg"):
         assert line in text, text
 
 

@@ -264,7 +264,8 @@ static void coordinates_group_seeds(void **state)
 static void aliases(void **state)
 {
     (void)state;
-    static const rt_key_alias al[] = {{"beta", "kl", "TRL"}, {"epsilon", "clip", "TRL"}};
+    static const rt_key_alias al[] = {{"beta", "kl", "TRL", NULL},
+                                      {"epsilon", "clip", "TRL", NULL}};
     mag_schema s = fx_rl;
     s.aliases = al, s.naliases = 2;
     mag_cell *c;
