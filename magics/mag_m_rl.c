@@ -87,6 +87,7 @@ static const mag_key_spec rl_keys[] = {
     RT_RL_KEY_ADVANTAGE,
     RT_RL_KEY_SCALE_REWARDS,
     RT_RL_KEY_LOSS_AGG,
+    RT_RL_KEY_RATIO,
     RT_RL_KEY_CLIP,
     RT_RL_KEY_CLIP_LOW,
     RT_RL_KEY_CLIP_HIGH,
@@ -408,6 +409,9 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     v = mag_config_get(cfg, "loss_agg", pt);
     for (int i = 0; v && rt_rl_loss_agg_values[i]; i++)
         if (!strcmp(v->str, rt_rl_loss_agg_values[i])) rc->loss_agg = i + 1;
+    v = mag_config_get(cfg, "ratio", pt);
+    for (int i = 0; v && rt_rl_ratio_values[i]; i++)
+        if (!strcmp(v->str, rt_rl_ratio_values[i])) rc->ratio = 1 + RT_RL_RATIO_TOKEN + i;
     v = mag_config_get(cfg, "scale_rewards", pt);
     for (int i = 0; v && rt_rl_scale_values[i]; i++)
         if (!strcmp(v->str, rt_rl_scale_values[i])) rc->scale_rewards = (rt_rl_scale)(i + 1);

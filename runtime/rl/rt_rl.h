@@ -61,6 +61,13 @@
  *   NONE   l_t = -A lp                        (plain policy gradient; dl/dlp = -A)
  *   TOKEN  l_t = -min(rho A, clip(rho, 1 - clip_low, 1 + clip_high) A)
  *          (clip_low = clip_high = `clip` unless the recipe or the config sets them)
+ *   SEQUENCE (GSPO, Zheng et al. 2025) rho replaced by the answer's s_i =
+ *          exp((1/|y_i|) sum_t (lp - lp_old)), clipped per answer; d s_i / d lp_t = s_i/|y_i|
+ *          for each of its tokens (TRL's importance_sampling_level = "sequence")
+ *   CISPO  (MiniMax-M1, 2025) l_t = -sg(min(rho, 1 + clip_high)) A lp: the IS weight is
+ *          capped and not differentiated, so no token loses its gradient (TRL's
+ *          loss_type = "cispo" with epsilon_high = 1 + clip_high); a capped token counts
+ *          in clip_frac
  * and the aggregation part's weight w_i
  *   SEQ             1 / N            (loss = -(1/N) sum_i A_i sum_t lp for NONE)
  *   SEQ_TOKEN_MEAN  1 / (N |y_i|)    (= mean over prompts of (1/G) sum_i (1/|y_i|) sum_t)
@@ -74,6 +81,8 @@
  *   drgrpo     GROUP_CENTER  TOKEN  CONST_LEN       2          k3   loss    1
  *   ppo        TOKEN_RTG     TOKEN  TOKEN_MEAN      1          k1   reward  4
  *   bnpo       GROUP_NORM    TOKEN  TOKEN_MEAN      2          k3   loss    1
+ *   gspo       GROUP_NORM    SEQUENCE SEQ_TOKEN_MEAN 2         k3   loss    4  (clip 3e-4/4e-4)
+ *   cispo      GROUP_NORM    CISPO  TOKEN_MEAN      2          k3   loss    4  (clip_high 4)
  *   opd        TEACHER_LOGRATIO NONE TOKEN_MEAN     1          k1   loss    1
  * Parts as keys (cfg.advantage, cfg.loss_agg, cfg.scale_rewards; %%rl's `advantage`,
  * `loss_agg`, `scale_rewards`): a configuration may replace the recipe's advantage
@@ -162,18 +171,20 @@
 typedef enum { RT_RL_REG_KL, RT_RL_REG_CHI2 } rt_rl_regularizer;
 
 typedef struct rt_rl_config {
-    const rt_rl_recipe *algo;      /* algo: a row of the recipe table (rt_rl_recipe.h) */
-    int group;                     /* group: samples per prompt G, >= the recipe's min_group */
-    int batch;                     /* batch: prompts per step B, >= 1 */
-    long steps;                    /* steps, >= 0 */
-    float lr;                      /* lr: Adam learning rate, > 0 */
-    float temperature;             /* temperature tau, > 0 */
-    double kl;                     /* kl: beta >= 0 (regularizer = kl) */
-    rt_rl_estimator kl_estimator;  /* kl_estimator: AUTO = the recipe's est */
-    rt_rl_kl_in kl_in;             /* kl_in: AUTO = the recipe's kl_in */
-    int advantage;                 /* advantage: 0 = the recipe's, else 1 + rt_rl_adv (BASELINE ..
-                                      TOKEN_RTG: not the teacher's) — a part as a key */
-    int loss_agg;                  /* loss_agg: 0 = the recipe's, else 1 + rt_rl_agg */
+    const rt_rl_recipe *algo;     /* algo: a row of the recipe table (rt_rl_recipe.h) */
+    int group;                    /* group: samples per prompt G, >= the recipe's min_group */
+    int batch;                    /* batch: prompts per step B, >= 1 */
+    long steps;                   /* steps, >= 0 */
+    float lr;                     /* lr: Adam learning rate, > 0 */
+    float temperature;            /* temperature tau, > 0 */
+    double kl;                    /* kl: beta >= 0 (regularizer = kl) */
+    rt_rl_estimator kl_estimator; /* kl_estimator: AUTO = the recipe's est */
+    rt_rl_kl_in kl_in;            /* kl_in: AUTO = the recipe's kl_in */
+    int advantage;                /* advantage: 0 = the recipe's, else 1 + rt_rl_adv (BASELINE ..
+                                     TOKEN_RTG: not the teacher's) — a part as a key */
+    int loss_agg;                 /* loss_agg: 0 = the recipe's, else 1 + rt_rl_agg */
+    int ratio; /* ratio: 0 = the recipe's, else 1 + rt_rl_ratio (TOKEN or SEQUENCE, for a
+                  recipe with a ratio) */
     rt_rl_scale scale_rewards;     /* scale_rewards: GROUP_NORM's divisor (AUTO = GROUP) */
     double clip;                   /* clip: epsilon_c in (0, 1), both sides of the ratio */
     double clip_low, clip_high;    /* 0 = auto: the recipe's, else clip; low in (0, 1), high > 0 */
@@ -216,6 +227,7 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *diag
  * recipe's. */
 rt_rl_adv rt_rl_config_adv(const rt_rl_config *cfg);
 rt_rl_agg rt_rl_config_agg(const rt_rl_config *cfg);
+rt_rl_ratio rt_rl_config_ratio(const rt_rl_config *cfg);
 /* The recipe's name ("grpo", "?" for NULL) and the row of a name (rt_rl_recipe_find):
  * 0 or RT_EINVAL. */
 const char *rt_rl_algo_name(const rt_rl_recipe *a);

@@ -51,6 +51,11 @@ rt_rl_agg rt_rl_config_agg(const rt_rl_config *c)
     return c->loss_agg ? (rt_rl_agg)(c->loss_agg - 1) : c->algo->agg;
 }
 
+rt_rl_ratio rt_rl_config_ratio(const rt_rl_config *c)
+{
+    return c->ratio ? (rt_rl_ratio)(c->ratio - 1) : c->algo->ratio;
+}
+
 static const char *const adv_names[] = {"baseline",     "loo", "group_norm",
                                         "group_center", "rtg", "teacher"};
 
@@ -73,12 +78,12 @@ static const char *recipe_list(char *buf, size_t cap, int ratio)
 {
     int n = 0, k = 0;
     for (int i = 0; i < rt_rl_recipe_count(); i++)
-        n += ratio < 0 || (rt_rl_recipe_at(i)->ratio == RT_RL_RATIO_TOKEN) == ratio;
+        n += ratio < 0 || (rt_rl_recipe_at(i)->ratio != RT_RL_RATIO_NONE) == ratio;
     size_t o = 0;
     buf[0] = '\0';
     for (int i = 0; i < rt_rl_recipe_count() && o < cap; i++) {
         const rt_rl_recipe *r = rt_rl_recipe_at(i);
-        if (ratio >= 0 && (r->ratio == RT_RL_RATIO_TOKEN) != ratio) continue;
+        if (ratio >= 0 && (r->ratio != RT_RL_RATIO_NONE) != ratio) continue;
         k++;
         int w = snprintf(buf + o, cap - o, "%s%s", k == 1 ? "" : k == n ? " or " : ", ", r->name);
         o += w > 0 ? (size_t)w : 0;
@@ -136,6 +141,12 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
         return fail(d, "loss_agg",
                     "loss_agg must be seq_mean, seq_mean_token_mean, seq_mean_token_sum_norm or "
                     "token_mean");
+    if (c.ratio && c.ratio != 1 + RT_RL_RATIO_TOKEN && c.ratio != 1 + RT_RL_RATIO_SEQUENCE)
+        return fail(d, "ratio", "ratio must be token or sequence");
+    if (c.ratio && r->ratio == RT_RL_RATIO_NONE)
+        return fail(d, "ratio",
+                    "ratio with algo = %s: its loss has no importance ratio (use algo = %s)",
+                    r->name, recipe_list(names, sizeof names, 1));
     if ((unsigned)c.scale_rewards > RT_RL_SCALE_NONE)
         return fail(d, "scale_rewards", "scale_rewards must be group, batch or none");
     rt_rl_adv adv = rt_rl_config_adv(&c);
@@ -176,7 +187,7 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
     if (!(c.clip_high >= 0.0) || !isfinite(c.clip_high))
         return fail(d, "clip_high", "clip_high must be > 0 (0 = auto)");
     if (c.epochs < 0) return fail(d, "iterations", "iterations must be >= 1");
-    if (c.epochs > 1 && r->ratio != RT_RL_RATIO_TOKEN)
+    if (c.epochs > 1 && r->ratio == RT_RL_RATIO_NONE)
         return fail(d, "iterations",
                     "iterations = %d with algo = %s: its loss has no importance ratio, so a "
                     "second update on the same samples would be off-policy with nothing to "
@@ -379,8 +390,7 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
                   const double *lp_old, const double *lp_ref, const double *A, double *dlp,
                   long *n_clipped)
 {
-    const rt_rl_recipe *r = cfg->algo;
-    int clipped_form = r->ratio == RT_RL_RATIO_TOKEN;
+    rt_rl_ratio form = rt_rl_config_ratio(cfg);
     int kl_loss = cfg->regularizer == RT_RL_REG_KL && cfg->kl_in == RT_RL_IN_LOSS && cfg->kl > 0.0;
     double beta = cfg->kl, lo = 1.0 - cfg->clip_low, hi = 1.0 + cfg->clip_high, loss = 0.0;
     long tot = 0, nclip = 0;
@@ -403,7 +413,13 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
             w = 1.0 / n;
             break;
         }
-        double seq = 0.0;
+        double seq = 0.0, sr = 1.0, sg = 0.0; /* GSPO: s_i, and sum_t dl_t/ds_i */
+        if (form == RT_RL_RATIO_SEQUENCE && L > 0) {
+            double m = 0.0;
+            for (int t = 0; t < L; t++)
+                m += lp[(size_t)i * T + t] - lp_old[(size_t)i * T + t];
+            sr = rt_exp(m / L);
+        }
         for (int t = 0; t < T; t++) {
             size_t k = (size_t)i * T + t;
             if (t >= L) {
@@ -411,7 +427,23 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
                 continue;
             }
             double a = A[k], l, g;
-            if (clipped_form) {
+            if (form == RT_RL_RATIO_SEQUENCE) {
+                /* l_t = -min(s a, clip(s) a); ds/dlp_t' = s / L for every t' of the sequence,
+                 * so the gradients are gathered in sg and spread below */
+                double rc = sr < lo ? lo : sr > hi ? hi : sr;
+                double u = sr * a, c = rc * a;
+                if (c < u) {
+                    l = -c;
+                    nclip++;
+                } else {
+                    l = -u, sg += -a;
+                }
+                g = 0.0;
+            } else if (form == RT_RL_RATIO_CISPO) {
+                double rho = rt_exp(lp[k] - lp_old[k]), cw = rho > hi ? hi : rho;
+                if (rho > hi) nclip++;
+                l = -cw * a * lp[k], g = -cw * a; /* the weight is not differentiated */
+            } else if (form == RT_RL_RATIO_TOKEN) {
                 double rho = rt_exp(lp[k] - lp_old[k]);
                 double rc = rho < lo ? lo : rho > hi ? hi : rho;
                 double u = rho * a, c = rc * a;
@@ -431,6 +463,9 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
             seq += l;
             if (dlp) dlp[k] = w * g;
         }
+        if (form == RT_RL_RATIO_SEQUENCE && dlp && L > 0)
+            for (int t = 0; t < L; t++)
+                dlp[(size_t)i * T + t] += w * sg * sr / L;
         loss += w * seq;
     }
     if (n_clipped) *n_clipped = nclip;

@@ -9,12 +9,31 @@ const char *const rt_rl_advantage_values[] = {"baseline",     "loo", "group_norm
 const char *const rt_rl_loss_agg_values[] = {"seq_mean", "seq_mean_token_mean",
                                              "seq_mean_token_sum_norm", "token_mean", NULL};
 const char *const rt_rl_scale_values[] = {"group", "batch", "none", NULL};
+const char *const rt_rl_ratio_values[] = {"token", "sequence", NULL};
 
 const rt_key rt_rl_keys[] = {
-    RT_RL_KEY_ALGO,       RT_RL_KEY_GROUP,        RT_RL_KEY_BATCH,       RT_RL_KEY_STEPS,
-    RT_RL_KEY_LR,         RT_RL_KEY_TEMPERATURE,  RT_RL_KEY_KL,          RT_RL_KEY_KL_ESTIMATOR,
-    RT_RL_KEY_KL_IN,      RT_RL_KEY_CLIP,         RT_RL_KEY_ITERATIONS,  RT_RL_KEY_EPOCHS,
-    RT_RL_KEY_EVAL_EVERY, RT_RL_KEY_EVAL_PROMPTS, RT_RL_KEY_REGULARIZER, RT_RL_KEY_CHI2,
+    RT_RL_KEY_ALGO,
+    RT_RL_KEY_GROUP,
+    RT_RL_KEY_BATCH,
+    RT_RL_KEY_STEPS,
+    RT_RL_KEY_LR,
+    RT_RL_KEY_TEMPERATURE,
+    RT_RL_KEY_KL,
+    RT_RL_KEY_KL_ESTIMATOR,
+    RT_RL_KEY_KL_IN,
+    RT_RL_KEY_ADVANTAGE,
+    RT_RL_KEY_SCALE_REWARDS,
+    RT_RL_KEY_LOSS_AGG,
+    RT_RL_KEY_RATIO,
+    RT_RL_KEY_CLIP,
+    RT_RL_KEY_CLIP_LOW,
+    RT_RL_KEY_CLIP_HIGH,
+    RT_RL_KEY_ITERATIONS,
+    RT_RL_KEY_EPOCHS,
+    RT_RL_KEY_EVAL_EVERY,
+    RT_RL_KEY_EVAL_PROMPTS,
+    RT_RL_KEY_REGULARIZER,
+    RT_RL_KEY_CHI2,
 };
 const size_t rt_rl_n_keys = sizeof rt_rl_keys / sizeof rt_rl_keys[0];
 
@@ -31,4 +50,5 @@ const rt_key_alias rt_rl_aliases[RT_RL_N_ALIASES] = {
     {.alias = "epsilon", .key = "clip", .from = "TRL"},
     {.alias = "epsilon_high", .key = "clip_high", .from = "TRL"},
     {.alias = "loss_type", .key = "loss_agg", .from = "TRL", .values = loss_type_values},
+    {.alias = "importance_sampling_level", .key = "ratio", .from = "TRL"},
 };

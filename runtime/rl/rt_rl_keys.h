@@ -16,6 +16,7 @@ extern const char *const rt_rl_kl_in_values[];     /* reward loss, NULL */
 extern const char *const rt_rl_advantage_values[];
 extern const char *const rt_rl_loss_agg_values[];
 extern const char *const rt_rl_scale_values[];
+extern const char *const rt_rl_ratio_values[]; /* token sequence: rt_rl_ratio TOKEN + i */
 extern const char *const rt_rl_regularizer_values[];
 
 #define RT_RL_SW RT_KEY_SWEEP
@@ -95,6 +96,12 @@ extern const char *const rt_rl_regularizer_values[];
                 "seq_mean_token_sum_norm (drgrpo), token_mean (bnpo, ppo; DAPO) (default: the "    \
                 "algo's)"                                                                          \
     }
+#define RT_RL_KEY_RATIO                                                                            \
+    {                                                                                              \
+        .name = "ratio", .type = RT_KEY_ENUM, .values = rt_rl_ratio_values, .flags = RT_RL_SW,     \
+        .help = "importance ratio per token (grpo) or per sequence (GSPO: exp of the mean log "    \
+                "ratio, clipped per answer) (default: the algo's)"                                 \
+    }
 #define RT_RL_KEY_CLIP_LOW                                                                         \
     {                                                                                              \
         .name = "clip_low", .type = RT_KEY_NUMBER,                                                 \
@@ -146,8 +153,9 @@ extern const size_t rt_rl_n_keys;
 
 /* TRL's GRPOConfig names for keys of the same meaning (num_generations = group,
  * num_iterations = iterations, beta = kl, epsilon = clip, epsilon_high = clip_high,
- * loss_type = loss_agg with TRL's value names: grpo, dr_grpo, dapo, bnpo). */
-#define RT_RL_N_ALIASES 6
+ * loss_type = loss_agg with TRL's value names: grpo, dr_grpo, dapo, bnpo,
+ * importance_sampling_level = ratio). */
+#define RT_RL_N_ALIASES 7
 extern const rt_key_alias rt_rl_aliases[RT_RL_N_ALIASES];
 
 #endif

@@ -27,7 +27,17 @@
         .help = "PPO-clip without a value network: whitened reward-to-go, several epochs")         \
     ROW("bnpo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_TOKEN,                           \
         .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 1, .est = RT_RL_K3,                 \
-        .kl_in = RT_RL_IN_LOSS, .help = "BNPO (TRL): GRPO normalized by the batch's tokens")
+        .kl_in = RT_RL_IN_LOSS, .help = "BNPO (TRL): GRPO normalized by the batch's tokens")       \
+    ROW("gspo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_SEQUENCE,                        \
+        .agg = RT_RL_AGG_SEQ_TOKEN_MEAN, .min_group = 2, .epochs = 4, .est = RT_RL_K3,             \
+        .kl_in = RT_RL_IN_LOSS, .clip_low = 3e-4, .clip_high = 4e-4,                               \
+        .help = "GSPO (Zheng et al. 2025): the sequence's length-normalized ratio, clipped per "   \
+                "sequence (TRL's 3e-4 / 4e-4, 4 updates per batch)")                               \
+    ROW("cispo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_CISPO,                          \
+        .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 4, .est = RT_RL_K3,                 \
+        .kl_in = RT_RL_IN_LOSS, .clip_high = 4.0,                                                  \
+        .help = "CISPO (MiniMax-M1 2025): REINFORCE with the IS weight capped at 1 + clip_high "   \
+                "(5, TRL's epsilon_high) and stopped, no token dropped")
 
 /* Rows that read a teacher (what %%opd runs; not `algo` values of %%rl). */
 #define TEACHER_RECIPES(ROW)                                                                       \

@@ -26,8 +26,11 @@ typedef enum {
                                   gamma-discounted return-to-go, not whitened (G-OPD) */
 } rt_rl_adv;
 typedef enum {
-    RT_RL_RATIO_NONE, /* plain policy gradient l_t = -A lp (one update per batch) */
-    RT_RL_RATIO_TOKEN /* l_t = -min(rho A, clip(rho, 1 - clip_low, 1 + clip_high) A) */
+    RT_RL_RATIO_NONE,     /* plain policy gradient l_t = -A lp (one update per batch) */
+    RT_RL_RATIO_TOKEN,    /* l_t = -min(rho A, clip(rho, 1 - clip_low, 1 + clip_high) A) */
+    RT_RL_RATIO_SEQUENCE, /* GSPO: rho replaced by the sequence's s_i = exp(mean_t log rho_t) */
+    RT_RL_RATIO_CISPO     /* CISPO: l_t = -sg(min(rho, 1 + clip_high)) A lp (no clipped-away
+                             token: every token keeps a gradient, its IS weight capped) */
 } rt_rl_ratio;
 typedef enum {
     RT_RL_AGG_SEQ,            /* weight 1 / N */

@@ -54,7 +54,7 @@ BAD = [
     ("%%rl x\nfrom = base\nreward = exact\nalgo = grop",
      "ValueError",
      "cell:4:8: unknown value 'grop' for 'algo' (did you mean 'grpo'?); expected reinforce, "
-     "rloo, grpo, drgrpo, ppo or bnpo"),
+     "rloo, grpo, drgrpo, ppo, bnpo, gspo or cispo"),
     ("%%rl x\nfrom = bsae\nreward = exact",
      "NameError", "cell:2:8: unknown policy 'bsae' (did you mean 'base'?)"),
     ("%%rl x\nfrom = base\nreward = exat",
@@ -86,12 +86,12 @@ BAD = [
      "ValueError",
      "cell:5:10: epochs = 3 with algo = rloo: its loss has no importance ratio, so a second "
      "update on the same samples would be off-policy with nothing to correct it; use algo = "
-     "grpo, drgrpo, ppo or bnpo"),
+     "grpo, drgrpo, ppo, bnpo, gspo or cispo"),
     ("%%rl x\nfrom = base\nreward = exact\nalgo = reinforce\niterations = 2",
      "ValueError",
      "cell:5:14: iterations = 2 with algo = reinforce: its loss has no importance ratio, so a "
      "second update on the same samples would be off-policy with nothing to correct it; use "
-     "algo = grpo, drgrpo, ppo or bnpo"),
+     "algo = grpo, drgrpo, ppo, bnpo, gspo or cispo"),
     ("%%rl x\nfrom = base\nreward = exact\nalgo = rloo\ngroup = 1",
      "ValueError",
      "cell:5:1: group = 1 with algo = rloo: advantages compare the samples of a prompt, use "
@@ -236,6 +236,10 @@ def test_asymmetric_clip(rlk):
         "ratio to clip)")
 
 
+METRICS = ("step", "tokens", "reward", "accuracy", "eval_accuracy", "kl_ref", "kl_est", "entropy",
+           "length", "adv_mean", "grad_norm", "clip_frac", "loss")
+
+
 def test_parts_as_keys(rlk):
     """advantage, scale_rewards and loss_agg replace a recipe's parts: grpo with drgrpo's
     parts is drgrpo bit for bit, grpo with token_mean is bnpo; errors at the key."""
@@ -247,9 +251,7 @@ def test_parts_as_keys(rlk):
             p = os.path.join(d, "e.csv")
             ok(rlk, f'%export "{p}" parts')
             with open(p, newline="") as f:
-                return [{k: v for k, v in r.items()
-                         if k not in ("wall", "algo", "advantage", "scale_rewards", "loss_agg")}
-                        for r in csv.DictReader(f)]
+                return [{k: v for k, v in r.items() if k in METRICS} for r in csv.DictReader(f)]
     dr = run("algo = drgrpo")
     assert run("advantage = group_center\nloss_agg = seq_mean_token_sum_norm") == dr
     assert run("scale_rewards = none\nloss_agg = seq_mean_token_sum_norm") == dr
@@ -265,6 +267,19 @@ def test_parts_as_keys(rlk):
     assert rep["content"]["evalue"] == (
         "cell:4:20: loss_type values dapo and bnpo are the same loss_agg (token_mean)")
     assert run("scale_rewards = batch") != run("algo = grpo")
+    # GSPO: grpo with a sequence ratio, GSPO's clips and 4 updates; TRL's name for ratio
+    gs = run("algo = gspo")
+    assert run("ratio = sequence\nclip_low = 3e-4\nclip_high = 4e-4\niterations = 4") == gs
+    assert run("importance_sampling_level = sequence\nclip_low = 3e-4\nepsilon_high = 4e-4\n"
+               "iterations = 4") == gs
+    assert run("algo = gspo\nratio = token") != gs
+    ci = run("algo = cispo")
+    assert len(ci) == 4 and all(r["loss"] != "nan" for r in ci)
+    rep, _ = rlk.execute("%%rl parts3\nfrom = base\nreward = exact\nalgo = rloo\n"
+                         "ratio = sequence\n" + small)
+    assert rep["content"]["evalue"] == (
+        "cell:5:1: ratio with algo = rloo: its loss has no importance ratio (use algo = grpo, "
+        "drgrpo, ppo, bnpo, gspo or cispo)")
     ok(rlk, "%%rl parts2\nfrom = base\nreward = exact\nloss_agg = [token_mean, seq_mean]\n"
             + small)
     listing = who(rlk)
@@ -323,7 +338,8 @@ def test_trl_names(rlk):
                  "%%rl: num_iterations is TRL's name for iterations",
                  "%%rl: beta is TRL's name for kl", "%%rl: epsilon is TRL's name for clip",
                  "%%rl: epsilon_high is TRL's name for clip_high",
-                 "%%rl: loss_type is TRL's name for loss_agg"):
+                 "%%rl: loss_type is TRL's name for loss_agg",
+                 "%%rl: importance_sampling_level is TRL's name for ratio"):
         assert line in text, text
 
 

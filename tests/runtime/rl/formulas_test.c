@@ -329,7 +329,7 @@ static void test_recipe_table(void **st)
 {
     (void)st;
     int n = rt_rl_recipe_count();
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 8);
     for (int i = 0; i < n; i++) {
         const rt_rl_recipe *r = rt_rl_recipe_at(i);
         assert_non_null(r);
@@ -351,7 +351,9 @@ static void test_recipe_table(void **st)
         assert_int_equal(out.kl_estimator, r->est);
         assert_int_equal(out.kl_in, r->kl_in);
         assert_int_equal(out.epochs, r->epochs);
-        assert_true(out.clip_low == 0.2 && out.clip_high == 0.2); /* both = clip */
+        /* both = clip unless the row sets them (gspo, cispo) */
+        assert_true(out.clip_low == (r->clip_low > 0 ? r->clip_low : 0.2));
+        assert_true(out.clip_high == (r->clip_high > 0 ? r->clip_high : 0.2));
     }
     /* every row's loss has the gradient it reports (ratios != 1, KL in the loss) */
     enum { n3 = 3, T4 = 4 };
@@ -368,7 +370,44 @@ static void test_recipe_table(void **st)
         rt_rl_config c = resolved(rt_rl_recipe_at(i));
         c.kl = 0.2;
         c.kl_in = RT_RL_IN_LOSS;
-        fd_check(&c, n3, T4, ln, lq, oq, rq, Aq);
+        /* cispo's IS weight is not differentiated (stop-gradient): checked by hand below */
+        if (c.algo->ratio != RT_RL_RATIO_CISPO) fd_check(&c, n3, T4, ln, lq, oq, rq, Aq);
+    }
+    /* cispo: l_t = -min(rho, 1 + clip_high) A lp with the weight a constant, token_mean:
+     * dl/dlp_t = -min(rho, hi) A / (valid tokens); a rho above the cap counts as clipped */
+    {
+        rt_rl_config c = resolved(rt_rl_recipe_find("cispo"));
+        c.clip_high = 0.5; /* cap 1.5: e^0.5 = 1.65 is above it */
+        double g[n3 * T4], want = 0.0;
+        long nc = 0;
+        double loss = rt_rl_loss(&c, n3, T4, ln, lq, oq, rq, Aq, g, &nc);
+        int tot = 4 + 2 + 3, cl = 0;
+        for (int k = 0; k < n3 * T4; k++) {
+            if (k % T4 >= ln[k / T4]) {
+                assert_true(g[k] == 0.0);
+                continue;
+            }
+            double rho = exp(lq[k] - oq[k]), cw = rho > 1.5 ? 1.5 : rho;
+            cl += rho > 1.5;
+            assert_double_equal(g[k], -cw * Aq[k] / tot, 1e-15);
+            want += -cw * Aq[k] * lq[k] / tot;
+        }
+        assert_double_equal(loss, want, 1e-14);
+        assert_int_equal(nc, cl);
+        assert_true(cl == 1);
+    }
+    /* gspo at rho = 1 (the first update) is grpo, value and gradient */
+    {
+        rt_rl_config a = resolved(rt_rl_recipe_find("gspo")),
+                     b = resolved(rt_rl_recipe_find("grpo"));
+        double ga[n3 * T4], gb[n3 * T4], As[n3 * T4]; /* a sequence's advantage */
+        for (int k = 0; k < n3 * T4; k++)
+            As[k] = Aq[(k / T4) * T4];
+        double la = rt_rl_loss(&a, n3, T4, ln, lq, lq, rq, As, ga, NULL);
+        double lb = rt_rl_loss(&b, n3, T4, ln, lq, lq, rq, As, gb, NULL);
+        assert_double_equal(la, lb, 1e-15);
+        for (int k = 0; k < n3 * T4; k++)
+            assert_double_equal(ga[k], gb[k], 1e-15);
     }
     assert_null(rt_rl_recipe_names[n]);
     assert_null(rt_rl_recipe_at(-1));
@@ -714,13 +753,13 @@ static void test_config(void **st)
     expect_bad(c, "iterations",
                "iterations = 3 with algo = rloo: its loss has no importance ratio, so a second "
                "update on the same samples would be off-policy with nothing to correct it; use "
-               "algo = grpo, drgrpo, ppo or bnpo");
+               "algo = grpo, drgrpo, ppo, bnpo, gspo or cispo");
     c.algo = rt_rl_recipe_find("reinforce");
     c.epochs = 2;
     expect_bad(c, "iterations",
                "iterations = 2 with algo = reinforce: its loss has no importance ratio, so a "
                "second update on the same samples would be off-policy with nothing to correct "
-               "it; use algo = grpo, drgrpo, ppo or bnpo");
+               "it; use algo = grpo, drgrpo, ppo, bnpo, gspo or cispo");
     rt_rl_config_init(&c);
     rt_rl_config_init(&c);
     c.group = 1;
@@ -744,7 +783,8 @@ static void test_config(void **st)
     expect_bad(c, "clip_high", "clip_high must be > 0 (0 = auto)");
     rt_rl_config_init(&c);
     c.algo = NULL;
-    expect_bad(c, "algo", "unknown algo (expected reinforce, rloo, grpo, drgrpo, ppo or bnpo)");
+    expect_bad(c, "algo",
+               "unknown algo (expected reinforce, rloo, grpo, drgrpo, ppo, bnpo, gspo or cispo)");
     rt_rl_config_init(&c);
     c.regularizer = RT_RL_REG_CHI2;
     c.kl = 0.1;
