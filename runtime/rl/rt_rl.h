@@ -130,7 +130,11 @@
  *   noise when the policy is still the reference, is 0), kl_est (the chosen
  *   estimator's mean over the same states), entropy (exact, mean per state), length
  *   (mean |y_i|), adv_mean (mean advantage: per sequence, TOKEN_RTG per valid token),
- *   grad_norm (mean over the step's updates, before clipping), clip_frac, loss (mean
+ *   grad_norm (mean over the step's updates, before clipping), clip_frac (split into
+ *   clip_frac_low and clip_frac_high, the clip's two sides), ratio_mean and ratio_var
+ *   (the importance ratio over valid tokens and updates; GSPO: the answer's; NaN for a
+ *   recipe without a ratio), frac_reward_zero_std (prompts whose G rewards are all equal:
+ *   no group signal; TRL's metric), loss (mean
  *   over the step's updates, regularizer included), eval_reward (mean of the eval
  *   reward over the samples, NaN without one), chi2 (mean chi2_x before the update,
  *   NaN unless regularizer = chi2).
@@ -263,6 +267,17 @@ double rt_rl_teacher_advantages(double lambda, double gamma, const double *lT, c
  * tokens t < len[i]): lp, lp_old, lp_ref, A (per token).  Returns the loss; dlp (n, T)
  * (may be NULL) = d loss / d lp (0 at invalid tokens); *n_clipped (may be NULL) = valid
  * tokens whose clipped branch is the minimum.  cfg resolved. */
+/* What rt_rl_loss_stats counts over the valid tokens of one loss: tokens whose clipped
+ * branch was the minimum at the low side (ratio < 1 - clip_low) or the high side (a
+ * CISPO weight capped counts high), and the ratio's sum and sum of squares (the token's
+ * rho; GSPO: its answer's s_i; 0 tokens for a recipe without a ratio). */
+typedef struct rt_rl_loss_stats {
+    long clip_low, clip_high, n;
+    double ratio_sum, ratio_sq;
+} rt_rl_loss_stats;
+double rt_rl_loss_stats_of(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
+                           const double *lp_old, const double *lp_ref, const double *A, double *dlp,
+                           rt_rl_loss_stats *st);
 double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
                   const double *lp_old, const double *lp_ref, const double *A, double *dlp,
                   long *n_clipped);
@@ -296,6 +311,10 @@ typedef struct rt_rl rt_rl;
 
 typedef struct rt_rl_metrics {
     double loss, adv_mean, grad_norm, clip_frac; /* as the columns */
+    double clip_frac_low, clip_frac_high;        /* the clip's two sides (clip_frac = their sum) */
+    double ratio_mean, ratio_var;                /* the ratio over valid tokens and updates (NaN
+                                                    for a recipe without one) */
+    double frac_reward_zero_std;                 /* prompts whose G rewards are all equal */
     double kl_ref, kl_est, entropy, length;      /* over the sampled batch */
     double kl_teacher; /* exact mean per-state KL(pi_theta || pi_T at tau_T); NaN w/o teacher */
     double logp_gap;   /* mean (lT - lS) over valid tokens; NaN without a teacher */

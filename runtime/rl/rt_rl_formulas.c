@@ -390,10 +390,21 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
                   const double *lp_old, const double *lp_ref, const double *A, double *dlp,
                   long *n_clipped)
 {
+    rt_rl_loss_stats st;
+    double loss = rt_rl_loss_stats_of(cfg, n, T, len, lp, lp_old, lp_ref, A, dlp, &st);
+    if (n_clipped) *n_clipped = st.clip_low + st.clip_high;
+    return loss;
+}
+
+double rt_rl_loss_stats_of(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
+                           const double *lp_old, const double *lp_ref, const double *A, double *dlp,
+                           rt_rl_loss_stats *st)
+{
+    rt_rl_loss_stats z = {0};
     rt_rl_ratio form = rt_rl_config_ratio(cfg);
     int kl_loss = cfg->regularizer == RT_RL_REG_KL && cfg->kl_in == RT_RL_IN_LOSS && cfg->kl > 0.0;
     double beta = cfg->kl, lo = 1.0 - cfg->clip_low, hi = 1.0 + cfg->clip_high, loss = 0.0;
-    long tot = 0, nclip = 0;
+    long tot = 0;
     for (int i = 0; i < n; i++)
         tot += len[i] < T ? len[i] : T;
     for (int i = 0; i < n; i++) {
@@ -432,24 +443,33 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
                  * so the gradients are gathered in sg and spread below */
                 double rc = sr < lo ? lo : sr > hi ? hi : sr;
                 double u = sr * a, c = rc * a;
+                z.n++, z.ratio_sum += sr, z.ratio_sq += sr * sr;
                 if (c < u) {
                     l = -c;
-                    nclip++;
+                    if (sr < lo)
+                        z.clip_low++;
+                    else
+                        z.clip_high++;
                 } else {
                     l = -u, sg += -a;
                 }
                 g = 0.0;
             } else if (form == RT_RL_RATIO_CISPO) {
                 double rho = rt_exp(lp[k] - lp_old[k]), cw = rho > hi ? hi : rho;
-                if (rho > hi) nclip++;
+                z.n++, z.ratio_sum += rho, z.ratio_sq += rho * rho;
+                if (rho > hi) z.clip_high++;
                 l = -cw * a * lp[k], g = -cw * a; /* the weight is not differentiated */
             } else if (form == RT_RL_RATIO_TOKEN) {
                 double rho = rt_exp(lp[k] - lp_old[k]);
                 double rc = rho < lo ? lo : rho > hi ? hi : rho;
                 double u = rho * a, c = rc * a;
+                z.n++, z.ratio_sum += rho, z.ratio_sq += rho * rho;
                 if (c < u) { /* the clipped branch is the minimum: no gradient */
                     l = -c, g = 0.0;
-                    nclip++;
+                    if (rho < lo)
+                        z.clip_low++;
+                    else
+                        z.clip_high++;
                 } else {
                     l = -u, g = -u;
                 }
@@ -468,7 +488,7 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
                 dlp[(size_t)i * T + t] += w * sg * sr / L;
         loss += w * seq;
     }
-    if (n_clipped) *n_clipped = nclip;
+    if (st) *st = z;
     return loss;
 }
 

@@ -28,15 +28,23 @@ enum {
     C_ADV,
     C_GNORM,
     C_CLIP,
+    C_CLIP_LOW,
+    C_CLIP_HIGH,
+    C_RATIO_MEAN,
+    C_RATIO_VAR,
+    C_ZERO_STD,
     C_LOSS,
     C_EREW,
     C_CHI2,
     N_COLS
 };
-static const char *const columns[N_COLS] = {
-    "step",      "tokens", "wall",        "reward", "accuracy", "eval_accuracy",
-    "kl_ref",    "kl_est", "entropy",     "length", "adv_mean", "grad_norm",
-    "clip_frac", "loss",   "eval_reward", "chi2"};
+static const char *const columns[N_COLS] = {"step",       "tokens",        "wall",
+                                            "reward",     "accuracy",      "eval_accuracy",
+                                            "kl_ref",     "kl_est",        "entropy",
+                                            "length",     "adv_mean",      "grad_norm",
+                                            "clip_frac",  "clip_frac_low", "clip_frac_high",
+                                            "ratio_mean", "ratio_var",     "frac_reward_zero_std",
+                                            "loss",       "eval_reward",   "chi2"};
 
 const char *const *rt_rl_columns(int *n)
 {
@@ -260,9 +268,26 @@ static int rl_step(void *arg, long s, double *mv, char *msg, size_t cap)
         return 1;
     }
     w->tokens += m.tokens;
-    double v[N_COLS] = {(double)s,  (double)w->tokens, NAN,         rsum / N,  acc / N,
-                        NAN,        m.kl_ref,          m.kl_est,    m.entropy, m.length,
-                        m.adv_mean, m.grad_norm,       m.clip_frac, m.loss,    er,
+    double v[N_COLS] = {(double)s,
+                        (double)w->tokens,
+                        NAN,
+                        rsum / N,
+                        acc / N,
+                        NAN,
+                        m.kl_ref,
+                        m.kl_est,
+                        m.entropy,
+                        m.length,
+                        m.adv_mean,
+                        m.grad_norm,
+                        m.clip_frac,
+                        m.clip_frac_low,
+                        m.clip_frac_high,
+                        m.ratio_mean,
+                        m.ratio_var,
+                        m.frac_reward_zero_std,
+                        m.loss,
+                        er,
                         m.chi2};
     for (int i = 0; i < N_COLS; i++)
         mv[i] = v[i];

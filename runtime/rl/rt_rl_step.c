@@ -482,7 +482,9 @@ static int failed_metrics(const rt_rl *o, rt_rl_metrics *m, double loss, double 
                           rt_diag *diag, const char *metric)
 {
     fill_metrics(o, m, adv_mean);
-    if (m) m->loss = loss, m->grad_norm = gn, m->clip_frac = m->chi2 = NAN;
+    if (m)
+        m->loss = loss, m->grad_norm = gn, m->clip_frac = m->chi2 = NAN,
+        m->clip_frac_low = m->clip_frac_high = m->ratio_mean = m->ratio_var = NAN;
     return nonfinite(diag, metric, isfinite(loss) ? gn : loss);
 }
 
@@ -514,6 +516,16 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
             o->Rp[i] = R[i] - (kl_rew ? c->kl * ksum : 0.0);
         }
     }
+    if (m) { /* prompts whose G rewards are all equal: no group signal (TRL's metric) */
+        int zero = 0;
+        for (int b = 0; b < B && !teach; b++) {
+            int same = 1;
+            for (int g = 1; g < G && same; g++)
+                same = R[(size_t)b * G + g] == R[(size_t)b * G];
+            zero += same;
+        }
+        m->frac_reward_zero_std = teach ? NAN : (double)zero / B;
+    }
     if (teach) {
         adv_mean = rt_rl_teacher_advantages(c->lambda, c->gamma, o->lp_t, o->lp_old, o->lp_ref,
                                             o->len, N, T, o->A);
@@ -537,7 +549,7 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     adam.lr = c->lr;
     adam.clip_norm = c->grad_clip;
     double loss_sum = 0.0, gn_sum = 0.0, chi_first = NAN;
-    long nclip_tot = 0;
+    rt_rl_loss_stats tot = {0};
     float *dl = rt_model_ws_scratch(o->ws_p);
     rt_model_batch seqs = {o->seqs, N, o->P + T, o->P, NULL, NULL};
     for (int e = 0; e < c->epochs; e++) {
@@ -547,9 +559,9 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
             pass(o, PASS_SOFTMAX, NULL);
             gather(o, o->ls_p, o->lp);
         }
-        long nclip = 0;
+        rt_rl_loss_stats st;
         double loss =
-            rt_rl_loss(c, N, T, o->len, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp, &nclip);
+            rt_rl_loss_stats_of(c, N, T, o->len, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp, &st);
         if (!isfinite(loss)) return failed_metrics(o, m, loss, NAN, adv_mean, diag, "loss");
         pass(o, PASS_DLOGITS, dl);
         rt_model_zero_grad(p);
@@ -573,13 +585,21 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
         if (!isfinite(gn)) return failed_metrics(o, m, loss, gn, adv_mean, diag, "grad_norm");
         float gnf = 0.0f;
         rt_model_adam(p, &adam, &gnf);
-        loss_sum += loss, gn_sum += gnf, nclip_tot += nclip;
+        loss_sum += loss, gn_sum += gnf;
+        tot.clip_low += st.clip_low, tot.clip_high += st.clip_high, tot.n += st.n;
+        tot.ratio_sum += st.ratio_sum, tot.ratio_sq += st.ratio_sq;
     }
     fill_metrics(o, m, adv_mean);
     if (m) {
+        double den = (double)o->s_tokens * c->epochs;
         m->loss = loss_sum / c->epochs;
         m->grad_norm = gn_sum / c->epochs;
-        m->clip_frac = (double)nclip_tot / ((double)o->s_tokens * c->epochs);
+        m->clip_frac_low = (double)tot.clip_low / den;
+        m->clip_frac_high = (double)tot.clip_high / den;
+        m->clip_frac = (double)(tot.clip_low + tot.clip_high) / den;
+        m->ratio_mean = tot.n ? tot.ratio_sum / (double)tot.n : NAN;
+        m->ratio_var = tot.n ? tot.ratio_sq / (double)tot.n - m->ratio_mean * m->ratio_mean : NAN;
+        if (m->ratio_var < 0.0) m->ratio_var = 0.0; /* rounding of E[r^2] - E[r]^2 */
         m->chi2 = chi_first;
     }
     o->sampled = 0; /* the weights changed: a new sample is needed */

@@ -48,7 +48,7 @@ static rt_run *make_run(const char *name)
 {
     int n;
     const char *const *cols = rt_rl_columns(&n);
-    assert_int_equal(n, 16);
+    assert_int_equal(n, 21);
     return fx_run(name, cols, n, NULL, 0);
 }
 
@@ -225,8 +225,10 @@ static void test_estimators_on_policy(void **st)
 /* ---- runs -------------------------------------------------------------------------- */
 
 /* One GRPO update of policy p (a fresh engine at mu = epochs, lr) on the sample of
- * (prompt stream 5, sample stream 6) with rewards R_i = i % 3; its metrics in m. */
-static void grpo_update(rt_policy *p, const rt_policy *ref, int epochs, float lr, rt_rl_metrics *m)
+ * (prompt stream 5, sample stream 6) with rewards R_i = i % 3 (group 4: every group has
+ * two rewards at least), the first `flat` prompts' all 1; its metrics in m. */
+static void grpo_update_flat(rt_policy *p, const rt_policy *ref, int epochs, float lr, int flat,
+                             rt_rl_metrics *m)
 {
     rt_task *task = make_task(1);
     int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
@@ -241,10 +243,15 @@ static void grpo_update(rt_policy *p, const rt_policy *ref, int epochs, float lr
     assert_int_equal(rt_rl_sample(o, &p->model, &ref->model, prompts, &g), 0);
     double R[64];
     for (int i = 0; i < c.batch * c.group; i++)
-        R[i] = i % 3;
+        R[i] = i < flat * c.group ? 1 : i % 3;
     assert_int_equal(rt_rl_update(o, &p->model, &ref->model, R, m, NULL), 0);
     rt_rl_free(o);
     rt_task_free(task);
+}
+
+static void grpo_update(rt_policy *p, const rt_policy *ref, int epochs, float lr, rt_rl_metrics *m)
+{
+    grpo_update_flat(p, ref, epochs, lr, 0, m);
 }
 
 /* iterations (mu, cfg.epochs) on a ratio recipe (issue 14 item 4): mu = 1 given is the
@@ -273,6 +280,18 @@ static void test_iterations(void **st)
     grpo_update(p4, ref, 4, 5e-2f, &m4);
     assert_int_equal(p4->params.t, 4);
     assert_true(m4.clip_frac > 0.0 && m4.clip_frac <= 0.75);
+    /* the clip's sides add up; the ratio is 1 on the first update and moves after it;
+     * a prompt's rewards all equal counts in frac_reward_zero_std */
+    assert_true(m4.clip_frac_low + m4.clip_frac_high == m4.clip_frac);
+    assert_true(m4.clip_frac_low > 0.0 && m4.clip_frac_high > 0.0);
+    assert_true(ma.ratio_mean == 1.0 && ma.ratio_var == 0.0);
+    assert_true(m4.ratio_var > 0.0 && fabs(m4.ratio_mean - 1.0) < 0.5);
+    assert_true(ma.frac_reward_zero_std == 0.0);
+    rt_policy *pz = copy_of(p0);
+    rt_rl_metrics mz;
+    grpo_update_flat(pz, ref, 1, 1e-2f, 4, &mz); /* 4 of the 16 prompts without signal */
+    assert_true(mz.frac_reward_zero_std == 0.25);
+    rt_policy_free(pz);
     rt_policy_free(p0), rt_policy_free(ref), rt_policy_free(pa), rt_policy_free(pb);
     rt_policy_free(p2), rt_policy_free(p4);
 }
