@@ -403,18 +403,13 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     if (v) rc->kl_in = strcmp(v->str, "reward") ? RT_RL_IN_LOSS : RT_RL_IN_REWARD;
     rc->clip = mag_train_num(cfg, "clip", pt);
     /* parts as keys: enum value i is part i (rt_rl_keys.h); 0 = the recipe's */
-    v = mag_config_get(cfg, "advantage", pt);
-    for (int i = 0; v && rt_rl_advantage_values[i]; i++)
-        if (!strcmp(v->str, rt_rl_advantage_values[i])) rc->advantage = i + 1;
-    v = mag_config_get(cfg, "loss_agg", pt);
-    for (int i = 0; v && rt_rl_loss_agg_values[i]; i++)
-        if (!strcmp(v->str, rt_rl_loss_agg_values[i])) rc->loss_agg = i + 1;
-    v = mag_config_get(cfg, "ratio", pt);
-    for (int i = 0; v && rt_rl_ratio_values[i]; i++)
-        if (!strcmp(v->str, rt_rl_ratio_values[i])) rc->ratio = 1 + RT_RL_RATIO_TOKEN + i;
-    v = mag_config_get(cfg, "scale_rewards", pt);
-    for (int i = 0; v && rt_rl_scale_values[i]; i++)
-        if (!strcmp(v->str, rt_rl_scale_values[i])) rc->scale_rewards = (rt_rl_scale)(i + 1);
+    int i = mag_train_enum(cfg, "advantage", pt, rt_rl_advantage_values);
+    if (i >= 0) rc->advantage = i + 1;
+    if ((i = mag_train_enum(cfg, "loss_agg", pt, rt_rl_loss_agg_values)) >= 0) rc->loss_agg = i + 1;
+    if ((i = mag_train_enum(cfg, "ratio", pt, rt_rl_ratio_values)) >= 0)
+        rc->ratio = 1 + RT_RL_RATIO_TOKEN + i;
+    if ((i = mag_train_enum(cfg, "scale_rewards", pt, rt_rl_scale_values)) >= 0)
+        rc->scale_rewards = (rt_rl_scale)(i + 1);
     rc->clip_low = mag_train_given(cfg, "clip_low") ? mag_train_num(cfg, "clip_low", pt) : 0.0;
     rc->clip_high = mag_train_given(cfg, "clip_high") ? mag_train_num(cfg, "clip_high", pt) : 0.0;
     /* iterations, or its older name epochs (no_effect refuses both) */

@@ -37,6 +37,14 @@ double mag_train_num(const mag_config *cfg, const char *key, size_t pt)
     return mag_value_number(mag_config_get(cfg, key, pt), NAN);
 }
 
+int mag_train_enum(const mag_config *cfg, const char *key, size_t pt, const char *const *values)
+{
+    const mag_value *v = mag_config_get(cfg, key, pt);
+    for (int i = 0; v && v->str && values[i]; i++)
+        if (!strcmp(v->str, values[i])) return i;
+    return -1;
+}
+
 int mag_train_given(const mag_config *cfg, const char *key)
 {
     int i = mag_schema_find(cfg->schema, key);

@@ -40,6 +40,10 @@ int mag_train_name(const mag_ctx *ctx, const mag_cell *cell, const char *magic, 
  * there is none): the default is written once, in the key's table. */
 double mag_train_num(const mag_config *cfg, const char *key, size_t pt);
 
+/* The index in values (NULL-terminated) of enum key's value at sweep point pt, or -1
+ * when the key has no value there (or a value outside values). */
+int mag_train_enum(const mag_config *cfg, const char *key, size_t pt, const char *const *values);
+
 /* 1 if the cell set key (the configuration's schema must know it). */
 int mag_train_given(const mag_config *cfg, const char *key);
 
