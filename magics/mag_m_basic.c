@@ -11,6 +11,7 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "rt_rl_keys.h"
 #include "rt_alloc.h"
 #include "rt_fuzz.h"
 #include "rt_nn.h"
@@ -515,6 +516,36 @@ char *mag_help_expr(const mag_session *s, const char *name)
     return rt_strbuf_take(&b, NULL);
 }
 
+/* %help ALGO: a recipe of %%rl (its parts, defaults, equations and source); %help algos:
+ * the table of them. */
+static void recipe_help(rt_strbuf *b, const char *name)
+{
+    static const char *const ratio_names[] = {"none (plain policy gradient)", "token", "sequence",
+                                              "cispo (capped, stopped IS weight)"};
+    int all = !strcmp(name, "algos");
+    if (all) rt_strbuf_printf(b, "The algorithms of %%%%rl (algo = NAME; %%help NAME for one):\n");
+    for (int i = 0; i < rt_rl_recipe_count(); i++) {
+        const rt_rl_recipe *r = rt_rl_recipe_at(i);
+        if (all) {
+            rt_strbuf_printf(b, "  %-10s %s\n", r->name, r->help);
+            continue;
+        }
+        if (strcmp(r->name, name)) continue;
+        rt_strbuf_printf(b, "%%%%rl algo = %s: %s\nSource: %s\n\n%s\n", r->name, r->help,
+                         r->paper ? r->paper : "-", r->eq ? r->eq : "");
+        rt_strbuf_printf(
+            b, "Parts (each a key of %%%%rl): advantage = %s, ratio = %s, loss_agg = %s,\n",
+            rt_rl_advantage_values[r->adv], ratio_names[r->ratio], rt_rl_loss_agg_values[r->agg]);
+        rt_strbuf_printf(b, "iterations = %d, kl_estimator = %s, kl_in = %s", r->epochs,
+                         rt_rl_estimator_values[r->est - RT_RL_K1],
+                         r->kl_in == RT_RL_IN_REWARD ? "reward" : "loss");
+        if (r->ratio != RT_RL_RATIO_NONE)
+            rt_strbuf_printf(b, ", clip_low = %g, clip_high = %g", r->clip_low ? r->clip_low : 0.2,
+                             r->clip_high ? r->clip_high : 0.2);
+        rt_strbuf_printf(b, "; group >= %d.\n", r->min_group);
+    }
+}
+
 char *mag_help_text(const mag_session *s, const char *target, char *alt)
 {
     if (alt) alt[0] = '\0';
@@ -592,6 +623,7 @@ char *mag_help_text(const mag_session *s, const char *target, char *alt)
         for (size_t i = 0; i < sizeof builtin_help / sizeof builtin_help[0]; i++)
             if (strcmp(builtin_help[i][0], name) == 0)
                 rt_strbuf_printf(&b, "%s\n", builtin_help[i][1]);
+        recipe_help(&b, name);
         for (int k = 0; k < MAG_N_KINDS; k++) {
             const mag_entry *e = mag_session_entry(s, (mag_kind)k, name);
             if (e) who_entry(&b, e);

@@ -716,6 +716,7 @@ static const mag_magic rl_magic = {
         "kl_est is the estimator's value).  A list value sweeps: one policy and run per\n"
         "point, named NAME[key=value,...]; seed = [1, 2, 3] draws mean +- spread bands.\n"
         "The reward's parameters are keys too: c = [0.1, 1, 10] sweeps the reward's c.\n"
+        "%help algos lists the algorithms; %help ALGO shows one's equations and source.\n"
         "Example:\n  %%rl tuned\n  from = base\n  reward = exact\n  algo = grpo\n  steps = 200\n"
         "\nAny parameter of the reward is a key too: a number, or a list to sweep it.\n"
         "\nKL estimators (kl_estimator; r = pi_ref / pi at the sampled token): k1 = -log r,\n"

@@ -11,40 +11,72 @@
 #define RECIPES(ROW)                                                                               \
     ROW("reinforce", .adv = RT_RL_ADV_BASELINE, .ratio = RT_RL_RATIO_NONE, .agg = RT_RL_AGG_SEQ,   \
         .min_group = 1, .epochs = 1, .est = RT_RL_K1, .kl_in = RT_RL_IN_LOSS,                      \
-        .help = "REINFORCE with a moving-average baseline")                                        \
+        .help = "REINFORCE with a moving-average baseline",                                        \
+        .paper = "Williams 1992 (REINFORCE); the baseline of Sutton & Barto",                      \
+        .eq = "A_i = R_i - b, b <- m b + (1 - m) mean(R) (m = baseline, 0.9)\nloss = -(1/N) "      \
+              "sum_i A_i sum_t log pi(y_it)   (one update per batch; k1 KL in the loss)\n")        \
     ROW("rloo", .adv = RT_RL_ADV_LOO, .ratio = RT_RL_RATIO_NONE, .agg = RT_RL_AGG_SEQ,             \
         .min_group = 2, .epochs = 1, .est = RT_RL_K1, .kl_in = RT_RL_IN_LOSS,                      \
-        .help = "REINFORCE leave-one-out: the other samples of the prompt as baseline")            \
+        .help = "REINFORCE leave-one-out: the other samples of the prompt as baseline",            \
+        .paper = "Kool et al. 2019; Ahmadian et al. 2024 (Back to Basics: RLOO)",                  \
+        .eq = "A_i = R_i - (1/(G-1)) sum_{j != i} R_j   (the other samples of the prompt)\nloss "  \
+              "= -(1/N) sum_i A_i sum_t log pi(y_it)   (one update per batch)\n")                  \
     ROW("grpo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_TOKEN,                           \
         .agg = RT_RL_AGG_SEQ_TOKEN_MEAN, .min_group = 2, .epochs = 1, .est = RT_RL_K3,             \
-        .kl_in = RT_RL_IN_LOSS, .help = "GRPO: group-normalized advantages, per-answer mean")      \
+        .kl_in = RT_RL_IN_LOSS, .help = "GRPO: group-normalized advantages, per-answer mean",      \
+        .paper = "Shao et al. 2024 (DeepSeekMath)",                                                \
+        .eq =                                                                                      \
+            "A_i = (R_i - mean_g R) / (std_g R + eps)   (population std of the group)\nrho_t = "   \
+            "pi(y_t) / pi_old(y_t),  l_t = -min(rho_t A_i, clip(rho_t, 1 - 0.2, 1 + 0.2) "         \
+            "A_i)\nloss = (1/N) sum_i (1/|y_i|) sum_t (l_t + beta k3_t)   (k3 KL in the loss)\n")  \
     ROW("drgrpo", .adv = RT_RL_ADV_GROUP_CENTER, .ratio = RT_RL_RATIO_TOKEN,                       \
         .agg = RT_RL_AGG_CONST_LEN, .min_group = 2, .epochs = 1, .est = RT_RL_K3,                  \
-        .kl_in = RT_RL_IN_LOSS, .help = "Dr. GRPO: GRPO without the std and length biases")        \
+        .kl_in = RT_RL_IN_LOSS, .help = "Dr. GRPO: GRPO without the std and length biases",        \
+        .paper = "Liu et al. 2025 (Understanding R1-Zero-Like Training: Dr. GRPO)",                \
+        .eq = "A_i = R_i - mean_g R   (no std division)\nloss = (1/(N T)) sum_i sum_t (l_t + "     \
+              "beta k3_t)   (a constant length T: no length bias)\n")                              \
     ROW("ppo", .adv = RT_RL_ADV_TOKEN_RTG, .ratio = RT_RL_RATIO_TOKEN,                             \
         .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 1, .epochs = 4, .est = RT_RL_K1,                 \
         .kl_in = RT_RL_IN_REWARD,                                                                  \
-        .help = "PPO-clip without a value network: whitened reward-to-go, several epochs")         \
+        .help = "PPO-clip without a value network: whitened reward-to-go, several epochs",         \
+        .paper = "Schulman et al. 2017 (PPO); Ouyang et al. 2022 (InstructGPT)",                   \
+        .eq = "r_t = -beta k1_t + [t = |y| - 1] R   (KL in the reward);  A_t = whitened "          \
+              "reward-to-go\nl_t = -min(rho_t A_t, clip(rho_t, 0.8, 1.2) A_t); loss = token "      \
+              "mean; 4 updates per batch\n")                                                       \
     ROW("bnpo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_TOKEN,                           \
         .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 1, .est = RT_RL_K3,                 \
-        .kl_in = RT_RL_IN_LOSS, .help = "BNPO (TRL): GRPO normalized by the batch's tokens")       \
+        .kl_in = RT_RL_IN_LOSS, .help = "BNPO (TRL): GRPO normalized by the batch's tokens",       \
+        .paper = "TRL loss_type = \"bnpo\" (Xiao et al. 2025, BNPO)",                              \
+        .eq = "GRPO's advantages and clip; loss = (1/sum_i |y_i|) sum_valid (l_t + beta k3_t)\n")  \
     ROW("gspo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_SEQUENCE,                        \
         .agg = RT_RL_AGG_SEQ_TOKEN_MEAN, .min_group = 2, .epochs = 4, .est = RT_RL_K3,             \
         .kl_in = RT_RL_IN_LOSS, .clip_low = 3e-4, .clip_high = 4e-4,                               \
         .help = "GSPO (Zheng et al. 2025): the sequence's length-normalized ratio, clipped per "   \
-                "sequence (TRL's 3e-4 / 4e-4, 4 updates per batch)")                               \
+                "sequence (TRL's 3e-4 / 4e-4, 4 updates per batch)",                               \
+        .paper = "Zheng et al. 2025 (Group Sequence Policy Optimization)",                         \
+        .eq =                                                                                      \
+            "s_i = exp((1/|y_i|) sum_t log(pi(y_t) / pi_old(y_t)))   (the answer's ratio)\nl_i = " \
+            "-min(s_i A_i, clip(s_i, 1 - 3e-4, 1 + 4e-4) A_i), each token of y_i; GRPO's "         \
+            "A_i\nloss = (1/N) sum_i (1/|y_i|) sum_t l_i; 4 updates per batch (TRL's defaults)\n") \
     ROW("cispo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_CISPO,                          \
         .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 4, .est = RT_RL_K3,                 \
         .kl_in = RT_RL_IN_LOSS, .clip_high = 4.0,                                                  \
         .help = "CISPO (MiniMax-M1 2025): REINFORCE with the IS weight capped at 1 + clip_high "   \
-                "(5, TRL's epsilon_high) and stopped, no token dropped")
+                "(5, TRL's epsilon_high) and stopped, no token dropped",                           \
+        .paper = "MiniMax 2025 (MiniMax-M1, CISPO)",                                               \
+        .eq = "l_t = -sg(min(rho_t, 1 + 4)) A_i log pi(y_t)   (the IS weight capped at 5, "        \
+              "not\ndifferentiated: every token keeps its gradient); loss = token mean; 4 "        \
+              "updates per batch\n")
 
 /* Rows that read a teacher (what %%opd runs; not `algo` values of %%rl). */
 #define TEACHER_RECIPES(ROW)                                                                       \
     ROW("opd", .adv = RT_RL_ADV_TEACHER_LOGRATIO, .ratio = RT_RL_RATIO_NONE,                       \
         .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 1, .epochs = 1, .est = RT_RL_K1,                 \
         .kl_in = RT_RL_IN_LOSS,                                                                    \
-        .help = "G-OPD's sampled estimator: the teacher's log-ratio as per-token advantage")
+        .help = "G-OPD's sampled estimator: the teacher's log-ratio as per-token advantage",       \
+        .paper = "G-OPD / ExOPD (on-policy distillation)",                                         \
+        .eq = "A_t = (lT - lS) + (lambda - 1)(lT - lR); loss = -(1/sum |y|) sum_valid A_t log "    \
+              "pi(y_t)\n")
 
 #define AS_ROW(nm, ...) {.name = nm, __VA_ARGS__},
 #define AS_NAME(nm, ...) nm,

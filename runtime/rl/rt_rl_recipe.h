@@ -59,6 +59,9 @@ typedef struct rt_rl_recipe {
     rt_rl_kl_in kl_in;   /* what kl_in = auto resolves to */
     double clip_low, clip_high; /* ratio clip below / above 1; 0 = the config's `clip` */
     const char *help;           /* one line */
+    const char *paper;          /* where it comes from: "Shao et al. 2024, DeepSeekMath" */
+    const char *eq;             /* its loss, advantage and defaults, as %help ALGO shows them
+                                   (lines of at most 88 columns, each ending in \n) */
 } rt_rl_recipe;
 
 /* The names of %%rl's rows in table order, NULL-terminated (the values of `algo`). */

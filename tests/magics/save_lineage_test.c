@@ -19,6 +19,7 @@
 #include "interp_harness.h"
 #include "mag_lineage.h"
 #include "rt_alloc.h"
+#include "rt_rl_recipe.h"
 #include "rt_model.h"
 #include "rt_policy.h"
 
@@ -331,6 +332,34 @@ static void test_help_both(void **st)
     rt_free(t);
 }
 
+/* %help ALGO: every algorithm of %%rl states its source and equations; %help algos lists
+ * them all */
+static void test_help_recipes(void **st)
+{
+    (void)st;
+    char *all = mag_help_text(S(), "algos", NULL);
+    assert_non_null(all);
+    for (int i = 0; i < rt_rl_recipe_count(); i++) {
+        const rt_rl_recipe *r = rt_rl_recipe_at(i);
+        assert_non_null(r->paper);
+        assert_non_null(r->eq);
+        char line[64];
+        snprintf(line, sizeof line, "\n  %-10s ", r->name);
+        assert_non_null(strstr(all, line));
+        char *t = mag_help_text(S(), r->name, NULL);
+        assert_non_null(t);
+        assert_non_null(strstr(t, r->paper));
+        assert_non_null(strstr(t, r->eq));
+        assert_non_null(strstr(t, "Parts (each a key of %%rl): advantage = "));
+        rt_free(t);
+    }
+    rt_free(all);
+    char *t = mag_help_text(S(), "gspo", NULL);
+    assert_non_null(strstr(t, "ratio = sequence"));
+    assert_non_null(strstr(t, "clip_low = 0.0003, clip_high = 0.0004"));
+    rt_free(t);
+}
+
 /* B12: the exact KL is never shown below 0 (float noise at a tiny lr gave -2e-8) */
 static void test_kl_never_negative(void **st)
 {
@@ -403,10 +432,10 @@ static void test_eval_mix_pass_k(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_save_load_task),  cmocka_unit_test(test_lineage),
-        cmocka_unit_test(test_del_reset),       cmocka_unit_test(test_name_limit),
-        cmocka_unit_test(test_help_both),       cmocka_unit_test(test_kl_never_negative),
-        cmocka_unit_test(test_eval_mix_pass_k),
+        cmocka_unit_test(test_save_load_task),    cmocka_unit_test(test_lineage),
+        cmocka_unit_test(test_del_reset),         cmocka_unit_test(test_name_limit),
+        cmocka_unit_test(test_help_both),         cmocka_unit_test(test_help_recipes),
+        cmocka_unit_test(test_kl_never_negative), cmocka_unit_test(test_eval_mix_pass_k),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
