@@ -80,64 +80,49 @@ static inline __attribute__((always_inline)) double rt_lanes8_fold(double *l)
     return l[0];
 }
 
+/* The body of a lane reduction: returns the folded sum over k in [0, n) of term (an
+ * expression in the index k, evaluated in double): whole groups of 8, then the tail, lane
+ * j taking k = j mod 8. */
+#define RT_LANES8_RETURN(n, k, term)                                                               \
+    double l_[8] = {0};                                                                            \
+    size_t i_ = 0;                                                                                 \
+    for (; i_ + 8 <= (n); i_ += 8)                                                                 \
+        for (size_t j_ = 0; j_ < 8; j_++) {                                                        \
+            size_t k = i_ + j_;                                                                    \
+            l_[j_] += (term);                                                                      \
+        }                                                                                          \
+    for (size_t j_ = 0; i_ + j_ < (n); j_++) {                                                     \
+        size_t k = i_ + j_;                                                                        \
+        l_[j_] += (term);                                                                          \
+    }                                                                                              \
+    return rt_lanes8_fold(l_)
+
 /* sum_i a_i b_i, i in [0, n) */
 static inline __attribute__((always_inline)) double rt_lanes8_dot(const float *a, const float *b,
                                                                   size_t n)
 {
-    double l[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            l[j] += (double)a[i + j] * b[i + j];
-    for (int j = 0; i + j < n; j++)
-        l[j] += (double)a[i + j] * b[i + j];
-    return rt_lanes8_fold(l);
+    RT_LANES8_RETURN(n, k, (double)a[k] * b[k]);
 }
 
-/* the same as rt_lanes8_dot with a given as doubles (a float vector converted once, for
- * many dot products with it: the same bits) */
+/* the same with a given as doubles (a float vector converted once, for many dot products
+ * with it: the same bits) */
 static inline __attribute__((always_inline)) double rt_lanes8_dotd(const double *a, const float *b,
                                                                    size_t n)
 {
-    double l[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            l[j] += a[i + j] * b[i + j];
-    for (int j = 0; i + j < n; j++)
-        l[j] += a[i + j] * b[i + j];
-    return rt_lanes8_fold(l);
+    RT_LANES8_RETURN(n, k, a[k] * b[k]);
 }
 
 /* sum_i a_i, i in [0, n) */
 static inline __attribute__((always_inline)) double rt_lanes8_sum(const float *a, size_t n)
 {
-    double l[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            l[j] += a[i + j];
-    for (int j = 0; i + j < n; j++)
-        l[j] += a[i + j];
-    return rt_lanes8_fold(l);
+    RT_LANES8_RETURN(n, k, (double)a[k]);
 }
 
 /* sum_i (double)(a_i - m)^2, i in [0, n) (a_i - m rounded to float first) */
 static inline __attribute__((always_inline)) double rt_lanes8_sqdev(const float *a, float m,
                                                                     size_t n)
 {
-    double l[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) {
-            double d = (double)(a[i + j] - m);
-            l[j] += d * d;
-        }
-    for (int j = 0; i + j < n; j++) {
-        double d = (double)(a[i + j] - m);
-        l[j] += d * d;
-    }
-    return rt_lanes8_fold(l);
+    RT_LANES8_RETURN(n, k, (double)(a[k] - m) * (double)(a[k] - m));
 }
 
 #endif
