@@ -304,6 +304,35 @@ static void aliases(void **state)
     assert_int_not_equal(mag_validate_cell(&s, c, typo, strlen(typo), &cfg, &d), 0);
     assert_string_equal(d.msg, "cell:4:1: unknown key 'epsilom' (did you mean 'epsilon'?)");
     mag_cell_free(c);
+    /* an alias with values of its own (TRL's loss_type): checked against them, mapped to
+     * the key's values, one per list item; two of its values naming one of the key's is
+     * an error at the second */
+    static const char *const method_values[] = {
+        "vanilla", "reinforce", "leave_one_out", "rloo", "group", "grpo", "grpo", "grpo", NULL};
+    static const rt_key_alias mal[] = {{"method", "algo", "TRL", method_values}};
+    mag_schema ms = fx_rl;
+    ms.aliases = mal, ms.naliases = 1;
+    cfg = validate_ok(&ms, "%%rl r\nfrom = b\nreward = x\nmethod = [vanilla, leave_one_out]", &c);
+    mag_cell_free(c);
+    assert_int_equal(cfg->npoints, 2);
+    assert_string_equal(mag_config_get(cfg, "algo", 0)->str, "reinforce");
+    assert_string_equal(mag_config_get(cfg, "algo", 1)->str, "rloo");
+    mag_config_point_name(cfg, "r", 1, name, sizeof name);
+    assert_string_equal(name, "r[algo=rloo]");
+    mag_config_free(cfg);
+    const char *bad[] = {"%%rl r\nfrom = b\nreward = x\nmethod = rloo",
+                         "%%rl r\nfrom = b\nreward = x\nmethod = [group, grpo]"};
+    const char *bad_msg[] = {
+        "cell:4:10: unknown value 'rloo' for 'method'; expected vanilla, leave_one_out, group or "
+        "grpo",
+        "cell:4:18: method values group and grpo are the same algo (grpo)"};
+    for (int i = 0; i < 2; i++) {
+        mag_diag dd;
+        assert_int_equal(mag_parse_cell(bad[i], strlen(bad[i]), FX_OPTS, &c, &dd), 0);
+        assert_int_not_equal(mag_validate_cell(&ms, c, bad[i], strlen(bad[i]), &cfg, &dd), 0);
+        if (strcmp(dd.msg, bad_msg[i])) fail_msg("got '%s'", dd.msg);
+        mag_cell_free(c);
+    }
     /* help lists them */
     char h[4096];
     mag_schema_help(&s, h, sizeof h);
