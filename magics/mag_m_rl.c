@@ -23,8 +23,10 @@
  * meets NaN/Inf stops; its partial run is kept (not its policy), the other points
  * finish, and the cell ends with "run 'NAME' failed: rl: reward is inf at step 3".
  * iterations (mu updates per batch; epochs is its older name, not both) > 1 on a recipe
- * without a ratio is an error at its value.  Warning (the cell trains): kl > 0 with k1
- * in the loss, whose gradient has zero mean (rt_rl.h), once per cell.
+ * without a ratio is an error at its value (opmd and asymre, meant for stale data, accept
+ * it).  A recipe's own coefficient (opmd_tau, asymre_shift, bapo_*, nft_eps) with another
+ * algo is an error at its key, naming the algo that reads it.  Warning (the cell trains): kl > 0
+ * with k1 in the loss, whose gradient has zero mean (rt_rl.h), once per cell.
  *
  * Streams (common random numbers): every point uses R = rt_rng_from_name(session seed,
  * NAME) — the cell's NAME, not the point's — split by the `seed` key when it is given,
@@ -101,6 +103,13 @@ static const mag_key_spec rl_keys[] = {
      .help = "a second reward tracked (column eval_reward) but not optimized"},
     RT_RL_KEY_REGULARIZER,
     RT_RL_KEY_CHI2,
+    RT_RL_KEY_OPMD_TAU,
+    RT_RL_KEY_ASYMRE_SHIFT,
+    RT_RL_KEY_BAPO_TARGET,
+    RT_RL_KEY_BAPO_LOW_MAX,
+    RT_RL_KEY_BAPO_HIGH_MAX,
+    RT_RL_KEY_BAPO_STEP,
+    RT_RL_KEY_NFT_EPS,
     MAG_TRAIN_KEY_SEED,
 };
 #define N_RL_KEYS (sizeof rl_keys / sizeof rl_keys[0])
@@ -421,6 +430,48 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     rc->regularizer = v && !strcmp(v->str, "chi2") ? RT_RL_REG_CHI2 : RT_RL_REG_KL;
     rc->chi2 = mag_train_num(cfg, "chi2", pt);
     rc->threads = threads;
+    /* the coefficients of single recipes (no_effect refuses them elsewhere) */
+    rc->opmd_tau = mag_train_num(cfg, "opmd_tau", pt);
+    rc->asymre_shift = mag_train_num(cfg, "asymre_shift", pt);
+    rc->bapo_target = mag_train_num(cfg, "bapo_target", pt);
+    rc->bapo_low_max = mag_train_num(cfg, "bapo_low_max", pt);
+    rc->bapo_high_max = mag_train_num(cfg, "bapo_high_max", pt);
+    rc->bapo_step = mag_train_num(cfg, "bapo_step", pt);
+    rc->nft_eps = mag_train_num(cfg, "nft_eps", pt);
+}
+
+/* The coefficients of single recipes: each key and the loss form that reads it. */
+static const struct {
+    const char *key, *owner;
+    rt_rl_ratio form;
+} recipe_keys[] = {
+    {"opmd_tau", "opmd", RT_RL_RATIO_OPMD},      {"asymre_shift", "asymre", RT_RL_RATIO_ASYMRE},
+    {"bapo_target", "bapo", RT_RL_RATIO_BAPO},   {"bapo_low_max", "bapo", RT_RL_RATIO_BAPO},
+    {"bapo_high_max", "bapo", RT_RL_RATIO_BAPO}, {"bapo_step", "bapo", RT_RL_RATIO_BAPO},
+    {"nft_eps", "nft", RT_RL_RATIO_NFT},
+};
+
+/* The first recipe coefficient the cell set that algo's loss does not read, or NULL. */
+static const char *recipe_key_unused(const mag_config *cfg, const rt_rl_recipe *algo)
+{
+    for (size_t i = 0; i < sizeof recipe_keys / sizeof recipe_keys[0]; i++)
+        if (mag_train_given(cfg, recipe_keys[i].key) && algo->ratio != recipe_keys[i].form)
+            return recipe_keys[i].key;
+    return NULL;
+}
+
+static const char *recipe_key_owner(const char *key)
+{
+    for (size_t i = 0; i < sizeof recipe_keys / sizeof recipe_keys[0]; i++)
+        if (!strcmp(key, recipe_keys[i].key)) return recipe_keys[i].owner;
+    return "?";
+}
+
+/* The loss forms that clip a ratio (clip, clip_low, clip_high act; BAPO: its start). */
+static int has_clip(rt_rl_ratio r)
+{
+    return r == RT_RL_RATIO_TOKEN || r == RT_RL_RATIO_SEQUENCE || r == RT_RL_RATIO_CISPO ||
+           r == RT_RL_RATIO_BAPO;
 }
 
 /* A key the cell set that would do nothing at this point is an error naming why
@@ -434,16 +485,22 @@ static int no_effect(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const
     if (mag_train_given(c->cfg, "iterations") && mag_train_given(c->cfg, "epochs")) {
         return mag_err(ctx, d, MAG_EVALUE, key_pos(cell, c->cfg, "epochs"),
                        "epochs is the older name of iterations: set one of them");
-    } else if (k->algo->ratio == RT_RL_RATIO_NONE &&
+    } else if ((key = recipe_key_unused(c->cfg, k->algo)) != NULL) {
+        snprintf(buf, sizeof buf,
+                 "%s has no effect with algo = %s (it is a coefficient of algo = %s)", key,
+                 k->algo->name, recipe_key_owner(key));
+        why = buf;
+    } else if (!has_clip(k->algo->ratio) &&
                (mag_train_given(c->cfg, "clip") || mag_train_given(c->cfg, "clip_low") ||
                 mag_train_given(c->cfg, "clip_high"))) {
         key = mag_train_given(c->cfg, "clip")       ? "clip"
               : mag_train_given(c->cfg, "clip_low") ? "clip_low"
                                                     : "clip_high";
         const mag_kv *e = entry_of(cell, c->cfg, key); /* named as the cell wrote it */
-        snprintf(buf, sizeof buf,
-                 "%s has no effect with algo = %s (a plain policy gradient: no ratio to clip)",
-                 e ? e->key : key, k->algo->name);
+        snprintf(buf, sizeof buf, "%s has no effect with algo = %s (%s)", e ? e->key : key,
+                 k->algo->name,
+                 k->algo->ratio == RT_RL_RATIO_NFT ? "its loss clips no ratio"
+                                                   : "a plain policy gradient: no ratio to clip");
         why = buf;
     } else if (k->kl == 0.0 && k->regularizer == RT_RL_REG_KL &&
                (mag_train_given(c->cfg, "kl_estimator") || mag_train_given(c->cfg, "kl_in"))) {

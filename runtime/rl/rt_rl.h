@@ -1,6 +1,7 @@
 /* rt_rl: reinforcement learning on a task with a reward program (what `%%rl` runs): the
  * algorithms of the recipe table (rt_rl_recipe.h: REINFORCE, RLOO, GRPO, Dr. GRPO,
- * PPO-clip, BNPO, and the sampled G-OPD estimator that %%opd runs), each a row of
+ * PPO-clip, BNPO, GSPO, CISPO, OPMD, AsymRE, BAPO, NFT, and the sampled G-OPD estimator
+ * that %%opd runs), each a row of
  * parts — an advantage, a ratio form, an aggregation and defaults — the k1/k2/k3 KL
  * estimators (in the reward or as a loss term) and the chi^2 regularizer over complete
  * answers (methods.md §2 and §4).
@@ -68,6 +69,42 @@
  *          capped and not differentiated, so no token loses its gradient (TRL's
  *          loss_type = "cispo" with epsilon_high = 1 + clip_high); a capped token counts
  *          in clip_frac
+ *   OPMD   (online policy mirror descent, Kimi k1.5, as Trinity-RFT's rec family runs it:
+ *          Yao et al. 2025, "Group-Relative REINFORCE Is Secretly an Off-Policy
+ *          Algorithm", arXiv 2509.24203, regularizer "k2") l_t = -A lp + tau (lp -
+ *          lp_old)^2, tau = opmd_tau (0.1; the 1/2 of Kimi's form absorbed in tau as the
+ *          release does); dl/dlp = -A + 2 tau (lp - lp_old).  No ratio: at the first update
+ *          (lp = lp_old) and at tau = 0 it is NONE's term bit for bit
+ *   ASYMRE (Arnal et al. 2025, Asymmetric REINFORCE; the same paper's regularizer
+ *          "forward-kl") l_t = -A lp - delta lp = -(R_i - (mean_g R - delta)) lp with
+ *          GROUP_CENTER's A: the group baseline lowered by delta = asymre_shift (0.1);
+ *          dl/dlp = -A - delta; delta = 0 is NONE's term bit for bit
+ *   BAPO   (Xi et al. 2025, arXiv 2510.18927; the WooooDyy/BAPO release) TOKEN's clipped
+ *          term with ratio bounds [c_low, c_high] searched per update (rt_rl_bapo_bounds)
+ *          and a dual clip for A < 0 (l_t at most -3 A, verl's clip_ratio_c): from c_low =
+ *          1 - clip_low, c_high = 1 + clip_high (0.6, 1.2), with P = sum rho A over A > 0,
+ *          rho <= c_high and M = sum rho |A| over A < 0, c_low <= rho <= 3 (the valid tokens
+ *          that keep a gradient), while P < rho0 (P + M) raise c_low by bapo_step (0.05)
+ *          up to bapo_low_max (0.9), then c_high likewise up to bapo_high_max (3); rho0 =
+ *          bapo_target (0.5: positives carry half).  The release's order and steps, the
+ *          paper's ranges and target; the release's measure sums the clipped values
+ *          instead, whose negative part grows with c_low: we count what keeps a gradient
+ *   NFT    (negative-aware fine-tuning, Chen et al. 2025, arXiv 2505.18116; NVlabs/NFT,
+ *          normalize = 1, clamp_negative = eps) on GROUP_CENTER's A = R_i - r_q, R_i in
+ *          {0, 1}, r_q = mean_g R (any other reward fails the step: "rl: reward 0.5 of
+ *          sample 3 is not 0 or 1 ..."), prompt weight omega_q = 1 - r_q:
+ *          correct (A > 0): l_t = -omega_q log rho = -A (lp - lp_old), dl/dlp = -A;
+ *          wrong (A < 0): with q = 1 + A = omega_q, p = 1 + A rho (the implicit negative
+ *          policy's ratio (1 - r_q rho) / (1 - r_q) = p / q), l_t = -q log(p / q) while
+ *          p / q >= eps, dl/dlp = -(A rho)(q / p); below eps (p <= 0 included) the -log is
+ *          continued linearly, l_t = q (-log eps - (p / q - eps) / eps), dl/dlp = -A rho /
+ *          eps: the release's gradient-preserving clamp (value clamped, gradient 1/eps),
+ *          made a C^1 loss so its gradient is the release's; eps = nft_eps (1).  A = 0 (a
+ *          group all right or all wrong): 0.  At rho = 1, p = q exactly and dl/dlp = -A:
+ *          Dr. GRPO's gradient (GROUP_CENTER, TOKEN at rho 1) bit for bit, the paper's
+ *          strict on-policy equivalence.  Left out: the release's cap exp(10) on rho, its
+ *          r_q clamp to [0.02, 0.98] (no effect for G <= 50) and its other prompt weights
+ *          (normalize = 2, GRPO's std)
  * and the aggregation part's weight w_i
  *   SEQ             1 / N            (loss = -(1/N) sum_i A_i sum_t lp for NONE)
  *   SEQ_TOKEN_MEAN  1 / (N |y_i|)    (= mean over prompts of (1/G) sum_i (1/|y_i|) sum_t)
@@ -83,6 +120,10 @@
  *   bnpo       GROUP_NORM    TOKEN  TOKEN_MEAN      2          k3   loss    1
  *   gspo       GROUP_NORM    SEQUENCE SEQ_TOKEN_MEAN 2         k3   loss    4  (clip 3e-4/4e-4)
  *   cispo      GROUP_NORM    CISPO  TOKEN_MEAN      2          k3   loss    4  (clip_high 4)
+ *   opmd       GROUP_CENTER  OPMD   TOKEN_MEAN      2          k2   loss    1  (stale_ok)
+ *   asymre     GROUP_CENTER  ASYMRE TOKEN_MEAN      2          k2   loss    1  (stale_ok)
+ *   bapo       GROUP_NORM    BAPO   TOKEN_MEAN      2          k3   loss    2  (clip 0.4/0.2)
+ *   nft        GROUP_CENTER  NFT    TOKEN_MEAN      2          k3   loss    1
  *   opd        TEACHER_LOGRATIO NONE TOKEN_MEAN     1          k1   loss    1
  * Parts as keys (cfg.advantage, cfg.loss_agg, cfg.scale_rewards; %%rl's `advantage`,
  * `loss_agg`, `scale_rewards`): a configuration may replace the recipe's advantage
@@ -104,9 +145,12 @@
  * updated weights, with rho = exp(lp - lp_old) against the SAMPLING-time log-probs and
  * the advantages of the sample (computed once), so from the second update on the clip
  * acts.  clip_frac = fraction of valid tokens over all mu updates where the clipped
- * branch is strictly the minimum (its gradient is cut): 0 with mu = 1.  Recipes without
- * a ratio (reinforce, rloo, opd) make one update; mu > 1 is an error for them (their
- * plain policy gradient has nothing to correct a stale sample).
+ * branch is strictly the minimum (its gradient is cut): 0 with mu = 1 (BAPO's dual clip
+ * and NFT's floor count on the high side).  Recipes without a ratio (reinforce, rloo,
+ * opd) make one update; mu > 1 is an error for them (their plain policy gradient has
+ * nothing to correct a stale sample), except the rows marked stale_ok (opmd, asymre),
+ * whose regularized losses are meant for stale samples (Yao et al. 2025): they accept
+ * any mu, and every recipe with a ratio (bapo, nft too) does.
  *
  * chi^2 regularizer (regularizer = chi2, coefficient `chi2`): for each of the B prompts
  * x, over every complete answer y (tokens up to and including the first EOS, or T tokens
@@ -213,12 +257,21 @@ typedef struct rt_rl_config {
                                   kl_teacher are NaN): the reference and teachers are scored
                                   by their token log-probs only (the same bits as from their
                                   log-softmax rows), for callers that do not show them */
+    /* the coefficients of single recipes (each read by its loss form only) */
+    double opmd_tau;      /* opmd: tau >= 0 of the squared log-ratio term (0.1) */
+    double asymre_shift;  /* asymre: delta, the group baseline lowered by it (0.1; may be < 0) */
+    double bapo_target;   /* bapo: rho0 in [0, 1], the positive tokens' share to reach (0.5) */
+    double bapo_low_max;  /* bapo: c_low's ceiling, in [1 - clip_low, 1] (0.9) */
+    double bapo_high_max; /* bapo: c_high's ceiling, >= 1 + clip_high (3) */
+    double bapo_step;     /* bapo: step of both bounds, > 0 (0.05) */
+    double nft_eps;       /* nft: floor of the negative ratio, > 0 (1: the release's) */
 } rt_rl_config;
 
 /* Defaults: grpo, group 8, batch 32, steps 200, lr 2e-4, temperature 1, kl 0, auto
  * estimator / kl_in / epochs, clip 0.2, eval_every 20, eval_prompts 256, baseline 0.9,
  * regularizer kl, chi2 0, grad_clip 1, adv_eps 1e-6, log_every 1, threads 1, lambda 1,
- * gamma 0, teacher_temperature 1. */
+ * gamma 0, teacher_temperature 1; opmd_tau 0.1, asymre_shift 0.1, bapo_target 0.5,
+ * bapo_low_max 0.9, bapo_high_max 3, bapo_step 0.05, nft_eps 1 (their papers'). */
 void rt_rl_config_init(rt_rl_config *cfg);
 /* Validates cfg and returns a copy with the AUTO fields resolved from the recipe
  * (kl_estimator, kl_in, epochs, clip_low, clip_high: the values the formulas read).  0 or
@@ -278,6 +331,11 @@ typedef struct rt_rl_loss_stats {
 double rt_rl_loss_stats_of(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
                            const double *lp_old, const double *lp_ref, const double *A, double *dlp,
                            rt_rl_loss_stats *st);
+/* BAPO's bounds for one update (the search of the top comment): the ratio bounds c_low,
+ * c_high (e.g. 0.6, 1.2) the loss of RT_RL_RATIO_BAPO uses on these tokens; cfg
+ * resolved (clip_low / clip_high give the start). */
+void rt_rl_bapo_bounds(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
+                       const double *lp_old, const double *A, double *c_low, double *c_high);
 double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
                   const double *lp_old, const double *lp_ref, const double *A, double *dlp,
                   long *n_clipped);

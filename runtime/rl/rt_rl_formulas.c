@@ -39,6 +39,13 @@ void rt_rl_config_init(rt_rl_config *c)
     c->lambda = 1.0;
     c->gamma = 0.0;
     c->teacher_temperature = 1.0f;
+    c->opmd_tau = 0.1;     /* Trinity-RFT's rec_gsm8k OPMD: regularizer k2, coef 0.1 */
+    c->asymre_shift = 0.1; /* ... AsymRE: regularizer forward-kl, coef 0.1 */
+    c->bapo_target = 0.5;  /* BAPO's rho0 and ranges [0.6, 0.9], [1.2, 3.0] */
+    c->bapo_low_max = 0.9;
+    c->bapo_high_max = 3.0;
+    c->bapo_step = 0.05; /* the release's ratio_lower_step / ratio_upper_step */
+    c->nft_eps = 1.0;    /* NVlabs/NFT's clamp_negative */
 }
 
 rt_rl_adv rt_rl_config_adv(const rt_rl_config *c)
@@ -72,18 +79,35 @@ int rt_rl_algo_parse(const char *name, const rt_rl_recipe **a)
     return 0;
 }
 
-/* "a, b or c": the names of the rows with ratio (any row when ratio < 0, else the rows
- * whose loss has an importance ratio (ratio TOKEN) iff ratio is 1), in table order. */
-static const char *recipe_list(char *buf, size_t cap, int ratio)
+/* Which rows a list names: every row, the rows that accept iterations > 1 (a loss with
+ * an importance ratio, or one meant for stale data), the rows whose ratio the `ratio`
+ * key may replace (token, sequence or CISPO's). */
+enum { LIST_ALL = -1, LIST_MULTI = 1, LIST_RATIO_KEY = 2 };
+static int accepts_mu(const rt_rl_recipe *r)
+{
+    return r->stale_ok || (r->ratio != RT_RL_RATIO_NONE && r->ratio != RT_RL_RATIO_OPMD &&
+                           r->ratio != RT_RL_RATIO_ASYMRE);
+}
+static int in_list(const rt_rl_recipe *r, int which)
+{
+    if (which == LIST_MULTI) return accepts_mu(r);
+    if (which == LIST_RATIO_KEY)
+        return r->ratio == RT_RL_RATIO_TOKEN || r->ratio == RT_RL_RATIO_SEQUENCE ||
+               r->ratio == RT_RL_RATIO_CISPO;
+    return 1;
+}
+
+/* "a, b or c": the names of the rows of list `which`, in table order. */
+static const char *recipe_list(char *buf, size_t cap, int which)
 {
     int n = 0, k = 0;
     for (int i = 0; i < rt_rl_recipe_count(); i++)
-        n += ratio < 0 || (rt_rl_recipe_at(i)->ratio != RT_RL_RATIO_NONE) == ratio;
+        n += in_list(rt_rl_recipe_at(i), which);
     size_t o = 0;
     buf[0] = '\0';
     for (int i = 0; i < rt_rl_recipe_count() && o < cap; i++) {
         const rt_rl_recipe *r = rt_rl_recipe_at(i);
-        if (ratio >= 0 && (r->ratio != RT_RL_RATIO_NONE) != ratio) continue;
+        if (!in_list(r, which)) continue;
         k++;
         int w = snprintf(buf + o, cap - o, "%s%s", k == 1 ? "" : k == n ? " or " : ", ", r->name);
         o += w > 0 ? (size_t)w : 0;
@@ -146,7 +170,17 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
     if (c.ratio && r->ratio == RT_RL_RATIO_NONE)
         return fail(d, "ratio",
                     "ratio with algo = %s: its loss has no importance ratio (use algo = %s)",
-                    r->name, recipe_list(names, sizeof names, 1));
+                    r->name, recipe_list(names, sizeof names, LIST_RATIO_KEY));
+    if (c.ratio && !in_list(r, LIST_RATIO_KEY))
+        return fail(d, "ratio",
+                    "ratio with algo = %s: its loss has its own form, not a token or sequence "
+                    "ratio to choose (use algo = %s)",
+                    r->name, recipe_list(names, sizeof names, LIST_RATIO_KEY));
+    if (c.advantage && r->ratio == RT_RL_RATIO_NFT)
+        return fail(d, "advantage",
+                    "advantage with algo = %s: its loss reads the advantage as R_i - r_q (the "
+                    "group's accuracy), group_center's",
+                    r->name);
     if ((unsigned)c.scale_rewards > RT_RL_SCALE_NONE)
         return fail(d, "scale_rewards", "scale_rewards must be group, batch or none");
     rt_rl_adv adv = rt_rl_config_adv(&c);
@@ -187,12 +221,12 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
     if (!(c.clip_high >= 0.0) || !isfinite(c.clip_high))
         return fail(d, "clip_high", "clip_high must be > 0 (0 = auto)");
     if (c.epochs < 0) return fail(d, "iterations", "iterations must be >= 1");
-    if (c.epochs > 1 && r->ratio == RT_RL_RATIO_NONE)
+    if (c.epochs > 1 && !accepts_mu(r))
         return fail(d, "iterations",
                     "iterations = %d with algo = %s: its loss has no importance ratio, so a "
                     "second update on the same samples would be off-policy with nothing to "
                     "correct it; use algo = %s",
-                    c.epochs, r->name, recipe_list(names, sizeof names, 1));
+                    c.epochs, r->name, recipe_list(names, sizeof names, LIST_MULTI));
     if (c.epochs > 1000) return fail(d, "iterations", "iterations must be at most 1000");
     if (c.eval_every < 0) return fail(d, "eval_every", "eval_every must be >= 0 (0 = never)");
     if (c.eval_prompts < 1) return fail(d, "eval_prompts", "eval_prompts must be >= 1");
@@ -217,11 +251,36 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
     if (!(c.gamma >= 0.0 && c.gamma <= 1.0)) return fail(d, "gamma", "gamma must be in [0, 1]");
     if (!(c.teacher_temperature > 0.0f) || !isfinite(c.teacher_temperature))
         return fail(d, "teacher_temperature", "teacher_temperature must be > 0");
+    if (!(c.opmd_tau >= 0.0) || !isfinite(c.opmd_tau))
+        return fail(d, "opmd_tau", "opmd_tau must be a number >= 0");
+    if (!isfinite(c.asymre_shift)) return fail(d, "asymre_shift", "asymre_shift must be a number");
+    if (!(c.bapo_target >= 0.0 && c.bapo_target <= 1.0))
+        return fail(d, "bapo_target", "bapo_target must be in [0, 1] (the positive share)");
+    if (!(c.bapo_step > 0.0) || !isfinite(c.bapo_step))
+        return fail(d, "bapo_step", "bapo_step must be > 0");
+    if (!(c.nft_eps > 0.0) || !isfinite(c.nft_eps))
+        return fail(d, "nft_eps", "nft_eps must be > 0");
     if (c.kl_estimator == RT_RL_EST_AUTO) c.kl_estimator = r->est;
     if (c.kl_in == RT_RL_IN_AUTO) c.kl_in = r->kl_in;
     if (c.epochs == 0) c.epochs = r->epochs;
     if (c.clip_low == 0.0) c.clip_low = r->clip_low > 0.0 ? r->clip_low : c.clip;
     if (c.clip_high == 0.0) c.clip_high = r->clip_high > 0.0 ? r->clip_high : c.clip;
+    if (r->ratio == RT_RL_RATIO_BAPO &&
+        !(c.bapo_low_max >= 1.0 - c.clip_low && c.bapo_low_max <= 1.0))
+        return fail(d, "bapo_low_max",
+                    "bapo_low_max = %g must be in [1 - clip_low, 1] = [%g, 1] (c_low's range)",
+                    c.bapo_low_max, 1.0 - c.clip_low);
+    if (r->ratio == RT_RL_RATIO_BAPO &&
+        !(c.bapo_high_max >= 1.0 + c.clip_high && isfinite(c.bapo_high_max)))
+        return fail(d, "bapo_high_max",
+                    "bapo_high_max = %g must be >= 1 + clip_high = %g (c_high's range)",
+                    c.bapo_high_max, 1.0 + c.clip_high);
+    if (r->ratio == RT_RL_RATIO_NFT && c.kl > 0.0 && c.regularizer == RT_RL_REG_KL &&
+        c.kl_in == RT_RL_IN_REWARD)
+        return fail(d, "kl_in",
+                    "kl_in = reward with algo = %s: its rewards must stay 0 or 1, put the KL "
+                    "term in the loss (kl_in = loss)",
+                    r->name);
     if (r->adv == RT_RL_ADV_TEACHER_LOGRATIO && c.kl > 0.0 && c.regularizer == RT_RL_REG_KL &&
         c.kl_in == RT_RL_IN_REWARD)
         return fail(d, "kl_in",
@@ -396,6 +455,76 @@ double rt_rl_loss(const rt_rl_config *cfg, int n, int T, const int *len, const d
     return loss;
 }
 
+/* BAPO: the shares of the tokens that keep a gradient under bounds [lo, hi] (dual clip
+ * BAPO_DUAL on A < 0): P = sum rho A over A > 0, rho <= hi; M = sum rho |A| over A < 0,
+ * lo <= rho <= BAPO_DUAL.  Met when P >= target (P + M) (nothing to balance: met). */
+#define BAPO_DUAL 3.0 /* verl's clip_ratio_c, which the BAPO release keeps */
+static int bapo_met(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
+                    const double *lp_old, const double *A, double lo, double hi)
+{
+    double P = 0.0, M = 0.0;
+    for (int i = 0; i < n; i++) {
+        int L = len[i] < T ? len[i] : T;
+        for (int t = 0; t < L; t++) {
+            size_t k = (size_t)i * T + t;
+            double a = A[k], rho = rt_exp(lp[k] - lp_old[k]);
+            if (a > 0.0 && rho <= hi) P += rho * a;
+            if (a < 0.0 && rho >= lo && rho <= BAPO_DUAL) M -= rho * a;
+        }
+    }
+    return P >= cfg->bapo_target * (P + M);
+}
+
+void rt_rl_bapo_bounds(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
+                       const double *lp_old, const double *A, double *c_low, double *c_high)
+{
+    /* the release's order: raise c_low (dropping negative tokens' gradients) to its ceiling
+     * first, then c_high (admitting positive tokens'), a step at a time, until met */
+    double lo = 1.0 - cfg->clip_low, hi = 1.0 + cfg->clip_high, step = cfg->bapo_step;
+    int met = bapo_met(cfg, n, T, len, lp, lp_old, A, lo, hi);
+    while (!met && lo < cfg->bapo_low_max) {
+        lo = lo + step < cfg->bapo_low_max ? lo + step : cfg->bapo_low_max;
+        met = bapo_met(cfg, n, T, len, lp, lp_old, A, lo, hi);
+    }
+    while (!met && hi < cfg->bapo_high_max) {
+        hi = hi + step < cfg->bapo_high_max ? hi + step : cfg->bapo_high_max;
+        met = bapo_met(cfg, n, T, len, lp, lp_old, A, lo, hi);
+    }
+    *c_low = lo, *c_high = hi;
+}
+
+/* The per-token term of the loss forms without a clip of their own kind (OPMD, AsymRE,
+ * NFT): l and dl/dlp of the top comment; *clipped = 1 when NFT's negative floor acts. */
+static void form_term(const rt_rl_config *cfg, rt_rl_ratio form, double a, double lp, double lp_old,
+                      double *l, double *g, int *clipped)
+{
+    *clipped = 0;
+    if (form == RT_RL_RATIO_OPMD) {
+        double d = lp - lp_old, tau = cfg->opmd_tau;
+        *l = -a * lp, *g = -a;
+        if (tau != 0.0) *l += tau * d * d, *g += 2.0 * tau * d; /* tau 0: plain PG's bits */
+    } else if (form == RT_RL_RATIO_ASYMRE) {
+        double dl = cfg->asymre_shift;
+        *l = -a * lp, *g = -a;
+        if (dl != 0.0) *l -= dl * lp, *g -= dl; /* shift 0: plain PG's bits */
+    } else {                                    /* NFT, A = R_i - r_q with R_i in {0, 1} */
+        double d = lp - lp_old, rho = rt_exp(d), eps = cfg->nft_eps;
+        if (a > 0.0) { /* correct: omega = 1 - r_q = A, -A log rho */
+            *l = -a * d, *g = -a;
+        } else if (a < 0.0) {                      /* wrong: r_q = -A, omega = 1 - r_q = 1 + A */
+            double q = 1.0 + a, p = 1.0 + a * rho; /* proxy = p / q */
+            if (p >= eps * q) {
+                *l = -q * rt_log(p / q), *g = -(a * rho) * (q / p); /* (q / p) = 1 at rho 1 */
+            } else { /* below the floor: -log continued linearly (C^1) */
+                *l = q * (-rt_log(eps) - (p / q - eps) / eps), *g = -(a * rho) / eps;
+                *clipped = 1;
+            }
+        } else { /* a group without signal (r_q 0 or 1): omega or the negative term vanish */
+            *l = 0.0, *g = 0.0;
+        }
+    }
+}
+
 double rt_rl_loss_stats_of(const rt_rl_config *cfg, int n, int T, const int *len, const double *lp,
                            const double *lp_old, const double *lp_ref, const double *A, double *dlp,
                            rt_rl_loss_stats *st)
@@ -404,6 +533,7 @@ double rt_rl_loss_stats_of(const rt_rl_config *cfg, int n, int T, const int *len
     rt_rl_ratio form = rt_rl_config_ratio(cfg);
     int kl_loss = cfg->regularizer == RT_RL_REG_KL && cfg->kl_in == RT_RL_IN_LOSS && cfg->kl > 0.0;
     double beta = cfg->kl, lo = 1.0 - cfg->clip_low, hi = 1.0 + cfg->clip_high, loss = 0.0;
+    if (form == RT_RL_RATIO_BAPO) rt_rl_bapo_bounds(cfg, n, T, len, lp, lp_old, A, &lo, &hi);
     long tot = 0;
     for (int i = 0; i < n; i++)
         tot += len[i] < T ? len[i] : T;
@@ -459,7 +589,7 @@ double rt_rl_loss_stats_of(const rt_rl_config *cfg, int n, int T, const int *len
                 z.n++, z.ratio_sum += rho, z.ratio_sq += rho * rho;
                 if (rho > hi) z.clip_high++;
                 l = -cw * a * lp[k], g = -cw * a; /* the weight is not differentiated */
-            } else if (form == RT_RL_RATIO_TOKEN) {
+            } else if (form == RT_RL_RATIO_TOKEN || form == RT_RL_RATIO_BAPO) {
                 double rho = rt_exp(lp[k] - lp_old[k]);
                 double rc = rho < lo ? lo : rho > hi ? hi : rho;
                 double u = rho * a, c = rc * a;
@@ -472,6 +602,18 @@ double rt_rl_loss_stats_of(const rt_rl_config *cfg, int n, int T, const int *len
                         z.clip_high++;
                 } else {
                     l = -u, g = -u;
+                }
+                if (form == RT_RL_RATIO_BAPO && a < 0.0 && -BAPO_DUAL * a < l) {
+                    if (g != 0.0) z.clip_high++; /* the dual clip: at most -3 A */
+                    l = -BAPO_DUAL * a, g = 0.0;
+                }
+            } else if (form == RT_RL_RATIO_OPMD || form == RT_RL_RATIO_ASYMRE ||
+                       form == RT_RL_RATIO_NFT) {
+                int clipped;
+                form_term(cfg, form, a, lp[k], lp_old[k], &l, &g, &clipped);
+                if (form == RT_RL_RATIO_NFT) {
+                    double rho = rt_exp(lp[k] - lp_old[k]);
+                    z.n++, z.ratio_sum += rho, z.ratio_sq += rho * rho, z.clip_high += clipped;
                 }
             } else {
                 l = -a * lp[k], g = -a;

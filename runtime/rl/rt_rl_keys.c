@@ -34,6 +34,13 @@ const rt_key rt_rl_keys[] = {
     RT_RL_KEY_EVAL_PROMPTS,
     RT_RL_KEY_REGULARIZER,
     RT_RL_KEY_CHI2,
+    RT_RL_KEY_OPMD_TAU,
+    RT_RL_KEY_ASYMRE_SHIFT,
+    RT_RL_KEY_BAPO_TARGET,
+    RT_RL_KEY_BAPO_LOW_MAX,
+    RT_RL_KEY_BAPO_HIGH_MAX,
+    RT_RL_KEY_BAPO_STEP,
+    RT_RL_KEY_NFT_EPS,
 };
 const size_t rt_rl_n_keys = sizeof rt_rl_keys / sizeof rt_rl_keys[0];
 

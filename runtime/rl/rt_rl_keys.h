@@ -72,7 +72,7 @@ extern const char *const rt_rl_regularizer_values[];
     {                                                                                              \
         .name = "clip", .type = RT_KEY_NUMBER,                                                     \
         .flags = RT_RL_SW | RT_KEY_MIN_EXCL | RT_KEY_MAX_EXCL, .min = 0, .max = 1, .def = "0.2",   \
-        .help = "ratio clipping epsilon (grpo, drgrpo, ppo, bnpo)"                                 \
+        .help = "ratio clipping epsilon (grpo, drgrpo, ppo, bnpo; bapo: its bounds' start)"        \
     }
 #define RT_RL_KEY_ADVANTAGE                                                                        \
     {                                                                                              \
@@ -118,8 +118,8 @@ extern const char *const rt_rl_regularizer_values[];
     {                                                                                              \
         .name = "iterations", .type = RT_KEY_INT, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,     \
         .min = 1, .max = 1000,                                                                     \
-        .help = "mu: optimizer updates on each sampled batch (grpo, drgrpo, ppo, bnpo; default "   \
-                "4 for ppo, else 1)"                                                               \
+        .help = "mu: optimizer updates on each sampled batch (a recipe with a ratio, or opmd / "   \
+                "asymre; default 4 for ppo, gspo, cispo, 2 for bapo, else 1)"                      \
     }
 #define RT_RL_KEY_EPOCHS                                                                           \
     {                                                                                              \
@@ -146,6 +146,52 @@ extern const char *const rt_rl_regularizer_values[];
         .name = "chi2", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN, .min = 0,           \
         .def = "0",                                                                                \
         .help = "chi^2 coefficient: chi^2 between answer distributions (regularizer = chi2)"       \
+    }
+/* the coefficients of single recipes (refused with any other algo) */
+#define RT_RL_KEY_OPMD_TAU                                                                         \
+    {                                                                                              \
+        .name = "opmd_tau", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN, .min = 0,       \
+        .def = "0.1",                                                                              \
+        .help = "opmd: tau of the proximal term tau (log pi - log pi_old)^2 (Trinity-RFT's 0.1)"   \
+    }
+#define RT_RL_KEY_ASYMRE_SHIFT                                                                     \
+    {                                                                                              \
+        .name = "asymre_shift", .type = RT_KEY_NUMBER, .flags = RT_RL_SW, .def = "0.1",            \
+        .help = "asymre: delta, the group-mean baseline lowered by it: A = R - (mean_g R - "       \
+                "delta) (Trinity-RFT's 0.1)"                                                       \
+    }
+#define RT_RL_KEY_BAPO_TARGET                                                                      \
+    {                                                                                              \
+        .name = "bapo_target", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX, \
+        .min = 0, .max = 1, .def = "0.5",                                                          \
+        .help = "bapo: rho0, the share of the loss the positive-advantage tokens must carry "      \
+                "before the bounds stop moving (0.5)"                                              \
+    }
+#define RT_RL_KEY_BAPO_LOW_MAX                                                                     \
+    {                                                                                              \
+        .name = "bapo_low_max", .type = RT_KEY_NUMBER,                                             \
+        .flags = RT_RL_SW | RT_KEY_MIN_EXCL | RT_KEY_MAX, .min = 0, .max = 1, .def = "0.9",        \
+        .help = "bapo: the ceiling of the lower ratio bound c_low (it starts at 1 - clip_low = "   \
+                "0.6; 0.9)"                                                                        \
+    }
+#define RT_RL_KEY_BAPO_HIGH_MAX                                                                    \
+    {                                                                                              \
+        .name = "bapo_high_max", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN_EXCL,       \
+        .min = 1, .def = "3",                                                                      \
+        .help = "bapo: the ceiling of the upper ratio bound c_high (it starts at 1 + clip_high = " \
+                "1.2; 3)"                                                                          \
+    }
+#define RT_RL_KEY_BAPO_STEP                                                                        \
+    {                                                                                              \
+        .name = "bapo_step", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN_EXCL, .min = 0, \
+        .def = "0.05", .help = "bapo: the step by which c_low, then c_high move (0.05)"            \
+    }
+#define RT_RL_KEY_NFT_EPS                                                                          \
+    {                                                                                              \
+        .name = "nft_eps", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN_EXCL, .min = 0,   \
+        .def = "1",                                                                                \
+        .help = "nft: floor of the negative ratio (1 - r_q rho)/(1 - r_q), below which its -log "  \
+                "goes on linearly (NVlabs/NFT's clamp_negative, 1)"                                \
     }
 
 extern const rt_key rt_rl_keys[];

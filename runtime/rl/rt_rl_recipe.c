@@ -66,7 +66,53 @@
         .paper = "MiniMax 2025 (MiniMax-M1, CISPO)",                                               \
         .eq = "l_t = -sg(min(rho_t, 1 + 4)) A_i log pi(y_t)   (the IS weight capped at 5, "        \
               "not\ndifferentiated: every token keeps its gradient); loss = token mean; 4 "        \
-              "updates per batch\n")
+              "updates per batch\n")                                                               \
+    ROW("opmd", .adv = RT_RL_ADV_GROUP_CENTER, .ratio = RT_RL_RATIO_OPMD,                          \
+        .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 1, .est = RT_RL_K2,                 \
+        .kl_in = RT_RL_IN_LOSS, .stale_ok = 1,                                                     \
+        .help = "OPMD (Kimi k1.5 as Trinity-RFT runs it): group-centred REINFORCE plus a squared " \
+                "log-ratio proximal term (opmd_tau 0.1); meant for stale data",                    \
+        .paper = "Yao et al. 2025, Group-Relative REINFORCE Is Secretly an Off-Policy Algorithm "  \
+                 "(arXiv 2509.24203; Trinity-RFT rec regularizer k2); Kimi Team 2025 (k1.5)",      \
+        .eq = "A_i = R_i - mean_g R   (no std division)\nl_t = -A_i log pi(y_t) + tau (log "       \
+              "pi(y_t) - log pi_old(y_t))^2   (tau = opmd_tau, 0.1)\nloss = (1/sum_i |y_i|) "      \
+              "sum_valid l_t; no ratio, no clip; iterations > 1 allowed\n")                        \
+    ROW("asymre", .adv = RT_RL_ADV_GROUP_CENTER, .ratio = RT_RL_RATIO_ASYMRE,                      \
+        .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 1, .est = RT_RL_K2,                 \
+        .kl_in = RT_RL_IN_LOSS, .stale_ok = 1,                                                     \
+        .help = "AsymRE: REINFORCE with the group baseline lowered by asymre_shift (0.1); meant "  \
+                "for stale data",                                                                  \
+        .paper = "Arnal et al. 2025 (Asymmetric REINFORCE); as Yao et al. 2025 run it (arXiv "     \
+                 "2509.24203; Trinity-RFT rec regularizer forward-kl)",                            \
+        .eq =                                                                                      \
+            "A_i = R_i - mean_g R;  l_t = -A_i log pi(y_t) - delta log pi(y_t)\n  (= -(R_i - "     \
+            "(mean_g R - delta)) log pi: baseline lowered by delta = asymre_shift, 0.1)\nloss = "  \
+            "(1/sum_i |y_i|) sum_valid l_t; no ratio, no clip; iterations > 1 allowed\n")          \
+    ROW("bapo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_BAPO,                            \
+        .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 2, .est = RT_RL_K3,                 \
+        .kl_in = RT_RL_IN_LOSS, .clip_low = 0.4, .clip_high = 0.2,                                 \
+        .help = "BAPO: PPO-clip whose bounds move (lower 0.6..0.9, then upper 1.2..3, steps "      \
+                "0.05) until positive tokens carry half the loss",                                 \
+        .paper = "Xi et al. 2025, BAPO: Balanced Policy Optimization with Adaptive Clipping "      \
+                 "(arXiv 2510.18927)",                                                             \
+        .eq = "GRPO's A_i; per update, from c_low = 1 - clip_low = 0.6, c_high = 1 + clip_high = " \
+              "1.2:\n  P = sum_{A>0, rho <= c_high} rho A,  M = sum_{A<0, c_low <= rho <= 3} rho " \
+              "|A|\n  while P < rho0 (P + M): c_low += 0.05 (to 0.9), then c_high += 0.05 (to "    \
+              "3)\n  (rho0 = bapo_target 0.5, bapo_low_max, bapo_high_max, bapo_step)\nl_t = "     \
+              "-min(rho A, clip(rho, c_low, c_high) A), and for A < 0 at most -3 A (dual "         \
+              "clip)\nloss = token mean; 2 updates per batch\n")                                   \
+    ROW("nft", .adv = RT_RL_ADV_GROUP_CENTER, .ratio = RT_RL_RATIO_NFT,                            \
+        .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 1, .est = RT_RL_K3,                 \
+        .kl_in = RT_RL_IN_LOSS,                                                                    \
+        .help = "NFT: likelihood of the ratio on correct answers, of the implicit negative "       \
+                "policy on wrong ones (rewards 0/1); = Dr. GRPO on-policy",                        \
+        .paper = "Chen et al. 2025, Bridging Supervised Learning and Reinforcement Learning in "   \
+                 "Math Reasoning (NFT, arXiv 2505.18116; NVlabs/NFT)",                             \
+        .eq = "r_q = mean_g R (rewards 0 or 1), omega_q = 1 - r_q, A_i = R_i - r_q\ncorrect: "     \
+              "l_t = -omega_q log rho_t\nwrong:   l_t = -omega_q log max((1 - r_q rho_t) / (1 - "  \
+              "r_q), eps)   (eps = nft_eps, 1;\n         below eps continued linearly: the "       \
+              "release's gradient-preserving clamp)\nloss = token mean; at rho = 1 the gradient "  \
+              "is -A_i d log pi (Dr. GRPO's)\n")
 
 /* Rows that read a teacher (what %%opd runs; not `algo` values of %%rl). */
 #define TEACHER_RECIPES(ROW)                                                                       \

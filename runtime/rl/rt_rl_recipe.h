@@ -29,8 +29,16 @@ typedef enum {
     RT_RL_RATIO_NONE,     /* plain policy gradient l_t = -A lp (one update per batch) */
     RT_RL_RATIO_TOKEN,    /* l_t = -min(rho A, clip(rho, 1 - clip_low, 1 + clip_high) A) */
     RT_RL_RATIO_SEQUENCE, /* GSPO: rho replaced by the sequence's s_i = exp(mean_t log rho_t) */
-    RT_RL_RATIO_CISPO     /* CISPO: l_t = -sg(min(rho, 1 + clip_high)) A lp (no clipped-away
+    RT_RL_RATIO_CISPO,    /* CISPO: l_t = -sg(min(rho, 1 + clip_high)) A lp (no clipped-away
                              token: every token keeps a gradient, its IS weight capped) */
+    RT_RL_RATIO_OPMD,     /* OPMD (Kimi k1.5, Trinity-RFT): l_t = -A lp + tau (lp - lp_old)^2,
+                             no ratio: the proximal term regularizes stale updates */
+    RT_RL_RATIO_ASYMRE,   /* AsymRE (Arnal et al. 2025): l_t = -A lp - delta lp (the group
+                             baseline lowered by delta), no ratio */
+    RT_RL_RATIO_BAPO,     /* BAPO: TOKEN's clip with bounds searched per update until the
+                             positive tokens carry a target share; dual clip 3 on A < 0 */
+    RT_RL_RATIO_NFT       /* NFT: positives -A log rho, negatives the implicit negative
+                             policy's -(1 + A) log((1 + A rho) / (1 + A)) (A = r_i - r_q) */
 } rt_rl_ratio;
 typedef enum {
     RT_RL_AGG_SEQ,            /* weight 1 / N */
@@ -53,8 +61,8 @@ typedef struct rt_rl_recipe {
     rt_rl_ratio ratio;
     rt_rl_agg agg;
     int min_group;       /* smallest `group` (2 when the advantage compares samples of a prompt) */
-    int epochs;          /* default updates per batch mu (iterations); recipes with ratio TOKEN
-                            accept any mu >= 1, the others only 1 */
+    int epochs;          /* default updates per batch mu (iterations); recipes with an importance
+                            ratio or stale_ok accept any mu >= 1, the others only 1 */
     rt_rl_estimator est; /* what kl_estimator = auto resolves to */
     rt_rl_kl_in kl_in;   /* what kl_in = auto resolves to */
     double clip_low, clip_high; /* ratio clip below / above 1; 0 = the config's `clip` */
@@ -62,6 +70,8 @@ typedef struct rt_rl_recipe {
     const char *paper;          /* where it comes from: "Shao et al. 2024, DeepSeekMath" */
     const char *eq;             /* its loss, advantage and defaults, as %help ALGO shows them
                                    (lines of at most 88 columns, each ending in \n) */
+    int stale_ok;               /* 1: its loss is meant for stale samples (OPMD, AsymRE): it has no
+                                   importance ratio but accepts iterations > 1 */
 } rt_rl_recipe;
 
 /* The names of %%rl's rows in table order, NULL-terminated (the values of `algo`). */

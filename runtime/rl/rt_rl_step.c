@@ -466,6 +466,25 @@ static int nonfinite(rt_diag *d, const char *metric, double v)
     return RT_EFAILED;
 }
 
+/* NFT learns from correct (1) and wrong (0) answers: any other finite reward fails the
+ * step (a NaN / Inf one as every recipe's: "reward is nan") */
+static int nft_binary(const double *R, int N, rt_diag *d)
+{
+    for (int i = 0; i < N; i++)
+        if (isfinite(R[i]) && R[i] != 0.0 && R[i] != 1.0) {
+            if (d) {
+                d->code = RT_EFAILED;
+                d->key[0] = '\0';
+                snprintf(d->msg, sizeof d->msg,
+                         "reward %g of sample %d is not 0 or 1 (algo = nft needs a correct / "
+                         "wrong reward)",
+                         R[i], i);
+            }
+            return RT_EFAILED;
+        }
+    return 0;
+}
+
 /* the sampling-time metrics and the advantages' mean into m (may be NULL) */
 static void fill_metrics(const rt_rl *o, rt_rl_metrics *m, double adv_mean)
 {
@@ -500,6 +519,8 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     int tok_adv = rt_rl_config_adv(c) == RT_RL_ADV_TOKEN_RTG;
     int teach = c->algo->adv == RT_RL_ADV_TEACHER_LOGRATIO;
     double adv_mean = 0.0;
+    if (rt_rl_config_ratio(c) == RT_RL_RATIO_NFT && !teach && nft_binary(R, N, diag))
+        return RT_EFAILED;
     for (int i = 0; i < N && !teach; i++) {
         if (!isfinite(R[i])) return nonfinite(diag, "reward", R[i]);
         double ksum = 0.0;

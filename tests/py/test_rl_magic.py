@@ -54,7 +54,7 @@ BAD = [
     ("%%rl x\nfrom = base\nreward = exact\nalgo = grop",
      "ValueError",
      "cell:4:8: unknown value 'grop' for 'algo' (did you mean 'grpo'?); expected reinforce, "
-     "rloo, grpo, drgrpo, ppo, bnpo, gspo or cispo"),
+     "rloo, grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or nft"),
     ("%%rl x\nfrom = bsae\nreward = exact",
      "NameError", "cell:2:8: unknown policy 'bsae' (did you mean 'base'?)"),
     ("%%rl x\nfrom = base\nreward = exat",
@@ -86,12 +86,12 @@ BAD = [
      "ValueError",
      "cell:5:10: epochs = 3 with algo = rloo: its loss has no importance ratio, so a second "
      "update on the same samples would be off-policy with nothing to correct it; use algo = "
-     "grpo, drgrpo, ppo, bnpo, gspo or cispo"),
+     "grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or nft"),
     ("%%rl x\nfrom = base\nreward = exact\nalgo = reinforce\niterations = 2",
      "ValueError",
      "cell:5:14: iterations = 2 with algo = reinforce: its loss has no importance ratio, so a "
      "second update on the same samples would be off-policy with nothing to correct it; use "
-     "algo = grpo, drgrpo, ppo, bnpo, gspo or cispo"),
+     "algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or nft"),
     ("%%rl x\nfrom = base\nreward = exact\nalgo = rloo\ngroup = 1",
      "ValueError",
      "cell:5:1: group = 1 with algo = rloo: advantages compare the samples of a prompt, use "
@@ -491,3 +491,72 @@ def test_interrupt_keeps_partial_run(new_kernel):
     runs = outputs(ok(k, "%runs"))[0]["content"]["data"]["text/plain"]
     assert re.search(rf"^long\s+interrupted\s+{step}\s+add", runs, re.M), runs
     assert "long" in who(k).split("runs:")[0]
+
+
+def test_seed_paper_recipes(rlk):
+    """opmd, asymre, bapo and nft (issue 18's seed papers) run from %%rl: opmd and asymre
+    accept iterations > 1 (their losses are meant for stale data), and at one update
+    opmd (any tau: the proximal term is 0 at rho = 1) and asymre with shift 0 are the
+    plain policy gradient with group_center / token_mean bit for bit (kl_est aside: their
+    estimator is k2); bapo runs its two updates, and with one it is bnpo; nft runs on a 0/1 reward and fails the
+    step on another; each recipe's coefficient is refused with another algo."""
+    small = "batch = 4\ngroup = 4\nsteps = 4\neval_every = 4\neval_prompts = 32\n"
+    ok(rlk, "%%reward short\nlength <= 2")  # 0 or 1
+
+    def run(keys, reward="exact", name="sp"):
+        ok(rlk, f"%%rl {name}\nfrom = base\nreward = {reward}\n" + keys + "\n" + small)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "e.csv")
+            ok(rlk, f'%export "{p}" {name}')
+            with open(p, newline="") as f:
+                return [{k: v for k, v in r.items() if k in METRICS and k != "kl_est"}
+                        for r in csv.DictReader(f)]
+    pg = run("algo = rloo\nadvantage = group_center\nloss_agg = token_mean")
+    op = run("algo = opmd")
+    assert len(op) == 4 and all(r["loss"] != "nan" for r in op)
+    assert op == pg
+    assert run("algo = opmd\nopmd_tau = 0.5") == pg
+    assert run("algo = asymre\nasymre_shift = 0") == pg
+    assert run("algo = asymre") != pg
+    assert run("algo = opmd\niterations = 2\nopmd_tau = 0.5") != pg
+    assert len(run("algo = asymre\niterations = 3")) == 4
+    ba = run("algo = bapo")
+    assert len(ba) == 4 and all(r["loss"] != "nan" for r in ba)
+    # one update: rho = 1 sits inside any bounds, so bapo is bnpo (GRPO, token mean)
+    assert run("algo = bapo\niterations = 1\nbapo_target = 0.9") == run("algo = bnpo")
+    nf = run("algo = nft", reward="short")
+    assert len(nf) == 4 and all(r["loss"] != "nan" for r in nf)
+    assert run("algo = nft\nnft_eps = 0.5", reward="short") == nf  # on-policy: the floor is idle
+    for keys, evalue in [
+        ("opmd_tau = 0.2", "cell:4:1: opmd_tau has no effect with algo = grpo (it is a "
+         "coefficient of algo = opmd)"),
+        ("algo = opmd\nasymre_shift = 0.2", "cell:5:1: asymre_shift has no effect with algo = "
+         "opmd (it is a coefficient of algo = asymre)"),
+        ("bapo_target = 0.3", "cell:4:1: bapo_target has no effect with algo = grpo (it is a "
+         "coefficient of algo = bapo)"),
+        ("algo = bapo\nnft_eps = 0.5", "cell:5:1: nft_eps has no effect with algo = bapo (it is "
+         "a coefficient of algo = nft)"),
+        ("algo = opmd\nclip = 0.3", "cell:5:1: clip has no effect with algo = opmd (a plain "
+         "policy gradient: no ratio to clip)"),
+        ("algo = nft\nclip_high = 0.3", "cell:5:1: clip_high has no effect with algo = nft (its "
+         "loss clips no ratio)"),
+        ("algo = bapo\nratio = sequence", "cell:5:1: ratio with algo = bapo: its loss has its "
+         "own form, not a token or sequence ratio to choose (use algo = grpo, drgrpo, ppo, "
+         "bnpo, gspo or cispo)"),
+        ("algo = nft\nadvantage = group_norm", "cell:5:1: advantage with algo = nft: its loss "
+         "reads the advantage as R_i - r_q (the group's accuracy), group_center's"),
+        ("algo = bapo\nbapo_high_max = 1.1", "cell:5:1: bapo_high_max = 1.1 must be >= 1 + "
+         "clip_high = 1.2 (c_high's range)"),
+    ]:
+        before = who(rlk)
+        rep, _ = rlk.execute("%%rl bad\nfrom = base\nreward = exact\n" + keys + "\n" + small)
+        assert rep["content"]["evalue"] == evalue, rep["content"]["evalue"]
+        assert who(rlk) == before
+    # nft on a reward that is not 0 or 1: the step fails naming the reward
+    rep, _ = rlk.execute("%%rl nfx\nfrom = base\nreward = exact\nalgo = nft\n" + small,
+                         timeout=LONG)
+    c = rep["content"]
+    assert c["status"] == "error" and c["ename"] == "RuntimeError"
+    assert re.fullmatch(r"cell:1:3: run 'nfx' failed: rl: reward -?[0-9.e-]+ of sample \d+ is "
+                        r"not 0 or 1 \(algo = nft needs a correct / wrong reward\) at step 1",
+                        c["evalue"]), c["evalue"]

@@ -9,7 +9,13 @@
  * KL, k1-in-reward reverse KL) by exact enumeration, configuration messages;
  * the recipe table (names, lookups, consistent parts, AUTO resolution per row) and its
  * demonstration row bnpo (GRPO advantages, token-mean loss and gradients by hand and by
- * finite differences, asymmetric clip). */
+ * finite differences, asymmetric clip); issue 18's seed-paper rows: opmd and asymre by
+ * hand, their reductions to the plain policy gradient bit for bit (tau 0, the first
+ * update, shift 0) and their iterations > 1; bapo's bound search on a hand batch (both
+ * bounds moving, met at the start, unmet to the ceilings) and its loss with the dual clip;
+ * nft by hand (log branch and the linear floor), its gradient = Dr. GRPO's at rho = 1
+ * (bit for bit, the paper's strict on-policy equivalence) and apart off-policy;
+ * finite-difference checks of all four; their configuration errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -329,7 +335,7 @@ static void test_recipe_table(void **st)
 {
     (void)st;
     int n = rt_rl_recipe_count();
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 12);
     for (int i = 0; i < n; i++) {
         const rt_rl_recipe *r = rt_rl_recipe_at(i);
         assert_non_null(r);
@@ -370,8 +376,10 @@ static void test_recipe_table(void **st)
         rt_rl_config c = resolved(rt_rl_recipe_at(i));
         c.kl = 0.2;
         c.kl_in = RT_RL_IN_LOSS;
-        /* cispo's IS weight is not differentiated (stop-gradient): checked by hand below */
-        if (c.algo->ratio != RT_RL_RATIO_CISPO) fd_check(&c, n3, T4, ln, lq, oq, rq, Aq);
+        /* cispo's IS weight is not differentiated (stop-gradient): checked by hand below;
+         * nft reads A as R_i - r_q in [-1, 1]: test_offpolicy_recipes */
+        if (c.algo->ratio != RT_RL_RATIO_CISPO && c.algo->ratio != RT_RL_RATIO_NFT)
+            fd_check(&c, n3, T4, ln, lq, oq, rq, Aq);
     }
     /* cispo: l_t = -min(rho, 1 + clip_high) A lp with the weight a constant, token_mean:
      * dl/dlp_t = -min(rho, hi) A / (valid tokens); a rho above the cap counts as clipped */
@@ -427,6 +435,211 @@ static void test_recipe_table(void **st)
     assert_int_equal(b->epochs, 1);
     assert_int_equal(b->est, RT_RL_K3);
     assert_int_equal(b->kl_in, RT_RL_IN_LOSS);
+}
+
+/* ---- opmd, asymre, bapo, nft ------------------------------------------------------------ */
+
+/* the loss and gradient of cfg, compared to hand numbers (token mean over the batch) */
+static void expect_loss(const rt_rl_config *c, int n, int T, const int *len, const double *lp,
+                        const double *old, const double *A, double want, const double *gwant,
+                        double tol)
+{
+    double g[64];
+    double loss = rt_rl_loss(c, n, T, len, lp, old, lp, A, g, NULL);
+    assert_double_equal(loss, want, tol);
+    for (int k = 0; k < n * T; k++)
+        assert_double_equal(g[k], k % T < len[k / T] ? gwant[k] : 0.0, tol);
+}
+
+/* a and b give equal gradients (as doubles: ==) and, when same_loss, equal losses */
+static void expect_same(const rt_rl_config *a, const rt_rl_config *b, int n, int T, const int *len,
+                        const double *lp, const double *old, const double *A, int same_loss)
+{
+    double ga[64], gb[64];
+    double la = rt_rl_loss(a, n, T, len, lp, old, lp, A, ga, NULL);
+    double lb = rt_rl_loss(b, n, T, len, lp, old, lp, A, gb, NULL);
+    if (same_loss) assert_true(la == lb);
+    for (int k = 0; k < n * T; k++)
+        assert_true(ga[k] == gb[k]);
+}
+
+static void test_offpolicy_recipes(void **st)
+{
+    (void)st;
+    /* one prompt, G = 2, R = {1, 0}: A = {0.5, -0.5}; |y| = 3, 2 (token mean: 1/5) */
+    enum { n = 2, T = 3 };
+    int len[n] = {3, 2};
+    double R[n] = {1, 0}, As[n], A[n * T];
+    double lp[n * T] = {-0.5, -0.25, -1, -0.75, -2, 0};
+    double d[n * T] = {0.5, 0, -0.25, 0.25, 0, 0}, old[n * T];
+    for (int k = 0; k < n * T; k++)
+        old[k] = lp[k] - d[k];
+    rt_rl_config c = resolved(rt_rl_recipe_find("opmd"));
+    assert_int_equal(rt_rl_advantages(&c, R, 1, n, NULL, NULL, As), 0);
+    assert_true(As[0] == 0.5 && As[1] == -0.5);
+    for (int k = 0; k < n * T; k++)
+        A[k] = As[k / T];
+    /* opmd, tau 0.1: l = -A lp + 0.1 d^2: (0.875 + 0.03125 - 1.375 + 0.00625) / 5;
+     * dl/dlp = (-A + 0.2 d) / 5 */
+    assert_true(c.opmd_tau == 0.1 && c.epochs == 1 && c.algo->stale_ok);
+    double g_opmd[n * T] = {-0.08, -0.1, -0.11, 0.11, 0.1, 0};
+    expect_loss(&c, n, T, len, lp, old, A, -0.0925, g_opmd, 1e-15);
+    fd_check(&c, n, T, len, lp, old, lp, A);
+    /* asymre, delta 0.1: l = -(A + 0.1) lp: (1.05 - 1.1) / 5; dl/dlp = -(A + 0.1) / 5 */
+    rt_rl_config a = resolved(rt_rl_recipe_find("asymre"));
+    assert_true(a.asymre_shift == 0.1 && a.algo->stale_ok);
+    double g_asym[n * T] = {-0.12, -0.12, -0.12, 0.08, 0.08, 0};
+    expect_loss(&a, n, T, len, lp, old, A, -0.01, g_asym, 1e-15);
+    fd_check(&a, n, T, len, lp, old, lp, A);
+    /* reductions, bit for bit: the plain policy gradient with group_center and token_mean
+     * (rloo's ratio part NONE) is opmd at tau 0 (any lp_old) and at the first update
+     * (lp = lp_old, any tau), and asymre at delta 0 */
+    rt_rl_config pg = resolved(rt_rl_recipe_find("rloo"));
+    pg.advantage = 1 + RT_RL_ADV_GROUP_CENTER;
+    pg.loss_agg = 1 + RT_RL_AGG_TOKEN_MEAN;
+    assert_int_equal(rt_rl_config_check(&pg, &pg, NULL), 0);
+    expect_same(&c, &pg, n, T, len, lp, lp, A, 1);
+    c.opmd_tau = 0.0;
+    expect_same(&c, &pg, n, T, len, lp, old, A, 1);
+    a.asymre_shift = 0.0;
+    expect_same(&a, &pg, n, T, len, lp, old, A, 1);
+    /* they accept iterations > 1 (meant for stale data); rloo does not */
+    c.epochs = 4, a.epochs = 4;
+    assert_int_equal(rt_rl_config_check(&c, NULL, NULL), 0);
+    assert_int_equal(rt_rl_config_check(&a, NULL, NULL), 0);
+    c.opmd_tau = -1;
+    expect_bad(c, "opmd_tau", "opmd_tau must be a number >= 0");
+}
+
+static void test_bapo(void **st)
+{
+    (void)st;
+    /* five one-token answers: A = 2 at rho 1.32; A = -1 at rho 1, 0.7, 0.95, 3.5.  From
+     * [0.6, 1.2]: P = 0 (1.32 > 1.2), so c_low climbs to 0.9 (dropping 0.7's gradient:
+     * M = 1 + 0.95; 3.5 is past the dual clip 3), then c_high to 1.35, where P = 2.64 >=
+     * 0.5 (P + M) */
+    enum { n = 5, T = 1 };
+    int len[n] = {1, 1, 1, 1, 1};
+    double rho[n] = {1.32, 1.0, 0.7, 0.95, 3.5}, A[n] = {2, -1, -1, -1, -1}, lp[n], old[n];
+    for (int k = 0; k < n; k++)
+        lp[k] = log(rho[k]), old[k] = 0.0;
+    rt_rl_config c = resolved(rt_rl_recipe_find("bapo"));
+    assert_true(c.clip_low == 0.4 && c.clip_high == 0.2 && c.epochs == 2);
+    double lo, hi;
+    rt_rl_bapo_bounds(&c, n, T, len, lp, old, A, &lo, &hi);
+    assert_true(lo == 0.9);
+    assert_double_equal(hi, 1.35, 1e-12);
+    /* the loss at those bounds: -2.64 | 1 | 0.9 (clipped at c_low) | 0.95 | 3 (dual clip) */
+    double g[n] = {-2.64 / 5, 1.0 / 5, 0, 0.95 / 5, 0};
+    expect_loss(&c, n, T, len, lp, old, A, 3.21 / 5, g, 1e-12);
+    long nclip = 0;
+    rt_rl_loss(&c, n, T, len, lp, old, lp, A, NULL, &nclip);
+    assert_int_equal(nclip, 2);
+    fd_check(&c, n, T, len, lp, old, lp, A); /* the bounds stay put under +-h */
+    /* met at the start: nothing moves; a target of 0: never moves; unmet to the ceilings */
+    double A2[n] = {3, -1, -1, -1, 1};
+    rho[0] = 1.1, lp[0] = log(1.1);
+    rt_rl_bapo_bounds(&c, n, T, len, lp, old, A2, &lo, &hi);
+    assert_true(lo == 0.6 && hi == 1.2);
+    double A3[n] = {-1, -1, -1, -1, -1};
+    rt_rl_bapo_bounds(&c, n, T, len, lp, old, A3, &lo, &hi);
+    assert_true(lo == 0.9 && hi == 3.0);
+    c.bapo_target = 0.0;
+    rt_rl_bapo_bounds(&c, n, T, len, lp, old, A3, &lo, &hi);
+    assert_true(lo == 0.6 && hi == 1.2);
+    /* the GRPO batch of the gradient checks, ratios around 1 */
+    enum { n3 = 3, T4 = 4 };
+    int ln[n3] = {4, 2, 3};
+    double lq[n3 * T4], oq[n3 * T4], Aq[n3 * T4];
+    double lr[n3 * T4] = {0.5, -0.5, 0.1, -0.05, 0.3, -0.4, 0, 0, 0.15, -0.1, 0.25, 0};
+    for (int k = 0; k < n3 * T4; k++) {
+        lq[k] = -0.3 - 0.17 * k;
+        oq[k] = lq[k] - lr[k];
+        Aq[k] = (k / T4 == 1) ? -1.3 : 0.7 + 0.1 * k;
+    }
+    c = resolved(rt_rl_recipe_find("bapo"));
+    fd_check(&c, n3, T4, ln, lq, oq, oq, Aq);
+    c.bapo_low_max = 0.5;
+    expect_bad(c, "bapo_low_max",
+               "bapo_low_max = 0.5 must be in [1 - clip_low, 1] = [0.6, 1] "
+               "(c_low's range)");
+}
+
+static void test_nft(void **st)
+{
+    (void)st;
+    /* one prompt, G = 4, R = {1, 0, 0, 0}: r_q = 0.25, A = {0.75, -0.25, -0.25, -0.25};
+     * one token each, log-ratios 0.2, 0.1, -0.3, 1.5 */
+    enum { n = 4, T = 1 };
+    int len[n] = {1, 1, 1, 1};
+    double R[n] = {1, 0, 0, 0}, A[n], d[n] = {0.2, 0.1, -0.3, 1.5}, lp[n], old[n];
+    rt_rl_config c = resolved(rt_rl_recipe_find("nft"));
+    assert_true(c.nft_eps == 1.0 && c.epochs == 1);
+    assert_int_equal(rt_rl_advantages(&c, R, 1, n, NULL, NULL, A), 0);
+    assert_true(A[0] == 0.75 && A[1] == -0.25 && A[2] == -0.25 && A[3] == -0.25);
+    for (int k = 0; k < n; k++)
+        lp[k] = -1.0 - 0.1 * k, old[k] = lp[k] - d[k];
+    /* by hand: correct -0.75 * 0.2; wrong with q = 1 - r_q = 0.75, p = 1 - 0.25 rho:
+     * proxy p / q >= eps = 1 only at rho < 1 (-0.3): -q log(p / q); else linear: q - p */
+    double e1 = exp(0.1), e2 = exp(-0.3), e3 = exp(1.5);
+    double p2 = 1 - 0.25 * e2;
+    double want = (-0.15 + 0.25 * (e1 - 1) - 0.75 * log(p2 / 0.75) + 0.25 * (e3 - 1)) / 4;
+    double g[n] = {-0.75 / 4, 0.25 * e1 / 4, 0.25 * e2 * 0.75 / p2 / 4, 0.25 * e3 / 4};
+    expect_loss(&c, n, T, len, lp, old, A, want, g, 1e-14);
+    long nclip = 0;
+    rt_rl_loss(&c, n, T, len, lp, old, lp, A, NULL, &nclip);
+    assert_int_equal(nclip, 2); /* the two wrong answers under the floor */
+    fd_check(&c, n, T, len, lp, old, lp, A);
+    c.nft_eps = 0.5; /* rho e^0.1 is now in the log branch; e^1.5 (p < 0) is not */
+    fd_check(&c, n, T, len, lp, old, lp, A);
+    c.nft_eps = 1.0;
+    /* the paper's claim: at strict on-policy (rho = 1) NFT's gradient is GRPO's with
+     * group_center advantages (Dr. GRPO's, NFT's omega = 1 - r_q) and the same token mean:
+     * positives -A, negatives -(A rho) (q / p) with p = 1 + A = q exactly: bit for bit.
+     * Three prompts of G = 4, one without signal (all wrong), answers of 1..3 tokens. */
+    enum { B = 3, G = 4, N = B * G, T3 = 3 };
+    double R3[N] = {1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0}, A3s[N], A3[N * T3], l3[N * T3];
+    int ln3[N];
+    assert_int_equal(rt_rl_advantages(&c, R3, B, G, NULL, NULL, A3s), 0);
+    for (int k = 0; k < N * T3; k++)
+        A3[k] = A3s[k / T3], l3[k] = -0.2 - 0.05 * k;
+    for (int i = 0; i < N; i++)
+        ln3[i] = 1 + i % 3;
+    rt_rl_config gr = resolved(rt_rl_recipe_find("grpo"));
+    gr.advantage = 1 + RT_RL_ADV_GROUP_CENTER;
+    gr.loss_agg = 1 + RT_RL_AGG_TOKEN_MEAN;
+    assert_int_equal(rt_rl_config_check(&gr, &gr, NULL), 0);
+    double gA3[N];
+    assert_int_equal(rt_rl_advantages(&gr, R3, B, G, NULL, NULL, gA3), 0);
+    assert_memory_equal(gA3, A3s, sizeof gA3);
+    expect_same(&c, &gr, N, T3, ln3, l3, l3, A3, 0);
+    /* off-policy they part: a ratio != 1 on a wrong answer */
+    double o3[N * T3], gn[N * T3], gg[N * T3];
+    memcpy(o3, l3, sizeof o3);
+    o3[1 * T3] += 0.1; /* sequence 1 (wrong) at rho < 1 (above 1 with nft_eps = 1, NFT's
+                        * floor continues linearly with GRPO's unclipped gradient -A rho) */
+    rt_rl_loss(&c, N, T3, ln3, l3, o3, l3, A3, gn, NULL);
+    rt_rl_loss(&gr, N, T3, ln3, l3, o3, l3, A3, gg, NULL);
+    assert_true(gn[1 * T3] != gg[1 * T3]);
+    /* configuration: advantage is NFT's own; kl in the reward would leave 0/1 */
+    rt_rl_config b = c;
+    b.advantage = 1 + RT_RL_ADV_GROUP_NORM;
+    expect_bad(b, "advantage",
+               "advantage with algo = nft: its loss reads the advantage as R_i - r_q (the "
+               "group's accuracy), group_center's");
+    b = c;
+    b.kl = 0.1, b.kl_in = RT_RL_IN_REWARD;
+    expect_bad(b, "kl_in",
+               "kl_in = reward with algo = nft: its rewards must stay 0 or 1, put the KL term in "
+               "the loss (kl_in = loss)");
+    b = c;
+    b.nft_eps = 0;
+    expect_bad(b, "nft_eps", "nft_eps must be > 0");
+    b = c;
+    b.ratio = 1 + RT_RL_RATIO_SEQUENCE;
+    expect_bad(b, "ratio",
+               "ratio with algo = nft: its loss has its own form, not a token or sequence ratio "
+               "to choose (use algo = grpo, drgrpo, ppo, bnpo, gspo or cispo)");
 }
 
 static void test_bnpo(void **st)
@@ -753,13 +966,13 @@ static void test_config(void **st)
     expect_bad(c, "iterations",
                "iterations = 3 with algo = rloo: its loss has no importance ratio, so a second "
                "update on the same samples would be off-policy with nothing to correct it; use "
-               "algo = grpo, drgrpo, ppo, bnpo, gspo or cispo");
+               "algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or nft");
     c.algo = rt_rl_recipe_find("reinforce");
     c.epochs = 2;
     expect_bad(c, "iterations",
                "iterations = 2 with algo = reinforce: its loss has no importance ratio, so a "
                "second update on the same samples would be off-policy with nothing to correct "
-               "it; use algo = grpo, drgrpo, ppo, bnpo, gspo or cispo");
+               "it; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or nft");
     rt_rl_config_init(&c);
     rt_rl_config_init(&c);
     c.group = 1;
@@ -784,7 +997,8 @@ static void test_config(void **st)
     rt_rl_config_init(&c);
     c.algo = NULL;
     expect_bad(c, "algo",
-               "unknown algo (expected reinforce, rloo, grpo, drgrpo, ppo, bnpo, gspo or cispo)");
+               "unknown algo (expected reinforce, rloo, grpo, drgrpo, ppo, bnpo, gspo, cispo, "
+               "opmd, asymre, bapo or nft)");
     rt_rl_config_init(&c);
     c.regularizer = RT_RL_REG_CHI2;
     c.kl = 0.1;
@@ -848,6 +1062,9 @@ int main(void)
         cmocka_unit_test(test_gradcheck_losses),
         cmocka_unit_test(test_recipe_table),
         cmocka_unit_test(test_bnpo),
+        cmocka_unit_test(test_offpolicy_recipes),
+        cmocka_unit_test(test_bapo),
+        cmocka_unit_test(test_nft),
         cmocka_unit_test(test_chi2_tree),
         cmocka_unit_test(test_kl_estimators),
         cmocka_unit_test(test_kl_expected_gradients),

@@ -8,7 +8,8 @@
  * reference; metrics rows (eval_accuracy only every eval_every); a non-finite reward
  * fails the run naming step and metric and keeps the policy; cancel stops at a step;
  * setup errors; determinism (twice, 1 vs 2 BLAS threads, 1 vs 2 kernel threads, a
- * 2-thread rt_sweep vs sequential runs), bit for bit except `wall`. */
+ * 2-thread rt_sweep vs sequential runs; grpo, ppo, opmd, asymre, bapo, nft), bit for bit
+ * except `wall`; nft learns from a 0/1 reward and fails the step on another. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,6 +304,7 @@ static void test_every_algo_shortens(void **st)
     rt_reward_program *rw = make_reward(task, "-length");
     rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
     for (int a = 0; a < rt_rl_recipe_count(); a++) { /* every row of the recipe table */
+        if (rt_rl_recipe_at(a)->ratio == RT_RL_RATIO_NFT) continue; /* 0/1 rewards: below */
         rt_policy *p = make_policy(3), *ref = copy_of(p);
         rt_run *run = make_run("x");
         rt_rl_config c = small_cfg(rt_rl_recipe_at(a));
@@ -318,8 +320,10 @@ static void test_every_algo_shortens(void **st)
         double clip_max = 0;
         for (int r = 0; r < 30; r++)
             clip_max = fmax(clip_max, cell(run, r, "clip_frac"));
-        if (rt_rl_recipe_at(a)->epochs > 1)
+        if (rt_rl_recipe_at(a)->epochs > 1 && rt_rl_recipe_at(a)->ratio != RT_RL_RATIO_BAPO)
             assert_true(clip_max > 0); /* ppo's epochs 4: rho leaves 1 +- 0.2 */
+        else if (rt_rl_recipe_at(a)->ratio == RT_RL_RATIO_BAPO)
+            assert_true(clip_max >= 0); /* its bounds move to keep positive tokens */
         else
             assert_true(clip_max == 0);
         assert_true(isnan(cell(run, 29, "eval_reward")) && isnan(cell(run, 29, "chi2")));
@@ -459,6 +463,41 @@ static void test_chi2_run(void **st)
     }
     assert_true(kl_final[1] < 0.8 * kl_final[0]);
     rt_reward_free(rw);
+    rt_task_free(task);
+}
+
+/* nft learns from 0/1 rewards: a run on `length <= 2` trains (its reward rises);
+ * any other reward fails the step, naming it, before any update */
+static void test_nft_rewards(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    const char *src[2] = {"length <= 2", "0.5 + 0 * correct"};
+    for (int k = 0; k < 2; k++) {
+        rt_reward_program *rw = make_reward(task, src[k]);
+        rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
+        rt_policy *p = make_policy(3), *ref = copy_of(p), *before = copy_of(p);
+        rt_run *run = make_run("nft");
+        rt_rl_config c = small_cfg(rt_rl_recipe_find("nft"));
+        c.steps = 5;
+        rt_rng rng = rt_rng_make(9);
+        rt_diag d;
+        int rc = rt_rl_run(p, ref, &prob, &c, run, &rng, &d);
+        if (k == 0) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(rt_run_rows(run), 5);
+            assert_true(cell(run, 4, "reward") > cell(run, 0, "reward") + 0.2); /* it learns */
+            assert_true(memcmp(p->params.w, before->params.w, p->params.n * sizeof(float)) != 0);
+        } else {
+            assert_int_equal(rc, RT_EFAILED);
+            assert_string_equal(d.msg, "rl: reward 0.5 of sample 0 is not 0 or 1 (algo = nft "
+                                       "needs a correct / wrong reward) at step 1");
+            assert_memory_equal(p->params.w, before->params.w, p->params.n * sizeof(float));
+        }
+        rt_run_free(run);
+        rt_policy_free(p), rt_policy_free(ref), rt_policy_free(before);
+        rt_reward_free(rw);
+    }
     rt_task_free(task);
 }
 
@@ -714,18 +753,21 @@ static void test_determinism(void **st)
     (void)st;
     rt_task *task = make_task(1);
     rt_reward_program *rw = make_reward(task, "correct + 0.5 * partial - 0.1 * length");
-    const rt_rl_recipe *algos[2] = {rt_rl_recipe_find("grpo"), rt_rl_recipe_find("ppo")};
-    for (int k = 0; k < 2; k++) {
+    rt_reward_program *rw01 = make_reward(task, "length <= 2"); /* nft's: 0 or 1 */
+    const char *names[] = {"grpo", "ppo", "opmd", "asymre", "bapo", "nft"};
+    for (int k = 0; k < 6; k++) {
+        const rt_rl_recipe *algo = rt_rl_recipe_find(names[k]);
+        rt_reward_program *rk = k == 5 ? rw01 : rw;
         job a, b;
         /* twice */
-        job_init(&a, "d", algos[k], task, rw);
-        job_init(&b, "d", algos[k], task, rw);
+        job_init(&a, "d", algo, task, rk);
+        job_init(&b, "d", algo, task, rk);
         assert_int_equal(job_fn(&a, NULL), 0);
         assert_int_equal(job_fn(&b, NULL), 0);
         assert_same(&a, &b);
         job_fini(&b);
         /* 2 BLAS threads */
-        job_init(&b, "d", algos[k], task, rw);
+        job_init(&b, "d", algo, task, rk);
         int bt = rt_nn_gemm_threads();
         rt_nn_set_gemm_threads(2);
         assert_int_equal(job_fn(&b, NULL), 0);
@@ -733,7 +775,7 @@ static void test_determinism(void **st)
         assert_same(&a, &b);
         job_fini(&b);
         /* 2 kernel threads (BLAS single-threaded) */
-        job_init(&b, "d", algos[k], task, rw);
+        job_init(&b, "d", algo, task, rk);
         b.threads = 2;
         rt_nn_set_gemm_threads(1);
         assert_int_equal(job_fn(&b, NULL), 0);
@@ -742,6 +784,7 @@ static void test_determinism(void **st)
         job_fini(&b);
         job_fini(&a);
     }
+    rt_reward_free(rw01);
     /* a 2-thread sweep of two runs equals the runs done one after another */
     job s[2], q[2];
     job_init(&s[0], "s0", rt_rl_recipe_find("grpo"), task, rw);
@@ -778,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_setup_errors),
         cmocka_unit_test(test_allocation),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_nft_rewards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
