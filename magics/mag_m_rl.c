@@ -101,6 +101,10 @@ static const mag_key_spec rl_keys[] = {
      .help = "a second reward tracked (column eval_reward) but not optimized"},
     RT_RL_KEY_REGULARIZER,
     RT_RL_KEY_CHI2,
+    RT_RL_KEY_STALENESS,
+    RT_RL_KEY_MINIBATCHES,
+    RT_RL_KEY_FILTER_GROUPS,
+    RT_RL_KEY_ENTROPY_COEF,
     MAG_TRAIN_KEY_SEED,
 };
 #define N_RL_KEYS (sizeof rl_keys / sizeof rl_keys[0])
@@ -421,6 +425,13 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     rc->regularizer = v && !strcmp(v->str, "chi2") ? RT_RL_REG_CHI2 : RT_RL_REG_KL;
     rc->chi2 = mag_train_num(cfg, "chi2", pt);
     rc->threads = threads;
+    /* off-policy and DAPO parts: 0 = the recipe's for minibatches and filter_groups */
+    rc->staleness = (int)mag_train_num(cfg, "staleness", pt);
+    if (mag_train_given(cfg, "minibatches"))
+        rc->minibatches = (int)mag_train_num(cfg, "minibatches", pt);
+    if (mag_train_given(cfg, "filter_groups"))
+        rc->filter_groups = mag_value_bool(mag_config_get(cfg, "filter_groups", pt), 0) ? 2 : 1;
+    rc->entropy_coef = mag_train_num(cfg, "entropy_coef", pt);
 }
 
 /* A key the cell set that would do nothing at this point is an error naming why

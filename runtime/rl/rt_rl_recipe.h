@@ -62,6 +62,8 @@ typedef struct rt_rl_recipe {
     const char *paper;          /* where it comes from: "Shao et al. 2024, DeepSeekMath" */
     const char *eq;             /* its loss, advantage and defaults, as %help ALGO shows them
                                    (lines of at most 88 columns, each ending in \n) */
+    int minibatches;            /* default parts per update M (capped at batch); 0 = 1 */
+    int filter_groups;          /* 1: by default drop the groups whose rewards are all equal */
 } rt_rl_recipe;
 
 /* The names of %%rl's rows in table order, NULL-terminated (the values of `algo`). */

@@ -329,7 +329,7 @@ static void test_recipe_table(void **st)
 {
     (void)st;
     int n = rt_rl_recipe_count();
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 9);
     for (int i = 0; i < n; i++) {
         const rt_rl_recipe *r = rt_rl_recipe_at(i);
         assert_non_null(r);
@@ -753,13 +753,13 @@ static void test_config(void **st)
     expect_bad(c, "iterations",
                "iterations = 3 with algo = rloo: its loss has no importance ratio, so a second "
                "update on the same samples would be off-policy with nothing to correct it; use "
-               "algo = grpo, drgrpo, ppo, bnpo, gspo or cispo");
+               "algo = grpo, drgrpo, ppo, bnpo, gspo, cispo or dapo");
     c.algo = rt_rl_recipe_find("reinforce");
     c.epochs = 2;
     expect_bad(c, "iterations",
                "iterations = 2 with algo = reinforce: its loss has no importance ratio, so a "
                "second update on the same samples would be off-policy with nothing to correct "
-               "it; use algo = grpo, drgrpo, ppo, bnpo, gspo or cispo");
+               "it; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo or dapo");
     rt_rl_config_init(&c);
     rt_rl_config_init(&c);
     c.group = 1;
@@ -783,8 +783,9 @@ static void test_config(void **st)
     expect_bad(c, "clip_high", "clip_high must be > 0 (0 = auto)");
     rt_rl_config_init(&c);
     c.algo = NULL;
-    expect_bad(c, "algo",
-               "unknown algo (expected reinforce, rloo, grpo, drgrpo, ppo, bnpo, gspo or cispo)");
+    expect_bad(
+        c, "algo",
+        "unknown algo (expected reinforce, rloo, grpo, drgrpo, ppo, bnpo, gspo, cispo or dapo)");
     rt_rl_config_init(&c);
     c.regularizer = RT_RL_REG_CHI2;
     c.kl = 0.1;
