@@ -542,6 +542,11 @@ static void recipe_help(rt_strbuf *b, const char *name)
         if (r->ratio != RT_RL_RATIO_NONE)
             rt_strbuf_printf(b, ", clip_low = %g, clip_high = %g", r->clip_low ? r->clip_low : 0.2,
                              r->clip_high ? r->clip_high : 0.2);
+        if (r->minibatches > 1 || r->filter_groups) rt_strbuf_printf(b, ",\n");
+        if (r->minibatches > 1)
+            rt_strbuf_printf(b, "minibatches = min(%d, batch)%s", r->minibatches,
+                             r->filter_groups ? ", " : "");
+        if (r->filter_groups) rt_strbuf_printf(b, "filter_groups = true");
         rt_strbuf_printf(b, "; group >= %d.\n", r->min_group);
     }
 }

@@ -110,6 +110,10 @@ static const mag_key_spec rl_keys[] = {
     RT_RL_KEY_BAPO_HIGH_MAX,
     RT_RL_KEY_BAPO_STEP,
     RT_RL_KEY_NFT_EPS,
+    RT_RL_KEY_STALENESS,
+    RT_RL_KEY_MINIBATCHES,
+    RT_RL_KEY_FILTER_GROUPS,
+    RT_RL_KEY_ENTROPY_COEF,
     MAG_TRAIN_KEY_SEED,
 };
 #define N_RL_KEYS (sizeof rl_keys / sizeof rl_keys[0])
@@ -430,6 +434,13 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     rc->regularizer = v && !strcmp(v->str, "chi2") ? RT_RL_REG_CHI2 : RT_RL_REG_KL;
     rc->chi2 = mag_train_num(cfg, "chi2", pt);
     rc->threads = threads;
+    /* off-policy and DAPO parts: 0 = the recipe's for minibatches and filter_groups */
+    rc->staleness = (int)mag_train_num(cfg, "staleness", pt);
+    if (mag_train_given(cfg, "minibatches"))
+        rc->minibatches = (int)mag_train_num(cfg, "minibatches", pt);
+    if (mag_train_given(cfg, "filter_groups"))
+        rc->filter_groups = mag_value_bool(mag_config_get(cfg, "filter_groups", pt), 0) ? 2 : 1;
+    rc->entropy_coef = mag_train_num(cfg, "entropy_coef", pt);
     /* the coefficients of single recipes (no_effect refuses them elsewhere) */
     rc->opmd_tau = mag_train_num(cfg, "opmd_tau", pt);
     rc->asymre_shift = mag_train_num(cfg, "asymre_shift", pt);

@@ -146,6 +146,50 @@ static int fail(rt_diag *d, const char *key, const char *fmt, ...)
     return RT_EINVAL;
 }
 
+/* staleness, minibatches, filter_groups and entropy_coef (issue 18): checked, and
+ * minibatches / filter_groups resolved from the recipe (M = min(recipe's, batch), at
+ * least 1; filter_groups 1 = off or 2 = on) */
+static int check_offpolicy(rt_rl_config *c, rt_diag *d)
+{
+    const rt_rl_recipe *r = c->algo;
+    if (c->staleness < 0 || c->staleness > 1000)
+        return fail(d, "staleness", "staleness must be between 0 and 1000 (steps)");
+    if (c->minibatches < 0 || c->minibatches > 1000000)
+        return fail(d, "minibatches", "minibatches must be >= 1");
+    if (c->minibatches > c->batch)
+        return fail(d, "minibatches",
+                    "minibatches = %d is more than batch = %d: each part is made of whole "
+                    "groups (at least one prompt)",
+                    c->minibatches, c->batch);
+    if (c->minibatches > 1 && r->ratio == RT_RL_RATIO_NONE) {
+        char names[256];
+        return fail(d, "minibatches",
+                    "minibatches = %d with algo = %s: its loss has no importance ratio, so the "
+                    "updates after the first would be off-policy with nothing to correct "
+                    "them; use algo = %s",
+                    c->minibatches, r->name, recipe_list(names, sizeof names, 1));
+    }
+    if ((unsigned)c->filter_groups > 2)
+        return fail(d, "filter_groups", "filter_groups must be true or false");
+    if (!(c->entropy_coef >= 0.0) || !isfinite(c->entropy_coef))
+        return fail(d, "entropy_coef", "entropy_coef must be a number >= 0");
+    if (c->minibatches == 0)
+        c->minibatches = r->minibatches < 1          ? 1
+                         : r->minibatches < c->batch ? r->minibatches
+                                                     : c->batch;
+    if (c->filter_groups == 0) c->filter_groups = r->filter_groups ? 2 : 1;
+    if (c->filter_groups == 2 && r->adv == RT_RL_ADV_TEACHER_LOGRATIO)
+        return fail(d, "filter_groups",
+                    "filter_groups with algo = %s: its advantage is the teacher's log-ratio, "
+                    "not a reward",
+                    r->name);
+    if (c->filter_groups == 2 && c->group < 2)
+        return fail(d, "filter_groups",
+                    "filter_groups with group = 1: a group of one sample always has equal "
+                    "rewards, every group would be dropped; use group >= 2");
+    return 0;
+}
+
 int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
 {
     rt_rl_config c = *cfg;
@@ -260,6 +304,8 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
         return fail(d, "bapo_step", "bapo_step must be > 0");
     if (!(c.nft_eps > 0.0) || !isfinite(c.nft_eps))
         return fail(d, "nft_eps", "nft_eps must be > 0");
+    int rc = check_offpolicy(&c, d);
+    if (rc) return rc;
     if (c.kl_estimator == RT_RL_EST_AUTO) c.kl_estimator = r->est;
     if (c.kl_in == RT_RL_IN_AUTO) c.kl_in = r->kl_in;
     if (c.epochs == 0) c.epochs = r->epochs;
@@ -632,6 +678,20 @@ double rt_rl_loss_stats_of(const rt_rl_config *cfg, int n, int T, const int *len
     }
     if (st) *st = z;
     return loss;
+}
+
+/* ---- the entropy bonus ------------------------------------------------------------------ */
+
+double rt_rl_entropy_row(const float *ls, const float *p, int V, double tau, double scale,
+                         float *dz)
+{
+    double h = 0.0;
+    for (int v = 0; v < V; v++)
+        h -= (double)p[v] * ls[v];
+    if (dz)
+        for (int v = 0; v < V; v++) /* dH/dz_v = -p_v (log p_v + H) / tau */
+            dz[v] += (float)(scale * (-(double)p[v] * ((double)ls[v] + h) / tau));
+    return h;
 }
 
 /* ---- chi^2 over the prefix tree -------------------------------------------------------- */

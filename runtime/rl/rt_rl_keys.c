@@ -41,6 +41,10 @@ const rt_key rt_rl_keys[] = {
     RT_RL_KEY_BAPO_HIGH_MAX,
     RT_RL_KEY_BAPO_STEP,
     RT_RL_KEY_NFT_EPS,
+    RT_RL_KEY_STALENESS,
+    RT_RL_KEY_MINIBATCHES,
+    RT_RL_KEY_FILTER_GROUPS,
+    RT_RL_KEY_ENTROPY_COEF,
 };
 const size_t rt_rl_n_keys = sizeof rt_rl_keys / sizeof rt_rl_keys[0];
 

@@ -193,6 +193,31 @@ extern const char *const rt_rl_regularizer_values[];
         .help = "nft: floor of the negative ratio (1 - r_q rho)/(1 - r_q), below which its -log "  \
                 "goes on linearly (NVlabs/NFT's clamp_negative, 1)"                                \
     }
+#define RT_RL_KEY_STALENESS                                                                        \
+    {                                                                                              \
+        .name = "staleness", .type = RT_KEY_INT, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,      \
+        .min = 0, .max = 1000, .def = "0",                                                         \
+        .help = "k: step s samples from the policy of k steps earlier (off-policy data; "          \
+                "reinforce and rloo do not correct for it)"                                        \
+    }
+#define RT_RL_KEY_MINIBATCHES                                                                      \
+    {                                                                                              \
+        .name = "minibatches", .type = RT_KEY_INT, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,    \
+        .min = 1, .max = 1000000,                                                                  \
+        .help = "M: each iteration updates on M consecutive parts of the batch's prompts "         \
+                "(<= batch; default: 1, dapo min(16, batch))"                                      \
+    }
+#define RT_RL_KEY_FILTER_GROUPS                                                                    \
+    {                                                                                              \
+        .name = "filter_groups", .type = RT_KEY_BOOL, .flags = RT_RL_SW,                           \
+        .help = "drop groups whose rewards are all equal from the loss (DAPO's dynamic "           \
+                "sampling, without refilling; default: true for dapo, else false)"                 \
+    }
+#define RT_RL_KEY_ENTROPY_COEF                                                                     \
+    {                                                                                              \
+        .name = "entropy_coef", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN, .min = 0,   \
+        .def = "0", .help = "entropy bonus: loss -= entropy_coef * mean policy entropy"            \
+    }
 
 extern const rt_key rt_rl_keys[];
 extern const size_t rt_rl_n_keys;

@@ -67,6 +67,19 @@
         .eq = "l_t = -sg(min(rho_t, 1 + 4)) A_i log pi(y_t)   (the IS weight capped at 5, "        \
               "not\ndifferentiated: every token keeps its gradient); loss = token mean; 4 "        \
               "updates per batch\n")                                                               \
+    ROW("dapo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_TOKEN,                           \
+        .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 1, .est = RT_RL_K3,                 \
+        .kl_in = RT_RL_IN_LOSS, .clip_low = 0.2, .clip_high = 0.28, .minibatches = 16,             \
+        .filter_groups = 1,                                                                        \
+        .help = "DAPO (Yu et al. 2025): clip-higher, zero-signal groups dropped, token mean, "     \
+                "16 minibatch updates",                                                            \
+        .paper = "Yu et al. 2025 (DAPO: An Open-Source LLM Reinforcement Learning System at "      \
+                 "Scale, arXiv 2503.14476)",                                                       \
+        .eq = "A_i = (R_i - mean_g R) / (std_g R + eps); groups with std_g R = 0 weigh 0\n"        \
+              "(dynamic sampling as dropped from the loss: the batch is not refilled)\n"           \
+              "l_t = -min(rho_t A_i, clip(rho_t, 1 - 0.2, 1 + 0.28) A_i)   (clip-higher)\n"        \
+              "loss = (1/sum_kept |y_i|) sum_kept sum_t l_t   (token mean; no KL: kl = 0)\n"       \
+              "min(16, batch) minibatch updates per batch (the paper: 512 prompts, 16 updates)\n") \
     ROW("opmd", .adv = RT_RL_ADV_GROUP_CENTER, .ratio = RT_RL_RATIO_OPMD,                          \
         .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 1, .est = RT_RL_K2,                 \
         .kl_in = RT_RL_IN_LOSS, .stale_ok = 1,                                                     \

@@ -72,6 +72,8 @@ typedef struct rt_rl_recipe {
                                    (lines of at most 88 columns, each ending in \n) */
     int stale_ok;               /* 1: its loss is meant for stale samples (OPMD, AsymRE): it has no
                                    importance ratio but accepts iterations > 1 */
+    int minibatches;            /* default parts per update M (capped at batch); 0 = 1 */
+    int filter_groups;          /* 1: by default drop the groups whose rewards are all equal */
 } rt_rl_recipe;
 
 /* The names of %%rl's rows in table order, NULL-terminated (the values of `algo`). */

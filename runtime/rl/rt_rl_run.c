@@ -36,6 +36,8 @@ enum {
     C_LOSS,
     C_EREW,
     C_CHI2,
+    C_STALENESS,
+    C_GROUPS_KEPT,
     N_COLS
 };
 static const char *const columns[N_COLS] = {"step",       "tokens",        "wall",
@@ -44,7 +46,8 @@ static const char *const columns[N_COLS] = {"step",       "tokens",        "wall
                                             "length",     "adv_mean",      "grad_norm",
                                             "clip_frac",  "clip_frac_low", "clip_frac_high",
                                             "ratio_mean", "ratio_var",     "frac_reward_zero_std",
-                                            "loss",       "eval_reward",   "chi2"};
+                                            "loss",       "eval_reward",   "chi2",
+                                            "staleness",  "groups_kept"};
 
 const char *const *rt_rl_columns(int *n)
 {
@@ -72,6 +75,8 @@ typedef struct rl_st {
     long tokens;
     rt_rng data, gen, hks; /* the RT_STREAM_PROMPTS, _SAMPLES and _HOOK streams */
     rt_rl *rl;
+    rt_model **ring; /* staleness k > 0: k + 1 snapshots, ring[j % (k + 1)] = the policy
+                        after j steps (allocated at setup, rotated by rt_model_assign) */
     rt_eval *ev;
     rt_task_sample *samples, *rep;       /* (B), (N) */
     int *prompts;                        /* (B, P) */
@@ -87,6 +92,9 @@ static void rl_free(void *arg)
     if (!w) return;
     if (w->fp && w->fws) w->fp->run_free(w->fws);
     rt_rl_free(w->rl);
+    for (int j = 0; w->ring && j <= w->cfg.staleness; j++)
+        rt_model_free(w->ring[j]);
+    rt_free(w->ring);
     rt_eval_free(w->ev);
     rt_free(w->samples);
     rt_free(w->rep);
@@ -168,6 +176,12 @@ static int rl_setup(void **out, const void *args, const rt_rng *rng, rt_trainer_
     if (nx > nf) w->tfeat = rt_calloc((size_t)N * nf, sizeof(double));
     int bad = !w->samples || !w->rep || !w->prompts || !w->feat || !w->R || !w->ER ||
               (nx > nf && !w->tfeat);
+    if (!bad && cfg.staleness > 0) { /* the sampler's snapshots: copies of the policy */
+        w->ring = rt_calloc((size_t)cfg.staleness + 1, sizeof *w->ring);
+        bad = !w->ring;
+        for (int j = 0; !bad && j <= cfg.staleness; j++)
+            bad = rt_model_copy(&w->ring[j], &p->model, NULL) != 0;
+    }
     if (!bad && cfg.eval_every > 0) {
         rt_eval_config ec;
         rt_eval_config_init(&ec);
@@ -222,7 +236,16 @@ static int rl_step(void *arg, long s, double *mv, char *msg, size_t cap)
     int N = w->N, G = w->G, T = w->T, nf = w->nf, nx = w->nx;
     rt_rng ps = rt_rng_split(&w->data, (uint64_t)s), gs = rt_rng_split(&w->gen, (uint64_t)s);
     rt_task_sample_batch(task, &ps, 0, RT_TASK_TRAIN, w->B, w->samples, w->prompts);
-    if (rt_rl_sample(w->rl, &w->p->model, &w->ref->model, w->prompts, &gs)) {
+    const rt_model *sampler = &w->p->model;
+    if (w->ring) { /* the policy of step s - 1 - k (the initial one before step k + 2) */
+        long k1 = w->cfg.staleness + 1, old = s - 1 - w->cfg.staleness;
+        if (rt_model_assign(w->ring[(s - 1) % k1], &w->p->model)) {
+            snprintf(msg, cap, "sampling failed");
+            return 1;
+        }
+        sampler = w->ring[(old > 0 ? old : 0) % k1];
+    }
+    if (rt_rl_sample(w->rl, sampler, &w->ref->model, w->prompts, &gs)) {
         snprintf(msg, cap, "sampling failed");
         return 1;
     }
@@ -288,7 +311,9 @@ static int rl_step(void *arg, long s, double *mv, char *msg, size_t cap)
                         m.frac_reward_zero_std,
                         m.loss,
                         er,
-                        m.chi2};
+                        m.chi2,
+                        (double)w->cfg.staleness,
+                        m.groups_kept};
     for (int i = 0; i < N_COLS; i++)
         mv[i] = v[i];
     for (int k = 0; hook && k < hook->n_metrics; k++)

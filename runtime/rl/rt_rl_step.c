@@ -5,7 +5,10 @@
  * buffer is sized by rt_rl_create(_teacher): a step allocates nothing.  The policy, the
  * reference and the teachers are models (rt_model.h): every (N*T)-row buffer is (N, T),
  * row i*T + t, the rows of the models' logits, as are the double token arrays.
- * Leaves out: minibatches, value networks. */
+ * Minibatches (cfg.minibatches = M) split each update into M parts of whole groups, a
+ * forward / backward / Adam step each; filter_groups drops the zero-std groups from the
+ * loss (the kept sequences are gathered into c* buffers for the loss); entropy_coef adds
+ * the exact entropy bonus to the dlogits pass.  Leaves out: value networks. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +45,14 @@ struct rt_rl {
     /* state */
     double baseline;
     int baseline_set, sampled;
+    /* issue 18: the model that drew the last sample (the update reuses its activations
+     * only when it is the policy being trained), groups kept in the loss (B), per-sequence
+     * aggregation weights and per-row entropies of the entropy bonus (N), (NT), and the
+     * kept sequences of a filtered part: lp, lp_old, lp_ref, A, dlp (5 NT), lengths (N) */
+    const rt_model *sampler;
+    unsigned char *keep;
+    double *wseq, *hrow, *cbuf;
+    int *clen;
     double s_kl, s_est, s_ent, s_len, s_klt, s_gap;
     long s_tokens;
 };
@@ -73,6 +84,7 @@ void rt_rl_free(rt_rl *o)
                     o->clr,    o->cdz,    o->cwork,   o->cdl,     o->pr_p};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         rt_free(bufs[i]);
+    rt_free(o->keep), rt_free(o->wseq), rt_free(o->hrow), rt_free(o->cbuf), rt_free(o->clen);
     rt_free(o);
 }
 
@@ -183,6 +195,17 @@ int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *p
         bad = bad || !o->ls_t || !o->lp_t || !o->klt_row || !o->lp_gen;
         if (!bad) rt_model_ws_set_threads(o->ws_t, c.threads);
     }
+    if (!bad) { /* the parts of issue 18 */
+        o->keep = rt_calloc((size_t)c.batch, 1);
+        o->wseq = rt_calloc((size_t)N, sizeof(double));
+        if (c.entropy_coef > 0.0) o->hrow = rt_calloc(NT, sizeof(double));
+        if (c.filter_groups == 2) {
+            o->cbuf = rt_calloc(5 * NT, sizeof(double));
+            o->clen = rt_calloc((size_t)N, sizeof(int));
+        }
+        bad = !o->keep || !o->wseq || (c.entropy_coef > 0.0 && !o->hrow) ||
+              (c.filter_groups == 2 && (!o->cbuf || !o->clen));
+    }
     if (!bad && S > 0) {
         bad = rt_model_ws_create(&o->ws_c, policy, (int)S, NULL) != 0 ||
               rt_model_ws_create(&o->ws_cr, ref, (int)S, NULL) != 0;
@@ -225,9 +248,10 @@ typedef struct pass_job {
     rt_rl *o;
     int mode;
     float *dl;
+    long a, b; /* the rows [a, b) of (N, T); the workspace's logits and dl hold them from 0 */
 } pass_job;
 
-static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
+static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1, long off)
 {
     int T = o->T, V = o->V;
     float tau = o->cfg.temperature;
@@ -255,8 +279,8 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
             }
         }
     } else if (mode == PASS_SOFTMAX) {
-        rt_nn_log_softmax(o->ls_p + r0 * V, rt_model_ws_logits(o->ws_p) + r0 * V, (int)(r1 - r0), V,
-                          tau);
+        rt_nn_log_softmax(o->ls_p + r0 * V, rt_model_ws_logits(o->ws_p) + (r0 - off) * V,
+                          (int)(r1 - r0), V, tau);
         for (long row = r0; row < r1; row++) {
             if (row % T >= o->len[row / T]) continue;
             const float *a = o->ls_p + row * V;
@@ -266,10 +290,11 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
         }
     } else {
         for (long row = r0; row < r1; row++) {
-            float *d = dl + row * V;
+            float *d = dl + (row - off) * V;
             int t = (int)(row % T), i = (int)(row / T);
             if (t >= o->len[i]) {
                 memset(d, 0, sizeof(float) * (size_t)V);
+                if (o->hrow) o->hrow[row] = 0.0;
                 continue;
             }
             /* d lp(y)/dz = (onehot(y) - p) / tau; p = exp(ls) is pr_p, computed once at
@@ -279,6 +304,12 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
             for (int v = 0; v < V; v++)
                 d[v] = -g * pr[v];
             d[o->tokens[row]] += g;
+            /* the entropy bonus -coef w_i H: its gradient through the logits (rt_rl.h) */
+            if (o->hrow)
+                o->hrow[row] = o->wseq[i] > 0.0
+                                   ? rt_rl_entropy_row(o->ls_p + row * V, pr, V, tau,
+                                                       -o->cfg.entropy_coef * o->wseq[i], d)
+                                   : 0.0;
         }
     }
 }
@@ -286,23 +317,28 @@ static void pass_rows(rt_rl *o, int mode, float *dl, long r0, long r1)
 static void pass_task(void *arg, int j, int nth)
 {
     pass_job *a = arg;
-    long NT = a->o->NT;
-    for (long b = j; b * RB < NT; b += nth) {
-        long r0 = b * RB, r1 = r0 + RB < NT ? r0 + RB : NT;
-        pass_rows(a->o, a->mode, a->dl, r0, r1);
+    for (long b = j; a->a + b * RB < a->b; b += nth) {
+        long r0 = a->a + b * RB, r1 = r0 + RB < a->b ? r0 + RB : a->b;
+        pass_rows(a->o, a->mode, a->dl, r0, r1, a->a);
     }
 }
 
-static void pass(rt_rl *o, int mode, float *dl)
+/* the pass over rows [a, b) (a part of the batch: its logits and dl rows start at 0) */
+static void pass_range(rt_rl *o, int mode, float *dl, long a, long b)
 {
-    pass_job j = {o, mode, dl};
+    pass_job j = {o, mode, dl, a, b};
     int nth = o->cfg.threads;
-    long blocks = (o->NT + RB - 1) / RB;
+    long blocks = (b - a + RB - 1) / RB;
     if (nth > blocks) nth = (int)blocks;
     if (nth <= 1)
         pass_task(&j, 0, 1);
     else
         rt_nn_parallel(nth, pass_task, &j);
+}
+
+static void pass(rt_rl *o, int mode, float *dl)
+{
+    pass_range(o, mode, dl, 0, o->NT);
 }
 
 /* lp (N, T) from the log-softmax rows of the sampled tokens */
@@ -420,6 +456,7 @@ int rt_rl_sample_routed(rt_rl *o, const rt_model *p, const rt_model *ref,
     o->s_kl = kl / n < 0 ? 0.0 : kl / n, o->s_ent = ent / n, o->s_est = est / n, o->s_len = n / N;
     if (lean) o->s_kl = o->s_ent = o->s_est = NAN; /* not computed */
     o->sampled = 1;
+    o->sampler = p;
     return 0;
 }
 
@@ -493,6 +530,7 @@ static void fill_metrics(const rt_rl *o, rt_rl_metrics *m, double adv_mean)
     m->kl_ref = o->s_kl, m->kl_est = o->s_est, m->entropy = o->s_ent, m->length = o->s_len;
     m->kl_teacher = o->s_klt, m->logp_gap = o->s_gap;
     m->tokens = o->s_tokens;
+    m->groups_kept = NAN; /* rt_rl_update's, once its updates are done */
 }
 
 /* a non-finite loss or gradient norm: m (may be NULL) gets the failing update's values
@@ -505,6 +543,168 @@ static int failed_metrics(const rt_rl *o, rt_rl_metrics *m, double loss, double 
         m->loss = loss, m->grad_norm = gn, m->clip_frac = m->chi2 = NAN,
         m->clip_frac_low = m->clip_frac_high = m->ratio_mean = m->ratio_var = NAN;
     return nonfinite(diag, metric, isfinite(loss) ? gn : loss);
+}
+
+/* What the updates of one step add up (issue 18: an update per part and iteration). */
+typedef struct upd_acc {
+    double loss_sum, gn_sum, chi_acc; /* chi_acc: sum of chi2_x over the first iteration */
+    long updates;                     /* optimizer steps made */
+    double groups_kept;
+    rt_rl_loss_stats tot;
+} upd_acc;
+
+/* keep[b] = 1 unless filter_groups is on and prompt b's G rewards are all equal (zero
+ * std: no group signal; the task's rewards R, not the KL-shaped R').  Returns the valid
+ * tokens of the kept sequences. */
+static long keep_groups(rt_rl *o, const double *R, int teach)
+{
+    int G = o->G, T = o->T;
+    long tok = 0;
+    for (int b = 0; b < o->B; b++) {
+        int same = 1;
+        for (int g = 1; g < G && same && !teach; g++)
+            same = R[(size_t)b * G + g] == R[(size_t)b * G];
+        o->keep[b] = o->cfg.filter_groups != 2 || !same;
+        for (int g = 0; g < G && o->keep[b]; g++)
+            tok += o->len[b * G + g] < T ? o->len[b * G + g] : T;
+    }
+    return tok;
+}
+
+/* The aggregation part's weight of a sequence of L valid tokens among n sequences with
+ * tot valid tokens (rt_rl_loss_stats_of's w_i). */
+static double agg_weight(const rt_rl_config *c, int n, int T, int L, long tot)
+{
+    switch (rt_rl_config_agg(c)) {
+    case RT_RL_AGG_SEQ_TOKEN_MEAN:
+        return 1.0 / ((double)n * (L > 0 ? L : 1));
+    case RT_RL_AGG_CONST_LEN:
+        return 1.0 / ((double)n * T);
+    case RT_RL_AGG_TOKEN_MEAN:
+        return tot > 0 ? 1.0 / (double)tot : 0.0;
+    default:
+        return 1.0 / n;
+    }
+}
+
+/* The loss of the kept sequences of [i0, i0 + n) (a part of nk kept groups): dlp of
+ * the part (0 at dropped sequences); a part of only kept groups is the plain call,
+ * else the kept sequences are gathered, in order, into the c* buffers (copies: the
+ * same values), and the aggregation normalizes over them.  wseq: the weights of the
+ * entropy bonus. */
+static double part_loss(rt_rl *o, int i0, int n, int nk, rt_rl_loss_stats *st)
+{
+    const rt_rl_config *c = &o->cfg;
+    int T = o->T, G = o->G;
+    size_t r0 = (size_t)i0 * T;
+    double loss;
+    if (nk * G == n) {
+        loss = rt_rl_loss_stats_of(c, n, T, o->len + i0, o->lp + r0, o->lp_old + r0, o->lp_ref + r0,
+                                   o->A + r0, o->dlp + r0, st);
+    } else {
+        size_t NT = (size_t)o->NT, k = 0;
+        double *lp = o->cbuf, *old = lp + NT, *ref = old + NT, *A = ref + NT, *dlp = A + NT;
+        int nn = 0;
+        for (int i = i0; i < i0 + n; i++) {
+            if (!o->keep[i / G]) continue;
+            o->clen[nn++] = o->len[i];
+            size_t j = (size_t)i * T;
+            memcpy(lp + k, o->lp + j, sizeof(double) * (size_t)T);
+            memcpy(old + k, o->lp_old + j, sizeof(double) * (size_t)T);
+            memcpy(ref + k, o->lp_ref + j, sizeof(double) * (size_t)T);
+            memcpy(A + k, o->A + j, sizeof(double) * (size_t)T);
+            k += (size_t)T;
+        }
+        loss = rt_rl_loss_stats_of(c, nn, T, o->clen, lp, old, ref, A, dlp, st);
+        k = 0;
+        for (int i = i0; i < i0 + n; i++) {
+            double *d = o->dlp + (size_t)i * T;
+            if (!o->keep[i / G]) {
+                memset(d, 0, sizeof(double) * (size_t)T);
+                continue;
+            }
+            memcpy(d, dlp + k, sizeof(double) * (size_t)T);
+            k += (size_t)T;
+        }
+    }
+    if (c->entropy_coef > 0.0) {
+        long tot = 0;
+        for (int i = i0; i < i0 + n; i++)
+            tot += o->keep[i / G] ? (o->len[i] < T ? o->len[i] : T) : 0;
+        for (int i = i0; i < i0 + n; i++)
+            o->wseq[i] =
+                o->keep[i / G] ? agg_weight(c, nk * G, T, o->len[i] < T ? o->len[i] : T, tot) : 0.0;
+    }
+    return loss;
+}
+
+/* Update mb of iteration e: prompts [b0, b1) = the mb-th of M consecutive near-equal
+ * parts (b0 = mb B / M); a forward of the part through the current weights unless the
+ * sampling activations are this policy's whole batch (e = 0, M = 1, the sampler is p);
+ * lp = lp_old (rho = 1 exactly) while the weights are the sampler's (e = 0, mb = 0);
+ * the loss of the kept groups (+ the entropy bonus and the chi^2 of the part's
+ * prompts), backward, Adam.  A part without a kept group makes no update. */
+static int update_part(rt_rl *o, rt_model *p, const rt_model *ref, int e, int mb,
+                       const rt_adam_config *adam, upd_acc *acc, rt_rl_metrics *m, double adv_mean,
+                       rt_diag *diag)
+{
+    const rt_rl_config *c = &o->cfg;
+    int T = o->T, G = o->G, M = c->minibatches;
+    int b0 = (int)((long)mb * o->B / M), b1 = (int)((long)(mb + 1) * o->B / M);
+    int i0 = b0 * G, n = (b1 - b0) * G, nk = 0;
+    long r0 = (long)i0 * T, r1 = r0 + (long)n * T;
+    for (int b = b0; b < b1; b++)
+        nk += o->keep[b];
+    if (e == 0) acc->groups_kept += nk;
+    if (nk == 0) return 0;
+    int fresh = o->sampler == p;
+    float *dl = rt_model_ws_scratch(o->ws_p);
+    if (!(e == 0 && M == 1 && fresh)) { /* the part again, through the current weights */
+        rt_model_batch sb = {o->seqs + (size_t)i0 * (o->P + T), n, o->P + T, o->P, NULL, NULL};
+        if (rt_model_forward(p, o->ws_p, &sb))
+            return set_err(diag, RT_EFAILED, "", "rl: policy forward failed");
+        pass_range(o, PASS_SOFTMAX, NULL, r0, r1);
+        if (!(e == 0 && mb == 0 && fresh))
+            for (long row = r0; row < r1; row++)
+                o->lp[row] = o->ls_p[row * o->V + o->tokens[row]];
+    }
+    rt_rl_loss_stats st;
+    double loss = part_loss(o, i0, n, nk, &st);
+    if (!isfinite(loss)) return failed_metrics(o, m, loss, NAN, adv_mean, diag, "loss");
+    pass_range(o, PASS_DLOGITS, dl, r0, r1);
+    if (c->entropy_coef > 0.0) { /* loss -= coef sum_i w_i sum_t H_it, in row order */
+        double h = 0.0;
+        for (int i = i0; i < i0 + n; i++)
+            for (int t = 0; t < o->len[i] && t < T; t++)
+                h += o->wseq[i] * o->hrow[(size_t)i * T + t];
+        loss -= c->entropy_coef * h;
+        if (!isfinite(loss)) return failed_metrics(o, m, loss, NAN, adv_mean, diag, "loss");
+    }
+    rt_model_zero_grad(p);
+    if (rt_model_backward(p, o->ws_p, dl))
+        return set_err(diag, RT_EFAILED, "", "rl: policy backward failed");
+    if (c->regularizer == RT_RL_REG_CHI2) {
+        double chis = 0.0;
+        for (int b = b0; b < b1; b++) {
+            double x = 0.0;
+            if (chi2_prompt(o, p, ref, b, c->chi2 / (b1 - b0), &x))
+                return set_err(diag, RT_EFAILED, "", "rl: chi2 forward/backward failed");
+            chis += x;
+        }
+        if (e == 0) acc->chi_acc += chis;
+        chis /= b1 - b0;
+        if (!isfinite(chis)) return nonfinite(diag, "chi2", chis);
+        loss += c->chi2 * chis;
+        if (!isfinite(loss)) return nonfinite(diag, "loss", loss);
+    }
+    double gn = rt_model_grad_norm(p);
+    if (!isfinite(gn)) return failed_metrics(o, m, loss, gn, adv_mean, diag, "grad_norm");
+    float gnf = 0.0f;
+    rt_model_adam(p, adam, &gnf);
+    acc->loss_sum += loss, acc->gn_sum += gnf, acc->updates++;
+    acc->tot.clip_low += st.clip_low, acc->tot.clip_high += st.clip_high, acc->tot.n += st.n;
+    acc->tot.ratio_sum += st.ratio_sum, acc->tot.ratio_sq += st.ratio_sq;
+    return 0;
 }
 
 int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt_rl_metrics *m,
@@ -569,59 +769,27 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     rt_adam_config adam = rt_adam_defaults();
     adam.lr = c->lr;
     adam.clip_norm = c->grad_clip;
-    double loss_sum = 0.0, gn_sum = 0.0, chi_first = NAN;
-    rt_rl_loss_stats tot = {0};
-    float *dl = rt_model_ws_scratch(o->ws_p);
-    rt_model_batch seqs = {o->seqs, N, o->P + T, o->P, NULL, NULL};
-    for (int e = 0; e < c->epochs; e++) {
-        if (e > 0) { /* the samples again, through the updated weights */
-            if (rt_model_forward(p, o->ws_p, &seqs))
-                return set_err(diag, RT_EFAILED, "", "rl: policy forward failed");
-            pass(o, PASS_SOFTMAX, NULL);
-            gather(o, o->ls_p, o->lp);
+    upd_acc acc = {0};
+    long kept_tokens = keep_groups(o, R, teach);
+    for (int e = 0; e < c->epochs; e++)
+        for (int mb = 0; mb < c->minibatches; mb++) {
+            int rc = update_part(o, p, ref, e, mb, &adam, &acc, m, adv_mean, diag);
+            if (rc) return rc;
         }
-        rt_rl_loss_stats st;
-        double loss =
-            rt_rl_loss_stats_of(c, N, T, o->len, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp, &st);
-        if (!isfinite(loss)) return failed_metrics(o, m, loss, NAN, adv_mean, diag, "loss");
-        pass(o, PASS_DLOGITS, dl);
-        rt_model_zero_grad(p);
-        if (rt_model_backward(p, o->ws_p, dl))
-            return set_err(diag, RT_EFAILED, "", "rl: policy backward failed");
-        if (c->regularizer == RT_RL_REG_CHI2) {
-            double chis = 0.0;
-            for (int b = 0; b < B; b++) {
-                double x = 0.0;
-                if (chi2_prompt(o, p, ref, b, c->chi2 / B, &x))
-                    return set_err(diag, RT_EFAILED, "", "rl: chi2 forward/backward failed");
-                chis += x;
-            }
-            chis /= B;
-            if (!isfinite(chis)) return nonfinite(diag, "chi2", chis);
-            if (e == 0) chi_first = chis;
-            loss += c->chi2 * chis;
-            if (!isfinite(loss)) return nonfinite(diag, "loss", loss);
-        }
-        double gn = rt_model_grad_norm(p);
-        if (!isfinite(gn)) return failed_metrics(o, m, loss, gn, adv_mean, diag, "grad_norm");
-        float gnf = 0.0f;
-        rt_model_adam(p, &adam, &gnf);
-        loss_sum += loss, gn_sum += gnf;
-        tot.clip_low += st.clip_low, tot.clip_high += st.clip_high, tot.n += st.n;
-        tot.ratio_sum += st.ratio_sum, tot.ratio_sq += st.ratio_sq;
-    }
     fill_metrics(o, m, adv_mean);
     if (m) {
-        double den = (double)o->s_tokens * c->epochs;
-        m->loss = loss_sum / c->epochs;
-        m->grad_norm = gn_sum / c->epochs;
-        m->clip_frac_low = (double)tot.clip_low / den;
-        m->clip_frac_high = (double)tot.clip_high / den;
-        m->clip_frac = (double)(tot.clip_low + tot.clip_high) / den;
-        m->ratio_mean = tot.n ? tot.ratio_sum / (double)tot.n : NAN;
-        m->ratio_var = tot.n ? tot.ratio_sq / (double)tot.n - m->ratio_mean * m->ratio_mean : NAN;
+        double den = (double)kept_tokens * c->epochs, nu = (double)acc.updates;
+        m->loss = acc.updates ? acc.loss_sum / nu : 0.0; /* no update: no loss, no gradient */
+        m->grad_norm = acc.updates ? acc.gn_sum / nu : 0.0;
+        m->clip_frac_low = den > 0 ? (double)acc.tot.clip_low / den : 0.0;
+        m->clip_frac_high = den > 0 ? (double)acc.tot.clip_high / den : 0.0;
+        m->clip_frac = den > 0 ? (double)(acc.tot.clip_low + acc.tot.clip_high) / den : 0.0;
+        m->ratio_mean = acc.tot.n ? acc.tot.ratio_sum / (double)acc.tot.n : NAN;
+        m->ratio_var =
+            acc.tot.n ? acc.tot.ratio_sq / (double)acc.tot.n - m->ratio_mean * m->ratio_mean : NAN;
         if (m->ratio_var < 0.0) m->ratio_var = 0.0; /* rounding of E[r^2] - E[r]^2 */
-        m->chi2 = chi_first;
+        m->chi2 = c->regularizer == RT_RL_REG_CHI2 && acc.updates ? acc.chi_acc / B : NAN;
+        m->groups_kept = acc.groups_kept;
     }
     o->sampled = 0; /* the weights changed: a new sample is needed */
     return 0;

@@ -358,6 +358,11 @@ static void test_help_recipes(void **st)
     assert_non_null(strstr(t, "ratio = sequence"));
     assert_non_null(strstr(t, "clip_low = 0.0003, clip_high = 0.0004"));
     rt_free(t);
+    t = mag_help_text(S(), "dapo", NULL);
+    assert_non_null(strstr(t, "arXiv 2503.14476"));
+    assert_non_null(strstr(t, "clip_low = 0.2, clip_high = 0.28,\nminibatches = min(16, batch), "
+                              "filter_groups = true; group >= 2.\n"));
+    rt_free(t);
 }
 
 /* B12: the exact KL is never shown below 0 (float noise at a tiny lr gave -2e-8) */

@@ -73,6 +73,12 @@ static void test_rl_config_init(void **state)
     assert_int_equal(c.kl_in, RT_RL_IN_AUTO);
     assert_null(rt_key_find(t, n, "epochs")->def);
     assert_int_equal(c.epochs, 0);
+    assert_int_equal(c.staleness, (int)def(t, n, "staleness"));
+    assert_true(c.entropy_coef == def(t, n, "entropy_coef"));
+    assert_null(rt_key_find(t, n, "minibatches")->def); /* the recipe's */
+    assert_int_equal(c.minibatches, 0);
+    assert_null(rt_key_find(t, n, "filter_groups")->def);
+    assert_int_equal(c.filter_groups, 0);
     /* the algorithm names of the key are the recipe table's rows, in order */
     const rt_key *algo = rt_key_find(t, n, "algo");
     int i = 0;

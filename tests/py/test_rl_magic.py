@@ -279,7 +279,7 @@ def test_parts_as_keys(rlk):
                          "ratio = sequence\n" + small)
     assert rep["content"]["evalue"] == (
         "cell:5:1: ratio with algo = rloo: its loss has no importance ratio (use algo = grpo, "
-        "drgrpo, ppo, bnpo, gspo or cispo)")
+        "drgrpo, ppo, bnpo, gspo, cispo or dapo)")
     ok(rlk, "%%rl parts2\nfrom = base\nreward = exact\nloss_agg = [token_mean, seq_mean]\n"
             + small)
     listing = who(rlk)
@@ -293,6 +293,62 @@ def test_parts_as_keys(rlk):
     assert rep["content"]["evalue"] == (
         "cell:4:13: unknown value 'gae' for 'advantage'; expected baseline, loo, group_norm, "
         "group_center or rtg")
+
+
+def test_offpolicy_and_dapo_keys(rlk):
+    """staleness, minibatches, filter_groups, entropy_coef: each runs from a cell (staleness
+    a sweep, shown in the staleness column); dapo is grpo with its parts bit for bit; a
+    plain policy gradient accepts stale data (nothing corrects it); errors at the key."""
+    small = "batch = 4\ngroup = 4\nsteps = 4\neval_every = 4\neval_prompts = 32\n"
+    cols = METRICS + ("staleness", "groups_kept", "clip_frac_high")
+
+    def run(name, keys):
+        ok(rlk, f"%%rl {name}\nfrom = base\nreward = exact\n" + keys + "\n" + small)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "e.csv")
+            ok(rlk, f'%export "{p}" {name}')
+            with open(p, newline="") as f:
+                return [{k: v for k, v in r.items() if k in cols or k == "run"}
+                        for r in csv.DictReader(f)]
+    st = run("stale", "staleness = [0, 2]")
+    assert {(r["run"], r["staleness"]) for r in st} == {
+        ("stale[staleness=0]", "0"), ("stale[staleness=2]", "2")}
+    # steps 1..3 of staleness 2 sample the initial policy, the reference: kl_ref 0
+    assert [r["kl_ref"] for r in st if r["run"] == "stale[staleness=2]"][:3] == ["0"] * 3
+    assert len(run("stale_pg", "algo = reinforce\nstaleness = 1")) == 4
+    mb = run("mb", "minibatches = 2")
+    assert len(mb) == 4 and all(r["loss"] != "nan" for r in mb)
+    fg = run("fg", "filter_groups = true")
+    assert all(0 <= float(r["groups_kept"]) <= 4 for r in fg)
+    # one cell name for the comparisons: the streams come from it
+    assert run("cmp", "filter_groups = false") == run("cmp", "")
+    assert len(run("ent", "entropy_coef = 0.01")) == 4
+    assert run("cmp", "algo = dapo") == run(
+        "cmp", "loss_agg = token_mean\nclip_low = 0.2\nclip_high = 0.28\nminibatches = 4\n"
+        "filter_groups = true")
+    assert run("cmp", "algo = dapo") != run("cmp", "algo = bnpo")
+    bad = [("minibatches = 5", "cell:4:1: minibatches = 5 is more than batch = 4: each part "
+                               "is made of whole groups (at least one prompt)"),
+           ("algo = reinforce\nfilter_groups = true\ngroup = 1",
+            "cell:5:1: filter_groups with group = 1: a group of one sample always has equal "
+            "rewards, every group would be dropped; use group >= 2"),
+           ("staleness = -1", "cell:4:13: 'staleness' must be in [0, 1000]"),
+           ("entropy_coef = -0.5", "cell:4:16: 'entropy_coef' must be >= 0"),
+           ("minibatches = 0", "cell:4:15: 'minibatches' must be in [1, 1000000]"),
+           ("filter_groups = maybe", "cell:4:17: 'filter_groups' expects true or false, got "
+                                     "name 'maybe'")]
+    bad.append(("algo = rloo\nminibatches = 2",
+                "cell:5:1: minibatches = 2 with algo = rloo: its loss has no importance ratio, "
+                "so the updates after the first would be off-policy with nothing to correct "
+                "them; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo or dapo"))
+    for keys, msg in bad:
+        before = who(rlk)
+        rep, _ = rlk.execute("%%rl offp\nfrom = base\nreward = exact\n" + keys + "\n"
+                             + small.replace("group = 4\n", "" if "group" in keys else
+                                             "group = 4\n"))
+        assert rep["content"]["status"] == "error"
+        assert rep["content"]["evalue"] == msg, (keys, rep["content"]["evalue"])
+        assert who(rlk) == before
 
 
 def test_trl_names(rlk):
