@@ -36,6 +36,8 @@ enum {
     C_LOSS,
     C_EREW,
     C_CHI2,
+    C_VLOSS,
+    C_EV,
     N_COLS
 };
 static const char *const columns[N_COLS] = {"step",       "tokens",        "wall",
@@ -44,7 +46,8 @@ static const char *const columns[N_COLS] = {"step",       "tokens",        "wall
                                             "length",     "adv_mean",      "grad_norm",
                                             "clip_frac",  "clip_frac_low", "clip_frac_high",
                                             "ratio_mean", "ratio_var",     "frac_reward_zero_std",
-                                            "loss",       "eval_reward",   "chi2"};
+                                            "loss",       "eval_reward",   "chi2",
+                                            "value_loss", "explained_var"};
 
 const char *const *rt_rl_columns(int *n)
 {
@@ -288,7 +291,9 @@ static int rl_step(void *arg, long s, double *mv, char *msg, size_t cap)
                         m.frac_reward_zero_std,
                         m.loss,
                         er,
-                        m.chi2};
+                        m.chi2,
+                        m.value_loss,
+                        m.explained_var};
     for (int i = 0; i < N_COLS; i++)
         mv[i] = v[i];
     for (int k = 0; hook && k < hook->n_metrics; k++)

@@ -5,7 +5,9 @@
  * buffer is sized by rt_rl_create(_teacher): a step allocates nothing.  The policy, the
  * reference and the teachers are models (rt_model.h): every (N*T)-row buffer is (N, T),
  * row i*T + t, the rows of the models' logits, as are the double token arrays.
- * Leaves out: minibatches, value networks. */
+ * The value head of advantage GAE (rt_rl.h) is the engine's: its parameters, the
+ * features and values of the current forward, the value loss (value_pass) and its Adam.
+ * Leaves out: minibatches, a separate value network. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +46,14 @@ struct rt_rl {
     int baseline_set, sampled;
     double s_kl, s_est, s_ent, s_len, s_klt, s_gap;
     long s_tokens;
+    /* the value head (advantage GAE): v = w . h + b on the trunk's C features, kept across
+     * steps; the features (NT, C) of the current forward, then their gradient (in place),
+     * and per token (N, T) the values, the values at sampling, the returns and d L_V / d v */
+    int C;
+    rt_params vh; /* w (C) | b */
+    float *feat;
+    double *val, *val_old, *ret, *dval;
+    double s_vl, s_ev; /* the step's value loss (sum over updates) and explained variance */
 };
 
 static int set_err(rt_diag *d, int code, const char *key, const char *msg)
@@ -66,6 +76,10 @@ void rt_rl_free(rt_rl *o)
     rt_model_ws_free(o->ws_cr);
     rt_model_ws_free(o->ws_t);
     rt_free(o->lpf);
+    rt_params_free(&o->vh);
+    void *vbufs[] = {o->feat, o->val, o->val_old, o->ret, o->dval};
+    for (size_t i = 0; i < sizeof vbufs / sizeof vbufs[0]; i++)
+        rt_free(vbufs[i]);
     void *bufs[] = {o->lp_gen, o->ls_t,   o->lp_t,    o->klt_row, o->prompts, o->prompts_rep,
                     o->tokens, o->len,    o->seqs,    o->ls_p,    o->ls_r,    o->lp,
                     o->lp_old, o->lp_ref, o->A,       o->dlp,     o->rtok,    o->Aseq,
@@ -99,6 +113,15 @@ int rt_rl_check(const rt_rl_config *cfg, const rt_model *policy, const rt_model 
                          : "rl: algo = %s distils from a teacher",
                  c.algo->name);
         return set_err(diag, RT_EINVAL, teacher ? "teacher" : "algo", m);
+    }
+    if (rt_rl_config_adv(&c) == RT_RL_ADV_GAE && rt_model_feature_dim(policy) <= 0) {
+        char m[200];
+        snprintf(m, sizeof m,
+                 "rl: %s = %s needs a value head on the policy's trunk features, and a %s "
+                 "policy has none (use an mlp or gpt policy)",
+                 c.advantage ? "advantage" : "algo", c.advantage ? "gae" : c.algo->name,
+                 policy->ops->arch);
+        return set_err(diag, RT_EINVAL, c.advantage ? "advantage" : "algo", m);
     }
     if (teacher && teacher->vocab != policy->vocab)
         return set_err(diag, RT_EINVAL, "teacher",
@@ -194,6 +217,15 @@ int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *p
         o->cwork = rt_calloc(3 * (size_t)S, sizeof(double));
         o->cdl = rt_calloc((size_t)S * V, sizeof(float));
         bad = bad || !o->cseq || !o->clo || !o->czt || !o->clr || !o->cdz || !o->cwork || !o->cdl;
+    }
+    if (!bad && rt_rl_config_adv(&c) == RT_RL_ADV_GAE) { /* the value head, zeros */
+        o->C = rt_model_feature_dim(policy);
+        bad = rt_params_create(&o->vh, (size_t)o->C + 1) != 0;
+        o->feat = rt_calloc(NT * o->C, sizeof(float));
+        double **vd[] = {&o->val, &o->val_old, &o->ret, &o->dval};
+        for (int i = 0; i < 4; i++)
+            bad = bad || !(*vd[i] = rt_calloc(NT, sizeof(double)));
+        bad = bad || !o->feat;
     }
     if (bad) {
         rt_rl_free(o);
@@ -474,6 +506,39 @@ static void fill_metrics(const rt_rl *o, rt_rl_metrics *m, double adv_mean)
     m->kl_ref = o->s_kl, m->kl_est = o->s_est, m->entropy = o->s_ent, m->length = o->s_len;
     m->kl_teacher = o->s_klt, m->logp_gap = o->s_gap;
     m->tokens = o->s_tokens;
+    m->value_loss = o->C ? o->s_vl / o->cfg.epochs : NAN;
+    m->explained_var = o->C ? o->s_ev : NAN;
+}
+
+/* The value head on the current forward (advantage GAE, rt_rl.h): the features of the
+ * rows the policy's workspace keeps, the values; at the first update (e = 0) the values
+ * at sampling, GAE's advantages from the per-token rewards rtok, the returns and the
+ * explained variance; then L_V, the head's gradient (vh.g, written) and the features'
+ * (vf_coef dL_V/dv w, over the features in feat: for rt_model_backward_features).  Returns vf_coef
+ * L_V (added to the loss); *adv_mean at e = 0. */
+static int value_pass(rt_rl *o, const rt_model *p, int e, double *adv_mean, double *vterm)
+{
+    const rt_rl_config *c = &o->cfg;
+    int N = o->N, T = o->T, C = o->C;
+    if (rt_model_features(p, o->ws_p, o->feat)) return RT_EFAILED;
+    rt_rl_value_head(o->feat, (int)o->NT, C, o->vh.w, o->val);
+    if (e == 0) {
+        memcpy(o->val_old, o->val, sizeof(double) * (size_t)o->NT);
+        rt_rl_gae(o->rtok, o->val_old, o->len, N, T, c->gae_gamma, c->gae_lambda, c->adv_eps, o->A,
+                  o->ret);
+        double am = 0.0;
+        for (int i = 0; i < N; i++)
+            for (int t = 0; t < o->len[i]; t++)
+                am += o->A[(size_t)i * T + t];
+        *adv_mean = am / (double)o->s_tokens;
+        o->s_ev = rt_rl_explained_var(o->ret, o->val_old, o->len, N, T);
+    }
+    double vl = rt_rl_value_loss(N, T, o->len, o->val, o->val_old, o->ret, c->value_clip, o->dval);
+    rt_rl_value_head_backward(o->feat, o->dval, (int)o->NT, C, o->vh.w, c->vf_coef, o->vh.g,
+                              o->feat);
+    o->s_vl += vl;
+    *vterm = c->vf_coef * vl;
+    return 0;
 }
 
 /* a non-finite loss or gradient norm: m (may be NULL) gets the failing update's values
@@ -496,8 +561,9 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     const rt_rl_config *c = &o->cfg;
     int N = o->N, T = o->T, B = o->B, G = o->G;
     int kl_rew = c->regularizer == RT_RL_REG_KL && c->kl_in == RT_RL_IN_REWARD && c->kl > 0.0;
-    /* the advantage part's rewards: per token r_t (TOKEN_RTG), else per sequence R'_i */
-    int tok_adv = rt_rl_config_adv(c) == RT_RL_ADV_TOKEN_RTG;
+    /* the advantage part's rewards: per token r_t (TOKEN_RTG, GAE), else per sequence R'_i */
+    int gae = rt_rl_config_adv(c) == RT_RL_ADV_GAE; /* advantages at the first update */
+    int tok_adv = rt_rl_config_adv(c) == RT_RL_ADV_TOKEN_RTG || gae;
     int teach = c->algo->adv == RT_RL_ADV_TEACHER_LOGRATIO;
     double adv_mean = 0.0;
     for (int i = 0; i < N && !teach; i++) {
@@ -529,6 +595,8 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     if (teach) {
         adv_mean = rt_rl_teacher_advantages(c->lambda, c->gamma, o->lp_t, o->lp_old, o->lp_ref,
                                             o->len, N, T, o->A);
+    } else if (gae) {
+        o->s_vl = 0.0, o->s_ev = NAN; /* value_pass at e = 0 */
     } else if (tok_adv) {
         rt_rl_token_advantages(o->rtok, o->len, N, T, c->adv_eps, o->A);
         for (int i = 0; i < N; i++)
@@ -559,13 +627,17 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
             pass(o, PASS_SOFTMAX, NULL);
             gather(o, o->ls_p, o->lp);
         }
+        double vterm = 0.0; /* vf_coef L_V on the features of the forward just made */
+        if (gae && value_pass(o, p, e, &adv_mean, &vterm))
+            return set_err(diag, RT_EFAILED, "", "rl: the policy's features failed");
         rt_rl_loss_stats st;
         double loss =
             rt_rl_loss_stats_of(c, N, T, o->len, o->lp, o->lp_old, o->lp_ref, o->A, o->dlp, &st);
+        loss += vterm;
         if (!isfinite(loss)) return failed_metrics(o, m, loss, NAN, adv_mean, diag, "loss");
         pass(o, PASS_DLOGITS, dl);
         rt_model_zero_grad(p);
-        if (rt_model_backward(p, o->ws_p, dl))
+        if (rt_model_backward_features(p, o->ws_p, dl, gae ? o->feat : NULL))
             return set_err(diag, RT_EFAILED, "", "rl: policy backward failed");
         if (c->regularizer == RT_RL_REG_CHI2) {
             double chis = 0.0;
@@ -585,6 +657,7 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
         if (!isfinite(gn)) return failed_metrics(o, m, loss, gn, adv_mean, diag, "grad_norm");
         float gnf = 0.0f;
         rt_model_adam(p, &adam, &gnf);
+        if (gae) rt_adam(&o->vh, &adam, NULL); /* the value head: its own Adam */
         loss_sum += loss, gn_sum += gnf;
         tot.clip_low += st.clip_low, tot.clip_high += st.clip_high, tot.n += st.n;
         tot.ratio_sum += st.ratio_sum, tot.ratio_sq += st.ratio_sq;
