@@ -33,7 +33,9 @@
  * and trains with rt_rng_split(R, 1).  So the points of a sweep that share a seed see the
  * same prompts and the same sampling stream and differ only by their settings (scaling
  * a reward under GRPO gives the same curve), different seeds give independent runs, and
- * nothing depends on the threads.  Leaves out: resuming a run, a per-cell value network,
+ * nothing depends on the threads.  The value head's keys (vf_coef, gae_lambda, gamma,
+ * value_clip) are errors at the key unless the advantage in force is gae (ppo's).
+ * Leaves out: resuming a run, a value network apart from the policy's trunk,
  * eval_reward parameters set from the cell. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -114,6 +116,10 @@ static const mag_key_spec rl_keys[] = {
     RT_RL_KEY_MINIBATCHES,
     RT_RL_KEY_FILTER_GROUPS,
     RT_RL_KEY_ENTROPY_COEF,
+    RT_RL_KEY_VF_COEF,
+    RT_RL_KEY_GAE_LAMBDA,
+    RT_RL_KEY_GAMMA,
+    RT_RL_KEY_VALUE_CLIP,
     MAG_TRAIN_KEY_SEED,
 };
 #define N_RL_KEYS (sizeof rl_keys / sizeof rl_keys[0])
@@ -433,6 +439,11 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     v = mag_config_get(cfg, "regularizer", pt);
     rc->regularizer = v && !strcmp(v->str, "chi2") ? RT_RL_REG_CHI2 : RT_RL_REG_KL;
     rc->chi2 = mag_train_num(cfg, "chi2", pt);
+    /* the value head (advantage = gae) */
+    rc->vf_coef = mag_train_num(cfg, "vf_coef", pt);
+    rc->gae_lambda = mag_train_num(cfg, "gae_lambda", pt);
+    rc->gae_gamma = mag_train_num(cfg, "gamma", pt);
+    rc->value_clip = mag_train_num(cfg, "value_clip", pt);
     rc->threads = threads;
     /* off-policy and DAPO parts: 0 = the recipe's for minibatches and filter_groups */
     rc->staleness = (int)mag_train_num(cfg, "staleness", pt);
@@ -485,6 +496,15 @@ static int has_clip(rt_rl_ratio r)
            r == RT_RL_RATIO_BAPO;
 }
 
+/* The first key of the value head (advantage = gae) the cell set, or NULL. */
+static const char *value_head_key(const mag_config *cfg)
+{
+    static const char *const keys[] = {"vf_coef", "gae_lambda", "gamma", "value_clip"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (mag_train_given(cfg, keys[i])) return keys[i];
+    return NULL;
+}
+
 /* A key the cell set that would do nothing at this point is an error naming why
  * (issue 12 B6; the engine's own checks cover epochs, chi2 and kl with chi2). */
 static int no_effect(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const point *p,
@@ -523,6 +543,19 @@ static int no_effect(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const
                (mag_train_given(c->cfg, "kl_estimator") || mag_train_given(c->cfg, "kl_in"))) {
         key = mag_train_given(c->cfg, "kl_estimator") ? "kl_estimator" : "kl_in";
         snprintf(buf, sizeof buf, "%s has no effect with regularizer = chi2 (no KL term)", key);
+        why = buf;
+    } else if (rt_rl_config_adv(k) != RT_RL_ADV_GAE && (key = value_head_key(c->cfg)) != NULL) {
+        const mag_kv *e = entry_of(cell, c->cfg, key); /* named as the cell wrote it */
+        if (k->advantage)
+            snprintf(buf, sizeof buf,
+                     "%s has no effect with advantage = %s (no value head: only advantage = "
+                     "gae, ppo's, has one)",
+                     e ? e->key : key, rt_rl_advantage_values[k->advantage - 1]);
+        else
+            snprintf(buf, sizeof buf,
+                     "%s has no effect with algo = %s (no value head: only advantage = gae, "
+                     "ppo's, has one)",
+                     e ? e->key : key, k->algo->name);
         why = buf;
     } else if (k->eval_every == 0 && mag_train_given(c->cfg, "eval_prompts")) {
         key = "eval_prompts";

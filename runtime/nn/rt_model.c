@@ -306,6 +306,29 @@ int rt_model_backward(rt_model *m, rt_model_ws *ws, const float *dlogits)
     return m->ops->backward(m, ws, dlogits);
 }
 
+int rt_model_feature_dim(const rt_model *m)
+{
+    return m->ops->feature_dim && m->ops->features ? m->ops->feature_dim(m) : 0;
+}
+
+int rt_model_features(const rt_model *m, rt_model_ws *ws, float *out)
+{
+    if (ws->ops != m->ops || ws->vocab != m->vocab) return RT_ESHAPE;
+    if (!rt_model_feature_dim(m) || !ws->kept) return RT_EINVAL;
+    if (ws->rows == 0) return 0;
+    return m->ops->features(m, ws, out);
+}
+
+int rt_model_backward_features(rt_model *m, rt_model_ws *ws, const float *dlogits,
+                               const float *dfeat)
+{
+    if (!dfeat) return rt_model_backward(m, ws, dlogits);
+    if (ws->ops != m->ops || ws->vocab != m->vocab) return RT_ESHAPE;
+    if (!rt_model_feature_dim(m) || !m->ops->backward_features || !ws->kept) return RT_EINVAL;
+    if (ws->rows == 0) return 0;
+    return m->ops->backward_features(m, ws, dlogits, dfeat);
+}
+
 int rt_model_xent(rt_model *m, rt_model_ws *ws, const rt_model_batch *b, float *loss)
 {
     *loss = 0.0f;

@@ -128,6 +128,17 @@ struct rt_model_ops {
     /* Optional: floating-point work of a forward pass per row (position), for estimates
      * of how long a step takes (NULL: unknown). */
     double (*row_flops)(const rt_model *m);
+    /* Optional trunk features (NULL: the architecture has none; a value head, rt_rl's
+     * GAE, reads them).  feature_dim: C, the width of the final hidden features the
+     * unembedding reads (the MLP's last hidden activation, the GPT's final LayerNorm
+     * output).  features: those of the rows of the last kept pass or generation into out
+     * (rows, C), sequence-major like the logits.  backward_features: backward from
+     * dlogits (rows, V) plus dfeat (rows, C) = d loss / d features (sequence-major),
+     * accumulating; dfeat NULL gives backward's bits exactly. */
+    int (*feature_dim)(const rt_model *m);
+    int (*features)(const rt_model *m, const rt_model_ws *ws, float *out);
+    int (*backward_features)(rt_model *m, rt_model_ws *ws, const float *dlogits,
+                             const float *dfeat);
 };
 
 /* The workspace: generic buffers, then the architecture's. */
@@ -209,6 +220,17 @@ int rt_model_logprobs(const rt_model *m, rt_model_ws *ws, const rt_model_batch *
 /* Backward from dlogits (rows, V) of the last kept pass or generation (same weights),
  * ACCUMULATING into m->params->g. */
 int rt_model_backward(rt_model *m, rt_model_ws *ws, const float *dlogits);
+/* The trunk's features (ops->features, above): C = rt_model_feature_dim(m), 0 when the
+ * architecture has none.  rt_model_features: out (rows, C) of the last kept pass or
+ * generation, sequence-major (row r = the state whose next-token logits are logits row
+ * r); RT_EINVAL without kept rows or without features.  rt_model_backward_features:
+ * rt_model_backward with dfeat (rows, C) added to the gradient of the features (NULL:
+ * rt_model_backward, the same bits); RT_EINVAL when dfeat is given and the architecture
+ * has no features. */
+int rt_model_feature_dim(const rt_model *m);
+int rt_model_features(const rt_model *m, rt_model_ws *ws, float *out);
+int rt_model_backward_features(rt_model *m, rt_model_ws *ws, const float *dlogits,
+                               const float *dfeat);
 /* Mean cross-entropy of the batch's tokens: forward, loss, backward (accumulating).
  * *loss = mean over the rows; 0 (and no gradient) if there are none. */
 int rt_model_xent(rt_model *m, rt_model_ws *ws, const rt_model_batch *b, float *loss);

@@ -522,7 +522,7 @@ static void ln_back(gws *w, float *dinp, float *dw, float *db, const float *dout
     }
 }
 
-static int backward(rt_model *m, rt_model_ws *mws, const float *dlogits)
+static int backward_impl(rt_model *m, rt_model_ws *mws, const float *dlogits, const float *dfeat)
 {
     /* head and LN_f per sequence (its output rows), then every layer in reverse over all
      * rows at once (linear layers), attention per sequence, embeddings row by row */
@@ -541,6 +541,8 @@ static int backward(rt_model *m, rt_model_ws *mws, const float *dlogits)
     for (int s = 0; s < w->B; s++)
         O += w->n[s] ? w->n[s] - w->lo[s] : 0;
     lin_back(w, w->dln, g->g.head_w, g->g.head_b, dlogits, w->lnf, g->p.head_w, O, C, V);
+    if (dfeat) /* the features' gradient: LN_f's output rows are the features */
+        add_rows(w->dln, dfeat, (size_t)O * C);
     for (int s = 0; s < w->B; s++) {
         if (!w->n[s]) continue;
         size_t S = (size_t)w->off[s] + w->lo[s], q = (size_t)w->orow[s];
@@ -583,6 +585,32 @@ static int backward(rt_model *m, rt_model_ws *mws, const float *dlogits)
                 de[c] += d[c], dp[c] += d[c];
         }
     return 0;
+}
+
+static int backward(rt_model *m, rt_model_ws *mws, const float *dlogits)
+{
+    return backward_impl(m, mws, dlogits, NULL);
+}
+
+/* the trunk's features: LN_f's output (C per output row), the unembedding's input, kept
+ * by output row (sequence-major, the logits' rows) */
+static int feature_dim(const rt_model *m)
+{
+    return cgpt(m)->C;
+}
+
+static int features(const rt_model *m, const rt_model_ws *mws, float *out)
+{
+    const gws *w = mws->impl;
+    (void)m;
+    memcpy(out, w->lnf, sizeof(float) * (size_t)mws->rows * w->C);
+    return 0;
+}
+
+static int backward_features(rt_model *m, rt_model_ws *mws, const float *dlogits,
+                             const float *dfeat)
+{
+    return backward_impl(m, mws, dlogits, dfeat);
 }
 
 /* ---- generation with the KV cache ------------------------------------------------------ */
@@ -711,4 +739,7 @@ const rt_model_ops rt_model_gpt = {
     .decode_begin = decode_begin,
     .extend = extend,
     .row_flops = row_flops,
+    .feature_dim = feature_dim,
+    .features = features,
+    .backward_features = backward_features,
 };

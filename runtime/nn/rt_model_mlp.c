@@ -199,6 +199,38 @@ static int backward(rt_model *m, rt_model_ws *mws, const float *dlogits)
     return rt_policy_backward(p, ws, dlogits, mws->rows, 0);
 }
 
+/* the trunk's features: the last hidden activation act[layers - 1] (H per row), copied
+ * out of the kept rows in sequence-major order */
+static int feature_dim(const rt_model *m)
+{
+    return rt_policy_of_const(m)->cfg.hidden;
+}
+
+static int features(const rt_model *m, const rt_model_ws *mws, float *out)
+{
+    const rt_policy *p = rt_policy_of_const(m);
+    const rt_policy_ws *ws = mws->impl;
+    int H = p->cfg.hidden;
+    const float *act = ws->act[p->cfg.layers - 1];
+    if (ws->tm_B > 0)
+        to_seq_major(out, act, ws->tm_B, ws->tm_T, H);
+    else
+        memcpy(out, act, sizeof(float) * (size_t)mws->rows * H);
+    return 0;
+}
+
+static int backward_features(rt_model *m, rt_model_ws *mws, const float *dlogits,
+                             const float *dfeat)
+{
+    rt_policy *p = rt_policy_of(m);
+    rt_policy_ws *ws = mws->impl;
+    if (ws->tm_B > 0) {
+        to_time_major(ws->scratch, dlogits, ws->tm_B, ws->tm_T, p->cfg.vocab);
+        dlogits = ws->scratch;
+    }
+    return rt_policy_backward_feat(p, ws, dlogits, dfeat, mws->rows, 0);
+}
+
 static int decode_begin(const rt_model *m, rt_model_ws *mws, const rt_model_gen *g)
 {
     const rt_policy *p = rt_policy_of_const(m);
@@ -256,4 +288,7 @@ const rt_model_ops rt_model_mlp = {
     .decode_begin = decode_begin,
     .extend = extend,
     .row_flops = row_flops,
+    .feature_dim = feature_dim,
+    .features = features,
+    .backward_features = backward_features,
 };

@@ -384,8 +384,25 @@ typedef struct {
     rt_policy *p;
     rt_policy_ws *ws;
     const float *dlogits;
+    const float *dfeat; /* NULL, or the features' gradient (rt_policy_backward_feat) */
     int n, row0, slice;
 } bwd_job;
+
+/* d[i][h0, h1) += dfeat's row of kept row row0 + b0 + i (i < m): the features' gradient
+ * enters where the output layer's does (d loss / d act[L-1]); dfeat is sequence-major,
+ * the kept rows time-major when ws->tm_B > 0 */
+static void add_dfeat(float *d, const rt_policy_ws *ws, const float *dfeat, int b0, int m, int H,
+                      int h0, int h1)
+{
+    for (int i = 0; i < m; i++) {
+        size_t r = (size_t)b0 + i;
+        size_t q = ws->tm_B > 0 ? (r % (size_t)ws->tm_B) * ws->tm_T + r / (size_t)ws->tm_B : r;
+        const float *g = dfeat + q * H;
+        float *o = d + (size_t)i * H;
+        for (int h = h0; h < h1; h++)
+            o[h] += g[h];
+    }
+}
 
 /* one column slice [h0, h1) of the single-hidden-layer backward, over all row blocks */
 static void bwd_slice_task(void *arg, int j, int nth)
@@ -417,6 +434,7 @@ static void bwd_slice_task(void *arg, int j, int nth)
         /* dW_o[:, h0:h1] += dl^T act[:, h0:h1];  d[:, h0:h1] = dl wo[:, h0:h1] */
         rt_nn_mm(p->g.wo + h0, H, dl, V, 1, ws->act[0] + r + h0, H, NULL, 1, V, h1 - h0, m);
         rt_nn_mm(ws->dh + h0, H, dl, V, 0, p->p.wo + h0, H, NULL, 0, m, h1 - h0, V);
+        if (a->dfeat) add_dfeat(ws->dh, ws, a->dfeat, b0, m, H, h0, h1);
         const int *cx = ws->ctx + ((size_t)a->row0 + b0) * K;
         if (c->act == RT_NN_ACT_RELU) { /* mask fused into the scatter */
             rt_nn_table_backward_relu_cols(ws->dtable, p->g.b1, ws->dh, ws->act[0] + r, cx, m, K, V,
@@ -433,6 +451,12 @@ static void bwd_slice_task(void *arg, int j, int nth)
 
 int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int n, int row0)
 {
+    return rt_policy_backward_feat(p, ws, dlogits, NULL, n, row0);
+}
+
+int rt_policy_backward_feat(rt_policy *p, rt_policy_ws *ws, const float *dlogits,
+                            const float *dfeat, int n, int row0)
+{
     /* per block of rows: output layer dW (V, H) += dl^T act, db += colsum(dl),
      * d (m, H) = dl wo; hidden layers likewise; layer 1: mask, scatter into dU (K*V, H);
      * finally dE, dW1 from dU (rt_nn_table_grad).  With one hidden layer and threads > 1,
@@ -446,7 +470,7 @@ int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int
     if (L == 1) {
         int nth = ws->threads;
         int slice = ((H + nth - 1) / nth + 15) / 16 * 16;
-        bwd_job a = {p, ws, dlogits, n, row0, slice};
+        bwd_job a = {p, ws, dlogits, dfeat, n, row0, slice};
         rt_nn_parallel((H + slice - 1) / slice, bwd_slice_task, &a);
         for (int b0 = 0; b0 < n; b0 += RB) { /* db_o += colsum(dl), in row order */
             int m = n - b0 < RB ? n - b0 : RB;
@@ -464,6 +488,7 @@ int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int
             rt_nn_linear_backward(NULL, p->g.wo, p->g.bo, dl, ws->act[L - 1] + r, p->p.wo, m, H, V);
             float *d = ws->dh, *d2 = ws->dh2;
             rt_nn_sgemm(0, 0, m, H, V, 1.0f, dl, V, p->p.wo, H, 0.0f, d, H);
+            if (dfeat) add_dfeat(d, ws, dfeat, b0, m, H, 0, H);
             for (int l = L - 1; l >= 1; l--) {
                 rt_nn_act_grad(c->act, d, ws->pre[l] + r, ws->act[l] + r, (size_t)m * H);
                 rt_nn_linear_backward(NULL, p->g.wh[l - 1], p->g.bh[l - 1], d, ws->act[l - 1] + r,

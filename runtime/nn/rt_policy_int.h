@@ -64,5 +64,12 @@ int rt_mlp_score(const rt_policy *p, rt_policy_ws *ws, const int *ctx, int n, co
 /* Backward from dlogits (n, V) through the kept rows [row0, row0 + n) of the last
  * forward (of the same weights), ACCUMULATING into p->params.g. */
 int rt_policy_backward(rt_policy *p, rt_policy_ws *ws, const float *dlogits, int n, int row0);
+/* rt_policy_backward with dfeat (n, H) (NULL: the same bits as rt_policy_backward) added to
+ * the gradient of the last hidden activation act[layers - 1] (the trunk's features, the
+ * model interface's features op).  dfeat is sequence-major: with ws->tm_B > 0 (time-major
+ * kept rows, row t * tm_B + b) kept row r reads dfeat row (r % tm_B) * tm_T + r / tm_B;
+ * otherwise row r (counted from row0). */
+int rt_policy_backward_feat(rt_policy *p, rt_policy_ws *ws, const float *dlogits,
+                            const float *dfeat, int n, int row0);
 
 #endif

@@ -31,7 +31,7 @@
  * Sequence rewards R_i come from the reward program on the task features of sample i.
  * With kl_in = reward (and regularizer = kl, kl = beta > 0) a per-sequence advantage
  * part uses R'_i = R_i - beta sum_t k_t (estimator at sampling time, a constant);
- * TOKEN_RTG uses the per-token reward r_t = -beta k_t + [t = |y_i| - 1] R_i.  With
+ * TOKEN_RTG and GAE use the per-token reward r_t = -beta k_t + [t = |y_i| - 1] R_i.  With
  * kl_in = loss, beta k_t is added to every token's loss term below (with the
  * aggregation's weight).
  *
@@ -45,6 +45,29 @@
  *   TOKEN_RTG     per token (rt_rl_token_advantages): reward-to-go G_t = sum_{t' >= t}
  *                 r_t' (no value network, no discount), then whitened over all valid
  *                 tokens of the batch: A_t = (G_t - mean G) / (std G + adv_eps).
+ *   GAE           per token (rt_rl_gae; Schulman et al. 2016, as TRL's PPOTrainer): a value
+ *                 head V_t = w . h_t + b on the policy's trunk features h_t (rt_model.h:
+ *                 rt_model_features; the state before token t, the row of its logits);
+ *                 V_old = V at the update's first forward (sampling time, the head's
+ *                 current weights); delta_t = r_t + gamma V_old,t+1 - V_old,t (V = 0 from
+ *                 t = |y_i| on), A_t = sum_{l >= 0} (gamma lambda)^l delta_{t+l} (A_t =
+ *                 delta_t + gamma lambda A_{t+1}), returns ret_t = A_t + V_old,t, then A
+ *                 whitened over the valid tokens exactly as TOKEN_RTG (population std, +
+ *                 adv_eps; TRL's masked_whiten uses the unbiased variance, + 1e-8 inside
+ *                 the root).  With V = 0, gamma = lambda = 1 it is TOKEN_RTG bit for bit.
+ *                 gamma = cfg.gae_gamma (%%rl's `gamma`), lambda = cfg.gae_lambda.  The
+ *                 loss adds vf_coef L_V, the clipped value loss of TRL's PPOTrainer:
+ *                 L_V = (0.5 / sum_i |y_i|) sum_valid max((V_t - ret_t)^2,
+ *                 (clip(V_t, V_old,t - c_v, V_old,t + c_v) - ret_t)^2), c_v = value_clip
+ *                 (rt_rl_value_loss; dL_V/dV_t = (V_t - ret_t) / sum |y| where the
+ *                 unclipped term is the max, else 0).  Its gradient reaches the head
+ *                 (rt_rl_value_head_backward) and, through dL/dh_t = dL/dV_t w, the trunk
+ *                 (rt_model_backward_features).  The head is the engine's (like TRL's
+ *                 v_head it is part of training, not of the saved policy): C + 1 floats,
+ *                 zeros at rt_rl_create, its own Adam (same lr, betas, and grad_clip on its
+ *                 own norm) after every update, kept across the steps of a run.  A policy
+ *                 architecture without features (rt_model_feature_dim = 0) cannot have
+ *                 it: rt_rl_check refuses advantage GAE for it (key algo / advantage).
  *   TEACHER_LOGRATIO  per token, from the teacher's log-prob lT = log pi_T(y_t|s_t) at
  *                 teacher_temperature tau_T (log_softmax(z_T / tau_T)) and lS = lp_old,
  *                 lR = lp_ref (both at tau): r_t = (lT - lS) + (lambda - 1)(lT - lR)
@@ -116,7 +139,7 @@
  *   rloo       LOO           NONE   SEQ             2          k1   loss    1
  *   grpo       GROUP_NORM    TOKEN  SEQ_TOKEN_MEAN  2          k3   loss    1
  *   drgrpo     GROUP_CENTER  TOKEN  CONST_LEN       2          k3   loss    1
- *   ppo        TOKEN_RTG     TOKEN  TOKEN_MEAN      1          k1   reward  4
+ *   ppo        GAE           TOKEN  TOKEN_MEAN      1          k1   reward  4
  *   bnpo       GROUP_NORM    TOKEN  TOKEN_MEAN      2          k3   loss    1
  *   gspo       GROUP_NORM    SEQUENCE SEQ_TOKEN_MEAN 2         k3   loss    4  (clip 3e-4/4e-4)
  *   cispo      GROUP_NORM    CISPO  TOKEN_MEAN      2          k3   loss    4  (clip_high 4)
@@ -220,7 +243,11 @@
  *   over the step's updates, regularizer included), eval_reward (mean of the eval
  *   reward over the samples, NaN without one), chi2 (mean chi2_x before the update,
  *   NaN unless regularizer = chi2), staleness (the configured k), groups_kept (prompts
- *   in the loss: B unless filter_groups drops some).
+ *   in the loss: B unless filter_groups drops some), value_loss (L_V, without vf_coef,
+ *   mean over the step's updates) and explained_var (1 - Var(ret - V_old) / Var(ret),
+ *   population variances over the valid tokens, at sampling time; NaN when Var(ret) =
+ *   0), both NaN without a value head (advantage other than GAE), r2vpo_lambda (R2VPO's
+ *   multiplier after the step; NaN for other recipes).
  *
  * Streams (rt_trainer.h): the prompts of step s from its RT_STREAM_PROMPTS stream
  * (rt_task_sample_batch(.., 0, TRAIN, B)), sequence i of step s from sequence i of its
@@ -238,8 +265,9 @@
  * last good update — with iterations > 1, earlier updates of the failing step stay applied).  All
  * buffers are allocated before the first step.
  *
- * Leaves out: value networks / GAE, learning-rate schedules, DAPO's over-sampling to
- * refill filtered groups, importance corrections for the plain policy gradients. */
+ * Leaves out: a separate value network (the value head shares the policy's trunk),
+ * whitening of rewards, learning-rate schedules, DAPO's over-sampling to refill filtered
+ * groups, importance corrections for the plain policy gradients. */
 #ifndef RT_RL_H
 #define RT_RL_H
 
@@ -268,7 +296,7 @@ typedef struct rt_rl_config {
     rt_rl_estimator kl_estimator; /* kl_estimator: AUTO = the recipe's est */
     rt_rl_kl_in kl_in;            /* kl_in: AUTO = the recipe's kl_in */
     int advantage;                /* advantage: 0 = the recipe's, else 1 + rt_rl_adv (BASELINE ..
-                                     TOKEN_RTG: not the teacher's) — a part as a key */
+                                     GAE: not the teacher's) — a part as a key */
     int loss_agg;                 /* loss_agg: 0 = the recipe's, else 1 + rt_rl_agg */
     int ratio; /* ratio: 0 = the recipe's, else 1 + rt_rl_ratio (TOKEN or SEQUENCE, for a
                   recipe with a ratio) */
@@ -312,6 +340,11 @@ typedef struct rt_rl_config {
     int filter_groups;   /* 0 = the recipe's, 1 = off, 2 = on: groups whose G rewards are
                             all equal weigh 0 in the loss (DAPO's dynamic sampling) */
     double entropy_coef; /* >= 0: loss -= entropy_coef * the weighted mean entropy */
+    /* the value head (advantage GAE; rt_rl_check refuses them out of range) */
+    double vf_coef;    /* vf_coef: the value loss's coefficient, >= 0 (TRL 0.1) */
+    double gae_lambda; /* gae_lambda: GAE's lambda in [0, 1] (TRL's lam, 0.95) */
+    double gae_gamma;  /* %%rl's gamma: GAE's discount in [0, 1] (TRL 1) */
+    double value_clip; /* value_clip: c_v > 0 (TRL's cliprange_value, 0.2) */
 } rt_rl_config;
 
 /* Defaults: grpo, group 8, batch 32, steps 200, lr 2e-4, temperature 1, kl 0, auto
@@ -319,7 +352,8 @@ typedef struct rt_rl_config {
  * regularizer kl, chi2 0, grad_clip 1, adv_eps 1e-6, log_every 1, threads 1, lambda 1,
  * gamma 0, teacher_temperature 1, staleness 0, minibatches and filter_groups the recipe's
  * (0), entropy_coef 0; opmd_tau 0.1, asymre_shift 0.1, bapo_target 0.5, bapo_low_max 0.9,
- * bapo_high_max 3, bapo_step 0.05, nft_eps 1 (their papers'). */
+ * bapo_high_max 3, bapo_step 0.05, nft_eps 1 (their papers'); vf_coef 0.1, gae_lambda
+ * 0.95, gae_gamma 1, value_clip 0.2 (TRL's PPOConfig). */
 void rt_rl_config_init(rt_rl_config *cfg);
 /* Validates cfg and returns a copy with the AUTO fields resolved from the recipe
  * (kl_estimator, kl_in, epochs, clip_low, clip_high, minibatches (M >= 1), filter_groups
@@ -358,6 +392,27 @@ int rt_rl_advantages(const rt_rl_config *cfg, const double *R, int n_prompts, in
 /* TOKEN_RTG token advantages: r (n, T) per-token rewards, len (n); A (n, T) out (reward-to-go,
  * whitened over valid tokens; invalid tokens 0).  Returns the mean of G over valid tokens. */
 double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps, double *A);
+/* GAE of the top comment: r (n, T) per-token rewards, V (n, T) the values at sampling
+ * (read at valid tokens only), len (n); A (n, T) out (whitened over valid tokens as
+ * rt_rl_token_advantages; invalid 0), ret (n, T) out (A before whitening + V; invalid 0).
+ * Returns the mean of A before whitening over the valid tokens. */
+double rt_rl_gae(const double *r, const double *V, const int *len, int n, int T, double gamma,
+                 double lambda, double eps, double *A, double *ret);
+/* 1 - Var(ret - V) / Var(ret) over the valid tokens (population variances); NaN when
+ * Var(ret) = 0 or there are none. */
+double rt_rl_explained_var(const double *ret, const double *V, const int *len, int n, int T);
+/* The clipped value loss L_V of the top comment over the valid tokens of (n, T) arrays v,
+ * v_old, ret; dv (n, T) (may be NULL) = d L_V / d v (0 at invalid tokens). */
+double rt_rl_value_loss(int n, int T, const int *len, const double *v, const double *v_old,
+                        const double *ret, double clip, double *dv);
+/* The value head on rows (rows, C) of features h: v[r] = b + sum_c w[c] h[r][c], in double
+ * in column order; head = w (C) | b. */
+void rt_rl_value_head(const float *h, int rows, int C, const float *head, double *v);
+/* Its backward from dv (rows) scaled by s: dhead (C + 1) = s (sum_r dv_r h_r | sum_r dv_r),
+ * summed in double in row order, written (not accumulated) in float; dh (rows, C) (may be
+ * NULL, or h itself: written after h is read) = s dv_r w (float). */
+void rt_rl_value_head_backward(const float *h, const double *dv, int rows, int C, const float *head,
+                               double s, float *dhead, float *dh);
 /* TEACHER_LOGRATIO token advantages of the top comment: lT, lS, lR (n, T) the teacher's,
  * the policy's (sampling time) and the reference's token log-probs (float values), len
  * (n); A (n, T) out (invalid tokens 0), computed in float (the precision of its inputs;
@@ -434,6 +489,11 @@ typedef struct rt_rl_metrics {
     double chi2;        /* NaN unless regularizer = chi2 */
     long tokens;        /* valid tokens of the batch */
     double groups_kept; /* groups in the loss (B unless filter_groups drops some) */
+    double kl_teacher; /* exact mean per-state KL(pi_theta || pi_T at tau_T); NaN w/o teacher */
+    double logp_gap;   /* mean (lT - lS) over valid tokens; NaN without a teacher */
+    double chi2;       /* NaN unless regularizer = chi2 */
+    long tokens;       /* valid tokens of the batch */
+    double value_loss, explained_var; /* the value head's (NaN without one) */
 } rt_rl_metrics;
 
 /* A step engine for prompts of P tokens and T generated tokens; eos = the end token

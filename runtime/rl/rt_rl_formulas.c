@@ -46,6 +46,10 @@ void rt_rl_config_init(rt_rl_config *c)
     c->bapo_high_max = 3.0;
     c->bapo_step = 0.05; /* the release's ratio_lower_step / ratio_upper_step */
     c->nft_eps = 1.0;    /* NVlabs/NFT's clamp_negative */
+    c->vf_coef = 0.1; /* the value head's: TRL's PPOConfig */
+    c->gae_lambda = 0.95;
+    c->gae_gamma = 1.0;
+    c->value_clip = 0.2;
 }
 
 rt_rl_adv rt_rl_config_adv(const rt_rl_config *c)
@@ -63,8 +67,8 @@ rt_rl_ratio rt_rl_config_ratio(const rt_rl_config *c)
     return c->ratio ? (rt_rl_ratio)(c->ratio - 1) : c->algo->ratio;
 }
 
-static const char *const adv_names[] = {"baseline",     "loo", "group_norm",
-                                        "group_center", "rtg", "teacher"};
+static const char *const adv_names[] = {"baseline", "loo", "group_norm", "group_center",
+                                        "rtg",      "gae", "teacher"};
 
 const char *rt_rl_algo_name(const rt_rl_recipe *a)
 {
@@ -199,9 +203,9 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
         return fail(d, "algo", "unknown algo (expected %s)", recipe_list(names, sizeof names, -1));
     if (c.batch < 1) return fail(d, "batch", "batch must be >= 1 (prompts per step)");
     if (c.group < 1) return fail(d, "group", "group must be >= 1 (samples per prompt)");
-    if (c.advantage < 0 || c.advantage > RT_RL_ADV_TOKEN_RTG + 1)
+    if (c.advantage < 0 || c.advantage > RT_RL_ADV_GAE + 1)
         return fail(d, "advantage",
-                    "advantage must be baseline, loo, group_norm, group_center or rtg");
+                    "advantage must be baseline, loo, group_norm, group_center, rtg or gae");
     if (c.advantage && r->adv == RT_RL_ADV_TEACHER_LOGRATIO)
         return fail(d, "advantage",
                     "advantage with algo = %s: its advantage is the teacher's log-ratio", r->name);
@@ -306,6 +310,14 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
         return fail(d, "nft_eps", "nft_eps must be > 0");
     int rc = check_offpolicy(&c, d);
     if (rc) return rc;
+    if (!(c.vf_coef >= 0.0) || !isfinite(c.vf_coef))
+        return fail(d, "vf_coef", "vf_coef must be a number >= 0");
+    if (!(c.gae_lambda >= 0.0 && c.gae_lambda <= 1.0))
+        return fail(d, "gae_lambda", "gae_lambda must be in [0, 1]");
+    if (!(c.gae_gamma >= 0.0 && c.gae_gamma <= 1.0))
+        return fail(d, "gamma", "gamma (GAE's discount) must be in [0, 1]");
+    if (!(c.value_clip > 0.0) || !isfinite(c.value_clip))
+        return fail(d, "value_clip", "value_clip must be > 0");
     if (c.kl_estimator == RT_RL_EST_AUTO) c.kl_estimator = r->est;
     if (c.kl_in == RT_RL_IN_AUTO) c.kl_in = r->kl_in;
     if (c.epochs == 0) c.epochs = r->epochs;
@@ -487,6 +499,118 @@ double rt_rl_token_advantages(const double *r, const int *len, int n, int T, dou
             *a = (*a - mean) / (sd + eps);
         }
     return mean;
+}
+
+/* GAE (rt_rl.h): the recurrence A_t = delta_t + gamma lambda A_{t+1} backwards from the
+ * last valid token, then the whitening of rt_rl_token_advantages, the same operations in
+ * the same order (so V = 0, gamma = lambda = 1 gives its bits: delta_t = r_t + 0 - 0). */
+double rt_rl_gae(const double *r, const double *V, const int *len, int n, int T, double gamma,
+                 double lambda, double eps, double *A, double *ret)
+{
+    double sum = 0.0, var = 0.0, gl = gamma * lambda;
+    long cnt = 0;
+    for (int i = 0; i < n; i++) {
+        double a = 0.0, vnext = 0.0; /* past the last valid token: A = V = 0 */
+        for (int t = T - 1; t >= 0; t--) {
+            size_t k = (size_t)i * T + t;
+            if (t >= len[i]) {
+                A[k] = ret[k] = 0.0;
+                continue;
+            }
+            double delta = r[k] + gamma * vnext - V[k];
+            a = delta + gl * a;
+            A[k] = a;
+            ret[k] = a + V[k];
+            vnext = V[k];
+            sum += a;
+            cnt++;
+        }
+    }
+    if (!cnt) return 0.0;
+    double mean = sum / cnt;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < len[i] && t < T; t++) {
+            double x = A[(size_t)i * T + t] - mean;
+            var += x * x;
+        }
+    double sd = sqrt(var / cnt);
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < len[i] && t < T; t++) {
+            double *a = &A[(size_t)i * T + t];
+            *a = (*a - mean) / (sd + eps);
+        }
+    return mean;
+}
+
+double rt_rl_explained_var(const double *ret, const double *V, const int *len, int n, int T)
+{
+    double sr = 0.0, se = 0.0, vr = 0.0, ve = 0.0;
+    long cnt = 0;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < len[i] && t < T; t++) {
+            size_t k = (size_t)i * T + t;
+            sr += ret[k], se += ret[k] - V[k], cnt++;
+        }
+    if (!cnt) return NAN;
+    double mr = sr / cnt, me = se / cnt;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < len[i] && t < T; t++) {
+            size_t k = (size_t)i * T + t;
+            double x = ret[k] - mr, y = ret[k] - V[k] - me;
+            vr += x * x, ve += y * y;
+        }
+    return vr > 0.0 ? 1.0 - ve / vr : NAN;
+}
+
+double rt_rl_value_loss(int n, int T, const int *len, const double *v, const double *v_old,
+                        const double *ret, double clip, double *dv)
+{
+    long cnt = 0;
+    for (int i = 0; i < n; i++)
+        cnt += len[i] < T ? len[i] : T;
+    double sum = 0.0, w = cnt ? 1.0 / (double)cnt : 0.0;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < T; t++) {
+            size_t k = (size_t)i * T + t;
+            if (t >= len[i]) {
+                if (dv) dv[k] = 0.0;
+                continue;
+            }
+            double lo = v_old[k] - clip, hi = v_old[k] + clip;
+            double vc = v[k] < lo ? lo : v[k] > hi ? hi : v[k];
+            double e1 = v[k] - ret[k], e2 = vc - ret[k];
+            /* the unclipped term carries the gradient when it is the max (ties included:
+               there v is inside the clip or the clipped term's gradient is 0 anyway) */
+            int unclipped = e1 * e1 >= e2 * e2;
+            sum += unclipped ? e1 * e1 : e2 * e2;
+            if (dv) dv[k] = unclipped ? e1 * w : 0.0;
+        }
+    return 0.5 * sum * w;
+}
+
+void rt_rl_value_head(const float *h, int rows, int C, const float *head, double *v)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *x = h + (size_t)r * C;
+        double s = head[C];
+        for (int c = 0; c < C; c++)
+            s += (double)head[c] * x[c];
+        v[r] = s;
+    }
+}
+
+void rt_rl_value_head_backward(const float *h, const double *dv, int rows, int C, const float *head,
+                               double s, float *dhead, float *dh)
+{
+    for (int c = 0; c <= C; c++) {
+        double g = 0.0;
+        for (int r = 0; r < rows; r++)
+            g += dv[r] * (c < C ? (double)h[(size_t)r * C + c] : 1.0);
+        dhead[c] = (float)(s * g);
+    }
+    for (int r = 0; dh && r < rows; r++)
+        for (int c = 0; c < C; c++)
+            dh[(size_t)r * C + c] = (float)(s * dv[r] * head[c]);
 }
 
 /* ---- losses ------------------------------------------------------------------------------ */

@@ -4,8 +4,8 @@
 const char *const rt_rl_estimator_values[] = {"k1", "k2", "k3", NULL};
 const char *const rt_rl_kl_in_values[] = {"reward", "loss", NULL};
 const char *const rt_rl_regularizer_values[] = {"kl", "chi2", NULL};
-const char *const rt_rl_advantage_values[] = {"baseline",     "loo", "group_norm",
-                                              "group_center", "rtg", NULL};
+const char *const rt_rl_advantage_values[] = {"baseline", "loo", "group_norm", "group_center",
+                                              "rtg",      "gae", NULL};
 const char *const rt_rl_loss_agg_values[] = {"seq_mean", "seq_mean_token_mean",
                                              "seq_mean_token_sum_norm", "token_mean", NULL};
 const char *const rt_rl_scale_values[] = {"group", "batch", "none", NULL};
@@ -45,6 +45,10 @@ const rt_key rt_rl_keys[] = {
     RT_RL_KEY_MINIBATCHES,
     RT_RL_KEY_FILTER_GROUPS,
     RT_RL_KEY_ENTROPY_COEF,
+    RT_RL_KEY_VF_COEF,
+    RT_RL_KEY_GAE_LAMBDA,
+    RT_RL_KEY_GAMMA,
+    RT_RL_KEY_VALUE_CLIP,
 };
 const size_t rt_rl_n_keys = sizeof rt_rl_keys / sizeof rt_rl_keys[0];
 
@@ -62,4 +66,6 @@ const rt_key_alias rt_rl_aliases[RT_RL_N_ALIASES] = {
     {.alias = "epsilon_high", .key = "clip_high", .from = "TRL"},
     {.alias = "loss_type", .key = "loss_agg", .from = "TRL", .values = loss_type_values},
     {.alias = "importance_sampling_level", .key = "ratio", .from = "TRL"},
+    {.alias = "lam", .key = "gae_lambda", .from = "TRL"},
+    {.alias = "cliprange_value", .key = "value_clip", .from = "TRL"},
 };

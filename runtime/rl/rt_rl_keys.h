@@ -79,7 +79,7 @@ extern const char *const rt_rl_regularizer_values[];
         .name = "advantage", .type = RT_KEY_ENUM, .values = rt_rl_advantage_values,                \
         .flags = RT_RL_SW,                                                                         \
         .help = "the recipe's advantage part replaced: baseline, loo, group_norm, group_center, "  \
-                "rtg (default: the algo's)"                                                        \
+                "rtg, gae (a value head on the trunk; default: the algo's)"                        \
     }
 #define RT_RL_KEY_SCALE_REWARDS                                                                    \
     {                                                                                              \
@@ -219,14 +219,42 @@ extern const char *const rt_rl_regularizer_values[];
         .def = "0", .help = "entropy bonus: loss -= entropy_coef * mean policy entropy"            \
     }
 
+/* the value head (advantage = gae: ppo's); an error with any other advantage */
+#define RT_RL_KEY_VF_COEF                                                                          \
+    {                                                                                              \
+        .name = "vf_coef", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN, .min = 0,        \
+        .def = "0.1",                                                                              \
+        .help = "value loss coefficient (advantage = gae, ppo: the value head on the trunk)"       \
+    }
+#define RT_RL_KEY_GAE_LAMBDA                                                                       \
+    {                                                                                              \
+        .name = "gae_lambda", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,  \
+        .min = 0, .max = 1, .def = "0.95",                                                         \
+        .help = "GAE's lambda: 1 = Monte Carlo returns, 0 = one-step TD (advantage = gae)"         \
+    }
+#define RT_RL_KEY_GAMMA                                                                            \
+    {                                                                                              \
+        .name = "gamma", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN | RT_KEY_MAX,       \
+        .min = 0, .max = 1, .def = "1",                                                            \
+        .help = "GAE's discount per token (advantage = gae; TRL's default 1)"                      \
+    }
+#define RT_RL_KEY_VALUE_CLIP                                                                       \
+    {                                                                                              \
+        .name = "value_clip", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN_EXCL,          \
+        .min = 0, .def = "0.2",                                                                    \
+        .help = "the value loss's clip of v around its sampling-time value (advantage = gae; "     \
+                "TRL's cliprange_value)"                                                           \
+    }
+
 extern const rt_key rt_rl_keys[];
 extern const size_t rt_rl_n_keys;
 
 /* TRL's GRPOConfig names for keys of the same meaning (num_generations = group,
  * num_iterations = iterations, beta = kl, epsilon = clip, epsilon_high = clip_high,
  * loss_type = loss_agg with TRL's value names: grpo, dr_grpo, dapo, bnpo,
- * importance_sampling_level = ratio). */
-#define RT_RL_N_ALIASES 7
+ * importance_sampling_level = ratio), and its PPOConfig's (lam = gae_lambda,
+ * cliprange_value = value_clip; vf_coef and gamma are TRL's names already). */
+#define RT_RL_N_ALIASES 9
 extern const rt_key_alias rt_rl_aliases[RT_RL_N_ALIASES];
 
 #endif

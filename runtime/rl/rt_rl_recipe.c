@@ -35,14 +35,18 @@
         .paper = "Liu et al. 2025 (Understanding R1-Zero-Like Training: Dr. GRPO)",                \
         .eq = "A_i = R_i - mean_g R   (no std division)\nloss = (1/(N T)) sum_i sum_t (l_t + "     \
               "beta k3_t)   (a constant length T: no length bias)\n")                              \
-    ROW("ppo", .adv = RT_RL_ADV_TOKEN_RTG, .ratio = RT_RL_RATIO_TOKEN,                             \
-        .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 1, .epochs = 4, .est = RT_RL_K1,                 \
-        .kl_in = RT_RL_IN_REWARD,                                                                  \
-        .help = "PPO-clip without a value network: whitened reward-to-go, several epochs",         \
-        .paper = "Schulman et al. 2017 (PPO); Ouyang et al. 2022 (InstructGPT)",                   \
-        .eq = "r_t = -beta k1_t + [t = |y| - 1] R   (KL in the reward);  A_t = whitened "          \
-              "reward-to-go\nl_t = -min(rho_t A_t, clip(rho_t, 0.8, 1.2) A_t); loss = token "      \
-              "mean; 4 updates per batch\n")                                                       \
+    ROW("ppo", .adv = RT_RL_ADV_GAE, .ratio = RT_RL_RATIO_TOKEN, .agg = RT_RL_AGG_TOKEN_MEAN,      \
+        .min_group = 1, .epochs = 4, .est = RT_RL_K1, .kl_in = RT_RL_IN_REWARD,                    \
+        .help = "PPO-clip with a value head on the policy trunk and GAE, 4 updates per batch",     \
+        .paper = "Schulman et al. 2017 (PPO); Schulman et al. 2016 (GAE); Ouyang et al. 2022 "     \
+                 "(InstructGPT); TRL's PPOConfig defaults",                                        \
+        .eq = "r_t = -beta k1_t + [t = |y| - 1] R   (KL in the reward);  V_t = w . h_t + b (the "  \
+              "trunk's\nfeatures h_t before token t)  delta_t = r_t + gamma V_t+1 - V_t (V = 0 "   \
+              "past |y|)\nA_t = sum_l (gamma lambda)^l delta_t+l, whitened;  ret_t = A_t + V_t "   \
+              "(at sampling)\nl_t = -min(rho_t A_t, clip(rho_t, 0.8, 1.2) A_t); loss = token "     \
+              "mean + vf_coef L_V\nL_V = 0.5 mean_t max((V - ret)^2, (clip(V, V_old +- "           \
+              "value_clip) - ret)^2)\ngamma 1, gae_lambda 0.95, vf_coef 0.1, value_clip 0.2; 4 "   \
+              "updates per batch\n")                                                               \
     ROW("bnpo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_TOKEN,                           \
         .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 1, .est = RT_RL_K3,                 \
         .kl_in = RT_RL_IN_LOSS, .help = "BNPO (TRL): GRPO normalized by the batch's tokens",       \

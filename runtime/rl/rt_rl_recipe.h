@@ -22,6 +22,8 @@ typedef enum {
     RT_RL_ADV_GROUP_NORM,      /* A_i = (R'_i - mean_g) / (std_g + adv_eps) */
     RT_RL_ADV_GROUP_CENTER,    /* A_i = R'_i - mean_g */
     RT_RL_ADV_TOKEN_RTG,       /* per token: reward-to-go of the per-token rewards, whitened */
+    RT_RL_ADV_GAE,             /* per token: GAE(gamma, lambda) over a value head on the policy's
+                                  trunk, whitened; adds the value loss (PPO's critic) */
     RT_RL_ADV_TEACHER_LOGRATIO /* per token: (lT - lS) + (lambda - 1)(lT - lR), optional
                                   gamma-discounted return-to-go, not whitened (G-OPD) */
 } rt_rl_adv;

@@ -38,6 +38,8 @@ enum {
     C_CHI2,
     C_STALENESS,
     C_GROUPS_KEPT,
+    C_VLOSS,
+    C_EV,
     N_COLS
 };
 static const char *const columns[N_COLS] = {"step",       "tokens",        "wall",
@@ -47,7 +49,8 @@ static const char *const columns[N_COLS] = {"step",       "tokens",        "wall
                                             "clip_frac",  "clip_frac_low", "clip_frac_high",
                                             "ratio_mean", "ratio_var",     "frac_reward_zero_std",
                                             "loss",       "eval_reward",   "chi2",
-                                            "staleness",  "groups_kept"};
+                                            "staleness",  "groups_kept", "value_loss",
+                                            "explained_var"};
 
 const char *const *rt_rl_columns(int *n)
 {
@@ -313,7 +316,9 @@ static int rl_step(void *arg, long s, double *mv, char *msg, size_t cap)
                         er,
                         m.chi2,
                         (double)w->cfg.staleness,
-                        m.groups_kept};
+                        m.groups_kept,
+                        m.value_loss,
+                        m.explained_var};
     for (int i = 0; i < N_COLS; i++)
         mv[i] = v[i];
     for (int k = 0; hook && k < hook->n_metrics; k++)

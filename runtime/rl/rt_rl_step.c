@@ -8,7 +8,10 @@
  * Minibatches (cfg.minibatches = M) split each update into M parts of whole groups, a
  * forward / backward / Adam step each; filter_groups drops the zero-std groups from the
  * loss (the kept sequences are gathered into c* buffers for the loss); entropy_coef adds
- * the exact entropy bonus to the dlogits pass.  Leaves out: value networks. */
+ * the exact entropy bonus to the dlogits pass.  The value head of advantage GAE (rt_rl.h)
+ * is the engine's: its parameters, the values at sampling of the whole batch
+ * (value_init), the features and values of each part's forward, the value loss
+ * (value_part) and its Adam.  Leaves out: a separate value network. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +58,14 @@ struct rt_rl {
     int *clen;
     double s_kl, s_est, s_ent, s_len, s_klt, s_gap;
     long s_tokens;
+    /* the value head (advantage GAE): v = w . h + b on the trunk's C features, kept across
+     * steps; the features (NT, C) of the current forward, then their gradient (in place),
+     * and per token (N, T) the values, the values at sampling, the returns and d L_V / d v */
+    int C;
+    rt_params vh; /* w (C) | b */
+    float *feat;
+    double *val, *val_old, *ret, *dval;
+    double s_vl, s_ev; /* the step's value loss (sum over updates) and explained variance */
 };
 
 static int set_err(rt_diag *d, int code, const char *key, const char *msg)
@@ -77,6 +88,10 @@ void rt_rl_free(rt_rl *o)
     rt_model_ws_free(o->ws_cr);
     rt_model_ws_free(o->ws_t);
     rt_free(o->lpf);
+    rt_params_free(&o->vh);
+    void *vbufs[] = {o->feat, o->val, o->val_old, o->ret, o->dval};
+    for (size_t i = 0; i < sizeof vbufs / sizeof vbufs[0]; i++)
+        rt_free(vbufs[i]);
     void *bufs[] = {o->lp_gen, o->ls_t,   o->lp_t,    o->klt_row, o->prompts, o->prompts_rep,
                     o->tokens, o->len,    o->seqs,    o->ls_p,    o->ls_r,    o->lp,
                     o->lp_old, o->lp_ref, o->A,       o->dlp,     o->rtok,    o->Aseq,
@@ -111,6 +126,15 @@ int rt_rl_check(const rt_rl_config *cfg, const rt_model *policy, const rt_model 
                          : "rl: algo = %s distils from a teacher",
                  c.algo->name);
         return set_err(diag, RT_EINVAL, teacher ? "teacher" : "algo", m);
+    }
+    if (rt_rl_config_adv(&c) == RT_RL_ADV_GAE && rt_model_feature_dim(policy) <= 0) {
+        char m[200];
+        snprintf(m, sizeof m,
+                 "rl: %s = %s needs a value head on the policy's trunk features, and a %s "
+                 "policy has none (use an mlp or gpt policy)",
+                 c.advantage ? "advantage" : "algo", c.advantage ? "gae" : c.algo->name,
+                 policy->ops->arch);
+        return set_err(diag, RT_EINVAL, c.advantage ? "advantage" : "algo", m);
     }
     if (teacher && teacher->vocab != policy->vocab)
         return set_err(diag, RT_EINVAL, "teacher",
@@ -217,6 +241,15 @@ int rt_rl_create_teacher(rt_rl **out, const rt_rl_config *cfg, const rt_model *p
         o->cwork = rt_calloc(3 * (size_t)S, sizeof(double));
         o->cdl = rt_calloc((size_t)S * V, sizeof(float));
         bad = bad || !o->cseq || !o->clo || !o->czt || !o->clr || !o->cdz || !o->cwork || !o->cdl;
+    }
+    if (!bad && rt_rl_config_adv(&c) == RT_RL_ADV_GAE) { /* the value head, zeros */
+        o->C = rt_model_feature_dim(policy);
+        bad = rt_params_create(&o->vh, (size_t)o->C + 1) != 0;
+        o->feat = rt_calloc(NT * o->C, sizeof(float));
+        double **vd[] = {&o->val, &o->val_old, &o->ret, &o->dval};
+        for (int i = 0; i < 4; i++)
+            bad = bad || !(*vd[i] = rt_calloc(NT, sizeof(double)));
+        bad = bad || !o->feat;
     }
     if (bad) {
         rt_rl_free(o);
@@ -531,6 +564,54 @@ static void fill_metrics(const rt_rl *o, rt_rl_metrics *m, double adv_mean)
     m->kl_teacher = o->s_klt, m->logp_gap = o->s_gap;
     m->tokens = o->s_tokens;
     m->groups_kept = NAN; /* rt_rl_update's, once its updates are done */
+    m->value_loss = NAN; /* rt_rl_update's, once its updates are done */
+    m->explained_var = o->C ? o->s_ev : NAN;
+}
+
+/* The values at sampling of advantage GAE (rt_rl.h): the value head on the features of
+ * the whole batch through the current weights (the sampling forward itself when the
+ * policy drew the sample and one part updates, else a forward here), then GAE's
+ * advantages from the per-token rewards rtok, the returns and the explained variance;
+ * *adv_mean = the advantages' mean over valid tokens. */
+static int value_init(rt_rl *o, const rt_model *p, double *adv_mean)
+{
+    const rt_rl_config *c = &o->cfg;
+    int N = o->N, T = o->T;
+    if (!(o->sampler == p && c->minibatches == 1)) {
+        rt_model_batch all = {o->seqs, N, o->P + T, o->P, NULL, NULL};
+        if (rt_model_forward(p, o->ws_p, &all)) return RT_EFAILED;
+    }
+    if (rt_model_features(p, o->ws_p, o->feat)) return RT_EFAILED;
+    rt_rl_value_head(o->feat, (int)o->NT, o->C, o->vh.w, o->val_old);
+    rt_rl_gae(o->rtok, o->val_old, o->len, N, T, c->gae_gamma, c->gae_lambda, c->adv_eps, o->A,
+              o->ret);
+    double am = 0.0;
+    for (int i = 0; i < N; i++)
+        for (int t = 0; t < o->len[i]; t++)
+            am += o->A[(size_t)i * T + t];
+    *adv_mean = am / (double)o->s_tokens;
+    o->s_ev = rt_rl_explained_var(o->ret, o->val_old, o->len, N, T);
+    return 0;
+}
+
+/* The value loss of sequences [i0, i0 + n) on the forward just made (its rows start at
+ * 0 in the workspace): their values, L_V against the returns, the head's gradient (vh.g,
+ * written) and the features' (vf_coef dL_V/dv w, into feat: for
+ * rt_model_backward_features).  *vterm = vf_coef L_V (added to the loss). */
+static int value_part(rt_rl *o, const rt_model *p, int i0, int n, double *vterm)
+{
+    const rt_rl_config *c = &o->cfg;
+    int T = o->T, C = o->C, rows = n * T;
+    size_t r0 = (size_t)i0 * T;
+    if (rt_model_features(p, o->ws_p, o->feat)) return RT_EFAILED;
+    rt_rl_value_head(o->feat, rows, C, o->vh.w, o->val + r0);
+    double vl = rt_rl_value_loss(n, T, o->len + i0, o->val + r0, o->val_old + r0, o->ret + r0,
+                                 c->value_clip, o->dval + r0);
+    rt_rl_value_head_backward(o->feat, o->dval + r0, rows, C, o->vh.w, c->vf_coef, o->vh.g,
+                              o->feat);
+    o->s_vl += vl;
+    *vterm = c->vf_coef * vl;
+    return 0;
 }
 
 /* a non-finite loss or gradient norm: m (may be NULL) gets the failing update's values
@@ -668,8 +749,12 @@ static int update_part(rt_rl *o, rt_model *p, const rt_model *ref, int e, int mb
             for (long row = r0; row < r1; row++)
                 o->lp[row] = o->ls_p[row * o->V + o->tokens[row]];
     }
+    int gae = rt_rl_config_adv(c) == RT_RL_ADV_GAE;
+    double vterm = 0.0; /* vf_coef L_V on the features of the forward just made */
+    if (gae && value_part(o, p, i0, n, &vterm))
+        return set_err(diag, RT_EFAILED, "", "rl: the policy's features failed");
     rt_rl_loss_stats st;
-    double loss = part_loss(o, i0, n, nk, &st);
+    double loss = part_loss(o, i0, n, nk, &st) + vterm;
     if (!isfinite(loss)) return failed_metrics(o, m, loss, NAN, adv_mean, diag, "loss");
     pass_range(o, PASS_DLOGITS, dl, r0, r1);
     if (c->entropy_coef > 0.0) { /* loss -= coef sum_i w_i sum_t H_it, in row order */
@@ -681,7 +766,7 @@ static int update_part(rt_rl *o, rt_model *p, const rt_model *ref, int e, int mb
         if (!isfinite(loss)) return failed_metrics(o, m, loss, NAN, adv_mean, diag, "loss");
     }
     rt_model_zero_grad(p);
-    if (rt_model_backward(p, o->ws_p, dl))
+    if (rt_model_backward_features(p, o->ws_p, dl, gae ? o->feat : NULL))
         return set_err(diag, RT_EFAILED, "", "rl: policy backward failed");
     if (c->regularizer == RT_RL_REG_CHI2) {
         double chis = 0.0;
@@ -701,6 +786,7 @@ static int update_part(rt_rl *o, rt_model *p, const rt_model *ref, int e, int mb
     if (!isfinite(gn)) return failed_metrics(o, m, loss, gn, adv_mean, diag, "grad_norm");
     float gnf = 0.0f;
     rt_model_adam(p, adam, &gnf);
+    if (gae) rt_adam(&o->vh, adam, NULL); /* the value head: its own Adam */
     acc->loss_sum += loss, acc->gn_sum += gnf, acc->updates++;
     acc->tot.clip_low += st.clip_low, acc->tot.clip_high += st.clip_high, acc->tot.n += st.n;
     acc->tot.ratio_sum += st.ratio_sum, acc->tot.ratio_sq += st.ratio_sq;
@@ -715,8 +801,9 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     const rt_rl_config *c = &o->cfg;
     int N = o->N, T = o->T, B = o->B, G = o->G;
     int kl_rew = c->regularizer == RT_RL_REG_KL && c->kl_in == RT_RL_IN_REWARD && c->kl > 0.0;
-    /* the advantage part's rewards: per token r_t (TOKEN_RTG), else per sequence R'_i */
-    int tok_adv = rt_rl_config_adv(c) == RT_RL_ADV_TOKEN_RTG;
+    /* the advantage part's rewards: per token r_t (TOKEN_RTG, GAE), else per sequence R'_i */
+    int gae = rt_rl_config_adv(c) == RT_RL_ADV_GAE; /* advantages at the first update */
+    int tok_adv = rt_rl_config_adv(c) == RT_RL_ADV_TOKEN_RTG || gae;
     int teach = c->algo->adv == RT_RL_ADV_TEACHER_LOGRATIO;
     double adv_mean = 0.0;
     if (rt_rl_config_ratio(c) == RT_RL_RATIO_NFT && !teach && nft_binary(R, N, diag))
@@ -750,6 +837,10 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
     if (teach) {
         adv_mean = rt_rl_teacher_advantages(c->lambda, c->gamma, o->lp_t, o->lp_old, o->lp_ref,
                                             o->len, N, T, o->A);
+    } else if (gae) {
+        o->s_vl = 0.0, o->s_ev = NAN;
+        if (value_init(o, p, &adv_mean))
+            return set_err(diag, RT_EFAILED, "", "rl: the policy's features failed");
     } else if (tok_adv) {
         rt_rl_token_advantages(o->rtok, o->len, N, T, c->adv_eps, o->A);
         for (int i = 0; i < N; i++)
@@ -790,6 +881,7 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
         if (m->ratio_var < 0.0) m->ratio_var = 0.0; /* rounding of E[r^2] - E[r]^2 */
         m->chi2 = c->regularizer == RT_RL_REG_CHI2 && acc.updates ? acc.chi_acc / B : NAN;
         m->groups_kept = acc.groups_kept;
+        m->value_loss = o->C && acc.updates ? o->s_vl / (double)acc.updates : NAN;
     }
     o->sampled = 0; /* the weights changed: a new sample is needed */
     return 0;

@@ -289,10 +289,71 @@ def test_parts_as_keys(rlk):
     assert rep["content"]["evalue"] == (
         "cell:5:1: scale_rewards has no effect with advantage = loo (only group_norm divides by "
         "a std)")
-    rep, _ = rlk.execute("%%rl parts3\nfrom = base\nreward = exact\nadvantage = gae\n" + small)
+    rep, _ = rlk.execute("%%rl parts3\nfrom = base\nreward = exact\nadvantage = gea\n" + small)
     assert rep["content"]["evalue"] == (
-        "cell:4:13: unknown value 'gae' for 'advantage'; expected baseline, loo, group_norm, "
-        "group_center or rtg")
+        "cell:4:13: unknown value 'gea' for 'advantage' (did you mean 'gae'?); expected "
+        "baseline, loo, group_norm, group_center, rtg or gae")
+
+
+def test_ppo_value_head(rlk):
+    """algo = ppo has a value head on the policy's trunk and GAE: its runs have a finite
+    value_loss and explained_var in %export (NaN for grpo, which has no head); vf_coef
+    is a sweepable key that changes the run; advantage = gae gives grpo the head; the head's
+    keys with a recipe without it are an error at the key."""
+    small = "batch = 4\ngroup = 4\nsteps = 4\neval_every = 4\neval_prompts = 32\n"
+
+    def run(name, keys):
+        ok(rlk, f"%%rl {name}\nfrom = base\nreward = exact\n" + keys + "\n" + small)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "e.csv")
+            ok(rlk, f'%export "{p}" {name}')
+            with open(p, newline="") as f:
+                return list(csv.DictReader(f))
+    ppo = run("vh", "algo = ppo")
+    assert len(ppo) == 4
+    for r in ppo:
+        assert float(r["value_loss"]) >= 0 and float(r["explained_var"]) <= 1, r
+    g = run("vg", "algo = grpo")
+    assert all(r["value_loss"] == "nan" and r["explained_var"] == "nan" for r in g)
+    ga = run("vga", "algo = grpo\nadvantage = gae\nvf_coef = 0.5\ngae_lambda = 1\ngamma = 0.9\n"
+                    "value_clip = 0.5")
+    assert all(r["value_loss"] != "nan" for r in ga)
+    # TRL's PPOConfig names: lam = gae_lambda, cliprange_value = value_clip
+    drop = ("run", "wall", "gae_lambda", "value_clip", "lam", "cliprange_value")
+    native = run("vt", "algo = ppo\ngae_lambda = 0.9\nvalue_clip = 0.3")
+    trl = run("vt", "algo = ppo\nlam = 0.9\ncliprange_value = 0.3")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in native] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in trl]
+    default = run("vt", "algo = ppo")  # the same cell name: the same streams
+    assert [r["loss"] for r in native] != [r["loss"] for r in default]
+    rep, _ = rlk.execute("%help trl")
+    text = rep["content"]["payload"][0]["data"]["text/plain"]
+    assert "%%rl: lam is TRL's name for gae_lambda" in text, text
+    assert "%%rl: cliprange_value is TRL's name for value_clip" in text, text
+    ok(rlk, "%%rl vs\nfrom = base\nreward = exact\nalgo = ppo\nvf_coef = [0, 0.1]\n" + small)
+    listing = who(rlk)
+    assert "  vs[vf_coef=0] " in listing and "  vs[vf_coef=0.1] " in listing, listing
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "e.csv")
+        ok(rlk, f'%export "{p}" vs[vf_coef=0] vs[vf_coef=0.1]')
+        with open(p, newline="") as f:
+            rows = list(csv.DictReader(f))
+    runs = {}
+    for r in rows:
+        runs.setdefault(r["run"], []).append(r["loss"])
+    assert len(runs) == 2 and len(set(tuple(v) for v in runs.values())) == 2, runs
+    for keys, evalue in (
+            ("algo = grpo\nvf_coef = 0.5",
+             "cell:5:1: vf_coef has no effect with algo = grpo (no value head: only advantage "
+             "= gae, ppo's, has one)"),
+            ("algo = ppo\nadvantage = rtg\ngamma = 0.9",
+             "cell:6:1: gamma has no effect with advantage = rtg (no value head: only "
+             "advantage = gae, ppo's, has one)"),
+            ("algo = ppo\ngae_lambda = 1.5",
+             "cell:5:14: 'gae_lambda' must be in [0, 1]")):
+        rep, _ = rlk.execute("%%rl vbad\nfrom = base\nreward = exact\n" + keys + "\n" + small)
+        assert rep["content"]["status"] == "error"
+        assert rep["content"]["evalue"] == evalue
 
 
 def test_offpolicy_and_dapo_keys(rlk):

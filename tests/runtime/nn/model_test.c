@@ -8,7 +8,11 @@
  * gradients) at 1 and 3 threads, lognorms and log-probs agree with the logits, and a
  * kept forward of the samples gives the generation's logits and gradient again; each
  * row of its ragged forward equals the forward of that row's context alone;
- * configurations as text; a bigram file is refused by name. */
+ * configurations as text; a bigram file is refused by name.  The trunk's features (mlp
+ * with 1 and 2 layers, ReLU and GELU, and gpt): the unembedding's input row for row with
+ * the logits, a generation's the same as a kept forward's, backward with dfeat NULL the
+ * bits of rt_model_backward, the gradient of a function of the features by central
+ * differences through the trunk, threads 1 and 2 the same bits; the bigram has none. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +26,7 @@
 #include "fx_model.h"
 #include "rt_alloc.h"
 #include "rt_model.h"
+#include "rt_model_gpt.h"
 #include "rt_nn.h"
 #include "rt_policy.h"
 #include "rt_rng.h"
@@ -520,6 +525,184 @@ static void mlp_ragged_forward_is_contexts(void **state)
 
 /* ---- configurations and files ---------------------------------------------------------- */
 
+/* ---- the trunk's features (rt_model_features / rt_model_backward_features) ------------- */
+
+/* a model of architecture arch ("mlp": layers, act; "gpt"), initialized from seed */
+static rt_model *feat_model(const char *arch, const char *text, uint64_t seed)
+{
+    const rt_model_ops *ops = rt_model_arch(arch);
+    assert_non_null(ops);
+    int cfg[RT_MODEL_MAX_KEYS];
+    rt_diag d = {0};
+    assert_int_equal(rt_model_config_parse(ops, text, cfg, &d), 0);
+    rt_model *m = NULL;
+    assert_int_equal(rt_model_create(&m, ops, V, cfg, &d), 0);
+    rt_rng r = rt_rng_make(seed);
+    rt_model_init(m, &r);
+    if (!strcmp(arch, "gpt")) { /* larger weights: every gradient well above rounding */
+        rt_rng e = rt_rng_make(seed + 1000);
+        for (size_t i = 0; i < m->params->n; i++)
+            m->params->w[i] += 0.3f * rt_rng_normal(&e);
+        rt_model_touch(m);
+    }
+    return m;
+}
+
+/* f(h) = sum_rc a_rc h_rc + 0.5 sum_rc (h_rc)^2 / (rows C) in double, its gradient
+ * df (rows, C) in float */
+static double feat_fn(const float *h, const double *a, int n, float *df)
+{
+    double f = 0.0;
+    for (int i = 0; i < n; i++) {
+        f += a[i] * h[i] + 0.5 * h[i] * h[i] / n;
+        if (df) df[i] = (float)(a[i] + h[i] / (double)n);
+    }
+    return f;
+}
+
+static void features_of_the_trunk(void **state)
+{
+    (void)state;
+    enum { BB = 3, LL = 7, FROM = 2, R = BB * (LL - FROM) };
+    const char *archs[][2] = {{"mlp", "context=3 embed=4 hidden=12 layers=1 act=gelu"},
+                              {"mlp", "context=3 embed=4 hidden=12 layers=2 act=gelu"},
+                              {"mlp", "context=3 embed=4 hidden=12 layers=1 act=relu"},
+                              {"gpt", "layers=2 heads=2 width=8 context=16 mlp_ratio=2"}};
+    int seq[BB * LL];
+    rt_rng tr = rt_rng_make(77);
+    for (int i = 0; i < BB * LL; i++)
+        seq[i] = 1 + (int)rt_rng_below(&tr, V - 1);
+    rt_model_batch b = {seq, BB, LL, FROM, NULL, NULL};
+    for (size_t k = 0; k < sizeof archs / sizeof archs[0]; k++) {
+        rt_model *m = feat_model(archs[k][0], archs[k][1], 5 + k);
+        int C = rt_model_feature_dim(m);
+        assert_true(C > 0);
+        rt_model_ws *ws = fx_ws(m, 64);
+        float *h = calloc((size_t)R * C, sizeof *h), *df = calloc((size_t)R * C, sizeof *df);
+        float *zero = calloc((size_t)R * C, sizeof *zero), *dl = calloc((size_t)R * V, sizeof *dl);
+        double *a = calloc((size_t)R * C, sizeof *a);
+        size_t np = m->params->n;
+        float *g0 = calloc(np, sizeof *g0), *g1 = calloc(np, sizeof *g1);
+        rt_rng ar = rt_rng_make(99);
+        for (int i = 0; i < R * C; i++)
+            a[i] = rt_rng_uniform(&ar) - 0.5;
+        for (int i = 0; i < R * V; i++)
+            dl[i] = 0.01f * (float)((i * 7) % 13 - 6);
+        /* not kept yet: no features */
+        assert_int_equal(rt_model_features(m, ws, h), RT_EINVAL);
+        assert_int_equal(rt_model_forward(m, ws, &b), 0);
+        assert_int_equal(rt_model_features(m, ws, h), 0);
+        /* the features are the unembedding's input, row for row with the logits */
+        const float *wo, *bo;
+        int wo_vc; /* 1: wo (V, C) (mlp), 0: (C, V) (gpt) */
+        if (!strcmp(archs[k][0], "mlp")) {
+            const rt_policy *p = rt_policy_of_const(m);
+            wo = p->p.wo, bo = p->p.bo, wo_vc = 1;
+        } else {
+            rt_gpt_views gv;
+            assert_int_equal(rt_gpt_views_of(m, 0, &gv), 0);
+            wo = gv.head_w, bo = gv.head_b, wo_vc = 0;
+        }
+        for (int r = 0; r < R; r++)
+            for (int v = 0; v < V; v++) {
+                double z = bo[v];
+                for (int c = 0; c < C; c++)
+                    z += (double)h[(size_t)r * C + c] *
+                         (wo_vc ? wo[(size_t)v * C + c] : wo[(size_t)c * V + v]);
+                float lg = rt_model_ws_logits(ws)[(size_t)r * V + v];
+                assert_true(fabs(z - lg) < 1e-4 * (1.0 + fabs(z)));
+            }
+        /* dfeat NULL: the bits of rt_model_backward; dfeat 0: the same values */
+        rt_model_zero_grad(m);
+        assert_int_equal(rt_model_backward(m, ws, dl), 0);
+        memcpy(g0, m->params->g, sizeof(float) * np);
+        rt_model_zero_grad(m);
+        assert_int_equal(rt_model_backward_features(m, ws, dl, NULL), 0);
+        assert_memory_equal(g0, m->params->g, sizeof(float) * np);
+        rt_model_zero_grad(m);
+        assert_int_equal(rt_model_backward_features(m, ws, dl, zero), 0);
+        for (size_t i = 0; i < np; i++)
+            assert_true(g0[i] == m->params->g[i]);
+        /* the gradient of f(features) alone (dlogits 0), threads 1 and 2 the same bits */
+        memset(dl, 0, sizeof(float) * (size_t)R * V);
+        feat_fn(h, a, R * C, df);
+        for (int th = 1; th <= 2; th++) {
+            rt_model_ws_set_threads(ws, th);
+            assert_int_equal(rt_model_forward(m, ws, &b), 0);
+            rt_model_zero_grad(m);
+            assert_int_equal(rt_model_backward_features(m, ws, dl, df), 0);
+            if (th == 1)
+                memcpy(g1, m->params->g, sizeof(float) * np);
+            else
+                assert_memory_equal(g1, m->params->g, sizeof(float) * np);
+        }
+        /* central differences of f through the trunk, at parameters spread over the block
+         * (embeddings first, the unembedding last: it does not feed the features, 0) */
+        int checked = 0;
+        for (size_t i = 0; i < np; i += np / 37 + 1) {
+            float w0 = m->params->w[i];
+            double eps = 1e-2 * (fabs(w0) > 1 ? fabs(w0) : 1), f[2];
+            for (int s = 0; s < 2; s++) {
+                m->params->w[i] = (float)(w0 + (s ? -eps : eps));
+                rt_model_touch(m);
+                assert_int_equal(rt_model_forward(m, ws, &b), 0);
+                assert_int_equal(rt_model_features(m, ws, h), 0);
+                f[s] = feat_fn(h, a, R * C, NULL);
+            }
+            m->params->w[i] = w0;
+            rt_model_touch(m);
+            double fd = (f[0] - f[1]) / (2 * eps), g = g1[i];
+            if (fabs(fd - g) > 2e-3 + 2e-2 * fabs(g))
+                fail_msg("%s %s: parameter %zu: backward %g, central difference %g", archs[k][0],
+                         archs[k][1], i, g, fd);
+            checked += fabs(g) > 1e-3;
+        }
+        assert_true(checked >= 10); /* most checked gradients are not 0 */
+        /* a generation's features are those of a kept forward of its samples */
+        {
+            enum { GB = 4, GP = 2, GT = 3 };
+            int pr[GB * GP], tok[GB * GT], s2[GB * (GP + GT)];
+            for (int i = 0; i < GB * GP; i++)
+                pr[i] = 1 + i % (V - 1);
+            rt_rng gr = rt_rng_make(3);
+            assert_int_equal(rt_model_generate(m, ws, pr, GB, GP, GT, 1.0f, &gr, 0, tok, NULL), 0);
+            float hg[GB * GT * 16], hf[GB * GT * 16];
+            assert_true(C <= 16);
+            assert_int_equal(rt_model_features(m, ws, hg), 0);
+            for (int s = 0; s < GB; s++) {
+                memcpy(s2 + s * (GP + GT), pr + s * GP, sizeof(int) * GP);
+                memcpy(s2 + s * (GP + GT) + GP, tok + s * GT, sizeof(int) * GT);
+            }
+            rt_model_batch gb = {s2, GB, GP + GT, GP, NULL, NULL};
+            assert_int_equal(rt_model_forward(m, ws, &gb), 0);
+            assert_int_equal(rt_model_features(m, ws, hf), 0);
+            for (int i = 0; i < GB * GT * C; i++)
+                assert_true(fabsf(hg[i] - hf[i]) <= 1e-5f * (1.0f + fabsf(hf[i])));
+        }
+        free(h), free(df), free(zero), free(dl), free(a), free(g0), free(g1);
+        rt_model_ws_free(ws);
+        rt_model_free(m);
+    }
+}
+
+/* an architecture without features (the bigram): none, and a dfeat is refused */
+static void bigram_has_no_features(void **state)
+{
+    (void)state;
+    rt_model *m = make_bigram(1, 1);
+    rt_model_ws *ws = fx_ws(m, 64);
+    assert_int_equal(rt_model_feature_dim(m), 0);
+    int seq[2 * 4] = {1, 2, 3, 4, 2, 3, 4, 5};
+    rt_model_batch b = {seq, 2, 4, 1, NULL, NULL};
+    assert_int_equal(rt_model_forward(m, ws, &b), 0);
+    float out[64] = {0}, dl[6 * V] = {0};
+    assert_int_equal(rt_model_features(m, ws, out), RT_EINVAL);
+    assert_int_equal(rt_model_backward_features(m, ws, dl, out), RT_EINVAL);
+    assert_int_equal(rt_model_backward_features(m, ws, dl, NULL), 0);
+    rt_model_ws_free(ws);
+    rt_model_free(m);
+}
+
 static void configs_as_text(void **state)
 {
     (void)state;
@@ -608,6 +791,8 @@ int main(void)
         cmocka_unit_test(bigram_trains),
         cmocka_unit_test(mlp_generation_and_training),
         cmocka_unit_test(mlp_ragged_forward_is_contexts),
+        cmocka_unit_test(features_of_the_trunk),
+        cmocka_unit_test(bigram_has_no_features),
         cmocka_unit_test(configs_as_text),
         cmocka_unit_test(allocation_failures),
     };

@@ -15,7 +15,10 @@
  * bounds moving, met at the start, unmet to the ceilings) and its loss with the dual clip;
  * nft by hand (log branch and the linear floor), its gradient = Dr. GRPO's at rho = 1
  * (bit for bit, the paper's strict on-policy equivalence) and apart off-policy;
- * finite-difference checks of all four; their configuration errors. */
+ * finite-difference checks of all four; their configuration errors; GAE on a hand batch (exact numbers, lambda = 1
+ * Monte Carlo, lambda = 0 one-step TD), GAE at V = 0, gamma = lambda = 1 = the
+ * reward-to-go part bit for bit, the clipped value loss by hand and its gradient through
+ * the value head (head and features) by central differences, the value head's keys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,6 +189,128 @@ static void test_token_advantages(void **st)
     double e[6] = {-1 / sd, -0.5 / sd, 0, 0.5 / sd, 0.5 / sd, 0.5 / sd};
     for (int i = 0; i < 6; i++)
         assert_double_equal(A[i], e[i], 1e-13);
+}
+
+/* GAE on a hand batch (gamma = lambda = 0.5: every number exact in binary): seq 0 len 3,
+ * seq 1 len 2 (slot (1, 2) masked, NaN).  gamma lambda = 0.25.
+ *   seq 0: delta_2 = 2 + 0 - (-1) = 3,          A_2 = 3
+ *          delta_1 = -1 + 0.5 (-1) - 1 = -2.5,  A_1 = -2.5 + 0.25 * 3 = -1.75
+ *          delta_0 = 0.5 + 0.5 * 1 - 0.5 = 0.5, A_0 = 0.5 + 0.25 (-1.75) = 0.0625
+ *   seq 1: delta_1 = 3 + 0 - (-0.5) = 3.5,      A_1 = 3.5
+ *          delta_0 = 1 + 0.5 (-0.5) - 2 = -1.25, A_0 = -1.25 + 0.25 * 3.5 = -0.375
+ * returns A + V: {0.5625, -0.75, 2}, {1.625, 3}; mean A = 4.4375 / 5 = 0.8875. */
+static void test_gae(void **st)
+{
+    (void)st;
+    double r[6] = {0.5, -1, 2, 1, 3, NAN}, V[6] = {0.5, 1, -1, 2, -0.5, NAN}, A[6], ret[6];
+    int len[2] = {3, 2};
+    double mean = rt_rl_gae(r, V, len, 2, 3, 0.5, 0.5, 1e-6, A, ret);
+    assert_true(mean == 0.8875);
+    double raw[5] = {0.0625, -1.75, 3, -0.375, 3.5}, eret[6] = {0.5625, -0.75, 2, 1.625, 3, 0};
+    for (int k = 0; k < 6; k++)
+        assert_true(ret[k] == eret[k]);
+    double var = 0.0;
+    for (int k = 0; k < 5; k++)
+        var += (raw[k] - 0.8875) * (raw[k] - 0.8875);
+    double sd = sqrt(var / 5) + 1e-6;
+    for (int k = 0, j = 0; k < 6; k++) {
+        if (k == 5) {
+            assert_true(A[k] == 0.0);
+            continue;
+        }
+        assert_double_equal(A[k], (raw[j++] - 0.8875) / sd, 1e-13);
+    }
+    /* explained variance 1 - Var(A) / Var(ret) (numpy: -1.4927866362946087) */
+    assert_double_equal(rt_rl_explained_var(ret, V, len, 2, 3), -1.4927866362946087, 1e-13);
+    /* V = ret: all of it explained; a constant return: NaN */
+    assert_double_equal(rt_rl_explained_var(ret, ret, len, 2, 3), 1.0, 0);
+    double c[6] = {2, 2, 2, 2, 2, 2};
+    assert_true(isnan(rt_rl_explained_var(c, V, len, 2, 3)));
+    /* lambda = 1: Monte Carlo advantages G_t - V_t (gamma 1) */
+    rt_rl_gae(r, V, len, 2, 3, 1.0, 1.0, 1e-6, A, ret);
+    double g1[6] = {1.5, 1, 2, 4, 3, 0};
+    for (int k = 0; k < 6; k++)
+        assert_true(ret[k] == g1[k]);
+    /* lambda = 0: one-step TD, A_t = delta_t (ret = r_t + gamma V_t+1) */
+    rt_rl_gae(r, V, len, 2, 3, 0.5, 0.0, 1e-6, A, ret);
+    double td[6] = {1.0, -1.5, 2, 0.75, 3, 0};
+    for (int k = 0; k < 6; k++)
+        assert_true(ret[k] == td[k]);
+}
+
+/* With V = 0, gamma = lambda = 1, GAE is the reward-to-go part: the same bits */
+static void test_gae_is_rtg(void **st)
+{
+    (void)st;
+    enum { n = 5, T = 7 };
+    int len[n] = {7, 1, 4, 6, 3};
+    double r[n * T], V[n * T] = {0}, A1[n * T], A2[n * T], ret[n * T];
+    rt_rng g = rt_rng_make(17);
+    for (int k = 0; k < n * T; k++)
+        r[k] = (k % T == len[k / T] - 1 ? 1.0 : 0.0) - 0.05 * rt_rng_uniform_d(&g);
+    double m1 = rt_rl_token_advantages(r, len, n, T, 1e-6, A1);
+    double m2 = rt_rl_gae(r, V, len, n, T, 1.0, 1.0, 1e-6, A2, ret);
+    assert_memory_equal(&m1, &m2, sizeof m1);
+    assert_memory_equal(A1, A2, sizeof A1);
+}
+
+/* The clipped value loss on a hand batch (clip 0.2), then central differences of
+ * vf_coef L_V(head(h)) with respect to the head (w, b) and the features h. */
+static void test_value_loss(void **st)
+{
+    (void)st;
+    /* token 0: v 0.5 clipped to 0.2, (0.2 - 1)^2 = 0.64 > 0.25: the clipped term, grad 0
+     * token 1: v 0.1 inside: 0.81, grad (0.1 - 1) / 4
+     * token 2: v 0.5, v_old 1: clipped to 0.8, 0.64 > 0.25: grad 0
+     * token 3: v 1 clipped to 0.2: (1 + 1)^2 = 4 > 1.44: unclipped, grad 2 / 4
+     * (slot 4 masked).  L = 0.5 (0.64 + 0.81 + 0.64 + 4) / 4 = 0.76125 */
+    double v[5] = {0.5, 0.1, 0.5, 1, NAN}, vo[5] = {0, 0, 1, 0, NAN}, ret[5] = {1, 1, 0, -1, NAN};
+    double dv[5];
+    int len[1] = {4};
+    assert_double_equal(rt_rl_value_loss(1, 5, len, v, vo, ret, 0.2, dv), 0.76125, 1e-15);
+    double edv[5] = {0, -0.9 / 4, 0, 0.5, 0};
+    for (int k = 0; k < 5; k++)
+        assert_double_equal(dv[k], edv[k], 1e-15);
+    /* the head: v = w . h + b on rows of C features; 2 sequences of T = 3 (lengths 3, 2) */
+    enum { N = 2, T = 3, C = 4, R = N * T };
+    int ln[N] = {3, 2};
+    float h[R * C], head[C + 1] = {0.3f, -0.7f, 0.2f, 0.5f, 0.1f}, dhead[C + 1], dh[R * C];
+    double vold[R], rt[R], vv[R], dd[R];
+    for (int k = 0; k < R * C; k++)
+        h[k] = (float)(0.9 * sin(1.3 * k + 0.4));
+    rt_rl_value_head(h, R, C, head, vold);
+    for (int k = 0; k < R; k++) { /* returns on both sides, clips active and not */
+        rt[k] = vold[k] + (k % 2 ? 0.35 : -0.12) * (k + 1);
+        vold[k] += (k % 3 == 0 ? 0.3 : -0.05); /* the values moved since sampling */
+    }
+    const double coef = 0.1, clip = 0.2;
+    rt_rl_value_head(h, R, C, head, vv);
+    rt_rl_value_loss(N, T, ln, vv, vold, rt, clip, dd);
+    rt_rl_value_head_backward(h, dd, R, C, head, coef, dhead, dh);
+    float hin[R * C], dh2[C + 1]; /* in place (dh = h, as the engine does): the same bits */
+    memcpy(hin, h, sizeof h);
+    rt_rl_value_head_backward(hin, dd, R, C, head, coef, dh2, hin);
+    assert_memory_equal(hin, dh, sizeof dh);
+    assert_memory_equal(dh2, dhead, sizeof dhead);
+    int clipped = 0;
+    for (int k = 0; k < R; k++)
+        clipped += k % T < ln[k / T] && dd[k] == 0.0;
+    assert_true(clipped > 0 && clipped < 5); /* both branches occur */
+    /* each parameter and feature moved by +-eps (in float), the loss in double */
+    for (int k = 0; k < C + 1 + R * C; k++) {
+        float *x = k < C + 1 ? &head[k] : &h[k - C - 1], x0 = *x, xs[2];
+        double f[2];
+        for (int s = 0; s < 2; s++) {
+            *x = xs[s] = x0 + (s ? -1e-3f : 1e-3f);
+            rt_rl_value_head(h, R, C, head, vv);
+            f[s] = coef * rt_rl_value_loss(N, T, ln, vv, vold, rt, clip, NULL);
+        }
+        *x = x0;
+        double fd = (f[0] - f[1]) / ((double)xs[0] - xs[1]);
+        double g = k < C + 1 ? dhead[k] : dh[k - C - 1];
+        if (fabs(fd - g) > 1e-6 + 1e-4 * fabs(g))
+            fail_msg("value loss: input %d: backward %g, central difference %g", k, g, fd);
+    }
 }
 
 /* two sequences, T = 3, lengths 2 and 3; masked slot (0, 2) holds NaN everywhere */
@@ -948,6 +1073,25 @@ static void test_config(void **st)
     assert_int_equal(r.kl_estimator, RT_RL_K1);
     assert_int_equal(r.kl_in, RT_RL_IN_REWARD);
     assert_int_equal(r.epochs, 4);
+    /* ppo is GAE with TRL's PPOConfig defaults; the value head's keys and their ranges */
+    assert_int_equal(rt_rl_config_adv(&r), RT_RL_ADV_GAE);
+    assert_true(r.gae_gamma == 1.0 && r.gae_lambda == 0.95 && r.vf_coef == 0.1);
+    assert_true(r.value_clip == 0.2 && r.clip_low == 0.2 && r.clip_high == 0.2);
+    rt_rl_config v = c;
+    v.vf_coef = -0.1;
+    expect_bad(v, "vf_coef", "vf_coef must be a number >= 0");
+    v = c, v.gae_lambda = 1.5;
+    expect_bad(v, "gae_lambda", "gae_lambda must be in [0, 1]");
+    v = c, v.gae_gamma = -1;
+    expect_bad(v, "gamma", "gamma (GAE's discount) must be in [0, 1]");
+    v = c, v.value_clip = 0;
+    expect_bad(v, "value_clip", "value_clip must be > 0");
+    v = c, v.advantage = 1 + RT_RL_ADV_TEACHER_LOGRATIO;
+    expect_bad(v, "advantage",
+               "advantage must be baseline, loo, group_norm, group_center, rtg or gae");
+    v = c, v.algo = rt_rl_recipe_find("grpo"), v.advantage = 1 + RT_RL_ADV_GAE, v.group = 1;
+    assert_int_equal(rt_rl_config_check(&v, &r, NULL), 0); /* gae compares no samples */
+    assert_int_equal(rt_rl_config_adv(&r), RT_RL_ADV_GAE);
 
     /* iterations (mu, cfg.epochs): any ratio recipe takes mu > 1; the recipes without a
      * ratio refuse it, saying why */
@@ -1057,6 +1201,9 @@ int main(void)
         cmocka_unit_test(test_group_advantages),
         cmocka_unit_test(test_parts_as_keys),
         cmocka_unit_test(test_token_advantages),
+        cmocka_unit_test(test_gae),
+        cmocka_unit_test(test_gae_is_rtg),
+        cmocka_unit_test(test_value_loss),
         cmocka_unit_test(test_loss_values),
         cmocka_unit_test(test_ppo_clip),
         cmocka_unit_test(test_gradcheck_losses),

@@ -9,7 +9,11 @@
  * fails the run naming step and metric and keeps the policy; cancel stops at a step;
  * setup errors; determinism (twice, 1 vs 2 BLAS threads, 1 vs 2 kernel threads, a
  * 2-thread rt_sweep vs sequential runs; grpo, ppo, opmd, asymre, bapo, nft), bit for bit
- * except `wall`; nft learns from a 0/1 reward and fails the step on another. */
+ * except `wall`; nft learns from a 0/1 reward and fails the step on another; ppo's value head
+ * (GAE): its value loss falls, NaN columns without it, vf_coef = 0 with gamma = lambda =
+ * 1 is the reward-to-go run bit for bit, a gpt policy at 1 and 2 threads, an
+ * architecture without features refused; the value loss's gradient through the head and
+ * the trunk by central differences. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -334,6 +338,247 @@ static void test_every_algo_shortens(void **st)
     }
     rt_reward_free(rw);
     rt_task_free(task);
+}
+
+/* ppo = PPO with a value head on the policy's trunk and GAE: its value loss falls over a
+ * short run (the head starts at 0, so at first L_V = 0.5 mean ret^2), explained_var is
+ * reported; a recipe without the head reports NaN for both; a gpt policy trains it too,
+ * the same bits at 1 and 2 kernel threads; a policy architecture without features is
+ * refused by name. */
+static double mean_rows(const rt_run *run, long r0, long r1, const char *col)
+{
+    double s = 0.0;
+    for (long r = r0; r < r1; r++)
+        s += cell(run, r, col);
+    return s / (double)(r1 - r0);
+}
+
+static void test_ppo_value_head(void **st)
+{
+    (void)st;
+    rt_task *task = make_task(1);
+    /* an offset the values must learn: the returns are about 1 + R, far from V = 0 */
+    rt_reward_program *rw = make_reward(task, "1 + correct + 0.5 * partial - 0.1 * length");
+    rt_rl_problem prob = {task, rw, NULL, NULL, NULL};
+    const char *algos[2] = {"ppo", "grpo"};
+    for (int a = 0; a < 2; a++) {
+        rt_policy *p = make_policy(3), *ref = copy_of(p);
+        rt_run *run = make_run("v");
+        rt_rl_config c = small_cfg(rt_rl_recipe_find(algos[a]));
+        c.kl = 0.02;
+        c.steps = 40;
+        rt_rng rng = rt_rng_make(9);
+        rt_diag d;
+        assert_int_equal(rt_rl_run(p, ref, &prob, &c, run, &rng, &d), 0);
+        for (long r = 0; r < 40; r++) {
+            double vl = cell(run, r, "value_loss"), ev = cell(run, r, "explained_var");
+            if (a == 1) {
+                assert_true(isnan(vl) && isnan(ev));
+                continue;
+            }
+            assert_true(isfinite(vl) && vl >= 0 && isfinite(ev) && ev <= 1);
+        }
+        if (a == 0) /* the head learns the returns' level within the first steps; after
+                       them what is left is the rewards' noise (correct or not) */
+            assert_true(mean_rows(run, 20, 40, "value_loss") < 0.5 * cell(run, 0, "value_loss"));
+        rt_run_free(run);
+        rt_policy_free(p);
+        rt_policy_free(ref);
+    }
+    /* vf_coef = 0 leaves the head at 0 (V = 0): with gamma = lambda = 1 ppo's GAE is its
+     * former reward-to-go part (advantage = rtg), the same run bit for bit */
+    rt_policy *pr[2];
+    rt_run *rr[2];
+    for (int k = 0; k < 2; k++) {
+        pr[k] = make_policy(3);
+        rt_policy *ref = copy_of(pr[k]);
+        rr[k] = make_run("r");
+        rt_rl_config c = small_cfg(rt_rl_recipe_find("ppo"));
+        c.kl = 0.02;
+        c.steps = 6;
+        if (k == 0)
+            c.vf_coef = 0.0, c.gae_lambda = 1.0;
+        else
+            c.advantage = 1 + RT_RL_ADV_TOKEN_RTG;
+        rt_rng rng = rt_rng_make(9);
+        assert_int_equal(rt_rl_run(pr[k], ref, &prob, &c, rr[k], &rng, NULL), 0);
+        rt_policy_free(ref);
+    }
+    assert_memory_equal(pr[0]->params.w, pr[1]->params.w, sizeof(float) * pr[0]->params.n);
+    {
+        int n;
+        const char *const *cols = rt_rl_columns(&n);
+        for (long r = 0; r < 6; r++)
+            for (int k = 0; k < n; k++) {
+                if (!strcmp(cols[k], "wall") || !strcmp(cols[k], "value_loss") ||
+                    !strcmp(cols[k], "explained_var"))
+                    continue;
+                double x = cell(rr[0], r, cols[k]), y = cell(rr[1], r, cols[k]);
+                assert_true((isnan(x) && isnan(y)) || memcmp(&x, &y, sizeof x) == 0);
+            }
+        assert_true(isfinite(cell(rr[0], 5, "value_loss")) && isnan(cell(rr[1], 5, "value_loss")));
+    }
+    for (int k = 0; k < 2; k++)
+        rt_policy_free(pr[k]), rt_run_free(rr[k]);
+    /* a gpt policy: threads 1 and 2 give the same bits */
+    const rt_model_ops *gops = rt_model_arch("gpt");
+    int gcfg[RT_MODEL_MAX_KEYS];
+    assert_int_equal(
+        rt_model_config_parse(gops, "layers=1 heads=2 width=16 context=32 mlp_ratio=2", gcfg, NULL),
+        0);
+    rt_model *g0 = NULL;
+    assert_int_equal(rt_model_create(&g0, gops, RT_TASK_VOCAB, gcfg, NULL), 0);
+    rt_rng gi = rt_rng_make(4);
+    rt_model_init(g0, &gi);
+    rt_run *runs[2];
+    rt_model *gp[2];
+    for (int th = 0; th < 2; th++) {
+        rt_model *gr = NULL;
+        assert_int_equal(rt_model_copy(&gp[th], g0, NULL), 0);
+        assert_int_equal(rt_model_copy(&gr, g0, NULL), 0);
+        runs[th] = make_run("g");
+        rt_rl_config c = small_cfg(rt_rl_recipe_find("ppo"));
+        c.steps = 6;
+        c.kl = 0.02;
+        c.threads = th + 1;
+        rt_rng rng = rt_rng_make(5);
+        rt_diag d;
+        assert_int_equal(
+            rt_rl_run((rt_policy *)gp[th], (const rt_policy *)gr, &prob, &c, runs[th], &rng, &d),
+            0);
+        assert_true(isfinite(cell(runs[th], 5, "value_loss")));
+        rt_model_free(gr);
+    }
+    assert_memory_equal(gp[0]->params->w, gp[1]->params->w, sizeof(float) * g0->params->n);
+    int wall = rt_run_column_index(runs[0], "wall");
+    for (long r = 0; r < 6; r++) {
+        int n;
+        const char *const *cols = rt_rl_columns(&n);
+        for (int k = 0; k < n; k++) {
+            if (k == wall) continue;
+            double x = cell(runs[0], r, cols[k]), y = cell(runs[1], r, cols[k]);
+            assert_true((isnan(x) && isnan(y)) || memcmp(&x, &y, sizeof x) == 0);
+        }
+    }
+    for (int th = 0; th < 2; th++)
+        rt_model_free(gp[th]), rt_run_free(runs[th]);
+    rt_model_free(g0);
+    /* an architecture without features: no value head */
+    rt_policy *p = make_policy(3);
+    rt_model_ops nofeat = rt_model_mlp;
+    nofeat.arch = "bigram";
+    nofeat.features = NULL;
+    rt_model fake = p->model;
+    fake.ops = &nofeat;
+    rt_rl_config c = small_cfg(rt_rl_recipe_find("ppo"));
+    rt_diag d;
+    int P = rt_task_prompt_len(task), T = rt_task_answer_max(task);
+    assert_int_equal(rt_rl_check(&c, &fake, NULL, &p->model, P, T, RT_TOK_EOS, NULL, NULL, &d),
+                     RT_EINVAL);
+    assert_string_equal(d.key, "algo");
+    assert_string_equal(d.msg, "rl: algo = ppo needs a value head on the policy's trunk features, "
+                               "and a bigram policy has none (use an mlp or gpt policy)");
+    c = small_cfg(rt_rl_recipe_find("grpo"));
+    c.advantage = 1 + RT_RL_ADV_GAE;
+    assert_int_equal(rt_rl_check(&c, &fake, NULL, &p->model, P, T, RT_TOK_EOS, NULL, NULL, &d),
+                     RT_EINVAL);
+    assert_string_equal(d.key, "advantage");
+    /* with an mlp: advantage = gae on grpo's ratio runs (the head with another recipe) */
+    assert_int_equal(rt_rl_check(&c, &p->model, NULL, &p->model, P, T, RT_TOK_EOS, NULL, NULL, &d),
+                     0);
+    rt_policy_free(p);
+    rt_reward_free(rw);
+    rt_task_free(task);
+}
+
+/* The value loss through the head AND the trunk, as the engine chains them (value_pass):
+ * features of a kept forward, v = w . h + b, vf_coef L_V, its gradient into the head
+ * (rt_rl_value_head_backward) and into the trunk (rt_model_backward_features with dlogits
+ * 0), against central differences of the whole chain at parameters spread over the
+ * policy's block and at every head parameter. */
+static double value_chain(rt_model *m, rt_model_ws *ws, const rt_model_batch *b, const float *head,
+                          int C, const int *len, int n, int T, const double *vo, const double *ret,
+                          float *h, double *v)
+{
+    assert_int_equal(rt_model_forward(m, ws, b), 0);
+    assert_int_equal(rt_model_features(m, ws, h), 0);
+    rt_rl_value_head(h, n * T, C, head, v);
+    return 0.1 * rt_rl_value_loss(n, T, len, v, vo, ret, 0.2, NULL);
+}
+
+static void test_value_loss_through_trunk(void **st)
+{
+    (void)st;
+    enum { n = 4, P = 3, T = 5, R = n * T };
+    rt_policy *pol = make_policy(21);
+    rt_model *m = &pol->model;
+    int C = rt_model_feature_dim(m);
+    assert_int_equal(C, 32);
+    rt_model_ws *ws = NULL;
+    assert_int_equal(rt_model_ws_create(&ws, m, R, NULL), 0);
+    int seq[n * (P + T)], len[n] = {5, 3, 4, 1};
+    rt_rng tr = rt_rng_make(8);
+    for (int i = 0; i < n * (P + T); i++)
+        seq[i] = 1 + (int)rt_rng_below(&tr, RT_TASK_VOCAB - 1);
+    rt_model_batch b = {seq, n, P + T, P, NULL, NULL};
+    float head[33], dhead[33], h[R * 32], dh[R * 32], dl[R * RT_TASK_VOCAB];
+    for (int c = 0; c <= C; c++)
+        head[c] = (float)(0.4 * sin(0.7 * c + 1.0));
+    double v[R], vo[R], ret[R], dv[R];
+    value_chain(m, ws, &b, head, C, len, n, T, vo, ret, h, v); /* v at these weights */
+    for (int k = 0; k < R; k++) {                              /* both branches, off kinks */
+        vo[k] = v[k] + (k % 3 == 0 ? 0.5 : 0.01);
+        ret[k] = v[k] + (k % 2 ? 0.8 : -0.6);
+    }
+    /* the engine's backward: the head's gradient, then the trunk's from dfeat */
+    assert_int_equal(rt_model_forward(m, ws, &b), 0);
+    assert_int_equal(rt_model_features(m, ws, h), 0);
+    rt_rl_value_head(h, R, C, head, v);
+    rt_rl_value_loss(n, T, len, v, vo, ret, 0.2, dv);
+    int zero = 0;
+    for (int k = 0; k < R; k++)
+        zero += k % T < len[k / T] && dv[k] == 0.0;
+    assert_true(zero > 0 && zero < 13 - 1); /* clipped and unclipped tokens both */
+    rt_rl_value_head_backward(h, dv, R, C, head, 0.1, dhead, dh);
+    memset(dl, 0, sizeof dl);
+    rt_model_zero_grad(m);
+    assert_int_equal(rt_model_backward_features(m, ws, dl, dh), 0);
+    size_t np = m->params->n;
+    float *g = malloc(sizeof(float) * np);
+    memcpy(g, m->params->g, sizeof(float) * np);
+    int checked = 0;
+    /* eps 1e-3: small enough not to cross the ReLU's kinks */
+    for (size_t i = 0; i < np; i += np / 41 + 1) { /* the trunk (the unembedding: 0) */
+        float w0 = m->params->w[i], ws2[2];
+        double f[2];
+        for (int s2 = 0; s2 < 2; s2++) {
+            m->params->w[i] = ws2[s2] = w0 + (s2 ? -1e-3f : 1e-3f);
+            rt_model_touch(m);
+            f[s2] = value_chain(m, ws, &b, head, C, len, n, T, vo, ret, h, v);
+        }
+        m->params->w[i] = w0;
+        rt_model_touch(m);
+        double fd = (f[0] - f[1]) / ((double)ws2[0] - ws2[1]);
+        if (fabs(fd - g[i]) > 1e-4 + 2e-2 * fabs(g[i]))
+            fail_msg("trunk parameter %zu: backward %g, central difference %g", i, g[i], fd);
+        checked += fabs(g[i]) > 1e-4;
+    }
+    assert_true(checked >= 10);
+    for (int c = 0; c <= C; c++) { /* the head */
+        float w0 = head[c], hs[2];
+        double f[2];
+        for (int s2 = 0; s2 < 2; s2++) {
+            head[c] = hs[s2] = w0 + (s2 ? -1e-3f : 1e-3f);
+            f[s2] = value_chain(m, ws, &b, head, C, len, n, T, vo, ret, h, v);
+        }
+        head[c] = w0;
+        double fd = (f[0] - f[1]) / ((double)hs[0] - hs[1]);
+        if (fabs(fd - dhead[c]) > 1e-5 + 1e-3 * fabs(dhead[c]))
+            fail_msg("head parameter %d: backward %g, central difference %g", c, dhead[c], fd);
+    }
+    free(g);
+    rt_model_ws_free(ws);
+    rt_policy_free(pol);
 }
 
 /* The demonstration row bnpo on the step engine: the same sample and advantages as grpo
@@ -813,6 +1058,8 @@ int main(void)
         cmocka_unit_test(test_estimators_on_policy),
         cmocka_unit_test(test_every_algo_shortens),
         cmocka_unit_test(test_bnpo_step),
+        cmocka_unit_test(test_ppo_value_head),
+        cmocka_unit_test(test_value_loss_through_trunk),
         cmocka_unit_test(test_iterations),
         cmocka_unit_test(test_rows_eval_and_eval_reward),
         cmocka_unit_test(test_chi2_run),
