@@ -120,6 +120,9 @@ static const mag_key_spec rl_keys[] = {
     RT_RL_KEY_GAE_LAMBDA,
     RT_RL_KEY_GAMMA,
     RT_RL_KEY_VALUE_CLIP,
+    RT_RL_KEY_R2VPO_LAMBDA,
+    RT_RL_KEY_R2VPO_DELTA,
+    RT_RL_KEY_R2VPO_DUAL_LR,
     MAG_TRAIN_KEY_SEED,
 };
 #define N_RL_KEYS (sizeof rl_keys / sizeof rl_keys[0])
@@ -460,6 +463,9 @@ static void point_config(const mag_config *cfg, size_t pt, int threads, rt_rl_co
     rc->bapo_high_max = mag_train_num(cfg, "bapo_high_max", pt);
     rc->bapo_step = mag_train_num(cfg, "bapo_step", pt);
     rc->nft_eps = mag_train_num(cfg, "nft_eps", pt);
+    rc->r2vpo_lambda = mag_train_num(cfg, "r2vpo_lambda", pt);
+    rc->r2vpo_delta = mag_train_num(cfg, "r2vpo_delta", pt);
+    rc->r2vpo_dual_lr = mag_train_num(cfg, "r2vpo_dual_lr", pt);
 }
 
 /* The coefficients of single recipes: each key and the loss form that reads it. */
@@ -470,7 +476,8 @@ static const struct {
     {"opmd_tau", "opmd", RT_RL_RATIO_OPMD},      {"asymre_shift", "asymre", RT_RL_RATIO_ASYMRE},
     {"bapo_target", "bapo", RT_RL_RATIO_BAPO},   {"bapo_low_max", "bapo", RT_RL_RATIO_BAPO},
     {"bapo_high_max", "bapo", RT_RL_RATIO_BAPO}, {"bapo_step", "bapo", RT_RL_RATIO_BAPO},
-    {"nft_eps", "nft", RT_RL_RATIO_NFT},
+    {"nft_eps", "nft", RT_RL_RATIO_NFT},         {"r2vpo_lambda", "r2vpo", RT_RL_RATIO_R2VPO},
+    {"r2vpo_delta", "r2vpo", RT_RL_RATIO_R2VPO}, {"r2vpo_dual_lr", "r2vpo", RT_RL_RATIO_R2VPO},
 };
 
 /* The first recipe coefficient the cell set that algo's loss does not read, or NULL. */
@@ -530,8 +537,9 @@ static int no_effect(mag_ctx *ctx, const mag_cell *cell, const rl_cell *c, const
         const mag_kv *e = entry_of(cell, c->cfg, key); /* named as the cell wrote it */
         snprintf(buf, sizeof buf, "%s has no effect with algo = %s (%s)", e ? e->key : key,
                  k->algo->name,
-                 k->algo->ratio == RT_RL_RATIO_NFT ? "its loss clips no ratio"
-                                                   : "a plain policy gradient: no ratio to clip");
+                 k->algo->ratio == RT_RL_RATIO_NFT || k->algo->ratio == RT_RL_RATIO_R2VPO
+                     ? "its loss clips no ratio"
+                     : "a plain policy gradient: no ratio to clip");
         why = buf;
     } else if (k->kl == 0.0 && k->regularizer == RT_RL_REG_KL &&
                (mag_train_given(c->cfg, "kl_estimator") || mag_train_given(c->cfg, "kl_in"))) {

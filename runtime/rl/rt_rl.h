@@ -128,6 +128,19 @@
  *          strict on-policy equivalence.  Left out: the release's cap exp(10) on rho, its
  *          r_q clamp to [0.02, 0.98] (no effect for G <= 50) and its other prompt weights
  *          (normalize = 2, GRPO's std)
+ *   R2VPO  (Luo et al. 2026, "Ratio-Variance Regularized Policy Optimization", arXiv
+ *          2601.03320) the clip replaced by a penalty on the ratio's second central moment
+ *          (E_old[rho] = 1, so E[(rho - 1)^2] is its variance): l_t = -(rho A - lambda (rho -
+ *          1)^2), dl/dlp = -rho A + 2 lambda (rho - 1) rho, no token loses its gradient.
+ *          lambda is a Lagrange multiplier of the constraint E[(rho - 1)^2] <= delta, updated
+ *          by projected dual ascent after every update: lambda <- max(0, lambda + eta (v -
+ *          delta)), v = the update's mean (rho - 1)^2 over valid tokens (eta =
+ *          r2vpo_dual_lr; lambda starts at r2vpo_lambda for each run and persists across its
+ *          steps: metric r2vpo_lambda).  The objective is the paper's as public
+ *          reimplementations read it (fixed lambda = 0.04, i.e. eta = 0); the paper's own
+ *          delta and eta were not available to us: delta = 0.04 = 0.2^2 (the second moment
+ *          a 0.2 clip allows at its edge) and eta = 1 are ours.  At rho = 1 (one update, no
+ *          staleness) the term is TOKEN's bit for bit
  * and the aggregation part's weight w_i
  *   SEQ             1 / N            (loss = -(1/N) sum_i A_i sum_t lp for NONE)
  *   SEQ_TOKEN_MEAN  1 / (N |y_i|)    (= mean over prompts of (1/G) sum_i (1/|y_i|) sum_t)
@@ -149,6 +162,7 @@
  *   asymre     GROUP_CENTER  ASYMRE TOKEN_MEAN      2          k2   loss    1  (stale_ok)
  *   bapo       GROUP_NORM    BAPO   TOKEN_MEAN      2          k3   loss    2  (clip 0.4/0.2)
  *   nft        GROUP_CENTER  NFT    TOKEN_MEAN      2          k3   loss    1
+ *   r2vpo      GROUP_NORM    R2VPO  TOKEN_MEAN      2          k3   loss    4
  *   opd        TEACHER_LOGRATIO NONE TOKEN_MEAN     1          k1   loss    1
  * Parts as keys (cfg.advantage, cfg.loss_agg, cfg.scale_rewards; %%rl's `advantage`,
  * `loss_agg`, `scale_rewards`): a configuration may replace the recipe's advantage
@@ -341,10 +355,13 @@ typedef struct rt_rl_config {
                             all equal weigh 0 in the loss (DAPO's dynamic sampling) */
     double entropy_coef; /* >= 0: loss -= entropy_coef * the weighted mean entropy */
     /* the value head (advantage GAE; rt_rl_check refuses them out of range) */
-    double vf_coef;    /* vf_coef: the value loss's coefficient, >= 0 (TRL 0.1) */
-    double gae_lambda; /* gae_lambda: GAE's lambda in [0, 1] (TRL's lam, 0.95) */
-    double gae_gamma;  /* %%rl's gamma: GAE's discount in [0, 1] (TRL 1) */
-    double value_clip; /* value_clip: c_v > 0 (TRL's cliprange_value, 0.2) */
+    double vf_coef;       /* vf_coef: the value loss's coefficient, >= 0 (TRL 0.1) */
+    double gae_lambda;    /* gae_lambda: GAE's lambda in [0, 1] (TRL's lam, 0.95) */
+    double gae_gamma;     /* %%rl's gamma: GAE's discount in [0, 1] (TRL 1) */
+    double value_clip;    /* value_clip: c_v > 0 (TRL's cliprange_value, 0.2) */
+    double r2vpo_lambda;  /* r2vpo: the penalty's multiplier at the first update, >= 0 (0.04) */
+    double r2vpo_delta;   /* r2vpo: the constraint E[(rho - 1)^2] <= delta, >= 0 (0.04) */
+    double r2vpo_dual_lr; /* r2vpo: step of the multiplier's dual ascent, >= 0 (1; 0: fixed) */
 } rt_rl_config;
 
 /* Defaults: grpo, group 8, batch 32, steps 200, lr 2e-4, temperature 1, kl 0, auto
@@ -353,7 +370,8 @@ typedef struct rt_rl_config {
  * gamma 0, teacher_temperature 1, staleness 0, minibatches and filter_groups the recipe's
  * (0), entropy_coef 0; opmd_tau 0.1, asymre_shift 0.1, bapo_target 0.5, bapo_low_max 0.9,
  * bapo_high_max 3, bapo_step 0.05, nft_eps 1 (their papers'); vf_coef 0.1, gae_lambda
- * 0.95, gae_gamma 1, value_clip 0.2 (TRL's PPOConfig). */
+ * 0.95, gae_gamma 1, value_clip 0.2 (TRL's PPOConfig); r2vpo_lambda 0.04, r2vpo_delta
+ * 0.04, r2vpo_dual_lr 1 (ours: see R2VPO above). */
 void rt_rl_config_init(rt_rl_config *cfg);
 /* Validates cfg and returns a copy with the AUTO fields resolved from the recipe
  * (kl_estimator, kl_in, epochs, clip_low, clip_high, minibatches (M >= 1), filter_groups
@@ -489,11 +507,8 @@ typedef struct rt_rl_metrics {
     double chi2;        /* NaN unless regularizer = chi2 */
     long tokens;        /* valid tokens of the batch */
     double groups_kept; /* groups in the loss (B unless filter_groups drops some) */
-    double kl_teacher; /* exact mean per-state KL(pi_theta || pi_T at tau_T); NaN w/o teacher */
-    double logp_gap;   /* mean (lT - lS) over valid tokens; NaN without a teacher */
-    double chi2;       /* NaN unless regularizer = chi2 */
-    long tokens;       /* valid tokens of the batch */
     double value_loss, explained_var; /* the value head's (NaN without one) */
+    double r2vpo_lambda;              /* R2VPO's multiplier after the step (NaN otherwise) */
 } rt_rl_metrics;
 
 /* A step engine for prompts of P tokens and T generated tokens; eos = the end token

@@ -46,10 +46,13 @@ void rt_rl_config_init(rt_rl_config *c)
     c->bapo_high_max = 3.0;
     c->bapo_step = 0.05; /* the release's ratio_lower_step / ratio_upper_step */
     c->nft_eps = 1.0;    /* NVlabs/NFT's clamp_negative */
-    c->vf_coef = 0.1; /* the value head's: TRL's PPOConfig */
+    c->vf_coef = 0.1;    /* the value head's: TRL's PPOConfig */
     c->gae_lambda = 0.95;
     c->gae_gamma = 1.0;
     c->value_clip = 0.2;
+    c->r2vpo_lambda = 0.04; /* R2VPO as reimplemented (fixed 0.04); delta, eta ours (rt_rl.h) */
+    c->r2vpo_delta = 0.04;
+    c->r2vpo_dual_lr = 1.0;
 }
 
 rt_rl_adv rt_rl_config_adv(const rt_rl_config *c)
@@ -318,6 +321,12 @@ int rt_rl_config_check(const rt_rl_config *cfg, rt_rl_config *out, rt_diag *d)
         return fail(d, "gamma", "gamma (GAE's discount) must be in [0, 1]");
     if (!(c.value_clip > 0.0) || !isfinite(c.value_clip))
         return fail(d, "value_clip", "value_clip must be > 0");
+    if (!(c.r2vpo_lambda >= 0.0) || !isfinite(c.r2vpo_lambda))
+        return fail(d, "r2vpo_lambda", "r2vpo_lambda must be a number >= 0");
+    if (!(c.r2vpo_delta >= 0.0) || !isfinite(c.r2vpo_delta))
+        return fail(d, "r2vpo_delta", "r2vpo_delta must be a number >= 0");
+    if (!(c.r2vpo_dual_lr >= 0.0) || !isfinite(c.r2vpo_dual_lr))
+        return fail(d, "r2vpo_dual_lr", "r2vpo_dual_lr must be a number >= 0");
     if (c.kl_estimator == RT_RL_EST_AUTO) c.kl_estimator = r->est;
     if (c.kl_in == RT_RL_IN_AUTO) c.kl_in = r->kl_in;
     if (c.epochs == 0) c.epochs = r->epochs;
@@ -776,6 +785,15 @@ double rt_rl_loss_stats_of(const rt_rl_config *cfg, int n, int T, const int *len
                 if (form == RT_RL_RATIO_BAPO && a < 0.0 && -BAPO_DUAL * a < l) {
                     if (g != 0.0) z.clip_high++; /* the dual clip: at most -3 A */
                     l = -BAPO_DUAL * a, g = 0.0;
+                }
+            } else if (form == RT_RL_RATIO_R2VPO) {
+                /* -(rho a - lambda (rho - 1)^2); at rho = 1 TOKEN's l = g = -a exactly */
+                double rho = rt_exp(lp[k] - lp_old[k]), u = rho * a, lam = cfg->r2vpo_lambda;
+                z.n++, z.ratio_sum += rho, z.ratio_sq += rho * rho;
+                l = -u, g = -u;
+                if (lam != 0.0 && rho != 1.0) {
+                    double e = rho - 1.0;
+                    l += lam * e * e, g += 2.0 * lam * e * rho;
                 }
             } else if (form == RT_RL_RATIO_OPMD || form == RT_RL_RATIO_ASYMRE ||
                        form == RT_RL_RATIO_NFT) {

@@ -49,6 +49,9 @@ const rt_key rt_rl_keys[] = {
     RT_RL_KEY_GAE_LAMBDA,
     RT_RL_KEY_GAMMA,
     RT_RL_KEY_VALUE_CLIP,
+    RT_RL_KEY_R2VPO_LAMBDA,
+    RT_RL_KEY_R2VPO_DELTA,
+    RT_RL_KEY_R2VPO_DUAL_LR,
 };
 const size_t rt_rl_n_keys = sizeof rt_rl_keys / sizeof rt_rl_keys[0];
 

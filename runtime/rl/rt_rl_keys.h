@@ -186,6 +186,26 @@ extern const char *const rt_rl_regularizer_values[];
         .name = "bapo_step", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN_EXCL, .min = 0, \
         .def = "0.05", .help = "bapo: the step by which c_low, then c_high move (0.05)"            \
     }
+#define RT_RL_KEY_R2VPO_LAMBDA                                                                     \
+    {                                                                                              \
+        .name = "r2vpo_lambda", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN, .min = 0,   \
+        .def = "0.04",                                                                             \
+        .help = "r2vpo: the multiplier of the ratio-variance penalty at the first update (0.04)"   \
+    }
+#define RT_RL_KEY_R2VPO_DELTA                                                                      \
+    {                                                                                              \
+        .name = "r2vpo_delta", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN, .min = 0,    \
+        .def = "0.04",                                                                             \
+        .help = "r2vpo: the constraint mean (rho - 1)^2 <= delta that the multiplier enforces "    \
+                "(0.04 = 0.2^2)"                                                                   \
+    }
+#define RT_RL_KEY_R2VPO_DUAL_LR                                                                    \
+    {                                                                                              \
+        .name = "r2vpo_dual_lr", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN, .min = 0,  \
+        .def = "1",                                                                                \
+        .help = "r2vpo: step of the multiplier's dual ascent after each update (0: a fixed "       \
+                "multiplier)"                                                                      \
+    }
 #define RT_RL_KEY_NFT_EPS                                                                          \
     {                                                                                              \
         .name = "nft_eps", .type = RT_KEY_NUMBER, .flags = RT_RL_SW | RT_KEY_MIN_EXCL, .min = 0,   \

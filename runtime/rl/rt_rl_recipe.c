@@ -129,7 +129,20 @@
               "l_t = -omega_q log rho_t\nwrong:   l_t = -omega_q log max((1 - r_q rho_t) / (1 - "  \
               "r_q), eps)   (eps = nft_eps, 1;\n         below eps continued linearly: the "       \
               "release's gradient-preserving clamp)\nloss = token mean; at rho = 1 the gradient "  \
-              "is -A_i d log pi (Dr. GRPO's)\n")
+              "is -A_i d log pi (Dr. GRPO's)\n")                                                   \
+    ROW("r2vpo", .adv = RT_RL_ADV_GROUP_NORM, .ratio = RT_RL_RATIO_R2VPO,                          \
+        .agg = RT_RL_AGG_TOKEN_MEAN, .min_group = 2, .epochs = 4, .est = RT_RL_K3,                 \
+        .kl_in = RT_RL_IN_LOSS,                                                                    \
+        .help = "R2VPO: no clip, a penalty on the ratio's variance with a dual-ascent multiplier " \
+                "(4 updates per batch)",                                                           \
+        .paper = "Luo et al. 2026, Ratio-Variance Regularized Policy Optimization (R2VPO, arXiv "  \
+                 "2601.03320); the objective as public reimplementations read it, delta and "      \
+                 "eta ours",                                                                       \
+        .eq = "GRPO's A_i; l_t = -(rho_t A_i - lambda (rho_t - 1)^2)   (no clip: every token "     \
+              "keeps a gradient)\nafter each update: lambda <- max(0, lambda + eta (mean_t "       \
+              "(rho_t - 1)^2 - delta))\nlambda starts at r2vpo_lambda = 0.04, delta = "            \
+              "r2vpo_delta = 0.04 (= 0.2^2), eta = r2vpo_dual_lr = 1\nloss = token mean; 4 "       \
+              "updates per batch; at rho = 1 it is bnpo's term\n")
 
 /* Rows that read a teacher (what %%opd runs; not `algo` values of %%rl). */
 #define TEACHER_RECIPES(ROW)                                                                       \

@@ -39,8 +39,10 @@ typedef enum {
                              baseline lowered by delta), no ratio */
     RT_RL_RATIO_BAPO,     /* BAPO: TOKEN's clip with bounds searched per update until the
                              positive tokens carry a target share; dual clip 3 on A < 0 */
-    RT_RL_RATIO_NFT       /* NFT: positives -A log rho, negatives the implicit negative
+    RT_RL_RATIO_NFT,      /* NFT: positives -A log rho, negatives the implicit negative
                              policy's -(1 + A) log((1 + A rho) / (1 + A)) (A = r_i - r_q) */
+    RT_RL_RATIO_R2VPO     /* R2VPO: l_t = -(rho A - lambda (rho - 1)^2), no clip: the ratio's
+                             second moment about 1 penalized, lambda by dual ascent */
 } rt_rl_ratio;
 typedef enum {
     RT_RL_AGG_SEQ,            /* weight 1 / N */

@@ -40,17 +40,19 @@ enum {
     C_GROUPS_KEPT,
     C_VLOSS,
     C_EV,
+    C_R2VPO_LAMBDA,
     N_COLS
 };
-static const char *const columns[N_COLS] = {"step",       "tokens",        "wall",
-                                            "reward",     "accuracy",      "eval_accuracy",
-                                            "kl_ref",     "kl_est",        "entropy",
-                                            "length",     "adv_mean",      "grad_norm",
-                                            "clip_frac",  "clip_frac_low", "clip_frac_high",
-                                            "ratio_mean", "ratio_var",     "frac_reward_zero_std",
-                                            "loss",       "eval_reward",   "chi2",
-                                            "staleness",  "groups_kept", "value_loss",
-                                            "explained_var"};
+static const char *const columns[N_COLS] = {
+    "step",          "tokens",        "wall",
+    "reward",        "accuracy",      "eval_accuracy",
+    "kl_ref",        "kl_est",        "entropy",
+    "length",        "adv_mean",      "grad_norm",
+    "clip_frac",     "clip_frac_low", "clip_frac_high",
+    "ratio_mean",    "ratio_var",     "frac_reward_zero_std",
+    "loss",          "eval_reward",   "chi2",
+    "staleness",     "groups_kept",   "value_loss",
+    "explained_var", "r2vpo_lambda"};
 
 const char *const *rt_rl_columns(int *n)
 {
@@ -318,7 +320,8 @@ static int rl_step(void *arg, long s, double *mv, char *msg, size_t cap)
                         (double)w->cfg.staleness,
                         m.groups_kept,
                         m.value_loss,
-                        m.explained_var};
+                        m.explained_var,
+                        m.r2vpo_lambda};
     for (int i = 0; i < N_COLS; i++)
         mv[i] = v[i];
     for (int k = 0; hook && k < hook->n_metrics; k++)

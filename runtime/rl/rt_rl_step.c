@@ -564,7 +564,8 @@ static void fill_metrics(const rt_rl *o, rt_rl_metrics *m, double adv_mean)
     m->kl_teacher = o->s_klt, m->logp_gap = o->s_gap;
     m->tokens = o->s_tokens;
     m->groups_kept = NAN; /* rt_rl_update's, once its updates are done */
-    m->value_loss = NAN; /* rt_rl_update's, once its updates are done */
+    m->value_loss = NAN;  /* rt_rl_update's, once its updates are done */
+    m->r2vpo_lambda = NAN;
     m->explained_var = o->C ? o->s_ev : NAN;
 }
 
@@ -787,6 +788,13 @@ static int update_part(rt_rl *o, rt_model *p, const rt_model *ref, int e, int mb
     float gnf = 0.0f;
     rt_model_adam(p, adam, &gnf);
     if (gae) rt_adam(&o->vh, adam, NULL); /* the value head: its own Adam */
+    if (rt_rl_config_ratio(c) == RT_RL_RATIO_R2VPO && st.n > 0) {
+        /* R2VPO's dual ascent on E[(rho - 1)^2] <= delta (rt_rl.h): the engine's copy of
+           the configuration holds the multiplier the next update's loss reads */
+        double v = (st.ratio_sq - 2.0 * st.ratio_sum + (double)st.n) / (double)st.n;
+        double lam = o->cfg.r2vpo_lambda + o->cfg.r2vpo_dual_lr * (v - o->cfg.r2vpo_delta);
+        o->cfg.r2vpo_lambda = lam > 0.0 ? lam : 0.0;
+    }
     acc->loss_sum += loss, acc->gn_sum += gnf, acc->updates++;
     acc->tot.clip_low += st.clip_low, acc->tot.clip_high += st.clip_high, acc->tot.n += st.n;
     acc->tot.ratio_sum += st.ratio_sum, acc->tot.ratio_sq += st.ratio_sq;
@@ -882,6 +890,7 @@ int rt_rl_update(rt_rl *o, rt_model *p, const rt_model *ref, const double *R, rt
         m->chi2 = c->regularizer == RT_RL_REG_CHI2 && acc.updates ? acc.chi_acc / B : NAN;
         m->groups_kept = acc.groups_kept;
         m->value_loss = o->C && acc.updates ? o->s_vl / (double)acc.updates : NAN;
+        m->r2vpo_lambda = rt_rl_config_ratio(c) == RT_RL_RATIO_R2VPO ? c->r2vpo_lambda : NAN;
     }
     o->sampled = 0; /* the weights changed: a new sample is needed */
     return 0;

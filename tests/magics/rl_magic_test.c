@@ -68,8 +68,8 @@ static void test_errors_before_training(void **st)
                    "       ^");
     check_error_in(it, "%%rl x\nfrom = base\nreward = exact\nalgo = grop", "ValueError",
                    "cell:4:8: unknown value 'grop' for 'algo' (did you mean 'grpo'?); expected "
-                   "reinforce, rloo, grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or "
-                   "nft",
+                   "reinforce, rloo, grpo, drgrpo, ppo, bnpo, gspo, cispo, dapo, opmd, asymre, "
+                   "bapo, nft or r2vpo",
                    "algo = grop", "       ^");
     check_error_in(it, "%%rl x\nfrom = base\nreward = exact\nkl_estimator = k4", "ValueError",
                    "cell:4:16: unknown value 'k4' for 'kl_estimator' (did you mean 'k1'?); "
@@ -84,15 +84,15 @@ static void test_errors_before_training(void **st)
                    "ValueError",
                    "cell:5:10: epochs = 2 with algo = rloo: its loss has no importance ratio, "
                    "so a second update on the same samples would be off-policy with nothing to "
-                   "correct it; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, "
-                   "bapo or nft",
+                   "correct it; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, dapo, opmd, "
+                   "asymre, bapo, nft or r2vpo",
                    "epochs = 2", "         ^");
     check_error_in(it, "%%rl x\nfrom = base\nreward = exact\nalgo = reinforce\niterations = [1, 4]",
                    "ValueError",
                    "cell:5:14: iterations = 4 with algo = reinforce: its loss has no importance "
                    "ratio, so a second update on the same samples would be off-policy with "
-                   "nothing to correct it; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, "
-                   "asymre, bapo or nft",
+                   "nothing to correct it; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, dapo, "
+                   "opmd, asymre, bapo, nft or r2vpo",
                    "iterations = [1, 4]", "             ^");
     check_error_in(
         it, "%%rl x\nfrom = base\nreward = exact\niterations = 2\nepochs = 2", "ValueError",

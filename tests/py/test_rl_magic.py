@@ -54,7 +54,7 @@ BAD = [
     ("%%rl x\nfrom = base\nreward = exact\nalgo = grop",
      "ValueError",
      "cell:4:8: unknown value 'grop' for 'algo' (did you mean 'grpo'?); expected reinforce, "
-     "rloo, grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or nft"),
+     "rloo, grpo, drgrpo, ppo, bnpo, gspo, cispo, dapo, opmd, asymre, bapo, nft or r2vpo"),
     ("%%rl x\nfrom = bsae\nreward = exact",
      "NameError", "cell:2:8: unknown policy 'bsae' (did you mean 'base'?)"),
     ("%%rl x\nfrom = base\nreward = exat",
@@ -86,12 +86,12 @@ BAD = [
      "ValueError",
      "cell:5:10: epochs = 3 with algo = rloo: its loss has no importance ratio, so a second "
      "update on the same samples would be off-policy with nothing to correct it; use algo = "
-     "grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or nft"),
+     "grpo, drgrpo, ppo, bnpo, gspo, cispo, dapo, opmd, asymre, bapo, nft or r2vpo"),
     ("%%rl x\nfrom = base\nreward = exact\nalgo = reinforce\niterations = 2",
      "ValueError",
      "cell:5:14: iterations = 2 with algo = reinforce: its loss has no importance ratio, so a "
      "second update on the same samples would be off-policy with nothing to correct it; use "
-     "algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or nft"),
+     "algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, dapo, opmd, asymre, bapo, nft or r2vpo"),
     ("%%rl x\nfrom = base\nreward = exact\nalgo = rloo\ngroup = 1",
      "ValueError",
      "cell:5:1: group = 1 with algo = rloo: advantages compare the samples of a prompt, use "
@@ -401,7 +401,8 @@ def test_offpolicy_and_dapo_keys(rlk):
     bad.append(("algo = rloo\nminibatches = 2",
                 "cell:5:1: minibatches = 2 with algo = rloo: its loss has no importance ratio, "
                 "so the updates after the first would be off-policy with nothing to correct "
-                "them; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo or dapo"))
+                "them; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, dapo, opmd, asymre, bapo, "
+                "nft or r2vpo"))
     for keys, msg in bad:
         before = who(rlk)
         rep, _ = rlk.execute("%%rl offp\nfrom = base\nreward = exact\n" + keys + "\n"
@@ -641,6 +642,10 @@ def test_seed_paper_recipes(rlk):
     assert len(ba) == 4 and all(r["loss"] != "nan" for r in ba)
     # one update: rho = 1 sits inside any bounds, so bapo is bnpo (GRPO, token mean)
     assert run("algo = bapo\niterations = 1\nbapo_target = 0.9") == run("algo = bnpo")
+    # r2vpo: one update keeps rho = 1, where its term is bnpo's (the multiplier aside)
+    assert run("algo = r2vpo\niterations = 1") == run("algo = bnpo")
+    r2 = run("algo = r2vpo\nstaleness = 2")
+    assert len(r2) == 4 and all(r["loss"] != "nan" for r in r2) and r2 != run("algo = bnpo")
     nf = run("algo = nft", reward="short")
     assert len(nf) == 4 and all(r["loss"] != "nan" for r in nf)
     assert run("algo = nft\nnft_eps = 0.5", reward="short") == nf  # on-policy: the floor is idle
@@ -659,9 +664,13 @@ def test_seed_paper_recipes(rlk):
          "loss clips no ratio)"),
         ("algo = bapo\nratio = sequence", "cell:5:1: ratio with algo = bapo: its loss has its "
          "own form, not a token or sequence ratio to choose (use algo = grpo, drgrpo, ppo, "
-         "bnpo, gspo or cispo)"),
+         "bnpo, gspo, cispo or dapo)"),
         ("algo = nft\nadvantage = group_norm", "cell:5:1: advantage with algo = nft: its loss "
          "reads the advantage as R_i - r_q (the group's accuracy), group_center's"),
+        ("r2vpo_lambda = 0.1", "cell:4:1: r2vpo_lambda has no effect with algo = grpo (it is "
+         "a coefficient of algo = r2vpo)"),
+        ("algo = r2vpo\nclip = 0.3", "cell:5:1: clip has no effect with algo = r2vpo (its "
+         "loss clips no ratio)"),
         ("algo = bapo\nbapo_high_max = 1.1", "cell:5:1: bapo_high_max = 1.1 must be >= 1 + "
          "clip_high = 1.2 (c_high's range)"),
     ]:

@@ -47,7 +47,7 @@ static rt_run *make_run(const char *name)
 {
     int n;
     const char *const *cols = rt_rl_columns(&n);
-    assert_int_equal(n, 23);
+    assert_int_equal(n, 26);
     assert_string_equal(cols[21], "staleness");
     assert_string_equal(cols[22], "groups_kept");
     return fx_run(name, cols, n, NULL, 0);
@@ -158,6 +158,8 @@ static void test_defaults_are_todays_bits(void **st)
         rt_rl_config c = small_cfg(algos[k]);
         c.kl = 0.05;
         c.epochs = 2;
+        /* ppo's advantage before its value head: the whitened reward-to-go */
+        if (k == 1) c.advantage = 1 + RT_RL_ADV_TOKEN_RTG;
         runres a = do_run(&c, "correct + 0.5 * partial - 0.1 * length", NULL);
         assert_int_equal(a.rc, 0);
         uint64_t h = run_hash(a.p, a.run);
@@ -385,7 +387,7 @@ static void test_minibatches(void **st)
     assert_string_equal(d.msg, "minibatches = 2 with algo = rloo: its loss has no importance "
                                "ratio, so the updates after the first would be off-policy with "
                                "nothing to correct them; use algo = grpo, drgrpo, ppo, bnpo, "
-                               "gspo, cispo or dapo");
+                               "gspo, cispo, dapo, opmd, asymre, bapo, nft or r2vpo");
     /* dapo's default: min(16, batch) */
     c = small_cfg("dapo");
     assert_int_equal(rt_rl_config_check(&c, &rc, NULL), 0);
@@ -653,6 +655,44 @@ static void test_threads(void **st)
     res_free(&a), res_free(&b);
 }
 
+/* R2VPO's multiplier (rt_rl.h): lambda <- max(0, lambda + eta (v - delta)) after each
+ * update, v the update's mean (rho - 1)^2.  On-policy with one update rho = 1, so v = 0:
+ * 0.04 - eta 0.04 exactly (0 at eta 1, 0.02 at eta 0.5, 0.04 at eta 0); with stale
+ * samples and one update v = ratio_var + (ratio_mean - 1)^2 of the step's row */
+static void test_r2vpo_dual(void **st)
+{
+    (void)st;
+    const double eta[3] = {1.0, 0.5, 0.0}, want[3] = {0.0, 0.02, 0.04};
+    for (int k = 0; k < 3; k++) {
+        rt_rl_config c = small_cfg("r2vpo");
+        c.epochs = 1, c.steps = 1, c.r2vpo_dual_lr = eta[k];
+        runres a = do_run(&c, "correct + 0.5 * partial", NULL);
+        assert_int_equal(a.rc, 0);
+        assert_true(fx_cell(a.run, 0, "r2vpo_lambda") == want[k]);
+        res_free(&a);
+    }
+    rt_rl_config c = small_cfg("r2vpo");
+    c.epochs = 1, c.staleness = 2, c.steps = 8, c.r2vpo_delta = 0.0;
+    runres a = do_run(&c, "correct + 0.5 * partial", NULL);
+    assert_int_equal(a.rc, 0);
+    double lam = 0.04, moved = 0.0;
+    for (long r = 0; r < c.steps; r++) {
+        double m = fx_cell(a.run, r, "ratio_mean"), v = fx_cell(a.run, r, "ratio_var");
+        double next = lam + (v + (m - 1) * (m - 1));
+        lam = next > 0 ? next : 0;
+        assert_double_equal(fx_cell(a.run, r, "r2vpo_lambda"), lam, 1e-12 * (1 + lam));
+        moved += v;
+    }
+    assert_true(moved > 0); /* the stale steps' ratios left 1 */
+    res_free(&a);
+    /* the column is NaN for other recipes */
+    c = small_cfg("grpo");
+    c.steps = 1;
+    a = do_run(&c, "correct", NULL);
+    assert_true(isnan(fx_cell(a.run, 0, "r2vpo_lambda")));
+    res_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_entropy_engine_gradient),
         cmocka_unit_test(test_dapo_is_grpo_parts),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_r2vpo_dual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

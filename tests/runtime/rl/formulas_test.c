@@ -15,8 +15,8 @@
  * bounds moving, met at the start, unmet to the ceilings) and its loss with the dual clip;
  * nft by hand (log branch and the linear floor), its gradient = Dr. GRPO's at rho = 1
  * (bit for bit, the paper's strict on-policy equivalence) and apart off-policy;
- * finite-difference checks of all four; their configuration errors; GAE on a hand batch (exact numbers, lambda = 1
- * Monte Carlo, lambda = 0 one-step TD), GAE at V = 0, gamma = lambda = 1 = the
+ * finite-difference checks of all four; their configuration errors; GAE on a hand batch (exact
+ * numbers, lambda = 1 Monte Carlo, lambda = 0 one-step TD), GAE at V = 0, gamma = lambda = 1 = the
  * reward-to-go part bit for bit, the clipped value loss by hand and its gradient through
  * the value head (head and features) by central differences, the value head's keys. */
 #include <setjmp.h>
@@ -460,7 +460,7 @@ static void test_recipe_table(void **st)
 {
     (void)st;
     int n = rt_rl_recipe_count();
-    assert_int_equal(n, 12);
+    assert_int_equal(n, 14);
     for (int i = 0; i < n; i++) {
         const rt_rl_recipe *r = rt_rl_recipe_at(i);
         assert_non_null(r);
@@ -690,6 +690,50 @@ static void test_bapo(void **st)
                "(c_low's range)");
 }
 
+/* R2VPO: the ratio-variance penalty by hand, its gradient by central differences, and at
+ * rho = 1 bnpo's loss and gradient bit for bit (the same advantages and aggregation) */
+static void test_r2vpo(void **st)
+{
+    (void)st;
+    enum { n = 2, T = 2 };
+    int len[n] = {2, 1};
+    double A[n * T] = {0.5, 0.5, -1.0, -1.0}, d[n * T] = {0.3, -0.2, 0.1, 0.0};
+    double lp[n * T], old[n * T];
+    for (int k = 0; k < n * T; k++)
+        lp[k] = -1.0 - 0.2 * k, old[k] = lp[k] - d[k];
+    rt_rl_config c = resolved(rt_rl_recipe_find("r2vpo"));
+    assert_true(c.r2vpo_lambda == 0.04 && c.r2vpo_delta == 0.04 && c.r2vpo_dual_lr == 1.0);
+    assert_true(c.epochs == 4);
+    c.r2vpo_lambda = 0.5;
+    /* by hand: token mean over 3 valid tokens of -(rho A - lambda (rho - 1)^2); the
+     * gradient -rho A + 2 lambda (rho - 1) rho */
+    double r0 = exp(0.3), r1 = exp(-0.2), r2 = exp(0.1);
+    double want =
+        (-(r0 * 0.5 - 0.5 * (r0 - 1) * (r0 - 1)) - (r1 * 0.5 - 0.5 * (r1 - 1) * (r1 - 1)) -
+         (r2 * -1.0 - 0.5 * (r2 - 1) * (r2 - 1))) /
+        3;
+    double g[n * T] = {(-r0 * 0.5 + (r0 - 1) * r0) / 3, (-r1 * 0.5 + (r1 - 1) * r1) / 3,
+                       (r2 + (r2 - 1) * r2) / 3, 0.0};
+    expect_loss(&c, n, T, len, lp, old, A, want, g, 1e-14);
+    long nclip = 0;
+    rt_rl_loss(&c, n, T, len, lp, old, lp, A, NULL, &nclip);
+    assert_int_equal(nclip, 0); /* nothing is clipped: every token keeps its gradient */
+    fd_check(&c, n, T, len, lp, old, lp, A);
+    /* at rho = 1: bnpo's term, bit for bit, whatever lambda */
+    rt_rl_config b = resolved(rt_rl_recipe_find("bnpo"));
+    double dr[n * T], db[n * T];
+    double lr = rt_rl_loss(&c, n, T, len, lp, lp, lp, A, dr, NULL);
+    double lb = rt_rl_loss(&b, n, T, len, lp, lp, lp, A, db, NULL);
+    assert_memory_equal(&lr, &lb, sizeof lr);
+    assert_memory_equal(dr, db, sizeof dr);
+    /* errors at the key */
+    c = resolved(rt_rl_recipe_find("r2vpo"));
+    c.r2vpo_delta = -1;
+    expect_bad(c, "r2vpo_delta", "r2vpo_delta must be a number >= 0");
+    c.r2vpo_delta = 0.04, c.r2vpo_dual_lr = NAN;
+    expect_bad(c, "r2vpo_dual_lr", "r2vpo_dual_lr must be a number >= 0");
+}
+
 static void test_nft(void **st)
 {
     (void)st;
@@ -764,7 +808,7 @@ static void test_nft(void **st)
     b.ratio = 1 + RT_RL_RATIO_SEQUENCE;
     expect_bad(b, "ratio",
                "ratio with algo = nft: its loss has its own form, not a token or sequence ratio "
-               "to choose (use algo = grpo, drgrpo, ppo, bnpo, gspo or cispo)");
+               "to choose (use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo or dapo)");
 }
 
 static void test_bnpo(void **st)
@@ -1107,16 +1151,18 @@ static void test_config(void **st)
     rt_rl_config_init(&c);
     c.algo = rt_rl_recipe_find("rloo");
     c.epochs = 3;
-    expect_bad(c, "iterations",
-               "iterations = 3 with algo = rloo: its loss has no importance ratio, so a second "
-               "update on the same samples would be off-policy with nothing to correct it; use "
-               "algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or nft");
+    expect_bad(
+        c, "iterations",
+        "iterations = 3 with algo = rloo: its loss has no importance ratio, so a second "
+        "update on the same samples would be off-policy with nothing to correct it; use "
+        "algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, dapo, opmd, asymre, bapo, nft or r2vpo");
     c.algo = rt_rl_recipe_find("reinforce");
     c.epochs = 2;
     expect_bad(c, "iterations",
                "iterations = 2 with algo = reinforce: its loss has no importance ratio, so a "
                "second update on the same samples would be off-policy with nothing to correct "
-               "it; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, opmd, asymre, bapo or nft");
+               "it; use algo = grpo, drgrpo, ppo, bnpo, gspo, cispo, dapo, opmd, asymre, bapo, nft "
+               "or r2vpo");
     rt_rl_config_init(&c);
     rt_rl_config_init(&c);
     c.group = 1;
@@ -1142,7 +1188,7 @@ static void test_config(void **st)
     c.algo = NULL;
     expect_bad(c, "algo",
                "unknown algo (expected reinforce, rloo, grpo, drgrpo, ppo, bnpo, gspo, cispo, "
-               "opmd, asymre, bapo or nft)");
+               "dapo, opmd, asymre, bapo, nft or r2vpo)");
     rt_rl_config_init(&c);
     c.regularizer = RT_RL_REG_CHI2;
     c.kl = 0.1;
@@ -1212,6 +1258,7 @@ int main(void)
         cmocka_unit_test(test_offpolicy_recipes),
         cmocka_unit_test(test_bapo),
         cmocka_unit_test(test_nft),
+        cmocka_unit_test(test_r2vpo),
         cmocka_unit_test(test_chi2_tree),
         cmocka_unit_test(test_kl_estimators),
         cmocka_unit_test(test_kl_expected_gradients),

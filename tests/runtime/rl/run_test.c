@@ -53,7 +53,7 @@ static rt_run *make_run(const char *name)
 {
     int n;
     const char *const *cols = rt_rl_columns(&n);
-    assert_int_equal(n, 23);
+    assert_int_equal(n, 26);
     return fx_run(name, cols, n, NULL, 0);
 }
 
