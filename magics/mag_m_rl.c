@@ -837,10 +837,13 @@ static const mag_magic rl_magic = {
         "Defaults: reinforce, rloo: k1 in the loss (kl > 0 there warns: use kl_in = reward\n"
         "or kl_estimator = k2); grpo, drgrpo, bnpo: k3 in the loss; ppo: k1 in the reward.\n"
         "\niterations = mu (older name: epochs): optimizer updates on each sampled batch, for\n"
-        "the algorithms with an importance ratio (grpo, drgrpo, ppo, bnpo; default 4 for\n"
-        "ppo, else 1).  The ratio is to the sampling-time policy, so with mu > 1 the clip\n"
-        "acts; clip_frac (in the summary when the cell sets iterations, and in %export)\n"
-        "is the fraction of tokens it cut.  reinforce and rloo have no ratio: mu = 1.\n"
+        "every algorithm but reinforce and rloo (no ratio: mu = 1); the default is the\n"
+        "recipe's (%help ALGO).  The ratio is to the sampling-time policy, so with mu > 1\n"
+        "the clip acts; clip_frac (in the summary when the cell sets iterations, and in\n"
+        "%export) is the fraction of tokens it cut.  minibatches = M splits each update\n"
+        "into M parts of whole groups; staleness = k samples each step from the policy of\n"
+        "k steps earlier (a controlled off-policy setting); filter_groups drops the groups\n"
+        "whose rewards are all equal; entropy_coef adds an entropy bonus.\n"
         "regularizer = chi2: chi^2 between the answer distributions (exact, answers of at\n"
         "most 3 tokens).\n",
     .run = run_rl,
