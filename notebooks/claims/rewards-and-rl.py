@@ -54,10 +54,13 @@ def check(c):
     means = c.table(ALGOS_RUN, means=True)
     per = c.table(ALGOS_RUN, header="eval_accuracy")
     c.claim(ALGO_MD, "25 runs", len(per.rows) == 25, str(per.keys))
+    src = c.nb.cells[ALGOS_RUN].source
+    c.claim(ALGO_MD, "No algorithm in this cell has a KL penalty (`kl = 0`, the default)",
+            not any(l.split("=")[0].strip() in ("kl", "beta") for l in src.splitlines()), src)
     m = {a: means.pm(f"algos[algo={a}]", "eval_accuracy")[0] for a in ALGOS}
     base = mean(greedy)
     S = ALGOS_SAY
-    c.quote(S, "from 0.503 (mean of the five bases) to\n  0.718–0.743 in 100 steps", base,
+    c.quote(S, "from 0.503 (mean of the five bases) to\n  0.707–0.743 in 100 steps", base,
             min(m.values(), key=float), max(m.values(), key=float), None)
     c.claim(S, "All five algorithms raise held-out accuracy",
             all(per.get(f"algos[algo={a},seed={s}]", "eval_accuracy") > g
@@ -70,25 +73,30 @@ def check(c):
     c.claim(S, "each less than two standard errors from zero",
             not any(x.resolved() for x in (r, ro, dr)))
     p = acc["ppo"]
-    c.quote(S, "PPO ends below GRPO: Δ = −0.0180 (se 0.0102, lower in 4 of 5 pipelines)",
+    c.quote(S, "PPO ends below GRPO: Δ = −0.0291 (se 0.0087, lower in 5 of 5 pipelines)",
             p.d, p.se, Val(p.down, "Δ<0 count"), Val(p.n, "n"))
     c.claim(S, "PPO ends below GRPO", p.d < 0)
-    c.quote(S, "(1.8 standard\n  errors)", ratio(-p.d, p.se))
-    c.claim(S, "five\n  pipelines do not resolve it", not p.resolved())
+    c.quote(S, "(3.3 standard errors)", ratio(-p.d, p.se))
+    c.claim(S, "five\n  pipelines resolve it", p.resolved())
     pk = kl["ppo"]
     grpo_kl = c.tables(ALGOS_CMP)[1].get("algos[algo=grpo]", "mean \u00b1 sd")
-    c.quote(S, "its KL is 0.3197 against 0.1933 for GRPO", pk.mean, grpo_kl)
+    c.quote(S, "its KL is 0.3220 against 0.1933 for GRPO", pk.mean, grpo_kl)
     c.claim(S, "higher in\n  every pipeline", pk.up == pk.n == 5)
-    c.quote(S, "(Δ = +0.1264, se 0.0257)", pk.d, pk.se)
+    c.quote(S, "(Δ = +0.1287, se 0.0418)", pk.d, pk.se)
     c.claim(S, "PPO moves furthest from the base",
-            all(pk.d > x.d for a, x in kl.items() if a != "ppo") and pk.d > 0)
+            all(pk.d > x.d for a, x in kl.items() if a != "ppo") and pk.d > 0 and pk.resolved())
     sd_grpo = Val(float(means.pm("algos[algo=grpo]", "eval_accuracy")[1]), "sd of grpo's eval_accuracy")
-    c.quote(S, "GRPO's five runs have sd 0.0377", sd_grpo)
-    c.claim(S, "larger\n  than every paired difference above",
+    c.quote(S, "GRPO's five runs\n  have sd 0.0377", sd_grpo)
+    c.claim(S, "larger than every paired accuracy difference above",
             all(sd_grpo > abs(x.d) for x in acc.values()), "accuracy differences")
+    # unpaired: |difference of means| within 2 standard errors of an unpaired difference
+    sds = {a: float(means.pm(f"algos[algo={a}]", "eval_accuracy")[1]) for a in ALGOS}
+    c.claim(S, "Unpaired mean ± sd\n  comparisons could not show any of them",
+            all(abs(m[a] - m["grpo"]) < 2 * math.sqrt((sds[a] ** 2 + sds["grpo"] ** 2) / 5)
+                for a in ALGOS if a != "grpo"), f"means {m}, sds {sds}")
 
     # 4. iterations
-    c.given(MU_MD, "(which are also 4× the optimizer\nsteps)", "mu = 4 updates per batch")
+    c.given(MU_MD, "(which are also 4× the optimizer steps)", "mu = 4 updates per batch")
     mm = c.table(MU_RUN, means=True)
     cf = {(a, i): mm.pm(f"mu[algo={a},iterations={i}]", "clip_frac")[0] for a in ("grpo", "ppo") for i in (1, 4)}
     S = MU_SAY
@@ -96,25 +104,29 @@ def check(c):
     ga4, gk4 = cmp(c, MU_CMP, 0, "mu[algo=grpo,iterations=4]"), cmp(c, MU_CMP, 1, "mu[algo=grpo,iterations=4]")
     pk4 = cmp(c, MU_CMP, 1, "mu[algo=ppo,iterations=4]")
     pp = cmp(c, MU_CMP, 2, "mu[algo=ppo,iterations=4]")
-    c.quote(S, "Δ accuracy +0.0020\n  (se 0.0032), Δ KL +0.0006 (se 0.0037)", pa1.d, pa1.se, pk1.d, pk1.se)
+    c.quote(S, "Δ accuracy +0.0028\n  (se 0.0037), Δ KL +0.0026 (se 0.0066)", pa1.d, pa1.se, pk1.d, pk1.se)
     c.claim(S, "`clip_frac` is 0 for both", cf[("grpo", 1)] == 0 and cf[("ppo", 1)] == 0)
     c.claim(S, "PPO and GRPO end at the same place", not pa1.resolved() and not pk1.resolved())
-    c.quote(S, "KL +0.0954 (se 0.0136) for GRPO\n  and +0.0977 (se 0.0123) for PPO", gk4.d, gk4.se, pk4.d, pk4.se)
+    c.quote(S, "KL +0.0954 (se 0.0136) for GRPO\n  and +0.0880 (se 0.0257) for PPO", gk4.d, gk4.se, pk4.d, pk4.se)
     c.claim(S, "higher in every pipeline. The clip", gk4.up == 5 and pk4.up == 5)
     c.quote(S, "on about\n  3 % of the tokens", Val(100 * cf[("grpo", 4)], "100 clip_frac (grpo, mu = 4)"))
     c.claim(S, "on about\n  3 % of the tokens", round(100 * cf[("ppo", 4)]) == 3, "ppo's clip_frac")
-    c.quote(S, "(`clip_frac` 0.02955 for GRPO, 0.02822 for PPO)", cf[("grpo", 4)], cf[("ppo", 4)])
+    c.quote(S, "(`clip_frac` 0.02955 for GRPO, 0.03129 for PPO)", cf[("grpo", 4)], cf[("ppo", 4)])
     c.quote(S, "−0.0396 (se 0.0111) for GRPO", ga4.d, ga4.se)
-    c.quote(S, "PPO at μ = 4 against PPO at μ = 1: −0.0286 (se 0.0084)", None, None, pp.d, pp.se)
+    c.quote(S, "PPO at μ = 4 against PPO at μ = 1: −0.0293 (se 0.0075)", None, None, pp.d, pp.se)
     c.claim(S, "lower in every pipeline;", ga4.down == 5)
-    c.claim(S, "(se 0.0084), lower in every pipeline.", pp.down == 5)
-    c.claim(S, "at μ = 1, PPO and GRPO are indistinguishable", not pa1.resolved() and not pk1.resolved())
-    c.claim(S, "buy distance from the base, not held-out accuracy",
+    c.claim(S, "(se 0.0075), lower in every pipeline", pp.down == 5)
+    pa4 = cmp(c, MU_CMP, 0, "mu[algo=ppo,iterations=4]")
+    c.quote(S, "against GRPO at μ = 1: −0.0266, se 0.0087, lower in every pipeline", None, pa4.d, pa4.se)
+    c.claim(S, "se 0.0087, lower in every pipeline)", pa4.down == 5)
+    c.claim(S, "at μ = 1, PPO and GRPO\nare indistinguishable", not pa1.resolved() and not pk1.resolved())
+    c.claim(S, "distance from the base, not held-out accuracy",
             gk4.up == pk4.up == 5 and ga4.down == pp.down == 5)
-    c.claim(S, "a clip that\ncuts a few percent of the tokens does not stop that",
+    c.claim(S, "a clip that cuts a few percent of the\ntokens does not stop that",
             max(cf[("grpo", 4)], cf[("ppo", 4)]) < 0.1)
-    c.claim(S, "PPO moves furthest\" comes from its four updates per batch",
-            not pk1.resolved() and pk4.resolved() and gk4.resolved())
+    c.claim(S, "\"PPO moves furthest\" and \"PPO ends below GRPO\" both come from its four\nupdates per batch",
+            not pk1.resolved() and not pa1.resolved() and pk4.resolved() and gk4.resolved()
+            and pp.resolved() and pp.down == 5 and pa4.resolved() and pa4.down == 5)
 
     # 5. length
     S = LEN_SAY
@@ -204,8 +216,9 @@ def check(c):
             "prompt length 7, answer at most 4 tokens" in task, task[:300])
     fig = c.chart(FIG_KL)
     fac = fig["dk/d log \u03c0\u03b8: factor on \u2207log \u03c0\u03b8"]["k1 = \u2212log r"]
-    c.claim(OBJ_MD, "here PPO's distance from the base was its μ = 4,\nnot its advantage",
-            not pk1.resolved() and pk4.resolved(), "PPO - GRPO KL at mu = 1 and mu = 4 (mu cell)")
+    c.claim(OBJ_MD, "here PPO's distance from the base and its lower\naccuracy were its μ = 4, not its advantage",
+            not pk1.resolved() and pk4.resolved() and not pa1.resolved() and pp.resolved() and pp.d < 0,
+            "PPO - GRPO KL and accuracy at mu = 1, PPO mu = 4 - mu = 1 (mu cell)")
     c.claim(OBJ_MD, "it is neither confirmed nor refuted here", abs(ln.d) < 0.01 * glen)
     c.claim(OBJ_MD, "its factor is 1", all(abs(y - 1) < 1e-9 for y in fac.y), "the k1 factor drawn by %figure kl")
 
@@ -216,11 +229,20 @@ def check(c):
             r.d, r.se, ro.d, ro.se, dr.d, dr.se, Val(r.up, "Δ>0"), Val(5, "n"))
     c.claim(S, "(4 of 5 up each) | no difference resolved", r.up == ro.up == dr.up == 4
             and not any(x.resolved() for x in (r, ro, dr)))
-    c.quote(S, "| −0.0180 ± 0.0102 (4 of 5 down) | lower, not resolved (1.8 se) |",
+    c.quote(S, "| −0.0291 ± 0.0087 (5 of 5 down) | lower, resolved (3.3 se) |",
             p.d, p.se, Val(p.down, "Δ<0"), Val(5, "n"), ratio(-p.d, p.se))
-    c.quote(S, "| +0.1264 ± 0.0257 (5 of 5 up) | holds |", pk.d, pk.se, Val(pk.up, "Δ>0"), Val(5, "n"))
-    c.quote(S, "| +0.0006 ± 0.0037 (2 of 5 up) |", pk1.d, pk1.se, Val(pk1.up, "Δ>0"), Val(5, "n"))
-    c.claim(S, "no difference: PPO's extra KL is its 4 updates per batch", not pk1.resolved() and pk.resolved())
+    c.claim(S, "| lower, resolved (3.3 se) |", p.d < 0 and p.resolved())
+    c.quote(S, "| +0.1287 ± 0.0418 (5 of 5 up) | holds |", pk.d, pk.se, Val(pk.up, "Δ>0"), Val(5, "n"))
+    c.claim(S, "(5 of 5 up) | holds |", pk.d > 0 and pk.resolved())
+    c.quote(S, "| +0.0026 ± 0.0066 (3 of 5 up); +0.0028 ± 0.0037 (3 of 5 up) |",
+            pk1.d, pk1.se, Val(pk1.up, "Δ>0"), Val(5, "n"), pa1.d, pa1.se, Val(pa1.up, "Δ>0"), Val(5, "n"))
+    c.claim(S, "no difference: PPO's extra KL and lower accuracy are its 4 updates per batch",
+            not pk1.resolved() and not pa1.resolved() and pk.resolved() and p.resolved()
+            and pp.resolved() and pp.d < 0)
+    c.quote(S, "| PPO μ = 4 − μ = 1: accuracy | −0.0293 ± 0.0075 (5 of 5 down) | holds |",
+            None, None, pp.d, pp.se, Val(pp.down, "Δ<0"), Val(5, "n"))
+    c.claim(S, "| PPO μ = 4 − μ = 1: accuracy | −0.0293 ± 0.0075 (5 of 5 down) | holds |",
+            pp.d < 0 and pp.resolved() and pp.down == 5)
     c.quote(S, "| +0.0954 ± 0.0136 (5 of 5 up); −0.0396 ± 0.0111 (5 of 5 down) |",
             gk4.d, gk4.se, Val(gk4.up, "Δ>0"), Val(5, "n"), ga4.d, ga4.se, Val(ga4.down, "Δ<0"), Val(5, "n"))
     c.claim(S, "holds: the clip acts, the run moves further and scores lower",
@@ -249,13 +271,17 @@ def check(c):
             continue
         cell = ev2.row(f"algos[algo={a},seed=1]")[ev2.header.index(col)]
         ses.append(Val(float(cell.split("±")[1]), f"output cell {EVAL2} paired se of {a} - grpo"))
-    c.quote(READ2, "the paired standard\n  error of one difference above is 0.004 to 0.009",
-            min(ses, key=float), max(ses, key=float))
-    c.claim(READ2, "share much of that noise", max(ses) < floor)
+    se_of = dict(zip([a for a in ALGOS if a != "grpo"], ses))
+    close, se_ppo = [se_of[a] for a in ("reinforce", "rloo", "drgrpo")], se_of["ppo"]
+    c.quote(READ2, "the paired standard\n  error of one difference above is 0.004 to 0.005 for REINFORCE, RLOO and Dr. GRPO and\n"
+            "  0.010 for PPO", min(close, key=float), max(close, key=float), se_ppo)
+    indep = Val(math.sqrt(2) * floor, "sqrt(2) times the binomial sd (two independent scores)")
+    c.quote(READ2, "below the 0.014 of the difference of two independent scores", indep)
+    c.claim(READ2, "share part of that noise", max(ses) < indep, f"{ses} vs {indep}")
     sdr = r.sd
     c.quote(READ2, "(REINFORCE − GRPO: sd Δ 0.0076)", sdr)
     se_r = ses[0]
-    c.claim(READ2, "a good part of the spread of the paired differences", se_r ** 2 > 0.25 * sdr ** 2,
+    c.claim(READ2, "a good part of the spread of the\n  paired differences", se_r ** 2 > 0.25 * sdr ** 2,
             f"paired eval se {se_r} vs sd of the differences {sdr}")
     c.given(READ2, "The held-out split has no more prompts to add", "eval_prompts = 4096 > 2011")
     c.claim(READ2, "The `greedy` column repeats the runs' `eval_accuracy` exactly",
