@@ -520,8 +520,16 @@ char *mag_help_expr(const mag_session *s, const char *name)
  * the table of them. */
 static void recipe_help(rt_strbuf *b, const char *name)
 {
-    static const char *const ratio_names[] = {"none (plain policy gradient)", "token", "sequence",
-                                              "cispo (capped, stopped IS weight)"};
+    /* the loss forms of rt_rl_ratio, in its order */
+    static const char *const ratio_names[] = {"none (plain policy gradient)",
+                                              "token",
+                                              "sequence",
+                                              "cispo (capped, stopped IS weight)",
+                                              "opmd (proximal term, no ratio)",
+                                              "asymre (shifted baseline, no ratio)",
+                                              "bapo (adaptive clip)",
+                                              "nft (implicit negative policy)",
+                                              "r2vpo (ratio-variance penalty)"};
     int all = !strcmp(name, "algos");
     if (all) rt_strbuf_printf(b, "The algorithms of %%%%rl (algo = NAME; %%help NAME for one):\n");
     for (int i = 0; i < rt_rl_recipe_count(); i++) {
@@ -535,7 +543,10 @@ static void recipe_help(rt_strbuf *b, const char *name)
                          r->paper ? r->paper : "-", r->eq ? r->eq : "");
         rt_strbuf_printf(
             b, "Parts (each a key of %%%%rl): advantage = %s, ratio = %s, loss_agg = %s,\n",
-            rt_rl_advantage_values[r->adv], ratio_names[r->ratio], rt_rl_loss_agg_values[r->agg]);
+            rt_rl_advantage_values[r->adv],
+            (size_t)r->ratio < sizeof ratio_names / sizeof *ratio_names ? ratio_names[r->ratio]
+                                                                        : "?",
+            rt_rl_loss_agg_values[r->agg]);
         rt_strbuf_printf(b, "iterations = %d, kl_estimator = %s, kl_in = %s", r->epochs,
                          rt_rl_estimator_values[r->est - RT_RL_K1],
                          r->kl_in == RT_RL_IN_REWARD ? "reward" : "loss");
