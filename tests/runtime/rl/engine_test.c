@@ -693,6 +693,25 @@ static void test_r2vpo_dual(void **st)
     res_free(&a);
 }
 
+/* NFT's gradient is Dr. GRPO's (group-centred advantages, token mean) at rho = 1: with
+ * one update and no staleness the two runs train the same weights, bit for bit */
+static void test_nft_is_drgrpo_on_policy(void **st)
+{
+    (void)st;
+    rt_rl_config a = small_cfg("nft"), b = small_cfg("drgrpo");
+    b.loss_agg = 1 + RT_RL_AGG_TOKEN_MEAN;
+    runres ra = do_run(&a, "correct", NULL), rb = do_run(&b, "correct", NULL);
+    assert_int_equal(ra.rc, 0);
+    assert_int_equal(rb.rc, 0);
+    for (long r = 0; r < a.steps; r++)
+        if (fx_cell(ra.run, r, "grad_norm") != fx_cell(rb.run, r, "grad_norm"))
+            fprintf(stderr, "step %ld: grad_norm %.17g vs %.17g\n", r + 1,
+                    fx_cell(ra.run, r, "grad_norm"), fx_cell(rb.run, r, "grad_norm"));
+    assert_memory_equal(ra.p->params.w, rb.p->params.w, ra.p->params.n * sizeof(float));
+    res_free(&ra);
+    res_free(&rb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -707,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_dapo_is_grpo_parts),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_r2vpo_dual),
+        cmocka_unit_test(test_nft_is_drgrpo_on_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
