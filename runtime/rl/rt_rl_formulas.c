@@ -599,7 +599,21 @@ double rt_rl_value_loss(int n, int T, const int *len, const double *v, const dou
 
 void rt_rl_value_head(const float *h, int rows, int C, const float *head, double *v)
 {
-    for (int r = 0; r < rows; r++) {
+    /* each row's sum in column order from the bias, as one chain per row; eight rows at a
+       time so that the chains overlap (the same bits as one row after another) */
+    int r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        const float *x = h + (size_t)r * C;
+        double s[8];
+        for (int k = 0; k < 8; k++)
+            s[k] = head[C];
+        for (int c = 0; c < C; c++)
+            for (int k = 0; k < 8; k++)
+                s[k] += (double)head[c] * x[(size_t)k * C + c];
+        for (int k = 0; k < 8; k++)
+            v[r + k] = s[k];
+    }
+    for (; r < rows; r++) {
         const float *x = h + (size_t)r * C;
         double s = head[C];
         for (int c = 0; c < C; c++)
@@ -611,12 +625,27 @@ void rt_rl_value_head(const float *h, int rows, int C, const float *head, double
 void rt_rl_value_head_backward(const float *h, const double *dv, int rows, int C, const float *head,
                                double s, float *dhead, float *dh)
 {
-    for (int c = 0; c <= C; c++) {
-        double g = 0.0;
-        for (int r = 0; r < rows; r++)
-            g += dv[r] * (c < C ? (double)h[(size_t)r * C + c] : 1.0);
-        dhead[c] = (float)(s * g);
+    /* each column's sum over the rows in row order (blocks of 64 columns, so that the rows
+       are read in memory order: the same bits as a column at a time) */
+    enum { CB = 64 };
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        int nc = C - c0 < CB ? C - c0 : CB;
+        double g[CB];
+        for (int j = 0; j < nc; j++)
+            g[j] = 0.0;
+        for (int r = 0; r < rows; r++) {
+            const float *x = h + (size_t)r * C + c0;
+            double d = dv[r];
+            for (int j = 0; j < nc; j++)
+                g[j] += d * (double)x[j];
+        }
+        for (int j = 0; j < nc; j++)
+            dhead[c0 + j] = (float)(s * g[j]);
     }
+    double gb = 0.0; /* the bias */
+    for (int r = 0; r < rows; r++)
+        gb += dv[r] * 1.0;
+    dhead[C] = (float)(s * gb);
     for (int r = 0; dh && r < rows; r++)
         for (int c = 0; c < C; c++)
             dh[(size_t)r * C + c] = (float)(s * dv[r] * head[c]);

@@ -712,6 +712,28 @@ static void test_nft_is_drgrpo_on_policy(void **st)
     res_free(&rb);
 }
 
+/* PPO's value head with minibatches and stale samples: the values at sampling come from
+ * one forward of the whole batch, each part's value loss from its own forward; the run is
+ * finite and threads 1 and 2 give the same bits */
+static void test_ppo_parts_and_staleness(void **st)
+{
+    (void)st;
+    rt_rl_config c = small_cfg("ppo");
+    c.minibatches = 2, c.staleness = 1, c.steps = 12;
+    runres a = do_run(&c, "correct + 0.5 * partial", NULL);
+    assert_int_equal(a.rc, 0);
+    for (long r = 0; r < c.steps; r++) {
+        assert_true(isfinite(fx_cell(a.run, r, "value_loss")));
+        assert_true(isfinite(fx_cell(a.run, r, "explained_var")));
+    }
+    assert_true(fx_cell(a.run, 0, "value_loss") > 0.0);
+    c.threads = 2;
+    runres b = do_run(&c, "correct + 0.5 * partial", NULL);
+    assert_same_runs(&a, &b);
+    res_free(&a);
+    res_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_r2vpo_dual),
         cmocka_unit_test(test_nft_is_drgrpo_on_policy),
+        cmocka_unit_test(test_ppo_parts_and_staleness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
