@@ -476,9 +476,30 @@ double rt_rl_teacher_advantages(double lambda, double gamma, const double *lT, c
     return nv > 0 ? sum / (double)nv : 0.0;
 }
 
+/* Whitens the valid tokens of A (n, T) in place: (A - mean) / (sd + eps), population sd,
+ * with sum = the sum of the cnt valid values; returns the mean (0 when none). */
+static double whiten_tokens(double *A, const int *len, int n, int T, double sum, long cnt,
+                            double eps)
+{
+    if (!cnt) return 0.0;
+    double mean = sum / cnt, var = 0.0;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < len[i] && t < T; t++) {
+            double x = A[(size_t)i * T + t] - mean;
+            var += x * x;
+        }
+    double sd = sqrt(var / cnt);
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < len[i] && t < T; t++) {
+            double *a = &A[(size_t)i * T + t];
+            *a = (*a - mean) / (sd + eps);
+        }
+    return mean;
+}
+
 double rt_rl_token_advantages(const double *r, const int *len, int n, int T, double eps, double *A)
 {
-    double sum = 0.0, var = 0.0;
+    double sum = 0.0;
     long cnt = 0;
     for (int i = 0; i < n; i++) {
         double g = 0.0;
@@ -494,20 +515,7 @@ double rt_rl_token_advantages(const double *r, const int *len, int n, int T, dou
             cnt++;
         }
     }
-    if (!cnt) return 0.0;
-    double mean = sum / cnt;
-    for (int i = 0; i < n; i++)
-        for (int t = 0; t < len[i] && t < T; t++) {
-            double x = A[(size_t)i * T + t] - mean;
-            var += x * x;
-        }
-    double sd = sqrt(var / cnt);
-    for (int i = 0; i < n; i++)
-        for (int t = 0; t < len[i] && t < T; t++) {
-            double *a = &A[(size_t)i * T + t];
-            *a = (*a - mean) / (sd + eps);
-        }
-    return mean;
+    return whiten_tokens(A, len, n, T, sum, cnt, eps);
 }
 
 /* GAE (rt_rl.h): the recurrence A_t = delta_t + gamma lambda A_{t+1} backwards from the
@@ -516,7 +524,7 @@ double rt_rl_token_advantages(const double *r, const int *len, int n, int T, dou
 double rt_rl_gae(const double *r, const double *V, const int *len, int n, int T, double gamma,
                  double lambda, double eps, double *A, double *ret)
 {
-    double sum = 0.0, var = 0.0, gl = gamma * lambda;
+    double sum = 0.0, gl = gamma * lambda;
     long cnt = 0;
     for (int i = 0; i < n; i++) {
         double a = 0.0, vnext = 0.0; /* past the last valid token: A = V = 0 */
@@ -535,20 +543,7 @@ double rt_rl_gae(const double *r, const double *V, const int *len, int n, int T,
             cnt++;
         }
     }
-    if (!cnt) return 0.0;
-    double mean = sum / cnt;
-    for (int i = 0; i < n; i++)
-        for (int t = 0; t < len[i] && t < T; t++) {
-            double x = A[(size_t)i * T + t] - mean;
-            var += x * x;
-        }
-    double sd = sqrt(var / cnt);
-    for (int i = 0; i < n; i++)
-        for (int t = 0; t < len[i] && t < T; t++) {
-            double *a = &A[(size_t)i * T + t];
-            *a = (*a - mean) / (sd + eps);
-        }
-    return mean;
+    return whiten_tokens(A, len, n, T, sum, cnt, eps);
 }
 
 double rt_rl_explained_var(const double *ret, const double *V, const int *len, int n, int T)

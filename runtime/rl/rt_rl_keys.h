@@ -266,6 +266,14 @@ extern const char *const rt_rl_regularizer_values[];
                 "TRL's cliprange_value)"                                                           \
     }
 
+/* The keys of issue 18 in table order, for rt_rl_keys[] and %%rl's schema alike. */
+#define RT_RL_KEYS_RECIPES                                                                         \
+    RT_RL_KEY_OPMD_TAU, RT_RL_KEY_ASYMRE_SHIFT, RT_RL_KEY_BAPO_TARGET, RT_RL_KEY_BAPO_LOW_MAX,     \
+        RT_RL_KEY_BAPO_HIGH_MAX, RT_RL_KEY_BAPO_STEP, RT_RL_KEY_NFT_EPS, RT_RL_KEY_STALENESS,      \
+        RT_RL_KEY_MINIBATCHES, RT_RL_KEY_FILTER_GROUPS, RT_RL_KEY_ENTROPY_COEF, RT_RL_KEY_VF_COEF, \
+        RT_RL_KEY_GAE_LAMBDA, RT_RL_KEY_GAMMA, RT_RL_KEY_VALUE_CLIP, RT_RL_KEY_R2VPO_LAMBDA,       \
+        RT_RL_KEY_R2VPO_DELTA, RT_RL_KEY_R2VPO_DUAL_LR
+
 extern const rt_key rt_rl_keys[];
 extern const size_t rt_rl_n_keys;
 
