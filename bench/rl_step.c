@@ -7,7 +7,8 @@
  * metrics) + a synthetic binary sequence reward computed here (1 if a generated token
  * equals the prompt's first token, else 0: about half the answers) + rt_rl_update (the
  * algorithm's advantages, loss with beta = 0.04 KL, backward, Adam lr 1e-3, as many
- * updates per batch as the recipe's default iterations).  No EOS (every sequence has 24
+ * updates per batch as the recipe's default iterations times
+ * minibatches).  No EOS (every sequence has 24
  * tokens, as in the opd workload).  Timing: median wall time per step over --steps after
  * --warmup.
  *
@@ -90,7 +91,7 @@ static int bench_algo(const rt_rl_recipe *r, const rt_policy *p0, int threads, i
            r->name, med * 1e3, times[0] * 1e3, times[steps - 1] * 1e3, m.loss, rmean, m.kl_ref,
            m.entropy, m.grad_norm);
     printf("rlhf rl-%s threads=%d updates=%d steps_per_s=%.3f tokens_per_s=%.0f\n", r->name,
-           threads, ck.epochs, 1.0 / med, (double)N * T / med);
+           threads, ck.epochs * ck.minibatches, 1.0 / med, (double)N * T / med);
     fflush(stdout);
     free(times);
     rt_rl_free(o);
