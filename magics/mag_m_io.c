@@ -292,6 +292,39 @@ static char *json_text(rt_run *const *runs, int n)
     return txt;
 }
 
+int mag_export_write(const char *path, rt_run *const *runs, int n, int *err_no)
+{
+    int fmt = format_of(path);
+    *err_no = 0;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        *err_no = errno;
+        return MAG_ERUNTIME;
+    }
+    columns c = {0};
+    int rc = 0;
+    if (fmt == EX_JSON) {
+        char *t = json_text(runs, n);
+        if (t) {
+            fputs(t, f);
+            fputc('\n', f);
+        }
+        rc = t ? 0 : MAG_ENOMEM;
+        rt_free(t);
+    } else if (!(rc = columns_of(runs, n, &c))) {
+        rc = fmt == EX_CSV ? write_csv(f, runs, n, &c) : write_jsonl(f, runs, n, &c);
+    }
+    columns_free(&c);
+    int bad = ferror(f);
+    if (fclose(f)) bad = 1;
+    if (rc) return MAG_ENOMEM;
+    if (bad) {
+        *err_no = errno ? errno : EIO;
+        return MAG_ERUNTIME;
+    }
+    return 0;
+}
+
 static int run_export(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, const mag_line *line,
                       const mag_config *cfg, mag_diag *d)
 {
@@ -346,35 +379,13 @@ static int run_export(mag_ctx *ctx, const mag_magic *m, const mag_cell *cell, co
         return mag_diag_set(d, ctx->src, ctx->len, MAG_EVALUE, line->name_pos.line,
                             line->name_pos.col, NULL, "no runs to export");
     }
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        int e = errno;
-        rt_free(runs);
+    int e = 0;
+    int rc = mag_export_write(path, runs, n, &e);
+    rt_free(runs);
+    if (rc == MAG_ENOMEM) return mag_err_nomem(d);
+    if (rc)
         return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fa->value.pos.line,
                             fa->value.pos.col, NULL, "cannot write '%s': %s", path, strerror(e));
-    }
-    columns c = {0};
-    int rc = 0;
-    if (fmt == EX_JSON) {
-        char *t = json_text(runs, n);
-        if (t) {
-            fputs(t, f);
-            fputc('\n', f);
-        }
-        rc = t ? 0 : MAG_ENOMEM;
-        rt_free(t);
-    } else if (!(rc = columns_of(runs, n, &c))) {
-        rc = fmt == EX_CSV ? write_csv(f, runs, n, &c) : write_jsonl(f, runs, n, &c);
-    }
-    columns_free(&c);
-    int bad = ferror(f);
-    if (fclose(f)) bad = 1;
-    rt_free(runs);
-    if (rc) return mag_err_nomem(d);
-    if (bad)
-        return mag_diag_set(d, ctx->src, ctx->len, MAG_ERUNTIME, fa->value.pos.line,
-                            fa->value.pos.col, NULL, "cannot write '%s': %s", path,
-                            strerror(errno));
     krn_out_printf(ctx->out, KRN_STDOUT, "wrote %d run%s to %s\n", n, n == 1 ? "" : "s", path);
     return 0;
 }

@@ -169,9 +169,10 @@ static int policy_resolve(mag_train_cellctx *t, mag_diag *d)
     policy_cell *c = t->state;
     if (mag_train_given(cfg, "from")) {
         c->from_name = mag_config_get(cfg, "from", 0)->str;
-        /* point 0's for the cell-wide checks; each point pairs its own (policy_point) */
-        int prc = mag_train_policy_at(ctx, cfg, 0, c->from_name, mag_train_value_pos(cell, "from"),
-                                      &c->from, &c->from0, d);
+        /* the first built point's (0, or the worker's) for the cell-wide checks; each point
+         * pairs its own (policy_point) */
+        int prc = mag_train_policy_at(ctx, cfg, t->pt0, c->from_name,
+                                      mag_train_value_pos(cell, "from"), &c->from, &c->from0, d);
         if (prc) return prc;
         int wrc = mag_train_need_weights(ctx, d, c->from, c->from0, "from",
                                          mag_train_value_pos(cell, "from"));
@@ -419,7 +420,8 @@ static const mag_trainer_rec policy_rec = {
     .trainer = "sft",
     .state_size = sizeof(policy_cell),
     .point_size = sizeof(point),
-    .flags = MAG_TRAIN_IDLE_NO_CHART,
+    .flags = MAG_TRAIN_IDLE_NO_CHART | MAG_TRAIN_KEEPS_ADAM, /* a copy trains on with the
+                                                                source's Adam moments */
     .resolve = policy_resolve,
     .point = policy_point,
     .job = sft_job,

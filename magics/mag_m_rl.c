@@ -286,9 +286,10 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
     const mag_config *cfg = c->cfg;
     c->reward_name = mag_config_get(cfg, "reward", 0)->str;
     c->from_name = mag_config_get(cfg, "from", 0)->str;
-    /* the cell-wide checks use point 0's policies; each point pairs its own (rl_point) */
+    /* the cell-wide checks use the first built point's policies (point 0, or the worker's);
+     * each point pairs its own (rl_point) */
     const char *from0 = NULL;
-    int prc = mag_train_policy_at(ctx, cfg, 0, c->from_name, mag_train_value_pos(cell, "from"),
+    int prc = mag_train_policy_at(ctx, cfg, t->pt0, c->from_name, mag_train_value_pos(cell, "from"),
                                   &c->from, &from0, d);
     if (prc) return prc;
     int wrc =
@@ -298,8 +299,8 @@ static int resolve(mag_train_cellctx *t, mag_diag *d)
     c->ref = c->from;
     if (mag_train_given(cfg, "reference")) {
         c->ref_name = mag_config_get(cfg, "reference", 0)->str;
-        prc = mag_train_policy_at(ctx, cfg, 0, c->ref_name, mag_train_value_pos(cell, "reference"),
-                                  &c->ref, NULL, d);
+        prc = mag_train_policy_at(ctx, cfg, t->pt0, c->ref_name,
+                                  mag_train_value_pos(cell, "reference"), &c->ref, NULL, d);
         if (prc) return prc;
         if (c->from->model.vocab != c->ref->model.vocab) { /* any architectures */
             mag_pos at = mag_train_value_pos(cell, "reference");

@@ -29,6 +29,7 @@ extern const mag_magic *const mag_debate_magics[];
 extern const mag_magic *const mag_prefs_magics[];
 extern const mag_magic *const mag_rm_magics[];
 extern const mag_magic *const mag_dpo_magics[];
+extern const mag_magic *const mag_jobs_magics[];
 
 static const mag_magic *const *const tables[] = {
     mag_basic_magics,
@@ -48,6 +49,7 @@ static const mag_magic *const *const tables[] = {
     mag_prefs_magics,
     mag_rm_magics,
     mag_dpo_magics,
+    mag_jobs_magics,
 };
 /* clang-format on */
 

@@ -18,4 +18,9 @@ int mag_runs_select(mag_session *ss, const char *w, rt_run **runs, int *n);
  * else the coordinate key=value of its name NAME[...] (into buf); NULL when it has none. */
 const char *mag_run_key(const rt_run *run, const char *key, char *buf, size_t cap);
 
+/* %export's writer (mag_m_io.c): runs[0..n) to path in the format of its extension
+ * (.csv, .jsonl, .json).  0, MAG_ENOMEM, or MAG_ERUNTIME with *err_no = the errno of the
+ * file that cannot be written.  `rlhf-kernel worker` writes its point's run with it. */
+int mag_export_write(const char *path, rt_run *const *runs, int n, int *err_no);
+
 #endif

@@ -21,7 +21,11 @@ struct mag_session {
     reg regs[MAG_N_KINDS];
     uint64_t seed;
     int threads;
-    long seq; /* next definition number */
+    long seq;           /* next definition number */
+    int executor;       /* MAG_EXEC_* */
+    char *jobs_dir;     /* %executor jobs dir=PATH (rt_malloc'ed), or NULL: "jobs" */
+    long only_point;    /* the worker's point, or -1 */
+    uint64_t only_hash; /* and its job's hash */
 };
 
 static const char *const kind_names[MAG_N_KINDS] = {"task", "policy",      "reward", "debate",
@@ -45,6 +49,7 @@ mag_session *mag_session_new(void)
     if (!s) return NULL;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     s->threads = n >= 1 ? (n > 256 ? 256 : (int)n) : 1;
+    s->only_point = -1;
     return s;
 }
 
@@ -73,6 +78,7 @@ void mag_session_free(mag_session *s)
 {
     if (!s) return;
     mag_session_clear(s);
+    rt_free(s->jobs_dir);
     rt_free(s);
 }
 
@@ -102,6 +108,38 @@ int mag_session_threads(const mag_session *s)
 void mag_session_set_threads(mag_session *s, int threads)
 {
     s->threads = threads < 1 ? 1 : threads;
+}
+
+int mag_session_executor(const mag_session *s, const char **dir)
+{
+    if (dir) *dir = s->jobs_dir ? s->jobs_dir : "jobs";
+    return s->executor;
+}
+
+int mag_session_set_executor(mag_session *s, int executor, const char *dir)
+{
+    char *copy = NULL;
+    if (dir) {
+        size_t n = strlen(dir) + 1;
+        if (!(copy = rt_malloc(n))) return -1;
+        memcpy(copy, dir, n);
+    }
+    rt_free(s->jobs_dir);
+    s->jobs_dir = copy;
+    s->executor = executor;
+    return 0;
+}
+
+long mag_session_worker(const mag_session *s, uint64_t *hash)
+{
+    if (hash) *hash = s->only_hash;
+    return s->only_point;
+}
+
+void mag_session_set_worker(mag_session *s, long pt, uint64_t hash)
+{
+    s->only_point = pt < 0 ? -1 : pt;
+    s->only_hash = hash;
 }
 
 static mag_entry *find(const mag_session *s, mag_kind kind, const char *name)

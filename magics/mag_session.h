@@ -63,6 +63,19 @@ uint64_t mag_session_seed(const mag_session *s);
 void mag_session_set_seed(mag_session *s, uint64_t seed);
 int mag_session_threads(const mag_session *s);
 void mag_session_set_threads(mag_session *s, int threads);
+/* executor: %executor (mag_jobs.h) — where training cells run their sweep points:
+ * MAG_EXEC_THREADS (the default: here, rt_sweep's threads executor) or MAG_EXEC_JOBS (a
+ * cell writes its job directory under *dir, default "jobs", and prints the worker
+ * commands instead of training).  set copies dir (NULL: the default); -1 on ENOMEM (the
+ * setting unchanged). */
+enum { MAG_EXEC_THREADS = 0, MAG_EXEC_JOBS = 1 };
+int mag_session_executor(const mag_session *s, const char **dir);
+int mag_session_set_executor(mag_session *s, int executor, const char *dir);
+/* worker: `rlhf-kernel worker` sets the point it runs and its job's hash (rt_job.h); a
+ * training cell then builds, trains and stores that sweep point alone, after checking
+ * that the job it rebuilt has that hash (-1, the default: every point). */
+long mag_session_worker(const mag_session *s, uint64_t *hash);
+void mag_session_set_worker(mag_session *s, long pt, uint64_t hash);
 
 /* Puts obj under (kind, name), taking ownership of obj (freed with free_fn) and
  * copying name/summary/task.  Returns 1 if it replaced an existing object, 0 if new,

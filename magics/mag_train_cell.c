@@ -3,6 +3,7 @@
  * magic alone does (its record's hooks). */
 #include "mag_train_cell.h"
 #include "rt_tilt.h"
+#include "mag_jobs.h"
 #include "mag_lineage.h"
 
 #include <stdio.h>
@@ -47,11 +48,19 @@ static void free_points(const mag_trainer_rec *rec, void *pts, size_t np)
 }
 
 /* ---- inputs by value ---------------------------------------------------------------
- * A job carries the session objects its point names, as bytes: a policy as its file
- * (rt_model_save_mem), a task as its definition (mag_task_spec_lines), a reward as its
- * source.  Each object is serialized once per cell and shared by the points' jobs. */
+ * A job carries the session objects its point names, as bytes that name themselves, so
+ * that a fresh session can be rebuilt from them alone (`rlhf-kernel worker`, mag_jobs.h):
+ * a policy as the file %save writes (rt_model_save_mem_meta with mag_policy_meta: its
+ * session name, task definition and lineage), a task as "task = NAME" and its
+ * definition lines (mag_task_spec_lines), a reward as the %%reward cell that defines it
+ * ("%%reward NAME p=default ...", then its source).  Each object is serialized once per
+ * cell and shared by the points' jobs.  Every job also carries the cell itself (role
+ * cell, kind cell: the cell's text) and the session settings its numbers depend on (role
+ * session, kind session: "seed = N"); a record with MAG_TRAIN_KEEPS_ADAM also carries the
+ * Adam state of its `from` policy (kind adam, mag_jobs_adam_pack), which the policy file
+ * leaves out and a copy trains on with. */
 
-enum { MAX_BLOBS = 32 };
+enum { MAX_BLOBS = 6 * MAG_TRAIN_MAX_POINTS + 8 }; /* from, reference, task, rewards... */
 typedef struct blob {
     const char *kind, *name;
     void *data; /* owned */
@@ -60,6 +69,7 @@ typedef struct blob {
 typedef struct blobs {
     blob b[MAX_BLOBS];
     int n;
+    char session[64]; /* the session input: "seed = N\n" */
 } blobs;
 
 static void blobs_free(blobs *bs)
@@ -75,31 +85,39 @@ static const blob *blob_of(blobs *bs, const mag_session *s, const char *kind, co
 {
     for (int i = 0; i < bs->n; i++)
         if (!strcmp(bs->b[i].kind, kind) && !strcmp(bs->b[i].name, name)) return &bs->b[i];
-    if (bs->n == MAX_BLOBS) return NULL;
+    if (bs->n == MAX_BLOBS) return *nomem = 1, NULL;
     blob b = {kind, name, NULL, 0};
     if (!strcmp(kind, "policy")) {
         rt_policy *p = mag_session_get(s, MAG_POLICY, name);
         if (!p || rt_tilt_is(&p->model)) return NULL; /* a tilt: no bytes (in process) */
-        if (rt_model_save_mem(&p->model, &b.data, &b.size, NULL)) return *nomem = 1, NULL;
+        char *meta = mag_policy_meta(s, name);
+        int rc = meta ? rt_model_save_mem_meta(&p->model, meta, &b.data, &b.size, NULL) : RT_ENOMEM;
+        rt_free(meta);
+        if (rc) return *nomem = 1, NULL;
     } else if (!strcmp(kind, "task")) {
         const rt_task *t = mag_session_get(s, MAG_TASK, name);
         if (!t) return NULL;
         rt_strbuf sb;
         rt_strbuf_init(&sb);
+        rt_strbuf_printf(&sb, "task = %s\n", name);
         if (mag_task_spec_lines(t, &sb)) {
             rt_strbuf_free(&sb);
             return *nomem = 1, NULL;
         }
         b.data = rt_strbuf_take(&sb, &b.size);
         if (!b.data) return *nomem = 1, NULL;
+    } else if (!strcmp(kind, "adam")) { /* a policy's Adam state, when it has one */
+        rt_policy *p = mag_session_get(s, MAG_POLICY, name);
+        if (!p || rt_tilt_is(&p->model) || p->model.params->t == 0) return NULL;
+        if (mag_jobs_adam_pack(name, p->model.params, &b.data, &b.size)) return *nomem = 1, NULL;
     } else if (!strcmp(kind, "reward")) {
         const rt_reward_program *r = mag_session_get(s, MAG_REWARD, name);
         if (!r) return NULL;
-        const char *src = rt_reward_source(r);
-        b.size = strlen(src);
-        b.data = rt_malloc(b.size + 1);
+        rt_strbuf sb;
+        rt_strbuf_init(&sb);
+        mag_jobs_reward_cell(name, r, &sb);
+        b.data = rt_strbuf_take(&sb, &b.size);
         if (!b.data) return *nomem = 1, NULL;
-        memcpy(b.data, src, b.size + 1);
     } else {
         return NULL;
     }
@@ -109,20 +127,30 @@ static const blob *blob_of(blobs *bs, const mag_session *s, const char *kind, co
 
 /* job.in of point pt: every policy, task and reward the point names (keys of type NAME),
  * plus the cell's task when no key names it.  0 or MAG_ENOMEM. */
-static int point_inputs(const mag_train_cellctx *t, size_t pt, mag_train_point *p, blobs *bs)
+static int point_inputs(const mag_train_cellctx *t, const mag_trainer_rec *rec, size_t pt,
+                        mag_train_point *p, blobs *bs)
 {
     const mag_schema *sc = t->cfg->schema;
-    rt_job_input *in = rt_calloc(sc->nkeys + 1, sizeof *in);
+    rt_job_input *in = rt_calloc(sc->nkeys + 4, sizeof *in);
     if (!in) return MAG_ENOMEM;
     int n = 0, has_task = 0, nomem = 0;
+    in[n++] = (rt_job_input){"session", "session", bs->session, strlen(bs->session)};
+    in[n++] = (rt_job_input){"cell", "cell", t->ctx->src, t->ctx->len};
     for (size_t k = 0; k < sc->nkeys && !nomem; k++) {
         const mag_key_spec *ks = &sc->keys[k];
         const mag_value *v = mag_config_at(t->cfg, k, pt);
         if (ks->type != MAG_T_NAME || !ks->object || !v || !v->str) continue;
-        const blob *b = blob_of(bs, t->ctx->session, ks->object, v->str, &nomem);
+        /* a policy-valued key names this point's policy (a sweep's NAME pairs by key) */
+        const char *name = !strcmp(ks->object, "policy")
+                               ? mag_train_pair_name(t->ctx->session, t->cfg, pt, v->str)
+                               : v->str;
+        const blob *b = blob_of(bs, t->ctx->session, ks->object, name, &nomem);
         if (!b) continue;
         in[n++] = (rt_job_input){ks->name, b->kind, b->data, b->size};
         has_task |= !strcmp(b->kind, "task");
+        if ((rec->flags & MAG_TRAIN_KEEPS_ADAM) && !strcmp(ks->name, "from") &&
+            (b = blob_of(bs, t->ctx->session, "adam", name, &nomem)) != NULL)
+            in[n++] = (rt_job_input){ks->name, b->kind, b->data, b->size};
     }
     if (!nomem && !has_task && t->task_name) {
         const blob *b = blob_of(bs, t->ctx->session, "task", t->task_name, &nomem);
@@ -185,12 +213,13 @@ static int holds_finished(const mag_session *s, const char *name)
  * failing cell changes nothing finished (issue 12 B1): a point that failed or was
  * interrupted is stored under its name only if nothing finished holds it, else under
  * NAME~failed / NAME~interrupted, with a note. */
-static int store(mag_train_cellctx *t, const mag_trainer_rec *rec, void *pts, size_t np,
+static int store(mag_train_cellctx *t, const mag_trainer_rec *rec, void *pts, size_t lo, size_t hi,
                  long max_steps, int interrupted, mag_diag *d)
 {
     mag_train_store ts;
     mag_train_store_init(&ts);
-    for (size_t i = 0; i < np; i++) {
+    size_t np = hi - lo;
+    for (size_t i = lo; i < hi; i++) {
         mag_train_point *p = PT(pts, rec, i);
         long step;
         char msg[256];
@@ -247,8 +276,16 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
                          "a new name, e.g. %%%%%s %s2",
                          rec->magic, t.base, f->str, rec->magic, t.base);
     }
-    if (!rc) rc = rec->resolve(&t, d);
     size_t np = t.cfg ? t.cfg->npoints : 0;
+    uint64_t want = 0;
+    long only = mag_session_worker(ctx->session, &want);
+    if (!rc && only >= 0 && (size_t)only >= np)
+        rc = mag_err(ctx, d, MAG_EVALUE, cell->name_pos,
+                     "point %ld is out of range: %%%%%s %s has %zu point%s", only, rec->magic,
+                     t.base, np, np == 1 ? "" : "s");
+    size_t lo = only >= 0 ? (size_t)only : 0, hi = only >= 0 ? (size_t)only + 1 : np;
+    t.pt0 = lo;
+    if (!rc) rc = rec->resolve(&t, d);
     if (!rc) rc = mag_train_check_points(ctx, cell, np, d);
     if (!rc && rec->check) rc = rec->check(&t, d);
     void *pts = NULL;
@@ -261,13 +298,15 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
     long max_steps = 0;
     blobs bs;
     bs.n = 0;
+    snprintf(bs.session, sizeof bs.session, "seed = %llu\n",
+             (unsigned long long)mag_session_seed(ctx->session));
     /* every point built and checked before anything trains */
-    for (size_t i = 0; !rc && i < np; i++) {
-        mag_train_point *p = pp[i] = PT(pts, rec, i);
+    for (size_t i = lo; !rc && i < hi; i++) {
+        mag_train_point *p = pp[i - lo] = PT(pts, rec, i);
         mag_train_point_names(t.cfg, t.base, i, p->name, p->label);
         p->job.trainer = rec->trainer;
         p->job.name = p->name;
-        if (point_cfg(t.cfg, i, p) || point_inputs(&t, i, p, &bs)) {
+        if (point_cfg(t.cfg, i, p) || point_inputs(&t, rec, i, p, &bs)) {
             rc = mag_err_nomem(d);
             break;
         }
@@ -275,11 +314,13 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
         if (!rc && p->run &&
             mag_train_run_config_omit(p->run, t.cfg, i, rec->omit_keys ? rec->omit_keys(&t) : NULL))
             rc = mag_err_nomem(d);
+        if (!rc && only >= 0) rc = mag_jobs_check_rebuilt(ctx, cell, &p->job, want, d);
         if (p->steps > max_steps) max_steps = p->steps;
     }
-    int interrupted = 0;
-    if (!rc) rc = train(&t, rec, pp, np, max_steps, &interrupted, d);
-    if (!rc) rc = store(&t, rec, pts, np, max_steps, interrupted, d);
+    int interrupted = 0, write_jobs = only < 0 && mag_session_executor(ctx->session, NULL);
+    if (!rc && write_jobs) rc = mag_jobs_write(ctx, cell, rec->magic, t.base, pp, np, d);
+    if (!rc && !write_jobs) rc = train(&t, rec, pp, hi - lo, max_steps, &interrupted, d);
+    if (!rc && !write_jobs) rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
     free_points(rec, pts, np);
     blobs_free(&bs);
     rt_free(pp);

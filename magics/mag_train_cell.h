@@ -18,6 +18,10 @@
  *      rec->chart;
  *   5. stores every run and the policies of the points that did not fail under the
  *      point's name with rec->summary's line, and ends the cell (mag_train_end).
+ * Under %executor jobs, 4 and 5 are replaced by writing the cell's job directory
+ * (mag_jobs_write); in `rlhf-kernel worker` (mag_session_worker) only the worker's point
+ * is built (after checking that its rebuilt job has the manifest's hash), trained and
+ * stored.
  * All allocations through rt_alloc; everything a cell built is freed on every path.
  *
  * Ownership: the handler owns the points (point_size bytes each, zeroed; a point struct
@@ -53,12 +57,16 @@ typedef struct mag_train_cellctx {
     const char *base;      /* NAME */
     const mag_config *cfg; /* the validated configuration */
     const char *task_name; /* set by resolve: stored with the runs and policies */
+    size_t pt0;            /* the first point built here: 0, or the worker's point (its
+                              names resolve cell-wide checks, e.g. of `from`) */
     void *state;           /* the magic's own state (rec->state_size bytes) */
 } mag_train_cellctx;
 
 enum {
     MAG_TRAIN_IDLE_NO_CHART = 1u << 0, /* no chart when no point has steps (%%policy) */
     MAG_TRAIN_QUIET_POLICY = 1u << 1,  /* "policy NAME" without its summary (%%opd) */
+    MAG_TRAIN_KEEPS_ADAM = 1u << 2,    /* a copy of `from` trains on with its Adam state
+                                          (%%policy): jobs carry that state too */
 };
 
 #define MAG_TRAIN_SUMMARY 1200 /* the longest summary line (bytes with the NUL) */

@@ -288,5 +288,9 @@ int rt_model_load_meta(rt_model **out, char **meta, const char *path, rt_diag *d
  * rt_model_load, its messages naming "model bytes" instead of a path. */
 int rt_model_save_mem(const rt_model *m, void **out, size_t *n, rt_diag *d);
 int rt_model_load_mem(rt_model **out, const void *p, size_t n, rt_diag *d);
+/* The same with metadata text (as rt_model_save_meta / rt_model_load_meta): a job carries
+ * a policy as the file %save writes, its task and lineage included. */
+int rt_model_save_mem_meta(const rt_model *m, const char *meta, void **out, size_t *n, rt_diag *d);
+int rt_model_load_mem_meta(rt_model **out, char **meta, const void *p, size_t n, rt_diag *d);
 
 #endif

@@ -67,16 +67,15 @@ static uint32_t get32(const unsigned char *p)
 static int check_meta(const char *meta, rt_diag *d)
 {
     if (meta && strnlen(meta, RT_MODEL_MAX_META + 1) > RT_MODEL_MAX_META)
-        return fail(d, RT_EINVAL, "metadata", "text of more than %ld bytes%.0ld",
-                    RT_MODEL_MAX_META, 0);
+        return fail(d, RT_EINVAL, "metadata", "text of more than %ld bytes%.0ld", RT_MODEL_MAX_META,
+                    0);
     return 0;
 }
 
 /* The header of m into h (hn bytes: everything before the payload, checksum included):
  * format 2, or 3 when meta is not empty; *bytes = the payload's size.  The one writer of
  * the formats (meta checked by the caller). */
-static size_t write_header(const rt_model *m, const char *meta, unsigned char *h,
-                           uint64_t *bytes)
+static size_t write_header(const rt_model *m, const char *meta, unsigned char *h, uint64_t *bytes)
 {
     int cfg[RT_MODEL_MAX_KEYS];
     char text[MAX_CONFIG];
@@ -145,16 +144,27 @@ int rt_model_save_meta(const rt_model *m, const char *meta, const char *path, rt
 
 int rt_model_save_mem(const rt_model *m, void **out, size_t *n, rt_diag *d)
 {
-    unsigned char h[HDR2 + MAX_CONFIG + 16];
-    uint64_t bytes;
-    size_t hn = write_header(m, NULL, h, &bytes);
+    return rt_model_save_mem_meta(m, NULL, out, n, d);
+}
+
+int rt_model_save_mem_meta(const rt_model *m, const char *meta, void **out, size_t *n, rt_diag *d)
+{
     *out = NULL, *n = 0;
+    int rc = check_meta(meta, d);
+    if (rc) return rc;
+    unsigned char small[HDR2 + MAX_CONFIG + 16], *h = small;
+    if (meta && meta[0] && !(h = rt_malloc(HDR2 + MAX_TEXT + 16)))
+        return fail(d, RT_ENOMEM, MEM, "out of memory%.0ld%.0ld", 0, 0);
+    uint64_t bytes;
+    size_t hn = write_header(m, meta, h, &bytes);
     unsigned char *p = rt_malloc(hn + bytes);
-    if (!p) return fail(d, RT_ENOMEM, MEM, "out of memory%.0ld%.0ld", 0, 0);
-    memcpy(p, h, hn);
-    memcpy(p + hn, m->params->w, bytes);
-    *out = p, *n = hn + bytes;
-    return 0;
+    if (p) {
+        memcpy(p, h, hn);
+        memcpy(p + hn, m->params->w, bytes);
+        *out = p, *n = hn + bytes;
+    }
+    if (h != small) rt_free(h);
+    return p ? 0 : fail(d, RT_ENOMEM, MEM, "out of memory%.0ld%.0ld", 0, 0);
 }
 
 /* Where a load reads from: a file or bytes in memory (the same checks for both). */
@@ -292,16 +302,14 @@ static int parse_header(header *x, const char *path, rt_diag *d)
     }
     size_t want = x->ops->nparams(x->vocab, x->cfg) * sizeof(float);
     if (want != x->bytes) /* before allocating anything */
-        return fail(d, RT_ESHAPE, path,
-                    "payload of %ld bytes does not fit the architecture (%ld)", (long)x->bytes,
-                    (long)want);
+        return fail(d, RT_ESHAPE, path, "payload of %ld bytes does not fit the architecture (%ld)",
+                    (long)x->bytes, (long)want);
     return 0;
 }
 
 /* Checks and loads a model of `size` bytes from s (the load half of every version);
  * meta (may be NULL): a copy of the metadata text ("" when none). */
-static int load_from(src *s, long size, const char *path, rt_model **out, char **meta,
-                     rt_diag *d)
+static int load_from(src *s, long size, const char *path, rt_model **out, char **meta, rt_diag *d)
 {
     header x;
     rt_model *m = NULL;
@@ -312,14 +320,12 @@ static int load_from(src *s, long size, const char *path, rt_model **out, char *
     unsigned char buf[65536];
     for (uint64_t left = x.bytes; left > 0;) {
         size_t k = left < sizeof buf ? (size_t)left : sizeof buf;
-        if (src_read(s, buf, k) != k)
-            return fail(d, RT_EIO, path, "read error%.0ld%.0ld", 0, 0);
+        if (src_read(s, buf, k) != k) return fail(d, RT_EIO, path, "read error%.0ld%.0ld", 0, 0);
         sum = fnv(sum, buf, k);
         left -= k;
     }
     if (sum != x.ck)
-        return fail(d, RT_ECHECKSUM, path, "checksum mismatch (corrupt file)%.0ld%.0ld", 0,
-                    0);
+        return fail(d, RT_ECHECKSUM, path, "checksum mismatch (corrupt file)%.0ld%.0ld", 0, 0);
     rc = parse_header(&x, path, d);
     if (rc) return rc;
     char *mt = NULL;
@@ -380,11 +386,17 @@ int rt_model_load_meta(rt_model **out, char **meta, const char *path, rt_diag *d
 
 int rt_model_load_mem(rt_model **out, const void *p, size_t n, rt_diag *d)
 {
+    return rt_model_load_mem_meta(out, NULL, p, n, d);
+}
+
+int rt_model_load_mem_meta(rt_model **out, char **meta, const void *p, size_t n, rt_diag *d)
+{
     *out = NULL;
+    if (meta) *meta = NULL;
     if (n > (size_t)1 << 40)
         return fail(d, RT_ESIZE, MEM, "%ld bytes is too large%.0ld", (long)n, 0);
     src s = {.p = p, .n = p ? n : 0};
-    return load_from(&s, (long)s.n, MEM, out, NULL, d);
+    return load_from(&s, (long)s.n, MEM, out, meta, d);
 }
 
 /* ---- the MLP's names for the same -------------------------------------------------------- */

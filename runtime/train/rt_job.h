@@ -3,9 +3,10 @@
  * its random stream) and how this process runs it (a function and its argument).
  *
  * The plain-data half is what a remote executor ships (rt_job_pack / rt_job_unpack,
- * rt_job.c): a job must then be rebuilt from it alone.  Today the trainers are still
- * built by the magics, so the threads executor runs the in-process half (fn, arg) and
- * the plain data is descriptive (every field may be left empty).  A job must own
+ * rt_job.c): a job must then be rebuilt from it alone.  The trainers are built by the
+ * magics, so the threads executor runs the in-process half (fn, arg); `rlhf-kernel
+ * worker` rebuilds a training cell's point from its plain data alone (a job directory,
+ * magics/mag_jobs.h; every field may be left empty by other callers).  A job must own
  * everything it mutates (its run, buffers, rng), so results do not depend on where or
  * next to what it runs.
  *
@@ -39,7 +40,8 @@
  * version but its own.
  *
  * Leaves out: running jobs (rt_sweep.h: executors), the trainer registry (runtime/
- * trainers/rt_trainers.h: it links every trainer library), manifests of many jobs. */
+ * trainers/rt_trainers.h: it links every trainer library), manifests of many jobs
+ * (rt_manifest.h). */
 #ifndef RT_JOB_H
 #define RT_JOB_H
 

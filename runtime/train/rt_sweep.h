@@ -16,7 +16,9 @@
  *
  * A remote executor (MPI, later) packs the jobs' plain data to workers, forwards their
  * rt_event rows back and returns their models; each worker can compute point p itself
- * (rt_sweep_points.h).  Leaves out: what a job computes (trainers, rt_trainer.h). */
+ * (rt_sweep_points.h).  Its first piece exists: a job directory's manifest
+ * (rt_manifest.h) and `rlhf-kernel worker DIR --point I` (magics/mag_jobs.h), which
+ * %executor jobs uses instead of an rt_executor (it writes the jobs and trains nothing).  Leaves out: what a job computes (trainers, rt_trainer.h). */
 #ifndef RT_SWEEP_H
 #define RT_SWEEP_H
 

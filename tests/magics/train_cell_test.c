@@ -1,14 +1,16 @@
 /* train_cell_test: the one training-cell handler (magics/mag_train_cell.h) driven by a toy
  * record: sweep points named and trained, each job's plain data (trainer, point name, the
- * point's resolved key = value configuration, its stream), runs stored with the record's
- * summary, a hook's error stopping the cell before anything trains or is stored, a failed
- * point's ending, and every allocation of a cell failed in turn (the cell ends cleanly and
- * stores nothing half-made). */
+ * point's resolved key = value configuration, its inputs, its stream), runs stored with
+ * the record's summary, a hook's error stopping the cell before anything trains or is
+ * stored, a failed point's ending, the worker's one point (its range and its job's hash),
+ * and every allocation of a cell failed in turn (the cell ends cleanly and stores nothing
+ * half-made). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -33,8 +35,8 @@ static const mag_schema toy_schema = {.magic = "toy", .keys = toy_keys, .nkeys =
 
 typedef struct toy_point {
     mag_train_point base;
-    int fail;    /* 1: the job fails, 2: the point hook fails */
-    int packed;  /* the job packed, unpacked and packed again to the same bytes */
+    int fail;   /* 1: the job fails, 2: the point hook fails */
+    int packed; /* the job packed, unpacked and packed again to the same bytes */
 } toy_point;
 
 /* A job is self-contained: its packed form unpacks to the same plain data (inputs by
@@ -190,19 +192,26 @@ static void test_sweep_jobs(void **state)
     mag_session *s = mag_session_new();
     mag_diag d;
     assert_int_equal(run_cell(s, "%%toy j\nsteps = 3\nlr = [0.1, 0.2]", &d), 0);
-    assert_string_equal(summary_of(s, "j[lr=0.1]"), "toy j[lr=0.1] steps=3 lr=0.1 fail=0, 3 steps");
-    assert_string_equal(summary_of(s, "j[lr=0.2]"), "toy j[lr=0.2] steps=3 lr=0.2 fail=0, 3 steps");
+    /* every job carries the session's seed ("seed = 0\n") and the cell (33 bytes) */
+    assert_string_equal(summary_of(s, "j[lr=0.1]"), "toy j[lr=0.1] steps=3 lr=0.1 fail=0 "
+                                                    "in:session/session/9 in:cell/cell/33 "
+                                                    "packed, 3 steps");
+    assert_string_equal(summary_of(s, "j[lr=0.2]"), "toy j[lr=0.2] steps=3 lr=0.2 fail=0 "
+                                                    "in:session/session/9 in:cell/cell/33 "
+                                                    "packed, 3 steps");
     assert_null(summary_of(s, "j"));
     /* defaults are written as their text; a key without a value is left out */
     assert_int_equal(run_cell(s, "%%toy k\nseed = [1, 2]", &d), 0);
     assert_string_equal(summary_of(s, "k[seed=2]"),
-                        "toy k[seed=2] steps=2 lr=0.5 fail=0 seed=2, 2 steps");
+                        "toy k[seed=2] steps=2 lr=0.5 fail=0 seed=2 in:session/session/9 "
+                        "in:cell/cell/21 packed, 2 steps");
     mag_session_free(s);
 }
 
-/* Inputs by value: the policy `from` names (its file bytes) and the cell's task (its
- * definition), serialized once per cell and shared by the points; each job packs and
- * unpacks to itself. */
+/* Inputs by value: the session's seed, the cell, the policy `from` names (its file as
+ * %save writes it: its name, task and lineage in the metadata) and the cell's task
+ * ("task = NAME" and its definition), serialized once per cell and shared by the points;
+ * each job packs and unpacks to itself. */
 static void test_jobs_carry_inputs(void **state)
 {
     (void)state;
@@ -217,18 +226,23 @@ static void test_jobs_carry_inputs(void **state)
     assert_int_equal(rt_policy_create(&pol, &pc, NULL), 0);
     void *bytes = NULL;
     size_t nb = 0;
-    assert_int_equal(rt_model_save_mem(&pol->model, &bytes, &nb, NULL), 0);
-    assert_int_equal(mag_session_put(s, MAG_POLICY, "base", pol, mag_train_free_policy, "", "t"), 0);
+    assert_int_equal(mag_session_put(s, MAG_POLICY, "base", pol, mag_train_free_policy, "", "t"),
+                     0);
+    char *meta = mag_policy_meta(s, "base");
+    assert_non_null(strstr(meta, "policy = base\ntask = t\ntask.spec = add "));
+    assert_int_equal(rt_model_save_mem_meta(&pol->model, meta, &bytes, &nb, NULL), 0);
+    rt_free(meta);
     rt_strbuf spec;
     rt_strbuf_init(&spec);
+    rt_strbuf_puts(&spec, "task = t\n");
     assert_int_equal(mag_task_spec_lines(task, &spec), 0);
     mag_diag d;
     assert_int_equal(run_cell(s, "%%toy m\nfrom = base\nlr = [0.1, 0.2]", &d), 0);
     char want[300];
     for (int i = 1; i <= 2; i++) {
         snprintf(want, sizeof want,
-                 "toy m[lr=0.%d] steps=2 lr=0.%d fail=0 from=base in:from/policy/%zu "
-                 "in:task/task/%zu packed, 2 steps",
+                 "toy m[lr=0.%d] steps=2 lr=0.%d fail=0 from=base in:session/session/9 "
+                 "in:cell/cell/35 in:from/policy/%zu in:task/task/%zu packed, 2 steps",
                  i, i, nb, spec.len);
         char name[32];
         snprintf(name, sizeof name, "m[lr=0.%d]", i);
@@ -261,7 +275,8 @@ static void test_failed_point(void **state)
     assert_string_equal(d.msg, "cell:1:3: run 'f[fail=1]' failed: toy: boom at step 1 (the other "
                                "sweep points finished)");
     assert_string_equal(summary_of(s, "f[fail=1]"),
-                        "toy f[fail=1] steps=2 lr=0.5 fail=1, 1 steps (failed)");
+                        "toy f[fail=1] steps=2 lr=0.5 fail=1 in:session/session/9 "
+                        "in:cell/cell/21 packed, 1 steps (failed)");
     assert_non_null(summary_of(s, "f[fail=0]"));
     mag_session_free(s);
 }
@@ -291,14 +306,40 @@ static void test_every_allocation_fails(void **state)
     }
 }
 
+/* The worker's mode (mag_session_set_worker): only that point is built, checked against
+ * its job's hash, trained and stored; a point out of range and a rebuilt job of another
+ * hash are errors that store nothing. */
+static void test_worker_point(void **state)
+{
+    (void)state;
+    mag_session *s = mag_session_new();
+    mag_diag d;
+    const char *code = "%%toy w\nsteps = 3\nlr = [0.1, 0.2]";
+    mag_session_set_worker(s, 2, 0);
+    assert_int_equal(run_cell(s, code, &d), MAG_EVALUE);
+    assert_string_equal(d.msg, "cell:1:3: point 2 is out of range: %%toy w has 2 points");
+    mag_session_set_worker(s, 1, 0x1234);
+    assert_int_equal(run_cell(s, code, &d), MAG_ERUNTIME);
+    const char *at = strstr(d.msg, "rebuilt here is job ");
+    assert_non_null(at);
+    assert_non_null(strstr(d.msg, ", not the manifest's 0000000000001234 (its inputs, "));
+    assert_null(summary_of(s, "w[lr=0.2]"));
+    uint64_t h = strtoull(at + strlen("rebuilt here is job "), NULL, 16);
+    mag_session_set_worker(s, 1, h); /* the right hash: the point trains alone */
+    assert_int_equal(run_cell(s, code, &d), 0);
+    assert_string_equal(summary_of(s, "w[lr=0.2]"), "toy w[lr=0.2] steps=3 lr=0.2 fail=0 "
+                                                    "in:session/session/9 in:cell/cell/33 "
+                                                    "packed, 3 steps");
+    assert_null(summary_of(s, "w[lr=0.1]"));
+    mag_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sweep_jobs),
-        cmocka_unit_test(test_hook_error_stores_nothing),
-        cmocka_unit_test(test_jobs_carry_inputs),
-        cmocka_unit_test(test_failed_point),
-        cmocka_unit_test(test_every_allocation_fails),
+        cmocka_unit_test(test_sweep_jobs),        cmocka_unit_test(test_hook_error_stores_nothing),
+        cmocka_unit_test(test_jobs_carry_inputs), cmocka_unit_test(test_failed_point),
+        cmocka_unit_test(test_worker_point),      cmocka_unit_test(test_every_allocation_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,8 @@
 /* model_mem_test.c: models saved to and loaded from memory (rt_model_save_mem,
  * rt_model_load_mem in runtime/nn/rt_model_io.c): the bytes equal the file's byte for
- * byte, a model round-trips (architecture and weights), the load refuses what the file
- * load refuses with the same codes (magic, version, truncation at every header offset
- * and in the payload, trailing bytes, any flipped byte), and every allocation failed
- * in turn. */
+ * byte, a model round-trips (architecture and weights), with metadata too, the load refuses what
+ * the file load refuses with the same codes (magic, version, truncation at every header offset and
+ * in the payload, trailing bytes, any flipped byte), and every allocation failed in turn. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,6 +59,53 @@ static void same_bytes_as_the_file(void **state)
     assert_memory_equal(again, mem, n);
     rt_free(again);
     rt_model_free(m);
+    rt_free(mem);
+    rt_policy_free(p);
+}
+
+/* With metadata (rt_model_save_mem_meta / rt_model_load_mem_meta): the bytes of
+ * rt_model_save_meta's file, and the text back. */
+static void with_metadata(void **state)
+{
+    (void)state;
+    rt_policy *p = make_mlp();
+    const char *meta = "policy = base\ntask = add\nmade = %%policy base\n";
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/rt_model_mem_meta_test_%d.bin", (int)getpid());
+    assert_int_equal(rt_model_save_meta(&p->model, meta, path, NULL), 0);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    static unsigned char file[1 << 16];
+    size_t fn = fread(file, 1, sizeof file, fp);
+    fclose(fp);
+    unlink(path);
+    void *mem;
+    size_t n;
+    assert_int_equal(rt_model_save_mem_meta(&p->model, meta, &mem, &n, NULL), 0);
+    assert_int_equal(n, fn);
+    assert_memory_equal(mem, file, n);
+    rt_model *m;
+    char *back = NULL;
+    assert_int_equal(rt_model_load_mem_meta(&m, &back, mem, n, NULL), 0);
+    assert_string_equal(back, meta);
+    assert_memory_equal(m->params->w, p->params.w, sizeof(float) * p->params.n);
+    rt_free(back);
+    rt_model_free(m);
+    /* every allocation of the save failed in turn: ENOMEM, nothing leaked */
+    for (long k = 1;; k++) {
+        void *q = NULL;
+        size_t qn = 0;
+        rt_alloc_fail_at(k);
+        int rc = rt_model_save_mem_meta(&p->model, meta, &q, &qn, NULL);
+        rt_alloc_fail_at(0);
+        if (rc == 0) {
+            assert_int_equal(qn, n);
+            rt_free(q);
+            break;
+        }
+        assert_int_equal(rc, RT_ENOMEM);
+        assert_null(q);
+    }
     rt_free(mem);
     rt_policy_free(p);
 }
@@ -143,6 +189,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_bytes_as_the_file),
+        cmocka_unit_test(with_metadata),
         cmocka_unit_test(refuses_bad_bytes),
         cmocka_unit_test(allocation_failures),
     };

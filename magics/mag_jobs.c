@@ -1,0 +1,317 @@
+/* mag_jobs: the kernel's side of job directories (mag_jobs.h) — %executor, writing a
+ * training cell's job directory, the reward cell a job carries and the worker's check of
+ * a rebuilt job.  Leaves out the worker itself (mag_worker.c) and the manifest's format
+ * (runtime/train/rt_manifest.h). */
+#include "mag_jobs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mag_bridge.h"
+#include "rt_alloc.h"
+#include "rt_manifest.h"
+
+/* the shortest %g form of v that reads back as v */
+static void fmt_num(double v, char *buf, size_t cap)
+{
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, cap, "%.*g", p, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+void mag_jobs_reward_cell(const char *name, const rt_reward_program *r, rt_strbuf *b)
+{
+    rt_strbuf_printf(b, "%%%%reward %s", name);
+    for (int i = 0; i < rt_reward_n_params(r); i++) {
+        double v;
+        char num[40];
+        if (!rt_reward_param_default(r, i, &v)) continue;
+        fmt_num(v, num, sizeof num);
+        rt_strbuf_printf(b, " %s=%s", rt_reward_param_name(r, i), num);
+    }
+    rt_strbuf_printf(b, "\n%s", rt_reward_source(r));
+}
+
+int mag_jobs_adam_pack(const char *name, const rt_params *prm, void **out, size_t *size)
+{
+    rt_strbuf b;
+    rt_strbuf_init(&b);
+    rt_strbuf_printf(&b, "rlhf-adam 1\npolicy = %s\nn = %zu\nt = %ld\n", name, prm->n, prm->t);
+    rt_strbuf_append(&b, (const char *)prm->m, prm->n * sizeof(float));
+    rt_strbuf_append(&b, (const char *)prm->v, prm->n * sizeof(float));
+    *out = rt_strbuf_take(&b, size);
+    return *out ? 0 : MAG_ENOMEM;
+}
+
+/* The header line "KEY = VALUE\n" at *at of p[0..n): value into out[cap]; 0 or -1. */
+static int header_line(const char *p, size_t n, size_t *at, const char *key, char *out, size_t cap)
+{
+    size_t k = strlen(key);
+    const char *nl = memchr(p + *at, '\n', n - *at);
+    if (!nl || (size_t)(nl - p) - *at < k + 3 || memcmp(p + *at, key, k) != 0 ||
+        memcmp(p + *at + k, " = ", 3) != 0)
+        return -1;
+    size_t vl = (size_t)(nl - p) - *at - k - 3;
+    if (vl >= cap) return -1;
+    memcpy(out, p + *at + k + 3, vl);
+    out[vl] = '\0';
+    *at = (size_t)(nl - p) + 1;
+    return 0;
+}
+
+int mag_jobs_adam_unpack(const void *p, size_t n, char *name, size_t cap, rt_params *prm, char *err,
+                         size_t ecap)
+{
+    const char *s = p;
+    static const char tag[] = "rlhf-adam 1\n";
+    size_t at = sizeof tag - 1;
+    char nbuf[32], tbuf[32], *e1 = NULL, *e2 = NULL;
+    if (n < at || memcmp(s, tag, at) != 0 || header_line(s, n, &at, "policy", name, cap) ||
+        header_line(s, n, &at, "n", nbuf, sizeof nbuf) ||
+        header_line(s, n, &at, "t", tbuf, sizeof tbuf))
+        return snprintf(err, ecap, "an Adam state without its header"), -1;
+    unsigned long long nf = strtoull(nbuf, &e1, 10);
+    long t = strtol(tbuf, &e2, 10);
+    if (*e1 || *e2 || t < 0 || nf > (n - at) / (2 * sizeof(float)) ||
+        n - at != 2 * nf * sizeof(float))
+        return snprintf(err, ecap, "Adam state of '%s': bad sizes", name), -1;
+    if (!prm) return 0;
+    if (prm->n != nf)
+        return snprintf(err, ecap, "Adam state of '%s': %llu moments for %zu weights", name, nf,
+                        prm->n),
+               -1;
+    memcpy(prm->m, s + at, nf * sizeof(float));
+    memcpy(prm->v, s + at + nf * sizeof(float), nf * sizeof(float));
+    prm->t = t;
+    return 0;
+}
+
+int mag_jobs_check_rebuilt(mag_ctx *ctx, const mag_cell *cell, const rt_job *j, uint64_t want,
+                           mag_diag *d)
+{
+    uint64_t h = 0;
+    rt_diag jd;
+    if (rt_job_hash(j, &h, &jd))
+        return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos, "worker: point %s: %s", j->name,
+                       jd.msg);
+    if (h == want) return 0;
+    char a[17], b[17];
+    rt_job_hash_hex(h, a);
+    rt_job_hash_hex(want, b);
+    return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos,
+                   "worker: point %s rebuilt here is job %s, not the manifest's %s (its "
+                   "inputs, configuration or stream differ: a bug, please report it)",
+                   j->name, a, b);
+}
+
+/* mkdir -p of path (its parents too): 0 or errno. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return ENAMETOOLONG;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
+        buf[i] = c;
+    }
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
+/* Writes p[0..n) to path: 0 or errno. */
+static int write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return errno;
+    int ok = fwrite(p, 1, n, f) == n;
+    int e = errno;
+    if (fclose(f) != 0 && ok) ok = 0, e = errno;
+    return ok ? 0 : (e ? e : EIO);
+}
+
+/* s as one shell word: as it is when it holds only safe bytes, else in single quotes
+ * (a quote as '\'') */
+static void shell_word(const char *s, char *out, size_t cap)
+{
+    int safe = *s != '\0';
+    for (const char *c = s; *c && safe; c++)
+        safe = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+=,:@%",
+                      *c) != NULL;
+    if (safe) {
+        snprintf(out, cap, "%s", s);
+        return;
+    }
+    size_t o = 0;
+    out[o++] = '\'';
+    for (const char *c = s; *c && o + 6 < cap; c++) {
+        if (*c == '\'') {
+            memcpy(out + o, "'\\''", 4);
+            o += 4;
+        } else {
+            out[o++] = *c;
+        }
+    }
+    out[o++] = '\'';
+    out[o] = '\0';
+}
+
+int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const char *base,
+                   mag_train_point *const *pts, size_t np, mag_diag *d)
+{
+    const char *root;
+    mag_session_executor(ctx->session, &root);
+    rt_job *jobs = rt_calloc(np ? np : 1, sizeof *jobs);
+    if (!jobs) return mag_err_nomem(d);
+    for (size_t i = 0; i < np; i++)
+        jobs[i] = pts[i]->job;
+    rt_strbuf man, one;
+    rt_strbuf_init(&man);
+    rt_strbuf_init(&one);
+    rt_diag jd;
+    memset(&jd, 0, sizeof jd);
+    int rc = rt_manifest_write(jobs, (int)np, &man, &jd);
+    char dir[4096], path[4200], hex[17];
+    if (rc == RT_ENOMEM) {
+        rc = mag_err_nomem(d);
+        goto done;
+    }
+    if (rc) {
+        rc = mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos, "%%%%%s %s: %s", magic, base, jd.msg);
+        goto done;
+    }
+    rt_job_hash_hex(rt_job_fnv1a64(man.s, man.len), hex);
+    /* the directory's name: NAME with '/' and control bytes as '_' */
+    int dl = snprintf(dir, sizeof dir, "%s/", root);
+    for (const char *q = base; *q && dl < (int)sizeof dir - 20; q++)
+        dir[dl++] = *q == '/' || (unsigned char)*q < 0x20 ? '_' : *q;
+    snprintf(dir + dl, sizeof dir - (size_t)dl, "-%s", hex);
+    int e = make_dirs(dir);
+    snprintf(path, sizeof path, "%s/manifest", dir);
+    if (!e) e = write_file(path, man.s, man.len);
+    for (size_t i = 0; !e && i < np; i++) {
+        rt_strbuf_truncate(&one, 0);
+        if (rt_job_pack(&jobs[i], &one, NULL) || one.err) {
+            rc = mag_err_nomem(d);
+            goto done;
+        }
+        snprintf(path, sizeof path, "%s/point-%zu.job", dir, i);
+        e = write_file(path, one.s, one.len);
+    }
+    if (e) {
+        rc = mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos, "cannot write the job directory %s: %s",
+                     dir, strerror(e));
+        goto done;
+    }
+    krn_out_printf(ctx->out, KRN_STDOUT,
+                   "%%%%%s %s: %zu job%s written to %s (not trained: %%executor jobs)\n"
+                   "run %s with:\n",
+                   magic, base, np, np == 1 ? "" : "s", dir, np == 1 ? "it" : "each point");
+    char q[sizeof dir * 4 + 3]; /* the directory as a shell word */
+    shell_word(dir, q, sizeof q);
+    for (size_t i = 0; i < np; i++)
+        krn_out_printf(ctx->out, KRN_STDOUT, "  rlhf-kernel worker %s --point %zu   # %s\n", q, i,
+                       jobs[i].name);
+    krn_out_printf(ctx->out, KRN_STDOUT,
+                   "each writes %s/point-I.jsonl (its run, as %%export) and point-I.policy (as "
+                   "%%save)\n",
+                   dir);
+    if (np && !mag_worker_supports(jobs[0].trainer))
+        krn_out_printf(ctx->out, KRN_STDOUT,
+                       "note: rlhf-kernel worker does not run trainer '%s' yet (it runs rl and "
+                       "sft)\n",
+                       jobs[0].trainer);
+done:
+    rt_strbuf_free(&man);
+    rt_strbuf_free(&one);
+    rt_free(jobs);
+    return rc;
+}
+
+/* ---- %executor ---------------------------------------------------------------------- */
+
+static void show(mag_ctx *ctx)
+{
+    const char *dir;
+    if (mag_session_executor(ctx->session, &dir) == MAG_EXEC_JOBS)
+        krn_out_printf(ctx->out, KRN_STDOUT, "executor jobs dir=%s\n", dir);
+    else
+        krn_out_printf(ctx->out, KRN_STDOUT, "executor threads\n");
+}
+
+static int run_executor(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
+                        const mag_config *cfg, mag_diag *d)
+{
+    (void)c, (void)cfg;
+    if (ln->nargs == 0) {
+        show(ctx);
+        return 0;
+    }
+    const mag_kv *a = &ln->args[0];
+    const char *w = mag_arg_word(ln, 0);
+    if (a->key || !w)
+        return mag_err(ctx, d, MAG_EVALUE, a->key ? a->key_pos : a->value.pos,
+                       "%%executor needs threads or jobs first: %s", m->usage);
+    int kind;
+    if (!strcmp(w, "threads"))
+        kind = MAG_EXEC_THREADS;
+    else if (!strcmp(w, "jobs"))
+        kind = MAG_EXEC_JOBS;
+    else if (!strcmp(w, "mpi") || !strcmp(w, "slurm"))
+        return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
+                       "executor '%s' is not available yet (issue 19): use %%executor jobs and "
+                       "run the printed worker commands where you like",
+                       w);
+    else
+        return mag_err(ctx, d, MAG_EVALUE, a->value.pos, "unknown executor '%s' (threads or jobs)",
+                       w);
+    const char *dir = NULL;
+    for (size_t i = 1; i < ln->nargs; i++) {
+        const mag_kv *k = &ln->args[i];
+        if (kind == MAG_EXEC_JOBS && k->key && !strcmp(k->key, "dir") &&
+            (k->value.kind == MAG_V_NAME || k->value.kind == MAG_V_STRING) && k->value.str &&
+            k->value.str[0]) {
+            dir = k->value.str;
+            continue;
+        }
+        if (kind == MAG_EXEC_JOBS && k->key && !strcmp(k->key, "dir"))
+            return mag_err(ctx, d, MAG_EVALUE, k->value.pos,
+                           "dir must be a path (a name or a \"string\"), got %s", k->value.text);
+        return mag_err(ctx, d, MAG_EVALUE, k->key ? k->key_pos : k->value.pos,
+                       "unexpected argument '%s'; usage: %s", k->key ? k->key : k->value.text,
+                       m->usage);
+    }
+    if (mag_session_set_executor(ctx->session, kind, dir)) return mag_err_nomem(d);
+    show(ctx);
+    return 0;
+}
+
+static const mag_magic executor_magic = {
+    .name = "executor",
+    .usage = "%executor [threads | jobs [dir=PATH]]",
+    .help = "Where the training cells %%policy, %%rl, %%opd, %%rm and %%dpo run their sweep\n"
+            "points, session-wide.  threads (the default): here, on %threads threads.\n"
+            "jobs: a training cell checks and builds its points as usual but does not train\n"
+            "them; it writes its job directory PATH/NAME-<hash> (PATH \"jobs\" by default)\n"
+            "with a manifest (one line per point: the packed job — trainer, point name,\n"
+            "configuration, the cell, the session seed and every policy, task and reward it\n"
+            "reads, by value) and prints one command per point:\n"
+            "  rlhf-kernel worker DIR --point I\n"
+            "which runs point I anywhere this binary runs and writes DIR/point-I.jsonl (its\n"
+            "run, as %export) and DIR/point-I.policy (as %save), bit for bit what the\n"
+            "threads executor gives (the worker runs %%rl and %%policy points).  The session\n"
+            "does not get those points (collecting them back: not yet), so a later cell\n"
+            "that reads them needs them trained here first.\n"
+            "Without an argument: show the setting.  (mpi and slurm: not yet.)",
+    .run = run_executor,
+    .positional = "-",
+};
+
+const mag_magic *const mag_jobs_magics[] = {&executor_magic, NULL};

@@ -1,0 +1,80 @@
+/* mag_jobs: sweep points as jobs outside this process (issue 19's groundwork).
+ *
+ * %executor threads | jobs [dir=PATH] (session-wide; %executor alone shows it): under
+ * `jobs` a training cell (mag_train_cell.h) builds and checks every point as usual, then,
+ * instead of training, writes its JOB DIRECTORY and prints the worker commands:
+ *
+ *     DIR = PATH/NAME-<hash>     PATH "jobs" by default; NAME the cell's; <hash> the
+ *                                FNV-1a 64 of the manifest (the same cell on the same
+ *                                session writes the same directory)
+ *     DIR/manifest               one line per point: its packed job in base64
+ *                                (runtime/train/rt_manifest.h)
+ *     DIR/point-I.job            point I's packed job as text (rt_job.h), to read
+ *
+ * and `rlhf-kernel worker DIR --point I` (mag_worker_main) runs point I in a fresh
+ * session of its own process and writes
+ *
+ *     DIR/point-I.jsonl          its run as %export writes JSONL (one object per row)
+ *     DIR/point-I.policy         its policy as %save writes it
+ *
+ * identical to the same point trained in the kernel by the threads executor (but the
+ * "wall" column: seconds).  A job carries everything the point reads (mag_train_cell.c,
+ * "inputs by value"): the cell's text, the session's seed, and the policies, tasks and
+ * rewards it names, as bytes that name themselves (and, for %%policy, the Adam state of
+ * the policy it copies, which a copy trains on with and the policy file leaves out).  The worker
+ * rebuilds a session from them alone (policies with their names, tasks and lineage, so the policy's
+ * file says what it says in the kernel), runs the cell for its one point (mag_session_set_worker:
+ * the stream is rt_rng_from_name(seed, NAME) split by the seed key, exactly as in the
+ * kernel), and before training checks that the job it rebuilt packs to the manifest's
+ * hash: trainer, name, configuration, inputs and random stream all equal.
+ * Trainers the worker runs: rl (%%rl) and sft (%%policy); the other cells of the
+ * handler (%%opd, %%rm, %%dpo) write their directories too, with a note, and the worker
+ * refuses their points by name.  Training cells outside the handler (%%debate) train here
+ * whatever the executor.
+ * Leaves out: MPI and Slurm executors, collecting results back into a session. */
+#ifndef MAG_JOBS_H
+#define MAG_JOBS_H
+
+#include "mag_magic.h"
+#include "mag_train_cell.h"
+#include "rt_params.h"
+#include "rt_reward.h"
+#include "rt_text.h"
+
+/* The %%reward cell that defines r: "%%reward NAME p=default ...\nSOURCE" (the parameters
+ * that have defaults, in r's order, numbers in their shortest exact form), appended to
+ * b (b->err on ENOMEM). */
+void mag_jobs_reward_cell(const char *name, const rt_reward_program *r, rt_strbuf *b);
+
+/* A policy's Adam state as a job input (kind adam): the text lines "rlhf-adam 1",
+ * "policy = NAME", "n = N", "t = T", then m[0..n) and v[0..n) as the floats' bytes.
+ * pack: 0 with *out (rt_free) of *size bytes, or MAG_ENOMEM.  unpack: the policy's name
+ * into name[cap] and, when prm is not NULL, its moments and step count into prm (n must
+ * match); 0, or -1 with err. */
+int mag_jobs_adam_pack(const char *name, const rt_params *prm, void **out, size_t *size);
+int mag_jobs_adam_unpack(const void *p, size_t n, char *name, size_t cap, rt_params *prm, char *err,
+                         size_t ecap);
+
+/* The worker's check: 0 if job j (rebuilt by the cell in this session) has hash want,
+ * else MAG_ERUNTIME naming both hashes. */
+int mag_jobs_check_rebuilt(mag_ctx *ctx, const mag_cell *cell, const rt_job *j, uint64_t want,
+                           mag_diag *d);
+
+/* Writes the job directory of the cell's points pts[0..np) (their jobs built) and prints
+ * where and the worker commands.  0, MAG_ERUNTIME (a file or directory that cannot be
+ * written, a job that cannot be packed) or MAG_ENOMEM, with d set. */
+int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const char *base,
+                   mag_train_point *const *pts, size_t np, mag_diag *d);
+
+/* `rlhf-kernel worker DIR --point I` (argv[0] = "worker"): the process exit status, 0 on
+ * success; 1 with a message on stderr naming the manifest line or the point; 2 for a
+ * usage error. */
+int mag_worker_main(int argc, char **argv);
+
+/* The help of the worker command (`rlhf-kernel worker --help`). */
+extern const char mag_worker_usage[];
+
+/* 1 if the worker runs jobs of trainer `trainer` ("rl", "sft"), else 0. */
+int mag_worker_supports(const char *trainer);
+
+#endif

@@ -1,0 +1,355 @@
+/* mag_worker: `rlhf-kernel worker DIR --point I` (mag_jobs.h) — point I of a job
+ * directory, run headless in a fresh session rebuilt from its job alone: the session's
+ * seed, the tasks, rewards and policies the job carries (policies under their session
+ * names, with their task and lineage), then the job's cell run for point I only
+ * (mag_session_set_worker), then its run written as %export writes JSONL and its policy
+ * as %save writes it.  Leaves out: writing job directories (mag_jobs.c), several points
+ * per process, MPI and Slurm. */
+#include "mag_jobs.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "krn_signal.h"
+#include "mag_interp.h"
+#include "mag_lineage.h"
+#include "mag_runs.h"
+#include "mag_train.h"
+#include "rt_alloc.h"
+#include "rt_manifest.h"
+#include "rt_model.h"
+
+const char mag_worker_usage[] =
+    "  worker DIR --point I    run point I (0-based) of the job directory DIR that a training\n"
+    "                          cell wrote under %executor jobs: headless, in a fresh session\n"
+    "                          rebuilt from the point's job in DIR/manifest alone; writes\n"
+    "                          DIR/point-I.jsonl (its run, as %export) and DIR/point-I.policy\n"
+    "                          (its policy, as %save), bit for bit what the kernel's threads\n"
+    "                          executor gives. Trainers: rl (%%rl), sft (%%policy). Exit\n"
+    "                          status 0, or 1 with an error naming the manifest line or the\n"
+    "                          point\n";
+
+static const char *const supported[] = {"rl", "sft", NULL};
+
+int mag_worker_supports(const char *trainer)
+{
+    for (int i = 0; supported[i]; i++)
+        if (!strcmp(trainer, supported[i])) return 1;
+    return 0;
+}
+
+/* ---- a sink: the cell's output to stderr, its error kept by the context ---- */
+
+static void ws_publish(void *sink, const char *msg_type, cJSON *content)
+{
+    (void)sink;
+    if (!strcmp(msg_type, "stream")) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(content, "text");
+        if (cJSON_IsString(t)) fputs(t->valuestring, stderr);
+    }
+    cJSON_Delete(content);
+}
+
+static const krn_sink_vtable worker_vt = {ws_publish, NULL};
+
+/* Runs text in the interpreter: 0, or 1 with "ENAME: EVALUE" in err. */
+static int execute(krn_interp *it, const char *text, char *err, size_t cap)
+{
+    krn_out *out = krn_out_new(&worker_vt, NULL, krn_signal_interrupt_flag(), 1, false);
+    if (!out) {
+        snprintf(err, cap, "out of memory");
+        return 1;
+    }
+    int st = it->vt->execute(it->self, out, text, 1);
+    krn_out_finish(out);
+    int bad = st != KRN_EXEC_OK || krn_out_has_error(out);
+    if (bad)
+        snprintf(err, cap, "%s: %s",
+                 krn_out_has_error(out)       ? krn_out_error_name(out)
+                 : st == KRN_EXEC_INTERRUPTED ? "Interrupted"
+                                              : "Error",
+                 krn_out_has_error(out) ? krn_out_error_value(out) : "the cell failed");
+    krn_out_free(out);
+    return bad;
+}
+
+/* A NUL-terminated copy of an input's bytes (rt_free), or NULL. */
+static char *text_of(const rt_job_input *in)
+{
+    char *s = rt_malloc(in->size + 1);
+    if (!s) return NULL;
+    memcpy(s, in->data, in->size);
+    s[in->size] = '\0';
+    return s;
+}
+
+static void free_task(void *t)
+{
+    rt_task_free(t);
+}
+
+static void free_policy(void *p)
+{
+    rt_policy_free(p);
+}
+
+/* Defines the task that meta (the lines "task = NAME", "task.spec = ...") describes,
+ * unless the session has a task of that name.  0, or 1 with err. */
+static int put_task(mag_session *s, const char *meta, char *err, size_t cap)
+{
+    char name[MAG_NAME_MAX * 4 + 1];
+    if (!mag_meta_get(meta, "task", name, sizeof name) || !name[0]) return 0;
+    if (mag_session_get(s, MAG_TASK, name)) return 0;
+    rt_task *t = NULL;
+    rt_diag td = {0};
+    int rc = mag_task_from_meta(meta, &t, &td);
+    if (rc) {
+        snprintf(err, cap, "task '%s': %s", name, rc == 1 ? "no definition" : td.msg);
+        return 1;
+    }
+    char spec[256];
+    mag_meta_get(meta, "task.spec", spec, sizeof spec);
+    if (mag_session_put(s, MAG_TASK, name, t, free_task, spec, NULL) < 0) {
+        snprintf(err, cap, "out of memory");
+        return 1;
+    }
+    return 0;
+}
+
+/* The lineage lines of a policy file's metadata: every line but policy, task and the
+ * task's definition (rt_malloc'ed; NULL on ENOMEM). */
+static char *lineage_of(const char *meta)
+{
+    size_t n = strlen(meta), o = 0;
+    char *out = rt_malloc(n + 1);
+    if (!out) return NULL;
+    for (const char *l = meta; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t ll = nl ? (size_t)(nl - l) + 1 : strlen(l);
+        int skip = !strncmp(l, "policy = ", 9) || !strncmp(l, "task = ", 7) ||
+                   !strncmp(l, "task.spec = ", 12) || !strncmp(l, "task.domain.", 12) ||
+                   !strncmp(l, "task.file", 9);
+        if (!skip) memcpy(out + o, l, ll), o += ll;
+        l += ll;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Puts the policy of a policy input (a %save file's bytes) under its saved name, with its
+ * task and lineage.  0, or 1 with err. */
+static int put_policy(mag_session *s, const rt_job_input *in, char *err, size_t cap)
+{
+    rt_model *m = NULL;
+    char *meta = NULL;
+    rt_diag md = {0};
+    if (rt_model_load_mem_meta(&m, &meta, in->data, in->size, &md)) {
+        snprintf(err, cap, "%s policy: %s", in->role, md.msg);
+        return 1;
+    }
+    char name[MAG_NAME_MAX * 4 + 1], task[MAG_NAME_MAX * 4 + 1];
+    int rc = 0;
+    if (!mag_meta_get(meta, "policy", name, sizeof name) || !name[0]) {
+        snprintf(err, cap, "%s policy: its file does not say its name", in->role);
+        rc = 1;
+    } else if (mag_session_get(s, MAG_POLICY, name)) { /* carried twice (from, reference) */
+        rt_model_free(m);
+        m = NULL;
+    } else if (!(rc = put_task(s, meta, err, cap))) {
+        int has_task = mag_meta_get(meta, "task", task, sizeof task) && task[0];
+        char *lin = lineage_of(meta), summ[256];
+        mag_policy_describe((rt_policy *)m, summ, sizeof summ);
+        if (lin) { /* m is the session's from here (freed by it on failure) */
+            if (mag_session_put_lineage(s, MAG_POLICY, name, m, free_policy, summ,
+                                        has_task ? task : NULL, lin[0] ? lin : NULL) < 0)
+                rc = 1;
+            m = NULL;
+        }
+        if (!lin || rc) rc = 1, snprintf(err, cap, "out of memory");
+        rt_free(lin);
+    }
+    rt_model_free(m);
+    rt_free(meta);
+    return rc;
+}
+
+/* Rebuilds the session of job j in interpreter it.  0, or 1 with err. */
+static int rebuild(krn_interp *it, const rt_job *j, const char **cell, char *err, size_t cap)
+{
+    mag_session *s = mag_interp_session(it);
+    *cell = NULL;
+    for (int i = 0; i < j->nin; i++) {
+        const rt_job_input *in = &j->in[i];
+        char *t = text_of(in);
+        if (!t) return snprintf(err, cap, "out of memory"), 1;
+        int rc = 0;
+        if (!strcmp(in->kind, "session")) {
+            char seed[32];
+            char *end = NULL;
+            unsigned long long v = 0;
+            if (mag_meta_get(t, "seed", seed, sizeof seed)) v = strtoull(seed, &end, 10);
+            if (!end || *end || !seed[0])
+                rc = 1, snprintf(err, cap, "the job's session has no seed line");
+            else
+                mag_session_set_seed(s, (uint64_t)v);
+        } else if (!strcmp(in->kind, "cell")) {
+            *cell = (const char *)in->data; /* copied below, once the session is built */
+        } else if (!strcmp(in->kind, "task")) {
+            rc = put_task(s, t, err, cap);
+        } else if (!strcmp(in->kind, "reward")) {
+            char e[600];
+            if (execute(it, t, e, sizeof e))
+                rc = 1, snprintf(err, cap, "%s reward: %s", in->role, e);
+        } else if (!strcmp(in->kind, "policy")) {
+            rc = put_policy(s, in, err, cap);
+        } else if (!strcmp(in->kind, "adam")) { /* after its policy */
+            char name[MAG_NAME_MAX * 4 + 1];
+            rc = mag_jobs_adam_unpack(in->data, in->size, name, sizeof name, NULL, err, cap) != 0;
+            rt_policy *pol = rc ? NULL : mag_session_get(s, MAG_POLICY, name);
+            if (!rc && !pol)
+                rc = 1, snprintf(err, cap, "an Adam state for '%s', which the job lacks", name);
+            if (!rc)
+                rc = mag_jobs_adam_unpack(in->data, in->size, name, sizeof name, pol->model.params,
+                                          err, cap) != 0;
+        } else {
+            rc = 1, snprintf(err, cap, "an input of kind '%s' (%s) is not supported yet", in->kind,
+                             in->role);
+        }
+        rt_free(t);
+        if (rc) return 1;
+    }
+    if (!*cell) return snprintf(err, cap, "the job carries no cell"), 1;
+    return 0;
+}
+
+static char *read_all(const char *path, size_t *n, int *e)
+{
+    FILE *f = fopen(path, "rb");
+    *e = 0;
+    if (!f) return *e = errno, NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *b = malloc(cap);
+    for (size_t k; b && (k = fread(b + len, 1, cap - len, f)) > 0;) {
+        len += k;
+        if (len == cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb) free(b);
+            b = nb;
+        }
+    }
+    if (ferror(f)) *e = errno ? errno : EIO;
+    fclose(f);
+    if (!b && !*e) *e = ENOMEM;
+    if (*e) {
+        free(b);
+        return NULL;
+    }
+    *n = len;
+    return b;
+}
+
+int mag_worker_main(int argc, char **argv)
+{
+    const char *dir = NULL, *pt_arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--point") && i + 1 < argc)
+            pt_arg = argv[++i];
+        else if (!strncmp(argv[i], "--point=", 8))
+            pt_arg = argv[i] + 8;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: rlhf-kernel worker DIR --point I\n\n%s", mag_worker_usage);
+            return 0;
+        } else if (argv[i][0] != '-' && !dir)
+            dir = argv[i];
+        else {
+            fprintf(stderr, "rlhf-kernel worker: unexpected argument '%s'\nusage:\n%s", argv[i],
+                    mag_worker_usage);
+            return 2;
+        }
+    }
+    char *end = NULL;
+    long pt = pt_arg ? strtol(pt_arg, &end, 10) : -1;
+    if (!dir || !pt_arg || !end || *end || !pt_arg[0] || pt < 0 || pt > RT_MANIFEST_MAX_POINTS) {
+        fprintf(stderr, "rlhf-kernel worker: %s\nusage:\n%s",
+                !dir      ? "missing DIR"
+                : !pt_arg ? "missing --point I"
+                          : "--point needs an index >= 0",
+                mag_worker_usage);
+        return 2;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest", dir);
+    size_t n = 0;
+    int e;
+    char *man = read_all(path, &n, &e);
+    if (!man) {
+        fprintf(stderr, "rlhf-kernel worker: cannot read %s: %s\n", path, strerror(e));
+        return 1;
+    }
+    rt_job_owned job;
+    rt_diag md = {0};
+    int npoints;
+    int rc = rt_manifest_point(man, n, (int)pt, &npoints, &job, &md);
+    free(man);
+    if (rc) {
+        fprintf(stderr, "rlhf-kernel worker: %s/%s\n", dir, md.msg);
+        return 1;
+    }
+    const rt_job *j = &job.job;
+    if (!mag_worker_supports(j->trainer)) {
+        fprintf(stderr,
+                "rlhf-kernel worker: point %ld (%s): trainer '%s' is not supported yet (the "
+                "worker runs rl and sft)\n",
+                pt, j->name, j->trainer);
+        rt_job_owned_free(&job);
+        return 1;
+    }
+    krn_signal_install();
+    krn_interp *it = mag_interp_new();
+    char err[10000] = "out of memory";
+    const char *cell = NULL;
+    char *cell_text = NULL;
+    rc = !it || rebuild(it, j, &cell, err, sizeof err);
+    if (!rc) {
+        for (int i = 0; i < j->nin; i++)
+            if (j->in[i].data == (const void *)cell) cell_text = text_of(&j->in[i]);
+        mag_session_set_worker(mag_interp_session(it), pt, job.hash);
+        rc = !cell_text || execute(it, cell_text, err, sizeof err);
+    }
+    mag_session *s = it ? mag_interp_session(it) : NULL;
+    /* the run, also a failed or interrupted one (its rows so far are kept, as in the
+     * kernel); the policy only when the cell succeeded */
+    rt_run *run = s ? mag_session_get(s, MAG_RUN, j->name) : NULL;
+    const rt_policy *pol = rc ? NULL : mag_session_get(s, MAG_POLICY, j->name);
+    if (!rc && !pol) rc = 1, snprintf(err, sizeof err, "no policy '%s' after the cell", j->name);
+    char jpath[4200], ppath[4200];
+    snprintf(jpath, sizeof jpath, "%s/point-%ld.jsonl", dir, pt);
+    snprintf(ppath, sizeof ppath, "%s/point-%ld.policy", dir, pt);
+    if (run && mag_export_write(jpath, &run, 1, &e) && !rc) {
+        rc = 1;
+        snprintf(err, sizeof err, "cannot write '%s': %s", jpath,
+                 e ? strerror(e) : "out of memory");
+    }
+    if (!rc) {
+        char *meta = mag_policy_meta(s, j->name);
+        rt_diag pd = {0};
+        if (!meta || rt_model_save_meta(&pol->model, meta, ppath, &pd)) {
+            rc = 1;
+            snprintf(err, sizeof err, "cannot save policy '%s' to '%s': %s", j->name, ppath,
+                     meta ? pd.msg : "out of memory");
+        }
+        rt_free(meta);
+    }
+    if (rc)
+        fprintf(stderr, "rlhf-kernel worker: %s: point %ld (%s): %s\n", dir, pt, j->name, err);
+    else
+        printf("point %ld (%s): wrote %s%s%s\n", pt, j->name, run ? jpath : "", run ? " and " : "",
+               ppath);
+    rt_free(cell_text);
+    if (it) mag_interp_free(it);
+    rt_job_owned_free(&job);
+    return rc ? 1 : 0;
+}
