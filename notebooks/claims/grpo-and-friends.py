@@ -7,7 +7,7 @@ INTRO, MU_MD, MU_RUN, MU_CMP, MU_SAY = 0, 4, 5, 6, 7
 ST_MD, ST_RUN, ST_CMP, ST_SAY = 8, 9, 10, 12
 S2_MD, S2_RUN, S2_CMP, S2_SAY = 13, 14, 15, 16
 NFT_MD, NFT_RUN, NFT_CMP, NFT_SAY = 17, 18, 19, 20
-HI_MD, HI_CMP, HI_SAY = 21, 23, 24
+HI_MD, HI_RUN, HI_CMP, HI_SAY = 21, 22, 23, 24
 SEQ_MD, SEQ_CMP, SEQ_SAY = 25, 27, 28
 CR_MD, CR_CMP, CR_SAY, END = 29, 31, 32, 33
 
@@ -47,6 +47,7 @@ def check(c):
     c.given(ST_MD, "(τ = 0.1)", "opmd_tau's default (%help opmd)")
     c.given(ST_MD, "by δ = 0.1", "asymre_shift's default (%help asymre)")
     c.given(HI_MD, "from 0.2 to 0.28", "dapo's clips (%help dapo)")
+    c.given(HI_MD, "for 100\nsteps", "steps = 100 in the cell")
     c.given(SEQ_MD, "(3e-4 below, 4e-4 above", "gspo's clips (%help gspo)")
     c.given(CR_MD, "GAE(γ = 1, λ = 0.95)", "ppo's defaults (%help ppo)")
     c.given(S2_SAY, "(λ = 0.04)", "r2vpo_lambda's default (%help r2vpo)")
@@ -141,17 +142,32 @@ def check(c):
     c.quote(NFT_SAY, "+0.046 (se 0.009) on all five seeds", n8.mean, n8.se)
     c.claim(NFT_SAY, "NFT is the better\none", n8.up == 5 and n8.resolved())
 
-    # clip-higher
-    ha, _ = row(c, HI_CMP, 0, "higher[clip_high=0.28]")
-    he, _ = row(c, HI_CMP, 1, "higher[clip_high=0.28]")
-    _, cf2 = row(c, HI_CMP, 2, "higher[clip_high=0.2]")
-    _, cf28 = row(c, HI_CMP, 2, "higher[clip_high=0.28]")
-    c.quote(HI_SAY, "(Δ = +0.0035, se 0.0057)", ha.mean, ha.se)
-    c.claim(HI_SAY, "leaves held-out accuracy where it was", not ha.resolved())
-    c.quote(HI_SAY, "on 4 of 5 seeds (Δ = +0.0091, se 0.0063)", he.up, five(he), he.mean, he.se)
+    # GRPO against DAPO's clip-higher
+    g28 = row(c, HI_CMP, 0, "higher[algo=grpo,clip_high=0.28]")[0]
+    same = seeds(c, HI_RUN, "eval_accuracy", "algo=grpo,clip_high=0.2") == \
+        seeds(c, HI_RUN, "eval_accuracy", "algo=grpo,clip_high=0.28") and \
+        seeds(c, HI_RUN, "entropy", "algo=grpo,clip_high=0.2") == \
+        seeds(c, HI_RUN, "entropy", "algo=grpo,clip_high=0.28")
+    c.claim(HI_SAY, "GRPO's two runs are the same bit for bit (Δ = 0 on every seed",
+            same and g28.mean == 0 and g28.up == 0 and g28.down == 0)
+    da2, _ = row(c, HI_CMP, 0, "higher[algo=dapo,clip_high=0.2]")
+    da28, _ = row(c, HI_CMP, 0, "higher[algo=dapo,clip_high=0.28]")
+    de2, _ = row(c, HI_CMP, 1, "higher[algo=dapo,clip_high=0.2]")
+    c.quote(HI_SAY, "(Δ = −0.043, se 0.009,\nwith the upper clip at 0.2; −0.039, se 0.012, at 0.28)",
+            da2.mean, da2.se, None, da28.mean, da28.se, None)
+    c.claim(HI_SAY, "DAPO ends below GRPO on every seed", da2.down == 5 and da28.down == 5 and de2.down == 5)
+    c.quote(HI_SAY, "in entropy (Δ = −0.021, se 0.007,\nat 0.2)", de2.mean, de2.se, None)
+    he = pair(c, HI_RUN, "entropy", "algo=dapo,clip_high=0.28", "algo=dapo,clip_high=0.2")
+    c.quote(HI_SAY, "(DAPO at 0.28 against 0.2: +0.0091, se 0.0063, on 4 of 5 seeds", None, None,
+            he.mean, he.se, he.up, five(he))
     c.claim(HI_SAY, "not resolved at two\nstandard errors", not he.resolved() and he.mean > 0)
-    c.quote(HI_SAY, "(0.0065 of the tokens at 0.2,\n0.0026 at 0.28)", cf2, None, cf28, None)
-    c.claim(HI_SAY, "The upper clip acts rarely here", cf2 < 0.01 and cf28 < 0.01)
+    c.claim(HI_SAY, "clip-higher takes back only part of the\nentropy", 0 < he.mean < -de2.mean)
+    _, cf2 = row(c, HI_CMP, 2, "higher[algo=dapo,clip_high=0.2]")
+    _, cf28 = row(c, HI_CMP, 2, "higher[algo=dapo,clip_high=0.28]")
+    c.quote(HI_SAY, "(0.0065 of them at 0.2, 0.0026 at\n0.28)", cf2, None, cf28, None)
+    c.claim(HI_SAY, "The upper clip acts on few tokens here", cf2 < 0.01 and cf28 < 0.01)
+    c.claim(HI_SAY, "clip-higher does not undo it", da28.down == 5 and not he.resolved())
+    c.given(HI_SAY, "in 100 steps", "steps = 100 in the cell")
 
     # GSPO
     sq, _ = row(c, SEQ_CMP, 0, "seqratio[algo=gspo]")
@@ -187,6 +203,8 @@ def check(c):
     c.quote(END, "| −0.193 (0.031), 5 of 5 |", rg.mean, rg.se, rg.down, five(rg))
     c.quote(END, "| 0 (0), 0 of 5; +0.046 (0.009), 5 of 5 |", n0.mean, n0.se, n0.up, five(n0),
             n8.mean, n8.se, n8.up, five(n8))
+    c.quote(END, "| −0.021 (0.007), 5 of 5 |", de2.mean, de2.se, de2.down, five(de2))
+    c.given(END, "DAPO vs GRPO, clip_high 0.2", "settings")
     c.quote(END, "| +0.0172 (0.0049), 5 of 5 |", sq.mean, sq.se, sq.up, five(sq))
     c.quote(END, "| −0.0008 (0.0063) |", Val(-ds[0].mean, "-(group_norm - gae)"), ds[0].se)
     c.given(END, "clip at μ = 8 | accuracy, clip_high 0.2 vs 100", "settings")
