@@ -102,6 +102,29 @@ static inline double fx_cell(const rt_run *run, long row, const char *col)
     return v[i];
 }
 
+/* Runs a and b have the same number of rows and the same bits in every cell (NaN equal to
+ * NaN) but the columns named in skip (NULL-terminated, may be NULL; "wall" is always
+ * skipped: seconds). */
+static inline void fx_assert_same_cells(const rt_run *a, const rt_run *b, const char *const *skip)
+{
+    rt_run_snapshot sa, sb;
+    assert_int_equal(rt_run_snapshot_take(a, &sa), 0);
+    assert_int_equal(rt_run_snapshot_take(b, &sb), 0);
+    assert_int_equal(sa.rows, sb.rows);
+    assert_int_equal(sa.n_columns, sb.n_columns);
+    for (long k = 0; k < sa.rows * sa.n_columns; k++) {
+        const char *col = rt_run_column(a, (int)(k % sa.n_columns));
+        int skipped = !strcmp(col, "wall");
+        for (int i = 0; skip && skip[i] && !skipped; i++)
+            skipped = !strcmp(col, skip[i]);
+        if (skipped) continue;
+        double x = sa.values[k], y = sb.values[k];
+        assert_true((x != x && y != y) || memcmp(&x, &y, sizeof x) == 0);
+    }
+    rt_run_snapshot_free(&sa);
+    rt_run_snapshot_free(&sb);
+}
+
 #ifdef RT_REWARD_H
 /* The reward `src` (named r) over t's features, then extra (nextra) at the next slots. */
 static inline rt_reward_program *fx_reward(const rt_task *t, const char *const *extra, int nextra,

@@ -129,18 +129,7 @@ static void assert_same_runs(const runres *a, const runres *b)
 {
     size_t n = a->p->params.n * sizeof(float);
     assert_memory_equal(a->p->params.w, b->p->params.w, n);
-    rt_run_snapshot sa, sb;
-    assert_int_equal(rt_run_snapshot_take(a->run, &sa), 0);
-    assert_int_equal(rt_run_snapshot_take(b->run, &sb), 0);
-    assert_int_equal(sa.rows, sb.rows);
-    int wall = rt_run_column_index(a->run, "wall");
-    for (long k = 0; k < sa.rows * sa.n_columns; k++) {
-        if (k % sa.n_columns == wall) continue;
-        double x = sa.values[k], y = sb.values[k];
-        assert_true((isnan(x) && isnan(y)) || memcmp(&x, &y, sizeof x) == 0);
-    }
-    rt_run_snapshot_free(&sa);
-    rt_run_snapshot_free(&sb);
+    fx_assert_same_cells(a->run, b->run, NULL);
 }
 
 /* ---- today's bits --------------------------------------------------------------------- */
