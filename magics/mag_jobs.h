@@ -16,6 +16,8 @@
  *
  *     DIR/point-I.jsonl          its run as %export writes JSONL (one object per row)
  *     DIR/point-I.policy         its policy as %save writes it
+ *     DIR/point-I.adam           its Adam state (mag_jobs_adam_pack), which %executor
+ *                                mpi loads with the policy
  *
  * identical to the same point trained in the kernel by the threads executor (but the
  * "wall" column: seconds).  A job carries everything the point reads (mag_train_cell.c,
@@ -31,7 +33,11 @@
  * handler (%%opd, %%rm, %%dpo) write their directories too, with a note, and the worker
  * refuses their points by name.  Training cells outside the handler (%%debate) train here
  * whatever the executor.
- * Leaves out: MPI and Slurm executors, collecting results back into a session. */
+ * %executor mpi np=N [mpirun=PATH] [hosts=FILE] [dir=PATH]: the cell writes its job
+ * directory, starts mpirun on `rlhf-kernel worker DIR` (mag_jobs_mpi_run; a farm, rank 0
+ * handing out points) and stores every point's run and policy as the threads executor
+ * would (mag_jobs_collect, then the handler's own store).
+ * Leaves out: the Slurm executor, live charts of MPI runs, %collect DIR. */
 #ifndef MAG_JOBS_H
 #define MAG_JOBS_H
 
@@ -60,15 +66,40 @@ int mag_jobs_adam_unpack(const void *p, size_t n, char *name, size_t cap, rt_par
 int mag_jobs_check_rebuilt(mag_ctx *ctx, const mag_cell *cell, const rt_job *j, uint64_t want,
                            mag_diag *d);
 
-/* Writes the job directory of the cell's points pts[0..np) (their jobs built) and prints
- * where and the worker commands.  0, MAG_ERUNTIME (a file or directory that cannot be
- * written, a job that cannot be packed) or MAG_ENOMEM, with d set. */
+/* Writes the job directory of the cell's points pts[0..np) (their jobs built), its path
+ * into dir_out[dir_cap] (may be NULL), and prints where and the worker commands (under
+ * %executor mpi only where, and a trainer the worker does not run is an error).  0, MAG_ERUNTIME (a
+ * file or directory that cannot be written, a job that cannot be packed) or MAG_ENOMEM, with d set.
+ */
 int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const char *base,
-                   mag_train_point *const *pts, size_t np, mag_diag *d);
+                   mag_train_point *const *pts, size_t np, char *dir_out, size_t dir_cap,
+                   mag_diag *d);
 
-/* `rlhf-kernel worker DIR --point I` (argv[0] = "worker"): the process exit status, 0 on
- * success; 1 with a message on stderr naming the manifest line or the point; 2 for a
- * usage error. */
+/* %executor mpi: starts `mpirun [--allow-run-as-root] --oversubscribe|--hostfile FILE -np N
+ * rlhf-kernel worker DIR` (this binary) as a child in its own process group, after removing
+ * the npoints points' results left in DIR by an earlier run; forwards the workers'
+ * progress lines ("worker: ...") and errors to the cell; waits, polling the cell's
+ * interrupt (which sends SIGTERM to mpirun's children, the local ranks, at once, to its
+ * group after 1 s, SIGKILL after 5 s; *interrupted = 1).
+ * 0 with failure[0] = '\0', or with failure = how mpirun failed (its exit status and last
+ * line of stderr: some points may still have results); MAG_ERUNTIME when mpirun cannot
+ * be started. */
+int mag_jobs_mpi_run(mag_ctx *ctx, const mag_cell *cell, const char *dir, size_t npoints,
+                     int *interrupted, char *failure, size_t fcap, mag_diag *d);
+
+/* Point i's results in DIR into point p, as the threads executor leaves them: its rows
+ * (DIR/point-I.jsonl) appended to p->run and the run finished (FINISHED when
+ * DIR/point-I.policy is there, else INTERRUPTED or FAILED naming failure), p->pol
+ * replaced by the policy file with its Adam state (DIR/point-I.adam).  1 if the point
+ * finished, else 0. */
+int mag_jobs_collect(const char *dir, size_t i, mag_train_point *p, int interrupted,
+                     const char *failure);
+
+/* `rlhf-kernel worker DIR [--point I]` (argv[0] = "worker"): point I, or without --point
+ * every point (under mpirun in a build with MPI: a farm, rank 0 handing out points; else
+ * one after another).  The process exit status, 0 on success; 1 with a message on stderr
+ * naming the manifest line or the point (a point that failed); 2 for a usage error (or
+ * mpirun with a build without MPI). */
 int mag_worker_main(int argc, char **argv);
 
 /* The help of the worker command (`rlhf-kernel worker --help`). */

@@ -24,6 +24,9 @@ struct mag_session {
     long seq;           /* next definition number */
     int executor;       /* MAG_EXEC_* */
     char *jobs_dir;     /* %executor jobs dir=PATH (rt_malloc'ed), or NULL: "jobs" */
+    int mpi_np;         /* %executor mpi np=N */
+    char *mpi_run;      /* mpirun=PATH (rt_malloc'ed), or NULL: "mpirun" */
+    char *mpi_hosts;    /* hosts=FILE (rt_malloc'ed), or NULL */
     long only_point;    /* the worker's point, or -1 */
     uint64_t only_hash; /* and its job's hash */
 };
@@ -79,6 +82,8 @@ void mag_session_free(mag_session *s)
     if (!s) return;
     mag_session_clear(s);
     rt_free(s->jobs_dir);
+    rt_free(s->mpi_run);
+    rt_free(s->mpi_hosts);
     rt_free(s);
 }
 
@@ -127,6 +132,42 @@ int mag_session_set_executor(mag_session *s, int executor, const char *dir)
     rt_free(s->jobs_dir);
     s->jobs_dir = copy;
     s->executor = executor;
+    return 0;
+}
+
+void mag_session_mpi(const mag_session *s, int *np, const char **mpirun, const char **hosts)
+{
+    if (np) *np = s->mpi_np > 0 ? s->mpi_np : 1;
+    if (mpirun) *mpirun = s->mpi_run ? s->mpi_run : "mpirun";
+    if (hosts) *hosts = s->mpi_hosts;
+}
+
+static char *dup_or_null(const char *p, int *bad)
+{
+    if (!p) return NULL;
+    size_t n = strlen(p) + 1;
+    char *c = rt_malloc(n);
+    if (!c)
+        *bad = 1;
+    else
+        memcpy(c, p, n);
+    return c;
+}
+
+int mag_session_set_mpi(mag_session *s, int np, const char *mpirun, const char *hosts)
+{
+    int bad = 0;
+    char *r = dup_or_null(mpirun, &bad), *h = dup_or_null(hosts, &bad);
+    if (bad) {
+        rt_free(r);
+        rt_free(h);
+        return -1;
+    }
+    rt_free(s->mpi_run);
+    rt_free(s->mpi_hosts);
+    s->mpi_run = r;
+    s->mpi_hosts = h;
+    s->mpi_np = np;
     return 0;
 }
 

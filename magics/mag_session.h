@@ -68,9 +68,14 @@ void mag_session_set_threads(mag_session *s, int threads);
  * cell writes its job directory under *dir, default "jobs", and prints the worker
  * commands instead of training).  set copies dir (NULL: the default); -1 on ENOMEM (the
  * setting unchanged). */
-enum { MAG_EXEC_THREADS = 0, MAG_EXEC_JOBS = 1 };
+enum { MAG_EXEC_THREADS = 0, MAG_EXEC_JOBS = 1, MAG_EXEC_MPI = 2 };
 int mag_session_executor(const mag_session *s, const char **dir);
 int mag_session_set_executor(mag_session *s, int executor, const char *dir);
+/* MAG_EXEC_MPI's settings (%executor mpi np=N [mpirun=PATH] [hosts=FILE]): ranks (>= 1),
+ * the mpirun to start (default "mpirun", looked up in PATH) and the hostfile (NULL:
+ * none).  set copies the strings (NULL: the default); -1 on ENOMEM (unchanged). */
+void mag_session_mpi(const mag_session *s, int *np, const char **mpirun, const char **hosts);
+int mag_session_set_mpi(mag_session *s, int np, const char *mpirun, const char *hosts);
 /* worker: `rlhf-kernel worker` sets the point it runs and its job's hash (rt_job.h); a
  * training cell then builds, trains and stores that sweep point alone, after checking
  * that the job it rebuilt has that hash (-1, the default: every point). */

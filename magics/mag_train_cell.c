@@ -6,6 +6,7 @@
 #include "mag_jobs.h"
 #include "mag_lineage.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -200,6 +201,37 @@ static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_poi
     return rc ? mag_err_nomem(d) : 0;
 }
 
+/* Under %executor mpi, after the points' runs were collected: the cell's chart as its
+ * final frame and its summary table, as train() ends a local sweep (no live frames). */
+static void show_collected(mag_train_cellctx *t, const mag_trainer_rec *rec,
+                           mag_train_point *const *pp, size_t np, long max_steps)
+{
+    if ((rec->flags & MAG_TRAIN_IDLE_NO_CHART) && max_steps <= 0) return;
+    char title[400];
+    mag_bridge_opts o;
+    memset(&o, 0, sizeof o);
+    rec->chart(t, pp, np, &o, title, sizeof title);
+    rt_run **runs = rt_calloc(np ? np : 1, sizeof *runs);
+    const char **labels = rt_calloc(np ? np : 1, sizeof *labels);
+    int n = 0;
+    for (size_t i = 0; runs && labels && i < np; i++)
+        if (pp[i]->run) runs[n] = pp[i]->run, labels[n++] = pp[i]->label;
+    if (n > 0) {
+        cJSON *b =
+            mag_bridge_chart(runs, labels, n, title, NULL, o.panels, o.npanels, -1, 0, o.band_k);
+        cJSON *meta = NULL;
+        if (b && !mag_bridge_final(b, &meta, NULL))
+            krn_out_display(t->ctx->out, b, meta, NULL);
+        else
+            cJSON_Delete(b);
+        cJSON *sum = mag_bridge_summary(runs, labels, n, o.summary ? o.summary : o.panels,
+                                        o.summary ? o.nsummary : o.npanels);
+        if (sum) krn_out_display(t->ctx->out, sum, NULL, NULL);
+    }
+    rt_free(runs);
+    rt_free(labels);
+}
+
 /* 1 if something finished holds name: a finished run, or a policy without an unfinished
  * run of that name (loaded, copied, or trained to the end). */
 static int holds_finished(const mag_session *s, const char *name)
@@ -317,10 +349,21 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
         if (!rc && only >= 0) rc = mag_jobs_check_rebuilt(ctx, cell, &p->job, want, d);
         if (p->steps > max_steps) max_steps = p->steps;
     }
-    int interrupted = 0, write_jobs = only < 0 && mag_session_executor(ctx->session, NULL);
-    if (!rc && write_jobs) rc = mag_jobs_write(ctx, cell, rec->magic, t.base, pp, np, d);
+    int executor = only < 0 ? mag_session_executor(ctx->session, NULL) : MAG_EXEC_THREADS;
+    int interrupted = 0, write_jobs = executor != MAG_EXEC_THREADS;
+    int mpi = executor == MAG_EXEC_MPI; /* jobs written, run by mpirun, then stored here */
+    char dir[4096] = "";
+    if (!rc && write_jobs)
+        rc = mag_jobs_write(ctx, cell, rec->magic, t.base, pp, np, dir, sizeof dir, d);
+    if (!rc && mpi) {
+        char failure[2400];
+        rc = mag_jobs_mpi_run(ctx, cell, dir, np, &interrupted, failure, sizeof failure, d);
+        for (size_t i = 0; !rc && i < np; i++)
+            mag_jobs_collect(dir, i, pp[i], interrupted, failure);
+        if (!rc) show_collected(&t, rec, pp, np, max_steps);
+    }
     if (!rc && !write_jobs) rc = train(&t, rec, pp, hi - lo, max_steps, &interrupted, d);
-    if (!rc && !write_jobs) rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
+    if (!rc && (!write_jobs || mpi)) rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
     free_points(rec, pts, np);
     blobs_free(&bs);
     rt_free(pp);

@@ -3,15 +3,21 @@
  * seed, the tasks, rewards and policies the job carries (policies under their session
  * names, with their task and lineage), then the job's cell run for point I only
  * (mag_session_set_worker), then its run written as %export writes JSONL and its policy
- * as %save writes it.  Leaves out: writing job directories (mag_jobs.c), several points
- * per process, MPI and Slurm. */
+ * as %save writes it.  `rlhf-kernel worker DIR` runs every point, each in its own fresh
+ * session as --point I does: under mpirun (built with MPI, meson option mpi) as a
+ * manager/worker farm (rank 0 hands out point indices, the others run them), else one
+ * after another.  MPI is only ever initialized here, never in the kernel.  Leaves out:
+ * writing job directories (mag_jobs.c), streaming rows back, and Slurm. */
 #include "mag_jobs.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "krn_signal.h"
 #include "mag_interp.h"
@@ -22,6 +28,10 @@
 #include "rt_manifest.h"
 #include "rt_model.h"
 
+#ifdef RLHF_HAVE_MPI
+#include <mpi.h>
+#endif
+
 const char mag_worker_usage[] =
     "  worker DIR --point I    run point I (0-based) of the job directory DIR that a training\n"
     "                          cell wrote under %executor jobs: headless, in a fresh session\n"
@@ -30,7 +40,12 @@ const char mag_worker_usage[] =
     "                          (its policy, as %save), bit for bit what the kernel's threads\n"
     "                          executor gives. Trainers: rl (%%rl), sft (%%policy). Exit\n"
     "                          status 0, or 1 with an error naming the manifest line or the\n"
-    "                          point\n";
+    "                          point\n"
+    "  worker DIR              every point of DIR, each as --point I does: under mpirun (a\n"
+    "                          build with MPI) a farm, rank 0 handing points to the other\n"
+    "                          ranks and printing progress, e.g. `mpirun -np 3 rlhf-kernel\n"
+    "                          worker DIR` (add --allow-run-as-root as root); else one point\n"
+    "                          after another in this process. Exit status 1 if a point failed\n";
 
 static const char *const supported[] = {"rl", "sft", NULL};
 
@@ -251,49 +266,15 @@ static char *read_all(const char *path, size_t *n, int *e)
     return b;
 }
 
-int mag_worker_main(int argc, char **argv)
+/* Runs point pt of the manifest man[0..n) of directory dir: its run to DIR/point-I.jsonl,
+ * its policy to DIR/point-I.policy, a line on stdout, or an error on stderr.  0 or 1. */
+static int run_point(const char *dir, const char *man, size_t n, long pt)
 {
-    const char *dir = NULL, *pt_arg = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--point") && i + 1 < argc)
-            pt_arg = argv[++i];
-        else if (!strncmp(argv[i], "--point=", 8))
-            pt_arg = argv[i] + 8;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: rlhf-kernel worker DIR --point I\n\n%s", mag_worker_usage);
-            return 0;
-        } else if (argv[i][0] != '-' && !dir)
-            dir = argv[i];
-        else {
-            fprintf(stderr, "rlhf-kernel worker: unexpected argument '%s'\nusage:\n%s", argv[i],
-                    mag_worker_usage);
-            return 2;
-        }
-    }
-    char *end = NULL;
-    long pt = pt_arg ? strtol(pt_arg, &end, 10) : -1;
-    if (!dir || !pt_arg || !end || *end || !pt_arg[0] || pt < 0 || pt > RT_MANIFEST_MAX_POINTS) {
-        fprintf(stderr, "rlhf-kernel worker: %s\nusage:\n%s",
-                !dir      ? "missing DIR"
-                : !pt_arg ? "missing --point I"
-                          : "--point needs an index >= 0",
-                mag_worker_usage);
-        return 2;
-    }
-    char path[4200];
-    snprintf(path, sizeof path, "%s/manifest", dir);
-    size_t n = 0;
     int e;
-    char *man = read_all(path, &n, &e);
-    if (!man) {
-        fprintf(stderr, "rlhf-kernel worker: cannot read %s: %s\n", path, strerror(e));
-        return 1;
-    }
     rt_job_owned job;
     rt_diag md = {0};
     int npoints;
     int rc = rt_manifest_point(man, n, (int)pt, &npoints, &job, &md);
-    free(man);
     if (rc) {
         fprintf(stderr, "rlhf-kernel worker: %s/%s\n", dir, md.msg);
         return 1;
@@ -307,7 +288,6 @@ int mag_worker_main(int argc, char **argv)
         rt_job_owned_free(&job);
         return 1;
     }
-    krn_signal_install();
     krn_interp *it = mag_interp_new();
     char err[10000] = "out of memory";
     const char *cell = NULL;
@@ -333,6 +313,17 @@ int mag_worker_main(int argc, char **argv)
         snprintf(err, sizeof err, "cannot write '%s': %s", jpath,
                  e ? strerror(e) : "out of memory");
     }
+    /* an interrupted point's policy as trained so far (the kernel keeps it too), apart:
+     * point-I.policy means "finished" */
+    const rt_policy *ipol = NULL;
+    if (rc && run && rt_run_status_of(run, NULL, NULL, 0) == RT_RUN_INTERRUPTED &&
+        (ipol = mag_session_get(s, MAG_POLICY, j->name))) {
+        char ip[4200], *meta = mag_policy_meta(s, j->name);
+        rt_diag pd = {0};
+        snprintf(ip, sizeof ip, "%s/point-%ld.interrupted.policy", dir, pt);
+        if (meta) rt_model_save_meta(&ipol->model, meta, ip, &pd);
+        rt_free(meta);
+    }
     if (!rc) {
         char *meta = mag_policy_meta(s, j->name);
         rt_diag pd = {0};
@@ -343,6 +334,22 @@ int mag_worker_main(int argc, char **argv)
         }
         rt_free(meta);
     }
+    if (!rc && pol->model.params) { /* its Adam state, which %executor mpi loads with it */
+        void *a = NULL;
+        size_t an = 0;
+        char apath[4200];
+        snprintf(apath, sizeof apath, "%s/point-%ld.adam", dir, pt);
+        FILE *f = NULL;
+        if (mag_jobs_adam_pack(j->name, pol->model.params, &a, &an) || !(f = fopen(apath, "wb")) ||
+            fwrite(a, 1, an, f) != an) {
+            rc = 1;
+            snprintf(err, sizeof err, "cannot write '%s': %s", apath,
+                     a ? strerror(errno) : "out of memory");
+        }
+        if (f && fclose(f) && !rc)
+            rc = 1, snprintf(err, sizeof err, "cannot write '%s': %s", apath, strerror(errno));
+        rt_free(a);
+    }
     if (rc)
         fprintf(stderr, "rlhf-kernel worker: %s: point %ld (%s): %s\n", dir, pt, j->name, err);
     else
@@ -351,5 +358,183 @@ int mag_worker_main(int argc, char **argv)
     rt_free(cell_text);
     if (it) mag_interp_free(it);
     rt_job_owned_free(&job);
+    return rc ? 1 : 0;
+}
+
+/* The number of points of manifest man[0..n) (its header's; a bad line of point 0 is
+ * that point's failure, reported when it runs), or -1 with an error on stderr. */
+static int count_points(const char *dir, const char *man, size_t n)
+{
+    rt_job_owned job;
+    rt_diag md = {0};
+    int npoints = -1;
+    int rc = rt_manifest_point(man, n, 0, &npoints, &job, &md);
+    if (!rc) rt_job_owned_free(&job);
+    if (rc && npoints < 0) {
+        fprintf(stderr, "rlhf-kernel worker: %s/%s\n", dir, md.msg);
+        return -1;
+    }
+    return npoints;
+}
+
+/* Runs every point in this process, in order; stops early on an interrupt.  0, or 1 when
+ * a point failed (the others still run). */
+static int run_all(const char *dir, const char *man, size_t n, int npoints)
+{
+    int bad = 0;
+    for (int i = 0; i < npoints && !atomic_load(krn_signal_interrupt_flag()); i++) {
+        bad |= run_point(dir, man, n, i);
+        printf("worker: %d of %d points done\n", i + 1, npoints);
+        fflush(stdout);
+    }
+    return bad || atomic_load(krn_signal_interrupt_flag());
+}
+
+/* Launched by mpirun (Open MPI, or a PMI launcher such as srun)? */
+static int under_mpirun(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+}
+
+#ifdef RLHF_HAVE_MPI
+
+enum { TAG_READY = 1, TAG_POINT = 2 };
+
+/* Rank 0 of the farm: hands point indices to the ranks that ask (TAG_READY: {the point
+ * they finished or -1, its status}) and -1 when none is left, and prints a progress line
+ * per finished point.  Polls (MPI_Test and a 5 ms sleep) so that the manager does not
+ * spin a core, which Open MPI's blocking receive would.  0, or 1 when a point failed. */
+static int farm_manager(int size, int npoints)
+{
+    int next = 0, done = 0, bad = 0, stopped = 0, msg[2];
+    while (stopped < size - 1) {
+        MPI_Request rq;
+        MPI_Status st;
+        MPI_Irecv(msg, 2, MPI_INT, MPI_ANY_SOURCE, TAG_READY, MPI_COMM_WORLD, &rq);
+        for (int flag = 0;;) {
+            MPI_Test(&rq, &flag, &st);
+            if (flag) break;
+            struct timespec ts = {0, 5000000};
+            nanosleep(&ts, NULL);
+        }
+        if (msg[0] >= 0) {
+            done++;
+            bad |= msg[1] != 0;
+            printf("worker: point %d %s on rank %d (%d of %d points done)\n", msg[0],
+                   msg[1] ? "failed" : "done", st.MPI_SOURCE, done, npoints);
+            fflush(stdout);
+        }
+        int give = next < npoints && !atomic_load(krn_signal_interrupt_flag()) ? next++ : -1;
+        if (give < 0) stopped++;
+        MPI_Send(&give, 1, MPI_INT, st.MPI_SOURCE, TAG_POINT, MPI_COMM_WORLD);
+    }
+    return bad || done < npoints;
+}
+
+/* A rank > 0 of the farm: asks rank 0 for points and runs them until it gets -1. */
+static int farm_worker(const char *dir, const char *man, size_t n)
+{
+    int msg[2] = {-1, 0}, bad = 0;
+    for (;;) {
+        int pt;
+        MPI_Send(msg, 2, MPI_INT, 0, TAG_READY, MPI_COMM_WORLD);
+        MPI_Recv(&pt, 1, MPI_INT, 0, TAG_POINT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (pt < 0) break;
+        msg[0] = pt;
+        msg[1] = run_point(dir, man, n, pt);
+        bad |= msg[1];
+        fflush(stdout);
+    }
+    return bad;
+}
+#endif
+
+int mag_worker_main(int argc, char **argv)
+{
+    const char *dir = NULL, *pt_arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--point") && i + 1 < argc)
+            pt_arg = argv[++i];
+        else if (!strncmp(argv[i], "--point=", 8))
+            pt_arg = argv[i] + 8;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: rlhf-kernel worker DIR [--point I]\n\n%s", mag_worker_usage);
+            return 0;
+        } else if (argv[i][0] != '-' && !dir)
+            dir = argv[i];
+        else {
+            fprintf(stderr, "rlhf-kernel worker: unexpected argument '%s'\nusage:\n%s", argv[i],
+                    mag_worker_usage);
+            return 2;
+        }
+    }
+    char *end = NULL;
+    long pt = pt_arg ? strtol(pt_arg, &end, 10) : -1;
+    if (!dir || (pt_arg && (!end || *end || !pt_arg[0] || pt < 0 || pt > RT_MANIFEST_MAX_POINTS))) {
+        fprintf(stderr, "rlhf-kernel worker: %s\nusage:\n%s",
+                !dir ? "missing DIR" : "--point needs an index >= 0", mag_worker_usage);
+        return 2;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest", dir);
+    size_t n = 0;
+    int e;
+    char *man = read_all(path, &n, &e);
+    if (!man) {
+        fprintf(stderr, "rlhf-kernel worker: cannot read %s: %s\n", path, strerror(e));
+        return 1;
+    }
+    krn_signal_install();
+    int rc;
+    if (pt_arg) {
+        rc = run_point(dir, man, n, pt);
+        free(man);
+        return rc;
+    }
+    int npoints = count_points(dir, man, n);
+    if (npoints < 0) {
+        free(man);
+        return 1;
+    }
+#ifdef RLHF_HAVE_MPI
+    if (under_mpirun()) {
+        int size = 1, rank = 0;
+        MPI_Init(&argc, &argv);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        if (rank == 0)
+            printf("worker: %s: %d points on %d rank%s\n", dir, npoints, size,
+                   size > 1 ? "s (rank 0 hands them out)" : "");
+        fflush(stdout);
+        rc = size == 1   ? run_all(dir, man, n, npoints)
+             : rank == 0 ? farm_manager(size, npoints)
+                         : farm_worker(dir, man, n);
+        fflush(stdout);
+        MPI_Finalize();
+        free(man);
+#ifdef __SANITIZE_ADDRESS__
+        /* Open MPI leaks by design, much of it in MCA components already unloaded, which
+         * LeakSanitizer cannot suppress by name: a sanitizer build skips the exit-time
+         * leak check of an MPI rank (run_point's own is checked by --point and by the
+         * runs without mpirun) */
+        fflush(NULL);
+        _exit(rc && rank == 0 ? 1 : 0);
+#endif
+        /* rank 0 knows every point's status and gives the job's; a worker rank exiting 1
+         * would make mpirun tear the job down (and wait 1 s to kill its ranks) */
+        return rc && rank == 0 ? 1 : 0;
+    }
+#else
+    if (under_mpirun()) { /* every rank would run every point, writing the same files */
+        fprintf(stderr, "rlhf-kernel worker: this rlhf-kernel was built without MPI (meson "
+                        "option mpi, libopenmpi-dev): run `rlhf-kernel worker DIR` without "
+                        "mpirun, or one `--point I` per rank\n");
+        free(man);
+        return 2;
+    }
+#endif
+    printf("worker: %s: %d points in this process\n", dir, npoints);
+    rc = run_all(dir, man, n, npoints);
+    free(man);
     return rc ? 1 : 0;
 }

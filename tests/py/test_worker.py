@@ -172,9 +172,12 @@ def test_point_out_of_range_and_usage(jobs):
     p = worker(tmp, dirs[0], 2)
     assert p.returncode == 1
     assert "manifest: point 2 is out of range: the manifest has 2 points (0 to 1)" in p.stderr
-    p = subprocess.run([kernel_binary(), "worker", dirs[0]], cwd=tmp, capture_output=True,
+    p = subprocess.run([kernel_binary(), "worker"], cwd=tmp, capture_output=True,
                        text=True, timeout=60)
-    assert p.returncode == 2 and "missing --point I" in p.stderr
+    assert p.returncode == 2 and "missing DIR" in p.stderr
+    p = subprocess.run([kernel_binary(), "worker", dirs[0], "--point", "x"], cwd=tmp,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "--point needs an index >= 0" in p.stderr
     p = subprocess.run([kernel_binary(), "--help"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and "worker DIR --point I" in p.stdout
 
@@ -182,13 +185,14 @@ def test_point_out_of_range_and_usage(jobs):
 def test_help_executor_and_unknown_executor():
     with tempfile.TemporaryDirectory() as tmp:
         out = run_script(tmp, "%help executor\n")
-        assert "%executor [threads | jobs [dir=PATH]]" in out and "rlhf-kernel worker" in out
+        assert "%executor [threads | jobs [dir=PATH] | mpi np=N" in out
+        assert "rlhf-kernel worker" in out
         path = os.path.join(tmp, "bad.rlhf")
         with open(path, "w") as f:
-            f.write("%executor mpi\n")
+            f.write("%executor slurm\n")
         p = subprocess.run([kernel_binary(), "run", path], capture_output=True, text=True,
                            timeout=60, cwd=tmp)
-        assert p.returncode == 1 and "executor 'mpi' is not available yet" in p.stderr
+        assert p.returncode == 1 and "executor 'slurm' is not available yet" in p.stderr
 
 
 def test_unsupported_trainer_is_refused_by_name():
