@@ -403,7 +403,7 @@ static void *driver(void *arg)
 {
     bridge *b = arg;
     rt_executor ex = rt_executor_threads(b->o->threads); /* and its threads rule */
-    rt_sweep_run(b->jobs, b->n, &ex, &b->cancel);
+    rt_sweep_run(b->jobs, b->n, b->o->ex ? b->o->ex : &ex, &b->cancel);
     pthread_mutex_lock(&b->mu);
     atomic_store(&b->done, 1);
     pthread_cond_signal(&b->cv);

@@ -103,6 +103,8 @@ typedef struct mag_bridge_opts {
     void *user;
     const mag_bridge_ref *refs; /* optional reference lines (nrefs of them) */
     int nrefs;
+    const rt_executor *ex; /* optional: who runs the jobs (NULL: the threads executor of
+                              `threads`; mag_remote.h follows points trained elsewhere) */
 } mag_bridge_opts;
 
 /* What happened (for benchmarks and tests). */

@@ -75,26 +75,6 @@ int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const 
                    mag_train_point *const *pts, size_t np, char *dir_out, size_t dir_cap,
                    mag_diag *d);
 
-/* %executor mpi: starts `mpirun [--allow-run-as-root] --oversubscribe|--hostfile FILE -np N
- * rlhf-kernel worker DIR` (this binary) as a child in its own process group, after removing
- * the npoints points' results left in DIR by an earlier run; forwards the workers'
- * progress lines ("worker: ...") and errors to the cell; waits, polling the cell's
- * interrupt (which sends SIGTERM to mpirun's children, the local ranks, at once, to its
- * group after 1 s, SIGKILL after 5 s; *interrupted = 1).
- * 0 with failure[0] = '\0', or with failure = how mpirun failed (its exit status and last
- * line of stderr: some points may still have results); MAG_ERUNTIME when mpirun cannot
- * be started. */
-int mag_jobs_mpi_run(mag_ctx *ctx, const mag_cell *cell, const char *dir, size_t npoints,
-                     int *interrupted, char *failure, size_t fcap, mag_diag *d);
-
-/* Point i's results in DIR into point p, as the threads executor leaves them: its rows
- * (DIR/point-I.jsonl) appended to p->run and the run finished (FINISHED when
- * DIR/point-I.policy is there, else INTERRUPTED or FAILED naming failure), p->pol
- * replaced by the policy file with its Adam state (DIR/point-I.adam).  1 if the point
- * finished, else 0. */
-int mag_jobs_collect(const char *dir, size_t i, mag_train_point *p, int interrupted,
-                     const char *failure);
-
 /* `rlhf-kernel worker DIR [--point I]` (argv[0] = "worker"): point I, or without --point
  * every point (under mpirun in a build with MPI: a farm, rank 0 handing out points; else
  * one after another).  The process exit status, 0 on success; 1 with a message on stderr

@@ -21,14 +21,15 @@ struct mag_session {
     reg regs[MAG_N_KINDS];
     uint64_t seed;
     int threads;
-    long seq;           /* next definition number */
-    int executor;       /* MAG_EXEC_* */
-    char *jobs_dir;     /* %executor jobs dir=PATH (rt_malloc'ed), or NULL: "jobs" */
-    int mpi_np;         /* %executor mpi np=N */
-    char *mpi_run;      /* mpirun=PATH (rt_malloc'ed), or NULL: "mpirun" */
-    char *mpi_hosts;    /* hosts=FILE (rt_malloc'ed), or NULL */
-    long only_point;    /* the worker's point, or -1 */
-    uint64_t only_hash; /* and its job's hash */
+    long seq;                /* next definition number */
+    int executor;            /* MAG_EXEC_* */
+    char *jobs_dir;          /* %executor jobs dir=PATH (rt_malloc'ed), or NULL: "jobs" */
+    int mpi_np;              /* %executor mpi np=N */
+    char *mpi_run;           /* mpirun=PATH (rt_malloc'ed), or NULL: "mpirun" */
+    char *mpi_hosts;         /* hosts=FILE (rt_malloc'ed), or NULL */
+    long only_point;         /* the worker's point, or -1 */
+    const char *only_stream; /* the worker's point's run file (borrowed), or NULL */
+    uint64_t only_hash;      /* and its job's hash */
 };
 
 static const char *const kind_names[MAG_N_KINDS] = {"task", "policy",      "reward", "debate",
@@ -181,6 +182,16 @@ void mag_session_set_worker(mag_session *s, long pt, uint64_t hash)
 {
     s->only_point = pt < 0 ? -1 : pt;
     s->only_hash = hash;
+}
+
+const char *mag_session_worker_stream(const mag_session *s)
+{
+    return s->only_stream;
+}
+
+void mag_session_set_worker_stream(mag_session *s, const char *path)
+{
+    s->only_stream = path;
 }
 
 static mag_entry *find(const mag_session *s, mag_kind kind, const char *name)

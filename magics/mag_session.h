@@ -81,6 +81,10 @@ int mag_session_set_mpi(mag_session *s, int np, const char *mpirun, const char *
  * that the job it rebuilt has that hash (-1, the default: every point). */
 long mag_session_worker(const mag_session *s, uint64_t *hash);
 void mag_session_set_worker(mag_session *s, long pt, uint64_t hash);
+/* The worker's point streams its run to this file as it trains (rt_runfile.h; path
+ * borrowed: it must outlive the cell; NULL, the default: no stream). */
+const char *mag_session_worker_stream(const mag_session *s);
+void mag_session_set_worker_stream(mag_session *s, const char *path);
 
 /* Puts obj under (kind, name), taking ownership of obj (freed with free_fn) and
  * copying name/summary/task.  Returns 1 if it replaced an existing object, 0 if new,

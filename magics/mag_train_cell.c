@@ -5,8 +5,9 @@
 #include "rt_tilt.h"
 #include "mag_jobs.h"
 #include "mag_lineage.h"
+#include "mag_remote.h"
+#include "rt_runfile.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -169,7 +170,7 @@ static int point_inputs(const mag_train_cellctx *t, const mag_trainer_rec *rec, 
 /* Trains the points with a run (unless none has steps and the record says so): 0 with
  * *interrupted set, or MAG_ENOMEM. */
 static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_point *const *pp,
-                 size_t np, long max_steps, int *interrupted, mag_diag *d)
+                 size_t np, long max_steps, const rt_executor *ex, int *interrupted, mag_diag *d)
 {
     *interrupted = 0;
     if ((rec->flags & MAG_TRAIN_IDLE_NO_CHART) && max_steps <= 0) return 0;
@@ -189,47 +190,40 @@ static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_poi
                                     .plain = &p->job,
                                     .steps = p->steps};
     }
+    /* a worker's point streams its run to the file the kernel follows (mag_remote.h) */
+    const char *stream = mag_session_worker_stream(t->ctx->session);
+    rt_runfile_writer *w = NULL;
+    if (br && stream && nb == 1) {
+        rt_diag wd = {0};
+        int nc = rt_run_n_columns(br[0].run);
+        const char **cols = rt_calloc((size_t)nc, sizeof *cols);
+        for (int c = 0; cols && c < nc; c++)
+            cols[c] = rt_run_column(br[0].run, c);
+        int wrc = cols ? rt_runfile_create(stream, cols, nc, &w, &wd) : RT_ENOMEM;
+        rt_free(cols);
+        if (wrc) {
+            rt_free(br);
+            return wrc == RT_ENOMEM
+                       ? mag_err_nomem(d)
+                       : mag_err(t->ctx, d, MAG_ERUNTIME, t->cell->name_pos, "%s", wd.msg);
+        }
+        o.on_event = rt_runfile_on_event;
+        o.user = w;
+    }
     int rc = MAG_BRIDGE_ENOMEM;
     if (br) {
         o.threads = mag_session_threads(t->ctx->session);
+        o.ex = ex;
         o.execution_count = t->ctx->execution_count;
         mag_bridge_stats st;
         rc = mag_bridge_train(t->ctx->out, &o, br, (int)nb, &st);
         *interrupted = st.interrupted;
     }
     rt_free(br);
+    rt_diag wd = {0};
+    if (rt_runfile_close(w, &wd) && !rc)
+        return mag_err(t->ctx, d, MAG_ERUNTIME, t->cell->name_pos, "%s", wd.msg);
     return rc ? mag_err_nomem(d) : 0;
-}
-
-/* Under %executor mpi, after the points' runs were collected: the cell's chart as its
- * final frame and its summary table, as train() ends a local sweep (no live frames). */
-static void show_collected(mag_train_cellctx *t, const mag_trainer_rec *rec,
-                           mag_train_point *const *pp, size_t np, long max_steps)
-{
-    if ((rec->flags & MAG_TRAIN_IDLE_NO_CHART) && max_steps <= 0) return;
-    char title[400];
-    mag_bridge_opts o;
-    memset(&o, 0, sizeof o);
-    rec->chart(t, pp, np, &o, title, sizeof title);
-    rt_run **runs = rt_calloc(np ? np : 1, sizeof *runs);
-    const char **labels = rt_calloc(np ? np : 1, sizeof *labels);
-    int n = 0;
-    for (size_t i = 0; runs && labels && i < np; i++)
-        if (pp[i]->run) runs[n] = pp[i]->run, labels[n++] = pp[i]->label;
-    if (n > 0) {
-        cJSON *b =
-            mag_bridge_chart(runs, labels, n, title, NULL, o.panels, o.npanels, -1, 0, o.band_k);
-        cJSON *meta = NULL;
-        if (b && !mag_bridge_final(b, &meta, NULL))
-            krn_out_display(t->ctx->out, b, meta, NULL);
-        else
-            cJSON_Delete(b);
-        cJSON *sum = mag_bridge_summary(runs, labels, n, o.summary ? o.summary : o.panels,
-                                        o.summary ? o.nsummary : o.npanels);
-        if (sum) krn_out_display(t->ctx->out, sum, NULL, NULL);
-    }
-    rt_free(runs);
-    rt_free(labels);
 }
 
 /* 1 if something finished holds name: a finished run, or a policy without an unfinished
@@ -351,19 +345,19 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
     }
     int executor = only < 0 ? mag_session_executor(ctx->session, NULL) : MAG_EXEC_THREADS;
     int interrupted = 0, write_jobs = executor != MAG_EXEC_THREADS;
-    int mpi = executor == MAG_EXEC_MPI; /* jobs written, run by mpirun, then stored here */
+    int mpi = executor == MAG_EXEC_MPI; /* jobs written, trained by mpirun's ranks, followed */
     char dir[4096] = "";
     if (!rc && write_jobs)
         rc = mag_jobs_write(ctx, cell, rec->magic, t.base, pp, np, dir, sizeof dir, d);
-    if (!rc && mpi) {
-        char failure[2400];
-        rc = mag_jobs_mpi_run(ctx, cell, dir, np, &interrupted, failure, sizeof failure, d);
-        for (size_t i = 0; !rc && i < np; i++)
-            mag_jobs_collect(dir, i, pp[i], interrupted, failure);
-        if (!rc) show_collected(&t, rec, pp, np, max_steps);
-    }
-    if (!rc && !write_jobs) rc = train(&t, rec, pp, hi - lo, max_steps, &interrupted, d);
-    if (!rc && (!write_jobs || mpi)) rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
+    mag_remote *remote = NULL;
+    if (!rc && mpi) rc = mag_remote_start_mpi(ctx, cell, dir, pp, np, &remote, d);
+    rt_executor rex;
+    if (remote) rex = mag_remote_executor(remote);
+    if (!rc && (!write_jobs || remote))
+        rc = train(&t, rec, pp, hi - lo, max_steps, remote ? &rex : NULL, &interrupted, d);
+    if (remote) interrupted |= mag_remote_policies(remote);
+    if (!rc && (!write_jobs || remote)) rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
+    mag_remote_free(remote);
     free_points(rec, pts, np);
     blobs_free(&bs);
     rt_free(pp);

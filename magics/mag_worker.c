@@ -12,6 +12,8 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include "krn_signal.h"
 #include "mag_interp.h"
 #include "mag_lineage.h"
+#include "mag_remote.h"
 #include "mag_runs.h"
 #include "mag_train.h"
 #include "rt_alloc.h"
@@ -266,6 +269,23 @@ static char *read_all(const char *path, size_t *n, int *e)
     return b;
 }
 
+/* The threads of a point (mag_worker_main: a share of the cores under mpirun), or 0: the
+ * session's default. */
+static int worker_threads;
+
+/* Writes text and a newline to DIR/point-I.NAME (through a temporary file renamed into
+ * place, so that a reader never sees half of it); best effort. */
+static void put_small(const char *dir, long pt, const char *name, const char *text)
+{
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/point-%ld.%s", dir, pt, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) return;
+    int bad = fprintf(f, "%s\n", text) < 0;
+    if (fclose(f) || bad || rename(tmp, path)) unlink(tmp);
+}
+
 /* Runs point pt of the manifest man[0..n) of directory dir: its run to DIR/point-I.jsonl,
  * its policy to DIR/point-I.policy, a line on stdout, or an error on stderr.  0 or 1. */
 static int run_point(const char *dir, const char *man, size_t n, long pt)
@@ -288,6 +308,9 @@ static int run_point(const char *dir, const char *man, size_t n, long pt)
         rt_job_owned_free(&job);
         return 1;
     }
+    char rpath[4200];
+    snprintf(rpath, sizeof rpath, "%s/point-%ld.run", dir, pt);
+    mag_remote_clean_point(dir, (size_t)pt); /* nothing of an earlier run of this point */
     krn_interp *it = mag_interp_new();
     char err[10000] = "out of memory";
     const char *cell = NULL;
@@ -297,6 +320,8 @@ static int run_point(const char *dir, const char *man, size_t n, long pt)
         for (int i = 0; i < j->nin; i++)
             if (j->in[i].data == (const void *)cell) cell_text = text_of(&j->in[i]);
         mag_session_set_worker(mag_interp_session(it), pt, job.hash);
+        mag_session_set_worker_stream(mag_interp_session(it), rpath);
+        if (worker_threads > 0) mag_session_set_threads(mag_interp_session(it), worker_threads);
         rc = !cell_text || execute(it, cell_text, err, sizeof err);
     }
     mag_session *s = it ? mag_interp_session(it) : NULL;
@@ -350,6 +375,9 @@ static int run_point(const char *dir, const char *man, size_t n, long pt)
             rc = 1, snprintf(err, sizeof err, "cannot write '%s': %s", apath, strerror(errno));
         rt_free(a);
     }
+    int interrupted = rc && run && rt_run_status_of(run, NULL, NULL, 0) == RT_RUN_INTERRUPTED;
+    if (rc && !interrupted) put_small(dir, pt, "failed", err);
+    put_small(dir, pt, "status", !rc ? "finished" : interrupted ? "interrupted" : "failed");
     if (rc)
         fprintf(stderr, "rlhf-kernel worker: %s: point %ld (%s): %s\n", dir, pt, j->name, err);
     else
@@ -400,34 +428,99 @@ static int under_mpirun(void)
 
 enum { TAG_READY = 1, TAG_POINT = 2 };
 
-/* Rank 0 of the farm: hands point indices to the ranks that ask (TAG_READY: {the point
- * they finished or -1, its status}) and -1 when none is left, and prints a progress line
- * per finished point.  Polls (MPI_Test and a 5 ms sleep) so that the manager does not
- * spin a core, which Open MPI's blocking receive would.  0, or 1 when a point failed. */
-static int farm_manager(int size, int npoints)
+/* Rank 0's own worker: a thread that runs the points the manager gives it (no MPI call:
+ * MPI_THREAD_FUNNELED).  pt: -2 idle, >= 0 the point to run, -1 stop. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int pt, last, last_rc, has_result;
+    const char *dir, *man;
+    size_t n;
+} local_worker;
+
+static void *local_main(void *arg)
 {
-    int next = 0, done = 0, bad = 0, stopped = 0, msg[2];
-    while (stopped < size - 1) {
-        MPI_Request rq;
-        MPI_Status st;
-        MPI_Irecv(msg, 2, MPI_INT, MPI_ANY_SOURCE, TAG_READY, MPI_COMM_WORLD, &rq);
-        for (int flag = 0;;) {
+    local_worker *lw = arg;
+    for (;;) {
+        pthread_mutex_lock(&lw->mu);
+        while (lw->pt == -2)
+            pthread_cond_wait(&lw->cv, &lw->mu);
+        int pt = lw->pt;
+        pthread_mutex_unlock(&lw->mu);
+        if (pt < 0) break;
+        int rc = run_point(lw->dir, lw->man, lw->n, pt);
+        fflush(stdout);
+        pthread_mutex_lock(&lw->mu);
+        lw->last = pt, lw->last_rc = rc, lw->has_result = 1, lw->pt = -2;
+        pthread_mutex_unlock(&lw->mu);
+    }
+    return NULL;
+}
+
+/* Rank 0 of the farm: hands point indices to the ranks that ask (TAG_READY: {the point
+ * they finished or -1, its status}) and to its own worker thread, -1 when none is left
+ * (or after an interrupt), and prints a progress line per finished point.  Polls
+ * (MPI_Test and a 5 ms sleep) so that the manager does not spin a core, which Open
+ * MPI's blocking receive would.  0, or 1 when a point failed or was not run. */
+static int farm_manager(int size, int npoints, const char *dir, const char *man, size_t n)
+{
+    int next = 0, done = 0, bad = 0, stopped = 0, msg[2], posted = 0;
+    local_worker lw = {.pt = -2, .dir = dir, .man = man, .n = n};
+    pthread_mutex_init(&lw.mu, NULL);
+    pthread_cond_init(&lw.cv, NULL);
+    pthread_t th;
+    int local_on = pthread_create(&th, NULL, local_main, &lw) == 0; /* else: ranks only */
+    int have_thread = local_on;
+    MPI_Request rq;
+    while (stopped < size - 1 || local_on) {
+        int progressed = 0;
+        if (stopped < size - 1) {
+            MPI_Status st;
+            int flag = 0;
+            if (!posted) MPI_Irecv(msg, 2, MPI_INT, MPI_ANY_SOURCE, TAG_READY, MPI_COMM_WORLD, &rq);
+            posted = 1;
             MPI_Test(&rq, &flag, &st);
-            if (flag) break;
+            if (flag) {
+                posted = 0, progressed = 1;
+                if (msg[0] >= 0) {
+                    done++;
+                    bad |= msg[1] != 0;
+                    printf("worker: point %d %s on rank %d (%d of %d points done)\n", msg[0],
+                           msg[1] ? "failed" : "done", st.MPI_SOURCE, done, npoints);
+                    fflush(stdout);
+                }
+                int give =
+                    next < npoints && !atomic_load(krn_signal_interrupt_flag()) ? next++ : -1;
+                if (give < 0) stopped++;
+                MPI_Send(&give, 1, MPI_INT, st.MPI_SOURCE, TAG_POINT, MPI_COMM_WORLD);
+            }
+        }
+        if (local_on) {
+            pthread_mutex_lock(&lw.mu);
+            if (lw.has_result) {
+                lw.has_result = 0, done++, progressed = 1;
+                bad |= lw.last_rc != 0;
+                printf("worker: point %d %s on rank 0 (%d of %d points done)\n", lw.last,
+                       lw.last_rc ? "failed" : "done", done, npoints);
+                fflush(stdout);
+            }
+            if (lw.pt == -2) { /* idle, its last result taken: the next point or stop */
+                int give =
+                    next < npoints && !atomic_load(krn_signal_interrupt_flag()) ? next++ : -1;
+                lw.pt = give;
+                local_on = give >= 0;
+                pthread_cond_signal(&lw.cv);
+            }
+            pthread_mutex_unlock(&lw.mu);
+        }
+        if (!progressed) {
             struct timespec ts = {0, 5000000};
             nanosleep(&ts, NULL);
         }
-        if (msg[0] >= 0) {
-            done++;
-            bad |= msg[1] != 0;
-            printf("worker: point %d %s on rank %d (%d of %d points done)\n", msg[0],
-                   msg[1] ? "failed" : "done", st.MPI_SOURCE, done, npoints);
-            fflush(stdout);
-        }
-        int give = next < npoints && !atomic_load(krn_signal_interrupt_flag()) ? next++ : -1;
-        if (give < 0) stopped++;
-        MPI_Send(&give, 1, MPI_INT, st.MPI_SOURCE, TAG_POINT, MPI_COMM_WORLD);
     }
+    if (have_thread) pthread_join(th, NULL);
+    pthread_cond_destroy(&lw.cv);
+    pthread_mutex_destroy(&lw.mu);
     return bad || done < npoints;
 }
 
@@ -499,15 +592,28 @@ int mag_worker_main(int argc, char **argv)
 #ifdef RLHF_HAVE_MPI
     if (under_mpirun()) {
         int size = 1, rank = 0;
-        MPI_Init(&argc, &argv);
+        int provided;
+        MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
         MPI_Comm_size(MPI_COMM_WORLD, &size);
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        /* a point's threads: this machine's cores shared by its ranks (the bits do not
+           depend on it; oversubscribed threads only cost time) */
+        MPI_Comm node;
+        int local = 1;
+        if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) ==
+            MPI_SUCCESS) {
+            MPI_Comm_size(node, &local);
+            MPI_Comm_free(&node);
+        }
+        cpu_set_t cs;
+        int cores = sched_getaffinity(0, sizeof cs, &cs) == 0 ? CPU_COUNT(&cs) : 1;
+        worker_threads = cores / local > 1 ? cores / local : 1;
         if (rank == 0)
             printf("worker: %s: %d points on %d rank%s\n", dir, npoints, size,
-                   size > 1 ? "s (rank 0 hands them out)" : "");
+                   size > 1 ? "s (rank 0 hands them out and runs them too)" : "");
         fflush(stdout);
         rc = size == 1   ? run_all(dir, man, n, npoints)
-             : rank == 0 ? farm_manager(size, npoints)
+             : rank == 0 ? farm_manager(size, npoints, dir, man, n)
                          : farm_worker(dir, man, n);
         fflush(stdout);
         MPI_Finalize();

@@ -98,12 +98,13 @@ def test_mpirun_farm_np3_is_bit_identical(job):
     tmp, d = job
     dst = fresh_copy(tmp, d, "np3")
     out = mpirun(tmp, dst, 3)
-    assert f"worker: {dst}: 4 points on 3 ranks (rank 0 hands them out)\n" in out, out
-    done = re.findall(r"^worker: point (\d) done on rank ([12]) \((\d) of 4 points done\)$", out,
+    assert f"worker: {dst}: 4 points on 3 ranks (rank 0 hands them out and runs them too)\n" \
+        in out, out
+    done = re.findall(r"^worker: point (\d) done on rank ([012]) \((\d) of 4 points done\)$", out,
                       re.M)
     assert sorted(int(p) for p, _, _ in done) == [0, 1, 2, 3], out
     assert [int(k) for _, _, k in done] == [1, 2, 3, 4], out
-    for i, name in enumerate(POINTS):  # each point ran once, on a rank > 0
+    for i, name in enumerate(POINTS):  # each point ran once
         assert out.count(f"point {i} ({name}): wrote") == 1, out
     check_identical(tmp, dst)
 
@@ -202,19 +203,17 @@ def test_executor_mpi_cells_end_as_under_threads():
             m = re.search(rf"^%%(?:policy|rl) {cell}: {n} points written to (jobs/{cell}-\S+)\n"
                           rf"mpirun -np 2 rlhf-kernel worker \1\n", out, re.M)
             assert m, out
-            assert f"worker: {m.group(1)}: {n} points on 2 ranks (rank 0 hands them out)\n" \
-                in out
-            assert f"worker: point {n - 1} done on rank 1 ({n} of {n} points done)\n" in out
+            assert "worker: " not in out  # progress lines are for terminals: the chart shows it
         for i, name in enumerate(ALL):
             assert rows(os.path.join(b, f"e{i}.jsonl")) == rows(os.path.join(a, f"e{i}.jsonl")), \
                 name
             assert read(os.path.join(b, f"e{i}.policy")) == read(os.path.join(a, f"e{i}.policy")), \
                 name
-        # the same final chart and summary table as the threads executor's (only the
-        # live frame's "step 3/3 · runs 4 done" line is not there)
+        # the same chart (its progress line too) and summary table as the threads
+        # executor's: the points' runs streamed back are the runs
         def shown(s):
             seg = s[s.index("%%rl tuned: grpo"):s.index("policy tuned[")]
-            return [ln for ln in seg.splitlines() if not ln.startswith("step ")]
+            return seg.splitlines()
         assert shown(out) == shown(pt.stdout), out
         # the same runs, finished, in the same order (the final %runs table's names and
         # statuses; its numbers are the exports' above)
@@ -262,9 +261,10 @@ def rank_pids(marker, ranks_only=False):
 def test_executor_mpi_interrupt_stops_every_rank_and_keeps_the_partial_run():
     """SIGINT to a headless run (the kernel's interrupt flag) mid-point: SIGTERM to
     mpirun's local ranks (its children), which stop at their next step, write the partial
-    run (stored by the cell as interrupted) and end the farm; mpirun's group gets SIGTERM
-    1 s later and SIGKILL after 5 s.  The ranks are gone within 2 s (measured: 0.25 s on
-    a loaded 2-core machine), mpirun and all within 5 s (measured: 1.03 s)."""
+    run (stored by the cell as interrupted) and end the farm; once they are gone mpirun's
+    group gets SIGKILL (it has nothing left to do; else SIGTERM after 1 s, SIGKILL after
+    5 s).  Every rank is gone within 1 s, mpirun too (measured: 0.17 s and 0.19 s on a
+    2-core machine; the assertion on mpirun leaves 2 s for a loaded sanitizer build)."""
     if MPIRUN is None:
         pytest.skip("mpirun is absent (Debian: openmpi-bin, libopenmpi-dev; tools/install-deps)")
     slow = RL.replace("steps = 3", "steps = 200000").replace("batch = 4", "batch = 64") \
@@ -297,8 +297,8 @@ def test_executor_mpi_interrupt_stops_every_rank_and_keeps_the_partial_run():
         gone = time.monotonic() - t1
         out, err = p.communicate(timeout=60)
         assert not rank_pids(marker), "ranks left running"
-        assert ranks_gone is None or ranks_gone < 2, f"ranks: {ranks_gone:.2f} s"
-        assert gone < 5, f"{gone:.1f} s"
+        assert ranks_gone is None or ranks_gone < 1, f"ranks: {ranks_gone:.2f} s"
+        assert gone < 2, f"{gone:.1f} s"
         assert p.returncode == 1 and "Interrupted: interrupted at step" in err, out + err
         d = re.search(r"written to (irq/tuned-\S+)", out).group(1)
         partial = rows(os.path.join(tmp, d, "point-0.jsonl"))
@@ -375,7 +375,10 @@ def test_executor_mpi_in_a_jupyter_kernel(new_kernel, monkeypatch):
         rep, msgs = k.execute(RL)
         assert rep["content"]["status"] == "ok", rep["content"]
         text = stream_text(msgs)
-        assert "(4 of 4 points done)" in text, text
+        assert "worker: " not in text, text
+        charts = [m for m in msgs if m["msg_type"] == "display_data" and
+                  "rlhf-train" in str(m["content"].get("transient", {}))]
+        assert charts, [m["msg_type"] for m in msgs]
         rep, msgs = k.execute("%runs")
         shown = "\n".join(m["content"].get("data", {}).get("text/plain", "")
                           for m in msgs if m["msg_type"] in ("display_data", "execute_result"))
@@ -388,7 +391,20 @@ def test_executor_mpi_in_a_jupyter_kernel(new_kernel, monkeypatch):
         t0 = time.monotonic()
         while len(rank_pids(marker)) < 2 and time.monotonic() - t0 < 60:
             time.sleep(0.05)
-        time.sleep(1.0)
+        # live: the chart's frames arrive while the ranks train, their progress advancing
+        steps, t0 = [], time.monotonic()
+        while len(set(steps)) < 3 and time.monotonic() - t0 < 60:
+            try:
+                m = k.kc.get_iopub_msg(timeout=1)
+            except Exception:
+                continue
+            if m["parent_header"].get("msg_id") != msg_id or \
+                    m["msg_type"] != "update_display_data":
+                continue
+            plain = m["content"]["data"].get("text/plain", "")
+            steps += [int(x) for x in re.findall(r"step (\d+)/200000", plain)]
+        assert len(set(steps)) >= 3 and steps == sorted(steps) and 0 < steps[-1] < 200000, steps
+        assert rank_pids(marker), "the frames came after the ranks ended"
         k.kc.control_channel.send(k.kc.session.msg("interrupt_request", {}))
         rep = k.reply(msg_id, timeout=60)
         assert rep["content"]["status"] == "error" and \
