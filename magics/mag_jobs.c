@@ -222,12 +222,17 @@ int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const 
         goto done;
     }
     if (dir_out) snprintf(dir_out, dir_cap, "%s", dir);
+    /* the first point the worker would refuse (its trainer, an input a job cannot carry) */
+    char why[1200] = "";
+    size_t refused = 0;
+    while (refused < np && !mag_worker_refusal(&jobs[refused], why, sizeof why))
+        refused++;
     if (mpi) {
-        if (np && !mag_worker_supports(jobs[0].trainer))
+        if (refused < np)
             rc = mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos,
-                         "%%executor mpi: rlhf-kernel worker does not run trainer '%s' yet (it "
-                         "runs rl and sft); use %%executor threads for this cell",
-                         jobs[0].trainer);
+                         "%%executor mpi: rlhf-kernel worker cannot run point %zu (%s): %s; use "
+                         "%%executor threads for this cell",
+                         refused, jobs[refused].name, why);
         else
             krn_out_printf(ctx->out, KRN_STDOUT, "%%%%%s %s: %zu point%s written to %s\n", magic,
                            base, np, np == 1 ? "" : "s", dir);
@@ -246,11 +251,10 @@ int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const 
                    "each writes %s/point-I.jsonl (its run, as %%export) and point-I.policy (as "
                    "%%save)\n",
                    dir);
-    if (np && !mag_worker_supports(jobs[0].trainer))
+    if (refused < np)
         krn_out_printf(ctx->out, KRN_STDOUT,
-                       "note: rlhf-kernel worker does not run trainer '%s' yet (it runs rl and "
-                       "sft)\n",
-                       jobs[0].trainer);
+                       "note: rlhf-kernel worker cannot run point %zu (%s): %s\n", refused,
+                       jobs[refused].name, why);
 done:
     rt_strbuf_free(&man);
     rt_strbuf_free(&one);
@@ -368,12 +372,15 @@ static const mag_magic executor_magic = {
             "jobs: a training cell checks and builds its points as usual but does not train\n"
             "them; it writes its job directory PATH/NAME-<hash> (PATH \"jobs\" by default)\n"
             "with a manifest (one line per point: the packed job — trainer, point name,\n"
-            "configuration, the cell, the session seed and every policy, task and reward it\n"
-            "reads, by value) and prints one command per point:\n"
+            "configuration, the cell, the session seed and every policy, task, reward and\n"
+            "preference set it reads, by value) and prints one command per point:\n"
             "  rlhf-kernel worker DIR --point I\n"
             "which runs point I anywhere this binary runs and writes DIR/point-I.jsonl (its\n"
             "run, as %export) and DIR/point-I.policy (as %save), bit for bit what the\n"
-            "threads executor gives (the worker runs %%rl and %%policy points).  The session\n"
+            "threads executor gives (the worker runs %%rl, %%policy, %%opd and %%dpo\n"
+            "points; it refuses, and the cell notes, %%rm points — a reward model cannot be\n"
+            "saved yet — and inputs a job cannot carry: a %tilt teacher or reference, a\n"
+            "reward reading rm(NAME) or debate(NAME)).  The session\n"
             "does not get those points (collecting them back: not yet), so a later cell\n"
             "that reads them needs them trained here first.\n"
             "mpi np=N: a training cell writes its job directory as under jobs, then starts\n"
@@ -382,7 +389,8 @@ static const mag_magic executor_magic = {
             "other N-1 ranks; with np=1 the one rank runs them all), waits for it (an\n"
             "interrupt stops it) and brings every point's run and policy into the session\n"
             "under the names the threads executor gives them, bit for bit the same (the\n"
-            "worker runs %%rl and %%policy points).  On this machine mpirun gets\n"
+            "worker runs %%rl, %%policy, %%opd and %%dpo points; a cell it would refuse\n"
+            "fails before mpirun starts, naming the point and why).  On this machine mpirun gets\n"
             "--oversubscribe; hosts=FILE: its --hostfile instead (every host needs this\n"
             "binary at the same path and DIR on a shared file system).  mpirun=PATH: the\n"
             "mpirun to start (default: mpirun in PATH).  As root the kernel passes Open\n"

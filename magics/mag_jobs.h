@@ -21,18 +21,23 @@
  *
  * identical to the same point trained in the kernel by the threads executor (but the
  * "wall" column: seconds).  A job carries everything the point reads (mag_train_cell.c,
- * "inputs by value"): the cell's text, the session's seed, and the policies, tasks and
- * rewards it names, as bytes that name themselves (and, for %%policy, the Adam state of
- * the policy it copies, which a copy trains on with and the policy file leaves out).  The worker
+ * "inputs by value"): the cell's text, the session's seed, and the policies, tasks,
+ * rewards and preference sets it names, as bytes that name themselves (and, for
+ * %%policy, the Adam state of the policy it copies, which a copy trains on with and the
+ * policy file leaves out).  The worker
  * rebuilds a session from them alone (policies with their names, tasks and lineage, so the policy's
  * file says what it says in the kernel), runs the cell for its one point (mag_session_set_worker:
  * the stream is rt_rng_from_name(seed, NAME) split by the seed key, exactly as in the
  * kernel), and before training checks that the job it rebuilt packs to the manifest's
  * hash: trainer, name, configuration, inputs and random stream all equal.
- * Trainers the worker runs: rl (%%rl) and sft (%%policy); the other cells of the
- * handler (%%opd, %%rm, %%dpo) write their directories too, with a note, and the worker
- * refuses their points by name.  Training cells outside the handler (%%debate) train here
- * whatever the executor.
+ * Trainers the worker runs: rl (%%rl), sft (%%policy), opd (%%opd: teachers, also a
+ * {domain: policy} map, carried as policies) and dpo (%%dpo: its preference set carried
+ * as its pairs with its task and labeler, mag_prefs.h); rm (%%rm) writes its directory
+ * too, with a note, and the worker refuses its points by name (a reward model cannot be
+ * saved yet), as it refuses a job with an input it could not carry (kind missing: a
+ * %tilt, a reward reading rm(NAME) or debate(NAME); mag_worker_refusal).  Under
+ * %executor mpi such a cell fails before mpirun starts.  Training cells outside the
+ * handler (%%debate) train here whatever the executor.
  * %executor mpi np=N [mpirun=PATH] [hosts=FILE] [dir=PATH]: the cell writes its job
  * directory, starts mpirun on `rlhf-kernel worker DIR` (mag_jobs_mpi_run; a farm, rank 0
  * handing out points) and stores every point's run and policy as the threads executor
@@ -85,7 +90,13 @@ int mag_worker_main(int argc, char **argv);
 /* The help of the worker command (`rlhf-kernel worker --help`). */
 extern const char mag_worker_usage[];
 
-/* 1 if the worker runs jobs of trainer `trainer` ("rl", "sft"), else 0. */
+/* 1 if the worker runs jobs of trainer `trainer` ("rl", "sft", "opd", "dpo"), else 0. */
 int mag_worker_supports(const char *trainer);
+
+/* Why the worker would refuse job j, into why[cap] (e.g. "trainer 'rm' is not supported
+ * yet (the worker runs rl, sft, opd and dpo; ...)", "its reward cannot be carried: reward
+ * 'r' reads rm(...), a reward model, which jobs do not carry yet"): 1, or 0 when it runs
+ * j (why ""). */
+int mag_worker_refusal(const rt_job *j, char *why, size_t cap);
 
 #endif

@@ -214,13 +214,13 @@ static int dpo_resolve(mag_train_cellctx *t, mag_diag *d)
     dpo_cell *c = t->state;
     c->data_name = mag_config_get(cfg, "data", 0)->str;
     const char *labeler = NULL, *dname = NULL;
-    int drc = data_at(t, 0, &c->set, &c->task, &labeler, &dname, d);
+    int drc = data_at(t, t->pt0, &c->set, &c->task, &labeler, &dname, d);
     if (drc) return drc;
     const mag_entry *de = mag_session_entry(ctx->session, MAG_PREFS, dname);
     t->task_name = de->task;
     const rt_policy *from;
     const char *fname;
-    int rc = check_policy(t, 0, "from", &from, &fname, d);
+    int rc = check_policy(t, t->pt0, "from", &from, &fname, d);
     if (rc) return rc;
     /* the true reward: eval_reward, else the labeler of a simulated set */
     mag_pos epos = mag_train_value_pos(t->cell, "eval_reward");
@@ -254,7 +254,10 @@ static int dpo_resolve(mag_train_cellctx *t, mag_diag *d)
 static int dpo_check(mag_train_cellctx *t, mag_diag *d)
 {
     const mag_config *cfg = t->cfg;
+    long only = mag_session_worker(t->ctx->session, NULL);
     for (size_t pt = 0; pt < cfg->npoints; pt++) {
+        /* a worker's session holds its point's objects only (the kernel checked all) */
+        if (only >= 0 && pt != t->pt0) continue;
         rt_pref_dpo_config lc = {rt_pref_loss_find(mag_config_get(cfg, "loss", pt)->str),
                                  mag_train_num(cfg, "beta", pt),
                                  mag_train_num(cfg, "label_smoothing", pt)};

@@ -343,7 +343,7 @@ static int opd_resolve(mag_train_cellctx *t, mag_diag *d)
     const char *sname = c->sname = mag_config_get(cfg, "from", 0)->str;
     const rt_policy *from;
     const char *from0;
-    int rc = mag_train_policy_at(ctx, cfg, 0, sname, mag_train_value_pos(cell, "from"), &from,
+    int rc = mag_train_policy_at(ctx, cfg, t->pt0, sname, mag_train_value_pos(cell, "from"), &from,
                                  &from0, d);
     if (rc) return rc;
     const char *task_name = NULL;
@@ -366,7 +366,7 @@ static int opd_resolve(mag_train_cellctx *t, mag_diag *d)
     c->task = task;
     c->nd = rt_task_n_domains(task);
     t->task_name = task_name;
-    return resolve_roles(t, 0, &c->r0, d);
+    return resolve_roles(t, t->pt0, &c->r0, d); /* the worker's point in a worker */
 }
 
 /* The restricted target's keys at point pt (no default: not given is off). */
@@ -391,7 +391,10 @@ static int opd_check(mag_train_cellctx *t, mag_diag *d)
     const char *sname = c->r0.sname;
     size_t np = cfg->npoints;
     /* per point: reference, estimator/gamma compatibility */
+    long only = mag_session_worker(ctx->session, NULL);
     for (size_t pt = 0; pt < np; pt++) {
+        /* a worker's session holds its point's objects only (the kernel checked all) */
+        if (only >= 0 && pt != t->pt0) continue;
         const mag_value *rv = mag_config_get(cfg, "reference", pt);
         if (rv) {
             const rt_policy *r;
@@ -431,7 +434,7 @@ static int opd_point(mag_train_cellctx *t, mag_train_point *bp, size_t pt, mag_d
     const mag_config *cfg = t->cfg;
     opd_cell *oc = t->state;
     point *p = (point *)bp;
-    if (pt == 0) { /* the runs' columns, once */
+    if (pt == t->pt0) { /* the runs' columns, once (pt0: the worker's point in a worker) */
         oc->nc = rt_opd_run_columns(oc->task, oc->cols, RT_OPD_RUN_MAX_COLUMNS);
         for (int c = 0; c < oc->nc; c++)
             oc->colp[c] = oc->cols[c];

@@ -41,6 +41,7 @@
 
 #include "mag_bridge.h"
 #include "mag_magic.h"
+#include "mag_lineage.h"
 #include "mag_prefs.h"
 #include "mag_train.h"
 #include "rt_alloc.h"
@@ -492,3 +493,74 @@ static const mag_magic prefs_magic = {
 };
 
 const mag_magic *const mag_prefs_magics[] = {&prefs_magic, NULL};
+
+/* ---- a preference set by value (a job's input, mag_prefs.h) ------------------------ */
+
+/* mag_prefs.h: the bytes of set `name` for a job. */
+int mag_prefs_pack(const mag_session *s, const char *name, rt_strbuf *out)
+{
+    const mag_prefs_obj *o = mag_session_get(s, MAG_PREFS, name);
+    const mag_entry *e = mag_session_entry(s, MAG_PREFS, name);
+    if (!o || !e) return 1;
+    char *jsonl = NULL;
+    size_t n = 0;
+    if (rt_pref_format(o->set, o->task, &jsonl, &n, NULL)) return -1;
+    rt_strbuf_printf(out, "preferences = %s\n", name);
+    if (o->labeler[0]) rt_strbuf_printf(out, "labeler = %s\n", o->labeler);
+    rt_strbuf_printf(out, "simulated = %d\ntask = %s\n", o->set->simulated ? 1 : 0,
+                     e->task ? e->task : "");
+    int rc = mag_task_spec_lines(o->task, out);
+    rt_strbuf_printf(out, "jsonl = %zu\n", n);
+    rt_strbuf_append(out, jsonl, n);
+    rt_free(jsonl);
+    return rc || out->err ? -1 : 0;
+}
+
+/* mag_prefs.h: puts the set a job carries into s. */
+int mag_prefs_unpack_put(mag_session *s, const void *data, size_t size, char *name, size_t ncap,
+                         char *err, size_t cap)
+{
+    const char *p = data, *at = NULL;
+    for (size_t i = 0; i + 9 <= size && !at; i++) /* the line "jsonl = N" */
+        if ((i == 0 || p[i - 1] == '\n') && !memcmp(p + i, "jsonl = ", 8)) at = p + i;
+    const char *nl = at ? memchr(at, '\n', size - (size_t)(at - p)) : NULL;
+    char *end = NULL;
+    unsigned long long n = nl ? strtoull(at + 8, &end, 10) : 0;
+    if (!nl || end != nl || n != size - (size_t)(nl + 1 - p)) {
+        snprintf(err, cap,
+                 "its bytes are not a preference set (no line 'jsonl = N' before N bytes)");
+        return 1;
+    }
+    char *meta = rt_malloc((size_t)(at - p) + 1);
+    if (!meta) return snprintf(err, cap, "out of memory"), 1;
+    memcpy(meta, p, (size_t)(at - p));
+    meta[at - p] = '\0';
+    char task_name[MAG_NAME_MAX * 4 + 1], sim[8];
+    mag_prefs_obj *o = rt_calloc(1, sizeof *o);
+    rt_diag td = {0};
+    int rc = 0;
+    if (!o)
+        rc = 1, snprintf(err, cap, "out of memory");
+    else if (!mag_meta_get(meta, "preferences", name, ncap) || !name[0] ||
+             !mag_meta_get(meta, "task", task_name, sizeof task_name) ||
+             !mag_meta_get(meta, "simulated", sim, sizeof sim))
+        rc = 1, snprintf(err, cap, "its bytes do not say its name, task and origin");
+    else if ((rc = mag_task_from_meta(meta, &o->task, &td)) != 0)
+        snprintf(err, cap, "task '%s': %s", task_name, rc == 1 ? "no definition" : td.msg), rc = 1;
+    else if ((rc = rt_pref_parse(o->task, nl + 1, (size_t)n, name, &o->set, &td)) != 0)
+        rc = 1, snprintf(err, cap, "%s", td.msg);
+    if (!rc) {
+        o->set->simulated = !strcmp(sim, "1");
+        mag_meta_get(meta, "labeler", o->labeler, sizeof o->labeler);
+        char summ[400];
+        snprintf(summ, sizeof summ, "%d train / %d held-out pairs on %s, carried by a job",
+                 rt_pref_count(o->set, RT_TASK_TRAIN), rt_pref_count(o->set, RT_TASK_HELDOUT),
+                 task_name);
+        if (mag_session_put(s, MAG_PREFS, name, o, obj_free, summ, task_name) < 0)
+            rc = 1, snprintf(err, cap, "out of memory");
+        o = NULL; /* the session's (freed by it on failure) */
+    }
+    obj_free(o);
+    rt_free(meta);
+    return rc;
+}

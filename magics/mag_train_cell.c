@@ -7,11 +7,13 @@
 #include "mag_lineage.h"
 #include "mag_remote.h"
 #include "rt_runfile.h"
+#include "mag_prefs.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "rt_alloc.h"
+#include "rt_features.h"
 #include "rt_policy.h"
 #include "rt_reward.h"
 #include "rt_text.h"
@@ -55,12 +57,18 @@ static void free_points(const mag_trainer_rec *rec, void *pts, size_t np)
  * a policy as the file %save writes (rt_model_save_mem_meta with mag_policy_meta: its
  * session name, task definition and lineage), a task as "task = NAME" and its
  * definition lines (mag_task_spec_lines), a reward as the %%reward cell that defines it
- * ("%%reward NAME p=default ...", then its source).  Each object is serialized once per
- * cell and shared by the points' jobs.  Every job also carries the cell itself (role
- * cell, kind cell: the cell's text) and the session settings its numbers depend on (role
- * session, kind session: "seed = N"); a record with MAG_TRAIN_KEEPS_ADAM also carries the
- * Adam state of its `from` policy (kind adam, mag_jobs_adam_pack), which the policy file
- * leaves out and a copy trains on with. */
+ * ("%%reward NAME p=default ...", then its source), a preference set as its JSONL with its
+ * name, labeler, task copy and origin (mag_prefs_pack; with it the labeler's reward, the
+ * default eval_reward of %%dpo), the teachers of a map {domain: policy} (%%opd) each as
+ * a policy.  What a job cannot carry (a %tilt: no weights; a reward reading debate(NAME)
+ * or rm(NAME): debates and reward models have no bytes yet) becomes an input of kind
+ * missing whose data says what, so that the job directory is still written and the
+ * worker, and %executor mpi before it starts, refuse it by name (mag_worker_refusal).
+ * Each object is serialized once per cell and shared by the points' jobs.  Every job also carries
+ * the cell itself (role cell, kind cell: the cell's text) and the session settings its numbers
+ * depend on (role session, kind session: "seed = N"); a record with MAG_TRAIN_KEEPS_ADAM also
+ * carries the Adam state of its `from` policy (kind adam, mag_jobs_adam_pack), which the policy
+ * file leaves out and a copy trains on with. */
 
 enum { MAX_BLOBS = 6 * MAG_TRAIN_MAX_POINTS + 8 }; /* from, reference, task, rewards... */
 typedef struct blob {
@@ -120,6 +128,14 @@ static const blob *blob_of(blobs *bs, const mag_session *s, const char *kind, co
         mag_jobs_reward_cell(name, r, &sb);
         b.data = rt_strbuf_take(&sb, &b.size);
         if (!b.data) return *nomem = 1, NULL;
+    } else if (!strcmp(kind, "preferences")) {
+        rt_strbuf sb;
+        rt_strbuf_init(&sb);
+        int rc = mag_prefs_pack(s, name, &sb);
+        if (rc) rt_strbuf_free(&sb);
+        if (rc) return rc < 0 ? (*nomem = 1, NULL) : NULL;
+        b.data = rt_strbuf_take(&sb, &b.size);
+        if (!b.data) return *nomem = 1, NULL;
     } else {
         return NULL;
     }
@@ -127,13 +143,71 @@ static const blob *blob_of(blobs *bs, const mag_session *s, const char *kind, co
     return &bs->b[bs->n++];
 }
 
-/* job.in of point pt: every policy, task and reward the point names (keys of type NAME),
- * plus the cell's task when no key names it.  0 or MAG_ENOMEM. */
+/* An input of kind missing (name: the object's) saying why session object (kind, name)
+ * cannot be carried, or NULL when it can (or the session lacks it): a policy that is a
+ * %tilt, a reward reading feature functions (debate(NAME), rm(NAME)). */
+static const blob *missing_of(blobs *bs, const mag_session *s, const char *kind, const char *name,
+                              int *nomem)
+{
+    char why[400] = "";
+    if (!strcmp(kind, "policy")) {
+        rt_policy *p = mag_session_get(s, MAG_POLICY, name);
+        if (p && rt_tilt_is(&p->model))
+            snprintf(why, sizeof why, "policy '%s' is a %%tilt (it has no weights to carry)", name);
+    } else if (!strcmp(kind, "reward")) {
+        const rt_reward_program *r = mag_session_get(s, MAG_REWARD, name);
+        const rt_feature_provider *fp = r ? rt_features_for_reward(r) : NULL;
+        if (fp)
+            snprintf(why, sizeof why, "reward '%s' reads %s(...), %s, which jobs do not carry yet",
+                     name, fp->name, !strcmp(fp->name, "rm") ? "a reward model" : "a debate");
+    }
+    if (!why[0]) return NULL;
+    for (int i = 0; i < bs->n; i++)
+        if (!strcmp(bs->b[i].kind, "missing") && !strcmp(bs->b[i].name, name)) return &bs->b[i];
+    if (bs->n == MAX_BLOBS) return *nomem = 1, NULL;
+    size_t n = strlen(why);
+    blob b = {"missing", name, rt_malloc(n), n};
+    if (!b.data) return *nomem = 1, NULL;
+    memcpy(b.data, why, n);
+    bs->b[bs->n] = b;
+    return &bs->b[bs->n++];
+}
+
+/* Appends to in[*n] the input(s) of session object (kind, name) under role: its blob
+ * (a preference set with its labeler's reward), or what says it cannot be carried.
+ * *has_task is set by a task.  Returns the blob (NULL: none). */
+static const blob *add_input(const mag_train_cellctx *t, blobs *bs, const char *role,
+                             const char *kind, const char *name, rt_job_input *in, int *n,
+                             int *has_task, int *nomem)
+{
+    const mag_session *s = t->ctx->session;
+    const blob *b = missing_of(bs, s, kind, name, nomem);
+    if (!b && !*nomem) b = blob_of(bs, s, kind, name, nomem);
+    if (!b) return NULL;
+    in[(*n)++] = (rt_job_input){role, b->kind, b->data, b->size};
+    *has_task |= !strcmp(b->kind, "task");
+    const char *lab = NULL;
+    if (!strcmp(b->kind, "preferences") && mag_prefs_get(s, name, NULL, &lab) && lab) {
+        const blob *r = missing_of(bs, s, "reward", lab, nomem);
+        if (!r && !*nomem) r = blob_of(bs, s, "reward", lab, nomem);
+        if (r) in[(*n)++] = (rt_job_input){"labeler", r->kind, r->data, r->size};
+    }
+    return b;
+}
+
+/* job.in of point pt: every policy, task, reward and preference set the point names
+ * (keys of type NAME, and the policies of a map {domain: policy}), plus the cell's task
+ * when no key names it.  0 or MAG_ENOMEM. */
 static int point_inputs(const mag_train_cellctx *t, const mag_trainer_rec *rec, size_t pt,
                         mag_train_point *p, blobs *bs)
 {
     const mag_schema *sc = t->cfg->schema;
-    rt_job_input *in = rt_calloc(sc->nkeys + 4, sizeof *in);
+    size_t cap = 2 * sc->nkeys + 4;
+    for (size_t k = 0; k < sc->nkeys; k++) {
+        const mag_value *v = mag_config_at(t->cfg, k, pt);
+        if (v && v->kind == MAG_V_MAP) cap += v->n;
+    }
+    rt_job_input *in = rt_calloc(cap, sizeof *in);
     if (!in) return MAG_ENOMEM;
     int n = 0, has_task = 0, nomem = 0;
     in[n++] = (rt_job_input){"session", "session", bs->session, strlen(bs->session)};
@@ -141,18 +215,29 @@ static int point_inputs(const mag_train_cellctx *t, const mag_trainer_rec *rec, 
     for (size_t k = 0; k < sc->nkeys && !nomem; k++) {
         const mag_key_spec *ks = &sc->keys[k];
         const mag_value *v = mag_config_at(t->cfg, k, pt);
-        if (ks->type != MAG_T_NAME || !ks->object || !v || !v->str) continue;
-        /* a policy-valued key names this point's policy (a sweep's NAME pairs by key) */
-        const char *name = !strcmp(ks->object, "policy")
-                               ? mag_train_pair_name(t->ctx->session, t->cfg, pt, v->str)
-                               : v->str;
-        const blob *b = blob_of(bs, t->ctx->session, ks->object, name, &nomem);
-        if (!b) continue;
-        in[n++] = (rt_job_input){ks->name, b->kind, b->data, b->size};
-        has_task |= !strcmp(b->kind, "task");
-        if ((rec->flags & MAG_TRAIN_KEEPS_ADAM) && !strcmp(ks->name, "from") &&
-            (b = blob_of(bs, t->ctx->session, "adam", name, &nomem)) != NULL)
-            in[n++] = (rt_job_input){ks->name, b->kind, b->data, b->size};
+        int named = ks->type == MAG_T_NAME || (ks->type == MAG_T_MAP && ks->elem == MAG_T_NAME);
+        if (!named || !ks->object || !v) continue;
+        size_t nv = v->kind == MAG_V_MAP ? v->n : 1;
+        for (size_t e = 0; e < nv && !nomem; e++) {
+            const char *vs = v->kind == MAG_V_MAP ? v->entries[e].value.str : v->str;
+            if (!vs) continue;
+            /* a policy- or preferences-valued key names this point's object (a sweep's
+               NAME pairs by key) */
+            const char *name = vs;
+            if (!strcmp(ks->object, "policy"))
+                name = mag_train_pair_name(t->ctx->session, t->cfg, pt, vs);
+            else if (!strcmp(ks->object, "preferences")) {
+                const char *got = NULL;
+                char why[400];
+                if (!mag_train_pair_entry(t->ctx->session, MAG_PREFS, t->cfg, pt, NULL, vs, &got,
+                                          why, sizeof why))
+                    name = got;
+            }
+            const blob *b = add_input(t, bs, ks->name, ks->object, name, in, &n, &has_task, &nomem);
+            if (b && (rec->flags & MAG_TRAIN_KEEPS_ADAM) && !strcmp(ks->name, "from") &&
+                (b = blob_of(bs, t->ctx->session, "adam", name, &nomem)) != NULL)
+                in[n++] = (rt_job_input){ks->name, b->kind, b->data, b->size};
+        }
     }
     if (!nomem && !has_task && t->task_name) {
         const blob *b = blob_of(bs, t->ctx->session, "task", t->task_name, &nomem);

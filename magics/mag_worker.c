@@ -1,7 +1,8 @@
 /* mag_worker: `rlhf-kernel worker DIR --point I` (mag_jobs.h) — point I of a job
  * directory, run headless in a fresh session rebuilt from its job alone: the session's
- * seed, the tasks, rewards and policies the job carries (policies under their session
- * names, with their task and lineage), then the job's cell run for point I only
+ * seed, the tasks, rewards, policies and preference sets the job carries (policies under
+ * their session names, with their task and lineage; preference sets with their own task
+ * copy and labeler, mag_prefs.h), then the job's cell run for point I only
  * (mag_session_set_worker), then its run written as %export writes JSONL and its policy
  * as %save writes it.  `rlhf-kernel worker DIR` runs every point, each in its own fresh
  * session as --point I does: under mpirun (built with MPI, meson option mpi) as a
@@ -25,6 +26,7 @@
 #include "mag_interp.h"
 #include "mag_lineage.h"
 #include "mag_remote.h"
+#include "mag_prefs.h"
 #include "mag_runs.h"
 #include "mag_train.h"
 #include "rt_alloc.h"
@@ -41,21 +43,60 @@ const char mag_worker_usage[] =
     "                          rebuilt from the point's job in DIR/manifest alone; writes\n"
     "                          DIR/point-I.jsonl (its run, as %export) and DIR/point-I.policy\n"
     "                          (its policy, as %save), bit for bit what the kernel's threads\n"
-    "                          executor gives. Trainers: rl (%%rl), sft (%%policy). Exit\n"
-    "                          status 0, or 1 with an error naming the manifest line or the\n"
-    "                          point\n"
+    "                          executor gives. Trainers: rl (%%rl), sft (%%policy), opd\n"
+    "                          (%%opd), dpo (%%dpo); refused by name: rm (%%rm: a reward\n"
+    "                          model cannot be saved yet) and jobs with an input they could\n"
+    "                          not carry (a %tilt teacher or reference, a reward reading\n"
+    "                          rm(NAME) or debate(NAME)). Exit status 0, or 1 with an error\n"
+    "                          naming the manifest line or the point\n"
     "  worker DIR              every point of DIR, each as --point I does: under mpirun (a\n"
     "                          build with MPI) a farm, rank 0 handing points to the other\n"
     "                          ranks and printing progress, e.g. `mpirun -np 3 rlhf-kernel\n"
     "                          worker DIR` (add --allow-run-as-root as root); else one point\n"
     "                          after another in this process. Exit status 1 if a point failed\n";
 
-static const char *const supported[] = {"rl", "sft", NULL};
+static const char *const supported[] = {"rl", "sft", "opd", "dpo", NULL};
 
 int mag_worker_supports(const char *trainer)
 {
     for (int i = 0; supported[i]; i++)
         if (!strcmp(trainer, supported[i])) return 1;
+    return 0;
+}
+
+/* "rl, sft, opd and dpo": the supported trainers, for messages. */
+static void supported_list(char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int i = 0; supported[i] && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s",
+                              i == 0             ? ""
+                              : supported[i + 1] ? ", "
+                                                 : " and ",
+                              supported[i]);
+}
+
+int mag_worker_refusal(const rt_job *j, char *why, size_t cap)
+{
+    char list[128];
+    why[0] = '\0';
+    if (!mag_worker_supports(j->trainer)) {
+        supported_list(list, sizeof list);
+        snprintf(why, cap, "trainer '%s' is not supported yet (the worker runs %s%s)", j->trainer,
+                 list,
+                 !strcmp(j->trainer, "rm") ? "; a reward model cannot be saved, so a worker could "
+                                             "not hand it back"
+                                           : "");
+        return 1;
+    }
+    for (int i = 0; i < j->nin; i++)
+        if (!strcmp(j->in[i].kind, "missing")) {
+            snprintf(why, cap, "its %s cannot be carried: %.*s", j->in[i].role,
+                     (int)(j->in[i].size < 1000 ? j->in[i].size : 1000),
+                     (const char *)j->in[i].data);
+            return 1;
+        }
     return 0;
 }
 
@@ -223,6 +264,10 @@ static int rebuild(krn_interp *it, const rt_job *j, const char **cell, char *err
                 rc = 1, snprintf(err, cap, "%s reward: %s", in->role, e);
         } else if (!strcmp(in->kind, "policy")) {
             rc = put_policy(s, in, err, cap);
+        } else if (!strcmp(in->kind, "preferences")) { /* a preference set (mag_prefs.h) */
+            char name[MAG_NAME_MAX * 4 + 1], e[600];
+            if (mag_prefs_unpack_put(s, in->data, in->size, name, sizeof name, e, sizeof e))
+                rc = 1, snprintf(err, cap, "%s preferences: %s", in->role, e);
         } else if (!strcmp(in->kind, "adam")) { /* after its policy */
             char name[MAG_NAME_MAX * 4 + 1];
             rc = mag_jobs_adam_unpack(in->data, in->size, name, sizeof name, NULL, err, cap) != 0;
@@ -300,11 +345,9 @@ static int run_point(const char *dir, const char *man, size_t n, long pt)
         return 1;
     }
     const rt_job *j = &job.job;
-    if (!mag_worker_supports(j->trainer)) {
-        fprintf(stderr,
-                "rlhf-kernel worker: point %ld (%s): trainer '%s' is not supported yet (the "
-                "worker runs rl and sft)\n",
-                pt, j->name, j->trainer);
+    char why[1200];
+    if (mag_worker_refusal(j, why, sizeof why)) {
+        fprintf(stderr, "rlhf-kernel worker: point %ld (%s): %s\n", pt, j->name, why);
         rt_job_owned_free(&job);
         return 1;
     }
