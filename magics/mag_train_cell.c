@@ -362,6 +362,8 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
             mag_jobs_collect(dir, i, pp[i], interrupted, failure);
         if (!rc) show_collected(&t, rec, pp, np, max_steps);
     }
+    if (!rc && executor == MAG_EXEC_SLURM) /* written and submitted; nothing stored here */
+        rc = mag_jobs_slurm(ctx, cell, rec->magic, t.base, dir, np, d);
     if (!rc && !write_jobs) rc = train(&t, rec, pp, hi - lo, max_steps, &interrupted, d);
     if (!rc && (!write_jobs || mpi)) rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
     free_points(rec, pts, np);
