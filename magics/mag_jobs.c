@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "mag_bridge.h"
+#include "mag_remote.h"
+#include "mag_slurm.h"
 #include "rt_alloc.h"
 #include "rt_manifest.h"
 #include "rt_policy.h"
@@ -178,7 +180,8 @@ int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const 
                    mag_diag *d)
 {
     const char *root;
-    int mpi = mag_session_executor(ctx->session, &root) == MAG_EXEC_MPI;
+    int kind = mag_session_executor(ctx->session, &root);
+    int mpi = kind == MAG_EXEC_MPI || kind == MAG_EXEC_SLURM; /* run elsewhere, not printed */
     rt_job *jobs = rt_calloc(np ? np : 1, sizeof *jobs);
     if (!jobs) return mag_err_nomem(d);
     for (size_t i = 0; i < np; i++)
@@ -229,11 +232,12 @@ int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const 
         refused++;
     if (mpi) {
         if (refused < np)
-            rc = mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos,
-                         "%%executor mpi: rlhf-kernel worker cannot run point %zu (%s): %s; use "
-                         "%%executor threads for this cell",
-                         refused, jobs[refused].name, why);
-        else
+            rc =
+                mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos,
+                        "%%executor %s: rlhf-kernel worker cannot run point %zu (%s): %s; use "
+                        "%%executor threads for this cell",
+                        kind == MAG_EXEC_SLURM ? "slurm" : "mpi", refused, jobs[refused].name, why);
+        else if (kind == MAG_EXEC_MPI) /* under slurm mag_jobs_slurm says where */
             krn_out_printf(ctx->out, KRN_STDOUT, "%%%%%s %s: %zu point%s written to %s\n", magic,
                            base, np, np == 1 ? "" : "s", dir);
         goto done;
@@ -262,7 +266,78 @@ done:
     return rc;
 }
 
+/* ---- %executor slurm: submit.sh and sbatch ------------------------------------------ */
+
+int mag_jobs_slurm(mag_ctx *ctx, const mag_cell *cell, const char *magic, const char *base,
+                   const char *dir, size_t np, mag_diag *d)
+{
+    const char *part, *time;
+    int limit, submit;
+    mag_session_slurm(ctx->session, &part, &limit, &time, &submit);
+    mag_slurm_opts o = {part, limit, time};
+    char err[2400], arr[64], q[4096 * 4 + 3];
+    if (mag_slurm_write(dir, (int)np, &o, err, sizeof err))
+        return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos, "%%executor slurm: %s", err);
+    snprintf(arr, sizeof arr, "0-%zu", np - 1);
+    if (limit > 0) snprintf(arr + strlen(arr), sizeof arr - strlen(arr), "%%%d", limit);
+    shell_word(dir, q, sizeof q);
+    const char *pl = np == 1 ? "" : "s";
+    int asked = submit;
+    if (submit < 0) submit = mag_slurm_available(); /* auto: decided now, per cell */
+    if (!submit) {
+        krn_out_printf(ctx->out, KRN_STDOUT,
+                       "%%%%%s %s: %zu point%s written to %s (not submitted: %s)\n"
+                       "submit them where Slurm runs with:\n"
+                       "  sbatch %s/submit.sh\n"
+                       "and when the array's tasks have ended bring the results back with "
+                       "%%collect %s\n",
+                       magic, base, np, pl, dir,
+                       asked == 0 ? "submit=false" : "sbatch is not in PATH here", q, q);
+        return 0;
+    }
+    /* a directory submitted before (the same cell on the same session) keeps no stale
+     * results: %collect must see this job's */
+    char path[4200];
+    for (size_t i = 0; i < np; i++)
+        mag_remote_clean_point(dir, i);
+    snprintf(path, sizeof path, "%s/slurm-job", dir);
+    unlink(path);
+    char id[64];
+    if (mag_slurm_submit(dir, id, sizeof id, err, sizeof err))
+        return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos,
+                       "%%%%%s %s: %zu point%s written to %s but not submitted: %s", magic, base,
+                       np, pl, dir, err);
+    krn_out_printf(ctx->out, KRN_STDOUT,
+                   "%%%%%s %s: %zu point%s written to %s; submitted as Slurm job %s (array %s)\n"
+                   "when its tasks have ended (squeue -j %s) bring the results back with "
+                   "%%collect %s\n",
+                   magic, base, np, pl, dir, id, arr, id, q);
+    return 0;
+}
+
 /* ---- %executor ---------------------------------------------------------------------- */
+
+/* "executor slurm [partition=P] [array_limit=K] [time="T"] submit=S dir=D": what one
+ * types to get this setting (S true, false, or auto: when sbatch is in PATH) */
+static void show_slurm(mag_ctx *ctx, const char *dir)
+{
+    const char *part, *time;
+    int limit, submit;
+    mag_session_slurm(ctx->session, &part, &limit, &time, &submit);
+    rt_strbuf b;
+    rt_strbuf_init(&b);
+    rt_strbuf_printf(&b, "executor slurm");
+    if (part) rt_strbuf_printf(&b, " partition=%s", part);
+    if (limit > 0) rt_strbuf_printf(&b, " array_limit=%d", limit);
+    if (time) rt_strbuf_printf(&b, " time=\"%s\"", time);
+    rt_strbuf_printf(&b, " submit=%s dir=%s\n",
+                     submit < 0 ? "auto"
+                     : submit   ? "true"
+                                : "false",
+                     dir);
+    if (!b.err) krn_out_printf(ctx->out, KRN_STDOUT, "%s", b.s);
+    rt_strbuf_free(&b);
+}
 
 static void show(mag_ctx *ctx)
 {
@@ -274,6 +349,8 @@ static void show(mag_ctx *ctx)
         mag_session_mpi(ctx->session, &np, &run, &hosts);
         krn_out_printf(ctx->out, KRN_STDOUT, "executor mpi np=%d mpirun=%s%s%s dir=%s\n", np, run,
                        hosts ? " hosts=" : "", hosts ? hosts : "", dir);
+    } else if (kind == MAG_EXEC_SLURM) {
+        show_slurm(ctx, dir);
     } else {
         krn_out_printf(ctx->out, KRN_STDOUT, "executor threads\n");
     }
@@ -288,6 +365,67 @@ static const char *path_arg(const mag_kv *k)
                : NULL;
 }
 
+/* %executor slurm's settings from ln->args[1..]: 0, or MAG_EVALUE at the bad key's value */
+static int slurm_settings(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, mag_diag *d)
+{
+    const char *dir = NULL, *part = NULL, *time = NULL;
+    int limit = 0, submit = -1;
+    for (size_t i = 1; i < ln->nargs; i++) {
+        const mag_kv *k = &ln->args[i];
+        const mag_value *v = &k->value;
+        if (!k->key)
+            return mag_err(ctx, d, MAG_EVALUE, v->pos, "unexpected argument '%s'; usage: %s",
+                           v->text, m->usage);
+        if (!strcmp(k->key, "dir")) {
+            if (!(dir = path_arg(k)))
+                return mag_err(ctx, d, MAG_EVALUE, v->pos,
+                               "dir must be a path (a name or a \"string\"), got %s", v->text);
+        } else if (!strcmp(k->key, "partition")) {
+            /* a plain word: it goes into submit.sh's #SBATCH line as it is */
+            int ok = v->kind == MAG_V_NAME || v->kind == MAG_V_STRING;
+            for (const char *c = ok ? v->str : ""; ok && *c; c++)
+                ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                     (*c >= '0' && *c <= '9') || strchr("_.-", *c);
+            if (!ok || !v->str[0])
+                return mag_err(ctx, d, MAG_EVALUE, v->pos,
+                               "partition must be a partition's name (letters, digits, '_', "
+                               "'.', '-'), got %s",
+                               v->text);
+            part = v->str;
+        } else if (!strcmp(k->key, "array_limit")) {
+            if (v->kind != MAG_V_INT || v->i < 1 || v->i > 1000000)
+                return mag_err(ctx, d, MAG_EVALUE, v->pos,
+                               "array_limit must be the most array tasks running at once, a "
+                               "number >= 1, got %s",
+                               v->text);
+            limit = (int)v->i;
+        } else if (!strcmp(k->key, "time")) {
+            if (v->kind != MAG_V_STRING || mag_slurm_time_check(v->str))
+                return mag_err(ctx, d, MAG_EVALUE, v->pos,
+                               "time must be sbatch's [D-]HH:MM:SS or MM:SS in quotes (time="
+                               "\"2:00:00\"), got %s",
+                               v->text);
+            time = v->str;
+        } else if (!strcmp(k->key, "submit")) {
+            const char *w = v->kind == MAG_V_NAME ? v->str : "";
+            if (!strcmp(w, "true") || !strcmp(w, "false") || !strcmp(w, "auto"))
+                submit = !strcmp(w, "auto") ? -1 : !strcmp(w, "true");
+            else
+                return mag_err(ctx, d, MAG_EVALUE, v->pos,
+                               "submit must be true, false or auto (submit when sbatch is in "
+                               "PATH), got %s",
+                               v->text);
+        } else {
+            return mag_err(ctx, d, MAG_EVALUE, k->key_pos, "unexpected argument '%s'; usage: %s",
+                           k->key, m->usage);
+        }
+    }
+    if (mag_session_set_executor(ctx->session, MAG_EXEC_SLURM, dir) ||
+        mag_session_set_slurm(ctx->session, part, limit, time, submit))
+        return mag_err_nomem(d);
+    return 0;
+}
+
 static int run_executor(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
                         const mag_config *cfg, mag_diag *d)
 {
@@ -300,7 +438,7 @@ static int run_executor(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, con
     const char *w = mag_arg_word(ln, 0);
     if (a->key || !w)
         return mag_err(ctx, d, MAG_EVALUE, a->key ? a->key_pos : a->value.pos,
-                       "%%executor needs threads, jobs or mpi first: %s", m->usage);
+                       "%%executor needs threads, jobs, mpi or slurm first: %s", m->usage);
     int kind;
     if (!strcmp(w, "threads"))
         kind = MAG_EXEC_THREADS;
@@ -314,14 +452,13 @@ static int run_executor(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, con
                        "libopenmpi-dev): use %%executor jobs and run `rlhf-kernel worker DIR` "
                        "where you like");
 #endif
-    } else if (!strcmp(w, "slurm"))
+    } else if (!strcmp(w, "slurm")) {
+        int rc = slurm_settings(ctx, m, ln, d);
+        if (!rc) show(ctx);
+        return rc;
+    } else
         return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
-                       "executor '%s' is not available yet (issue 19): use %%executor jobs and "
-                       "run the printed worker commands where you like",
-                       w);
-    else
-        return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
-                       "unknown executor '%s' (threads, jobs or mpi)", w);
+                       "unknown executor '%s' (threads, jobs, mpi or slurm)", w);
     const char *dir = NULL, *run = NULL, *hosts = NULL;
     long long np = 0;
     for (size_t i = 1; i < ln->nargs; i++) {
@@ -366,7 +503,8 @@ static int run_executor(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, con
 static const mag_magic executor_magic = {
     .name = "executor",
     .usage = "%executor [threads | jobs [dir=PATH] | mpi np=N [mpirun=PATH] [hosts=FILE] "
-             "[dir=PATH]]",
+             "[dir=PATH] | slurm [partition=P] [array_limit=K] [time=\"HH:MM:SS\"] "
+             "[submit=true|false|auto] [dir=PATH]]",
     .help = "Where the training cells %%policy, %%rl, %%opd, %%rm and %%dpo run their sweep\n"
             "points, session-wide.  threads (the default): here, on %threads threads.\n"
             "jobs: a training cell checks and builds its points as usual but does not train\n"
@@ -398,7 +536,18 @@ static const mag_magic executor_magic = {
             "mpirun 1 s later, SIGKILL after 5 s): the ranks stop and their partial runs are\n"
             "kept as interrupted.  A dead\n"
             "rank fails the cell naming its point; finished points are kept.\n"
-            "Without an argument: show the setting.  (slurm: not yet.)",
+            "slurm: a training cell writes its job directory as under jobs, then\n"
+            "DIR/submit.sh, a Slurm job array with one task per point:\n"
+            "  #SBATCH --array=0-(N-1)%K       (%K: array_limit=K, the most at once)\n"
+            "  #SBATCH --partition=P --time=T (when given; time=\"[D-]HH:MM:SS\" or \"MM:SS\")\n"
+            "  srun /abs/rlhf-kernel worker /abs/DIR --point \"$SLURM_ARRAY_TASK_ID\"\n"
+            "(this binary by its absolute path: the nodes need it at that path, or edit the\n"
+            "line, and DIR on a file system they share), and submits it with\n"
+            "`sbatch --parsable` (the job id also in DIR/slurm-job).  submit=false only\n"
+            "writes it and prints the sbatch command; auto (the default) submits when sbatch\n"
+            "is in PATH at the cell's time.  The cell does not wait: %collect DIR brings\n"
+            "the finished points into the session.\n"
+            "Without an argument: show the setting.",
     .run = run_executor,
     .positional = "-",
 };

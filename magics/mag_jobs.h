@@ -42,7 +42,10 @@
  * directory, starts mpirun on `rlhf-kernel worker DIR` (mag_jobs_mpi_run; a farm, rank 0
  * handing out points) and stores every point's run and policy as the threads executor
  * would (mag_jobs_collect, then the handler's own store).
- * Leaves out: the Slurm executor, live charts of MPI runs, %collect DIR. */
+ * %executor slurm [partition=P] [array_limit=K] [time="T"] [submit=true|false|auto]
+ * [dir=PATH]: the cell writes its job directory, then DIR/submit.sh (a job array, one task
+ * per point: mag_slurm.h) and submits it with sbatch (mag_jobs_slurm); it stores nothing.
+ * Leaves out: live charts of MPI runs, following a Slurm job, %collect DIR. */
 #ifndef MAG_JOBS_H
 #define MAG_JOBS_H
 
@@ -79,6 +82,17 @@ int mag_jobs_check_rebuilt(mag_ctx *ctx, const mag_cell *cell, const rt_job *j, 
 int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const char *base,
                    mag_train_point *const *pts, size_t np, char *dir_out, size_t dir_cap,
                    mag_diag *d);
+
+/* %executor slurm, after mag_jobs_write wrote DIR for np points: writes DIR/submit.sh
+ * (mag_slurm_write with the session's settings) and, when submit is true (or auto and
+ * sbatch is in PATH), removes the points' results left by an earlier submission and
+ * submits it (mag_slurm_submit), printing "%%MAGIC NAME: N points written to DIR;
+ * submitted as Slurm job ID (array 0-(N-1)%K)" and the %collect DIR to run; else prints
+ * the sbatch command (and why it did not submit).  0, or MAG_ERUNTIME naming what failed
+ * (submit.sh not written; sbatch absent with submit=true, or failing: its exit status and
+ * last line of stderr). */
+int mag_jobs_slurm(mag_ctx *ctx, const mag_cell *cell, const char *magic, const char *base,
+                   const char *dir, size_t np, mag_diag *d);
 
 /* `rlhf-kernel worker DIR [--point I]` (argv[0] = "worker"): point I, or without --point
  * every point (under mpirun in a build with MPI: a farm, rank 0 handing out points; else

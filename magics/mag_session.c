@@ -27,6 +27,10 @@ struct mag_session {
     int mpi_np;              /* %executor mpi np=N */
     char *mpi_run;           /* mpirun=PATH (rt_malloc'ed), or NULL: "mpirun" */
     char *mpi_hosts;         /* hosts=FILE (rt_malloc'ed), or NULL */
+    char *slurm_part;        /* %executor slurm partition=P (rt_malloc'ed), or NULL */
+    int slurm_limit;         /* array_limit=K, or 0 */
+    char *slurm_time;        /* time=T (rt_malloc'ed), or NULL */
+    int slurm_submit;        /* submit=: 1, 0, or -1 (when sbatch is in PATH) */
     long only_point;         /* the worker's point, or -1 */
     const char *only_stream; /* the worker's point's run file (borrowed), or NULL */
     uint64_t only_hash;      /* and its job's hash */
@@ -54,6 +58,7 @@ mag_session *mag_session_new(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     s->threads = n >= 1 ? (n > 256 ? 256 : (int)n) : 1;
     s->only_point = -1;
+    s->slurm_submit = -1;
     return s;
 }
 
@@ -85,6 +90,8 @@ void mag_session_free(mag_session *s)
     rt_free(s->jobs_dir);
     rt_free(s->mpi_run);
     rt_free(s->mpi_hosts);
+    rt_free(s->slurm_part);
+    rt_free(s->slurm_time);
     rt_free(s);
 }
 
@@ -169,6 +176,34 @@ int mag_session_set_mpi(mag_session *s, int np, const char *mpirun, const char *
     s->mpi_run = r;
     s->mpi_hosts = h;
     s->mpi_np = np;
+    return 0;
+}
+
+void mag_session_slurm(const mag_session *s, const char **partition, int *array_limit,
+                       const char **time, int *submit)
+{
+    if (partition) *partition = s->slurm_part;
+    if (array_limit) *array_limit = s->slurm_limit;
+    if (time) *time = s->slurm_time;
+    if (submit) *submit = s->slurm_submit;
+}
+
+int mag_session_set_slurm(mag_session *s, const char *partition, int array_limit, const char *time,
+                          int submit)
+{
+    int bad = 0;
+    char *p = dup_or_null(partition, &bad), *t = dup_or_null(time, &bad);
+    if (bad) {
+        rt_free(p);
+        rt_free(t);
+        return -1;
+    }
+    rt_free(s->slurm_part);
+    rt_free(s->slurm_time);
+    s->slurm_part = p;
+    s->slurm_time = t;
+    s->slurm_limit = array_limit > 0 ? array_limit : 0;
+    s->slurm_submit = submit < 0 ? -1 : submit != 0;
     return 0;
 }
 

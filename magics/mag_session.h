@@ -68,7 +68,7 @@ void mag_session_set_threads(mag_session *s, int threads);
  * cell writes its job directory under *dir, default "jobs", and prints the worker
  * commands instead of training).  set copies dir (NULL: the default); -1 on ENOMEM (the
  * setting unchanged). */
-enum { MAG_EXEC_THREADS = 0, MAG_EXEC_JOBS = 1, MAG_EXEC_MPI = 2 };
+enum { MAG_EXEC_THREADS = 0, MAG_EXEC_JOBS = 1, MAG_EXEC_MPI = 2, MAG_EXEC_SLURM = 3 };
 int mag_session_executor(const mag_session *s, const char **dir);
 int mag_session_set_executor(mag_session *s, int executor, const char *dir);
 /* MAG_EXEC_MPI's settings (%executor mpi np=N [mpirun=PATH] [hosts=FILE]): ranks (>= 1),
@@ -76,6 +76,16 @@ int mag_session_set_executor(mag_session *s, int executor, const char *dir);
  * none).  set copies the strings (NULL: the default); -1 on ENOMEM (unchanged). */
 void mag_session_mpi(const mag_session *s, int *np, const char **mpirun, const char **hosts);
 int mag_session_set_mpi(mag_session *s, int np, const char *mpirun, const char *hosts);
+/* MAG_EXEC_SLURM's settings (%executor slurm [partition=P] [array_limit=K] [time=T]
+ * [submit=true|false|auto], mag_slurm.h): the partition (NULL: the cluster's default), the
+ * most array tasks at once (0: no limit), sbatch's --time (NULL: the partition's default)
+ * and whether a cell submits with sbatch (1), only writes submit.sh (0) or submits when
+ * sbatch is in PATH at the cell's time (-1, the default).  set copies the strings; -1 on
+ * ENOMEM (unchanged). */
+void mag_session_slurm(const mag_session *s, const char **partition, int *array_limit,
+                       const char **time, int *submit);
+int mag_session_set_slurm(mag_session *s, const char *partition, int array_limit, const char *time,
+                          int submit);
 /* worker: `rlhf-kernel worker` sets the point it runs and its job's hash (rt_job.h); a
  * training cell then builds, trains and stores that sweep point alone, after checking
  * that the job it rebuilt has that hash (-1, the default: every point). */

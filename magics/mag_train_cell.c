@@ -443,6 +443,8 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
     if (remote) interrupted |= mag_remote_policies(remote);
     if (!rc && (!write_jobs || remote)) rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
     mag_remote_free(remote);
+    if (!rc && executor == MAG_EXEC_SLURM) /* written and submitted; nothing stored here */
+        rc = mag_jobs_slurm(ctx, cell, rec->magic, t.base, dir, np, d);
     free_points(rec, pts, np);
     blobs_free(&bs);
     rt_free(pp);

@@ -191,10 +191,11 @@ def test_help_executor_and_unknown_executor():
         assert "rlhf-kernel worker" in out
         path = os.path.join(tmp, "bad.rlhf")
         with open(path, "w") as f:
-            f.write("%executor slurm\n")
+            f.write("%executor condor\n")
         p = subprocess.run([kernel_binary(), "run", path], capture_output=True, text=True,
                            timeout=60, cwd=tmp)
-        assert p.returncode == 1 and "executor 'slurm' is not available yet" in p.stderr
+        assert p.returncode == 1 and \
+            "unknown executor 'condor' (threads, jobs, mpi or slurm)" in p.stderr, p.stderr
 
 
 def test_unsupported_trainer_is_refused_by_name():
