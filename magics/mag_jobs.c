@@ -269,8 +269,9 @@ done:
 /* ---- %executor slurm: submit.sh and sbatch ------------------------------------------ */
 
 int mag_jobs_slurm(mag_ctx *ctx, const mag_cell *cell, const char *magic, const char *base,
-                   const char *dir, size_t np, mag_diag *d)
+                   const char *dir, size_t np, char *id, size_t idcap, mag_diag *d)
 {
+    id[0] = '\0';
     const char *part, *time;
     int limit, submit;
     mag_session_slurm(ctx->session, &part, &limit, &time, &submit);
@@ -302,16 +303,21 @@ int mag_jobs_slurm(mag_ctx *ctx, const mag_cell *cell, const char *magic, const 
         mag_remote_clean_point(dir, i);
     snprintf(path, sizeof path, "%s/slurm-job", dir);
     unlink(path);
-    char id[64];
-    if (mag_slurm_submit(dir, id, sizeof id, err, sizeof err))
+    if (mag_slurm_submit(dir, id, idcap, err, sizeof err))
         return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos,
                        "%%%%%s %s: %zu point%s written to %s but not submitted: %s", magic, base,
                        np, pl, dir, err);
-    krn_out_printf(ctx->out, KRN_STDOUT,
-                   "%%%%%s %s: %zu point%s written to %s; submitted as Slurm job %s (array %s)\n"
-                   "when its tasks have ended (squeue -j %s) bring the results back with "
-                   "%%collect %s\n",
-                   magic, base, np, pl, dir, id, arr, id, q);
+    if (mag_session_slurm_follow(ctx->session))
+        krn_out_printf(ctx->out, KRN_STDOUT,
+                       "%%%%%s %s: %zu point%s written to %s; submitted as Slurm job %s (array "
+                       "%s), followed here (an interrupt cancels it)\n",
+                       magic, base, np, pl, dir, id, arr);
+    else
+        krn_out_printf(ctx->out, KRN_STDOUT,
+                       "%%%%%s %s: %zu point%s written to %s; submitted as Slurm job %s (array "
+                       "%s)\nwhen its tasks have ended (squeue -j %s) bring the results back with "
+                       "%%collect %s\n",
+                       magic, base, np, pl, dir, id, arr, id, q);
     return 0;
 }
 
@@ -330,11 +336,11 @@ static void show_slurm(mag_ctx *ctx, const char *dir)
     if (part) rt_strbuf_printf(&b, " partition=%s", part);
     if (limit > 0) rt_strbuf_printf(&b, " array_limit=%d", limit);
     if (time) rt_strbuf_printf(&b, " time=\"%s\"", time);
-    rt_strbuf_printf(&b, " submit=%s dir=%s\n",
+    rt_strbuf_printf(&b, " submit=%s%s dir=%s\n",
                      submit < 0 ? "auto"
                      : submit   ? "true"
                                 : "false",
-                     dir);
+                     mag_session_slurm_follow(ctx->session) ? "" : " follow=false", dir);
     if (!b.err) krn_out_printf(ctx->out, KRN_STDOUT, "%s", b.s);
     rt_strbuf_free(&b);
 }
@@ -369,7 +375,7 @@ static const char *path_arg(const mag_kv *k)
 static int slurm_settings(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, mag_diag *d)
 {
     const char *dir = NULL, *part = NULL, *time = NULL;
-    int limit = 0, submit = -1;
+    int limit = 0, submit = -1, follow = 1;
     for (size_t i = 1; i < ln->nargs; i++) {
         const mag_kv *k = &ln->args[i];
         const mag_value *v = &k->value;
@@ -406,6 +412,14 @@ static int slurm_settings(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, 
                                "\"2:00:00\"), got %s",
                                v->text);
             time = v->str;
+        } else if (!strcmp(k->key, "follow")) {
+            const char *w = v->kind == MAG_V_NAME ? v->str : "";
+            if (strcmp(w, "true") && strcmp(w, "false"))
+                return mag_err(ctx, d, MAG_EVALUE, v->pos,
+                               "follow must be true (the cell follows the array and stores its "
+                               "points) or false (it returns once submitted), got %s",
+                               v->text);
+            follow = !strcmp(w, "true");
         } else if (!strcmp(k->key, "submit")) {
             const char *w = v->kind == MAG_V_NAME ? v->str : "";
             if (!strcmp(w, "true") || !strcmp(w, "false") || !strcmp(w, "auto"))
@@ -423,6 +437,7 @@ static int slurm_settings(mag_ctx *ctx, const mag_magic *m, const mag_line *ln, 
     if (mag_session_set_executor(ctx->session, MAG_EXEC_SLURM, dir) ||
         mag_session_set_slurm(ctx->session, part, limit, time, submit))
         return mag_err_nomem(d);
+    mag_session_set_slurm_follow(ctx->session, follow);
     return 0;
 }
 

@@ -86,13 +86,14 @@ int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const 
 /* %executor slurm, after mag_jobs_write wrote DIR for np points: writes DIR/submit.sh
  * (mag_slurm_write with the session's settings) and, when submit is true (or auto and
  * sbatch is in PATH), removes the points' results left by an earlier submission and
- * submits it (mag_slurm_submit), printing "%%MAGIC NAME: N points written to DIR;
- * submitted as Slurm job ID (array 0-(N-1)%K)" and the %collect DIR to run; else prints
+ * submits it (mag_slurm_submit: the job id into id[idcap], else id[0] = '\0'), printing
+ * "%%MAGIC NAME: N points written to DIR; submitted as Slurm job ID (array 0-(N-1)%K)"
+ * and either that the cell follows it (follow=true) or the %collect DIR to run; else prints
  * the sbatch command (and why it did not submit).  0, or MAG_ERUNTIME naming what failed
  * (submit.sh not written; sbatch absent with submit=true, or failing: its exit status and
  * last line of stderr). */
 int mag_jobs_slurm(mag_ctx *ctx, const mag_cell *cell, const char *magic, const char *base,
-                   const char *dir, size_t np, mag_diag *d);
+                   const char *dir, size_t np, char *id, size_t idcap, mag_diag *d);
 
 /* `rlhf-kernel worker DIR [--point I]` (argv[0] = "worker"): point I, or without --point
  * every point (under mpirun in a build with MPI: a farm, rank 0 handing out points; else

@@ -14,6 +14,7 @@
 
 #include "mag_jobs.h"
 #include "mag_session.h"
+#include "mag_slurm.h"
 #include "rt_alloc.h"
 #include "rt_policy.h"
 #include "rt_run.h"
@@ -29,13 +30,19 @@
 /* How often the follower looks at the files and the child (ms). */
 #define POLL_MS 20
 
+/* A Slurm job: how often squeue is asked whether it still runs (s), and how long the
+ * tasks are waited for after scancel (s; Slurm's KillWait is 30 s by default). */
+#define SLURM_QUEUE_S 2.0
+#define SLURM_CANCEL_S 40.0
+
 struct mag_remote {
     mag_ctx *ctx;
     char *dir;
     mag_train_point *const *pp;
     size_t np;
     rt_runfile_reader **rd; /* per point */
-    pid_t pid;              /* mpirun, leader of its process group */
+    pid_t pid;              /* mpirun, leader of its process group (-1: none) */
+    char jobid[64];         /* or the Slurm job followed */
     int po, pe;             /* its stdout and stderr */
     rt_strbuf ob, eb, tail; /* partial lines, and the last lines of stderr */
     int done;               /* the processes are gone and every run ended */
@@ -149,31 +156,12 @@ void mag_remote_free(mag_remote *r)
     rt_free(r);
 }
 
-/* 1 if execvp would find prog: a path that is executable, or a name in PATH. */
-static int in_path(const char *prog)
+/* A remote of np points in dir, with a reader per point's run file; NULL on ENOMEM. */
+static mag_remote *remote_new(mag_ctx *ctx, const char *dir, mag_train_point *const *pp, size_t np)
 {
-    if (strchr(prog, '/')) return access(prog, X_OK) == 0;
-    const char *path = getenv("PATH");
-    if (!path) path = "/usr/bin:/bin";
-    for (const char *p = path; *p;) {
-        const char *e = strchr(p, ':');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        char full[4200];
-        snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? p : ".", prog);
-        if (access(full, X_OK) == 0) return 1;
-        if (!e) break;
-        p = e + 1;
-    }
-    return 0;
-}
-
-int mag_remote_start_mpi(mag_ctx *ctx, const mag_cell *cell, const char *dir,
-                         mag_train_point *const *pp, size_t np, mag_remote **out, mag_diag *d)
-{
-    *out = NULL;
     mag_remote *r = rt_calloc(1, sizeof *r);
-    if (!r) return mag_err_nomem(d);
-    r->ctx = ctx, r->pp = pp, r->np = np, r->po = r->pe = -1;
+    if (!r) return NULL;
+    r->ctx = ctx, r->pp = pp, r->np = np, r->po = r->pe = -1, r->pid = -1;
     rt_strbuf_init(&r->ob), rt_strbuf_init(&r->eb), rt_strbuf_init(&r->tail);
     r->dir = rt_strdup(dir);
     r->rd = rt_calloc(np ? np : 1, sizeof *r->rd);
@@ -184,8 +172,17 @@ int mag_remote_start_mpi(mag_ctx *ctx, const mag_cell *cell, const char *dir,
     }
     if (!r->dir || !r->rd || (np && !r->rd[np - 1])) {
         mag_remote_free(r);
-        return mag_err_nomem(d);
+        return NULL;
     }
+    return r;
+}
+
+int mag_remote_start_mpi(mag_ctx *ctx, const mag_cell *cell, const char *dir,
+                         mag_train_point *const *pp, size_t np, mag_remote **out, mag_diag *d)
+{
+    mag_remote *r = *out = remote_new(ctx, dir, pp, np);
+    if (!r) return mag_err_nomem(d);
+    *out = NULL;
     for (size_t i = 0; i < np; i++)
         mag_remote_clean_point(dir, i);
     int nranks;
@@ -201,7 +198,7 @@ int mag_remote_start_mpi(mag_ctx *ctx, const mag_cell *cell, const char *dir,
                        strerror(e));
     }
     self[sl] = '\0';
-    if (!in_path(mpirun)) {
+    if (strchr(mpirun, '/') ? access(mpirun, X_OK) != 0 : !mag_in_path(mpirun)) {
         mag_remote_free(r);
         return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos,
                        "%%executor mpi: cannot start '%s' (Debian: openmpi-bin; or give "
@@ -270,6 +267,15 @@ int mag_remote_start_mpi(mag_ctx *ctx, const mag_cell *cell, const char *dir,
     return 0;
 }
 
+int mag_remote_follow_slurm(mag_ctx *ctx, const char *dir, const char *jobid,
+                            mag_train_point *const *pp, size_t np, mag_remote **out, mag_diag *d)
+{
+    mag_remote *r = *out = remote_new(ctx, dir, pp, np);
+    if (!r) return mag_err_nomem(d);
+    snprintf(r->jobid, sizeof r->jobid, "%s", jobid);
+    return 0;
+}
+
 /* The point index of a job (its arg is the point), or -1. */
 static long point_of(const mag_remote *r, const rt_job *j)
 {
@@ -304,9 +310,70 @@ static void read_small(const mag_remote *r, size_t i, const char *name, char *bu
         buf[--n] = '\0';
 }
 
+/* 1 when every point's status file is there (its worker ended). */
+static int all_ended(const mag_remote *r)
+{
+    char path[4200];
+    for (size_t i = 0; i < r->np; i++) {
+        snprintf(path, sizeof path, "%s/point-%zu.status", r->dir, i);
+        if (access(path, F_OK)) return 0;
+    }
+    return 1;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Follows a Slurm array until every point's worker ended, or squeue no longer lists the
+ * job (tasks that died without a word: their points fail naming their output file), or,
+ * after an interrupt (scancel: Slurm sends SIGTERM to the tasks, which stop at their
+ * next step and write their partial runs), until the tasks are gone. */
+static void follow_slurm(mag_remote *r, atomic_int *cancel)
+{
+    double last_q = mono_s(), cancelled_at = 0;
+    int cancelled = 0;
+    for (;;) {
+        tail_runs(r);
+        if (all_ended(r)) break;
+        double now = mono_s();
+        if (now - last_q >= SLURM_QUEUE_S) {
+            last_q = now;
+            if (mag_slurm_alive(r->jobid) == 0) { /* gone: what it wrote is complete */
+                tail_runs(r);
+                if (!all_ended(r) && !r->failure[0])
+                    snprintf(
+                        r->failure, sizeof r->failure,
+                        "Slurm job %s ended without this point's result; see %s/slurm-%s_I.out",
+                        r->jobid, r->dir, r->jobid);
+                break;
+            }
+        }
+        if (!cancelled && cancel && atomic_load(cancel)) {
+            char err[600];
+            r->interrupted = cancelled = 1;
+            cancelled_at = now;
+            if (mag_slurm_cancel(r->jobid, err, sizeof err))
+                krn_out_printf(r->ctx->out, KRN_STDERR, "%s\n", err);
+        }
+        if (cancelled && now - cancelled_at > SLURM_CANCEL_S) break;
+        struct timespec ts = {0, POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    tail_runs(r);
+    r->done = 1;
+}
+
 /* Follows the processes until they are gone: pipes, run files, the cancel flag. */
 static void follow(mag_remote *r, atomic_int *cancel)
 {
+    if (r->pid < 0) {
+        follow_slurm(r, cancel);
+        return;
+    }
     int status = 0, exited = 0;
     int open_o = 1, open_e = 1, sent = 0;
     struct timespec killed_at = {0, 0};
@@ -389,7 +456,8 @@ static int end_point(mag_remote *r, size_t i)
         } else {
             char why[2000], msg[2600];
             read_small(r, i, "failed", why, sizeof why);
-            snprintf(msg, sizeof msg, "point %zu failed on its MPI rank (%s)", i,
+            snprintf(msg, sizeof msg, "point %zu failed %s (%s)", i,
+                     r->jobid[0] ? "in its Slurm array task" : "on its MPI rank",
                      why[0]          ? why
                      : r->failure[0] ? r->failure
                                      : "it ended without its run's end");
@@ -412,7 +480,8 @@ static void exec_run(const rt_executor *ex, rt_job *jobs, int n, atomic_int *can
 
 rt_executor mag_remote_executor(mag_remote *r)
 {
-    return (rt_executor){.name = "mpi", .run = exec_run, .threads = 1, .self = r};
+    return (rt_executor){
+        .name = r->jobid[0] ? "slurm" : "mpi", .run = exec_run, .threads = 1, .self = r};
 }
 
 /* The bytes of the file at path (rt_free) and their number, or NULL. */

@@ -3,12 +3,15 @@
  *
  * A remote run starts the processes that train the points (%executor mpi: mpirun on
  * `rlhf-kernel worker DIR`, a child in its own process group, never MPI in the kernel),
+ * or follows a Slurm array that runs them (%executor slurm: `srun rlhf-kernel worker DIR
+ * --point $SLURM_ARRAY_TASK_ID` per task, mag_slurm.h),
  * then acts as the rt_executor of the cell's live chart (mag_bridge_opts.ex): it follows
  * every point's DIR/point-I.run (rt_runfile.h: rows, log lines, the end, streamed by the
  * worker as it trains) into the point's own run, so the chart, its progress line and the
  * summary are the threads executor's; it forwards the workers' errors to the cell; an
  * interrupt (the bridge's cancel flag) stops every process (SIGTERM to the local ranks at
- * once, to mpirun's group after 1 s, SIGKILL after 5 s) and keeps the partial runs.
+ * once; mpirun's group SIGKILLed once they are gone, else SIGTERM after 1 s and SIGKILL
+ * after 5 s; a Slurm job is scancel'ed) and keeps the partial runs.
  * When the processes are gone, a point whose run did not end is INTERRUPTED (after an
  * interrupt) or FAILED naming why (DIR/point-I.failed, the worker's error, or how mpirun
  * ended); then mag_remote_policies loads every point's policy (DIR/point-I.policy with its
@@ -22,7 +25,7 @@
  *     point-I.interrupted.policy  an interrupted point's policy as trained so far
  *     point-I.failed              the error of a point that failed
  *     point-I.status              written last: "finished", "interrupted" or "failed"
- * Leaves out: writing the directory (mag_jobs.c) and Slurm's submission. */
+ * Leaves out: writing the directory (mag_jobs.c) and Slurm's submission (mag_slurm.h). */
 #ifndef MAG_REMOTE_H
 #define MAG_REMOTE_H
 
@@ -40,6 +43,12 @@ typedef struct mag_remote mag_remote;
  * cannot be started: d at the cell's name) or MAG_ENOMEM. */
 int mag_remote_start_mpi(mag_ctx *ctx, const mag_cell *cell, const char *dir,
                          mag_train_point *const *pp, size_t np, mag_remote **out, mag_diag *d);
+
+/* %executor slurm, once DIR was submitted as Slurm job jobid (its stale results removed
+ * before): follows the array's tasks (their points' run files; squeue for tasks that
+ * die without a word; scancel on an interrupt).  0 or MAG_ENOMEM. */
+int mag_remote_follow_slurm(mag_ctx *ctx, const char *dir, const char *jobid,
+                            mag_train_point *const *pp, size_t np, mag_remote **out, mag_diag *d);
 
 /* The executor that follows r (valid while r lives): its run() returns when the
  * processes are gone, every job's run ended and its status set (0, RT_EINTR or

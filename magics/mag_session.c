@@ -31,6 +31,7 @@ struct mag_session {
     int slurm_limit;         /* array_limit=K, or 0 */
     char *slurm_time;        /* time=T (rt_malloc'ed), or NULL */
     int slurm_submit;        /* submit=: 1, 0, or -1 (when sbatch is in PATH) */
+    int slurm_follow;        /* follow=: 1 (the cell follows the submitted array) or 0 */
     long only_point;         /* the worker's point, or -1 */
     const char *only_stream; /* the worker's point's run file (borrowed), or NULL */
     uint64_t only_hash;      /* and its job's hash */
@@ -59,6 +60,7 @@ mag_session *mag_session_new(void)
     s->threads = n >= 1 ? (n > 256 ? 256 : (int)n) : 1;
     s->only_point = -1;
     s->slurm_submit = -1;
+    s->slurm_follow = 1;
     return s;
 }
 
@@ -205,6 +207,16 @@ int mag_session_set_slurm(mag_session *s, const char *partition, int array_limit
     s->slurm_limit = array_limit > 0 ? array_limit : 0;
     s->slurm_submit = submit < 0 ? -1 : submit != 0;
     return 0;
+}
+
+int mag_session_slurm_follow(const mag_session *s)
+{
+    return s->slurm_follow;
+}
+
+void mag_session_set_slurm_follow(mag_session *s, int follow)
+{
+    s->slurm_follow = follow != 0;
 }
 
 long mag_session_worker(const mag_session *s, uint64_t *hash)

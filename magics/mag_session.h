@@ -86,6 +86,11 @@ void mag_session_slurm(const mag_session *s, const char **partition, int *array_
                        const char **time, int *submit);
 int mag_session_set_slurm(mag_session *s, const char *partition, int array_limit, const char *time,
                           int submit);
+/* follow=true|false (default true): a training cell whose array was submitted follows it
+ * live and stores its points (mag_remote.h); false: it returns once submitted (then
+ * %collect DIR). */
+int mag_session_slurm_follow(const mag_session *s);
+void mag_session_set_slurm_follow(mag_session *s, int follow);
 /* worker: `rlhf-kernel worker` sets the point it runs and its job's hash (rt_job.h); a
  * training cell then builds, trains and stores that sweep point alone, after checking
  * that the job it rebuilt has that hash (-1, the default: every point). */

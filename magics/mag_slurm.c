@@ -143,8 +143,7 @@ int mag_slurm_write(const char *dir, int npoints, const mag_slurm_opts *o, char 
     return 0;
 }
 
-/* 1 if `prog` is an executable file in a directory of PATH */
-static int in_path(const char *prog)
+int mag_in_path(const char *prog)
 {
     const char *path = getenv("PATH");
     if (!path || !*path) return 0;
@@ -165,7 +164,7 @@ static int in_path(const char *prog)
 
 int mag_slurm_available(void)
 {
-    return in_path("sbatch");
+    return mag_in_path("sbatch");
 }
 
 /* Runs argv (argv[0] looked up in PATH; stdin /dev/null, nothing else of this process
@@ -339,4 +338,27 @@ int mag_slurm_cancel(const char *jobid, char *err, size_t cap)
         return -1;
     }
     return 0;
+}
+
+int mag_slurm_alive(const char *jobid)
+{
+    char *argv[] = {"squeue", "--noheader", "--jobs", (char *)jobid, "--format", "%i", NULL};
+    char last[512];
+    int status = 0, e = 0;
+    rt_strbuf out;
+    rt_strbuf_init(&out);
+    if (run_child(argv, &out, last, sizeof last, &status, &e)) {
+        rt_strbuf_free(&out);
+        return -1;
+    }
+    int alive = -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        alive = 0; /* its tasks listed while pending or running; none once it ended */
+        for (size_t i = 0; i < out.len && !alive; i++)
+            alive = out.s[i] != ' ' && out.s[i] != '\n' && out.s[i] != '\r';
+    } else if (strstr(last, "Invalid job id")) {
+        alive = 0; /* ended, and already purged by slurmctld (MinJobAge) */
+    }
+    rt_strbuf_free(&out);
+    return alive;
 }

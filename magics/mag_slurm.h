@@ -21,7 +21,7 @@
  * Paths are one bash word each (single-quoted when they hold anything but
  * [A-Za-z0-9_./+=,:@%-], a quote as '\''); in the #SBATCH lines, which sbatch reads
  * itself, a path with a blank or a quote is refused.
- * Leaves out: following a running job and collecting its points (mag_jobs.h). */
+ * Leaves out: following a running job (mag_remote.h) and collecting its points. */
 #ifndef MAG_SLURM_H
 #define MAG_SLURM_H
 
@@ -54,6 +54,12 @@ int mag_slurm_submit(const char *dir, char *jobid, size_t cap, char *err, size_t
  * or its exit status and last line of stderr). */
 int mag_slurm_cancel(const char *jobid, char *err, size_t cap);
 
+/* Whether Slurm job jobid still has tasks pending or running (`squeue --noheader --jobs
+ * JOBID`): 1, 0 (none: it ended), or -1 when squeue cannot tell (absent, or failing, e.g.
+ * slurmctld unreachable). */
+int mag_slurm_alive(const char *jobid);
+/* 1 if prog is an executable file in a directory of PATH, else 0. */
+int mag_in_path(const char *prog);
 /* Checks an sbatch --time value: 0 if it is "[D-]H[H]:MM:SS" or "M[M]:SS" (MM and SS
  * below 60, with D- the hours below 24), else -1. */
 int mag_slurm_time_check(const char *t);

@@ -431,11 +431,17 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
     int executor = only < 0 ? mag_session_executor(ctx->session, NULL) : MAG_EXEC_THREADS;
     int interrupted = 0, write_jobs = executor != MAG_EXEC_THREADS;
     int mpi = executor == MAG_EXEC_MPI; /* jobs written, trained by mpirun's ranks, followed */
+    /* under slurm: written, submitted and, with follow=true, followed like mpi */
     char dir[4096] = "";
     if (!rc && write_jobs)
         rc = mag_jobs_write(ctx, cell, rec->magic, t.base, pp, np, dir, sizeof dir, d);
     mag_remote *remote = NULL;
     if (!rc && mpi) rc = mag_remote_start_mpi(ctx, cell, dir, pp, np, &remote, d);
+    char jobid[64] = "";
+    if (!rc && executor == MAG_EXEC_SLURM) /* written and maybe submitted, maybe followed */
+        rc = mag_jobs_slurm(ctx, cell, rec->magic, t.base, dir, np, jobid, sizeof jobid, d);
+    if (!rc && jobid[0] && mag_session_slurm_follow(ctx->session))
+        rc = mag_remote_follow_slurm(ctx, dir, jobid, pp, np, &remote, d);
     rt_executor rex;
     if (remote) rex = mag_remote_executor(remote);
     if (!rc && (!write_jobs || remote))
@@ -443,8 +449,6 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
     if (remote) interrupted |= mag_remote_policies(remote);
     if (!rc && (!write_jobs || remote)) rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
     mag_remote_free(remote);
-    if (!rc && executor == MAG_EXEC_SLURM) /* written and submitted; nothing stored here */
-        rc = mag_jobs_slurm(ctx, cell, rec->magic, t.base, dir, np, d);
     free_points(rec, pts, np);
     blobs_free(&bs);
     rt_free(pp);

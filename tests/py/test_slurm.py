@@ -2,9 +2,9 @@
 writes its job directory and DIR/submit.sh (a Slurm job array, one task per point) and
 submits it with `sbatch --parsable`.
 
-No real Slurm runs here: a single-node Slurm needs root, system-wide configuration
-(/etc/slurm/slurm.conf, a munge key) and three daemons, which a test suite cannot assume
-(README, "When a sweep outgrows your machine").  Instead the test puts first in PATH a fake
+The cell follows a submitted array (follow=true, the default): its points' run files feed
+the live chart and the points are stored as under the threads executor; an interrupt runs
+scancel.  Here a fake Slurm: the test puts first in PATH a fake
 `sbatch` that reads submit.sh's `#SBATCH --array=0-M[%K]` and runs the script itself once
 per array task with SLURM_ARRAY_TASK_ID set (K at a time, in the background, as Slurm
 would), a fake `srun` (exec "$@") and a fake `scancel` (records its arguments); the test
@@ -13,9 +13,11 @@ every point's JSONL rows (but "wall") and policy bytes are those the threads exe
 %export and %save give.  Also: submit.sh's exact text, submit=false (written, not
 submitted), sbatch absent from PATH (written, with the command to run), sbatch failing
 (the cell fails naming its status and message), the settings' errors at their columns and
-the `%executor` line."""
+the `%executor` line, follow=false (submitted; %collect named), an interrupt (scancel; the
+partial runs stored).  A real single-node Slurm runs in test_slurm_real.py."""
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import time
@@ -57,7 +59,9 @@ limit=${spec#*%}
 last=${range#0-}
 (
     for ((i = 0; i <= last; i++)); do
-        SLURM_ARRAY_TASK_ID=$i /bin/bash "$script" > "$FAKE_LOG/task-$i.out" 2>&1 &
+        [ -e "$FAKE_LOG/cancelled" ] && break
+        SLURM_ARRAY_TASK_ID=$i setsid /bin/bash "$script" > "$FAKE_LOG/task-$i.out" 2>&1 &
+        echo $! >> "$FAKE_LOG/task.pids"
         if (( (i + 1) % limit == 0 )); then wait; fi
     done
     wait
@@ -66,7 +70,14 @@ last=${range#0-}
 echo "4242;fakecluster"
 """
 FAKE_SRUN = '#!/bin/bash\nexec "$@"\n'
-FAKE_SCANCEL = '#!/bin/bash\necho "$*" >> "$FAKE_LOG/scancel.args"\n'
+FAKE_SCANCEL = r"""#!/bin/bash
+# fake scancel JOBID: records its arguments; SIGTERM to every task's process group (the
+# tasks run under setsid), as Slurm signals a cancelled job's steps; no more tasks start
+echo "$*" >> "$FAKE_LOG/scancel.args"
+touch "$FAKE_LOG/cancelled"
+for p in $(cat "$FAKE_LOG/task.pids" 2>/dev/null); do kill -TERM -- -$p 2>/dev/null; done
+exit 0
+"""
 
 
 def fake_bin(tmp):
@@ -168,38 +179,115 @@ def test_array_lines_with_task_ids_are_bit_identical(written):
     check_identical(tmp, d)
 
 
-def test_submitted_array_is_bit_identical(written):
+def test_submitted_array_is_followed_and_bit_identical(written):
     """The same cell (same session: the same directory) submitted to the fake sbatch, which
-    runs the array tasks two at a time in the background; the cell does not wait."""
+    runs the array tasks two at a time in the background; the cell follows the array (its
+    points' run files into the live chart) and stores every point as the threads executor
+    does: the same exports, policies, chart and summary."""
     tmp, fb, out = written
     text = (SETUP + "# %%\n" + BASE + '# %%\n%executor slurm partition=debug array_limit=2 '
             'time="1-02:00:00"\n# %%\n%executor\n# %%\n' + RL)
+    for i, name in enumerate(POINTS):
+        text += f"# %%\n%export e{i}.jsonl {name}\n# %%\n%save {name} e{i}.policy\n"
     p = run(tmp, text, fb + ":" + os.environ["PATH"])
     assert p.returncode == 0, p.stdout + p.stderr
     show = 'executor slurm partition=debug array_limit=2 time="1-02:00:00" submit=auto dir=jobs\n'
     assert p.stdout.count(show) == 2, p.stdout
     m = re.search(r"^%%rl tuned: 6 points written to (jobs/tuned-[0-9a-f]{16}); submitted as Slurm "
-                  r"job 4242 \(array 0-5%2\)\n", p.stdout, re.M)
+                  r"job 4242 \(array 0-5%2\), followed here \(an interrupt cancels it\)\n",
+                  p.stdout, re.M)
     assert m, p.stdout
     d = m.group(1)
     assert d == re.search(r"written to (\S+) \(not submitted", out).group(1)  # the same job
-    assert p.stdout[m.end():].startswith(
-        "when its tasks have ended (squeue -j 4242) bring the results back with "
-        f"%collect {d}\n"), p.stdout
     absd = os.path.join(tmp, d)
     assert read(os.path.join(absd, "submit.sh")).decode() == submit_sh(
         absd, "0-5%2", "#SBATCH --partition=debug\n#SBATCH --time=1-02:00:00\n")
     assert read(os.path.join(tmp, "sbatch.args")).decode() == f"--parsable {d}/submit.sh\n"
     assert read(os.path.join(absd, "slurm-job")) == b"4242\n"
+    assert os.path.exists(os.path.join(tmp, "done"))  # the cell returned after the array
+    for i, name in enumerate(POINTS):
+        log = read(os.path.join(tmp, f"task-{i}.out")).decode()
+        assert f"point {i} ({name}): wrote" in log, log
+        assert rows(os.path.join(tmp, f"e{i}.jsonl")) == rows(os.path.join(tmp, f"k{i}.jsonl"))
+        assert read(os.path.join(tmp, f"e{i}.policy")) == read(os.path.join(tmp, f"k{i}.policy"))
+    check_identical(tmp, absd)
+
+    def shown(s):  # the chart's text and the summary table, as the threads executor's
+        seg = s[s.index("%%rl tuned: grpo"):]
+        return seg[:seg.index("policy tuned[")].splitlines()
+    assert shown(p.stdout) == shown(out), p.stdout
+    assert not os.path.exists(os.path.join(tmp, "scancel.args"))
+    for f in ("sbatch.args", "done", "task.pids"):
+        os.unlink(os.path.join(tmp, f))
+
+
+def test_follow_false_returns_once_submitted(written):
+    """follow=false: the cell submits and returns, naming %collect; the array's results
+    are the same bits."""
+    tmp, fb, out = written
+    text = (SETUP + "# %%\n" + BASE + "# %%\n%executor slurm follow=false\n# %%\n%executor\n"
+            "# %%\n" + RL)
+    p = run(tmp, text, fb + ":" + os.environ["PATH"])
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.count("executor slurm submit=auto follow=false dir=jobs\n") == 2, p.stdout
+    m = re.search(r"^%%rl tuned: 6 points written to (jobs/tuned-[0-9a-f]{16}); submitted as Slurm "
+                  r"job 4242 \(array 0-5\)\n", p.stdout, re.M)
+    assert m, p.stdout
+    d = m.group(1)
+    assert p.stdout[m.end():].startswith(
+        "when its tasks have ended (squeue -j 4242) bring the results back with "
+        f"%collect {d}\n"), p.stdout
+    assert "policy tuned[" not in p.stdout  # nothing stored
     deadline = time.time() + 300
     while not os.path.exists(os.path.join(tmp, "done")) and time.time() < deadline:
         time.sleep(0.2)
     assert os.path.exists(os.path.join(tmp, "done")), "the fake array did not end"
-    for i in range(len(POINTS)):
-        log = read(os.path.join(tmp, f"task-{i}.out")).decode()
-        assert f"point {i} ({POINTS[i]}): wrote" in log, log
-    check_identical(tmp, absd)
-    assert not os.path.exists(os.path.join(tmp, "scancel.args"))
+    check_identical(tmp, os.path.join(tmp, d))
+    for f in ("sbatch.args", "done", "task.pids"):
+        os.unlink(os.path.join(tmp, f))
+
+
+def test_interrupt_cancels_the_array_and_keeps_the_partial_runs():
+    """A long array followed by the cell: SIGINT to the kernel runs `scancel 4242` (the
+    fake sends SIGTERM to the tasks, as Slurm does); the workers stop at their next step
+    and write their partial runs, which the cell stores as interrupted."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = os.path.realpath(tmp)
+        fb = fake_bin(tmp)
+        slow = RL.replace("steps = 3", "steps = 200000").replace("lr = [1e-3, 3e-3, 1e-2]\n",
+                                                                "")
+        with open(os.path.join(tmp, "cells.rlhf"), "w") as f:
+            f.write(SETUP + "# %%\n" + BASE + "# %%\n%executor slurm array_limit=2\n# %%\n" + slow)
+        env = dict(os.environ, RLHF_PROGRESS_SECONDS="0", PATH=fb + ":" + os.environ["PATH"],
+                   FAKE_LOG=tmp)
+        k = subprocess.Popen([kernel_binary(), "run", "cells.rlhf"], env=env, cwd=tmp, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        runs = []
+        while len(runs) < 2 and time.time() < deadline and k.poll() is None:
+            runs = [f for f in glob_runs(tmp) if os.path.getsize(f) > 200]
+            time.sleep(0.1)
+        assert len(runs) == 2, (runs, k.poll())
+        t0 = time.monotonic()
+        k.send_signal(signal.SIGINT)
+        out, err = k.communicate(timeout=120)
+        took = time.monotonic() - t0
+        assert read(os.path.join(tmp, "scancel.args")).decode() == "4242\n"
+        assert k.returncode == 1 and "Interrupted: interrupted at step" in err, out + err
+        assert took < 5, took
+        d = re.search(r"written to (jobs/tuned-\S+);", out).group(1)
+        for i, name in enumerate(["tuned[seed=1]", "tuned[seed=2]"]):
+            st = read(os.path.join(tmp, d, f"point-{i}.status")).decode()
+            assert st == "interrupted\n", st
+            n = len(rows(os.path.join(tmp, d, f"point-{i}.jsonl")))
+            assert 0 < n < 200000
+            assert f"policy {name}: grpo from base on add, reward short (c=0.01), {n} steps " \
+                "(interrupted)" in out, out
+
+
+def glob_runs(tmp):
+    import glob
+    return glob.glob(os.path.join(tmp, "jobs", "tuned-*", "point-*.run"))
 
 
 def test_without_sbatch_the_cell_writes_with_a_note():
@@ -267,6 +355,8 @@ def test_trainer_the_worker_does_not_run_is_an_error():
      "'-'), got gpu/a"),
     ('partition="a b"', 27, "partition must be a partition's name (letters, digits, '_', '.', "
      "'-'), got \"a b\""),
+    ("follow=maybe", 24, "follow must be true (the cell follows the array and stores its points) "
+     "or false (it returns once submitted), got maybe"),
     ("submit=yes", 24, "submit must be true, false or auto (submit when sbatch is in PATH), "
      "got yes"),
     ("np=2", 17, "unexpected argument 'np'; usage: %executor [threads"),
