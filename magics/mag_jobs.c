@@ -102,22 +102,60 @@ int mag_jobs_adam_unpack(const void *p, size_t n, char *name, size_t cap, rt_par
     return 0;
 }
 
-int mag_jobs_check_rebuilt(mag_ctx *ctx, const mag_cell *cell, const rt_job *j, uint64_t want,
-                           mag_diag *d)
+int mag_jobs_check_rebuilt(mag_ctx *ctx, const mag_cell *cell, const char *who, const rt_job *j,
+                           uint64_t want, mag_diag *d)
 {
     uint64_t h = 0;
     rt_diag jd;
     if (rt_job_hash(j, &h, &jd))
-        return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos, "worker: point %s: %s", j->name,
+        return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos, "%s: point %s: %s", who, j->name,
                        jd.msg);
     if (h == want) return 0;
     char a[17], b[17];
     rt_job_hash_hex(h, a);
     rt_job_hash_hex(want, b);
     return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos,
-                   "worker: point %s rebuilt here is job %s, not the manifest's %s (its "
+                   "%s: point %s rebuilt here is job %s, not the manifest's %s (its "
                    "inputs, configuration or stream differ: a bug, please report it)",
-                   j->name, a, b);
+                   who, j->name, a, b);
+}
+
+int mag_jobs_check_dir(mag_ctx *ctx, const mag_cell *cell, const char *dir,
+                       mag_train_point *const *pp, size_t np, mag_diag *d)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos, "%%collect: cannot read %s: %s", path,
+                       strerror(errno));
+    rt_strbuf b;
+    rt_strbuf_init(&b);
+    char chunk[65536];
+    for (size_t k; (k = fread(chunk, 1, sizeof chunk, f)) > 0;)
+        rt_strbuf_append(&b, chunk, k);
+    fclose(f);
+    if (b.err) {
+        rt_strbuf_free(&b);
+        return mag_err_nomem(d);
+    }
+    int rc = 0;
+    for (size_t i = 0; !rc && i < np; i++) {
+        rt_job_owned job;
+        memset(&job, 0, sizeof job);
+        rt_diag md = {0};
+        int n = 0;
+        if (rt_manifest_point(b.s, b.len, (int)i, &n, &job, &md))
+            rc = mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos, "%%collect: %s/%s", dir, md.msg);
+        else if ((size_t)n != np)
+            rc = mag_err(ctx, d, MAG_ERUNTIME, cell->name_pos,
+                         "%%collect: %s has %d points, the cell rebuilt from it %zu", dir, n, np);
+        else
+            rc = mag_jobs_check_rebuilt(ctx, cell, "%collect", &pp[i]->job, job.hash, d);
+        rt_job_owned_free(&job);
+    }
+    rt_strbuf_free(&b);
+    return rc;
 }
 
 /* mkdir -p of path (its parents too): 0 or errno. */

@@ -71,8 +71,13 @@ int mag_jobs_adam_unpack(const void *p, size_t n, char *name, size_t cap, rt_par
 
 /* The worker's check: 0 if job j (rebuilt by the cell in this session) has hash want,
  * else MAG_ERUNTIME naming both hashes. */
-int mag_jobs_check_rebuilt(mag_ctx *ctx, const mag_cell *cell, const rt_job *j, uint64_t want,
-                           mag_diag *d);
+int mag_jobs_check_rebuilt(mag_ctx *ctx, const mag_cell *cell, const char *who, const rt_job *j,
+                           uint64_t want, mag_diag *d);
+/* %collect: the points pp[0..np) rebuilt from the job directory dir are its manifest's
+ * jobs, every one (their hashes; who = "%collect" in messages).  0 or MAG_ERUNTIME naming
+ * the manifest's line or the point. */
+int mag_jobs_check_dir(mag_ctx *ctx, const mag_cell *cell, const char *dir,
+                       mag_train_point *const *pp, size_t np, mag_diag *d);
 
 /* Writes the job directory of the cell's points pts[0..np) (their jobs built), its path
  * into dir_out[dir_cap] (may be NULL), and prints where and the worker commands (under
@@ -101,6 +106,15 @@ int mag_jobs_slurm(mag_ctx *ctx, const mag_cell *cell, const char *magic, const 
  * naming the manifest line or the point (a point that failed); 2 for a usage error (or
  * mpirun with a build without MPI). */
 int mag_worker_main(int argc, char **argv);
+
+/* A fresh session (it's) rebuilt from job j's inputs: the seed, tasks, rewards, policies
+ * with their Adam states, preference sets; *cell = the job's cell input (its bytes, not
+ * NUL-terminated: mag_worker_text).  Inputs already there by name are kept, so the jobs
+ * of every point of a directory can be rebuilt into one session.  0, or 1 with err. */
+typedef struct krn_interp krn_interp;
+int mag_worker_rebuild(krn_interp *it, const rt_job *j, const char **cell, char *err, size_t cap);
+/* An input's bytes as a NUL-terminated string (rt_free), or NULL on ENOMEM. */
+char *mag_worker_text(const rt_job_input *in);
 
 /* The help of the worker command (`rlhf-kernel worker --help`). */
 extern const char mag_worker_usage[];

@@ -30,6 +30,7 @@ extern const mag_magic *const mag_prefs_magics[];
 extern const mag_magic *const mag_rm_magics[];
 extern const mag_magic *const mag_dpo_magics[];
 extern const mag_magic *const mag_jobs_magics[];
+extern const mag_magic *const mag_collect_magics[];
 
 static const mag_magic *const *const tables[] = {
     mag_basic_magics,
@@ -50,6 +51,7 @@ static const mag_magic *const *const tables[] = {
     mag_rm_magics,
     mag_dpo_magics,
     mag_jobs_magics,
+    mag_collect_magics,
 };
 /* clang-format on */
 

@@ -46,6 +46,7 @@ struct mag_remote {
     int po, pe;             /* its stdout and stderr */
     rt_strbuf ob, eb, tail; /* partial lines, and the last lines of stderr */
     int done;               /* the processes are gone and every run ended */
+    int collect;            /* %collect: no processes, the files as they are */
     int interrupted;
     char failure[2400]; /* how mpirun ended, if not well */
 };
@@ -276,6 +277,15 @@ int mag_remote_follow_slurm(mag_ctx *ctx, const char *dir, const char *jobid,
     return 0;
 }
 
+int mag_remote_collect(mag_ctx *ctx, const char *dir, mag_train_point *const *pp, size_t np,
+                       mag_remote **out, mag_diag *d)
+{
+    mag_remote *r = *out = remote_new(ctx, dir, pp, np);
+    if (!r) return mag_err_nomem(d);
+    r->collect = 1;
+    return 0;
+}
+
 /* The point index of a job (its arg is the point), or -1. */
 static long point_of(const mag_remote *r, const rt_job *j)
 {
@@ -370,6 +380,11 @@ static void follow_slurm(mag_remote *r, atomic_int *cancel)
 /* Follows the processes until they are gone: pipes, run files, the cancel flag. */
 static void follow(mag_remote *r, atomic_int *cancel)
 {
+    if (r->collect) { /* what the files hold now */
+        tail_runs(r);
+        r->done = 1;
+        return;
+    }
     if (r->pid < 0) {
         follow_slurm(r, cancel);
         return;
@@ -445,13 +460,18 @@ static int end_point(mag_remote *r, size_t i)
     rt_run *run = r->pp[i]->run;
     char st[64];
     read_small(r, i, "status", st, sizeof st);
-    if (!run) return !strcmp(st, "finished") ? 0 : r->interrupted ? RT_EINTR : RT_EFAILED;
+    if (r->collect && !st[0]) { /* its worker has not ended (or not started) */
+        r->pp[i]->pending = 1;
+        return RT_SWEEP_NOT_RUN;
+    }
+    int stopped = r->interrupted || !strcmp(st, "interrupted");
+    if (!run) return !strcmp(st, "finished") ? 0 : stopped ? RT_EINTR : RT_EFAILED;
     long step = 0;
     rt_run_status s = rt_run_status_of(run, &step, NULL, 0);
     if (s == RT_RUN_CREATED) rt_run_start(run);
     if (s == RT_RUN_CREATED || s == RT_RUN_RUNNING) {
         long rows = rt_run_rows(run);
-        if (r->interrupted) {
+        if (stopped) {
             rt_run_finish(run, RT_RUN_INTERRUPTED, rows, "");
         } else {
             char why[2000], msg[2600];
@@ -506,7 +526,14 @@ int mag_remote_policies(mag_remote *r)
     if (!r->done) follow(r, NULL); /* no chart ran (no point had steps): wait here */
     for (size_t i = 0; i < r->np; i++) {
         mag_train_point *p = r->pp[i];
-        if (p->run) end_point(r, i);
+        end_point(r, i);
+        if (p->pending) { /* %collect: nothing of it yet */
+            rt_policy_free(p->pol);
+            p->pol = NULL;
+            continue;
+        }
+        char st[64];
+        read_small(r, i, "status", st, sizeof st);
         char path[4200];
         rt_policy *pol = NULL;
         rt_diag pd = {0};
@@ -519,7 +546,7 @@ int mag_remote_policies(mag_remote *r)
             if (a)
                 mag_jobs_adam_unpack(a, n, name, sizeof name, pol->model.params, err, sizeof err);
             rt_free(a);
-        } else if (r->interrupted) { /* the policy as trained so far, if the rank kept it */
+        } else if (r->interrupted || !strcmp(st, "interrupted")) { /* as trained so far */
             snprintf(path, sizeof path, "%s/point-%zu.interrupted.policy", r->dir, i);
             if (access(path, R_OK) != 0 || rt_policy_load(&pol, path, &pd)) pol = NULL;
         }

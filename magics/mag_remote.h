@@ -50,6 +50,12 @@ int mag_remote_start_mpi(mag_ctx *ctx, const mag_cell *cell, const char *dir,
 int mag_remote_follow_slurm(mag_ctx *ctx, const char *dir, const char *jobid,
                             mag_train_point *const *pp, size_t np, mag_remote **out, mag_diag *d);
 
+/* %collect: the points' results as dir holds them now (no process): a point whose worker
+ * ended (DIR/point-I.status) is read whole; the others are marked pending (their runs
+ * not ended, their policies NULL).  0 or MAG_ENOMEM. */
+int mag_remote_collect(mag_ctx *ctx, const char *dir, mag_train_point *const *pp, size_t np,
+                       mag_remote **out, mag_diag *d);
+
 /* The executor that follows r (valid while r lives): its run() returns when the
  * processes are gone, every job's run ended and its status set (0, RT_EINTR or
  * RT_EFAILED). */

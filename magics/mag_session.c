@@ -386,6 +386,23 @@ int mag_session_remove(mag_session *s, mag_kind kind, const char *name)
     return 0;
 }
 
+int mag_session_move(mag_session *from, mag_kind kind, const char *name, mag_session *to,
+                     const char *as)
+{
+    mag_entry *e = find(from, kind, name);
+    if (!e) return -1;
+    void *obj = e->obj;
+    mag_free_fn fn = e->free_fn;
+    char *summary = e->summary, *task = e->task, *lineage = e->lineage;
+    e->obj = NULL, e->free_fn = NULL, e->summary = e->task = e->lineage = NULL;
+    mag_session_remove(from, kind, name);
+    int rc = mag_session_put_lineage(to, kind, as, obj, fn, summary, task, lineage);
+    rt_free(summary);
+    rt_free(task);
+    rt_free(lineage);
+    return rc < 0 ? -1 : 0;
+}
+
 size_t mag_session_count(const mag_session *s, mag_kind kind)
 {
     if (!s) return 0;

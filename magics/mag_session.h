@@ -68,7 +68,16 @@ void mag_session_set_threads(mag_session *s, int threads);
  * cell writes its job directory under *dir, default "jobs", and prints the worker
  * commands instead of training).  set copies dir (NULL: the default); -1 on ENOMEM (the
  * setting unchanged). */
-enum { MAG_EXEC_THREADS = 0, MAG_EXEC_JOBS = 1, MAG_EXEC_MPI = 2, MAG_EXEC_SLURM = 3 };
+enum {
+    MAG_EXEC_THREADS = 0,
+    MAG_EXEC_JOBS = 1,
+    MAG_EXEC_MPI = 2,
+    MAG_EXEC_SLURM = 3,
+    MAG_EXEC_COLLECT = 4
+};
+/* MAG_EXEC_COLLECT is %collect's own (mag_collect.c), never %executor's: in the session it
+ * rebuilds from a job directory, a training cell reads its points' results from that
+ * directory (dir: the job directory itself) instead of training them. */
 int mag_session_executor(const mag_session *s, const char **dir);
 int mag_session_set_executor(mag_session *s, int executor, const char *dir);
 /* MAG_EXEC_MPI's settings (%executor mpi np=N [mpirun=PATH] [hosts=FILE]): ranks (>= 1),
@@ -123,6 +132,11 @@ const mag_entry *mag_session_entry(const mag_session *s, mag_kind kind, const ch
 /* Sets (a copy of) the lineage text of an object (NULL clears it); 0, or -1 if there is
  * no such object or on ENOMEM (then the old lineage stays). */
 int mag_session_set_lineage(mag_session *s, mag_kind kind, const char *name, const char *lineage);
+/* Moves (kind, name) of from into to under as (its object, summary, task and lineage;
+ * replacing what to holds there).  0; -1 if from has no such object, or on ENOMEM (then
+ * the object is freed). */
+int mag_session_move(mag_session *from, mag_kind kind, const char *name, mag_session *to,
+                     const char *as);
 /* Removes and frees; returns 0, or -1 if there is no such object. */
 int mag_session_remove(mag_session *s, mag_kind kind, const char *name);
 /* %reset: removes and frees every object; the settings (seed, threads) stay. */

@@ -313,7 +313,7 @@ static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_poi
 
 /* 1 if something finished holds name: a finished run, or a policy without an unfinished
  * run of that name (loaded, copied, or trained to the end). */
-static int holds_finished(const mag_session *s, const char *name)
+int mag_train_holds_finished(const mag_session *s, const char *name)
 {
     const rt_run *r = mag_session_get(s, MAG_RUN, name);
     if (r) return rt_run_status_of(r, NULL, NULL, 0) == RT_RUN_FINISHED;
@@ -332,6 +332,10 @@ static int store(mag_train_cellctx *t, const mag_trainer_rec *rec, void *pts, si
     size_t np = hi - lo;
     for (size_t i = lo; i < hi; i++) {
         mag_train_point *p = PT(pts, rec, i);
+        if (p->pending) { /* %collect: not ended yet, neither stored nor reported */
+            np--;
+            continue;
+        }
         long step;
         char msg[256];
         rt_run_status stt = mag_train_status(p->run, &step, msg, sizeof msg);
@@ -342,7 +346,7 @@ static int store(mag_train_cellctx *t, const mag_trainer_rec *rec, void *pts, si
         rec->summary(t, p, stt, step, summ, cap);
         const char *as = p->name;
         char alt[MAG_TRAIN_NAME + 16];
-        if (stt != RT_RUN_FINISHED && holds_finished(t->ctx->session, p->name)) {
+        if (stt != RT_RUN_FINISHED && mag_train_holds_finished(t->ctx->session, p->name)) {
             const char *how = stt == RT_RUN_FAILED ? "failed" : "interrupted";
             snprintf(alt, sizeof alt, "%s~%s", p->name, how);
             krn_out_printf(t->ctx->out, KRN_STDOUT,
@@ -425,17 +429,25 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
         if (!rc && p->run &&
             mag_train_run_config_omit(p->run, t.cfg, i, rec->omit_keys ? rec->omit_keys(&t) : NULL))
             rc = mag_err_nomem(d);
-        if (!rc && only >= 0) rc = mag_jobs_check_rebuilt(ctx, cell, &p->job, want, d);
+        if (!rc && only >= 0) rc = mag_jobs_check_rebuilt(ctx, cell, "worker", &p->job, want, d);
         if (p->steps > max_steps) max_steps = p->steps;
     }
     int executor = only < 0 ? mag_session_executor(ctx->session, NULL) : MAG_EXEC_THREADS;
     int interrupted = 0, write_jobs = executor != MAG_EXEC_THREADS;
     int mpi = executor == MAG_EXEC_MPI; /* jobs written, trained by mpirun's ranks, followed */
     /* under slurm: written, submitted and, with follow=true, followed like mpi */
+    int collect = executor == MAG_EXEC_COLLECT; /* %collect: the results already in dir */
     char dir[4096] = "";
-    if (!rc && write_jobs)
+    if (!rc && write_jobs && !collect)
         rc = mag_jobs_write(ctx, cell, rec->magic, t.base, pp, np, dir, sizeof dir, d);
     mag_remote *remote = NULL;
+    if (!rc && collect) {
+        const char *cdir;
+        mag_session_executor(ctx->session, &cdir);
+        snprintf(dir, sizeof dir, "%s", cdir);
+        rc = mag_jobs_check_dir(ctx, cell, dir, pp, np, d);
+        if (!rc) rc = mag_remote_collect(ctx, dir, pp, np, &remote, d);
+    }
     if (!rc && mpi) rc = mag_remote_start_mpi(ctx, cell, dir, pp, np, &remote, d);
     char jobid[64] = "";
     if (!rc && executor == MAG_EXEC_SLURM) /* written and maybe submitted, maybe followed */

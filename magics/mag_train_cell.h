@@ -48,6 +48,7 @@ typedef struct mag_train_point {
     long steps;                 /* planned steps (the "of M" of an interruption) */
     rt_job job;                 /* plain data: trainer, name, cfg (set by the handler), rng
                                    (set by rec->point: the stream the job trains with) */
+    int pending;                /* %collect: its worker has not ended (not stored) */
 } mag_train_point;
 
 /* What the hooks see of the cell. */
@@ -112,5 +113,11 @@ typedef struct mag_trainer_rec {
  * (NULL when rec->validate does it).  0, MAG_INTERRUPTED, or a MAG_E* code with d set. */
 int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
                    const mag_trainer_rec *rec, mag_diag *d);
+
+/* 1 if something finished holds name in s: a finished run, or a policy without an
+ * unfinished run of that name (loaded, copied, or trained to the end).  A point that
+ * failed or was interrupted never replaces it (it is kept as NAME~failed /
+ * NAME~interrupted). */
+int mag_train_holds_finished(const mag_session *s, const char *name);
 
 #endif

@@ -114,10 +114,11 @@ static void ws_publish(void *sink, const char *msg_type, cJSON *content)
 
 static const krn_sink_vtable worker_vt = {ws_publish, NULL};
 
-/* Runs text in the interpreter: 0, or 1 with "ENAME: EVALUE" in err. */
-static int execute(krn_interp *it, const char *text, char *err, size_t cap)
+/* Runs text in the interpreter (its output to stderr unless quiet): 0, or 1 with
+ * "ENAME: EVALUE" in err. */
+static int execute(krn_interp *it, const char *text, int quiet, char *err, size_t cap)
 {
-    krn_out *out = krn_out_new(&worker_vt, NULL, krn_signal_interrupt_flag(), 1, false);
+    krn_out *out = krn_out_new(&worker_vt, NULL, krn_signal_interrupt_flag(), 1, quiet != 0);
     if (!out) {
         snprintf(err, cap, "out of memory");
         return 1;
@@ -136,7 +137,7 @@ static int execute(krn_interp *it, const char *text, char *err, size_t cap)
 }
 
 /* A NUL-terminated copy of an input's bytes (rt_free), or NULL. */
-static char *text_of(const rt_job_input *in)
+char *mag_worker_text(const rt_job_input *in)
 {
     char *s = rt_malloc(in->size + 1);
     if (!s) return NULL;
@@ -236,13 +237,13 @@ static int put_policy(mag_session *s, const rt_job_input *in, char *err, size_t 
 }
 
 /* Rebuilds the session of job j in interpreter it.  0, or 1 with err. */
-static int rebuild(krn_interp *it, const rt_job *j, const char **cell, char *err, size_t cap)
+int mag_worker_rebuild(krn_interp *it, const rt_job *j, const char **cell, char *err, size_t cap)
 {
     mag_session *s = mag_interp_session(it);
     *cell = NULL;
     for (int i = 0; i < j->nin; i++) {
         const rt_job_input *in = &j->in[i];
-        char *t = text_of(in);
+        char *t = mag_worker_text(in);
         if (!t) return snprintf(err, cap, "out of memory"), 1;
         int rc = 0;
         if (!strcmp(in->kind, "session")) {
@@ -260,7 +261,7 @@ static int rebuild(krn_interp *it, const rt_job *j, const char **cell, char *err
             rc = put_task(s, t, err, cap);
         } else if (!strcmp(in->kind, "reward")) {
             char e[600];
-            if (execute(it, t, e, sizeof e))
+            if (execute(it, t, 1, e, sizeof e)) /* a reward's definition: nothing to show */
                 rc = 1, snprintf(err, cap, "%s reward: %s", in->role, e);
         } else if (!strcmp(in->kind, "policy")) {
             rc = put_policy(s, in, err, cap);
@@ -358,14 +359,14 @@ static int run_point(const char *dir, const char *man, size_t n, long pt)
     char err[10000] = "out of memory";
     const char *cell = NULL;
     char *cell_text = NULL;
-    rc = !it || rebuild(it, j, &cell, err, sizeof err);
+    rc = !it || mag_worker_rebuild(it, j, &cell, err, sizeof err);
     if (!rc) {
         for (int i = 0; i < j->nin; i++)
-            if (j->in[i].data == (const void *)cell) cell_text = text_of(&j->in[i]);
+            if (j->in[i].data == (const void *)cell) cell_text = mag_worker_text(&j->in[i]);
         mag_session_set_worker(mag_interp_session(it), pt, job.hash);
         mag_session_set_worker_stream(mag_interp_session(it), rpath);
         if (worker_threads > 0) mag_session_set_threads(mag_interp_session(it), worker_threads);
-        rc = !cell_text || execute(it, cell_text, err, sizeof err);
+        rc = !cell_text || execute(it, cell_text, 0, err, sizeof err);
     }
     mag_session *s = it ? mag_interp_session(it) : NULL;
     /* the run, also a failed or interrupted one (its rows so far are kept, as in the
