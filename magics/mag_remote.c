@@ -170,6 +170,7 @@ static mag_remote *remote_new(mag_ctx *ctx, const char *dir, mag_train_point *co
         char path[4200];
         snprintf(path, sizeof path, "%s/point-%zu.run", dir, i);
         if (rt_runfile_reader_new(path, &r->rd[i])) break;
+        rt_runfile_hold_interrupted(r->rd[i]); /* whose interrupt: end_point decides */
     }
     if (!r->dir || !r->rd || (np && !r->rd[np - 1])) {
         mag_remote_free(r);
@@ -464,14 +465,19 @@ static int end_point(mag_remote *r, size_t i)
         r->pp[i]->pending = 1;
         return RT_SWEEP_NOT_RUN;
     }
-    int stopped = r->interrupted || !strcmp(st, "interrupted");
+    /* interrupted by the user; in a directory collected later, as its worker says (a point
+     * stopped by mpirun tearing its job down after a rank died is not: it failed) */
+    int stopped = r->interrupted || (r->collect && !strcmp(st, "interrupted"));
     if (!run) return !strcmp(st, "finished") ? 0 : stopped ? RT_EINTR : RT_EFAILED;
     long step = 0;
     rt_run_status s = rt_run_status_of(run, &step, NULL, 0);
     if (s == RT_RUN_CREATED) rt_run_start(run);
     if (s == RT_RUN_CREATED || s == RT_RUN_RUNNING) {
-        long rows = rt_run_rows(run);
-        if (stopped) {
+        long rows = rt_run_rows(run), fstep;
+        rt_run_status fs;
+        if (stopped && rt_runfile_ended(r->rd[i], &fs, &fstep) && fs == RT_RUN_INTERRUPTED) {
+            rt_run_finish(run, RT_RUN_INTERRUPTED, fstep, rt_runfile_end_message(r->rd[i]));
+        } else if (stopped) {
             rt_run_finish(run, RT_RUN_INTERRUPTED, rows, "");
         } else {
             char why[2000], msg[2600];

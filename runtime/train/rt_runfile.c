@@ -181,7 +181,19 @@ struct rt_runfile_reader {
     int ended;
     rt_run_status status;
     long step;
+    int hold;  /* an INTERRUPTED end is read, not applied (rt_runfile_hold_interrupted) */
+    char *msg; /* the end's message */
 };
+
+void rt_runfile_hold_interrupted(rt_runfile_reader *r)
+{
+    if (r) r->hold = 1;
+}
+
+const char *rt_runfile_end_message(const rt_runfile_reader *r)
+{
+    return r && r->ended && r->msg ? r->msg : "";
+}
 
 int rt_runfile_reader_new(const char *path, rt_runfile_reader **out)
 {
@@ -204,6 +216,7 @@ void rt_runfile_reader_free(rt_runfile_reader *r)
     rt_free(r->buf);
     rt_free(r->map);
     rt_free(r->row);
+    rt_free(r->msg);
     rt_free(r);
 }
 
@@ -376,7 +389,9 @@ int rt_runfile_poll(rt_runfile_reader *r, rt_run *run, rt_diag *d)
                 r->ended = 1;
                 r->status = (rt_run_status)st;
                 r->step = (long)(int64_t)get_u64(p + 2);
-                rt_run_finish(run, r->status, r->step, t);
+                if (!(r->hold && r->status == RT_RUN_INTERRUPTED))
+                    rt_run_finish(run, r->status, r->step, t);
+                r->msg = t, t = NULL;
             }
             rt_free(t);
             at += hl + len;

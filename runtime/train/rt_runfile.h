@@ -70,5 +70,11 @@ int rt_runfile_poll(rt_runfile_reader *r, rt_run *run, rt_diag *d);
 int rt_runfile_started(const rt_runfile_reader *r);
 /* 1 once the end record was read; *status, *step (may be NULL) are its values. */
 int rt_runfile_ended(const rt_runfile_reader *r, rt_run_status *status, long *step);
+/* The end record's message ("" before it, or none). */
+const char *rt_runfile_end_message(const rt_runfile_reader *r);
+/* From now on an end record saying INTERRUPTED is read (rt_runfile_ended) but not applied
+ * to the run: the caller decides (a point stopped by someone else's interrupt: mpirun
+ * tearing a job down after a rank died, not the user, is a failure). */
+void rt_runfile_hold_interrupted(rt_runfile_reader *r);
 
 #endif
