@@ -76,37 +76,37 @@ static char *task_text(const rt_task *t)
     return rt_strbuf_take(&b, NULL);
 }
 
-/* Every task the collected runs and policies (names[0..n)) of from name: moved to `to`
- * when absent there; the same definition when present.  0, or MAG_ERUNTIME naming the
- * task that differs, or MAG_ENOMEM. */
-static int bring_tasks(mag_ctx *ctx, mag_session *from, const char *const *names, int n,
-                       mag_pos pos, mag_diag *d)
+/* Every task of the rebuilt session `from` that this session also defines must be the
+ * same definition.  0, or MAG_ERUNTIME naming the first that differs, or MAG_ENOMEM. */
+static int same_tasks(mag_ctx *ctx, const mag_session *from, mag_pos pos, mag_diag *d)
 {
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < 2; k++) {
-            const mag_entry *e = mag_session_entry(from, k ? MAG_RUN : MAG_POLICY, names[i]);
-            if (!e || !e->task) continue;
-            const rt_task *theirs = mag_session_get(from, MAG_TASK, e->task);
-            const rt_task *ours = mag_session_get(ctx->session, MAG_TASK, e->task);
-            if (!theirs) continue;
-            if (!ours) {
-                if (mag_session_move(from, MAG_TASK, e->task, ctx->session, e->task))
-                    return mag_err_nomem(d);
-                continue;
-            }
-            char *a = task_text(theirs), *b = task_text(ours);
-            int same = a && b && !strcmp(a, b);
-            rt_free(a);
-            rt_free(b);
-            if (!a || !b) return mag_err_nomem(d);
-            if (!same)
-                return mag_err(ctx, d, MAG_ERUNTIME, pos,
-                               "%%collect: task '%s' here is not the one the points trained on: "
-                               "rename or redefine it here as in the job, or %%collect in a "
-                               "new kernel",
-                               e->task);
-        }
+    for (size_t i = 0; i < mag_session_count(from, MAG_TASK); i++) {
+        const mag_entry *e = mag_session_at(from, MAG_TASK, i);
+        const rt_task *ours = mag_session_get(ctx->session, MAG_TASK, e->name);
+        if (!ours) continue;
+        char *a = task_text(e->obj), *b = task_text(ours);
+        int same = a && b && !strcmp(a, b);
+        rt_free(a);
+        rt_free(b);
+        if (!a || !b) return mag_err_nomem(d);
+        if (!same)
+            return mag_err(ctx, d, MAG_ERUNTIME, pos,
+                           "%%collect: task '%s' here is not the one the points trained on: "
+                           "rename or redefine it here as in the job, or %%collect in a new "
+                           "kernel",
+                           e->name);
+    }
     return 0;
+}
+
+/* The task a moved entry names, moved along when this session lacks it (same_tasks
+ * checked the others).  0 or MAG_ENOMEM. */
+static int bring_task(mag_ctx *ctx, mag_session *from, const mag_entry *e, mag_diag *d)
+{
+    if (!e || !e->task || mag_session_get(ctx->session, MAG_TASK, e->task) ||
+        !mag_session_get(from, MAG_TASK, e->task))
+        return 0;
+    return mag_session_move(from, MAG_TASK, e->task, ctx->session, e->task) ? mag_err_nomem(d) : 0;
 }
 
 static int run_collect(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, const mag_line *ln,
@@ -158,6 +158,7 @@ static int run_collect(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, cons
     rt_free(man);
     mag_session *s = it ? mag_interp_session(it) : NULL;
     if (!rc && mag_session_set_executor(s, MAG_EXEC_COLLECT, dir)) rc = mag_err_nomem(d);
+    if (!rc) rc = same_tasks(ctx, s, a->value.pos, d);
     if (!rc) {
         /* the jobs' cell, in the rebuilt session, with this cell's output */
         int st = it->vt->execute(it->self, ctx->out, cell_text, ctx->execution_count);
@@ -165,7 +166,6 @@ static int run_collect(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, cons
             rc = mag_err(ctx, d, MAG_ERUNTIME, a->value.pos, "%%collect: %s: the jobs' cell failed",
                          dir);
     }
-    if (!rc) rc = bring_tasks(ctx, s, (const char *const *)names, np, a->value.pos, d);
     int counts[5] = {0}; /* finished, failed, interrupted, running, pending */
     for (int i = 0; !rc && i < np; i++) {
         char st[64], why[600];
@@ -191,8 +191,10 @@ static int run_collect(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, cons
                            rs == RT_RUN_FAILED ? "failed" : "interrupted", alt);
             as = alt;
         }
-        if ((run && mag_session_move(s, MAG_RUN, names[i], ctx->session, as)) ||
-            (has_pol && mag_session_move(s, MAG_POLICY, names[i], ctx->session, as)))
+        rc = bring_task(ctx, s, mag_session_entry(s, MAG_RUN, names[i]), d);
+        if (!rc) rc = bring_task(ctx, s, mag_session_entry(s, MAG_POLICY, names[i]), d);
+        if (!rc && ((run && mag_session_move(s, MAG_RUN, names[i], ctx->session, as)) ||
+                    (has_pol && mag_session_move(s, MAG_POLICY, names[i], ctx->session, as))))
             rc = mag_err_nomem(d);
         if (rs == RT_RUN_FAILED) {
             point_file(dir, i, "failed", why, sizeof why);

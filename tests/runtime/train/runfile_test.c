@@ -2,7 +2,7 @@
  * come back bit for bit (NaN, infinities, -0, denormals), log lines and the end with its
  * status, step and message; a file read while it grows, a few bytes at a time, gives the
  * same run as the whole file; columns are matched by name; malformed files fail with
- * their exact messages. */
+ * their exact messages; an INTERRUPTED end held for the caller. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,6 +231,44 @@ static void test_malformed(void **state)
     expect_error(st, sizeof st - 1, RT_EFORMAT, "'%s': byte 30: bad status 9");
 }
 
+/* An INTERRUPTED end held: read (status, step, message), not applied to the run. */
+static void test_hold_interrupted(void **state)
+{
+    (void)state;
+    char path[200];
+    tmpname(path, sizeof path, "hold");
+    rt_run *run;
+    assert_int_equal(rt_run_create("p", cols, 3, &run), 0);
+    rt_runfile_writer *w;
+    rt_diag d = {0};
+    assert_int_equal(rt_runfile_create(path, cols, 3, &w, &d), 0);
+    rt_run_set_events(run, rt_runfile_on_event, w);
+    rt_run_start(run);
+    assert_int_equal(rt_run_append(run, rows[0]), 0);
+    rt_run_finish(run, RT_RUN_INTERRUPTED, 1, "stopped");
+    assert_int_equal(rt_runfile_close(w, &d), 0);
+    rt_run_free(run);
+    for (int hold = 0; hold < 2; hold++) {
+        assert_int_equal(rt_run_create("p", cols, 3, &run), 0);
+        rt_runfile_reader *r;
+        assert_int_equal(rt_runfile_reader_new(path, &r), 0);
+        if (hold) rt_runfile_hold_interrupted(r);
+        assert_int_equal(rt_runfile_poll(r, run, &d), 3);
+        rt_run_status st;
+        long step;
+        assert_true(rt_runfile_ended(r, &st, &step));
+        assert_int_equal(st, RT_RUN_INTERRUPTED);
+        assert_int_equal(step, 1);
+        assert_string_equal(rt_runfile_end_message(r), "stopped");
+        assert_int_equal(rt_run_status_of(run, NULL, NULL, 0),
+                         hold ? RT_RUN_RUNNING : RT_RUN_INTERRUPTED);
+        assert_int_equal(rt_run_rows(run), 1);
+        rt_runfile_reader_free(r);
+        rt_run_free(run);
+    }
+    unlink(path);
+}
+
 /* A writer's bad input and an uncreatable file. */
 static void test_writer_errors(void **state)
 {
@@ -250,7 +288,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_file_round_trip), cmocka_unit_test(test_growing_file),
         cmocka_unit_test(test_columns_by_name),       cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_writer_errors),
+        cmocka_unit_test(test_writer_errors),         cmocka_unit_test(test_hold_interrupted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
