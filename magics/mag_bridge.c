@@ -486,6 +486,22 @@ static void progress_of(const bridge *b, double elapsed, char **sub, double *xsp
     *sub = rt_strbuf_take(&sb, NULL);
 }
 
+/* Adds copies of extra's members that *meta lacks to *meta (created if NULL).  0 or
+ * MAG_BRIDGE_ENOMEM. */
+static int add_metadata(cJSON **meta, const cJSON *extra)
+{
+    if (!*meta && !(*meta = cJSON_CreateObject())) return MAG_BRIDGE_ENOMEM;
+    for (const cJSON *it = extra->child; it; it = it->next) {
+        if (cJSON_GetObjectItemCaseSensitive(*meta, it->string)) continue;
+        cJSON *c = cJSON_Duplicate(it, 1);
+        if (!c || !cJSON_AddItemToObject(*meta, it->string, c)) {
+            cJSON_Delete(c);
+            return MAG_BRIDGE_ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /* first: 1 the initial display_data, 0 a live update, 2 the final frame (sent at once);
  * elapsed: seconds since training began (for the time left of live frames);
  * text (may be NULL) receives a copy of the frame's text/plain (rt_free; NULL on ENOMEM) */
@@ -509,6 +525,11 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
         cJSON_Delete(bundle);
         return MAG_BRIDGE_ENOMEM;
     }
+    if (o->metadata && add_metadata(&meta, o->metadata)) {
+        cJSON_Delete(bundle);
+        cJSON_Delete(meta);
+        return MAG_BRIDGE_ENOMEM;
+    }
     if (text) {
         const char *pl = cJSON_GetStringValue(cJSON_GetObjectItem(bundle, "text/plain"));
         *text = rt_strdup(pl ? pl : "");
@@ -516,9 +537,9 @@ static int publish_frame(krn_out *out, bridge *b, rt_run **rr, const char **labe
     char *js = cJSON_PrintUnformatted(bundle);
     size_t total = js ? strlen(js) : bytes;
     rt_free(js);
-    int rc = first == 1   ? krn_out_display(out, bundle, NULL, id)
+    int rc = first == 1   ? krn_out_display(out, bundle, meta, id)
              : first == 2 ? krn_out_update_display_final(out, bundle, meta, id)
-                          : krn_out_update_display(out, bundle, NULL, id);
+                          : krn_out_update_display(out, bundle, meta, id);
     st->frames++;
     if (total > st->max_bytes) st->max_bytes = total;
     st->render_s += now_s() - t0;

@@ -105,6 +105,8 @@ typedef struct mag_bridge_opts {
     int nrefs;
     const rt_executor *ex; /* optional: who runs the jobs (NULL: the threads executor of
                               `threads`; mag_remote.h follows points trained elsewhere) */
+    const cJSON *metadata; /* optional: added to every frame's metadata (borrowed; e.g.
+                              where the points ran, mag_jobs_executor_meta) */
 } mag_bridge_opts;
 
 /* What happened (for benchmarks and tests). */

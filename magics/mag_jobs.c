@@ -363,41 +363,75 @@ int mag_jobs_slurm(mag_ctx *ctx, const mag_cell *cell, const char *magic, const 
 
 /* "executor slurm [partition=P] [array_limit=K] [time="T"] submit=S dir=D": what one
  * types to get this setting (S true, false, or auto: when sbatch is in PATH) */
-static void show_slurm(mag_ctx *ctx, const char *dir)
+/* The slurm setting as one types it: "executor slurm [partition=P] [array_limit=K]
+ * [time="T"] submit=S [follow=false] dir=D" (S true, false, or auto: when sbatch is in
+ * PATH). */
+static void slurm_line(const mag_session *s, const char *dir, rt_strbuf *b)
 {
     const char *part, *time;
     int limit, submit;
-    mag_session_slurm(ctx->session, &part, &limit, &time, &submit);
-    rt_strbuf b;
-    rt_strbuf_init(&b);
-    rt_strbuf_printf(&b, "executor slurm");
-    if (part) rt_strbuf_printf(&b, " partition=%s", part);
-    if (limit > 0) rt_strbuf_printf(&b, " array_limit=%d", limit);
-    if (time) rt_strbuf_printf(&b, " time=\"%s\"", time);
-    rt_strbuf_printf(&b, " submit=%s%s dir=%s\n",
+    mag_session_slurm(s, &part, &limit, &time, &submit);
+    rt_strbuf_printf(b, "executor slurm");
+    if (part) rt_strbuf_printf(b, " partition=%s", part);
+    if (limit > 0) rt_strbuf_printf(b, " array_limit=%d", limit);
+    if (time) rt_strbuf_printf(b, " time=\"%s\"", time);
+    rt_strbuf_printf(b, " submit=%s%s dir=%s",
                      submit < 0 ? "auto"
                      : submit   ? "true"
                                 : "false",
-                     mag_session_slurm_follow(ctx->session) ? "" : " follow=false", dir);
-    if (!b.err) krn_out_printf(ctx->out, KRN_STDOUT, "%s", b.s);
-    rt_strbuf_free(&b);
+                     mag_session_slurm_follow(s) ? "" : " follow=false", dir);
 }
 
-static void show(mag_ctx *ctx)
+char *mag_jobs_executor_line(const mag_session *s)
 {
     const char *dir, *run, *hosts;
-    int kind = mag_session_executor(ctx->session, &dir), np;
+    int kind = mag_session_executor(s, &dir), np;
+    rt_strbuf b;
+    rt_strbuf_init(&b);
     if (kind == MAG_EXEC_JOBS) {
-        krn_out_printf(ctx->out, KRN_STDOUT, "executor jobs dir=%s\n", dir);
+        rt_strbuf_printf(&b, "executor jobs dir=%s", dir);
     } else if (kind == MAG_EXEC_MPI) {
-        mag_session_mpi(ctx->session, &np, &run, &hosts);
-        krn_out_printf(ctx->out, KRN_STDOUT, "executor mpi np=%d mpirun=%s%s%s dir=%s\n", np, run,
-                       hosts ? " hosts=" : "", hosts ? hosts : "", dir);
+        mag_session_mpi(s, &np, &run, &hosts);
+        rt_strbuf_printf(&b, "executor mpi np=%d mpirun=%s%s%s dir=%s", np, run,
+                         hosts ? " hosts=" : "", hosts ? hosts : "", dir);
     } else if (kind == MAG_EXEC_SLURM) {
-        show_slurm(ctx, dir);
+        slurm_line(s, dir, &b);
     } else {
-        krn_out_printf(ctx->out, KRN_STDOUT, "executor threads\n");
+        rt_strbuf_printf(&b, "executor threads");
     }
+    return rt_strbuf_take(&b, NULL);
+}
+
+cJSON *mag_jobs_executor_meta(const mag_session *s, const char *job_dir)
+{
+    char *line = mag_jobs_executor_line(s);
+    cJSON *m = cJSON_CreateObject(), *r = m ? cJSON_AddObjectToObject(m, "rlhf-kernel") : NULL;
+    int ok = line && r && cJSON_AddStringToObject(r, "executor", line) &&
+             (!job_dir || cJSON_AddStringToObject(r, "job_dir", job_dir));
+    rt_free(line);
+    if (!ok) cJSON_Delete(m), m = NULL;
+    return m;
+}
+
+/* %executor's output: the setting as one types it (text/plain), and in the output's
+ * metadata (which a notebook keeps: a kernel cannot write the notebook's own). */
+static int show(mag_ctx *ctx, mag_diag *d)
+{
+    char *line = mag_jobs_executor_line(ctx->session);
+    cJSON *data = line ? cJSON_CreateObject() : NULL;
+    cJSON *meta = mag_jobs_executor_meta(ctx->session, NULL);
+    char *text = NULL;
+    if (line && (text = rt_malloc(strlen(line) + 2))) sprintf(text, "%s\n", line);
+    int ok = data && meta && text && cJSON_AddStringToObject(data, "text/plain", text);
+    rt_free(line);
+    rt_free(text);
+    if (!ok) {
+        cJSON_Delete(data);
+        cJSON_Delete(meta);
+        return mag_err_nomem(d);
+    }
+    krn_out_display(ctx->out, data, meta, NULL);
+    return 0;
 }
 
 /* A path argument's text (a name or a "string"), or NULL. */
@@ -483,10 +517,7 @@ static int run_executor(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, con
                         const mag_config *cfg, mag_diag *d)
 {
     (void)c, (void)cfg;
-    if (ln->nargs == 0) {
-        show(ctx);
-        return 0;
-    }
+    if (ln->nargs == 0) return show(ctx, d);
     const mag_kv *a = &ln->args[0];
     const char *w = mag_arg_word(ln, 0);
     if (a->key || !w)
@@ -507,8 +538,7 @@ static int run_executor(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, con
 #endif
     } else if (!strcmp(w, "slurm")) {
         int rc = slurm_settings(ctx, m, ln, d);
-        if (!rc) show(ctx);
-        return rc;
+        return rc ? rc : show(ctx, d);
     } else
         return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
                        "unknown executor '%s' (threads, jobs, mpi or slurm)", w);
@@ -544,63 +574,62 @@ static int run_executor(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, con
     }
     if (kind == MAG_EXEC_MPI && !np)
         return mag_err(ctx, d, MAG_EVALUE, a->value.pos,
-                       "%%executor mpi needs np=N (the number of ranks; rank 0 hands out the "
-                       "points, so np=3 trains 2 at a time)");
+                       "%%executor mpi needs np=N (the number of ranks, each training one point "
+                       "at a time)");
     if (mag_session_set_executor(ctx->session, kind, dir) ||
         (kind == MAG_EXEC_MPI && mag_session_set_mpi(ctx->session, (int)np, run, hosts)))
         return mag_err_nomem(d);
-    show(ctx);
-    return 0;
+    return show(ctx, d);
 }
 
 static const mag_magic executor_magic = {
     .name = "executor",
     .usage = "%executor [threads | jobs [dir=PATH] | mpi np=N [mpirun=PATH] [hosts=FILE] "
              "[dir=PATH] | slurm [partition=P] [array_limit=K] [time=\"HH:MM:SS\"] "
-             "[submit=true|false|auto] [dir=PATH]]",
+             "[submit=true|false|auto] [follow=true|false] [dir=PATH]]",
     .help = "Where the training cells %%policy, %%rl, %%opd, %%rm and %%dpo run their sweep\n"
             "points, session-wide.  threads (the default): here, on %threads threads.\n"
-            "jobs: a training cell checks and builds its points as usual but does not train\n"
-            "them; it writes its job directory PATH/NAME-<hash> (PATH \"jobs\" by default)\n"
-            "with a manifest (one line per point: the packed job — trainer, point name,\n"
-            "configuration, the cell, the session seed and every policy, task, reward and\n"
-            "preference set it reads, by value) and prints one command per point:\n"
+            "Elsewhere, a training cell checks and builds its points as usual, then writes\n"
+            "its job directory PATH/NAME-<hash> (dir=PATH, \"jobs\" by default): a manifest\n"
+            "(one line per point: the packed job — trainer, point name, configuration, the\n"
+            "cell, the session seed and every policy, task, reward and preference set it\n"
+            "reads, by value), so that\n"
             "  rlhf-kernel worker DIR --point I\n"
-            "which runs point I anywhere this binary runs and writes DIR/point-I.jsonl (its\n"
-            "run, as %export) and DIR/point-I.policy (as %save), bit for bit what the\n"
-            "threads executor gives (the worker runs %%rl, %%policy, %%opd and %%dpo\n"
-            "points; it refuses, and the cell notes, %%rm points — a reward model cannot be\n"
-            "saved yet — and inputs a job cannot carry: a %tilt teacher or reference, a\n"
-            "reward reading rm(NAME) or debate(NAME)).  The session\n"
-            "does not get those points (collecting them back: not yet), so a later cell\n"
-            "that reads them needs them trained here first.\n"
-            "mpi np=N: a training cell writes its job directory as under jobs, then starts\n"
+            "runs point I anywhere this binary runs, bit for bit what the threads executor\n"
+            "gives: its run streamed to DIR/point-I.run as it trains, DIR/point-I.jsonl (as\n"
+            "%export), DIR/point-I.policy (as %save), DIR/point-I.status last.  The worker\n"
+            "runs %%rl, %%policy, %%opd and %%dpo points; it refuses %%rm points (a reward\n"
+            "model cannot be saved yet) and inputs a job cannot carry (a %tilt teacher or\n"
+            "reference, a reward reading rm(NAME) or debate(NAME)); under mpi and slurm such\n"
+            "a cell fails before anything starts, naming the point and why.\n"
+            "jobs: the cell only writes the directory and prints the worker commands;\n"
+            "%collect DIR brings the points back once they ran.\n"
+            "mpi np=N: the cell starts\n"
             "  mpirun -np N [--hostfile FILE] rlhf-kernel worker DIR\n"
-            "(its own process group, never MPI in the kernel: rank 0 hands the points to the\n"
-            "other N-1 ranks; with np=1 the one rank runs them all), waits for it (an\n"
-            "interrupt stops it) and brings every point's run and policy into the session\n"
-            "under the names the threads executor gives them, bit for bit the same (the\n"
-            "worker runs %%rl, %%policy, %%opd and %%dpo points; a cell it would refuse\n"
-            "fails before mpirun starts, naming the point and why).  On this machine mpirun gets\n"
-            "--oversubscribe; hosts=FILE: its --hostfile instead (every host needs this\n"
-            "binary at the same path and DIR on a shared file system).  mpirun=PATH: the\n"
-            "mpirun to start (default: mpirun in PATH).  As root the kernel passes Open\n"
-            "MPI's --allow-run-as-root.  An interrupt sends SIGTERM to the local ranks (to\n"
-            "mpirun 1 s later, SIGKILL after 5 s): the ranks stop and their partial runs are\n"
-            "kept as interrupted.  A dead\n"
-            "rank fails the cell naming its point; finished points are kept.\n"
-            "slurm: a training cell writes its job directory as under jobs, then\n"
-            "DIR/submit.sh, a Slurm job array with one task per point:\n"
+            "(its own process group, never MPI in the kernel; rank 0 hands out the points\n"
+            "and runs them too, so N points train at a time), shows them live in the cell's\n"
+            "chart as the ranks train, and stores every point's run and policy under the\n"
+            "names the threads executor gives, bit for bit the same.  On this machine\n"
+            "mpirun gets --oversubscribe; hosts=FILE: its --hostfile instead (every host\n"
+            "needs this binary at the same path and DIR on a shared file system).\n"
+            "mpirun=PATH: the mpirun to start (default: mpirun in PATH).  As root the kernel\n"
+            "passes Open MPI's --allow-run-as-root.  An interrupt stops every rank at its\n"
+            "next step (within a second) and keeps the partial runs as interrupted.  A dead\n"
+            "rank fails the points it stopped, naming mpirun's report; finished points are\n"
+            "kept.\n"
+            "slurm: the cell writes DIR/submit.sh, a Slurm job array, one task per point:\n"
             "  #SBATCH --array=0-(N-1)%K       (%K: array_limit=K, the most at once)\n"
             "  #SBATCH --partition=P --time=T (when given; time=\"[D-]HH:MM:SS\" or \"MM:SS\")\n"
             "  srun /abs/rlhf-kernel worker /abs/DIR --point \"$SLURM_ARRAY_TASK_ID\"\n"
             "(this binary by its absolute path: the nodes need it at that path, or edit the\n"
             "line, and DIR on a file system they share), and submits it with\n"
-            "`sbatch --parsable` (the job id also in DIR/slurm-job).  submit=false only\n"
-            "writes it and prints the sbatch command; auto (the default) submits when sbatch\n"
-            "is in PATH at the cell's time.  The cell does not wait: %collect DIR brings\n"
-            "the finished points into the session.\n"
-            "Without an argument: show the setting.",
+            "`sbatch --parsable` (the job id also in DIR/slurm-job).  follow=true (the\n"
+            "default): the cell follows the array live as under mpi (an interrupt runs\n"
+            "scancel); follow=false: it returns once submitted (%collect DIR later, also\n"
+            "from a new kernel).  submit=false only writes it and prints the sbatch\n"
+            "command; auto (the default) submits when sbatch is in PATH at the cell's time.\n"
+            "The setting is recorded in the metadata of this magic's output and of a remote\n"
+            "cell's chart (the notebook keeps them).  Without an argument: show the setting.",
     .run = run_executor,
     .positional = "-",
 };

@@ -14,10 +14,12 @@
  * and `rlhf-kernel worker DIR --point I` (mag_worker_main) runs point I in a fresh
  * session of its own process and writes
  *
+ *     DIR/point-I.run            its run streamed as it trains (rt_runfile.h)
  *     DIR/point-I.jsonl          its run as %export writes JSONL (one object per row)
  *     DIR/point-I.policy         its policy as %save writes it
- *     DIR/point-I.adam           its Adam state (mag_jobs_adam_pack), which %executor
- *                                mpi loads with the policy
+ *     DIR/point-I.adam           its Adam state (mag_jobs_adam_pack), loaded with it
+ *     DIR/point-I.status         written last: finished, interrupted or failed
+ *     (and point-I.interrupted.policy, point-I.failed: mag_remote.h)
  *
  * identical to the same point trained in the kernel by the threads executor (but the
  * "wall" column: seconds).  A job carries everything the point reads (mag_train_cell.c,
@@ -39,13 +41,16 @@
  * %executor mpi such a cell fails before mpirun starts.  Training cells outside the
  * handler (%%debate) train here whatever the executor.
  * %executor mpi np=N [mpirun=PATH] [hosts=FILE] [dir=PATH]: the cell writes its job
- * directory, starts mpirun on `rlhf-kernel worker DIR` (mag_jobs_mpi_run; a farm, rank 0
- * handing out points) and stores every point's run and policy as the threads executor
- * would (mag_jobs_collect, then the handler's own store).
+ * directory, starts mpirun on `rlhf-kernel worker DIR` (a farm: rank 0 hands out points
+ * and runs them too), follows the points live and stores every point's run and policy as
+ * the threads executor would (mag_remote.h, then the handler's own store).
  * %executor slurm [partition=P] [array_limit=K] [time="T"] [submit=true|false|auto]
- * [dir=PATH]: the cell writes its job directory, then DIR/submit.sh (a job array, one task
- * per point: mag_slurm.h) and submits it with sbatch (mag_jobs_slurm); it stores nothing.
- * Leaves out: live charts of MPI runs, following a Slurm job, %collect DIR. */
+ * [follow=true|false] [dir=PATH]: the cell writes its job directory, then DIR/submit.sh
+ * (a job array, one task per point: mag_slurm.h), submits it with sbatch
+ * (mag_jobs_slurm) and follows it as under mpi (follow=false: returns).  %collect DIR
+ * (mag_collect.c) brings a directory's ended points into a session.  The setting is
+ * recorded in the metadata of %executor's output and of a remote cell's chart
+ * (mag_jobs_executor_meta). */
 #ifndef MAG_JOBS_H
 #define MAG_JOBS_H
 
@@ -97,6 +102,15 @@ int mag_jobs_write(mag_ctx *ctx, const mag_cell *cell, const char *magic, const 
  * the sbatch command (and why it did not submit).  0, or MAG_ERUNTIME naming what failed
  * (submit.sh not written; sbatch absent with submit=true, or failing: its exit status and
  * last line of stderr). */
+/* The session's executor as one types it ("executor mpi np=2 mpirun=mpirun dir=jobs"),
+ * rt_malloc'ed; NULL on ENOMEM. */
+char *mag_jobs_executor_line(const mag_session *s);
+/* {"rlhf-kernel": {"executor": LINE[, "job_dir": job_dir]}}: what a notebook keeps of the
+ * executor, as an output's metadata (a kernel cannot write the notebook's own); NULL on
+ * ENOMEM. */
+typedef struct cJSON cJSON;
+cJSON *mag_jobs_executor_meta(const mag_session *s, const char *job_dir);
+
 int mag_jobs_slurm(mag_ctx *ctx, const mag_cell *cell, const char *magic, const char *base,
                    const char *dir, size_t np, char *id, size_t idcap, mag_diag *d);
 

@@ -7,6 +7,8 @@
 #include "mag_lineage.h"
 #include "mag_remote.h"
 #include "rt_runfile.h"
+
+#include <cjson/cJSON.h>
 #include "mag_prefs.h"
 
 #include <stdio.h>
@@ -255,7 +257,8 @@ static int point_inputs(const mag_train_cellctx *t, const mag_trainer_rec *rec, 
 /* Trains the points with a run (unless none has steps and the record says so): 0 with
  * *interrupted set, or MAG_ENOMEM. */
 static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_point *const *pp,
-                 size_t np, long max_steps, const rt_executor *ex, int *interrupted, mag_diag *d)
+                 size_t np, long max_steps, const rt_executor *ex, const cJSON *meta,
+                 int *interrupted, mag_diag *d)
 {
     *interrupted = 0;
     if ((rec->flags & MAG_TRAIN_IDLE_NO_CHART) && max_steps <= 0) return 0;
@@ -299,6 +302,7 @@ static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_poi
     if (br) {
         o.threads = mag_session_threads(t->ctx->session);
         o.ex = ex;
+        o.metadata = meta;
         o.execution_count = t->ctx->execution_count;
         mag_bridge_stats st;
         rc = mag_bridge_train(t->ctx->out, &o, br, (int)nb, &st);
@@ -456,8 +460,11 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
         rc = mag_remote_follow_slurm(ctx, dir, jobid, pp, np, &remote, d);
     rt_executor rex;
     if (remote) rex = mag_remote_executor(remote);
+    /* where the points ran, in the chart's metadata (a notebook keeps it) */
+    cJSON *meta = remote && !collect ? mag_jobs_executor_meta(ctx->session, dir) : NULL;
     if (!rc && (!write_jobs || remote))
-        rc = train(&t, rec, pp, hi - lo, max_steps, remote ? &rex : NULL, &interrupted, d);
+        rc = train(&t, rec, pp, hi - lo, max_steps, remote ? &rex : NULL, meta, &interrupted, d);
+    cJSON_Delete(meta);
     if (remote) interrupted |= mag_remote_policies(remote);
     if (!rc && (!write_jobs || remote)) rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
     mag_remote_free(remote);

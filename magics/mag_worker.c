@@ -3,12 +3,14 @@
  * seed, the tasks, rewards, policies and preference sets the job carries (policies under
  * their session names, with their task and lineage; preference sets with their own task
  * copy and labeler, mag_prefs.h), then the job's cell run for point I only
- * (mag_session_set_worker), then its run written as %export writes JSONL and its policy
- * as %save writes it.  `rlhf-kernel worker DIR` runs every point, each in its own fresh
- * session as --point I does: under mpirun (built with MPI, meson option mpi) as a
- * manager/worker farm (rank 0 hands out point indices, the others run them), else one
- * after another.  MPI is only ever initialized here, never in the kernel.  Leaves out:
- * writing job directories (mag_jobs.c), streaming rows back, and Slurm. */
+ * (mag_session_set_worker), its run streamed to point-I.run as it trains (rt_runfile.h),
+ * then written as %export writes JSONL and its policy as %save writes it, and last its
+ * status (mag_remote.h lists the files).  `rlhf-kernel worker DIR` runs every point, each
+ * in its own fresh session as --point I does: under mpirun (built with MPI, meson option
+ * mpi) as a manager/worker farm (rank 0 hands out point indices and runs points on a
+ * thread of its own, the other ranks ask for them), else one after another.  MPI is only
+ * ever initialized here, never in the kernel.  Leaves out: writing job directories
+ * (mag_jobs.c) and following them (mag_remote.c). */
 #include "mag_jobs.h"
 
 #include <cjson/cJSON.h>
@@ -39,21 +41,26 @@
 
 const char mag_worker_usage[] =
     "  worker DIR --point I    run point I (0-based) of the job directory DIR that a training\n"
-    "                          cell wrote under %executor jobs: headless, in a fresh session\n"
-    "                          rebuilt from the point's job in DIR/manifest alone; writes\n"
-    "                          DIR/point-I.jsonl (its run, as %export) and DIR/point-I.policy\n"
-    "                          (its policy, as %save), bit for bit what the kernel's threads\n"
-    "                          executor gives. Trainers: rl (%%rl), sft (%%policy), opd\n"
-    "                          (%%opd), dpo (%%dpo); refused by name: rm (%%rm: a reward\n"
-    "                          model cannot be saved yet) and jobs with an input they could\n"
-    "                          not carry (a %tilt teacher or reference, a reward reading\n"
-    "                          rm(NAME) or debate(NAME)). Exit status 0, or 1 with an error\n"
-    "                          naming the manifest line or the point\n"
+    "                          cell wrote (%executor jobs, mpi or slurm): headless, in a fresh\n"
+    "                          session rebuilt from the point's job in DIR/manifest alone;\n"
+    "                          streams its run to DIR/point-I.run as it trains, then writes\n"
+    "                          DIR/point-I.jsonl (its run, as %export), DIR/point-I.policy\n"
+    "                          (its policy, as %save) and last DIR/point-I.status, bit for\n"
+    "                          bit what the kernel's threads executor gives (%collect DIR\n"
+    "                          brings them into a session). Trainers: rl (%%rl), sft\n"
+    "                          (%%policy), opd (%%opd), dpo (%%dpo); refused by name: rm\n"
+    "                          (%%rm: a reward model cannot be saved yet) and jobs with an\n"
+    "                          input they could not carry (a %tilt teacher or reference, a\n"
+    "                          reward reading rm(NAME) or debate(NAME)). SIGTERM or SIGINT\n"
+    "                          stops it at the next step, keeping the partial run. Exit\n"
+    "                          status 0, or 1 with an error naming the manifest line or the\n"
+    "                          point\n"
     "  worker DIR              every point of DIR, each as --point I does: under mpirun (a\n"
-    "                          build with MPI) a farm, rank 0 handing points to the other\n"
-    "                          ranks and printing progress, e.g. `mpirun -np 3 rlhf-kernel\n"
-    "                          worker DIR` (add --allow-run-as-root as root); else one point\n"
-    "                          after another in this process. Exit status 1 if a point failed\n";
+    "                          build with MPI) a farm, rank 0 handing points to the ranks\n"
+    "                          and running them too, printing progress, e.g. `mpirun -np 2\n"
+    "                          rlhf-kernel worker DIR` (add --allow-run-as-root as root);\n"
+    "                          else one point after another in this process. Exit status 1\n"
+    "                          if a point failed\n";
 
 static const char *const supported[] = {"rl", "sft", "opd", "dpo", NULL};
 

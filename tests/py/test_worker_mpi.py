@@ -372,13 +372,21 @@ def test_executor_mpi_in_a_jupyter_kernel(new_kernel, monkeypatch):
         if rep["content"]["status"] != "ok" and "built without MPI" in str(rep["content"]):
             pytest.skip("rlhf-kernel was built without MPI (meson option mpi)")
         assert rep["content"]["status"] == "ok", rep["content"]
+        # the setting, as typed, in the output's metadata (which the notebook keeps)
+        line = f"executor mpi np=2 mpirun=mpirun dir={tmp}/j"
+        shows = [m["content"] for m in msgs if m["msg_type"] == "display_data"]
+        assert [c["data"]["text/plain"] for c in shows] == [line + "\n"], shows
+        assert shows[0]["metadata"] == {"rlhf-kernel": {"executor": line}}, shows
         rep, msgs = k.execute(RL)
         assert rep["content"]["status"] == "ok", rep["content"]
         text = stream_text(msgs)
         assert "worker: " not in text, text
-        charts = [m for m in msgs if m["msg_type"] == "display_data" and
+        charts = [m for m in msgs if m["msg_type"] in ("display_data", "update_display_data") and
                   "rlhf-train" in str(m["content"].get("transient", {}))]
         assert charts, [m["msg_type"] for m in msgs]
+        for m in charts:  # every frame says where its points ran
+            meta = m["content"]["metadata"]["rlhf-kernel"]
+            assert meta["executor"] == line and meta["job_dir"].startswith(f"{tmp}/j/tuned-"), meta
         rep, msgs = k.execute("%runs")
         shown = "\n".join(m["content"].get("data", {}).get("text/plain", "")
                           for m in msgs if m["msg_type"] in ("display_data", "execute_result"))
@@ -415,7 +423,9 @@ def test_executor_mpi_in_a_jupyter_kernel(new_kernel, monkeypatch):
         assert not rank_pids(marker), "ranks left running"
         assert k.healthy()
         rep, msgs = k.execute("%executor threads")
-        assert rep["content"]["status"] == "ok" and "executor threads" in stream_text(msgs)
+        assert rep["content"]["status"] == "ok" and [m["content"]["data"]["text/plain"] for m in msgs
+                                                     if m["msg_type"] == "display_data"] == \
+            ["executor threads\n"], msgs
 
 
 def test_bad_line_of_point_0_fails_only_that_point(job):
