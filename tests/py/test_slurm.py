@@ -2,9 +2,8 @@
 writes its job directory and DIR/submit.sh (a Slurm job array, one task per point) and
 submits it with `sbatch --parsable`.
 
-No real Slurm runs here: a single-node Slurm needs root, system-wide configuration
-(/etc/slurm/slurm.conf, a munge key) and three daemons, which a test suite cannot assume
-(README, "When a sweep outgrows your machine").  Instead the test puts first in PATH a fake
+No real Slurm runs here (test_slurm_real.py runs real arrays on a private single-node
+Slurm, as root): this test, which runs anywhere, puts first in PATH a fake
 `sbatch` that reads submit.sh's `#SBATCH --array=0-M[%K]` and runs the script itself once
 per array task with SLURM_ARRAY_TASK_ID set (K at a time, in the background, as Slurm
 would), a fake `srun` (exec "$@") and a fake `scancel` (records its arguments); the test
