@@ -4,7 +4,8 @@ submits it with `sbatch --parsable`.
 
 The cell follows a submitted array (follow=true, the default): its points' run files feed
 the live chart and the points are stored as under the threads executor; an interrupt runs
-scancel.  Here a fake Slurm: the test puts first in PATH a fake
+scancel.  No real Slurm runs here (test_slurm_real.py runs real arrays on a private
+single-node Slurm, as root): this test, which runs anywhere, puts first in PATH a fake
 `sbatch` that reads submit.sh's `#SBATCH --array=0-M[%K]` and runs the script itself once
 per array task with SLURM_ARRAY_TASK_ID set (K at a time, in the background, as Slurm
 would), a fake `srun` (exec "$@") and a fake `scancel` (records its arguments); the test
