@@ -150,8 +150,12 @@ def test_real_array_is_bit_identical(slurm, reference):  # noqa: F811
         out = run(slurm, tmp, SETUP + "# %%\n" + BASE + '# %%\n%executor slurm partition=debug '
                   'array_limit=2 time="00:10:00"\n# %%\n' + RL)
         m = re.search(r"^%%rl tuned: 4 points written to (jobs/tuned-[0-9a-f]{16}); submitted "
-                      r"as Slurm job (\d+) \(array 0-3%2\)\n", out, re.M)
+                      r"as Slurm job (\d+) \(array 0-3%2\), followed here \(an interrupt "
+                      r"cancels it\)\n", out, re.M)
         assert m, out
+        for name in POINTS:  # the cell followed the array and stored every point
+            assert f"policy {name}: grpo from base on add, reward short (c=0.01), 3 steps\n" \
+                in out, out
         d, job = os.path.join(tmp, m.group(1)), m.group(2)
         assert read(os.path.join(d, "slurm-job")).decode() == job + "\n"
         sh = read(os.path.join(d, "submit.sh")).decode()
