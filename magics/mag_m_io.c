@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mag_bridge.h"
 #include "mag_lineage.h"
@@ -223,36 +224,103 @@ static int add(cJSON *o, const char *key, cJSON *item)
 
 /* JSON Lines: one object per metrics row: run, the configuration (typed), the metrics
  * in the run's column order with wall last; NaN and infinities as null. */
+/* One JSONL row of run (its values row[], the run's columns; wall: the index of "wall",
+ * written last, or -1).  0 or MAG_ENOMEM. */
+static int jsonl_row(FILE *f, rt_run *run, const columns *c, const double *row, int wall)
+{
+    cJSON *o = cJSON_CreateObject();
+    int bad = !o || !cJSON_AddStringToObject(o, "run", rt_run_name(run));
+    for (int k = 0; !bad && k < c->ncfg; k++) {
+        const char *v = rt_run_config_get(run, c->cfg[k]);
+        if (v) bad = add(o, c->cfg_col[k], json_config_value(v));
+    }
+    for (int j = 0; !bad && j < rt_run_n_columns(run); j++)
+        if (j != wall) bad = add(o, rt_run_column(run, j), json_number(row[j]));
+    if (!bad && wall >= 0) bad = add(o, "wall", json_number(row[wall]));
+    char *txt = bad ? NULL : cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!txt) return MAG_ENOMEM;
+    fputs(txt, f);
+    fputc('\n', f);
+    cJSON_free(txt);
+    return 0;
+}
+
 static int write_jsonl(FILE *f, rt_run *const *runs, int n, const columns *c)
 {
     for (int i = 0; i < n; i++) {
         rt_run_snapshot s;
         if (rt_run_snapshot_take(runs[i], &s)) return MAG_ENOMEM;
         int wall = rt_run_column_index(runs[i], "wall");
-        for (long r = 0; r < s.rows; r++) {
-            const double *row = s.values + r * s.n_columns;
-            cJSON *o = cJSON_CreateObject();
-            int bad = !o || !cJSON_AddStringToObject(o, "run", rt_run_name(runs[i]));
-            for (int k = 0; !bad && k < c->ncfg; k++) {
-                const char *v = rt_run_config_get(runs[i], c->cfg[k]);
-                if (v) bad = add(o, c->cfg_col[k], json_config_value(v));
-            }
-            for (int j = 0; !bad && j < s.n_columns; j++)
-                if (j != wall) bad = add(o, rt_run_column(runs[i], j), json_number(row[j]));
-            if (!bad && wall >= 0) bad = add(o, "wall", json_number(row[wall]));
-            char *txt = bad ? NULL : cJSON_PrintUnformatted(o);
-            cJSON_Delete(o);
-            if (!txt) {
+        for (long r = 0; r < s.rows; r++)
+            if (jsonl_row(f, runs[i], c, s.values + r * s.n_columns, wall)) {
                 rt_run_snapshot_free(&s);
                 return MAG_ENOMEM;
             }
-            fputs(txt, f);
-            fputc('\n', f);
-            cJSON_free(txt);
-        }
         rt_run_snapshot_free(&s);
     }
     return 0;
+}
+
+struct mag_export_stream {
+    FILE *f;
+    rt_run *run;
+    columns c;
+    int wall, err; /* err: the first error (errno, or ENOMEM) */
+    double last;   /* monotonic seconds of the last flush */
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int mag_export_stream_open(const char *path, rt_run *run, mag_export_stream **out, int *err_no)
+{
+    *out = NULL;
+    *err_no = 0;
+    mag_export_stream *s = rt_calloc(1, sizeof *s);
+    if (!s || columns_of(&run, 1, &s->c)) {
+        if (s) columns_free(&s->c);
+        rt_free(s);
+        return *err_no = ENOMEM, MAG_ENOMEM;
+    }
+    if (!(s->f = fopen(path, "w"))) {
+        *err_no = errno;
+        columns_free(&s->c);
+        rt_free(s);
+        return MAG_ERUNTIME;
+    }
+    s->run = run;
+    s->wall = rt_run_column_index(run, "wall");
+    s->last = mono_s();
+    *out = s;
+    return 0;
+}
+
+void mag_export_stream_row(mag_export_stream *s, const double *row)
+{
+    if (!s || s->err) return;
+    if (jsonl_row(s->f, s->run, &s->c, row, s->wall)) s->err = ENOMEM;
+    double now = mono_s();
+    if (!s->err && (ferror(s->f) || (now - s->last >= 0.05 && fflush(s->f))))
+        s->err = errno ? errno : EIO;
+    if (now - s->last >= 0.05) s->last = now;
+}
+
+int mag_export_stream_close(mag_export_stream *s, int *err_no)
+{
+    *err_no = 0;
+    if (!s) return 0;
+    int e = s->err;
+    if (ferror(s->f) && !e) e = EIO;
+    if (fclose(s->f) && !e) e = errno ? errno : EIO;
+    columns_free(&s->c);
+    rt_free(s);
+    *err_no = e;
+    return e == ENOMEM ? MAG_ENOMEM : e ? MAG_ERUNTIME : 0;
 }
 
 static char *json_text(rt_run *const *runs, int n)

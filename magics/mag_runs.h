@@ -22,5 +22,13 @@ const char *mag_run_key(const rt_run *run, const char *key, char *buf, size_t ca
  * (.csv, .jsonl, .json).  0, MAG_ENOMEM, or MAG_ERUNTIME with *err_no = the errno of the
  * file that cannot be written.  `rlhf-kernel worker` writes its point's run with it. */
 int mag_export_write(const char *path, rt_run *const *runs, int n, int *err_no);
+/* The JSONL of one run written as its rows come (`rlhf-kernel worker`'s point-I.jsonl):
+ * the same bytes mag_export_write gives once the run ended.  open: 0, MAG_ERUNTIME
+ * (*err_no) or MAG_ENOMEM; row: a row of the run's columns (its errors kept); flushed
+ * every 50 ms; close: 0, or the first error (MAG_ERUNTIME with *err_no, MAG_ENOMEM). */
+typedef struct mag_export_stream mag_export_stream;
+int mag_export_stream_open(const char *path, rt_run *run, mag_export_stream **out, int *err_no);
+void mag_export_stream_row(mag_export_stream *s, const double *row);
+int mag_export_stream_close(mag_export_stream *s, int *err_no);
 
 #endif

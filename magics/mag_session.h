@@ -105,8 +105,9 @@ void mag_session_set_slurm_follow(mag_session *s, int follow);
  * that the job it rebuilt has that hash (-1, the default: every point). */
 long mag_session_worker(const mag_session *s, uint64_t *hash);
 void mag_session_set_worker(mag_session *s, long pt, uint64_t hash);
-/* The worker's point streams its run to this file as it trains (rt_runfile.h; path
- * borrowed: it must outlive the cell; NULL, the default: no stream). */
+/* The worker's point streams its run as it trains to PREFIX.run (rt_runfile.h) and
+ * PREFIX.jsonl (%export's JSONL) (prefix borrowed: it must outlive the cell; NULL, the
+ * default: no stream). */
 const char *mag_session_worker_stream(const mag_session *s);
 void mag_session_set_worker_stream(mag_session *s, const char *path);
 

@@ -6,11 +6,13 @@
 #include "mag_jobs.h"
 #include "mag_lineage.h"
 #include "mag_remote.h"
+#include "mag_runs.h"
 #include "rt_runfile.h"
 
 #include <cjson/cJSON.h>
 #include "mag_prefs.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -254,6 +256,56 @@ static int point_inputs(const mag_train_cellctx *t, const mag_trainer_rec *rec, 
     return 0;
 }
 
+/* A worker's point's run as it trains: PREFIX.run (rt_runfile.h) and PREFIX.jsonl. */
+typedef struct worker_tap {
+    rt_runfile_writer *w;
+    mag_export_stream *x;
+    char msg[4400]; /* the first error */
+} worker_tap;
+
+static void worker_tap_event(void *user, const rt_event *ev)
+{
+    worker_tap *t = user;
+    rt_runfile_event(t->w, ev);
+    if (ev->kind == RT_EVENT_METRICS_ROW) mag_export_stream_row(t->x, ev->values);
+}
+
+/* 0, RT_ENOMEM, or RT_EIO with msg. */
+static int worker_tap_open(worker_tap *t, const char *prefix, rt_run *run)
+{
+    char path[4200];
+    rt_diag wd = {0};
+    int nc = rt_run_n_columns(run), e;
+    const char **cols = rt_calloc((size_t)nc, sizeof *cols);
+    for (int c = 0; cols && c < nc; c++)
+        cols[c] = rt_run_column(run, c);
+    snprintf(path, sizeof path, "%s.run", prefix);
+    int rc = cols ? rt_runfile_create(path, cols, nc, &t->w, &wd) : RT_ENOMEM;
+    rt_free(cols);
+    if (rc) return snprintf(t->msg, sizeof t->msg, "%s", wd.msg), rc == RT_ENOMEM ? rc : RT_EIO;
+    snprintf(path, sizeof path, "%s.jsonl", prefix);
+    rc = mag_export_stream_open(path, run, &t->x, &e);
+    if (rc) {
+        rt_runfile_close(t->w, &wd);
+        t->w = NULL;
+        snprintf(t->msg, sizeof t->msg, "cannot write '%s': %s", path, strerror(e));
+        return rc == MAG_ENOMEM ? RT_ENOMEM : RT_EIO;
+    }
+    return 0;
+}
+
+/* Closes both; 0, or -1 with msg (the first write error). */
+static int worker_tap_close(worker_tap *t)
+{
+    rt_diag wd = {0};
+    int e, bad = 0;
+    if (t->w && rt_runfile_close(t->w, &wd)) bad = 1, snprintf(t->msg, sizeof t->msg, "%s", wd.msg);
+    if (t->x && mag_export_stream_close(t->x, &e) && !bad)
+        bad = 1, snprintf(t->msg, sizeof t->msg, "cannot write the run's JSONL: %s", strerror(e));
+    t->w = NULL, t->x = NULL;
+    return bad ? -1 : 0;
+}
+
 /* Trains the points with a run (unless none has steps and the record says so): 0 with
  * *interrupted set, or MAG_ENOMEM. */
 static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_point *const *pp,
@@ -278,25 +330,20 @@ static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_poi
                                     .plain = &p->job,
                                     .steps = p->steps};
     }
-    /* a worker's point streams its run to the file the kernel follows (mag_remote.h) */
+    /* a worker's point streams its run as it trains: DIR/point-I.run, which the kernel
+       follows (mag_remote.h), and DIR/point-I.jsonl, %export's JSONL */
     const char *stream = mag_session_worker_stream(t->ctx->session);
-    rt_runfile_writer *w = NULL;
+    worker_tap tap = {0};
     if (br && stream && nb == 1) {
-        rt_diag wd = {0};
-        int nc = rt_run_n_columns(br[0].run);
-        const char **cols = rt_calloc((size_t)nc, sizeof *cols);
-        for (int c = 0; cols && c < nc; c++)
-            cols[c] = rt_run_column(br[0].run, c);
-        int wrc = cols ? rt_runfile_create(stream, cols, nc, &w, &wd) : RT_ENOMEM;
-        rt_free(cols);
+        int wrc = worker_tap_open(&tap, stream, br[0].run);
         if (wrc) {
             rt_free(br);
             return wrc == RT_ENOMEM
                        ? mag_err_nomem(d)
-                       : mag_err(t->ctx, d, MAG_ERUNTIME, t->cell->name_pos, "%s", wd.msg);
+                       : mag_err(t->ctx, d, MAG_ERUNTIME, t->cell->name_pos, "%s", tap.msg);
         }
-        o.on_event = rt_runfile_on_event;
-        o.user = w;
+        o.on_event = worker_tap_event;
+        o.user = &tap;
     }
     int rc = MAG_BRIDGE_ENOMEM;
     if (br) {
@@ -309,9 +356,8 @@ static int train(mag_train_cellctx *t, const mag_trainer_rec *rec, mag_train_poi
         *interrupted = st.interrupted;
     }
     rt_free(br);
-    rt_diag wd = {0};
-    if (rt_runfile_close(w, &wd) && !rc)
-        return mag_err(t->ctx, d, MAG_ERUNTIME, t->cell->name_pos, "%s", wd.msg);
+    if (worker_tap_close(&tap) && !rc)
+        return mag_err(t->ctx, d, MAG_ERUNTIME, t->cell->name_pos, "%s", tap.msg);
     return rc ? mag_err_nomem(d) : 0;
 }
 

@@ -359,8 +359,8 @@ static int run_point(const char *dir, const char *man, size_t n, long pt)
         rt_job_owned_free(&job);
         return 1;
     }
-    char rpath[4200];
-    snprintf(rpath, sizeof rpath, "%s/point-%ld.run", dir, pt);
+    char rpath[4200]; /* the prefix of the files its run streams to as it trains */
+    snprintf(rpath, sizeof rpath, "%s/point-%ld", dir, pt);
     mag_remote_clean_point(dir, (size_t)pt); /* nothing of an earlier run of this point */
     krn_interp *it = mag_interp_new();
     char err[10000] = "out of memory";
@@ -384,7 +384,9 @@ static int run_point(const char *dir, const char *man, size_t n, long pt)
     char jpath[4200], ppath[4200];
     snprintf(jpath, sizeof jpath, "%s/point-%ld.jsonl", dir, pt);
     snprintf(ppath, sizeof ppath, "%s/point-%ld.policy", dir, pt);
-    if (run && mag_export_write(jpath, &run, 1, &e) && !rc) {
+    /* point-I.jsonl was written as the rows came, when the point trained (its stale copy
+       was removed above); else (a point that failed before training) it is written now */
+    if (run && access(jpath, F_OK) != 0 && mag_export_write(jpath, &run, 1, &e) && !rc) {
         rc = 1;
         snprintf(err, sizeof err, "cannot write '%s': %s", jpath,
                  e ? strerror(e) : "out of memory");

@@ -4,6 +4,7 @@ executor stores them: the same run rows (but "wall"), policy bytes, names; the p
 worker has not ended are listed (pending, running), not stored; an interrupted worker's
 partial run comes in as interrupted; a task of the same name that differs is refused; a
 directory without a manifest is an error naming it.  Run again as more points end."""
+import json
 import os
 import re
 import signal
@@ -112,8 +113,9 @@ def test_collect_again_as_points_end_in_a_jupyter_kernel(jobdir, new_kernel):
 
 
 def test_interrupted_and_running_points():
-    """A worker stopped by SIGTERM (its interrupt) leaves its partial run: collected as
-    interrupted; one killed with SIGKILL leaves a run file but no status: running."""
+    """A worker writes its JSONL as the rows come; stopped by SIGTERM (its interrupt) it
+    leaves its partial run: collected as interrupted; one killed with SIGKILL leaves a run
+    file but no status: running."""
     with tempfile.TemporaryDirectory() as tmp:
         slow = RL.replace("steps = 3", "steps = 200000").replace("lr = [1e-3, 3e-3]\n", "")
         p = run(tmp, SETUP + "# %%\n" + BASE + "# %%\n%executor jobs dir=j\n# %%\n" + slow)
@@ -127,6 +129,10 @@ def test_interrupted_and_running_points():
                 os.path.exists(os.path.join(tmp, d, f"point-{i}.run")) and
                 os.path.getsize(os.path.join(tmp, d, f"point-{i}.run")) > 2000 for i in (0, 1)):
             time.sleep(0.05)
+        time.sleep(0.2)  # > the 50 ms flush
+        with open(os.path.join(tmp, d, "point-0.jsonl")) as f:  # as the rows come
+            streamed = [json.loads(ln) for ln in f.read().split("\n")[:-1]]  # whole lines
+        assert len(streamed) > 0 and procs[0].poll() is None, len(streamed)
         procs[0].send_signal(signal.SIGTERM)
         procs[1].send_signal(signal.SIGKILL)
         for q in procs:
