@@ -23,6 +23,7 @@
 #include "mag_interp.h"
 #include "mag_jobs.h"
 #include "mag_lineage.h"
+#include "mag_remote.h"
 #include "mag_train_cell.h"
 #include "rt_alloc.h"
 #include "rt_manifest.h"
@@ -47,21 +48,6 @@ static char *slurp(const char *path, size_t *n, int *e)
     if (!p && !*e) *e = ENOMEM;
     if (*e) rt_free(p), p = NULL;
     return p;
-}
-
-/* The text of DIR/point-I.NAME without its trailing newlines ("" if none). */
-static void point_file(const char *dir, int i, const char *name, char *buf, size_t cap)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/point-%d.%s", dir, i, name);
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    while (n && buf[n - 1] == '\n')
-        buf[--n] = '\0';
 }
 
 /* The definition text of task t (its spec lines), rt_malloc'ed; NULL on ENOMEM. */
@@ -169,7 +155,7 @@ static int run_collect(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, cons
     int counts[5] = {0}; /* finished, failed, interrupted, running, pending */
     for (int i = 0; !rc && i < np; i++) {
         char st[64], why[600];
-        point_file(dir, i, "status", st, sizeof st);
+        mag_remote_point_file(dir, (size_t)i, "status", st, sizeof st);
         const rt_run *run = mag_session_get(s, MAG_RUN, names[i]);
         int has_pol = mag_session_get(s, MAG_POLICY, names[i]) != NULL;
         if (!st[0]) { /* not ended: running when its run file has started */
@@ -197,7 +183,7 @@ static int run_collect(mag_ctx *ctx, const mag_magic *m, const mag_cell *c, cons
                     (has_pol && mag_session_move(s, MAG_POLICY, names[i], ctx->session, as))))
             rc = mag_err_nomem(d);
         if (rs == RT_RUN_FAILED) {
-            point_file(dir, i, "failed", why, sizeof why);
+            mag_remote_point_file(dir, (size_t)i, "failed", why, sizeof why);
             counts[1]++;
             krn_out_printf(ctx->out, KRN_STDOUT, "point %d %s: failed%s%s\n", i, as,
                            why[0] ? ": " : "", why);

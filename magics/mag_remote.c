@@ -55,6 +55,16 @@ static const char *const point_files[] = {
     "run", "jsonl", "policy", "adam", "interrupted.policy", "failed", "status",
 };
 
+void mag_child_signals(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+}
+
 void mag_remote_clean_point(const char *dir, size_t i)
 {
     char path[4200];
@@ -241,12 +251,7 @@ int mag_remote_start_mpi(mag_ctx *ctx, const mag_cell *cell, const char *dir,
     pid_t pid = fork();
     if (pid == 0) { /* the child: its own process group, default signals, then mpirun */
         setpgid(0, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
+        mag_child_signals();
         dup2(po[1], 1);
         dup2(pe[1], 2);
         closefrom(3); /* nothing of the kernel's (its sockets) goes to mpirun and the ranks */
@@ -306,11 +311,10 @@ static void tail_runs(mag_remote *r)
     }
 }
 
-/* The text of DIR/point-I.NAME without its last newline, into buf (empty if none). */
-static void read_small(const mag_remote *r, size_t i, const char *name, char *buf, size_t cap)
+void mag_remote_point_file(const char *dir, size_t i, const char *name, char *buf, size_t cap)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/point-%zu.%s", r->dir, i, name);
+    snprintf(path, sizeof path, "%s/point-%zu.%s", dir, i, name);
     buf[0] = '\0';
     FILE *f = fopen(path, "r");
     if (!f) return;
@@ -460,7 +464,7 @@ static int end_point(mag_remote *r, size_t i)
 {
     rt_run *run = r->pp[i]->run;
     char st[64];
-    read_small(r, i, "status", st, sizeof st);
+    mag_remote_point_file(r->dir, i, "status", st, sizeof st);
     if (r->collect && !st[0]) { /* its worker has not ended (or not started) */
         r->pp[i]->pending = 1;
         return RT_SWEEP_NOT_RUN;
@@ -481,7 +485,7 @@ static int end_point(mag_remote *r, size_t i)
             rt_run_finish(run, RT_RUN_INTERRUPTED, rows, "");
         } else {
             char why[2000], msg[2600];
-            read_small(r, i, "failed", why, sizeof why);
+            mag_remote_point_file(r->dir, i, "failed", why, sizeof why);
             snprintf(msg, sizeof msg, "point %zu failed %s (%s)", i,
                      r->jobid[0] ? "in its Slurm array task" : "on its MPI rank",
                      why[0]          ? why
@@ -539,7 +543,7 @@ int mag_remote_policies(mag_remote *r)
             continue;
         }
         char st[64];
-        read_small(r, i, "status", st, sizeof st);
+        mag_remote_point_file(r->dir, i, "status", st, sizeof st);
         char path[4200];
         rt_policy *pol = NULL;
         rt_diag pd = {0};

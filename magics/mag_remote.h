@@ -70,4 +70,13 @@ void mag_remote_free(mag_remote *r);
 /* The stale result files of point i in dir removed (every name above). */
 void mag_remote_clean_point(const char *dir, size_t i);
 
+/* The text of DIR/point-I.NAME (status, failed) without its trailing newlines, into
+ * buf[cap] ("" when there is none). */
+void mag_remote_point_file(const char *dir, size_t i, const char *name, char *buf, size_t cap);
+
+/* In a forked child before exec: an empty signal mask and SIGINT, SIGTERM and SIGPIPE at
+ * their defaults (the kernel blocks and handles them; mpirun, sbatch and the ranks must
+ * not inherit that).  Async-signal-safe. */
+void mag_child_signals(void);
+
 #endif

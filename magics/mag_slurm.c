@@ -2,6 +2,8 @@
  * the job directory itself (mag_jobs.c) and following the job (the cell's side). */
 #include "mag_slurm.h"
 
+#include "mag_remote.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -190,12 +192,7 @@ static int run_child(char *const *argv, rt_strbuf *out, char *last, size_t lcap,
     }
     pid_t pid = fork();
     if (pid == 0) { /* async-signal-safe calls only */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
+        mag_child_signals();
         int nul = open("/dev/null", O_RDONLY);
         if (nul >= 0) dup2(nul, 0);
         dup2(po[1], 1);

@@ -15,21 +15,12 @@ import time
 import pytest
 
 from conftest import KERNEL_NAME, kernel_binary
-from test_worker import POLICY, SETUP, read, rows
+from test_worker import POLICY, SETUP, read, rows, RL4, RL4_POINTS
 
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
 BASE = POLICY.replace("seed = [1, 2]\n", "")
-RL = """%%rl tuned
-from = base
-reward = short
-steps = 3
-batch = 4
-group = 4
-lr = [1e-3, 3e-3]
-seed = [1, 2]
-"""
-POINTS = [f"tuned[lr={lr},seed={s}]" for lr in ("1e-3", "3e-3") for s in (1, 2)]
+RL, POINTS = RL4, RL4_POINTS
 
 
 def run(tmp, text, name="cells.rlhf"):

@@ -26,21 +26,12 @@ import time
 import pytest
 
 from conftest import KERNEL_NAME, kernel_binary
-from test_worker import POLICY, SETUP, read, rows
+from test_worker import POLICY, SETUP, read, rows, RL, RL_POINTS
 
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
 BASE = POLICY.replace("seed = [1, 2]\n", "")
-RL = """%%rl tuned
-from = base
-reward = short
-steps = 3
-batch = 4
-group = 4
-lr = [1e-3, 3e-3, 1e-2]
-seed = [1, 2]
-"""
-POINTS = [f"tuned[lr={lr},seed={s}]" for lr in ("1e-3", "3e-3", "1e-2") for s in (1, 2)]
+POINTS = RL_POINTS
 
 FAKE_SBATCH = r"""#!/bin/bash
 # fake sbatch --parsable SCRIPT: runs SCRIPT once per task of its #SBATCH --array=0-M[%K]

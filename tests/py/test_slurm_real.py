@@ -33,21 +33,12 @@ import pytest
 
 from conftest import KERNEL_NAME, kernel_binary
 from slurm_cluster import KILL_WAIT, slurm  # noqa: F401 (the fixture)
-from test_worker import POLICY, SETUP, read, rows
+from test_worker import POLICY, SETUP, read, rows, RL4, RL4_POINTS
 
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
 BASE = POLICY.replace("seed = [1, 2]\n", "")
-RL = """%%rl tuned
-from = base
-reward = short
-steps = 3
-batch = 4
-group = 4
-lr = [1e-3, 3e-3]
-seed = [1, 2]
-"""
-POINTS = [f"tuned[lr={lr},seed={s}]" for lr in ("1e-3", "3e-3") for s in (1, 2)]
+RL, POINTS = RL4, RL4_POINTS
 LONG_STEPS = 200000
 LONG = RL.replace("tuned", "long").replace("steps = 3", f"steps = {LONG_STEPS}")
 ARRAY_SECONDS = 180  # the 4 short points, 2 at a time: ~5 s here (more under ASan)

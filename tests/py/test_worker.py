@@ -55,6 +55,9 @@ seed = [1, 2]
 POLICY_POINTS = ["base[seed=1]", "base[seed=2]"]
 POLICY2_POINTS = ["more[seed=1]", "more[seed=2]"]
 RL_POINTS = [f"tuned[lr={lr},seed={s}]" for lr in ("1e-3", "3e-3", "1e-2") for s in (1, 2)]
+# the 4-point sweep of the MPI, Slurm and %collect tests
+RL4 = RL.replace("lr = [1e-3, 3e-3, 1e-2]\n", "lr = [1e-3, 3e-3]\n")
+RL4_POINTS = [f"tuned[lr={lr},seed={s}]" for lr in ("1e-3", "3e-3") for s in (1, 2)]
 
 
 def run_script(tmp, text):

@@ -29,20 +29,11 @@ import time
 import pytest
 
 from conftest import KERNEL_NAME, kernel_binary
-from test_worker import POLICY, SETUP, read, rows, run_script
+from test_worker import POLICY, SETUP, read, rows, run_script, RL4, RL4_POINTS
 
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
-RL = """%%rl tuned
-from = base
-reward = short
-steps = 3
-batch = 4
-group = 4
-lr = [1e-3, 3e-3]
-seed = [1, 2]
-"""
-POINTS = [f"tuned[lr={lr},seed={s}]" for lr in ("1e-3", "3e-3") for s in (1, 2)]
+RL, POINTS = RL4, RL4_POINTS
 MPIRUN = shutil.which("mpirun")
 MPI_FLAGS = ["--oversubscribe", "--allow-run-as-root"]
 # a container has no network beyond loopback, and ptrace-based single copy is often denied
