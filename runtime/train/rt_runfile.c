@@ -261,15 +261,14 @@ static long header(rt_runfile_reader *r, rt_run *run, rt_diag *d)
 {
     const char *s = (const char *)r->buf;
     size_t ml = strlen(MAGIC);
-    if (r->len < ml)
-        return memcmp(s, MAGIC, r->len)
-                   ? rt_diag_set(d, RT_EMAGIC, "'%s' is not a run file", r->path)
-                   : 0;
-    if (memcmp(s, MAGIC, ml)) {
-        if (!memcmp(s, "rlhf-run ", 9))
-            return rt_diag_set(d, RT_EVERSION, "'%s': a run file of another version", r->path);
+    /* "rlhf-run " and a version: decided only by whole bytes, so that a file read while
+       it grows gives the same answer as the whole file */
+    if (memcmp(s, MAGIC, r->len < 9 ? r->len : 9))
         return rt_diag_set(d, RT_EMAGIC, "'%s' is not a run file", r->path);
-    }
+    const char *nl0 = memchr(s, '\n', r->len);
+    if (!nl0 && r->len <= 64) return 0;
+    if (!nl0 || (size_t)(nl0 - s) + 1 != ml || memcmp(s, MAGIC, ml))
+        return rt_diag_set(d, RT_EVERSION, "'%s': a run file of another version", r->path);
     /* the lines up to "end\n" */
     size_t p = ml;
     int n = -1, line = 2;
@@ -282,6 +281,7 @@ static long header(rt_runfile_reader *r, rt_run *run, rt_diag *d)
                        ? rt_diag_set(d, RT_EFORMAT, "'%s': line %d: too long", r->path, line)
                        : 0;
         size_t ll = (size_t)(nl - (s + p));
+        if (ll > 4096) return rt_diag_set(d, RT_EFORMAT, "'%s': line %d: too long", r->path, line);
         if (n < 0) {
             char tmp[32];
             char *end = NULL;
