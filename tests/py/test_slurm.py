@@ -59,6 +59,7 @@ last=${range#0-}
     wait
     touch "$FAKE_LOG/done"
 ) < /dev/null > /dev/null 2>&1 &
+echo $! > "$FAKE_LOG/array.pid"
 echo "4242;fakecluster"
 """
 FAKE_SRUN = '#!/bin/bash\nexec "$@"\n'
@@ -70,6 +71,24 @@ touch "$FAKE_LOG/cancelled"
 for p in $(cat "$FAKE_LOG/task.pids" 2>/dev/null); do kill -TERM -- -$p 2>/dev/null; done
 exit 0
 """
+
+
+def wait_array(tmp, timeout=300):
+    """Waits until the fake sbatch's background array (its subshell) has ended."""
+    try:
+        pid = int(read(os.path.join(tmp, "array.pid")))
+    except (OSError, ValueError):
+        return
+    deadline = time.time() + timeout
+    while os.path.exists(f"/proc/{pid}") and time.time() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except OSError:
+            break
+        time.sleep(0.02)
+    os.unlink(os.path.join(tmp, "array.pid"))
 
 
 def fake_bin(tmp):
@@ -196,7 +215,8 @@ def test_submitted_array_is_followed_and_bit_identical(written):
         absd, "0-5%2", "#SBATCH --partition=debug\n#SBATCH --time=1-02:00:00\n")
     assert read(os.path.join(tmp, "sbatch.args")).decode() == f"--parsable {d}/submit.sh\n"
     assert read(os.path.join(absd, "slurm-job")) == b"4242\n"
-    assert os.path.exists(os.path.join(tmp, "done"))  # the cell returned after the array
+    wait_array(tmp)  # its subshell ends after the tasks (the cell returned when they did)
+    assert os.path.exists(os.path.join(tmp, "done"))
     for i, name in enumerate(POINTS):
         log = read(os.path.join(tmp, f"task-{i}.out")).decode()
         assert f"point {i} ({name}): wrote" in log, log
@@ -234,6 +254,7 @@ def test_follow_false_returns_once_submitted(written):
     while not os.path.exists(os.path.join(tmp, "done")) and time.time() < deadline:
         time.sleep(0.2)
     assert os.path.exists(os.path.join(tmp, "done")), "the fake array did not end"
+    wait_array(tmp)
     check_identical(tmp, os.path.join(tmp, d))
     for f in ("sbatch.args", "done", "task.pids"):
         os.unlink(os.path.join(tmp, f))
@@ -275,6 +296,7 @@ def test_interrupt_cancels_the_array_and_keeps_the_partial_runs():
             assert 0 < n < 200000
             assert f"policy {name}: grpo from base on add, reward short (c=0.01), {n} steps " \
                 "(interrupted)" in out, out
+        wait_array(tmp)
 
 
 def glob_runs(tmp):
