@@ -12,6 +12,7 @@
 #include "krn_log.h"
 #include "krn_server.h"
 
+/* the help up to the commands of the program that calls krn_main (krn_main's more_usage) */
 static const char usage[] =
     "usage: rlhf-kernel [--log-level LEVEL] COMMAND\n"
     "\n"
@@ -39,21 +40,26 @@ static const char usage[] =
     "                          While a live chart updates, a progress line (its title and\n"
     "                          latest values) goes to stderr: redrawn in place on a\n"
     "                          terminal, else one line every RLHF_PROGRESS_SECONDS\n"
-    "                          seconds (default 5; 0 turns progress off)\n"
-    "  worker DIR --point I    run point I (0-based) of the job directory DIR that a training\n"
-    "                          cell wrote (%executor jobs or slurm): headless, in a fresh\n"
-    "                          session rebuilt from the point's job in DIR/manifest alone; writes\n"
-    "                          DIR/point-I.jsonl (its run, as %export) and DIR/point-I.policy\n"
-    "                          (its policy, as %save), bit for bit what the kernel's threads\n"
-    "                          executor gives. Trainers: rl (%%rl) and sft (%%policy); others\n"
-    "                          are refused. Exit status 0, or 1 with an error naming the\n"
-    "                          manifest line or the point\n"
+    "                          seconds (default 5; 0 turns progress off)\n";
+
+/* after the commands of the program that calls krn_main (krn_main's more_usage) */
+static const char usage_tail[] =
     "  --version               print the version\n"
     "  --help                  print this help\n"
     "\n"
     "options:\n"
     "  --log-level LEVEL       error | warn | info | debug (default warn); also from the\n"
     "                          RLHF_KERNEL_LOG environment variable. Logs go to stderr.\n";
+
+/* the caller's commands for the help (krn_main sets it: one krn_main per process) */
+static const char *caller_usage;
+
+static void put_usage(FILE *f)
+{
+    fputs(usage, f);
+    if (caller_usage) fputs(caller_usage, f);
+    fputs(usage_tail, f);
+}
 
 static int cmd_install(int argc, char **argv)
 {
@@ -71,7 +77,8 @@ static int cmd_install(int argc, char **argv)
             mode = KRN_INSTALL_PREFIX;
             prefix = argv[i] + 9;
         } else {
-            fprintf(stderr, "rlhf-kernel install: unexpected argument '%s'\n%s", argv[i], usage);
+            fprintf(stderr, "rlhf-kernel install: unexpected argument '%s'\n", argv[i]);
+            put_usage(stderr);
             return 2;
         }
     }
@@ -102,19 +109,22 @@ static int cmd_run(int argc, char **argv, const krn_interp *interp)
         else if (argv[i][0] != '-' && !file)
             file = argv[i];
         else {
-            fprintf(stderr, "rlhf-kernel run: unexpected argument '%s'\n%s", argv[i], usage);
+            fprintf(stderr, "rlhf-kernel run: unexpected argument '%s'\n", argv[i]);
+            put_usage(stderr);
             return 2;
         }
     }
     if (!file) {
-        fprintf(stderr, "rlhf-kernel run: missing FILE\n%s", usage);
+        fprintf(stderr, "rlhf-kernel run: missing FILE\n");
+        put_usage(stderr);
         return 2;
     }
     return krn_headless_run(interp, file, svg);
 }
 
-int krn_main(int argc, char **argv, const krn_interp *interp)
+int krn_main(int argc, char **argv, const krn_interp *interp, const char *more_usage)
 {
+    caller_usage = more_usage;
     krn_log_init_from_env();
     /* pull --log-level out of the arguments, wherever it is */
     char **args = calloc((size_t)argc + 1, sizeof *args);
@@ -124,7 +134,8 @@ int krn_main(int argc, char **argv, const krn_interp *interp)
         const char *lv = NULL;
         if (strcmp(argv[i], "--log-level") == 0) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "rlhf-kernel: --log-level needs a value\n%s", usage);
+                fprintf(stderr, "rlhf-kernel: --log-level needs a value\n");
+                put_usage(stderr);
                 free(args);
                 return 2;
             }
@@ -145,10 +156,10 @@ int krn_main(int argc, char **argv, const krn_interp *interp)
     }
     int rc;
     if (n == 0) {
-        fprintf(stderr, "%s", usage);
+        put_usage(stderr);
         rc = 2;
     } else if (strcmp(args[0], "--help") == 0 || strcmp(args[0], "-h") == 0) {
-        fputs(usage, stdout);
+        put_usage(stdout);
         rc = 0;
     } else if (strcmp(args[0], "--version") == 0) {
         printf("rlhf-kernel %s", RLHF_VERSION);
@@ -170,7 +181,8 @@ int krn_main(int argc, char **argv, const krn_interp *interp)
     } else if (strcmp(args[0], "run") == 0) {
         rc = cmd_run(n - 1, args + 1, interp);
     } else {
-        fprintf(stderr, "rlhf-kernel: unknown command '%s'\n%s", args[0], usage);
+        fprintf(stderr, "rlhf-kernel: unknown command '%s'\n", args[0]);
+        put_usage(stderr);
         rc = 2;
     }
     free(args);

@@ -53,7 +53,8 @@ int mag_jobs_adam_pack(const char *name, const rt_params *prm, void **out, size_
     return *out ? 0 : MAG_ENOMEM;
 }
 
-/* The header line "KEY = VALUE\n" at *at of p[0..n): value into out[cap]; 0 or -1. */
+/* The header line "KEY = VALUE\n" at *at of p[0..n): value into out[cap] (a C string: a
+ * VALUE with a NUL byte is refused); 0 or -1. */
 static int header_line(const char *p, size_t n, size_t *at, const char *key, char *out, size_t cap)
 {
     size_t k = strlen(key);
@@ -62,10 +63,24 @@ static int header_line(const char *p, size_t n, size_t *at, const char *key, cha
         memcmp(p + *at + k, " = ", 3) != 0)
         return -1;
     size_t vl = (size_t)(nl - p) - *at - k - 3;
-    if (vl >= cap) return -1;
+    if (vl >= cap || memchr(p + *at + k + 3, '\0', vl)) return -1;
     memcpy(out, p + *at + k + 3, vl);
     out[vl] = '\0';
     *at = (size_t)(nl - p) + 1;
+    return 0;
+}
+
+/* s as a decimal number as pack writes it (digits, no leading zero) of at most max: 0, -1 */
+static int adam_decimal(const char *s, unsigned long long max, unsigned long long *v)
+{
+    unsigned long long x = 0;
+    if (!s[0] || (s[0] == '0' && s[1])) return -1;
+    for (; *s; s++) {
+        unsigned dg = (unsigned)(*s - '0');
+        if (*s < '0' || *s > '9' || dg > max || x > (max - dg) / 10) return -1;
+        x = x * 10 + dg;
+    }
+    *v = x;
     return 0;
 }
 
@@ -75,15 +90,22 @@ int mag_jobs_adam_unpack(const void *p, size_t n, char *name, size_t cap, rt_par
     const char *s = p;
     static const char tag[] = "rlhf-adam 1\n";
     size_t at = sizeof tag - 1;
-    char nbuf[32], tbuf[32], *e1 = NULL, *e2 = NULL;
+    char nbuf[32], tbuf[32];
     if (n < at || memcmp(s, tag, at) != 0 || header_line(s, n, &at, "policy", name, cap) ||
         header_line(s, n, &at, "n", nbuf, sizeof nbuf) ||
         header_line(s, n, &at, "t", tbuf, sizeof tbuf))
         return snprintf(err, ecap, "an Adam state without its header"), -1;
-    unsigned long long nf = strtoull(nbuf, &e1, 10);
-    long t = strtol(tbuf, &e2, 10);
-    if (*e1 || *e2 || t < 0 || nf > (n - at) / (2 * sizeof(float)) ||
-        n - at != 2 * nf * sizeof(float))
+    /* the name as pack writes it: no control byte (header_line refuses NUL) */
+    int name_ok = name[0] != '\0';
+    for (size_t i = 0; name[i] && name_ok; i++)
+        name_ok = (unsigned char)name[i] >= 0x20 && name[i] != 0x7f;
+    if (!name_ok)
+        return snprintf(err, ecap,
+                        "an Adam state whose policy name is empty or has a control byte"),
+               -1;
+    unsigned long long nf, t;
+    if (adam_decimal(nbuf, (n - at) / (2 * sizeof(float)), &nf) ||
+        adam_decimal(tbuf, MAG_JOBS_ADAM_MAX_T, &t) || n - at != 2 * nf * sizeof(float))
         return snprintf(err, ecap, "Adam state of '%s': bad sizes", name), -1;
     if (!prm) return 0;
     if (prm->n != nf)
@@ -92,7 +114,7 @@ int mag_jobs_adam_unpack(const void *p, size_t n, char *name, size_t cap, rt_par
                -1;
     memcpy(prm->m, s + at, nf * sizeof(float));
     memcpy(prm->v, s + at + nf * sizeof(float), nf * sizeof(float));
-    prm->t = t;
+    prm->t = (long)t;
     return 0;
 }
 

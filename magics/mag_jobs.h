@@ -69,7 +69,10 @@ void mag_jobs_reward_cell(const char *name, const rt_reward_program *r, rt_strbu
  * "policy = NAME", "n = N", "t = T", then m[0..n) and v[0..n) as the floats' bytes.
  * pack: 0 with *out (rt_free) of *size bytes, or MAG_ENOMEM.  unpack: the policy's name
  * into name[cap] and, when prm is not NULL, its moments and step count into prm (n must
- * match); 0, or -1 with err. */
+ * match); 0, or -1 with err.  Unpack takes only what pack writes (untrusted bytes: a job,
+ * a DIR/point-I.adam): NAME 1 to cap-1 bytes without control bytes, N and T decimal without
+ * sign, spaces or leading zeros, T at most MAG_JOBS_ADAM_MAX_T (Adam adds 1 per step). */
+#define MAG_JOBS_ADAM_MAX_T 1000000000000000L /* 1e15: exact in a double, far from LONG_MAX */
 int mag_jobs_adam_pack(const char *name, const rt_params *prm, void **out, size_t *size);
 int mag_jobs_adam_unpack(const void *p, size_t n, char *name, size_t cap, rt_params *prm, char *err,
                          size_t ecap);
@@ -130,7 +133,8 @@ int mag_worker_rebuild(krn_interp *it, const rt_job *j, const char **cell, char 
 /* An input's bytes as a NUL-terminated string (rt_free), or NULL on ENOMEM. */
 char *mag_worker_text(const rt_job_input *in);
 
-/* The help of the worker command (`rlhf-kernel worker --help`). */
+/* The help of the worker command (`rlhf-kernel worker --help`), in the command list
+ * format of rlhf-kernel --help, which prints it too (magics/main.c: krn_main). */
 extern const char mag_worker_usage[];
 
 /* 1 if the worker runs jobs of trainer `trainer` ("rl", "sft", "opd", "dpo"), else 0. */

@@ -24,7 +24,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "rlhf-kernel: out of memory\n");
         return 1;
     }
-    int rc = krn_main(argc, argv, it);
+    /* the kernel's --help lists `worker` in the words of its own usage (mag_worker_usage) */
+    int rc = krn_main(argc, argv, it, mag_worker_usage);
     mag_interp_free(it);
     return rc;
 }

@@ -99,6 +99,33 @@ static size_t write_header(const rt_model *m, const char *meta, unsigned char *h
     return ck + 8;
 }
 
+/* A saved model's header, built by out_header_build for both savers (file and memory). */
+typedef struct out_header {
+    unsigned char small[HDR2 + MAX_CONFIG + 16]; /* without metadata */
+    unsigned char *h;                            /* small, or a block for the metadata */
+    size_t hn;                                   /* bytes of h (checksum included) */
+    uint64_t bytes;                              /* the payload's */
+} out_header;
+
+/* Checks meta (check_meta) and writes m's header into hd (write_header): 0, or
+ * check_meta's error or RT_ENOMEM naming where (the path, or MEM).  out_header_free after 0. */
+static int out_header_build(const rt_model *m, const char *meta, const char *where, out_header *hd,
+                            rt_diag *d)
+{
+    int rc = check_meta(meta, d);
+    if (rc) return rc;
+    hd->h = hd->small;
+    if (meta && meta[0] && !(hd->h = rt_malloc(HDR2 + MAX_TEXT + 16)))
+        return fail(d, RT_ENOMEM, where, "out of memory%.0ld%.0ld", 0, 0);
+    hd->hn = write_header(m, meta, hd->h, &hd->bytes);
+    return 0;
+}
+
+static void out_header_free(out_header *hd)
+{
+    if (hd->h != hd->small) rt_free(hd->h);
+}
+
 /* writes header h (hn bytes) and m's payload to PATH.tmp, then renames it over PATH */
 static int save_file(const rt_model *m, const unsigned char *h, size_t hn, uint64_t bytes,
                      const char *path, rt_diag *d)
@@ -130,15 +157,11 @@ int rt_model_save(const rt_model *m, const char *path, rt_diag *d)
 
 int rt_model_save_meta(const rt_model *m, const char *meta, const char *path, rt_diag *d)
 {
-    int rc = check_meta(meta, d);
+    out_header hd;
+    int rc = out_header_build(m, meta, path, &hd, d);
     if (rc) return rc;
-    unsigned char small[HDR2 + MAX_CONFIG + 16], *h = small;
-    if (meta && meta[0] && !(h = rt_malloc(HDR2 + MAX_TEXT + 16)))
-        return fail(d, RT_ENOMEM, path, "out of memory%.0ld%.0ld", 0, 0);
-    uint64_t bytes;
-    size_t hn = write_header(m, meta, h, &bytes);
-    rc = save_file(m, h, hn, bytes, path, d);
-    if (h != small) rt_free(h);
+    rc = save_file(m, hd.h, hd.hn, hd.bytes, path, d);
+    out_header_free(&hd);
     return rc;
 }
 
@@ -150,20 +173,16 @@ int rt_model_save_mem(const rt_model *m, void **out, size_t *n, rt_diag *d)
 int rt_model_save_mem_meta(const rt_model *m, const char *meta, void **out, size_t *n, rt_diag *d)
 {
     *out = NULL, *n = 0;
-    int rc = check_meta(meta, d);
+    out_header hd;
+    int rc = out_header_build(m, meta, MEM, &hd, d);
     if (rc) return rc;
-    unsigned char small[HDR2 + MAX_CONFIG + 16], *h = small;
-    if (meta && meta[0] && !(h = rt_malloc(HDR2 + MAX_TEXT + 16)))
-        return fail(d, RT_ENOMEM, MEM, "out of memory%.0ld%.0ld", 0, 0);
-    uint64_t bytes;
-    size_t hn = write_header(m, meta, h, &bytes);
-    unsigned char *p = rt_malloc(hn + bytes);
+    unsigned char *p = rt_malloc(hd.hn + hd.bytes);
     if (p) {
-        memcpy(p, h, hn);
-        memcpy(p + hn, m->params->w, bytes);
-        *out = p, *n = hn + bytes;
+        memcpy(p, hd.h, hd.hn);
+        memcpy(p + hd.hn, m->params->w, hd.bytes);
+        *out = p, *n = hd.hn + hd.bytes;
     }
-    if (h != small) rt_free(h);
+    out_header_free(&hd);
     return p ? 0 : fail(d, RT_ENOMEM, MEM, "out of memory%.0ld%.0ld", 0, 0);
 }
 

@@ -183,8 +183,17 @@ def test_point_out_of_range_and_usage(jobs):
     p = subprocess.run([kernel_binary(), "worker", dirs[0], "--point", "x"], cwd=tmp,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "--point needs an index >= 0" in p.stderr
+    # the kernel's --help lists the worker in the worker's own words (mag_worker_usage:
+    # kernel/ names no trainer), between `run` and --version
+    w = subprocess.run([kernel_binary(), "worker", "--help"], capture_output=True, text=True,
+                       timeout=60)
+    assert w.returncode == 0
+    assert w.stdout.startswith("usage: rlhf-kernel worker DIR [--point I]\n\n")
+    usage = w.stdout.split("\n\n", 1)[1]
+    assert usage.startswith("  worker DIR --point I    run point I")
     p = subprocess.run([kernel_binary(), "--help"], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0 and "worker DIR --point I" in p.stdout
+    assert p.returncode == 0 and "\n" + usage + "  --version " in p.stdout, p.stdout
+    assert "  run FILE [--save-svg DIR]\n" in p.stdout.split(usage)[0]
 
 
 def test_help_executor_and_unknown_executor():

@@ -9,10 +9,21 @@
  *   - every cell is interrupted after FUZZ_EXEC_MS milliseconds (default 200) through the
  *     interrupt flag the interpreter polls (a watchdog thread sets it, as the control
  *     thread does on interrupt_request);
- *   - final charts are rasterized (PNG) for one input in 8 (by a hash of its bytes);
- *   - '/', '~' and '\' become '_' and the fuzzer runs in a scratch directory
- *     (tools/fuzz/fuzz runs it in build-fuzz/work/exec), so %save/%load/%export stay
- *     there.
+ *   - final charts are rasterized (PNG) for one input in 8 (by a hash of its bytes).
+ * Files and programs are confined, without any hook in the interpreter either:
+ *   - '/', '~' and '\' become '_', so every path a cell names (%save, %load, %export,
+ *     %executor jobs|mpi dir=PATH, mpirun=PATH) is one name relative to the working
+ *     directory while the cells run, SCRATCH/cells: SCRATCH a fresh directory the harness
+ *     makes (mkdtemp) in the one it starts in (tools/fuzz/fuzz runs it in
+ *     build-fuzz/work/exec), which is the working directory again between inputs.
+ *     A job directory PATH/NAME-<hash> with PATH ".." lands in SCRATCH; nothing can reach
+ *     further.  SCRATCH is emptied after every input (so no input sees another's files,
+ *     a finding replays alone, and the disk holds one input's files at most) and removed
+ *     at exit (a crash leaves it, to look at);
+ *   - PATH is set to a directory that does not exist, so `%executor mpi` (whose mpirun=
+ *     cannot be a path, see above) never starts mpirun or any program: execvp fails and
+ *     the cell reports "cannot start 'mpirun'" (the fork, the pipes and that error path
+ *     still run).
  * Invariants: execute returns a known status; every published message is a JSON object of
  * a known type; at most one error per cell and a cell that published an error did not
  * return OK; the editor entry points answer in range on the session the cells built.
@@ -22,9 +33,13 @@
  *   frequency of each of them after every execution: 40 % of the time (perf) and half
  *   the speed on this target; the plain schedule keeps the same coverage feedback. */
 #include <cjson/cJSON.h>
+#include <ftw.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fuzz_common.h"
 #include "krn_utf8.h"
@@ -62,6 +77,45 @@ static void *watchdog(void *arg)
         nanosleep(&ts, NULL);
     }
     return NULL;
+}
+
+/* ---- confinement: the cells run in SCRATCH/cells, PATH leads nowhere ---- */
+
+static char start_dir[PATH_MAX], scratch[PATH_MAX], cells_dir[PATH_MAX + 8];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag;
+    /* everything under SCRATCH but SCRATCH and SCRATCH/cells themselves */
+    if (ftw->level == 0 || !strcmp(path, cells_dir)) return 0;
+    remove(path);
+    return 0;
+}
+
+static void empty_scratch(void)
+{
+    nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void remove_scratch(void)
+{
+    if (!scratch[0]) return;
+    empty_scratch();
+    rmdir(cells_dir);
+    rmdir(scratch);
+}
+
+static void confine(void)
+{
+    if (!getcwd(start_dir, sizeof start_dir)) abort();
+    snprintf(scratch, sizeof scratch, "%.*s/fuzz-exec-XXXXXX", PATH_MAX - 20, start_dir);
+    if (!mkdtemp(scratch)) abort();
+    snprintf(cells_dir, sizeof cells_dir, "%s/cells", scratch);
+    if (mkdir(cells_dir, 0700) != 0) abort();
+    atexit(remove_scratch); /* libFuzzer exits with exit(); a crash leaves it for a look */
+    /* execvp looks a name without '/' up in PATH: nothing there (glibc reads PATH at each
+       call; the sanitizers' symbolizer lookup reads the environment the process began with) */
+    setenv("PATH", "/nonexistent/fuzz_exec-runs-no-program", 1);
 }
 
 typedef struct sink {
@@ -136,6 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *e = getenv("FUZZ_EXEC_MS");
         if (e && atol(e) > 0) cell_ms = atol(e);
         if (pthread_create(&th, NULL, watchdog, NULL) != 0) abort();
+        confine();
     }
     if (size > 4096) return 0;
     /* final charts are rasterized to PNG (librsvg + cairo: ~30 % of the time, perf) for
@@ -146,6 +201,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setenv("RLHF_CHART_PNG", h % 8 ? "off" : "on", 1); /* no other thread reads it now */
     fuzz_part parts[MAX_CELLS];
     size_t n = fuzz_split(data, size, parts, MAX_CELLS);
+    /* in SCRATCH/cells only while the cells run: libFuzzer's own relative paths (inputs
+       named on its command line, artifacts without -artifact_prefix) stay where it began */
+    if (chdir(cells_dir) != 0) abort();
     krn_interp *it = mag_interp_new();
     if (!it) abort();
     char *last = NULL;
@@ -196,5 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(last);
     }
     mag_interp_free(it);
+    empty_scratch();
+    if (chdir(start_dir) != 0) abort();
     return 0;
 }

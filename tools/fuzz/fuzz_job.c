@@ -3,7 +3,9 @@
  * and when it accepts them, packing the job again must give the same bytes (the
  * canonical form).  So that mutations get past the hash line, an input refused only for
  * its hash is tried again with the hash fixed.  Built and fuzzed by tools/fuzz/fuzz (target
- * `job`); replayed over tests/fuzz/regress/job by tests/fuzz/replay.c as an ordinary test. */
+ * `job`); replayed over tests/fuzz/regress/job by tests/fuzz/replay.c as an ordinary test.
+ * In `tools/fuzz/fuzz ci` it gets half the seconds of the others (fuzz-ci-share: 1/2):
+ * fuzz_manifest.c unpacks jobs too (a manifest's lines), with the other half. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
