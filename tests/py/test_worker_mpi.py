@@ -29,7 +29,8 @@ import time
 import pytest
 
 from conftest import KERNEL_NAME, kernel_binary
-from test_worker import POLICY, SETUP, read, rows, run_script, RL4, RL4_POINTS
+from test_worker import POLICY, SETUP, read, rows, run_script, RL4, RL4_POINTS, RL as RL6, \
+    RL_POINTS as RL6_POINTS
 
 pytestmark = pytest.mark.skipif(KERNEL_NAME != "rlhf", reason="rlhf magics")
 
@@ -176,6 +177,38 @@ def run_kernel(tmp, text):
     env = dict(os.environ, RLHF_PROGRESS_SECONDS="0", **MPI_ENV)
     return subprocess.run([kernel_binary(), "run", path], env=env, timeout=600, cwd=tmp,
                           capture_output=True, text=True)
+
+
+def test_six_point_sweep_on_three_ranks_is_the_threads_executors():
+    """The issue's test: a 6-point %%rl sweep under `%executor mpi np=3` gives the exports,
+    policy files, chart and summary of `%executor threads`, every point trained once."""
+    if MPIRUN is None:
+        pytest.skip("mpirun is absent (Debian: openmpi-bin, libopenmpi-dev; tools/install-deps)")
+    def cells(executor):
+        text = SETUP + "# %%\n" + POLICY.replace("seed = [1, 2]\n", "") + "# %%\n" + executor + \
+            "\n# %%\n" + RL6
+        return text + "".join(f"# %%\n%export e{i}.jsonl {n}\n# %%\n%save {n} e{i}.policy\n"
+                              for i, n in enumerate(RL6_POINTS))
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        pt = run_kernel(a, cells("%executor threads"))
+        assert pt.returncode == 0, pt.stdout + pt.stderr
+        pm = run_kernel(b, cells("%executor mpi np=3"))
+        if "built without MPI" in pm.stderr:
+            pytest.skip("rlhf-kernel was built without MPI (meson option mpi)")
+        assert pm.returncode == 0, pm.stdout + pm.stderr
+        assert re.search(r"^%%rl tuned: 6 points written to (jobs/tuned-\S+)\nmpirun -np 3 "
+                         r"rlhf-kernel worker \1\n", pm.stdout, re.M), pm.stdout
+        for i, name in enumerate(RL6_POINTS):
+            assert rows(os.path.join(b, f"e{i}.jsonl")) == rows(os.path.join(a, f"e{i}.jsonl")), \
+                name
+            assert read(os.path.join(b, f"e{i}.policy")) == read(os.path.join(a, f"e{i}.policy")), \
+                name
+            assert pm.stdout.count(f"policy {name}: ") == 1, pm.stdout
+
+        def shown(s):
+            seg = s[s.index("%%rl tuned: grpo"):]
+            return seg[:seg.index("policy tuned[")].splitlines()
+        assert shown(pm.stdout) == shown(pt.stdout), pm.stdout
 
 
 def test_executor_mpi_cells_end_as_under_threads():
