@@ -179,9 +179,11 @@ def run_kernel(tmp, text):
                           capture_output=True, text=True)
 
 
-def test_six_point_sweep_on_three_ranks_is_the_threads_executors():
+@pytest.mark.parametrize("hosts", [False, True])
+def test_six_point_sweep_on_three_ranks_is_the_threads_executors(hosts):
     """The issue's test: a 6-point %%rl sweep under `%executor mpi np=3` gives the exports,
-    policy files, chart and summary of `%executor threads`, every point trained once."""
+    policy files, chart and summary of `%executor threads`, every point trained once; also
+    through a hostfile (`hosts=FILE`: mpirun --hostfile, here "localhost slots=3")."""
     if MPIRUN is None:
         pytest.skip("mpirun is absent (Debian: openmpi-bin, libopenmpi-dev; tools/install-deps)")
     def cells(executor):
@@ -192,11 +194,15 @@ def test_six_point_sweep_on_three_ranks_is_the_threads_executors():
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
         pt = run_kernel(a, cells("%executor threads"))
         assert pt.returncode == 0, pt.stdout + pt.stderr
-        pm = run_kernel(b, cells("%executor mpi np=3"))
+        if hosts:
+            with open(os.path.join(b, "hosts.txt"), "w") as f:
+                f.write("localhost slots=3\n")
+        pm = run_kernel(b, cells("%executor mpi np=3" + (" hosts=hosts.txt" if hosts else "")))
         if "built without MPI" in pm.stderr:
             pytest.skip("rlhf-kernel was built without MPI (meson option mpi)")
         assert pm.returncode == 0, pm.stdout + pm.stderr
-        assert re.search(r"^%%rl tuned: 6 points written to (jobs/tuned-\S+)\nmpirun -np 3 "
+        via = " --hostfile hosts.txt" if hosts else ""
+        assert re.search(rf"^%%rl tuned: 6 points written to (jobs/tuned-\S+)\nmpirun{via} -np 3 "
                          r"rlhf-kernel worker \1\n", pm.stdout, re.M), pm.stdout
         for i, name in enumerate(RL6_POINTS):
             assert rows(os.path.join(b, f"e{i}.jsonl")) == rows(os.path.join(a, f"e{i}.jsonl")), \
