@@ -484,13 +484,22 @@ static int end_point(mag_remote *r, size_t i)
         } else if (stopped) {
             rt_run_finish(run, RT_RUN_INTERRUPTED, rows, "");
         } else {
+            /* which point's process died, which were stopped by the job's end, which never
+               started: each says so, with what ended the job */
             char why[2000], msg[2600];
+            const char *where = r->jobid[0] ? "in its Slurm array task" : "on its MPI rank";
+            const char *job = r->jobid[0] ? "the Slurm job ended" : "mpirun ended the job";
+            const char *cause = r->failure[0] ? r->failure : "no report";
             mag_remote_point_file(r->dir, i, "failed", why, sizeof why);
-            snprintf(msg, sizeof msg, "point %zu failed %s (%s)", i,
-                     r->jobid[0] ? "in its Slurm array task" : "on its MPI rank",
-                     why[0]          ? why
-                     : r->failure[0] ? r->failure
-                                     : "it ended without its run's end");
+            if (why[0])
+                snprintf(msg, sizeof msg, "point %zu failed %s (%s)", i, where, why);
+            else if (!strcmp(st, "interrupted"))
+                snprintf(msg, sizeof msg, "point %zu was stopped when %s (%s)", i, job, cause);
+            else if (!rt_runfile_started(r->rd[i]))
+                snprintf(msg, sizeof msg, "point %zu did not start: %s (%s)", i, job, cause);
+            else
+                snprintf(msg, sizeof msg, "point %zu failed %s: its process died (%s)", i, where,
+                         cause);
             rt_run_finish(run, RT_RUN_FAILED, rows, msg);
         }
     }

@@ -341,8 +341,9 @@ def test_executor_mpi_interrupt_stops_every_rank_and_keeps_the_partial_run():
 
 def test_executor_mpi_dead_rank_is_reported_and_the_finished_points_kept():
     """Two quick points (steps=3) and two long ones on np=3: once the quick ones are done,
-    one rank is killed (SIGKILL); mpirun ends the job, the cell fails naming a point of the
-    dead rank and mpirun's report, and the two finished points are stored as under threads."""
+    the rank training point 2 is killed (SIGKILL; found by its open point-2.run); mpirun
+    ends the job, the cell fails naming point 2, that its process died, and mpirun's
+    report, and the two finished points are stored as under threads."""
     if MPIRUN is None:
         pytest.skip("mpirun is absent (Debian: openmpi-bin, libopenmpi-dev; tools/install-deps)")
     mixed = RL.replace("steps = 3", "steps = [3, 200000]").replace("lr = [1e-3, 3e-3]",
@@ -367,15 +368,32 @@ def test_executor_mpi_dead_rank_is_reported_and_the_finished_points_kept():
                 pytest.skip("rlhf-kernel was built without MPI (meson option mpi)")
             pytest.fail(out + err)
         time.sleep(0.5)
-        victim = max(rank_pids(marker, ranks_only=True))  # a rank, not mpirun
-        os.kill(victim, signal.SIGKILL)
+        victim = [pid for pid in rank_pids(marker, ranks_only=True) if writes(pid, "point-2.run")]
+        assert len(victim) == 1, victim
+        os.kill(victim[0], signal.SIGKILL)
         out, err = p.communicate(timeout=60)
         assert p.returncode == 1, out + err
-        assert re.search(r"run 'tuned\[steps=200000,seed=[12]\]' failed: point [23] failed on "
-                         r"its MPI rank \(mpirun exited with status \d+: .*(Killed|signal 9)", err), err
+        assert re.search(r"run 'tuned\[steps=200000,seed=1\]' failed: point 2 failed on its MPI "
+                         r"rank: its process died \(mpirun exited with status \d+: "
+                         r".*(Killed|signal 9)", err), err
         for i in (0, 1):
             name = f"tuned[steps=3,seed={i + 1}]"
             assert f"policy {name}: grpo from base on add, reward short (c=0.01), 3 steps\n" in out
+
+
+def writes(pid, name):
+    """Has process pid a file named name open?"""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").endswith("/" + name):
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def glob_one(tmp, pattern):
