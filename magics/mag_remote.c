@@ -419,9 +419,9 @@ static void follow(mag_remote *r, atomic_int *cancel)
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ns = (now.tv_sec - killed_at.tv_sec) * 1000000000L + (now.tv_nsec - killed_at.tv_nsec);
         if (!sent && cancel && atomic_load(cancel)) {
-            /* the local ranks first (they stop at their next step, write their partial
-             * runs and end the farm in order), then mpirun (which forwards SIGTERM to
-             * remote ranks, and SIGKILLs its ranks 1 s later), then SIGKILL */
+            /* the local ranks first: they stop at their next step, write their partial
+             * runs and end the farm in order (signalling mpirun first would make it
+             * SIGKILL its ranks before big partial runs are written) */
             r->interrupted = 1;
             if (!exited) signal_children(r->pid, SIGTERM);
             killed_at = now;
@@ -433,6 +433,7 @@ static void follow(mag_remote *r, atomic_int *cancel)
             kill(-r->pid, SIGKILL);
             sent = 3;
         } else if (sent == 1 && !exited && ns > MPI_TERM_NS) {
+            /* remote ranks (a hostfile) get it from mpirun, which forwards SIGTERM */
             kill(-r->pid, SIGTERM);
             sent = 2;
         } else if (sent == 2 && ns > MPI_GRACE_NS && !exited) {
