@@ -156,4 +156,10 @@ const char *rt_did_you_mean(const char *word, const char *const *candidates, siz
 size_t rt_text_unclosed(char *buf, size_t cap, int closer, int opener, int open_line, int open_col,
                         int err_line);
 
+/* Base64 (RFC 4648, standard alphabet): the 64 characters, and a character's value 0..63
+ * or -1 (also for '=' and NUL), by table.  Packed jobs and manifests (runtime/train) use
+ * them. */
+extern const char rt_b64_alphabet[65];
+int rt_b64_value(unsigned char c);
+
 #endif

@@ -13,8 +13,6 @@
 #define FNVP 0x100000001b3ULL
 enum { B64_LINE = 76, ALIGN = 16 };
 
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 uint64_t rt_job_fnv1a64(const void *p, size_t n)
 {
     const unsigned char *b = p;
@@ -131,10 +129,10 @@ static void put_b64(rt_strbuf *b, const unsigned char *p, size_t n)
         uint32_t v = (uint32_t)p[i] << 16;
         if (i + 1 < n) v |= (uint32_t)p[i + 1] << 8;
         if (i + 2 < n) v |= p[i + 2];
-        line[k++] = B64[v >> 18];
-        line[k++] = B64[(v >> 12) & 63];
-        line[k++] = i + 1 < n ? B64[(v >> 6) & 63] : '=';
-        line[k++] = i + 2 < n ? B64[v & 63] : '=';
+        line[k++] = rt_b64_alphabet[v >> 18];
+        line[k++] = rt_b64_alphabet[(v >> 12) & 63];
+        line[k++] = i + 1 < n ? rt_b64_alphabet[(v >> 6) & 63] : '=';
+        line[k++] = i + 2 < n ? rt_b64_alphabet[v & 63] : '=';
         if (k == B64_LINE || i + 3 >= n) {
             line[k++] = '\n';
             rt_strbuf_append(b, line, k);
@@ -385,12 +383,6 @@ static const char *keep_word(rd *r, size_t at, size_t k)
     return s;
 }
 
-static int b64val(unsigned char c)
-{
-    const char *q = c ? strchr(B64, c) : NULL;
-    return q ? (int)(q - B64) : -1;
-}
-
 /* input i's base64 lines: exactly the lines and padding pack writes */
 static int payload(rd *r, int i, unsigned char *dst)
 {
@@ -407,7 +399,7 @@ static int payload(rd *r, int i, unsigned char *dst)
                 unsigned char c = r->s[q + (size_t)k];
                 size_t g = (done + q) / 4 * 3; /* the group's first byte */
                 int need = k < 2 || g + (size_t)k - 1 < size;
-                v[k] = c == '=' ? -2 : b64val(c);
+                v[k] = c == '=' ? -2 : rt_b64_value(c);
                 if (need ? v[k] < 0 : c != '=')
                     return bad(r, q + (size_t)k, "bad base64 character '%c'",
                                c >= 0x20 && c < 0x7f ? c : '?');

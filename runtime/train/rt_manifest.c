@@ -8,8 +8,6 @@
 
 #include "rt_alloc.h"
 
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 void rt_manifest_b64_encode(const void *p, size_t n, rt_strbuf *out)
 {
     const unsigned char *s = p;
@@ -18,18 +16,12 @@ void rt_manifest_b64_encode(const void *p, size_t n, rt_strbuf *out)
         uint32_t v = (uint32_t)s[i] << 16;
         if (i + 1 < n) v |= (uint32_t)s[i + 1] << 8;
         if (i + 2 < n) v |= s[i + 2];
-        q[0] = B64[v >> 18];
-        q[1] = B64[(v >> 12) & 63];
-        q[2] = i + 1 < n ? B64[(v >> 6) & 63] : '=';
-        q[3] = i + 2 < n ? B64[v & 63] : '=';
+        q[0] = rt_b64_alphabet[v >> 18];
+        q[1] = rt_b64_alphabet[(v >> 12) & 63];
+        q[2] = i + 1 < n ? rt_b64_alphabet[(v >> 6) & 63] : '=';
+        q[3] = i + 2 < n ? rt_b64_alphabet[v & 63] : '=';
         rt_strbuf_append(out, q, 4);
     }
-}
-
-static int b64val(unsigned char c)
-{
-    const char *q = c ? strchr(B64, c) : NULL;
-    return q ? (int)(q - B64) : -1;
 }
 
 long rt_manifest_b64_decode(const char *s, size_t n, unsigned char *dst, size_t *bad)
@@ -48,7 +40,7 @@ long rt_manifest_b64_decode(const char *s, size_t n, unsigned char *dst, size_t 
                 v[k] = 0, pad++;
                 continue;
             }
-            if ((v[k] = b64val(c)) < 0) {
+            if ((v[k] = rt_b64_value(c)) < 0) {
                 *bad = i + (size_t)k;
                 return -1;
             }
