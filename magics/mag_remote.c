@@ -488,7 +488,9 @@ static int end_point(mag_remote *r, size_t i)
             /* which point's process died, which were stopped by the job's end, which never
                started: each says so, with what ended the job */
             char why[2000], msg[2600];
-            const char *where = r->jobid[0] ? "in its Slurm array task" : "on its MPI rank";
+            const char *where = r->jobid[0]  ? "in its Slurm array task"
+                                : r->collect ? "in its worker"
+                                             : "on its MPI rank";
             const char *job = r->jobid[0] ? "the Slurm job ended" : "mpirun ended the job";
             const char *cause = r->failure[0] ? r->failure : "no report";
             mag_remote_point_file(r->dir, i, "failed", why, sizeof why);

@@ -512,7 +512,13 @@ int mag_train_cell(mag_ctx *ctx, const mag_cell *cell, const mag_config *cfg,
         rc = train(&t, rec, pp, hi - lo, max_steps, remote ? &rex : NULL, meta, &interrupted, d);
     cJSON_Delete(meta);
     if (remote) interrupted |= mag_remote_policies(remote);
-    if (!rc && (!write_jobs || remote)) rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
+    if (!rc && (!write_jobs || remote)) {
+        rc = store(&t, rec, pts, lo, hi, max_steps, interrupted, d);
+        if (collect && rc == MAG_ERUNTIME) { /* failed points: %collect lists them */
+            memset(d, 0, sizeof *d);
+            rc = 0;
+        }
+    }
     mag_remote_free(remote);
     free_points(rec, pts, np);
     blobs_free(&bs);

@@ -158,3 +158,31 @@ def test_errors(jobdir):
     p = run(tmp, "%collect\n", "e3.rlhf")
     assert p.returncode == 1 and "%collect needs the job directory: %collect DIR" in p.stderr, \
         p.stderr
+
+
+def test_a_failed_point_is_listed_and_the_others_stored(jobdir):
+    """A point whose worker failed (its point-I.status "failed" and point-I.failed, as the
+    worker writes them, e.g. when its session cannot be rebuilt): %collect lists it with
+    why and stores it as a failed run, and still stores the finished point: a failed point
+    is not an error of %collect."""
+    tmp, d, _ = jobdir
+    absd = os.path.join(tmp, d)
+    for f in os.listdir(absd):
+        if f.startswith("point-") and not f.endswith(".job"):
+            os.unlink(os.path.join(absd, f))
+    worker(tmp, d, 0)
+    with open(os.path.join(absd, "point-1.failed"), "w") as f:
+        f.write("cannot write 'x': No space left on device\n")
+    with open(os.path.join(absd, "point-1.status"), "w") as f:
+        f.write("failed\n")
+    p = run(tmp, f"%collect {d}\n" + exports([(0, POINTS[0])], "f") + "# %%\n%runs\n", "f.rlhf")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert (f"point 0 {POINTS[0]}: finished\n"
+            f"point 1 {POINTS[1]}: failed: cannot write 'x': No space left on device\n"
+            f"point 2 {POINTS[2]}: pending\npoint 3 {POINTS[3]}: pending\n"
+            f"%collect {d}: 1 finished, 1 failed, 0 interrupted, 0 running, 2 pending (of 4)\n") \
+        in p.stdout, p.stdout
+    assert rows(os.path.join(tmp, "f0.jsonl")) == rows(os.path.join(tmp, "k0.jsonl"))
+    runs = re.findall(r"^(tuned\[\S+\])\s+(\w+)\s", p.stdout[p.stdout.rindex("%collect"):], re.M)
+    assert runs == [(POINTS[0], "finished"), (POINTS[1], "failed")], p.stdout
+    assert f"policy {POINTS[1]}" not in p.stdout  # a failed point leaves no policy
